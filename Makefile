@@ -1,0 +1,96 @@
+# cspy: single non-recursive GNU Makefile. Output goes to build/.
+#   make              build build/cspy
+#   make test         unit tests, line-table cross-check, end-to-end tests
+#   make SAN=asan     (or ubsan) build with a sanitizer into build-asan/ (build-ubsan/)
+#   make WERROR=1     add -Werror (CI)
+#   make V=1          show the commands
+CC      ?= cc
+SAN     ?=
+BUILD   ?= build$(if $(SAN),-$(SAN))
+PREFIX  ?= /usr/local
+VERSION := 0.1.0
+
+PKGS    := libelf
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
+           -Isrc -DCSPY_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS))
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+ifeq ($(SAN),asan)
+CFLAGS  += -fsanitize=address -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address
+endif
+ifeq ($(SAN),ubsan)
+CFLAGS  += -fsanitize=undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=undefined
+endif
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-6s %s\n' "$(1)" "$(2)";
+endif
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/src/main.o
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: all test check unit e2e linetables clean install fuzz example
+all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN)
+
+$(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libcspy.a: $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcspy.a tests/harness.h
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libcspy.a $(LDLIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libcspy.a
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libcspy.a $(LDLIBS)
+
+# The whole suite; its last line is "N passed, N failed".
+test check: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh
+
+unit: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh unit
+
+e2e: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh e2e
+
+linetables: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh linetables
+
+# Build cspy and dump the stacks of the bundled example program.
+example: $(BUILD)/cspy
+	$(Q)BUILD=$(BUILD) examples/run_example.sh
+
+install: $(BUILD)/cspy
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/cspy $(DESTDIR)$(PREFIX)/bin/cspy
+
+clean:
+	rm -rf build build-asan build-ubsan
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The subcommands and what they share: one-line error reporting
+ * ("cspy: error: ...") and exit codes. Each subcommand parses its own options.
+ */
+#ifndef CSPY_CLI_H
+#define CSPY_CLI_H
+
+#define EXIT_USAGE 2
+
+/* Print "cspy: error: <msg>\n" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cmd_dump(int argc, char **argv);
+
+#endif

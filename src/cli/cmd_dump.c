@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * `cspy dump`: print the Python stack of every thread of a process (and, with
+ * --subprocesses, of its Python descendants) once. By default the target's
+ * threads are paused with ptrace for a consistent read and resumed at once;
+ * --nonblocking reads while it runs (retrying a torn read a few times).
+ * Every failure ends in one line on stderr and exit status 1; the target is
+ * never left stopped (the pause is undone on every path, and by the kernel if
+ * cspy itself dies).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "out/dump.h"
+#include "proc/perm.h"
+#include "proc/procfs.h"
+#include "proc/ptrace.h"
+#include "python/locals.h"
+#include "python/pyproc.h"
+#include "util/xalloc.h"
+
+#define MAX_PROCS 1024
+#define NONBLOCKING_TRIES 5
+
+struct dump_config {
+	pid_t pid;
+	int locals;             /* 0, or the -l count (longer reprs) */
+	bool json;
+	bool subprocesses;
+	bool nonblocking;
+	bool full_filenames;
+	bool qualname;
+};
+
+static const struct dump_config dump_defaults = {
+	.pid = 0, .locals = 0, .json = false, .subprocesses = false,
+	.nonblocking = false, .full_filenames = false, .qualname = false,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: cspy dump --pid PID [options]\n"
+"\n"
+"Print the current Python stack of every thread of a running process.\n"
+"\n"
+"Options:\n"
+"  -p, --pid PID          the process to dump\n"
+"  -l, --locals           also show arguments and local variables of each frame\n"
+"                         (repeat, -ll, for longer values)\n"
+"  -j, --json             print JSON (py-spy's field names) instead of text\n"
+"  -s, --subprocesses     also dump every Python process descended from PID\n"
+"      --nonblocking      do not pause the process while reading it (less\n"
+"                         overhead, but a stack may be torn)\n"
+"      --full-filenames   show full file paths instead of package-relative ones\n"
+"      --qualname         show qualified names (Class.method) on Python 3.11+\n"
+"  -h, --help             show this help\n"
+"\n"
+"Examples:\n"
+"  cspy dump --pid 4242                 where is every thread of 4242 now?\n"
+"  cspy dump --pid 4242 --locals        ... with the values of local variables\n"
+"  cspy dump -p 4242 --json | jq .      machine-readable\n"
+"  cspy dump -s -p $(pgrep -o gunicorn) a pre-fork server and all its workers\n"
+"  sudo env \"PATH=$PATH\" cspy dump --pid 4242   a process of another user\n");
+}
+
+static int parse(int argc, char **argv, struct dump_config *c)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "locals", no_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "subprocesses", no_argument, NULL, 's' },
+		{ "nonblocking", no_argument, NULL, 'N' },
+		{ "full-filenames", no_argument, NULL, 'F' },
+		{ "qualname", no_argument, NULL, 'Q' },
+		{ "native", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int o;
+	char *end;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":p:ljsnh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'p':
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno || *end || v <= 0 || v > 0x3fffffff) {
+				cli_error("invalid PID '%s': expected a positive number", optarg);
+				return -EINVAL;
+			}
+			c->pid = (pid_t)v;
+			break;
+		case 'l': c->locals++; break;
+		case 'j': c->json = true; break;
+		case 's': c->subprocesses = true; break;
+		case 'N': c->nonblocking = true; break;
+		case 'F': c->full_filenames = true; break;
+		case 'Q': c->qualname = true; break;
+		case 'n':
+			cli_error("--native is not available in this build of cspy yet");
+			return -ENOTSUP;
+		case 'h': usage(stdout); return 1;
+		case ':':
+			cli_error("option '%s' needs a value (see 'cspy dump --help')", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			cli_error("unknown option '%s' (see 'cspy dump --help')", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		cli_error("unexpected argument '%s' (see 'cspy dump --help')", argv[optind]);
+		return -EINVAL;
+	}
+	if (!c->pid) {
+		cli_error("missing --pid PID (see 'cspy dump --help')");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Descendants of root, breadth first, each once, with their parents. */
+static size_t descendants(pid_t root, pid_t *pids, pid_t *parents, size_t max)
+{
+	size_t n = 0;
+	pids[n] = root;
+	parents[n++] = 0;
+	pid_t *kids = xmalloc(MAX_PROCS * sizeof(*kids));
+	for (size_t i = 0; i < n && n < max; i++) {
+		int k = procfs_children(pids[i], kids, MAX_PROCS);
+		for (int j = 0; j < k && n < max; j++) {
+			bool seen = false;
+			for (size_t s = 0; s < n; s++)
+				seen |= pids[s] == kids[j];
+			if (!seen) {
+				pids[n] = kids[j];
+				parents[n++] = pids[i];
+			}
+		}
+	}
+	free(kids);
+	return n;
+}
+
+static void stall_for_tests(void)
+{
+	const char *ms = getenv("CSPY_TEST_STALL_MS");
+	if (!ms)
+		return;
+	long v = strtol(ms, NULL, 10);
+	struct timespec ts = { v / 1000, (v % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static struct dump_locals **read_locals(struct pyproc *pp, const struct py_sample *s, int level)
+{
+	struct dump_locals **all = xcalloc(s->n ? s->n : 1, sizeof(*all));
+	for (size_t i = 0; i < s->n; i++) {
+		const struct py_thread *t = &s->threads[i];
+		all[i] = xcalloc(t->nframes ? t->nframes : 1, sizeof(**all));
+		for (size_t k = 0; k < t->nframes; k++)
+			all[i][k].err = locals_read(pyproc__ctx(pp), t->frames[k].frame_addr,
+						    t->frames[k].code->addr, level,
+						    &all[i][k].v, &all[i][k].n);
+	}
+	return all;
+}
+
+static void free_locals(struct dump_locals **all, const struct py_sample *s)
+{
+	if (!all)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		for (size_t k = 0; k < s->threads[i].nframes; k++)
+			locals_free(all[i][k].v, all[i][k].n);
+		free(all[i]);
+	}
+	free(all);
+}
+
+static const char *comm_of(pid_t pid, char *buf, size_t n)
+{
+	struct procfs_stat st;
+	snprintf(buf, n, "%s", procfs_stat(pid, 0, &st) == 0 ? st.comm : "?");
+	return buf;
+}
+
+/* The first Python process below pid, for the "shell script" hint; 0 if none. */
+static pid_t python_descendant(pid_t pid)
+{
+	pid_t pids[64], parents[64];
+	size_t n = descendants(pid, pids, parents, 64);
+	for (size_t i = 1; i < n; i++) {
+		struct pyproc *pp;
+		char why[64];
+		if (pyproc__open(pids[i], &pp, why, sizeof(why)) == 0) {
+			pyproc__close(pp);
+			return pids[i];
+		}
+	}
+	return 0;
+}
+
+/* Open pid for dumping; prints the error for the top-level process. */
+static int open_target(pid_t pid, bool top, struct pyproc **pp)
+{
+	char why[600], comm[64], cmd[64];
+	int err = pyproc__open(pid, pp, why, sizeof(why));
+	if (!err || !top)
+		return err;
+	snprintf(cmd, sizeof(cmd), "cspy dump --pid %d", (int)pid);
+	switch (err) {
+	case -ENOENT:
+	case -ESRCH:
+		cli_error("process %d exited before it could be read", (int)pid);
+		break;
+	case -EACCES:
+	case -EPERM:
+		perm_explain(pid, cmd, why, sizeof(why));
+		cli_error("%s", why);
+		break;
+	case -ENOTSUP:
+		cli_error("process %d: %s", (int)pid, why);
+		break;
+	case -ENOEXEC: {
+		pid_t child = python_descendant(pid);
+		char *exe = procfs_exe(pid);
+		if (child)
+			cli_error("process %d (%s) is not a Python process, but its child %d is: "
+				  "use --pid %d, or --subprocesses to dump every Python descendant",
+				  (int)pid, comm_of(pid, comm, sizeof(comm)), (int)child, (int)child);
+		else
+			cli_error("process %d (%s, %s) is not a Python process: %s", (int)pid,
+				  comm_of(pid, comm, sizeof(comm)), exe ? exe : "unknown executable", why);
+		free(exe);
+		break;
+	}
+	default:
+		cli_error("cannot read process %d: %s", (int)pid, why[0] ? why : strerror(-err));
+	}
+	return err;
+}
+
+/* Take one sample of pp, pausing it unless nonblocking. */
+static int take_sample(struct pyproc *pp, const struct dump_config *c, struct py_sample *s,
+		       struct dump_locals ***locals)
+{
+	pid_t pid = pyproc__info(pp)->pid;
+	int err;
+	if (c->nonblocking) {
+		for (int i = 0; i < NONBLOCKING_TRIES; i++) {
+			err = pyproc__sample(pp, s, PYSAMPLE_NAMES | PYSAMPLE_OS_STATE);
+			if (err != -EFAULT && err != -EAGAIN)
+				break;
+		}
+		if (!err && c->locals)
+			*locals = read_locals(pp, s, c->locals);
+		return err;
+	}
+	pyproc__read_os_states(pp);
+	struct ptrace_pause *pause = NULL;
+	err = ptrace_pause__stop(pid, &pause);
+	if (err)
+		return err;
+	pyproc__set_pause(pp, pause);
+	stall_for_tests();
+	err = pyproc__sample(pp, s, PYSAMPLE_NAMES);
+	if (!err && c->locals)
+		*locals = read_locals(pp, s, c->locals);
+	pyproc__set_pause(pp, NULL);
+	ptrace_pause__resume(pause);
+	return err;
+}
+
+static void report_sample_error(pid_t pid, int err)
+{
+	char why[600], cmd[64];
+	switch (err) {
+	case -ESRCH:
+	case -ENOENT:
+		cli_error("process %d exited while being read", (int)pid);
+		break;
+	case -EPERM:
+	case -EACCES:
+		snprintf(cmd, sizeof(cmd), "cspy dump --pid %d", (int)pid);
+		perm_explain(pid, cmd, why, sizeof(why));
+		cli_error("%s", why);
+		break;
+	case -EAGAIN:
+		cli_error("process %d: the Python interpreter is not running (starting up or shutting down)",
+			  (int)pid);
+		break;
+	default:
+		cli_error("process %d: could not read the interpreter state (%s); try again",
+			  (int)pid, strerror(-err));
+	}
+}
+
+/* Check that pid names a live, non-kernel, non-zombie process. */
+static int check_process(pid_t pid)
+{
+	struct procfs_stat st;
+	int err = procfs_stat(pid, 0, &st);
+	if (err == -ENOENT) {
+		cli_error("no such process: %d", (int)pid);
+		return err;
+	}
+	if (err) {
+		cli_error("cannot read /proc/%d/stat: %s", (int)pid, strerror(-err));
+		return err;
+	}
+	if (st.flags & PROCFS_PF_KTHREAD) {
+		cli_error("process %d (%s) is a kernel thread, not a Python process", (int)pid, st.comm);
+		return -EINVAL;
+	}
+	if (st.state == 'Z' || st.state == 'X') {
+		cli_error("process %d (%s) is a zombie: it has exited and its parent %d has not reaped "
+			  "it yet, so there is no stack to dump", (int)pid, st.comm, (int)st.ppid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	struct dump_config c = dump_defaults;
+	int err = parse(argc, argv, &c);
+	if (err)
+		return err > 0 ? 0 : EXIT_USAGE;
+	if (check_process(c.pid))
+		return 1;
+
+	pid_t *pids = xmalloc(MAX_PROCS * sizeof(*pids)), *parents = xmalloc(MAX_PROCS * sizeof(*parents));
+	size_t n = 1;
+	pids[0] = c.pid;
+	parents[0] = 0;
+	if (c.subprocesses)
+		n = descendants(c.pid, pids, parents, MAX_PROCS);
+
+	struct dump_opts o = { .full_filenames = c.full_filenames, .qualname = c.qualname,
+			       .locals = c.locals > 0 };
+	int rc = 0, dumped = 0;
+	if (c.json)
+		dump_json_begin(stdout);
+	for (size_t i = 0; i < n; i++) {
+		struct pyproc *pp = NULL;
+		if (open_target(pids[i], i == 0, &pp) != 0) {
+			if (i == 0 && !c.subprocesses) {
+				rc = 1;
+				break;
+			}
+			continue;   /* non-Python descendants are skipped quietly */
+		}
+		struct py_sample s = { 0 };
+		struct dump_locals **locals = NULL;
+		err = take_sample(pp, &c, &s, &locals);
+		if (err) {
+			report_sample_error(pids[i], err);
+			rc = 1;
+		} else {
+			struct dump_proc dp = { .info = pyproc__info(pp), .parent_pid = parents[i],
+						.sample = &s, .locals = locals };
+			if (c.json)
+				err = dump_write_json(stdout, &dp, &o);
+			else {
+				if (dumped)
+					fputc('\n', stdout);
+				err = dump_write_text(stdout, &dp, &o);
+			}
+			dumped++;
+			if (err)
+				rc = 1;
+		}
+		free_locals(locals, &s);
+		py_sample__release(&s);
+		pyproc__close(pp);
+		if (rc && !c.subprocesses)
+			break;
+	}
+	if (c.json && dump_json_end(stdout) != 0)
+		rc = 1;
+	if (!rc && !dumped) {
+		char comm[64];
+		cli_error("process %d (%s) is not a Python process and has no Python descendants",
+			  (int)c.pid, comm_of(c.pid, comm, sizeof(comm)));
+		rc = 1;
+	}
+	free(pids);
+	free(parents);
+	return rc;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Rendering of `cspy dump`: py-spy's text layout (process header, one block
+ * per thread, frames innermost first, optional Arguments/Locals) and its JSON
+ * form (an array of thread objects with py-spy's field names). Both write to
+ * a FILE and return 0 or -EIO.
+ */
+#ifndef CSPY_DUMP_H
+#define CSPY_DUMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct pyproc_info;
+struct py_sample;
+struct py_local;
+
+struct dump_locals {
+	struct py_local *v;
+	size_t n;
+	int err;
+};
+
+struct dump_proc {
+	const struct pyproc_info *info;
+	pid_t parent_pid;                       /* 0 for the process asked for */
+	const struct py_sample *sample;
+	struct dump_locals **locals;            /* [thread][frame], NULL without --locals */
+};
+
+struct dump_opts {
+	bool full_filenames;
+	bool qualname;
+	bool locals;
+};
+
+int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *o);
+/* JSON: call begin, then write_json per process (threads are appended to one array), then end. */
+void dump_json_begin(FILE *f);
+int dump_write_json(FILE *f, const struct dump_proc *p, const struct dump_opts *o);
+int dump_json_end(FILE *f);
+
+#endif

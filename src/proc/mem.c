@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Memory readers (see mem.h). The live reader calls process_vm_readv; a batch
+ * (mem__readv) is issued as one syscall of up to IOV_MAX ranges, and only when
+ * that fails partially are the remaining ranges retried one by one, so every
+ * range gets its own verdict. The snapshot reader keeps regions in an array
+ * sorted by address; a read must fall entirely inside one region.
+ *
+ * Snapshot file format: "CSPYSNAP1\n", then for each region a little-endian
+ * u64 address, u64 length, and the bytes.
+ */
+#include "proc/mem.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "util/xalloc.h"
+
+#define SNAP_MAGIC "CSPYSNAP1\n"
+#define SNAP_MAX_REGION (256u << 20)
+
+struct region {
+	uint64_t addr;
+	size_t len;
+	uint8_t *data;
+};
+
+struct mem {
+	pid_t pid;              /* > 0: live */
+	uint64_t syscalls;
+	struct mem *record;     /* live: snapshot receiving every good read */
+	struct region *regions; /* snapshot */
+	size_t nregions, cap;
+};
+
+struct mem *mem__new_pid(pid_t pid)
+{
+	struct mem *m = xcalloc(1, sizeof(*m));
+	m->pid = pid;
+	return m;
+}
+
+struct mem *mem__new_snapshot(void)
+{
+	return xcalloc(1, sizeof(struct mem));
+}
+
+void mem__free(struct mem *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nregions; i++)
+		free(m->regions[i].data);
+	free(m->regions);
+	free(m);
+}
+
+pid_t mem__pid(const struct mem *m)
+{
+	return m->pid;
+}
+
+uint64_t mem__syscalls(const struct mem *m)
+{
+	return m->syscalls;
+}
+
+void mem__record_into(struct mem *m, struct mem *snap)
+{
+	m->record = snap;
+}
+
+void mem__snapshot_add(struct mem *m, uint64_t addr, const void *buf, size_t len)
+{
+	if (len == 0 || addr + len < addr)
+		return;
+	/* Merge by overwriting: a region fully inside an existing one is copied in. */
+	for (size_t i = 0; i < m->nregions; i++) {
+		struct region *r = &m->regions[i];
+		if (addr >= r->addr && addr + len <= r->addr + r->len) {
+			memcpy(r->data + (addr - r->addr), buf, len);
+			return;
+		}
+	}
+	m->regions = xgrow(m->regions, &m->cap, m->nregions + 1, sizeof(*m->regions));
+	size_t pos = m->nregions;
+	while (pos > 0 && m->regions[pos - 1].addr > addr)
+		pos--;
+	memmove(&m->regions[pos + 1], &m->regions[pos], (m->nregions - pos) * sizeof(*m->regions));
+	m->regions[pos].addr = addr;
+	m->regions[pos].len = len;
+	m->regions[pos].data = xmalloc(len);
+	memcpy(m->regions[pos].data, buf, len);
+	m->nregions++;
+}
+
+static int snap_read(const struct mem *m, uint64_t addr, void *buf, size_t len)
+{
+	if (addr + len < addr)
+		return -EFAULT;
+	/* Newest region wins; regions are few in tests, so scan from the end. */
+	for (size_t i = m->nregions; i-- > 0;) {
+		const struct region *r = &m->regions[i];
+		if (addr >= r->addr && addr + len <= r->addr + r->len) {
+			memcpy(buf, r->data + (addr - r->addr), len);
+			return 0;
+		}
+	}
+	return -EFAULT;
+}
+
+static int live_err(int e)
+{
+	return e == ESRCH ? -ESRCH : e == EPERM ? -EPERM : -EFAULT;
+}
+
+static int live_read1(struct mem *m, struct mem_iov *v)
+{
+	struct iovec local = { v->buf, v->len }, remote = { (void *)(uintptr_t)v->addr, v->len };
+	m->syscalls++;
+	ssize_t n = process_vm_readv(m->pid, &local, 1, &remote, 1, 0);
+	if (n == (ssize_t)v->len)
+		return 0;
+	return n < 0 ? live_err(errno) : -EFAULT;
+}
+
+int mem__readv(struct mem *m, struct mem_iov *iov, size_t n)
+{
+	int failed = 0;
+
+	if (m->pid <= 0) {
+		for (size_t i = 0; i < n; i++) {
+			iov[i].err = snap_read(m, iov[i].addr, iov[i].buf, iov[i].len);
+			failed += iov[i].err != 0;
+		}
+		return failed;
+	}
+
+	for (size_t base = 0; base < n;) {
+		size_t cnt = n - base < IOV_MAX ? n - base : IOV_MAX;
+		struct iovec local[IOV_MAX], remote[IOV_MAX];
+		size_t want = 0;
+		for (size_t i = 0; i < cnt; i++) {
+			local[i].iov_base = iov[base + i].buf;
+			local[i].iov_len = iov[base + i].len;
+			remote[i].iov_base = (void *)(uintptr_t)iov[base + i].addr;
+			remote[i].iov_len = iov[base + i].len;
+			want += iov[base + i].len;
+			iov[base + i].err = 0;
+		}
+		m->syscalls++;
+		ssize_t got = process_vm_readv(m->pid, local, cnt, remote, cnt, 0);
+		if (got < 0 && (errno == ESRCH || errno == EPERM))
+			return live_err(errno);
+		if (got != (ssize_t)want) {
+			/* Partial: the kernel stops at the first bad range. Ranges
+			 * fully copied before it are good; retry the rest singly. */
+			size_t done = got > 0 ? (size_t)got : 0, i = 0;
+			while (i < cnt && iov[base + i].len <= done) {
+				done -= iov[base + i].len;
+				i++;
+			}
+			for (; i < cnt; i++) {
+				iov[base + i].err = live_read1(m, &iov[base + i]);
+				if (iov[base + i].err == -ESRCH || iov[base + i].err == -EPERM)
+					return iov[base + i].err;
+			}
+		}
+		for (size_t i = 0; i < cnt; i++) {
+			failed += iov[base + i].err != 0;
+			if (!iov[base + i].err && m->record)
+				mem__snapshot_add(m->record, iov[base + i].addr, iov[base + i].buf,
+						  iov[base + i].len);
+		}
+		base += cnt;
+	}
+	return failed;
+}
+
+int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (m->pid <= 0)
+		return snap_read(m, addr, buf, len);
+	struct mem_iov v = { .addr = addr, .buf = buf, .len = len };
+	int err = live_read1(m, &v);
+	if (!err && m->record)
+		mem__snapshot_add(m->record, addr, buf, len);
+	return err;
+}
+
+int mem__read_ptr(struct mem *m, uint64_t addr, uint64_t *out)
+{
+	return mem__read(m, addr, out, sizeof(*out));
+}
+
+int mem__read_i32(struct mem *m, uint64_t addr, int32_t *out)
+{
+	return mem__read(m, addr, out, sizeof(*out));
+}
+
+int mem__snapshot_save(const struct mem *snap, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -errno;
+	int err = 0;
+	if (fwrite(SNAP_MAGIC, 1, strlen(SNAP_MAGIC), f) != strlen(SNAP_MAGIC))
+		err = -EIO;
+	for (size_t i = 0; !err && i < snap->nregions; i++) {
+		uint64_t hdr[2] = { snap->regions[i].addr, snap->regions[i].len };
+		if (fwrite(hdr, sizeof(hdr), 1, f) != 1 ||
+		    fwrite(snap->regions[i].data, 1, snap->regions[i].len, f) != snap->regions[i].len)
+			err = -EIO;
+	}
+	if (fclose(f) != 0 && !err)
+		err = -EIO;
+	return err;
+}
+
+int mem__snapshot_load(const char *path, struct mem **out)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	int err = 0;
+	struct mem *m = mem__new_snapshot();
+	char magic[sizeof(SNAP_MAGIC) - 1];
+	uint8_t *buf = NULL;
+	if (fread(magic, 1, sizeof(magic), f) != sizeof(magic) ||
+	    memcmp(magic, SNAP_MAGIC, sizeof(magic)) != 0) {
+		err = -EINVAL;
+		goto out;
+	}
+	uint64_t hdr[2];
+	while (fread(hdr, sizeof(hdr), 1, f) == 1) {
+		if (hdr[1] == 0 || hdr[1] > SNAP_MAX_REGION) {
+			err = -EINVAL;
+			goto out;
+		}
+		buf = xrealloc(buf, hdr[1]);
+		if (fread(buf, 1, hdr[1], f) != hdr[1]) {
+			err = -EINVAL;
+			goto out;
+		}
+		mem__snapshot_add(m, hdr[0], buf, hdr[1]);
+	}
+out:
+	free(buf);
+	fclose(f);
+	if (err) {
+		mem__free(m);
+		return err;
+	}
+	*out = m;
+	return 0;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The one interface through which cspy reads a target's memory. Two
+ * implementations sit behind it:
+ *   - live:     process_vm_readv on a PID; mem__readv batches many ranges into
+ *               one syscall (up to IOV_MAX per call);
+ *   - snapshot: a set of (address, bytes) regions held in memory, used by unit
+ *               tests and fuzzers to run the decoders without a process.
+ * A live reader can also record every successful read into a snapshot
+ * (mem__record_into), which is how tests capture a real process's memory.
+ * Reads never write the target. A read that is not entirely readable fails
+ * with -EFAULT; a process that is gone gives -ESRCH.
+ */
+#ifndef CSPY_MEM_H
+#define CSPY_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mem;
+
+struct mem_iov {
+	uint64_t addr;
+	void *buf;
+	size_t len;
+	int err;        /* out: 0 or -errno for this range */
+};
+
+/* Reader over a live process. Never fails (errors show on reads). */
+struct mem *mem__new_pid(pid_t pid);
+/* Empty snapshot reader; fill it with mem__snapshot_add(). */
+struct mem *mem__new_snapshot(void);
+void mem__free(struct mem *m);
+
+/* Add (copy) a region to a snapshot reader. Later regions win on overlap. */
+void mem__snapshot_add(struct mem *m, uint64_t addr, const void *buf, size_t len);
+/* Record every successful read of m (live) into snap (snapshot). snap is
+ * borrowed and must outlive m's use; NULL stops recording. */
+void mem__record_into(struct mem *m, struct mem *snap);
+/* Write a snapshot to a file / load it back (format: see mem.c). 0 or -errno. */
+int mem__snapshot_save(const struct mem *snap, const char *path);
+int mem__snapshot_load(const char *path, struct mem **out);
+
+/* Read len bytes at addr into buf: 0, -EFAULT, -ESRCH, -EPERM. */
+int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len);
+/* Read several ranges, as few syscalls as possible. Returns the number of
+ * ranges that failed (each one's err says why), or -ESRCH/-EPERM when the
+ * process cannot be read at all. */
+int mem__readv(struct mem *m, struct mem_iov *iov, size_t n);
+
+/* Convenience: read one pointer / u64 / i32 (little-endian). 0 or -errno. */
+int mem__read_ptr(struct mem *m, uint64_t addr, uint64_t *out);
+int mem__read_i32(struct mem *m, uint64_t addr, int32_t *out);
+
+/* Number of read syscalls issued so far (for benchmarks and tests). */
+uint64_t mem__syscalls(const struct mem *m);
+pid_t mem__pid(const struct mem *m);
+
+#endif

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Permission diagnostics (see perm.h). CapEff comes from /proc/self/status,
+ * ptrace_scope from /proc/sys/kernel/yama/ptrace_scope (absent when Yama is
+ * not built in), and the container guess from /.dockerenv,
+ * /run/.containerenv and /proc/1/cgroup.
+ */
+#include "proc/perm.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc/procfs.h"
+
+#define CAP_SYS_PTRACE_BIT 19
+
+static bool have_cap_sys_ptrace(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	bool have = false;
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "CapEff:", 7) == 0)
+			have = (strtoull(line + 7, NULL, 16) >> CAP_SYS_PTRACE_BIT) & 1;
+	fclose(f);
+	return have;
+}
+
+static int ptrace_scope(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "r");
+	int v = -1;
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static bool in_container(void)
+{
+	if (access("/.dockerenv", F_OK) == 0 || access("/run/.containerenv", F_OK) == 0)
+		return true;
+	FILE *f = fopen("/proc/1/cgroup", "r");
+	char line[512];
+	bool yes = false;
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "docker") || strstr(line, "kubepods") || strstr(line, "containerd") ||
+		    strstr(line, "libpod"))
+			yes = true;
+	fclose(f);
+	return yes;
+}
+
+void perm_explain(pid_t pid, const char *cmd, char *buf, size_t n)
+{
+	long owner = procfs_uid(pid);
+	uid_t me = geteuid();
+	bool cap = have_cap_sys_ptrace();
+	int scope = ptrace_scope();
+	char why[512];
+
+	if (me == 0 && !cap)
+		snprintf(why, sizeof(why), "cspy runs as root but without CAP_SYS_PTRACE%s; "
+			 "start the container with --cap-add SYS_PTRACE (docker/podman) or add "
+			 "SYS_PTRACE to the pod's securityContext capabilities",
+			 in_container() ? " (this looks like a container)" : "");
+	else if (scope == 3)
+		snprintf(why, sizeof(why), "kernel.yama.ptrace_scope is 3 (ptrace disabled until reboot), "
+			 "not even root with CAP_SYS_PTRACE can attach");
+	else if (scope >= 1 && !cap)
+		snprintf(why, sizeof(why), "kernel.yama.ptrace_scope is %d, which requires CAP_SYS_PTRACE "
+			 "(root) to read another process; run as root: sudo env \"PATH=$PATH\" %s, "
+			 "or allow it with: sudo sysctl kernel.yama.ptrace_scope=0", scope, cmd);
+	else
+		snprintf(why, sizeof(why), "process %d belongs to uid %ld and cspy runs as uid %u without "
+			 "CAP_SYS_PTRACE; run as root or as the same user: sudo env \"PATH=$PATH\" %s"
+			 "%s", (int)pid, owner, (unsigned)me, cmd,
+			 in_container() ? " (in a container also add --cap-add SYS_PTRACE)" : "");
+	snprintf(buf, n, "permission denied reading process %d: %s", (int)pid, why);
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * /proc readers (see procfs.h). Files are read whole into small stack
+ * buffers; every parser is bounded by what was read.
+ */
+#include "proc/procfs.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/xalloc.h"
+
+static ssize_t read_file(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t n = 0;
+	while (n < cap) {
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	return (ssize_t)n;
+}
+
+int procfs_parse_stat(const char *text, struct procfs_stat *out)
+{
+	const char *open = strchr(text, '(');
+	const char *close = strrchr(text, ')');
+	if (!open || !close || close < open)
+		return -EINVAL;
+	size_t n = (size_t)(close - open - 1);
+	if (n >= sizeof(out->comm))
+		n = sizeof(out->comm) - 1;
+	memcpy(out->comm, open + 1, n);
+	out->comm[n] = '\0';
+	const char *p = close + 1;
+	/* fields after comm: state(3) ppid(4) pgrp session tty_nr tpgid flags(9) */
+	char state;
+	int ppid;
+	unsigned long flags;
+	if (sscanf(p, " %c %d %*d %*d %*d %*d %lu", &state, &ppid, &flags) != 3)
+		return -EINVAL;
+	out->state = state;
+	out->ppid = ppid;
+	out->flags = flags;
+	return 0;
+}
+
+int procfs_stat(pid_t pid, pid_t tid, struct procfs_stat *out)
+{
+	char path[64], buf[1024];
+	if (tid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	return procfs_parse_stat(buf, out);
+}
+
+long procfs_uid(pid_t pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "\nUid:");
+	return p ? strtol(p + 5, NULL, 10) : -1;
+}
+
+char *procfs_cmdline(pid_t pid)
+{
+	char path[64], buf[8192];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return NULL;
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+char *procfs_exe(pid_t pid)
+{
+	char path[64], buf[PATH_MAX];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+int procfs_tasks(pid_t pid, pid_t *tids, int max)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		tids[n++] = (pid_t)atoi(e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+bool procfs_thread_running(pid_t pid, pid_t tid)
+{
+	struct procfs_stat st;
+	return procfs_stat(pid, tid, &st) == 0 && st.state == 'R';
+}
+
+int procfs_children(pid_t pid, pid_t *out, int max)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		struct procfs_stat st;
+		pid_t p = (pid_t)atoi(e->d_name);
+		if (procfs_stat(p, 0, &st) == 0 && st.ppid == pid)
+			out[n++] = p;
+	}
+	closedir(d);
+	return n;
+}

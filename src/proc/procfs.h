@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Reading /proc for a process and its threads: state, parent, flags, uids,
+ * command line, executable, the task (thread) list and each thread's
+ * scheduler state. Parsing of a stat line is pure (procfs_parse_stat) so it is
+ * unit-tested. Nothing here needs ptrace permission.
+ */
+#ifndef CSPY_PROCFS_H
+#define CSPY_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PROCFS_PF_KTHREAD 0x00200000u
+
+struct procfs_stat {
+	char comm[64];
+	char state;             /* R, S, D, Z, T, t, X, I ... */
+	pid_t ppid;
+	unsigned long flags;
+};
+
+/* Parse the text of /proc/PID/stat (comm may contain spaces and ')'). 0 or -EINVAL. */
+int procfs_parse_stat(const char *text, struct procfs_stat *out);
+/* Read /proc/PID/stat (or /proc/PID/task/TID/stat when tid > 0). 0, -ENOENT, -errno. */
+int procfs_stat(pid_t pid, pid_t tid, struct procfs_stat *out);
+/* Real uid of the process, or -1. */
+long procfs_uid(pid_t pid);
+/* NUL-separated cmdline joined with spaces (heap string; "" for kernel threads). NULL if gone. */
+char *procfs_cmdline(pid_t pid);
+/* readlink /proc/PID/exe (heap string) or NULL. */
+char *procfs_exe(pid_t pid);
+/* TIDs from /proc/PID/task, at most max. Returns the count or -errno. */
+int procfs_tasks(pid_t pid, pid_t *tids, int max);
+/* Thread is running or runnable ('R'). */
+bool procfs_thread_running(pid_t pid, pid_t tid);
+/* Direct children of pid, found by scanning /proc for its ppid.
+ * Returns count (<= max) or -errno. */
+int procfs_children(pid_t pid, pid_t *out, int max);
+
+#endif

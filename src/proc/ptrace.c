@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Thread pausing with PTRACE_SEIZE/INTERRUPT (see ptrace.h). The task list is
+ * re-read until no new thread appears (bounded passes), so a thread created
+ * during the pause is caught too. Each stop is awaited with waitpid(__WALL)
+ * polled against a deadline, so a thread stuck in uninterruptible sleep
+ * cannot hang cspy; such a thread is simply not counted as stopped.
+ */
+#include "proc/ptrace.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc/procfs.h"
+#include "util/xalloc.h"
+
+#define MAX_TASKS 16384
+#define STOP_TIMEOUT_NS 500000000L
+
+struct traced {
+	pid_t tid;
+	bool stopped;
+	int pending_sig;        /* signal to re-inject at detach */
+};
+
+struct ptrace_pause {
+	pid_t pid;
+	struct traced *t;
+	size_t n, cap;
+};
+
+static bool known(const struct ptrace_pause *p, pid_t tid)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->t[i].tid == tid)
+			return true;
+	return false;
+}
+
+static long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Wait until t is in a ptrace stop; 0 when stopped, -ESRCH when it exited. */
+static int wait_stop(struct traced *t, long deadline)
+{
+	for (;;) {
+		int status;
+		pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
+		if (r < 0)
+			return -errno;
+		if (r == 0) {
+			if (now_ns() > deadline)
+				return -ETIMEDOUT;
+			struct timespec ts = { 0, 50000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
+		if (!WIFSTOPPED(status))
+			continue;
+		int sig = WSTOPSIG(status);
+		int event = status >> 16;
+		if (event == PTRACE_EVENT_STOP) {
+			t->stopped = true;
+			return 0;
+		}
+		/* A signal-delivery stop arrived before our interrupt: keep the
+		 * signal to give back at detach, the thread is stopped now. */
+		if (sig != SIGTRAP)
+			t->pending_sig = sig;
+		t->stopped = true;
+		return 0;
+	}
+}
+
+int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
+{
+	struct ptrace_pause *p = xcalloc(1, sizeof(*p));
+	pid_t *tids = xmalloc(MAX_TASKS * sizeof(*tids));
+	int err = 0;
+	p->pid = pid;
+
+	for (int pass = 0; pass < 8; pass++) {
+		int n = procfs_tasks(pid, tids, MAX_TASKS);
+		if (n < 0) {
+			err = n == -ENOENT ? -ESRCH : n;
+			goto out;
+		}
+		size_t before = p->n;
+		for (int i = 0; i < n; i++) {
+			if (known(p, tids[i]))
+				continue;
+			if (ptrace(PTRACE_SEIZE, tids[i], NULL, NULL) < 0) {
+				if (errno == ESRCH)
+					continue;       /* thread exited */
+				err = -errno;
+				if (p->n == 0)
+					goto out;
+				err = 0;                /* partial: keep what we have */
+				continue;
+			}
+			p->t = xgrow(p->t, &p->cap, p->n + 1, sizeof(*p->t));
+			p->t[p->n++] = (struct traced){ .tid = tids[i] };
+			ptrace(PTRACE_INTERRUPT, tids[i], NULL, NULL);
+		}
+		if (p->n == before)
+			break;
+	}
+	if (p->n == 0) {
+		err = -ESRCH;
+		goto out;
+	}
+	long deadline = now_ns() + STOP_TIMEOUT_NS;
+	for (size_t i = 0; i < p->n; i++)
+		wait_stop(&p->t[i], deadline);
+out:
+	free(tids);
+	if (err) {
+		ptrace_pause__resume(p);
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
+void ptrace_pause__resume(struct ptrace_pause *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		struct traced *t = &p->t[i];
+		if (!t->stopped) {
+			/* Not (yet) stopped: interrupting again is harmless; wait
+			 * briefly so the detach below can succeed. */
+			wait_stop(t, now_ns() + 20000000L);
+		}
+		ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)t->pending_sig);
+	}
+	free(p->t);
+	free(p);
+}
+
+int ptrace_pause__fs_base(const struct ptrace_pause *p, pid_t tid, uint64_t *fs_base)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->t[i].tid != tid || !p->t[i].stopped)
+			continue;
+		struct user_regs_struct regs;
+		if (ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
+			return -errno;
+		*fs_base = regs.fs_base;
+		return 0;
+	}
+	return -ESRCH;
+}

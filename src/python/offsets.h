@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * CPython layouts as data. struct py_layout holds every offset and constant
+ * cspy reads, for one interpreter; offsets_for_version() fills it from the
+ * built-in table of the minor version (with patch-level corrections, e.g.
+ * 3.7.0-3.7.3), and offsets_apply_debug() overwrites what a 3.13+ target
+ * publishes in its own _Py_DebugOffsets, so patch releases that move a field
+ * keep working. Frame walking reads fields only through this struct.
+ * An offset of -1 means "this version has no such field".
+ */
+#ifndef CSPY_OFFSETS_H
+#define CSPY_OFFSETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "python/linetable.h"
+
+#define PY_VER(maj, min) (((unsigned)(maj) << 24) | ((unsigned)(min) << 16))
+#define PY_MINOR_OF(hex) ((hex) & 0xffff0000u)
+
+enum py_family {
+	PY_FAMILY_FRAMEOBJ,     /* <= 3.10: PyFrameObject chain via f_back */
+	PY_FAMILY_IFRAME,       /* >= 3.11: _PyInterpreterFrame chain via previous */
+};
+
+enum py_dict_kind {
+	PY_DICT_27,             /* ma_table of {hash,key,value} */
+	PY_DICT_36,             /* 3.6-3.10 compact dict, dk_size */
+	PY_DICT_311,            /* 3.11+ dk_log2_size, dk_kind */
+};
+
+enum py_str_kind {
+	PY_STR_PY2,             /* PyStringObject / PyUnicodeObject (UCS2 or UCS4) */
+	PY_STR_PEP393,
+};
+
+enum py_gil_kind {
+	PY_GIL_TSTATE_CURRENT,  /* 2.7/3.6: *(_PyThreadState_Current symbol) */
+	PY_GIL_RUNTIME,         /* 3.7-3.11: _PyRuntime.ceval.gil {locked,last_holder} */
+	PY_GIL_INTERP,          /* 3.12+: *(interp + gil_ptr) -> {locked,last_holder} */
+};
+
+struct py_layout {
+	unsigned version;               /* PY_VERSION_HEX of the target */
+	enum py_family family;
+	enum lt_kind lt_kind;
+	enum py_dict_kind dict_kind;
+	enum py_str_kind str_kind;
+	enum py_gil_kind gil_kind;
+	bool free_threaded;
+	bool has_qualname;
+	int py2_unicode_size;           /* 2 or 4 (2.7 only) */
+
+	/* objects */
+	int ob_type, ob_size;
+	int tp_name, tp_basicsize, tp_flags, tp_dictoffset, ht_cached_keys;
+	unsigned long tpflags_managed_dict, tpflags_inline_values;
+	int managed_dict_off;           /* dict pointer at obj + this (negative), 3.11+ */
+	int managed_values_off;         /* 3.11 values pointer at obj + this (negative) */
+
+	/* _PyRuntime (3.7+) */
+	int rt_interp_head;
+	int rt_tstate_current;          /* 3.7-3.11 gilstate.tstate_current */
+	int rt_gil_locked, rt_gil_holder;       /* 3.7-3.11 ceval.gil */
+
+	/* PyInterpreterState */
+	int is_next, is_tstate_head, is_modules;
+	int is_gil_ptr;                 /* 3.12+: ceval.gil (pointer) */
+	int gil_locked, gil_holder;     /* inside the gil struct */
+	int gil_enabled;                /* free-threaded: inside the gil struct; -1 */
+
+	/* PyThreadState */
+	int ts_next, ts_interp, ts_frame, ts_cframe, cframe_current, ts_current_frame;
+	int ts_thread_id, ts_native_thread_id, ts_datastack_chunk, ts_dict;
+	int ts_state;                   /* 3.13+ tstate->state (ATTACHED = 1) */
+
+	/* PyFrameObject (<= 3.10) */
+	int f_back, f_code, f_lasti, f_locals, f_localsplus;
+	int lasti_scale;                /* bytes per f_lasti unit: 1 (<=3.9) or 2 (3.10) */
+
+	/* _PyInterpreterFrame (3.11+) */
+	int if_code, if_previous, if_instr, if_owner, if_localsplus, if_tlbc_index, if_size;
+	int owner_generator;            /* FRAME_OWNED_BY_GENERATOR */
+	int owner_skip_min;             /* owners >= this are C-stack/interpreter shims; 256 = none */
+	uint64_t stackref_mask;         /* AND mask for f_executable and localsplus (~3 on 3.14) */
+
+	/* _PyStackChunk (3.11+) */
+	int chunk_previous, chunk_size, chunk_top, chunk_data;
+
+	/* PyCodeObject */
+	int co_argcount, co_posonlyargcount, co_kwonlyargcount, co_nlocals, co_flags;
+	int co_firstlineno, co_filename, co_name, co_qualname, co_linetable;
+	int co_varnames, co_cellvars, co_freevars, co_cell2arg;
+	int co_nlocalsplus, co_localsplusnames, co_localspluskinds;
+	int co_firsttraceable, co_code_adaptive, co_tlbc;
+	int code_read_size;             /* bytes to read to cover every code field above */
+
+	/* strings */
+	int bytes_size, bytes_sval;             /* PyBytesObject (3.x) / PyStringObject (2.7) */
+	int uni_length, uni_state, uni_ascii_size, uni_compact_size, uni_data;
+	int uni_kind_shift, uni_compact_bit, uni_ascii_bit;
+	int py2_uni_length, py2_uni_str;
+
+	/* numbers and containers */
+	int int_ival;                   /* 2.7 PyIntObject */
+	int long_size;                  /* <= 3.11: signed digit count (ob_size) */
+	int long_tag;                   /* 3.12+: lv_tag */
+	int long_digit;
+	int float_fval;
+	int tuple_item, list_item, list_size;
+	int cell_ref;
+	int md_dict;
+
+	/* dicts */
+	int ma_used, ma_keys, ma_values, ma_mask27, ma_table27;
+	int dk_size, dk_log2_size, dk_log2_index_bytes, dk_kind, dk_nentries, dk_indices;
+	int dict_values_prefix;         /* 3.13+: values[] at +8 in PyDictValues */
+};
+
+/* Fill *out for the version PY_VERSION_HEX `version` (micro level matters for
+ * 3.7). free_threaded selects the 't' layouts of 3.13/3.14. Returns 0, or
+ * -ENOTSUP for a version with no table (the caller names it to the user). */
+int offsets_for_version(unsigned version, bool free_threaded, struct py_layout *out);
+
+/* Overwrite *out with the values of a 3.13+ _Py_DebugOffsets block (buf, len
+ * bytes, starting with the "xdebugpy" cookie). Checks the cookie, that the
+ * block's minor version matches out->version, and that each offset lies
+ * inside its struct's published size. Returns 0 or -EINVAL (then *out is
+ * unchanged). */
+int offsets_apply_debug(struct py_layout *out, const uint8_t *buf, size_t len);
+
+/* Bytes of _Py_DebugOffsets to read for a minor version (0 if none). */
+size_t offsets_debug_size(unsigned version);
+
+/* "3.11.7", "3.13.0t", "3.14.0rc1" into buf. */
+void offsets_version_str(unsigned version, bool free_threaded, char *buf, size_t n);
+
+#endif

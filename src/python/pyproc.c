@@ -1,0 +1,706 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The engine (see pyproc.h). A sample goes:
+ *   1. interpreter: *(_PyRuntime + interpreters.head), or interp_head (2.7/3.6);
+ *      the GIL holder from the version's GIL state;
+ *   2. each thread state (one read of its first few hundred bytes), bounded by
+ *      PYPROC_MAX_THREADS and by a cycle check;
+ *   3. its frames: walk_frameobj() for <= 3.10, walk_iframe() for 3.11+ (which
+ *      first copies the thread's datastack chunks, so most frames cost no
+ *      syscall); raw frames keep (code address, instruction position);
+ *   4. the distinct code objects of the thread are read in one batched call
+ *      and checked against the code cache, which re-reads names and the line
+ *      table only when the object at that address changed;
+ *   5. lines from the line table (python/linetable.h).
+ */
+#include "python/pyproc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc/maps.h"
+#include "proc/mem.h"
+#include "proc/procfs.h"
+#include "proc/ptrace.h"
+#include "python/detect.h"
+#include "python/linetable.h"
+#include "python/offsets.h"
+#include "python/pyctx.h"
+#include "python/pyobj.h"
+#include "python/pystr.h"
+#include "python/shortname.h"
+#include "util/xalloc.h"
+
+#define MAX_INTERP_CHAIN 64
+#define MAX_CHUNKS 64
+#define MAX_CHUNK_BYTES (8u << 20)
+#define MAX_LINETABLE (4u << 20)
+#define MAX_NAME 1024
+#define GLIBC_TID_OFFSET 0x2d0
+#define TS_READ 512
+#define FRAME_READ 160
+
+/* One cached code object. The key fields are compared on every sample. */
+struct code_entry {
+	struct py_code pub;
+	uint64_t type, filename_p, name_p, qualname_p, linetable_p;
+	int firsttraceable;
+	uint8_t *linetable;
+	size_t linetable_len;
+	bool used;
+};
+
+struct raw_frame {
+	uint64_t frame, code, instr;    /* instr: lasti (FRAMEOBJ) or instruction pointer */
+	int owner;
+	int32_t tlbc;
+};
+
+struct os_state {
+	pid_t tid;
+	bool running;
+};
+
+struct chunk {
+	uint64_t addr;
+	size_t len;
+	uint8_t *data;
+};
+
+struct pyproc {
+	struct pyproc_info info;
+	struct mem *mem;
+	struct maps maps;
+	struct py_target target;
+	struct py_layout L;
+	struct pyctx ctx;
+	struct shortname *shortnames;
+	char *exe, *cmdline;
+
+	struct code_entry *codes;       /* open addressing, power-of-two size */
+	size_t ncodes, codes_cap;
+
+	struct os_state *os;            /* from pyproc__read_os_states */
+	size_t nos;
+	bool os_fresh;
+	pid_t *tasks;
+	int ntasks;
+	const struct ptrace_pause *pause;
+
+	struct raw_frame *raw;
+	size_t nraw, raw_cap;
+	struct chunk chunks[MAX_CHUNKS];
+	size_t nchunks;
+};
+
+/* ---- code cache ---------------------------------------------------------- */
+
+static void code_entry_clear(struct code_entry *e)
+{
+	free(e->pub.name);
+	free(e->pub.qualname);
+	free(e->pub.filename);
+	free(e->linetable);
+	memset(e, 0, sizeof(*e));
+}
+
+static size_t code_slot(const struct pyproc *p, uint64_t addr)
+{
+	uint64_t h = addr * 0x9e3779b97f4a7c15ull;
+	size_t mask = p->codes_cap - 1;
+	size_t i = (size_t)(h >> 20) & mask;
+	while (p->codes[i].used && p->codes[i].pub.addr != addr)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void code_cache_grow(struct pyproc *p)
+{
+	size_t old_cap = p->codes_cap;
+	struct code_entry *old = p->codes;
+	p->codes_cap = old_cap ? old_cap * 2 : 1024;
+	p->codes = xcalloc(p->codes_cap, sizeof(*p->codes));
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].used)
+			p->codes[code_slot(p, old[i].pub.addr)] = old[i];
+	free(old);
+}
+
+static uint64_t rd_u64(const uint8_t *b, int off)
+{
+	uint64_t v;
+	memcpy(&v, b + off, 8);
+	return v;
+}
+
+static int32_t rd_i32(const uint8_t *b, int off)
+{
+	int32_t v;
+	memcpy(&v, b + off, 4);
+	return v;
+}
+
+static char *read_name(struct pyproc *p, uint64_t obj)
+{
+	char buf[MAX_NAME];
+	if (!obj || pystr_read(&p->ctx, obj, buf, sizeof(buf), NULL) != 0)
+		return NULL;
+	return xstrdup(buf);
+}
+
+/* Look up (and if needed refresh) the cache entry for a code object whose
+ * first code_read_size bytes are in hdr. NULL when it is not a code object. */
+static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const uint8_t *hdr)
+{
+	const struct py_layout *L = &p->L;
+	uint64_t type = rd_u64(hdr, L->ob_type);
+	if (p->ctx.code_type && type != p->ctx.code_type)
+		return NULL;
+	uint64_t fn = rd_u64(hdr, L->co_filename), nm = rd_u64(hdr, L->co_name);
+	uint64_t qn = L->co_qualname >= 0 ? rd_u64(hdr, L->co_qualname) : 0;
+	uint64_t lt = rd_u64(hdr, L->co_linetable);
+	int first = rd_i32(hdr, L->co_firstlineno);
+	int ft = L->co_firsttraceable >= 0 ? rd_i32(hdr, L->co_firsttraceable) : 0;
+
+	if (p->ncodes * 2 >= p->codes_cap)
+		code_cache_grow(p);
+	struct code_entry *e = &p->codes[code_slot(p, addr)];
+	if (e->used && e->type == type && e->filename_p == fn && e->name_p == nm &&
+	    e->qualname_p == qn && e->linetable_p == lt && e->pub.firstlineno == first &&
+	    e->firsttraceable == ft)
+		return e;
+
+	/* Miss or stale: (re)build. */
+	char *name = read_name(p, nm);
+	char *filename = read_name(p, fn);
+	if (!name || !filename) {
+		free(name);
+		free(filename);
+		return NULL;
+	}
+	char *qualname = qn ? read_name(p, qn) : NULL;
+	uint8_t *tab = xmalloc(MAX_LINETABLE);
+	size_t tablen = 0;
+	if (pybytes_read(&p->ctx, lt, tab, MAX_LINETABLE, &tablen) != 0)
+		tablen = 0;
+	tab = xrealloc(tab, tablen ? tablen : 1);
+
+	if (e->used)
+		code_entry_clear(e);
+	else
+		p->ncodes++;
+	e->used = true;
+	e->pub.addr = addr;
+	e->pub.name = name;
+	e->pub.qualname = qualname ? qualname : xstrdup(name);
+	e->pub.filename = filename;
+	e->pub.short_filename = shortname__get(p->shortnames, filename);
+	e->pub.firstlineno = first;
+	e->type = type;
+	e->filename_p = fn;
+	e->name_p = nm;
+	e->qualname_p = qn;
+	e->linetable_p = lt;
+	e->firsttraceable = ft;
+	e->linetable = tab;
+	e->linetable_len = tablen;
+	return e;
+}
+
+/* ---- open / close -------------------------------------------------------- */
+
+static int read_tasks(struct pyproc *p)
+{
+	if (!p->tasks)
+		p->tasks = xmalloc(PYPROC_MAX_THREADS * sizeof(*p->tasks));
+	p->ntasks = procfs_tasks(p->info.pid, p->tasks, PYPROC_MAX_THREADS);
+	return p->ntasks < 0 ? p->ntasks : 0;
+}
+
+static int code_read_size(const struct py_layout *L)
+{
+	int m = L->code_read_size;
+	const int f[] = { L->ob_type, L->co_filename, L->co_name, L->co_qualname, L->co_linetable,
+			  L->co_firstlineno, L->co_firsttraceable, L->co_code_adaptive, L->co_tlbc };
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i] + 8 > m)
+			m = f[i] + 8;
+	return m;
+}
+
+int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
+{
+	struct pyproc *p = xcalloc(1, sizeof(*p));
+	int err;
+	p->info.pid = pid;
+	p->mem = mem__new_pid(pid);
+	if (whylen)
+		why[0] = '\0';
+
+	err = maps__load(pid, &p->maps);
+	if (err)
+		goto fail;
+	err = detect_python(pid, p->mem, &p->maps, &p->target, why, whylen);
+	if (err)
+		goto fail;
+	err = offsets_for_version(p->target.version, p->target.free_threaded, &p->L);
+	if (err)
+		goto fail;
+	p->L.py2_unicode_size = p->target.py2_unicode_size;
+	size_t dsize = offsets_debug_size(p->target.version);
+	if (dsize && p->target.runtime) {
+		uint8_t *buf = xmalloc(dsize);
+		err = mem__read(p->mem, p->target.runtime, buf, dsize);
+		if (!err && offsets_apply_debug(&p->L, buf, dsize) != 0) {
+			snprintf(why, whylen, "the _Py_DebugOffsets of this Python %s are not valid",
+				 p->target.binary);
+			err = -ENOTSUP;
+		}
+		free(buf);
+		if (err)
+			goto fail;
+	}
+	p->L.code_read_size = code_read_size(&p->L);
+
+	p->ctx = (struct pyctx){ .mem = p->mem, .L = &p->L, .none_addr = p->target.none,
+				 .true_addr = p->target.true_, .false_addr = p->target.false_,
+				 .code_type = p->target.code_type };
+	char root[64], cwdlink[64], cwd[4096];
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	snprintf(cwdlink, sizeof(cwdlink), "/proc/%d/cwd", (int)pid);
+	ssize_t n = readlink(cwdlink, cwd, sizeof(cwd) - 1);
+	cwd[n > 0 ? n : 0] = '\0';
+	p->shortnames = shortname__new(root, n > 0 ? cwd : NULL);
+	p->exe = procfs_exe(pid);
+	p->cmdline = procfs_cmdline(pid);
+	p->info.version = p->L.version;
+	p->info.free_threaded = p->L.free_threaded;
+	offsets_version_str(p->L.version, p->L.free_threaded, p->info.version_str,
+			    sizeof(p->info.version_str));
+	p->info.binary = p->target.binary;
+	p->info.exe = p->exe ? p->exe : "";
+	p->info.cmdline = p->cmdline ? p->cmdline : "";
+	*out = p;
+	return 0;
+fail:
+	pyproc__close(p);
+	return err;
+}
+
+void pyproc__close(struct pyproc *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->codes_cap; i++)
+		if (p->codes[i].used)
+			code_entry_clear(&p->codes[i]);
+	free(p->codes);
+	for (size_t i = 0; i < p->nchunks; i++)
+		free(p->chunks[i].data);
+	free(p->raw);
+	free(p->os);
+	free(p->tasks);
+	shortname__free(p->shortnames);
+	maps__release(&p->maps);
+	mem__free(p->mem);
+	free(p->exe);
+	free(p->cmdline);
+	free(p);
+}
+
+const struct pyproc_info *pyproc__info(const struct pyproc *p)
+{
+	return &p->info;
+}
+
+const struct pyctx *pyproc__ctx(const struct pyproc *p)
+{
+	return &p->ctx;
+}
+
+uint64_t pyproc__syscalls(const struct pyproc *p)
+{
+	return mem__syscalls(p->mem);
+}
+
+void pyproc__set_pause(struct pyproc *p, const struct ptrace_pause *pause)
+{
+	p->pause = pause;
+}
+
+void pyproc__read_os_states(struct pyproc *p)
+{
+	if (read_tasks(p) != 0)
+		return;
+	p->os = xrealloc(p->os, (size_t)(p->ntasks ? p->ntasks : 1) * sizeof(*p->os));
+	p->nos = 0;
+	for (int i = 0; i < p->ntasks; i++)
+		p->os[p->nos++] = (struct os_state){ p->tasks[i],
+			procfs_thread_running(p->info.pid, p->tasks[i]) };
+	p->os_fresh = true;
+}
+
+/* ---- frames -------------------------------------------------------------- */
+
+static void raw_push(struct pyproc *p, struct raw_frame f)
+{
+	p->raw = xgrow(p->raw, &p->raw_cap, p->nraw + 1, sizeof(*p->raw));
+	p->raw[p->nraw++] = f;
+}
+
+/* <= 3.10: follow f_back from tstate->frame. */
+static int walk_frameobj(struct pyproc *p, const uint8_t *ts, bool *truncated)
+{
+	const struct py_layout *L = &p->L;
+	uint64_t f = rd_u64(ts, L->ts_frame);
+	uint8_t buf[FRAME_READ];
+	int need = L->f_lasti + 4;
+	if (L->f_back + 8 > need) need = L->f_back + 8;
+	if (L->f_code + 8 > need) need = L->f_code + 8;
+	for (size_t depth = 0; f; depth++) {
+		if (depth >= PYPROC_MAX_DEPTH) {
+			*truncated = true;
+			break;
+		}
+		int err = mem__read(p->mem, f, buf, (size_t)need);
+		if (err)
+			return err;
+		raw_push(p, (struct raw_frame){ .frame = f, .code = rd_u64(buf, L->f_code),
+			 .instr = (uint64_t)(int64_t)rd_i32(buf, L->f_lasti) });
+		uint64_t back = rd_u64(buf, L->f_back);
+		if (back == f)
+			return -EFAULT;
+		f = back;
+	}
+	return 0;
+}
+
+/* Copy the thread's datastack chunks, newest first. */
+static void read_chunks(struct pyproc *p, uint64_t chunk)
+{
+	const struct py_layout *L = &p->L;
+	p->nchunks = 0;
+	while (chunk && p->nchunks < MAX_CHUNKS) {
+		uint8_t hdr[32];
+		if (mem__read(p->mem, chunk, hdr, sizeof(hdr)) != 0)
+			break;
+		uint64_t size = rd_u64(hdr, L->chunk_size);
+		if (size < 32 || size > MAX_CHUNK_BYTES)
+			break;
+		struct chunk *c = &p->chunks[p->nchunks];
+		c->data = xrealloc(c->data, size);
+		if (mem__read(p->mem, chunk, c->data, size) != 0)
+			break;
+		c->addr = chunk;
+		c->len = size;
+		p->nchunks++;
+		chunk = rd_u64(hdr, L->chunk_previous);
+	}
+}
+
+static int read_iframe(struct pyproc *p, uint64_t addr, uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; i < p->nchunks; i++) {
+		const struct chunk *c = &p->chunks[i];
+		if (addr >= c->addr && addr - c->addr + len <= c->len) {
+			memcpy(buf, c->data + (addr - c->addr), len);
+			return 0;
+		}
+	}
+	return mem__read(p->mem, addr, buf, len);
+}
+
+/* 3.11+: follow previous from the current _PyInterpreterFrame. */
+static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated)
+{
+	const struct py_layout *L = &p->L;
+	uint64_t f;
+	if (L->ts_current_frame >= 0) {
+		f = rd_u64(ts, L->ts_current_frame);
+	} else {
+		uint64_t cframe = rd_u64(ts, L->ts_cframe);
+		if (!cframe)
+			return 0;
+		int err = mem__read_ptr(p->mem, cframe + (uint64_t)L->cframe_current, &f);
+		if (err)
+			return err;
+	}
+	if (!f)
+		return 0;
+	read_chunks(p, rd_u64(ts, L->ts_datastack_chunk));
+	uint8_t buf[FRAME_READ];
+	size_t need = (size_t)L->if_size;
+	if (need > sizeof(buf) || need < 16)
+		return -EINVAL;
+	for (size_t depth = 0; f; depth++) {
+		if (depth >= 4 * PYPROC_MAX_DEPTH) {
+			*truncated = true;
+			break;
+		}
+		int err = read_iframe(p, f, buf, need);
+		if (err)
+			return err;
+		int owner = buf[L->if_owner];
+		if (owner < L->owner_skip_min) {
+			if (p->nraw >= PYPROC_MAX_DEPTH) {
+				*truncated = true;
+				break;
+			}
+			raw_push(p, (struct raw_frame){ .frame = f,
+				 .code = rd_u64(buf, L->if_code) & L->stackref_mask,
+				 .instr = rd_u64(buf, L->if_instr), .owner = owner,
+				 .tlbc = L->if_tlbc_index >= 0 ? rd_i32(buf, L->if_tlbc_index) : 0 });
+		}
+		uint64_t prev = rd_u64(buf, L->if_previous);
+		if (prev == f)
+			return -EFAULT;
+		f = prev;
+	}
+	return 0;
+}
+
+/* 3.14t: the thread-local copy of the bytecode a frame executes. */
+static uint64_t tlbc_base(struct pyproc *p, uint64_t code, const uint8_t *hdr, int32_t idx)
+{
+	const struct py_layout *L = &p->L;
+	uint64_t base = code + (uint64_t)L->co_code_adaptive;
+	if (L->co_tlbc < 0 || idx <= 0 || idx > 4096)
+		return base;
+	uint64_t arr = rd_u64(hdr, L->co_tlbc), entry = 0;
+	int64_t size = 0;
+	if (!arr || mem__read(p->mem, arr, &size, 8) != 0 || idx >= size ||
+	    mem__read_ptr(p->mem, arr + 8 + 8 * (uint64_t)idx, &entry) != 0 || !entry)
+		return base;
+	return entry;
+}
+
+/* Resolve p->raw[0..nraw) into t->frames. */
+static int resolve_frames(struct pyproc *p, struct py_thread *t)
+{
+	const struct py_layout *L = &p->L;
+	size_t hsz = (size_t)L->code_read_size;
+	size_t n = p->nraw;
+	if (n == 0)
+		return 0;
+	/* Batch-read every code header (duplicates are cheap: same cache line of work). */
+	uint8_t *hdrs = xmalloc(n * hsz);
+	struct mem_iov *iov = xmalloc(n * sizeof(*iov));
+	for (size_t i = 0; i < n; i++)
+		iov[i] = (struct mem_iov){ .addr = p->raw[i].code, .buf = hdrs + i * hsz, .len = hsz };
+	int r = mem__readv(p->mem, iov, n);
+	if (r < 0) {
+		free(hdrs);
+		free(iov);
+		return r;
+	}
+	t->frames = xgrow(t->frames, &t->cap, n, sizeof(*t->frames));
+	t->nframes = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct raw_frame *rf = &p->raw[i];
+		if (iov[i].err || !rf->code)
+			continue;
+		const uint8_t *hdr = hdrs + i * hsz;
+		struct code_entry *e = code_resolve(p, rf->code, hdr);
+		if (!e)
+			continue;
+		int offset;
+		if (L->family == PY_FAMILY_FRAMEOBJ) {
+			int64_t lasti = (int64_t)rf->instr;
+			offset = lasti < 0 ? -1 : (int)(lasti * L->lasti_scale);
+		} else {
+			uint64_t base = tlbc_base(p, rf->code, hdr, rf->tlbc);
+			/* Incomplete frames (prologue not run yet) never show. */
+			if (rf->owner != L->owner_generator &&
+			    rf->instr < base + 2 * (uint64_t)(e->firsttraceable > 0 ? e->firsttraceable : 0))
+				continue;
+			int64_t d = (int64_t)(rf->instr - base);
+			offset = d < 0 || d > (1 << 28) ? -1 : (int)d;
+		}
+		int line = linetable_addr2line(L->lt_kind, e->linetable, e->linetable_len,
+					       e->pub.firstlineno, offset);
+		t->frames[t->nframes++] = (struct py_frame){ &e->pub, line, rf->frame };
+	}
+	free(hdrs);
+	free(iov);
+	return 0;
+}
+
+/* ---- threads ------------------------------------------------------------- */
+
+static bool task_exists(const struct pyproc *p, pid_t tid)
+{
+	for (int i = 0; i < p->ntasks; i++)
+		if (p->tasks[i] == tid)
+			return true;
+	return false;
+}
+
+static pid_t thread_tid(struct pyproc *p, const uint8_t *ts, uint64_t thread_id)
+{
+	const struct py_layout *L = &p->L;
+	if (L->ts_native_thread_id >= 0) {
+		uint64_t tid = rd_u64(ts, L->ts_native_thread_id);
+		return tid < (1u << 30) ? (pid_t)tid : 0;
+	}
+	int32_t tid = 0;
+	if (thread_id && mem__read_i32(p->mem, thread_id + GLIBC_TID_OFFSET, &tid) == 0 &&
+	    tid > 0 && task_exists(p, tid))
+		return tid;
+	if (p->pause) {
+		for (int i = 0; i < p->ntasks; i++) {
+			uint64_t fs;
+			if (ptrace_pause__fs_base(p->pause, p->tasks[i], &fs) == 0 && fs == thread_id)
+				return p->tasks[i];
+		}
+	}
+	return 0;
+}
+
+static uint64_t gil_holder(struct pyproc *p, uint64_t interp)
+{
+	const struct py_layout *L = &p->L;
+	uint64_t holder = 0, gil = 0;
+	int32_t locked = 0, enabled = 1;
+	switch (L->gil_kind) {
+	case PY_GIL_TSTATE_CURRENT:
+		if (p->target.tstate_current)
+			mem__read_ptr(p->mem, p->target.tstate_current, &holder);
+		return holder;
+	case PY_GIL_RUNTIME:
+		if (mem__read_i32(p->mem, p->target.runtime + (uint64_t)L->rt_gil_locked, &locked) ||
+		    !locked)
+			return 0;
+		mem__read_ptr(p->mem, p->target.runtime + (uint64_t)L->rt_gil_holder, &holder);
+		return holder;
+	case PY_GIL_INTERP:
+		if (mem__read_ptr(p->mem, interp + (uint64_t)L->is_gil_ptr, &gil) || !gil)
+			return 0;
+		if (L->gil_enabled >= 0 &&
+		    (mem__read_i32(p->mem, gil + (uint64_t)L->gil_enabled, &enabled) || !enabled))
+			return 0;
+		if (mem__read_i32(p->mem, gil + (uint64_t)L->gil_locked, &locked) || !locked)
+			return 0;
+		mem__read_ptr(p->mem, gil + (uint64_t)L->gil_holder, &holder);
+		return holder;
+	}
+	return 0;
+}
+
+static int find_interp(struct pyproc *p, uint64_t *interp)
+{
+	if (p->L.rt_interp_head >= 0 && p->target.runtime)
+		return mem__read_ptr(p->mem, p->target.runtime + (uint64_t)p->L.rt_interp_head, interp);
+	if (p->target.interp_head)
+		return mem__read_ptr(p->mem, p->target.interp_head, interp);
+	/* 2.7/3.6 without interp_head: through the GIL holder's thread state. */
+	uint64_t ts = 0;
+	int err = p->target.tstate_current ? mem__read_ptr(p->mem, p->target.tstate_current, &ts) : -ENOENT;
+	if (err)
+		return err;
+	if (!ts)
+		return -EAGAIN;
+	return mem__read_ptr(p->mem, ts + (uint64_t)p->L.ts_interp, interp);
+}
+
+struct name_ctx {
+	struct py_sample *s;
+};
+
+static void set_name(uint64_t ident, const char *name, void *arg)
+{
+	struct name_ctx *nc = arg;
+	for (size_t i = 0; i < nc->s->n; i++)
+		if (nc->s->threads[i].thread_id == ident)
+			snprintf(nc->s->threads[i].name, sizeof(nc->s->threads[i].name), "%s", name);
+}
+
+static struct py_thread *thread_slot(struct py_sample *s)
+{
+	size_t old = s->cap;
+	s->threads = xgrow(s->threads, &s->cap, s->n + 1, sizeof(*s->threads));
+	memset(s->threads + old, 0, (s->cap - old) * sizeof(*s->threads));
+	struct py_thread *t = &s->threads[s->n++];
+	struct py_frame *frames = t->frames;
+	size_t cap = t->cap;
+	memset(t, 0, sizeof(*t));
+	t->frames = frames;
+	t->cap = cap;
+	return t;
+}
+
+int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
+{
+	const struct py_layout *L = &p->L;
+	uint64_t interp = 0;
+	int err;
+	s->n = 0;
+
+	if (!p->os_fresh && (flags & PYSAMPLE_OS_STATE))
+		pyproc__read_os_states(p);
+	else if (!p->os_fresh)
+		read_tasks(p);
+	p->os_fresh = false;
+
+	err = find_interp(p, &interp);
+	if (err)
+		return err == -EAGAIN ? -EAGAIN : err;
+	if (!interp)
+		return -EAGAIN;    /* not initialised yet, or finalising */
+	uint64_t holder = gil_holder(p, interp);
+
+	uint8_t ts[TS_READ];
+	uint64_t tstate = 0;
+	err = mem__read_ptr(p->mem, interp + (uint64_t)L->is_tstate_head, &tstate);
+	if (err)
+		return err;
+	for (size_t i = 0; tstate && i < PYPROC_MAX_THREADS; i++) {
+		err = mem__read(p->mem, tstate, ts, sizeof(ts));
+		if (err)
+			return err;
+		struct py_thread *t = thread_slot(s);
+		t->tstate = tstate;
+		t->thread_id = rd_u64(ts, L->ts_thread_id);
+		t->owns_gil = holder && holder == tstate;
+		t->tid = thread_tid(p, ts, t->thread_id);
+		p->nraw = 0;
+		t->err = L->family == PY_FAMILY_FRAMEOBJ ? walk_frameobj(p, ts, &t->truncated)
+							  : walk_iframe(p, ts, &t->truncated);
+		if (t->err == -ESRCH)
+			return -ESRCH;
+		int rerr = resolve_frames(p, t);
+		if (rerr == -ESRCH)
+			return -ESRCH;
+		if (!t->err)
+			t->err = rerr;
+		uint64_t next = rd_u64(ts, L->ts_next);
+		if (next == tstate)
+			break;
+		tstate = next;
+	}
+	/* A lone thread whose TID could not be derived is the main thread. */
+	if (s->n == 1 && !s->threads[0].tid && p->ntasks == 1)
+		s->threads[0].tid = p->info.pid;
+	for (size_t i = 0; i < s->n; i++)
+		for (size_t k = 0; k < p->nos; k++)
+			if (p->os[k].tid == s->threads[i].tid)
+				s->threads[i].active = p->os[k].running;
+	if (flags & PYSAMPLE_NAMES) {
+		uint64_t modules = 0;
+		if (mem__read_ptr(p->mem, interp + (uint64_t)L->is_modules, &modules) == 0 && modules) {
+			struct name_ctx nc = { s };
+			pythread_names(&p->ctx, modules, set_name, &nc);
+		}
+	}
+	return 0;
+}
+
+void py_sample__release(struct py_sample *s)
+{
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->threads[i].frames);
+	free(s->threads);
+	memset(s, 0, sizeof(*s));
+}

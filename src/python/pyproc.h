@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The engine: an attached Python process and the reading of its stacks.
+ * pyproc__open() detects the interpreter and fills the layout (per-version
+ * table, overwritten by the target's _Py_DebugOffsets on 3.13+).
+ * pyproc__sample() walks every thread state of the interpreter and each
+ * thread's frames (once per layout family: PyFrameObject chains up to 3.10,
+ * _PyInterpreterFrame chains from 3.11, read from whole datastack chunks),
+ * resolving each frame's code object through a cache validated on every
+ * sample (a code object's address can be reused after it is freed), and its
+ * line through the line table. It does not pause the target; the caller
+ * decides (proc/ptrace.h). A sample that meets torn memory reports an error
+ * for that thread or sample, never crashes: every remote length and loop is
+ * bounded.
+ *
+ * Ownership: struct py_sample is owned by the caller and reused across calls
+ * (pyproc__sample resets it); the struct py_code pointers in it are owned by
+ * the pyproc and stay valid until the next pyproc__sample() or
+ * pyproc__close().
+ */
+#ifndef CSPY_PYPROC_H
+#define CSPY_PYPROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pyproc;
+struct pyctx;
+struct ptrace_pause;
+
+#define PYPROC_MAX_DEPTH 8192
+#define PYPROC_MAX_THREADS 4096
+
+struct py_code {
+	uint64_t addr;
+	char *name;             /* co_name */
+	char *qualname;         /* co_qualname (3.11+), else co_name */
+	char *filename;         /* co_filename */
+	const char *short_filename;     /* relative to the top-most package dir */
+	int firstlineno;
+};
+
+struct py_frame {
+	const struct py_code *code;
+	int line;               /* -1 when unknown */
+	uint64_t frame_addr;    /* PyFrameObject* or _PyInterpreterFrame* (for --locals) */
+};
+
+struct py_thread {
+	uint64_t tstate;
+	uint64_t thread_id;     /* threading ident (pthread_t) */
+	pid_t tid;              /* OS thread id, 0 if unknown */
+	bool active;            /* running on a CPU (OS state R) */
+	bool owns_gil;
+	char name[64];          /* threading name, "" if unknown */
+	struct py_frame *frames;        /* innermost first */
+	size_t nframes, cap;
+	bool truncated;         /* deeper than PYPROC_MAX_DEPTH */
+	int err;                /* 0, or -errno when this thread's stack could not be read */
+};
+
+struct py_sample {
+	struct py_thread *threads;
+	size_t n, cap;
+};
+
+struct pyproc_info {
+	pid_t pid;
+	unsigned version;
+	bool free_threaded;
+	char version_str[32];   /* "3.12.1" */
+	const char *binary;     /* ELF holding the runtime (as mapped) */
+	const char *exe;        /* /proc/PID/exe */
+	const char *cmdline;
+};
+
+enum {
+	PYSAMPLE_NAMES = 1,     /* look up thread names in threading._active */
+	PYSAMPLE_OS_STATE = 2,  /* active/idle from /proc (do it before pausing!) */
+};
+
+/* Attach to pid (no pause, no ptrace): detect Python, build the layout.
+ * Returns 0, or -ENOENT (no process), -ENOEXEC (not Python), -ENOTSUP
+ * (unsupported version), -EPERM/-EACCES, -ESRCH; why gets a one-line reason. */
+int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen);
+void pyproc__close(struct pyproc *p);
+
+const struct pyproc_info *pyproc__info(const struct pyproc *p);
+const struct pyctx *pyproc__ctx(const struct pyproc *p);
+
+/* OS states of every thread, read now (call before pausing the target, whose
+ * threads would otherwise all look stopped). Used by the next sample. */
+void pyproc__read_os_states(struct pyproc *p);
+/* When the target is paused with ptrace, thread ids of old Pythons can be
+ * mapped to TIDs through each thread's fs_base. */
+void pyproc__set_pause(struct pyproc *p, const struct ptrace_pause *pause);
+
+/* Read every thread's stack into *s. flags: PYSAMPLE_*. Returns 0, or -ESRCH
+ * (the process is gone), or -EFAULT/-EIO when the interpreter state itself
+ * could not be read (a torn sample); per-thread failures are in thread.err. */
+int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags);
+void py_sample__release(struct py_sample *s);
+
+/* Number of read syscalls issued on the target so far. */
+uint64_t pyproc__syscalls(const struct pyproc *p);
+
+#endif

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test tier and sums their "N passed, N failed" lines.
+#   tests/run_all.sh [unit|linetables|e2e ...]   (default: all tiers)
+# Each tier is a program whose last line is "N passed, N failed". The final
+# line of this script is the total in the same form (what CI reads).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export BUILD
+tiers=("$@")
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables e2e)
+
+total_pass=0
+total_fail=0
+
+run_tier() { # name, command...
+	local name=$1; shift
+	echo "=== $name"
+	local out rc
+	out=$("$@" 2>&1 | tee /dev/stderr | tail -n 1)
+	if [[ $out =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		total_pass=$((total_pass + BASH_REMATCH[1]))
+		total_fail=$((total_fail + BASH_REMATCH[2]))
+	else
+		echo "!!! $name did not report a result (last line: $out)"
+		total_fail=$((total_fail + 1))
+	fi
+}
+
+for tier in "${tiers[@]}"; do
+	case $tier in
+	unit)
+		for t in "$BUILD"/tests/test_*; do
+			[ -x "$t" ] || continue
+			run_tier "unit $(basename "$t")" "$t"
+		done
+		;;
+	linetables)
+		run_tier "line tables vs every interpreter" python3 tests/linetables/check_all.py
+		;;
+	e2e)
+		run_tier "end-to-end" python3 tests/e2e/run.py
+		;;
+	*) echo "unknown tier $tier"; exit 2 ;;
+	esac
+done
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
