@@ -231,6 +231,34 @@ static int code_read_size(const struct py_layout *L)
 	return m;
 }
 
+static void init_ctx(struct pyproc *p)
+{
+	p->L.code_read_size = code_read_size(&p->L);
+	p->ctx = (struct pyctx){ .mem = p->mem, .L = &p->L, .none_addr = p->target.none,
+				 .true_addr = p->target.true_, .false_addr = p->target.false_,
+				 .code_type = p->target.code_type };
+	p->info.version = p->L.version;
+	p->info.free_threaded = p->L.free_threaded;
+	offsets_version_str(p->L.version, p->L.free_threaded, p->info.version_str,
+			    sizeof(p->info.version_str));
+	p->info.binary = p->target.binary;
+	p->info.exe = p->exe ? p->exe : "";
+	p->info.cmdline = p->cmdline ? p->cmdline : "";
+}
+
+struct pyproc *pyproc__new_mem(struct mem *mem, pid_t pid, const struct py_target *target,
+			       const struct py_layout *layout)
+{
+	struct pyproc *p = xcalloc(1, sizeof(*p));
+	p->info.pid = pid;
+	p->mem = mem;
+	p->target = *target;
+	p->L = *layout;
+	p->shortnames = shortname__new("", NULL);
+	init_ctx(p);
+	return p;
+}
+
 int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 {
 	struct pyproc *p = xcalloc(1, sizeof(*p));
@@ -263,11 +291,6 @@ int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 		if (err)
 			goto fail;
 	}
-	p->L.code_read_size = code_read_size(&p->L);
-
-	p->ctx = (struct pyctx){ .mem = p->mem, .L = &p->L, .none_addr = p->target.none,
-				 .true_addr = p->target.true_, .false_addr = p->target.false_,
-				 .code_type = p->target.code_type };
 	char root[64], cwdlink[64], cwd[4096];
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	snprintf(cwdlink, sizeof(cwdlink), "/proc/%d/cwd", (int)pid);
@@ -276,13 +299,7 @@ int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 	p->shortnames = shortname__new(root, n > 0 ? cwd : NULL);
 	p->exe = procfs_exe(pid);
 	p->cmdline = procfs_cmdline(pid);
-	p->info.version = p->L.version;
-	p->info.free_threaded = p->L.free_threaded;
-	offsets_version_str(p->L.version, p->L.free_threaded, p->info.version_str,
-			    sizeof(p->info.version_str));
-	p->info.binary = p->target.binary;
-	p->info.exe = p->exe ? p->exe : "";
-	p->info.cmdline = p->cmdline ? p->cmdline : "";
+	init_ctx(p);
 	*out = p;
 	return 0;
 fail:
@@ -298,7 +315,7 @@ void pyproc__close(struct pyproc *p)
 		if (p->codes[i].used)
 			code_entry_clear(&p->codes[i]);
 	free(p->codes);
-	for (size_t i = 0; i < p->nchunks; i++)
+	for (size_t i = 0; i < MAX_CHUNKS; i++)
 		free(p->chunks[i].data);
 	free(p->raw);
 	free(p->os);

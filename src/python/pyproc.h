@@ -28,6 +28,7 @@
 
 struct pyproc;
 struct pyctx;
+struct mem;
 struct ptrace_pause;
 
 #define PYPROC_MAX_DEPTH 8192
@@ -86,6 +87,15 @@ enum {
  * (unsupported version), -EPERM/-EACCES, -ESRCH; why gets a one-line reason. */
 int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen);
 void pyproc__close(struct pyproc *p);
+
+struct py_target;
+struct py_layout;
+/* An engine over any memory reader, with the interpreter already located:
+ * how unit tests and fuzzers walk frames in a snapshot. Takes ownership of
+ * mem; copies *target and *layout. pid is only used for /proc lookups (0:
+ * none). */
+struct pyproc *pyproc__new_mem(struct mem *mem, pid_t pid, const struct py_target *target,
+			       const struct py_layout *layout);
 
 const struct pyproc_info *pyproc__info(const struct pyproc *p);
 const struct pyctx *pyproc__ctx(const struct pyproc *p);

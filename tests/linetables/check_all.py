@@ -41,6 +41,10 @@ def pyenv_root():
 	return out.stdout.strip(), None
 
 
+def natural(s):
+	return [int(x) if x.isdigit() else x for x in re.split(r'(\d+)', s)]
+
+
 def candidates():
 	"""(label, executable or None, skip reason or None) for every candidate."""
 	found = []
@@ -48,7 +52,7 @@ def candidates():
 	if root is None:
 		found.append(('pyenv', None, why))
 	else:
-		dirs = sorted(glob.glob(os.path.join(root, 'versions', '*')))
+		dirs = sorted(glob.glob(os.path.join(root, 'versions', '*')), key=natural)
 		if not dirs:
 			found.append(('pyenv', None, 'no versions under pyenv root'))
 		for d in dirs:
@@ -60,7 +64,7 @@ def candidates():
 					exe = p
 					break
 			found.append((label, exe, None if exe else 'no bin/python'))
-	system = [p for p in sorted(glob.glob('/usr/bin/python3.*'))
+	system = [p for p in sorted(glob.glob('/usr/bin/python3.*'), key=natural)
 		  if re.search(r'/python3\.\d+$', p)]
 	if not system:
 		found.append(('/usr/bin/python3.*', None, 'none installed'))
@@ -148,6 +152,8 @@ def main():
 
 	workers = max(1, min(len(jobs), os.cpu_count() or 1))
 	with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+		# newest first: they have the most code, so start them early
+		jobs.sort(key=lambda j: natural(j[0][1]), reverse=True)
 		futs = [(row, pool.submit(run_one, exe, checker)) for row, exe in jobs]
 		for row, fut in futs:
 			row[2] = fut.result()

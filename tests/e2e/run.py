@@ -1,0 +1,1662 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `cspy dump` against every installed CPython.
+
+    python3 tests/e2e/run.py [-k PATTERN] [--python VERSION] [-j JOBS]
+                             [--targets-only] [-v]
+
+For every interpreter found ($(pyenv root)/versions/*/bin/python, and the real
+/usr/bin/python2*/python3* executables) and every check, the runner starts a
+target program from tests/targets/ with that interpreter. The target records
+its own stacks (the ORACLE: sys._current_frames() + traceback.extract_stack(),
+thread names, native thread ids; see tests/targets/cspy_oracle.py) and then
+blocks. The runner runs `$BUILD/cspy dump --pid PID [flags]` (BUILD defaults
+to build/, relative to the repository root) and compares its output, as JSON
+and as text, to the oracle exactly: function names, filenames, line numbers,
+frame order and count, thread names and ids. Version-independent checks
+(error messages, --help, the target is never left stopped, ...) run once.
+
+Output: a table check x interpreter (ok / FAIL / n/a), the interpreters not
+tested, the n/a reasons, the details of each failure (command, expected, got)
+and last the line "N passed, N failed". Exit status 1 if anything failed.
+
+--targets-only checks the targets alone (each writes a sane oracle under
+every interpreter) without running cspy.
+
+Every process the runner starts is ended by its PID (targets also by their
+own process group), on success, on failure and at exit.
+"""
+import argparse
+import atexit
+import concurrent.futures
+import fnmatch
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGETS = os.path.join(REPO, 'tests', 'targets')
+SUPPORTED = [(2, 7)] + [(3, m) for m in range(6, 14)]      # what cspy supports
+WANTED = ['%d.%d' % v for v in SUPPORTED] + ['3.14']        # reported if missing
+READY_TIMEOUT = 20
+CSPY_TIMEOUT = 30
+SHORT_REPR = 40          # reprs up to this long must match exactly; longer may be truncated
+
+OPTS = None              # parsed command line
+
+
+# --------------------------------------------------------------------------
+# Processes: every process we start is tracked and ended by PID.
+
+_tracked = {}
+_tracked_lock = threading.Lock()
+
+
+def track(popen, group=False):
+    with _tracked_lock:
+        _tracked[popen.pid] = (popen, group)
+
+
+def untrack(popen):
+    with _tracked_lock:
+        _tracked.pop(popen.pid, None)
+
+
+def end_process(popen, group=False):
+    """SIGKILL a process we started (and its process group if it leads one),
+    then reap it."""
+    if popen.poll() is None:
+        if group:
+            try:
+                os.killpg(popen.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.kill(popen.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    elif group:
+        try:
+            os.killpg(popen.pid, signal.SIGKILL)   # leftovers of the group
+        except OSError:
+            pass
+    try:
+        popen.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    untrack(popen)
+
+
+def end_all():
+    with _tracked_lock:
+        items = list(_tracked.values())
+    for popen, group in items:
+        end_process(popen, group)
+
+
+def _on_signal(signum, frame):
+    end_all()
+    os._exit(128 + signum)
+
+
+atexit.register(end_all)
+
+
+# --------------------------------------------------------------------------
+# /proc helpers
+
+def proc_stat(pid, tid=None):
+    """(state, ppid, session, flags) of a process or task, or None."""
+    path = '/proc/%d/stat' % pid if tid is None else '/proc/%d/task/%d/stat' % (pid, tid)
+    try:
+        with open(path, 'rb') as f:
+            data = f.read().decode('utf-8', 'replace')
+    except OSError:
+        return None
+    rest = data[data.rindex(')') + 2:].split()
+    return rest[0], int(rest[1]), int(rest[3]), int(rest[6])
+
+
+def tasks(pid):
+    try:
+        return sorted(int(t) for t in os.listdir('/proc/%d/task' % pid))
+    except OSError:
+        return []
+
+
+def stopped_tasks(pid):
+    """[(tid, state)] of the tasks of pid in a stopped state (t or T)."""
+    out = []
+    for tid in tasks(pid):
+        st = proc_stat(pid, tid)
+        if st and st[0] in 'tT':
+            out.append((tid, st[0]))
+    return out
+
+
+def alive(pid):
+    st = proc_stat(pid)
+    return st is not None and st[0] not in 'ZX'
+
+
+# --------------------------------------------------------------------------
+# Results
+
+class Fail(Exception):
+    """The check failed: the message says what was expected and what came."""
+
+
+class NA(Exception):
+    """The check does not apply (the message says why)."""
+
+
+class TargetsOnly(Exception):
+    """--targets-only: the target and its oracle are fine; cspy is not run."""
+
+
+class Result(object):
+    def __init__(self, cmd, rc, out, err, shown):
+        self.cmd, self.rc, self.out, self.err, self.shown = cmd, rc, out, err, shown
+
+
+def indent(text, n=4):
+    pad = ' ' * n
+    return '\n'.join(pad + line if line else line for line in text.split('\n'))
+
+
+def clip(text, limit=3000):
+    if len(text) <= limit:
+        return text
+    return text[:limit] + '\n... (%d more characters)' % (len(text) - limit)
+
+
+# --------------------------------------------------------------------------
+# Interpreters
+
+class Interp(object):
+    def __init__(self, path, source, info):
+        self.path = path
+        self.source = source
+        self.version = info['version']
+        self.vinfo = tuple(info['version_info'])
+        self.free_threaded = bool(info.get('free_threaded'))
+        self.label = self.version + ('t' if self.free_threaded else '')
+
+    @property
+    def minor(self):
+        return self.vinfo[:2]
+
+    def supported(self):
+        return self.minor in SUPPORTED and not self.free_threaded
+
+
+PROBE = ('import sys, platform, json, sysconfig; '
+         'print(json.dumps({"version": platform.python_version(), '
+         '"version_info": list(sys.version_info[:3]), '
+         '"free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED"))}))')
+
+
+def pyenv_root():
+    root = os.environ.get('PYENV_ROOT')
+    if root and os.path.isdir(root):
+        return root
+    exe = shutil.which('pyenv')
+    if exe:
+        try:
+            out = subprocess.run([exe, 'root'], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, timeout=20).stdout
+            root = out.decode().strip()
+            if root and os.path.isdir(root):
+                return root
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return None
+
+
+def discover():
+    """([Interp], [note]) for every interpreter found; notes say what was
+    skipped or not found."""
+    notes = []
+    cands = []
+    root = pyenv_root()
+    if root:
+        cands += [(p, 'pyenv') for p in sorted(glob.glob(os.path.join(root, 'versions', '*', 'bin', 'python')))]
+    else:
+        notes.append('pyenv: not found (no PYENV_ROOT, no pyenv on PATH)')
+    for p in sorted(glob.glob('/usr/bin/python2*') + glob.glob('/usr/bin/python3*')):
+        name = os.path.basename(p)
+        if not re.match(r'^python[23](\.\d+)?[a-z]?$', name):
+            continue                       # -config scripts, -dbg wrappers, ...
+        cands.append((p, 'system'))
+    seen = {}
+    interps = []
+    for path, source in cands:
+        real = os.path.realpath(path)
+        if not (os.path.isfile(real) and os.access(real, os.X_OK)):
+            notes.append('%s: not an executable' % path)
+            continue
+        if real in seen:
+            continue
+        seen[real] = path
+        try:
+            r = subprocess.run([path, '-c', PROBE], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=30, env=target_env())
+            info = json.loads(r.stdout.decode())
+        except (OSError, ValueError, subprocess.SubprocessError) as e:
+            notes.append('%s: does not run (%s)' % (path, e))
+            continue
+        interps.append(Interp(path, source, info))
+    labels = {}
+    for it in interps:
+        labels.setdefault(it.label, []).append(it)
+    for label, group in labels.items():
+        if len(group) > 1:
+            for it in group:
+                if it.source == 'system':
+                    it.label = label + '-sys'
+    interps.sort(key=lambda i: (i.vinfo, i.free_threaded, i.source))
+    minors = set('%d.%d' % i.minor for i in interps if not i.free_threaded)
+    for w in WANTED:
+        if w not in minors:
+            notes.append('%s: not installed' % w)
+    if not any(i.free_threaded for i in interps):
+        notes.append('free-threaded (3.13t): not installed')
+    return interps, notes
+
+
+def target_env():
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith('PYTHON'))
+    env['PYTHONDONTWRITEBYTECODE'] = '1'
+    env['PYTHONIOENCODING'] = 'utf-8'
+    env['LC_ALL'] = 'C.UTF-8'
+    env['LANG'] = 'C.UTF-8'
+    return env
+
+
+# --------------------------------------------------------------------------
+# cspy
+
+def cspy_path():
+    build = os.environ.get('BUILD') or 'build'
+    if not os.path.isabs(build):
+        build = os.path.join(REPO, build)
+    return os.path.join(build, 'cspy')
+
+
+def cspy_shown():
+    build = os.environ.get('BUILD') or 'build'
+    return os.path.join(build, 'cspy')
+
+
+def run_cmd(cmd, shown=None, timeout=CSPY_TIMEOUT, env=None):
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, start_new_session=True)
+    track(p)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        end_process(p)
+        raise Fail('timed out after %ss: %s' % (timeout, shown or ' '.join(cmd)))
+    finally:
+        end_process(p)
+    return Result(cmd, p.returncode, out.decode('utf-8', 'replace'),
+                  err.decode('utf-8', 'replace'), shown or ' '.join(cmd))
+
+
+def require_cspy():
+    if OPTS.targets_only:
+        raise TargetsOnly()
+    if not os.access(cspy_path(), os.X_OK):
+        raise Fail('cspy binary not found: %s (build it with `make`)' % cspy_path())
+
+
+def cspy(args, timeout=CSPY_TIMEOUT, env=None, prefix=(), exe=None):
+    require_cspy()
+    exe = exe or cspy_path()
+    cmd = list(prefix) + [exe] + [str(a) for a in args]
+    shown = ' '.join(list(prefix) + [cspy_shown() if exe == cspy_path() else exe] +
+                     [str(a) for a in args])
+    return run_cmd(cmd, shown, timeout, env)
+
+
+# --------------------------------------------------------------------------
+# Targets
+
+class Target(object):
+    def __init__(self, interp, script, args=(), via_sh=False):
+        self.interp = interp
+        self.dir = tempfile.mkdtemp(prefix='cspy-e2e-')
+        self.oracle_path = os.path.join(self.dir, 'oracle.json')
+        self.argv = [interp.path, os.path.join(TARGETS, script), self.oracle_path] + [str(a) for a in args]
+        cmd = ['sh', '-c', '"$@"; true', 'sh'] + self.argv if via_sh else self.argv
+        self.log = open(os.path.join(self.dir, 'output'), 'w+b')
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=target_env(),
+                                     cwd=self.dir, start_new_session=True)
+        track(self.proc, group=True)
+        self.pid = self.proc.pid
+        self.oracle = None
+
+    def output(self):
+        self.log.flush()
+        with open(os.path.join(self.dir, 'output'), 'rb') as f:
+            return clip(f.read().decode('utf-8', 'replace'), 4000) or '(nothing)'
+
+    def describe(self):
+        return ' '.join(self.argv)
+
+    def wait_ready(self, timeout=READY_TIMEOUT):
+        deadline = time.time() + timeout
+        while not os.path.exists(self.oracle_path):
+            if self.proc.poll() is not None:
+                raise Fail('target exited with status %s before it was ready: %s\n'
+                           'its output:\n%s' % (self.proc.returncode, self.describe(),
+                                               indent(self.output())))
+            if time.time() > deadline:
+                raise Fail('target not ready after %ds: %s\nits output:\n%s'
+                           % (timeout, self.describe(), indent(self.output())))
+            time.sleep(0.02)
+        with open(self.oracle_path) as f:
+            self.oracle = json.load(f)
+        # The oracle thread exits after writing: wait until only the oracle's
+        # threads are left, in the target and in its children.
+        procs = [self.oracle] + self.oracle['extra'].get('children', [])
+        for o in procs:
+            want = len(o['threads'])
+            end = time.time() + 5
+            while len(tasks(o['pid'])) != want:
+                if time.time() > end:
+                    raise Fail('target %d has threads %s, its oracle %d: %s'
+                               % (o['pid'], tasks(o['pid']), want, self.describe()))
+                time.sleep(0.01)
+        return self.oracle
+
+    def pids(self):
+        pids = [self.pid]
+        if self.oracle:
+            pids.append(self.oracle['pid'])
+            pids += self.oracle['extra'].get('child_pids', [])
+        return pids
+
+    def close(self):
+        for pid in self.pids()[1:]:
+            st = proc_stat(pid)
+            if st and st[2] == self.pid:     # still in the session we created
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        end_process(self.proc, group=True)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Ctx(object):
+    """One check run with one interpreter: starts targets, runs cspy, and
+    collects problems; ends every target when done."""
+
+    def __init__(self, interp):
+        self.interp = interp
+        self.targets = []
+        self.problems = []
+
+    def start(self, script, args=(), via_sh=False):
+        t = Target(self.interp, script, args, via_sh)
+        self.targets.append(t)
+        return t
+
+    def close(self):
+        for t in self.targets:
+            t.close()
+
+    def problem(self, res, items):
+        if items:
+            self.problems.append((res.shown if res else None, items))
+
+    def finish(self):
+        if self.problems:
+            parts = []
+            for cmd, items in self.problems:
+                if cmd:
+                    parts.append('$ ' + cmd)
+                parts += [indent(i, 2) for i in items]
+            raise Fail('\n'.join(parts))
+
+    def dump(self, target, flags=(), as_json=False, pid=None):
+        """Run cspy dump, require success and that the target is not left
+        stopped; returns (Result, parsed output)."""
+        pid = pid or target.pid
+        args = ['dump', '--pid', pid] + list(flags) + (['--json'] if as_json else [])
+        res = cspy(args)
+        if res.rc != 0:
+            raise Fail('$ %s\n  exit status %d, expected 0\n  stderr: %s'
+                       % (res.shown, res.rc, clip(res.err.strip(), 2000)))
+        left = leftover_stops(target)
+        if left:
+            raise Fail('$ %s\n  cspy left the target stopped: %s' % (res.shown, left))
+        try:
+            parsed = json.loads(res.out) if as_json else parse_text(res.out)
+        except ValueError as e:
+            raise Fail('$ %s\n  output is not valid %s: %s\n  output:\n%s'
+                       % (res.shown, 'JSON' if as_json else 'dump text', e,
+                          indent(clip(res.out), 4)))
+        if as_json and not isinstance(parsed, list):
+            raise Fail('$ %s\n  JSON output is not an array' % res.shown)
+        return res, parsed
+
+
+def leftover_stops(target):
+    """Tasks of the target's processes still stopped 0.5 s after cspy ended."""
+    end = time.time() + 0.5
+    while True:
+        left = []
+        for pid in target.pids():
+            left += [(pid, tid, st) for tid, st in stopped_tasks(pid)]
+        if not left or time.time() > end:
+            return left
+        time.sleep(0.02)
+
+
+# --------------------------------------------------------------------------
+# Parsing cspy's text output
+
+RE_PROC = re.compile(r'^Process (\d+): (.*)$')
+RE_PY = re.compile(r'^Python v(\S+) \((.*)\)$')
+RE_PARENT = re.compile(r'^Parent process: (\d+)$')
+RE_THREAD = re.compile(r'^Thread (\d+) \(([^)]*)\)(?:: "(.*)")?$')
+RE_FRAME = re.compile(r'^    (\S.*?) \((.*):(\d+)\)$')
+RE_VAR = re.compile(r'^            ([^\s:]+): (.*)$')
+STATUSES = ('idle', 'active', 'active+gil', 'idle+gil')
+
+
+def parse_text(out):
+    procs = []
+    cur = thread = frame = None
+    section = None
+    for n, line in enumerate(out.split('\n'), 1):
+        if not line.strip():
+            continue
+        m = RE_PROC.match(line)
+        if m:
+            cur = {'pid': int(m.group(1)), 'cmdline': m.group(2), 'version': None,
+                   'exe': None, 'parent': None, 'threads': []}
+            procs.append(cur)
+            thread = frame = None
+            continue
+        if cur is None:
+            raise ValueError('line %d before any "Process" line: %r' % (n, line))
+        m = RE_PY.match(line)
+        if m and thread is None:
+            cur['version'], cur['exe'] = m.group(1), m.group(2)
+            continue
+        m = RE_PARENT.match(line)
+        if m and thread is None:
+            cur['parent'] = int(m.group(1))
+            continue
+        m = RE_THREAD.match(line)
+        if m:
+            thread = {'tid': int(m.group(1)), 'status': m.group(2), 'name': m.group(3),
+                      'frames': []}
+            cur['threads'].append(thread)
+            frame = None
+            continue
+        m = RE_FRAME.match(line)
+        if m and thread is not None:
+            frame = {'name': m.group(1), 'file': m.group(2), 'line': int(m.group(3)),
+                     'args': [], 'locals': []}
+            thread['frames'].append(frame)
+            section = None
+            continue
+        if line in ('        Arguments:', '        Locals:') and frame is not None:
+            section = 'args' if 'Arg' in line else 'locals'
+            continue
+        m = RE_VAR.match(line)
+        if m and section and frame is not None:
+            frame[section].append((m.group(1), m.group(2)))
+            continue
+        raise ValueError('unexpected line %d: %r' % (n, line))
+    return procs
+
+
+def json_by_pid(threads):
+    out = {}
+    for t in threads:
+        out.setdefault(t.get('pid'), []).append(t)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Expectations derived from the oracle
+
+def expected_short(filename):
+    """Short filename rule: relative to the parent of the top-most package
+    directory (directories with __init__.py), else the basename."""
+    if not os.path.isabs(filename):
+        return os.path.basename(filename)
+    d = os.path.dirname(filename)
+    top = None
+    while d and d != '/' and os.path.isfile(os.path.join(d, '__init__.py')):
+        top = d
+        d = os.path.dirname(d)
+    if top is None:
+        return os.path.basename(filename)
+    return os.path.relpath(filename, os.path.dirname(top))
+
+
+def exp_frames(othread):
+    """Oracle frames innermost first, as dicts."""
+    out = []
+    for f in reversed(othread['frames']):
+        out.append({'name': f['name'], 'qualname': f['qualname'], 'filename': f['filename'],
+                    'short': expected_short(f['filename']), 'line': f['line']})
+    return out
+
+
+def fmt(name, filename, line):
+    return '%s (%s:%s)' % (name, filename, line)
+
+
+def frames_diff(what, exp, got):
+    """exp, got: lists of 'name (file:line)' strings, innermost first."""
+    if exp == got:
+        return None
+    n = 0
+    while n < min(len(exp), len(got)) and exp[n] == got[n]:
+        n += 1
+    lo, hi = max(0, n - 2), n + 6
+    lines = ['%s: frames differ at #%d (#0 = innermost); expected %d frames, got %d'
+             % (what, n, len(exp), len(got))]
+    lines.append('  expected:')
+    lines += ['    #%d %s' % (i, exp[i]) for i in range(lo, min(hi, len(exp)))]
+    if hi < len(exp):
+        lines.append('    ... (%d more)' % (len(exp) - hi))
+    lines.append('  got:')
+    lines += ['    #%d %s' % (i, got[i]) for i in range(lo, min(hi, len(got)))]
+    if hi < len(got):
+        lines.append('    ... (%d more)' % (len(got) - hi))
+    return '\n'.join(lines)
+
+
+def tname(t):
+    return '%s "%s"' % (t['native_id'], t['name'])
+
+
+def exe_ok(oracle, exe):
+    return exe in (oracle['executable'], oracle['real_executable'])
+
+
+def compare_thread_sets(oracle, got_tids, problems):
+    exp = [t['native_id'] for t in oracle['threads']]
+    if sorted(exp) != sorted(got_tids):
+        names = dict((t['native_id'], t['name']) for t in oracle['threads'])
+        problems.append('process %d: threads differ\n  expected: %s\n  got:      %s'
+                        % (oracle['pid'], ', '.join('%s "%s"' % (i, names[i]) for i in exp),
+                           ', '.join(str(i) for i in got_tids)))
+        return False
+    if oracle['threads_ordered'] and exp != got_tids:
+        problems.append('process %d: threads not in the interpreter\'s order\n'
+                        '  expected: %s\n  got:      %s' % (oracle['pid'], exp, got_tids))
+    return True
+
+
+def compare_json(oracle, threads, problems, qualname=False, with_locals=False):
+    """Compare the JSON thread objects of one process to its oracle."""
+    pid = oracle['pid']
+    if not threads:
+        problems.append('process %d: no threads in the JSON output' % pid)
+        return
+    compare_thread_sets(oracle, [t.get('os_thread_id') for t in threads], problems)
+    by_tid = dict((t.get('os_thread_id'), t) for t in threads)
+    v311 = tuple(oracle['version_info'][:2]) >= (3, 11)
+    for ot in oracle['threads']:
+        gt = by_tid.get(ot['native_id'])
+        if gt is None:
+            continue
+        what = 'thread %s' % tname(ot)
+        for key, want in (('pid', pid), ('thread_name', ot['name']), ('thread_id', ot['ident'])):
+            if gt.get(key) != want:
+                problems.append('%s: "%s" expected %r, got %r' % (what, key, want, gt.get(key)))
+        exp = exp_frames(ot)
+        gfr = gt.get('frames') or []
+        e = [fmt(f['name'], f['filename'], f['line']) for f in exp]
+        g = [fmt(f.get('name'), f.get('filename'), f.get('line')) for f in gfr]
+        d = frames_diff(what + ' (JSON name, filename, line)', e, g)
+        if d:
+            problems.append(d)
+        else:
+            e = [f['short'] for f in exp]
+            g = [f.get('short_filename') for f in gfr]
+            for i, (a, b) in enumerate(zip(e, g)):
+                if a != b:
+                    problems.append('%s: frame #%d %s: short_filename expected %r, got %r'
+                                    % (what, i, exp[i]['name'], a, b))
+            if v311:
+                for i, (a, b) in enumerate(zip(exp, gfr)):
+                    if a['qualname'] != b.get('qualname'):
+                        problems.append('%s: frame #%d %s: qualname expected %r, got %r'
+                                        % (what, i, a['name'], a['qualname'], b.get('qualname')))
+        for i, f in enumerate(gfr):
+            if 'module' not in f or f['module'] is not None:
+                problems.append('%s: frame #%d: "module" expected null, got %r'
+                                % (what, i, f.get('module', '(missing)')))
+                break
+            if not with_locals and f.get('locals', 'missing') is not None:
+                problems.append('%s: frame #%d: "locals" expected null without --locals, got %r'
+                                % (what, i, f.get('locals', '(missing)')))
+                break
+    info = threads[0].get('process_info') or {}
+    cmdline = ' '.join(oracle['cmdline'])
+    for key, ok, want in (('pid', info.get('pid') == pid, pid),
+                          ('command_line', info.get('command_line') == cmdline, cmdline),
+                          ('python_version', info.get('python_version') == oracle['version'],
+                           oracle['version']),
+                          ('executable', exe_ok(oracle, info.get('executable')),
+                           oracle['real_executable'])):
+        if not ok:
+            problems.append('process %d: process_info.%s expected %r, got %r'
+                            % (pid, key, want, info.get(key)))
+
+
+def compare_text(oracle, proc, problems, full=False, qualname=False):
+    """Compare one parsed text process section to its oracle."""
+    pid = oracle['pid']
+    cmdline = ' '.join(oracle['cmdline'])
+    if proc['cmdline'] != cmdline:
+        problems.append('process %d: header "Process %d: ..." expected %r, got %r'
+                        % (pid, pid, cmdline, proc['cmdline']))
+    if proc['version'] != oracle['version'] or not exe_ok(oracle, proc['exe']):
+        problems.append('process %d: header expected "Python v%s (%s)", got "Python v%s (%s)"'
+                        % (pid, oracle['version'], oracle['real_executable'],
+                           proc['version'], proc['exe']))
+    compare_thread_sets(oracle, [t['tid'] for t in proc['threads']], problems)
+    by_tid = dict((t['tid'], t) for t in proc['threads'])
+    for ot in oracle['threads']:
+        gt = by_tid.get(ot['native_id'])
+        if gt is None:
+            continue
+        what = 'thread %s' % tname(ot)
+        if gt['name'] != ot['name']:
+            problems.append('%s: thread name expected "%s", got %r' % (what, ot['name'], gt['name']))
+        if gt['status'] not in STATUSES:
+            problems.append('%s: status %r is none of %s' % (what, gt['status'], STATUSES))
+        exp = exp_frames(ot)
+        e = [fmt(f['qualname'] if qualname else f['name'],
+                 f['filename'] if full else f['short'], f['line']) for f in exp]
+        g = [fmt(f['name'], f['file'], f['line']) for f in gt['frames']]
+        d = frames_diff(what + ' (text)', e, g)
+        if d:
+            problems.append(d)
+
+
+def check_sanity(oracle, spec):
+    """Check the oracle itself (a test bug otherwise): for each thread name,
+    the innermost-first names of its frames that are in tests/targets/."""
+    names = sorted(t['name'] for t in oracle['threads'])
+    if names != sorted(spec):
+        raise Fail('ORACLE (test bug): threads %s, expected %s' % (names, sorted(spec)))
+    for t in oracle['threads']:
+        own = [f['name'] for f in reversed(t['frames'])
+               if os.path.realpath(f['filename']).startswith(os.path.realpath(TARGETS) + os.sep)]
+        if own != spec[t['name']]:
+            raise Fail('ORACLE (test bug): thread "%s" has own frames %s, expected %s'
+                       % (t['name'], own, spec[t['name']]))
+
+
+# --------------------------------------------------------------------------
+# Per-version checks
+
+def stack_check(ctx, script, spec, args=(), flags=(), full=False, qualname=False,
+                text=True, json_=True):
+    """Start a target, check its oracle, dump it as JSON and as text and
+    compare both to the oracle. Returns (target, json threads, text procs)."""
+    t = ctx.start(script, args)
+    oracle = t.wait_ready()
+    check_sanity(oracle, spec(ctx.interp) if callable(spec) else spec)
+    require_cspy()
+    js = tx = None
+    with_locals = '--locals' in flags or '-l' in flags
+    if json_:
+        res, js = ctx.dump(t, flags, as_json=True)
+        problems = []
+        by_pid = json_by_pid(js)
+        if set(by_pid) != {oracle['pid']}:
+            problems.append('expected threads of process %d only, got processes %s'
+                            % (oracle['pid'], sorted(by_pid, key=str)))
+        compare_json(oracle, by_pid.get(oracle['pid'], []), problems, with_locals=with_locals)
+        ctx.problem(res, problems)
+    if text:
+        res, tx = ctx.dump(t, flags)
+        problems = []
+        if [p['pid'] for p in tx] != [oracle['pid']]:
+            problems.append('expected one "Process %d" section, got %s'
+                            % (oracle['pid'], [p['pid'] for p in tx]))
+        else:
+            compare_text(oracle, tx[0], problems, full=full, qualname=qualname)
+        ctx.problem(res, problems)
+    return t, js, tx
+
+
+MAIN = ['main', '<module>']
+
+
+def spec_nested(interp):
+    return {'MainThread': ['level4', 'far_away', 'level3', 'level2', 'level1'] + MAIN}
+
+
+def check_nested(ctx):
+    stack_check(ctx, 'nested.py', spec_nested)
+    ctx.finish()
+
+
+def spec_threads10(interp):
+    spec = {'MainThread': ['main_wait'] + MAIN}
+    for i in range(10):
+        spec['worker-%d' % i] = (['sleep_block' if i % 2 == 0 else 'event_block'] +
+                                 ['step'] * (i + 1) + ['worker'])
+    return spec
+
+
+def check_threads10(ctx):
+    stack_check(ctx, 'threads10.py', spec_threads10)
+    ctx.finish()
+
+
+def check_recursion(depth):
+    def check(ctx):
+        stack_check(ctx, 'recursion.py', {'MainThread': ['recurse'] * depth + MAIN}, args=[depth])
+        ctx.finish()
+    return check
+
+
+def check_generators(ctx):
+    stack_check(ctx, 'generators.py',
+                {'MainThread': ['gen_leaf', 'gen_middle', 'consume'] + MAIN,
+                 'coroutine': ['coro_worker', 'drive']})
+    ctx.finish()
+
+
+def check_async(ctx):
+    stack_check(ctx, 'async_target.py',
+                {'MainThread': ['inner', 'agen', 'middle', 'outer'] + MAIN})
+    ctx.finish()
+
+
+SPEC_METHODS = {'MainThread': ['inner_closure', 'deep', 'value', 'helper', 'build', 'run'] + MAIN}
+
+
+def check_methods(ctx):
+    stack_check(ctx, 'methods.py', SPEC_METHODS)
+    ctx.finish()
+
+
+def check_qualname(ctx):
+    stack_check(ctx, 'methods.py', SPEC_METHODS, flags=['--qualname'], qualname=True)
+    ctx.finish()
+
+
+def spec_lambdas(interp):
+    comp = interp.minor < (3, 12)         # comprehensions inlined from 3.12 (PEP 709)
+    # ... and list comprehensions were inlined on 2.7 too (dict ones were not).
+    lc = ['<listcomp>'] if comp and interp.minor >= (3, 0) else []
+    return {'MainThread': ['<lambda>'] + lc + ['run_listcomp'] + MAIN,
+            'genexpr': ['<lambda>', '<genexpr>', 'run_genexpr'],
+            'dictcomp': ['<lambda>'] + (['<dictcomp>'] if comp else []) + ['run_dictcomp'],
+            'nestedcomp': ['leaf'] + lc * 2 + ['run_nestedcomp']}
+
+
+def check_lambdas(ctx):
+    stack_check(ctx, 'lambdas.py', spec_lambdas)
+    ctx.finish()
+
+
+def check_unicode(ctx):
+    if ctx.interp.minor >= (3, 0):
+        script = u'uni_\U0001F40D.py'
+        spec = {'MainThread': [u'ελληνικά'] + MAIN,
+                u'поток-\U0001F40D': [u'кириллица', u'日本語の関数']}
+    else:
+        script = u'uni27_\U0001F40D.py'
+        spec = {'MainThread': ['main_function'] + MAIN,
+                'thread-snake': ['unicode_file_function', 'outer_function']}
+    t, js, tx = stack_check(ctx, script, spec)
+    # The file name itself, independent of the short-name rule.
+    want = os.path.basename(script)
+    for th in js:
+        for f in th.get('frames') or []:
+            if f.get('name') in spec['MainThread'][:1] and f.get('short_filename') != want:
+                ctx.problem(None, ['frame %s: short_filename expected %r, got %r'
+                                   % (f.get('name'), want, f.get('short_filename'))])
+    ctx.finish()
+
+
+def check_gil_busy(ctx):
+    spec = {'MainThread': ['main_wait'] + MAIN, 'busy': ['spin', 'spin_outer']}
+    for i in range(3):
+        spec['sleeper-%d' % i] = ['doze']
+    t, js, tx = stack_check(ctx, 'gil_busy.py', spec)
+    names = dict((th['native_id'], th['name']) for th in t.oracle['threads'])
+    problems = []
+    for th in js:
+        name = names.get(th.get('os_thread_id'))
+        if name is None:
+            continue
+        want = (True, True) if name == 'busy' else (False, False)
+        got = (th.get('active'), th.get('owns_gil'))
+        if got != want:
+            problems.append('JSON thread "%s": (active, owns_gil) expected %s, got %s'
+                            % (name, want, got))
+    for th in (tx[0]['threads'] if tx else []):
+        name = names.get(th['tid'])
+        if name is None:
+            continue
+        want = 'active+gil' if name == 'busy' else 'idle'
+        if th['status'] != want:
+            problems.append('text thread "%s": status expected %r, got %r'
+                            % (name, want, th['status']))
+    if problems:
+        ctx.problem(None, ['(--json and text dumps above)'] + problems)
+    ctx.finish()
+
+
+def build_py3(tree, str_as):
+    """A Python 3 value from a Python 2 value's typed tree (see cspy_oracle._tree)."""
+    k, v = tree['t'], tree['v']
+    if k == 'const':
+        return v
+    if k == 'int':
+        return int(v)
+    if k == 'float':
+        return float(v)
+    if k == 'unicode':
+        return v
+    if k == 'str':
+        return v if str_as == 'str' else v.encode('latin-1')
+    if k == 'tuple':
+        return tuple(build_py3(x, str_as) for x in v)
+    if k == 'list':
+        return [build_py3(x, str_as) for x in v]
+    if k == 'dict':
+        return dict((build_py3(a, str_as), build_py3(b, str_as)) for a, b in v)
+    raise ValueError(k)
+
+
+def acceptable_reprs(item):
+    alts = [item['repr']]
+    if 'tree' in item and item['tree']['t'] != 'other':
+        # Python 2.7: its own repr, or Python 3 style (unicode as '...', str
+        # as '...' or b'...', long without L).
+        for mode in ('str', 'bytes'):
+            r = repr(build_py3(item['tree'], mode))
+            if r not in alts:
+                alts.append(r)
+    return alts
+
+
+def repr_problem(item, got):
+    """None if got is an acceptable repr for the oracle's local item."""
+    if item['type'] == 'Widget':
+        m = re.match(r'^<Widget at 0x([0-9a-fA-F]+)>$', got)
+        if not m:
+            return 'expected <Widget at 0x%x>, got %r' % (item['id'], got)
+        if int(m.group(1), 16) != item['id']:
+            return 'expected address 0x%x, got %r' % (item['id'], got)
+        return None
+    alts = acceptable_reprs(item)
+    if got in alts:
+        return None
+    if '...' in got and max(len(a) for a in alts) > SHORT_REPR:
+        prefix = got[:got.index('...')]
+        if len(prefix) >= 2 and any(a.startswith(prefix) for a in alts):
+            return None
+        return 'truncated repr %r is not a prefix of %r' % (clip(got, 200), clip(alts[0], 200))
+    return 'expected %s, got %r' % (' or '.join(repr(clip(a, 200)) for a in alts), clip(got, 300))
+
+
+def compare_locals(recorded, frames_got, what, problems, from_json):
+    """recorded: oracle frame_locals() entries; frames_got: innermost-first
+    frames of the thread (JSON dicts or parsed text frames)."""
+    for rec in recorded:
+        fn = rec['function']
+        frame = None
+        for f in frames_got:
+            if f.get('name') == fn:
+                frame = f
+                break
+        if frame is None:
+            problems.append('%s: no frame %s' % (what, fn))
+            continue
+        if from_json:
+            got = frame.get('locals')
+            if not isinstance(got, list):
+                problems.append('%s: frame %s: "locals" expected a list, got %r' % (what, fn, got))
+                continue
+            got = [(g.get('name'), g.get('arg'), g.get('repr'), g.get('addr')) for g in got]
+        else:
+            got = ([(n, True, r, None) for n, r in frame['args']] +
+                   [(n, False, r, None) for n, r in frame['locals']])
+        exp_names = [i['name'] for i in rec['locals']]
+        got_names = [g[0] for g in got]
+        if sorted(exp_names) != sorted(got_names):
+            problems.append('%s: frame %s: local names differ\n  expected: %s\n  got:      %s'
+                            % (what, fn, exp_names, got_names))
+        by_name = dict((g[0], g) for g in got)
+        for item in rec['locals']:
+            g = by_name.get(item['name'])
+            if g is None:
+                continue
+            if g[1] != item['arg']:
+                problems.append('%s: frame %s: %s: expected %s, shown as %s'
+                                % (what, fn, item['name'],
+                                   'an argument' if item['arg'] else 'a local',
+                                   'an argument' if g[1] else ('a local' if g[1] is False else repr(g[1]))))
+            p = repr_problem(item, g[2]) if isinstance(g[2], str) else 'repr %r is not a string' % (g[2],)
+            if p:
+                problems.append('%s: frame %s: %s: %s' % (what, fn, item['name'], p))
+            if from_json:
+                addr = g[3]
+                if isinstance(addr, str):
+                    try:
+                        addr = int(addr, 0)
+                    except ValueError:
+                        pass
+                if addr != item['id']:
+                    problems.append('%s: frame %s: %s: addr expected 0x%x (id()), got %r'
+                                    % (what, fn, item['name'], item['id'], g[3]))
+
+
+def check_locals(ctx):
+    t, js, tx = stack_check(ctx, 'locals_target.py',
+                            {'MainThread': ['locals_fn', 'caller'] + MAIN},
+                            flags=['--locals'])
+    recorded = t.oracle['extra']['frames']
+    main = t.oracle['threads'][0]['native_id']
+    problems = []
+    for th in js:
+        if th.get('os_thread_id') == main:
+            compare_locals(recorded, th.get('frames') or [], 'JSON', problems, True)
+    ctx.problem(None, ['--locals --json:'] + problems if problems else [])
+    problems = []
+    for th in (tx[0]['threads'] if tx else []):
+        if th['tid'] == main:
+            compare_locals(recorded, th['frames'], 'text', problems, False)
+    ctx.problem(None, ['--locals (text):'] + problems if problems else [])
+    ctx.finish()
+
+
+def check_json_vs_text(ctx):
+    t = ctx.start('threads10.py')
+    t.wait_ready()
+    check_sanity(t.oracle, spec_threads10(ctx.interp))
+    require_cspy()
+    rj, js = ctx.dump(t, as_json=True)
+    rt, tx = ctx.dump(t)
+    problems = []
+    by_pid = json_by_pid(js)
+    if sorted(by_pid, key=str) != sorted(p['pid'] for p in tx):
+        problems.append('processes: JSON %s, text %s' % (sorted(by_pid, key=str), [p['pid'] for p in tx]))
+    for p in tx:
+        jthreads = by_pid.get(p['pid'], [])
+        info = (jthreads[0].get('process_info') or {}) if jthreads else {}
+        for key, tv in (('command_line', p['cmdline']), ('python_version', p['version']),
+                        ('executable', p['exe'])):
+            if info.get(key) != tv:
+                problems.append('process %d: JSON process_info.%s %r, text header %r'
+                                % (p['pid'], key, info.get(key), tv))
+        jt = [th.get('os_thread_id') for th in jthreads]
+        tt = [th['tid'] for th in p['threads']]
+        if jt != tt:
+            problems.append('process %d: thread order: JSON %s, text %s' % (p['pid'], jt, tt))
+        jby = dict((th.get('os_thread_id'), th) for th in jthreads)
+        for th in p['threads']:
+            j = jby.get(th['tid'])
+            if j is None:
+                continue
+            status = ('active' if j.get('active') else 'idle') + ('+gil' if j.get('owns_gil') else '')
+            if status != th['status']:
+                problems.append('thread %d: JSON active=%r owns_gil=%r, text status %r'
+                                % (th['tid'], j.get('active'), j.get('owns_gil'), th['status']))
+            if j.get('thread_name') != th['name']:
+                problems.append('thread %d: JSON name %r, text name %r'
+                                % (th['tid'], j.get('thread_name'), th['name']))
+            e = [fmt(f.get('name'), f.get('short_filename'), f.get('line')) for f in j.get('frames') or []]
+            g = [fmt(f['name'], f['file'], f['line']) for f in th['frames']]
+            d = frames_diff('thread %d (JSON vs text)' % th['tid'], e, g)
+            if d:
+                problems.append(d)
+    ctx.problem(None, ['$ %s\n$ %s' % (rj.shown, rt.shown)] + problems if problems else [])
+    # And both against the oracle.
+    p1 = []
+    compare_json(t.oracle, by_pid.get(t.oracle['pid'], []), p1)
+    ctx.problem(rj, p1)
+    p2 = []
+    if tx:
+        compare_text(t.oracle, tx[0], p2)
+    ctx.problem(rt, p2)
+    ctx.finish()
+
+
+def compare_family(ctx, res, oracles, parent_pid, parsed, as_json, extra_pids=()):
+    """-s output: exactly the oracles' processes, each once, each right;
+    children show their parent."""
+    problems = []
+    if as_json:
+        by_pid = json_by_pid(parsed)
+        got = sorted(by_pid, key=str)
+    else:
+        got = [p['pid'] for p in parsed]
+        by_pid = {}
+        for p in parsed:
+            if p['pid'] in by_pid:
+                problems.append('process %d shown more than once' % p['pid'])
+            by_pid[p['pid']] = p
+    want = sorted(o['pid'] for o in oracles)
+    if sorted(set(got), key=str) != want:
+        problems.append('processes: expected %s, got %s' % (want, got))
+    for o in oracles:
+        p = by_pid.get(o['pid'])
+        if p is None:
+            continue
+        if as_json:
+            compare_json(o, p, problems)
+            if o['pid'] != parent_pid or o['pid'] in extra_pids:
+                pp = (p[0].get('process_info') or {}).get('parent_pid')
+                if pp != o['ppid']:
+                    problems.append('process %d: process_info.parent_pid expected %d, got %r'
+                                    % (o['pid'], o['ppid'], pp))
+        else:
+            compare_text(o, p, problems)
+            if o['pid'] != parent_pid or o['pid'] in extra_pids:
+                if p['parent'] != o['ppid']:
+                    problems.append('process %d: expected a line "Parent process: %d", got %r'
+                                    % (o['pid'], o['ppid'], p['parent']))
+    ctx.problem(res, problems)
+
+
+def check_subprocesses(ctx):
+    t = ctx.start('mp_parent.py')
+    oracle = t.wait_ready()
+    check_sanity(oracle, {'MainThread': ['parent_block'] + MAIN})
+    children = oracle['extra']['children']
+    for c in children:
+        check_sanity(c, {c['threads'][0]['name']: ['child_block', 'child_main'] + MAIN})
+        if c['ppid'] != oracle['pid']:
+            raise Fail('ORACLE (test bug): child %d has parent %d' % (c['pid'], c['ppid']))
+    require_cspy()
+    for flag in ('--subprocesses', '-s'):
+        res, js = ctx.dump(t, [flag], as_json=True)
+        compare_family(ctx, res, [oracle] + children, oracle['pid'], js, True)
+    res, tx = ctx.dump(t, ['--subprocesses'])
+    compare_family(ctx, res, [oracle] + children, oracle['pid'], tx, False)
+    ctx.finish()
+
+
+SPEC_PKG = {'MainThread': ['leaf', 'call_back', 'entry'] + MAIN}
+
+
+def check_package(ctx):
+    t, js, tx = stack_check(ctx, 'pkg_main.py', SPEC_PKG)
+    want = [('leaf', 'pkg/sub/mod.py'), ('call_back', 'pkg/sub/__init__.py'),
+            ('entry', 'pkg/sub/mod.py'), ('main', 'pkg_main.py')]
+    problems = []
+    for th in js:
+        got = [(f.get('name'), f.get('short_filename')) for f in (th.get('frames') or [])][:4]
+        if got != want:
+            problems.append('JSON short filenames expected %s, got %s' % (want, got))
+    for th in (tx[0]['threads'] if tx else []):
+        got = [(f['name'], f['file']) for f in th['frames']][:4]
+        if got != want:
+            problems.append('text short filenames expected %s, got %s' % (want, got))
+    ctx.problem(None, problems)
+    ctx.finish()
+
+
+def check_full_filenames(ctx):
+    stack_check(ctx, 'pkg_main.py', SPEC_PKG, flags=['--full-filenames'], full=True)
+    ctx.finish()
+
+
+def check_nonblocking(ctx):
+    stack_check(ctx, 'nested.py', spec_nested, flags=['--nonblocking'])
+    ctx.finish()
+
+
+def na_before(minor, reason):
+    return lambda interp: reason if interp.minor < minor else None
+
+
+PER_VERSION = [
+    ('nested', check_nested, None),
+    ('threads10', check_threads10, None),
+    ('recursion50', check_recursion(50), None),
+    ('recursion900', check_recursion(900), None),
+    ('generators', check_generators, None),
+    ('async', check_async, na_before((3, 5), 'async def needs Python 3.5+')),
+    ('methods', check_methods, None),
+    ('qualname', check_qualname, na_before((3, 11), 'co_qualname exists from 3.11')),
+    ('lambdas_comprehensions', check_lambdas, None),
+    ('unicode', check_unicode, None),
+    ('gil_busy', check_gil_busy, None),
+    ('locals', check_locals, None),
+    ('json_vs_text', check_json_vs_text, None),
+    ('subprocesses', check_subprocesses, None),
+    ('package_short_filename', check_package, None),
+    ('full_filenames', check_full_filenames, None),
+    ('nonblocking', check_nonblocking, None),
+]
+
+
+# --------------------------------------------------------------------------
+# Version-independent checks
+
+def expect_error(ctx, res, needles):
+    problems = []
+    if res.rc == 0:
+        problems.append('exit status 0, expected non-zero')
+    lines = [l for l in res.err.split('\n') if l.strip()]
+    if len(lines) != 1:
+        problems.append('expected exactly one line on stderr, got %d' % len(lines))
+    if not lines or not lines[0].startswith('cspy: error: '):
+        problems.append('stderr does not start with "cspy: error: "')
+    for n in needles:
+        if n.lower() not in res.err.lower():
+            problems.append('stderr does not contain %r' % n)
+    if problems:
+        problems.append('stderr: %r' % clip(res.err, 1000))
+    ctx.problem(res, problems)
+
+
+def start_plain(cmd):
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    track(p, group=True)
+    return p
+
+
+def check_no_such_pid(ctx):
+    require_cspy()
+    pid = None
+    for _ in range(20):
+        p = start_plain(['true'])
+        p.wait()
+        untrack(p)
+        if not os.path.exists('/proc/%d' % p.pid):
+            pid = p.pid
+            break
+    if pid is None:
+        raise NA('could not find a free PID')
+    expect_error(ctx, cspy(['dump', '--pid', pid]), ['no such process'])
+    ctx.finish()
+
+
+def check_not_python(ctx):
+    require_cspy()
+    p = start_plain(['sleep', '100'])
+    try:
+        end = time.time() + 5
+        while os.path.realpath('/proc/%d/exe' % p.pid).endswith('python3') and time.time() < end:
+            time.sleep(0.01)                 # until exec is done
+        time.sleep(0.05)
+        expect_error(ctx, cspy(['dump', '--pid', p.pid]), ['not a Python process', 'sleep'])
+    finally:
+        end_process(p, group=True)
+    ctx.finish()
+
+
+def check_unsupported(ctx, interps):
+    bad = [i for i in interps if not i.supported()]
+    if not bad:
+        raise NA('no unsupported interpreter installed (cspy supports 2.7, 3.6-3.13)')
+    for interp in bad:
+        t = Target(interp, 'nested.py')
+        ctx.targets.append(t)
+        t.wait_ready()
+        require_cspy()
+        expect_error(ctx, cspy(['dump', '--pid', t.pid]), ['unsupported', interp.version])
+    ctx.finish()
+
+
+def find_kernel_thread():
+    try:
+        with open('/proc/2/comm') as f:
+            if f.read().strip() == 'kthreadd':
+                return 2
+    except OSError:
+        pass
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            st = proc_stat(int(d))
+            if st and st[3] & 0x00200000:      # PF_KTHREAD
+                return int(d)
+    return None
+
+
+def check_kernel_thread(ctx):
+    pid = find_kernel_thread()
+    if pid is None:
+        raise NA('no kernel thread visible in /proc (PID namespace?)')
+    require_cspy()
+    expect_error(ctx, cspy(['dump', '--pid', pid]), ['kernel thread'])
+    ctx.finish()
+
+
+def check_zombie(ctx):
+    t = ctx.start('zombie.py')
+    oracle = t.wait_ready()
+    zpid = oracle['extra']['zombie_pid']
+    end = time.time() + 5
+    while (proc_stat(zpid) or ('?',))[0] != 'Z':
+        if time.time() > end:
+            raise Fail('ORACLE (test bug): %d is not a zombie: %s' % (zpid, proc_stat(zpid)))
+        time.sleep(0.01)
+    require_cspy()
+    expect_error(ctx, cspy(['dump', '--pid', zpid]), ['zombie'])
+    ctx.finish()
+
+
+def check_shell_script(ctx):
+    t = ctx.start('nested.py', via_sh=True)
+    oracle = t.wait_ready()
+    if oracle['ppid'] != t.pid:
+        raise Fail('ORACLE (test bug): python %d is not the child of sh %d' % (oracle['pid'], t.pid))
+    require_cspy()
+    expect_error(ctx, cspy(['dump', '--pid', t.pid]), ['--subprocesses', str(oracle['pid'])])
+    ctx.finish()
+
+
+def check_shell_script_subprocesses(ctx):
+    t = ctx.start('nested.py', via_sh=True)
+    oracle = t.wait_ready()
+    require_cspy()
+    res, js = ctx.dump(t, ['--subprocesses'], as_json=True)
+    compare_family(ctx, res, [oracle], t.pid, js, True, extra_pids=[oracle['pid']])
+    res, tx = ctx.dump(t, ['--subprocesses'])
+    compare_family(ctx, res, [oracle], t.pid, tx, False, extra_pids=[oracle['pid']])
+    ctx.finish()
+
+
+def check_permission_denied(ctx):
+    if os.geteuid() != 0:
+        raise NA('needs root (to run cspy as nobody against a root-owned target)')
+    if shutil.which('setpriv'):
+        prefix = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups']
+        try:
+            import grp
+            grp.getgrnam('nogroup')
+        except KeyError:
+            prefix[2] = '--regid=nobody'
+    elif shutil.which('runuser'):
+        prefix = ['runuser', '-u', 'nobody', '--']
+    else:
+        raise NA('neither setpriv nor runuser is installed')
+    t = ctx.start('nested.py')
+    t.wait_ready()
+    require_cspy()
+    d = tempfile.mkdtemp(prefix='cspy-e2e-nobody-')
+    try:
+        os.chmod(d, 0o755)
+        exe = os.path.join(d, 'cspy')
+        shutil.copy(cspy_path(), exe)
+        os.chmod(exe, 0o755)
+        res = cspy(['dump', '--pid', t.pid], prefix=prefix, exe=exe)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    expect_error(ctx, res, ['permission denied', 'CAP_SYS_PTRACE', 'sudo'])
+    ctx.finish()
+
+
+def makefile_version():
+    try:
+        with open(os.path.join(REPO, 'Makefile')) as f:
+            m = re.search(r'^VERSION\s*:?=\s*(\S+)', f.read(), re.M)
+            return m.group(1) if m else None
+    except OSError:
+        return None
+
+
+def check_version(ctx):
+    res = cspy(['--version'])
+    problems = []
+    if res.rc != 0:
+        problems.append('exit status %d, expected 0' % res.rc)
+    m = re.match(r'^cspy (\d+\.\d+\.\d+)\n?$', res.out)
+    if not m:
+        problems.append('stdout expected "cspy X.Y.Z", got %r' % res.out)
+    elif makefile_version() and m.group(1) != makefile_version():
+        problems.append('version %s, Makefile says %s' % (m.group(1), makefile_version()))
+    ctx.problem(res, problems)
+    ctx.finish()
+
+
+def check_help(ctx):
+    res = cspy(['--help'])
+    problems = []
+    if res.rc != 0:
+        problems.append('exit status %d, expected 0' % res.rc)
+    for n in ('usage', 'dump'):
+        if n not in res.out.lower():
+            problems.append('stdout does not mention %r:\n%s' % (n, indent(clip(res.out, 1500))))
+    ctx.problem(res, problems)
+    ctx.finish()
+
+
+def check_dump_help(ctx):
+    res = cspy(['dump', '--help'])
+    problems = []
+    if res.rc != 0:
+        problems.append('exit status %d, expected 0' % res.rc)
+    for n in ('--pid', '--json', '--locals', '--subprocesses', '--nonblocking',
+              '--full-filenames', '--qualname'):
+        if n not in res.out:
+            problems.append('stdout does not mention %s' % n)
+    if problems:
+        problems.append('stdout:\n' + indent(clip(res.out, 2000)))
+    ctx.problem(res, problems)
+    ctx.finish()
+
+
+def check_unknown_flag(ctx):
+    for args in (['dump', '--pid', '1', '--no-such-flag'], ['--no-such-flag'],
+                 ['no-such-command'], ['dump'], ['dump', '--pid', 'abc']):
+        res = cspy(args)
+        problems = []
+        if res.rc == 0:
+            problems.append('exit status 0, expected non-zero')
+        both = (res.err + res.out).lower()
+        if 'usage' not in both and '--help' not in both:
+            problems.append('no usage hint ("usage" or "--help") in the output; stderr: %r'
+                            % clip(res.err, 500))
+        ctx.problem(res, problems)
+    ctx.finish()
+
+
+def read_counter(path):
+    for _ in range(50):
+        try:
+            with open(path) as f:
+                a, b = f.read().split()
+                return int(a), int(b)
+        except (OSError, ValueError):
+            time.sleep(0.01)
+    raise Fail('cannot read the progress counter %s' % path)
+
+
+def progress_problem(t, within=1.0):
+    """None if both counters of the progress target advance within `within` s."""
+    path = t.oracle['extra']['counter']
+    a = read_counter(path)
+    end = time.time() + within
+    while time.time() < end:
+        time.sleep(0.05)
+        b = read_counter(path)
+        if b[0] > a[0] and b[1] > a[1]:
+            return None
+    return 'target made no progress in %.1f s (counters %s then %s)' % (within, a, read_counter(path))
+
+
+def check_untouched(ctx):
+    t = ctx.start('progress.py')
+    t.wait_ready()
+    require_cspy()
+    for flags in ([], ['--locals'], ['--json']):
+        res, _ = ctx.dump(t, flags)       # fails if left stopped
+        problems = []
+        if not alive(t.pid):
+            problems.append('target is gone after the dump')
+        p = progress_problem(t)
+        if p:
+            problems.append(p)
+        ctx.problem(res, problems)
+    ctx.finish()
+
+
+def check_sigkill(ctx):
+    t = ctx.start('progress.py')
+    t.wait_ready()
+    require_cspy()
+    env = dict(os.environ, CSPY_TEST_STALL_MS='3000')
+    cmd = [cspy_path(), 'dump', '--pid', str(t.pid)]
+    shown = 'CSPY_TEST_STALL_MS=3000 %s dump --pid %d, then SIGKILL it' % (cspy_shown(), t.pid)
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    track(p)
+    try:
+        end = time.time() + 2
+        seen = []
+        while time.time() < end and not seen and p.poll() is None:
+            seen = stopped_tasks(t.pid)
+            time.sleep(0.005)
+        if not seen:
+            raise Fail('$ %s\n  no thread of the target entered a stopped state (t) within 2 s '
+                       '(cspy %s); is the CSPY_TEST_STALL_MS hook there?'
+                       % (shown, 'still running' if p.poll() is None else
+                          'exited with %s' % p.returncode))
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+    finally:
+        end_process(p)
+    end = time.time() + 1
+    left = stopped_tasks(t.pid)
+    while left and time.time() < end:
+        time.sleep(0.01)
+        left = stopped_tasks(t.pid)
+    problems = []
+    if left:
+        problems.append('1 s after cspy was killed, target threads still stopped: %s '
+                        '(seen stopped while cspy ran: %s)' % (left, seen))
+    else:
+        pr = progress_problem(t)
+        if pr:
+            problems.append(pr)
+    if problems:
+        ctx.problems.append((shown, problems))
+    ctx.finish()
+
+
+def check_nonblocking_no_stop(ctx):
+    t = ctx.start('progress.py')
+    t.wait_ready()
+    require_cspy()
+    env = dict(os.environ, CSPY_TEST_STALL_MS='500')
+    cmd = [cspy_path(), 'dump', '--pid', str(t.pid), '--nonblocking']
+    shown = 'CSPY_TEST_STALL_MS=500 %s dump --pid %d --nonblocking' % (cspy_shown(), t.pid)
+    seen = []
+    for _ in range(5):
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env, start_new_session=True)
+        track(p)
+        try:
+            end = time.time() + CSPY_TIMEOUT
+            while p.poll() is None and time.time() < end:
+                seen += stopped_tasks(t.pid)
+                time.sleep(0.002)
+            out, err = p.communicate(timeout=5)
+        finally:
+            end_process(p)
+        if p.returncode != 0:
+            raise Fail('$ %s\n  exit status %s\n  stderr: %s' % (shown, p.returncode, err.decode()[:1000]))
+        if 'Thread' not in out.decode('utf-8', 'replace'):
+            raise Fail('$ %s\n  no thread in the output:\n%s' % (shown, indent(out.decode()[:1000])))
+    if seen:
+        ctx.problems.append((shown, ['target threads seen stopped during --nonblocking dumps: %s'
+                                     % sorted(set(seen))]))
+    ctx.finish()
+
+
+GLOBAL = [
+    ('no_such_pid', check_no_such_pid),
+    ('not_python', check_not_python),
+    ('unsupported_version', None),            # needs the interpreter list
+    ('kernel_thread', check_kernel_thread),
+    ('zombie', check_zombie),
+    ('shell_script', check_shell_script),
+    ('shell_script_subprocesses', check_shell_script_subprocesses),
+    ('permission_denied', check_permission_denied),
+    ('version', check_version),
+    ('help', check_help),
+    ('dump_help', check_dump_help),
+    ('unknown_flag', check_unknown_flag),
+    ('target_untouched', check_untouched),
+    ('sigkill_mid_read', check_sigkill),
+    ('nonblocking_no_stop', check_nonblocking_no_stop),
+]
+
+
+# --------------------------------------------------------------------------
+# Driver
+
+def run_one(interp, name, fn):
+    ctx = Ctx(interp)
+    t0 = time.time()
+    try:
+        fn(ctx)
+        status, detail = 'ok', None
+    except TargetsOnly:
+        if ctx.targets:
+            status, detail = 'ok', None
+        else:
+            status, detail = 'n/a', 'cspy not run (--targets-only)'
+    except NA as e:
+        status, detail = 'n/a', str(e)
+    except Fail as e:
+        status, detail = 'FAIL', str(e)
+    except Exception:
+        status, detail = 'FAIL', 'internal error of the test (a test bug):\n' + traceback.format_exc()
+    finally:
+        ctx.close()
+    if OPTS.verbose:
+        sys.stderr.write('%-5s %-10s %-26s %.1fs\n' % (status, interp.label if interp else '-',
+                                                       name, time.time() - t0))
+    return status, detail
+
+
+def selected(name):
+    if not OPTS.k:
+        return True
+    return any(fnmatch.fnmatch(name, p) if any(c in p for c in '*?[') else p in name
+               for p in OPTS.k)
+
+
+def main():
+    global OPTS
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('-k', action='append', metavar='PATTERN',
+                    help='run only checks whose name contains PATTERN (or matches a glob); repeatable')
+    ap.add_argument('--python', action='append', metavar='VERSION',
+                    help='only interpreters whose version starts with VERSION (e.g. 3.12, 2.7); repeatable')
+    ap.add_argument('-j', '--jobs', type=int, default=3, help='checks run in parallel (default 3)')
+    ap.add_argument('--targets-only', action='store_true',
+                    help='check the targets and their oracles only, without cspy')
+    ap.add_argument('-v', '--verbose', action='store_true', help='print each result as it comes')
+    OPTS = ap.parse_args()
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _on_signal)
+
+    t0 = time.time()
+    interps, notes = discover()
+    if OPTS.python:
+        skipped = [i for i in interps if not any(
+            i.version.startswith(v) or i.label.startswith(v) for v in OPTS.python)]
+        interps = [i for i in interps if i not in skipped]
+        notes += ['%s: not selected (--python)' % i.label for i in skipped]
+    print('cspy end-to-end tests: %s%s' % (cspy_shown(), ' (targets only)' if OPTS.targets_only else ''))
+    if not OPTS.targets_only and not os.access(cspy_path(), os.X_OK):
+        print('NOTE: %s does not exist: every cspy check fails (run `make`)' % cspy_path())
+    for i in interps:
+        print('  %-12s %s%s' % (i.label, i.path, '' if i.supported() else '  (not supported by cspy)'))
+
+    jobs = []
+    for i in interps:
+        for name, fn, na in PER_VERSION:
+            if selected(name):
+                reason = na(i) if na else None
+                if not i.supported():
+                    reason = 'Python %s is not supported by cspy' % i.version
+                jobs.append((i, name, fn, reason))
+    default = None
+    supported = [i for i in interps if i.supported()]
+    if supported:
+        py3 = [i for i in supported if i.minor >= (3, 0)] or supported
+        default = py3[-1]
+    gjobs = []
+    for name, fn in GLOBAL:
+        if not selected(name):
+            continue
+        if name == 'unsupported_version':
+            all_interps = interps
+            fn = lambda ctx, a=all_interps: check_unsupported(ctx, a)
+        gjobs.append((default, name, fn, None if default else 'no supported interpreter found'))
+
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, OPTS.jobs)) as ex:
+        futs = {}
+        # Slow ones first.
+        order = sorted(jobs + gjobs, key=lambda j: j[1] not in (
+            'sigkill_mid_read', 'recursion900', 'subprocesses', 'threads10', 'locals'))
+        for interp, name, fn, reason in order:
+            key = (interp.label if interp else '-', name)
+            if reason:
+                results[key] = ('n/a', reason)
+            else:
+                futs[ex.submit(run_one, interp, name, fn)] = key
+        for f in concurrent.futures.as_completed(futs):
+            results[futs[f]] = f.result()
+
+    # Table: check x interpreter.
+    labels = [i.label for i in interps]
+    names = [n for n, _, _ in PER_VERSION if selected(n)]
+    print()
+    if names and labels:
+        w = max(len(n) for n in names) + 2
+        cw = max(7, max(len(l) for l in labels) + 2)
+        print(''.ljust(w) + ''.join(l.ljust(cw) for l in labels))
+        for n in names:
+            print(n.ljust(w) + ''.join(results.get((l, n), ('-', None))[0].ljust(cw) for l in labels))
+    gnames = [n for _, n, _, _ in gjobs]
+    if gnames:
+        print()
+        print('version-independent checks (with %s):' % (default.label if default else 'none'))
+        w = max(len(n) for n in gnames) + 2
+        for n in gnames:
+            print('  ' + n.ljust(w) + results.get(('-' if default is None else default.label, n),
+                                                  ('-', None))[0])
+    if notes:
+        print()
+        print('interpreters not tested:')
+        for n in notes:
+            print('  ' + n)
+    nas = sorted((k, v[1]) for k, v in results.items() if v[0] == 'n/a')
+    if nas:
+        print()
+        print('n/a:')
+        for (label, name), why in nas:
+            print('  %s on %s: %s' % (name, label, why))
+    fails = [(k, v[1]) for k, v in results.items() if v[0] == 'FAIL']
+    order = dict((n, i) for i, n in enumerate(names + gnames))
+    fails.sort(key=lambda kv: (order.get(kv[0][1], 999), kv[0][0]))
+    if fails:
+        print()
+        print('failures:')
+        for (label, name), detail in fails:
+            print()
+            print('--- %s [%s]' % (name, label))
+            print(indent(detail.rstrip(), 2))
+    npass = sum(1 for v in results.values() if v[0] == 'ok')
+    nfail = len(fails)
+    print()
+    print('(%.0f s)' % (time.time() - t0))
+    print('%d passed, %d failed' % (npass, nfail))
+    sys.stdout.flush()
+    end_all()
+    return 1 if nfail else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Layout tables and _Py_DebugOffsets: every supported version has a table,
+ * unknown ones are refused, and for every installed 3.13+ the offsets the
+ * interpreter publishes in its own binary (the .PyRuntime section is
+ * initialised data, readable from the file) agree with cspy's table, while
+ * corrupted blocks are rejected.
+ */
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elf/elffile.h"
+#include "harness.h"
+#include "python/detect.h"
+#include "python/offsets.h"
+
+static void test_tables(void)
+{
+	struct py_layout L;
+	const unsigned ok[] = { 0x020712f0, 0x030600f0, 0x030710f0, 0x030812f0, 0x030912f0,
+				0x030a0df0, 0x030b07f0, 0x030c01f0, 0x030d00f0, 0x030e07f0 };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		CHECK_INT(offsets_for_version(ok[i], false, &L), 0);
+		CHECK(L.co_name >= 0 && L.co_filename >= 0 && L.co_linetable >= 0);
+		CHECK(L.family == (ok[i] >= 0x030b0000 ? PY_FAMILY_IFRAME : PY_FAMILY_FRAMEOBJ));
+	}
+	CHECK_INT(offsets_for_version(0x030d00f0, true, &L), 0);
+	CHECK(L.free_threaded && L.ob_type == 24);
+	CHECK_INT(offsets_for_version(0x030e07f0, true, &L), 0);
+	CHECK(L.if_tlbc_index == 72 && L.uni_kind_shift == 8);
+	CHECK_INT(offsets_for_version(0x030500f0, false, &L), -ENOTSUP);
+	CHECK_INT(offsets_for_version(0x030f00a1, false, &L), -ENOTSUP);
+	CHECK_INT(offsets_for_version(0x020600f0, false, &L), -ENOTSUP);
+	CHECK_INT(offsets_for_version(0x030c01f0, true, &L), -ENOTSUP);
+	/* 3.7.0-3.7.3 moved the GIL state. */
+	offsets_for_version(0x030703f0, false, &L);
+	CHECK_INT(L.rt_tstate_current, 1392);
+	offsets_for_version(0x030704f0, false, &L);
+	CHECK_INT(L.rt_tstate_current, 1480);
+}
+
+static void test_version_str(void)
+{
+	char b[32];
+	offsets_version_str(0x030b07f0, false, b, sizeof(b));
+	CHECK_STR(b, "3.11.7");
+	offsets_version_str(0x030e00c1, true, b, sizeof(b));
+	CHECK_STR(b, "3.14.0rc1t");
+	offsets_version_str(0x030d00a2, false, b, sizeof(b));
+	CHECK_STR(b, "3.13.0a2");
+}
+
+static void test_version_text(void)
+{
+	const char t[] = "\x01\x02garbage 1.2 3.7.16 (main, Jan 1 2024) [GCC 12]";
+	CHECK_INT(detect_version_in_text(t, sizeof(t) - 1, 0), 0x030710f0);
+	CHECK_INT(detect_version_in_text(t, sizeof(t) - 1, PY_VER(3, 7)), 0x030710f0);
+	CHECK_INT(detect_version_in_text(t, sizeof(t) - 1, PY_VER(3, 8)), 0);
+	const char u[] = "2.7.18+ (default, ...";
+	CHECK_INT(detect_version_in_text(u, sizeof(u) - 1, 0), 0x020712f0);
+	CHECK_INT(detect_version_in_text("13.7.1 (x", 9, 0), 0);
+	CHECK_INT(detect_version_in_text("3.7.1", 5, 0), 0);
+}
+
+/* Every installed libpython3.13+ (pyenv): its debug offsets match the table. */
+static void test_debug_offsets_installed(void)
+{
+	const char *root = getenv("PYENV_ROOT");
+	char pat[1024];
+	char buf[256] = "";
+	if (!root) {
+		FILE *f = popen("pyenv root 2>/dev/null", "r");
+		if (f) {
+			if (!fgets(buf, sizeof(buf), f))
+				buf[0] = '\0';
+			pclose(f);
+		}
+		buf[strcspn(buf, "\n")] = '\0';
+		root = buf;
+	}
+	snprintf(pat, sizeof(pat), "%s/versions/3.1[3-9]*/lib/libpython3.*.so.1.0", root);
+	glob_t g;
+	int checked = 0;
+	if (root[0] && glob(pat, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			struct elffile *ef;
+			uint64_t addr, size, pv;
+			if (elffile__open(g.gl_pathv[i], &ef) != 0)
+				continue;
+			CHECK_INT(elffile__symbol(ef, "_PyRuntime", &addr, &size), 0);
+			CHECK_INT(elffile__symbol(ef, "Py_Version", &pv, NULL), 0);
+			uint32_t version = 0;
+			elffile__read_vaddr(ef, pv, &version, 4);
+			uint8_t dbg[1024];
+			size_t n = offsets_debug_size(version);
+			CHECK(n > 0 && n <= sizeof(dbg));
+			CHECK_INT(elffile__read_vaddr(ef, addr, dbg, n), 0);
+			struct py_layout table, L;
+			CHECK_INT(offsets_for_version(version, false, &table), 0);
+			L = table;
+			CHECK_INT(offsets_apply_debug(&L, dbg, n), 0);
+			/* The table and the interpreter agree on what cspy reads. */
+			CHECK_INT(L.rt_interp_head, table.rt_interp_head);
+			CHECK_INT(L.is_tstate_head, table.is_tstate_head);
+			CHECK_INT(L.is_modules, table.is_modules);
+			CHECK_INT(L.ts_current_frame, table.ts_current_frame);
+			CHECK_INT(L.ts_native_thread_id, table.ts_native_thread_id);
+			CHECK_INT(L.if_instr, table.if_instr);
+			CHECK_INT(L.if_owner, table.if_owner);
+			CHECK_INT(L.co_code_adaptive, table.co_code_adaptive);
+			CHECK_INT(L.co_qualname, table.co_qualname);
+			CHECK_INT(L.gil_locked, table.gil_locked);
+			CHECK_INT(L.gil_holder, table.gil_holder);
+			CHECK_INT(L.uni_ascii_size, table.uni_ascii_size);
+			/* A corrupted block is refused and leaves the layout alone. */
+			L = table;
+			dbg[0] = 'X';
+			CHECK_INT(offsets_apply_debug(&L, dbg, n), -EINVAL);
+			dbg[0] = 'x';
+			uint64_t bad = 1u << 30;
+			memcpy(dbg + 8 * 5, &bad, 8);   /* runtime_state.interpreters_head */
+			CHECK_INT(offsets_apply_debug(&L, dbg, n), -EINVAL);
+			CHECK_INT(L.rt_interp_head, table.rt_interp_head);
+			checked++;
+			elffile__close(ef);
+		}
+		globfree(&g);
+	}
+	if (!checked)
+		printf("skipped: no installed Python 3.13+ under pyenv (%s)\n", pat);
+}
+
+int main(void)
+{
+	TEST_RUN(test_tables);
+	TEST_RUN(test_version_str);
+	TEST_RUN(test_version_text);
+	TEST_RUN(test_debug_offsets_installed);
+	return TEST_REPORT();
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Frame walking over synthetic snapshots: a fake interpreter, thread state,
+ * frames and code objects are laid out in a snapshot memory reader with the
+ * real per-version layouts, and the engine must read back exactly the stack
+ * that was built: names, files, lines, GIL holder, TIDs. Also: a code object
+ * freed and replaced at the same address never yields a stale name, and
+ * cyclic frame chains end in an error or a truncation, never a hang.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "proc/mem.h"
+#include "python/detect.h"
+#include "python/offsets.h"
+#include "python/pyproc.h"
+
+#define RUNTIME 0x10000
+#define INTERP 0x20000
+#define TSTATE 0x30000
+#define CFRAME 0x38000
+#define CHUNK 0x40000
+#define CODE_TYPE 0x60000
+#define STR_TYPE 0x61000
+#define BYTES_TYPE 0x62000
+#define STRINGS 0x70000
+
+static struct mem *snap;
+static struct py_layout L;
+static uint64_t next_str = STRINGS;
+
+static void put(uint64_t addr, const void *p, size_t n) { mem__snapshot_add(snap, addr, p, n); }
+static void put64(uint64_t addr, uint64_t v) { put(addr, &v, 8); }
+
+static void make_type(uint64_t addr, const char *name)
+{
+	uint8_t t[512] = { 0 };
+	uint64_t name_addr = addr + 0x400;
+	memcpy(t + L.tp_name, &name_addr, 8);
+	char nm[64] = { 0 };
+	snprintf(nm, sizeof(nm), "%s", name);
+	put(addr, t, sizeof(t));
+	put(name_addr, nm, sizeof(nm));
+}
+
+/* A compact ASCII str (PEP 393) or 2.7 str object; returns its address. */
+static uint64_t make_str(const char *s)
+{
+	uint8_t o[256] = { 0 };
+	uint64_t a = next_str;
+	size_t n = strlen(s);
+	next_str += 512;
+	if (L.str_kind == PY_STR_PY2) {
+		uint64_t type = STR_TYPE;
+		memcpy(o + L.ob_type, &type, 8);
+		memcpy(o + L.bytes_size, &n, 8);
+		memcpy(o + L.bytes_sval, s, n + 1);
+	} else {
+		uint64_t type = STR_TYPE;
+		uint32_t state = (1u << L.uni_kind_shift) | (1u << L.uni_compact_bit) |
+				 (1u << L.uni_ascii_bit) | (L.uni_ascii_size == 48 ? 1u << 7 : 0);
+		memcpy(o + L.ob_type, &type, 8);
+		memcpy(o + L.uni_length, &n, 8);
+		memcpy(o + L.uni_state, &state, 4);
+		memcpy(o + L.uni_ascii_size, s, n + 1);
+	}
+	put(a, o, sizeof(o));
+	return a;
+}
+
+static uint64_t make_bytes(const uint8_t *b, size_t n)
+{
+	uint8_t o[256] = { 0 };
+	uint64_t a = next_str, type = L.str_kind == PY_STR_PY2 ? STR_TYPE : BYTES_TYPE;
+	next_str += 512;
+	memcpy(o + L.ob_type, &type, 8);
+	memcpy(o + L.bytes_size, &n, 8);
+	memcpy(o + L.bytes_sval, b, n);
+	put(a, o, sizeof(o));
+	return a;
+}
+
+static void make_code(uint64_t addr, const char *name, const char *file, int first,
+		      const uint8_t *tab, size_t tablen)
+{
+	uint8_t c[512] = { 0 };
+	uint64_t type = CODE_TYPE, nm = make_str(name), fn = make_str(file);
+	uint64_t lt = make_bytes(tab, tablen);
+	memcpy(c + L.ob_type, &type, 8);
+	memcpy(c + L.co_name, &nm, 8);
+	memcpy(c + L.co_filename, &fn, 8);
+	if (L.co_qualname >= 0)
+		memcpy(c + L.co_qualname, &nm, 8);
+	memcpy(c + L.co_linetable, &lt, 8);
+	memcpy(c + L.co_firstlineno, &first, 4);
+	put(addr, c, sizeof(c));
+}
+
+static struct pyproc *setup(unsigned version)
+{
+	snap = mem__new_snapshot();
+	next_str = STRINGS;
+	offsets_for_version(version, false, &L);
+	make_type(CODE_TYPE, "code");
+	make_type(STR_TYPE, "str");
+	make_type(BYTES_TYPE, "bytes");
+	struct py_target t = { .version = version, .runtime = RUNTIME, .code_type = CODE_TYPE,
+			       .py2_unicode_size = 4 };
+	if (L.rt_interp_head < 0) {
+		t.runtime = 0;
+		t.interp_head = RUNTIME;        /* 2.7: interp_head variable */
+		t.tstate_current = RUNTIME + 8;
+		put64(RUNTIME, INTERP);
+		put64(RUNTIME + 8, TSTATE);     /* GIL held by our thread */
+	} else {
+		uint8_t rt[2048] = { 0 };
+		uint64_t interp = INTERP, ts = TSTATE;
+		int32_t one = 1;
+		memcpy(rt + L.rt_interp_head, &interp, 8);
+		if (L.rt_gil_locked >= 0) {
+			memcpy(rt + L.rt_gil_locked, &one, 4);
+			memcpy(rt + L.rt_gil_holder, &ts, 8);
+		}
+		put(RUNTIME, rt, sizeof(rt));
+	}
+	uint8_t is[1024] = { 0 };
+	put(INTERP, is, sizeof(is));
+	put64(INTERP + L.is_tstate_head, TSTATE);
+	uint8_t ts[512] = { 0 };
+	put(TSTATE, ts, sizeof(ts));
+	put64(TSTATE + L.ts_thread_id, 0x7777);
+	if (L.ts_native_thread_id >= 0)
+		put64(TSTATE + L.ts_native_thread_id, 4242);
+	return pyproc__new_mem(snap, 0, &t, &L);
+}
+
+/* 3.11 location table: one NO_COLUMNS entry of 8 code units, line delta +d. */
+static const uint8_t loc_tab_plus2[] = { 0x80 | (13 << 3) | 7, 0x04 };
+
+static void test_311_walk(void)
+{
+	struct pyproc *p = setup(0x030b07f0);
+	put64(TSTATE + L.ts_cframe, CFRAME);
+	uint64_t f[3] = { CHUNK + 24, CHUNK + 24 + 128, CHUNK + 24 + 256 };
+	uint8_t chunk[4096] = { 0 };
+	uint64_t size = sizeof(chunk);
+	memcpy(chunk + 8, &size, 8);
+	const char *names[3] = { "<module>", "outer", "inner" };
+	for (int i = 0; i < 3; i++) {
+		uint64_t code = 0x50000 + 0x1000 * (uint64_t)i;
+		make_code(code, names[i], "/app/main.py", 10 * (i + 1), loc_tab_plus2, 2);
+		uint8_t *fr = chunk + (f[i] - CHUNK);
+		uint64_t prev = i ? f[i - 1] : 0, instr = code + (uint64_t)L.co_code_adaptive + 2 * (uint64_t)i;
+		memcpy(fr + L.if_code, &code, 8);
+		memcpy(fr + L.if_previous, &prev, 8);
+		memcpy(fr + L.if_instr, &instr, 8);
+	}
+	put(CHUNK, chunk, sizeof(chunk));
+	put64(CFRAME + L.cframe_current, f[2]);
+	put64(TSTATE + L.ts_datastack_chunk, CHUNK);
+
+	struct py_sample s = { 0 };
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(s.n, 1);
+	CHECK_INT(s.threads[0].tid, 4242);
+	CHECK(s.threads[0].owns_gil);
+	CHECK_INT(s.threads[0].nframes, 3);
+	if (s.n == 1 && s.threads[0].nframes == 3) {
+		CHECK_STR(s.threads[0].frames[0].code->name, "inner");
+		CHECK_INT(s.threads[0].frames[0].line, 32);
+		CHECK_STR(s.threads[0].frames[2].code->name, "<module>");
+		CHECK_INT(s.threads[0].frames[2].line, 12);
+		CHECK_STR(s.threads[0].frames[1].code->short_filename, "main.py");
+	}
+
+	/* The code object of "outer" is freed and another one takes its address. */
+	make_code(0x51000, "replacement", "/app/other.py", 100, loc_tab_plus2, 2);
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	if (s.n == 1 && s.threads[0].nframes == 3) {
+		CHECK_STR(s.threads[0].frames[1].code->name, "replacement");
+		CHECK_STR(s.threads[0].frames[1].code->filename, "/app/other.py");
+		CHECK_INT(s.threads[0].frames[1].line, 102);
+	}
+
+	/* A cycle (inner -> outer -> inner ...) is bounded. */
+	put64(f[1] + L.if_previous, f[2]);
+	int err = pyproc__sample(p, &s, 0);
+	CHECK(err == 0 && s.n == 1 && (s.threads[0].truncated || s.threads[0].err));
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
+/* 2.7: PyFrameObject chain, co_lnotab with unsigned increments. */
+static void test_27_walk(void)
+{
+	struct pyproc *p = setup(0x020712f0);
+	const uint8_t lnotab[] = { 6, 1, 8, 2 };        /* 0-5: +0, 6-13: +1, 14-: +3 */
+	uint64_t frames[2] = { 0x80000, 0x81000 };
+	int lasti[2] = { 3, 20 };
+	const char *names[2] = { "<module>", "work" };
+	for (int i = 0; i < 2; i++) {
+		uint64_t code = 0x50000 + 0x1000 * (uint64_t)i;
+		make_code(code, names[i], "w.py", 5, lnotab, sizeof(lnotab));
+		uint8_t fr[512] = { 0 };
+		uint64_t back = i ? frames[i - 1] : 0;
+		memcpy(fr + L.f_code, &code, 8);
+		memcpy(fr + L.f_back, &back, 8);
+		memcpy(fr + L.f_lasti, &lasti[i], 4);
+		put(frames[i], fr, sizeof(fr));
+	}
+	put64(TSTATE + L.ts_frame, frames[1]);
+	struct py_sample s = { 0 };
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(s.n, 1);
+	if (s.n == 1) {
+		CHECK(s.threads[0].owns_gil);
+		CHECK_INT(s.threads[0].nframes, 2);
+		if (s.threads[0].nframes == 2) {
+			CHECK_STR(s.threads[0].frames[0].code->name, "work");
+			CHECK_INT(s.threads[0].frames[0].line, 8);
+			CHECK_INT(s.threads[0].frames[1].line, 5);
+		}
+	}
+	/* f_back pointing at itself: an error for that thread, no hang. */
+	put64(frames[1] + L.f_back, frames[1]);
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK(s.n == 1 && s.threads[0].err != 0);
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
+/* Torn memory: a thread state pointing into nowhere fails cleanly. */
+static void test_unmapped_tstate(void)
+{
+	struct pyproc *p = setup(0x030c01f0);
+	put64(INTERP + L.is_tstate_head, 0xdead0000);
+	struct py_sample s = { 0 };
+	CHECK(pyproc__sample(p, &s, 0) < 0);
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
+int main(void)
+{
+	TEST_RUN(test_311_walk);
+	TEST_RUN(test_27_walk);
+	TEST_RUN(test_unmapped_tstate);
+	return TEST_REPORT();
+}
