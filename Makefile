@@ -1,7 +1,7 @@
 # cspy: single non-recursive GNU Makefile. Output goes to build/.
 #   make              build build/cspy
 #   make test         unit tests, line-table cross-check, end-to-end tests
-#   make SAN=asan     (or ubsan) build with a sanitizer into build-asan/ (build-ubsan/)
+#   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
 #   make V=1          show the commands
 CC      ?= cc
@@ -21,6 +21,10 @@ endif
 ifeq ($(SAN),asan)
 CFLAGS  += -fsanitize=address -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address
+endif
+ifeq ($(SAN),san)
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
 endif
 ifeq ($(SAN),ubsan)
 CFLAGS  += -fsanitize=undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -91,6 +95,6 @@ install: $(BUILD)/cspy
 	install -m 755 $(BUILD)/cspy $(DESTDIR)$(PREFIX)/bin/cspy
 
 clean:
-	rm -rf build build-asan build-ubsan
+	rm -rf build build-asan build-ubsan build-san
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables e2e)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables e2e san)
 
 total_pass=0
 total_fail=0
@@ -40,6 +40,24 @@ for tier in "${tiers[@]}"; do
 		;;
 	e2e)
 		run_tier "end-to-end" python3 tests/e2e/run.py
+		;;
+	san)
+		# Everything again under AddressSanitizer + UndefinedBehaviorSanitizer.
+		if ! make -s -j2 SAN=san WERROR="${WERROR:-0}" all; then
+			echo "!!! sanitizer build failed"
+			total_fail=$((total_fail + 1))
+			continue
+		fi
+		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+		for t in build-san/tests/test_*; do
+			[ -x "$t" ] || continue
+			run_tier "asan+ubsan unit $(basename "$t")" "$t"
+		done
+		saved_build=$BUILD
+		export BUILD=build-san
+		run_tier "asan+ubsan end-to-end" python3 tests/e2e/run.py
+		export BUILD=$saved_build
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;
 	esac
