@@ -13,7 +13,8 @@
  * page (the end of a mapping is always page-aligned, so that read cannot fail
  * where the object itself is readable); whatever the characters need beyond it
  * is a second read. Remote lengths are bounded by the caller's capacity and by
- * MAX_READ bytes. 2.7 tells `str` from `unicode` by the type's tp_name.
+ * MAX_READ bytes. 2.7 tells `str` from `unicode` by the type's subclass flags
+ * (one read of the type, which also covers tp_name), else by its tp_name.
  */
 #include "python/pystr.h"
 
@@ -29,6 +30,8 @@
 #define MAX_READ (64 * 1024)    /* bytes of characters read at most */
 #define HEAD_SPEC 256           /* header + first characters, one read */
 #define PAGE 4096u
+#define TPF_STRING27 (1ul << 27)        /* Py_TPFLAGS_STRING_SUBCLASS */
+#define TPF_UNICODE (1ul << 28)         /* Py_TPFLAGS_UNICODE_SUBCLASS */
 
 /* The characters of a remote string, once located. */
 struct strloc {
@@ -234,15 +237,28 @@ static int read_cstr(struct mem *m, uint64_t addr, char *buf, size_t n)
 }
 
 /* 2.7: is the object whose head is h a `str` (1), a `unicode` (2), or
- * neither (0)? -errno when its type cannot be read. */
+ * neither (0)? Decided by the type's subclass flags when set, else by its
+ * tp_name. -errno when the type cannot be read. */
 static int py2_kind(const struct pyctx *c, const uint8_t *h)
 {
 	const struct py_layout *L = c->L;
-	uint64_t type = get_u64(h + L->ob_type), name;
+	uint64_t type = get_u64(h + L->ob_type);
+	uint8_t t[256];
 	char buf[16];
-	int err = mem__read_ptr(c->mem, type + (uint64_t)L->tp_name, &name);
-	if (!err)
-		err = read_cstr(c->mem, name, buf, sizeof(buf));
+	size_t len = (size_t)(L->tp_flags - L->tp_name) + 8;
+	int err;
+
+	if (L->tp_flags < L->tp_name || len > sizeof(t))
+		return -EINVAL;
+	err = mem__read(c->mem, type + (uint64_t)L->tp_name, t, len);
+	if (err)
+		return err;
+	uint64_t flags = get_u64(t + (L->tp_flags - L->tp_name));
+	if (flags & TPF_STRING27)
+		return 1;
+	if (flags & TPF_UNICODE)
+		return 2;
+	err = read_cstr(c->mem, get_u64(t), buf, sizeof(buf));
 	if (err)
 		return err;
 	return strcmp(buf, "str") == 0 ? 1 : strcmp(buf, "unicode") == 0 ? 2 : 0;

@@ -133,8 +133,56 @@ static void test_debug_offsets_installed(void)
 		printf("skipped: no installed Python 3.13+ under pyenv (%s)\n", pat);
 }
 
+/* A synthetic 3.14 block (its shape: 95 fields, 760 bytes) moves fields as published. */
+static void test_debug_offsets_314(void)
+{
+	CHECK_INT(offsets_debug_size(0x030d00f0), 584);
+	CHECK_INT(offsets_debug_size(0x030e07f0), 760);
+	CHECK_INT(offsets_debug_size(0x030c01f0), 0);
+	uint64_t d[95] = { 0 };
+	struct py_layout L, base;
+	CHECK_INT(offsets_for_version(0x030e05f0, false, &L), 0);
+	base = L;
+	memcpy(d, "xdebugpy", 8);
+	d[1] = 0x030e05f0;
+	d[3] = 400000; d[5] = 820;                      /* runtime_state: size, interpreters_head */
+	d[6] = 300000; d[9] = 7400;                     /* interpreter_state: size, threads_head */
+	d[12] = 7700;                                   /* imports_modules */
+	d[15] = 16; d[16] = 7790; d[18] = 7806; d[19] = 7798;   /* ceval_gil, _gil, locked, holder */
+	d[22] = 900; d[26] = 80;                        /* thread_state: size, current_frame */
+	d[27] = 152; d[28] = 160;                       /* thread_id, native_thread_id */
+	d[31] = 96; d[32] = 8; d[33] = 0; d[34] = 56; d[35] = 88; d[36] = 82;  /* frame */
+	d[39] = 220; d[40] = 112; d[41] = 120; d[42] = 128; d[43] = 144; d[44] = 68;  /* code */
+	d[48] = 216;                                    /* co_code_adaptive */
+	d[50] = 16; d[51] = 8;                          /* pyobject */
+	const int sizes[] = { 52, 56, 59, 62, 66, 69, 71, 74, 77, 81, 83 };  /* later groups' sizes */
+	for (int i = 52; i < 95; i++)
+		d[i] = 8;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		d[sizes[i]] = 4096;
+	CHECK_INT(offsets_apply_debug(&L, (const uint8_t *)d, sizeof(d)), 0);
+	CHECK_INT(L.rt_interp_head, 820);
+	CHECK_INT(L.is_tstate_head, 7400);
+	CHECK_INT(L.is_modules, 7700);
+	CHECK_INT(L.gil_locked, 16);
+	CHECK_INT(L.gil_holder, 8);
+	CHECK_INT(L.ts_current_frame, 80);
+	CHECK_INT(L.if_owner, 82);
+	CHECK_INT(L.if_localsplus, 88);
+	CHECK_INT(L.if_size, 96);
+	CHECK_INT(L.co_linetable, 144);
+	CHECK_INT(L.co_code_adaptive, 216);
+	CHECK_INT(L.owner_skip_min, base.owner_skip_min);
+	CHECK(L.stackref_mask == ~(uint64_t)3);
+	/* The same block claiming 3.13 does not fit a 3.14 interpreter. */
+	d[1] = 0x030d00f0;
+	L = base;
+	CHECK_INT(offsets_apply_debug(&L, (const uint8_t *)d, sizeof(d)), -EINVAL);
+}
+
 int main(void)
 {
+	TEST_RUN(test_debug_offsets_314);
 	TEST_RUN(test_tables);
 	TEST_RUN(test_version_str);
 	TEST_RUN(test_version_text);
