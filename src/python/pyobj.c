@@ -12,7 +12,10 @@
  * for small dicts, its whole entry table a second one (up to KEYS_SPEC bytes,
  * never past the keys object's first page, where a mapping cannot end early).
  * Larger tables are read CHUNK entries at a time, entries and split values of
- * a chunk in one mem__readv. Instance attributes follow the per-version
+ * a chunk in one mem__readv. A lookup by str key also checks each chunk's
+ * keys with one mem__readv of their headers (compact ASCII keys compare right
+ * there, others through pystr_read), so sys.modules costs a few reads, not
+ * one per module. Instance attributes follow the per-version
  * placement of the instance dict or its split values (tp_dictoffset; 3.11
  * managed values/dict; 3.12 the tagged dict-or-values word; 3.13+ inline
  * values behind the object).
@@ -60,7 +63,7 @@
 
 enum kind {
 	K_OTHER, K_NONE, K_BOOL, K_INT27, K_LONG, K_FLOAT, K_STR, K_BYTES,
-	K_TUPLE, K_LIST, K_DICT, K_MODULE, K_INSTANCE27,
+	K_TUPLE, K_LIST, K_DICT, K_INSTANCE27,
 };
 
 struct tinfo {
@@ -74,6 +77,22 @@ struct tinfo {
 struct tcache {
 	struct tinfo t[TCACHE];
 	unsigned n, next;
+};
+
+/* A lookup of the str key `key` (klen bytes of UTF-8); value when found. */
+struct getstr {
+	const struct pyctx *c;
+	const char *key;
+	size_t klen;
+	uint64_t value;
+};
+
+/* The state of a dict walk: a budget of entries to look at (shared by
+ * nested walks of one repr), and for str-key lookups the key, which lets a
+ * chunk's keys be checked with one batched read instead of one read each. */
+struct walk {
+	size_t scan;
+	struct getstr *match;
 };
 
 /* The first bytes of an object. */
@@ -143,15 +162,25 @@ static int ohead_u64(const struct pyctx *c, const struct ohead *h, int off, uint
  * if longer). 0 or -errno. */
 static int read_cstr(struct mem *m, uint64_t addr, char *buf, size_t n)
 {
+	if (n <= 1) {
+		buf[0] = '\0';
+		return 0;
+	}
 	long got = read_head(m, addr, (uint8_t *)buf, 1, n - 1);
 	if (got < 0)
 		return (int)got;
 	size_t have = (size_t)got;
-	if (!memchr(buf, '\0', have) && have < n - 1) {
-		int err = mem__read(m, addr + have, buf + have, n - 1 - have);
-		if (err)
-			return err;
-		have = n - 1;
+	/* Only a name that goes on past its first page gets here; the byte
+	 * steps serve snapshots that end right after the NUL. */
+	while (!memchr(buf, '\0', have) && have < n - 1) {
+		size_t want = n - 1 - have;
+		if (mem__read(m, addr + have, buf + have, want) != 0) {
+			int err = mem__read(m, addr + have, buf + have, 1);
+			if (err)
+				return err;
+			want = 1;
+		}
+		have += want;
 	}
 	buf[have] = '\0';
 	return 0;
@@ -169,8 +198,6 @@ static enum kind classify(const struct py_layout *L, const struct tinfo *t)
 		return K_BOOL;
 	if (!strcmp(n, "float"))
 		return K_FLOAT;
-	if (!strcmp(n, "module"))
-		return K_MODULE;
 	if (!strcmp(n, "int"))
 		return py2 ? (f & TPF_INT27 ? K_INT27 : K_OTHER) : (f & TPF_LONG ? K_LONG : K_OTHER);
 	if (py2 && !strcmp(n, "long"))
@@ -200,12 +227,14 @@ static int type_load(const struct pyctx *c, uint64_t addr, struct tinfo *t)
 	size_t len = (size_t)L->tp_dictoffset + 8;
 	int err;
 
+	memset(t, 0, sizeof(*t));
 	if (len > sizeof(b) || L->tp_flags < 0 || L->tp_basicsize < 0 || L->tp_name < 0)
 		return -EINVAL;
+	if (addr == 0)
+		return -EFAULT;
 	err = mem__read(c->mem, addr, b, len);
 	if (err)
 		return err;
-	memset(t, 0, sizeof(*t));
 	t->addr = addr;
 	t->flags = (unsigned long)get_u64(b + L->tp_flags);
 	t->basicsize = (int64_t)get_u64(b + L->tp_basicsize);
@@ -217,8 +246,11 @@ static int type_load(const struct pyctx *c, uint64_t addr, struct tinfo *t)
 	return 0;
 }
 
+/* The type at addr from the cache, loading it on a miss. */
 static int type_get(const struct pyctx *c, struct tcache *tc, uint64_t addr, const struct tinfo **out)
 {
+	if (addr == 0)
+		return -EFAULT;
 	for (unsigned i = 0; i < tc->n; i++) {
 		if (tc->t[i].addr == addr) {
 			*out = &tc->t[i];
@@ -228,7 +260,7 @@ static int type_get(const struct pyctx *c, struct tcache *tc, uint64_t addr, con
 	unsigned slot = tc->n < TCACHE ? tc->n++ : (tc->next++ % TCACHE);
 	int err = type_load(c, addr, &tc->t[slot]);
 	if (err) {
-		tc->t[slot].addr = 0;
+		tc->t[slot].addr = 0;   /* never matches: 0 is refused above */
 		return err;
 	}
 	*out = &tc->t[slot];
@@ -299,7 +331,7 @@ static int int_value(const struct pyctx *c, const struct ohead *h, enum kind k, 
 	uint32_t d[4];
 	size_t nd;
 	bool neg;
-	uint64_t v;
+	uint64_t v = 0;
 	int err;
 
 	if (k == K_INT27 || (k == K_BOOL && is_py2(L))) {
@@ -476,9 +508,11 @@ struct rctx {
 	const struct pyctx *c;
 	struct tcache tc;
 	size_t max_elems, max_str;
+	struct walk walk;       /* dict entries left to look at, over all dicts */
 };
 
 static void repr_obj(struct rctx *r, struct sbuf *sb, uint64_t obj, int depth);
+static int dict_walk(const struct pyctx *c, uint64_t dict, struct walk *w, pydict_fn fn, void *arg);
 
 /* Python 3's str.isprintable() for non-ASCII, approximately: without the
  * Unicode database, the separators, format characters, surrogates, private
@@ -679,7 +713,7 @@ static int repr_dict(struct rctx *r, struct sbuf *sb, uint64_t obj, int depth)
 	struct dict_repr d = { r, &tmp, depth, 0 };
 	tmp.p[0] = '\0';
 	sb_str(&tmp, "{");
-	int err = pydict_foreach(r->c, obj, dict_repr_cb, &d);
+	int err = dict_walk(r->c, obj, &r->walk, dict_repr_cb, &d);
 	if (err >= 0) {
 		sb_str(&tmp, "}");
 		sb_str(sb, tmp.p);
@@ -798,6 +832,7 @@ void pyobj_repr(const struct pyctx *c, uint64_t obj, int level, char *buf, size_
 	r->c = c;
 	r->max_elems = (size_t)8 << (2 * (level - 1));
 	r->max_str = (size_t)100 << (2 * (level - 1));
+	r->walk.scan = MAX_SCAN;
 	struct sbuf sb = { buf, n, 0, false };
 	buf[0] = '\0';
 	repr_obj(r, &sb, obj, 1);
@@ -805,6 +840,49 @@ void pyobj_repr(const struct pyctx *c, uint64_t obj, int level, char *buf, size_
 }
 
 /* ---- dicts ---- */
+
+/* Compare the keys k[0..n) with the ASCII key of g: verdict 1 equal, 0 not,
+ * -1 unknown (not a compact ASCII str, or not fully read): the caller then
+ * decides with pystr_read(). One mem__readv for the whole chunk. */
+static void match_keys(const struct pyctx *c, const struct getstr *g, const uint64_t *k, size_t n,
+		       int8_t *verdict)
+{
+	const struct py_layout *L = c->L;
+	size_t hdr = (size_t)L->uni_ascii_size, want = hdr + g->klen, min = (size_t)L->uni_state + 4;
+	struct mem_iov iov[CHUNK];
+
+	memset(verdict, -1, n);
+	if (L->str_kind != PY_STR_PEP393 || n == 0)
+		return;
+	for (size_t i = 0; i < g->klen; i++)
+		if ((unsigned char)g->key[i] >= 0x80)
+			return;
+	uint8_t *buf = xmalloc(n * want);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = PAGE - (k[i] & (PAGE - 1));
+		len = len > want ? want : len < min ? min : len;
+		iov[i] = (struct mem_iov){ .addr = k[i], .buf = buf + i * want, .len = len };
+	}
+	if (mem__readv(c->mem, iov, n) >= 0) {
+		for (size_t i = 0; i < n; i++) {
+			const uint8_t *b = iov[i].buf;
+			if (iov[i].err)
+				continue;
+			uint64_t len = get_u64(b + L->uni_length);
+			uint32_t state;
+			memcpy(&state, b + L->uni_state, 4);
+			bool ascii = ((state >> L->uni_kind_shift) & 7) == 1 &&
+				     ((state >> L->uni_compact_bit) & 1) && ((state >> L->uni_ascii_bit) & 1);
+			if (!ascii)
+				continue;
+			if (len != g->klen)
+				verdict[i] = 0;
+			else if (iov[i].len >= want)
+				verdict[i] = memcmp(b + hdr, g->key, g->klen) == 0;
+		}
+	}
+	free(buf);
+}
 
 /* An entry table to walk: n entries of esize bytes at `entries`, key and
  * value at koff/voff; values from a separate array when `values` != 0. */
@@ -818,16 +896,23 @@ struct etable {
 	size_t pre_len;
 };
 
-static int etable_foreach(const struct pyctx *c, const struct etable *e, pydict_fn fn, void *arg)
+static int etable_foreach(const struct pyctx *c, const struct etable *e, struct walk *w,
+			  pydict_fn fn, void *arg)
 {
 	uint8_t eb[CHUNK * 24];
-	uint64_t vb[CHUNK];
+	uint64_t vb[CHUNK], ks[CHUNK], vs[CHUNK];
+	int8_t verdict[CHUNK];
 	size_t live = 0;
 
 	for (size_t base = 0; base < e->n;) {
 		size_t cnt = e->n - base < CHUNK ? e->n - base : CHUNK;
+		if (cnt > w->scan)
+			cnt = w->scan;
+		if (cnt == 0)
+			return 0;
+		w->scan -= cnt;
 		uint64_t at = e->entries + base * e->esize;
-		size_t bytes = cnt * e->esize;
+		size_t bytes = cnt * e->esize, m = 0;
 		const uint8_t *ents = eb;
 		struct mem_iov iov[2];
 		size_t niov = 0;
@@ -850,13 +935,25 @@ static int etable_foreach(const struct pyctx *c, const struct etable *e, pydict_
 		}
 		for (size_t i = 0; i < cnt; i++) {
 			const uint8_t *p = ents + i * e->esize;
-			uint64_t k = get_u64(p + e->koff);
-			uint64_t v = e->values ? vb[i] : get_u64(p + e->voff);
-			if (!k || !v)
-				continue;
+			ks[m] = get_u64(p + e->koff);
+			vs[m] = e->values ? vb[i] : get_u64(p + e->voff);
+			if (ks[m] && vs[m])
+				m++;
+		}
+		if (w->match)
+			match_keys(c, w->match, ks, m, verdict);
+		else
+			memset(verdict, -1, m);
+		for (size_t j = 0; j < m; j++) {
 			if (live++ == MAX_LIVE)
 				return 0;
-			int rc = fn(k, v, arg);
+			if (verdict[j] == 0)
+				continue;
+			if (verdict[j] == 1) {
+				w->match->value = vs[j];
+				return 1;
+			}
+			int rc = fn(ks[j], vs[j], arg);
 			if (rc)
 				return rc;
 		}
@@ -868,7 +965,7 @@ static int etable_foreach(const struct pyctx *c, const struct etable *e, pydict_
 /* Walk the keys object at `keys` (3.6+), values from the split values array
  * `values` (0: in the entries), at most vmax of them. */
 static int keys_foreach(const struct pyctx *c, uint64_t keys, uint64_t values, size_t vmax,
-			pydict_fn fn, void *arg)
+			struct walk *w, pydict_fn fn, void *arg)
 {
 	const struct py_layout *L = c->L;
 	uint8_t kb[KEYS_SPEC];
@@ -909,14 +1006,16 @@ static int keys_foreach(const struct pyctx *c, uint64_t keys, uint64_t values, s
 	e.pre_addr = keys;
 	e.pre = kb;
 	e.pre_len = (size_t)got;
-	return etable_foreach(c, &e, fn, arg);
+	return etable_foreach(c, &e, w, fn, arg);
 }
 
-int pydict_foreach(const struct pyctx *c, uint64_t dict, pydict_fn fn, void *arg)
+/* pydict_foreach() with a budget of entries to look at (shared by nested
+ * walks). */
+static int dict_walk(const struct pyctx *c, uint64_t dict, struct walk *w, pydict_fn fn, void *arg)
 {
 	const struct py_layout *L = c->L;
 	struct ohead h;
-	uint64_t used, w;
+	uint64_t used, vals;
 	int err;
 
 	err = ohead_read(c, dict, &h);
@@ -940,25 +1039,25 @@ int pydict_foreach(const struct pyctx *c, uint64_t dict, pydict_fn fn, void *arg
 			.esize = 24, .koff = 8, .voff = 16,
 			.pre_addr = dict, .pre = h.b, .pre_len = h.len,
 		};
-		return etable_foreach(c, &e, fn, arg);
+		return etable_foreach(c, &e, w, fn, arg);
 	}
 	uint64_t keys;
 	err = ohead_u64(c, &h, L->ma_keys, &keys);
 	if (!err)
-		err = ohead_u64(c, &h, L->ma_values, &w);
+		err = ohead_u64(c, &h, L->ma_values, &vals);
 	if (err)
 		return err;
 	if (!keys)
 		return -EINVAL;
-	return keys_foreach(c, keys, w ? w + (uint64_t)L->dict_values_prefix : 0, SIZE_MAX, fn, arg);
+	return keys_foreach(c, keys, vals ? vals + (uint64_t)L->dict_values_prefix : 0, SIZE_MAX, w,
+			    fn, arg);
 }
 
-struct getstr {
-	const struct pyctx *c;
-	const char *key;
-	size_t klen;
-	uint64_t value;
-};
+int pydict_foreach(const struct pyctx *c, uint64_t dict, pydict_fn fn, void *arg)
+{
+	struct walk w = { MAX_SCAN, NULL };
+	return dict_walk(c, dict, &w, fn, arg);
+}
 
 static int getstr_cb(uint64_t key, uint64_t value, void *arg)
 {
@@ -987,9 +1086,10 @@ static int getstr_result(int rc, const struct getstr *g, uint64_t *value)
 int pydict_get_str(const struct pyctx *c, uint64_t dict, const char *key, uint64_t *value)
 {
 	struct getstr g = { c, key, strlen(key), 0 };
+	struct walk w = { MAX_SCAN, &g };
 	if (g.klen + 2 > 256)
 		return -EINVAL;
-	return getstr_result(pydict_foreach(c, dict, getstr_cb, &g), &g, value);
+	return getstr_result(dict_walk(c, dict, &w, getstr_cb, &g), &g, value);
 }
 
 /* Lookup in split values: keys shared by the type, values of the instance. */
@@ -1007,7 +1107,8 @@ static int values_get_str(const struct pyctx *c, uint64_t type, uint64_t values,
 		return err;
 	if (!keys)
 		return -ENOENT;
-	return getstr_result(keys_foreach(c, keys, values, vmax, getstr_cb, &g), &g, value);
+	struct walk w = { MAX_SCAN, &g };
+	return getstr_result(keys_foreach(c, keys, values, vmax, &w, getstr_cb, &g), &g, value);
 }
 
 /* The pointer at obj + off (off < 0), from pre (read from obj + lo) if given. */

@@ -222,15 +222,25 @@ size_t pystr_utf8_sanitize(const uint8_t *data, size_t n, char *out, size_t cap,
  * cut if longer). 0 or -errno. */
 static int read_cstr(struct mem *m, uint64_t addr, char *buf, size_t n)
 {
-	size_t have;
+	if (n <= 1) {
+		buf[0] = '\0';
+		return 0;
+	}
 	long got = read_head(m, addr, (uint8_t *)buf, 1, n - 1);
 	if (got < 0)
 		return (int)got;
-	have = (size_t)got;
-	if (!memchr(buf, '\0', have) && have < n - 1) {
-		int err = head_need(m, addr, (uint8_t *)buf, &have, n - 1);
-		if (err)
-			return err;
+	size_t have = (size_t)got;
+	/* Only a name that goes on past its first page gets here; the byte
+	 * steps serve snapshots that end right after the NUL. */
+	while (!memchr(buf, '\0', have) && have < n - 1) {
+		size_t want = n - 1 - have;
+		if (mem__read(m, addr + have, buf + have, want) != 0) {
+			int err = mem__read(m, addr + have, buf + have, 1);
+			if (err)
+				return err;
+			want = 1;
+		}
+		have += want;
 	}
 	buf[have] = '\0';
 	return 0;
@@ -287,14 +297,17 @@ static int locate(const struct pyctx *c, uint64_t obj, size_t want, uint8_t *h, 
 
 	memset(s, 0, sizeof(*s));
 	if (L->str_kind == PY_STR_PY2) {
-		need = (size_t)(L->bytes_sval > L->py2_uni_str + 8 ? L->bytes_sval : L->py2_uni_str + 8);
-		got = read_head(c->mem, obj, h, need, HEAD_SPEC);
+		got = read_head(c->mem, obj, h, (size_t)L->ob_type + 8, HEAD_SPEC);
 		if (got < 0)
 			return (int)got;
 		*hlen = (size_t)got;
 		int kind = py2_kind(c, h);
 		if (kind <= 0)
 			return kind < 0 ? kind : -EINVAL;
+		need = (size_t)(kind == 1 ? L->bytes_sval : L->py2_uni_str + 8);
+		err = head_need(c->mem, obj, h, hlen, need);
+		if (err)
+			return err;
 		if (kind == 1) {
 			int64_t len = (int64_t)get_u64(h + L->bytes_size);
 			if (len < 0)

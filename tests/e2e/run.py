@@ -57,7 +57,37 @@ OPTS = None              # parsed command line
 # Processes: every process we start is tracked and ended by PID.
 
 _tracked = {}
-_tracked_lock = threading.Lock()
+_tracked_lock = threading.RLock()     # RLock: _on_signal may interrupt a holder
+_spawn_lock = threading.RLock()      # held while a process is started and tracked
+_stopping = []                      # non-empty once the runner is being stopped
+_temp_dirs = set()
+
+
+class Stopping(Exception):
+    pass
+
+
+def spawn(cmd, group=False, **kw):
+    """subprocess.Popen + track, atomically with respect to _on_signal."""
+    with _spawn_lock:
+        if _stopping:
+            raise Stopping()
+        p = subprocess.Popen(cmd, **kw)
+        track(p, group)
+    return p
+
+
+def make_temp_dir(prefix):
+    d = tempfile.mkdtemp(prefix=prefix)
+    with _tracked_lock:
+        _temp_dirs.add(d)
+    return d
+
+
+def remove_temp_dir(d):
+    shutil.rmtree(d, ignore_errors=True)
+    with _tracked_lock:
+        _temp_dirs.discard(d)
 
 
 def track(popen, group=False):
@@ -100,10 +130,16 @@ def end_all():
         items = list(_tracked.values())
     for popen, group in items:
         end_process(popen, group)
+    with _tracked_lock:
+        dirs = list(_temp_dirs)
+    for d in dirs:
+        remove_temp_dir(d)
 
 
 def _on_signal(signum, frame):
-    end_all()
+    _stopping.append(signum)
+    with _spawn_lock:               # no process is being started now, nor later
+        end_all()
     os._exit(128 + signum)
 
 
@@ -188,6 +224,7 @@ class Interp(object):
         self.version = info['version']
         self.vinfo = tuple(info['version_info'])
         self.free_threaded = bool(info.get('free_threaded'))
+        self.home = '%s:%s' % (info['prefix'], info['exec_prefix'])
         self.label = self.version + ('t' if self.free_threaded else '')
 
     @property
@@ -201,6 +238,7 @@ class Interp(object):
 PROBE = ('import sys, platform, json, sysconfig; '
          'print(json.dumps({"version": platform.python_version(), '
          '"version_info": list(sys.version_info[:3]), '
+         '"prefix": sys.prefix, "exec_prefix": sys.exec_prefix, '
          '"free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED"))}))')
 
 
@@ -284,11 +322,32 @@ def target_env():
 # --------------------------------------------------------------------------
 # cspy
 
-def cspy_path():
+def built_cspy():
     build = os.environ.get('BUILD') or 'build'
     if not os.path.isabs(build):
         build = os.path.join(REPO, build)
     return os.path.join(build, 'cspy')
+
+
+_SNAPSHOT = []           # [path of the copy of the binary this run uses]
+
+
+def snapshot_cspy():
+    """Copy $BUILD/cspy to a private directory: the whole run uses one
+    binary even if it is rebuilt meanwhile."""
+    src = built_cspy()
+    if not os.access(src, os.X_OK):
+        return
+    d = make_temp_dir('cspy-e2e-bin-')
+    os.chmod(d, 0o755)
+    dst = os.path.join(d, 'cspy')
+    shutil.copy(src, dst)
+    os.chmod(dst, 0o755)
+    _SNAPSHOT.append(dst)
+
+
+def cspy_path():
+    return _SNAPSHOT[0] if _SNAPSHOT else built_cspy()
 
 
 def cspy_shown():
@@ -297,9 +356,8 @@ def cspy_shown():
 
 
 def run_cmd(cmd, shown=None, timeout=CSPY_TIMEOUT, env=None):
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env, start_new_session=True)
-    track(p)
+    p = spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE, env=env, start_new_session=True)
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -315,7 +373,7 @@ def require_cspy():
     if OPTS.targets_only:
         raise TargetsOnly()
     if not os.access(cspy_path(), os.X_OK):
-        raise Fail('cspy binary not found: %s (build it with `make`)' % cspy_path())
+        raise Fail('cspy binary not found: %s (build it with `make`)' % built_cspy())
 
 
 def cspy(args, timeout=CSPY_TIMEOUT, env=None, prefix=(), exe=None):
@@ -331,19 +389,22 @@ def cspy(args, timeout=CSPY_TIMEOUT, env=None, prefix=(), exe=None):
 # Targets
 
 class Target(object):
-    def __init__(self, interp, script, args=(), via_sh=False):
+    def __init__(self, interp, script, args=(), via_sh=False, pyflags=(), exe=None, env=None):
         self.interp = interp
-        self.dir = tempfile.mkdtemp(prefix='cspy-e2e-')
+        self.dir = make_temp_dir('cspy-e2e-')
         self.oracle_path = os.path.join(self.dir, 'oracle.json')
-        self.argv = [interp.path, os.path.join(TARGETS, script), self.oracle_path] + [str(a) for a in args]
+        self.argv = ([exe or interp.path] + list(pyflags) + [os.path.join(TARGETS, script), self.oracle_path] +
+                     [str(a) for a in args])
         cmd = ['sh', '-c', '"$@"; true', 'sh'] + self.argv if via_sh else self.argv
         self.log = open(os.path.join(self.dir, 'output'), 'w+b')
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=target_env(),
-                                     cwd=self.dir, start_new_session=True)
-        track(self.proc, group=True)
+        tenv = target_env()
+        tenv.update(env or {})
+        self.proc = spawn(cmd, group=True, stdin=subprocess.DEVNULL, stdout=self.log,
+                          stderr=subprocess.STDOUT, env=tenv, cwd=self.dir,
+                          start_new_session=True)
         self.pid = self.proc.pid
         self.oracle = None
+        self.runnable = 0        # threads expected running (R) at a dump
 
     def output(self):
         self.log.flush()
@@ -353,7 +414,7 @@ class Target(object):
     def describe(self):
         return ' '.join(self.argv)
 
-    def wait_ready(self, timeout=READY_TIMEOUT):
+    def wait_ready(self, timeout=READY_TIMEOUT, exact_tasks=True):
         deadline = time.time() + timeout
         while not os.path.exists(self.oracle_path):
             if self.proc.poll() is not None:
@@ -369,7 +430,7 @@ class Target(object):
         # The oracle thread exits after writing: wait until only the oracle's
         # threads are left, in the target and in its children.
         procs = [self.oracle] + self.oracle['extra'].get('children', [])
-        for o in procs:
+        for o in (procs if exact_tasks else []):
             want = len(o['threads'])
             end = time.time() + 5
             while len(tasks(o['pid'])) != want:
@@ -396,7 +457,7 @@ class Target(object):
                     pass
         end_process(self.proc, group=True)
         self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        remove_temp_dir(self.dir)
 
 
 class Ctx(object):
@@ -408,8 +469,8 @@ class Ctx(object):
         self.targets = []
         self.problems = []
 
-    def start(self, script, args=(), via_sh=False):
-        t = Target(self.interp, script, args, via_sh)
+    def start(self, script, args=(), via_sh=False, pyflags=()):
+        t = Target(self.interp, script, args, via_sh, pyflags)
         self.targets.append(t)
         return t
 
@@ -434,6 +495,7 @@ class Ctx(object):
         """Run cspy dump, require success and that the target is not left
         stopped; returns (Result, parsed output)."""
         pid = pid or target.pid
+        settle(target)
         args = ['dump', '--pid', pid] + list(flags) + (['--json'] if as_json else [])
         res = cspy(args)
         if res.rc != 0:
@@ -451,6 +513,26 @@ class Ctx(object):
         if as_json and not isinstance(parsed, list):
             raise Fail('$ %s\n  JSON output is not an array' % res.shown)
         return res, parsed
+
+
+def settle(target, timeout=2.0):
+    """Wait (at most timeout) until no more of the target's threads are
+    running or runnable than it is meant to have: a previous dump interrupts
+    sleeping threads, which are runnable for a moment after it while they
+    restart their system call, and a dump then rightly sees them 'R'."""
+    if target.oracle is None or target.runnable is None:
+        return
+    end = time.time() + timeout
+    while time.time() < end:
+        running = 0
+        for pid in target.pids():
+            for tid in tasks(pid):
+                st = proc_stat(pid, tid)
+                if st and st[0] == 'R':
+                    running += 1
+        if running <= target.runnable:
+            return
+        time.sleep(0.01)
 
 
 def leftover_stops(target):
@@ -594,6 +676,9 @@ def exe_ok(oracle, exe):
 
 
 def compare_thread_sets(oracle, got_tids, problems):
+    dups = sorted(set(t for t in got_tids if got_tids.count(t) > 1), key=str)
+    if dups:
+        problems.append('process %d: thread(s) %s listed more than once' % (oracle['pid'], dups))
     exp = [t['native_id'] for t in oracle['threads']]
     if sorted(exp) != sorted(got_tids):
         names = dict((t['native_id'], t['name']) for t in oracle['threads'])
@@ -608,6 +693,8 @@ def compare_thread_sets(oracle, got_tids, problems):
 
 
 def compare_json(oracle, threads, problems, qualname=False, with_locals=False):
+    """qualname: --qualname was given; the JSON "name" may then be co_name or
+    co_qualname (the "qualname" field is checked on 3.11+ either way)."""
     """Compare the JSON thread objects of one process to its oracle."""
     pid = oracle['pid']
     if not threads:
@@ -628,6 +715,9 @@ def compare_json(oracle, threads, problems, qualname=False, with_locals=False):
         gfr = gt.get('frames') or []
         e = [fmt(f['name'], f['filename'], f['line']) for f in exp]
         g = [fmt(f.get('name'), f.get('filename'), f.get('line')) for f in gfr]
+        if qualname and len(exp) == len(gfr):
+            g = [fmt(a['name'] if b.get('name') == a['qualname'] else b.get('name'),
+                     b.get('filename'), b.get('line')) for a, b in zip(exp, gfr)]
         d = frames_diff(what + ' (JSON name, filename, line)', e, g)
         if d:
             problems.append(d)
@@ -683,7 +773,7 @@ def compare_text(oracle, proc, problems, full=False, qualname=False):
         if gt is None:
             continue
         what = 'thread %s' % tname(ot)
-        if gt['name'] != ot['name']:
+        if gt['name'] != ot['name'] and not (ot['name'] is None and gt['name'] == ''):
             problems.append('%s: thread name expected "%s", got %r' % (what, ot['name'], gt['name']))
         if gt['status'] not in STATUSES:
             problems.append('%s: status %r is none of %s' % (what, gt['status'], STATUSES))
@@ -699,9 +789,10 @@ def compare_text(oracle, proc, problems, full=False, qualname=False):
 def check_sanity(oracle, spec):
     """Check the oracle itself (a test bug otherwise): for each thread name,
     the innermost-first names of its frames that are in tests/targets/."""
-    names = sorted(t['name'] for t in oracle['threads'])
-    if names != sorted(spec):
-        raise Fail('ORACLE (test bug): threads %s, expected %s' % (names, sorted(spec)))
+    key = lambda n: (n is None, n or '')
+    names = sorted((t['name'] for t in oracle['threads']), key=key)
+    if names != sorted(spec, key=key):
+        raise Fail('ORACLE (test bug): threads %s, expected %s' % (names, sorted(spec, key=key)))
     for t in oracle['threads']:
         own = [f['name'] for f in reversed(t['frames'])
                if os.path.realpath(f['filename']).startswith(os.path.realpath(TARGETS) + os.sep)]
@@ -714,10 +805,11 @@ def check_sanity(oracle, spec):
 # Per-version checks
 
 def stack_check(ctx, script, spec, args=(), flags=(), full=False, qualname=False,
-                text=True, json_=True):
+                text=True, json_=True, runnable=0):
     """Start a target, check its oracle, dump it as JSON and as text and
     compare both to the oracle. Returns (target, json threads, text procs)."""
     t = ctx.start(script, args)
+    t.runnable = runnable
     oracle = t.wait_ready()
     check_sanity(oracle, spec(ctx.interp) if callable(spec) else spec)
     require_cspy()
@@ -730,7 +822,8 @@ def stack_check(ctx, script, spec, args=(), flags=(), full=False, qualname=False
         if set(by_pid) != {oracle['pid']}:
             problems.append('expected threads of process %d only, got processes %s'
                             % (oracle['pid'], sorted(by_pid, key=str)))
-        compare_json(oracle, by_pid.get(oracle['pid'], []), problems, with_locals=with_locals)
+        compare_json(oracle, by_pid.get(oracle['pid'], []), problems, qualname=qualname,
+                     with_locals=with_locals)
         ctx.problem(res, problems)
     if text:
         res, tx = ctx.dump(t, flags)
@@ -756,9 +849,9 @@ def check_nested(ctx):
     ctx.finish()
 
 
-def spec_threads10(interp):
+def spec_threads10(interp, n=10):
     spec = {'MainThread': ['main_wait'] + MAIN}
-    for i in range(10):
+    for i in range(n):
         spec['worker-%d' % i] = (['sleep_block' if i % 2 == 0 else 'event_block'] +
                                  ['step'] * (i + 1) + ['worker'])
     return spec
@@ -766,6 +859,41 @@ def spec_threads10(interp):
 
 def check_threads10(ctx):
     stack_check(ctx, 'threads10.py', spec_threads10)
+    ctx.finish()
+
+
+def check_threads100(ctx):
+    stack_check(ctx, 'threads10.py', spec_threads10(ctx.interp, 100), args=[100])
+    ctx.finish()
+
+
+def check_no_threading(ctx):
+    """python -S, threading never imported: no thread names (JSON null)."""
+    t = ctx.start('no_threading.py', pyflags=['-S'])
+    oracle = t.wait_ready()
+    if oracle['threading_imported']:
+        raise Fail('ORACLE (test bug): threading was imported under -S')
+    script = os.path.join(TARGETS, 'no_threading.py')
+    with open(script) as f:
+        lines = f.read().split('\n')
+    frames = []
+    for name, marker in (('<module>', '# MAIN'), ('main', '# CALL'), ('sleeper', '# BLOCK')):
+        ln = [i + 1 for i, l in enumerate(lines) if l.endswith(marker)][0]
+        frames.append({'filename': script, 'line': ln, 'name': name, 'qualname': name})
+    oracle['threads'][0]['frames'] = frames
+    oracle['version'] = ctx.interp.version
+    require_cspy()
+    res, js = ctx.dump(t, as_json=True)
+    problems = []
+    compare_json(oracle, js, problems)
+    ctx.problem(res, problems)
+    res, tx = ctx.dump(t)
+    problems = []
+    if len(tx) != 1:
+        problems.append('expected one process, got %d' % len(tx))
+    else:
+        compare_text(oracle, tx[0], problems)
+    ctx.problem(res, problems)
     ctx.finish()
 
 
@@ -841,7 +969,7 @@ def check_gil_busy(ctx):
     spec = {'MainThread': ['main_wait'] + MAIN, 'busy': ['spin', 'spin_outer']}
     for i in range(3):
         spec['sleeper-%d' % i] = ['doze']
-    t, js, tx = stack_check(ctx, 'gil_busy.py', spec)
+    t, js, tx = stack_check(ctx, 'gil_busy.py', spec, runnable=1)
     names = dict((th['native_id'], th['name']) for th in t.oracle['threads'])
     problems = []
     for th in js:
@@ -902,14 +1030,26 @@ def acceptable_reprs(item):
 
 def repr_problem(item, got):
     """None if got is an acceptable repr for the oracle's local item."""
-    if item['type'] == 'Widget':
-        m = re.match(r'^<Widget at 0x([0-9a-fA-F]+)>$', got)
-        if not m:
-            return 'expected <Widget at 0x%x>, got %r' % (item['id'], got)
-        if int(m.group(1), 16) != item['id']:
-            return 'expected address 0x%x, got %r' % (item['id'], got)
+    if item.get('kind') == 'other':
+        want = '<%s at 0x%x>' % (item['type'], item['id'])
+        m = re.match(r'^<(\S+) at 0x([0-9a-fA-F]+)>$', got)
+        if not m or m.group(1) != item['type'] or int(m.group(2), 16) != item['id']:
+            return 'expected %r, got %r' % (want, clip(got, 300))
         return None
     alts = acceptable_reprs(item)
+    if item.get('kind') == 'recursive':
+        # Self-referential container: Python's own repr ('[1, [...]]'), or any
+        # bounded form that opens like it and says where it stopped.
+        if got in alts or (len(got) <= 2000 and got[:1] == alts[0][:1] and '...' in got):
+            return None
+        return 'expected %r or a bounded form with "...", got %r' % (alts[0], clip(got, 300))
+    if item.get('repr_capped'):
+        # The real repr is huge (recorded cut): cspy must truncate it.
+        if '...' in got and len(got) <= 100000:
+            prefix = got[:got.index('...')]
+            if len(prefix) >= 2 and alts[0].startswith(prefix):
+                return None
+        return 'expected a truncated prefix of %r..., got %r' % (alts[0][:60], clip(got, 300))
     if got in alts:
         return None
     if '...' in got and max(len(a) for a in alts) > SHORT_REPR:
@@ -920,7 +1060,7 @@ def repr_problem(item, got):
     return 'expected %s, got %r' % (' or '.join(repr(clip(a, 200)) for a in alts), clip(got, 300))
 
 
-def compare_locals(recorded, frames_got, what, problems, from_json):
+def compare_locals(recorded, frames_got, what, problems, from_json, addr=False):
     """recorded: oracle frame_locals() entries; frames_got: innermost-first
     frames of the thread (JSON dicts or parsed text frames)."""
     for rec in recorded:
@@ -960,15 +1100,15 @@ def compare_locals(recorded, frames_got, what, problems, from_json):
             p = repr_problem(item, g[2]) if isinstance(g[2], str) else 'repr %r is not a string' % (g[2],)
             if p:
                 problems.append('%s: frame %s: %s: %s' % (what, fn, item['name'], p))
-            if from_json:
-                addr = g[3]
-                if isinstance(addr, str):
+            if addr:
+                got_addr = g[3]
+                if isinstance(got_addr, str):
                     try:
-                        addr = int(addr, 0)
+                        got_addr = int(got_addr, 0)
                     except ValueError:
                         pass
-                if addr != item['id']:
-                    problems.append('%s: frame %s: %s: addr expected 0x%x (id()), got %r'
+                if got_addr != item['id']:
+                    problems.append('%s: frame %s: %s: "addr" expected 0x%x (its id()), got %r'
                                     % (what, fn, item['name'], item['id'], g[3]))
 
 
@@ -988,6 +1128,24 @@ def check_locals(ctx):
         if th['tid'] == main:
             compare_locals(recorded, th['frames'], 'text', problems, False)
     ctx.problem(None, ['--locals (text):'] + problems if problems else [])
+    ctx.finish()
+
+
+def check_locals_addr(ctx):
+    """--locals --json: each local's "addr" is the object's address (id())."""
+    t, js, tx = stack_check(ctx, 'locals_target.py',
+                            {'MainThread': ['locals_fn', 'caller'] + MAIN},
+                            flags=['--locals'], text=False)
+    recorded = t.oracle['extra']['frames']
+    main = t.oracle['threads'][0]['native_id']
+    problems = []
+    for th in js:
+        if th.get('os_thread_id') == main:
+            compare_locals(recorded, th.get('frames') or [], 'JSON', problems, True, addr=True)
+    addr_only = [p for p in problems if '"addr"' in p]
+    if len(addr_only) > 6:
+        addr_only = addr_only[:6] + ['... (%d more like these)' % (len(addr_only) - 6)]
+    ctx.problem(None, ['--locals --json:'] + addr_only if addr_only else [])
     ctx.finish()
 
 
@@ -1128,6 +1286,34 @@ def check_nonblocking(ctx):
     ctx.finish()
 
 
+def spec_control_flow(interp):
+    return {'except': ['in_except'], 'finally': ['in_finally'], 'with': ['in_with'],
+            'loop': ['in_loop'], 'decorated': ['decorated', 'wrapper', 'wrapper', '<lambda>'],
+            'class_body': ['Blocking', 'make_class'],
+            'MainThread': ['blocker_in_expr', 'long_expression'] + MAIN}
+
+
+def check_control_flow(ctx):
+    stack_check(ctx, 'control_flow.py', spec_control_flow)
+    ctx.finish()
+
+
+def check_callbacks(ctx):
+    t, js, tx = stack_check(ctx, 'callbacks.py',
+                            {'sorted': ['key_fn', 'sort_thread'],
+                             'map': ['key_fn', '<lambda>', 'map_thread'],
+                             'exec': ['key_fn', 'exec_thread'],
+                             None: ['raw_worker'],
+                             'MainThread': ['on_signal', 'trigger'] + MAIN})
+    ctx.finish()
+
+
+def check_import_block(ctx):
+    stack_check(ctx, 'import_block.py',
+                {'MainThread': ['block_at_import', '<module>'] + MAIN})
+    ctx.finish()
+
+
 def na_before(minor, reason):
     return lambda interp: reason if interp.minor < minor else None
 
@@ -1135,6 +1321,8 @@ def na_before(minor, reason):
 PER_VERSION = [
     ('nested', check_nested, None),
     ('threads10', check_threads10, None),
+    ('threads100', check_threads100, None),
+    ('no_threading', check_no_threading, None),
     ('recursion50', check_recursion(50), None),
     ('recursion900', check_recursion(900), None),
     ('generators', check_generators, None),
@@ -1145,11 +1333,15 @@ PER_VERSION = [
     ('unicode', check_unicode, None),
     ('gil_busy', check_gil_busy, None),
     ('locals', check_locals, None),
+    ('locals_addr', check_locals_addr, None),
     ('json_vs_text', check_json_vs_text, None),
     ('subprocesses', check_subprocesses, None),
     ('package_short_filename', check_package, None),
     ('full_filenames', check_full_filenames, None),
     ('nonblocking', check_nonblocking, None),
+    ('control_flow', check_control_flow, None),
+    ('callbacks', check_callbacks, None),
+    ('import_block', check_import_block, None),
 ]
 
 
@@ -1174,10 +1366,8 @@ def expect_error(ctx, res, needles):
 
 
 def start_plain(cmd):
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
-    track(p, group=True)
-    return p
+    return spawn(cmd, group=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                 stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def check_no_such_pid(ctx):
@@ -1299,7 +1489,7 @@ def check_permission_denied(ctx):
     t = ctx.start('nested.py')
     t.wait_ready()
     require_cspy()
-    d = tempfile.mkdtemp(prefix='cspy-e2e-nobody-')
+    d = make_temp_dir('cspy-e2e-nobody-')
     try:
         os.chmod(d, 0o755)
         exe = os.path.join(d, 'cspy')
@@ -1307,7 +1497,7 @@ def check_permission_denied(ctx):
         os.chmod(exe, 0o755)
         res = cspy(['dump', '--pid', t.pid], prefix=prefix, exe=exe)
     finally:
-        shutil.rmtree(d, ignore_errors=True)
+        remove_temp_dir(d)
     expect_error(ctx, res, ['permission denied', 'CAP_SYS_PTRACE', 'sudo'])
     ctx.finish()
 
@@ -1363,8 +1553,9 @@ def check_dump_help(ctx):
 
 
 def check_unknown_flag(ctx):
+    # Unknown flags and commands: non-zero exit and a usage hint.
     for args in (['dump', '--pid', '1', '--no-such-flag'], ['--no-such-flag'],
-                 ['no-such-command'], ['dump'], ['dump', '--pid', 'abc']):
+                 ['no-such-command']):
         res = cspy(args)
         problems = []
         if res.rc == 0:
@@ -1372,6 +1563,17 @@ def check_unknown_flag(ctx):
         both = (res.err + res.out).lower()
         if 'usage' not in both and '--help' not in both:
             problems.append('no usage hint ("usage" or "--help") in the output; stderr: %r'
+                            % clip(res.err, 500))
+        ctx.problem(res, problems)
+    # Missing or malformed --pid: non-zero exit and an error or a usage hint.
+    for args in (['dump'], ['dump', '--pid', 'abc']):
+        res = cspy(args)
+        problems = []
+        if res.rc == 0:
+            problems.append('exit status 0, expected non-zero')
+        both = (res.err + res.out).lower()
+        if 'usage' not in both and '--help' not in both and 'cspy: error: ' not in res.err:
+            problems.append('neither an error ("cspy: error: ...") nor a usage hint; stderr: %r'
                             % clip(res.err, 500))
         ctx.problem(res, problems)
     ctx.finish()
@@ -1401,12 +1603,192 @@ def progress_problem(t, within=1.0):
     return 'target made no progress in %.1f s (counters %s then %s)' % (within, a, read_counter(path))
 
 
-def check_untouched(ctx):
+def check_subprocesses_tree(ctx):
+    t = ctx.start('fork_tree.py')
+    oracle = t.wait_ready()
+    check_sanity(oracle, {'MainThread': ['leaf_block', 'run_level'] + MAIN})
+    kids = oracle['extra']['children']
+    for c, depth in zip(kids, (2, 3)):
+        check_sanity(c, {c['threads'][0]['name']: ['leaf_block'] + ['run_level'] * depth + MAIN})
+    require_cspy()
+    res, js = ctx.dump(t, ['--subprocesses'], as_json=True)
+    compare_family(ctx, res, [oracle] + kids, oracle['pid'], js, True)
+    res, tx = ctx.dump(t, ['--subprocesses'])
+    compare_family(ctx, res, [oracle] + kids, oracle['pid'], tx, False)
+    ctx.finish()
+
+
+def check_long_cmdline(ctx):
+    stack_check(ctx, 'nested.py', spec_nested,
+                args=['--tag', 'x' * 6000, 'with space', u'\u00fcn\u00efc\u00f6d\u00e9-\U0001F40D'])
+    ctx.finish()
+
+
+def check_stopped_target(ctx):
+    """A target the user stopped (SIGSTOP) is dumped (or refused cleanly) and
+    is still stopped afterwards; it runs again on SIGCONT."""
     t = ctx.start('progress.py')
+    t.runnable = None
     t.wait_ready()
     require_cspy()
-    for flags in ([], ['--locals'], ['--json']):
-        res, _ = ctx.dump(t, flags)       # fails if left stopped
+    os.kill(t.pid, signal.SIGSTOP)
+    problems = []
+    try:
+        end = time.time() + 2
+        while any((proc_stat(t.pid, tid) or ('?',))[0] != 'T' for tid in tasks(t.pid)):
+            if time.time() > end:
+                raise Fail('target did not stop on SIGSTOP (test problem)')
+            time.sleep(0.01)
+        res = cspy(['dump', '--pid', t.pid], timeout=10)
+        if res.rc == 0:
+            try:
+                procs = parse_text(res.out)
+                names = sorted(th['name'] for th in procs[0]['threads'])
+                if names != ['MainThread', 'ticker']:
+                    problems.append('threads expected MainThread and ticker, got %s' % names)
+            except (ValueError, IndexError) as e:
+                problems.append('unparseable output (%s):\n%s' % (e, indent(clip(res.out, 1500))))
+        elif not res.err.startswith('cspy: error: '):
+            problems.append('exit status %d without a "cspy: error: " message; stderr: %r'
+                            % (res.rc, clip(res.err, 500)))
+        time.sleep(0.2)
+        states = [(tid, (proc_stat(t.pid, tid) or ('gone',))[0]) for tid in tasks(t.pid)]
+        if any(st != 'T' for _, st in states):
+            problems.append('the target was stopped (T) before the dump; after it its threads are %s '
+                            '(expected all still T: the dump must not resume or keep tracing it)'
+                            % states)
+    finally:
+        os.kill(t.pid, signal.SIGCONT)
+    pr = progress_problem(t, within=2.0)
+    if pr:
+        problems.append('after SIGCONT: ' + pr)
+    ctx.problem(res, problems)
+    ctx.finish()
+
+
+def check_churn(ctx):
+    """Threads starting and ending, stacks changing: every blocking dump is
+    a consistent snapshot (the blocked main thread exact, the recursing
+    thread well-formed); --nonblocking dumps never crash or hang."""
+    t = ctx.start('churn.py')
+    t.runnable = None
+    oracle = t.wait_ready(exact_tasks=False)
+    main = [th for th in oracle['threads'] if th['name'] == 'MainThread'][0]
+    always = {'MainThread', 'changer', 'churner-0', 'churner-1', 'churner-2'}
+    # A short thread has no name yet (or no more) while it starts or ends:
+    # threading registers it in _active after its OS thread started.
+    allowed = always | set('short-%d' % i for i in range(4)) | {None}
+    require_cspy()
+    kinds = {}          # kind of anomaly -> [count, first example]
+
+    def note(kind, example):
+        k = kinds.setdefault(kind, [0, example])
+        k[0] += 1
+
+    ndumps = 100
+    for i in range(ndumps):
+        res, js = ctx.dump(t, as_json=True)
+        names = [th.get('thread_name') for th in js]
+        tids = [th.get('os_thread_id') for th in js]
+        if not always <= set(names) or set(names) - allowed:
+            note('unexpected thread set', '%s' % names)
+        for tid in sorted(set(x for x in tids if tids.count(x) > 1), key=str):
+            note('a TID listed more than once', 'dump #%d: TID %s listed %d times: %s' % (
+                i + 1, tid, tids.count(tid),
+                ', '.join('"%s" thread_id=%s with %d frames' % (
+                    th.get('thread_name'), th.get('thread_id'), len(th.get('frames') or []))
+                    for th in js if th.get('os_thread_id') == tid)))
+        for th in js:
+            if not isinstance(th.get('os_thread_id'), int) or th.get('os_thread_id') <= 0:
+                note('os_thread_id not a TID', 'dump #%d: "%s" thread_id=%s os_thread_id=%r, %d frames %s'
+                     % (i + 1, th.get('thread_name'), th.get('thread_id'), th.get('os_thread_id'),
+                        len(th.get('frames') or []),
+                        [f.get('name') for f in th.get('frames') or []][:4]))
+        for th in js:
+            frames = th.get('frames') or []
+            if th.get('os_thread_id') == main['native_id'] and th.get('thread_name') == 'MainThread':
+                e = [fmt(f['name'], f['filename'], f['line']) for f in exp_frames(main)]
+                g = [fmt(f.get('name'), f.get('filename'), f.get('line')) for f in frames]
+                d = frames_diff('dump #%d: MainThread (blocked)' % (i + 1), e, g)
+                if d:
+                    note('blocked main thread stack wrong', d)
+            elif th.get('thread_name') == 'changer':
+                own = [f.get('name') for f in frames
+                       if not str(f.get('filename')).endswith('threading.py')]
+                k = len(own) - 1
+                if not own or own != ['recurse_spin'] * k + ['stack_changer'] or k > 60:
+                    note('inconsistent stack', 'dump #%d: thread "changer": %s' % (i + 1, own))
+            elif str(th.get('thread_name')).startswith('churner'):
+                if 'churner' not in [f.get('name') for f in frames]:
+                    note('long-lived thread without its frames',
+                         'dump #%d: thread "%s" (TID %s): frames %s' % (
+                             i + 1, th.get('thread_name'), th.get('os_thread_id'),
+                             [f.get('name') for f in frames]))
+    if kinds:
+        ctx.problem(res, ['%d blocking dumps (all threads should be paused: a consistent snapshot):'
+                          % ndumps] +
+                    ['%s: in %d dump entries; first: %s' % (k, v[0], v[1])
+                     for k, v in sorted(kinds.items())])
+    for i in range(20):
+        res = cspy(['dump', '--pid', t.pid, '--nonblocking', '--json'])
+        problems = []
+        if res.rc < 0 or res.rc > 128:
+            problems.append('killed by signal %d' % abs(res.rc if res.rc < 0 else res.rc - 128))
+        elif res.rc != 0 and not res.err.startswith('cspy: error: '):
+            problems.append('exit status %d without a "cspy: error: " message; stderr: %r'
+                            % (res.rc, clip(res.err, 500)))
+        elif res.rc == 0:
+            try:
+                if not isinstance(json.loads(res.out), list):
+                    problems.append('JSON output is not an array')
+            except ValueError as e:
+                problems.append('invalid JSON (%s): %s' % (e, clip(res.out, 500)))
+        ctx.problem(res, problems)
+        if problems:
+            break
+    ctx.finish()
+
+
+def check_deleted_executable(ctx, interps):
+    """The interpreter's executable was deleted after the target started
+    (Python upgraded under a running program): the dump still works; the
+    executable may be shown with " (deleted)"."""
+    chosen = []
+    for i in interps:
+        if i.source == 'system' and i.supported():
+            chosen.append(i)          # a static build: the symbols are in the executable
+            break
+    if ctx.interp not in chosen:
+        chosen.append(ctx.interp)
+    for interp in chosen:
+        d = make_temp_dir('cspy-e2e-exe-')
+        try:
+            exe = os.path.join(d, os.path.basename(os.path.realpath(interp.path)))
+            shutil.copy(os.path.realpath(interp.path), exe)
+            t = Target(interp, 'nested.py', exe=exe, env={'PYTHONHOME': interp.home})
+            ctx.targets.append(t)
+            oracle = t.wait_ready()
+            os.unlink(exe)
+        finally:
+            remove_temp_dir(d)
+        check_sanity(oracle, spec_nested(interp))
+        oracle['real_executable'] = exe + ' (deleted)'     # either form is fine
+        require_cspy()
+        res, js = ctx.dump(t, as_json=True)
+        problems = []
+        compare_json(oracle, js, problems)
+        ctx.problem(res, ['(%s, copied to %s and deleted)' % (interp.label, exe)] + problems
+                    if problems else [])
+    ctx.finish()
+
+
+def check_untouched(ctx):
+    t = ctx.start('progress.py')
+    t.runnable = None
+    t.wait_ready()
+    require_cspy()
+    for flags, as_json in (([], False), (['--locals'], False), ([], True)):
+        res, _ = ctx.dump(t, flags, as_json=as_json)       # fails if left stopped
         problems = []
         if not alive(t.pid):
             problems.append('target is gone after the dump')
@@ -1424,9 +1806,8 @@ def check_sigkill(ctx):
     env = dict(os.environ, CSPY_TEST_STALL_MS='3000')
     cmd = [cspy_path(), 'dump', '--pid', str(t.pid)]
     shown = 'CSPY_TEST_STALL_MS=3000 %s dump --pid %d, then SIGKILL it' % (cspy_shown(), t.pid)
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-    track(p)
+    p = spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+              stderr=subprocess.DEVNULL, env=env, start_new_session=True)
     try:
         end = time.time() + 2
         seen = []
@@ -1469,9 +1850,8 @@ def check_nonblocking_no_stop(ctx):
     shown = 'CSPY_TEST_STALL_MS=500 %s dump --pid %d --nonblocking' % (cspy_shown(), t.pid)
     seen = []
     for _ in range(5):
-        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env, start_new_session=True)
-        track(p)
+        p = spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE, env=env, start_new_session=True)
         try:
             end = time.time() + CSPY_TIMEOUT
             while p.poll() is None and time.time() < end:
@@ -1503,6 +1883,11 @@ GLOBAL = [
     ('help', check_help),
     ('dump_help', check_dump_help),
     ('unknown_flag', check_unknown_flag),
+    ('subprocesses_tree', check_subprocesses_tree),
+    ('long_cmdline', check_long_cmdline),
+    ('stopped_target', check_stopped_target),
+    ('churn', check_churn),
+    ('deleted_executable', None),             # needs the interpreter list
     ('target_untouched', check_untouched),
     ('sigkill_mid_read', check_sigkill),
     ('nonblocking_no_stop', check_nonblocking_no_stop),
@@ -1518,6 +1903,8 @@ def run_one(interp, name, fn):
     try:
         fn(ctx)
         status, detail = 'ok', None
+    except Stopping:
+        status, detail = 'FAIL', 'interrupted'
     except TargetsOnly:
         if ctx.targets:
             status, detail = 'ok', None
@@ -1567,8 +1954,10 @@ def main():
         interps = [i for i in interps if i not in skipped]
         notes += ['%s: not selected (--python)' % i.label for i in skipped]
     print('cspy end-to-end tests: %s%s' % (cspy_shown(), ' (targets only)' if OPTS.targets_only else ''))
-    if not OPTS.targets_only and not os.access(cspy_path(), os.X_OK):
-        print('NOTE: %s does not exist: every cspy check fails (run `make`)' % cspy_path())
+    if not OPTS.targets_only:
+        snapshot_cspy()
+        if not _SNAPSHOT:
+            print('NOTE: %s does not exist: every cspy check fails (run `make`)' % built_cspy())
     for i in interps:
         print('  %-12s %s%s' % (i.label, i.path, '' if i.supported() else '  (not supported by cspy)'))
 
@@ -1590,8 +1979,9 @@ def main():
         if not selected(name):
             continue
         if name == 'unsupported_version':
-            all_interps = interps
-            fn = lambda ctx, a=all_interps: check_unsupported(ctx, a)
+            fn = lambda ctx, a=interps: check_unsupported(ctx, a)
+        if name == 'deleted_executable':
+            fn = lambda ctx, a=interps: check_deleted_executable(ctx, a)
         gjobs.append((default, name, fn, None if default else 'no supported interpreter found'))
 
     results = {}

@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -76,7 +77,7 @@ def candidates():
 def probe(exe):
 	"""Version string of a CPython, or (None, reason)."""
 	try:
-		out = subprocess.run([exe, '-c', PROBE], stdout=subprocess.PIPE,
+		out = subprocess.run([exe, '-E', '-s', '-c', PROBE], stdout=subprocess.PIPE,
 				     stderr=subprocess.PIPE, universal_newlines=True,
 				     timeout=60)
 	except (OSError, subprocess.SubprocessError) as e:
@@ -93,21 +94,26 @@ def run_one(exe, checker):
 	"""Pipe dump_code.py under exe into the checker; returns a result dict."""
 	t0 = time.time()
 	res = {'codes': 0, 'offsets': 0, 'mismatches': None, 'detail': [], 'error': None}
-	dump = subprocess.Popen([exe, DUMP], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+	errf = tempfile.TemporaryFile()  # a file, so a chatty stderr cannot block
+	dump = subprocess.Popen([exe, '-E', '-s', DUMP], stdout=subprocess.PIPE, stderr=errf)
 	check = subprocess.Popen([checker], stdin=dump.stdout, stdout=subprocess.PIPE,
 				 stderr=subprocess.STDOUT, universal_newlines=True)
 	dump.stdout.close()
 	try:
 		out, _ = check.communicate(timeout=TIMEOUT)
-		err = dump.communicate(timeout=TIMEOUT)[1].decode('utf-8', 'replace')
+		dump.wait(timeout=TIMEOUT)
 	except subprocess.TimeoutExpired:
 		dump.kill()
 		check.kill()
 		dump.wait()
 		check.wait()
+		errf.close()
 		res['error'] = 'timed out after %ds' % TIMEOUT
 		res['seconds'] = time.time() - t0
 		return res
+	errf.seek(0)
+	err = errf.read().decode('utf-8', 'replace')
+	errf.close()
 	res['seconds'] = time.time() - t0
 	res['dump_summary'] = err.strip().splitlines()[-1] if err.strip() else ''
 	for line in out.splitlines():
@@ -118,8 +124,8 @@ def run_one(exe, checker):
 			res['detail'].append(line)
 	if dump.returncode:
 		res['error'] = 'dump_code.py exit %d: %s' % (dump.returncode, err.strip()[-300:])
-	elif res['mismatches'] is None:
-		res['error'] = 'linetable_check gave no totals (exit %d)' % check.returncode
+	elif res['mismatches'] is None or check.returncode not in (0, 1):
+		res['error'] = 'linetable_check failed (exit %d)' % check.returncode
 	return res
 
 

@@ -47,21 +47,27 @@ _lock = threading.Lock()
 _ready = {}               # thread ident -> native thread id
 
 
-def get_ident():
-    f = getattr(threading, 'get_ident', None)
-    if f is None:                       # Python 2.7
-        import thread
-        f = thread.get_ident
-    return f()
+try:
+    get_ident = threading.get_ident
+except AttributeError:                  # Python 2.7
+    import thread
+    get_ident = thread.get_ident
+
+
+# Resolved now: an import statement at run time would block on 2.7's global
+# import lock while another thread is inside an import (import_block.py).
+try:
+    import ctypes
+    _libc = ctypes.CDLL(None, use_errno=True)
+except Exception:                       # only needed before 3.8
+    _libc = None
 
 
 def native_tid():
     f = getattr(threading, 'get_native_id', None)
     if f is not None:
         return f()
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    return int(libc.syscall(_SYS_GETTID[platform.machine()]))
+    return int(_libc.syscall(_SYS_GETTID[platform.machine()]))
 
 
 def start():
@@ -158,7 +164,7 @@ def write_json(path, data):
     os.rename(tmp, path)
 
 
-def _take(path, nthreads, extra, wait_files, stable, timeout):
+def _take(path, nthreads, extra, wait_files, stable, timeout, only_registered):
     deadline = time.time() + timeout
     why = 'starting'
     while True:
@@ -173,6 +179,8 @@ def _take(path, nthreads, extra, wait_files, stable, timeout):
             why = 'waiting for %s' % missing
         else:
             s1 = _snapshot()
+            if only_registered:
+                s1 = [(i, st) for i, st in s1 if i in ready]
             if set(i for i, _ in s1) != set(ready):
                 why = 'live threads %s != registered %s' % (
                     sorted(i for i, _ in s1), sorted(ready))
@@ -181,6 +189,8 @@ def _take(path, nthreads, extra, wait_files, stable, timeout):
                     break
                 time.sleep(0.1)
                 s2 = _snapshot()
+                if only_registered:
+                    s2 = [(i, st) for i, st in s2 if i in ready]
                 if _key(s1) == _key(s2):
                     break
                 why = 'stacks still changing'
@@ -212,14 +222,17 @@ def _take(path, nthreads, extra, wait_files, stable, timeout):
     write_json(path, data)
 
 
-def capture(path, nthreads, extra=None, wait_files=(), stable=True, timeout=15):
+def capture(path, nthreads, extra=None, wait_files=(), stable=True, timeout=15,
+            only_registered=False):
     """Start the oracle thread (returns at once). nthreads: how many threads
     (besides the oracle thread) must call here() before the snapshot; extra:
     a JSON-able dict or a callable returning one, stored as oracle['extra'];
-    wait_files: files that must exist first (children's oracles)."""
+    wait_files: files that must exist first (children's oracles); stable:
+    wait for two identical snapshots; only_registered: record only the
+    threads that called here() (others come and go)."""
     def run():
         try:
-            _take(path, nthreads, extra, wait_files, stable, timeout)
+            _take(path, nthreads, extra, wait_files, stable, timeout, only_registered)
         except BaseException:
             sys.stderr.write('cspy_oracle: failed to record the oracle\n')
             traceback.print_exc()
@@ -255,9 +268,18 @@ def _tree(v):
     return {'t': 'other', 'v': type(v).__name__}
 
 
-def frame_locals(frame):
+_REPR_TYPES = (type(None), bool, int, float, str, bytes, tuple, list, dict)
+if PY2:
+    _REPR_TYPES += (long, unicode)                      # noqa: F821
+
+
+REPR_CAP = 10000          # longer reprs are recorded cut (cspy must truncate them)
+
+
+def frame_locals(frame, recursive=()):
     """Oracle for the --locals output of one frame: every bound local, in
-    co_varnames order, with repr(), id() and whether it is an argument."""
+    co_varnames order, with repr(), id() and whether it is an argument.
+    recursive: names of self-referential containers."""
     code = frame.f_code
     nargs = code.co_argcount + getattr(code, 'co_kwonlyargcount', 0)
     if code.co_flags & 0x04:
@@ -270,14 +292,19 @@ def frame_locals(frame):
         if name not in values:
             continue                    # not bound yet: cspy must omit it
         v = values[name]
+        r = repr(v)
         item = {
             'name': name,
             'arg': i < nargs,
-            'repr': _text(repr(v)),
+            'repr': _text(r[:REPR_CAP]),
+            'repr_capped': len(r) > REPR_CAP,
             'id': id(v),
             'type': type(v).__name__,
+            # 'value': cspy shows a Python repr; 'other': <typename at 0x...>
+            'kind': ('recursive' if name in recursive else
+                     'value' if type(v) in _REPR_TYPES else 'other'),
         }
-        if PY2:
+        if PY2 and len(r) <= REPR_CAP and name not in recursive:
             item['tree'] = _tree(v)
         out.append(item)
     return {'function': code.co_name, 'firstlineno': code.co_firstlineno,

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
-"""Target: 10 named threads ("worker-0" .. "worker-9") plus the main thread.
+"""Target: 10 (or N) named threads ("worker-0" ..) plus the main thread.
 
-    python threads10.py ORACLE_PATH
+    python threads10.py ORACLE_PATH [N]
 
 Worker i recurses i times through step(), then blocks: even workers in
 time.sleep (innermost frame is ours), odd workers in Event.wait() (innermost
@@ -9,6 +9,7 @@ frames are threading.py's). The main thread blocks in main_wait().
 """
 from __future__ import print_function
 
+import sys
 import threading
 import time
 
@@ -43,11 +44,12 @@ def main_wait():
 
 def main():
     path = oracle.start()
-    for i in range(10):
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    for i in range(n):
         t = threading.Thread(target=worker, args=(i,), name='worker-%d' % i)
         t.daemon = True
         t.start()
-    oracle.capture(path, nthreads=11)
+    oracle.capture(path, nthreads=n + 1)
     main_wait()
 
 
