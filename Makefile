@@ -90,11 +90,22 @@ linetables: all
 example: $(BUILD)/cspy
 	$(Q)BUILD=$(BUILD) examples/run_example.sh
 
+# libFuzzer harnesses (clang): build-fuzz/fuzz_*; run e.g. build-fuzz/fuzz_pyproc -max_total_time=60
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc \
+              $(shell pkg-config --cflags $(PKGS))
+fuzz: $(FUZZ_BIN)
+build-fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(filter-out src/cli/%,$(LIB_SRC)) $(LDLIBS)
+
 install: $(BUILD)/cspy
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BUILD)/cspy $(DESTDIR)$(PREFIX)/bin/cspy
 
 clean:
-	rm -rf build build-asan build-ubsan build-san
+	rm -rf build build-asan build-ubsan build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -446,7 +446,7 @@ int pybytes_read(const struct pyctx *c, uint64_t obj, uint8_t *buf, size_t max, 
 	long got;
 
 	*n = 0;
-	size_t spec = max < MAX_READ ? sval + max : sval + MAX_READ;
+	size_t spec = sval + (max < HEAD_SPEC ? max : HEAD_SPEC);
 	got = read_head(c->mem, obj, h, sval, spec < HEAD_SPEC ? spec : HEAD_SPEC);
 	if (got < 0)
 		return (int)got;
@@ -454,8 +454,6 @@ int pybytes_read(const struct pyctx *c, uint64_t obj, uint8_t *buf, size_t max, 
 	if (len < 0)
 		return -EINVAL;
 	size_t cnt = (uint64_t)len < max ? (size_t)len : max;
-	if (cnt > MAX_READ)
-		cnt = MAX_READ;
 	size_t inhead = (size_t)got - sval;
 	if (inhead >= cnt) {
 		memcpy(buf, h + sval, cnt);

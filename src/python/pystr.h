@@ -41,7 +41,8 @@ int pystr_read_ucs4(const struct pyctx *c, uint64_t obj, uint32_t *out, size_t m
 		    bool *truncated);
 
 /* Read a remote bytes object's contents (2.7 str: same thing). Reads at most
- * max bytes into buf; *n receives how many. 0 or -errno / -EINVAL. */
+ * max bytes into buf (max is the only bound: line tables can be large); *n
+ * receives how many. 0 or -errno / -EINVAL (negative size). */
 int pybytes_read(const struct pyctx *c, uint64_t obj, uint8_t *buf, size_t max, size_t *n);
 
 #endif

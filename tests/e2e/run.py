@@ -1078,7 +1078,8 @@ def compare_locals(recorded, frames_got, what, problems, from_json, addr=False):
             if not isinstance(got, list):
                 problems.append('%s: frame %s: "locals" expected a list, got %r' % (what, fn, got))
                 continue
-            got = [(g.get('name'), g.get('arg'), g.get('repr'), g.get('addr')) for g in got]
+            got = [(g.get('name'), g.get('arg'), g.get('repr'), g.get('addr', '(missing)'))
+                   for g in got]
         else:
             got = ([(n, True, r, None) for n, r in frame['args']] +
                    [(n, False, r, None) for n, r in frame['locals']])
@@ -1318,31 +1319,6 @@ def na_before(minor, reason):
     return lambda interp: reason if interp.minor < minor else None
 
 
-PER_VERSION = [
-    ('nested', check_nested, None),
-    ('threads10', check_threads10, None),
-    ('threads100', check_threads100, None),
-    ('no_threading', check_no_threading, None),
-    ('recursion50', check_recursion(50), None),
-    ('recursion900', check_recursion(900), None),
-    ('generators', check_generators, None),
-    ('async', check_async, na_before((3, 5), 'async def needs Python 3.5+')),
-    ('methods', check_methods, None),
-    ('qualname', check_qualname, na_before((3, 11), 'co_qualname exists from 3.11')),
-    ('lambdas_comprehensions', check_lambdas, None),
-    ('unicode', check_unicode, None),
-    ('gil_busy', check_gil_busy, None),
-    ('locals', check_locals, None),
-    ('locals_addr', check_locals_addr, None),
-    ('json_vs_text', check_json_vs_text, None),
-    ('subprocesses', check_subprocesses, None),
-    ('package_short_filename', check_package, None),
-    ('full_filenames', check_full_filenames, None),
-    ('nonblocking', check_nonblocking, None),
-    ('control_flow', check_control_flow, None),
-    ('callbacks', check_callbacks, None),
-    ('import_block', check_import_block, None),
-]
 
 
 # --------------------------------------------------------------------------
@@ -1401,15 +1377,45 @@ def check_not_python(ctx):
 
 
 def check_unsupported(ctx, interps):
-    bad = [i for i in interps if not i.supported()]
-    if not bad:
-        raise NA('no unsupported interpreter installed (cspy supports 2.7, 3.6-3.13)')
-    for interp in bad:
+    """Unsupported Python versions: any installed interpreter outside what cspy
+    supports, and the fakes built from tests/targets/fake_python.c (a 3.15
+    with _Py_DebugOffsets, and a 2.6)."""
+    tested = 0
+    for interp in [i for i in interps if not i.supported()]:
         t = Target(interp, 'nested.py')
         ctx.targets.append(t)
         t.wait_ready()
         require_cspy()
         expect_error(ctx, cspy(['dump', '--pid', t.pid]), ['unsupported', interp.version])
+        tested += 1
+    src = os.path.join(TARGETS, 'fake_python.c')
+    cc = shutil.which(os.environ.get('CC') or 'cc') or shutil.which('gcc')
+    if os.path.exists(src) and cc:
+        require_cspy()
+        d = make_temp_dir('cspy-e2e-fake-')
+        try:
+            for name, defs, version in (('python3.15', ['-DFAKE_VERSION=0x030f00f0'], '3.15'),
+                                        ('python2.6', ['-DFAKE_OLD'], '2.6')):
+                exe = os.path.join(d, name)
+                r = run_cmd([cc, '-rdynamic'] + defs + ['-o', exe, src], timeout=60)
+                if r.rc != 0:
+                    raise Fail('cannot build %s from %s:\n%s' % (name, src, r.err))
+                p = spawn([exe], group=True, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          start_new_session=True)
+                try:
+                    end = time.time() + 5
+                    while os.path.realpath('/proc/%d/exe' % p.pid) != exe and time.time() < end:
+                        time.sleep(0.01)
+                    time.sleep(0.05)
+                    expect_error(ctx, cspy(['dump', '--pid', p.pid]), ['unsupported', version])
+                finally:
+                    end_process(p, group=True)
+                tested += 1
+        finally:
+            remove_temp_dir(d)
+    if not tested:
+        raise NA('no unsupported interpreter installed and no C compiler for fake_python.c')
     ctx.finish()
 
 
@@ -1475,6 +1481,11 @@ def check_shell_script_subprocesses(ctx):
 def check_permission_denied(ctx):
     if os.geteuid() != 0:
         raise NA('needs root (to run cspy as nobody against a root-owned target)')
+    try:
+        import pwd
+        pwd.getpwnam('nobody')
+    except KeyError:
+        raise NA('no user nobody on this machine')
     if shutil.which('setpriv'):
         prefix = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups']
         try:
@@ -1870,6 +1881,34 @@ def check_nonblocking_no_stop(ctx):
     ctx.finish()
 
 
+PER_VERSION = [
+    ('nested', check_nested, None),
+    ('threads10', check_threads10, None),
+    ('threads100', check_threads100, None),
+    ('no_threading', check_no_threading, None),
+    ('recursion50', check_recursion(50), None),
+    ('recursion900', check_recursion(900), None),
+    ('generators', check_generators, None),
+    ('async', check_async, na_before((3, 5), 'async def needs Python 3.5+')),
+    ('methods', check_methods, None),
+    ('qualname', check_qualname, na_before((3, 11), 'co_qualname exists from 3.11')),
+    ('lambdas_comprehensions', check_lambdas, None),
+    ('unicode', check_unicode, None),
+    ('gil_busy', check_gil_busy, None),
+    ('locals', check_locals, None),
+    ('locals_addr', check_locals_addr, None),
+    ('json_vs_text', check_json_vs_text, None),
+    ('subprocesses', check_subprocesses, None),
+    ('package_short_filename', check_package, None),
+    ('full_filenames', check_full_filenames, None),
+    ('nonblocking', check_nonblocking, None),
+    ('control_flow', check_control_flow, None),
+    ('callbacks', check_callbacks, None),
+    ('import_block', check_import_block, None),
+    ('churn', check_churn, None),
+]
+
+
 GLOBAL = [
     ('no_such_pid', check_no_such_pid),
     ('not_python', check_not_python),
@@ -1886,7 +1925,6 @@ GLOBAL = [
     ('subprocesses_tree', check_subprocesses_tree),
     ('long_cmdline', check_long_cmdline),
     ('stopped_target', check_stopped_target),
-    ('churn', check_churn),
     ('deleted_executable', None),             # needs the interpreter list
     ('target_untouched', check_untouched),
     ('sigkill_mid_read', check_sigkill),

@@ -558,6 +558,26 @@ static void test_bytes(void)
 	}
 }
 
+/* Bytes are bounded by the caller only: a 200 KiB line table reads whole. */
+static void test_bytes_large(void)
+{
+	struct fx f;
+	size_t len = 200 * 1024, n = 0;
+	uint8_t *data = malloc(len), *buf = malloc(len + 10);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (uint8_t)(i * 13 + 1);
+	fx_init(&f, 0x030c01f0, false, true);
+	uint64_t type = fx_type(&f, "bytes", 1ul << 27);
+	uint64_t a = fx_bytes(&f, type, data, len);
+	fx_commit(&f);
+	CHECK_INT(pybytes_read(&f.c, a, buf, len + 10, &n), 0);
+	CHECK_INT(n, len);
+	CHECK(memcmp(buf, data, len) == 0);
+	fx_free(&f);
+	free(data);
+	free(buf);
+}
+
 int main(void)
 {
 	TEST_RUN(test_decode_ascii_latin1);
@@ -573,5 +593,6 @@ int main(void)
 	TEST_RUN(test_read_27);
 	TEST_RUN(test_read_ucs4);
 	TEST_RUN(test_bytes);
+	TEST_RUN(test_bytes_large);
 	return TEST_REPORT();
 }
