@@ -622,6 +622,35 @@ static int find_interp(struct pyproc *p, uint64_t *interp)
 	return mem__read_ptr(p->mem, ts + (uint64_t)p->L.ts_interp, interp);
 }
 
+/* A thread state created for a thread that has not started running yet (or
+ * one that is being torn down) has no frames and either no thread id (3.12+)
+ * or ids that belong to another thread (its creator's, <= 3.11). Such states
+ * are dropped, as CPython's own sys._current_frames() does not show them. */
+static void drop_unstarted(struct py_sample *s)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct py_thread *t = &s->threads[i];
+		bool unstarted = false;
+		if (t->nframes == 0 && !t->err) {
+			unstarted = t->thread_id == 0;
+			for (size_t j = 0; j < s->n && !unstarted; j++)
+				unstarted = j != i && (s->threads[j].thread_id == t->thread_id ||
+						       (t->tid && s->threads[j].tid == t->tid));
+		}
+		if (unstarted)
+			continue;
+		if (k != i) {
+			/* swap, so that the frame buffers stay owned by the sample */
+			struct py_thread tmp = s->threads[k];
+			s->threads[k] = *t;
+			*t = tmp;
+		}
+		k++;
+	}
+	s->n = k;
+}
+
 struct name_ctx {
 	struct py_sample *s;
 };
@@ -655,9 +684,12 @@ int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
 	int err;
 	s->n = 0;
 
+	/* OS states come from before a pause (pyproc__read_os_states) or from
+	 * now; the task list is always re-read now, so that threads started
+	 * since still get their TIDs. */
 	if (!p->os_fresh && (flags & PYSAMPLE_OS_STATE))
 		pyproc__read_os_states(p);
-	else if (!p->os_fresh)
+	else
 		read_tasks(p);
 	p->os_fresh = false;
 
@@ -697,6 +729,7 @@ int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
 			break;
 		tstate = next;
 	}
+	drop_unstarted(s);
 	/* A lone thread whose TID could not be derived is the main thread. */
 	if (s->n == 1 && !s->threads[0].tid && p->ntasks == 1)
 		s->threads[0].tid = p->info.pid;
