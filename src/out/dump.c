@@ -129,6 +129,8 @@ int dump_write_json(FILE *f, const struct dump_proc *p, const struct dump_opts *
 					json__bool(&js, dl->v[v].is_arg);
 					json__key(&js, "repr");
 					json__string(&js, dl->v[v].repr);
+					json__key(&js, "addr");
+					json__uint(&js, dl->v[v].addr);
 					json__end_object(&js);
 				}
 				json__end_array(&js);

@@ -87,6 +87,7 @@ static void add(struct lctx *x, const char *name, uint64_t value, bool is_arg)
 	x->v[x->n].name = xstrdup(name ? name : "?");
 	x->v[x->n].repr = xstrdup(buf);
 	x->v[x->n].is_arg = is_arg;
+	x->v[x->n].addr = value;
 	x->n++;
 	free(buf);
 }

@@ -19,6 +19,7 @@ struct py_local {
 	char *name;     /* owned, UTF-8 */
 	char *repr;     /* owned, bounded (pyobj_repr) */
 	bool is_arg;
+	uint64_t addr;  /* the object's address (its id()) */
 };
 
 /* Read the locals of the frame at frame_addr executing code_addr. At most
