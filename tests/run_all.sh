@@ -12,18 +12,26 @@ tiers=("$@")
 
 total_pass=0
 total_fail=0
+failed_tiers=()
 
 run_tier() { # name, command...
 	local name=$1; shift
 	echo "=== $name"
-	local out rc
-	out=$("$@" 2>&1 | tee /dev/stderr | tail -n 1)
+	local log out
+	log=$(mktemp)
+	"$@" 2>&1 | tee "$log"
+	out=$(tail -n 1 "$log")
+	rm -f "$log"
 	if [[ $out =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 		total_pass=$((total_pass + BASH_REMATCH[1]))
 		total_fail=$((total_fail + BASH_REMATCH[2]))
+		if [ "${BASH_REMATCH[2]}" != 0 ]; then
+			failed_tiers+=("$name")
+		fi
 	else
 		echo "!!! $name did not report a result (last line: $out)"
 		total_fail=$((total_fail + 1))
+		failed_tiers+=("$name")
 	fi
 }
 
@@ -61,6 +69,9 @@ for tier in "${tiers[@]}"; do
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;
 	esac
+done
+for t in "${failed_tiers[@]}"; do
+	echo "failed tier: $t"
 done
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "out/dump.h"
+#include "out/json.h"
 #include "proc/perm.h"
 #include "proc/procfs.h"
 #include "proc/ptrace.h"
@@ -349,8 +350,11 @@ int cmd_dump(int argc, char **argv)
 	struct dump_opts o = { .full_filenames = c.full_filenames, .qualname = c.qualname,
 			       .locals = c.locals > 0 };
 	int rc = 0, dumped = 0;
-	if (c.json)
-		dump_json_begin(stdout);
+	struct json js;
+	if (c.json) {
+		json__init(&js, stdout, true);
+		json__begin_array(&js);
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct pyproc *pp = NULL;
 		if (open_target(pids[i], i == 0, &pp) != 0) {
@@ -370,7 +374,7 @@ int cmd_dump(int argc, char **argv)
 			struct dump_proc dp = { .info = pyproc__info(pp), .parent_pid = parents[i],
 						.sample = &s, .locals = locals };
 			if (c.json)
-				err = dump_write_json(stdout, &dp, &o);
+				err = dump_write_json(&js, &dp, &o);
 			else {
 				if (dumped)
 					fputc('\n', stdout);
@@ -386,8 +390,11 @@ int cmd_dump(int argc, char **argv)
 		if (rc && !c.subprocesses)
 			break;
 	}
-	if (c.json && dump_json_end(stdout) != 0)
-		rc = 1;
+	if (c.json) {
+		json__end_array(&js);
+		if (json__end(&js) != 0)
+			rc = 1;
+	}
 	if (!rc && !dumped) {
 		char comm[64];
 		cli_error("process %d (%s) is not a Python process and has no Python descendants",

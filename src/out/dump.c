@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * `cspy dump` output (see dump.h). The JSON array spans every process: a
- * static writer lives from dump_json_begin() to dump_json_end().
+ * `cspy dump` output (see dump.h).
  */
 #include "out/dump.h"
 
@@ -70,102 +69,86 @@ int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *
 	return ferror(f) ? -EIO : 0;
 }
 
-static struct json js;
-
-void dump_json_begin(FILE *f)
+int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump_opts *o)
 {
-	json__init(&js, f, true);
-	json__begin_array(&js);
-}
-
-int dump_write_json(FILE *f, const struct dump_proc *p, const struct dump_opts *o)
-{
-	(void)f;
 	const struct pyproc_info *in = p->info;
 	for (size_t i = 0; i < p->sample->n; i++) {
 		const struct py_thread *t = &p->sample->threads[i];
-		json__begin_object(&js);
-		json__key(&js, "pid");
-		json__int(&js, in->pid);
-		json__key(&js, "thread_id");
-		json__uint(&js, t->thread_id);
-		json__key(&js, "thread_name");
+		json__begin_object(j);
+		json__key(j, "pid");
+		json__int(j, in->pid);
+		json__key(j, "thread_id");
+		json__uint(j, t->thread_id);
+		json__key(j, "thread_name");
 		if (t->name[0])
-			json__string(&js, t->name);
+			json__string(j, t->name);
 		else
-			json__null(&js);
-		json__key(&js, "os_thread_id");
-		json__int(&js, t->tid);
-		json__key(&js, "active");
-		json__bool(&js, t->active);
-		json__key(&js, "owns_gil");
-		json__bool(&js, t->owns_gil);
-		json__key(&js, "frames");
-		json__begin_array(&js);
+			json__null(j);
+		json__key(j, "os_thread_id");
+		json__int(j, t->tid);
+		json__key(j, "active");
+		json__bool(j, t->active);
+		json__key(j, "owns_gil");
+		json__bool(j, t->owns_gil);
+		json__key(j, "frames");
+		json__begin_array(j);
 		for (size_t k = 0; k < t->nframes; k++) {
 			const struct py_frame *fr = &t->frames[k];
-			json__begin_object(&js);
-			json__key(&js, "name");
-			json__string(&js, frame_name(fr, o));
-			json__key(&js, "qualname");
-			json__string(&js, fr->code->qualname);
-			json__key(&js, "filename");
-			json__string(&js, fr->code->filename);
-			json__key(&js, "short_filename");
-			json__string(&js, fr->code->short_filename);
-			json__key(&js, "module");
-			json__null(&js);
-			json__key(&js, "line");
-			json__int(&js, fr->line);
-			json__key(&js, "locals");
+			json__begin_object(j);
+			json__key(j, "name");
+			json__string(j, frame_name(fr, o));
+			json__key(j, "qualname");
+			json__string(j, fr->code->qualname);
+			json__key(j, "filename");
+			json__string(j, fr->code->filename);
+			json__key(j, "short_filename");
+			json__string(j, fr->code->short_filename);
+			json__key(j, "module");
+			json__null(j);
+			json__key(j, "line");
+			json__int(j, fr->line);
+			json__key(j, "locals");
 			if (o->locals && p->locals) {
 				const struct dump_locals *dl = &p->locals[i][k];
-				json__begin_array(&js);
+				json__begin_array(j);
 				for (size_t v = 0; v < dl->n; v++) {
-					json__begin_object(&js);
-					json__key(&js, "name");
-					json__string(&js, dl->v[v].name);
-					json__key(&js, "arg");
-					json__bool(&js, dl->v[v].is_arg);
-					json__key(&js, "repr");
-					json__string(&js, dl->v[v].repr);
-					json__key(&js, "addr");
-					json__uint(&js, dl->v[v].addr);
-					json__end_object(&js);
+					json__begin_object(j);
+					json__key(j, "name");
+					json__string(j, dl->v[v].name);
+					json__key(j, "arg");
+					json__bool(j, dl->v[v].is_arg);
+					json__key(j, "repr");
+					json__string(j, dl->v[v].repr);
+					json__key(j, "addr");
+					json__uint(j, dl->v[v].addr);
+					json__end_object(j);
 				}
-				json__end_array(&js);
+				json__end_array(j);
 			} else {
-				json__null(&js);
+				json__null(j);
 			}
-			json__end_object(&js);
+			json__end_object(j);
 		}
-		json__end_array(&js);
-		json__key(&js, "truncated");
-		json__bool(&js, t->truncated);
-		json__key(&js, "process_info");
-		json__begin_object(&js);
-		json__key(&js, "pid");
-		json__int(&js, in->pid);
-		json__key(&js, "command_line");
-		json__string(&js, in->cmdline);
-		json__key(&js, "python_version");
-		json__string(&js, in->version_str);
-		json__key(&js, "executable");
-		json__string(&js, in->exe);
-		json__key(&js, "parent_pid");
+		json__end_array(j);
+		json__key(j, "truncated");
+		json__bool(j, t->truncated);
+		json__key(j, "process_info");
+		json__begin_object(j);
+		json__key(j, "pid");
+		json__int(j, in->pid);
+		json__key(j, "command_line");
+		json__string(j, in->cmdline);
+		json__key(j, "python_version");
+		json__string(j, in->version_str);
+		json__key(j, "executable");
+		json__string(j, in->exe);
+		json__key(j, "parent_pid");
 		if (p->parent_pid)
-			json__int(&js, p->parent_pid);
+			json__int(j, p->parent_pid);
 		else
-			json__null(&js);
-		json__end_object(&js);
-		json__end_object(&js);
+			json__null(j);
+		json__end_object(j);
+		json__end_object(j);
 	}
-	return js.err;
-}
-
-int dump_json_end(FILE *f)
-{
-	(void)f;
-	json__end_array(&js);
-	return json__end(&js);
+	return j->err;
 }

@@ -37,9 +37,10 @@ struct dump_opts {
 };
 
 int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *o);
-/* JSON: call begin, then write_json per process (threads are appended to one array), then end. */
-void dump_json_begin(FILE *f);
-int dump_write_json(FILE *f, const struct dump_proc *p, const struct dump_opts *o);
-int dump_json_end(FILE *f);
+struct json;
+/* JSON: the threads of every process go into one array: begin it with
+ * json__begin_array(), call dump_write_json() per process, end it with
+ * json__end_array() and json__end(). */
+int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump_opts *o);
 
 #endif

@@ -78,6 +78,7 @@ struct pyproc {
 	struct py_layout L;
 	struct pyctx ctx;
 	struct shortname *shortnames;
+	int ts_read;                    /* bytes of a thread state to read */
 	char *exe, *cmdline;
 
 	struct code_entry *codes;       /* open addressing, power-of-two size */
@@ -231,9 +232,23 @@ static int code_read_size(const struct py_layout *L)
 	return m;
 }
 
+/* Bytes covering every PyThreadState field cspy reads. */
+static int ts_read_size(const struct py_layout *L)
+{
+	int m = 16;
+	const int f[] = { L->ts_next, L->ts_interp, L->ts_frame, L->ts_cframe, L->ts_current_frame,
+			  L->ts_thread_id, L->ts_native_thread_id, L->ts_datastack_chunk, L->ts_dict,
+			  L->ts_state };
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i] + 8 > m)
+			m = f[i] + 8;
+	return m;
+}
+
 static void init_ctx(struct pyproc *p)
 {
 	p->L.code_read_size = code_read_size(&p->L);
+	p->ts_read = ts_read_size(&p->L);
 	p->ctx = (struct pyctx){ .mem = p->mem, .L = &p->L, .none_addr = p->target.none,
 				 .true_addr = p->target.true_, .false_addr = p->target.false_,
 				 .code_type = p->target.code_type };
@@ -290,6 +305,12 @@ int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 		free(buf);
 		if (err)
 			goto fail;
+	}
+	if (ts_read_size(&p->L) > TS_READ || code_read_size(&p->L) > 4096) {
+		snprintf(why, whylen, "the thread or code object layout of this Python (%s) is out of "
+			 "the range cspy reads", p->target.binary);
+		err = -ENOTSUP;
+		goto fail;
 	}
 	char root[64], cwdlink[64], cwd[4096];
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
@@ -450,7 +471,7 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated)
 	read_chunks(p, rd_u64(ts, L->ts_datastack_chunk));
 	uint8_t buf[FRAME_READ];
 	size_t need = (size_t)L->if_size;
-	if (need > sizeof(buf) || need < 16)
+	if (need + 8 > sizeof(buf) || need < 16)
 		return -EINVAL;
 	for (size_t depth = 0; f; depth++) {
 		if (depth >= 4 * PYPROC_MAX_DEPTH) {
@@ -701,12 +722,13 @@ int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
 	uint64_t holder = gil_holder(p, interp);
 
 	uint8_t ts[TS_READ];
+	size_t ts_len = (size_t)p->ts_read;
 	uint64_t tstate = 0;
 	err = mem__read_ptr(p->mem, interp + (uint64_t)L->is_tstate_head, &tstate);
 	if (err)
 		return err;
 	for (size_t i = 0; tstate && i < PYPROC_MAX_THREADS; i++) {
-		err = mem__read(p->mem, tstate, ts, sizeof(ts));
+		err = mem__read(p->mem, tstate, ts, ts_len);
 		if (err)
 			return err;
 		struct py_thread *t = thread_slot(s);
