@@ -225,6 +225,8 @@ class Interp(object):
         self.vinfo = tuple(info['version_info'])
         self.free_threaded = bool(info.get('free_threaded'))
         self.home = '%s:%s' % (info['prefix'], info['exec_prefix'])
+        self.prefix = info['prefix']
+        self.shared = bool(info.get('shared'))         # libpython is a shared library
         self.label = self.version + ('t' if self.free_threaded else '')
 
     @property
@@ -239,6 +241,7 @@ PROBE = ('import sys, platform, json, sysconfig; '
          'print(json.dumps({"version": platform.python_version(), '
          '"version_info": list(sys.version_info[:3]), '
          '"prefix": sys.prefix, "exec_prefix": sys.exec_prefix, '
+         '"shared": bool(sysconfig.get_config_var("Py_ENABLE_SHARED")), '
          '"free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED"))}))')
 
 
@@ -389,13 +392,18 @@ def cspy(args, timeout=CSPY_TIMEOUT, env=None, prefix=(), exe=None):
 # Targets
 
 class Target(object):
-    def __init__(self, interp, script, args=(), via_sh=False, pyflags=(), exe=None, env=None):
+    def __init__(self, interp, script, args=(), via_sh=False, pyflags=(), exe=None, env=None,
+                 prefix=()):
+        """prefix: a command that ends by exec'ing the python command line given
+        as its last arguments (the target's PID is then python's)."""
         self.interp = interp
         self.dir = make_temp_dir('cspy-e2e-')
         self.oracle_path = os.path.join(self.dir, 'oracle.json')
         self.argv = ([exe or interp.path] + list(pyflags) + [os.path.join(TARGETS, script), self.oracle_path] +
                      [str(a) for a in args])
+        self.prefix = list(prefix)
         cmd = ['sh', '-c', '"$@"; true', 'sh'] + self.argv if via_sh else self.argv
+        cmd = self.prefix + cmd
         self.log = open(os.path.join(self.dir, 'output'), 'w+b')
         tenv = target_env()
         tenv.update(env or {})
@@ -412,7 +420,7 @@ class Target(object):
             return clip(f.read().decode('utf-8', 'replace'), 4000) or '(nothing)'
 
     def describe(self):
-        return ' '.join(self.argv)
+        return ' '.join(self.prefix + self.argv)
 
     def wait_ready(self, timeout=READY_TIMEOUT, exact_tasks=True):
         deadline = time.time() + timeout
@@ -469,8 +477,8 @@ class Ctx(object):
         self.targets = []
         self.problems = []
 
-    def start(self, script, args=(), via_sh=False, pyflags=()):
-        t = Target(self.interp, script, args, via_sh, pyflags)
+    def start(self, script, args=(), via_sh=False, pyflags=(), exe=None, env=None):
+        t = Target(self.interp, script, args, via_sh, pyflags, exe=exe, env=env)
         self.targets.append(t)
         return t
 
@@ -618,14 +626,16 @@ def json_by_pid(threads):
 # --------------------------------------------------------------------------
 # Expectations derived from the oracle
 
-def expected_short(filename):
+def expected_short(filename, root=''):
     """Short filename rule: relative to the parent of the top-most package
-    directory (directories with __init__.py), else the basename."""
+    directory (directories with __init__.py), else the basename. root: where
+    the target's "/" is seen from here ('' = same view; '/proc/PID/root' for
+    a target in another mount namespace)."""
     if not os.path.isabs(filename):
         return os.path.basename(filename)
     d = os.path.dirname(filename)
     top = None
-    while d and d != '/' and os.path.isfile(os.path.join(d, '__init__.py')):
+    while d and d != '/' and os.path.isfile(root + os.path.join(d, '__init__.py')):
         top = d
         d = os.path.dirname(d)
     if top is None:
@@ -633,12 +643,12 @@ def expected_short(filename):
     return os.path.relpath(filename, os.path.dirname(top))
 
 
-def exp_frames(othread):
-    """Oracle frames innermost first, as dicts."""
+def exp_frames(othread, root=''):
+    """Oracle frames innermost first, as dicts (root: see expected_short)."""
     out = []
     for f in reversed(othread['frames']):
         out.append({'name': f['name'], 'qualname': f['qualname'], 'filename': f['filename'],
-                    'short': expected_short(f['filename']), 'line': f['line']})
+                    'short': expected_short(f['filename'], root), 'line': f['line']})
     return out
 
 
@@ -711,7 +721,7 @@ def compare_json(oracle, threads, problems, qualname=False, with_locals=False):
         for key, want in (('pid', pid), ('thread_name', ot['name']), ('thread_id', ot['ident'])):
             if gt.get(key) != want:
                 problems.append('%s: "%s" expected %r, got %r' % (what, key, want, gt.get(key)))
-        exp = exp_frames(ot)
+        exp = exp_frames(ot, oracle.get('view_root', ''))
         gfr = gt.get('frames') or []
         e = [fmt(f['name'], f['filename'], f['line']) for f in exp]
         g = [fmt(f.get('name'), f.get('filename'), f.get('line')) for f in gfr]
@@ -777,7 +787,7 @@ def compare_text(oracle, proc, problems, full=False, qualname=False):
             problems.append('%s: thread name expected "%s", got %r' % (what, ot['name'], gt['name']))
         if gt['status'] not in STATUSES:
             problems.append('%s: status %r is none of %s' % (what, gt['status'], STATUSES))
-        exp = exp_frames(ot)
+        exp = exp_frames(ot, oracle.get('view_root', ''))
         e = [fmt(f['qualname'] if qualname else f['name'],
                  f['filename'] if full else f['short'], f['line']) for f in exp]
         g = [fmt(f['name'], f['file'], f['line']) for f in gt['frames']]
@@ -805,13 +815,22 @@ def check_sanity(oracle, spec):
 # Per-version checks
 
 def stack_check(ctx, script, spec, args=(), flags=(), full=False, qualname=False,
-                text=True, json_=True, runnable=0):
+                text=True, json_=True, runnable=0, exe=None, env=None):
     """Start a target, check its oracle, dump it as JSON and as text and
     compare both to the oracle. Returns (target, json threads, text procs)."""
-    t = ctx.start(script, args)
+    t = ctx.start(script, args, exe=exe, env=env)
     t.runnable = runnable
     oracle = t.wait_ready()
     check_sanity(oracle, spec(ctx.interp) if callable(spec) else spec)
+    js, tx = compare_dumps(ctx, t, flags, full=full, qualname=qualname, text=text, json_=json_)
+    return t, js, tx
+
+
+def compare_dumps(ctx, t, flags=(), full=False, qualname=False, text=True, json_=True,
+                  note=None):
+    """Dump a ready target as JSON and as text and compare both to its oracle
+    (note: first line of each problem list). Returns (json threads, text procs)."""
+    oracle = t.oracle
     require_cspy()
     js = tx = None
     with_locals = '--locals' in flags or '-l' in flags
@@ -824,7 +843,7 @@ def stack_check(ctx, script, spec, args=(), flags=(), full=False, qualname=False
                             % (oracle['pid'], sorted(by_pid, key=str)))
         compare_json(oracle, by_pid.get(oracle['pid'], []), problems, qualname=qualname,
                      with_locals=with_locals)
-        ctx.problem(res, problems)
+        ctx.problem(res, [note] + problems if note and problems else problems)
     if text:
         res, tx = ctx.dump(t, flags)
         problems = []
@@ -833,8 +852,8 @@ def stack_check(ctx, script, spec, args=(), flags=(), full=False, qualname=False
                             % (oracle['pid'], [p['pid'] for p in tx]))
         else:
             compare_text(oracle, tx[0], problems, full=full, qualname=qualname)
-        ctx.problem(res, problems)
-    return t, js, tx
+        ctx.problem(res, [note] + problems if note and problems else problems)
+    return js, tx
 
 
 MAIN = ['main', '<module>']
@@ -1312,6 +1331,48 @@ def check_callbacks(ctx):
 def check_import_block(ctx):
     stack_check(ctx, 'import_block.py',
                 {'MainThread': ['block_at_import', '<module>'] + MAIN})
+    ctx.finish()
+
+
+def check_venv(ctx):
+    """The target runs with DIR/bin/python of a virtual environment
+    (`python -m venv --without-pip DIR`): a symlink to the base interpreter,
+    sys.executable is the venv's path. Exact match as in nested; the header
+    names the executable as the venv path or its real path (what
+    /proc/PID/exe resolves to)."""
+    d = make_temp_dir('cspy-e2e-venv-')
+    try:
+        venv = os.path.join(d, 'venv')
+        r = run_cmd([ctx.interp.path, '-m', 'venv', '--without-pip', venv], timeout=120,
+                    env=target_env())
+        if r.rc != 0 and 'No module named' in r.err:
+            raise NA('%s -m venv: %s' % (ctx.interp.path, r.err.strip().split('\n')[-1]))
+        vpy = os.path.join(venv, 'bin', 'python')
+        if r.rc != 0 or not os.path.exists(vpy):
+            raise Fail('$ %s\n  cannot create the virtual environment (exit status %d, '
+                       '%s %s)\n  stderr: %s' % (r.shown, r.rc, vpy,
+                                                  'exists' if os.path.exists(vpy) else 'missing',
+                                                  clip(r.err.strip(), 2000)))
+        t = ctx.start('nested.py', exe=vpy)
+        oracle = t.wait_ready()
+        check_sanity(oracle, spec_nested(ctx.interp))
+        real = os.path.realpath(vpy)
+        try:
+            proc_exe = os.readlink('/proc/%d/exe' % t.pid)
+        except OSError as e:
+            proc_exe = '(%s)' % e
+        if (oracle['executable'], oracle['real_executable']) != (vpy, real):
+            raise Fail('ORACLE (test bug): sys.executable %r (real path %r) in the venv, '
+                       'expected %r (%r)' % (oracle['executable'], oracle['real_executable'],
+                                             vpy, real))
+        if proc_exe not in (vpy, real):
+            raise Fail('ORACLE (test bug): /proc/%d/exe is %r, expected %r or %r'
+                       % (t.pid, proc_exe, vpy, real))
+        # compare_json/compare_text accept oracle['executable'] (vpy) or
+        # oracle['real_executable'] (its real path) as the executable.
+        compare_dumps(ctx, t, note='(venv %s, /proc/%d/exe -> %s)' % (venv, t.pid, proc_exe))
+    finally:
+        remove_temp_dir(d)
     ctx.finish()
 
 
@@ -1793,6 +1854,98 @@ def check_deleted_executable(ctx, interps):
     ctx.finish()
 
 
+MOUNT_NS_SH = 'mkdir -p "$1" && mount --bind "$2" "$1" && shift 2 && exec "$@"'
+
+
+def remove_hidden(d, hidden):
+    """Remove the temporary directory d holding the mount point hidden, unless
+    hidden is not an empty directory here (the bind mount leaked into our
+    mount namespace: removing it would delete the interpreter)."""
+    if os.path.ismount(hidden) or (os.path.isdir(hidden) and os.listdir(hidden)):
+        with _tracked_lock:
+            _temp_dirs.discard(d)
+        return False
+    remove_temp_dir(d)
+    return True
+
+
+def check_mount_namespace(ctx, interps):
+    """A container-like target: its interpreter runs from HIDDEN, an empty
+    directory here onto which the interpreter's prefix is bind-mounted in the
+    target's own mount namespace only (`unshare --mount`): its executable,
+    libpython (LD_LIBRARY_PATH, RUNPATH would pick the visible prefix) and
+    stdlib paths do not exist for cspy, which must go through /proc/PID/root
+    or /proc/PID/map_files. Exact match as in nested; filenames and short
+    filenames as the target sees them. Done with the newest pyenv 3.x with a
+    shared libpython and with a pyenv 2.7 if installed."""
+    if os.geteuid() != 0:
+        raise NA('needs root for unshare --mount and mount --bind (running as uid %d)'
+                 % os.geteuid())
+    unshare = shutil.which('unshare')
+    if not unshare:
+        raise NA('unshare (util-linux) not found on PATH')
+    probe = run_cmd([unshare, '--mount', '--propagation', 'private', '--', 'true'])
+    if probe.rc != 0:
+        raise NA('$ %s: exit status %d: %s' % (probe.shown, probe.rc, probe.err.strip()))
+    shared = [i for i in interps if i.source == 'pyenv' and i.supported() and i.shared]
+    chosen = [i for i in shared if i.minor >= (3, 0)][-1:] + \
+        [i for i in shared if i.minor == (2, 7)][-1:]
+    if not chosen:
+        raise NA('no supported pyenv interpreter with a shared libpython')
+    for interp in chosen:
+        d = make_temp_dir('cspy-e2e-mnt-')
+        hidden = os.path.join(d, 'hidden')
+        os.mkdir(hidden)
+        realdir = os.path.realpath(interp.prefix)
+        t = None
+        try:
+            t = Target(interp, 'nested.py', exe=os.path.join(hidden, 'bin', 'python'),
+                       env={'LD_LIBRARY_PATH': os.path.join(hidden, 'lib')},
+                       prefix=[unshare, '--mount', '--propagation', 'private', '--',
+                               'sh', '-c', MOUNT_NS_SH, 'sh', hidden, realdir])
+            ctx.targets.append(t)
+            oracle = t.wait_ready()
+            check_sanity(oracle, spec_nested(interp))
+            bug = []
+            if oracle['pid'] != t.pid:
+                bug.append('python is %d, not the started process %d' % (oracle['pid'], t.pid))
+            if os.path.lexists(os.path.join(hidden, 'bin', 'python')) or os.listdir(hidden):
+                bug.append('%s is not empty here: %s' % (hidden, sorted(os.listdir(hidden))))
+            try:
+                with open('/proc/%d/maps' % t.pid) as f:
+                    paths = set(l.split(None, 5)[5].strip() for l in f if len(l.split(None, 5)) == 6)
+            except OSError as e:
+                paths = set()
+                bug.append('cannot read /proc/%d/maps: %s' % (t.pid, e))
+            under = lambda top: sorted(p for p in paths if p.startswith(top + os.sep))
+            libs = [p for p in under(hidden) if os.path.basename(p).startswith('libpython')]
+            if not any(p.startswith(os.path.join(hidden, 'bin') + os.sep) for p in under(hidden)):
+                bug.append('/proc/%d/maps has no executable under %s/bin: %s'
+                           % (t.pid, hidden, sorted(paths)))
+            if not libs:
+                bug.append('/proc/%d/maps has no libpython under %s: %s'
+                           % (t.pid, hidden, sorted(paths)))
+            if under(realdir):
+                bug.append('/proc/%d/maps has files of %s at their visible path: %s'
+                           % (t.pid, realdir, under(realdir)))
+            if bug:
+                raise Fail('ORACLE (test bug): %s (%s)\n%s\nits output:\n%s'
+                           % (interp.label, t.describe(), '\n'.join('  ' + b for b in bug),
+                              indent(t.output())))
+            # Short filenames: __init__.py files are looked up as the target sees them.
+            oracle['view_root'] = '/proc/%d/root' % t.pid
+            compare_dumps(ctx, t, note='(%s, prefix %s bind-mounted on %s in the target\'s '
+                                       'mount namespace only)' % (interp.label, realdir, hidden))
+        finally:
+            if t is not None:
+                t.close()                 # the namespace and its mount go with the process
+                ctx.targets.remove(t)
+            if not remove_hidden(d, hidden):
+                raise Fail('%s is not empty after the target ended (bind mount leaked into '
+                           'our mount namespace?); %s left in place' % (hidden, d))
+    ctx.finish()
+
+
 def check_untouched(ctx):
     t = ctx.start('progress.py')
     t.runnable = None
@@ -1906,6 +2059,7 @@ PER_VERSION = [
     ('callbacks', check_callbacks, None),
     ('import_block', check_import_block, None),
     ('churn', check_churn, None),
+    ('venv', check_venv, na_before((3, 0), 'no venv module')),
 ]
 
 
@@ -1926,6 +2080,7 @@ GLOBAL = [
     ('long_cmdline', check_long_cmdline),
     ('stopped_target', check_stopped_target),
     ('deleted_executable', None),             # needs the interpreter list
+    ('mount_namespace', None),                # needs the interpreter list
     ('target_untouched', check_untouched),
     ('sigkill_mid_read', check_sigkill),
     ('nonblocking_no_stop', check_nonblocking_no_stop),
@@ -2020,6 +2175,8 @@ def main():
             fn = lambda ctx, a=interps: check_unsupported(ctx, a)
         if name == 'deleted_executable':
             fn = lambda ctx, a=interps: check_deleted_executable(ctx, a)
+        if name == 'mount_namespace':
+            fn = lambda ctx, a=interps: check_mount_namespace(ctx, a)
         gjobs.append((default, name, fn, None if default else 'no supported interpreter found'))
 
     results = {}

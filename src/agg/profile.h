@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * A recorded profile, the model every output writer reads. Frames are
+ * interned (name, file, line, kind -> small id); stacks are interned per
+ * thread (a stack = its thread + frame ids, root first -> stack id, with a
+ * sample count), so memory grows with distinct stacks, not with samples.
+ * Time order is kept per thread as runs (stack id, first timestamp, count)
+ * that merge consecutive identical samples: enough for speedscope's and
+ * Chrome's timelines without storing every sample.
+ *
+ * Ownership: the profile owns every string and array; the const pointers the
+ * getters return are valid until profile__free().
+ */
+#ifndef CSPY_PROFILE_H
+#define CSPY_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct profile;
+
+enum prof_frame_kind {
+	PROF_FRAME_PYTHON,      /* a Python function */
+	PROF_FRAME_NATIVE,      /* a C/C++ function (--native) */
+	PROF_FRAME_PROCESS,     /* synthetic root: process PID:"cmdline" (--subprocesses) */
+	PROF_FRAME_THREAD,      /* synthetic root: thread (TID): name (--threads) */
+	PROF_FRAME_OTHER,       /* synthetic: e.g. idle marker */
+};
+
+struct prof_frame {
+	const char *name;               /* function name, or the label of a synthetic frame */
+	const char *filename;           /* full file name as the interpreter has it; "" if none */
+	const char *short_filename;     /* package-relative; "" if none */
+	int line;                       /* -1: none (e.g. --nolineno, synthetic frames) */
+	enum prof_frame_kind kind;
+};
+
+struct prof_thread {
+	pid_t pid, tid;
+	const char *name;               /* "" if unknown */
+	const char *process_cmdline;
+	uint64_t samples;               /* samples of this thread kept in the profile */
+};
+
+struct prof_stack {
+	uint32_t thread;                /* index into the threads */
+	const uint32_t *frames;         /* frame ids, ROOT FIRST */
+	uint32_t n;
+	uint64_t count;                 /* samples (weights) with exactly this stack */
+};
+
+struct prof_run {
+	uint32_t stack;                 /* stack id */
+	uint32_t count;                 /* consecutive samples of this thread with this stack */
+	uint64_t t_ns;                  /* time of the first of them, ns since the profile's start */
+	uint64_t t_last_ns;             /* time of the last of them */
+};
+
+struct prof_meta {
+	const char *title;              /* usually the profiled command line */
+	const char *command_line;
+	double rate_hz;                 /* requested sampling rate */
+	uint64_t start_unix_ns;         /* wall clock at start */
+	uint64_t duration_ns;
+	uint64_t samples, errors;       /* sampling attempts that produced stacks / failed */
+	const char *python_version;     /* of the first process, "" if unknown */
+	bool gil_only, idle_included, native;
+};
+
+struct profile *profile__new(void);
+void profile__free(struct profile *p);
+
+/* Intern a frame; name/filename/short_filename are copied. */
+uint32_t profile__frame(struct profile *p, const char *name, const char *filename,
+			const char *short_filename, int line, enum prof_frame_kind kind);
+/* Intern a thread by (pid, tid); the name is updated when it changes. */
+uint32_t profile__thread(struct profile *p, pid_t pid, pid_t tid, const char *name,
+			 const char *process_cmdline);
+/* Record one sample of `thread` at time t_ns (ns since start) with frame ids
+ * ROOT FIRST; weight is usually 1. */
+void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
+		  uint64_t t_ns, uint32_t weight);
+
+/* Metadata (strings copied). */
+void profile__set_meta(struct profile *p, const struct prof_meta *m);
+const struct prof_meta *profile__meta(const struct profile *p);
+
+size_t profile__nframes(const struct profile *p);
+const struct prof_frame *profile__frame_at(const struct profile *p, uint32_t id);
+size_t profile__nthreads(const struct profile *p);
+const struct prof_thread *profile__thread_at(const struct profile *p, uint32_t id);
+size_t profile__nstacks(const struct profile *p);
+const struct prof_stack *profile__stack_at(const struct profile *p, uint32_t id);
+/* Runs of one thread, in time order. */
+const struct prof_run *profile__runs(const struct profile *p, uint32_t thread, size_t *n);
+/* Total weight of all samples. */
+uint64_t profile__total(const struct profile *p);
+
+/* The label py-spy uses for a frame in collapsed stacks and flame graphs:
+ * "name (file:line)", "name (file)" without a line, or the synthetic label.
+ * full: use the full filename. Writes into buf (n bytes), returns buf. */
+const char *profile_frame_label(const struct prof_frame *f, bool full, char *buf, size_t n);
+
+#endif
