@@ -412,6 +412,7 @@ class Target(object):
                           start_new_session=True)
         self.pid = self.proc.pid
         self.oracle = None
+        self.closed = False
         self.runnable = 0        # threads expected running (R) at a dump
 
     def output(self):
@@ -456,6 +457,9 @@ class Target(object):
         return pids
 
     def close(self):
+        if self.closed:                      # once: the PID may be reused after
+            return
+        self.closed = True
         for pid in self.pids()[1:]:
             st = proc_stat(pid)
             if st and st[2] == self.pid:     # still in the session we created
@@ -1939,7 +1943,6 @@ def check_mount_namespace(ctx, interps):
         finally:
             if t is not None:
                 t.close()                 # the namespace and its mount go with the process
-                ctx.targets.remove(t)
             if not remove_hidden(d, hidden):
                 raise Fail('%s is not empty after the target ended (bind mount leaked into '
                            'our mount namespace?); %s left in place' % (hidden, d))

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * `cspy record`: sample a running process (--pid, several allowed) or a
+ * command cspy launches (after `--`), then write the profile in the chosen
+ * format. The output file is opened before sampling starts, so an unwritable
+ * path fails at once; Ctrl-C, SIGTERM, --duration or the targets' exit end
+ * sampling and the file is always written. In launch mode cspy exits with
+ * the program's exit status and the program never outlives cspy.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agg/filter.h"
+#include "agg/profile.h"
+#include "cli/cli.h"
+#include "cli/output.h"
+#include "proc/launch.h"
+#include "proc/perm.h"
+#include "proc/procfs.h"
+#include "sampler/sampler.h"
+#include "util/xalloc.h"
+
+#define MAX_PIDS 256
+#define START_TIMEOUT_S 30.0
+
+struct record_config {
+	const char *output;
+	const char *format;             /* NULL: from the extension, else flamegraph */
+	double rate;
+	double duration;
+	pid_t pids[MAX_PIDS];
+	int npids;
+	char **command;                 /* launch mode: argv, NULL-terminated */
+	bool subprocesses, idle, gil, threads, function_agg, nolineno, full_filenames;
+	bool nonblocking, capture, hideprogress;
+	int verbose;
+	const char *function_pattern, *include, *exclude;
+};
+
+static const struct record_config record_defaults = {
+	.output = NULL, .format = NULL, .rate = 100, .duration = 0, .npids = 0, .command = NULL,
+	.subprocesses = false, .idle = false, .gil = false, .threads = false, .function_agg = false,
+	.nolineno = false, .full_filenames = false, .nonblocking = false, .capture = false,
+	.hideprogress = false, .verbose = 0,
+	.function_pattern = NULL, .include = NULL, .exclude = NULL,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: cspy record [options] (--pid PID[,PID...] | [--] COMMAND [ARGS...])\n"
+"\n"
+"Sample a Python program and write a profile (a flame graph by default).\n"
+"\n"
+"Options:\n"
+"  -o, --output FILE      output file (default: <program or pid>-<time>.<ext>)\n"
+"  -f, --format FORMAT    flamegraph (.svg), speedscope (.json), raw (.txt:\n"
+"                         collapsed stacks), chrometrace (.json), json (cspy's\n"
+"                         own); default: from the extension of --output, else\n"
+"                         flamegraph\n"
+"  -r, --rate N           samples per second (default 100)\n"
+"  -d, --duration S       stop after S seconds (default: until the program exits)\n"
+"  -p, --pid PID[,PID]    attach to running processes\n"
+"  -s, --subprocesses     also profile Python subprocesses, also ones started later\n"
+"  -i, --idle             include idle (sleeping) threads\n"
+"  -g, --gil              only the thread holding the GIL\n"
+"  -t, --threads          one root frame per thread\n"
+"  -F, --function         aggregate by function (its first line), not by line\n"
+"      --function PATTERN keep samples with a function matching the regex PATTERN\n"
+"      --include PATTERN  keep samples with a frame matching PATTERN\n"
+"      --exclude PATTERN  drop samples with a frame matching PATTERN\n"
+"      --nolineno         no line numbers\n"
+"      --full-filenames   full file paths in frame names\n"
+"      --nonblocking      do not pause the program to sample it (less overhead)\n"
+"  -n, --native           C/C++ frames (not available in this build)\n"
+"      --capture          keep the launched program's output off the terminal\n"
+"      --hideprogress     no progress display\n"
+"  -v, --verbose          also print cspy's own CPU time per sample\n"
+"  -h, --help             show this help\n"
+"\n"
+"Examples:\n"
+"  cspy record -o profile.svg --pid 4242              until Ctrl-C\n"
+"  cspy record -o profile.svg -d 30 --pid 4242        30 seconds\n"
+"  cspy record -o profile.svg -- python app.py --port 8000\n"
+"  cspy record -f speedscope -o p.json -- python app.py   open in speedscope.app\n"
+"  cspy record --pid $(pgrep -d, python) -o all.svg    several processes\n"
+"  cspy record -s -o workers.svg --pid $(pgrep -o gunicorn)   a server and its workers\n"
+"  cspy record --gil --idle -r 1000 -o p.svg -- python job.py\n");
+}
+
+static int parse_pids(const char *s, struct record_config *c)
+{
+	char *copy = xstrdup(s), *save = NULL;
+	int err = 0;
+	for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		char *end;
+		errno = 0;
+		long v = strtol(tok, &end, 10);
+		if (errno || *end || v <= 0 || v > 0x3fffffff) {
+			cli_error("invalid PID '%s': expected a positive number", tok);
+			err = -EINVAL;
+			break;
+		}
+		if (c->npids >= MAX_PIDS) {
+			cli_error("too many PIDs (at most %d)", MAX_PIDS);
+			err = -EINVAL;
+			break;
+		}
+		c->pids[c->npids++] = (pid_t)v;
+	}
+	if (!err && c->npids == 0) {
+		cli_error("--pid needs a PID");
+		err = -EINVAL;
+	}
+	free(copy);
+	return err;
+}
+
+static int parse_double(const char *s, const char *what, double min, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !(v >= min) || v > 1e9) {
+		cli_error("invalid %s '%s'", what, s);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct record_config *c)
+{
+	enum { O_NOLINENO = 256, O_FULL, O_NONBLOCKING, O_CAPTURE, O_HIDE, O_INCLUDE, O_EXCLUDE };
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "subprocesses", no_argument, NULL, 's' },
+		{ "idle", no_argument, NULL, 'i' },
+		{ "gil", no_argument, NULL, 'g' },
+		{ "threads", no_argument, NULL, 't' },
+		{ "function", no_argument, NULL, 'F' },
+		{ "native", no_argument, NULL, 'n' },
+		{ "nolineno", no_argument, NULL, O_NOLINENO },
+		{ "full-filenames", no_argument, NULL, O_FULL },
+		{ "nonblocking", no_argument, NULL, O_NONBLOCKING },
+		{ "capture", no_argument, NULL, O_CAPTURE },
+		{ "hideprogress", no_argument, NULL, O_HIDE },
+		{ "include", required_argument, NULL, O_INCLUDE },
+		{ "exclude", required_argument, NULL, O_EXCLUDE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int o;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+:o:f:r:d:p:sigtFnvh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'o': c->output = optarg; break;
+		case 'f': c->format = optarg; break;
+		case 'r':
+			if (parse_double(optarg, "--rate", 0.001, &c->rate))
+				return -EINVAL;
+			break;
+		case 'd':
+			if (parse_double(optarg, "--duration", 0.001, &c->duration))
+				return -EINVAL;
+			break;
+		case 'p':
+			if (parse_pids(optarg, c))
+				return -EINVAL;
+			break;
+		case 's': c->subprocesses = true; break;
+		case 'i': c->idle = true; break;
+		case 'g': c->gil = true; break;
+		case 't': c->threads = true; break;
+		case 'F':
+			/* `--function PATTERN` filters; a bare --function is py-spy's
+			 * "aggregate by function". */
+			if (optind < argc && argv[optind][0] != '-' && strcmp(argv[optind - 1], "-F") != 0)
+				c->function_pattern = argv[optind++];
+			else
+				c->function_agg = true;
+			break;
+		case 'n':
+			cli_error("--native is not available in this build of cspy yet");
+			return -ENOTSUP;
+		case O_NOLINENO: c->nolineno = true; break;
+		case O_FULL: c->full_filenames = true; break;
+		case O_NONBLOCKING: c->nonblocking = true; break;
+		case O_CAPTURE: c->capture = true; break;
+		case O_HIDE: c->hideprogress = true; break;
+		case O_INCLUDE: c->include = optarg; break;
+		case O_EXCLUDE: c->exclude = optarg; break;
+		case 'v': c->verbose++; break;
+		case 'h': usage(stdout); return 1;
+		case ':':
+			cli_error("option '%s' needs a value (see 'cspy record --help')", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			cli_error("unknown option '%s' (see 'cspy record --help')", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		c->command = argv + optind;
+	if (!c->command && c->npids == 0) {
+		cli_error("nothing to profile: give --pid PID or a command after '--' (see 'cspy record --help')");
+		return -EINVAL;
+	}
+	if (c->command && c->npids) {
+		cli_error("give either --pid or a command, not both");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	sampler_request_stop();
+}
+
+/* "<program or pid>-<timestamp>" for the default output name. */
+static char *default_stem(const struct record_config *c)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H-%M-%S", &tm);
+	if (!c->command)
+		return xasprintf("%d-%s", (int)c->pids[0], when);
+	const char *prog = strrchr(c->command[0], '/') ? strrchr(c->command[0], '/') + 1 : c->command[0];
+	if (strncmp(prog, "python", 6) == 0 && c->command[1] && c->command[1][0] != '-') {
+		const char *script = strrchr(c->command[1], '/') ? strrchr(c->command[1], '/') + 1
+								 : c->command[1];
+		char *stem = xstrdup(script);
+		char *dot = strrchr(stem, '.');
+		if (dot && dot != stem)
+			*dot = '\0';
+		char *r = xasprintf("%s-%s", stem, when);
+		free(stem);
+		return r;
+	}
+	return xasprintf("%s-%s", prog, when);
+}
+
+struct progress_ctx {
+	const struct record_config *c;
+	bool tty, warned;
+};
+
+static void progress(const struct sampler_status *st, void *arg)
+{
+	struct progress_ctx *pc = arg;
+	if (st->behind && !pc->warned) {
+		pc->warned = true;
+		fprintf(stderr, "%scspy> Warning: sampling is falling behind (%.0f ms late); results may be "
+			"inaccurate. Try a lower --rate.\n", pc->tty ? "\r\033[K" : "", st->lag_s * 1000);
+	}
+	if (!pc->tty || pc->c->hideprogress)
+		return;
+	if (pc->c->duration > 0) {
+		double f = st->elapsed_s / pc->c->duration;
+		if (f > 1)
+			f = 1;
+		int w = 30, filled = (int)(f * w);
+		fprintf(stderr, "\r\033[K[%.*s%*s] %3.0f%%  %.0f/%.0fs  Samples: %llu  Errors: %llu",
+			filled, "##############################", w - filled, "", f * 100, st->elapsed_s,
+			pc->c->duration, (unsigned long long)st->samples, (unsigned long long)st->errors);
+	} else {
+		fprintf(stderr, "\r\033[KCollected %llu samples (%llu errors) in %.1fs",
+			(unsigned long long)st->samples, (unsigned long long)st->errors, st->elapsed_s);
+	}
+	fflush(stderr);
+}
+
+static char *command_line(const struct record_config *c)
+{
+	if (!c->command) {
+		char *cmd = procfs_cmdline(c->pids[0]);
+		return cmd ? cmd : xasprintf("%d", (int)c->pids[0]);
+	}
+	size_t n = 1;
+	for (char **a = c->command; *a; a++)
+		n += strlen(*a) + 1;
+	char *s = xcalloc(1, n);
+	for (char **a = c->command; *a; a++) {
+		if (a != c->command)
+			strcat(s, " ");
+		strcat(s, *a);
+	}
+	return s;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_config c = record_defaults;
+	int err = parse(argc, argv, &c);
+	if (err)
+		return err > 0 ? 0 : EXIT_USAGE;
+
+	enum output_format fmt;
+	if (output_format_choose(c.format, c.output, &fmt) != 0)
+		return EXIT_USAGE;
+	char *stem = NULL, *path = NULL;
+	if (!c.output) {
+		stem = default_stem(&c);
+		path = xasprintf("%s.%s", stem, output_format_ext(fmt));
+	} else {
+		path = xstrdup(c.output);
+	}
+	struct stack_filter *filter = NULL;
+	char why[600];
+	if ((c.function_pattern || c.include || c.exclude) &&
+	    stack_filter__new(c.function_pattern, c.include, c.exclude, &filter, why, sizeof(why))) {
+		cli_error("%s", why);
+		free(stem);
+		free(path);
+		return EXIT_USAGE;
+	}
+	/* Open the output now: an unwritable path must not cost a whole run. */
+	FILE *out = fopen(path, "w");
+	if (!out) {
+		cli_error("cannot write the output file '%s': %s", path, strerror(errno));
+		stack_filter__free(filter);
+		free(stem);
+		free(path);
+		return 1;
+	}
+
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct profile *prof = profile__new();
+	struct progress_ctx pc = { .c = &c, .tty = isatty(STDERR_FILENO) };
+	struct sampler_config sc = {
+		.rate_hz = c.rate, .duration_s = c.duration, .nonblocking = c.nonblocking,
+		.gil_only = c.gil, .include_idle = c.idle, .threads_root = c.threads,
+		.subprocesses = c.subprocesses, .function_lines = c.function_agg,
+		.no_lineno = c.nolineno, .filter = filter, .progress = progress, .progress_arg = &pc,
+	};
+	struct sampler *s = sampler__new(&sc, prof);
+	int rc = 0;
+	pid_t child = 0;
+	char *cmdline = command_line(&c);
+
+	if (c.command) {
+		struct launch_opts lo = { .capture = c.capture, .drop_sudo = true };
+		child = launch_start(c.command, &lo);
+		if (child < 0) {
+			cli_error("cannot run '%s': %s", c.command[0], strerror((int)-child));
+			rc = 127;
+			child = 0;
+			goto out;
+		}
+		err = sampler__add_child(s, child, START_TIMEOUT_S, why, sizeof(why));
+		if (err == -EINTR) {
+			/* Ctrl-C before the interpreter started: nothing sampled, still write. */
+		} else if (err) {
+			cli_error("'%s' %s", c.command[0], why);
+			rc = 1;
+			goto out;
+		}
+	} else {
+		for (int i = 0; i < c.npids; i++) {
+			struct procfs_stat st;
+			if (procfs_stat(c.pids[i], 0, &st) != 0) {
+				cli_error("no such process: %d", (int)c.pids[i]);
+				rc = 1;
+				goto out;
+			}
+			err = sampler__add_pid(s, c.pids[i], why, sizeof(why));
+			if (err == -EACCES || err == -EPERM) {
+				char cmd[64];
+				snprintf(cmd, sizeof(cmd), "cspy record --pid %d", (int)c.pids[i]);
+				perm_explain(c.pids[i], cmd, why, sizeof(why));
+				cli_error("%s", why);
+				rc = 1;
+				goto out;
+			}
+			if (err == -ENOEXEC && c.subprocesses)
+				continue;       /* its Python children will be found */
+			if (err) {
+				cli_error("process %d (%s) %s%s", (int)c.pids[i], st.comm,
+					  err == -ENOEXEC ? "is not a Python process: " : "",
+					  why[0] ? why : strerror(-err));
+				rc = 1;
+				goto out;
+			}
+		}
+	}
+
+	fprintf(stderr, "cspy> Sampling process %g times a second. Press Control-C to exit.\n", c.rate);
+	sampler__run(s);
+	if (pc.tty && !c.hideprogress)
+		fprintf(stderr, "\r\033[K");
+
+out:;
+	const struct sampler_status *st = sampler__status(s);
+	int status;
+	if (child > 0 && sampler__child_status(s, &status))
+		rc = rc ? rc : launch_exit_code(status);
+	else if (child > 0)
+		launch_kill(child);
+
+	struct prof_meta meta = {
+		.title = cmdline, .command_line = cmdline, .rate_hz = c.rate,
+		.start_unix_ns = (uint64_t)time(NULL) * 1000000000ull, .duration_ns =
+		(uint64_t)(st->elapsed_s * 1e9), .samples = st->samples, .errors = st->errors,
+		.python_version = sampler__python_version(s), .gil_only = c.gil,
+		.idle_included = c.idle, .native = false,
+	};
+	profile__set_meta(prof, &meta);
+	struct output_opts oo = { .full_filenames = c.full_filenames };
+	int werr = output_write(out, fmt, prof, &oo);
+	if (fclose(out) != 0)
+		werr = -EIO;
+	if (werr) {
+		cli_error("writing '%s' failed: %s", path, strerror(-werr));
+		rc = rc ? rc : 1;
+	} else if (st->samples == 0 && rc == 0 && !c.command) {
+		fprintf(stderr, "cspy> No samples were collected.\n");
+	}
+	if (!werr) {
+		fprintf(stderr, "cspy> Wrote %s data to '%s'. Samples: %llu Errors: %llu\n",
+			output_format_name(fmt), path, (unsigned long long)st->samples,
+			(unsigned long long)st->errors);
+		const char *hint = output_format_hint(fmt);
+		if (hint)
+			fprintf(stderr, "cspy> %s\n", hint);
+	}
+	if (c.verbose && st->samples)
+		fprintf(stderr, "cspy> cspy used %.1f ms of CPU for %llu samples: %.1f us per sample\n",
+			(double)st->cpu_ns / 1e6, (unsigned long long)st->samples,
+			(double)st->cpu_ns / 1e3 / (double)st->samples);
+	sampler__free(s);
+	profile__free(prof);
+	stack_filter__free(filter);
+	free(cmdline);
+	free(stem);
+	free(path);
+	return rc;
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+//
+// The script of cspy's SVG flame graphs (src/out/flamegraph.c embeds it at
+// build time). It reads everything it needs from the document: each frame is
+// a <g data-s="START" data-n="SAMPLES"> under <g id="frames"> holding a
+// <title> "LABEL (N samples, P%)", a <rect> and a <text>; the first frame is
+// the root ("all"), whose rect gives the drawing area. No profile data is ever
+// part of this script. It adds:
+//   - label trimming with ".." to the width of each frame (on load and zoom),
+//   - click to zoom (ancestors stay, faded and full width; the subtree is
+//     widened to the full width), a "Reset Zoom" control, click "all" to reset,
+//   - a regex search (the "Search" control, Ctrl-F or F3 prompt for it; Escape
+//     or "Reset Search" clears it) that colours matching frames and shows
+//     "Matched: P%" of all samples, nested matches counted once; ?s=REGEX in the
+//     URL restores a search on load,
+//   - a details line naming the frame under the mouse.
+// Sample positions are integers, so zoomed coordinates and the matched
+// percentage are exact.
+(function () {
+	'use strict';
+	var HIGHLIGHT = 'rgb(230,0,230)';
+	var TEXT_PAD = 3;
+	var doc = document;
+	var framesEl = doc.getElementById('frames');
+	var details = doc.getElementById('details');
+	var matched = doc.getElementById('matched');
+	var resetEl = doc.getElementById('reset');
+	var searchEl = doc.getElementById('search');
+	var frames = [];
+	var root = null;
+	var x0 = 0, fullWidth = 0, charWidth = 7.3;
+	var zoomed = null;
+	var current = null;     // the active search term, or null
+
+	function labelOf(title) {
+		var i = title.lastIndexOf(' (');
+		return i < 0 ? title : title.substring(0, i);
+	}
+
+	function init() {
+		if (!framesEl)
+			return;
+		var gs = framesEl.getElementsByTagName('g');
+		for (var i = 0; i < gs.length; i++) {
+			var g = gs[i];
+			var rect = g.getElementsByTagName('rect')[0];
+			var text = g.getElementsByTagName('text')[0];
+			var title = g.getElementsByTagName('title')[0];
+			if (!rect || !text || !title)
+				continue;
+			var f = {
+				g: g, rect: rect, text: text,
+				s: Number(g.getAttribute('data-s')),
+				n: Number(g.getAttribute('data-n')),
+				y: Number(rect.getAttribute('y')),
+				label: labelOf(title.textContent),
+				chars: null,
+				fill: rect.getAttribute('fill'),
+			};
+			f.chars = Array.from(f.label);
+			g.__frame = f;
+			frames.push(f);
+		}
+		if (!frames.length)
+			return;
+		root = frames[0];
+		x0 = Number(root.rect.getAttribute('x'));
+		fullWidth = Number(root.rect.getAttribute('width'));
+		measureChars();
+		for (var k = 0; k < frames.length; k++)
+			place(frames[k], frames[k].s - root.s, root.n, false);
+	}
+
+	// The width of one character of the frame font (it is monospace).
+	function measureChars() {
+		var t = doc.createElementNS('http://www.w3.org/2000/svg', 'text');
+		t.setAttribute('x', '0');
+		t.setAttribute('y', '-100');
+		t.textContent = 'MMMMMMMMMMMMMMMMMMMM';
+		framesEl.appendChild(t);
+		var w = t.getComputedTextLength();
+		framesEl.removeChild(t);
+		if (w > 0)
+			charWidth = w / 20;
+	}
+
+	function fmt(v) {
+		return String(Math.round(v * 100) / 100);
+	}
+
+	// Position f as covering samples [off, off + f.n) of a view `span` wide.
+	function place(f, off, span, faded) {
+		var x = x0 + off / span * fullWidth;
+		var w = f.n / span * fullWidth;
+		if (faded) {
+			x = x0;
+			w = fullWidth;
+		}
+		f.rect.setAttribute('x', fmt(x));
+		f.rect.setAttribute('width', fmt(w));
+		f.text.setAttribute('x', fmt(x + TEXT_PAD));
+		f.g.style.display = '';
+		f.g.style.opacity = faded ? '0.6' : '';
+		fitText(f, w);
+	}
+
+	function fitText(f, w) {
+		var max = Math.floor((w - 2 * TEXT_PAD) / charWidth);
+		var s;
+		if (f.chars.length <= max)
+			s = f.label;
+		else if (max >= 3)
+			s = f.chars.slice(0, max - 2).join('') + '..';
+		else
+			s = '';
+		if (f.text.textContent !== s)
+			f.text.textContent = s;
+	}
+
+	function depthKey(f) {
+		return Math.abs(f.y - root.y);
+	}
+
+	function zoom(f) {
+		if (f === root) {
+			unzoom();
+			return;
+		}
+		zoomed = f;
+		var d = depthKey(f);
+		for (var i = 0; i < frames.length; i++) {
+			var o = frames[i];
+			var od = depthKey(o);
+			if (od < d) {
+				if (o.s <= f.s && o.s + o.n >= f.s + f.n)
+					place(o, 0, o.n, true);
+				else
+					o.g.style.display = 'none';
+			} else if (o.s >= f.s && o.s + o.n <= f.s + f.n) {
+				place(o, o.s - f.s, f.n, false);
+			} else {
+				o.g.style.display = 'none';
+			}
+		}
+		resetEl.style.display = '';
+	}
+
+	function unzoom() {
+		zoomed = null;
+		for (var i = 0; i < frames.length; i++)
+			place(frames[i], frames[i].s - root.s, root.n, false);
+		resetEl.style.display = 'none';
+	}
+
+	function showMatched(text) {
+		matched.textContent = text;
+		matched.style.display = text ? '' : 'none';
+	}
+
+	function clearSearch() {
+		current = null;
+		for (var i = 0; i < frames.length; i++)
+			frames[i].rect.setAttribute('fill', frames[i].fill);
+		showMatched('');
+		searchEl.textContent = 'Search';
+		setUrlTerm(null);
+	}
+
+	function search(term) {
+		if (term === null || term === undefined)
+			return;
+		if (term === '') {
+			clearSearch();
+			return;
+		}
+		var re;
+		try {
+			re = new RegExp(term);
+		} catch (e) {
+			clearSearch();
+			showMatched('Invalid regex');
+			return;
+		}
+		current = term;
+		var spans = [];
+		for (var i = 0; i < frames.length; i++) {
+			var f = frames[i];
+			if (f !== root && re.test(f.label)) {
+				f.rect.setAttribute('fill', HIGHLIGHT);
+				spans.push([f.s, f.s + f.n]);
+			} else {
+				f.rect.setAttribute('fill', f.fill);
+			}
+		}
+		// Frames are nested or disjoint, so the union of the matching spans
+		// counts every sample once, however many matching frames it is under.
+		spans.sort(function (a, b) { return a[0] - b[0]; });
+		var total = 0, end = -1;
+		for (var k = 0; k < spans.length; k++) {
+			var a = spans[k][0], b = spans[k][1];
+			if (a >= end) {
+				total += b - a;
+				end = b;
+			} else if (b > end) {
+				total += b - end;
+				end = b;
+			}
+		}
+		var pct = root && root.n > 0 ? 100 * total / root.n : 0;
+		showMatched('Matched: ' + pct.toFixed(2) + '%');
+		searchEl.textContent = 'Reset Search';
+		setUrlTerm(term);
+	}
+
+	function askSearch() {
+		var term = window.prompt('Search for (regular expression):', current === null ? '' : current);
+		search(term);
+	}
+
+	// Keep ?s=TERM in the address so a reload or a shared link shows the search.
+	function setUrlTerm(term) {
+		try {
+			var url = new URL(window.location.href);
+			if (term === null)
+				url.searchParams.delete('s');
+			else
+				url.searchParams.set('s', term);
+			if (url.href !== window.location.href)
+				window.history.replaceState(null, '', url.href);
+		} catch (e) {
+			// file:// pages may refuse; the search itself still works.
+		}
+	}
+
+	function frameOf(el) {
+		while (el && el !== framesEl) {
+			if (el.__frame)
+				return el.__frame;
+			el = el.parentNode;
+		}
+		return null;
+	}
+
+	init();
+	resetEl.style.display = 'none';
+	showMatched('');
+	resetEl.addEventListener('click', unzoom);
+	searchEl.addEventListener('click', function () {
+		if (current !== null)
+			clearSearch();
+		else
+			askSearch();
+	});
+	if (framesEl) {
+		framesEl.addEventListener('click', function (e) {
+			var f = frameOf(e.target);
+			if (f)
+				zoom(f);
+		});
+		framesEl.addEventListener('mouseover', function (e) {
+			var f = frameOf(e.target);
+			if (f)
+				details.textContent = 'Function: ' +
+					f.g.getElementsByTagName('title')[0].textContent;
+		});
+		framesEl.addEventListener('mouseout', function () {
+			details.textContent = ' ';
+		});
+	}
+	window.addEventListener('keydown', function (e) {
+		if (((e.ctrlKey || e.metaKey) && (e.key === 'f' || e.key === 'F')) || e.key === 'F3') {
+			e.preventDefault();
+			askSearch();
+		} else if (e.key === 'Escape') {
+			if (current !== null)
+				clearSearch();
+		}
+	});
+	var params = null;
+	try {
+		params = new URLSearchParams(window.location.search);
+	} catch (e) {
+		params = null;
+	}
+	if (params && params.get('s'))
+		search(params.get('s'));
+})();

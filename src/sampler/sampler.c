@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The sampling loop (see sampler.h). Each tick:
+ *   1. reap the launched child if it exited; every ~100 ms, with
+ *      --subprocesses, look for new Python descendants;
+ *   2. for each live target: read OS thread states, pause it (unless
+ *      nonblocking), pyproc__sample(), resume; -ESRCH means it exited;
+ *   3. for each thread kept by --idle/--gil: build the frame ids root first
+ *      (process and thread roots if asked), apply the regex filters, add the
+ *      stack to the profile;
+ *   4. sleep until the next absolute deadline, next += interval * U(0.5, 1.5).
+ * Thread names cost a dict walk in the target, so they are refreshed once a
+ * second or when an unknown thread shows up.
+ */
+#include "sampler/sampler.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "agg/filter.h"
+#include "agg/profile.h"
+#include "proc/launch.h"
+#include "proc/procfs.h"
+#include "proc/ptrace.h"
+#include "python/pyproc.h"
+#include "util/xalloc.h"
+
+#define MAX_TARGETS 1024
+#define NAME_REFRESH_NS 1000000000ull
+#define CHILD_SCAN_NS 100000000ull
+#define PROGRESS_NS 100000000ull
+#define LABEL_MAX 1024
+
+static volatile sig_atomic_t stop_flag;
+
+void sampler_request_stop(void) { stop_flag = 1; }
+bool sampler_stop_requested(void) { return stop_flag != 0; }
+
+struct tname {
+	uint64_t thread_id;
+	char name[64];
+};
+
+struct target {
+	struct pyproc *pp;
+	pid_t pid;
+	bool alive;
+	uint32_t proc_frame;            /* synthetic root frame id */
+	struct tname *names;
+	size_t nnames, names_cap;
+	uint64_t names_at;              /* when names were last refreshed */
+	bool names_due;
+};
+
+struct skipped {                        /* a descendant that is not (yet) Python */
+	pid_t pid;
+	char *exe;
+};
+
+struct sampler {
+	struct sampler_config c;
+	struct profile *prof;
+	struct target *t;
+	size_t nt, t_cap;
+	struct skipped *sk;
+	size_t nsk, sk_cap;
+	pid_t child;
+	bool child_done;
+	int child_status;
+	struct sampler_status st;
+	uint64_t start_ns, last_scan_ns, last_progress_ns;
+	struct py_sample sample;
+	uint32_t *frames;
+	const char **names, **labels;
+	char *label_buf;
+	size_t frames_cap;
+	uint64_t rng;
+	char pyver[32];
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+}
+
+/* xorshift64*: uniform in [0, 1). */
+static double uniform(struct sampler *s)
+{
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return (double)((s->rng * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+
+struct sampler *sampler__new(const struct sampler_config *c, struct profile *prof)
+{
+	struct sampler *s = xcalloc(1, sizeof(*s));
+	s->c = *c;
+	if (s->c.rate_hz <= 0)
+		s->c.rate_hz = 100;
+	s->prof = prof;
+	s->rng = now_ns() | 1;
+	s->start_ns = now_ns();
+	stop_flag = 0;
+	return s;
+}
+
+void sampler__free(struct sampler *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nt; i++) {
+		pyproc__close(s->t[i].pp);
+		free(s->t[i].names);
+	}
+	for (size_t i = 0; i < s->nsk; i++)
+		free(s->sk[i].exe);
+	free(s->t);
+	free(s->sk);
+	py_sample__release(&s->sample);
+	free(s->frames);
+	free(s->names);
+	free(s->labels);
+	free(s->label_buf);
+	free(s);
+}
+
+static bool has_target(const struct sampler *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->nt; i++)
+		if (s->t[i].pid == pid)
+			return true;
+	return false;
+}
+
+static void add_target(struct sampler *s, struct pyproc *pp, pid_t pid)
+{
+	const struct pyproc_info *in = pyproc__info(pp);
+	s->t = xgrow(s->t, &s->t_cap, s->nt + 1, sizeof(*s->t));
+	struct target *t = &s->t[s->nt++];
+	memset(t, 0, sizeof(*t));
+	t->pp = pp;
+	t->pid = pid;
+	t->alive = true;
+	t->names_due = true;
+	char *label = xasprintf("process %d:\"%s\"", (int)pid, in->cmdline);
+	t->proc_frame = profile__frame(s->prof, label, "", "", -1, PROF_FRAME_PROCESS);
+	free(label);
+	if (!s->pyver[0])
+		snprintf(s->pyver, sizeof(s->pyver), "%s", in->version_str);
+}
+
+int sampler__add_pid(struct sampler *s, pid_t pid, char *why, size_t whylen)
+{
+	if (has_target(s, pid))
+		return 0;
+	struct pyproc *pp;
+	int err = pyproc__open(pid, &pp, why, whylen);
+	if (err)
+		return err;
+	add_target(s, pp, pid);
+	return 0;
+}
+
+static void reap_child(struct sampler *s)
+{
+	if (s->child > 0 && !s->child_done && launch_poll(s->child, &s->child_status) == 1)
+		s->child_done = true;
+}
+
+/* With --subprocesses: adopt Python descendants of every target and of the
+ * launched child. A non-Python one is remembered with its executable and
+ * looked at again only after it execs something else. */
+static void scan_children(struct sampler *s)
+{
+	pid_t *queue = xmalloc(MAX_TARGETS * sizeof(*queue));
+	pid_t *kids = xmalloc(MAX_TARGETS * sizeof(*kids));
+	size_t nq = 0;
+	for (size_t i = 0; i < s->nt && nq < MAX_TARGETS; i++)
+		if (s->t[i].alive)
+			queue[nq++] = s->t[i].pid;
+	if (s->child > 0 && !s->child_done && !has_target(s, s->child) && nq < MAX_TARGETS)
+		queue[nq++] = s->child;
+	for (size_t qi = 0; qi < nq; qi++) {
+		int n = procfs_children(queue[qi], kids, MAX_TARGETS);
+		for (int k = 0; k < n; k++) {
+			pid_t pid = kids[k];
+			bool queued = false;
+			for (size_t j = 0; j < nq && !queued; j++)
+				queued = queue[j] == pid;
+			if (queued)
+				continue;
+			if (nq < MAX_TARGETS)
+				queue[nq++] = pid;
+			if (has_target(s, pid) || s->nt >= MAX_TARGETS)
+				continue;
+			char *exe = procfs_exe(pid);
+			struct skipped *known = NULL;
+			for (size_t j = 0; j < s->nsk; j++)
+				if (s->sk[j].pid == pid)
+					known = &s->sk[j];
+			if (known && exe && known->exe && strcmp(known->exe, exe) == 0) {
+				free(exe);
+				continue;
+			}
+			struct pyproc *pp;
+			char why[256];
+			if (pyproc__open(pid, &pp, why, sizeof(why)) == 0) {
+				add_target(s, pp, pid);
+				free(exe);
+			} else if (known) {
+				free(known->exe);
+				known->exe = exe;
+			} else {
+				s->sk = xgrow(s->sk, &s->sk_cap, s->nsk + 1, sizeof(*s->sk));
+				s->sk[s->nsk++] = (struct skipped){ pid, exe };
+			}
+		}
+	}
+	free(queue);
+	free(kids);
+}
+
+int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *why, size_t whylen)
+{
+	s->child = child;
+	uint64_t deadline = now_ns() + (uint64_t)(timeout_s * 1e9);
+	struct timespec pause = { 0, 1000000 };
+	struct pyproc *pp = NULL;
+	int err = -EINTR;
+	why[0] = '\0';
+	while (!stop_flag) {
+		reap_child(s);
+		if (s->child_done && !s->c.subprocesses) {
+			snprintf(why, whylen, "the command exited before its Python interpreter started");
+			err = -ESRCH;
+			break;
+		}
+		/* Opening is costly (ELF files); once the child is Python, only
+		 * wait for its interpreter to have a thread state. */
+		if (!s->child_done && !pp && pyproc__open(child, &pp, why, whylen) != 0)
+			pp = NULL;
+		if (pp) {
+			int e = pyproc__sample(pp, &s->sample, 0);
+			if (e == 0) {
+				add_target(s, pp, child);
+				return 0;
+			}
+			if (e == -ESRCH) {
+				pyproc__close(pp);
+				pp = NULL;
+			}
+		}
+		if (s->c.subprocesses) {
+			scan_children(s);
+			if (s->nt > 0) {
+				err = 0;
+				break;
+			}
+			if (s->child_done) {
+				snprintf(why, whylen, "the command exited and no Python process was found under it");
+				err = -ESRCH;
+				break;
+			}
+		}
+		if (now_ns() > deadline) {
+			if (!why[0])
+				snprintf(why, whylen, "no Python interpreter started within %.0f seconds", timeout_s);
+			err = -ENOEXEC;
+			break;
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (err == -EINTR)
+		snprintf(why, whylen, "interrupted");
+	pyproc__close(pp);
+	return err;
+}
+
+static const char *thread_name(struct target *t, const struct py_thread *th)
+{
+	if (th->name[0]) {
+		for (size_t i = 0; i < t->nnames; i++)
+			if (t->names[i].thread_id == th->thread_id) {
+				snprintf(t->names[i].name, sizeof(t->names[i].name), "%s", th->name);
+				return th->name;
+			}
+		t->names = xgrow(t->names, &t->names_cap, t->nnames + 1, sizeof(*t->names));
+		t->names[t->nnames].thread_id = th->thread_id;
+		snprintf(t->names[t->nnames].name, sizeof(t->names[0].name), "%s", th->name);
+		t->nnames++;
+		return th->name;
+	}
+	for (size_t i = 0; i < t->nnames; i++)
+		if (t->names[i].thread_id == th->thread_id)
+			return t->names[i].name;
+	t->names_due = true;    /* a thread we have no name for yet */
+	return "";
+}
+
+static void ensure_frames(struct sampler *s, size_t n)
+{
+	if (n <= s->frames_cap)
+		return;
+	size_t cap = s->frames_cap;
+	s->frames = xgrow(s->frames, &cap, n, sizeof(*s->frames));
+	s->names = xrealloc(s->names, cap * sizeof(*s->names));
+	s->labels = xrealloc(s->labels, cap * sizeof(*s->labels));
+	s->frames_cap = cap;
+}
+
+static void add_thread(struct sampler *s, struct target *t, const struct py_thread *th, uint64_t t_ns)
+{
+	if (!s->c.include_idle && !th->active)
+		return;
+	if (s->c.gil_only && !th->owns_gil)
+		return;
+	size_t n = 0, nf = th->nframes;
+	ensure_frames(s, nf + 2);
+	const char *tname = thread_name(t, th);
+	if (s->c.subprocesses)
+		s->frames[n++] = t->proc_frame;
+	if (s->c.threads_root) {
+		char *label = tname[0] ? xasprintf("thread (%d): %s", (int)th->tid, tname)
+				       : xasprintf("thread (%d)", (int)th->tid);
+		s->frames[n++] = profile__frame(s->prof, label, "", "", -1, PROF_FRAME_THREAD);
+		free(label);
+	}
+	size_t roots = n;
+	bool filtering = s->c.filter != NULL;
+	if (filtering && !s->label_buf)
+		s->label_buf = xmalloc(LABEL_MAX * (PYPROC_MAX_DEPTH + 2));
+	for (size_t k = 0; k < nf; k++) {
+		const struct py_frame *fr = &th->frames[nf - 1 - k];       /* root first */
+		int line = s->c.no_lineno ? -1 : s->c.function_lines ? fr->code->firstlineno : fr->line;
+		uint32_t id = profile__frame(s->prof, fr->code->name, fr->code->filename,
+					     fr->code->short_filename, line, PROF_FRAME_PYTHON);
+		s->frames[n] = id;
+		if (filtering) {
+			s->names[n - roots] = fr->code->name;
+			s->labels[n - roots] = profile_frame_label(profile__frame_at(s->prof, id), false,
+								   s->label_buf + LABEL_MAX * (n - roots),
+								   LABEL_MAX);
+		}
+		n++;
+	}
+	if (filtering && !stack_filter__keep(s->c.filter, s->names, s->labels, n - roots))
+		return;
+	uint32_t tid = profile__thread(s->prof, t->pid, th->tid, tname, pyproc__info(t->pp)->cmdline);
+	profile__add(s->prof, tid, s->frames, n, t_ns, 1);
+}
+
+static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
+{
+	unsigned flags = 0;
+	uint64_t now = now_ns();
+	if (t->names_due || now - t->names_at > NAME_REFRESH_NS) {
+		flags |= PYSAMPLE_NAMES;
+		t->names_due = false;
+		t->names_at = now;
+	}
+	int err;
+	if (s->c.nonblocking) {
+		err = pyproc__sample(t->pp, &s->sample, flags | PYSAMPLE_OS_STATE);
+	} else {
+		struct ptrace_pause *pause = NULL;
+		pyproc__read_os_states(t->pp);
+		err = ptrace_pause__stop(t->pid, &pause);
+		if (!err) {
+			pyproc__set_pause(t->pp, pause);
+			err = pyproc__sample(t->pp, &s->sample, flags);
+			pyproc__set_pause(t->pp, NULL);
+			ptrace_pause__resume(pause);
+		}
+	}
+	if (err == -ESRCH || err == -ENOENT || (err && kill(t->pid, 0) != 0 && errno == ESRCH)) {
+		t->alive = false;
+		return;
+	}
+	if (err == -EAGAIN)
+		return;         /* interpreter starting or finalising: not a sample */
+	if (err) {
+		s->st.errors++;
+		return;
+	}
+	s->st.samples++;
+	for (size_t i = 0; i < s->sample.n; i++)
+		add_thread(s, t, &s->sample.threads[i], t_ns);
+}
+
+static int alive_targets(const struct sampler *s)
+{
+	int n = 0;
+	for (size_t i = 0; i < s->nt; i++)
+		n += s->t[i].alive;
+	return n;
+}
+
+static void report(struct sampler *s, uint64_t now, bool force)
+{
+	if (!s->c.progress || (!force && now - s->last_progress_ns < PROGRESS_NS))
+		return;
+	s->last_progress_ns = now;
+	s->st.elapsed_s = (double)(now - s->start_ns) / 1e9;
+	s->st.processes = alive_targets(s);
+	s->st.cpu_ns = cpu_ns();
+	s->c.progress(&s->st, s->c.progress_arg);
+}
+
+int sampler__run(struct sampler *s)
+{
+	double interval = 1e9 / s->c.rate_hz;
+	uint64_t start = now_ns();
+	s->start_ns = start;
+	uint64_t end = s->c.duration_s > 0 ? start + (uint64_t)(s->c.duration_s * 1e9) : UINT64_MAX;
+	double next = (double)start;
+	while (!stop_flag) {
+		uint64_t now = now_ns();
+		if (now >= end)
+			break;
+		reap_child(s);
+		if (s->c.subprocesses && now - s->last_scan_ns >= CHILD_SCAN_NS) {
+			scan_children(s);
+			s->last_scan_ns = now;
+		}
+		if (alive_targets(s) == 0 && (!s->c.subprocesses || s->child <= 0 || s->child_done))
+			break;
+		s->st.ticks++;
+		s->st.lag_s = (double)now > next ? ((double)now - next) / 1e9 : 0;
+		if (s->st.lag_s > 1.0 && s->st.lag_s > 20 * interval / 1e9)
+			s->st.behind = true;
+		for (size_t i = 0; i < s->nt; i++)
+			if (s->t[i].alive)
+				sample_target(s, &s->t[i], now - start);
+		report(s, now_ns(), false);
+
+		next += interval * (0.5 + uniform(s));
+		now = now_ns();
+		if ((double)now > next + 1e9) {
+			/* More than a second behind: skip ahead instead of bursting. */
+			next = (double)now;
+		}
+		if ((double)now < next) {
+			struct timespec ts = { (time_t)(next / 1e9), (long)((uint64_t)next % 1000000000ull) };
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop_flag)
+				;
+		}
+	}
+	reap_child(s);
+	report(s, now_ns(), true);
+	return 0;
+}
+
+const struct sampler_status *sampler__status(const struct sampler *s)
+{
+	return &s->st;
+}
+
+int sampler__child_status(const struct sampler *s, int *status)
+{
+	if (!s->child_done)
+		return 0;
+	*status = s->child_status;
+	return 1;
+}
+
+const char *sampler__python_version(const struct sampler *s)
+{
+	return s->pyver;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The sampling loop of `cspy record` (and later `top`): it owns the target
+ * processes (attached PIDs, a launched child, and with --subprocesses every
+ * Python descendant, including ones started later), wakes at absolute
+ * deadlines with randomised intervals (mean 1/rate, so periodic work in the
+ * target cannot alias with the sampler), reads every target's stacks
+ * (pausing it unless nonblocking), applies the idle/GIL/filters, and adds
+ * each kept thread stack to a struct profile. A failed read is counted as an
+ * error and never ends the run; the run ends when every target has exited,
+ * after the duration, or when sampler_request_stop() is called (from a
+ * signal handler).
+ */
+#ifndef CSPY_SAMPLER_H
+#define CSPY_SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct profile;
+struct stack_filter;
+
+struct sampler_status {
+	uint64_t samples;       /* successful reads of a process's stacks */
+	uint64_t errors;        /* failed reads */
+	uint64_t ticks;
+	double elapsed_s;
+	double lag_s;           /* how late the latest tick started */
+	bool behind;            /* sampling cannot keep up with the rate */
+	int processes;          /* targets alive */
+	uint64_t cpu_ns;        /* cspy's own CPU time (user + system) so far */
+};
+
+struct sampler_config {
+	double rate_hz;
+	double duration_s;      /* 0: unlimited */
+	bool nonblocking;
+	bool gil_only;          /* --gil: only the thread holding the GIL */
+	bool include_idle;      /* --idle */
+	bool threads_root;      /* --threads: root frame per thread */
+	bool subprocesses;
+	bool function_lines;    /* -F: every frame at its function's first line */
+	bool no_lineno;         /* --nolineno */
+	const struct stack_filter *filter;
+	/* Called about 10 times a second with the status (may be NULL). */
+	void (*progress)(const struct sampler_status *st, void *arg);
+	void *progress_arg;
+};
+
+struct sampler;
+
+/* The profile is borrowed and must outlive the sampler. */
+struct sampler *sampler__new(const struct sampler_config *c, struct profile *prof);
+void sampler__free(struct sampler *s);
+
+/* Add a target. Returns 0, or the pyproc__open error (-ENOEXEC, -EACCES,
+ * -ENOTSUP ...) with a one-line reason in why. */
+int sampler__add_pid(struct sampler *s, pid_t pid, char *why, size_t whylen);
+/* Launch mode: the child cspy started; it is reaped by the sampler, which
+ * waits for its interpreter to start (up to timeout_s) and, with
+ * subprocesses, for Python descendants. Returns 0, or -ESRCH when it exited
+ * first, -ENOEXEC when it never became a Python process. */
+int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *why, size_t whylen);
+
+/* Sample until done. Returns 0. */
+int sampler__run(struct sampler *s);
+const struct sampler_status *sampler__status(const struct sampler *s);
+/* The launched child's wait status once it exited: 1 and *status, else 0. */
+int sampler__child_status(const struct sampler *s, int *status);
+/* Python version of the first target, "" if none. */
+const char *sampler__python_version(const struct sampler *s);
+
+/* Async-signal-safe: end the run at the next tick. */
+void sampler_request_stop(void);
+bool sampler_stop_requested(void);
+
+#endif
