@@ -40,7 +40,9 @@ msg = @printf '  %-6s %s\n' "$(1)" "$(2)";
 endif
 
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# Sources generated at build time: the flame graph's script as a C array.
+GEN_SRC  := $(BUILD)/gen/flamegraph_js.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:%.c=%.o)
 MAIN_OBJ := $(BUILD)/src/main.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -60,6 +62,21 @@ $(BUILD)/libcspy.a: $(LIB_OBJ)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# src/out/flamegraph.js -> a NUL-terminated char array (bytes as numbers, so
+# any content is safe), with only od and awk.
+$(BUILD)/gen/flamegraph_js.c: src/out/flamegraph.js
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q){ printf '/* Generated from %s by the Makefile; do not edit. */\n#include <stddef.h>\n' '$<'; \
+	  printf 'extern const char flamegraph_js[];\nextern const size_t flamegraph_js_len;\n'; \
+	  printf 'const char flamegraph_js[] = {\n'; \
+	  od -An -v -tu1 $< | awk '{ s = ""; for (i = 1; i <= NF; i++) s = s $$i ","; print s }'; \
+	  printf '0 };\nconst size_t flamegraph_js_len = sizeof(flamegraph_js) - 1;\n'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -96,10 +113,10 @@ FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc \
               $(shell pkg-config --cflags $(PKGS))
 fuzz: $(FUZZ_BIN)
-build-fuzz/%: fuzz/%.c $(LIB_SRC)
+build-fuzz/%: fuzz/%.c $(LIB_SRC) $(GEN_SRC)
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
-	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(filter-out src/cli/%,$(LIB_SRC)) $(LDLIBS)
+	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(filter-out src/cli/%,$(LIB_SRC)) $(GEN_SRC) $(LDLIBS)
 
 install: $(BUILD)/cspy
 	install -d $(DESTDIR)$(PREFIX)/bin

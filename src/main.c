@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -19,6 +20,7 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
+	{ "record", cmd_record, "Sample a program and write a profile (a flame graph by default)" },
 	{ "dump", cmd_dump, "Print the current Python stack of every thread of a process" },
 };
 
@@ -41,8 +43,40 @@ static void usage(FILE *f)
 	fprintf(f, "\nOptions:\n  -h, --help     show this help\n  -V, --version  show the version\n"
 		"\nRun 'cspy <command> --help' for a command's options.\n"
 		"\nExamples:\n"
+		"  cspy record -o profile.svg --pid 4242       a flame graph, until Ctrl-C\n"
+		"  cspy record -o profile.svg -- python app.py  launch and profile a program\n"
 		"  cspy dump --pid 4242             the stack of every thread of process 4242\n"
 		"  cspy dump --pid 4242 --locals    ... with local variables\n");
+}
+
+/* py-spy 0.1's command line: `cspy --flame FILE [opts] (-p PID | -- cmd)`,
+ * `cspy --native -o FILE -- cmd`, `cspy -- cmd`: record, with --flame FILE
+ * meaning `-o FILE -f flamegraph`. */
+static int legacy_record(int argc, char **argv)
+{
+	char **args = calloc((size_t)argc + 3, sizeof(*args));
+	int n = 0;
+	if (!args)
+		return 1;
+	args[n++] = "record";
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))  {
+			while (i < argc)
+				args[n++] = argv[i++];
+			break;
+		}
+		if (!strcmp(argv[i], "--flame") && i + 1 < argc) {
+			args[n++] = "-o";
+			args[n++] = argv[++i];
+			args[n++] = "--format=flamegraph";
+			continue;
+		}
+		args[n++] = argv[i];
+	}
+	args[n] = NULL;
+	int rc = cmd_record(n, args);
+	free(args);
+	return rc;
 }
 
 static int finish(int rc)
@@ -74,6 +108,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(a, "--dump"))       /* py-spy 0.1: cspy --dump --pid PID */
 		return finish(cmd_dump(argc - 1, argv + 1));
+	if (a[0] == '-')                /* py-spy 0.1: options without a command mean record */
+		return finish(legacy_record(argc, argv));
 
 	const struct cmd *found = NULL;
 	int matches = 0;

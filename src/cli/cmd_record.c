@@ -397,8 +397,10 @@ int cmd_record(int argc, char **argv)
 				rc = 1;
 				goto out;
 			}
-			if (err == -ENOEXEC && c.subprocesses)
-				continue;       /* its Python children will be found */
+			if (err == -ENOEXEC && c.subprocesses) {
+				sampler__watch(s, c.pids[i]);   /* its Python children will be found */
+				continue;
+			}
 			if (err) {
 				cli_error("process %d (%s) %s%s", (int)c.pids[i], st.comm,
 					  err == -ENOEXEC ? "is not a Python process: " : "",

@@ -44,7 +44,7 @@ struct flamegraph_opts {
 /* Write p as an SVG flame graph to f; o may be NULL for the defaults. A
  * profile without samples gives a valid SVG that says so. Returns 0, -EINVAL
  * for a width below 100 px or above 1000000 px, or -EIO when writing to f failed
- * (f is not flushed or closed: the caller does that and checks it too). */
+ * (f is flushed, not closed: the caller closes it and checks that too). */
 int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_opts *o);
 
 #endif

@@ -69,6 +69,8 @@ struct sampler {
 	size_t nt, t_cap;
 	struct skipped *sk;
 	size_t nsk, sk_cap;
+	pid_t roots[64];                /* non-Python processes whose descendants we adopt */
+	int nroots;
 	pid_t child;
 	bool child_done;
 	int child_status;
@@ -177,6 +179,20 @@ int sampler__add_pid(struct sampler *s, pid_t pid, char *why, size_t whylen)
 	return 0;
 }
 
+void sampler__watch(struct sampler *s, pid_t pid)
+{
+	if (s->nroots < (int)(sizeof(s->roots) / sizeof(s->roots[0])))
+		s->roots[s->nroots++] = pid;
+}
+
+static bool roots_alive(const struct sampler *s)
+{
+	for (int r = 0; r < s->nroots; r++)
+		if (kill(s->roots[r], 0) == 0)
+			return true;
+	return s->child > 0 && !s->child_done;
+}
+
 static void reap_child(struct sampler *s)
 {
 	if (s->child > 0 && !s->child_done && launch_poll(s->child, &s->child_status) == 1)
@@ -196,6 +212,9 @@ static void scan_children(struct sampler *s)
 			queue[nq++] = s->t[i].pid;
 	if (s->child > 0 && !s->child_done && !has_target(s, s->child) && nq < MAX_TARGETS)
 		queue[nq++] = s->child;
+	for (int r = 0; r < s->nroots && nq < MAX_TARGETS; r++)
+		if (!has_target(s, s->roots[r]) && kill(s->roots[r], 0) == 0)
+			queue[nq++] = s->roots[r];
 	for (size_t qi = 0; qi < nq; qi++) {
 		int n = procfs_children(queue[qi], kids, MAX_TARGETS);
 		for (int k = 0; k < n; k++) {
@@ -369,7 +388,8 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 {
 	unsigned flags = 0;
 	uint64_t now = now_ns();
-	if (t->names_due || now - t->names_at > NAME_REFRESH_NS) {
+	if ((t->names_due && now - t->names_at > NAME_REFRESH_NS / 10) ||
+	    now - t->names_at > NAME_REFRESH_NS) {
 		flags |= PYSAMPLE_NAMES;
 		t->names_due = false;
 		t->names_at = now;
@@ -438,7 +458,7 @@ int sampler__run(struct sampler *s)
 			scan_children(s);
 			s->last_scan_ns = now;
 		}
-		if (alive_targets(s) == 0 && (!s->c.subprocesses || s->child <= 0 || s->child_done))
+		if (alive_targets(s) == 0 && (!s->c.subprocesses || !roots_alive(s)))
 			break;
 		s->st.ticks++;
 		s->st.lag_s = (double)now > next ? ((double)now - next) / 1e9 : 0;

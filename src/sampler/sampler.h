@@ -58,6 +58,9 @@ void sampler__free(struct sampler *s);
 /* Add a target. Returns 0, or the pyproc__open error (-ENOEXEC, -EACCES,
  * -ENOTSUP ...) with a one-line reason in why. */
 int sampler__add_pid(struct sampler *s, pid_t pid, char *why, size_t whylen);
+/* --subprocesses with a PID that is not Python itself (a shell, a
+ * supervisor): adopt its Python descendants as they appear. */
+void sampler__watch(struct sampler *s, pid_t pid);
 /* Launch mode: the child cspy started; it is reaped by the sampler, which
  * waits for its interpreter to start (up to timeout_s) and, with
  * subprocesses, for Python descendants. Returns 0, or -ESRCH when it exited
