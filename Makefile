@@ -49,7 +49,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test check unit e2e linetables clean install fuzz example
+.PHONY: all test check unit e2e linetables clean install fuzz example bench
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -65,16 +65,16 @@ $(BUILD)/%.o: %.c
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-# src/out/flamegraph.js -> a NUL-terminated char array (bytes as numbers, so
-# any content is safe), with only od and awk.
+# src/out/flamegraph.js -> a C string of octal escapes (any byte is safe),
+# with only od and awk.
 $(BUILD)/gen/flamegraph_js.c: src/out/flamegraph.js
 	@mkdir -p $(@D)
 	$(call msg,GEN,$@)
 	$(Q){ printf '/* Generated from %s by the Makefile; do not edit. */\n#include <stddef.h>\n' '$<'; \
 	  printf 'extern const char flamegraph_js[];\nextern const size_t flamegraph_js_len;\n'; \
-	  printf 'const char flamegraph_js[] = {\n'; \
-	  od -An -v -tu1 $< | awk '{ s = ""; for (i = 1; i <= NF; i++) s = s $$i ","; print s }'; \
-	  printf '0 };\nconst size_t flamegraph_js_len = sizeof(flamegraph_js) - 1;\n'; } > $@.tmp && mv $@.tmp $@
+	  printf 'const char flamegraph_js[] =\n'; \
+	  od -An -v -to1 $< | awk '{ s = ""; for (i = 1; i <= NF; i++) s = s "\\" $$i; print "\"" s "\"" }'; \
+	  printf '"";\nconst size_t flamegraph_js_len = sizeof(flamegraph_js) - 1;\n'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(call msg,CC,$<)
@@ -117,6 +117,11 @@ build-fuzz/%: fuzz/%.c $(LIB_SRC) $(GEN_SRC)
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(filter-out src/cli/%,$(LIB_SRC)) $(GEN_SRC) $(LDLIBS)
+
+# Benchmarks: results go to bench/results/ (markdown tables).
+bench: $(BUILD)/cspy
+	$(Q)BUILD=$(BUILD) python3 bench/dump_time.py 10 > bench/results/dump.md
+	$(Q)cat bench/results/dump.md
 
 install: $(BUILD)/cspy
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -30,6 +30,12 @@ def pythons():
     found += [p for p in sorted(glob.glob("/usr/bin/python3.*")) if os.path.basename(p)[7:].replace(".", "").isdigit()]
     return found
 
+def root_prefix():
+    try:
+        return subprocess.check_output(["pyenv", "root"], text=True).strip() or "\0"
+    except (OSError, subprocess.CalledProcessError):
+        return "\0"
+
 def main():
     rows = []
     for py in pythons():
@@ -60,9 +66,10 @@ def main():
                 p.wait()
     print("| Python | blocking: median ms (min-max) | --nonblocking: median ms (min-max) |")
     print("|---|---|---|")
+    rows.sort(key=lambda r: (tuple(int(x) for x in r[0].split(".")), r[1]))
     for ver, py, res in rows:
         cells = ["%.2f (%.2f-%.2f)" % (statistics.median(v), min(v), max(v)) for v in (res["blocking"], res["nonblocking"])]
-        print("| %s (%s) | %s | %s |" % (ver, py.replace(os.path.expanduser("~"), "~"), cells[0], cells[1]))
+        print("| %s (%s) | %s | %s |" % (ver, py.replace(root_prefix(), "$(pyenv root)").replace(os.path.expanduser("~"), "~"), cells[0], cells[1]))
     print("\n%d runs each; `cspy dump --pid PID` wall time including process start, on a 10-thread process (11 threads, 12 frames each)." % N)
 
 main()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|e2e ...]   (default: all tiers)
+#   tests/run_all.sh [unit|linetables|e2e|record|san ...]   (default: all tiers)
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables e2e san)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables e2e record san)
 
 total_pass=0
 total_fail=0
@@ -49,6 +49,9 @@ for tier in "${tiers[@]}"; do
 	e2e)
 		run_tier "end-to-end" python3 tests/e2e/run.py
 		;;
+	record)
+		run_tier "end-to-end record" python3 tests/e2e/record.py
+		;;
 	san)
 		# Everything again under AddressSanitizer + UndefinedBehaviorSanitizer.
 		if ! make -s -j2 SAN=san WERROR="${WERROR:-0}" all; then
@@ -65,6 +68,7 @@ for tier in "${tiers[@]}"; do
 		saved_build=$BUILD
 		export BUILD=build-san
 		run_tier "asan+ubsan end-to-end" python3 tests/e2e/run.py
+		run_tier "asan+ubsan end-to-end record" python3 tests/e2e/record.py
 		export BUILD=$saved_build
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;

@@ -25,7 +25,6 @@
 #include "out/flamegraph.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +41,12 @@ extern const size_t flamegraph_js_len;
 #define FRAME_H 16              /* row height, px (rect is one less) */
 #define TOP 56                  /* y of the first row */
 #define CHAR_W 7.3              /* estimated advance of the 12px monospace font */
-#define TITLE_PX 16
 #define TITLE_CHAR_W 9.7
-#define TEXT_PAD 3
+#define TEXT_PAD 3              /* text starts this far into its rect */
+#define TEXT_DY 11.5            /* baseline below the rect's top */
+#define FRAME_RECT_H "15"       /* FRAME_H - 1 */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define LABEL_MAX 8192
 
 struct label {
@@ -367,30 +369,86 @@ static void layout(struct fg *fg, double usable, double min_width)
 	}
 }
 
-/* Print v with two decimals from integers; drops ".00" and a trailing "0". */
-static void fmt_num(char *buf, size_t n, double v)
+/* Output goes through a buffer of our own: frames are formatted with a few
+ * appends instead of printf (which dominated the run time), and every fwrite
+ * is checked. */
+struct out {
+	FILE *f;
+	size_t n;
+	bool err;
+	char buf[1 << 16];
+};
+
+static void out_flush(struct out *o)
 {
-	long long c = llround(v * 100);
-	const char *sign = c < 0 ? "-" : "";
-	if (c < 0)
+	if (o->n && fwrite(o->buf, 1, o->n, o->f) != o->n)
+		o->err = true;
+	o->n = 0;
+}
+
+static void out_mem(struct out *o, const char *s, size_t len)
+{
+	if (len > sizeof(o->buf) - o->n) {
+		out_flush(o);
+		if (len > sizeof(o->buf)) {
+			if (fwrite(s, 1, len, o->f) != len)
+				o->err = true;
+			return;
+		}
+	}
+	memcpy(o->buf + o->n, s, len);
+	o->n += len;
+}
+
+static void out_str(struct out *o, const char *s)
+{
+	out_mem(o, s, strlen(s));
+}
+
+static void out_u64(struct out *o, uint64_t v)
+{
+	char t[24];
+	size_t i = sizeof(t);
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	out_mem(o, t + i, sizeof(t) - i);
+}
+
+/* v rounded to the nearest integer, halves away from zero (no libm). */
+static long long round_ll(double v)
+{
+	return v >= 0 ? (long long)(v + 0.5) : -(long long)(-v + 0.5);
+}
+
+/* v rounded to hundredths, without trailing zeros ("12", "12.5", "12.34"). */
+static void out_num(struct out *o, double v)
+{
+	long long c = round_ll(v * 100);
+	if (c < 0) {
+		out_mem(o, "-", 1);
 		c = -c;
-	if (c % 100 == 0)
-		snprintf(buf, n, "%s%lld", sign, c / 100);
-	else if (c % 10 == 0)
-		snprintf(buf, n, "%s%lld.%lld", sign, c / 100, c % 100 / 10);
-	else
-		snprintf(buf, n, "%s%lld.%02lld", sign, c / 100, c % 100);
+	}
+	out_u64(o, (uint64_t)c / 100);
+	int frac = (int)(c % 100);
+	if (frac) {
+		char t[3] = { '.', (char)('0' + frac / 10), (char)('0' + frac % 10) };
+		out_mem(o, t, frac % 10 ? 3 : 2);
+	}
 }
 
-/* A percentage with exactly two decimals, as in "12.50". */
-static void fmt_pct(char *buf, size_t n, uint64_t part, uint64_t total)
+/* part/total as a percentage with exactly two decimals ("12.50"). */
+static void out_pct(struct out *o, uint64_t part, uint64_t total)
 {
-	long long c = total ? llround((double)part * 10000.0 / (double)total) : 0;
-	snprintf(buf, n, "%lld.%02lld", c / 100, c % 100);
+	uint64_t c = total ? (uint64_t)round_ll((double)part * 10000.0 / (double)total) : 0;
+	out_u64(o, c / 100);
+	char t[3] = { '.', (char)('0' + c % 100 / 10), (char)('0' + c % 10) };
+	out_mem(o, t, 3);
 }
 
-/* Write s (len bytes of XML-safe UTF-8) escaped for text and attributes. */
-static void put_escaped(FILE *f, const char *s, size_t len)
+/* s (len bytes of XML-safe UTF-8) escaped for both text and attributes. */
+static void out_escaped(struct out *o, const char *s, size_t len)
 {
 	size_t start = 0;
 	for (size_t i = 0; i < len; i++) {
@@ -403,11 +461,11 @@ static void put_escaped(FILE *f, const char *s, size_t len)
 		case '\'': rep = "&#39;"; break;
 		default: continue;
 		}
-		fwrite(s + start, 1, i - start, f);
-		fputs(rep, f);
+		out_mem(o, s + start, i - start);
+		out_str(o, rep);
 		start = i + 1;
 	}
-	fwrite(s + start, 1, len - start, f);
+	out_mem(o, s + start, len - start);
 }
 
 /* The first code points of s that fit in `width` px at char_w px each, with
@@ -415,8 +473,8 @@ static void put_escaped(FILE *f, const char *s, size_t len)
  * the byte length to print and sets *dots. */
 static size_t trim_len(const char *s, size_t len, double width, double char_w, bool *dots)
 {
-	double fit = floor(width / char_w);
-	size_t max = fit > 0 ? (size_t)fit : 0;
+	double fit = width / char_w;
+	size_t max = fit > 0 ? (size_t)fit : 0;    /* floor */
 	size_t cps = 0, cut = 0;
 	*dots = false;
 	for (size_t i = 0; i < len; i++) {
@@ -436,29 +494,29 @@ static size_t trim_len(const char *s, size_t len, double width, double char_w, b
 	return cut;
 }
 
-static void put_trimmed(FILE *f, const char *s, size_t len, double width, double char_w)
+static void out_trimmed(struct out *o, const char *s, size_t len, double width, double char_w)
 {
 	bool dots;
 	size_t n = trim_len(s, len, width, char_w, &dots);
-	put_escaped(f, s, n);
+	out_escaped(o, s, n);
 	if (dots)
-		fputs("..", f);
+		out_mem(o, "..", 2);
 }
 
-/* Write data as the content of a CDATA section, split wherever "]]>" occurs. */
-static void put_cdata(FILE *f, const char *data, size_t len)
+/* data as the content of a CDATA section, split wherever "]]>" occurs. */
+static void out_cdata(struct out *o, const char *data, size_t len)
 {
-	fputs("<![CDATA[", f);
+	out_str(o, "<![CDATA[");
 	size_t start = 0;
 	for (size_t i = 0; i + 2 < len; i++) {
 		if (data[i] == ']' && data[i + 1] == ']' && data[i + 2] == '>') {
-			fwrite(data + start, 1, i + 2 - start, f);
-			fputs("]]><![CDATA[", f);
+			out_mem(o, data + start, i + 2 - start);
+			out_str(o, "]]><![CDATA[");
 			start = i + 2;
 		}
 	}
-	fwrite(data + start, 1, len - start, f);
-	fputs("]]>", f);
+	out_mem(o, data + start, len - start);
+	out_str(o, "]]>");
 }
 
 static const char STYLE[] =
@@ -470,34 +528,47 @@ static const char STYLE[] =
 	"#frames text { pointer-events: none; }\n"
 	"#frames g:hover rect { stroke: #000; stroke-width: 0.5; }\n";
 
-static void write_frame(FILE *f, const struct fg *fg, uint32_t id, const struct flamegraph_opts *o,
-			double usable)
+static void write_frame(struct out *out, const struct fg *fg, uint32_t id,
+			const struct flamegraph_opts *o, double usable)
 {
 	const struct node *nd = &fg->nodes[id];
 	const struct label *l = &fg->labels[nd->label];
 	uint64_t total = fg->nodes[0].n;
-	char x[32], y[32], w[32], tx[32], ty[32], pct[32];
-	double xv = PAD_X + (double)nd->s * usable / (double)total;
-	double wv = (double)nd->n * usable / (double)total;
+	double x = PAD_X + (double)nd->s * usable / (double)total;
+	double w = (double)nd->n * usable / (double)total;
 	uint32_t row = o->icicle ? nd->depth : fg->max_depth - nd->depth;
-	double yv = TOP + (double)row * FRAME_H;
-	fmt_num(x, sizeof(x), xv);
-	fmt_num(w, sizeof(w), wv);
-	fmt_num(y, sizeof(y), yv);
-	fmt_num(tx, sizeof(tx), xv + TEXT_PAD);
-	fmt_num(ty, sizeof(ty), yv + 11.5);
-	fmt_pct(pct, sizeof(pct), nd->n, total);
+	double y = TOP + (double)row * FRAME_H;
 	uint32_t rgb = id == 0 ? 0xd8d8d8 : l->rgb;
-	fprintf(f, "<g data-s=\"%llu\" data-n=\"%llu\"><title>", (unsigned long long)nd->s,
-		(unsigned long long)nd->n);
-	put_escaped(f, l->str, l->len);
-	fprintf(f, " (%llu sample%s, %s%%)</title>", (unsigned long long)nd->n,
-		nd->n == 1 ? "" : "s", pct);
-	fprintf(f, "<rect x=\"%s\" y=\"%s\" width=\"%s\" height=\"%d\" fill=\"rgb(%u,%u,%u)\"/>",
-		x, y, w, FRAME_H - 1, rgb >> 16, (rgb >> 8) & 0xff, rgb & 0xff);
-	fprintf(f, "<text x=\"%s\" y=\"%s\">", tx, ty);
-	put_trimmed(f, l->str, l->len, wv - 2 * TEXT_PAD, CHAR_W);
-	fputs("</text></g>\n", f);
+
+	out_str(out, "<g data-s=\"");
+	out_u64(out, nd->s);
+	out_str(out, "\" data-n=\"");
+	out_u64(out, nd->n);
+	out_str(out, "\"><title>");
+	out_escaped(out, l->str, l->len);
+	out_str(out, " (");
+	out_u64(out, nd->n);
+	out_str(out, nd->n == 1 ? " sample, " : " samples, ");
+	out_pct(out, nd->n, total);
+	out_str(out, "%)</title><rect x=\"");
+	out_num(out, x);
+	out_str(out, "\" y=\"");
+	out_num(out, y);
+	out_str(out, "\" width=\"");
+	out_num(out, w);
+	out_str(out, "\" height=\"" FRAME_RECT_H "\" fill=\"rgb(");
+	out_u64(out, rgb >> 16);
+	out_mem(out, ",", 1);
+	out_u64(out, (rgb >> 8) & 0xff);
+	out_mem(out, ",", 1);
+	out_u64(out, rgb & 0xff);
+	out_str(out, ")\"/><text x=\"");
+	out_num(out, x + TEXT_PAD);
+	out_str(out, "\" y=\"");
+	out_num(out, y + TEXT_DY);
+	out_str(out, "\">");
+	out_trimmed(out, l->str, l->len, w - 2 * TEXT_PAD, CHAR_W);
+	out_str(out, "</text></g>\n");
 }
 
 static void fg_free(struct fg *fg)
@@ -515,9 +586,12 @@ static void fg_free(struct fg *fg)
 int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_opts *opts)
 {
 	struct flamegraph_opts o = opts ? *opts : FLAMEGRAPH_OPTS_DEFAULT;
-	if (o.width < 100 || o.width > 1000000)
+	if (o.width < 100 || o.width > 1000000 || !(o.min_width >= 0))
 		return -EINVAL;
-	const char *title = o.title ? o.title : profile__meta(p)->title;
+	const struct prof_meta *meta = profile__meta(p);
+	const char *title = o.title;
+	if (!title)
+		title = meta->title && meta->title[0] ? meta->title : meta->command_line;
 	if (!title || !title[0])
 		title = "Flame Graph";
 	double usable = o.width - 2 * PAD_X;
@@ -532,44 +606,65 @@ int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_o
 	size_t tlen;
 	char *ctitle = xml_clean(title, &tlen);
 	uint32_t rows = fg.norder ? fg.max_depth + 1 : 2;
-	int bottom = TOP + (int)rows * FRAME_H + 18;
-	int height = bottom + 10;
-	char num[32];
+	uint64_t bottom = TOP + (uint64_t)rows * FRAME_H + 18;
+	uint64_t height = bottom + 10, width = (uint64_t)o.width;
+	struct out *out = xmalloc(sizeof(*out));
+	out->f = f;
+	out->n = 0;
+	out->err = false;
 
-	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n", f);
-	fprintf(f, "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-		"height=\"%d\" viewBox=\"0 0 %d %d\">\n", o.width, height, o.width, height);
-	fputs("<!-- Flame graph written by cspy. Click a frame to zoom, Ctrl-F to search. -->\n", f);
-	fputs("<title>", f);
-	put_escaped(f, ctitle, tlen);
-	fputs("</title>\n<style>", f);
-	put_cdata(f, STYLE, sizeof(STYLE) - 1);
-	fputs("</style>\n", f);
-	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#f6f6ee\"/>\n",
-		o.width, height);
-	fmt_num(num, sizeof(num), o.width / 2.0);
-	fprintf(f, "<text id=\"title\" x=\"%s\" y=\"24\">", num);
-	put_trimmed(f, ctitle, tlen, usable, TITLE_CHAR_W);
-	fputs("</text>\n", f);
-	fprintf(f, "<text id=\"reset\" x=\"%d\" y=\"44\">Reset Zoom</text>\n", PAD_X);
-	fprintf(f, "<text id=\"search\" x=\"%d\" y=\"44\">Search</text>\n", o.width - PAD_X);
-	fprintf(f, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", PAD_X, bottom);
-	fprintf(f, "<text id=\"matched\" x=\"%d\" y=\"%d\"> </text>\n", o.width - PAD_X, bottom);
+	out_str(out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+		"<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"");
+	out_u64(out, width);
+	out_str(out, "\" height=\"");
+	out_u64(out, height);
+	out_str(out, "\" viewBox=\"0 0 ");
+	out_u64(out, width);
+	out_str(out, " ");
+	out_u64(out, height);
+	out_str(out, "\">\n<!-- Flame graph written by cspy. Click a frame to zoom, Ctrl-F to search. -->\n"
+		"<title>");
+	out_escaped(out, ctitle, tlen);
+	out_str(out, "</title>\n<style>");
+	out_cdata(out, STYLE, sizeof(STYLE) - 1);
+	out_str(out, "</style>\n<rect x=\"0\" y=\"0\" width=\"");
+	out_u64(out, width);
+	out_str(out, "\" height=\"");
+	out_u64(out, height);
+	out_str(out, "\" fill=\"#f6f6ee\"/>\n<text id=\"title\" x=\"");
+	out_num(out, o.width / 2.0);
+	out_str(out, "\" y=\"24\">");
+	out_trimmed(out, ctitle, tlen, usable, TITLE_CHAR_W);
+	out_str(out, "</text>\n<text id=\"reset\" x=\"" STR(PAD_X) "\" y=\"44\">Reset Zoom</text>\n"
+		"<text id=\"search\" x=\"");
+	out_u64(out, width - PAD_X);
+	out_str(out, "\" y=\"44\">Search</text>\n<text id=\"details\" x=\"" STR(PAD_X) "\" y=\"");
+	out_u64(out, bottom);
+	out_str(out, "\"> </text>\n<text id=\"matched\" x=\"");
+	out_u64(out, width - PAD_X);
+	out_str(out, "\" y=\"");
+	out_u64(out, bottom);
+	out_str(out, "\"> </text>\n");
 	if (!total) {
-		fprintf(f, "<text id=\"empty\" x=\"%s\" y=\"%d\" text-anchor=\"middle\">"
-			"No samples were collected.</text>\n", num, TOP + FRAME_H);
+		out_str(out, "<text id=\"empty\" x=\"");
+		out_num(out, o.width / 2.0);
+		out_str(out, "\" y=\"" STR(TOP) "\" dy=\"" STR(FRAME_H) "\" text-anchor=\"middle\">"
+			"No samples were collected.</text>\n");
 	}
-	fputs("<g id=\"frames\">\n", f);
+	out_str(out, "<g id=\"frames\">\n");
 	for (size_t i = 0; i < fg.norder; i++)
-		write_frame(f, &fg, fg.order[i], &o, usable);
-	fputs("</g>\n<script type=\"text/ecmascript\">", f);
-	put_cdata(f, flamegraph_js, flamegraph_js_len);
-	fputs("</script>\n</svg>\n", f);
+		write_frame(out, &fg, fg.order[i], &o, usable);
+	out_str(out, "</g>\n<script type=\"text/ecmascript\">");
+	out_cdata(out, flamegraph_js, flamegraph_js_len);
+	out_str(out, "</script>\n</svg>\n");
+	out_flush(out);
+	bool err = out->err;
+	free(out);
 
 	free(ctitle);
 	fg_free(&fg);
 	/* Flush so that an error of the last buffered bytes is seen here too. */
-	if (fflush(f) != 0 || ferror(f))
+	if (err || fflush(f) != 0 || ferror(f))
 		return -EIO;
 	return 0;
 }

@@ -23,7 +23,7 @@
 struct profile;
 
 struct flamegraph_opts {
-	const char *title;      /* NULL: the profile's meta title (the command line) */
+	const char *title;      /* NULL: the profile's meta title, else its command line */
 	bool full_filenames;    /* labels with full file names instead of package-relative */
 	int width;              /* image width in px */
 	double min_width;       /* px; frames narrower than this are left out, with their callees */
@@ -43,7 +43,8 @@ struct flamegraph_opts {
 
 /* Write p as an SVG flame graph to f; o may be NULL for the defaults. A
  * profile without samples gives a valid SVG that says so. Returns 0, -EINVAL
- * for a width below 100 px or above 1000000 px, or -EIO when writing to f failed
+ * for a width below 100 px or above 1000000 px or a negative (or NaN)
+ * min_width, or -EIO when writing to f failed
  * (f is flushed, not closed: the caller closes it and checks that too). */
 int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_opts *o);
 

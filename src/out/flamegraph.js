@@ -29,7 +29,6 @@
 	var frames = [];
 	var root = null;
 	var x0 = 0, fullWidth = 0, charWidth = 7.3;
-	var zoomed = null;
 	var current = null;     // the active search term, or null
 
 	function labelOf(title) {
@@ -126,7 +125,6 @@
 			unzoom();
 			return;
 		}
-		zoomed = f;
 		var d = depthKey(f);
 		for (var i = 0; i < frames.length; i++) {
 			var o = frames[i];
@@ -146,7 +144,6 @@
 	}
 
 	function unzoom() {
-		zoomed = null;
 		for (var i = 0; i < frames.length; i++)
 			place(frames[i], frames[i].s - root.s, root.n, false);
 		resetEl.style.display = 'none';

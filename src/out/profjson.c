@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * cspy JSON writer (see profjson.h): a straight walk over the profile's
+ * metadata, frames, threads and stacks through the streaming JSON writer.
+ */
+#include "out/profjson.h"
+
+#include <errno.h>
+
+#include "agg/profile.h"
+#include "out/json.h"
+
+#ifndef CSPY_VERSION
+#define CSPY_VERSION "unknown"
+#endif
+
+static const char *kind_name(enum prof_frame_kind k)
+{
+	switch (k) {
+	case PROF_FRAME_PYTHON: return "python";
+	case PROF_FRAME_NATIVE: return "native";
+	case PROF_FRAME_PROCESS: return "process";
+	case PROF_FRAME_THREAD: return "thread";
+	case PROF_FRAME_OTHER: break;
+	}
+	return "other";
+}
+
+static void kv_str(struct json *j, const char *k, const char *v)
+{
+	json__key(j, k);
+	json__string(j, v ? v : "");
+}
+
+static void kv_uint(struct json *j, const char *k, uint64_t v)
+{
+	json__key(j, k);
+	json__uint(j, v);
+}
+
+static void kv_bool(struct json *j, const char *k, bool v)
+{
+	json__key(j, k);
+	json__bool(j, v);
+}
+
+static void write_meta(struct json *j, const struct prof_meta *m)
+{
+	json__begin_object(j);
+	kv_str(j, "title", m->title);
+	kv_str(j, "command_line", m->command_line);
+	kv_str(j, "python_version", m->python_version);
+	json__key(j, "rate_hz");
+	json__double(j, m->rate_hz);
+	kv_uint(j, "start_unix_ns", m->start_unix_ns);
+	kv_uint(j, "duration_ns", m->duration_ns);
+	kv_uint(j, "samples", m->samples);
+	kv_uint(j, "errors", m->errors);
+	kv_bool(j, "gil_only", m->gil_only);
+	kv_bool(j, "idle_included", m->idle_included);
+	kv_bool(j, "native", m->native);
+	json__end_object(j);
+}
+
+int profjson_write(FILE *f, const struct profile *p, const struct profjson_opts *o)
+{
+	struct profjson_opts def = PROFJSON_OPTS_DEFAULT;
+	if (!o)
+		o = &def;
+	struct json j;
+	json__init(&j, f, o->pretty);
+	json__begin_object(&j);
+	json__key(&j, "cspy");
+	json__begin_object(&j);
+	kv_str(&j, "version", CSPY_VERSION);
+	kv_uint(&j, "format_version", PROFJSON_FORMAT_VERSION);
+	json__end_object(&j);
+	json__key(&j, "meta");
+	write_meta(&j, profile__meta(p));
+
+	json__key(&j, "frames");
+	json__begin_array(&j);
+	for (uint32_t i = 0; i < profile__nframes(p) && !j.err; i++) {
+		const struct prof_frame *fr = profile__frame_at(p, i);
+		json__begin_object(&j);
+		kv_str(&j, "name", fr->name);
+		kv_str(&j, "filename", fr->filename);
+		kv_str(&j, "short_filename", fr->short_filename);
+		json__key(&j, "line");
+		json__int(&j, fr->line);
+		kv_str(&j, "kind", kind_name(fr->kind));
+		json__end_object(&j);
+	}
+	json__end_array(&j);
+
+	json__key(&j, "threads");
+	json__begin_array(&j);
+	for (uint32_t i = 0; i < profile__nthreads(p) && !j.err; i++) {
+		const struct prof_thread *t = profile__thread_at(p, i);
+		json__begin_object(&j);
+		json__key(&j, "pid");
+		json__int(&j, t->pid);
+		json__key(&j, "tid");
+		json__int(&j, t->tid);
+		kv_str(&j, "name", t->name);
+		kv_str(&j, "command_line", t->process_cmdline);
+		kv_uint(&j, "samples", t->samples);
+		json__end_object(&j);
+	}
+	json__end_array(&j);
+
+	json__key(&j, "stacks");
+	json__begin_array(&j);
+	for (uint32_t i = 0; i < profile__nstacks(p) && !j.err; i++) {
+		const struct prof_stack *st = profile__stack_at(p, i);
+		json__begin_object(&j);
+		kv_uint(&j, "thread", st->thread);
+		json__key(&j, "frames");
+		json__begin_array(&j);
+		for (uint32_t k = 0; k < st->n; k++)
+			json__uint(&j, st->frames[k]);
+		json__end_array(&j);
+		kv_uint(&j, "count", st->count);
+		json__end_object(&j);
+	}
+	json__end_array(&j);
+	json__end_object(&j);
+	if (!o->pretty && fputc('\n', f) == EOF)   /* pretty mode ends with a newline itself */
+		j.err = -EIO;
+	return json__end(&j);
+}

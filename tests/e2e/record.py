@@ -1,0 +1,1618 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `cspy record` against every installed CPython.
+
+    python3 tests/e2e/record.py [-k PATTERN] [--python VERSION] [-j JOBS]
+                                [--targets-only] [--no-accuracy-file] [-v]
+
+Reuses the `cspy dump` suite (tests/e2e/run.py, imported as a module) for
+interpreter discovery, process tracking and the target class. Targets live
+in tests/targets/record/; each writes an ORACLE (its PIDs, native thread ids
+and names, its functions' first lines, the CPU time it measured itself) and
+the checks compare cspy's profiles to it.
+
+Phase 1, alone on the machine: `accuracy` for every interpreter, one at a
+time (a target burns CPU in three functions, nominally 60/30/10 %, and
+measures its own shares; cspy records it for 10 s at 100 Hz; every share of
+samples must be within 3 percentage points of the measured one). The table
+is also written to bench/results/accuracy.md. Phase 2, JOBS at a time: the
+other per-interpreter checks and the version-independent ones.
+
+Output: a table check x interpreter (ok / FAIL / n/a), the version-
+independent checks, the accuracy table, the n/a reasons, the failure
+details (command, expected, got), and last "N passed, N failed" (exit 1 if
+any failed). Every process started is ended by PID (and its process group),
+on success, on failure, at exit and on SIGINT/SIGTERM/SIGHUP.
+"""
+import argparse
+import concurrent.futures
+import fnmatch
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run as dumpsuite                                      # noqa: E402
+from run import (Fail, NA, Stopping, TargetsOnly, alive, clip, cspy_path,  # noqa: E402
+                 cspy_shown, end_process, indent, make_temp_dir, proc_stat,
+                 remove_temp_dir, spawn, target_env, track)
+
+REPO = dumpsuite.REPO
+RTARGETS = os.path.join(dumpsuite.TARGETS, 'record')
+RUN_TIMEOUT = 40            # any single cspy record run
+DUR = '1'                   # default --duration of attach-mode runs (seconds)
+ACC_SECONDS = 10
+ACC_RATE = 100
+ACC_TOL = 3.0               # percentage points
+
+OPTS = None
+ACCURACY = {}               # interp label -> result dict (for the accuracy table)
+_acc_lock = threading.Lock()
+
+
+# --------------------------------------------------------------------------
+# Running cspy record
+
+RE_SAMPLING = re.compile(r'^cspy> Sampling process (\S+) times a second\. Press Control-C to exit\.$')
+RE_WROTE = re.compile(r"^cspy> Wrote (\S+) data to '(.*)'\. Samples: (\d+) Errors: (\d+)$")
+
+
+class Rec(object):
+    """One cspy process (record, dump, legacy syntax ...), stdout and stderr
+    to files; in its own session, ended with its process group."""
+
+    def __init__(self, ctx, args, cwd=None, env=None, prefix=()):
+        self.ctx = ctx
+        self.logdir = ctx.tmpdir('cspy-rec-log-')
+        self.cwd = cwd or ctx.tmpdir('cspy-rec-')
+        self.args = [str(a) for a in args]
+        cmd = list(prefix) + [cspy_path()] + self.args
+        self.shown = ' '.join(list(prefix) + [cspy_shown()] + [sh_quote(a) for a in self.args])
+        self.outf = open(os.path.join(self.logdir, 'stdout'), 'w+b')
+        self.errf = open(os.path.join(self.logdir, 'stderr'), 'w+b')
+        self.rc = None
+        self.elapsed = None
+        self.t0 = time.time()
+        self.p = spawn(cmd, group=True, stdin=subprocess.DEVNULL, stdout=self.outf,
+                       stderr=self.errf, cwd=self.cwd, env=env or target_env(),
+                       start_new_session=True)
+        self.pid = self.p.pid
+        ctx.recs.append(self)
+
+    def _read(self, name):
+        with open(os.path.join(self.logdir, name), 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+
+    @property
+    def out(self):
+        return self._read('stdout')
+
+    @property
+    def err(self):
+        return self._read('stderr')
+
+    def wait_line(self, regex, timeout=20):
+        """Wait until a stderr line matches regex (a compiled pattern);
+        returns the match, or raises Fail (exited or timed out)."""
+        end = time.time() + timeout
+        while True:
+            for line in self.err.split('\n'):
+                m = regex.match(line)
+                if m:
+                    return m
+            if self.p.poll() is not None:
+                raise Fail('$ %s\n  exited with status %s before printing a line matching %r\n'
+                           '  stderr: %s' % (self.shown, self.p.returncode, regex.pattern,
+                                             clip(self.err.strip(), 2000)))
+            if time.time() > end:
+                raise Fail('$ %s\n  no line matching %r on stderr after %ds\n  stderr: %s'
+                           % (self.shown, regex.pattern, timeout, clip(self.err.strip(), 2000)))
+            time.sleep(0.02)
+
+    def wait(self, timeout=RUN_TIMEOUT):
+        try:
+            self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise Fail('$ %s\n  did not exit within %ss\n  stderr: %s'
+                       % (self.shown, timeout, clip(self.err.strip(), 2000)))
+        self.elapsed = time.time() - self.t0
+        self.rc = self.p.returncode
+        return self.rc
+
+    def close(self):
+        end_process(self.p, group=True)
+        for f in (self.outf, self.errf):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+    def describe(self):
+        return ('$ %s\n  exit status %s\n  stderr:\n%s'
+                % (self.shown, self.rc, indent(clip(self.err.rstrip(), 2000), 4)))
+
+
+def sh_quote(s):
+    if re.match(r'^[A-Za-z0-9_./:,=@%+-]+$', s):
+        return s
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+class Ctx(dumpsuite.Ctx):
+    """One check with one interpreter: targets (the dump suite's Target),
+    cspy runs, temporary directories, PIDs to end; all ended by close()."""
+
+    def __init__(self, interp):
+        dumpsuite.Ctx.__init__(self, interp)
+        self.recs = []
+        self.dirs = []
+        self.pids = []           # (pid, session it must still be in) to end
+
+    def tmpdir(self, prefix='cspy-rec-'):
+        d = make_temp_dir(prefix)
+        self.dirs.append(d)
+        return d
+
+    def start(self, script, args=(), **kw):
+        t = dumpsuite.Ctx.start(self, os.path.join('record', script), args, **kw)
+        return t
+
+    def ready(self, t, timeout=20):
+        return t.wait_ready(timeout=timeout, exact_tasks=False)
+
+    def cspy(self, args, wait=True, **kw):
+        require_cspy()
+        r = Rec(self, args, **kw)
+        if wait:
+            r.wait()
+        return r
+
+    def kill_later(self, pid, session):
+        self.pids.append((pid, session))
+
+    def close(self):
+        for pid, session in self.pids:
+            st = proc_stat(pid)
+            if st and st[2] == session:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        for r in self.recs:
+            r.close()
+        dumpsuite.Ctx.close(self)
+        for d in self.dirs:
+            remove_temp_dir(d)
+
+    def fail(self, rec, items):
+        """Record problems about a cspy run (rec: a Rec, a string or None)."""
+        if items:
+            what = rec.describe() if isinstance(rec, Rec) else rec
+            self.problems.append((None, ([what] if what else []) + list(items)))
+
+    def finish(self):
+        if self.problems:
+            parts = []
+            for _, items in self.problems:
+                parts += [items[0]] + [indent(i, 2) for i in items[1:]]
+            raise Fail('\n'.join(parts))
+
+
+def require_cspy():
+    if OPTS.targets_only:
+        raise TargetsOnly()
+    if not os.access(cspy_path(), os.X_OK):
+        raise Fail('cspy binary not found: %s (build it with `make`)' % dumpsuite.built_cspy())
+
+
+def launch_cmd(interp, script, oracle, *args):
+    return [interp.path, os.path.join(RTARGETS, script), oracle] + [str(a) for a in args]
+
+
+def wait_file(path, timeout, proc=None, what='file'):
+    end = time.time() + timeout
+    while not os.path.exists(path):
+        if proc is not None and proc.poll() is not None:
+            return False
+        if time.time() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+# --------------------------------------------------------------------------
+# Profiles
+
+RE_RAW = re.compile(r'^(.*) (\d+)$')
+RE_LABEL = re.compile(r'^(.*) \(([^()]*?)(?::(-?\d+))?\)$')
+RE_PROC_ROOT = re.compile(r'^process (\d+):"(.*)"$')
+RE_THREAD_ROOT = re.compile(r'^thread \((\d+)\)(?:: (.*))?$')
+
+
+class Prof(object):
+    """Collapsed stacks: [(labels root first, count)]."""
+
+    def __init__(self, stacks, source):
+        self.stacks = stacks
+        self.source = source
+
+    @property
+    def total(self):
+        return sum(c for _, c in self.stacks)
+
+    def leaf_counts(self, roots=0):
+        out = {}
+        for st, c in self.stacks:
+            if len(st) > roots:
+                n = label_name(st[-1])
+                out[n] = out.get(n, 0) + c
+        return out
+
+    def names(self):
+        return set(label_name(l) for st, _ in self.stacks for l in st)
+
+    def with_name(self, name):
+        return [(st, c) for st, c in self.stacks if any(label_name(l) == name for l in st)]
+
+    def summary(self, limit=12):
+        top = sorted(self.stacks, key=lambda sc: -sc[1])[:limit]
+        lines = ['%5d  %s' % (c, ';'.join(st)) for st, c in top]
+        if len(self.stacks) > limit:
+            lines.append('  ... (%d more stacks)' % (len(self.stacks) - limit))
+        return '\n'.join(lines) or '(no stacks)'
+
+
+def label_name(label):
+    m = RE_LABEL.match(label)
+    return m.group(1) if m else label
+
+
+def parse_label(label):
+    """(name, file, line or None) of a Python frame label, or None."""
+    m = RE_LABEL.match(label)
+    if not m:
+        return None
+    return m.group(1), m.group(2), int(m.group(3)) if m.group(3) is not None else None
+
+
+def parse_raw_text(text, source='raw'):
+    stacks = []
+    bad = []
+    for n, line in enumerate(text.split('\n'), 1):
+        if not line and n == len(text.split('\n')):
+            continue
+        m = RE_RAW.match(line)
+        if not m or not m.group(1):
+            bad.append('line %d: %r' % (n, line[:300]))
+            continue
+        stacks.append((tuple(m.group(1).split(';')), int(m.group(2))))
+    if bad:
+        raise Fail('%s: lines that are not "frame;frame;... COUNT":\n%s'
+                   % (source, indent('\n'.join(bad[:10]), 2)))
+    return Prof(stacks, source)
+
+
+def load_raw(path):
+    if not os.path.exists(path):
+        raise Fail('no output file %s' % path)
+    with open(path, 'rb') as f:
+        data = f.read()
+    return parse_raw_text(data.decode('utf-8', 'replace'), path)
+
+
+def json_label(fr):
+    kind = fr.get('kind')
+    if kind in ('process', 'thread') or (not fr.get('filename') and not fr.get('short_filename')
+                                         and kind != 'python'):
+        return fr.get('name')
+    line = fr.get('line')
+    if line is None or line < 0:
+        return '%s (%s)' % (fr.get('name'), fr.get('short_filename'))
+    return '%s (%s:%d)' % (fr.get('name'), fr.get('short_filename'), line)
+
+
+def json_to_prof(doc, source='json'):
+    frames = doc['frames']
+    stacks = {}
+    for s in doc['stacks']:
+        key = tuple(json_label(frames[i]) for i in s['frames'])
+        stacks[key] = stacks.get(key, 0) + s['count']
+    return Prof(sorted(stacks.items()), source)
+
+
+def wrote(ctx, rec, path=None, fmt=None):
+    """The "Wrote" line of a finished run: (format, path, samples, errors);
+    checks the hint line after it."""
+    lines = rec.err.split('\n')
+    for i, line in enumerate(lines):
+        m = RE_WROTE.match(line)
+        if m:
+            problems = []
+            if path is not None and os.path.realpath(os.path.join(rec.cwd, m.group(2))) != \
+                    os.path.realpath(path):
+                problems.append('"Wrote" line names %r, expected %r' % (m.group(2), path))
+            if fmt is not None and m.group(1) != fmt:
+                problems.append('"Wrote" line says format %r, expected %r' % (m.group(1), fmt))
+            if i + 1 >= len(lines) or not lines[i + 1].startswith('cspy> '):
+                problems.append('no hint line ("cspy> ...") after the "Wrote" line')
+            if problems:
+                raise Fail(rec.describe() + '\n' + '\n'.join('  ' + p for p in problems))
+            return m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
+    raise Fail(rec.describe() + '\n  no line "cspy> Wrote FORMAT data to \'FILE\'. Samples: N '
+               'Errors: M" on stderr')
+
+
+def record_ok(ctx, rec, path, fmt=None):
+    """Require exit 0 and the Wrote line; returns the sample count."""
+    if rec.rc != 0:
+        raise Fail(rec.describe() + '\n  expected exit status 0')
+    if not os.path.exists(path):
+        raise Fail(rec.describe() + '\n  no output file %s' % path)
+    return wrote(ctx, rec, path, fmt)[2]
+
+
+def attach_raw(ctx, t, flags, dur=DUR, name='out.txt'):
+    """cspy record -f raw -d DUR --pid PID FLAGS; returns (Rec, Prof)."""
+    d = ctx.tmpdir()
+    out = os.path.join(d, name)
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', dur] + list(flags) + ['--pid', t.pid])
+    record_ok(ctx, r, out, 'raw')
+    return r, load_raw(out)
+
+
+# --------------------------------------------------------------------------
+# Per-interpreter checks
+
+def check_accuracy(ctx):
+    interp = ctx.interp
+    require_cspy()
+    d = ctx.tmpdir()
+    oracle = os.path.join(d, 'oracle.json')
+    out = os.path.join(d, 'acc.txt')
+    r = ctx.cspy(['record', '-r', ACC_RATE, '-f', 'raw', '-o', out, '--'] +
+                 launch_cmd(interp, 'shares.py', oracle, ACC_SECONDS), wait=False)
+    r.wait(timeout=ACC_SECONDS + 40)
+    samples = record_ok(ctx, r, out, 'raw')
+    if not os.path.exists(oracle):
+        raise Fail(r.describe() + '\n  the target wrote no oracle (%s)' % oracle)
+    o = read_json(oracle)
+    prof = load_raw(out)
+    leaves = prof.leaf_counts()
+    names = ['share_60', 'share_30', 'share_10']
+    spent = o['spent']
+    tsum = sum(spent[n] for n in names)
+    csum = sum(leaves.get(n, 0) for n in names)
+    res = {'exp': dict((n, 100.0 * spent[n] / tsum) for n in names),
+           'got': dict((n, 100.0 * leaves.get(n, 0) / csum if csum else 0.0) for n in names),
+           'samples3': csum, 'total': prof.total, 'reads': samples,
+           'seconds': tsum, 'version': interp.version}
+    res['maxdiff'] = max(abs(res['exp'][n] - res['got'][n]) for n in names)
+    with _acc_lock:
+        ACCURACY[interp.label] = res
+    problems = []
+    for n in names:
+        if abs(res['exp'][n] - res['got'][n]) > ACC_TOL:
+            problems.append('%s: share of samples %.1f %%, the target measured %.1f %% '
+                            '(tolerance %.0f points)' % (n, res['got'][n], res['exp'][n], ACC_TOL))
+    want = ACC_RATE * tsum
+    if not (0.85 * want <= csum <= 1.15 * want):
+        problems.append('%d samples in the three functions, expected about %d (%d Hz x %.1f s '
+                        'measured) +-15 %%' % (csum, want, ACC_RATE, tsum))
+    if problems:
+        problems.append('leaf counts: %s; all stacks:\n%s'
+                        % (dict((n, leaves.get(n, 0)) for n in names), indent(prof.summary(), 4)))
+    ctx.fail(r, problems)
+    ctx.finish()
+
+
+def mix_target(ctx):
+    t = ctx.start('threads_mix.py')
+    o = ctx.ready(t)
+    roles = dict((th['role'], th) for th in o['threads'])
+    return t, o, roles
+
+
+LEAF = {'busy': 'busy_spin', 'sleeper': 'sleepy_wait', 'main': 'main_wait'}
+
+
+def expect_leaves(ctx, r, prof, present, absent, roots=0):
+    leaves = prof.leaf_counts(roots)
+    problems = []
+    for n in present:
+        if not leaves.get(n):
+            problems.append('expected samples with leaf %s, got none' % n)
+    for n in absent:
+        if leaves.get(n):
+            problems.append('expected no samples with leaf %s, got %d' % (n, leaves[n]))
+    if problems:
+        problems.append('leaf counts: %s\n  stacks:\n%s' % (leaves, indent(prof.summary(), 4)))
+    ctx.fail(r, problems)
+
+
+def check_gil(ctx):
+    t, o, roles = mix_target(ctx)
+    for flags in (['--gil'], ['--gil', '--idle']):
+        r, prof = attach_raw(ctx, t, flags)
+        expect_leaves(ctx, r, prof, ['busy_spin'], ['sleepy_wait', 'main_wait'])
+    r, prof = attach_raw(ctx, t, ['--idle'])
+    expect_leaves(ctx, r, prof, ['busy_spin', 'sleepy_wait', 'main_wait'], [])
+    ctx.finish()
+
+
+def check_idle(ctx):
+    t, o, roles = mix_target(ctx)
+    r, prof = attach_raw(ctx, t, [])
+    expect_leaves(ctx, r, prof, ['busy_spin'], ['sleepy_wait', 'main_wait'])
+    r, prof = attach_raw(ctx, t, ['--idle'])
+    expect_leaves(ctx, r, prof, ['busy_spin', 'sleepy_wait', 'main_wait'], [])
+    ctx.finish()
+
+
+def check_threads(ctx):
+    t, o, roles = mix_target(ctx)
+    r, prof = attach_raw(ctx, t, ['--threads', '--idle'])
+    want = dict(('thread (%d): %s' % (th['tid'], th['name']), LEAF[role])
+                for role, th in roles.items())
+    got = {}
+    problems = []
+    for st, c in prof.stacks:
+        if not RE_THREAD_ROOT.match(st[0]):
+            problems.append('stack without a "thread (TID): NAME" root: %s' % ';'.join(st))
+            continue
+        got.setdefault(st[0], set()).add(label_name(st[-1]) if len(st) > 1 else None)
+    if set(got) != set(want):
+        problems.append('thread roots expected %s, got %s' % (sorted(want), sorted(got)))
+    for root, leaf in sorted(want.items()):
+        if root in got and got[root] != {leaf}:
+            problems.append('under %s expected only leaf %s, got %s' % (root, leaf, sorted(got[root], key=str)))
+    if problems:
+        problems.append('stacks:\n%s' % indent(prof.summary(), 4))
+    ctx.fail(r, problems)
+    ctx.finish()
+
+
+def funcs_target(ctx):
+    t = ctx.start('funcs.py')
+    o = ctx.ready(t)
+    o['by_name'] = dict((f['name'], f) for f in o['functions'])
+    return t, o
+
+
+def python_frames(prof, roots=0):
+    """[(label, name, file, line)] of every Python frame (not roots)."""
+    out = []
+    for st, _ in prof.stacks:
+        for l in st[roots:]:
+            p = parse_label(l)
+            out.append((l,) + (p if p else (None, None, None)))
+    return out
+
+
+def check_function_agg(ctx):
+    t, o = funcs_target(ctx)
+    byn = o['by_name']
+    # Control: without -F alpha's body lines show (not only its first line).
+    r, prof = attach_raw(ctx, t, [])
+    lines = set(line for _, n, _, line in python_frames(prof) if n == 'alpha')
+    first, last = byn['alpha']['firstlineno'], o['last_lines']['alpha']
+    problems = []
+    if not lines or not all(line is not None and first < line <= last for line in lines):
+        problems.append('without -F: alpha\'s lines expected in %d..%d, got %s'
+                        % (first + 1, last, sorted(lines, key=str)))
+    ctx.fail(r, problems)
+    for flags in (['-F'], ['--function']):
+        r, prof = attach_raw(ctx, t, flags)
+        problems = []
+        seen = set()
+        for label, name, fn, line in python_frames(prof):
+            if name not in byn:
+                continue
+            seen.add(name)
+            if line != byn[name]['firstlineno']:
+                problems.append('%s: line expected %s (co_firstlineno), got %s'
+                                % (label, byn[name]['firstlineno'], line))
+        for n in ('alpha', 'beta', 'outer', 'run_loop', '<module>'):
+            if n not in seen:
+                problems.append('no frame of %s in the profile' % n)
+        if problems:
+            problems = sorted(set(problems)) + ['stacks:\n' + indent(prof.summary(), 4)]
+        ctx.fail(r, problems)
+    ctx.finish()
+
+
+def check_function_pattern(ctx):
+    t, o = funcs_target(ctx)
+    for pat in ('^alp', 'lph'):
+        r, prof = attach_raw(ctx, t, ['--function', pat])
+        problems = []
+        if not prof.stacks:
+            problems.append('no stacks')
+        for st, c in prof.stacks:
+            if not any(label_name(l) == 'alpha' for l in st):
+                problems.append('stack without a function matching %r: %s' % (pat, ';'.join(st)))
+        ctx.fail(r, problems[:10])
+    ctx.finish()
+
+
+def check_include_exclude(ctx):
+    t, o = funcs_target(ctx)
+    r, prof = attach_raw(ctx, t, ['--include', r'^alpha \(funcs\.py:[0-9]+\)$'])
+    problems = []
+    if not prof.stacks:
+        problems.append('no stacks')
+    for st, c in prof.stacks:
+        if not any(label_name(l) == 'alpha' for l in st):
+            problems.append('--include: stack without alpha: %s' % ';'.join(st))
+    ctx.fail(r, problems[:10])
+    r, prof = attach_raw(ctx, t, ['--exclude', r'^alpha \(funcs\.py'])
+    problems = []
+    for st, c in prof.stacks:
+        if any(label_name(l) == 'alpha' for l in st):
+            problems.append('--exclude: stack with alpha: %s' % ';'.join(st))
+    if not prof.with_name('beta'):
+        problems.append('--exclude alpha: expected stacks with beta, got none:\n%s'
+                        % indent(prof.summary(), 2))
+    ctx.fail(r, problems[:10])
+    ctx.finish()
+
+
+def check_nolineno(ctx):
+    t, o = funcs_target(ctx)
+    r, prof = attach_raw(ctx, t, ['--nolineno'])
+    problems = []
+    for label, name, fn, line in python_frames(prof):
+        if name is None or line is not None or fn != 'funcs.py':
+            problems.append('label %r: expected "NAME (funcs.py)"' % label)
+    if 'alpha (funcs.py)' not in set(l for l, _, _, _ in python_frames(prof)):
+        problems.append('no frame "alpha (funcs.py)"')
+    ctx.fail(r, sorted(set(problems))[:10])
+    ctx.finish()
+
+
+def check_full_filenames(ctx):
+    t, o = funcs_target(ctx)
+    r, prof = attach_raw(ctx, t, ['--full-filenames'])
+    byn = o['by_name']
+    problems = []
+    seen = set()
+    for label, name, fn, line in python_frames(prof):
+        if name in byn:
+            seen.add(name)
+            if fn != byn[name]['filename']:
+                problems.append('label %r: file expected %r' % (label, byn[name]['filename']))
+        elif fn is None or not os.path.isabs(fn):
+            problems.append('label %r: expected an absolute file name' % label)
+    if not os.path.isabs(o['file']):
+        raise Fail('ORACLE (test bug): funcs.py runs as %r, not an absolute path' % o['file'])
+    if 'alpha' not in seen:
+        problems.append('no frame of alpha')
+    ctx.fail(r, sorted(set(problems))[:10])
+    ctx.finish()
+
+
+def check_subprocesses(ctx):
+    t = ctx.start('subproc.py')
+    o = ctx.ready(t)
+    ctx.kill_later(o['child_before'], t.pid)
+    ctx.kill_later(o['sleep_pid'], t.pid)
+    require_cspy()
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'sub.txt')
+    r = ctx.cspy(['record', '-s', '-f', 'raw', '-o', out, '-d', '3', '--pid', t.pid], wait=False)
+    r.wait_line(RE_SAMPLING)
+    open(t.oracle_path + '.go', 'w').close()
+    if not wait_file(t.oracle_path + '.after', 10, t.proc):
+        raise Fail('subproc.py did not start its second child: %s\n%s'
+                   % (t.describe(), indent(t.output())))
+    after = read_json(t.oracle_path + '.after')['pid']
+    ctx.kill_later(after, t.pid)
+    r.wait()
+    record_ok(ctx, r, out, 'raw')
+    prof = load_raw(out)
+    cmd = ' '.join(o['cmdline'])
+    want = {o['child_before']: 'burn_before', after: 'burn_after'}
+    got = {}
+    problems = []
+    for st, c in prof.stacks:
+        m = RE_PROC_ROOT.match(st[0])
+        if not m:
+            problems.append('stack without a process root: %s' % ';'.join(st))
+            continue
+        pid = int(m.group(1))
+        got.setdefault(pid, set()).add(label_name(st[-1]) if len(st) > 1 else None)
+        if pid in want and m.group(2) != cmd:
+            problems.append('root %r: command line expected %r' % (st[0], cmd))
+    for pid, leaf in sorted(want.items()):
+        if pid not in got:
+            problems.append('no stacks under "process %d:..." (child %s, leaf %s)'
+                            % (pid, 'started before cspy' if leaf == 'burn_before'
+                               else 'started after cspy attached', leaf))
+        elif leaf not in got[pid]:
+            problems.append('under process %d expected leaf %s, got %s' % (pid, leaf, sorted(got[pid], key=str)))
+    if o['sleep_pid'] in got:
+        problems.append('the non-Python child (sleep, %d) is in the profile' % o['sleep_pid'])
+    noise = [l for l in r.err.split('\n') if l.strip() and not l.startswith('cspy> ')]
+    if noise:
+        problems.append('stderr lines besides "cspy> ..." (the non-Python child must be skipped '
+                        'quietly): %s' % noise[:5])
+    if problems:
+        problems = sorted(set(problems))[:12] + ['stacks:\n' + indent(prof.summary(), 4)]
+    ctx.fail(r, problems)
+    ctx.finish()
+
+
+def check_multi_pid(ctx):
+    ts = [ctx.start('burn.py') for _ in range(2)]
+    os_ = [ctx.ready(t) for t in ts]
+    require_cspy()
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'multi.json')
+    r = ctx.cspy(['record', '-f', 'json', '-o', out, '-d', '1.5', '--pid',
+                  '%d,%d' % (ts[0].pid, ts[1].pid)])
+    record_ok(ctx, r, out, 'json')
+    doc = load_json_doc(out)
+    problems = []
+    threads = doc.get('threads') or []
+    for t, o in zip(ts, os_):
+        mine = [th for th in threads if th.get('pid') == t.pid]
+        if not mine:
+            problems.append('no thread of process %d in "threads": %s' % (t.pid, threads))
+            continue
+        if [th.get('tid') for th in mine] != [o['tid']]:
+            problems.append('process %d: threads expected [tid %d], got %s' % (t.pid, o['tid'], mine))
+        if not all((th.get('samples') or 0) > 0 for th in mine):
+            problems.append('process %d: a thread without samples: %s' % (t.pid, mine))
+    prof = json_to_prof(doc)
+    by_thread = {}
+    for s in doc.get('stacks') or []:
+        by_thread[s.get('thread')] = by_thread.get(s.get('thread'), 0) + s.get('count', 0)
+    if len([k for k, v in by_thread.items() if v > 0]) != 2:
+        problems.append('stacks expected from 2 threads, got counts per thread %s' % by_thread)
+    if 'burn_loop' not in prof.leaf_counts():
+        problems.append('no burn_loop leaf:\n%s' % indent(prof.summary(), 2))
+    ctx.fail(r, problems)
+    ctx.finish()
+
+
+def check_exit_status(ctx):
+    require_cspy()
+    d = ctx.tmpdir()
+    oracle = os.path.join(d, 'oracle.json')
+    out = os.path.join(d, 'exit.txt')
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '--'] +
+                 launch_cmd(ctx.interp, 'launch.py', oracle, '--burn', '0.5', '--exit', '3'))
+    problems = []
+    if r.rc != 3:
+        problems.append('exit status expected 3 (the program\'s), got %s' % r.rc)
+    if not os.path.exists(out):
+        problems.append('no output file')
+    else:
+        wrote(ctx, r, out, 'raw')
+        prof = load_raw(out)
+        if not prof.leaf_counts().get('launch_burn'):
+            problems.append('no samples of launch_burn:\n%s' % indent(prof.summary(), 2))
+    ctx.fail(r, problems)
+    ctx.finish()
+
+
+# --------------------------------------------------------------------------
+# Version-independent checks
+
+def load_json_doc(path):
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        return json.loads(data.decode('utf-8'))
+    except ValueError as e:
+        raise Fail('%s is not valid UTF-8 JSON: %s\n  starts with: %r' % (path, e, data[:300]))
+
+
+def xmllint(path):
+    """None if well-formed, else the error text."""
+    exe = shutil.which('xmllint')
+    if exe:
+        p = subprocess.run([exe, '--noout', path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        if p.returncode != 0:
+            return 'xmllint --noout: exit %d: %s' % (p.returncode,
+                                                     clip(p.stderr.decode('utf-8', 'replace'), 1500))
+    try:
+        ET.parse(path)
+    except ET.ParseError as e:
+        return 'xml.etree: %s' % e
+    return None
+
+
+def svg_texts(path):
+    root = ET.parse(path).getroot()
+    out = []
+    for el in root.iter():
+        out += [el.text or '', el.tail or ''] + list(el.attrib.values())
+    return out
+
+
+def json_strings(doc):
+    out = []
+    stack = [doc]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            stack += list(v.keys()) + list(v.values())
+        elif isinstance(v, list):
+            stack += v
+    return out
+
+
+def burn_target(ctx):
+    t = ctx.start('burn.py')
+    ctx.ready(t)
+    return t
+
+
+def expect_error(ctx, r, needles, fast=None):
+    problems = []
+    if r.rc == 0:
+        problems.append('exit status 0, expected non-zero')
+    lines = [l for l in r.err.split('\n') if l.strip()]
+    if len(lines) != 1 or not lines[0].startswith('cspy: error: '):
+        problems.append('expected exactly one stderr line "cspy: error: ...", got %d lines' % len(lines))
+    for n in needles:
+        if n.lower() not in r.err.lower():
+            problems.append('stderr does not contain %r' % n)
+    if fast is not None and r.elapsed > fast:
+        problems.append('took %.2f s, expected to fail at once (< %.1f s)' % (r.elapsed, fast))
+    ctx.fail(r, problems)
+
+
+def check_formats(ctx):
+    t, o, roles = mix_target(ctx)
+    d = ctx.tmpdir()
+    problems = {}
+
+    def run(fmt, name, extra=()):
+        out = os.path.join(d, name)
+        r = ctx.cspy(['record', '-f', fmt, '-o', out, '-d', DUR, '--idle'] + list(extra) +
+                     ['--pid', t.pid])
+        record_ok(ctx, r, out, fmt)
+        return r, out
+
+    # flamegraph
+    r, out = run('flamegraph', 'p.svg')
+    err = xmllint(out)
+    pr = []
+    if err:
+        pr.append('not well-formed: ' + err)
+    elif not any('busy_spin' in s for s in svg_texts(out)):
+        pr.append('no busy_spin in the SVG\'s text')
+    ctx.fail(r, pr)
+    # speedscope
+    r, out = run('speedscope', 'p.json')
+    doc = load_json_doc(out)
+    pr = []
+    for k in ('$schema', 'profiles', 'shared'):
+        if k not in doc:
+            pr.append('speedscope: no top-level key %r (keys: %s)' % (k, sorted(doc)))
+    if not pr:
+        names = [f.get('name') for f in doc['shared'].get('frames', [])]
+        if not any(n and 'busy_spin' in n for n in names):
+            pr.append('speedscope: no frame busy_spin in shared.frames: %s' % names[:20])
+        if not doc['profiles'] or not all('type' in p for p in doc['profiles']):
+            pr.append('speedscope: profiles empty or without "type"')
+        for p in doc['profiles']:
+            if p.get('type') == 'sampled' and len(p.get('samples', [])) != len(p.get('weights', [])):
+                pr.append('speedscope: profile %r: %d samples but %d weights'
+                          % (p.get('name'), len(p.get('samples', [])), len(p.get('weights', []))))
+    ctx.fail(r, pr)
+    # chrometrace
+    r, out = run('chrometrace', 'p.trace.json')
+    doc = load_json_doc(out)
+    events = doc if isinstance(doc, list) else doc.get('traceEvents') if isinstance(doc, dict) else None
+    pr = []
+    if not isinstance(events, list) or not events:
+        pr.append('chrometrace: expected a list of events or {"traceEvents": [...]}, got %s'
+                  % clip(json.dumps(doc), 300))
+    else:
+        if not all(isinstance(e, dict) and 'ph' in e for e in events):
+            pr.append('chrometrace: events without "ph"')
+        if not any('busy_spin' in (e.get('name') or '') for e in events if isinstance(e, dict)):
+            pr.append('chrometrace: no event named like busy_spin')
+    ctx.fail(r, pr)
+    # raw (and -v)
+    r, out = run('raw', 'p.txt', ['-v'])
+    prof = load_raw(out)
+    pr = []
+    if not prof.stacks:
+        pr.append('raw: no stacks')
+    if not re.search(r'^cspy> .* us per sample$', r.err, re.M):
+        pr.append('-v: no "... us per sample" line on stderr')
+    ctx.fail(r, pr)
+    # json: see check_json_profile
+    ctx.finish()
+
+
+def check_json_profile(ctx):
+    t, o, roles = mix_target(ctx)
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'p.json')
+    r = ctx.cspy(['record', '-f', 'json', '-o', out, '-d', '1.5', '--idle', '--pid', t.pid])
+    reads = record_ok(ctx, r, out, 'json')
+    doc = load_json_doc(out)
+    pr = []
+    for k in ('cspy', 'meta', 'frames', 'threads', 'stacks'):
+        if k not in doc:
+            pr.append('no top-level key %r (keys: %s)' % (k, sorted(doc)))
+    if pr:
+        ctx.fail(r, pr)
+        ctx.finish()
+    meta = doc['meta']
+    for k in ('title', 'command_line', 'python_version', 'rate_hz', 'duration_ns', 'samples', 'errors'):
+        if k not in meta:
+            pr.append('meta: no key %r (keys: %s)' % (k, sorted(meta)))
+    if meta.get('python_version') != ctx.interp.version:
+        pr.append('meta.python_version expected %r, got %r' % (ctx.interp.version, meta.get('python_version')))
+    if meta.get('rate_hz') != 100:
+        pr.append('meta.rate_hz expected 100, got %r' % meta.get('rate_hz'))
+    if meta.get('samples') != reads:
+        pr.append('meta.samples %r, the "Wrote" line says %d' % (meta.get('samples'), reads))
+    dur = meta.get('duration_ns')
+    if not isinstance(dur, int) or not 1.3e9 <= dur <= 3e9:
+        pr.append('meta.duration_ns expected about 1.5e9 (-d 1.5), got %r' % dur)
+    if meta.get('command_line') != ' '.join(o['cmdline']):
+        pr.append('meta.command_line expected %r, got %r' % (' '.join(o['cmdline']), meta.get('command_line')))
+    nf = len(doc['frames'])
+    for i, f in enumerate(doc['frames']):
+        miss = [k for k in ('name', 'filename', 'short_filename', 'line', 'kind') if k not in f]
+        if miss:
+            pr.append('frames[%d] lacks %s: %r' % (i, miss, f))
+            break
+    for i, s in enumerate(doc['stacks']):
+        if not all(isinstance(x, int) and 0 <= x < nf for x in s.get('frames', [None])) or \
+                not isinstance(s.get('count'), int) or s['count'] <= 0 or \
+                not isinstance(s.get('thread'), int) or not 0 <= s['thread'] < len(doc['threads']):
+            pr.append('stacks[%d] malformed (frames: ids < %d, count > 0, thread: an index '
+                      'into threads): %r' % (i, nf, s))
+            break
+    if pr:
+        ctx.fail(r, pr)
+        ctx.finish()
+    # threads: the oracle's, each sampled at every read (--idle)
+    want = dict((th['tid'], th['name']) for th in o['threads'])
+    got = dict((th.get('tid'), th.get('name')) for th in doc['threads'])
+    if got != want:
+        pr.append('threads (tid: name) expected %s, got %s' % (want, got))
+    per = {}
+    for s in doc['stacks']:
+        per[s['thread']] = per.get(s['thread'], 0) + s['count']
+    for i, th in enumerate(doc['threads']):
+        if th.get('pid') != t.pid:
+            pr.append('threads[%d].pid expected %d, got %r' % (i, t.pid, th.get('pid')))
+        if th.get('samples') != per.get(i, 0):
+            pr.append('threads[%d] (%s): "samples" %r, but its stacks count %d'
+                      % (i, th.get('name'), th.get('samples'), per.get(i, 0)))
+        if per.get(i, 0) != meta['samples']:
+            pr.append('threads[%d] (%s): %d thread samples, expected one per read of the process '
+                      '(--idle): meta.samples = %d' % (i, th.get('name'), per.get(i, 0), meta['samples']))
+    total = sum(s['count'] for s in doc['stacks'])
+    if total != len(want) * meta['samples']:
+        pr.append('stack counts sum to %d, expected %d threads x %d reads = %d'
+                  % (total, len(want), meta['samples'], len(want) * meta['samples']))
+    ctx.fail(r, pr)
+    # The same collapsed stacks as the raw format (a second run): the sleeping
+    # threads' stacks are fixed, so they must be identical, with one sample
+    # per read.
+    pj = json_to_prof(doc, 'json')
+    out2 = os.path.join(d, 'p.txt')
+    r2 = ctx.cspy(['record', '-f', 'raw', '-o', out2, '-d', '1.5', '--idle', '--pid', t.pid])
+    reads2 = record_ok(ctx, r2, out2, 'raw')
+    pr_ = load_raw(out2)
+    pr = []
+    for leaf in ('sleepy_wait', 'main_wait'):
+        sj = [(st, c) for st, c in pj.stacks if label_name(st[-1]) == leaf]
+        sr = [(st, c) for st, c in pr_.stacks if label_name(st[-1]) == leaf]
+        if len(sj) != 1 or len(sr) != 1 or sj[0][0] != sr[0][0]:
+            pr.append('%s: stacks from the JSON %s differ from the raw output\'s %s'
+                      % (leaf, [';'.join(s) for s, _ in sj], [';'.join(s) for s, _ in sr]))
+            continue
+        if sj[0][1] != meta['samples'] or sr[0][1] != reads2:
+            pr.append('%s: count %d in JSON (reads %d), %d in raw (reads %d): expected one per read'
+                      % (leaf, sj[0][1], meta['samples'], sr[0][1], reads2))
+    bj = pj.leaf_counts().get('busy_spin', 0)
+    br = pr_.leaf_counts().get('busy_spin', 0)
+    if abs(bj / float(meta['samples'] or 1) - br / float(reads2 or 1)) > 0.1:
+        pr.append('busy_spin: %d of %d reads in JSON, %d of %d in raw' % (bj, meta['samples'], br, reads2))
+    ctx.fail(r2, pr)
+    ctx.finish()
+
+
+def check_format_from_extension(ctx):
+    t = burn_target(ctx)
+    d = ctx.tmpdir()
+    for name, fmt in (('p.svg', 'flamegraph'), ('p.json', 'speedscope'), ('p.txt', 'raw')):
+        out = os.path.join(d, name)
+        r = ctx.cspy(['record', '-o', out, '-d', '0.5', '--pid', t.pid])
+        record_ok(ctx, r, out, fmt)
+        pr = []
+        if fmt == 'flamegraph':
+            e = xmllint(out)
+            if e:
+                pr.append(e)
+        elif fmt == 'speedscope':
+            if '$schema' not in load_json_doc(out):
+                pr.append('not speedscope JSON (no "$schema")')
+        else:
+            load_raw(out)
+        ctx.fail(r, pr)
+    r = ctx.cspy(['record', '-f', 'bogus', '-o', os.path.join(d, 'x'), '-d', '0.5', '--pid', t.pid])
+    expect_error(ctx, r, ['bogus'])
+    ctx.finish()
+
+
+def check_stderr_lines(ctx):
+    t = burn_target(ctx)
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'p.svg')
+    r = ctx.cspy(['record', '-r', '50', '-o', out, '-d', DUR, '--pid', t.pid])
+    record_ok(ctx, r, out, 'flamegraph')
+    lines = [l for l in r.err.split('\n') if l.strip()]
+    pr = []
+    if not lines or lines[0] != 'cspy> Sampling process 50 times a second. Press Control-C to exit.':
+        pr.append('first stderr line expected "cspy> Sampling process 50 times a second. Press '
+                  'Control-C to exit.", got %r' % (lines[0] if lines else None))
+    _, _, samples, errors = wrote(ctx, r, out)
+    if not 25 <= samples <= 75:
+        pr.append('-r 50 -d 1: expected about 50 samples, the "Wrote" line says %d' % samples)
+    ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_sigint_sigterm(ctx):
+    t = burn_target(ctx)
+    require_cspy()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        d = ctx.tmpdir()
+        out = os.path.join(d, 'sig.txt')
+        r = ctx.cspy(['record', '-f', 'raw', '-o', out, '--pid', t.pid], wait=False)
+        r.wait_line(RE_SAMPLING)
+        time.sleep(1)
+        os.kill(r.pid, sig)
+        r.wait(timeout=10)
+        r.shown += '   (then %s to cspy after 1 s)' % ('SIGINT' if sig == signal.SIGINT else 'SIGTERM')
+        pr = []
+        if r.rc != 0:
+            pr.append('exit status expected 0, got %s' % r.rc)
+        if not os.path.exists(out):
+            pr.append('no output file')
+        else:
+            samples = wrote(ctx, r, out, 'raw')[2]
+            prof = load_raw(out)
+            if not prof.leaf_counts().get('burn_loop') or samples < 20:
+                pr.append('expected about 100 samples of burn_loop; "Wrote" says %d samples; stacks:\n%s'
+                          % (samples, indent(prof.summary(), 2)))
+        if not alive(t.pid):
+            pr.append('the target is gone')
+        ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_target_killed(ctx):
+    t = burn_target(ctx)
+    require_cspy()
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'k.txt')
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '--pid', t.pid], wait=False)
+    r.wait_line(RE_SAMPLING)
+    time.sleep(1)
+    os.kill(t.pid, signal.SIGKILL)
+    killed = time.time()
+    r.wait(timeout=15)
+    r.shown += '   (the target SIGKILLed after 1 s)'
+    pr = []
+    took = time.time() - killed
+    if took > 3:
+        pr.append('cspy exited %.1f s after the target was killed, expected < 3 s' % took)
+    if not os.path.exists(out):
+        pr.append('no output file')
+    else:
+        samples = wrote(ctx, r, out, 'raw')[2]
+        prof = load_raw(out)
+        if not prof.leaf_counts().get('burn_loop') or samples < 20:
+            pr.append('expected the samples of about 1 s of burn_loop; "Wrote" says %d; stacks:\n%s'
+                      % (samples, indent(prof.summary(), 2)))
+    ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_unwritable(ctx):
+    t = burn_target(ctx)
+    d = ctx.tmpdir()
+    for out in (os.path.join(d, 'no-such-dir', 'p.svg'), '/proc/cspy-e2e-%d.svg' % os.getpid()):
+        r = ctx.cspy(['record', '-o', out, '-d', '30', '--pid', t.pid])
+        expect_error(ctx, r, [out], fast=1.0)
+    # Launch mode: the program must not even start.
+    oracle = os.path.join(d, 'launch-oracle.json')
+    out = os.path.join(d, 'no-such-dir', 'p.svg')
+    r = ctx.cspy(['record', '-o', out, '-d', '30', '--'] +
+                 launch_cmd(ctx.interp, 'launch.py', oracle, '--forever'))
+    expect_error(ctx, r, [out], fast=1.0)
+    time.sleep(0.3)
+    if os.path.exists(oracle):
+        ctx.fail(r, ['the program was started although the output cannot be written'])
+    ctx.finish()
+
+
+def check_native(ctx):
+    t = burn_target(ctx)
+    d = ctx.tmpdir()
+    for flag in ('--native', '-n'):
+        r = ctx.cspy(['record', flag, '-o', os.path.join(d, 'n.svg'), '-d', '5', '--pid', t.pid])
+        expect_error(ctx, r, ['native', 'not available'], fast=1.0)
+        if os.path.exists(os.path.join(d, 'n.svg')):
+            ctx.fail(r, ['an output file was written'])
+    ctx.finish()
+
+
+def svg_ok(ctx, r, out, needle):
+    pr = []
+    if not os.path.exists(out):
+        pr.append('no output file %s' % out)
+    else:
+        e = xmllint(out)
+        if e:
+            pr.append(e)
+        elif not any(needle in s for s in svg_texts(out)):
+            pr.append('no %s in the flame graph' % needle)
+    ctx.fail(r, pr)
+
+
+def check_legacy_syntax(ctx):
+    t = burn_target(ctx)
+    require_cspy()
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'profile.svg')
+    r = ctx.cspy(['--flame', out, '-d', '2', '-r', '100', '-p', t.pid])
+    if r.rc != 0:
+        ctx.fail(r, ['exit status expected 0'])
+    svg_ok(ctx, r, out, 'burn_loop')
+    out = os.path.join(d, 'launch.svg')
+    oracle = os.path.join(d, 'oracle.json')
+    r = ctx.cspy(['--flame', out, '--'] + launch_cmd(ctx.interp, 'launch.py', oracle, '--burn', '1'))
+    if r.rc != 0:
+        ctx.fail(r, ['exit status expected 0'])
+    svg_ok(ctx, r, out, 'launch_burn')
+    r = ctx.cspy(['--dump', '--pid', t.pid])
+    if r.rc != 0 or not re.search(r'^Thread %d ' % t.pid, r.out, re.M) or 'burn_loop' not in r.out:
+        ctx.fail(r, ['expected exit 0 and a dump with "Thread %d" and burn_loop; stdout:\n%s'
+                     % (t.pid, indent(clip(r.out, 1500), 2))])
+    ctx.finish()
+
+
+def check_default_output_name(ctx):
+    """bare `cspy -- python script.py` (py-spy 0.1) and `record --pid`:
+    <program or pid>-<timestamp>.svg in the current directory."""
+    t = burn_target(ctx)
+    require_cspy()
+    cwd = ctx.tmpdir()
+    oracle = os.path.join(ctx.tmpdir(), 'oracle.json')
+    r = ctx.cspy(['--'] + launch_cmd(ctx.interp, 'launch.py', oracle, '--burn', '1'), cwd=cwd)
+    files = sorted(os.listdir(cwd))
+    pr = []
+    if r.rc != 0:
+        pr.append('exit status expected 0')
+    if len(files) != 1 or not re.match(r'^launch-.+\.svg$', files[0]):
+        pr.append('expected one file launch-<timestamp>.svg in the working directory, got %s' % files)
+    else:
+        wrote(ctx, r, os.path.join(cwd, files[0]), 'flamegraph')
+        svg_ok(ctx, r, os.path.join(cwd, files[0]), 'launch_burn')
+    ctx.fail(r, pr)
+    cwd = ctx.tmpdir()
+    r = ctx.cspy(['record', '-d', '0.5', '--pid', t.pid], cwd=cwd)
+    files = sorted(os.listdir(cwd))
+    pr = []
+    if r.rc != 0:
+        pr.append('exit status expected 0')
+    if len(files) != 1 or not re.match(r'^%d-.+\.svg$' % t.pid, files[0]):
+        pr.append('expected one file %d-<timestamp>.svg in the working directory, got %s' % (t.pid, files))
+    else:
+        wrote(ctx, r, os.path.join(cwd, files[0]), 'flamegraph')
+        svg_ok(ctx, r, os.path.join(cwd, files[0]), 'burn_loop')
+    ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_subcommand_prefixes(ctx):
+    t = burn_target(ctx)
+    require_cspy()
+    d = ctx.tmpdir()
+    for sub in ('r', 'rec'):
+        out = os.path.join(d, '%s.svg' % sub)
+        r = ctx.cspy([sub, '-o', out, '-d', DUR, '-p', t.pid])
+        if r.rc != 0:
+            ctx.fail(r, ['exit status expected 0'])
+        svg_ok(ctx, r, out, 'burn_loop')
+    r = ctx.cspy(['d', '--pid', t.pid])
+    if r.rc != 0 or 'burn_loop' not in r.out:
+        ctx.fail(r, ['expected exit 0 and a dump with burn_loop; stdout:\n%s' % indent(clip(r.out, 1500), 2)])
+    ctx.finish()
+
+
+def check_capture(ctx):
+    require_cspy()
+    marker = 'CSPY-CAPTURE-MARKER-%d' % os.getpid()
+    for capture in (True, False):
+        d = ctx.tmpdir()
+        oracle = os.path.join(d, 'oracle.json')
+        out = os.path.join(d, 'c.txt')
+        r = ctx.cspy(['record', '-f', 'raw', '-o', out] + (['--capture'] if capture else []) +
+                     ['--'] + launch_cmd(ctx.interp, 'launch.py', oracle, '--say', marker, '--burn', '0.3'))
+        pr = []
+        if r.rc != 0:
+            pr.append('exit status expected 0')
+        if not os.path.exists(oracle):
+            pr.append('the program did not run (no oracle)')
+        seen = [s for s, text in (('stdout', r.out), ('stderr', r.err)) if marker in text]
+        if capture and seen:
+            pr.append('--capture: the program\'s output is on cspy\'s %s' % ' and '.join(seen))
+        if not capture and seen != ['stdout', 'stderr']:
+            pr.append('without --capture (control): the program\'s output expected on cspy\'s '
+                      'stdout and stderr, found on %s\n  stdout: %r' % (seen, clip(r.out, 500)))
+        ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_pdeathsig(ctx):
+    require_cspy()
+    d = ctx.tmpdir()
+    oracle = os.path.join(d, 'oracle.json')
+    r = ctx.cspy(['record', '-f', 'raw', '-o', os.path.join(d, 'p.txt'), '--'] +
+                 launch_cmd(ctx.interp, 'launch.py', oracle, '--forever'), wait=False)
+    if not wait_file(oracle, 20, r.p):
+        raise Fail(r.describe() + '\n  the program did not start (no oracle)')
+    child = read_json(oracle)['pid']
+    ctx.kill_later(child, r.pid)
+    st = proc_stat(child)
+    if not st or st[1] != r.pid:
+        raise Fail('the program (%d) is not a child of cspy (%d): %s' % (child, r.pid, st))
+    os.kill(r.pid, signal.SIGKILL)
+    killed = time.time()
+    r.wait(timeout=10)
+    while alive(child) and time.time() - killed < 1.0:
+        time.sleep(0.01)
+    r.shown += '   (then SIGKILL to cspy)'
+    if alive(child):
+        ctx.fail(r, ['the program (PID %d) still runs 1 s after cspy was killed: %s'
+                     % (child, proc_stat(child))])
+    ctx.finish()
+
+
+def world_accessible(path):
+    p = os.path.realpath(path)
+    if not os.stat(p).st_mode & 0o001:
+        return False
+    d = os.path.dirname(p)
+    while True:
+        if not os.stat(d).st_mode & 0o001:
+            return False
+        if d == '/':
+            return True
+        d = os.path.dirname(d)
+
+
+def check_sudo(ctx, interps):
+    if os.geteuid() != 0:
+        raise NA('needs root (cspy under sudo drops the program to SUDO_UID/SUDO_GID)')
+    try:
+        import pwd
+        nobody = pwd.getpwnam('nobody')
+    except KeyError:
+        raise NA('no user nobody on this machine')
+    cands = [i for i in interps if i.supported() and i.minor >= (3, 0) and world_accessible(i.path)]
+    if not cands:
+        raise NA('no interpreter that user nobody can run (all under non-world-readable directories)')
+    if not world_accessible(os.path.join(RTARGETS, 'launch.py')):
+        raise NA('tests/targets/record is not readable by user nobody')
+    interp = cands[-1]
+    require_cspy()
+    d = ctx.tmpdir()
+    os.chmod(d, 0o777)
+    oracle = os.path.join(d, 'oracle.json')
+    out = os.path.join(d, 'p.txt')
+    env = dict(target_env(), SUDO_UID=str(nobody.pw_uid), SUDO_GID=str(nobody.pw_gid),
+               SUDO_USER='nobody')
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '--'] +
+                 launch_cmd(interp, 'launch.py', oracle, '--burn', '0.5'), env=env, cwd=d)
+    r.shown = 'SUDO_UID=%d SUDO_GID=%d %s   (with %s)' % (nobody.pw_uid, nobody.pw_gid, r.shown, interp.label)
+    pr = []
+    if r.rc != 0:
+        pr.append('exit status expected 0')
+    if not os.path.exists(oracle):
+        pr.append('the program wrote no oracle')
+    else:
+        o = read_json(oracle)
+        ids = (o['uid'], o['euid'], o['gid'], o['egid'])
+        want = (nobody.pw_uid, nobody.pw_uid, nobody.pw_gid, nobody.pw_gid)
+        if ids != want:
+            pr.append('program ran as uid/euid/gid/egid %s, expected %s' % (ids, want))
+    if os.path.exists(out) and not load_raw(out).leaf_counts().get('launch_burn'):
+        pr.append('no samples of launch_burn')
+    ctx.fail(r, pr)
+    ctx.finish()
+
+
+FFFD = u'\ufffd'
+
+
+def check_hostile(ctx, interps):
+    cands = [i for i in interps if i.supported() and i.minor >= (3, 8)]
+    if not cands:
+        raise NA('needs Python 3.8+ (code.replace)')
+    ctx.interp = cands[-1]
+    t = ctx.start('hostile.py')
+    o = ctx.ready(t)
+    names = o['names']
+    fname = o['filename']
+    clean = [n.encode('utf-16', 'surrogatepass').decode('utf-16', 'replace') for n in names]
+    require_cspy()
+    d = ctx.tmpdir()
+    for fmt, name in (('flamegraph', 'h.svg'), ('speedscope', 'h.json'), ('chrometrace', 'h.trace.json'),
+                      ('json', 'h.cspy.json'), ('raw', 'h.txt')):
+        out = os.path.join(d, name)
+        r = ctx.cspy(['record', '-f', fmt, '-o', out, '-d', '1.5', '--pid', t.pid])
+        record_ok(ctx, r, out, fmt)
+        with open(out, 'rb') as f:
+            data = f.read()
+        pr = []
+        if fmt == 'flamegraph':
+            e = xmllint(out)
+            if e:
+                pr.append('not well-formed: ' + e)
+            for bad in (b'<script>alert', b'<script>x'):
+                if bad in data:
+                    i = data.index(bad)
+                    pr.append('raw %r from the data in the SVG: ...%r...' % (bad, data[max(0, i - 80):i + 60]))
+            if not e:
+                text = '\n'.join(svg_texts(out))
+                for n in clean[:2] + [fname]:
+                    if n not in text:
+                        pr.append('the SVG\'s text does not contain %r' % n)
+                n3 = clean[2]                 # 'nl\nbad\ufffd<script>x': \n may become U+FFFD
+                if not any(n3.replace('\n', c) in text for c in ('\n', FFFD, ' ', '\\n')):
+                    pr.append('the SVG\'s text does not contain %r (newline as itself, U+FFFD, a '
+                              'space or \\n)' % n3)
+        elif fmt == 'raw':
+            try:
+                prof = parse_raw_text(data.decode('utf-8', 'replace'), out)
+            except Fail as e:
+                pr.append(str(e))
+                prof = None
+            if prof:
+                labels = set(l for st, _ in prof.stacks for l in st)
+                for n in clean[:2]:
+                    want = '%s (%s:' % (n, fname)
+                    if not any(l.startswith(want) for l in labels):
+                        pr.append('no frame label starting %r' % want)
+                if not any(l.startswith('nl') and ('<script>x (%s:' % fname) in l for l in labels):
+                    pr.append('no frame label of %r ("nl...bad...<script>x (%s:LINE)" on one line)'
+                              % (names[2], fname))
+        else:
+            try:
+                doc = json.loads(data.decode('utf-8'))
+            except ValueError as e:
+                pr.append('not valid UTF-8 JSON: %s' % e)
+                doc = None
+            if doc is not None:
+                strings = json_strings(doc)
+                sur = [s for s in strings if re.search(u'[\ud800-\udfff]', s)]
+                if sur:
+                    pr.append('strings with lone surrogates (expected U+FFFD): %r' % sur[:3])
+                for n in clean + [fname]:
+                    if not any(n in s for s in strings):
+                        pr.append('no string containing %r' % n)
+        ctx.fail(r, pr)
+    ctx.finish()
+
+
+PER_VERSION = [
+    ('gil', check_gil, None),
+    ('idle', check_idle, None),
+    ('threads', check_threads, None),
+    ('function_agg', check_function_agg, None),
+    ('function_pattern', check_function_pattern, None),
+    ('include_exclude', check_include_exclude, None),
+    ('nolineno', check_nolineno, None),
+    ('full_filenames', check_full_filenames, None),
+    ('subprocesses', check_subprocesses, None),
+    ('multi_pid', check_multi_pid, None),
+    ('exit_status', check_exit_status, None),
+]
+
+GLOBAL = [
+    ('formats', check_formats),
+    ('json_profile', check_json_profile),
+    ('format_from_extension', check_format_from_extension),
+    ('stderr_lines', check_stderr_lines),
+    ('hostile_names', None),                 # needs the interpreter list
+    ('sigint_sigterm', check_sigint_sigterm),
+    ('target_killed', check_target_killed),
+    ('unwritable_output', check_unwritable),
+    ('native_refused', check_native),
+    ('legacy_syntax', check_legacy_syntax),
+    ('default_output_name', check_default_output_name),
+    ('subcommand_prefixes', check_subcommand_prefixes),
+    ('capture', check_capture),
+    ('pdeathsig', check_pdeathsig),
+    ('sudo_drop', None),                     # needs the interpreter list
+]
+
+
+# --------------------------------------------------------------------------
+# --targets-only: every target alone under one interpreter, oracle checked
+
+def check_targets(ctx):
+    i = ctx.interp
+    problems = []
+    t, o, roles = mix_target(ctx)
+    if sorted(roles) != ['busy', 'main', 'sleeper'] or roles['main']['tid'] != t.pid:
+        problems.append('threads_mix.py: oracle threads %s' % o['threads'])
+    t, o = funcs_target(ctx)
+    if o['by_name']['alpha']['filename'] != os.path.join(RTARGETS, 'funcs.py'):
+        problems.append('funcs.py: alpha in %r' % o['by_name']['alpha']['filename'])
+    t = burn_target(ctx)
+    t = ctx.start('subproc.py')
+    o = ctx.ready(t)
+    ctx.kill_later(o['child_before'], t.pid)
+    open(t.oracle_path + '.go', 'w').close()
+    if not wait_file(t.oracle_path + '.after', 10, t.proc):
+        problems.append('subproc.py: no second child')
+    if i.minor >= (3, 8):
+        t = ctx.start('hostile.py')
+        o = ctx.ready(t)
+        if o['names'][2] != u'nl\nbad\udcff<script>x':
+            problems.append('hostile.py: names %r' % o['names'])
+    d = ctx.tmpdir()
+    oracle = os.path.join(d, 'shares.json')
+    p = subprocess.run(launch_cmd(i, 'shares.py', oracle, 1), env=target_env(), timeout=30)
+    if p.returncode != 0 or not os.path.exists(oracle):
+        problems.append('shares.py: exit %s' % p.returncode)
+    else:
+        sp = read_json(oracle)['spent']
+        tot = sum(sp.values())
+        if not 0.9 < tot < 2 or not all(v > 0 for v in sp.values()):
+            problems.append('shares.py: spent %s' % sp)
+    oracle = os.path.join(d, 'launch.json')
+    p = subprocess.run(launch_cmd(i, 'launch.py', oracle, '--say', 'HI', '--burn', '0.1', '--exit', '3'),
+                       env=target_env(), timeout=30, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 3 or p.stdout != b'HI (stdout)\n' or p.stderr != b'HI (stderr)\n' or \
+            not os.path.exists(oracle):
+        problems.append('launch.py: exit %s, stdout %r, stderr %r' % (p.returncode, p.stdout, p.stderr))
+    if problems:
+        raise Fail('\n'.join(problems))
+
+
+# --------------------------------------------------------------------------
+# Driver
+
+def run_one(interp, name, fn):
+    ctx = Ctx(interp)
+    t0 = time.time()
+    try:
+        fn(ctx)
+        status, detail = 'ok', None
+    except Stopping:
+        status, detail = 'FAIL', 'interrupted'
+    except TargetsOnly:
+        status, detail = 'n/a', 'cspy not run (--targets-only)'
+    except NA as e:
+        status, detail = 'n/a', str(e)
+    except Fail as e:
+        status, detail = 'FAIL', str(e)
+    except Exception:
+        status, detail = 'FAIL', 'internal error of the test (a test bug):\n' + traceback.format_exc()
+    finally:
+        ctx.close()
+    if OPTS.verbose:
+        sys.stderr.write('%-5s %-10s %-24s %.1fs\n' % (status, ctx.interp.label if ctx.interp else '-',
+                                                       name, time.time() - t0))
+    return status, detail
+
+
+def selected(name):
+    if not OPTS.k:
+        return True
+    return any(fnmatch.fnmatch(name, p) if any(c in p for c in '*?[') else p in name
+               for p in OPTS.k)
+
+
+def accuracy_table():
+    names = ['share_60', 'share_30', 'share_10']
+    lines = ['| Python | ' + ' | '.join('%s expected / got' % n for n in names) +
+             ' | max diff | samples (3 functions / all) |',
+             '|---|' + '---|' * len(names) + '---|---|']
+    for label in sorted(ACCURACY, key=lambda l: ACCURACY[l]['order']):
+        a = ACCURACY[label]
+        lines.append('| %s | ' % label + ' | '.join('%.1f %% / %.1f %%' % (a['exp'][n], a['got'][n])
+                                                    for n in names) +
+                     ' | %.1f | %d / %d |' % (a['maxdiff'], a['samples3'], a['total']))
+    return '\n'.join(lines)
+
+
+def write_accuracy_md(table):
+    d = os.path.join(REPO, 'bench', 'results')
+    if not os.path.isdir(d):
+        os.makedirs(d)
+    with open(os.path.join(d, 'accuracy.md'), 'w') as f:
+        f.write('# `cspy record` sampling accuracy\n\n')
+        f.write('Written by `tests/e2e/record.py` (check `accuracy`) on %s, binary `%s`.\n\n'
+                % (time.strftime('%Y-%m-%d %H:%M'), cspy_shown()))
+        f.write('Target `tests/targets/record/shares.py`: three functions spin in turn for 60, 30 '
+                'and 10 ms, for %d s; the target measures the time spent in each itself '
+                '(`time.perf_counter`, `time.time` on 2.7): that is "expected". cspy launches it '
+                '(`cspy record -r %d -f raw -o FILE -- python shares.py ...`); "got" is the share '
+                'of samples whose leaf frame is the function, among the samples of the three '
+                'functions. Tolerance: %.0f percentage points.\n\n' % (ACC_SECONDS, ACC_RATE, ACC_TOL))
+        f.write(table + '\n')
+
+
+def main():
+    global OPTS
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('-k', action='append', metavar='PATTERN',
+                    help='run only checks whose name contains PATTERN (or matches a glob); repeatable')
+    ap.add_argument('--python', action='append', metavar='VERSION',
+                    help='only interpreters whose version starts with VERSION; repeatable')
+    ap.add_argument('-j', '--jobs', type=int, default=3, help='checks run in parallel in phase 2 (default 3)')
+    ap.add_argument('--targets-only', action='store_true',
+                    help='check the targets and their oracles only, without cspy')
+    ap.add_argument('--no-accuracy-file', action='store_true',
+                    help='do not write bench/results/accuracy.md (only written for BUILD=build)')
+    ap.add_argument('-v', '--verbose', action='store_true', help='print each result as it comes')
+    OPTS = ap.parse_args()
+    dumpsuite.OPTS = OPTS
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, dumpsuite._on_signal)
+
+    t0 = time.time()
+    interps, notes = dumpsuite.discover()
+    if OPTS.python:
+        skipped = [i for i in interps if not any(
+            i.version.startswith(v) or i.label.startswith(v) for v in OPTS.python)]
+        interps = [i for i in interps if i not in skipped]
+        notes += ['%s: not selected (--python)' % i.label for i in skipped]
+    print('cspy record end-to-end tests: %s%s' % (cspy_shown(), ' (targets only)' if OPTS.targets_only else ''))
+    if not OPTS.targets_only:
+        dumpsuite.snapshot_cspy()
+        if not dumpsuite._SNAPSHOT:
+            print('NOTE: %s does not exist: every cspy check fails (run `make`)' % dumpsuite.built_cspy())
+    for i in interps:
+        print('  %-12s %s%s' % (i.label, i.path, '' if i.supported() else '  (not supported by cspy)'))
+    sys.stdout.flush()
+
+    per_version = ([('targets', check_targets, None)] if OPTS.targets_only else
+                   [('accuracy', check_accuracy, None)] + PER_VERSION)
+    gchecks = [] if OPTS.targets_only else GLOBAL
+    results = {}
+    phase1, jobs = [], []
+    for order, i in enumerate(interps):
+        for name, fn, na in per_version:
+            if not selected(name):
+                continue
+            reason = na(i) if na else None
+            if not i.supported():
+                reason = 'Python %s is not supported by cspy' % i.version
+            key = (i.label, name)
+            if reason:
+                results[key] = ('n/a', reason)
+            elif name == 'accuracy':
+                phase1.append((i, name, fn, order))
+            else:
+                jobs.append((i, name, fn))
+    supported = [i for i in interps if i.supported()]
+    default = None
+    if supported:
+        default = ([i for i in supported if i.minor >= (3, 0)] or supported)[-1]
+    gnames = []
+    for name, fn in gchecks:
+        if not selected(name):
+            continue
+        gnames.append(name)
+        if name == 'hostile_names':
+            fn = lambda ctx, a=interps: check_hostile(ctx, a)
+        if name == 'sudo_drop':
+            fn = lambda ctx, a=interps: check_sudo(ctx, a)
+        if default is None:
+            results[('-', name)] = ('n/a', 'no supported interpreter found')
+        else:
+            jobs.append((default, name, fn))
+
+    # Phase 1: accuracy, one interpreter at a time, nothing else running.
+    for i, name, fn, order in phase1:
+        results[(i.label, name)] = run_one(i, name, fn)
+        if i.label in ACCURACY:
+            ACCURACY[i.label]['order'] = order
+    # Phase 2: the rest, in parallel. Slow ones first.
+    slow = ('subprocesses', 'function_agg', 'gil', 'json_profile', 'formats', 'hostile_names',
+            'legacy_syntax', 'sigint_sigterm')
+    jobs.sort(key=lambda j: j[1] not in slow)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, OPTS.jobs)) as ex:
+        futs = {}
+        for interp, name, fn in jobs:
+            key = (interp.label, name) if name not in gnames else ('-', name)
+            futs[ex.submit(run_one, interp, name, fn)] = key
+        for f in concurrent.futures.as_completed(futs):
+            results[futs[f]] = f.result()
+
+    labels = [i.label for i in interps]
+    names = [n for n, _, _ in per_version if selected(n)]
+    print()
+    if names and labels:
+        w = max(len(n) for n in names) + 2
+        cw = max(7, max(len(l) for l in labels) + 2)
+        print(''.ljust(w) + ''.join(l.ljust(cw) for l in labels))
+        for n in names:
+            print(n.ljust(w) + ''.join(results.get((l, n), ('-', None))[0].ljust(cw) for l in labels))
+    if gnames:
+        print()
+        print('version-independent checks (with %s):' % (default.label if default else 'none'))
+        w = max(len(n) for n in gnames) + 2
+        for n in gnames:
+            print('  ' + n.ljust(w) + results.get(('-', n), ('-', None))[0])
+    if ACCURACY:
+        table = accuracy_table()
+        print()
+        print('accuracy (%d s at %d Hz, launch mode; expected = the target\'s own measurement; '
+              'tolerance %.0f points):' % (ACC_SECONDS, ACC_RATE, ACC_TOL))
+        print(table)
+        build = os.path.normpath(os.environ.get('BUILD') or 'build')
+        if OPTS.no_accuracy_file:
+            pass
+        elif build != 'build':
+            print('(not written to bench/results/accuracy.md: BUILD=%s is not the default build)' % build)
+        else:
+            write_accuracy_md(table)
+            print('(written to bench/results/accuracy.md)')
+    if notes:
+        print()
+        print('interpreters not tested:')
+        for n in notes:
+            print('  ' + n)
+    nas = sorted((k, v[1]) for k, v in results.items() if v[0] == 'n/a')
+    if nas:
+        print()
+        print('n/a:')
+        for (label, name), why in nas:
+            print('  %s on %s: %s' % (name, label, why))
+    fails = [(k, v[1]) for k, v in results.items() if v[0] == 'FAIL']
+    order = dict((n, i) for i, n in enumerate(names + gnames))
+    fails.sort(key=lambda kv: (order.get(kv[0][1], 999), kv[0][0]))
+    if fails:
+        print()
+        print('failures:')
+        for (label, name), detail in fails:
+            print()
+            print('--- %s [%s]' % (name, label))
+            print(indent(detail.rstrip(), 2))
+    npass = sum(1 for v in results.values() if v[0] == 'ok')
+    print()
+    print('(%.0f s)' % (time.time() - t0))
+    print('%d passed, %d failed' % (npass, len(fails)))
+    sys.stdout.flush()
+    dumpsuite.end_all()
+    return 1 if fails else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
