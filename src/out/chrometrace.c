@@ -6,7 +6,13 @@
  * thread's runs are replayed with a stack of open frames: at a run's start
  * the differing tail of the open stack is ended and the new frames are
  * begun; at a gap and after the last run everything still open is ended.
- * All JSON goes through the streaming writer.
+ *
+ * A profile whose stack changes at every sample gives tens of events per
+ * sample, so events are assembled from pieces rendered once: per frame
+ * `,"name":"LABEL","cat":"KIND","ts":` (the label escaped by the JSON writer,
+ * out/json.h, which every string of the file goes through) and per thread
+ * `,"pid":P,"tid":T}`; an event is then three copies and a number into a
+ * local buffer that is written out in large blocks, every fwrite checked.
  */
 #include "out/chrometrace.h"
 
@@ -23,14 +29,71 @@
 #endif
 
 struct ct {
-	struct json j;
+	FILE *f;
+	int err;
 	const struct profile *p;
-	char **label;           /* per frame id */
 	uint32_t *canon;        /* per frame id: number of its label text */
+	char *part;             /* per frame: `,"name":"LABEL","cat":"KIND","ts":` */
+	size_t *part_off;       /* nframes + 1 entries into part */
+	char suffix[64];        /* `,"pid":P,"tid":T}` of the current thread */
+	size_t suffix_len;
+	bool first_event;
 	uint32_t *open;         /* frame ids currently begun, root first */
 	size_t nopen, open_cap;
-	int pid, tid;
+	size_t n;
+	char buf[1 << 16];
 };
+
+static void out_flush(struct ct *c)
+{
+	if (c->n && fwrite(c->buf, 1, c->n, c->f) != c->n)
+		c->err = -EIO;
+	c->n = 0;
+}
+
+static void out_mem(struct ct *c, const char *s, size_t len)
+{
+	if (c->n + len > sizeof(c->buf)) {
+		out_flush(c);
+		if (len > sizeof(c->buf)) {
+			if (fwrite(s, 1, len, c->f) != len)
+				c->err = -EIO;
+			return;
+		}
+	}
+	memcpy(c->buf + c->n, s, len);
+	c->n += len;
+}
+
+static void out_str(struct ct *c, const char *s)
+{
+	out_mem(c, s, strlen(s));
+}
+
+/* Decimal text of v into b (at least 21 bytes); returns its length. */
+static size_t fmt_u64(char *b, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		b[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* A JSON string, escaped by the JSON writer straight into the file. */
+static void out_jstr(struct ct *c, const char *s)
+{
+	struct json j;
+	out_flush(c);
+	json__init(&j, c->f, false);
+	json__string(&j, s);
+	if (j.err)
+		c->err = j.err;
+}
 
 static const char *kind_name(enum prof_frame_kind k)
 {
@@ -52,90 +115,98 @@ static int cmp_by_label(const void *a, const void *b, void *arg)
 	return c ? c : (x > y) - (x < y);
 }
 
-static void labels_build(struct ct *c, bool full)
+/* Labels, their numbers, and each frame's rendered event part. */
+static void frames_build(struct ct *c, bool full)
 {
 	size_t n = profile__nframes(c->p);
-	c->label = xcalloc(n ? n : 1, sizeof(*c->label));
-	c->canon = xcalloc(n ? n : 1, sizeof(*c->canon));
+	char **label = xcalloc(n ? n : 1, sizeof(*label));
 	uint32_t *order = xcalloc(n ? n : 1, sizeof(*order));
+	c->canon = xcalloc(n ? n : 1, sizeof(*c->canon));
+	c->part_off = xcalloc(n + 1, sizeof(*c->part_off));
 	for (uint32_t i = 0; i < n; i++) {
 		const struct prof_frame *f = profile__frame_at(c->p, i);
 		const char *file = full ? f->filename : f->short_filename;
 		size_t cap = strlen(f->name) + strlen(file) + 32;
-		c->label[i] = xmalloc(cap);
-		profile_frame_label(f, full, c->label[i], cap);
+		label[i] = xmalloc(cap);
+		profile_frame_label(f, full, label[i], cap);
 		order[i] = i;
 	}
-	qsort_r(order, n, sizeof(*order), cmp_by_label, c->label);
+	qsort_r(order, n, sizeof(*order), cmp_by_label, label);
 	uint32_t num = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (i && strcmp(c->label[order[i]], c->label[order[i - 1]]) != 0)
+		if (i && strcmp(label[order[i]], label[order[i - 1]]) != 0)
 			num++;
 		c->canon[order[i]] = num;
 	}
+
+	size_t len = 0;
+	FILE *ms = open_memstream(&c->part, &len);
+	if (!ms)
+		abort();        /* out of memory */
+	for (uint32_t i = 0; i < n; i++) {
+		struct json j;
+		fputs(",\"name\":", ms);
+		json__init(&j, ms, false);
+		json__string(&j, label[i]);
+		fprintf(ms, ",\"cat\":\"%s\",\"ts\":", kind_name(profile__frame_at(c->p, i)->kind));
+		fflush(ms);
+		c->part_off[i + 1] = len;
+	}
+	if (fclose(ms) != 0)
+		abort();        /* a memory stream fails only when out of memory */
+	for (size_t i = 0; i < n; i++)
+		free(label[i]);
+	free(label);
 	free(order);
 }
 
-static void event(struct ct *c, const char *ph, uint32_t frame, uint64_t ts_us)
+static void event(struct ct *c, bool begin, uint32_t frame, uint64_t ts_us)
 {
-	struct json *j = &c->j;
-	json__begin_object(j);
-	json__key(j, "ph");
-	json__string(j, ph);
-	json__key(j, "name");
-	json__string(j, c->label[frame]);
-	json__key(j, "cat");
-	json__string(j, kind_name(profile__frame_at(c->p, frame)->kind));
-	json__key(j, "ts");
-	json__uint(j, ts_us);
-	json__key(j, "pid");
-	json__int(j, c->pid);
-	json__key(j, "tid");
-	json__int(j, c->tid);
-	json__end_object(j);
+	char b[24];
+	if (!c->first_event)
+		out_mem(c, ",", 1);
+	c->first_event = false;
+	out_str(c, begin ? "{\"ph\":\"B\"" : "{\"ph\":\"E\"");
+	out_mem(c, c->part + c->part_off[frame], c->part_off[frame + 1] - c->part_off[frame]);
+	out_mem(c, b, fmt_u64(b, ts_us));
+	out_mem(c, c->suffix, c->suffix_len);
 }
 
 static void metadata(struct ct *c, const char *what, int pid, int tid, const char *name)
 {
-	struct json *j = &c->j;
-	json__begin_object(j);
-	json__key(j, "ph");
-	json__string(j, "M");
-	json__key(j, "name");
-	json__string(j, what);
-	json__key(j, "pid");
-	json__int(j, pid);
-	json__key(j, "tid");
-	json__int(j, tid);
-	json__key(j, "args");
-	json__begin_object(j);
-	json__key(j, "name");
-	json__string(j, name);
-	json__end_object(j);
-	json__end_object(j);
+	char b[96];
+	if (!c->first_event)
+		out_mem(c, ",", 1);
+	c->first_event = false;
+	int n = snprintf(b, sizeof(b), "{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":",
+			 what, pid, tid);
+	out_mem(c, b, (size_t)n);
+	out_jstr(c, name);
+	out_str(c, "}}");
 }
 
 /* End open frames down to depth keep, innermost first. */
 static void end_to(struct ct *c, size_t keep, uint64_t ts_us)
 {
 	while (c->nopen > keep)
-		event(c, "E", c->open[--c->nopen], ts_us);
+		event(c, false, c->open[--c->nopen], ts_us);
 }
 
 static void write_thread(struct ct *c, uint32_t t, const struct prof_run *runs, size_t nruns,
 			 uint64_t period_ns)
 {
 	const struct prof_thread *th = profile__thread_at(c->p, t);
-	c->pid = th->pid;
-	c->tid = th->tid;
+	c->suffix_len = (size_t)snprintf(c->suffix, sizeof(c->suffix), ",\"pid\":%d,\"tid\":%d}",
+					 (int)th->pid, (int)th->tid);
 	c->nopen = 0;
 	uint64_t tail_ns = period_ns ? period_ns : 1000, now = 0;
-	for (size_t r = 0; r < nruns && !c->j.err; r++) {
+	for (size_t r = 0; r < nruns && !c->err; r++) {
 		const struct prof_stack *st = profile__stack_at(c->p, runs[r].stack);
 		/* When this run's frames end: at the next run, or after a gap/at the end. */
 		uint64_t end_ns = runs[r].t_last_ns + tail_ns;
 		bool close_all = true;
-		if (r + 1 < nruns && !(period_ns && runs[r + 1].t_ns > runs[r].t_last_ns + 2 * period_ns + period_ns / 2)) {
+		if (r + 1 < nruns &&
+		    !(period_ns && runs[r + 1].t_ns > runs[r].t_last_ns + 2 * period_ns + period_ns / 2)) {
 			end_ns = runs[r + 1].t_ns;
 			close_all = false;
 		}
@@ -149,6 +220,8 @@ static void write_thread(struct ct *c, uint32_t t, const struct prof_run *runs, 
 		size_t k = 0;
 		while (k < c->nopen && k < st->n && c->canon[c->open[k]] == c->canon[st->frames[k]])
 			k++;
+		/* A frame ending here with the label of the first one beginning:
+		 * move the begins 1 us later (see chrometrace.h). */
 		uint64_t begin_ts = ts;
 		if (k < st->n && end_ts > ts + 1) {
 			for (size_t i = k + 1; i < c->nopen; i++)
@@ -161,7 +234,7 @@ static void write_thread(struct ct *c, uint32_t t, const struct prof_run *runs, 
 		c->open = xgrow(c->open, &c->open_cap, st->n, sizeof(*c->open));
 		for (; c->nopen < st->n; c->nopen++) {
 			c->open[c->nopen] = st->frames[c->nopen];
-			event(c, "B", c->open[c->nopen], begin_ts);
+			event(c, true, c->open[c->nopen], begin_ts);
 		}
 		if (close_all)
 			end_to(c, 0, end_ts);
@@ -184,6 +257,13 @@ static char *process_name(const struct profile *p, int pid, bool first)
 	return xasprintf("Process %d", pid);
 }
 
+static bool has_runs(const struct profile *p, uint32_t t)
+{
+	size_t n;
+	profile__runs(p, t, &n);
+	return n > 0;
+}
+
 static void write_metadata(struct ct *c)
 {
 	const struct profile *p = c->p;
@@ -191,16 +271,11 @@ static void write_metadata(struct ct *c)
 	bool first = true;
 	for (uint32_t t = 0; t < n; t++) {
 		const struct prof_thread *th = profile__thread_at(p, t);
-		size_t nruns;
-		profile__runs(p, t, &nruns);
-		if (!nruns)
+		if (!has_runs(p, t))
 			continue;
 		bool seen = false;      /* a process is named at its first thread with samples */
-		for (uint32_t u = 0; u < t && !seen; u++) {
-			size_t nu;
-			profile__runs(p, u, &nu);
-			seen = nu && profile__thread_at(p, u)->pid == th->pid;
-		}
+		for (uint32_t u = 0; u < t && !seen; u++)
+			seen = profile__thread_at(p, u)->pid == th->pid && has_runs(p, u);
 		if (!seen) {
 			char *name = process_name(p, th->pid, first);
 			metadata(c, "process_name", th->pid, th->pid, name);
@@ -218,42 +293,35 @@ int chrometrace_write(FILE *f, const struct profile *p, const struct chrometrace
 	struct chrometrace_opts def = CHROMETRACE_OPTS_DEFAULT;
 	if (!o)
 		o = &def;
-	struct ct c = { .p = p };
+	struct ct *c = xcalloc(1, sizeof(*c));
+	c->f = f;
+	c->p = p;
+	c->first_event = true;
 	const struct prof_meta *m = profile__meta(p);
 	uint64_t period_ns = m->rate_hz > 0 && 1e9 / m->rate_hz >= 1 ? (uint64_t)(1e9 / m->rate_hz) : 0;
-	labels_build(&c, o->full_filenames);
+	frames_build(c, o->full_filenames);
 
-	json__init(&c.j, f, false);
-	json__begin_object(&c.j);
-	json__key(&c.j, "traceEvents");
-	json__begin_array(&c.j);
-	write_metadata(&c);
-	for (uint32_t t = 0; t < profile__nthreads(p) && !c.j.err; t++) {
+	out_str(c, "{\"traceEvents\":[");
+	write_metadata(c);
+	for (uint32_t t = 0; t < profile__nthreads(p) && !c->err; t++) {
 		size_t nruns;
 		const struct prof_run *runs = profile__runs(p, t, &nruns);
-		write_thread(&c, t, runs, nruns, period_ns);
+		write_thread(c, t, runs, nruns, period_ns);
 	}
-	json__end_array(&c.j);
-	json__key(&c.j, "displayTimeUnit");
-	json__string(&c.j, "ms");
-	json__key(&c.j, "otherData");
-	json__begin_object(&c.j);
-	json__key(&c.j, "exporter");
-	json__string(&c.j, "cspy " CSPY_VERSION);
-	json__key(&c.j, "title");
-	json__string(&c.j, m->title ? m->title : "");
-	json__key(&c.j, "command_line");
-	json__string(&c.j, m->command_line ? m->command_line : "");
-	json__end_object(&c.j);
-	json__end_object(&c.j);
-	if (fputc('\n', f) == EOF)
-		c.j.err = -EIO;
-	int err = json__end(&c.j);
-
-	for (size_t i = 0; i < profile__nframes(p); i++)
-		free(c.label[i]);
-	free(c.label);
-	free(c.canon);
-	free(c.open);
+	out_str(c, "],\"displayTimeUnit\":\"ms\",\"otherData\":{\"exporter\":\"cspy " CSPY_VERSION
+		"\",\"title\":");
+	out_jstr(c, m->title ? m->title : "");
+	out_str(c, ",\"command_line\":");
+	out_jstr(c, m->command_line ? m->command_line : "");
+	out_str(c, "}}\n");
+	out_flush(c);
+	if (fflush(f) != 0 || ferror(f))
+		c->err = -EIO;
+	int err = c->err;
+	free(c->canon);
+	free(c->part);
+	free(c->part_off);
+	free(c->open);
+	free(c);
 	return err;
 }

@@ -25,7 +25,8 @@
  * missing sample, such as a failed one, is bridged): then all its frames end
  * one period after its last sample, which is also when the thread's last run
  * ends. Without a known sampling rate there are no gaps and the last run
- * lasts 1 us after its last sample.
+ * lasts 1 us after its last sample. A run is one span even when its samples
+ * have a gap between them: the profile keeps runs, not each sample's time.
  *
  * One adjustment for speedscope's importer, which orders events with the same
  * timestamp by name and so would nest them wrongly when a frame ends and a

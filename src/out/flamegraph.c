@@ -635,7 +635,7 @@ int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_o
 	out_num(out, o.width / 2.0);
 	out_str(out, "\" y=\"24\">");
 	out_trimmed(out, ctitle, tlen, usable, TITLE_CHAR_W);
-	out_str(out, "</text>\n<text id=\"reset\" x=\"" STR(PAD_X) "\" y=\"44\">Reset Zoom</text>\n"
+	out_str(out, "</text>\n<text id=\"reset\" x=\"" STR(PAD_X) "\" y=\"44\" style=\"display:none\">Reset Zoom</text>\n"
 		"<text id=\"search\" x=\"");
 	out_u64(out, width - PAD_X);
 	out_str(out, "\" y=\"44\">Search</text>\n<text id=\"details\" x=\"" STR(PAD_X) "\" y=\"");

@@ -53,10 +53,14 @@
 				n: Number(g.getAttribute('data-n')),
 				y: Number(rect.getAttribute('y')),
 				label: labelOf(title.textContent),
-				chars: null,
+				chars: null,    // code points, when first needed
 				fill: rect.getAttribute('fill'),
+				// what is drawn now, to touch only what changes
+				x: rect.getAttribute('x'),
+				w: rect.getAttribute('width'),
+				shown: true,
+				faded: false,
 			};
-			f.chars = Array.from(f.label);
 			g.__frame = f;
 			frames.push(f);
 		}
@@ -66,8 +70,10 @@
 		x0 = Number(root.rect.getAttribute('x'));
 		fullWidth = Number(root.rect.getAttribute('width'));
 		measureChars();
+		// The writer placed every frame; only the labels are fitted again,
+		// with the font's real width instead of the writer's estimate.
 		for (var k = 0; k < frames.length; k++)
-			place(frames[k], frames[k].s - root.s, root.n, false);
+			fitText(frames[k], Number(frames[k].w));
 	}
 
 	// The width of one character of the frame font (it is monospace).
@@ -87,7 +93,8 @@
 		return String(Math.round(v * 100) / 100);
 	}
 
-	// Position f as covering samples [off, off + f.n) of a view `span` wide.
+	// Show f as covering samples [off, off + f.n) of a view `span` samples
+	// wide, or as a faded full-width ancestor.
 	function place(f, off, span, faded) {
 		var x = x0 + off / span * fullWidth;
 		var w = f.n / span * fullWidth;
@@ -95,23 +102,47 @@
 			x = x0;
 			w = fullWidth;
 		}
-		f.rect.setAttribute('x', fmt(x));
-		f.rect.setAttribute('width', fmt(w));
-		f.text.setAttribute('x', fmt(x + TEXT_PAD));
-		f.g.style.display = '';
-		f.g.style.opacity = faded ? '0.6' : '';
-		fitText(f, w);
+		var xs = fmt(x), ws = fmt(w);
+		if (!f.shown) {
+			f.g.style.display = '';
+			f.shown = true;
+		}
+		if (f.faded !== faded) {
+			f.g.style.opacity = faded ? '0.6' : '';
+			f.faded = faded;
+		}
+		if (f.x !== xs || f.w !== ws) {
+			f.rect.setAttribute('x', xs);
+			f.rect.setAttribute('width', ws);
+			f.text.setAttribute('x', fmt(x + TEXT_PAD));
+			f.x = xs;
+			f.w = ws;
+			fitText(f, w);
+		}
+	}
+
+	function hide(f) {
+		if (f.shown) {
+			f.g.style.display = 'none';
+			f.shown = false;
+		}
 	}
 
 	function fitText(f, w) {
 		var max = Math.floor((w - 2 * TEXT_PAD) / charWidth);
 		var s;
-		if (f.chars.length <= max)
+		if (f.label.length <= max) {    // UTF-16 units >= code points
 			s = f.label;
-		else if (max >= 3)
-			s = f.chars.slice(0, max - 2).join('') + '..';
-		else
-			s = '';
+		} else {
+			if (f.chars === null)
+				f.chars = Array.from(f.label);
+			if (f.chars.length <= max)
+				s = f.label;
+			else if (max >= 3)
+				s = f.chars.slice(0, max - 2).join('') + '..';
+			else
+				s = '';
+		}
 		if (f.text.textContent !== s)
 			f.text.textContent = s;
 	}
@@ -133,11 +164,11 @@
 				if (o.s <= f.s && o.s + o.n >= f.s + f.n)
 					place(o, 0, o.n, true);
 				else
-					o.g.style.display = 'none';
+					hide(o);
 			} else if (o.s >= f.s && o.s + o.n <= f.s + f.n) {
 				place(o, o.s - f.s, f.n, false);
 			} else {
-				o.g.style.display = 'none';
+				hide(o);
 			}
 		}
 		resetEl.style.display = '';

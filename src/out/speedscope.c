@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT
  *
- * speedscope writer (see speedscope.h). Everything goes through the
- * streaming JSON writer, which escapes names and turns invalid UTF-8 into
- * U+FFFD. Frames are written once, indexed by their profile frame id; each
- * thread's runs are walked twice, once for the "samples" array and once for
- * the "weights" array (the endValue, the sum of the weights, comes first in
- * the object, so it is summed before anything of the profile is written).
+ * speedscope writer (see speedscope.h). Every string goes through the JSON
+ * writer (out/json.h), which escapes it and turns invalid UTF-8 into U+FFFD;
+ * the fixed structure and the numbers are appended to a local buffer that is
+ * written out in large blocks, every fwrite checked.
+ *
+ * A profile whose stack changes at every sample has about as many runs as
+ * samples, and each run is written as its whole stack, so the samples array
+ * is the hot part: each stack's array text ("[0,1,2]") is rendered once, and
+ * the weight text of small counts is cached, so a run costs two copies.
+ * Doubles are printed as the JSON writer prints them ("%.17g", exact round
+ * trip), and endValue is their sum in file order, as a reader adds them.
  */
 #include "out/speedscope.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "agg/profile.h"
 #include "out/json.h"
@@ -20,75 +26,188 @@
 #define CSPY_VERSION "unknown"
 #endif
 
-static void write_frames(struct json *j, const struct profile *p, bool full)
+#define WEIGHT_CACHE 256        /* counts below this have their weight text cached */
+
+struct out {
+	FILE *f;
+	int err;
+	size_t n;
+	char buf[1 << 16];
+};
+
+static void out_flush(struct out *o)
 {
-	json__begin_array(j);
+	if (o->n && fwrite(o->buf, 1, o->n, o->f) != o->n)
+		o->err = -EIO;
+	o->n = 0;
+}
+
+static void out_mem(struct out *o, const char *s, size_t len)
+{
+	if (o->n + len > sizeof(o->buf)) {
+		out_flush(o);
+		if (len > sizeof(o->buf)) {
+			if (fwrite(s, 1, len, o->f) != len)
+				o->err = -EIO;
+			return;
+		}
+	}
+	memcpy(o->buf + o->n, s, len);
+	o->n += len;
+}
+
+static void out_str(struct out *o, const char *s)
+{
+	out_mem(o, s, strlen(s));
+}
+
+/* Decimal text of v into b (at least 21 bytes); returns its length. */
+static size_t fmt_u64(char *b, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		b[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static void out_u64(struct out *o, uint64_t v)
+{
+	char b[24];
+	out_mem(o, b, fmt_u64(b, v));
+}
+
+/* As json__double prints it: "%.17g", an exact round trip. */
+static size_t fmt_double(char *b, size_t cap, double v)
+{
+	return (size_t)snprintf(b, cap, "%.17g", v);
+}
+
+/* A JSON string, escaped by the JSON writer straight into the file. */
+static void out_jstr(struct out *o, const char *s)
+{
+	struct json j;
+	out_flush(o);
+	json__init(&j, o->f, false);
+	json__string(&j, s);
+	if (j.err)
+		o->err = j.err;
+}
+
+static void write_frames(struct out *o, const struct profile *p, bool full)
+{
+	out_str(o, "[");
 	for (uint32_t i = 0; i < profile__nframes(p); i++) {
 		const struct prof_frame *fr = profile__frame_at(p, i);
 		const char *file = full ? fr->filename : fr->short_filename;
-		json__begin_object(j);
-		json__key(j, "name");
-		json__string(j, fr->name);
+		out_str(o, i ? ",{\"name\":" : "{\"name\":");
+		out_jstr(o, fr->name);
 		if (file[0]) {
-			json__key(j, "file");
-			json__string(j, file);
+			out_str(o, ",\"file\":");
+			out_jstr(o, file);
 		}
 		if (fr->line >= 0) {
-			json__key(j, "line");
-			json__int(j, fr->line);
+			char b[24];
+			out_str(o, ",\"line\":");
+			int n = snprintf(b, sizeof(b), "%d", fr->line);
+			out_mem(o, b, (size_t)n);
 		}
-		json__end_object(j);
+		out_str(o, "}");
 	}
-	json__end_array(j);
+	out_str(o, "]");
 }
 
-static void write_thread(struct json *j, const struct profile *p, uint32_t tid_idx,
-			 const struct prof_run *runs, size_t nruns, double rate, bool seconds)
+/* "[id,id,...]" of every stack, in one arena: stack i is at text + off[i]. */
+struct stack_texts {
+	char *text;
+	size_t *off;            /* nstacks + 1 entries */
+};
+
+static void stack_texts_build(struct stack_texts *st, const struct profile *p)
 {
-	const struct prof_thread *t = profile__thread_at(p, tid_idx);
-	char *name = t->name[0] ? xasprintf("Process %d Thread %d \"%s\"", (int)t->pid, (int)t->tid, t->name)
-				: xasprintf("Process %d Thread %d", (int)t->pid, (int)t->tid);
+	size_t n = profile__nstacks(p), len = 0, cap = 0;
+	st->off = xmalloc((n + 1) * sizeof(*st->off));
+	st->text = NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct prof_stack *s = profile__stack_at(p, i);
+		st->off[i] = len;
+		st->text = xgrow(st->text, &cap, len + 2 + (size_t)s->n * 11, 1);
+		st->text[len++] = '[';
+		for (uint32_t k = 0; k < s->n; k++) {
+			if (k)
+				st->text[len++] = ',';
+			len += fmt_u64(st->text + len, s->frames[k]);
+		}
+		st->text[len++] = ']';
+	}
+	st->off[n] = len;
+}
+
+struct weights {
+	double rate;
+	bool seconds;
+	char text[WEIGHT_CACHE][32];
+	unsigned char len[WEIGHT_CACHE];        /* 0: not rendered yet */
+};
+
+static size_t weight_text(struct weights *w, uint32_t count, char *tmp, const char **out)
+{
+	if (count < WEIGHT_CACHE && w->len[count]) {
+		*out = w->text[count];
+		return w->len[count];
+	}
+	size_t n = w->seconds ? fmt_double(tmp, 32, count / w->rate) : fmt_u64(tmp, count);
+	if (count < WEIGHT_CACHE) {
+		memcpy(w->text[count], tmp, n);
+		w->len[count] = (unsigned char)n;
+	}
+	*out = tmp;
+	return n;
+}
+
+static void write_thread(struct out *o, const struct profile *p, uint32_t t,
+			 const struct prof_run *runs, size_t nruns,
+			 const struct stack_texts *st, struct weights *w)
+{
+	const struct prof_thread *th = profile__thread_at(p, t);
+	char *name = th->name[0] ? xasprintf("Process %d Thread %d \"%s\"", (int)th->pid, (int)th->tid, th->name)
+				 : xasprintf("Process %d Thread %d", (int)th->pid, (int)th->tid);
+	char b[32];
+	const char *txt;
 	double end_s = 0;
 	uint64_t end_n = 0;
 	for (size_t r = 0; r < nruns; r++) {
-		end_s += runs[r].count / rate;
+		end_s += runs[r].count / w->rate;
 		end_n += runs[r].count;
 	}
 
-	json__begin_object(j);
-	json__key(j, "type");
-	json__string(j, "sampled");
-	json__key(j, "name");
-	json__string(j, name);
-	json__key(j, "unit");
-	json__string(j, seconds ? "seconds" : "none");
-	json__key(j, "startValue");
-	json__int(j, 0);
-	json__key(j, "endValue");
-	if (seconds)
-		json__double(j, end_s);
+	out_str(o, "{\"type\":\"sampled\",\"name\":");
+	out_jstr(o, name);
+	out_str(o, w->seconds ? ",\"unit\":\"seconds\"" : ",\"unit\":\"none\"");
+	out_str(o, ",\"startValue\":0,\"endValue\":");
+	if (w->seconds)
+		out_mem(o, b, fmt_double(b, sizeof(b), end_s));
 	else
-		json__uint(j, end_n);
-	json__key(j, "samples");
-	json__begin_array(j);
-	for (size_t r = 0; r < nruns; r++) {
-		const struct prof_stack *st = profile__stack_at(p, runs[r].stack);
-		json__begin_array(j);
-		for (uint32_t k = 0; k < st->n; k++)
-			json__uint(j, st->frames[k]);
-		json__end_array(j);
+		out_u64(o, end_n);
+	out_str(o, ",\"samples\":[");
+	for (size_t r = 0; r < nruns && !o->err; r++) {
+		if (r)
+			out_mem(o, ",", 1);
+		uint32_t s = runs[r].stack;
+		out_mem(o, st->text + st->off[s], st->off[s + 1] - st->off[s]);
 	}
-	json__end_array(j);
-	json__key(j, "weights");
-	json__begin_array(j);
-	for (size_t r = 0; r < nruns; r++) {
-		if (seconds)
-			json__double(j, runs[r].count / rate);
-		else
-			json__uint(j, runs[r].count);
+	out_str(o, "],\"weights\":[");
+	for (size_t r = 0; r < nruns && !o->err; r++) {
+		if (r)
+			out_mem(o, ",", 1);
+		size_t n = weight_text(w, runs[r].count, b, &txt);
+		out_mem(o, txt, n);
 	}
-	json__end_array(j);
-	json__end_object(j);
+	out_str(o, "]}");
 	free(name);
 }
 
@@ -99,38 +218,44 @@ int speedscope_write(FILE *f, const struct profile *p, const struct speedscope_o
 		o = &def;
 	const struct prof_meta *m = profile__meta(p);
 	const char *title = o->title ? o->title : m->title;
-	double rate = m->rate_hz;
-	bool seconds = !o->unit_samples && rate > 0;
+	struct out *out = xmalloc(sizeof(*out));
+	out->f = f;
+	out->err = 0;
+	out->n = 0;
+	struct weights *w = xcalloc(1, sizeof(*w));
+	w->rate = m->rate_hz;
+	w->seconds = !o->unit_samples && m->rate_hz > 0;
+	struct stack_texts st;
+	stack_texts_build(&st, p);
 
-	struct json j;
-	json__init(&j, f, false);
-	json__begin_object(&j);
-	json__key(&j, "$schema");
-	json__string(&j, "https://www.speedscope.app/file-format-schema.json");
+	out_str(out, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\"");
 	if (title && title[0]) {
-		json__key(&j, "name");
-		json__string(&j, title);
+		out_str(out, ",\"name\":");
+		out_jstr(out, title);
 	}
-	json__key(&j, "exporter");
-	json__string(&j, "cspy " CSPY_VERSION);
-	json__key(&j, "activeProfileIndex");
-	json__int(&j, 0);
-	json__key(&j, "shared");
-	json__begin_object(&j);
-	json__key(&j, "frames");
-	write_frames(&j, p, o->full_filenames);
-	json__end_object(&j);
-	json__key(&j, "profiles");
-	json__begin_array(&j);
-	for (uint32_t t = 0; t < profile__nthreads(p) && !j.err; t++) {
+	out_str(out, ",\"exporter\":\"cspy " CSPY_VERSION "\",\"activeProfileIndex\":0");
+	out_str(out, ",\"shared\":{\"frames\":");
+	write_frames(out, p, o->full_filenames);
+	out_str(out, "},\"profiles\":[");
+	bool first = true;
+	for (uint32_t t = 0; t < profile__nthreads(p) && !out->err; t++) {
 		size_t nruns;
 		const struct prof_run *runs = profile__runs(p, t, &nruns);
-		if (nruns)
-			write_thread(&j, p, t, runs, nruns, rate, seconds);
+		if (!nruns)
+			continue;
+		if (!first)
+			out_mem(out, ",", 1);
+		first = false;
+		write_thread(out, p, t, runs, nruns, &st, w);
 	}
-	json__end_array(&j);
-	json__end_object(&j);
-	if (fputc('\n', f) == EOF)
-		j.err = -EIO;
-	return json__end(&j);
+	out_str(out, "]}\n");
+	out_flush(out);
+	if (fflush(f) != 0 || ferror(f))
+		out->err = -EIO;
+	int err = out->err;
+	free(st.text);
+	free(st.off);
+	free(w);
+	free(out);
+	return err;
 }

@@ -115,6 +115,7 @@ async function main() {
 		}, HIGHLIGHT);
 
 		let s = await state();
+		check(!s.reset, 'Reset Zoom hidden until a zoom');
 		if (args.empty) {
 			check(s.frames === 0 && s.empty, 'empty graph says so', JSON.stringify(s));
 		} else {
