@@ -237,16 +237,20 @@ void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, si
 
 void profile__set_meta(struct profile *p, const struct prof_meta *m)
 {
+	/* Copy first: m's strings may be the ones held now (profile__meta()). */
+	char *title = xstrdup(m->title ? m->title : "");
+	char *cmdline = xstrdup(m->command_line ? m->command_line : "");
+	char *pyver = xstrdup(m->python_version ? m->python_version : "");
 	free(p->title);
 	free(p->cmdline);
 	free(p->pyver);
 	p->meta = *m;
-	p->title = xstrdup(m->title ? m->title : "");
-	p->cmdline = xstrdup(m->command_line ? m->command_line : "");
-	p->pyver = xstrdup(m->python_version ? m->python_version : "");
-	p->meta.title = p->title;
-	p->meta.command_line = p->cmdline;
-	p->meta.python_version = p->pyver;
+	p->title = title;
+	p->cmdline = cmdline;
+	p->pyver = pyver;
+	p->meta.title = title;
+	p->meta.command_line = cmdline;
+	p->meta.python_version = pyver;
 }
 
 const struct prof_meta *profile__meta(const struct profile *p) { return &p->meta; }

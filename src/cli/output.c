@@ -70,22 +70,22 @@ int output_write(FILE *f, enum output_format fmt, const struct profile *p, const
 		return flamegraph_write(f, p, &fo);
 	}
 	case OUT_SPEEDSCOPE: {
-		struct speedscope_opts so = { 0 };
+		struct speedscope_opts so = SPEEDSCOPE_OPTS_DEFAULT;
 		so.full_filenames = o->full_filenames;
 		return speedscope_write(f, p, &so);
 	}
 	case OUT_RAW: {
-		struct collapsed_opts co = { 0 };
+		struct collapsed_opts co = COLLAPSED_OPTS_DEFAULT;
 		co.full_filenames = o->full_filenames;
 		return collapsed_write(f, p, &co);
 	}
 	case OUT_CHROMETRACE: {
-		struct chrometrace_opts to = { 0 };
+		struct chrometrace_opts to = CHROMETRACE_OPTS_DEFAULT;
 		to.full_filenames = o->full_filenames;
 		return chrometrace_write(f, p, &to);
 	}
 	case OUT_JSON: {
-		struct profjson_opts jo = { 0 };
+		struct profjson_opts jo = PROFJSON_OPTS_DEFAULT;
 		jo.full_filenames = o->full_filenames;
 		return profjson_write(f, p, &jo);
 	}

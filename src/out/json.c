@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void json__init(struct json *j, FILE *f, bool pretty)
@@ -170,7 +171,12 @@ void json__double(struct json *j, double v)
 		puts_(j, "null");
 		return;
 	}
-	snprintf(b, sizeof(b), "%.17g", v);
+	/* The shortest text that reads back as the same double. */
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(b, sizeof(b), "%.*g", prec, v);
+		if (strtod(b, NULL) == v)
+			break;
+	}
 	puts_(j, b);
 }
 

@@ -299,11 +299,13 @@ async function loadInSpeedscope(browser, file, name, expectTitle, tmp) {
 		const js = path.join(tmp, `load-${name.replace(/[^\w.-]/g, '_')}.js`);
 		fs.writeFileSync(js, `speedscope.loadFileFromBase64(${JSON.stringify(name)}, ` +
 				     `${JSON.stringify(fs.readFileSync(file).toString('base64'))});\n`);
-		await page.goto(`file://${path.join(SPEEDSCOPE, 'index.html')}#localProfilePath=${js}`);
-		// document.title collapses runs of whitespace and trims.
-		const ws = t => t.replace(/[\t\n\f\r ]+/g, ' ').trim();
+		await page.goto(`file://${path.join(SPEEDSCOPE, 'index.html')}#localProfilePath=${js}`,
+				{ waitUntil: 'commit', timeout: 120000 });
+		// Chromium's document.title turns control characters into spaces,
+		// collapses runs of whitespace and trims.
+		const ws = t => t.replace(/[\x00-\x20\x7f]+/g, ' ').trim();
 		const want = ws(`${expectTitle} - speedscope`);
-		const deadline = Date.now() + 60000;
+		const deadline = Date.now() + 120000;
 		while (ws(await page.title()) !== want) {
 			if (problems.length)
 				throw new Error(problems.join('; '));

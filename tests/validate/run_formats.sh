@@ -78,7 +78,7 @@ threads=$work/threads.txt
 		printf '!idle %d\n' "$((i * 2))"
 	done
 	printf '!thread 1 2 Worker-1\n!idle 7\nworker (w.py:3);native:epoll_wait (libc.so.6) 9\n'
-	printf 'worker (w.py:3);handle (w.py:8) 1\n!idle 2\nworker (w.py:3);handle (w.py:8) 1\n'
+	printf 'worker (w.py:3);handle (w.py:8) 1\n!idle 2\nworker (w.py:3);reply (w.py:9) 1\n'
 	printf '!cmdline python3 child.py\n!thread 77 78 child-main\n'
 	printf 'process:Process 77 (child.py);child (c.py:1) 5\n'
 } > "$threads"
@@ -113,7 +113,7 @@ done
 make_case hostile "$hostile"
 make_case threads "$threads"
 make_case synth-10k-stacks --synth 10000,200000,20
-make_case change-every-sample --synth 3000,30000,1
+make_case change-every-sample --synth 2000,10000,1
 
 if ! command -v node > /dev/null; then
 	skip "node is not installed"
