@@ -373,8 +373,13 @@ int cmd_record(int argc, char **argv)
 			goto out;
 		}
 		err = sampler__add_child(s, child, START_TIMEOUT_S, why, sizeof(why));
+		int status;
 		if (err == -EINTR) {
 			/* Ctrl-C before the interpreter started: nothing sampled, still write. */
+		} else if (err == -ESRCH && sampler__child_status(s, &status)) {
+			/* The program ran and ended before a sample could be taken:
+			 * an empty profile, and its exit status. */
+			fprintf(stderr, "cspy> The program exited before it could be sampled.\n");
 		} else if (err) {
 			cli_error("'%s' %s", c.command[0], why);
 			rc = 1;

@@ -141,6 +141,22 @@ bool procfs_thread_running(pid_t pid, pid_t tid)
 	return procfs_stat(pid, tid, &st) == 0 && st.state == 'R';
 }
 
+int procfs_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns)
+{
+	char path[64], buf[128];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
+	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	char *end;
+	unsigned long long v = strtoull(buf, &end, 10);
+	if (end == buf)
+		return -EINVAL;
+	*ns = v;
+	return 0;
+}
+
 int procfs_children(pid_t pid, pid_t *out, int max)
 {
 	DIR *d = opendir("/proc");

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define PROCFS_PF_KTHREAD 0x00200000u
@@ -35,6 +36,8 @@ char *procfs_exe(pid_t pid);
 int procfs_tasks(pid_t pid, pid_t *tids, int max);
 /* Thread is running or runnable ('R'). */
 bool procfs_thread_running(pid_t pid, pid_t tid);
+/* CPU time the thread has run so far, in ns (/proc/PID/task/TID/schedstat). 0 or -errno. */
+int procfs_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns);
 /* Direct children of pid, found by scanning /proc for its ppid.
  * Returns count (<= max) or -errno. */
 int procfs_children(pid_t pid, pid_t *out, int max);

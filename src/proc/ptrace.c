@@ -33,6 +33,7 @@ struct traced {
 
 struct ptrace_pause {
 	pid_t pid;
+	bool own_child;                 /* pid is cspy's child: leave its exit status alone */
 	struct traced *t;
 	size_t n, cap;
 };
@@ -52,21 +53,29 @@ static long now_ns(void)
 	return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
-/* Wait until t is in a ptrace stop; 0 when stopped, -ESRCH when it exited. */
-static int wait_stop(struct traced *t, long deadline)
+/* Wait until t is in a ptrace stop; 0 when stopped, -ESRCH when it exited.
+ * The exit of our own child (cspy launched it) is only peeked at: its
+ * status belongs to the launcher, which reaps it. */
+static int wait_stop(struct traced *t, long deadline, bool own_child)
 {
 	for (;;) {
-		int status;
-		pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
-		if (r < 0)
+		siginfo_t si = { 0 };
+		if (waitid(P_PID, (id_t)t->tid, &si, WEXITED | WSTOPPED | __WALL | WNOHANG | WNOWAIT) < 0)
 			return -errno;
-		if (r == 0) {
+		if (si.si_pid == 0) {
 			if (now_ns() > deadline)
 				return -ETIMEDOUT;
 			struct timespec ts = { 0, 50000 };
 			nanosleep(&ts, NULL);
 			continue;
 		}
+		bool exited = si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+			      si.si_code == CLD_DUMPED;
+		if (exited && own_child)
+			return -ESRCH;
+		int status;
+		if (waitpid(t->tid, &status, __WALL | WNOHANG) <= 0)
+			continue;
 		if (WIFEXITED(status) || WIFSIGNALED(status))
 			return -ESRCH;
 		if (!WIFSTOPPED(status))
@@ -124,8 +133,10 @@ int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
 		goto out;
 	}
 	long deadline = now_ns() + STOP_TIMEOUT_NS;
+	struct procfs_stat st;
+	p->own_child = procfs_stat(pid, 0, &st) == 0 && st.ppid == getpid();
 	for (size_t i = 0; i < p->n; i++)
-		wait_stop(&p->t[i], deadline);
+		wait_stop(&p->t[i], deadline, p->own_child && p->t[i].tid == pid);
 out:
 	free(tids);
 	if (err) {
@@ -145,7 +156,7 @@ void ptrace_pause__resume(struct ptrace_pause *p)
 		if (!t->stopped) {
 			/* Not (yet) stopped: interrupting again is harmless; wait
 			 * briefly so the detach below can succeed. */
-			wait_stop(t, now_ns() + 20000000L);
+			wait_stop(t, now_ns() + 20000000L, p->own_child && t->tid == p->pid);
 		}
 		ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)t->pending_sig);
 	}

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc/maps.h"
@@ -62,6 +63,7 @@ struct raw_frame {
 struct os_state {
 	pid_t tid;
 	bool running;
+	uint64_t cpu_ns, at_ns;         /* CPU time used by the thread, and when read */
 };
 
 struct chunk {
@@ -369,15 +371,47 @@ void pyproc__set_pause(struct pyproc *p, const struct ptrace_pause *pause)
 	p->pause = pause;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A thread is active when the scheduler has it running or runnable and, if
+ * we looked before, it really used the CPU since: a sleeping thread that a
+ * pause (ours) woke up is runnable for a moment without doing any work, and
+ * must not count as active at the next sample. */
 void pyproc__read_os_states(struct pyproc *p)
 {
 	if (read_tasks(p) != 0)
 		return;
-	p->os = xrealloc(p->os, (size_t)(p->ntasks ? p->ntasks : 1) * sizeof(*p->os));
-	p->nos = 0;
-	for (int i = 0; i < p->ntasks; i++)
-		p->os[p->nos++] = (struct os_state){ p->tasks[i],
-			procfs_thread_running(p->info.pid, p->tasks[i]) };
+	struct os_state *prev = p->os;
+	size_t nprev = p->nos;
+	struct os_state *cur = xmalloc((size_t)(p->ntasks ? p->ntasks : 1) * sizeof(*cur));
+	uint64_t now = mono_ns();
+	size_t n = 0;
+	for (int i = 0; i < p->ntasks; i++) {
+		pid_t tid = p->tasks[i];
+		struct os_state o = { tid, procfs_thread_running(p->info.pid, tid), 0, now };
+		if (o.running && procfs_thread_cpu_ns(p->info.pid, tid, &o.cpu_ns) == 0) {
+			for (size_t k = 0; k < nprev; k++) {
+				if (prev[k].tid != tid || !prev[k].cpu_ns || now <= prev[k].at_ns)
+					continue;
+				uint64_t used = o.cpu_ns - prev[k].cpu_ns, wall = now - prev[k].at_ns;
+				uint64_t need = wall / 10 > 20000 ? wall / 10 : 20000;
+				if (o.cpu_ns >= prev[k].cpu_ns && used < need)
+					o.running = false;
+				break;
+			}
+		} else if (!o.running) {
+			procfs_thread_cpu_ns(p->info.pid, tid, &o.cpu_ns);
+		}
+		cur[n++] = o;
+	}
+	free(prev);
+	p->os = cur;
+	p->nos = n;
 	p->os_fresh = true;
 }
 

@@ -142,6 +142,13 @@ void sampler__free(struct sampler *s)
 	free(s);
 }
 
+/* Alive and not a zombie (a killed process whose parent has not reaped it). */
+static bool process_alive(pid_t pid)
+{
+	struct procfs_stat st;
+	return procfs_stat(pid, 0, &st) == 0 && st.state != 'Z' && st.state != 'X';
+}
+
 static bool has_target(const struct sampler *s, pid_t pid)
 {
 	for (size_t i = 0; i < s->nt; i++)
@@ -188,7 +195,7 @@ void sampler__watch(struct sampler *s, pid_t pid)
 static bool roots_alive(const struct sampler *s)
 {
 	for (int r = 0; r < s->nroots; r++)
-		if (kill(s->roots[r], 0) == 0)
+		if (process_alive(s->roots[r]))
 			return true;
 	return s->child > 0 && !s->child_done;
 }
@@ -213,7 +220,7 @@ static void scan_children(struct sampler *s)
 	if (s->child > 0 && !s->child_done && !has_target(s, s->child) && nq < MAX_TARGETS)
 		queue[nq++] = s->child;
 	for (int r = 0; r < s->nroots && nq < MAX_TARGETS; r++)
-		if (!has_target(s, s->roots[r]) && kill(s->roots[r], 0) == 0)
+		if (!has_target(s, s->roots[r]) && process_alive(s->roots[r]))
 			queue[nq++] = s->roots[r];
 	for (size_t qi = 0; qi < nq; qi++) {
 		int n = procfs_children(queue[qi], kids, MAX_TARGETS);
@@ -408,7 +415,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 			ptrace_pause__resume(pause);
 		}
 	}
-	if (err == -ESRCH || err == -ENOENT || (err && kill(t->pid, 0) != 0 && errno == ESRCH)) {
+	if (err == -ESRCH || err == -ENOENT || (err && !process_alive(t->pid))) {
 		t->alive = false;
 		return;
 	}
@@ -421,6 +428,14 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 	s->st.samples++;
 	for (size_t i = 0; i < s->sample.n; i++)
 		add_thread(s, t, &s->sample.threads[i], t_ns);
+}
+
+static bool has_alive_child_target(const struct sampler *s)
+{
+	for (size_t i = 0; i < s->nt; i++)
+		if (s->t[i].pid == s->child)
+			return s->t[i].alive;
+	return process_alive(s->child);
 }
 
 static int alive_targets(const struct sampler *s)
@@ -479,6 +494,16 @@ int sampler__run(struct sampler *s)
 			struct timespec ts = { (time_t)(next / 1e9), (long)((uint64_t)next % 1000000000ull) };
 			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop_flag)
 				;
+		}
+	}
+	/* A launched child whose interpreter is gone is exiting: wait for its
+	 * status (briefly) rather than let the caller kill it. */
+	if (s->child > 0 && !s->child_done && !has_alive_child_target(s)) {
+		struct timespec ts = { 0, 1000000 };
+		for (int i = 0; i < 2000 && !s->child_done; i++) {
+			reap_child(s);
+			if (!s->child_done)
+				nanosleep(&ts, NULL);
 		}
 	}
 	reap_child(s);

@@ -120,9 +120,10 @@ class Rec(object):
         try:
             self.p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            state = describe_tree(self.pid)
             self.close()
-            raise Fail('$ %s\n  did not exit within %ss\n  stderr: %s'
-                       % (self.shown, timeout, clip(self.err.strip(), 2000)))
+            raise Fail('$ %s\n  did not exit within %ss\n  stderr: %s\n  processes then:\n%s'
+                       % (self.shown, timeout, clip(self.err.strip(), 2000), indent(state, 4)))
         self.elapsed = time.time() - self.t0
         self.rc = self.p.returncode
         return self.rc
@@ -138,6 +139,40 @@ class Rec(object):
     def describe(self):
         return ('$ %s\n  exit status %s\n  stderr:\n%s'
                 % (self.shown, self.rc, indent(clip(self.err.rstrip(), 2000), 4)))
+
+
+def children(pid):
+    out = []
+    for tid in dumpsuite.tasks(pid):
+        try:
+            with open('/proc/%d/task/%d/children' % (pid, tid)) as f:
+                out += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def describe_tree(pid, depth=0):
+    """pid and its descendants: state of each thread, wchan, command line
+    (for failure reports)."""
+    if depth > 5:
+        return ''
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            cmd = f.read().replace(b'\0', b' ').decode('utf-8', 'replace').strip()
+    except OSError:
+        cmd = '?'
+    ths = []
+    for tid in dumpsuite.tasks(pid):
+        st = proc_stat(pid, tid)
+        try:
+            with open('/proc/%d/task/%d/wchan' % (pid, tid)) as f:
+                wchan = f.read().strip()
+        except OSError:
+            wchan = '?'
+        ths.append('%d:%s/%s' % (tid, st[0] if st else '?', wchan))
+    line = '%s%d %s  [threads %s]' % ('  ' * depth, pid, clip(cmd, 200), ' '.join(ths))
+    return '\n'.join([line] + [describe_tree(c, depth + 1) for c in children(pid)])
 
 
 def sh_quote(s):
@@ -376,9 +411,13 @@ def attach_raw(ctx, t, flags, dur=DUR, name='out.txt'):
 # --------------------------------------------------------------------------
 # Per-interpreter checks
 
-def check_accuracy(ctx):
+ACC_ATTEMPTS = 3            # when the machine was busy (see check_accuracy)
+ACC_BUSY = 0.9              # target CPU time / wall time below this: the machine was busy
+
+
+def accuracy_run(ctx):
+    """One measurement: (Rec, result dict, problems)."""
     interp = ctx.interp
-    require_cspy()
     d = ctx.tmpdir()
     oracle = os.path.join(d, 'oracle.json')
     out = os.path.join(d, 'acc.txt')
@@ -398,10 +437,8 @@ def check_accuracy(ctx):
     res = {'exp': dict((n, 100.0 * spent[n] / tsum) for n in names),
            'got': dict((n, 100.0 * leaves.get(n, 0) / csum if csum else 0.0) for n in names),
            'samples3': csum, 'total': prof.total, 'reads': samples,
-           'seconds': tsum, 'version': interp.version}
+           'seconds': tsum, 'version': interp.version, 'cpu_ratio': o['cpu'] / o['wall']}
     res['maxdiff'] = max(abs(res['exp'][n] - res['got'][n]) for n in names)
-    with _acc_lock:
-        ACCURACY[interp.label] = res
     problems = []
     for n in names:
         if abs(res['exp'][n] - res['got'][n]) > ACC_TOL:
@@ -412,8 +449,31 @@ def check_accuracy(ctx):
         problems.append('%d samples in the three functions, expected about %d (%d Hz x %.1f s '
                         'measured) +-15 %%' % (csum, want, ACC_RATE, tsum))
     if problems:
-        problems.append('leaf counts: %s; all stacks:\n%s'
-                        % (dict((n, leaves.get(n, 0)) for n in names), indent(prof.summary(), 4)))
+        problems.append('leaf counts: %s; the target had the CPU %.0f %% of the time; all stacks:\n%s'
+                        % (dict((n, leaves.get(n, 0)) for n in names), 100 * res['cpu_ratio'],
+                           indent(prof.summary(), 4)))
+    return r, res, problems
+
+
+def check_accuracy(ctx):
+    """A failed measurement is repeated (up to ACC_ATTEMPTS in all) only when
+    the machine was busy during it: the target had the CPU less than
+    ACC_BUSY of the time (its own CPU time / wall time), i.e. other
+    programs, not cspy, decided when it ran."""
+    require_cspy()
+    attempts = []
+    for _ in range(ACC_ATTEMPTS):
+        r, res, problems = accuracy_run(ctx)
+        attempts.append(res)
+        if not problems or res['cpu_ratio'] >= ACC_BUSY:
+            break
+    res['attempts'] = len(attempts)
+    res['busy'] = ['%.0f%%' % (100 * a['cpu_ratio']) for a in attempts]
+    with _acc_lock:
+        ACCURACY[ctx.interp.label] = res
+    if problems and len(attempts) > 1:
+        problems.insert(0, '%d attempts; the target had the CPU %s of the time (the machine was '
+                        'busy); the last one:' % (len(attempts), ', '.join(res['busy'])))
     ctx.fail(r, problems)
     ctx.finish()
 
@@ -688,23 +748,28 @@ def check_multi_pid(ctx):
 
 
 def check_exit_status(ctx):
+    """Three launches (the exit status is reaped in a race with the sampler:
+    short programs too)."""
     require_cspy()
-    d = ctx.tmpdir()
-    oracle = os.path.join(d, 'oracle.json')
-    out = os.path.join(d, 'exit.txt')
-    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '--'] +
-                 launch_cmd(ctx.interp, 'launch.py', oracle, '--burn', '0.5', '--exit', '3'))
-    problems = []
-    if r.rc != 3:
-        problems.append('exit status expected 3 (the program\'s), got %s' % r.rc)
-    if not os.path.exists(out):
-        problems.append('no output file')
-    else:
-        wrote(ctx, r, out, 'raw')
-        prof = load_raw(out)
-        if not prof.leaf_counts().get('launch_burn'):
-            problems.append('no samples of launch_burn:\n%s' % indent(prof.summary(), 2))
-    ctx.fail(r, problems)
+    for burn in ('0.5', '0.1', '0.1'):
+        d = ctx.tmpdir()
+        oracle = os.path.join(d, 'oracle.json')
+        out = os.path.join(d, 'exit.txt')
+        r = ctx.cspy(['record', '-f', 'raw', '-o', out, '--'] +
+                     launch_cmd(ctx.interp, 'launch.py', oracle, '--burn', burn, '--exit', '3'))
+        problems = []
+        if r.rc != 3:
+            problems.append('exit status expected 3 (the program\'s), got %s' % r.rc)
+        if not os.path.exists(oracle):
+            problems.append('the program did not run (no oracle)')
+        if not os.path.exists(out):
+            problems.append('no output file')
+        else:
+            wrote(ctx, r, out, 'raw')
+            prof = load_raw(out)
+            if not prof.leaf_counts().get('launch_burn'):
+                problems.append('no samples of launch_burn:\n%s' % indent(prof.summary(), 2))
+        ctx.fail(r, problems)
     ctx.finish()
 
 
@@ -1009,7 +1074,7 @@ def check_sigint_sigterm(ctx):
     ctx.finish()
 
 
-def check_target_killed(ctx):
+def target_killed(ctx, reap):
     t = burn_target(ctx)
     require_cspy()
     d = ctx.tmpdir()
@@ -1019,8 +1084,13 @@ def check_target_killed(ctx):
     time.sleep(1)
     os.kill(t.pid, signal.SIGKILL)
     killed = time.time()
+    if reap:
+        t.proc.wait()
+        r.shown += '   (the target SIGKILLed after 1 s and reaped by its parent)'
+    else:
+        r.shown += ('   (the target SIGKILLed after 1 s; its parent, the test, does not reap '
+                    'it: a zombie)')
     r.wait(timeout=15)
-    r.shown += '   (the target SIGKILLed after 1 s)'
     pr = []
     took = time.time() - killed
     if took > 3:
@@ -1035,6 +1105,14 @@ def check_target_killed(ctx):
                       % (samples, indent(prof.summary(), 2)))
     ctx.fail(r, pr)
     ctx.finish()
+
+
+def check_target_killed(ctx):
+    target_killed(ctx, reap=True)
+
+
+def check_target_killed_zombie(ctx):
+    target_killed(ctx, reap=False)
 
 
 def check_unwritable(ctx):
@@ -1199,9 +1277,11 @@ def check_pdeathsig(ctx):
     ctx.finish()
 
 
-def world_accessible(path):
+def world_accessible(path, bit=0o001):
+    """Can any user reach path (o+x on every directory) and use it (bit:
+    0o001 execute, 0o004 read)?"""
     p = os.path.realpath(path)
-    if not os.stat(p).st_mode & 0o001:
+    if not os.stat(p).st_mode & bit:
         return False
     d = os.path.dirname(p)
     while True:
@@ -1223,7 +1303,8 @@ def check_sudo(ctx, interps):
     cands = [i for i in interps if i.supported() and i.minor >= (3, 0) and world_accessible(i.path)]
     if not cands:
         raise NA('no interpreter that user nobody can run (all under non-world-readable directories)')
-    if not world_accessible(os.path.join(RTARGETS, 'launch.py')):
+    if not all(world_accessible(os.path.join(d, f), 0o004) for d, f in (
+            (RTARGETS, 'launch.py'), (RTARGETS, 'rec_common.py'), (dumpsuite.TARGETS, 'cspy_oracle.py'))):
         raise NA('tests/targets/record is not readable by user nobody')
     interp = cands[-1]
     require_cspy()
@@ -1302,9 +1383,12 @@ def check_hostile(ctx, interps):
             if prof:
                 labels = set(l for st, _ in prof.stacks for l in st)
                 for n in clean[:2]:
-                    want = '%s (%s:' % (n, fname)
-                    if not any(l.startswith(want) for l in labels):
-                        pr.append('no frame label starting %r' % want)
+                    # ';' separates frames: it may be replaced by another character
+                    want = re.compile('[^;]'.join(re.escape(x) for x in
+                                                  ('%s (%s:' % (n, fname)).split(';')))
+                    if not any(want.match(l) for l in labels):
+                        pr.append('no frame label starting %r (a ";" in it may be any other '
+                                  'character)' % ('%s (%s:' % (n, fname)))
                 if not any(l.startswith('nl') and ('<script>x (%s:' % fname) in l for l in labels):
                     pr.append('no frame label of %r ("nl...bad...<script>x (%s:LINE)" on one line)'
                               % (names[2], fname))
@@ -1348,6 +1432,7 @@ GLOBAL = [
     ('hostile_names', None),                 # needs the interpreter list
     ('sigint_sigterm', check_sigint_sigterm),
     ('target_killed', check_target_killed),
+    ('target_killed_zombie', check_target_killed_zombie),
     ('unwritable_output', check_unwritable),
     ('native_refused', check_native),
     ('legacy_syntax', check_legacy_syntax),
@@ -1440,13 +1525,14 @@ def selected(name):
 def accuracy_table():
     names = ['share_60', 'share_30', 'share_10']
     lines = ['| Python | ' + ' | '.join('%s expected / got' % n for n in names) +
-             ' | max diff | samples (3 functions / all) |',
-             '|---|' + '---|' * len(names) + '---|---|']
+             ' | max diff | samples (3 functions / all) | target CPU / wall (attempts) |',
+             '|---|' + '---|' * len(names) + '---|---|---|']
     for label in sorted(ACCURACY, key=lambda l: ACCURACY[l]['order']):
         a = ACCURACY[label]
         lines.append('| %s | ' % label + ' | '.join('%.1f %% / %.1f %%' % (a['exp'][n], a['got'][n])
                                                     for n in names) +
-                     ' | %.1f | %d / %d |' % (a['maxdiff'], a['samples3'], a['total']))
+                     ' | %.1f | %d / %d | %s |' % (a['maxdiff'], a['samples3'], a['total'],
+                                                   ', '.join(a['busy'])))
     return '\n'.join(lines)
 
 
