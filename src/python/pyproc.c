@@ -679,7 +679,8 @@ static int find_interp(struct pyproc *p, uint64_t *interp)
 
 /* A thread state created for a thread that has not started running yet (or
  * one that is being torn down) has no frames and either no thread id (3.12+)
- * or ids that belong to another thread (its creator's, <= 3.11). Such states
+ * or ids that belong to another thread (its creator's, <= 3.11), or no OS
+ * thread yet (3.13: not bound to one). Such states
  * are dropped, as CPython's own sys._current_frames() does not show them. */
 static void drop_unstarted(struct py_sample *s)
 {
@@ -688,7 +689,7 @@ static void drop_unstarted(struct py_sample *s)
 		struct py_thread *t = &s->threads[i];
 		bool unstarted = false;
 		if (t->nframes == 0 && !t->err) {
-			unstarted = t->thread_id == 0;
+			unstarted = t->thread_id == 0 || t->tid == 0;
 			for (size_t j = 0; j < s->n && !unstarted; j++)
 				unstarted = j != i && (s->threads[j].thread_id == t->thread_id ||
 						       (t->tid && s->threads[j].tid == t->tid));
