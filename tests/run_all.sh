@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
 #   tests/run_all.sh [unit|linetables|e2e|record|san ...]   (default: all tiers)
-# Each tier is a program whose last line is "N passed, N failed". The final
+# Tiers: unit, linetables, validate, e2e, record, san. Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables e2e record san)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e record san)
 
 total_pass=0
 total_fail=0
@@ -51,6 +51,12 @@ for tier in "${tiers[@]}"; do
 		;;
 	record)
 		run_tier "end-to-end record" python3 tests/e2e/record.py
+		;;
+	validate)
+		# Output formats opened by their real consumers (xmllint, Chromium,
+		# speedscope, ajv); see tests/validate/.
+		run_tier "flame graph in xmllint and Chromium" tests/validate/run_svg.sh
+		run_tier "speedscope/raw/chrometrace/json in their consumers" tests/validate/run_formats.sh
 		;;
 	san)
 		# Everything again under AddressSanitizer + UndefinedBehaviorSanitizer.
