@@ -122,6 +122,8 @@ build-fuzz/%: fuzz/%.c $(LIB_SRC) $(GEN_SRC)
 bench: $(BUILD)/cspy
 	$(Q)BUILD=$(BUILD) python3 bench/dump_time.py 10 > bench/results/dump.md
 	$(Q)cat bench/results/dump.md
+	$(Q)BUILD=$(BUILD) python3 bench/record_cpu.py 5 > bench/results/record_cpu.md
+	$(Q)cat bench/results/record_cpu.md
 
 install: $(BUILD)/cspy
 	install -d $(DESTDIR)$(PREFIX)/bin

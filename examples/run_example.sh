@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Start the bundled example program, dump its stacks with cspy, stop it.
-# Used by `make example` (the README's first quick-start command).
+# The README's first quick-start command (`make example`): profile the bundled
+# example program for 3 seconds into a flame graph, then dump its stacks.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -9,6 +9,12 @@ if [ -z "$PY" ]; then
 	echo "run_example: no python3 on PATH" >&2
 	exit 1
 fi
+out="$BUILD/example-profile.svg"
+echo "\$ cspy record -o $out -d 3 -- $PY examples/webapp.py"
+"$BUILD/cspy" record -o "$out" -d 3 --capture -- "$PY" examples/webapp.py
+echo
+
+# Attaching to a process that is not cspy's child needs ptrace permission.
 "$PY" -u examples/webapp.py >/dev/null &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
@@ -22,5 +28,4 @@ fi
 echo "\$ cspy dump --pid $pid"
 "${cspy[@]}" dump --pid "$pid"
 echo
-echo "\$ cspy dump --pid $pid --locals"
-"${cspy[@]}" dump --pid "$pid" --locals | head -40
+echo "Open $out in a web browser to explore the flame graph."

@@ -141,6 +141,55 @@ bool procfs_thread_running(pid_t pid, pid_t tid)
 	return procfs_stat(pid, tid, &st) == 0 && st.state == 'R';
 }
 
+int procfs_thread_syscall(pid_t pid, pid_t tid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	if (strncmp(buf, "running", 7) == 0)
+		return -1;
+	char *end;
+	long nr = strtol(buf, &end, 10);
+	if (end == buf)
+		return -EINVAL;
+	return nr < 0 ? -1 : (int)nr;
+}
+
+bool procfs_syscall_waits(int nr)
+{
+	/* x86_64 numbers */
+	static const int waits[] = {
+		0,      /* read */
+		7,      /* poll */
+		23,     /* select */
+		34,     /* pause */
+		35,     /* nanosleep */
+		43,     /* accept */
+		45,     /* recvfrom */
+		47,     /* recvmsg */
+		61,     /* wait4 */
+		128,    /* rt_sigtimedwait */
+		130,    /* rt_sigsuspend */
+		202,    /* futex */
+		230,    /* clock_nanosleep */
+		232,    /* epoll_wait */
+		247,    /* waitid */
+		270,    /* pselect6 */
+		271,    /* ppoll */
+		281,    /* epoll_pwait */
+		288,    /* accept4 */
+		299,    /* recvmmsg */
+		441,    /* epoll_pwait2 */
+	};
+	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++)
+		if (waits[i] == nr)
+			return true;
+	return false;
+}
+
 int procfs_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns)
 {
 	char path[64], buf[128];

@@ -36,6 +36,13 @@ char *procfs_exe(pid_t pid);
 int procfs_tasks(pid_t pid, pid_t *tids, int max);
 /* Thread is running or runnable ('R'). */
 bool procfs_thread_running(pid_t pid, pid_t tid);
+/* The system call a stopped (ptrace-paused) or blocked thread is in, from
+ * /proc/PID/task/TID/syscall: its number, -1 when it is in user space, or
+ * -errno (e.g. -EACCES without ptrace rights, -ENOENT when it is gone). */
+int procfs_thread_syscall(pid_t pid, pid_t tid);
+/* True for the system calls a thread waits in (sleep, futex, poll family,
+ * accept/recv/read, wait4 ...): such a thread is idle. */
+bool procfs_syscall_waits(int nr);
 /* CPU time the thread has run so far, in ns (/proc/PID/task/TID/schedstat). 0 or -errno. */
 int procfs_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns);
 /* Direct children of pid, found by scanning /proc for its ppid.

@@ -790,10 +790,17 @@ int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
 	/* A lone thread whose TID could not be derived is the main thread. */
 	if (s->n == 1 && !s->threads[0].tid && p->ntasks == 1)
 		s->threads[0].tid = p->info.pid;
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
+		struct py_thread *t = &s->threads[i];
 		for (size_t k = 0; k < p->nos; k++)
-			if (p->os[k].tid == s->threads[i].tid)
-				s->threads[i].active = p->os[k].running;
+			if (p->os[k].tid == t->tid)
+				t->active = p->os[k].running;
+		/* Paused, a thread shows the system call it sits in: one that
+		 * waits (woken only by our pause) is idle. */
+		if (t->active && p->pause && p->info.pid > 0 &&
+		    procfs_syscall_waits(procfs_thread_syscall(p->info.pid, t->tid)))
+			t->active = false;
+	}
 	if (flags & PYSAMPLE_NAMES) {
 		uint64_t modules = 0;
 		if (mem__read_ptr(p->mem, interp + (uint64_t)L->is_modules, &modules) == 0 && modules) {

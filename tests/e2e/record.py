@@ -1565,6 +1565,8 @@ def main():
                     help='check the targets and their oracles only, without cspy')
     ap.add_argument('--no-accuracy-file', action='store_true',
                     help='do not write bench/results/accuracy.md (only written for BUILD=build)')
+    ap.add_argument('--skip', action='append', default=[], metavar='CHECK',
+                    help='report CHECK as n/a instead of running it (e.g. accuracy under sanitizers); repeatable')
     ap.add_argument('-v', '--verbose', action='store_true', help='print each result as it comes')
     OPTS = ap.parse_args()
     dumpsuite.OPTS = OPTS
@@ -1597,6 +1599,8 @@ def main():
             if not selected(name):
                 continue
             reason = na(i) if na else None
+            if name in OPTS.skip:
+                reason = 'skipped in this run (--skip %s)' % name
             if not i.supported():
                 reason = 'Python %s is not supported by cspy' % i.version
             key = (i.label, name)
