@@ -22,6 +22,7 @@
 
 #include "agg/profile.h"
 #include "out/json.h"
+#include "out/outbuf.h"
 #include "util/xalloc.h"
 
 #ifndef CSPY_VERSION
@@ -29,8 +30,7 @@
 #endif
 
 struct ct {
-	FILE *f;
-	int err;
+	struct outbuf ob;       /* first: the output */
 	const struct profile *p;
 	uint32_t *canon;        /* per frame id: number of its label text */
 	char *part;             /* per frame: `,"name":"LABEL","cat":"KIND","ts":` */
@@ -40,59 +40,18 @@ struct ct {
 	bool first_event;
 	uint32_t *open;         /* frame ids currently begun, root first */
 	size_t nopen, open_cap;
-	size_t n;
-	char buf[1 << 16];
 };
 
-static void out_flush(struct ct *c)
-{
-	if (c->n && fwrite(c->buf, 1, c->n, c->f) != c->n)
-		c->err = -EIO;
-	c->n = 0;
-}
-
-static void out_mem(struct ct *c, const char *s, size_t len)
-{
-	if (c->n + len > sizeof(c->buf)) {
-		out_flush(c);
-		if (len > sizeof(c->buf)) {
-			if (fwrite(s, 1, len, c->f) != len)
-				c->err = -EIO;
-			return;
-		}
-	}
-	memcpy(c->buf + c->n, s, len);
-	c->n += len;
-}
-
-static void out_str(struct ct *c, const char *s)
-{
-	out_mem(c, s, strlen(s));
-}
-
-/* Decimal text of v into b (at least 21 bytes); returns its length. */
-static size_t fmt_u64(char *b, uint64_t v)
-{
-	char tmp[24];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		b[i] = tmp[n - 1 - i];
-	return n;
-}
 
 /* A JSON string, escaped by the JSON writer straight into the file. */
 static void out_jstr(struct ct *c, const char *s)
 {
 	struct json j;
-	out_flush(c);
-	json__init(&j, c->f, false);
+	outbuf__flush(&c->ob);
+	json__init(&j, c->ob.f, false);
 	json__string(&j, s);
 	if (j.err)
-		c->err = j.err;
+		c->ob.err = j.err;
 }
 
 static const char *kind_name(enum prof_frame_kind k)
@@ -164,25 +123,25 @@ static void event(struct ct *c, bool begin, uint32_t frame, uint64_t ts_us)
 {
 	char b[24];
 	if (!c->first_event)
-		out_mem(c, ",", 1);
+		outbuf__mem(&c->ob, ",", 1);
 	c->first_event = false;
-	out_str(c, begin ? "{\"ph\":\"B\"" : "{\"ph\":\"E\"");
-	out_mem(c, c->part + c->part_off[frame], c->part_off[frame + 1] - c->part_off[frame]);
-	out_mem(c, b, fmt_u64(b, ts_us));
-	out_mem(c, c->suffix, c->suffix_len);
+	outbuf__str(&c->ob, begin ? "{\"ph\":\"B\"" : "{\"ph\":\"E\"");
+	outbuf__mem(&c->ob, c->part + c->part_off[frame], c->part_off[frame + 1] - c->part_off[frame]);
+	outbuf__mem(&c->ob, b, outbuf_fmt_u64(b, ts_us));
+	outbuf__mem(&c->ob, c->suffix, c->suffix_len);
 }
 
 static void metadata(struct ct *c, const char *what, int pid, int tid, const char *name)
 {
 	char b[96];
 	if (!c->first_event)
-		out_mem(c, ",", 1);
+		outbuf__mem(&c->ob, ",", 1);
 	c->first_event = false;
 	int n = snprintf(b, sizeof(b), "{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":",
 			 what, pid, tid);
-	out_mem(c, b, (size_t)n);
+	outbuf__mem(&c->ob, b, (size_t)n);
 	out_jstr(c, name);
-	out_str(c, "}}");
+	outbuf__str(&c->ob, "}}");
 }
 
 /* End open frames down to depth keep, innermost first. */
@@ -200,7 +159,7 @@ static void write_thread(struct ct *c, uint32_t t, const struct prof_run *runs, 
 					 (int)th->pid, (int)th->tid);
 	c->nopen = 0;
 	uint64_t tail_ns = period_ns ? period_ns : 1000, now = 0;
-	for (size_t r = 0; r < nruns && !c->err; r++) {
+	for (size_t r = 0; r < nruns && !c->ob.err; r++) {
 		const struct prof_stack *st = profile__stack_at(c->p, runs[r].stack);
 		/* When this run's frames end: at the next run, or after a gap/at the end. */
 		uint64_t end_ns = runs[r].t_last_ns + tail_ns;
@@ -294,30 +253,30 @@ int chrometrace_write(FILE *f, const struct profile *p, const struct chrometrace
 	if (!o)
 		o = &def;
 	struct ct *c = xcalloc(1, sizeof(*c));
-	c->f = f;
+	outbuf__init(&c->ob, f);
 	c->p = p;
 	c->first_event = true;
 	const struct prof_meta *m = profile__meta(p);
 	uint64_t period_ns = m->rate_hz > 0 && 1e9 / m->rate_hz >= 1 ? (uint64_t)(1e9 / m->rate_hz) : 0;
 	frames_build(c, o->full_filenames);
 
-	out_str(c, "{\"traceEvents\":[");
+	outbuf__str(&c->ob, "{\"traceEvents\":[");
 	write_metadata(c);
-	for (uint32_t t = 0; t < profile__nthreads(p) && !c->err; t++) {
+	for (uint32_t t = 0; t < profile__nthreads(p) && !c->ob.err; t++) {
 		size_t nruns;
 		const struct prof_run *runs = profile__runs(p, t, &nruns);
 		write_thread(c, t, runs, nruns, period_ns);
 	}
-	out_str(c, "],\"displayTimeUnit\":\"ms\",\"otherData\":{\"exporter\":\"cspy " CSPY_VERSION
+	outbuf__str(&c->ob, "],\"displayTimeUnit\":\"ms\",\"otherData\":{\"exporter\":\"cspy " CSPY_VERSION
 		"\",\"title\":");
 	out_jstr(c, m->title ? m->title : "");
-	out_str(c, ",\"command_line\":");
+	outbuf__str(&c->ob, ",\"command_line\":");
 	out_jstr(c, m->command_line ? m->command_line : "");
-	out_str(c, "}}\n");
-	out_flush(c);
+	outbuf__str(&c->ob, "}}\n");
+	outbuf__flush(&c->ob);
 	if (fflush(f) != 0 || ferror(f))
-		c->err = -EIO;
-	int err = c->err;
+		c->ob.err = -EIO;
+	int err = c->ob.err;
 	free(c->canon);
 	free(c->part);
 	free(c->part_off);

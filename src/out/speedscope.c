@@ -20,6 +20,7 @@
 
 #include "agg/profile.h"
 #include "out/json.h"
+#include "out/outbuf.h"
 #include "util/xalloc.h"
 
 #ifndef CSPY_VERSION
@@ -28,57 +29,10 @@
 
 #define WEIGHT_CACHE 256        /* counts below this have their weight text cached */
 
-struct out {
-	FILE *f;
-	int err;
-	size_t n;
-	char buf[1 << 16];
-};
-
-static void out_flush(struct out *o)
-{
-	if (o->n && fwrite(o->buf, 1, o->n, o->f) != o->n)
-		o->err = -EIO;
-	o->n = 0;
-}
-
-static void out_mem(struct out *o, const char *s, size_t len)
-{
-	if (o->n + len > sizeof(o->buf)) {
-		out_flush(o);
-		if (len > sizeof(o->buf)) {
-			if (fwrite(s, 1, len, o->f) != len)
-				o->err = -EIO;
-			return;
-		}
-	}
-	memcpy(o->buf + o->n, s, len);
-	o->n += len;
-}
-
-static void out_str(struct out *o, const char *s)
-{
-	out_mem(o, s, strlen(s));
-}
-
-/* Decimal text of v into b (at least 21 bytes); returns its length. */
-static size_t fmt_u64(char *b, uint64_t v)
-{
-	char tmp[24];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		b[i] = tmp[n - 1 - i];
-	return n;
-}
-
-static void out_u64(struct out *o, uint64_t v)
+static void out_u64(struct outbuf *o, uint64_t v)
 {
 	char b[24];
-	out_mem(o, b, fmt_u64(b, v));
+	outbuf__mem(o, b, outbuf_fmt_u64(b, v));
 }
 
 /* As json__double prints it: "%.17g", an exact round trip. */
@@ -88,37 +42,37 @@ static size_t fmt_double(char *b, size_t cap, double v)
 }
 
 /* A JSON string, escaped by the JSON writer straight into the file. */
-static void out_jstr(struct out *o, const char *s)
+static void out_jstr(struct outbuf *o, const char *s)
 {
 	struct json j;
-	out_flush(o);
+	outbuf__flush(o);
 	json__init(&j, o->f, false);
 	json__string(&j, s);
 	if (j.err)
 		o->err = j.err;
 }
 
-static void write_frames(struct out *o, const struct profile *p, bool full)
+static void write_frames(struct outbuf *o, const struct profile *p, bool full)
 {
-	out_str(o, "[");
+	outbuf__str(o, "[");
 	for (uint32_t i = 0; i < profile__nframes(p); i++) {
 		const struct prof_frame *fr = profile__frame_at(p, i);
 		const char *file = full ? fr->filename : fr->short_filename;
-		out_str(o, i ? ",{\"name\":" : "{\"name\":");
+		outbuf__str(o, i ? ",{\"name\":" : "{\"name\":");
 		out_jstr(o, fr->name);
 		if (file[0]) {
-			out_str(o, ",\"file\":");
+			outbuf__str(o, ",\"file\":");
 			out_jstr(o, file);
 		}
 		if (fr->line >= 0) {
 			char b[24];
-			out_str(o, ",\"line\":");
+			outbuf__str(o, ",\"line\":");
 			int n = snprintf(b, sizeof(b), "%d", fr->line);
-			out_mem(o, b, (size_t)n);
+			outbuf__mem(o, b, (size_t)n);
 		}
-		out_str(o, "}");
+		outbuf__str(o, "}");
 	}
-	out_str(o, "]");
+	outbuf__str(o, "]");
 }
 
 /* "[id,id,...]" of every stack, in one arena: stack i is at text + off[i]. */
@@ -140,7 +94,7 @@ static void stack_texts_build(struct stack_texts *st, const struct profile *p)
 		for (uint32_t k = 0; k < s->n; k++) {
 			if (k)
 				st->text[len++] = ',';
-			len += fmt_u64(st->text + len, s->frames[k]);
+			len += outbuf_fmt_u64(st->text + len, s->frames[k]);
 		}
 		st->text[len++] = ']';
 	}
@@ -160,7 +114,7 @@ static size_t weight_text(struct weights *w, uint32_t count, char *tmp, const ch
 		*out = w->text[count];
 		return w->len[count];
 	}
-	size_t n = w->seconds ? fmt_double(tmp, 32, count / w->rate) : fmt_u64(tmp, count);
+	size_t n = w->seconds ? fmt_double(tmp, 32, count / w->rate) : outbuf_fmt_u64(tmp, count);
 	if (count < WEIGHT_CACHE) {
 		memcpy(w->text[count], tmp, n);
 		w->len[count] = (unsigned char)n;
@@ -169,7 +123,7 @@ static size_t weight_text(struct weights *w, uint32_t count, char *tmp, const ch
 	return n;
 }
 
-static void write_thread(struct out *o, const struct profile *p, uint32_t t,
+static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
 			 const struct prof_run *runs, size_t nruns,
 			 const struct stack_texts *st, struct weights *w)
 {
@@ -185,29 +139,29 @@ static void write_thread(struct out *o, const struct profile *p, uint32_t t,
 		end_n += runs[r].count;
 	}
 
-	out_str(o, "{\"type\":\"sampled\",\"name\":");
+	outbuf__str(o, "{\"type\":\"sampled\",\"name\":");
 	out_jstr(o, name);
-	out_str(o, w->seconds ? ",\"unit\":\"seconds\"" : ",\"unit\":\"none\"");
-	out_str(o, ",\"startValue\":0,\"endValue\":");
+	outbuf__str(o, w->seconds ? ",\"unit\":\"seconds\"" : ",\"unit\":\"none\"");
+	outbuf__str(o, ",\"startValue\":0,\"endValue\":");
 	if (w->seconds)
-		out_mem(o, b, fmt_double(b, sizeof(b), end_s));
+		outbuf__mem(o, b, fmt_double(b, sizeof(b), end_s));
 	else
 		out_u64(o, end_n);
-	out_str(o, ",\"samples\":[");
+	outbuf__str(o, ",\"samples\":[");
 	for (size_t r = 0; r < nruns && !o->err; r++) {
 		if (r)
-			out_mem(o, ",", 1);
+			outbuf__mem(o, ",", 1);
 		uint32_t s = runs[r].stack;
-		out_mem(o, st->text + st->off[s], st->off[s + 1] - st->off[s]);
+		outbuf__mem(o, st->text + st->off[s], st->off[s + 1] - st->off[s]);
 	}
-	out_str(o, "],\"weights\":[");
+	outbuf__str(o, "],\"weights\":[");
 	for (size_t r = 0; r < nruns && !o->err; r++) {
 		if (r)
-			out_mem(o, ",", 1);
+			outbuf__mem(o, ",", 1);
 		size_t n = weight_text(w, runs[r].count, b, &txt);
-		out_mem(o, txt, n);
+		outbuf__mem(o, txt, n);
 	}
-	out_str(o, "]}");
+	outbuf__str(o, "]}");
 	free(name);
 }
 
@@ -218,25 +172,23 @@ int speedscope_write(FILE *f, const struct profile *p, const struct speedscope_o
 		o = &def;
 	const struct prof_meta *m = profile__meta(p);
 	const char *title = o->title ? o->title : m->title;
-	struct out *out = xmalloc(sizeof(*out));
-	out->f = f;
-	out->err = 0;
-	out->n = 0;
+	struct outbuf *out = xmalloc(sizeof(*out));
+	outbuf__init(out, f);
 	struct weights *w = xcalloc(1, sizeof(*w));
 	w->rate = m->rate_hz;
 	w->seconds = !o->unit_samples && m->rate_hz > 0;
 	struct stack_texts st;
 	stack_texts_build(&st, p);
 
-	out_str(out, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\"");
+	outbuf__str(out, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\"");
 	if (title && title[0]) {
-		out_str(out, ",\"name\":");
+		outbuf__str(out, ",\"name\":");
 		out_jstr(out, title);
 	}
-	out_str(out, ",\"exporter\":\"cspy " CSPY_VERSION "\",\"activeProfileIndex\":0");
-	out_str(out, ",\"shared\":{\"frames\":");
+	outbuf__str(out, ",\"exporter\":\"cspy " CSPY_VERSION "\",\"activeProfileIndex\":0");
+	outbuf__str(out, ",\"shared\":{\"frames\":");
 	write_frames(out, p, o->full_filenames);
-	out_str(out, "},\"profiles\":[");
+	outbuf__str(out, "},\"profiles\":[");
 	bool first = true;
 	for (uint32_t t = 0; t < profile__nthreads(p) && !out->err; t++) {
 		size_t nruns;
@@ -244,12 +196,12 @@ int speedscope_write(FILE *f, const struct profile *p, const struct speedscope_o
 		if (!nruns)
 			continue;
 		if (!first)
-			out_mem(out, ",", 1);
+			outbuf__mem(out, ",", 1);
 		first = false;
 		write_thread(out, p, t, runs, nruns, &st, w);
 	}
-	out_str(out, "]}\n");
-	out_flush(out);
+	outbuf__str(out, "]}\n");
+	outbuf__flush(out);
 	if (fflush(f) != 0 || ferror(f))
 		out->err = -EIO;
 	int err = out->err;

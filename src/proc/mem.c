@@ -22,6 +22,7 @@
 
 #define SNAP_MAGIC "CSPYSNAP1\n"
 #define SNAP_MAX_REGION (256u << 20)
+#define PAGE_SIZE_ 4096u
 
 struct region {
 	uint64_t addr;
@@ -192,6 +193,48 @@ int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len)
 	if (!err && m->record)
 		mem__snapshot_add(m->record, addr, buf, len);
 	return err;
+}
+
+long mem__read_upto(struct mem *m, uint64_t addr, void *buf, size_t min, size_t max)
+{
+	size_t len = PAGE_SIZE_ - (addr & (PAGE_SIZE_ - 1));
+	if (len > max)
+		len = max;
+	if (len < min)
+		len = min;
+	int err = mem__read(m, addr, buf, len);
+	if (err == -EFAULT && len > min) {
+		len = min;
+		err = mem__read(m, addr, buf, len);
+	}
+	return err ? err : (long)len;
+}
+
+int mem__read_cstr(struct mem *m, uint64_t addr, char *buf, size_t n)
+{
+	if (n <= 1) {
+		if (n)
+			buf[0] = '\0';
+		return 0;
+	}
+	long got = mem__read_upto(m, addr, buf, 1, n - 1);
+	if (got < 0)
+		return (int)got;
+	size_t have = (size_t)got;
+	/* Only a string that goes on past its first page gets here; the byte
+	 * steps serve snapshots that end right after the NUL. */
+	while (!memchr(buf, '\0', have) && have < n - 1) {
+		size_t want = n - 1 - have;
+		if (mem__read(m, addr + have, buf + have, want) != 0) {
+			int err = mem__read(m, addr + have, buf + have, 1);
+			if (err)
+				return err;
+			want = 1;
+		}
+		have += want;
+	}
+	buf[have] = '\0';
+	return 0;
 }
 
 int mem__read_ptr(struct mem *m, uint64_t addr, uint64_t *out)

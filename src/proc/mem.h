@@ -49,6 +49,14 @@ int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len);
  * process cannot be read at all. */
 int mem__readv(struct mem *m, struct mem_iov *iov, size_t n);
 
+/* Read at least min and at most max bytes at addr: as many as stay on its
+ * page (so the read cannot run into an unmapped next page), and only min if
+ * that fails. Returns the number of bytes read, or -errno. */
+long mem__read_upto(struct mem *m, uint64_t addr, void *buf, size_t min, size_t max);
+/* Read the C string at addr into buf (n bytes, always NUL-terminated, cut
+ * when longer). 0 or -errno. */
+int mem__read_cstr(struct mem *m, uint64_t addr, char *buf, size_t n);
+
 /* Convenience: read one pointer / u64 / i32 (little-endian). 0 or -errno. */
 int mem__read_ptr(struct mem *m, uint64_t addr, uint64_t *out);
 int mem__read_i32(struct mem *m, uint64_t addr, int32_t *out);

@@ -114,26 +114,9 @@ static bool is_py2(const struct py_layout *L)
 	return L->str_kind == PY_STR_PY2;
 }
 
-/* Read at least min and at most max bytes at addr, as many as stay on the
- * first page. Returns the number of bytes read or -errno. */
-static long read_head(struct mem *m, uint64_t addr, uint8_t *buf, size_t min, size_t max)
-{
-	size_t len = PAGE - (addr & (PAGE - 1));
-	if (len > max)
-		len = max;
-	if (len < min)
-		len = min;
-	int err = mem__read(m, addr, buf, len);
-	if (err == -EFAULT && len > min) {
-		len = min;
-		err = mem__read(m, addr, buf, len);
-	}
-	return err ? err : (long)len;
-}
-
 static int ohead_read(const struct pyctx *c, uint64_t addr, struct ohead *h)
 {
-	long got = read_head(c->mem, addr, h->b, (size_t)c->L->ob_type + 8, sizeof(h->b));
+	long got = mem__read_upto(c->mem, addr, h->b, (size_t)c->L->ob_type + 8, sizeof(h->b));
 	if (got < 0)
 		return (int)got;
 	h->addr = addr;
@@ -156,34 +139,6 @@ static int ohead_u64(const struct pyctx *c, const struct ohead *h, int off, uint
 	if (off < 0)
 		return -EINVAL;
 	return ohead_get(c, h, (size_t)off, v, 8);
-}
-
-/* Read the C string at remote addr into buf (n bytes, NUL-terminated, cut
- * if longer). 0 or -errno. */
-static int read_cstr(struct mem *m, uint64_t addr, char *buf, size_t n)
-{
-	if (n <= 1) {
-		buf[0] = '\0';
-		return 0;
-	}
-	long got = read_head(m, addr, (uint8_t *)buf, 1, n - 1);
-	if (got < 0)
-		return (int)got;
-	size_t have = (size_t)got;
-	/* Only a name that goes on past its first page gets here; the byte
-	 * steps serve snapshots that end right after the NUL. */
-	while (!memchr(buf, '\0', have) && have < n - 1) {
-		size_t want = n - 1 - have;
-		if (mem__read(m, addr + have, buf + have, want) != 0) {
-			int err = mem__read(m, addr + have, buf + have, 1);
-			if (err)
-				return err;
-			want = 1;
-		}
-		have += want;
-	}
-	buf[have] = '\0';
-	return 0;
 }
 
 static enum kind classify(const struct py_layout *L, const struct tinfo *t)
@@ -239,7 +194,7 @@ static int type_load(const struct pyctx *c, uint64_t addr, struct tinfo *t)
 	t->flags = (unsigned long)get_u64(b + L->tp_flags);
 	t->basicsize = (int64_t)get_u64(b + L->tp_basicsize);
 	t->dictoffset = (int64_t)get_u64(b + L->tp_dictoffset);
-	err = read_cstr(c->mem, get_u64(b + L->tp_name), t->name, sizeof(t->name));
+	err = mem__read_cstr(c->mem, get_u64(b + L->tp_name), t->name, sizeof(t->name));
 	if (err)
 		return err;
 	t->kind = classify(L, t);
@@ -280,7 +235,7 @@ int pyobj_type_name(const struct pyctx *c, uint64_t obj, char *buf, size_t n)
 	if (!err)
 		err = mem__read_ptr(c->mem, type + (uint64_t)L->tp_name, &name);
 	if (!err)
-		err = read_cstr(c->mem, name, buf, n);
+		err = mem__read_cstr(c->mem, name, buf, n);
 	return err;
 }
 
@@ -975,7 +930,7 @@ static int keys_foreach(const struct pyctx *c, uint64_t keys, uint64_t values, s
 
 	if (L->dk_nentries < 0 || L->dk_indices < 0)
 		return -EINVAL;
-	got = read_head(c->mem, keys, kb, (size_t)L->dk_indices, sizeof(kb));
+	got = mem__read_upto(c->mem, keys, kb, (size_t)L->dk_indices, sizeof(kb));
 	if (got < 0)
 		return (int)got;
 	nent = (int64_t)get_u64(kb + L->dk_nentries);

@@ -29,7 +29,6 @@
 
 #define MAX_READ (64 * 1024)    /* bytes of characters read at most */
 #define HEAD_SPEC 256           /* header + first characters, one read */
-#define PAGE 4096u
 #define TPF_STRING27 (1ul << 27)        /* Py_TPFLAGS_STRING_SUBCLASS */
 #define TPF_UNICODE (1ul << 28)         /* Py_TPFLAGS_UNICODE_SUBCLASS */
 
@@ -53,23 +52,6 @@ static uint32_t get_u32(const uint8_t *p)
 	uint32_t v;
 	memcpy(&v, p, 4);
 	return v;
-}
-
-/* Read at least min and at most max bytes at addr, as many as stay on the
- * first page. Returns the number of bytes read or -errno. */
-static long read_head(struct mem *m, uint64_t addr, uint8_t *buf, size_t min, size_t max)
-{
-	size_t len = PAGE - (addr & (PAGE - 1));
-	if (len > max)
-		len = max;
-	if (len < min)
-		len = min;
-	int err = mem__read(m, addr, buf, len);
-	if (err == -EFAULT && len > min) {
-		len = min;
-		err = mem__read(m, addr, buf, len);
-	}
-	return err ? err : (long)len;
 }
 
 /* Make sure buf holds the first `need` bytes of the object (need <= size of
@@ -218,34 +200,6 @@ size_t pystr_utf8_sanitize(const uint8_t *data, size_t n, char *out, size_t cap,
 	return len;
 }
 
-/* Read the short C string at remote addr into buf (n bytes, NUL-terminated,
- * cut if longer). 0 or -errno. */
-static int read_cstr(struct mem *m, uint64_t addr, char *buf, size_t n)
-{
-	if (n <= 1) {
-		buf[0] = '\0';
-		return 0;
-	}
-	long got = read_head(m, addr, (uint8_t *)buf, 1, n - 1);
-	if (got < 0)
-		return (int)got;
-	size_t have = (size_t)got;
-	/* Only a name that goes on past its first page gets here; the byte
-	 * steps serve snapshots that end right after the NUL. */
-	while (!memchr(buf, '\0', have) && have < n - 1) {
-		size_t want = n - 1 - have;
-		if (mem__read(m, addr + have, buf + have, want) != 0) {
-			int err = mem__read(m, addr + have, buf + have, 1);
-			if (err)
-				return err;
-			want = 1;
-		}
-		have += want;
-	}
-	buf[have] = '\0';
-	return 0;
-}
-
 /* 2.7: is the object whose head is h a `str` (1), a `unicode` (2), or
  * neither (0)? Decided by the type's subclass flags when set, else by its
  * tp_name. -errno when the type cannot be read. */
@@ -268,7 +222,7 @@ static int py2_kind(const struct pyctx *c, const uint8_t *h)
 		return 1;
 	if (flags & TPF_UNICODE)
 		return 2;
-	err = read_cstr(c->mem, get_u64(t), buf, sizeof(buf));
+	err = mem__read_cstr(c->mem, get_u64(t), buf, sizeof(buf));
 	if (err)
 		return err;
 	return strcmp(buf, "str") == 0 ? 1 : strcmp(buf, "unicode") == 0 ? 2 : 0;
@@ -297,7 +251,7 @@ static int locate(const struct pyctx *c, uint64_t obj, size_t want, uint8_t *h, 
 
 	memset(s, 0, sizeof(*s));
 	if (L->str_kind == PY_STR_PY2) {
-		got = read_head(c->mem, obj, h, (size_t)L->ob_type + 8, HEAD_SPEC);
+		got = mem__read_upto(c->mem, obj, h, (size_t)L->ob_type + 8, HEAD_SPEC);
 		if (got < 0)
 			return (int)got;
 		*hlen = (size_t)got;
@@ -326,7 +280,7 @@ static int locate(const struct pyctx *c, uint64_t obj, size_t want, uint8_t *h, 
 		return 0;
 	}
 
-	got = read_head(c->mem, obj, h, (size_t)L->uni_state + 4, HEAD_SPEC);
+	got = mem__read_upto(c->mem, obj, h, (size_t)L->uni_state + 4, HEAD_SPEC);
 	if (got < 0)
 		return (int)got;
 	*hlen = (size_t)got;
@@ -447,7 +401,7 @@ int pybytes_read(const struct pyctx *c, uint64_t obj, uint8_t *buf, size_t max, 
 
 	*n = 0;
 	size_t spec = sval + (max < HEAD_SPEC ? max : HEAD_SPEC);
-	got = read_head(c->mem, obj, h, sval, spec < HEAD_SPEC ? spec : HEAD_SPEC);
+	got = mem__read_upto(c->mem, obj, h, sval, spec < HEAD_SPEC ? spec : HEAD_SPEC);
 	if (got < 0)
 		return (int)got;
 	int64_t len = (int64_t)get_u64(h + L->bytes_size);
