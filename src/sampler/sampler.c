@@ -83,6 +83,7 @@ struct sampler {
 	size_t frames_cap;
 	uint64_t rng;
 	char pyver[32];
+	int tick_threads;               /* threads read during the current tick */
 };
 
 static uint64_t now_ns(void)
@@ -426,8 +427,14 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 		return;
 	}
 	s->st.samples++;
-	for (size_t i = 0; i < s->sample.n; i++)
-		add_thread(s, t, &s->sample.threads[i], t_ns);
+	s->tick_threads += (int)s->sample.n;
+	for (size_t i = 0; i < s->sample.n; i++) {
+		const struct py_thread *th = &s->sample.threads[i];
+		s->st.thread_samples++;
+		s->st.active_samples += th->active;
+		s->st.gil_samples += th->owns_gil;
+		add_thread(s, t, th, t_ns);
+	}
 }
 
 static bool has_alive_child_target(const struct sampler *s)
@@ -479,9 +486,11 @@ int sampler__run(struct sampler *s)
 		s->st.lag_s = (double)now > next ? ((double)now - next) / 1e9 : 0;
 		if (s->st.lag_s > 1.0 && s->st.lag_s > 20 * interval / 1e9)
 			s->st.behind = true;
+		s->tick_threads = 0;
 		for (size_t i = 0; i < s->nt; i++)
 			if (s->t[i].alive)
 				sample_target(s, &s->t[i], now - start);
+		s->st.threads = s->tick_threads;
 		report(s, now_ns(), false);
 
 		next += interval * (0.5 + uniform(s));
@@ -490,10 +499,20 @@ int sampler__run(struct sampler *s)
 			/* More than a second behind: skip ahead instead of bursting. */
 			next = (double)now;
 		}
-		if ((double)now < next) {
-			struct timespec ts = { (time_t)(next / 1e9), (long)((uint64_t)next % 1000000000ull) };
+		/* Sleep until the next deadline; at low rates in slices, so that
+		 * the progress callback still runs about 10 times a second. */
+		while ((double)now < next && now < end && !stop_flag) {
+			double until = next;
+			if (s->c.progress && until > (double)(now + PROGRESS_NS))
+				until = (double)(now + PROGRESS_NS);
+			if (until > (double)end)
+				until = (double)end;
+			struct timespec ts = { (time_t)(until / 1e9), (long)((uint64_t)until % 1000000000ull) };
 			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop_flag)
 				;
+			now = now_ns();
+			if ((double)now < next)
+				report(s, now, false);
 		}
 	}
 	/* A launched child whose interpreter is gone is exiting: wait for its
@@ -522,6 +541,14 @@ int sampler__child_status(const struct sampler *s, int *status)
 		return 0;
 	*status = s->child_status;
 	return 1;
+}
+
+struct pyproc *sampler__pyproc(const struct sampler *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->nt; i++)
+		if (s->t[i].pid == pid && s->t[i].alive)
+			return s->t[i].pp;
+	return NULL;
 }
 
 const char *sampler__python_version(const struct sampler *s)

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 struct profile;
+struct pyproc;
 struct stack_filter;
 
 struct sampler_status {
@@ -31,6 +32,10 @@ struct sampler_status {
 	bool behind;            /* sampling cannot keep up with the rate */
 	int processes;          /* targets alive */
 	uint64_t cpu_ns;        /* cspy's own CPU time (user + system) so far */
+	uint64_t thread_samples;        /* threads seen in successful reads (before filters) */
+	uint64_t active_samples;        /* ... of which running on a CPU */
+	uint64_t gil_samples;           /* ... of which holding the GIL */
+	int threads;            /* threads in the latest read of all targets */
 };
 
 struct sampler_config {
@@ -44,7 +49,9 @@ struct sampler_config {
 	bool function_lines;    /* -F: every frame at its function's first line */
 	bool no_lineno;         /* --nolineno */
 	const struct stack_filter *filter;
-	/* Called about 10 times a second with the status (may be NULL). */
+	/* Called about 10 times a second with the status (may be NULL), also
+	 * while waiting between ticks at low rates; it may call
+	 * sampler_request_stop() or read the targets (sampler__pyproc). */
 	void (*progress)(const struct sampler_status *st, void *arg);
 	void *progress_arg;
 };
@@ -72,6 +79,9 @@ int sampler__run(struct sampler *s);
 const struct sampler_status *sampler__status(const struct sampler *s);
 /* The launched child's wait status once it exited: 1 and *status, else 0. */
 int sampler__child_status(const struct sampler *s, int *status);
+/* The engine of the live target pid, NULL if none: borrowed, for reading
+ * the target between ticks (top --locals, from the progress callback). */
+struct pyproc *sampler__pyproc(const struct sampler *s, pid_t pid);
 /* Python version of the first target, "" if none. */
 const char *sampler__python_version(const struct sampler *s);
 
