@@ -21,6 +21,7 @@ struct cmd {
 
 static const struct cmd commands[] = {
 	{ "record", cmd_record, "Sample a program and write a profile (a flame graph by default)" },
+	{ "top", cmd_top, "Show a live view of the functions a program spends its time in" },
 	{ "dump", cmd_dump, "Print the current Python stack of every thread of a process" },
 };
 
@@ -45,6 +46,7 @@ static void usage(FILE *f)
 		"\nExamples:\n"
 		"  cspy record -o profile.svg --pid 4242       a flame graph, until Ctrl-C\n"
 		"  cspy record -o profile.svg -- python app.py  launch and profile a program\n"
+		"  cspy top --pid 4242              a live view, like top, of process 4242\n"
 		"  cspy dump --pid 4242             the stack of every thread of process 4242\n"
 		"  cspy dump --pid 4242 --locals    ... with local variables\n");
 }

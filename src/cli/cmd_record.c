@@ -361,6 +361,7 @@ int cmd_record(int argc, char **argv)
 	struct sampler *s = sampler__new(&sc, prof);
 	int rc = 0;
 	pid_t child = 0;
+	bool started = false;           /* sampling began: the file gets written */
 	char *cmdline = command_line(&c);
 
 	if (c.command) {
@@ -417,6 +418,7 @@ int cmd_record(int argc, char **argv)
 	}
 
 	fprintf(stderr, "cspy> Sampling process %g times a second. Press Control-C to exit.\n", c.rate);
+	started = true;
 	sampler__run(s);
 	if (pc.tty && !c.hideprogress)
 		fprintf(stderr, "\r\033[K");
@@ -438,7 +440,15 @@ out:;
 	};
 	profile__set_meta(prof, &meta);
 	struct output_opts oo = { .full_filenames = c.full_filenames };
-	int werr = output_write(out, fmt, prof, &oo);
+	int werr = 0;
+	if (!started && rc) {
+		/* Nothing was sampled because of an error already reported:
+		 * leave no empty file behind. */
+		fclose(out);
+		unlink(path);
+		goto done;
+	}
+	werr = output_write(out, fmt, prof, &oo);
 	if (fclose(out) != 0)
 		werr = -EIO;
 	if (werr) {
@@ -459,6 +469,7 @@ out:;
 		fprintf(stderr, "cspy> cspy used %.1f ms of CPU for %llu samples: %.1f us per sample\n",
 			(double)st->cpu_ns / 1e6, (unsigned long long)st->samples,
 			(double)st->cpu_ns / 1e3 / (double)st->samples);
+done:
 	sampler__free(s);
 	profile__free(prof);
 	stack_filter__free(filter);

@@ -17,18 +17,25 @@
 
 #define CAP_SYS_PTRACE_BIT 19
 
-static bool have_cap_sys_ptrace(void)
+/* CapEff of a process ("self" or a PID), 0 if unreadable. */
+static unsigned long long cap_eff(const char *who)
 {
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	bool have = false;
+	char path[64], line[256];
+	unsigned long long caps = 0;
+	snprintf(path, sizeof(path), "/proc/%s/status", who);
+	FILE *f = fopen(path, "r");
 	if (!f)
-		return false;
+		return 0;
 	while (fgets(line, sizeof(line), f))
 		if (strncmp(line, "CapEff:", 7) == 0)
-			have = (strtoull(line + 7, NULL, 16) >> CAP_SYS_PTRACE_BIT) & 1;
+			caps = strtoull(line + 7, NULL, 16);
 	fclose(f);
-	return have;
+	return caps;
+}
+
+static bool have_cap_sys_ptrace(void)
+{
+	return (cap_eff("self") >> CAP_SYS_PTRACE_BIT) & 1;
 }
 
 static int ptrace_scope(void)
@@ -76,7 +83,16 @@ void perm_explain(pid_t pid, const char *cmd, char *buf, size_t n)
 	else if (scope == 3)
 		snprintf(why, sizeof(why), "kernel.yama.ptrace_scope is 3 (ptrace disabled until reboot), "
 			 "not even root with CAP_SYS_PTRACE can attach");
-	else if (scope >= 1 && !cap)
+	else if (cap && me == 0) {
+		char who[16];
+		snprintf(who, sizeof(who), "%d", (int)pid);
+		unsigned long long extra = cap_eff(who) & ~cap_eff("self");
+		snprintf(why, sizeof(why), "cspy runs as root with CAP_SYS_PTRACE, but the kernel refused: %s",
+			 extra ? "the process holds capabilities cspy does not (it is more privileged than "
+				 "cspy's container or namespace); run cspy where the process runs, e.g. on the host"
+			       : "a security module (AppArmor, SELinux, seccomp) or the process's own "
+				 "settings (PR_SET_DUMPABLE) forbid tracing it");
+	} else if (scope >= 1 && !cap)
 		snprintf(why, sizeof(why), "kernel.yama.ptrace_scope is %d, which requires CAP_SYS_PTRACE "
 			 "(root) to read another process; run as root: sudo env \"PATH=$PATH\" %s, "
 			 "or allow it with: sudo sysctl kernel.yama.ptrace_scope=0", scope, cmd);

@@ -1,0 +1,842 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * `cspy top`: a live view of where a running program spends its time, like
+ * Unix top for Python functions. It attaches (--pid) or launches (after
+ * `--`) as `record` does and runs the same sampler into a profile; the
+ * sampler's progress callback (about 10 times a second) reads the keys,
+ * notices resizes and, every --delay seconds, recomputes the table
+ * (tui/topmodel.h), renders it (tui/topview.h) and draws it on the terminal
+ * (tui/term.h), appends it to --output, and with --locals reads the stack
+ * and locals of the busiest thread (paused with ptrace, as `dump --locals`
+ * does). When stdout is not a terminal the same text is printed plainly at
+ * every refresh, without escapes.
+ *
+ * Exits: q/Ctrl-C, SIGINT/SIGTERM/SIGHUP (the handlers only ask the sampler
+ * to stop; the terminal is restored on the way out), --duration (the last
+ * table is left on the normal screen), the targets' exit (said on screen;
+ * the view stays until a key). In launch mode cspy exits with the program's
+ * status, and the program never outlives cspy.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agg/filter.h"
+#include "agg/profile.h"
+#include "cli/cli.h"
+#include "proc/launch.h"
+#include "proc/perm.h"
+#include "proc/procfs.h"
+#include "proc/ptrace.h"
+#include "python/locals.h"
+#include "python/pyproc.h"
+#include "sampler/sampler.h"
+#include "tui/term.h"
+#include "tui/topmodel.h"
+#include "tui/topview.h"
+#include "util/xalloc.h"
+
+#define MAX_PIDS 256
+#define START_TIMEOUT_S 30.0
+#define FILE_MAX_ROWS 100       /* rows per plain-text snapshot */
+#define PANE_MAX_LINES 400
+
+struct top_config {
+	double rate;
+	double duration;
+	double delay;
+	pid_t pids[MAX_PIDS];
+	int npids;
+	char **command;                 /* launch mode: argv, NULL-terminated */
+	bool subprocesses, idle, gil, nonblocking, full_filenames, timestamp, locals;
+	bool function_agg;              /* start aggregated by function */
+	const char *output;
+	const char *function_pattern, *include, *exclude;
+};
+
+static const struct top_config top_defaults = {
+	.rate = 100, .duration = 0, .delay = 1, .npids = 0, .command = NULL,
+	.subprocesses = false, .idle = false, .gil = false, .nonblocking = false,
+	.full_filenames = false, .timestamp = false, .locals = false, .function_agg = false,
+	.output = NULL, .function_pattern = NULL, .include = NULL, .exclude = NULL,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: cspy top [options] (--pid PID[,PID...] | [--] COMMAND [ARGS...])\n"
+"\n"
+"A live view of the functions a Python program spends its time in.\n"
+"\n"
+"Options:\n"
+"  -p, --pid PID[,PID]    attach to running processes\n"
+"  -r, --rate N           samples per second (default 100)\n"
+"  -d, --duration S       quit after S seconds, leaving the last table on screen\n"
+"      --delay S          refresh every S seconds (default 1)\n"
+"  -s, --subprocesses     also profile Python subprocesses, also ones started later\n"
+"  -i, --idle             include idle (sleeping) threads\n"
+"  -g, --gil              only the thread holding the GIL\n"
+"  -F, --function         start aggregated by function, not by line\n"
+"      --function PATTERN keep samples with a function matching the regex PATTERN\n"
+"      --include PATTERN  keep samples with a frame matching PATTERN\n"
+"      --exclude PATTERN  drop samples with a frame matching PATTERN\n"
+"  -l, --locals           a pane with the stack and local variables of the\n"
+"                         busiest thread (or the one shown), refreshed\n"
+"  -o, --output FILE      append a plain-text snapshot of the table to FILE at\n"
+"                         every refresh\n"
+"      --timestamp        the wall-clock time in the header (and in --output)\n"
+"      --full-filenames   full file paths in function names\n"
+"      --nonblocking      do not pause the program to sample it (less overhead)\n"
+"  -n, --native           C/C++ frames (not available in this build)\n"
+"  -h, --help             show this help\n"
+"\n"
+"Keys: 1-4 sort by %%Own, %%Total, OwnTime, TotalTime; L by line / by function;\n"
+"T cycle through threads; R reset; space pause the display; ? help; q quit.\n"
+"When stdout is not a terminal, a plain-text table is printed every --delay seconds.\n"
+"\n"
+"Examples:\n"
+"  cspy top --pid 4242                      until q or Ctrl-C\n"
+"  cspy top -- python app.py --port 8000    launch and watch a program\n"
+"  cspy top -s --pid $(pgrep -o gunicorn)   a server and all its workers\n"
+"  cspy top --locals --pid 4242             ... and the busiest thread's variables\n"
+"  cspy top -d 60 --delay 10 --timestamp -o top.log --pid 4242 > /dev/null\n");
+}
+
+static int parse_pids(const char *s, struct top_config *c)
+{
+	char *copy = xstrdup(s), *save = NULL;
+	int err = 0;
+	for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		char *end;
+		errno = 0;
+		long v = strtol(tok, &end, 10);
+		if (errno || *end || v <= 0 || v > 0x3fffffff) {
+			cli_error("invalid PID '%s': expected a positive number", tok);
+			err = -EINVAL;
+			break;
+		}
+		if (c->npids >= MAX_PIDS) {
+			cli_error("too many PIDs (at most %d)", MAX_PIDS);
+			err = -EINVAL;
+			break;
+		}
+		c->pids[c->npids++] = (pid_t)v;
+	}
+	if (!err && c->npids == 0) {
+		cli_error("--pid needs a PID");
+		err = -EINVAL;
+	}
+	free(copy);
+	return err;
+}
+
+static int parse_double(const char *s, const char *what, double min, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !(v >= min) || v > 1e9) {
+		cli_error("invalid %s '%s'", what, s);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct top_config *c)
+{
+	enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE, O_DELAY, O_TIMESTAMP };
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "delay", required_argument, NULL, O_DELAY },
+		{ "subprocesses", no_argument, NULL, 's' },
+		{ "idle", no_argument, NULL, 'i' },
+		{ "gil", no_argument, NULL, 'g' },
+		{ "function", no_argument, NULL, 'F' },
+		{ "locals", no_argument, NULL, 'l' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "timestamp", no_argument, NULL, O_TIMESTAMP },
+		{ "native", no_argument, NULL, 'n' },
+		{ "full-filenames", no_argument, NULL, O_FULL },
+		{ "nonblocking", no_argument, NULL, O_NONBLOCKING },
+		{ "include", required_argument, NULL, O_INCLUDE },
+		{ "exclude", required_argument, NULL, O_EXCLUDE },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int o;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+:p:r:d:sigFlo:nh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'p':
+			if (parse_pids(optarg, c))
+				return -EINVAL;
+			break;
+		case 'r':
+			if (parse_double(optarg, "--rate", 0.001, &c->rate))
+				return -EINVAL;
+			break;
+		case 'd':
+			if (parse_double(optarg, "--duration", 0.001, &c->duration))
+				return -EINVAL;
+			break;
+		case O_DELAY:
+			if (parse_double(optarg, "--delay", 0.05, &c->delay))
+				return -EINVAL;
+			break;
+		case 's': c->subprocesses = true; break;
+		case 'i': c->idle = true; break;
+		case 'g': c->gil = true; break;
+		case 'F':
+			/* As in record: `--function PATTERN` filters; a bare
+			 * --function (or -F) aggregates by function. */
+			if (optind < argc && argv[optind][0] != '-' && strcmp(argv[optind - 1], "-F") != 0)
+				c->function_pattern = argv[optind++];
+			else
+				c->function_agg = true;
+			break;
+		case 'l': c->locals = true; break;
+		case 'o': c->output = optarg; break;
+		case O_TIMESTAMP: c->timestamp = true; break;
+		case 'n':
+			cli_error("--native is not available in this build of cspy yet");
+			return -ENOTSUP;
+		case O_FULL: c->full_filenames = true; break;
+		case O_NONBLOCKING: c->nonblocking = true; break;
+		case O_INCLUDE: c->include = optarg; break;
+		case O_EXCLUDE: c->exclude = optarg; break;
+		case 'h': usage(stdout); return 1;
+		case ':':
+			cli_error("option '%s' needs a value (see 'cspy top --help')", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			cli_error("unknown option '%s' (see 'cspy top --help')", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		c->command = argv + optind;
+	if (!c->command && c->npids == 0) {
+		cli_error("nothing to watch: give --pid PID or a command after '--' (see 'cspy top --help')");
+		return -EINVAL;
+	}
+	if (c->command && c->npids) {
+		cli_error("give either --pid or a command, not both");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+	sampler_request_stop();
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static char *command_line(const struct top_config *c)
+{
+	if (!c->command) {
+		char *cmd = procfs_cmdline(c->pids[0]);
+		return cmd ? cmd : xasprintf("%d", (int)c->pids[0]);
+	}
+	size_t n = 1;
+	for (char **a = c->command; *a; a++)
+		n += strlen(*a) + 1;
+	char *s = xcalloc(1, n);
+	for (char **a = c->command; *a; a++) {
+		if (a != c->command)
+			strcat(s, " ");
+		strcat(s, *a);
+	}
+	return s;
+}
+
+/* The state of a running top. */
+struct top {
+	const struct top_config *c;
+	struct sampler *s;
+	struct profile *prof;
+	struct topmodel *m;             /* the screen's (frozen while paused) */
+	struct topmodel *live;          /* --output and plain text while the screen is paused */
+	struct term *term;              /* NULL: plain text on stdout */
+	FILE *out;                      /* --output, or NULL */
+	int out_err;                    /* first write error of --output */
+	bool stdout_err;
+	char *cmdline;
+	struct sampler_status base;     /* the status at the last reset */
+	struct sampler_status shown;    /* the status of the screen's rows */
+	struct sampler_status last;     /* the latest status */
+	bool by_line, paused, help, quit, dirty;
+	int thread;                     /* TOP_ALL_THREADS or a profile thread index */
+	uint64_t next_refresh;
+	char *thread_label;
+	char *pane_title;
+	char **pane;
+	size_t npane;
+	const char *message;
+	char msgbuf[256];
+	struct topview view;
+	struct py_sample lsample;       /* --locals reads */
+	char timestamp[32];
+};
+
+static void set_thread_label(struct top *t)
+{
+	free(t->thread_label);
+	size_t n = profile__nthreads(t->prof);
+	if (t->thread == TOP_ALL_THREADS || (size_t)t->thread >= n) {
+		t->thread = TOP_ALL_THREADS;
+		t->thread_label = xasprintf("all (%zu)", n);
+		return;
+	}
+	const struct prof_thread *pt = profile__thread_at(t->prof, (uint32_t)t->thread);
+	char pid[32] = "";
+	if (t->c->subprocesses)
+		snprintf(pid, sizeof(pid), " of process %d", (int)pt->pid);
+	t->thread_label = xasprintf("%d%s%s%s%s [%d/%zu]", (int)pt->tid, pt->name[0] ? " \"" : "",
+				    pt->name, pt->name[0] ? "\"" : "", pid, t->thread + 1, n);
+}
+
+static void pane_clear(struct top *t)
+{
+	for (size_t i = 0; i < t->npane; i++)
+		free(t->pane[i]);
+	free(t->pane);
+	t->pane = NULL;
+	t->npane = 0;
+	free(t->pane_title);
+	t->pane_title = NULL;
+}
+
+static void pane_add(struct top *t, char *line)
+{
+	if (t->npane >= PANE_MAX_LINES) {
+		free(line);
+		return;
+	}
+	t->pane = xrealloc(t->pane, (t->npane + 1) * sizeof(*t->pane));
+	t->pane[t->npane++] = line;
+}
+
+/* --locals: the current stack of the thread shown (or the busiest one) with
+ * the locals of each frame, read as `dump --locals` does. */
+static void read_locals(struct top *t, const struct topmodel *m)
+{
+	pane_clear(t);
+	int th = t->thread != TOP_ALL_THREADS ? t->thread : topmodel__busiest_thread(m);
+	if (th < 0) {
+		t->pane_title = xstrdup("Locals: no thread has been sampled yet");
+		return;
+	}
+	const struct prof_thread *pt = profile__thread_at(t->prof, (uint32_t)th);
+	t->pane_title = xasprintf("Thread %d%s%s%s (%s): stack and locals", (int)pt->tid,
+				  pt->name[0] ? " \"" : "", pt->name, pt->name[0] ? "\"" : "",
+				  t->thread != TOP_ALL_THREADS ? "shown" : "busiest");
+	struct pyproc *pp = sampler__pyproc(t->s, pt->pid);
+	if (!pp) {
+		pane_add(t, xasprintf("(process %d has exited)", (int)pt->pid));
+		return;
+	}
+	struct ptrace_pause *pause = NULL;
+	int err = 0;
+	if (!t->c->nonblocking) {
+		err = ptrace_pause__stop(pt->pid, &pause);
+		if (!err)
+			pyproc__set_pause(pp, pause);
+	}
+	if (!err)
+		err = pyproc__sample(pp, &t->lsample, 0);
+	const struct py_thread *pyt = NULL;
+	for (size_t i = 0; !err && i < t->lsample.n; i++)
+		if (t->lsample.threads[i].tid == pt->tid)
+			pyt = &t->lsample.threads[i];
+	if (err) {
+		pane_add(t, xasprintf("(could not read the process: %s)", strerror(-err)));
+	} else if (!pyt) {
+		pane_add(t, xasprintf("(thread %d has no Python frames now)", (int)pt->tid));
+	} else if (pyt->err) {
+		pane_add(t, xasprintf("(could not read the thread's stack: %s)", strerror(-pyt->err)));
+	} else {
+		for (size_t k = 0; k < pyt->nframes && t->npane < PANE_MAX_LINES; k++) {
+			const struct py_frame *fr = &pyt->frames[k];
+			const char *file = t->c->full_filenames ? fr->code->filename : fr->code->short_filename;
+			if (fr->line >= 0)
+				pane_add(t, xasprintf("%s (%s:%d)", fr->code->name, file, fr->line));
+			else
+				pane_add(t, xasprintf("%s (%s)", fr->code->name, file));
+			struct py_local *v = NULL;
+			size_t n = 0;
+			if (locals_read(pyproc__ctx(pp), fr->frame_addr, fr->code->addr, 1, &v, &n) != 0) {
+				pane_add(t, xstrdup("    <could not read the locals>"));
+				continue;
+			}
+			for (size_t i = 0; i < n; i++)
+				pane_add(t, xasprintf("    %s: %s", v[i].name, v[i].repr));
+			locals_free(v, n);
+		}
+	}
+	if (pause) {
+		pyproc__set_pause(pp, NULL);
+		ptrace_pause__resume(pause);
+	}
+}
+
+static void fill_header(const struct top *t, const struct sampler_status *st, struct top_header *h)
+{
+	*h = (struct top_header){
+		.cmdline = t->cmdline, .python_version = sampler__python_version(t->s),
+		.timestamp = t->c->timestamp ? t->timestamp : NULL,
+		.samples = st->samples - t->base.samples, .errors = st->errors - t->base.errors,
+		.thread_samples = st->thread_samples - t->base.thread_samples,
+		.active_samples = st->active_samples - t->base.active_samples,
+		.gil_samples = st->gil_samples - t->base.gil_samples,
+		.threads = st->threads, .processes = st->processes,
+		.show_processes = t->c->subprocesses, .thread_label = t->thread_label,
+		.paused = t->paused, .help = t->help, .rate_hz = t->c->rate, .message = t->message,
+		.pane_title = t->pane_title, .pane = (const char *const *)t->pane, .npane = t->npane,
+	};
+	if (!t->c->locals)
+		h->npane = 0;
+}
+
+static void stamp(struct top *t)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(t->timestamp, sizeof(t->timestamp), "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* A plain-text snapshot of m with status st into f. */
+static int write_snapshot(struct top *t, FILE *f, const struct topmodel *m,
+			  const struct sampler_status *st, bool separator)
+{
+	struct top_header h;
+	fill_header(t, st, &h);
+	h.paused = false;
+	h.help = false;
+	h.message = NULL;
+	struct topview_opts o = { .max_rows = FILE_MAX_ROWS, .full_filenames = t->c->full_filenames };
+	struct topview v = { 0 };
+	topview__render(&v, &h, m, t->prof, &o);
+	int err = topview__write(&v, f);
+	topview__release(&v);
+	if (!err && separator && fputc('\n', f) == EOF)
+		err = -EIO;
+	if (!err && fflush(f) != 0)
+		err = -errno;
+	return err;
+}
+
+static void draw(struct top *t)
+{
+	if (!t->term)
+		return;
+	int rows, cols;
+	term__size(t->term, &rows, &cols);
+	struct top_header h;
+	fill_header(t, &t->shown, &h);
+	struct topview_opts o = { .width = cols, .height = rows, .full_filenames = t->c->full_filenames,
+				  .hints = true };
+	topview__render(&t->view, &h, t->m, t->prof, &o);
+	const char **lines = xmalloc((t->view.n + 1) * sizeof(*lines));
+	enum term_style *styles = xmalloc((t->view.n + 1) * sizeof(*styles));
+	for (size_t i = 0; i < t->view.n; i++) {
+		lines[i] = t->view.lines[i].text;
+		styles[i] = t->view.lines[i].style;
+	}
+	if (term__draw(t->term, lines, styles, t->view.n) != 0)
+		t->quit = true;         /* the terminal is gone */
+	free(lines);
+	free(styles);
+	t->dirty = false;
+}
+
+/* The status of the rows now shown; once the targets are gone, the thread
+ * count of their last read stays. */
+static void take_status(struct top *t, const struct sampler_status *st)
+{
+	int threads = t->shown.threads;
+	t->shown = *st;
+	if (st->processes == 0 && st->threads == 0)
+		t->shown.threads = threads;
+}
+
+/* Every --delay: new rows (unless paused), the --locals pane, the --output
+ * snapshot, the screen or the plain-text table. */
+static void refresh(struct top *t, const struct sampler_status *st)
+{
+	stamp(t);
+	const struct topmodel *fresh = t->m;
+	if (!t->paused) {
+		topmodel__update(t->m, t->prof, t->by_line, t->thread);
+		set_thread_label(t);
+		take_status(t, st);
+		if (t->c->locals)
+			read_locals(t, t->m);
+	} else if (t->out) {
+		topmodel__update(t->live, t->prof, t->by_line, t->thread);
+		topmodel__sort(t->live, topmodel__sort_key(t->m));
+		fresh = t->live;
+	}
+	if (t->out && !t->out_err)
+		t->out_err = write_snapshot(t, t->out, fresh, st, true);
+	if (t->term) {
+		draw(t);
+	} else if (!t->stdout_err) {
+		if (write_snapshot(t, stdout, t->m, st, true) != 0) {
+			t->stdout_err = true;   /* a closed pipe: the reader is gone */
+			t->quit = true;
+		}
+	}
+}
+
+static void reset(struct top *t, const struct sampler_status *st)
+{
+	topmodel__reset(t->m, t->prof);
+	topmodel__reset(t->live, t->prof);
+	t->base = *st;
+}
+
+static void update_now(struct top *t, const struct sampler_status *st)
+{
+	topmodel__update(t->m, t->prof, t->by_line, t->thread);
+	set_thread_label(t);
+	take_status(t, st);
+	t->dirty = true;
+}
+
+static void key(struct top *t, int k, const struct sampler_status *st)
+{
+	if (t->help && k != TERM_KEY_CTRL_C && k != TERM_KEY_EOF) {
+		t->help = false;        /* any key closes the help */
+		t->dirty = true;
+		return;
+	}
+	switch (k) {
+	case '1': case '2': case '3': case '4':
+		topmodel__sort(t->m, (enum top_sort)(k - '1'));
+		t->dirty = true;
+		break;
+	case 'L': case 'l':
+		t->by_line = !t->by_line;
+		update_now(t, st);
+		break;
+	case 'T': case 't':
+		t->thread = t->thread + 1 < (int)profile__nthreads(t->prof) ? t->thread + 1 : TOP_ALL_THREADS;
+		update_now(t, st);
+		break;
+	case 'R': case 'r':
+		reset(t, st);
+		take_status(t, st);
+		update_now(t, st);
+		if (t->c->locals)
+			pane_clear(t);
+		break;
+	case ' ':
+		t->paused = !t->paused;
+		if (!t->paused)
+			refresh(t, st);
+		t->dirty = true;
+		break;
+	case '?': case 'h': case 'H':
+		t->help = true;
+		t->dirty = true;
+		break;
+	case 'q': case 'Q': case TERM_KEY_CTRL_C: case TERM_KEY_EOF:
+		t->quit = true;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The sampler's progress callback: keys, resizes, refreshes. */
+static void tick(const struct sampler_status *st, void *arg)
+{
+	struct top *t = arg;
+	t->last = *st;
+	if (got_signal) {
+		sampler_request_stop();
+		return;
+	}
+	if (t->term) {
+		for (int k; !t->quit && (k = term__key(t->term, 0)) != TERM_KEY_NONE;)
+			key(t, k, st);
+		if (term__resized(t->term))
+			t->dirty = true;
+	}
+	uint64_t now = now_ns();
+	if (!t->quit && now >= t->next_refresh) {
+		t->next_refresh += (uint64_t)(t->c->delay * 1e9);
+		if (t->next_refresh < now)
+			t->next_refresh = now + (uint64_t)(t->c->delay * 1e9);
+		refresh(t, st);
+	}
+	if (t->dirty && !t->quit)
+		draw(t);
+	if (t->quit)
+		sampler_request_stop();
+}
+
+/* What to say when every target has exited. */
+static void exit_message(struct top *t, pid_t child)
+{
+	int status;
+	if (child > 0 && sampler__child_status(t->s, &status)) {
+		if (WIFSIGNALED(status))
+			snprintf(t->msgbuf, sizeof(t->msgbuf), "The program was killed by signal %d (%s).",
+				 WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else
+			snprintf(t->msgbuf, sizeof(t->msgbuf), "The program exited with status %d.",
+				 launch_exit_code(status));
+	} else if (t->c->npids == 1) {
+		snprintf(t->msgbuf, sizeof(t->msgbuf), "Process %d has exited.", (int)t->c->pids[0]);
+	} else {
+		snprintf(t->msgbuf, sizeof(t->msgbuf), "The processes have exited.");
+	}
+}
+
+/* Keep the last view until a key (or a signal). */
+static void wait_key(struct top *t)
+{
+	size_t len = strlen(t->msgbuf);
+	snprintf(t->msgbuf + len, sizeof(t->msgbuf) - len, " Press any key to quit.");
+	t->message = t->msgbuf;
+	t->help = false;
+	draw(t);
+	while (!got_signal && !t->quit) {
+		int k = term__key(t->term, 200);
+		if (term__resized(t->term))
+			draw(t);
+		if (k != TERM_KEY_NONE)
+			break;
+	}
+}
+
+/* --duration: the last table stays on the normal screen. */
+static void print_last_table(struct top *t)
+{
+	struct top_header h;
+	fill_header(t, &t->shown, &h);
+	h.paused = false;
+	h.help = false;
+	h.message = NULL;
+	int rows = 24, cols = 80;
+	if (t->term)
+		term__size(t->term, &rows, &cols);
+	struct topview_opts o = { .width = cols, .height = rows > 2 ? rows - 1 : rows,
+				  .full_filenames = t->c->full_filenames };
+	topview__render(&t->view, &h, t->m, t->prof, &o);
+	size_t n = t->view.n;
+	while (n > 0 && !t->view.lines[n - 1].text[0])
+		n--;
+	for (size_t i = 0; i < n; i++)
+		printf("%s\n", t->view.lines[i].text);
+}
+
+static int attach(struct sampler *s, const struct top_config *c)
+{
+	char why[600];
+	for (int i = 0; i < c->npids; i++) {
+		struct procfs_stat st;
+		if (procfs_stat(c->pids[i], 0, &st) != 0) {
+			cli_error("no such process: %d", (int)c->pids[i]);
+			return -ESRCH;
+		}
+		int err = sampler__add_pid(s, c->pids[i], why, sizeof(why));
+		if (err == -EACCES || err == -EPERM) {
+			char cmd[64];
+			snprintf(cmd, sizeof(cmd), "cspy top --pid %d", (int)c->pids[i]);
+			perm_explain(c->pids[i], cmd, why, sizeof(why));
+			cli_error("%s", why);
+			return err;
+		}
+		if (err == -ENOEXEC && c->subprocesses) {
+			sampler__watch(s, c->pids[i]);
+			continue;
+		}
+		if (err) {
+			cli_error("process %d (%s) %s%s", (int)c->pids[i], st.comm,
+				  err == -ENOEXEC ? "is not a Python process: " : "",
+				  why[0] ? why : strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* The key input: stdin when it is a terminal, else the controlling
+ * terminal; -1 when there is none (then only signals end top). */
+static int open_keys(bool *opened)
+{
+	*opened = false;
+	if (isatty(STDIN_FILENO))
+		return STDIN_FILENO;
+	int fd = open("/dev/tty", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	*opened = fd >= 0;
+	return fd;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	struct top_config c = top_defaults;
+	int err = parse(argc, argv, &c);
+	if (err)
+		return err > 0 ? 0 : EXIT_USAGE;
+
+	struct stack_filter *filter = NULL;
+	char why[600];
+	if ((c.function_pattern || c.include || c.exclude) &&
+	    stack_filter__new(c.function_pattern, c.include, c.exclude, &filter, why, sizeof(why))) {
+		cli_error("%s", why);
+		return EXIT_USAGE;
+	}
+	/* Open the output now: an unwritable path must fail before sampling. */
+	FILE *out = NULL;
+	if (c.output && !(out = fopen(c.output, "a"))) {
+		cli_error("cannot write the output file '%s': %s", c.output, strerror(errno));
+		stack_filter__free(filter);
+		return 1;
+	}
+	bool tui = isatty(STDOUT_FILENO);
+
+	got_signal = 0;
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct top t = {
+		.c = &c, .prof = profile__new(), .m = topmodel__new(), .live = topmodel__new(),
+		.out = out, .by_line = !c.function_agg, .thread = TOP_ALL_THREADS,
+	};
+	struct sampler_config sc = {
+		.rate_hz = c.rate, .duration_s = c.duration, .nonblocking = c.nonblocking,
+		.gil_only = c.gil, .include_idle = c.idle, .subprocesses = c.subprocesses,
+		.filter = filter, .progress = tick, .progress_arg = &t,
+	};
+	t.s = sampler__new(&sc, t.prof);
+	t.cmdline = command_line(&c);
+	int rc = 0, keys_fd = -1;
+	bool keys_opened = false, exited = false;
+	pid_t child = 0;
+
+	if (c.command) {
+		/* On the screen, the program's output would scribble over the table. */
+		struct launch_opts lo = { .capture = tui, .drop_sudo = true };
+		child = launch_start(c.command, &lo);
+		if (child < 0) {
+			cli_error("cannot run '%s': %s", c.command[0], strerror((int)-child));
+			rc = 127;
+			child = 0;
+			goto out;
+		}
+		err = sampler__add_child(t.s, child, START_TIMEOUT_S, why, sizeof(why));
+		int status;
+		if (err == -EINTR || got_signal) {
+			goto out;
+		} else if (err == -ESRCH && sampler__child_status(t.s, &status)) {
+			fprintf(stderr, "cspy> The program exited before it could be sampled.\n");
+			goto out;
+		} else if (err) {
+			cli_error("'%s' %s", c.command[0], why);
+			rc = 1;
+			goto out;
+		}
+	} else if (attach(t.s, &c) != 0) {
+		rc = 1;
+		goto out;
+	}
+	if (got_signal)
+		goto out;
+
+	if (tui) {
+		keys_fd = open_keys(&keys_opened);
+		err = term__open(keys_fd, STDOUT_FILENO, term_color_wanted(STDOUT_FILENO), &t.term);
+		if (err) {
+			cli_error("cannot use the terminal: %s", strerror(-err));
+			rc = 1;
+			goto out;
+		}
+	}
+	set_thread_label(&t);
+	stamp(&t);
+	t.next_refresh = now_ns() + (uint64_t)(c.delay * 1e9);
+	draw(&t);
+	sampler__run(t.s);
+
+	const struct sampler_status *st = sampler__status(t.s);
+	t.last = *st;
+	bool quit = t.quit || got_signal;
+	exited = !quit && st->processes == 0 && !(c.duration > 0 && st->elapsed_s >= c.duration);
+	if (!quit && !t.paused)
+		refresh(&t, st);
+	else if (!quit && t.out && !t.out_err)
+		t.out_err = write_snapshot(&t, t.out, t.m, st, true);
+	if (exited) {
+		exit_message(&t, child);
+		if (t.term)
+			wait_key(&t);
+		else
+			fprintf(stderr, "cspy> %s\n", t.msgbuf);
+	}
+	if (t.term) {
+		term__close(t.term);
+		if (!quit && !exited && !got_signal)
+			print_last_table(&t);   /* --duration */
+		t.term = NULL;
+	}
+
+out:;
+	int status;
+	if (child > 0 && sampler__child_status(t.s, &status))
+		rc = rc ? rc : launch_exit_code(status);
+	else if (child > 0)
+		launch_kill(child);
+	if (out) {
+		if (fclose(out) != 0 && !t.out_err)
+			t.out_err = -EIO;
+		if (t.out_err) {
+			cli_error("writing '%s' failed: %s", c.output, strerror(-t.out_err));
+			rc = rc ? rc : 1;
+		}
+	}
+	term__close(t.term);
+	if (keys_opened)
+		close(keys_fd);
+	pane_clear(&t);
+	py_sample__release(&t.lsample);
+	topview__release(&t.view);
+	free(t.thread_label);
+	free(t.cmdline);
+	sampler__free(t.s);
+	topmodel__free(t.m);
+	topmodel__free(t.live);
+	profile__free(t.prof);
+	stack_filter__free(filter);
+	return rc;
+}

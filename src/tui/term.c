@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The terminal (see term.h). Opening saves the termios settings of the
+ * terminal, switches input to raw (no canonical mode, no echo, no signals
+ * from keys when keys are read here; output processing is kept), and
+ * writes the escapes for the alternate screen, a hidden cursor and no
+ * auto-wrap. Closing writes the reverse escapes and puts the saved termios
+ * back. The same restore (write() and tcsetattr(), both async-signal-safe)
+ * runs from an atexit hook and from the crash-signal handlers, which then
+ * re-raise the signal with its default action (SA_RESETHAND|SA_NODEFER).
+ * A redraw homes the cursor and writes every line followed by
+ * "clear to end of line", then "clear below": no flicker, one write.
+ */
+#include "tui/term.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "util/xalloc.h"
+
+#define ENTER_SEQ "\033[?1049h\033[?25l\033[?7l\033[H\033[2J"
+#define RESTORE_SEQ "\033[0m\033[?7h\033[?25h\033[?1049l"
+
+struct term {
+	int in_fd, out_fd;
+	bool color;
+	char *buf;
+	size_t len, cap;
+};
+
+/* What the signal handlers and the atexit hook need. */
+static volatile sig_atomic_t term_active;
+static volatile sig_atomic_t term_resized;
+static int term_out_fd = -1, term_tio_fd = -1;
+static bool term_have_tio;
+static struct termios term_saved;
+static bool term_atexit_done;
+
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+#define NCRASH (sizeof(crash_signals) / sizeof(crash_signals[0]))
+static struct sigaction old_crash[NCRASH], old_winch;
+
+bool term_color_wanted(int fd)
+{
+	const char *nc = getenv("NO_COLOR");
+	return isatty(fd) && !(nc && nc[0]);
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Async-signal-safe. */
+static void restore_now(void)
+{
+	if (!term_active)
+		return;
+	term_active = 0;
+	int saved_errno = errno;
+	write_all(term_out_fd, RESTORE_SEQ, sizeof(RESTORE_SEQ) - 1);
+	if (term_have_tio)
+		tcsetattr(term_tio_fd, TCSANOW, &term_saved);
+	errno = saved_errno;
+}
+
+static void on_crash(int sig)
+{
+	restore_now();
+	raise(sig);     /* SA_RESETHAND: the default action now */
+}
+
+static void on_winch(int sig)
+{
+	(void)sig;
+	term_resized = 1;
+}
+
+static void at_exit(void)
+{
+	restore_now();
+}
+
+int term__open(int in_fd, int out_fd, bool color, struct term **out)
+{
+	if (term_active)
+		return -EBUSY;
+	if (!isatty(out_fd))
+		return -ENOTTY;
+	bool keys = in_fd >= 0 && isatty(in_fd);
+	term_tio_fd = keys ? in_fd : out_fd;
+	term_have_tio = tcgetattr(term_tio_fd, &term_saved) == 0;
+	if (term_have_tio) {
+		struct termios raw = term_saved;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | IEXTEN);
+		if (keys)
+			raw.c_lflag &= ~(tcflag_t)ISIG;         /* Ctrl-C comes as a key */
+		raw.c_iflag &= ~(tcflag_t)(IXON | ICRNL | BRKINT | INPCK | ISTRIP);
+		raw.c_cc[VMIN] = 0;
+		raw.c_cc[VTIME] = 0;
+		if (tcsetattr(term_tio_fd, TCSADRAIN, &raw) != 0)
+			return -errno;
+	}
+	term_out_fd = out_fd;
+	term_resized = 0;
+	term_active = 1;
+	if (!term_atexit_done) {
+		atexit(at_exit);
+		term_atexit_done = true;
+	}
+	struct sigaction sa = { 0 };
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_crash;
+	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+	for (size_t i = 0; i < NCRASH; i++)
+		sigaction(crash_signals[i], &sa, &old_crash[i]);
+	sa.sa_handler = on_winch;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGWINCH, &sa, &old_winch);
+	write_all(out_fd, ENTER_SEQ, sizeof(ENTER_SEQ) - 1);
+
+	struct term *t = xcalloc(1, sizeof(*t));
+	t->in_fd = keys ? in_fd : -1;
+	t->out_fd = out_fd;
+	t->color = color;
+	*out = t;
+	return 0;
+}
+
+void term__close(struct term *t)
+{
+	if (!t)
+		return;
+	restore_now();
+	for (size_t i = 0; i < NCRASH; i++)
+		sigaction(crash_signals[i], &old_crash[i], NULL);
+	sigaction(SIGWINCH, &old_winch, NULL);
+	free(t->buf);
+	free(t);
+}
+
+void term__size(const struct term *t, int *rows, int *cols)
+{
+	struct winsize ws;
+	if (ioctl(t->out_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
+		*rows = ws.ws_row;
+		*cols = ws.ws_col;
+	} else {
+		*rows = 24;
+		*cols = 80;
+	}
+}
+
+bool term__resized(struct term *t)
+{
+	(void)t;
+	if (!term_resized)
+		return false;
+	term_resized = 0;
+	return true;
+}
+
+int term__key(struct term *t, int timeout_ms)
+{
+	if (t->in_fd < 0)
+		return TERM_KEY_NONE;
+	struct pollfd pfd = { .fd = t->in_fd, .events = POLLIN };
+	int r = poll(&pfd, 1, timeout_ms);
+	if (r <= 0)
+		return TERM_KEY_NONE;
+	unsigned char c;
+	ssize_t n = read(t->in_fd, &c, 1);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? TERM_KEY_NONE : TERM_KEY_EOF;
+	if (n == 0)
+		return (pfd.revents & (POLLHUP | POLLERR)) ? TERM_KEY_EOF : TERM_KEY_NONE;
+	if (c == TERM_KEY_ESC) {
+		/* Drop the rest of an escape sequence (arrow keys, function keys). */
+		unsigned char junk[32];
+		if (poll(&pfd, 1, 20) > 0 && (pfd.revents & POLLIN))
+			(void)!read(t->in_fd, junk, sizeof(junk));
+	}
+	return c;
+}
+
+static void put(struct term *t, const char *s, size_t n)
+{
+	t->buf = xgrow(t->buf, &t->cap, t->len + n, 1);
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+}
+
+static void puts_(struct term *t, const char *s)
+{
+	put(t, s, strlen(s));
+}
+
+int term__draw(struct term *t, const char *const *lines, const enum term_style *styles, size_t n)
+{
+	static const char *const sgr[] = {
+		[TERM_PLAIN] = "", [TERM_BOLD] = "\033[1m", [TERM_TITLE] = "\033[7m",
+		[TERM_NOTE] = "\033[1;33m",
+	};
+	t->len = 0;
+	puts_(t, "\033[H");
+	for (size_t i = 0; i < n; i++) {
+		enum term_style st = styles ? styles[i] : TERM_PLAIN;
+		bool styled = t->color && st != TERM_PLAIN;
+		if (i)
+			puts_(t, "\r\n");
+		if (styled)
+			puts_(t, sgr[st]);
+		puts_(t, lines[i]);
+		if (styled)
+			puts_(t, "\033[0m");
+		puts_(t, "\033[K");
+	}
+	puts_(t, "\033[J");
+	const char *p = t->buf;
+	size_t left = t->len;
+	while (left > 0) {
+		ssize_t w = write(t->out_fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = t->out_fd, .events = POLLOUT };
+			poll(&pfd, 1, 100);
+			continue;
+		}
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		p += w;
+		left -= (size_t)w;
+	}
+	return 0;
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The top table (see topmodel.h). An update walks every distinct stack of
+ * the profile once: its count minus the baseline taken at the last reset is
+ * added to the leaf's "own" and, once per stack, to the "total" of every key
+ * in it (a per-key stamp holding the stack's index makes a recursive
+ * function count once). Keys are frame ids (by line) or function ids; frames
+ * map to functions through an array extended as the profile gains frames,
+ * functions being interned by (name, file) in a small open-addressing table.
+ * Synthetic frames (process and thread roots) belong to no row.
+ */
+#include "tui/topmodel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg/profile.h"
+#include "util/xalloc.h"
+
+#define NO_KEY UINT32_MAX
+
+struct topmodel {
+	uint64_t *base;                 /* stack counts at the last reset */
+	size_t nbase, base_cap;
+
+	uint32_t *func_of;              /* frame id -> function id, NO_KEY: synthetic */
+	size_t nfunc_of, func_of_cap;
+	uint32_t *func_rep;             /* function id -> first frame seen of it */
+	size_t nfunc, func_cap;
+	uint32_t *ftab;                 /* hash table of function ids */
+	size_t ftab_cap;
+
+	uint64_t *own, *total;          /* per key, during an update */
+	uint32_t *stamp;
+	size_t acc_cap;
+	uint64_t *per_thread;
+	size_t thr_cap;
+
+	struct top_row *rows;
+	size_t nrows, rows_cap;
+	uint64_t samples;
+	bool by_line;
+	enum top_sort sort;
+	int busiest;
+};
+
+struct topmodel *topmodel__new(void)
+{
+	struct topmodel *m = xcalloc(1, sizeof(*m));
+	m->by_line = true;
+	m->sort = TOP_SORT_OWN;
+	m->busiest = -1;
+	return m;
+}
+
+void topmodel__free(struct topmodel *m)
+{
+	if (!m)
+		return;
+	free(m->base);
+	free(m->func_of);
+	free(m->func_rep);
+	free(m->ftab);
+	free(m->own);
+	free(m->total);
+	free(m->stamp);
+	free(m->per_thread);
+	free(m->rows);
+	free(m);
+}
+
+void topmodel__reset(struct topmodel *m, const struct profile *p)
+{
+	size_t n = profile__nstacks(p);
+	m->base = xgrow(m->base, &m->base_cap, n ? n : 1, sizeof(*m->base));
+	for (size_t i = 0; i < n; i++)
+		m->base[i] = profile__stack_at(p, (uint32_t)i)->count;
+	m->nbase = n;
+}
+
+static uint64_t func_hash(const struct prof_frame *f)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (const unsigned char *c = (const unsigned char *)f->name; *c; c++)
+		h = (h ^ *c) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (const unsigned char *c = (const unsigned char *)f->filename; *c; c++)
+		h = (h ^ *c) * 1099511628211ull;
+	return h;
+}
+
+static void ftab_insert(struct topmodel *m, uint64_t h, uint32_t id)
+{
+	size_t mask = m->ftab_cap - 1;
+	size_t i = (size_t)h & mask;
+	while (m->ftab[i] != NO_KEY)
+		i = (i + 1) & mask;
+	m->ftab[i] = id;
+}
+
+static void ftab_grow(struct topmodel *m, const struct profile *p)
+{
+	size_t cap = m->ftab_cap ? m->ftab_cap * 2 : 256;
+	free(m->ftab);
+	m->ftab = xmalloc(cap * sizeof(*m->ftab));
+	memset(m->ftab, 0xff, cap * sizeof(*m->ftab));
+	m->ftab_cap = cap;
+	for (uint32_t id = 0; id < m->nfunc; id++)
+		ftab_insert(m, func_hash(profile__frame_at(p, m->func_rep[id])), id);
+}
+
+/* The function id of a (non-synthetic) frame, interned by name and file. */
+static uint32_t func_intern(struct topmodel *m, const struct profile *p, uint32_t frame)
+{
+	if ((m->nfunc + 1) * 2 > m->ftab_cap)
+		ftab_grow(m, p);
+	const struct prof_frame *f = profile__frame_at(p, frame);
+	uint64_t h = func_hash(f);
+	size_t mask = m->ftab_cap - 1;
+	for (size_t i = (size_t)h & mask; m->ftab[i] != NO_KEY; i = (i + 1) & mask) {
+		const struct prof_frame *g = profile__frame_at(p, m->func_rep[m->ftab[i]]);
+		if (strcmp(g->name, f->name) == 0 && strcmp(g->filename, f->filename) == 0)
+			return m->ftab[i];
+	}
+	m->func_rep = xgrow(m->func_rep, &m->func_cap, m->nfunc + 1, sizeof(*m->func_rep));
+	m->func_rep[m->nfunc] = frame;
+	ftab_insert(m, h, (uint32_t)m->nfunc);
+	return (uint32_t)m->nfunc++;
+}
+
+/* Extend the frame -> function map to every frame of p. */
+static void map_frames(struct topmodel *m, const struct profile *p)
+{
+	size_t n = profile__nframes(p);
+	if (n <= m->nfunc_of)
+		return;
+	m->func_of = xgrow(m->func_of, &m->func_of_cap, n, sizeof(*m->func_of));
+	for (size_t id = m->nfunc_of; id < n; id++) {
+		enum prof_frame_kind k = profile__frame_at(p, (uint32_t)id)->kind;
+		m->func_of[id] = (k == PROF_FRAME_PROCESS || k == PROF_FRAME_THREAD)
+				 ? NO_KEY : func_intern(m, p, (uint32_t)id);
+	}
+	m->nfunc_of = n;
+}
+
+void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line, int thread)
+{
+	map_frames(m, p);
+	size_t nkeys = by_line ? m->nfunc_of : m->nfunc;
+	size_t cap = m->acc_cap;
+	if (nkeys > cap) {
+		m->own = xgrow(m->own, &cap, nkeys, sizeof(*m->own));
+		m->total = xrealloc(m->total, cap * sizeof(*m->total));
+		m->stamp = xrealloc(m->stamp, cap * sizeof(*m->stamp));
+		m->acc_cap = cap;
+	}
+	if (nkeys) {
+		memset(m->own, 0, nkeys * sizeof(*m->own));
+		memset(m->total, 0, nkeys * sizeof(*m->total));
+		memset(m->stamp, 0, nkeys * sizeof(*m->stamp));
+	}
+	size_t nthreads = profile__nthreads(p);
+	m->per_thread = xgrow(m->per_thread, &m->thr_cap, nthreads ? nthreads : 1, sizeof(*m->per_thread));
+	memset(m->per_thread, 0, m->thr_cap * sizeof(*m->per_thread));
+
+	m->by_line = by_line;
+	m->samples = 0;
+	size_t nstacks = profile__nstacks(p);
+	for (size_t si = 0; si < nstacks; si++) {
+		const struct prof_stack *st = profile__stack_at(p, (uint32_t)si);
+		uint64_t base = si < m->nbase ? m->base[si] : 0;
+		if (st->count <= base)
+			continue;
+		uint64_t c = st->count - base;
+		m->per_thread[st->thread] += c;
+		if (thread != TOP_ALL_THREADS && st->thread != (uint32_t)thread)
+			continue;
+		m->samples += c;
+		uint32_t key = NO_KEY;
+		for (uint32_t k = 0; k < st->n; k++) {
+			uint32_t f = st->frames[k];
+			key = m->func_of[f] == NO_KEY ? NO_KEY : by_line ? f : m->func_of[f];
+			if (key == NO_KEY || m->stamp[key] == si + 1)
+				continue;
+			m->stamp[key] = (uint32_t)(si + 1);
+			m->total[key] += c;
+		}
+		if (key != NO_KEY)      /* the leaf */
+			m->own[key] += c;
+	}
+
+	m->nrows = 0;
+	for (size_t k = 0; k < nkeys; k++) {
+		if (!m->total[k])
+			continue;
+		m->rows = xgrow(m->rows, &m->rows_cap, m->nrows + 1, sizeof(*m->rows));
+		m->rows[m->nrows++] = (struct top_row){
+			.frame = by_line ? (uint32_t)k : m->func_rep[k],
+			.own = m->own[k], .total = m->total[k],
+		};
+	}
+	m->busiest = -1;
+	for (size_t t = 0; t < nthreads; t++)
+		if (m->per_thread[t] && (m->busiest < 0 || m->per_thread[t] > m->per_thread[m->busiest]))
+			m->busiest = (int)t;
+	topmodel__sort(m, m->sort);
+}
+
+static int cmp_u64_desc(uint64_t a, uint64_t b)
+{
+	return a > b ? -1 : a < b ? 1 : 0;
+}
+
+static int by_own(const void *pa, const void *pb)
+{
+	const struct top_row *a = pa, *b = pb;
+	int c = cmp_u64_desc(a->own, b->own);
+	if (!c)
+		c = cmp_u64_desc(a->total, b->total);
+	return c ? c : a->frame < b->frame ? -1 : a->frame > b->frame;
+}
+
+static int by_total(const void *pa, const void *pb)
+{
+	const struct top_row *a = pa, *b = pb;
+	int c = cmp_u64_desc(a->total, b->total);
+	if (!c)
+		c = cmp_u64_desc(a->own, b->own);
+	return c ? c : a->frame < b->frame ? -1 : a->frame > b->frame;
+}
+
+void topmodel__sort(struct topmodel *m, enum top_sort key)
+{
+	m->sort = key;
+	bool total = key == TOP_SORT_TOTAL || key == TOP_SORT_TOTAL_TIME;
+	if (m->nrows > 1)
+		qsort(m->rows, m->nrows, sizeof(*m->rows), total ? by_total : by_own);
+}
+
+size_t topmodel__nrows(const struct topmodel *m) { return m->nrows; }
+const struct top_row *topmodel__rows(const struct topmodel *m) { return m->rows; }
+bool topmodel__by_line(const struct topmodel *m) { return m->by_line; }
+enum top_sort topmodel__sort_key(const struct topmodel *m) { return m->sort; }
+uint64_t topmodel__samples(const struct topmodel *m) { return m->samples; }
+int topmodel__busiest_thread(const struct topmodel *m) { return m->busiest; }

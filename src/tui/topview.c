@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Rendering the top screen into lines (see topview.h). Every line is first
+ * formatted in full, then passed through one function that replaces
+ * control characters and malformed UTF-8 with '?' and cuts it to the width
+ * in display columns (a small built-in table of wide and zero-width code
+ * points, so that the result does not depend on the locale). The height is
+ * shared out in a fixed order: header, then the table's title, the locals
+ * pane (up to half of what is left), the rows, and the last line (hints or
+ * a message); on a tiny screen the header is cut and the last line kept.
+ */
+#include "tui/topview.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg/profile.h"
+#include "util/xalloc.h"
+
+#define LABEL_MAX 4096
+
+static const char *const sort_names[] = {
+	[TOP_SORT_OWN] = "%Own", [TOP_SORT_TOTAL] = "%Total",
+	[TOP_SORT_OWN_TIME] = "OwnTime", [TOP_SORT_TOTAL_TIME] = "TotalTime",
+};
+
+static const char *const help_text[] = {
+	"Keys:",
+	"  1 2 3 4    sort by %Own, %Total, OwnTime, TotalTime",
+	"  L          aggregate by line / by function",
+	"  T          cycle through the threads (all, then one at a time)",
+	"  R          reset the statistics",
+	"  space      pause / resume the display (sampling goes on)",
+	"  ?          show / hide this help",
+	"  q, Ctrl-C  quit",
+	"",
+	"%Own: the function (line) was running: the leaf of the stack.",
+	"%Total: it was anywhere in the stack (recursion counted once).",
+	"Percentages are of the samples of the threads shown; times are",
+	"samples / rate, in seconds.",
+	"",
+	"Press any key to close this help.",
+};
+
+static const char HINTS[] =
+	"Keys: 1-4 sort  L line/function  T thread  R reset  space pause  ? help  q quit";
+
+/* Decode one UTF-8 sequence at s: the code point and its length, or -1 for
+ * a malformed one (length 1). */
+static long utf8_next(const unsigned char *s, size_t *len)
+{
+	unsigned c = s[0];
+	size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+		   (c & 0xf8) == 0xf0 ? 4 : 0;
+	*len = 1;
+	if (n == 0)
+		return -1;
+	long cp = n == 1 ? (long)c : (long)(c & (0x7f >> n));
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	static const long min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*len = n;
+	return cp;
+}
+
+static int cp_width(long cp)
+{
+	if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x200b && cp <= 0x200f) ||
+	    (cp >= 0x20d0 && cp <= 0x20ff) || (cp >= 0xfe00 && cp <= 0xfe0f) ||
+	    (cp >= 0xe0100 && cp <= 0xe01ef))
+		return 0;
+	if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
+	    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+	    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1f64f) ||
+	    (cp >= 0x1f680 && cp <= 0x1f6ff) || (cp >= 0x1f900 && cp <= 0x1f9ff) ||
+	    (cp >= 0x1fa70 && cp <= 0x1faff) || (cp >= 0x20000 && cp <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
+static bool unsafe(long cp)
+{
+	return cp < 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
+}
+
+size_t topview_width(const char *s)
+{
+	size_t w = 0, len;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p += len) {
+		long cp = utf8_next(p, &len);
+		w += unsafe(cp) ? 1 : (size_t)cp_width(cp);
+	}
+	return w;
+}
+
+/* A safe copy of s, at most width columns (width <= 0: all), padded with
+ * spaces to the width when pad. */
+static char *safe_cut(const char *s, int width, bool pad)
+{
+	size_t n = strlen(s);
+	char *out = xmalloc(n + (width > 0 ? (size_t)width : 0) + 1);
+	size_t o = 0, w = 0, len;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p += len) {
+		long cp = utf8_next(p, &len);
+		int cw = unsafe(cp) ? 1 : cp_width(cp);
+		if (width > 0 && w + (size_t)cw > (size_t)width)
+			break;
+		if (unsafe(cp)) {
+			out[o++] = '?';
+		} else {
+			memcpy(out + o, p, len);
+			o += len;
+		}
+		w += (size_t)cw;
+	}
+	while (pad && width > 0 && w < (size_t)width) {
+		out[o++] = ' ';
+		w++;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+struct ctx {
+	struct topview *v;
+	const struct topview_opts *o;
+};
+
+static void add(struct ctx *c, enum term_style style, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void add(struct ctx *c, enum term_style style, const char *fmt, ...)
+{
+	va_list ap;
+	char *raw;
+	va_start(ap, fmt);
+	if (vasprintf(&raw, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	struct topview *v = c->v;
+	v->lines = xgrow(v->lines, &v->cap, v->n + 1, sizeof(*v->lines));
+	v->lines[v->n].text = safe_cut(raw, c->o->width, style == TERM_TITLE);
+	v->lines[v->n].style = style;
+	v->n++;
+	free(raw);
+}
+
+void topview__release(struct topview *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->lines[i].text);
+	free(v->lines);
+	v->lines = NULL;
+	v->n = v->cap = 0;
+}
+
+static double pct(uint64_t a, uint64_t b)
+{
+	return b ? 100.0 * (double)a / (double)b : 0.0;
+}
+
+static void header(struct ctx *c, const struct top_header *h, const struct topmodel *m)
+{
+	if (h->python_version && h->python_version[0])
+		add(c, TERM_BOLD, "Collecting samples from '%s' (python v%s)", h->cmdline, h->python_version);
+	else
+		add(c, TERM_BOLD, "Collecting samples from '%s'", h->cmdline);
+	if (h->timestamp)
+		add(c, TERM_PLAIN, "Time: %s", h->timestamp);
+	uint64_t reads = h->samples + h->errors;
+	double err = pct(h->errors, reads);
+	if (err > 1.0)
+		add(c, TERM_PLAIN, "Total Samples %llu, Errors: %.1f%%", (unsigned long long)h->samples, err);
+	else
+		add(c, TERM_PLAIN, "Total Samples %llu", (unsigned long long)h->samples);
+	char procs[32] = "";
+	if (h->show_processes)
+		snprintf(procs, sizeof(procs), ", Processes: %d", h->processes);
+	add(c, TERM_PLAIN, "GIL: %.2f%%, Active: %.2f%%, Threads: %d%s", pct(h->gil_samples, h->samples),
+	    pct(h->active_samples, h->thread_samples), h->threads, procs);
+	add(c, h->paused ? TERM_NOTE : TERM_PLAIN, "Thread: %s   Sort: %s   View: by %s%s",
+	    h->thread_label ? h->thread_label : "all", sort_names[topmodel__sort_key(m)],
+	    topmodel__by_line(m) ? "line" : "function", h->paused ? "   PAUSED" : "");
+	add(c, TERM_PLAIN, "%s", "");
+}
+
+static void row(struct ctx *c, const struct top_row *r, const struct top_header *h,
+		const struct topmodel *m, const struct profile *p, char *label)
+{
+	struct prof_frame f = *profile__frame_at(p, r->frame);
+	if (!topmodel__by_line(m))
+		f.line = -1;
+	profile_frame_label(&f, c->o->full_filenames, label, LABEL_MAX);
+	uint64_t n = topmodel__samples(m);
+	double rate = h->rate_hz > 0 ? h->rate_hz : 1;
+	add(c, TERM_PLAIN, "%6.2f%% %7.2f%% %8.2fs %9.2fs  %s", pct(r->own, n), pct(r->total, n),
+	    (double)r->own / rate, (double)r->total / rate, label);
+}
+
+void topview__render(struct topview *v, const struct top_header *h, const struct topmodel *m,
+		     const struct profile *p, const struct topview_opts *o)
+{
+	topview__release(v);
+	struct ctx c = { .v = v, .o = o };
+	bool bounded = o->height > 0;
+	const char *footer = h->message ? h->message : o->hints ? HINTS : NULL;
+	size_t nfooter = footer ? 1 : 0;
+
+	header(&c, h, m);
+	size_t nhead = v->n;
+	if (bounded && nhead + nfooter > (size_t)o->height) {
+		/* Tiny screen: as much header as fits, and the last line. */
+		size_t keep = (size_t)o->height > nfooter ? (size_t)o->height - nfooter : 0;
+		while (v->n > keep)
+			free(v->lines[--v->n].text);
+		if (footer && o->height > 0)
+			add(&c, h->message ? TERM_NOTE : TERM_PLAIN, "%s", footer);
+		return;
+	}
+	size_t avail = bounded ? (size_t)o->height - nhead - nfooter : SIZE_MAX;
+
+	if (h->help) {
+		size_t nhelp = sizeof(help_text) / sizeof(help_text[0]);
+		for (size_t i = 0; i < nhelp && i < avail; i++)
+			add(&c, TERM_PLAIN, "%s", help_text[i]);
+	} else if (avail > 0) {
+		add(&c, TERM_TITLE, "%7s %8s %9s %10s  %s", "%Own", "%Total", "OwnTime", "TotalTime",
+		    topmodel__by_line(m) ? "Function (filename:line)" : "Function (filename)");
+		avail = bounded ? avail - 1 : avail;
+		size_t pane = h->npane ? h->npane + 2 : 0;     /* blank line, title, lines */
+		if (bounded && pane > avail / 2)
+			pane = avail >= 6 ? avail / 2 : 0;
+		size_t rows_space = bounded ? avail - pane : SIZE_MAX;
+		size_t nrows = topmodel__nrows(m), shown = nrows;
+		if (!bounded && o->max_rows && shown > o->max_rows)
+			shown = o->max_rows;
+		if (shown > rows_space)
+			shown = rows_space;
+		char *label = xmalloc(LABEL_MAX);
+		const struct top_row *rows = topmodel__rows(m);
+		for (size_t i = 0; i < shown; i++)
+			row(&c, &rows[i], h, m, p, label);
+		free(label);
+		if (!bounded && shown < nrows)
+			add(&c, TERM_PLAIN, "... %zu more rows", nrows - shown);
+		if (nrows == 0 && rows_space > 0)
+			add(&c, TERM_PLAIN, "(no samples)");
+		/* The pane starts at the bottom of the screen's table area. */
+		if (pane && bounded)
+			while (v->n < nhead + 1 + rows_space)
+				add(&c, TERM_PLAIN, "%s", "");
+		if (pane) {
+			add(&c, TERM_PLAIN, "%s", "");
+			add(&c, TERM_BOLD, "%s", h->pane_title ? h->pane_title : "");
+			for (size_t i = 0; i + 2 < pane && i < h->npane; i++)
+				add(&c, TERM_PLAIN, "%s", h->pane[i]);
+		}
+	}
+	if (footer) {
+		if (bounded)
+			while (v->n + 1 < (size_t)o->height)
+				add(&c, TERM_PLAIN, "%s", "");
+		add(&c, h->message ? TERM_NOTE : TERM_PLAIN, "%s", footer);
+	}
+}
+
+int topview__write(const struct topview *v, FILE *f)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (fputs(v->lines[i].text, f) == EOF || fputc('\n', f) == EOF)
+			return -EIO;
+	return 0;
+}
