@@ -1144,6 +1144,30 @@ def check_native(ctx):
     ctx.finish()
 
 
+def check_bad_target(ctx):
+    """Errors found before sampling (a command that does not exist, a PID that
+    is not a Python process) give one error line, exit non-zero at once, and
+    leave no output file behind."""
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'bad.svg')
+    r = ctx.cspy(['record', '-o', out, '-d', '5', '--', os.path.join(d, 'no-such-program')])
+    expect_error(ctx, r, ['cannot run', 'no-such-program'], fast=2.0)
+    if r.rc != 127:
+        ctx.fail(r, ['exit status %d, expected 127 (command not found)' % r.rc])
+    if os.path.exists(out):
+        ctx.fail(r, ['an output file was left behind: %s' % out])
+    sleeper = dumpsuite.spawn(['sleep', '60'])
+    try:
+        r = ctx.cspy(['record', '-o', out, '-d', '5', '--pid', str(sleeper.pid)])
+        expect_error(ctx, r, ['not a Python process'], fast=2.0)
+        if os.path.exists(out):
+            ctx.fail(r, ['an output file was left behind: %s' % out])
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    ctx.finish()
+
+
 def svg_ok(ctx, r, out, needle):
     pr = []
     if not os.path.exists(out):
@@ -1435,6 +1459,7 @@ GLOBAL = [
     ('target_killed_zombie', check_target_killed_zombie),
     ('unwritable_output', check_unwritable),
     ('native_refused', check_native),
+    ('bad_target', check_bad_target),
     ('legacy_syntax', check_legacy_syntax),
     ('default_output_name', check_default_output_name),
     ('subcommand_prefixes', check_subcommand_prefixes),
