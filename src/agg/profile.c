@@ -55,6 +55,7 @@ struct profile {
 	struct prof_meta meta;
 	char *title, *cmdline, *pyver;
 	uint64_t total;
+	uint64_t run_gap_ns;
 };
 
 static uint64_t fnv(uint64_t h, const void *data, size_t n)
@@ -225,14 +226,20 @@ void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, si
 	p->total += weight;
 	struct thread_rec *t = &p->threads[thread];
 	t->pub.samples += weight;
-	if (t->nruns && t->runs[t->nruns - 1].stack == sid &&
-	    t->runs[t->nruns - 1].count <= UINT32_MAX - weight) {
-		t->runs[t->nruns - 1].count += weight;
-		t->runs[t->nruns - 1].t_last_ns = t_ns;
+	struct prof_run *last = t->nruns ? &t->runs[t->nruns - 1] : NULL;
+	if (last && last->stack == sid && last->count <= UINT32_MAX - weight &&
+	    (!p->run_gap_ns || t_ns - last->t_last_ns <= p->run_gap_ns)) {
+		last->count += weight;
+		last->t_last_ns = t_ns;
 		return;
 	}
 	t->runs = xgrow(t->runs, &t->cap, t->nruns + 1, sizeof(*t->runs));
 	t->runs[t->nruns++] = (struct prof_run){ sid, weight, t_ns, t_ns };
+}
+
+void profile__set_run_gap(struct profile *p, uint64_t gap_ns)
+{
+	p->run_gap_ns = gap_ns;
 }
 
 void profile__set_meta(struct profile *p, const struct prof_meta *m)

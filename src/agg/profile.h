@@ -83,6 +83,11 @@ uint32_t profile__thread(struct profile *p, pid_t pid, pid_t tid, const char *na
 void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
 		  uint64_t t_ns, uint32_t weight);
 
+/* A run ends when a thread's next sample comes more than gap_ns after the
+ * previous one, even with the same stack (the thread was idle or unreadable
+ * in between, which timelines should show). 0 (default): runs never split. */
+void profile__set_run_gap(struct profile *p, uint64_t gap_ns);
+
 /* Metadata (strings copied). */
 void profile__set_meta(struct profile *p, const struct prof_meta *m);
 const struct prof_meta *profile__meta(const struct profile *p);

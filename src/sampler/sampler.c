@@ -117,6 +117,8 @@ struct sampler *sampler__new(const struct sampler_config *c, struct profile *pro
 	if (s->c.rate_hz <= 0)
 		s->c.rate_hz = 100;
 	s->prof = prof;
+	/* Intervals are U(0.5, 1.5) x 1/rate: more than 2.5 periods is a gap. */
+	profile__set_run_gap(prof, (uint64_t)(2.5e9 / s->c.rate_hz));
 	s->rng = now_ns() | 1;
 	s->start_ns = now_ns();
 	stop_flag = 0;

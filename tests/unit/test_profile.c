@@ -63,6 +63,27 @@ static void test_interning(void)
 	profile__free(p);
 }
 
+static void test_run_gap(void)
+{
+	struct profile *p = profile__new();
+	profile__set_run_gap(p, 25000000);     /* 25 ms */
+	uint32_t a = profile__frame(p, "a", "a.py", "a.py", 1, PROF_FRAME_PYTHON);
+	uint32_t t = profile__thread(p, 1, 1, "", "");
+	profile__add(p, t, &a, 1, 0, 1);
+	profile__add(p, t, &a, 1, 10000000, 1);         /* +10 ms: same run */
+	profile__add(p, t, &a, 1, 100000000, 1);        /* +90 ms: a gap */
+	size_t n;
+	const struct prof_run *r = profile__runs(p, t, &n);
+	CHECK_INT(n, 2);
+	if (n == 2) {
+		CHECK_INT(r[0].count, 2);
+		CHECK_INT(r[1].t_ns, 100000000);
+		CHECK_INT(r[0].stack, r[1].stack);
+	}
+	CHECK_INT(profile__nstacks(p), 1);
+	profile__free(p);
+}
+
 static void test_filter(void)
 {
 	struct stack_filter *f;
@@ -113,6 +134,7 @@ void cli_error(const char *fmt, ...)
 int main(void)
 {
 	TEST_RUN(test_interning);
+	TEST_RUN(test_run_gap);
 	TEST_RUN(test_filter);
 	TEST_RUN(test_formats);
 	return TEST_REPORT();
