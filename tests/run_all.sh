@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|e2e|record|san ...]   (default: all tiers)
-# Tiers: unit, linetables, validate, e2e, record, san. Each tier is a program whose last line is "N passed, N failed". The final
+#   tests/run_all.sh [unit|linetables|e2e|record|top|san ...]   (default: all tiers)
+# Tiers: unit, linetables, validate, e2e, record, top, san. Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e record san)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e record top san)
 
 total_pass=0
 total_fail=0
@@ -52,6 +52,10 @@ for tier in "${tiers[@]}"; do
 	record)
 		run_tier "end-to-end record" python3 tests/e2e/record.py
 		;;
+	top)
+		# The live view in tmux (keys, screen, terminal restored).
+		run_tier "end-to-end top" python3 tests/e2e/top.py
+		;;
 	validate)
 		# Output formats opened by their real consumers (xmllint, Chromium,
 		# speedscope, ajv); see tests/validate/.
@@ -60,7 +64,7 @@ for tier in "${tiers[@]}"; do
 		;;
 	san)
 		# Everything again under AddressSanitizer + UndefinedBehaviorSanitizer.
-		if ! make -s -j2 SAN=san WERROR="${WERROR:-0}" all; then
+		if ! make -s -j2 BUILD=build-san SAN=san WERROR="${WERROR:-0}" all; then
 			echo "!!! sanitizer build failed"
 			total_fail=$((total_fail + 1))
 			continue
@@ -76,6 +80,7 @@ for tier in "${tiers[@]}"; do
 		run_tier "asan+ubsan end-to-end" python3 tests/e2e/run.py
 		# Accuracy is a timing measurement: meaningless under sanitizers.
 		run_tier "asan+ubsan end-to-end record" python3 tests/e2e/record.py --skip accuracy
+		run_tier "asan+ubsan end-to-end top" python3 tests/e2e/top.py
 		export BUILD=$saved_build
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;

@@ -56,6 +56,7 @@ struct profile {
 	char *title, *cmdline, *pyver;
 	uint64_t total;
 	uint64_t run_gap_ns;
+	bool no_runs;
 };
 
 static uint64_t fnv(uint64_t h, const void *data, size_t n)
@@ -226,6 +227,8 @@ void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, si
 	p->total += weight;
 	struct thread_rec *t = &p->threads[thread];
 	t->pub.samples += weight;
+	if (p->no_runs)
+		return;
 	struct prof_run *last = t->nruns ? &t->runs[t->nruns - 1] : NULL;
 	if (last && last->stack == sid && last->count <= UINT32_MAX - weight &&
 	    (!p->run_gap_ns || t_ns - last->t_last_ns <= p->run_gap_ns)) {
@@ -235,6 +238,11 @@ void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, si
 	}
 	t->runs = xgrow(t->runs, &t->cap, t->nruns + 1, sizeof(*t->runs));
 	t->runs[t->nruns++] = (struct prof_run){ sid, weight, t_ns, t_ns };
+}
+
+void profile__set_keep_runs(struct profile *p, bool keep)
+{
+	p->no_runs = !keep;
 }
 
 void profile__set_run_gap(struct profile *p, uint64_t gap_ns)

@@ -88,6 +88,10 @@ void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, si
  * in between, which timelines should show). 0 (default): runs never split. */
 void profile__set_run_gap(struct profile *p, uint64_t gap_ns);
 
+/* Keep per-thread runs (time order)? On by default; `top` needs only the
+ * counts and turns them off so that a long session's memory stays bounded. */
+void profile__set_keep_runs(struct profile *p, bool keep);
+
 /* Metadata (strings copied). */
 void profile__set_meta(struct profile *p, const struct prof_meta *m);
 const struct prof_meta *profile__meta(const struct profile *p);

@@ -297,7 +297,8 @@ struct top {
 	char msgbuf[256];
 	struct topview view;
 	struct py_sample lsample;       /* --locals reads */
-	char timestamp[32];
+	char timestamp[32];             /* of the latest refresh */
+	char shown_time[32];            /* of the screen's rows */
 };
 
 static void set_thread_label(struct top *t)
@@ -364,8 +365,12 @@ static void read_locals(struct top *t, const struct topmodel *m)
 		if (!err)
 			pyproc__set_pause(pp, pause);
 	}
-	if (!err)
-		err = pyproc__sample(pp, &t->lsample, 0);
+	if (!err) {
+		int tries = pause ? 1 : 5;      /* without the pause a read can be torn: again */
+		do
+			err = pyproc__sample(pp, &t->lsample, 0);
+		while (--tries > 0 && (err == -EFAULT || err == -EAGAIN));
+	}
 	const struct py_thread *pyt = NULL;
 	for (size_t i = 0; !err && i < t->lsample.n; i++)
 		if (t->lsample.threads[i].tid == pt->tid)
@@ -401,11 +406,12 @@ static void read_locals(struct top *t, const struct topmodel *m)
 	}
 }
 
-static void fill_header(const struct top *t, const struct sampler_status *st, struct top_header *h)
+static void fill_header(const struct top *t, const struct sampler_status *st, const char *when,
+			struct top_header *h)
 {
 	*h = (struct top_header){
 		.cmdline = t->cmdline, .python_version = sampler__python_version(t->s),
-		.timestamp = t->c->timestamp ? t->timestamp : NULL,
+		.timestamp = t->c->timestamp ? when : NULL,
 		.samples = st->samples - t->base.samples, .errors = st->errors - t->base.errors,
 		.thread_samples = st->thread_samples - t->base.thread_samples,
 		.active_samples = st->active_samples - t->base.active_samples,
@@ -432,7 +438,7 @@ static int write_snapshot(struct top *t, FILE *f, const struct topmodel *m,
 			  const struct sampler_status *st, bool separator)
 {
 	struct top_header h;
-	fill_header(t, st, &h);
+	fill_header(t, st, t->timestamp, &h);
 	h.paused = false;
 	h.help = false;
 	h.message = NULL;
@@ -455,7 +461,7 @@ static void draw(struct top *t)
 	int rows, cols;
 	term__size(t->term, &rows, &cols);
 	struct top_header h;
-	fill_header(t, &t->shown, &h);
+	fill_header(t, &t->shown, t->shown_time, &h);
 	struct topview_opts o = { .width = cols, .height = rows, .full_filenames = t->c->full_filenames,
 				  .hints = true };
 	topview__render(&t->view, &h, t->m, t->prof, &o);
@@ -478,6 +484,7 @@ static void take_status(struct top *t, const struct sampler_status *st)
 {
 	int threads = t->shown.threads;
 	t->shown = *st;
+	memcpy(t->shown_time, t->timestamp, sizeof(t->shown_time));
 	if (st->processes == 0 && st->threads == 0)
 		t->shown.threads = threads;
 }
@@ -502,7 +509,8 @@ static void refresh(struct top *t, const struct sampler_status *st)
 	if (t->out && !t->out_err)
 		t->out_err = write_snapshot(t, t->out, fresh, st, true);
 	if (t->term) {
-		draw(t);
+		if (!t->paused || t->dirty)
+			draw(t);
 	} else if (!t->stdout_err) {
 		if (write_snapshot(t, stdout, t->m, st, true) != 0) {
 			t->stdout_err = true;   /* a closed pipe: the reader is gone */
@@ -635,16 +643,13 @@ static void wait_key(struct top *t)
 }
 
 /* --duration: the last table stays on the normal screen. */
-static void print_last_table(struct top *t)
+static void print_last_table(struct top *t, int rows, int cols)
 {
 	struct top_header h;
-	fill_header(t, &t->shown, &h);
+	fill_header(t, &t->shown, t->shown_time, &h);
 	h.paused = false;
 	h.help = false;
 	h.message = NULL;
-	int rows = 24, cols = 80;
-	if (t->term)
-		term__size(t->term, &rows, &cols);
 	struct topview_opts o = { .width = cols, .height = rows > 2 ? rows - 1 : rows,
 				  .full_filenames = t->c->full_filenames };
 	topview__render(&t->view, &h, t->m, t->prof, &o);
@@ -739,6 +744,7 @@ int cmd_top(int argc, char **argv)
 		.gil_only = c.gil, .include_idle = c.idle, .subprocesses = c.subprocesses,
 		.filter = filter, .progress = tick, .progress_arg = &t,
 	};
+	profile__set_keep_runs(t.prof, false);     /* counts only: bounded memory */
 	t.s = sampler__new(&sc, t.prof);
 	t.cmdline = command_line(&c);
 	int rc = 0, keys_fd = -1;
@@ -785,6 +791,7 @@ int cmd_top(int argc, char **argv)
 	}
 	set_thread_label(&t);
 	stamp(&t);
+	memcpy(t.shown_time, t.timestamp, sizeof(t.shown_time));
 	t.next_refresh = now_ns() + (uint64_t)(c.delay * 1e9);
 	draw(&t);
 	sampler__run(t.s);
@@ -805,10 +812,12 @@ int cmd_top(int argc, char **argv)
 			fprintf(stderr, "cspy> %s\n", t.msgbuf);
 	}
 	if (t.term) {
+		int rows, cols;
+		term__size(t.term, &rows, &cols);
 		term__close(t.term);
-		if (!quit && !exited && !got_signal)
-			print_last_table(&t);   /* --duration */
 		t.term = NULL;
+		if (!quit && !exited && !got_signal)
+			print_last_table(&t, rows, cols);       /* --duration */
 	}
 
 out:;

@@ -521,7 +521,7 @@ int sampler__run(struct sampler *s)
 	 * status (briefly) rather than let the caller kill it. */
 	if (s->child > 0 && !s->child_done && !has_alive_child_target(s)) {
 		struct timespec ts = { 0, 1000000 };
-		for (int i = 0; i < 2000 && !s->child_done; i++) {
+		for (int i = 0; i < 10000 && !s->child_done; i++) {
 			reap_child(s);
 			if (!s->child_done)
 				nanosleep(&ts, NULL);

@@ -8,8 +8,8 @@
  * back. The same restore (write() and tcsetattr(), both async-signal-safe)
  * runs from an atexit hook and from the crash-signal handlers, which then
  * re-raise the signal with its default action (SA_RESETHAND|SA_NODEFER).
- * A redraw homes the cursor and writes every line followed by
- * "clear to end of line", then "clear below": no flicker, one write.
+ * A redraw homes the cursor and writes every line after a "clear line",
+ * then "clear below": no flicker, one write.
  */
 #include "tui/term.h"
 
@@ -220,14 +220,17 @@ int term__draw(struct term *t, const char *const *lines, const enum term_style *
 	for (size_t i = 0; i < n; i++) {
 		enum term_style st = styles ? styles[i] : TERM_PLAIN;
 		bool styled = t->color && st != TERM_PLAIN;
+		/* Clear the line first: with auto-wrap off, a line as wide as
+		 * the window leaves the cursor on its last character, which a
+		 * "clear to end of line" after it would erase. */
 		if (i)
 			puts_(t, "\r\n");
+		puts_(t, "\033[2K");
 		if (styled)
 			puts_(t, sgr[st]);
 		puts_(t, lines[i]);
 		if (styled)
 			puts_(t, "\033[0m");
-		puts_(t, "\033[K");
 	}
 	puts_(t, "\033[J");
 	const char *p = t->buf;

@@ -167,12 +167,46 @@ static double pct(uint64_t a, uint64_t b)
 	return b ? 100.0 * (double)a / (double)b : 0.0;
 }
 
+/* A safe copy of s in at most max columns: when longer, its middle is
+ * replaced by "..." (the program and the end of its arguments stay). */
+static char *elide(const char *s, size_t max)
+{
+	char *safe = safe_cut(s, 0, false);
+	size_t w = topview_width(safe);
+	if (w <= max || max < 5)
+		return safe;
+	size_t n = strlen(safe), ncp = 0, len;
+	size_t *off = xmalloc((n + 1) * sizeof(*off));
+	int *cw = xmalloc((n + 1) * sizeof(*cw));
+	for (size_t o = 0; o < n; o += len) {
+		long cp = utf8_next((const unsigned char *)safe + o, &len);
+		off[ncp] = o;
+		cw[ncp++] = cp_width(cp);
+	}
+	off[ncp] = n;
+	size_t budget = max - 3, head_w = 0, tail_w = 0, head = 0, tail = ncp;
+	while (head < ncp && head_w + (size_t)cw[head] <= (budget + 1) / 2)
+		head_w += (size_t)cw[head++];
+	while (tail > head && head_w + tail_w + (size_t)cw[tail - 1] <= budget)
+		tail_w += (size_t)cw[--tail];
+	char *out = xasprintf("%.*s...%s", (int)off[head], safe, safe + off[tail]);
+	free(off);
+	free(cw);
+	free(safe);
+	return out;
+}
+
 static void header(struct ctx *c, const struct top_header *h, const struct topmodel *m)
 {
+	char version[64] = "";
 	if (h->python_version && h->python_version[0])
-		add(c, TERM_BOLD, "Collecting samples from '%s' (python v%s)", h->cmdline, h->python_version);
-	else
-		add(c, TERM_BOLD, "Collecting samples from '%s'", h->cmdline);
+		snprintf(version, sizeof(version), " (python v%s)", h->python_version);
+	/* Shorten the command line rather than lose the version. */
+	size_t fixed = strlen("Collecting samples from ''") + strlen(version);
+	char *cmd = elide(h->cmdline, c->o->width > 0 && (size_t)c->o->width > fixed
+				      ? (size_t)c->o->width - fixed : SIZE_MAX);
+	add(c, TERM_BOLD, "Collecting samples from '%s'%s", cmd, version);
+	free(cmd);
 	if (h->timestamp)
 		add(c, TERM_PLAIN, "Time: %s", h->timestamp);
 	uint64_t reads = h->samples + h->errors;

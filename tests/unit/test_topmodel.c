@@ -295,6 +295,16 @@ static void test_render_screen(void)
 	h.errors = 1;                           /* 1 of 101: not notable */
 	topview__render(&v, &h, m, p, &o);
 	CHECK_STR(v.lines[1].text, "Total Samples 100");
+	/* A long command line is shortened in the middle; the version stays. */
+	h.cmdline = "/usr/local/bin/python3.12 /srv/app/manage.py runserver --settings=app.prod 0.0.0.0:8000";
+	o.width = 70;
+	topview__render(&v, &h, m, p, &o);
+	CHECK_STR(v.lines[0].text, "Collecting samples from '/usr/local/b...0.0.0.0:8000' (python v3.12.1)");
+	CHECK_INT(topview_width(v.lines[0].text), 70);
+	o.width = 0;                            /* unbounded: all of it */
+	o.height = 0;
+	topview__render(&v, &h, m, p, &o);
+	CHECK(strstr(v.lines[0].text, "--settings=app.prod 0.0.0.0:8000' (python v3.12.1)") != NULL);
 	topview__release(&v);
 	topmodel__free(m);
 	profile__free(p);

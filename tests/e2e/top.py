@@ -1,0 +1,886 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `cspy top`, driven through tmux as a person would.
+
+    python3 tests/e2e/top.py [-k PATTERN] [--python VERSION] [-j JOBS] [-v]
+
+Reuses the `cspy dump` suite (tests/e2e/run.py, imported as a module) for
+interpreter discovery, process tracking and the target class. The target
+(tests/targets/top/hot.py) spends its main thread's time in hot_70 and
+hot_30 (70/30 of the wall time, measured by the target itself), with an
+idle "sleeper" thread. cspy runs in a pane of a private tmux server
+(`tmux -L cspy-test-<pid>`, 120x40): keys go in with send-keys, the screen
+comes out with capture-pane, and a shell around cspy records `stty -a`
+before and after and cspy's exit status.
+
+Per interpreter (the newest installed Python 3 and 2.7, unless --python):
+  screen           top rows and %Own (within 5 points of the measured
+                   shares), sort keys 1-4, L (function view: no lines),
+                   space (the paused screen, with --timestamp, does not
+                   change; sampling goes on),
+                   ? help, resize (redrawn to the new size), q (exit 0,
+                   terminal restored, target running and not stopped)
+  threads_sigterm  --idle, T shows one thread at a time then all; SIGTERM
+                   restores the terminal
+  duration_output  --duration exits on time leaving the table on screen;
+                   --output has several plain-text snapshots with
+                   --timestamp times
+  plain_locals     stdout piped: plain-text tables every --delay, no
+                   escapes; --locals pane with the hot function's variables
+  launch_exit      `top -- python ...`: the exit is said on screen, the view
+                   stays until a key, then cspy exits with the program's status
+Version-independent (with the newest Python 3): launch_quit (q ends the
+launched program), unwritable_output, native_refused, crash_signals
+(SIGSEGV and SIGHUP restore the terminal), colors (NO_COLOR honoured).
+
+Last line: "N passed, N failed" (exit 1 if any failed). Every process is
+ended by PID; the tmux server is killed at the end and on signals.
+"""
+import argparse
+import concurrent.futures
+import datetime
+import fnmatch
+import itertools
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run as dumpsuite                                      # noqa: E402
+from run import (Fail, NA, Stopping, alive, clip, cspy_path, cspy_shown,  # noqa: E402
+                 indent, leftover_stops, make_temp_dir, remove_temp_dir, target_env)
+
+REPO = dumpsuite.REPO
+SOCK = 'cspy-test-%d' % os.getpid()
+WIDTH, HEIGHT = 120, 40
+RATE = 100
+TOL = 5.0                   # percentage points
+OPTS = None
+_session_ids = itertools.count(1)
+_tmux_lock = threading.Lock()
+_tmux_started = []
+
+RE_ROW = re.compile(r'^\s*(\d+\.\d\d)%\s+(\d+\.\d\d)%\s+(\d+\.\d\d)s\s+(\d+\.\d\d)s  (.*?)\s*$')
+RE_LABEL = re.compile(r'^(.*?) \(([^()]*?)(?::(\d+))?\)$')
+RE_SAMPLES = re.compile(r'^Total Samples (\d+)')
+RE_MODE = re.compile(r'^Thread: (.*?)   Sort: (\S+)   View: by (line|function)(   PAUSED)?\s*$')
+RE_COLLECT = re.compile(r"^Collecting samples from '(.*)' \(python v(\S+)\)")
+RE_TIME = re.compile(r'^Time: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)$')
+EXIT_MSG = 'The program exited with status %d. Press any key to quit.'
+
+
+# --------------------------------------------------------------------------
+# tmux
+
+def tmux(*args, **kw):
+    cmd = ['tmux', '-L', SOCK, '-f', '/dev/null'] + [str(a) for a in args]
+    env = target_env()
+    env.pop('TMUX', None)
+    env['TERM'] = env.get('TERM') or 'xterm'
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                       timeout=kw.get('timeout', 20))
+    if kw.get('check', True) and r.returncode != 0:
+        raise Fail('$ %s\n  exit status %d: %s' % (' '.join(cmd), r.returncode,
+                                                  r.stderr.decode('utf-8', 'replace').strip()))
+    return r.stdout.decode('utf-8', 'replace')
+
+
+def kill_tmux_server():
+    subprocess.run(['tmux', '-L', SOCK, 'kill-server'], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=20)
+    # tmux leaves its socket file behind.
+    tmpdir = os.environ.get('TMUX_TMPDIR') or '/tmp'
+    try:
+        os.unlink(os.path.join(tmpdir, 'tmux-%d' % os.getuid(), SOCK))
+    except OSError:
+        pass
+
+
+def task_children(pid):
+    out = []
+    try:
+        for tid in os.listdir('/proc/%d/task' % pid):
+            with open('/proc/%d/task/%s/children' % (pid, tid)) as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def comm(pid):
+    try:
+        with open('/proc/%d/comm' % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+SHELL = r'''
+cd "$DIR" || exit 1
+stty -a > stty.before
+"$@"
+echo $? > rc.tmp && mv rc.tmp rc
+stty -a > stty.tmp && mv stty.tmp stty.after
+exec sleep 600
+'''
+
+
+class Pane(object):
+    """cspy in a tmux session of its own, inside a shell that records its
+    exit status and the terminal settings before and after."""
+
+    def __init__(self, ctx, args, width=WIDTH, height=HEIGHT, env=()):
+        self.ctx = ctx
+        self.dir = ctx.tmpdir('cspy-top-pane-')
+        self.name = 'top%d' % next(_session_ids)
+        self.args = [str(a) for a in args]
+        self.shown = ' '.join([cspy_shown()] + self.args)
+        argv = ['env', 'DIR=%s' % self.dir, 'sh', '-c', SHELL, 'sh',
+                'env'] + list(env) + [cspy_path()] + self.args
+        with _tmux_lock:
+            tmux('new-session', '-d', '-x', width, '-y', height, '-s', self.name, *argv)
+            _tmux_started.append(True)
+        self.t0 = time.time()
+        ctx.panes.append(self)
+        self.pid = self._find_cspy()
+
+    def _find_cspy(self):
+        end = time.time() + 10
+        shell = int(tmux('display-message', '-p', '-t', self.name, '#{pane_pid}').strip())
+        while time.time() < end:
+            for c in task_children(shell):
+                if comm(c) == 'cspy':
+                    return c
+            if self.rc() is not None:
+                return None
+            time.sleep(0.02)
+        raise Fail('%s: cspy did not start in the tmux pane' % self.shown)
+
+    def screen(self, escapes=False):
+        args = ['capture-pane', '-p', '-t', self.name] + (['-e'] if escapes else [])
+        return tmux(*args).split('\n')[:-1] if not escapes else tmux(*args)
+
+    def keys(self, *keys):
+        tmux('send-keys', '-t', self.name, *keys)
+
+    def resize(self, w, h):
+        tmux('resize-window', '-t', self.name, '-x', w, '-y', h)
+
+    def rc(self):
+        try:
+            with open(os.path.join(self.dir, 'rc')) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def wait_rc(self, timeout=10):
+        end = time.time() + timeout
+        while time.time() < end:
+            rc = self.rc()
+            if rc is not None:
+                self.elapsed = time.time() - self.t0
+                return rc
+            time.sleep(0.05)
+        raise Fail('%s: cspy did not exit within %ss\n  screen:\n%s'
+                   % (self.shown, timeout, indent('\n'.join(self.screen()))))
+
+    def stty_diff(self, timeout=5):
+        """None when `stty -a` after cspy equals the one before, else the diff."""
+        end = time.time() + timeout
+        after = os.path.join(self.dir, 'stty.after')
+        while not os.path.exists(after) and time.time() < end:
+            time.sleep(0.05)
+        try:
+            with open(os.path.join(self.dir, 'stty.before')) as f:
+                before = f.read()
+            with open(after) as f:
+                aft = f.read()
+        except OSError as e:
+            return 'cannot read the stty files: %s' % e
+        if before == aft:
+            return None
+        return 'stty -a before:\n%s\nafter:\n%s' % (indent(before), indent(aft))
+
+    def wait(self, pred, what, timeout=15):
+        """Poll the screen until pred(screen) is true; returns the screen."""
+        end = time.time() + timeout
+        while True:
+            s = self.screen()
+            if pred(s):
+                return s
+            if time.time() > end or self.rc() is not None:
+                why = ('cspy exited with status %s' % self.rc()) if self.rc() is not None else \
+                      'not within %ss' % timeout
+                raise Fail('$ %s\n  waiting for %s: %s\n  screen:\n%s'
+                           % (self.shown, what, why, indent('\n'.join(s))))
+            time.sleep(0.1)
+
+    def close(self):
+        tmux('kill-session', '-t', self.name, check=False)
+
+
+# --------------------------------------------------------------------------
+# Parsing the screen (and the plain-text snapshots, the same text)
+
+class Screen(object):
+    def __init__(self, lines):
+        self.lines = lines
+        self.rows = []
+        self.samples = None
+        self.mode = None
+        self.collect = None
+        self.times = []
+        for ln in lines:
+            m = RE_ROW.match(ln)
+            if m:
+                label = m.group(5)
+                lm = RE_LABEL.match(label)
+                self.rows.append({'own': float(m.group(1)), 'total': float(m.group(2)),
+                                  'own_s': float(m.group(3)), 'total_s': float(m.group(4)),
+                                  'label': label, 'name': lm.group(1) if lm else label,
+                                  'file': lm.group(2) if lm else None,
+                                  'line': int(lm.group(3)) if lm and lm.group(3) else None})
+                continue
+            m = RE_SAMPLES.match(ln)
+            if m and self.samples is None:
+                self.samples = int(m.group(1))
+            m = RE_MODE.match(ln)
+            if m and self.mode is None:
+                self.mode = {'thread': m.group(1), 'sort': m.group(2), 'view': m.group(3),
+                             'paused': bool(m.group(4))}
+            m = RE_COLLECT.match(ln)
+            if m and self.collect is None:
+                self.collect = (m.group(1), m.group(2))
+            m = RE_TIME.match(ln)
+            if m:
+                self.times.append(m.group(1))
+
+    def row(self, name):
+        for r in self.rows:
+            if r['name'] == name:
+                return r
+        return None
+
+    def names(self):
+        return [r['name'] for r in self.rows]
+
+    def text(self):
+        return '\n'.join(self.lines)
+
+
+def has_rows(*names):
+    return lambda s: all(Screen(s).row(n) for n in names)
+
+
+def snapshots(text):
+    """Split plain-text output into snapshots (each starts with the header)."""
+    parts = re.split(r'(?m)^(?=Collecting samples from )', text)
+    return [Screen(p.split('\n')) for p in parts if p.startswith('Collecting samples from ')]
+
+
+# --------------------------------------------------------------------------
+# Context of one check
+
+class Ctx(dumpsuite.Ctx):
+    def __init__(self, interp):
+        dumpsuite.Ctx.__init__(self, interp)
+        self.panes = []
+        self.dirs = []
+        self.problems = []
+
+    def tmpdir(self, prefix='cspy-top-'):
+        d = make_temp_dir(prefix)
+        self.dirs.append(d)
+        return d
+
+    def target(self, args=()):
+        t = dumpsuite.Ctx.start(self, os.path.join('top', 'hot.py'), args)
+        t.wait_ready(exact_tasks=False)
+        return t
+
+    def pane(self, args, **kw):
+        require_cspy()
+        return Pane(self, args, **kw)
+
+    def fail(self, what, items):
+        if items:
+            self.problems.append((what, list(items)))
+
+    def finish(self):
+        if self.problems:
+            parts = []
+            for what, items in self.problems:
+                if what:
+                    parts.append(what)
+                parts += [indent(i, 2) for i in items]
+            raise Fail('\n'.join(parts))
+
+    def close(self):
+        for p in self.panes:
+            p.close()
+        dumpsuite.Ctx.close(self)
+        for d in self.dirs:
+            remove_temp_dir(d)
+
+
+def require_cspy():
+    if not os.access(cspy_path(), os.X_OK):
+        raise Fail('cspy binary not found: %s (build it with `make`)' % dumpsuite.built_cspy())
+
+
+def measured_shares(t):
+    """The target's own measurement: % of hot time in hot_70 and hot_30."""
+    with open(t.oracle_path + '.spent') as f:
+        spent = json.load(f)
+    tot = spent['hot_70'] + spent['hot_30']
+    return dict((k, 100.0 * v / tot) for k, v in spent.items())
+
+
+def launch_args(ctx, oracle, *extra):
+    return [ctx.interp.path, os.path.join(dumpsuite.TARGETS, 'top', 'hot.py'), oracle] + list(extra)
+
+
+def check_target_ok(ctx, t, what):
+    if not alive(t.pid):
+        ctx.fail(what, ['the target %d is not running any more' % t.pid])
+        return
+    left = leftover_stops(t)
+    if left:
+        ctx.fail(what, ['cspy left the target stopped: %s' % left])
+
+
+# --------------------------------------------------------------------------
+# Checks
+
+def check_screen(ctx):
+    t = ctx.target()
+    p = ctx.pane(['top', '--timestamp', '--pid', t.pid])
+    what = '$ ' + p.shown
+    s = Screen(p.wait(lambda s: (Screen(s).samples or 0) >= 250 and has_rows('hot_70', 'hot_30')(s),
+                      '250 samples with rows for hot_70 and hot_30'))
+    shares = measured_shares(t)
+    probs = []
+    if (not s.collect or not s.collect[0].startswith(ctx.interp.path[:20]) or '...' not in s.collect[0]
+            or not s.collect[0].endswith('/oracle.json') or s.collect[1] != ctx.interp.version):
+        probs.append('header: expected "Collecting samples from \'%s...oracle.json\' (python v%s)" '
+                     '(the long command line shortened in the middle)'
+                     % (ctx.interp.path[:20], ctx.interp.version))
+    if len(s.times) != 1:
+        probs.append('--timestamp: no "Time: YYYY-MM-DD HH:MM:SS" line in the header')
+    if not any(re.match(r'^GIL: \d+\.\d\d%, Active: \d+\.\d\d%, Threads: 2$', ln) for ln in s.lines):
+        probs.append('no "GIL: x%, Active: y%, Threads: 2" line')
+    if s.names()[:2] != ['hot_70', 'hot_30']:
+        probs.append('top rows by %%Own: expected hot_70, hot_30, got %s' % s.names()[:4])
+    for name in ('hot_70', 'hot_30'):
+        r = s.row(name)
+        if abs(r['own'] - shares[name]) > TOL:
+            probs.append('%s: %%Own %.2f, measured by the target %.1f (tolerance %.0f points)'
+                         % (name, r['own'], shares[name], TOL))
+        if r['line'] is None:
+            probs.append('%s: no line number in the line view: %r' % (name, r['label']))
+        # The caller at the root has 100 %: its TotalTime is all the time shown.
+        all_s = max(x['total_s'] for x in s.rows)
+        if abs(r['own_s'] - r['own'] / 100.0 * all_s) > 0.02 + 0.01 * r['own_s']:
+            probs.append('%s: OwnTime %.2fs does not match %%Own x the root\'s TotalTime %.2fs'
+                         % (name, r['own_s'], all_s))
+    if probs:
+        ctx.fail(what, probs + ['screen:\n' + indent(s.text())])
+    first_own = s.names()
+
+    # Sort keys.
+    for key, sort in (('2', '%Total'), ('4', 'TotalTime'), ('3', 'OwnTime'), ('1', '%Own')):
+        p.keys(key)
+        s = Screen(p.wait(lambda sc, sort=sort: (Screen(sc).mode or {}).get('sort') == sort,
+                          'Sort: %s after key %s' % (sort, key)))
+        totals = [r['total'] for r in s.rows]
+        owns = [r['own'] for r in s.rows]
+        if sort in ('%Total', 'TotalTime'):
+            if totals != sorted(totals, reverse=True):
+                ctx.fail(what, ['key %s: rows not by %%Total: %s' % (key, totals)])
+            if s.rows and s.rows[0]['name'] in ('hot_70', 'hot_30'):
+                ctx.fail(what, ['key %s: a caller (100%% total) should come first, got %s'
+                                % (key, s.names()[:3])])
+            if s.names() == first_own:
+                ctx.fail(what, ['key %s: the order did not change' % key])
+        elif owns != sorted(owns, reverse=True):
+            ctx.fail(what, ['key %s: rows not by %%Own: %s' % (key, owns)])
+
+    # L: by function, no line numbers; and back.
+    p.keys('L')
+    s = Screen(p.wait(lambda sc: (Screen(sc).mode or {}).get('view') == 'function',
+                      'View: by function after L'))
+    if not any('Function (filename)' in ln for ln in s.lines):
+        ctx.fail(what, ['L: the title does not say "Function (filename)"'])
+    withline = [r['label'] for r in s.rows if r['line'] is not None]
+    if withline or not s.row('hot_70'):
+        ctx.fail(what, ['L: rows with line numbers %s (or no hot_70 row):\n%s'
+                        % (withline, indent(s.text()))])
+    r = s.row('hot_70')
+    if r and abs(r['own'] - shares['hot_70']) > TOL:
+        ctx.fail(what, ['L: hot_70 %%Own %.2f, measured %.1f' % (r['own'], shares['hot_70'])])
+    if len(set(s.names())) != len(s.names()):
+        ctx.fail(what, ['L: a function on two rows: %s' % s.names()])
+    p.keys('L')
+    p.wait(lambda sc: (Screen(sc).mode or {}).get('view') == 'line', 'View: by line after L again')
+
+    # Space: the screen stops changing while sampling goes on.
+    p.keys('Space')
+    a = p.wait(lambda sc: (Screen(sc).mode or {}).get('paused'), 'PAUSED after space')
+    time.sleep(2.0)
+    b = p.screen()
+    if a != b:
+        ctx.fail(what, ['paused, the screen changed:\nbefore:\n%s\nafter:\n%s'
+                        % (indent('\n'.join(a)), indent('\n'.join(b)))])
+    n_paused = Screen(a).samples
+    p.keys('Space')
+    s = Screen(p.wait(lambda sc: (Screen(sc).mode or {}).get('paused') is False, 'resumed after space'))
+    if s.samples is None or n_paused is None or s.samples - n_paused < 0.4 * RATE * 2.0:
+        ctx.fail(what, ['after a 2 s pause, Total Samples went from %s to %s: sampling stopped?'
+                        % (n_paused, s.samples)])
+
+    # ? help, closed by any key.
+    p.keys('?')
+    p.wait(lambda sc: any('sort by %Own, %Total, OwnTime, TotalTime' in ln for ln in sc), 'help after ?')
+    p.keys('x')
+    p.wait(lambda sc: not any('sort by %Own' in ln for ln in sc) and has_rows('hot_70')(sc),
+           'the table again after a key')
+
+    # Resize: redrawn to the new size, then back.
+    for w, h in ((70, 15), (WIDTH, HEIGHT)):
+        p.resize(w, h)
+        want_rows = h - 6 - 1 - 1        # header (6 lines with the time), title, key hints
+
+        def redrawn(sc, h=h, want_rows=want_rows):
+            return (len(sc) == h and sc[-1].startswith('Keys: 1-4 sort') and
+                    2 <= len(Screen(sc).rows) <= want_rows)
+        s = p.wait(redrawn, 'a redraw at %dx%d (key hints on the last line)' % (w, h), timeout=6)
+        if any(len(ln) > w for ln in s):
+            ctx.fail(what, ['at %dx%d a line is wider than the window' % (w, h)])
+
+    # q: exit 0, terminal restored, target left running.
+    p.keys('q')
+    rc = p.wait_rc()
+    if rc != 0:
+        ctx.fail(what, ['q: exit status %s, expected 0' % rc])
+    d = p.stty_diff()
+    if d:
+        ctx.fail(what, ['q: the terminal settings were not restored:\n' + indent(d)])
+    after = p.screen()
+    if any('Collecting samples' in ln for ln in after):
+        ctx.fail(what, ['q: the table is still on the screen (alternate screen not left):\n'
+                        + indent('\n'.join(after))])
+    check_target_ok(ctx, t, what)
+    ctx.finish()
+
+
+def check_threads_sigterm(ctx):
+    t = ctx.target()
+    tids = dict((th['role'], th['tid']) for th in t.oracle['threads'])
+    p = ctx.pane(['top', '--idle', '--pid', t.pid])
+    what = '$ ' + p.shown
+    p.wait(has_rows('hot_70', 'sleepy_wait'), 'rows of both threads (--idle)')
+    seen = []
+    for i in (1, 2):
+        p.keys('T')
+        s = Screen(p.wait(lambda sc, i=i: re.match(r'^\d+ .*\[%d/2\]$' % i,
+                                                   (Screen(sc).mode or {}).get('thread', '')),
+                          'a single thread [%d/2] after T' % i))
+        s = Screen(p.wait(lambda sc: Screen(sc).rows, 'rows of the thread'))
+        m = re.match(r'^(\d+) ', s.mode['thread'])
+        tid = int(m.group(1)) if m else None
+        seen.append(tid)
+        if tid == tids['main']:
+            ok = s.row('hot_70') and not s.row('sleepy_wait') and '"MainThread"' in s.mode['thread']
+        elif tid == tids['sleeper']:
+            ok = s.row('sleepy_wait') and not s.row('hot_70') and '"sleeper"' in s.mode['thread']
+        else:
+            ok = False
+        if not ok:
+            ctx.fail(what, ['T: thread %s (oracle: %s) shows the wrong rows:\n%s'
+                            % (tid, tids, indent(s.text()))])
+    if sorted(seen) != sorted(tids.values()):
+        ctx.fail(what, ['T: threads shown %s, expected each of %s once' % (seen, sorted(tids.values()))])
+    p.keys('T')
+    s = Screen(p.wait(lambda sc: (Screen(sc).mode or {}).get('thread', '').startswith('all'),
+                      'all threads after the last T'))
+    if not (s.row('hot_70') and s.row('sleepy_wait')):
+        ctx.fail(what, ['T back to all: rows of both threads expected:\n' + indent(s.text())])
+    os.kill(p.pid, signal.SIGTERM)
+    rc = p.wait_rc()
+    if rc != 0:
+        ctx.fail(what, ['SIGTERM: exit status %s, expected 0' % rc])
+    d = p.stty_diff()
+    if d:
+        ctx.fail(what, ['SIGTERM: the terminal settings were not restored:\n' + indent(d)])
+    check_target_ok(ctx, t, what)
+    ctx.finish()
+
+
+def check_duration_output(ctx):
+    t = ctx.target()
+    out = os.path.join(ctx.tmpdir(), 'top.log')
+    p = ctx.pane(['top', '--pid', t.pid, '--duration', '3', '--delay', '0.5', '--timestamp', '-o', out])
+    what = '$ ' + p.shown
+    rc = p.wait_rc(timeout=15)
+    if rc != 0:
+        ctx.fail(what, ['exit status %s, expected 0' % rc])
+    if not 2.8 <= p.elapsed <= 6.0:
+        ctx.fail(what, ['--duration 3: exited after %.1f s' % p.elapsed])
+    s = Screen(p.screen())
+    if not s.collect or not s.row('hot_70') or any(ln.startswith('Keys:') for ln in s.lines):
+        ctx.fail(what, ['the last table is not left on the screen:\n' + indent(s.text())])
+    d = p.stty_diff()
+    if d:
+        ctx.fail(what, ['the terminal settings were not restored:\n' + indent(d)])
+    with open(out, 'rb') as f:
+        data = f.read()
+    text = data.decode('utf-8', 'replace')
+    snaps = snapshots(text)
+    probs = []
+    if b'\x1b' in data or b'\r' in data:
+        probs.append('escape codes or CRs in the file')
+    if len(snaps) < 4:
+        probs.append('%d snapshots, expected at least 4 (3 s, --delay 0.5)' % len(snaps))
+    times = []
+    for sn in snaps:
+        if len(sn.times) != 1:
+            probs.append('a snapshot without its "Time: YYYY-MM-DD HH:MM:SS" line')
+            break
+        times.append(sn.times[0])
+    if times != sorted(times):
+        probs.append('times out of order: %s' % times)
+    if times:
+        first = datetime.datetime.strptime(times[0], '%Y-%m-%d %H:%M:%S')
+        if abs((datetime.datetime.now() - first).total_seconds()) > 60:
+            probs.append('the first time %s is not now' % times[0])
+    if snaps and not (snaps[-1].row('hot_70') and snaps[-1].names()[0] == 'hot_70'):
+        probs.append('the last snapshot does not lead with hot_70')
+    samples = [sn.samples for sn in snaps]
+    if samples != sorted(samples):
+        probs.append('Total Samples decrease between snapshots: %s' % samples)
+    if probs:
+        ctx.fail(what + '  (file %s)' % out, probs + ['file:\n' + indent(clip(text, 3000))])
+    check_target_ok(ctx, t, what)
+    ctx.finish()
+
+
+def check_plain_locals(ctx):
+    t = ctx.target()
+    args = ['top', '--pid', t.pid, '--duration', '2.5', '--delay', '0.5', '--locals']
+    shown = ' '.join([cspy_shown()] + [str(a) for a in args] + ['| cat'])
+    res = dumpsuite.cspy(args, timeout=20)
+    probs = []
+    if res.rc != 0:
+        probs.append('exit status %s, expected 0; stderr: %s' % (res.rc, res.err.strip()))
+    if '\x1b' in res.out or '\x1b' in res.err:
+        probs.append('escape codes in the output of a pipe')
+    snaps = snapshots(res.out)
+    if len(snaps) < 3:
+        probs.append('%d plain-text tables, expected at least 3 (2.5 s, --delay 0.5)' % len(snaps))
+    last = snaps[-1] if snaps else Screen([])
+    if last.names()[:2] != ['hot_70', 'hot_30']:
+        probs.append('last table: top rows %s, expected hot_70, hot_30' % last.names()[:4])
+    if not any(re.match(r'^Thread \d+ "MainThread" \(busiest\): stack and locals$', ln) for ln in last.lines):
+        probs.append('no --locals pane title for the busiest thread (MainThread)')
+    # The pane of some table: a hot frame, its argument on the next line.
+    lines = res.out.split('\n')
+    pairs = [i for i in range(len(lines) - 1)
+             if re.match(r'^hot_(70|30) \(hot\.py:\d+\)$', lines[i])
+             and re.match(r'^    budget: 0\.0[37]$', lines[i + 1])]
+    if not pairs:
+        probs.append('--locals: no "hot_70 (hot.py:N)" frame followed by "    budget: 0.07" '
+                     '(or hot_30, 0.03)')
+    if probs:
+        ctx.fail('$ ' + shown, probs + ['stdout:\n' + indent(clip(res.out, 3000))])
+    check_target_ok(ctx, t, '$ ' + shown)
+    ctx.finish()
+
+
+def check_launch_exit(ctx):
+    oracle = os.path.join(ctx.tmpdir(), 'oracle.json')
+    p = ctx.pane(['top', '--'] + launch_args(ctx, oracle, '2.5', '3'))
+    what = '$ ' + p.shown
+    msg = EXIT_MSG % 3
+    s = p.wait(lambda sc: any(ln.strip() == msg for ln in sc), 'the message "%s"' % msg, timeout=20)
+    if not Screen(s).row('hot_70'):
+        ctx.fail(what, ['the last view is not kept with the message:\n' + indent('\n'.join(s))])
+    time.sleep(1.0)
+    if p.rc() is not None:
+        ctx.fail(what, ['cspy exited without waiting for a key'])
+    p.keys('x')
+    rc = p.wait_rc()
+    if rc != 3:
+        ctx.fail(what, ['exit status %s, expected the program\'s 3' % rc])
+    d = p.stty_diff()
+    if d:
+        ctx.fail(what, ['the terminal settings were not restored:\n' + indent(d)])
+    ctx.finish()
+
+
+def check_launch_quit(ctx):
+    oracle = os.path.join(ctx.tmpdir(), 'oracle.json')
+    p = ctx.pane(['top', '--'] + launch_args(ctx, oracle))
+    what = '$ ' + p.shown
+    p.wait(has_rows('hot_70'), 'rows for hot_70', timeout=20)
+    with open(oracle) as f:
+        pid = json.load(f)['pid']
+    p.keys('q')
+    rc = p.wait_rc()
+    if rc != 0:
+        ctx.fail(what, ['q: exit status %s, expected 0' % rc])
+    end = time.time() + 3
+    while alive(pid) and time.time() < end:
+        time.sleep(0.05)
+    if alive(pid):
+        ctx.fail(what, ['the launched program %d outlived cspy' % pid])
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    d = p.stty_diff()
+    if d:
+        ctx.fail(what, ['the terminal settings were not restored:\n' + indent(d)])
+    ctx.finish()
+
+
+def expect_one_line_error(ctx, res, words, code=None):
+    lines = [ln for ln in res.err.split('\n') if ln.strip()]
+    probs = []
+    if res.rc == 0 or (code is not None and res.rc != code):
+        probs.append('exit status %s, expected %s' % (res.rc, code if code is not None else 'non-zero'))
+    if len(lines) != 1 or not lines[0].startswith('cspy: error: '):
+        probs.append('expected one line "cspy: error: ...", got:\n' + indent(res.err))
+    elif not all(w in lines[0] for w in words):
+        probs.append('the error does not mention %s: %s' % (words, lines[0]))
+    if res.out:
+        probs.append('stdout not empty: %r' % clip(res.out, 300))
+    ctx.fail('$ ' + res.shown, probs)
+
+
+def check_unwritable(ctx):
+    t = ctx.target()
+    out = os.path.join(ctx.tmpdir(), 'no-such-dir', 'top.log')
+    t0 = time.time()
+    res = dumpsuite.cspy(['top', '--pid', t.pid, '-o', out, '--duration', '30'])
+    expect_one_line_error(ctx, res, [out])
+    if time.time() - t0 > 2:
+        ctx.fail('$ ' + res.shown, ['took %.1f s: the output must be opened before sampling'
+                                    % (time.time() - t0)])
+    check_target_ok(ctx, t, '$ ' + res.shown)
+    ctx.finish()
+
+
+def check_native(ctx):
+    t = ctx.target()
+    for flag in ('--native', '-n'):
+        res = dumpsuite.cspy(['top', flag, '--pid', t.pid])
+        expect_one_line_error(ctx, res, ['native', 'not available'], code=2)
+    ctx.finish()
+
+
+def check_crash_signals(ctx):
+    t = ctx.target()
+    for sig, want in ((signal.SIGSEGV, 128 + signal.SIGSEGV), (signal.SIGHUP, 0)):
+        p = ctx.pane(['top', '--pid', t.pid])
+        what = '$ %s   (then kill -%s)' % (p.shown, sig.name if hasattr(sig, 'name') else sig)
+        p.wait(has_rows('hot_70'), 'rows for hot_70')
+        os.kill(p.pid, sig)
+        rc = p.wait_rc()
+        if rc != want:
+            ctx.fail(what, ['exit status %s, expected %s' % (rc, want)])
+        d = p.stty_diff()
+        if d:
+            ctx.fail(what, ['the terminal settings were not restored:\n' + indent(d)])
+        if any('Collecting samples' in ln for ln in p.screen()):
+            ctx.fail(what, ['the alternate screen was not left'])
+    check_target_ok(ctx, t, 'after the crash signals')
+    ctx.finish()
+
+
+def check_colors(ctx):
+    t = ctx.target()
+    for env, want in (((), True), (('NO_COLOR=1',), False)):
+        p = ctx.pane(['top', '--pid', t.pid], env=env)
+        what = '$ %s%s' % (' '.join(env) + ' ' if env else '', p.shown)
+        p.wait(has_rows('hot_70'), 'rows for hot_70')
+        esc = p.screen(escapes=True)
+        sgr = re.findall(r'\x1b\[[0-9;]*m', esc)
+        if want and not sgr:
+            ctx.fail(what, ['no colours or attributes on a terminal'])
+        if not want and [c for c in sgr if c not in ('\x1b[0m', '\x1b[m')]:
+            ctx.fail(what, ['colours or attributes with NO_COLOR set: %s' % sorted(set(sgr))])
+        p.keys('q')
+        p.wait_rc()
+    ctx.finish()
+
+
+PER_VERSION = [
+    ('screen', check_screen),
+    ('threads_sigterm', check_threads_sigterm),
+    ('duration_output', check_duration_output),
+    ('plain_locals', check_plain_locals),
+    ('launch_exit', check_launch_exit),
+]
+
+GLOBAL = [
+    ('launch_quit', check_launch_quit),
+    ('unwritable_output', check_unwritable),
+    ('native_refused', check_native),
+    ('crash_signals', check_crash_signals),
+    ('colors', check_colors),
+]
+
+
+# --------------------------------------------------------------------------
+# Runner
+
+def run_one(interp, name, fn):
+    ctx = Ctx(interp)
+    t0 = time.time()
+    try:
+        fn(ctx)
+        status, detail = 'ok', None
+    except Stopping:
+        status, detail = 'FAIL', 'interrupted'
+    except NA as e:
+        status, detail = 'n/a', str(e)
+    except Fail as e:
+        status, detail = 'FAIL', str(e)
+    except Exception:
+        status, detail = 'FAIL', 'internal error of the test (a test bug):\n' + traceback.format_exc()
+    finally:
+        ctx.close()
+    if OPTS.verbose:
+        sys.stderr.write('%-5s %-10s %-20s %.1fs\n' % (status, interp.label, name, time.time() - t0))
+    return status, detail
+
+
+def selected(name):
+    if not OPTS.k:
+        return True
+    return any(fnmatch.fnmatch(name, p) if any(c in p for c in '*?[') else p in name for p in OPTS.k)
+
+
+def choose(interps):
+    """The newest supported Python 3 and the newest 2.7 (or --python)."""
+    ok = [i for i in interps if i.supported()]
+    if OPTS.python:
+        return [i for i in ok if any(i.version.startswith(v) or i.label.startswith(v)
+                                     for v in OPTS.python)]
+    py3 = [i for i in ok if i.minor >= (3, 0)]
+    py2 = [i for i in ok if i.minor == (2, 7)]
+    return py3[-1:] + py2[-1:]
+
+
+def _on_signal(signum, frame):
+    kill_tmux_server()
+    dumpsuite._on_signal(signum, frame)
+
+
+def main():
+    global OPTS
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('-k', action='append', metavar='PATTERN',
+                    help='run only checks whose name contains PATTERN (or matches a glob); repeatable')
+    ap.add_argument('--python', action='append', metavar='VERSION',
+                    help='interpreters whose version starts with VERSION (default: newest 3.x and 2.7)')
+    ap.add_argument('-j', '--jobs', type=int, default=3, help='checks run in parallel (default 3)')
+    ap.add_argument('-v', '--verbose', action='store_true', help='print each result as it comes')
+    OPTS = ap.parse_args()
+    OPTS.targets_only = False
+    dumpsuite.OPTS = OPTS
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _on_signal)
+
+    t0 = time.time()
+    print('cspy top end-to-end tests: %s (tmux server -L %s)' % (cspy_shown(), SOCK))
+    results = {}
+    fails = []
+    if not shutil.which('tmux'):
+        print('tmux is not installed: every check fails')
+        fails.append(('-', 'tmux', 'tmux not found on PATH'))
+        print('\n0 passed, 1 failed')
+        return 1
+    interps, notes = dumpsuite.discover()
+    chosen = choose(interps)
+    dumpsuite.snapshot_cspy()
+    if not dumpsuite._SNAPSHOT:
+        print('NOTE: %s does not exist: every check fails (run `make`)' % dumpsuite.built_cspy())
+    for i in chosen:
+        print('  %-12s %s' % (i.label, i.path))
+    if not chosen:
+        print('  no supported interpreter found')
+    sys.stdout.flush()
+
+    jobs = []
+    for i in chosen:
+        for name, fn in PER_VERSION:
+            if selected(name):
+                jobs.append((i, i.label, name, fn))
+    default = ([i for i in chosen if i.minor >= (3, 0)] or chosen or [None])[0]
+    gnames = [n for n, _ in GLOBAL if selected(n)]
+    for name, fn in GLOBAL:
+        if not selected(name):
+            continue
+        if default is None:
+            results[('-', name)] = ('n/a', 'no supported interpreter found')
+        else:
+            jobs.append((default, '-', name, fn))
+    slow = ('screen', 'threads_sigterm', 'crash_signals', 'launch_exit')
+    jobs.sort(key=lambda j: j[2] not in slow)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, OPTS.jobs)) as ex:
+            futs = dict((ex.submit(run_one, i, name, fn), (label, name)) for i, label, name, fn in jobs)
+            for f in concurrent.futures.as_completed(futs):
+                results[futs[f]] = f.result()
+    finally:
+        kill_tmux_server()
+
+    labels = [i.label for i in chosen]
+    names = [n for n, _ in PER_VERSION if selected(n)]
+    print()
+    if names and labels:
+        w = max(len(n) for n in names) + 2
+        cw = max(7, max(len(l) for l in labels) + 2)
+        print(''.ljust(w) + ''.join(l.ljust(cw) for l in labels))
+        for n in names:
+            print(n.ljust(w) + ''.join(results.get((l, n), ('-', None))[0].ljust(cw) for l in labels))
+    if gnames:
+        print()
+        print('version-independent checks (with %s):' % (default.label if default else 'none'))
+        w = max(len(n) for n in gnames) + 2
+        for n in gnames:
+            print('  ' + n.ljust(w) + results.get(('-', n), ('-', None))[0])
+    nas = sorted((k, v[1]) for k, v in results.items() if v[0] == 'n/a')
+    if nas:
+        print()
+        print('n/a:')
+        for (label, name), why in nas:
+            print('  %s on %s: %s' % (name, label, why))
+    fails = [(k, v[1]) for k, v in results.items() if v[0] == 'FAIL']
+    order = dict((n, i) for i, n in enumerate(names + gnames))
+    fails.sort(key=lambda kv: (order.get(kv[0][1], 999), kv[0][0]))
+    if fails:
+        print()
+        print('failures:')
+        for (label, name), detail in fails:
+            print()
+            print('--- %s [%s]' % (name, label))
+            print(indent(detail.rstrip(), 2))
+    npass = sum(1 for v in results.values() if v[0] == 'ok')
+    print()
+    print('(%.0f s)' % (time.time() - t0))
+    print('%d passed, %d failed' % (npass, len(fails)))
+    sys.stdout.flush()
+    dumpsuite.end_all()
+    return 1 if fails else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
