@@ -12,7 +12,7 @@ idle "sleeper" thread. cspy runs in a pane of a private tmux server
 comes out with capture-pane, and a shell around cspy records `stty -a`
 before and after and cspy's exit status.
 
-Per interpreter (the newest installed Python 3 and 2.7, unless --python):
+Per interpreter (every installed one, unless --python):
   screen           top rows and %Own (within 5 points of the measured
                    shares), sort keys 1-4, L (function view: no lines),
                    space (the paused screen, with --timestamp, does not
@@ -768,14 +768,12 @@ def selected(name):
 
 
 def choose(interps):
-    """The newest supported Python 3 and the newest 2.7 (or --python)."""
+    """Every supported interpreter found (or those named with --python)."""
     ok = [i for i in interps if i.supported()]
     if OPTS.python:
         return [i for i in ok if any(i.version.startswith(v) or i.label.startswith(v)
                                      for v in OPTS.python)]
-    py3 = [i for i in ok if i.minor >= (3, 0)]
-    py2 = [i for i in ok if i.minor == (2, 7)]
-    return py3[-1:] + py2[-1:]
+    return ok
 
 
 def _on_signal(signum, frame):
@@ -789,7 +787,7 @@ def main():
     ap.add_argument('-k', action='append', metavar='PATTERN',
                     help='run only checks whose name contains PATTERN (or matches a glob); repeatable')
     ap.add_argument('--python', action='append', metavar='VERSION',
-                    help='interpreters whose version starts with VERSION (default: newest 3.x and 2.7)')
+                    help='interpreters whose version starts with VERSION (default: every one found)')
     ap.add_argument('-j', '--jobs', type=int, default=3, help='checks run in parallel (default 3)')
     ap.add_argument('-v', '--verbose', action='store_true', help='print each result as it comes')
     OPTS = ap.parse_args()
@@ -816,6 +814,8 @@ def main():
         print('  %-12s %s' % (i.label, i.path))
     if not chosen:
         print('  no supported interpreter found')
+    for n in notes:
+        print('  not tested: %s' % n)
     sys.stdout.flush()
 
     jobs = []
@@ -823,7 +823,7 @@ def main():
         for name, fn in PER_VERSION:
             if selected(name):
                 jobs.append((i, i.label, name, fn))
-    default = ([i for i in chosen if i.minor >= (3, 0)] or chosen or [None])[0]
+    default = ([i for i in chosen if i.minor >= (3, 0)] or chosen or [None])[-1]
     gnames = [n for n, _ in GLOBAL if selected(n)]
     for name, fn in GLOBAL:
         if not selected(name):
