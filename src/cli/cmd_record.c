@@ -20,6 +20,7 @@
 
 #include "agg/filter.h"
 #include "agg/profile.h"
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "proc/launch.h"
@@ -96,47 +97,6 @@ static void usage(FILE *f)
 "  cspy record --gil --idle -r 1000 -o p.svg -- python job.py\n");
 }
 
-static int parse_pids(const char *s, struct record_config *c)
-{
-	char *copy = xstrdup(s), *save = NULL;
-	int err = 0;
-	for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		char *end;
-		errno = 0;
-		long v = strtol(tok, &end, 10);
-		if (errno || *end || v <= 0 || v > 0x3fffffff) {
-			cli_error("invalid PID '%s': expected a positive number", tok);
-			err = -EINVAL;
-			break;
-		}
-		if (c->npids >= MAX_PIDS) {
-			cli_error("too many PIDs (at most %d)", MAX_PIDS);
-			err = -EINVAL;
-			break;
-		}
-		c->pids[c->npids++] = (pid_t)v;
-	}
-	if (!err && c->npids == 0) {
-		cli_error("--pid needs a PID");
-		err = -EINVAL;
-	}
-	free(copy);
-	return err;
-}
-
-static int parse_double(const char *s, const char *what, double min, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || *end || !(v >= min) || v > 1e9) {
-		cli_error("invalid %s '%s'", what, s);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
 static int parse(int argc, char **argv, struct record_config *c)
 {
 	enum { O_NOLINENO = 256, O_FULL, O_NONBLOCKING, O_CAPTURE, O_HIDE, O_INCLUDE, O_EXCLUDE };
@@ -171,15 +131,15 @@ static int parse(int argc, char **argv, struct record_config *c)
 		case 'o': c->output = optarg; break;
 		case 'f': c->format = optarg; break;
 		case 'r':
-			if (parse_double(optarg, "--rate", 0.001, &c->rate))
+			if (args_parse_double(optarg, "--rate", 0.001, &c->rate))
 				return -EINVAL;
 			break;
 		case 'd':
-			if (parse_double(optarg, "--duration", 0.001, &c->duration))
+			if (args_parse_double(optarg, "--duration", 0.001, &c->duration))
 				return -EINVAL;
 			break;
 		case 'p':
-			if (parse_pids(optarg, c))
+			if (args_parse_pids(optarg, c->pids, &c->npids, MAX_PIDS))
 				return -EINVAL;
 			break;
 		case 's': c->subprocesses = true; break;
@@ -288,24 +248,6 @@ static void progress(const struct sampler_status *st, void *arg)
 	fflush(stderr);
 }
 
-static char *command_line(const struct record_config *c)
-{
-	if (!c->command) {
-		char *cmd = procfs_cmdline(c->pids[0]);
-		return cmd ? cmd : xasprintf("%d", (int)c->pids[0]);
-	}
-	size_t n = 1;
-	for (char **a = c->command; *a; a++)
-		n += strlen(*a) + 1;
-	char *s = xcalloc(1, n);
-	for (char **a = c->command; *a; a++) {
-		if (a != c->command)
-			strcat(s, " ");
-		strcat(s, *a);
-	}
-	return s;
-}
-
 int cmd_record(int argc, char **argv)
 {
 	struct record_config c = record_defaults;
@@ -362,7 +304,7 @@ int cmd_record(int argc, char **argv)
 	int rc = 0;
 	pid_t child = 0;
 	bool started = false;           /* sampling began: the file gets written */
-	char *cmdline = command_line(&c);
+	char *cmdline = args_command_line(c.command, c.pids);
 
 	if (c.command) {
 		struct launch_opts lo = { .capture = c.capture, .drop_sudo = true };

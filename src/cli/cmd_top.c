@@ -31,6 +31,7 @@
 
 #include "agg/filter.h"
 #include "agg/profile.h"
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "proc/launch.h"
 #include "proc/perm.h"
@@ -110,47 +111,6 @@ static void usage(FILE *f)
 "  cspy top -d 60 --delay 10 --timestamp -o top.log --pid 4242 > /dev/null\n");
 }
 
-static int parse_pids(const char *s, struct top_config *c)
-{
-	char *copy = xstrdup(s), *save = NULL;
-	int err = 0;
-	for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		char *end;
-		errno = 0;
-		long v = strtol(tok, &end, 10);
-		if (errno || *end || v <= 0 || v > 0x3fffffff) {
-			cli_error("invalid PID '%s': expected a positive number", tok);
-			err = -EINVAL;
-			break;
-		}
-		if (c->npids >= MAX_PIDS) {
-			cli_error("too many PIDs (at most %d)", MAX_PIDS);
-			err = -EINVAL;
-			break;
-		}
-		c->pids[c->npids++] = (pid_t)v;
-	}
-	if (!err && c->npids == 0) {
-		cli_error("--pid needs a PID");
-		err = -EINVAL;
-	}
-	free(copy);
-	return err;
-}
-
-static int parse_double(const char *s, const char *what, double min, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || *end || !(v >= min) || v > 1e9) {
-		cli_error("invalid %s '%s'", what, s);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
 static int parse(int argc, char **argv, struct top_config *c)
 {
 	enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE, O_DELAY, O_TIMESTAMP };
@@ -180,19 +140,19 @@ static int parse(int argc, char **argv, struct top_config *c)
 	while ((o = getopt_long(argc, argv, "+:p:r:d:sigFlo:nh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'p':
-			if (parse_pids(optarg, c))
+			if (args_parse_pids(optarg, c->pids, &c->npids, MAX_PIDS))
 				return -EINVAL;
 			break;
 		case 'r':
-			if (parse_double(optarg, "--rate", 0.001, &c->rate))
+			if (args_parse_double(optarg, "--rate", 0.001, &c->rate))
 				return -EINVAL;
 			break;
 		case 'd':
-			if (parse_double(optarg, "--duration", 0.001, &c->duration))
+			if (args_parse_double(optarg, "--duration", 0.001, &c->duration))
 				return -EINVAL;
 			break;
 		case O_DELAY:
-			if (parse_double(optarg, "--delay", 0.05, &c->delay))
+			if (args_parse_double(optarg, "--delay", 0.05, &c->delay))
 				return -EINVAL;
 			break;
 		case 's': c->subprocesses = true; break;
@@ -251,24 +211,6 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static char *command_line(const struct top_config *c)
-{
-	if (!c->command) {
-		char *cmd = procfs_cmdline(c->pids[0]);
-		return cmd ? cmd : xasprintf("%d", (int)c->pids[0]);
-	}
-	size_t n = 1;
-	for (char **a = c->command; *a; a++)
-		n += strlen(*a) + 1;
-	char *s = xcalloc(1, n);
-	for (char **a = c->command; *a; a++) {
-		if (a != c->command)
-			strcat(s, " ");
-		strcat(s, *a);
-	}
-	return s;
 }
 
 /* The state of a running top. */
@@ -746,7 +688,7 @@ int cmd_top(int argc, char **argv)
 	};
 	profile__set_keep_runs(t.prof, false);     /* counts only: bounded memory */
 	t.s = sampler__new(&sc, t.prof);
-	t.cmdline = command_line(&c);
+	t.cmdline = args_command_line(c.command, c.pids);
 	int rc = 0, keys_fd = -1;
 	bool keys_opened = false, exited = false;
 	pid_t child = 0;

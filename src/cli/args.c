@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Shared argument parsing (see args.h).
+ */
+#include "cli/args.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "proc/procfs.h"
+#include "util/xalloc.h"
+
+int args_parse_pids(const char *s, pid_t *pids, int *n, int max)
+{
+	char *copy = xstrdup(s), *save = NULL;
+	int err = 0;
+	for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		char *end;
+		errno = 0;
+		long v = strtol(tok, &end, 10);
+		if (errno || *end || v <= 0 || v > 0x3fffffff) {
+			cli_error("invalid PID '%s': expected a positive number", tok);
+			err = -EINVAL;
+			break;
+		}
+		if (*n >= max) {
+			cli_error("too many PIDs (at most %d)", max);
+			err = -EINVAL;
+			break;
+		}
+		pids[(*n)++] = (pid_t)v;
+	}
+	if (!err && *n == 0) {
+		cli_error("--pid needs a PID");
+		err = -EINVAL;
+	}
+	free(copy);
+	return err;
+}
+
+int args_parse_double(const char *s, const char *what, double min, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !(v >= min) || v > 1e9) {
+		cli_error("invalid %s '%s'", what, s);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+char *args_command_line(char *const *command, const pid_t *pids)
+{
+	if (!command) {
+		char *cmd = procfs_cmdline(pids[0]);
+		return cmd ? cmd : xasprintf("%d", (int)pids[0]);
+	}
+	size_t n = 1;
+	for (char *const *a = command; *a; a++)
+		n += strlen(*a) + 1;
+	char *s = xcalloc(1, n);
+	for (char *const *a = command; *a; a++) {
+		if (a != command)
+			strcat(s, " ");
+		strcat(s, *a);
+	}
+	return s;
+}
