@@ -229,7 +229,7 @@ static void progress(const struct sampler_status *st, void *arg)
 	if (st->behind && !pc->warned) {
 		pc->warned = true;
 		fprintf(stderr, "%scspy> Warning: sampling is falling behind (%.0f ms late); results may be "
-			"inaccurate. Try a lower --rate.\n", pc->tty ? "\r\033[K" : "", st->lag_s * 1000);
+			"inaccurate. Try a lower --rate.\n", pc->tty ? "\r\033[K" : "", st->max_lag_s * 1000);
 	}
 	if (!pc->tty || pc->c->hideprogress)
 		return;

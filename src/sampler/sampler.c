@@ -486,6 +486,8 @@ int sampler__run(struct sampler *s)
 			break;
 		s->st.ticks++;
 		s->st.lag_s = (double)now > next ? ((double)now - next) / 1e9 : 0;
+		if (s->st.lag_s > s->st.max_lag_s)
+			s->st.max_lag_s = s->st.lag_s;
 		if (s->st.lag_s > 1.0 && s->st.lag_s > 20 * interval / 1e9)
 			s->st.behind = true;
 		s->tick_threads = 0;
@@ -498,7 +500,11 @@ int sampler__run(struct sampler *s)
 		next += interval * (0.5 + uniform(s));
 		now = now_ns();
 		if ((double)now > next + 1e9) {
-			/* More than a second behind: skip ahead instead of bursting. */
+			/* More than a second behind: say so, and skip ahead
+			 * instead of bursting. */
+			s->st.behind = true;
+			if (((double)now - next) / 1e9 > s->st.max_lag_s)
+				s->st.max_lag_s = ((double)now - next) / 1e9;
 			next = (double)now;
 		}
 		/* Sleep until the next deadline; at low rates in slices, so that

@@ -29,6 +29,7 @@ struct sampler_status {
 	uint64_t ticks;
 	double elapsed_s;
 	double lag_s;           /* how late the latest tick started */
+	double max_lag_s;       /* the worst lateness so far */
 	bool behind;            /* sampling cannot keep up with the rate */
 	int processes;          /* targets alive */
 	uint64_t cpu_ns;        /* cspy's own CPU time (user + system) so far */

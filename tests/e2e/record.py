@@ -1045,6 +1045,29 @@ def check_stderr_lines(ctx):
     ctx.finish()
 
 
+def check_lag_warning(ctx):
+    """A rate cspy cannot keep up with is reported once on stderr ("falling
+    behind"); a rate it can keep up with is not; -v prints the CPU per sample."""
+    t = burn_target(ctx)
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'fast.txt')
+    r = ctx.cspy(['record', '-r', '200000', '-d', '2.5', '--nonblocking', '-v', '-f', 'raw',
+                  '-o', out, '--pid', t.pid])
+    record_ok(ctx, r, out, 'raw')
+    pr = []
+    warn = [l for l in r.err.split('\n') if 'falling behind' in l]
+    if len(warn) != 1:
+        pr.append('-r 200000: expected one "falling behind" warning, got %d' % len(warn))
+    if not re.search(r'us per sample', r.err):
+        pr.append('-v: no "us per sample" line')
+    ctx.fail(r, pr)
+    out2 = os.path.join(d, 'slow.txt')
+    r = ctx.cspy(['record', '-r', '20', '-d', '1', '-f', 'raw', '-o', out2, '--pid', t.pid])
+    record_ok(ctx, r, out2, 'raw')
+    ctx.fail(r, ['-r 20: unexpected "falling behind" warning'] if 'falling behind' in r.err else [])
+    ctx.finish()
+
+
 def check_sigint_sigterm(ctx):
     t = burn_target(ctx)
     require_cspy()
@@ -1460,6 +1483,7 @@ GLOBAL = [
     ('unwritable_output', check_unwritable),
     ('native_refused', check_native),
     ('bad_target', check_bad_target),
+    ('lag_warning', check_lag_warning),
     ('legacy_syntax', check_legacy_syntax),
     ('default_output_name', check_default_output_name),
     ('subcommand_prefixes', check_subcommand_prefixes),
