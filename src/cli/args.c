@@ -5,11 +5,14 @@
 #include "cli/args.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "proc/perm.h"
 #include "proc/procfs.h"
+#include "sampler/sampler.h"
 #include "util/xalloc.h"
 
 int args_parse_pids(const char *s, pid_t *pids, int *n, int max)
@@ -69,4 +72,50 @@ char *args_command_line(char *const *command, const pid_t *pids)
 		strcat(s, *a);
 	}
 	return s;
+}
+
+int args_check_target(char *const *command, int npids, const char *nothing, const char *cmd)
+{
+	if (!command && npids == 0) {
+		cli_error("nothing to %s: give --pid PID or a command after '--' (see 'cspy %s --help')",
+			  nothing, cmd);
+		return -EINVAL;
+	}
+	if (command && npids) {
+		cli_error("give either --pid or a command, not both");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int args_attach_pids(struct sampler *s, const pid_t *pids, int npids, bool subprocesses,
+		     const char *cmd)
+{
+	char why[600];
+	for (int i = 0; i < npids; i++) {
+		struct procfs_stat st;
+		if (procfs_stat(pids[i], 0, &st) != 0) {
+			cli_error("no such process: %d", (int)pids[i]);
+			return -ESRCH;
+		}
+		int err = sampler__add_pid(s, pids[i], why, sizeof(why));
+		if (err == -EACCES || err == -EPERM) {
+			char hint[64];
+			snprintf(hint, sizeof(hint), "cspy %s --pid %d", cmd, (int)pids[i]);
+			perm_explain(pids[i], hint, why, sizeof(why));
+			cli_error("%s", why);
+			return err;
+		}
+		if (err == -ENOEXEC && subprocesses) {
+			sampler__watch(s, pids[i]);     /* its Python children will be found */
+			continue;
+		}
+		if (err) {
+			cli_error("process %d (%s) %s%s", (int)pids[i], st.comm,
+				  err == -ENOEXEC ? "is not a Python process: " : "",
+				  why[0] ? why : strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }

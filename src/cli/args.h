@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT
  *
- * Argument helpers shared by the subcommands: PID lists (`--pid 1,2,3`),
- * bounded numbers, and the command line shown in headers and titles. Errors
- * are reported with cli_error() and returned as -EINVAL.
+ * Helpers shared by the sampling subcommands (record, top): PID lists
+ * (`--pid 1,2,3`), bounded numbers, the command line shown in headers and
+ * titles, the launch-or-attach choice, and attaching to PIDs. Errors are
+ * reported once, with cli_error(), and returned as -errno.
  */
 #ifndef CSPY_ARGS_H
 #define CSPY_ARGS_H
 
+#include <stdbool.h>
 #include <sys/types.h>
+
+struct sampler;
 
 /* Append the PIDs of "P[,P...]" to pids (*n of max used). 0 or -EINVAL. */
 int args_parse_pids(const char *s, pid_t *pids, int *n, int max);
@@ -16,5 +20,16 @@ int args_parse_double(const char *s, const char *what, double min, double *out);
 /* The command line to show: the launched command (argv joined), else the
  * first PID's /proc cmdline. Heap string. */
 char *args_command_line(char *const *command, const pid_t *pids);
+
+/* What to sample: a command (launch) or PIDs (attach), exactly one of them.
+ * `nothing` completes "nothing to ...", cmd names the subcommand for the
+ * help hint. 0 or -EINVAL (reported). */
+int args_check_target(char *const *command, int npids, const char *nothing, const char *cmd);
+/* Attach the sampler to every PID, reporting the first failure in one line
+ * (no such process, permission with its reason, not Python). With
+ * subprocesses a non-Python PID is watched for Python descendants instead.
+ * cmd names the subcommand for the sudo hint. 0 or -errno. */
+int args_attach_pids(struct sampler *s, const pid_t *pids, int npids, bool subprocesses,
+		     const char *cmd);
 
 #endif

@@ -24,8 +24,6 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "proc/launch.h"
-#include "proc/perm.h"
-#include "proc/procfs.h"
 #include "sampler/sampler.h"
 #include "util/xalloc.h"
 
@@ -176,14 +174,8 @@ static int parse(int argc, char **argv, struct record_config *c)
 	}
 	if (optind < argc)
 		c->command = argv + optind;
-	if (!c->command && c->npids == 0) {
-		cli_error("nothing to profile: give --pid PID or a command after '--' (see 'cspy record --help')");
+	if (args_check_target(c->command, c->npids, "profile", "record"))
 		return -EINVAL;
-	}
-	if (c->command && c->npids) {
-		cli_error("give either --pid or a command, not both");
-		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -328,35 +320,9 @@ int cmd_record(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
-	} else {
-		for (int i = 0; i < c.npids; i++) {
-			struct procfs_stat st;
-			if (procfs_stat(c.pids[i], 0, &st) != 0) {
-				cli_error("no such process: %d", (int)c.pids[i]);
-				rc = 1;
-				goto out;
-			}
-			err = sampler__add_pid(s, c.pids[i], why, sizeof(why));
-			if (err == -EACCES || err == -EPERM) {
-				char cmd[64];
-				snprintf(cmd, sizeof(cmd), "cspy record --pid %d", (int)c.pids[i]);
-				perm_explain(c.pids[i], cmd, why, sizeof(why));
-				cli_error("%s", why);
-				rc = 1;
-				goto out;
-			}
-			if (err == -ENOEXEC && c.subprocesses) {
-				sampler__watch(s, c.pids[i]);   /* its Python children will be found */
-				continue;
-			}
-			if (err) {
-				cli_error("process %d (%s) %s%s", (int)c.pids[i], st.comm,
-					  err == -ENOEXEC ? "is not a Python process: " : "",
-					  why[0] ? why : strerror(-err));
-				rc = 1;
-				goto out;
-			}
-		}
+	} else if (args_attach_pids(s, c.pids, c.npids, c.subprocesses, "record") != 0) {
+		rc = 1;
+		goto out;
 	}
 
 	fprintf(stderr, "cspy> Sampling process %g times a second. Press Control-C to exit.\n", c.rate);

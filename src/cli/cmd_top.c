@@ -34,8 +34,6 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "proc/launch.h"
-#include "proc/perm.h"
-#include "proc/procfs.h"
 #include "proc/ptrace.h"
 #include "python/locals.h"
 #include "python/pyproc.h"
@@ -187,14 +185,8 @@ static int parse(int argc, char **argv, struct top_config *c)
 	}
 	if (optind < argc)
 		c->command = argv + optind;
-	if (!c->command && c->npids == 0) {
-		cli_error("nothing to watch: give --pid PID or a command after '--' (see 'cspy top --help')");
+	if (args_check_target(c->command, c->npids, "watch", "top"))
 		return -EINVAL;
-	}
-	if (c->command && c->npids) {
-		cli_error("give either --pid or a command, not both");
-		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -602,37 +594,6 @@ static void print_last_table(struct top *t, int rows, int cols)
 		printf("%s\n", t->view.lines[i].text);
 }
 
-static int attach(struct sampler *s, const struct top_config *c)
-{
-	char why[600];
-	for (int i = 0; i < c->npids; i++) {
-		struct procfs_stat st;
-		if (procfs_stat(c->pids[i], 0, &st) != 0) {
-			cli_error("no such process: %d", (int)c->pids[i]);
-			return -ESRCH;
-		}
-		int err = sampler__add_pid(s, c->pids[i], why, sizeof(why));
-		if (err == -EACCES || err == -EPERM) {
-			char cmd[64];
-			snprintf(cmd, sizeof(cmd), "cspy top --pid %d", (int)c->pids[i]);
-			perm_explain(c->pids[i], cmd, why, sizeof(why));
-			cli_error("%s", why);
-			return err;
-		}
-		if (err == -ENOEXEC && c->subprocesses) {
-			sampler__watch(s, c->pids[i]);
-			continue;
-		}
-		if (err) {
-			cli_error("process %d (%s) %s%s", (int)c->pids[i], st.comm,
-				  err == -ENOEXEC ? "is not a Python process: " : "",
-				  why[0] ? why : strerror(-err));
-			return err;
-		}
-	}
-	return 0;
-}
-
 /* The key input: stdin when it is a terminal, else the controlling
  * terminal; -1 when there is none (then only signals end top). */
 static int open_keys(bool *opened)
@@ -715,7 +676,7 @@ int cmd_top(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
-	} else if (attach(t.s, &c) != 0) {
+	} else if (args_attach_pids(t.s, c.pids, c.npids, c.subprocesses, "top") != 0) {
 		rc = 1;
 		goto out;
 	}
