@@ -24,6 +24,7 @@
 
 #define MAX_TASKS 16384
 #define STOP_TIMEOUT_NS 500000000L
+#define LATE_STOP_TIMEOUT_NS 5000000000L
 
 struct traced {
 	pid_t tid;
@@ -154,9 +155,14 @@ void ptrace_pause__resume(struct ptrace_pause *p)
 	for (size_t i = 0; i < p->n; i++) {
 		struct traced *t = &p->t[i];
 		if (!t->stopped) {
-			/* Not (yet) stopped: interrupting again is harmless; wait
-			 * briefly so the detach below can succeed. */
-			wait_stop(t, now_ns() + 20000000L, p->own_child && t->tid == p->pid);
+			/* Not stopped yet (a loaded machine, or a thread deep in
+			 * the kernel): a running tracee cannot be detached, and
+			 * once it reaches its interrupt stop nobody would resume
+			 * it. So wait for that stop (or its exit) before the
+			 * detach, much longer than the sampling deadline. */
+			if (wait_stop(t, now_ns() + LATE_STOP_TIMEOUT_NS,
+				      p->own_child && t->tid == p->pid) == -ESRCH)
+				continue;
 		}
 		ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)t->pending_sig);
 	}
