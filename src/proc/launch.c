@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "proc/procfs.h"
 
 static void child(char *const argv[], const struct launch_opts *o, int errfd, pid_t parent)
 {
@@ -78,8 +81,21 @@ pid_t launch_start(char *const argv[], const struct launch_opts *o)
 	return pid;
 }
 
+/* A thread of the child that exited while cspy had it seized stays a
+ * zombie until cspy (its tracer) reaps it, and until then the kernel holds
+ * back the exit of the whole process: reap those threads here. */
+static void reap_traced_threads(pid_t pid)
+{
+	pid_t tids[256];
+	int n = procfs_tasks(pid, tids, 256);
+	for (int i = 0; i < n; i++)
+		if (tids[i] != pid)
+			waitpid(tids[i], NULL, __WALL | WNOHANG);
+}
+
 int launch_poll(pid_t pid, int *status)
 {
+	reap_traced_threads(pid);
 	pid_t r = waitpid(pid, status, WNOHANG);
 	if (r < 0)
 		return -errno;
@@ -103,5 +119,13 @@ void launch_kill(pid_t pid)
 	if (waitpid(pid, &status, WNOHANG) == pid)
 		return;
 	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
+	/* Polled, never a blocking wait: see reap_traced_threads(). */
+	struct timespec ts = { 0, 1000000 };
+	for (int i = 0; i < 10000; i++) {
+		reap_traced_threads(pid);
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			return;
+		nanosleep(&ts, NULL);
+	}
 }

@@ -96,6 +96,21 @@ static int wait_stop(struct traced *t, long deadline, bool own_child)
 	}
 }
 
+/* The detach failed: the thread was killed out of its stop (exit_group of
+ * another thread) and, still traced by us, turns into a zombie that only we
+ * can reap. Unreaped, it would hold back its process's exit forever. */
+static void reap_dying(pid_t tid)
+{
+	long deadline = now_ns() + STOP_TIMEOUT_NS;
+	struct timespec ts = { 0, 50000 };
+	for (;;) {
+		pid_t r = waitpid(tid, NULL, __WALL | WNOHANG);
+		if (r == tid || (r < 0 && errno != EINTR) || now_ns() > deadline)
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
 int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
 {
 	struct ptrace_pause *p = xcalloc(1, sizeof(*p));
@@ -164,7 +179,9 @@ void ptrace_pause__resume(struct ptrace_pause *p)
 				      p->own_child && t->tid == p->pid) == -ESRCH)
 				continue;
 		}
-		ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)t->pending_sig);
+		if (ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)t->pending_sig) < 0 &&
+		    errno == ESRCH && !(p->own_child && t->tid == p->pid))
+			reap_dying(t->tid);
 	}
 	free(p->t);
 	free(p);

@@ -230,8 +230,10 @@ int detect_python(pid_t pid, struct mem *mem, const struct maps *maps, struct py
 	}
 	if (!out->version)
 		out->version = version_from_memory(mem, maps, found->path, by_name);
-	if (!out->version && by_name)
+	if (!out->version && by_name) {
 		out->version = by_name | 0xf0;  /* micro unknown */
+		out->version_guessed = true;
+	}
 	elffile__close(ef);
 	if (!out->version) {
 		snprintf(why, whylen, "cannot determine the Python version of %s", found->path);

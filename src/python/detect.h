@@ -20,6 +20,7 @@ struct maps;
 
 struct py_target {
 	unsigned version;               /* PY_VERSION_HEX */
+	bool version_guessed;           /* from the file name: micro unknown */
 	bool free_threaded;
 	char binary[512];               /* path of the ELF holding the runtime, as mapped */
 	uint64_t runtime;               /* &_PyRuntime (3.7+), else 0 */

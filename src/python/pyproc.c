@@ -255,6 +255,7 @@ static void init_ctx(struct pyproc *p)
 				 .true_addr = p->target.true_, .false_addr = p->target.false_,
 				 .code_type = p->target.code_type };
 	p->info.version = p->L.version;
+	p->info.version_guessed = p->target.version_guessed;
 	p->info.free_threaded = p->L.free_threaded;
 	offsets_version_str(p->L.version, p->L.free_threaded, p->info.version_str,
 			    sizeof(p->info.version_str));

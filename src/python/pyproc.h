@@ -70,6 +70,7 @@ struct py_sample {
 struct pyproc_info {
 	pid_t pid;
 	unsigned version;
+	bool version_guessed;   /* micro unknown: the interpreter had not written it yet */
 	bool free_threaded;
 	char version_str[32];   /* "3.12.1" */
 	const char *binary;     /* ELF holding the runtime (as mapped) */

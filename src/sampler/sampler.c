@@ -265,6 +265,30 @@ static void scan_children(struct sampler *s)
 	free(kids);
 }
 
+/* Caught this early, a Python 2.7-3.10 interpreter may not have written its
+ * version string yet, so only the file name said "3.7": the micro version,
+ * which some layouts depend on (3.7.0-3.7.3), is unknown. It is written
+ * during start-up, within milliseconds: open the process again until it is
+ * there (bounded), and keep the exact one. */
+static struct pyproc *recheck_version(pid_t pid, struct pyproc *pp)
+{
+	struct timespec pause = { 0, 1000000 };
+	char why[256];
+	uint64_t end = now_ns() + 500000000ull;
+	while (pyproc__info(pp)->version_guessed && !stop_flag && now_ns() < end) {
+		struct pyproc *again = NULL;
+		if (pyproc__open(pid, &again, why, sizeof(why)) != 0)
+			break;
+		if (!pyproc__info(again)->version_guessed) {
+			pyproc__close(pp);
+			return again;
+		}
+		pyproc__close(again);
+		nanosleep(&pause, NULL);
+	}
+	return pp;
+}
+
 int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *why, size_t whylen)
 {
 	s->child = child;
@@ -287,6 +311,7 @@ int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *w
 		if (pp) {
 			int e = pyproc__sample(pp, &s->sample, 0);
 			if (e == 0) {
+				pp = recheck_version(child, pp);
 				add_target(s, pp, child);
 				return 0;
 			}

@@ -27,7 +27,8 @@ Per interpreter (every installed one, unless --python):
   plain_locals     stdout piped: plain-text tables every --delay, no
                    escapes; --locals pane with the hot function's variables
   launch_exit      `top -- python ...`: the exit is said on screen, the view
-                   stays until a key, then cspy exits with the program's status
+                   stays until a key, then cspy exits with the program's status;
+                   the header shows the exact version (micro included)
 Version-independent (with the newest Python 3): launch_quit (q ends the
 launched program), unwritable_output, native_refused, crash_signals
 (SIGSEGV and SIGHUP restore the terminal), colors (NO_COLOR honoured).
@@ -223,6 +224,16 @@ class Pane(object):
 
     def close(self):
         tmux('kill-session', '-t', self.name, check=False)
+        # The session's SIGHUP ends cspy; one that does not end is killed by
+        # its PID (the launched program dies with it: PR_SET_PDEATHSIG).
+        end = time.time() + 3
+        while self.pid and alive(self.pid) and time.time() < end:
+            time.sleep(0.05)
+        if self.pid and alive(self.pid):
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 # --------------------------------------------------------------------------
@@ -610,6 +621,12 @@ def check_launch_exit(ctx):
     s = p.wait(lambda sc: any(ln.strip() == msg for ln in sc), 'the message "%s"' % msg, timeout=20)
     if not Screen(s).row('hot_70'):
         ctx.fail(what, ['the last view is not kept with the message:\n' + indent('\n'.join(s))])
+    # Caught at start-up, before an old interpreter wrote its version string:
+    # the version shown must still be the exact one, micro included.
+    got = Screen(s).collect[1] if Screen(s).collect else None
+    if got != ctx.interp.version:
+        ctx.fail(what, ['launched: header says python v%s, the interpreter is %s'
+                        % (got, ctx.interp.version)])
     time.sleep(1.0)
     if p.rc() is not None:
         ctx.fail(what, ['cspy exited without waiting for a key'])
