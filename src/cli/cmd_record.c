@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -240,8 +241,40 @@ static void progress(const struct sampler_status *st, void *arg)
 	fflush(stderr);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* CSPY_STATS=FILE: cspy's own costs as one JSON object, for `make bench`
+ * (documented in docs/formats.md). Best effort: a failure only warns. */
+static void write_stats(const char *path, const struct sampler_status *st, double rate,
+			uint64_t start_ns, double write_s)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s': %s\n", path, strerror(errno));
+		return;
+	}
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double first = st->first_sample_ns ? (double)(st->first_sample_ns - start_ns) / 1e9 : -1;
+	fprintf(f, "{\"samples\": %llu, \"errors\": %llu, \"rate_hz\": %g, \"elapsed_s\": %.6f, "
+		"\"cpu_s\": %.6f, \"vm_reads\": %llu, \"thread_samples\": %llu, "
+		"\"max_lag_s\": %.6f, \"first_sample_s\": %.6f, \"write_s\": %.6f, "
+		"\"peak_rss_kb\": %ld}\n",
+		(unsigned long long)st->samples, (unsigned long long)st->errors, rate, st->elapsed_s,
+		(double)st->cpu_ns / 1e9, (unsigned long long)st->vm_reads,
+		(unsigned long long)st->thread_samples, st->max_lag_s, first, write_s, ru.ru_maxrss);
+	if (fclose(f) != 0)
+		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);
+}
+
 int cmd_record(int argc, char **argv)
 {
+	uint64_t start_ns = mono_ns();
 	struct record_config c = record_defaults;
 	int err = parse(argc, argv, &c);
 	if (err)
@@ -356,9 +389,11 @@ out:;
 		unlink(path);
 		goto done;
 	}
+	uint64_t w0 = mono_ns();
 	werr = output_write(out, fmt, prof, &oo);
 	if (fclose(out) != 0)
 		werr = -EIO;
+	double write_s = (double)(mono_ns() - w0) / 1e9;
 	if (werr) {
 		cli_error("writing '%s' failed: %s", path, strerror(-werr));
 		rc = rc ? rc : 1;
@@ -374,9 +409,13 @@ out:;
 			fprintf(stderr, "cspy> %s\n", hint);
 	}
 	if (c.verbose && st->samples)
-		fprintf(stderr, "cspy> cspy used %.1f ms of CPU for %llu samples: %.1f us per sample\n",
+		fprintf(stderr, "cspy> cspy used %.1f ms of CPU for %llu samples: %.1f us per sample, "
+			"%.1f memory reads per sample\n",
 			(double)st->cpu_ns / 1e6, (unsigned long long)st->samples,
-			(double)st->cpu_ns / 1e3 / (double)st->samples);
+			(double)st->cpu_ns / 1e3 / (double)st->samples,
+			(double)st->vm_reads / (double)st->samples);
+	if (getenv("CSPY_STATS") && *getenv("CSPY_STATS"))
+		write_stats(getenv("CSPY_STATS"), st, c.rate, start_ns, write_s);
 done:
 	sampler__free(s);
 	profile__free(prof);

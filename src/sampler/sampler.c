@@ -453,7 +453,8 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 		s->st.errors++;
 		return;
 	}
-	s->st.samples++;
+	if (!s->st.samples++)
+		s->st.first_sample_ns = now_ns();
 	s->tick_threads += (int)s->sample.n;
 	for (size_t i = 0; i < s->sample.n; i++) {
 		const struct py_thread *th = &s->sample.threads[i];
@@ -480,14 +481,26 @@ static int alive_targets(const struct sampler *s)
 	return n;
 }
 
-static void report(struct sampler *s, uint64_t now, bool force)
+static void update_status(struct sampler *s, uint64_t now)
 {
-	if (!s->c.progress || (!force && now - s->last_progress_ns < PROGRESS_NS))
-		return;
-	s->last_progress_ns = now;
 	s->st.elapsed_s = (double)(now - s->start_ns) / 1e9;
 	s->st.processes = alive_targets(s);
 	s->st.cpu_ns = cpu_ns();
+	uint64_t reads = 0;
+	for (size_t i = 0; i < s->nt; i++)
+		reads += pyproc__syscalls(s->t[i].pp);
+	s->st.vm_reads = reads;
+}
+
+static void report(struct sampler *s, uint64_t now, bool force)
+{
+	if (force)
+		update_status(s, now);
+	if (!s->c.progress || (!force && now - s->last_progress_ns < PROGRESS_NS))
+		return;
+	s->last_progress_ns = now;
+	if (!force)
+		update_status(s, now);
 	s->c.progress(&s->st, s->c.progress_arg);
 }
 

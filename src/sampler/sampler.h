@@ -37,6 +37,8 @@ struct sampler_status {
 	uint64_t active_samples;        /* ... of which running on a CPU */
 	uint64_t gil_samples;           /* ... of which holding the GIL */
 	int threads;            /* threads in the latest read of all targets */
+	uint64_t vm_reads;      /* process_vm_readv calls so far (all targets) */
+	uint64_t first_sample_ns;       /* CLOCK_MONOTONIC of the first sample, 0 if none */
 };
 
 struct sampler_config {
