@@ -267,7 +267,6 @@ static int take_sample(struct pyproc *pp, const struct dump_config *c, struct py
 			*locals = read_locals(pp, s, c->locals);
 		return err;
 	}
-	pyproc__read_os_states(pp);
 	struct ptrace_pause *pause = NULL;
 	err = ptrace_pause__stop(pid, &pause);
 	if (err)

@@ -263,11 +263,12 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 	double first = st->first_sample_ns ? (double)(st->first_sample_ns - start_ns) / 1e9 : -1;
 	fprintf(f, "{\"samples\": %llu, \"errors\": %llu, \"rate_hz\": %g, \"elapsed_s\": %.6f, "
 		"\"cpu_s\": %.6f, \"vm_reads\": %llu, \"thread_samples\": %llu, "
-		"\"max_lag_s\": %.6f, \"first_sample_s\": %.6f, \"write_s\": %.6f, "
-		"\"peak_rss_kb\": %ld}\n",
+		"\"max_lag_s\": %.6f, \"first_sample_s\": %.6f, \"startup_cpu_s\": %.6f, "
+		"\"write_s\": %.6f, \"peak_rss_kb\": %ld}\n",
 		(unsigned long long)st->samples, (unsigned long long)st->errors, rate, st->elapsed_s,
 		(double)st->cpu_ns / 1e9, (unsigned long long)st->vm_reads,
-		(unsigned long long)st->thread_samples, st->max_lag_s, first, write_s, ru.ru_maxrss);
+		(unsigned long long)st->thread_samples, st->max_lag_s, first,
+		(double)st->first_sample_cpu_ns / 1e9, write_s, ru.ru_maxrss);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);
 }
@@ -408,12 +409,18 @@ out:;
 		if (hint)
 			fprintf(stderr, "cspy> %s\n", hint);
 	}
-	if (c.verbose && st->samples)
+	if (c.verbose && st->samples) {
 		fprintf(stderr, "cspy> cspy used %.1f ms of CPU for %llu samples: %.1f us per sample, "
 			"%.1f memory reads per sample\n",
 			(double)st->cpu_ns / 1e6, (unsigned long long)st->samples,
 			(double)st->cpu_ns / 1e3 / (double)st->samples,
 			(double)st->vm_reads / (double)st->samples);
+		if (st->samples > 1)
+			fprintf(stderr, "cspy> start-up (attach, first sample) %.1f ms of CPU; "
+				"then %.1f us per sample\n", (double)st->first_sample_cpu_ns / 1e6,
+				(double)(st->cpu_ns - st->first_sample_cpu_ns) / 1e3 /
+				(double)(st->samples - 1));
+	}
 	if (getenv("CSPY_STATS") && *getenv("CSPY_STATS"))
 		write_stats(getenv("CSPY_STATS"), st, c.rate, start_ns, write_s);
 done:

@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proc/procfs.h"
 
 static void child(char *const argv[], const struct launch_opts *o, int errfd, pid_t parent)
 {
@@ -83,14 +82,17 @@ pid_t launch_start(char *const argv[], const struct launch_opts *o)
 
 /* A thread of the child that exited while cspy had it seized stays a
  * zombie until cspy (its tracer) reaps it, and until then the kernel holds
- * back the exit of the whole process: reap those threads here. */
+ * back the exit of the whole process: reap those threads here. One waitid
+ * peek when there are none. */
 static void reap_traced_threads(pid_t pid)
 {
-	pid_t tids[256];
-	int n = procfs_tasks(pid, tids, 256);
-	for (int i = 0; i < n; i++)
-		if (tids[i] != pid)
-			waitpid(tids[i], NULL, __WALL | WNOHANG);
+	for (int i = 0; i < 64; i++) {
+		siginfo_t si = { 0 };
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 ||
+		    si.si_pid == 0 || si.si_pid == pid)
+			return;
+		waitpid(si.si_pid, NULL, __WALL | WNOHANG);
+	}
 }
 
 int launch_poll(pid_t pid, int *status)

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include "util/xalloc.h"
 
 #define SNAP_MAGIC "CSPYSNAP1\n"
+#define PF_MAX_RANGES 4096              /* ranges carried from one cycle to the next */
+#define PF_MAX_BYTES (8u << 20)
 #define SNAP_MAX_REGION (256u << 20)
 #define PAGE_SIZE_ 4096u
 
@@ -30,9 +33,24 @@ struct region {
 	uint8_t *data;
 };
 
+/* A range fetched at the start of a cycle. */
+struct pf_range {
+	uint64_t addr;
+	size_t len, off;        /* off: into pf_buf */
+	int err;
+	bool used;              /* read during this cycle: carried to the next */
+};
+
 struct mem {
 	pid_t pid;              /* > 0: live */
 	uint64_t syscalls;
+	bool in_cycle;
+	struct pf_range *pf;    /* this cycle's prefetched ranges */
+	size_t npf, pf_cap, cursor;
+	uint8_t *pf_buf;
+	size_t pf_buf_cap;
+	struct pf_range *next;  /* ranges to fetch at the next cycle */
+	size_t nnext, next_cap, next_bytes;
 	struct mem *record;     /* live: snapshot receiving every good read */
 	struct region *regions; /* snapshot */
 	size_t nregions, cap;
@@ -57,6 +75,9 @@ void mem__free(struct mem *m)
 	for (size_t i = 0; i < m->nregions; i++)
 		free(m->regions[i].data);
 	free(m->regions);
+	free(m->pf);
+	free(m->pf_buf);
+	free(m->next);
 	free(m);
 }
 
@@ -129,7 +150,7 @@ static int live_read1(struct mem *m, struct mem_iov *v)
 	return n < 0 ? live_err(errno) : -EFAULT;
 }
 
-int mem__readv(struct mem *m, struct mem_iov *iov, size_t n)
+static int raw_readv(struct mem *m, struct mem_iov *iov, size_t n)
 {
 	int failed = 0;
 
@@ -182,16 +203,154 @@ int mem__readv(struct mem *m, struct mem_iov *iov, size_t n)
 	return failed;
 }
 
-int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len)
+static int raw_read(struct mem *m, uint64_t addr, void *buf, size_t len)
 {
-	if (len == 0)
-		return 0;
 	if (m->pid <= 0)
 		return snap_read(m, addr, buf, len);
 	struct mem_iov v = { .addr = addr, .buf = buf, .len = len };
 	int err = live_read1(m, &v);
 	if (!err && m->record)
 		mem__snapshot_add(m->record, addr, buf, len);
+	return err;
+}
+
+/* ---- cycles -------------------------------------------------------------- */
+
+/* Remember [addr, addr+len) for the next cycle, unless a remembered range
+ * already holds it or the limits are reached. */
+static void remember(struct mem *m, uint64_t addr, size_t len)
+{
+	if (m->nnext >= PF_MAX_RANGES || m->next_bytes + len > PF_MAX_BYTES)
+		return;
+	for (size_t i = m->nnext; i-- > 0;)
+		if (addr >= m->next[i].addr && addr + len <= m->next[i].addr + m->next[i].len)
+			return;
+	m->next = xgrow(m->next, &m->next_cap, m->nnext + 1, sizeof(*m->next));
+	m->next[m->nnext++] = (struct pf_range){ .addr = addr, .len = len };
+	m->next_bytes += len;
+}
+
+/* The prefetched range holding [addr, addr+len), or NULL. Reads come in
+ * the same order as in the previous cycle, so the search starts where the
+ * last hit was. */
+static struct pf_range *pf_find(struct mem *m, uint64_t addr, size_t len)
+{
+	for (size_t k = 0; k < m->npf; k++) {
+		size_t i = (m->cursor + k) % m->npf;
+		struct pf_range *r = &m->pf[i];
+		if (addr >= r->addr && addr + len <= r->addr + r->len && addr + len >= addr) {
+			m->cursor = i;
+			return r->err ? NULL : r;
+		}
+	}
+	return NULL;
+}
+
+static void pf_use(struct mem *m, struct pf_range *r)
+{
+	if (r->used)
+		return;
+	r->used = true;
+	/* Prefetched ranges hold no duplicates: no need to search. */
+	if (m->nnext >= PF_MAX_RANGES || m->next_bytes + r->len > PF_MAX_BYTES)
+		return;
+	m->next = xgrow(m->next, &m->next_cap, m->nnext + 1, sizeof(*m->next));
+	m->next[m->nnext++] = (struct pf_range){ .addr = r->addr, .len = r->len };
+	m->next_bytes += r->len;
+}
+
+void mem__cycle_begin(struct mem *m)
+{
+	m->in_cycle = true;
+	m->cursor = 0;
+	/* This cycle fetches what the last one used. */
+	struct pf_range *t = m->pf;
+	size_t tcap = m->pf_cap;
+	m->pf = m->next;
+	m->pf_cap = m->next_cap;
+	m->npf = m->nnext;
+	m->next = t;
+	m->next_cap = tcap;
+	m->nnext = 0;
+	m->next_bytes = 0;
+	if (!m->npf)
+		return;
+	size_t total = 0;
+	for (size_t i = 0; i < m->npf; i++) {
+		m->pf[i].off = total;
+		m->pf[i].used = false;
+		total += m->pf[i].len;
+	}
+	if (total > m->pf_buf_cap) {
+		free(m->pf_buf);
+		m->pf_buf = xmalloc(total);
+		m->pf_buf_cap = total;
+	}
+	struct mem_iov *iov = xmalloc(m->npf * sizeof(*iov));
+	for (size_t i = 0; i < m->npf; i++)
+		iov[i] = (struct mem_iov){ .addr = m->pf[i].addr, .buf = m->pf_buf + m->pf[i].off,
+					   .len = m->pf[i].len };
+	int r = raw_readv(m, iov, m->npf);
+	for (size_t i = 0; i < m->npf; i++)
+		m->pf[i].err = r < 0 ? r : iov[i].err;
+	free(iov);
+}
+
+void mem__cycle_end(struct mem *m)
+{
+	m->in_cycle = false;
+	m->npf = 0;
+}
+
+int mem__readv(struct mem *m, struct mem_iov *iov, size_t n)
+{
+	if (!m->in_cycle)
+		return raw_readv(m, iov, n);
+	/* Serve what the prefetch holds; read the rest in one batch. */
+	struct mem_iov *miss = xmalloc((n ? n : 1) * sizeof(*miss));
+	size_t *where = xmalloc((n ? n : 1) * sizeof(*where));
+	size_t nmiss = 0;
+	int failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct pf_range *r = iov[i].len ? pf_find(m, iov[i].addr, iov[i].len) : NULL;
+		if (r || !iov[i].len) {
+			if (r) {
+				memcpy(iov[i].buf, m->pf_buf + r->off + (iov[i].addr - r->addr), iov[i].len);
+				pf_use(m, r);
+			}
+			iov[i].err = 0;
+			continue;
+		}
+		where[nmiss] = i;
+		miss[nmiss++] = iov[i];
+	}
+	int r = nmiss ? raw_readv(m, miss, nmiss) : 0;
+	for (size_t k = 0; k < nmiss && r >= 0; k++) {
+		iov[where[k]].err = miss[k].err;
+		failed += miss[k].err != 0;
+		if (!miss[k].err)
+			remember(m, miss[k].addr, miss[k].len);
+	}
+	free(miss);
+	free(where);
+	return r < 0 ? r : failed;
+}
+
+int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (!m->in_cycle)
+		return raw_read(m, addr, buf, len);
+	struct pf_range *r = pf_find(m, addr, len);
+	if (r) {
+		memcpy(buf, m->pf_buf + r->off + (addr - r->addr), len);
+		pf_use(m, r);
+		return 0;
+	}
+	int err = raw_read(m, addr, buf, len);
+	if (!err)
+		remember(m, addr, len);
 	return err;
 }
 

@@ -10,6 +10,14 @@
  * (mem__record_into), which is how tests capture a real process's memory.
  * Reads never write the target. A read that is not entirely readable fails
  * with -EFAULT; a process that is gone gives -ESRCH.
+ *
+ * Cycles (a sampler's steady state): between mem__cycle_begin() and
+ * mem__cycle_end(), every range read is remembered. The next cycle begins by
+ * fetching all the ranges the previous one used in one batch, and reads that
+ * fall inside them are served from that copy: a stack that changes little
+ * between samples costs one syscall. The copy is taken at the start of the
+ * cycle, so a cycle must not expect memory to change while it runs (a
+ * sample is one moment). Reads outside a cycle always go to the target.
  */
 #ifndef CSPY_MEM_H
 #define CSPY_MEM_H
@@ -60,6 +68,10 @@ int mem__read_cstr(struct mem *m, uint64_t addr, char *buf, size_t n);
 /* Convenience: read one pointer / u64 / i32 (little-endian). 0 or -errno. */
 int mem__read_ptr(struct mem *m, uint64_t addr, uint64_t *out);
 int mem__read_i32(struct mem *m, uint64_t addr, int32_t *out);
+
+/* Start / end a cycle (see above). Cheap when nothing was read before. */
+void mem__cycle_begin(struct mem *m);
+void mem__cycle_end(struct mem *m);
 
 /* Number of read syscalls issued so far (for benchmarks and tests). */
 uint64_t mem__syscalls(const struct mem *m);

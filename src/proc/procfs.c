@@ -174,6 +174,7 @@ bool procfs_syscall_waits(int nr)
 		128,    /* rt_sigtimedwait */
 		130,    /* rt_sigsuspend */
 		202,    /* futex */
+		219,    /* restart_syscall (a sleep resumed after a stop) */
 		230,    /* clock_nanosleep */
 		232,    /* epoll_wait */
 		247,    /* waitid */

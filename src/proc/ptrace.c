@@ -4,7 +4,10 @@
  * re-read until no new thread appears (bounded passes), so a thread created
  * during the pause is caught too. Each stop is awaited with waitpid(__WALL)
  * polled against a deadline, so a thread stuck in uninterruptible sleep
- * cannot hang cspy; such a thread is simply not counted as stopped.
+ * cannot hang cspy; such a thread is simply not counted as stopped. The
+ * registers of each stopped thread are taken once, at its stop: fs_base maps
+ * old Pythons' thread ids to TIDs, orig_rax and rax tell whether the thread
+ * was blocked in a system call (idle) or running.
  */
 #include "proc/ptrace.h"
 
@@ -12,6 +15,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
@@ -29,7 +33,11 @@
 struct traced {
 	pid_t tid;
 	bool stopped;
+	bool have_regs;
 	int pending_sig;        /* signal to re-inject at detach */
+	uint64_t fs_base;
+	long orig_rax, rax;     /* system call number (-1: user space) and its result */
+	uint64_t rip;
 };
 
 struct ptrace_pause {
@@ -52,6 +60,18 @@ static long now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static void take_regs(struct traced *t)
+{
+	struct user_regs_struct regs;
+	if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
+		return;
+	t->have_regs = true;
+	t->fs_base = regs.fs_base;
+	t->orig_rax = (long)regs.orig_rax;
+	t->rax = (long)regs.rax;
+	t->rip = regs.rip;
 }
 
 /* Wait until t is in a ptrace stop; 0 when stopped, -ESRCH when it exited.
@@ -83,15 +103,12 @@ static int wait_stop(struct traced *t, long deadline, bool own_child)
 			continue;
 		int sig = WSTOPSIG(status);
 		int event = status >> 16;
-		if (event == PTRACE_EVENT_STOP) {
-			t->stopped = true;
-			return 0;
-		}
-		/* A signal-delivery stop arrived before our interrupt: keep the
-		 * signal to give back at detach, the thread is stopped now. */
-		if (sig != SIGTRAP)
+		/* A signal-delivery stop that arrived before our interrupt: keep
+		 * the signal to give back at detach, the thread is stopped now. */
+		if (event != PTRACE_EVENT_STOP && sig != SIGTRAP)
 			t->pending_sig = sig;
 		t->stopped = true;
+		take_regs(t);
 		return 0;
 	}
 }
@@ -109,6 +126,20 @@ static void reap_dying(pid_t tid)
 			return;
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* Is pid cspy's child? Asked at every pause of the same process, and the
+ * answer cannot change while it lives: remembered for the last one asked. */
+static bool is_own_child(pid_t pid)
+{
+	static pid_t last_pid;
+	static bool last_own;
+	if (pid != last_pid) {
+		struct procfs_stat st;
+		last_own = procfs_stat(pid, 0, &st) == 0 && st.ppid == getpid();
+		last_pid = pid;
+	}
+	return last_own;
 }
 
 int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
@@ -139,8 +170,11 @@ int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
 			}
 			p->t = xgrow(p->t, &p->cap, p->n + 1, sizeof(*p->t));
 			p->t[p->n++] = (struct traced){ .tid = tids[i] };
-			ptrace(PTRACE_INTERRUPT, tids[i], NULL, NULL);
 		}
+		/* Seize all, then interrupt all: the first thread stops as late as
+		 * possible, so the pause is short. */
+		for (size_t i = before; i < p->n; i++)
+			ptrace(PTRACE_INTERRUPT, p->t[i].tid, NULL, NULL);
 		if (p->n == before)
 			break;
 	}
@@ -149,8 +183,7 @@ int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
 		goto out;
 	}
 	long deadline = now_ns() + STOP_TIMEOUT_NS;
-	struct procfs_stat st;
-	p->own_child = procfs_stat(pid, 0, &st) == 0 && st.ppid == getpid();
+	p->own_child = is_own_child(pid);
 	for (size_t i = 0; i < p->n; i++)
 		wait_stop(&p->t[i], deadline, p->own_child && p->t[i].tid == pid);
 out:
@@ -187,16 +220,49 @@ void ptrace_pause__resume(struct ptrace_pause *p)
 	free(p);
 }
 
+static const struct traced *find(const struct ptrace_pause *p, pid_t tid)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->t[i].tid == tid)
+			return &p->t[i];
+	return NULL;
+}
+
 int ptrace_pause__fs_base(const struct ptrace_pause *p, pid_t tid, uint64_t *fs_base)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		if (p->t[i].tid != tid || !p->t[i].stopped)
-			continue;
-		struct user_regs_struct regs;
-		if (ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
-			return -errno;
-		*fs_base = regs.fs_base;
+	const struct traced *t = find(p, tid);
+	if (!t || !t->stopped || !t->have_regs)
+		return -ESRCH;
+	*fs_base = t->fs_base;
+	return 0;
+}
+
+int ptrace_pause__running(const struct ptrace_pause *p, pid_t tid)
+{
+	const struct traced *t = find(p, tid);
+	if (!t)
+		return -ESRCH;
+	if (!t->stopped || !t->have_regs)
 		return 0;
+	if (t->orig_rax < 0) {
+		/* User space, but maybe right at a `syscall` instruction that
+		 * re-enters a wait our previous pause interrupted (preempted on
+		 * its way back): rax holds the call's number. */
+		if (procfs_syscall_waits((int)t->rax)) {
+			errno = 0;
+			long word = ptrace(PTRACE_PEEKTEXT, t->tid, (void *)(uintptr_t)t->rip, NULL);
+			if (errno == 0 && (word & 0xffff) == 0x050f)
+				return 0;
+		}
+		return 1;
 	}
-	return -ESRCH;
+	/* Interrupted while blocked, the call reports a restart (or EINTR);
+	 * a call that had finished reports its result: it was running. A
+	 * thread that had no CPU since the previous pause let it go still has
+	 * its restart prepared (rax back to the call's number, or to
+	 * restart_syscall): it is as idle as before. */
+	long r = t->rax;
+	bool interrupted = r == -EINTR || r == -512 || r == -513 || r == -514 || r == -516 ||
+			   r == t->orig_rax || r == 219;
+	return interrupted && procfs_syscall_waits((int)t->orig_rax) ? 0 : 1;
 }

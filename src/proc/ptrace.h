@@ -23,5 +23,11 @@ void ptrace_pause__resume(struct ptrace_pause *p);
 /* fs_base (the glibc pthread_t) of a stopped thread, for mapping thread ids to
  * TIDs on old Pythons. 0 and *fs_base, or -errno. */
 int ptrace_pause__fs_base(const struct ptrace_pause *p, pid_t tid, uint64_t *fs_base);
+/* Was the thread running when it stopped? 1: in user space, or in a system
+ * call that does not wait; 0: blocked in a waiting system call (sleep,
+ * futex, poll ... interrupted by the pause), or it never stopped (deep in
+ * the kernel, uninterruptible); -ESRCH: not a thread of this pause. Read
+ * from the registers taken at the stop: no /proc access. */
+int ptrace_pause__running(const struct ptrace_pause *p, pid_t tid);
 
 #endif

@@ -16,6 +16,7 @@
 #include "python/pyproc.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "proc/mem.h"
 #include "proc/procfs.h"
 #include "proc/ptrace.h"
+#include "proc/threadstate.h"
 #include "python/detect.h"
 #include "python/linetable.h"
 #include "python/offsets.h"
@@ -38,6 +40,7 @@
 #define MAX_INTERP_CHAIN 64
 #define MAX_CHUNKS 64
 #define MAX_CHUNK_BYTES (8u << 20)
+#define CHUNK_SLACK 2048        /* bytes read past the current frame */
 #define MAX_LINETABLE (4u << 20)
 #define MAX_NAME 1024
 #define GLIBC_TID_OFFSET 0x2d0
@@ -51,6 +54,7 @@ struct code_entry {
 	int firsttraceable;
 	uint8_t *linetable;
 	size_t linetable_len;
+	int last_offset, last_line;     /* the last line lookup (frames stay put) */
 	bool used;
 };
 
@@ -60,15 +64,9 @@ struct raw_frame {
 	int32_t tlbc;
 };
 
-struct os_state {
-	pid_t tid;
-	bool running;
-	uint64_t cpu_ns, at_ns;         /* CPU time used by the thread, and when read */
-};
-
 struct chunk {
 	uint64_t addr;
-	size_t len;
+	size_t len, cap;
 	uint8_t *data;
 };
 
@@ -86,10 +84,8 @@ struct pyproc {
 	struct code_entry *codes;       /* open addressing, power-of-two size */
 	size_t ncodes, codes_cap;
 
-	struct os_state *os;            /* from pyproc__read_os_states */
-	size_t nos;
-	bool os_fresh;
-	pid_t *tasks;
+	struct threadstate *threads;    /* live only: TIDs and run states */
+	const pid_t *tasks;
 	int ntasks;
 	const struct ptrace_pause *pause;
 
@@ -202,6 +198,9 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 	e->pub.filename = filename;
 	e->pub.short_filename = shortname__get(p->shortnames, filename);
 	e->pub.firstlineno = first;
+	static uint64_t next_uid;
+	e->pub.uid = ++next_uid;
+	e->last_offset = INT32_MIN;
 	e->type = type;
 	e->filename_p = fn;
 	e->name_p = nm;
@@ -215,12 +214,19 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 
 /* ---- open / close -------------------------------------------------------- */
 
-static int read_tasks(struct pyproc *p)
+/* The target's TIDs (cached, see threadstate.h); none for a snapshot. */
+static int read_tasks(struct pyproc *p, bool refresh)
 {
-	if (!p->tasks)
-		p->tasks = xmalloc(PYPROC_MAX_THREADS * sizeof(*p->tasks));
-	p->ntasks = procfs_tasks(p->info.pid, p->tasks, PYPROC_MAX_THREADS);
-	return p->ntasks < 0 ? p->ntasks : 0;
+	p->ntasks = 0;
+	if (mem__pid(p->mem) <= 0)
+		return 0;
+	if (!p->threads)
+		p->threads = threadstate__new(p->info.pid);
+	int n = threadstate__tasks(p->threads, refresh, &p->tasks);
+	if (n < 0)
+		return n;
+	p->ntasks = n;
+	return 0;
 }
 
 static int code_read_size(const struct py_layout *L)
@@ -342,8 +348,7 @@ void pyproc__close(struct pyproc *p)
 	for (size_t i = 0; i < MAX_CHUNKS; i++)
 		free(p->chunks[i].data);
 	free(p->raw);
-	free(p->os);
-	free(p->tasks);
+	threadstate__free(p->threads);
 	shortname__free(p->shortnames);
 	maps__release(&p->maps);
 	mem__free(p->mem);
@@ -370,50 +375,6 @@ uint64_t pyproc__syscalls(const struct pyproc *p)
 void pyproc__set_pause(struct pyproc *p, const struct ptrace_pause *pause)
 {
 	p->pause = pause;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* A thread is active when the scheduler has it running or runnable and, if
- * we looked before, it really used the CPU since: a sleeping thread that a
- * pause (ours) woke up is runnable for a moment without doing any work, and
- * must not count as active at the next sample. */
-void pyproc__read_os_states(struct pyproc *p)
-{
-	if (read_tasks(p) != 0)
-		return;
-	struct os_state *prev = p->os;
-	size_t nprev = p->nos;
-	struct os_state *cur = xmalloc((size_t)(p->ntasks ? p->ntasks : 1) * sizeof(*cur));
-	uint64_t now = mono_ns();
-	size_t n = 0;
-	for (int i = 0; i < p->ntasks; i++) {
-		pid_t tid = p->tasks[i];
-		struct os_state o = { tid, procfs_thread_running(p->info.pid, tid), 0, now };
-		if (o.running && procfs_thread_cpu_ns(p->info.pid, tid, &o.cpu_ns) == 0) {
-			for (size_t k = 0; k < nprev; k++) {
-				if (prev[k].tid != tid || !prev[k].cpu_ns || now <= prev[k].at_ns)
-					continue;
-				uint64_t used = o.cpu_ns - prev[k].cpu_ns, wall = now - prev[k].at_ns;
-				uint64_t need = wall / 10 > 20000 ? wall / 10 : 20000;
-				if (o.cpu_ns >= prev[k].cpu_ns && used < need)
-					o.running = false;
-				break;
-			}
-		} else if (!o.running) {
-			procfs_thread_cpu_ns(p->info.pid, tid, &o.cpu_ns);
-		}
-		cur[n++] = o;
-	}
-	free(prev);
-	p->os = cur;
-	p->nos = n;
-	p->os_fresh = true;
 }
 
 /* ---- frames -------------------------------------------------------------- */
@@ -451,24 +412,36 @@ static int walk_frameobj(struct pyproc *p, const uint8_t *ts, bool *truncated)
 	return 0;
 }
 
-/* Copy the thread's datastack chunks, newest first. */
-static void read_chunks(struct pyproc *p, uint64_t chunk)
+/* Copy the thread's datastack chunks, newest first. Of the newest one, only
+ * the part up to the current frame f (plus some room for the stack to grow
+ * before the next sample) is needed: the frames above it are dead. */
+static void read_chunks(struct pyproc *p, uint64_t chunk, uint64_t f)
 {
 	const struct py_layout *L = &p->L;
 	p->nchunks = 0;
 	while (chunk && p->nchunks < MAX_CHUNKS) {
+		struct chunk *c = &p->chunks[p->nchunks];
 		uint8_t hdr[32];
 		if (mem__read(p->mem, chunk, hdr, sizeof(hdr)) != 0)
 			break;
 		uint64_t size = rd_u64(hdr, L->chunk_size);
 		if (size < 32 || size > MAX_CHUNK_BYTES)
 			break;
-		struct chunk *c = &p->chunks[p->nchunks];
-		c->data = xrealloc(c->data, size);
-		if (mem__read(p->mem, chunk, c->data, size) != 0)
+		uint64_t len = size;
+		if (p->nchunks == 0 && f > chunk && f - chunk < size) {
+			uint64_t want = f - chunk + (uint64_t)L->if_size + CHUNK_SLACK;
+			want = (want + 255) & ~(uint64_t)255;
+			if (want < len)
+				len = want;
+		}
+		if (c->cap < len) {
+			c->data = xrealloc(c->data, len);
+			c->cap = len;
+		}
+		if (mem__read(p->mem, chunk, c->data, len) != 0)
 			break;
 		c->addr = chunk;
-		c->len = size;
+		c->len = len;
 		p->nchunks++;
 		chunk = rd_u64(hdr, L->chunk_previous);
 	}
@@ -503,7 +476,7 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated)
 	}
 	if (!f)
 		return 0;
-	read_chunks(p, rd_u64(ts, L->ts_datastack_chunk));
+	read_chunks(p, rd_u64(ts, L->ts_datastack_chunk), f);
 	uint8_t buf[FRAME_READ];
 	size_t need = (size_t)L->if_size;
 	if (need + 8 > sizeof(buf) || need < 16)
@@ -592,8 +565,13 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			int64_t d = (int64_t)(rf->instr - base);
 			offset = d < 0 || d > (1 << 28) ? -1 : (int)d;
 		}
-		int line = linetable_addr2line(L->lt_kind, e->linetable, e->linetable_len,
-					       e->pub.firstlineno, offset);
+		int line = e->last_line;
+		if (offset != e->last_offset) {
+			line = linetable_addr2line(L->lt_kind, e->linetable, e->linetable_len,
+						   e->pub.firstlineno, offset);
+			e->last_offset = offset;
+			e->last_line = line;
+		}
 		t->frames[t->nframes++] = (struct py_frame){ &e->pub, line, rf->frame };
 	}
 	free(hdrs);
@@ -734,27 +712,21 @@ static struct py_thread *thread_slot(struct py_sample *s)
 	return t;
 }
 
-int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
+/* The stacks of every thread, read in one memory cycle (see mem.h): in a
+ * steady state, everything this needs was fetched by one batched read. */
+static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, uint64_t *interp_out)
 {
 	const struct py_layout *L = &p->L;
 	uint64_t interp = 0;
 	int err;
-	s->n = 0;
 
-	/* OS states come from before a pause (pyproc__read_os_states) or from
-	 * now; the task list is always re-read now, so that threads started
-	 * since still get their TIDs. */
-	if (!p->os_fresh && (flags & PYSAMPLE_OS_STATE))
-		pyproc__read_os_states(p);
-	else
-		read_tasks(p);
-	p->os_fresh = false;
-
+	read_tasks(p, false);
 	err = find_interp(p, &interp);
 	if (err)
 		return err == -EAGAIN ? -EAGAIN : err;
 	if (!interp)
 		return -EAGAIN;    /* not initialised yet, or finalising */
+	*interp_out = interp;
 	uint64_t holder = gil_holder(p, interp);
 
 	uint8_t ts[TS_READ];
@@ -788,20 +760,43 @@ int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
 		tstate = next;
 	}
 	drop_unstarted(s);
+	/* A thread the task list does not know yet (started since it was
+	 * listed): list again, once. */
+	for (size_t i = 0; i < s->n; i++) {
+		pid_t tid = s->threads[i].tid;
+		if (tid && !task_exists(p, tid)) {
+			read_tasks(p, true);
+			break;
+		}
+	}
 	/* A lone thread whose TID could not be derived is the main thread. */
 	if (s->n == 1 && !s->threads[0].tid && p->ntasks == 1)
 		s->threads[0].tid = p->info.pid;
+	/* Active: paused, from the registers at the stop (user space, or a
+	 * system call that does not wait); otherwise from the run state now. */
+	bool os = !p->pause && (flags & PYSAMPLE_OS_STATE) && p->threads;
+	if (os)
+		threadstate__read(p->threads);
 	for (size_t i = 0; i < s->n; i++) {
 		struct py_thread *t = &s->threads[i];
-		for (size_t k = 0; k < p->nos; k++)
-			if (p->os[k].tid == t->tid)
-				t->active = p->os[k].running;
-		/* Paused, a thread shows the system call it sits in: one that
-		 * waits (woken only by our pause) is idle. */
-		if (t->active && p->pause && p->info.pid > 0 &&
-		    procfs_syscall_waits(procfs_thread_syscall(p->info.pid, t->tid)))
-			t->active = false;
+		if (p->pause)
+			t->active = ptrace_pause__running(p->pause, t->tid) == 1;
+		else if (os)
+			t->active = threadstate__running(p->threads, t->tid) == 1;
 	}
+	return 0;
+}
+
+int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
+{
+	uint64_t interp = 0;
+	s->n = 0;
+	mem__cycle_begin(p->mem);
+	int err = sample_stacks(p, s, flags, &interp);
+	mem__cycle_end(p->mem);
+	if (err)
+		return err;
+	const struct py_layout *L = &p->L;
 	if (flags & PYSAMPLE_NAMES) {
 		uint64_t modules = 0;
 		if (mem__read_ptr(p->mem, interp + (uint64_t)L->is_modules, &modules) == 0 && modules) {

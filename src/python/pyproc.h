@@ -35,6 +35,7 @@ struct ptrace_pause;
 #define PYPROC_MAX_THREADS 4096
 
 struct py_code {
+	uint64_t uid;           /* unique for cspy's lifetime: a cache key that never goes stale */
 	uint64_t addr;
 	char *name;             /* co_name */
 	char *qualname;         /* co_qualname (3.11+), else co_name */
@@ -80,7 +81,7 @@ struct pyproc_info {
 
 enum {
 	PYSAMPLE_NAMES = 1,     /* look up thread names in threading._active */
-	PYSAMPLE_OS_STATE = 2,  /* active/idle from /proc (do it before pausing!) */
+	PYSAMPLE_OS_STATE = 2,  /* not paused: active/idle from the run states now */
 };
 
 /* Attach to pid (no pause, no ptrace): detect Python, build the layout.
@@ -101,11 +102,9 @@ struct pyproc *pyproc__new_mem(struct mem *mem, pid_t pid, const struct py_targe
 const struct pyproc_info *pyproc__info(const struct pyproc *p);
 const struct pyctx *pyproc__ctx(const struct pyproc *p);
 
-/* OS states of every thread, read now (call before pausing the target, whose
- * threads would otherwise all look stopped). Used by the next sample. */
-void pyproc__read_os_states(struct pyproc *p);
-/* When the target is paused with ptrace, thread ids of old Pythons can be
- * mapped to TIDs through each thread's fs_base. */
+/* When the target is paused with ptrace, thread ids of old Pythons are
+ * mapped to TIDs through each thread's fs_base, and a thread is active when
+ * it was running at the stop (see ptrace_pause__running). */
 void pyproc__set_pause(struct pyproc *p, const struct ptrace_pause *pause);
 
 /* Read every thread's stack into *s. flags: PYSAMPLE_*. Returns 0, or -ESRCH

@@ -35,6 +35,13 @@
 #define CHILD_SCAN_NS 100000000ull
 #define PROGRESS_NS 100000000ull
 #define LABEL_MAX 1024
+#define FRAME_CACHE 4096        /* entries, a power of two */
+
+struct frame_cache {
+	uint64_t uid;           /* 0: empty (uids start at 1) */
+	int line;
+	uint32_t id;
+};
 
 static volatile sig_atomic_t stop_flag;
 
@@ -65,6 +72,7 @@ struct skipped {                        /* a descendant that is not (yet) Python
 struct sampler {
 	struct sampler_config c;
 	struct profile *prof;
+	struct frame_cache fcache[FRAME_CACHE];
 	struct target *t;
 	size_t nt, t_cap;
 	struct skipped *sk;
@@ -378,6 +386,21 @@ static void ensure_frames(struct sampler *s, size_t n)
 	s->frames_cap = cap;
 }
 
+/* The profile's frame for (code, line): interning hashes and compares the
+ * strings, so a direct-mapped cache keyed by the code's uid (never reused)
+ * answers the frames seen before, which are nearly all of them. */
+static uint32_t frame_id(struct sampler *s, const struct py_code *code, int line)
+{
+	uint64_t h = (code->uid * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)(uint32_t)line * 0xff51afd7ed558ccdull);
+	struct frame_cache *c = &s->fcache[(h >> 32) & (FRAME_CACHE - 1)];
+	if (c->uid == code->uid && c->line == line)
+		return c->id;
+	uint32_t id = profile__frame(s->prof, code->name, code->filename, code->short_filename, line,
+				     PROF_FRAME_PYTHON);
+	*c = (struct frame_cache){ code->uid, line, id };
+	return id;
+}
+
 static void add_thread(struct sampler *s, struct target *t, const struct py_thread *th, uint64_t t_ns)
 {
 	if (!s->c.include_idle && !th->active)
@@ -402,8 +425,7 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	for (size_t k = 0; k < nf; k++) {
 		const struct py_frame *fr = &th->frames[nf - 1 - k];       /* root first */
 		int line = s->c.no_lineno ? -1 : s->c.function_lines ? fr->code->firstlineno : fr->line;
-		uint32_t id = profile__frame(s->prof, fr->code->name, fr->code->filename,
-					     fr->code->short_filename, line, PROF_FRAME_PYTHON);
+		uint32_t id = frame_id(s, fr->code, line);
 		s->frames[n] = id;
 		if (filtering) {
 			s->names[n - roots] = fr->code->name;
@@ -434,7 +456,6 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 		err = pyproc__sample(t->pp, &s->sample, flags | PYSAMPLE_OS_STATE);
 	} else {
 		struct ptrace_pause *pause = NULL;
-		pyproc__read_os_states(t->pp);
 		err = ptrace_pause__stop(t->pid, &pause);
 		if (!err) {
 			pyproc__set_pause(t->pp, pause);
@@ -453,8 +474,10 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 		s->st.errors++;
 		return;
 	}
-	if (!s->st.samples++)
+	if (!s->st.samples++) {
 		s->st.first_sample_ns = now_ns();
+		s->st.first_sample_cpu_ns = cpu_ns();
+	}
 	s->tick_threads += (int)s->sample.n;
 	for (size_t i = 0; i < s->sample.n; i++) {
 		const struct py_thread *th = &s->sample.threads[i];

@@ -39,6 +39,7 @@ struct sampler_status {
 	int threads;            /* threads in the latest read of all targets */
 	uint64_t vm_reads;      /* process_vm_readv calls so far (all targets) */
 	uint64_t first_sample_ns;       /* CLOCK_MONOTONIC of the first sample, 0 if none */
+	uint64_t first_sample_cpu_ns;   /* cpu_ns once the first sample was taken (start-up cost) */
 };
 
 struct sampler_config {

@@ -482,6 +482,19 @@ def mix_target(ctx):
     t = ctx.start('threads_mix.py')
     o = ctx.ready(t)
     roles = dict((th['role'], th) for th in o['threads'])
+    # The oracle is written just before the main thread goes to sleep: on a
+    # loaded machine it may still hold the GIL for a moment. Sample only
+    # once the waiting threads sleep (state S), or the checks of --gil and
+    # --idle would see a genuine, but unwanted, moment of activity.
+    end = time.time() + 10
+    while time.time() < end:
+        states = [proc_stat(t.pid, roles[r]['tid']) for r in ('main', 'sleeper')]
+        if all(st and st[0] == 'S' for st in states):
+            break
+        time.sleep(0.02)
+    else:
+        raise Fail('threads_mix.py: the main and sleeper threads did not go to sleep')
+    time.sleep(0.05)
     return t, o, roles
 
 

