@@ -46,7 +46,7 @@ struct mem {
 	uint64_t syscalls;
 	bool in_cycle;
 	struct pf_range *pf;    /* this cycle's prefetched ranges */
-	size_t npf, pf_cap, cursor;
+	size_t npf, pf_cap;
 	uint8_t *pf_buf;
 	size_t pf_buf_cap;
 	struct pf_range *next;  /* ranges to fetch at the next cycle */
@@ -230,20 +230,27 @@ static void remember(struct mem *m, uint64_t addr, size_t len)
 	m->next_bytes += len;
 }
 
-/* The prefetched range holding [addr, addr+len), or NULL. Reads come in
- * the same order as in the previous cycle, so the search starts where the
- * last hit was. */
+/* The prefetched range holding [addr, addr+len), or NULL. The ranges are
+ * sorted and disjoint (coalesce): a binary search for the last one starting
+ * at or below addr. */
 static struct pf_range *pf_find(struct mem *m, uint64_t addr, size_t len)
 {
-	for (size_t k = 0; k < m->npf; k++) {
-		size_t i = (m->cursor + k) % m->npf;
-		struct pf_range *r = &m->pf[i];
-		if (addr >= r->addr && addr + len <= r->addr + r->len && addr + len >= addr) {
-			m->cursor = i;
-			return r->err ? NULL : r;
-		}
+	if (addr + len < addr)
+		return NULL;
+	size_t lo = 0, hi = m->npf;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->pf[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return NULL;
+	if (lo == 0)
+		return NULL;
+	struct pf_range *r = &m->pf[lo - 1];
+	if (addr + len > r->addr + r->len || r->err)
+		return NULL;
+	return r;
 }
 
 static void pf_use(struct mem *m, struct pf_range *r)
@@ -259,10 +266,40 @@ static void pf_use(struct mem *m, struct pf_range *r)
 	m->next_bytes += r->len;
 }
 
+static int range_cmp(const void *a, const void *b)
+{
+	const struct pf_range *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr ? 1 : x->len < y->len ? 1 : -1;
+}
+
+/* Each range of a process_vm_readv costs a mapping lookup and page pins:
+ * sort the ranges and merge those that overlap or sit on the same or the
+ * next page (the bytes between them are then mapped: the pages are the
+ * ones the ranges themselves were read from). */
+static void coalesce(struct mem *m)
+{
+	qsort(m->pf, m->npf, sizeof(*m->pf), range_cmp);
+	size_t out = 0;
+	for (size_t i = 0; i < m->npf; i++) {
+		struct pf_range *r = &m->pf[i];
+		if (out) {
+			struct pf_range *a = &m->pf[out - 1];
+			uint64_t a_end = a->addr + a->len, r_end = r->addr + r->len;
+			uint64_t last_page = (a_end - 1) / PAGE_SIZE_;
+			if (r->addr / PAGE_SIZE_ <= last_page + 1 && r->addr <= a_end + PAGE_SIZE_) {
+				if (r_end > a_end)
+					a->len = (size_t)(r_end - a->addr);
+				continue;
+			}
+		}
+		m->pf[out++] = *r;
+	}
+	m->npf = out;
+}
+
 void mem__cycle_begin(struct mem *m)
 {
 	m->in_cycle = true;
-	m->cursor = 0;
 	/* This cycle fetches what the last one used. */
 	struct pf_range *t = m->pf;
 	size_t tcap = m->pf_cap;
@@ -275,6 +312,7 @@ void mem__cycle_begin(struct mem *m)
 	m->next_bytes = 0;
 	if (!m->npf)
 		return;
+	coalesce(m);
 	size_t total = 0;
 	for (size_t i = 0; i < m->npf; i++) {
 		m->pf[i].off = total;

@@ -80,23 +80,28 @@ static void take_regs(struct traced *t)
 static int wait_stop(struct traced *t, long deadline, bool own_child)
 {
 	for (;;) {
-		siginfo_t si = { 0 };
-		if (waitid(P_PID, (id_t)t->tid, &si, WEXITED | WSTOPPED | __WALL | WNOHANG | WNOWAIT) < 0)
+		/* Only our own child's exit must not be consumed: peek first
+		 * there; any other thread's event is taken at once. */
+		if (own_child) {
+			siginfo_t si = { 0 };
+			if (waitid(P_PID, (id_t)t->tid, &si,
+				   WEXITED | WSTOPPED | __WALL | WNOHANG | WNOWAIT) < 0)
+				return -errno;
+			if (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+			    si.si_code == CLD_DUMPED)
+				return -ESRCH;
+		}
+		int status;
+		pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
+		if (r < 0 && errno != EINTR)
 			return -errno;
-		if (si.si_pid == 0) {
+		if (r <= 0) {
 			if (now_ns() > deadline)
 				return -ETIMEDOUT;
 			struct timespec ts = { 0, 50000 };
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		bool exited = si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
-			      si.si_code == CLD_DUMPED;
-		if (exited && own_child)
-			return -ESRCH;
-		int status;
-		if (waitpid(t->tid, &status, __WALL | WNOHANG) <= 0)
-			continue;
 		if (WIFEXITED(status) || WIFSIGNALED(status))
 			return -ESRCH;
 		if (!WIFSTOPPED(status))
@@ -142,58 +147,84 @@ static bool is_own_child(pid_t pid)
 	return last_own;
 }
 
+/* Seize the threads of tids that p does not hold yet, then interrupt them
+ * all: seizing first makes the first thread stop as late as possible, so
+ * the pause is short. Returns how many were added, or -errno when none
+ * could be and the first failure was not an exited thread. */
+static int seize(struct ptrace_pause *p, const pid_t *tids, int n, bool check_known)
+{
+	size_t before = p->n;
+	int err = 0;
+	for (int i = 0; i < n; i++) {
+		if (check_known && known(p, tids[i]))
+			continue;
+		if (ptrace(PTRACE_SEIZE, tids[i], NULL, NULL) < 0) {
+			if (errno != ESRCH && !err)
+				err = -errno;   /* ESRCH: the thread exited */
+			continue;
+		}
+		p->t = xgrow(p->t, &p->cap, p->n + 1, sizeof(*p->t));
+		p->t[p->n++] = (struct traced){ .tid = tids[i] };
+	}
+	for (size_t i = before; i < p->n; i++)
+		ptrace(PTRACE_INTERRUPT, p->t[i].tid, NULL, NULL);
+	if (p->n == 0 && err)
+		return err;
+	return (int)(p->n - before);
+}
+
+static int finish_stop(struct ptrace_pause *p, struct ptrace_pause **out)
+{
+	if (p->n == 0) {
+		ptrace_pause__resume(p);
+		return -ESRCH;
+	}
+	long deadline = now_ns() + STOP_TIMEOUT_NS;
+	p->own_child = is_own_child(p->pid);
+	for (size_t i = 0; i < p->n; i++)
+		wait_stop(&p->t[i], deadline, p->own_child && p->t[i].tid == p->pid);
+	*out = p;
+	return 0;
+}
+
 int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
 {
 	struct ptrace_pause *p = xcalloc(1, sizeof(*p));
 	pid_t *tids = xmalloc(MAX_TASKS * sizeof(*tids));
-	int err = 0;
 	p->pid = pid;
-
 	for (int pass = 0; pass < 8; pass++) {
 		int n = procfs_tasks(pid, tids, MAX_TASKS);
 		if (n < 0) {
-			err = n == -ENOENT ? -ESRCH : n;
-			goto out;
+			free(tids);
+			ptrace_pause__resume(p);
+			return n == -ENOENT ? -ESRCH : n;
 		}
-		size_t before = p->n;
-		for (int i = 0; i < n; i++) {
-			if (known(p, tids[i]))
-				continue;
-			if (ptrace(PTRACE_SEIZE, tids[i], NULL, NULL) < 0) {
-				if (errno == ESRCH)
-					continue;       /* thread exited */
-				err = -errno;
-				if (p->n == 0)
-					goto out;
-				err = 0;                /* partial: keep what we have */
-				continue;
-			}
-			p->t = xgrow(p->t, &p->cap, p->n + 1, sizeof(*p->t));
-			p->t[p->n++] = (struct traced){ .tid = tids[i] };
+		int added = seize(p, tids, n, true);
+		if (added < 0) {
+			free(tids);
+			ptrace_pause__resume(p);
+			return added;
 		}
-		/* Seize all, then interrupt all: the first thread stops as late as
-		 * possible, so the pause is short. */
-		for (size_t i = before; i < p->n; i++)
-			ptrace(PTRACE_INTERRUPT, p->t[i].tid, NULL, NULL);
-		if (p->n == before)
+		if (added == 0)
 			break;
 	}
-	if (p->n == 0) {
-		err = -ESRCH;
-		goto out;
-	}
-	long deadline = now_ns() + STOP_TIMEOUT_NS;
-	p->own_child = is_own_child(pid);
-	for (size_t i = 0; i < p->n; i++)
-		wait_stop(&p->t[i], deadline, p->own_child && p->t[i].tid == pid);
-out:
 	free(tids);
-	if (err) {
+	return finish_stop(p, out);
+}
+
+int ptrace_pause__stop_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_pause **out)
+{
+	struct ptrace_pause *p = xcalloc(1, sizeof(*p));
+	p->pid = pid;
+	int added = seize(p, tids, n > MAX_TASKS ? MAX_TASKS : n, false);
+	if (added <= 0) {
+		/* Nobody from that list: it is stale (or empty), list now. */
 		ptrace_pause__resume(p);
-		return err;
+		if (added < 0 && added != -ESRCH)
+			return added;
+		return ptrace_pause__stop(pid, out);
 	}
-	*out = p;
-	return 0;
+	return finish_stop(p, out);
 }
 
 void ptrace_pause__resume(struct ptrace_pause *p)

@@ -18,6 +18,10 @@ struct ptrace_pause;
  * ptrace is not permitted, -ESRCH when the process is gone, or -errno. Threads
  * that exit meanwhile are ignored. */
 int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out);
+/* The same for a known list of TIDs (say, one cached for 100 ms): no /proc
+ * listing. A thread started since is not paused: its stack is read running.
+ * Falls back to ptrace_pause__stop when none of tids can be seized. */
+int ptrace_pause__stop_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_pause **out);
 /* Let every thread run again and forget them. Accepts NULL. */
 void ptrace_pause__resume(struct ptrace_pause *p);
 /* fs_base (the glibc pthread_t) of a stopped thread, for mapping thread ids to

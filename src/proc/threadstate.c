@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT
  *
- * Thread run states (see threadstate.h). The TIDs, their kept-open
- * /proc/PID/task/TID/syscall descriptors and their last states are parallel
- * arrays; a re-listing carries descriptors over by TID and closes the ones of
+ * Thread run states (see threadstate.h). Per TID: kept-open descriptors of
+ * /proc/PID/task/TID/syscall and .../schedstat, the last state and the last
+ * schedstat text. A thread found asleep whose schedstat (CPU time, wait
+ * time, times scheduled) has not changed since has not been on a CPU since:
+ * it still sleeps, and its cheaper schedstat is all that is read. A
+ * re-listing carries everything over by TID and closes the descriptors of
  * threads that are gone. At most MAX_FDS descriptors are kept: threads past
  * that are read with open/read/close.
  */
@@ -21,15 +24,21 @@
 #include "util/xalloc.h"
 
 #define MAX_TASKS 4096
-#define MAX_FDS 256
+#define MAX_FDS 512
+#define SCHED_LEN 48            /* "sum_exec run_delay pcount\n" */
 #define RELIST_NS 100000000ull
 #define IDLE_PROOF_NS 50000000ull
+
+struct thread {
+	int fd, sched_fd;       /* -1: not open */
+	bool running;
+	char sched[SCHED_LEN];  /* the last schedstat text, "" if none */
+};
 
 struct threadstate {
 	pid_t pid;
 	pid_t *tids;
-	int *fds;
-	signed char *running;
+	struct thread *th;
 	int n, nfds;
 	uint64_t listed_ns;
 	clockid_t clock;        /* the process's CPU clock */
@@ -50,9 +59,6 @@ struct threadstate *threadstate__new(pid_t pid)
 {
 	struct threadstate *t = xcalloc(1, sizeof(*t));
 	t->pid = pid;
-	t->tids = xmalloc(MAX_TASKS * sizeof(*t->tids));
-	t->fds = xmalloc(MAX_TASKS * sizeof(*t->fds));
-	t->running = xmalloc(MAX_TASKS);
 	/* The kernel's MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED). */
 	t->clock = (clockid_t)(((unsigned)~pid << 3) | 2);
 	struct timespec ts;
@@ -60,16 +66,27 @@ struct threadstate *threadstate__new(pid_t pid)
 	return t;
 }
 
+static void close_thread(struct threadstate *t, struct thread *th)
+{
+	if (th->fd >= 0) {
+		close(th->fd);
+		t->nfds--;
+	}
+	if (th->sched_fd >= 0) {
+		close(th->sched_fd);
+		t->nfds--;
+	}
+	th->fd = th->sched_fd = -1;
+}
+
 void threadstate__free(struct threadstate *t)
 {
 	if (!t)
 		return;
 	for (int i = 0; i < t->n; i++)
-		if (t->fds[i] >= 0)
-			close(t->fds[i]);
+		close_thread(t, &t->th[i]);
 	free(t->tids);
-	free(t->fds);
-	free(t->running);
+	free(t->th);
 	free(t);
 }
 
@@ -83,31 +100,23 @@ int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 			free(fresh);
 			return n;
 		}
-		int *fds = xmalloc(MAX_TASKS * sizeof(*fds));
-		signed char *run = xmalloc(MAX_TASKS);
-		t->nfds = 0;
+		struct thread *th = xmalloc((size_t)(n ? n : 1) * sizeof(*th));
 		for (int i = 0; i < n; i++) {
-			fds[i] = -1;
-			run[i] = 0;
+			th[i] = (struct thread){ .fd = -1, .sched_fd = -1 };
 			for (int k = 0; k < t->n; k++) {
 				if (t->tids[k] != fresh[i])
 					continue;
-				fds[i] = t->fds[k];
-				run[i] = t->running[k];
-				t->fds[k] = -1;
+				th[i] = t->th[k];
+				t->th[k].fd = t->th[k].sched_fd = -1;  /* moved */
 				break;
 			}
-			t->nfds += fds[i] >= 0;
 		}
 		for (int k = 0; k < t->n; k++)
-			if (t->fds[k] >= 0)
-				close(t->fds[k]);
+			close_thread(t, &t->th[k]);
 		free(t->tids);
-		free(t->fds);
-		free(t->running);
+		free(t->th);
 		t->tids = fresh;
-		t->fds = fds;
-		t->running = run;
+		t->th = th;
 		t->n = n;
 		t->listed_ns = now;
 	}
@@ -115,33 +124,47 @@ int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 	return t->n;
 }
 
-/* 1 when the syscall file says "running", 0 otherwise, -errno. */
-static int read_state(struct threadstate *t, int i)
+/* Read /proc/PID/task/TID/<file> through the kept descriptor *fd (opened on
+ * first use while under MAX_FDS). Returns the byte count or -errno. */
+static ssize_t read_proc(struct threadstate *t, pid_t tid, const char *file, int *fd,
+			 char *buf, size_t cap)
 {
-	char buf[16];
-	if (t->fds[i] < 0 && t->nfds < MAX_FDS) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)t->pid, (int)t->tids[i]);
-		t->fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (t->fds[i] < 0)
+	char path[64];
+	if (*fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)t->pid, (int)tid, file);
+		int f = open(path, O_RDONLY | O_CLOEXEC);
+		if (f < 0)
 			return -errno;
+		if (t->nfds >= MAX_FDS) {
+			ssize_t n = read(f, buf, cap);
+			int e = errno;
+			close(f);
+			return n < 0 ? -e : n;
+		}
+		*fd = f;
 		t->nfds++;
 	}
-	ssize_t n;
-	if (t->fds[i] >= 0) {
-		n = pread(t->fds[i], buf, sizeof(buf), 0);
+	ssize_t n = pread(*fd, buf, cap, 0);
+	return n < 0 ? -errno : n;
+}
+
+static bool thread_running(struct threadstate *t, int i)
+{
+	struct thread *th = &t->th[i];
+	char sched[SCHED_LEN];
+	ssize_t n = read_proc(t, t->tids[i], "schedstat", &th->sched_fd, sched, sizeof(sched) - 1);
+	bool same = false;
+	if (n > 0) {
+		sched[n] = '\0';
+		same = !th->running && strcmp(sched, th->sched) == 0;
+		memcpy(th->sched, sched, (size_t)n + 1);
 	} else {
-		int fd;
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)t->pid, (int)t->tids[i]);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		n = read(fd, buf, sizeof(buf));
-		close(fd);
+		th->sched[0] = '\0';
 	}
-	if (n < 0)
-		return -errno;
+	if (same)
+		return false;           /* asleep, and not on a CPU since */
+	char buf[16];
+	n = read_proc(t, t->tids[i], "syscall", &th->fd, buf, sizeof(buf));
 	return n >= 7 && memcmp(buf, "running", 7) == 0;
 }
 
@@ -161,21 +184,20 @@ void threadstate__read(struct threadstate *t)
 			t->cpu_ns = cpu;
 			t->have_cpu = true;
 			if (now - t->cpu_changed_ns >= IDLE_PROOF_NS) {
-				memset(t->running, 0, (size_t)t->n);
+				for (int i = 0; i < t->n; i++)
+					t->th[i].running = false;
 				return;
 			}
 		}
 	}
-	for (int i = 0; i < t->n; i++) {
-		int r = read_state(t, i);
-		t->running[i] = r > 0;
-	}
+	for (int i = 0; i < t->n; i++)
+		t->th[i].running = thread_running(t, i);
 }
 
 int threadstate__running(const struct threadstate *t, pid_t tid)
 {
 	for (int i = 0; i < t->n; i++)
 		if (t->tids[i] == tid)
-			return t->running[i];
+			return t->th[i].running;
 	return -1;
 }

@@ -85,6 +85,8 @@ struct pyproc {
 	size_t ncodes, codes_cap;
 
 	struct threadstate *threads;    /* live only: TIDs and run states */
+	bool states_fresh;              /* run states read by pyproc__running_tasks */
+	pid_t *run_tids;
 	const pid_t *tasks;
 	int ntasks;
 	const struct ptrace_pause *pause;
@@ -349,6 +351,7 @@ void pyproc__close(struct pyproc *p)
 		free(p->chunks[i].data);
 	free(p->raw);
 	threadstate__free(p->threads);
+	free(p->run_tids);
 	shortname__free(p->shortnames);
 	maps__release(&p->maps);
 	mem__free(p->mem);
@@ -365,6 +368,29 @@ const struct pyproc_info *pyproc__info(const struct pyproc *p)
 const struct pyctx *pyproc__ctx(const struct pyproc *p)
 {
 	return &p->ctx;
+}
+
+int pyproc__tasks(struct pyproc *p, const pid_t **tids)
+{
+	if (read_tasks(p, false) != 0 || p->ntasks <= 0)
+		return 0;
+	*tids = p->tasks;
+	return p->ntasks;
+}
+
+int pyproc__running_tasks(struct pyproc *p, const pid_t **tids)
+{
+	if (read_tasks(p, false) != 0 || p->ntasks <= 0 || !p->threads)
+		return -ENOENT;
+	threadstate__read(p->threads);
+	p->states_fresh = true;
+	p->run_tids = xrealloc(p->run_tids, (size_t)p->ntasks * sizeof(*p->run_tids));
+	int n = 0;
+	for (int i = 0; i < p->ntasks; i++)
+		if (threadstate__running(p->threads, p->tasks[i]) == 1)
+			p->run_tids[n++] = p->tasks[i];
+	*tids = p->run_tids;
+	return n;
 }
 
 uint64_t pyproc__syscalls(const struct pyproc *p)
@@ -667,7 +693,7 @@ static void drop_unstarted(struct py_sample *s)
 	for (size_t i = 0; i < s->n; i++) {
 		struct py_thread *t = &s->threads[i];
 		bool unstarted = false;
-		if (t->nframes == 0 && !t->err) {
+		if (t->nframes == 0 && !t->err && !t->skipped) {
 			unstarted = t->thread_id == 0 || t->tid == 0;
 			for (size_t j = 0; j < s->n && !unstarted; j++)
 				unstarted = j != i && (s->threads[j].thread_id == t->thread_id ||
@@ -714,6 +740,17 @@ static struct py_thread *thread_slot(struct py_sample *s)
 
 /* The stacks of every thread, read in one memory cycle (see mem.h): in a
  * steady state, everything this needs was fetched by one batched read. */
+/* Active: paused, from the registers at the stop (user space, or a system
+ * call that does not wait); otherwise from the run state read (os). */
+static bool thread_active(struct pyproc *p, pid_t tid, bool os)
+{
+	int r = p->pause && tid ? ptrace_pause__running(p->pause, tid) : -ESRCH;
+	if (r >= 0)
+		return r == 1;
+	/* Not paused: it was asleep when looked at (or nothing was read). */
+	return os && tid && threadstate__running(p->threads, tid) == 1;
+}
+
 static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, uint64_t *interp_out)
 {
 	const struct py_layout *L = &p->L;
@@ -721,6 +758,12 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 	int err;
 
 	read_tasks(p, false);
+	/* Run states first: a thread known to be idle need not be walked when
+	 * the caller drops idle threads anyway (PYSAMPLE_SKIP_IDLE). */
+	bool os = p->threads && (p->states_fresh || (!p->pause && (flags & PYSAMPLE_OS_STATE)));
+	if (os && !p->states_fresh)
+		threadstate__read(p->threads);
+	p->states_fresh = false;
 	err = find_interp(p, &interp);
 	if (err)
 		return err == -EAGAIN ? -EAGAIN : err;
@@ -744,7 +787,16 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 		t->thread_id = rd_u64(ts, L->ts_thread_id);
 		t->owns_gil = holder && holder == tstate;
 		t->tid = thread_tid(p, ts, t->thread_id);
+		t->active = thread_active(p, t->tid, os);
 		p->nraw = 0;
+		uint64_t next = rd_u64(ts, L->ts_next);
+		if ((flags & PYSAMPLE_SKIP_IDLE) && t->tid && !t->active && !t->owns_gil) {
+			t->skipped = true;
+			if (next == tstate)
+				break;
+			tstate = next;
+			continue;
+		}
 		t->err = L->family == PY_FAMILY_FRAMEOBJ ? walk_frameobj(p, ts, &t->truncated)
 							  : walk_iframe(p, ts, &t->truncated);
 		if (t->err == -ESRCH)
@@ -754,7 +806,6 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 			return -ESRCH;
 		if (!t->err)
 			t->err = rerr;
-		uint64_t next = rd_u64(ts, L->ts_next);
 		if (next == tstate)
 			break;
 		tstate = next;
@@ -770,19 +821,9 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 		}
 	}
 	/* A lone thread whose TID could not be derived is the main thread. */
-	if (s->n == 1 && !s->threads[0].tid && p->ntasks == 1)
+	if (s->n == 1 && !s->threads[0].tid && p->ntasks == 1) {
 		s->threads[0].tid = p->info.pid;
-	/* Active: paused, from the registers at the stop (user space, or a
-	 * system call that does not wait); otherwise from the run state now. */
-	bool os = !p->pause && (flags & PYSAMPLE_OS_STATE) && p->threads;
-	if (os)
-		threadstate__read(p->threads);
-	for (size_t i = 0; i < s->n; i++) {
-		struct py_thread *t = &s->threads[i];
-		if (p->pause)
-			t->active = ptrace_pause__running(p->pause, t->tid) == 1;
-		else if (os)
-			t->active = threadstate__running(p->threads, t->tid) == 1;
+		s->threads[0].active = thread_active(p, p->info.pid, os);
 	}
 	return 0;
 }

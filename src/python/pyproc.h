@@ -60,6 +60,7 @@ struct py_thread {
 	struct py_frame *frames;        /* innermost first */
 	size_t nframes, cap;
 	bool truncated;         /* deeper than PYPROC_MAX_DEPTH */
+	bool skipped;           /* idle, stack not read (PYSAMPLE_SKIP_IDLE) */
 	int err;                /* 0, or -errno when this thread's stack could not be read */
 };
 
@@ -82,6 +83,7 @@ struct pyproc_info {
 enum {
 	PYSAMPLE_NAMES = 1,     /* look up thread names in threading._active */
 	PYSAMPLE_OS_STATE = 2,  /* not paused: active/idle from the run states now */
+	PYSAMPLE_SKIP_IDLE = 4, /* do not read the stacks of idle threads (skipped) */
 };
 
 /* Attach to pid (no pause, no ptrace): detect Python, build the layout.
@@ -115,5 +117,15 @@ void py_sample__release(struct py_sample *s);
 
 /* Number of read syscalls issued on the target so far. */
 uint64_t pyproc__syscalls(const struct pyproc *p);
+/* The process's TIDs, listed at most every 100 ms (and again as soon as a
+ * sample meets a thread the list lacks): what a pause should stop. Borrowed
+ * until the next call on p; returns the count, 0 when unknown. */
+int pyproc__tasks(struct pyproc *p, const pid_t **tids);
+/* Read the run state of every thread now (see threadstate.h) and return the
+ * TIDs of those running: the only ones a sampler needs to pause, since a
+ * thread asleep in the kernel cannot change its Python stack. The next
+ * pyproc__sample uses these states for the threads the pause did not stop.
+ * Returns the count (0: nothing runs), or -ENOENT when the tasks are unknown. */
+int pyproc__running_tasks(struct pyproc *p, const pid_t **tids);
 
 #endif

@@ -33,6 +33,7 @@
 #define MAX_TARGETS 1024
 #define NAME_REFRESH_NS 1000000000ull
 #define CHILD_SCAN_NS 100000000ull
+#define REAP_NS 10000000ull
 #define PROGRESS_NS 100000000ull
 #define LABEL_MAX 1024
 #define FRAME_CACHE 4096        /* entries, a power of two */
@@ -73,6 +74,7 @@ struct sampler {
 	struct sampler_config c;
 	struct profile *prof;
 	struct frame_cache fcache[FRAME_CACHE];
+	uint64_t last_reap_ns;
 	struct target *t;
 	size_t nt, t_cap;
 	struct skipped *sk;
@@ -451,13 +453,23 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 		t->names_due = false;
 		t->names_at = now;
 	}
+	if (!s->c.include_idle)
+		flags |= PYSAMPLE_SKIP_IDLE;    /* dropped anyway: not even read */
 	int err;
 	if (s->c.nonblocking) {
 		err = pyproc__sample(t->pp, &s->sample, flags | PYSAMPLE_OS_STATE);
 	} else {
+		/* Pause only the threads that run: one asleep in the kernel
+		 * cannot change its stack, and waking it costs the program. */
 		struct ptrace_pause *pause = NULL;
-		err = ptrace_pause__stop(t->pid, &pause);
-		if (!err) {
+		const pid_t *tids = NULL;
+		int ntids = pyproc__running_tasks(t->pp, &tids);
+		if (ntids == 0)
+			err = pyproc__sample(t->pp, &s->sample, flags);
+		else
+			err = ntids > 0 ? ptrace_pause__stop_tids(t->pid, tids, ntids, &pause)
+					: ptrace_pause__stop(t->pid, &pause);
+		if (!err && ntids != 0) {
 			pyproc__set_pause(t->pp, pause);
 			err = pyproc__sample(t->pp, &s->sample, flags);
 			pyproc__set_pause(t->pp, NULL);
@@ -538,7 +550,12 @@ int sampler__run(struct sampler *s)
 		uint64_t now = now_ns();
 		if (now >= end)
 			break;
-		reap_child(s);
+		/* The launched child's exit also shows as its target's failed
+		 * read: polling it every 10 ms is plenty. */
+		if (now - s->last_reap_ns >= REAP_NS) {
+			reap_child(s);
+			s->last_reap_ns = now;
+		}
 		if (s->c.subprocesses && now - s->last_scan_ns >= CHILD_SCAN_NS) {
 			scan_children(s);
 			s->last_scan_ns = now;

@@ -4,9 +4,10 @@
  * snapshot reader, data read in a cycle comes from the moment the cycle
  * began, ranges unused for a cycle are no longer prefetched, reads inside a
  * larger prefetched range are served from it, and unreadable ranges stay
- * errors. On a live process (a forked child of this test, whose memory
- * layout is ours), a steady cycle costs one process_vm_readv whatever the
- * number of ranges, and returns the child's current bytes.
+ * errors, and ranges on the same or adjacent pages are merged. On a live
+ * process (a forked child of this test, whose memory layout is ours), a
+ * steady cycle costs one process_vm_readv whatever the number of ranges,
+ * and returns the child's current bytes.
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,39 +35,38 @@ static uint64_t get_u64(struct mem *m, uint64_t addr, int *err)
 static void test_cycle_sees_its_start(void)
 {
 	struct mem *m = mem__new_snapshot();
-	uint8_t zero[256] = { 0 };
-	mem__snapshot_add(m, 0x1000, zero, sizeof(zero));
+	/* Two words on pages far apart: never merged into one range. */
 	put_u64(m, 0x1000, 1);
-	put_u64(m, 0x1010, 2);
+	put_u64(m, 0x91010, 2);
 	int err;
 
 	mem__cycle_begin(m);                    /* nothing to prefetch yet */
 	CHECK(get_u64(m, 0x1000, &err) == 1 && err == 0);
-	CHECK(get_u64(m, 0x1010, &err) == 2 && err == 0);
+	CHECK(get_u64(m, 0x91010, &err) == 2 && err == 0);
 	mem__cycle_end(m);
 
 	put_u64(m, 0x1000, 10);                 /* changed between cycles */
 	mem__cycle_begin(m);
-	put_u64(m, 0x1010, 20);                 /* changed during the cycle */
+	put_u64(m, 0x91010, 20);                 /* changed during the cycle */
 	CHECK(get_u64(m, 0x1000, &err) == 10 && err == 0);
 	/* Prefetched at the start: the value of that moment. */
-	CHECK(get_u64(m, 0x1010, &err) == 2 && err == 0);
+	CHECK(get_u64(m, 0x91010, &err) == 2 && err == 0);
 	mem__cycle_end(m);
 
 	/* Outside a cycle, reads always go to the target. */
-	CHECK(get_u64(m, 0x1010, &err) == 20 && err == 0);
+	CHECK(get_u64(m, 0x91010, &err) == 20 && err == 0);
 
-	/* A cycle that reads only 0x1010 ... */
+	/* A cycle that reads only 0x91010 ... */
 	mem__cycle_begin(m);
-	CHECK(get_u64(m, 0x1010, &err) == 20 && err == 0);
+	CHECK(get_u64(m, 0x91010, &err) == 20 && err == 0);
 	mem__cycle_end(m);
-	/* ... so 0x1000 is no longer prefetched: read now, while 0x1010 still
+	/* ... so 0x1000 is no longer prefetched: read now, while 0x91010 still
 	 * comes from the start of the cycle. */
 	mem__cycle_begin(m);
 	put_u64(m, 0x1000, 100);
-	put_u64(m, 0x1010, 200);
+	put_u64(m, 0x91010, 200);
 	CHECK(get_u64(m, 0x1000, &err) == 100 && err == 0);
-	CHECK(get_u64(m, 0x1010, &err) == 20 && err == 0);
+	CHECK(get_u64(m, 0x91010, &err) == 20 && err == 0);
 	mem__cycle_end(m);
 	mem__free(m);
 }
@@ -107,11 +107,13 @@ static void test_inside_larger_range_and_readv(void)
 }
 
 static volatile uint64_t shared[64];
+static volatile uint64_t far[1 << 17];          /* 1 MiB: its middle is pages away */
 
 static void test_live_one_syscall(void)
 {
 	for (int i = 0; i < 64; i++)
 		shared[i] = 1000 + (uint64_t)i;
+	far[1 << 16] = 77;
 	int pfd[2];
 	CHECK_INT(pipe(pfd), 0);
 	pid_t pid = fork();
@@ -140,19 +142,26 @@ static void test_live_one_syscall(void)
 	uint64_t got[8];
 	for (int i = 0; i < 8; i++)
 		CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&shared[i * 8], &got[i], 8), 0);
-	CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&shared[5], &v, 8), 0);  /* new range */
+	/* Between two ranges of the last cycle, on their pages: the merged
+	 * batch holds it. */
+	CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&shared[5], &v, 8), 0);
+	uint64_t w;
+	CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&far[1 << 16], &w, 8), 0);  /* a miss */
 	mem__cycle_end(m);
-	CHECK_INT((int)(mem__syscalls(m) - before), 2);         /* the batch + one miss */
+	CHECK_INT((int)(mem__syscalls(m) - before), 2);         /* the batch + the miss */
 	CHECK(got[0] == 1000 && got[7] == 1056);
 	CHECK(v == 5555);                       /* the child's current value */
+	CHECK(w == 77);
 
 	before = mem__syscalls(m);
 	mem__cycle_begin(m);
 	for (int i = 0; i < 8; i++)
 		CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&shared[i * 8], &got[i], 8), 0);
 	CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&shared[5], &v, 8), 0);
+	CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&far[1 << 16], &w, 8), 0);
 	mem__cycle_end(m);
-	CHECK_INT((int)(mem__syscalls(m) - before), 1);
+	CHECK_INT((int)(mem__syscalls(m) - before), 1);         /* one batch, two ranges */
+	CHECK(w == 77);
 	mem__free(m);
 	close(pfd[1]);
 	kill(pid, SIGKILL);
