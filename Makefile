@@ -3,6 +3,7 @@
 #   make test         unit tests, line-table cross-check, end-to-end tests
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
+#   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
 #   make V=1          show the commands
 CC      ?= cc
 SAN     ?=
@@ -10,11 +11,20 @@ BUILD   ?= build$(if $(SAN),-$(SAN))
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
+# libdw (elfutils) gives --native; make NO_LIBDW=1 builds without it (the
+# native unwinder is then src/native/unwind_none.c).
+ifeq ($(NO_LIBDW),1)
 PKGS    := libelf
+NATIVE_OFF := src/native/unwind_dwfl.c
+else
+PKGS    := libelf libdw
+NATIVE_OFF := src/native/unwind_none.c
+NATIVE_LIBS := -lstdc++
+endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
            -Isrc -DCSPY_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) $(NATIVE_LIBS)
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror
 endif
@@ -39,7 +49,7 @@ Q := @
 msg = @printf '  %-6s %s\n' "$(1)" "$(2)";
 endif
 
-LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
+LIB_SRC  := $(filter-out src/main.c $(NATIVE_OFF),$(wildcard src/*.c src/*/*.c))
 # Sources generated at build time: the flame graph's script as a C array.
 GEN_SRC  := $(BUILD)/gen/flamegraph_js.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:%.c=%.o)

@@ -200,3 +200,15 @@ int ptrace_pause__fs_base(const struct ptrace_pause *p, pid_t tid, uint64_t *fs_
 	}
 	return -ESRCH;
 }
+
+int ptrace_pause__regs(const struct ptrace_pause *p, pid_t tid, struct user_regs_struct *regs)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->t[i].tid != tid || !p->t[i].stopped)
+			continue;
+		if (ptrace(PTRACE_GETREGS, tid, NULL, regs) < 0)
+			return -errno;
+		return 0;
+	}
+	return -ESRCH;
+}

@@ -23,5 +23,9 @@ void ptrace_pause__resume(struct ptrace_pause *p);
 /* fs_base (the glibc pthread_t) of a stopped thread, for mapping thread ids to
  * TIDs on old Pythons. 0 and *fs_base, or -errno. */
 int ptrace_pause__fs_base(const struct ptrace_pause *p, pid_t tid, uint64_t *fs_base);
+/* All general registers of a stopped thread (for native unwinding). 0 and
+ * *regs, -ESRCH when tid is not a stopped thread of this pause, or -errno. */
+struct user_regs_struct;
+int ptrace_pause__regs(const struct ptrace_pause *p, pid_t tid, struct user_regs_struct *regs);
 
 #endif
