@@ -428,12 +428,15 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 	GElf_Off off;
 	GElf_Sym sym;
 	const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+	/* "memcpy@@GLIBC_2.14": the symbol version is not part of the name, nor
+	 * (in C names) GCC's clone suffix: "select_select_impl.constprop.0". */
 	char plain[512];
-	const char *at = name ? strchr(name, '@') : NULL;
-	if (at && at != name && (size_t)(at - name) < sizeof(plain)) {
-		/* "memcpy@@GLIBC_2.14": the symbol version is not part of the name */
-		memcpy(plain, name, (size_t)(at - name));
-		plain[at - name] = '\0';
+	const char *cut = name ? strchr(name, '@') : NULL;
+	if (name && !cut && !(name[0] == '_' && name[1] == 'Z'))
+		cut = strchr(name, '.');
+	if (cut && cut != name && (size_t)(cut - name) < sizeof(plain)) {
+		memcpy(plain, name, (size_t)(cut - name));
+		plain[cut - name] = '\0';
 		name = plain;
 	}
 	if (name && name[0]) {
