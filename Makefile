@@ -59,7 +59,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test check unit e2e linetables clean install fuzz example bench
+.PHONY: all test check unit e2e linetables native clean install fuzz example bench
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -113,6 +113,9 @@ e2e: all
 linetables: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh linetables
 
+native: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh native
+
 # Build cspy and dump the stacks of the bundled example program.
 example: $(BUILD)/cspy
 	$(Q)BUILD=$(BUILD) examples/run_example.sh
@@ -140,6 +143,6 @@ install: $(BUILD)/cspy
 	install -m 755 $(BUILD)/cspy $(DESTDIR)$(PREFIX)/bin/cspy
 
 clean:
-	rm -rf build build-asan build-ubsan build-san build-fuzz
+	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
