@@ -32,6 +32,10 @@ Per interpreter:
 Version-independent:
   nonblocking_refused   --native --nonblocking: one error line, exit 2
                         (dump, record, top), before any sampling
+  merge_error           a native stack that does not match (unwinding stops
+                        in spin_nounwind, whose CFI ends the stack): dump
+                        says so and shows the Python frames, record counts
+                        errors and adds no stack; both exit 0
   no_libdw              `make NO_LIBDW=1` into build-nolibdw/ builds, does not
                         link libdw, dumps Python stacks, and refuses --native
                         (dump, record, top) saying it was built without libdw
@@ -434,8 +438,35 @@ def check_no_libdw(s):
         raise Fail('\n'.join(pr))
 
 
+def check_merge_error(s):
+    """A thread whose native stack does not match its Python stack (here:
+    unwinding stops in spin_nounwind, whose CFI marks the end of the stack):
+    dump says so and shows the Python frames; record counts errors, adds no
+    stack, and exits 0. Never a crash."""
+    n = Session(s.interp, mode=('nounwind',))
+    try:
+        pr = []
+        res = run_dump(n, ['--native'])
+        threads, frames, other = parse_native_text(res.out)
+        want = [(f['name'], f['short'], f['line']) for f in dumpsuite.exp_frames(n.oracle['threads'][0])]
+        note = '    <no native stack: the native and Python stacks did not match>'
+        if other != [note] or frames != want:
+            pr.append('$ %s\n  expected the line %r and the Python stack %s\n  output:\n%s'
+                      % (res.shown, note, show(want), indent(res.out)))
+        res, samples, errors, stacks = record_raw(n, ['--native'])
+        if errors < 10 or errors > samples or stacks:
+            pr.append('$ %s\n  Samples: %d Errors: %d, %d stacks in the profile; expected errors '
+                      '(at least 10, at most the samples) and no stack' % (res.shown, samples, errors,
+                                                                           len(stacks)))
+        if pr:
+            raise Fail('\n'.join(pr))
+    finally:
+        n.close()
+
+
 GLOBAL = [
     ('nonblocking_refused', check_nonblocking_refused),
+    ('merge_error', check_merge_error),
     ('no_libdw', check_no_libdw),
 ]
 

@@ -8,6 +8,7 @@
  *                       invoke_callback (so a stripped build has a frame
  *                       without a name), returns cb's result;
  *   spin()              burns CPU forever (the test kills the process);
+ *   spin_nounwind()     the same where unwinding stops (a merge failure);
  *   spin_for(seconds)   burns CPU for about that long (CPU time), returns.
  *
  * spin and burn_then_call are exported (in .dynsym even when stripped);
@@ -64,6 +65,18 @@ __attribute__((noinline)) PyObject *spin(PyObject *self, PyObject *noargs)
 	return NULL;
 }
 
+/* Spins where the CFI says the return address is undefined (as at the
+ * outermost frame of a thread): an unwinder stops here, so the native stack
+ * has no eval-loop frame while Python frames exist, a merge failure that cspy
+ * must count as an error. */
+__attribute__((noinline)) PyObject *spin_nounwind(PyObject *self, PyObject *noargs)
+{
+	(void)self;
+	(void)noargs;
+	__asm__ volatile(".cfi_undefined rip\n1: jmp 1b");
+	return NULL;
+}
+
 __attribute__((noinline)) PyObject *spin_for(PyObject *self, PyObject *arg)
 {
 	(void)self;
@@ -79,6 +92,7 @@ __attribute__((noinline)) PyObject *spin_for(PyObject *self, PyObject *arg)
 static PyMethodDef methods[] = {
 	{ "burn_then_call", burn_then_call, METH_O, "burn CPU, then call the argument" },
 	{ "spin", spin, METH_NOARGS, "burn CPU forever" },
+	{ "spin_nounwind", spin_nounwind, METH_NOARGS, "burn CPU forever, not unwindable" },
 	{ "spin_for", spin_for, METH_O, "burn CPU for that many seconds" },
 	{ NULL, NULL, 0, NULL }
 };

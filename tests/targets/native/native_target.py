@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 """Target of the --native tests (tests/e2e/native.py).
 
-    python native_target.py ORACLE_PATH EXT_DIR [forever|burn SECONDS]
+    python native_target.py ORACLE_PATH EXT_DIR [forever|nounwind|burn SECONDS]
 
 EXT_DIR holds the compiled cspy_native_test extension. The main thread runs
 <module> -> outer() -> C burn_then_call(middle) -> Python middle() ->
-C spin() (forever: the runner kills the process), or with `burn SECONDS`
-C spin_for(SECONDS) then exits.
+C spin() (forever: the runner kills the process); with `nounwind` C
+spin_nounwind() (forever, where the CFI ends the native stack); with `burn
+SECONDS` C spin_for(SECONDS), then it exits.
 
 The oracle is written synchronously from middle() (spin holds the GIL, so
 cspy_oracle's snapshot thread could never run): the Python frames from
@@ -54,6 +55,8 @@ def write_oracle(summary):
 def middle():
     if MODE == 'forever':
         write_oracle(traceback.extract_stack()); ext.spin()
+    elif MODE == 'nounwind':
+        write_oracle(traceback.extract_stack()); ext.spin_nounwind()
     else:
         write_oracle(traceback.extract_stack()); ext.spin_for(float(sys.argv[4]))
 
