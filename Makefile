@@ -3,6 +3,7 @@
 #   make test         unit tests, line-table cross-check, end-to-end tests
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
+#   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
 #   make V=1          show the commands
 CC      ?= cc
 SAN     ?=
@@ -10,11 +11,20 @@ BUILD   ?= build$(if $(SAN),-$(SAN))
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
+# libdw (elfutils) gives --native; make NO_LIBDW=1 builds without it (the
+# native unwinder is then src/native/unwind_none.c).
+ifeq ($(NO_LIBDW),1)
 PKGS    := libelf
+NATIVE_OFF := src/native/unwind_dwfl.c
+else
+PKGS    := libelf libdw
+NATIVE_OFF := src/native/unwind_none.c
+NATIVE_LIBS := -lstdc++
+endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
            -Isrc -DCSPY_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) $(NATIVE_LIBS)
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror
 endif
@@ -39,7 +49,7 @@ Q := @
 msg = @printf '  %-6s %s\n' "$(1)" "$(2)";
 endif
 
-LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
+LIB_SRC  := $(filter-out src/main.c $(NATIVE_OFF),$(wildcard src/*.c src/*/*.c))
 # Sources generated at build time: the flame graph's script as a C array.
 GEN_SRC  := $(BUILD)/gen/flamegraph_js.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:%.c=%.o)
@@ -49,7 +59,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all test check unit e2e linetables clean install fuzz example bench
+.PHONY: all test check unit e2e linetables native clean install fuzz example bench
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -103,6 +113,9 @@ e2e: all
 linetables: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh linetables
 
+native: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh native
+
 # Build cspy and dump the stacks of the bundled example program.
 example: $(BUILD)/cspy
 	$(Q)BUILD=$(BUILD) examples/run_example.sh
@@ -130,6 +143,6 @@ install: $(BUILD)/cspy
 	install -m 755 $(BUILD)/cspy $(DESTDIR)$(PREFIX)/bin/cspy
 
 clean:
-	rm -rf build build-asan build-ubsan build-san build-fuzz
+	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

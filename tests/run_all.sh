@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|e2e|record|top|san ...]   (default: all tiers)
-# Tiers: unit, linetables, validate, e2e, record, top, san (default: all).
+#   tests/run_all.sh [unit|linetables|e2e|record|top|native|san ...]   (default: all tiers)
+# Tiers: unit, linetables, validate, e2e, record, top, native, san (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e record top san)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e record top native san)
 
 total_pass=0
 total_fail=0
@@ -57,6 +57,11 @@ for tier in "${tiers[@]}"; do
 		# The live view in tmux (keys, screen, terminal restored).
 		run_tier "end-to-end top" python3 tests/e2e/top.py
 		;;
+	native)
+		# --native on every interpreter (a C extension built per version),
+		# and the NO_LIBDW=1 build (into build-nolibdw/).
+		run_tier "end-to-end --native" python3 tests/e2e/native.py
+		;;
 	validate)
 		# Output formats opened by their real consumers (xmllint, Chromium,
 		# speedscope, ajv); see tests/validate/.
@@ -82,6 +87,7 @@ for tier in "${tiers[@]}"; do
 		# Accuracy is a timing measurement: meaningless under sanitizers.
 		run_tier "asan+ubsan end-to-end record" python3 tests/e2e/record.py --skip accuracy
 		run_tier "asan+ubsan end-to-end top" python3 tests/e2e/top.py
+		run_tier "asan+ubsan end-to-end --native" python3 tests/e2e/native.py --skip no_libdw
 		export BUILD=$saved_build
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "native/unwind.h"
 #include "proc/perm.h"
 #include "proc/procfs.h"
 #include "sampler/sampler.h"
@@ -41,6 +42,23 @@ int args_parse_pids(const char *s, pid_t *pids, int *n, int max)
 	}
 	free(copy);
 	return err;
+}
+
+int args_check_native(bool native, bool nonblocking)
+{
+	const char *why;
+	if (!native)
+		return 0;
+	if (!unwind_available(&why)) {
+		cli_error("%s", why);
+		return -ENOTSUP;
+	}
+	if (nonblocking) {
+		cli_error("--native cannot be used with --nonblocking: unwinding a native stack "
+			  "needs the thread paused");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int args_parse_double(const char *s, const char *what, double min, double *out)

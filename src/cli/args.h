@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * Helpers shared by the sampling subcommands (record, top): PID lists
- * (`--pid 1,2,3`), bounded numbers, the command line shown in headers and
+ * Helpers shared by the subcommands (record, top, dump): PID lists
+ * (`--pid 1,2,3`), bounded numbers, the --native checks, the command line shown in headers and
  * titles, the launch-or-attach choice, and attaching to PIDs. Errors are
  * reported once, with cli_error(), and returned as -errno.
  */
@@ -25,6 +25,9 @@ char *args_command_line(char *const *command, const pid_t *pids);
  * `nothing` completes "nothing to ...", cmd names the subcommand for the
  * help hint. 0 or -EINVAL (reported). */
 int args_check_target(char *const *command, int npids, const char *nothing, const char *cmd);
+/* --native is possible: this build has libdw, and the target is paused
+ * (not --nonblocking). 0, or -EINVAL/-ENOTSUP (reported). */
+int args_check_native(bool native, bool nonblocking);
 /* Attach the sampler to every PID, reporting the first failure in one line
  * (no such process, permission with its reason, not Python). With
  * subprocesses a non-Python PID is watched for Python descendants instead.

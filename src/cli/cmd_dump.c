@@ -16,7 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
+#include "native/merge.h"
+#include "native/unwind.h"
 #include "out/dump.h"
 #include "out/json.h"
 #include "proc/perm.h"
@@ -37,11 +40,12 @@ struct dump_config {
 	bool nonblocking;
 	bool full_filenames;
 	bool qualname;
+	bool native;
 };
 
 static const struct dump_config dump_defaults = {
 	.pid = 0, .locals = 0, .json = false, .subprocesses = false,
-	.nonblocking = false, .full_filenames = false, .qualname = false,
+	.nonblocking = false, .full_filenames = false, .qualname = false, .native = false,
 };
 
 static void usage(FILE *f)
@@ -61,12 +65,15 @@ static void usage(FILE *f)
 "                         overhead, but a stack may be torn)\n"
 "      --full-filenames   show full file paths instead of package-relative ones\n"
 "      --qualname         show qualified names (Class.method) on Python 3.11+\n"
+"  -n, --native           also show C/C++/Cython frames, merged with the Python\n"
+"                         ones (not with --nonblocking)\n"
 "  -h, --help             show this help\n"
 "\n"
 "Examples:\n"
 "  cspy dump --pid 4242                 where is every thread of 4242 now?\n"
 "  cspy dump --pid 4242 --locals        ... with the values of local variables\n"
 "  cspy dump -p 4242 --json | jq .      machine-readable\n"
+"  cspy dump --native --pid 4242        ... with the C extension frames\n"
 "  cspy dump -s -p $(pgrep -o gunicorn) a pre-fork server and all its workers\n"
 "  sudo env \"PATH=$PATH\" cspy dump --pid 4242   a process of another user\n");
 }
@@ -106,9 +113,7 @@ static int parse(int argc, char **argv, struct dump_config *c)
 		case 'N': c->nonblocking = true; break;
 		case 'F': c->full_filenames = true; break;
 		case 'Q': c->qualname = true; break;
-		case 'n':
-			cli_error("--native is not available in this build of cspy yet");
-			return -ENOTSUP;
+		case 'n': c->native = true; break;
 		case 'h': usage(stdout); return 1;
 		case ':':
 			cli_error("option '%s' needs a value (see 'cspy dump --help')", argv[optind - 1]);
@@ -126,7 +131,7 @@ static int parse(int argc, char **argv, struct dump_config *c)
 		cli_error("missing --pid PID (see 'cspy dump --help')");
 		return -EINVAL;
 	}
-	return 0;
+	return args_check_native(c->native, c->nonblocking);
 }
 
 /* Descendants of root, breadth first, each once, with their parents. */
@@ -251,9 +256,10 @@ static int open_target(pid_t pid, bool top, struct pyproc **pp)
 	return err;
 }
 
-/* Take one sample of pp, pausing it unless nonblocking. */
+/* Take one sample of pp, pausing it unless nonblocking; with an unwinder
+ * (--native), also the merged native stacks. */
 static int take_sample(struct pyproc *pp, const struct dump_config *c, struct py_sample *s,
-		       struct dump_locals ***locals)
+		       struct dump_locals ***locals, struct unwinder *uw, struct merged_sample *ms)
 {
 	pid_t pid = pyproc__info(pp)->pid;
 	int err;
@@ -274,10 +280,14 @@ static int take_sample(struct pyproc *pp, const struct dump_config *c, struct py
 	pyproc__set_pause(pp, pause);
 	stall_for_tests();
 	err = pyproc__sample(pp, s, PYSAMPLE_NAMES);
+	if (!err && uw)
+		err = unwinder__unwind(uw, pause, s);
 	if (!err && c->locals)
 		*locals = read_locals(pp, s, c->locals);
 	pyproc__set_pause(pp, NULL);
 	ptrace_pause__resume(pause);
+	if (!err && uw)
+		err = unwinder__merge(uw, s, ms);
 	return err;
 }
 
@@ -364,14 +374,21 @@ int cmd_dump(int argc, char **argv)
 			continue;   /* non-Python descendants are skipped quietly */
 		}
 		struct py_sample s = { 0 };
+		struct merged_sample ms = { 0 };
 		struct dump_locals **locals = NULL;
-		err = take_sample(pp, &c, &s, &locals);
+		struct unwinder *uw = NULL;
+		err = c.native ? unwinder__new(pids[i], pyproc__info(pp)->binary, &uw) : 0;
 		if (err) {
+			cli_error("process %d: cannot read its native stacks: %s", (int)pids[i],
+				  strerror(-err));
+			rc = 1;
+		} else if ((err = take_sample(pp, &c, &s, &locals, uw, &ms)) != 0) {
 			report_sample_error(pids[i], err);
 			rc = 1;
 		} else {
 			struct dump_proc dp = { .info = pyproc__info(pp), .parent_pid = parents[i],
-						.sample = &s, .locals = locals };
+						.sample = &s, .locals = locals,
+						.native = c.native ? &ms : NULL };
 			if (c.json)
 				err = dump_write_json(&js, &dp, &o);
 			else {
@@ -384,6 +401,8 @@ int cmd_dump(int argc, char **argv)
 				rc = 1;
 		}
 		free_locals(locals, &s);
+		merged_sample__release(&ms);
+		unwinder__free(uw);
 		py_sample__release(&s);
 		pyproc__close(pp);
 		if (rc && !c.subprocesses)

@@ -40,7 +40,7 @@ struct record_config {
 	int npids;
 	char **command;                 /* launch mode: argv, NULL-terminated */
 	bool subprocesses, idle, gil, threads, function_agg, nolineno, full_filenames;
-	bool nonblocking, capture, hideprogress;
+	bool nonblocking, capture, hideprogress, native;
 	int verbose;
 	const char *function_pattern, *include, *exclude;
 };
@@ -49,7 +49,7 @@ static const struct record_config record_defaults = {
 	.output = NULL, .format = NULL, .rate = 100, .duration = 0, .npids = 0, .command = NULL,
 	.subprocesses = false, .idle = false, .gil = false, .threads = false, .function_agg = false,
 	.nolineno = false, .full_filenames = false, .nonblocking = false, .capture = false,
-	.hideprogress = false, .verbose = 0,
+	.hideprogress = false, .native = false, .verbose = 0,
 	.function_pattern = NULL, .include = NULL, .exclude = NULL,
 };
 
@@ -80,7 +80,8 @@ static void usage(FILE *f)
 "      --nolineno         no line numbers\n"
 "      --full-filenames   full file paths in frame names\n"
 "      --nonblocking      do not pause the program to sample it (less overhead)\n"
-"  -n, --native           C/C++ frames (not available in this build)\n"
+"  -n, --native           also C/C++/Cython frames, merged with the Python ones\n"
+"                         (not with --nonblocking)\n"
 "      --capture          keep the launched program's output off the terminal\n"
 "      --hideprogress     no progress display\n"
 "  -v, --verbose          also print cspy's own CPU time per sample\n"
@@ -93,7 +94,8 @@ static void usage(FILE *f)
 "  cspy record -f speedscope -o p.json -- python app.py   open in speedscope.app\n"
 "  cspy record --pid $(pgrep -d, python) -o all.svg    several processes\n"
 "  cspy record -s -o workers.svg --pid $(pgrep -o gunicorn)   a server and its workers\n"
-"  cspy record --gil --idle -r 1000 -o p.svg -- python job.py\n");
+"  cspy record --gil --idle -r 1000 -o p.svg -- python job.py\n"
+"  cspy record --native -o p.svg --pid 4242           with C extension frames\n");
 }
 
 static int parse(int argc, char **argv, struct record_config *c)
@@ -153,9 +155,7 @@ static int parse(int argc, char **argv, struct record_config *c)
 			else
 				c->function_agg = true;
 			break;
-		case 'n':
-			cli_error("--native is not available in this build of cspy yet");
-			return -ENOTSUP;
+		case 'n': c->native = true; break;
 		case O_NOLINENO: c->nolineno = true; break;
 		case O_FULL: c->full_filenames = true; break;
 		case O_NONBLOCKING: c->nonblocking = true; break;
@@ -177,7 +177,7 @@ static int parse(int argc, char **argv, struct record_config *c)
 		c->command = argv + optind;
 	if (args_check_target(c->command, c->npids, "profile", "record"))
 		return -EINVAL;
-	return 0;
+	return args_check_native(c->native, c->nonblocking);
 }
 
 static void on_signal(int sig)
@@ -324,7 +324,8 @@ int cmd_record(int argc, char **argv)
 		.rate_hz = c.rate, .duration_s = c.duration, .nonblocking = c.nonblocking,
 		.gil_only = c.gil, .include_idle = c.idle, .threads_root = c.threads,
 		.subprocesses = c.subprocesses, .function_lines = c.function_agg,
-		.no_lineno = c.nolineno, .filter = filter, .progress = progress, .progress_arg = &pc,
+		.no_lineno = c.nolineno, .native = c.native, .filter = filter, .progress = progress,
+		.progress_arg = &pc,
 	};
 	struct sampler *s = sampler__new(&sc, prof);
 	int rc = 0;
@@ -378,7 +379,7 @@ out:;
 		.start_unix_ns = (uint64_t)time(NULL) * 1000000000ull, .duration_ns =
 		(uint64_t)(st->elapsed_s * 1e9), .samples = st->samples, .errors = st->errors,
 		.python_version = sampler__python_version(s), .gil_only = c.gil,
-		.idle_included = c.idle, .native = false,
+		.idle_included = c.idle, .native = c.native,
 	};
 	profile__set_meta(prof, &meta);
 	struct output_opts oo = { .full_filenames = c.full_filenames };

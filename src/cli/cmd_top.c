@@ -55,7 +55,7 @@ struct top_config {
 	pid_t pids[MAX_PIDS];
 	int npids;
 	char **command;                 /* launch mode: argv, NULL-terminated */
-	bool subprocesses, idle, gil, nonblocking, full_filenames, timestamp, locals;
+	bool subprocesses, idle, gil, nonblocking, full_filenames, timestamp, locals, native;
 	bool function_agg;              /* start aggregated by function */
 	const char *output;
 	const char *function_pattern, *include, *exclude;
@@ -65,6 +65,7 @@ static const struct top_config top_defaults = {
 	.rate = 100, .duration = 0, .delay = 1, .npids = 0, .command = NULL,
 	.subprocesses = false, .idle = false, .gil = false, .nonblocking = false,
 	.full_filenames = false, .timestamp = false, .locals = false, .function_agg = false,
+	.native = false,
 	.output = NULL, .function_pattern = NULL, .include = NULL, .exclude = NULL,
 };
 
@@ -94,7 +95,7 @@ static void usage(FILE *f)
 "      --timestamp        the wall-clock time in the header (and in --output)\n"
 "      --full-filenames   full file paths in function names\n"
 "      --nonblocking      do not pause the program to sample it (less overhead)\n"
-"  -n, --native           C/C++ frames (not available in this build)\n"
+"  -n, --native           also C/C++/Cython functions (not with --nonblocking)\n"
 "  -h, --help             show this help\n"
 "\n"
 "Keys: 1-4 sort by %%Own, %%Total, OwnTime, TotalTime; L by line / by function;\n"
@@ -167,9 +168,7 @@ static int parse(int argc, char **argv, struct top_config *c)
 		case 'l': c->locals = true; break;
 		case 'o': c->output = optarg; break;
 		case O_TIMESTAMP: c->timestamp = true; break;
-		case 'n':
-			cli_error("--native is not available in this build of cspy yet");
-			return -ENOTSUP;
+		case 'n': c->native = true; break;
 		case O_FULL: c->full_filenames = true; break;
 		case O_NONBLOCKING: c->nonblocking = true; break;
 		case O_INCLUDE: c->include = optarg; break;
@@ -187,7 +186,7 @@ static int parse(int argc, char **argv, struct top_config *c)
 		c->command = argv + optind;
 	if (args_check_target(c->command, c->npids, "watch", "top"))
 		return -EINVAL;
-	return 0;
+	return args_check_native(c->native, c->nonblocking);
 }
 
 static volatile sig_atomic_t got_signal;
@@ -645,7 +644,7 @@ int cmd_top(int argc, char **argv)
 	struct sampler_config sc = {
 		.rate_hz = c.rate, .duration_s = c.duration, .nonblocking = c.nonblocking,
 		.gil_only = c.gil, .include_idle = c.idle, .subprocesses = c.subprocesses,
-		.filter = filter, .progress = tick, .progress_arg = &t,
+		.native = c.native, .filter = filter, .progress = tick, .progress_arg = &t,
 	};
 	profile__set_keep_runs(t.prof, false);     /* counts only: bounded memory */
 	t.s = sampler__new(&sc, t.prof);

@@ -5,7 +5,10 @@
 #include "out/dump.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
+#include "native/merge.h"
 #include "out/json.h"
 #include "python/locals.h"
 #include "python/pyproc.h"
@@ -18,6 +21,72 @@ static const char *frame_name(const struct py_frame *fr, const struct dump_opts 
 static const char *frame_file(const struct py_frame *fr, const struct dump_opts *o)
 {
 	return o->full_filenames ? fr->code->filename : fr->code->short_filename;
+}
+
+/* The name of a native frame: its function, else its address. */
+static const char *native_name(const struct native_frame *nf, char *buf, size_t n)
+{
+	if (nf->function)
+		return nf->function;
+	snprintf(buf, n, "0x%llx", (unsigned long long)nf->pc);
+	return buf;
+}
+
+static void native_text(FILE *f, const struct native_frame *nf, const struct dump_opts *o)
+{
+	char addr[32];
+	const char *name = native_name(nf, addr, sizeof(addr));
+	if (nf->file)
+		fprintf(f, "    %s (%s:%d)\n", name, o->full_filenames ? nf->file : nf->short_file,
+			nf->line);
+	else if (nf->module[0])
+		fprintf(f, "    %s (%s)\n", name, o->full_filenames ? nf->module_path : nf->module);
+	else
+		fprintf(f, "    %s\n", name);
+}
+
+/* The frames to print for thread i: the merged stack with --native (when
+ * the merge worked), else the Python frames. */
+static const struct merged_stack *merged_of(const struct dump_proc *p, size_t i)
+{
+	if (!p->native || i >= p->native->n || p->native->threads[i].err)
+		return NULL;
+	return &p->native->threads[i];
+}
+
+static const char *native_error(const struct dump_proc *p, size_t i)
+{
+	const struct py_thread *t = &p->sample->threads[i];
+	if (!p->native || t->err)
+		return NULL;
+	int err = i < p->native->n ? p->native->threads[i].err : -ENOENT;
+	if (!err)
+		return NULL;
+	return err == -EPROTO ? "the native and Python stacks did not match" : strerror(-err);
+}
+
+static void python_text(FILE *f, const struct dump_proc *p, size_t i, size_t k,
+			const struct dump_opts *o)
+{
+	const struct py_frame *fr = &p->sample->threads[i].frames[k];
+	if (fr->line >= 0)
+		fprintf(f, "    %s (%s:%d)\n", frame_name(fr, o), frame_file(fr, o), fr->line);
+	else
+		fprintf(f, "    %s (%s)\n", frame_name(fr, o), frame_file(fr, o));
+	if (!o->locals || !p->locals)
+		return;
+	const struct dump_locals *dl = &p->locals[i][k];
+	for (int pass = 0; pass < 2; pass++) {
+		bool header = false;
+		for (size_t v = 0; v < dl->n; v++) {
+			if (dl->v[v].is_arg != (pass == 0))
+				continue;
+			if (!header)
+				fprintf(f, "        %s:\n", pass == 0 ? "Arguments" : "Locals");
+			header = true;
+			fprintf(f, "            %s: %s\n", dl->v[v].name, dl->v[v].repr);
+		}
+	}
 }
 
 static const char *thread_status(const struct py_thread *t)
@@ -42,31 +111,46 @@ int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *
 		fputc('\n', f);
 		if (t->err)
 			fprintf(f, "    <error reading this thread's stack>\n");
-		for (size_t k = 0; k < t->nframes; k++) {
-			const struct py_frame *fr = &t->frames[k];
-			if (fr->line >= 0)
-				fprintf(f, "    %s (%s:%d)\n", frame_name(fr, o), frame_file(fr, o), fr->line);
+		const char *nerr = native_error(p, i);
+		if (nerr)
+			fprintf(f, "    <no native stack: %s>\n", nerr);
+		const struct merged_stack *ms = merged_of(p, i);
+		for (size_t k = 0; k < (ms ? ms->n : t->nframes); k++) {
+			if (ms && !ms->frames[k].py)
+				native_text(f, &ms->frames[k].native, o);
 			else
-				fprintf(f, "    %s (%s)\n", frame_name(fr, o), frame_file(fr, o));
-			if (!o->locals || !p->locals)
-				continue;
-			const struct dump_locals *dl = &p->locals[i][k];
-			for (int pass = 0; pass < 2; pass++) {
-				bool header = false;
-				for (size_t v = 0; v < dl->n; v++) {
-					if (dl->v[v].is_arg != (pass == 0))
-						continue;
-					if (!header)
-						fprintf(f, "        %s:\n", pass == 0 ? "Arguments" : "Locals");
-					header = true;
-					fprintf(f, "            %s: %s\n", dl->v[v].name, dl->v[v].repr);
-				}
-			}
+				python_text(f, p, i, ms ? (size_t)(ms->frames[k].py - t->frames) : k, o);
 		}
 		if (t->truncated)
 			fprintf(f, "    ... (stack truncated at %d frames)\n", PYPROC_MAX_DEPTH);
 	}
 	return ferror(f) ? -EIO : 0;
+}
+
+static void native_json(struct json *j, const struct native_frame *nf)
+{
+	char addr[32];
+	const char *name = native_name(nf, addr, sizeof(addr));
+	json__begin_object(j);
+	json__key(j, "name");
+	json__string(j, name);
+	json__key(j, "qualname");
+	json__string(j, name);
+	json__key(j, "filename");
+	json__string(j, nf->file ? nf->file : nf->module_path);
+	json__key(j, "short_filename");
+	json__string(j, nf->file ? nf->short_file : nf->module);
+	json__key(j, "module");
+	json__string(j, nf->module);
+	json__key(j, "line");
+	json__int(j, nf->file ? nf->line : -1);
+	json__key(j, "native");
+	json__bool(j, true);
+	json__key(j, "address");
+	json__uint(j, nf->pc);
+	json__key(j, "locals");
+	json__null(j);
+	json__end_object(j);
 }
 
 int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump_opts *o)
@@ -90,9 +174,23 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 		json__bool(j, t->active);
 		json__key(j, "owns_gil");
 		json__bool(j, t->owns_gil);
+		if (p->native) {
+			const char *nerr = native_error(p, i);
+			json__key(j, "native_error");
+			if (nerr)
+				json__string(j, nerr);
+			else
+				json__null(j);
+		}
 		json__key(j, "frames");
 		json__begin_array(j);
-		for (size_t k = 0; k < t->nframes; k++) {
+		const struct merged_stack *ms = merged_of(p, i);
+		for (size_t m = 0; m < (ms ? ms->n : t->nframes); m++) {
+			if (ms && !ms->frames[m].py) {
+				native_json(j, &ms->frames[m].native);
+				continue;
+			}
+			size_t k = ms ? (size_t)(ms->frames[m].py - t->frames) : m;
 			const struct py_frame *fr = &t->frames[k];
 			json__begin_object(j);
 			json__key(j, "name");
@@ -107,6 +205,10 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 			json__null(j);
 			json__key(j, "line");
 			json__int(j, fr->line);
+			if (p->native) {
+				json__key(j, "native");
+				json__bool(j, false);
+			}
 			json__key(j, "locals");
 			if (o->locals && p->locals) {
 				const struct dump_locals *dl = &p->locals[i][k];

@@ -2,7 +2,11 @@
  *
  * Rendering of `cspy dump`: py-spy's text layout (process header, one block
  * per thread, frames innermost first, optional Arguments/Locals) and its JSON
- * form (an array of thread objects with py-spy's field names). Both write to
+ * form (an array of thread objects with py-spy's field names). With
+ * --native, a thread's frames are its merged native + Python stack; native
+ * frames read "function (file.c:line)", "function (library.so)" or
+ * "0x7f... (library.so)"; a thread whose merge failed says so in one line and
+ * shows its Python frames. Both write to
  * a FILE and return 0 or -EIO.
  */
 #ifndef CSPY_DUMP_H
@@ -16,6 +20,7 @@
 struct pyproc_info;
 struct py_sample;
 struct py_local;
+struct merged_sample;
 
 struct dump_locals {
 	struct py_local *v;
@@ -28,6 +33,7 @@ struct dump_proc {
 	pid_t parent_pid;                       /* 0 for the process asked for */
 	const struct py_sample *sample;
 	struct dump_locals **locals;            /* [thread][frame], NULL without --locals */
+	const struct merged_sample *native;     /* --native: merged stacks per thread, else NULL */
 };
 
 struct dump_opts {

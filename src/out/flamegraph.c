@@ -196,7 +196,16 @@ static uint32_t warm_colour(const char *name)
 	return r << 16 | g << 8 | b;
 }
 
-static uint32_t label_intern(struct fg *fg, const char *raw, const char *fname)
+/* Native frames (--native) in a cool palette (blues, aquas), so that C code
+ * stands out from Python's warm colours. */
+static uint32_t cool_colour(const char *name)
+{
+	uint32_t w = warm_colour(name);
+	uint32_t r = (w >> 16) & 0xff, g = (w >> 8) & 0xff;
+	return ((r - 205) * 80 / 50) << 16 | (120 + g * 100 / 210) << 8 | 220;
+}
+
+static uint32_t label_intern(struct fg *fg, const char *raw, const char *fname, bool native)
 {
 	size_t len;
 	char *clean = xml_clean(raw, &len);
@@ -212,7 +221,8 @@ static uint32_t label_intern(struct fg *fg, const char *raw, const char *fname)
 	}
 	uint32_t id = (uint32_t)fg->nlabels;
 	fg->labels = xgrow(fg->labels, &fg->labels_cap, fg->nlabels + 1, sizeof(*fg->labels));
-	fg->labels[id] = (struct label){ clean, len, warm_colour(fname), 0, h };
+	fg->labels[id] = (struct label){ clean, len, native ? cool_colour(fname) : warm_colour(fname),
+					 0, h };
 	fg->nlabels++;
 	t->slots[i] = id;
 	if (fg->nlabels * 2 > t->cap) {
@@ -236,11 +246,11 @@ static void labels_build(struct fg *fg, bool full)
 	char *buf = xmalloc(LABEL_MAX);
 	table_init(&fg->label_tab, 256);
 	fg->frame_label = xmalloc((nf + 1) * sizeof(*fg->frame_label));
-	label_intern(fg, "all", "all");         /* label 0: the root */
+	label_intern(fg, "all", "all", false);  /* label 0: the root */
 	for (uint32_t id = 0; id < nf; id++) {
 		const struct prof_frame *f = profile__frame_at(fg->p, id);
 		profile_frame_label(f, full, buf, LABEL_MAX);
-		fg->frame_label[id] = label_intern(fg, buf, f->name);
+		fg->frame_label[id] = label_intern(fg, buf, f->name, f->kind == PROF_FRAME_NATIVE);
 	}
 	free(buf);
 	uint32_t *ids = xmalloc(fg->nlabels * sizeof(*ids));

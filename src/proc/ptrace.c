@@ -35,9 +35,7 @@ struct traced {
 	bool stopped;
 	bool have_regs;
 	int pending_sig;        /* signal to re-inject at detach */
-	uint64_t fs_base;
-	long orig_rax, rax;     /* system call number (-1: user space) and its result */
-	uint64_t rip;
+	struct user_regs_struct regs;   /* at the stop (when have_regs) */
 };
 
 struct ptrace_pause {
@@ -68,10 +66,7 @@ static void take_regs(struct traced *t)
 	if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
 		return;
 	t->have_regs = true;
-	t->fs_base = regs.fs_base;
-	t->orig_rax = (long)regs.orig_rax;
-	t->rax = (long)regs.rax;
-	t->rip = regs.rip;
+	t->regs = regs;
 }
 
 /* Wait until t is in a ptrace stop; 0 when stopped, -ESRCH when it exited.
@@ -264,7 +259,7 @@ int ptrace_pause__fs_base(const struct ptrace_pause *p, pid_t tid, uint64_t *fs_
 	const struct traced *t = find(p, tid);
 	if (!t || !t->stopped || !t->have_regs)
 		return -ESRCH;
-	*fs_base = t->fs_base;
+	*fs_base = t->regs.fs_base;
 	return 0;
 }
 
@@ -275,13 +270,14 @@ int ptrace_pause__running(const struct ptrace_pause *p, pid_t tid)
 		return -ESRCH;
 	if (!t->stopped || !t->have_regs)
 		return 0;
-	if (t->orig_rax < 0) {
+	long orig_rax = (long)t->regs.orig_rax, rax = (long)t->regs.rax;
+	if (orig_rax < 0) {
 		/* User space, but maybe right at a `syscall` instruction that
 		 * re-enters a wait our previous pause interrupted (preempted on
 		 * its way back): rax holds the call's number. */
-		if (procfs_syscall_waits((int)t->rax)) {
+		if (procfs_syscall_waits((int)rax)) {
 			errno = 0;
-			long word = ptrace(PTRACE_PEEKTEXT, t->tid, (void *)(uintptr_t)t->rip, NULL);
+			long word = ptrace(PTRACE_PEEKTEXT, t->tid, (void *)(uintptr_t)t->regs.rip, NULL);
 			if (errno == 0 && (word & 0xffff) == 0x050f)
 				return 0;
 		}
@@ -292,8 +288,17 @@ int ptrace_pause__running(const struct ptrace_pause *p, pid_t tid)
 	 * thread that had no CPU since the previous pause let it go still has
 	 * its restart prepared (rax back to the call's number, or to
 	 * restart_syscall): it is as idle as before. */
-	long r = t->rax;
+	long r = rax;
 	bool interrupted = r == -EINTR || r == -512 || r == -513 || r == -514 || r == -516 ||
-			   r == t->orig_rax || r == 219;
-	return interrupted && procfs_syscall_waits((int)t->orig_rax) ? 0 : 1;
+			   r == orig_rax || r == 219;
+	return interrupted && procfs_syscall_waits((int)orig_rax) ? 0 : 1;
+}
+
+int ptrace_pause__regs(const struct ptrace_pause *p, pid_t tid, struct user_regs_struct *regs)
+{
+	const struct traced *t = find(p, tid);
+	if (!t || !t->stopped || !t->have_regs)
+		return -ESRCH;
+	*regs = t->regs;        /* taken at the stop */
+	return 0;
 }

@@ -33,5 +33,9 @@ int ptrace_pause__fs_base(const struct ptrace_pause *p, pid_t tid, uint64_t *fs_
  * the kernel, uninterruptible); -ESRCH: not a thread of this pause. Read
  * from the registers taken at the stop: no /proc access. */
 int ptrace_pause__running(const struct ptrace_pause *p, pid_t tid);
+/* All general registers of a stopped thread (for native unwinding). 0 and
+ * *regs, -ESRCH when tid is not a stopped thread of this pause, or -errno. */
+struct user_regs_struct;
+int ptrace_pause__regs(const struct ptrace_pause *p, pid_t tid, struct user_regs_struct *regs);
 
 #endif

@@ -33,7 +33,7 @@
 	.ts_datastack_chunk = -1, .ts_dict = -1, .ts_state = -1, \
 	.f_back = -1, .f_code = -1, .f_lasti = -1, .f_locals = -1, .f_localsplus = -1, .lasti_scale = 1, \
 	.if_code = -1, .if_previous = -1, .if_instr = -1, .if_owner = -1, .if_localsplus = -1, \
-	.if_tlbc_index = -1, .if_size = -1, .owner_generator = 1, .owner_skip_min = 256, \
+	.if_tlbc_index = -1, .if_is_entry = -1, .if_size = -1, .owner_generator = 1, .owner_skip_min = 256, \
 	.stackref_mask = ~(uint64_t)0, \
 	.chunk_previous = -1, .chunk_size = -1, .chunk_top = -1, .chunk_data = -1, \
 	.co_argcount = -1, .co_posonlyargcount = -1, .co_kwonlyargcount = -1, .co_nlocals = -1, \
@@ -183,7 +183,7 @@ static const struct py_layout layout_311 = {
 	.ts_next = 8, .ts_interp = 16, .ts_cframe = 56, .cframe_current = 8, .ts_thread_id = 152,
 	.ts_native_thread_id = 160, .ts_datastack_chunk = 296, .ts_dict = 128,
 	.if_code = 32, .if_previous = 48, .if_instr = 56, .if_owner = 69, .if_localsplus = 72,
-	.if_size = 80,
+	.if_is_entry = 68, .if_size = 80,
 	.co_flags = 48, .co_argcount = 56, .co_posonlyargcount = 60, .co_kwonlyargcount = 64,
 	.co_firstlineno = 72, .co_nlocalsplus = 76, .co_nlocals = 80, .co_localsplusnames = 96,
 	.co_localspluskinds = 104, .co_filename = 112, .co_name = 120, .co_qualname = 128,

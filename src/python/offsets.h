@@ -82,6 +82,7 @@ struct py_layout {
 
 	/* _PyInterpreterFrame (3.11+) */
 	int if_code, if_previous, if_instr, if_owner, if_localsplus, if_tlbc_index, if_size;
+	int if_is_entry;                /* 3.11 is_entry (bool): first frame of an eval-loop call */
 	int owner_generator;            /* FRAME_OWNED_BY_GENERATOR */
 	int owner_skip_min;             /* owners >= this are C-stack/interpreter shims; 256 = none */
 	uint64_t stackref_mask;         /* AND mask for f_executable and localsplus (~3 on 3.14) */

@@ -62,6 +62,7 @@ struct raw_frame {
 	uint64_t frame, code, instr;    /* instr: lasti (FRAMEOBJ) or instruction pointer */
 	int owner;
 	int32_t tlbc;
+	bool entry;                     /* see py_frame.entry */
 };
 
 struct chunk {
@@ -429,7 +430,7 @@ static int walk_frameobj(struct pyproc *p, const uint8_t *ts, bool *truncated)
 		if (err)
 			return err;
 		raw_push(p, (struct raw_frame){ .frame = f, .code = rd_u64(buf, L->f_code),
-			 .instr = (uint64_t)(int64_t)rd_i32(buf, L->f_lasti) });
+			 .instr = (uint64_t)(int64_t)rd_i32(buf, L->f_lasti), .entry = true });
 		uint64_t back = rd_u64(buf, L->f_back);
 		if (back == f)
 			return -EFAULT;
@@ -507,6 +508,7 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated)
 	size_t need = (size_t)L->if_size;
 	if (need + 8 > sizeof(buf) || need < 16)
 		return -EINVAL;
+	bool pushed = false;            /* the previous frame of the walk was kept */
 	for (size_t depth = 0; f; depth++) {
 		if (depth >= 4 * PYPROC_MAX_DEPTH) {
 			*truncated = true;
@@ -524,13 +526,22 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated)
 			raw_push(p, (struct raw_frame){ .frame = f,
 				 .code = rd_u64(buf, L->if_code) & L->stackref_mask,
 				 .instr = rd_u64(buf, L->if_instr), .owner = owner,
-				 .tlbc = L->if_tlbc_index >= 0 ? rd_i32(buf, L->if_tlbc_index) : 0 });
+				 .tlbc = L->if_tlbc_index >= 0 ? rd_i32(buf, L->if_tlbc_index) : 0,
+				 .entry = L->if_is_entry >= 0 && buf[L->if_is_entry] != 0 });
+			pushed = true;
+		} else {
+			/* 3.12+: each eval-loop call pushes a shim under its first frame. */
+			if (pushed)
+				p->raw[p->nraw - 1].entry = true;
+			pushed = false;
 		}
 		uint64_t prev = rd_u64(buf, L->if_previous);
 		if (prev == f)
 			return -EFAULT;
 		f = prev;
 	}
+	if (pushed && !*truncated)
+		p->raw[p->nraw - 1].entry = true;       /* the bottom frame */
 	return 0;
 }
 
@@ -572,12 +583,22 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 	t->nframes = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct raw_frame *rf = &p->raw[i];
-		if (iov[i].err || !rf->code)
+		/* A frame left out that began an eval-loop call: its group
+		 * (innermost first, up to an entry frame) now ends at the
+		 * frame before it. */
+		bool *prev_entry = t->nframes ? &t->frames[t->nframes - 1].entry : NULL;
+		if (iov[i].err || !rf->code) {
+			if (rf->entry && prev_entry)
+				*prev_entry = true;
 			continue;
+		}
 		const uint8_t *hdr = hdrs + i * hsz;
 		struct code_entry *e = code_resolve(p, rf->code, hdr);
-		if (!e)
+		if (!e) {
+			if (rf->entry && prev_entry)
+				*prev_entry = true;
 			continue;
+		}
 		int offset;
 		if (L->family == PY_FAMILY_FRAMEOBJ) {
 			int64_t lasti = (int64_t)rf->instr;
@@ -586,8 +607,11 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			uint64_t base = tlbc_base(p, rf->code, hdr, rf->tlbc);
 			/* Incomplete frames (prologue not run yet) never show. */
 			if (rf->owner != L->owner_generator &&
-			    rf->instr < base + 2 * (uint64_t)(e->firsttraceable > 0 ? e->firsttraceable : 0))
+			    rf->instr < base + 2 * (uint64_t)(e->firsttraceable > 0 ? e->firsttraceable : 0)) {
+				if (rf->entry && prev_entry)
+					*prev_entry = true;
 				continue;
+			}
 			int64_t d = (int64_t)(rf->instr - base);
 			offset = d < 0 || d > (1 << 28) ? -1 : (int)d;
 		}
@@ -598,7 +622,7 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			e->last_offset = offset;
 			e->last_line = line;
 		}
-		t->frames[t->nframes++] = (struct py_frame){ &e->pub, line, rf->frame };
+		t->frames[t->nframes++] = (struct py_frame){ &e->pub, line, rf->frame, rf->entry };
 	}
 	free(hdrs);
 	free(iov);

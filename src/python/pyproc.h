@@ -48,6 +48,9 @@ struct py_frame {
 	const struct py_code *code;
 	int line;               /* -1 when unknown */
 	uint64_t frame_addr;    /* PyFrameObject* or _PyInterpreterFrame* (for --locals) */
+	bool entry;             /* first frame run by a new call of the eval loop (<= 3.10:
+				 * every frame; 3.11: is_entry; 3.12+: called from a shim
+				 * frame, or the bottom frame); for merging native stacks */
 };
 
 struct py_thread {

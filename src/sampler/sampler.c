@@ -24,6 +24,8 @@
 
 #include "agg/filter.h"
 #include "agg/profile.h"
+#include "native/merge.h"
+#include "native/unwind.h"
 #include "proc/launch.h"
 #include "proc/procfs.h"
 #include "proc/ptrace.h"
@@ -56,6 +58,7 @@ struct tname {
 
 struct target {
 	struct pyproc *pp;
+	struct unwinder *uw;            /* --native; NULL: its samples are errors */
 	pid_t pid;
 	bool alive;
 	uint32_t proc_frame;            /* synthetic root frame id */
@@ -87,6 +90,7 @@ struct sampler {
 	struct sampler_status st;
 	uint64_t start_ns, last_scan_ns, last_progress_ns;
 	struct py_sample sample;
+	struct merged_sample msample;   /* --native: the merged stacks of sample */
 	uint32_t *frames;
 	const char **names, **labels;
 	char *label_buf;
@@ -141,6 +145,7 @@ void sampler__free(struct sampler *s)
 		return;
 	for (size_t i = 0; i < s->nt; i++) {
 		pyproc__close(s->t[i].pp);
+		unwinder__free(s->t[i].uw);
 		free(s->t[i].names);
 	}
 	for (size_t i = 0; i < s->nsk; i++)
@@ -148,6 +153,7 @@ void sampler__free(struct sampler *s)
 	free(s->t);
 	free(s->sk);
 	py_sample__release(&s->sample);
+	merged_sample__release(&s->msample);
 	free(s->frames);
 	free(s->names);
 	free(s->labels);
@@ -170,13 +176,17 @@ static bool has_target(const struct sampler *s, pid_t pid)
 	return false;
 }
 
-static void add_target(struct sampler *s, struct pyproc *pp, pid_t pid)
+/* Takes ownership of pp and uw (NULL unless --native). */
+static void add_target(struct sampler *s, struct pyproc *pp, struct unwinder *uw, pid_t pid)
 {
 	const struct pyproc_info *in = pyproc__info(pp);
+	if (s->c.native && !uw)
+		unwinder__new(pid, in->binary, &uw);
 	s->t = xgrow(s->t, &s->t_cap, s->nt + 1, sizeof(*s->t));
 	struct target *t = &s->t[s->nt++];
 	memset(t, 0, sizeof(*t));
 	t->pp = pp;
+	t->uw = uw;
 	t->pid = pid;
 	t->alive = true;
 	t->names_due = true;
@@ -192,10 +202,17 @@ int sampler__add_pid(struct sampler *s, pid_t pid, char *why, size_t whylen)
 	if (has_target(s, pid))
 		return 0;
 	struct pyproc *pp;
+	struct unwinder *uw = NULL;
 	int err = pyproc__open(pid, &pp, why, whylen);
 	if (err)
 		return err;
-	add_target(s, pp, pid);
+	if (s->c.native && (err = unwinder__new(pid, pyproc__info(pp)->binary, &uw)) != 0) {
+		snprintf(why, whylen, "cannot read the native stacks of process %d: %s", (int)pid,
+			 strerror(-err));
+		pyproc__close(pp);
+		return err;
+	}
+	add_target(s, pp, uw, pid);
 	return 0;
 }
 
@@ -260,7 +277,7 @@ static void scan_children(struct sampler *s)
 			struct pyproc *pp;
 			char why[256];
 			if (pyproc__open(pid, &pp, why, sizeof(why)) == 0) {
-				add_target(s, pp, pid);
+				add_target(s, pp, NULL, pid);
 				free(exe);
 			} else if (known) {
 				free(known->exe);
@@ -322,7 +339,7 @@ int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *w
 			int e = pyproc__sample(pp, &s->sample, 0);
 			if (e == 0) {
 				pp = recheck_version(child, pp);
-				add_target(s, pp, child);
+				add_target(s, pp, NULL, child);
 				return 0;
 			}
 			if (e == -ESRCH) {
@@ -403,13 +420,35 @@ static uint32_t frame_id(struct sampler *s, const struct py_code *code, int line
 	return id;
 }
 
-static void add_thread(struct sampler *s, struct target *t, const struct py_thread *th, uint64_t t_ns)
+/* The profile frame of a native frame (--native). */
+static uint32_t native_frame_id(struct sampler *s, const struct native_frame *nf)
+{
+	char addr[32];
+	const char *name = nf->function;
+	if (!name) {
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)nf->pc);
+		name = addr;
+	}
+	if (nf->file)
+		return profile__frame(s->prof, name, nf->file, nf->short_file,
+				      s->c.no_lineno || s->c.function_lines ? -1 : nf->line,
+				      PROF_FRAME_NATIVE);
+	return profile__frame(s->prof, name, nf->module_path, nf->module, -1, PROF_FRAME_NATIVE);
+}
+
+/* ms: the thread's merged native stack with --native, else NULL. */
+static void add_thread(struct sampler *s, struct target *t, const struct py_thread *th,
+		       const struct merged_stack *ms, uint64_t t_ns)
 {
 	if (!s->c.include_idle && !th->active)
 		return;
 	if (s->c.gil_only && !th->owns_gil)
 		return;
-	size_t n = 0, nf = th->nframes;
+	if (ms && ms->err) {
+		s->st.errors++;         /* not unwound, or not merged: never a wrong stack */
+		return;
+	}
+	size_t n = 0, nf = ms ? ms->n : th->nframes;
 	ensure_frames(s, nf + 2);
 	const char *tname = thread_name(t, th);
 	if (s->c.subprocesses)
@@ -425,12 +464,19 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	if (filtering && !s->label_buf)
 		s->label_buf = xmalloc(LABEL_MAX * (PYPROC_MAX_DEPTH + 2));
 	for (size_t k = 0; k < nf; k++) {
-		const struct py_frame *fr = &th->frames[nf - 1 - k];       /* root first */
-		int line = s->c.no_lineno ? -1 : s->c.function_lines ? fr->code->firstlineno : fr->line;
-		uint32_t id = frame_id(s, fr->code, line);
+		const struct py_frame *fr = ms ? ms->frames[nf - 1 - k].py
+					       : &th->frames[nf - 1 - k];    /* root first */
+		uint32_t id;
+		if (fr) {
+			int line = s->c.no_lineno ? -1 : s->c.function_lines ? fr->code->firstlineno
+									      : fr->line;
+			id = frame_id(s, fr->code, line);
+		} else {
+			id = native_frame_id(s, &ms->frames[nf - 1 - k].native);
+		}
 		s->frames[n] = id;
 		if (filtering) {
-			s->names[n - roots] = fr->code->name;
+			s->names[n - roots] = profile__frame_at(s->prof, id)->name;
 			s->labels[n - roots] = profile_frame_label(profile__frame_at(s->prof, id), false,
 								   s->label_buf + LABEL_MAX * (n - roots),
 								   LABEL_MAX);
@@ -460,10 +506,15 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 		err = pyproc__sample(t->pp, &s->sample, flags | PYSAMPLE_OS_STATE);
 	} else {
 		/* Pause only the threads that run: one asleep in the kernel
-		 * cannot change its stack, and waking it costs the program. */
+		 * cannot change its stack, and waking it costs the program.
+		 * Native unwinding needs the registers of every thread shown:
+		 * with --native --idle, all of them. */
 		struct ptrace_pause *pause = NULL;
 		const pid_t *tids = NULL;
-		int ntids = pyproc__running_tasks(t->pp, &tids);
+		int ntids = t->uw && s->c.include_idle ? pyproc__tasks(t->pp, &tids)
+						       : pyproc__running_tasks(t->pp, &tids);
+		if (ntids == 0 && t->uw && s->c.include_idle)
+			ntids = -ENOENT;
 		if (ntids == 0)
 			err = pyproc__sample(t->pp, &s->sample, flags);
 		else
@@ -472,9 +523,18 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 		if (!err && ntids != 0) {
 			pyproc__set_pause(t->pp, pause);
 			err = pyproc__sample(t->pp, &s->sample, flags);
+			if (!err && t->uw)
+				err = unwinder__unwind(t->uw, pause, &s->sample);
 			pyproc__set_pause(t->pp, NULL);
 			ptrace_pause__resume(pause);
 		}
+	}
+	bool native = s->c.native && !s->c.nonblocking;
+	if (!err && native) {
+		/* Symbols and the merge once the target runs again. */
+		s->msample.n = 0;
+		if (t->uw)
+			unwinder__merge(t->uw, &s->sample, &s->msample);
 	}
 	if (err == -ESRCH || err == -ENOENT || (err && !process_alive(t->pid))) {
 		t->alive = false;
@@ -496,7 +556,10 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 		s->st.thread_samples++;
 		s->st.active_samples += th->active;
 		s->st.gil_samples += th->owns_gil;
-		add_thread(s, t, th, t_ns);
+		const struct merged_stack *ms = NULL, no_unwinder = { .err = -ENOTSUP };
+		if (native)
+			ms = i < s->msample.n ? &s->msample.threads[i] : &no_unwinder;
+		add_thread(s, t, th, ms, t_ns);
 	}
 }
 

@@ -46,6 +46,7 @@ struct sampler_config {
 	double rate_hz;
 	double duration_s;      /* 0: unlimited */
 	bool nonblocking;
+	bool native;            /* --native: merge native stacks (needs the pause: not nonblocking) */
 	bool gil_only;          /* --gil: only the thread holding the GIL */
 	bool include_idle;      /* --idle */
 	bool threads_root;      /* --threads: root frame per thread */

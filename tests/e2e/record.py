@@ -1170,11 +1170,14 @@ def check_unwritable(ctx):
 
 
 def check_native(ctx):
+    """--native needs the pause: with --nonblocking it is refused at once,
+    writing nothing (the rest of --native: tests/e2e/native.py)."""
     t = burn_target(ctx)
     d = ctx.tmpdir()
     for flag in ('--native', '-n'):
-        r = ctx.cspy(['record', flag, '-o', os.path.join(d, 'n.svg'), '-d', '5', '--pid', t.pid])
-        expect_error(ctx, r, ['native', 'not available'], fast=1.0)
+        r = ctx.cspy(['record', flag, '--nonblocking', '-o', os.path.join(d, 'n.svg'), '-d', '5',
+                      '--pid', t.pid])
+        expect_error(ctx, r, ['--native', '--nonblocking'], fast=1.0)
         if os.path.exists(os.path.join(d, 'n.svg')):
             ctx.fail(r, ['an output file was written'])
     ctx.finish()
@@ -1494,7 +1497,7 @@ GLOBAL = [
     ('target_killed', check_target_killed),
     ('target_killed_zombie', check_target_killed_zombie),
     ('unwritable_output', check_unwritable),
-    ('native_refused', check_native),
+    ('native_nonblocking', check_native),
     ('bad_target', check_bad_target),
     ('lag_warning', check_lag_warning),
     ('legacy_syntax', check_legacy_syntax),

@@ -5,7 +5,9 @@
  * real per-version layouts, and the engine must read back exactly the stack
  * that was built: names, files, lines, GIL holder, TIDs. Also: a code object
  * freed and replaced at the same address never yields a stale name, and
- * cyclic frame chains end in an error or a truncation, never a hang.
+ * cyclic frame chains end in an error or a truncation, never a hang; the
+ * entry flags that --native merges with (3.11 is_entry, 3.12+ shim frames,
+ * every frame on 2.7).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +194,84 @@ static void test_311_walk(void)
 	pyproc__close(p);
 }
 
+/* Lay out 3.11+ frames in one datastack chunk: frame i at slot i, with
+ * previous = frame i-1 (i = 0 the bottom), code 0x50000 + 0x1000 * i, or
+ * a shim frame (owner 3) where shim[i]; is_entry (3.11) where entry[i]. */
+static void make_iframes(int n, const bool *shim, const bool *entry, uint64_t *addrs)
+{
+	uint8_t chunk[4096] = { 0 };
+	uint64_t size = sizeof(chunk);
+	memcpy(chunk + 8, &size, 8);
+	for (int i = 0; i < n; i++) {
+		addrs[i] = CHUNK + 24 + 128 * (uint64_t)i;
+		uint64_t code = 0x50000 + 0x1000 * (uint64_t)i;
+		char name[16];
+		snprintf(name, sizeof(name), "f%d", i);
+		if (!shim[i])
+			make_code(code, name, "/app/main.py", 10, loc_tab_plus2, 2);
+		uint8_t *fr = chunk + (addrs[i] - CHUNK);
+		uint64_t prev = i ? addrs[i - 1] : 0, instr = code + (uint64_t)L.co_code_adaptive;
+		memcpy(fr + L.if_code, &code, 8);
+		memcpy(fr + L.if_previous, &prev, 8);
+		memcpy(fr + L.if_instr, &instr, 8);
+		fr[L.if_owner] = shim[i] ? 3 : 0;
+		if (L.if_is_entry >= 0)
+			fr[L.if_is_entry] = entry[i];
+	}
+	put(CHUNK, chunk, sizeof(chunk));
+	put64(TSTATE + L.ts_datastack_chunk, CHUNK);
+}
+
+/* py_frame.entry (for --native): 3.11 from is_entry; 3.12+ a frame called
+ * from a shim frame, and the bottom frame; <= 3.10 every frame. */
+static void test_entry_flags(void)
+{
+	uint64_t a[8];
+	struct py_sample s = { 0 };
+
+	struct pyproc *p = setup(0x030b07f0);
+	const bool no_shim[4] = { false, false, false, false };
+	const bool e311[4] = { true, false, true, false };      /* f0 and f2 began eval calls */
+	make_iframes(4, no_shim, e311, a);
+	put64(TSTATE + L.ts_cframe, CFRAME);
+	put64(CFRAME + L.cframe_current, a[3]);
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK(s.n == 1 && s.threads[0].nframes == 4);
+	if (s.n == 1 && s.threads[0].nframes == 4) {
+		const struct py_frame *f = s.threads[0].frames;     /* innermost first: f3 f2 f1 f0 */
+		CHECK(!f[0].entry && f[1].entry && !f[2].entry && f[3].entry);
+	}
+	pyproc__close(p);
+
+	/* 3.12: shim, f1, f2, shim, f4, f5 (innermost) -> f4 and f1 are entries. */
+	p = setup(0x030c01f0);
+	const bool shim[6] = { true, false, false, true, false, false };
+	const bool none[6] = { false };
+	make_iframes(6, shim, none, a);
+	put64(TSTATE + L.ts_cframe, CFRAME);
+	put64(CFRAME + L.cframe_current, a[5]);
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK(s.n == 1 && s.threads[0].nframes == 4);
+	if (s.n == 1 && s.threads[0].nframes == 4) {
+		const struct py_frame *f = s.threads[0].frames;     /* f5 f4 f2 f1 */
+		CHECK_STR(f[1].code->name, "f4");
+		CHECK(!f[0].entry && f[1].entry && !f[2].entry && f[3].entry);
+	}
+	/* No shim under the bottom frame: the bottom frame is an entry anyway. */
+	const bool shim2[3] = { false, false, false };
+	make_iframes(3, shim2, none, a);
+	put64(CFRAME + L.cframe_current, a[2]);
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	if (s.n == 1 && s.threads[0].nframes == 3) {
+		const struct py_frame *f = s.threads[0].frames;
+		CHECK(!f[0].entry && !f[1].entry && f[2].entry);
+	} else {
+		CHECK(0);
+	}
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
 /* 2.7: PyFrameObject chain, co_lnotab with unsigned increments. */
 static void test_27_walk(void)
 {
@@ -221,6 +301,8 @@ static void test_27_walk(void)
 			CHECK_STR(s.threads[0].frames[0].code->name, "work");
 			CHECK_INT(s.threads[0].frames[0].line, 8);
 			CHECK_INT(s.threads[0].frames[1].line, 5);
+			/* every frame runs in its own eval call */
+			CHECK(s.threads[0].frames[0].entry && s.threads[0].frames[1].entry);
 		}
 	}
 	/* f_back pointing at itself: an error for that thread, no hang. */
@@ -246,6 +328,7 @@ int main(void)
 {
 	TEST_RUN(test_311_walk);
 	TEST_RUN(test_27_walk);
+	TEST_RUN(test_entry_flags);
 	TEST_RUN(test_unmapped_tstate);
 	return TEST_REPORT();
 }

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Native + Python stack merging (see merge.h). Function names are classified
+ * by tables of exact names and prefixes/substrings, compared on the name
+ * without a compiler suffix (".cold", ".isra.0", ".part.1", ".constprop.0").
+ * The walk is one pass over the native frames with an index into the Python
+ * frames; it never reads past either array.
+ */
+#include "native/merge.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "python/pyproc.h"
+
+/* The eval loop of every supported version: 2.7's PyEval_EvalFrameEx, 3.6+'s
+ * _PyEval_EvalFrameDefault. */
+static const char *const eval_loops[] = { "_PyEval_EvalFrameDefault", NULL };
+/* Calls into the loop: PyEval_EvalFrameEx (3.x, the loop itself in 2.7),
+ * PyEval_EvalFrame, _PyEval_EvalFrame (when not inlined). */
+static const char *const eval_wrappers[] = {
+	"PyEval_EvalFrameEx", "PyEval_EvalFrame", "_PyEval_EvalFrame", NULL
+};
+static const char *const startup[] = {
+	"_start", "__libc_start_main", "__libc_start_call_main", "main", "start_thread",
+	"clone", "clone3", "__clone", "__clone3", "__clone_internal", NULL
+};
+/* Call machinery inside the interpreter, besides the Py and _Py prefixes. */
+static const char *const plumbing_substr[] = {
+	"vectorcall", "cfunction_call", "call_function", "do_call_core", "fast_function",
+	"function_call", "method_call", "slot_tp_", "wrapper_call", "call_trampoline",
+	"object_vacall", "ext_do_call", "call_object", "method_vectorcall", "meth_call",
+	"trampoline", "pymain_", NULL
+};
+
+/* Length of name without a compiler suffix. */
+static size_t base_len(const char *name)
+{
+	const char *dot = strchr(name, '.');
+	return dot && dot != name ? (size_t)(dot - name) : strlen(name);
+}
+
+static bool in_list(const char *name, size_t len, const char *const *list)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (strlen(list[i]) == len && memcmp(list[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+static bool has_substr(const char *name, size_t len, const char *const *list)
+{
+	for (size_t i = 0; list[i]; i++) {
+		size_t k = strlen(list[i]);
+		for (size_t at = 0; at + k <= len; at++)
+			if (memcmp(name + at, list[i], k) == 0)
+				return true;
+	}
+	return false;
+}
+
+enum native_role merge_classify(const struct native_frame *f)
+{
+	if (!f->function || !f->function[0])
+		return NATIVE_OTHER;
+	const char *n = f->function;
+	size_t len = base_len(n);
+	if (in_list(n, len, eval_loops))
+		return NATIVE_EVAL;
+	if (in_list(n, len, eval_wrappers))
+		return NATIVE_EVAL_WRAPPER;
+	if (in_list(n, len, startup))
+		return NATIVE_STARTUP;
+	if ((len >= 2 && memcmp(n, "Py", 2) == 0) || (len >= 3 && memcmp(n, "_Py", 3) == 0) ||
+	    has_substr(n, len, plumbing_substr))
+		return NATIVE_PLUMBING;
+	return NATIVE_OTHER;
+}
+
+static bool same_module(const struct native_frame *a, const char *module_path)
+{
+	return module_path && module_path[0] && a->module_path &&
+	       strcmp(a->module_path, module_path) == 0;
+}
+
+int merge_stacks(const struct native_frame *nat, size_t nn, const struct py_frame *py, size_t np,
+		 struct merged_frame *out, size_t *nout)
+{
+	size_t n = 0, pi = 0;
+	bool seen_eval = false;
+	bool in_loop = false;           /* the frames just inside are the loop and its wrappers */
+	const char *py_module = NULL;   /* the interpreter's ELF, as seen in this stack */
+	*nout = 0;
+
+	for (size_t i = 0; i < nn && !py_module; i++)
+		if (merge_classify(&nat[i]) == NATIVE_EVAL)
+			py_module = nat[i].module_path;
+
+	for (size_t i = 0; i < nn; i++) {
+		const struct native_frame *f = &nat[i];
+		enum native_role role = merge_classify(f);
+		/* A wrapper right outside the loop (through other wrappers) is
+		 * the same call; elsewhere (2.7) it is the loop itself. */
+		bool call = role == NATIVE_EVAL || (role == NATIVE_EVAL_WRAPPER && !in_loop);
+		in_loop = role == NATIVE_EVAL || (role == NATIVE_EVAL_WRAPPER && in_loop);
+		if (call) {
+			/* One group of Python frames, innermost first. */
+			if (pi >= np)
+				return -EPROTO;
+			do
+				out[n++] = (struct merged_frame){ .py = &py[pi] };
+			while (!py[pi++].entry && pi < np);
+			seen_eval = true;
+			continue;
+		}
+		if (role == NATIVE_EVAL_WRAPPER || role == NATIVE_STARTUP)
+			continue;
+		/* The interpreter itself: only the builtin at the innermost end,
+		 * and only named (a nameless one may as well be plumbing). */
+		if ((f->in_python || same_module(f, py_module)) &&
+		    (seen_eval || role == NATIVE_PLUMBING || !f->function))
+			continue;
+		out[n++] = (struct merged_frame){ .py = NULL, .native = *f };
+	}
+	if (pi != np)
+		return -EPROTO;
+	*nout = n;
+	return 0;
+}
+
+void merged_sample__release(struct merged_sample *s)
+{
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->threads[i].frames);
+	free(s->threads);
+	memset(s, 0, sizeof(*s));
+}

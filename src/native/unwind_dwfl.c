@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Native unwinding with elfutils' libdwfl (see unwind.h).
+ *
+ * One Dwfl session per process: modules are reported from /proc/PID/maps
+ * (dwfl_linux_proc_report) once, and again only when an unwound program
+ * counter falls outside every known module (a library loaded since; at most
+ * once a second, so code outside any file, e.g. a JIT, cannot make every
+ * sample re-read the maps). libdwfl keeps each module's ELF, symbol table,
+ * CFI and DWARF line tables, so they are loaded once per process.
+ *
+ * The session is attached with our own Dwfl_Thread_Callbacks: the initial
+ * registers of a thread are those of the already-paused thread
+ * (ptrace_pause__regs), and stack memory is read through proc/mem.h, a whole
+ * page at a time into a small page cache (an unwind step reads a few words
+ * near the previous ones), valid for one pause.
+ *
+ * Symbols: program counter (the call site for return addresses, pc - 1) ->
+ * function (demangled when it starts with _Z), module basename, source
+ * file and line from DWARF, in a hash map; the strings are interned for the
+ * unwinder's life, so frames already handed out stay valid when the map is
+ * cleared after a module re-report.
+ */
+#include "native/unwind.h"
+
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/user.h>
+#include <time.h>
+
+#include "native/merge.h"
+#include "proc/mem.h"
+#include "proc/ptrace.h"
+#include "python/pyproc.h"
+#include "util/xalloc.h"
+
+#define PAGE 4096u
+#define NPAGES 16
+#define REREPORT_NS 1000000000ull
+#define MAX_SYMS (1u << 20)
+
+/* Provided by libstdc++ (C++ ABI); linked in with libdw. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+struct page {
+	uint64_t addr;
+	bool ok;
+	uint8_t data[PAGE];
+};
+
+struct raw_stack {
+	uint64_t *pcs;          /* lookup addresses (call sites), innermost first */
+	size_t n, cap;
+	int err;
+};
+
+struct sym {
+	uint64_t pc;
+	bool used;
+	struct native_frame f;
+};
+
+struct str {
+	struct str *next;
+	char s[];
+};
+
+struct unwinder {
+	pid_t pid;
+	char *python_binary;
+	Dwfl *dwfl;
+	struct mem *mem;
+	char *debuginfo_path;
+	Dwfl_Callbacks cbs;
+	uint64_t reported_ns;
+
+	/* the unwind in progress */
+	pid_t tid;
+	const struct ptrace_pause *pause;
+	struct raw_stack *cur;
+	bool unknown_pc;                /* a frame outside every module */
+	int mem_err;
+	struct page pages[NPAGES];
+	unsigned next_page;
+
+	struct raw_stack *stacks;       /* per thread of the last unwind */
+	size_t nstacks, stacks_cap;
+
+	struct sym *syms;               /* open addressing, power-of-two size */
+	size_t nsyms, syms_cap;
+	struct str **strs;              /* interned strings, chained */
+	size_t nstrs, strs_cap;
+	struct native_frame *frames;    /* one thread's symbolized frames */
+	size_t frames_cap;
+};
+
+bool unwind_available(const char **why)
+{
+	if (why)
+		*why = NULL;
+	return true;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- interned strings ---------------------------------------------------- */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static const char *intern(struct unwinder *u, const char *s)
+{
+	if (!s)
+		return NULL;
+	if (u->nstrs * 2 >= u->strs_cap) {
+		size_t cap = u->strs_cap ? u->strs_cap * 2 : 1024;
+		struct str **t = xcalloc(cap, sizeof(*t));
+		for (size_t i = 0; i < u->strs_cap; i++)
+			for (struct str *e = u->strs[i], *next; e; e = next) {
+				next = e->next;
+				size_t k = hash_str(e->s) & (cap - 1);
+				e->next = t[k];
+				t[k] = e;
+			}
+		free(u->strs);
+		u->strs = t;
+		u->strs_cap = cap;
+	}
+	size_t k = hash_str(s) & (u->strs_cap - 1);
+	for (struct str *e = u->strs[k]; e; e = e->next)
+		if (strcmp(e->s, s) == 0)
+			return e->s;
+	size_t len = strlen(s);
+	struct str *e = xmalloc(sizeof(*e) + len + 1);
+	memcpy(e->s, s, len + 1);
+	e->next = u->strs[k];
+	u->strs[k] = e;
+	u->nstrs++;
+	return e->s;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* ---- modules ------------------------------------------------------------- */
+
+static int report_modules(struct unwinder *u)
+{
+	u->reported_ns = now_ns();
+	dwfl_report_begin(u->dwfl);
+	int r = dwfl_linux_proc_report(u->dwfl, u->pid);
+	if (dwfl_report_end(u->dwfl, NULL, NULL) != 0 && r == 0)
+		r = -1;
+	if (r > 0)
+		return r == ENOENT ? -ESRCH : -r;
+	/* Addresses may now belong to other modules: forget the symbols (their
+	 * strings stay interned). */
+	if (u->syms)
+		memset(u->syms, 0, u->syms_cap * sizeof(*u->syms));
+	u->nsyms = 0;
+	return r < 0 ? -EINVAL : 0;
+}
+
+/* ---- thread callbacks ---------------------------------------------------- */
+
+static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	(void)dwfl;
+	(void)arg;
+	(void)thread_argp;
+	return 0;       /* threads are only ever asked for by TID */
+}
+
+static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+	struct unwinder *u = arg;
+	(void)dwfl;
+	*thread_argp = u;
+	return tid == u->tid;
+}
+
+static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	struct unwinder *u = arg;
+	(void)dwfl;
+	uint64_t base = addr & ~(uint64_t)(PAGE - 1);
+	if (addr - base + sizeof(*result) <= PAGE) {
+		struct page *pg = NULL;
+		for (unsigned i = 0; i < NPAGES && !pg; i++)
+			if (u->pages[i].ok && u->pages[i].addr == base)
+				pg = &u->pages[i];
+		if (!pg) {
+			struct page *slot = &u->pages[u->next_page++ % NPAGES];
+			int err = mem__read(u->mem, base, slot->data, PAGE);
+			slot->addr = base;
+			slot->ok = err == 0;
+			if (err == -ESRCH)
+				u->mem_err = err;
+			if (!err)
+				pg = slot;
+		}
+		if (pg) {
+			memcpy(result, pg->data + (addr - base), sizeof(*result));
+			return true;
+		}
+	}
+	int err = mem__read(u->mem, addr, result, sizeof(*result));
+	if (err == -ESRCH)
+		u->mem_err = err;
+	return err == 0;
+}
+
+static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
+{
+	struct unwinder *u = arg;
+	struct user_regs_struct r;
+	if (ptrace_pause__regs(u->pause, u->tid, &r) != 0)
+		return false;
+	/* x86_64 DWARF register numbers 0-16: rax rdx rcx rbx rsi rdi rbp rsp
+	 * r8-r15, and the return address column (rip). */
+	Dwarf_Word regs[17] = {
+		r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp,
+		r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip,
+	};
+	return dwfl_thread_state_registers(thread, 0, 17, regs);
+}
+
+static const Dwfl_Thread_Callbacks thread_cbs = {
+	.next_thread = cb_next_thread,
+	.get_thread = cb_get_thread,
+	.memory_read = cb_memory_read,
+	.set_initial_registers = cb_set_initial_registers,
+};
+
+/* ---- open / close -------------------------------------------------------- */
+
+int unwinder__new(pid_t pid, const char *python_binary, struct unwinder **out)
+{
+	struct unwinder *u = xcalloc(1, sizeof(*u));
+	int err;
+	u->pid = pid;
+	u->python_binary = python_binary ? xstrdup(python_binary) : NULL;
+	u->mem = mem__new_pid(pid);
+	/* Local debug files only (/usr/lib/debug, .gnu_debuglink): never a
+	 * network fetch from debuginfod while the target is paused. */
+	unsetenv("DEBUGINFOD_URLS");
+	u->cbs = (Dwfl_Callbacks){
+		.find_elf = dwfl_linux_proc_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.debuginfo_path = &u->debuginfo_path,
+	};
+	u->dwfl = dwfl_begin(&u->cbs);
+	if (!u->dwfl) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = report_modules(u);
+	if (err)
+		goto fail;
+	if (!dwfl_attach_state(u->dwfl, NULL, pid, &thread_cbs, u)) {
+		err = -EINVAL;
+		goto fail;
+	}
+	*out = u;
+	return 0;
+fail:
+	unwinder__free(u);
+	return err;
+}
+
+void unwinder__free(struct unwinder *u)
+{
+	if (!u)
+		return;
+	if (u->dwfl)
+		dwfl_end(u->dwfl);
+	mem__free(u->mem);
+	for (size_t i = 0; i < u->stacks_cap; i++)
+		free(u->stacks[i].pcs);
+	free(u->stacks);
+	free(u->syms);
+	for (size_t i = 0; i < u->strs_cap; i++)
+		for (struct str *e = u->strs[i], *next; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	free(u->strs);
+	free(u->frames);
+	free(u->python_binary);
+	free(u);
+}
+
+/* ---- unwinding ----------------------------------------------------------- */
+
+static int frame_cb(Dwfl_Frame *state, void *arg)
+{
+	struct unwinder *u = arg;
+	struct raw_stack *st = u->cur;
+	Dwarf_Addr pc;
+	bool activation;
+	if (!dwfl_frame_pc(state, &pc, &activation))
+		return DWARF_CB_ABORT;
+	if (st->n >= UNWIND_MAX_DEPTH)
+		return DWARF_CB_ABORT;
+	/* A return address points after the call: look up the call itself. */
+	uint64_t at = activation || pc == 0 ? pc : pc - 1;
+	if (!dwfl_addrmodule(u->dwfl, at))
+		u->unknown_pc = true;
+	st->pcs = xgrow(st->pcs, &st->cap, st->n + 1, sizeof(*st->pcs));
+	st->pcs[st->n++] = at;
+	return DWARF_CB_OK;
+}
+
+static int unwind_thread(struct unwinder *u, pid_t tid, struct raw_stack *st)
+{
+	st->n = 0;
+	st->err = 0;
+	if (tid <= 0)
+		return -ESRCH;
+	u->tid = tid;
+	u->cur = st;
+	u->unknown_pc = false;
+	int r = dwfl_getthread_frames(u->dwfl, tid, frame_cb, u);
+	u->tid = 0;
+	if (u->mem_err)
+		return u->mem_err;
+	/* libdwfl may end a complete backtrace with an error: frames count. */
+	if (r != 0 && st->n == 0)
+		return -EIO;
+	return 0;
+}
+
+int unwinder__unwind(struct unwinder *u, const struct ptrace_pause *pause, const struct py_sample *s)
+{
+	u->pause = pause;
+	u->mem_err = 0;
+	for (unsigned i = 0; i < NPAGES; i++)
+		u->pages[i].ok = false;
+	if (s->n > u->stacks_cap) {
+		size_t old = u->stacks_cap;
+		u->stacks = xgrow(u->stacks, &u->stacks_cap, s->n, sizeof(*u->stacks));
+		memset(u->stacks + old, 0, (u->stacks_cap - old) * sizeof(*u->stacks));
+	}
+	u->nstacks = s->n;
+	int ret = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct py_thread *t = &s->threads[i];
+		struct raw_stack *st = &u->stacks[i];
+		if (t->skipped) {               /* idle, dropped by the caller */
+			st->err = -ENOTSUP;
+			continue;
+		}
+		st->err = unwind_thread(u, t->tid, st);
+		/* A frame in no known module: a library loaded since the
+		 * modules were reported. Report again (rarely) and retry. */
+		if (!st->err && u->unknown_pc && now_ns() - u->reported_ns > REREPORT_NS) {
+			int err = report_modules(u);
+			if (!err)
+				st->err = unwind_thread(u, t->tid, st);
+			else if (err == -ESRCH)
+				st->err = err;
+		}
+		if (st->err == -ESRCH && u->mem_err == -ESRCH) {
+			ret = -ESRCH;
+			break;
+		}
+	}
+	u->pause = NULL;
+	return ret;
+}
+
+/* ---- symbols ------------------------------------------------------------- */
+
+static size_t sym_slot(const struct unwinder *u, uint64_t pc)
+{
+	size_t mask = u->syms_cap - 1;
+	size_t i = (size_t)((pc * 0x9e3779b97f4a7c15ull) >> 20) & mask;
+	while (u->syms[i].used && u->syms[i].pc != pc)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void syms_grow(struct unwinder *u)
+{
+	size_t old_cap = u->syms_cap;
+	struct sym *old = u->syms;
+	u->syms_cap = old_cap ? old_cap * 2 : 4096;
+	u->syms = xcalloc(u->syms_cap, sizeof(*u->syms));
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].used)
+			u->syms[sym_slot(u, old[i].pc)] = old[i];
+	free(old);
+}
+
+static bool is_python_module(const struct unwinder *u, const char *path)
+{
+	if (!u->python_binary || !path)
+		return false;
+	return strcmp(path, u->python_binary) == 0 ||
+	       strcmp(base_name(path), base_name(u->python_binary)) == 0;
+}
+
+static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
+{
+	*f = (struct native_frame){ .pc = pc, .module = "", .module_path = "", .line = -1 };
+	Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, pc);
+	if (!mod)
+		return;
+	const char *path = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	if (path) {
+		f->module_path = intern(u, path);
+		f->module = intern(u, base_name(path));
+		f->in_python = is_python_module(u, path);
+	}
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+	/* "memcpy@@GLIBC_2.14": the symbol version is not part of the name, nor
+	 * (in C names) GCC's clone suffix: "select_select_impl.constprop.0". */
+	char plain[512];
+	const char *cut = name ? strchr(name, '@') : NULL;
+	if (name && !cut && !(name[0] == '_' && name[1] == 'Z'))
+		cut = strchr(name, '.');
+	if (cut && cut != name && (size_t)(cut - name) < sizeof(plain)) {
+		memcpy(plain, name, (size_t)(cut - name));
+		plain[cut - name] = '\0';
+		name = plain;
+	}
+	if (name && name[0]) {
+		char *dem = NULL;
+		int status = -1;
+		if (name[0] == '_' && name[1] == 'Z')
+			dem = __cxa_demangle(name, NULL, NULL, &status);
+		f->function = intern(u, dem && status == 0 ? dem : name);
+		free(dem);
+	}
+	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
+	int lineno = 0;
+	const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	if (src && src[0] && lineno > 0) {
+		f->file = intern(u, src);
+		f->short_file = intern(u, base_name(src));
+		f->line = lineno;
+	}
+}
+
+static const struct native_frame *lookup(struct unwinder *u, uint64_t pc)
+{
+	if (u->nsyms >= MAX_SYMS) {
+		memset(u->syms, 0, u->syms_cap * sizeof(*u->syms));
+		u->nsyms = 0;
+	}
+	if (u->nsyms * 2 >= u->syms_cap)
+		syms_grow(u);
+	struct sym *e = &u->syms[sym_slot(u, pc)];
+	if (!e->used) {
+		e->used = true;
+		e->pc = pc;
+		symbolize(u, pc, &e->f);
+		u->nsyms++;
+	}
+	return &e->f;
+}
+
+int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged_sample *out)
+{
+	if (s->n > out->cap) {
+		size_t old = out->cap;
+		out->threads = xgrow(out->threads, &out->cap, s->n, sizeof(*out->threads));
+		memset(out->threads + old, 0, (out->cap - old) * sizeof(*out->threads));
+	}
+	out->n = s->n;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct py_thread *t = &s->threads[i];
+		struct merged_stack *m = &out->threads[i];
+		m->n = 0;
+		m->err = t->err;
+		if (!m->err)
+			m->err = i < u->nstacks ? u->stacks[i].err : -ESRCH;
+		if (m->err)
+			continue;
+		const struct raw_stack *st = &u->stacks[i];
+		u->frames = xgrow(u->frames, &u->frames_cap, st->n ? st->n : 1, sizeof(*u->frames));
+		for (size_t k = 0; k < st->n; k++)
+			u->frames[k] = *lookup(u, st->pcs[k]);
+		m->frames = xgrow(m->frames, &m->cap, st->n + t->nframes + 1, sizeof(*m->frames));
+		m->err = merge_stacks(u->frames, st->n, t->frames, t->nframes, m->frames, &m->n);
+	}
+	return 0;
+}

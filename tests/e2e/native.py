@@ -1,0 +1,636 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `--native` (dump, record, top) on every installed CPython.
+
+    python3 tests/e2e/native.py [-k PATTERN] [--python VERSION] [--skip NAME]
+                                [--cost] [-v]
+
+Reuses the dump suite (tests/e2e/run.py, imported as a module) for
+interpreter discovery, process tracking and the target class.
+
+For every interpreter, the C extension tests/targets/native/cspy_native_test.c
+is compiled with that interpreter's headers (-O2 -g -fPIC -shared, into a
+temporary directory), plus a copy stripped with `strip --strip-all`. The
+target tests/targets/native/native_target.py runs <module> -> outer() ->
+C burn_then_call(middle) -> C invoke_callback (static) -> Python middle() ->
+C spin() (a CPU loop, forever); middle() writes the ORACLE (its Python frames
+from traceback.extract_stack(), on the line of the call into C) before it
+calls spin(). The C lines are found in the source by their CSPY_* markers.
+
+Per interpreter:
+  dump           `dump --native` text: exactly spin (cspy_native_test.c:SPIN),
+                 middle, invoke_callback (...:INVOKE), burn_then_call
+                 (...:CALL), outer, <module> (Python frames as in the oracle)
+  dump_json      the same stack in `dump --native --json` (native flags,
+                 module, lines)
+  stripped       the stripped build: spin (cspy_native_test.so), middle,
+                 0x... (cspy_native_test.so) [static: not in .dynsym],
+                 burn_then_call (cspy_native_test.so), outer, <module>
+  record         `record -n -f raw -d 2`: spin is the leaf of > 80 % of the
+                 samples, the merged stack is the one above, "Errors: 0"
+  top            `top --native --duration 2` (stdout a pipe: plain text)
+                 shows spin (cspy_native_test.c:SPIN)
+Version-independent:
+  nonblocking_refused   --native --nonblocking: one error line, exit 2
+                        (dump, record, top), before any sampling
+  merge_error           a native stack that does not match (unwinding stops
+                        in spin_nounwind, whose CFI ends the stack): dump
+                        says so and shows the Python frames, record counts
+                        errors and adds no stack; both exit 0
+  no_libdw              `make NO_LIBDW=1` into build-nolibdw/ builds, does not
+                        link libdw, dumps Python stacks, and refuses --native
+                        (dump, record, top) saying it was built without libdw
+
+--cost also measures cspy's CPU per sample (`record -v`, 100 Hz, 5 s) with
+and without --native on the spinning target, as a table (no pass/fail).
+
+Output: a table check x interpreter, the n/a reasons, the failure details,
+and last the line "N passed, N failed" (exit status 1 if any failed).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run as dumpsuite                                      # noqa: E402
+from run import (Fail, NA, Stopping, clip, cspy, cspy_shown, indent,  # noqa: E402
+                 leftover_stops, make_temp_dir, remove_temp_dir, run_cmd)
+
+REPO = dumpsuite.REPO
+NTARGETS = os.path.join(dumpsuite.TARGETS, 'native')
+EXT_SRC = os.path.join(NTARGETS, 'cspy_native_test.c')
+EXT_SO = 'cspy_native_test.so'
+NOLIBDW_BUILD = 'build-nolibdw'
+
+OPTS = None
+COST = {}                 # label -> (python-only us/sample, native us/sample)
+
+
+def marker_line(marker):
+    with open(EXT_SRC) as f:
+        for n, line in enumerate(f, 1):
+            if marker in line:
+                return n
+    raise Fail('marker %s not found in %s' % (marker, EXT_SRC))
+
+
+# --------------------------------------------------------------------------
+# Building the extension
+
+def include_dir(interp):
+    r = subprocess.run([interp.path, '-c', 'import sysconfig; print(sysconfig.get_paths()["include"])'],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dumpsuite.target_env(),
+                       timeout=30)
+    inc = r.stdout.decode().strip()
+    if r.returncode != 0 or not inc:
+        raise Fail('cannot ask %s for its include directory: %s' % (interp.path, r.stderr.decode()))
+    return inc
+
+
+def build_ext(interp, d, stripped):
+    """Compile the extension for interp into d; returns its path."""
+    inc = include_dir(interp)
+    if not os.path.exists(os.path.join(inc, 'Python.h')):
+        raise NA('no Python.h in %s (install the headers, e.g. python3-dev)' % inc)
+    cc = os.environ.get('CC') or 'cc'
+    out = os.path.join(d, EXT_SO)
+    cmd = [cc, '-O2', '-g', '-fPIC', '-shared', '-I' + inc, '-o', out, EXT_SRC]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    if r.returncode != 0:
+        raise Fail('$ %s\n  failed:\n%s' % (' '.join(cmd), indent(r.stdout.decode('utf-8', 'replace'))))
+    if stripped:
+        r = subprocess.run(['strip', '--strip-all', out], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        if r.returncode != 0:
+            raise Fail('strip --strip-all %s failed: %s' % (out, r.stdout.decode()))
+        syms = subprocess.run(['nm', out], stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout
+        if b'no symbols' not in syms:
+            raise Fail('%s still has a symbol table after strip: %s' % (out, clip(syms.decode(), 300)))
+    return out
+
+
+class Session(object):
+    """One interpreter, one extension build, one spinning target."""
+
+    def __init__(self, interp, stripped=False, mode=('forever',)):
+        self.interp = interp
+        self.dir = make_temp_dir('cspy-native-')
+        self.ctx = dumpsuite.Ctx(interp)
+        self.ext = build_ext(interp, self.dir, stripped)
+        self.target = self.ctx.start(os.path.join('native', 'native_target.py'),
+                                     args=[self.dir] + list(mode))
+        self.target.runnable = None         # it spins: always running
+        self.oracle = self.target.wait_ready(timeout=30)
+        got = os.path.realpath(self.oracle['extra']['ext'])
+        if got != os.path.realpath(self.ext):
+            raise Fail('the target loaded %s, not the extension built for it (%s)' % (got, self.ext))
+
+    def close(self):
+        self.ctx.close()
+        remove_temp_dir(self.dir)
+
+
+# --------------------------------------------------------------------------
+# Expectations
+
+RE_TFRAME = re.compile(r'^    (\S.*?) \(([^()]*?)(?::(\d+))?\)$')
+RE_HEX = re.compile(r'^0x[0-9a-f]+$')
+
+
+def expected_stack(s, stripped):
+    """[(name or regex, file, line or None)] innermost first."""
+    py = dumpsuite.exp_frames(s.oracle['threads'][0])      # innermost first: middle, outer, <module>
+    names = [f['name'] for f in py]
+    if names[:2] != ['middle', 'outer']:
+        raise Fail('unexpected oracle stack %s' % names)
+    if stripped:
+        c = lambda name: (name, EXT_SO, None)
+        mid = (RE_HEX, EXT_SO, None)
+    else:
+        c = lambda name: (name, 'cspy_native_test.c', LINES[name])
+        mid = c('invoke_callback')
+    pyf = lambda f: (f['name'], f['short'], f['line'])
+    return [c('spin'), pyf(py[0]), mid, c('burn_then_call')] + [pyf(f) for f in py[1:]]
+
+
+def show(stack):
+    out = []
+    for name, f, line in stack:
+        n = name.pattern if hasattr(name, 'pattern') else name
+        out.append('%s (%s)' % (n, f if line is None else '%s:%s' % (f, line)))
+    return out
+
+
+def matches(exp, got):
+    if len(exp) != len(got):
+        return False
+    for (en, ef, el), (gn, gf, gl) in zip(exp, got):
+        if hasattr(en, 'match'):
+            if not en.match(gn):
+                return False
+        elif en != gn:
+            return False
+        if ef != gf or el != gl:
+            return False
+    return True
+
+
+def stack_problem(what, exp, got):
+    if matches(exp, got):
+        return None
+    return dumpsuite.frames_diff(what, show(exp), show(got)) or \
+        '%s: expected %s, got %s' % (what, show(exp), show(got))
+
+
+def parse_native_text(out):
+    """Frames of the single thread of a `dump --native` text output."""
+    frames, threads, other = [], 0, []
+    for line in out.split('\n'):
+        if line.startswith('Thread '):
+            threads += 1
+            continue
+        m = RE_TFRAME.match(line)
+        if m:
+            frames.append((m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None))
+        elif line.startswith('    '):
+            other.append(line)
+    return threads, frames, other
+
+
+def run_dump(s, flags):
+    dumpsuite.settle(s.target)
+    res = cspy(['dump', '--pid', s.target.pid] + list(flags))
+    if res.rc != 0:
+        raise Fail('$ %s\n  exit status %d, expected 0\n  stderr: %s'
+                   % (res.shown, res.rc, clip(res.err.strip(), 2000)))
+    left = leftover_stops(s.target)
+    if left:
+        raise Fail('$ %s\n  cspy left the target stopped: %s' % (res.shown, left))
+    return res
+
+
+# --------------------------------------------------------------------------
+# Per-interpreter checks (each gets a Session)
+
+def check_dump(s, stripped=False):
+    res = run_dump(s, ['--native'])
+    threads, frames, other = parse_native_text(res.out)
+    pr = []
+    if threads != 1:
+        pr.append('expected 1 thread, got %d' % threads)
+    if other:
+        pr.append('lines that are not frames: %s' % other)
+    p = stack_problem('merged stack', expected_stack(s, stripped), frames)
+    if p:
+        pr.append(p)
+    if pr:
+        raise Fail('$ %s\n%s\n  output:\n%s' % (res.shown, indent('\n'.join(pr), 2), indent(res.out)))
+    return res.out
+
+
+def check_stripped(s):
+    return check_dump(s, stripped=True)
+
+
+def check_dump_json(s):
+    res = run_dump(s, ['-n', '--json'])
+    try:
+        doc = json.loads(res.out)
+        th = doc[0]
+        frames = th['frames']
+    except (ValueError, LookupError, TypeError) as e:
+        raise Fail('$ %s\n  not the expected JSON (%s):\n%s' % (res.shown, e, indent(clip(res.out))))
+    pr = []
+    got = [(f['name'], f['short_filename'], f['line'] if f['line'] >= 0 else None) for f in frames]
+    p = stack_problem('merged stack (JSON)', expected_stack(s, False), got)
+    if p:
+        pr.append(p)
+    kinds = [f.get('native') for f in frames]
+    if kinds != [True, False, True, True] + [False] * (len(frames) - 4):
+        pr.append('"native" flags %s, expected native for spin, invoke_callback, burn_then_call only'
+                  % kinds)
+    for f in frames:
+        if f.get('native') and (f.get('module') != EXT_SO or not f.get('filename', '').endswith(
+                'cspy_native_test.c') or not isinstance(f.get('address'), int)):
+            pr.append('native frame %s: module %r (expected %r), filename %r, address %r'
+                      % (f['name'], f.get('module'), EXT_SO, f.get('filename'), f.get('address')))
+    if th.get('native_error') is not None:
+        pr.append('native_error: %r, expected null' % th.get('native_error'))
+    if pr:
+        raise Fail('$ %s\n%s' % (res.shown, indent('\n'.join(pr), 2)))
+
+
+RE_WROTE = re.compile(r"^cspy> Wrote (\S+) data to '(.*)'\. Samples: (\d+) Errors: (\d+)$", re.M)
+RE_CPU = re.compile(r'^cspy> cspy used ([\d.]+) ms of CPU for (\d+) samples: ([\d.]+) us per sample$',
+                    re.M)
+
+
+def record_raw(s, flags, dur='2'):
+    d = make_temp_dir('cspy-native-rec-')
+    try:
+        out = os.path.join(d, 'p.txt')
+        res = cspy(['record', '-f', 'raw', '-o', out, '-d', dur] + list(flags) + ['--pid', s.target.pid],
+                   timeout=60)
+        text = open(out).read() if os.path.exists(out) else None
+    finally:
+        remove_temp_dir(d)
+    if res.rc != 0 or text is None:
+        raise Fail('$ %s\n  exit status %d (expected 0), output file %s\n  stderr: %s'
+                   % (res.shown, res.rc, 'written' if text is not None else 'missing',
+                      clip(res.err.strip(), 2000)))
+    m = RE_WROTE.search(res.err)
+    if not m:
+        raise Fail('$ %s\n  no "Wrote ... Samples: N Errors: M" line\n  stderr: %s'
+                   % (res.shown, clip(res.err.strip(), 2000)))
+    stacks = []
+    for line in text.split('\n'):
+        if line:
+            st, _, count = line.rpartition(' ')
+            stacks.append((st.split(';'), int(count)))
+    return res, int(m.group(3)), int(m.group(4)), stacks
+
+
+def label(name, f, line):
+    return '%s (%s)' % (name, f if line is None else '%s:%s' % (f, line))
+
+
+def check_record(s):
+    res, samples, errors, stacks = record_raw(s, ['-n'])
+    total = sum(c for _, c in stacks)
+    spin = sum(c for st, c in stacks if st and st[-1].startswith('spin ('))
+    exp = [label(*f) for f in reversed(expected_stack(s, False))]      # root first
+    full = sum(c for st, c in stacks if st == exp)
+    pr = []
+    if errors != 0:
+        pr.append('Errors: %d, expected 0' % errors)
+    if samples < 20:
+        pr.append('only %d samples in 2 s at 100 Hz' % samples)
+    if total == 0 or spin * 100 < 80 * total:
+        pr.append('spin is the leaf of %d of %d samples, expected > 80 %%' % (spin, total))
+    if total and full * 100 < 80 * total:
+        pr.append('the full merged stack\n      %s\n    is in %d of %d samples, expected > 80 %%'
+                  % (';'.join(exp), full, total))
+    if pr:
+        top = sorted(stacks, key=lambda sc: -sc[1])[:8]
+        raise Fail('$ %s\n%s\n  profile (top stacks):\n%s'
+                   % (res.shown, indent('\n'.join(pr), 2),
+                      indent('\n'.join('%5d  %s' % (c, ';'.join(st)) for st, c in top), 4)))
+
+
+def check_top(s):
+    res = cspy(['top', '--native', '--duration', '2', '--pid', s.target.pid], timeout=60)
+    want = 'spin (cspy_native_test.c:%d)' % LINES['spin']
+    pr = []
+    if res.rc != 0:
+        pr.append('exit status %d, expected 0; stderr: %s' % (res.rc, clip(res.err.strip(), 1000)))
+    rows = [l for l in res.out.split('\n') if want in l]
+    if not rows:
+        pr.append('no row %r in the output' % want)
+    elif not re.match(r'^\s*(\d+\.\d+)%', rows[-1]) or float(re.match(r'^\s*(\d+\.\d+)%',
+                                                                       rows[-1]).group(1)) < 80:
+        pr.append('%r has less than 80 %% own time: %r' % (want, rows[-1]))
+    if pr:
+        raise Fail('$ %s\n%s\n  stdout:\n%s' % (res.shown, indent('\n'.join(pr), 2),
+                                                indent(clip(res.out, 3000))))
+
+
+def measure_cost(s):
+    """cspy's CPU per sample at 100 Hz for 5 s, Python only and --native."""
+    out = []
+    for flags in ([], ['--native']):
+        res, samples, errors, _ = record_raw(s, flags + ['-v'], dur='5')
+        m = RE_CPU.search(res.err)
+        if not m:
+            raise Fail('$ %s\n  no CPU line on stderr' % res.shown)
+        out.append(float(m.group(3)))
+    COST[s.interp.label] = tuple(out)
+
+
+PER_VERSION = [
+    ('dump', check_dump, False),
+    ('dump_json', check_dump_json, False),
+    ('record', check_record, False),
+    ('top', check_top, False),
+    ('stripped', check_stripped, True),
+]
+
+
+# --------------------------------------------------------------------------
+# Version-independent checks
+
+def expect_refusal(res, needles, code=2):
+    lines = [l for l in res.err.strip().split('\n') if l]
+    pr = []
+    if res.rc != code:
+        pr.append('exit status %s, expected %d' % (res.rc, code))
+    if len(lines) != 1 or not lines[0].startswith('cspy: error: '):
+        pr.append('expected one line "cspy: error: ..." on stderr, got %r' % res.err)
+    for n in needles:
+        if n not in res.err:
+            pr.append('stderr does not say %r' % n)
+    if res.out.strip():
+        pr.append('unexpected stdout: %r' % clip(res.out, 300))
+    return ['$ %s\n%s' % (res.shown, indent('\n'.join(pr), 2))] if pr else []
+
+
+def refusal_commands(pid, d):
+    return [
+        ['dump', '--native', '--pid', pid],
+        ['record', '-n', '-f', 'raw', '-o', os.path.join(d, 'x.txt'), '-d', '5', '--pid', pid],
+        ['top', '--native', '-d', '5', '--pid', pid],
+    ]
+
+
+def check_nonblocking_refused(s):
+    d = make_temp_dir('cspy-native-nb-')
+    pr = []
+    try:
+        for args in refusal_commands(s.target.pid, d):
+            args = args[:1] + ['--nonblocking'] + args[1:]
+            t0 = time.time()
+            res = cspy(args)
+            pr += expect_refusal(res, ['--native', '--nonblocking', 'paused'])
+            if time.time() - t0 > 2:
+                pr.append('$ %s\n  took %.1f s: the refusal must come before sampling'
+                          % (res.shown, time.time() - t0))
+        if os.path.exists(os.path.join(d, 'x.txt')):
+            pr.append('record wrote an output file although it refused')
+    finally:
+        remove_temp_dir(d)
+    if pr:
+        raise Fail('\n'.join(pr))
+
+
+def check_no_libdw(s):
+    build = os.path.join(REPO, NOLIBDW_BUILD)
+    cmd = ['make', '-s', '-j2', 'BUILD=' + NOLIBDW_BUILD, 'NO_LIBDW=1', NOLIBDW_BUILD + '/cspy']
+    if os.environ.get('WERROR'):
+        cmd.insert(4, 'WERROR=' + os.environ['WERROR'])
+    r = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    if r.returncode != 0:
+        raise Fail('$ %s\n  failed:\n%s' % (' '.join(cmd), indent(clip(r.stdout.decode('utf-8', 'replace')))))
+    exe = os.path.join(build, 'cspy')
+    pr = []
+    dyn = subprocess.run(['readelf', '-d', exe], stdout=subprocess.PIPE).stdout.decode()
+    if 'libdw' in dyn:
+        pr.append('%s links libdw:\n%s' % (exe, indent(dyn)))
+    d = make_temp_dir('cspy-native-nolibdw-')
+    try:
+        for args in refusal_commands(s.target.pid, d):
+            res = cspy(args, exe=exe)
+            pr += expect_refusal(res, ['--native is not available in this build of cspy '
+                                       '(built without libdw)'])
+        res = cspy(['dump', '--pid', s.target.pid], exe=exe)
+        _, frames, _ = parse_native_text(res.out)
+        want = [(f['name'], f['short'], f['line']) for f in dumpsuite.exp_frames(s.oracle['threads'][0])]
+        if res.rc != 0 or frames != want:
+            pr.append('$ %s\n  exit status %d; expected the Python stack %s, got %s\n  stderr: %s'
+                      % (res.shown, res.rc, show(want), show(frames), clip(res.err, 500)))
+    finally:
+        remove_temp_dir(d)
+    if pr:
+        raise Fail('\n'.join(pr))
+
+
+def check_merge_error(s):
+    """A thread whose native stack does not match its Python stack (here:
+    unwinding stops in spin_nounwind, whose CFI marks the end of the stack):
+    dump says so and shows the Python frames; record counts errors, adds no
+    stack, and exits 0. Never a crash."""
+    n = Session(s.interp, mode=('nounwind',))
+    try:
+        pr = []
+        res = run_dump(n, ['--native'])
+        threads, frames, other = parse_native_text(res.out)
+        want = [(f['name'], f['short'], f['line']) for f in dumpsuite.exp_frames(n.oracle['threads'][0])]
+        note = '    <no native stack: the native and Python stacks did not match>'
+        if other != [note] or frames != want:
+            pr.append('$ %s\n  expected the line %r and the Python stack %s\n  output:\n%s'
+                      % (res.shown, note, show(want), indent(res.out)))
+        res, samples, errors, stacks = record_raw(n, ['--native'])
+        if errors < 10 or errors > samples or stacks:
+            pr.append('$ %s\n  Samples: %d Errors: %d, %d stacks in the profile; expected errors '
+                      '(at least 10, at most the samples) and no stack' % (res.shown, samples, errors,
+                                                                           len(stacks)))
+        if pr:
+            raise Fail('\n'.join(pr))
+    finally:
+        n.close()
+
+
+GLOBAL = [
+    ('nonblocking_refused', check_nonblocking_refused),
+    ('merge_error', check_merge_error),
+    ('no_libdw', check_no_libdw),
+]
+
+
+# --------------------------------------------------------------------------
+
+def run_checks(interp, checks, stripped, results, stacks):
+    """Run checks (name, fn) on one Session; a failure to set it up fails
+    (or n/a's) every one of them."""
+    s = None
+    try:
+        s = Session(interp, stripped=stripped)
+    except (Fail, NA, Stopping) as e:
+        st = 'n/a' if isinstance(e, NA) else 'FAIL'
+        for name, _ in checks:
+            results[(interp.label, name)] = (st, str(e))
+        return
+    except Exception:
+        for name, _ in checks:
+            results[(interp.label, name)] = ('FAIL', 'internal error of the test:\n' + traceback.format_exc())
+        return
+    try:
+        for name, fn in checks:
+            t0 = time.time()
+            try:
+                r = fn(s)
+                if isinstance(r, str) and name in ('dump', 'stripped'):
+                    stacks[(interp.label, name)] = r
+                results[(interp.label, name)] = ('ok', None)
+            except NA as e:
+                results[(interp.label, name)] = ('n/a', str(e))
+            except Fail as e:
+                results[(interp.label, name)] = ('FAIL', str(e))
+            except Stopping:
+                results[(interp.label, name)] = ('FAIL', 'interrupted')
+            except Exception:
+                results[(interp.label, name)] = ('FAIL', 'internal error of the test:\n' +
+                                                 traceback.format_exc())
+            if OPTS.verbose:
+                sys.stderr.write('%-5s %-10s %-22s %.1fs\n' % (results[(interp.label, name)][0],
+                                                               interp.label, name, time.time() - t0))
+    finally:
+        s.close()
+
+
+def selected(name):
+    if name in (OPTS.skip or []):
+        return False
+    if not OPTS.k:
+        return True
+    return any(p in name for p in OPTS.k)
+
+
+def main():
+    global OPTS, LINES
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('-k', action='append', metavar='PATTERN', help='only checks whose name contains PATTERN')
+    ap.add_argument('--skip', action='append', metavar='NAME', help='leave out this check (repeatable)')
+    ap.add_argument('--python', action='append', metavar='VERSION', help='only these interpreters')
+    ap.add_argument('--cost', action='store_true', help='also measure CPU per sample with and without --native')
+    ap.add_argument('--show', action='store_true', help='print the merged stacks seen by `dump --native`')
+    ap.add_argument('-v', '--verbose', action='store_true')
+    OPTS = ap.parse_args()
+    dumpsuite.OPTS = argparse.Namespace(targets_only=False, verbose=OPTS.verbose, k=None)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, dumpsuite._on_signal)
+    LINES = {'spin': marker_line('CSPY_SPIN_LINE'), 'invoke_callback': marker_line('CSPY_INVOKE_LINE'),
+             'burn_then_call': marker_line('CSPY_CALL_LINE')}
+
+    t0 = time.time()
+    interps, notes = dumpsuite.discover()
+    if OPTS.python:
+        skipped = [i for i in interps if not any(i.version.startswith(v) or i.label.startswith(v)
+                                                 for v in OPTS.python)]
+        interps = [i for i in interps if i not in skipped]
+        notes += ['%s: not selected (--python)' % i.label for i in skipped]
+    print('cspy --native end-to-end tests: %s' % cspy_shown())
+    dumpsuite.snapshot_cspy()
+    if not dumpsuite._SNAPSHOT:
+        print('NOTE: %s does not exist: every cspy check fails (run `make`)' % dumpsuite.built_cspy())
+    if not shutil.which(os.environ.get('CC') or 'cc'):
+        print('NOTE: no C compiler: every per-version check fails')
+    for i in interps:
+        print('  %-12s %s%s' % (i.label, i.path, '' if i.supported() else '  (not supported by cspy)'))
+
+    results, stacks = {}, {}
+    checks = [(n, fn) for n, fn, _ in PER_VERSION if selected(n)]
+    for interp in interps:
+        if not interp.supported():
+            for n, _ in checks:
+                results[(interp.label, n)] = ('n/a', 'Python %s is not supported by cspy' % interp.version)
+            continue
+        plain = [(n, fn) for n, fn, st in PER_VERSION if not st and selected(n)]
+        strip = [(n, fn) for n, fn, st in PER_VERSION if st and selected(n)]
+        if OPTS.cost:
+            plain.append(('cost', measure_cost))
+        if plain:
+            run_checks(interp, plain, False, results, stacks)
+        if strip:
+            run_checks(interp, strip, True, results, stacks)
+    supported = [i for i in interps if i.supported() and i.minor >= (3, 0)]
+    default = supported[-1] if supported else None
+    gnames = [n for n, _ in GLOBAL if selected(n)]
+    if gnames and default:
+        run_checks(default, [(n, fn) for n, fn in GLOBAL if selected(n)], False, results, stacks)
+    elif gnames:
+        for n in gnames:
+            results[('-', n)] = ('n/a', 'no supported Python 3 interpreter found')
+
+    labels = [i.label for i in interps]
+    names = [n for n, _ in checks] + (['cost'] if OPTS.cost else [])
+    print()
+    if names and labels:
+        w = max(len(n) for n in names) + 2
+        cw = max(7, max(len(l) for l in labels) + 2)
+        print(''.ljust(w) + ''.join(l.ljust(cw) for l in labels))
+        for n in names:
+            print(n.ljust(w) + ''.join(results.get((l, n), ('-', None))[0].ljust(cw) for l in labels))
+    if gnames:
+        print()
+        print('version-independent checks (with %s):' % (default.label if default else 'none'))
+        for n in gnames:
+            print('  %-22s %s' % (n, results.get((default.label if default else '-', n), ('-', None))[0]))
+    if OPTS.show and stacks:
+        print()
+        print('merged stacks (dump --native):')
+        for (l, n), out in sorted(stacks.items()):
+            print('  [%s, %s]' % (l, n))
+            print(indent('\n'.join(x for x in out.split('\n') if x.startswith('    ')), 2))
+    if COST:
+        print()
+        print('cspy CPU per sample (record -v, 100 Hz, 5 s, one spinning thread):')
+        print('  %-10s %12s %12s %8s' % ('python', 'Python-only', '--native', 'ratio'))
+        for l in labels:
+            if l in COST:
+                a, b = COST[l]
+                print('  %-10s %9.1f us %9.1f us %7.1fx' % (l, a, b, b / a if a else 0))
+    if notes:
+        print()
+        print('interpreters not tested:')
+        for n in notes:
+            print('  ' + n)
+    nas = sorted((k, v[1]) for k, v in results.items() if v[0] == 'n/a')
+    if nas:
+        print()
+        print('n/a:')
+        for (l, n), why in nas:
+            print('  %s on %s: %s' % (n, l, why))
+    fails = sorted((k, v[1]) for k, v in results.items() if v[0] == 'FAIL')
+    if fails:
+        print()
+        print('failures:')
+        for (l, n), detail in fails:
+            print()
+            print('--- %s [%s]' % (n, l))
+            print(indent(detail.rstrip(), 2))
+    npass = sum(1 for v in results.values() if v[0] == 'ok')
+    print()
+    print('(%.0f s)' % (time.time() - t0))
+    print('%d passed, %d failed' % (npass, len(fails)))
+    sys.stdout.flush()
+    dumpsuite.end_all()
+    return 1 if fails else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
