@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT
  *
- * Pausing every thread of a process for a consistent read, cheaply:
- * PTRACE_SEIZE each thread (no signal is sent), PTRACE_INTERRUPT it, wait for
- * the stop, and PTRACE_DETACH afterwards (re-injecting any signal that
- * arrived meanwhile). A seized thread is never left stopped: if cspy dies,
- * even by SIGKILL, the kernel detaches its tracees and they run on.
+ * Pausing the threads of a process for a consistent read, cheaply:
+ * PTRACE_SEIZE each thread (no signal is sent), then PTRACE_INTERRUPT them
+ * all, wait for the stops (taking each thread's registers once), and
+ * PTRACE_DETACH afterwards (re-injecting any signal that arrived meanwhile).
+ * Threads are seized for one sample only, never kept: a seized thread that
+ * gets a signal stops until its tracer lets it go, and between samples cspy
+ * sleeps, so keeping them would delay every signal of the program by up to an
+ * interval. A seized thread is never left stopped: if cspy dies, even by
+ * SIGKILL, the kernel detaches its tracees and they run on.
  */
 #ifndef CSPY_PTRACE_H
 #define CSPY_PTRACE_H

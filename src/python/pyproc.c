@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: MIT
  *
- * The engine (see pyproc.h). A sample goes:
+ * The engine (see pyproc.h). A sample is one memory cycle (proc/mem.h: in a
+ * steady state everything below was prefetched by one batched read) and goes:
+ *   0. run states (proc/threadstate.h), or the pause's registers, so that an
+ *      idle thread's stack need not be read at all (PYSAMPLE_SKIP_IDLE);
  *   1. interpreter: *(_PyRuntime + interpreters.head), or interp_head (2.7/3.6);
  *      the GIL holder from the version's GIL state;
  *   2. each thread state (one read of its first few hundred bytes), bounded by
  *      PYPROC_MAX_THREADS and by a cycle check;
  *   3. its frames: walk_frameobj() for <= 3.10, walk_iframe() for 3.11+ (which
- *      first copies the thread's datastack chunks, so most frames cost no
- *      syscall); raw frames keep (code address, instruction position);
+ *      first copies the thread's datastack chunks, the newest only up to the
+ *      current frame, so frames cost no read); raw frames keep (code address,
+ *      instruction position);
  *   4. the distinct code objects of the thread are read in one batched call
  *      and checked against the code cache, which re-reads names and the line
  *      table only when the object at that address changed;
- *   5. lines from the line table (python/linetable.h).
+ *   5. lines from the line table (python/linetable.h), the last offset and line
+ *      kept per code object.
  */
 #include "python/pyproc.h"
 

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT
  *
  * The sampling loop (see sampler.h). Each tick:
- *   1. reap the launched child if it exited; every ~100 ms, with
+ *   1. every 10 ms, reap the launched child if it exited; every ~100 ms, with
  *      --subprocesses, look for new Python descendants;
- *   2. for each live target: read OS thread states, pause it (unless
- *      nonblocking), pyproc__sample(), resume; -ESRCH means it exited;
+ *   2. for each live target: read the threads' run states, pause the running
+ *      ones (unless nonblocking; all of them for --native --idle),
+ *      pyproc__sample(), resume; -ESRCH means it exited;
  *   3. for each thread kept by --idle/--gil: build the frame ids root first
- *      (process and thread roots if asked), apply the regex filters, add the
- *      stack to the profile;
+ *      (process and thread roots if asked; cached by code uid and line),
+ *      apply the regex filters, add the stack to the profile;
  *   4. sleep until the next absolute deadline, next += interval * U(0.5, 1.5).
  * Thread names cost a dict walk in the target, so they are refreshed once a
  * second or when an unknown thread shows up.
