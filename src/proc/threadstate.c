@@ -148,24 +148,40 @@ static ssize_t read_proc(struct threadstate *t, pid_t tid, const char *file, int
 	return n < 0 ? -errno : n;
 }
 
+/* Running now? A thread seen asleep whose schedstat has not changed since
+ * has not been on a CPU since; otherwise its syscall file says. The
+ * schedstat snapshot is taken whenever the thread is found asleep. */
 static bool thread_running(struct threadstate *t, int i)
 {
 	struct thread *th = &t->th[i];
 	char sched[SCHED_LEN];
-	ssize_t n = read_proc(t, t->tids[i], "schedstat", &th->sched_fd, sched, sizeof(sched) - 1);
-	bool same = false;
-	if (n > 0) {
-		sched[n] = '\0';
-		same = !th->running && strcmp(sched, th->sched) == 0;
-		memcpy(th->sched, sched, (size_t)n + 1);
-	} else {
-		th->sched[0] = '\0';
+	ssize_t n = 0;
+	/* Asleep last time: read schedstat first (before the state, so that a
+	 * run after this moment changes it). */
+	if (!th->running) {
+		n = read_proc(t, t->tids[i], "schedstat", &th->sched_fd, sched, sizeof(sched) - 1);
+		if (n > 0) {
+			sched[n] = '\0';
+			if (th->sched[0] && strcmp(sched, th->sched) == 0)
+				return false;   /* asleep, and not on a CPU since */
+		}
 	}
-	if (same)
-		return false;           /* asleep, and not on a CPU since */
 	char buf[16];
-	n = read_proc(t, t->tids[i], "syscall", &th->fd, buf, sizeof(buf));
-	return n >= 7 && memcmp(buf, "running", 7) == 0;
+	ssize_t m = read_proc(t, t->tids[i], "syscall", &th->fd, buf, sizeof(buf));
+	bool running = m >= 7 && memcmp(buf, "running", 7) == 0;
+	th->sched[0] = '\0';
+	if (!running) {
+		/* Running last time, so not read above: now (a run between
+		 * the two reads shows within a scheduler tick). */
+		if (n <= 0)
+			n = read_proc(t, t->tids[i], "schedstat", &th->sched_fd, sched,
+				      sizeof(sched) - 1);
+		if (n > 0) {
+			sched[n] = '\0';
+			memcpy(th->sched, sched, (size_t)n + 1);
+		}
+	}
+	return running;
 }
 
 void threadstate__read(struct threadstate *t)

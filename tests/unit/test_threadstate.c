@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests for proc/threadstate on real processes forked by the test: a
+ * child spinning on the CPU is running, a sleeping one is not (first through
+ * its syscall file, then through its unchanged schedstat, then through the
+ * process CPU clock that has not moved for 50 ms), a sleeper woken into a
+ * spin is seen running at the next read, the task list holds the child's
+ * TID, and a process that is gone gives -ENOENT.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "proc/threadstate.h"
+
+static pid_t spawn_spinner(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		volatile uint64_t x = 0;
+		for (;;)
+			x++;
+	}
+	return pid;
+}
+
+/* Sleeps until a byte arrives on fd, then spins. */
+static pid_t spawn_sleeper(int fd)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		if (read(fd, &c, 1) == 1) {
+			volatile uint64_t x = 0;
+			for (;;)
+				x++;
+		}
+		_exit(0);
+	}
+	return pid;
+}
+
+static void end(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static void test_spinner_runs(void)
+{
+	pid_t pid = spawn_spinner();
+	usleep(50000);
+	struct threadstate *t = threadstate__new(pid);
+	const pid_t *tids;
+	CHECK_INT(threadstate__tasks(t, false, &tids), 1);
+	CHECK_INT(tids[0], pid);
+	int runs = 0;
+	for (int i = 0; i < 20; i++) {
+		threadstate__read(t);
+		runs += threadstate__running(t, pid) == 1;
+		usleep(2000);
+	}
+	CHECK_INT(runs, 20);            /* runnable (R) every time, even when preempted */
+	CHECK_INT(threadstate__running(t, pid + 100000), -1);
+	threadstate__free(t);
+	end(pid);
+}
+
+static void test_sleeper_then_wakes(void)
+{
+	int p[2];
+	CHECK_INT(pipe(p), 0);
+	pid_t pid = spawn_sleeper(p[0]);
+	close(p[0]);
+	usleep(50000);
+	struct threadstate *t = threadstate__new(pid);
+	const pid_t *tids;
+	CHECK_INT(threadstate__tasks(t, false, &tids), 1);
+	for (int i = 0; i < 5; i++) {   /* syscall file, then schedstat */
+		threadstate__read(t);
+		CHECK_INT(threadstate__running(t, pid), 0);
+		usleep(2000);
+	}
+	usleep(60000);                  /* the CPU clock shortcut */
+	threadstate__read(t);
+	CHECK_INT(threadstate__running(t, pid), 0);
+	CHECK_INT((int)write(p[1], "x", 1), 1);
+	/* Seen running once it had a CPU (at once on an idle machine; a
+	 * loaded one may take a few scheduler periods). */
+	int running = 0;
+	for (int i = 0; i < 400 && running != 1; i++) {
+		usleep(5000);
+		threadstate__read(t);
+		running = threadstate__running(t, pid);
+	}
+	CHECK_INT(running, 1);
+	threadstate__free(t);
+	close(p[1]);
+	end(pid);
+}
+
+static void test_gone(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	struct threadstate *t = threadstate__new(pid);
+	const pid_t *tids;
+	CHECK_INT(threadstate__tasks(t, false, &tids), -ENOENT);
+	threadstate__read(t);           /* nothing listed: nothing to do, no crash */
+	CHECK_INT(threadstate__running(t, pid), -1);
+	threadstate__free(t);
+}
+
+int main(void)
+{
+	TEST_RUN(test_spinner_runs);
+	TEST_RUN(test_sleeper_then_wakes);
+	TEST_RUN(test_gone);
+	return TEST_REPORT();
+}
