@@ -31,7 +31,8 @@ Per interpreter (every installed one, unless --python):
                    the header shows the exact version (micro included)
 Version-independent (with the newest Python 3): launch_quit (q ends the
 launched program), unwritable_output, native_nonblocking (refused), crash_signals
-(SIGSEGV and SIGHUP restore the terminal), colors (NO_COLOR honoured).
+(SIGSEGV and SIGHUP restore the terminal), colors (NO_COLOR honoured),
+subprocesses (a shell's two Pythons: "Processes: 2" in the header).
 
 Last line: "N passed, N failed" (exit 1 if any failed). Every process is
 ended by PID; the tmux server is killed at the end and on signals.
@@ -613,6 +614,34 @@ def check_plain_locals(ctx):
     ctx.finish()
 
 
+def check_subprocesses(ctx):
+    """--subprocesses on a shell that starts two Pythons: both are sampled
+    and the header counts them ("Processes: 2")."""
+    o1 = os.path.join(ctx.tmpdir(), 'o1.json')
+    o2 = os.path.join(ctx.tmpdir(), 'o2.json')
+    hot = os.path.join(dumpsuite.TARGETS, 'top', 'hot.py')
+    args = ['top', '--subprocesses', '--duration', '3', '--delay', '0.5', '--',
+            'sh', '-c', '"$1" "$2" "$3" 6 0 & "$1" "$2" "$4" 6 0 & wait',
+            'sh', ctx.interp.path, hot, o1, o2]
+    shown = ' '.join([cspy_shown()] + [str(a) for a in args] + ['| cat'])
+    res = dumpsuite.cspy(args, timeout=30)
+    snaps = snapshots(res.out)
+    probs = []
+    if not snaps:
+        probs.append('no plain-text table')
+    else:
+        heads = [ln for ln in snaps[-1].lines if ln.startswith('GIL: ')]
+        if not heads or not re.match(r'^GIL: \d+\.\d\d%, Active: \d+\.\d\d%, Threads: \d+, '
+                                     r'Processes: 2$', heads[0]):
+            probs.append('last table: expected "GIL: x%, Active: y%, Threads: n, Processes: 2", '
+                         'got %s' % (heads[:1] or 'no GIL line'))
+        if 'hot_70' not in snaps[-1].names():
+            probs.append('last table: no hot_70 row')
+    if probs:
+        ctx.fail('$ ' + shown, probs + ['stdout:\n' + indent(clip(res.out, 3000))])
+    ctx.finish()
+
+
 def check_launch_exit(ctx):
     oracle = os.path.join(ctx.tmpdir(), 'oracle.json')
     p = ctx.pane(['top', '--'] + launch_args(ctx, oracle, '2.5', '3'))
@@ -753,6 +782,7 @@ GLOBAL = [
     ('native_nonblocking', check_native),
     ('crash_signals', check_crash_signals),
     ('colors', check_colors),
+    ('subprocesses', check_subprocesses),
 ]
 
 
