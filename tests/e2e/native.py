@@ -267,8 +267,9 @@ def check_dump_json(s):
 
 
 RE_WROTE = re.compile(r"^cspy> Wrote (\S+) data to '(.*)'\. Samples: (\d+) Errors: (\d+)$", re.M)
-RE_CPU = re.compile(r'^cspy> cspy used ([\d.]+) ms of CPU for (\d+) samples: ([\d.]+) us per sample$',
-                    re.M)
+# Steady state: after the start-up (attach, symbols, first sample).
+RE_CPU = re.compile(r'^cspy> start-up \(attach, first sample\) ([\d.]+) ms of CPU; '
+                    r'then ([\d.]+) us per sample$', re.M)
 
 
 def record_raw(s, flags, dur='2'):
@@ -348,7 +349,7 @@ def measure_cost(s):
         m = RE_CPU.search(res.err)
         if not m:
             raise Fail('$ %s\n  no CPU line on stderr' % res.shown)
-        out.append(float(m.group(3)))
+        out.append(float(m.group(2)))
     COST[s.interp.label] = tuple(out)
 
 
@@ -598,7 +599,7 @@ def main():
             print(indent('\n'.join(x for x in out.split('\n') if x.startswith('    ')), 2))
     if COST:
         print()
-        print('cspy CPU per sample (record -v, 100 Hz, 5 s, one spinning thread):')
+        print('cspy CPU per sample after start-up (record -v, 100 Hz, 5 s, one spinning thread):')
         print('  %-10s %12s %12s %8s' % ('python', 'Python-only', '--native', 'ratio'))
         for l in labels:
             if l in COST:
