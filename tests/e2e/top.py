@@ -16,7 +16,7 @@ Per interpreter (every installed one, unless --python):
   screen           top rows and %Own (within 5 points of the measured
                    shares), sort keys 1-4, L (function view: no lines),
                    space (the paused screen, with --timestamp, does not
-                   change; sampling goes on),
+                   change; sampling goes on), R (the statistics restart),
                    ? help, resize (redrawn to the new size), q (exit 0,
                    terminal restored, target running and not stopped)
   threads_sigterm  --idle, T shows one thread at a time then all; SIGTERM
@@ -455,6 +455,16 @@ def check_screen(ctx):
     if s.samples is None or n_paused is None or s.samples - n_paused < 0.4 * RATE * 2.0:
         ctx.fail(what, ['after a 2 s pause, Total Samples went from %s to %s: sampling stopped?'
                         % (n_paused, s.samples)])
+
+    # R: the statistics start again (Total Samples falls back, then grows),
+    # and the hot rows come back.
+    before = Screen(p.screen()).samples or 0
+    p.keys('R')
+    s = Screen(p.wait(lambda sc: (Screen(sc).samples or 0) < before, 'Total Samples reset after R'))
+    if before < 0.4 * RATE * 2.0:
+        ctx.fail(what, ['R: only %s samples before the reset' % before])
+    p.wait(lambda sc: (Screen(sc).samples or 0) >= 50 and has_rows('hot_70')(sc),
+           'samples again after R, with a hot_70 row')
 
     # ? help, closed by any key.
     p.keys('?')
