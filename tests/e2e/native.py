@@ -605,32 +605,7 @@ def main():
             if l in COST:
                 a, b = COST[l]
                 print('  %-10s %9.1f us %9.1f us %7.1fx' % (l, a, b, b / a if a else 0))
-    if notes:
-        print()
-        print('interpreters not tested:')
-        for n in notes:
-            print('  ' + n)
-    nas = sorted((k, v[1]) for k, v in results.items() if v[0] == 'n/a')
-    if nas:
-        print()
-        print('n/a:')
-        for (l, n), why in nas:
-            print('  %s on %s: %s' % (n, l, why))
-    fails = sorted((k, v[1]) for k, v in results.items() if v[0] == 'FAIL')
-    if fails:
-        print()
-        print('failures:')
-        for (l, n), detail in fails:
-            print()
-            print('--- %s [%s]' % (n, l))
-            print(indent(detail.rstrip(), 2))
-    npass = sum(1 for v in results.values() if v[0] == 'ok')
-    print()
-    print('(%.0f s)' % (time.time() - t0))
-    print('%d passed, %d failed' % (npass, len(fails)))
-    sys.stdout.flush()
-    dumpsuite.end_all()
-    return 1 if fails else 0
+    return dumpsuite.print_outcome(results, t0, [n for n, _, _ in PER_VERSION] + [n for n, _ in GLOBAL], notes)
 
 
 if __name__ == '__main__':

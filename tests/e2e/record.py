@@ -1739,34 +1739,7 @@ def main():
         else:
             write_accuracy_md(table)
             print('(written to bench/results/accuracy.md)')
-    if notes:
-        print()
-        print('interpreters not tested:')
-        for n in notes:
-            print('  ' + n)
-    nas = sorted((k, v[1]) for k, v in results.items() if v[0] == 'n/a')
-    if nas:
-        print()
-        print('n/a:')
-        for (label, name), why in nas:
-            print('  %s on %s: %s' % (name, label, why))
-    fails = [(k, v[1]) for k, v in results.items() if v[0] == 'FAIL']
-    order = dict((n, i) for i, n in enumerate(names + gnames))
-    fails.sort(key=lambda kv: (order.get(kv[0][1], 999), kv[0][0]))
-    if fails:
-        print()
-        print('failures:')
-        for (label, name), detail in fails:
-            print()
-            print('--- %s [%s]' % (name, label))
-            print(indent(detail.rstrip(), 2))
-    npass = sum(1 for v in results.values() if v[0] == 'ok')
-    print()
-    print('(%.0f s)' % (time.time() - t0))
-    print('%d passed, %d failed' % (npass, len(fails)))
-    sys.stdout.flush()
-    dumpsuite.end_all()
-    return 1 if fails else 0
+    return dumpsuite.print_outcome(results, t0, names + gnames, notes)
 
 
 if __name__ == '__main__':

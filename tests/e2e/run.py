@@ -2215,6 +2215,13 @@ def main():
         for n in gnames:
             print('  ' + n.ljust(w) + results.get(('-' if default is None else default.label, n),
                                                   ('-', None))[0])
+    return print_outcome(results, t0, names + gnames, notes)
+
+
+def print_outcome(results, t0, names, notes=()):
+    """The end of a suite's report: interpreters not tested, n/a checks,
+    failures (in the order of names), the time and the "N passed, N failed"
+    line. Ends every process the suite started; returns the exit status."""
     if notes:
         print()
         print('interpreters not tested:')
@@ -2227,7 +2234,7 @@ def main():
         for (label, name), why in nas:
             print('  %s on %s: %s' % (name, label, why))
     fails = [(k, v[1]) for k, v in results.items() if v[0] == 'FAIL']
-    order = dict((n, i) for i, n in enumerate(names + gnames))
+    order = dict((n, i) for i, n in enumerate(names))
     fails.sort(key=lambda kv: (order.get(kv[0][1], 999), kv[0][0]))
     if fails:
         print()
@@ -2237,13 +2244,12 @@ def main():
             print('--- %s [%s]' % (name, label))
             print(indent(detail.rstrip(), 2))
     npass = sum(1 for v in results.values() if v[0] == 'ok')
-    nfail = len(fails)
     print()
     print('(%.0f s)' % (time.time() - t0))
-    print('%d passed, %d failed' % (npass, nfail))
+    print('%d passed, %d failed' % (npass, len(fails)))
     sys.stdout.flush()
     end_all()
-    return 1 if nfail else 0
+    return 1 if fails else 0
 
 
 if __name__ == '__main__':
