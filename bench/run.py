@@ -24,7 +24,8 @@ per minor version (pyenv's first), of 2.7, 3.8, 3.11, 3.12, 3.13. Every
 process started is ended by PID (SIGTERM, then SIGKILL) at the end, on error
 and on SIGINT/SIGTERM/SIGHUP. In full mode, before each case, the run waits
 while a test suite (tests/run_all.sh) is running, since it would distort the
-timings and the suite's own timing checks would suffer.
+timings and the suite's own timing checks would suffer (an end-to-end suite
+tests/e2e/*.py of any checkout counts too).
 """
 import argparse
 import atexit
@@ -141,7 +142,7 @@ def ancestors():
 
 def suite_running():
     try:
-        out = subprocess.run(['pgrep', '-f', 'tests/run_all.sh'], stdout=subprocess.PIPE,
+        out = subprocess.run(['pgrep', '-f', r'tests/run_all\.sh|tests/e2e/[a-z_]+\.py'], stdout=subprocess.PIPE,
                              universal_newlines=True).stdout.split()
     except OSError:
         return False
@@ -212,7 +213,8 @@ class Run(object):
         self.wall = None
         self.rusage_cpu = None    # austin: its own CPU time (wait4)
         self.lines = None         # austin: output lines
-        self.tool_wall = None     # austin: its wall time, attach to exit
+        self.tool_wall = None     # austin: its wall time, start to exit
+        self.with_frames = None   # austin: lines with at least one frame
 
     def label(self):
         if self.tool == 'none':
@@ -274,6 +276,12 @@ def run_case(tool, py, wl, mode, rate, nb, seconds):
             c.wait(timeout=timeout_for(seconds))
             if c.returncode != 0:
                 raise RuntimeError('cspy exited with status %s' % c.returncode)
+        elif mode == 'launch':
+            a0 = time.time()
+            c = spawn(['austin', '-i', interval_us, '-o', prof] + wl_cmd(py, wl, res, seconds),
+                      stdout=errf, stderr=errf, env=env)
+            procs.append(c)
+            wait_austin(r, c, a0, timeout_for(seconds))
         else:
             ready, go = os.path.join(d, 'ready'), os.path.join(d, 'go')
             w = spawn(wl_cmd(py, wl, res, seconds, ['--ready', ready, '--go', go]),
@@ -305,19 +313,7 @@ def run_case(tool, py, wl, mode, rate, nb, seconds):
             if w.returncode != 0:
                 raise RuntimeError('workload exited with status %s' % w.returncode)
             if tool == 'austin':
-                end = time.time() + 30
-                while time.time() < end:
-                    pid, status, ru = os.wait4(c.pid, os.WNOHANG)
-                    if pid:
-                        c.returncode = os.waitstatus_to_exitcode(status) \
-                            if hasattr(os, 'waitstatus_to_exitcode') else status
-                        LIVE.pop(c.pid, None)
-                        r.rusage_cpu = ru.ru_utime + ru.ru_stime
-                        r.tool_wall = time.time() - a0
-                        break
-                    time.sleep(0.01)
-                else:
-                    raise RuntimeError('austin did not exit within 30 s of the workload')
+                wait_austin(r, c, a0, 30)
             else:
                 c.wait(timeout=30)
                 if c.returncode != 0:
@@ -341,9 +337,14 @@ def run_case(tool, py, wl, mode, rate, nb, seconds):
             r.lag_warning = 'falling behind' in allerr
         elif tool == 'austin':
             text = read_text(prof)
-            r.lines, r.leaves = austin_counts(text)
+            r.lines, r.with_frames, r.leaves = austin_counts(text)
             if not r.lines:
                 raise RuntimeError('austin wrote no samples')
+            if mode == 'launch':
+                # os.wait4's rusage includes the target (austin's child,
+                # reaped by austin): take away what the target measured of
+                # itself (os.times at its end; its exit is not counted).
+                r.rusage_cpu = max(0.0, r.rusage_cpu - r.result['proc_cpu_s'])
         r.ok = True
     except subprocess.TimeoutExpired:
         r.why = 'timed out'
@@ -359,6 +360,22 @@ def run_case(tool, py, wl, mode, rate, nb, seconds):
                 r.why += ' (stderr: %s)' % tail[-300:].replace('\n', ' | ')
         shutil.rmtree(d, ignore_errors=True)
     return r
+
+
+def wait_austin(r, c, a0, timeout):
+    """Reap austin with os.wait4: its own rusage (plus its reaped child's)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        pid, status, ru = os.wait4(c.pid, os.WNOHANG)
+        if pid:
+            c.returncode = os.waitstatus_to_exitcode(status) \
+                if hasattr(os, 'waitstatus_to_exitcode') else status
+            LIVE.pop(c.pid, None)
+            r.rusage_cpu = ru.ru_utime + ru.ru_stime
+            r.tool_wall = time.time() - a0
+            return
+        time.sleep(0.01)
+    raise RuntimeError('austin did not exit in time')
 
 
 RE_RAW = re.compile(r'^(.*) (\d+)$')
@@ -380,16 +397,17 @@ def leaf_counts(text):
 
 def austin_counts(text):
     """austin 1.x: one line per thread and sample: 'Thread ID;fn (file);L12;... METRIC'."""
-    lines, out = 0, {}
+    lines, with_frames, out = 0, 0, {}
     for line in text.splitlines():
         if not line.startswith('Thread '):
             continue
         lines += 1
         frames = [f for f in line.rsplit(' ', 1)[0].split(';')[1:] if not re.match(r'^L\d+$', f)]
         if frames:
+            with_frames += 1
             leaf = leaf_name(frames[-1])
             out[leaf] = out.get(leaf, 0) + 1
-    return lines, out
+    return lines, with_frames, out
 
 
 SHARES = ('share_60', 'share_30', 'share_10')
@@ -644,7 +662,7 @@ def austin_probe(py):
         msg = 'timed out'
     finally:
         stop(p)
-    lines, leaves = austin_counts(read_text(out))
+    lines, _, leaves = austin_counts(read_text(out))
     shutil.rmtree(d, ignore_errors=True)
     if leaves.get('spin'):
         return None
@@ -671,6 +689,14 @@ def machine():
     except OSError:
         pass
     return cpu, os.cpu_count(), platform.release()
+
+
+def loadavg():
+    try:
+        with open('/proc/loadavg') as f:
+            return ' '.join(f.read().split()[:3])
+    except OSError:
+        return '?'
 
 
 def git_commit():
@@ -816,6 +842,7 @@ def main():
         signal.signal(sig, on_signal)
     atexit.register(stop_all)
     TMP = tempfile.mkdtemp(prefix='cspy-bench-')
+    load0 = loadavg()
     out_dir = OPTS.out or (TMP if OPTS.smoke else RESULTS)
     t_start = time.time()
     counter = Counter()
@@ -914,33 +941,36 @@ def main():
                 austin_notes.append('austin samples %s.' % py['version'])
         if OPTS.smoke:
             able = able[:1]
-            acells = [Cell('cpumix', 'attach', 1000, True, 1.0)]
+            acells = [Cell('cpumix', 'launch', 1000, True, 1.0)]
         else:
-            acells = [r.cell for r in results if r.cell.mode == 'attach' and r.cell.nb]
-        austin_lines = ['| Python | workload | rate | austin samples | austin Hz | cspy Hz | austin µs/sample '
-                        '| cspy µs/sample (all) | austin ÷ cspy CPU/sample | austin accuracy (points) '
-                        '| cspy accuracy |', '|' + '---|' * 11]
+            acells = [r.cell for r in results if r.cell.nb]
+        austin_lines = ['| Python | workload | mode | rate | austin samples | with frames | austin Hz | cspy Hz '
+                        '| austin µs/sample | cspy µs/sample (all) | austin ÷ cspy CPU/sample '
+                        '| austin accuracy (points) | cspy accuracy |', '|' + '---|' * 13]
         for py in able:
             seen = set()
             for c in acells:
-                if (c.wl, c.rate) in seen:
+                if (c.wl, c.mode, c.rate) in seen:
                     continue
-                seen.add((c.wl, c.rate))
+                seen.add((c.wl, c.mode, c.rate))
                 wait_quiet()
-                ar = run_case('austin', py, c.wl, 'attach', c.rate, True, c.seconds)
+                ar = run_case('austin', py, c.wl, c.mode, c.rate, True, c.seconds)
                 counter.case(ar.label(), ar.ok, ar.why)
                 if not ar.ok:
+                    austin_lines.append('| %s | %s | %s | %s | failed: %s |%s' % (
+                        py['version'], c.wl, c.mode, RATE_NAMES[c.rate], ar.why[:200].replace('|', '/'),
+                        ' |' * 8))
                     continue
-                cr = find(results, c.wl, py['minor'], 'attach', c.rate, True)
+                cr = find(results, c.wl, py['minor'], c.mode, c.rate, True)
                 cs = cr.summary(startup) if cr else None
                 nth = ar.result.get('threads', 1)
                 asamples = ar.lines / float(nth)
                 ahz = asamples / ar.tool_wall
                 aus = ar.rusage_cpu / asamples * 1e6
-                austin_lines.append('| %s | %s | %s | %.0f | %.0f | %s | %.1f | %s | %s | %s | %s |' % (
-                    py['version'], c.wl, RATE_NAMES[c.rate], asamples, ahz,
-                    fmt(cs and cs['achieved_hz'], '%.0f'), aus, fmt(cs and cs['us']),
-                    fmt(aus / cs['us'] if cs and cs['us'] else None, '%.2f'),
+                austin_lines.append('| %s | %s | %s | %s | %.0f | %.0f %% | %.0f | %s | %.1f%s | %s | %s | %s | %s |' % (
+                    py['version'], c.wl, c.mode, RATE_NAMES[c.rate], asamples, 100.0 * ar.with_frames / ar.lines,
+                    ahz, fmt(cs and cs['achieved_hz'], '%.0f'), aus, ' (approx.)' if c.mode == 'launch' else '',
+                    fmt(cs and cs['us']), fmt(aus / cs['us'] if cs and cs['us'] else None, '%.2f'),
                     fmt(accuracy(ar), '%.2f'), fmt(cs and cs['accuracy'], '%.2f')))
 
     # dump timing (bench/dump_time.py).
@@ -964,9 +994,10 @@ def main():
     L = ['# cspy benchmarks%s' % (' (smoke run: short workloads, reduced matrix; not results)' if OPTS.smoke else ''),
          '',
          'Written by `make bench` (`bench/run.py`%s) on %s in %.0f min. Machine: %s, %s cores, Linux %s. '
+         'Load average (1, 5, 15 min) at the start %s, at the end %s. '
          'cspy commit %s, binary `%s`. How each figure is measured: `bench/README.md`.' % (
              ' --smoke' if OPTS.smoke else '', time.strftime('%Y-%m-%d %H:%M'), took / 60, cpu, ncpu, kernel,
-             git_commit(), os.path.relpath(CSPY, REPO)),
+             load0, loadavg(), git_commit(), os.path.relpath(CSPY, REPO)),
          '',
          'Pythons: %s.%s' % (', '.join('%s (`%s`)' % (p['version'], p['shown']) for p in pys),
                              (' Not installed: %s.' % ', '.join(missing)) if missing else ''),
@@ -1016,10 +1047,12 @@ def main():
     L += ['## austin', '']
     L += ['- ' + n for n in austin_notes]
     if len(austin_lines) > 2:
-        L += ['', 'Same workloads, attach mode (austin never pauses the target: compared with cspy '
-              '`--nonblocking`), `austin -i 1e6/RATE µs -p PID`. austin\'s CPU is its rusage (os.wait4); its '
-              'samples are its output lines ÷ the workload\'s threads, its rate those samples ÷ its wall time '
-              '(attach to exit, including 0.3 s before the work starts).', ''] + austin_lines
+        L += ['', 'Same workloads and runs as cspy\'s `--nonblocking` cells (austin never pauses the target): '
+              '`austin -i 1e6/RATE µs [-p PID | COMMAND]`. austin\'s CPU is its rusage (os.wait4); in launch '
+              'mode that includes its child, the target, whose own CPU time (os.times at its end) is taken '
+              'away (approx.). Its samples are its output lines ÷ the workload\'s threads ("with frames": '
+              'lines with at least one Python frame); its rate those samples ÷ its wall time (start to exit; '
+              'attach mode includes 0.3 s before the work starts). Ratios: austin ÷ cspy.', ''] + austin_lines
     L.append('')
     if dump_text:
         L += ['## `cspy dump` time (`bench/dump_time.py`)', '', dump_text, '']
