@@ -459,6 +459,7 @@ def plan(smoke, pys):
                         # less work, same per-sample figures.
                         s = S * (0.25 if rate == MAX_RATE and not nb else 0.5 if rate == 10000 and not nb else 1)
                         cells.append(Cell('cpumix', mode, rate, nb, s, pairs))
+            S = 1.5             # the other workloads
             for rate in (100, 1000, MAX_RATE):
                 for nb in (False, True):
                     cells.append(Cell('deep300', 'launch', rate, nb, S * (0.25 if rate == MAX_RATE and not nb else 1)))
@@ -525,6 +526,8 @@ class CellResult(object):
                 lambda r: max(0.0, r.stats['vm_reads'] - r0) / (r.stats['thread_samples'] - t0)
                 if r.stats['thread_samples'] > t0 else None),
             'threads': self.metric(lambda r: r.stats['thread_samples'] / r.stats['samples']),
+            'kept': self.metric(lambda r: sum(r.leaves.values()) / float(r.stats['thread_samples'])
+                                if r.stats['thread_samples'] else None),
             'errors': sum(r.stats['errors'] for r in runs),
             'accuracy': self.metric(accuracy),
             'accuracy_max': max(accs) if accs else None,
@@ -716,8 +719,8 @@ def cell_table(wl, results, startup):
         return []
     lines = ['| Python | mode | rate | pausing | runs | samples | achieved Hz (÷ requested) | max lag ms '
              '| cspy CPU µs/sample: all (steady) | reads/sample | reads/thread-sample (steady) '
-             '| threads/sample | accuracy: max err, points | slowdown % median (min – max) | errors |',
-             '|' + '---|' * 15]
+             '| threads/sample | kept in profile | accuracy: max err, points | slowdown % median (min – max) '
+             '| errors |', '|' + '---|' * 16]
     for cr in rows:
         s = cr.summary(startup)
         c = cr.cell
@@ -725,15 +728,16 @@ def cell_table(wl, results, startup):
                                          '--nonblocking' if c.nb else 'blocking')
         if not s:
             lines.append(head + '| 0 | failed: %s |' % '; '.join(cr.failures)[:300].replace('|', '/')
-                         + ' |' * 9)
+                         + ' |' * 10)
             continue
         ratio = '' if c.rate == MAX_RATE else ' (%.3f)' % s['ratio']
         sl = s['slowdown']
-        lines.append(head + '| %d | %.0f | %.0f%s | %s%s | %s (%s) | %s | %s (%s) | %s | %s | %s | %d |' % (
+        lines.append(head + '| %d | %.0f | %.0f%s | %s%s | %s (%s) | %s | %s (%s) | %s | %s | %s | %s | %d |' % (
             s['runs'], s['samples'], s['achieved_hz'], ratio,
             fmt(s['max_lag_ms'], '%.2f'), ' ⚠ lag warning' if s['lag_warning'] else '',
             fmt(s['us']), fmt(s['us_steady']), fmt(s['reads'], '%.2f'), fmt(s['reads_thread'], '%.2f'),
             fmt(s['reads_thread_steady'], '%.2f'), fmt(s['threads'], '%.1f'),
+            fmt(s['kept'] and 100 * s['kept'], '%.0f %%'),
             fmt(s['accuracy'], '%.2f') if s['accuracy'] is None or s['runs'] == 1
             else '%.2f (worst %.2f)' % (s['accuracy'], s['accuracy_max']),
             '%+.1f (%+.1f – %+.1f), %d pairs' % sl if sl else '–', s['errors']))
@@ -1062,7 +1066,7 @@ def main():
           'pausing the target that often slows it a lot; the per-sample figures do not depend on the length). '
           'Slowdown (5 interleaved unprofiled/profiled pairs, launch mode) for the CPU mix at 100 Hz (both) and '
           '1 kHz `--nonblocking`, and for 100 threads and the idle loop at 100 Hz blocking; other cells are one '
-          'run. deep300: launch at 100 Hz, 1 kHz, max; attach at 1 kHz. threads8: launch 100 Hz, 1 kHz; attach '
+          'run. The other workloads: 1.5 s of work per run. deep300: launch at 100 Hz, 1 kHz, max; attach at 1 kHz. threads8: launch 100 Hz, 1 kHz; attach '
           '100 Hz. threads100: launch 100 Hz, 1 kHz; attach 100 Hz. idle: launch 100 Hz, 1 kHz; attach 1 kHz '
           '`--nonblocking`. Several runs: medians.' % MAX_RATE, '']
     if counter.failures:
