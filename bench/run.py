@@ -52,6 +52,7 @@ RATE_NAMES = {100: '100 Hz', 1000: '1 kHz', 10000: '10 kHz', MAX_RATE: 'max'}
 OPTS = None
 LIVE = {}                          # pid -> Popen: every process we started and not yet reaped
 TMP = None
+WAITED = [0.0]                     # seconds spent waiting for test suites
 
 
 def build_dir():
@@ -155,9 +156,11 @@ def wait_quiet():
     if OPTS.smoke or not suite_running():
         return
     log('  (a test suite is running: waiting for it to finish)')
+    t0 = time.time()
     while suite_running():
         time.sleep(10)
     time.sleep(2)
+    WAITED[0] += time.time() - t0
 
 
 # --------------------------------------------------------------------------
@@ -997,10 +1000,12 @@ def main():
     cpu, ncpu, kernel = machine()
     L = ['# cspy benchmarks%s' % (' (smoke run: short workloads, reduced matrix; not results)' if OPTS.smoke else ''),
          '',
-         'Written by `make bench` (`bench/run.py`%s) on %s in %.0f min. Machine: %s, %s cores, Linux %s. '
+         'Written by `make bench` (`bench/run.py`%s) on %s in %.0f min%s. Machine: %s, %s cores, Linux %s. '
          'Load average (1, 5, 15 min) at the start %s, at the end %s. '
          'cspy commit %s, binary `%s`. How each figure is measured: `bench/README.md`.' % (
-             ' --smoke' if OPTS.smoke else '', time.strftime('%Y-%m-%d %H:%M'), took / 60, cpu, ncpu, kernel,
+             ' --smoke' if OPTS.smoke else '', time.strftime('%Y-%m-%d %H:%M'), took / 60,
+             ' (of which %.0f min waiting for test suites to end)' % (WAITED[0] / 60) if WAITED[0] else '',
+             cpu, ncpu, kernel,
              load0, loadavg(), git_commit(), os.path.relpath(CSPY, REPO)),
          '',
          'Pythons: %s.%s' % (', '.join('%s (`%s`)' % (p['version'], p['shown']) for p in pys),
