@@ -58,9 +58,10 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+BENCH_BIN := $(BUILD)/bench/profile_bench
 
-.PHONY: all test check unit e2e linetables native clean install fuzz example bench
-all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN)
+.PHONY: all test check unit e2e linetables native clean install fuzz example bench bench-smoke
+all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
 	$(call msg,LINK,$@)
@@ -100,6 +101,11 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libcspy.a
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libcspy.a $(LDLIBS)
 
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libcspy.a
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcspy.a $(LDLIBS)
+
 # The whole suite; its last line is "N passed, N failed".
 test check: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh
@@ -131,12 +137,19 @@ build-fuzz/%: fuzz/%.c $(LIB_SRC) $(GEN_SRC)
 	$(call msg,FUZZ,$@)
 	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(filter-out src/cli/%,$(LIB_SRC)) $(GEN_SRC) $(LDLIBS)
 
-# Benchmarks: results go to bench/results/ (markdown tables).
-bench: $(BUILD)/cspy
-	$(Q)BUILD=$(BUILD) python3 bench/dump_time.py 10 > bench/results/dump.md
-	$(Q)cat bench/results/dump.md
-	$(Q)BUILD=$(BUILD) python3 bench/record_cpu.py 5 > bench/results/record_cpu.md
-	$(Q)cat bench/results/record_cpu.md
+# Benchmarks (bench/README.md): the full run takes 20-30 minutes and writes
+# bench/results/bench.md (and dump.md); BENCH_SMOKE=1 make bench, or make
+# bench-smoke, is a 1-2 minute check that every case still runs (results in a
+# temporary directory; the last line is "N passed, N failed").
+bench: $(BUILD)/cspy $(BENCH_BIN)
+ifeq ($(BENCH_SMOKE),1)
+	$(Q)BUILD=$(BUILD) python3 bench/run.py --smoke
+else
+	$(Q)BUILD=$(BUILD) python3 bench/run.py
+endif
+
+bench-smoke: $(BUILD)/cspy $(BENCH_BIN)
+	$(Q)BUILD=$(BUILD) python3 bench/run.py --smoke
 
 install: $(BUILD)/cspy
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|e2e|record|top|native|san ...]   (default: all tiers)
-# Tiers: unit, linetables, validate, e2e, record, top, native, san (default: all).
+#   tests/run_all.sh [unit|linetables|e2e|record|bench|top|native|san ...]   (default: all tiers)
+# Tiers: unit, linetables, validate, e2e, record, bench, top, native, san (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e record top native san)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e record bench top native san)
 
 total_pass=0
 total_fail=0
@@ -52,6 +52,11 @@ for tier in "${tiers[@]}"; do
 		;;
 	record)
 		run_tier "end-to-end record" python3 tests/e2e/record.py
+		;;
+	bench)
+		# A short run of every benchmark case (make bench-smoke): fails only
+		# when a case does not run, never on performance.
+		run_tier "benchmark smoke" python3 bench/run.py --smoke
 		;;
 	top)
 		# The live view in tmux (keys, screen, terminal restored).
