@@ -27,6 +27,7 @@
 #include "proc/launch.h"
 #include "sampler/sampler.h"
 #include "util/xalloc.h"
+#include "util/clock.h"
 
 #define MAX_PIDS 256
 #define START_TIMEOUT_S 30.0
@@ -241,13 +242,6 @@ static void progress(const struct sampler_status *st, void *arg)
 	fflush(stderr);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* CSPY_STATS=FILE: cspy's own costs as one JSON object, for `make bench`
  * (documented in docs/formats.md). Best effort: a failure only warns. */
 static void write_stats(const char *path, const struct sampler_status *st, double rate,
@@ -275,7 +269,7 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 
 int cmd_record(int argc, char **argv)
 {
-	uint64_t start_ns = mono_ns();
+	uint64_t start_ns = clock_now_ns();
 	struct record_config c = record_defaults;
 	int err = parse(argc, argv, &c);
 	if (err)
@@ -391,11 +385,11 @@ out:;
 		unlink(path);
 		goto done;
 	}
-	uint64_t w0 = mono_ns();
+	uint64_t w0 = clock_now_ns();
 	werr = output_write(out, fmt, prof, &oo);
 	if (fclose(out) != 0)
 		werr = -EIO;
-	double write_s = (double)(mono_ns() - w0) / 1e9;
+	double write_s = (double)(clock_now_ns() - w0) / 1e9;
 	if (werr) {
 		cli_error("writing '%s' failed: %s", path, strerror(-werr));
 		rc = rc ? rc : 1;

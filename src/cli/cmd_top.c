@@ -42,6 +42,7 @@
 #include "tui/topmodel.h"
 #include "tui/topview.h"
 #include "util/xalloc.h"
+#include "util/clock.h"
 
 #define MAX_PIDS 256
 #define START_TIMEOUT_S 30.0
@@ -195,13 +196,6 @@ static void on_signal(int sig)
 {
 	got_signal = sig;
 	sampler_request_stop();
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* The state of a running top. */
@@ -527,7 +521,7 @@ static void tick(const struct sampler_status *st, void *arg)
 		if (term__resized(t->term))
 			t->dirty = true;
 	}
-	uint64_t now = now_ns();
+	uint64_t now = clock_now_ns();
 	if (!t->quit && now >= t->next_refresh) {
 		t->next_refresh += (uint64_t)(t->c->delay * 1e9);
 		if (t->next_refresh < now)
@@ -694,7 +688,7 @@ int cmd_top(int argc, char **argv)
 	set_thread_label(&t);
 	stamp(&t);
 	memcpy(t.shown_time, t.timestamp, sizeof(t.shown_time));
-	t.next_refresh = now_ns() + (uint64_t)(c.delay * 1e9);
+	t.next_refresh = clock_now_ns() + (uint64_t)(c.delay * 1e9);
 	draw(&t);
 	sampler__run(t.s);
 

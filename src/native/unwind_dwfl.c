@@ -37,6 +37,7 @@
 #include "proc/ptrace.h"
 #include "python/pyproc.h"
 #include "util/xalloc.h"
+#include "util/clock.h"
 
 #define PAGE 4096u
 #define NPAGES 16
@@ -105,13 +106,6 @@ bool unwind_available(const char **why)
 	return true;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- interned strings ---------------------------------------------------- */
 
 static uint64_t hash_str(const char *s)
@@ -163,7 +157,7 @@ static const char *base_name(const char *path)
 
 static int report_modules(struct unwinder *u)
 {
-	u->reported_ns = now_ns();
+	u->reported_ns = clock_now_ns();
 	dwfl_report_begin(u->dwfl);
 	int r = dwfl_linux_proc_report(u->dwfl, u->pid);
 	if (dwfl_report_end(u->dwfl, NULL, NULL) != 0 && r == 0)
@@ -370,7 +364,7 @@ int unwinder__unwind(struct unwinder *u, const struct ptrace_pause *pause, const
 		st->err = unwind_thread(u, t->tid, st);
 		/* A frame in no known module: a library loaded since the
 		 * modules were reported. Report again (rarely) and retry. */
-		if (!st->err && u->unknown_pc && now_ns() - u->reported_ns > REREPORT_NS) {
+		if (!st->err && u->unknown_pc && clock_now_ns() - u->reported_ns > REREPORT_NS) {
 			int err = report_modules(u);
 			if (!err)
 				st->err = unwind_thread(u, t->tid, st);

@@ -25,6 +25,7 @@
 
 #include "proc/procfs.h"
 #include "util/xalloc.h"
+#include "util/clock.h"
 
 #define MAX_TASKS 16384
 #define STOP_TIMEOUT_NS 500000000L
@@ -53,13 +54,6 @@ static bool known(const struct ptrace_pause *p, pid_t tid)
 	return false;
 }
 
-static long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
 static void take_regs(struct traced *t)
 {
 	struct user_regs_struct regs;
@@ -72,7 +66,7 @@ static void take_regs(struct traced *t)
 /* Wait until t is in a ptrace stop; 0 when stopped, -ESRCH when it exited.
  * The exit of our own child (cspy launched it) is only peeked at: its
  * status belongs to the launcher, which reaps it. */
-static int wait_stop(struct traced *t, long deadline, bool own_child)
+static int wait_stop(struct traced *t, uint64_t deadline, bool own_child)
 {
 	for (;;) {
 		/* Only our own child's exit must not be consumed: peek first
@@ -91,7 +85,7 @@ static int wait_stop(struct traced *t, long deadline, bool own_child)
 		if (r < 0 && errno != EINTR)
 			return -errno;
 		if (r <= 0) {
-			if (now_ns() > deadline)
+			if (clock_now_ns() > deadline)
 				return -ETIMEDOUT;
 			struct timespec ts = { 0, 50000 };
 			nanosleep(&ts, NULL);
@@ -118,11 +112,11 @@ static int wait_stop(struct traced *t, long deadline, bool own_child)
  * can reap. Unreaped, it would hold back its process's exit forever. */
 static void reap_dying(pid_t tid)
 {
-	long deadline = now_ns() + STOP_TIMEOUT_NS;
+	uint64_t deadline = clock_now_ns() + STOP_TIMEOUT_NS;
 	struct timespec ts = { 0, 50000 };
 	for (;;) {
 		pid_t r = waitpid(tid, NULL, __WALL | WNOHANG);
-		if (r == tid || (r < 0 && errno != EINTR) || now_ns() > deadline)
+		if (r == tid || (r < 0 && errno != EINTR) || clock_now_ns() > deadline)
 			return;
 		nanosleep(&ts, NULL);
 	}
@@ -174,7 +168,7 @@ static int finish_stop(struct ptrace_pause *p, struct ptrace_pause **out)
 		ptrace_pause__resume(p);
 		return -ESRCH;
 	}
-	long deadline = now_ns() + STOP_TIMEOUT_NS;
+	uint64_t deadline = clock_now_ns() + STOP_TIMEOUT_NS;
 	p->own_child = is_own_child(p->pid);
 	for (size_t i = 0; i < p->n; i++)
 		wait_stop(&p->t[i], deadline, p->own_child && p->t[i].tid == p->pid);
@@ -234,7 +228,7 @@ void ptrace_pause__resume(struct ptrace_pause *p)
 			 * once it reaches its interrupt stop nobody would resume
 			 * it. So wait for that stop (or its exit) before the
 			 * detach, much longer than the sampling deadline. */
-			if (wait_stop(t, now_ns() + LATE_STOP_TIMEOUT_NS,
+			if (wait_stop(t, clock_now_ns() + LATE_STOP_TIMEOUT_NS,
 				      p->own_child && t->tid == p->pid) == -ESRCH)
 				continue;
 		}

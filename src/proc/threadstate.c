@@ -22,6 +22,7 @@
 
 #include "proc/procfs.h"
 #include "util/xalloc.h"
+#include "util/clock.h"
 
 #define MAX_TASKS 4096
 #define MAX_FDS 512
@@ -47,13 +48,6 @@ struct threadstate {
 	uint64_t cpu_changed_ns;        /* when it last changed */
 	bool have_cpu;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 struct threadstate *threadstate__new(pid_t pid)
 {
@@ -92,7 +86,7 @@ void threadstate__free(struct threadstate *t)
 
 int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = clock_now_ns();
 	if (refresh || !t->listed_ns || now - t->listed_ns > RELIST_NS) {
 		pid_t *fresh = xmalloc(MAX_TASKS * sizeof(*fresh));
 		int n = procfs_tasks(t->pid, fresh, MAX_TASKS);
@@ -194,7 +188,7 @@ void threadstate__read(struct threadstate *t)
 		struct timespec ts;
 		if (clock_gettime(t->clock, &ts) == 0) {
 			uint64_t cpu = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-			uint64_t now = mono_ns();
+			uint64_t now = clock_now_ns();
 			if (!t->have_cpu || cpu != t->cpu_ns)
 				t->cpu_changed_ns = now;
 			t->cpu_ns = cpu;

@@ -32,6 +32,7 @@
 #include "proc/ptrace.h"
 #include "python/pyproc.h"
 #include "util/xalloc.h"
+#include "util/clock.h"
 
 #define MAX_TARGETS 1024
 #define NAME_REFRESH_NS 1000000000ull
@@ -101,13 +102,6 @@ struct sampler {
 	int tick_threads;               /* threads read during the current tick */
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t cpu_ns(void)
 {
 	struct rusage ru;
@@ -134,8 +128,8 @@ struct sampler *sampler__new(const struct sampler_config *c, struct profile *pro
 	s->prof = prof;
 	/* Intervals are U(0.5, 1.5) x 1/rate: more than 2.5 periods is a gap. */
 	profile__set_run_gap(prof, (uint64_t)(2.5e9 / s->c.rate_hz));
-	s->rng = now_ns() | 1;
-	s->start_ns = now_ns();
+	s->rng = clock_now_ns() | 1;
+	s->start_ns = clock_now_ns();
 	stop_flag = 0;
 	return s;
 }
@@ -302,8 +296,8 @@ static struct pyproc *recheck_version(pid_t pid, struct pyproc *pp)
 {
 	struct timespec pause = { 0, 1000000 };
 	char why[256];
-	uint64_t end = now_ns() + 500000000ull;
-	while (pyproc__info(pp)->version_guessed && !stop_flag && now_ns() < end) {
+	uint64_t end = clock_now_ns() + 500000000ull;
+	while (pyproc__info(pp)->version_guessed && !stop_flag && clock_now_ns() < end) {
 		struct pyproc *again = NULL;
 		if (pyproc__open(pid, &again, why, sizeof(why)) != 0)
 			break;
@@ -320,7 +314,7 @@ static struct pyproc *recheck_version(pid_t pid, struct pyproc *pp)
 int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *why, size_t whylen)
 {
 	s->child = child;
-	uint64_t deadline = now_ns() + (uint64_t)(timeout_s * 1e9);
+	uint64_t deadline = clock_now_ns() + (uint64_t)(timeout_s * 1e9);
 	struct timespec pause = { 0, 1000000 };
 	struct pyproc *pp = NULL;
 	int err = -EINTR;
@@ -360,7 +354,7 @@ int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *w
 				break;
 			}
 		}
-		if (now_ns() > deadline) {
+		if (clock_now_ns() > deadline) {
 			if (!why[0])
 				snprintf(why, whylen, "no Python interpreter started within %.0f seconds", timeout_s);
 			err = -ENOEXEC;
@@ -493,7 +487,7 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 {
 	unsigned flags = 0;
-	uint64_t now = now_ns();
+	uint64_t now = clock_now_ns();
 	if ((t->names_due && now - t->names_at > NAME_REFRESH_NS / 10) ||
 	    now - t->names_at > NAME_REFRESH_NS) {
 		flags |= PYSAMPLE_NAMES;
@@ -548,7 +542,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
 		return;
 	}
 	if (!s->st.samples++) {
-		s->st.first_sample_ns = now_ns();
+		s->st.first_sample_ns = clock_now_ns();
 		s->st.first_sample_cpu_ns = cpu_ns();
 	}
 	s->tick_threads += (int)s->sample.n;
@@ -606,12 +600,12 @@ static void report(struct sampler *s, uint64_t now, bool force)
 int sampler__run(struct sampler *s)
 {
 	double interval = 1e9 / s->c.rate_hz;
-	uint64_t start = now_ns();
+	uint64_t start = clock_now_ns();
 	s->start_ns = start;
 	uint64_t end = s->c.duration_s > 0 ? start + (uint64_t)(s->c.duration_s * 1e9) : UINT64_MAX;
 	double next = (double)start;
 	while (!stop_flag) {
-		uint64_t now = now_ns();
+		uint64_t now = clock_now_ns();
 		if (now >= end)
 			break;
 		/* The launched child's exit also shows as its target's failed
@@ -637,10 +631,10 @@ int sampler__run(struct sampler *s)
 			if (s->t[i].alive)
 				sample_target(s, &s->t[i], now - start);
 		s->st.threads = s->tick_threads;
-		report(s, now_ns(), false);
+		report(s, clock_now_ns(), false);
 
 		next += interval * (0.5 + uniform(s));
-		now = now_ns();
+		now = clock_now_ns();
 		if ((double)now > next + 1e9) {
 			/* More than a second behind: say so, and skip ahead
 			 * instead of bursting. */
@@ -660,7 +654,7 @@ int sampler__run(struct sampler *s)
 			struct timespec ts = { (time_t)(until / 1e9), (long)((uint64_t)until % 1000000000ull) };
 			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop_flag)
 				;
-			now = now_ns();
+			now = clock_now_ns();
 			if ((double)now < next)
 				report(s, now, false);
 		}
@@ -676,7 +670,7 @@ int sampler__run(struct sampler *s)
 		}
 	}
 	reap_child(s);
-	report(s, now_ns(), true);
+	report(s, clock_now_ns(), true);
 	return 0;
 }
 
