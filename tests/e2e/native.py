@@ -579,18 +579,8 @@ def main():
 
     labels = [i.label for i in interps]
     names = [n for n, _ in checks] + (['cost'] if OPTS.cost else [])
-    print()
-    if names and labels:
-        w = max(len(n) for n in names) + 2
-        cw = max(7, max(len(l) for l in labels) + 2)
-        print(''.ljust(w) + ''.join(l.ljust(cw) for l in labels))
-        for n in names:
-            print(n.ljust(w) + ''.join(results.get((l, n), ('-', None))[0].ljust(cw) for l in labels))
-    if gnames:
-        print()
-        print('version-independent checks (with %s):' % (default.label if default else 'none'))
-        for n in gnames:
-            print('  %-22s %s' % (n, results.get((default.label if default else '-', n), ('-', None))[0]))
+    dumpsuite.print_table(results, labels, names, gnames, default.label if default else None,
+                          default.label if default else '-')
     if OPTS.show and stacks:
         print()
         print('merged stacks (dump --native):')

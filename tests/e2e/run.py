@@ -2200,6 +2200,15 @@ def main():
     # Table: check x interpreter.
     labels = [i.label for i in interps]
     names = [n for n, _, _ in PER_VERSION if selected(n)]
+    gnames = [n for _, n, _, _ in gjobs]
+    print_table(results, labels, names, gnames, default.label if default else None,
+                '-' if default is None else default.label)
+    return print_outcome(results, t0, names + gnames, notes)
+
+
+def print_table(results, labels, names, gnames, default_label, gkey):
+    """The check x interpreter table, then the version-independent checks
+    (run with default_label, stored under (gkey, name))."""
     print()
     if names and labels:
         w = max(len(n) for n in names) + 2
@@ -2207,15 +2216,12 @@ def main():
         print(''.ljust(w) + ''.join(l.ljust(cw) for l in labels))
         for n in names:
             print(n.ljust(w) + ''.join(results.get((l, n), ('-', None))[0].ljust(cw) for l in labels))
-    gnames = [n for _, n, _, _ in gjobs]
     if gnames:
         print()
-        print('version-independent checks (with %s):' % (default.label if default else 'none'))
+        print('version-independent checks (with %s):' % (default_label or 'none'))
         w = max(len(n) for n in gnames) + 2
         for n in gnames:
-            print('  ' + n.ljust(w) + results.get(('-' if default is None else default.label, n),
-                                                  ('-', None))[0])
-    return print_outcome(results, t0, names + gnames, notes)
+            print('  ' + n.ljust(w) + results.get((gkey, n), ('-', None))[0])
 
 
 def print_outcome(results, t0, names, notes=()):

@@ -903,19 +903,7 @@ def main():
 
     labels = [i.label for i in chosen]
     names = [n for n, _ in PER_VERSION if selected(n)]
-    print()
-    if names and labels:
-        w = max(len(n) for n in names) + 2
-        cw = max(7, max(len(l) for l in labels) + 2)
-        print(''.ljust(w) + ''.join(l.ljust(cw) for l in labels))
-        for n in names:
-            print(n.ljust(w) + ''.join(results.get((l, n), ('-', None))[0].ljust(cw) for l in labels))
-    if gnames:
-        print()
-        print('version-independent checks (with %s):' % (default.label if default else 'none'))
-        w = max(len(n) for n in gnames) + 2
-        for n in gnames:
-            print('  ' + n.ljust(w) + results.get(('-', n), ('-', None))[0])
+    dumpsuite.print_table(results, labels, names, gnames, default.label if default else None, '-')
     return dumpsuite.print_outcome(results, t0, names + gnames)
 
 
