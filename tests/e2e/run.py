@@ -1761,6 +1761,18 @@ def check_churn(ctx):
         k = kinds.setdefault(kind, [0, example])
         k[0] += 1
 
+    # Threads churn, so readiness cannot wait for an exact task list: the
+    # oracle's own short-lived thread may still be ending. Start once a dump
+    # no longer shows it (bounded).
+    end = time.time() + 10
+    while True:
+        res, js = ctx.dump(t, as_json=True)
+        if 'cspy-oracle' not in [th.get('thread_name') for th in js]:
+            break
+        if time.time() > end:
+            raise Fail('churn.py: the oracle thread "cspy-oracle" did not end within 10 s')
+        time.sleep(0.05)
+
     ndumps = 100
     for i in range(ndumps):
         res, js = ctx.dump(t, as_json=True)
