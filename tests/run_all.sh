@@ -14,6 +14,7 @@ tiers=("$@")
 total_pass=0
 total_fail=0
 failed_tiers=()
+failed_checks=()
 
 run_tier() { # name, command...
 	local name=$1; shift
@@ -22,18 +23,23 @@ run_tier() { # name, command...
 	log=$(mktemp)
 	"$@" 2>&1 | tee "$log"
 	out=$(tail -n 1 "$log")
-	rm -f "$log"
 	if [[ $out =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 		total_pass=$((total_pass + BASH_REMATCH[1]))
 		total_fail=$((total_fail + BASH_REMATCH[2]))
 		if [ "${BASH_REMATCH[2]}" != 0 ]; then
 			failed_tiers+=("$name")
+			# The e2e suites head each failure with "--- check [interpreter]";
+			# repeat those at the end so the last lines of a CI log say what failed.
+			while IFS= read -r line; do
+				failed_checks+=("$name: ${line#--- }")
+			done < <(grep -E '^--- ' "$log" | head -n 20)
 		fi
 	else
 		echo "!!! $name did not report a result (last line: $out)"
 		total_fail=$((total_fail + 1))
 		failed_tiers+=("$name")
 	fi
+	rm -f "$log"
 }
 
 for tier in "${tiers[@]}"; do
@@ -100,6 +106,9 @@ for tier in "${tiers[@]}"; do
 done
 for t in "${failed_tiers[@]}"; do
 	echo "failed tier: $t"
+done
+for c in "${failed_checks[@]}"; do
+	echo "failed check: $c"
 done
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -994,8 +994,29 @@ def check_gil_busy(ctx):
         spec['sleeper-%d' % i] = ['doze']
     t, js, tx = stack_check(ctx, 'gil_busy.py', spec, runnable=1)
     names = dict((th['native_id'], th['name']) for th in t.oracle['threads'])
+    # The busy thread holds the GIL nearly always, but not always: Python 2.7
+    # drops and retakes it every 100 bytecodes, 3.x on a switch request, and
+    # a pause can fall in between. A dump where no thread owns the GIL is
+    # therefore taken again (up to 5 times); any other mismatch fails at once.
+    for attempt in range(5):
+        problems, nobody = gil_busy_problems(names, js, tx)
+        if not problems or not nobody:
+            break
+        _, js = ctx.dump(t, (), as_json=True)
+        _, tx = ctx.dump(t, ())
+    if problems:
+        ctx.problem(None, ['(--json and text dumps above, attempt %d)' % (attempt + 1)] +
+                    problems)
+    ctx.finish()
+
+
+def gil_busy_problems(names, js, tx):
+    """Mismatches of the gil_busy dumps, and whether no thread owned the GIL
+    in one of them."""
     problems = []
+    json_owner = text_owner = False
     for th in js:
+        json_owner = json_owner or bool(th.get('owns_gil'))
         name = names.get(th.get('os_thread_id'))
         if name is None:
             continue
@@ -1005,6 +1026,7 @@ def check_gil_busy(ctx):
             problems.append('JSON thread "%s": (active, owns_gil) expected %s, got %s'
                             % (name, want, got))
     for th in (tx[0]['threads'] if tx else []):
+        text_owner = text_owner or 'gil' in th['status']
         name = names.get(th['tid'])
         if name is None:
             continue
@@ -1012,9 +1034,7 @@ def check_gil_busy(ctx):
         if th['status'] != want:
             problems.append('text thread "%s": status expected %r, got %r'
                             % (name, want, th['status']))
-    if problems:
-        ctx.problem(None, ['(--json and text dumps above)'] + problems)
-    ctx.finish()
+    return problems, not (json_owner and text_owner)
 
 
 def build_py3(tree, str_as):
