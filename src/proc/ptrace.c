@@ -35,6 +35,7 @@ struct traced {
 	pid_t tid;
 	bool stopped;
 	bool have_regs;
+	bool group_stop;        /* stopped by SIGSTOP & co., not by our interrupt */
 	int pending_sig;        /* signal to re-inject at detach */
 	struct user_regs_struct regs;   /* at the stop (when have_regs) */
 };
@@ -101,6 +102,10 @@ static int wait_stop(struct traced *t, uint64_t deadline, bool own_child)
 		 * the signal to give back at detach, the thread is stopped now. */
 		if (event != PTRACE_EVENT_STOP && sig != SIGTRAP)
 			t->pending_sig = sig;
+		/* A seized thread in a group stop (the user's SIGSTOP) reports
+		 * PTRACE_EVENT_STOP with the stopping signal; our interrupt
+		 * reports it with SIGTRAP. */
+		t->group_stop = event == PTRACE_EVENT_STOP && sig != SIGTRAP;
 		t->stopped = true;
 		take_regs(t);
 		return 0;
@@ -262,7 +267,7 @@ int ptrace_pause__running(const struct ptrace_pause *p, pid_t tid)
 	const struct traced *t = find(p, tid);
 	if (!t)
 		return -ESRCH;
-	if (!t->stopped || !t->have_regs)
+	if (!t->stopped || !t->have_regs || t->group_stop)
 		return 0;
 	long orig_rax = (long)t->regs.orig_rax, rax = (long)t->regs.rax;
 	if (orig_rax < 0) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
  * Thread run states (see threadstate.h). Per TID: kept-open descriptors of
- * /proc/PID/task/TID/syscall and .../schedstat, the last state and the last
- * schedstat text. A thread found asleep whose schedstat (CPU time, wait
+ * /proc/PID/task/TID/syscall and .../schedstat (and .../stat, read only for
+ * a thread neither runnable nor in a system call), the last state and the
+ * last schedstat text. A thread found asleep whose schedstat (CPU time, wait
  * time, times scheduled) has not changed since has not been on a CPU since:
  * it still sleeps, and its cheaper schedstat is all that is read. A
  * re-listing carries everything over by TID and closes the descriptors of
@@ -31,7 +32,7 @@
 #define IDLE_PROOF_NS 50000000ull
 
 struct thread {
-	int fd, sched_fd;       /* -1: not open */
+	int fd, sched_fd, stat_fd;      /* -1: not open */
 	bool running;
 	char sched[SCHED_LEN];  /* the last schedstat text, "" if none */
 };
@@ -70,7 +71,11 @@ static void close_thread(struct threadstate *t, struct thread *th)
 		close(th->sched_fd);
 		t->nfds--;
 	}
-	th->fd = th->sched_fd = -1;
+	if (th->stat_fd >= 0) {
+		close(th->stat_fd);
+		t->nfds--;
+	}
+	th->fd = th->sched_fd = th->stat_fd = -1;
 }
 
 void threadstate__free(struct threadstate *t)
@@ -96,12 +101,12 @@ int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 		}
 		struct thread *th = xmalloc((size_t)(n ? n : 1) * sizeof(*th));
 		for (int i = 0; i < n; i++) {
-			th[i] = (struct thread){ .fd = -1, .sched_fd = -1 };
+			th[i] = (struct thread){ .fd = -1, .sched_fd = -1, .stat_fd = -1 };
 			for (int k = 0; k < t->n; k++) {
 				if (t->tids[k] != fresh[i])
 					continue;
 				th[i] = t->th[k];
-				t->th[k].fd = t->th[k].sched_fd = -1;  /* moved */
+				t->th[k].fd = t->th[k].sched_fd = t->th[k].stat_fd = -1;   /* moved */
 				break;
 			}
 		}
@@ -142,6 +147,18 @@ static ssize_t read_proc(struct threadstate *t, pid_t tid, const char *file, int
 	return n < 0 ? -errno : n;
 }
 
+/* Stopped (state T or t in /proc/PID/task/TID/stat)? */
+static bool thread_stopped(struct threadstate *t, int i)
+{
+	char buf[512];
+	ssize_t n = read_proc(t, t->tids[i], "stat", &t->th[i].stat_fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');     /* the name may hold anything */
+	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
+}
+
 /* Running now? A thread seen asleep whose schedstat has not changed since
  * has not been on a CPU since; otherwise its syscall file says. The
  * schedstat snapshot is taken whenever the thread is found asleep. */
@@ -162,7 +179,15 @@ static bool thread_running(struct threadstate *t, int i)
 	}
 	char buf[16];
 	ssize_t m = read_proc(t, t->tids[i], "syscall", &th->fd, buf, sizeof(buf));
+	/* "running": on a CPU or runnable. "-1 SP PC": not in a system call,
+	 * yet not runnable: a thread in the middle of a state change (woken,
+	 * e.g. by the detach of the previous pause, and the wake-up not yet
+	 * done; on a VM that takes up to a few hundred microseconds) or
+	 * stopped at a page fault. Neither is asleep in a system call: it
+	 * counts as running, and a pause's registers say what it does. */
 	bool running = m >= 7 && memcmp(buf, "running", 7) == 0;
+	if (!running && m >= 2 && buf[0] == '-' && buf[1] == '1')
+		running = !thread_stopped(t, i);
 	th->sched[0] = '\0';
 	if (!running) {
 		/* Running last time, so not read above: now (a run between

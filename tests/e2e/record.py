@@ -534,6 +534,29 @@ def check_idle(ctx):
     ctx.finish()
 
 
+KEPT_RATE = '5000'
+KEPT_MIN = 0.95
+
+
+def check_busy_kept(ctx):
+    """At a high rate, every sample finds the busy thread active: each is
+    kept (without --idle) with the busy thread's stack, in blocking mode
+    (where the previous pause's wake-up may still be in progress) and in
+    --nonblocking mode."""
+    t, o, roles = mix_target(ctx)
+    for flags in ([], ['--nonblocking']):
+        d = ctx.tmpdir()
+        out = os.path.join(d, 'kept.txt')
+        r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', DUR, '-r', KEPT_RATE] + flags +
+                     ['--pid', t.pid])
+        samples = record_ok(ctx, r, out, 'raw')
+        busy = load_raw(out).leaf_counts().get('busy_spin', 0)
+        if samples < 50 or busy < KEPT_MIN * samples:
+            ctx.fail(r, ['%d samples, %d of them with the busy thread active (busy_spin), '
+                         'expected at least %d %%' % (samples, busy, KEPT_MIN * 100)])
+    ctx.finish()
+
+
 def check_threads(ctx):
     t, o, roles = mix_target(ctx)
     r, prof = attach_raw(ctx, t, ['--threads', '--idle'])
@@ -1476,6 +1499,7 @@ def check_hostile(ctx, interps):
 PER_VERSION = [
     ('gil', check_gil, None),
     ('idle', check_idle, None),
+    ('busy_kept', check_busy_kept, None),
     ('threads', check_threads, None),
     ('function_agg', check_function_agg, None),
     ('function_pattern', check_function_pattern, None),
