@@ -62,6 +62,7 @@ def build_dir():
 
 CSPY = os.path.join(build_dir(), 'cspy')
 PROFILE_BENCH = os.path.join(build_dir(), 'bench', 'profile_bench')
+FLOOR = os.path.join(build_dir(), 'bench', 'floor')
 
 
 def log(msg):
@@ -464,7 +465,7 @@ def plan(smoke, pys):
                     # work, same per-sample figures.
                     s = S * (0.25 if rate == MAX_RATE and not nb else 0.5 if rate == 10000 and not nb else 1)
                     cells.append(Cell('cpumix', 'attach', rate, nb, s))
-            cells += [Cell('cpumix', 'launch', 100, False, S, pairs=5),
+            cells += [Cell('cpumix', 'launch', 100, False, S, pairs=9 if new else 5),
                       Cell('cpumix', 'launch', 100, True, S),
                       Cell('cpumix', 'launch', 1000, False, S),
                       Cell('cpumix', 'launch', 1000, True, S, pairs=5 if new else 0),
@@ -475,7 +476,7 @@ def plan(smoke, pys):
             cells += [Cell('deep300', 'launch', rate, True, S) for rate in (100, MAX_RATE)]
             cells += [Cell('threads8', 'launch', 100, nb, S) for nb in (False, True)]
             cells += [Cell('threads8', 'attach', 1000, True, S)]
-            cells += [Cell('threads100', 'launch', 100, False, S, pairs=5 if new else 0),
+            cells += [Cell('threads100', 'launch', 100, False, S, pairs=9 if new else 0),
                       Cell('threads100', 'launch', 100, True, S),
                       Cell('threads100', 'attach', 100, True, S)]
             cells += [Cell('idle', 'launch', 100, False, S, pairs=5 if new else 0),
@@ -621,6 +622,34 @@ def measure_startup(py, wl, n, counter):
             'first_sample_s': [s['first_sample_s'] for s in runs]}
 
 
+def measure_floor(py, seconds, counter):
+    """The machine's floor under any sampler's CPU per sample (bench/floor.c),
+    on a running CPU-mix workload: {rate: {sleep_us, read1_us, read10_us}}
+    for 1 kHz, 10 kHz and 0 (as fast as possible, no sleeping)."""
+    wait_quiet()
+    d = tempfile.mkdtemp(prefix='floor-', dir=TMP)
+    ready = os.path.join(d, 'ready')
+    w = spawn(wl_cmd(py, 'cpumix', os.path.join(d, 'res.json'), 600, ['--ready', ready]),
+              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out, why = {}, ''
+    try:
+        if not wait_for(lambda: os.path.exists(ready) or w.poll() is not None, 60) or w.poll() is not None:
+            raise RuntimeError('workload did not start')
+        for rate in (1000, 10000, 0):
+            p = subprocess.run([FLOOR, str(w.pid), str(rate), str(seconds)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, universal_newlines=True, timeout=60 + 4 * seconds)
+            if p.returncode != 0:
+                raise RuntimeError('floor: status %d: %s' % (p.returncode, p.stderr.strip()[-300:]))
+            out[rate] = json.loads(p.stdout)
+    except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as e:
+        why = str(e) or 'timed out'
+    finally:
+        stop(w)
+        shutil.rmtree(d, ignore_errors=True)
+    counter.case('machine floor (bench/floor.c, Python %s CPU mix)' % py['minor'], not why, why)
+    return None if why else out
+
+
 def measure_rss(py, seconds, counter):
     """cspy's peak RSS after a long run at the highest rate (attach,
     nonblocking) on the CPU mix."""
@@ -755,7 +784,20 @@ def find(results, wl, minor, mode, rate, nb):
     return None
 
 
-def targets_table(results, startup, first_sample, rss):
+def floor_text(floor, rate):
+    """The machine's floor at a rate, as text for a CPU-per-sample row."""
+    f = floor and floor.get(rate)
+    if not f:
+        return ''
+    if rate:
+        return ('; the floor on this machine at %s: %.1f µs for the bare timer wake-up, %.1f µs with one '
+                '1-page read, %.1f µs with one 10-page read (`bench/floor.c`)'
+                % (RATE_NAMES.get(rate, rate), f['sleep_us'], f['read1_us'], f['read10_us']))
+    return ('; the floor without sleeping: %.1f µs for one 1-page read, %.1f µs for one 10-page read '
+            '(`bench/floor.c`)' % (f['read1_us'], f['read10_us']))
+
+
+def targets_table(results, startup, first_sample, rss, floor=None):
     """[(target, measured text, PASS/FAIL/n/a)] for 3.11 and 3.12."""
     rows = []
 
@@ -777,12 +819,21 @@ def targets_table(results, startup, first_sample, rss):
 
         s = summ('cpumix', minor, 'attach', 1000, True)
         add('22-deep stack: cspy CPU ≤ 4 µs/sample (attach, 1 kHz, --nonblocking, steady)',
-            s and s['us_steady'], 4.0, s and '%.2f µs (%.2f µs incl. start-up)' % (s['us_steady'], s['us']))
+            s and s['us_steady'], 4.0, s and '%.2f µs (%.2f µs incl. start-up)%s' % (
+                s['us_steady'], s['us'], floor_text(floor, 1000)))
         add('22-deep stack: ≤ 3 process_vm_readv per thread per sample (steady)',
             s and s['reads_thread_steady'], 3.0, s and '%.2f' % s['reads_thread_steady'], only=True)
+        s = summ('cpumix', minor, 'attach', MAX_RATE, True)
+        add('22-deep stack: cspy CPU ≤ 4 µs/sample (attach, as fast as possible, --nonblocking, steady)',
+            s and s['us_steady'], 4.0, s and '%.2f µs at %.0f Hz%s' % (
+                s['us_steady'], s['achieved_hz'], floor_text(floor, 0)))
         s = summ('deep300', minor, 'attach', 1000, True)
         add('300-deep stack: cspy CPU ≤ 40 µs/sample (attach, 1 kHz, --nonblocking, steady)',
-            s and s['us_steady'], 40.0, s and '%.2f µs (%.2f µs incl. start-up)' % (s['us_steady'], s['us']),
+            s and s['us_steady'], 40.0, s and '%.2f µs (%.2f µs incl. start-up)%s' % (
+                s['us_steady'], s['us'], floor_text(floor, 1000)), only=True)
+        s = summ('deep300', minor, 'launch', MAX_RATE, True)
+        add('300-deep stack: cspy CPU ≤ 40 µs/sample (launch, as fast as possible, --nonblocking, steady)',
+            s and s['us_steady'], 40.0, s and '%.2f µs at %.0f Hz' % (s['us_steady'], s['achieved_hz']),
             only=True)
         s = summ('cpumix', minor, 'attach', 10000, True)
         if tgt:
@@ -910,6 +961,9 @@ def main():
         if st:
             rss = {'stats': st, 'version': rss_py['version']}
 
+    # The machine's floor under any sampler (timer wake-up, one read).
+    floor = measure_floor(rss_py, 0.3 if OPTS.smoke else 3.0, counter) if rss_py else None
+
     # Output formats: 1 M samples, 10 k distinct stacks.
     pb_text = ''
     wait_quiet()
@@ -1015,7 +1069,7 @@ def main():
           'Issue 5\'s targets (Python 3.11/3.12, single thread, medians), and the vm-read and '
           '300-deep targets also for 3.13.', '',
           '| target | measured | verdict |', '|---|---|---|']
-    for name, val, verdict in targets_table(results, startup, first_sample, rss):
+    for name, val, verdict in targets_table(results, startup, first_sample, rss, floor):
         L.append('| %s | %s | %s |' % (name, val or 'not measured', verdict))
     L.append('')
     titles = {'cpumix': 'CPU mix, 22 frames deep (60/30/10 %)',
@@ -1073,9 +1127,12 @@ def main():
           'workloads, 1.5 s per run: deep300 attach 1 kHz (both), launch 100 Hz and max `--nonblocking`; '
           'threads8 launch 100 Hz (both), attach 1 kHz `--nonblocking`; threads100 launch 100 Hz (both), '
           'attach 100 Hz `--nonblocking`; idle launch 100 Hz blocking, attach 1 kHz `--nonblocking`. '
-          'Slowdown (5 interleaved unprofiled/profiled pairs, launch mode): the CPU mix at 100 Hz blocking on '
-          'every Python; on 3.11+ also the CPU mix at 1 kHz `--nonblocking` and 100 threads and the idle loop '
-          'at 100 Hz blocking. Other cells are one run. Several runs: medians.' % MAX_RATE, '']
+          'Slowdown (interleaved unprofiled/profiled pairs, launch mode): the CPU mix at 100 Hz blocking on '
+          'every Python (9 pairs on 3.11+, 5 before); on 3.11+ also the CPU mix at 1 kHz `--nonblocking` '
+          '(5 pairs), 100 threads (9) and the idle loop (5) at 100 Hz blocking. Other cells are one run. '
+          'Several runs: medians. The machine floor (`bench/floor.c`): CPU per iteration of a bare timer '
+          'loop at the rate, and of the same loop with one `process_vm_readv` of 1 or 10 pages of the '
+          'running CPU-mix workload.' % MAX_RATE, '']
     if counter.failures:
         L += ['## Cases that failed to run', ''] + ['- ' + f.replace('\n', ' ') for f in counter.failures] + ['']
     text = '\n'.join(L)
@@ -1092,7 +1149,7 @@ def main():
                for cr in results]
         with open(os.path.join(out_dir, 'bench.json'), 'w') as f:
             json.dump({'startup': {'%s %s' % k: v for k, v in startup.items()}, 'cells': raw,
-                       'rss': rss}, f, indent=1)
+                       'rss': rss, 'floor': floor}, f, indent=1)
     print(text)
     if OPTS.smoke:
         print('\n(smoke run: written to a temporary directory, now removed; took %.0f s)' % took)

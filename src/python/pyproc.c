@@ -46,6 +46,8 @@
 #define MAX_CHUNKS 64
 #define MAX_CHUNK_BYTES (8u << 20)
 #define CHUNK_SLACK 2048        /* bytes read past the current frame */
+#define CHUNK_ROOM_MIN 256      /* ... or at least this many, to the end of its page */
+#define PAGE_BYTES 4096
 #define MAX_LINETABLE (4u << 20)
 #define MAX_NAME 1024
 #define GLIBC_TID_OFFSET 0x2d0
@@ -461,8 +463,14 @@ static void read_chunks(struct pyproc *p, uint64_t chunk, uint64_t f)
 			break;
 		uint64_t len = size;
 		if (p->nchunks == 0 && f > chunk && f - chunk < size) {
-			uint64_t want = f - chunk + (uint64_t)L->if_size + CHUNK_SLACK;
-			want = (want + 255) & ~(uint64_t)255;
+			/* Room to grow, but not into one more page (each page
+			 * read costs the kernel a lookup and a pin) unless the
+			 * current one has less than CHUNK_ROOM_MIN left. */
+			uint64_t need = f - chunk + (uint64_t)L->if_size;
+			uint64_t want = (need + CHUNK_SLACK + 255) & ~(uint64_t)255;
+			uint64_t page_end = ((chunk + need + PAGE_BYTES - 1) & ~(uint64_t)(PAGE_BYTES - 1)) - chunk;
+			if (want > page_end && page_end >= need + CHUNK_ROOM_MIN)
+				want = page_end;
 			if (want < len)
 				len = want;
 		}
