@@ -278,7 +278,21 @@ static int range_cmp(const void *a, const void *b)
  * ones the ranges themselves were read from). */
 static void coalesce(struct mem *m)
 {
-	qsort(m->pf, m->npf, sizeof(*m->pf), range_cmp);
+	/* A steady sample has a dozen ranges, and qsort's merge sort costs
+	 * more than the search: insertion sort up to a few dozen. */
+	if (m->npf > 48) {
+		qsort(m->pf, m->npf, sizeof(*m->pf), range_cmp);
+	} else {
+		for (size_t i = 1; i < m->npf; i++) {
+			struct pf_range r = m->pf[i];
+			size_t j = i;
+			while (j > 0 && range_cmp(&m->pf[j - 1], &r) > 0) {
+				m->pf[j] = m->pf[j - 1];
+				j--;
+			}
+			m->pf[j] = r;
+		}
+	}
 	size_t out = 0;
 	for (size_t i = 0; i < m->npf; i++) {
 		struct pf_range *r = &m->pf[i];

@@ -484,10 +484,9 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	profile__add(s->prof, tid, s->frames, n, t_ns, 1);
 }
 
-static void sample_target(struct sampler *s, struct target *t, uint64_t t_ns)
+static void sample_target(struct sampler *s, struct target *t, uint64_t now, uint64_t t_ns)
 {
 	unsigned flags = 0;
-	uint64_t now = clock_now_ns();
 	if ((t->names_due && now - t->names_at > NAME_REFRESH_NS / 10) ||
 	    now - t->names_at > NAME_REFRESH_NS) {
 		flags |= PYSAMPLE_NAMES;
@@ -629,12 +628,12 @@ int sampler__run(struct sampler *s)
 		s->tick_threads = 0;
 		for (size_t i = 0; i < s->nt; i++)
 			if (s->t[i].alive)
-				sample_target(s, &s->t[i], now - start);
+				sample_target(s, &s->t[i], now, now - start);
 		s->st.threads = s->tick_threads;
-		report(s, clock_now_ns(), false);
+		now = clock_now_ns();
+		report(s, now, false);
 
 		next += interval * (0.5 + uniform(s));
-		now = clock_now_ns();
 		if ((double)now > next + 1e9) {
 			/* More than a second behind: say so, and skip ahead
 			 * instead of bursting. */
