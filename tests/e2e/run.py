@@ -1245,13 +1245,19 @@ def check_json_vs_text(ctx):
     ctx.finish()
 
 
+def pid_order(p):
+    """Numeric order of PIDs (a PID wrap puts a child below its parent),
+    anything that is not a PID last."""
+    return (0, p, '') if isinstance(p, int) else (1, 0, str(p))
+
+
 def compare_family(ctx, res, oracles, parent_pid, parsed, as_json, extra_pids=()):
     """-s output: exactly the oracles' processes, each once, each right;
     children show their parent."""
     problems = []
     if as_json:
         by_pid = json_by_pid(parsed)
-        got = sorted(by_pid, key=str)
+        got = sorted(by_pid, key=pid_order)
     else:
         got = [p['pid'] for p in parsed]
         by_pid = {}
@@ -1260,7 +1266,7 @@ def compare_family(ctx, res, oracles, parent_pid, parsed, as_json, extra_pids=()
                 problems.append('process %d shown more than once' % p['pid'])
             by_pid[p['pid']] = p
     want = sorted(o['pid'] for o in oracles)
-    if sorted(set(got), key=str) != want:
+    if sorted(set(got), key=pid_order) != want:
         problems.append('processes: expected %s, got %s' % (want, got))
     for o in oracles:
         p = by_pid.get(o['pid'])
@@ -1762,6 +1768,9 @@ def check_stopped_target(ctx):
     ctx.finish()
 
 
+CFRAME_WINDOW_MAX = 2      # of the churners' entries in 100 blocking dumps (3 per dump)
+
+
 def check_churn(ctx):
     """Threads starting and ending, stacks changing: every blocking dump is
     a consistent snapshot (the blocked main thread exact, the recursing
@@ -1776,6 +1785,7 @@ def check_churn(ctx):
     allowed = always | set('short-%d' % i for i in range(4)) | {None}
     require_cspy()
     kinds = {}          # kind of anomaly -> [count, first example]
+    cframe_window = ctx.interp.minor in ((3, 11), (3, 12))
 
     def note(kind, example):
         k = kinds.setdefault(kind, [0, example])
@@ -1827,11 +1837,23 @@ def check_churn(ctx):
                 if not own or own != ['recurse_spin'] * k + ['stack_changer'] or k > 60:
                     note('inconsistent stack', 'dump #%d: thread "changer": %s' % (i + 1, own))
             elif str(th.get('thread_name')).startswith('churner'):
-                if 'churner' not in [f.get('name') for f in frames]:
+                if not frames and cframe_window:
+                    # 3.11/3.12 enter the eval loop by pointing
+                    # tstate->cframe at a C-stack cframe a few instructions
+                    # before setting its current_frame: a pause there sees
+                    # no frame at all (never a wrong one). Rare: counted,
+                    # and at most CFRAME_WINDOW_MAX such entries pass.
+                    note('empty stack (the eval loop entry window)',
+                         'dump #%d: thread "%s" (TID %s)' % (i + 1, th.get('thread_name'),
+                                                             th.get('os_thread_id')))
+                elif 'churner' not in [f.get('name') for f in frames]:
                     note('long-lived thread without its frames',
                          'dump #%d: thread "%s" (TID %s): frames %s' % (
                              i + 1, th.get('thread_name'), th.get('os_thread_id'),
                              [f.get('name') for f in frames]))
+    window = kinds.get('empty stack (the eval loop entry window)')
+    if window and window[0] <= CFRAME_WINDOW_MAX:
+        del kinds['empty stack (the eval loop entry window)']
     if kinds:
         ctx.problem(res, ['%d blocking dumps (all threads should be paused: a consistent snapshot):'
                           % ndumps] +
