@@ -12,6 +12,7 @@
 #include "proc/ptrace.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +31,7 @@
 #define MAX_TASKS 16384
 #define STOP_TIMEOUT_NS 500000000L
 #define LATE_STOP_TIMEOUT_NS 5000000000L
+#define SPIN_NS 200000ull       /* poll without sleeping for a stop this long */
 
 struct traced {
 	pid_t tid;
@@ -69,6 +71,10 @@ static void take_regs(struct traced *t)
  * status belongs to the launcher, which reaps it. */
 static int wait_stop(struct traced *t, uint64_t deadline, bool own_child)
 {
+	/* A thread stops a few microseconds after the interrupt; every one of
+	 * them the program is held up. Poll at once for SPIN_NS (yielding, in
+	 * case the thread waits for this CPU), only then sleep between polls. */
+	uint64_t spin_until = clock_now_ns() + SPIN_NS;
 	for (;;) {
 		/* Only our own child's exit must not be consumed: peek first
 		 * there; any other thread's event is taken at once. */
@@ -86,9 +92,14 @@ static int wait_stop(struct traced *t, uint64_t deadline, bool own_child)
 		if (r < 0 && errno != EINTR)
 			return -errno;
 		if (r <= 0) {
-			if (clock_now_ns() > deadline)
+			uint64_t now = clock_now_ns();
+			if (now > deadline)
 				return -ETIMEDOUT;
-			struct timespec ts = { 0, 50000 };
+			if (now < spin_until) {
+				sched_yield();
+				continue;
+			}
+			struct timespec ts = { 0, 20000 };
 			nanosleep(&ts, NULL);
 			continue;
 		}

@@ -509,11 +509,14 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 						       : pyproc__running_tasks(t->pp, &tids);
 		if (ntids == 0 && t->uw && s->c.include_idle)
 			ntids = -ENOENT;
-		if (ntids == 0)
+		uint64_t paused_at = 0;
+		if (ntids == 0) {
 			err = pyproc__sample(t->pp, &s->sample, flags);
-		else
+		} else {
+			paused_at = clock_now_ns();
 			err = ntids > 0 ? ptrace_pause__stop_tids(t->pid, tids, ntids, &pause)
 					: ptrace_pause__stop(t->pid, &pause);
+		}
 		if (!err && ntids != 0) {
 			pyproc__set_pause(t->pp, pause);
 			err = pyproc__sample(t->pp, &s->sample, flags);
@@ -521,6 +524,8 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 				err = unwinder__unwind(t->uw, pause, &s->sample);
 			pyproc__set_pause(t->pp, NULL);
 			ptrace_pause__resume(pause);
+			s->st.pauses++;
+			s->st.paused_ns += clock_now_ns() - paused_at;
 		}
 	}
 	bool native = s->c.native && !s->c.nonblocking;

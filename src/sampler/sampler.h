@@ -40,6 +40,8 @@ struct sampler_status {
 	uint64_t vm_reads;      /* process_vm_readv calls so far (all targets) */
 	uint64_t first_sample_ns;       /* CLOCK_MONOTONIC of the first sample, 0 if none */
 	uint64_t first_sample_cpu_ns;   /* cpu_ns once the first sample was taken (start-up cost) */
+	uint64_t pauses;        /* blocking mode: pauses of a process's threads */
+	uint64_t paused_ns;     /* ... and their total length, first stop to last resume */
 };
 
 struct sampler_config {
