@@ -78,6 +78,11 @@ struct chunk {
 	uint8_t *data;
 };
 
+struct code_slot {
+	uint64_t code;
+	uint32_t idx, stamp;
+};
+
 struct pyproc {
 	struct pyproc_info info;
 	struct mem *mem;
@@ -101,6 +106,11 @@ struct pyproc {
 
 	struct raw_frame *raw;
 	size_t nraw, raw_cap;
+	struct code_slot *uslots;       /* number_codes' table ... */
+	size_t uslots_cap;
+	uint32_t ustamp;
+	uint64_t *ucode;                /* ... and the distinct code objects */
+	size_t nucode, ucode_cap;
 	struct chunk chunks[MAX_CHUNKS];
 	size_t nchunks;
 };
@@ -358,6 +368,8 @@ void pyproc__close(struct pyproc *p)
 	for (size_t i = 0; i < MAX_CHUNKS; i++)
 		free(p->chunks[i].data);
 	free(p->raw);
+	free(p->uslots);
+	free(p->ucode);
 	threadstate__free(p->threads);
 	free(p->run_tids);
 	shortname__free(p->shortnames);
@@ -487,15 +499,19 @@ static void read_chunks(struct pyproc *p, uint64_t chunk, uint64_t f)
 	}
 }
 
-static int read_iframe(struct pyproc *p, uint64_t addr, uint8_t *buf, size_t len)
+/* The len bytes of the frame at addr: *out points into the copied chunk
+ * that holds them (no copy), or to buf, read from the target. */
+static int read_iframe(struct pyproc *p, uint64_t addr, uint8_t *buf, size_t len,
+		       const uint8_t **out)
 {
 	for (size_t i = 0; i < p->nchunks; i++) {
 		const struct chunk *c = &p->chunks[i];
 		if (addr >= c->addr && addr - c->addr + len <= c->len) {
-			memcpy(buf, c->data + (addr - c->addr), len);
+			*out = c->data + (addr - c->addr);
 			return 0;
 		}
 	}
+	*out = buf;
 	return mem__read(p->mem, addr, buf, len);
 }
 
@@ -521,26 +537,35 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated)
 	size_t need = (size_t)L->if_size;
 	if (need + 8 > sizeof(buf) || need < 16)
 		return -EINVAL;
+	/* Every field read lies inside the frame's need bytes (the offsets
+	 * may come from the target's _Py_DebugOffsets). */
+	if (L->if_owner < 0 || (size_t)L->if_owner >= need || L->if_code < 0 ||
+	    (size_t)L->if_code + 8 > need || L->if_instr < 0 || (size_t)L->if_instr + 8 > need ||
+	    L->if_previous < 0 || (size_t)L->if_previous + 8 > need ||
+	    (L->if_is_entry >= 0 && (size_t)L->if_is_entry >= need) ||
+	    (L->if_tlbc_index >= 0 && (size_t)L->if_tlbc_index + 4 > need))
+		return -EINVAL;
 	bool pushed = false;            /* the previous frame of the walk was kept */
 	for (size_t depth = 0; f; depth++) {
 		if (depth >= 4 * PYPROC_MAX_DEPTH) {
 			*truncated = true;
 			break;
 		}
-		int err = read_iframe(p, f, buf, need);
+		const uint8_t *fb;
+		int err = read_iframe(p, f, buf, need, &fb);
 		if (err)
 			return err;
-		int owner = buf[L->if_owner];
+		int owner = fb[L->if_owner];
 		if (owner < L->owner_skip_min) {
 			if (p->nraw >= PYPROC_MAX_DEPTH) {
 				*truncated = true;
 				break;
 			}
 			raw_push(p, (struct raw_frame){ .frame = f,
-				 .code = rd_u64(buf, L->if_code) & L->stackref_mask,
-				 .instr = rd_u64(buf, L->if_instr), .owner = owner,
-				 .tlbc = L->if_tlbc_index >= 0 ? rd_i32(buf, L->if_tlbc_index) : 0,
-				 .entry = L->if_is_entry >= 0 && buf[L->if_is_entry] != 0 });
+				 .code = rd_u64(fb, L->if_code) & L->stackref_mask,
+				 .instr = rd_u64(fb, L->if_instr), .owner = owner,
+				 .tlbc = L->if_tlbc_index >= 0 ? rd_i32(fb, L->if_tlbc_index) : 0,
+				 .entry = L->if_is_entry >= 0 && fb[L->if_is_entry] != 0 });
 			pushed = true;
 		} else {
 			/* 3.12+: each eval-loop call pushes a shim under its first frame. */
@@ -548,7 +573,7 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated)
 				p->raw[p->nraw - 1].entry = true;
 			pushed = false;
 		}
-		uint64_t prev = rd_u64(buf, L->if_previous);
+		uint64_t prev = rd_u64(fb, L->if_previous);
 		if (prev == f)
 			return -EFAULT;
 		f = prev;
@@ -573,6 +598,53 @@ static uint64_t tlbc_base(struct pyproc *p, uint64_t code, const uint8_t *hdr, i
 	return entry;
 }
 
+/* Number the distinct code objects of p->raw: uniq[i] is frame i's, the
+ * addresses go to p->ucode (p->nucode of them). A recursion repeats its
+ * code object at every level: a 300-deep one then reads and checks one
+ * code object, not 300. An open-addressed table, stamped per call so it is
+ * never cleared. */
+static void number_codes(struct pyproc *p, uint32_t *uniq)
+{
+	size_t n = p->nraw;
+	size_t want = 16;
+	while (want < 2 * n)
+		want *= 2;
+	if (p->uslots_cap < want) {
+		free(p->uslots);
+		p->uslots = xcalloc(want, sizeof(*p->uslots));
+		p->uslots_cap = want;
+	}
+	p->ucode = xgrow(p->ucode, &p->ucode_cap, n, sizeof(*p->ucode));
+	if (++p->ustamp == 0) {         /* wrapped: stamps must not collide */
+		memset(p->uslots, 0, p->uslots_cap * sizeof(*p->uslots));
+		p->ustamp = 1;
+	}
+	size_t mask = p->uslots_cap - 1;
+	p->nucode = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t code = p->raw[i].code;
+		if (i && code == p->raw[i - 1].code) {
+			uniq[i] = uniq[i - 1];
+			continue;
+		}
+		size_t h = (size_t)((code >> 4) * 0x9e3779b97f4a7c15ull) & mask;
+		for (;;) {
+			struct code_slot *sl = &p->uslots[h];
+			if (sl->stamp != p->ustamp) {
+				sl->stamp = p->ustamp;
+				sl->code = code;
+				sl->idx = (uint32_t)p->nucode;
+				p->ucode[p->nucode++] = code;
+				break;
+			}
+			if (sl->code == code)
+				break;
+			h = (h + 1) & mask;
+		}
+		uniq[i] = p->uslots[h].idx;
+	}
+}
+
 /* Resolve p->raw[0..nraw) into t->frames. */
 static int resolve_frames(struct pyproc *p, struct py_thread *t)
 {
@@ -581,17 +653,22 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 	size_t n = p->nraw;
 	if (n == 0)
 		return 0;
-	/* Batch-read every code header (duplicates are cheap: same cache line of work). */
-	uint8_t *hdrs = xmalloc(n * hsz);
-	struct mem_iov *iov = xmalloc(n * sizeof(*iov));
-	for (size_t i = 0; i < n; i++)
-		iov[i] = (struct mem_iov){ .addr = p->raw[i].code, .buf = hdrs + i * hsz, .len = hsz };
-	int r = mem__readv(p->mem, iov, n);
-	if (r < 0) {
-		free(hdrs);
-		free(iov);
-		return r;
-	}
+	/* Batch-read every distinct code object's header once, and check it
+	 * against the code cache once. */
+	uint32_t *uniq = xmalloc(n * sizeof(*uniq));
+	number_codes(p, uniq);
+	size_t nu = p->nucode;
+	uint8_t *hdrs = xmalloc(nu * hsz);
+	struct mem_iov *iov = xmalloc(nu * sizeof(*iov));
+	struct code_entry **ent = xmalloc(nu * sizeof(*ent));
+	for (size_t k = 0; k < nu; k++)
+		iov[k] = (struct mem_iov){ .addr = p->ucode[k], .buf = hdrs + k * hsz, .len = hsz };
+	int r = mem__readv(p->mem, iov, nu);
+	if (r < 0)
+		goto out;
+	for (size_t k = 0; k < nu; k++)
+		ent[k] = iov[k].err || !p->ucode[k] ? NULL : code_resolve(p, p->ucode[k], hdrs + k * hsz);
+	r = 0;
 	t->frames = xgrow(t->frames, &t->cap, n, sizeof(*t->frames));
 	t->nframes = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -600,18 +677,13 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 		 * (innermost first, up to an entry frame) now ends at the
 		 * frame before it. */
 		bool *prev_entry = t->nframes ? &t->frames[t->nframes - 1].entry : NULL;
-		if (iov[i].err || !rf->code) {
-			if (rf->entry && prev_entry)
-				*prev_entry = true;
-			continue;
-		}
-		const uint8_t *hdr = hdrs + i * hsz;
-		struct code_entry *e = code_resolve(p, rf->code, hdr);
+		struct code_entry *e = ent[uniq[i]];
 		if (!e) {
 			if (rf->entry && prev_entry)
 				*prev_entry = true;
 			continue;
 		}
+		const uint8_t *hdr = hdrs + uniq[i] * hsz;
 		int offset;
 		if (L->family == PY_FAMILY_FRAMEOBJ) {
 			int64_t lasti = (int64_t)rf->instr;
@@ -637,9 +709,12 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 		}
 		t->frames[t->nframes++] = (struct py_frame){ &e->pub, line, rf->frame, rf->entry };
 	}
+out:
+	free(ent);
 	free(hdrs);
 	free(iov);
-	return 0;
+	free(uniq);
+	return r;
 }
 
 /* ---- threads ------------------------------------------------------------- */
