@@ -637,7 +637,7 @@ int cmd_top(int argc, char **argv)
 	};
 	struct sampler_config sc = {
 		.rate_hz = c.rate, .duration_s = c.duration, .nonblocking = c.nonblocking,
-		.gil_only = c.gil, .include_idle = c.idle, .subprocesses = c.subprocesses,
+		.gil_only = c.gil, .gil_stats = true, .include_idle = c.idle, .subprocesses = c.subprocesses,
 		.native = c.native, .filter = filter, .progress = tick, .progress_arg = &t,
 	};
 	profile__set_keep_runs(t.prof, false);     /* counts only: bounded memory */

@@ -882,7 +882,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 	if (!interp)
 		return -EAGAIN;    /* not initialised yet, or finalising */
 	*interp_out = interp;
-	uint64_t holder = gil_holder(p, interp);
+	uint64_t holder = (flags & PYSAMPLE_NO_GIL) ? 0 : gil_holder(p, interp);
 
 	uint8_t ts[TS_READ];
 	size_t ts_len = (size_t)p->ts_read;

@@ -87,6 +87,7 @@ enum {
 	PYSAMPLE_NAMES = 1,     /* look up thread names in threading._active */
 	PYSAMPLE_OS_STATE = 2,  /* not paused: active/idle from the run states now */
 	PYSAMPLE_SKIP_IDLE = 4, /* do not read the stacks of idle threads (skipped) */
+	PYSAMPLE_NO_GIL = 8,    /* owns_gil not needed: the GIL is not read (false for all) */
 };
 
 /* Attach to pid (no pause, no ptrace): detect Python, build the layout.

@@ -495,6 +495,8 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	}
 	if (!s->c.include_idle)
 		flags |= PYSAMPLE_SKIP_IDLE;    /* dropped anyway: not even read */
+	if (!s->c.gil_only && !s->c.gil_stats)
+		flags |= PYSAMPLE_NO_GIL;       /* one page fewer to read */
 	int err;
 	if (s->c.nonblocking) {
 		err = pyproc__sample(t->pp, &s->sample, flags | PYSAMPLE_OS_STATE);

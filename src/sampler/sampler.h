@@ -50,6 +50,7 @@ struct sampler_config {
 	bool nonblocking;
 	bool native;            /* --native: merge native stacks (needs the pause: not nonblocking) */
 	bool gil_only;          /* --gil: only the thread holding the GIL */
+	bool gil_stats;         /* count GIL holders (gil_samples) even without --gil */
 	bool include_idle;      /* --idle */
 	bool threads_root;      /* --threads: root frame per thread */
 	bool subprocesses;
