@@ -859,8 +859,26 @@ static bool thread_active(struct pyproc *p, pid_t tid, bool os)
 	int r = p->pause && tid ? ptrace_pause__running(p->pause, tid) : -ESRCH;
 	if (r >= 0)
 		return r == 1;
-	/* Not paused: it was asleep when looked at (or nothing was read). */
+	/* Not paused: asleep when looked at, or running but not holding the
+	 * GIL while its holder was paused alone (or nothing was read). */
 	return os && tid && threadstate__running(p->threads, tid) == 1;
+}
+
+int pyproc__gil_tid(struct pyproc *p, pid_t *tid)
+{
+	*tid = 0;
+	uint64_t interp = 0;
+	if (find_interp(p, &interp) != 0 || !interp)
+		return 0;
+	uint64_t holder = gil_holder(p, interp);
+	uint8_t ts[TS_READ];
+	if (!holder || mem__read(p->mem, holder, ts, (size_t)p->ts_read) != 0)
+		return 0;
+	pid_t t = thread_tid(p, ts, rd_u64(ts, p->L.ts_thread_id));
+	if (t <= 0 || !task_exists(p, t))
+		return 0;
+	*tid = t;
+	return 1;
 }
 
 static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, uint64_t *interp_out)

@@ -113,6 +113,11 @@ const struct pyctx *pyproc__ctx(const struct pyproc *p);
  * it was running at the stop (see ptrace_pause__running). */
 void pyproc__set_pause(struct pyproc *p, const struct ptrace_pause *pause);
 
+/* The TID of the thread holding the GIL now (read live, no pause): 1 and
+ * *tid when the interpreter has a GIL held by a thread the task list
+ * knows; 0 when it is free, absent (free-threaded) or unknown. */
+int pyproc__gil_tid(struct pyproc *p, pid_t *tid);
+
 /* Read every thread's stack into *s. flags: PYSAMPLE_*. Returns 0, or -ESRCH
  * (the process is gone), or -EFAULT/-EIO when the interpreter state itself
  * could not be read (a torn sample); per-thread failures are in thread.err. */

@@ -484,6 +484,37 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	profile__add(s->prof, tid, s->frames, n, t_ns, 1);
 }
 
+/* Pause the threads tids (all of the process when ntids < 0), read every
+ * stack (and unwind with --native), resume. */
+static int pause_and_sample(struct sampler *s, struct target *t, const pid_t *tids, int ntids,
+			    unsigned flags)
+{
+	struct ptrace_pause *pause = NULL;
+	uint64_t paused_at = clock_now_ns();
+	int err = ntids > 0 ? ptrace_pause__stop_tids(t->pid, tids, ntids, &pause)
+			    : ptrace_pause__stop(t->pid, &pause);
+	if (err)
+		return err;
+	pyproc__set_pause(t->pp, pause);
+	err = pyproc__sample(t->pp, &s->sample, flags);
+	if (!err && t->uw)
+		err = unwinder__unwind(t->uw, pause, &s->sample);
+	pyproc__set_pause(t->pp, NULL);
+	ptrace_pause__resume(pause);
+	s->st.pauses++;
+	s->st.paused_ns += clock_now_ns() - paused_at;
+	return err;
+}
+
+/* The TID of the thread owning the GIL in a sample, 0 if none. */
+static pid_t gil_owner(const struct py_sample *sample)
+{
+	for (size_t i = 0; i < sample->n; i++)
+		if (sample->threads[i].owns_gil)
+			return sample->threads[i].tid;
+	return 0;
+}
+
 static void sample_target(struct sampler *s, struct target *t, uint64_t now, uint64_t t_ns)
 {
 	unsigned flags = 0;
@@ -505,31 +536,28 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		 * cannot change its stack, and waking it costs the program.
 		 * Native unwinding needs the registers of every thread shown:
 		 * with --native --idle, all of them. */
-		struct ptrace_pause *pause = NULL;
 		const pid_t *tids = NULL;
 		int ntids = t->uw && s->c.include_idle ? pyproc__tasks(t->pp, &tids)
 						       : pyproc__running_tasks(t->pp, &tids);
 		if (ntids == 0 && t->uw && s->c.include_idle)
 			ntids = -ENOENT;
-		uint64_t paused_at = 0;
-		if (ntids == 0) {
-			err = pyproc__sample(t->pp, &s->sample, flags);
-		} else {
-			paused_at = clock_now_ns();
-			err = ntids > 0 ? ptrace_pause__stop_tids(t->pid, tids, ntids, &pause)
-					: ptrace_pause__stop(t->pid, &pause);
+		/* Several run: while one of them holds the GIL, no other can
+		 * change a Python stack, so pausing the holder alone is a
+		 * consistent snapshot (not with --native: every thread shown
+		 * needs its registers). The snapshot itself must show that
+		 * thread owning the GIL; otherwise it was let go before the
+		 * stop, and all the running threads are paused after all. */
+		pid_t holder = 0;
+		if (ntids > 1 && !t->uw && pyproc__gil_tid(t->pp, &holder) == 1) {
+			err = pause_and_sample(s, t, &holder, 1, flags & ~(unsigned)PYSAMPLE_NO_GIL);
+			if (err || gil_owner(&s->sample) == holder)
+				goto sampled;
+			s->st.gil_retries++;
 		}
-		if (!err && ntids != 0) {
-			pyproc__set_pause(t->pp, pause);
-			err = pyproc__sample(t->pp, &s->sample, flags);
-			if (!err && t->uw)
-				err = unwinder__unwind(t->uw, pause, &s->sample);
-			pyproc__set_pause(t->pp, NULL);
-			ptrace_pause__resume(pause);
-			s->st.pauses++;
-			s->st.paused_ns += clock_now_ns() - paused_at;
-		}
+		err = ntids == 0 ? pyproc__sample(t->pp, &s->sample, flags)
+				 : pause_and_sample(s, t, tids, ntids, flags);
 	}
+sampled:
 	bool native = s->c.native && !s->c.nonblocking;
 	if (!err && native) {
 		/* Symbols and the merge once the target runs again. */
@@ -551,6 +579,12 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		s->st.first_sample_ns = clock_now_ns();
 		s->st.first_sample_cpu_ns = cpu_ns();
 	}
+	/* Names were looked up: remember every thread's, also of the threads
+	 * idle now (not added below), so that they have it once they run. */
+	if (flags & PYSAMPLE_NAMES)
+		for (size_t i = 0; i < s->sample.n; i++)
+			if (s->sample.threads[i].name[0])
+				thread_name(t, &s->sample.threads[i]);
 	s->tick_threads += (int)s->sample.n;
 	for (size_t i = 0; i < s->sample.n; i++) {
 		const struct py_thread *th = &s->sample.threads[i];

@@ -42,6 +42,7 @@ struct sampler_status {
 	uint64_t first_sample_cpu_ns;   /* cpu_ns once the first sample was taken (start-up cost) */
 	uint64_t pauses;        /* blocking mode: pauses of a process's threads */
 	uint64_t paused_ns;     /* ... and their total length, first stop to last resume */
+	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
 };
 
 struct sampler_config {

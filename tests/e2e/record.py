@@ -557,6 +557,52 @@ def check_busy_kept(ctx):
     ctx.finish()
 
 
+def check_gil_pause(ctx):
+    """Blocking mode, three threads taking turns at the GIL: the sampler
+    pauses the GIL's holder alone (no other thread can change a Python
+    stack meanwhile). Every stack kept is whole and belongs to its thread
+    (spin_N under outer_N under "thread (TID): busy-N"), every busy thread
+    shows, and CSPY_STATS counts the pauses."""
+    t = ctx.start('busy3.py')
+    o = ctx.ready(t)
+    d = ctx.tmpdir()
+    out, stats = os.path.join(d, 'out.txt'), os.path.join(d, 'stats.json')
+    env = dict(target_env(), CSPY_STATS=stats)
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', DUR, '-r', '200', '--threads',
+                  '--pid', t.pid], env=env)
+    record_ok(ctx, r, out, 'raw')
+    prof = load_raw(out)
+    problems = []
+    roots = dict(('thread (%d): %s' % (th['tid'], th['name']), th['n']) for th in o['threads'])
+    seen = set()
+    for st, c in prof.stacks:
+        n = roots.get(st[0])
+        names = [label_name(l) for l in st[1:]]
+        if n is None:
+            if st[0].endswith(': MainThread'):
+                continue        # a moment of activity of the main thread
+            problems.append('stack under an unknown root: %s' % ';'.join(st))
+            continue
+        want = ['outer_%d' % n, 'spin_%d' % n]
+        if names[-2:] != want or any(x.startswith(('spin_', 'outer_')) for x in names[:-2]):
+            problems.append('under %s expected a stack ending in %s, got %s'
+                            % (st[0], ';'.join(want), ';'.join(names)))
+        seen.add(n)
+    if seen != set(roots.values()):
+        problems.append('busy threads seen: %s, expected %s' % (sorted(seen), sorted(roots.values())))
+    try:
+        with open(stats) as f:
+            st = json.load(f)
+        if not st.get('pauses') or 'gil_retries' not in st:
+            problems.append('CSPY_STATS: expected pauses > 0 and gil_retries, got %s' % st)
+    except (OSError, ValueError) as e:
+        problems.append('CSPY_STATS file: %s' % e)
+    if problems:
+        problems.append('stacks:\n%s' % indent(prof.summary(), 4))
+    ctx.fail(r, problems)
+    ctx.finish()
+
+
 def check_threads(ctx):
     t, o, roles = mix_target(ctx)
     r, prof = attach_raw(ctx, t, ['--threads', '--idle'])
@@ -1500,6 +1546,7 @@ PER_VERSION = [
     ('gil', check_gil, None),
     ('idle', check_idle, None),
     ('busy_kept', check_busy_kept, None),
+    ('gil_pause', check_gil_pause, None),
     ('threads', check_threads, None),
     ('function_agg', check_function_agg, None),
     ('function_pattern', check_function_pattern, None),
