@@ -180,11 +180,12 @@ static bool thread_running(struct threadstate *t, int i)
 	char buf[16];
 	ssize_t m = read_proc(t, t->tids[i], "syscall", &th->fd, buf, sizeof(buf));
 	/* "running": on a CPU or runnable. "-1 SP PC": not in a system call,
-	 * yet not runnable: a thread in the middle of a state change (woken,
-	 * e.g. by the detach of the previous pause, and the wake-up not yet
-	 * done; on a VM that takes up to a few hundred microseconds) or
-	 * stopped at a page fault. Neither is asleep in a system call: it
-	 * counts as running, and a pause's registers say what it does. */
+	 * yet not runnable: stopped (SIGSTOP, a debugger), or in the middle of
+	 * a state change: woken, e.g. by the detach of the previous pause,
+	 * with the wake-up not yet done (on a VM that takes up to a few
+	 * hundred microseconds), or held at a page fault. Only the stopped
+	 * one is not running; its stat says which (read only then), and a
+	 * pause's registers say what a running one does. */
 	bool running = m >= 7 && memcmp(buf, "running", 7) == 0;
 	if (!running && m >= 2 && buf[0] == '-' && buf[1] == '1')
 		running = !thread_stopped(t, i);

@@ -548,16 +548,16 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		 * thread owning the GIL; otherwise it was let go before the
 		 * stop, and all the running threads are paused after all. */
 		pid_t holder = 0;
+		bool done = false;
 		if (ntids > 1 && !t->uw && pyproc__gil_tid(t->pp, &holder) == 1) {
 			err = pause_and_sample(s, t, &holder, 1, flags & ~(unsigned)PYSAMPLE_NO_GIL);
-			if (err || gil_owner(&s->sample) == holder)
-				goto sampled;
-			s->st.gil_retries++;
+			done = err || gil_owner(&s->sample) == holder;
+			s->st.gil_retries += !done;
 		}
-		err = ntids == 0 ? pyproc__sample(t->pp, &s->sample, flags)
-				 : pause_and_sample(s, t, tids, ntids, flags);
+		if (!done)
+			err = ntids == 0 ? pyproc__sample(t->pp, &s->sample, flags)
+					 : pause_and_sample(s, t, tids, ntids, flags);
 	}
-sampled:
 	bool native = s->c.native && !s->c.nonblocking;
 	if (!err && native) {
 		/* Symbols and the merge once the target runs again. */
