@@ -6,8 +6,6 @@ sees 101 threads. 'elapsed_s': from releasing them to joining them. See
 wl_common.py."""
 from __future__ import division, print_function
 
-import threading
-
 import wl_common as wl
 
 NTHREADS = 100
@@ -23,20 +21,8 @@ def thread_worker(n, start):
 
 def main():
     a = wl.parse()
-    per = int(a.ips * a.seconds / NTHREADS)
-    start = threading.Event()
-    ths = [threading.Thread(target=thread_worker, args=(per, start), name='w%d' % i)
-           for i in range(NTHREADS)]
-    for t in ths:
-        t.start()
-    wl.ready_and_wait(a)
-    t0 = wl.clock()
-    start.set()
-    for t in ths:
-        t.join()
-    elapsed = wl.clock() - t0
+    elapsed = wl.run_released(a, thread_worker, NTHREADS, 'w')
     wl.finish(a, {'workload': 'threads100', 'threads': NTHREADS + 1, 'elapsed_s': elapsed})
-
 
 if __name__ == '__main__':
     main()

@@ -36,18 +36,7 @@ def main(nbusy=4, nsleep=4, name='threads8'):
                 for i in range(nsleep)]
     for t in sleepers:
         t.start()
-    per = int(a.ips * a.seconds / nbusy)
-    start = threading.Event()
-    busy = [threading.Thread(target=busy_worker, args=(per, start), name='busy-%d' % i)
-            for i in range(nbusy)]
-    for t in busy:
-        t.start()
-    wl.ready_and_wait(a)
-    t0 = wl.clock()
-    start.set()
-    for t in busy:
-        t.join()
-    elapsed = wl.clock() - t0
+    elapsed = wl.run_released(a, busy_worker, nbusy, 'busy-')
     stop.set()
     for t in sleepers:
         t.join()

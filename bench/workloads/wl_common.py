@@ -25,6 +25,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 
 clock = getattr(time, 'perf_counter', time.time)                 # 2.7: time.time
@@ -97,6 +98,25 @@ def ready_and_wait(a):
                 sys.stderr.write('no go file after 120 s\n')
                 sys.exit(3)
             time.sleep(0.001)
+
+
+def run_released(a, worker, nthreads, prefix):
+    """Start nthreads threads worker(n, start) named PREFIX0, PREFIX1, ...,
+    sharing the work (n = a.ips * a.seconds / nthreads iterations each) and
+    waiting on the event start; once the driver says go (ready_and_wait),
+    release them and return the seconds until all have been joined."""
+    per = int(a.ips * a.seconds / nthreads)
+    start = threading.Event()
+    ths = [threading.Thread(target=worker, args=(per, start), name='%s%d' % (prefix, i))
+           for i in range(nthreads)]
+    for t in ths:
+        t.start()
+    ready_and_wait(a)
+    t0 = clock()
+    start.set()
+    for t in ths:
+        t.join()
+    return clock() - t0
 
 
 def finish(a, data):
