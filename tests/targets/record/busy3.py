@@ -15,13 +15,8 @@ import time
 
 import rec_common as rc
 
-_tids = {}
-_lock = threading.Lock()
-
-
-def register(n):
-    with _lock:
-        _tids[n] = (rc.native_tid(), threading.current_thread().name)
+_reg = rc.ThreadRegistry()
+register = _reg.register
 
 
 def spin_0():
@@ -59,12 +54,12 @@ def outer_2():
 
 def main_wait(path):
     deadline = time.time() + 20
-    while len(_tids) < 3:
+    while len(_reg.tids) < 3:
         if time.time() > deadline:
             raise SystemExit('threads did not start')
         time.sleep(0.01)
     time.sleep(0.2)
-    rc.write(path, {'threads': [{'n': n, 'tid': t, 'name': nm} for n, (t, nm) in sorted(_tids.items())]})
+    rc.write(path, {'threads': [{'n': n, 'tid': t, 'name': nm} for n, (t, nm) in sorted(_reg.tids.items())]})
     time.sleep(rc.FOREVER)
 
 

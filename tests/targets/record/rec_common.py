@@ -15,6 +15,7 @@ from __future__ import print_function
 import os
 import signal
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,6 +26,19 @@ SAFETY_SECONDS = 300
 FOREVER = 100000
 clock = getattr(time, 'perf_counter', time.time)     # 2.7: time.time
 native_tid = cspy_oracle.native_tid
+
+
+class ThreadRegistry(object):
+    """Threads that report themselves in place: register(key) from the
+    thread records (native thread id, thread name) under key."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.tids = {}
+
+    def register(self, key):
+        with self.lock:
+            self.tids[key] = (native_tid(), threading.current_thread().name)
 
 
 def start():

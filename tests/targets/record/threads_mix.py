@@ -16,13 +16,8 @@ import time
 
 import rec_common as rc
 
-_tids = {}
-_lock = threading.Lock()
-
-
-def register(role):
-    with _lock:
-        _tids[role] = (rc.native_tid(), threading.current_thread().name)
+_reg = rc.ThreadRegistry()
+register = _reg.register
 
 
 def busy_spin():
@@ -44,13 +39,13 @@ def sleepy_wait():
 def main_wait(path):
     register('main')
     deadline = time.time() + 20
-    while len(_tids) < 3:
+    while len(_reg.tids) < 3:
         if time.time() > deadline:
             raise SystemExit('threads did not start')
         time.sleep(0.01)
     time.sleep(0.2)                  # the busy thread is in its loop
     rc.write(path, {
-        'threads': [{'role': r, 'tid': t, 'name': n} for r, (t, n) in sorted(_tids.items())],
+        'threads': [{'role': r, 'tid': t, 'name': n} for r, (t, n) in sorted(_reg.tids.items())],
         'functions': [rc.func_info(f) for f in (busy_spin, busy_outer, sleepy_wait, main_wait)],
     })
     time.sleep(rc.FOREVER)
