@@ -29,6 +29,7 @@ tests/e2e/*.py of any checkout counts too).
 """
 import argparse
 import atexit
+import contextlib
 import glob
 import json
 import os
@@ -590,39 +591,55 @@ def run_cell(py, cell, counter):
     return cr
 
 
+@contextlib.contextmanager
+def ready_workload(py, wl, prefix, lifetime):
+    """A workload started for attach mode, once it is ready (its ready file
+    written): yields (Popen, its temporary directory); both are removed
+    afterwards. RuntimeError when it does not start."""
+    wait_quiet()
+    d = tempfile.mkdtemp(prefix=prefix, dir=TMP)
+    ready = os.path.join(d, 'ready')
+    w = spawn(wl_cmd(py, wl, os.path.join(d, 'res.json'), lifetime, ['--ready', ready]),
+              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_for(lambda: os.path.exists(ready) or w.poll() is not None, 60) or w.poll() is not None:
+            raise RuntimeError('workload did not start')
+        yield w, d
+    finally:
+        stop(w)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def record_stats(pid, d, args, stats, timeout):
+    """`CSPY_STATS=stats cspy record --pid PID ARGS --nonblocking -f raw` into
+    d; its stats, or RuntimeError when it failed or took no sample."""
+    c = spawn([CSPY, 'record', '--pid', pid] + args + ['--nonblocking', '-f', 'raw', '-o',
+                                                        os.path.join(d, 'p.txt'), '--hideprogress'],
+              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, CSPY_STATS=stats))
+    try:
+        c.wait(timeout=timeout)
+    finally:
+        stop(c)
+    s = read_json(stats)
+    if c.returncode != 0 or not s or not s.get('samples'):
+        raise RuntimeError('cspy record --pid %s: status %s, stats %s' % (' '.join(map(str, args)),
+                                                                         c.returncode, s))
+    return s
+
+
 def measure_startup(py, wl, n, counter):
     """Attach to a running workload for 50 ms, n times: cspy's start-up cost
     (CPU, reads; subtracted for the steady-state figures) and the time from
     `cspy record --pid` to the first sample."""
-    wait_quiet()
-    d = tempfile.mkdtemp(prefix='startup-', dir=TMP)
-    ready = os.path.join(d, 'ready')
-    w = spawn(wl_cmd(py, wl, os.path.join(d, 'res.json'), 600, ['--ready', ready]),
-              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runs, why = [], ''
     try:
-        if not wait_for(lambda: os.path.exists(ready) or w.poll() is not None, 60) or w.poll() is not None:
-            raise RuntimeError('workload did not start')
-        time.sleep(0.3)                 # threads started, in the work loop
-        for i in range(n):
-            stats = os.path.join(d, 'stats%d.json' % i)
-            c = spawn([CSPY, 'record', '--pid', w.pid, '-r', '100', '-d', '0.05', '--nonblocking',
-                       '-f', 'raw', '-o', os.path.join(d, 'p.txt'), '--hideprogress'],
-                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                      env=dict(os.environ, CSPY_STATS=stats))
-            try:
-                c.wait(timeout=30)
-            finally:
-                stop(c)
-            s = read_json(stats)
-            if c.returncode != 0 or not s or not s.get('samples'):
-                raise RuntimeError('cspy record --pid -d 0.05: status %s, stats %s' % (c.returncode, s))
-            runs.append(s)
+        with ready_workload(py, wl, 'startup-', 600) as (w, d):
+            time.sleep(0.3)                 # threads started, in the work loop
+            for i in range(n):
+                runs.append(record_stats(w.pid, d, ['-r', '100', '-d', '0.05'],
+                                         os.path.join(d, 'stats%d.json' % i), 30))
     except (RuntimeError, subprocess.TimeoutExpired) as e:
         why = str(e) or 'timed out'
-    finally:
-        stop(w)
-        shutil.rmtree(d, ignore_errors=True)
     counter.case('cspy %s %s attach start-up (%d runs)' % (py['minor'], wl, n), not why, why)
     if why:
         return None
@@ -635,26 +652,18 @@ def measure_floor(py, seconds, counter):
     """The machine's floor under any sampler's CPU per sample (bench/floor.c),
     on a running CPU-mix workload: {rate: {sleep_us, read1_us, read10_us}}
     for 1 kHz, 10 kHz and 0 (as fast as possible, no sleeping)."""
-    wait_quiet()
-    d = tempfile.mkdtemp(prefix='floor-', dir=TMP)
-    ready = os.path.join(d, 'ready')
-    w = spawn(wl_cmd(py, 'cpumix', os.path.join(d, 'res.json'), 600, ['--ready', ready]),
-              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out, why = {}, ''
     try:
-        if not wait_for(lambda: os.path.exists(ready) or w.poll() is not None, 60) or w.poll() is not None:
-            raise RuntimeError('workload did not start')
-        for rate in (1000, 10000, 0):
-            p = subprocess.run([FLOOR, str(w.pid), str(rate), str(seconds)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, universal_newlines=True, timeout=60 + 4 * seconds)
-            if p.returncode != 0:
-                raise RuntimeError('floor: status %d: %s' % (p.returncode, p.stderr.strip()[-300:]))
-            out[rate] = json.loads(p.stdout)
+        with ready_workload(py, 'cpumix', 'floor-', 600) as (w, d):
+            for rate in (1000, 10000, 0):
+                p = subprocess.run([FLOOR, str(w.pid), str(rate), str(seconds)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, universal_newlines=True,
+                                   timeout=60 + 4 * seconds)
+                if p.returncode != 0:
+                    raise RuntimeError('floor: status %d: %s' % (p.returncode, p.stderr.strip()[-300:]))
+                out[rate] = json.loads(p.stdout)
     except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as e:
         why = str(e) or 'timed out'
-    finally:
-        stop(w)
-        shutil.rmtree(d, ignore_errors=True)
     counter.case('machine floor (bench/floor.c, Python %s CPU mix)' % py['minor'], not why, why)
     return None if why else out
 
@@ -662,30 +671,13 @@ def measure_floor(py, seconds, counter):
 def measure_rss(py, seconds, counter):
     """cspy's peak RSS after a long run at the highest rate (attach,
     nonblocking) on the CPU mix."""
-    wait_quiet()
-    d = tempfile.mkdtemp(prefix='rss-', dir=TMP)
-    ready, stats = os.path.join(d, 'ready'), os.path.join(d, 'stats.json')
-    w = spawn(wl_cmd(py, 'cpumix', os.path.join(d, 'res.json'), seconds * 3 + 60, ['--ready', ready]),
-              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     s, why = None, ''
     try:
-        if not wait_for(lambda: os.path.exists(ready) or w.poll() is not None, 60) or w.poll() is not None:
-            raise RuntimeError('workload did not start')
-        c = spawn([CSPY, 'record', '--pid', w.pid, '-r', MAX_RATE, '-d', '%g' % seconds, '--nonblocking',
-                   '-f', 'raw', '-o', os.path.join(d, 'p.txt'), '--hideprogress'],
-                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, CSPY_STATS=stats))
-        try:
-            c.wait(timeout=seconds + 60)
-        finally:
-            stop(c)
-        s = read_json(stats)
-        if c.returncode != 0 or not s or not s.get('samples'):
-            raise RuntimeError('status %s, stats %s' % (c.returncode, s))
+        with ready_workload(py, 'cpumix', 'rss-', seconds * 3 + 60) as (w, d):
+            s = record_stats(w.pid, d, ['-r', MAX_RATE, '-d', '%g' % seconds],
+                             os.path.join(d, 'stats.json'), seconds + 60)
     except (RuntimeError, subprocess.TimeoutExpired) as e:
         why = str(e) or 'timed out'
-    finally:
-        stop(w)
-        shutil.rmtree(d, ignore_errors=True)
     counter.case('cspy %s peak RSS run (%g s at max rate)' % (py['minor'], seconds), not why, why)
     return s
 
