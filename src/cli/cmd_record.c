@@ -24,6 +24,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "out/outfile.h"
 #include "proc/launch.h"
 #include "sampler/sampler.h"
 #include "util/xalloc.h"
@@ -297,9 +298,10 @@ int cmd_record(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* Open the output now: an unwritable path must not cost a whole run. */
-	FILE *out = fopen(path, "w");
-	if (!out) {
-		cli_error("cannot write the output file '%s': %s", path, strerror(errno));
+	struct outfile *out = NULL;
+	err = outfile__open(path, OUTFILE_REPLACE, &out);
+	if (err) {
+		cli_error("cannot write the output file '%s': %s", path, strerror(-err));
 		stack_filter__free(filter);
 		free(stem);
 		free(path);
@@ -383,14 +385,11 @@ out:;
 	if (!started && rc) {
 		/* Nothing was sampled because of an error already reported:
 		 * leave no empty file behind. */
-		fclose(out);
-		unlink(path);
+		outfile__close(out, -ECANCELED);
 		goto done;
 	}
 	uint64_t w0 = clock_now_ns();
-	werr = output_write(out, fmt, prof, &oo);
-	if (fclose(out) != 0)
-		werr = -EIO;
+	werr = outfile__close(out, output_write(outfile__stream(out), fmt, prof, &oo));
 	double write_s = (double)(clock_now_ns() - w0) / 1e9;
 	if (werr) {
 		cli_error("writing '%s' failed: %s", path, strerror(-werr));

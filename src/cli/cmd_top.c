@@ -33,6 +33,7 @@
 #include "agg/profile.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "out/outfile.h"
 #include "proc/launch.h"
 #include "proc/ptrace.h"
 #include "python/locals.h"
@@ -614,9 +615,9 @@ int cmd_top(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* Open the output now: an unwritable path must fail before sampling. */
-	FILE *out = NULL;
-	if (c.output && !(out = fopen(c.output, "a"))) {
-		cli_error("cannot write the output file '%s': %s", c.output, strerror(errno));
+	struct outfile *out = NULL;
+	if (c.output && (err = outfile__open(c.output, OUTFILE_APPEND, &out)) != 0) {
+		cli_error("cannot write the output file '%s': %s", c.output, strerror(-err));
 		stack_filter__free(filter);
 		return 1;
 	}
@@ -633,7 +634,7 @@ int cmd_top(int argc, char **argv)
 
 	struct top t = {
 		.c = &c, .prof = profile__new(), .m = topmodel__new(), .live = topmodel__new(),
-		.out = out, .by_line = !c.function_agg, .thread = TOP_ALL_THREADS,
+		.out = out ? outfile__stream(out) : NULL, .by_line = !c.function_agg, .thread = TOP_ALL_THREADS,
 	};
 	struct sampler_config sc = {
 		.rate_hz = c.rate, .duration_s = c.duration, .nonblocking = c.nonblocking,
@@ -723,8 +724,7 @@ out:;
 	else if (child > 0)
 		launch_kill(child);
 	if (out) {
-		if (fclose(out) != 0 && !t.out_err)
-			t.out_err = -EIO;
+		t.out_err = outfile__close(out, t.out_err);
 		if (t.out_err) {
 			cli_error("writing '%s' failed: %s", c.output, strerror(-t.out_err));
 			rc = rc ? rc : 1;

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Output files (see outfile.h). The destination is resolved first (a
+ * symbolic link to the file it names); a regular or missing file gets a
+ * temporary sibling created with O_EXCL under a random name, anything else
+ * is opened directly. The FILE given to the writers is a fopencookie()
+ * stream over the descriptor whose write function keeps the first errno;
+ * closing decides between rename and unlink.
+ */
+#include "out/outfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/xalloc.h"
+
+#define TMP_TRIES 100
+#define TMP_BASE_MAX 200        /* of NAME in .NAME.cspy-XXXXXX (NAME_MAX is 255) */
+
+struct outfile {
+	FILE *f;
+	int fd;
+	int err;                /* first failed write: -errno */
+	char *path;             /* where the file ends up */
+	char *tmp;              /* the temporary file, or NULL: writing path directly */
+};
+
+static ssize_t cookie_write(void *arg, const char *buf, size_t n)
+{
+	struct outfile *of = arg;
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = write(of->fd, buf + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!of->err)
+				of->err = w < 0 ? -errno : -EIO;
+			errno = -of->err;
+			return 0;       /* fopencookie: 0 is an error */
+		}
+		done += (size_t)w;
+	}
+	return (ssize_t)n;
+}
+
+/* The descriptor is closed by outfile__close(), which checks it. */
+static int cookie_close(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* A name for the temporary file: .BASE.cspy-XXXXXX beside dest. */
+static char *tmp_name(const char *dest)
+{
+	static const char digits[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	const char *slash = strrchr(dest, '/');
+	const char *base = slash ? slash + 1 : dest;
+	int dirlen = slash ? (int)(slash - dest) + 1 : 0;
+	uint64_t r = 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid() << 32 ^ (uint64_t)ts.tv_sec;
+	}
+	char suffix[7];
+	for (int i = 0; i < 6; i++, r /= sizeof(digits) - 1)
+		suffix[i] = digits[r % (sizeof(digits) - 1)];
+	suffix[6] = '\0';
+	return xasprintf("%.*s.%.*s.cspy-%s", dirlen, dest, TMP_BASE_MAX, base, suffix);
+}
+
+/* Where path really is: a symbolic link's target (the link itself is
+ * kept), else path. Heap string. */
+static char *destination(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		char *real = realpath(path, NULL);
+		if (real)
+			return real;
+	}
+	return xstrdup(path);
+}
+
+int outfile__open(const char *path, enum outfile_mode mode, struct outfile **out)
+{
+	struct outfile *of = xcalloc(1, sizeof(*of));
+	int err = 0;
+	of->fd = -1;
+	of->path = destination(path);
+	struct stat st;
+	bool exists = stat(of->path, &st) == 0;
+	if (mode == OUTFILE_APPEND || (exists && !S_ISREG(st.st_mode))) {
+		int flags = mode == OUTFILE_APPEND ? O_APPEND : O_TRUNC;
+		of->fd = open(of->path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0666);
+		if (of->fd < 0)
+			err = -errno;
+	} else if (exists && faccessat(AT_FDCWD, of->path, W_OK, AT_EACCESS) != 0) {
+		err = -errno;   /* a file we could not overwrite in place */
+	} else {
+		for (int i = 0; i < TMP_TRIES && of->fd < 0; i++) {
+			free(of->tmp);
+			of->tmp = tmp_name(of->path);
+			of->fd = open(of->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+			if (of->fd < 0 && errno != EEXIST)
+				break;
+		}
+		if (of->fd < 0)
+			err = -errno;
+	}
+	if (!err) {
+		cookie_io_functions_t io = { .write = cookie_write, .close = cookie_close };
+		of->f = fopencookie(of, "w", io);
+		if (!of->f)
+			err = -errno;
+	}
+	if (err) {
+		if (of->fd >= 0) {
+			close(of->fd);
+			if (of->tmp)
+				unlink(of->tmp);
+		}
+		free(of->tmp);
+		free(of->path);
+		free(of);
+		*out = NULL;
+		return err;
+	}
+	*out = of;
+	return 0;
+}
+
+FILE *outfile__stream(struct outfile *of)
+{
+	return of->f;
+}
+
+int outfile__close(struct outfile *of, int werr)
+{
+	if (!of)
+		return 0;
+	int err = 0;
+	if (fclose(of->f) != 0)
+		err = -EIO;     /* the real errno, if a write failed, is in of->err */
+	if (!err && !werr && !of->err && of->tmp && fsync(of->fd) != 0)
+		err = -errno;
+	if (close(of->fd) != 0 && !err)
+		err = -errno;
+	int rc = of->err ? of->err : werr ? werr : err;
+	if (of->tmp) {
+		if (!rc && rename(of->tmp, of->path) != 0)
+			rc = -errno;
+		if (rc)
+			unlink(of->tmp);
+	}
+	free(of->tmp);
+	free(of->path);
+	free(of);
+	return rc;
+}
