@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/termsafe.h"
 
 struct cmd {
 	const char *name;
@@ -25,14 +26,33 @@ static const struct cmd commands[] = {
 	{ "dump", cmd_dump, "Print the current Python stack of every thread of a process" },
 };
 
+/* One line on stderr: prefix, then the message with every control
+ * character escaped (messages quote names chosen by the target). */
+static void say(const char *prefix, const char *fmt, va_list ap)
+{
+	char *raw;
+	if (vasprintf(&raw, fmt, ap) < 0)
+		abort();
+	char *safe = termsafe_escape(raw);
+	fprintf(stderr, "%s%s\n", prefix, safe);
+	free(safe);
+	free(raw);
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("cspy: error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say("cspy: error: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void cli_note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	say("cspy> ", fmt, ap);
+	va_end(ap);
 }
 
 static void usage(FILE *f)

@@ -8,8 +8,12 @@
 
 #define EXIT_USAGE 2
 
-/* Print "cspy: error: <msg>\n" to stderr. */
+/* Print "cspy: error: <msg>\n" to stderr, control characters in msg
+ * escaped (util/termsafe.h). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A console line of record and top: "cspy> <msg>\n" on stderr, escaped
+ * the same way. */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cmd_dump(int argc, char **argv);
 int cmd_record(int argc, char **argv);

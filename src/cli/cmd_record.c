@@ -347,7 +347,7 @@ int cmd_record(int argc, char **argv)
 		} else if (err == -ESRCH && sampler__child_status(s, &status)) {
 			/* The program ran and ended before a sample could be taken:
 			 * an empty profile, and its exit status. */
-			fprintf(stderr, "cspy> The program exited before it could be sampled.\n");
+			cli_note("The program exited before it could be sampled.");
 		} else if (err) {
 			cli_error("'%s' %s", c.command[0], why);
 			rc = 1;
@@ -358,7 +358,7 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	}
 
-	fprintf(stderr, "cspy> Sampling process %g times a second. Press Control-C to exit.\n", c.rate);
+	cli_note("Sampling process %g times a second. Press Control-C to exit.", c.rate);
 	started = true;
 	sampler__run(s);
 	if (pc.tty && !c.hideprogress)
@@ -395,15 +395,14 @@ out:;
 		cli_error("writing '%s' failed: %s", path, strerror(-werr));
 		rc = rc ? rc : 1;
 	} else if (st->samples == 0 && rc == 0 && !c.command) {
-		fprintf(stderr, "cspy> No samples were collected.\n");
+		cli_note("No samples were collected.");
 	}
 	if (!werr) {
-		fprintf(stderr, "cspy> Wrote %s data to '%s'. Samples: %llu Errors: %llu\n",
-			output_format_name(fmt), path, (unsigned long long)st->samples,
-			(unsigned long long)st->errors);
+		cli_note("Wrote %s data to '%s'. Samples: %llu Errors: %llu", output_format_name(fmt),
+			 path, (unsigned long long)st->samples, (unsigned long long)st->errors);
 		const char *hint = output_format_hint(fmt);
 		if (hint)
-			fprintf(stderr, "cspy> %s\n", hint);
+			cli_note("%s", hint);
 	}
 	if (c.verbose && st->samples) {
 		fprintf(stderr, "cspy> cspy used %.1f ms of CPU for %llu samples: %.1f us per sample, "

@@ -663,7 +663,7 @@ int cmd_top(int argc, char **argv)
 		if (err == -EINTR || got_signal) {
 			goto out;
 		} else if (err == -ESRCH && sampler__child_status(t.s, &status)) {
-			fprintf(stderr, "cspy> The program exited before it could be sampled.\n");
+			cli_note("The program exited before it could be sampled.");
 			goto out;
 		} else if (err) {
 			cli_error("'%s' %s", c.command[0], why);
@@ -706,7 +706,7 @@ int cmd_top(int argc, char **argv)
 		if (t.term)
 			wait_key(&t);
 		else
-			fprintf(stderr, "cspy> %s\n", t.msgbuf);
+			cli_note("%s", t.msgbuf);
 	}
 	if (t.term) {
 		int rows, cols;

@@ -5,13 +5,16 @@
 #include "out/dump.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "native/merge.h"
 #include "out/json.h"
 #include "python/locals.h"
 #include "python/pyproc.h"
+#include "util/termsafe.h"
 
 static const char *frame_name(const struct py_frame *fr, const struct dump_opts *o)
 {
@@ -32,17 +35,35 @@ static const char *native_name(const struct native_frame *nf, char *buf, size_t 
 	return buf;
 }
 
+/* One line of the text layout: formatted, then every control character in
+ * it escaped (names come from the target), then the layout's newline. */
+static void line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void line(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	char *raw;
+	va_start(ap, fmt);
+	if (vasprintf(&raw, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	char *safe = termsafe_escape(raw);
+	fputs(safe, f);
+	fputc('\n', f);
+	free(safe);
+	free(raw);
+}
+
 static void native_text(FILE *f, const struct native_frame *nf, const struct dump_opts *o)
 {
 	char addr[32];
 	const char *name = native_name(nf, addr, sizeof(addr));
 	if (nf->file)
-		fprintf(f, "    %s (%s:%d)\n", name, o->full_filenames ? nf->file : nf->short_file,
-			nf->line);
+		line(f, "    %s (%s:%d)", name, o->full_filenames ? nf->file : nf->short_file, nf->line);
 	else if (nf->module[0])
-		fprintf(f, "    %s (%s)\n", name, o->full_filenames ? nf->module_path : nf->module);
+		line(f, "    %s (%s)", name, o->full_filenames ? nf->module_path : nf->module);
 	else
-		fprintf(f, "    %s\n", name);
+		line(f, "    %s", name);
 }
 
 /* The frames to print for thread i: the merged stack with --native (when
@@ -70,9 +91,9 @@ static void python_text(FILE *f, const struct dump_proc *p, size_t i, size_t k,
 {
 	const struct py_frame *fr = &p->sample->threads[i].frames[k];
 	if (fr->line >= 0)
-		fprintf(f, "    %s (%s:%d)\n", frame_name(fr, o), frame_file(fr, o), fr->line);
+		line(f, "    %s (%s:%d)", frame_name(fr, o), frame_file(fr, o), fr->line);
 	else
-		fprintf(f, "    %s (%s)\n", frame_name(fr, o), frame_file(fr, o));
+		line(f, "    %s (%s)", frame_name(fr, o), frame_file(fr, o));
 	if (!o->locals || !p->locals)
 		return;
 	const struct dump_locals *dl = &p->locals[i][k];
@@ -82,9 +103,9 @@ static void python_text(FILE *f, const struct dump_proc *p, size_t i, size_t k,
 			if (dl->v[v].is_arg != (pass == 0))
 				continue;
 			if (!header)
-				fprintf(f, "        %s:\n", pass == 0 ? "Arguments" : "Locals");
+				line(f, "        %s:", pass == 0 ? "Arguments" : "Locals");
 			header = true;
-			fprintf(f, "            %s: %s\n", dl->v[v].name, dl->v[v].repr);
+			line(f, "            %s: %s", dl->v[v].name, dl->v[v].repr);
 		}
 	}
 }
@@ -99,21 +120,20 @@ static const char *thread_status(const struct py_thread *t)
 int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *o)
 {
 	const struct pyproc_info *in = p->info;
-	fprintf(f, "Process %d: %s\n", (int)in->pid, in->cmdline);
+	line(f, "Process %d: %s", (int)in->pid, in->cmdline);
 	if (p->parent_pid)
-		fprintf(f, "Parent process: %d\n", (int)p->parent_pid);
-	fprintf(f, "Python v%s (%s)\n\n", in->version_str, in->exe);
+		line(f, "Parent process: %d", (int)p->parent_pid);
+	line(f, "Python v%s (%s)", in->version_str, in->exe);
+	fputc('\n', f);
 	for (size_t i = 0; i < p->sample->n; i++) {
 		const struct py_thread *t = &p->sample->threads[i];
-		fprintf(f, "Thread %d (%s)", (int)t->tid, thread_status(t));
-		if (t->name[0])
-			fprintf(f, ": \"%s\"", t->name);
-		fputc('\n', f);
+		line(f, "Thread %d (%s)%s%s%s", (int)t->tid, thread_status(t), t->name[0] ? ": \"" : "",
+		     t->name, t->name[0] ? "\"" : "");
 		if (t->err)
-			fprintf(f, "    <error reading this thread's stack>\n");
+			line(f, "    <error reading this thread's stack>");
 		const char *nerr = native_error(p, i);
 		if (nerr)
-			fprintf(f, "    <no native stack: %s>\n", nerr);
+			line(f, "    <no native stack: %s>", nerr);
 		const struct merged_stack *ms = merged_of(p, i);
 		for (size_t k = 0; k < (ms ? ms->n : t->nframes); k++) {
 			if (ms && !ms->frames[k].py)
@@ -122,7 +142,7 @@ int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *
 				python_text(f, p, i, ms ? (size_t)(ms->frames[k].py - t->frames) : k, o);
 		}
 		if (t->truncated)
-			fprintf(f, "    ... (stack truncated at %d frames)\n", PYPROC_MAX_DEPTH);
+			line(f, "    ... (stack truncated at %d frames)", PYPROC_MAX_DEPTH);
 	}
 	return ferror(f) ? -EIO : 0;
 }

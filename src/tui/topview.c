@@ -2,8 +2,8 @@
  *
  * Rendering the top screen into lines (see topview.h). Every line is first
  * formatted in full, then passed through one function that replaces
- * control characters and malformed UTF-8 with '?' and cuts it to the width
- * in display columns (a small built-in table of wide and zero-width code
+ * control characters and malformed UTF-8 (util/termsafe.h) with '?' and
+ * cuts it to the width in display columns (a small built-in table of wide and zero-width code
  * points, so that the result does not depend on the locale). The height is
  * shared out in a fixed order: header, then the table's title, the locals
  * pane (up to half of what is left), the rows, and the last line (hints or
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "agg/profile.h"
+#include "util/termsafe.h"
 #include "util/xalloc.h"
 
 #define LABEL_MAX 4096
@@ -47,29 +48,6 @@ static const char *const help_text[] = {
 static const char HINTS[] =
 	"Keys: 1-4 sort  L line/function  T thread  R reset  space pause  ? help  q quit";
 
-/* Decode one UTF-8 sequence at s: the code point and its length, or -1 for
- * a malformed one (length 1). */
-static long utf8_next(const unsigned char *s, size_t *len)
-{
-	unsigned c = s[0];
-	size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
-		   (c & 0xf8) == 0xf0 ? 4 : 0;
-	*len = 1;
-	if (n == 0)
-		return -1;
-	long cp = n == 1 ? (long)c : (long)(c & (0x7f >> n));
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	static const long min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*len = n;
-	return cp;
-}
-
 static int cp_width(long cp)
 {
 	if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x200b && cp <= 0x200f) ||
@@ -86,17 +64,12 @@ static int cp_width(long cp)
 	return 1;
 }
 
-static bool unsafe(long cp)
-{
-	return cp < 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
-}
-
 size_t topview_width(const char *s)
 {
 	size_t w = 0, len;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p += len) {
-		long cp = utf8_next(p, &len);
-		w += unsafe(cp) ? 1 : (size_t)cp_width(cp);
+		long cp = termsafe_utf8_next(p, &len);
+		w += termsafe_is_control(cp) ? 1 : (size_t)cp_width(cp);
 	}
 	return w;
 }
@@ -109,11 +82,11 @@ static char *safe_cut(const char *s, int width, bool pad)
 	char *out = xmalloc(n + (width > 0 ? (size_t)width : 0) + 1);
 	size_t o = 0, w = 0, len;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p += len) {
-		long cp = utf8_next(p, &len);
-		int cw = unsafe(cp) ? 1 : cp_width(cp);
+		long cp = termsafe_utf8_next(p, &len);
+		int cw = termsafe_is_control(cp) ? 1 : cp_width(cp);
 		if (width > 0 && w + (size_t)cw > (size_t)width)
 			break;
-		if (unsafe(cp)) {
+		if (termsafe_is_control(cp)) {
 			out[o++] = '?';
 		} else {
 			memcpy(out + o, p, len);
@@ -179,7 +152,7 @@ static char *elide(const char *s, size_t max)
 	size_t *off = xmalloc((n + 1) * sizeof(*off));
 	int *cw = xmalloc((n + 1) * sizeof(*cw));
 	for (size_t o = 0; o < n; o += len) {
-		long cp = utf8_next((const unsigned char *)safe + o, &len);
+		long cp = termsafe_utf8_next((const unsigned char *)safe + o, &len);
 		off[ncp] = o;
 		cw[ncp++] = cp_width(cp);
 	}
