@@ -1466,7 +1466,7 @@ def check_sudo(ctx, interps):
     ctx.finish()
 
 
-FFFD = u'\ufffd'
+FFFD = dumpsuite.FFFD
 
 
 def check_hostile(ctx, interps):

@@ -562,6 +562,7 @@ def leftover_stops(target):
 # --------------------------------------------------------------------------
 # Parsing cspy's text output
 
+FFFD = u'\ufffd'
 RE_PROC = re.compile(r'^Process (\d+): (.*)$')
 RE_PY = re.compile(r'^Python v(\S+) \((.*)\)$')
 RE_PARENT = re.compile(r'^Parent process: (\d+)$')
@@ -1406,6 +1407,75 @@ def check_venv(ctx):
     ctx.finish()
 
 
+def term_escaped(s):
+    """s as cspy escapes text for a terminal (util/termsafe.h), written
+    independently: \\n \\r \\t, \\xNN for other C0 and DEL, \\u00NN for C1."""
+    out = []
+    for ch in s:
+        c = ord(ch)
+        if ch in '\n\r\t':
+            out.append({'\n': '\\n', '\r': '\\r', '\t': '\\t'}[ch])
+        elif c < 0x20 or c == 0x7f:
+            out.append('\\x%02x' % c)
+        elif 0x80 <= c < 0xa0:
+            out.append('\\u%04x' % c)
+        else:
+            out.append(ch)
+    return ''.join(out)
+
+
+def raw_controls(text, keep='\n'):
+    """The control characters (C0 but keep, DEL, C1) and U+FFFD (a byte that
+    was not UTF-8) in text, as a sorted list of their reprs."""
+    return sorted(set(repr(ch) for ch in text if (ord(ch) < 0x20 and ch not in keep) or
+                      0x7f <= ord(ch) < 0xa0 or ch == FFFD))
+
+
+def check_terminal_escapes(ctx):
+    """hostile_term.py: a function, its file and a thread named with ESC [31m,
+    BEL, a newline (and CSI U+009B in the function). dump's text must hold no
+    control character but its own newlines, show each name escaped
+    (\\x1b[31m ...) on the line where it belongs, and keep its layout; the
+    JSON keeps the exact names."""
+    t = ctx.start('hostile_term.py')
+    o = t.wait_ready()
+    x = o['extra']
+    require_cspy()
+    settle(t)
+    res = cspy(['dump', '--pid', t.pid])
+    problems = []
+    if res.rc != 0:
+        problems.append('exit status %d, expected 0; stderr: %s' % (res.rc, clip(res.err, 500)))
+    bad = raw_controls(res.out)
+    if bad:
+        problems.append('raw control characters in the text: %s' % ', '.join(bad))
+    try:
+        procs = parse_text(res.out)
+    except ValueError as e:
+        procs = []
+        problems.append('the text layout is broken: %s' % e)
+    if procs:
+        threads = procs[0]['threads']
+        names = sorted(th['name'] or '' for th in threads)
+        want = sorted([term_escaped(x['thread']), 'MainThread'])
+        if names != want:
+            problems.append('thread names %r, expected %r' % (names, want))
+        for th in threads:
+            f0 = th['frames'][0] if th['frames'] else {}
+            if (f0.get('name'), f0.get('file')) != (term_escaped(x['name']), term_escaped(x['filename'])):
+                problems.append('thread %r: innermost frame %r (%r), expected %r (%r)'
+                                % (th['name'], f0.get('name'), f0.get('file'),
+                                   term_escaped(x['name']), term_escaped(x['filename'])))
+    if problems:
+        problems.append('output:\n' + indent(clip(res.out, 2000), 2))
+    ctx.problem(res, problems)
+    res, js = ctx.dump(t, as_json=True)
+    problems = []
+    compare_json(o, js, problems)
+    ctx.problem(res, problems)
+    ctx.finish()
+
+
 def na_before(minor, reason):
     return lambda interp: reason if interp.minor < minor else None
 
@@ -1464,6 +1534,35 @@ def check_not_python(ctx):
         expect_error(ctx, cspy(['dump', '--pid', p.pid]), ['not a Python process', 'sleep'])
     finally:
         end_process(p, group=True)
+    ctx.finish()
+
+
+def check_hostile_comm(ctx):
+    """A process whose name (comm, /proc/PID/stat) holds ESC [31m and BEL is
+    not Python: the error of dump, record and top quotes its name escaped,
+    with no raw control character on stderr."""
+    require_cspy()
+    d = make_temp_dir('cspy-e2e-comm-')
+    try:
+        exe = os.path.join(d, 'sl\x1b[31m\x07p')
+        shutil.copy(shutil.which('sleep'), exe)
+        p = start_plain([exe, '100'])
+        try:
+            end = time.time() + 5
+            while 'sl\x1b' not in (open('/proc/%d/comm' % p.pid).read()) and time.time() < end:
+                time.sleep(0.01)            # until exec is done
+            for args in (['dump', '--pid', p.pid], ['record', '-d', '1', '-o', os.path.join(d, 'x.svg'),
+                                                    '--pid', p.pid],
+                         ['top', '-d', '1', '--pid', p.pid]):
+                res = cspy(args)
+                expect_error(ctx, res, ['not a Python process', 'sl\\x1b[31m\\x07p'])
+                bad = raw_controls(res.err)
+                if bad:
+                    ctx.problem(res, ['raw control characters on stderr: %s' % ', '.join(bad)])
+        finally:
+            end_process(p, group=True)
+    finally:
+        remove_temp_dir(d)
     ctx.finish()
 
 
@@ -2117,12 +2216,14 @@ PER_VERSION = [
     ('import_block', check_import_block, None),
     ('churn', check_churn, None),
     ('venv', check_venv, na_before((3, 0), 'no venv module')),
+    ('terminal_escapes', check_terminal_escapes, None),
 ]
 
 
 GLOBAL = [
     ('no_such_pid', check_no_such_pid),
     ('not_python', check_not_python),
+    ('hostile_comm', check_hostile_comm),
     ('unsupported_version', None),            # needs the interpreter list
     ('kernel_thread', check_kernel_thread),
     ('zombie', check_zombie),
