@@ -74,6 +74,17 @@ int args_parse_double(const char *s, const char *what, double min, double *out)
 	return 0;
 }
 
+int args_parse_rate(const char *s, double *out)
+{
+	int err = args_parse_double(s, "--rate", 0.001, out);
+	if (!err && *out > ARGS_MAX_RATE) {
+		cli_note("--rate %s is more than cspy can sample: capped at %d samples a second "
+			 "(about 10000 a second can be kept up for long)", s, ARGS_MAX_RATE);
+		*out = ARGS_MAX_RATE;
+	}
+	return err;
+}
+
 char *args_command_line(char *const *command, const pid_t *pids)
 {
 	if (!command) {

@@ -68,7 +68,7 @@ static void usage(FILE *f)
 "                         collapsed stacks), chrometrace (.json), json (cspy's\n"
 "                         own); default: from the extension of --output, else\n"
 "                         flamegraph\n"
-"  -r, --rate N           samples per second (default 100)\n"
+"  -r, --rate N           samples per second (default 100, at most 100000)\n"
 "  -d, --duration S       stop after S seconds (default: until the program exits)\n"
 "  -p, --pid PID[,PID]    attach to running processes\n"
 "  -s, --subprocesses     also profile Python subprocesses, also ones started later\n"
@@ -134,7 +134,7 @@ static int parse(int argc, char **argv, struct record_config *c)
 		case 'o': c->output = optarg; break;
 		case 'f': c->format = optarg; break;
 		case 'r':
-			if (args_parse_double(optarg, "--rate", 0.001, &c->rate))
+			if (args_parse_rate(optarg, &c->rate))
 				return -EINVAL;
 			break;
 		case 'd':

@@ -80,7 +80,7 @@ static void usage(FILE *f)
 "\n"
 "Options:\n"
 "  -p, --pid PID[,PID]    attach to running processes\n"
-"  -r, --rate N           samples per second (default 100)\n"
+"  -r, --rate N           samples per second (default 100, at most 100000)\n"
 "  -d, --duration S       quit after S seconds, leaving the last table on screen\n"
 "      --delay S          refresh every S seconds (default 1)\n"
 "  -s, --subprocesses     also profile Python subprocesses, also ones started later\n"
@@ -145,7 +145,7 @@ static int parse(int argc, char **argv, struct top_config *c)
 				return -EINVAL;
 			break;
 		case 'r':
-			if (args_parse_double(optarg, "--rate", 0.001, &c->rate))
+			if (args_parse_rate(optarg, &c->rate))
 				return -EINVAL;
 			break;
 		case 'd':

@@ -7,7 +7,9 @@
  *      ones (unless nonblocking; all of them for --native --idle),
  *      pyproc__sample(), resume; -ESRCH means it exited;
  *   3. for each thread kept by --idle/--gil: build the frame ids root first
- *      (process and thread roots if asked; cached by code uid and line),
+ *      (process and thread roots if asked, then "<truncated>" when the
+ *      stack was deeper than PYPROC_MAX_DEPTH and its root frames were not
+ *      read; cached by code uid and line),
  *      apply the regex filters, add the stack to the profile;
  *   4. sleep until the next absolute deadline, next += interval * U(0.5, 1.5).
  * Thread names cost a dict walk in the target, so they are refreshed once a
@@ -444,7 +446,7 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		return;
 	}
 	size_t n = 0, nf = ms ? ms->n : th->nframes;
-	ensure_frames(s, nf + 2);
+	ensure_frames(s, nf + 3);
 	const char *tname = thread_name(t, th);
 	if (s->c.subprocesses)
 		s->frames[n++] = t->proc_frame;
@@ -454,6 +456,8 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		s->frames[n++] = profile__frame(s->prof, label, "", "", -1, PROF_FRAME_THREAD);
 		free(label);
 	}
+	if (th->truncated)      /* the root frames beyond PYPROC_MAX_DEPTH were not read */
+		s->frames[n++] = profile__frame(s->prof, SAMPLER_TRUNCATED, "", "", -1, PROF_FRAME_OTHER);
 	size_t roots = n;
 	bool filtering = s->c.filter != NULL;
 	if (filtering && !s->label_buf)

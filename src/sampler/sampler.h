@@ -45,6 +45,11 @@ struct sampler_status {
 	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
 };
 
+/* The root frame (PROF_FRAME_OTHER) of a stack cut at PYPROC_MAX_DEPTH
+ * frames: its outermost frames are missing. After the process and thread
+ * roots, before the frames read. */
+#define SAMPLER_TRUNCATED "<truncated>"
+
 struct sampler_config {
 	double rate_hz;
 	double duration_s;      /* 0: unlimited */

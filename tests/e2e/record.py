@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -1542,6 +1543,254 @@ def check_hostile(ctx, interps):
     ctx.finish()
 
 
+# --------------------------------------------------------------------------
+# Output files on errors (issue 10, defect 5), the rate cap, truncated stacks
+
+RE_TMPFILE = re.compile(r'^\.(.+)\.cspy-[A-Za-z0-9]{6}$')
+
+
+def leftovers(d, name, keep=()):
+    """Files in d other than keep: (cspy's temporary files of name, others)."""
+    tmp, other = [], []
+    for f in sorted(os.listdir(d)):
+        if f in keep:
+            continue
+        m = RE_TMPFILE.match(f)
+        (tmp if m and m.group(1) == name else other).append(f)
+    return tmp, other
+
+
+def check_dev_full(ctx):
+    """-o /dev/full: the real errno (ENOSPC), non-zero exit, /dev/full still
+    there (a special file is written directly, never renamed over or removed)."""
+    t = burn_target(ctx)
+    require_cspy()
+    for fmt in ('flamegraph', 'raw'):
+        r = ctx.cspy(['record', '-f', fmt, '-o', '/dev/full', '-d', '0.5', '--pid', t.pid])
+        pr = []
+        if r.rc == 0:
+            pr.append('exit status 0, expected non-zero')
+        if 'No space left on device' not in r.err:
+            pr.append('stderr does not say "No space left on device"')
+        if not os.path.exists('/dev/full') or not stat.S_ISCHR(os.stat('/dev/full').st_mode):
+            pr.append('/dev/full is no longer a character device')
+        ctx.fail(r, pr)
+    ctx.finish()
+
+
+FULL_FS_SCRIPT = r'''
+set -e
+mount -t tmpfs -o size=64k cspy-e2e-full "$M"
+if [ -n "$OLD" ]; then printf %s "$OLD" > "$M/p.svg"; fi
+head -c 1048576 /dev/zero > "$M/fill" 2>/dev/null || true
+set +e
+"$@"
+echo $? > "$D/rc"
+ls -A "$M" > "$D/ls"
+if [ -e "$M/p.svg" ]; then cp "$M/p.svg" "$D/after"; fi
+'''
+
+
+def check_full_filesystem(ctx):
+    """A 64 KiB tmpfs filled up (its own mount namespace, root only): the
+    flame graph does not fit. cspy must say "No space left on device",
+    exit non-zero, leave no temporary file, and leave the path as it was:
+    absent, or with its previous content."""
+    if os.geteuid() != 0:
+        raise NA('needs root (mount a tmpfs)')
+    if not shutil.which('unshare'):
+        raise NA('needs unshare (util-linux)')
+    t = burn_target(ctx)
+    require_cspy()
+    for old in ('', 'the previous profile\n'):
+        d = ctx.tmpdir()
+        m = os.path.join(d, 'mnt')
+        os.mkdir(m)
+        env = target_env()
+        env.update({'M': m, 'D': d, 'OLD': old})
+        r = ctx.cspy(['record', '-r', '1000', '-d', '1', '-o', os.path.join(m, 'p.svg'),
+                      '--pid', t.pid], env=env,
+                     prefix=['unshare', '--mount', '--propagation', 'private', '--',
+                             'sh', '-c', FULL_FS_SCRIPT, 'sh'])
+        r.shown += '   (in a full 64 KiB tmpfs%s)' % (
+            ', p.svg holding %r' % old if old else '')
+        pr = []
+        if not os.path.exists(os.path.join(d, 'rc')):
+            raise Fail(r.describe() + '\n  the mount namespace script did not run cspy')
+        with open(os.path.join(d, 'rc')) as f:
+            rc = int(f.read())
+        with open(os.path.join(d, 'ls')) as f:
+            files = f.read().split()
+        if rc == 0:
+            pr.append('exit status 0, expected non-zero')
+        if 'No space left on device' not in r.err:
+            pr.append('stderr does not say "No space left on device"')
+        extra = sorted(set(files) - {'fill', 'p.svg'})
+        if extra:
+            pr.append('files left in the directory: %s' % extra)
+        after = os.path.join(d, 'after')
+        if not old and 'p.svg' in files:
+            pr.append('a file p.svg of %d bytes was left at the path'
+                      % os.path.getsize(after))
+        if old:
+            got = open(after).read() if os.path.exists(after) else None
+            if got != old:
+                pr.append('the previous p.svg was changed: %r, expected %r' % (clip(got or '', 200), old))
+        ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_sigkill_output(ctx):
+    """SIGKILL of cspy while sampling: nothing at the output path (no empty
+    file), a previous file there unchanged; only cspy's own temporary file
+    (.NAME.cspy-XXXXXX) may be left."""
+    t = burn_target(ctx)
+    require_cspy()
+    for old in ('', 'the previous profile\n'):
+        d = ctx.tmpdir()
+        out = os.path.join(d, 'k.txt')
+        if old:
+            with open(out, 'w') as f:
+                f.write(old)
+        r = ctx.cspy(['record', '-f', 'raw', '-o', out, '--pid', t.pid], wait=False)
+        r.wait_line(RE_SAMPLING)
+        time.sleep(0.5)
+        os.kill(r.pid, signal.SIGKILL)
+        r.wait(timeout=10)
+        r.shown += '   (then SIGKILL to cspy after 0.5 s%s)' % (
+            '; k.txt held %r' % old if old else '')
+        pr = []
+        if not old and os.path.exists(out):
+            pr.append('a file of %d bytes was left at the output path' % os.path.getsize(out))
+        if old:
+            got = open(out).read() if os.path.exists(out) else None
+            if got != old:
+                pr.append('the previous file was changed: %r, expected %r' % (got, old))
+        tmp, other = leftovers(d, 'k.txt', keep=('k.txt',))
+        if other:
+            pr.append('other files left: %s' % other)
+        ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_rate_cap(ctx):
+    """-r 1000000000: capped at 100000 with a note on stderr (record and
+    top); the profile's meta.rate_hz and the Sampling line say 100000."""
+    t = burn_target(ctx)
+    require_cspy()
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'r.json')
+    r = ctx.cspy(['record', '-f', 'json', '-r', '1000000000', '-d', '0.5', '-o', out, '--pid', t.pid])
+    record_ok(ctx, r, out, 'json')
+    pr = []
+    if not re.search(r'^cspy> --rate 1000000000 is more than cspy can sample: capped at 100000 ',
+                     r.err, re.M):
+        pr.append('no note "cspy> --rate 1000000000 is more than cspy can sample: capped at 100000 ..."')
+    rates = [RE_SAMPLING.match(l).group(1) for l in r.err.split('\n') if RE_SAMPLING.match(l)]
+    if rates != ['100000']:
+        pr.append('Sampling line(s) say %s, expected 100000' % rates)
+    meta = load_json_doc(out).get('meta', {})
+    if meta.get('rate_hz') != 100000:
+        pr.append('meta.rate_hz %r, expected 100000' % meta.get('rate_hz'))
+    ctx.fail(r, pr)
+    r = ctx.cspy(['top', '-r', '1000000000', '-d', '1', '--pid', t.pid])
+    pr = []
+    if r.rc != 0:
+        pr.append('exit status %s, expected 0' % r.rc)
+    if 'capped at 100000' not in r.err:
+        pr.append('no note "... capped at 100000 ..." on stderr')
+    if 'burn_loop' not in r.out:
+        pr.append('burn_loop not in the table')
+    ctx.fail(r, pr)
+    ctx.finish()
+
+
+DEEP = 9000                 # recursion of the deep_truncated target
+MAX_DEPTH = 8192            # PYPROC_MAX_DEPTH
+TRUNC = '<truncated>'
+
+
+def deep_stacks_problems(stacks):
+    """stacks: [[frame names root first]] of the recursing thread. Each must
+    be <truncated> then MAX_DEPTH frames of recurse."""
+    pr = []
+    if not stacks:
+        return ['no stack of recurse']
+    for st in stacks:
+        if not st or st[0] != TRUNC or TRUNC in st[1:]:
+            pr.append('a stack whose root is %r (of %d frames), expected %r only there'
+                      % (st[0] if st else None, len(st), TRUNC))
+        elif len(st) != MAX_DEPTH + 1 or set(st[1:]) != {'recurse'}:
+            pr.append('a stack of %d frames (%s ...), expected %r and %d recurse'
+                      % (len(st), st[:3], TRUNC, MAX_DEPTH))
+        if pr:
+            break
+    return pr
+
+
+def check_deep_truncated(ctx):
+    """recursion.py 9000 deep (deeper than the 8,192 frames read): in every
+    format the root of the stack is a <truncated> frame, then 8,192 frames of
+    recurse."""
+    t = dumpsuite.Ctx.start(ctx, 'recursion.py', [DEEP])
+    ctx.ready(t)
+    require_cspy()
+    d = ctx.tmpdir()
+    for fmt, name in (('raw', 'd.txt'), ('json', 'd.cspy.json'), ('speedscope', 'd.json'),
+                      ('chrometrace', 'd.trace.json'), ('flamegraph', 'd.svg')):
+        out = os.path.join(d, name)
+        r = ctx.cspy(['record', '-f', fmt, '-r', '20', '-d', '1', '--idle', '-o', out, '--pid', t.pid])
+        record_ok(ctx, r, out, fmt)
+        stacks = []
+        pr = []
+        if fmt == 'raw':
+            stacks = [[label_name(l) for l in st] for st, _ in load_raw(out).stacks]
+        elif fmt == 'json':
+            doc = load_json_doc(out)
+            fr = doc['frames']
+            stacks = [[fr[i]['name'] for i in s['frames']] for s in doc['stacks']]
+            kinds = set(f['kind'] for f in fr if f['name'] == TRUNC)
+            if kinds != {'other'}:
+                pr.append('json: kind of %r: %s, expected other' % (TRUNC, sorted(kinds)))
+        elif fmt == 'speedscope':
+            doc = load_json_doc(out)
+            fr = doc['shared']['frames']
+            for p in doc['profiles']:
+                stacks += [[label_name(fr[i]['name']) for i in s] for s in p.get('samples', [])]
+        elif fmt == 'chrometrace':
+            doc = load_json_doc(out)
+            events = doc['traceEvents'] if isinstance(doc, dict) else doc
+            open_ = {}
+            for e in events:
+                if e.get('ph') == 'B':
+                    open_.setdefault(e['tid'], []).append(label_name(e['name']))
+                    if len(open_[e['tid']]) == MAX_DEPTH + 1:
+                        stacks.append(list(open_[e['tid']]))
+                    elif e['name'] == TRUNC and len(open_[e['tid']]) != 1:
+                        pr.append('chrometrace: %r begins at depth %d' % (TRUNC, len(open_[e['tid']]) - 1))
+                elif e.get('ph') == 'E':
+                    open_.get(e['tid'], [None]).pop()
+            if not stacks:
+                pr.append('chrometrace: no stack of %d frames was ever open' % (MAX_DEPTH + 1))
+        else:
+            e = xmllint(out)
+            if e:
+                pr.append('not well-formed: ' + e)
+            rows = {}
+            for title, y in re.findall(r'<title>(.*?) \(\d+ samples?, [\d.]+%\)</title><rect x="[\d.]+" '
+                                       r'y="([\d.]+)"', open(out).read()):
+                rows.setdefault(float(y), []).append(title.replace('&lt;', '<').replace('&gt;', '>'))
+            ys = sorted(rows)
+            # rows from the top: "all", then the roots, ...
+            stacks = [[label_name(rows[y][0]) for y in ys[1:]]] if len(ys) > 1 else []
+            if any(len(rows[y]) != 1 for y in ys):
+                pr.append('flamegraph: rows with several frames: %s'
+                          % [(y, rows[y][:3]) for y in ys if len(rows[y]) != 1][:3])
+        pr += ['%s: %s' % (fmt, p) for p in deep_stacks_problems(stacks)]
+        ctx.fail(r, pr)
+    ctx.finish()
+
+
 PER_VERSION = [
     ('gil', check_gil, None),
     ('idle', check_idle, None),
@@ -1556,6 +1805,7 @@ PER_VERSION = [
     ('subprocesses', check_subprocesses, None),
     ('multi_pid', check_multi_pid, None),
     ('exit_status', check_exit_status, None),
+    ('deep_truncated', check_deep_truncated, None),
 ]
 
 GLOBAL = [
@@ -1577,6 +1827,10 @@ GLOBAL = [
     ('capture', check_capture),
     ('pdeathsig', check_pdeathsig),
     ('sudo_drop', None),                     # needs the interpreter list
+    ('dev_full', check_dev_full),
+    ('full_filesystem', check_full_filesystem),
+    ('sigkill_output', check_sigkill_output),
+    ('rate_cap', check_rate_cap),
 ]
 
 
