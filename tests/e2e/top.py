@@ -732,6 +732,23 @@ def check_unwritable(ctx):
     ctx.finish()
 
 
+def check_output_full(ctx):
+    """--output /dev/full: the log is appended to directly; the write error
+    is reported with its real errno ("No space left on device") and the exit
+    status is non-zero."""
+    t = ctx.target()
+    res = dumpsuite.cspy(['top', '--pid', t.pid, '-o', '/dev/full', '--duration', '1.5',
+                          '--delay', '0.5'])
+    probs = []
+    if res.rc == 0:
+        probs.append('exit status 0, expected non-zero')
+    if 'No space left on device' not in res.err:
+        probs.append('stderr does not say "No space left on device": %r' % clip(res.err, 500))
+    ctx.fail('$ ' + res.shown, probs)
+    check_target_ok(ctx, t, '$ ' + res.shown)
+    ctx.finish()
+
+
 def check_native(ctx):
     """--native needs the pause: with --nonblocking it is refused at once
     (the rest of --native is tested in tests/e2e/native.py)."""
@@ -789,6 +806,7 @@ PER_VERSION = [
 GLOBAL = [
     ('launch_quit', check_launch_quit),
     ('unwritable_output', check_unwritable),
+    ('output_full', check_output_full),
     ('native_nonblocking', check_native),
     ('crash_signals', check_crash_signals),
     ('colors', check_colors),

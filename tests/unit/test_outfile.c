@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * out/outfile over a temporary directory: a complete write is renamed into
+ * place with the umask's mode and no temporary file left; a failed one
+ * leaves the path as it was; a symbolic link is followed; /dev/full is
+ * written directly and reports ENOSPC; append mode appends.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "out/outfile.h"
+
+static char dir[] = "/tmp/cspy-test-outfile-XXXXXX";
+
+static char *path_of(const char *name)
+{
+	static char buf[4][256];
+	static int i;
+	char *p = buf[i++ % 4];
+	snprintf(p, 256, "%s/%s", dir, name);
+	return p;
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[256];
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int nfiles(void)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.' || strstr(e->d_name, ".cspy-") != NULL;
+	closedir(d);
+	return n;
+}
+
+static int write_text(const char *path, enum outfile_mode mode, const char *text, int werr)
+{
+	struct outfile *of;
+	int err = outfile__open(path, mode, &of);
+	if (err)
+		return err;
+	fputs(text, outfile__stream(of));
+	return outfile__close(of, werr);
+}
+
+static void test_replace(void)
+{
+	mode_t old = umask(027);
+	CHECK_INT(write_text(path_of("a.txt"), OUTFILE_REPLACE, "one\n", 0), 0);
+	umask(old);
+	CHECK_STR(slurp(path_of("a.txt")), "one\n");
+	struct stat st;
+	CHECK_INT(stat(path_of("a.txt"), &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0640);
+	CHECK_INT(nfiles(), 1);
+	/* While it is written, only the temporary file grows. */
+	struct outfile *of;
+	CHECK_INT(outfile__open(path_of("a.txt"), OUTFILE_REPLACE, &of), 0);
+	CHECK_INT(nfiles(), 2);
+	fputs("two\n", outfile__stream(of));
+	fflush(outfile__stream(of));
+	CHECK_STR(slurp(path_of("a.txt")), "one\n");
+	CHECK_INT(outfile__close(of, 0), 0);
+	CHECK_STR(slurp(path_of("a.txt")), "two\n");
+	CHECK_INT(nfiles(), 1);
+}
+
+static void test_failed_write_keeps_old(void)
+{
+	CHECK_INT(write_text(path_of("b.txt"), OUTFILE_REPLACE, "old\n", 0), 0);
+	CHECK_INT(write_text(path_of("b.txt"), OUTFILE_REPLACE, "new\n", -EIO), -EIO);
+	CHECK_STR(slurp(path_of("b.txt")), "old\n");
+	CHECK_INT(write_text(path_of("c.txt"), OUTFILE_REPLACE, "new\n", -ECANCELED), -ECANCELED);
+	CHECK(access(path_of("c.txt"), F_OK) != 0);
+	CHECK_INT(nfiles(), 2);
+	CHECK_INT(write_text(path_of("no-dir/d.txt"), OUTFILE_REPLACE, "x", 0), -ENOENT);
+}
+
+static void test_symlink(void)
+{
+	CHECK_INT(write_text(path_of("target.txt"), OUTFILE_REPLACE, "t1\n", 0), 0);
+	CHECK_INT(symlink("target.txt", path_of("link.txt")), 0);
+	CHECK_INT(write_text(path_of("link.txt"), OUTFILE_REPLACE, "t2\n", 0), 0);
+	struct stat st;
+	CHECK_INT(lstat(path_of("link.txt"), &st), 0);
+	CHECK(S_ISLNK(st.st_mode));
+	CHECK_STR(slurp(path_of("target.txt")), "t2\n");
+	unlink(path_of("link.txt"));
+	unlink(path_of("target.txt"));
+}
+
+static void test_dev_full(void)
+{
+	char big[100000];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK_INT(write_text("/dev/full", OUTFILE_REPLACE, big, -EIO), -ENOSPC);
+	CHECK_INT(write_text("/dev/full", OUTFILE_REPLACE, "small", 0), -ENOSPC);  /* at the flush */
+	struct stat st;
+	CHECK_INT(stat("/dev/full", &st), 0);
+	CHECK(S_ISCHR(st.st_mode));
+}
+
+static void test_append(void)
+{
+	CHECK_INT(write_text(path_of("log.txt"), OUTFILE_APPEND, "a\n", 0), 0);
+	CHECK_INT(write_text(path_of("log.txt"), OUTFILE_APPEND, "b\n", 0), 0);
+	CHECK_STR(slurp(path_of("log.txt")), "a\nb\n");
+	CHECK_INT(write_text("/dev/full", OUTFILE_APPEND, "x", 0), -ENOSPC);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	TEST_RUN(test_replace);
+	TEST_RUN(test_failed_write_keeps_old);
+	TEST_RUN(test_symlink);
+	TEST_RUN(test_dev_full);
+	TEST_RUN(test_append);
+	const char *names[] = { "a.txt", "b.txt", "log.txt" };
+	for (size_t i = 0; i < 3; i++)
+		unlink(path_of(names[i]));
+	rmdir(dir);
+	return TEST_REPORT();
+}
