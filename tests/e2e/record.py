@@ -1585,9 +1585,10 @@ if [ -n "$OLD" ]; then printf %s "$OLD" > "$M/p.svg"; fi
 head -c 1048576 /dev/zero > "$M/fill" 2>/dev/null || true
 set +e
 "$@"
-echo $? > "$D/rc"
+rc=$?
 ls -A "$M" > "$D/ls"
 if [ -e "$M/p.svg" ]; then cp "$M/p.svg" "$D/after"; fi
+exit $rc
 '''
 
 
@@ -1615,13 +1616,11 @@ def check_full_filesystem(ctx):
         r.shown += '   (in a full 64 KiB tmpfs%s)' % (
             ', p.svg holding %r' % old if old else '')
         pr = []
-        if not os.path.exists(os.path.join(d, 'rc')):
+        if not os.path.exists(os.path.join(d, 'ls')):
             raise Fail(r.describe() + '\n  the mount namespace script did not run cspy')
-        with open(os.path.join(d, 'rc')) as f:
-            rc = int(f.read())
         with open(os.path.join(d, 'ls')) as f:
             files = f.read().split()
-        if rc == 0:
+        if r.rc == 0:
             pr.append('exit status 0, expected non-zero')
         if 'No space left on device' not in r.err:
             pr.append('stderr does not say "No space left on device"')
