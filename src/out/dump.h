@@ -6,8 +6,10 @@
  * --native, a thread's frames are its merged native + Python stack; native
  * frames read "function (file.c:line)", "function (library.so)" or
  * "0x7f... (library.so)"; a thread whose merge failed says so in one line and
- * shows its Python frames. Both write to
- * a FILE and return 0 or -EIO.
+ * shows its Python frames. In the text every line is passed through
+ * termsafe_escape() (util/termsafe.h): names from the target cannot send
+ * control characters to the terminal; the JSON keeps them exact. Both write
+ * to a FILE and return 0 or -EIO.
  */
 #ifndef CSPY_DUMP_H
 #define CSPY_DUMP_H

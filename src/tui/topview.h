@@ -8,8 +8,9 @@
  * for a width x height (trimmed to fit: every line cut to the width in
  * display columns, table rows and pane lines dropped to fit the height) or
  * unbounded (the plain-text snapshots of a pipe and of --output). Names
- * coming from the target are made safe: control characters become '?', so
- * that a function name cannot send escapes to the terminal.
+ * coming from the target are made safe: control characters (as
+ * util/termsafe.h defines them) become '?', so that a function name cannot
+ * send escapes to the terminal.
  *
  * Ownership: struct topview is plain data owned by the caller; render()
  * replaces its lines, release() frees them.

@@ -30,7 +30,8 @@ Per interpreter (every installed one, unless --python):
                    stays until a key, then cspy exits with the program's status;
                    the header shows the exact version (micro included)
 Version-independent (with the newest Python 3): launch_quit (q ends the
-launched program), unwritable_output, native_nonblocking (refused), crash_signals
+launched program), unwritable_output, output_full (--output /dev/full: "No space
+left on device", non-zero exit), native_nonblocking (refused), crash_signals
 (SIGSEGV and SIGHUP restore the terminal), colors (NO_COLOR honoured),
 subprocesses (a shell's two Pythons: "Processes: 2" in the header).
 
