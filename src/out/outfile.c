@@ -2,8 +2,9 @@
  *
  * Output files (see outfile.h). The destination is resolved first (a
  * symbolic link to the file it names); a regular or missing file gets a
- * temporary sibling created with O_EXCL under a random name, anything else
- * is opened directly. The FILE given to the writers is a fopencookie()
+ * temporary sibling created with O_EXCL under a random name; anything else,
+ * a descriptor named through /proc/PID/fd (/dev/stdout), and a writable file
+ * in a directory where nothing can be created are opened directly. The FILE given to the writers is a fopencookie()
  * stream over the descriptor whose write function keeps the first errno;
  * closing decides between rename and unlink.
  */
@@ -80,6 +81,29 @@ static char *tmp_name(const char *dest)
 	return xasprintf("%.*s.%.*s.cspy-%s", dirlen, dest, TMP_BASE_MAX, base, suffix);
 }
 
+/* path names an open descriptor through /proc/PID/fd (/dev/stdout,
+ * /dev/fd/N, /proc/self/fd/N): not a name to replace. */
+static bool is_fd_link(const char *path)
+{
+	char link[PATH_MAX];
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		if (strncmp(link, "/proc/", 6) == 0)
+			return true;
+	}
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	bool fd = strncmp(path, "/proc/", 6) == 0;
+	if (slash && !fd) {
+		*slash = '\0';
+		char *real = realpath(slash == dir ? "/" : dir, NULL);
+		fd = real && strncmp(real, "/proc/", 6) == 0;
+		free(real);
+	}
+	free(dir);
+	return fd;
+}
+
 /* Where path really is: a symbolic link's target (the link itself is
  * kept), else path. Heap string. */
 static char *destination(const char *path)
@@ -98,17 +122,14 @@ int outfile__open(const char *path, enum outfile_mode mode, struct outfile **out
 	struct outfile *of = xcalloc(1, sizeof(*of));
 	int err = 0;
 	of->fd = -1;
-	of->path = destination(path);
+	bool fd_link = is_fd_link(path);
+	of->path = fd_link ? xstrdup(path) : destination(path);
 	struct stat st;
 	bool exists = stat(of->path, &st) == 0;
-	if (mode == OUTFILE_APPEND || (exists && !S_ISREG(st.st_mode))) {
-		int flags = mode == OUTFILE_APPEND ? O_APPEND : O_TRUNC;
-		of->fd = open(of->path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0666);
-		if (of->fd < 0)
-			err = -errno;
-	} else if (exists && faccessat(AT_FDCWD, of->path, W_OK, AT_EACCESS) != 0) {
+	bool direct = mode == OUTFILE_APPEND || fd_link || (exists && !S_ISREG(st.st_mode));
+	if (!direct && exists && faccessat(AT_FDCWD, of->path, W_OK, AT_EACCESS) != 0) {
 		err = -errno;   /* a file we could not overwrite in place */
-	} else {
+	} else if (!direct) {
 		for (int i = 0; i < TMP_TRIES && of->fd < 0; i++) {
 			free(of->tmp);
 			of->tmp = tmp_name(of->path);
@@ -116,8 +137,19 @@ int outfile__open(const char *path, enum outfile_mode mode, struct outfile **out
 			if (of->fd < 0 && errno != EEXIST)
 				break;
 		}
-		if (of->fd < 0)
+		if (of->fd < 0) {
 			err = -errno;
+			free(of->tmp);
+			of->tmp = NULL;
+			/* A writable file in a directory we cannot create in:
+			 * written in place, as before. */
+			direct = exists && (err == -EACCES || err == -EPERM || err == -EROFS);
+		}
+	}
+	if (direct) {
+		int flags = mode == OUTFILE_APPEND ? O_APPEND : O_TRUNC;
+		of->fd = open(of->path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0666);
+		err = of->fd < 0 ? -errno : 0;
 	}
 	if (!err) {
 		cookie_io_functions_t io = { .write = cookie_write, .close = cookie_close };

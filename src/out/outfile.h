@@ -8,9 +8,11 @@
  * a full disk, an error of the writer or a SIGKILL never leaves a truncated
  * or empty file at NAME, and a file that was there stays as it was. A
  * symbolic link is followed (the file it names is replaced, the link
- * stays). Anything that is not a regular file (/dev/full, /dev/stdout, a
- * FIFO) cannot be replaced by a rename and is written directly, as is the
- * appended log of `top`.
+ * stays). Anything that is not a regular file (/dev/full, a FIFO), an open
+ * descriptor named through /proc/PID/fd (/dev/stdout, /dev/fd/N, even when
+ * it is a regular file) and a writable file in a directory where cspy
+ * cannot create one cannot be replaced by a rename: they are written
+ * directly (truncated first), as is the appended log of `top`.
  *
  * The stream handed to the writers records the errno of the first failed
  * write(2), so the error reported is the real one (ENOSPC: "No space left

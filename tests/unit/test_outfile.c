@@ -2,8 +2,8 @@
  *
  * out/outfile over a temporary directory: a complete write is renamed into
  * place with the umask's mode and no temporary file left; a failed one
- * leaves the path as it was; a symbolic link is followed; /dev/full is
- * written directly and reports ENOSPC; append mode appends.
+ * leaves the path as it was; a symbolic link is followed; /dev/full and
+ * /dev/stdout are written directly (ENOSPC reported); append mode appends.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -118,6 +118,29 @@ static void test_dev_full(void)
 	CHECK(S_ISCHR(st.st_mode));
 }
 
+/* /dev/stdout as a regular file (a shell's `> file`) is the open
+ * descriptor: written through it, never renamed over. */
+static void test_fd_link(void)
+{
+	int fd = open(path_of("stdout.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0);
+	int saved = dup(STDOUT_FILENO);
+	fflush(stdout);
+	dup2(fd, STDOUT_FILENO);
+	int err = write_text("/dev/stdout", OUTFILE_REPLACE, "through fd 1\n", 0);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	struct stat a, b;
+	CHECK_INT(fstat(fd, &a), 0);
+	CHECK_INT(stat(path_of("stdout.txt"), &b), 0);
+	close(fd);
+	CHECK_INT(err, 0);
+	CHECK(a.st_ino == b.st_ino);            /* the same file, not a new one */
+	CHECK_STR(slurp(path_of("stdout.txt")), "through fd 1\n");
+	CHECK_INT(nfiles(), 3);
+	unlink(path_of("stdout.txt"));
+}
+
 static void test_append(void)
 {
 	CHECK_INT(write_text(path_of("log.txt"), OUTFILE_APPEND, "a\n", 0), 0);
@@ -136,6 +159,7 @@ int main(void)
 	TEST_RUN(test_failed_write_keeps_old);
 	TEST_RUN(test_symlink);
 	TEST_RUN(test_dev_full);
+	TEST_RUN(test_fd_link);
 	TEST_RUN(test_append);
 	const char *names[] = { "a.txt", "b.txt", "log.txt" };
 	for (size_t i = 0; i < 3; i++)
