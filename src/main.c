@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "util/termsafe.h"
+#include "util/xalloc.h"
 
 struct cmd {
 	const char *name;
@@ -30,9 +31,7 @@ static const struct cmd commands[] = {
  * character escaped (messages quote names chosen by the target). */
 static void say(const char *prefix, const char *fmt, va_list ap)
 {
-	char *raw;
-	if (vasprintf(&raw, fmt, ap) < 0)
-		abort();
+	char *raw = xvasprintf(fmt, ap);
 	char *safe = termsafe_escape(raw);
 	fprintf(stderr, "%s%s\n", prefix, safe);
 	free(safe);

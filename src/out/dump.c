@@ -15,6 +15,7 @@
 #include "python/locals.h"
 #include "python/pyproc.h"
 #include "util/termsafe.h"
+#include "util/xalloc.h"
 
 static const char *frame_name(const struct py_frame *fr, const struct dump_opts *o)
 {
@@ -42,10 +43,8 @@ static void line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2,
 static void line(FILE *f, const char *fmt, ...)
 {
 	va_list ap;
-	char *raw;
 	va_start(ap, fmt);
-	if (vasprintf(&raw, fmt, ap) < 0)
-		abort();
+	char *raw = xvasprintf(fmt, ap);
 	va_end(ap);
 	char *safe = termsafe_escape(raw);
 	fputs(safe, f);

@@ -113,10 +113,8 @@ static void add(struct ctx *c, enum term_style style, const char *fmt, ...)
 static void add(struct ctx *c, enum term_style style, const char *fmt, ...)
 {
 	va_list ap;
-	char *raw;
 	va_start(ap, fmt);
-	if (vasprintf(&raw, fmt, ap) < 0)
-		abort();
+	char *raw = xvasprintf(fmt, ap);
 	va_end(ap);
 	struct topview *v = c->v;
 	v->lines = xgrow(v->lines, &v->cap, v->n + 1, sizeof(*v->lines));
