@@ -2,11 +2,12 @@
  *
  * Output files (see outfile.h). The destination is resolved first (a
  * symbolic link to the file it names); a regular or missing file gets a
- * temporary sibling created with O_EXCL under a random name; anything else,
- * a descriptor named through /proc/PID/fd (/dev/stdout), and a writable file
- * in a directory where nothing can be created are opened directly. The FILE given to the writers is a fopencookie()
- * stream over the descriptor whose write function keeps the first errno;
- * closing decides between rename and unlink.
+ * temporary sibling created with O_EXCL under a random name; anything
+ * else, a descriptor named through /proc/PID/fd (/dev/stdout), and a
+ * writable file in a directory where nothing can be created are opened
+ * directly. The FILE given to the writers is a fopencookie() stream over
+ * the descriptor whose write function keeps the first errno; closing
+ * decides between rename and unlink.
  */
 #include "out/outfile.h"
 
