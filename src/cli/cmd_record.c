@@ -4,8 +4,10 @@
  * command cspy launches (after `--`), then write the profile in the chosen
  * format. The output file is opened before sampling starts, so an unwritable
  * path fails at once; Ctrl-C, SIGTERM, --duration or the targets' exit end
- * sampling and the file is always written. In launch mode cspy exits with
- * the program's exit status and the program never outlives cspy.
+ * sampling and the file is always written. In launch mode cspy then waits
+ * for the program to exit (passing a signal on, escalating after a grace
+ * period: cli/ending.h), exits with the program's exit status, and the
+ * program never outlives cspy.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +25,7 @@
 #include "agg/profile.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/ending.h"
 #include "cli/output.h"
 #include "proc/launch.h"
 #include "sampler/sampler.h"
@@ -181,12 +184,6 @@ static int parse(int argc, char **argv, struct record_config *c)
 	return args_check_native(c->native, c->nonblocking);
 }
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	sampler_request_stop();
-}
-
 /* "<program or pid>-<timestamp>" for the default output name. */
 static char *default_stem(const struct record_config *c)
 {
@@ -305,14 +302,12 @@ int cmd_record(int argc, char **argv)
 		free(path);
 		return 1;
 	}
+	/* Under sudo, the file belongs to the user who ran sudo. */
+	if ((err = launch_chown_sudo_user(fileno(out))) != 0)
+		fprintf(stderr, "cspy> Warning: cannot give '%s' to the user who ran sudo: %s\n", path,
+			strerror(-err));
 
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	ending_catch_signals();
 
 	struct profile *prof = profile__new();
 	struct progress_ctx pc = { .c = &c, .tty = isatty(STDERR_FILENO) };
@@ -331,18 +326,19 @@ int cmd_record(int argc, char **argv)
 
 	if (c.command) {
 		struct launch_opts lo = { .capture = c.capture, .drop_sudo = true };
-		child = launch_start(c.command, &lo);
+		child = launch_start(c.command, &lo, why, sizeof(why));
 		if (child < 0) {
-			cli_error("cannot run '%s': %s", c.command[0], strerror((int)-child));
+			cli_error("%s: %s", why, strerror((int)-child));
 			rc = 127;
 			child = 0;
 			goto out;
 		}
+		ending_set_child(child);
 		err = sampler__add_child(s, child, START_TIMEOUT_S, why, sizeof(why));
 		int status;
 		if (err == -EINTR) {
 			/* Ctrl-C before the interpreter started: nothing sampled, still write. */
-		} else if (err == -ESRCH && sampler__child_status(s, &status)) {
+		} else if (err == -ESRCH && sampler__child_status(s, &status) == 1) {
 			/* The program ran and ended before a sample could be taken:
 			 * an empty profile, and its exit status. */
 			fprintf(stderr, "cspy> The program exited before it could be sampled.\n");
@@ -364,11 +360,12 @@ int cmd_record(int argc, char **argv)
 
 out:;
 	const struct sampler_status *st = sampler__status(s);
-	int status;
-	if (child > 0 && sampler__child_status(s, &status))
-		rc = rc ? rc : launch_exit_code(status);
-	else if (child > 0)
-		launch_kill(child);
+	/* The program runs on after a signal, the end of --duration or an
+	 * error: end it (see cli/ending.h) before writing the file. */
+	if (child > 0) {
+		int code = ending_end_child(s, child, rc != 0);
+		rc = rc ? rc : code;
+	}
 
 	struct prof_meta meta = {
 		.title = cmdline, .command_line = cmdline, .rate_hz = c.rate,
