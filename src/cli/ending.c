@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
  * The signal handlers of record and top and the end of a launched program
- * (see ending.h). The handler keeps the first signal, whether it reached
- * the program too (launch_signal_shared, from its siginfo) and a count of
- * all signals, which launch_end watches to escalate at once.
+ * (see ending.h). The handler keeps the first signal and whether it
+ * reached the program too (launch_signal_shared, from its siginfo); every
+ * later one (or every one once the end began without a signal: --duration,
+ * q) is counted, and launch_end escalates at once for each.
  */
 #include "cli/ending.h"
 
@@ -17,17 +18,20 @@
 
 static volatile sig_atomic_t first_sig;         /* 0: none yet */
 static volatile sig_atomic_t first_shared;      /* it reached the child too */
-static volatile sig_atomic_t count;             /* signals so far */
+static volatile sig_atomic_t ending;            /* the end has begun: signals hurry it */
+static volatile sig_atomic_t hurry;             /* signals since then */
 static volatile sig_atomic_t child_pid;
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
-	if (!first_sig) {
+	if (ending) {
+		hurry++;
+	} else {
 		first_shared = child_pid > 0 && launch_signal_shared(si, (pid_t)child_pid);
 		first_sig = sig;
+		ending = 1;
 	}
-	count++;
 	sampler_request_stop();
 }
 
@@ -35,7 +39,8 @@ void ending_catch_signals(void)
 {
 	first_sig = 0;
 	first_shared = 0;
-	count = 0;
+	ending = 0;
+	hurry = 0;
 	struct sigaction sa = { 0 };
 	sa.sa_sigaction = on_signal;
 	sa.sa_flags = SA_SIGINFO;
@@ -64,10 +69,11 @@ int ending_end_child(struct sampler *s, pid_t child, bool failed)
 	int status;
 	int r = sampler__child_status(s, &status);
 	if (r == 0) {
+		ending = 1;     /* from now on, every signal hurries the end */
 		int sig = failed ? SIGKILL : first_sig ? first_sig : SIGINT;
 		bool shared = !failed && first_sig && first_shared;
 		bool killed;
-		int err = launch_end(child, sig, shared, &count, &status, &killed);
+		int err = launch_end(child, sig, shared, &hurry, &status, &killed);
 		if (err) {
 			fprintf(stderr, "cspy> Could not end the program (PID %d): %s\n", (int)child,
 				strerror(-err));

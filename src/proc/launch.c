@@ -191,7 +191,7 @@ int launch_end(pid_t pid, int sig, bool already_sent, volatile sig_atomic_t *hur
 	int r = launch_poll(pid, status);
 	if (r != 0)
 		return r < 0 ? r : 0;
-	sig_atomic_t seen = hurry ? *hurry : 0;
+	sig_atomic_t seen = 0;
 	if (!already_sent)
 		kill(pid, sig);
 	*killed = sig == SIGKILL;
@@ -203,9 +203,9 @@ int launch_end(pid_t pid, int sig, bool already_sent, volatile sig_atomic_t *hur
 		if (r != 0)
 			return r < 0 ? r : 0;
 		uint64_t now = clock_now_ns();
-		bool hurried = hurry && *hurry != seen;
+		bool hurried = hurry && *hurry > seen;
 		if (hurried)
-			seen = *hurry;
+			seen++;         /* one step per signal */
 		if (now >= deadline || hurried) {
 			if (sig == SIGKILL && !hurried)
 				return -ETIMEDOUT;

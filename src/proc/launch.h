@@ -58,8 +58,9 @@ bool launch_signal_shared(const siginfo_t *si, pid_t pid);
 /* End the child and reap it: send sig (SIGINT, SIGTERM, SIGHUP; SIGKILL at
  * once) unless already_sent (it got the signal itself); after
  * LAUNCH_GRACE_S send SIGTERM (unless sig was SIGTERM), after another
- * LAUNCH_STEP_GRACE_S SIGKILL. Each time *hurry (a signal handler's count,
- * or NULL) grows, the next signal is sent at once. Returns 0 with *status
+ * LAUNCH_STEP_GRACE_S SIGKILL. *hurry (or NULL) counts signals cspy got
+ * since it began ending the program (a signal handler's count, from 0):
+ * each one sends the next signal at once. Returns 0 with *status
  * (its wait status) and *killed (cspy had to SIGKILL it), or -errno
  * (-ETIMEDOUT: not reaped 5 s after SIGKILL). */
 int launch_end(pid_t pid, int sig, bool already_sent, volatile sig_atomic_t *hurry, int *status,
