@@ -84,10 +84,12 @@ static int take_stop_only(pid_t tid, int *status)
 		*status = (si.si_status << 8) | 0x7f;
 		return 1;
 	}
+	/* A ptrace stop is reported even without WSTOPPED: only an exit is one. */
 	memset(&si, 0, sizeof(si));
 	if (waitid(P_PID, (id_t)tid, &si, WEXITED | __WALL | WNOHANG | WNOWAIT) < 0)
 		return errno == EINTR ? 0 : -errno;
-	return si.si_pid == tid ? -ESRCH : 0;
+	return si.si_pid == tid && (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+				    si.si_code == CLD_DUMPED) ? -ESRCH : 0;
 }
 
 /* Wait until t is in a ptrace stop; 0 when stopped, -ESRCH when it exited.
@@ -208,7 +210,6 @@ static int finish_stop(struct ptrace_pause *p, struct ptrace_pause **out)
 		return -ESRCH;
 	}
 	uint64_t deadline = clock_now_ns() + STOP_TIMEOUT_NS;
-	p->own_child = is_own_child(p->pid);
 	for (size_t i = 0; i < p->n; i++)
 		wait_stop(&p->t[i], deadline, p->own_child && p->t[i].tid == p->pid);
 	*out = p;
@@ -220,6 +221,7 @@ int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
 	struct ptrace_pause *p = xcalloc(1, sizeof(*p));
 	pid_t *tids = xmalloc(MAX_TASKS * sizeof(*tids));
 	p->pid = pid;
+	p->own_child = is_own_child(pid);       /* before any wait, also on early exits */
 	for (int pass = 0; pass < 8; pass++) {
 		int n = procfs_tasks(pid, tids, MAX_TASKS);
 		if (n < 0) {
@@ -244,6 +246,7 @@ int ptrace_pause__stop_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_p
 {
 	struct ptrace_pause *p = xcalloc(1, sizeof(*p));
 	p->pid = pid;
+	p->own_child = is_own_child(pid);
 	int added = seize(p, tids, n > MAX_TASKS ? MAX_TASKS : n, false);
 	if (added <= 0) {
 		/* Nobody from that list: it is stale (or empty), list now. */
