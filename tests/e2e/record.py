@@ -905,6 +905,9 @@ def handlers_run(ctx, flags, ignore=False, term=None):
     args = ['record', '-f', 'raw', '-o', out] + list(flags) + ['--'] + \
         launch_cmd(ctx.interp, 'handlers.py', oracle, marker, *(['--ignore'] if ignore else []))
     r = ctx.cspy(args, wait=False, prefix=term.prefix() if term else ())
+    if term:
+        r.shown = '%s   (its controlling terminal: a pseudo-terminal of the test)' % ' '.join(
+            [cspy_shown()] + [sh_quote(a) for a in args])
     if not wait_file(oracle, 20, r.p):
         raise Fail(r.describe() + '\n  the program did not start (no oracle)')
     child = read_json(oracle)['pid']
