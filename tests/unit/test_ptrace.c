@@ -115,6 +115,26 @@ static void test_pause_resume(void)
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
 }
 
+/* The stop reports of the own child's leader are taken with waitid, not
+ * waitpid: their codes must still say "group stop" for a child stopped
+ * with SIGSTOP (then it counts as idle, and no signal is re-injected). */
+static void test_group_stop(void)
+{
+	pid_t child = spinner();
+	CHECK(child > 0);
+	kill(child, SIGSTOP);
+	int status = 0;
+	CHECK_INT(waitpid(child, &status, WUNTRACED), child);
+	struct ptrace_pause *p = NULL;
+	CHECK_INT(ptrace_pause__stop(child, &p), 0);
+	CHECK_INT(ptrace_pause__running(p, child), 0);
+	ptrace_pause__resume(p);
+	kill(child, SIGCONT);
+	kill(child, SIGKILL);
+	CHECK_INT(waitpid(child, &status, 0), child);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
 int main(void)
 {
 	pid_t probe = spinner();
@@ -129,6 +149,7 @@ int main(void)
 		return 0;
 	}
 	TEST_RUN(test_pause_resume);
+	TEST_RUN(test_group_stop);
 	TEST_RUN(test_exit_during_pause);
 	TEST_RUN(test_exit_during_pause_tids);
 	return TEST_REPORT();
