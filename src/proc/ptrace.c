@@ -5,10 +5,11 @@
  * during the pause is caught too. Each stop is awaited with waitpid(__WALL)
  * (for the leader of cspy's own child, waitid without WEXITED: its exit
  * status is the launcher's, see proc/launch.h) polled against a deadline,
- * so a thread stuck in uninterruptible sleep cannot hang cspy; such a thread is simply not counted as stopped. The
- * registers of each stopped thread are taken once, at its stop: fs_base maps
- * old Pythons' thread ids to TIDs, orig_rax and rax tell whether the thread
- * was blocked in a system call (idle) or running.
+ * so a thread stuck in uninterruptible sleep cannot hang cspy; such a
+ * thread is simply not counted as stopped. The registers of each stopped
+ * thread are taken once, at its stop: fs_base maps old Pythons' thread ids
+ * to TIDs, orig_rax and rax tell whether the thread was blocked in a system
+ * call (idle) or running.
  */
 #include "proc/ptrace.h"
 
