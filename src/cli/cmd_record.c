@@ -4,8 +4,10 @@
  * command cspy launches (after `--`), then write the profile in the chosen
  * format. The output file is opened before sampling starts, so an unwritable
  * path fails at once; Ctrl-C, SIGTERM, --duration or the targets' exit end
- * sampling and the file is always written. In launch mode cspy exits with
- * the program's exit status and the program never outlives cspy.
+ * sampling and the file is always written. In launch mode cspy then waits
+ * for the program to exit (passing a signal on, escalating after a grace
+ * period: cli/ending.h), exits with the program's exit status, and the
+ * program never outlives cspy.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +25,7 @@
 #include "agg/profile.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/ending.h"
 #include "cli/output.h"
 #include "out/outfile.h"
 #include "proc/launch.h"
@@ -88,6 +91,11 @@ static void usage(FILE *f)
 "      --hideprogress     no progress display\n"
 "  -v, --verbose          also print cspy's own CPU time per sample\n"
 "  -h, --help             show this help\n"
+"\n"
+"A launched program ends as under a shell: Ctrl-C reaches it, SIGINT or SIGTERM\n"
+"sent to cspy is passed on, the end of --duration sends it SIGINT; cspy waits,\n"
+"writes the profile and exits with the program's status. If the program has not\n"
+"exited 3 s later, SIGTERM, and 2 s after that SIGKILL (another Ctrl-C: at once).\n"
 "\n"
 "Examples:\n"
 "  cspy record -o profile.svg --pid 4242              until Ctrl-C\n"
@@ -180,12 +188,6 @@ static int parse(int argc, char **argv, struct record_config *c)
 	if (args_check_target(c->command, c->npids, "profile", "record"))
 		return -EINVAL;
 	return args_check_native(c->native, c->nonblocking);
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	sampler_request_stop();
 }
 
 /* "<program or pid>-<timestamp>" for the default output name. */
@@ -307,14 +309,12 @@ int cmd_record(int argc, char **argv)
 		free(path);
 		return 1;
 	}
+	/* Under sudo, the file belongs to the user who ran sudo. */
+	if ((err = launch_chown_sudo_user(fileno(outfile__stream(out)))) != 0)
+		fprintf(stderr, "cspy> Warning: cannot give '%s' to the user who ran sudo: %s\n", path,
+			strerror(-err));
 
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	ending_catch_signals();
 
 	struct profile *prof = profile__new();
 	struct progress_ctx pc = { .c = &c, .tty = isatty(STDERR_FILENO) };
@@ -333,18 +333,19 @@ int cmd_record(int argc, char **argv)
 
 	if (c.command) {
 		struct launch_opts lo = { .capture = c.capture, .drop_sudo = true };
-		child = launch_start(c.command, &lo);
+		child = launch_start(c.command, &lo, why, sizeof(why));
 		if (child < 0) {
-			cli_error("cannot run '%s': %s", c.command[0], strerror((int)-child));
+			cli_error("%s: %s", why, strerror((int)-child));
 			rc = 127;
 			child = 0;
 			goto out;
 		}
+		ending_set_child(child);
 		err = sampler__add_child(s, child, START_TIMEOUT_S, why, sizeof(why));
 		int status;
 		if (err == -EINTR) {
 			/* Ctrl-C before the interpreter started: nothing sampled, still write. */
-		} else if (err == -ESRCH && sampler__child_status(s, &status)) {
+		} else if (err == -ESRCH && sampler__child_status(s, &status) == 1) {
 			/* The program ran and ended before a sample could be taken:
 			 * an empty profile, and its exit status. */
 			cli_note("The program exited before it could be sampled.");
@@ -366,11 +367,12 @@ int cmd_record(int argc, char **argv)
 
 out:;
 	const struct sampler_status *st = sampler__status(s);
-	int status;
-	if (child > 0 && sampler__child_status(s, &status))
-		rc = rc ? rc : launch_exit_code(status);
-	else if (child > 0)
-		launch_kill(child);
+	/* The program runs on after a signal, the end of --duration or an
+	 * error: end it (see cli/ending.h) before writing the file. */
+	if (child > 0) {
+		int code = ending_end_child(s, child, rc != 0);
+		rc = rc ? rc : code;
+	}
 
 	struct prof_meta meta = {
 		.title = cmdline, .command_line = cmdline, .rate_hz = c.rate,

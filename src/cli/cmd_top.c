@@ -14,8 +14,11 @@
  * Exits: q/Ctrl-C, SIGINT/SIGTERM/SIGHUP (the handlers only ask the sampler
  * to stop; the terminal is restored on the way out), --duration (the last
  * table is left on the normal screen), the targets' exit (said on screen;
- * the view stays until a key). In launch mode cspy exits with the program's
- * status, and the program never outlives cspy.
+ * the view stays until a key). In launch mode the program is then ended as
+ * record ends it (cli/ending.h: q, Ctrl-C as a key in raw mode and the end
+ * of --duration send SIGINT, a signal to cspy is passed on, escalation
+ * after a grace period), cspy exits with the program's status, and the
+ * program never outlives cspy.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +36,7 @@
 #include "agg/profile.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/ending.h"
 #include "out/outfile.h"
 #include "proc/launch.h"
 #include "proc/ptrace.h"
@@ -103,6 +107,9 @@ static void usage(FILE *f)
 "Keys: 1-4 sort by %%Own, %%Total, OwnTime, TotalTime; L by line / by function;\n"
 "T cycle through threads; R reset; space pause the display; ? help; q quit.\n"
 "When stdout is not a terminal, a plain-text table is printed every --delay seconds.\n"
+"A launched program gets SIGINT at q, Ctrl-C or the end of --duration (a SIGTERM\n"
+"to cspy is passed on); SIGTERM and SIGKILL follow if it has not exited 3 and 5 s\n"
+"later. cspy exits with the program's status.\n"
 "\n"
 "Examples:\n"
 "  cspy top --pid 4242                      until q or Ctrl-C\n"
@@ -189,14 +196,6 @@ static int parse(int argc, char **argv, struct top_config *c)
 	if (args_check_target(c->command, c->npids, "watch", "top"))
 		return -EINVAL;
 	return args_check_native(c->native, c->nonblocking);
-}
-
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-	sampler_request_stop();
 }
 
 /* The state of a running top. */
@@ -512,7 +511,7 @@ static void tick(const struct sampler_status *st, void *arg)
 {
 	struct top *t = arg;
 	t->last = *st;
-	if (got_signal) {
+	if (ending_signal()) {
 		sampler_request_stop();
 		return;
 	}
@@ -539,7 +538,7 @@ static void tick(const struct sampler_status *st, void *arg)
 static void exit_message(struct top *t, pid_t child)
 {
 	int status;
-	if (child > 0 && sampler__child_status(t->s, &status)) {
+	if (child > 0 && sampler__child_status(t->s, &status) == 1) {
 		if (WIFSIGNALED(status))
 			snprintf(t->msgbuf, sizeof(t->msgbuf), "The program was killed by signal %d (%s).",
 				 WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -561,7 +560,7 @@ static void wait_key(struct top *t)
 	t->message = t->msgbuf;
 	t->help = false;
 	draw(t);
-	while (!got_signal && !t->quit) {
+	while (!ending_signal() && !t->quit) {
 		int k = term__key(t->term, 200);
 		if (term__resized(t->term))
 			draw(t);
@@ -621,16 +620,13 @@ int cmd_top(int argc, char **argv)
 		stack_filter__free(filter);
 		return 1;
 	}
+	/* Under sudo, the file belongs to the user who ran sudo. */
+	if (out && (err = launch_chown_sudo_user(fileno(outfile__stream(out)))) != 0)
+		fprintf(stderr, "cspy> Warning: cannot give '%s' to the user who ran sudo: %s\n",
+			c.output, strerror(-err));
 	bool tui = isatty(STDOUT_FILENO);
 
-	got_signal = 0;
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	ending_catch_signals();
 
 	struct top t = {
 		.c = &c, .prof = profile__new(), .m = topmodel__new(), .live = topmodel__new(),
@@ -651,18 +647,19 @@ int cmd_top(int argc, char **argv)
 	if (c.command) {
 		/* On the screen, the program's output would scribble over the table. */
 		struct launch_opts lo = { .capture = tui, .drop_sudo = true };
-		child = launch_start(c.command, &lo);
+		child = launch_start(c.command, &lo, why, sizeof(why));
 		if (child < 0) {
-			cli_error("cannot run '%s': %s", c.command[0], strerror((int)-child));
+			cli_error("%s: %s", why, strerror((int)-child));
 			rc = 127;
 			child = 0;
 			goto out;
 		}
+		ending_set_child(child);
 		err = sampler__add_child(t.s, child, START_TIMEOUT_S, why, sizeof(why));
 		int status;
-		if (err == -EINTR || got_signal) {
+		if (err == -EINTR || ending_signal()) {
 			goto out;
-		} else if (err == -ESRCH && sampler__child_status(t.s, &status)) {
+		} else if (err == -ESRCH && sampler__child_status(t.s, &status) == 1) {
 			cli_note("The program exited before it could be sampled.");
 			goto out;
 		} else if (err) {
@@ -674,7 +671,7 @@ int cmd_top(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (got_signal)
+	if (ending_signal())
 		goto out;
 
 	if (tui) {
@@ -695,7 +692,7 @@ int cmd_top(int argc, char **argv)
 
 	const struct sampler_status *st = sampler__status(t.s);
 	t.last = *st;
-	bool quit = t.quit || got_signal;
+	bool quit = t.quit || ending_signal();
 	exited = !quit && st->processes == 0 && !(c.duration > 0 && st->elapsed_s >= c.duration);
 	if (!quit && !t.paused)
 		refresh(&t, st);
@@ -713,16 +710,18 @@ int cmd_top(int argc, char **argv)
 		term__size(t.term, &rows, &cols);
 		term__close(t.term);
 		t.term = NULL;
-		if (!quit && !exited && !got_signal)
+		if (!quit && !exited && !ending_signal())
 			print_last_table(&t, rows, cols);       /* --duration */
 	}
 
 out:;
-	int status;
-	if (child > 0 && sampler__child_status(t.s, &status))
-		rc = rc ? rc : launch_exit_code(status);
-	else if (child > 0)
-		launch_kill(child);
+	/* q, a signal, --duration or an error: the program still runs. The
+	 * terminal is restored by now, so a Ctrl-C during the wait reaches the
+	 * program and escalates (cli/ending.h). */
+	if (child > 0) {
+		int code = ending_end_child(t.s, child, rc != 0);
+		rc = rc ? rc : code;
+	}
 	if (out) {
 		t.out_err = outfile__close(out, t.out_err);
 		if (t.out_err) {

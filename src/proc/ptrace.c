@@ -3,11 +3,13 @@
  * Thread pausing with PTRACE_SEIZE/INTERRUPT (see ptrace.h). The task list is
  * re-read until no new thread appears (bounded passes), so a thread created
  * during the pause is caught too. Each stop is awaited with waitpid(__WALL)
- * polled against a deadline, so a thread stuck in uninterruptible sleep
- * cannot hang cspy; such a thread is simply not counted as stopped. The
- * registers of each stopped thread are taken once, at its stop: fs_base maps
- * old Pythons' thread ids to TIDs, orig_rax and rax tell whether the thread
- * was blocked in a system call (idle) or running.
+ * (for the leader of cspy's own child, waitid without WEXITED: its exit
+ * status is the launcher's, see proc/launch.h) polled against a deadline,
+ * so a thread stuck in uninterruptible sleep cannot hang cspy; such a
+ * thread is simply not counted as stopped. The registers of each stopped
+ * thread are taken once, at its stop: fs_base maps old Pythons' thread ids
+ * to TIDs, orig_rax and rax tell whether the thread was blocked in a system
+ * call (idle) or running.
  */
 #include "proc/ptrace.h"
 
@@ -18,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -66,6 +69,30 @@ static void take_regs(struct traced *t)
 	t->regs = regs;
 }
 
+/* Take a pending stop of t, never its exit: 1 and *status (as waitpid
+ * gives it), 0 when there is none, -ESRCH once t has exited, -errno. Used
+ * for the leader of cspy's own child, whose exit status belongs to the
+ * launcher (proc/launch.h): a waitpid on its TID, even one that found no
+ * exit a moment earlier, would reap the whole process if it exited in
+ * between. waitid without WEXITED cannot; the exit is only peeked at
+ * (WNOWAIT). Stop reports carry the same code as waitpid's status >> 8. */
+static int take_stop_only(pid_t tid, int *status)
+{
+	siginfo_t si = { 0 };
+	if (waitid(P_PID, (id_t)tid, &si, WSTOPPED | __WALL | WNOHANG) < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (si.si_pid == tid) {
+		*status = (si.si_status << 8) | 0x7f;
+		return 1;
+	}
+	/* A ptrace stop is reported even without WSTOPPED: only an exit is one. */
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)tid, &si, WEXITED | __WALL | WNOHANG | WNOWAIT) < 0)
+		return errno == EINTR ? 0 : -errno;
+	return si.si_pid == tid && (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+				    si.si_code == CLD_DUMPED) ? -ESRCH : 0;
+}
+
 /* Wait until t is in a ptrace stop; 0 when stopped, -ESRCH when it exited.
  * The exit of our own child (cspy launched it) is only peeked at: its
  * status belongs to the launcher, which reaps it. */
@@ -76,21 +103,18 @@ static int wait_stop(struct traced *t, uint64_t deadline, bool own_child)
 	 * case the thread waits for this CPU), only then sleep between polls. */
 	uint64_t spin_until = clock_now_ns() + SPIN_NS;
 	for (;;) {
-		/* Only our own child's exit must not be consumed: peek first
-		 * there; any other thread's event is taken at once. */
-		if (own_child) {
-			siginfo_t si = { 0 };
-			if (waitid(P_PID, (id_t)t->tid, &si,
-				   WEXITED | WSTOPPED | __WALL | WNOHANG | WNOWAIT) < 0)
-				return -errno;
-			if (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
-			    si.si_code == CLD_DUMPED)
-				return -ESRCH;
-		}
 		int status;
-		pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
-		if (r < 0 && errno != EINTR)
-			return -errno;
+		pid_t r;
+		if (own_child) {
+			int e = take_stop_only(t->tid, &status);
+			if (e < 0)
+				return e;
+			r = e ? t->tid : 0;
+		} else {
+			r = waitpid(t->tid, &status, __WALL | WNOHANG);
+			if (r < 0 && errno != EINTR)
+				return -errno;
+		}
 		if (r <= 0) {
 			uint64_t now = clock_now_ns();
 			if (now > deadline)
@@ -146,7 +170,9 @@ static bool is_own_child(pid_t pid)
 	static bool last_own;
 	if (pid != last_pid) {
 		struct procfs_stat st;
-		last_own = procfs_stat(pid, 0, &st) == 0 && st.ppid == getpid();
+		if (procfs_stat(pid, 0, &st) != 0)
+			return true;    /* unknown (gone?): never reap it then */
+		last_own = st.ppid == getpid();
 		last_pid = pid;
 	}
 	return last_own;
@@ -185,7 +211,6 @@ static int finish_stop(struct ptrace_pause *p, struct ptrace_pause **out)
 		return -ESRCH;
 	}
 	uint64_t deadline = clock_now_ns() + STOP_TIMEOUT_NS;
-	p->own_child = is_own_child(p->pid);
 	for (size_t i = 0; i < p->n; i++)
 		wait_stop(&p->t[i], deadline, p->own_child && p->t[i].tid == p->pid);
 	*out = p;
@@ -197,6 +222,7 @@ int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
 	struct ptrace_pause *p = xcalloc(1, sizeof(*p));
 	pid_t *tids = xmalloc(MAX_TASKS * sizeof(*tids));
 	p->pid = pid;
+	p->own_child = is_own_child(pid);       /* before any wait, also on early exits */
 	for (int pass = 0; pass < 8; pass++) {
 		int n = procfs_tasks(pid, tids, MAX_TASKS);
 		if (n < 0) {
@@ -221,6 +247,7 @@ int ptrace_pause__stop_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_p
 {
 	struct ptrace_pause *p = xcalloc(1, sizeof(*p));
 	p->pid = pid;
+	p->own_child = is_own_child(pid);
 	int added = seize(p, tids, n > MAX_TASKS ? MAX_TASKS : n, false);
 	if (added <= 0) {
 		/* Nobody from that list: it is stale (or empty), list now. */

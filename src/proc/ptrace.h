@@ -8,7 +8,9 @@
  * gets a signal stops until its tracer lets it go, and between samples cspy
  * sleeps, so keeping them would delay every signal of the program by up to an
  * interval. A seized thread is never left stopped: if cspy dies, even by
- * SIGKILL, the kernel detaches its tracees and they run on.
+ * SIGKILL, the kernel detaches its tracees and they run on. A pause of
+ * cspy's own child (the launched program) never takes its exit status:
+ * only the launcher (proc/launch.h) waits for it.
  */
 #ifndef CSPY_PTRACE_H
 #define CSPY_PTRACE_H

@@ -90,6 +90,7 @@ struct sampler {
 	int nroots;
 	pid_t child;
 	bool child_done;
+	bool child_lost;                /* reaped by someone else: status unknown */
 	int child_status;
 	struct sampler_status st;
 	uint64_t start_ns, last_scan_ns, last_progress_ns;
@@ -227,10 +228,18 @@ static bool roots_alive(const struct sampler *s)
 	return s->child > 0 && !s->child_done;
 }
 
+/* The launched child is reaped here only (through launch_poll): nothing
+ * else in cspy waits on its PID. Should it ever be gone without its status
+ * (ECHILD), that ends the wait too, the status unknown. */
 static void reap_child(struct sampler *s)
 {
-	if (s->child > 0 && !s->child_done && launch_poll(s->child, &s->child_status) == 1)
+	if (s->child <= 0 || s->child_done)
+		return;
+	int r = launch_poll(s->child, &s->child_status);
+	if (r == 1 || r == -ECHILD) {
 		s->child_done = true;
+		s->child_lost = r < 0;
+	}
 }
 
 /* With --subprocesses: adopt Python descendants of every target and of the
@@ -727,6 +736,8 @@ int sampler__child_status(const struct sampler *s, int *status)
 {
 	if (!s->child_done)
 		return 0;
+	if (s->child_lost)
+		return -ECHILD;
 	*status = s->child_status;
 	return 1;
 }

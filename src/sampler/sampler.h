@@ -91,7 +91,8 @@ int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *w
 /* Sample until done. Returns 0. */
 int sampler__run(struct sampler *s);
 const struct sampler_status *sampler__status(const struct sampler *s);
-/* The launched child's wait status once it exited: 1 and *status, else 0. */
+/* The launched child's wait status once it exited: 1 and *status, 0 while
+ * it runs, -ECHILD when it is gone but its status was lost. */
 int sampler__child_status(const struct sampler *s, int *status);
 /* The engine of the live target pid, NULL if none: borrowed, for reading
  * the target between ticks (top --locals, from the progress callback). */

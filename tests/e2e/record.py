@@ -28,6 +28,7 @@ import concurrent.futures
 import fnmatch
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -856,6 +857,248 @@ def check_exit_status(ctx):
     ctx.finish()
 
 
+# Launch mode: how the program is ended (cli/ending.h). handlers.py has
+# SIGINT/SIGTERM handlers that append INT/TERM to a marker file and exit 5.
+LAUNCH_GRACE = 3.0          # LAUNCH_GRACE_S of src/proc/launch.h
+LAUNCH_STEP_GRACE = 2.0     # LAUNCH_STEP_GRACE_S
+CTTY = r"""
+import fcntl, os, sys, termios
+if os.getsid(0) != os.getpid():
+    os.setsid()
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+os.close(fd)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+class Terminal(object):
+    """A pseudo-terminal that a cspy run takes as its controlling terminal
+    (ctty_prefix): writing ^C to it is a real Ctrl-C, SIGINT from the
+    kernel to the foreground process group, cspy and the program both."""
+
+    def __init__(self):
+        import pty
+        self.master, slave = pty.openpty()
+        self.path = os.ttyname(slave)
+        os.close(slave)
+
+    def prefix(self):
+        return [sys.executable, '-c', CTTY, self.path]
+
+    def ctrl_c(self):
+        os.write(self.master, b'\x03')
+
+    def close(self):
+        try:
+            os.close(self.master)
+        except OSError:
+            pass
+
+
+def handlers_run(ctx, flags, ignore=False, term=None):
+    """cspy record -f raw FLAGS -- python handlers.py; returns (Rec, out,
+    marker path, program PID) once the program's handlers are installed."""
+    d = ctx.tmpdir()
+    oracle = os.path.join(d, 'oracle.json')
+    marker = os.path.join(d, 'marker')
+    out = os.path.join(d, 'h.txt')
+    args = ['record', '-f', 'raw', '-o', out] + list(flags) + ['--'] + \
+        launch_cmd(ctx.interp, 'handlers.py', oracle, marker, *(['--ignore'] if ignore else []))
+    r = ctx.cspy(args, wait=False, prefix=term.prefix() if term else ())
+    if term:
+        r.shown = '%s   (its controlling terminal: a pseudo-terminal of the test)' % ' '.join(
+            [cspy_shown()] + [sh_quote(a) for a in args])
+    if not wait_file(oracle, 20, r.p):
+        raise Fail(r.describe() + '\n  the program did not start (no oracle)')
+    child = read_json(oracle)['pid']
+    ctx.kill_later(child, r.pid)
+    return r, out, marker, child
+
+
+def handlers_result(ctx, r, out, marker, child, want_marker, want_rc=5, took=None, bound=None):
+    """The program ran its handler (want_marker lines in the marker file, or
+    none), cspy exited with want_rc, the profile is written and has samples
+    of handlers_burn, the program is gone; took within bound (seconds)."""
+    pr = []
+    if r.rc != want_rc:
+        pr.append('exit status expected %d, got %s' % (want_rc, r.rc))
+    try:
+        with open(marker) as f:
+            lines = f.read().split()
+    except (IOError, OSError):
+        lines = []
+    if lines != want_marker:
+        pr.append('the handler wrote %s to the marker file, expected %s' % (lines, want_marker))
+    if took is not None and not bound[0] <= took <= bound[1]:
+        pr.append('cspy took %.1f s to exit, expected %.1f-%.1f s' % (took, bound[0], bound[1]))
+    if alive(child):
+        pr.append('the program (PID %d) still runs after cspy exited' % child)
+    if not os.path.exists(out):
+        pr.append('no output file')
+    else:
+        samples = wrote(ctx, r, out, 'raw')[2]
+        if 'handlers_burn' not in load_raw(out).names() or samples < 5:
+            pr.append('expected samples of handlers_burn; "Wrote" says %d samples; stacks:\n%s'
+                      % (samples, indent(load_raw(out).summary(), 2)))
+    ctx.fail(r, pr)
+
+
+def check_signal_ctrl_c(ctx):
+    """Ctrl-C at the terminal reaches cspy and the program (one process
+    group); cspy does not send it again: the handler runs once, cspy
+    waits, writes the profile, exits with the program's 5."""
+    require_cspy()
+    term = Terminal()
+    try:
+        r, out, marker, child = handlers_run(ctx, [], term=term)
+        time.sleep(1)
+        term.ctrl_c()
+        sent = time.time()
+        r.wait(timeout=20)
+        r.shown += '   (then Ctrl-C on its terminal after 1 s)'
+        handlers_result(ctx, r, out, marker, child, ['INT'], took=time.time() - sent,
+                        bound=(0, LAUNCH_GRACE))
+    finally:
+        term.close()
+    ctx.finish()
+
+
+def check_signal_passed_on(ctx):
+    """SIGTERM, or SIGINT, sent to cspy's PID alone is passed on to the
+    program: its handler runs, cspy exits with its 5."""
+    require_cspy()
+    for sig, name in ((signal.SIGTERM, 'TERM'), (signal.SIGINT, 'INT')):
+        r, out, marker, child = handlers_run(ctx, [])
+        time.sleep(1)
+        os.kill(r.pid, sig)
+        sent = time.time()
+        r.wait(timeout=20)
+        r.shown += '   (then kill -%s CSPY_PID after 1 s)' % name
+        handlers_result(ctx, r, out, marker, child, [name], took=time.time() - sent,
+                        bound=(0, LAUNCH_GRACE))
+    ctx.finish()
+
+
+def check_signal_duration(ctx):
+    """The end of --duration in launch mode sends SIGINT: the handler runs,
+    cspy exits with the program's 5."""
+    require_cspy()
+    r, out, marker, child = handlers_run(ctx, ['-d', '1.5'])
+    r.wait(timeout=20)
+    handlers_result(ctx, r, out, marker, child, ['INT'], took=r.elapsed,
+                    bound=(1.5, 1.5 + LAUNCH_GRACE))
+    ctx.finish()
+
+
+def check_signal_ignored(ctx):
+    """A program that ignores SIGINT and SIGTERM: at the end of --duration
+    SIGINT, SIGTERM after LAUNCH_GRACE, SIGKILL LAUNCH_STEP_GRACE later
+    (cspy says so, exits 137). A second and third Ctrl-C escalate at
+    once: SIGTERM, then SIGKILL."""
+    require_cspy()
+    r, out, marker, child = handlers_run(ctx, ['-d', '1'], ignore=True)
+    r.wait(timeout=30)
+    full = 1 + LAUNCH_GRACE + LAUNCH_STEP_GRACE
+    handlers_result(ctx, r, out, marker, child, [], want_rc=128 + signal.SIGKILL, took=r.elapsed,
+                    bound=(full - 0.3, full + 2.5))
+    if 'killed it with SIGKILL' not in r.err:
+        ctx.fail(r, ['no line saying that cspy killed the program with SIGKILL'])
+    term = Terminal()
+    try:
+        r, out, marker, child = handlers_run(ctx, [], ignore=True, term=term)
+        time.sleep(1)
+        term.ctrl_c()
+        sent = time.time()
+        for _ in range(2):
+            time.sleep(0.3)
+            term.ctrl_c()
+        r.wait(timeout=30)
+        r.shown += '   (then Ctrl-C three times on its terminal, 0.3 s apart)'
+        handlers_result(ctx, r, out, marker, child, [], want_rc=128 + signal.SIGKILL,
+                        took=time.time() - sent, bound=(0.5, 0.6 + 2.0))
+    finally:
+        term.close()
+    ctx.finish()
+
+
+EXIT_RACE_RUNS = int(os.environ.get('CSPY_EXIT_RACE_RUNS') or 300)
+EXIT_RACE_JOBS = 4
+EXIT_RACE_BOUND = 3.0       # seconds after the program's end
+EXIT_RACE_SIGNALS = (signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP,
+                     signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
+
+
+def check_exit_race(ctx):
+    """EXIT_RACE_RUNS launches at -r 1000 (EXIT_RACE_JOBS at a time) of
+    exiter.py: 0-3 busy threads, after a random 0.02-0.4 s the main thread
+    calls sys.exit(code) or os._exit(code), or (half of the runs) a process
+    it forked kills it with a signal, whatever it is doing (random codes
+    and signals); cspy must exit with that status (128 + signal), at most
+    EXIT_RACE_BOUND s after the program's end, with a valid JSON file."""
+    require_cspy()
+    seed = int(time.time() * 1000) & 0xffffff
+    rnd = random.Random(seed)
+    plan = []
+    for i in range(EXIT_RACE_RUNS):
+        how = rnd.choice(('exit', '_exit', 'signal', 'signal'))
+        value = rnd.choice(EXIT_RACE_SIGNALS) if how == 'signal' else rnd.randint(0, 255)
+        plan.append((how, int(value), round(rnd.uniform(0.02, 0.4), 3), rnd.randint(0, 3)))
+    failures = []
+    running, todo = [], list(enumerate(plan))
+
+    def finish(item):
+        i, (how, value, secs, threads), r, d = item
+        r.wait(timeout=5)
+        done = time.time()
+        want = 128 + value if how == 'signal' else value
+        pr = []
+        if r.rc != want:
+            pr.append('exit status %s, expected %d' % (r.rc, want))
+        oracle = os.path.join(d, 'oracle.json')
+        if not os.path.exists(oracle):
+            pr.append('the program wrote no oracle')
+        else:
+            late = done - (read_json(oracle)['start'] + secs)
+            if late > EXIT_RACE_BOUND:
+                pr.append('cspy exited %.1f s after the program ended (bound %.0f s)'
+                          % (late, EXIT_RACE_BOUND))
+        out = os.path.join(d, 't.json')
+        try:
+            load_json_doc(out)
+        except (Fail, IOError, OSError) as e:
+            pr.append('no valid JSON profile: %s' % clip(str(e), 200))
+        if pr:
+            failures.append('run %d (%s %d after %.3f s, %d threads): %s\n%s'
+                            % (i, how, value, secs, threads, '; '.join(pr),
+                               indent(r.describe(), 4)))
+        r.close()
+        remove_temp_dir(r.logdir)
+        remove_temp_dir(r.cwd)
+
+    while todo or running:
+        while todo and len(running) < EXIT_RACE_JOBS:
+            i, (how, value, secs, threads) = todo.pop(0)
+            d = ctx.tmpdir()
+            r = ctx.cspy(['record', '-r', '1000', '-f', 'json', '-o', os.path.join(d, 't.json'),
+                          '--'] + launch_cmd(ctx.interp, 'exiter.py', os.path.join(d, 'oracle.json'),
+                                             how, value, secs, threads), wait=False, cwd=d)
+            running.append((i, (how, value, secs, threads), r, d))
+        time.sleep(0.01)
+        for item in [it for it in running if it[2].p.poll() is not None or
+                     time.time() - it[2].t0 > 20]:
+            running.remove(item)
+            try:
+                finish(item)
+            except Fail as e:
+                failures.append('run %d: %s' % (item[0], e))
+    ctx.recs = []
+    if failures:
+        raise Fail('%d of %d launches failed (seed %d; %d at a time):\n%s'
+                   % (len(failures), len(plan), seed, EXIT_RACE_JOBS,
+                      '\n'.join(failures[:5]) + ('\n  ...' if len(failures) > 5 else '')))
+
+
 # --------------------------------------------------------------------------
 # Version-independent checks
 
@@ -1463,6 +1706,45 @@ def check_sudo(ctx, interps):
             pr.append('program ran as uid/euid/gid/egid %s, expected %s' % (ids, want))
     if os.path.exists(out) and not load_raw(out).leaf_counts().get('launch_burn'):
         pr.append('no samples of launch_burn')
+    owner = lambda path: (os.stat(path).st_uid, os.stat(path).st_gid)
+    if not os.path.exists(out):
+        pr.append('no output file')
+    elif owner(out) != (nobody.pw_uid, nobody.pw_gid):
+        pr.append('the output file belongs to uid/gid %s, expected the sudo user\'s %s'
+                  % (owner(out), (nobody.pw_uid, nobody.pw_gid)))
+    ctx.fail(r, pr)
+    # top --output: the same.
+    log = os.path.join(d, 'top.log')
+    r = ctx.cspy(['top', '-d', '1', '-o', log, '--'] +
+                 launch_cmd(interp, 'launch.py', os.path.join(d, 'oracle2.json'), '--burn', '5'),
+                 env=env, cwd=d)
+    r.shown = 'SUDO_UID=%d SUDO_GID=%d %s' % (nobody.pw_uid, nobody.pw_gid, r.shown)
+    if not os.path.exists(log):
+        ctx.fail(r, ['no --output file'])
+    elif owner(log) != (nobody.pw_uid, nobody.pw_gid):
+        ctx.fail(r, ['the --output file belongs to uid/gid %s, expected the sudo user\'s %s'
+                     % (owner(log), (nobody.pw_uid, nobody.pw_gid))])
+    # A program the sudo user cannot run: the error says cspy switched users.
+    hidden = ctx.tmpdir()
+    os.chmod(hidden, 0o700)
+    prog = os.path.join(hidden, 'prog.sh')
+    with open(prog, 'w') as f:
+        f.write('#!/bin/sh\nexit 0\n')
+    os.chmod(prog, 0o755)
+    out = os.path.join(d, 'never.txt')
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '--', prog], env=env, cwd=d)
+    r.shown = 'SUDO_UID=%d SUDO_GID=%d %s   (%s is in a directory only root can enter)' % (
+        nobody.pw_uid, nobody.pw_gid, r.shown, prog)
+    lines = [ln for ln in r.err.split('\n') if ln.strip()]
+    pr = []
+    if r.rc != 127:
+        pr.append('exit status expected 127 (cannot run the command), got %s' % r.rc)
+    if len(lines) != 1 or not lines[0].startswith('cspy: error: ') or not all(
+            w in lines[0] for w in ('nobody', 'SUDO_UID', prog, os.strerror(13))):
+        pr.append('expected one line "cspy: error: ..." naming the program, user nobody, SUDO_UID '
+                  'and %r' % os.strerror(13))
+    if os.path.exists(out):
+        pr.append('an output file was left behind')
     ctx.fail(r, pr)
     ctx.finish()
 
@@ -1805,6 +2087,10 @@ PER_VERSION = [
     ('multi_pid', check_multi_pid, None),
     ('exit_status', check_exit_status, None),
     ('deep_truncated', check_deep_truncated, None),
+    ('signal_ctrl_c', check_signal_ctrl_c, None),
+    ('signal_passed_on', check_signal_passed_on, None),
+    ('signal_duration', check_signal_duration, None),
+    ('signal_ignored', check_signal_ignored, None),
 ]
 
 GLOBAL = [
@@ -1825,6 +2111,7 @@ GLOBAL = [
     ('subcommand_prefixes', check_subcommand_prefixes),
     ('capture', check_capture),
     ('pdeathsig', check_pdeathsig),
+    ('exit_race', check_exit_race),
     ('sudo_drop', None),                     # needs the interpreter list
     ('dev_full', check_dev_full),
     ('full_filesystem', check_full_filesystem),

@@ -29,9 +29,12 @@ Per interpreter (every installed one, unless --python):
   launch_exit      `top -- python ...`: the exit is said on screen, the view
                    stays until a key, then cspy exits with the program's status;
                    the header shows the exact version (micro included)
-Version-independent (with the newest Python 3): launch_quit (q ends the
-launched program), unwritable_output, output_full (--output /dev/full: "No space
-left on device", non-zero exit), native_nonblocking (refused), crash_signals
+  launch_signals   `top -- python handlers.py`: q, Ctrl-C (a key) and SIGTERM
+                   to cspy end the program through its own SIGINT/SIGTERM
+                   handler (run once), cspy exits with its status 5
+Version-independent (with the newest Python 3): unwritable_output, output_full
+(--output /dev/full: "No space left on device", non-zero exit), native_nonblocking
+(refused), crash_signals
 (SIGSEGV and SIGHUP restore the terminal), colors (NO_COLOR honoured),
 subprocesses (a shell's two Pythons: "Processes: 2" in the header).
 
@@ -680,29 +683,49 @@ def check_launch_exit(ctx):
     ctx.finish()
 
 
-def check_launch_quit(ctx):
-    oracle = os.path.join(ctx.tmpdir(), 'oracle.json')
-    p = ctx.pane(['top', '--'] + launch_args(ctx, oracle))
-    what = '$ ' + p.shown
-    p.wait(has_rows('hot_70'), 'rows for hot_70', timeout=20)
-    with open(oracle) as f:
-        pid = json.load(f)['pid']
-    p.keys('q')
-    rc = p.wait_rc()
-    if rc != 0:
-        ctx.fail(what, ['q: exit status %s, expected 0' % rc])
-    end = time.time() + 3
-    while alive(pid) and time.time() < end:
-        time.sleep(0.05)
-    if alive(pid):
-        ctx.fail(what, ['the launched program %d outlived cspy' % pid])
+def check_launch_signals(ctx):
+    """Launch mode: q, Ctrl-C (a key: the terminal is raw) and SIGTERM to
+    cspy each end the program through its own handler (handlers.py: SIGINT
+    or SIGTERM, cleanup, exit 5, one marker line per call): cspy sends
+    SIGINT for q and Ctrl-C, passes SIGTERM on, and exits with the
+    program's 5, the terminal restored, the program gone."""
+    for how, want in (('q', 'INT'), ('C-c', 'INT'), ('SIGTERM', 'TERM')):
+        d = ctx.tmpdir()
+        oracle, marker = os.path.join(d, 'oracle.json'), os.path.join(d, 'marker')
+        p = ctx.pane(['top', '--', ctx.interp.path,
+                      os.path.join(dumpsuite.TARGETS, 'record', 'handlers.py'), oracle, marker])
+        what = '$ %s   (then %s)' % (p.shown, how if how == 'SIGTERM' else 'the key ' + how)
+        p.wait(has_rows('handlers_burn'), 'rows for handlers_burn', timeout=20)
+        with open(oracle) as f:
+            pid = json.load(f)['pid']
+        if how == 'SIGTERM':
+            os.kill(p.pid, signal.SIGTERM)
+        else:
+            p.keys(how)
+        rc = p.wait_rc()
+        probs = []
+        if rc != 5:
+            probs.append('exit status %s, expected the program\'s 5' % rc)
         try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    d = p.stty_diff()
-    if d:
-        ctx.fail(what, ['the terminal settings were not restored:\n' + indent(d)])
+            with open(marker) as f:
+                lines = f.read().split()
+        except (IOError, OSError):
+            lines = []
+        if lines != [want]:
+            probs.append('the program\'s handler wrote %s, expected [%r]' % (lines, want))
+        end = time.time() + 3
+        while alive(pid) and time.time() < end:
+            time.sleep(0.05)
+        if alive(pid):
+            probs.append('the launched program %d outlived cspy' % pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        diff = p.stty_diff()
+        if diff:
+            probs.append('the terminal settings were not restored:\n' + indent(diff))
+        ctx.fail(what, probs)
     ctx.finish()
 
 
@@ -802,10 +825,10 @@ PER_VERSION = [
     ('duration_output', check_duration_output),
     ('plain_locals', check_plain_locals),
     ('launch_exit', check_launch_exit),
+    ('launch_signals', check_launch_signals),
 ]
 
 GLOBAL = [
-    ('launch_quit', check_launch_quit),
     ('unwritable_output', check_unwritable),
     ('output_full', check_output_full),
     ('native_nonblocking', check_native),
