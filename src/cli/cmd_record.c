@@ -310,7 +310,7 @@ int cmd_record(int argc, char **argv)
 		return 1;
 	}
 	/* Under sudo, the file belongs to the user who ran sudo. */
-	if ((err = launch_chown_sudo_user(fileno(outfile__stream(out)))) != 0)
+	if ((err = launch_chown_sudo_user(outfile__fd(out))) != 0)
 		fprintf(stderr, "cspy> Warning: cannot give '%s' to the user who ran sudo: %s\n", path,
 			strerror(-err));
 

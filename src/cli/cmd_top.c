@@ -621,7 +621,7 @@ int cmd_top(int argc, char **argv)
 		return 1;
 	}
 	/* Under sudo, the file belongs to the user who ran sudo. */
-	if (out && (err = launch_chown_sudo_user(fileno(outfile__stream(out)))) != 0)
+	if (out && (err = launch_chown_sudo_user(outfile__fd(out))) != 0)
 		fprintf(stderr, "cspy> Warning: cannot give '%s' to the user who ran sudo: %s\n",
 			c.output, strerror(-err));
 	bool tui = isatty(STDOUT_FILENO);

@@ -179,6 +179,11 @@ FILE *outfile__stream(struct outfile *of)
 	return of->f;
 }
 
+int outfile__fd(const struct outfile *of)
+{
+	return of->fd;
+}
+
 int outfile__close(struct outfile *of, int werr)
 {
 	if (!of)

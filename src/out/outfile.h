@@ -35,6 +35,9 @@ enum outfile_mode {
 int outfile__open(const char *path, enum outfile_mode mode, struct outfile **out);
 /* The stream to write to; borrowed, valid until outfile__close(). */
 FILE *outfile__stream(struct outfile *of);
+/* The descriptor under that stream (the temporary file's while writing),
+ * e.g. to give the file to another owner with fchown(). Borrowed. */
+int outfile__fd(const struct outfile *of);
 /* Finish and free of. werr is the writer's result: with 0, flush, fsync and
  * close, then rename the temporary file into place; otherwise (or when any
  * of that fails) remove the temporary file and leave the path untouched.
