@@ -241,7 +241,10 @@ static void set_thread_label(struct top *t)
 	char pid[32] = "";
 	if (t->c->subprocesses)
 		snprintf(pid, sizeof(pid), " of process %d", (int)pt->pid);
-	t->thread_label = xasprintf("%d%s%s%s%s [%d/%zu]", (int)pt->tid, pt->name[0] ? " \"" : "",
+	char ns[32] = "";
+	if (pt->ns_tid)
+		snprintf(ns, sizeof(ns), " (ns %d)", (int)pt->ns_tid);
+	t->thread_label = xasprintf("%d%s%s%s%s%s [%d/%zu]", (int)pt->tid, ns, pt->name[0] ? " \"" : "",
 				    pt->name, pt->name[0] ? "\"" : "", pid, t->thread + 1, n);
 }
 

@@ -105,7 +105,10 @@ int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *
 	fprintf(f, "Python v%s (%s)\n\n", in->version_str, in->exe);
 	for (size_t i = 0; i < p->sample->n; i++) {
 		const struct py_thread *t = &p->sample->threads[i];
-		fprintf(f, "Thread %d (%s)", (int)t->tid, thread_status(t));
+		fprintf(f, "Thread %d", (int)t->tid);
+		if (t->ns_tid)
+			fprintf(f, " (ns %d)", (int)t->ns_tid);
+		fprintf(f, " (%s)", thread_status(t));
 		if (t->name[0])
 			fprintf(f, ": \"%s\"", t->name);
 		fputc('\n', f);
@@ -170,6 +173,10 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 			json__null(j);
 		json__key(j, "os_thread_id");
 		json__int(j, t->tid);
+		if (t->ns_tid) {
+			json__key(j, "ns_tid");
+			json__int(j, t->ns_tid);
+		}
 		json__key(j, "active");
 		json__bool(j, t->active);
 		json__key(j, "owns_gil");
