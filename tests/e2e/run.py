@@ -1442,14 +1442,15 @@ def start_in_pid_namespace(ctx, script, args=(), exe=None, env=None, interp=None
     return t
 
 
-def pidns_ready(t, timeout=READY_TIMEOUT):
+def pidns_ready(t, timeout=READY_TIMEOUT, tid_key='native_id'):
     """Wait for a target started by start_in_pid_namespace and turn its oracle
     into the ids seen here: the oracle's pid and native thread ids are those
     inside the namespace (python is PID 1 there). python is the unshare
     process's child; its threads' ids inside come from their NSpid: lines
     (the kernel's own mapping, the test's oracle for it). Sets t.python_pid,
     t.ns_tids {TID here: TID inside}; the oracle gets 'pid' and each thread
-    'native_id' as seen here, the originals as 'ns_pid' and 'ns_native_id'."""
+    'native_id' as seen here, the originals as 'ns_pid' and 'ns_native_id'
+    (tid_key: the oracle's key of a thread's native id, if not native_id)."""
     oracle = t.wait_ready(timeout, exact_tasks=False)
     end = time.time() + 5
     kids = children_of(t.pid)
@@ -1476,21 +1477,21 @@ def pidns_ready(t, timeout=READY_TIMEOUT):
     want = len(oracle['threads'])
     while True:
         mapping = dict(((nspid(host, tid)[-1:] or [0])[0], tid) for tid in tasks(host))
-        if len(tasks(host)) == want and all(th['native_id'] in mapping
+        if len(tasks(host)) == want and all(th[tid_key] in mapping
                                             for th in oracle['threads']):
             break
         if time.time() > end:
             raise Fail('target %d has threads %s (inside: %s), its oracle %s: %s'
                        % (host, tasks(host), sorted(mapping),
-                          [th['native_id'] for th in oracle['threads']], t.describe()))
+                          [th[tid_key] for th in oracle['threads']], t.describe()))
         time.sleep(0.01)
     t.python_pid = host
     t.ns_tids = dict((v, k) for k, v in mapping.items())
     oracle['ns_pid'] = oracle['pid']
     oracle['pid'] = host
     for th in oracle['threads']:
-        th['ns_native_id'] = th['native_id']
-        th['native_id'] = mapping[th['native_id']]
+        th['ns_native_id'] = th[tid_key]
+        th[tid_key] = mapping[th[tid_key]]
     return oracle
 
 
