@@ -29,6 +29,9 @@ Per interpreter (every installed one, unless --python):
   launch_exit      `top -- python ...`: the exit is said on screen, the view
                    stays until a key, then cspy exits with the program's status;
                    the header shows the exact version (micro included)
+  pid_namespace    the target in its own PID namespace with a private /tmp
+                   (a container), stdout piped: hot_70, hot_30 lead; the
+                   --locals pane title shows the TID and the id inside
 Version-independent (with the newest Python 3): launch_quit (q ends the
 launched program), unwritable_output, native_nonblocking (refused), crash_signals
 (SIGSEGV and SIGHUP restore the terminal), colors (NO_COLOR honoured),
@@ -624,6 +627,37 @@ def check_plain_locals(ctx):
     ctx.finish()
 
 
+def check_pid_namespace(ctx):
+    """hot.py as PID 1 of its own PID namespace with a private /tmp (a
+    container; see run.py's pid_namespace), stdout piped: the plain-text
+    tables lead with hot_70, hot_30, and the --locals pane names the busiest
+    thread with both its ids: "Thread TID (ns 1) "MainThread" (busiest)"."""
+    t = dumpsuite.start_in_pid_namespace(ctx, os.path.join('top', 'hot.py'))
+    o = dumpsuite.pidns_ready(t, tid_key='tid')
+    main = [th for th in o['threads'] if th['role'] == 'main'][0]
+    args = ['top', '--pid', t.python_pid, '--duration', '2.5', '--delay', '0.5', '--locals']
+    shown = ' '.join([cspy_shown()] + [str(a) for a in args] + ['| cat'])
+    res = dumpsuite.cspy(args, timeout=20)
+    probs = []
+    if res.rc != 0:
+        probs.append('exit status %s, expected 0; stderr: %s' % (res.rc, res.err.strip()))
+    snaps = snapshots(res.out)
+    last = snaps[-1] if snaps else Screen([])
+    if last.names()[:2] != ['hot_70', 'hot_30']:
+        probs.append('last table: top rows %s, expected hot_70, hot_30' % last.names()[:4])
+    title = 'Thread %d (ns %d) "MainThread" (busiest): stack and locals' % (
+        main['tid'], main['ns_native_id'])
+    if title not in last.lines:
+        probs.append('no --locals pane title %r' % title)
+    if probs:
+        ctx.fail('$ ' + shown, probs + ['python %d is PID %d in its namespace; threads here: '
+                                        'inside %s' % (t.python_pid, o['ns_pid'],
+                                                       sorted(t.ns_tids.items())),
+                                        'stdout:\n' + indent(clip(res.out, 3000))])
+    check_target_ok(ctx, t, '$ ' + shown)
+    ctx.finish()
+
+
 def check_subprocesses(ctx):
     """--subprocesses on a shell that starts two Pythons: both are sampled
     and the header counts them ("Processes: 2")."""
@@ -784,6 +818,7 @@ PER_VERSION = [
     ('duration_output', check_duration_output),
     ('plain_locals', check_plain_locals),
     ('launch_exit', check_launch_exit),
+    ('pid_namespace', check_pid_namespace),
 ]
 
 GLOBAL = [
