@@ -629,8 +629,8 @@ def check_threads(ctx):
 def check_pid_namespace(ctx):
     """threads_mix.py as PID 1 of its own PID namespace with a private /tmp
     (a container; see run.py's pid_namespace): `record -d 1.5 -f raw --pid
-    P` must sample the busy thread (busy_spin the leaf of most samples, the
-    sleeping threads absent); with --threads its root is
+    P` (and with --nonblocking) must sample the busy thread (busy_spin the
+    leaf of most samples, the sleeping threads absent); with --threads its root is
     "thread (TID, ns N): busy-worker", TID as seen here and N inside."""
     t = dumpsuite.start_in_pid_namespace(ctx, os.path.join('record', 'threads_mix.py'))
     o = dumpsuite.pidns_ready(t, tid_key='tid')
@@ -645,18 +645,20 @@ def check_pid_namespace(ctx):
         raise Fail('threads_mix.py: the main and sleeper threads did not go to sleep')
     note = 'python %d is PID %d in its namespace; threads here: inside %s' % (
         t.python_pid, o['ns_pid'], sorted(t.ns_tids.items()))
-    r, prof = attach_raw(ctx, t, [], dur='1.5')
-    leaves = prof.leaf_counts()
-    problems = []
-    if leaves.get('busy_spin', 0) * 2 <= prof.total or prof.total == 0:
-        problems.append('expected busy_spin as the leaf of most samples, got %d of %d'
-                        % (leaves.get('busy_spin', 0), prof.total))
-    for n in ('sleepy_wait', 'main_wait'):
-        if leaves.get(n):
-            problems.append('expected no samples with leaf %s (asleep), got %d' % (n, leaves[n]))
-    if problems:
-        problems += [note, 'stacks:\n%s' % indent(prof.summary(), 4)]
-    ctx.fail(r, problems)
+    for flags in ([], ['--nonblocking']):
+        r, prof = attach_raw(ctx, t, flags, dur='1.5')
+        leaves = prof.leaf_counts()
+        problems = []
+        if leaves.get('busy_spin', 0) * 2 <= prof.total or prof.total == 0:
+            problems.append('expected busy_spin as the leaf of most samples, got %d of %d'
+                            % (leaves.get('busy_spin', 0), prof.total))
+        for n in ('sleepy_wait', 'main_wait'):
+            if leaves.get(n):
+                problems.append('expected no samples with leaf %s (asleep), got %d'
+                                % (n, leaves[n]))
+        if problems:
+            problems += [note, 'stacks:\n%s' % indent(prof.summary(), 4)]
+        ctx.fail(r, problems)
     r, prof = attach_raw(ctx, t, ['--threads'])
     busy = roles['busy']
     want = 'thread (%d, ns %d): %s' % (busy['tid'], busy['ns_native_id'], busy['name'])

@@ -1517,7 +1517,9 @@ def check_pid_namespace(ctx):
     container): its native ids are ids inside. The dumps must match the
     oracle exactly with the TIDs seen here (JSON and text), show each
     thread's id inside ("ns_tid", "(ns N)"), and show the busy thread
-    active+gil, the sleepers idle (as gil_busy)."""
+    active+gil, the sleepers idle (as gil_busy). The same with
+    --nonblocking (no pause, so no fs_base to map a pthread to its TID:
+    <= 3.10 read glibc's TID, an id inside too)."""
     t = start_in_pid_namespace(ctx, 'gil_busy.py')
     t.runnable = 1
     oracle = pidns_ready(t)
@@ -1536,6 +1538,14 @@ def check_pid_namespace(ctx):
     if problems:
         ctx.problem(None, [note, '(--json and text dumps above, attempt %d)' % (attempt + 1)] +
                     problems)
+    js, tx = compare_dumps(ctx, t, ['--nonblocking'], note=note)
+    problems = ns_tid_problems(t, js, tx)
+    busy = [th for th in js or [] if th.get('thread_name') == 'busy']
+    if not busy or not busy[0].get('active'):
+        problems.append('JSON thread "busy": expected active (it spins), got %s'
+                        % (busy[0].get('active') if busy else '(missing)'))
+    if problems:
+        ctx.problem(None, [note, '(--nonblocking --json and text dumps above)'] + problems)
     ctx.finish()
 
 
