@@ -46,6 +46,7 @@ struct threadstate {
 	struct thread *th;
 	int n, nfds;
 	uint64_t listed_ns;
+	unsigned listings;
 	clockid_t clock;        /* the process's CPU clock */
 	bool have_clock;
 	uint64_t cpu_ns;        /* process CPU time at the last read */
@@ -130,6 +131,7 @@ int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 		t->th = th;
 		t->n = n;
 		t->listed_ns = now;
+		t->listings++;
 	}
 	*tids = t->tids;
 	return t->n;
@@ -248,6 +250,11 @@ int threadstate__running(const struct threadstate *t, pid_t tid)
 		if (t->tids[i] == tid)
 			return t->th[i].running;
 	return -1;
+}
+
+unsigned threadstate__listings(const struct threadstate *t)
+{
+	return t->listings;
 }
 
 bool threadstate__nested(const struct threadstate *t)

@@ -31,6 +31,8 @@ void threadstate__free(struct threadstate *t);
  * than 100 ms, or now when refresh is true. Returns the count or -errno
  * (-ENOENT: the process is gone). */
 int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids);
+/* How many times the tasks were listed so far (changes with each listing). */
+unsigned threadstate__listings(const struct threadstate *t);
 /* Read now which listed threads are running. */
 void threadstate__read(struct threadstate *t);
 /* After threadstate__read: 1 running, 0 not, -1 unknown TID. */

@@ -99,7 +99,7 @@ struct pyproc {
 
 	struct threadstate *threads;    /* live only: TIDs and run states */
 	bool states_fresh;              /* run states read by pyproc__running_tasks */
-	bool relisted;                  /* tasks listed again in this sample (host_tid) */
+	unsigned miss_listing;          /* the listing made for a host_tid miss, +1; 0 none */
 	pid_t *run_tids;
 	const pid_t *tasks;
 	int ntasks;
@@ -728,19 +728,20 @@ static bool task_exists(const struct pyproc *p, pid_t tid)
 	return false;
 }
 
-/* The listed (host) TID of a thread id read from the target: itself, or in
- * a nested PID namespace the TID mapped from it (see threadstate.h). A
- * miss lists the tasks again, at most once per sample (a thread started
- * since the list was made); 0 when still unknown. */
+/* The listed (host) TID of a thread id read from the target in a nested PID
+ * namespace (see threadstate.h); 0 when unknown. A miss (a thread started
+ * since the list was made) lists the tasks again, but only once per regular
+ * listing: an id that is still unknown (torn, stale, or not glibc's layout)
+ * costs no syscalls per sample. */
 static pid_t host_tid(struct pyproc *p, pid_t id)
 {
 	if (id <= 0 || !p->threads)
 		return 0;
 	pid_t tid = threadstate__host_tid(p->threads, id);
-	if (!tid && !p->relisted) {
-		p->relisted = true;
+	if (!tid && p->miss_listing != threadstate__listings(p->threads) + 1) {
 		if (read_tasks(p, true) == 0)
 			tid = threadstate__host_tid(p->threads, id);
+		p->miss_listing = threadstate__listings(p->threads) + 1;
 	}
 	return tid;
 }
@@ -925,7 +926,6 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 	int err;
 
 	read_tasks(p, false);
-	p->relisted = false;
 	/* Run states first: a thread known to be idle need not be walked when
 	 * the caller drops idle threads anyway (PYSAMPLE_SKIP_IDLE). */
 	bool os = p->threads && (p->states_fresh || (!p->pause && (flags & PYSAMPLE_OS_STATE)));
