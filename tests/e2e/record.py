@@ -631,7 +631,8 @@ def check_pid_namespace(ctx):
     (a container; see run.py's pid_namespace): `record -d 1.5 -f raw --pid
     P` (and with --nonblocking) must sample the busy thread (busy_spin the
     leaf of most samples, the sleeping threads absent); with --threads its root is
-    "thread (TID, ns N): busy-worker", TID as seen here and N inside."""
+    "thread (TID, ns N): busy-worker", TID as seen here and N inside; -f json
+    gives it "ns_tid": N, -f speedscope names it "Process P Thread TID (ns N) ..."."""
     t = dumpsuite.start_in_pid_namespace(ctx, os.path.join('record', 'threads_mix.py'))
     o = dumpsuite.pidns_ready(t, tid_key='tid')
     roles = dict((th['role'], th) for th in o['threads'])
@@ -668,6 +669,23 @@ def check_pid_namespace(ctx):
     if not got.get(want) or got[want] * 2 <= prof.total:
         ctx.fail(r, ['expected most samples under the root %r, got roots %s' % (want, got), note,
                      'stacks:\n%s' % indent(prof.summary(), 4)])
+    # cspy's JSON: the thread has "ns_tid"; speedscope: its profile's name.
+    d = ctx.tmpdir()
+    for fmt, name in (('json', 'p.json'), ('speedscope', 'p.speedscope.json')):
+        out = os.path.join(d, name)
+        r = ctx.cspy(['record', '-f', fmt, '-o', out, '-d', DUR, '--pid', t.python_pid])
+        record_ok(ctx, r, out, fmt)
+        doc = load_json_doc(out)
+        if fmt == 'json':
+            got = [(th.get('tid'), th.get('ns_tid'), th.get('name')) for th in doc.get('threads', [])]
+            ok = (busy['tid'], busy['ns_native_id'], busy['name']) in got
+        else:
+            got = [pr.get('name') for pr in doc.get('profiles', [])]
+            ok = 'Process %d Thread %d (ns %d) "%s"' % (t.python_pid, busy['tid'],
+                                                       busy['ns_native_id'], busy['name']) in got
+        if not ok:
+            ctx.fail(r, ['-f %s: the busy thread (TID %d, ns %d) not found as expected in %s'
+                         % (fmt, busy['tid'], busy['ns_native_id'], got), note])
     ctx.finish()
 
 

@@ -31,7 +31,8 @@ Per interpreter (every installed one, unless --python):
                    the header shows the exact version (micro included)
   pid_namespace    the target in its own PID namespace with a private /tmp
                    (a container), stdout piped: hot_70, hot_30 lead; the
-                   --locals pane title shows the TID and the id inside
+                   --locals pane title shows the TID and the id inside; on
+                   the terminal, T shows each thread as TID (ns N) "NAME"
 Version-independent (with the newest Python 3): launch_quit (q ends the
 launched program), unwritable_output, native_nonblocking (refused), crash_signals
 (SIGSEGV and SIGHUP restore the terminal), colors (NO_COLOR honoured),
@@ -631,7 +632,8 @@ def check_pid_namespace(ctx):
     """hot.py as PID 1 of its own PID namespace with a private /tmp (a
     container; see run.py's pid_namespace), stdout piped: the plain-text
     tables lead with hot_70, hot_30, and the --locals pane names the busiest
-    thread with both its ids: "Thread TID (ns 1) "MainThread" (busiest)"."""
+    thread with both its ids: "Thread TID (ns 1) "MainThread" (busiest)". On
+    a terminal (--idle), T shows each thread as "TID (ns N) "NAME" [i/2]"."""
     t = dumpsuite.start_in_pid_namespace(ctx, os.path.join('top', 'hot.py'))
     o = dumpsuite.pidns_ready(t, tid_key='tid')
     main = [th for th in o['threads'] if th['role'] == 'main'][0]
@@ -649,12 +651,28 @@ def check_pid_namespace(ctx):
         main['tid'], main['ns_native_id'])
     if title not in last.lines:
         probs.append('no --locals pane title %r' % title)
+    note = 'python %d is PID %d in its namespace; threads here: inside %s' % (
+        t.python_pid, o['ns_pid'], sorted(t.ns_tids.items()))
     if probs:
-        ctx.fail('$ ' + shown, probs + ['python %d is PID %d in its namespace; threads here: '
-                                        'inside %s' % (t.python_pid, o['ns_pid'],
-                                                       sorted(t.ns_tids.items())),
-                                        'stdout:\n' + indent(clip(res.out, 3000))])
+        ctx.fail('$ ' + shown, probs + [note, 'stdout:\n' + indent(clip(res.out, 3000))])
     check_target_ok(ctx, t, '$ ' + shown)
+    # On a terminal, T shows one thread at a time: "TID (ns N) "NAME" [i/2]".
+    p = ctx.pane(['top', '--idle', '--pid', t.python_pid])
+    what = '$ ' + p.shown
+    p.wait(has_rows('hot_70', 'sleepy_wait'), 'rows of both threads (--idle)')
+    want = set('%d (ns %d) "%s"' % (th['tid'], th['ns_native_id'], th['name'])
+               for th in o['threads'])
+    seen = set()
+    for i in (1, 2):
+        p.keys('T')
+        s = Screen(p.wait(lambda sc, i=i: (Screen(sc).mode or {}).get('thread', '').endswith(
+            ' [%d/2]' % i), 'a single thread [%d/2] after T' % i))
+        seen.add(s.mode['thread'][:-len(' [%d/2]' % i)])
+    if seen != want:
+        ctx.fail(what, ['T: threads shown as %s, expected %s' % (sorted(seen), sorted(want)), note])
+    os.kill(p.pid, signal.SIGTERM)
+    p.wait_rc()
+    check_target_ok(ctx, t, what)
     ctx.finish()
 
 
