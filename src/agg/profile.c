@@ -184,8 +184,15 @@ uint32_t profile__thread(struct profile *p, pid_t pid, pid_t tid, const char *na
 	memset(t, 0, sizeof(*t));
 	t->name = xstrdup(name);
 	t->cmdline = xstrdup(process_cmdline ? process_cmdline : "");
-	t->pub = (struct prof_thread){ pid, tid, t->name, t->cmdline, 0 };
+	t->pub = (struct prof_thread){ .pid = pid, .tid = tid, .name = t->name,
+				       .process_cmdline = t->cmdline };
 	return (uint32_t)p->nthreads++;
+}
+
+void profile__thread_set_ns_tid(struct profile *p, uint32_t thread, pid_t ns_tid)
+{
+	if (thread < p->nthreads)
+		p->threads[thread].pub.ns_tid = ns_tid;
 }
 
 static uint32_t stack_intern(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n)

@@ -42,6 +42,7 @@ struct prof_thread {
 	const char *name;               /* "" if unknown */
 	const char *process_cmdline;
 	uint64_t samples;               /* samples of this thread kept in the profile */
+	pid_t ns_tid;                   /* id in the process's PID namespace when not tid, else 0 */
 };
 
 struct prof_stack {
@@ -78,6 +79,9 @@ uint32_t profile__frame(struct profile *p, const char *name, const char *filenam
 /* Intern a thread by (pid, tid); the name is updated when it changes. */
 uint32_t profile__thread(struct profile *p, pid_t pid, pid_t tid, const char *name,
 			 const char *process_cmdline);
+/* The thread's id inside its process's PID namespace (a container), when
+ * it differs from its TID; 0: none. */
+void profile__thread_set_ns_tid(struct profile *p, uint32_t thread, pid_t ns_tid);
 /* Record one sample of `thread` at time t_ns (ns since start) with frame ids
  * ROOT FIRST; weight is usually 1. */
 void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,

@@ -241,7 +241,10 @@ static void set_thread_label(struct top *t)
 	char pid[32] = "";
 	if (t->c->subprocesses)
 		snprintf(pid, sizeof(pid), " of process %d", (int)pt->pid);
-	t->thread_label = xasprintf("%d%s%s%s%s [%d/%zu]", (int)pt->tid, pt->name[0] ? " \"" : "",
+	char ns[32] = "";
+	if (pt->ns_tid)
+		snprintf(ns, sizeof(ns), " (ns %d)", (int)pt->ns_tid);
+	t->thread_label = xasprintf("%d%s%s%s%s%s [%d/%zu]", (int)pt->tid, ns, pt->name[0] ? " \"" : "",
 				    pt->name, pt->name[0] ? "\"" : "", pid, t->thread + 1, n);
 }
 
@@ -277,7 +280,10 @@ static void read_locals(struct top *t, const struct topmodel *m)
 		return;
 	}
 	const struct prof_thread *pt = profile__thread_at(t->prof, (uint32_t)th);
-	t->pane_title = xasprintf("Thread %d%s%s%s (%s): stack and locals", (int)pt->tid,
+	char ns[32] = "";
+	if (pt->ns_tid)
+		snprintf(ns, sizeof(ns), " (ns %d)", (int)pt->ns_tid);
+	t->pane_title = xasprintf("Thread %d%s%s%s%s (%s): stack and locals", (int)pt->tid, ns,
 				  pt->name[0] ? " \"" : "", pt->name, pt->name[0] ? "\"" : "",
 				  t->thread != TOP_ALL_THREADS ? "shown" : "busiest");
 	struct pyproc *pp = sampler__pyproc(t->s, pt->pid);

@@ -241,7 +241,9 @@ static void write_metadata(struct ct *c)
 			free(name);
 			first = false;
 		}
-		char *tname = th->name[0] ? xstrdup(th->name) : xasprintf("Thread %d", (int)th->tid);
+		char *tname = th->name[0] ? xstrdup(th->name)
+			      : th->ns_tid ? xasprintf("Thread %d (ns %d)", (int)th->tid, (int)th->ns_tid)
+			      : xasprintf("Thread %d", (int)th->tid);
 		metadata(c, "thread_name", th->pid, th->tid, tname);
 		free(tname);
 	}

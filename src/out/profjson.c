@@ -102,6 +102,10 @@ int profjson_write(FILE *f, const struct profile *p, const struct profjson_opts 
 		json__int(&j, t->pid);
 		json__key(&j, "tid");
 		json__int(&j, t->tid);
+		if (t->ns_tid) {
+			json__key(&j, "ns_tid");
+			json__int(&j, t->ns_tid);
+		}
 		kv_str(&j, "name", t->name);
 		kv_str(&j, "command_line", t->process_cmdline);
 		kv_uint(&j, "samples", t->samples);

@@ -128,8 +128,12 @@ static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
 			 const struct stack_texts *st, struct weights *w)
 {
 	const struct prof_thread *th = profile__thread_at(p, t);
-	char *name = th->name[0] ? xasprintf("Process %d Thread %d \"%s\"", (int)th->pid, (int)th->tid, th->name)
-				 : xasprintf("Process %d Thread %d", (int)th->pid, (int)th->tid);
+	char ns[32] = "";
+	if (th->ns_tid)
+		snprintf(ns, sizeof(ns), " (ns %d)", (int)th->ns_tid);
+	char *name = th->name[0] ? xasprintf("Process %d Thread %d%s \"%s\"", (int)th->pid, (int)th->tid, ns,
+					     th->name)
+				 : xasprintf("Process %d Thread %d%s", (int)th->pid, (int)th->tid, ns);
 	char b[32];
 	const char *txt;
 	double end_s = 0;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/xalloc.h"
@@ -133,6 +134,69 @@ int procfs_tasks(pid_t pid, pid_t *tids, int max)
 	}
 	closedir(d);
 	return n;
+}
+
+int procfs_parse_nspid(const char *text, pid_t *outer, pid_t *inner, int *levels)
+{
+	const char *p = strstr(text, "\nNSpid:");
+	if (p)
+		p += 7;
+	else if (strncmp(text, "NSpid:", 6) == 0)
+		p = text + 6;
+	else
+		return -EINVAL;
+	int n = 0;
+	long first = 0, last = 0;
+	/* At most 32 levels of PID namespaces exist (MAX_PID_NS_LEVEL). */
+	while (n < 40) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			break;
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (v <= 0 || v > INT_MAX)
+			return -EINVAL;
+		if (n == 0)
+			first = v;
+		last = v;
+		n++;
+		p = end;
+	}
+	if (n == 0 || (*p != '\n' && *p != '\0'))
+		return -EINVAL;
+	*outer = (pid_t)first;
+	*inner = (pid_t)last;
+	*levels = n;
+	return 0;
+}
+
+int procfs_thread_nspid(pid_t pid, pid_t tid, pid_t *inner, int *levels)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	pid_t outer;
+	return procfs_parse_nspid(buf, &outer, inner, levels);
+}
+
+int procfs_pid_nested(pid_t pid)
+{
+	char path[64];
+	struct stat self, them;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	if (stat("/proc/self/ns/pid", &self) == 0 && stat(path, &them) == 0 &&
+	    self.st_dev == them.st_dev && self.st_ino == them.st_ino)
+		return 0;
+	pid_t inner;
+	int levels;
+	int err = procfs_thread_nspid(pid, pid, &inner, &levels);
+	if (err == -ENOENT)
+		return -ENOENT;
+	return err == 0 && levels > 1;
 }
 
 bool procfs_thread_running(pid_t pid, pid_t tid)

@@ -45,6 +45,21 @@ int procfs_thread_syscall(pid_t pid, pid_t tid);
 bool procfs_syscall_waits(int nr);
 /* CPU time the thread has run so far, in ns (/proc/PID/task/TID/schedstat). 0 or -errno. */
 int procfs_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns);
+/* The innermost and outermost ids of an NSpid: line in the text of a
+ * /proc/.../status file ("NSpid:\t7898\t1": the id in the namespace of that
+ * /proc mount first, the id in the process's own PID namespace last). Sets
+ * *outer, *inner and *levels (the number of ids). 0 or -EINVAL (no such line,
+ * e.g. a kernel older than 4.1). Pure. */
+int procfs_parse_nspid(const char *text, pid_t *outer, pid_t *inner, int *levels);
+/* The id of thread tid of pid inside its own PID namespace, from
+ * /proc/PID/task/TID/status; *levels as above (1: the same namespace as
+ * this /proc). 0 or -errno. */
+int procfs_thread_nspid(pid_t pid, pid_t tid, pid_t *inner, int *levels);
+/* Is pid in another PID namespace than the ids this /proc shows? 1 when its
+ * /proc/PID/ns/pid differs from /proc/self/ns/pid and its NSpid: line has
+ * more than one id; 0 when the same (or no NSpid: a kernel without nested
+ * ids); -errno when the process is gone. */
+int procfs_pid_nested(pid_t pid);
 /* Direct children of pid, found by scanning /proc for its ppid.
  * Returns count (<= max) or -errno. */
 int procfs_children(pid_t pid, pid_t *out, int max);

@@ -7,7 +7,9 @@
  * time, times scheduled) has not changed since has not been on a CPU since:
  * it still sleeps, and its cheaper schedstat is all that is read. A
  * re-listing carries everything over by TID and closes the descriptors of
- * threads that are gone. At most MAX_FDS descriptors are kept: threads past
+ * threads that are gone. In a nested PID namespace a thread's id there is
+ * read from its status file when the list first shows it, and carried over
+ * like the rest. At most MAX_FDS descriptors are kept: threads past
  * that are read with open/read/close.
  */
 #include "proc/threadstate.h"
@@ -34,6 +36,7 @@
 struct thread {
 	int fd, sched_fd, stat_fd;      /* -1: not open */
 	bool running;
+	pid_t ns_tid;           /* id in the process's PID namespace (nested only), 0 unknown */
 	char sched[SCHED_LEN];  /* the last schedstat text, "" if none */
 };
 
@@ -43,11 +46,13 @@ struct threadstate {
 	struct thread *th;
 	int n, nfds;
 	uint64_t listed_ns;
+	unsigned listings;
 	clockid_t clock;        /* the process's CPU clock */
 	bool have_clock;
 	uint64_t cpu_ns;        /* process CPU time at the last read */
 	uint64_t cpu_changed_ns;        /* when it last changed */
 	bool have_cpu;
+	bool nested;            /* in another PID namespace: ns_tid is read per thread */
 };
 
 struct threadstate *threadstate__new(pid_t pid)
@@ -58,6 +63,7 @@ struct threadstate *threadstate__new(pid_t pid)
 	t->clock = (clockid_t)(((unsigned)~pid << 3) | 2);
 	struct timespec ts;
 	t->have_clock = pid > 0 && clock_gettime(t->clock, &ts) == 0;
+	t->nested = pid > 0 && procfs_pid_nested(pid) == 1;
 	return t;
 }
 
@@ -109,6 +115,13 @@ int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 				t->th[k].fd = t->th[k].sched_fd = t->th[k].stat_fd = -1;   /* moved */
 				break;
 			}
+			if (t->nested && !th[i].ns_tid) {
+				pid_t inner;
+				int levels;
+				if (procfs_thread_nspid(t->pid, fresh[i], &inner, &levels) == 0 &&
+				    levels > 1)
+					th[i].ns_tid = inner;
+			}
 		}
 		for (int k = 0; k < t->n; k++)
 			close_thread(t, &t->th[k]);
@@ -118,6 +131,7 @@ int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 		t->th = th;
 		t->n = n;
 		t->listed_ns = now;
+		t->listings++;
 	}
 	*tids = t->tids;
 	return t->n;
@@ -236,4 +250,34 @@ int threadstate__running(const struct threadstate *t, pid_t tid)
 		if (t->tids[i] == tid)
 			return t->th[i].running;
 	return -1;
+}
+
+unsigned threadstate__listings(const struct threadstate *t)
+{
+	return t->listings;
+}
+
+bool threadstate__nested(const struct threadstate *t)
+{
+	return t->nested;
+}
+
+pid_t threadstate__host_tid(const struct threadstate *t, pid_t ns_tid)
+{
+	if (ns_tid <= 0)
+		return 0;
+	for (int i = 0; i < t->n; i++)
+		if (t->nested ? t->th[i].ns_tid == ns_tid : t->tids[i] == ns_tid)
+			return t->tids[i];
+	return 0;
+}
+
+pid_t threadstate__ns_tid(const struct threadstate *t, pid_t tid)
+{
+	if (!t->nested)
+		return 0;
+	for (int i = 0; i < t->n; i++)
+		if (t->tids[i] == tid)
+			return t->th[i].ns_tid;
+	return 0;
 }

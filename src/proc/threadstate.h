@@ -8,6 +8,13 @@
  * clock_gettime), no thread can be running and nothing else is read. The
  * task list itself is re-listed at most every 100 ms, or on request when a
  * thread it does not know shows up.
+ *
+ * A process in another PID namespace (a container) knows its threads by ids
+ * of that namespace (gettid(), CPython's native_id, glibc's struct pthread
+ * tid), not by the TIDs /proc shows here. When threadstate__new finds the
+ * target in a nested namespace, each new thread's id inside it (the last id
+ * of its NSpid: line) is read once, when the list first shows the thread;
+ * threadstate__host_tid maps it back. Nothing is added per sample.
  */
 #ifndef CSPY_THREADSTATE_H
 #define CSPY_THREADSTATE_H
@@ -24,9 +31,20 @@ void threadstate__free(struct threadstate *t);
  * than 100 ms, or now when refresh is true. Returns the count or -errno
  * (-ENOENT: the process is gone). */
 int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids);
+/* How many times the tasks were listed so far (changes with each listing). */
+unsigned threadstate__listings(const struct threadstate *t);
 /* Read now which listed threads are running. */
 void threadstate__read(struct threadstate *t);
 /* After threadstate__read: 1 running, 0 not, -1 unknown TID. */
 int threadstate__running(const struct threadstate *t, pid_t tid);
+/* True when the process is in another PID namespace than the TIDs listed. */
+bool threadstate__nested(const struct threadstate *t);
+/* The listed TID of the thread whose id inside the process's PID namespace
+ * is ns_tid; 0 when the list has none. Without a nested namespace, ns_tid
+ * itself when it is listed. */
+pid_t threadstate__host_tid(const struct threadstate *t, pid_t ns_tid);
+/* The id inside the process's PID namespace of the listed TID tid; 0 when
+ * unknown or when the process is not in a nested namespace. */
+pid_t threadstate__ns_tid(const struct threadstate *t, pid_t tid);
 
 #endif

@@ -99,6 +99,7 @@ struct pyproc {
 
 	struct threadstate *threads;    /* live only: TIDs and run states */
 	bool states_fresh;              /* run states read by pyproc__running_tasks */
+	unsigned miss_listing;          /* the listing made for a host_tid miss, +1; 0 none */
 	pid_t *run_tids;
 	const pid_t *tasks;
 	int ntasks;
@@ -727,25 +728,61 @@ static bool task_exists(const struct pyproc *p, pid_t tid)
 	return false;
 }
 
-static pid_t thread_tid(struct pyproc *p, const uint8_t *ts, uint64_t thread_id)
+/* The listed (host) TID of a thread id read from the target in a nested PID
+ * namespace (see threadstate.h); 0 when unknown. A miss (a thread started
+ * since the list was made) lists the tasks again, but only once per regular
+ * listing: an id that is still unknown (torn, stale, or not glibc's layout)
+ * costs no syscalls per sample. */
+static pid_t host_tid(struct pyproc *p, pid_t id)
+{
+	if (id <= 0 || !p->threads)
+		return 0;
+	pid_t tid = threadstate__host_tid(p->threads, id);
+	if (!tid && p->miss_listing != threadstate__listings(p->threads) + 1) {
+		if (read_tasks(p, true) == 0)
+			tid = threadstate__host_tid(p->threads, id);
+		p->miss_listing = threadstate__listings(p->threads) + 1;
+	}
+	return tid;
+}
+
+/* The thread's TID as listed in /proc here; *ns_tid: its id inside the
+ * target's PID namespace when that is another one, else 0. */
+static pid_t thread_tid(struct pyproc *p, const uint8_t *ts, uint64_t thread_id, pid_t *ns_tid)
 {
 	const struct py_layout *L = &p->L;
+	bool nested = p->threads && threadstate__nested(p->threads);
+	*ns_tid = 0;
 	if (L->ts_native_thread_id >= 0) {
-		uint64_t tid = rd_u64(ts, L->ts_native_thread_id);
-		return tid < (1u << 30) ? (pid_t)tid : 0;
-	}
-	int32_t tid = 0;
-	if (thread_id && mem__read_i32(p->mem, thread_id + GLIBC_TID_OFFSET, &tid) == 0 &&
-	    tid > 0 && task_exists(p, tid))
+		uint64_t id = rd_u64(ts, L->ts_native_thread_id);
+		if (id >= (1u << 30))
+			return 0;
+		if (!nested)
+			return (pid_t)id;
+		pid_t tid = host_tid(p, (pid_t)id);
+		if (tid)
+			*ns_tid = (pid_t)id;
 		return tid;
-	if (p->pause) {
+	}
+	/* <= 3.7: glibc's struct pthread keeps the TID (in the target's
+	 * namespace), or the pause maps thread_id (its fs_base) to a TID. */
+	int32_t id = 0;
+	pid_t tid = 0;
+	if (thread_id && mem__read_i32(p->mem, thread_id + GLIBC_TID_OFFSET, &id) == 0 && id > 0) {
+		tid = nested ? host_tid(p, id) : task_exists(p, id) ? id : 0;
+	}
+	if (!tid && p->pause) {
 		for (int i = 0; i < p->ntasks; i++) {
 			uint64_t fs;
-			if (ptrace_pause__fs_base(p->pause, p->tasks[i], &fs) == 0 && fs == thread_id)
-				return p->tasks[i];
+			if (ptrace_pause__fs_base(p->pause, p->tasks[i], &fs) == 0 && fs == thread_id) {
+				tid = p->tasks[i];
+				break;
+			}
 		}
 	}
-	return 0;
+	if (tid && nested)
+		*ns_tid = threadstate__ns_tid(p->threads, tid);
+	return tid;
 }
 
 static uint64_t gil_holder(struct pyproc *p, uint64_t interp)
@@ -874,7 +911,8 @@ int pyproc__gil_tid(struct pyproc *p, pid_t *tid)
 	uint8_t ts[TS_READ];
 	if (!holder || mem__read(p->mem, holder, ts, (size_t)p->ts_read) != 0)
 		return 0;
-	pid_t t = thread_tid(p, ts, rd_u64(ts, p->L.ts_thread_id));
+	pid_t ns_tid;
+	pid_t t = thread_tid(p, ts, rd_u64(ts, p->L.ts_thread_id), &ns_tid);
 	if (t <= 0 || !task_exists(p, t))
 		return 0;
 	*tid = t;
@@ -916,7 +954,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 		t->tstate = tstate;
 		t->thread_id = rd_u64(ts, L->ts_thread_id);
 		t->owns_gil = holder && holder == tstate;
-		t->tid = thread_tid(p, ts, t->thread_id);
+		t->tid = thread_tid(p, ts, t->thread_id, &t->ns_tid);
 		t->active = thread_active(p, t->tid, os);
 		p->nraw = 0;
 		uint64_t next = rd_u64(ts, L->ts_next);

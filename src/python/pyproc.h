@@ -56,7 +56,9 @@ struct py_frame {
 struct py_thread {
 	uint64_t tstate;
 	uint64_t thread_id;     /* threading ident (pthread_t) */
-	pid_t tid;              /* OS thread id, 0 if unknown */
+	pid_t tid;              /* OS thread id (as /proc shows it to cspy), 0 if unknown */
+	pid_t ns_tid;           /* its id inside the target's PID namespace (a container)
+				 * when that differs from tid, else 0 */
 	bool active;            /* running on a CPU (OS state R) */
 	bool owns_gil;
 	char name[64];          /* threading name, "" if unknown */

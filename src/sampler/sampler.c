@@ -460,8 +460,11 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	if (s->c.subprocesses)
 		s->frames[n++] = t->proc_frame;
 	if (s->c.threads_root) {
-		char *label = tname[0] ? xasprintf("thread (%d): %s", (int)th->tid, tname)
-				       : xasprintf("thread (%d)", (int)th->tid);
+		char ns[32] = "";
+		if (th->ns_tid)
+			snprintf(ns, sizeof(ns), ", ns %d", (int)th->ns_tid);
+		char *label = tname[0] ? xasprintf("thread (%d%s): %s", (int)th->tid, ns, tname)
+				       : xasprintf("thread (%d%s)", (int)th->tid, ns);
 		s->frames[n++] = profile__frame(s->prof, label, "", "", -1, PROF_FRAME_THREAD);
 		free(label);
 	}
@@ -494,6 +497,8 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	if (filtering && !stack_filter__keep(s->c.filter, s->names, s->labels, n - roots))
 		return;
 	uint32_t tid = profile__thread(s->prof, t->pid, th->tid, tname, pyproc__info(t->pp)->cmdline);
+	if (th->ns_tid && profile__thread_at(s->prof, tid)->ns_tid != th->ns_tid)
+		profile__thread_set_ns_tid(s->prof, tid, th->ns_tid);
 	profile__add(s->prof, tid, s->frames, n, t_ns, 1);
 }
 

@@ -118,15 +118,26 @@ def build_ext(interp, d, stripped):
 class Session(object):
     """One interpreter, one extension build, one spinning target."""
 
-    def __init__(self, interp, stripped=False, mode=('forever',)):
+    def __init__(self, interp, stripped=False, mode=('forever',), pidns=False):
+        """pidns: the target runs as PID 1 of its own PID namespace with a
+        private /tmp (run.py's start_in_pid_namespace), the extension in a
+        directory outside /tmp."""
         self.interp = interp
-        self.dir = make_temp_dir('cspy-native-')
         self.ctx = dumpsuite.Ctx(interp)
+        self.dir = make_temp_dir('cspy-native-', dumpsuite.shared_dir_root() if pidns else None)
         self.ext = build_ext(interp, self.dir, stripped)
-        self.target = self.ctx.start(os.path.join('native', 'native_target.py'),
-                                     args=[self.dir] + list(mode))
+        script = os.path.join('native', 'native_target.py')
+        if pidns:
+            self.target = dumpsuite.start_in_pid_namespace(self.ctx, script,
+                                                           args=[self.dir] + list(mode),
+                                                           interp=interp)
+        else:
+            self.target = self.ctx.start(script, args=[self.dir] + list(mode))
         self.target.runnable = None         # it spins: always running
-        self.oracle = self.target.wait_ready(timeout=30)
+        if pidns:
+            self.oracle = dumpsuite.pidns_ready(self.target, timeout=30)
+        else:
+            self.oracle = self.target.wait_ready(timeout=30)
         got = os.path.realpath(self.oracle['extra']['ext'])
         if got != os.path.realpath(self.ext):
             raise Fail('the target loaded %s, not the extension built for it (%s)' % (got, self.ext))
@@ -205,7 +216,7 @@ def parse_native_text(out):
 
 def run_dump(s, flags):
     dumpsuite.settle(s.target)
-    res = cspy(['dump', '--pid', s.target.pid] + list(flags))
+    res = cspy(['dump', '--pid', s.target.python_pid] + list(flags))
     if res.rc != 0:
         raise Fail('$ %s\n  exit status %d, expected 0\n  stderr: %s'
                    % (res.shown, res.rc, clip(res.err.strip(), 2000)))
@@ -276,7 +287,7 @@ def record_raw(s, flags, dur='2'):
     d = make_temp_dir('cspy-native-rec-')
     try:
         out = os.path.join(d, 'p.txt')
-        res = cspy(['record', '-f', 'raw', '-o', out, '-d', dur] + list(flags) + ['--pid', s.target.pid],
+        res = cspy(['record', '-f', 'raw', '-o', out, '-d', dur] + list(flags) + ['--pid', s.target.python_pid],
                    timeout=60)
         text = open(out).read() if os.path.exists(out) else None
     finally:
@@ -325,7 +336,7 @@ def check_record(s):
 
 
 def check_top(s):
-    res = cspy(['top', '--native', '--duration', '2', '--pid', s.target.pid], timeout=60)
+    res = cspy(['top', '--native', '--duration', '2', '--pid', s.target.python_pid], timeout=60)
     want = 'spin (cspy_native_test.c:%d)' % LINES['spin']
     pr = []
     if res.rc != 0:
@@ -339,6 +350,20 @@ def check_top(s):
     if pr:
         raise Fail('$ %s\n%s\n  stdout:\n%s' % (res.shown, indent('\n'.join(pr), 2),
                                                 indent(clip(res.out, 3000))))
+
+
+def check_pidns_dump(s):
+    """The target in its own PID namespace (a container): `dump --native`
+    gives the exact merged stack (as dump), under the header
+    "Thread TID (ns N) (active...)", TID as seen here and N inside."""
+    out = check_dump(s)
+    th = s.oracle['threads'][0]
+    want = 'Thread %d (ns %d) (active' % (th['native_id'], th['ns_native_id'])
+    heads = [l for l in out.split('\n') if l.startswith('Thread ')]
+    if len(heads) != 1 or not heads[0].startswith(want):
+        raise Fail('dump --native --pid %d: thread header %s, expected one starting with %r\n'
+                   '  output:\n%s' % (s.target.python_pid, heads, want, indent(out)))
+    return out
 
 
 def measure_cost(s):
@@ -359,6 +384,8 @@ PER_VERSION = [
     ('record', check_record, False),
     ('top', check_top, False),
     ('stripped', check_stripped, True),
+    ('pidns_dump', check_pidns_dump, 'pidns'),
+    ('pidns_record', check_record, 'pidns'),
 ]
 
 
@@ -474,12 +501,12 @@ GLOBAL = [
 
 # --------------------------------------------------------------------------
 
-def run_checks(interp, checks, stripped, results, stacks):
+def run_checks(interp, checks, stripped, results, stacks, pidns=False):
     """Run checks (name, fn) on one Session; a failure to set it up fails
     (or n/a's) every one of them."""
     s = None
     try:
-        s = Session(interp, stripped=stripped)
+        s = Session(interp, stripped=stripped, pidns=pidns)
     except (Fail, NA, Stopping) as e:
         st = 'n/a' if isinstance(e, NA) else 'FAIL'
         for name, _ in checks:
@@ -494,7 +521,7 @@ def run_checks(interp, checks, stripped, results, stacks):
             t0 = time.time()
             try:
                 r = fn(s)
-                if isinstance(r, str) and name in ('dump', 'stripped'):
+                if isinstance(r, str) and name in ('dump', 'stripped', 'pidns_dump'):
                     stacks[(interp.label, name)] = r
                 results[(interp.label, name)] = ('ok', None)
             except NA as e:
@@ -560,14 +587,17 @@ def main():
             for n, _ in checks:
                 results[(interp.label, n)] = ('n/a', 'Python %s is not supported by cspy' % interp.version)
             continue
-        plain = [(n, fn) for n, fn, st in PER_VERSION if not st and selected(n)]
-        strip = [(n, fn) for n, fn, st in PER_VERSION if st and selected(n)]
+        plain = [(n, fn) for n, fn, st in PER_VERSION if st is False and selected(n)]
+        strip = [(n, fn) for n, fn, st in PER_VERSION if st is True and selected(n)]
+        pidns = [(n, fn) for n, fn, st in PER_VERSION if st == 'pidns' and selected(n)]
         if OPTS.cost:
             plain.append(('cost', measure_cost))
         if plain:
             run_checks(interp, plain, False, results, stacks)
         if strip:
             run_checks(interp, strip, True, results, stacks)
+        if pidns:
+            run_checks(interp, pidns, False, results, stacks, pidns=True)
     supported = [i for i in interps if i.supported() and i.minor >= (3, 0)]
     default = supported[-1] if supported else None
     gnames = [n for n, _ in GLOBAL if selected(n)]

@@ -405,7 +405,7 @@ def attach_raw(ctx, t, flags, dur=DUR, name='out.txt'):
     """cspy record -f raw -d DUR --pid PID FLAGS; returns (Rec, Prof)."""
     d = ctx.tmpdir()
     out = os.path.join(d, name)
-    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', dur] + list(flags) + ['--pid', t.pid])
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', dur] + list(flags) + ['--pid', t.python_pid])
     record_ok(ctx, r, out, 'raw')
     return r, load_raw(out)
 
@@ -625,6 +625,69 @@ def check_threads(ctx):
     if problems:
         problems.append('stacks:\n%s' % indent(prof.summary(), 4))
     ctx.fail(r, problems)
+    ctx.finish()
+
+
+def check_pid_namespace(ctx):
+    """threads_mix.py as PID 1 of its own PID namespace with a private /tmp
+    (a container; see run.py's pid_namespace): `record -d 1.5 -f raw --pid
+    P` (and with --nonblocking) must sample the busy thread (busy_spin the
+    leaf of most samples, the sleeping threads absent); with --threads its root is
+    "thread (TID, ns N): busy-worker", TID as seen here and N inside; -f json
+    gives it "ns_tid": N, -f speedscope names it "Process P Thread TID (ns N) ..."."""
+    t = dumpsuite.start_in_pid_namespace(ctx, os.path.join('record', 'threads_mix.py'))
+    o = dumpsuite.pidns_ready(t, tid_key='tid')
+    roles = dict((th['role'], th) for th in o['threads'])
+    end = time.time() + 10
+    while time.time() < end:
+        states = [proc_stat(t.python_pid, roles[r]['tid']) for r in ('main', 'sleeper')]
+        if all(st and st[0] == 'S' for st in states):
+            break
+        time.sleep(0.02)
+    else:
+        raise Fail('threads_mix.py: the main and sleeper threads did not go to sleep')
+    note = 'python %d is PID %d in its namespace; threads here: inside %s' % (
+        t.python_pid, o['ns_pid'], sorted(t.ns_tids.items()))
+    for flags in ([], ['--nonblocking']):
+        r, prof = attach_raw(ctx, t, flags, dur='1.5')
+        leaves = prof.leaf_counts()
+        problems = []
+        if leaves.get('busy_spin', 0) * 2 <= prof.total or prof.total == 0:
+            problems.append('expected busy_spin as the leaf of most samples, got %d of %d'
+                            % (leaves.get('busy_spin', 0), prof.total))
+        for n in ('sleepy_wait', 'main_wait'):
+            if leaves.get(n):
+                problems.append('expected no samples with leaf %s (asleep), got %d'
+                                % (n, leaves[n]))
+        if problems:
+            problems += [note, 'stacks:\n%s' % indent(prof.summary(), 4)]
+        ctx.fail(r, problems)
+    r, prof = attach_raw(ctx, t, ['--threads'])
+    busy = roles['busy']
+    want = 'thread (%d, ns %d): %s' % (busy['tid'], busy['ns_native_id'], busy['name'])
+    got = {}
+    for st, c in prof.stacks:
+        got[st[0]] = got.get(st[0], 0) + c
+    if not got.get(want) or got[want] * 2 <= prof.total:
+        ctx.fail(r, ['expected most samples under the root %r, got roots %s' % (want, got), note,
+                     'stacks:\n%s' % indent(prof.summary(), 4)])
+    # cspy's JSON: the thread has "ns_tid"; speedscope: its profile's name.
+    d = ctx.tmpdir()
+    for fmt, name in (('json', 'p.json'), ('speedscope', 'p.speedscope.json')):
+        out = os.path.join(d, name)
+        r = ctx.cspy(['record', '-f', fmt, '-o', out, '-d', DUR, '--pid', t.python_pid])
+        record_ok(ctx, r, out, fmt)
+        doc = load_json_doc(out)
+        if fmt == 'json':
+            got = [(th.get('tid'), th.get('ns_tid'), th.get('name')) for th in doc.get('threads', [])]
+            ok = (busy['tid'], busy['ns_native_id'], busy['name']) in got
+        else:
+            got = [pr.get('name') for pr in doc.get('profiles', [])]
+            ok = 'Process %d Thread %d (ns %d) "%s"' % (t.python_pid, busy['tid'],
+                                                       busy['ns_native_id'], busy['name']) in got
+        if not ok:
+            ctx.fail(r, ['-f %s: the busy thread (TID %d, ns %d) not found as expected in %s'
+                         % (fmt, busy['tid'], busy['ns_native_id'], got), note])
     ctx.finish()
 
 
@@ -2091,6 +2154,7 @@ PER_VERSION = [
     ('signal_passed_on', check_signal_passed_on, None),
     ('signal_duration', check_signal_duration, None),
     ('signal_ignored', check_signal_ignored, None),
+    ('pid_namespace', check_pid_namespace, None),
 ]
 
 GLOBAL = [

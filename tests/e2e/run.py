@@ -77,8 +77,8 @@ def spawn(cmd, group=False, **kw):
     return p
 
 
-def make_temp_dir(prefix):
-    d = tempfile.mkdtemp(prefix=prefix)
+def make_temp_dir(prefix, root=None):
+    d = tempfile.mkdtemp(prefix=prefix, dir=root)
     with _tracked_lock:
         _temp_dirs.add(d)
     return d
@@ -393,11 +393,14 @@ def cspy(args, timeout=CSPY_TIMEOUT, env=None, prefix=(), exe=None):
 
 class Target(object):
     def __init__(self, interp, script, args=(), via_sh=False, pyflags=(), exe=None, env=None,
-                 prefix=()):
+                 prefix=(), dir_root=None):
         """prefix: a command that ends by exec'ing the python command line given
-        as its last arguments (the target's PID is then python's)."""
+        as its last arguments (the target's PID is then python's, unless the
+        prefix forks it: see start_in_pid_namespace). dir_root: where the
+        target's directory (oracle, output) is made instead of the default
+        temporary directory."""
         self.interp = interp
-        self.dir = make_temp_dir('cspy-e2e-')
+        self.dir = make_temp_dir('cspy-e2e-', dir_root)
         self.oracle_path = os.path.join(self.dir, 'oracle.json')
         self.argv = ([exe or interp.path] + list(pyflags) + [os.path.join(TARGETS, script), self.oracle_path] +
                      [str(a) for a in args])
@@ -411,6 +414,8 @@ class Target(object):
                           stderr=subprocess.STDOUT, env=tenv, cwd=self.dir,
                           start_new_session=True)
         self.pid = self.proc.pid
+        self.python_pid = self.pid   # the python process, as /proc here shows it
+        self.ns_tids = {}            # in a PID namespace: {TID here: TID inside}
         self.oracle = None
         self.closed = False
         self.runnable = 0        # threads expected running (R) at a dump
@@ -506,7 +511,7 @@ class Ctx(object):
     def dump(self, target, flags=(), as_json=False, pid=None):
         """Run cspy dump, require success and that the target is not left
         stopped; returns (Result, parsed output)."""
-        pid = pid or target.pid
+        pid = pid or target.python_pid
         settle(target)
         args = ['dump', '--pid', pid] + list(flags) + (['--json'] if as_json else [])
         res = cspy(args)
@@ -566,7 +571,7 @@ FFFD = u'\ufffd'
 RE_PROC = re.compile(r'^Process (\d+): (.*)$')
 RE_PY = re.compile(r'^Python v(\S+) \((.*)\)$')
 RE_PARENT = re.compile(r'^Parent process: (\d+)$')
-RE_THREAD = re.compile(r'^Thread (\d+) \(([^)]*)\)(?:: "(.*)")?$')
+RE_THREAD = re.compile(r'^Thread (\d+)(?: \(ns (\d+)\))? \(([^)]*)\)(?:: "(.*)")?$')
 RE_FRAME = re.compile(r'^    (\S.*?) \((.*):(\d+)\)$')
 RE_VAR = re.compile(r'^            ([^\s:]+): (.*)$')
 STATUSES = ('idle', 'active', 'active+gil', 'idle+gil')
@@ -598,8 +603,8 @@ def parse_text(out):
             continue
         m = RE_THREAD.match(line)
         if m:
-            thread = {'tid': int(m.group(1)), 'status': m.group(2), 'name': m.group(3),
-                      'frames': []}
+            thread = {'tid': int(m.group(1)), 'status': m.group(3), 'name': m.group(4),
+                      'ns_tid': int(m.group(2)) if m.group(2) else None, 'frames': []}
             cur['threads'].append(thread)
             frame = None
             continue
@@ -989,11 +994,12 @@ def check_unicode(ctx):
     ctx.finish()
 
 
+SPEC_GIL_BUSY = dict([('MainThread', ['main_wait'] + MAIN), ('busy', ['spin', 'spin_outer'])] +
+                     [('sleeper-%d' % i, ['doze']) for i in range(3)])
+
+
 def check_gil_busy(ctx):
-    spec = {'MainThread': ['main_wait'] + MAIN, 'busy': ['spin', 'spin_outer']}
-    for i in range(3):
-        spec['sleeper-%d' % i] = ['doze']
-    t, js, tx = stack_check(ctx, 'gil_busy.py', spec, runnable=1)
+    t, js, tx = stack_check(ctx, 'gil_busy.py', SPEC_GIL_BUSY, runnable=1)
     names = dict((th['native_id'], th['name']) for th in t.oracle['threads'])
     # The busy thread holds the GIL nearly always, but not always: Python 2.7
     # drops and retakes it every 100 bytecodes, 3.x on a switch request, and
@@ -1362,6 +1368,185 @@ def check_callbacks(ctx):
 def check_import_block(ctx):
     stack_check(ctx, 'import_block.py',
                 {'MainThread': ['block_at_import', '<module>'] + MAIN})
+    ctx.finish()
+
+
+PIDNS_SH = 'mount -t tmpfs tmpfs /tmp && exec "$@"'
+
+
+def pidns_prefix():
+    """The command that runs a target in its own PID namespace with its own
+    /proc and a private, empty /tmp, as a container does (python is PID 1
+    there); raises NA with the reason when that is not possible here."""
+    if os.geteuid() != 0:
+        raise NA('needs root for unshare --pid --mount (running as uid %d)' % os.geteuid())
+    unshare = shutil.which('unshare')
+    if not unshare:
+        raise NA('unshare (util-linux) not found on PATH')
+    cmd = [unshare, '--fork', '--pid', '--mount', '--mount-proc', '--propagation', 'private',
+           '--', 'sh', '-c', PIDNS_SH, 'sh']
+    probe = run_cmd(cmd + ['true'])
+    if probe.rc != 0:
+        raise NA('$ %s: exit status %d: %s' % (probe.shown, probe.rc, probe.err.strip()))
+    return cmd
+
+
+def shared_dir_root():
+    """A directory outside /tmp (the namespaced target has its own /tmp) where
+    the target writes its oracle for the runner to read."""
+    tmp = os.path.realpath('/tmp')
+    for d in (os.environ.get('CSPY_E2E_SHARED_DIR'), '/dev/shm', '/var/tmp'):
+        if d and os.path.isdir(d) and os.access(d, os.W_OK | os.X_OK):
+            real = os.path.realpath(d)
+            if real != tmp and not real.startswith(tmp + os.sep):
+                return d
+    raise NA('no writable directory outside /tmp (/dev/shm, /var/tmp or $CSPY_E2E_SHARED_DIR) '
+             'to share the oracle with a target whose /tmp is private')
+
+
+def children_of(pid):
+    """Direct children of pid (/proc/PID/task/*/children, else a /proc scan)."""
+    kids = []
+    for tid in tasks(pid):
+        try:
+            with open('/proc/%d/task/%d/children' % (pid, tid)) as f:
+                kids += [int(x) for x in f.read().split()]
+        except OSError:
+            kids = None
+            break
+    if kids is None:
+        kids = [int(d) for d in os.listdir('/proc') if d.isdigit() and
+                (proc_stat(int(d)) or (None, None))[1] == pid]
+    return sorted(kids)
+
+
+def nspid(pid, tid=None):
+    """The NSpid: ids of a process or thread, outermost (this /proc's) first."""
+    path = '/proc/%d/status' % pid if tid is None else '/proc/%d/task/%d/status' % (pid, tid)
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith('NSpid:'):
+                    return [int(x) for x in line.split()[1:]]
+    except OSError:
+        pass
+    return []
+
+
+def start_in_pid_namespace(ctx, script, args=(), exe=None, env=None, interp=None):
+    """Start a target under pidns_prefix(), its directory outside /tmp. Wait
+    for it with pidns_ready()."""
+    prefix = pidns_prefix()
+    t = Target(interp or ctx.interp, script, args, exe=exe, env=env, prefix=prefix,
+               dir_root=shared_dir_root())
+    ctx.targets.append(t)
+    return t
+
+
+def pidns_ready(t, timeout=READY_TIMEOUT, tid_key='native_id'):
+    """Wait for a target started by start_in_pid_namespace and turn its oracle
+    into the ids seen here: the oracle's pid and native thread ids are those
+    inside the namespace (python is PID 1 there). python is the unshare
+    process's child; its threads' ids inside come from their NSpid: lines
+    (the kernel's own mapping, the test's oracle for it). Sets t.python_pid,
+    t.ns_tids {TID here: TID inside}; the oracle gets 'pid' and each thread
+    'native_id' as seen here, the originals as 'ns_pid' and 'ns_native_id'
+    (tid_key: the oracle's key of a thread's native id, if not native_id)."""
+    oracle = t.wait_ready(timeout, exact_tasks=False)
+    end = time.time() + 5
+    kids = children_of(t.pid)
+    while len(kids) != 1 and time.time() < end:
+        time.sleep(0.02)
+        kids = children_of(t.pid)
+    if len(kids) != 1:
+        raise Fail('ORACLE (test bug): unshare %d has children %s, expected one python: %s'
+                   % (t.pid, kids, t.describe()))
+    host = kids[0]
+    ids = nspid(host)
+    if len(ids) < 2 or ids[0] != host or ids[-1] != oracle['pid']:
+        raise Fail('ORACLE (test bug): python %d has NSpid %s, expected [%d, ..., %d] (its pid '
+                   'inside, from the oracle): not in its own PID namespace' % (host, ids, host,
+                                                                               oracle['pid']))
+    try:
+        with open('/proc/%d/mountinfo' % host) as f:
+            private_tmp = any(l.split()[4] == '/tmp' and ' - tmpfs ' in l for l in f)
+    except OSError:
+        private_tmp = False
+    if not private_tmp or not os.path.isdir('/proc/%d/root%s' % (host, t.dir)):
+        raise Fail('ORACLE (test bug): python %d has no tmpfs on /tmp, or does not see %s'
+                   % (host, t.dir))
+    want = len(oracle['threads'])
+    while True:
+        mapping = dict(((nspid(host, tid)[-1:] or [0])[0], tid) for tid in tasks(host))
+        if len(tasks(host)) == want and all(th[tid_key] in mapping
+                                            for th in oracle['threads']):
+            break
+        if time.time() > end:
+            raise Fail('target %d has threads %s (inside: %s), its oracle %s: %s'
+                       % (host, tasks(host), sorted(mapping),
+                          [th[tid_key] for th in oracle['threads']], t.describe()))
+        time.sleep(0.01)
+    t.python_pid = host
+    t.ns_tids = dict((v, k) for k, v in mapping.items())
+    oracle['ns_pid'] = oracle['pid']
+    oracle['pid'] = host
+    for th in oracle['threads']:
+        th['ns_native_id'] = th[tid_key]
+        th[tid_key] = mapping[th[tid_key]]
+    return oracle
+
+
+def ns_tid_problems(t, js, tx):
+    """The namespace ids shown by a dump (JSON "ns_tid", text "(ns N)") must be
+    the threads' ids inside (t.ns_tids)."""
+    problems = []
+    for th in js or []:
+        tid = th.get('os_thread_id')
+        if th.get('ns_tid') != t.ns_tids.get(tid):
+            problems.append('JSON thread %s "%s": "ns_tid" expected %r, got %r'
+                            % (tid, th.get('thread_name'), t.ns_tids.get(tid),
+                               th.get('ns_tid', '(missing)')))
+    for th in (tx[0]['threads'] if tx else []):
+        if th.get('ns_tid') != t.ns_tids.get(th['tid']):
+            problems.append('text thread %s "%s": "(ns N)" expected %r, got %r'
+                            % (th['tid'], th['name'], t.ns_tids.get(th['tid']), th.get('ns_tid')))
+    return problems
+
+
+def check_pid_namespace(ctx):
+    """gil_busy.py as PID 1 of its own PID namespace with a private /tmp (a
+    container): its native ids are ids inside. The dumps must match the
+    oracle exactly with the TIDs seen here (JSON and text), show each
+    thread's id inside ("ns_tid", "(ns N)"), and show the busy thread
+    active+gil, the sleepers idle (as gil_busy). The same with
+    --nonblocking (no pause, so no fs_base to map a pthread to its TID:
+    <= 3.10 read glibc's TID, an id inside too)."""
+    t = start_in_pid_namespace(ctx, 'gil_busy.py')
+    t.runnable = 1
+    oracle = pidns_ready(t)
+    check_sanity(oracle, SPEC_GIL_BUSY)
+    note = '(python %d is PID %d in its namespace; threads here: inside %s)' % (
+        oracle['pid'], oracle['ns_pid'], sorted(t.ns_tids.items()))
+    js, tx = compare_dumps(ctx, t, note=note)
+    names = dict((th['native_id'], th['name']) for th in oracle['threads'])
+    for attempt in range(5):
+        problems, nobody = gil_busy_problems(names, js, tx)
+        if not problems or not nobody:
+            break
+        _, js = ctx.dump(t, (), as_json=True)
+        _, tx = ctx.dump(t, ())
+    problems += ns_tid_problems(t, js, tx)
+    if problems:
+        ctx.problem(None, [note, '(--json and text dumps above, attempt %d)' % (attempt + 1)] +
+                    problems)
+    js, tx = compare_dumps(ctx, t, ['--nonblocking'], note=note)
+    problems = ns_tid_problems(t, js, tx)
+    busy = [th for th in js or [] if th.get('thread_name') == 'busy']
+    if not busy or not busy[0].get('active'):
+        problems.append('JSON thread "busy": expected active (it spins), got %s'
+                        % (busy[0].get('active') if busy else '(missing)'))
+    if problems:
+        ctx.problem(None, [note, '(--nonblocking --json and text dumps above)'] + problems)
     ctx.finish()
 
 
@@ -2204,6 +2389,7 @@ PER_VERSION = [
     ('lambdas_comprehensions', check_lambdas, None),
     ('unicode', check_unicode, None),
     ('gil_busy', check_gil_busy, None),
+    ('pid_namespace', check_pid_namespace, None),
     ('locals', check_locals, None),
     ('locals_addr', check_locals_addr, None),
     ('json_vs_text', check_json_vs_text, None),

@@ -32,6 +32,10 @@ Per interpreter (every installed one, unless --python):
   launch_signals   `top -- python handlers.py`: q, Ctrl-C (a key) and SIGTERM
                    to cspy end the program through its own SIGINT/SIGTERM
                    handler (run once), cspy exits with its status 5
+  pid_namespace    the target in its own PID namespace with a private /tmp
+                   (a container), stdout piped: hot_70, hot_30 lead; the
+                   --locals pane title shows the TID and the id inside; on
+                   the terminal, T shows each thread as TID (ns N) "NAME"
 Version-independent (with the newest Python 3): unwritable_output, output_full
 (--output /dev/full: "No space left on device", non-zero exit), native_nonblocking
 (refused), crash_signals
@@ -628,6 +632,54 @@ def check_plain_locals(ctx):
     ctx.finish()
 
 
+def check_pid_namespace(ctx):
+    """hot.py as PID 1 of its own PID namespace with a private /tmp (a
+    container; see run.py's pid_namespace), stdout piped: the plain-text
+    tables lead with hot_70, hot_30, and the --locals pane names the busiest
+    thread with both its ids: "Thread TID (ns 1) "MainThread" (busiest)". On
+    a terminal (--idle), T shows each thread as "TID (ns N) "NAME" [i/2]"."""
+    t = dumpsuite.start_in_pid_namespace(ctx, os.path.join('top', 'hot.py'))
+    o = dumpsuite.pidns_ready(t, tid_key='tid')
+    main = [th for th in o['threads'] if th['role'] == 'main'][0]
+    args = ['top', '--pid', t.python_pid, '--duration', '2.5', '--delay', '0.5', '--locals']
+    shown = ' '.join([cspy_shown()] + [str(a) for a in args] + ['| cat'])
+    res = dumpsuite.cspy(args, timeout=20)
+    probs = []
+    if res.rc != 0:
+        probs.append('exit status %s, expected 0; stderr: %s' % (res.rc, res.err.strip()))
+    snaps = snapshots(res.out)
+    last = snaps[-1] if snaps else Screen([])
+    if last.names()[:2] != ['hot_70', 'hot_30']:
+        probs.append('last table: top rows %s, expected hot_70, hot_30' % last.names()[:4])
+    title = 'Thread %d (ns %d) "MainThread" (busiest): stack and locals' % (
+        main['tid'], main['ns_native_id'])
+    if title not in last.lines:
+        probs.append('no --locals pane title %r' % title)
+    note = 'python %d is PID %d in its namespace; threads here: inside %s' % (
+        t.python_pid, o['ns_pid'], sorted(t.ns_tids.items()))
+    if probs:
+        ctx.fail('$ ' + shown, probs + [note, 'stdout:\n' + indent(clip(res.out, 3000))])
+    check_target_ok(ctx, t, '$ ' + shown)
+    # On a terminal, T shows one thread at a time: "TID (ns N) "NAME" [i/2]".
+    p = ctx.pane(['top', '--idle', '--pid', t.python_pid])
+    what = '$ ' + p.shown
+    p.wait(has_rows('hot_70', 'sleepy_wait'), 'rows of both threads (--idle)')
+    want = set('%d (ns %d) "%s"' % (th['tid'], th['ns_native_id'], th['name'])
+               for th in o['threads'])
+    seen = set()
+    for i in (1, 2):
+        p.keys('T')
+        s = Screen(p.wait(lambda sc, i=i: (Screen(sc).mode or {}).get('thread', '').endswith(
+            ' [%d/2]' % i), 'a single thread [%d/2] after T' % i))
+        seen.add(s.mode['thread'][:-len(' [%d/2]' % i)])
+    if seen != want:
+        ctx.fail(what, ['T: threads shown as %s, expected %s' % (sorted(seen), sorted(want)), note])
+    os.kill(p.pid, signal.SIGTERM)
+    p.wait_rc()
+    check_target_ok(ctx, t, what)
+    ctx.finish()
+
+
 def check_subprocesses(ctx):
     """--subprocesses on a shell that starts two Pythons: both are sampled
     and the header counts them ("Processes: 2")."""
@@ -826,6 +878,7 @@ PER_VERSION = [
     ('plain_locals', check_plain_locals),
     ('launch_exit', check_launch_exit),
     ('launch_signals', check_launch_signals),
+    ('pid_namespace', check_pid_namespace),
 ]
 
 GLOBAL = [
