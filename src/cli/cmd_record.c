@@ -351,7 +351,7 @@ int cmd_record(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
-	} else if (args_attach_pids(s, c.pids, c.npids, c.subprocesses, "record") != 0) {
+	} else if (args_attach_pids(s, c.pids, c.npids, c.subprocesses, c.nonblocking, "record") != 0) {
 		rc = 1;
 		goto out;
 	}

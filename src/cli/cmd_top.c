@@ -669,7 +669,7 @@ int cmd_top(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
-	} else if (args_attach_pids(t.s, c.pids, c.npids, c.subprocesses, "top") != 0) {
+	} else if (args_attach_pids(t.s, c.pids, c.npids, c.subprocesses, c.nonblocking, "top") != 0) {
 		rc = 1;
 		goto out;
 	}
