@@ -41,8 +41,8 @@ for name in "${names[@]}"; do
 	"build-fuzz/$name" -max_total_time="$secs" -timeout=2 -rss_limit_mb=2048 \
 		-artifact_prefix="$work/" -print_final_stats=1 "$work/corpus" >"$work/log" 2>&1
 	rc=$?
-	inited=$(grep -m1 -E '^#[0-9]+ +INITED' "$work/log" | grep -oE 'cov: [0-9]+ ft: [0-9]+')
-	done_=$(grep -E '^#[0-9]+ +DONE' "$work/log" | tail -n 1 | grep -oE 'cov: [0-9]+ ft: [0-9]+')
+	inited=$(grep -m1 -E '^#[0-9]+[[:space:]]+INITED' "$work/log" | grep -oE 'cov: [0-9]+ ft: [0-9]+')
+	done_=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$work/log" | tail -n 1 | grep -oE 'cov: [0-9]+ ft: [0-9]+')
 	execs=$(grep -m1 -E '^stat::number_of_executed_units' "$work/log" | grep -oE '[0-9]+$')
 	rate=$(grep -m1 -E '^stat::average_exec_per_sec' "$work/log" | grep -oE '[0-9]+$')
 	if [ $rc -eq 0 ]; then

@@ -361,6 +361,10 @@ int cmd_record(int argc, char **argv)
 	sampler__run(s);
 	if (pc.tty && !c.hideprogress)
 		fprintf(stderr, "\r\033[K");
+	if (sampler__status(s)->gave_up[0]) {
+		cli_error("%s", sampler__status(s)->gave_up);
+		rc = 1;
+	}
 
 out:;
 	const struct sampler_status *st = sampler__status(s);

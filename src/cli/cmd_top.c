@@ -695,7 +695,8 @@ int cmd_top(int argc, char **argv)
 	const struct sampler_status *st = sampler__status(t.s);
 	t.last = *st;
 	bool quit = t.quit || got_signal;
-	exited = !quit && st->processes == 0 && !(c.duration > 0 && st->elapsed_s >= c.duration);
+	exited = !quit && st->processes == 0 && !(c.duration > 0 && st->elapsed_s >= c.duration) &&
+		 !st->gave_up[0];
 	if (!quit && !t.paused)
 		refresh(&t, st);
 	else if (!quit && t.out && !t.out_err)
@@ -714,6 +715,11 @@ int cmd_top(int argc, char **argv)
 		t.term = NULL;
 		if (!quit && !exited && !got_signal)
 			print_last_table(&t, rows, cols);       /* --duration */
+	}
+
+	if (st->gave_up[0]) {
+		cli_error("%s", st->gave_up);
+		rc = 1;
 	}
 
 out:;
