@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|e2e|record|bench|top|native|san ...]   (default: all tiers)
-# Tiers: unit, linetables, validate, e2e, record, bench, top, native, san (default: all).
+#   tests/run_all.sh [unit|linetables|e2e|record|bench|top|native|fuzz|san ...]   (default: all tiers)
+# Tiers: unit, linetables, validate, e2e, record, bench, top, native, fuzz, san (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e record bench top native san)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e record bench top native fuzz san)
 
 total_pass=0
 total_fail=0
@@ -72,6 +72,11 @@ for tier in "${tiers[@]}"; do
 		# --native on every interpreter (a C extension built per version),
 		# and the NO_LIBDW=1 build (into build-nolibdw/).
 		run_tier "end-to-end --native" python3 tests/e2e/native.py
+		;;
+	fuzz)
+		# Each libFuzzer harness for FUZZ_SECONDS (25) from its seed corpus,
+		# -timeout=2: one pass per fuzzer without crash or timeout.
+		run_tier "fuzzers (${FUZZ_SECONDS:-25} s each, -timeout=2)" fuzz/run.sh
 		;;
 	validate)
 		# Output formats opened by their real consumers (xmllint, Chromium,

@@ -117,17 +117,55 @@ int args_check_target(char *const *command, int npids, const char *nothing, cons
 	return 0;
 }
 
+int args_check_process(pid_t pid)
+{
+	struct procfs_stat st;
+	int err = procfs_stat(pid, 0, &st);
+	if (err == -ENOENT) {
+		cli_error("no such process: %d", (int)pid);
+		return err;
+	}
+	if (err) {
+		cli_error("cannot read /proc/%d/stat: %s", (int)pid, strerror(-err));
+		return err;
+	}
+	if (st.flags & PROCFS_PF_KTHREAD) {
+		cli_error("process %d (%s) is a kernel thread, not a Python process", (int)pid, st.comm);
+		return -EINVAL;
+	}
+	if (st.state == 'Z' || st.state == 'X') {
+		cli_error("process %d (%s) is a zombie: it has exited and its parent %d has not reaped "
+			  "it yet, so there is no stack to read", (int)pid, st.comm, (int)st.ppid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int args_check_traced(pid_t pid, bool nonblocking)
+{
+	char why[600];
+	if (nonblocking || perm_traced(pid, why, sizeof(why)) <= 0)
+		return 0;
+	cli_error("%s", why);
+	return -EBUSY;
+}
+
 int args_attach_pids(struct sampler *s, const pid_t *pids, int npids, bool subprocesses,
-		     const char *cmd)
+		     bool nonblocking, const char *cmd)
 {
 	char why[600];
 	for (int i = 0; i < npids; i++) {
 		struct procfs_stat st;
+		int err = args_check_process(pids[i]);
+		if (err)
+			return err;
 		if (procfs_stat(pids[i], 0, &st) != 0) {
 			cli_error("no such process: %d", (int)pids[i]);
 			return -ESRCH;
 		}
-		int err = sampler__add_pid(s, pids[i], why, sizeof(why));
+		if ((err = args_check_traced(pids[i], nonblocking)) != 0)
+			return err;
+		err = sampler__add_pid(s, pids[i], why, sizeof(why));
 		if (err == -EACCES || err == -EPERM) {
 			char hint[64];
 			snprintf(hint, sizeof(hint), "cspy %s --pid %d", cmd, (int)pids[i]);

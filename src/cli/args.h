@@ -34,11 +34,19 @@ int args_check_target(char *const *command, int npids, const char *nothing, cons
 /* --native is possible: this build has libdw, and the target is paused
  * (not --nonblocking). 0, or -EINVAL/-ENOTSUP (reported). */
 int args_check_native(bool native, bool nonblocking);
+/* pid names a live process that can hold Python: not gone, not a kernel
+ * thread, not a zombie. 0, or -ENOENT/-EINVAL/-errno (reported). */
+int args_check_process(pid_t pid);
+/* Unless nonblocking (which never pauses), no thread of pid is traced by
+ * another process (strace, gdb), which would make every pause fail.
+ * 0 or -EBUSY (reported: who traces it). */
+int args_check_traced(pid_t pid, bool nonblocking);
 /* Attach the sampler to every PID, reporting the first failure in one line
- * (no such process, permission with its reason, not Python). With
+ * (no such process, kernel thread, zombie, traced by another process when
+ * not nonblocking, permission with its reason, not Python). With
  * subprocesses a non-Python PID is watched for Python descendants instead.
  * cmd names the subcommand for the sudo hint. 0 or -errno. */
 int args_attach_pids(struct sampler *s, const pid_t *pids, int npids, bool subprocesses,
-		     const char *cmd);
+		     bool nonblocking, const char *cmd);
 
 #endif

@@ -302,8 +302,15 @@ static void report_sample_error(pid_t pid, int err)
 	case -EPERM:
 	case -EACCES:
 		snprintf(cmd, sizeof(cmd), "cspy dump --pid %d", (int)pid);
-		perm_explain(pid, cmd, why, sizeof(why));
+		if (perm_traced(pid, why, sizeof(why)) <= 0)    /* traced since the start */
+			perm_explain(pid, cmd, why, sizeof(why));
 		cli_error("%s", why);
+		break;
+	case -ELOOP:
+	case -E2BIG:
+		cli_error("process %d: %s; its memory looks corrupted", (int)pid,
+			  err == -ELOOP ? "the interpreter's thread list loops"
+					: "the threads hold more frames than cspy reads in one sample");
 		break;
 	case -EAGAIN:
 		cli_error("process %d: the Python interpreter is not running (starting up or shutting down)",
@@ -315,38 +322,13 @@ static void report_sample_error(pid_t pid, int err)
 	}
 }
 
-/* Check that pid names a live, non-kernel, non-zombie process. */
-static int check_process(pid_t pid)
-{
-	struct procfs_stat st;
-	int err = procfs_stat(pid, 0, &st);
-	if (err == -ENOENT) {
-		cli_error("no such process: %d", (int)pid);
-		return err;
-	}
-	if (err) {
-		cli_error("cannot read /proc/%d/stat: %s", (int)pid, strerror(-err));
-		return err;
-	}
-	if (st.flags & PROCFS_PF_KTHREAD) {
-		cli_error("process %d (%s) is a kernel thread, not a Python process", (int)pid, st.comm);
-		return -EINVAL;
-	}
-	if (st.state == 'Z' || st.state == 'X') {
-		cli_error("process %d (%s) is a zombie: it has exited and its parent %d has not reaped "
-			  "it yet, so there is no stack to dump", (int)pid, st.comm, (int)st.ppid);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_config c = dump_defaults;
 	int err = parse(argc, argv, &c);
 	if (err)
 		return err > 0 ? 0 : EXIT_USAGE;
-	if (check_process(c.pid))
+	if (args_check_process(c.pid) || args_check_traced(c.pid, c.nonblocking))
 		return 1;
 
 	pid_t *pids = xmalloc(MAX_PROCS * sizeof(*pids)), *parents = xmalloc(MAX_PROCS * sizeof(*parents));

@@ -354,7 +354,7 @@ int cmd_record(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
-	} else if (args_attach_pids(s, c.pids, c.npids, c.subprocesses, "record") != 0) {
+	} else if (args_attach_pids(s, c.pids, c.npids, c.subprocesses, c.nonblocking, "record") != 0) {
 		rc = 1;
 		goto out;
 	}
@@ -364,6 +364,10 @@ int cmd_record(int argc, char **argv)
 	sampler__run(s);
 	if (pc.tty && !c.hideprogress)
 		fprintf(stderr, "\r\033[K");
+	if (sampler__status(s)->gave_up[0]) {
+		cli_error("%s", sampler__status(s)->gave_up);
+		rc = 1;
+	}
 
 out:;
 	const struct sampler_status *st = sampler__status(s);

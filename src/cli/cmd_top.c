@@ -673,7 +673,7 @@ int cmd_top(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
-	} else if (args_attach_pids(t.s, c.pids, c.npids, c.subprocesses, "top") != 0) {
+	} else if (args_attach_pids(t.s, c.pids, c.npids, c.subprocesses, c.nonblocking, "top") != 0) {
 		rc = 1;
 		goto out;
 	}
@@ -699,7 +699,8 @@ int cmd_top(int argc, char **argv)
 	const struct sampler_status *st = sampler__status(t.s);
 	t.last = *st;
 	bool quit = t.quit || ending_signal();
-	exited = !quit && st->processes == 0 && !(c.duration > 0 && st->elapsed_s >= c.duration);
+	exited = !quit && st->processes == 0 && !(c.duration > 0 && st->elapsed_s >= c.duration) &&
+		 !st->gave_up[0];
 	if (!quit && !t.paused)
 		refresh(&t, st);
 	else if (!quit && t.out && !t.out_err)
@@ -718,6 +719,11 @@ int cmd_top(int argc, char **argv)
 		t.term = NULL;
 		if (!quit && !exited && !ending_signal())
 			print_last_table(&t, rows, cols);       /* --duration */
+	}
+
+	if (st->gave_up[0]) {
+		cli_error("%s", st->gave_up);
+		rc = 1;
 	}
 
 out:;

@@ -44,6 +44,7 @@ struct pf_range {
 struct mem {
 	pid_t pid;              /* > 0: live */
 	uint64_t syscalls;
+	uint64_t reads;         /* asked, however served */
 	bool in_cycle;
 	struct pf_range *pf;    /* this cycle's prefetched ranges */
 	size_t npf, pf_cap;
@@ -89,6 +90,11 @@ pid_t mem__pid(const struct mem *m)
 uint64_t mem__syscalls(const struct mem *m)
 {
 	return m->syscalls;
+}
+
+uint64_t mem__reads(const struct mem *m)
+{
+	return m->reads;
 }
 
 void mem__record_into(struct mem *m, struct mem *snap)
@@ -356,6 +362,7 @@ void mem__cycle_end(struct mem *m)
 
 int mem__readv(struct mem *m, struct mem_iov *iov, size_t n)
 {
+	m->reads += n;
 	if (!m->in_cycle)
 		return raw_readv(m, iov, n);
 	/* Serve what the prefetch holds; read the rest in one batch. */
@@ -392,6 +399,7 @@ int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len)
 {
 	if (len == 0)
 		return 0;
+	m->reads++;
 	if (!m->in_cycle)
 		return raw_read(m, addr, buf, len);
 	struct pf_range *r = pf_find(m, addr, len);

@@ -75,6 +75,10 @@ void mem__cycle_end(struct mem *m);
 
 /* Number of read syscalls issued so far (for benchmarks and tests). */
 uint64_t mem__syscalls(const struct mem *m);
+/* Number of reads asked so far: each mem__read and each range of a
+ * mem__readv, served by a syscall, a cycle's copy or a snapshot alike (how
+ * tests bound the work of a decoder). */
+uint64_t mem__reads(const struct mem *m);
 pid_t mem__pid(const struct mem *m);
 
 #endif

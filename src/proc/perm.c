@@ -3,7 +3,9 @@
  * Permission diagnostics (see perm.h). CapEff comes from /proc/self/status,
  * ptrace_scope from /proc/sys/kernel/yama/ptrace_scope (absent when Yama is
  * not built in), and the container guess from /.dockerenv,
- * /run/.containerenv and /proc/1/cgroup.
+ * /run/.containerenv and /proc/1/cgroup. A tracer already attached (which
+ * makes a pause fail, not a read) shows in the TracerPid: line of each
+ * thread's status file.
  */
 #include "proc/perm.h"
 
@@ -14,8 +16,10 @@
 #include <unistd.h>
 
 #include "proc/procfs.h"
+#include "util/xalloc.h"
 
 #define CAP_SYS_PTRACE_BIT 19
+#define MAX_TASKS_CHECKED 16384
 
 /* CapEff of a process ("self" or a PID), 0 if unreadable. */
 static unsigned long long cap_eff(const char *who)
@@ -65,6 +69,25 @@ static bool in_container(void)
 			yes = true;
 	fclose(f);
 	return yes;
+}
+
+pid_t perm_traced(pid_t pid, char *buf, size_t n)
+{
+	pid_t *tids = xmalloc(MAX_TASKS_CHECKED * sizeof(*tids));
+	int ntids = procfs_tasks(pid, tids, MAX_TASKS_CHECKED);
+	int tracer = procfs_tracer(pid, 0);
+	for (int i = 0; i < ntids && tracer <= 0; i++)
+		tracer = procfs_tracer(pid, tids[i]);
+	free(tids);
+	if (tracer <= 0 || tracer == getpid())
+		return 0;
+	struct procfs_stat st;
+	if (procfs_stat(tracer, 0, &st) != 0)
+		snprintf(st.comm, sizeof(st.comm), "gone");
+	snprintf(buf, n, "process %d is already traced by PID %d (%s): a process has one tracer "
+		 "only and cspy pauses it with ptrace; end or detach that tracer, or sample without "
+		 "pausing with --nonblocking", (int)pid, tracer, st.comm);
+	return tracer;
 }
 
 void perm_explain(pid_t pid, const char *cmd, char *buf, size_t n)

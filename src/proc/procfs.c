@@ -91,6 +91,22 @@ long procfs_uid(pid_t pid)
 	return p ? strtol(p + 5, NULL, 10) : -1;
 }
 
+int procfs_tracer(pid_t pid, pid_t tid)
+{
+	char path[64], buf[4096];
+	if (tid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "\nTracerPid:");
+	long v = p ? strtol(p + 11, NULL, 10) : 0;
+	return v > 0 && v < (1L << 30) ? (int)v : 0;
+}
+
 char *procfs_cmdline(pid_t pid)
 {
 	char path[64], buf[8192];

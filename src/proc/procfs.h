@@ -28,6 +28,9 @@ int procfs_parse_stat(const char *text, struct procfs_stat *out);
 int procfs_stat(pid_t pid, pid_t tid, struct procfs_stat *out);
 /* Real uid of the process, or -1. */
 long procfs_uid(pid_t pid);
+/* The PID tracing the process (or its thread tid when tid > 0), from the
+ * TracerPid: line of its status file: 0 when none, or -errno. */
+int procfs_tracer(pid_t pid, pid_t tid);
 /* NUL-separated cmdline joined with spaces (heap string; "" for kernel threads). NULL if gone. */
 char *procfs_cmdline(pid_t pid);
 /* readlink /proc/PID/exe (heap string) or NULL. */

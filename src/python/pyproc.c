@@ -7,16 +7,23 @@
  *   1. interpreter: *(_PyRuntime + interpreters.head), or interp_head (2.7/3.6);
  *      the GIL holder from the version's GIL state;
  *   2. each thread state (one read of its first few hundred bytes), bounded by
- *      PYPROC_MAX_THREADS and by a cycle check;
+ *      PYPROC_MAX_THREADS; a thread state met twice (a set of the addresses
+ *      seen) is a loop in the list: the sample fails with -ELOOP;
  *   3. its frames: walk_frameobj() for <= 3.10, walk_iframe() for 3.11+ (which
  *      first copies the thread's datastack chunks, the newest only up to the
  *      current frame, so frames cost no read); raw frames keep (code address,
- *      instruction position);
+ *      instruction position). A chain that loops (Brent's cycle check) fails
+ *      that thread with -ELOOP; frames that overlap, with -EFAULT;
  *   4. the distinct code objects of the thread are read in one batched call
  *      and checked against the code cache, which re-reads names and the line
  *      table only when the object at that address changed;
  *   5. lines from the line table (python/linetable.h), the last offset and line
  *      kept per code object.
+ * The work of one sample is bounded as a whole, whatever the memory says
+ * (a hostile or corrupted target must not keep a paused program stopped):
+ * at most PYPROC_MAX_SAMPLE_FRAMES frames over all threads and
+ * PYPROC_MAX_SAMPLE_BYTES of datastack chunks and line tables; beyond them
+ * the sample fails with -E2BIG.
  */
 #include "python/pyproc.h"
 
@@ -53,6 +60,7 @@
 #define GLIBC_TID_OFFSET 0x2d0
 #define TS_READ 512
 #define FRAME_READ 160
+#define TVISIT_SLOTS (2 * PYPROC_MAX_THREADS)  /* the thread states seen, half full at most */
 
 /* One cached code object. The key fields are compared on every sample. */
 struct code_entry {
@@ -81,6 +89,19 @@ struct chunk {
 struct code_slot {
 	uint64_t code;
 	uint32_t idx, stamp;
+};
+
+/* A thread state seen in this sample (stamped: never cleared). */
+struct tvisit_slot {
+	uint64_t addr;
+	uint32_t stamp;
+};
+
+/* Brent's cycle check over a chain of addresses: O(1) memory, and a loop
+ * of length L entered after M steps is found within M + 2L steps. */
+struct loop_check {
+	uint64_t saved;
+	size_t power, steps;
 };
 
 struct pyproc {
@@ -114,6 +135,9 @@ struct pyproc {
 	size_t nucode, ucode_cap;
 	struct chunk chunks[MAX_CHUNKS];
 	size_t nchunks;
+	struct tvisit_slot *tvisit;     /* TVISIT_SLOTS, allocated at the first sample */
+	uint32_t tstamp;
+	size_t work_frames, work_bytes; /* this sample's, against the PYPROC_MAX_SAMPLE_* bounds */
 };
 
 /* ---- code cache ---------------------------------------------------------- */
@@ -207,6 +231,7 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 	if (pybytes_read(&p->ctx, lt, tab, MAX_LINETABLE, &tablen) != 0)
 		tablen = 0;
 	tab = xrealloc(tab, tablen ? tablen : 1);
+	p->work_bytes += tablen + 3 * MAX_NAME;
 
 	if (e->used)
 		code_entry_clear(e);
@@ -371,6 +396,7 @@ void pyproc__close(struct pyproc *p)
 	free(p->raw);
 	free(p->uslots);
 	free(p->ucode);
+	free(p->tvisit);
 	threadstate__free(p->threads);
 	free(p->run_tids);
 	shortname__free(p->shortnames);
@@ -426,6 +452,33 @@ void pyproc__set_pause(struct pyproc *p, const struct ptrace_pause *pause)
 
 /* ---- frames -------------------------------------------------------------- */
 
+/* One more step of a chain to addr: true when addr was met before. */
+static bool loop_check__step(struct loop_check *lc, uint64_t addr)
+{
+	if (lc->power && addr == lc->saved)
+		return true;
+	if (++lc->steps >= lc->power) {
+		lc->saved = addr;
+		lc->power = lc->power ? 2 * lc->power : 1;
+		lc->steps = 0;
+	}
+	return false;
+}
+
+/* Frames at a and b (a != b) closer than a frame's size overlap: no
+ * interpreter lays frames out so. */
+static bool frames_overlap(uint64_t a, uint64_t b, size_t size)
+{
+	return (a > b ? a - b : b - a) < size;
+}
+
+/* One more frame walked in this sample: false when the sample's bound is
+ * reached. */
+static bool frame_budget(struct pyproc *p)
+{
+	return ++p->work_frames <= PYPROC_MAX_SAMPLE_FRAMES;
+}
+
 static void raw_push(struct pyproc *p, struct raw_frame f)
 {
 	p->raw = xgrow(p->raw, &p->raw_cap, p->nraw + 1, sizeof(*p->raw));
@@ -441,18 +494,23 @@ static int walk_frameobj(struct pyproc *p, const uint8_t *ts, bool *truncated)
 	int need = L->f_lasti + 4;
 	if (L->f_back + 8 > need) need = L->f_back + 8;
 	if (L->f_code + 8 > need) need = L->f_code + 8;
+	struct loop_check lc = { 0 };
 	for (size_t depth = 0; f; depth++) {
 		if (depth >= PYPROC_MAX_DEPTH) {
 			*truncated = true;
 			break;
 		}
+		if (!frame_budget(p))
+			return -E2BIG;
+		if (loop_check__step(&lc, f))
+			return -ELOOP;
 		int err = mem__read(p->mem, f, buf, (size_t)need);
 		if (err)
 			return err;
 		raw_push(p, (struct raw_frame){ .frame = f, .code = rd_u64(buf, L->f_code),
 			 .instr = (uint64_t)(int64_t)rd_i32(buf, L->f_lasti), .entry = true });
 		uint64_t back = rd_u64(buf, L->f_back);
-		if (back == f)
+		if (back && frames_overlap(back, f, (size_t)need))
 			return -EFAULT;
 		f = back;
 	}
@@ -474,6 +532,11 @@ static void read_chunks(struct pyproc *p, uint64_t chunk, uint64_t f)
 		uint64_t size = rd_u64(hdr, L->chunk_size);
 		if (size < 32 || size > MAX_CHUNK_BYTES)
 			break;
+		bool seen = false;      /* a chunk list that loops */
+		for (size_t i = 0; i < p->nchunks && !seen; i++)
+			seen = p->chunks[i].addr == chunk;
+		if (seen)
+			break;
 		uint64_t len = size;
 		if (p->nchunks == 0 && f > chunk && f - chunk < size) {
 			/* Room to grow, but not into one more page (each page
@@ -487,6 +550,9 @@ static void read_chunks(struct pyproc *p, uint64_t chunk, uint64_t f)
 			if (want < len)
 				len = want;
 		}
+		if (p->work_bytes + len > PYPROC_MAX_SAMPLE_BYTES)
+			break;          /* frames beyond: read one by one, and bounded */
+		p->work_bytes += len;
 		if (c->cap < len) {
 			c->data = xrealloc(c->data, len);
 			c->cap = len;
@@ -547,11 +613,16 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated)
 	    (L->if_tlbc_index >= 0 && (size_t)L->if_tlbc_index + 4 > need))
 		return -EINVAL;
 	bool pushed = false;            /* the previous frame of the walk was kept */
+	struct loop_check lc = { 0 };
 	for (size_t depth = 0; f; depth++) {
 		if (depth >= 4 * PYPROC_MAX_DEPTH) {
 			*truncated = true;
 			break;
 		}
+		if (!frame_budget(p))
+			return -E2BIG;
+		if (loop_check__step(&lc, f))
+			return -ELOOP;
 		const uint8_t *fb;
 		int err = read_iframe(p, f, buf, need, &fb);
 		if (err)
@@ -575,7 +646,7 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated)
 			pushed = false;
 		}
 		uint64_t prev = rd_u64(fb, L->if_previous);
-		if (prev == f)
+		if (prev && frames_overlap(prev, f, need))
 			return -EFAULT;
 		f = prev;
 	}
@@ -919,6 +990,35 @@ int pyproc__gil_tid(struct pyproc *p, pid_t *tid)
 	return 1;
 }
 
+/* The set of thread states met in this sample: a new stamp empties it. */
+static void tvisit_begin(struct pyproc *p)
+{
+	if (!p->tvisit)
+		p->tvisit = xcalloc(TVISIT_SLOTS, sizeof(*p->tvisit));
+	if (++p->tstamp == 0) {         /* wrapped: stamps must not collide */
+		memset(p->tvisit, 0, TVISIT_SLOTS * sizeof(*p->tvisit));
+		p->tstamp = 1;
+	}
+}
+
+/* Add addr to the set: false when it was there already. At most
+ * PYPROC_MAX_THREADS addresses are added, so a free slot is always found. */
+static bool tvisit_add(struct pyproc *p, uint64_t addr)
+{
+	size_t h = (size_t)((addr >> 4) * 0x9e3779b97f4a7c15ull >> 32) & (TVISIT_SLOTS - 1);
+	for (;;) {
+		struct tvisit_slot *sl = &p->tvisit[h];
+		if (sl->stamp != p->tstamp) {
+			sl->stamp = p->tstamp;
+			sl->addr = addr;
+			return true;
+		}
+		if (sl->addr == addr)
+			return false;
+		h = (h + 1) & (TVISIT_SLOTS - 1);
+	}
+}
+
 static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, uint64_t *interp_out)
 {
 	const struct py_layout *L = &p->L;
@@ -932,6 +1032,8 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 	if (os && !p->states_fresh)
 		threadstate__read(p->threads);
 	p->states_fresh = false;
+	p->work_frames = 0;
+	p->work_bytes = 0;
 	err = find_interp(p, &interp);
 	if (err)
 		return err == -EAGAIN ? -EAGAIN : err;
@@ -946,7 +1048,10 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 	err = mem__read_ptr(p->mem, interp + (uint64_t)L->is_tstate_head, &tstate);
 	if (err)
 		return err;
+	tvisit_begin(p);
 	for (size_t i = 0; tstate && i < PYPROC_MAX_THREADS; i++) {
+		if (!tvisit_add(p, tstate))
+			return -ELOOP;
 		err = mem__read(p->mem, tstate, ts, ts_len);
 		if (err)
 			return err;
@@ -960,22 +1065,20 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 		uint64_t next = rd_u64(ts, L->ts_next);
 		if ((flags & PYSAMPLE_SKIP_IDLE) && t->tid && !t->active && !t->owns_gil) {
 			t->skipped = true;
-			if (next == tstate)
-				break;
 			tstate = next;
 			continue;
 		}
 		t->err = L->family == PY_FAMILY_FRAMEOBJ ? walk_frameobj(p, ts, &t->truncated)
 							  : walk_iframe(p, ts, &t->truncated);
-		if (t->err == -ESRCH)
-			return -ESRCH;
+		if (t->err == -ESRCH || t->err == -E2BIG)
+			return t->err;
 		int rerr = resolve_frames(p, t);
 		if (rerr == -ESRCH)
 			return -ESRCH;
 		if (!t->err)
 			t->err = rerr;
-		if (next == tstate)
-			break;
+		if (p->work_bytes > PYPROC_MAX_SAMPLE_BYTES)
+			return -E2BIG;  /* line tables of new code objects */
 		tstate = next;
 	}
 	drop_unstarted(s);

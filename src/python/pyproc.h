@@ -33,6 +33,11 @@ struct ptrace_pause;
 
 #define PYPROC_MAX_DEPTH 8192
 #define PYPROC_MAX_THREADS 4096
+/* The work of one sample, over all its threads: frames walked, and bytes of
+ * datastack chunks and line tables read (a sample beyond them fails with
+ * -E2BIG: only a corrupted or hostile interpreter state gets there). */
+#define PYPROC_MAX_SAMPLE_FRAMES (1u << 18)
+#define PYPROC_MAX_SAMPLE_BYTES (64u << 20)
 
 struct py_code {
 	uint64_t uid;           /* unique for cspy's lifetime: a cache key that never goes stale */
@@ -122,7 +127,9 @@ int pyproc__gil_tid(struct pyproc *p, pid_t *tid);
 
 /* Read every thread's stack into *s. flags: PYSAMPLE_*. Returns 0, or -ESRCH
  * (the process is gone), or -EFAULT/-EIO when the interpreter state itself
- * could not be read (a torn sample); per-thread failures are in thread.err. */
+ * could not be read (a torn sample), -ELOOP when the thread list loops,
+ * -E2BIG when the sample exceeds PYPROC_MAX_SAMPLE_*; per-thread failures
+ * are in thread.err (-ELOOP: its frame chain loops). */
 int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags);
 void py_sample__release(struct py_sample *s);
 

@@ -30,6 +30,7 @@
 #include "native/merge.h"
 #include "native/unwind.h"
 #include "proc/launch.h"
+#include "proc/perm.h"
 #include "proc/procfs.h"
 #include "proc/ptrace.h"
 #include "python/pyproc.h"
@@ -582,6 +583,14 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		s->msample.n = 0;
 		if (t->uw)
 			unwinder__merge(t->uw, &s->sample, &s->msample);
+	}
+	if (err == -EPERM && !s->c.nonblocking &&
+	    perm_traced(t->pid, s->st.gave_up, sizeof(s->st.gave_up)) > 0) {
+		/* Traced by another process since the start: every pause would
+		 * fail. Stop sampling it, and say why. */
+		t->alive = false;
+		s->st.errors++;
+		return;
 	}
 	if (err == -ESRCH || err == -ENOENT || (err && !process_alive(t->pid))) {
 		t->alive = false;

@@ -43,6 +43,8 @@ struct sampler_status {
 	uint64_t pauses;        /* blocking mode: pauses of a process's threads */
 	uint64_t paused_ns;     /* ... and their total length, first stop to last resume */
 	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
+	char gave_up[512];      /* why a target stopped being sampled while it lives (another
+				 * process began tracing it: no pause can work): one line, or "" */
 };
 
 /* The root frame (PROF_FRAME_OTHER) of a stack cut at PYPROC_MAX_DEPTH

@@ -1527,6 +1527,63 @@ def check_target_killed_zombie(ctx):
     target_killed(ctx, reap=False)
 
 
+def check_traced_midway(ctx):
+    """strace -f attaches to the target while record samples it: record
+    stops at once, says who traces it in one error line, writes what it has
+    and exits non-zero (it ran on with every pause failing and exited 0)."""
+    strace = shutil.which('strace')
+    if not strace:
+        raise NA('strace is not installed (apt-get install strace)')
+    t = burn_target(ctx)
+    require_cspy()
+    out = os.path.join(ctx.tmpdir(), 't.txt')
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '20', '--pid', t.pid], wait=False)
+    r.wait_line(RE_SAMPLING)
+    time.sleep(1)
+    tr = None
+    try:
+        # strace cannot attach to a thread cspy holds paused at that moment
+        # (it has one tracer already): start it again until it traces the
+        # spinning thread.
+        for attempt in range(10):
+            tr = spawn([strace, '-f', '-p', str(t.pid), '-o', '/dev/null'],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+            end = time.time() + 3
+            while (dumpsuite.tracer_of(t.pid, t.pid) != tr.pid and tr.poll() is None and
+                   time.time() < end and r.p.poll() is None):
+                time.sleep(0.01)
+            if dumpsuite.tracer_of(t.pid, t.pid) == tr.pid or r.p.poll() is not None:
+                break
+            end_process(tr)
+        attached = time.time()
+        r.shown += '   (strace -f -p %d attached after 1 s: PID %d)' % (t.pid, tr.pid)
+        r.wait(timeout=15)
+        pr = []
+        took = time.time() - attached
+        if took > 3:
+            pr.append('cspy exited %.1f s after strace attached, expected < 3 s' % took)
+        if r.rc == 0:
+            pr.append('exit status 0, expected non-zero')
+        errs = [l for l in r.err.split('\n') if l.startswith('cspy: error: ')]
+        if len(errs) != 1 or 'already traced by PID %d (strace)' % tr.pid not in errs[0]:
+            pr.append('expected one error line naming strace (PID %d), got %r' % (tr.pid, errs))
+        samples = wrote(ctx, r, out, 'raw')[2]
+        prof = load_raw(out)
+        if not prof.leaf_counts().get('burn_loop') or samples < 20:
+            pr.append('expected the samples of about 1 s of burn_loop; "Wrote" says %d' % samples)
+        ctx.fail(r, pr)
+    finally:
+        if tr is not None:
+            try:
+                os.kill(tr.pid, signal.SIGTERM)     # strace detaches
+                tr.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            end_process(tr)
+    ctx.finish()
+
+
 def check_unwritable(ctx):
     t = burn_target(ctx)
     d = ctx.tmpdir()
@@ -2166,6 +2223,7 @@ GLOBAL = [
     ('sigint_sigterm', check_sigint_sigterm),
     ('target_killed', check_target_killed),
     ('target_killed_zombie', check_target_killed_zombie),
+    ('traced_midway', check_traced_midway),
     ('unwritable_output', check_unwritable),
     ('native_nonblocking', check_native),
     ('bad_target', check_bad_target),

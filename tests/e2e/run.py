@@ -1809,12 +1809,28 @@ def find_kernel_thread():
     return None
 
 
+def expect_error_all(ctx, pid, needles):
+    """dump, record and top on pid: each fails in one line with the needles
+    (record leaves no output file behind)."""
+    d = make_temp_dir('cspy-e2e-')
+    try:
+        out = os.path.join(d, 'profile.txt')
+        expect_error(ctx, cspy(['dump', '--pid', pid]), needles)
+        expect_error(ctx, cspy(['record', '-d', '1', '-f', 'raw', '-o', out, '--pid', pid]),
+                     needles)
+        if os.path.exists(out):
+            ctx.problems.append(('cspy record --pid %d' % pid, ['left an output file behind']))
+        expect_error(ctx, cspy(['top', '-d', '1', '--pid', pid]), needles)
+    finally:
+        remove_temp_dir(d)
+
+
 def check_kernel_thread(ctx):
     pid = find_kernel_thread()
     if pid is None:
         raise NA('no kernel thread visible in /proc (PID namespace?)')
     require_cspy()
-    expect_error(ctx, cspy(['dump', '--pid', pid]), ['kernel thread'])
+    expect_error_all(ctx, pid, ['kernel thread'])
     ctx.finish()
 
 
@@ -1828,7 +1844,76 @@ def check_zombie(ctx):
             raise Fail('ORACLE (test bug): %d is not a zombie: %s' % (zpid, proc_stat(zpid)))
         time.sleep(0.01)
     require_cspy()
-    expect_error(ctx, cspy(['dump', '--pid', zpid]), ['zombie'])
+    expect_error_all(ctx, zpid, ['zombie', 'not reaped'])
+    ctx.finish()
+
+
+def tracer_of(pid, tid):
+    try:
+        with open('/proc/%d/task/%d/status' % (pid, tid)) as f:
+            for line in f:
+                if line.startswith('TracerPid:'):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def check_traced(ctx):
+    """A target traced by strace -f: dump, record and top (pausing) fail at
+    once naming the tracer; --nonblocking dump and record still work."""
+    strace = shutil.which('strace')
+    if not strace:
+        raise NA('strace is not installed (apt-get install strace)')
+    t = ctx.start('nested.py')
+    oracle = t.wait_ready()
+    check_sanity(oracle, spec_nested(ctx.interp))
+    require_cspy()
+    tr = spawn([strace, '-f', '-p', str(t.pid), '-o', '/dev/null'], stdin=subprocess.DEVNULL,
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    d = make_temp_dir('cspy-e2e-')
+    try:
+        end = time.time() + 10
+        while not all(tracer_of(t.pid, tid) == tr.pid for tid in tasks(t.pid)):
+            if time.time() > end or tr.poll() is not None:
+                raise Fail('strace -f -p %d did not attach to every thread: TracerPid %s'
+                           % (t.pid, [tracer_of(t.pid, tid) for tid in tasks(t.pid)]))
+            time.sleep(0.02)
+        needles = ['already traced by PID %d (strace)' % tr.pid, '--nonblocking']
+        out = os.path.join(d, 'profile.txt')
+        expect_error(ctx, cspy(['dump', '--pid', t.pid]), needles)
+        expect_error(ctx, cspy(['record', '-d', '1', '-f', 'raw', '-o', out, '--pid', t.pid]),
+                     needles)
+        expect_error(ctx, cspy(['top', '-d', '1', '--pid', t.pid]), needles)
+        # Without pausing, strace is no obstacle: the exact stacks, and a profile.
+        compare_dumps(ctx, t, ['--nonblocking'])
+        res = cspy(['record', '--nonblocking', '--idle', '-d', '1', '-r', '50', '-f', 'raw',
+                    '-o', out, '--pid', t.pid])
+        m = re.search(r'Samples: (\d+) Errors: (\d+)', res.err)
+        problems = []
+        if res.rc != 0:
+            problems.append('exit status %d, expected 0' % res.rc)
+        if not m or int(m.group(1)) < 10 or int(m.group(2)) != 0:
+            problems.append('expected at least 10 samples and no error: %r' % clip(res.err, 500))
+        try:
+            with open(out) as f:
+                raw = f.read()
+        except OSError:
+            raw = ''
+        if 'level4' not in raw:
+            problems.append('the profile does not show level4: %r' % clip(raw, 500))
+        ctx.problem(res, problems)
+        left = leftover_stops(t)
+        if left:
+            ctx.problems.append((None, ['the target was left stopped: %s' % left]))
+    finally:
+        try:
+            os.kill(tr.pid, signal.SIGTERM)     # strace detaches
+            tr.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        end_process(tr)
+        remove_temp_dir(d)
     ctx.finish()
 
 
@@ -2403,6 +2488,7 @@ PER_VERSION = [
     ('churn', check_churn, None),
     ('venv', check_venv, na_before((3, 0), 'no venv module')),
     ('terminal_escapes', check_terminal_escapes, None),
+    ('traced', check_traced, None),
 ]
 
 

@@ -7,13 +7,20 @@
  * freed and replaced at the same address never yields a stale name, and
  * cyclic frame chains end in an error or a truncation, never a hang; the
  * entry flags that --native merges with (3.11 is_entry, 3.12+ shim frames,
- * every frame on 2.7).
+ * every frame on 2.7). Hostile lists: a thread list that loops (2, 3
+ * elements, or back into its middle) fails the sample with -ELOOP after a
+ * handful of reads; a frame chain that loops fails its thread with -ELOOP
+ * within a few times the loop's length; overlapping frames fail with
+ * -EFAULT; and a sample whose threads hold more frames than
+ * PYPROC_MAX_SAMPLE_FRAMES in all fails with -E2BIG without reading more.
+ * The work is counted in reads (mem__reads), not in time.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
+#include <errno.h>
 #include "proc/mem.h"
 #include "python/detect.h"
 #include "python/offsets.h"
@@ -324,11 +331,158 @@ static void test_unmapped_tstate(void)
 	pyproc__close(p);
 }
 
+#define TSTATES 0x200000            /* thread states of the hostile lists, TS_STRIDE apart */
+#define TS_STRIDE 0x200
+#define FRAMES 0x1000000            /* frame objects (<= 3.10), FRAME_STRIDE apart */
+#define FRAME_STRIDE 256
+
+/* n thread states: thread i's next is thread next[i] (-1: none), each with
+ * its frame (<= 3.10) = frame; the interpreter's head is thread 0. */
+static void make_threads(int n, const int *next, uint64_t frame)
+{
+	size_t sz = (size_t)n * TS_STRIDE;
+	uint8_t *b = calloc(1, sz);
+	for (int i = 0; i < n; i++) {
+		uint8_t *t = b + (size_t)i * TS_STRIDE;
+		uint64_t nx = next[i] < 0 ? 0 : TSTATES + (uint64_t)TS_STRIDE * (uint64_t)next[i];
+		uint64_t ident = 0x1000 + (uint64_t)i, tid = 5000 + (uint64_t)i;
+		memcpy(t + L.ts_next, &nx, 8);
+		memcpy(t + L.ts_thread_id, &ident, 8);
+		if (L.ts_native_thread_id >= 0)
+			memcpy(t + L.ts_native_thread_id, &tid, 8);
+		memcpy(t + L.ts_frame, &frame, 8);
+	}
+	put(TSTATES, b, sz);
+	free(b);
+	put64(INTERP + L.is_tstate_head, TSTATES);
+}
+
+/* A chain of n frame objects (<= 3.10) at FRAMES: frame i's f_back is frame
+ * i + 1; the last one's is frame loop_to (-1: none). All run one code object. */
+static uint64_t make_frame_chain(int n, int loop_to)
+{
+	size_t sz = (size_t)n * FRAME_STRIDE;
+	uint8_t *b = calloc(1, sz);
+	uint64_t code = 0x50000;
+	make_code(code, "spin", "/app/hostile.py", 10, loc_tab_plus2, 2);
+	for (int i = 0; i < n; i++) {
+		uint8_t *f = b + (size_t)i * FRAME_STRIDE;
+		uint64_t back = i + 1 < n ? FRAMES + (uint64_t)FRAME_STRIDE * (uint64_t)(i + 1)
+			      : loop_to < 0 ? 0 : FRAMES + (uint64_t)FRAME_STRIDE * (uint64_t)loop_to;
+		memcpy(f + L.f_code, &code, 8);
+		memcpy(f + L.f_back, &back, 8);
+	}
+	put(FRAMES, b, sz);
+	free(b);
+	return FRAMES;
+}
+
+/* Reads one sample took. */
+static uint64_t sample_reads(struct pyproc *p, struct py_sample *s, int *err)
+{
+	uint64_t before = mem__reads(snap);     /* owned by p */
+	*err = pyproc__sample(p, s, 0);
+	return mem__reads(snap) - before;
+}
+
+/* A thread list that loops: -ELOOP, after reading each thread once. */
+static void test_thread_list_loops(void)
+{
+	static const int lists[][3] = {
+		{ 1, 0, -1 },           /* 2 elements */
+		{ 1, 2, 0 },            /* 3 elements */
+		{ 0, -1, -1 },          /* itself */
+		{ 1, 2, 1 },            /* back into its middle */
+	};
+	static const int lens[] = { 2, 3, 1, 3 };
+	struct py_sample s = { 0 };
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		struct pyproc *p = setup(0x030a0df0);
+		make_threads(lens[k], lists[k], make_frame_chain(3, -1));
+		int err;
+		uint64_t reads = sample_reads(p, &s, &err);
+		printf("    thread list %zu: err %d, %llu reads\n", k, err, (unsigned long long)reads);
+		CHECK_INT(err, -ELOOP);
+		CHECK(reads < 64);
+		pyproc__close(p);
+	}
+	/* The same threads without the loop are read. */
+	struct pyproc *p = setup(0x030a0df0);
+	const int line[3] = { 1, 2, -1 };
+	make_threads(3, line, make_frame_chain(3, -1));
+	int err;
+	sample_reads(p, &s, &err);
+	CHECK_INT(err, 0);
+	CHECK_INT(s.n, 3);
+	if (s.n == 3)
+		CHECK(s.threads[2].nframes == 3 && !s.threads[2].err);
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
+/* A frame chain that loops: that thread fails with -ELOOP after a few
+ * times the loop's length in reads; frames that overlap: -EFAULT. */
+static void test_frame_chain_loops(void)
+{
+	struct py_sample s = { 0 };
+	struct pyproc *p = setup(0x030a0df0);
+	const int one[1] = { -1 };
+	make_threads(1, one, make_frame_chain(1000, 10));      /* 10 .. 999 loop */
+	int err;
+	uint64_t reads = sample_reads(p, &s, &err);
+	printf("    1000-frame loop: err %d, thread err %d, %llu reads\n", err,
+	       s.n ? s.threads[0].err : 0, (unsigned long long)reads);
+	CHECK_INT(err, 0);
+	CHECK(s.n == 1 && s.threads[0].err == -ELOOP);
+	CHECK(reads < 3 * 1000 + 64);
+
+	/* f_back 8 bytes past its own frame. */
+	put64(FRAMES + L.f_back, FRAMES + 8);
+	sample_reads(p, &s, &err);
+	CHECK(s.n == 1 && s.threads[0].err == -EFAULT);
+	pyproc__close(p);
+
+	/* 3.12: a loop of _PyInterpreterFrames inside one datastack chunk. */
+	p = setup(0x030c01f0);
+	uint64_t a[20];
+	bool shim[20] = { false }, entry[20] = { false };
+	make_iframes(20, shim, entry, a);
+	put64(a[0] + L.if_previous, a[19]);     /* the bottom frame's previous: the top */
+	put64(TSTATE + L.ts_cframe, CFRAME);
+	put64(CFRAME + L.cframe_current, a[19]);
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK(s.n == 1 && s.threads[0].err == -ELOOP);
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
+/* More frames in all than PYPROC_MAX_SAMPLE_FRAMES (64 threads of 8,000
+ * frames each, no loop anywhere): -E2BIG, having read no more than that. */
+static void test_sample_bounded(void)
+{
+	struct py_sample s = { 0 };
+	struct pyproc *p = setup(0x030a0df0);
+	int next[64];
+	for (int i = 0; i < 64; i++)
+		next[i] = i + 1 < 64 ? i + 1 : -1;
+	make_threads(64, next, make_frame_chain(8000, -1));
+	int err;
+	uint64_t reads = sample_reads(p, &s, &err);
+	printf("    64 x 8000 frames: err %d, %llu reads\n", err, (unsigned long long)reads);
+	CHECK_INT(err, -E2BIG);
+	CHECK(reads <= PYPROC_MAX_SAMPLE_FRAMES + 64 * 8);
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
 int main(void)
 {
 	TEST_RUN(test_311_walk);
 	TEST_RUN(test_27_walk);
 	TEST_RUN(test_entry_flags);
 	TEST_RUN(test_unmapped_tstate);
+	TEST_RUN(test_thread_list_loops);
+	TEST_RUN(test_frame_chain_loops);
+	TEST_RUN(test_sample_bounded);
 	return TEST_REPORT();
 }
