@@ -128,7 +128,9 @@ static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
 			 const struct stack_texts *st, struct weights *w)
 {
 	const struct prof_thread *th = profile__thread_at(p, t);
-	char *name = th->name[0] ? xasprintf("Process %d Thread %d \"%s\"", (int)th->pid, (int)th->tid, th->name)
+	char *name = th->exited ? xasprintf("Process %d \"%s\" (%u exited threads)", (int)th->pid, th->name,
+					    (unsigned)th->exited)
+		   : th->name[0] ? xasprintf("Process %d Thread %d \"%s\"", (int)th->pid, (int)th->tid, th->name)
 				 : xasprintf("Process %d Thread %d", (int)th->pid, (int)th->tid);
 	char b[32];
 	const char *txt;

@@ -855,6 +855,79 @@ def check_exit_status(ctx):
     ctx.finish()
 
 
+CHURN_SMALL, CHURN_LARGE = 300, 2000     # threads of the two churn_memory runs
+CHURN_RATE = '1000'
+CHURN_MAX_ENTRIES = 12          # thread entries of the target: main, lanes, the last batch live
+CHURN_MAX_GROWTH_KB = 400       # peak RSS of the large run over the small one (0.5 KB/thread: 850)
+
+
+def churn_run(ctx, threads):
+    """cspy record -f json (1 kHz, CSPY_STATS) of churner.py with `threads`
+    short threads: (rec, doc, oracle, stats)."""
+    d = ctx.tmpdir()
+    oracle, out, stats = (os.path.join(d, n) for n in ('oracle.json', 'p.json', 'stats.json'))
+    env = dict(target_env(), CSPY_STATS=stats)
+    r = ctx.cspy(['record', '-f', 'json', '-o', out, '-r', CHURN_RATE, '--idle', '--'] +
+                 launch_cmd(ctx.interp, 'churner.py', oracle, threads), env=env, )
+    record_ok(ctx, r, out, 'json')
+    return r, load_json_doc(out), read_json(oracle), read_json(stats)
+
+
+def check_churn_memory(ctx):
+    """A thread-per-request churner (defect 4 of issue 10): exited threads
+    are folded into one lane per name pattern ("Thread-N (handle_request)"),
+    so the JSON lists a bounded number of thread entries, every sample of
+    handle_request is still there (the counts add up, and match the time the
+    handlers spent), and cspy's peak RSS does not grow with the number of
+    threads: a run of CHURN_LARGE threads against one of CHURN_SMALL."""
+    require_cspy()
+    runs = {}
+    for n in (CHURN_SMALL, CHURN_LARGE):
+        r, doc, o, st = churn_run(ctx, n)
+        runs[n] = st
+        pr = []
+        pid = o['pid']
+        mine = [t for t in doc['threads'] if t['pid'] == pid]
+        if len(mine) > CHURN_MAX_ENTRIES:
+            pr.append('%d threads started, %d thread entries for them in the JSON (at most %d '
+                      'expected: exited threads folded by name pattern); the first: %s'
+                      % (o['threads'], len(mine), CHURN_MAX_ENTRIES,
+                         json.dumps(mine[:3])))
+        lanes = [t for t in mine if t.get('exited')]
+        want = 'Thread-N (handle_request)' if ctx.interp.minor >= (3, 10) else 'Thread-N'
+        if not any(t['name'] == want and t['tid'] == 0 for t in lanes):
+            pr.append('no lane of exited threads named %r with tid 0; lanes: %s'
+                      % (want, json.dumps(lanes)))
+        elif sum(t['exited'] for t in lanes) < n // 2 and ctx.interp.minor >= (3, 8):
+            # Before 3.8 a thread state has no native id: a thread not paused
+            # whose TID could not be read shares the entry of TID 0, which
+            # never exits (bounded all the same: one entry).
+            pr.append('lanes hold %d exited threads of %d started' % (sum(t['exited'] for t in lanes), n))
+        names = dict((i, f['name']) for i, f in enumerate(doc['frames']))
+        by_thread = {}
+        handler = 0
+        for s in doc['stacks']:
+            by_thread[s['thread']] = by_thread.get(s['thread'], 0) + s['count']
+            if any(names[f] == 'handle_request' for f in s['frames']):
+                handler += s['count']
+        for i, t in enumerate(doc['threads']):
+            if by_thread.get(i, 0) != t['samples']:
+                pr.append('thread entry %d (%s): samples %d, its stacks count %d'
+                          % (i, t['name'], t['samples'], by_thread.get(i, 0)))
+        expected = o['busy_s'] * float(CHURN_RATE)
+        if handler < 0.5 * expected or handler > 1.5 * expected + 50:
+            pr.append('%d samples of handle_request, expected about %d (the handlers ran %.2f s '
+                      'at %s Hz)' % (handler, expected, o['busy_s'], CHURN_RATE))
+        ctx.fail(r, pr)
+    small, large = runs[CHURN_SMALL]['peak_rss_kb'], runs[CHURN_LARGE]['peak_rss_kb']
+    if large - small > CHURN_MAX_GROWTH_KB:
+        ctx.fail('peak RSS (CSPY_STATS peak_rss_kb)',
+                 ['%d threads: %d KB, %d threads: %d KB: +%d KB (at most %d expected: memory must '
+                  'not grow with the threads ever seen)'
+                  % (CHURN_SMALL, small, CHURN_LARGE, large, large - small, CHURN_MAX_GROWTH_KB)])
+    ctx.finish()
+
+
 # --------------------------------------------------------------------------
 # Version-independent checks
 
@@ -1556,6 +1629,7 @@ PER_VERSION = [
     ('subprocesses', check_subprocesses, None),
     ('multi_pid', check_multi_pid, None),
     ('exit_status', check_exit_status, None),
+    ('churn_memory', check_churn_memory, None),
 ]
 
 GLOBAL = [
@@ -1770,7 +1844,7 @@ def main():
         if i.label in ACCURACY:
             ACCURACY[i.label]['order'] = order
     # Phase 2: the rest, in parallel. Slow ones first.
-    slow = ('subprocesses', 'function_agg', 'gil', 'json_profile', 'formats', 'hostile_names',
+    slow = ('churn_memory', 'subprocesses', 'function_agg', 'gil', 'json_profile', 'formats', 'hostile_names',
             'legacy_syntax', 'sigint_sigterm')
     jobs.sort(key=lambda j: j[1] not in slow)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, OPTS.jobs)) as ex:
