@@ -427,7 +427,7 @@ static void test_chrometrace_timeline(void)
 
 /* Three request threads of process 5 (rate 100 Hz) fold into the lane
  * "Thread-N (h)": A (0-10 ms) and B (5-15 ms) ran at the same time, C
- * (40 ms) after both; main stays a thread of its own. */
+ * (60 ms) after both; main stays a thread of its own. */
 static struct profile *lanes(void)
 {
 	struct profile *p = profile__new();
@@ -445,7 +445,7 @@ static struct profile *lanes(void)
 	profile__thread_exit(p, a);
 	profile__thread_exit(p, profile__thread(p, 5, 7, "", ""));
 	uint32_t c = profile__thread(p, 5, 8, "Thread-3 (h)", "python3 s.py");
-	profile__add(p, c, mh, 2, 40 * MS, 1);
+	profile__add(p, c, mh, 2, 60 * MS, 1);
 	profile__thread_exit(p, c);
 	struct prof_meta meta = { .rate_hz = 100 };
 	profile__set_meta(p, &meta);
@@ -479,7 +479,7 @@ static void test_lanes(void)
 			  "\"args\":{\"name\":\"Thread-N (h) (exited threads)\"}}") != NULL);
 	CHECK(strstr(out, "\"tid\":4194305,\"args\":{\"name\":\"Thread-N (h) (exited threads)\"}") != NULL);
 	CHECK(strstr(out, "\"tid\":4194306") == NULL);
-	CHECK(strstr(out, "\"ph\":\"B\",\"name\":\"h (s.py:2)\",\"cat\":\"python\",\"ts\":40000,\"pid\":5,"
+	CHECK(strstr(out, "\"ph\":\"B\",\"name\":\"h (s.py:2)\",\"cat\":\"python\",\"ts\":60000,\"pid\":5,"
 			  "\"tid\":4194305}") != NULL);
 	CHECK(strstr(out, "\"ph\":\"E\",\"name\":\"h (s.py:2)\",\"cat\":\"python\",\"ts\":20000,\"pid\":5,"
 			  "\"tid\":4194304}") != NULL);
