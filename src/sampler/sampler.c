@@ -13,8 +13,8 @@
  * Thread names cost a dict walk in the target, so they are refreshed once a
  * second or when an unknown thread shows up; the names kept are those of the
  * threads of the latest lookup (sorted by thread id), so a thread-per-request
- * server does not grow them. At each lookup, the profile's threads of that
- * process missing from the sample have exited: they are folded into their
+ * server does not grow them. Every 10 ms, the profile's threads of a process
+ * that its sample no longer lists have exited: they are folded into their
  * name pattern's lane (profile__thread_exit), unless --threads keeps each
  * thread's root frame apart.
  */
@@ -41,6 +41,7 @@
 
 #define MAX_TARGETS 1024
 #define NAME_REFRESH_NS 1000000000ull
+#define RETIRE_NS 10000000ull           /* exited threads folded this often */
 #define CHILD_SCAN_NS 100000000ull
 #define REAP_NS 10000000ull
 #define PROGRESS_NS 100000000ull
@@ -84,6 +85,7 @@ struct target {
 	struct tname *names;            /* sorted by thread_id */
 	size_t nnames;
 	uint64_t names_at;              /* when names were last refreshed */
+	uint64_t retired_at;            /* when exited threads were last folded */
 	bool names_due;
 };
 
@@ -636,10 +638,11 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		s->st.first_sample_ns = clock_now_ns();
 		s->st.first_sample_cpu_ns = cpu_ns();
 	}
-	if (flags & PYSAMPLE_NAMES) {
+	if (flags & PYSAMPLE_NAMES)
 		names_refresh(t, &s->sample);
-		if (!s->c.threads_root)
-			retire_exited(s, t);
+	if (!s->c.threads_root && now - t->retired_at >= RETIRE_NS) {
+		retire_exited(s, t);
+		t->retired_at = now;
 	}
 	s->tick_threads += (int)s->sample.n;
 	for (size_t i = 0; i < s->sample.n; i++) {
