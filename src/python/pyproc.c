@@ -96,6 +96,7 @@ struct pyproc {
 
 	struct code_entry *codes;       /* open addressing, power-of-two size */
 	size_t ncodes, codes_cap;
+	uint8_t *lt_scratch;            /* MAX_LINETABLE bytes: a line table is read here, then copied */
 
 	struct threadstate *threads;    /* live only: TIDs and run states */
 	bool states_fresh;              /* run states read by pyproc__running_tasks */
@@ -201,11 +202,15 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 		return NULL;
 	}
 	char *qualname = qn ? read_name(p, qn) : NULL;
-	uint8_t *tab = xmalloc(MAX_LINETABLE);
+	/* Read into the scratch buffer and keep an exact copy: shrinking a
+	 * 4 MiB block (an mmap) would keep a page and a mapping per table. */
+	if (!p->lt_scratch)
+		p->lt_scratch = xmalloc(MAX_LINETABLE);
 	size_t tablen = 0;
-	if (pybytes_read(&p->ctx, lt, tab, MAX_LINETABLE, &tablen) != 0)
+	if (pybytes_read(&p->ctx, lt, p->lt_scratch, MAX_LINETABLE, &tablen) != 0)
 		tablen = 0;
-	tab = xrealloc(tab, tablen ? tablen : 1);
+	uint8_t *tab = xmalloc(tablen ? tablen : 1);
+	memcpy(tab, p->lt_scratch, tablen);
 
 	if (e->used)
 		code_entry_clear(e);
@@ -365,6 +370,7 @@ void pyproc__close(struct pyproc *p)
 		if (p->codes[i].used)
 			code_entry_clear(&p->codes[i]);
 	free(p->codes);
+	free(p->lt_scratch);
 	for (size_t i = 0; i < MAX_CHUNKS; i++)
 		free(p->chunks[i].data);
 	free(p->raw);
