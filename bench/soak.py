@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make bench`'s long runs: cspy's memory over a long record of a
+"""`make bench`'s long runs (run by bench/run.py after the other cases): cspy's memory over a long record of a
 thread-per-request server (the soak), and the rate record reaches with
 1,000 threads.
 
@@ -286,6 +286,7 @@ def main():
     text = '\n'.join(L)
     print(text)
     if not opts.smoke:
+        os.makedirs(os.path.dirname(os.path.abspath(opts.out)), exist_ok=True)
         with open(opts.out, 'w') as f:
             f.write(text + '\n')
         print('(written to %s)' % opts.out)
