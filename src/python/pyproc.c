@@ -14,7 +14,8 @@
  *      instruction position);
  *   4. the distinct code objects of the thread are read in one batched call
  *      and checked against the code cache, which re-reads names and the line
- *      table only when the object at that address changed;
+ *      table only when the object at that address changed (entries no sample
+ *      met for a minute are dropped, so freed code objects do not pile up);
  *   5. lines from the line table (python/linetable.h), the last offset and line
  *      kept per code object.
  */
@@ -40,6 +41,7 @@
 #include "python/pyobj.h"
 #include "python/pystr.h"
 #include "python/shortname.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 
 #define MAX_INTERP_CHAIN 64
@@ -53,6 +55,8 @@
 #define GLIBC_TID_OFFSET 0x2d0
 #define TS_READ 512
 #define FRAME_READ 160
+#define CODE_SWEEP_NS 1000000000ull     /* old code entries looked for every second */
+#define CODE_MAX_AGE_NS 60000000000ull  /* ... and dropped after a minute unseen */
 
 /* One cached code object. The key fields are compared on every sample. */
 struct code_entry {
@@ -62,6 +66,7 @@ struct code_entry {
 	uint8_t *linetable;
 	size_t linetable_len;
 	int last_offset, last_line;     /* the last line lookup (frames stay put) */
+	uint64_t seen_ns;               /* the sample that last met it */
 	bool used;
 };
 
@@ -96,7 +101,8 @@ struct pyproc {
 
 	struct code_entry *codes;       /* open addressing, power-of-two size */
 	size_t ncodes, codes_cap;
-	uint8_t *lt_scratch;            /* MAX_LINETABLE bytes: a line table is read here, then copied */
+	uint64_t now_ns;                /* clock of the current sample */
+	uint64_t swept_ns;              /* when old code entries were last dropped */
 
 	struct threadstate *threads;    /* live only: TIDs and run states */
 	bool states_fresh;              /* run states read by pyproc__running_tasks */
@@ -149,6 +155,30 @@ static void code_cache_grow(struct pyproc *p)
 	free(old);
 }
 
+/* Drop the entries no sample met for CODE_MAX_AGE_NS: code objects freed
+ * since (a server that compiles per request), or misread ones (a freed code
+ * object seen in a torn frame, with a garbage line table of up to 4 MiB). The
+ * table is rebuilt from the ones kept. */
+static void code_cache_sweep(struct pyproc *p)
+{
+	if (!p->codes_cap)
+		return;
+	struct code_entry *old = p->codes;
+	p->codes = xcalloc(p->codes_cap, sizeof(*p->codes));
+	p->ncodes = 0;
+	for (size_t i = 0; i < p->codes_cap; i++) {
+		if (!old[i].used)
+			continue;
+		if (p->now_ns - old[i].seen_ns > CODE_MAX_AGE_NS) {
+			code_entry_clear(&old[i]);
+			continue;
+		}
+		p->codes[code_slot(p, old[i].pub.addr)] = old[i];
+		p->ncodes++;
+	}
+	free(old);
+}
+
 static uint64_t rd_u64(const uint8_t *b, int off)
 {
 	uint64_t v;
@@ -190,8 +220,10 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 	struct code_entry *e = &p->codes[code_slot(p, addr)];
 	if (e->used && e->type == type && e->filename_p == fn && e->name_p == nm &&
 	    e->qualname_p == qn && e->linetable_p == lt && e->pub.firstlineno == first &&
-	    e->firsttraceable == ft)
+	    e->firsttraceable == ft) {
+		e->seen_ns = p->now_ns;
 		return e;
+	}
 
 	/* Miss or stale: (re)build. */
 	char *name = read_name(p, nm);
@@ -202,15 +234,17 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 		return NULL;
 	}
 	char *qualname = qn ? read_name(p, qn) : NULL;
-	/* Read into the scratch buffer and keep an exact copy: shrinking a
-	 * 4 MiB block (an mmap) would keep a page and a mapping per table. */
-	if (!p->lt_scratch)
-		p->lt_scratch = xmalloc(MAX_LINETABLE);
+	/* Read into a 4 MiB block and keep an exact copy: shrinking the block
+	 * (an mmap) would keep a page and a mapping per table, and keeping it
+	 * for the next table would keep every page a torn read (a freed code
+	 * object's garbage length) once touched. */
+	uint8_t *buf = xmalloc(MAX_LINETABLE);
 	size_t tablen = 0;
-	if (pybytes_read(&p->ctx, lt, p->lt_scratch, MAX_LINETABLE, &tablen) != 0)
+	if (pybytes_read(&p->ctx, lt, buf, MAX_LINETABLE, &tablen) != 0)
 		tablen = 0;
 	uint8_t *tab = xmalloc(tablen ? tablen : 1);
-	memcpy(tab, p->lt_scratch, tablen);
+	memcpy(tab, buf, tablen);
+	free(buf);
 
 	if (e->used)
 		code_entry_clear(e);
@@ -234,6 +268,7 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 	e->firsttraceable = ft;
 	e->linetable = tab;
 	e->linetable_len = tablen;
+	e->seen_ns = p->now_ns;
 	return e;
 }
 
@@ -370,7 +405,6 @@ void pyproc__close(struct pyproc *p)
 		if (p->codes[i].used)
 			code_entry_clear(&p->codes[i]);
 	free(p->codes);
-	free(p->lt_scratch);
 	for (size_t i = 0; i < MAX_CHUNKS; i++)
 		free(p->chunks[i].data);
 	free(p->raw);
@@ -968,6 +1002,11 @@ int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
 {
 	uint64_t interp = 0;
 	s->n = 0;
+	p->now_ns = clock_now_ns();
+	if (p->now_ns - p->swept_ns >= CODE_SWEEP_NS) {
+		code_cache_sweep(p);
+		p->swept_ns = p->now_ns;
+	}
 	mem__cycle_begin(p->mem);
 	int err = sample_stacks(p, s, flags, &interp);
 	mem__cycle_end(p->mem);
