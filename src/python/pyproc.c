@@ -57,6 +57,7 @@
 #define FRAME_READ 160
 #define CODE_SWEEP_NS 1000000000ull     /* old code entries looked for every second */
 #define CODE_MAX_AGE_NS 60000000000ull  /* ... and dropped after a minute unseen */
+#define SCRATCH_KEEP 1024               /* frames the per-sample arrays keep room for */
 
 /* One cached code object. The key fields are compared on every sample. */
 struct code_entry {
@@ -161,12 +162,23 @@ static void code_cache_grow(struct pyproc *p)
  * table is rebuilt from the ones kept. */
 static void code_cache_sweep(struct pyproc *p)
 {
-	if (!p->codes_cap)
+	size_t stale = 0;
+	for (size_t i = 0; i < p->codes_cap; i++)
+		stale += p->codes[i].used && p->now_ns - p->codes[i].seen_ns > CODE_MAX_AGE_NS;
+	if (!stale)
 		return;
 	struct code_entry *old = p->codes;
+	size_t old_cap = p->codes_cap, kept = 0;
+	for (size_t i = 0; i < old_cap; i++)
+		kept += old[i].used;
+	kept -= stale;
+	/* Smaller when a burst of code objects (a torn walk through freed
+	 * frames) had grown it: load at most 1/4 after the rebuild. */
+	while (p->codes_cap > 1024 && kept * 8 < p->codes_cap)
+		p->codes_cap /= 2;
 	p->codes = xcalloc(p->codes_cap, sizeof(*p->codes));
 	p->ncodes = 0;
-	for (size_t i = 0; i < p->codes_cap; i++) {
+	for (size_t i = 0; i < old_cap; i++) {
 		if (!old[i].used)
 			continue;
 		if (p->now_ns - old[i].seen_ns > CODE_MAX_AGE_NS) {
@@ -998,6 +1010,36 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 	return 0;
 }
 
+/* The per-sample arrays are sized for the deepest stack met: one torn walk
+ * of PYPROC_MAX_DEPTH frames (a thread exiting under the reader) would keep
+ * about a megabyte for the rest of the run. Called once a second: arrays far
+ * larger than a usual stack are given back (a real deep stack regrows
+ * them). */
+static void scratch_trim(struct pyproc *p, struct py_sample *s)
+{
+	if (p->raw_cap > SCRATCH_KEEP) {
+		free(p->raw);
+		p->raw = NULL;
+		p->raw_cap = p->nraw = 0;
+	}
+	if (p->ucode_cap > SCRATCH_KEEP) {
+		free(p->ucode);
+		p->ucode = NULL;
+		p->ucode_cap = p->nucode = 0;
+	}
+	if (p->uslots_cap > 2 * SCRATCH_KEEP) {
+		free(p->uslots);
+		p->uslots = NULL;
+		p->uslots_cap = 0;
+	}
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->threads[i].cap > SCRATCH_KEEP) {
+			free(s->threads[i].frames);
+			s->threads[i].frames = NULL;
+			s->threads[i].cap = s->threads[i].nframes = 0;
+		}
+}
+
 int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
 {
 	uint64_t interp = 0;
@@ -1005,6 +1047,7 @@ int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
 	p->now_ns = clock_now_ns();
 	if (p->now_ns - p->swept_ns >= CODE_SWEEP_NS) {
 		code_cache_sweep(p);
+		scratch_trim(p, s);
 		p->swept_ns = p->now_ns;
 	}
 	mem__cycle_begin(p->mem);
