@@ -259,9 +259,18 @@ def main():
         print('0 passed, 1 failed')
         return 1
     tmp = tempfile.mkdtemp(prefix='cspy-soak-')
+    if CSPY.startswith(REPO + os.sep):
+        try:
+            commit = subprocess.check_output(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD'],
+                                             universal_newlines=True).strip()
+        except (OSError, subprocess.CalledProcessError):
+            commit = '?'
+        which = '%s (commit %s)' % (os.path.relpath(CSPY, REPO), commit)
+    else:
+        which = 'a cspy outside this checkout (BUILD)'
     passed, failed, L = 0, 0, ['# cspy soak and 1,000 threads%s' % (' (smoke run: not results)' if opts.smoke else ''),
-                               '', 'Run %s, cspy %s, load average at the start %s.' % (
-                                   time.strftime('%Y-%m-%d %H:%M'), os.path.relpath(CSPY, REPO),
+                               '', 'Run %s, %s, load average at the start %s.' % (
+                                   time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), which,
                                    open('/proc/loadavg').read().split()[0]), '']
     try:
         cases = []
