@@ -877,12 +877,13 @@ def vm_rss_kb(pid):
 def churn_run(ctx, threads):
     """cspy record -f json --idle (1 kHz) of churner.py with `threads`
     short threads, cspy's VmRSS read every 50 ms: (rec, doc, oracle,
-    [(seconds, VmRSS kB)]). The peak RSS (CSPY_STATS) would not do: it is
+    [(seconds, VmRSS kB)], CSPY_STATS). The peak RSS (CSPY_STATS) would not do: it is
     the start-up's (ELF symbols), 3 times what sampling needs."""
     d = ctx.tmpdir()
-    oracle, out = os.path.join(d, 'oracle.json'), os.path.join(d, 'p.json')
+    oracle, out, stats = (os.path.join(d, n) for n in ('oracle.json', 'p.json', 'stats.json'))
     r = ctx.cspy(['record', '-f', 'json', '-o', out, '-r', CHURN_RATE, '--idle', '--'] +
-                 launch_cmd(ctx.interp, 'churner.py', oracle, threads), wait=False)
+                 launch_cmd(ctx.interp, 'churner.py', oracle, threads), wait=False,
+                 env=dict(target_env(), CSPY_STATS=stats))
     rss, t0 = [], time.time()
     end = t0 + CHURN_TIMEOUT
     while r.p.poll() is None and time.time() < end:
@@ -892,15 +893,16 @@ def churn_run(ctx, threads):
         time.sleep(0.05)
     r.wait(timeout=max(1, end - time.time()))
     record_ok(ctx, r, out, 'json')
-    return r, load_json_doc(out), read_json(oracle), rss
+    return r, load_json_doc(out), read_json(oracle), rss, read_json(stats)
 
 
 def check_churn_memory(ctx):
     """A thread-per-request churner (defect 4 of issue 10): exited threads
     are folded into one lane per name pattern ("Thread-N (handle_request)"),
-    so the JSON lists a bounded number of thread entries, every sample of
-    handle_request is still there (the counts add up, and match the time the
-    handlers spent), in a run of CHURN_SMALL threads and one of
+    so the JSON lists a bounded number of thread entries, every sample is
+    still there (the stacks add up to each entry's samples and to the thread
+    stacks cspy read, CSPY_STATS thread_samples; handle_request has about
+    its share of the time), in a run of CHURN_SMALL threads and one of
     CHURN_LARGE; and in the large one cspy's memory does not grow with the
     threads seen: from 20 % to 90 % of the run its VmRSS grows by at most
     CHURN_MAX_GROWTH_KB in small steps (the end is left out: an interpreter
@@ -908,7 +910,7 @@ def check_churn_memory(ctx):
     require_cspy()
     runs = {}
     for n in (CHURN_SMALL, CHURN_LARGE):
-        r, doc, o, rss = churn_run(ctx, n)
+        r, doc, o, rss, st = churn_run(ctx, n)
         runs[n] = rss
         pr = []
         pid = o['pid']
@@ -940,11 +942,16 @@ def check_churn_memory(ctx):
             if by_thread.get(i, 0) != t['samples']:
                 pr.append('thread entry %d (%s): samples %d, its stacks count %d'
                           % (i, t['name'], t['samples'], by_thread.get(i, 0)))
-        # At the rate cspy achieved (a loaded machine starves it too).
+        # With --idle every thread read is kept: not one sample lost in folding.
+        if sum(by_thread.values()) != st['thread_samples']:
+            pr.append('the stacks count %d samples, cspy read %d thread stacks (CSPY_STATS '
+                      'thread_samples)' % (sum(by_thread.values()), st['thread_samples']))
+        # The handler's share, at the rate cspy achieved; loose: on a loaded
+        # machine cspy is starved most while the handlers run.
         meta = doc['meta']
         rate = meta['samples'] / (meta['duration_ns'] / 1e9) if meta['duration_ns'] else 0
         expected = o['busy_s'] * rate
-        if handler < 0.5 * expected or handler > 1.5 * expected + 50:
+        if handler < 0.25 * expected or handler > 1.5 * expected + 50:
             pr.append('%d samples of handle_request, expected about %d (the handlers ran %.2f s; '
                       'cspy sampled at %.0f Hz of %s)' % (handler, expected, o['busy_s'], rate, CHURN_RATE))
         ctx.fail(r, pr)
