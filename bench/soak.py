@@ -15,8 +15,9 @@ minutes; --smoke: the first fifth): "flat after warm-up" when it grew by
 less than FLAT_KB. The profile's thread entries and the exited threads its
 lanes hold are reported too.
 
-threads1000: a process of 1,000 threads, each spinning 0.2 ms then
-sleeping 20 ms (about 10 running at any moment), recorded at 100 Hz for 10 s
+threads1000: a process of 1,000 threads, each spinning 0.05 ms then
+sleeping 100 ms (half a CPU in all: a few running at any moment, the
+machine not saturated), recorded at 100 Hz for 10 s
 (--smoke: 2 s), blocking and --nonblocking, with CSPY_STATS: the achieved
 rate (samples / elapsed_s) and cspy's CPU per sample.
 
@@ -46,10 +47,10 @@ go = threading.Event()
 def worker():
     go.wait()
     while True:
-        end = clock() + 0.0002
+        end = clock() + 0.00005
         while clock() < end:
             pass
-        time.sleep(0.02)
+        time.sleep(0.1)
 for i in range(1000):
     t = threading.Thread(target=worker, name='w%d' % i)
     t.daemon = True
@@ -236,8 +237,8 @@ def threads1000(py, seconds, tmp):
     finally:
         stop(target)
     L = ['## 1,000 threads at 100 Hz', '',
-         '`cspy record --pid PID -r 100 -d %g -f raw` of 1,000 threads (Python %s), each spinning 0.2 ms '
-         'then sleeping 20 ms (about 10 running at a time).' % (seconds, py_version(py)), '',
+         '`cspy record --pid PID -r 100 -d %g -f raw` of 1,000 threads (Python %s), each spinning 0.05 ms '
+         'then sleeping 100 ms (half a CPU in all).' % (seconds, py_version(py)), '',
          '| mode | achieved Hz | of 100 asked | threads per sample | cspy CPU (cores) | ms per sample |',
          '|---|---|---|---|---|---|'] + rows + ['']
     return L, not why, why
