@@ -1059,6 +1059,22 @@ def main():
         except (OSError, subprocess.TimeoutExpired) as e:
             counter.case('dump_time.py', False, str(e))
 
+    # The soak (RSS over a long record of a thread-per-request server) and
+    # 1,000 threads at 100 Hz (bench/soak.py, results/soak.md).
+    soak_text = ''
+    if not only:
+        wait_quiet()
+        try:
+            p = subprocess.run([sys.executable, os.path.join(REPO, 'bench', 'soak.py')] +
+                               (['--smoke'] if OPTS.smoke else ['--out', os.path.join(out_dir, 'soak.md')]),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                               timeout=1800, cwd=REPO, env=dict(os.environ, BUILD=build_dir()))
+            soak_text = p.stdout.strip()
+            counter.case('soak.py', p.returncode == 0 and '0 failed' in soak_text,
+                         'status %s: %s' % (p.returncode, (p.stderr.strip() or soak_text)[-300:]))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            counter.case('soak.py', False, str(e))
+
     # The report.
     took = time.time() - t_start
     cpu, ncpu, kernel = machine()
@@ -1161,6 +1177,8 @@ def main():
             json.dump({'startup': {'%s %s' % k: v for k, v in startup.items()}, 'cells': raw,
                        'rss': rss, 'floor': floor}, f, indent=1)
     print(text)
+    if soak_text:
+        print('\n' + soak_text)
     if OPTS.smoke:
         print('\n(smoke run: written to a temporary directory, now removed; took %.0f s)' % took)
     else:

@@ -2,8 +2,13 @@
  *
  * The profile model (see profile.h). Frames and stacks each live in a
  * growable array indexed by an open-addressing hash table of ids (FNV-1a
- * hashes, linear probing, load factor <= 1/2). Stack frame ids are kept in
- * one shared pool, so a stack costs its frame ids plus one small record.
+ * hashes, linear probing, load factor <= 1/2; a removed stack is taken out
+ * with backward-shift deletion). A stack's frame ids are one allocation of
+ * their own; the stacks of a thread are chained through next (the thread's
+ * first), and unused stack ids through the same link (free_stack). A stack's
+ * hash mixes its thread's key, a number given once per thread entry, so a
+ * thread moved to another index keeps its stacks where they are in the
+ * table. Threads are found by (pid, tid) in a chained table of indices.
  */
 #include "agg/profile.h"
 
@@ -11,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg/intern.h"
 #include "util/xalloc.h"
 
 #define EMPTY UINT32_MAX
@@ -22,13 +28,18 @@ struct frame_rec {
 
 struct stack_rec {
 	struct prof_stack pub;
-	size_t pool_off;
 	uint64_t hash;
+	uint32_t next;          /* next stack of the same thread, or next unused id; EMPTY: none */
+	uint32_t remap;         /* during profile__thread_exit: the lane's stack id */
+	bool unused;
 };
 
 struct thread_rec {
 	struct prof_thread pub;
-	char *name, *cmdline;
+	uint32_t key;           /* never reused: what stack hashes mix in */
+	uint32_t first_stack;   /* EMPTY: none */
+	uint32_t chain;         /* next thread in the (pid, tid) bucket; EMPTY: none */
+	bool lane;              /* a lane of exited threads: not in the (pid, tid) table */
 	struct prof_run *runs;
 	size_t nruns, cap;
 };
@@ -46,11 +57,14 @@ struct profile {
 	struct stack_rec *stacks;
 	size_t nstacks, stacks_cap;
 	struct table stack_tab;
-	uint32_t *pool;
-	size_t pool_n, pool_cap;
+	uint32_t free_stack;    /* first unused stack id, EMPTY: none */
 
 	struct thread_rec *threads;
 	size_t nthreads, threads_cap;
+	uint32_t *thread_buckets;       /* (pid, tid) hash -> first thread index */
+	size_t thread_buckets_cap;      /* power of two */
+	uint32_t next_key;
+	struct intern *strings;         /* thread names and command lines */
 
 	struct prof_meta meta;
 	char *title, *cmdline, *pyver;
@@ -81,6 +95,11 @@ struct profile *profile__new(void)
 	struct profile *p = xcalloc(1, sizeof(*p));
 	table_init(&p->frame_tab);
 	table_init(&p->stack_tab);
+	p->free_stack = EMPTY;
+	p->thread_buckets_cap = 64;
+	p->thread_buckets = xmalloc(p->thread_buckets_cap * sizeof(*p->thread_buckets));
+	memset(p->thread_buckets, 0xff, p->thread_buckets_cap * sizeof(*p->thread_buckets));
+	p->strings = intern__new();
 	p->meta.title = p->meta.command_line = p->meta.python_version = "";
 	return p;
 }
@@ -94,32 +113,35 @@ void profile__free(struct profile *p)
 		free((char *)p->frames[i].pub.filename);
 		free((char *)p->frames[i].pub.short_filename);
 	}
-	for (size_t i = 0; i < p->nthreads; i++) {
-		free(p->threads[i].name);
-		free(p->threads[i].cmdline);
+	for (size_t i = 0; i < p->nstacks; i++)
+		free((uint32_t *)p->stacks[i].pub.frames);
+	for (size_t i = 0; i < p->nthreads; i++)
 		free(p->threads[i].runs);
-	}
+	intern__free(p->strings);
 	free(p->frames);
 	free(p->frame_tab.slots);
 	free(p->stacks);
 	free(p->stack_tab.slots);
-	free(p->pool);
 	free(p->threads);
+	free(p->thread_buckets);
 	free(p->title);
 	free(p->cmdline);
 	free(p->pyver);
 	free(p);
 }
 
-/* Rebuild a table at twice the size from the hashes of its n items. */
+/* Rebuild a table at twice the size from the hashes of its n items
+ * (skip(p, id): not in the table). */
 static void table_grow(struct table *t, size_t n, uint64_t (*hash_of)(const struct profile *, uint32_t),
-		       const struct profile *p)
+		       bool (*skip)(const struct profile *, uint32_t), const struct profile *p)
 {
 	free(t->slots);
 	t->cap *= 2;
 	t->slots = xmalloc(t->cap * sizeof(*t->slots));
 	memset(t->slots, 0xff, t->cap * sizeof(*t->slots));
 	for (uint32_t id = 0; id < n; id++) {
+		if (skip && skip(p, id))
+			continue;
 		size_t i = hash_of(p, id) & (t->cap - 1);
 		while (t->slots[i] != EMPTY)
 			i = (i + 1) & (t->cap - 1);
@@ -127,8 +149,31 @@ static void table_grow(struct table *t, size_t n, uint64_t (*hash_of)(const stru
 	}
 }
 
+/* Take id (whose hash is h) out of a linear-probing table: the entries after
+ * it in its cluster move back where their probe reaches. */
+static void table_remove(struct table *t, uint32_t id, uint64_t h,
+			 uint64_t (*hash_of)(const struct profile *, uint32_t), const struct profile *p)
+{
+	size_t mask = t->cap - 1, i = h & mask;
+	while (t->slots[i] != id) {
+		if (t->slots[i] == EMPTY)
+			return;
+		i = (i + 1) & mask;
+	}
+	for (size_t j = (i + 1) & mask; t->slots[j] != EMPTY; j = (j + 1) & mask) {
+		size_t home = hash_of(p, t->slots[j]) & mask;
+		/* Move j to the hole i unless its home lies in (i, j]. */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			t->slots[i] = t->slots[j];
+			i = j;
+		}
+	}
+	t->slots[i] = EMPTY;
+}
+
 static uint64_t frame_hash_of(const struct profile *p, uint32_t id) { return p->frames[id].hash; }
 static uint64_t stack_hash_of(const struct profile *p, uint32_t id) { return p->stacks[id].hash; }
+static bool stack_unused(const struct profile *p, uint32_t id) { return p->stacks[id].unused; }
 
 static bool str_eq(const char *a, const char *b)
 {
@@ -160,7 +205,61 @@ uint32_t profile__frame(struct profile *p, const char *name, const char *filenam
 	p->nframes++;
 	t->slots[i] = id;
 	if (p->nframes * 2 > t->cap)
-		table_grow(t, p->nframes, frame_hash_of, p);
+		table_grow(t, p->nframes, frame_hash_of, NULL, p);
+	return id;
+}
+
+/* ---- threads ------------------------------------------------------------- */
+
+static size_t thread_bucket(const struct profile *p, pid_t pid, pid_t tid)
+{
+	uint64_t h = ((uint64_t)(uint32_t)pid << 32 | (uint32_t)tid) * 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 32) & (p->thread_buckets_cap - 1);
+}
+
+static void thread_link(struct profile *p, uint32_t i)
+{
+	struct thread_rec *t = &p->threads[i];
+	size_t b = thread_bucket(p, t->pub.pid, t->pub.tid);
+	t->chain = p->thread_buckets[b];
+	p->thread_buckets[b] = i;
+}
+
+static void thread_unlink(struct profile *p, uint32_t i)
+{
+	struct thread_rec *t = &p->threads[i];
+	uint32_t *link = &p->thread_buckets[thread_bucket(p, t->pub.pid, t->pub.tid)];
+	while (*link != EMPTY && *link != i)
+		link = &p->threads[*link].chain;
+	if (*link == i)
+		*link = t->chain;
+}
+
+/* A new thread entry at the end (lanes are not in the (pid, tid) table). */
+static uint32_t thread_append(struct profile *p, pid_t pid, pid_t tid, const char *name,
+			      const char *cmdline, bool lane)
+{
+	if (!lane && p->nthreads + 1 > p->thread_buckets_cap) {
+		free(p->thread_buckets);
+		p->thread_buckets_cap *= 2;
+		p->thread_buckets = xmalloc(p->thread_buckets_cap * sizeof(*p->thread_buckets));
+		memset(p->thread_buckets, 0xff, p->thread_buckets_cap * sizeof(*p->thread_buckets));
+		for (uint32_t i = 0; i < p->nthreads; i++)
+			if (!p->threads[i].lane)
+				thread_link(p, i);
+	}
+	p->threads = xgrow(p->threads, &p->threads_cap, p->nthreads + 1, sizeof(*p->threads));
+	uint32_t id = (uint32_t)p->nthreads++;
+	struct thread_rec *t = &p->threads[id];
+	memset(t, 0, sizeof(*t));
+	t->pub = (struct prof_thread){ .pid = pid, .tid = tid, .name = intern__get(p->strings, name),
+				       .process_cmdline = intern__get(p->strings, cmdline) };
+	t->key = p->next_key++;
+	t->first_stack = EMPTY;
+	t->chain = EMPTY;
+	t->lane = lane;
+	if (!lane)
+		thread_link(p, id);
 	return id;
 }
 
@@ -168,25 +267,17 @@ uint32_t profile__thread(struct profile *p, pid_t pid, pid_t tid, const char *na
 			 const char *process_cmdline)
 {
 	name = name ? name : "";
-	for (size_t i = 0; i < p->nthreads; i++) {
+	for (uint32_t i = p->thread_buckets[thread_bucket(p, pid, tid)]; i != EMPTY; i = p->threads[i].chain) {
 		struct thread_rec *t = &p->threads[i];
 		if (t->pub.pid != pid || t->pub.tid != tid)
 			continue;
-		if (name[0] && strcmp(t->name, name) != 0) {
-			free(t->name);
-			t->name = xstrdup(name);
-			t->pub.name = t->name;
+		if (name[0] && strcmp(t->pub.name, name) != 0) {
+			intern__put(p->strings, t->pub.name);
+			t->pub.name = intern__get(p->strings, name);
 		}
-		return (uint32_t)i;
+		return i;
 	}
-	p->threads = xgrow(p->threads, &p->threads_cap, p->nthreads + 1, sizeof(*p->threads));
-	struct thread_rec *t = &p->threads[p->nthreads];
-	memset(t, 0, sizeof(*t));
-	t->name = xstrdup(name);
-	t->cmdline = xstrdup(process_cmdline ? process_cmdline : "");
-	t->pub = (struct prof_thread){ .pid = pid, .tid = tid, .name = t->name,
-				       .process_cmdline = t->cmdline };
-	return (uint32_t)p->nthreads++;
+	return thread_append(p, pid, tid, name, process_cmdline, false);
 }
 
 void profile__thread_set_ns_tid(struct profile *p, uint32_t thread, pid_t ns_tid)
@@ -195,32 +286,60 @@ void profile__thread_set_ns_tid(struct profile *p, uint32_t thread, pid_t ns_tid
 		p->threads[thread].pub.ns_tid = ns_tid;
 }
 
-static uint32_t stack_intern(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n)
+/* ---- stacks -------------------------------------------------------------- */
+
+static uint64_t stack_hash(const struct profile *p, uint32_t thread, const uint32_t *frames, size_t n)
 {
-	uint64_t h = fnv(FNV0, &thread, sizeof(thread));
-	h = fnv(h, frames, n * sizeof(*frames));
-	struct table *t = &p->stack_tab;
+	uint64_t h = fnv(FNV0, &p->threads[thread].key, sizeof(p->threads[thread].key));
+	return fnv(h, frames, n * sizeof(*frames));
+}
+
+/* The id of (thread, frames), EMPTY if none; *slot: where it is or would go. */
+static uint32_t stack_find(const struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
+			   uint64_t h, size_t *slot)
+{
+	const struct table *t = &p->stack_tab;
 	size_t i = h & (t->cap - 1);
 	for (; t->slots[i] != EMPTY; i = (i + 1) & (t->cap - 1)) {
 		const struct stack_rec *s = &p->stacks[t->slots[i]];
 		if (s->hash == h && s->pub.thread == thread && s->pub.n == n &&
-		    memcmp(p->pool + s->pool_off, frames, n * sizeof(*frames)) == 0)
+		    memcmp(s->pub.frames, frames, n * sizeof(*frames)) == 0) {
+			*slot = i;
 			return t->slots[i];
+		}
 	}
-	uint32_t id = (uint32_t)p->nstacks;
-	uint32_t *old_pool = p->pool;
-	p->pool = xgrow(p->pool, &p->pool_cap, p->pool_n + n + 1, sizeof(*p->pool));
-	if (p->pool != old_pool)        /* keep every stack's frames pointer valid */
-		for (size_t k = 0; k < p->nstacks; k++)
-			p->stacks[k].pub.frames = p->pool + p->stacks[k].pool_off;
-	memcpy(p->pool + p->pool_n, frames, n * sizeof(*frames));
-	p->stacks = xgrow(p->stacks, &p->stacks_cap, p->nstacks + 1, sizeof(*p->stacks));
-	p->stacks[id] = (struct stack_rec){ { thread, p->pool + p->pool_n, (uint32_t)n, 0 }, p->pool_n, h };
-	p->pool_n += n;
-	p->nstacks++;
-	t->slots[i] = id;
+	*slot = i;
+	return EMPTY;
+}
+
+static void stack_insert(struct profile *p, uint32_t id, size_t slot)
+{
+	struct table *t = &p->stack_tab;
+	t->slots[slot] = id;
 	if (p->nstacks * 2 > t->cap)
-		table_grow(t, p->nstacks, stack_hash_of, p);
+		table_grow(t, p->nstacks, stack_hash_of, stack_unused, p);
+}
+
+static uint32_t stack_intern(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n)
+{
+	uint64_t h = stack_hash(p, thread, frames, n);
+	size_t slot;
+	uint32_t id = stack_find(p, thread, frames, n, h, &slot);
+	if (id != EMPTY)
+		return id;
+	if (p->free_stack != EMPTY) {
+		id = p->free_stack;
+		p->free_stack = p->stacks[id].next;
+	} else {
+		p->stacks = xgrow(p->stacks, &p->stacks_cap, p->nstacks + 1, sizeof(*p->stacks));
+		id = (uint32_t)p->nstacks++;
+	}
+	uint32_t *copy = xmalloc((n ? n : 1) * sizeof(*copy));
+	memcpy(copy, frames, n * sizeof(*frames));
+	struct thread_rec *t = &p->threads[thread];
+	p->stacks[id] = (struct stack_rec){ { thread, copy, (uint32_t)n, 0, 0 }, h, t->first_stack, id, false };
+	t->first_stack = id;
+	stack_insert(p, id, slot);
 	return id;
 }
 
@@ -245,6 +364,135 @@ void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, si
 	}
 	t->runs = xgrow(t->runs, &t->cap, t->nruns + 1, sizeof(*t->runs));
 	t->runs[t->nruns++] = (struct prof_run){ sid, weight, t_ns, t_ns };
+}
+
+/* ---- exited threads ------------------------------------------------------ */
+
+const char *profile_thread_pattern(const char *name, char *buf, size_t n)
+{
+	size_t o = 0;
+	if (!n)
+		return buf;
+	name = name ? name : "";
+	for (size_t i = 0; name[i] && o + 1 < n;) {
+		unsigned char c = (unsigned char)name[i];
+		unsigned char prev = i ? (unsigned char)name[i - 1] : 0;
+		bool after_letter = (prev >= 'a' && prev <= 'z') || (prev >= 'A' && prev <= 'Z');
+		if (c >= '0' && c <= '9' && !after_letter) {
+			while (name[i] >= '0' && name[i] <= '9')
+				i++;
+			buf[o++] = 'N';
+			continue;
+		}
+		buf[o++] = (char)c;
+		i++;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* The lane of exited threads of pid named pattern (an interned string of
+ * p->strings): found, or appended. */
+static uint32_t lane_for(struct profile *p, pid_t pid, const char *pattern, const char *cmdline)
+{
+	size_t lanes = 0;
+	for (uint32_t i = 0; i < p->nthreads; i++) {
+		const struct prof_thread *t = &p->threads[i].pub;
+		if (!p->threads[i].lane || t->pid != pid)
+			continue;
+		if (t->name == pattern)
+			return i;
+		lanes++;
+	}
+	if (lanes >= PROFILE_MAX_LANES - 1 && strcmp(pattern, PROFILE_OTHER_LANE) != 0) {
+		const char *other = intern__get(p->strings, PROFILE_OTHER_LANE);
+		uint32_t id = lane_for(p, pid, other, cmdline);
+		intern__put(p->strings, other);
+		return id;
+	}
+	return thread_append(p, pid, 0, pattern, cmdline, true);
+}
+
+/* Move the stacks of thread `from` to lane `to`: each joins the lane's stack
+ * with the same frames (its id becomes unused) or is re-keyed to the lane.
+ * remap of every moved stack says which lane stack it became. */
+static void move_stacks(struct profile *p, uint32_t from, uint32_t to)
+{
+	uint32_t sid = p->threads[from].first_stack;
+	while (sid != EMPTY) {
+		struct stack_rec *s = &p->stacks[sid];
+		uint32_t next = s->next;
+		table_remove(&p->stack_tab, sid, s->hash, stack_hash_of, p);
+		uint64_t h = stack_hash(p, to, s->pub.frames, s->pub.n);
+		size_t slot;
+		uint32_t into = stack_find(p, to, s->pub.frames, s->pub.n, h, &slot);
+		if (into != EMPTY) {
+			struct stack_rec *d = &p->stacks[into];
+			d->pub.count += s->pub.count;
+			d->pub.marked += s->pub.marked;
+			free((uint32_t *)s->pub.frames);
+			s->pub = (struct prof_stack){ 0, NULL, 0, 0, 0 };   /* index 0: always valid */
+			s->unused = true;
+			s->remap = into;
+			s->next = p->free_stack;
+			p->free_stack = sid;
+		} else {
+			s->pub.thread = to;
+			s->hash = h;
+			s->remap = sid;
+			s->next = p->threads[to].first_stack;
+			p->threads[to].first_stack = sid;
+			p->stack_tab.slots[slot] = sid;
+		}
+		sid = next;
+	}
+	p->threads[from].first_stack = EMPTY;
+}
+
+void profile__thread_exit(struct profile *p, uint32_t thread)
+{
+	if (thread >= p->nthreads || p->threads[thread].lane)
+		return;
+	char buf[256];
+	profile_thread_pattern(p->threads[thread].pub.name, buf, sizeof(buf));
+	const char *pattern = intern__get(p->strings, buf);
+	uint32_t lane = lane_for(p, p->threads[thread].pub.pid, pattern, p->threads[thread].pub.process_cmdline);
+	intern__put(p->strings, pattern);
+	struct thread_rec *l = &p->threads[lane], *t = &p->threads[thread];
+	l->pub.exited++;
+	l->pub.samples += t->pub.samples;
+	move_stacks(p, thread, lane);
+	if (t->nruns) {
+		l->runs = xgrow(l->runs, &l->cap, l->nruns + t->nruns, sizeof(*l->runs));
+		for (size_t r = 0; r < t->nruns; r++) {
+			struct prof_run run = t->runs[r];
+			run.stack = p->stacks[run.stack].remap;
+			l->runs[l->nruns++] = run;
+		}
+	}
+	free(t->runs);
+	thread_unlink(p, thread);
+	intern__put(p->strings, t->pub.name);
+	intern__put(p->strings, t->pub.process_cmdline);
+	/* The last thread takes the index. */
+	uint32_t last = (uint32_t)p->nthreads - 1;
+	if (thread != last) {
+		bool linked = !p->threads[last].lane;
+		if (linked)
+			thread_unlink(p, last);
+		p->threads[thread] = p->threads[last];
+		for (uint32_t sid = p->threads[thread].first_stack; sid != EMPTY; sid = p->stacks[sid].next)
+			p->stacks[sid].pub.thread = thread;
+		if (linked)
+			thread_link(p, thread);
+	}
+	p->nthreads--;
+}
+
+void profile__mark(struct profile *p)
+{
+	for (size_t i = 0; i < p->nstacks; i++)
+		p->stacks[i].pub.marked = p->stacks[i].pub.count;
 }
 
 void profile__set_keep_runs(struct profile *p, bool keep)

@@ -8,6 +8,17 @@
  * that merge consecutive identical samples: enough for speedscope's and
  * Chrome's timelines without storing every sample.
  *
+ * Exited threads: profile__thread_exit() folds a thread into one lane per
+ * (process, name pattern) -- "Thread-N (handler)" for every exited
+ * "Thread-123 (handler)" -- adding its stacks' counts and appending its runs,
+ * and frees what it held, so a thread-per-request server costs memory per
+ * distinct stack and name pattern, not per thread ever seen. Names and
+ * command lines are interned (agg/intern.h): no per-thread copies. Thread
+ * and stack ids stay dense (0..n-1): folding a thread moves the last thread
+ * into its index, and a stack left empty keeps its id with count 0 until a
+ * new stack takes it, so ids are valid only until the next
+ * profile__thread_exit().
+ *
  * Ownership: the profile owns every string and array; the const pointers the
  * getters return are valid until profile__free().
  */
@@ -38,18 +49,20 @@ struct prof_frame {
 };
 
 struct prof_thread {
-	pid_t pid, tid;
-	const char *name;               /* "" if unknown */
+	pid_t pid, tid;                 /* tid 0 in a lane of exited threads */
+	const char *name;               /* "" if unknown; the name pattern in a lane of exited threads */
 	const char *process_cmdline;
 	uint64_t samples;               /* samples of this thread kept in the profile */
 	pid_t ns_tid;                   /* id in the process's PID namespace when not tid, else 0 */
+	uint32_t exited;                /* 0: one thread; N: a lane of N exited threads */
 };
 
 struct prof_stack {
 	uint32_t thread;                /* index into the threads */
 	const uint32_t *frames;         /* frame ids, ROOT FIRST */
 	uint32_t n;
-	uint64_t count;                 /* samples (weights) with exactly this stack */
+	uint64_t count;                 /* samples (weights) with exactly this stack; 0: unused id */
+	uint64_t marked;                /* count at the last profile__mark() */
 };
 
 struct prof_run {
@@ -76,12 +89,33 @@ void profile__free(struct profile *p);
 /* Intern a frame; name/filename/short_filename are copied. */
 uint32_t profile__frame(struct profile *p, const char *name, const char *filename,
 			const char *short_filename, int line, enum prof_frame_kind kind);
-/* Intern a thread by (pid, tid); the name is updated when it changes. */
+/* Intern a thread by (pid, tid); the name is updated when it changes.
+ * Strings are interned, not copied per thread. */
 uint32_t profile__thread(struct profile *p, pid_t pid, pid_t tid, const char *name,
 			 const char *process_cmdline);
 /* The thread's id inside its process's PID namespace (a container), when
  * it differs from its TID; 0: none. */
 void profile__thread_set_ns_tid(struct profile *p, uint32_t thread, pid_t ns_tid);
+/* The thread has exited: fold it into the lane of exited threads of its
+ * process and name pattern (created if needed; at most PROFILE_MAX_LANES per
+ * process, the rest share the lane named PROFILE_OTHER_LANE): its stacks'
+ * counts and marks are added to the lane's stacks with the same frames, its
+ * runs appended to the lane's (with the lane's stack ids), its samples added.
+ * The thread's entry is then gone: the last thread takes its index. A lane
+ * itself is left alone. Sum of counts, per stack text, is preserved. */
+void profile__thread_exit(struct profile *p, uint32_t thread);
+#define PROFILE_MAX_LANES 256
+#define PROFILE_OTHER_LANE "<other exited threads>"
+/* The name pattern of a thread name: each run of decimal digits not directly
+ * after an ASCII letter becomes "N" ("Thread-123 (handler)" -> "Thread-N
+ * (handler)", "ThreadPoolExecutor-0_12" -> "ThreadPoolExecutor-N_N",
+ * "worker 7" -> "worker N"; "http2" stays). Writes into buf (n bytes,
+ * truncated), returns buf. */
+const char *profile_thread_pattern(const char *name, char *buf, size_t n);
+
+/* Remember every stack's count now (prof_stack.marked, kept through
+ * profile__thread_exit): what `top` counts from after a reset. */
+void profile__mark(struct profile *p);
 /* Record one sample of `thread` at time t_ns (ns since start) with frame ids
  * ROOT FIRST; weight is usually 1. */
 void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
@@ -104,6 +138,7 @@ size_t profile__nframes(const struct profile *p);
 const struct prof_frame *profile__frame_at(const struct profile *p, uint32_t id);
 size_t profile__nthreads(const struct profile *p);
 const struct prof_thread *profile__thread_at(const struct profile *p, uint32_t id);
+/* Stack ids, including unused ones (count 0) left by profile__thread_exit. */
 size_t profile__nstacks(const struct profile *p);
 const struct prof_stack *profile__stack_at(const struct profile *p, uint32_t id);
 /* Runs of one thread, in time order. */

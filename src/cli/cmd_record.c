@@ -317,6 +317,7 @@ int cmd_record(int argc, char **argv)
 	ending_catch_signals();
 
 	struct profile *prof = profile__new();
+	profile__set_keep_runs(prof, output_format_timeline(fmt));
 	struct progress_ctx pc = { .c = &c, .tty = isatty(STDERR_FILENO) };
 	struct sampler_config sc = {
 		.rate_hz = c.rate, .duration_s = c.duration, .nonblocking = c.nonblocking,

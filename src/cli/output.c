@@ -60,6 +60,7 @@ int output_format_choose(const char *format, const char *path, enum output_forma
 const char *output_format_name(enum output_format f) { return formats[f].name; }
 const char *output_format_ext(enum output_format f) { return formats[f].ext; }
 const char *output_format_hint(enum output_format f) { return formats[f].hint; }
+bool output_format_timeline(enum output_format f) { return f == OUT_SPEEDSCOPE || f == OUT_CHROMETRACE; }
 
 int output_write(FILE *f, enum output_format fmt, const struct profile *p, const struct output_opts *o)
 {

@@ -32,6 +32,9 @@ const char *output_format_name(enum output_format f);
 const char *output_format_ext(enum output_format f);
 /* How to open the file, one line, or NULL. */
 const char *output_format_hint(enum output_format f);
+/* Does the format show time order (the profile's runs)? Only then are runs
+ * kept: they grow with the samples, the other formats need only counts. */
+bool output_format_timeline(enum output_format f);
 /* Write the profile; 0 or -errno. */
 int output_write(FILE *f, enum output_format fmt, const struct profile *p, const struct output_opts *o);
 

@@ -13,6 +13,14 @@
  * out/json.h, which every string of the file goes through) and per thread
  * `,"pid":P,"tid":T}`; an event is then three copies and a number into a
  * local buffer that is written out in large blocks, every fwrite checked.
+ *
+ * A lane of exited threads (profile__thread_exit) holds their runs one
+ * thread after another, so its time can go back where two of them ran at the
+ * same time. It is cut there into segments, and the segments, in order of
+ * start, go to the first track that is free by then: as many tracks as
+ * threads of that name ran at once, not one per thread ever seen. Tracks get
+ * TIDs from LANE_TID0 up (above any real TID: the kernel's PID_MAX_LIMIT)
+ * and the name "PATTERN (exited threads)".
  */
 #include "out/chrometrace.h"
 
@@ -29,6 +37,13 @@
 #define CSPY_VERSION "unknown"
 #endif
 
+#define LANE_TID0 4194304        /* PID_MAX_LIMIT: no real TID is this high */
+
+struct segment {
+	size_t first, n;        /* runs of the lane */
+	uint64_t start, end;    /* ns */
+};
+
 struct ct {
 	struct outbuf ob;       /* first: the output */
 	const struct profile *p;
@@ -40,6 +55,7 @@ struct ct {
 	bool first_event;
 	uint32_t *open;         /* frame ids currently begun, root first */
 	size_t nopen, open_cap;
+	int next_lane_tid;
 };
 
 
@@ -151,12 +167,11 @@ static void end_to(struct ct *c, size_t keep, uint64_t ts_us)
 		event(c, false, c->open[--c->nopen], ts_us);
 }
 
-static void write_thread(struct ct *c, uint32_t t, const struct prof_run *runs, size_t nruns,
+static void write_thread(struct ct *c, int pid, int tid, const struct prof_run *runs, size_t nruns,
 			 uint64_t period_ns)
 {
-	const struct prof_thread *th = profile__thread_at(c->p, t);
 	c->suffix_len = (size_t)snprintf(c->suffix, sizeof(c->suffix), ",\"pid\":%d,\"tid\":%d}",
-					 (int)th->pid, (int)th->tid);
+					 pid, tid);
 	c->nopen = 0;
 	uint64_t tail_ns = period_ns ? period_ns : 1000, now = 0;
 	for (size_t r = 0; r < nruns && !c->ob.err; r++) {
@@ -241,12 +256,56 @@ static void write_metadata(struct ct *c)
 			free(name);
 			first = false;
 		}
+		if (th->exited)
+			continue;       /* named per track by write_lane */
 		char *tname = th->name[0] ? xstrdup(th->name)
 			      : th->ns_tid ? xasprintf("Thread %d (ns %d)", (int)th->tid, (int)th->ns_tid)
 			      : xasprintf("Thread %d", (int)th->tid);
 		metadata(c, "thread_name", th->pid, th->tid, tname);
 		free(tname);
 	}
+}
+
+static int seg_by_start(const void *a, const void *b)
+{
+	const struct segment *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start ? 1 : x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* A lane of exited threads: its segments on as few tracks as can hold them. */
+static void write_lane(struct ct *c, const struct prof_thread *th, const struct prof_run *runs,
+		       size_t nruns, uint64_t period_ns)
+{
+	uint64_t tail_ns = period_ns ? period_ns : 1000;
+	struct segment *seg = xmalloc(nruns * sizeof(*seg));
+	size_t nseg = 0;
+	for (size_t r = 0; r < nruns; r++) {
+		/* One thread's runs only go forward: back in time is the next thread. */
+		if (!nseg || runs[r].t_ns <= runs[r - 1].t_last_ns)
+			seg[nseg++] = (struct segment){ r, 0, runs[r].t_ns, 0 };
+		seg[nseg - 1].n++;
+		seg[nseg - 1].end = runs[r].t_last_ns + tail_ns;
+	}
+	qsort(seg, nseg, sizeof(*seg), seg_by_start);
+	uint64_t *track_end = xmalloc(nseg * sizeof(*track_end));
+	int *track_tid = xmalloc(nseg * sizeof(*track_tid));
+	size_t ntracks = 0;
+	char *name = th->name[0] ? xasprintf("%s (exited threads)", th->name) : xstrdup("(exited threads)");
+	for (size_t i = 0; i < nseg && !c->ob.err; i++) {
+		size_t k = 0;
+		while (k < ntracks && track_end[k] > seg[i].start)
+			k++;
+		if (k == ntracks) {
+			track_tid[ntracks++] = LANE_TID0 + c->next_lane_tid++;
+			metadata(c, "thread_name", th->pid, track_tid[k], name);
+		}
+		track_end[k] = seg[i].end;
+		write_thread(c, th->pid, track_tid[k], runs + seg[i].first, seg[i].n, period_ns);
+	}
+	free(name);
+	free(track_tid);
+	free(track_end);
+	free(seg);
 }
 
 int chrometrace_write(FILE *f, const struct profile *p, const struct chrometrace_opts *o)
@@ -267,7 +326,11 @@ int chrometrace_write(FILE *f, const struct profile *p, const struct chrometrace
 	for (uint32_t t = 0; t < profile__nthreads(p) && !c->ob.err; t++) {
 		size_t nruns;
 		const struct prof_run *runs = profile__runs(p, t, &nruns);
-		write_thread(c, t, runs, nruns, period_ns);
+		const struct prof_thread *th = profile__thread_at(p, t);
+		if (th->exited && nruns)
+			write_lane(c, th, runs, nruns, period_ns);
+		else
+			write_thread(c, th->pid, th->tid, runs, nruns, period_ns);
 	}
 	outbuf__str(&c->ob, "],\"displayTimeUnit\":\"ms\",\"otherData\":{\"exporter\":\"cspy " CSPY_VERSION
 		"\",\"title\":");

@@ -109,6 +109,8 @@ int profjson_write(FILE *f, const struct profile *p, const struct profjson_opts 
 		kv_str(&j, "name", t->name);
 		kv_str(&j, "command_line", t->process_cmdline);
 		kv_uint(&j, "samples", t->samples);
+		if (t->exited)  /* a lane of exited threads (tid 0) */
+			kv_uint(&j, "exited", t->exited);
 		json__end_object(&j);
 	}
 	json__end_array(&j);
@@ -117,6 +119,8 @@ int profjson_write(FILE *f, const struct profile *p, const struct profjson_opts 
 	json__begin_array(&j);
 	for (uint32_t i = 0; i < profile__nstacks(p) && !j.err; i++) {
 		const struct prof_stack *st = profile__stack_at(p, i);
+		if (!st->count)
+			continue;       /* an unused id (see profile.h) */
 		json__begin_object(&j);
 		kv_uint(&j, "thread", st->thread);
 		json__key(&j, "frames");

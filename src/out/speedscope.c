@@ -131,7 +131,9 @@ static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
 	char ns[32] = "";
 	if (th->ns_tid)
 		snprintf(ns, sizeof(ns), " (ns %d)", (int)th->ns_tid);
-	char *name = th->name[0] ? xasprintf("Process %d Thread %d%s \"%s\"", (int)th->pid, (int)th->tid, ns,
+	char *name = th->exited ? xasprintf("Process %d \"%s\" (%u exited threads)", (int)th->pid, th->name,
+					    (unsigned)th->exited)
+		   : th->name[0] ? xasprintf("Process %d Thread %d%s \"%s\"", (int)th->pid, (int)th->tid, ns,
 					     th->name)
 				 : xasprintf("Process %d Thread %d%s", (int)th->pid, (int)th->tid, ns);
 	char b[32];

@@ -24,6 +24,7 @@
 #define SNAP_MAGIC "CSPYSNAP1\n"
 #define PF_MAX_RANGES 4096              /* ranges carried from one cycle to the next */
 #define PF_MAX_BYTES (8u << 20)
+#define PF_SHRINK_MIN (64u << 10)       /* a prefetch buffer above this shrinks when 4x too large */
 #define SNAP_MAX_REGION (256u << 20)
 #define PAGE_SIZE_ 4096u
 
@@ -339,7 +340,10 @@ void mem__cycle_begin(struct mem *m)
 		m->pf[i].used = false;
 		total += m->pf[i].len;
 	}
-	if (total > m->pf_buf_cap) {
+	/* Sized to this cycle; a buffer 4 times too large (a sample that once
+	 * read a lot, e.g. a torn one with a garbage length) is given back, so
+	 * its pages do not stay for the rest of the run. */
+	if (total > m->pf_buf_cap || (m->pf_buf_cap > PF_SHRINK_MIN && total < m->pf_buf_cap / 4)) {
 		free(m->pf_buf);
 		m->pf_buf = xmalloc(total);
 		m->pf_buf_cap = total;

@@ -9,8 +9,12 @@
  * re-listing carries everything over by TID and closes the descriptors of
  * threads that are gone. In a nested PID namespace a thread's id there is
  * read from its status file when the list first shows it, and carried over
- * like the rest. At most MAX_FDS descriptors are kept: threads past
- * that are read with open/read/close.
+ * like the rest. The TIDs are kept sorted, so that the carry-over
+ * and threadstate__running are binary searches (1,000 threads: no quadratic
+ * walk). At most max_fds descriptors are kept (a quarter of the open-file
+ * limit, whose soft value is first raised to the hard one, up to 65536):
+ * threads past that are read with open/read/close, which costs a path
+ * lookup each time.
  */
 #include "proc/threadstate.h"
 
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,7 +33,9 @@
 #include "util/clock.h"
 
 #define MAX_TASKS 4096
-#define MAX_FDS 512
+#define MIN_FDS 64
+#define MAX_FDS (3 * MAX_TASKS)
+#define NOFILE_WANTED 65536
 #define SCHED_LEN 48            /* "sum_exec run_delay pcount\n" */
 #define RELIST_NS 100000000ull
 #define IDLE_PROOF_NS 50000000ull
@@ -42,9 +49,9 @@ struct thread {
 
 struct threadstate {
 	pid_t pid;
-	pid_t *tids;
+	pid_t *tids;            /* sorted */
 	struct thread *th;
-	int n, nfds;
+	int n, nfds, max_fds;
 	uint64_t listed_ns;
 	unsigned listings;
 	clockid_t clock;        /* the process's CPU clock */
@@ -64,7 +71,35 @@ struct threadstate *threadstate__new(pid_t pid)
 	struct timespec ts;
 	t->have_clock = pid > 0 && clock_gettime(t->clock, &ts) == 0;
 	t->nested = pid > 0 && procfs_pid_nested(pid) == 1;
+	/* Three descriptors per thread at most; a quarter of the limit. */
+	struct rlimit rl;
+	t->max_fds = MIN_FDS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rlim_t want = rl.rlim_max < NOFILE_WANTED ? rl.rlim_max : NOFILE_WANTED;
+		if (rl.rlim_cur < want) {
+			rl.rlim_cur = want;
+			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+				getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 > MIN_FDS)
+			t->max_fds = rl.rlim_cur / 4 < MAX_FDS ? (int)(rl.rlim_cur / 4) : MAX_FDS;
+		else if (rl.rlim_cur == RLIM_INFINITY)
+			t->max_fds = MAX_FDS;
+	}
 	return t;
+}
+
+static int tid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Index of tid in the sorted t->tids, -1 if absent. */
+static int tid_index(const struct threadstate *t, pid_t tid)
+{
+	const pid_t *hit = t->n ? bsearch(&tid, t->tids, (size_t)t->n, sizeof(*t->tids), tid_cmp) : NULL;
+	return hit ? (int)(hit - t->tids) : -1;
 }
 
 static void close_thread(struct threadstate *t, struct thread *th)
@@ -105,15 +140,14 @@ int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 			free(fresh);
 			return n;
 		}
+		qsort(fresh, (size_t)n, sizeof(*fresh), tid_cmp);
 		struct thread *th = xmalloc((size_t)(n ? n : 1) * sizeof(*th));
 		for (int i = 0; i < n; i++) {
 			th[i] = (struct thread){ .fd = -1, .sched_fd = -1, .stat_fd = -1 };
-			for (int k = 0; k < t->n; k++) {
-				if (t->tids[k] != fresh[i])
-					continue;
+			int k = tid_index(t, fresh[i]);
+			if (k >= 0) {
 				th[i] = t->th[k];
 				t->th[k].fd = t->th[k].sched_fd = t->th[k].stat_fd = -1;   /* moved */
-				break;
 			}
 			if (t->nested && !th[i].ns_tid) {
 				pid_t inner;
@@ -148,7 +182,7 @@ static ssize_t read_proc(struct threadstate *t, pid_t tid, const char *file, int
 		int f = open(path, O_RDONLY | O_CLOEXEC);
 		if (f < 0)
 			return -errno;
-		if (t->nfds >= MAX_FDS) {
+		if (t->nfds >= t->max_fds) {
 			ssize_t n = read(f, buf, cap);
 			int e = errno;
 			close(f);
@@ -246,10 +280,8 @@ void threadstate__read(struct threadstate *t)
 
 int threadstate__running(const struct threadstate *t, pid_t tid)
 {
-	for (int i = 0; i < t->n; i++)
-		if (t->tids[i] == tid)
-			return t->th[i].running;
-	return -1;
+	int i = tid_index(t, tid);
+	return i < 0 ? -1 : t->th[i].running;
 }
 
 unsigned threadstate__listings(const struct threadstate *t)

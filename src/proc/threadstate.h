@@ -27,7 +27,7 @@ struct threadstate;
 struct threadstate *threadstate__new(pid_t pid);
 void threadstate__free(struct threadstate *t);
 
-/* The process's TIDs (borrowed until the next call). Re-listed when older
+/* The process's TIDs, in increasing order (borrowed until the next call). Re-listed when older
  * than 100 ms, or now when refresh is true. Returns the count or -errno
  * (-ENOENT: the process is gone). */
 int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids);

@@ -16,7 +16,8 @@
  *      that thread with -ELOOP; frames that overlap, with -EFAULT;
  *   4. the distinct code objects of the thread are read in one batched call
  *      and checked against the code cache, which re-reads names and the line
- *      table only when the object at that address changed;
+ *      table only when the object at that address changed (entries no sample
+ *      met for a minute are dropped, so freed code objects do not pile up);
  *   5. lines from the line table (python/linetable.h), the last offset and line
  *      kept per code object.
  * The work of one sample is bounded as a whole, whatever the memory says
@@ -47,6 +48,7 @@
 #include "python/pyobj.h"
 #include "python/pystr.h"
 #include "python/shortname.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 
 #define MAX_INTERP_CHAIN 64
@@ -61,6 +63,9 @@
 #define TS_READ 512
 #define FRAME_READ 160
 #define TVISIT_SLOTS (2 * PYPROC_MAX_THREADS)  /* the thread states seen, half full at most */
+#define CODE_SWEEP_NS 1000000000ull     /* old code entries looked for every second */
+#define CODE_MAX_AGE_NS 60000000000ull  /* ... and dropped after a minute unseen */
+#define SCRATCH_KEEP 1024               /* frames the per-sample arrays keep room for */
 
 /* One cached code object. The key fields are compared on every sample. */
 struct code_entry {
@@ -70,6 +75,7 @@ struct code_entry {
 	uint8_t *linetable;
 	size_t linetable_len;
 	int last_offset, last_line;     /* the last line lookup (frames stay put) */
+	uint64_t seen_ns;               /* the sample that last met it */
 	bool used;
 };
 
@@ -117,6 +123,8 @@ struct pyproc {
 
 	struct code_entry *codes;       /* open addressing, power-of-two size */
 	size_t ncodes, codes_cap;
+	uint64_t now_ns;                /* clock of the current sample */
+	uint64_t swept_ns;              /* when old code entries were last dropped */
 
 	struct threadstate *threads;    /* live only: TIDs and run states */
 	bool states_fresh;              /* run states read by pyproc__running_tasks */
@@ -173,6 +181,41 @@ static void code_cache_grow(struct pyproc *p)
 	free(old);
 }
 
+/* Drop the entries no sample met for CODE_MAX_AGE_NS: code objects freed
+ * since (a server that compiles per request), or misread ones (a freed code
+ * object seen in a torn frame, with a garbage line table of up to 4 MiB). The
+ * table is rebuilt from the ones kept. */
+static void code_cache_sweep(struct pyproc *p)
+{
+	size_t stale = 0;
+	for (size_t i = 0; i < p->codes_cap; i++)
+		stale += p->codes[i].used && p->now_ns - p->codes[i].seen_ns > CODE_MAX_AGE_NS;
+	if (!stale)
+		return;
+	struct code_entry *old = p->codes;
+	size_t old_cap = p->codes_cap, kept = 0;
+	for (size_t i = 0; i < old_cap; i++)
+		kept += old[i].used;
+	kept -= stale;
+	/* Smaller when a burst of code objects (a torn walk through freed
+	 * frames) had grown it: load at most 1/4 after the rebuild. */
+	while (p->codes_cap > 1024 && kept * 8 < p->codes_cap)
+		p->codes_cap /= 2;
+	p->codes = xcalloc(p->codes_cap, sizeof(*p->codes));
+	p->ncodes = 0;
+	for (size_t i = 0; i < old_cap; i++) {
+		if (!old[i].used)
+			continue;
+		if (p->now_ns - old[i].seen_ns > CODE_MAX_AGE_NS) {
+			code_entry_clear(&old[i]);
+			continue;
+		}
+		p->codes[code_slot(p, old[i].pub.addr)] = old[i];
+		p->ncodes++;
+	}
+	free(old);
+}
+
 static uint64_t rd_u64(const uint8_t *b, int off)
 {
 	uint64_t v;
@@ -214,8 +257,10 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 	struct code_entry *e = &p->codes[code_slot(p, addr)];
 	if (e->used && e->type == type && e->filename_p == fn && e->name_p == nm &&
 	    e->qualname_p == qn && e->linetable_p == lt && e->pub.firstlineno == first &&
-	    e->firsttraceable == ft)
+	    e->firsttraceable == ft) {
+		e->seen_ns = p->now_ns;
 		return e;
+	}
 
 	/* Miss or stale: (re)build. */
 	char *name = read_name(p, nm);
@@ -226,11 +271,17 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 		return NULL;
 	}
 	char *qualname = qn ? read_name(p, qn) : NULL;
-	uint8_t *tab = xmalloc(MAX_LINETABLE);
+	/* Read into a 4 MiB block and keep an exact copy: shrinking the block
+	 * (an mmap) would keep a page and a mapping per table, and keeping it
+	 * for the next table would keep every page a torn read (a freed code
+	 * object's garbage length) once touched. */
+	uint8_t *buf = xmalloc(MAX_LINETABLE);
 	size_t tablen = 0;
-	if (pybytes_read(&p->ctx, lt, tab, MAX_LINETABLE, &tablen) != 0)
+	if (pybytes_read(&p->ctx, lt, buf, MAX_LINETABLE, &tablen) != 0)
 		tablen = 0;
-	tab = xrealloc(tab, tablen ? tablen : 1);
+	uint8_t *tab = xmalloc(tablen ? tablen : 1);
+	memcpy(tab, buf, tablen);
+	free(buf);
 	p->work_bytes += tablen + 3 * MAX_NAME;
 
 	if (e->used)
@@ -255,6 +306,7 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 	e->firsttraceable = ft;
 	e->linetable = tab;
 	e->linetable_len = tablen;
+	e->seen_ns = p->now_ns;
 	return e;
 }
 
@@ -1099,10 +1151,46 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 	return 0;
 }
 
+/* The per-sample arrays are sized for the deepest stack met: one torn walk
+ * of PYPROC_MAX_DEPTH frames (a thread exiting under the reader) would keep
+ * about a megabyte for the rest of the run. Called once a second: arrays far
+ * larger than a usual stack are given back (a real deep stack regrows
+ * them). */
+static void scratch_trim(struct pyproc *p, struct py_sample *s)
+{
+	if (p->raw_cap > SCRATCH_KEEP) {
+		free(p->raw);
+		p->raw = NULL;
+		p->raw_cap = p->nraw = 0;
+	}
+	if (p->ucode_cap > SCRATCH_KEEP) {
+		free(p->ucode);
+		p->ucode = NULL;
+		p->ucode_cap = p->nucode = 0;
+	}
+	if (p->uslots_cap > 2 * SCRATCH_KEEP) {
+		free(p->uslots);
+		p->uslots = NULL;
+		p->uslots_cap = 0;
+	}
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->threads[i].cap > SCRATCH_KEEP) {
+			free(s->threads[i].frames);
+			s->threads[i].frames = NULL;
+			s->threads[i].cap = s->threads[i].nframes = 0;
+		}
+}
+
 int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
 {
 	uint64_t interp = 0;
 	s->n = 0;
+	p->now_ns = clock_now_ns();
+	if (p->now_ns - p->swept_ns >= CODE_SWEEP_NS) {
+		code_cache_sweep(p);
+		scratch_trim(p, s);
+		p->swept_ns = p->now_ns;
+	}
 	mem__cycle_begin(p->mem);
 	int err = sample_stacks(p, s, flags, &interp);
 	mem__cycle_end(p->mem);

@@ -13,7 +13,12 @@
  *      apply the regex filters, add the stack to the profile;
  *   4. sleep until the next absolute deadline, next += interval * U(0.5, 1.5).
  * Thread names cost a dict walk in the target, so they are refreshed once a
- * second or when an unknown thread shows up.
+ * second or when an unknown thread shows up; the names kept are those of the
+ * threads of the latest lookup (sorted by thread id), so a thread-per-request
+ * server does not grow them. Every 10 ms, the profile's threads of a process
+ * that its sample no longer lists have exited: they are folded into their
+ * name pattern's lane (profile__thread_exit), unless --threads keeps each
+ * thread's root frame apart.
  */
 #include "sampler/sampler.h"
 
@@ -39,6 +44,7 @@
 
 #define MAX_TARGETS 1024
 #define NAME_REFRESH_NS 1000000000ull
+#define RETIRE_NS 10000000ull           /* exited threads folded this often */
 #define CHILD_SCAN_NS 100000000ull
 #define REAP_NS 10000000ull
 #define PROGRESS_NS 100000000ull
@@ -61,15 +67,28 @@ struct tname {
 	char name[64];
 };
 
+static int tname_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct tname *)a)->thread_id, y = ((const struct tname *)b)->thread_id;
+	return x < y ? -1 : x > y;
+}
+
+static int tid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 struct target {
 	struct pyproc *pp;
 	struct unwinder *uw;            /* --native; NULL: its samples are errors */
 	pid_t pid;
 	bool alive;
 	uint32_t proc_frame;            /* synthetic root frame id */
-	struct tname *names;
-	size_t nnames, names_cap;
+	struct tname *names;            /* sorted by thread_id */
+	size_t nnames;
 	uint64_t names_at;              /* when names were last refreshed */
+	uint64_t retired_at;            /* when exited threads were last folded */
 	bool names_due;
 };
 
@@ -104,6 +123,8 @@ struct sampler {
 	uint64_t rng;
 	char pyver[32];
 	int tick_threads;               /* threads read during the current tick */
+	pid_t *live_tids;               /* scratch of retire_exited */
+	size_t live_cap;
 };
 
 static uint64_t cpu_ns(void)
@@ -157,6 +178,7 @@ void sampler__free(struct sampler *s)
 	free(s->names);
 	free(s->labels);
 	free(s->label_buf);
+	free(s->live_tids);
 	free(s);
 }
 
@@ -380,25 +402,62 @@ int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *w
 	return err;
 }
 
+static const struct tname *name_find(const struct target *t, uint64_t thread_id)
+{
+	struct tname key = { .thread_id = thread_id };
+	return t->nnames ? bsearch(&key, t->names, t->nnames, sizeof(*t->names), tname_cmp) : NULL;
+}
+
 static const char *thread_name(struct target *t, const struct py_thread *th)
 {
-	if (th->name[0]) {
-		for (size_t i = 0; i < t->nnames; i++)
-			if (t->names[i].thread_id == th->thread_id) {
-				snprintf(t->names[i].name, sizeof(t->names[i].name), "%s", th->name);
-				return th->name;
-			}
-		t->names = xgrow(t->names, &t->names_cap, t->nnames + 1, sizeof(*t->names));
-		t->names[t->nnames].thread_id = th->thread_id;
-		snprintf(t->names[t->nnames].name, sizeof(t->names[0].name), "%s", th->name);
-		t->nnames++;
+	if (th->name[0])
 		return th->name;
-	}
-	for (size_t i = 0; i < t->nnames; i++)
-		if (t->names[i].thread_id == th->thread_id)
-			return t->names[i].name;
+	const struct tname *n = name_find(t, th->thread_id);
+	if (n)
+		return n->name;
 	t->names_due = true;    /* a thread we have no name for yet */
 	return "";
+}
+
+/* After a name lookup: keep the names of the threads of this sample (also
+ * of those idle now, so that they have it once they run), and only those. */
+static void names_refresh(struct target *t, const struct py_sample *sample)
+{
+	struct tname *fresh = xmalloc((sample->n ? sample->n : 1) * sizeof(*fresh));
+	size_t n = 0;
+	for (size_t i = 0; i < sample->n; i++) {
+		const struct py_thread *th = &sample->threads[i];
+		const struct tname *old = th->name[0] ? NULL : name_find(t, th->thread_id);
+		if (!th->name[0] && !old)
+			continue;
+		fresh[n].thread_id = th->thread_id;
+		snprintf(fresh[n].name, sizeof(fresh[n].name), "%s", th->name[0] ? th->name : old->name);
+		n++;
+	}
+	qsort(fresh, n, sizeof(*fresh), tname_cmp);
+	free(t->names);
+	t->names = fresh;
+	t->nnames = n;
+}
+
+/* The profile's threads of t's process that this sample no longer lists
+ * have exited: fold them into their lanes (see profile__thread_exit). */
+static void retire_exited(struct sampler *s, struct target *t)
+{
+	const struct py_sample *sample = &s->sample;
+	s->live_tids = xgrow(s->live_tids, &s->live_cap, sample->n + 1, sizeof(*s->live_tids));
+	size_t n = 0;
+	for (size_t i = 0; i < sample->n; i++)
+		s->live_tids[n++] = sample->threads[i].tid;
+	qsort(s->live_tids, n, sizeof(*s->live_tids), tid_cmp);
+	/* From the end: an exit moves the last thread into the freed index. */
+	for (size_t i = profile__nthreads(s->prof); i-- > 0;) {
+		const struct prof_thread *pt = profile__thread_at(s->prof, (uint32_t)i);
+		if (pt->pid != t->pid || pt->exited || !pt->tid)
+			continue;
+		if (!bsearch(&pt->tid, s->live_tids, n, sizeof(*s->live_tids), tid_cmp))
+			profile__thread_exit(s->prof, (uint32_t)i);
+	}
 }
 
 static void ensure_frames(struct sampler *s, size_t n)
@@ -606,12 +665,12 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		s->st.first_sample_ns = clock_now_ns();
 		s->st.first_sample_cpu_ns = cpu_ns();
 	}
-	/* Names were looked up: remember every thread's, also of the threads
-	 * idle now (not added below), so that they have it once they run. */
 	if (flags & PYSAMPLE_NAMES)
-		for (size_t i = 0; i < s->sample.n; i++)
-			if (s->sample.threads[i].name[0])
-				thread_name(t, &s->sample.threads[i]);
+		names_refresh(t, &s->sample);
+	if (!s->c.threads_root && now - t->retired_at >= RETIRE_NS) {
+		retire_exited(s, t);
+		t->retired_at = now;
+	}
 	s->tick_threads += (int)s->sample.n;
 	for (size_t i = 0; i < s->sample.n; i++) {
 		const struct py_thread *th = &s->sample.threads[i];

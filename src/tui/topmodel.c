@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * The top table (see topmodel.h). An update walks every distinct stack of
- * the profile once: its count minus the baseline taken at the last reset is
+ * the profile once: its count minus the baseline taken at the last reset
+ * (the profile's mark) is
  * added to the leaf's "own" and, once per stack, to the "total" of every key
  * in it (a per-key stamp holding the stack's index makes a recursive
  * function count once). Keys are frame ids (by line) or function ids; frames
@@ -20,9 +21,6 @@
 #define NO_KEY UINT32_MAX
 
 struct topmodel {
-	uint64_t *base;                 /* stack counts at the last reset */
-	size_t nbase, base_cap;
-
 	uint32_t *func_of;              /* frame id -> function id, NO_KEY: synthetic */
 	size_t nfunc_of, func_of_cap;
 	uint32_t *func_rep;             /* function id -> first frame seen of it */
@@ -57,7 +55,6 @@ void topmodel__free(struct topmodel *m)
 {
 	if (!m)
 		return;
-	free(m->base);
 	free(m->func_of);
 	free(m->func_rep);
 	free(m->ftab);
@@ -69,13 +66,10 @@ void topmodel__free(struct topmodel *m)
 	free(m);
 }
 
-void topmodel__reset(struct topmodel *m, const struct profile *p)
+void topmodel__reset(struct topmodel *m, struct profile *p)
 {
-	size_t n = profile__nstacks(p);
-	m->base = xgrow(m->base, &m->base_cap, n ? n : 1, sizeof(*m->base));
-	for (size_t i = 0; i < n; i++)
-		m->base[i] = profile__stack_at(p, (uint32_t)i)->count;
-	m->nbase = n;
+	(void)m;
+	profile__mark(p);
 }
 
 static uint64_t func_hash(const struct prof_frame *f)
@@ -168,10 +162,9 @@ void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
 	size_t nstacks = profile__nstacks(p);
 	for (size_t si = 0; si < nstacks; si++) {
 		const struct prof_stack *st = profile__stack_at(p, (uint32_t)si);
-		uint64_t base = si < m->nbase ? m->base[si] : 0;
-		if (st->count <= base)
+		if (st->count <= st->marked)
 			continue;
-		uint64_t c = st->count - base;
+		uint64_t c = st->count - st->marked;
 		m->per_thread[st->thread] += c;
 		if (thread != TOP_ALL_THREADS && st->thread != (uint32_t)thread)
 			continue;

@@ -4,13 +4,16 @@
  * (or per function), with its "own" samples (it was the leaf frame) and its
  * "total" samples (it was anywhere in the stack; a recursive function counts
  * once per sample). Only the samples since the last reset count: a reset
- * takes a baseline of every stack's count, and an update subtracts it. The
+ * marks every stack's count in the profile (profile__mark, kept when exited
+ * threads are folded into lanes; every model of one profile shares it), and
+ * an update subtracts it. The
  * view can be limited to one thread of the profile. Pure: no I/O, no clock;
  * rows name frames by their profile id, so they stay valid while the profile
  * grows (a paused display keeps its rows).
  *
  * Ownership: the model owns its rows; topmodel__rows() is borrowed until the
- * next update, sort or free. The profile is only read, never kept.
+ * next update, sort or free. The profile is only read (marked by a reset),
+ * never kept.
  */
 #ifndef CSPY_TOPMODEL_H
 #define CSPY_TOPMODEL_H
@@ -42,7 +45,7 @@ void topmodel__free(struct topmodel *m);
 
 /* Forget the samples taken so far: later updates count only what the
  * profile gains from now on. */
-void topmodel__reset(struct topmodel *m, const struct profile *p);
+void topmodel__reset(struct topmodel *m, struct profile *p);
 /* Recompute the rows from p: by_line (one row per frame, i.e. per line) or
  * by function (name and file); thread: a profile thread index, or
  * TOP_ALL_THREADS. Rows are left sorted by the last sort key (%Own at

@@ -3,12 +3,14 @@
  * The profile model and the record-side helpers: frame and stack interning
  * (memory grows with distinct stacks, not samples), per-thread runs that
  * merge consecutive identical samples, labels, regex filters, and the choice
- * of output format from --format or the file extension.
+ * of output format from --format or the file extension; string interning and
+ * the folding of exited threads into lanes by name pattern.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "agg/filter.h"
+#include "agg/intern.h"
 #include "agg/profile.h"
 #include "cli/output.h"
 #include "harness.h"
@@ -84,6 +86,193 @@ static void test_run_gap(void)
 	profile__free(p);
 }
 
+static void test_intern(void)
+{
+	struct intern *in = intern__new();
+	const char *a = intern__get(in, "python3 server.py");
+	const char *b = intern__get(in, "python3 server.py");
+	CHECK(a == b);
+	CHECK_STR(a, "python3 server.py");
+	CHECK_STR(intern__get(in, NULL), "");
+	CHECK_INT(intern__count(in), 2);
+	intern__put(in, a);
+	CHECK_INT(intern__count(in), 2);         /* b still holds it */
+	intern__put(in, b);
+	CHECK_INT(intern__count(in), 1);
+	/* Many distinct strings, all released: nothing left (the table grows). */
+	char buf[32];
+	const char *held[5000];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(buf, sizeof(buf), "Thread-%d (handler)", i);
+		held[i] = intern__get(in, buf);
+	}
+	CHECK_INT(intern__count(in), 5001);
+	CHECK_STR(held[4321], "Thread-4321 (handler)");
+	CHECK(intern__get(in, "Thread-17 (handler)") == held[17]);
+	intern__put(in, held[17]);
+	for (int i = 0; i < 5000; i++)
+		intern__put(in, held[i]);
+	CHECK_INT(intern__count(in), 1);
+	intern__put(in, NULL);
+	intern__free(in);
+}
+
+static void test_thread_pattern(void)
+{
+	char b[64];
+	CHECK_STR(profile_thread_pattern("Thread-123 (process_request_thread)", b, sizeof(b)),
+		  "Thread-N (process_request_thread)");
+	CHECK_STR(profile_thread_pattern("Thread-7", b, sizeof(b)), "Thread-N");
+	CHECK_STR(profile_thread_pattern("ThreadPoolExecutor-0_12", b, sizeof(b)), "ThreadPoolExecutor-N_N");
+	CHECK_STR(profile_thread_pattern("worker 17", b, sizeof(b)), "worker N");
+	CHECK_STR(profile_thread_pattern("42", b, sizeof(b)), "N");
+	CHECK_STR(profile_thread_pattern("http2-conn-3", b, sizeof(b)), "http2-conn-N");
+	CHECK_STR(profile_thread_pattern("MainThread", b, sizeof(b)), "MainThread");
+	CHECK_STR(profile_thread_pattern("", b, sizeof(b)), "");
+	CHECK_STR(profile_thread_pattern(NULL, b, sizeof(b)), "");
+	CHECK_STR(profile_thread_pattern("Thread-12345", b, 6), "Threa");      /* truncated */
+}
+
+/* Sum of counts per thread index, and in all. */
+static uint64_t stack_sum(const struct profile *p, int thread)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < profile__nstacks(p); i++) {
+		const struct prof_stack *s = profile__stack_at(p, i);
+		if (thread < 0 || s->thread == (uint32_t)thread)
+			n += s->count;
+	}
+	return n;
+}
+
+static void test_thread_exit(void)
+{
+	struct profile *p = profile__new();
+	uint32_t f[3] = { profile__frame(p, "main", "s.py", "s.py", 1, PROF_FRAME_PYTHON),
+			  profile__frame(p, "handle", "s.py", "s.py", 5, PROF_FRAME_PYTHON),
+			  profile__frame(p, "parse", "s.py", "s.py", 9, PROF_FRAME_PYTHON) };
+	uint32_t main_t = profile__thread(p, 100, 100, "MainThread", "python3 s.py");
+	profile__add(p, main_t, f, 1, 0, 5);
+	/* 1,000 request threads, each with two stacks, named Thread-N (handle). */
+	char name[64];
+	uint64_t t_ns = 1000;
+	for (int i = 1; i <= 1000; i++) {
+		snprintf(name, sizeof(name), "Thread-%d (handle)", i);
+		uint32_t t = profile__thread(p, 100, 1000 + i, name, "python3 s.py");
+		CHECK(profile__thread_at(p, t)->process_cmdline == profile__thread_at(p, main_t)->process_cmdline);
+		profile__add(p, t, f, 2, t_ns, 2);
+		profile__add(p, t, f, 3, t_ns + 10, 1);
+		t_ns += 100;
+		profile__thread_exit(p, t);
+		CHECK_INT(profile__nthreads(p), 2);     /* main + one lane */
+	}
+	CHECK_INT(profile__total(p), 5 + 3000);
+	CHECK_INT(stack_sum(p, -1), 5 + 3000);
+	/* Stack ids are reused: main's stack, the lane's two, two unused. */
+	CHECK(profile__nstacks(p) <= 5);
+	uint32_t lane = profile__thread_at(p, 0)->exited ? 0 : 1;
+	const struct prof_thread *l = profile__thread_at(p, lane);
+	CHECK_STR(l->name, "Thread-N (handle)");
+	CHECK_INT(l->tid, 0);
+	CHECK_INT(l->exited, 1000);
+	CHECK_INT(l->samples, 3000);
+	CHECK_INT(stack_sum(p, (int)lane), 3000);
+	CHECK_STR(profile__thread_at(p, 1 - lane)->name, "MainThread");
+	CHECK_INT(profile__thread_at(p, 1 - lane)->samples, 5);
+	/* The lane's runs: every thread's, in exit order, with the lane's stacks. */
+	size_t n;
+	const struct prof_run *r = profile__runs(p, lane, &n);
+	CHECK_INT(n, 2000);
+	if (n == 2000) {
+		const struct prof_stack *s0 = profile__stack_at(p, r[0].stack);
+		const struct prof_stack *s1 = profile__stack_at(p, r[1].stack);
+		CHECK(s0->thread == lane && s0->n == 2 && s0->count == 2000);
+		CHECK(s1->thread == lane && s1->n == 3 && s1->frames[2] == f[2] && s1->count == 1000);
+		CHECK_INT(r[1998].stack, r[0].stack);
+		CHECK_INT(r[1999].t_ns, 1000 + 999 * 100 + 10);
+	}
+	/* A live thread and an exit of an unknown index change nothing. */
+	profile__thread_exit(p, 99);
+	profile__thread_exit(p, lane);          /* a lane is left alone */
+	CHECK_INT(profile__nthreads(p), 2);
+	/* A new thread after that gets a fresh entry (and stack ids reused). */
+	uint32_t t = profile__thread(p, 100, 5000, "Thread-1001 (handle)", "python3 s.py");
+	CHECK_INT(t, 2);
+	profile__add(p, t, f, 3, t_ns, 1);
+	CHECK_INT(profile__thread(p, 100, 5000, "", "python3 s.py"), t);
+	CHECK(profile__nstacks(p) <= 5);
+	profile__free(p);
+}
+
+static void test_thread_exit_moves_last(void)
+{
+	struct profile *p = profile__new();
+	uint32_t f[2] = { profile__frame(p, "a", "a.py", "a.py", 1, PROF_FRAME_PYTHON),
+			  profile__frame(p, "b", "a.py", "a.py", 2, PROF_FRAME_PYTHON) };
+	uint32_t t0 = profile__thread(p, 7, 70, "worker 1", "cmd");
+	uint32_t t1 = profile__thread(p, 7, 71, "worker 2", "cmd");
+	uint32_t t2 = profile__thread(p, 7, 72, "pool-3", "cmd");
+	profile__add(p, t0, f, 2, 0, 1);
+	profile__add(p, t1, f, 1, 0, 4);
+	profile__add(p, t2, f, 2, 0, 8);
+	profile__mark(p);
+	profile__add(p, t0, f, 2, 1, 2);
+	profile__thread_exit(p, t0);            /* the lane "worker N" is appended, then moves to 0 */
+	CHECK_INT(profile__nthreads(p), 3);
+	/* The live threads are still found by (pid, tid), with their stacks. */
+	uint32_t a = profile__thread(p, 7, 71, "", "cmd"), b = profile__thread(p, 7, 72, "", "cmd");
+	CHECK_INT(profile__nthreads(p), 3);
+	CHECK_STR(profile__thread_at(p, a)->name, "worker 2");
+	CHECK_INT(stack_sum(p, (int)a), 4);
+	CHECK_INT(stack_sum(p, (int)b), 8);
+	profile__add(p, b, f, 2, 2, 1);         /* the same stack as before the move */
+	CHECK_INT(stack_sum(p, (int)b), 9);
+	size_t nb = 0;
+	for (uint32_t i = 0; i < profile__nstacks(p); i++)
+		nb += profile__stack_at(p, i)->count && profile__stack_at(p, i)->thread == b;
+	CHECK_INT(nb, 1);
+	profile__thread_exit(p, a);             /* into the same lane */
+	profile__thread_exit(p, profile__thread(p, 7, 72, "", "cmd"));    /* "pool-N": a second lane */
+	CHECK_INT(profile__nthreads(p), 2);
+	uint64_t marked = 0;
+	for (uint32_t i = 0; i < profile__nthreads(p); i++) {
+		const struct prof_thread *th = profile__thread_at(p, i);
+		CHECK(th->exited > 0 && th->tid == 0);
+		if (strcmp(th->name, "worker N") == 0)
+			CHECK(th->exited == 2 && th->samples == 7 && stack_sum(p, (int)i) == 7);
+		else
+			CHECK(strcmp(th->name, "pool-N") == 0 && th->samples == 9);
+	}
+	/* Marks follow the counts: 1 + 4 + 8 marked, 2 + 1 after. */
+	for (uint32_t i = 0; i < profile__nstacks(p); i++)
+		marked += profile__stack_at(p, i)->marked;
+	CHECK_INT(marked, 13);
+	CHECK_INT(stack_sum(p, -1), 16);
+	profile__free(p);
+}
+
+static void test_lane_cap(void)
+{
+	struct profile *p = profile__new();
+	uint32_t f = profile__frame(p, "a", "a.py", "a.py", 1, PROF_FRAME_PYTHON);
+	char name[32];
+	/* Names without digits after a non-letter: every one its own pattern. */
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "req%c%c%c", 'a' + i % 26, 'a' + i / 26 % 26, 'a' + i / 676);
+		uint32_t t = profile__thread(p, 1, 10 + i, name, "cmd");
+		profile__add(p, t, &f, 1, 0, 1);
+		profile__thread_exit(p, t);
+	}
+	CHECK_INT(profile__nthreads(p), PROFILE_MAX_LANES);
+	uint64_t other = 0;
+	for (uint32_t i = 0; i < profile__nthreads(p); i++)
+		if (strcmp(profile__thread_at(p, i)->name, PROFILE_OTHER_LANE) == 0)
+			other = profile__thread_at(p, i)->exited;
+	CHECK_INT(other, 1000 - (PROFILE_MAX_LANES - 1));
+	CHECK_INT(stack_sum(p, -1), 1000);
+	profile__free(p);
+}
+
 static void test_filter(void)
 {
 	struct stack_filter *f;
@@ -135,6 +324,11 @@ int main(void)
 {
 	TEST_RUN(test_interning);
 	TEST_RUN(test_run_gap);
+	TEST_RUN(test_intern);
+	TEST_RUN(test_thread_pattern);
+	TEST_RUN(test_thread_exit);
+	TEST_RUN(test_thread_exit_moves_last);
+	TEST_RUN(test_lane_cap);
 	TEST_RUN(test_filter);
 	TEST_RUN(test_formats);
 	return TEST_REPORT();

@@ -2,7 +2,8 @@
  *
  * The speedscope, raw (collapsed), chrometrace and cspy JSON writers: exact
  * output on a small hand-built profile (two threads, a gap, a stack that
- * comes back), the empty profile, hostile names (markup, quotes, ']]>',
+ * comes back), lanes of exited threads (merged, two tracks where their
+ * threads overlapped), the empty profile, hostile names (markup, quotes, ']]>',
  * newline, ';', invalid UTF-8, control characters) checked by a strict JSON
  * parser, write errors on /dev/full, and the golden files: each
  * tests/golden/FORMAT/input.txt run through build/tools/writers_tool must
@@ -424,6 +425,70 @@ static void test_chrometrace_timeline(void)
 	profile__free(p);
 }
 
+/* Three request threads of process 5 (rate 100 Hz) fold into the lane
+ * "Thread-N (h)": A (0-10 ms) and B (5-15 ms) ran at the same time, C
+ * (60 ms) after both; main stays a thread of its own. */
+static struct profile *lanes(void)
+{
+	struct profile *p = profile__new();
+	uint32_t m = profile__frame(p, "main", "s.py", "s.py", 1, PROF_FRAME_PYTHON);
+	uint32_t h = profile__frame(p, "h", "s.py", "s.py", 2, PROF_FRAME_PYTHON);
+	uint32_t mh[] = { m, h };
+	uint32_t t0 = profile__thread(p, 5, 5, "MainThread", "python3 s.py");
+	profile__add(p, t0, mh, 1, 0, 1);
+	uint32_t a = profile__thread(p, 5, 6, "Thread-1 (h)", "python3 s.py");
+	uint32_t b = profile__thread(p, 5, 7, "Thread-2 (h)", "python3 s.py");
+	profile__add(p, a, mh, 2, 0, 1);
+	profile__add(p, b, mh, 2, 5 * MS, 1);
+	profile__add(p, a, mh, 2, 10 * MS, 1);
+	profile__add(p, b, mh, 2, 15 * MS, 1);
+	profile__thread_exit(p, a);
+	profile__thread_exit(p, profile__thread(p, 5, 7, "", ""));
+	uint32_t c = profile__thread(p, 5, 8, "Thread-3 (h)", "python3 s.py");
+	profile__add(p, c, mh, 2, 60 * MS, 1);
+	profile__thread_exit(p, c);
+	struct prof_meta meta = { .rate_hz = 100 };
+	profile__set_meta(p, &meta);
+	return p;
+}
+
+static void test_lanes(void)
+{
+	struct profile *p = lanes();
+	CHECK_INT(profile__nthreads(p), 2);
+	char *out;
+	size_t n;
+	CHECK_INT(render(w_collapsed, p, NULL, &out, &n), 0);
+	CHECK_STR(out, "main (s.py:1) 1\nmain (s.py:1);h (s.py:2) 5\n");
+	free(out);
+	CHECK_INT(render(w_speedscope, p, NULL, &out, &n), 0);
+	CHECK(json_valid(out, n));
+	CHECK(strstr(out, "\"name\":\"Process 5 \\\"Thread-N (h)\\\" (3 exited threads)\"") != NULL);
+	free(out);
+	CHECK_INT(render(w_profjson, p, NULL, &out, &n), 0);
+	CHECK(json_valid(out, n));
+	CHECK(strstr(out, "{\"pid\":5,\"tid\":0,\"name\":\"Thread-N (h)\",\"command_line\":\"python3 s.py\","
+			  "\"samples\":5,\"exited\":3}") != NULL);
+	CHECK(strstr(out, "\"count\":0") == NULL);       /* unused stack ids are not listed */
+	free(out);
+	/* Chrome: A's and B's runs overlap: two tracks; C, later, goes on with
+	 * B (the lane is cut only where its time goes back). */
+	CHECK_INT(render(w_chrometrace, p, NULL, &out, &n), 0);
+	CHECK(json_valid(out, n));
+	CHECK(strstr(out, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":5,\"tid\":4194304,"
+			  "\"args\":{\"name\":\"Thread-N (h) (exited threads)\"}}") != NULL);
+	CHECK(strstr(out, "\"tid\":4194305,\"args\":{\"name\":\"Thread-N (h) (exited threads)\"}") != NULL);
+	CHECK(strstr(out, "\"tid\":4194306") == NULL);
+	CHECK(strstr(out, "\"ph\":\"B\",\"name\":\"h (s.py:2)\",\"cat\":\"python\",\"ts\":60000,\"pid\":5,"
+			  "\"tid\":4194305}") != NULL);
+	CHECK(strstr(out, "\"ph\":\"E\",\"name\":\"h (s.py:2)\",\"cat\":\"python\",\"ts\":20000,\"pid\":5,"
+			  "\"tid\":4194304}") != NULL);
+	CHECK(strstr(out, "\"ph\":\"B\",\"name\":\"h (s.py:2)\",\"cat\":\"python\",\"ts\":5000,\"pid\":5,"
+			  "\"tid\":4194305}") != NULL);
+	free(out);
+	profile__free(p);
+}
+
 static void test_profjson_small(void)
 {
 	struct profile *p = small();
@@ -754,6 +819,7 @@ int main(void)
 	TEST_RUN(test_chrometrace_small);
 	TEST_RUN(test_chrometrace_timeline);
 	TEST_RUN(test_profjson_small);
+	TEST_RUN(test_lanes);
 	TEST_RUN(test_empty);
 	TEST_RUN(test_hostile_json);
 	TEST_RUN(test_hostile_collapsed);
