@@ -43,6 +43,7 @@
 struct thread {
 	int fd, sched_fd, stat_fd;      /* -1: not open */
 	bool running;
+	bool read;              /* run state read since the thread was listed */
 	pid_t ns_tid;           /* id in the process's PID namespace (nested only), 0 unknown */
 	char sched[SCHED_LEN];  /* the last schedstat text, "" if none */
 };
@@ -268,20 +269,24 @@ void threadstate__read(struct threadstate *t)
 			t->cpu_ns = cpu;
 			t->have_cpu = true;
 			if (now - t->cpu_changed_ns >= IDLE_PROOF_NS) {
-				for (int i = 0; i < t->n; i++)
+				for (int i = 0; i < t->n; i++) {
 					t->th[i].running = false;
+					t->th[i].read = true;
+				}
 				return;
 			}
 		}
 	}
-	for (int i = 0; i < t->n; i++)
+	for (int i = 0; i < t->n; i++) {
 		t->th[i].running = thread_running(t, i);
+		t->th[i].read = true;
+	}
 }
 
 int threadstate__running(const struct threadstate *t, pid_t tid)
 {
 	int i = tid_index(t, tid);
-	return i < 0 ? -1 : t->th[i].running;
+	return i < 0 || !t->th[i].read ? -1 : t->th[i].running;
 }
 
 unsigned threadstate__listings(const struct threadstate *t)
@@ -298,6 +303,8 @@ pid_t threadstate__host_tid(const struct threadstate *t, pid_t ns_tid)
 {
 	if (ns_tid <= 0)
 		return 0;
+	if (!t->nested)
+		return tid_index(t, ns_tid) >= 0 ? ns_tid : 0;
 	for (int i = 0; i < t->n; i++)
 		if (t->nested ? t->th[i].ns_tid == ns_tid : t->tids[i] == ns_tid)
 			return t->tids[i];

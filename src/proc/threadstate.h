@@ -35,7 +35,8 @@ int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids);
 unsigned threadstate__listings(const struct threadstate *t);
 /* Read now which listed threads are running. */
 void threadstate__read(struct threadstate *t);
-/* After threadstate__read: 1 running, 0 not, -1 unknown TID. */
+/* After threadstate__read: 1 running, 0 not, -1 unknown: a TID not listed,
+ * or listed since the last threadstate__read (a thread that just started). */
 int threadstate__running(const struct threadstate *t, pid_t tid);
 /* True when the process is in another PID namespace than the TIDs listed. */
 bool threadstate__nested(const struct threadstate *t);

@@ -63,6 +63,7 @@
 #define TS_READ 512
 #define FRAME_READ 160
 #define TVISIT_SLOTS (2 * PYPROC_MAX_THREADS)  /* the thread states seen, half full at most */
+#define MISS_RELIST_NS 5000000ull       /* an unknown thread id lists the tasks again this often at most */
 #define CODE_SWEEP_NS 1000000000ull     /* old code entries looked for every second */
 #define CODE_MAX_AGE_NS 60000000000ull  /* ... and dropped after a minute unseen */
 #define SCRATCH_KEEP 1024               /* frames the per-sample arrays keep room for */
@@ -128,7 +129,7 @@ struct pyproc {
 
 	struct threadstate *threads;    /* live only: TIDs and run states */
 	bool states_fresh;              /* run states read by pyproc__running_tasks */
-	unsigned miss_listing;          /* the listing made for a host_tid miss, +1; 0 none */
+	uint64_t miss_ns;               /* when a host_tid miss last listed the tasks again */
 	pid_t *run_tids;
 	const pid_t *tasks;
 	int ntasks;
@@ -851,20 +852,23 @@ static bool task_exists(const struct pyproc *p, pid_t tid)
 	return false;
 }
 
-/* The listed (host) TID of a thread id read from the target in a nested PID
- * namespace (see threadstate.h); 0 when unknown. A miss (a thread started
- * since the list was made) lists the tasks again, but only once per regular
- * listing: an id that is still unknown (torn, stale, or not glibc's layout)
- * costs no syscalls per sample. */
+/* The listed (host) TID of a thread id read from the target (in a nested PID
+ * namespace: its id there, see threadstate.h); 0 when unknown. A miss (a
+ * thread started since the list was made: a server's thread per request
+ * lives less than the 100 ms between listings) lists the tasks again, at
+ * most every MISS_RELIST_NS: an id that stays unknown (torn, stale, or not
+ * glibc's layout) costs one listing per MISS_RELIST_NS at most, nothing per
+ * sample. */
 static pid_t host_tid(struct pyproc *p, pid_t id)
 {
 	if (id <= 0 || !p->threads)
 		return 0;
 	pid_t tid = threadstate__host_tid(p->threads, id);
-	if (!tid && p->miss_listing != threadstate__listings(p->threads) + 1) {
+	uint64_t now = clock_now_ns();
+	if (!tid && now - p->miss_ns >= MISS_RELIST_NS) {
+		p->miss_ns = now;
 		if (read_tasks(p, true) == 0)
 			tid = threadstate__host_tid(p->threads, id);
-		p->miss_listing = threadstate__listings(p->threads) + 1;
 	}
 	return tid;
 }
@@ -892,7 +896,7 @@ static pid_t thread_tid(struct pyproc *p, const uint8_t *ts, uint64_t thread_id,
 	int32_t id = 0;
 	pid_t tid = 0;
 	if (thread_id && mem__read_i32(p->mem, thread_id + GLIBC_TID_OFFSET, &id) == 0 && id > 0) {
-		tid = nested ? host_tid(p, id) : task_exists(p, id) ? id : 0;
+		tid = host_tid(p, id);
 	}
 	if (!tid && p->pause) {
 		for (int i = 0; i < p->ntasks; i++) {
@@ -1020,8 +1024,11 @@ static bool thread_active(struct pyproc *p, pid_t tid, bool os)
 	if (r >= 0)
 		return r == 1;
 	/* Not paused: asleep when looked at, or running but not holding the
-	 * GIL while its holder was paused alone (or nothing was read). */
-	return os && tid && threadstate__running(p->threads, tid) == 1;
+	 * GIL while its holder was paused alone (or nothing was read). A
+	 * thread whose run state was never read started since the last
+	 * listing: it counts as running (a thread per request lives less than
+	 * a listing's 100 ms; taken for idle, its samples were lost). */
+	return os && tid && threadstate__running(p->threads, tid) != 0;
 }
 
 int pyproc__gil_tid(struct pyproc *p, pid_t *tid)

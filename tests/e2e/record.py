@@ -1265,6 +1265,62 @@ def check_churn_fold(ctx):
     ctx.finish()
 
 
+YOUNG_THREADS, YOUNG_MS, YOUNG_RATE = 300, 10, 200   # churner.py THREADS BUSY_MS 1
+YOUNG_MIN_SHARE = 0.8       # of the samples the handlers' time is worth (before the fix: 8-47 %)
+
+
+def young_run(ctx, flags, prefix=()):
+    """cspy record -f json -r YOUNG_RATE FLAGS -- [PREFIX] python churner.py:
+    handle_request must get YOUNG_MIN_SHARE of the samples its time is
+    worth (busy_cpu_s, the handlers' time on a CPU measured by the target,
+    x the rate cspy achieved)."""
+    d = ctx.tmpdir()
+    oracle, out = os.path.join(d, 'oracle.json'), os.path.join(d, 'p.json')
+    r = ctx.cspy(['record', '-f', 'json', '-o', out, '-r', str(YOUNG_RATE)] + list(flags) + ['--'] +
+                 list(prefix) + launch_cmd(ctx.interp, 'churner.py', oracle, YOUNG_THREADS, YOUNG_MS, 1))
+    record_ok(ctx, r, out, 'json')
+    doc, o = load_json_doc(out), read_json(oracle)
+    names = [f['name'] for f in doc['frames']]
+    handler = sum(st['count'] for st in doc['stacks']
+                  if any(names[f] == 'handle_request' for f in st['frames']))
+    meta = doc['meta']
+    rate = meta['samples'] / (meta['duration_ns'] / 1e9) if meta['duration_ns'] else 0
+    # Their time on a CPU, not the wall time: on a loaded machine a
+    # handler waits for a CPU too.
+    expected = o['busy_cpu_s'] * rate
+    if not o['busy_cpu_s'] or handler < YOUNG_MIN_SHARE * expected:
+        ctx.fail(r, ['%d samples of handle_request, expected at least %d %% of %d (%d threads '
+                     'of %d ms were %.2f s on a CPU, %.2f s in all; cspy sampled at %.0f Hz)'
+                     % (handler, YOUNG_MIN_SHARE * 100, expected, o['threads'], YOUNG_MS,
+                        o['busy_cpu_s'], o['busy_s'], rate)])
+
+
+def check_young_threads(ctx):
+    """A thread per request, each living YOUNG_MS ms, less than the 100 ms
+    between two listings of the task list: without --idle, a thread that
+    started since the last listing was taken for idle and its samples
+    dropped (2.7-3.10 could not even find its TID). Blocking and
+    --nonblocking (young_run)."""
+    require_cspy()
+    for flags in ([], ['--nonblocking']):
+        young_run(ctx, flags)
+    ctx.finish()
+
+
+def check_young_threads_pidns(ctx):
+    """young_threads with the program in its own PID namespace (`unshare
+    --fork --pid --mount-proc`, followed with --subprocesses: a container),
+    where the thread ids the target knows are not the TIDs listed here."""
+    require_cspy()
+    if os.geteuid() != 0:
+        raise NA('needs root for unshare --pid (running as uid %d)' % os.geteuid())
+    unshare = shutil.which('unshare')
+    if not unshare:
+        raise NA('unshare (util-linux) not found on PATH')
+    young_run(ctx, ['--subprocesses'], [unshare, '--fork', '--pid', '--mount-proc', '--'])
+    ctx.finish()
+
+
 def sanitized():
     """Is the cspy under test built with AddressSanitizer?"""
     try:
@@ -2361,6 +2417,8 @@ PER_VERSION = [
     ('pid_namespace', check_pid_namespace, None),
     ('churn_fold', check_churn_fold, None),
     ('churn_memory', check_churn_memory, None),
+    ('young_threads', check_young_threads, None),
+    ('young_threads_pidns', check_young_threads_pidns, None),
 ]
 
 GLOBAL = [
@@ -2581,7 +2639,7 @@ def main():
         if i.label in ACCURACY:
             ACCURACY[i.label]['order'] = order
     # Phase 2: the rest, in parallel. Slow ones first.
-    slow = ('churn_fold', 'churn_memory', 'subprocesses', 'function_agg', 'gil', 'json_profile', 'formats', 'hostile_names',
+    slow = ('churn_fold', 'churn_memory', 'young_threads', 'young_threads_pidns', 'subprocesses', 'function_agg', 'gil', 'json_profile', 'formats', 'hostile_names',
             'legacy_syntax', 'sigint_sigterm')
     jobs.sort(key=lambda j: j[1] not in slow)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, OPTS.jobs)) as ex:

@@ -12,7 +12,8 @@ Starts THREADS threads (or as many as fit in SECONDS), CONCURRENCY (default
 (default 3) ms in handle_request. With --seconds, the oracle {pid, ...} is
 written first (a long run the bench attaches to); otherwise it is written at
 the end with what the handlers measured: threads, busy_s (the wall time
-spent in handle_request, summed), names (the first five).
+spent in handle_request, summed), busy_cpu_s (their time on a CPU, from
+/proc/thread-self/schedstat), names (the first five).
 """
 from __future__ import print_function
 
@@ -23,14 +24,25 @@ import threading
 import rec_common as rc
 
 LOCK = threading.Lock()
-BUSY = [0.0]
+BUSY = [0.0, 0.0]
+
+
+def thread_cpu_s():
+    """This thread's time on a CPU (the kernel's schedstat), in seconds."""
+    try:
+        with open('/proc/thread-self/schedstat') as f:
+            return int(f.read().split()[0]) / 1e9
+    except (IOError, OSError, ValueError, IndexError):
+        return 0.0
 
 
 def handle_request(busy_s):
-    t0 = rc.clock()
+    t0, c0 = rc.clock(), thread_cpu_s()
     rc.spin_until(t0 + busy_s)
+    c1, t1 = thread_cpu_s(), rc.clock()
     with LOCK:
-        BUSY[0] += rc.clock() - t0
+        BUSY[0] += t1 - t0
+        BUSY[1] += c1 - c0
 
 
 def main():
@@ -62,7 +74,8 @@ def main():
         for t in batch:
             t.join()
     if seconds is None:
-        rc.write(path, {'threads': started, 'busy_s': BUSY[0], 'names': names})
+        rc.write(path, {'threads': started, 'busy_s': BUSY[0], 'busy_cpu_s': BUSY[1],
+                        'names': names})
 
 
 if __name__ == '__main__':
