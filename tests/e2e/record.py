@@ -1778,12 +1778,7 @@ def check_traced_midway(ctx):
         ctx.fail(r, pr)
     finally:
         if tr is not None:
-            try:
-                os.kill(tr.pid, signal.SIGTERM)     # strace detaches
-                tr.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-            end_process(tr)
+            dumpsuite.end_tracer(tr)
     ctx.finish()
 
 

@@ -1001,20 +1001,27 @@ SPEC_GIL_BUSY = dict([('MainThread', ['main_wait'] + MAIN), ('busy', ['spin', 's
 def check_gil_busy(ctx):
     t, js, tx = stack_check(ctx, 'gil_busy.py', SPEC_GIL_BUSY, runnable=1)
     names = dict((th['native_id'], th['name']) for th in t.oracle['threads'])
-    # The busy thread holds the GIL nearly always, but not always: Python 2.7
-    # drops and retakes it every 100 bytecodes, 3.x on a switch request, and
-    # a pause can fall in between. A dump where no thread owns the GIL is
-    # therefore taken again (up to 5 times); any other mismatch fails at once.
+    problems, attempt, js, tx = gil_busy_retried(ctx, t, names, js, tx)
+    if problems:
+        ctx.problem(None, ['(--json and text dumps above, attempt %d)' % (attempt + 1)] +
+                    problems)
+    ctx.finish()
+
+
+def gil_busy_retried(ctx, t, names, js, tx):
+    """gil_busy_problems of the dumps js and tx. The busy thread holds the
+    GIL nearly always, but not always: Python 2.7 drops and retakes it every
+    100 bytecodes, 3.x on a switch request, and a pause can fall in between.
+    A dump where no thread owns the GIL is therefore taken again (up to 5
+    times); any other mismatch fails at once. Returns (problems, attempt,
+    js, tx)."""
     for attempt in range(5):
         problems, nobody = gil_busy_problems(names, js, tx)
         if not problems or not nobody:
             break
         _, js = ctx.dump(t, (), as_json=True)
         _, tx = ctx.dump(t, ())
-    if problems:
-        ctx.problem(None, ['(--json and text dumps above, attempt %d)' % (attempt + 1)] +
-                    problems)
-    ctx.finish()
+    return problems, attempt, js, tx
 
 
 def gil_busy_problems(names, js, tx):
@@ -1529,12 +1536,7 @@ def check_pid_namespace(ctx):
         oracle['pid'], oracle['ns_pid'], sorted(t.ns_tids.items()))
     js, tx = compare_dumps(ctx, t, note=note)
     names = dict((th['native_id'], th['name']) for th in oracle['threads'])
-    for attempt in range(5):
-        problems, nobody = gil_busy_problems(names, js, tx)
-        if not problems or not nobody:
-            break
-        _, js = ctx.dump(t, (), as_json=True)
-        _, tx = ctx.dump(t, ())
+    problems, attempt, js, tx = gil_busy_retried(ctx, t, names, js, tx)
     problems += ns_tid_problems(t, js, tx)
     if problems:
         ctx.problem(None, [note, '(--json and text dumps above, attempt %d)' % (attempt + 1)] +
@@ -1907,14 +1909,20 @@ def check_traced(ctx):
         if left:
             ctx.problems.append((None, ['the target was left stopped: %s' % left]))
     finally:
-        try:
-            os.kill(tr.pid, signal.SIGTERM)     # strace detaches
-            tr.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        end_process(tr)
+        end_tracer(tr)
         remove_temp_dir(d)
     ctx.finish()
+
+
+def end_tracer(tr):
+    """End a tracer (strace) started by a check: SIGTERM first, so that it
+    detaches from its tracee, then by PID as every process."""
+    try:
+        os.kill(tr.pid, signal.SIGTERM)
+        tr.wait(timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    end_process(tr)
 
 
 def check_shell_script(ctx):
