@@ -38,6 +38,9 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, 'bench'))
+# Processes: started in their own session and ended by PID, as in run.py.
+from run import log, spawn, stop, stop_all  # noqa: E402
 CHURNER = os.path.join(REPO, 'tests', 'targets', 'record', 'churner.py')
 FLAT_KB = 256
 THREADS1000 = r'''
@@ -59,48 +62,12 @@ go.set()
 open(sys.argv[1], 'w').close()
 time.sleep(3600)
 '''
-LIVE = {}
-
-
 def build_dir():
     b = os.environ.get('BUILD') or 'build'
     return b if os.path.isabs(b) else os.path.join(REPO, b)
 
 
 CSPY = os.path.join(build_dir(), 'cspy')
-
-
-def log(msg):
-    sys.stderr.write(msg + '\n')
-    sys.stderr.flush()
-
-
-def spawn(cmd, **kw):
-    kw.setdefault('stdin', subprocess.DEVNULL)
-    kw.setdefault('start_new_session', True)
-    p = subprocess.Popen([str(c) for c in cmd], **kw)
-    LIVE[p.pid] = p
-    return p
-
-
-def stop(p, grace=5.0):
-    """SIGTERM, then SIGKILL after grace seconds; by PID."""
-    if p.poll() is None:
-        try:
-            os.kill(p.pid, signal.SIGTERM)
-            p.wait(timeout=grace)
-        except (OSError, subprocess.TimeoutExpired):
-            try:
-                os.kill(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            p.wait(timeout=10)
-    LIVE.pop(p.pid, None)
-
-
-def stop_all():
-    for p in list(LIVE.values()):
-        stop(p, grace=2.0)
 
 
 def python(version):
