@@ -305,18 +305,16 @@ pid_t threadstate__host_tid(const struct threadstate *t, pid_t ns_tid)
 		return 0;
 	if (!t->nested)
 		return tid_index(t, ns_tid) >= 0 ? ns_tid : 0;
-	for (int i = 0; i < t->n; i++)
-		if (t->nested ? t->th[i].ns_tid == ns_tid : t->tids[i] == ns_tid)
+	for (int i = 0; i < t->n; i++)      /* ids inside are not sorted */
+		if (t->th[i].ns_tid == ns_tid)
 			return t->tids[i];
 	return 0;
 }
 
 pid_t threadstate__ns_tid(const struct threadstate *t, pid_t tid)
 {
-	if (!t->nested)
+	int i;
+	if (!t->nested || (i = tid_index(t, tid)) < 0)
 		return 0;
-	for (int i = 0; i < t->n; i++)
-		if (t->tids[i] == tid)
-			return t->th[i].ns_tid;
-	return 0;
+	return t->th[i].ns_tid;
 }
