@@ -41,6 +41,21 @@ static ssize_t read_file(const char *path, char *buf, size_t cap)
 	return (ssize_t)n;
 }
 
+/* /proc/PID/FILE, or /proc/PID/task/TID/FILE when tid > 0, into buf as a
+ * C string (cap bytes with the NUL). The byte count or -errno. */
+static ssize_t read_task_text(pid_t pid, pid_t tid, const char *file, char *buf, size_t cap)
+{
+	char path[96];
+	if (tid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)pid, (int)tid, file);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	ssize_t n = read_file(path, buf, cap - 1);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
 int procfs_parse_stat(const char *text, struct procfs_stat *out)
 {
 	const char *open = strchr(text, '(');
@@ -67,41 +82,26 @@ int procfs_parse_stat(const char *text, struct procfs_stat *out)
 
 int procfs_stat(pid_t pid, pid_t tid, struct procfs_stat *out)
 {
-	char path[64], buf[1024];
-	if (tid > 0)
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	else
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
-	if (n < 0)
-		return (int)n;
-	buf[n] = '\0';
-	return procfs_parse_stat(buf, out);
+	char buf[1024];
+	ssize_t n = read_task_text(pid, tid, "stat", buf, sizeof(buf));
+	return n < 0 ? (int)n : procfs_parse_stat(buf, out);
 }
 
 long procfs_uid(pid_t pid)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
-	if (n < 0)
+	char buf[4096];
+	if (read_task_text(pid, 0, "status", buf, sizeof(buf)) < 0)
 		return -1;
-	buf[n] = '\0';
 	const char *p = strstr(buf, "\nUid:");
 	return p ? strtol(p + 5, NULL, 10) : -1;
 }
 
 int procfs_tracer(pid_t pid, pid_t tid)
 {
-	char path[64], buf[4096];
-	if (tid > 0)
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	else
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
+	char buf[4096];
+	ssize_t n = read_task_text(pid, tid, "status", buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	buf[n] = '\0';
 	const char *p = strstr(buf, "\nTracerPid:");
 	long v = p ? strtol(p + 11, NULL, 10) : 0;
 	return v > 0 && v < (1L << 30) ? (int)v : 0;
@@ -189,12 +189,10 @@ int procfs_parse_nspid(const char *text, pid_t *outer, pid_t *inner, int *levels
 
 int procfs_thread_nspid(pid_t pid, pid_t tid, pid_t *inner, int *levels)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
+	char buf[4096];
+	ssize_t n = read_task_text(pid, tid, "status", buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	buf[n] = '\0';
 	pid_t outer;
 	return procfs_parse_nspid(buf, &outer, inner, levels);
 }
