@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Provisions the test interpreters that pyenv and the host do not give, into a
+# cache outside the checkout, and lists them (make pythons; .ci/run calls it
+# before make test). Idempotent: each piece is marked done when it is whole,
+# so a second run only lists.
+#
+#   tests/pythons.sh [--list]        provision what is missing, then list
+#
+# Cache: $CSPY_PYTHONS, else ${XDG_CACHE_HOME:-~/.cache}/cspy-pythons.
+#   sid/            a Debian unstable root (debootstrap --variant=minbase) with
+#                   Debian's python3.13, python3.14, python3.15 (static libpython,
+#                   stripped PIE) and python3.14-dbg; targets run in it under chroot
+#   3.14t/ 3.15t/   free-threaded builds (--disable-gil, shared libpython)
+#   3.15/           a shared build (--enable-shared, as pyenv and uv build it)
+#   failed/NAME     why NAME could not be provisioned (the e2e tiers report it)
+#   manifest        one line per interpreter: label, kind, executable, root
+# The CPython sources come from $CSPY_CPYTHON_SRC (default: ../shared/cpython
+# beside the checkout).
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache=${CSPY_PYTHONS:-${XDG_CACHE_HOME:-$HOME/.cache}/cspy-pythons}
+src=${CSPY_CPYTHON_SRC:-$(dirname "$here")/shared/cpython}
+mkdir -p "$cache/failed" "$cache/logs"
+list_only=0
+[ "${1:-}" = --list ] && list_only=1
+
+fail() { # name, reason
+	echo "$2" >"$cache/failed/$1"
+	echo "pythons: $1: $2" >&2
+}
+
+# --- Debian unstable root -------------------------------------------------
+SID_PKGS="python3.13 python3.14 python3.15 python3.14-dbg python3.13-dev python3.14-dev python3.15-dev"
+apt_sid() { # args...: apt-get in the root; its lists may be past Valid-Until
+	chroot "$cache/sid" env DEBIAN_FRONTEND=noninteractive apt-get \
+		-o Acquire::Check-Valid-Until=false -o APT::Sandbox::User=root "$@"
+}
+provision_sid() {
+	local log=$cache/logs/sid.log
+	[ -e "$cache/sid/.done" ] && return 0
+	rm -f "$cache/failed/sid"
+	if [ "$(id -u)" != 0 ]; then
+		fail sid "a Debian root needs root (debootstrap and chroot)"; return 1
+	fi
+	if ! command -v debootstrap >/dev/null; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >"$log" 2>&1 ||
+			{ fail sid "debootstrap is not installed and apt-get could not install it (see $log)"; return 1; }
+	fi
+	if [ ! -e "$cache/sid/.bootstrapped" ]; then
+		rm -rf "$cache/sid"
+		debootstrap --variant=minbase --include=python3 sid "$cache/sid" >>"$log" 2>&1 ||
+			{ fail sid "debootstrap of Debian unstable failed (see $log)"; return 1; }
+		touch "$cache/sid/.bootstrapped"
+	fi
+	apt_sid update >>"$log" 2>&1 &&
+		apt_sid install -y --no-install-recommends $SID_PKGS >>"$log" 2>&1 ||
+		{ fail sid "apt-get in the Debian root failed (see $log)"; return 1; }
+	apt_sid clean >>"$log" 2>&1
+	touch "$cache/sid/.done"
+}
+
+# --- builds from source ---------------------------------------------------
+provision_build() { # name, version, configure flags...
+	local name=$1 ver=$2; shift 2
+	local prefix=$cache/$name log=$cache/logs/$name.log tarball=$src/cpython-$ver.tar.xz
+	[ -e "$prefix/.done" ] && return 0
+	rm -f "$cache/failed/$name"
+	if [ ! -f "$tarball" ]; then
+		fail "$name" "no CPython source $tarball (set CSPY_CPYTHON_SRC)"; return 1
+	fi
+	local work=$cache/build/$name
+	rm -rf "$work" "$prefix"
+	mkdir -p "$work"
+	(
+		set -e
+		tar -xJf "$tarball" -C "$work" --strip-components=1
+		cd "$work"
+		./configure --prefix="$prefix" --disable-test-modules --without-ensurepip \
+			LDFLAGS="-Wl,-rpath,$prefix/lib" "$@"
+		make -j"${JOBS:-2}"
+		make install
+	) >"$log" 2>&1 || { fail "$name" "build of CPython $ver $* failed (see $log)"; return 1; }
+	rm -rf "$work"
+	touch "$prefix/.done"
+}
+
+# --- listing --------------------------------------------------------------
+write_manifest() {
+	local m=$cache/manifest.tmp
+	: >"$m"
+	if [ -e "$cache/sid/.done" ]; then
+		for v in 3.13 3.14 3.15; do
+			[ -x "$cache/sid/usr/bin/python$v" ] &&
+				printf 'debian-%s\tdistro\t/usr/bin/python%s\t%s\n' "$v" "$v" "$v" "$cache/sid" >>"$m"
+		done
+		[ -x "$cache/sid/usr/bin/python3.14d" ] &&
+			printf 'debian-3.14-dbg\tdebug\t/usr/bin/python3.14d\t%s\n' "$cache/sid" >>"$m"
+	fi
+	local name exe
+	for name in 3.14t 3.15t 3.15; do
+		[ -e "$cache/$name/.done" ] || continue
+		case $name in
+		*t) exe=$cache/$name/bin/python${name} kind=free-threaded ;;
+		*) exe=$cache/$name/bin/python$name kind=shared ;;
+		esac
+		[ -x "$exe" ] && printf '%s\t%s\t%s\t\n' "$name" "$kind" "$exe" >>"$m"
+	done
+	mv "$m" "$cache/manifest"
+}
+
+if [ $list_only = 0 ]; then
+	start=$(date +%s)
+	# The root is mostly download, the builds mostly CPU: run them side by side.
+	provision_sid &
+	sid_pid=$!
+	provision_build 3.14t 3.14.7 --enable-shared --disable-gil
+	provision_build 3.15t 3.15.0rc1 --enable-shared --disable-gil
+	provision_build 3.15 3.15.0rc1 --enable-shared
+	wait $sid_pid
+	echo "pythons: provisioned in $(($(date +%s) - start)) s, cache $cache"
+fi
+write_manifest
+while IFS=$'\t' read -r label kind exe root; do
+	printf '%-16s %-14s %s%s\n' "$label" "$kind" "$exe" "${root:+ (in $root)}"
+done <"$cache/manifest"
+for f in "$cache"/failed/*; do
+	[ -e "$f" ] && printf '%-16s %-14s %s\n' "$(basename "$f")" "skipped" "$(cat "$f")"
+done
+exit 0
