@@ -273,10 +273,13 @@ static const struct py_layout layout_314t = {
 	.long_tag = 32, .long_digit = 40,
 };
 
+/* The newest minor's tables are unused in a CSPY_OMIT_NEWEST build. */
+#define OMITTABLE __attribute__((unused))
+
 /* 3.15: from the layout probe (tests/tools/probe) on Debian's 3.15.2 and on
  * 3.15.0rc1 configured with --disable-gil. Thread state and interpreter
  * fields moved; frames and code objects are as in 3.14. */
-static const struct py_layout layout_315 = {
+static const struct py_layout layout_315 OMITTABLE = {
 	ABSENT, OBJECTS_GIL, IFRAME_FAMILY, UNICODE_312, DICT_311(16), CODE_312(0),
 	.version = 0x030f00f0, .gil_kind = PY_GIL_INTERP,
 	.tuple_item = 32,
@@ -293,7 +296,7 @@ static const struct py_layout layout_315 = {
 	.long_tag = 16, .long_digit = 24,
 };
 
-static const struct py_layout layout_315t = {
+static const struct py_layout layout_315t OMITTABLE = {
 	ABSENT, OBJECTS_FT, IFRAME_FAMILY, UNICODE_FT, DICT_311(32), CODE_312(16),
 	.version = 0x030f00f0, .free_threaded = true, .gil_kind = PY_GIL_INTERP,
 	.tuple_item = 48, .uni_kind_shift = 8, .uni_compact_bit = 11, .uni_ascii_bit = 12,
@@ -349,7 +352,7 @@ static const char debug_fields_314[] =
 	"db.eval_breaker db.remote_debugger_support db.remote_debugging_enabled "
 	"db.debugger_pending_call db.debugger_script_path db.debugger_script_path_size";
 
-static const char debug_fields_315[] =
+static const char debug_fields_315[] OMITTABLE =
 	"hdr.cookie hdr.version hdr.free_threaded "
 	"rt.size rt.finalizing rt.interpreters_head "
 	"is.size is.id is.next is.threads_head is.threads_main is.gc is.imports_modules "

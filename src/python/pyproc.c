@@ -501,18 +501,35 @@ int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 		goto fail;
 	p->L.py2_unicode_size = p->target.py2_unicode_size;
 	size_t dsize = offsets_debug_size(p->L.table_minor);
-	if (p->L.untested && (!dsize || !p->target.runtime)) {
-		snprintf(why, whylen, "this Python (%s) is newer than cspy knows and publishes no "
-			 "_Py_DebugOffsets", p->target.binary);
-		err = -ENOTSUP;
-		goto fail;
+	char vs[32], newest[16];
+	offsets_version_str(p->target.version, p->target.free_threaded, vs, sizeof(vs));
+	snprintf(newest, sizeof(newest), "%u.%u", p->L.table_minor >> 24,
+		 (p->L.table_minor >> 16) & 0xff);
+	if (p->L.untested) {
+		static bool warned;     /* one line per run, however many processes */
+		if (!warned)
+			fprintf(stderr, "cspy: warning: Python %s is newer than cspy knows (%s): trying "
+				"the %s layout with its own _Py_DebugOffsets, checked before use\n",
+				vs, newest, newest);
+		warned = true;
+		if (!dsize || !p->target.runtime) {
+			snprintf(why, whylen, "Python %s is newer than cspy knows (%s) and publishes no "
+				 "_Py_DebugOffsets: this cspy cannot read it", vs, newest);
+			err = -ENOTSUP;
+			goto fail;
+		}
 	}
 	if (dsize && p->target.runtime) {
 		uint8_t *buf = xmalloc(dsize);
 		err = mem__read(p->mem, p->target.runtime, buf, dsize);
 		if (!err && offsets_apply_debug(&p->L, buf, dsize) != 0) {
-			snprintf(why, whylen, "the _Py_DebugOffsets of this Python %s are not valid",
-				 p->target.binary);
+			if (p->L.untested)
+				snprintf(why, whylen, "Python %s is newer than cspy knows (%s) and its "
+					 "_Py_DebugOffsets do not have the %s shape: this cspy cannot "
+					 "read it", vs, newest, newest);
+			else
+				snprintf(why, whylen, "the _Py_DebugOffsets of this Python %s are not valid",
+					 p->target.binary);
 			err = -ENOTSUP;
 		}
 		free(buf);
@@ -535,22 +552,14 @@ int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 	p->cmdline = procfs_cmdline(pid);
 	init_ctx(p);
 	if (p->L.untested) {
-		char reason[256], newest[16];
-		unsigned nm = p->L.table_minor;
-		snprintf(newest, sizeof(newest), "%u.%u", nm >> 24, (nm >> 16) & 0xff);
+		char reason[256];
 		if (pyproc__validate(p, reason, sizeof(reason)) != 0) {
 			snprintf(why, whylen, "Python %s is newer than cspy knows (%s) and its memory "
 				 "does not match the %s layout (%s): this cspy cannot read it",
-				 p->info.version_str, newest, newest, reason);
+				 vs, newest, newest, reason);
 			err = -ENOTSUP;
 			goto fail;
 		}
-		static bool warned;
-		if (!warned)
-			fprintf(stderr, "cspy: warning: Python %s is newer than cspy knows (%s): reading it "
-				"with the %s layout and its own _Py_DebugOffsets (checked)\n",
-				p->info.version_str, newest, newest);
-		warned = true;
 	}
 	*out = p;
 	return 0;
