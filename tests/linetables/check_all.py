@@ -4,7 +4,10 @@
 # Cross-checks cspy's line-table decoders against every CPython installed
 # here. Interpreters are discovered, never hard-coded: pyenv versions under
 # $PYENV_ROOT (or `pyenv root`)/versions/*, plus /usr/bin/python3.N when it
-# is a CPython. For each one, tests/linetables/dump_code.py runs under that
+# is a CPython, plus the interpreters tests/pythons.sh provisioned (the
+# "manifest" of $CSPY_PYTHONS, else ${XDG_CACHE_HOME:-~/.cache}/cspy-pythons:
+# free-threaded and shared builds, and the Debian root's, run through their
+# chroot wrappers with the repository bound in). For each one, tests/linetables/dump_code.py runs under that
 # interpreter and streams its code objects and the interpreter's own line
 # numbers through a pipe into $BUILD/tools/linetable_check (BUILD defaults to
 # "build", relative to the repository root). Interpreters run in parallel, one
@@ -71,6 +74,28 @@ def candidates():
 		found.append(('/usr/bin/python3.*', None, 'none installed'))
 	for p in system:
 		found.append((p, p, None))
+	found += cached()
+	return found
+
+
+def cached():
+	"""The provisioned interpreters of tests/pythons.sh, from its manifest
+	(label, kind, executable, root per line)."""
+	cache = os.environ.get('CSPY_PYTHONS') or os.path.join(
+		os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache'),
+		'cspy-pythons')
+	try:
+		with open(os.path.join(cache, 'manifest')) as f:
+			lines = f.read().splitlines()
+	except OSError:
+		return []
+	found = []
+	for line in lines:
+		cols = line.split('\t')
+		if len(cols) >= 3 and cols[2]:
+			ok = os.access(cols[2], os.X_OK)
+			found.append(('cache ' + cols[0], cols[2] if ok else None,
+				      None if ok else 'not executable'))
 	return found
 
 
@@ -130,6 +155,8 @@ def run_one(exe, checker):
 
 
 def main():
+	# The chroot wrappers of the Debian root bind these into it.
+	os.environ['CSPY_CHROOT_BIND'] = REPO
 	build = os.environ.get('BUILD', 'build')
 	checker = os.path.join(REPO, build, 'tools', 'linetable_check')
 	if not os.access(checker, os.X_OK):
