@@ -16,6 +16,14 @@ agree, or when cspy reads and applies the debug offsets (they win); the
 fields that differ are printed by name. It fails when an interpreter's debug
 offsets are missing or refused, or its minor has no table.
 
+When the interpreter's headers are installed beside it (`include/python3.X[t]`
+with `internal/`) and a C compiler is there, the layout probe
+(tests/tools/probe/probe.sh) also compares the built-in table with the
+headers, fields the debug offsets do not carry included: a difference in one
+of those (cspy reads it from the table) fails; one in a field the debug
+offsets override is printed only. `tag_bits` passes when cspy masks at least
+the header's bits.
+
 Output: one block per interpreter, then "N passed, N failed" (exit 1 if any
 failed). Standard library only; starts no Python process.
 """
@@ -23,6 +31,7 @@ import argparse
 import fnmatch
 import glob
 import os
+import re
 import subprocess
 import sys
 
@@ -70,6 +79,47 @@ def runtime_elfs(prefix):
             if not p.endswith("-config") and is_elf(p)]
 
 
+def probe_headers(elf, version_line, tool):
+    """Compare the built-in table with the interpreter's headers: (ok, lines)."""
+    m = re.search(r" (\d+)\.(\d+)\.\S*?(t?):", version_line)
+    if not m:
+        return True, []
+    minor = "%s.%s" % (m.group(1), m.group(2))
+    suffix = m.group(3)
+    real = os.path.realpath(elf)
+    prefix = os.path.dirname(os.path.dirname(real))
+    # the headers' directory is named as the ELF: python3.14t, python3.14d, ...
+    named = re.search(r"python(3\.\d+[a-z]*)", os.path.basename(real))
+    inc = os.path.join(prefix, "include", "python" + (named.group(1) if named else minor + suffix))
+    if not os.path.isdir(os.path.join(inc, "internal")):
+        return True, ["  headers: not installed (%s)" % inc]
+    probe = subprocess.run([os.path.join(REPO, "tests", "tools", "probe", "probe.sh"), inc],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True, check=False)
+    if probe.returncode:
+        return True, ["  headers: probe not built: %s" % probe.stdout.strip()[-200:]]
+    table = subprocess.run([tool, "--table", minor + suffix], stdout=subprocess.PIPE,
+                           universal_newlines=True, check=False).stdout
+    hdr = dict(l.split()[:2] for l in probe.stdout.splitlines() if len(l.split()) >= 2)
+    ok, diffs, n = True, [], 0
+    for line in table.splitlines():
+        f = line.split()
+        name, val, fed = f[0], int(f[1]), len(f) > 2
+        if name not in hdr:
+            continue
+        n += 1
+        want = int(hdr[name])
+        if name == "tag_bits" and val & want == want:
+            continue
+        if val != want:
+            ok = ok and fed
+            diffs.append("  headers: %s table=%d headers=%d%s" % (
+                name, val, want, " (the debug offsets win)" if fed else " (FAIL: read from the table)"))
+    if not diffs:
+        return True, ["  headers: table agrees with %s (%d fields)" % (inc, n)]
+    return ok, diffs
+
+
 def discover():
     prefixes = []
     root = pyenv_root()
@@ -108,7 +158,10 @@ def main():
         r = subprocess.run([tool, elf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            universal_newlines=True, check=False)
         sys.stdout.write(r.stdout)
-        if r.returncode == 0:
+        hok, lines = probe_headers(elf, r.stdout.splitlines()[0] if r.stdout else "", tool)
+        for line in lines:
+            print(line)
+        if r.returncode == 0 and hok:
             passed += 1
         else:
             failed += 1

@@ -16,7 +16,17 @@
  * Exit status 0 when every file's debug offsets were read and applied (they
  * agree, or they win), 1 when one could not be (no _PyRuntime, no table for
  * its minor, a block cspy refuses), 2 on usage.
+ *
+ *   build/tools/debug_offsets_drift --table X.Y[t]
+ *
+ * prints the built-in table of a minor version in the format of the layout
+ * probe (tests/tools/probe: "member value" lines; " debug" after the value
+ * when the target's _Py_DebugOffsets override that member), so that a table can be
+ * compared with the headers of an installed interpreter, fields the debug
+ * offsets do not carry included (tests/e2e/drift.py does).
  */
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,8 +89,59 @@ static int check(const char *path)
 	return 0;
 }
 
+#define M(name) { #name, offsetof(struct py_layout, name) }
+static const struct {
+	const char *name;
+	size_t off;
+} members[] = {
+	M(ob_type), M(ob_size), M(tp_name), M(tp_basicsize), M(tp_flags), M(tp_dictoffset),
+	M(ht_cached_keys), M(managed_dict_off), M(rt_interp_head), M(is_next), M(is_tstate_head),
+	M(is_modules), M(is_gil_ptr), M(gil_locked), M(gil_holder), M(gil_enabled), M(ts_next),
+	M(ts_interp), M(ts_current_frame), M(ts_thread_id), M(ts_native_thread_id),
+	M(ts_datastack_chunk), M(ts_dict), M(ts_state), M(if_code), M(if_previous), M(if_instr),
+	M(if_owner), M(if_localsplus), M(if_tlbc_index), M(if_size), M(owner_generator),
+	M(owner_skip_min), M(chunk_previous), M(chunk_size), M(chunk_top), M(chunk_data),
+	M(co_flags), M(co_argcount), M(co_posonlyargcount), M(co_kwonlyargcount),
+	M(co_firstlineno), M(co_nlocalsplus), M(co_nlocals), M(co_localsplusnames),
+	M(co_localspluskinds), M(co_filename), M(co_name), M(co_qualname), M(co_linetable),
+	M(co_firsttraceable), M(co_code_adaptive), M(co_tlbc), M(bytes_size), M(bytes_sval),
+	M(uni_length), M(uni_state), M(uni_ascii_size), M(uni_compact_size), M(uni_kind_shift),
+	M(uni_compact_bit), M(uni_ascii_bit), M(long_tag), M(long_digit), M(float_fval),
+	M(tuple_item), M(list_item), M(list_size), M(cell_ref), M(md_dict), M(ma_used), M(ma_keys),
+	M(ma_values), M(dk_log2_size), M(dk_log2_index_bytes), M(dk_kind), M(dk_nentries),
+	M(dk_indices), M(dict_values_prefix),
+};
+
+static int print_table(const char *v)
+{
+	unsigned major, minor;
+	char t = 0;
+	struct py_layout L;
+	if (sscanf(v, "%u.%u%c", &major, &minor, &t) < 2 || (t && t != 't') ||
+	    offsets_for_version(PY_VER(major, minor) | 0xf0, t == 't', &L) != 0) {
+		fprintf(stderr, "debug_offsets_drift: no table for %s\n", v);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		int x = *(const int *)((const char *)&L + members[i].off);
+		/* Fed by the debug offsets: moving it makes a debug difference. */
+		struct py_layout moved = L;
+		*(int *)((char *)&moved + members[i].off) = x + 1000;
+		bool fed = offsets_debug_diff(&L, &moved, NULL, NULL) > 0;
+		printf("%s %d%s\n", members[i].name, x, fed ? " debug" : "");
+	}
+	printf("tpflags_managed_dict %lu\n", L.tpflags_managed_dict);
+	printf("tpflags_inline_values %lu\n", L.tpflags_inline_values);
+	printf("tag_bits %d\n", (int)(~L.stackref_mask & 0xff));
+	printf("code_size %d\n", L.code_read_size);
+	printf("debug_offsets_size %zu\n", offsets_debug_size(L.table_minor));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--table") == 0)
+		return print_table(argv[2]);
 	if (argc < 2) {
 		fprintf(stderr, "usage: debug_offsets_drift ELF...\n");
 		return 2;

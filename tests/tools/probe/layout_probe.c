@@ -19,7 +19,9 @@
 #include "internal/pycore_moduleobject.h"
 #include "internal/pycore_object.h"
 #include "internal/pycore_runtime.h"
+#if PY_VERSION_HEX >= 0x030e0000
 #include "internal/pycore_stackref.h"
+#endif
 #include "internal/pycore_tstate.h"
 
 #define P(name, v) printf("%s %ld\n", name, (long)(v))
@@ -72,7 +74,9 @@ int main(void)
 	O("ts_datastack_chunk", PyThreadState, datastack_chunk);
 	O("ts_dict", PyThreadState, dict);
 	O("ts_state", PyThreadState, state);
+#if PY_VERSION_HEX >= 0x030e0000
 	O("ts_holds_gil", PyThreadState, holds_gil);
+#endif
 	O("if_code", _PyInterpreterFrame, f_executable);
 	O("if_previous", _PyInterpreterFrame, previous);
 	O("if_instr", _PyInterpreterFrame, instr_ptr);
@@ -83,8 +87,15 @@ int main(void)
 #endif
 	P("if_size", sizeof(_PyInterpreterFrame));
 	P("owner_generator", FRAME_OWNED_BY_GENERATOR);
+#if PY_VERSION_HEX >= 0x030e0000
+	/* 3.14+: INTERPRETER (3) and up are not Python frames; tagged _PyStackRef. */
 	P("owner_skip_min", FRAME_OWNED_BY_INTERPRETER);
 	P("tag_bits", Py_TAG_BITS);
+#else
+	/* 3.13: CSTACK (3) is the first owner that is not a Python frame. */
+	P("owner_skip_min", FRAME_OWNED_BY_CSTACK);
+	P("tag_bits", 0);
+#endif
 	O("chunk_previous", _PyStackChunk, previous);
 	O("chunk_size", _PyStackChunk, size);
 	O("chunk_top", _PyStackChunk, top);
