@@ -4,10 +4,7 @@
 # Cross-checks cspy's line-table decoders against every CPython installed
 # here. Interpreters are discovered, never hard-coded: pyenv versions under
 # $PYENV_ROOT (or `pyenv root`)/versions/*, plus /usr/bin/python3.N when it
-# is a CPython, plus the interpreters tests/pythons.sh provisioned (the
-# "manifest" of $CSPY_PYTHONS, else ${XDG_CACHE_HOME:-~/.cache}/cspy-pythons:
-# free-threaded and shared builds, and the Debian root's, run through their
-# chroot wrappers with the repository bound in). For each one, tests/linetables/dump_code.py runs under that
+# is a CPython. For each one, tests/linetables/dump_code.py runs under that
 # interpreter and streams its code objects and the interpreter's own line
 # numbers through a pipe into $BUILD/tools/linetable_check (BUILD defaults to
 # "build", relative to the repository root). Interpreters run in parallel, one
@@ -74,28 +71,18 @@ def candidates():
 		found.append(('/usr/bin/python3.*', None, 'none installed'))
 	for p in system:
 		found.append((p, p, None))
-	found += cached()
-	return found
-
-
-def cached():
-	"""The provisioned interpreters of tests/pythons.sh, from its manifest
-	(label, kind, executable, root per line)."""
-	cache = os.environ.get('CSPY_PYTHONS') or os.path.join(
-		os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache'),
-		'cspy-pythons')
-	try:
-		with open(os.path.join(cache, 'manifest')) as f:
-			lines = f.read().splitlines()
-	except OSError:
-		return []
-	found = []
-	for line in lines:
-		cols = line.split('\t')
-		if len(cols) >= 3 and cols[2]:
-			ok = os.access(cols[2], os.X_OK)
-			found.append(('cache ' + cols[0], cols[2] if ok else None,
-				      None if ok else 'not executable'))
+	# The interpreters tests/pythons.sh provisioned (make pythons), as the e2e
+	# tiers find them; a Debian root's run in it and see the repository at
+	# its own path (CSPY_CHROOT_BIND).
+	sys.path.insert(0, os.path.join(REPO, 'tests', 'e2e'))
+	import run as e2e
+	os.environ['CSPY_CHROOT_BIND'] = REPO
+	notes = []
+	for exe, source, root in e2e.provisioned(notes):
+		label = os.path.basename(exe) + (' (in a chroot)' if root else '')
+		found.append((label, exe, None))
+	for n in notes:
+		found.append((n.split(':')[0], None, n.partition(': ')[2]))
 	return found
 
 
@@ -155,8 +142,6 @@ def run_one(exe, checker):
 
 
 def main():
-	# The chroot wrappers of the Debian root bind these into it.
-	os.environ['CSPY_CHROOT_BIND'] = REPO
 	build = os.environ.get('BUILD', 'build')
 	checker = os.path.join(REPO, build, 'tools', 'linetable_check')
 	if not os.access(checker, os.X_OK):
