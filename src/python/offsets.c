@@ -577,6 +577,21 @@ int offsets_apply_debug(struct py_layout *out, const uint8_t *buf, size_t len)
 	if (PY_MINOR_OF((unsigned)version) != PY_MINOR_OF(out->version) || version >> 32)
 		return -EINVAL;
 
+	/* Every group's published size is a real struct's: not 0 (an empty or
+	 * foreign block), not huge. */
+	long k = 0;
+	for (const char *p = fields; *p; k++) {
+		const char *e = strchr(p, ' ');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n > 5 && memcmp(p + n - 5, ".size", 5) == 0) {
+			uint64_t size = field_u64(buf, k);
+			if (size == 0 || size > (1u << 24))
+				return -EINVAL;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
 	struct py_layout L = *out;
 	L.free_threaded = field_u64(buf, 2) != 0;
 	for (size_t i = 0; i < sizeof(debug_map) / sizeof(debug_map[0]); i++) {

@@ -139,9 +139,10 @@ int offsets_for_newer(unsigned version, bool free_threaded, struct py_layout *ou
 unsigned offsets_newest_minor(void);
 
 /* Overwrite *out with the values of a 3.13+ _Py_DebugOffsets block (buf, len
- * bytes, starting with the "xdebugpy" cookie). Checks the cookie, that the
- * block's minor version matches out->version, and that each offset lies
- * inside its struct's published size. Returns 0 or -EINVAL (then *out is
+ * bytes, starting with the "xdebugpy" cookie), read in the shape of
+ * out->table_minor. Checks the cookie, that the block's minor version
+ * matches out->version, that every group's published size is neither 0 nor
+ * above 16 MiB, and that each offset lies inside its struct's size. Returns 0 or -EINVAL (then *out is
  * unchanged). */
 int offsets_apply_debug(struct py_layout *out, const uint8_t *buf, size_t len);
 

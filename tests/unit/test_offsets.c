@@ -153,6 +153,13 @@ static void test_debug_offsets_315(void)
 	CHECK_INT(offsets_debug_diff(&T, &L, note_diff, &df), 4);
 	CHECK_STR(df.names, "ts.thread_id:176->184 ts.native_thread_id:184->192 "
 		  "ht.ht_cached_keys:888->896 un.compactunicodeobject_size:56->64");
+	/* A block of zeros behind a valid header (a fake, or foreign memory) is refused. */
+	uint64_t z[111] = { 0 };
+	memcpy(z, "xdebugpy", 8);
+	z[1] = 0x030f02f0;
+	L = T;
+	CHECK_INT(offsets_apply_debug(&L, (const uint8_t *)z, sizeof(z)), -EINVAL);
+	CHECK_INT(L.rt_interp_head, T.rt_interp_head);
 	/* An offset beyond its group's published size is refused. */
 	d[67] = 5000;
 	L = T;
