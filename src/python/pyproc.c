@@ -313,7 +313,9 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 
 /* ---- validation of an untested layout ------------------------------------- */
 
-#define VALIDATE_DEPTH 256
+#define VALIDATE_DEPTH 256      /* frames checked per thread */
+#define VALIDATE_ENOUGH 1024    /* frames checked in all: then the layout is trusted */
+#define VALIDATE_WALK 16384     /* frames read in all: beyond, the memory is not sane */
 #define VALIDATE_MAX_LINE (1 << 24)
 
 static int fail_why(char *why, size_t whylen, const char *msg)
@@ -361,7 +363,7 @@ int pyproc__validate(struct pyproc *p, char *why, size_t whylen)
 	const struct py_layout *L = &p->L;
 	uint8_t ts[TS_READ], fb[FRAME_READ];
 	uint64_t interp = 0, t = 0;
-	size_t checked = 0, nthreads = 0;
+	size_t checked = 0, nthreads = 0, walked = 0;
 	if (!p->ctx.code_type)
 		return fail_why(why, whylen, "no PyCode_Type symbol to check code objects with");
 	if (L->family != PY_FAMILY_IFRAME || L->ts_current_frame < 0 || L->rt_interp_head < 0 ||
@@ -383,7 +385,9 @@ int pyproc__validate(struct pyproc *p, char *why, size_t whylen)
 		if (rd_u64(ts, L->ts_interp) != interp)
 			return fail_why(why, whylen, "a thread state does not point back to its interpreter");
 		uint64_t f = rd_u64(ts, L->ts_current_frame);
-		for (int depth = 0; f && depth < VALIDATE_DEPTH; depth++) {
+		for (int depth = 0; f && depth < VALIDATE_DEPTH && checked < VALIDATE_ENOUGH; depth++) {
+			if (++walked > VALIDATE_WALK)
+				return fail_why(why, whylen, "too many frames");
 			if (mem__read(p->mem, f, fb, (size_t)L->if_size) != 0)
 				return fail_why(why, whylen, "a frame cannot be read");
 			int owner = fb[L->if_owner];

@@ -120,7 +120,7 @@ struct pyproc *pyproc__new_mem(struct mem *mem, pid_t pid, const struct py_targe
  * cspy knows (tried with the newest table and the target's own
  * _Py_DebugOffsets) and refuses the target when it fails. Returns 0, or
  * -EINVAL with the first failed check in why. Bounded: 4096 threads, 256
- * frames each. */
+ * frames each, 16384 frames in all (it stops once 1024 were checked). */
 int pyproc__validate(struct pyproc *p, char *why, size_t whylen);
 
 const struct pyproc_info *pyproc__info(const struct pyproc *p);
