@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
  * Layout tables and _Py_DebugOffsets: every supported version has a table,
- * unknown ones are refused, and for every installed 3.13+ the offsets the
- * interpreter publishes in its own binary (the .PyRuntime section is
- * initialised data, readable from the file) agree with cspy's table, while
- * corrupted blocks are rejected.
+ * unknown ones are refused (a newer minor gets the newest table, marked
+ * untested), and for every installed 3.13+ (pyenv, and the interpreters
+ * tests/pythons.sh provisioned) the offsets the interpreter publishes in its
+ * own binary (the .PyRuntime section is initialised data, readable from the
+ * file) agree with cspy's table, while corrupted blocks are rejected. The
+ * 3.15 shape is checked on synthetic blocks: moved fields win and the drift
+ * report names them; a zero-filled block is refused.
  */
 #include <errno.h>
 #include <glob.h>
@@ -215,9 +218,28 @@ static void test_debug_offsets_installed(void)
 		root = buf;
 	}
 	snprintf(pat, sizeof(pat), "%s/versions/3.1[3-9]*/lib/libpython3.*.so.1.0", root);
-	glob_t g;
+	glob_t g = { 0 };
 	int checked = 0;
-	if (root[0] && glob(pat, 0, NULL, &g) == 0) {
+	int flags = 0;      /* GLOB_APPEND once a pattern matched */
+	if (root[0] && glob(pat, flags, NULL, &g) == 0)
+		flags = GLOB_APPEND;
+	/* ... and the interpreters tests/pythons.sh provisioned: shared builds'
+	 * libpython, the Debian root's static executables. */
+	char cache[900], cpat[1024];
+	const char *cp = getenv("CSPY_PYTHONS"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	if (cp)
+		snprintf(cache, sizeof(cache), "%s", cp);
+	else if (xdg)
+		snprintf(cache, sizeof(cache), "%s/cspy-pythons", xdg);
+	else
+		snprintf(cache, sizeof(cache), "%s/.cache/cspy-pythons", home ? home : "");
+	snprintf(cpat, sizeof(cpat), "%s/*/lib/libpython3.1[3-9]*.so.1.0", cache);
+	if (glob(cpat, flags, NULL, &g) == 0)
+		flags = GLOB_APPEND;
+	snprintf(cpat, sizeof(cpat), "%s/sid/usr/bin/python3.1[3-9]", cache);
+	if (glob(cpat, flags, NULL, &g) == 0)
+		flags = GLOB_APPEND;
+	if (flags) {
 		for (size_t i = 0; i < g.gl_pathc; i++) {
 			struct elffile *ef;
 			uint64_t addr, size, pv;
@@ -230,9 +252,15 @@ static void test_debug_offsets_installed(void)
 			uint8_t dbg[1024];
 			size_t n = offsets_debug_size(version);
 			CHECK(n > 0 && n <= sizeof(dbg));
+			if (n == 0 || n > sizeof(dbg)) {
+				elffile__close(ef);
+				continue;
+			}
 			CHECK_INT(elffile__read_vaddr(ef, addr, dbg, n), 0);
+			uint64_t ft = 0;
+			memcpy(&ft, dbg + 16, 8);
 			struct py_layout table, L;
-			CHECK_INT(offsets_for_version(version, false, &table), 0);
+			CHECK_INT(offsets_for_version(version, ft != 0, &table), 0);
 			L = table;
 			CHECK_INT(offsets_apply_debug(&L, dbg, n), 0);
 			/* The table and the interpreter agree on what cspy reads. */
@@ -258,12 +286,14 @@ static void test_debug_offsets_installed(void)
 			CHECK_INT(offsets_apply_debug(&L, dbg, n), -EINVAL);
 			CHECK_INT(L.rt_interp_head, table.rt_interp_head);
 			checked++;
+			printf("    %s: agrees with the %s table\n", g.gl_pathv[i],
+			       ft ? "free-threaded" : "GIL");
 			elffile__close(ef);
 		}
 		globfree(&g);
 	}
 	if (!checked)
-		printf("skipped: no installed Python 3.13+ under pyenv (%s)\n", pat);
+		printf("skipped: no installed Python 3.13+ under pyenv (%s) or in %s\n", pat, cache);
 }
 
 /* A synthetic 3.14 block (its shape: 95 fields, 760 bytes) moves fields as published. */
