@@ -641,11 +641,12 @@ int offsets_debug_diff(const struct py_layout *table, const struct py_layout *de
 		{ "if.tlbc_index", offsetof(struct py_layout, if_tlbc_index) },
 		{ "co.co_tlbc", offsetof(struct py_layout, co_tlbc) },
 	};
+	const size_t nmap = sizeof(debug_map) / sizeof(debug_map[0]);
+	const size_t nextra = sizeof(extra) / sizeof(extra[0]);
 	const char *fields = debug_fields(table->table_minor);
 	int n = 0;
-	for (size_t i = 0; i < sizeof(debug_map) / sizeof(debug_map[0]) + 5; i++) {
-		const struct debug_map *m = i < sizeof(debug_map) / sizeof(debug_map[0]) ?
-			&debug_map[i] : &extra[i - sizeof(debug_map) / sizeof(debug_map[0])];
+	for (size_t i = 0; i < nmap + nextra; i++) {
+		const struct debug_map *m = i < nmap ? &debug_map[i] : &extra[i - nmap];
 		if (fields && field_index(fields, m->name) < 0)
 			continue;       /* not published by this minor version */
 		int a = *(const int *)((const char *)table + m->member);

@@ -5,7 +5,8 @@
  * built-in table of the minor version (with patch-level corrections, e.g.
  * 3.7.0-3.7.3), and offsets_apply_debug() overwrites what a 3.13+ target
  * publishes in its own _Py_DebugOffsets, so patch releases that move a field
- * keep working. Frame walking reads fields only through this struct.
+ * keep working. A minor newer than every table gets the newest one, marked
+ * untested (offsets_for_newer), for pyproc to check live before use. Frame walking reads fields only through this struct.
  * An offset of -1 means "this version has no such field".
  */
 #ifndef CSPY_OFFSETS_H
@@ -142,8 +143,8 @@ unsigned offsets_newest_minor(void);
  * bytes, starting with the "xdebugpy" cookie), read in the shape of
  * out->table_minor. Checks the cookie, that the block's minor version
  * matches out->version, that every group's published size is neither 0 nor
- * above 16 MiB, and that each offset lies inside its struct's size. Returns 0 or -EINVAL (then *out is
- * unchanged). */
+ * above 16 MiB, and that each offset lies inside its struct's size.
+ * Returns 0 or -EINVAL (then *out is unchanged). */
 int offsets_apply_debug(struct py_layout *out, const uint8_t *buf, size_t len);
 
 /* Bytes of _Py_DebugOffsets to read for a minor version (0 if none); for
