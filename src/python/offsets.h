@@ -6,8 +6,8 @@
  * 3.7.0-3.7.3), and offsets_apply_debug() overwrites what a 3.13+ target
  * publishes in its own _Py_DebugOffsets, so patch releases that move a field
  * keep working. A minor newer than every table gets the newest one, marked
- * untested (offsets_for_newer), for pyproc to check live before use. Frame walking reads fields only through this struct.
- * An offset of -1 means "this version has no such field".
+ * untested (offsets_for_newer), for pyproc to check live before use.
+ * Frame walking reads fields only through this struct. An offset of -1 means "this version has no such field".
  */
 #ifndef CSPY_OFFSETS_H
 #define CSPY_OFFSETS_H

@@ -352,7 +352,8 @@ static int validate_code(struct pyproc *p, uint64_t code, uint64_t instr, int32_
 		return fail_why(why, whylen, "a code object's name or file name is not a string");
 	int64_t tablen = 0;
 	uint64_t lt = rd_u64(hdr, L->co_linetable);
-	if (L->bytes_size < 0 || !lt || mem__read(p->mem, lt + (uint64_t)L->bytes_size, &tablen, 8) != 0 ||
+	if (L->bytes_size < 0 || !lt ||
+	    mem__read(p->mem, lt + (uint64_t)L->bytes_size, &tablen, 8) != 0 ||
 	    tablen < 0 || tablen > MAX_LINETABLE)
 		return fail_why(why, whylen, "a code object's line table has an insane length");
 	return 0;
@@ -367,9 +368,10 @@ int pyproc__validate(struct pyproc *p, char *why, size_t whylen)
 	if (!p->ctx.code_type)
 		return fail_why(why, whylen, "no PyCode_Type symbol to check code objects with");
 	if (L->family != PY_FAMILY_IFRAME || L->ts_current_frame < 0 || L->rt_interp_head < 0 ||
-	    L->if_size < 16 || (size_t)L->if_size > sizeof(fb) || L->if_owner < 0 ||
-	    L->if_owner >= L->if_size || p->ts_read > TS_READ || (size_t)L->if_code + 8 > (size_t)L->if_size ||
-	    (size_t)L->if_instr + 8 > (size_t)L->if_size || (size_t)L->if_previous + 8 > (size_t)L->if_size ||
+	    p->ts_read > TS_READ || L->if_size < 16 || (size_t)L->if_size > sizeof(fb) ||
+	    L->if_owner < 0 || L->if_owner >= L->if_size || L->if_code < 0 ||
+	    L->if_code + 8 > L->if_size || L->if_instr < 0 || L->if_instr + 8 > L->if_size ||
+	    L->if_previous < 0 || L->if_previous + 8 > L->if_size ||
 	    (L->if_tlbc_index >= 0 && L->if_tlbc_index + 4 > L->if_size))
 		return fail_why(why, whylen, "the published offsets are out of range");
 	if (mem__read_ptr(p->mem, p->target.runtime + (uint64_t)L->rt_interp_head, &interp) != 0 ||
