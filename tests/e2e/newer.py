@@ -12,8 +12,10 @@ provisioned ones of tests/pythons.sh (the manifest of `$CSPY_PYTHONS`, else
 or the --python executables given. The target is tests/targets/nested.py,
 whose oracle is the interpreter's own traceback.extract_stack().
 
-For an interpreter the build does know there is nothing to check (n/a). For
-one it does not, `cspy dump --json` must print exactly one warning line
+The live checks themselves (pyproc__validate) are also run on every target,
+with each 3.13+ built-in table in turn (build/tools/validate_as): the table of
+its own minor and build must pass, every other one must be refused. For an
+interpreter the OMIT_NEWEST build does know, that is all. For one it does not, `cspy dump --json` must print exactly one warning line
 ("... is newer than cspy knows ...") and then either the right stack (each
 thread's functions and lines equal to the oracle's) or a clear refusal
 (non-zero exit, one "cspy: error: ... cannot read it" line, no thread on
@@ -115,6 +117,30 @@ def compare(oracle, threads):
     return None
 
 
+def validate_matrix(pid, version_info):
+    """The live checks of a newer minor (build/tools/validate_as) on this
+    real process with each 3.13+ table: exactly one table of its own minor
+    (GIL or free-threaded) must pass, every other one must be refused."""
+    tool = os.path.join(REPO, os.environ.get("BUILD", "build"), "tools", "validate_as")
+    if not os.access(tool, os.X_OK):
+        return False, "missing %s (run make)" % tool
+    own = "%d.%d" % tuple(version_info[:2])
+    passed, refused, wrong = [], [], []
+    for minor in ("3.13", "3.14", "3.15"):
+        for table in (minor, minor + "t"):
+            r = subprocess.run([tool, str(pid), table], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+            if r.returncode == 0:
+                (passed if minor == own else wrong).append(table)
+            elif r.returncode == 1:
+                refused.append(table)
+            else:
+                return False, "validate_as %s: %s" % (table, r.stdout.strip())
+    if wrong or len(passed) != 1:
+        return False, "passed with %s (only one table of %s may)" % (passed + wrong, own)
+    return True, "%s passes, %s refused" % (passed[0], " ".join(refused))
+
+
 def check(label, exe, cspy, verbose):
     tmp = tempfile.mkdtemp(prefix="cspy-newer-", dir="/tmp")
     oracle_path = os.path.join(tmp, "oracle.json")
@@ -124,6 +150,7 @@ def check(label, exe, cspy, verbose):
             return None, "target did not start: %s" % p.stderr.read().decode()[-300:]
         r = subprocess.run([cspy, "dump", "--pid", str(p.pid), "--json"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+        matrix = validate_matrix(p.pid, oracle["version_info"])
     finally:
         stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -132,20 +159,25 @@ def check(label, exe, cspy, verbose):
     ver = oracle["version"]
     if verbose:
         sys.stdout.write(r.stderr)
+    ok, why = matrix
+    if not ok:
+        return False, "%s: live checks: %s" % (ver, why)
     if not warnings and r.returncode == 0:
-        return None, "%s: known to this build, n/a" % ver
+        return True, "%s: known to this build; live checks: %s" % (ver, why)
     if len(warnings) != 1 or "newer than cspy knows" not in warnings[0]:
         return False, "%s: expected one 'newer than cspy knows' warning, got %s" % (ver, lines)
     if r.returncode == 0:
         why = compare(oracle, json.loads(r.stdout))
         if why:
             return False, "%s: WRONG STACK: %s" % (ver, why)
-        return True, "%s: read with the older layout, stacks equal the oracle's" % ver
+        return True, "%s: read with the older layout, stacks equal the oracle's; live checks: %s" % (
+            ver, matrix[1])
     errors = [l for l in lines if l.startswith("cspy: error:")]
     if r.stdout.strip() not in ("", "[]") or len(errors) != 1 or "cannot read it" not in errors[0]:
         return False, "%s: refusal not clean: exit %d, stdout %r, stderr %s" % (
             ver, r.returncode, r.stdout[:200], lines)
-    return True, "%s: refused cleanly (exit %d): %s" % (ver, r.returncode, errors[0])
+    return True, "%s: refused cleanly (exit %d): %s; live checks: %s" % (
+        ver, r.returncode, errors[0], matrix[1])
 
 
 def main():
