@@ -67,6 +67,7 @@ struct py_layout {
 
 	/* PyInterpreterState */
 	int is_next, is_tstate_head, is_modules;
+	int is_id;                      /* int64 id (main: 0), 3.7+; -1: count from the list's tail */
 	int is_gil_ptr;                 /* 3.12+: ceval.gil (pointer) */
 	int gil_locked, gil_holder;     /* inside the gil struct */
 	int gil_enabled;                /* free-threaded: inside the gil struct; -1 */
