@@ -571,7 +571,8 @@ FFFD = u'\ufffd'
 RE_PROC = re.compile(r'^Process (\d+): (.*)$')
 RE_PY = re.compile(r'^Python v(\S+) \((.*)\)$')
 RE_PARENT = re.compile(r'^Parent process: (\d+)$')
-RE_THREAD = re.compile(r'^Thread (\d+)(?: \(ns (\d+)\))? \(([^)]*)\)(?:: "(.*)")?$')
+RE_THREAD = re.compile(r'^Thread (\d+)(?: \(ns (\d+)\))? \(([^)]*)\)(?:: "(.*)")?'
+                       r'(?: \[interpreter (\d+)\])?$')
 RE_FRAME = re.compile(r'^    (\S.*?) \((.*):(\d+)\)$')
 RE_VAR = re.compile(r'^            ([^\s:]+): (.*)$')
 STATUSES = ('idle', 'active', 'active+gil', 'idle+gil')
@@ -604,7 +605,8 @@ def parse_text(out):
         m = RE_THREAD.match(line)
         if m:
             thread = {'tid': int(m.group(1)), 'status': m.group(3), 'name': m.group(4),
-                      'ns_tid': int(m.group(2)) if m.group(2) else None, 'frames': []}
+                      'ns_tid': int(m.group(2)) if m.group(2) else None, 'frames': [],
+                      'interp': int(m.group(5)) if m.group(5) else 0}
             cur['threads'].append(thread)
             frame = None
             continue
@@ -1256,6 +1258,66 @@ def check_json_vs_text(ctx):
     if tx:
         compare_text(t.oracle, tx[0], p2)
     ctx.problem(rt, p2)
+    ctx.finish()
+
+
+def subinterp_oracle(t):
+    """The oracle of subinterp.py with the runner's whole stack: its frames in
+    the main interpreter (sys._current_frames() there) followed by the
+    subinterpreter's own view of its frames (traceback.extract_stack() run
+    inside it). NA when the target has no subinterpreters."""
+    o = t.wait_ready()
+    ex = o['extra']
+    if ex.get('na'):
+        raise NA(o.get('na') or 'no subinterpreters')
+    sub = ex['sub']
+    problems = []
+    if sub['native_id'] != ex['runner_native_id']:
+        problems.append('the subinterpreter ran on thread %s, not the runner %s'
+                        % (sub['native_id'], ex['runner_native_id']))
+    if ex['main_interp'] != 0 or sub['interp_id'] != ex['run_interp'] or \
+            ex['run_interp'] in (0, ex['idle_interp']):
+        problems.append('interpreter ids: main %r, run %r (seen inside %r), idle %r'
+                        % (ex['main_interp'], ex['run_interp'], sub['interp_id'],
+                           ex['idle_interp']))
+    names = sorted(th['name'] for th in o['threads'])
+    if names != ['MainThread', 'runner']:
+        problems.append('threads %s, expected MainThread and runner' % names)
+    if problems:
+        raise Fail('ORACLE (test bug): ' + '; '.join(problems))
+    merged = json.loads(json.dumps(o))
+    merged['threads_ordered'] = False
+    for th in merged['threads']:
+        th['interp'] = ex['main_interp']
+        if th['native_id'] == ex['runner_native_id']:
+            th['frames'] = th['frames'] + [dict(f, qualname=f['name']) for f in sub['frames']]
+            th['interp'] = sub['interp_id']
+    return merged
+
+
+def check_subinterp(ctx):
+    """An idle subinterpreter, a thread ("runner") running code in another
+    (3.12 _xxsubinterpreters, 3.13 _interpreters, 3.14 concurrent.interpreters)
+    and the main thread asleep: dump shows both threads, each whole (the
+    runner: the subinterpreter's frames above its main-interpreter frames),
+    and the interpreter each one runs in (JSON interpreter_id, the text's
+    "[interpreter N]" for any but the main one), as the interpreters
+    themselves see it."""
+    t = ctx.start('subinterp.py')
+    t.oracle = subinterp_oracle(t)
+    js, tx = compare_dumps(ctx, t)
+    problems = []
+    for th in t.oracle['threads']:
+        what = 'thread %s' % tname(th)
+        got = [j.get('interpreter_id', '(missing)') for j in js
+               if j.get('os_thread_id') == th['native_id']]
+        if got != [th['interp']]:
+            problems.append('%s: JSON interpreter_id expected %r, got %s' % (what, th['interp'], got))
+        got = [x['interp'] for p in tx for x in p['threads'] if x['tid'] == th['native_id']]
+        if got != [th['interp']]:
+            problems.append('%s: text "[interpreter N]" expected %s, got %s'
+                            % (what, th['interp'] or '(none: the main one)', got))
+    ctx.problem(None, problems)
     ctx.finish()
 
 
@@ -2493,6 +2555,8 @@ PER_VERSION = [
     ('control_flow', check_control_flow, None),
     ('callbacks', check_callbacks, None),
     ('import_block', check_import_block, None),
+    ('subinterp', check_subinterp,
+     na_before((3, 12), 'the target runs code in subinterpreters with 3.12+ modules')),
     ('churn', check_churn, None),
     ('venv', check_venv, na_before((3, 0), 'no venv module')),
     ('terminal_escapes', check_terminal_escapes, None),
