@@ -628,6 +628,46 @@ def check_threads(ctx):
     ctx.finish()
 
 
+def check_interpreters(ctx):
+    """--interpreters on the dump suite's subinterp.py (an idle
+    subinterpreter, the thread "runner" blocked in another, the main thread
+    asleep): with --threads --idle every stack is "interpreter (ID)", then
+    "thread (TID): NAME", then the thread's whole stack as the interpreters
+    see it (the runner's: its main-interpreter frames, then the
+    subinterpreter's), ID the interpreter it runs in; in cspy's JSON the
+    root frame has kind "interpreter"."""
+    t = dumpsuite.Ctx.start(ctx, 'subinterp.py')
+    o = dumpsuite.subinterp_oracle(t)
+    want = {}
+    for th in o['threads']:
+        frames = tuple('%s (%s:%d)' % (f['name'], dumpsuite.expected_short(f['filename']), f['line'])
+                       for f in th['frames'])
+        want[('interpreter (%d)' % th['interp'], 'thread (%d): %s' % (th['native_id'], th['name']))
+             + frames] = th['name']
+    r, prof = attach_raw(ctx, t, ['--interpreters', '--threads', '--idle'])
+    problems = []
+    got = set(st for st, _ in prof.stacks)
+    for st in sorted(got - set(want)):
+        problems.append('unexpected stack: %s' % ';'.join(st))
+    for st in sorted(set(want) - got):
+        problems.append('missing the stack of %s: %s' % (want[st], ';'.join(st)))
+    if problems:
+        problems.append('stacks:\n%s' % indent(prof.summary(), 4))
+    ctx.fail(r, problems)
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'out.json')
+    r = ctx.cspy(['record', '-f', 'json', '-o', out, '-d', DUR, '--interpreters', '--idle',
+                  '--pid', t.python_pid])
+    record_ok(ctx, r, out, 'json')
+    doc = load_json_doc(out)
+    fr = doc['frames']
+    roots = set((fr[s['frames'][0]]['name'], fr[s['frames'][0]]['kind']) for s in doc['stacks'])
+    exp = set((st[0], 'interpreter') for st in want)
+    ctx.fail(r, [] if roots == exp else ['root frames (name, kind) expected %s, got %s'
+                                         % (sorted(exp), sorted(roots))])
+    ctx.finish()
+
+
 def check_pid_namespace(ctx):
     """threads_mix.py as PID 1 of its own PID namespace with a private /tmp
     (a container; see run.py's pid_namespace): `record -d 1.5 -f raw --pid
@@ -2396,6 +2436,8 @@ PER_VERSION = [
     ('busy_kept', check_busy_kept, None),
     ('gil_pause', check_gil_pause, None),
     ('threads', check_threads, None),
+    ('interpreters', check_interpreters,
+     dumpsuite.na_before((3, 12), 'the target runs code in subinterpreters with 3.12+ modules')),
     ('function_agg', check_function_agg, None),
     ('function_pattern', check_function_pattern, None),
     ('include_exclude', check_include_exclude, None),

@@ -1266,10 +1266,11 @@ def subinterp_oracle(t):
     the main interpreter (sys._current_frames() there) followed by the
     subinterpreter's own view of its frames (traceback.extract_stack() run
     inside it). NA when the target has no subinterpreters."""
+    o = t.wait_ready(exact_tasks=False)
+    if o['extra'].get('na'):
+        raise NA(o.get('na') or 'no subinterpreters')
     o = t.wait_ready()
     ex = o['extra']
-    if ex.get('na'):
-        raise NA(o.get('na') or 'no subinterpreters')
     sub = ex['sub']
     problems = []
     if sub['native_id'] != ex['runner_native_id']:
