@@ -577,8 +577,7 @@ def main():
         print('NOTE: %s does not exist: every cspy check fails (run `make`)' % dumpsuite.built_cspy())
     if not shutil.which(os.environ.get('CC') or 'cc'):
         print('NOTE: no C compiler: every per-version check fails')
-    for i in interps:
-        print('  %-12s %s%s' % (i.label, i.path, '' if i.supported() else '  (not supported by cspy)'))
+    dumpsuite.describe_interps(interps)
 
     results, stacks = {}, {}
     checks = [(n, fn) for n, fn, _ in PER_VERSION if selected(n)]
@@ -599,7 +598,7 @@ def main():
         if pidns:
             run_checks(interp, pidns, False, results, stacks, pidns=True)
     supported = [i for i in interps if i.supported() and i.minor >= (3, 0)]
-    default = supported[-1] if supported else None
+    default = dumpsuite.default_interp(supported)
     gnames = [n for n, _ in GLOBAL if selected(n)]
     if gnames and default:
         run_checks(default, [(n, fn) for n, fn in GLOBAL if selected(n)], False, results, stacks)

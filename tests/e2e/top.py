@@ -965,7 +965,7 @@ def main():
     if not dumpsuite._SNAPSHOT:
         print('NOTE: %s does not exist: every check fails (run `make`)' % dumpsuite.built_cspy())
     for i in chosen:
-        print('  %-12s %s' % (i.label, i.path))
+        dumpsuite.describe_interps([i])
     if not chosen:
         print('  no supported interpreter found')
     for n in notes:
@@ -977,7 +977,7 @@ def main():
         for name, fn in PER_VERSION:
             if selected(name):
                 jobs.append((i, i.label, name, fn))
-    default = ([i for i in chosen if i.minor >= (3, 0)] or chosen or [None])[-1]
+    default = dumpsuite.default_interp(chosen)
     gnames = [n for n, _ in GLOBAL if selected(n)]
     for name, fn in GLOBAL:
         if not selected(name):
