@@ -640,8 +640,9 @@ def check_interpreters(ctx):
     o = dumpsuite.subinterp_oracle(t)
     want = {}
     for th in o['threads']:
-        frames = tuple('%s (%s:%d)' % (f['name'], dumpsuite.expected_short(f['filename']), f['line'])
-                       for f in th['frames'])
+        root = o.get('view_root', '')
+        frames = tuple('%s (%s:%d)' % (f['name'], dumpsuite.expected_short(f['filename'], root),
+                                       f['line']) for f in th['frames'])
         want[('interpreter (%d)' % th['interp'], 'thread (%d): %s' % (th['native_id'], th['name']))
              + frames] = th['name']
     r, prof = attach_raw(ctx, t, ['--interpreters', '--threads', '--idle'])
