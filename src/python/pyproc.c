@@ -1335,7 +1335,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags)
 	tvisit_begin(p);
 	for (size_t k = 0; k < p->ninterps; k++) {
 		const struct interp_rec *ir = &p->interps[k];
-		if (k && gil_per_interp && !(flags & PYSAMPLE_NO_GIL))
+		if (k && gil_per_interp && !(flags & PYSAMPLE_NO_GIL) && ir->tstate_head)
 			holder = gil_holder(p, ir->addr);
 		/* A thread state of a subinterpreter carries the ids of the
 		 * thread that made it on 3.12, not always of the one running
