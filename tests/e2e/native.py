@@ -533,6 +533,7 @@ def run_checks(interp, checks, stripped, results, stacks, pidns=False):
             except Exception:
                 results[(interp.label, name)] = ('FAIL', 'internal error of the test:\n' +
                                                  traceback.format_exc())
+            dumpsuite.note_time(interp.label, name, t0)
             if OPTS.verbose:
                 sys.stderr.write('%-5s %-10s %-22s %.1fs\n' % (results[(interp.label, name)][0],
                                                                interp.label, name, time.time() - t0))

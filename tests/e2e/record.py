@@ -2552,6 +2552,7 @@ def run_one(interp, name, fn):
         status, detail = 'FAIL', 'internal error of the test (a test bug):\n' + traceback.format_exc()
     finally:
         ctx.close()
+    dumpsuite.note_time(ctx.interp.label if ctx.interp else '-', name, t0)
     if OPTS.verbose:
         sys.stderr.write('%-5s %-10s %-24s %.1fs\n' % (status, ctx.interp.label if ctx.interp else '-',
                                                        name, time.time() - t0))

@@ -2717,6 +2717,7 @@ def run_one(interp, name, fn):
         status, detail = 'FAIL', 'internal error of the test (a test bug):\n' + traceback.format_exc()
     finally:
         ctx.close()
+    note_time(interp.label if interp else '-', name, t0)
     if OPTS.verbose:
         sys.stderr.write('%-5s %-10s %-26s %.1fs\n' % (status, interp.label if interp else '-',
                                                        name, time.time() - t0))
@@ -2822,6 +2823,31 @@ def print_table(results, labels, names, gnames, default_label, gkey):
             print('  ' + n.ljust(w) + results.get((gkey, n), ('-', None))[0])
 
 
+_times = {}
+_times_lock = threading.Lock()
+
+
+def note_time(label, name, t0):
+    """Record how long a check took (summed per interpreter and per check at the end)."""
+    with _times_lock:
+        _times[(label or '-', name)] = time.time() - t0
+
+
+def print_times():
+    """Where the suite's time went: per interpreter and the slowest checks
+    (the suite must stay well inside make test's budget)."""
+    if not _times:
+        return
+    per = {}
+    for (label, _), secs in _times.items():
+        per[label] = per.get(label, 0) + secs
+    print()
+    print('time per interpreter (check seconds, summed; checks run in parallel): ' +
+          ', '.join('%s %.0f' % (l, per[l]) for l in sorted(per, key=lambda l: -per[l])))
+    slow = sorted(_times.items(), key=lambda kv: -kv[1])[:8]
+    print('slowest checks: ' + ', '.join('%s [%s] %.0f' % (n, l, secs) for (l, n), secs in slow))
+
+
 def print_outcome(results, t0, names, notes=()):
     """The end of a suite's report: interpreters not tested, n/a checks,
     failures (in the order of names), the time and the "N passed, N failed"
@@ -2848,6 +2874,7 @@ def print_outcome(results, t0, names, notes=()):
             print('--- %s [%s]' % (name, label))
             print(indent(detail.rstrip(), 2))
     npass = sum(1 for v in results.values() if v[0] == 'ok')
+    print_times()
     print()
     print('(%.0f s)' % (time.time() - t0))
     print('%d passed, %d failed' % (npass, len(fails)))

@@ -910,6 +910,7 @@ def run_one(interp, name, fn):
         status, detail = 'FAIL', 'internal error of the test (a test bug):\n' + traceback.format_exc()
     finally:
         ctx.close()
+    dumpsuite.note_time(interp.label if interp else '-', name, t0)
     if OPTS.verbose:
         sys.stderr.write('%-5s %-10s %-20s %.1fs\n' % (status, interp.label, name, time.time() - t0))
     return status, detail
