@@ -1332,15 +1332,15 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags)
 	uint8_t ts[TS_READ];
 	size_t ts_len = (size_t)p->ts_read, nts = 0;
 	bool synthetic = false;         /* a state walked with frames but no mark */
+	/* With subinterpreters every state is walked: on 3.12 a state may
+	 * carry the ids of another thread than the one running it, and joining
+	 * needs the marks of all (see join_threads). */
+	bool skip_idle = (flags & PYSAMPLE_SKIP_IDLE) && p->ninterps == 1;
 	tvisit_begin(p);
 	for (size_t k = 0; k < p->ninterps; k++) {
 		const struct interp_rec *ir = &p->interps[k];
 		if (k && gil_per_interp && !(flags & PYSAMPLE_NO_GIL) && ir->tstate_head)
 			holder = gil_holder(p, ir->addr);
-		/* A thread state of a subinterpreter carries the ids of the
-		 * thread that made it on 3.12, not always of the one running
-		 * it: walked even when that thread is idle. */
-		bool skip_idle = (flags & PYSAMPLE_SKIP_IDLE) && k + 1 == p->ninterps;
 		for (uint64_t tstate = ir->tstate_head; tstate; nts++) {
 			if (nts >= PYPROC_MAX_THREADS)
 				goto done;
