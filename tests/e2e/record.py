@@ -669,6 +669,34 @@ def check_interpreters(ctx):
     ctx.finish()
 
 
+def check_interpreters_busy(ctx):
+    """subinterp.py busy: the runner spins in the subinterpreter (its own
+    GIL), the main thread sleeps. Without --idle every stack is the
+    runner's whole one, "interpreter (ID);thread (TID): runner;" + its
+    main-interpreter frames + the subinterpreter's up to sub_spin, then
+    spin (any line): never a subinterpreter frame under another thread (3.12
+    runs it in a thread state with the main thread's ids), nothing of the
+    sleeping main thread."""
+    t = dumpsuite.Ctx.start(ctx, 'subinterp.py', ['busy'])
+    o = dumpsuite.subinterp_oracle(t)
+    root = o.get('view_root', '')
+    run = [th for th in o['threads'] if th['name'] == 'runner'][0]
+    want = (('interpreter (%d)' % run['interp'], 'thread (%d): runner' % run['native_id']) +
+            tuple('%s (%s:%d)' % (f['name'], dumpsuite.expected_short(f['filename'], root), f['line'])
+                  for f in run['frames']))
+    r, prof = attach_raw(ctx, t, ['--interpreters', '--threads'])
+    problems = []
+    for st, c in prof.stacks:
+        if st[:-1] != want or label_name(st[-1]) != 'spin':
+            problems.append('%d samples of an unexpected stack: %s' % (c, ';'.join(st)))
+    if not prof.stacks:
+        problems.append('no samples of the runner: expected %s;spin (...)' % ';'.join(want))
+    if problems:
+        problems.append('expected only: %s;spin (subinterp_child.py:N)' % ';'.join(want))
+    ctx.fail(r, problems)
+    ctx.finish()
+
+
 def check_pid_namespace(ctx):
     """threads_mix.py as PID 1 of its own PID namespace with a private /tmp
     (a container; see run.py's pid_namespace): `record -d 1.5 -f raw --pid
@@ -2438,6 +2466,8 @@ PER_VERSION = [
     ('gil_pause', check_gil_pause, None),
     ('threads', check_threads, None),
     ('interpreters', check_interpreters,
+     dumpsuite.na_before((3, 12), 'the target runs code in subinterpreters with 3.12+ modules')),
+    ('interpreters_busy', check_interpreters_busy,
      dumpsuite.na_before((3, 12), 'the target runs code in subinterpreters with 3.12+ modules')),
     ('function_agg', check_function_agg, None),
     ('function_pattern', check_function_pattern, None),

@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 """Target: subinterpreters (3.12+).
 
-    python subinterp.py ORACLE_PATH
+    python subinterp.py ORACLE_PATH [busy]
 
 An idle subinterpreter exists; the thread "runner" runs code in another
 subinterpreter (3.14: concurrent.interpreters, 3.13: _interpreters, 3.12:
 _xxsubinterpreters), which blocks in subinterp_child.sub_block(); the main
 thread blocks in main_wait(). The code in the subinterpreter records its own
 view (traceback.extract_stack(), its thread ids and interpreter id) into a
-file next to the oracle; the oracle's extra holds it as 'sub', with the
+file next to the oracle (with "busy" it spins in
+subinterp_child.spin() instead of blocking); the oracle's extra holds it as 'sub', with the
 interpreter ids ('main_interp', 'idle_interp', 'run_interp'). The runner's
 whole stack is its frames in the main interpreter (in the oracle's threads)
 followed by the subinterpreter's. A Python without subinterpreters writes
@@ -68,7 +69,7 @@ def main():
     idle = create()
     busy = create()
     code = ('import sys; sys.path.insert(0, %r); import subinterp_child; '
-            'subinterp_child.run(%r)' % (HERE, sub_path))
+            'subinterp_child.run(%r, %r)' % (HERE, sub_path, sys.argv[2:] == ['busy']))
 
     def runner():
         oracle.here(); run(busy, code)

@@ -2,7 +2,8 @@
 """Run inside a subinterpreter by subinterp.py: records this interpreter's
 own view of its stack (traceback.extract_stack(), outermost first), its
 thread ids and interpreter id into a JSON file, on the line of the blocking
-call, then blocks in sub_block()."""
+call, then blocks in sub_block(); busy: spins in spin() instead (the frames
+recorded are then sub_spin's callers and sub_spin at the call of spin())."""
 import json
 import os
 import threading
@@ -40,5 +41,17 @@ def sub_block(path):
     record(path); time.sleep(100000)
 
 
-def run(path):
+def spin():
+    n = 0
+    while True:
+        n += 1
+
+
+def sub_spin(path):
+    record(path); spin()
+
+
+def run(path, busy=False):
+    if busy:
+        sub_spin(path)
     sub_block(path)
