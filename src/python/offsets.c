@@ -168,7 +168,7 @@ static const struct py_layout layout_310 = {
 	.version = 0x030a00f0, .lt_kind = LT_LINETABLE, .gil_kind = PY_GIL_RUNTIME,
 	.rt_interp_head = 32, .rt_tstate_current = 568, .rt_gil_locked = 368, .rt_gil_holder = 360,
 	.is_id = 24, .is_next = 0, .is_tstate_head = 8, .is_modules = 856,
-	.ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_dict = 152,
+	.ts_cframe = 48, .ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_dict = 152,
 	.f_lasti = 96, .lasti_scale = 2, .f_localsplus = 352,
 	.long_size = 16, .long_digit = 24,
 };

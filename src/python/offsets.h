@@ -74,6 +74,8 @@ struct py_layout {
 
 	/* PyThreadState */
 	int ts_next, ts_interp, ts_frame, ts_cframe, cframe_current, ts_current_frame;
+					/* ts_cframe: 3.10-3.12, on the C stack (3.10: only its
+					 * address is read, to join subinterpreter states) */
 	int ts_thread_id, ts_native_thread_id, ts_datastack_chunk, ts_dict;
 	int ts_state;                   /* 3.13+ tstate->state (ATTACHED = 1) */
 

@@ -592,11 +592,13 @@ static void raw_push(struct pyproc *p, struct raw_frame f)
 	p->raw[p->nraw++] = f;
 }
 
-/* <= 3.10: follow f_back from tstate->frame. */
-static int walk_frameobj(struct pyproc *p, const uint8_t *ts, bool *truncated)
+/* <= 3.10: follow f_back from tstate->frame. *mark (see walk_iframe): 3.10's
+ * CFrame, on the C stack; 0 before 3.10. */
+static int walk_frameobj(struct pyproc *p, const uint8_t *ts, bool *truncated, uint64_t *mark)
 {
 	const struct py_layout *L = &p->L;
 	uint64_t f = rd_u64(ts, L->ts_frame);
+	*mark = L->ts_cframe >= 0 && f ? rd_u64(ts, L->ts_cframe) : 0;
 	uint8_t buf[FRAME_READ];
 	int need = L->f_lasti + 4;
 	if (L->f_back + 8 > need) need = L->f_back + 8;
@@ -1197,7 +1199,7 @@ static int join_by_mark(const void *a, const void *b)
  * higher: it is not that thread's first. The nearest state above need not
  * carry the same thread ids: 3.12's _xxsubinterpreters runs code in the
  * interpreter's first thread state, bound to the thread that created it,
- * whichever thread runs it. On <= 3.10 (no mark) the marks are the walk
+ * whichever thread runs it. Before 3.10 (no mark) the marks are the walk
  * order, newest interpreter first, and a state is joined under the next
  * state of the same thread. The joined thread keeps the ids, name and run
  * state of the first state of the chain (where the thread began), the
@@ -1366,7 +1368,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags)
 				t->skipped = true;
 				continue;
 			}
-			t->err = L->family == PY_FAMILY_FRAMEOBJ ? walk_frameobj(p, ts, &t->truncated)
+			t->err = L->family == PY_FAMILY_FRAMEOBJ ? walk_frameobj(p, ts, &t->truncated, mark)
 								  : walk_iframe(p, ts, &t->truncated, mark);
 			if (t->err == -ESRCH || t->err == -E2BIG)
 				return t->err;

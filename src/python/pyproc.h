@@ -18,9 +18,10 @@
  * one it runs in now). They are joined into one struct py_thread: the frames
  * of the interpreter it runs in now above the frames that called into it,
  * interp_id that interpreter's. Which state called which is read from where
- * their eval loops sit on the thread's C stack (3.11+: the C stack grows
- * down, so a deeper call sits lower); on <= 3.10, which has no such address,
- * the newer interpreter's frames go on top.
+ * their eval loops sit on the thread's C stack (3.10+: the C stack grows
+ * down, so a deeper call sits lower); before 3.10, which has no such
+ * address, states with the same thread ids are joined, the newer
+ * interpreter's frames on top.
  *
  * Ownership: struct py_sample is owned by the caller and reused across calls
  * (pyproc__sample resets it); the struct py_code pointers in it are owned by

@@ -2466,9 +2466,11 @@ PER_VERSION = [
     ('gil_pause', check_gil_pause, None),
     ('threads', check_threads, None),
     ('interpreters', check_interpreters,
-     dumpsuite.na_before((3, 12), 'the target runs code in subinterpreters with 3.12+ modules')),
+     dumpsuite.na_before((3, 10), dumpsuite.SUBINTERP_NA)),
     ('interpreters_busy', check_interpreters_busy,
-     dumpsuite.na_before((3, 12), 'the target runs code in subinterpreters with 3.12+ modules')),
+     dumpsuite.na_before((3, 12), 'before 3.12 a subinterpreter shares the main interpreter\'s '
+                         'GIL, and a thread spinning in it starves the target\'s other threads '
+                         '(its oracle is never written)')),
     ('function_agg', check_function_agg, None),
     ('function_pattern', check_function_pattern, None),
     ('include_exclude', check_include_exclude, None),

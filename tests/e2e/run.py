@@ -1397,9 +1397,14 @@ def subinterp_oracle(t):
     return merged
 
 
+SUBINTERP_NA = ('before 3.10 a thread state has no C stack address: the state that '
+                '_xxsubinterpreters borrows from the thread that made the interpreter cannot be '
+                'told from that thread\'s own')
+
+
 def check_subinterp(ctx):
     """An idle subinterpreter, a thread ("runner") running code in another
-    (3.12 _xxsubinterpreters, 3.13 _interpreters, 3.14 concurrent.interpreters)
+    (3.10-3.12 _xxsubinterpreters, 3.13 _interpreters, 3.14 concurrent.interpreters)
     and the main thread asleep: dump shows both threads, each whole (the
     runner: the subinterpreter's frames above its main-interpreter frames),
     and the interpreter each one runs in (JSON interpreter_id, the text's
@@ -2659,8 +2664,7 @@ PER_VERSION = [
     ('control_flow', check_control_flow, None),
     ('callbacks', check_callbacks, None),
     ('import_block', check_import_block, None),
-    ('subinterp', check_subinterp,
-     na_before((3, 12), 'the target runs code in subinterpreters with 3.12+ modules')),
+    ('subinterp', check_subinterp, na_before((3, 10), SUBINTERP_NA)),
     ('churn', check_churn, None),
     ('venv', check_venv, na_before((3, 0), 'no venv module')),
     ('terminal_escapes', check_terminal_escapes, None),

@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
-"""Target: subinterpreters (3.12+).
+"""Target: subinterpreters (3.10+).
 
     python subinterp.py ORACLE_PATH [busy]
 
 An idle subinterpreter exists; the thread "runner" runs code in another
 subinterpreter (3.14: concurrent.interpreters, 3.13: _interpreters, 3.12:
-_xxsubinterpreters), which blocks in subinterp_child.sub_block(); the main
+_xxsubinterpreters, also 3.10/3.11), which blocks in subinterp_child.sub_block(); the main
 thread blocks in main_wait(). The code in the subinterpreter records its own
 view (traceback.extract_stack(), its thread ids and interpreter id) into a
 file next to the oracle (with "busy" it spins in
@@ -43,7 +43,7 @@ def api():
     except ImportError:
         pass
     try:
-        import _xxsubinterpreters as m                 # 3.12 (3.8-3.11 too)
+        import _xxsubinterpreters as m                 # 3.10-3.12
         return ('_xxsubinterpreters', m.create, m.run_string, int,
                 lambda: int(m.get_current()))
     except ImportError:
@@ -57,9 +57,9 @@ def main_wait():
 def main():
     path = oracle.start()
     a = api()
-    if a is None or sys.version_info < (3, 12):
+    if a is None or sys.version_info < (3, 10):
         oracle.write_json(path, {'pid': os.getpid(), 'na': 'no subinterpreter module, or '
-                                 'Python < 3.12 (%s)' % sys.version.split()[0], 'threads': [],
+                                 'Python < 3.10 (%s)' % sys.version.split()[0], 'threads': [],
                                  'extra': {'na': True}})
         oracle.time.sleep(oracle.FOREVER)
         return
