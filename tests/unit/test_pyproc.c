@@ -19,7 +19,9 @@
  * longer than PYPROC_MAX_INTERPS is read up to the bound. A thread with a
  * state in two interpreters is one thread: the state lower on the C stack
  * (3.12: its _PyCFrame) on top, the interpreter id of that one, also when
- * the state carries another thread's ids (3.12's _xxsubinterpreters).
+ * the state carries another thread's ids (3.12's _xxsubinterpreters; 3.10
+ * by its CFrame); before 3.10 states with the same ids, the newer
+ * interpreter's on top.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -625,6 +627,73 @@ static void test_interp_join(void)
 	py_sample__release(&s);
 }
 
+/* A <= 3.10 thread state at ts for thread tid (its thread id derived from
+ * it) and a chain of frame objects
+ * named names[] (innermost last) from frames on; cframe (3.10) its CFrame. */
+static void make_ts_frameobj(uint64_t ts, uint64_t next, int32_t tid, uint64_t cframe,
+			     uint64_t frames, const char *const *names, int n, uint64_t codes)
+{
+	static const uint8_t lnotab[] = { 2, 0 };
+	uint8_t b[512] = { 0 };
+	uint64_t ident = 0x7f0000000000ull + (uint64_t)tid * 0x10000, top = 0;
+	memcpy(b + L.ts_next, &next, 8);
+	memcpy(b + L.ts_thread_id, &ident, 8);
+	if (L.ts_cframe >= 0)
+		memcpy(b + L.ts_cframe, &cframe, 8);
+	for (int i = 0; i < n; i++) {
+		uint8_t fr[256] = { 0 };
+		uint64_t code = codes + 0x1000 * (uint64_t)i, fa = frames + 0x100 * (uint64_t)i;
+		make_code(code, names[i], "/app/sub.py", 10, lnotab, sizeof(lnotab));
+		memcpy(fr + L.f_code, &code, 8);
+		memcpy(fr + L.f_back, &top, 8);
+		put(fa, fr, sizeof(fr));
+		top = fa;
+	}
+	memcpy(b + L.ts_frame, &top, 8);
+	put(ts, b, sizeof(b));
+}
+
+/* Before 3.10 (no C stack address): states with the same thread ids are
+ * joined, the newer interpreter's (the list's head) on top; 3.10 joins by
+ * its CFrame's place, also a state with another thread's ids. */
+static void test_interp_join_frameobj(void)
+{
+	static const char *const r_main[] = { "r_boot", "r_call" };
+	static const char *const m_main[] = { "m_main", "m_wait" };
+	static const char *const r_sub[] = { "s_mod", "s_block" };
+	static const unsigned versions[] = { 0x030912f0, 0x030a0df0 };
+	struct py_sample s = { 0 };
+	char got[256];
+	for (size_t v = 0; v < 2; v++) {
+		struct pyproc *p = setup(versions[v]);
+		const int next[2] = { 1, -1 };
+		make_interps(2, next);
+		put64(INTERPS + L.is_id, 2);
+		put64(INTERPS + IS_STRIDE + L.is_id, 0);
+		uint64_t ts_r = 0x500000, ts_m = 0x500400, ts_s = 0x500800;
+		make_ts_frameobj(ts_r, ts_m, 100, 0x7f0000100000, 0x600000, r_main, 2, 0x800000);
+		make_ts_frameobj(ts_m, 0, 200, 0x7ffd00000000, 0x610000, m_main, 2, 0x900000);
+		/* 3.10: the main thread's ids, run by R (_xxsubinterpreters) */
+		make_ts_frameobj(ts_s, 0, v ? 200 : 100, 0x7f00000f0000, 0x620000, r_sub, 2, 0xa00000);
+		put64(INTERPS + L.is_tstate_head, ts_s);
+		put64(INTERPS + IS_STRIDE + L.is_tstate_head, ts_r);
+		CHECK_INT(pyproc__sample(p, &s, 0), 0);
+		CHECK_INT(s.n, 2);
+		for (size_t i = 0; i < s.n; i++) {
+			const struct py_thread *t = &s.threads[i];
+			frame_names(t, got, sizeof(got));
+			/* no task list in a snapshot: threads by their ids */
+			bool r = t->thread_id == 0x7f0000000000ull + 100 * 0x10000;
+			printf("    %x: thread %#llx interpreter %lld: %s\n", versions[v] >> 16,
+			       (unsigned long long)t->thread_id, (long long)t->interp_id, got);
+			CHECK_STR(got, r ? "s_block s_mod r_call r_boot" : "m_wait m_main");
+			CHECK_INT(t->interp_id, r ? 2 : 0);
+		}
+		pyproc__close(p);
+	}
+	py_sample__release(&s);
+}
+
 int main(void)
 {
 	TEST_RUN(test_311_walk);
@@ -636,5 +705,6 @@ int main(void)
 	TEST_RUN(test_sample_bounded);
 	TEST_RUN(test_interp_list_loops);
 	TEST_RUN(test_interp_join);
+	TEST_RUN(test_interp_join_frameobj);
 	return TEST_REPORT();
 }
