@@ -1228,7 +1228,8 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 				r[k].up = (int32_t)r[k + 1].idx;        /* a thread index for now */
 		}
 	qsort(r, n, sizeof(*r), join_by_mark);
-	/* up/down as positions in r (sorted by mark) */
+	/* up/down as positions in r, now sorted by mark: a link goes to a
+	 * higher position (a chain cannot loop) */
 	int32_t *pos = xmalloc(s->n * sizeof(*pos));
 	for (size_t k = 0; k < n; k++)
 		pos[r[k].idx] = (int32_t)k;
@@ -1243,9 +1244,6 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 		r[k].up = up;
 		r[up].down = (int32_t)k;
 	}
-	for (size_t k = 0; k < n; k++)
-		if (!r[k].higher)
-			r[k].up = -1;
 	/* Each chain from its top (no up, something down): frames of the
 	 * innermost first. */
 	bool *gone = xcalloc(s->n, sizeof(*gone));
