@@ -1428,6 +1428,57 @@ def check_subinterp(ctx):
     ctx.finish()
 
 
+def check_subinterp_native(ctx):
+    """dump --native --json of subinterp.py: each thread's Python frames
+    (native false), in the merged order, are its whole stack as in
+    `subinterp`, with no native_error: the eval loops of both interpreters
+    on the runner's C stack take the subinterpreter's frames, then the
+    main interpreter's, in the order the join put them. n/a where --native
+    does not merge a one-interpreter target (nested.py) either."""
+    t = ctx.start('subinterp.py')
+    t.oracle = subinterp_oracle(t)
+    require_cspy()
+    # The control: one interpreter (nested.py). Where --native does not
+    # merge even there, this check does not apply.
+    c = ctx.start('nested.py')
+    c.wait_ready()
+    settle(c)
+    res = cspy(['dump', '--pid', c.python_pid, '--native', '--json'])
+    if res.rc != 0 and 'without libdw' in res.err:
+        raise NA('this cspy is built without libdw: %s' % res.err.strip())
+    if res.rc != 0:
+        raise Fail('$ %s\n  exit status %d, expected 0\n  stderr: %s'
+                   % (res.shown, res.rc, clip(res.err.strip(), 2000)))
+    errs = [j.get('native_error') for j in json.loads(res.out) if j.get('native_error')]
+    if errs:
+        raise NA('--native does not merge on this interpreter without subinterpreters either '
+                 '(nested.py: %s)' % errs[0])
+    settle(t)
+    res = cspy(['dump', '--pid', t.python_pid, '--native', '--json'])
+    if res.rc != 0:
+        raise Fail('$ %s\n  exit status %d, expected 0\n  stderr: %s'
+                   % (res.shown, res.rc, clip(res.err.strip(), 2000)))
+    js = json.loads(res.out)
+    problems = []
+    by_tid = dict((j.get('os_thread_id'), j) for j in js)
+    for th in t.oracle['threads']:
+        what = 'thread %s' % tname(th)
+        j = by_tid.get(th['native_id'])
+        if j is None:
+            problems.append('%s: missing' % what)
+            continue
+        if j.get('native_error') is not None:
+            problems.append('%s: native_error %r' % (what, j.get('native_error')))
+        e = [fmt(f['name'], f['filename'], f['line']) for f in exp_frames(th, t.oracle.get('view_root', ''))]
+        g = [fmt(f.get('name'), f.get('filename'), f.get('line')) for f in j.get('frames') or []
+             if f.get('native') is False]
+        d = frames_diff(what + ' (Python frames of the merged stack)', e, g)
+        if d:
+            problems.append(d)
+    ctx.problem(res, problems)
+    ctx.finish()
+
+
 def pid_order(p):
     """Numeric order of PIDs (a PID wrap puts a child below its parent),
     anything that is not a PID last."""
@@ -2665,6 +2716,7 @@ PER_VERSION = [
     ('callbacks', check_callbacks, None),
     ('import_block', check_import_block, None),
     ('subinterp', check_subinterp, na_before((3, 10), SUBINTERP_NA)),
+    ('subinterp_native', check_subinterp_native, na_before((3, 10), SUBINTERP_NA)),
     ('churn', check_churn, None),
     ('venv', check_venv, na_before((3, 0), 'no venv module')),
     ('terminal_escapes', check_terminal_escapes, None),
