@@ -352,7 +352,7 @@ def load_raw(path):
 
 def json_label(fr):
     kind = fr.get('kind')
-    if kind in ('process', 'thread') or (not fr.get('filename') and not fr.get('short_filename')
+    if kind in ('process', 'interpreter', 'thread') or (not fr.get('filename') and not fr.get('short_filename')
                                          and kind != 'python'):
         return fr.get('name')
     line = fr.get('line')
