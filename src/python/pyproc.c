@@ -1154,6 +1154,8 @@ static int walk_interps(struct pyproc *p, uint64_t head)
 	uint8_t buf[IS_READ];
 	struct loop_check lc = { 0 };
 	p->ninterps = 0;
+	if (p->is_len > IS_READ || L->is_tstate_head < 0)
+		return -EINVAL;         /* a layout pyproc__open would have refused */
 	for (uint64_t a = head; a && p->ninterps < PYPROC_MAX_INTERPS;) {
 		if (loop_check__step(&lc, a))
 			return -ELOOP;
