@@ -17,6 +17,8 @@
   inputs of build/tools/fuzz_hostile_input (thread lists that loop, each
   thread over a frame loop: seconds per sample before the loops were
   detected, so the fuzz tier's -timeout=2 fails on such a regression).
+  On 3.12+ also SUBINTERP_SEED (subinterpreters: a list of interpreters, a
+  thread with states in two of them), as py<version>-subinterp.
 - fuzz_linetable: the line table of one function per interpreter, with the
   header the fuzzer expects (kind, co_firstlineno, an offset).
 - fuzz_maps: a /proc/PID/maps text of a typical Python process (generic paths).
@@ -189,6 +191,35 @@ time.sleep(600)
 '''
 
 
+# 3.12+: an idle subinterpreter, a thread running code in another (blocked in
+# it), the main thread asleep: the interpreter list and a thread with states
+# in two interpreters.
+SUBINTERP_SEED = r'''
+import os, sys, threading, time
+try:
+    from concurrent import interpreters as m
+    create, run = m.create, lambda i, c: i.exec(c)
+except ImportError:
+    try:
+        import _interpreters as m
+        create, run = m.create, m.exec
+    except ImportError:
+        import _xxsubinterpreters as m
+        create, run = m.create, m.run_string
+r, w = os.pipe()
+idle, busy = create(), create()
+code = "import os, time\ndef blocked():\n    os.write(%d, b'r'); time.sleep(600)\nblocked()\n" % w
+t = threading.Thread(target=run, args=(busy, code), name="runner")
+t.daemon = True
+t.start()
+os.read(r, 1)
+time.sleep(0.2)
+sys.stdout.write("ready\n")
+sys.stdout.flush()
+time.sleep(600)
+'''
+
+
 def scrub(data, secrets):
     """Overwrite each secret byte string with 'x's of its length (after
     its leading '/')."""
@@ -207,13 +238,13 @@ def scrub(data, secrets):
     return bytes(data)
 
 
-def pyproc_seeds(tool):
+def pyproc_seeds(tool, prog=SEED, suffix='', since=(2, 7)):
     interps, _ = e2e.discover()
     out = {}
     for it in interps:
-        if not it.supported():
+        if not it.supported() or it.minor < since:
             continue
-        p = subprocess.Popen([it.path, '-c', SEED], stdout=subprocess.PIPE,
+        p = subprocess.Popen([it.path, '-c', prog], stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, env=e2e.target_env())
         try:
             line = p.stdout.readline()
@@ -231,7 +262,8 @@ def pyproc_seeds(tool):
                     data = f.read()
             secrets = [it.prefix.encode(), REPO.encode(), os.path.expanduser('~').encode(),
                        os.path.realpath(it.path).encode(), it.path.encode()]
-            name = 'py%s%s' % (it.label.replace('-sys', ''), '-sys' if it.source == 'system' else '')
+            name = 'py%s%s%s' % (it.label.replace('-sys', ''), '-sys' if it.source == 'system' else '',
+                                 suffix)
             out[name] = scrub(data, [s for s in secrets if s.startswith(b'/') and s != b'/usr'
                                      and s != b'/'])
         finally:
@@ -320,6 +352,7 @@ def main():
     write('fuzz_maps', {'python312.maps': MAPS})
     write('fuzz_linetable', linetable_seeds())
     seeds = pyproc_seeds(tool)
+    seeds.update(pyproc_seeds(tool, SUBINTERP_SEED, '-subinterp', (3, 12)))
     hostile = os.path.join(REPO, build, 'tools', 'fuzz_hostile_input')
     for kind in ('thread_loop', 'thread_loop3'):
         seeds['hostile_' + kind] = subprocess.run([hostile, kind], stdout=subprocess.PIPE,

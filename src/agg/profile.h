@@ -37,6 +37,7 @@ enum prof_frame_kind {
 	PROF_FRAME_NATIVE,      /* a C/C++ function (--native) */
 	PROF_FRAME_PROCESS,     /* synthetic root: process PID:"cmdline" (--subprocesses) */
 	PROF_FRAME_THREAD,      /* synthetic root: thread (TID): name (--threads) */
+	PROF_FRAME_INTERP,      /* synthetic root: interpreter (ID) (--interpreters) */
 	PROF_FRAME_OTHER,       /* synthetic: e.g. idle marker */
 };
 

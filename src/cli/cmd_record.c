@@ -44,7 +44,7 @@ struct record_config {
 	pid_t pids[MAX_PIDS];
 	int npids;
 	char **command;                 /* launch mode: argv, NULL-terminated */
-	bool subprocesses, idle, gil, threads, function_agg, nolineno, full_filenames;
+	bool subprocesses, idle, gil, threads, interps, function_agg, nolineno, full_filenames;
 	bool nonblocking, capture, hideprogress, native;
 	int verbose;
 	const char *function_pattern, *include, *exclude;
@@ -52,7 +52,8 @@ struct record_config {
 
 static const struct record_config record_defaults = {
 	.output = NULL, .format = NULL, .rate = 100, .duration = 0, .npids = 0, .command = NULL,
-	.subprocesses = false, .idle = false, .gil = false, .threads = false, .function_agg = false,
+	.subprocesses = false, .idle = false, .gil = false, .threads = false, .interps = false,
+	.function_agg = false,
 	.nolineno = false, .full_filenames = false, .nonblocking = false, .capture = false,
 	.hideprogress = false, .native = false, .verbose = 0,
 	.function_pattern = NULL, .include = NULL, .exclude = NULL,
@@ -78,6 +79,8 @@ static void usage(FILE *f)
 "  -i, --idle             include idle (sleeping) threads\n"
 "  -g, --gil              only the thread holding the GIL\n"
 "  -t, --threads          one root frame per thread\n"
+"      --interpreters     one root frame per interpreter (subinterpreters), the\n"
+"                         one the thread runs in, above the thread's\n"
 "  -F, --function         aggregate by function (its first line), not by line\n"
 "      --function PATTERN keep samples with a function matching the regex PATTERN\n"
 "      --include PATTERN  keep samples with a frame matching PATTERN\n"
@@ -110,7 +113,7 @@ static void usage(FILE *f)
 
 static int parse(int argc, char **argv, struct record_config *c)
 {
-	enum { O_NOLINENO = 256, O_FULL, O_NONBLOCKING, O_CAPTURE, O_HIDE, O_INCLUDE, O_EXCLUDE };
+	enum { O_NOLINENO = 256, O_INTERPS, O_FULL, O_NONBLOCKING, O_CAPTURE, O_HIDE, O_INCLUDE, O_EXCLUDE };
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
@@ -121,6 +124,7 @@ static int parse(int argc, char **argv, struct record_config *c)
 		{ "idle", no_argument, NULL, 'i' },
 		{ "gil", no_argument, NULL, 'g' },
 		{ "threads", no_argument, NULL, 't' },
+		{ "interpreters", no_argument, NULL, O_INTERPS },
 		{ "function", no_argument, NULL, 'F' },
 		{ "native", no_argument, NULL, 'n' },
 		{ "nolineno", no_argument, NULL, O_NOLINENO },
@@ -157,6 +161,7 @@ static int parse(int argc, char **argv, struct record_config *c)
 		case 'i': c->idle = true; break;
 		case 'g': c->gil = true; break;
 		case 't': c->threads = true; break;
+		case O_INTERPS: c->interps = true; break;
 		case 'F':
 			/* `--function PATTERN` filters; a bare --function is py-spy's
 			 * "aggregate by function". */
@@ -321,7 +326,7 @@ int cmd_record(int argc, char **argv)
 	struct progress_ctx pc = { .c = &c, .tty = isatty(STDERR_FILENO) };
 	struct sampler_config sc = {
 		.rate_hz = c.rate, .duration_s = c.duration, .nonblocking = c.nonblocking,
-		.gil_only = c.gil, .include_idle = c.idle, .threads_root = c.threads,
+		.gil_only = c.gil, .include_idle = c.idle, .threads_root = c.threads, .interps_root = c.interps,
 		.subprocesses = c.subprocesses, .function_lines = c.function_agg,
 		.no_lineno = c.nolineno, .native = c.native, .filter = filter, .progress = progress,
 		.progress_arg = &pc,

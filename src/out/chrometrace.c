@@ -77,6 +77,7 @@ static const char *kind_name(enum prof_frame_kind k)
 	case PROF_FRAME_NATIVE: return "native";
 	case PROF_FRAME_PROCESS: return "process";
 	case PROF_FRAME_THREAD: return "thread";
+	case PROF_FRAME_INTERP: return "interpreter";
 	case PROF_FRAME_OTHER: break;
 	}
 	return "other";

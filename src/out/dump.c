@@ -126,11 +126,13 @@ int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *
 	fputc('\n', f);
 	for (size_t i = 0; i < p->sample->n; i++) {
 		const struct py_thread *t = &p->sample->threads[i];
-		char ns[24] = "";
+		char ns[24] = "", interp[48] = "";
 		if (t->ns_tid)
 			snprintf(ns, sizeof(ns), " (ns %d)", (int)t->ns_tid);
-		line(f, "Thread %d%s (%s)%s%s%s", (int)t->tid, ns, thread_status(t),
-		     t->name[0] ? ": \"" : "", t->name, t->name[0] ? "\"" : "");
+		if (t->interp_id)
+			snprintf(interp, sizeof(interp), " [interpreter %lld]", (long long)t->interp_id);
+		line(f, "Thread %d%s (%s)%s%s%s%s", (int)t->tid, ns, thread_status(t),
+		     t->name[0] ? ": \"" : "", t->name, t->name[0] ? "\"" : "", interp);
 		if (t->err)
 			line(f, "    <error reading this thread's stack>");
 		const char *nerr = native_error(p, i);
@@ -196,6 +198,8 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 			json__key(j, "ns_tid");
 			json__int(j, t->ns_tid);
 		}
+		json__key(j, "interpreter_id");
+		json__int(j, t->interp_id);
 		json__key(j, "active");
 		json__bool(j, t->active);
 		json__key(j, "owns_gil");

@@ -26,7 +26,7 @@
 	.ob_type = -1, .ob_size = -1, .tp_name = -1, .tp_basicsize = -1, .tp_flags = -1, \
 	.tp_dictoffset = -1, .ht_cached_keys = -1, .managed_dict_off = 0, .managed_values_off = 0, \
 	.rt_interp_head = -1, .rt_tstate_current = -1, .rt_gil_locked = -1, .rt_gil_holder = -1, \
-	.is_next = -1, .is_tstate_head = -1, .is_modules = -1, .is_gil_ptr = -1, \
+	.is_next = -1, .is_tstate_head = -1, .is_modules = -1, .is_id = -1, .is_gil_ptr = -1, \
 	.gil_locked = -1, .gil_holder = -1, .gil_enabled = -1, \
 	.ts_next = -1, .ts_interp = -1, .ts_frame = -1, .ts_cframe = -1, .cframe_current = -1, \
 	.ts_current_frame = -1, .ts_thread_id = -1, .ts_native_thread_id = -1, \
@@ -133,7 +133,7 @@ static const struct py_layout layout_37 = {
 	ABSENT, OBJECTS_GIL, FRAMEOBJ_FAMILY, UNICODE_36_311, DICT_36,
 	.version = 0x030700f0, .lt_kind = LT_LNOTAB_S8, .gil_kind = PY_GIL_RUNTIME,
 	.rt_interp_head = 24, .rt_tstate_current = 1480, .rt_gil_locked = 1280, .rt_gil_holder = 1272,
-	.is_next = 0, .is_tstate_head = 8, .is_modules = 40,
+	.is_id = 16, .is_next = 0, .is_tstate_head = 8, .is_modules = 40,
 	.ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_dict = 152,
 	.f_lasti = 104, .f_localsplus = 360,
 	.co_argcount = 16, .co_kwonlyargcount = 20, .co_nlocals = 24, .co_flags = 32,
@@ -147,7 +147,7 @@ static const struct py_layout layout_38 = {
 	ABSENT, OBJECTS_GIL, FRAMEOBJ_FAMILY, UNICODE_36_311, DICT_36, CODE_38,
 	.version = 0x030800f0, .lt_kind = LT_LNOTAB_S8, .gil_kind = PY_GIL_RUNTIME,
 	.rt_interp_head = 32, .rt_tstate_current = 1368, .rt_gil_locked = 1168, .rt_gil_holder = 1160,
-	.is_next = 0, .is_tstate_head = 8, .is_modules = 56,
+	.is_id = 16, .is_next = 0, .is_tstate_head = 8, .is_modules = 56,
 	.ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_dict = 152,
 	.f_lasti = 104, .f_localsplus = 360,
 	.long_size = 16, .long_digit = 24,
@@ -157,7 +157,7 @@ static const struct py_layout layout_39 = {
 	ABSENT, OBJECTS_GIL, FRAMEOBJ_FAMILY, UNICODE_36_311, DICT_36, CODE_38,
 	.version = 0x030900f0, .lt_kind = LT_LNOTAB_S8, .gil_kind = PY_GIL_RUNTIME,
 	.rt_interp_head = 32, .rt_tstate_current = 568, .rt_gil_locked = 368, .rt_gil_holder = 360,
-	.is_next = 0, .is_tstate_head = 8, .is_modules = 856,
+	.is_id = 24, .is_next = 0, .is_tstate_head = 8, .is_modules = 856,
 	.ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_dict = 152,
 	.f_lasti = 104, .f_localsplus = 360,
 	.long_size = 16, .long_digit = 24,
@@ -167,8 +167,8 @@ static const struct py_layout layout_310 = {
 	ABSENT, OBJECTS_GIL, FRAMEOBJ_FAMILY, UNICODE_36_311, DICT_36, CODE_38,
 	.version = 0x030a00f0, .lt_kind = LT_LINETABLE, .gil_kind = PY_GIL_RUNTIME,
 	.rt_interp_head = 32, .rt_tstate_current = 568, .rt_gil_locked = 368, .rt_gil_holder = 360,
-	.is_next = 0, .is_tstate_head = 8, .is_modules = 856,
-	.ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_dict = 152,
+	.is_id = 24, .is_next = 0, .is_tstate_head = 8, .is_modules = 856,
+	.ts_cframe = 48, .ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_dict = 152,
 	.f_lasti = 96, .lasti_scale = 2, .f_localsplus = 352,
 	.long_size = 16, .long_digit = 24,
 };
@@ -179,7 +179,7 @@ static const struct py_layout layout_311 = {
 	.ht_cached_keys = 872, .tpflags_managed_dict = 1ul << 4,
 	.managed_dict_off = -24, .managed_values_off = -32,
 	.rt_interp_head = 40, .rt_tstate_current = 576, .rt_gil_locked = 376, .rt_gil_holder = 368,
-	.is_next = 0, .is_tstate_head = 16, .is_modules = 888,
+	.is_id = 48, .is_next = 0, .is_tstate_head = 16, .is_modules = 888,
 	.ts_next = 8, .ts_interp = 16, .ts_cframe = 56, .cframe_current = 8, .ts_thread_id = 152,
 	.ts_native_thread_id = 160, .ts_datastack_chunk = 296, .ts_dict = 128,
 	.if_code = 32, .if_previous = 48, .if_instr = 56, .if_owner = 69, .if_localsplus = 72,
@@ -197,7 +197,7 @@ static const struct py_layout layout_312 = {
 	.version = 0x030c00f0, .gil_kind = PY_GIL_INTERP,
 	.ht_cached_keys = 880, .tpflags_managed_dict = 1ul << 4, .managed_dict_off = -24,
 	.rt_interp_head = 40,
-	.is_next = 0, .is_tstate_head = 72, .is_modules = 944,
+	.is_id = 8, .is_next = 0, .is_tstate_head = 72, .is_modules = 944,
 	.is_gil_ptr = 384, .gil_locked = 16, .gil_holder = 8,
 	.ts_next = 8, .ts_interp = 16, .ts_cframe = 56, .cframe_current = 0, .ts_thread_id = 136,
 	.ts_native_thread_id = 144, .ts_datastack_chunk = 232, .ts_dict = 112,
@@ -213,7 +213,7 @@ static const struct py_layout layout_313 = {
 	.ht_cached_keys = 880, .tpflags_managed_dict = 1ul << 4, .tpflags_inline_values = 1ul << 2,
 	.managed_dict_off = -24, .dict_values_prefix = 8,
 	.rt_interp_head = 632,
-	.is_next = 7264, .is_tstate_head = 7344, .is_modules = 7656,
+	.is_id = 7272, .is_next = 7264, .is_tstate_head = 7344, .is_modules = 7656,
 	.is_gil_ptr = 16, .gil_locked = 16, .gil_holder = 8,
 	.ts_next = 8, .ts_interp = 16, .ts_current_frame = 72, .ts_thread_id = 152,
 	.ts_native_thread_id = 160, .ts_datastack_chunk = 232, .ts_dict = 128, .ts_state = 40,
@@ -229,7 +229,7 @@ static const struct py_layout layout_313t = {
 	.ht_cached_keys = 896, .tpflags_managed_dict = 1ul << 4, .tpflags_inline_values = 1ul << 2,
 	.managed_dict_off = -8, .dict_values_prefix = 8,
 	.rt_interp_head = 632,
-	.is_next = 7264, .is_tstate_head = 7344, .is_modules = 7664,
+	.is_id = 7272, .is_next = 7264, .is_tstate_head = 7344, .is_modules = 7664,
 	.is_gil_ptr = 16, .gil_enabled = 0, .gil_locked = 24, .gil_holder = 16,
 	.ts_next = 8, .ts_interp = 16, .ts_current_frame = 72, .ts_thread_id = 152,
 	.ts_native_thread_id = 160, .ts_datastack_chunk = 232, .ts_dict = 128, .ts_state = 40,
@@ -246,7 +246,7 @@ static const struct py_layout layout_314 = {
 	.ht_cached_keys = 880, .tpflags_managed_dict = 1ul << 4, .tpflags_inline_values = 1ul << 2,
 	.managed_dict_off = -24, .dict_values_prefix = 8,
 	.rt_interp_head = 808,
-	.is_next = 7272, .is_tstate_head = 7344, .is_modules = 7688,
+	.is_id = 7280, .is_next = 7272, .is_tstate_head = 7344, .is_modules = 7688,
 	.is_gil_ptr = 16, .gil_locked = 16, .gil_holder = 8,
 	.ts_next = 8, .ts_interp = 16, .ts_current_frame = 72, .ts_thread_id = 152,
 	.ts_native_thread_id = 160, .ts_datastack_chunk = 232, .ts_dict = 128, .ts_state = 44,
@@ -263,7 +263,7 @@ static const struct py_layout layout_314t = {
 	.ht_cached_keys = 896, .tpflags_managed_dict = 1ul << 4, .tpflags_inline_values = 1ul << 2,
 	.managed_dict_off = -8, .dict_values_prefix = 8,
 	.rt_interp_head = 808,
-	.is_next = 7272, .is_tstate_head = 7344, .is_modules = 7712,
+	.is_id = 7280, .is_next = 7272, .is_tstate_head = 7344, .is_modules = 7712,
 	.is_gil_ptr = 16, .gil_enabled = 0, .gil_locked = 24, .gil_holder = 16,
 	.ts_next = 8, .ts_interp = 16, .ts_current_frame = 72, .ts_thread_id = 152,
 	.ts_native_thread_id = 160, .ts_datastack_chunk = 232, .ts_dict = 128, .ts_state = 44,
@@ -286,7 +286,7 @@ static const struct py_layout layout_315 OMITTABLE = {
 	.ht_cached_keys = 888, .tpflags_managed_dict = 1ul << 4, .tpflags_inline_values = 1ul << 2,
 	.managed_dict_off = -24, .dict_values_prefix = 8,
 	.rt_interp_head = 936,
-	.is_next = 7264, .is_tstate_head = 7336, .is_modules = 7592,
+	.is_id = 7272, .is_next = 7264, .is_tstate_head = 7336, .is_modules = 7592,
 	.is_gil_ptr = 16, .gil_locked = 16, .gil_holder = 8,
 	.ts_next = 8, .ts_interp = 16, .ts_current_frame = 72, .ts_thread_id = 176,
 	.ts_native_thread_id = 184, .ts_datastack_chunk = 256, .ts_dict = 152, .ts_state = 48,
@@ -303,7 +303,7 @@ static const struct py_layout layout_315t OMITTABLE = {
 	.ht_cached_keys = 904, .tpflags_managed_dict = 1ul << 4, .tpflags_inline_values = 1ul << 2,
 	.managed_dict_off = -8, .dict_values_prefix = 8,
 	.rt_interp_head = 936,
-	.is_next = 7264, .is_tstate_head = 7336, .is_modules = 7592,
+	.is_id = 7272, .is_next = 7264, .is_tstate_head = 7336, .is_modules = 7592,
 	.is_gil_ptr = 16, .gil_enabled = 0, .gil_locked = 24, .gil_holder = 16,
 	.ts_next = 8, .ts_interp = 16, .ts_current_frame = 72, .ts_thread_id = 176,
 	.ts_native_thread_id = 184, .ts_datastack_chunk = 256, .ts_dict = 152, .ts_state = 48,
@@ -461,6 +461,7 @@ static const struct debug_map {
 	size_t member;
 } debug_map[] = {
 	{ "rt.interpreters_head", offsetof(struct py_layout, rt_interp_head) },
+	{ "is.id", offsetof(struct py_layout, is_id) },
 	{ "is.next", offsetof(struct py_layout, is_next) },
 	{ "is.threads_head", offsetof(struct py_layout, is_tstate_head) },
 	{ "is.imports_modules", offsetof(struct py_layout, is_modules) },

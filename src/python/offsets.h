@@ -70,12 +70,15 @@ struct py_layout {
 
 	/* PyInterpreterState */
 	int is_next, is_tstate_head, is_modules;
+	int is_id;                      /* int64 id (main: 0), 3.7+; -1: count from the list's tail */
 	int is_gil_ptr;                 /* 3.12+: ceval.gil (pointer) */
 	int gil_locked, gil_holder;     /* inside the gil struct */
 	int gil_enabled;                /* free-threaded: inside the gil struct; -1 */
 
 	/* PyThreadState */
 	int ts_next, ts_interp, ts_frame, ts_cframe, cframe_current, ts_current_frame;
+					/* ts_cframe: 3.10-3.12, on the C stack (3.10: only its
+					 * address is read, to join subinterpreter states) */
 	int ts_thread_id, ts_native_thread_id, ts_datastack_chunk, ts_dict;
 	int ts_state;                   /* 3.13+ tstate->state (ATTACHED = 1) */
 

@@ -4,11 +4,15 @@
  * steady state everything below was prefetched by one batched read) and goes:
  *   0. run states (proc/threadstate.h), or the pause's registers, so that an
  *      idle thread's stack need not be read at all (PYSAMPLE_SKIP_IDLE);
- *   1. interpreter: *(_PyRuntime + interpreters.head), or interp_head (2.7/3.6);
- *      the GIL holder from the version's GIL state;
- *   2. each thread state (one read of its first few hundred bytes), bounded by
- *      PYPROC_MAX_THREADS; a thread state met twice (a set of the addresses
- *      seen) is a loop in the list: the sample fails with -ELOOP;
+ *   1. interpreters: *(_PyRuntime + interpreters.head), or interp_head
+ *      (2.7/3.6), then each one's next (one read of next, id and thread list
+ *      head per interpreter), at most PYPROC_MAX_INTERPS; a list that loops
+ *      (Brent's check, as for frames) fails the sample with -ELOOP. The GIL
+ *      holder from the version's GIL state (3.12+: each interpreter's);
+ *   2. each thread state of each interpreter (one read of its first few
+ *      hundred bytes), bounded by PYPROC_MAX_THREADS in all; a thread state
+ *      met twice (a set of the addresses seen) is a loop in a list: the
+ *      sample fails with -ELOOP;
  *   3. its frames: walk_frameobj() for <= 3.10, walk_iframe() for 3.11+ (which
  *      first copies the thread's datastack chunks, the newest only up to the
  *      current frame, so frames cost no read); raw frames keep (code address,
@@ -19,7 +23,9 @@
  *      table only when the object at that address changed (entries no sample
  *      met for a minute are dropped, so freed code objects do not pile up);
  *   5. lines from the line table (python/linetable.h), the last offset and line
- *      kept per code object.
+ *      kept per code object;
+ *   6. with more than one interpreter: the thread states of one thread are
+ *      joined (join_threads), the one it runs in now on top.
  * The work of one sample is bounded as a whole, whatever the memory says
  * (a hostile or corrupted target must not keep a paused program stopped):
  * at most PYPROC_MAX_SAMPLE_FRAMES frames over all threads and
@@ -51,7 +57,7 @@
 #include "util/clock.h"
 #include "util/xalloc.h"
 
-#define MAX_INTERP_CHAIN 64
+#define IS_READ 512             /* bytes of an interpreter state read (next, id, threads) */
 #define MAX_CHUNKS 64
 #define MAX_CHUNK_BYTES (8u << 20)
 #define CHUNK_SLACK 2048        /* bytes read past the current frame */
@@ -97,6 +103,21 @@ struct chunk {
 struct code_slot {
 	uint64_t code;
 	uint32_t idx, stamp;
+};
+
+/* One interpreter of the list. */
+struct interp_rec {
+	uint64_t addr, tstate_head;
+	int64_t id;
+};
+
+/* A thread state taking part in join_threads. */
+struct join_rec {
+	uint64_t key;                   /* its thread: TID, else thread id | 1 << 63 */
+	uint64_t mark;
+	uint32_t idx;                   /* in the sample */
+	int32_t up, down;               /* the state that called into it / it called into; -1 */
+	bool higher;                    /* another state of its thread sits higher on the stack */
 };
 
 /* A thread state seen in this sample (stamped: never cleared). */
@@ -148,6 +169,15 @@ struct pyproc {
 	struct tvisit_slot *tvisit;     /* TVISIT_SLOTS, allocated at the first sample */
 	uint32_t tstamp;
 	size_t work_frames, work_bytes; /* this sample's, against the PYPROC_MAX_SAMPLE_* bounds */
+
+	int is_lo, is_len;              /* the window of an interpreter state read */
+	struct interp_rec interps[PYPROC_MAX_INTERPS];  /* this sample's, head (newest) first */
+	size_t ninterps;
+	uint64_t *marks;                /* per thread of the sample: where its eval loop sits on
+					 * the C stack (0: unknown), see join_threads */
+	size_t marks_cap;
+	struct join_rec *jrec;          /* join_threads' scratch */
+	size_t jrec_cap;
 };
 
 /* ---- code cache ---------------------------------------------------------- */
@@ -456,10 +486,30 @@ static int ts_read_size(const struct py_layout *L)
 	return m;
 }
 
+/* The smallest window of an interpreter state covering next, id and the
+ * thread list head: one read per interpreter. */
+static void is_window(struct pyproc *p)
+{
+	const struct py_layout *L = &p->L;
+	const int f[] = { L->is_next, L->is_id, L->is_tstate_head };
+	int lo = INT32_MAX, hi = 0;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (f[i] < 0)
+			continue;
+		if (f[i] < lo)
+			lo = f[i];
+		if (f[i] + 8 > hi)
+			hi = f[i] + 8;
+	}
+	p->is_lo = lo == INT32_MAX ? 0 : lo;
+	p->is_len = hi - p->is_lo;
+}
+
 static void init_ctx(struct pyproc *p)
 {
 	p->L.code_read_size = code_read_size(&p->L);
 	p->ts_read = ts_read_size(&p->L);
+	is_window(p);
 	p->ctx = (struct pyctx){ .mem = p->mem, .L = &p->L, .none_addr = p->target.none,
 				 .true_addr = p->target.true_, .false_addr = p->target.false_,
 				 .code_type = p->target.code_type };
@@ -543,7 +593,9 @@ int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 		if (err)
 			goto fail;
 	}
-	if (ts_read_size(&p->L) > TS_READ || code_read_size(&p->L) > 4096) {
+	is_window(p);
+	if (ts_read_size(&p->L) > TS_READ || code_read_size(&p->L) > 4096 || p->is_len > IS_READ ||
+	    p->L.is_tstate_head < 0) {
 		snprintf(why, whylen, "the thread or code object layout of this Python (%s) is out of "
 			 "the range cspy reads", p->target.binary);
 		err = -ENOTSUP;
@@ -589,6 +641,8 @@ void pyproc__close(struct pyproc *p)
 	free(p->uslots);
 	free(p->ucode);
 	free(p->tvisit);
+	free(p->marks);
+	free(p->jrec);
 	threadstate__free(p->threads);
 	free(p->run_tids);
 	shortname__free(p->shortnames);
@@ -677,11 +731,13 @@ static void raw_push(struct pyproc *p, struct raw_frame f)
 	p->raw[p->nraw++] = f;
 }
 
-/* <= 3.10: follow f_back from tstate->frame. */
-static int walk_frameobj(struct pyproc *p, const uint8_t *ts, bool *truncated)
+/* <= 3.10: follow f_back from tstate->frame. *mark (see walk_iframe): 3.10's
+ * CFrame, on the C stack; 0 before 3.10. */
+static int walk_frameobj(struct pyproc *p, const uint8_t *ts, bool *truncated, uint64_t *mark)
 {
 	const struct py_layout *L = &p->L;
 	uint64_t f = rd_u64(ts, L->ts_frame);
+	*mark = L->ts_cframe >= 0 && f ? rd_u64(ts, L->ts_cframe) : 0;
 	uint8_t buf[FRAME_READ];
 	int need = L->f_lasti + 4;
 	if (L->f_back + 8 > need) need = L->f_back + 8;
@@ -774,17 +830,21 @@ static int read_iframe(struct pyproc *p, uint64_t addr, uint8_t *buf, size_t len
 	return mem__read(p->mem, addr, buf, len);
 }
 
-/* 3.11+: follow previous from the current _PyInterpreterFrame. */
-static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated)
+/* 3.11+: follow previous from the current _PyInterpreterFrame. *mark: where
+ * the innermost eval loop of the thread state sits on the C stack (its
+ * _PyCFrame on 3.11/3.12, its entry shim frame from 3.13), 0 if none. */
+static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated, uint64_t *mark)
 {
 	const struct py_layout *L = &p->L;
 	uint64_t f;
+	*mark = 0;
 	if (L->ts_current_frame >= 0) {
 		f = rd_u64(ts, L->ts_current_frame);
 	} else {
 		uint64_t cframe = rd_u64(ts, L->ts_cframe);
 		if (!cframe)
 			return 0;
+		*mark = cframe;
 		int err = mem__read_ptr(p->mem, cframe + (uint64_t)L->cframe_current, &f);
 		if (err)
 			return err;
@@ -834,6 +894,8 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated)
 		} else {
 			/* 3.12+: each eval-loop call pushes a shim under its first
 			 * frame, a local of that call (on the C stack). */
+			if (!*mark)
+				*mark = f;
 			if (pushed) {
 				p->raw[p->nraw - 1].entry = true;
 				p->raw[p->nraw - 1].cstack = f;
@@ -1186,6 +1248,10 @@ static bool thread_active(struct pyproc *p, pid_t tid, bool os)
 int pyproc__gil_tid(struct pyproc *p, pid_t *tid)
 {
 	*tid = 0;
+	/* Subinterpreters (as of the last sample) may each have their own
+	 * GIL: no one thread holds the only one. */
+	if (p->ninterps > 1)
+		return 0;
 	uint64_t interp = 0;
 	if (find_interp(p, &interp) != 0 || !interp)
 		return 0;
@@ -1230,7 +1296,168 @@ static bool tvisit_add(struct pyproc *p, uint64_t addr)
 	}
 }
 
-static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, uint64_t *interp_out)
+/* Read the interpreter list from head into p->interps: at most
+ * PYPROC_MAX_INTERPS (the rest are not read), -ELOOP when it loops. Without
+ * an id in the layout (2.7/3.6), ids count from the list's tail, the main
+ * interpreter (the oldest). */
+static int walk_interps(struct pyproc *p, uint64_t head)
+{
+	const struct py_layout *L = &p->L;
+	uint8_t buf[IS_READ];
+	struct loop_check lc = { 0 };
+	p->ninterps = 0;
+	if (p->is_len > IS_READ || L->is_tstate_head < 0)
+		return -EINVAL;         /* a layout pyproc__open would have refused */
+	for (uint64_t a = head; a && p->ninterps < PYPROC_MAX_INTERPS;) {
+		if (loop_check__step(&lc, a))
+			return -ELOOP;
+		int err = mem__read(p->mem, a + (uint64_t)p->is_lo, buf, (size_t)p->is_len);
+		if (err)
+			return err;
+		struct interp_rec *ir = &p->interps[p->ninterps++];
+		ir->addr = a;
+		ir->tstate_head = rd_u64(buf, L->is_tstate_head - p->is_lo);
+		ir->id = L->is_id >= 0 ? (int64_t)rd_u64(buf, L->is_id - p->is_lo) : -1;
+		a = L->is_next >= 0 ? rd_u64(buf, L->is_next - p->is_lo) : 0;
+	}
+	if (L->is_id < 0)
+		for (size_t k = 0; k < p->ninterps; k++)
+			p->interps[k].id = (int64_t)(p->ninterps - 1 - k);
+	return 0;
+}
+
+static int join_by_key_mark(const void *a, const void *b)
+{
+	const struct join_rec *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->mark != y->mark)
+		return x->mark < y->mark ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int join_by_mark(const void *a, const void *b)
+{
+	const struct join_rec *x = a, *y = b;
+	if (x->mark != y->mark)
+		return x->mark < y->mark ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Join the thread states of one thread across interpreters (see pyproc.h).
+ * Each state walked with frames has a mark: where its innermost eval loop
+ * sits on the C stack. The states that run on one thread's stack have
+ * neighbouring marks (thread stacks do not overlap), and a state called into
+ * from another sits below it. So a state is joined under the state with the
+ * nearest mark above its own, when another state of the same thread sits
+ * higher: it is not that thread's first. The nearest state above need not
+ * carry the same thread ids: 3.12's _xxsubinterpreters runs code in the
+ * interpreter's first thread state, bound to the thread that created it,
+ * whichever thread runs it. Before 3.10 (no mark) the marks are the walk
+ * order, newest interpreter first, and a state is joined under the next
+ * state of the same thread. The joined thread keeps the ids, name and run
+ * state of the first state of the chain (where the thread began), the
+ * interpreter, thread state and frames order of the innermost. Links only
+ * go up (a strict order), so chains end: no loop whatever the memory says. */
+static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
+{
+	size_t n = 0;
+	p->jrec = xgrow(p->jrec, &p->jrec_cap, s->n, sizeof(*p->jrec));
+	for (size_t i = 0; i < s->n; i++) {
+		const struct py_thread *t = &s->threads[i];
+		uint64_t key = t->tid ? (uint64_t)t->tid : t->thread_id ? t->thread_id | 1ull << 63 : 0;
+		if (!key || !t->nframes || t->skipped || (!synthetic && !p->marks[i]))
+			continue;
+		p->jrec[n++] = (struct join_rec){ .key = key, .idx = (uint32_t)i, .up = -1, .down = -1,
+			.mark = synthetic ? i + 1 : p->marks[i] };
+	}
+	if (n < 2)
+		return;
+	struct join_rec *r = p->jrec;
+	qsort(r, n, sizeof(*r), join_by_key_mark);
+	for (size_t k = 0; k + 1 < n; k++)
+		if (r[k].key == r[k + 1].key) {
+			r[k].higher = true;
+			if (synthetic)
+				r[k].up = (int32_t)r[k + 1].idx;        /* a thread index for now */
+		}
+	qsort(r, n, sizeof(*r), join_by_mark);
+	/* up/down as positions in r, now sorted by mark: a link goes to a
+	 * higher position (a chain cannot loop) */
+	int32_t *pos = xmalloc(s->n * sizeof(*pos));
+	for (size_t k = 0; k < n; k++)
+		pos[r[k].idx] = (int32_t)k;
+	for (size_t k = 0; k < n; k++) {
+		if (!r[k].higher)
+			continue;
+		int32_t up = synthetic ? pos[r[k].up] : (int32_t)k + 1;
+		if (up <= (int32_t)k || (size_t)up >= n || r[up].down >= 0) {
+			r[k].up = -1;
+			continue;
+		}
+		r[k].up = up;
+		r[up].down = (int32_t)k;
+	}
+	/* Each chain from its top (no up, something down): frames of the
+	 * innermost first. */
+	bool *gone = xcalloc(s->n, sizeof(*gone));
+	for (size_t k = 0; k < n; k++) {
+		if (r[k].up >= 0 || r[k].down < 0)
+			continue;
+		struct py_thread *top = &s->threads[r[k].idx];
+		int32_t in = (int32_t)k;
+		size_t total = 0;
+		while (r[in].down >= 0)
+			in = r[in].down;
+		for (int32_t c = in; c >= 0; c = r[c].up)
+			total += s->threads[r[c].idx].nframes;
+		if (total > PYPROC_MAX_DEPTH)
+			total = PYPROC_MAX_DEPTH;
+		struct py_frame *fr = xmalloc(total * sizeof(*fr));
+		size_t m = 0;
+		bool truncated = false, gil = false;
+		int err = 0;
+		for (int32_t c = in; c >= 0; c = r[c].up) {
+			const struct py_thread *t = &s->threads[r[c].idx];
+			size_t take = t->nframes < total - m ? t->nframes : total - m;
+			memcpy(fr + m, t->frames, take * sizeof(*fr));
+			m += take;
+			truncated |= t->truncated || take < t->nframes;
+			gil |= t->owns_gil;
+			if (!err)
+				err = t->err;
+			if (c != (int32_t)k)
+				gone[r[c].idx] = true;
+		}
+		const struct py_thread *inner = &s->threads[r[in].idx];
+		top->tstate = inner->tstate;
+		top->interp_id = inner->interp_id;
+		top->owns_gil = gil;
+		top->truncated = truncated;
+		top->err = err;
+		top->frames = xgrow(top->frames, &top->cap, m, sizeof(*fr));
+		memcpy(top->frames, fr, m * sizeof(*fr));
+		top->nframes = m;
+		free(fr);
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (gone[i])
+			continue;
+		if (w != i) {
+			/* swap, so that the frame buffers stay owned by the sample */
+			struct py_thread tmp = s->threads[w];
+			s->threads[w] = s->threads[i];
+			s->threads[i] = tmp;
+		}
+		w++;
+	}
+	s->n = w;
+	free(gone);
+	free(pos);
+}
+
+static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags)
 {
 	const struct py_layout *L = &p->L;
 	uint64_t interp = 0;
@@ -1250,48 +1477,66 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags, 
 		return err == -EAGAIN ? -EAGAIN : err;
 	if (!interp)
 		return -EAGAIN;    /* not initialised yet, or finalising */
-	*interp_out = interp;
+	err = walk_interps(p, interp);
+	if (err)
+		return err;
+	bool gil_per_interp = L->gil_kind == PY_GIL_INTERP;
 	uint64_t holder = (flags & PYSAMPLE_NO_GIL) ? 0 : gil_holder(p, interp);
 
 	uint8_t ts[TS_READ];
-	size_t ts_len = (size_t)p->ts_read;
-	uint64_t tstate = 0;
-	err = mem__read_ptr(p->mem, interp + (uint64_t)L->is_tstate_head, &tstate);
-	if (err)
-		return err;
+	size_t ts_len = (size_t)p->ts_read, nts = 0;
+	bool synthetic = false;         /* a state walked with frames but no mark */
+	/* With subinterpreters every state is walked: on 3.12 a state may
+	 * carry the ids of another thread than the one running it, and joining
+	 * needs the marks of all (see join_threads). */
+	bool skip_idle = (flags & PYSAMPLE_SKIP_IDLE) && p->ninterps == 1;
 	tvisit_begin(p);
-	for (size_t i = 0; tstate && i < PYPROC_MAX_THREADS; i++) {
-		if (!tvisit_add(p, tstate))
-			return -ELOOP;
-		err = mem__read(p->mem, tstate, ts, ts_len);
-		if (err)
-			return err;
-		struct py_thread *t = thread_slot(s);
-		t->tstate = tstate;
-		t->thread_id = rd_u64(ts, L->ts_thread_id);
-		t->owns_gil = holder && holder == tstate;
-		t->tid = thread_tid(p, ts, t->thread_id, &t->ns_tid);
-		t->active = thread_active(p, t->tid, os);
-		p->nraw = 0;
-		uint64_t next = rd_u64(ts, L->ts_next);
-		if ((flags & PYSAMPLE_SKIP_IDLE) && t->tid && !t->active && !t->owns_gil) {
-			t->skipped = true;
+	for (size_t k = 0; k < p->ninterps; k++) {
+		const struct interp_rec *ir = &p->interps[k];
+		if (k && gil_per_interp && !(flags & PYSAMPLE_NO_GIL) && ir->tstate_head)
+			holder = gil_holder(p, ir->addr);
+		for (uint64_t tstate = ir->tstate_head; tstate; nts++) {
+			if (nts >= PYPROC_MAX_THREADS)
+				goto done;
+			if (!tvisit_add(p, tstate))
+				return -ELOOP;
+			err = mem__read(p->mem, tstate, ts, ts_len);
+			if (err)
+				return err;
+			struct py_thread *t = thread_slot(s);
+			p->marks = xgrow(p->marks, &p->marks_cap, s->n, sizeof(*p->marks));
+			uint64_t *mark = &p->marks[s->n - 1];
+			*mark = 0;
+			t->tstate = tstate;
+			t->interp_id = ir->id;
+			t->thread_id = rd_u64(ts, L->ts_thread_id);
+			t->owns_gil = holder && holder == tstate;
+			t->tid = thread_tid(p, ts, t->thread_id, &t->ns_tid);
+			t->active = thread_active(p, t->tid, os);
+			p->nraw = 0;
+			uint64_t next = rd_u64(ts, L->ts_next);
 			tstate = next;
-			continue;
+			if (skip_idle && t->tid && !t->active && !t->owns_gil) {
+				t->skipped = true;
+				continue;
+			}
+			t->err = L->family == PY_FAMILY_FRAMEOBJ ? walk_frameobj(p, ts, &t->truncated, mark)
+								  : walk_iframe(p, ts, &t->truncated, mark);
+			if (t->err == -ESRCH || t->err == -E2BIG)
+				return t->err;
+			int rerr = resolve_frames(p, t);
+			if (rerr == -ESRCH)
+				return -ESRCH;
+			if (!t->err)
+				t->err = rerr;
+			if (p->work_bytes > PYPROC_MAX_SAMPLE_BYTES)
+				return -E2BIG;  /* line tables of new code objects */
+			synthetic |= t->nframes && !*mark;
 		}
-		t->err = L->family == PY_FAMILY_FRAMEOBJ ? walk_frameobj(p, ts, &t->truncated)
-							  : walk_iframe(p, ts, &t->truncated);
-		if (t->err == -ESRCH || t->err == -E2BIG)
-			return t->err;
-		int rerr = resolve_frames(p, t);
-		if (rerr == -ESRCH)
-			return -ESRCH;
-		if (!t->err)
-			t->err = rerr;
-		if (p->work_bytes > PYPROC_MAX_SAMPLE_BYTES)
-			return -E2BIG;  /* line tables of new code objects */
-		tstate = next;
 	}
+done:
+	if (p->ninterps > 1)
+		join_threads(p, s, synthetic);
 	drop_unstarted(s);
 	/* A thread the task list does not know yet (started since it was
 	 * listed): list again, once. */
@@ -1342,7 +1587,6 @@ static void scratch_trim(struct pyproc *p, struct py_sample *s)
 
 int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
 {
-	uint64_t interp = 0;
 	s->n = 0;
 	p->now_ns = clock_now_ns();
 	if (p->now_ns - p->swept_ns >= CODE_SWEEP_NS) {
@@ -1351,14 +1595,17 @@ int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
 		p->swept_ns = p->now_ns;
 	}
 	mem__cycle_begin(p->mem);
-	int err = sample_stacks(p, s, flags, &interp);
+	int err = sample_stacks(p, s, flags);
 	mem__cycle_end(p->mem);
 	if (err)
 		return err;
 	const struct py_layout *L = &p->L;
-	if (flags & PYSAMPLE_NAMES) {
+	/* Every interpreter has its own threading module: the main one (the
+	 * list's tail) last, so that its names win for the threads it began. */
+	for (size_t k = 0; (flags & PYSAMPLE_NAMES) && k < p->ninterps; k++) {
 		uint64_t modules = 0;
-		if (mem__read_ptr(p->mem, interp + (uint64_t)L->is_modules, &modules) == 0 && modules) {
+		if (mem__read_ptr(p->mem, p->interps[k].addr + (uint64_t)L->is_modules, &modules) == 0 &&
+		    modules) {
 			struct name_ctx nc = { s };
 			pythread_names(&p->ctx, modules, set_name, &nc);
 		}

@@ -3,8 +3,8 @@
  * The engine: an attached Python process and the reading of its stacks.
  * pyproc__open() detects the interpreter and fills the layout (per-version
  * table, overwritten by the target's _Py_DebugOffsets on 3.13+).
- * pyproc__sample() walks every thread state of the interpreter and each
- * thread's frames (once per layout family: PyFrameObject chains up to 3.10,
+ * pyproc__sample() walks every interpreter, every thread state of each, and
+ * each thread's frames (once per layout family: PyFrameObject chains up to 3.10,
  * _PyInterpreterFrame chains from 3.11, read from whole datastack chunks),
  * resolving each frame's code object through a cache validated on every
  * sample (a code object's address can be reused after it is freed), and its
@@ -12,6 +12,16 @@
  * decides (proc/ptrace.h). A sample that meets torn memory reports an error
  * for that thread or sample, never crashes: every remote length and loop is
  * bounded.
+ *
+ * Subinterpreters: a thread that runs code in another interpreter has a
+ * thread state in each (the caller's, whose frames called into it, and the
+ * one it runs in now). They are joined into one struct py_thread: the frames
+ * of the interpreter it runs in now above the frames that called into it,
+ * interp_id that interpreter's. Which state called which is read from where
+ * their eval loops sit on the thread's C stack (3.10+: the C stack grows
+ * down, so a deeper call sits lower); before 3.10, which has no such
+ * address, states with the same thread ids are joined, the newer
+ * interpreter's frames on top.
  *
  * Ownership: struct py_sample is owned by the caller and reused across calls
  * (pyproc__sample resets it); the struct py_code pointers in it are owned by
@@ -32,7 +42,8 @@ struct mem;
 struct ptrace_pause;
 
 #define PYPROC_MAX_DEPTH 8192
-#define PYPROC_MAX_THREADS 4096
+#define PYPROC_MAX_THREADS 4096          /* thread states, over all interpreters */
+#define PYPROC_MAX_INTERPS 256          /* interpreters walked (the rest are not read) */
 /* The work of one sample, over all its threads: frames walked, and bytes of
  * datastack chunks and line tables read (a sample beyond them fails with
  * -E2BIG: only a corrupted or hostile interpreter state gets there). */
@@ -62,7 +73,8 @@ struct py_frame {
 };
 
 struct py_thread {
-	uint64_t tstate;
+	uint64_t tstate;        /* of the interpreter it runs in now */
+	int64_t interp_id;      /* that interpreter's id (the main one: 0) */
 	uint64_t thread_id;     /* threading ident (pthread_t) */
 	pid_t tid;              /* OS thread id (as /proc shows it to cspy), 0 if unknown */
 	pid_t ns_tid;           /* its id inside the target's PID namespace (a container)
@@ -136,7 +148,8 @@ void pyproc__set_pause(struct pyproc *p, const struct ptrace_pause *pause);
 
 /* The TID of the thread holding the GIL now (read live, no pause): 1 and
  * *tid when the interpreter has a GIL held by a thread the task list
- * knows; 0 when it is free, absent (free-threaded) or unknown. */
+ * knows; 0 when it is free, absent (free-threaded) or unknown, or when the
+ * last sample met more than one interpreter (each may have its own GIL). */
 int pyproc__gil_tid(struct pyproc *p, pid_t *tid);
 
 /* Read every thread's stack into *s. flags: PYSAMPLE_*. Returns 0, or -ESRCH

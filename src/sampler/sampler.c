@@ -515,10 +515,15 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		return;
 	}
 	size_t n = 0, nf = ms ? ms->n : th->nframes;
-	ensure_frames(s, nf + 3);
+	ensure_frames(s, nf + 4);
 	const char *tname = thread_name(t, th);
 	if (s->c.subprocesses)
 		s->frames[n++] = t->proc_frame;
+	if (s->c.interps_root) {       /* the interpreter the thread runs in now */
+		char label[48];
+		snprintf(label, sizeof(label), "interpreter (%lld)", (long long)th->interp_id);
+		s->frames[n++] = profile__frame(s->prof, label, "", "", -1, PROF_FRAME_INTERP);
+	}
 	if (s->c.threads_root) {
 		char ns[32] = "";
 		if (th->ns_tid)

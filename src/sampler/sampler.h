@@ -61,6 +61,7 @@ struct sampler_config {
 	bool gil_stats;         /* count GIL holders (gil_samples) even without --gil */
 	bool include_idle;      /* --idle */
 	bool threads_root;      /* --threads: root frame per thread */
+	bool interps_root;      /* --interpreters: root frame per interpreter, above the thread's */
 	bool subprocesses;
 	bool function_lines;    /* -F: every frame at its function's first line */
 	bool no_lineno;         /* --nolineno */

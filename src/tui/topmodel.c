@@ -131,7 +131,7 @@ static void map_frames(struct topmodel *m, const struct profile *p)
 	m->func_of = xgrow(m->func_of, &m->func_of_cap, n, sizeof(*m->func_of));
 	for (size_t id = m->nfunc_of; id < n; id++) {
 		enum prof_frame_kind k = profile__frame_at(p, (uint32_t)id)->kind;
-		m->func_of[id] = (k == PROF_FRAME_PROCESS || k == PROF_FRAME_THREAD)
+		m->func_of[id] = (k == PROF_FRAME_PROCESS || k == PROF_FRAME_THREAD || k == PROF_FRAME_INTERP)
 				 ? NO_KEY : func_intern(m, p, (uint32_t)id);
 	}
 	m->nfunc_of = n;

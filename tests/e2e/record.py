@@ -352,7 +352,7 @@ def load_raw(path):
 
 def json_label(fr):
     kind = fr.get('kind')
-    if kind in ('process', 'thread') or (not fr.get('filename') and not fr.get('short_filename')
+    if kind in ('process', 'interpreter', 'thread') or (not fr.get('filename') and not fr.get('short_filename')
                                          and kind != 'python'):
         return fr.get('name')
     line = fr.get('line')
@@ -624,6 +624,75 @@ def check_threads(ctx):
             problems.append('under %s expected only leaf %s, got %s' % (root, leaf, sorted(got[root], key=str)))
     if problems:
         problems.append('stacks:\n%s' % indent(prof.summary(), 4))
+    ctx.fail(r, problems)
+    ctx.finish()
+
+
+def check_interpreters(ctx):
+    """--interpreters on the dump suite's subinterp.py (an idle
+    subinterpreter, the thread "runner" blocked in another, the main thread
+    asleep): with --threads --idle every stack is "interpreter (ID)", then
+    "thread (TID): NAME", then the thread's whole stack as the interpreters
+    see it (the runner's: its main-interpreter frames, then the
+    subinterpreter's), ID the interpreter it runs in; in cspy's JSON the
+    root frame has kind "interpreter"."""
+    t = dumpsuite.Ctx.start(ctx, 'subinterp.py')
+    o = dumpsuite.subinterp_oracle(t)
+    want = {}
+    for th in o['threads']:
+        root = o.get('view_root', '')
+        frames = tuple('%s (%s:%d)' % (f['name'], dumpsuite.expected_short(f['filename'], root),
+                                       f['line']) for f in th['frames'])
+        want[('interpreter (%d)' % th['interp'], 'thread (%d): %s' % (th['native_id'], th['name']))
+             + frames] = th['name']
+    r, prof = attach_raw(ctx, t, ['--interpreters', '--threads', '--idle'])
+    problems = []
+    got = set(st for st, _ in prof.stacks)
+    for st in sorted(got - set(want)):
+        problems.append('unexpected stack: %s' % ';'.join(st))
+    for st in sorted(set(want) - got):
+        problems.append('missing the stack of %s: %s' % (want[st], ';'.join(st)))
+    if problems:
+        problems.append('stacks:\n%s' % indent(prof.summary(), 4))
+    ctx.fail(r, problems)
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'out.json')
+    r = ctx.cspy(['record', '-f', 'json', '-o', out, '-d', DUR, '--interpreters', '--idle',
+                  '--pid', t.python_pid])
+    record_ok(ctx, r, out, 'json')
+    doc = load_json_doc(out)
+    fr = doc['frames']
+    roots = set((fr[s['frames'][0]]['name'], fr[s['frames'][0]]['kind']) for s in doc['stacks'])
+    exp = set((st[0], 'interpreter') for st in want)
+    ctx.fail(r, [] if roots == exp else ['root frames (name, kind) expected %s, got %s'
+                                         % (sorted(exp), sorted(roots))])
+    ctx.finish()
+
+
+def check_interpreters_busy(ctx):
+    """subinterp.py busy: the runner spins in the subinterpreter (its own
+    GIL), the main thread sleeps. Without --idle every stack is the
+    runner's whole one, "interpreter (ID);thread (TID): runner;" + its
+    main-interpreter frames + the subinterpreter's up to sub_spin, then
+    spin (any line): never a subinterpreter frame under another thread (3.12
+    runs it in a thread state with the main thread's ids), nothing of the
+    sleeping main thread."""
+    t = dumpsuite.Ctx.start(ctx, 'subinterp.py', ['busy'])
+    o = dumpsuite.subinterp_oracle(t)
+    root = o.get('view_root', '')
+    run = [th for th in o['threads'] if th['name'] == 'runner'][0]
+    want = (('interpreter (%d)' % run['interp'], 'thread (%d): runner' % run['native_id']) +
+            tuple('%s (%s:%d)' % (f['name'], dumpsuite.expected_short(f['filename'], root), f['line'])
+                  for f in run['frames']))
+    r, prof = attach_raw(ctx, t, ['--interpreters', '--threads'])
+    problems = []
+    for st, c in prof.stacks:
+        if st[:-1] != want or label_name(st[-1]) != 'spin':
+            problems.append('%d samples of an unexpected stack: %s' % (c, ';'.join(st)))
+    if not prof.stacks:
+        problems.append('no samples of the runner: expected %s;spin (...)' % ';'.join(want))
+    if problems:
+        problems.append('expected only: %s;spin (subinterp_child.py:N)' % ';'.join(want))
     ctx.fail(r, problems)
     ctx.finish()
 
@@ -2414,6 +2483,12 @@ PER_VERSION = [
     ('busy_kept', check_busy_kept, None),
     ('gil_pause', check_gil_pause, None),
     ('threads', check_threads, None),
+    ('interpreters', check_interpreters,
+     dumpsuite.na_before((3, 10), dumpsuite.SUBINTERP_NA)),
+    ('interpreters_busy', check_interpreters_busy,
+     dumpsuite.na_before((3, 12), 'before 3.12 a subinterpreter shares the main interpreter\'s '
+                         'GIL, and a thread spinning in it starves the target\'s other threads '
+                         '(its oracle is never written)')),
     ('function_agg', check_function_agg, None),
     ('function_pattern', check_function_pattern, None),
     ('include_exclude', check_include_exclude, None),

@@ -704,7 +704,8 @@ FFFD = u'\ufffd'
 RE_PROC = re.compile(r'^Process (\d+): (.*)$')
 RE_PY = re.compile(r'^Python v(\S+) \((.*)\)$')
 RE_PARENT = re.compile(r'^Parent process: (\d+)$')
-RE_THREAD = re.compile(r'^Thread (\d+)(?: \(ns (\d+)\))? \(([^)]*)\)(?:: "(.*)")?$')
+RE_THREAD = re.compile(r'^Thread (\d+)(?: \(ns (\d+)\))? \(([^)]*)\)(?:: "(.*)")?'
+                       r'(?: \[interpreter (\d+)\])?$')
 RE_FRAME = re.compile(r'^    (\S.*?) \((.*):(\d+)\)$')
 RE_VAR = re.compile(r'^            ([^\s:]+): (.*)$')
 STATUSES = ('idle', 'active', 'active+gil', 'idle+gil')
@@ -737,7 +738,8 @@ def parse_text(out):
         m = RE_THREAD.match(line)
         if m:
             thread = {'tid': int(m.group(1)), 'status': m.group(3), 'name': m.group(4),
-                      'ns_tid': int(m.group(2)) if m.group(2) else None, 'frames': []}
+                      'ns_tid': int(m.group(2)) if m.group(2) else None, 'frames': [],
+                      'interp': int(m.group(5)) if m.group(5) else 0}
             cur['threads'].append(thread)
             frame = None
             continue
@@ -1389,6 +1391,123 @@ def check_json_vs_text(ctx):
     if tx:
         compare_text(t.oracle, tx[0], p2)
     ctx.problem(rt, p2)
+    ctx.finish()
+
+
+def subinterp_oracle(t):
+    """The oracle of subinterp.py with the runner's whole stack: its frames in
+    the main interpreter (sys._current_frames() there) followed by the
+    subinterpreter's own view of its frames (traceback.extract_stack() run
+    inside it). NA when the target has no subinterpreters."""
+    o = t.wait_ready(exact_tasks=False)
+    if o['extra'].get('na'):
+        raise NA(o.get('na') or 'no subinterpreters')
+    o = t.wait_ready()
+    ex = o['extra']
+    sub = ex['sub']
+    problems = []
+    if sub['native_id'] != ex['runner_native_id']:
+        problems.append('the subinterpreter ran on thread %s, not the runner %s'
+                        % (sub['native_id'], ex['runner_native_id']))
+    if ex['main_interp'] != 0 or sub['interp_id'] != ex['run_interp'] or \
+            ex['run_interp'] in (0, ex['idle_interp']):
+        problems.append('interpreter ids: main %r, run %r (seen inside %r), idle %r'
+                        % (ex['main_interp'], ex['run_interp'], sub['interp_id'],
+                           ex['idle_interp']))
+    names = sorted(th['name'] for th in o['threads'])
+    if names != ['MainThread', 'runner']:
+        problems.append('threads %s, expected MainThread and runner' % names)
+    if problems:
+        raise Fail('ORACLE (test bug): ' + '; '.join(problems))
+    merged = json.loads(json.dumps(o))
+    merged['threads_ordered'] = False
+    for th in merged['threads']:
+        th['interp'] = ex['main_interp']
+        if th['native_id'] == ex['runner_native_id']:
+            th['frames'] = th['frames'] + [dict(f, qualname=f['name']) for f in sub['frames']]
+            th['interp'] = sub['interp_id']
+    return merged
+
+
+SUBINTERP_NA = ('before 3.10 a thread state has no C stack address: the state that '
+                '_xxsubinterpreters borrows from the thread that made the interpreter cannot be '
+                'told from that thread\'s own')
+
+
+def check_subinterp(ctx):
+    """An idle subinterpreter, a thread ("runner") running code in another
+    (3.10-3.12 _xxsubinterpreters, 3.13 _interpreters, 3.14 concurrent.interpreters)
+    and the main thread asleep: dump shows both threads, each whole (the
+    runner: the subinterpreter's frames above its main-interpreter frames),
+    and the interpreter each one runs in (JSON interpreter_id, the text's
+    "[interpreter N]" for any but the main one), as the interpreters
+    themselves see it."""
+    t = ctx.start('subinterp.py')
+    t.oracle = subinterp_oracle(t)
+    js, tx = compare_dumps(ctx, t)
+    problems = []
+    for th in t.oracle['threads']:
+        what = 'thread %s' % tname(th)
+        got = [j.get('interpreter_id', '(missing)') for j in js
+               if j.get('os_thread_id') == th['native_id']]
+        if got != [th['interp']]:
+            problems.append('%s: JSON interpreter_id expected %r, got %s' % (what, th['interp'], got))
+        got = [x['interp'] for p in tx for x in p['threads'] if x['tid'] == th['native_id']]
+        if got != [th['interp']]:
+            problems.append('%s: text "[interpreter N]" expected %s, got %s'
+                            % (what, th['interp'] or '(none: the main one)', got))
+    ctx.problem(None, problems)
+    ctx.finish()
+
+
+def check_subinterp_native(ctx):
+    """dump --native --json of subinterp.py: each thread's Python frames
+    (native false), in the merged order, are its whole stack as in
+    `subinterp`, with no native_error: the eval loops of both interpreters
+    on the runner's C stack take the subinterpreter's frames, then the
+    main interpreter's, in the order the join put them. n/a where --native
+    does not merge a one-interpreter target (nested.py) either."""
+    t = ctx.start('subinterp.py')
+    t.oracle = subinterp_oracle(t)
+    require_cspy()
+    # The control: one interpreter (nested.py). Where --native does not
+    # merge even there, this check does not apply.
+    c = ctx.start('nested.py')
+    c.wait_ready()
+    settle(c)
+    res = cspy(['dump', '--pid', c.python_pid, '--native', '--json'])
+    if res.rc != 0 and 'without libdw' in res.err:
+        raise NA('this cspy is built without libdw: %s' % res.err.strip())
+    if res.rc != 0:
+        raise Fail('$ %s\n  exit status %d, expected 0\n  stderr: %s'
+                   % (res.shown, res.rc, clip(res.err.strip(), 2000)))
+    errs = [j.get('native_error') for j in json.loads(res.out) if j.get('native_error')]
+    if errs:
+        raise NA('--native does not merge on this interpreter without subinterpreters either '
+                 '(nested.py: %s)' % errs[0])
+    settle(t)
+    res = cspy(['dump', '--pid', t.python_pid, '--native', '--json'])
+    if res.rc != 0:
+        raise Fail('$ %s\n  exit status %d, expected 0\n  stderr: %s'
+                   % (res.shown, res.rc, clip(res.err.strip(), 2000)))
+    js = json.loads(res.out)
+    problems = []
+    by_tid = dict((j.get('os_thread_id'), j) for j in js)
+    for th in t.oracle['threads']:
+        what = 'thread %s' % tname(th)
+        j = by_tid.get(th['native_id'])
+        if j is None:
+            problems.append('%s: missing' % what)
+            continue
+        if j.get('native_error') is not None:
+            problems.append('%s: native_error %r' % (what, j.get('native_error')))
+        e = [fmt(f['name'], f['filename'], f['line']) for f in exp_frames(th, t.oracle.get('view_root', ''))]
+        g = [fmt(f.get('name'), f.get('filename'), f.get('line')) for f in j.get('frames') or []
+             if f.get('native') is False]
+        d = frames_diff(what + ' (Python frames of the merged stack)', e, g)
+        if d:
+            problems.append(d)
+    ctx.problem(res, problems)
     ctx.finish()
 
 
@@ -2640,6 +2759,8 @@ PER_VERSION = [
     ('control_flow', check_control_flow, None),
     ('callbacks', check_callbacks, None),
     ('import_block', check_import_block, None),
+    ('subinterp', check_subinterp, na_before((3, 10), SUBINTERP_NA)),
+    ('subinterp_native', check_subinterp_native, na_before((3, 10), SUBINTERP_NA)),
     ('churn', check_churn, None),
     ('venv', check_venv, na_before((3, 0), 'no venv module')),
     ('terminal_escapes', check_terminal_escapes, None),

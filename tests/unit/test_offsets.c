@@ -85,7 +85,8 @@ static void debug_315_from(const struct py_layout *T, uint64_t *d)
 	for (int i = 3; i < 111; i++)
 		d[i] = 0;
 	d[3] = 4096; d[5] = (uint64_t)T->rt_interp_head;                /* runtime */
-	d[6] = 1 << 20; d[8] = (uint64_t)T->is_next; d[9] = (uint64_t)T->is_tstate_head;
+	d[6] = 1 << 20; d[7] = (uint64_t)T->is_id; d[8] = (uint64_t)T->is_next;
+	d[9] = (uint64_t)T->is_tstate_head;
 	d[12] = (uint64_t)T->is_modules; d[15] = (uint64_t)T->is_gil_ptr;
 	d[16] = 9000; d[17] = 9000 + 8; d[18] = 9000 + (uint64_t)T->gil_locked;
 	d[19] = 9000 + (uint64_t)T->gil_holder;

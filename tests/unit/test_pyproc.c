@@ -17,6 +17,14 @@
  * consistent snapshot, whose stack then samples right, and refuses each kind
  * of inconsistency, a layout shifted from the memory's included.
  * The work is counted in reads (mem__reads), not in time.
+ * Interpreters: a list that loops (itself, 2, 3 elements, back into its
+ * middle) fails the sample with -ELOOP after a handful of reads; a list
+ * longer than PYPROC_MAX_INTERPS is read up to the bound. A thread with a
+ * state in two interpreters is one thread: the state lower on the C stack
+ * (3.12: its _PyCFrame) on top, the interpreter id of that one, also when
+ * the state carries another thread's ids (3.12's _xxsubinterpreters; 3.10
+ * by its CFrame); before 3.10 states with the same ids, the newer
+ * interpreter's on top.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,7 +147,9 @@ static struct pyproc *setup(unsigned version)
 		}
 		put(RUNTIME, rt, sizeof(rt));
 	}
-	uint8_t is[1024] = { 0 };
+	/* The interpreter state up to its thread list head (3.13+: past 7 kB),
+	 * all zeros: next NULL, id 0 (the main interpreter). */
+	static const uint8_t is[8192];
 	put(INTERP, is, sizeof(is));
 	put64(INTERP + L.is_tstate_head, TSTATE);
 	uint8_t ts[512] = { 0 };
@@ -561,6 +571,217 @@ static void test_validate(void)
 	pyproc__close(p);
 }
 
+#define INTERPS 0x400000            /* interpreters of the lists, IS_STRIDE apart */
+#define IS_STRIDE 0x100
+
+/* n interpreters (3.12 layout): interpreter i's next is next[i] (-1: none),
+ * id 10 + i, no threads; the runtime's head is interpreter 0. */
+static void make_interps(int n, const int *next)
+{
+	size_t sz = (size_t)n * IS_STRIDE;
+	uint8_t *b = calloc(1, sz);
+	for (int i = 0; i < n; i++) {
+		uint8_t *is = b + (size_t)i * IS_STRIDE;
+		uint64_t nx = next[i] < 0 ? 0 : INTERPS + (uint64_t)IS_STRIDE * (uint64_t)next[i];
+		int64_t id = 10 + i;
+		memcpy(is + L.is_next, &nx, 8);
+		memcpy(is + L.is_id, &id, 8);
+	}
+	put(INTERPS, b, sz);
+	free(b);
+	put64(RUNTIME + L.rt_interp_head, INTERPS);
+}
+
+/* An interpreter list that loops: -ELOOP after reading each interpreter a
+ * few times at most; a long list ends at the bound, without an error. */
+static void test_interp_list_loops(void)
+{
+	static const int lists[][3] = {
+		{ 0, -1, -1 },          /* itself */
+		{ 1, 0, -1 },           /* 2 elements */
+		{ 1, 2, 0 },            /* 3 elements */
+		{ 1, 2, 1 },            /* back into its middle */
+	};
+	static const int lens[] = { 1, 2, 3, 3 };
+	struct py_sample s = { 0 };
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		struct pyproc *p = setup(0x030c01f0);
+		make_interps(lens[k], lists[k]);
+		int err;
+		uint64_t reads = sample_reads(p, &s, &err);
+		printf("    interpreter list %zu: err %d, %llu reads\n", k, err, (unsigned long long)reads);
+		CHECK_INT(err, -ELOOP);
+		CHECK(reads < 16);
+		pyproc__close(p);
+	}
+	/* 1000 interpreters in a line: PYPROC_MAX_INTERPS of them are read. */
+	int next[1000];
+	for (int i = 0; i < 1000; i++)
+		next[i] = i + 1 < 1000 ? i + 1 : -1;
+	struct pyproc *p = setup(0x030c01f0);
+	make_interps(1000, next);
+	int err;
+	uint64_t reads = sample_reads(p, &s, &err);
+	printf("    1000 interpreters: err %d, %llu reads\n", err, (unsigned long long)reads);
+	CHECK_INT(err, 0);
+	CHECK_INT(s.n, 0);
+	CHECK(reads <= PYPROC_MAX_INTERPS + 8);
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
+/* A 3.12 thread state at ts (next: the next one), with OS thread id tid,
+ * its current _PyCFrame at cframe (on "the C stack") and n frames named
+ * names[] (innermost last) in a datastack chunk at chunk. */
+static void make_ts312(uint64_t ts, uint64_t next, uint64_t tid, uint64_t cframe, uint64_t chunk,
+		       const char *const *names, int n, uint64_t codes)
+{
+	uint8_t b[512] = { 0 }, c[2048] = { 0 };
+	uint64_t ident = tid * 16, size = sizeof(c), top = 0;
+	memcpy(b + L.ts_next, &next, 8);
+	memcpy(b + L.ts_thread_id, &ident, 8);
+	memcpy(b + L.ts_native_thread_id, &tid, 8);
+	memcpy(b + L.ts_cframe, &cframe, 8);
+	memcpy(b + L.ts_datastack_chunk, &chunk, 8);
+	memcpy(c + 8, &size, 8);
+	for (int i = 0; i < n; i++) {
+		uint64_t fa = chunk + 24 + 128 * (uint64_t)i, code = codes + 0x1000 * (uint64_t)i;
+		uint64_t prev = i ? top : 0, instr = code + (uint64_t)L.co_code_adaptive;
+		make_code(code, names[i], "/app/sub.py", 10, loc_tab_plus2, 2);
+		uint8_t *fr = c + 24 + 128 * i;
+		memcpy(fr + L.if_code, &code, 8);
+		memcpy(fr + L.if_previous, &prev, 8);
+		memcpy(fr + L.if_instr, &instr, 8);
+		top = fa;
+	}
+	put(ts, b, sizeof(b));
+	put(chunk, c, sizeof(c));
+	put64(cframe + L.cframe_current, top);
+}
+
+static void frame_names(const struct py_thread *t, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < t->nframes; i++)
+		snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", i ? " " : "", t->frames[i].code->name);
+}
+
+/* Two interpreters (3.12): the main one (id 0, the list's tail) with the
+ * threads R (TID 100) and M (TID 200); the subinterpreter (id 2, the head)
+ * with a state of R that it runs in now, lower on R's C stack than R's
+ * main-interpreter state. R is one thread: sub frames above main ones. */
+static void test_interp_join(void)
+{
+	static const char *const r_main[] = { "r_boot", "r_call" };
+	static const char *const m_main[] = { "m_main", "m_wait" };
+	static const char *const r_sub[] = { "s_mod", "s_block" };
+	struct py_sample s = { 0 };
+	char got[256];
+	for (int misbound = 0; misbound < 2; misbound++) {
+		struct pyproc *p = setup(0x030c01f0);
+		const int next[2] = { 1, -1 };
+		make_interps(2, next);
+		put64(INTERPS + L.is_id, 2);
+		put64(INTERPS + IS_STRIDE + L.is_id, 0);
+		uint64_t ts_r = 0x500000, ts_m = 0x500400, ts_s = 0x500800;
+		/* R's stack near 0x7f0000100000, M's (the main thread's) far above */
+		make_ts312(ts_r, ts_m, 100, 0x7f0000100000, 0x600000, r_main, 2, 0x800000);
+		make_ts312(ts_m, 0, 200, 0x7ffd00000000, 0x610000, m_main, 2, 0x900000);
+		/* 3.12's _xxsubinterpreters: the state of the thread that made
+		 * the interpreter (M), run by R. */
+		make_ts312(ts_s, 0, misbound ? 200 : 100, 0x7f00000f0000, 0x620000, r_sub, 2, 0xa00000);
+		put64(INTERPS + L.is_tstate_head, ts_s);
+		put64(INTERPS + IS_STRIDE + L.is_tstate_head, ts_r);
+		CHECK_INT(pyproc__sample(p, &s, 0), 0);
+		CHECK_INT(s.n, 2);
+		for (size_t i = 0; i < s.n; i++) {
+			const struct py_thread *t = &s.threads[i];
+			frame_names(t, got, sizeof(got));
+			printf("    %s: thread %d interpreter %lld: %s\n", misbound ? "3.12 ids" : "own ids",
+			       (int)t->tid, (long long)t->interp_id, got);
+			if (t->tid == 100) {
+				CHECK_STR(got, "s_block s_mod r_call r_boot");
+				CHECK_INT(t->interp_id, 2);
+				CHECK(t->tstate == ts_s && !t->err);
+				CHECK(t->frames[1].entry && t->frames[3].entry && !t->frames[2].entry);
+			} else {
+				CHECK_INT(t->tid, 200);
+				CHECK_STR(got, "m_wait m_main");
+				CHECK_INT(t->interp_id, 0);
+			}
+		}
+		pyproc__close(p);
+	}
+	py_sample__release(&s);
+}
+
+/* A <= 3.10 thread state at ts for thread tid (its thread id derived from
+ * it) and a chain of frame objects
+ * named names[] (innermost last) from frames on; cframe (3.10) its CFrame. */
+static void make_ts_frameobj(uint64_t ts, uint64_t next, int32_t tid, uint64_t cframe,
+			     uint64_t frames, const char *const *names, int n, uint64_t codes)
+{
+	static const uint8_t lnotab[] = { 2, 0 };
+	uint8_t b[512] = { 0 };
+	uint64_t ident = 0x7f0000000000ull + (uint64_t)tid * 0x10000, top = 0;
+	memcpy(b + L.ts_next, &next, 8);
+	memcpy(b + L.ts_thread_id, &ident, 8);
+	if (L.ts_cframe >= 0)
+		memcpy(b + L.ts_cframe, &cframe, 8);
+	for (int i = 0; i < n; i++) {
+		uint8_t fr[256] = { 0 };
+		uint64_t code = codes + 0x1000 * (uint64_t)i, fa = frames + 0x100 * (uint64_t)i;
+		make_code(code, names[i], "/app/sub.py", 10, lnotab, sizeof(lnotab));
+		memcpy(fr + L.f_code, &code, 8);
+		memcpy(fr + L.f_back, &top, 8);
+		put(fa, fr, sizeof(fr));
+		top = fa;
+	}
+	memcpy(b + L.ts_frame, &top, 8);
+	put(ts, b, sizeof(b));
+}
+
+/* Before 3.10 (no C stack address): states with the same thread ids are
+ * joined, the newer interpreter's (the list's head) on top; 3.10 joins by
+ * its CFrame's place, also a state with another thread's ids. */
+static void test_interp_join_frameobj(void)
+{
+	static const char *const r_main[] = { "r_boot", "r_call" };
+	static const char *const m_main[] = { "m_main", "m_wait" };
+	static const char *const r_sub[] = { "s_mod", "s_block" };
+	static const unsigned versions[] = { 0x030912f0, 0x030a0df0 };
+	struct py_sample s = { 0 };
+	char got[256];
+	for (size_t v = 0; v < 2; v++) {
+		struct pyproc *p = setup(versions[v]);
+		const int next[2] = { 1, -1 };
+		make_interps(2, next);
+		put64(INTERPS + L.is_id, 2);
+		put64(INTERPS + IS_STRIDE + L.is_id, 0);
+		uint64_t ts_r = 0x500000, ts_m = 0x500400, ts_s = 0x500800;
+		make_ts_frameobj(ts_r, ts_m, 100, 0x7f0000100000, 0x600000, r_main, 2, 0x800000);
+		make_ts_frameobj(ts_m, 0, 200, 0x7ffd00000000, 0x610000, m_main, 2, 0x900000);
+		/* 3.10: the main thread's ids, run by R (_xxsubinterpreters) */
+		make_ts_frameobj(ts_s, 0, v ? 200 : 100, 0x7f00000f0000, 0x620000, r_sub, 2, 0xa00000);
+		put64(INTERPS + L.is_tstate_head, ts_s);
+		put64(INTERPS + IS_STRIDE + L.is_tstate_head, ts_r);
+		CHECK_INT(pyproc__sample(p, &s, 0), 0);
+		CHECK_INT(s.n, 2);
+		for (size_t i = 0; i < s.n; i++) {
+			const struct py_thread *t = &s.threads[i];
+			frame_names(t, got, sizeof(got));
+			/* no task list in a snapshot: threads by their ids */
+			bool r = t->thread_id == 0x7f0000000000ull + 100 * 0x10000;
+			printf("    %x: thread %#llx interpreter %lld: %s\n", versions[v] >> 16,
+			       (unsigned long long)t->thread_id, (long long)t->interp_id, got);
+			CHECK_STR(got, r ? "s_block s_mod r_call r_boot" : "m_wait m_main");
+			CHECK_INT(t->interp_id, r ? 2 : 0);
+		}
+		pyproc__close(p);
+	}
+	py_sample__release(&s);
+}
+
 int main(void)
 {
 	TEST_RUN(test_311_walk);
@@ -571,5 +792,8 @@ int main(void)
 	TEST_RUN(test_thread_list_loops);
 	TEST_RUN(test_frame_chain_loops);
 	TEST_RUN(test_sample_bounded);
+	TEST_RUN(test_interp_list_loops);
+	TEST_RUN(test_interp_join);
+	TEST_RUN(test_interp_join_frameobj);
 	return TEST_REPORT();
 }
