@@ -480,8 +480,8 @@ def check_accuracy(ctx):
     ctx.finish()
 
 
-def mix_target(ctx):
-    t = ctx.start('threads_mix.py')
+def mix_target(ctx, pyflags=()):
+    t = ctx.start('threads_mix.py', pyflags=pyflags)
     o = ctx.ready(t)
     roles = dict((th['role'], th) for th in o['threads'])
     # The oracle is written just before the main thread goes to sleep: on a
@@ -518,7 +518,9 @@ def expect_leaves(ctx, r, prof, present, absent, roots=0):
 
 
 def check_gil(ctx):
-    t, o, roles = mix_target(ctx)
+    # A free-threaded build runs with its GIL enabled here (without one,
+    # --gil is refused: ft_gil).
+    t, o, roles = mix_target(ctx, ['-X', 'gil=1'] if ctx.interp.free_threaded else [])
     for flags in (['--gil'], ['--gil', '--idle']):
         r, prof = attach_raw(ctx, t, flags)
         expect_leaves(ctx, r, prof, ['busy_spin'], ['sleepy_wait', 'main_wait'])
