@@ -60,7 +60,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
-.PHONY: all test check unit e2e linetables native clean install fuzz example bench bench-smoke
+.PHONY: all test check unit e2e linetables native clean install fuzz example bench bench-smoke pythons
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -121,6 +121,14 @@ linetables: all
 
 native: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh native
+
+# The test interpreters pyenv and this machine do not have (tests/pythons.sh):
+# a Debian unstable root with its 3.13, 3.14, 3.14-dbg and 3.15, and 3.14t,
+# 3.15t and a shared 3.15 built from source, cached outside the checkout
+# (CSPY_PYTHONS, default ~/.cache/cspy-pythons). About 30 minutes once; then
+# seconds. The e2e tiers find them there.
+pythons:
+	$(Q)tests/pythons.sh
 
 # Build cspy and dump the stacks of the bundled example program.
 example: $(BUILD)/cspy

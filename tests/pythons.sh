@@ -85,24 +85,55 @@ provision_build() { # name, version, configure flags...
 }
 
 # --- listing --------------------------------------------------------------
+# A Debian root interpreter is run through a wrapper that makes it a small
+# container: its own mount namespace (nothing leaks out, nothing to undo),
+# /proc, /dev, /tmp and each directory of $CSPY_CHROOT_BIND (colon-separated)
+# bind-mounted at the same paths, then chroot. Every step execs, so the PID a
+# caller gets is python's.
+write_wrapper() { # name, executable inside the root
+	local w=$cache/bin/$1
+	mkdir -p "$cache/bin"
+	{
+		echo '#!/bin/sh'
+		echo "# $2 of the Debian unstable root, as in a container (written by tests/pythons.sh)."
+		echo "root='$cache/sid' exe='$2'"
+		cat <<-'EOF'
+		exec unshare --mount --propagation private -- /bin/sh -c '
+		root=$1; shift
+		mount -t proc proc "$root/proc" && mount --rbind /dev "$root/dev" &&
+		    mount --bind /tmp "$root/tmp" || exit 125
+		IFS=:
+		for d in $CSPY_CHROOT_BIND; do
+		    [ -d "$d" ] || continue
+		    mkdir -p "$root$d" && mount --bind "$d" "$root$d" || exit 125
+		done
+		unset IFS
+		exec chroot "$root" /bin/sh -c "cd \"\$0\" 2>/dev/null || cd /; exec \"\$@\"" "$PWD" "$@"
+		' sh "$root" "$exe" "$@"
+		EOF
+	} >"$w.tmp"
+	chmod +x "$w.tmp" && mv "$w.tmp" "$w"
+}
+
 write_manifest() {
 	local m=$cache/manifest.tmp
 	: >"$m"
 	if [ -e "$cache/sid/.done" ]; then
-		for v in 3.13 3.14 3.15; do
-			[ -x "$cache/sid/usr/bin/python$v" ] &&
-				printf 'debian-%s\tdistro\t/usr/bin/python%s\t%s\n' "$v" "$v" "$v" "$cache/sid" >>"$m"
+		for exe in python3.13 python3.14 python3.15 python3.14d; do
+			[ -x "$cache/sid/usr/bin/$exe" ] || continue
+			write_wrapper "debian-$exe" "/usr/bin/$exe"
+			case $exe in *d) kind=debug ;; *) kind=distro ;; esac
+			printf 'debian-%s\t%s\t%s\t%s\n' "$exe" "$kind" "$cache/bin/debian-$exe" "$cache/sid" >>"$m"
 		done
-		[ -x "$cache/sid/usr/bin/python3.14d" ] &&
-			printf 'debian-3.14-dbg\tdebug\t/usr/bin/python3.14d\t%s\n' "$cache/sid" >>"$m"
 	fi
 	local name exe
 	for name in 3.14t 3.15t 3.15; do
 		[ -e "$cache/$name/.done" ] || continue
 		case $name in
-		*t) exe=$cache/$name/bin/python${name} kind=free-threaded ;;
-		*) exe=$cache/$name/bin/python$name kind=shared ;;
+		*t) kind=free-threaded ;;
+		*) kind=shared ;;
 		esac
+		exe=$cache/$name/bin/python$name
 		[ -x "$exe" ] && printf '%s\t%s\t%s\t\n' "$name" "$kind" "$exe" >>"$m"
 	done
 	mv "$m" "$cache/manifest"

@@ -125,12 +125,18 @@ char *procfs_cmdline(pid_t pid)
 
 char *procfs_exe(pid_t pid)
 {
-	char path[64], buf[PATH_MAX];
+	char path[64], buf[PATH_MAX], root[PATH_MAX];
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
 	if (n < 0)
 		return NULL;
 	buf[n] = '\0';
+	/* A chrooted process: the link names the file as this process sees it
+	 * (ROOT/usr/bin/python3); give the path the process itself knows. */
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	ssize_t r = readlink(path, root, sizeof(root) - 1);
+	if (r > 1 && r < n && memcmp(buf, root, (size_t)r) == 0 && buf[r] == '/')
+		return xstrdup(buf + r);
 	return xstrdup(buf);
 }
 

@@ -33,7 +33,8 @@ long procfs_uid(pid_t pid);
 int procfs_tracer(pid_t pid, pid_t tid);
 /* NUL-separated cmdline joined with spaces (heap string; "" for kernel threads). NULL if gone. */
 char *procfs_cmdline(pid_t pid);
-/* readlink /proc/PID/exe (heap string) or NULL. */
+/* readlink /proc/PID/exe (heap string) or NULL; for a chrooted process, the
+ * path inside its root (as the process sees it). */
 char *procfs_exe(pid_t pid);
 /* TIDs from /proc/PID/task, at most max. Returns the count or -errno. */
 int procfs_tasks(pid_t pid, pid_t *tids, int max);

@@ -533,6 +533,7 @@ def run_checks(interp, checks, stripped, results, stacks, pidns=False):
             except Exception:
                 results[(interp.label, name)] = ('FAIL', 'internal error of the test:\n' +
                                                  traceback.format_exc())
+            dumpsuite.note_time(interp.label, name, t0)
             if OPTS.verbose:
                 sys.stderr.write('%-5s %-10s %-22s %.1fs\n' % (results[(interp.label, name)][0],
                                                                interp.label, name, time.time() - t0))
@@ -577,8 +578,7 @@ def main():
         print('NOTE: %s does not exist: every cspy check fails (run `make`)' % dumpsuite.built_cspy())
     if not shutil.which(os.environ.get('CC') or 'cc'):
         print('NOTE: no C compiler: every per-version check fails')
-    for i in interps:
-        print('  %-12s %s%s' % (i.label, i.path, '' if i.supported() else '  (not supported by cspy)'))
+    dumpsuite.describe_interps(interps)
 
     results, stacks = {}, {}
     checks = [(n, fn) for n, fn, _ in PER_VERSION if selected(n)]
@@ -599,7 +599,7 @@ def main():
         if pidns:
             run_checks(interp, pidns, False, results, stacks, pidns=True)
     supported = [i for i in interps if i.supported() and i.minor >= (3, 0)]
-    default = supported[-1] if supported else None
+    default = dumpsuite.default_interp(supported)
     gnames = [n for n, _ in GLOBAL if selected(n)]
     if gnames and default:
         run_checks(default, [(n, fn) for n, fn in GLOBAL if selected(n)], False, results, stacks)

@@ -2642,6 +2642,7 @@ def run_one(interp, name, fn):
         status, detail = 'FAIL', 'internal error of the test (a test bug):\n' + traceback.format_exc()
     finally:
         ctx.close()
+    dumpsuite.note_time(ctx.interp.label if ctx.interp else '-', name, t0)
     if OPTS.verbose:
         sys.stderr.write('%-5s %-10s %-24s %.1fs\n' % (status, ctx.interp.label if ctx.interp else '-',
                                                        name, time.time() - t0))
@@ -2718,8 +2719,7 @@ def main():
         dumpsuite.snapshot_cspy()
         if not dumpsuite._SNAPSHOT:
             print('NOTE: %s does not exist: every cspy check fails (run `make`)' % dumpsuite.built_cspy())
-    for i in interps:
-        print('  %-12s %s%s' % (i.label, i.path, '' if i.supported() else '  (not supported by cspy)'))
+    dumpsuite.describe_interps(interps)
     sys.stdout.flush()
 
     per_version = ([('targets', check_targets, None)] if OPTS.targets_only else
@@ -2744,9 +2744,7 @@ def main():
             else:
                 jobs.append((i, name, fn))
     supported = [i for i in interps if i.supported()]
-    default = None
-    if supported:
-        default = ([i for i in supported if i.minor >= (3, 0)] or supported)[-1]
+    default = dumpsuite.default_interp(interps)
     gnames = []
     for name, fn in gchecks:
         if not selected(name):

@@ -44,8 +44,15 @@ import traceback
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGETS = os.path.join(REPO, 'tests', 'targets')
-SUPPORTED = [(2, 7)] + [(3, m) for m in range(6, 14)]      # what cspy supports
-WANTED = ['%d.%d' % v for v in SUPPORTED] + ['3.14']        # reported if missing
+SUPPORTED = [(2, 7)] + [(3, m) for m in range(6, 16)]      # what cspy supports
+WANTED = ['%d.%d' % v for v in SUPPORTED]                   # reported if missing
+# Kinds reported missing when no interpreter of that kind was found (the
+# provisioned ones: tests/pythons.sh, make pythons).
+WANTED_KINDS = [('3.14t', lambda i: i.free_threaded and i.minor == (3, 14)),
+                ('3.15t', lambda i: i.free_threaded and i.minor == (3, 15)),
+                ('a debug build', lambda i: i.debug),
+                ('a Python in a container (chroot)', lambda i: i.root),
+                ('a shared 3.15', lambda i: i.shared and i.minor == (3, 15) and not i.free_threaded)]
 READY_TIMEOUT = 20
 CSPY_TIMEOUT = 30
 SHORT_REPR = 40          # reprs up to this long must match exactly; longer may be truncated
@@ -218,31 +225,63 @@ def clip(text, limit=3000):
 # Interpreters
 
 class Interp(object):
-    def __init__(self, path, source, info):
-        self.path = path
-        self.source = source
+    def __init__(self, path, source, info, root=None):
+        self.path = path           # the command that starts it (a wrapper for a root)
+        self.source = source       # pyenv, system, provisioned, debian
+        self.root = root           # the root directory it runs in (chroot), or None
         self.version = info['version']
         self.vinfo = tuple(info['version_info'])
         self.free_threaded = bool(info.get('free_threaded'))
+        self.debug = bool(info.get('debug'))
         self.home = '%s:%s' % (info['prefix'], info['exec_prefix'])
         self.prefix = info['prefix']
-        self.shared = bool(info.get('shared'))         # libpython is a shared library
-        self.label = self.version + ('t' if self.free_threaded else '')
+        self.executable = info.get('executable') or path   # as the process sees it
+        self.shared = links_libpython(self.host_path(self.executable))
+        self.label = self.version + ('t' if self.free_threaded else '') + ('d' if self.debug else '')
 
     @property
     def minor(self):
         return self.vinfo[:2]
 
     def supported(self):
-        return self.minor in SUPPORTED and not self.free_threaded
+        return self.minor in SUPPORTED and (not self.free_threaded or self.minor >= (3, 14))
+
+    def host_path(self, path):
+        """A path of the interpreter's own file system, as this machine sees it."""
+        return self.root + path if self.root and path.startswith('/') else path
+
+    def kind(self):
+        """What kind of build this is, for the report."""
+        k = ['shared' if self.shared else 'static']
+        if self.free_threaded:
+            k.append('free-threaded')
+        if self.debug:
+            k.append('debug')
+        k.append({'pyenv': 'pyenv', 'system': "this machine's", 'provisioned': 'built from source',
+                  'debian': 'Debian unstable'}.get(self.source, self.source))
+        if self.root:
+            k.append('in a container (chroot, own mount namespace)')
+        return ', '.join(k)
 
 
 PROBE = ('import sys, platform, json, sysconfig; '
          'print(json.dumps({"version": platform.python_version(), '
          '"version_info": list(sys.version_info[:3]), '
          '"prefix": sys.prefix, "exec_prefix": sys.exec_prefix, '
-         '"shared": bool(sysconfig.get_config_var("Py_ENABLE_SHARED")), '
+         '"executable": sys.executable, '
+         '"debug": hasattr(sys, "gettotalrefcount"), '
          '"free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED"))}))')
+
+
+def links_libpython(exe):
+    """True when the executable loads libpython as a shared library (its
+    DT_NEEDED names it); False for a static libpython (distros, python.org)."""
+    try:
+        r = subprocess.run(['readelf', '-d', os.path.realpath(exe)], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, timeout=20)
+        return b'libpython' in r.stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 def pyenv_root():
@@ -262,6 +301,39 @@ def pyenv_root():
     return None
 
 
+def pythons_cache():
+    """Where tests/pythons.sh (make pythons) provisions interpreters."""
+    return os.environ.get('CSPY_PYTHONS') or os.path.join(
+        os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache'),
+        'cspy-pythons')
+
+
+def provisioned(notes):
+    """[(command, source, root)] from the cache's manifest; notes get what
+    could not be provisioned, with the reason tests/pythons.sh recorded."""
+    cache = pythons_cache()
+    manifest = os.path.join(cache, 'manifest')
+    if not os.path.exists(manifest):
+        notes.append('provisioned interpreters (3.14t, 3.15t, shared 3.15, Debian unstable '
+                     '3.13/3.14/3.14-dbg/3.15 in a chroot): none in %s (run `make pythons`)' % cache)
+        return []
+    out = []
+    with open(manifest) as f:
+        for line in f:
+            parts = line.rstrip('\n').split('\t')
+            if len(parts) != 4:
+                continue
+            name, kind, exe, root = parts
+            if root and os.geteuid() != 0:
+                notes.append('%s: runs in a chroot, which needs root' % name)
+                continue
+            out.append((exe, 'debian' if root else 'provisioned', root or None))
+    for f in sorted(glob.glob(os.path.join(cache, 'failed', '*'))):
+        with open(f) as fh:
+            notes.append('%s: could not be provisioned: %s' % (os.path.basename(f), fh.read().strip()))
+    return out
+
+
 def discover():
     """([Interp], [note]) for every interpreter found; notes say what was
     skipped or not found."""
@@ -269,17 +341,18 @@ def discover():
     cands = []
     root = pyenv_root()
     if root:
-        cands += [(p, 'pyenv') for p in sorted(glob.glob(os.path.join(root, 'versions', '*', 'bin', 'python')))]
+        cands += [(p, 'pyenv', None) for p in sorted(glob.glob(os.path.join(root, 'versions', '*', 'bin', 'python')))]
     else:
         notes.append('pyenv: not found (no PYENV_ROOT, no pyenv on PATH)')
     for p in sorted(glob.glob('/usr/bin/python2*') + glob.glob('/usr/bin/python3*')):
         name = os.path.basename(p)
         if not re.match(r'^python[23](\.\d+)?[a-z]?$', name):
             continue                       # -config scripts, -dbg wrappers, ...
-        cands.append((p, 'system'))
+        cands.append((p, 'system', None))
+    cands += provisioned(notes)
     seen = {}
     interps = []
-    for path, source in cands:
+    for path, source, chroot in cands:
         real = os.path.realpath(path)
         if not (os.path.isfile(real) and os.access(real, os.X_OK)):
             notes.append('%s: not an executable' % path)
@@ -294,22 +367,25 @@ def discover():
         except (OSError, ValueError, subprocess.SubprocessError) as e:
             notes.append('%s: does not run (%s)' % (path, e))
             continue
-        interps.append(Interp(path, source, info))
+        interps.append(Interp(path, source, info, chroot))
     labels = {}
     for it in interps:
+        if it.source == 'debian':
+            it.label += '-deb'
         labels.setdefault(it.label, []).append(it)
     for label, group in labels.items():
         if len(group) > 1:
             for it in group:
                 if it.source == 'system':
                     it.label = label + '-sys'
-    interps.sort(key=lambda i: (i.vinfo, i.free_threaded, i.source))
+    interps.sort(key=lambda i: (i.vinfo, i.free_threaded, i.debug, i.source))
     minors = set('%d.%d' % i.minor for i in interps if not i.free_threaded)
     for w in WANTED:
         if w not in minors:
             notes.append('%s: not installed' % w)
-    if not any(i.free_threaded for i in interps):
-        notes.append('free-threaded (3.13t): not installed')
+    for what, has in WANTED_KINDS:
+        if not any(has(i) for i in interps):
+            notes.append('%s: not installed' % what)
     return interps, notes
 
 
@@ -318,12 +394,32 @@ def shown_version(interp):
     return interp.version + ('t' if interp.free_threaded else '')
 
 
+def default_interp(interps):
+    """The interpreter of the version-independent checks: the newest
+    supported Python 3 of pyenv or this machine (a plain build, run as is),
+    else the newest supported one."""
+    ok = [i for i in interps if i.supported()]
+    py3 = [i for i in ok if i.minor >= (3, 0)] or ok
+    plain = [i for i in py3 if i.source in ('pyenv', 'system')] or py3
+    return plain[-1] if plain else None
+
+
+def describe_interps(interps):
+    """The interpreters under test, one per line, with their kind."""
+    for i in interps:
+        print('  %-16s %s  [%s]%s' % (i.label, i.path, i.kind(),
+                                     '' if i.supported() else '  (not supported by cspy)'))
+
+
 def target_env():
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith('PYTHON'))
     env['PYTHONDONTWRITEBYTECODE'] = '1'
     env['PYTHONIOENCODING'] = 'utf-8'
     env['LC_ALL'] = 'C.UTF-8'
     env['LANG'] = 'C.UTF-8'
+    # An interpreter of a Debian root sees the repository (its targets) at the
+    # same path (tests/pythons.sh's wrapper bind-mounts it, and /tmp).
+    env['CSPY_CHROOT_BIND'] = REPO
     return env
 
 
@@ -446,6 +542,11 @@ class Target(object):
             time.sleep(0.02)
         with open(self.oracle_path) as f:
             self.oracle = json.load(f)
+        if self.interp.root:
+            # A chrooted target: its files (the Debian root's, and the bind
+            # mounts of its own mount namespace) are seen from here there.
+            for o in [self.oracle] + self.oracle['extra'].get('children', []):
+                o.setdefault('view_root', '/proc/%d/root' % o['pid'])
         # The oracle thread exits after writing: wait until only the oracle's
         # threads are left, in the target and in its children.
         procs = [self.oracle] + self.oracle['extra'].get('children', [])
@@ -1675,6 +1776,8 @@ def check_venv(ctx):
     sys.executable is the venv's path. Exact match as in nested; the header
     names the executable as the venv path or its real path (what
     /proc/PID/exe resolves to)."""
+    if ctx.interp.root:
+        raise NA('a venv made in a chroot links to the root\'s python, which runs only in it')
     d = make_temp_dir('cspy-e2e-venv-')
     try:
         venv = os.path.join(d, 'venv')
@@ -2668,6 +2771,7 @@ def run_one(interp, name, fn):
         status, detail = 'FAIL', 'internal error of the test (a test bug):\n' + traceback.format_exc()
     finally:
         ctx.close()
+    note_time(interp.label if interp else '-', name, t0)
     if OPTS.verbose:
         sys.stderr.write('%-5s %-10s %-26s %.1fs\n' % (status, interp.label if interp else '-',
                                                        name, time.time() - t0))
@@ -2708,8 +2812,7 @@ def main():
         snapshot_cspy()
         if not _SNAPSHOT:
             print('NOTE: %s does not exist: every cspy check fails (run `make`)' % built_cspy())
-    for i in interps:
-        print('  %-12s %s%s' % (i.label, i.path, '' if i.supported() else '  (not supported by cspy)'))
+    describe_interps(interps)
 
     jobs = []
     for i in interps:
@@ -2719,11 +2822,7 @@ def main():
                 if not i.supported():
                     reason = 'Python %s is not supported by cspy' % i.version
                 jobs.append((i, name, fn, reason))
-    default = None
-    supported = [i for i in interps if i.supported()]
-    if supported:
-        py3 = [i for i in supported if i.minor >= (3, 0)] or supported
-        default = py3[-1]
+    default = default_interp(interps)
     gjobs = []
     for name, fn in GLOBAL:
         if not selected(name):
@@ -2778,6 +2877,31 @@ def print_table(results, labels, names, gnames, default_label, gkey):
             print('  ' + n.ljust(w) + results.get((gkey, n), ('-', None))[0])
 
 
+_times = {}
+_times_lock = threading.Lock()
+
+
+def note_time(label, name, t0):
+    """Record how long a check took (summed per interpreter and per check at the end)."""
+    with _times_lock:
+        _times[(label or '-', name)] = time.time() - t0
+
+
+def print_times():
+    """Where the suite's time went: per interpreter and the slowest checks
+    (the suite must stay well inside make test's budget)."""
+    if not _times:
+        return
+    per = {}
+    for (label, _), secs in _times.items():
+        per[label] = per.get(label, 0) + secs
+    print()
+    print('time per interpreter (check seconds, summed; checks run in parallel): ' +
+          ', '.join('%s %.0f' % (l, per[l]) for l in sorted(per, key=lambda l: -per[l])))
+    slow = sorted(_times.items(), key=lambda kv: -kv[1])[:8]
+    print('slowest checks: ' + ', '.join('%s [%s] %.0f' % (n, l, secs) for (l, n), secs in slow))
+
+
 def print_outcome(results, t0, names, notes=()):
     """The end of a suite's report: interpreters not tested, n/a checks,
     failures (in the order of names), the time and the "N passed, N failed"
@@ -2804,6 +2928,7 @@ def print_outcome(results, t0, names, notes=()):
             print('--- %s [%s]' % (name, label))
             print(indent(detail.rstrip(), 2))
     npass = sum(1 for v in results.values() if v[0] == 'ok')
+    print_times()
     print()
     print('(%.0f s)' % (time.time() - t0))
     print('%d passed, %d failed' % (npass, len(fails)))

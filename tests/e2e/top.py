@@ -959,6 +959,7 @@ def run_one(interp, name, fn):
         status, detail = 'FAIL', 'internal error of the test (a test bug):\n' + traceback.format_exc()
     finally:
         ctx.close()
+    dumpsuite.note_time(interp.label if interp else '-', name, t0)
     if OPTS.verbose:
         sys.stderr.write('%-5s %-10s %-20s %.1fs\n' % (status, interp.label, name, time.time() - t0))
     return status, detail
@@ -1014,7 +1015,7 @@ def main():
     if not dumpsuite._SNAPSHOT:
         print('NOTE: %s does not exist: every check fails (run `make`)' % dumpsuite.built_cspy())
     for i in chosen:
-        print('  %-12s %s' % (i.label, i.path))
+        dumpsuite.describe_interps([i])
     if not chosen:
         print('  no supported interpreter found')
     for n in notes:
@@ -1026,7 +1027,7 @@ def main():
         for name, fn in PER_VERSION:
             if selected(name):
                 jobs.append((i, i.label, name, fn))
-    default = ([i for i in chosen if i.minor >= (3, 0)] or chosen or [None])[-1]
+    default = dumpsuite.default_interp(chosen)
     gnames = [n for n, _ in GLOBAL if selected(n)]
     for name, fn in GLOBAL:
         if not selected(name):

@@ -71,6 +71,18 @@ def candidates():
 		found.append(('/usr/bin/python3.*', None, 'none installed'))
 	for p in system:
 		found.append((p, p, None))
+	# The interpreters tests/pythons.sh provisioned (make pythons), as the e2e
+	# tiers find them; a Debian root's run in it and see the repository at
+	# its own path (CSPY_CHROOT_BIND).
+	sys.path.insert(0, os.path.join(REPO, 'tests', 'e2e'))
+	import run as e2e
+	os.environ['CSPY_CHROOT_BIND'] = REPO
+	notes = []
+	for exe, source, root in e2e.provisioned(notes):
+		label = os.path.basename(exe) + (' (in a chroot)' if root else '')
+		found.append((label, exe, None))
+	for n in notes:
+		found.append((n.split(':')[0], None, n.partition(': ')[2]))
 	return found
 
 
