@@ -368,8 +368,8 @@ int cmd_record(int argc, char **argv)
 	if (pc.tty && !c.hideprogress)
 		fprintf(stderr, "\r\033[K");
 	if (c.gil && sampler__status(s)->max_nogil_processes > 0)
-		fprintf(stderr, "cspy> Warning: --gil: %d Python process%s found with --subprocesses "
-			"ran without a GIL (free-threaded): none of their threads were kept\n",
+		fprintf(stderr, "cspy> Warning: --gil: %d Python process%s ran without a GIL "
+			"(free-threaded): none of their threads were kept\n",
 			sampler__status(s)->max_nogil_processes,
 			sampler__status(s)->max_nogil_processes == 1 ? "" : "es");
 	if (sampler__status(s)->gave_up[0]) {
