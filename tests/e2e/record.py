@@ -2539,6 +2539,20 @@ def check_ft_gil(ctx):
         time.sleep(0.05)
     if python_procs_under(ld):
         ctx.fail(r, ['the launched program still runs: %s' % python_procs_under(ld)])
+    # A free-threaded descendant found by --subprocesses cannot be refused:
+    # sampled, nothing kept, a warning at the end.
+    sd = ctx.tmpdir('cspy-ft-sub-')
+    sub = os.path.join(sd, 'out.txt')
+    r = ctx.cspy(['record', '--gil', '--subprocesses', '-f', 'raw', '-o', sub, '-d', '3', '--',
+                  'sh', '-c', '"$@"; true', 'sh'] +
+                 launch_cmd(ctx.interp, '../ft_busy.py', os.path.join(sd, 'oracle.json'),
+                            'distinct', 2))
+    if not os.path.exists(sub) or 'ran without a GIL' not in r.err:
+        ctx.fail(r, ['expected the profile and a warning "... ran without a GIL ..."'])
+    else:
+        kept = load_raw(sub).leaf_counts()
+        if any(n.startswith('spin_') for n in kept):
+            ctx.fail(r, ['samples kept from a process without a GIL: %s' % kept])
     t.close()
     # The GIL re-enabled at start-up: --gil works as on a GIL build.
     t, exp = ft_target(ctx, 'distinct', pyflags=['-X', 'gil=1'])
