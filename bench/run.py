@@ -31,6 +31,7 @@ import argparse
 import atexit
 import contextlib
 import glob
+import importlib.util
 import json
 import os
 import platform
@@ -46,7 +47,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKLOADS = os.path.join(REPO, 'bench', 'workloads')
 RESULTS = os.path.join(REPO, 'bench', 'results')
-WANTED = ['2.7', '3.8', '3.11', '3.12', '3.13']
+WANTED = ['2.7', '3.8', '3.11', '3.12', '3.13', '3.14', '3.15', '3.14t']
 MAX_RATE = 100000                  # "as fast as possible"
 RATE_NAMES = {100: '100 Hz', 1000: '1 kHz', 10000: '10 kHz', MAX_RATE: 'max'}
 
@@ -177,18 +178,32 @@ def interpreters():
     cands = sorted(glob.glob(os.path.join(root, 'versions', '*', 'bin', 'python'))) if root else []
     cands += [p for p in sorted(glob.glob('/usr/bin/python3.*'))
               if re.match(r'python3\.\d+$', os.path.basename(p))]
+    # What make pythons provisioned (tests/pythons.sh): Debian unstable's
+    # (run in their root, which sees the repository at its own path) and
+    # the free-threaded builds.
+    spec = importlib.util.spec_from_file_location('e2e_run', os.path.join(REPO, 'tests', 'e2e', 'run.py'))
+    e2e = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(e2e)
+    os.environ['CSPY_CHROOT_BIND'] = REPO
+    cands += [exe for exe, _, _ in e2e.provisioned([])]
     wanted = OPTS.pythons.split(',') if OPTS.pythons else WANTED
     found = {}
     for py in cands:
         try:
-            v = subprocess.check_output([py, '-c', "import sys;print('%d.%d.%d' % sys.version_info[:3])"],
+            v = subprocess.check_output([py, '-c', "import sys, sysconfig; print('%d.%d.%d' % "
+                                         "sys.version_info[:3] + ('t' if sysconfig.get_config_var("
+                                         "'Py_GIL_DISABLED') else '') + ('d' if hasattr(sys, "
+                                         "'gettotalrefcount') else ''))"],
                                         universal_newlines=True, stderr=subprocess.DEVNULL).strip()
         except (OSError, subprocess.CalledProcessError):
             continue
-        minor = '.'.join(v.split('.')[:2])
+        if v.endswith('d'):
+            continue                  # a debug build: not what users run at speed
+        minor = '.'.join(v.split('.')[:2]).rstrip('t') + ('t' if v.endswith('t') else '')
         if minor in wanted and minor not in found:
+            shown = py.replace(root, '$(pyenv root)') if root else py
             found[minor] = {'minor': minor, 'version': v, 'path': py,
-                            'shown': py.replace(root, '$(pyenv root)') if root else py}
+                            'shown': shown.replace(e2e.pythons_cache(), '$CSPY_PYTHONS')}
     missing = [m for m in wanted if m not in found]
     pys = [found[m] for m in wanted if m in found]
     return pys, missing

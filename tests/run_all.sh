@@ -99,6 +99,10 @@ for tier in "${tiers[@]}"; do
 		done
 		saved_build=$BUILD
 		export BUILD=build-san
+		# One interpreter per minor version and build (every layout family
+		# and every kind: static, shared, debug, free-threaded, in a chroot);
+		# the plain tiers above ran every one. The skipped ones are named.
+		export CSPY_E2E_ONE_PER_LAYOUT=1
 		run_tier "asan+ubsan end-to-end" python3 tests/e2e/run.py
 		# Accuracy is a timing measurement: meaningless under sanitizers.
 		# exit_race: 300 launches outside, 60 here (the race itself is made
@@ -106,6 +110,7 @@ for tier in "${tiers[@]}"; do
 		CSPY_EXIT_RACE_RUNS=60 run_tier "asan+ubsan end-to-end record" python3 tests/e2e/record.py --skip accuracy
 		run_tier "asan+ubsan end-to-end top" python3 tests/e2e/top.py
 		run_tier "asan+ubsan end-to-end --native" python3 tests/e2e/native.py --skip no_libdw
+		unset CSPY_E2E_ONE_PER_LAYOUT
 		export BUILD=$saved_build
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;

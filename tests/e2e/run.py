@@ -386,12 +386,43 @@ def discover():
     for what, has in WANTED_KINDS:
         if not any(has(i) for i in interps):
             notes.append('%s: not installed' % what)
+    if os.environ.get('CSPY_E2E_ONE_PER_LAYOUT') == '1':
+        interps = one_per_layout(interps, notes)
     return interps, notes
 
 
 def shown_version(interp):
     """The version cspy shows for interp: "3.14.7", "3.14.7t" when free-threaded."""
     return interp.version + ('t' if interp.free_threaded else '')
+
+
+# The minors whose layout family and decoders another minor of this list
+# covers (PyFrameObject, co_lnotab, 3.6-style dicts: 3.6 and 3.10 cover them).
+COVERED_MINORS = [(3, 7), (3, 8), (3, 9)]
+
+
+def one_per_layout(interps, notes):
+    """For a run that repeats the tiers under the sanitizers
+    (CSPY_E2E_ONE_PER_LAYOUT=1, tests/run_all.sh's san tier): one interpreter
+    per minor version and build (GIL or free-threaded), preferring a debug
+    build, then one in a container, so that every layout family, every kind
+    (static, shared, debug, free-threaded, chroot) and every decoder runs
+    under the sanitizers; 3.7-3.9 are covered by 3.6 and 3.10. The others are
+    named in the notes."""
+    chosen = {}
+    for i in interps:
+        if i.minor in COVERED_MINORS:
+            continue
+        key = (i.minor, i.free_threaded)
+        rank = (not i.debug, not i.root)
+        if key not in chosen or rank < chosen[key][0]:
+            chosen[key] = (rank, i)
+    keep = set(id(v[1]) for v in chosen.values())
+    for i in interps:
+        if id(i) not in keep:
+            notes.append('%s: not in this run (one interpreter per layout and build under the '
+                         'sanitizers; the plain run tests every one)' % i.label)
+    return [i for i in interps if id(i) in keep]
 
 
 def default_interp(interps):
