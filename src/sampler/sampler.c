@@ -638,8 +638,9 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		t->names_due = false;
 		t->names_at = now;
 	}
-	if (t->gil != 1 && now - t->gil_at >= GIL_REFRESH_NS) {
-		/* Free-threaded: an extension module may enable the GIL. */
+	if (t->gil != 1 && (t->gil < 0 || now - t->gil_at >= GIL_REFRESH_NS)) {
+		/* Free-threaded: an extension module may enable the GIL; a
+		 * starting interpreter (no GIL state yet) is asked every tick. */
 		int g = pyproc__gil_enabled(t->pp);
 		t->gil = g >= 0 ? g : t->gil;
 		t->gil_at = now;

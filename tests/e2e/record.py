@@ -2561,7 +2561,7 @@ def check_ft_gil(ctx):
     # sampled, nothing kept, a warning at the end.
     sd = ctx.tmpdir('cspy-ft-sub-')
     sub = os.path.join(sd, 'out.txt')
-    r = ctx.cspy(['record', '--gil', '--subprocesses', '-f', 'raw', '-o', sub, '-d', '3', '--',
+    r = ctx.cspy(['record', '--gil', '--subprocesses', '-f', 'raw', '-o', sub, '-d', '5', '--',
                   'sh', '-c', '"$@"; true', 'sh'] +
                  launch_cmd(ctx.interp, '../ft_busy.py', os.path.join(sd, 'oracle.json'),
                             'distinct', 2))
