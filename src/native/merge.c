@@ -62,6 +62,8 @@ static bool has_substr(const char *name, size_t len, const char *const *list)
 
 enum native_role merge_classify(const struct native_frame *f)
 {
+	if (f->eval_call)
+		return NATIVE_EVAL;
 	if (!f->function || !f->function[0])
 		return NATIVE_OTHER;
 	const char *n = f->function;
@@ -115,6 +117,11 @@ int merge_stacks(const struct native_frame *nat, size_t nn, const struct py_fram
 			continue;
 		}
 		if (role == NATIVE_EVAL_WRAPPER || role == NATIVE_STARTUP)
+			continue;
+		/* Outside the outermost Python frame, a nameless frame is start-up
+		 * code whose symbol was stripped (a distribution's libc keeps no
+		 * __libc_start_call_main or start_thread). */
+		if (seen_eval && pi == np && !f->function)
 			continue;
 		/* The interpreter itself: only the builtin at the innermost end,
 		 * and only named (a nameless one may as well be plumbing). */

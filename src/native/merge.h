@@ -41,6 +41,8 @@ struct native_frame {
 	const char *short_file; /* its basename, NULL when none */
 	int line;               /* source line, -1 when none */
 	bool in_python;         /* in the ELF holding the interpreter */
+	bool eval_call;         /* its stack frame holds an eval-loop call's shim frame
+				 * (py_frame.cstack): the eval loop, named or not */
 };
 
 /* A merged frame is either a Python frame (py != NULL, borrowed from the
@@ -59,7 +61,8 @@ enum native_role {
 };
 
 /* The role of a native frame, from its function name (compiler suffixes
- * such as .cold or .isra.0 ignored). */
+ * such as .cold or .isra.0 ignored), or NATIVE_EVAL when eval_call says so
+ * (a distribution's stripped interpreter runs a nameless clone of the loop). */
 enum native_role merge_classify(const struct native_frame *f);
 
 /* Merge nat[0..nn) and py[0..np) (both innermost first) into out, innermost

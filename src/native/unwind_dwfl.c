@@ -25,11 +25,15 @@
 
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/user.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "native/merge.h"
@@ -43,6 +47,7 @@
 #define NPAGES 16
 #define REREPORT_NS 1000000000ull
 #define MAX_SYMS (1u << 20)
+#define SP_REGNO 7              /* rsp, in the x86_64 DWARF numbering (see set_initial_registers) */
 
 /* Provided by libstdc++ (C++ ABI); linked in with libdw. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -55,7 +60,8 @@ struct page {
 
 struct raw_stack {
 	uint64_t *pcs;          /* lookup addresses (call sites), innermost first */
-	size_t n, cap;
+	uint64_t *sps;          /* each frame's stack pointer (0: unknown) */
+	size_t n, cap, sps_cap;
 	int err;
 };
 
@@ -72,6 +78,8 @@ struct str {
 
 struct unwinder {
 	pid_t pid;
+	char root[PATH_MAX];            /* where the target's "/" is seen from here (a chroot's
+					 * directory), "" when it is this machine's "/" */
 	char *python_binary;
 	Dwfl *dwfl;
 	struct mem *mem;
@@ -155,6 +163,48 @@ static const char *base_name(const char *path)
 
 /* ---- modules ------------------------------------------------------------- */
 
+/* A module's file, opened as the target sees it: through /proc/PID/root, so
+ * that a process in a container (its own mount namespace, or a chroot) gets
+ * its own files and not this machine's of the same name. The maps name a
+ * chrooted process's files with the chroot's directory in front (as seen
+ * from here): that part is taken off first. Anything else (a deleted file,
+ * the vDSO) is left to libdwfl's own callback. */
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	const struct unwinder *u = *userdata;
+	if (u && name && name[0] == '/') {
+		size_t rl = strlen(u->root);
+		const char *inner = rl && strncmp(name, u->root, rl) == 0 && name[rl] == '/' ?
+			name + rl : name;
+		char path[PATH_MAX + 32];
+		struct stat sb;
+		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)u->pid, inner);
+		if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				*elfp = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL);
+				if (*elfp) {
+					*file_name = xstrdup(path);
+					return fd;
+				}
+				close(fd);
+			}
+		}
+	}
+	return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+}
+
+static int module_owner(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+			void *arg)
+{
+	(void)mod;
+	(void)name;
+	(void)start;
+	*userdata = arg;
+	return DWARF_CB_OK;
+}
+
 static int report_modules(struct unwinder *u)
 {
 	u->reported_ns = clock_now_ns();
@@ -164,6 +214,8 @@ static int report_modules(struct unwinder *u)
 		r = -1;
 	if (r > 0)
 		return r == ENOENT ? -ESRCH : -r;
+	/* Files are opened later, when first needed: find_elf gets u then. */
+	dwfl_getmodules(u->dwfl, module_owner, u, 0);
 	/* Addresses may now belong to other modules: forget the symbols (their
 	 * strings stay interned). */
 	if (u->syms)
@@ -250,13 +302,17 @@ int unwinder__new(pid_t pid, const char *python_binary, struct unwinder **out)
 	struct unwinder *u = xcalloc(1, sizeof(*u));
 	int err;
 	u->pid = pid;
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+	ssize_t rl = readlink(link, u->root, sizeof(u->root) - 1);
+	u->root[rl > 1 ? rl : 0] = '\0';      /* "/" (or unknown): this machine's */
 	u->python_binary = python_binary ? xstrdup(python_binary) : NULL;
 	u->mem = mem__new_pid(pid);
 	/* Local debug files only (/usr/lib/debug, .gnu_debuglink): never a
 	 * network fetch from debuginfod while the target is paused. */
 	unsetenv("DEBUGINFOD_URLS");
 	u->cbs = (Dwfl_Callbacks){
-		.find_elf = dwfl_linux_proc_find_elf,
+		.find_elf = find_elf,
 		.find_debuginfo = dwfl_standard_find_debuginfo,
 		.debuginfo_path = &u->debuginfo_path,
 	};
@@ -286,8 +342,10 @@ void unwinder__free(struct unwinder *u)
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
 	mem__free(u->mem);
-	for (size_t i = 0; i < u->stacks_cap; i++)
+	for (size_t i = 0; i < u->stacks_cap; i++) {
 		free(u->stacks[i].pcs);
+		free(u->stacks[i].sps);
+	}
 	free(u->stacks);
 	free(u->syms);
 	for (size_t i = 0; i < u->strs_cap; i++)
@@ -317,7 +375,12 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	uint64_t at = activation || pc == 0 ? pc : pc - 1;
 	if (!dwfl_addrmodule(u->dwfl, at))
 		u->unknown_pc = true;
+	Dwarf_Word sp;
+	if (dwfl_frame_reg(state, SP_REGNO, &sp) != 0)
+		sp = 0;
 	st->pcs = xgrow(st->pcs, &st->cap, st->n + 1, sizeof(*st->pcs));
+	st->sps = xgrow(st->sps, &st->sps_cap, st->n + 1, sizeof(*st->sps));
+	st->sps[st->n] = sp;
 	st->pcs[st->n++] = at;
 	return DWARF_CB_OK;
 }
@@ -473,6 +536,27 @@ static const struct native_frame *lookup(struct unwinder *u, uint64_t pc)
 	return &e->f;
 }
 
+/* 3.12+: a native frame whose stack memory [its SP, its caller's SP) holds
+ * the shim frame of an eval-loop call (py_frame.cstack) is that call of the
+ * eval loop, with or without a symbol: distributions strip the interpreter
+ * and their compilers run a nameless clone of _PyEval_EvalFrameDefault. */
+static void mark_eval_calls(struct native_frame *f, const struct raw_stack *st,
+			    const struct py_thread *t)
+{
+	for (size_t k = 0; k + 1 < st->n; k++) {
+		uint64_t lo = st->sps[k], hi = st->sps[k + 1];
+		if (!lo || hi <= lo)
+			continue;
+		for (size_t j = 0; j < t->nframes; j++) {
+			uint64_t c = t->frames[j].cstack;
+			if (c >= lo && c < hi) {
+				f[k].eval_call = true;
+				break;
+			}
+		}
+	}
+}
+
 int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged_sample *out)
 {
 	if (s->n > out->cap) {
@@ -494,6 +578,7 @@ int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged
 		u->frames = xgrow(u->frames, &u->frames_cap, st->n ? st->n : 1, sizeof(*u->frames));
 		for (size_t k = 0; k < st->n; k++)
 			u->frames[k] = *lookup(u, st->pcs[k]);
+		mark_eval_calls(u->frames, st, t);
 		m->frames = xgrow(m->frames, &m->cap, st->n + t->nframes + 1, sizeof(*m->frames));
 		m->err = merge_stacks(u->frames, st->n, t->frames, t->nframes, m->frames, &m->n);
 	}

@@ -85,6 +85,7 @@ struct raw_frame {
 	int owner;
 	int32_t tlbc;
 	bool entry;                     /* see py_frame.entry */
+	uint64_t cstack;                /* see py_frame.cstack */
 };
 
 struct chunk {
@@ -699,9 +700,12 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated)
 				 .entry = L->if_is_entry >= 0 && fb[L->if_is_entry] != 0 });
 			pushed = true;
 		} else {
-			/* 3.12+: each eval-loop call pushes a shim under its first frame. */
-			if (pushed)
+			/* 3.12+: each eval-loop call pushes a shim under its first
+			 * frame, a local of that call (on the C stack). */
+			if (pushed) {
 				p->raw[p->nraw - 1].entry = true;
+				p->raw[p->nraw - 1].cstack = f;
+			}
 			pushed = false;
 		}
 		uint64_t prev = rd_u64(fb, L->if_previous);
@@ -777,6 +781,15 @@ static void number_codes(struct pyproc *p, uint32_t *uniq)
 }
 
 /* Resolve p->raw[0..nraw) into t->frames. */
+/* A frame left out that began an eval-loop call: its group (innermost
+ * first, up to an entry frame) now ends at the kept frame before it. */
+static void move_entry(struct py_frame *prev, const struct raw_frame *rf)
+{
+	prev->entry = true;
+	if (rf->cstack)
+		prev->cstack = rf->cstack;
+}
+
 static int resolve_frames(struct pyproc *p, struct py_thread *t)
 {
 	const struct py_layout *L = &p->L;
@@ -807,11 +820,11 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 		/* A frame left out that began an eval-loop call: its group
 		 * (innermost first, up to an entry frame) now ends at the
 		 * frame before it. */
-		bool *prev_entry = t->nframes ? &t->frames[t->nframes - 1].entry : NULL;
+		struct py_frame *prev = t->nframes ? &t->frames[t->nframes - 1] : NULL;
 		struct code_entry *e = ent[uniq[i]];
 		if (!e) {
-			if (rf->entry && prev_entry)
-				*prev_entry = true;
+			if (rf->entry && prev)
+				move_entry(prev, rf);
 			continue;
 		}
 		const uint8_t *hdr = hdrs + uniq[i] * hsz;
@@ -825,8 +838,8 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			/* Incomplete frames (prologue not run yet) never show. */
 			if (rf->owner != L->owner_generator &&
 			    rf->instr < base + 2 * (uint64_t)(e->firsttraceable > 0 ? e->firsttraceable : 0)) {
-				if (rf->entry && prev_entry)
-					*prev_entry = true;
+				if (rf->entry && prev)
+					move_entry(prev, rf);
 				continue;
 			}
 			int64_t d = (int64_t)(rf->instr - base);
@@ -839,7 +852,8 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			e->last_offset = offset;
 			e->last_line = line;
 		}
-		t->frames[t->nframes++] = (struct py_frame){ &e->pub, line, rf->frame, rf->entry };
+		t->frames[t->nframes++] = (struct py_frame){ &e->pub, line, rf->frame, rf->entry,
+							     rf->cstack };
 	}
 out:
 	free(ent);

@@ -56,6 +56,9 @@ struct py_frame {
 	bool entry;             /* first frame run by a new call of the eval loop (<= 3.10:
 				 * every frame; 3.11: is_entry; 3.12+: called from a shim
 				 * frame, or the bottom frame); for merging native stacks */
+	uint64_t cstack;        /* on an entry frame, 3.12+: the address of the shim frame
+				 * its eval-loop call keeps on the C stack (inside that
+				 * call's native frame: found without symbols), else 0 */
 };
 
 struct py_thread {

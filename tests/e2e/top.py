@@ -394,11 +394,15 @@ def check_screen(ctx):
                       '250 samples with rows for hot_70 and hot_30'))
     shares = measured_shares(t)
     probs = []
-    if (not s.collect or not s.collect[0].startswith(ctx.interp.path[:20]) or '...' not in s.collect[0]
+    # The command line as the target's /proc shows it (a chrooted target's
+    # begins with the root's python, not with the wrapper that started it).
+    with open('/proc/%d/cmdline' % t.pid, 'rb') as f:
+        argv0 = f.read().split(b'\0')[0].decode('utf-8', 'replace')
+    if (not s.collect or not s.collect[0].startswith(argv0[:20]) or '...' not in s.collect[0]
             or not s.collect[0].endswith('/oracle.json') or s.collect[1] != shown_version(ctx.interp)):
         probs.append('header: expected "Collecting samples from \'%s...oracle.json\' (python v%s)" '
                      '(the long command line shortened in the middle)'
-                     % (ctx.interp.path[:20], shown_version(ctx.interp)))
+                     % (argv0[:20], shown_version(ctx.interp)))
     if len(s.times) != 1:
         probs.append('--timestamp: no "Time: YYYY-MM-DD HH:MM:SS" line in the header')
     if not any(re.match(r'^GIL: %s, Active: \d+\.\d\d%%, Threads: 2$' % gil_re(ctx.interp), ln)
@@ -709,7 +713,7 @@ def check_subprocesses(ctx):
         heads = [ln for ln in snaps[-1].lines if ln.startswith('GIL: ')]
         if not heads or not re.match(r'^GIL: %s, Active: \d+\.\d\d%%, Threads: \d+, '
                                      r'Processes: 2$' % gil_re(ctx.interp), heads[0]):
-            probs.append('last table: expected "GIL: x%, Active: y%, Threads: n, Processes: 2", '
+            probs.append('last table: expected "GIL: x%%, Active: y%%, Threads: n, Processes: 2", '
                          'got %s' % (heads[:1] or 'no GIL line'))
         if 'hot_70' not in snaps[-1].names():
             probs.append('last table: no hot_70 row')

@@ -106,6 +106,37 @@ static void test_groups(void)
 	CHECK_STR(render(out, k), "spin;py:inner;py:middle;burn_then_call;py:outer;py:run;py:<module>");
 }
 
+/* A distribution's stripped static interpreter (Debian's 3.13-3.15): the
+ * loop runs as a nameless clone, found by the shim frame on its C stack
+ * (eval_call, set by the unwinder); the other nameless interpreter frames are
+ * hidden, and so is the nameless libc start-up frame outside the outermost
+ * Python frame. Without eval_call the stacks cannot be matched. */
+static void test_nameless_loop(void)
+{
+	struct native_frame n[] = {
+		nat("spin", EXT), nat(NULL, EXE), nat("invoke_callback", EXT),
+		nat("burn_then_call", EXT), nat(NULL, EXE), nat("PyEval_EvalCode", EXE),
+		nat(NULL, EXE), nat("Py_RunMain", EXE), nat(NULL, LIBC),
+		nat("__libc_start_main", LIBC), nat("_start", EXE),
+	};
+	struct py_frame p[] = { pyf("middle", true), pyf("outer", false), pyf("<module>", true) };
+	struct merged_frame out[32];
+	size_t k;
+	CHECK_INT(MERGE(n, p, out, &k), -EPROTO);
+	n[1].eval_call = n[4].eval_call = true;
+	CHECK_INT(MERGE(n, p, out, &k), 0);
+	CHECK_STR(render(out, k), "spin;py:middle;invoke_callback;burn_then_call;py:outer;py:<module>");
+	CHECK_INT(merge_classify(&n[1]), NATIVE_EVAL);
+	/* A nameless frame inside the Python stack (not outside it) is kept. */
+	struct native_frame m[] = {
+		nat(NULL, EXT), nat(NULL, EXE), nat("PyEval_EvalCode", EXE), nat(NULL, LIBC),
+	};
+	struct py_frame q[] = { pyf("f", true) };
+	m[1].eval_call = true;
+	CHECK_INT(MERGE(m, q, out, &k), 0);
+	CHECK_STR(render(out, k), "?;py:f");
+}
+
 /* A truncated Python stack (no entry at the bottom): the last group is the rest. */
 static void test_last_group_without_entry(void)
 {
@@ -235,6 +266,7 @@ int main(void)
 	TEST_RUN(test_one_frame_per_eval);
 	TEST_RUN(test_groups);
 	TEST_RUN(test_last_group_without_entry);
+	TEST_RUN(test_nameless_loop);
 	TEST_RUN(test_wrappers);
 	TEST_RUN(test_builtin_kept_plumbing_hidden);
 	TEST_RUN(test_unknown_and_module_fallback);
