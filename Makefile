@@ -5,6 +5,8 @@
 #   make WERROR=1     add -Werror (CI)
 #   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
 #   make V=1          show the commands
+#   make OMIT_NEWEST=1 BUILD=build-omit  leave the newest Python minor's table out (to test
+#                     how a newer, unknown minor is tried and validated); use its own BUILD=
 CC      ?= cc
 SAN     ?=
 BUILD   ?= build$(if $(SAN),-$(SAN))
@@ -25,6 +27,9 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
            -Isrc -DCSPY_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) $(NATIVE_LIBS)
+ifeq ($(OMIT_NEWEST),1)
+CFLAGS  += -DCSPY_OMIT_NEWEST
+endif
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror
 endif

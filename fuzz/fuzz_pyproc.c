@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT
  *
  * libFuzzer harness for the engine on hostile memory: the input becomes a
- * snapshot, and a full sample with thread names and locals must neither
- * crash nor hang (nor take long: the sample's work is bounded), whatever the
- * bytes say. Two input forms:
- *   - raw: the first byte chooses a version's layout; the rest is mapped at
+ * snapshot, and a full sample with thread names and locals, then the live
+ * checks of a newer minor (pyproc__validate), must neither crash nor hang
+ * (nor take long: the work is bounded), whatever the bytes say. Two input
+ * forms:
+ *   - raw: the first byte chooses a version's layout (bit 6: a code type
+ *     at the fourth mapping, for the checks to get past it); the rest is mapped at
  *     8 fixed addresses 64 KiB apart that the fake runtime, interpreter,
  *     thread state, frames and code objects point into;
  *   - "CSPYFZ1\n": a real interpreter's sample recorded by
@@ -25,7 +27,8 @@
 #include "python/pyproc.h"
 
 static const unsigned versions[] = { 0x020712f0, 0x030612f0, 0x030910f0, 0x030a0df0,
-				     0x030b07f0, 0x030c01f0, 0x030d00f0, 0x030e07f0 };
+				     0x030b07f0, 0x030c01f0, 0x030d00f0, 0x030e07f0,
+				     0x030f02f0, 0x031000a1 /* newer than cspy: the newest table */ };
 
 #define FZ_MAGIC "CSPYFZ1\n"
 #define FZ_HEADER (8 + 4 * 4 + 7 * 8)
@@ -93,6 +96,8 @@ static void sample(struct pyproc *p)
 		}
 	}
 	py_sample__release(&s);
+	char why[256];
+	(void)pyproc__validate(p, why, sizeof(why));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -116,8 +121,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct py_layout L;
 	unsigned v = versions[data[0] % (sizeof(versions) / sizeof(versions[0]))];
 	bool ft = (data[0] & 0x80) && v >= 0x030d0000;
-	if (offsets_for_version(v, ft, &L) != 0)
+	if (offsets_for_version(v, ft, &L) != 0 && offsets_for_newer(v, ft, &L) != 0)
 		return 0;
+	bool typed = data[0] & 0x40;    /* a code type the input can point at */
 	data++;
 	size--;
 	struct mem *m = mem__new_snapshot();
@@ -127,7 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mem__snapshot_add(m, 0x100000000ull + (i << 16), data, size);
 	struct py_target t = { .version = v, .free_threaded = ft, .runtime = 0x100000000ull,
 			       .interp_head = 0x100010000ull, .tstate_current = 0x100020000ull,
-			       .code_type = 0, .py2_unicode_size = 4 };
+			       .code_type = typed ? 0x100030000ull : 0, .py2_unicode_size = 4 };
 	if (L.rt_interp_head < 0)
 		t.runtime = 0;
 	struct pyproc *p = pyproc__new_mem(m, 0, &t, &L);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|e2e|record|bench|top|native|fuzz|san ...]   (default: all tiers)
-# Tiers: unit, linetables, validate, e2e, record, bench, top, native, fuzz, san (default: all).
+#   tests/run_all.sh [unit|linetables|e2e|drift|newer|record|bench|top|native|fuzz|san ...]
+# Tiers: unit, linetables, validate, e2e, drift, newer, record, bench, top, native, fuzz, san
+# (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e record bench top native fuzz san)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e drift newer record bench top native fuzz san)
 
 total_pass=0
 total_fail=0
@@ -55,6 +56,14 @@ for tier in "${tiers[@]}"; do
 		;;
 	e2e)
 		run_tier "end-to-end" python3 tests/e2e/run.py
+		;;
+	drift)
+		# Built-in tables vs every installed 3.13+'s _Py_DebugOffsets and headers.
+		run_tier "patch-release drift" python3 tests/e2e/drift.py
+		;;
+	newer)
+		# A build without the newest table (build-omit/) on the newest interpreters.
+		run_tier "a newer minor than cspy knows" python3 tests/e2e/newer.py
 		;;
 	record)
 		run_tier "end-to-end record" python3 tests/e2e/record.py

@@ -240,20 +240,26 @@ int detect_python(pid_t pid, struct mem *mem, const struct maps *maps, struct py
 		return -ENOEXEC;
 	}
 	out->free_threaded = ft_name;
+	bool debug_offsets = false;
 	if (out->runtime && out->version >= PY_VER(3, 13)) {
 		uint8_t hdr[24];
 		if (mem__read(mem, out->runtime, hdr, sizeof(hdr)) == 0 &&
 		    memcmp(hdr, "xdebugpy", 8) == 0) {
 			memcpy(&v64, hdr + 16, 8);
 			out->free_threaded = v64 != 0;
+			debug_offsets = true;
 		}
 	}
+	/* A newer minor than cspy knows is tried (pyproc validates what it
+	 * reads) when it publishes its own _Py_DebugOffsets. */
 	struct py_layout L;
-	if (offsets_for_version(out->version, out->free_threaded, &L) != 0) {
+	if (offsets_for_version(out->version, out->free_threaded, &L) != 0 &&
+	    !(debug_offsets && offsets_for_newer(out->version, out->free_threaded, &L) == 0)) {
 		char vs[32];
+		unsigned newest = offsets_newest_minor();
 		offsets_version_str(out->version, out->free_threaded, vs, sizeof(vs));
-		snprintf(why, whylen, "unsupported Python version %s (%s); cspy supports 2.7 and 3.6-3.14",
-			 vs, out->binary);
+		snprintf(why, whylen, "unsupported Python version %s (%s); cspy supports 2.7 and 3.6-3.%u",
+			 vs, out->binary, (newest >> 16) & 0xff);
 		return -ENOTSUP;
 	}
 	return 0;

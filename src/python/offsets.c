@@ -273,38 +273,45 @@ static const struct py_layout layout_314t = {
 	.long_tag = 32, .long_digit = 40,
 };
 
-int offsets_for_version(unsigned version, bool free_threaded, struct py_layout *out)
-{
-	const struct py_layout *t = NULL;
-	unsigned major = version >> 24, minor = (version >> 16) & 0xff, micro = (version >> 8) & 0xff;
+/* The newest minor's tables are unused in a CSPY_OMIT_NEWEST build. */
+#define OMITTABLE __attribute__((unused))
 
-	if (major == 2 && minor == 7)
-		t = &layout_27;
-	else if (major == 3) {
-		switch (minor) {
-		case 6: t = &layout_36; break;
-		case 7: t = &layout_37; break;
-		case 8: t = &layout_38; break;
-		case 9: t = &layout_39; break;
-		case 10: t = &layout_310; break;
-		case 11: t = &layout_311; break;
-		case 12: t = &layout_312; break;
-		case 13: t = free_threaded ? &layout_313t : &layout_313; break;
-		case 14: t = free_threaded ? &layout_314t : &layout_314; break;
-		}
-	}
-	if (!t || (free_threaded && !t->free_threaded))
-		return -ENOTSUP;
-	*out = *t;
-	out->version = version;
-	if (major == 3 && minor == 7 && micro <= 3) {
-		/* 3.7.0-3.7.3: _PyRuntime.gilstate/ceval sit 88 bytes lower. */
-		out->rt_tstate_current = 1392;
-		out->rt_gil_locked = 1192;
-		out->rt_gil_holder = 1184;
-	}
-	return 0;
-}
+/* 3.15: from the layout probe (tests/tools/probe) on Debian's 3.15.2 and on
+ * 3.15.0rc1 configured with --disable-gil. Thread state and interpreter
+ * fields moved; frames and code objects are as in 3.14. */
+static const struct py_layout layout_315 OMITTABLE = {
+	ABSENT, OBJECTS_GIL, IFRAME_FAMILY, UNICODE_312, DICT_311(16), CODE_312(0),
+	.version = 0x030f00f0, .gil_kind = PY_GIL_INTERP,
+	.tuple_item = 32,
+	.ht_cached_keys = 888, .tpflags_managed_dict = 1ul << 4, .tpflags_inline_values = 1ul << 2,
+	.managed_dict_off = -24, .dict_values_prefix = 8,
+	.rt_interp_head = 936,
+	.is_next = 7264, .is_tstate_head = 7336, .is_modules = 7592,
+	.is_gil_ptr = 16, .gil_locked = 16, .gil_holder = 8,
+	.ts_next = 8, .ts_interp = 16, .ts_current_frame = 72, .ts_thread_id = 176,
+	.ts_native_thread_id = 184, .ts_datastack_chunk = 256, .ts_dict = 152, .ts_state = 48,
+	.if_code = 0, .if_previous = 8, .if_instr = 56, .if_owner = 74, .if_localsplus = 80,
+	.if_size = 88, .owner_skip_min = 3, .stackref_mask = ~(uint64_t)3,
+	.co_firsttraceable = 192, .co_code_adaptive = 208, .code_read_size = 216,
+	.long_tag = 16, .long_digit = 24,
+};
+
+static const struct py_layout layout_315t OMITTABLE = {
+	ABSENT, OBJECTS_FT, IFRAME_FAMILY, UNICODE_FT, DICT_311(32), CODE_312(16),
+	.version = 0x030f00f0, .free_threaded = true, .gil_kind = PY_GIL_INTERP,
+	.tuple_item = 48, .uni_kind_shift = 8, .uni_compact_bit = 11, .uni_ascii_bit = 12,
+	.ht_cached_keys = 904, .tpflags_managed_dict = 1ul << 4, .tpflags_inline_values = 1ul << 2,
+	.managed_dict_off = -8, .dict_values_prefix = 8,
+	.rt_interp_head = 936,
+	.is_next = 7264, .is_tstate_head = 7336, .is_modules = 7592,
+	.is_gil_ptr = 16, .gil_enabled = 0, .gil_locked = 24, .gil_holder = 16,
+	.ts_next = 8, .ts_interp = 16, .ts_current_frame = 72, .ts_thread_id = 176,
+	.ts_native_thread_id = 184, .ts_datastack_chunk = 256, .ts_dict = 152, .ts_state = 48,
+	.if_code = 0, .if_previous = 8, .if_instr = 56, .if_owner = 78, .if_localsplus = 80,
+	.if_tlbc_index = 72, .if_size = 88, .owner_skip_min = 3, .stackref_mask = ~(uint64_t)3,
+	.co_firsttraceable = 208, .co_code_adaptive = 232, .co_tlbc = 224, .code_read_size = 240,
+	.long_tag = 32, .long_digit = 40,
+};
 
 /* _Py_DebugOffsets, as the ordered list of its uint64 fields per minor version. */
 static const char debug_fields_313[] =
@@ -345,6 +352,108 @@ static const char debug_fields_314[] =
 	"db.eval_breaker db.remote_debugger_support db.remote_debugging_enabled "
 	"db.debugger_pending_call db.debugger_script_path db.debugger_script_path_size";
 
+static const char debug_fields_315[] OMITTABLE =
+	"hdr.cookie hdr.version hdr.free_threaded "
+	"rt.size rt.finalizing rt.interpreters_head "
+	"is.size is.id is.next is.threads_head is.threads_main is.gc is.imports_modules "
+	"is.sysdict is.builtins is.ceval_gil is.gil_runtime_state is.gil_enabled is.gil_locked "
+	"is.gil_holder is.code_object_generation is.tlbc_generation "
+	"ts.size ts.prev ts.next ts.interp ts.current_frame ts.base_frame ts.last_profiled_frame "
+	"ts.last_profiled_frame_seq ts.thread_id ts.native_thread_id ts.datastack_chunk ts.status "
+	"ts.holds_gil ts.gil_requested ts.current_exception ts.exc_state "
+	"es.exc_value "
+	"if.size if.previous if.executable if.instr_ptr if.localsplus if.owner if.stackpointer "
+	"if.tlbc_index "
+	"co.size co.filename co.name co.qualname co.linetable co.firstlineno co.argcount "
+	"co.localsplusnames co.localspluskinds co.co_code_adaptive co.co_tlbc "
+	"ob.size ob.ob_type tp.size tp.tp_name tp.tp_repr tp.tp_flags tp.tp_basicsize "
+	"tp.tp_dictoffset ht.size ht.ht_cached_keys "
+	"tu.size tu.ob_item tu.ob_size li.size li.ob_item li.ob_size "
+	"se.size se.used se.table se.mask "
+	"di.size di.ma_keys di.ma_values fl.size fl.ob_fval lo.size lo.lv_tag lo.ob_digit "
+	"by.size by.ob_size by.ob_sval "
+	"un.size un.state un.length un.asciiobject_size un.compactunicodeobject_size "
+	"gc.size gc.collecting gc.frame gc.generation_stats_size gc.generation_stats "
+	"ge.size ge.gi_name ge.gi_iframe ge.gi_frame_state "
+	"ll.next ll.prev "
+	"db.eval_breaker db.remote_debugger_support db.remote_debugging_enabled "
+	"db.debugger_pending_call db.debugger_script_path db.debugger_script_path_size";
+
+/* Every minor version cspy knows, oldest first: its tables (GIL and
+ * free-threaded builds) and the shape of its _Py_DebugOffsets. The last row
+ * is the newest, which a newer, unknown minor is tried with (see
+ * offsets_for_newer). Building with CSPY_OMIT_NEWEST (make OMIT_NEWEST=1)
+ * leaves the newest row out, so that path can be tested on a real
+ * interpreter. */
+static const struct minor_row {
+	unsigned minor;
+	const struct py_layout *gil, *ft;
+	const char *debug;
+} minors[] = {
+	{ PY_VER(2, 7), &layout_27, NULL, NULL },
+	{ PY_VER(3, 6), &layout_36, NULL, NULL },
+	{ PY_VER(3, 7), &layout_37, NULL, NULL },
+	{ PY_VER(3, 8), &layout_38, NULL, NULL },
+	{ PY_VER(3, 9), &layout_39, NULL, NULL },
+	{ PY_VER(3, 10), &layout_310, NULL, NULL },
+	{ PY_VER(3, 11), &layout_311, NULL, NULL },
+	{ PY_VER(3, 12), &layout_312, NULL, NULL },
+	{ PY_VER(3, 13), &layout_313, &layout_313t, debug_fields_313 },
+	{ PY_VER(3, 14), &layout_314, &layout_314t, debug_fields_314 },
+#ifndef CSPY_OMIT_NEWEST
+	{ PY_VER(3, 15), &layout_315, &layout_315t, debug_fields_315 },
+#endif
+};
+#define NMINORS (sizeof(minors) / sizeof(minors[0]))
+
+static const struct minor_row *minor_row(unsigned version)
+{
+	for (size_t i = 0; i < NMINORS; i++)
+		if (minors[i].minor == PY_MINOR_OF(version))
+			return &minors[i];
+	return NULL;
+}
+
+unsigned offsets_newest_minor(void)
+{
+	return minors[NMINORS - 1].minor;
+}
+
+int offsets_for_version(unsigned version, bool free_threaded, struct py_layout *out)
+{
+	const struct minor_row *r = minor_row(version);
+	const struct py_layout *t = r ? (free_threaded ? r->ft : r->gil) : NULL;
+	unsigned major = version >> 24, minor = (version >> 16) & 0xff, micro = (version >> 8) & 0xff;
+
+	if (!t)
+		return -ENOTSUP;
+	*out = *t;
+	out->version = version;
+	out->table_minor = r->minor;
+	out->untested = false;
+	if (major == 3 && minor == 7 && micro <= 3) {
+		/* 3.7.0-3.7.3: _PyRuntime.gilstate/ceval sit 88 bytes lower. */
+		out->rt_tstate_current = 1392;
+		out->rt_gil_locked = 1192;
+		out->rt_gil_holder = 1184;
+	}
+	return 0;
+}
+
+int offsets_for_newer(unsigned version, bool free_threaded, struct py_layout *out)
+{
+	const struct minor_row *newest = &minors[NMINORS - 1];
+	const struct py_layout *t = free_threaded ? newest->ft : newest->gil;
+	if ((version >> 24) != (newest->minor >> 24) || PY_MINOR_OF(version) <= newest->minor ||
+	    !t || !newest->debug)
+		return -ENOTSUP;
+	*out = *t;
+	out->version = version;
+	out->table_minor = newest->minor;
+	out->untested = true;
+	return 0;
+}
+
 /* Which py_layout member each debug field feeds. Fields of the interpreter's
  * embedded GIL are rebased onto the GIL struct after reading (see below). */
 static const struct debug_map {
@@ -380,6 +489,9 @@ static const struct debug_map {
 	{ "ob.ob_type", offsetof(struct py_layout, ob_type) },
 	{ "tp.tp_name", offsetof(struct py_layout, tp_name) },
 	{ "tp.tp_flags", offsetof(struct py_layout, tp_flags) },
+	{ "tp.tp_basicsize", offsetof(struct py_layout, tp_basicsize) },
+	{ "tp.tp_dictoffset", offsetof(struct py_layout, tp_dictoffset) },
+	{ "ht.ht_cached_keys", offsetof(struct py_layout, ht_cached_keys) },
 	{ "tu.ob_item", offsetof(struct py_layout, tuple_item) },
 	{ "tu.ob_size", offsetof(struct py_layout, ob_size) },
 	{ "li.ob_item", offsetof(struct py_layout, list_item) },
@@ -394,15 +506,13 @@ static const struct debug_map {
 	{ "un.state", offsetof(struct py_layout, uni_state) },
 	{ "un.length", offsetof(struct py_layout, uni_length) },
 	{ "un.asciiobject_size", offsetof(struct py_layout, uni_ascii_size) },
+	{ "un.compactunicodeobject_size", offsetof(struct py_layout, uni_compact_size) },
 };
 
 static const char *debug_fields(unsigned version)
 {
-	switch (PY_MINOR_OF(version)) {
-	case PY_VER(3, 13): return debug_fields_313;
-	case PY_VER(3, 14): return debug_fields_314;
-	}
-	return NULL;
+	const struct minor_row *r = minor_row(version);
+	return r ? r->debug : NULL;
 }
 
 static size_t count_fields(const char *s)
@@ -460,13 +570,28 @@ static uint64_t group_size(const char *fields, const uint8_t *buf, const char *n
 
 int offsets_apply_debug(struct py_layout *out, const uint8_t *buf, size_t len)
 {
-	const char *fields = debug_fields(out->version);
-	if (!fields || len < offsets_debug_size(out->version) || memcmp(buf, "xdebugpy", 8) != 0)
+	const char *fields = debug_fields(out->table_minor);
+	if (!fields || len < offsets_debug_size(out->table_minor) || memcmp(buf, "xdebugpy", 8) != 0)
 		return -EINVAL;
 	uint64_t version = field_u64(buf, 1);
 	if (PY_MINOR_OF((unsigned)version) != PY_MINOR_OF(out->version) || version >> 32)
 		return -EINVAL;
 
+	/* Every group's published size is a real struct's: not 0 (an empty or
+	 * foreign block), not huge. */
+	long k = 0;
+	for (const char *p = fields; *p; k++) {
+		const char *e = strchr(p, ' ');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n > 5 && memcmp(p + n - 5, ".size", 5) == 0) {
+			uint64_t size = field_u64(buf, k);
+			if (size == 0 || size > (1u << 24))
+				return -EINVAL;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
 	struct py_layout L = *out;
 	L.free_threaded = field_u64(buf, 2) != 0;
 	for (size_t i = 0; i < sizeof(debug_map) / sizeof(debug_map[0]); i++) {
@@ -504,6 +629,35 @@ int offsets_apply_debug(struct py_layout *out, const uint8_t *buf, size_t len)
 	L.version = (unsigned)version;
 	*out = L;
 	return 0;
+}
+
+int offsets_debug_diff(const struct py_layout *table, const struct py_layout *debug,
+		       void (*fn)(const char *field, long table, long debug, void *arg), void *arg)
+{
+	static const struct debug_map extra[] = {
+		{ "is.gil_locked", offsetof(struct py_layout, gil_locked) },
+		{ "is.gil_holder", offsetof(struct py_layout, gil_holder) },
+		{ "is.gil_enabled", offsetof(struct py_layout, gil_enabled) },
+		{ "if.tlbc_index", offsetof(struct py_layout, if_tlbc_index) },
+		{ "co.co_tlbc", offsetof(struct py_layout, co_tlbc) },
+	};
+	const size_t nmap = sizeof(debug_map) / sizeof(debug_map[0]);
+	const size_t nextra = sizeof(extra) / sizeof(extra[0]);
+	const char *fields = debug_fields(table->table_minor);
+	int n = 0;
+	for (size_t i = 0; i < nmap + nextra; i++) {
+		const struct debug_map *m = i < nmap ? &debug_map[i] : &extra[i - nmap];
+		if (fields && field_index(fields, m->name) < 0)
+			continue;       /* not published by this minor version */
+		int a = *(const int *)((const char *)table + m->member);
+		int b = *(const int *)((const char *)debug + m->member);
+		if (a != b) {
+			n++;
+			if (fn)
+				fn(m->name, a, b, arg);
+		}
+	}
+	return n;
 }
 
 void offsets_version_str(unsigned version, bool free_threaded, char *buf, size_t n)

@@ -5,8 +5,9 @@
  * built-in table of the minor version (with patch-level corrections, e.g.
  * 3.7.0-3.7.3), and offsets_apply_debug() overwrites what a 3.13+ target
  * publishes in its own _Py_DebugOffsets, so patch releases that move a field
- * keep working. Frame walking reads fields only through this struct.
- * An offset of -1 means "this version has no such field".
+ * keep working. A minor newer than every table gets the newest one, marked
+ * untested (offsets_for_newer), for pyproc to check live before use.
+ * Frame walking reads fields only through this struct. An offset of -1 means "this version has no such field".
  */
 #ifndef CSPY_OFFSETS_H
 #define CSPY_OFFSETS_H
@@ -44,6 +45,8 @@ enum py_gil_kind {
 
 struct py_layout {
 	unsigned version;               /* PY_VERSION_HEX of the target */
+	unsigned table_minor;           /* PY_VER of the built-in table (and debug shape) used */
+	bool untested;                  /* a newer minor than cspy knows, read with table_minor's */
 	enum py_family family;
 	enum lt_kind lt_kind;
 	enum py_dict_kind dict_kind;
@@ -125,15 +128,36 @@ struct py_layout {
  * -ENOTSUP for a version with no table (the caller names it to the user). */
 int offsets_for_version(unsigned version, bool free_threaded, struct py_layout *out);
 
+/* A minor version newer than every table (3.x, x > the newest known):
+ * fill *out with the newest table, marked untested, for a target whose own
+ * _Py_DebugOffsets must then be applied (in the newest known shape) and
+ * what is read validated live (pyproc). Returns 0, or -ENOTSUP when the
+ * version is not newer, or the newest minor has no debug offsets or no
+ * table for this build kind. */
+int offsets_for_newer(unsigned version, bool free_threaded, struct py_layout *out);
+
+/* PY_VER of the newest minor version with a built-in table. */
+unsigned offsets_newest_minor(void);
+
 /* Overwrite *out with the values of a 3.13+ _Py_DebugOffsets block (buf, len
- * bytes, starting with the "xdebugpy" cookie). Checks the cookie, that the
- * block's minor version matches out->version, and that each offset lies
- * inside its struct's published size. Returns 0 or -EINVAL (then *out is
- * unchanged). */
+ * bytes, starting with the "xdebugpy" cookie), read in the shape of
+ * out->table_minor. Checks the cookie, that the block's minor version
+ * matches out->version, that every group's published size is neither 0 nor
+ * above 16 MiB, and that each offset lies inside its struct's size.
+ * Returns 0 or -EINVAL (then *out is unchanged). */
 int offsets_apply_debug(struct py_layout *out, const uint8_t *buf, size_t len);
 
-/* Bytes of _Py_DebugOffsets to read for a minor version (0 if none). */
+/* Bytes of _Py_DebugOffsets to read for a minor version (0 if none); for
+ * a layout, pass its table_minor (the shape its debug block is read with). */
 size_t offsets_debug_size(unsigned version);
+
+/* Compare the members that _Py_DebugOffsets feeds in two layouts (the
+ * built-in table, and the same after offsets_apply_debug): calls fn for
+ * each that differs, with the debug field's name ("ts.thread_id"; the GIL
+ * fields as "is.gil_locked" etc., relative to the GIL struct). Returns the
+ * number of differing fields. */
+int offsets_debug_diff(const struct py_layout *table, const struct py_layout *debug,
+		       void (*fn)(const char *field, long table, long debug, void *arg), void *arg);
 
 /* "3.11.7", "3.13.0t", "3.14.0rc1" into buf. */
 void offsets_version_str(unsigned version, bool free_threaded, char *buf, size_t n);

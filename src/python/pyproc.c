@@ -313,6 +313,109 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 	return e;
 }
 
+/* ---- validation of an untested layout ------------------------------------- */
+
+#define VALIDATE_DEPTH 256      /* frames checked per thread */
+#define VALIDATE_ENOUGH 1024    /* frames checked in all: then the layout is trusted */
+#define VALIDATE_WALK 16384     /* frames read in all: beyond, the memory is not sane */
+#define VALIDATE_MAX_LINE (1 << 24)
+
+static int fail_why(char *why, size_t whylen, const char *msg)
+{
+	snprintf(why, whylen, "%s", msg);
+	return -EINVAL;
+}
+
+/* Check one frame's code object: of the code type, with sane lengths, and
+ * the frame's instruction inside its bytecode. */
+static int validate_code(struct pyproc *p, uint64_t code, uint64_t instr, int32_t tlbc,
+			 char *why, size_t whylen)
+{
+	const struct py_layout *L = &p->L;
+	uint8_t hdr[4096];
+	char name[MAX_NAME];
+	size_t hsz = (size_t)L->code_read_size;
+	if (hsz > sizeof(hdr) || L->ob_size < 0 || (size_t)L->ob_size + 8 > hsz ||
+	    mem__read(p->mem, code, hdr, hsz) != 0)
+		return fail_why(why, whylen, "a frame's code object cannot be read");
+	if (rd_u64(hdr, L->ob_type) != p->ctx.code_type)
+		return fail_why(why, whylen, "a frame's code object is not of the code type");
+	int64_t units = (int64_t)rd_u64(hdr, L->ob_size);
+	int first = rd_i32(hdr, L->co_firstlineno);
+	if (units <= 0 || units > VALIDATE_MAX_LINE || first < 0 || first > VALIDATE_MAX_LINE)
+		return fail_why(why, whylen, "a code object has an insane size or first line");
+	uint64_t base = code + (uint64_t)L->co_code_adaptive;
+	if (tlbc == 0 && (instr < base || instr > base + 2 * (uint64_t)units))
+		return fail_why(why, whylen, "a frame's instruction is outside its code object");
+	if (pystr_read(&p->ctx, rd_u64(hdr, L->co_name), name, sizeof(name), NULL) != 0 ||
+	    pystr_read(&p->ctx, rd_u64(hdr, L->co_filename), name, sizeof(name), NULL) != 0 ||
+	    (L->co_qualname >= 0 &&
+	     pystr_read(&p->ctx, rd_u64(hdr, L->co_qualname), name, sizeof(name), NULL) != 0))
+		return fail_why(why, whylen, "a code object's name or file name is not a string");
+	int64_t tablen = 0;
+	uint64_t lt = rd_u64(hdr, L->co_linetable);
+	if (L->bytes_size < 0 || !lt ||
+	    mem__read(p->mem, lt + (uint64_t)L->bytes_size, &tablen, 8) != 0 ||
+	    tablen < 0 || tablen > MAX_LINETABLE)
+		return fail_why(why, whylen, "a code object's line table has an insane length");
+	return 0;
+}
+
+int pyproc__validate(struct pyproc *p, char *why, size_t whylen)
+{
+	const struct py_layout *L = &p->L;
+	uint8_t ts[TS_READ], fb[FRAME_READ];
+	uint64_t interp = 0, t = 0;
+	size_t checked = 0, nthreads = 0, walked = 0;
+	if (!p->ctx.code_type)
+		return fail_why(why, whylen, "no PyCode_Type symbol to check code objects with");
+	if (L->family != PY_FAMILY_IFRAME || L->ts_current_frame < 0 || L->rt_interp_head < 0 ||
+	    p->ts_read > TS_READ || L->if_size < 16 || (size_t)L->if_size > sizeof(fb) ||
+	    L->if_owner < 0 || L->if_owner >= L->if_size || L->if_code < 0 ||
+	    L->if_code + 8 > L->if_size || L->if_instr < 0 || L->if_instr + 8 > L->if_size ||
+	    L->if_previous < 0 || L->if_previous + 8 > L->if_size ||
+	    (L->if_tlbc_index >= 0 && L->if_tlbc_index + 4 > L->if_size))
+		return fail_why(why, whylen, "the published offsets are out of range");
+	if (mem__read_ptr(p->mem, p->target.runtime + (uint64_t)L->rt_interp_head, &interp) != 0 ||
+	    !interp)
+		return fail_why(why, whylen, "no interpreter at the published runtime offset");
+	if (mem__read_ptr(p->mem, interp + (uint64_t)L->is_tstate_head, &t) != 0)
+		return fail_why(why, whylen, "the interpreter cannot be read");
+	for (; t; nthreads++) {
+		if (nthreads >= PYPROC_MAX_THREADS)
+			return fail_why(why, whylen, "the thread list does not end");
+		if (mem__read(p->mem, t, ts, (size_t)p->ts_read) != 0)
+			return fail_why(why, whylen, "a thread state cannot be read");
+		if (rd_u64(ts, L->ts_interp) != interp)
+			return fail_why(why, whylen, "a thread state does not point back to its interpreter");
+		uint64_t f = rd_u64(ts, L->ts_current_frame);
+		for (int depth = 0; f && depth < VALIDATE_DEPTH && checked < VALIDATE_ENOUGH; depth++) {
+			if (++walked > VALIDATE_WALK)
+				return fail_why(why, whylen, "too many frames");
+			if (mem__read(p->mem, f, fb, (size_t)L->if_size) != 0)
+				return fail_why(why, whylen, "a frame cannot be read");
+			int owner = fb[L->if_owner];
+			if (owner > L->owner_skip_min)
+				return fail_why(why, whylen, "a frame has an unknown owner");
+			if (owner < L->owner_skip_min) {
+				int32_t tlbc = L->if_tlbc_index >= 0 ? rd_i32(fb, L->if_tlbc_index) : 0;
+				uint64_t code = rd_u64(fb, L->if_code) & L->stackref_mask;
+				int err = validate_code(p, code, rd_u64(fb, L->if_instr), tlbc, why, whylen);
+				if (err)
+					return err;
+				checked++;
+			}
+			f = rd_u64(fb, L->if_previous);
+		}
+		t = rd_u64(ts, L->ts_next);
+	}
+	if (!nthreads)
+		return fail_why(why, whylen, "the interpreter has no thread state");
+	if (!checked)
+		return fail_why(why, whylen, "no Python frame to check");
+	return 0;
+}
+
 /* ---- open / close -------------------------------------------------------- */
 
 /* The target's TIDs (cached, see threadstate.h); none for a snapshot. */
@@ -401,15 +504,40 @@ int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 		goto fail;
 	err = offsets_for_version(p->target.version, p->target.free_threaded, &p->L);
 	if (err)
+		err = offsets_for_newer(p->target.version, p->target.free_threaded, &p->L);
+	if (err)
 		goto fail;
 	p->L.py2_unicode_size = p->target.py2_unicode_size;
-	size_t dsize = offsets_debug_size(p->target.version);
+	size_t dsize = offsets_debug_size(p->L.table_minor);
+	char vs[32], newest[16];
+	offsets_version_str(p->target.version, p->target.free_threaded, vs, sizeof(vs));
+	snprintf(newest, sizeof(newest), "%u.%u", p->L.table_minor >> 24,
+		 (p->L.table_minor >> 16) & 0xff);
+	if (p->L.untested) {
+		static bool warned;     /* one line per run, however many processes */
+		if (!warned)
+			fprintf(stderr, "cspy: warning: Python %s is newer than cspy knows (%s): trying "
+				"the %s layout with its own _Py_DebugOffsets, checked before use\n",
+				vs, newest, newest);
+		warned = true;
+		if (!dsize || !p->target.runtime) {
+			snprintf(why, whylen, "Python %s is newer than cspy knows (%s) and publishes no "
+				 "_Py_DebugOffsets: this cspy cannot read it", vs, newest);
+			err = -ENOTSUP;
+			goto fail;
+		}
+	}
 	if (dsize && p->target.runtime) {
 		uint8_t *buf = xmalloc(dsize);
 		err = mem__read(p->mem, p->target.runtime, buf, dsize);
 		if (!err && offsets_apply_debug(&p->L, buf, dsize) != 0) {
-			snprintf(why, whylen, "the _Py_DebugOffsets of this Python %s are not valid",
-				 p->target.binary);
+			if (p->L.untested)
+				snprintf(why, whylen, "Python %s is newer than cspy knows (%s) and its "
+					 "_Py_DebugOffsets do not have the %s shape: this cspy cannot "
+					 "read it", vs, newest, newest);
+			else
+				snprintf(why, whylen, "the _Py_DebugOffsets of this Python %s are not valid",
+					 p->target.binary);
 			err = -ENOTSUP;
 		}
 		free(buf);
@@ -431,6 +559,16 @@ int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 	p->exe = procfs_exe(pid);
 	p->cmdline = procfs_cmdline(pid);
 	init_ctx(p);
+	if (p->L.untested) {
+		char reason[256];
+		if (pyproc__validate(p, reason, sizeof(reason)) != 0) {
+			snprintf(why, whylen, "Python %s is newer than cspy knows (%s) and its memory "
+				 "does not match the %s layout (%s): this cspy cannot read it",
+				 vs, newest, newest, reason);
+			err = -ENOTSUP;
+			goto fail;
+		}
+	}
 	*out = p;
 	return 0;
 fail:

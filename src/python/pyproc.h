@@ -115,6 +115,17 @@ struct py_layout;
 struct pyproc *pyproc__new_mem(struct mem *mem, pid_t pid, const struct py_target *target,
 			       const struct py_layout *layout);
 
+/* Check, live, that the layout reads this target right: the interpreter's
+ * thread states point back to it, every frame's code object is of the code
+ * type (PyCode_Type) with sane lengths (code units, first line, line table,
+ * name strings) and the frame's instruction inside it, and at least one
+ * frame was checked. pyproc__open() runs it for a newer minor version than
+ * cspy knows (tried with the newest table and the target's own
+ * _Py_DebugOffsets) and refuses the target when it fails. Returns 0, or
+ * -EINVAL with the first failed check in why. Bounded: 4096 threads, 256
+ * frames each, 16384 frames in all (it stops once 1024 were checked). */
+int pyproc__validate(struct pyproc *p, char *why, size_t whylen);
+
 const struct pyproc_info *pyproc__info(const struct pyproc *p);
 const struct pyctx *pyproc__ctx(const struct pyproc *p);
 

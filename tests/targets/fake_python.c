@@ -2,9 +2,11 @@
  *
  * A process that looks like a Python cspy does not support, for the
  * "unsupported version" error test. Built by the end-to-end suite with
- *   cc -rdynamic -DFAKE_VERSION=0x030f00f0 -o python3.15 fake_python.c
+ *   cc -rdynamic -DFAKE_VERSION=0x031000f0 -o python3.16 fake_python.c
  * It exports Py_Version and a _PyRuntime in a .PyRuntime section whose
- * _Py_DebugOffsets header says 3.15, like a real 3.15 would; with
+ * _Py_DebugOffsets header says 3.16, like a real 3.16 would, but whose
+ * offsets are all zero (cspy tries a newer minor with its own debug
+ * offsets, and must refuse these); with
  * -DFAKE_OLD it instead exports _PyThreadState_Current and writes a
  * "2.6.9 (" version string into its writable memory, like Python 2.6.
  */
@@ -13,7 +15,7 @@
 #include <unistd.h>
 
 #ifndef FAKE_VERSION
-#define FAKE_VERSION 0x030f00f0
+#define FAKE_VERSION 0x031000f0
 #endif
 
 #ifdef FAKE_OLD

@@ -294,6 +294,8 @@ static void test_iframe_314(void)
 {
 	iframe_case(0x030e00f0, false);
 	iframe_case(0x030e00f0, true);
+	iframe_case(0x030f02f0, false);
+	iframe_case(0x030f02f0, true);
 }
 
 static void test_iframe_kwonly(void)

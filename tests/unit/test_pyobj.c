@@ -42,6 +42,7 @@
 #define V312 0x030c01f0u
 #define V313 0x030d00f0u
 #define V314 0x030e00f0u
+#define V315 0x030f02f0u
 
 /* ---- snapshot fixture ---- */
 
@@ -527,6 +528,8 @@ static void test_int_312(void)
 	int_cases(V312, false);
 	int_cases(V314, false);
 	int_cases(V314, true);
+	int_cases(V315, false);
+	int_cases(V315, true);
 }
 
 static void test_int_27(void)
@@ -764,6 +767,8 @@ static void test_dict_311(void)
 	dict_cases(V312, false);
 	dict_cases(V313, false);
 	dict_cases(V314, true);
+	dict_cases(V315, false);
+	dict_cases(V315, true);
 }
 
 static void test_dict_27(void)
@@ -945,6 +950,8 @@ static void test_getattr_313(void)
 	attr_cases(V313, false);
 	attr_cases(V314, false);
 	attr_cases(V314, true);
+	attr_cases(V315, false);
+	attr_cases(V315, true);
 }
 
 /* ---- thread names ---- */
@@ -1033,6 +1040,8 @@ static void test_thread_names(void)
 	thread_cases(V312, false);
 	thread_cases(V313, false);
 	thread_cases(V314, true);
+	thread_cases(V315, false);
+	thread_cases(V315, true);
 }
 
 int main(void)

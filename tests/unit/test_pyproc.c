@@ -13,6 +13,9 @@
  * within a few times the loop's length; overlapping frames fail with
  * -EFAULT; and a sample whose threads hold more frames than
  * PYPROC_MAX_SAMPLE_FRAMES in all fails with -E2BIG without reading more.
+ * pyproc__validate (a newer minor read with the newest table) accepts a
+ * consistent snapshot, whose stack then samples right, and refuses each kind
+ * of inconsistency, a layout shifted from the memory's included.
  * The work is counted in reads (mem__reads), not in time.
  */
 #include <stdio.h>
@@ -111,7 +114,9 @@ static struct pyproc *setup_ft(unsigned version, bool free_threaded)
 {
 	snap = mem__new_snapshot();
 	next_str = STRINGS;
-	offsets_for_version(version, free_threaded, &L);
+	/* a newer minor than cspy knows gets the newest table, as pyproc__open does */
+	if (offsets_for_version(version, free_threaded, &L) != 0)
+		offsets_for_newer(version, free_threaded, &L);
 	make_type(CODE_TYPE, "code");
 	make_type(STR_TYPE, "str");
 	make_type(BYTES_TYPE, "bytes");
@@ -557,9 +562,91 @@ static void test_314t_tlbc_gil(void)
 	pyproc__close(p);
 }
 
+/* pyproc__validate, the live check of a newer minor read with the newest
+ * table: a consistent 3.15 snapshot passes (and samples right); a thread
+ * state that does not point back to its interpreter, a frame whose code
+ * object is not of the code type, an instruction outside its code object,
+ * an insane code size or no frame at all each fail with the reason. */
+static void test_validate(void)
+{
+	uint64_t a[3];
+	char why[256];
+	struct py_sample s = { 0 };
+	const bool no[3] = { false, false, false };
+	struct pyproc *p = setup(0x030f02f0);
+	make_iframes(3, no, no, a);
+	for (int i = 0; i < 3; i++)
+		put64(0x50000 + 0x1000 * (uint64_t)i + (uint64_t)L.ob_size, 64);  /* code units */
+	put64(TSTATE + L.ts_interp, INTERP);
+	CHECK_INT(pyproc__validate(p, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "no Python frame to check");
+	put64(TSTATE + L.ts_current_frame, a[2]);
+	CHECK_INT(pyproc__validate(p, why, sizeof(why)), 0);
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK(s.n == 1 && s.threads[0].nframes == 3);
+	if (s.n == 1 && s.threads[0].nframes == 3)
+		CHECK_STR(s.threads[0].frames[0].code->name, "f2");
+
+	put64(TSTATE + L.ts_interp, INTERP + 8);
+	CHECK_INT(pyproc__validate(p, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "a thread state does not point back to its interpreter");
+	put64(TSTATE + L.ts_interp, INTERP);
+
+	put64(0x51000 + (uint64_t)L.ob_type, STR_TYPE);
+	CHECK_INT(pyproc__validate(p, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "a frame's code object is not of the code type");
+	put64(0x51000 + (uint64_t)L.ob_type, CODE_TYPE);
+
+	put64(a[1] + (uint64_t)L.if_instr, 0x51000 + (uint64_t)L.co_code_adaptive + 2 * 64 + 2);
+	CHECK_INT(pyproc__validate(p, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "a frame's instruction is outside its code object");
+	put64(a[1] + (uint64_t)L.if_instr, 0x51000 + (uint64_t)L.co_code_adaptive);
+
+	put64(0x50000 + (uint64_t)L.ob_size, (uint64_t)1 << 40);
+	CHECK_INT(pyproc__validate(p, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "a code object has an insane size or first line");
+	put64(0x50000 + (uint64_t)L.ob_size, 64);
+
+	a[0] = 0;
+	put64(TSTATE + L.ts_current_frame, a[2]);
+	CHECK_INT(pyproc__validate(p, why, sizeof(why)), 0);
+	pyproc__close(p);
+
+	/* A "3.16" laid out like 3.15, read with the untested newest table:
+	 * passes the checks and samples the stack that was built. */
+	p = setup(0x031000a1);
+	CHECK(L.untested && L.table_minor == PY_VER(3, 15));
+	make_iframes(3, no, no, a);
+	for (int i = 0; i < 3; i++)
+		put64(0x50000 + 0x1000 * (uint64_t)i + (uint64_t)L.ob_size, 64);
+	put64(TSTATE + L.ts_interp, INTERP);
+	put64(TSTATE + L.ts_current_frame, a[2]);
+	CHECK_INT(pyproc__validate(p, why, sizeof(why)), 0);
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK(s.n == 1 && s.threads[0].nframes == 3);
+	if (s.n == 1 && s.threads[0].nframes == 3) {
+		CHECK_STR(s.threads[0].frames[0].code->name, "f2");
+		CHECK_STR(s.threads[0].frames[2].code->name, "f0");
+		CHECK_INT(s.threads[0].frames[0].line, 12);
+	}
+	/* The same memory shifted as a newer layout would have it (thread
+	 * states grown by 16 bytes before current_frame): refused. */
+	put64(TSTATE + L.ts_current_frame, 0);
+	put64(TSTATE + L.ts_current_frame + 16, a[2]);
+	CHECK_INT(pyproc__validate(p, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "no Python frame to check");
+	/* ... or where current_frame finds another pointer (the datastack chunk's header) */
+	put64(TSTATE + L.ts_current_frame, CHUNK);
+	CHECK_INT(pyproc__validate(p, why, sizeof(why)), -EINVAL);
+	printf("    a chunk taken for a frame: %s\n", why);
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
 int main(void)
 {
 	TEST_RUN(test_311_walk);
+	TEST_RUN(test_validate);
 	TEST_RUN(test_27_walk);
 	TEST_RUN(test_entry_flags);
 	TEST_RUN(test_unmapped_tstate);

@@ -362,6 +362,8 @@ static void test_read_314t(void)
 	pep393_cases(0x030e00f0, true);
 	pep393_cases(0x030d00f0, true);
 	pep393_cases(0x030e00f0, false);
+	pep393_cases(0x030f02f0, true);
+	pep393_cases(0x030f02f0, false);
 }
 
 static void test_read_truncated(void)
