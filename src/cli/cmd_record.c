@@ -77,7 +77,8 @@ static void usage(FILE *f)
 "  -p, --pid PID[,PID]    attach to running processes\n"
 "  -s, --subprocesses     also profile Python subprocesses, also ones started later\n"
 "  -i, --idle             include idle (sleeping) threads\n"
-"  -g, --gil              only the thread holding the GIL\n"
+"  -g, --gil              only the thread holding the GIL (refused for a\n"
+"                         free-threaded Python running without one)\n"
 "  -t, --threads          one root frame per thread\n"
 "      --interpreters     one root frame per interpreter (subinterpreters), the\n"
 "                         one the thread runs in, above the thread's\n"
@@ -266,13 +267,14 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 	fprintf(f, "{\"samples\": %llu, \"errors\": %llu, \"rate_hz\": %g, \"elapsed_s\": %.6f, "
 		"\"cpu_s\": %.6f, \"vm_reads\": %llu, \"thread_samples\": %llu, "
 		"\"max_lag_s\": %.6f, \"first_sample_s\": %.6f, \"startup_cpu_s\": %.6f, "
-		"\"write_s\": %.6f, \"peak_rss_kb\": %ld, \"pauses\": %llu, \"paused_s\": %.6f, \"gil_retries\": %llu}\n",
+		"\"write_s\": %.6f, \"peak_rss_kb\": %ld, \"pauses\": %llu, \"paused_s\": %.6f, \"gil_retries\": %llu, "
+		"\"tlbc_frames\": %llu}\n",
 		(unsigned long long)st->samples, (unsigned long long)st->errors, rate, st->elapsed_s,
 		(double)st->cpu_ns / 1e9, (unsigned long long)st->vm_reads,
 		(unsigned long long)st->thread_samples, st->max_lag_s, first,
 		(double)st->first_sample_cpu_ns / 1e9, write_s, ru.ru_maxrss,
 		(unsigned long long)st->pauses, (double)st->paused_ns / 1e9,
-		(unsigned long long)st->gil_retries);
+		(unsigned long long)st->gil_retries, (unsigned long long)st->tlbc_frames);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);
 }
@@ -370,6 +372,11 @@ int cmd_record(int argc, char **argv)
 	sampler__run(s);
 	if (pc.tty && !c.hideprogress)
 		fprintf(stderr, "\r\033[K");
+	if (c.gil && sampler__status(s)->max_nogil_processes > 0)
+		fprintf(stderr, "cspy> Warning: --gil: %d Python process%s ran without a GIL "
+			"(free-threaded): none of their threads were kept\n",
+			sampler__status(s)->max_nogil_processes,
+			sampler__status(s)->max_nogil_processes == 1 ? "" : "es");
 	if (sampler__status(s)->gave_up[0]) {
 		cli_error("%s", sampler__status(s)->gave_up);
 		rc = 1;

@@ -89,7 +89,8 @@ static void usage(FILE *f)
 "      --delay S          refresh every S seconds (default 1)\n"
 "  -s, --subprocesses     also profile Python subprocesses, also ones started later\n"
 "  -i, --idle             include idle (sleeping) threads\n"
-"  -g, --gil              only the thread holding the GIL\n"
+"  -g, --gil              only the thread holding the GIL (refused for a\n"
+"                         free-threaded Python running without one)\n"
 "  -F, --function         start aggregated by function, not by line\n"
 "      --function PATTERN keep samples with a function matching the regex PATTERN\n"
 "      --include PATTERN  keep samples with a frame matching PATTERN\n"
@@ -350,6 +351,7 @@ static void fill_header(const struct top *t, const struct sampler_status *st, co
 		.active_samples = st->active_samples - t->base.active_samples,
 		.gil_samples = st->gil_samples - t->base.gil_samples,
 		.threads = st->threads, .processes = st->processes,
+		.nogil_processes = st->nogil_processes,
 		.show_processes = t->c->subprocesses, .thread_label = t->thread_label,
 		.paused = t->paused, .help = t->help, .rate_hz = t->c->rate, .message = t->message,
 		.pane_title = t->pane_title, .pane = (const char *const *)t->pane, .npane = t->npane,

@@ -148,6 +148,7 @@ struct pyproc {
 	size_t ncodes, codes_cap;
 	uint64_t now_ns;                /* clock of the current sample */
 	uint64_t swept_ns;              /* when old code entries were last dropped */
+	uint64_t tlbc_frames;           /* frames resolved in a thread-local bytecode copy */
 
 	struct threadstate *threads;    /* live only: TIDs and run states */
 	bool states_fresh;              /* run states read by pyproc__running_tasks */
@@ -691,6 +692,11 @@ uint64_t pyproc__syscalls(const struct pyproc *p)
 	return mem__syscalls(p->mem);
 }
 
+uint64_t pyproc__tlbc_frames(const struct pyproc *p)
+{
+	return p->tlbc_frames;
+}
+
 void pyproc__set_pause(struct pyproc *p, const struct ptrace_pause *pause)
 {
 	p->pause = pause;
@@ -1028,6 +1034,7 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			offset = lasti < 0 ? -1 : (int)(lasti * L->lasti_scale);
 		} else {
 			uint64_t base = tlbc_base(p, rf->code, hdr, rf->tlbc);
+			p->tlbc_frames += base != rf->code + (uint64_t)L->co_code_adaptive;
 			/* Incomplete frames (prologue not run yet) never show. */
 			if (rf->owner != L->owner_generator &&
 			    rf->instr < base + 2 * (uint64_t)(e->firsttraceable > 0 ? e->firsttraceable : 0)) {
@@ -1170,6 +1177,27 @@ static int find_interp(struct pyproc *p, uint64_t *interp)
 	if (!ts)
 		return -EAGAIN;
 	return mem__read_ptr(p->mem, ts + (uint64_t)p->L.ts_interp, interp);
+}
+
+int pyproc__gil_enabled(struct pyproc *p)
+{
+	const struct py_layout *L = &p->L;
+	if (!L->free_threaded || L->gil_enabled < 0 || L->gil_kind != PY_GIL_INTERP)
+		return 1;
+	uint64_t interp = 0, gil = 0;
+	int32_t enabled = 0;
+	int err = find_interp(p, &interp);
+	if (err)
+		return err;
+	if (!interp)
+		return -EAGAIN;
+	if ((err = mem__read_ptr(p->mem, interp + (uint64_t)L->is_gil_ptr, &gil)) != 0)
+		return err;
+	if (!gil)
+		return -EAGAIN;         /* the GIL state is created after the first thread state */
+	if ((err = mem__read_i32(p->mem, gil + (uint64_t)L->gil_enabled, &enabled)) != 0)
+		return err;
+	return enabled != 0;
 }
 
 /* A thread state created for a thread that has not started running yet (or

@@ -152,6 +152,14 @@ void pyproc__set_pause(struct pyproc *p, const struct ptrace_pause *pause);
  * last sample met more than one interpreter (each may have its own GIL). */
 int pyproc__gil_tid(struct pyproc *p, pid_t *tid);
 
+/* Whether the interpreter has a GIL now: 1 for every build with one, and
+ * for a free-threaded build whose GIL was enabled (PYTHON_GIL=1, -X gil=1,
+ * or an extension module that needs it; CPython never disables it again
+ * once enabled for good); 0 for a free-threaded build running without one;
+ * -EAGAIN while the interpreter has not created its GIL state yet; -errno
+ * when it could not be read. Read live, no pause. */
+int pyproc__gil_enabled(struct pyproc *p);
+
 /* Read every thread's stack into *s. flags: PYSAMPLE_*. Returns 0, or -ESRCH
  * (the process is gone), or -EFAULT/-EIO when the interpreter state itself
  * could not be read (a torn sample), -ELOOP when the thread list loops,
@@ -162,6 +170,9 @@ void py_sample__release(struct py_sample *s);
 
 /* Number of read syscalls issued on the target so far. */
 uint64_t pyproc__syscalls(const struct pyproc *p);
+/* Frames whose line was found in a thread-local copy of their bytecode
+ * (3.14t: a frame with tlbc_index > 0), so far. */
+uint64_t pyproc__tlbc_frames(const struct pyproc *p);
 /* The process's TIDs, listed at most every 100 ms (and again as soon as a
  * sample meets a thread the list lacks): what a pause should stop. Borrowed
  * until the next call on p; returns the count, 0 when unknown. */

@@ -50,6 +50,8 @@
 #define PROGRESS_NS 100000000ull
 #define LABEL_MAX 1024
 #define FRAME_CACHE 4096        /* entries, a power of two */
+#define GIL_WAIT_NS 2000000000ull       /* --gil: for a starting interpreter's GIL state */
+#define GIL_REFRESH_NS 1000000000ull    /* a free-threaded target's GIL state read again */
 
 struct frame_cache {
 	uint64_t uid;           /* 0: empty (uids start at 1) */
@@ -90,6 +92,8 @@ struct target {
 	uint64_t names_at;              /* when names were last refreshed */
 	uint64_t retired_at;            /* when exited threads were last folded */
 	bool names_due;
+	int gil;                        /* 1: has a GIL, 0: free-threaded without one, -1: unknown */
+	uint64_t gil_at;                /* when gil was last read */
 };
 
 struct skipped {                        /* a descendant that is not (yet) Python */
@@ -211,11 +215,37 @@ static void add_target(struct sampler *s, struct pyproc *pp, struct unwinder *uw
 	t->pid = pid;
 	t->alive = true;
 	t->names_due = true;
+	t->gil = in->free_threaded ? pyproc__gil_enabled(pp) : 1;
+	if (t->gil < 0)
+		t->gil = -1;
+	t->gil_at = clock_now_ns();
 	char *label = xasprintf("process %d:\"%s\"", (int)pid, in->cmdline);
 	t->proc_frame = profile__frame(s->prof, label, "", "", -1, PROF_FRAME_PROCESS);
 	free(label);
 	if (!s->pyver[0])
 		snprintf(s->pyver, sizeof(s->pyver), "%s", in->version_str);
+}
+
+/* --gil keeps the samples of the thread holding the GIL: a free-threaded
+ * interpreter running without one would give none. Refused (-ENOTSUP, why
+ * says so) before any sampling; a starting interpreter is given up to
+ * GIL_WAIT_NS to create its GIL state. 0 when it has a GIL, or when that
+ * could not be told (sampled as usual). */
+static int gil_refused(const struct sampler *s, struct pyproc *pp, char *why, size_t whylen)
+{
+	if (!s->c.gil_only || !pyproc__info(pp)->free_threaded)
+		return 0;
+	struct timespec pause = { 0, 1000000 };
+	uint64_t end = clock_now_ns() + GIL_WAIT_NS;
+	int r;
+	while ((r = pyproc__gil_enabled(pp)) == -EAGAIN && !stop_flag && clock_now_ns() < end)
+		nanosleep(&pause, NULL);
+	if (r != 0)
+		return 0;
+	snprintf(why, whylen, "runs Python %s without a GIL (a free-threaded build): --gil would "
+		 "keep no sample; leave out --gil, or start it with PYTHON_GIL=1 (python -X gil=1)",
+		 pyproc__info(pp)->version_str);
+	return -ENOTSUP;
 }
 
 int sampler__add_pid(struct sampler *s, pid_t pid, char *why, size_t whylen)
@@ -227,6 +257,10 @@ int sampler__add_pid(struct sampler *s, pid_t pid, char *why, size_t whylen)
 	int err = pyproc__open(pid, &pp, why, whylen);
 	if (err)
 		return err;
+	if ((err = gil_refused(s, pp, why, whylen)) != 0) {
+		pyproc__close(pp);
+		return err;
+	}
 	if (s->c.native && (err = unwinder__new(pid, pyproc__info(pp)->binary, &uw)) != 0) {
 		snprintf(why, whylen, "cannot read the native stacks of process %d: %s", (int)pid,
 			 strerror(-err));
@@ -368,6 +402,8 @@ int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *w
 			int e = pyproc__sample(pp, &s->sample, 0);
 			if (e == 0) {
 				pp = recheck_version(child, pp);
+				if ((err = gil_refused(s, pp, why, whylen)) != 0)
+					break;
 				add_target(s, pp, NULL, child);
 				return 0;
 			}
@@ -607,6 +643,13 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		t->names_due = false;
 		t->names_at = now;
 	}
+	if (t->gil != 1 && (t->gil < 0 || now - t->gil_at >= GIL_REFRESH_NS)) {
+		/* Free-threaded: an extension module may enable the GIL; a
+		 * starting interpreter (no GIL state yet) is asked every tick. */
+		int g = pyproc__gil_enabled(t->pp);
+		t->gil = g >= 0 ? g : t->gil;
+		t->gil_at = now;
+	}
 	if (!s->c.include_idle)
 		flags |= PYSAMPLE_SKIP_IDLE;    /* dropped anyway: not even read */
 	if (!s->c.gil_only && !s->c.gil_stats)
@@ -710,10 +753,18 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.elapsed_s = (double)(now - s->start_ns) / 1e9;
 	s->st.processes = alive_targets(s);
 	s->st.cpu_ns = cpu_ns();
-	uint64_t reads = 0;
-	for (size_t i = 0; i < s->nt; i++)
+	uint64_t reads = 0, tlbc = 0;
+	int nogil = 0;
+	for (size_t i = 0; i < s->nt; i++) {
 		reads += pyproc__syscalls(s->t[i].pp);
+		tlbc += pyproc__tlbc_frames(s->t[i].pp);
+		nogil += s->t[i].alive && s->t[i].gil == 0;
+	}
 	s->st.vm_reads = reads;
+	s->st.tlbc_frames = tlbc;
+	s->st.nogil_processes = nogil;
+	if (nogil > s->st.max_nogil_processes)
+		s->st.max_nogil_processes = nogil;
 }
 
 static void report(struct sampler *s, uint64_t now, bool force)

@@ -43,6 +43,9 @@ struct sampler_status {
 	uint64_t pauses;        /* blocking mode: pauses of a process's threads */
 	uint64_t paused_ns;     /* ... and their total length, first stop to last resume */
 	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
+	uint64_t tlbc_frames;   /* frames found in a thread-local bytecode copy (3.14t) */
+	int nogil_processes;    /* targets alive running without a GIL (free-threaded) */
+	int max_nogil_processes;        /* ... the most at any time */
 	char gave_up[512];      /* why a target stopped being sampled while it lives (another
 				 * process began tracing it: no pause can work): one line, or "" */
 };
@@ -57,7 +60,8 @@ struct sampler_config {
 	double duration_s;      /* 0: unlimited */
 	bool nonblocking;
 	bool native;            /* --native: merge native stacks (needs the pause: not nonblocking) */
-	bool gil_only;          /* --gil: only the thread holding the GIL */
+	bool gil_only;          /* --gil: only the thread holding the GIL; a target
+				 * running without a GIL is refused (free-threaded) */
 	bool gil_stats;         /* count GIL holders (gil_samples) even without --gil */
 	bool include_idle;      /* --idle */
 	bool threads_root;      /* --threads: root frame per thread */
@@ -80,7 +84,8 @@ struct sampler *sampler__new(const struct sampler_config *c, struct profile *pro
 void sampler__free(struct sampler *s);
 
 /* Add a target. Returns 0, or the pyproc__open error (-ENOEXEC, -EACCES,
- * -ENOTSUP ...) with a one-line reason in why. */
+ * -ENOTSUP ...) with a one-line reason in why; with gil_only, -ENOTSUP for
+ * a free-threaded interpreter running without a GIL. */
 int sampler__add_pid(struct sampler *s, pid_t pid, char *why, size_t whylen);
 /* --subprocesses with a PID that is not Python itself (a shell, a
  * supervisor): adopt its Python descendants as they appear. */
@@ -88,7 +93,8 @@ void sampler__watch(struct sampler *s, pid_t pid);
 /* Launch mode: the child cspy started; it is reaped by the sampler, which
  * waits for its interpreter to start (up to timeout_s) and, with
  * subprocesses, for Python descendants. Returns 0, or -ESRCH when it exited
- * first, -ENOEXEC when it never became a Python process. */
+ * first, -ENOEXEC when it never became a Python process, -ENOTSUP as
+ * sampler__add_pid. */
 int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *why, size_t whylen);
 
 /* Sample until done. Returns 0. */

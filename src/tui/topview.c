@@ -189,7 +189,18 @@ static void header(struct ctx *c, const struct top_header *h, const struct topmo
 	char procs[32] = "";
 	if (h->show_processes)
 		snprintf(procs, sizeof(procs), ", Processes: %d", h->processes);
-	add(c, TERM_PLAIN, "GIL: %.2f%%, Active: %.2f%%, Threads: %d%s", pct(h->gil_samples, h->samples),
+	/* A free-threaded interpreter without a GIL has no holder: say so
+	 * rather than show 0 %. */
+	char gil[64];
+	if (h->processes > 0 && h->nogil_processes >= h->processes)
+		snprintf(gil, sizeof(gil), "none (free-threaded)");
+	else if (h->nogil_processes > 0)
+		snprintf(gil, sizeof(gil), "%.2f%% (%d process%s without one)",
+			 pct(h->gil_samples, h->samples), h->nogil_processes,
+			 h->nogil_processes == 1 ? "" : "es");
+	else
+		snprintf(gil, sizeof(gil), "%.2f%%", pct(h->gil_samples, h->samples));
+	add(c, TERM_PLAIN, "GIL: %s, Active: %.2f%%, Threads: %d%s", gil,
 	    pct(h->active_samples, h->thread_samples), h->threads, procs);
 	add(c, h->paused ? TERM_NOTE : TERM_PLAIN, "Thread: %s   Sort: %s   View: by %s%s",
 	    h->thread_label ? h->thread_label : "all", sort_names[topmodel__sort_key(m)],

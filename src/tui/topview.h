@@ -35,6 +35,7 @@ struct top_header {
 	uint64_t samples, errors;       /* process reads since the reset: ok / failed */
 	uint64_t thread_samples, active_samples, gil_samples;  /* threads seen in them */
 	int threads, processes;         /* in the latest read */
+	int nogil_processes;            /* of those, free-threaded without a GIL */
 	bool show_processes;            /* --subprocesses */
 	const char *thread_label;       /* "all", or the thread shown */
 	bool paused;

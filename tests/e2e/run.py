@@ -392,6 +392,11 @@ def discover():
     return interps, notes
 
 
+def shown_version(interp):
+    """The version cspy shows for interp: "3.14.7", "3.14.7t" when free-threaded."""
+    return interp.version + ('t' if interp.free_threaded else '')
+
+
 # The minors whose layout family and decoders another minor of this list
 # covers (PyFrameObject, co_lnotab, 3.6-style dicts: 3.6 and 3.10 cover them).
 COVERED_MINORS = [(3, 7), (3, 8), (3, 9)]
@@ -1045,7 +1050,7 @@ def check_no_threading(ctx):
         ln = [i + 1 for i, l in enumerate(lines) if l.endswith(marker)][0]
         frames.append({'filename': script, 'line': ln, 'name': name, 'qualname': name})
     oracle['threads'][0]['frames'] = frames
-    oracle['version'] = ctx.interp.version
+    oracle['version'] = shown_version(ctx.interp)
     require_cspy()
     res, js = ctx.dump(t, as_json=True)
     problems = []
@@ -1151,7 +1156,7 @@ def gil_busy_retried(ctx, t, names, js, tx):
     times); any other mismatch fails at once. Returns (problems, attempt,
     js, tx)."""
     for attempt in range(5):
-        problems, nobody = gil_busy_problems(names, js, tx)
+        problems, nobody = gil_busy_problems(names, js, tx, ctx.interp.free_threaded)
         if not problems or not nobody:
             break
         _, js = ctx.dump(t, (), as_json=True)
@@ -1159,9 +1164,10 @@ def gil_busy_retried(ctx, t, names, js, tx):
     return problems, attempt, js, tx
 
 
-def gil_busy_problems(names, js, tx):
+def gil_busy_problems(names, js, tx, no_gil=False):
     """Mismatches of the gil_busy dumps, and whether no thread owned the GIL
-    in one of them."""
+    in one of them. no_gil: a free-threaded build without a GIL, where the
+    busy thread is active and no thread owns a GIL."""
     problems = []
     json_owner = text_owner = False
     for th in js:
@@ -1169,7 +1175,7 @@ def gil_busy_problems(names, js, tx):
         name = names.get(th.get('os_thread_id'))
         if name is None:
             continue
-        want = (True, True) if name == 'busy' else (False, False)
+        want = (True, not no_gil) if name == 'busy' else (False, False)
         got = (th.get('active'), th.get('owns_gil'))
         if got != want:
             problems.append('JSON thread "%s": (active, owns_gil) expected %s, got %s'
@@ -1179,11 +1185,11 @@ def gil_busy_problems(names, js, tx):
         name = names.get(th['tid'])
         if name is None:
             continue
-        want = 'active+gil' if name == 'busy' else 'idle'
+        want = ('active' if no_gil else 'active+gil') if name == 'busy' else 'idle'
         if th['status'] != want:
             problems.append('text thread "%s": status expected %r, got %r'
                             % (name, want, th['status']))
-    return problems, not (json_owner and text_owner)
+    return problems, not no_gil and not (json_owner and text_owner)
 
 
 def build_py3(tree, str_as):
@@ -1628,6 +1634,117 @@ def check_import_block(ctx):
     stack_check(ctx, 'import_block.py',
                 {'MainThread': ['block_at_import', '<module>'] + MAIN})
     ctx.finish()
+
+
+# --------------------------------------------------------------------------
+# Several threads running at once (free-threaded builds: truly in parallel)
+
+FT_HELPERS = ('here', 'here_busy')      # the targets' own "I am there" calls
+
+
+def busy_expected(oracle):
+    """{native_id: (oracle thread, frames innermost first, loop)} of an
+    ft_busy.py oracle. Its snapshot did not wait for stable stacks: a thread
+    caught inside here()/here_busy() has those frames removed. loop:
+    [function, lo, hi] for a busy thread (its innermost line is anywhere in
+    lo..hi), else None (its stack is exact)."""
+    loops = oracle['extra']['loops']
+    out = {}
+    for ot in oracle['threads']:
+        exp = exp_frames(ot)
+        while exp and exp[0]['name'] in FT_HELPERS and \
+                os.path.basename(exp[0]['filename']) in ('cspy_oracle.py', 'ft_busy.py'):
+            exp = exp[1:]
+        out[ot['native_id']] = (ot, exp, loops.get(str(ot['native_id'])))
+    return out
+
+
+def busy_frames_problems(what, exp, loop, got):
+    """got: [(name, filename, line)] innermost first, filename as shown."""
+    e = [fmt(f['name'], f['filename'], f['line']) for f in exp]
+    g = [fmt(*f) for f in got]
+    if loop:
+        name, lo, hi = loop
+        if not got or got[0][0] != name or not (lo <= got[0][2] <= hi):
+            return ['%s: innermost frame expected %s on a line in %d..%d (its loop), got %s'
+                    % (what, name, lo, hi, g[:1] or 'no frame')]
+        e, g = e[1:], g[1:]
+    d = frames_diff(what + ' (the frames under the innermost)' if loop else what, e, g)
+    return [d] if d else []
+
+
+def busy_dump_problems(ctx, t, js, tx):
+    """Problems of one JSON and one text dump of an ft_busy.py target (stack
+    problems, activity problems)."""
+    ft = ctx.interp.free_threaded
+    exp = busy_expected(t.oracle)
+    stacks, activity = [], []
+    got = json_by_pid(js).get(t.oracle['pid'], [])
+    compare_thread_sets(t.oracle, [th.get('os_thread_id') for th in got], stacks)
+    owners = 0
+    for th in got:
+        e = exp.get(th.get('os_thread_id'))
+        if e is None:
+            continue
+        ot, frames, loop = e
+        what = 'JSON thread %s' % tname(ot)
+        if th.get('thread_name') != ot['name']:
+            stacks.append('%s: thread_name %r' % (what, th.get('thread_name')))
+        stacks += busy_frames_problems(what, frames, loop, [
+            (f.get('name'), f.get('filename'), f.get('line')) for f in th.get('frames') or []])
+        owners += bool(th.get('owns_gil'))
+        # Free-threaded: every busy thread runs (or waits for a CPU in user
+        # space), all paused at once, none holds a GIL.
+        if ft and loop and not th.get('active'):
+            activity.append('%s: busy, expected active' % what)
+        if not loop and th.get('active'):
+            activity.append('%s: asleep, expected idle' % what)
+    if ft and owners:
+        stacks.append('free-threaded without a GIL: %d thread(s) said to own the GIL' % owners)
+    if not ft and owners > 1:
+        stacks.append('%d threads said to own the GIL' % owners)
+    procs = tx or []
+    if len(procs) != 1:
+        stacks.append('text: expected one process section, got %d' % len(procs))
+    for th in (procs[0]['threads'] if len(procs) == 1 else []):
+        e = exp.get(th['tid'])
+        if e is None:
+            stacks.append('text: thread %s is not in the oracle' % th['tid'])
+            continue
+        ot, frames, loop = e
+        what = 'text thread %s' % tname(ot)
+        stacks += busy_frames_problems(what, [dict(f, filename=f['short']) for f in frames], loop,
+                                       [(f['name'], f['file'], f['line']) for f in th['frames']])
+        if ft and 'gil' in th['status']:
+            stacks.append('%s: status %r on a build without a GIL' % (what, th['status']))
+    return stacks, activity
+
+
+def check_ft_busy(mode):
+    def check(ctx):
+        """Three threads busy at once (MODE distinct: each in its own
+        function; same: all in one function, each with its own bytecode copy
+        on 3.14t) and the main thread asleep: each of 3 dumps (JSON and
+        text) shows every thread with its whole stack, the busy ones in
+        their loop's lines (from co_lines()) under exact callers."""
+        t = ctx.start('ft_busy.py', [mode, 3])
+        t.runnable = 3
+        t.wait_ready()
+        funcs = sorted(v[0] for v in t.oracle['extra']['loops'].values())
+        if funcs != (['hot'] * 3 if mode == 'same' else ['spin_0', 'spin_1', 'spin_2']):
+            raise Fail('ORACLE (test bug): loops %s' % t.oracle['extra']['loops'])
+        for attempt in range(3):
+            for tries in range(3):
+                res, js = ctx.dump(t, (), as_json=True)
+                _, tx = ctx.dump(t, ())
+                stacks, activity = busy_dump_problems(ctx, t, js, tx)
+                if stacks or not activity:
+                    break
+            ctx.problem(res, stacks + activity)
+            if ctx.problems:
+                break
+        ctx.finish()
+    return check
 
 
 PIDNS_SH = 'mount -t tmpfs tmpfs /tmp && exec "$@"'
@@ -2765,6 +2882,8 @@ PER_VERSION = [
     ('venv', check_venv, na_before((3, 0), 'no venv module')),
     ('terminal_escapes', check_terminal_escapes, None),
     ('traced', check_traced, None),
+    ('ft_busy_distinct', check_ft_busy('distinct'), na_before((3, 10), 'the target needs co_lines()')),
+    ('ft_busy_same', check_ft_busy('same'), na_before((3, 10), 'the target needs co_lines()')),
 ]
 
 

@@ -63,7 +63,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as dumpsuite                                      # noqa: E402
-from run import (Fail, NA, Stopping, alive, clip, cspy_path, cspy_shown,  # noqa: E402
+from run import (Fail, NA, Stopping, alive, clip, cspy_path, cspy_shown, shown_version,  # noqa: E402
                  indent, leftover_stops, make_temp_dir, remove_temp_dir, target_env)
 
 REPO = dumpsuite.REPO
@@ -83,6 +83,14 @@ RE_MODE = re.compile(r'^Thread: (.*?)   Sort: (\S+)   View: by (line|function)( 
 RE_COLLECT = re.compile(r"^Collecting samples from '(.*)' \(python v(\S+)\)")
 RE_TIME = re.compile(r'^Time: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)$')
 EXIT_MSG = 'The program exited with status %d. Press any key to quit.'
+# The GIL part of the header: a percentage, or on a free-threaded build
+# running without a GIL (the targets' environment has no PYTHON_GIL) none.
+RE_GIL_PCT = r'\d+\.\d\d%'
+RE_GIL_NONE = r'none \(free-threaded\)'
+
+
+def gil_re(interp):
+    return RE_GIL_NONE if interp.free_threaded else RE_GIL_PCT
 
 
 # --------------------------------------------------------------------------
@@ -391,14 +399,16 @@ def check_screen(ctx):
     with open('/proc/%d/cmdline' % t.pid, 'rb') as f:
         argv0 = f.read().split(b'\0')[0].decode('utf-8', 'replace')
     if (not s.collect or not s.collect[0].startswith(argv0[:20]) or '...' not in s.collect[0]
-            or not s.collect[0].endswith('/oracle.json') or s.collect[1] != ctx.interp.version):
+            or not s.collect[0].endswith('/oracle.json') or s.collect[1] != shown_version(ctx.interp)):
         probs.append('header: expected "Collecting samples from \'%s...oracle.json\' (python v%s)" '
                      '(the long command line shortened in the middle)'
-                     % (argv0[:20], ctx.interp.version))
+                     % (argv0[:20], shown_version(ctx.interp)))
     if len(s.times) != 1:
         probs.append('--timestamp: no "Time: YYYY-MM-DD HH:MM:SS" line in the header')
-    if not any(re.match(r'^GIL: \d+\.\d\d%, Active: \d+\.\d\d%, Threads: 2$', ln) for ln in s.lines):
-        probs.append('no "GIL: x%, Active: y%, Threads: 2" line')
+    if not any(re.match(r'^GIL: %s, Active: \d+\.\d\d%%, Threads: 2$' % gil_re(ctx.interp), ln)
+               for ln in s.lines):
+        probs.append('no "GIL: %s, Active: y%%, Threads: 2" line'
+                     % ('none (free-threaded)' if ctx.interp.free_threaded else 'x%'))
     if s.names()[:2] != ['hot_70', 'hot_30']:
         probs.append('top rows by %%Own: expected hot_70, hot_30, got %s' % s.names()[:4])
     for name in ('hot_70', 'hot_30'):
@@ -701,8 +711,8 @@ def check_subprocesses(ctx):
         probs.append('no plain-text table')
     else:
         heads = [ln for ln in snaps[-1].lines if ln.startswith('GIL: ')]
-        if not heads or not re.match(r'^GIL: \d+\.\d\d%, Active: \d+\.\d\d%, Threads: \d+, '
-                                     r'Processes: 2$', heads[0]):
+        if not heads or not re.match(r'^GIL: %s, Active: \d+\.\d\d%%, Threads: \d+, '
+                                     r'Processes: 2$' % gil_re(ctx.interp), heads[0]):
             probs.append('last table: expected "GIL: x%%, Active: y%%, Threads: n, Processes: 2", '
                          'got %s' % (heads[:1] or 'no GIL line'))
         if 'hot_70' not in snaps[-1].names():
@@ -723,9 +733,9 @@ def check_launch_exit(ctx):
     # Caught at start-up, before an old interpreter wrote its version string:
     # the version shown must still be the exact one, micro included.
     got = Screen(s).collect[1] if Screen(s).collect else None
-    if got != ctx.interp.version:
+    if got != shown_version(ctx.interp):
         ctx.fail(what, ['launched: header says python v%s, the interpreter is %s'
-                        % (got, ctx.interp.version)])
+                        % (got, shown_version(ctx.interp))])
     time.sleep(1.0)
     if p.rc() is not None:
         ctx.fail(what, ['cspy exited without waiting for a key'])
@@ -875,6 +885,44 @@ def check_colors(ctx):
     ctx.finish()
 
 
+def check_free_threaded(ctx):
+    """A free-threaded build: the header says the build has no GIL ("GIL:
+    none (free-threaded)", not 0 %); --gil is refused with one line and
+    status 1 before the screen is taken; with -X gil=1 the GIL exists
+    again: a percentage, and --gil shows the busy main thread's rows."""
+    if not ctx.interp.free_threaded:
+        raise NA('a build with a GIL (its header is checked by screen)')
+    t = ctx.target()
+    p = ctx.pane(['top', '--pid', t.pid])
+    s = Screen(p.wait(has_rows('hot_70', 'hot_30'), 'rows for hot_70 and hot_30'))
+    if not any(re.match(r'^GIL: none \(free-threaded\), Active: \d+\.\d\d%, Threads: 2$', ln)
+               for ln in s.lines):
+        ctx.fail('$ ' + p.shown, ['no "GIL: none (free-threaded), Active: y%, Threads: 2" line:\n'
+                                  + indent(s.text())])
+    p.keys('q')
+    p.wait_rc()
+    res = dumpsuite.cspy(['top', '--gil', '--pid', t.pid, '-d', '2'])
+    expect_one_line_error(ctx, res, ['without a GIL', '--gil', 'process %d' % t.pid], code=1)
+    p = ctx.pane(['top', '--gil', '--pid', t.pid])
+    rc = p.wait_rc()
+    if rc != 1 or not any('without a GIL' in ln for ln in p.screen()):
+        ctx.fail('$ ' + p.shown, ['on a terminal: exit status %s, expected 1 with the error on '
+                                  'screen:\n%s' % (rc, indent('\n'.join(p.screen())))])
+    check_target_ok(ctx, t, '$ ' + p.shown)
+    # -X gil=1: a GIL again.
+    g = dumpsuite.Ctx.start(ctx, os.path.join('top', 'hot.py'), pyflags=['-X', 'gil=1'])
+    g.wait_ready(exact_tasks=False)
+    p = ctx.pane(['top', '--gil', '--pid', g.pid])
+    s = Screen(p.wait(has_rows('hot_70', 'hot_30'), 'rows for hot_70 and hot_30 with --gil'))
+    if not any(re.match(r'^GIL: \d+\.\d\d%, Active: \d+\.\d\d%, Threads: \d+$', ln)
+               for ln in s.lines) or s.row('sleepy_wait'):
+        ctx.fail('$ ' + p.shown + '   (target run with -X gil=1)',
+                 ['expected "GIL: x%" and no sleepy_wait row:\n' + indent(s.text())])
+    p.keys('q')
+    p.wait_rc()
+    ctx.finish()
+
+
 PER_VERSION = [
     ('screen', check_screen),
     ('threads_sigterm', check_threads_sigterm),
@@ -883,6 +931,7 @@ PER_VERSION = [
     ('launch_exit', check_launch_exit),
     ('launch_signals', check_launch_signals),
     ('pid_namespace', check_pid_namespace),
+    ('free_threaded', check_free_threaded),
 ]
 
 GLOBAL = [

@@ -149,6 +149,19 @@ def _key(snap):
             for ident, stack in snap]
 
 
+def shown_version():
+    """The version as cspy shows it: "3.14.7", "3.14.7t" on a free-threaded
+    build (Py_GIL_DISABLED)."""
+    v = platform.python_version()
+    try:
+        import sysconfig
+        if sysconfig.get_config_var('Py_GIL_DISABLED'):
+            v += 't'
+    except ImportError:
+        pass
+    return v
+
+
 def _cmdline():
     with open('/proc/self/cmdline', 'rb') as f:
         parts = f.read().split(b'\0')
@@ -211,7 +224,7 @@ def _take(path, nthreads, extra, wait_files, stable, timeout, only_registered):
         'ppid': os.getppid(),
         'executable': _text(sys.executable),
         'real_executable': _text(os.path.realpath(sys.executable)),
-        'version': platform.python_version(),
+        'version': shown_version(),
         'version_info': list(sys.version_info[:3]),
         'argv': [_text(a) for a in sys.argv],
         'cmdline': _cmdline(),

@@ -118,13 +118,13 @@ static void make_code(uint64_t addr, const char *name, const char *file, int fir
 	put(addr, c, sizeof(c));
 }
 
-static struct pyproc *setup(unsigned version)
+static struct pyproc *setup_ft(unsigned version, bool free_threaded)
 {
 	snap = mem__new_snapshot();
 	next_str = STRINGS;
 	/* a newer minor than cspy knows gets the newest table, as pyproc__open does */
-	if (offsets_for_version(version, false, &L) != 0)
-		offsets_for_newer(version, false, &L);
+	if (offsets_for_version(version, free_threaded, &L) != 0)
+		offsets_for_newer(version, free_threaded, &L);
 	make_type(CODE_TYPE, "code");
 	make_type(STR_TYPE, "str");
 	make_type(BYTES_TYPE, "bytes");
@@ -158,6 +158,11 @@ static struct pyproc *setup(unsigned version)
 	if (L.ts_native_thread_id >= 0)
 		put64(TSTATE + L.ts_native_thread_id, 4242);
 	return pyproc__new_mem(snap, 0, &t, &L);
+}
+
+static struct pyproc *setup(unsigned version)
+{
+	return setup_ft(version, false);
 }
 
 /* 3.11 location table: one NO_COLUMNS entry of 8 code units, line delta +d. */
@@ -490,6 +495,83 @@ static void test_sample_bounded(void)
 	pyproc__close(p);
 }
 
+
+/* 3.14t: thread-local bytecode and the GIL that may not exist. A frame
+ * with tlbc_index 1 executes co_tlbc->entries[1], a copy of the bytecode
+ * elsewhere in memory: its line is found from its offset in that copy (and
+ * counted in pyproc__tlbc_frames); a frame with index 0 uses
+ * co_code_adaptive. f_executable is a tagged _PyStackRef (bit 0 set). The
+ * GIL state: absent while interp->ceval.gil is NULL (-EAGAIN), disabled
+ * (0: no thread owns it), enabled (1, its holder owns it). */
+static void test_314t_tlbc_gil(void)
+{
+	struct pyproc *p = setup_ft(0x030e07f0, true);
+	CHECK(L.free_threaded && L.co_tlbc >= 0 && L.if_tlbc_index >= 0 && L.gil_enabled >= 0);
+	/* Two 8-unit entries: bytes 0-15 are line first+2, 16-31 first+5. */
+	static const uint8_t tab[] = { 0x80 | (13 << 3) | 7, 0x04, 0x80 | (13 << 3) | 7, 0x06 };
+	uint64_t code = 0x50000, copy = 0x58000, arr = 0x59000, frame = CHUNK + 24;
+	make_code(code, "hot", "/app/hot.py", 20, tab, sizeof(tab));
+	put64(code + L.co_tlbc, arr);
+	uint64_t entries[3] = { 2, code + (uint64_t)L.co_code_adaptive, copy };
+	put(arr, entries, sizeof(entries));
+	uint8_t chunk[512] = { 0 };
+	uint64_t size = sizeof(chunk), tagged = code | 1, instr = copy + 2 * 9;
+	int32_t idx = 1;
+	memcpy(chunk + 8, &size, 8);
+	memcpy(chunk + 24 + L.if_code, &tagged, 8);
+	memcpy(chunk + 24 + L.if_instr, &instr, 8);
+	memcpy(chunk + 24 + L.if_tlbc_index, &idx, 4);
+	put(CHUNK, chunk, sizeof(chunk));
+	put64(TSTATE + L.ts_datastack_chunk, CHUNK);
+	put64(TSTATE + L.ts_current_frame, frame);
+
+	CHECK_INT(pyproc__gil_enabled(p), -EAGAIN);     /* ceval.gil not set yet */
+	uint8_t gil[64] = { 0 };
+	uint64_t gil_addr = INTERP + 0x800, holder = TSTATE;
+	int32_t locked = 1, enabled = 0;
+	memcpy(gil + L.gil_locked, &locked, 4);
+	memcpy(gil + L.gil_holder, &holder, 8);
+	put(gil_addr, gil, sizeof(gil));
+	put64(INTERP + L.is_gil_ptr, gil_addr);
+	CHECK_INT(pyproc__gil_enabled(p), 0);
+
+	struct py_sample s = { 0 };
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(s.n, 1);
+	if (s.n == 1 && s.threads[0].nframes == 1) {
+		CHECK_STR(s.threads[0].frames[0].code->name, "hot");
+		CHECK_INT(s.threads[0].frames[0].line, 25);     /* 18 bytes into the copy */
+		CHECK(!s.threads[0].owns_gil);                  /* no GIL: nobody owns it */
+	} else {
+		CHECK_INT(s.n == 1 ? (int)s.threads[0].nframes : -1, 1);
+	}
+	CHECK_INT((int)pyproc__tlbc_frames(p), 1);
+
+	/* Index 0: the shared co_code_adaptive; not counted. */
+	idx = 0;
+	instr = code + (uint64_t)L.co_code_adaptive + 2;
+	put(frame + L.if_tlbc_index, &idx, 4);
+	put64(frame + L.if_instr, instr);
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	if (s.n == 1 && s.threads[0].nframes == 1)
+		CHECK_INT(s.threads[0].frames[0].line, 22);
+	CHECK_INT((int)pyproc__tlbc_frames(p), 1);
+
+	/* The GIL enabled (PYTHON_GIL=1): its holder owns it again. */
+	enabled = 0x7fffffff;
+	put(gil_addr + L.gil_enabled, &enabled, 4);
+	CHECK_INT(pyproc__gil_enabled(p), 1);
+	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK(s.n == 1 && s.threads[0].owns_gil);
+	py_sample__release(&s);
+	pyproc__close(p);
+
+	/* A build with a GIL has one, nothing read. */
+	p = setup(0x030e07f0);
+	CHECK_INT(pyproc__gil_enabled(p), 1);
+	pyproc__close(p);
+}
+
 /* pyproc__validate, the live check of a newer minor read with the newest
  * table: a consistent 3.15 snapshot passes (and samples right); a thread
  * state that does not point back to its interpreter, a frame whose code
@@ -795,5 +877,6 @@ int main(void)
 	TEST_RUN(test_interp_list_loops);
 	TEST_RUN(test_interp_join);
 	TEST_RUN(test_interp_join_frameobj);
+	TEST_RUN(test_314t_tlbc_gil);
 	return TEST_REPORT();
 }

@@ -290,6 +290,17 @@ static void test_render_screen(void)
 	topview__render(&v, &h, m, p, &o);
 	CHECK_STR(v.lines[1].text, "Total Samples 100, Errors: 4.8%");
 	CHECK_STR(v.lines[2].text, "GIL: 25.00%, Active: 50.00%, Threads: 1, Processes: 3");
+	/* Free-threaded targets without a GIL: no percentage of a GIL that
+	 * does not exist; one such among several is counted. */
+	h.nogil_processes = 3;
+	topview__render(&v, &h, m, p, &o);
+	CHECK_STR(v.lines[2].text, "GIL: none (free-threaded), Active: 50.00%, Threads: 1, Processes: 3");
+	h.nogil_processes = 1;
+	topview__render(&v, &h, m, p, &o);
+	CHECK_STR(v.lines[2].text,
+		  "GIL: 25.00% (1 process without one), Active: 50.00%, Threads: 1, Processes: 3");
+	h.nogil_processes = 0;
+	topview__render(&v, &h, m, p, &o);
 	CHECK(strstr(v.lines[3].text, "PAUSED") != NULL);
 	CHECK_INT(v.lines[3].style, TERM_NOTE);
 	h.errors = 1;                           /* 1 of 101: not notable */
