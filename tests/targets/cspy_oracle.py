@@ -149,17 +149,20 @@ def _key(snap):
             for ident, stack in snap]
 
 
+try:
+    # Here, not in shown_version(): the oracle thread may take its snapshot
+    # while the main thread holds the import lock (import_block.py), and
+    # 2.7's import lock is global.
+    import sysconfig
+    _FREE_THREADED = bool(sysconfig.get_config_var('Py_GIL_DISABLED'))
+except ImportError:
+    _FREE_THREADED = False
+
+
 def shown_version():
     """The version as cspy shows it: "3.14.7", "3.14.7t" on a free-threaded
     build (Py_GIL_DISABLED)."""
-    v = platform.python_version()
-    try:
-        import sysconfig
-        if sysconfig.get_config_var('Py_GIL_DISABLED'):
-            v += 't'
-    except ImportError:
-        pass
-    return v
+    return platform.python_version() + ('t' if _FREE_THREADED else '')
 
 
 def _cmdline():
