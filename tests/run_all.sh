@@ -108,9 +108,9 @@ for tier in "${tiers[@]}"; do
 		done
 		saved_build=$BUILD
 		export BUILD=build-san
-		# One interpreter per minor version and build (every layout family
-		# and every kind: static, shared, debug, free-threaded, in a chroot);
-		# the plain tiers above ran every one. The skipped ones are named.
+		# Five interpreters covering each frame family and kind of build once
+		# (SAN_COVER in tests/e2e/run.py); the plain tiers above ran every
+		# one. The left-out ones are named in each report.
 		export CSPY_E2E_ONE_PER_LAYOUT=1
 		run_tier "asan+ubsan end-to-end" python3 tests/e2e/run.py
 		# Accuracy is a timing measurement: meaningless under sanitizers.

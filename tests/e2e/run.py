@@ -397,33 +397,42 @@ def shown_version(interp):
     return interp.version + ('t' if interp.free_threaded else '')
 
 
-# The minors whose layout family and decoders another minor of this list
-# covers (PyFrameObject, co_lnotab, 3.6-style dicts: 3.6 and 3.10 cover them).
-COVERED_MINORS = [(3, 7), (3, 8), (3, 9)]
+# What the sanitizer run covers, one interpreter each (the newest that fits):
+# both frame families, Python 2's strings, a shared and a static
+# libpython, the 3.13+ debug offsets, a debug build in a container, and a
+# free-threaded build (tagged references, thread-local bytecode).
+SAN_COVER = [
+    ('Python 2.7', lambda i: i.minor == (2, 7)),
+    ('PyFrameObject frames (3.10)', lambda i: i.minor == (3, 10)),
+    ('a shared 3.12 (subinterpreters joined by their C frame)',
+     lambda i: i.minor == (3, 12) and i.shared),
+    ('a debug build in a container (3.13+ debug offsets, static)',
+     lambda i: i.minor >= (3, 13) and i.debug and i.root),
+    ('the newest free-threaded build', lambda i: i.free_threaded),
+]
 
 
 def one_per_layout(interps, notes):
     """For a run that repeats the tiers under the sanitizers
-    (CSPY_E2E_ONE_PER_LAYOUT=1, tests/run_all.sh's san tier): one interpreter
-    per minor version and build (GIL or free-threaded), preferring a debug
-    build, then one in a container, so that every layout family, every kind
-    (static, shared, debug, free-threaded, chroot) and every decoder runs
-    under the sanitizers; 3.7-3.9 are covered by 3.6 and 3.10. The others are
-    named in the notes."""
-    chosen = {}
+    (CSPY_E2E_ONE_PER_LAYOUT=1, tests/run_all.sh's san tier): the interpreters
+    of SAN_COVER, so that both frame families and every kind of build (static,
+    shared, debug, free-threaded, in a chroot) run under the sanitizers in a
+    fifth of the time; the decoders of the other versions are data-driven,
+    and the line-table and object decoders are fuzzed under the same
+    sanitizers. A kind not installed is named; so are the interpreters left
+    out (the plain run tests every one)."""
+    keep = []
+    for what, fits in SAN_COVER:
+        cands = [i for i in interps if i.supported() and fits(i)]
+        if not cands:
+            notes.append('%s: none installed for the sanitizer run' % what)
+        elif cands[-1] not in keep:
+            keep.append(cands[-1])
     for i in interps:
-        if i.minor in COVERED_MINORS:
-            continue
-        key = (i.minor, i.free_threaded)
-        rank = (not i.debug, not i.root)
-        if key not in chosen or rank < chosen[key][0]:
-            chosen[key] = (rank, i)
-    keep = set(id(v[1]) for v in chosen.values())
-    for i in interps:
-        if id(i) not in keep:
-            notes.append('%s: not in this run (one interpreter per layout and build under the '
-                         'sanitizers; the plain run tests every one)' % i.label)
-    return [i for i in interps if id(i) in keep]
+        if i not in keep:
+            notes.append('%s: not in this run (the sanitizer run covers each frame family and '
+                         'kind of build once; the plain run tests every one)' % i.label)
+    return [i for i in interps if i in keep]
 
 
 def default_interp(interps):
