@@ -16,14 +16,16 @@ total_pass=0
 total_fail=0
 failed_tiers=()
 failed_checks=()
+tier_times=()
 
 run_tier() { # name, command...
 	local name=$1; shift
 	echo "=== $name"
-	local log out
+	local log out t0=$SECONDS
 	log=$(mktemp)
 	"$@" 2>&1 | tee "$log"
 	out=$(tail -n 1 "$log")
+	tier_times+=("$((SECONDS - t0)) s  $name")
 	if [[ $out =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 		total_pass=$((total_pass + BASH_REMATCH[1]))
 		total_fail=$((total_fail + BASH_REMATCH[2]))
@@ -124,6 +126,10 @@ for tier in "${tiers[@]}"; do
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;
 	esac
+done
+echo "=== time per tier (the whole run: $SECONDS s)"
+for t in "${tier_times[@]}"; do
+	echo "  $t"
 done
 for t in "${failed_tiers[@]}"; do
 	echo "failed tier: $t"
