@@ -2830,7 +2830,7 @@ def main():
                     help='run only checks whose name contains PATTERN (or matches a glob); repeatable')
     ap.add_argument('--python', action='append', metavar='VERSION',
                     help='only interpreters whose version starts with VERSION; repeatable')
-    ap.add_argument('-j', '--jobs', type=int, default=3, help='checks run in parallel in phase 2 (default 3)')
+    ap.add_argument('-j', '--jobs', type=int, default=4, help='checks run in parallel in phase 2 (default 4)')
     ap.add_argument('--targets-only', action='store_true',
                     help='check the targets and their oracles only, without cspy')
     ap.add_argument('--no-accuracy-file', action='store_true',

@@ -2966,7 +2966,7 @@ def main():
                     help='run only checks whose name contains PATTERN (or matches a glob); repeatable')
     ap.add_argument('--python', action='append', metavar='VERSION',
                     help='only interpreters whose version starts with VERSION (e.g. 3.12, 2.7); repeatable')
-    ap.add_argument('-j', '--jobs', type=int, default=3, help='checks run in parallel (default 3)')
+    ap.add_argument('-j', '--jobs', type=int, default=4, help='checks run in parallel (default 4)')
     ap.add_argument('--targets-only', action='store_true',
                     help='check the targets and their oracles only, without cspy')
     ap.add_argument('-v', '--verbose', action='store_true', help='print each result as it comes')
