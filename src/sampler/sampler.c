@@ -99,7 +99,14 @@ struct target {
 struct skipped {                        /* a descendant that is not (yet) Python */
 	pid_t pid;
 	char *exe;
+	uint64_t seen_ns;               /* when first seen with this exe */
 };
+
+/* A descendant seen running the same executable for this long without being
+ * a Python process is not one: it is not opened again until it execs. Before
+ * that, it is: caught between its exec and the loading of libpython (a
+ * shared build), it cannot be told yet. */
+#define SKIP_SETTLE_NS 2000000000ull
 
 struct sampler {
 	struct sampler_config c;
@@ -333,7 +340,9 @@ static void scan_children(struct sampler *s)
 			for (size_t j = 0; j < s->nsk; j++)
 				if (s->sk[j].pid == pid)
 					known = &s->sk[j];
-			if (known && exe && known->exe && strcmp(known->exe, exe) == 0) {
+			uint64_t now = clock_now_ns();
+			if (known && exe && known->exe && strcmp(known->exe, exe) == 0 &&
+			    now - known->seen_ns >= SKIP_SETTLE_NS) {
 				free(exe);
 				continue;
 			}
@@ -343,11 +352,13 @@ static void scan_children(struct sampler *s)
 				add_target(s, pp, NULL, pid);
 				free(exe);
 			} else if (known) {
+				if (!exe || !known->exe || strcmp(known->exe, exe) != 0)
+					known->seen_ns = now;   /* it exec'd: settles anew */
 				free(known->exe);
 				known->exe = exe;
 			} else {
 				s->sk = xgrow(s->sk, &s->sk_cap, s->nsk + 1, sizeof(*s->sk));
-				s->sk[s->nsk++] = (struct skipped){ pid, exe };
+				s->sk[s->nsk++] = (struct skipped){ pid, exe, now };
 			}
 		}
 	}
