@@ -473,7 +473,7 @@ def plan(smoke, pys):
             # Sized for 20-30 minutes on 2 cores (about 6 s per run with
             # start-up): the targets' cells everywhere, slowdown pairs for
             # the 100 Hz blocking targets everywhere and for 1 kHz on 3.11+.
-            new = tuple(int(x) for x in m.split('.')) >= (3, 11)
+            new = tuple(int(x) for x in m.rstrip('t').split('.')) >= (3, 11)
             S = 2.0
             for rate in (100, 1000, 10000, MAX_RATE):
                 for nb in (False, True):
