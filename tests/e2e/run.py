@@ -2538,6 +2538,7 @@ def check_stopped_target(ctx):
 
 
 CFRAME_WINDOW_MAX = 2      # of the churners' entries in 100 blocking dumps (3 per dump)
+FT_NAMELESS_MAX = 3        # of 100 blocking dumps of a free-threaded build (see check_churn)
 
 
 def check_churn(ctx):
@@ -2577,7 +2578,13 @@ def check_churn(ctx):
         res, js = ctx.dump(t, as_json=True)
         names = [th.get('thread_name') for th in js]
         tids = [th.get('os_thread_id') for th in js]
-        if not always <= set(names) or set(names) - allowed:
+        if ctx.interp.free_threaded and names and set(names) == {None}:
+            # Without a GIL a thread may be paused in the middle of changing
+            # threading._active: that dict cannot be read in this dump, and
+            # no thread has a name (the thread set is still checked by TID
+            # below). Tolerated in at most FT_NAMELESS_MAX dumps.
+            note('no thread names (threading._active caught mid-change, no GIL)', 'dump #%d' % (i + 1))
+        elif not always <= set(names) or set(names) - allowed:
             note('unexpected thread set', '%s' % names)
         for tid in sorted(set(x for x in tids if tids.count(x) > 1), key=str):
             note('a TID listed more than once', 'dump #%d: TID %s listed %d times: %s' % (
@@ -2623,6 +2630,9 @@ def check_churn(ctx):
     window = kinds.get('empty stack (the eval loop entry window)')
     if window and window[0] <= CFRAME_WINDOW_MAX:
         del kinds['empty stack (the eval loop entry window)']
+    nameless = kinds.get('no thread names (threading._active caught mid-change, no GIL)')
+    if nameless and nameless[0] <= FT_NAMELESS_MAX:
+        del kinds['no thread names (threading._active caught mid-change, no GIL)']
     if kinds:
         ctx.problem(res, ['%d blocking dumps (all threads should be paused: a consistent snapshot):'
                           % ndumps] +
