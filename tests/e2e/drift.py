@@ -37,6 +37,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import run as dumpsuite  # noqa: E402  (pythons_cache, pyenv_root: one place)
 MINORS = "3.1[3-9]"
 
 
@@ -46,26 +48,6 @@ def is_elf(path):
             return f.read(4) == b"\x7fELF"
     except OSError:
         return False
-
-
-def pyenv_root():
-    root = os.environ.get("PYENV_ROOT")
-    if root:
-        return root
-    try:
-        return subprocess.run(["pyenv", "root"], stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, universal_newlines=True,
-                              check=False).stdout.strip()
-    except OSError:
-        return ""
-
-
-def cache_dir():
-    c = os.environ.get("CSPY_PYTHONS")
-    if c:
-        return c
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "cspy-pythons")
 
 
 def runtime_elfs(prefix):
@@ -122,10 +104,10 @@ def probe_headers(elf, version_line, tool):
 
 def discover():
     prefixes = []
-    root = pyenv_root()
+    root = dumpsuite.pyenv_root()
     if root:
         prefixes += sorted(glob.glob(os.path.join(root, "versions", MINORS + "*")))
-    cache = cache_dir()
+    cache = dumpsuite.pythons_cache()
     prefixes += sorted(p for p in glob.glob(os.path.join(cache, "*"))
                        if os.path.isdir(os.path.join(p, "lib")))
     prefixes.append(os.path.join(cache, "sid", "usr"))

@@ -35,36 +35,23 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import run as dumpsuite  # noqa: E402  (pythons_cache, pyenv_root: one place)
 TARGET = os.path.join(REPO, "tests", "targets", "nested.py")
 BUILD = os.environ.get("BUILD_OMIT", "build-omit")
-
-
-def cache_dir():
-    c = os.environ.get("CSPY_PYTHONS")
-    if c:
-        return c
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "cspy-pythons")
 
 
 def interpreters():
     out = []
     try:
-        with open(os.path.join(cache_dir(), "manifest")) as f:
+        with open(os.path.join(dumpsuite.pythons_cache(), "manifest")) as f:
             for line in f.read().splitlines():
                 cols = line.split("\t")
                 if len(cols) >= 3 and os.access(cols[2], os.X_OK):
                     out.append((cols[0], cols[2]))
     except OSError:
         pass
-    root = os.environ.get("PYENV_ROOT")
-    if not root:
-        try:
-            root = subprocess.run(["pyenv", "root"], stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, universal_newlines=True,
-                                  check=False).stdout.strip()
-        except OSError:
-            root = ""
+    root = dumpsuite.pyenv_root()
     if root:
         for d in sorted(glob.glob(os.path.join(root, "versions", "3.1[3-9]*"))):
             exe = os.path.join(d, "bin", "python3")
