@@ -113,7 +113,7 @@ for tier in "${tiers[@]}"; do
 		# Five interpreters covering each frame family and kind of build once
 		# (SAN_COVER in tests/e2e/run.py); the plain tiers above ran every
 		# one. The left-out ones are named in each report.
-		export CSPY_E2E_ONE_PER_LAYOUT=1
+		export CSPY_E2E_SAN_COVER=1
 		run_tier "asan+ubsan end-to-end" python3 tests/e2e/run.py
 		# Accuracy is a timing measurement: meaningless under sanitizers.
 		# exit_race: 300 launches outside, 60 here (the race itself is made
@@ -121,7 +121,7 @@ for tier in "${tiers[@]}"; do
 		CSPY_EXIT_RACE_RUNS=60 run_tier "asan+ubsan end-to-end record" python3 tests/e2e/record.py --skip accuracy
 		run_tier "asan+ubsan end-to-end top" python3 tests/e2e/top.py
 		run_tier "asan+ubsan end-to-end --native" python3 tests/e2e/native.py --skip no_libdw
-		unset CSPY_E2E_ONE_PER_LAYOUT
+		unset CSPY_E2E_SAN_COVER
 		export BUILD=$saved_build
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;

@@ -387,8 +387,8 @@ def discover():
     for what, has in WANTED_KINDS:
         if not any(has(i) for i in interps):
             notes.append('%s: not installed' % what)
-    if os.environ.get('CSPY_E2E_ONE_PER_LAYOUT') == '1':
-        interps = one_per_layout(interps, notes)
+    if os.environ.get('CSPY_E2E_SAN_COVER') == '1':
+        interps = san_cover(interps, notes)
     return interps, notes
 
 
@@ -412,9 +412,9 @@ SAN_COVER = [
 ]
 
 
-def one_per_layout(interps, notes):
+def san_cover(interps, notes):
     """For a run that repeats the tiers under the sanitizers
-    (CSPY_E2E_ONE_PER_LAYOUT=1, tests/run_all.sh's san tier): the interpreters
+    (CSPY_E2E_SAN_COVER=1, tests/run_all.sh's san tier): the interpreters
     of SAN_COVER, so that both frame families and every kind of build (static,
     shared, debug, free-threaded, in a chroot) run under the sanitizers in a
     fifth of the time; the decoders of the other versions are data-driven,
