@@ -748,33 +748,49 @@ static void frame_names(const struct py_thread *t, char *buf, size_t n)
 		snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", i ? " " : "", t->frames[i].code->name);
 }
 
+#define TS_SUB 0x500800              /* the subinterpreter's thread state */
+
+typedef void make_ts_fn(uint64_t ts, uint64_t next, uint64_t tid, uint64_t cframe,
+			uint64_t at, const char *const *names, int n, uint64_t codes);
+
+/* The scenario of the join tests, built with make (one thread state of the
+ * version's family): the main interpreter (id 0, the list's tail) with the
+ * threads R (TID 100, its stack near 0x7f0000100000) and M (TID 200, far
+ * above); the subinterpreter (id 2, the head) with a state bearing sub_tid's
+ * ids, lower on R's C stack. Sampled into s (checked to succeed). */
+static struct pyproc *two_interps(unsigned version, make_ts_fn *make, uint64_t sub_tid,
+				  struct py_sample *s)
+{
+	static const char *const r_main[] = { "r_boot", "r_call" };
+	static const char *const m_main[] = { "m_main", "m_wait" };
+	static const char *const r_sub[] = { "s_mod", "s_block" };
+	struct pyproc *p = setup(version);
+	const int next[2] = { 1, -1 };
+	make_interps(2, next);
+	put64(INTERPS + L.is_id, 2);
+	put64(INTERPS + IS_STRIDE + L.is_id, 0);
+	uint64_t ts_r = 0x500000, ts_m = 0x500400, ts_s = TS_SUB;
+	make(ts_r, ts_m, 100, 0x7f0000100000, 0x600000, r_main, 2, 0x800000);
+	make(ts_m, 0, 200, 0x7ffd00000000, 0x610000, m_main, 2, 0x900000);
+	make(ts_s, 0, sub_tid, 0x7f00000f0000, 0x620000, r_sub, 2, 0xa00000);
+	put64(INTERPS + L.is_tstate_head, ts_s);
+	put64(INTERPS + IS_STRIDE + L.is_tstate_head, ts_r);
+	CHECK_INT(pyproc__sample(p, s, 0), 0);
+	return p;
+}
+
 /* Two interpreters (3.12): the main one (id 0, the list's tail) with the
  * threads R (TID 100) and M (TID 200); the subinterpreter (id 2, the head)
  * with a state of R that it runs in now, lower on R's C stack than R's
  * main-interpreter state. R is one thread: sub frames above main ones. */
 static void test_interp_join(void)
 {
-	static const char *const r_main[] = { "r_boot", "r_call" };
-	static const char *const m_main[] = { "m_main", "m_wait" };
-	static const char *const r_sub[] = { "s_mod", "s_block" };
 	struct py_sample s = { 0 };
 	char got[256];
 	for (int misbound = 0; misbound < 2; misbound++) {
-		struct pyproc *p = setup(0x030c01f0);
-		const int next[2] = { 1, -1 };
-		make_interps(2, next);
-		put64(INTERPS + L.is_id, 2);
-		put64(INTERPS + IS_STRIDE + L.is_id, 0);
-		uint64_t ts_r = 0x500000, ts_m = 0x500400, ts_s = 0x500800;
-		/* R's stack near 0x7f0000100000, M's (the main thread's) far above */
-		make_ts312(ts_r, ts_m, 100, 0x7f0000100000, 0x600000, r_main, 2, 0x800000);
-		make_ts312(ts_m, 0, 200, 0x7ffd00000000, 0x610000, m_main, 2, 0x900000);
 		/* 3.12's _xxsubinterpreters: the state of the thread that made
 		 * the interpreter (M), run by R. */
-		make_ts312(ts_s, 0, misbound ? 200 : 100, 0x7f00000f0000, 0x620000, r_sub, 2, 0xa00000);
-		put64(INTERPS + L.is_tstate_head, ts_s);
-		put64(INTERPS + IS_STRIDE + L.is_tstate_head, ts_r);
-		CHECK_INT(pyproc__sample(p, &s, 0), 0);
+		struct pyproc *p = two_interps(0x030c01f0, make_ts312, misbound ? 200 : 100, &s);
 		CHECK_INT(s.n, 2);
 		for (size_t i = 0; i < s.n; i++) {
 			const struct py_thread *t = &s.threads[i];
@@ -784,7 +800,7 @@ static void test_interp_join(void)
 			if (t->tid == 100) {
 				CHECK_STR(got, "s_block s_mod r_call r_boot");
 				CHECK_INT(t->interp_id, 2);
-				CHECK(t->tstate == ts_s && !t->err);
+				CHECK(t->tstate == TS_SUB && !t->err);
 				CHECK(t->frames[1].entry && t->frames[3].entry && !t->frames[2].entry);
 			} else {
 				CHECK_INT(t->tid, 200);
@@ -800,12 +816,12 @@ static void test_interp_join(void)
 /* A <= 3.10 thread state at ts for thread tid (its thread id derived from
  * it) and a chain of frame objects
  * named names[] (innermost last) from frames on; cframe (3.10) its CFrame. */
-static void make_ts_frameobj(uint64_t ts, uint64_t next, int32_t tid, uint64_t cframe,
+static void make_ts_frameobj(uint64_t ts, uint64_t next, uint64_t tid, uint64_t cframe,
 			     uint64_t frames, const char *const *names, int n, uint64_t codes)
 {
 	static const uint8_t lnotab[] = { 2, 0 };
 	uint8_t b[512] = { 0 };
-	uint64_t ident = 0x7f0000000000ull + (uint64_t)tid * 0x10000, top = 0;
+	uint64_t ident = 0x7f0000000000ull + tid * 0x10000, top = 0;
 	memcpy(b + L.ts_next, &next, 8);
 	memcpy(b + L.ts_thread_id, &ident, 8);
 	if (L.ts_cframe >= 0)
@@ -828,26 +844,12 @@ static void make_ts_frameobj(uint64_t ts, uint64_t next, int32_t tid, uint64_t c
  * its CFrame's place, also a state with another thread's ids. */
 static void test_interp_join_frameobj(void)
 {
-	static const char *const r_main[] = { "r_boot", "r_call" };
-	static const char *const m_main[] = { "m_main", "m_wait" };
-	static const char *const r_sub[] = { "s_mod", "s_block" };
 	static const unsigned versions[] = { 0x030912f0, 0x030a0df0 };
 	struct py_sample s = { 0 };
 	char got[256];
 	for (size_t v = 0; v < 2; v++) {
-		struct pyproc *p = setup(versions[v]);
-		const int next[2] = { 1, -1 };
-		make_interps(2, next);
-		put64(INTERPS + L.is_id, 2);
-		put64(INTERPS + IS_STRIDE + L.is_id, 0);
-		uint64_t ts_r = 0x500000, ts_m = 0x500400, ts_s = 0x500800;
-		make_ts_frameobj(ts_r, ts_m, 100, 0x7f0000100000, 0x600000, r_main, 2, 0x800000);
-		make_ts_frameobj(ts_m, 0, 200, 0x7ffd00000000, 0x610000, m_main, 2, 0x900000);
 		/* 3.10: the main thread's ids, run by R (_xxsubinterpreters) */
-		make_ts_frameobj(ts_s, 0, v ? 200 : 100, 0x7f00000f0000, 0x620000, r_sub, 2, 0xa00000);
-		put64(INTERPS + L.is_tstate_head, ts_s);
-		put64(INTERPS + IS_STRIDE + L.is_tstate_head, ts_r);
-		CHECK_INT(pyproc__sample(p, &s, 0), 0);
+		struct pyproc *p = two_interps(versions[v], make_ts_frameobj, v ? 200 : 100, &s);
 		CHECK_INT(s.n, 2);
 		for (size_t i = 0; i < s.n; i++) {
 			const struct py_thread *t = &s.threads[i];
