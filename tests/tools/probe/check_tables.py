@@ -56,9 +56,12 @@ def probe(inc):
 
 
 def version_of(hdr):
+    """("3.15.0t", "3.15.0rc1t"): the table's version, and the one shown."""
     v = hdr["version"][0]
-    return "%d.%d.%d%s" % (v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff,
-                           "t" if hdr.get("free_threaded", (0,))[0] else "")
+    t = "t" if hdr.get("free_threaded", (0,))[0] else ""
+    base = "%d.%d.%d" % (v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff)
+    level = {0xa: "a", 0xb: "b", 0xc: "rc"}.get((v >> 4) & 0xf, "")
+    return base + t, base + (level + str(v & 0xf) if level else "") + t
 
 
 def table(tool, version):
@@ -98,14 +101,14 @@ def check(inc, tool, verbose=False):
     """Print the comparison for one include directory; True when it passes."""
     try:
         hdr = probe(inc)
-        ver = version_of(hdr)
+        ver, shown = version_of(hdr)
         tab = table(tool, ver)
     except RuntimeError as e:
         print("%s: FAIL: %s" % (inc, e))
         return False
     failed, diffs, checked, unchecked = compare(hdr, tab)
     print("%s %s: %s (%d members from the headers)" % (
-        inc, ver, "FAIL" if failed else "ok" if not diffs else "ok, with drift", len(checked)))
+        inc, shown, "FAIL" if failed else "ok" if not diffs else "ok, with drift", len(checked)))
     for d in diffs:
         print(d)
     if verbose:
