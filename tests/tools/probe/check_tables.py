@@ -97,6 +97,81 @@ def compare(hdr, tab):
     return failed, diffs, checked, unchecked
 
 
+# cspy's names of the _Py_DebugOffsets fields (src/python/offsets.c,
+# debug_fields_3NN: "group.field") against the header's struct members
+DEBUG_GROUPS = {
+    "rt": "runtime_state", "is": "interpreter_state", "ts": "thread_state",
+    "es": "err_stackitem", "if": "interpreter_frame", "co": "code_object",
+    "ob": "pyobject", "tp": "type_object", "ht": "heap_type_object", "tu": "tuple_object",
+    "li": "list_object", "se": "set_object", "di": "dict_object", "fl": "float_object",
+    "lo": "long_object", "by": "bytes_object", "un": "unicode_object", "gc": "gc",
+    "ge": "gen_object", "ll": "llist_node", "db": "debugger_support"}
+DEBUG_ALIASES = {"is.gil_enabled": "gil_runtime_state_enabled",
+                 "is.gil_locked": "gil_runtime_state_locked",
+                 "is.gil_holder": "gil_runtime_state_holder"}
+
+
+def header_debug_fields(inc):
+    """The uint64 fields of _Py_DebugOffsets in declaration order, as
+    "group.member" ("cookie" etc. alone), from the headers; None if absent."""
+    inc = inc.partition(":")[0]
+    for name in ("pycore_debug_offsets.h", "pycore_runtime.h"):
+        try:
+            with open(os.path.join(inc, "internal", name)) as f:
+                text = f.read()
+        except OSError:
+            continue
+        m = re.search(r"typedef struct _Py_DebugOffsets \{(.*?)\n\} _Py_DebugOffsets;", text, re.S)
+        if not m:
+            continue
+        body = re.sub(r"//[^\n]*|/\*.*?\*/", "", m.group(1), flags=re.S)
+        out, group = [], None
+        for tok in re.finditer(r"struct\s*\w*\s*\{|\}\s*(\w+)\s*;|(?:uint64_t|char)\s+(\w+)", body):
+            if tok.group(0).startswith("struct"):
+                group = []
+            elif tok.group(1):
+                out += [tok.group(1) + "." + f for f in group]
+                group = None
+            elif group is not None:
+                group.append(tok.group(2))
+            else:
+                out.append(tok.group(2))
+        return out
+    return None
+
+
+def cspy_debug_fields(minor):
+    """cspy's list for a minor version ("13"), in the header's names; None if none."""
+    with open(os.path.join(REPO, "src", "python", "offsets.c")) as f:
+        text = f.read()
+    m = re.search(r"debug_fields_3%s\[\][^=]*=((?:\s*\"[^\"]*\")+)\s*;" % minor, text)
+    if not m:
+        return None
+    out = []
+    for name in "".join(re.findall(r'"([^"]*)"', m.group(1))).split():
+        g, _, f = name.partition(".")
+        f = DEBUG_ALIASES.get(name, f)
+        out.append(f if g == "hdr" else DEBUG_GROUPS.get(g, "?" + g) + "." + f)
+    return out
+
+
+def compare_debug(inc, ver):
+    """[difference lines] between cspy's _Py_DebugOffsets shape and the headers'."""
+    hdr = header_debug_fields(inc)
+    if hdr is None:
+        return ["  _Py_DebugOffsets: not found in the headers"]
+    mine = cspy_debug_fields(ver.split(".")[1])
+    if mine is None:
+        return ["  _Py_DebugOffsets: src/python/offsets.c has no field list for %s" % ver]
+    out = []
+    for i in range(max(len(hdr), len(mine))):
+        a = mine[i] if i < len(mine) else "(none)"
+        b = hdr[i] if i < len(hdr) else "(none)"
+        if a != b:
+            out.append("  _Py_DebugOffsets field %d: cspy %s, headers %s" % (i, a, b))
+    return out
+
+
 def check(inc, tool, verbose=False):
     """Print the comparison for one include directory; True when it passes."""
     try:
@@ -107,6 +182,12 @@ def check(inc, tool, verbose=False):
         print("%s: FAIL: %s" % (inc, e))
         return False
     failed, diffs, checked, unchecked = compare(hdr, tab)
+    if "debug_offsets_size" in hdr:
+        d = compare_debug(inc, ver)
+        failed = failed or bool(d)
+        diffs += d
+        if not d:
+            checked.append("_Py_DebugOffsets")
     print("%s %s: %s (%d members from the headers)" % (
         inc, shown, "FAIL" if failed else "ok" if not diffs else "ok, with drift", len(checked)))
     for d in diffs:
