@@ -12,8 +12,11 @@ the table cspy uses for that version. Every member the probe prints must
 equal the table's, except that on 3.13+ a member fed by the target's
 _Py_DebugOffsets may differ (a patch release moved it; the debug offsets win
 at run time): that is printed, not failed. `tag_bits` passes when the table
-masks at least the headers' bits. Members the table sets that the headers
-cannot give (docs/offsets.md says where they come from) are listed with -v.
+masks at least the headers' bits. On 3.13+ the field list cspy reads
+_Py_DebugOffsets with (debug_fields_3NN in src/python/offsets.c) must also
+equal the struct's declaration in the headers, field by field. Members the
+table sets that the headers cannot give (docs/offsets.md says where they come
+from) are listed with -v.
 
 Output: one line per directory ("ok", or the differing members), then
 "N passed, N failed"; exit status 1 if any failed. Standard library only;
