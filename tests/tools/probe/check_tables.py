@@ -185,14 +185,15 @@ def check(inc, tool, verbose=False):
         print("%s: FAIL: %s" % (inc, e))
         return False
     failed, diffs, checked, unchecked = compare(hdr, tab)
+    shape = ""
     if "debug_offsets_size" in hdr:
         d = compare_debug(inc, ver)
         failed = failed or bool(d)
         diffs += d
-        if not d:
-            checked.append("_Py_DebugOffsets")
-    print("%s %s: %s (%d members from the headers)" % (
-        inc, shown, "FAIL" if failed else "ok" if not diffs else "ok, with drift", len(checked)))
+        shape = "; _Py_DebugOffsets: %d fields" % len(header_debug_fields(inc) or [])
+    print("%s %s: %s (%d members from the headers%s)" % (
+        inc, shown, "FAIL" if failed else "ok" if not diffs else "ok, with drift", len(checked),
+        shape))
     for d in diffs:
         print(d)
     if verbose:
