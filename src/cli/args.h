@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
- * Helpers shared by the subcommands (record, top, dump): PID lists
- * (`--pid 1,2,3`), bounded numbers, the --native checks, the command line shown in headers and
- * titles, the launch-or-attach choice, and attaching to PIDs. Errors are
- * reported once, with cli_error(), and returned as -errno.
+ * Helpers shared by the subcommands (record, top, dump): PIDs and PID
+ * lists (`--pid 1,2,3`), bounded numbers, the --native checks, the command
+ * line shown in headers and titles, the launch-or-attach choice, and
+ * attaching to PIDs. Errors are reported once, with cli_error(), and
+ * returned as -errno.
  */
 #ifndef CSPY_ARGS_H
 #define CSPY_ARGS_H
