@@ -55,7 +55,8 @@ struct opts_cmd {
 	const char *nothing;            /* completes "nothing to ...": "profile" */
 	const struct option *own;       /* its own long options, { 0 }-terminated;
 					 * long-only ones from OPTS_OWN on */
-	const char *own_short;          /* its own short options, getopt syntax ("o:f:t") */
+	const char *own_short;          /* its own short options, getopt syntax ("o:f:t"),
+					 * none of the shared p r d s i g F n h */
 	/* One of its own options (key as getopt_long returns it, arg its
 	 * value or NULL) into own. 0 or -EINVAL (reported). */
 	int (*parse)(int key, const char *arg, void *own);
