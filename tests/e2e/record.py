@@ -1039,7 +1039,7 @@ def check_exit_status(ctx):
     ctx.finish()
 
 
-# Launch mode: how the program is ended (cli/ending.h). handlers.py has
+# Launch mode: how the program is ended (cli/session.h). handlers.py has
 # SIGINT/SIGTERM handlers that append INT/TERM to a marker file and exit 5.
 LAUNCH_GRACE = 3.0          # LAUNCH_GRACE_S of src/proc/launch.h
 LAUNCH_STEP_GRACE = 2.0     # LAUNCH_STEP_GRACE_S
