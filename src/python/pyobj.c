@@ -47,6 +47,7 @@
 #define MAX_SCAN (1u << 18)     /* dict slots/entries looked at */
 #define MAX_LIVE 100000         /* dict entries passed to a callback */
 #define CHUNK 128               /* dict entries per read */
+#define MAX_SINGLE 1024         /* entries read one by one in a lenient walk */
 #define MAX_DIGITS 450          /* 30-bit digits printed (~4060 decimal digits) */
 #define MAX_DEPTH 3
 #define MAX_LEVEL 4
@@ -89,10 +90,14 @@ struct getstr {
 
 /* The state of a dict walk: a budget of entries to look at (shared by
  * nested walks of one repr), and for str-key lookups the key, which lets a
- * chunk's keys be checked with one batched read instead of one read each. */
+ * chunk's keys be checked with one batched read instead of one read each.
+ * A lenient walk (single > 0) reads a chunk it cannot read whole one entry
+ * at a time, at most `single` entries in all, and skips the unreadable ones
+ * (a dict caught mid-change by a thread without a GIL); a strict one fails. */
 struct walk {
 	size_t scan;
 	struct getstr *match;
+	size_t single;
 };
 
 /* The first bytes of an object. */
@@ -851,6 +856,37 @@ struct etable {
 	size_t pre_len;
 };
 
+/* Read one chunk's entries and/or values (iov, as etable_foreach sets them
+ * up); in a lenient walk an unreadable chunk is read again one entry at a
+ * time and an entry that still cannot be read is zeroed (skipped as empty).
+ * 0 or -errno. */
+static int chunk_read(const struct pyctx *c, struct walk *w, struct mem_iov *iov, size_t niov,
+		      size_t cnt)
+{
+	int r = mem__readv(c->mem, iov, niov), err = 0;
+
+	for (size_t i = 0; r >= 0 && i < niov && !err; i++)
+		err = iov[i].err;
+	if (r >= 0 && !err)
+		return 0;
+	if (r < 0)
+		return r;
+	if (w->single < cnt)
+		return err;
+	w->single -= cnt;
+	for (size_t j = 0; j < niov; j++) {
+		if (!iov[j].err)
+			continue;
+		/* the entries (esize each) or the split values (8 each) */
+		size_t each = iov[j].len / cnt;
+		uint8_t *b = iov[j].buf;
+		for (size_t i = 0; i < cnt; i++)
+			if (mem__read(c->mem, iov[j].addr + i * each, b + i * each, each))
+				memset(b + i * each, 0, each);
+	}
+	return 0;
+}
+
 static int etable_foreach(const struct pyctx *c, const struct etable *e, struct walk *w,
 			  pydict_fn fn, void *arg)
 {
@@ -881,12 +917,9 @@ static int etable_foreach(const struct pyctx *c, const struct etable *e, struct 
 			iov[niov++] = (struct mem_iov){ .addr = e->values + base * 8, .buf = vb,
 							.len = cnt * 8 };
 		if (niov) {
-			int r = mem__readv(c->mem, iov, niov);
+			int r = chunk_read(c, w, iov, niov, cnt);
 			if (r < 0)
 				return r;
-			for (size_t i = 0; i < niov; i++)
-				if (iov[i].err)
-					return iov[i].err;
 		}
 		for (size_t i = 0; i < cnt; i++) {
 			const uint8_t *p = ents + i * e->esize;
@@ -1010,7 +1043,7 @@ static int dict_walk(const struct pyctx *c, uint64_t dict, struct walk *w, pydic
 
 int pydict_foreach(const struct pyctx *c, uint64_t dict, pydict_fn fn, void *arg)
 {
-	struct walk w = { MAX_SCAN, NULL };
+	struct walk w = { MAX_SCAN, NULL, 0 };
 	return dict_walk(c, dict, &w, fn, arg);
 }
 
@@ -1041,7 +1074,7 @@ static int getstr_result(int rc, const struct getstr *g, uint64_t *value)
 int pydict_get_str(const struct pyctx *c, uint64_t dict, const char *key, uint64_t *value)
 {
 	struct getstr g = { c, key, strlen(key), 0 };
-	struct walk w = { MAX_SCAN, &g };
+	struct walk w = { MAX_SCAN, &g, 0 };
 	if (g.klen + 2 > 256)
 		return -EINVAL;
 	return getstr_result(dict_walk(c, dict, &w, getstr_cb, &g), &g, value);
@@ -1062,7 +1095,7 @@ static int values_get_str(const struct pyctx *c, uint64_t type, uint64_t values,
 		return err;
 	if (!keys)
 		return -ENOENT;
-	struct walk w = { MAX_SCAN, &g };
+	struct walk w = { MAX_SCAN, &g, 0 };
 	return getstr_result(keys_foreach(c, keys, values, vmax, &w, getstr_cb, &g), &g, value);
 }
 
@@ -1161,7 +1194,9 @@ static int tname_cb(uint64_t key, uint64_t value, void *arg)
 	int64_t ident;
 	uint64_t nobj;
 
-	if (pyobj_as_int64(tn->c, key, &ident) == 0 &&
+	/* A torn entry (a stale or half-written pointer, a key that is no
+	 * int, a value without a str name) is skipped, not an error. */
+	if (((key | value) & 7) == 0 && pyobj_as_int64(tn->c, key, &ident) == 0 &&
 	    pyobj_getattr_dict(tn->c, value, tn->attr, &nobj) == 0 &&
 	    pystr_read(tn->c, nobj, name, sizeof(name), NULL) == 0)
 		tn->fn((uint64_t)ident, name, tn->arg);
@@ -1185,7 +1220,12 @@ int pythread_names(const struct pyctx *c, uint64_t modules_dict, pythread_name_f
 		err = L->md_dict < 0 ? -EINVAL : mem__read_ptr(c->mem, mod + (uint64_t)L->md_dict, &md);
 	if (!err)
 		err = md ? pydict_get_str(c, md, "_active", &active) : -ENOENT;
-	if (!err)
-		err = pydict_foreach(c, active, tname_cb, &tn);
+	if (!err) {
+		/* Without a GIL a thread may be paused in the middle of changing
+		 * _active: its entries are read one by one where a chunk cannot be
+		 * read whole, and a torn entry is skipped (tname_cb). */
+		struct walk w = { MAX_SCAN, NULL, MAX_SINGLE };
+		err = dict_walk(c, active, &w, tname_cb, &tn);
+	}
 	return err == -ENOENT ? 0 : err;
 }

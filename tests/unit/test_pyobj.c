@@ -1032,6 +1032,102 @@ static void thread_cases(unsigned ver, bool ft)
 	fx_free(&f);
 }
 
+/* A torn _active, as a thread paused in the middle of changing it (no GIL)
+ * leaves it: besides two good entries, one whose value is unreadable, one
+ * whose value is not a Thread, one whose key is unreadable, one with a
+ * misaligned key, and one entry whose bytes cannot be read at all. The good
+ * entries still give their names; the torn ones are skipped. */
+static void thread_torn_cases(unsigned ver, bool ft)
+{
+	struct fx f;
+	uint64_t names[3], vals[3], type, k[6], v[6];
+	struct seen s = { 0 };
+	uint8_t *p;
+	const uint64_t unmapped = BASE + ARENA + 0x100000;
+	bool py2 = ver >> 24 == 2;
+
+	fx_init(&f, ver, ft, false);
+	names[0] = fx_str(&f, "_daemonic");
+	names[1] = fx_str(&f, py2 ? "_Thread__name" : "_name");
+	names[2] = fx_str(&f, "_ident");
+	vals[0] = f.none;
+	vals[1] = fx_str(&f, "MainThread");
+	vals[2] = fx_int(&f, 1001);
+	uint64_t t1 = fx_instance(&f, 3, names, vals, 0, &type);
+	vals[1] = fx_str(&f, "worker");
+	vals[2] = fx_int(&f, 1002);
+	uint64_t t2 = fx_instance(&f, 3, names, vals, 0, &type);
+	vals[1] = fx_str(&f, "hidden");
+	vals[2] = fx_int(&f, 1003);
+	uint64_t t3 = fx_instance(&f, 3, names, vals, 0, &type);
+	k[0] = fx_int(&f, 1001);
+	v[0] = t1;
+	k[1] = fx_int(&f, 1003);        /* this entry's bytes are left out below */
+	v[1] = t3;
+	k[2] = fx_int(&f, 1002);
+	v[2] = t2;
+	k[3] = fx_int(&f, 1004);
+	v[3] = unmapped;
+	k[4] = fx_int(&f, 1005);
+	v[4] = fx_int(&f, 7);
+	k[5] = unmapped;
+	v[5] = t1;
+	uint64_t active = fx_dict(&f, 6, k, v);
+	uint64_t kv[2] = { fx_str(&f, "__name__"), fx_str(&f, "_active") };
+	uint64_t md = fx_dict_ex(&f, 2, kv, (uint64_t[]){ fx_str(&f, "threading"), active }, true,
+				 false);
+	uint64_t mod = fx_obj(&f, f.t_module, (size_t)f.L.md_dict + 8, &p);
+	put64(p, f.L.md_dict, md);
+	kv[0] = fx_str(&f, "threading");
+	uint64_t modules = fx_dict_ex(&f, 1, kv, &mod, true, false);
+	/* Commit all but the entry of k[1]: its key pointer is found in the
+	 * entry table (hash, key, value on every layout used here). */
+	size_t at = 0;
+	for (size_t o = 8; o + 16 <= f.used; o += 8) {
+		uint64_t w[2];
+		memcpy(w, f.arena + o, 16);
+		if (w[0] == k[1] && w[1] == v[1])
+			at = o - 8;
+	}
+	CHECK(at != 0);
+	mem__snapshot_add(f.m, BASE, f.arena, at);
+	mem__snapshot_add(f.m, BASE + at + 24, f.arena + at + 24, f.used - at - 24);
+
+	CHECK_INT(pythread_names(&f.c, modules, name_cb, &s), 0);
+	CHECK_INT(s.n, 2);
+	for (int i = 0; i < 2 && i < s.n; i++) {
+		if (s.ident[i] == 1001)
+			CHECK_STR(s.name[i], "MainThread");
+		else if (s.ident[i] == 1002)
+			CHECK_STR(s.name[i], "worker");
+		else
+			CHECK(0);
+	}
+	/* A torn table header still fails (the walk cannot be bounded). */
+	uint64_t keys = 0;
+	if (f.L.dict_kind != PY_DICT_27) {
+		CHECK_INT(mem__read_ptr(f.m, active + (uint64_t)f.L.ma_keys, &keys), 0);
+		uint8_t kb[8];
+		put64(kb, 0, (uint64_t)1 << 40);
+		mem__snapshot_add(f.m, keys + (uint64_t)f.L.dk_nentries, kb, 8);
+		s.n = 0;
+		CHECK_INT(pythread_names(&f.c, modules, name_cb, &s), -EINVAL);
+		CHECK_INT(s.n, 0);
+	}
+	fx_free(&f);
+}
+
+static void test_thread_names_torn(void)
+{
+	thread_torn_cases(V27, false);
+	thread_torn_cases(V36, false);
+	thread_torn_cases(V311, false);
+	thread_torn_cases(V312, false);
+	thread_torn_cases(V313, false);
+	thread_torn_cases(V314, true);
+	thread_torn_cases(V315, true);
+}
+
 static void test_thread_names(void)
 {
 	thread_cases(V27, false);
@@ -1065,5 +1161,6 @@ int main(void)
 	TEST_RUN(test_getattr_312);
 	TEST_RUN(test_getattr_313);
 	TEST_RUN(test_thread_names);
+	TEST_RUN(test_thread_names_torn);
 	return TEST_REPORT();
 }
