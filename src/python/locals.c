@@ -36,7 +36,6 @@
 #define NAME_MAX_LEN 256
 #define CO_VARARGS 0x4
 #define CO_VARKEYWORDS 0x8
-#define CO_FAST_HIDDEN 0x10
 #define CO_FAST_CELL 0x40
 #define CO_FAST_FREE 0x80
 
@@ -210,9 +209,9 @@ static int frameobj_locals(struct lctx *x, uint64_t frame, const uint8_t *co)
 		cell_arg[j] = -1;
 	for (int64_t i = 0; i < nlocals; i++)
 		arg_cell[i] = -1;
-	if (ncell && L->co_cell2arg >= 0 && cell2arg) {
-		bool wide = PY_MINOR_OF(L->version) >= PY_VER(3, 7);
-		size_t esz = wide ? 8 : 1;
+	if (ncell && L->co_cell2arg >= 0 && cell2arg && (L->cell2arg_size == 1 || L->cell2arg_size == 8)) {
+		bool wide = L->cell2arg_size == 8;
+		size_t esz = (size_t)L->cell2arg_size;
 		uint8_t *map = xmalloc((size_t)ncell * esz);
 		if (mem__read(c->mem, cell2arg, map, (size_t)ncell * esz) == 0) {
 			for (int64_t j = 0; j < ncell; j++) {
@@ -275,7 +274,6 @@ static int iframe_locals(struct lctx *x, uint64_t frame, const uint8_t *co)
 	int32_t argcount = get_i32(co, L->co_argcount), kwonly = get_i32(co, L->co_kwonlyargcount);
 	int32_t flags = get_i32(co, L->co_flags), nlp = get_i32(co, L->co_nlocalsplus);
 	uint64_t names = code_ptr(co, L->co_localsplusnames), kinds = code_ptr(co, L->co_localspluskinds);
-	bool hidden = PY_MINOR_OF(L->version) >= PY_VER(3, 12);
 	uint8_t kb[MAX_LOCALS] = { 0 };
 	uint64_t *slot = NULL;
 	char **nm = NULL;
@@ -305,7 +303,7 @@ static int iframe_locals(struct lctx *x, uint64_t frame, const uint8_t *co)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v = slot[i] & L->stackref_mask, cv;
-		if ((hidden && (kb[i] & CO_FAST_HIDDEN)) || !v)
+		if ((kb[i] & L->co_fast_hidden) || !v)
 			continue;
 		if (kb[i] & (CO_FAST_CELL | CO_FAST_FREE)) {
 			int r = deref_cell(x, v, &cv);

@@ -90,7 +90,7 @@
 #define CODE_38 \
 	.co_argcount = 16, .co_posonlyargcount = 20, .co_kwonlyargcount = 24, .co_nlocals = 28, \
 	.co_flags = 36, .co_firstlineno = 40, .co_varnames = 72, .co_freevars = 80, \
-	.co_cellvars = 88, .co_cell2arg = 96, .co_filename = 104, .co_name = 112, \
+	.co_cellvars = 88, .co_cell2arg = 96, .cell2arg_size = 8, .co_filename = 104, .co_name = 112, \
 	.co_linetable = 120, .code_read_size = 176
 
 /* PyCodeObject of 3.12-3.14 up to co_qualname; `ft` adds the +16 of free-threaded builds. */
@@ -99,7 +99,7 @@
 	.co_kwonlyargcount = 60 + (ft), .co_firstlineno = 68 + (ft), .co_nlocalsplus = 72 + (ft), \
 	.co_nlocals = 80 + (ft), .co_localsplusnames = 96 + (ft), .co_localspluskinds = 104 + (ft), \
 	.co_filename = 112 + (ft), .co_name = 120 + (ft), .co_qualname = 128 + (ft), \
-	.co_linetable = 136 + (ft)
+	.co_linetable = 136 + (ft), .co_fast_hidden = 0x10
 
 static const struct py_layout layout_27 = {
 	ABSENT, OBJECTS_GIL, FRAMEOBJ_FAMILY,
@@ -124,7 +124,7 @@ static const struct py_layout layout_36 = {
 	.f_lasti = 120, .f_localsplus = 376,
 	.co_argcount = 16, .co_kwonlyargcount = 20, .co_nlocals = 24, .co_flags = 32,
 	.co_firstlineno = 36, .co_varnames = 64, .co_freevars = 72, .co_cellvars = 80,
-	.co_cell2arg = 88, .co_filename = 96, .co_name = 104, .co_linetable = 112,
+	.co_cell2arg = 88, .cell2arg_size = 1, .co_filename = 96, .co_name = 104, .co_linetable = 112,
 	.code_read_size = 144,
 	.long_size = 16, .long_digit = 24,
 };
@@ -138,7 +138,7 @@ static const struct py_layout layout_37 = {
 	.f_lasti = 104, .f_localsplus = 360,
 	.co_argcount = 16, .co_kwonlyargcount = 20, .co_nlocals = 24, .co_flags = 32,
 	.co_firstlineno = 36, .co_varnames = 64, .co_freevars = 72, .co_cellvars = 80,
-	.co_cell2arg = 88, .co_filename = 96, .co_name = 104, .co_linetable = 112,
+	.co_cell2arg = 88, .cell2arg_size = 8, .co_filename = 96, .co_name = 104, .co_linetable = 112,
 	.code_read_size = 144,
 	.long_size = 16, .long_digit = 24,
 };
@@ -196,6 +196,7 @@ static const struct py_layout layout_312 = {
 	ABSENT, OBJECTS_GIL, IFRAME_FAMILY, UNICODE_312, DICT_311(16), CODE_312(0),
 	.version = 0x030c00f0, .gil_kind = PY_GIL_INTERP,
 	.ht_cached_keys = 880, .tpflags_managed_dict = 1ul << 4, .managed_dict_off = -24,
+	.managed_dict_tagged = true,
 	.rt_interp_head = 40,
 	.is_id = 8, .is_next = 0, .is_tstate_head = 72, .is_modules = 944,
 	.is_gil_ptr = 384, .gil_locked = 16, .gil_holder = 8,

@@ -1160,7 +1160,7 @@ int pyobj_getattr_dict(const struct pyctx *c, uint64_t obj, const char *name, ui
 		if (err)
 			return err;
 		/* 3.12: the word is a dict, or (bit 0 set) values - 1. */
-		if (PY_MINOR_OF(L->version) == PY_VER(3, 12) && (w & 1))
+		if (L->managed_dict_tagged && (w & 1))
 			return values_get_str(c, type, w + 1, SIZE_MAX, name, value);
 		dict = w;
 	} else if (t.kind == K_INSTANCE27) {
