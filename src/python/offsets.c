@@ -556,6 +556,17 @@ static uint64_t field_u64(const uint8_t *buf, long idx)
 	return v;
 }
 
+/* The value of "group.field" into *v: 0, or -EINVAL when the minor's list
+ * has no such field. */
+static int field_get(const char *fields, const uint8_t *buf, const char *name, uint64_t *v)
+{
+	long i = field_index(fields, name);
+	if (i < 0)
+		return -EINVAL;
+	*v = field_u64(buf, i);
+	return 0;
+}
+
 /* Size published for the group of `name` ("is.next" -> "is.size"); 0 if none. */
 static uint64_t group_size(const char *fields, const uint8_t *buf, const char *name)
 {
@@ -609,15 +620,17 @@ int offsets_apply_debug(struct py_layout *out, const uint8_t *buf, size_t len)
 	}
 	/* The embedded GIL: locked/holder are offsets in the interpreter state;
 	 * cspy reads them relative to the GIL struct that ceval.gil points at. */
-	uint64_t gil = field_u64(buf, field_index(fields, "is.gil_runtime_state"));
-	uint64_t locked = field_u64(buf, field_index(fields, "is.gil_locked"));
-	uint64_t holder = field_u64(buf, field_index(fields, "is.gil_holder"));
+	uint64_t gil, locked, holder, enabled = 0;
+	if (field_get(fields, buf, "is.gil_runtime_state", &gil) ||
+	    field_get(fields, buf, "is.gil_locked", &locked) ||
+	    field_get(fields, buf, "is.gil_holder", &holder) ||
+	    (L.free_threaded && field_get(fields, buf, "is.gil_enabled", &enabled)))
+		return -EINVAL;
 	if (locked < gil || holder < gil || locked - gil > 4096 || holder - gil > 4096)
 		return -EINVAL;
 	L.gil_locked = (int)(locked - gil);
 	L.gil_holder = (int)(holder - gil);
-	L.gil_enabled = L.free_threaded ?
-		(int)field_u64(buf, field_index(fields, "is.gil_enabled")) : -1;
+	L.gil_enabled = L.free_threaded ? (int)enabled : -1;
 	if (L.free_threaded) {
 		long t = field_index(fields, "if.tlbc_index");
 		long c = field_index(fields, "co.co_tlbc");

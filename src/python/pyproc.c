@@ -1502,7 +1502,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags)
 	p->work_bytes = 0;
 	err = find_interp(p, &interp);
 	if (err)
-		return err == -EAGAIN ? -EAGAIN : err;
+		return err;
 	if (!interp)
 		return -EAGAIN;    /* not initialised yet, or finalising */
 	err = walk_interps(p, interp);
