@@ -30,6 +30,7 @@
 #include "python/pyctx.h"
 #include "python/pyobj.h"
 #include "python/pystr.h"
+#include "util/bytes.h"
 #include "util/xalloc.h"
 
 #define MAX_LOCALS 512
@@ -47,24 +48,14 @@ struct lctx {
 	size_t n, cap;
 };
 
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 static int32_t get_i32(const uint8_t *p, int off)
 {
-	int32_t v = 0;
-	if (off >= 0)
-		memcpy(&v, p + off, 4);
-	return v;
+	return off >= 0 ? bytes_i32(p + off) : 0;
 }
 
 static uint64_t code_ptr(const uint8_t *p, int off)
 {
-	return off >= 0 ? get_u64(p + off) : 0;
+	return off >= 0 ? bytes_u64(p + off) : 0;
 }
 
 static size_t repr_size(int level)
@@ -144,7 +135,7 @@ static int deref_cell(struct lctx *x, uint64_t obj, uint64_t *value)
 	err = mem__read(x->c->mem, obj, b, len);
 	if (err)
 		return err;
-	uint64_t type = get_u64(b + L->ob_type);
+	uint64_t type = bytes_u64(b + L->ob_type);
 	if (type != x->cell_type) {
 		err = pyobj_type_name(x->c, obj, name, sizeof(name));
 		if (err)
@@ -153,7 +144,7 @@ static int deref_cell(struct lctx *x, uint64_t obj, uint64_t *value)
 			return 0;
 		x->cell_type = type;
 	}
-	*value = get_u64(b + L->cell_ref);
+	*value = bytes_u64(b + L->cell_ref);
 	return 1;
 }
 

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/bytes.h"
+
 #if defined(__clang__)
 #pragma clang diagnostic ignored "-Winitializer-overrides"
 #else
@@ -551,9 +553,7 @@ static long field_index(const char *fields, const char *name)
 
 static uint64_t field_u64(const uint8_t *buf, long idx)
 {
-	uint64_t v;
-	memcpy(&v, buf + 8 * idx, 8);
-	return v;
+	return bytes_u64(buf + 8 * idx);
 }
 
 /* The value of "group.field" into *v: 0, or -EINVAL when the minor's list

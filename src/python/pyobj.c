@@ -39,6 +39,7 @@
 #include "python/offsets.h"
 #include "python/pyctx.h"
 #include "python/pystr.h"
+#include "util/bytes.h"
 #include "util/xalloc.h"
 
 #define PAGE 4096u
@@ -106,13 +107,6 @@ struct ohead {
 	size_t len;
 	uint8_t b[OBJ_SPEC];
 };
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
 
 static bool is_py2(const struct py_layout *L)
 {
@@ -196,10 +190,10 @@ static int type_load(const struct pyctx *c, uint64_t addr, struct tinfo *t)
 	if (err)
 		return err;
 	t->addr = addr;
-	t->flags = (unsigned long)get_u64(b + L->tp_flags);
-	t->basicsize = (int64_t)get_u64(b + L->tp_basicsize);
-	t->dictoffset = (int64_t)get_u64(b + L->tp_dictoffset);
-	err = mem__read_cstr(c->mem, get_u64(b + L->tp_name), t->name, sizeof(t->name));
+	t->flags = (unsigned long)bytes_u64(b + L->tp_flags);
+	t->basicsize = (int64_t)bytes_u64(b + L->tp_basicsize);
+	t->dictoffset = (int64_t)bytes_u64(b + L->tp_dictoffset);
+	err = mem__read_cstr(c->mem, bytes_u64(b + L->tp_name), t->name, sizeof(t->name));
 	if (err)
 		return err;
 	t->kind = classify(L, t);
@@ -321,7 +315,7 @@ int pyobj_as_int64(const struct pyctx *c, uint64_t obj, int64_t *out)
 	struct tinfo t;
 	int err = ohead_read(c, obj, &h);
 	if (!err)
-		err = type_load(c, get_u64(h.b + c->L->ob_type), &t);
+		err = type_load(c, bytes_u64(h.b + c->L->ob_type), &t);
 	if (err)
 		return err;
 	if (t.kind != K_INT27 && t.kind != K_LONG && t.kind != K_BOOL)
@@ -714,7 +708,7 @@ static void repr_obj(struct rctx *r, struct sbuf *sb, uint64_t obj, int depth)
 	}
 	err = ohead_read(c, obj, &h);
 	if (!err)
-		err = type_get(c, &r->tc, get_u64(h.b + L->ob_type), &t);
+		err = type_get(c, &r->tc, bytes_u64(h.b + L->ob_type), &t);
 	if (err)
 		goto unreadable;
 
@@ -828,7 +822,7 @@ static void match_keys(const struct pyctx *c, const struct getstr *g, const uint
 			const uint8_t *b = iov[i].buf;
 			if (iov[i].err)
 				continue;
-			uint64_t len = get_u64(b + L->uni_length);
+			uint64_t len = bytes_u64(b + L->uni_length);
 			uint32_t state;
 			memcpy(&state, b + L->uni_state, 4);
 			bool ascii = ((state >> L->uni_kind_shift) & 7) == 1 &&
@@ -923,8 +917,8 @@ static int etable_foreach(const struct pyctx *c, const struct etable *e, struct 
 		}
 		for (size_t i = 0; i < cnt; i++) {
 			const uint8_t *p = ents + i * e->esize;
-			ks[m] = get_u64(p + e->koff);
-			vs[m] = e->values ? vb[i] : get_u64(p + e->voff);
+			ks[m] = bytes_u64(p + e->koff);
+			vs[m] = e->values ? vb[i] : bytes_u64(p + e->voff);
 			if (ks[m] && vs[m])
 				m++;
 		}
@@ -966,11 +960,11 @@ static int keys_foreach(const struct pyctx *c, uint64_t keys, uint64_t values, s
 	got = mem__read_upto(c->mem, keys, kb, (size_t)L->dk_indices, sizeof(kb));
 	if (got < 0)
 		return (int)got;
-	nent = (int64_t)get_u64(kb + L->dk_nentries);
+	nent = (int64_t)bytes_u64(kb + L->dk_nentries);
 	if (nent == 0)
 		return 0;
 	if (L->dict_kind == PY_DICT_36) {
-		int64_t size = (int64_t)get_u64(kb + L->dk_size);
+		int64_t size = (int64_t)bytes_u64(kb + L->dk_size);
 		if (size < 8 || size > (1l << 30) || (size & (size - 1)) || nent < 0 || nent > size)
 			return -EINVAL;
 		size_t ix = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
@@ -1104,7 +1098,7 @@ static int pre_word(const struct pyctx *c, uint64_t obj, const uint8_t *pre, int
 		    uint64_t *w)
 {
 	if (pre) {
-		*w = get_u64(pre + (off - lo));
+		*w = bytes_u64(pre + (off - lo));
 		return 0;
 	}
 	return mem__read_ptr(c->mem, obj - (uint64_t)(-(int64_t)off), w);
@@ -1126,7 +1120,7 @@ int pyobj_getattr_dict(const struct pyctx *c, uint64_t obj, const char *name, ui
 	bool have_pre = lo < 0 && span <= sizeof(pre) &&
 			mem__read(c->mem, obj - (uint64_t)(-lo), pre, span) == 0;
 	if (have_pre)
-		type = get_u64(pre + (-lo) + L->ob_type);
+		type = bytes_u64(pre + (-lo) + L->ob_type);
 	else if ((err = mem__read_ptr(c->mem, obj + (uint64_t)L->ob_type, &type)))
 		return err;
 	err = type_load(c, type, &t);
