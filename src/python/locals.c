@@ -29,6 +29,7 @@
 #include "python/offsets.h"
 #include "python/pyctx.h"
 #include "python/pyobj.h"
+#include "python/pyrepr.h"
 #include "python/pystr.h"
 #include "util/bytes.h"
 #include "util/xalloc.h"
@@ -72,7 +73,7 @@ static void add(struct lctx *x, const char *name, uint64_t value, bool is_arg)
 	size_t rn = repr_size(x->level);
 	char *buf = xmalloc(rn);
 
-	pyobj_repr(x->c, value, x->level, buf, rn);
+	pyrepr_format(x->c, value, x->level, buf, rn);
 	x->v = xgrow(x->v, &x->cap, x->n + 1, sizeof(*x->v));
 	x->v[x->n].name = xstrdup(name ? name : "?");
 	x->v[x->n].repr = xstrdup(buf);

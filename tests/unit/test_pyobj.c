@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT
  *
- * Unit tests for python/pyobj over snapshot memory: hand-built objects for
- * several layouts (2.7, 3.6, 3.11, 3.12, 3.13, 3.14, 3.14t) made by the small
+ * Unit tests for the remote-object readers python/pyobj, pydict, pyrepr and
+ * pythread over snapshot memory: hand-built objects for several layouts
+ * (2.7, 3.6, 3.11, 3.12, 3.13, 3.14, 3.14t) made by the small
  * fx_* builders below. Covered: type names; ints (small, negative, multi-digit
  * up to thousands of digits; <= 3.11 ob_size and 3.12+ lv_tag; 2.7 int/long);
  * float reprs; str/bytes repr quoting and escapes; tuple/list/dict reprs with
  * element, string, depth and buffer truncation; dict walks for the 2.7,
  * 3.6 and 3.11+ layouts (general, unicode and split keys); attributes through
  * tp_dictoffset, 3.11 managed values, the 3.12 tagged word, 3.13 inline
- * values; and thread names through modules -> threading -> _active.
+ * values; and thread names through modules -> threading -> _active, also
+ * when _active is torn (entries unreadable or not int -> Thread).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,7 +24,10 @@
 #include "proc/mem.h"
 #include "python/offsets.h"
 #include "python/pyctx.h"
+#include "python/pydict.h"
 #include "python/pyobj.h"
+#include "python/pyrepr.h"
+#include "python/pythread.h"
 
 #define BASE 0x7f3400000000ull
 #define ARENA (4u << 20)
@@ -422,14 +427,14 @@ static uint64_t fx_dict(struct fx *f, size_t n, const uint64_t *k, const uint64_
 static const char *repr(struct fx *f, uint64_t obj, int level)
 {
 	static char buf[8192];
-	pyobj_repr(&f->c, obj, level, buf, sizeof(buf));
+	pyrepr_format(&f->c, obj, level, buf, sizeof(buf));
 	return buf;
 }
 
 static const char *repr_n(struct fx *f, uint64_t obj, size_t n)
 {
 	static char buf[8192];
-	pyobj_repr(&f->c, obj, 1, buf, n);
+	pyrepr_format(&f->c, obj, 1, buf, n);
 	return buf;
 }
 
@@ -916,14 +921,14 @@ static void attr_cases(unsigned ver, bool ft)
 			vals[2] = fx_int(&f, 99);
 			uint64_t obj = fx_instance(&f, 3, names, vals, mode, &type);
 			fx_commit(&f);
-			CHECK_INT(pyobj_getattr_dict(&f.c, obj, "_ident", &value), 0);
+			CHECK_INT(pydict_getattr(&f.c, obj, "_ident", &value), 0);
 			CHECK(value == vals[2]);
-			CHECK_INT(pyobj_getattr_dict(&f.c, obj, ver >> 24 == 2 ? "_Thread__name" : "_name",
+			CHECK_INT(pydict_getattr(&f.c, obj, ver >> 24 == 2 ? "_Thread__name" : "_name",
 						     &value), 0);
 			CHECK(value == vals[1]);
-			CHECK_INT(pyobj_getattr_dict(&f.c, obj, "missing", &value), -ENOENT);
-			CHECK_INT(pyobj_getattr_dict(&f.c, f.none, "x", &value), -ENOENT);
-			CHECK_INT(pyobj_getattr_dict(&f.c, 0x30, "x", &value), -EFAULT);
+			CHECK_INT(pydict_getattr(&f.c, obj, "missing", &value), -ENOENT);
+			CHECK_INT(pydict_getattr(&f.c, f.none, "x", &value), -ENOENT);
+			CHECK_INT(pydict_getattr(&f.c, 0x30, "x", &value), -EFAULT);
 			fx_free(&f);
 		}
 	}
