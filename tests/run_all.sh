@@ -52,6 +52,8 @@ for tier in "${tiers[@]}"; do
 			[ -x "$t" ] || continue
 			run_tier "unit $(basename "$t")" "$t"
 		done
+		# No module includes one above it (the layers: docs/design.md).
+		run_tier "unit layering" python3 tests/layering.py
 		;;
 	linetables)
 		run_tier "line tables vs every interpreter" python3 tests/linetables/check_all.py
