@@ -96,10 +96,13 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcspy.a tests/harness.h
+# Unit tests: each links the remote-heap fixture (tests/unit/fixture.c).
+UNIT_FIXTURE := $(BUILD)/tests/unit/fixture.o
+.SECONDARY: $(UNIT_FIXTURE)
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_FIXTURE) $(BUILD)/libcspy.a tests/harness.h tests/unit/fixture.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libcspy.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(UNIT_FIXTURE) $(BUILD)/libcspy.a $(LDLIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libcspy.a
 	@mkdir -p $(@D)
@@ -171,4 +174,4 @@ install: $(BUILD)/cspy
 clean:
 	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_FIXTURE:.o=.d)
