@@ -38,7 +38,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-import run as dumpsuite  # noqa: E402  (pythons_cache, pyenv_root: one place)
+import e2elib  # noqa: E402  (pythons_cache, pyenv_root: one place)
 MINORS = "3.1[3-9]"
 
 
@@ -104,10 +104,10 @@ def probe_headers(elf, version_line, tool):
 
 def discover():
     prefixes = []
-    root = dumpsuite.pyenv_root()
+    root = e2elib.pyenv_root()
     if root:
         prefixes += sorted(glob.glob(os.path.join(root, "versions", MINORS + "*")))
-    cache = dumpsuite.pythons_cache()
+    cache = e2elib.pythons_cache()
     prefixes += sorted(p for p in glob.glob(os.path.join(cache, "*"))
                        if os.path.isdir(os.path.join(p, "lib")))
     prefixes.append(os.path.join(cache, "sid", "usr"))
