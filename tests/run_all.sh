@@ -87,7 +87,8 @@ for tier in "${tiers[@]}"; do
 		run_tier "end-to-end --native" python3 tests/e2e/native.py
 		;;
 	fuzz)
-		# Each libFuzzer harness for FUZZ_SECONDS (25) from its seed corpus,
+		# Each libFuzzer harness (make fuzz builds every fuzz/fuzz_*.c) for
+		# FUZZ_SECONDS (12) from its seed corpus,
 		# -timeout=2: one pass per fuzzer without crash or timeout.
 		run_tier "fuzzers (${FUZZ_SECONDS:-12} s each, -timeout=2)" fuzz/run.sh
 		;;
