@@ -17,8 +17,9 @@
 #   - every module of src/ has a layer (a new directory must be placed);
 #   - per module: none of its includes names a module of a higher layer
 #     (each offending file:line is printed); same layer or below is fine;
-#   - self-test: on a temporary copy of src/ and docs/design.md where one
-#     util file includes "cli/cli.h", the check must fail and name that line.
+#   - self-tests: on temporary copies of src/ and docs/design.md where one
+#     util file includes "cli/cli.h", and where src/newmod/ has no layer, the
+#     check must fail and name the line or the module.
 # The last line is "N passed, N failed"; exit status 1 when any failed.
 #   python3 tests/layering.py            # the repository it sits in
 #   python3 tests/layering.py --root DIR # another tree (src/ + docs/design.md)
@@ -125,26 +126,48 @@ def check(root):
 	return results
 
 
+def bad_copy(tmp, victim, text, new_module=None):
+    """A copy of src/ and docs/design.md in tmp with text appended to
+    src/victim (and src/new_module/new.c holding it too, when given)."""
+    shutil.copytree(os.path.join(REPO, 'src'), os.path.join(tmp, 'src'))
+    os.mkdir(os.path.join(tmp, 'docs'))
+    shutil.copy(os.path.join(REPO, 'docs', 'design.md'), os.path.join(tmp, 'docs'))
+    with open(os.path.join(tmp, 'src', victim), 'a') as f:
+        f.write(text)
+    if new_module:
+        os.mkdir(os.path.join(tmp, 'src', new_module))
+        with open(os.path.join(tmp, 'src', new_module, 'new.c'), 'w') as f:
+            f.write(text)
+
+
 def self_test():
-	"""The check must fail on a copy where util includes cli."""
-	tmp = tempfile.mkdtemp(prefix='cspy-layering-')
-	try:
-		shutil.copytree(os.path.join(REPO, 'src'), os.path.join(tmp, 'src'))
-		os.mkdir(os.path.join(tmp, 'docs'))
-		shutil.copy(os.path.join(REPO, 'docs', 'design.md'), os.path.join(tmp, 'docs'))
-		victim = sorted(f for f in os.listdir(os.path.join(tmp, 'src', 'util')) if f.endswith('.c'))[0]
-		with open(os.path.join(tmp, 'src', 'util', victim), 'a') as f:
-			f.write('#include "cli/cli.h"\n')
-		p = subprocess.run([sys.executable, os.path.abspath(__file__), '--root', tmp],
-				   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-		want = 'src/util/%s' % victim
-		caught = p.returncode != 0 and any(
-			l.strip().startswith(want) and 'cli is above util' in l for l in p.stdout.splitlines())
-		return [('self-test: a fabricated include of cli/cli.h in util/%s is caught' % victim,
-			 caught, [] if caught else ['the check on the bad copy said (exit %d):' % p.returncode] +
-			 p.stdout.splitlines()[-15:])]
-	finally:
-		shutil.rmtree(tmp, ignore_errors=True)
+    """The check must fail on fabricated bad trees: util including cli, and
+    a module that has no layer."""
+    victim = 'util/' + sorted(f for f in os.listdir(os.path.join(REPO, 'src', 'util'))
+                              if f.endswith('.c'))[0]
+    cases = [
+        ('a fabricated include of cli/cli.h in %s is caught' % victim,
+         dict(victim=victim, text='#include "cli/cli.h"\n'),
+         lambda l: l.strip().startswith('src/' + victim) and 'cli is above util' in l),
+        ('a module without a layer (src/newmod/) is caught',
+         dict(victim=victim, text='\n', new_module='newmod'),
+         lambda l: l.strip() == 'not in the layer line: newmod'),
+    ]
+    out = []
+    for name, how, wanted in cases:
+        tmp = tempfile.mkdtemp(prefix='cspy-layering-')
+        try:
+            bad_copy(tmp, **how)
+            p = subprocess.run([sys.executable, os.path.abspath(__file__), '--root', tmp],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               universal_newlines=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        caught = p.returncode != 0 and any(wanted(l) for l in p.stdout.splitlines())
+        out.append(('self-test: ' + name, caught, [] if caught else
+                    ['the check on the bad copy said (exit %d):' % p.returncode] +
+                    p.stdout.splitlines()[-15:]))
+    return out
 
 
 def main():
