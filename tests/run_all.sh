@@ -114,7 +114,7 @@ for tier in "${tiers[@]}"; do
 		saved_build=$BUILD
 		export BUILD=build-san
 		# Five interpreters covering each frame family and kind of build once
-		# (SAN_COVER in tests/e2e/run.py); the plain tiers above ran every
+		# (SAN_COVER in tests/e2e/e2elib.py); the plain tiers above ran every
 		# one. The left-out ones are named in each report.
 		export CSPY_E2E_SAN_COVER=1
 		run_tier "asan+ubsan end-to-end" python3 tests/e2e/run.py

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT
  *
- * The per-version layout tables (x86_64, from the verified tables in the
- * project's CPython research notes), and the _Py_DebugOffsets reader for 3.13+.
+ * The per-version layout tables (x86_64), and the _Py_DebugOffsets reader for
+ * 3.13+. Every number mirrors a CPython struct member, size or constant; which
+ * one, in which header and for which versions is listed in docs/offsets.md,
+ * with the few read from CPython's source instead. tests/tools/probe prints
+ * them from an interpreter's own headers, and check_tables.py (run by the
+ * drift tier) fails when a table differs from an installed interpreter's.
  *
  * Each table starts from ABSENT (every offset -1) and names only what exists
  * in that version; the object/string/number parts shared by several versions
@@ -313,7 +317,11 @@ static const struct py_layout layout_315t OMITTABLE = {
 	.long_tag = 32, .long_digit = 40,
 };
 
-/* _Py_DebugOffsets, as the ordered list of its uint64 fields per minor version. */
+/* _Py_DebugOffsets, as the ordered list of its uint64 fields per minor version:
+ * struct _Py_DebugOffsets of Include/internal/pycore_runtime.h (3.13) and
+ * pycore_debug_offsets.h (3.14+), groups abbreviated ("ts" thread_state; the
+ * names are listed in docs/offsets.md); check_tables.py compares the order
+ * with the headers. */
 static const char debug_fields_313[] =
 	"hdr.cookie hdr.version hdr.free_threaded "
 	"rt.size rt.finalizing rt.interpreters_head "
