@@ -181,7 +181,7 @@ def interpreters():
     # What make pythons provisioned (tests/pythons.sh): Debian unstable's
     # (run in their root, which sees the repository at its own path) and
     # the free-threaded builds.
-    spec = importlib.util.spec_from_file_location('e2e_run', os.path.join(REPO, 'tests', 'e2e', 'run.py'))
+    spec = importlib.util.spec_from_file_location('e2elib', os.path.join(REPO, 'tests', 'e2e', 'e2elib.py'))
     e2e = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(e2e)
     os.environ['CSPY_CHROOT_BIND'] = REPO
