@@ -27,7 +27,7 @@
 #include "cli/cli.h"
 #include "cli/ending.h"
 #include "cli/output.h"
-#include "out/outfile.h"
+#include "writers/outfile.h"
 #include "proc/launch.h"
 #include "sampler/sampler.h"
 #include "util/xalloc.h"

@@ -37,7 +37,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/ending.h"
-#include "out/outfile.h"
+#include "writers/outfile.h"
 #include "proc/launch.h"
 #include "proc/ptrace.h"
 #include "python/locals.h"

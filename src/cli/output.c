@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "out/chrometrace.h"
-#include "out/collapsed.h"
-#include "out/flamegraph.h"
-#include "out/profjson.h"
-#include "out/speedscope.h"
+#include "writers/chrometrace.h"
+#include "writers/collapsed.h"
+#include "writers/flamegraph.h"
+#include "writers/profjson.h"
+#include "writers/speedscope.h"
 
 static const struct {
 	const char *name, *ext, *hint;

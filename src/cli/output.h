@@ -2,7 +2,7 @@
  *
  * The output formats of `cspy record`, in one table: names, file
  * extensions, the hint printed after writing, and dispatch to each writer
- * module (src/out/). The format comes from --format, or from the output
+ * module (src/writers/). The format comes from --format, or from the output
  * file's extension, or defaults to the flame graph.
  */
 #ifndef CSPY_OUTPUT_H

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "agg/profile.h"
-#include "out/flamegraph.h"
+#include "writers/flamegraph.h"
 #include "util/xalloc.h"
 
 struct tool_opts {

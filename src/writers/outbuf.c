@@ -2,7 +2,7 @@
  *
  * Buffered output (see outbuf.h). Writes larger than the buffer bypass it.
  */
-#include "out/outbuf.h"
+#include "writers/outbuf.h"
 
 #include <errno.h>
 #include <string.h>

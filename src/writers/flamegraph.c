@@ -22,7 +22,7 @@
  * All numbers are printed from integers (hundredths), never with %f, so the
  * locale cannot turn a decimal point into a comma; output is deterministic.
  */
-#include "out/flamegraph.h"
+#include "writers/flamegraph.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -32,7 +32,7 @@
 #include "agg/profile.h"
 #include "util/xalloc.h"
 
-/* Generated from src/out/flamegraph.js by the Makefile ($(BUILD)/gen/). */
+/* Generated from src/writers/flamegraph.js by the Makefile ($(BUILD)/gen/). */
 extern const char flamegraph_js[];
 extern const size_t flamegraph_js_len;
 

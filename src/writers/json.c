@@ -5,7 +5,7 @@
  * container. Strings are escaped byte by byte; a UTF-8 decoder validates
  * multi-byte sequences and replaces bad ones.
  */
-#include "out/json.h"
+#include "writers/json.h"
 
 #include <errno.h>
 #include <inttypes.h>

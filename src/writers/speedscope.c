@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * speedscope writer (see speedscope.h). Every string goes through the JSON
- * writer (out/json.h), which escapes it and turns invalid UTF-8 into U+FFFD;
+ * writer (writers/json.h), which escapes it and turns invalid UTF-8 into U+FFFD;
  * the fixed structure and the numbers are appended to a local buffer that is
  * written out in large blocks, every fwrite checked.
  *
@@ -12,15 +12,15 @@
  * Doubles are printed as the JSON writer prints them ("%.17g", exact round
  * trip), and endValue is their sum in file order, as a reader adds them.
  */
-#include "out/speedscope.h"
+#include "writers/speedscope.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agg/profile.h"
-#include "out/json.h"
-#include "out/outbuf.h"
+#include "writers/json.h"
+#include "writers/outbuf.h"
 #include "util/xalloc.h"
 
 #ifndef CSPY_VERSION

@@ -3,12 +3,12 @@
  * cspy JSON writer (see profjson.h): a straight walk over the profile's
  * metadata, frames, threads and stacks through the streaming JSON writer.
  */
-#include "out/profjson.h"
+#include "writers/profjson.h"
 
 #include <errno.h>
 
 #include "agg/profile.h"
-#include "out/json.h"
+#include "writers/json.h"
 
 #ifndef CSPY_VERSION
 #define CSPY_VERSION "unknown"

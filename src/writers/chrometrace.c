@@ -10,7 +10,7 @@
  * A profile whose stack changes at every sample gives tens of events per
  * sample, so events are assembled from pieces rendered once: per frame
  * `,"name":"LABEL","cat":"KIND","ts":` (the label escaped by the JSON writer,
- * out/json.h, which every string of the file goes through) and per thread
+ * writers/json.h, which every string of the file goes through) and per thread
  * `,"pid":P,"tid":T}`; an event is then three copies and a number into a
  * local buffer that is written out in large blocks, every fwrite checked.
  *
@@ -22,15 +22,15 @@
  * TIDs from LANE_TID0 up (above any real TID: the kernel's PID_MAX_LIMIT)
  * and the name "PATTERN (exited threads)".
  */
-#include "out/chrometrace.h"
+#include "writers/chrometrace.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agg/profile.h"
-#include "out/json.h"
-#include "out/outbuf.h"
+#include "writers/json.h"
+#include "writers/outbuf.h"
 #include "util/xalloc.h"
 
 #ifndef CSPY_VERSION
