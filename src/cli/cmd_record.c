@@ -26,8 +26,8 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/ending.h"
-#include "cli/output.h"
 #include "writers/outfile.h"
+#include "writers/writer.h"
 #include "proc/launch.h"
 #include "sampler/sampler.h"
 #include "util/xalloc.h"
@@ -287,13 +287,15 @@ int cmd_record(int argc, char **argv)
 	if (err)
 		return err > 0 ? 0 : EXIT_USAGE;
 
-	enum output_format fmt;
-	if (output_format_choose(c.format, c.output, &fmt) != 0)
+	const struct writer *fmt;
+	if (writer_choose(c.format, c.output, &fmt) != 0) {
+		cli_error("unknown format '%s': use %s", c.format, writer_names());
 		return EXIT_USAGE;
+	}
 	char *stem = NULL, *path = NULL;
 	if (!c.output) {
 		stem = default_stem(&c);
-		path = xasprintf("%s.%s", stem, output_format_ext(fmt));
+		path = xasprintf("%s.%s", stem, fmt->ext);
 	} else {
 		path = xstrdup(c.output);
 	}
@@ -324,7 +326,7 @@ int cmd_record(int argc, char **argv)
 	ending_catch_signals();
 
 	struct profile *prof = profile__new();
-	profile__set_keep_runs(prof, output_format_timeline(fmt));
+	profile__set_keep_runs(prof, fmt->timeline);
 	struct progress_ctx pc = { .c = &c, .tty = isatty(STDERR_FILENO) };
 	struct sampler_config sc = {
 		.rate_hz = c.rate, .duration_s = c.duration, .nonblocking = c.nonblocking,
@@ -399,7 +401,7 @@ out:;
 		.idle_included = c.idle, .native = c.native,
 	};
 	profile__set_meta(prof, &meta);
-	struct output_opts oo = { .full_filenames = c.full_filenames };
+	struct writer_opts oo = { .full_filenames = c.full_filenames };
 	int werr = 0;
 	if (!started && rc) {
 		/* Nothing was sampled because of an error already reported:
@@ -408,7 +410,7 @@ out:;
 		goto done;
 	}
 	uint64_t w0 = clock_now_ns();
-	werr = outfile__close(out, output_write(outfile__stream(out), fmt, prof, &oo));
+	werr = outfile__close(out, fmt->write(outfile__stream(out), prof, &oo));
 	double write_s = (double)(clock_now_ns() - w0) / 1e9;
 	if (werr) {
 		cli_error("writing '%s' failed: %s", path, strerror(-werr));
@@ -417,9 +419,9 @@ out:;
 		cli_note("No samples were collected.");
 	}
 	if (!werr) {
-		cli_note("Wrote %s data to '%s'. Samples: %llu Errors: %llu", output_format_name(fmt),
+		cli_note("Wrote %s data to '%s'. Samples: %llu Errors: %llu", fmt->name,
 			 path, (unsigned long long)st->samples, (unsigned long long)st->errors);
-		const char *hint = output_format_hint(fmt);
+		const char *hint = fmt->hint;
 		if (hint)
 			cli_note("%s", hint);
 	}
