@@ -554,6 +554,19 @@ const struct prof_run *profile__runs(const struct profile *p, uint32_t thread, s
 	return p->threads[thread].runs;
 }
 
+const char *profile_frame_kind_name(enum prof_frame_kind k)
+{
+	switch (k) {
+	case PROF_FRAME_PYTHON: return "python";
+	case PROF_FRAME_NATIVE: return "native";
+	case PROF_FRAME_PROCESS: return "process";
+	case PROF_FRAME_THREAD: return "thread";
+	case PROF_FRAME_INTERP: return "interpreter";
+	case PROF_FRAME_OTHER: break;
+	}
+	return "other";
+}
+
 const char *profile_frame_label(const struct prof_frame *f, bool full, char *buf, size_t n)
 {
 	const char *file = full ? f->filename : f->short_filename;

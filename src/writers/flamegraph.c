@@ -19,6 +19,8 @@
  *    flamegraph.js (generated into the binary by the Makefile) in a CDATA
  *    section that is split wherever "]]>" would occur.
  *
+ * Frames are formatted with a few appends to the shared output buffer
+ * (writers/outbuf.h) instead of printf, which dominated the run time.
  * All numbers are printed from integers (hundredths), never with %f, so the
  * locale cannot turn a decimal point into a comma; output is deterministic.
  */
@@ -31,6 +33,7 @@
 
 #include "agg/profile.h"
 #include "util/xalloc.h"
+#include "writers/outbuf.h"
 
 /* Generated from src/writers/flamegraph.js by the Makefile ($(BUILD)/gen/). */
 extern const char flamegraph_js[];
@@ -379,53 +382,6 @@ static void layout(struct fg *fg, double usable, double min_width)
 	}
 }
 
-/* Output goes through a buffer of our own: frames are formatted with a few
- * appends instead of printf (which dominated the run time), and every fwrite
- * is checked. */
-struct out {
-	FILE *f;
-	size_t n;
-	bool err;
-	char buf[1 << 16];
-};
-
-static void out_flush(struct out *o)
-{
-	if (o->n && fwrite(o->buf, 1, o->n, o->f) != o->n)
-		o->err = true;
-	o->n = 0;
-}
-
-static void out_mem(struct out *o, const char *s, size_t len)
-{
-	if (len > sizeof(o->buf) - o->n) {
-		out_flush(o);
-		if (len > sizeof(o->buf)) {
-			if (fwrite(s, 1, len, o->f) != len)
-				o->err = true;
-			return;
-		}
-	}
-	memcpy(o->buf + o->n, s, len);
-	o->n += len;
-}
-
-static void out_str(struct out *o, const char *s)
-{
-	out_mem(o, s, strlen(s));
-}
-
-static void out_u64(struct out *o, uint64_t v)
-{
-	char t[24];
-	size_t i = sizeof(t);
-	do {
-		t[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	out_mem(o, t + i, sizeof(t) - i);
-}
-
 /* v rounded to the nearest integer, halves away from zero (no libm). */
 static long long round_ll(double v)
 {
@@ -433,32 +389,32 @@ static long long round_ll(double v)
 }
 
 /* v rounded to hundredths, without trailing zeros ("12", "12.5", "12.34"). */
-static void out_num(struct out *o, double v)
+static void out_num(struct outbuf *o, double v)
 {
 	long long c = round_ll(v * 100);
 	if (c < 0) {
-		out_mem(o, "-", 1);
+		outbuf__mem(o, "-", 1);
 		c = -c;
 	}
-	out_u64(o, (uint64_t)c / 100);
+	outbuf__u64(o, (uint64_t)c / 100);
 	int frac = (int)(c % 100);
 	if (frac) {
 		char t[3] = { '.', (char)('0' + frac / 10), (char)('0' + frac % 10) };
-		out_mem(o, t, frac % 10 ? 3 : 2);
+		outbuf__mem(o, t, frac % 10 ? 3 : 2);
 	}
 }
 
 /* part/total as a percentage with exactly two decimals ("12.50"). */
-static void out_pct(struct out *o, uint64_t part, uint64_t total)
+static void out_pct(struct outbuf *o, uint64_t part, uint64_t total)
 {
 	uint64_t c = total ? (uint64_t)round_ll((double)part * 10000.0 / (double)total) : 0;
-	out_u64(o, c / 100);
+	outbuf__u64(o, c / 100);
 	char t[3] = { '.', (char)('0' + c % 100 / 10), (char)('0' + c % 10) };
-	out_mem(o, t, 3);
+	outbuf__mem(o, t, 3);
 }
 
 /* s (len bytes of XML-safe UTF-8) escaped for both text and attributes. */
-static void out_escaped(struct out *o, const char *s, size_t len)
+static void out_escaped(struct outbuf *o, const char *s, size_t len)
 {
 	size_t start = 0;
 	for (size_t i = 0; i < len; i++) {
@@ -471,11 +427,11 @@ static void out_escaped(struct out *o, const char *s, size_t len)
 		case '\'': rep = "&#39;"; break;
 		default: continue;
 		}
-		out_mem(o, s + start, i - start);
-		out_str(o, rep);
+		outbuf__mem(o, s + start, i - start);
+		outbuf__str(o, rep);
 		start = i + 1;
 	}
-	out_mem(o, s + start, len - start);
+	outbuf__mem(o, s + start, len - start);
 }
 
 /* The first code points of s that fit in `width` px at char_w px each, with
@@ -504,29 +460,29 @@ static size_t trim_len(const char *s, size_t len, double width, double char_w, b
 	return cut;
 }
 
-static void out_trimmed(struct out *o, const char *s, size_t len, double width, double char_w)
+static void out_trimmed(struct outbuf *o, const char *s, size_t len, double width, double char_w)
 {
 	bool dots;
 	size_t n = trim_len(s, len, width, char_w, &dots);
 	out_escaped(o, s, n);
 	if (dots)
-		out_mem(o, "..", 2);
+		outbuf__mem(o, "..", 2);
 }
 
 /* data as the content of a CDATA section, split wherever "]]>" occurs. */
-static void out_cdata(struct out *o, const char *data, size_t len)
+static void out_cdata(struct outbuf *o, const char *data, size_t len)
 {
-	out_str(o, "<![CDATA[");
+	outbuf__str(o, "<![CDATA[");
 	size_t start = 0;
 	for (size_t i = 0; i + 2 < len; i++) {
 		if (data[i] == ']' && data[i + 1] == ']' && data[i + 2] == '>') {
-			out_mem(o, data + start, i + 2 - start);
-			out_str(o, "]]><![CDATA[");
+			outbuf__mem(o, data + start, i + 2 - start);
+			outbuf__str(o, "]]><![CDATA[");
 			start = i + 2;
 		}
 	}
-	out_mem(o, data + start, len - start);
-	out_str(o, "]]>");
+	outbuf__mem(o, data + start, len - start);
+	outbuf__str(o, "]]>");
 }
 
 static const char STYLE[] =
@@ -538,7 +494,7 @@ static const char STYLE[] =
 	"#frames text { pointer-events: none; }\n"
 	"#frames g:hover rect { stroke: #000; stroke-width: 0.5; }\n";
 
-static void write_frame(struct out *out, const struct fg *fg, uint32_t id,
+static void write_frame(struct outbuf *out, const struct fg *fg, uint32_t id,
 			const struct flamegraph_opts *o, double usable)
 {
 	const struct node *nd = &fg->nodes[id];
@@ -550,35 +506,35 @@ static void write_frame(struct out *out, const struct fg *fg, uint32_t id,
 	double y = TOP + (double)row * FRAME_H;
 	uint32_t rgb = id == 0 ? 0xd8d8d8 : l->rgb;
 
-	out_str(out, "<g data-s=\"");
-	out_u64(out, nd->s);
-	out_str(out, "\" data-n=\"");
-	out_u64(out, nd->n);
-	out_str(out, "\"><title>");
+	outbuf__str(out, "<g data-s=\"");
+	outbuf__u64(out, nd->s);
+	outbuf__str(out, "\" data-n=\"");
+	outbuf__u64(out, nd->n);
+	outbuf__str(out, "\"><title>");
 	out_escaped(out, l->str, l->len);
-	out_str(out, " (");
-	out_u64(out, nd->n);
-	out_str(out, nd->n == 1 ? " sample, " : " samples, ");
+	outbuf__str(out, " (");
+	outbuf__u64(out, nd->n);
+	outbuf__str(out, nd->n == 1 ? " sample, " : " samples, ");
 	out_pct(out, nd->n, total);
-	out_str(out, "%)</title><rect x=\"");
+	outbuf__str(out, "%)</title><rect x=\"");
 	out_num(out, x);
-	out_str(out, "\" y=\"");
+	outbuf__str(out, "\" y=\"");
 	out_num(out, y);
-	out_str(out, "\" width=\"");
+	outbuf__str(out, "\" width=\"");
 	out_num(out, w);
-	out_str(out, "\" height=\"" FRAME_RECT_H "\" fill=\"rgb(");
-	out_u64(out, rgb >> 16);
-	out_mem(out, ",", 1);
-	out_u64(out, (rgb >> 8) & 0xff);
-	out_mem(out, ",", 1);
-	out_u64(out, rgb & 0xff);
-	out_str(out, ")\"/><text x=\"");
+	outbuf__str(out, "\" height=\"" FRAME_RECT_H "\" fill=\"rgb(");
+	outbuf__u64(out, rgb >> 16);
+	outbuf__mem(out, ",", 1);
+	outbuf__u64(out, (rgb >> 8) & 0xff);
+	outbuf__mem(out, ",", 1);
+	outbuf__u64(out, rgb & 0xff);
+	outbuf__str(out, ")\"/><text x=\"");
 	out_num(out, x + TEXT_PAD);
-	out_str(out, "\" y=\"");
+	outbuf__str(out, "\" y=\"");
 	out_num(out, y + TEXT_DY);
-	out_str(out, "\">");
+	outbuf__str(out, "\">");
 	out_trimmed(out, l->str, l->len, w - 2 * TEXT_PAD, CHAR_W);
-	out_str(out, "</text></g>\n");
+	outbuf__str(out, "</text></g>\n");
 }
 
 static void fg_free(struct fg *fg)
@@ -618,57 +574,55 @@ int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_o
 	uint32_t rows = fg.norder ? fg.max_depth + 1 : 2;
 	uint64_t bottom = TOP + (uint64_t)rows * FRAME_H + 18;
 	uint64_t height = bottom + 10, width = (uint64_t)o.width;
-	struct out *out = xmalloc(sizeof(*out));
-	out->f = f;
-	out->n = 0;
-	out->err = false;
+	struct outbuf *out = xmalloc(sizeof(*out));
+	outbuf__init(out, f);
 
-	out_str(out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+	outbuf__str(out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
 		"<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"");
-	out_u64(out, width);
-	out_str(out, "\" height=\"");
-	out_u64(out, height);
-	out_str(out, "\" viewBox=\"0 0 ");
-	out_u64(out, width);
-	out_str(out, " ");
-	out_u64(out, height);
-	out_str(out, "\">\n<!-- Flame graph written by cspy. Click a frame to zoom, Ctrl-F to search. -->\n"
+	outbuf__u64(out, width);
+	outbuf__str(out, "\" height=\"");
+	outbuf__u64(out, height);
+	outbuf__str(out, "\" viewBox=\"0 0 ");
+	outbuf__u64(out, width);
+	outbuf__str(out, " ");
+	outbuf__u64(out, height);
+	outbuf__str(out, "\">\n<!-- Flame graph written by cspy. Click a frame to zoom, Ctrl-F to search. -->\n"
 		"<title>");
 	out_escaped(out, ctitle, tlen);
-	out_str(out, "</title>\n<style>");
+	outbuf__str(out, "</title>\n<style>");
 	out_cdata(out, STYLE, sizeof(STYLE) - 1);
-	out_str(out, "</style>\n<rect x=\"0\" y=\"0\" width=\"");
-	out_u64(out, width);
-	out_str(out, "\" height=\"");
-	out_u64(out, height);
-	out_str(out, "\" fill=\"#f6f6ee\"/>\n<text id=\"title\" x=\"");
+	outbuf__str(out, "</style>\n<rect x=\"0\" y=\"0\" width=\"");
+	outbuf__u64(out, width);
+	outbuf__str(out, "\" height=\"");
+	outbuf__u64(out, height);
+	outbuf__str(out, "\" fill=\"#f6f6ee\"/>\n<text id=\"title\" x=\"");
 	out_num(out, o.width / 2.0);
-	out_str(out, "\" y=\"24\">");
+	outbuf__str(out, "\" y=\"24\">");
 	out_trimmed(out, ctitle, tlen, usable, TITLE_CHAR_W);
-	out_str(out, "</text>\n<text id=\"reset\" x=\"" STR(PAD_X) "\" y=\"44\" style=\"display:none\">Reset Zoom</text>\n"
+	outbuf__str(out, "</text>\n<text id=\"reset\" x=\"" STR(PAD_X) "\" y=\"44\" style=\"display:none\">Reset Zoom</text>\n"
 		"<text id=\"search\" x=\"");
-	out_u64(out, width - PAD_X);
-	out_str(out, "\" y=\"44\">Search</text>\n<text id=\"details\" x=\"" STR(PAD_X) "\" y=\"");
-	out_u64(out, bottom);
-	out_str(out, "\"> </text>\n<text id=\"matched\" x=\"");
-	out_u64(out, width - PAD_X);
-	out_str(out, "\" y=\"");
-	out_u64(out, bottom);
-	out_str(out, "\"> </text>\n");
+	outbuf__u64(out, width - PAD_X);
+	outbuf__str(out, "\" y=\"44\">Search</text>\n<text id=\"details\" x=\"" STR(PAD_X) "\" y=\"");
+	outbuf__u64(out, bottom);
+	outbuf__str(out, "\"> </text>\n<text id=\"matched\" x=\"");
+	outbuf__u64(out, width - PAD_X);
+	outbuf__str(out, "\" y=\"");
+	outbuf__u64(out, bottom);
+	outbuf__str(out, "\"> </text>\n");
 	if (!total) {
-		out_str(out, "<text id=\"empty\" x=\"");
+		outbuf__str(out, "<text id=\"empty\" x=\"");
 		out_num(out, o.width / 2.0);
-		out_str(out, "\" y=\"" STR(TOP) "\" dy=\"" STR(FRAME_H) "\" text-anchor=\"middle\">"
+		outbuf__str(out, "\" y=\"" STR(TOP) "\" dy=\"" STR(FRAME_H) "\" text-anchor=\"middle\">"
 			"No samples were collected.</text>\n");
 	}
-	out_str(out, "<g id=\"frames\">\n");
+	outbuf__str(out, "<g id=\"frames\">\n");
 	for (size_t i = 0; i < fg.norder; i++)
 		write_frame(out, &fg, fg.order[i], &o, usable);
-	out_str(out, "</g>\n<script type=\"text/ecmascript\">");
+	outbuf__str(out, "</g>\n<script type=\"text/ecmascript\">");
 	out_cdata(out, flamegraph_js, flamegraph_js_len);
-	out_str(out, "</script>\n</svg>\n");
-	out_flush(out);
-	bool err = out->err;
+	outbuf__str(out, "</script>\n</svg>\n");
+	outbuf__flush(out);
+	int err = out->err;
 	free(out);
 
 	free(ctitle);

@@ -40,6 +40,12 @@ void outbuf__str(struct outbuf *o, const char *s)
 	outbuf__mem(o, s, strlen(s));
 }
 
+void outbuf__u64(struct outbuf *o, uint64_t v)
+{
+	char b[24];
+	outbuf__mem(o, b, outbuf_fmt_u64(b, v));
+}
+
 size_t outbuf_fmt_u64(char *b, uint64_t v)
 {
 	char tmp[24];

@@ -14,19 +14,6 @@
 #define CSPY_VERSION "unknown"
 #endif
 
-static const char *kind_name(enum prof_frame_kind k)
-{
-	switch (k) {
-	case PROF_FRAME_PYTHON: return "python";
-	case PROF_FRAME_NATIVE: return "native";
-	case PROF_FRAME_PROCESS: return "process";
-	case PROF_FRAME_THREAD: return "thread";
-	case PROF_FRAME_INTERP: return "interpreter";
-	case PROF_FRAME_OTHER: break;
-	}
-	return "other";
-}
-
 static void kv_str(struct json *j, const char *k, const char *v)
 {
 	json__key(j, k);
@@ -89,7 +76,7 @@ int profjson_write(FILE *f, const struct profile *p, const struct profjson_opts 
 		kv_str(&j, "short_filename", fr->short_filename);
 		json__key(&j, "line");
 		json__int(&j, fr->line);
-		kv_str(&j, "kind", kind_name(fr->kind));
+		kv_str(&j, "kind", profile_frame_kind_name(fr->kind));
 		json__end_object(&j);
 	}
 	json__end_array(&j);
