@@ -7,7 +7,8 @@
  *    noncharacters U+FFFE/U+FFFF become U+FFFD) and interned, so frames that
  *    print the same merge, whichever thread or file they came from. Each label
  *    gets a colour from a hash of its function name (a warm palette) and a
- *    rank in byte order.
+ *    rank in byte order. Labels and tree nodes are found through hash
+ *    indexes of their ids (util/hashmap.h).
  * 2. Tree: stacks (root first, or leaf first with `reverse`) are merged into
  *    a tree of labels under a synthetic root "all"; a hash table keyed by
  *    (parent node, label) finds children. Siblings are then sorted by label
@@ -32,6 +33,7 @@
 #include <string.h>
 
 #include "agg/profile.h"
+#include "util/hashmap.h"
 #include "util/xalloc.h"
 #include "writers/outbuf.h"
 
@@ -57,7 +59,6 @@ struct label {
 	size_t len;             /* bytes */
 	uint32_t rgb;
 	uint32_t rank;          /* position in byte order among all labels */
-	uint64_t hash;
 };
 
 struct node {
@@ -68,51 +69,21 @@ struct node {
 	uint64_t s;             /* samples left of it (its first sample offset) */
 };
 
-struct table {
-	uint32_t *slots;
-	size_t cap;             /* power of two */
-};
-
 struct fg {
 	const struct profile *p;
 	struct label *labels;
 	size_t nlabels, labels_cap;
-	struct table label_tab;
+	struct hashmap label_tab;
 	uint32_t *frame_label;  /* frame id -> label id */
 
 	struct node *nodes;
 	size_t nnodes, nodes_cap;
-	struct table child_tab;
+	struct hashmap child_tab;
 
 	uint32_t *order;        /* kept nodes in pre-order */
 	size_t norder;
 	uint32_t max_depth;
 };
-
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-	const unsigned char *q = data;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ q[i]) * 1099511628211ull;
-	return h;
-}
-
-#define FNV0 14695981039346656037ull
-
-static void table_init(struct table *t, size_t cap)
-{
-	t->cap = cap;
-	t->slots = xmalloc(cap * sizeof(*t->slots));
-	memset(t->slots, 0xff, cap * sizeof(*t->slots));
-}
-
-static void table_reinsert(struct table *t, uint32_t id, uint64_t h)
-{
-	size_t i = h & (t->cap - 1);
-	while (t->slots[i] != NONE)
-		i = (i + 1) & (t->cap - 1);
-	t->slots[i] = id;
-}
 
 /* ---- step 1: labels ---- */
 
@@ -189,7 +160,7 @@ static char *xml_clean(const char *s, size_t *out_len)
  * gets the same colour in every graph. */
 static uint32_t warm_colour(const char *name)
 {
-	uint64_t h = fnv(FNV0, name, strlen(name));
+	uint64_t h = hashmap_fnv(HASHMAP_FNV0, name, strlen(name));
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ull;
 	h ^= h >> 32;
@@ -212,28 +183,20 @@ static uint32_t label_intern(struct fg *fg, const char *raw, const char *fname, 
 {
 	size_t len;
 	char *clean = xml_clean(raw, &len);
-	uint64_t h = fnv(FNV0, clean, len);
-	struct table *t = &fg->label_tab;
-	size_t i = h & (t->cap - 1);
-	for (; t->slots[i] != NONE; i = (i + 1) & (t->cap - 1)) {
-		const struct label *l = &fg->labels[t->slots[i]];
-		if (l->hash == h && l->len == len && memcmp(l->str, clean, len) == 0) {
+	struct hashmap_pos pos;
+	for (uint32_t id = hashmap__first(&fg->label_tab, hashmap_fnv(HASHMAP_FNV0, clean, len), &pos);
+	     id != HASHMAP_NONE; id = hashmap__next(&fg->label_tab, &pos)) {
+		const struct label *l = &fg->labels[id];
+		if (l->len == len && memcmp(l->str, clean, len) == 0) {
 			free(clean);
-			return t->slots[i];
+			return id;
 		}
 	}
 	uint32_t id = (uint32_t)fg->nlabels;
 	fg->labels = xgrow(fg->labels, &fg->labels_cap, fg->nlabels + 1, sizeof(*fg->labels));
-	fg->labels[id] = (struct label){ clean, len, native ? cool_colour(fname) : warm_colour(fname),
-					 0, h };
+	fg->labels[id] = (struct label){ clean, len, native ? cool_colour(fname) : warm_colour(fname), 0 };
 	fg->nlabels++;
-	t->slots[i] = id;
-	if (fg->nlabels * 2 > t->cap) {
-		free(t->slots);
-		table_init(t, t->cap * 2);
-		for (uint32_t k = 0; k < fg->nlabels; k++)
-			table_reinsert(t, k, fg->labels[k].hash);
-	}
+	hashmap__insert(&fg->label_tab, &pos, id);
 	return id;
 }
 
@@ -247,7 +210,7 @@ static void labels_build(struct fg *fg, bool full)
 {
 	size_t nf = profile__nframes(fg->p);
 	char *buf = xmalloc(LABEL_MAX);
-	table_init(&fg->label_tab, 256);
+	hashmap__init(&fg->label_tab, 256);
 	fg->frame_label = xmalloc((nf + 1) * sizeof(*fg->frame_label));
 	label_intern(fg, "all", "all", false);  /* label 0: the root */
 	for (uint32_t id = 0; id < nf; id++) {
@@ -275,25 +238,18 @@ static uint64_t child_hash(uint32_t parent, uint32_t label)
 
 static uint32_t node_child(struct fg *fg, uint32_t parent, uint32_t label)
 {
-	uint64_t h = child_hash(parent, label);
-	struct table *t = &fg->child_tab;
-	size_t i = h & (t->cap - 1);
-	for (; t->slots[i] != NONE; i = (i + 1) & (t->cap - 1)) {
-		const struct node *c = &fg->nodes[t->slots[i]];
+	struct hashmap_pos pos;
+	for (uint32_t id = hashmap__first(&fg->child_tab, child_hash(parent, label), &pos);
+	     id != HASHMAP_NONE; id = hashmap__next(&fg->child_tab, &pos)) {
+		const struct node *c = &fg->nodes[id];
 		if (c->parent == parent && c->label == label)
-			return t->slots[i];
+			return id;
 	}
 	uint32_t id = (uint32_t)fg->nnodes;
 	fg->nodes = xgrow(fg->nodes, &fg->nodes_cap, fg->nnodes + 1, sizeof(*fg->nodes));
 	fg->nodes[id] = (struct node){ label, parent, NONE, NONE, 0, 0, 0 };
 	fg->nnodes++;
-	t->slots[i] = id;
-	if (fg->nnodes * 2 > t->cap) {
-		free(t->slots);
-		table_init(t, t->cap * 2);
-		for (uint32_t k = 1; k < fg->nnodes; k++)
-			table_reinsert(t, k, child_hash(fg->nodes[k].parent, fg->nodes[k].label));
-	}
+	hashmap__insert(&fg->child_tab, &pos, id);
 	return id;
 }
 
@@ -310,7 +266,7 @@ static int cmp_siblings(const void *a, const void *b, void *arg)
 
 static void tree_build(struct fg *fg, bool reverse)
 {
-	table_init(&fg->child_tab, 1024);
+	hashmap__init(&fg->child_tab, 1024);
 	fg->nodes = xgrow(NULL, &fg->nodes_cap, 1, sizeof(*fg->nodes));
 	fg->nodes[0] = (struct node){ 0, NONE, NONE, NONE, 0, 0, 0 };
 	fg->nnodes = 1;
@@ -542,10 +498,10 @@ static void fg_free(struct fg *fg)
 	for (size_t i = 0; i < fg->nlabels; i++)
 		free(fg->labels[i].str);
 	free(fg->labels);
-	free(fg->label_tab.slots);
+	hashmap__fini(&fg->label_tab);
 	free(fg->frame_label);
 	free(fg->nodes);
-	free(fg->child_tab.slots);
+	hashmap__fini(&fg->child_tab);
 	free(fg->order);
 }
 
