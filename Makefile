@@ -84,9 +84,9 @@ $(BUILD)/%.o: %.c
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-# src/out/flamegraph.js -> a C string of octal escapes (any byte is safe),
+# src/writers/flamegraph.js -> a C string of octal escapes (any byte is safe),
 # with only od and awk.
-$(BUILD)/gen/flamegraph_js.c: src/out/flamegraph.js
+$(BUILD)/gen/flamegraph_js.c: src/writers/flamegraph.js
 	@mkdir -p $(@D)
 	$(call msg,GEN,$@)
 	$(Q){ printf '/* Generated from %s by the Makefile; do not edit. */\n#include <stddef.h>\n' '$<'; \

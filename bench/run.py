@@ -1144,7 +1144,7 @@ def main():
     else:
         L.append('Not measured.')
     L += ['', '## Output formats (`bench/profile_bench.c`)', '',
-          'Time of `output_write` per format for a synthetic profile (%s), file written to a temporary '
+          'Time of each writer (`writers/writer.h`) for a synthetic profile (%s), file written to a temporary '
           'directory; fflush/fclose included.' % ('1 M samples, 10 k distinct stacks of 18–22 frames, 4 threads'
                                                   if not OPTS.smoke else '100 k samples, 1 k stacks'), '',
           pb_text or 'Not measured.', '']

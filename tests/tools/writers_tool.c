@@ -54,11 +54,11 @@
 #include <time.h>
 
 #include "agg/profile.h"
-#include "out/chrometrace.h"
-#include "out/collapsed.h"
-#include "out/flamegraph.h"
-#include "out/profjson.h"
-#include "out/speedscope.h"
+#include "writers/chrometrace.h"
+#include "writers/collapsed.h"
+#include "writers/flamegraph.h"
+#include "writers/profjson.h"
+#include "writers/speedscope.h"
 #include "util/xalloc.h"
 
 struct tool_opts {

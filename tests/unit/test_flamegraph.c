@@ -20,7 +20,7 @@
 
 #include "agg/profile.h"
 #include "harness.h"
-#include "out/flamegraph.h"
+#include "writers/flamegraph.h"
 
 static char *render(const struct profile *p, const struct flamegraph_opts *o, int *rc)
 {
