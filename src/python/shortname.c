@@ -4,6 +4,8 @@
  * starting at its own, we test for <root><dir>/__init__.py with access(); the
  * walk stops at the first directory without one (at most 64 levels). Paths
  * that are not file paths ("<frozen ...>", "<string>") are kept as they are.
+ * Each path is computed once: the results are kept in an array, found by the
+ * path's hash through the shared hash index (util/hashmap.h).
  */
 #include "python/shortname.h"
 
@@ -12,18 +14,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/hashmap.h"
 #include "util/xalloc.h"
-
-#define NBUCKETS 1024
 
 struct entry {
 	char *path, *short_name;
-	struct entry *next;
 };
 
 struct shortname {
 	char *root, *cwd;
-	struct entry *b[NBUCKETS];
+	struct entry *e;
+	size_t n, cap;
+	struct hashmap index;           /* FNV-1a of the path -> index in e */
 };
 
 struct shortname *shortname__new(const char *root, const char *cwd)
@@ -31,6 +33,7 @@ struct shortname *shortname__new(const char *root, const char *cwd)
 	struct shortname *s = xcalloc(1, sizeof(*s));
 	s->root = xstrdup(root ? root : "");
 	s->cwd = cwd ? xstrdup(cwd) : NULL;
+	hashmap__init(&s->index, 1024);
 	return s;
 }
 
@@ -38,25 +41,15 @@ void shortname__free(struct shortname *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < NBUCKETS; i++) {
-		for (struct entry *e = s->b[i], *n; e; e = n) {
-			n = e->next;
-			free(e->path);
-			free(e->short_name);
-			free(e);
-		}
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->e[i].path);
+		free(s->e[i].short_name);
 	}
+	free(s->e);
+	hashmap__fini(&s->index);
 	free(s->root);
 	free(s->cwd);
 	free(s);
-}
-
-static unsigned hash(const char *p)
-{
-	unsigned h = 2166136261u;
-	while (*p)
-		h = (h ^ (unsigned char)*p++) * 16777619u;
-	return h;
 }
 
 static bool is_package_dir(const struct shortname *s, const char *dir, size_t len)
@@ -97,14 +90,16 @@ static char *compute(const struct shortname *s, const char *path)
 
 const char *shortname__get(struct shortname *s, const char *path)
 {
-	unsigned h = hash(path) % NBUCKETS;
-	for (struct entry *e = s->b[h]; e; e = e->next)
-		if (strcmp(e->path, path) == 0)
-			return e->short_name;
-	struct entry *e = xmalloc(sizeof(*e));
+	struct hashmap_pos pos;
+	uint64_t h = hashmap_fnv_str(path);
+	for (uint32_t id = hashmap__first(&s->index, h, &pos); id != HASHMAP_NONE;
+	     id = hashmap__next(&s->index, &pos))
+		if (strcmp(s->e[id].path, path) == 0)
+			return s->e[id].short_name;
+	s->e = xgrow(s->e, &s->cap, s->n + 1, sizeof(*s->e));
+	struct entry *e = &s->e[s->n];
 	e->path = xstrdup(path);
 	e->short_name = compute(s, path);
-	e->next = s->b[h];
-	s->b[h] = e;
+	hashmap__insert(&s->index, &pos, (uint32_t)s->n++);
 	return e->short_name;
 }
