@@ -3,9 +3,9 @@
  * The sampling loop (see sampler.h). Each tick:
  *   1. every 10 ms, reap the launched child if it exited; every ~100 ms, with
  *      --subprocesses, look for new Python descendants;
- *   2. for each live target: read the threads' run states, pause the running
- *      ones (unless nonblocking; all of them for --native --idle),
- *      pyproc__sample(), resume; -ESRCH means it exited;
+ *   2. for each live target: one snapshot (sampler/snapshot.h): the running
+ *      threads paused (unless nonblocking; all of them for --native --idle),
+ *      their stacks read, resumed; -ESRCH means it exited;
  *   3. for each thread kept by --idle/--gil: build the frame ids root first
  *      (process and thread roots if asked, then "<truncated>" when the
  *      stack was deeper than PYPROC_MAX_DEPTH and its root frames were not
@@ -37,8 +37,9 @@
 #include "proc/launch.h"
 #include "proc/perm.h"
 #include "proc/procfs.h"
-#include "proc/ptrace.h"
+#include "proc/threadstate.h"
 #include "python/pyproc.h"
+#include "sampler/snapshot.h"
 #include "util/xalloc.h"
 #include "util/clock.h"
 
@@ -82,9 +83,8 @@ static int tid_cmp(const void *a, const void *b)
 }
 
 struct target {
-	struct pyproc *pp;
-	struct unwinder *uw;            /* --native; NULL: its samples are errors */
-	pid_t pid;
+	struct snap_target snap;        /* its reader, task list and unwinder (--native;
+					 * NULL: its samples are errors) */
 	bool alive;
 	uint32_t proc_frame;            /* synthetic root frame id */
 	struct tname *names;            /* sorted by thread_id */
@@ -125,8 +125,9 @@ struct sampler {
 	int child_status;
 	struct sampler_status st;
 	uint64_t start_ns, last_scan_ns, last_progress_ns;
-	struct py_sample sample;
-	struct merged_sample msample;   /* --native: the merged stacks of sample */
+	struct snapshot snap;           /* the latest read of a target (and its merged
+					 * stacks with --native) */
+	struct snap_stats pstats;       /* what the pauses cost */
 	uint32_t *frames;
 	const char **names, **labels;
 	char *label_buf;
@@ -175,16 +176,16 @@ void sampler__free(struct sampler *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->nt; i++) {
-		pyproc__close(s->t[i].pp);
-		unwinder__free(s->t[i].uw);
+		pyproc__close(s->t[i].snap.pp);
+		threadstate__free(s->t[i].snap.tasks);
+		unwinder__free(s->t[i].snap.uw);
 		free(s->t[i].names);
 	}
 	for (size_t i = 0; i < s->nsk; i++)
 		free(s->sk[i].exe);
 	free(s->t);
 	free(s->sk);
-	py_sample__release(&s->sample);
-	merged_sample__release(&s->msample);
+	snapshot__release(&s->snap);
 	free(s->frames);
 	free(s->names);
 	free(s->labels);
@@ -203,7 +204,7 @@ static bool process_alive(pid_t pid)
 static bool has_target(const struct sampler *s, pid_t pid)
 {
 	for (size_t i = 0; i < s->nt; i++)
-		if (s->t[i].pid == pid)
+		if (s->t[i].snap.pid == pid)
 			return true;
 	return false;
 }
@@ -217,9 +218,7 @@ static void add_target(struct sampler *s, struct pyproc *pp, struct unwinder *uw
 	s->t = xgrow(s->t, &s->t_cap, s->nt + 1, sizeof(*s->t));
 	struct target *t = &s->t[s->nt++];
 	memset(t, 0, sizeof(*t));
-	t->pp = pp;
-	t->uw = uw;
-	t->pid = pid;
+	t->snap = (struct snap_target){ .pid = pid, .pp = pp, .tasks = threadstate__new(pid), .uw = uw };
 	t->alive = true;
 	t->names_due = true;
 	t->gil = in->free_threaded ? pyproc__gil_enabled(pp) : 1;
@@ -316,7 +315,7 @@ static void scan_children(struct sampler *s)
 	size_t nq = 0;
 	for (size_t i = 0; i < s->nt && nq < MAX_TARGETS; i++)
 		if (s->t[i].alive)
-			queue[nq++] = s->t[i].pid;
+			queue[nq++] = s->t[i].snap.pid;
 	if (s->child > 0 && !s->child_done && !has_target(s, s->child) && nq < MAX_TARGETS)
 		queue[nq++] = s->child;
 	for (int r = 0; r < s->nroots && nq < MAX_TARGETS; r++)
@@ -410,7 +409,7 @@ int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *w
 		if (!s->child_done && !pp && pyproc__open(child, &pp, why, whylen) != 0)
 			pp = NULL;
 		if (pp) {
-			int e = pyproc__sample(pp, &s->sample, 0);
+			int e = pyproc__sample(pp, NULL, &s->snap.sample, 0);
 			if (e == 0) {
 				pp = recheck_version(child, pp);
 				if ((err = gil_refused(s, pp, why, whylen)) != 0)
@@ -491,7 +490,7 @@ static void names_refresh(struct target *t, const struct py_sample *sample)
  * have exited: fold them into their lanes (see profile__thread_exit). */
 static void retire_exited(struct sampler *s, struct target *t)
 {
-	const struct py_sample *sample = &s->sample;
+	const struct py_sample *sample = &s->snap.sample;
 	s->live_tids = xgrow(s->live_tids, &s->live_cap, sample->n + 1, sizeof(*s->live_tids));
 	size_t n = 0;
 	for (size_t i = 0; i < sample->n; i++)
@@ -500,7 +499,7 @@ static void retire_exited(struct sampler *s, struct target *t)
 	/* From the end: an exit moves the last thread into the freed index. */
 	for (size_t i = profile__nthreads(s->prof); i-- > 0;) {
 		const struct prof_thread *pt = profile__thread_at(s->prof, (uint32_t)i);
-		if (pt->pid != t->pid || pt->exited || !pt->tid)
+		if (pt->pid != t->snap.pid || pt->exited || !pt->tid)
 			continue;
 		if (!bsearch(&pt->tid, s->live_tids, n, sizeof(*s->live_tids), tid_cmp))
 			profile__thread_exit(s->prof, (uint32_t)i);
@@ -608,41 +607,10 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	}
 	if (filtering && !stack_filter__keep(s->c.filter, s->names, s->labels, n - roots))
 		return;
-	uint32_t tid = profile__thread(s->prof, t->pid, th->tid, tname, pyproc__info(t->pp)->cmdline);
+	uint32_t tid = profile__thread(s->prof, t->snap.pid, th->tid, tname, pyproc__info(t->snap.pp)->cmdline);
 	if (th->ns_tid && profile__thread_at(s->prof, tid)->ns_tid != th->ns_tid)
 		profile__thread_set_ns_tid(s->prof, tid, th->ns_tid);
 	profile__add(s->prof, tid, s->frames, n, t_ns, 1);
-}
-
-/* Pause the threads tids (all of the process when ntids < 0), read every
- * stack (and unwind with --native), resume. */
-static int pause_and_sample(struct sampler *s, struct target *t, const pid_t *tids, int ntids,
-			    unsigned flags)
-{
-	struct ptrace_pause *pause = NULL;
-	uint64_t paused_at = clock_now_ns();
-	int err = ntids > 0 ? ptrace_pause__stop_tids(t->pid, tids, ntids, &pause)
-			    : ptrace_pause__stop(t->pid, &pause);
-	if (err)
-		return err;
-	pyproc__set_pause(t->pp, pause);
-	err = pyproc__sample(t->pp, &s->sample, flags);
-	if (!err && t->uw)
-		err = unwinder__unwind(t->uw, pause, &s->sample);
-	pyproc__set_pause(t->pp, NULL);
-	ptrace_pause__resume(pause);
-	s->st.pauses++;
-	s->st.paused_ns += clock_now_ns() - paused_at;
-	return err;
-}
-
-/* The TID of the thread owning the GIL in a sample, 0 if none. */
-static pid_t gil_owner(const struct py_sample *sample)
-{
-	for (size_t i = 0; i < sample->n; i++)
-		if (sample->threads[i].owns_gil)
-			return sample->threads[i].tid;
-	return 0;
 }
 
 static void sample_target(struct sampler *s, struct target *t, uint64_t now, uint64_t t_ns)
@@ -657,7 +625,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	if (t->gil != 1 && (t->gil < 0 || now - t->gil_at >= GIL_REFRESH_NS)) {
 		/* Free-threaded: an extension module may enable the GIL; a
 		 * starting interpreter (no GIL state yet) is asked every tick. */
-		int g = pyproc__gil_enabled(t->pp);
+		int g = pyproc__gil_enabled(t->snap.pp);
 		t->gil = g >= 0 ? g : t->gil;
 		t->gil_at = now;
 	}
@@ -665,52 +633,27 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		flags |= PYSAMPLE_SKIP_IDLE;    /* dropped anyway: not even read */
 	if (!s->c.gil_only && !s->c.gil_stats)
 		flags |= PYSAMPLE_NO_GIL;       /* one page fewer to read */
-	int err;
-	if (s->c.nonblocking) {
-		err = pyproc__sample(t->pp, &s->sample, flags | PYSAMPLE_OS_STATE);
-	} else {
-		/* Pause only the threads that run: one asleep in the kernel
-		 * cannot change its stack, and waking it costs the program.
-		 * Native unwinding needs the registers of every thread shown:
-		 * with --native --idle, all of them. */
-		const pid_t *tids = NULL;
-		int ntids = t->uw && s->c.include_idle ? pyproc__tasks(t->pp, &tids)
-						       : pyproc__running_tasks(t->pp, &tids);
-		if (ntids == 0 && t->uw && s->c.include_idle)
-			ntids = -ENOENT;
-		/* Several run: while one of them holds the GIL, no other can
-		 * change a Python stack, so pausing the holder alone is a
-		 * consistent snapshot (not with --native: every thread shown
-		 * needs its registers). The snapshot itself must show that
-		 * thread owning the GIL; otherwise it was let go before the
-		 * stop, and all the running threads are paused after all. */
-		pid_t holder = 0;
-		bool done = false;
-		if (ntids > 1 && !t->uw && pyproc__gil_tid(t->pp, &holder) == 1) {
-			err = pause_and_sample(s, t, &holder, 1, flags & ~(unsigned)PYSAMPLE_NO_GIL);
-			done = err || gil_owner(&s->sample) == holder;
-			s->st.gil_retries += !done;
-		}
-		if (!done)
-			err = ntids == 0 ? pyproc__sample(t->pp, &s->sample, flags)
-					 : pause_and_sample(s, t, tids, ntids, flags);
-	}
+	/* Pause only the threads that run: one asleep in the kernel cannot
+	 * change its stack, and waking it costs the program. Native unwinding
+	 * needs the registers of every thread shown: with --native --idle,
+	 * all of them. */
 	bool native = s->c.native && !s->c.nonblocking;
-	if (!err && native) {
-		/* Symbols and the merge once the target runs again. */
-		s->msample.n = 0;
-		if (t->uw)
-			unwinder__merge(t->uw, &s->sample, &s->msample);
-	}
+	struct snap_req r = { .flags = flags, .native = native };
+	r.pause = s->c.nonblocking ? SNAP_NONBLOCKING
+		: t->snap.uw && s->c.include_idle ? SNAP_PAUSE_TASKS : SNAP_PAUSE_RUNNING;
+	int err = snapshot__take(&t->snap, &r, &s->snap, &s->pstats);
+	s->st.pauses = s->pstats.pauses;
+	s->st.paused_ns = s->pstats.paused_ns;
+	s->st.gil_retries = s->pstats.gil_retries;
 	if (err == -EPERM && !s->c.nonblocking &&
-	    perm_traced(t->pid, s->st.gave_up, sizeof(s->st.gave_up)) > 0) {
+	    perm_traced(t->snap.pid, s->st.gave_up, sizeof(s->st.gave_up)) > 0) {
 		/* Traced by another process since the start: every pause would
 		 * fail. Stop sampling it, and say why. */
 		t->alive = false;
 		s->st.errors++;
 		return;
 	}
-	if (err == -ESRCH || err == -ENOENT || (err && !process_alive(t->pid))) {
+	if (err == -ESRCH || err == -ENOENT || (err && !process_alive(t->snap.pid))) {
 		t->alive = false;
 		return;
 	}
@@ -725,20 +668,21 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		s->st.first_sample_cpu_ns = cpu_ns();
 	}
 	if (flags & PYSAMPLE_NAMES)
-		names_refresh(t, &s->sample);
+		names_refresh(t, &s->snap.sample);
 	if (!s->c.threads_root && now - t->retired_at >= RETIRE_NS) {
 		retire_exited(s, t);
 		t->retired_at = now;
 	}
-	s->tick_threads += (int)s->sample.n;
-	for (size_t i = 0; i < s->sample.n; i++) {
-		const struct py_thread *th = &s->sample.threads[i];
+	const struct py_sample *sample = &s->snap.sample;
+	s->tick_threads += (int)sample->n;
+	for (size_t i = 0; i < sample->n; i++) {
+		const struct py_thread *th = &sample->threads[i];
 		s->st.thread_samples++;
 		s->st.active_samples += th->active;
 		s->st.gil_samples += th->owns_gil;
 		const struct merged_stack *ms = NULL, no_unwinder = { .err = -ENOTSUP };
 		if (native)
-			ms = i < s->msample.n ? &s->msample.threads[i] : &no_unwinder;
+			ms = i < s->snap.native.n ? &s->snap.native.threads[i] : &no_unwinder;
 		add_thread(s, t, th, ms, t_ns);
 	}
 }
@@ -746,7 +690,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 static bool has_alive_child_target(const struct sampler *s)
 {
 	for (size_t i = 0; i < s->nt; i++)
-		if (s->t[i].pid == s->child)
+		if (s->t[i].snap.pid == s->child)
 			return s->t[i].alive;
 	return process_alive(s->child);
 }
@@ -767,8 +711,8 @@ static void update_status(struct sampler *s, uint64_t now)
 	uint64_t reads = 0, tlbc = 0;
 	int nogil = 0;
 	for (size_t i = 0; i < s->nt; i++) {
-		reads += pyproc__syscalls(s->t[i].pp);
-		tlbc += pyproc__tlbc_frames(s->t[i].pp);
+		reads += pyproc__syscalls(s->t[i].snap.pp);
+		tlbc += pyproc__tlbc_frames(s->t[i].snap.pp);
 		nogil += s->t[i].alive && s->t[i].gil == 0;
 	}
 	s->st.vm_reads = reads;
@@ -790,7 +734,7 @@ static void report(struct sampler *s, uint64_t now, bool force)
 	s->c.progress(&s->st, s->c.progress_arg);
 }
 
-int sampler__run(struct sampler *s)
+void sampler__run(struct sampler *s)
 {
 	double interval = 1e9 / s->c.rate_hz;
 	uint64_t start = clock_now_ns();
@@ -864,7 +808,6 @@ int sampler__run(struct sampler *s)
 	}
 	reap_child(s);
 	report(s, clock_now_ns(), true);
-	return 0;
 }
 
 const struct sampler_status *sampler__status(const struct sampler *s)
@@ -882,11 +825,11 @@ int sampler__child_status(const struct sampler *s, int *status)
 	return 1;
 }
 
-struct pyproc *sampler__pyproc(const struct sampler *s, pid_t pid)
+const struct snap_target *sampler__target(const struct sampler *s, pid_t pid)
 {
 	for (size_t i = 0; i < s->nt; i++)
-		if (s->t[i].pid == pid && s->t[i].alive)
-			return s->t[i].pp;
+		if (s->t[i].snap.pid == pid && s->t[i].alive)
+			return &s->t[i].snap;
 	return NULL;
 }
 
