@@ -334,6 +334,7 @@ int cmd_record(int argc, char **argv)
 		.progress_arg = &pc,
 	};
 	struct sampler *s = sampler__new(&sc, prof);
+	ending_set_sampler(s);
 	int rc = 0;
 	pid_t child = 0;
 	bool started = false;           /* sampling began: the file gets written */
@@ -438,6 +439,7 @@ out:;
 	if (getenv("CSPY_STATS") && *getenv("CSPY_STATS"))
 		write_stats(getenv("CSPY_STATS"), st, c.rate, start_ns, write_s);
 done:
+	ending_set_sampler(NULL);
 	sampler__free(s);
 	profile__free(prof);
 	stack_filter__free(filter);

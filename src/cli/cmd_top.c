@@ -507,7 +507,7 @@ static void tick(const struct sampler_status *st, void *arg)
 	struct top *t = arg;
 	t->last = *st;
 	if (ending_signal()) {
-		sampler_request_stop();
+		sampler__request_stop(t->s);
 		return;
 	}
 	if (t->term) {
@@ -526,7 +526,7 @@ static void tick(const struct sampler_status *st, void *arg)
 	if (t->dirty && !t->quit)
 		draw(t);
 	if (t->quit)
-		sampler_request_stop();
+		sampler__request_stop(t->s);
 }
 
 /* What to say when every target has exited. */
@@ -634,6 +634,7 @@ int cmd_top(int argc, char **argv)
 	};
 	profile__set_keep_runs(t.prof, false);     /* counts only: bounded memory */
 	t.s = sampler__new(&sc, t.prof);
+	ending_set_sampler(t.s);
 	t.cmdline = args_command_line(c.command, c.pids);
 	int rc = 0, keys_fd = -1;
 	bool keys_opened = false, exited = false;
@@ -738,6 +739,7 @@ out:;
 	topview__release(&t.view);
 	free(t.thread_label);
 	free(t.cmdline);
+	ending_set_sampler(NULL);
 	sampler__free(t.s);
 	topmodel__free(t.m);
 	topmodel__free(t.live);

@@ -21,6 +21,7 @@ static volatile sig_atomic_t first_shared;      /* it reached the child too */
 static volatile sig_atomic_t ending;            /* the end has begun: signals hurry it */
 static volatile sig_atomic_t hurry;             /* signals since then */
 static volatile sig_atomic_t child_pid;
+static struct sampler *volatile sampler;        /* stopped by every signal */
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
@@ -32,7 +33,9 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 		first_sig = sig;
 		ending = 1;
 	}
-	sampler_request_stop();
+	struct sampler *s = sampler;
+	if (s)
+		sampler__request_stop(s);
 }
 
 void ending_catch_signals(void)
@@ -52,6 +55,11 @@ void ending_catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void ending_set_sampler(struct sampler *s)
+{
+	sampler = s;
 }
 
 void ending_set_child(pid_t pid)

@@ -20,6 +20,9 @@ struct sampler;
 /* Install the handlers of SIGINT, SIGTERM, SIGHUP (and ignore SIGPIPE);
  * forget earlier signals. */
 void ending_catch_signals(void);
+/* The sampler every signal stops (sampler__request_stop), NULL: none (before
+ * it is freed). */
+void ending_set_sampler(struct sampler *s);
 /* Launch mode: the program's PID, to tell which signals reached it. */
 void ending_set_child(pid_t pid);
 /* The first signal that arrived, 0 if none. Async-signal-safe. */

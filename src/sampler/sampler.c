@@ -30,8 +30,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "agg/filter.h"
 #include "agg/profile.h"
+#include "agg/stack.h"
 #include "native/merge.h"
 #include "native/unwind.h"
 #include "proc/launch.h"
@@ -49,21 +49,8 @@
 #define CHILD_SCAN_NS 100000000ull
 #define REAP_NS 10000000ull
 #define PROGRESS_NS 100000000ull
-#define LABEL_MAX 1024
-#define FRAME_CACHE 4096        /* entries, a power of two */
 #define GIL_WAIT_NS 2000000000ull       /* --gil: for a starting interpreter's GIL state */
 #define GIL_REFRESH_NS 1000000000ull    /* a free-threaded target's GIL state read again */
-
-struct frame_cache {
-	uint64_t uid;           /* 0: empty (uids start at 1) */
-	int line;
-	uint32_t id;
-};
-
-static volatile sig_atomic_t stop_flag;
-
-void sampler_request_stop(void) { stop_flag = 1; }
-bool sampler_stop_requested(void) { return stop_flag != 0; }
 
 struct tname {
 	uint64_t thread_id;
@@ -110,8 +97,9 @@ struct skipped {                        /* a descendant that is not (yet) Python
 
 struct sampler {
 	struct sampler_config c;
+	volatile sig_atomic_t stop;     /* sampler__request_stop: end at the next tick */
 	struct profile *prof;
-	struct frame_cache fcache[FRAME_CACHE];
+	struct stack_builder *sb;       /* frame ids, filters */
 	uint64_t last_reap_ns;
 	struct target *t;
 	size_t nt, t_cap;
@@ -128,10 +116,6 @@ struct sampler {
 	struct snapshot snap;           /* the latest read of a target (and its merged
 					 * stacks with --native) */
 	struct snap_stats pstats;       /* what the pauses cost */
-	uint32_t *frames;
-	const char **names, **labels;
-	char *label_buf;
-	size_t frames_cap;
 	uint64_t rng;
 	char pyver[32];
 	int tick_threads;               /* threads read during the current tick */
@@ -163,12 +147,17 @@ struct sampler *sampler__new(const struct sampler_config *c, struct profile *pro
 	if (s->c.rate_hz <= 0)
 		s->c.rate_hz = 100;
 	s->prof = prof;
+	s->sb = stack_builder__new(prof, c->filter);
 	/* Intervals are U(0.5, 1.5) x 1/rate: more than 2.5 periods is a gap. */
 	profile__set_run_gap(prof, (uint64_t)(2.5e9 / s->c.rate_hz));
 	s->rng = clock_now_ns() | 1;
 	s->start_ns = clock_now_ns();
-	stop_flag = 0;
 	return s;
+}
+
+void sampler__request_stop(struct sampler *s)
+{
+	s->stop = 1;
 }
 
 void sampler__free(struct sampler *s)
@@ -186,10 +175,7 @@ void sampler__free(struct sampler *s)
 	free(s->t);
 	free(s->sk);
 	snapshot__release(&s->snap);
-	free(s->frames);
-	free(s->names);
-	free(s->labels);
-	free(s->label_buf);
+	stack_builder__free(s->sb);
 	free(s->live_tids);
 	free(s);
 }
@@ -244,7 +230,7 @@ static int gil_refused(const struct sampler *s, struct pyproc *pp, char *why, si
 	struct timespec pause = { 0, 1000000 };
 	uint64_t end = clock_now_ns() + GIL_WAIT_NS;
 	int r;
-	while ((r = pyproc__gil_enabled(pp)) == -EAGAIN && !stop_flag && clock_now_ns() < end)
+	while ((r = pyproc__gil_enabled(pp)) == -EAGAIN && !s->stop && clock_now_ns() < end)
 		nanosleep(&pause, NULL);
 	if (r != 0)
 		return 0;
@@ -370,12 +356,12 @@ static void scan_children(struct sampler *s)
  * which some layouts depend on (3.7.0-3.7.3), is unknown. It is written
  * during start-up, within milliseconds: open the process again until it is
  * there (bounded), and keep the exact one. */
-static struct pyproc *recheck_version(pid_t pid, struct pyproc *pp)
+static struct pyproc *recheck_version(const struct sampler *s, pid_t pid, struct pyproc *pp)
 {
 	struct timespec pause = { 0, 1000000 };
 	char why[256];
 	uint64_t end = clock_now_ns() + 500000000ull;
-	while (pyproc__info(pp)->version_guessed && !stop_flag && clock_now_ns() < end) {
+	while (pyproc__info(pp)->version_guessed && !s->stop && clock_now_ns() < end) {
 		struct pyproc *again = NULL;
 		if (pyproc__open(pid, &again, why, sizeof(why)) != 0)
 			break;
@@ -397,7 +383,7 @@ int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *w
 	struct pyproc *pp = NULL;
 	int err = -EINTR;
 	why[0] = '\0';
-	while (!stop_flag) {
+	while (!s->stop) {
 		reap_child(s);
 		if (s->child_done && !s->c.subprocesses) {
 			snprintf(why, whylen, "the command exited before its Python interpreter started");
@@ -411,7 +397,7 @@ int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *w
 		if (pp) {
 			int e = pyproc__sample(pp, NULL, &s->snap.sample, 0);
 			if (e == 0) {
-				pp = recheck_version(child, pp);
+				pp = recheck_version(s, child, pp);
 				if ((err = gil_refused(s, pp, why, whylen)) != 0)
 					break;
 				add_target(s, pp, NULL, child);
@@ -506,32 +492,6 @@ static void retire_exited(struct sampler *s, struct target *t)
 	}
 }
 
-static void ensure_frames(struct sampler *s, size_t n)
-{
-	if (n <= s->frames_cap)
-		return;
-	size_t cap = s->frames_cap;
-	s->frames = xgrow(s->frames, &cap, n, sizeof(*s->frames));
-	s->names = xrealloc(s->names, cap * sizeof(*s->names));
-	s->labels = xrealloc(s->labels, cap * sizeof(*s->labels));
-	s->frames_cap = cap;
-}
-
-/* The profile's frame for (code, line): interning hashes and compares the
- * strings, so a direct-mapped cache keyed by the code's uid (never reused)
- * answers the frames seen before, which are nearly all of them. */
-static uint32_t frame_id(struct sampler *s, const struct py_code *code, int line)
-{
-	uint64_t h = (code->uid * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)(uint32_t)line * 0xff51afd7ed558ccdull);
-	struct frame_cache *c = &s->fcache[(h >> 32) & (FRAME_CACHE - 1)];
-	if (c->uid == code->uid && c->line == line)
-		return c->id;
-	uint32_t id = profile__frame(s->prof, code->name, code->filename, code->short_filename, line,
-				     PROF_FRAME_PYTHON);
-	*c = (struct frame_cache){ code->uid, line, id };
-	return id;
-}
-
 /* The profile frame of a native frame (--native). */
 static uint32_t native_frame_id(struct sampler *s, const struct native_frame *nf)
 {
@@ -560,15 +520,16 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		s->st.errors++;         /* not unwound, or not merged: never a wrong stack */
 		return;
 	}
-	size_t n = 0, nf = ms ? ms->n : th->nframes;
-	ensure_frames(s, nf + 4);
+	size_t nf = ms ? ms->n : th->nframes;
+	struct stack_builder *sb = s->sb;
+	stack_builder__begin(sb, nf + 4);
 	const char *tname = thread_name(t, th);
 	if (s->c.subprocesses)
-		s->frames[n++] = t->proc_frame;
+		stack_builder__root(sb, t->proc_frame);
 	if (s->c.interps_root) {       /* the interpreter the thread runs in now */
 		char label[48];
 		snprintf(label, sizeof(label), "interpreter (%lld)", (long long)th->interp_id);
-		s->frames[n++] = profile__frame(s->prof, label, "", "", -1, PROF_FRAME_INTERP);
+		stack_builder__root(sb, profile__frame(s->prof, label, "", "", -1, PROF_FRAME_INTERP));
 	}
 	if (s->c.threads_root) {
 		char ns[32] = "";
@@ -576,41 +537,31 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 			snprintf(ns, sizeof(ns), ", ns %d", (int)th->ns_tid);
 		char *label = tname[0] ? xasprintf("thread (%d%s): %s", (int)th->tid, ns, tname)
 				       : xasprintf("thread (%d%s)", (int)th->tid, ns);
-		s->frames[n++] = profile__frame(s->prof, label, "", "", -1, PROF_FRAME_THREAD);
+		stack_builder__root(sb, profile__frame(s->prof, label, "", "", -1, PROF_FRAME_THREAD));
 		free(label);
 	}
 	if (th->truncated)      /* the root frames beyond PYPROC_MAX_DEPTH were not read */
-		s->frames[n++] = profile__frame(s->prof, SAMPLER_TRUNCATED, "", "", -1, PROF_FRAME_OTHER);
-	size_t roots = n;
-	bool filtering = s->c.filter != NULL;
-	if (filtering && !s->label_buf)
-		s->label_buf = xmalloc(LABEL_MAX * (PYPROC_MAX_DEPTH + 2));
+		stack_builder__root(sb, profile__frame(s->prof, SAMPLER_TRUNCATED, "", "", -1,
+						       PROF_FRAME_OTHER));
 	for (size_t k = 0; k < nf; k++) {
 		const struct py_frame *fr = ms ? ms->frames[nf - 1 - k].py
 					       : &th->frames[nf - 1 - k];    /* root first */
-		uint32_t id;
 		if (fr) {
 			int line = s->c.no_lineno ? -1 : s->c.function_lines ? fr->code->firstlineno
 									      : fr->line;
-			id = frame_id(s, fr->code, line);
+			const struct py_code *code = fr->code;
+			stack_builder__push_code(sb, code->uid, line, code->name, code->filename,
+						 code->short_filename);
 		} else {
-			id = native_frame_id(s, &ms->frames[nf - 1 - k].native);
+			stack_builder__push(sb, native_frame_id(s, &ms->frames[nf - 1 - k].native));
 		}
-		s->frames[n] = id;
-		if (filtering) {
-			s->names[n - roots] = profile__frame_at(s->prof, id)->name;
-			s->labels[n - roots] = profile_frame_label(profile__frame_at(s->prof, id), false,
-								   s->label_buf + LABEL_MAX * (n - roots),
-								   LABEL_MAX);
-		}
-		n++;
 	}
-	if (filtering && !stack_filter__keep(s->c.filter, s->names, s->labels, n - roots))
+	if (!stack_builder__keep(sb))
 		return;
 	uint32_t tid = profile__thread(s->prof, t->snap.pid, th->tid, tname, pyproc__info(t->snap.pp)->cmdline);
 	if (th->ns_tid && profile__thread_at(s->prof, tid)->ns_tid != th->ns_tid)
 		profile__thread_set_ns_tid(s->prof, tid, th->ns_tid);
-	profile__add(s->prof, tid, s->frames, n, t_ns, 1);
+	stack_builder__add(sb, tid, t_ns);
 }
 
 static void sample_target(struct sampler *s, struct target *t, uint64_t now, uint64_t t_ns)
@@ -741,7 +692,7 @@ void sampler__run(struct sampler *s)
 	s->start_ns = start;
 	uint64_t end = s->c.duration_s > 0 ? start + (uint64_t)(s->c.duration_s * 1e9) : UINT64_MAX;
 	double next = (double)start;
-	while (!stop_flag) {
+	while (!s->stop) {
 		uint64_t now = clock_now_ns();
 		if (now >= end)
 			break;
@@ -782,14 +733,14 @@ void sampler__run(struct sampler *s)
 		}
 		/* Sleep until the next deadline; at low rates in slices, so that
 		 * the progress callback still runs about 10 times a second. */
-		while ((double)now < next && now < end && !stop_flag) {
+		while ((double)now < next && now < end && !s->stop) {
 			double until = next;
 			if (s->c.progress && until > (double)(now + PROGRESS_NS))
 				until = (double)(now + PROGRESS_NS);
 			if (until > (double)end)
 				until = (double)end;
 			struct timespec ts = { (time_t)(until / 1e9), (long)((uint64_t)until % 1000000000ull) };
-			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop_flag)
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !s->stop)
 				;
 			now = clock_now_ns();
 			if ((double)now < next)

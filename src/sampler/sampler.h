@@ -8,8 +8,8 @@
  * (pausing it unless nonblocking), applies the idle/GIL/filters, and adds
  * each kept thread stack to a struct profile. A failed read is counted as an
  * error and never ends the run; the run ends when every target has exited,
- * after the duration, or when sampler_request_stop() is called (from a
- * signal handler).
+ * after the duration, or when sampler__request_stop() is called (also from
+ * a signal handler).
  */
 #ifndef CSPY_SAMPLER_H
 #define CSPY_SAMPLER_H
@@ -72,7 +72,7 @@ struct sampler_config {
 	const struct stack_filter *filter;
 	/* Called about 10 times a second with the status (may be NULL), also
 	 * while waiting between ticks at low rates; it may call
-	 * sampler_request_stop() or read the targets (sampler__target). */
+	 * sampler__request_stop() or read the targets (sampler__target). */
 	void (*progress)(const struct sampler_status *st, void *arg);
 	void *progress_arg;
 };
@@ -112,8 +112,8 @@ const struct snap_target *sampler__target(const struct sampler *s, pid_t pid);
 /* Python version of the first target, "" if none. */
 const char *sampler__python_version(const struct sampler *s);
 
-/* Async-signal-safe: end the run at the next tick. */
-void sampler_request_stop(void);
-bool sampler_stop_requested(void);
+/* End the run at the next tick (and the waits of sampler__add_child).
+ * Async-signal-safe: it only sets a flag of s. */
+void sampler__request_stop(struct sampler *s);
 
 #endif
