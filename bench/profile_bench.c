@@ -18,7 +18,6 @@
  * RSS of the whole program (getrusage). Deterministic: a fixed seed.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,23 +28,10 @@
 #include <unistd.h>
 
 #include "agg/profile.h"
-#include "cli/cli.h"
 #include "cli/output.h"
 
 #define NTHREADS 4
 #define MAX_DEPTH 22
-
-/* The library reports errors through the command layer's cli_error (in
- * main.c, not linked here). */
-void cli_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "profile_bench: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 

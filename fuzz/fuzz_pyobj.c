@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * libFuzzer harness for the remote-object readers (pystr, pyobj, locals)
+ * libFuzzer harness for the remote-object readers (pystr, pyobj, pydict,
+ * pyrepr, pythread, locals)
  * over snapshot memory. The input is:
  *
  *   u8  layout     index into `versions` below (mod its size)
@@ -17,6 +18,7 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -D_GNU_SOURCE \
  *       fuzz/fuzz_pyobj.c src/python/pystr.c src/python/pyobj.c \
+ *       src/python/pydict.c src/python/pyrepr.c src/python/pythread.c \
  *       src/python/locals.c src/python/offsets.c src/proc/mem.c \
  *       src/util/xalloc.c -o /tmp/fuzz_pyobj
  */
@@ -28,8 +30,11 @@
 #include "python/locals.h"
 #include "python/offsets.h"
 #include "python/pyctx.h"
+#include "python/pydict.h"
 #include "python/pyobj.h"
+#include "python/pyrepr.h"
 #include "python/pystr.h"
+#include "python/pythread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -108,9 +113,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t cnt = 0;
 
 	if (ops & 1) {
-		pyobj_repr(&c, root, 1 + (int)(data[1] >> 6), out, sizeof(out));
+		pyrepr_format(&c, root, 1 + (int)(data[1] >> 6), out, sizeof(out));
 		must_terminate(out, sizeof(out));
-		pyobj_repr(&c, root, 1, out, 1 + data[1] % 40);
+		pyrepr_format(&c, root, 1, out, 1 + data[1] % 40);
 		must_terminate(out, 1 + data[1] % 40);
 	}
 	if (ops & 2) {
@@ -126,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pydict_foreach(&c, root, count_cb, &cnt);
 	if (ops & 8) {
 		uint64_t val;
-		pyobj_getattr_dict(&c, root, "_name", &val);
+		pydict_getattr(&c, root, "_name", &val);
 		pydict_get_str(&c, root, "threading", &val);
 	}
 	if (ops & 16)

@@ -23,7 +23,6 @@
 #include "python/detect.h"
 #include "python/locals.h"
 #include "python/offsets.h"
-#include "python/pyobj.h"
 #include "python/pyproc.h"
 
 static const unsigned versions[] = { 0x020712f0, 0x030612f0, 0x030910f0, 0x030a0df0,

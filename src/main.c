@@ -6,14 +6,11 @@
  * pipe must not end in exit 0).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "util/termsafe.h"
-#include "util/xalloc.h"
 
 struct cmd {
 	const char *name;
@@ -26,33 +23,6 @@ static const struct cmd commands[] = {
 	{ "top", cmd_top, "Show a live view of the functions a program spends its time in" },
 	{ "dump", cmd_dump, "Print the current Python stack of every thread of a process" },
 };
-
-/* One line on stderr: prefix, then the message with every control
- * character escaped (messages quote names chosen by the target). */
-static void say(const char *prefix, const char *fmt, va_list ap)
-{
-	char *raw = xvasprintf(fmt, ap);
-	char *safe = termsafe_escape(raw);
-	fprintf(stderr, "%s%s\n", prefix, safe);
-	free(safe);
-	free(raw);
-}
-
-void cli_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	say("cspy: error: ", fmt, ap);
-	va_end(ap);
-}
-
-void cli_note(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	say("cspy> ", fmt, ap);
-	va_end(ap);
-}
 
 static void usage(FILE *f)
 {

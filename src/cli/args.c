@@ -16,25 +16,33 @@
 #include "sampler/sampler.h"
 #include "util/xalloc.h"
 
+int args_parse_pid(const char *s, pid_t *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v <= 0 || v > 0x3fffffff) {
+		cli_error("invalid PID '%s': expected a positive number", s);
+		return -EINVAL;
+	}
+	*out = (pid_t)v;
+	return 0;
+}
+
 int args_parse_pids(const char *s, pid_t *pids, int *n, int max)
 {
 	char *copy = xstrdup(s), *save = NULL;
 	int err = 0;
 	for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		char *end;
-		errno = 0;
-		long v = strtol(tok, &end, 10);
-		if (errno || *end || v <= 0 || v > 0x3fffffff) {
-			cli_error("invalid PID '%s': expected a positive number", tok);
-			err = -EINVAL;
+		pid_t pid;
+		if ((err = args_parse_pid(tok, &pid)) != 0)
 			break;
-		}
 		if (*n >= max) {
 			cli_error("too many PIDs (at most %d)", max);
 			err = -EINVAL;
 			break;
 		}
-		pids[(*n)++] = (pid_t)v;
+		pids[(*n)++] = pid;
 	}
 	if (!err && *n == 0) {
 		cli_error("--pid needs a PID");

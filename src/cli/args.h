@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
- * Helpers shared by the subcommands (record, top, dump): PID lists
- * (`--pid 1,2,3`), bounded numbers, the --native checks, the command line shown in headers and
- * titles, the launch-or-attach choice, and attaching to PIDs. Errors are
- * reported once, with cli_error(), and returned as -errno.
+ * Helpers shared by the subcommands (record, top, dump): PIDs and PID
+ * lists (`--pid 1,2,3`), bounded numbers, the --native checks, the command
+ * line shown in headers and titles, the launch-or-attach choice, and
+ * attaching to PIDs. Errors are reported once, with cli_error(), and
+ * returned as -errno.
  */
 #ifndef CSPY_ARGS_H
 #define CSPY_ARGS_H
@@ -13,6 +14,8 @@
 
 struct sampler;
 
+/* One PID: a number in 1..0x3fffffff. 0 or -EINVAL (reported). */
+int args_parse_pid(const char *s, pid_t *out);
 /* Append the PIDs of "P[,P...]" to pids (*n of max used). 0 or -EINVAL. */
 int args_parse_pids(const char *s, pid_t *pids, int *n, int max);
 /* A number >= min (and <= 1e9) for option `what`. 0 or -EINVAL. */

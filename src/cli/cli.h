@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
  * The subcommands and what they share: one-line error reporting
- * ("cspy: error: ...") and exit codes. Each subcommand parses its own options.
+ * ("cspy: error: ...", cli.c) and exit codes. The options record and top
+ * share are parsed by cli/opts.h, how they start and end by cli/session.h;
+ * each subcommand parses the rest of its options itself.
  */
 #ifndef CSPY_CLI_H
 #define CSPY_CLI_H

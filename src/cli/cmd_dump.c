@@ -90,19 +90,13 @@ static int parse(int argc, char **argv, struct dump_config *c)
 		{ 0 }
 	};
 	int o;
-	char *end;
 	optind = 1;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, ":p:ljsnh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'p':
-			errno = 0;
-			long v = strtol(optarg, &end, 10);
-			if (errno || *end || v <= 0 || v > 0x3fffffff) {
-				cli_error("invalid PID '%s': expected a positive number", optarg);
+			if (args_parse_pid(optarg, &c->pid))
 				return -EINVAL;
-			}
-			c->pid = (pid_t)v;
 			break;
 		case 'l': c->locals++; break;
 		case 'j': c->json = true; break;

@@ -6,13 +6,11 @@
  * path fails at once; Ctrl-C, SIGTERM, --duration or the targets' exit end
  * sampling and the file is always written. In launch mode cspy then waits
  * for the program to exit (passing a signal on, escalating after a grace
- * period: cli/ending.h), exits with the program's exit status, and the
+ * period: cli/session.h), exits with the program's exit status, and the
  * program never outlives cspy.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,38 +23,26 @@
 #include "agg/profile.h"
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "cli/ending.h"
+#include "cli/opts.h"
 #include "cli/output.h"
+#include "cli/session.h"
 #include "out/outfile.h"
-#include "proc/launch.h"
 #include "sampler/sampler.h"
 #include "util/xalloc.h"
 #include "util/clock.h"
 
-#define MAX_PIDS 256
-#define START_TIMEOUT_S 30.0
-
+/* What is record's own; the shared options are in o (cli/opts.h). */
 struct record_config {
+	struct opts o;
 	const char *output;
 	const char *format;             /* NULL: from the extension, else flamegraph */
-	double rate;
-	double duration;
-	pid_t pids[MAX_PIDS];
-	int npids;
-	char **command;                 /* launch mode: argv, NULL-terminated */
-	bool subprocesses, idle, gil, threads, interps, function_agg, nolineno, full_filenames;
-	bool nonblocking, capture, hideprogress, native;
+	bool threads, interps, nolineno, capture, hideprogress;
 	int verbose;
-	const char *function_pattern, *include, *exclude;
 };
 
 static const struct record_config record_defaults = {
-	.output = NULL, .format = NULL, .rate = 100, .duration = 0, .npids = 0, .command = NULL,
-	.subprocesses = false, .idle = false, .gil = false, .threads = false, .interps = false,
-	.function_agg = false,
-	.nolineno = false, .full_filenames = false, .nonblocking = false, .capture = false,
-	.hideprogress = false, .native = false, .verbose = 0,
-	.function_pattern = NULL, .include = NULL, .exclude = NULL,
+	.o = OPTS_DEFAULTS, .output = NULL, .format = NULL, .threads = false, .interps = false,
+	.nolineno = false, .capture = false, .hideprogress = false, .verbose = 0,
 };
 
 static void usage(FILE *f)
@@ -112,92 +98,44 @@ static void usage(FILE *f)
 "  cspy record --native -o p.svg --pid 4242           with C extension frames\n");
 }
 
-static int parse(int argc, char **argv, struct record_config *c)
+enum { O_NOLINENO = OPTS_OWN, O_INTERPS, O_CAPTURE, O_HIDE };
+
+static const struct option record_options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "threads", no_argument, NULL, 't' },
+	{ "interpreters", no_argument, NULL, O_INTERPS },
+	{ "nolineno", no_argument, NULL, O_NOLINENO },
+	{ "capture", no_argument, NULL, O_CAPTURE },
+	{ "hideprogress", no_argument, NULL, O_HIDE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ 0 }
+};
+
+static int parse_own(int key, const char *arg, void *own)
 {
-	enum { O_NOLINENO = 256, O_INTERPS, O_FULL, O_NONBLOCKING, O_CAPTURE, O_HIDE, O_INCLUDE, O_EXCLUDE };
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "subprocesses", no_argument, NULL, 's' },
-		{ "idle", no_argument, NULL, 'i' },
-		{ "gil", no_argument, NULL, 'g' },
-		{ "threads", no_argument, NULL, 't' },
-		{ "interpreters", no_argument, NULL, O_INTERPS },
-		{ "function", no_argument, NULL, 'F' },
-		{ "native", no_argument, NULL, 'n' },
-		{ "nolineno", no_argument, NULL, O_NOLINENO },
-		{ "full-filenames", no_argument, NULL, O_FULL },
-		{ "nonblocking", no_argument, NULL, O_NONBLOCKING },
-		{ "capture", no_argument, NULL, O_CAPTURE },
-		{ "hideprogress", no_argument, NULL, O_HIDE },
-		{ "include", required_argument, NULL, O_INCLUDE },
-		{ "exclude", required_argument, NULL, O_EXCLUDE },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+:o:f:r:d:p:sigtFnvh", opts, NULL)) != -1) {
-		switch (o) {
-		case 'o': c->output = optarg; break;
-		case 'f': c->format = optarg; break;
-		case 'r':
-			if (args_parse_rate(optarg, &c->rate))
-				return -EINVAL;
-			break;
-		case 'd':
-			if (args_parse_double(optarg, "--duration", 0.001, &c->duration))
-				return -EINVAL;
-			break;
-		case 'p':
-			if (args_parse_pids(optarg, c->pids, &c->npids, MAX_PIDS))
-				return -EINVAL;
-			break;
-		case 's': c->subprocesses = true; break;
-		case 'i': c->idle = true; break;
-		case 'g': c->gil = true; break;
-		case 't': c->threads = true; break;
-		case O_INTERPS: c->interps = true; break;
-		case 'F':
-			/* `--function PATTERN` filters; a bare --function is py-spy's
-			 * "aggregate by function". */
-			if (optind < argc && argv[optind][0] != '-' && strcmp(argv[optind - 1], "-F") != 0)
-				c->function_pattern = argv[optind++];
-			else
-				c->function_agg = true;
-			break;
-		case 'n': c->native = true; break;
-		case O_NOLINENO: c->nolineno = true; break;
-		case O_FULL: c->full_filenames = true; break;
-		case O_NONBLOCKING: c->nonblocking = true; break;
-		case O_CAPTURE: c->capture = true; break;
-		case O_HIDE: c->hideprogress = true; break;
-		case O_INCLUDE: c->include = optarg; break;
-		case O_EXCLUDE: c->exclude = optarg; break;
-		case 'v': c->verbose++; break;
-		case 'h': usage(stdout); return 1;
-		case ':':
-			cli_error("option '%s' needs a value (see 'cspy record --help')", argv[optind - 1]);
-			return -EINVAL;
-		default:
-			cli_error("unknown option '%s' (see 'cspy record --help')", argv[optind - 1]);
-			return -EINVAL;
-		}
+	struct record_config *c = own;
+	switch (key) {
+	case 'o': c->output = arg; break;
+	case 'f': c->format = arg; break;
+	case 't': c->threads = true; break;
+	case O_INTERPS: c->interps = true; break;
+	case O_NOLINENO: c->nolineno = true; break;
+	case O_CAPTURE: c->capture = true; break;
+	case O_HIDE: c->hideprogress = true; break;
+	case 'v': c->verbose++; break;
+	default: return -EINVAL;        /* not in record_options */
 	}
-	if (optind < argc)
-		c->command = argv + optind;
-	if (args_check_target(c->command, c->npids, "profile", "record"))
-		return -EINVAL;
-	return args_check_native(c->native, c->nonblocking);
+	return 0;
 }
 
+static const struct opts_cmd record_cmd = {
+	.name = "record", .nothing = "profile", .own = record_options, .own_short = "o:f:tv",
+	.parse = parse_own, .usage = usage,
+};
+
 /* "<program or pid>-<timestamp>" for the default output name. */
-static char *default_stem(const struct record_config *c)
+static char *default_stem(const struct opts_target *c)
 {
 	char when[32];
 	time_t now = time(NULL);
@@ -236,14 +174,14 @@ static void progress(const struct sampler_status *st, void *arg)
 	}
 	if (!pc->tty || pc->c->hideprogress)
 		return;
-	if (pc->c->duration > 0) {
-		double f = st->elapsed_s / pc->c->duration;
+	if (pc->c->o.duration > 0) {
+		double f = st->elapsed_s / pc->c->o.duration;
 		if (f > 1)
 			f = 1;
 		int w = 30, filled = (int)(f * w);
 		fprintf(stderr, "\r\033[K[%.*s%*s] %3.0f%%  %.0f/%.0fs  Samples: %llu  Errors: %llu",
 			filled, "##############################", w - filled, "", f * 100, st->elapsed_s,
-			pc->c->duration, (unsigned long long)st->samples, (unsigned long long)st->errors);
+			pc->c->o.duration, (unsigned long long)st->samples, (unsigned long long)st->errors);
 	} else {
 		fprintf(stderr, "\r\033[KCollected %llu samples (%llu errors) in %.1fs",
 			(unsigned long long)st->samples, (unsigned long long)st->errors, st->elapsed_s);
@@ -283,7 +221,7 @@ int cmd_record(int argc, char **argv)
 {
 	uint64_t start_ns = clock_now_ns();
 	struct record_config c = record_defaults;
-	int err = parse(argc, argv, &c);
+	int err = opts_parse(argc, argv, &record_cmd, &c.o, &c);
 	if (err)
 		return err > 0 ? 0 : EXIT_USAGE;
 
@@ -292,88 +230,53 @@ int cmd_record(int argc, char **argv)
 		return EXIT_USAGE;
 	char *stem = NULL, *path = NULL;
 	if (!c.output) {
-		stem = default_stem(&c);
+		stem = default_stem(&c.o.target);
 		path = xasprintf("%s.%s", stem, output_format_ext(fmt));
 	} else {
 		path = xstrdup(c.output);
 	}
 	struct stack_filter *filter = NULL;
-	char why[600];
-	if ((c.function_pattern || c.include || c.exclude) &&
-	    stack_filter__new(c.function_pattern, c.include, c.exclude, &filter, why, sizeof(why))) {
-		cli_error("%s", why);
+	if (opts_filter(&c.o, &filter)) {
 		free(stem);
 		free(path);
 		return EXIT_USAGE;
 	}
 	/* Open the output now: an unwritable path must not cost a whole run. */
 	struct outfile *out = NULL;
-	err = outfile__open(path, OUTFILE_REPLACE, &out);
-	if (err) {
-		cli_error("cannot write the output file '%s': %s", path, strerror(-err));
+	if (session_open_output(path, false, &out)) {
 		stack_filter__free(filter);
 		free(stem);
 		free(path);
 		return 1;
 	}
-	/* Under sudo, the file belongs to the user who ran sudo. */
-	if ((err = launch_chown_sudo_user(outfile__fd(out))) != 0)
-		fprintf(stderr, "cspy> Warning: cannot give '%s' to the user who ran sudo: %s\n", path,
-			strerror(-err));
 
-	ending_catch_signals();
+	session_catch_signals();
 
 	struct profile *prof = profile__new();
 	profile__set_keep_runs(prof, output_format_timeline(fmt));
 	struct progress_ctx pc = { .c = &c, .tty = isatty(STDERR_FILENO) };
 	struct sampler_config sc = {
-		.rate_hz = c.rate, .duration_s = c.duration, .nonblocking = c.nonblocking,
-		.gil_only = c.gil, .include_idle = c.idle, .threads_root = c.threads, .interps_root = c.interps,
-		.subprocesses = c.subprocesses, .function_lines = c.function_agg,
-		.no_lineno = c.nolineno, .native = c.native, .filter = filter, .progress = progress,
-		.progress_arg = &pc,
+		.threads_root = c.threads, .interps_root = c.interps, .function_lines = c.o.function_agg,
+		.no_lineno = c.nolineno, .progress = progress, .progress_arg = &pc,
 	};
+	opts_sampler_config(&c.o, filter, &sc);
 	struct sampler *s = sampler__new(&sc, prof);
-	ending_set_sampler(s);
 	int rc = 0;
-	pid_t child = 0;
 	bool started = false;           /* sampling began: the file gets written */
-	char *cmdline = args_command_line(c.command, c.pids);
+	char *cmdline = args_command_line(c.o.target.command, c.o.target.pids);
 
-	if (c.command) {
-		struct launch_opts lo = { .capture = c.capture, .drop_sudo = true };
-		child = launch_start(c.command, &lo, why, sizeof(why));
-		if (child < 0) {
-			cli_error("%s: %s", why, strerror((int)-child));
-			rc = 127;
-			child = 0;
-			goto out;
-		}
-		ending_set_child(child);
-		err = sampler__add_child(s, child, START_TIMEOUT_S, why, sizeof(why));
-		int status;
-		if (err == -EINTR) {
-			/* Ctrl-C before the interpreter started: nothing sampled, still write. */
-		} else if (err == -ESRCH && sampler__child_status(s, &status) == 1) {
-			/* The program ran and ended before a sample could be taken:
-			 * an empty profile, and its exit status. */
-			cli_note("The program exited before it could be sampled.");
-		} else if (err) {
-			cli_error("'%s' %s", c.command[0], why);
-			rc = 1;
-			goto out;
-		}
-	} else if (args_attach_pids(s, c.pids, c.npids, c.subprocesses, c.nonblocking, "record") != 0) {
-		rc = 1;
+	/* A Ctrl-C before the interpreter started (SESSION_INTERRUPTED) or a
+	 * program that ended before a sample (SESSION_EXITED): nothing
+	 * sampled, the (empty) profile is still written. */
+	if (session_start(s, &c.o, c.capture, "record", &rc) < 0)
 		goto out;
-	}
 
-	cli_note("Sampling process %g times a second. Press Control-C to exit.", c.rate);
+	cli_note("Sampling process %g times a second. Press Control-C to exit.", c.o.rate);
 	started = true;
 	sampler__run(s);
 	if (pc.tty && !c.hideprogress)
 		fprintf(stderr, "\r\033[K");
-	if (c.gil && sampler__status(s)->max_nogil_processes > 0)
+	if (c.o.gil && sampler__status(s)->max_nogil_processes > 0)
 		fprintf(stderr, "cspy> Warning: --gil: %d Python process%s ran without a GIL "
 			"(free-threaded): none of their threads were kept\n",
 			sampler__status(s)->max_nogil_processes,
@@ -386,21 +289,18 @@ int cmd_record(int argc, char **argv)
 out:;
 	const struct sampler_status *st = sampler__status(s);
 	/* The program runs on after a signal, the end of --duration or an
-	 * error: end it (see cli/ending.h) before writing the file. */
-	if (child > 0) {
-		int code = ending_end_child(s, child, rc != 0);
-		rc = rc ? rc : code;
-	}
+	 * error: end it (see cli/session.h) before writing the file. */
+	rc = session_end(s, rc);
 
 	struct prof_meta meta = {
-		.title = cmdline, .command_line = cmdline, .rate_hz = c.rate,
+		.title = cmdline, .command_line = cmdline, .rate_hz = c.o.rate,
 		.start_unix_ns = (uint64_t)time(NULL) * 1000000000ull, .duration_ns =
 		(uint64_t)(st->elapsed_s * 1e9), .samples = st->samples, .errors = st->errors,
-		.python_version = sampler__python_version(s), .gil_only = c.gil,
-		.idle_included = c.idle, .native = c.native,
+		.python_version = sampler__python_version(s), .gil_only = c.o.gil,
+		.idle_included = c.o.idle, .native = c.o.native,
 	};
 	profile__set_meta(prof, &meta);
-	struct output_opts oo = { .full_filenames = c.full_filenames };
+	struct output_opts oo = { .full_filenames = c.o.full_filenames };
 	int werr = 0;
 	if (!started && rc) {
 		/* Nothing was sampled because of an error already reported:
@@ -414,7 +314,7 @@ out:;
 	if (werr) {
 		cli_error("writing '%s' failed: %s", path, strerror(-werr));
 		rc = rc ? rc : 1;
-	} else if (st->samples == 0 && rc == 0 && !c.command) {
+	} else if (st->samples == 0 && rc == 0 && !c.o.target.command) {
 		cli_note("No samples were collected.");
 	}
 	if (!werr) {
@@ -437,9 +337,8 @@ out:;
 				(double)(st->samples - 1));
 	}
 	if (getenv("CSPY_STATS") && *getenv("CSPY_STATS"))
-		write_stats(getenv("CSPY_STATS"), st, c.rate, start_ns, write_s);
+		write_stats(getenv("CSPY_STATS"), st, c.o.rate, start_ns, write_s);
 done:
-	ending_set_sampler(NULL);
 	sampler__free(s);
 	profile__free(prof);
 	stack_filter__free(filter);

@@ -15,7 +15,7 @@
  * to stop; the terminal is restored on the way out), --duration (the last
  * table is left on the normal screen), the targets' exit (said on screen;
  * the view stays until a key). In launch mode the program is then ended as
- * record ends it (cli/ending.h: q, Ctrl-C as a key in raw mode and the end
+ * record ends it (cli/session.h: q, Ctrl-C as a key in raw mode and the end
  * of --duration send SIGINT, a signal to cspy is passed on, escalation
  * after a grace period), cspy exits with the program's status, and the
  * program never outlives cspy.
@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +35,8 @@
 #include "agg/profile.h"
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "cli/ending.h"
+#include "cli/opts.h"
+#include "cli/session.h"
 #include "out/outfile.h"
 #include "proc/launch.h"
 #include "python/locals.h"
@@ -48,30 +48,19 @@
 #include "util/xalloc.h"
 #include "util/clock.h"
 
-#define MAX_PIDS 256
-#define START_TIMEOUT_S 30.0
 #define FILE_MAX_ROWS 100       /* rows per plain-text snapshot */
 #define PANE_MAX_LINES 400
 
+/* What is top's own; the shared options are in o (cli/opts.h). */
 struct top_config {
-	double rate;
-	double duration;
+	struct opts o;
 	double delay;
-	pid_t pids[MAX_PIDS];
-	int npids;
-	char **command;                 /* launch mode: argv, NULL-terminated */
-	bool subprocesses, idle, gil, nonblocking, full_filenames, timestamp, locals, native;
-	bool function_agg;              /* start aggregated by function */
+	bool timestamp, locals;
 	const char *output;
-	const char *function_pattern, *include, *exclude;
 };
 
 static const struct top_config top_defaults = {
-	.rate = 100, .duration = 0, .delay = 1, .npids = 0, .command = NULL,
-	.subprocesses = false, .idle = false, .gil = false, .nonblocking = false,
-	.full_filenames = false, .timestamp = false, .locals = false, .function_agg = false,
-	.native = false,
-	.output = NULL, .function_pattern = NULL, .include = NULL, .exclude = NULL,
+	.o = OPTS_DEFAULTS, .delay = 1, .timestamp = false, .locals = false, .output = NULL,
 };
 
 static void usage(FILE *f)
@@ -119,84 +108,33 @@ static void usage(FILE *f)
 "  cspy top -d 60 --delay 10 --timestamp -o top.log --pid 4242 > /dev/null\n");
 }
 
-static int parse(int argc, char **argv, struct top_config *c)
+enum { O_DELAY = OPTS_OWN, O_TIMESTAMP };
+
+static const struct option top_options[] = {
+	{ "delay", required_argument, NULL, O_DELAY },
+	{ "locals", no_argument, NULL, 'l' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "timestamp", no_argument, NULL, O_TIMESTAMP },
+	{ 0 }
+};
+
+static int parse_own(int key, const char *arg, void *own)
 {
-	enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE, O_DELAY, O_TIMESTAMP };
-	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "delay", required_argument, NULL, O_DELAY },
-		{ "subprocesses", no_argument, NULL, 's' },
-		{ "idle", no_argument, NULL, 'i' },
-		{ "gil", no_argument, NULL, 'g' },
-		{ "function", no_argument, NULL, 'F' },
-		{ "locals", no_argument, NULL, 'l' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "timestamp", no_argument, NULL, O_TIMESTAMP },
-		{ "native", no_argument, NULL, 'n' },
-		{ "full-filenames", no_argument, NULL, O_FULL },
-		{ "nonblocking", no_argument, NULL, O_NONBLOCKING },
-		{ "include", required_argument, NULL, O_INCLUDE },
-		{ "exclude", required_argument, NULL, O_EXCLUDE },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+:p:r:d:sigFlo:nh", opts, NULL)) != -1) {
-		switch (o) {
-		case 'p':
-			if (args_parse_pids(optarg, c->pids, &c->npids, MAX_PIDS))
-				return -EINVAL;
-			break;
-		case 'r':
-			if (args_parse_rate(optarg, &c->rate))
-				return -EINVAL;
-			break;
-		case 'd':
-			if (args_parse_double(optarg, "--duration", 0.001, &c->duration))
-				return -EINVAL;
-			break;
-		case O_DELAY:
-			if (args_parse_double(optarg, "--delay", 0.05, &c->delay))
-				return -EINVAL;
-			break;
-		case 's': c->subprocesses = true; break;
-		case 'i': c->idle = true; break;
-		case 'g': c->gil = true; break;
-		case 'F':
-			/* As in record: `--function PATTERN` filters; a bare
-			 * --function (or -F) aggregates by function. */
-			if (optind < argc && argv[optind][0] != '-' && strcmp(argv[optind - 1], "-F") != 0)
-				c->function_pattern = argv[optind++];
-			else
-				c->function_agg = true;
-			break;
-		case 'l': c->locals = true; break;
-		case 'o': c->output = optarg; break;
-		case O_TIMESTAMP: c->timestamp = true; break;
-		case 'n': c->native = true; break;
-		case O_FULL: c->full_filenames = true; break;
-		case O_NONBLOCKING: c->nonblocking = true; break;
-		case O_INCLUDE: c->include = optarg; break;
-		case O_EXCLUDE: c->exclude = optarg; break;
-		case 'h': usage(stdout); return 1;
-		case ':':
-			cli_error("option '%s' needs a value (see 'cspy top --help')", argv[optind - 1]);
-			return -EINVAL;
-		default:
-			cli_error("unknown option '%s' (see 'cspy top --help')", argv[optind - 1]);
-			return -EINVAL;
-		}
+	struct top_config *c = own;
+	switch (key) {
+	case O_DELAY: return args_parse_double(arg, "--delay", 0.05, &c->delay);
+	case 'l': c->locals = true; break;
+	case 'o': c->output = arg; break;
+	case O_TIMESTAMP: c->timestamp = true; break;
+	default: return -EINVAL;        /* not in top_options */
 	}
-	if (optind < argc)
-		c->command = argv + optind;
-	if (args_check_target(c->command, c->npids, "watch", "top"))
-		return -EINVAL;
-	return args_check_native(c->native, c->nonblocking);
+	return 0;
 }
+
+static const struct opts_cmd top_cmd = {
+	.name = "top", .nothing = "watch", .own = top_options, .own_short = "lo:",
+	.parse = parse_own, .usage = usage,
+};
 
 /* The state of a running top. */
 struct top {
@@ -239,7 +177,7 @@ static void set_thread_label(struct top *t)
 	}
 	const struct prof_thread *pt = profile__thread_at(t->prof, (uint32_t)t->thread);
 	char pid[32] = "";
-	if (t->c->subprocesses)
+	if (t->c->o.subprocesses)
 		snprintf(pid, sizeof(pid), " of process %d", (int)pt->pid);
 	char ns[32] = "";
 	if (pt->ns_tid)
@@ -292,7 +230,7 @@ static void read_locals(struct top *t, const struct topmodel *m)
 		return;
 	}
 	/* Without the pause a read can be torn: again, up to 5 times. */
-	struct snap_req r = { .pause = t->c->nonblocking ? SNAP_NONBLOCKING : SNAP_PAUSE_ALL,
+	struct snap_req r = { .pause = t->c->o.nonblocking ? SNAP_NONBLOCKING : SNAP_PAUSE_ALL,
 			      .tries = 5, .locals = 1, .locals_tid = pt->tid };
 	int err = snapshot__take(target, &r, &t->lsnap, NULL);
 	const struct py_sample *sm = &t->lsnap.sample;
@@ -312,7 +250,7 @@ static void read_locals(struct top *t, const struct topmodel *m)
 	} else {
 		for (size_t k = 0; k < pyt->nframes && t->npane < PANE_MAX_LINES; k++) {
 			const struct py_frame *fr = &pyt->frames[k];
-			const char *file = t->c->full_filenames ? fr->code->filename : fr->code->short_filename;
+			const char *file = t->c->o.full_filenames ? fr->code->filename : fr->code->short_filename;
 			if (fr->line >= 0)
 				pane_add(t, xasprintf("%s (%s:%d)", fr->code->name, file, fr->line));
 			else
@@ -339,8 +277,8 @@ static void fill_header(const struct top *t, const struct sampler_status *st, co
 		.gil_samples = st->gil_samples - t->base.gil_samples,
 		.threads = st->threads, .processes = st->processes,
 		.nogil_processes = st->nogil_processes,
-		.show_processes = t->c->subprocesses, .thread_label = t->thread_label,
-		.paused = t->paused, .help = t->help, .rate_hz = t->c->rate, .message = t->message,
+		.show_processes = t->c->o.subprocesses, .thread_label = t->thread_label,
+		.paused = t->paused, .help = t->help, .rate_hz = t->c->o.rate, .message = t->message,
 		.pane_title = t->pane_title, .pane = (const char *const *)t->pane, .npane = t->npane,
 	};
 	if (!t->c->locals)
@@ -364,7 +302,7 @@ static int write_snapshot(struct top *t, FILE *f, const struct topmodel *m,
 	h.paused = false;
 	h.help = false;
 	h.message = NULL;
-	struct topview_opts o = { .max_rows = FILE_MAX_ROWS, .full_filenames = t->c->full_filenames };
+	struct topview_opts o = { .max_rows = FILE_MAX_ROWS, .full_filenames = t->c->o.full_filenames };
 	struct topview v = { 0 };
 	topview__render(&v, &h, m, t->prof, &o);
 	int err = topview__write(&v, f);
@@ -384,7 +322,7 @@ static void draw(struct top *t)
 	term__size(t->term, &rows, &cols);
 	struct top_header h;
 	fill_header(t, &t->shown, t->shown_time, &h);
-	struct topview_opts o = { .width = cols, .height = rows, .full_filenames = t->c->full_filenames,
+	struct topview_opts o = { .width = cols, .height = rows, .full_filenames = t->c->o.full_filenames,
 				  .hints = true };
 	topview__render(&t->view, &h, t->m, t->prof, &o);
 	const char **lines = xmalloc((t->view.n + 1) * sizeof(*lines));
@@ -506,7 +444,7 @@ static void tick(const struct sampler_status *st, void *arg)
 {
 	struct top *t = arg;
 	t->last = *st;
-	if (ending_signal()) {
+	if (session_signal()) {
 		sampler__request_stop(t->s);
 		return;
 	}
@@ -540,8 +478,8 @@ static void exit_message(struct top *t, pid_t child)
 		else
 			snprintf(t->msgbuf, sizeof(t->msgbuf), "The program exited with status %d.",
 				 launch_exit_code(status));
-	} else if (t->c->npids == 1) {
-		snprintf(t->msgbuf, sizeof(t->msgbuf), "Process %d has exited.", (int)t->c->pids[0]);
+	} else if (t->c->o.target.npids == 1) {
+		snprintf(t->msgbuf, sizeof(t->msgbuf), "Process %d has exited.", (int)t->c->o.target.pids[0]);
 	} else {
 		snprintf(t->msgbuf, sizeof(t->msgbuf), "The processes have exited.");
 	}
@@ -555,7 +493,7 @@ static void wait_key(struct top *t)
 	t->message = t->msgbuf;
 	t->help = false;
 	draw(t);
-	while (!ending_signal() && !t->quit) {
+	while (!session_signal() && !t->quit) {
 		int k = term__key(t->term, 200);
 		if (term__resized(t->term))
 			draw(t);
@@ -573,7 +511,7 @@ static void print_last_table(struct top *t, int rows, int cols)
 	h.help = false;
 	h.message = NULL;
 	struct topview_opts o = { .width = cols, .height = rows > 2 ? rows - 1 : rows,
-				  .full_filenames = t->c->full_filenames };
+				  .full_filenames = t->c->o.full_filenames };
 	topview__render(&t->view, &h, t->m, t->prof, &o);
 	size_t n = t->view.n;
 	while (n > 0 && !t->view.lines[n - 1].text[0])
@@ -597,77 +535,38 @@ static int open_keys(bool *opened)
 int cmd_top(int argc, char **argv)
 {
 	struct top_config c = top_defaults;
-	int err = parse(argc, argv, &c);
+	int err = opts_parse(argc, argv, &top_cmd, &c.o, &c);
 	if (err)
 		return err > 0 ? 0 : EXIT_USAGE;
 
 	struct stack_filter *filter = NULL;
-	char why[600];
-	if ((c.function_pattern || c.include || c.exclude) &&
-	    stack_filter__new(c.function_pattern, c.include, c.exclude, &filter, why, sizeof(why))) {
-		cli_error("%s", why);
+	if (opts_filter(&c.o, &filter))
 		return EXIT_USAGE;
-	}
 	/* Open the output now: an unwritable path must fail before sampling. */
 	struct outfile *out = NULL;
-	if (c.output && (err = outfile__open(c.output, OUTFILE_APPEND, &out)) != 0) {
-		cli_error("cannot write the output file '%s': %s", c.output, strerror(-err));
+	if (c.output && session_open_output(c.output, true, &out) != 0) {
 		stack_filter__free(filter);
 		return 1;
 	}
-	/* Under sudo, the file belongs to the user who ran sudo. */
-	if (out && (err = launch_chown_sudo_user(outfile__fd(out))) != 0)
-		fprintf(stderr, "cspy> Warning: cannot give '%s' to the user who ran sudo: %s\n",
-			c.output, strerror(-err));
 	bool tui = isatty(STDOUT_FILENO);
 
-	ending_catch_signals();
+	session_catch_signals();
 
 	struct top t = {
 		.c = &c, .prof = profile__new(), .m = topmodel__new(), .live = topmodel__new(),
-		.out = out ? outfile__stream(out) : NULL, .by_line = !c.function_agg, .thread = TOP_ALL_THREADS,
+		.out = out ? outfile__stream(out) : NULL, .by_line = !c.o.function_agg, .thread = TOP_ALL_THREADS,
 	};
-	struct sampler_config sc = {
-		.rate_hz = c.rate, .duration_s = c.duration, .nonblocking = c.nonblocking,
-		.gil_only = c.gil, .gil_stats = true, .include_idle = c.idle, .subprocesses = c.subprocesses,
-		.native = c.native, .filter = filter, .progress = tick, .progress_arg = &t,
-	};
+	struct sampler_config sc = { .gil_stats = true, .progress = tick, .progress_arg = &t };
+	opts_sampler_config(&c.o, filter, &sc);
 	profile__set_keep_runs(t.prof, false);     /* counts only: bounded memory */
 	t.s = sampler__new(&sc, t.prof);
-	ending_set_sampler(t.s);
-	t.cmdline = args_command_line(c.command, c.pids);
+	t.cmdline = args_command_line(c.o.target.command, c.o.target.pids);
 	int rc = 0, keys_fd = -1;
 	bool keys_opened = false, exited = false;
-	pid_t child = 0;
 
-	if (c.command) {
-		/* On the screen, the program's output would scribble over the table. */
-		struct launch_opts lo = { .capture = tui, .drop_sudo = true };
-		child = launch_start(c.command, &lo, why, sizeof(why));
-		if (child < 0) {
-			cli_error("%s: %s", why, strerror((int)-child));
-			rc = 127;
-			child = 0;
-			goto out;
-		}
-		ending_set_child(child);
-		err = sampler__add_child(t.s, child, START_TIMEOUT_S, why, sizeof(why));
-		int status;
-		if (err == -EINTR || ending_signal()) {
-			goto out;
-		} else if (err == -ESRCH && sampler__child_status(t.s, &status) == 1) {
-			cli_note("The program exited before it could be sampled.");
-			goto out;
-		} else if (err) {
-			cli_error("'%s' %s", c.command[0], why);
-			rc = 1;
-			goto out;
-		}
-	} else if (args_attach_pids(t.s, c.pids, c.npids, c.subprocesses, c.nonblocking, "top") != 0) {
-		rc = 1;
-		goto out;
-	}
-	if (ending_signal())
+	/* On the screen, the program's output would scribble over the table.
+	 * A program that ended or a signal before sampling: nothing to show. */
+	if (session_start(t.s, &c.o, tui, "top", &rc) != SESSION_READY || session_signal())
 		goto out;
 
 	if (tui) {
@@ -688,15 +587,15 @@ int cmd_top(int argc, char **argv)
 
 	const struct sampler_status *st = sampler__status(t.s);
 	t.last = *st;
-	bool quit = t.quit || ending_signal();
-	exited = !quit && st->processes == 0 && !(c.duration > 0 && st->elapsed_s >= c.duration) &&
+	bool quit = t.quit || session_signal();
+	exited = !quit && st->processes == 0 && !(c.o.duration > 0 && st->elapsed_s >= c.o.duration) &&
 		 !st->gave_up[0];
 	if (!quit && !t.paused)
 		refresh(&t, st);
 	else if (!quit && t.out && !t.out_err)
 		t.out_err = write_snapshot(&t, t.out, t.m, st, true);
 	if (exited) {
-		exit_message(&t, child);
+		exit_message(&t, session_child());
 		if (t.term)
 			wait_key(&t);
 		else
@@ -707,7 +606,7 @@ int cmd_top(int argc, char **argv)
 		term__size(t.term, &rows, &cols);
 		term__close(t.term);
 		t.term = NULL;
-		if (!quit && !exited && !ending_signal())
+		if (!quit && !exited && !session_signal())
 			print_last_table(&t, rows, cols);       /* --duration */
 	}
 
@@ -719,11 +618,8 @@ int cmd_top(int argc, char **argv)
 out:;
 	/* q, a signal, --duration or an error: the program still runs. The
 	 * terminal is restored by now, so a Ctrl-C during the wait reaches the
-	 * program and escalates (cli/ending.h). */
-	if (child > 0) {
-		int code = ending_end_child(t.s, child, rc != 0);
-		rc = rc ? rc : code;
-	}
+	 * program and escalates (cli/session.h). */
+	rc = session_end(t.s, rc);
 	if (out) {
 		t.out_err = outfile__close(out, t.out_err);
 		if (t.out_err) {
@@ -739,7 +635,6 @@ out:;
 	topview__release(&t.view);
 	free(t.thread_label);
 	free(t.cmdline);
-	ending_set_sampler(NULL);
 	sampler__free(t.s);
 	topmodel__free(t.m);
 	topmodel__free(t.live);

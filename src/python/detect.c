@@ -241,7 +241,8 @@ int detect_python(pid_t pid, struct mem *mem, const struct maps *maps, struct py
 	}
 	out->free_threaded = ft_name;
 	bool debug_offsets = false;
-	if (out->runtime && out->version >= PY_VER(3, 13)) {
+	/* The cookie says whether the runtime publishes _Py_DebugOffsets (3.13+). */
+	if (out->runtime) {
 		uint8_t hdr[24];
 		if (mem__read(mem, out->runtime, hdr, sizeof(hdr)) == 0 &&
 		    memcmp(hdr, "xdebugpy", 8) == 0) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
  * Line-table decoders: map a bytecode byte offset to a source line for each
- * of CPython's four line-table formats (see linetable.h and section 3 of the
- * CPython internals notes). Each decoder is one forward walk over the table,
+ * of CPython's four line-table formats (see linetable.h; CPython describes
+ * them in Objects/lnotab_notes.txt up to 3.10, then Objects/locations.md and
+ * InternalDocs/code_objects.md). Each decoder is one forward walk over the table,
  * keeping a running line number and the address range of the current entry,
  * and stops at the first entry whose range holds the offset. The walk never
  * looks at more than len bytes, advances at least one byte per step, and

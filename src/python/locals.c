@@ -29,14 +29,15 @@
 #include "python/offsets.h"
 #include "python/pyctx.h"
 #include "python/pyobj.h"
+#include "python/pyrepr.h"
 #include "python/pystr.h"
+#include "util/bytes.h"
 #include "util/xalloc.h"
 
 #define MAX_LOCALS 512
 #define NAME_MAX_LEN 256
 #define CO_VARARGS 0x4
 #define CO_VARKEYWORDS 0x8
-#define CO_FAST_HIDDEN 0x10
 #define CO_FAST_CELL 0x40
 #define CO_FAST_FREE 0x80
 
@@ -48,24 +49,14 @@ struct lctx {
 	size_t n, cap;
 };
 
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 static int32_t get_i32(const uint8_t *p, int off)
 {
-	int32_t v = 0;
-	if (off >= 0)
-		memcpy(&v, p + off, 4);
-	return v;
+	return off >= 0 ? bytes_i32(p + off) : 0;
 }
 
 static uint64_t code_ptr(const uint8_t *p, int off)
 {
-	return off >= 0 ? get_u64(p + off) : 0;
+	return off >= 0 ? bytes_u64(p + off) : 0;
 }
 
 static size_t repr_size(int level)
@@ -82,7 +73,7 @@ static void add(struct lctx *x, const char *name, uint64_t value, bool is_arg)
 	size_t rn = repr_size(x->level);
 	char *buf = xmalloc(rn);
 
-	pyobj_repr(x->c, value, x->level, buf, rn);
+	pyrepr_format(x->c, value, x->level, buf, rn);
 	x->v = xgrow(x->v, &x->cap, x->n + 1, sizeof(*x->v));
 	x->v[x->n].name = xstrdup(name ? name : "?");
 	x->v[x->n].repr = xstrdup(buf);
@@ -145,7 +136,7 @@ static int deref_cell(struct lctx *x, uint64_t obj, uint64_t *value)
 	err = mem__read(x->c->mem, obj, b, len);
 	if (err)
 		return err;
-	uint64_t type = get_u64(b + L->ob_type);
+	uint64_t type = bytes_u64(b + L->ob_type);
 	if (type != x->cell_type) {
 		err = pyobj_type_name(x->c, obj, name, sizeof(name));
 		if (err)
@@ -154,7 +145,7 @@ static int deref_cell(struct lctx *x, uint64_t obj, uint64_t *value)
 			return 0;
 		x->cell_type = type;
 	}
-	*value = get_u64(b + L->cell_ref);
+	*value = bytes_u64(b + L->cell_ref);
 	return 1;
 }
 
@@ -210,9 +201,9 @@ static int frameobj_locals(struct lctx *x, uint64_t frame, const uint8_t *co)
 		cell_arg[j] = -1;
 	for (int64_t i = 0; i < nlocals; i++)
 		arg_cell[i] = -1;
-	if (ncell && L->co_cell2arg >= 0 && cell2arg) {
-		bool wide = PY_MINOR_OF(L->version) >= PY_VER(3, 7);
-		size_t esz = wide ? 8 : 1;
+	if (ncell && L->co_cell2arg >= 0 && cell2arg && (L->cell2arg_size == 1 || L->cell2arg_size == 8)) {
+		bool wide = L->cell2arg_size == 8;
+		size_t esz = (size_t)L->cell2arg_size;
 		uint8_t *map = xmalloc((size_t)ncell * esz);
 		if (mem__read(c->mem, cell2arg, map, (size_t)ncell * esz) == 0) {
 			for (int64_t j = 0; j < ncell; j++) {
@@ -275,7 +266,6 @@ static int iframe_locals(struct lctx *x, uint64_t frame, const uint8_t *co)
 	int32_t argcount = get_i32(co, L->co_argcount), kwonly = get_i32(co, L->co_kwonlyargcount);
 	int32_t flags = get_i32(co, L->co_flags), nlp = get_i32(co, L->co_nlocalsplus);
 	uint64_t names = code_ptr(co, L->co_localsplusnames), kinds = code_ptr(co, L->co_localspluskinds);
-	bool hidden = PY_MINOR_OF(L->version) >= PY_VER(3, 12);
 	uint8_t kb[MAX_LOCALS] = { 0 };
 	uint64_t *slot = NULL;
 	char **nm = NULL;
@@ -305,7 +295,7 @@ static int iframe_locals(struct lctx *x, uint64_t frame, const uint8_t *co)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v = slot[i] & L->stackref_mask, cv;
-		if ((hidden && (kb[i] & CO_FAST_HIDDEN)) || !v)
+		if ((kb[i] & L->co_fast_hidden) || !v)
 			continue;
 		if (kb[i] & (CO_FAST_CELL | CO_FAST_FREE)) {
 			int r = deref_cell(x, v, &cv);

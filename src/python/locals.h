@@ -17,7 +17,7 @@ struct pyctx;
 
 struct py_local {
 	char *name;     /* owned, UTF-8 */
-	char *repr;     /* owned, bounded (pyobj_repr) */
+	char *repr;     /* owned, bounded (pyrepr_format) */
 	bool is_arg;
 	uint64_t addr;  /* the object's address (its id()) */
 };

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT
  *
- * The per-version layout tables (x86_64, from the verified tables in the
- * project's CPython research notes), and the _Py_DebugOffsets reader for 3.13+.
+ * The per-version layout tables (x86_64), and the _Py_DebugOffsets reader for
+ * 3.13+. Every number mirrors a CPython struct member, size or constant; which
+ * one, in which header and for which versions is listed in docs/offsets.md,
+ * with the few read from CPython's source instead. tests/tools/probe prints
+ * them from an interpreter's own headers, and check_tables.py (run by the
+ * drift tier) fails when a table differs from an installed interpreter's.
  *
  * Each table starts from ABSENT (every offset -1) and names only what exists
  * in that version; the object/string/number parts shared by several versions
@@ -15,6 +19,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "util/bytes.h"
 
 #if defined(__clang__)
 #pragma clang diagnostic ignored "-Winitializer-overrides"
@@ -90,7 +96,7 @@
 #define CODE_38 \
 	.co_argcount = 16, .co_posonlyargcount = 20, .co_kwonlyargcount = 24, .co_nlocals = 28, \
 	.co_flags = 36, .co_firstlineno = 40, .co_varnames = 72, .co_freevars = 80, \
-	.co_cellvars = 88, .co_cell2arg = 96, .co_filename = 104, .co_name = 112, \
+	.co_cellvars = 88, .co_cell2arg = 96, .cell2arg_size = 8, .co_filename = 104, .co_name = 112, \
 	.co_linetable = 120, .code_read_size = 176
 
 /* PyCodeObject of 3.12-3.14 up to co_qualname; `ft` adds the +16 of free-threaded builds. */
@@ -99,7 +105,7 @@
 	.co_kwonlyargcount = 60 + (ft), .co_firstlineno = 68 + (ft), .co_nlocalsplus = 72 + (ft), \
 	.co_nlocals = 80 + (ft), .co_localsplusnames = 96 + (ft), .co_localspluskinds = 104 + (ft), \
 	.co_filename = 112 + (ft), .co_name = 120 + (ft), .co_qualname = 128 + (ft), \
-	.co_linetable = 136 + (ft)
+	.co_linetable = 136 + (ft), .co_fast_hidden = 0x10
 
 static const struct py_layout layout_27 = {
 	ABSENT, OBJECTS_GIL, FRAMEOBJ_FAMILY,
@@ -124,7 +130,7 @@ static const struct py_layout layout_36 = {
 	.f_lasti = 120, .f_localsplus = 376,
 	.co_argcount = 16, .co_kwonlyargcount = 20, .co_nlocals = 24, .co_flags = 32,
 	.co_firstlineno = 36, .co_varnames = 64, .co_freevars = 72, .co_cellvars = 80,
-	.co_cell2arg = 88, .co_filename = 96, .co_name = 104, .co_linetable = 112,
+	.co_cell2arg = 88, .cell2arg_size = 1, .co_filename = 96, .co_name = 104, .co_linetable = 112,
 	.code_read_size = 144,
 	.long_size = 16, .long_digit = 24,
 };
@@ -138,7 +144,7 @@ static const struct py_layout layout_37 = {
 	.f_lasti = 104, .f_localsplus = 360,
 	.co_argcount = 16, .co_kwonlyargcount = 20, .co_nlocals = 24, .co_flags = 32,
 	.co_firstlineno = 36, .co_varnames = 64, .co_freevars = 72, .co_cellvars = 80,
-	.co_cell2arg = 88, .co_filename = 96, .co_name = 104, .co_linetable = 112,
+	.co_cell2arg = 88, .cell2arg_size = 8, .co_filename = 96, .co_name = 104, .co_linetable = 112,
 	.code_read_size = 144,
 	.long_size = 16, .long_digit = 24,
 };
@@ -196,6 +202,7 @@ static const struct py_layout layout_312 = {
 	ABSENT, OBJECTS_GIL, IFRAME_FAMILY, UNICODE_312, DICT_311(16), CODE_312(0),
 	.version = 0x030c00f0, .gil_kind = PY_GIL_INTERP,
 	.ht_cached_keys = 880, .tpflags_managed_dict = 1ul << 4, .managed_dict_off = -24,
+	.managed_dict_tagged = true,
 	.rt_interp_head = 40,
 	.is_id = 8, .is_next = 0, .is_tstate_head = 72, .is_modules = 944,
 	.is_gil_ptr = 384, .gil_locked = 16, .gil_holder = 8,
@@ -313,7 +320,11 @@ static const struct py_layout layout_315t OMITTABLE = {
 	.long_tag = 32, .long_digit = 40,
 };
 
-/* _Py_DebugOffsets, as the ordered list of its uint64 fields per minor version. */
+/* _Py_DebugOffsets, as the ordered list of its uint64 fields per minor version:
+ * struct _Py_DebugOffsets of Include/internal/pycore_runtime.h (3.13) and
+ * pycore_debug_offsets.h (3.14+), groups abbreviated ("ts" thread_state; the
+ * names are listed in docs/offsets.md); check_tables.py compares the order
+ * with the headers. */
 static const char debug_fields_313[] =
 	"hdr.cookie hdr.version hdr.free_threaded "
 	"rt.size rt.finalizing rt.interpreters_head "
@@ -550,9 +561,18 @@ static long field_index(const char *fields, const char *name)
 
 static uint64_t field_u64(const uint8_t *buf, long idx)
 {
-	uint64_t v;
-	memcpy(&v, buf + 8 * idx, 8);
-	return v;
+	return bytes_u64(buf + 8 * idx);
+}
+
+/* The value of "group.field" into *v: 0, or -EINVAL when the minor's list
+ * has no such field. */
+static int field_get(const char *fields, const uint8_t *buf, const char *name, uint64_t *v)
+{
+	long i = field_index(fields, name);
+	if (i < 0)
+		return -EINVAL;
+	*v = field_u64(buf, i);
+	return 0;
 }
 
 /* Size published for the group of `name` ("is.next" -> "is.size"); 0 if none. */
@@ -608,15 +628,17 @@ int offsets_apply_debug(struct py_layout *out, const uint8_t *buf, size_t len)
 	}
 	/* The embedded GIL: locked/holder are offsets in the interpreter state;
 	 * cspy reads them relative to the GIL struct that ceval.gil points at. */
-	uint64_t gil = field_u64(buf, field_index(fields, "is.gil_runtime_state"));
-	uint64_t locked = field_u64(buf, field_index(fields, "is.gil_locked"));
-	uint64_t holder = field_u64(buf, field_index(fields, "is.gil_holder"));
+	uint64_t gil, locked, holder, enabled = 0;
+	if (field_get(fields, buf, "is.gil_runtime_state", &gil) ||
+	    field_get(fields, buf, "is.gil_locked", &locked) ||
+	    field_get(fields, buf, "is.gil_holder", &holder) ||
+	    (L.free_threaded && field_get(fields, buf, "is.gil_enabled", &enabled)))
+		return -EINVAL;
 	if (locked < gil || holder < gil || locked - gil > 4096 || holder - gil > 4096)
 		return -EINVAL;
 	L.gil_locked = (int)(locked - gil);
 	L.gil_holder = (int)(holder - gil);
-	L.gil_enabled = L.free_threaded ?
-		(int)field_u64(buf, field_index(fields, "is.gil_enabled")) : -1;
+	L.gil_enabled = L.free_threaded ? (int)enabled : -1;
 	if (L.free_threaded) {
 		long t = field_index(fields, "if.tlbc_index");
 		long c = field_index(fields, "co.co_tlbc");

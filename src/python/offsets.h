@@ -62,6 +62,7 @@ struct py_layout {
 	unsigned long tpflags_managed_dict, tpflags_inline_values;
 	int managed_dict_off;           /* dict pointer at obj + this (negative), 3.11+ */
 	int managed_values_off;         /* 3.11 values pointer at obj + this (negative) */
+	bool managed_dict_tagged;       /* 3.12: that dict word, bit 0 set, is values - 1 */
 
 	/* _PyRuntime (3.7+) */
 	int rt_interp_head;
@@ -103,6 +104,8 @@ struct py_layout {
 	int co_nlocalsplus, co_localsplusnames, co_localspluskinds;
 	int co_firsttraceable, co_code_adaptive, co_tlbc;
 	int code_read_size;             /* bytes to read to cover every code field above */
+	int cell2arg_size;              /* bytes per co_cell2arg entry: 1 (3.6, 255 = none), 8 */
+	unsigned co_fast_hidden;        /* localspluskinds bit of hidden locals (3.12+); 0 = none */
 
 	/* strings */
 	int bytes_size, bytes_sval;             /* PyBytesObject (3.x) / PyStringObject (2.7) */

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT
  *
- * Remote Python objects beyond strings: type names, ints, dict lookups over
- * every dict layout (2.7, 3.6-3.10, 3.11+ incl. split/inline values),
- * attributes of instances, bounded reprs for --locals, and thread names from
- * threading._active. Everything goes through the memory reader; every length,
- * count and depth read from the target is bounded.
+ * Remote Python objects: what the other object readers (pydict, pyrepr,
+ * pythread) build on. Type objects (name, flags, sizes) and the kind of
+ * object a type promises; the first bytes of an object read once and
+ * served from there; ints of every layout (2.7 int and long, 3.x int with
+ * ob_size or lv_tag). Everything goes through the memory reader; every
+ * length read from the target is bounded.
  */
 #ifndef CSPY_PYOBJ_H
 #define CSPY_PYOBJ_H
@@ -15,39 +16,64 @@
 
 struct pyctx;
 
+/* The kinds of object the readers tell apart: a tp_name together with the
+ * tp_flags subclass bit that the name promises ("tuple" needs
+ * Py_TPFLAGS_TUPLE_SUBCLASS and so on), so a user class called "dict" is
+ * PYOBJ_OTHER. INT27 is 2.7's int, LONG 2.7's long and 3.x's int,
+ * INSTANCE27 a 2.7 old-style instance. */
+enum pyobj_kind {
+	PYOBJ_OTHER, PYOBJ_NONE, PYOBJ_BOOL, PYOBJ_INT27, PYOBJ_LONG, PYOBJ_FLOAT, PYOBJ_STR,
+	PYOBJ_BYTES, PYOBJ_TUPLE, PYOBJ_LIST, PYOBJ_DICT, PYOBJ_INSTANCE27,
+};
+
+/* A type object as the readers need it. */
+struct pyobj_type {
+	uint64_t addr;
+	unsigned long flags;
+	int64_t basicsize, dictoffset;
+	enum pyobj_kind kind;
+	char name[64];
+};
+
+/* Read the type object at addr: its fields (one read) and its name (a
+ * second). 0 or -errno (-EFAULT for addr 0). */
+int pyobj_type_load(const struct pyctx *c, uint64_t addr, struct pyobj_type *t);
+
 /* tp_name of obj's type into buf. 0 or -errno. */
 int pyobj_type_name(const struct pyctx *c, uint64_t obj, char *buf, size_t n);
+
+#define PYOBJ_HEAD_SPEC 128
+
+/* The first bytes of an object (at least its header, up to
+ * PYOBJ_HEAD_SPEC, never past its page), read once; fields beyond them are
+ * read on demand. */
+struct pyobj_head {
+	uint64_t addr;
+	size_t len;
+	uint8_t b[PYOBJ_HEAD_SPEC];
+};
+
+/* Read the head of the object at addr. 0 or -errno. */
+int pyobj_head_read(const struct pyctx *c, uint64_t addr, struct pyobj_head *h);
+/* Copy len bytes at obj + off into dst, from the head when it holds them.
+ * 0 or -errno. */
+int pyobj_head_get(const struct pyctx *c, const struct pyobj_head *h, size_t off, void *dst,
+		   size_t len);
+/* The u64 at obj + off; -EINVAL for off < 0 (a field the layout lacks). */
+int pyobj_head_u64(const struct pyctx *c, const struct pyobj_head *h, int off, uint64_t *v);
+
+/* Sign and 30-bit digits of a PyLongObject (2.7 long, 3.x int) whose head
+ * is h, into d[0..*nd). At most max digits; more gives -ERANGE. 0 or -errno. */
+int pyobj_long_digits(const struct pyctx *c, const struct pyobj_head *h, uint32_t *d, size_t max,
+		      size_t *nd, bool *neg);
+
+/* The value of an int-like object (kind INT27, LONG or BOOL) whose head is
+ * h. 0, -ERANGE (does not fit in int64), -errno. */
+int pyobj_int_value(const struct pyctx *c, const struct pyobj_head *h, enum pyobj_kind k,
+		    int64_t *out);
 
 /* Value of a Python int (2.7 int or long; 3.x int) that fits in int64. 0,
  * -ERANGE (too big), -EINVAL (not an int), -errno. */
 int pyobj_as_int64(const struct pyctx *c, uint64_t obj, int64_t *out);
-
-/* Call fn(key, value, arg) for each live entry of the remote dict (at most
- * 100,000 entries). fn returns non-zero to stop; that value is returned.
- * Otherwise 0, or -errno. */
-typedef int (*pydict_fn)(uint64_t key, uint64_t value, void *arg);
-int pydict_foreach(const struct pyctx *c, uint64_t dict, pydict_fn fn, void *arg);
-
-/* Value for the str key `key` (compared as UTF-8). 0 and *value, -ENOENT, -errno. */
-int pydict_get_str(const struct pyctx *c, uint64_t dict, const char *key, uint64_t *value);
-
-/* Attribute `name` of an instance from its __dict__ (tp_dictoffset, managed
- * dicts, 3.11/3.12 values, 3.13+ inline values). 0 and *value, -ENOENT, -errno. */
-int pyobj_getattr_dict(const struct pyctx *c, uint64_t obj, const char *name, uint64_t *value);
-
-/* A bounded repr of obj into buf (always NUL-terminated): None, True/False,
- * int (any size; very long ones abbreviated), float, str and bytes (quoted,
- * escaped, truncated), tuple, list, dict (first elements, nested up to a
- * depth); anything else "<typename at 0x...>". level 1 = short (py-spy's
- * default), 2+ = longer strings/containers. Never fails: unreadable memory
- * gives "<unreadable at 0x...>". */
-void pyobj_repr(const struct pyctx *c, uint64_t obj, int level, char *buf, size_t n);
-
-/* Thread names from threading._active: look up module "threading" in the
- * interpreter's modules dict (modules_dict = *(interp + L->is_modules)), then
- * _active[ident].name. Calls fn(thread_ident, name, arg) for each. Returns 0
- * (also when threading is not imported: no calls), or -errno. */
-typedef void (*pythread_name_fn)(uint64_t ident, const char *name, void *arg);
-int pythread_names(const struct pyctx *c, uint64_t modules_dict, pythread_name_fn fn, void *arg);
 
 #endif

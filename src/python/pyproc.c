@@ -52,9 +52,10 @@
 #include "python/linetable.h"
 #include "python/offsets.h"
 #include "python/pyctx.h"
-#include "python/pyobj.h"
 #include "python/pystr.h"
+#include "python/pythread.h"
 #include "python/shortname.h"
+#include "util/bytes.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
@@ -252,16 +253,12 @@ static void code_cache_sweep(struct pyproc *p)
 
 static uint64_t rd_u64(const uint8_t *b, int off)
 {
-	uint64_t v;
-	memcpy(&v, b + off, 8);
-	return v;
+	return bytes_u64(b + off);
 }
 
 static int32_t rd_i32(const uint8_t *b, int off)
 {
-	int32_t v;
-	memcpy(&v, b + off, 4);
-	return v;
+	return bytes_i32(b + off);
 }
 
 static char *read_name(struct pyproc *p, uint64_t obj)

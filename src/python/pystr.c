@@ -25,6 +25,7 @@
 #include "proc/mem.h"
 #include "python/offsets.h"
 #include "python/pyctx.h"
+#include "util/bytes.h"
 #include "util/xalloc.h"
 
 #define MAX_READ (64 * 1024)    /* bytes of characters read at most */
@@ -39,20 +40,6 @@ struct strloc {
 	size_t units;           /* code units to read (already bounded) */
 	bool more;              /* the string holds more than `units` */
 };
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
 
 /* Make sure buf holds the first `need` bytes of the object (need <= size of
  * buf); *have is how many it holds. */
@@ -98,7 +85,7 @@ static uint32_t unit_at(int width, const uint8_t *data, size_t n, size_t i, size
 	if (width == 1)
 		return data[i];
 	if (width == 4)
-		return get_u32(data + 4 * i);
+		return bytes_u32(data + 4 * i);
 	uint32_t u = (uint32_t)data[2 * i] | (uint32_t)data[2 * i + 1] << 8;
 	if (u >= 0xd800 && u < 0xdc00 && i + 1 < n) {
 		uint32_t lo = (uint32_t)data[2 * i + 2] | (uint32_t)data[2 * i + 3] << 8;
@@ -206,7 +193,7 @@ size_t pystr_utf8_sanitize(const uint8_t *data, size_t n, char *out, size_t cap,
 static int py2_kind(const struct pyctx *c, const uint8_t *h)
 {
 	const struct py_layout *L = c->L;
-	uint64_t type = get_u64(h + L->ob_type);
+	uint64_t type = bytes_u64(h + L->ob_type);
 	uint8_t t[256];
 	char buf[16];
 	size_t len = (size_t)(L->tp_flags - L->tp_name) + 8;
@@ -217,12 +204,12 @@ static int py2_kind(const struct pyctx *c, const uint8_t *h)
 	err = mem__read(c->mem, type + (uint64_t)L->tp_name, t, len);
 	if (err)
 		return err;
-	uint64_t flags = get_u64(t + (L->tp_flags - L->tp_name));
+	uint64_t flags = bytes_u64(t + (L->tp_flags - L->tp_name));
 	if (flags & TPF_STRING27)
 		return 1;
 	if (flags & TPF_UNICODE)
 		return 2;
-	err = mem__read_cstr(c->mem, get_u64(t), buf, sizeof(buf));
+	err = mem__read_cstr(c->mem, bytes_u64(t), buf, sizeof(buf));
 	if (err)
 		return err;
 	return strcmp(buf, "str") == 0 ? 1 : strcmp(buf, "unicode") == 0 ? 2 : 0;
@@ -263,7 +250,7 @@ static int locate(const struct pyctx *c, uint64_t obj, size_t want, uint8_t *h, 
 		if (err)
 			return err;
 		if (kind == 1) {
-			int64_t len = (int64_t)get_u64(h + L->bytes_size);
+			int64_t len = (int64_t)bytes_u64(h + L->bytes_size);
 			if (len < 0)
 				return -EINVAL;
 			s->width = 0;
@@ -271,9 +258,9 @@ static int locate(const struct pyctx *c, uint64_t obj, size_t want, uint8_t *h, 
 			bound(s, len, want);
 			return 0;
 		}
-		int64_t len = (int64_t)get_u64(h + L->py2_uni_length);
+		int64_t len = (int64_t)bytes_u64(h + L->py2_uni_length);
 		s->width = L->py2_unicode_size;
-		s->addr = get_u64(h + L->py2_uni_str);
+		s->addr = bytes_u64(h + L->py2_uni_str);
 		if (len < 0 || (s->width != 2 && s->width != 4) || (!s->addr && len))
 			return -EINVAL;
 		bound(s, len, want);
@@ -284,8 +271,8 @@ static int locate(const struct pyctx *c, uint64_t obj, size_t want, uint8_t *h, 
 	if (got < 0)
 		return (int)got;
 	*hlen = (size_t)got;
-	int64_t len = (int64_t)get_u64(h + L->uni_length);
-	uint32_t state = get_u32(h + L->uni_state);
+	int64_t len = (int64_t)bytes_u64(h + L->uni_length);
+	uint32_t state = bytes_u32(h + L->uni_state);
 	int kind = (int)((state >> L->uni_kind_shift) & 7);
 	bool compact = (state >> L->uni_compact_bit) & 1;
 	bool ascii = (state >> L->uni_ascii_bit) & 1;
@@ -299,7 +286,7 @@ static int locate(const struct pyctx *c, uint64_t obj, size_t want, uint8_t *h, 
 		err = head_need(c->mem, obj, h, hlen, need);
 		if (err)
 			return err;
-		s->addr = get_u64(h + L->uni_data);
+		s->addr = bytes_u64(h + L->uni_data);
 		if (!s->addr && len)
 			return -EINVAL;
 	}
@@ -404,7 +391,7 @@ int pybytes_read(const struct pyctx *c, uint64_t obj, uint8_t *buf, size_t max, 
 	got = mem__read_upto(c->mem, obj, h, sval, spec < HEAD_SPEC ? spec : HEAD_SPEC);
 	if (got < 0)
 		return (int)got;
-	int64_t len = (int64_t)get_u64(h + L->bytes_size);
+	int64_t len = (int64_t)bytes_u64(h + L->bytes_size);
 	if (len < 0)
 		return -EINVAL;
 	size_t cnt = (uint64_t)len < max ? (size_t)len : max;

@@ -932,6 +932,54 @@ def check_subprocesses(ctx):
     ctx.finish()
 
 
+def check_late_python(ctx):
+    """--subprocesses: a descendant that is first seen without Python (a C
+    program, tests/targets/record/late_python.c) and loads libpython with
+    dlopen a moment later, its executable unchanged. cspy first sees it
+    while it is not Python yet; the child loads libpython only after cspy has
+    been sampling for 0.4 s (4 scans of descendants), inside the 2 s for
+    which a young non-Python descendant is opened again (SKIP_SETTLE_NS in
+    src/sampler/sampler.c). Its stacks must be in the profile. This is the
+    deterministic form of a shared build's child caught between its exec and
+    the loading of libpython."""
+    cc = shutil.which(os.environ.get('CC') or 'cc') or shutil.which('gcc')
+    if not cc:
+        raise NA('no C compiler for late_python.c')
+    d = ctx.tmpdir()
+    exe = os.path.join(d, 'late_python')
+    src = os.path.join(RTARGETS, 'late_python.c')
+    r = dumpsuite.run_cmd([cc, '-o', exe, src, '-ldl'], timeout=60)
+    if r.rc != 0:
+        raise Fail('cannot build %s:\n%s' % (src, r.err))
+    t = ctx.start('late_parent.py', [exe])
+    o = ctx.ready(t)
+    ctx.kill_later(o['child'], t.pid)
+    out = os.path.join(d, 'late.txt')
+    r = ctx.cspy(['record', '-s', '-f', 'raw', '-o', out, '-d', '3', '--pid', t.pid], wait=False)
+    r.wait_line(RE_SAMPLING)
+    time.sleep(0.4)
+    open(t.oracle_path + '.go', 'w').close()
+    if not wait_file(t.oracle_path + '.loaded', 10, t.proc):
+        raise Fail('late_python did not start Python (%s): %s\n%s'
+                   % (o['libpython'], t.describe(), indent(t.output())))
+    r.wait()
+    record_ok(ctx, r, out, 'raw')
+    prof = load_raw(out)
+    leaves = set()
+    for st, c in prof.stacks:
+        m = RE_PROC_ROOT.match(st[0])
+        if m and int(m.group(1)) == o['child'] and len(st) > 1:
+            leaves.add(label_name(st[-1]))
+    problems = []
+    if 'late_burn' not in leaves:
+        problems.append('no stack of late_burn under "process %d:..." (the child that loaded '
+                        'libpython after cspy first saw it); its leaves: %s'
+                        % (o['child'], sorted(leaves, key=str)))
+        problems.append('stacks:\n' + indent(prof.summary(), 4))
+    ctx.fail(r, problems)
+    ctx.finish()
+
+
 def check_multi_pid(ctx):
     ts = [ctx.start('burn.py') for _ in range(2)]
     os_ = [ctx.ready(t) for t in ts]
@@ -991,7 +1039,7 @@ def check_exit_status(ctx):
     ctx.finish()
 
 
-# Launch mode: how the program is ended (cli/ending.h). handlers.py has
+# Launch mode: how the program is ended (cli/session.h). handlers.py has
 # SIGINT/SIGTERM handlers that append INT/TERM to a marker file and exit 5.
 LAUNCH_GRACE = 3.0          # LAUNCH_GRACE_S of src/proc/launch.h
 LAUNCH_STEP_GRACE = 2.0     # LAUNCH_STEP_GRACE_S
@@ -2668,6 +2716,8 @@ PER_VERSION = [
     ('nolineno', check_nolineno, None),
     ('full_filenames', check_full_filenames, None),
     ('subprocesses', check_subprocesses, None),
+    ('late_python', check_late_python, lambda i: None if i.shared else
+     'a static build: its libpython is not a library a program can load'),
     ('multi_pid', check_multi_pid, None),
     ('exit_status', check_exit_status, None),
     ('deep_truncated', check_deep_truncated, None),
@@ -2901,7 +2951,7 @@ def main():
         if i.label in ACCURACY:
             ACCURACY[i.label]['order'] = order
     # Phase 2: the rest, in parallel. Slow ones first.
-    slow = ('churn_fold', 'churn_memory', 'young_threads', 'young_threads_pidns', 'subprocesses', 'function_agg', 'gil', 'json_profile', 'formats', 'hostile_names',
+    slow = ('churn_fold', 'churn_memory', 'young_threads', 'young_threads_pidns', 'subprocesses', 'late_python', 'function_agg', 'gil', 'json_profile', 'formats', 'hostile_names',
             'legacy_syntax', 'sigint_sigterm')
     jobs.sort(key=lambda j: j[1] not in slow)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, OPTS.jobs)) as ex:

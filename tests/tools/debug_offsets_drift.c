@@ -17,13 +17,15 @@
  * agree, or they win), 1 when one could not be (no _PyRuntime, no table for
  * its minor, a block cspy refuses), 2 on usage.
  *
- *   build/tools/debug_offsets_drift --table X.Y[t]
+ *   build/tools/debug_offsets_drift --table X.Y[.Z][t]
  *
- * prints the built-in table of a minor version in the format of the layout
+ * prints the built-in table of a version (micro 0 when not given; it
+ * matters for 3.7) in the format of the layout
  * probe (tests/tools/probe: "member value" lines; " debug" after the value
  * when the target's _Py_DebugOffsets override that member), so that a table can be
  * compared with the headers of an installed interpreter, fields the debug
- * offsets do not carry included (tests/e2e/drift.py does).
+ * offsets do not carry included (tests/tools/probe/check_tables.py does, for
+ * every version; tests/e2e/drift.py for 3.13+).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -110,15 +112,26 @@ static const struct {
 	M(tuple_item), M(list_item), M(list_size), M(cell_ref), M(md_dict), M(ma_used), M(ma_keys),
 	M(ma_values), M(dk_log2_size), M(dk_log2_index_bytes), M(dk_kind), M(dk_nentries),
 	M(dk_indices), M(dict_values_prefix),
+	/* the members of the versions before 3.13 */
+	M(managed_values_off), M(rt_tstate_current), M(rt_gil_locked), M(rt_gil_holder), M(is_id),
+	M(ts_frame), M(ts_cframe), M(cframe_current), M(f_back), M(f_code), M(f_lasti), M(f_locals),
+	M(f_localsplus), M(if_is_entry), M(co_varnames), M(co_freevars), M(co_cellvars),
+	M(co_cell2arg), M(uni_data), M(py2_uni_length), M(py2_uni_str), M(py2_unicode_size),
+	M(int_ival), M(long_size), M(ma_mask27), M(ma_table27), M(dk_size),
 };
 
 static int print_table(const char *v)
 {
-	unsigned major, minor;
+	unsigned major, minor, micro = 0;
 	char t = 0;
 	struct py_layout L;
-	if (sscanf(v, "%u.%u%c", &major, &minor, &t) < 2 || (t && t != 't') ||
-	    offsets_for_version(PY_VER(major, minor) | 0xf0, t == 't', &L) != 0) {
+	if (sscanf(v, "%u.%u.%u%c", &major, &minor, &micro, &t) < 3 &&
+	    sscanf(v, "%u.%u%c", &major, &minor, &t) < 2) {
+		fprintf(stderr, "debug_offsets_drift: not a version: %s\n", v);
+		return 1;
+	}
+	if ((t && t != 't') || micro > 255 ||
+	    offsets_for_version(PY_VER(major, minor) | micro << 8 | 0xf0, t == 't', &L) != 0) {
 		fprintf(stderr, "debug_offsets_drift: no table for %s\n", v);
 		return 1;
 	}

@@ -314,12 +314,6 @@ static void test_formats(void)
 	CHECK_STR(output_format_ext(OUT_RAW), "txt");
 }
 
-/* Needed by cli/output.c's error path. */
-void cli_error(const char *fmt, ...)
-{
-	(void)fmt;
-}
-
 int main(void)
 {
 	TEST_RUN(test_interning);

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT
  *
- * Unit tests for python/pyobj over snapshot memory: hand-built objects for
- * several layouts (2.7, 3.6, 3.11, 3.12, 3.13, 3.14, 3.14t) made by the small
+ * Unit tests for the remote-object readers python/pyobj, pydict, pyrepr and
+ * pythread over snapshot memory: hand-built objects for several layouts
+ * (2.7, 3.6, 3.11, 3.12, 3.13, 3.14, 3.14t) made by the small
  * fx_* builders below. Covered: type names; ints (small, negative, multi-digit
  * up to thousands of digits; <= 3.11 ob_size and 3.12+ lv_tag; 2.7 int/long);
  * float reprs; str/bytes repr quoting and escapes; tuple/list/dict reprs with
  * element, string, depth and buffer truncation; dict walks for the 2.7,
  * 3.6 and 3.11+ layouts (general, unicode and split keys); attributes through
  * tp_dictoffset, 3.11 managed values, the 3.12 tagged word, 3.13 inline
- * values; and thread names through modules -> threading -> _active.
+ * values; and thread names through modules -> threading -> _active, also
+ * when _active is torn (entries unreadable or not int -> Thread).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,7 +24,10 @@
 #include "proc/mem.h"
 #include "python/offsets.h"
 #include "python/pyctx.h"
+#include "python/pydict.h"
 #include "python/pyobj.h"
+#include "python/pyrepr.h"
+#include "python/pythread.h"
 
 #define BASE 0x7f3400000000ull
 #define ARENA (4u << 20)
@@ -422,14 +427,14 @@ static uint64_t fx_dict(struct fx *f, size_t n, const uint64_t *k, const uint64_
 static const char *repr(struct fx *f, uint64_t obj, int level)
 {
 	static char buf[8192];
-	pyobj_repr(&f->c, obj, level, buf, sizeof(buf));
+	pyrepr_format(&f->c, obj, level, buf, sizeof(buf));
 	return buf;
 }
 
 static const char *repr_n(struct fx *f, uint64_t obj, size_t n)
 {
 	static char buf[8192];
-	pyobj_repr(&f->c, obj, 1, buf, n);
+	pyrepr_format(&f->c, obj, 1, buf, n);
 	return buf;
 }
 
@@ -916,14 +921,14 @@ static void attr_cases(unsigned ver, bool ft)
 			vals[2] = fx_int(&f, 99);
 			uint64_t obj = fx_instance(&f, 3, names, vals, mode, &type);
 			fx_commit(&f);
-			CHECK_INT(pyobj_getattr_dict(&f.c, obj, "_ident", &value), 0);
+			CHECK_INT(pydict_getattr(&f.c, obj, "_ident", &value), 0);
 			CHECK(value == vals[2]);
-			CHECK_INT(pyobj_getattr_dict(&f.c, obj, ver >> 24 == 2 ? "_Thread__name" : "_name",
+			CHECK_INT(pydict_getattr(&f.c, obj, ver >> 24 == 2 ? "_Thread__name" : "_name",
 						     &value), 0);
 			CHECK(value == vals[1]);
-			CHECK_INT(pyobj_getattr_dict(&f.c, obj, "missing", &value), -ENOENT);
-			CHECK_INT(pyobj_getattr_dict(&f.c, f.none, "x", &value), -ENOENT);
-			CHECK_INT(pyobj_getattr_dict(&f.c, 0x30, "x", &value), -EFAULT);
+			CHECK_INT(pydict_getattr(&f.c, obj, "missing", &value), -ENOENT);
+			CHECK_INT(pydict_getattr(&f.c, f.none, "x", &value), -ENOENT);
+			CHECK_INT(pydict_getattr(&f.c, 0x30, "x", &value), -EFAULT);
 			fx_free(&f);
 		}
 	}
@@ -1032,6 +1037,102 @@ static void thread_cases(unsigned ver, bool ft)
 	fx_free(&f);
 }
 
+/* A torn _active, as a thread paused in the middle of changing it (no GIL)
+ * leaves it: besides two good entries, one whose value is unreadable, one
+ * whose value is not a Thread, one whose key is unreadable, one with a
+ * misaligned key, and one entry whose bytes cannot be read at all. The good
+ * entries still give their names; the torn ones are skipped. */
+static void thread_torn_cases(unsigned ver, bool ft)
+{
+	struct fx f;
+	uint64_t names[3], vals[3], type, k[6], v[6];
+	struct seen s = { 0 };
+	uint8_t *p;
+	const uint64_t unmapped = BASE + ARENA + 0x100000;
+	bool py2 = ver >> 24 == 2;
+
+	fx_init(&f, ver, ft, false);
+	names[0] = fx_str(&f, "_daemonic");
+	names[1] = fx_str(&f, py2 ? "_Thread__name" : "_name");
+	names[2] = fx_str(&f, "_ident");
+	vals[0] = f.none;
+	vals[1] = fx_str(&f, "MainThread");
+	vals[2] = fx_int(&f, 1001);
+	uint64_t t1 = fx_instance(&f, 3, names, vals, 0, &type);
+	vals[1] = fx_str(&f, "worker");
+	vals[2] = fx_int(&f, 1002);
+	uint64_t t2 = fx_instance(&f, 3, names, vals, 0, &type);
+	vals[1] = fx_str(&f, "hidden");
+	vals[2] = fx_int(&f, 1003);
+	uint64_t t3 = fx_instance(&f, 3, names, vals, 0, &type);
+	k[0] = fx_int(&f, 1001);
+	v[0] = t1;
+	k[1] = fx_int(&f, 1003);        /* this entry's bytes are left out below */
+	v[1] = t3;
+	k[2] = fx_int(&f, 1002);
+	v[2] = t2;
+	k[3] = fx_int(&f, 1004);
+	v[3] = unmapped;
+	k[4] = fx_int(&f, 1005);
+	v[4] = fx_int(&f, 7);
+	k[5] = unmapped;
+	v[5] = t1;
+	uint64_t active = fx_dict(&f, 6, k, v);
+	uint64_t kv[2] = { fx_str(&f, "__name__"), fx_str(&f, "_active") };
+	uint64_t md = fx_dict_ex(&f, 2, kv, (uint64_t[]){ fx_str(&f, "threading"), active }, true,
+				 false);
+	uint64_t mod = fx_obj(&f, f.t_module, (size_t)f.L.md_dict + 8, &p);
+	put64(p, f.L.md_dict, md);
+	kv[0] = fx_str(&f, "threading");
+	uint64_t modules = fx_dict_ex(&f, 1, kv, &mod, true, false);
+	/* Commit all but the entry of k[1]: its key pointer is found in the
+	 * entry table (hash, key, value on every layout used here). */
+	size_t at = 0;
+	for (size_t o = 8; o + 16 <= f.used; o += 8) {
+		uint64_t w[2];
+		memcpy(w, f.arena + o, 16);
+		if (w[0] == k[1] && w[1] == v[1])
+			at = o - 8;
+	}
+	CHECK(at != 0);
+	mem__snapshot_add(f.m, BASE, f.arena, at);
+	mem__snapshot_add(f.m, BASE + at + 24, f.arena + at + 24, f.used - at - 24);
+
+	CHECK_INT(pythread_names(&f.c, modules, name_cb, &s), 0);
+	CHECK_INT(s.n, 2);
+	for (int i = 0; i < 2 && i < s.n; i++) {
+		if (s.ident[i] == 1001)
+			CHECK_STR(s.name[i], "MainThread");
+		else if (s.ident[i] == 1002)
+			CHECK_STR(s.name[i], "worker");
+		else
+			CHECK(0);
+	}
+	/* A torn table header still fails (the walk cannot be bounded). */
+	uint64_t keys = 0;
+	if (f.L.dict_kind != PY_DICT_27) {
+		CHECK_INT(mem__read_ptr(f.m, active + (uint64_t)f.L.ma_keys, &keys), 0);
+		uint8_t kb[8];
+		put64(kb, 0, (uint64_t)1 << 40);
+		mem__snapshot_add(f.m, keys + (uint64_t)f.L.dk_nentries, kb, 8);
+		s.n = 0;
+		CHECK_INT(pythread_names(&f.c, modules, name_cb, &s), -EINVAL);
+		CHECK_INT(s.n, 0);
+	}
+	fx_free(&f);
+}
+
+static void test_thread_names_torn(void)
+{
+	thread_torn_cases(V27, false);
+	thread_torn_cases(V36, false);
+	thread_torn_cases(V311, false);
+	thread_torn_cases(V312, false);
+	thread_torn_cases(V313, false);
+	thread_torn_cases(V314, true);
+	thread_torn_cases(V315, true);
+}
+
 static void test_thread_names(void)
 {
 	thread_cases(V27, false);
@@ -1065,5 +1166,6 @@ int main(void)
 	TEST_RUN(test_getattr_312);
 	TEST_RUN(test_getattr_313);
 	TEST_RUN(test_thread_names);
+	TEST_RUN(test_thread_names_torn);
 	return TEST_REPORT();
 }

@@ -1,12 +1,13 @@
 #!/bin/sh
-# Layout probe of a CPython 3.13+ build: compiles layout_probe.c against its
-# headers and prints each struct py_layout member as "name value" (see
-# layout_probe.c). Not part of the cspy build; needs a C compiler.
+# Layout probe of a CPython build (2.7, 3.6+): compiles layout_probe.c
+# against its headers and prints each struct py_layout member as
+# "name value what" (see layout_probe.c, docs/offsets.md). Not part of the
+# cspy build; needs a C compiler. check_tables.py compares it with the tables.
 #
 #   tests/tools/probe/probe.sh INCLUDE_DIR [PYCONFIG_DIR]
 #
-# INCLUDE_DIR holds Python.h and internal/ (an install's include/python3.X,
-# or a source tree's Include/); PYCONFIG_DIR holds pyconfig.h when it is
+# INCLUDE_DIR holds Python.h (and internal/ from 3.7; an install's
+# include/pythonX.Y, or a source tree's Include/); PYCONFIG_DIR holds pyconfig.h when it is
 # elsewhere (a configured source tree's top directory; for Debian's
 # multiarch layout, the directory with x86_64-linux-gnu/python3.X/pyconfig.h
 # is found by itself). A free-threaded build is probed with its own pyconfig.h

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The shared options of record and top (see opts.h). opts_parse builds one
+ * getopt_long table and one short-option string from the shared entries and
+ * the command's own, in that order, and runs a single pass: shared keys are
+ * handled here, every other key goes to the command's parse function. The
+ * short string starts with "+:": options end at the first non-option (the
+ * command to launch keeps its own flags), and a missing value is told
+ * apart from an unknown option.
+ */
+#include "cli/opts.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg/filter.h"
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "sampler/sampler.h"
+#include "util/xalloc.h"
+
+enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE };
+#define NOT_SHARED 2            /* parse_shared: the command's own option */
+
+static const struct option shared[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "subprocesses", no_argument, NULL, 's' },
+	{ "idle", no_argument, NULL, 'i' },
+	{ "gil", no_argument, NULL, 'g' },
+	{ "function", no_argument, NULL, 'F' },
+	{ "native", no_argument, NULL, 'n' },
+	{ "full-filenames", no_argument, NULL, O_FULL },
+	{ "nonblocking", no_argument, NULL, O_NONBLOCKING },
+	{ "include", required_argument, NULL, O_INCLUDE },
+	{ "exclude", required_argument, NULL, O_EXCLUDE },
+	{ "help", no_argument, NULL, 'h' },
+};
+#define NSHARED (sizeof(shared) / sizeof(shared[0]))
+#define SHARED_SHORT "p:r:d:sigFnh"
+
+/* One shared option: 0, 1 for --help, -EINVAL (reported), or NOT_SHARED. */
+static int parse_shared(int key, int argc, char **argv, const struct opts_cmd *cmd,
+			struct opts *o)
+{
+	switch (key) {
+	case 'p':
+		return args_parse_pids(optarg, o->target.pids, &o->target.npids, OPTS_MAX_PIDS);
+	case 'r':
+		return args_parse_rate(optarg, &o->rate);
+	case 'd':
+		return args_parse_double(optarg, "--duration", 0.001, &o->duration);
+	case 's': o->subprocesses = true; return 0;
+	case 'i': o->idle = true; return 0;
+	case 'g': o->gil = true; return 0;
+	case 'F':
+		/* `--function PATTERN` filters; a bare --function (or -F) is
+		 * py-spy's "aggregate by function". */
+		if (optind < argc && argv[optind][0] != '-' && strcmp(argv[optind - 1], "-F") != 0)
+			o->function_pattern = argv[optind++];
+		else
+			o->function_agg = true;
+		return 0;
+	case 'n': o->native = true; return 0;
+	case O_FULL: o->full_filenames = true; return 0;
+	case O_NONBLOCKING: o->nonblocking = true; return 0;
+	case O_INCLUDE: o->include = optarg; return 0;
+	case O_EXCLUDE: o->exclude = optarg; return 0;
+	case 'h':
+		cmd->usage(stdout);
+		return 1;
+	case ':':
+		cli_error("option '%s' needs a value (see 'cspy %s --help')", argv[optind - 1], cmd->name);
+		return -EINVAL;
+	case '?':
+		cli_error("unknown option '%s' (see 'cspy %s --help')", argv[optind - 1], cmd->name);
+		return -EINVAL;
+	default:
+		return NOT_SHARED;
+	}
+}
+
+int opts_parse(int argc, char **argv, const struct opts_cmd *cmd, struct opts *o, void *own)
+{
+	size_t nown = 0;
+	while (cmd->own && cmd->own[nown].name)
+		nown++;
+	struct option *table = xcalloc(NSHARED + nown + 1, sizeof(*table));
+	memcpy(table, shared, sizeof(shared));
+	if (nown)
+		memcpy(table + NSHARED, cmd->own, nown * sizeof(*table));
+	char *shorts = xasprintf("+:%s%s", SHARED_SHORT, cmd->own_short ? cmd->own_short : "");
+
+	int key, err = 0;
+	optind = 1;
+	opterr = 0;
+	while (!err && (key = getopt_long(argc, argv, shorts, table, NULL)) != -1) {
+		err = parse_shared(key, argc, argv, cmd, o);
+		if (err == NOT_SHARED)
+			err = cmd->parse(key, optarg, own);
+	}
+	free(shorts);
+	free(table);
+	if (err)
+		return err;
+	if (optind < argc)
+		o->target.command = argv + optind;
+	if (args_check_target(o->target.command, o->target.npids, cmd->nothing, cmd->name))
+		return -EINVAL;
+	return args_check_native(o->native, o->nonblocking);
+}
+
+int opts_filter(const struct opts *o, struct stack_filter **out)
+{
+	char why[600];
+	*out = NULL;
+	if (!o->function_pattern && !o->include && !o->exclude)
+		return 0;
+	if (stack_filter__new(o->function_pattern, o->include, o->exclude, out, why, sizeof(why))) {
+		cli_error("%s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
+			 struct sampler_config *sc)
+{
+	sc->rate_hz = o->rate;
+	sc->duration_s = o->duration;
+	sc->nonblocking = o->nonblocking;
+	sc->gil_only = o->gil;
+	sc->include_idle = o->idle;
+	sc->subprocesses = o->subprocesses;
+	sc->native = o->native;
+	sc->filter = filter;
+}

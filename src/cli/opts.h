@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The options the sampling commands (`record`, `top`) share, parsed once:
+ * what to sample (struct opts_target: --pid PID[,PID...] or a command after
+ * `--`) and how (struct opts: --rate, --duration, --subprocesses, --idle,
+ * --gil, --function with or without a PATTERN, --include, --exclude,
+ * --full-filenames, --nonblocking, --native), with their defaults in one
+ * initializer (OPTS_DEFAULTS). A command describes only what is its own in a
+ * struct opts_cmd (its name, its extra options and their parser, its help);
+ * opts_parse merges the two option tables into one getopt_long pass, so
+ * options are checked in the order given and every error reads the same in
+ * every command. The help text stays each command's own.
+ */
+#ifndef CSPY_OPTS_H
+#define CSPY_OPTS_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct sampler_config;
+struct stack_filter;
+
+#define OPTS_MAX_PIDS 256
+/* The first getopt value free for a command's own long-only options. */
+#define OPTS_OWN 512
+
+/* What is sampled: exactly one of PIDs (attach) and a command (launch). */
+struct opts_target {
+	pid_t pids[OPTS_MAX_PIDS];
+	int npids;
+	char **command;                 /* launch mode: argv, NULL-terminated */
+};
+
+struct opts {
+	struct opts_target target;
+	double rate;                    /* --rate, samples a second */
+	double duration;                /* --duration, seconds; 0: until the end */
+	bool subprocesses, idle, gil, nonblocking, native, full_filenames;
+	bool function_agg;              /* bare --function / -F: by function, not by line */
+	const char *function_pattern, *include, *exclude;
+};
+
+#define OPTS_DEFAULTS {                                                                 \
+	.target = { .npids = 0, .command = NULL }, .rate = 100, .duration = 0,          \
+	.subprocesses = false, .idle = false, .gil = false, .nonblocking = false,       \
+	.native = false, .full_filenames = false, .function_agg = false,                \
+	.function_pattern = NULL, .include = NULL, .exclude = NULL,                      \
+}
+
+/* What a command adds to the shared options. */
+struct opts_cmd {
+	const char *name;               /* "record": in messages and hints */
+	const char *nothing;            /* completes "nothing to ...": "profile" */
+	const struct option *own;       /* its own long options, { 0 }-terminated;
+					 * long-only ones from OPTS_OWN on */
+	const char *own_short;          /* its own short options, getopt syntax ("o:f:t"),
+					 * none of the shared p r d s i g F n h */
+	/* One of its own options (key as getopt_long returns it, arg its
+	 * value or NULL) into own. 0 or -EINVAL (reported). */
+	int (*parse)(int key, const char *arg, void *own);
+	void (*usage)(FILE *f);         /* --help */
+};
+
+/* Parse argv (argv[0] is the command's name) into o (set to OPTS_DEFAULTS
+ * or other defaults by the caller) and, through cmd->parse, into own.
+ * Options stop at the first argument that is not one (or at `--`); the
+ * rest is the command to launch. Then checks that exactly one target was
+ * given and that --native is possible. Returns 0; 1 after printing the
+ * help on stdout; or -EINVAL/-ENOTSUP, reported in one line. */
+int opts_parse(int argc, char **argv, const struct opts_cmd *cmd, struct opts *o, void *own);
+
+/* The stack filter of --function PATTERN, --include and --exclude into
+ * *out (NULL when none is given; the caller frees it). 0 or -EINVAL (a bad
+ * pattern, reported). */
+int opts_filter(const struct opts *o, struct stack_filter **out);
+
+/* Set the fields of sc that the shared options decide (rate, duration,
+ * nonblocking, gil, idle, subprocesses, native) and its filter (borrowed);
+ * the rest of sc is left as it is. */
+void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
+			 struct sampler_config *sc);
+
+#endif
