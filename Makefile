@@ -1,6 +1,8 @@
 # cspy: single non-recursive GNU Makefile. Output goes to build/.
 #   make              build build/cspy
-#   make test         unit tests, line-table cross-check, end-to-end tests
+#   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
+#                     validate, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
+#                     e2e-native, fuzz-run, san (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
 #   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
@@ -65,7 +67,8 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
-.PHONY: all test check unit e2e linetables native clean install fuzz example bench bench-smoke pythons
+.PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
+        e2e-top e2e-native native fuzz-run san clean install fuzz example bench bench-smoke pythons
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -81,9 +84,9 @@ $(BUILD)/%.o: %.c
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-# src/out/flamegraph.js -> a C string of octal escapes (any byte is safe),
+# src/writers/flamegraph.js -> a C string of octal escapes (any byte is safe),
 # with only od and awk.
-$(BUILD)/gen/flamegraph_js.c: src/out/flamegraph.js
+$(BUILD)/gen/flamegraph_js.c: src/writers/flamegraph.js
 	@mkdir -p $(@D)
 	$(call msg,GEN,$@)
 	$(Q){ printf '/* Generated from %s by the Makefile; do not edit. */\n#include <stddef.h>\n' '$<'; \
@@ -96,10 +99,13 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcspy.a tests/harness.h
+# Unit tests: each links the remote-heap fixture (tests/unit/fixture.c).
+UNIT_FIXTURE := $(BUILD)/tests/unit/fixture.o
+.SECONDARY: $(UNIT_FIXTURE)
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_FIXTURE) $(BUILD)/libcspy.a tests/harness.h tests/unit/fixture.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libcspy.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(UNIT_FIXTURE) $(BUILD)/libcspy.a $(LDLIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libcspy.a
 	@mkdir -p $(@D)
@@ -115,17 +121,53 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libcspy.a
 test check: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh
 
+# One target per tier of tests/run_all.sh, each ending with "N passed, N failed"
+# (make bench-smoke, below, is the bench tier).
+# unit: every build/tests/test_* and the layering check (tests/layering.py,
+# also alone as make layering: no module includes one above it in
+# docs/design.md's layers).
 unit: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh unit
 
-e2e: all
-	$(Q)BUILD=$(BUILD) tests/run_all.sh e2e
+layering:
+	$(Q)python3 tests/layering.py
 
 linetables: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh linetables
 
-native: all
+# The output formats in their real consumers (tests/validate/).
+validate: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh validate
+
+# The end-to-end suites (tests/e2e/README.md): dump, the built-in tables vs
+# the installed 3.13+ (drift), a minor newer than cspy knows (newer), record,
+# top (in tmux), --native (native is the old name of e2e-native).
+e2e: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh e2e
+
+e2e-drift: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh drift
+
+e2e-newer: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh newer
+
+e2e-record: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh record
+
+e2e-top: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh top
+
+e2e-native native: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh native
+
+# Every fuzzer built (make fuzz) and run for FUZZ_SECONDS (12) each.
+fuzz-run:
+	$(Q)tests/run_all.sh fuzz
+
+# The unit tests and the end-to-end suites again under ASan + UBSan
+# (builds build-san/).
+san:
+	$(Q)tests/run_all.sh san
 
 # The test interpreters pyenv and this machine do not have (tests/pythons.sh):
 # a Debian unstable root with its 3.13, 3.14, 3.14-dbg and 3.15, and 3.14t,
@@ -171,4 +213,4 @@ install: $(BUILD)/cspy
 clean:
 	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_FIXTURE:.o=.d)

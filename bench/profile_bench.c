@@ -12,8 +12,8 @@
  * timestamps (1 ms apart per thread); each thread repeats a stack for a
  * pseudo-random run of 1 to 16 samples, so the time-ordered runs kept for
  * speedscope and Chrome traces are realistic, not one per sample. Then
- * output_write() writes every format to a file in DIR (removed afterwards),
- * timed with fflush and fclose included. Prints a markdown table: format,
+ * every writer of the table (writers/writer.h) writes its format to a file
+ * in DIR (removed afterwards), timed with fflush and fclose included. Prints a markdown table: format,
  * write time, file size; then the time to build the profile and the peak
  * RSS of the whole program (getrusage). Deterministic: a fixed seed.
  */
@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "agg/profile.h"
-#include "cli/output.h"
+#include "writers/writer.h"
 
 #define NTHREADS 4
 #define MAX_DEPTH 22
@@ -123,25 +123,22 @@ int main(int argc, char **argv)
 	profile__set_meta(p, &meta);
 	double build_s = now_s() - t0;
 
-	static const struct { enum output_format f; const char *name; } fmts[] = {
-		{ OUT_FLAMEGRAPH, "flamegraph" }, { OUT_SPEEDSCOPE, "speedscope" },
-		{ OUT_RAW, "raw" }, { OUT_CHROMETRACE, "chrometrace" }, { OUT_JSON, "json" },
-	};
 	int rc = 0;
 	printf("| format | write time (ms) | file size (MB) |\n|---|---|---|\n");
-	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+	for (size_t i = 0; writer_at(i); i++) {
+		const struct writer *wr = writer_at(i);
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/cspy-profile-bench-%d.%s", dir, (int)getpid(),
-			 output_format_ext(fmts[i].f));
+			 wr->ext);
 		FILE *f = fopen(path, "w");
 		if (!f) {
 			fprintf(stderr, "profile_bench: cannot write %s: %s\n", path, strerror(errno));
 			rc = 1;
 			break;
 		}
-		struct output_opts oo = { .full_filenames = false };
+		struct writer_opts oo = { .full_filenames = false };
 		double w0 = now_s();
-		int err = output_write(f, fmts[i].f, p, &oo);
+		int err = wr->write(f, p, &oo);
 		if (fclose(f) != 0 && !err)
 			err = -EIO;
 		double w = now_s() - w0;
@@ -149,11 +146,11 @@ int main(int argc, char **argv)
 		double mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : -1;
 		unlink(path);
 		if (err) {
-			fprintf(stderr, "profile_bench: writing %s failed: %s\n", fmts[i].name, strerror(-err));
+			fprintf(stderr, "profile_bench: writing %s failed: %s\n", wr->name, strerror(-err));
 			rc = 1;
 			continue;
 		}
-		printf("| %s | %.1f | %.1f |\n", fmts[i].name, w * 1e3, mb);
+		printf("| %s | %.1f | %.1f |\n", wr->name, w * 1e3, mb);
 	}
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);

@@ -181,7 +181,7 @@ def interpreters():
     # What make pythons provisioned (tests/pythons.sh): Debian unstable's
     # (run in their root, which sees the repository at its own path) and
     # the free-threaded builds.
-    spec = importlib.util.spec_from_file_location('e2e_run', os.path.join(REPO, 'tests', 'e2e', 'run.py'))
+    spec = importlib.util.spec_from_file_location('e2elib', os.path.join(REPO, 'tests', 'e2e', 'e2elib.py'))
     e2e = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(e2e)
     os.environ['CSPY_CHROOT_BIND'] = REPO
@@ -1144,7 +1144,7 @@ def main():
     else:
         L.append('Not measured.')
     L += ['', '## Output formats (`bench/profile_bench.c`)', '',
-          'Time of `output_write` per format for a synthetic profile (%s), file written to a temporary '
+          'Time of each writer (`writers/writer.h`) for a synthetic profile (%s), file written to a temporary '
           'directory; fflush/fclose included.' % ('1 M samples, 10 k distinct stacks of 18–22 frames, 4 threads'
                                                   if not OPTS.smoke else '100 k samples, 1 k stacks'), '',
           pb_text or 'Not measured.', '']

@@ -9,7 +9,7 @@
   fuzzer starts inside libelf's symbol and section code instead of at the
   magic number.
 - fuzz_pyproc: one sample of each installed interpreter (pyenv versions and
-  /usr/bin/python3*, found as tests/e2e/run.py finds them) running SEED below,
+  /usr/bin/python3*, found as tests/e2e/e2elib.py finds them) running SEED below,
   recorded by build/tools/pyproc_snapshot (every byte the sample read, with
   the interpreter's addresses). Paths of this machine inside the recorded
   memory (the interpreter's prefix, the repository) are overwritten with
@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 CORPUS = os.path.join(HERE, 'corpus')
 sys.path.insert(0, os.path.join(REPO, 'tests', 'e2e'))
-import run as e2e  # noqa: E402  (interpreter discovery)
+import e2elib as e2e  # noqa: E402  (interpreter discovery)
 
 # --------------------------------------------------------------------------
 # ELF images

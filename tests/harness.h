@@ -4,7 +4,10 @@
  * plain functions, calls them through TEST_RUN(), and ends main() with
  * TEST_REPORT(), which prints "N passed, N failed" and returns the exit code.
  * CHECK() records one assertion; a failed one prints file:line and the
- * expression and marks the current test as failed.
+ * expression and marks the current test as failed. A test whose inputs are
+ * missing (no such interpreter installed) calls TEST_SKIP("reason", ...) and
+ * returns: it prints "skip NAME: skipped: reason" and counts as neither
+ * passed nor failed (a failed CHECK before it still fails the test).
  */
 #ifndef CSPY_TEST_HARNESS_H
 #define CSPY_TEST_HARNESS_H
@@ -13,6 +16,8 @@
 #include <string.h>
 
 static int harness_passed, harness_failed, harness_cur_failed;
+static int harness_skipped, harness_cur_skipped;
+static char harness_skip_why[2048];
 
 #define CHECK(expr) do { \
 	if (!(expr)) { \
@@ -39,14 +44,25 @@ static int harness_passed, harness_failed, harness_cur_failed;
 	} \
 } while (0)
 
+#define TEST_SKIP(...) do { \
+	snprintf(harness_skip_why, sizeof(harness_skip_why), __VA_ARGS__); \
+	harness_cur_skipped = 1; \
+} while (0)
+
 #define TEST_RUN(fn) do { \
 	harness_cur_failed = 0; \
+	harness_cur_skipped = 0; \
 	fn(); \
 	if (harness_cur_failed) { harness_failed++; printf("FAIL %s\n", #fn); } \
+	else if (harness_cur_skipped) { \
+		harness_skipped++; \
+		printf("skip %s: skipped: %s\n", #fn, harness_skip_why); \
+	} \
 	else { harness_passed++; printf("ok   %s\n", #fn); } \
 } while (0)
 
 #define TEST_REPORT() ( \
+	harness_skipped ? printf("%d skipped\n", harness_skipped) : 0, \
 	printf("%d passed, %d failed\n", harness_passed, harness_failed), \
 	harness_failed ? 1 : 0)
 

@@ -52,6 +52,8 @@ for tier in "${tiers[@]}"; do
 			[ -x "$t" ] || continue
 			run_tier "unit $(basename "$t")" "$t"
 		done
+		# No module includes one above it (the layers: docs/design.md).
+		run_tier "unit layering" python3 tests/layering.py
 		;;
 	linetables)
 		run_tier "line tables vs every interpreter" python3 tests/linetables/check_all.py
@@ -85,7 +87,8 @@ for tier in "${tiers[@]}"; do
 		run_tier "end-to-end --native" python3 tests/e2e/native.py
 		;;
 	fuzz)
-		# Each libFuzzer harness for FUZZ_SECONDS (25) from its seed corpus,
+		# Each libFuzzer harness (make fuzz builds every fuzz/fuzz_*.c) for
+		# FUZZ_SECONDS (12) from its seed corpus,
 		# -timeout=2: one pass per fuzzer without crash or timeout.
 		run_tier "fuzzers (${FUZZ_SECONDS:-12} s each, -timeout=2)" fuzz/run.sh
 		;;
@@ -111,7 +114,7 @@ for tier in "${tiers[@]}"; do
 		saved_build=$BUILD
 		export BUILD=build-san
 		# Five interpreters covering each frame family and kind of build once
-		# (SAN_COVER in tests/e2e/run.py); the plain tiers above ran every
+		# (SAN_COVER in tests/e2e/e2elib.py); the plain tiers above ran every
 		# one. The left-out ones are named in each report.
 		export CSPY_E2E_SAN_COVER=1
 		run_tier "asan+ubsan end-to-end" python3 tests/e2e/run.py

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hashmap.h"
 #include "util/xalloc.h"
 
 struct entry {
@@ -25,14 +26,6 @@ struct intern {
 	size_t cap;             /* power of two */
 	size_t n;
 };
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 14695981039346656037ull;
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-		h = (h ^ *c) * 1099511628211ull;
-	return h;
-}
 
 struct intern *intern__new(void)
 {
@@ -73,7 +66,7 @@ static void grow(struct intern *in)
 const char *intern__get(struct intern *in, const char *s)
 {
 	s = s ? s : "";
-	uint64_t h = hash_str(s);
+	uint64_t h = hashmap_fnv_str(s);
 	for (struct entry *e = in->buckets[h & (in->cap - 1)]; e; e = e->next)
 		if (e->hash == h && strcmp(e->str, s) == 0) {
 			e->refs++;

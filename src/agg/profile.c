@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT
  *
  * The profile model (see profile.h). Frames and stacks each live in a
- * growable array indexed by an open-addressing hash table of ids (FNV-1a
- * hashes, linear probing, load factor <= 1/2; a removed stack is taken out
- * with backward-shift deletion). A stack's frame ids are one allocation of
- * their own; the stacks of a thread are chained through next (the thread's
- * first), and unused stack ids through the same link (free_stack). A stack's
- * hash mixes its thread's key, a number given once per thread entry, so a
- * thread moved to another index keeps its stacks where they are in the
- * table. Threads are found by (pid, tid) in a chained table of indices.
+ * growable array indexed by a hash index of ids (util/hashmap.h: FNV-1a
+ * hashes, open addressing; a stack that moves to a lane is taken out and put
+ * back). A stack's frame ids are one allocation of their own; the stacks of
+ * a thread are chained through next (the thread's first), and unused stack
+ * ids through the same link (free_stack). A stack's hash mixes its thread's
+ * key, a number given once per thread entry, so a thread moved to another
+ * index keeps its stacks where they are in the index. Threads are found by
+ * (pid, tid) in a third index (lanes are not in it).
  */
 #include "agg/profile.h"
 
@@ -17,13 +17,13 @@
 #include <string.h>
 
 #include "agg/intern.h"
+#include "util/hashmap.h"
 #include "util/xalloc.h"
 
 #define EMPTY UINT32_MAX
 
 struct frame_rec {
 	struct prof_frame pub;
-	uint64_t hash;
 };
 
 struct stack_rec {
@@ -31,38 +31,30 @@ struct stack_rec {
 	uint64_t hash;
 	uint32_t next;          /* next stack of the same thread, or next unused id; EMPTY: none */
 	uint32_t remap;         /* during profile__thread_exit: the lane's stack id */
-	bool unused;
 };
 
 struct thread_rec {
 	struct prof_thread pub;
 	uint32_t key;           /* never reused: what stack hashes mix in */
 	uint32_t first_stack;   /* EMPTY: none */
-	uint32_t chain;         /* next thread in the (pid, tid) bucket; EMPTY: none */
 	bool lane;              /* a lane of exited threads: not in the (pid, tid) table */
 	struct prof_run *runs;
 	size_t nruns, cap;
 };
 
-struct table {
-	uint32_t *slots;
-	size_t cap;             /* power of two */
-};
-
 struct profile {
 	struct frame_rec *frames;
 	size_t nframes, frames_cap;
-	struct table frame_tab;
+	struct hashmap frame_tab;
 
 	struct stack_rec *stacks;
 	size_t nstacks, stacks_cap;
-	struct table stack_tab;
+	struct hashmap stack_tab;
 	uint32_t free_stack;    /* first unused stack id, EMPTY: none */
 
 	struct thread_rec *threads;
 	size_t nthreads, threads_cap;
-	uint32_t *thread_buckets;       /* (pid, tid) hash -> first thread index */
-	size_t thread_buckets_cap;      /* power of two */
+	struct hashmap thread_tab;      /* (pid, tid) -> thread index, lanes left out */
 	uint32_t next_key;
 	struct intern *strings;         /* thread names and command lines */
 
@@ -73,32 +65,13 @@ struct profile {
 	bool no_runs;
 };
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
-}
-
-static const uint64_t FNV0 = 14695981039346656037ull;
-
-static void table_init(struct table *t)
-{
-	t->cap = 1024;
-	t->slots = xmalloc(t->cap * sizeof(*t->slots));
-	memset(t->slots, 0xff, t->cap * sizeof(*t->slots));
-}
-
 struct profile *profile__new(void)
 {
 	struct profile *p = xcalloc(1, sizeof(*p));
-	table_init(&p->frame_tab);
-	table_init(&p->stack_tab);
+	hashmap__init(&p->frame_tab, 1024);
+	hashmap__init(&p->stack_tab, 1024);
 	p->free_stack = EMPTY;
-	p->thread_buckets_cap = 64;
-	p->thread_buckets = xmalloc(p->thread_buckets_cap * sizeof(*p->thread_buckets));
-	memset(p->thread_buckets, 0xff, p->thread_buckets_cap * sizeof(*p->thread_buckets));
+	hashmap__init(&p->thread_tab, 128);
 	p->strings = intern__new();
 	p->meta.title = p->meta.command_line = p->meta.python_version = "";
 	return p;
@@ -119,61 +92,16 @@ void profile__free(struct profile *p)
 		free(p->threads[i].runs);
 	intern__free(p->strings);
 	free(p->frames);
-	free(p->frame_tab.slots);
+	hashmap__fini(&p->frame_tab);
 	free(p->stacks);
-	free(p->stack_tab.slots);
+	hashmap__fini(&p->stack_tab);
 	free(p->threads);
-	free(p->thread_buckets);
+	hashmap__fini(&p->thread_tab);
 	free(p->title);
 	free(p->cmdline);
 	free(p->pyver);
 	free(p);
 }
-
-/* Rebuild a table at twice the size from the hashes of its n items
- * (skip(p, id): not in the table). */
-static void table_grow(struct table *t, size_t n, uint64_t (*hash_of)(const struct profile *, uint32_t),
-		       bool (*skip)(const struct profile *, uint32_t), const struct profile *p)
-{
-	free(t->slots);
-	t->cap *= 2;
-	t->slots = xmalloc(t->cap * sizeof(*t->slots));
-	memset(t->slots, 0xff, t->cap * sizeof(*t->slots));
-	for (uint32_t id = 0; id < n; id++) {
-		if (skip && skip(p, id))
-			continue;
-		size_t i = hash_of(p, id) & (t->cap - 1);
-		while (t->slots[i] != EMPTY)
-			i = (i + 1) & (t->cap - 1);
-		t->slots[i] = id;
-	}
-}
-
-/* Take id (whose hash is h) out of a linear-probing table: the entries after
- * it in its cluster move back where their probe reaches. */
-static void table_remove(struct table *t, uint32_t id, uint64_t h,
-			 uint64_t (*hash_of)(const struct profile *, uint32_t), const struct profile *p)
-{
-	size_t mask = t->cap - 1, i = h & mask;
-	while (t->slots[i] != id) {
-		if (t->slots[i] == EMPTY)
-			return;
-		i = (i + 1) & mask;
-	}
-	for (size_t j = (i + 1) & mask; t->slots[j] != EMPTY; j = (j + 1) & mask) {
-		size_t home = hash_of(p, t->slots[j]) & mask;
-		/* Move j to the hole i unless its home lies in (i, j]. */
-		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-			t->slots[i] = t->slots[j];
-			i = j;
-		}
-	}
-	t->slots[i] = EMPTY;
-}
-
-static uint64_t frame_hash_of(const struct profile *p, uint32_t id) { return p->frames[id].hash; }
-static uint64_t stack_hash_of(const struct profile *p, uint32_t id) { return p->stacks[id].hash; }
-static bool stack_unused(const struct profile *p, uint32_t id) { return p->stacks[id].unused; }
 
 static bool str_eq(const char *a, const char *b)
 {
@@ -186,68 +114,48 @@ uint32_t profile__frame(struct profile *p, const char *name, const char *filenam
 	name = name ? name : "";
 	filename = filename ? filename : "";
 	short_filename = short_filename ? short_filename : "";
-	uint64_t h = fnv(FNV0, name, strlen(name) + 1);
-	h = fnv(h, filename, strlen(filename) + 1);
-	h = fnv(h, &line, sizeof(line));
-	h = fnv(h, &kind, sizeof(kind));
-	struct table *t = &p->frame_tab;
-	size_t i = h & (t->cap - 1);
-	for (; t->slots[i] != EMPTY; i = (i + 1) & (t->cap - 1)) {
-		const struct frame_rec *f = &p->frames[t->slots[i]];
-		if (f->hash == h && f->pub.line == line && f->pub.kind == kind &&
+	uint64_t h = hashmap_fnv(HASHMAP_FNV0, name, strlen(name) + 1);
+	h = hashmap_fnv(h, filename, strlen(filename) + 1);
+	h = hashmap_fnv(h, &line, sizeof(line));
+	h = hashmap_fnv(h, &kind, sizeof(kind));
+	struct hashmap_pos pos;
+	for (uint32_t id = hashmap__first(&p->frame_tab, h, &pos); id != HASHMAP_NONE;
+	     id = hashmap__next(&p->frame_tab, &pos)) {
+		const struct frame_rec *f = &p->frames[id];
+		if (f->pub.line == line && f->pub.kind == kind &&
 		    str_eq(f->pub.name, name) && str_eq(f->pub.filename, filename))
-			return t->slots[i];
+			return id;
 	}
 	uint32_t id = (uint32_t)p->nframes;
 	p->frames = xgrow(p->frames, &p->frames_cap, p->nframes + 1, sizeof(*p->frames));
 	p->frames[id] = (struct frame_rec){ { xstrdup(name), xstrdup(filename),
-					      xstrdup(short_filename), line, kind }, h };
+					      xstrdup(short_filename), line, kind } };
 	p->nframes++;
-	t->slots[i] = id;
-	if (p->nframes * 2 > t->cap)
-		table_grow(t, p->nframes, frame_hash_of, NULL, p);
+	hashmap__insert(&p->frame_tab, &pos, id);
 	return id;
 }
 
 /* ---- threads ------------------------------------------------------------- */
 
-static size_t thread_bucket(const struct profile *p, pid_t pid, pid_t tid)
+static uint64_t thread_hash(pid_t pid, pid_t tid)
 {
-	uint64_t h = ((uint64_t)(uint32_t)pid << 32 | (uint32_t)tid) * 0x9e3779b97f4a7c15ull;
-	return (size_t)(h >> 32) & (p->thread_buckets_cap - 1);
+	return ((uint64_t)(uint32_t)pid << 32 | (uint32_t)tid) * 0x9e3779b97f4a7c15ull;
 }
 
 static void thread_link(struct profile *p, uint32_t i)
 {
-	struct thread_rec *t = &p->threads[i];
-	size_t b = thread_bucket(p, t->pub.pid, t->pub.tid);
-	t->chain = p->thread_buckets[b];
-	p->thread_buckets[b] = i;
+	hashmap__add(&p->thread_tab, thread_hash(p->threads[i].pub.pid, p->threads[i].pub.tid), i);
 }
 
 static void thread_unlink(struct profile *p, uint32_t i)
 {
-	struct thread_rec *t = &p->threads[i];
-	uint32_t *link = &p->thread_buckets[thread_bucket(p, t->pub.pid, t->pub.tid)];
-	while (*link != EMPTY && *link != i)
-		link = &p->threads[*link].chain;
-	if (*link == i)
-		*link = t->chain;
+	hashmap__remove(&p->thread_tab, thread_hash(p->threads[i].pub.pid, p->threads[i].pub.tid), i);
 }
 
 /* A new thread entry at the end (lanes are not in the (pid, tid) table). */
 static uint32_t thread_append(struct profile *p, pid_t pid, pid_t tid, const char *name,
 			      const char *cmdline, bool lane)
 {
-	if (!lane && p->nthreads + 1 > p->thread_buckets_cap) {
-		free(p->thread_buckets);
-		p->thread_buckets_cap *= 2;
-		p->thread_buckets = xmalloc(p->thread_buckets_cap * sizeof(*p->thread_buckets));
-		memset(p->thread_buckets, 0xff, p->thread_buckets_cap * sizeof(*p->thread_buckets));
-		for (uint32_t i = 0; i < p->nthreads; i++)
-			if (!p->threads[i].lane)
-				thread_link(p, i);
-	}
 	p->threads = xgrow(p->threads, &p->threads_cap, p->nthreads + 1, sizeof(*p->threads));
 	uint32_t id = (uint32_t)p->nthreads++;
 	struct thread_rec *t = &p->threads[id];
@@ -256,7 +164,6 @@ static uint32_t thread_append(struct profile *p, pid_t pid, pid_t tid, const cha
 				       .process_cmdline = intern__get(p->strings, cmdline) };
 	t->key = p->next_key++;
 	t->first_stack = EMPTY;
-	t->chain = EMPTY;
 	t->lane = lane;
 	if (!lane)
 		thread_link(p, id);
@@ -267,7 +174,9 @@ uint32_t profile__thread(struct profile *p, pid_t pid, pid_t tid, const char *na
 			 const char *process_cmdline)
 {
 	name = name ? name : "";
-	for (uint32_t i = p->thread_buckets[thread_bucket(p, pid, tid)]; i != EMPTY; i = p->threads[i].chain) {
+	struct hashmap_pos pos;
+	for (uint32_t i = hashmap__first(&p->thread_tab, thread_hash(pid, tid), &pos); i != HASHMAP_NONE;
+	     i = hashmap__next(&p->thread_tab, &pos)) {
 		struct thread_rec *t = &p->threads[i];
 		if (t->pub.pid != pid || t->pub.tid != tid)
 			continue;
@@ -290,41 +199,30 @@ void profile__thread_set_ns_tid(struct profile *p, uint32_t thread, pid_t ns_tid
 
 static uint64_t stack_hash(const struct profile *p, uint32_t thread, const uint32_t *frames, size_t n)
 {
-	uint64_t h = fnv(FNV0, &p->threads[thread].key, sizeof(p->threads[thread].key));
-	return fnv(h, frames, n * sizeof(*frames));
+	uint64_t h = hashmap_fnv(HASHMAP_FNV0, &p->threads[thread].key, sizeof(p->threads[thread].key));
+	return hashmap_fnv(h, frames, n * sizeof(*frames));
 }
 
-/* The id of (thread, frames), EMPTY if none; *slot: where it is or would go. */
+/* The id of (thread, frames), EMPTY if none; *pos: where the search ended
+ * (for hashmap__insert). */
 static uint32_t stack_find(const struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
-			   uint64_t h, size_t *slot)
+			   uint64_t h, struct hashmap_pos *pos)
 {
-	const struct table *t = &p->stack_tab;
-	size_t i = h & (t->cap - 1);
-	for (; t->slots[i] != EMPTY; i = (i + 1) & (t->cap - 1)) {
-		const struct stack_rec *s = &p->stacks[t->slots[i]];
-		if (s->hash == h && s->pub.thread == thread && s->pub.n == n &&
-		    memcmp(s->pub.frames, frames, n * sizeof(*frames)) == 0) {
-			*slot = i;
-			return t->slots[i];
-		}
+	for (uint32_t id = hashmap__first(&p->stack_tab, h, pos); id != HASHMAP_NONE;
+	     id = hashmap__next(&p->stack_tab, pos)) {
+		const struct stack_rec *s = &p->stacks[id];
+		if (s->pub.thread == thread && s->pub.n == n &&
+		    memcmp(s->pub.frames, frames, n * sizeof(*frames)) == 0)
+			return id;
 	}
-	*slot = i;
 	return EMPTY;
-}
-
-static void stack_insert(struct profile *p, uint32_t id, size_t slot)
-{
-	struct table *t = &p->stack_tab;
-	t->slots[slot] = id;
-	if (p->nstacks * 2 > t->cap)
-		table_grow(t, p->nstacks, stack_hash_of, stack_unused, p);
 }
 
 static uint32_t stack_intern(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n)
 {
 	uint64_t h = stack_hash(p, thread, frames, n);
-	size_t slot;
-	uint32_t id = stack_find(p, thread, frames, n, h, &slot);
+	struct hashmap_pos pos;
+	uint32_t id = stack_find(p, thread, frames, n, h, &pos);
 	if (id != EMPTY)
 		return id;
 	if (p->free_stack != EMPTY) {
@@ -337,9 +235,9 @@ static uint32_t stack_intern(struct profile *p, uint32_t thread, const uint32_t 
 	uint32_t *copy = xmalloc((n ? n : 1) * sizeof(*copy));
 	memcpy(copy, frames, n * sizeof(*frames));
 	struct thread_rec *t = &p->threads[thread];
-	p->stacks[id] = (struct stack_rec){ { thread, copy, (uint32_t)n, 0, 0 }, h, t->first_stack, id, false };
+	p->stacks[id] = (struct stack_rec){ { thread, copy, (uint32_t)n, 0, 0 }, h, t->first_stack, id };
 	t->first_stack = id;
-	stack_insert(p, id, slot);
+	hashmap__insert(&p->stack_tab, &pos, id);
 	return id;
 }
 
@@ -422,17 +320,16 @@ static void move_stacks(struct profile *p, uint32_t from, uint32_t to)
 	while (sid != EMPTY) {
 		struct stack_rec *s = &p->stacks[sid];
 		uint32_t next = s->next;
-		table_remove(&p->stack_tab, sid, s->hash, stack_hash_of, p);
+		hashmap__remove(&p->stack_tab, s->hash, sid);
 		uint64_t h = stack_hash(p, to, s->pub.frames, s->pub.n);
-		size_t slot;
-		uint32_t into = stack_find(p, to, s->pub.frames, s->pub.n, h, &slot);
+		struct hashmap_pos pos;
+		uint32_t into = stack_find(p, to, s->pub.frames, s->pub.n, h, &pos);
 		if (into != EMPTY) {
 			struct stack_rec *d = &p->stacks[into];
 			d->pub.count += s->pub.count;
 			d->pub.marked += s->pub.marked;
 			free((uint32_t *)s->pub.frames);
 			s->pub = (struct prof_stack){ 0, NULL, 0, 0, 0 };   /* index 0: always valid */
-			s->unused = true;
 			s->remap = into;
 			s->next = p->free_stack;
 			p->free_stack = sid;
@@ -442,7 +339,7 @@ static void move_stacks(struct profile *p, uint32_t from, uint32_t to)
 			s->remap = sid;
 			s->next = p->threads[to].first_stack;
 			p->threads[to].first_stack = sid;
-			p->stack_tab.slots[slot] = sid;
+			hashmap__insert(&p->stack_tab, &pos, sid);
 		}
 		sid = next;
 	}
@@ -552,6 +449,19 @@ const struct prof_run *profile__runs(const struct profile *p, uint32_t thread, s
 	}
 	*n = p->threads[thread].nruns;
 	return p->threads[thread].runs;
+}
+
+const char *profile_frame_kind_name(enum prof_frame_kind k)
+{
+	switch (k) {
+	case PROF_FRAME_PYTHON: return "python";
+	case PROF_FRAME_NATIVE: return "native";
+	case PROF_FRAME_PROCESS: return "process";
+	case PROF_FRAME_THREAD: return "thread";
+	case PROF_FRAME_INTERP: return "interpreter";
+	case PROF_FRAME_OTHER: break;
+	}
+	return "other";
 }
 
 const char *profile_frame_label(const struct prof_frame *f, bool full, char *buf, size_t n)

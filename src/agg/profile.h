@@ -151,5 +151,8 @@ uint64_t profile__total(const struct profile *p);
  * "name (file:line)", "name (file)" without a line, or the synthetic label.
  * full: use the full filename. Writes into buf (n bytes), returns buf. */
 const char *profile_frame_label(const struct prof_frame *f, bool full, char *buf, size_t n);
+/* The name of a frame kind in the output formats: "python", "native",
+ * "process", "thread", "interpreter" or "other" (a static string). */
+const char *profile_frame_kind_name(enum prof_frame_kind k);
 
 #endif

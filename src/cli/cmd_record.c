@@ -24,9 +24,9 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
-#include "cli/output.h"
 #include "cli/session.h"
-#include "out/outfile.h"
+#include "writers/outfile.h"
+#include "writers/writer.h"
 #include "sampler/sampler.h"
 #include "util/xalloc.h"
 #include "util/clock.h"
@@ -225,13 +225,15 @@ int cmd_record(int argc, char **argv)
 	if (err)
 		return err > 0 ? 0 : EXIT_USAGE;
 
-	enum output_format fmt;
-	if (output_format_choose(c.format, c.output, &fmt) != 0)
+	const struct writer *fmt;
+	if (writer_choose(c.format, c.output, &fmt) != 0) {
+		cli_error("unknown format '%s': use %s", c.format, writer_names());
 		return EXIT_USAGE;
+	}
 	char *stem = NULL, *path = NULL;
 	if (!c.output) {
 		stem = default_stem(&c.o.target);
-		path = xasprintf("%s.%s", stem, output_format_ext(fmt));
+		path = xasprintf("%s.%s", stem, fmt->ext);
 	} else {
 		path = xstrdup(c.output);
 	}
@@ -253,7 +255,7 @@ int cmd_record(int argc, char **argv)
 	session_catch_signals();
 
 	struct profile *prof = profile__new();
-	profile__set_keep_runs(prof, output_format_timeline(fmt));
+	profile__set_keep_runs(prof, fmt->timeline);
 	struct progress_ctx pc = { .c = &c, .tty = isatty(STDERR_FILENO) };
 	struct sampler_config sc = {
 		.threads_root = c.threads, .interps_root = c.interps, .function_lines = c.o.function_agg,
@@ -300,7 +302,7 @@ out:;
 		.idle_included = c.o.idle, .native = c.o.native,
 	};
 	profile__set_meta(prof, &meta);
-	struct output_opts oo = { .full_filenames = c.o.full_filenames };
+	struct writer_opts oo = { .full_filenames = c.o.full_filenames };
 	int werr = 0;
 	if (!started && rc) {
 		/* Nothing was sampled because of an error already reported:
@@ -309,7 +311,7 @@ out:;
 		goto done;
 	}
 	uint64_t w0 = clock_now_ns();
-	werr = outfile__close(out, output_write(outfile__stream(out), fmt, prof, &oo));
+	werr = outfile__close(out, fmt->write(outfile__stream(out), prof, &oo));
 	double write_s = (double)(clock_now_ns() - w0) / 1e9;
 	if (werr) {
 		cli_error("writing '%s' failed: %s", path, strerror(-werr));
@@ -318,9 +320,9 @@ out:;
 		cli_note("No samples were collected.");
 	}
 	if (!werr) {
-		cli_note("Wrote %s data to '%s'. Samples: %llu Errors: %llu", output_format_name(fmt),
+		cli_note("Wrote %s data to '%s'. Samples: %llu Errors: %llu", fmt->name,
 			 path, (unsigned long long)st->samples, (unsigned long long)st->errors);
-		const char *hint = output_format_hint(fmt);
+		const char *hint = fmt->hint;
 		if (hint)
 			cli_note("%s", hint);
 	}

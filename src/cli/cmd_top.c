@@ -37,7 +37,7 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "cli/session.h"
-#include "out/outfile.h"
+#include "writers/outfile.h"
 #include "proc/launch.h"
 #include "python/locals.h"
 #include "sampler/sampler.h"

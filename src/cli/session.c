@@ -17,7 +17,7 @@
 #include "cli/cli.h"
 #include "cli/args.h"
 #include "cli/opts.h"
-#include "out/outfile.h"
+#include "writers/outfile.h"
 #include "proc/launch.h"
 #include "sampler/sampler.h"
 

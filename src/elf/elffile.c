@@ -5,8 +5,8 @@
  * and checks every section against the file size; elf_memory on a private
  * copy for in-memory images) and copy out everything cspy will ask later:
  * the PT_LOAD segments, the section names and addresses, and every defined
- * symbol of .dynsym and .symtab. Symbol names go into one string arena and
- * are indexed by an open-addressing hash table with linear probing; a name
+ * symbol of .dynsym and .symtab. Symbol names go into one string arena, the
+ * symbols into an array indexed by their names' hashes (util/hashmap.h); a name
  * from .dynsym always wins over the same name in .symtab, and within one
  * table a global symbol wins over a weak one, which wins over a local one.
  * The Elf handle is then released; what stays open is the descriptor (or the
@@ -26,9 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/hashmap.h"
 #include "util/xalloc.h"
-
-#define NO_NAME SIZE_MAX
 
 struct seg {
 	uint64_t vaddr, offset, filesz;
@@ -40,8 +39,7 @@ struct sec {
 };
 
 struct sym {
-	size_t name;            /* offset into the arena, or NO_NAME when empty */
-	uint64_t hash;
+	size_t name;            /* offset into the arena */
 	uint64_t value, size;
 	unsigned rank;          /* precedence; higher wins */
 };
@@ -58,8 +56,9 @@ struct elffile {
 	struct sec *secs;
 	size_t nsecs;
 
-	struct sym *tab;        /* capacity is a power of two */
-	size_t tab_cap, nsyms;
+	struct sym *syms;
+	size_t nsyms, syms_cap;
+	struct hashmap index;   /* name -> symbol */
 	char *arena;
 	size_t arena_len, arena_cap;
 };
@@ -72,55 +71,19 @@ static void libelf_init(void)
 	libelf_ok = elf_version(EV_CURRENT) != EV_NONE;
 }
 
-/* FNV-1a; never 0 so that 0 can't be confused with anything. */
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	return h ? h : 1;
-}
-
 static const char *sym_name(const struct elffile *ef, const struct sym *s)
 {
 	return ef->arena + s->name;
 }
 
-/* The slot holding name, or the empty slot where it would go. */
-static struct sym *tab_slot(const struct elffile *ef, const char *name, uint64_t h)
+/* The symbol called name, or NULL; *pos: where the search ended. */
+static struct sym *sym_find(const struct elffile *ef, const char *name, struct hashmap_pos *pos)
 {
-	size_t mask = ef->tab_cap - 1;
-
-	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-		struct sym *s = &ef->tab[i];
-		if (s->name == NO_NAME)
-			return s;
-		if (s->hash == h && strcmp(sym_name(ef, s), name) == 0)
-			return s;
-	}
-}
-
-static void tab_grow(struct elffile *ef)
-{
-	struct sym *old = ef->tab;
-	size_t old_cap = ef->tab_cap;
-
-	ef->tab_cap = old_cap ? old_cap * 2 : 1024;
-	ef->tab = xmalloc(ef->tab_cap * sizeof(*ef->tab));
-	for (size_t i = 0; i < ef->tab_cap; i++)
-		ef->tab[i].name = NO_NAME;
-	for (size_t i = 0; i < old_cap; i++) {
-		if (old[i].name == NO_NAME)
-			continue;
-		size_t mask = ef->tab_cap - 1, j = (size_t)old[i].hash & mask;
-		while (ef->tab[j].name != NO_NAME)
-			j = (j + 1) & mask;
-		ef->tab[j] = old[i];
-	}
-	free(old);
+	for (uint32_t id = hashmap__first(&ef->index, hashmap_fnv_str(name), pos); id != HASHMAP_NONE;
+	     id = hashmap__next(&ef->index, pos))
+		if (strcmp(sym_name(ef, &ef->syms[id]), name) == 0)
+			return &ef->syms[id];
+	return NULL;
 }
 
 static size_t arena_add(struct elffile *ef, const char *s)
@@ -136,13 +99,13 @@ static size_t arena_add(struct elffile *ef, const char *s)
 static void tab_add(struct elffile *ef, const char *name, uint64_t value,
 		    uint64_t size, unsigned rank)
 {
-	uint64_t h = name_hash(name);
+	struct hashmap_pos pos;
 	struct sym *s;
 
-	if ((ef->nsyms + 1) * 2 > ef->tab_cap)
-		tab_grow(ef);
-	s = tab_slot(ef, name, h);
-	if (s->name != NO_NAME) {
+	if (!ef->index.slots)
+		hashmap__init(&ef->index, 1024);
+	s = sym_find(ef, name, &pos);
+	if (s) {
 		if (rank > s->rank) {
 			s->value = value;
 			s->size = size;
@@ -150,11 +113,9 @@ static void tab_add(struct elffile *ef, const char *name, uint64_t value,
 		}
 		return;
 	}
-	s->name = arena_add(ef, name);
-	s->hash = h;
-	s->value = value;
-	s->size = size;
-	s->rank = rank;
+	ef->syms = xgrow(ef->syms, &ef->syms_cap, ef->nsyms + 1, sizeof(*ef->syms));
+	ef->syms[ef->nsyms] = (struct sym){ arena_add(ef, name), value, size, rank };
+	hashmap__insert(&ef->index, &pos, (uint32_t)ef->nsyms);
 	ef->nsyms++;
 }
 
@@ -385,7 +346,8 @@ void elffile__close(struct elffile *ef)
 	for (size_t i = 0; i < ef->nsecs; i++)
 		free(ef->secs[i].name);
 	free(ef->secs);
-	free(ef->tab);
+	free(ef->syms);
+	hashmap__fini(&ef->index);
 	free(ef->arena);
 	free(ef);
 }
@@ -406,8 +368,9 @@ int elffile__symbol(const struct elffile *ef, const char *name, uint64_t *value,
 
 	if (!name || !*name || ef->nsyms == 0)
 		return -ENOENT;
-	s = tab_slot(ef, name, name_hash(name));
-	if (s->name == NO_NAME)
+	struct hashmap_pos pos;
+	s = sym_find(ef, name, &pos);
+	if (!s)
 		return -ENOENT;
 	if (value)
 		*value = s->value;
@@ -423,9 +386,9 @@ bool elffile__has_symbol_prefix(const struct elffile *ef, const char *prefix)
 	if (!prefix)
 		prefix = "";
 	n = strlen(prefix);
-	for (size_t i = 0; i < ef->tab_cap; i++) {
-		const struct sym *s = &ef->tab[i];
-		if (s->name != NO_NAME && strncmp(sym_name(ef, s), prefix, n) == 0)
+	for (size_t i = 0; i < ef->nsyms; i++) {
+		const struct sym *s = &ef->syms[i];
+		if (strncmp(sym_name(ef, s), prefix, n) == 0)
 			return true;
 	}
 	return false;

@@ -17,7 +17,8 @@
  *
  * Symbols: program counter (the call site for return addresses, pc - 1) ->
  * function (demangled when it starts with _Z), module basename, source
- * file and line from DWARF, in a hash map; the strings are interned for the
+ * file and line from DWARF, in an array indexed by program counter
+ * (util/hashmap.h); the strings are interned (another index) for the
  * unwinder's life, so frames already handed out stay valid when the map is
  * cleared after a module re-report.
  */
@@ -40,6 +41,7 @@
 #include "proc/mem.h"
 #include "proc/ptrace.h"
 #include "python/pyproc.h"
+#include "util/hashmap.h"
 #include "util/xalloc.h"
 #include "util/clock.h"
 
@@ -67,13 +69,7 @@ struct raw_stack {
 
 struct sym {
 	uint64_t pc;
-	bool used;
 	struct native_frame f;
-};
-
-struct str {
-	struct str *next;
-	char s[];
 };
 
 struct unwinder {
@@ -99,10 +95,12 @@ struct unwinder {
 	struct raw_stack *stacks;       /* per thread of the last unwind */
 	size_t nstacks, stacks_cap;
 
-	struct sym *syms;               /* open addressing, power-of-two size */
+	struct sym *syms;               /* symbolized program counters */
 	size_t nsyms, syms_cap;
-	struct str **strs;              /* interned strings, chained */
+	struct hashmap sym_index;       /* pc -> syms[] */
+	char **strs;                    /* interned strings */
 	size_t nstrs, strs_cap;
+	struct hashmap str_index;       /* text -> strs[] */
 	struct native_frame *frames;    /* one thread's symbolized frames */
 	size_t frames_cap;
 };
@@ -116,43 +114,21 @@ bool unwind_available(const char **why)
 
 /* ---- interned strings ---------------------------------------------------- */
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static const char *intern(struct unwinder *u, const char *s)
 {
 	if (!s)
 		return NULL;
-	if (u->nstrs * 2 >= u->strs_cap) {
-		size_t cap = u->strs_cap ? u->strs_cap * 2 : 1024;
-		struct str **t = xcalloc(cap, sizeof(*t));
-		for (size_t i = 0; i < u->strs_cap; i++)
-			for (struct str *e = u->strs[i], *next; e; e = next) {
-				next = e->next;
-				size_t k = hash_str(e->s) & (cap - 1);
-				e->next = t[k];
-				t[k] = e;
-			}
-		free(u->strs);
-		u->strs = t;
-		u->strs_cap = cap;
-	}
-	size_t k = hash_str(s) & (u->strs_cap - 1);
-	for (struct str *e = u->strs[k]; e; e = e->next)
-		if (strcmp(e->s, s) == 0)
-			return e->s;
-	size_t len = strlen(s);
-	struct str *e = xmalloc(sizeof(*e) + len + 1);
-	memcpy(e->s, s, len + 1);
-	e->next = u->strs[k];
-	u->strs[k] = e;
-	u->nstrs++;
-	return e->s;
+	if (!u->str_index.slots)
+		hashmap__init(&u->str_index, 1024);
+	struct hashmap_pos pos;
+	for (uint32_t id = hashmap__first(&u->str_index, hashmap_fnv_str(s), &pos); id != HASHMAP_NONE;
+	     id = hashmap__next(&u->str_index, &pos))
+		if (strcmp(u->strs[id], s) == 0)
+			return u->strs[id];
+	u->strs = xgrow(u->strs, &u->strs_cap, u->nstrs + 1, sizeof(*u->strs));
+	u->strs[u->nstrs] = xstrdup(s);
+	hashmap__insert(&u->str_index, &pos, (uint32_t)u->nstrs);
+	return u->strs[u->nstrs++];
 }
 
 static const char *base_name(const char *path)
@@ -218,8 +194,8 @@ static int report_modules(struct unwinder *u)
 	dwfl_getmodules(u->dwfl, module_owner, u, 0);
 	/* Addresses may now belong to other modules: forget the symbols (their
 	 * strings stay interned). */
-	if (u->syms)
-		memset(u->syms, 0, u->syms_cap * sizeof(*u->syms));
+	if (u->sym_index.slots)
+		hashmap__clear(&u->sym_index);
 	u->nsyms = 0;
 	return r < 0 ? -EINVAL : 0;
 }
@@ -348,12 +324,11 @@ void unwinder__free(struct unwinder *u)
 	}
 	free(u->stacks);
 	free(u->syms);
-	for (size_t i = 0; i < u->strs_cap; i++)
-		for (struct str *e = u->strs[i], *next; e; e = next) {
-			next = e->next;
-			free(e);
-		}
+	hashmap__fini(&u->sym_index);
+	for (size_t i = 0; i < u->nstrs; i++)
+		free(u->strs[i]);
 	free(u->strs);
+	hashmap__fini(&u->str_index);
 	free(u->frames);
 	free(u->python_binary);
 	free(u);
@@ -445,27 +420,6 @@ int unwinder__unwind(struct unwinder *u, const struct ptrace_pause *pause, const
 
 /* ---- symbols ------------------------------------------------------------- */
 
-static size_t sym_slot(const struct unwinder *u, uint64_t pc)
-{
-	size_t mask = u->syms_cap - 1;
-	size_t i = (size_t)((pc * 0x9e3779b97f4a7c15ull) >> 20) & mask;
-	while (u->syms[i].used && u->syms[i].pc != pc)
-		i = (i + 1) & mask;
-	return i;
-}
-
-static void syms_grow(struct unwinder *u)
-{
-	size_t old_cap = u->syms_cap;
-	struct sym *old = u->syms;
-	u->syms_cap = old_cap ? old_cap * 2 : 4096;
-	u->syms = xcalloc(u->syms_cap, sizeof(*u->syms));
-	for (size_t i = 0; i < old_cap; i++)
-		if (old[i].used)
-			u->syms[sym_slot(u, old[i].pc)] = old[i];
-	free(old);
-}
-
 static bool is_python_module(const struct unwinder *u, const char *path)
 {
 	if (!u->python_binary || !path)
@@ -520,19 +474,23 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 
 static const struct native_frame *lookup(struct unwinder *u, uint64_t pc)
 {
+	if (!u->sym_index.slots)
+		hashmap__init(&u->sym_index, 4096);
 	if (u->nsyms >= MAX_SYMS) {
-		memset(u->syms, 0, u->syms_cap * sizeof(*u->syms));
+		hashmap__clear(&u->sym_index);
 		u->nsyms = 0;
 	}
-	if (u->nsyms * 2 >= u->syms_cap)
-		syms_grow(u);
-	struct sym *e = &u->syms[sym_slot(u, pc)];
-	if (!e->used) {
-		e->used = true;
-		e->pc = pc;
-		symbolize(u, pc, &e->f);
-		u->nsyms++;
-	}
+	uint64_t h = pc * 0x9e3779b97f4a7c15ull;
+	struct hashmap_pos pos;
+	for (uint32_t id = hashmap__first(&u->sym_index, h, &pos); id != HASHMAP_NONE;
+	     id = hashmap__next(&u->sym_index, &pos))
+		if (u->syms[id].pc == pc)
+			return &u->syms[id].f;
+	u->syms = xgrow(u->syms, &u->syms_cap, u->nsyms + 1, sizeof(*u->syms));
+	struct sym *e = &u->syms[u->nsyms];
+	e->pc = pc;
+	symbolize(u, pc, &e->f);
+	hashmap__insert(&u->sym_index, &pos, (uint32_t)u->nsyms++);
 	return &e->f;
 }
 

@@ -25,7 +25,6 @@
 #define PF_MAX_RANGES 4096              /* ranges carried from one cycle to the next */
 #define PF_MAX_BYTES (8u << 20)
 #define PF_SHRINK_MIN (64u << 10)       /* a prefetch buffer above this shrinks when 4x too large */
-#define SNAP_MAX_REGION (256u << 20)
 #define PAGE_SIZE_ 4096u
 
 struct region {
@@ -487,42 +486,4 @@ int mem__snapshot_save(const struct mem *snap, const char *path)
 	if (fclose(f) != 0 && !err)
 		err = -EIO;
 	return err;
-}
-
-int mem__snapshot_load(const char *path, struct mem **out)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	int err = 0;
-	struct mem *m = mem__new_snapshot();
-	char magic[sizeof(SNAP_MAGIC) - 1];
-	uint8_t *buf = NULL;
-	if (fread(magic, 1, sizeof(magic), f) != sizeof(magic) ||
-	    memcmp(magic, SNAP_MAGIC, sizeof(magic)) != 0) {
-		err = -EINVAL;
-		goto out;
-	}
-	uint64_t hdr[2];
-	while (fread(hdr, sizeof(hdr), 1, f) == 1) {
-		if (hdr[1] == 0 || hdr[1] > SNAP_MAX_REGION) {
-			err = -EINVAL;
-			goto out;
-		}
-		buf = xrealloc(buf, hdr[1]);
-		if (fread(buf, 1, hdr[1], f) != hdr[1]) {
-			err = -EINVAL;
-			goto out;
-		}
-		mem__snapshot_add(m, hdr[0], buf, hdr[1]);
-	}
-out:
-	free(buf);
-	fclose(f);
-	if (err) {
-		mem__free(m);
-		return err;
-	}
-	*out = m;
-	return 0;
 }

@@ -46,9 +46,9 @@ void mem__snapshot_add(struct mem *m, uint64_t addr, const void *buf, size_t len
 /* Record every successful read of m (live) into snap (snapshot). snap is
  * borrowed and must outlive m's use; NULL stops recording. */
 void mem__record_into(struct mem *m, struct mem *snap);
-/* Write a snapshot to a file / load it back (format: see mem.c). 0 or -errno. */
+/* Write a snapshot to a file (format: see mem.c; read back by
+ * fuzz/fuzz_pyproc.c). 0 or -errno. */
 int mem__snapshot_save(const struct mem *snap, const char *path);
-int mem__snapshot_load(const char *path, struct mem **out);
 
 /* Read len bytes at addr into buf: 0, -EFAULT, -ESRCH, -EPERM. */
 int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len);

@@ -219,29 +219,6 @@ int procfs_pid_nested(pid_t pid)
 	return err == 0 && levels > 1;
 }
 
-bool procfs_thread_running(pid_t pid, pid_t tid)
-{
-	struct procfs_stat st;
-	return procfs_stat(pid, tid, &st) == 0 && st.state == 'R';
-}
-
-int procfs_thread_syscall(pid_t pid, pid_t tid)
-{
-	char path[64], buf[256];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
-	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
-	if (n < 0)
-		return (int)n;
-	buf[n] = '\0';
-	if (strncmp(buf, "running", 7) == 0)
-		return -1;
-	char *end;
-	long nr = strtol(buf, &end, 10);
-	if (end == buf)
-		return -EINVAL;
-	return nr < 0 ? -1 : (int)nr;
-}
-
 bool procfs_syscall_waits(int nr)
 {
 	/* x86_64 numbers */
@@ -273,22 +250,6 @@ bool procfs_syscall_waits(int nr)
 		if (waits[i] == nr)
 			return true;
 	return false;
-}
-
-int procfs_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns)
-{
-	char path[64], buf[128];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
-	ssize_t n = read_file(path, buf, sizeof(buf) - 1);
-	if (n < 0)
-		return (int)n;
-	buf[n] = '\0';
-	char *end;
-	unsigned long long v = strtoull(buf, &end, 10);
-	if (end == buf)
-		return -EINVAL;
-	*ns = v;
-	return 0;
 }
 
 int procfs_children(pid_t pid, pid_t *out, int max)

@@ -38,17 +38,9 @@ char *procfs_cmdline(pid_t pid);
 char *procfs_exe(pid_t pid);
 /* TIDs from /proc/PID/task, at most max. Returns the count or -errno. */
 int procfs_tasks(pid_t pid, pid_t *tids, int max);
-/* Thread is running or runnable ('R'). */
-bool procfs_thread_running(pid_t pid, pid_t tid);
-/* The system call a stopped (ptrace-paused) or blocked thread is in, from
- * /proc/PID/task/TID/syscall: its number, -1 when it is in user space, or
- * -errno (e.g. -EACCES without ptrace rights, -ENOENT when it is gone). */
-int procfs_thread_syscall(pid_t pid, pid_t tid);
 /* True for the system calls a thread waits in (sleep, futex, poll family,
  * accept/recv/read, wait4 ...): such a thread is idle. */
 bool procfs_syscall_waits(int nr);
-/* CPU time the thread has run so far, in ns (/proc/PID/task/TID/schedstat). 0 or -errno. */
-int procfs_thread_cpu_ns(pid_t pid, pid_t tid, uint64_t *ns);
 /* The innermost and outermost ids of an NSpid: line in the text of a
  * /proc/.../status file ("NSpid:\t7898\t1": the id in the namespace of that
  * /proc mount first, the id in the process's own PID namespace last). Sets

@@ -7,7 +7,8 @@
  * in it (a per-key stamp holding the stack's index makes a recursive
  * function count once). Keys are frame ids (by line) or function ids; frames
  * map to functions through an array extended as the profile gains frames,
- * functions being interned by (name, file) in a small open-addressing table.
+ * functions being interned by (name, file) in a hash index of function ids
+ * (util/hashmap.h).
  * Synthetic frames (process and thread roots) belong to no row.
  */
 #include "tui/topmodel.h"
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "agg/profile.h"
+#include "util/hashmap.h"
 #include "util/xalloc.h"
 
 #define NO_KEY UINT32_MAX
@@ -25,8 +27,7 @@ struct topmodel {
 	size_t nfunc_of, func_of_cap;
 	uint32_t *func_rep;             /* function id -> first frame seen of it */
 	size_t nfunc, func_cap;
-	uint32_t *ftab;                 /* hash table of function ids */
-	size_t ftab_cap;
+	struct hashmap ftab;            /* (name, file) -> function id */
 
 	uint64_t *own, *total;          /* per key, during an update */
 	uint32_t *stamp;
@@ -48,6 +49,7 @@ struct topmodel *topmodel__new(void)
 	m->by_line = true;
 	m->sort = TOP_SORT_OWN;
 	m->busiest = -1;
+	hashmap__init(&m->ftab, 256);
 	return m;
 }
 
@@ -57,7 +59,7 @@ void topmodel__free(struct topmodel *m)
 		return;
 	free(m->func_of);
 	free(m->func_rep);
-	free(m->ftab);
+	hashmap__fini(&m->ftab);
 	free(m->own);
 	free(m->total);
 	free(m->stamp);
@@ -74,51 +76,25 @@ void topmodel__reset(struct topmodel *m, struct profile *p)
 
 static uint64_t func_hash(const struct prof_frame *f)
 {
-	uint64_t h = 14695981039346656037ull;
-	for (const unsigned char *c = (const unsigned char *)f->name; *c; c++)
-		h = (h ^ *c) * 1099511628211ull;
-	h = (h ^ 0xff) * 1099511628211ull;
-	for (const unsigned char *c = (const unsigned char *)f->filename; *c; c++)
-		h = (h ^ *c) * 1099511628211ull;
-	return h;
-}
-
-static void ftab_insert(struct topmodel *m, uint64_t h, uint32_t id)
-{
-	size_t mask = m->ftab_cap - 1;
-	size_t i = (size_t)h & mask;
-	while (m->ftab[i] != NO_KEY)
-		i = (i + 1) & mask;
-	m->ftab[i] = id;
-}
-
-static void ftab_grow(struct topmodel *m, const struct profile *p)
-{
-	size_t cap = m->ftab_cap ? m->ftab_cap * 2 : 256;
-	free(m->ftab);
-	m->ftab = xmalloc(cap * sizeof(*m->ftab));
-	memset(m->ftab, 0xff, cap * sizeof(*m->ftab));
-	m->ftab_cap = cap;
-	for (uint32_t id = 0; id < m->nfunc; id++)
-		ftab_insert(m, func_hash(profile__frame_at(p, m->func_rep[id])), id);
+	uint64_t h = hashmap_fnv(HASHMAP_FNV0, f->name, strlen(f->name));
+	h = hashmap_fnv(h, "\xff", 1);
+	return hashmap_fnv(h, f->filename, strlen(f->filename));
 }
 
 /* The function id of a (non-synthetic) frame, interned by name and file. */
 static uint32_t func_intern(struct topmodel *m, const struct profile *p, uint32_t frame)
 {
-	if ((m->nfunc + 1) * 2 > m->ftab_cap)
-		ftab_grow(m, p);
 	const struct prof_frame *f = profile__frame_at(p, frame);
-	uint64_t h = func_hash(f);
-	size_t mask = m->ftab_cap - 1;
-	for (size_t i = (size_t)h & mask; m->ftab[i] != NO_KEY; i = (i + 1) & mask) {
-		const struct prof_frame *g = profile__frame_at(p, m->func_rep[m->ftab[i]]);
+	struct hashmap_pos pos;
+	for (uint32_t id = hashmap__first(&m->ftab, func_hash(f), &pos); id != HASHMAP_NONE;
+	     id = hashmap__next(&m->ftab, &pos)) {
+		const struct prof_frame *g = profile__frame_at(p, m->func_rep[id]);
 		if (strcmp(g->name, f->name) == 0 && strcmp(g->filename, f->filename) == 0)
-			return m->ftab[i];
+			return id;
 	}
 	m->func_rep = xgrow(m->func_rep, &m->func_cap, m->nfunc + 1, sizeof(*m->func_rep));
 	m->func_rep[m->nfunc] = frame;
-	ftab_insert(m, h, (uint32_t)m->nfunc);
+	hashmap__insert(&m->ftab, &pos, (uint32_t)m->nfunc);
 	return (uint32_t)m->nfunc++;
 }
 

@@ -39,7 +39,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-import run as dumpsuite  # noqa: E402  (pythons_cache, pyenv_root: one place)
+import e2elib  # noqa: E402  (pythons_cache, pyenv_root: one place)
 sys.path.insert(0, os.path.join(REPO, "tests", "tools", "probe"))
 import check_tables  # noqa: E402  (the layout probe against the tables)
 MINORS = "3.1[3-9]"
@@ -69,10 +69,10 @@ def header_dirs():
     pyenv's, the test-interpreter cache's builds and Debian root, and this
     machine's /usr/include."""
     pats = []
-    root = dumpsuite.pyenv_root()
+    root = e2elib.pyenv_root()
     if root:
         pats.append(os.path.join(root, "versions", "*", "include", "python[23].*"))
-    cache = dumpsuite.pythons_cache()
+    cache = e2elib.pythons_cache()
     pats.append(os.path.join(cache, "*", "include", "python[23].*"))
     pats.append(os.path.join(cache, "sid", "usr", "include", "python[23].*"))
     pats.append("/usr/include/python[23].*")
@@ -88,10 +88,10 @@ def header_dirs():
 
 def discover():
     prefixes = []
-    root = dumpsuite.pyenv_root()
+    root = e2elib.pyenv_root()
     if root:
         prefixes += sorted(glob.glob(os.path.join(root, "versions", MINORS + "*")))
-    cache = dumpsuite.pythons_cache()
+    cache = e2elib.pythons_cache()
     prefixes += sorted(p for p in glob.glob(os.path.join(cache, "*"))
                        if os.path.isdir(os.path.join(p, "lib")))
     prefixes.append(os.path.join(cache, "sid", "usr"))

@@ -4,8 +4,8 @@
     python3 tests/e2e/native.py [-k PATTERN] [--python VERSION] [--skip NAME]
                                 [--cost] [-v]
 
-Reuses the dump suite (tests/e2e/run.py, imported as a module) for
-interpreter discovery, process tracking and the target class.
+Uses the e2e library (tests/e2e/e2elib.py) for interpreter discovery,
+process tracking, the target class and the report.
 
 For every interpreter, the C extension tests/targets/native/cspy_native_test.c
 is compiled with that interpreter's headers (-O2 -g -fPIC -shared, into a
@@ -51,19 +51,18 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run as dumpsuite                                      # noqa: E402
-from run import (Fail, NA, Stopping, clip, cspy, cspy_shown, indent,  # noqa: E402
-                 leftover_stops, make_temp_dir, remove_temp_dir, run_cmd)
+import e2elib                                      # noqa: E402
+from e2elib import (Fail, NA, Stopping, clip, cspy, cspy_shown, indent,  # noqa: E402
+                    leftover_stops, make_temp_dir, parse_collapsed, remove_temp_dir)
 
-REPO = dumpsuite.REPO
-NTARGETS = os.path.join(dumpsuite.TARGETS, 'native')
+REPO = e2elib.REPO
+NTARGETS = os.path.join(e2elib.TARGETS, 'native')
 EXT_SRC = os.path.join(NTARGETS, 'cspy_native_test.c')
 EXT_SO = 'cspy_native_test.so'
 NOLIBDW_BUILD = 'build-nolibdw'
@@ -89,7 +88,7 @@ def include_dirs(interp):
     its root)."""
     r = subprocess.run([interp.path, '-c', 'import sysconfig; p = sysconfig.get_paths(); '
                         'print(p["include"]); print(p["platinclude"])'],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dumpsuite.target_env(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e2elib.target_env(),
                        timeout=30)
     incs = r.stdout.decode().split()
     if r.returncode != 0 or not incs:
@@ -129,22 +128,22 @@ class Session(object):
 
     def __init__(self, interp, stripped=False, mode=('forever',), pidns=False):
         """pidns: the target runs as PID 1 of its own PID namespace with a
-        private /tmp (run.py's start_in_pid_namespace), the extension in a
+        private /tmp (e2elib's start_in_pid_namespace), the extension in a
         directory outside /tmp."""
         self.interp = interp
-        self.ctx = dumpsuite.Ctx(interp)
-        self.dir = make_temp_dir('cspy-native-', dumpsuite.shared_dir_root() if pidns else None)
+        self.ctx = e2elib.Ctx(interp)
+        self.dir = make_temp_dir('cspy-native-', e2elib.shared_dir_root() if pidns else None)
         self.ext = build_ext(interp, self.dir, stripped)
         script = os.path.join('native', 'native_target.py')
         if pidns:
-            self.target = dumpsuite.start_in_pid_namespace(self.ctx, script,
-                                                           args=[self.dir] + list(mode),
-                                                           interp=interp)
+            self.target = e2elib.start_in_pid_namespace(self.ctx, script,
+                                                        args=[self.dir] + list(mode),
+                                                        interp=interp)
         else:
             self.target = self.ctx.start(script, args=[self.dir] + list(mode))
         self.target.runnable = None         # it spins: always running
         if pidns:
-            self.oracle = dumpsuite.pidns_ready(self.target, timeout=30)
+            self.oracle = e2elib.pidns_ready(self.target, timeout=30)
         else:
             self.oracle = self.target.wait_ready(timeout=30)
         got = os.path.realpath(self.oracle['extra']['ext'])
@@ -165,7 +164,7 @@ RE_HEX = re.compile(r'^0x[0-9a-f]+$')
 
 def expected_stack(s, stripped):
     """[(name or regex, file, line or None)] innermost first."""
-    py = dumpsuite.exp_frames(s.oracle['threads'][0])      # innermost first: middle, outer, <module>
+    py = e2elib.exp_frames(s.oracle['threads'][0])      # innermost first: middle, outer, <module>
     names = [f['name'] for f in py]
     if names[:2] != ['middle', 'outer']:
         raise Fail('unexpected oracle stack %s' % names)
@@ -204,7 +203,7 @@ def matches(exp, got):
 def stack_problem(what, exp, got):
     if matches(exp, got):
         return None
-    return dumpsuite.frames_diff(what, show(exp), show(got)) or \
+    return e2elib.frames_diff(what, show(exp), show(got)) or \
         '%s: expected %s, got %s' % (what, show(exp), show(got))
 
 
@@ -224,7 +223,7 @@ def parse_native_text(out):
 
 
 def run_dump(s, flags):
-    dumpsuite.settle(s.target)
+    e2elib.settle(s.target)
     res = cspy(['dump', '--pid', s.target.python_pid] + list(flags))
     if res.rc != 0:
         raise Fail('$ %s\n  exit status %d, expected 0\n  stderr: %s'
@@ -309,11 +308,7 @@ def record_raw(s, flags, dur='2'):
     if not m:
         raise Fail('$ %s\n  no "Wrote ... Samples: N Errors: M" line\n  stderr: %s'
                    % (res.shown, clip(res.err.strip(), 2000)))
-    stacks = []
-    for line in text.split('\n'):
-        if line:
-            st, _, count = line.rpartition(' ')
-            stacks.append((st.split(';'), int(count)))
+    stacks = [(list(st), count) for st, count in parse_collapsed(text, res.shown)]
     return res, int(m.group(3)), int(m.group(4)), stacks
 
 
@@ -465,7 +460,7 @@ def check_no_libdw(s):
                                        '(built without libdw)'])
         res = cspy(['dump', '--pid', s.target.pid], exe=exe)
         _, frames, _ = parse_native_text(res.out)
-        want = [(f['name'], f['short'], f['line']) for f in dumpsuite.exp_frames(s.oracle['threads'][0])]
+        want = [(f['name'], f['short'], f['line']) for f in e2elib.exp_frames(s.oracle['threads'][0])]
         if res.rc != 0 or frames != want:
             pr.append('$ %s\n  exit status %d; expected the Python stack %s, got %s\n  stderr: %s'
                       % (res.shown, res.rc, show(want), show(frames), clip(res.err, 500)))
@@ -485,7 +480,7 @@ def check_merge_error(s):
         pr = []
         res = run_dump(n, ['--native'])
         threads, frames, other = parse_native_text(res.out)
-        want = [(f['name'], f['short'], f['line']) for f in dumpsuite.exp_frames(n.oracle['threads'][0])]
+        want = [(f['name'], f['short'], f['line']) for f in e2elib.exp_frames(n.oracle['threads'][0])]
         note = '    <no native stack: the native and Python stacks did not match>'
         if other != [note] or frames != want:
             pr.append('$ %s\n  expected the line %r and the Python stack %s\n  output:\n%s'
@@ -542,7 +537,7 @@ def run_checks(interp, checks, stripped, results, stacks, pidns=False):
             except Exception:
                 results[(interp.label, name)] = ('FAIL', 'internal error of the test:\n' +
                                                  traceback.format_exc())
-            dumpsuite.note_time(interp.label, name, t0)
+            e2elib.note_time(interp.label, name, t0)
             if OPTS.verbose:
                 sys.stderr.write('%-5s %-10s %-22s %.1fs\n' % (results[(interp.label, name)][0],
                                                                interp.label, name, time.time() - t0))
@@ -551,11 +546,8 @@ def run_checks(interp, checks, stripped, results, stacks, pidns=False):
 
 
 def selected(name):
-    if name in (OPTS.skip or []):
-        return False
-    if not OPTS.k:
-        return True
-    return any(p in name for p in OPTS.k)
+    """-k selects it and --skip does not leave it out."""
+    return name not in (OPTS.skip or []) and e2elib.selected(name, OPTS.k)
 
 
 def main():
@@ -568,26 +560,19 @@ def main():
     ap.add_argument('--show', action='store_true', help='print the merged stacks seen by `dump --native`')
     ap.add_argument('-v', '--verbose', action='store_true')
     OPTS = ap.parse_args()
-    dumpsuite.OPTS = argparse.Namespace(targets_only=False, verbose=OPTS.verbose, k=None)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, dumpsuite._on_signal)
+    e2elib.OPTS = argparse.Namespace(targets_only=False, verbose=OPTS.verbose, k=None)
+    e2elib.handle_signals()
     LINES = {'spin': marker_line('CSPY_SPIN_LINE'), 'invoke_callback': marker_line('CSPY_INVOKE_LINE'),
              'burn_then_call': marker_line('CSPY_CALL_LINE')}
 
     t0 = time.time()
-    interps, notes = dumpsuite.discover()
-    if OPTS.python:
-        skipped = [i for i in interps if not any(i.version.startswith(v) or i.label.startswith(v)
-                                                 for v in OPTS.python)]
-        interps = [i for i in interps if i not in skipped]
-        notes += ['%s: not selected (--python)' % i.label for i in skipped]
+    interps, notes = e2elib.discover()
+    interps = e2elib.select_pythons(interps, notes, OPTS.python)
     print('cspy --native end-to-end tests: %s' % cspy_shown())
-    dumpsuite.snapshot_cspy()
-    if not dumpsuite._SNAPSHOT:
-        print('NOTE: %s does not exist: every cspy check fails (run `make`)' % dumpsuite.built_cspy())
+    e2elib.use_snapshot()
     if not shutil.which(os.environ.get('CC') or 'cc'):
         print('NOTE: no C compiler: every per-version check fails')
-    dumpsuite.describe_interps(interps)
+    e2elib.describe_interps(interps)
 
     results, stacks = {}, {}
     checks = [(n, fn) for n, fn, _ in PER_VERSION if selected(n)]
@@ -608,7 +593,7 @@ def main():
         if pidns:
             run_checks(interp, pidns, False, results, stacks, pidns=True)
     supported = [i for i in interps if i.supported() and i.minor >= (3, 0)]
-    default = dumpsuite.default_interp(supported)
+    default = e2elib.default_interp(supported)
     gnames = [n for n, _ in GLOBAL if selected(n)]
     if gnames and default:
         run_checks(default, [(n, fn) for n, fn in GLOBAL if selected(n)], False, results, stacks)
@@ -618,8 +603,8 @@ def main():
 
     labels = [i.label for i in interps]
     names = [n for n, _ in checks] + (['cost'] if OPTS.cost else [])
-    dumpsuite.print_table(results, labels, names, gnames, default.label if default else None,
-                          default.label if default else '-')
+    e2elib.print_table(results, labels, names, gnames, default.label if default else None,
+                       default.label if default else '-')
     if OPTS.show and stacks:
         print()
         print('merged stacks (dump --native):')
@@ -634,7 +619,7 @@ def main():
             if l in COST:
                 a, b = COST[l]
                 print('  %-10s %9.1f us %9.1f us %7.1fx' % (l, a, b, b / a if a else 0))
-    return dumpsuite.print_outcome(results, t0, [n for n, _, _ in PER_VERSION] + [n for n, _ in GLOBAL], notes)
+    return e2elib.print_outcome(results, t0, [n for n, _, _ in PER_VERSION] + [n for n, _ in GLOBAL], notes)
 
 
 if __name__ == '__main__':

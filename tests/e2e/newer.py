@@ -36,7 +36,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-import run as dumpsuite  # noqa: E402  (pythons_cache, pyenv_root: one place)
+import e2elib  # noqa: E402  (pythons_cache, pyenv_root: one place)
 TARGET = os.path.join(REPO, "tests", "targets", "nested.py")
 BUILD = os.environ.get("BUILD_OMIT", "build-omit")
 
@@ -44,14 +44,14 @@ BUILD = os.environ.get("BUILD_OMIT", "build-omit")
 def interpreters():
     out = []
     try:
-        with open(os.path.join(dumpsuite.pythons_cache(), "manifest")) as f:
+        with open(os.path.join(e2elib.pythons_cache(), "manifest")) as f:
             for line in f.read().splitlines():
                 cols = line.split("\t")
                 if len(cols) >= 3 and os.access(cols[2], os.X_OK):
                     out.append((cols[0], cols[2]))
     except OSError:
         pass
-    root = dumpsuite.pyenv_root()
+    root = e2elib.pyenv_root()
     if root:
         for d in sorted(glob.glob(os.path.join(root, "versions", "3.1[3-9]*"))):
             exe = os.path.join(d, "bin", "python3")

@@ -4,8 +4,8 @@
     python3 tests/e2e/record.py [-k PATTERN] [--python VERSION] [-j JOBS]
                                 [--targets-only] [--no-accuracy-file] [-v]
 
-Reuses the `cspy dump` suite (tests/e2e/run.py, imported as a module) for
-interpreter discovery, process tracking and the target class. Targets live
+Uses the e2e library (tests/e2e/e2elib.py) for interpreter discovery,
+process tracking, the target class and the report. Targets live
 in tests/targets/record/; each writes an ORACLE (its PIDs, native thread ids
 and names, its functions' first lines, the CPU time it measured itself) and
 the checks compare cspy's profiles to it.
@@ -25,7 +25,6 @@ on success, on failure, at exit and on SIGINT/SIGTERM/SIGHUP.
 """
 import argparse
 import concurrent.futures
-import fnmatch
 import json
 import os
 import random
@@ -37,17 +36,16 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run as dumpsuite                                      # noqa: E402
-from run import (Fail, NA, Stopping, TargetsOnly, alive, clip, cspy_path,  # noqa: E402
-                 cspy_shown, end_process, indent, make_temp_dir, proc_stat,
-                 remove_temp_dir, spawn, target_env, track)
+import e2elib                                      # noqa: E402
+from e2elib import (Fail, NA, TargetsOnly, alive, clip, cspy_path,  # noqa: E402
+                    cspy_shown, end_process, indent, make_temp_dir, parse_collapsed, proc_stat,
+                    remove_temp_dir, run_one, selected, spawn, target_env)
 
-REPO = dumpsuite.REPO
-RTARGETS = os.path.join(dumpsuite.TARGETS, 'record')
+REPO = e2elib.REPO
+RTARGETS = os.path.join(e2elib.TARGETS, 'record')
 RUN_TIMEOUT = 40            # any single cspy record run
 DUR = '1'                   # default --duration of attach-mode runs (seconds)
 ACC_SECONDS = 5           # x ACC_RATE: 1,000 samples, as 10 s at 100 Hz gave
@@ -145,7 +143,7 @@ class Rec(object):
 
 def children(pid):
     out = []
-    for tid in dumpsuite.tasks(pid):
+    for tid in e2elib.tasks(pid):
         try:
             with open('/proc/%d/task/%d/children' % (pid, tid)) as f:
                 out += [int(x) for x in f.read().split()]
@@ -165,7 +163,7 @@ def describe_tree(pid, depth=0):
     except OSError:
         cmd = '?'
     ths = []
-    for tid in dumpsuite.tasks(pid):
+    for tid in e2elib.tasks(pid):
         st = proc_stat(pid, tid)
         try:
             with open('/proc/%d/task/%d/wchan' % (pid, tid)) as f:
@@ -183,12 +181,12 @@ def sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
 
-class Ctx(dumpsuite.Ctx):
+class Ctx(e2elib.Ctx):
     """One check with one interpreter: targets (the dump suite's Target),
     cspy runs, temporary directories, PIDs to end; all ended by close()."""
 
     def __init__(self, interp):
-        dumpsuite.Ctx.__init__(self, interp)
+        e2elib.Ctx.__init__(self, interp)
         self.recs = []
         self.dirs = []
         self.pids = []           # (pid, session it must still be in) to end
@@ -199,7 +197,7 @@ class Ctx(dumpsuite.Ctx):
         return d
 
     def start(self, script, args=(), **kw):
-        t = dumpsuite.Ctx.start(self, os.path.join('record', script), args, **kw)
+        t = e2elib.Ctx.start(self, os.path.join('record', script), args, **kw)
         return t
 
     def ready(self, t, timeout=20):
@@ -225,7 +223,7 @@ class Ctx(dumpsuite.Ctx):
                     pass
         for r in self.recs:
             r.close()
-        dumpsuite.Ctx.close(self)
+        e2elib.Ctx.close(self)
         for d in self.dirs:
             remove_temp_dir(d)
 
@@ -247,7 +245,7 @@ def require_cspy():
     if OPTS.targets_only:
         raise TargetsOnly()
     if not os.access(cspy_path(), os.X_OK):
-        raise Fail('cspy binary not found: %s (build it with `make`)' % dumpsuite.built_cspy())
+        raise Fail('cspy binary not found: %s (build it with `make`)' % e2elib.built_cspy())
 
 
 def launch_cmd(interp, script, oracle, *args):
@@ -273,7 +271,6 @@ def read_json(path):
 # --------------------------------------------------------------------------
 # Profiles
 
-RE_RAW = re.compile(r'^(.*) (\d+)$')
 RE_LABEL = re.compile(r'^(.*) \(([^()]*?)(?::(-?\d+))?\)$')
 RE_PROC_ROOT = re.compile(r'^process (\d+):"(.*)"$')
 RE_THREAD_ROOT = re.compile(r'^thread \((\d+)\)(?:: (.*))?$')
@@ -326,20 +323,7 @@ def parse_label(label):
 
 
 def parse_raw_text(text, source='raw'):
-    stacks = []
-    bad = []
-    for n, line in enumerate(text.split('\n'), 1):
-        if not line and n == len(text.split('\n')):
-            continue
-        m = RE_RAW.match(line)
-        if not m or not m.group(1):
-            bad.append('line %d: %r' % (n, line[:300]))
-            continue
-        stacks.append((tuple(m.group(1).split(';')), int(m.group(2))))
-    if bad:
-        raise Fail('%s: lines that are not "frame;frame;... COUNT":\n%s'
-                   % (source, indent('\n'.join(bad[:10]), 2)))
-    return Prof(stacks, source)
+    return Prof(parse_collapsed(text, source), source)
 
 
 def load_raw(path):
@@ -638,12 +622,12 @@ def check_interpreters(ctx):
     see it (the runner's: its main-interpreter frames, then the
     subinterpreter's), ID the interpreter it runs in; in cspy's JSON the
     root frame has kind "interpreter"."""
-    t = dumpsuite.Ctx.start(ctx, 'subinterp.py')
-    o = dumpsuite.subinterp_oracle(t)
+    t = e2elib.Ctx.start(ctx, 'subinterp.py')
+    o = e2elib.subinterp_oracle(t)
     want = {}
     for th in o['threads']:
         root = o.get('view_root', '')
-        frames = tuple('%s (%s:%d)' % (f['name'], dumpsuite.expected_short(f['filename'], root),
+        frames = tuple('%s (%s:%d)' % (f['name'], e2elib.expected_short(f['filename'], root),
                                        f['line']) for f in th['frames'])
         want[('interpreter (%d)' % th['interp'], 'thread (%d): %s' % (th['native_id'], th['name']))
              + frames] = th['name']
@@ -679,12 +663,12 @@ def check_interpreters_busy(ctx):
     spin (any line): never a subinterpreter frame under another thread (3.12
     runs it in a thread state with the main thread's ids), nothing of the
     sleeping main thread."""
-    t = dumpsuite.Ctx.start(ctx, 'subinterp.py', ['busy'])
-    o = dumpsuite.subinterp_oracle(t)
+    t = e2elib.Ctx.start(ctx, 'subinterp.py', ['busy'])
+    o = e2elib.subinterp_oracle(t)
     root = o.get('view_root', '')
     run = [th for th in o['threads'] if th['name'] == 'runner'][0]
     want = (('interpreter (%d)' % run['interp'], 'thread (%d): runner' % run['native_id']) +
-            tuple('%s (%s:%d)' % (f['name'], dumpsuite.expected_short(f['filename'], root), f['line'])
+            tuple('%s (%s:%d)' % (f['name'], e2elib.expected_short(f['filename'], root), f['line'])
                   for f in run['frames']))
     r, prof = attach_raw(ctx, t, ['--interpreters', '--threads'])
     problems = []
@@ -706,8 +690,8 @@ def check_pid_namespace(ctx):
     leaf of most samples, the sleeping threads absent); with --threads its root is
     "thread (TID, ns N): busy-worker", TID as seen here and N inside; -f json
     gives it "ns_tid": N, -f speedscope names it "Process P Thread TID (ns N) ..."."""
-    t = dumpsuite.start_in_pid_namespace(ctx, os.path.join('record', 'threads_mix.py'))
-    o = dumpsuite.pidns_ready(t, tid_key='tid')
+    t = e2elib.start_in_pid_namespace(ctx, os.path.join('record', 'threads_mix.py'))
+    o = e2elib.pidns_ready(t, tid_key='tid')
     roles = dict((th['role'], th) for th in o['threads'])
     end = time.time() + 10
     while time.time() < end:
@@ -948,7 +932,7 @@ def check_late_python(ctx):
     d = ctx.tmpdir()
     exe = os.path.join(d, 'late_python')
     src = os.path.join(RTARGETS, 'late_python.c')
-    r = dumpsuite.run_cmd([cc, '-o', exe, src, '-ldl'], timeout=60)
+    r = e2elib.run_cmd([cc, '-o', exe, src, '-ldl'], timeout=60)
     if r.rc != 0:
         raise Fail('cannot build %s:\n%s' % (src, r.err))
     t = ctx.start('late_parent.py', [exe])
@@ -1684,8 +1668,8 @@ def check_json_profile(ctx):
     for k in ('title', 'command_line', 'python_version', 'rate_hz', 'duration_ns', 'samples', 'errors'):
         if k not in meta:
             pr.append('meta: no key %r (keys: %s)' % (k, sorted(meta)))
-    if meta.get('python_version') != dumpsuite.shown_version(ctx.interp):
-        pr.append('meta.python_version expected %r, got %r' % (dumpsuite.shown_version(ctx.interp),
+    if meta.get('python_version') != e2elib.shown_version(ctx.interp):
+        pr.append('meta.python_version expected %r, got %r' % (e2elib.shown_version(ctx.interp),
                                                                meta.get('python_version')))
     if meta.get('rate_hz') != 100:
         pr.append('meta.rate_hz expected 100, got %r' % meta.get('rate_hz'))
@@ -1918,10 +1902,10 @@ def check_traced_midway(ctx):
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
             end = time.time() + 3
-            while (dumpsuite.tracer_of(t.pid, t.pid) != tr.pid and tr.poll() is None and
+            while (e2elib.tracer_of(t.pid, t.pid) != tr.pid and tr.poll() is None and
                    time.time() < end and r.p.poll() is None):
                 time.sleep(0.01)
-            if dumpsuite.tracer_of(t.pid, t.pid) == tr.pid or r.p.poll() is not None:
+            if e2elib.tracer_of(t.pid, t.pid) == tr.pid or r.p.poll() is not None:
                 break
             end_process(tr)
         attached = time.time()
@@ -1943,7 +1927,7 @@ def check_traced_midway(ctx):
         ctx.fail(r, pr)
     finally:
         if tr is not None:
-            dumpsuite.end_tracer(tr)
+            e2elib.end_tracer(tr)
     ctx.finish()
 
 
@@ -1991,7 +1975,7 @@ def check_bad_target(ctx):
         ctx.fail(r, ['exit status %d, expected 127 (command not found)' % r.rc])
     if os.path.exists(out):
         ctx.fail(r, ['an output file was left behind: %s' % out])
-    sleeper = dumpsuite.spawn(['sleep', '60'])
+    sleeper = e2elib.spawn(['sleep', '60'])
     try:
         r = ctx.cspy(['record', '-o', out, '-d', '5', '--pid', str(sleeper.pid)])
         expect_error(ctx, r, ['not a Python process'], fast=2.0)
@@ -2163,7 +2147,7 @@ def check_sudo(ctx, interps):
     if not cands:
         raise NA('no interpreter that user nobody can run (all under non-world-readable directories)')
     if not all(world_accessible(os.path.join(d, f), 0o004) for d, f in (
-            (RTARGETS, 'launch.py'), (RTARGETS, 'rec_common.py'), (dumpsuite.TARGETS, 'cspy_oracle.py'))):
+            (RTARGETS, 'launch.py'), (RTARGETS, 'rec_common.py'), (e2elib.TARGETS, 'cspy_oracle.py'))):
         raise NA('tests/targets/record is not readable by user nobody')
     interp = cands[-1]
     require_cspy()
@@ -2232,7 +2216,7 @@ def check_sudo(ctx, interps):
     ctx.finish()
 
 
-FFFD = dumpsuite.FFFD
+FFFD = e2elib.FFFD
 
 
 def check_hostile(ctx, interps):
@@ -2496,7 +2480,7 @@ def check_deep_truncated(ctx):
     """recursion.py 9000 deep (deeper than the 8,192 frames read): in every
     format the root of the stack is a <truncated> frame, then 8,192 frames of
     recurse."""
-    t = dumpsuite.Ctx.start(ctx, 'recursion.py', [DEEP])
+    t = e2elib.Ctx.start(ctx, 'recursion.py', [DEEP])
     ctx.ready(t)
     require_cspy()
     d = ctx.tmpdir()
@@ -2560,11 +2544,11 @@ def check_deep_truncated(ctx):
 
 def ft_target(ctx, mode, pyflags=()):
     """tests/targets/ft_busy.py: three busy threads (see run.py ft_busy)."""
-    t = dumpsuite.Ctx.start(ctx, 'ft_busy.py', [mode, 3], pyflags=pyflags)
+    t = e2elib.Ctx.start(ctx, 'ft_busy.py', [mode, 3], pyflags=pyflags)
     # Until the oracle's own thread has exited: a sample of it would be a
     # stack under an unknown root.
     t.wait_ready(timeout=20, exact_tasks=True)
-    return t, dumpsuite.busy_expected(t.oracle)
+    return t, e2elib.busy_expected(t.oracle)
 
 
 FT_SHARE = 0.5      # each busy thread: at least this part of the busy threads' mean
@@ -2606,7 +2590,7 @@ def check_ft_threads(ctx):
                 problems.append('under %s: a frame that is not "name (file:line)": %s'
                                 % (st[0], ';'.join(st)))
                 continue
-            problems += dumpsuite.busy_frames_problems(
+            problems += e2elib.busy_frames_problems(
                 'under %s' % st[0], [dict(f, filename=f['short']) for f in frames], loop, got)
             if loop:
                 counts[st[0]] += c
@@ -2705,11 +2689,11 @@ PER_VERSION = [
     ('gil_pause', check_gil_pause, None),
     ('threads', check_threads, None),
     ('interpreters', check_interpreters,
-     dumpsuite.na_before((3, 10), dumpsuite.SUBINTERP_NA)),
+     e2elib.na_before((3, 10), e2elib.SUBINTERP_NA)),
     ('interpreters_busy', check_interpreters_busy,
-     dumpsuite.na_before((3, 12), 'before 3.12 a subinterpreter shares the main interpreter\'s '
-                         'GIL, and a thread spinning in it starves the target\'s other threads '
-                         '(its oracle is never written)')),
+     e2elib.na_before((3, 12), 'before 3.12 a subinterpreter shares the main interpreter\'s '
+                      'GIL, and a thread spinning in it starves the target\'s other threads '
+                      '(its oracle is never written)')),
     ('function_agg', check_function_agg, None),
     ('function_pattern', check_function_pattern, None),
     ('include_exclude', check_include_exclude, None),
@@ -2810,38 +2794,6 @@ def check_targets(ctx):
 # --------------------------------------------------------------------------
 # Driver
 
-def run_one(interp, name, fn):
-    ctx = Ctx(interp)
-    t0 = time.time()
-    try:
-        fn(ctx)
-        status, detail = 'ok', None
-    except Stopping:
-        status, detail = 'FAIL', 'interrupted'
-    except TargetsOnly:
-        status, detail = 'n/a', 'cspy not run (--targets-only)'
-    except NA as e:
-        status, detail = 'n/a', str(e)
-    except Fail as e:
-        status, detail = 'FAIL', str(e)
-    except Exception:
-        status, detail = 'FAIL', 'internal error of the test (a test bug):\n' + traceback.format_exc()
-    finally:
-        ctx.close()
-    dumpsuite.note_time(ctx.interp.label if ctx.interp else '-', name, t0)
-    if OPTS.verbose:
-        sys.stderr.write('%-5s %-10s %-24s %.1fs\n' % (status, ctx.interp.label if ctx.interp else '-',
-                                                       name, time.time() - t0))
-    return status, detail
-
-
-def selected(name):
-    if not OPTS.k:
-        return True
-    return any(fnmatch.fnmatch(name, p) if any(c in p for c in '*?[') else p in name
-               for p in OPTS.k)
-
-
 def accuracy_table():
     names = ['share_60', 'share_30', 'share_10']
     lines = ['| Python | ' + ' | '.join('%s expected / got' % n for n in names) +
@@ -2888,24 +2840,16 @@ def main():
     ap.add_argument('--skip', action='append', default=[], metavar='CHECK',
                     help='report CHECK as n/a instead of running it (e.g. accuracy under sanitizers); repeatable')
     ap.add_argument('-v', '--verbose', action='store_true', help='print each result as it comes')
-    OPTS = ap.parse_args()
-    dumpsuite.OPTS = OPTS
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, dumpsuite._on_signal)
+    OPTS = e2elib.OPTS = ap.parse_args()
+    e2elib.handle_signals()
 
     t0 = time.time()
-    interps, notes = dumpsuite.discover()
-    if OPTS.python:
-        skipped = [i for i in interps if not any(
-            i.version.startswith(v) or i.label.startswith(v) for v in OPTS.python)]
-        interps = [i for i in interps if i not in skipped]
-        notes += ['%s: not selected (--python)' % i.label for i in skipped]
+    interps, notes = e2elib.discover()
+    interps = e2elib.select_pythons(interps, notes, OPTS.python)
     print('cspy record end-to-end tests: %s%s' % (cspy_shown(), ' (targets only)' if OPTS.targets_only else ''))
     if not OPTS.targets_only:
-        dumpsuite.snapshot_cspy()
-        if not dumpsuite._SNAPSHOT:
-            print('NOTE: %s does not exist: every cspy check fails (run `make`)' % dumpsuite.built_cspy())
-    dumpsuite.describe_interps(interps)
+        e2elib.use_snapshot()
+    e2elib.describe_interps(interps)
     sys.stdout.flush()
 
     per_version = ([('targets', check_targets, None)] if OPTS.targets_only else
@@ -2915,7 +2859,7 @@ def main():
     phase1, jobs = [], []
     for order, i in enumerate(interps):
         for name, fn, na in per_version:
-            if not selected(name):
+            if not selected(name, OPTS.k):
                 continue
             reason = na(i) if na else None
             if name in OPTS.skip:
@@ -2930,10 +2874,10 @@ def main():
             else:
                 jobs.append((i, name, fn))
     supported = [i for i in interps if i.supported()]
-    default = dumpsuite.default_interp(interps)
+    default = e2elib.default_interp(interps)
     gnames = []
     for name, fn in gchecks:
-        if not selected(name):
+        if not selected(name, OPTS.k):
             continue
         gnames.append(name)
         if name == 'hostile_names':
@@ -2947,7 +2891,7 @@ def main():
 
     # Phase 1: accuracy, one interpreter at a time, nothing else running.
     for i, name, fn, order in phase1:
-        results[(i.label, name)] = run_one(i, name, fn)
+        results[(i.label, name)] = run_one(Ctx, i, name, fn, 24)
         if i.label in ACCURACY:
             ACCURACY[i.label]['order'] = order
     # Phase 2: the rest, in parallel. Slow ones first.
@@ -2958,13 +2902,13 @@ def main():
         futs = {}
         for interp, name, fn in jobs:
             key = (interp.label, name) if name not in gnames else ('-', name)
-            futs[ex.submit(run_one, interp, name, fn)] = key
+            futs[ex.submit(run_one, Ctx, interp, name, fn, 24)] = key
         for f in concurrent.futures.as_completed(futs):
             results[futs[f]] = f.result()
 
     labels = [i.label for i in interps]
-    names = [n for n, _, _ in per_version if selected(n)]
-    dumpsuite.print_table(results, labels, names, gnames, default.label if default else None, '-')
+    names = [n for n, _, _ in per_version if selected(n, OPTS.k)]
+    e2elib.print_table(results, labels, names, gnames, default.label if default else None, '-')
     if ACCURACY:
         table = accuracy_table()
         print()
@@ -2979,7 +2923,7 @@ def main():
         else:
             write_accuracy_md(table)
             print('(written to bench/results/accuracy.md)')
-    return dumpsuite.print_outcome(results, t0, names + gnames, notes)
+    return e2elib.print_outcome(results, t0, names + gnames, notes)
 
 
 if __name__ == '__main__':

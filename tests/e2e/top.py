@@ -3,8 +3,8 @@
 
     python3 tests/e2e/top.py [-k PATTERN] [--python VERSION] [-j JOBS] [-v]
 
-Reuses the `cspy dump` suite (tests/e2e/run.py, imported as a module) for
-interpreter discovery, process tracking and the target class. The target
+Uses the e2e library (tests/e2e/e2elib.py) for interpreter discovery,
+process tracking, the target class and the report. The target
 (tests/targets/top/hot.py) spends its main thread's time in hot_70 and
 hot_30 (70/30 of the wall time, measured by the target itself), with an
 idle "sleeper" thread. cspy runs in a pane of a private tmux server
@@ -48,7 +48,6 @@ ended by PID; the tmux server is killed at the end and on signals.
 import argparse
 import concurrent.futures
 import datetime
-import fnmatch
 import itertools
 import json
 import os
@@ -59,14 +58,14 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run as dumpsuite                                      # noqa: E402
-from run import (Fail, NA, Stopping, alive, clip, cspy_path, cspy_shown, shown_version,  # noqa: E402
-                 indent, leftover_stops, make_temp_dir, remove_temp_dir, target_env)
+import e2elib                                      # noqa: E402
+from e2elib import (Fail, NA, alive, clip, cspy_path, cspy_shown, shown_version,  # noqa: E402
+                    indent, leftover_stops, make_temp_dir, remove_temp_dir, run_one, selected,
+                    target_env)
 
-REPO = dumpsuite.REPO
+REPO = e2elib.REPO
 SOCK = 'cspy-test-%d' % os.getpid()
 WIDTH, HEIGHT = 120, 40
 RATE = 100
@@ -315,9 +314,9 @@ def snapshots(text):
 # --------------------------------------------------------------------------
 # Context of one check
 
-class Ctx(dumpsuite.Ctx):
+class Ctx(e2elib.Ctx):
     def __init__(self, interp):
-        dumpsuite.Ctx.__init__(self, interp)
+        e2elib.Ctx.__init__(self, interp)
         self.panes = []
         self.dirs = []
         self.problems = []
@@ -328,7 +327,7 @@ class Ctx(dumpsuite.Ctx):
         return d
 
     def target(self, args=()):
-        t = dumpsuite.Ctx.start(self, os.path.join('top', 'hot.py'), args)
+        t = e2elib.Ctx.start(self, os.path.join('top', 'hot.py'), args)
         t.wait_ready(exact_tasks=False)
         return t
 
@@ -352,14 +351,14 @@ class Ctx(dumpsuite.Ctx):
     def close(self):
         for p in self.panes:
             p.close()
-        dumpsuite.Ctx.close(self)
+        e2elib.Ctx.close(self)
         for d in self.dirs:
             remove_temp_dir(d)
 
 
 def require_cspy():
     if not os.access(cspy_path(), os.X_OK):
-        raise Fail('cspy binary not found: %s (build it with `make`)' % dumpsuite.built_cspy())
+        raise Fail('cspy binary not found: %s (build it with `make`)' % e2elib.built_cspy())
 
 
 def measured_shares(t):
@@ -371,7 +370,7 @@ def measured_shares(t):
 
 
 def launch_args(ctx, oracle, *extra):
-    return [ctx.interp.path, os.path.join(dumpsuite.TARGETS, 'top', 'hot.py'), oracle] + list(extra)
+    return [ctx.interp.path, os.path.join(e2elib.TARGETS, 'top', 'hot.py'), oracle] + list(extra)
 
 
 def check_target_ok(ctx, t, what):
@@ -618,7 +617,7 @@ def check_plain_locals(ctx):
     t = ctx.target()
     args = ['top', '--pid', t.pid, '--duration', '2.5', '--delay', '0.5', '--locals']
     shown = ' '.join([cspy_shown()] + [str(a) for a in args] + ['| cat'])
-    res = dumpsuite.cspy(args, timeout=20)
+    res = e2elib.cspy(args, timeout=20)
     probs = []
     if res.rc != 0:
         probs.append('exit status %s, expected 0; stderr: %s' % (res.rc, res.err.strip()))
@@ -652,12 +651,12 @@ def check_pid_namespace(ctx):
     tables lead with hot_70, hot_30, and the --locals pane names the busiest
     thread with both its ids: "Thread TID (ns 1) "MainThread" (busiest)". On
     a terminal (--idle), T shows each thread as "TID (ns N) "NAME" [i/2]"."""
-    t = dumpsuite.start_in_pid_namespace(ctx, os.path.join('top', 'hot.py'))
-    o = dumpsuite.pidns_ready(t, tid_key='tid')
+    t = e2elib.start_in_pid_namespace(ctx, os.path.join('top', 'hot.py'))
+    o = e2elib.pidns_ready(t, tid_key='tid')
     main = [th for th in o['threads'] if th['role'] == 'main'][0]
     args = ['top', '--pid', t.python_pid, '--duration', '2.5', '--delay', '0.5', '--locals']
     shown = ' '.join([cspy_shown()] + [str(a) for a in args] + ['| cat'])
-    res = dumpsuite.cspy(args, timeout=20)
+    res = e2elib.cspy(args, timeout=20)
     probs = []
     if res.rc != 0:
         probs.append('exit status %s, expected 0; stderr: %s' % (res.rc, res.err.strip()))
@@ -701,12 +700,12 @@ def check_subprocesses(ctx):
     (at 3 s, one had not always been found)."""
     o1 = os.path.join(ctx.tmpdir(), 'o1.json')
     o2 = os.path.join(ctx.tmpdir(), 'o2.json')
-    hot = os.path.join(dumpsuite.TARGETS, 'top', 'hot.py')
+    hot = os.path.join(e2elib.TARGETS, 'top', 'hot.py')
     args = ['top', '--subprocesses', '--duration', '4.5', '--delay', '0.5', '--',
             'sh', '-c', '"$1" "$2" "$3" 6 0 & "$1" "$2" "$4" 6 0 & wait',
             'sh', ctx.interp.path, hot, o1, o2]
     shown = ' '.join([cspy_shown()] + [str(a) for a in args] + ['| cat'])
-    res = dumpsuite.cspy(args, timeout=30)
+    res = e2elib.cspy(args, timeout=30)
     snaps = snapshots(res.out)
     probs = []
     if not snaps:
@@ -761,7 +760,7 @@ def check_launch_signals(ctx):
         d = ctx.tmpdir()
         oracle, marker = os.path.join(d, 'oracle.json'), os.path.join(d, 'marker')
         p = ctx.pane(['top', '--', ctx.interp.path,
-                      os.path.join(dumpsuite.TARGETS, 'record', 'handlers.py'), oracle, marker])
+                      os.path.join(e2elib.TARGETS, 'record', 'handlers.py'), oracle, marker])
         what = '$ %s   (then %s)' % (p.shown, how if how == 'SIGTERM' else 'the key ' + how)
         p.wait(has_rows('handlers_burn'), 'rows for handlers_burn', timeout=20)
         with open(oracle) as f:
@@ -815,7 +814,7 @@ def check_unwritable(ctx):
     t = ctx.target()
     out = os.path.join(ctx.tmpdir(), 'no-such-dir', 'top.log')
     t0 = time.time()
-    res = dumpsuite.cspy(['top', '--pid', t.pid, '-o', out, '--duration', '30'])
+    res = e2elib.cspy(['top', '--pid', t.pid, '-o', out, '--duration', '30'])
     expect_one_line_error(ctx, res, [out])
     if time.time() - t0 > 2:
         ctx.fail('$ ' + res.shown, ['took %.1f s: the output must be opened before sampling'
@@ -829,8 +828,8 @@ def check_output_full(ctx):
     is reported with its real errno ("No space left on device") and the exit
     status is non-zero."""
     t = ctx.target()
-    res = dumpsuite.cspy(['top', '--pid', t.pid, '-o', '/dev/full', '--duration', '1.5',
-                          '--delay', '0.5'])
+    res = e2elib.cspy(['top', '--pid', t.pid, '-o', '/dev/full', '--duration', '1.5',
+                       '--delay', '0.5'])
     probs = []
     if res.rc == 0:
         probs.append('exit status 0, expected non-zero')
@@ -846,7 +845,7 @@ def check_native(ctx):
     (the rest of --native is tested in tests/e2e/native.py)."""
     t = ctx.target()
     for flag in ('--native', '-n'):
-        res = dumpsuite.cspy(['top', flag, '--nonblocking', '--pid', t.pid])
+        res = e2elib.cspy(['top', flag, '--nonblocking', '--pid', t.pid])
         expect_one_line_error(ctx, res, ['--native', '--nonblocking'], code=2)
     ctx.finish()
 
@@ -903,7 +902,7 @@ def check_free_threaded(ctx):
                                   + indent(s.text())])
     p.keys('q')
     p.wait_rc()
-    res = dumpsuite.cspy(['top', '--gil', '--pid', t.pid, '-d', '2'])
+    res = e2elib.cspy(['top', '--gil', '--pid', t.pid, '-d', '2'])
     expect_one_line_error(ctx, res, ['without a GIL', '--gil', 'process %d' % t.pid], code=1)
     p = ctx.pane(['top', '--gil', '--pid', t.pid])
     rc = p.wait_rc()
@@ -912,7 +911,7 @@ def check_free_threaded(ctx):
                                   'screen:\n%s' % (rc, indent('\n'.join(p.screen())))])
     check_target_ok(ctx, t, '$ ' + p.shown)
     # -X gil=1: a GIL again.
-    g = dumpsuite.Ctx.start(ctx, os.path.join('top', 'hot.py'), pyflags=['-X', 'gil=1'])
+    g = e2elib.Ctx.start(ctx, os.path.join('top', 'hot.py'), pyflags=['-X', 'gil=1'])
     g.wait_ready(exact_tasks=False)
     p = ctx.pane(['top', '--gil', '--pid', g.pid])
     s = Screen(p.wait(has_rows('hot_70', 'hot_30'), 'rows for hot_70 and hot_30 with --gil'))
@@ -949,46 +948,12 @@ GLOBAL = [
 # --------------------------------------------------------------------------
 # Runner
 
-def run_one(interp, name, fn):
-    ctx = Ctx(interp)
-    t0 = time.time()
-    try:
-        fn(ctx)
-        status, detail = 'ok', None
-    except Stopping:
-        status, detail = 'FAIL', 'interrupted'
-    except NA as e:
-        status, detail = 'n/a', str(e)
-    except Fail as e:
-        status, detail = 'FAIL', str(e)
-    except Exception:
-        status, detail = 'FAIL', 'internal error of the test (a test bug):\n' + traceback.format_exc()
-    finally:
-        ctx.close()
-    dumpsuite.note_time(interp.label if interp else '-', name, t0)
-    if OPTS.verbose:
-        sys.stderr.write('%-5s %-10s %-20s %.1fs\n' % (status, interp.label, name, time.time() - t0))
-    return status, detail
-
-
-def selected(name):
-    if not OPTS.k:
-        return True
-    return any(fnmatch.fnmatch(name, p) if any(c in p for c in '*?[') else p in name for p in OPTS.k)
-
-
 def choose(interps):
     """Every supported interpreter found (or those named with --python)."""
     ok = [i for i in interps if i.supported()]
     if OPTS.python:
-        return [i for i in ok if any(i.version.startswith(v) or i.label.startswith(v)
-                                     for v in OPTS.python)]
+        return [i for i in ok if e2elib.matches_python(i, OPTS.python)]
     return ok
-
-
-def _on_signal(signum, frame):
-    kill_tmux_server()
-    dumpsuite._on_signal(signum, frame)
 
 
 def main():
@@ -1000,11 +965,9 @@ def main():
                     help='interpreters whose version starts with VERSION (default: every one found)')
     ap.add_argument('-j', '--jobs', type=int, default=3, help='checks run in parallel (default 3)')
     ap.add_argument('-v', '--verbose', action='store_true', help='print each result as it comes')
-    OPTS = ap.parse_args()
+    OPTS = e2elib.OPTS = ap.parse_args()
     OPTS.targets_only = False
-    dumpsuite.OPTS = OPTS
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, _on_signal)
+    e2elib.handle_signals(kill_tmux_server)
 
     t0 = time.time()
     print('cspy top end-to-end tests: %s (tmux server -L %s)' % (cspy_shown(), SOCK))
@@ -1015,13 +978,11 @@ def main():
         fails.append(('-', 'tmux', 'tmux not found on PATH'))
         print('\n0 passed, 1 failed')
         return 1
-    interps, notes = dumpsuite.discover()
+    interps, notes = e2elib.discover()
     chosen = choose(interps)
-    dumpsuite.snapshot_cspy()
-    if not dumpsuite._SNAPSHOT:
-        print('NOTE: %s does not exist: every check fails (run `make`)' % dumpsuite.built_cspy())
+    e2elib.use_snapshot('every check fails')
     for i in chosen:
-        dumpsuite.describe_interps([i])
+        e2elib.describe_interps([i])
     if not chosen:
         print('  no supported interpreter found')
     for n in notes:
@@ -1031,12 +992,12 @@ def main():
     jobs = []
     for i in chosen:
         for name, fn in PER_VERSION:
-            if selected(name):
+            if selected(name, OPTS.k):
                 jobs.append((i, i.label, name, fn))
-    default = dumpsuite.default_interp(chosen)
-    gnames = [n for n, _ in GLOBAL if selected(n)]
+    default = e2elib.default_interp(chosen)
+    gnames = [n for n, _ in GLOBAL if selected(n, OPTS.k)]
     for name, fn in GLOBAL:
-        if not selected(name):
+        if not selected(name, OPTS.k):
             continue
         if default is None:
             results[('-', name)] = ('n/a', 'no supported interpreter found')
@@ -1046,16 +1007,17 @@ def main():
     jobs.sort(key=lambda j: j[2] not in slow)
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, OPTS.jobs)) as ex:
-            futs = dict((ex.submit(run_one, i, name, fn), (label, name)) for i, label, name, fn in jobs)
+            futs = dict((ex.submit(run_one, Ctx, i, name, fn, 20), (label, name))
+                        for i, label, name, fn in jobs)
             for f in concurrent.futures.as_completed(futs):
                 results[futs[f]] = f.result()
     finally:
         kill_tmux_server()
 
     labels = [i.label for i in chosen]
-    names = [n for n, _ in PER_VERSION if selected(n)]
-    dumpsuite.print_table(results, labels, names, gnames, default.label if default else None, '-')
-    return dumpsuite.print_outcome(results, t0, names + gnames)
+    names = [n for n, _ in PER_VERSION if selected(n, OPTS.k)]
+    e2elib.print_table(results, labels, names, gnames, default.label if default else None, '-')
+    return e2elib.print_outcome(results, t0, names + gnames)
 
 
 if __name__ == '__main__':

@@ -75,7 +75,7 @@ def candidates():
 	# tiers find them; a Debian root's run in it and see the repository at
 	# its own path (CSPY_CHROOT_BIND).
 	sys.path.insert(0, os.path.join(REPO, 'tests', 'e2e'))
-	import run as e2e
+	import e2elib as e2e
 	os.environ['CSPY_CHROOT_BIND'] = REPO
 	notes = []
 	for exe, source, root in e2e.provisioned(notes):

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT
  *
- * Test tool for the speedscope, raw (collapsed), chrometrace and json
- * writers: read collapsed stacks into a profile with a fixed timeline and
- * write it in one format, so the writers can be checked on fixed inputs
- * (golden files, the browser validators) and timed, without a live process.
+ * Test tool for every writer of `record` (flamegraph, speedscope, raw
+ * (collapsed), chrometrace, json): read collapsed stacks into a profile with a
+ * fixed timeline and write it in one format, so the writers can be checked on
+ * fixed inputs (golden files, tests/validate/'s browser and schema checks)
+ * and timed, without a live process.
  *
  *   writers_tool -f FORMAT [-o OUT] [-t TITLE] [--full-filenames]
- *                [--unit-samples] [--pretty] [--time N] [INPUT | --synth S,N[,R]]
+ *                [--unit-samples] [--pretty] [--width PX] [--min-width PX]
+ *                [--flame] [--reverse] [--time N] [INPUT | --synth S,N[,R]]
  *
  * Input: one stack per line, "frame;frame;...;leaf COUNT", root first, in
  * time order. A frame is "name (file:line)", "name (file)" or "name"; the
@@ -26,6 +28,15 @@
  *   !title TEXT, !command_line TEXT, !python_version TEXT, !start NS,
  *   !errors N                 profile metadata
  *
+ * --plain reads frames as flamegraph.pl does: each frame is a Python frame
+ * whose name is its whole text (no file, no line, no kind prefix, no escapes:
+ * every ';' separates frames). The flame graph golden file and
+ * tests/validate/run_svg.sh use it.
+ *
+ * --unit-samples (speedscope), --pretty (json), and --width, --min-width,
+ * --flame (root at the bottom) and --reverse (flamegraph) set the writer's
+ * options of those names.
+ *
  * --synth S,N[,R] builds a synthetic profile instead: S distinct stacks
  * (depth 12 to 19) spread over 4 threads, N samples, a new random stack every
  * R samples (default 1: the worst case for the timeline formats).
@@ -43,10 +54,11 @@
 #include <time.h>
 
 #include "agg/profile.h"
-#include "out/chrometrace.h"
-#include "out/collapsed.h"
-#include "out/profjson.h"
-#include "out/speedscope.h"
+#include "writers/chrometrace.h"
+#include "writers/collapsed.h"
+#include "writers/flamegraph.h"
+#include "writers/profjson.h"
+#include "writers/speedscope.h"
 #include "util/xalloc.h"
 
 struct tool_opts {
@@ -54,7 +66,26 @@ struct tool_opts {
 	bool full_filenames;
 	bool unit_samples;
 	bool pretty;
+	int width;              /* flamegraph: 0 = the writer's default */
+	double min_width;       /* flamegraph: < 0 = the writer's default */
+	bool flame;             /* flamegraph: root at the bottom */
+	bool reverse;
+	bool plain;             /* frames as flamegraph.pl reads them (see the top) */
 };
+
+static int w_flamegraph(FILE *f, const struct profile *p, const struct tool_opts *t)
+{
+	struct flamegraph_opts o = FLAMEGRAPH_OPTS_DEFAULT;
+	o.title = t->title;
+	o.full_filenames = t->full_filenames;
+	if (t->width)
+		o.width = t->width;
+	if (t->min_width >= 0)
+		o.min_width = t->min_width;
+	o.icicle = !t->flame;
+	o.reverse = t->reverse;
+	return flamegraph_write(f, p, &o);
+}
 
 static int w_speedscope(FILE *f, const struct profile *p, const struct tool_opts *t)
 {
@@ -91,6 +122,7 @@ static const struct format {
 	const char *name;
 	int (*write)(FILE *f, const struct profile *p, const struct tool_opts *t);
 } formats[] = {
+	{ "flamegraph", w_flamegraph },
 	{ "speedscope", w_speedscope },
 	{ "raw", w_raw },
 	{ "collapsed", w_raw },
@@ -111,6 +143,7 @@ struct reader {
 	char *title, *command_line, *python_version;
 	uint32_t *ids;
 	size_t ids_cap;
+	bool plain;
 };
 
 static uint64_t period_ns(const struct reader *r)
@@ -257,11 +290,12 @@ static int read_line(struct reader *r, char *line)
 	for (char *fr = line;;) {
 		char *semi = fr;
 		while (*semi && *semi != ';')
-			semi += semi[0] == '\\' && semi[1] ? 2 : 1;
+			semi += semi[0] == '\\' && semi[1] && !r->plain ? 2 : 1;
 		bool last = !*semi;
 		*semi = '\0';
 		r->ids = xgrow(r->ids, &r->ids_cap, n + 1, sizeof(*r->ids));
-		r->ids[n++] = parse_frame(r->p, fr);
+		r->ids[n++] = r->plain ? profile__frame(r->p, fr, "", "", -1, PROF_FRAME_PYTHON) :
+					 parse_frame(r->p, fr);
 		if (last)
 			break;
 		fr = semi + 1;
@@ -324,11 +358,13 @@ static double now_s(void)
 static void usage(FILE *f)
 {
 	fputs("usage: writers_tool -f FORMAT [-o OUT] [-t TITLE] [--full-filenames] [--unit-samples]\n"
-	      "                    [--pretty] [--time N] [INPUT | --synth STACKS,SAMPLES[,RUNLEN]]\n"
+	      "                    [--pretty] [--width PX] [--min-width PX] [--flame] [--reverse] [--plain]\n"
+	      "                    [--time N] [INPUT | --synth STACKS,SAMPLES[,RUNLEN]]\n"
 	      "Reads collapsed stacks (\"a;b;c 10\" per line, with !thread/!rate/!idle/... directives)\n"
 	      "from INPUT or stdin and writes them in FORMAT to OUT or stdout.\n"
-	      "Formats: speedscope, raw (or collapsed), chrometrace, json\n"
+	      "Formats: flamegraph, speedscope, raw (or collapsed), chrometrace, json\n"
 	      "Examples: writers_tool -f speedscope -o out.json tests/golden/speedscope/input.txt\n"
+	      "          writers_tool -f flamegraph -t demo -o out.svg stacks.txt\n"
 	      "          writers_tool -f chrometrace --synth 10000,1000000 --time 3 -o /dev/null\n", f);
 }
 
@@ -341,12 +377,17 @@ int main(int argc, char **argv)
 		{ "full-filenames", no_argument, NULL, 'F' },
 		{ "unit-samples", no_argument, NULL, 'U' },
 		{ "pretty", no_argument, NULL, 'P' },
+		{ "width", required_argument, NULL, 'w' },
+		{ "min-width", required_argument, NULL, 'm' },
+		{ "flame", no_argument, NULL, 'b' },
+		{ "reverse", no_argument, NULL, 'r' },
+		{ "plain", no_argument, NULL, 'p' },
 		{ "synth", required_argument, NULL, 'S' },
 		{ "time", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct tool_opts t = { 0 };
+	struct tool_opts t = { .min_width = -1 };
 	const char *format = NULL, *out = NULL, *synth = NULL;
 	int repeat = 0, c;
 	while ((c = getopt_long(argc, argv, "f:o:t:h", longopts, NULL)) != -1) {
@@ -357,6 +398,11 @@ int main(int argc, char **argv)
 		case 'F': t.full_filenames = true; break;
 		case 'U': t.unit_samples = true; break;
 		case 'P': t.pretty = true; break;
+		case 'w': t.width = atoi(optarg); break;
+		case 'm': t.min_width = atof(optarg); break;
+		case 'b': t.flame = true; break;
+		case 'r': t.reverse = true; break;
+		case 'p': t.plain = true; break;
 		case 'S': synth = optarg; break;
 		case 'T': repeat = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
@@ -376,7 +422,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	struct reader r = { .p = profile__new(), .rate = 100 };
+	struct reader r = { .p = profile__new(), .rate = 100, .plain = t.plain };
 	r.meta.start_unix_ns = 1700000000000000000ull;
 	const char *in_name = optind < argc ? argv[optind] : "-";
 	FILE *in = NULL;

@@ -6,9 +6,9 @@
  * escaped (and a scan that every tag in the frames section is one the writer
  * makes), pruning, the empty profile, determinism, the layouts, -EIO on
  * /dev/full, a 10k-stack timing, and the golden file
- * tests/golden/flamegraph/expected.svg (regenerate it with
- * CSPY_UPDATE_GOLDEN=1 when the output changes on purpose, run from the
- * repository root).
+ * tests/golden/flamegraph/expected.svg, from input.txt through
+ * tools/writers_tool (regenerate it with CSPY_UPDATE_GOLDEN=1 when the output
+ * changes on purpose, run from the repository root).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agg/profile.h"
 #include "harness.h"
-#include "out/flamegraph.h"
+#include "writers/flamegraph.h"
 
 static char *render(const struct profile *p, const struct flamegraph_opts *o, int *rc)
 {
@@ -524,50 +525,40 @@ static void test_big_and_deep(void)
 	profile__free(p);
 }
 
-/* Read collapsed stacks ("a;b;c 10") into a profile, as the test tool
- * profile_from_collapsed does: every frame is a Python frame named by its text. */
-static struct profile *from_collapsed(const char *path, const char *title)
-{
-	FILE *in = fopen(path, "r");
-	if (!in)
-		return NULL;
-	struct profile *p = profile__new();
-	uint32_t t = profile__thread(p, 1, 1, "MainThread", "");
-	char line[4096];
-	uint32_t ids[256];
-	while (fgets(line, sizeof(line), in)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		char *sp = strrchr(line, ' ');
-		if (!line[0] || line[0] == '#' || !sp)
-			continue;
-		*sp = '\0';
-		uint32_t cnt = (uint32_t)strtoul(sp + 1, NULL, 10);
-		size_t n = 0;
-		for (char *tok = strtok(line, ";"); tok && n < 256; tok = strtok(NULL, ";"))
-			ids[n++] = profile__frame(p, tok, "", "", -1, PROF_FRAME_PYTHON);
-		profile__add(p, t, ids, n, 0, cnt);
-	}
-	fclose(in);
-	struct prof_meta m = { .title = title, .command_line = "" };
-	profile__set_meta(p, &m);
-	return p;
-}
-
+/* The golden file: tests/golden/flamegraph/input.txt (or $CSPY_GOLDEN_DIR's)
+ * read by the writers' test tool (tools/writers_tool next to this binary's
+ * directory, --plain: every frame a Python frame named by its text) and
+ * written as a flame graph must equal expected.svg byte for byte. */
 static void test_golden(void)
 {
 	const char *dir = getenv("CSPY_GOLDEN_DIR") ? getenv("CSPY_GOLDEN_DIR") : "tests/golden/flamegraph";
-	char in[512], exp[512];
+	char in[512], exp[512], exe[4096], cmd[8192];
 	snprintf(in, sizeof(in), "%s/input.txt", dir);
 	snprintf(exp, sizeof(exp), "%s/expected.svg", dir);
-	struct profile *p = from_collapsed(in, "golden");
-	CHECK(p != NULL);
-	if (!p) {
-		fprintf(stderr, "  (%s not found: run from the repository root)\n", in);
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	CHECK(len > 0);
+	if (len <= 0)
+		return;
+	exe[len] = '\0';
+	*strrchr(exe, '/') = '\0';
+	snprintf(cmd, sizeof(cmd), "%s/../tools/writers_tool", exe);
+	if (access(cmd, X_OK) != 0 || access(in, R_OK) != 0) {
+		fprintf(stderr, "  golden: need %s and %s (run from the repository root)\n", cmd, in);
+		CHECK(!"golden setup");
 		return;
 	}
-	int rc;
-	char *svg = render(p, NULL, &rc);
-	CHECK_INT(rc, 0);
+	snprintf(cmd, sizeof(cmd), "'%s/../tools/writers_tool' --plain -f flamegraph -t golden '%s'",
+		 exe, in);
+	char *svg = NULL, *want = NULL;
+	size_t n = 0, wn = 0;
+	FILE *pp = popen(cmd, "r"), *m = open_memstream(&svg, &n);
+	CHECK(pp != NULL);
+	int c;
+	while (pp && (c = getc(pp)) != EOF)
+		putc(c, m);
+	fclose(m);
+	if (pp)
+		CHECK_INT(pclose(pp), 0);
 	if (getenv("CSPY_UPDATE_GOLDEN")) {
 		FILE *f = fopen(exp, "w");
 		CHECK(f && fputs(svg, f) >= 0 && fclose(f) == 0);
@@ -575,21 +566,17 @@ static void test_golden(void)
 	FILE *f = fopen(exp, "r");
 	CHECK(f != NULL);
 	if (f) {
-		char *want = NULL;
-		size_t n = 0;
-		FILE *m = open_memstream(&want, &n);
-		int c;
+		m = open_memstream(&want, &wn);
 		while ((c = getc(f)) != EOF)
 			putc(c, m);
 		fclose(m);
 		fclose(f);
-		CHECK(strcmp(svg, want) == 0);
-		if (strcmp(svg, want) != 0)
+		CHECK(n == wn && memcmp(svg, want, n) == 0);
+		if (n != wn || memcmp(svg, want, n) != 0)
 			fprintf(stderr, "  output differs from %s (CSPY_UPDATE_GOLDEN=1 rewrites it)\n", exp);
 		free(want);
 	}
 	free(svg);
-	profile__free(p);
 }
 
 int main(void)

@@ -15,21 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "proc/mem.h"
 #include "python/locals.h"
 #include "python/offsets.h"
 #include "python/pyctx.h"
-
-#define BASE 0x7f5600000000ull
-#define ARENA (1u << 20)
-
-#define F_INT27 (1ul << 23)
-#define F_LONG (1ul << 24)
-#define F_TUPLE (1ul << 26)
-#define F_BYTES (1ul << 27)
-#define F_UNICODE (1ul << 28)
-#define F_DICT (1ul << 29)
 
 #define CO_VARARGS 0x4
 #define CO_VARKEYWORDS 0x8
@@ -38,89 +29,7 @@
 #define K_CELL 0x40
 #define K_FREE 0x80
 
-/* ---- snapshot fixture (objects in one region) ---- */
-
-struct fx {
-	struct py_layout L;
-	struct pyctx c;
-	struct mem *m;
-	uint8_t *arena;
-	size_t used;
-	uint64_t t_int, t_str, t_bytes, t_tuple, t_cell, t_none;
-	uint64_t none;
-};
-
-static void put64(uint8_t *p, int off, uint64_t v)
-{
-	memcpy(p + off, &v, 8);
-}
-
-static void put32(uint8_t *p, int off, uint32_t v)
-{
-	memcpy(p + off, &v, 4);
-}
-
-static uint64_t fx_alloc(struct fx *f, size_t n, uint8_t **p)
-{
-	f->used = (f->used + 15) & ~(size_t)15;
-	if (f->used + n > ARENA)
-		abort();
-	*p = f->arena + f->used;
-	uint64_t addr = BASE + f->used;
-	f->used += n;
-	return addr;
-}
-
-static uint64_t fx_obj(struct fx *f, uint64_t t, size_t n, uint8_t **p)
-{
-	uint64_t a = fx_alloc(f, n, p);
-	put64(*p, 0, 1);
-	put64(*p, f->L.ob_type, t);
-	return a;
-}
-
-static uint64_t fx_type(struct fx *f, const char *name, uint64_t flags)
-{
-	uint8_t *p, *q;
-	uint64_t nm = fx_alloc(f, strlen(name) + 1, &q);
-	memcpy(q, name, strlen(name) + 1);
-	uint64_t a = fx_alloc(f, (size_t)f->L.tp_dictoffset + 8, &p);
-	put64(p, f->L.tp_name, nm);
-	put64(p, f->L.tp_flags, flags);
-	return a;
-}
-
-static void fx_init(struct fx *f, unsigned ver, bool ft)
-{
-	bool py2 = ver >> 24 == 2;
-	uint8_t *p;
-
-	memset(f, 0, sizeof(*f));
-	if (offsets_for_version(ver, ft, &f->L) != 0)
-		abort();
-	f->m = mem__new_snapshot();
-	f->arena = calloc(1, ARENA);
-	f->c.mem = f->m;
-	f->c.L = &f->L;
-	f->t_int = fx_type(f, "int", py2 ? F_INT27 : F_LONG);
-	f->t_str = fx_type(f, py2 ? "str" : "str", py2 ? F_BYTES : F_UNICODE);
-	f->t_bytes = fx_type(f, py2 ? "str" : "bytes", F_BYTES);
-	f->t_tuple = fx_type(f, "tuple", F_TUPLE);
-	f->t_cell = fx_type(f, "cell", 0);
-	f->t_none = fx_type(f, "NoneType", 0);
-	f->none = fx_obj(f, f->t_none, 32, &p);
-}
-
-static void fx_commit(struct fx *f)
-{
-	mem__snapshot_add(f->m, BASE, f->arena, f->used);
-}
-
-static void fx_free(struct fx *f)
-{
-	mem__free(f->m);
-	free(f->arena);
-}
+/* ---- value builders (the heap itself: fixture.h, objects in one region) ---- */
 
 static uint64_t fx_int(struct fx *f, int64_t v)
 {
@@ -146,7 +55,7 @@ static uint64_t fx_str(struct fx *f, const char *s)
 	size_t n = strlen(s);
 	uint8_t *p;
 	if (L->str_kind == PY_STR_PY2) {
-		uint64_t a = fx_obj(f, f->t_str, (size_t)L->bytes_sval + n + 1, &p);
+		uint64_t a = fx_obj(f, f->t_bytes, (size_t)L->bytes_sval + n + 1, &p);
 		put64(p, L->bytes_size, n);
 		memcpy(p + L->bytes_sval, s, n);
 		return a;
@@ -156,25 +65,6 @@ static uint64_t fx_str(struct fx *f, const char *s)
 	put32(p, L->uni_state, 1u << L->uni_kind_shift | 1u << L->uni_compact_bit |
 	      1u << L->uni_ascii_bit);
 	memcpy(p + L->uni_ascii_size, s, n);
-	return a;
-}
-
-static uint64_t fx_bytes(struct fx *f, const uint8_t *s, size_t n)
-{
-	uint8_t *p;
-	uint64_t a = fx_obj(f, f->t_bytes, (size_t)f->L.bytes_sval + n + 1, &p);
-	put64(p, f->L.bytes_size, n);
-	memcpy(p + f->L.bytes_sval, s, n);
-	return a;
-}
-
-static uint64_t fx_tuple(struct fx *f, size_t n, const uint64_t *items)
-{
-	uint8_t *p;
-	uint64_t a = fx_obj(f, f->t_tuple, (size_t)f->L.tuple_item + 8 * n, &p);
-	put64(p, f->L.ob_size, n);
-	if (n)
-		memcpy(p + f->L.tuple_item, items, 8 * n);
 	return a;
 }
 
@@ -241,7 +131,7 @@ static void iframe_case(unsigned ver, bool ft)
 				  K_CELL, K_CELL, K_CELL, K_LOCAL | K_HIDDEN, K_FREE };
 	bool hides = ver >= 0x030c0000;
 
-	fx_init(&f, ver, ft);
+	fx_init(&f, ver, ft, false);
 	uint64_t s[11] = {
 		fx_int(&f, 1), fx_cell(&f, fx_int(&f, 2)), fx_tuple(&f, 0, NULL), 0,
 		fx_str(&f, "hi"), 0, fx_cell(&f, fx_str(&f, "cv")), fx_cell(&f, 0), fx_int(&f, 7),
@@ -306,7 +196,7 @@ static void test_iframe_kwonly(void)
 	int err;
 	static const char *const names[] = { "a", "b", "k", "t" };
 	const uint8_t kinds[] = { K_LOCAL, K_LOCAL, K_LOCAL, K_LOCAL };
-	fx_init(&f, 0x030c01f0, false);
+	fx_init(&f, 0x030c01f0, false, false);
 	uint64_t s[4] = { fx_int(&f, 1), fx_int(&f, 2), fx_int(&f, 3), fx_int(&f, 4) };
 	uint64_t frame = fx_frame(&f, f.L.if_localsplus, 4, s);
 	uint64_t code = fx_code(&f, &co);
@@ -343,7 +233,7 @@ static void frameobj_case(unsigned ver)
 	static const char *const free_[] = { "fv" };
 	bool py2 = ver >> 24 == 2;
 
-	fx_init(&f, ver, false);
+	fx_init(&f, ver, false, false);
 	uint64_t s[7] = {
 		py2 ? fx_int(&f, 9) : 0,        /* 2.7 keeps the argument's first value */
 		fx_int(&f, 5), fx_str(&f, "l"), 0,
@@ -402,7 +292,7 @@ static void test_frameobj_varargs(void)
 	uint8_t *co;
 	int err;
 	static const char *const var[] = { "a", "k", "rest", "kw", "tmp" };
-	fx_init(&f, 0x030912f0, false);
+	fx_init(&f, 0x030912f0, false, false);
 	uint64_t s[5] = { fx_int(&f, 1), fx_int(&f, 2), fx_tuple(&f, 0, NULL), fx_tuple(&f, 0, NULL),
 			  fx_str(&f, "t") };
 	uint64_t frame = fx_frame(&f, f.L.f_localsplus, 5, s);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * out/outfile over a temporary directory: a complete write is renamed into
+ * writers/outfile over a temporary directory: a complete write is renamed into
  * place with the umask's mode and no temporary file left; a failed one
  * leaves the path as it was; a symbolic link is followed; /dev/full and
  * /dev/stdout are written directly (ENOSPC reported); append mode appends.
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "out/outfile.h"
+#include "writers/outfile.h"
 
 static char dir[] = "/tmp/cspy-test-outfile-XXXXXX";
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "out/json.h"
+#include "writers/json.h"
 #include "proc/procfs.h"
 #include "python/shortname.h"
 

@@ -12,8 +12,8 @@
 #include "agg/filter.h"
 #include "agg/intern.h"
 #include "agg/profile.h"
-#include "cli/output.h"
 #include "harness.h"
+#include "writers/writer.h"
 
 static void test_interning(void)
 {
@@ -297,21 +297,41 @@ static void test_filter(void)
 
 static void test_formats(void)
 {
-	enum output_format f;
-	CHECK_INT(output_format_choose(NULL, NULL, &f), 0);
-	CHECK_INT(f, OUT_FLAMEGRAPH);
-	CHECK_INT(output_format_choose(NULL, "p.svg", &f), 0);
-	CHECK_INT(f, OUT_FLAMEGRAPH);
-	CHECK_INT(output_format_choose(NULL, "p.json", &f), 0);
-	CHECK_INT(f, OUT_SPEEDSCOPE);
-	CHECK_INT(output_format_choose(NULL, "p.trace.json", &f), 0);
-	CHECK_INT(f, OUT_CHROMETRACE);
-	CHECK_INT(output_format_choose(NULL, "p.txt", &f), 0);
-	CHECK_INT(f, OUT_RAW);
-	CHECK_INT(output_format_choose("json", "p.svg", &f), 0);
-	CHECK_INT(f, OUT_JSON);
-	CHECK_INT(output_format_choose("pdf", NULL, &f), -22);
-	CHECK_STR(output_format_ext(OUT_RAW), "txt");
+	const struct writer *w;
+	CHECK_INT(writer_choose(NULL, NULL, &w), 0);
+	CHECK_STR(w->name, "flamegraph");
+	CHECK_INT(writer_choose(NULL, "p.svg", &w), 0);
+	CHECK_STR(w->name, "flamegraph");
+	CHECK_INT(writer_choose(NULL, "p.json", &w), 0);
+	CHECK_STR(w->name, "speedscope");
+	CHECK_INT(writer_choose(NULL, "p.trace.json", &w), 0);
+	CHECK_STR(w->name, "chrometrace");
+	CHECK_INT(writer_choose(NULL, "p.txt", &w), 0);
+	CHECK_STR(w->name, "raw");
+	CHECK_INT(writer_choose("json", "p.svg", &w), 0);
+	CHECK_STR(w->name, "json");
+	CHECK_INT(writer_choose("pdf", NULL, &w), -22);
+	CHECK_STR(writer_find("raw")->ext, "txt");
+	CHECK_INT(writer_choose(NULL, "p.speedscope.json", &w), 0);
+	CHECK_STR(w->name, "speedscope");
+	CHECK_INT(writer_choose(NULL, "p.chrometrace.json", &w), 0);
+	CHECK_STR(w->name, "chrometrace");
+	CHECK_INT(writer_choose(NULL, "p.folded", &w), 0);
+	CHECK_STR(w->name, "raw");
+	CHECK_INT(writer_choose(NULL, "p.collapsed", &w), 0);
+	CHECK_STR(w->name, "raw");
+	CHECK_INT(writer_choose(NULL, "json", &w), 0);  /* no dot: not an ending */
+	CHECK_STR(w->name, "flamegraph");
+	CHECK(!writer_find("pdf"));
+	/* The error message names every writer, in table order. */
+	const char *names = writer_names(), *at = names;
+	for (size_t i = 0; writer_at(i); i++) {
+		const char *hit = strstr(at, writer_at(i)->name);
+		CHECK(hit != NULL);
+		at = hit ? hit + strlen(writer_at(i)->name) : at;
+	}
+	CHECK(writer_at(0)->timeline == false && writer_find("speedscope")->timeline &&
+	      writer_find("chrometrace")->timeline && !writer_find("json")->timeline);
 }
 
 int main(void)

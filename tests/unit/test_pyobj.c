@@ -11,6 +11,7 @@
  * tp_dictoffset, 3.11 managed values, the 3.12 tagged word, 3.13 inline
  * values; and thread names through modules -> threading -> _active, also
  * when _active is torn (entries unreadable or not int -> Thread).
+ * Objects are built on the remote-heap fixture (fixture.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "proc/mem.h"
 #include "python/offsets.h"
@@ -28,17 +30,6 @@
 #include "python/pyobj.h"
 #include "python/pyrepr.h"
 #include "python/pythread.h"
-
-#define BASE 0x7f3400000000ull
-#define ARENA (4u << 20)
-
-#define F_INT27 (1ul << 23)
-#define F_LONG (1ul << 24)
-#define F_LIST (1ul << 25)
-#define F_TUPLE (1ul << 26)
-#define F_BYTES (1ul << 27)
-#define F_UNICODE (1ul << 28)
-#define F_DICT (1ul << 29)
 
 #define V27 0x020712f0u
 #define V36 0x030600f0u
@@ -49,134 +40,7 @@
 #define V314 0x030e00f0u
 #define V315 0x030f02f0u
 
-/* ---- snapshot fixture ---- */
-
-struct fx {
-	struct py_layout L;
-	struct pyctx c;
-	struct mem *m;
-	uint8_t *arena;
-	size_t used, committed;
-	bool exact;
-	uint64_t t_none, t_bool, t_int, t_long, t_float, t_str, t_bytes, t_tuple, t_list;
-	uint64_t t_dict, t_module, t_obj;
-	uint64_t none, true_, false_;
-};
-
-static uint64_t fx_type(struct fx *f, const char *name, uint64_t flags);
-static uint64_t fx_alloc(struct fx *f, size_t n, uint8_t **p);
-static void fx_done(struct fx *f, uint64_t addr, size_t n);
-
-static void put64(uint8_t *p, int off, uint64_t v)
-{
-	memcpy(p + off, &v, 8);
-}
-
-static void put32(uint8_t *p, int off, uint32_t v)
-{
-	memcpy(p + off, &v, 4);
-}
-
-/* A bare object of n bytes of type t. */
-static uint64_t fx_obj(struct fx *f, uint64_t t, size_t n, uint8_t **p)
-{
-	uint64_t a = fx_alloc(f, n, p);
-	put64(*p, 0, 1);
-	put64(*p, f->L.ob_type, t);
-	return a;
-}
-
-static void fx_init(struct fx *f, unsigned ver, bool ft, bool exact)
-{
-	bool py2 = ver >> 24 == 2;
-	uint8_t *p;
-
-	memset(f, 0, sizeof(*f));
-	if (offsets_for_version(ver, ft, &f->L) != 0)
-		abort();
-	f->m = mem__new_snapshot();
-	f->arena = calloc(1, ARENA);
-	f->exact = exact;
-	f->c.mem = f->m;
-	f->c.L = &f->L;
-	f->t_none = fx_type(f, "NoneType", 0);
-	f->t_bool = fx_type(f, "bool", py2 ? F_INT27 : F_LONG);
-	f->t_int = fx_type(f, "int", py2 ? F_INT27 : F_LONG);
-	f->t_long = py2 ? fx_type(f, "long", F_LONG) : f->t_int;
-	f->t_float = fx_type(f, "float", 0);
-	f->t_str = fx_type(f, py2 ? "unicode" : "str", F_UNICODE);
-	f->t_bytes = fx_type(f, py2 ? "str" : "bytes", F_BYTES);
-	f->t_tuple = fx_type(f, "tuple", F_TUPLE);
-	f->t_list = fx_type(f, "list", F_LIST);
-	f->t_dict = fx_type(f, "dict", F_DICT);
-	f->t_module = fx_type(f, "module", 0);
-	f->t_obj = fx_type(f, "Foo", 0);
-	f->none = fx_obj(f, f->t_none, (size_t)f->L.ob_type + 8, &p);
-	fx_done(f, f->none, (size_t)f->L.ob_type + 8);
-}
-
-static void fx_free(struct fx *f)
-{
-	mem__free(f->m);
-	free(f->arena);
-}
-
-static uint64_t fx_alloc(struct fx *f, size_t n, uint8_t **p)
-{
-	f->used = (f->used + 15) & ~(size_t)15;
-	if (f->used + n > ARENA)
-		abort();
-	*p = f->arena + f->used;
-	uint64_t addr = BASE + f->used;
-	f->used += n;
-	return addr;
-}
-
-static void fx_done(struct fx *f, uint64_t addr, size_t n)
-{
-	if (f->exact)
-		mem__snapshot_add(f->m, addr, f->arena + (addr - BASE), n);
-}
-
-static void fx_commit(struct fx *f)
-{
-	if (!f->exact)
-		mem__snapshot_add(f->m, BASE, f->arena, f->used);
-}
-
-static uint64_t fx_cstr(struct fx *f, const char *s)
-{
-	uint8_t *p;
-	size_t n = strlen(s) + 1;
-	uint64_t a = fx_alloc(f, n, &p);
-	memcpy(p, s, n);
-	fx_done(f, a, n);
-	return a;
-}
-
-/* A type object; big enough for ht_cached_keys (set later by the caller). */
-static uint64_t fx_type_ex(struct fx *f, const char *name, uint64_t flags, int64_t basicsize,
-			   int64_t dictoffset, uint64_t cached_keys)
-{
-	uint8_t *p;
-	uint64_t nm = fx_cstr(f, name);
-	size_t n = (size_t)(f->L.ht_cached_keys > f->L.tp_dictoffset ? f->L.ht_cached_keys :
-			    f->L.tp_dictoffset) + 8;
-	uint64_t a = fx_alloc(f, n, &p);
-	put64(p, f->L.tp_name, nm);
-	put64(p, f->L.tp_flags, flags);
-	put64(p, f->L.tp_basicsize, (uint64_t)basicsize);
-	put64(p, f->L.tp_dictoffset, (uint64_t)dictoffset);
-	if (f->L.ht_cached_keys >= 0)
-		put64(p, f->L.ht_cached_keys, cached_keys);
-	fx_done(f, a, n);
-	return a;
-}
-
-static uint64_t fx_type(struct fx *f, const char *name, uint64_t flags)
-{
-	return fx_type_ex(f, name, flags, 0, 0, 0);
-}
+/* ---- value builders (the heap itself: fixture.h) ---- */
 
 /* An int from its sign and 30-bit digits (2.7: a long). */
 static uint64_t fx_long_digits(struct fx *f, bool neg, const uint32_t *d, size_t nd)
@@ -263,29 +127,6 @@ static uint64_t fx_str(struct fx *f, const char *s)
 	      (uint32_t)ascii << L->uni_ascii_bit);
 	for (size_t i = 0; i < n; i++)
 		memcpy(p + hdr + i * (size_t)kind, &cp[i], (size_t)kind);
-	fx_done(f, a, size);
-	return a;
-}
-
-/* bytes (2.7: str). */
-static uint64_t fx_bytes(struct fx *f, const void *s, size_t n)
-{
-	uint8_t *p;
-	size_t size = (size_t)f->L.bytes_sval + n + 1;
-	uint64_t a = fx_obj(f, f->t_bytes, size, &p);
-	put64(p, f->L.bytes_size, n);
-	memcpy(p + f->L.bytes_sval, s, n);
-	fx_done(f, a, size);
-	return a;
-}
-
-static uint64_t fx_tuple(struct fx *f, size_t n, const uint64_t *items)
-{
-	uint8_t *p;
-	size_t size = (size_t)f->L.tuple_item + 8 * n;
-	uint64_t a = fx_obj(f, f->t_tuple, size, &p);
-	put64(p, f->L.ob_size, n);
-	memcpy(p + f->L.tuple_item, items, 8 * n);
 	fx_done(f, a, size);
 	return a;
 }
@@ -1048,7 +889,7 @@ static void thread_torn_cases(unsigned ver, bool ft)
 	uint64_t names[3], vals[3], type, k[6], v[6];
 	struct seen s = { 0 };
 	uint8_t *p;
-	const uint64_t unmapped = BASE + ARENA + 0x100000;
+	const uint64_t unmapped = FX_BASE + FX_ARENA + 0x100000;
 	bool py2 = ver >> 24 == 2;
 
 	fx_init(&f, ver, ft, false);
@@ -1095,8 +936,8 @@ static void thread_torn_cases(unsigned ver, bool ft)
 			at = o - 8;
 	}
 	CHECK(at != 0);
-	mem__snapshot_add(f.m, BASE, f.arena, at);
-	mem__snapshot_add(f.m, BASE + at + 24, f.arena + at + 24, f.used - at - 24);
+	mem__snapshot_add(f.m, FX_BASE, f.arena, at);
+	mem__snapshot_add(f.m, FX_BASE + at + 24, f.arena + at + 24, f.used - at - 24);
 
 	CHECK_INT(pythread_names(&f.c, modules, name_cb, &s), 0);
 	CHECK_INT(s.n, 2);

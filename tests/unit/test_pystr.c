@@ -9,109 +9,22 @@
  * a fake type object's tp_name, or its flags), and 3.14t (32-byte header,
  * moved state bits). Each object is built twice: alone in its own snapshot
  * region (so the reader's speculative head read falls back), and inside one
- * large region (so the characters come with the head).
+ * large region (so the characters come with the head): the two modes of the
+ * remote-heap fixture (fixture.h).
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "proc/mem.h"
 #include "python/offsets.h"
 #include "python/pyctx.h"
 #include "python/pystr.h"
 
-#define BASE 0x7f1200000000ull
-#define ARENA (1u << 20)
-
-/* ---- snapshot fixture ---- */
-
-struct fx {
-	struct py_layout L;
-	struct pyctx c;
-	struct mem *m;
-	uint8_t *arena;
-	size_t used;
-	bool exact;
-};
-
-static void fx_init(struct fx *f, unsigned ver, bool ft, bool exact)
-{
-	memset(f, 0, sizeof(*f));
-	if (offsets_for_version(ver, ft, &f->L) != 0)
-		abort();
-	f->m = mem__new_snapshot();
-	f->arena = calloc(1, ARENA);
-	f->exact = exact;
-	f->c.mem = f->m;
-	f->c.L = &f->L;
-}
-
-static void fx_free(struct fx *f)
-{
-	mem__free(f->m);
-	free(f->arena);
-}
-
-/* Reserve n bytes (16-aligned); *p points at them in the arena. */
-static uint64_t fx_alloc(struct fx *f, size_t n, uint8_t **p)
-{
-	f->used = (f->used + 15) & ~(size_t)15;
-	if (f->used + n > ARENA)
-		abort();
-	*p = f->arena + f->used;
-	uint64_t addr = BASE + f->used;
-	f->used += n;
-	return addr;
-}
-
-/* The object at addr (n bytes) is complete. */
-static void fx_done(struct fx *f, uint64_t addr, size_t n)
-{
-	if (f->exact)
-		mem__snapshot_add(f->m, addr, f->arena + (addr - BASE), n);
-}
-
-/* Publish everything built so far (in the one-region mode). */
-static void fx_commit(struct fx *f)
-{
-	if (!f->exact)
-		mem__snapshot_add(f->m, BASE, f->arena, f->used);
-}
-
-static void put64(uint8_t *p, int off, uint64_t v)
-{
-	memcpy(p + off, &v, 8);
-}
-
-static void put32(uint8_t *p, int off, uint32_t v)
-{
-	memcpy(p + off, &v, 4);
-}
-
-static uint64_t fx_cstr(struct fx *f, const char *s)
-{
-	uint8_t *p;
-	size_t n = strlen(s) + 1;
-	uint64_t a = fx_alloc(f, n, &p);
-	memcpy(p, s, n);
-	fx_done(f, a, n);
-	return a;
-}
-
-/* A type object with tp_name and tp_flags. */
-static uint64_t fx_type(struct fx *f, const char *name, uint64_t flags)
-{
-	uint8_t *p;
-	uint64_t nm = fx_cstr(f, name);
-	size_t n = (size_t)f->L.tp_dictoffset + 8;
-	uint64_t a = fx_alloc(f, n, &p);
-	put64(p, f->L.tp_name, nm);
-	put64(p, f->L.tp_flags, flags);
-	fx_done(f, a, n);
-	return a;
-}
+/* ---- string builders (the heap itself: fixture.h) ---- */
 
 /* PEP 393 string of code points cp[0..n): compact (ascii / not) or legacy. */
 static uint64_t fx_pep393(struct fx *f, uint64_t type, const uint32_t *cp, size_t n, bool compact)
@@ -178,11 +91,6 @@ static uint64_t fx_uni27(struct fx *f, uint64_t type, const uint32_t *cp, size_t
 	fx_done(f, a, size);
 	fx_done(f, data, (n + 1) * 4);
 	return a;
-}
-
-static uint64_t fx_bytes(struct fx *f, uint64_t type, const void *s, size_t n)
-{
-	return fx_str27(f, type, s, n);    /* same shape: size, then the bytes */
 }
 
 /* ---- pure decoders ---- */
@@ -542,9 +450,8 @@ static void test_bytes(void)
 			for (size_t i = 0; i < sizeof(data); i++)
 				data[i] = (uint8_t)(i * 7);
 			fx_init(&f, vers[v][0], vers[v][1], exact);
-			uint64_t type = fx_type(&f, "bytes", 1ul << 27);
-			uint64_t a = fx_bytes(&f, type, data, sizeof(data));
-			uint64_t e = fx_bytes(&f, type, "", 0);
+			uint64_t a = fx_bytes(&f, data, sizeof(data));
+			uint64_t e = fx_bytes(&f, "", 0);
 			fx_commit(&f);
 			CHECK_INT(pybytes_read(&f.c, a, buf, sizeof(buf), &n), 0);
 			CHECK_INT(n, sizeof(data));
@@ -569,8 +476,7 @@ static void test_bytes_large(void)
 	for (size_t i = 0; i < len; i++)
 		data[i] = (uint8_t)(i * 13 + 1);
 	fx_init(&f, 0x030c01f0, false, true);
-	uint64_t type = fx_type(&f, "bytes", 1ul << 27);
-	uint64_t a = fx_bytes(&f, type, data, len);
+	uint64_t a = fx_bytes(&f, data, len);
 	fx_commit(&f);
 	CHECK_INT(pybytes_read(&f.c, a, buf, len + 10, &n), 0);
 	CHECK_INT(n, len);

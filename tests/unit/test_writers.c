@@ -21,10 +21,10 @@
 
 #include "harness.h"
 #include "agg/profile.h"
-#include "out/chrometrace.h"
-#include "out/collapsed.h"
-#include "out/profjson.h"
-#include "out/speedscope.h"
+#include "writers/chrometrace.h"
+#include "writers/collapsed.h"
+#include "writers/profjson.h"
+#include "writers/speedscope.h"
 
 #define MS 1000000ull
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # Flame graph SVGs in their real consumers. Generates SVGs with
-# $BUILD/tools/profile_from_collapsed from a few collapsed-stack inputs (the
+# $BUILD/tools/writers_tool --plain from a few collapsed-stack inputs (the
 # golden case, hostile frame names, a wide graph, an empty profile, the
 # bottom-up and reversed layouts), then for each: xmllint --noout (well-formed
 # XML) and tests/validate/svg_check.js (headless Chromium: search, ?s=, Ctrl+F,
@@ -15,7 +15,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-TOOL=$BUILD/tools/profile_from_collapsed
+TOOL=$BUILD/tools/writers_tool
 CHROMIUM=${CSPY_CHROMIUM:-/usr/bin/chromium}
 require=${CSPY_REQUIRE_VALIDATORS:-0}
 pass=0
@@ -84,8 +84,8 @@ run_case() { # name, input, "tool options", svg_check arguments...
 	shift 3
 	local svg=$tmp/$name.svg
 	# shellcheck disable=SC2086
-	if ! "$TOOL" -f flamegraph -t "$name" $opts -o "$svg" "$input"; then
-		bad "$name: profile_from_collapsed failed"
+	if ! "$TOOL" --plain -f flamegraph -t "$name" $opts -o "$svg" "$input"; then
+		bad "$name: writers_tool failed"
 		return
 	fi
 	if [ "$have_xmllint" = 1 ]; then
@@ -106,7 +106,7 @@ run_case() { # name, input, "tool options", svg_check arguments...
 }
 
 # Golden: byte for byte, then the consumers.
-if "$TOOL" -f flamegraph -t golden -o "$tmp/golden-bytes.svg" "$golden_in" &&
+if "$TOOL" --plain -f flamegraph -t golden -o "$tmp/golden-bytes.svg" "$golden_in" &&
 	cmp -s "$tmp/golden-bytes.svg" "$golden_exp"; then
 	ok "golden: output equals $golden_exp"
 else

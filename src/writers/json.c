@@ -5,13 +5,15 @@
  * container. Strings are escaped byte by byte; a UTF-8 decoder validates
  * multi-byte sequences and replaces bad ones.
  */
-#include "out/json.h"
+#include "writers/json.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "writers/outbuf.h"
 
 void json__init(struct json *j, FILE *f, bool pretty)
 {
@@ -99,11 +101,25 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-void json__stringn(struct json *j, const char *str, size_t n)
+/* Where escaped text goes: the json writer's FILE or an output buffer. */
+struct sink {
+	struct json *j;
+	struct outbuf *o;
+};
+
+static void sink_put(struct sink *k, const char *s, size_t n)
 {
-	before_value(j);
+	if (k->j)
+		put(k->j, s, n);
+	else
+		outbuf__mem(k->o, s, n);
+}
+
+/* s (n bytes) as a JSON string, quotes included. */
+static void escape(struct sink *k, const char *str, size_t n)
+{
 	const unsigned char *s = (const unsigned char *)str;
-	put(j, "\"", 1);
+	sink_put(k, "\"", 1);
 	size_t run = 0;   /* start of a run of bytes copied as they are */
 	for (size_t i = 0; i < n;) {
 		unsigned char c = s[i];
@@ -121,14 +137,28 @@ void json__stringn(struct json *j, const char *str, size_t n)
 			if (!len) { esc = "\\ufffd"; len = 1; }
 		}
 		if (esc) {
-			put(j, (const char *)s + run, i - run);
-			puts_(j, esc);
+			sink_put(k, (const char *)s + run, i - run);
+			sink_put(k, esc, strlen(esc));
 			run = i + len;
 		}
 		i += len;
 	}
-	put(j, (const char *)s + run, n - run);
-	put(j, "\"", 1);
+	sink_put(k, (const char *)s + run, n - run);
+	sink_put(k, "\"", 1);
+}
+
+void json__stringn(struct json *j, const char *str, size_t n)
+{
+	before_value(j);
+	escape(&(struct sink){ .j = j }, str, n);
+}
+
+void json_outbuf_string(struct outbuf *o, const char *s)
+{
+	if (!s)
+		outbuf__mem(o, "null", 4);
+	else
+		escape(&(struct sink){ .o = o }, s, strlen(s));
 }
 
 void json__string(struct json *j, const char *s)

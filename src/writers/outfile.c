@@ -9,7 +9,7 @@
  * the descriptor whose write function keeps the first errno; closing
  * decides between rename and unlink.
  */
-#include "out/outfile.h"
+#include "writers/outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  *
  * `cspy dump` output (see dump.h).
  */
-#include "out/dump.h"
+#include "writers/dump.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "native/merge.h"
-#include "out/json.h"
+#include "writers/json.h"
 #include "python/locals.h"
 #include "python/pyproc.h"
 #include "util/termsafe.h"

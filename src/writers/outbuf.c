@@ -2,7 +2,7 @@
  *
  * Buffered output (see outbuf.h). Writes larger than the buffer bypass it.
  */
-#include "out/outbuf.h"
+#include "writers/outbuf.h"
 
 #include <errno.h>
 #include <string.h>
@@ -38,6 +38,12 @@ void outbuf__mem(struct outbuf *o, const char *s, size_t len)
 void outbuf__str(struct outbuf *o, const char *s)
 {
 	outbuf__mem(o, s, strlen(s));
+}
+
+void outbuf__u64(struct outbuf *o, uint64_t v)
+{
+	char b[24];
+	outbuf__mem(o, b, outbuf_fmt_u64(b, v));
 }
 
 size_t outbuf_fmt_u64(char *b, uint64_t v)

@@ -10,9 +10,10 @@
  * A profile whose stack changes at every sample gives tens of events per
  * sample, so events are assembled from pieces rendered once: per frame
  * `,"name":"LABEL","cat":"KIND","ts":` (the label escaped by the JSON writer,
- * out/json.h, which every string of the file goes through) and per thread
- * `,"pid":P,"tid":T}`; an event is then three copies and a number into a
- * local buffer that is written out in large blocks, every fwrite checked.
+ * writers/json.h, which every string of the file goes through) and per thread
+ * `,"pid":P,"tid":T}`; an event is then three copies and a number into
+ * the output buffer (writers/outbuf.h), written out in large blocks with
+ * every fwrite checked.
  *
  * A lane of exited threads (profile__thread_exit) holds their runs one
  * thread after another, so its time can go back where two of them ran at the
@@ -22,15 +23,15 @@
  * TIDs from LANE_TID0 up (above any real TID: the kernel's PID_MAX_LIMIT)
  * and the name "PATTERN (exited threads)".
  */
-#include "out/chrometrace.h"
+#include "writers/chrometrace.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agg/profile.h"
-#include "out/json.h"
-#include "out/outbuf.h"
+#include "writers/json.h"
+#include "writers/outbuf.h"
 #include "util/xalloc.h"
 
 #ifndef CSPY_VERSION
@@ -57,31 +58,6 @@ struct ct {
 	size_t nopen, open_cap;
 	int next_lane_tid;
 };
-
-
-/* A JSON string, escaped by the JSON writer straight into the file. */
-static void out_jstr(struct ct *c, const char *s)
-{
-	struct json j;
-	outbuf__flush(&c->ob);
-	json__init(&j, c->ob.f, false);
-	json__string(&j, s);
-	if (j.err)
-		c->ob.err = j.err;
-}
-
-static const char *kind_name(enum prof_frame_kind k)
-{
-	switch (k) {
-	case PROF_FRAME_PYTHON: return "python";
-	case PROF_FRAME_NATIVE: return "native";
-	case PROF_FRAME_PROCESS: return "process";
-	case PROF_FRAME_THREAD: return "thread";
-	case PROF_FRAME_INTERP: return "interpreter";
-	case PROF_FRAME_OTHER: break;
-	}
-	return "other";
-}
 
 static int cmp_by_label(const void *a, const void *b, void *arg)
 {
@@ -124,7 +100,7 @@ static void frames_build(struct ct *c, bool full)
 		fputs(",\"name\":", ms);
 		json__init(&j, ms, false);
 		json__string(&j, label[i]);
-		fprintf(ms, ",\"cat\":\"%s\",\"ts\":", kind_name(profile__frame_at(c->p, i)->kind));
+		fprintf(ms, ",\"cat\":\"%s\",\"ts\":", profile_frame_kind_name(profile__frame_at(c->p, i)->kind));
 		fflush(ms);
 		c->part_off[i + 1] = len;
 	}
@@ -157,7 +133,7 @@ static void metadata(struct ct *c, const char *what, int pid, int tid, const cha
 	int n = snprintf(b, sizeof(b), "{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":",
 			 what, pid, tid);
 	outbuf__mem(&c->ob, b, (size_t)n);
-	out_jstr(c, name);
+	json_outbuf_string(&c->ob, name);
 	outbuf__str(&c->ob, "}}");
 }
 
@@ -335,9 +311,9 @@ int chrometrace_write(FILE *f, const struct profile *p, const struct chrometrace
 	}
 	outbuf__str(&c->ob, "],\"displayTimeUnit\":\"ms\",\"otherData\":{\"exporter\":\"cspy " CSPY_VERSION
 		"\",\"title\":");
-	out_jstr(c, m->title ? m->title : "");
+	json_outbuf_string(&c->ob, m->title ? m->title : "");
 	outbuf__str(&c->ob, ",\"command_line\":");
-	out_jstr(c, m->command_line ? m->command_line : "");
+	json_outbuf_string(&c->ob, m->command_line ? m->command_line : "");
 	outbuf__str(&c->ob, "}}\n");
 	outbuf__flush(&c->ob);
 	if (fflush(f) != 0 || ferror(f))

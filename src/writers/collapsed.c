@@ -6,7 +6,7 @@
  * equal text (the same stack seen in several threads) are merged by adding
  * their counts, and the result is written with every write checked.
  */
-#include "out/collapsed.h"
+#include "writers/collapsed.h"
 
 #include <errno.h>
 #include <inttypes.h>

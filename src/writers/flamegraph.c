@@ -7,7 +7,8 @@
  *    noncharacters U+FFFE/U+FFFF become U+FFFD) and interned, so frames that
  *    print the same merge, whichever thread or file they came from. Each label
  *    gets a colour from a hash of its function name (a warm palette) and a
- *    rank in byte order.
+ *    rank in byte order. Labels and tree nodes are found through hash
+ *    indexes of their ids (util/hashmap.h).
  * 2. Tree: stacks (root first, or leaf first with `reverse`) are merged into
  *    a tree of labels under a synthetic root "all"; a hash table keyed by
  *    (parent node, label) finds children. Siblings are then sorted by label
@@ -19,10 +20,12 @@
  *    flamegraph.js (generated into the binary by the Makefile) in a CDATA
  *    section that is split wherever "]]>" would occur.
  *
+ * Frames are formatted with a few appends to the shared output buffer
+ * (writers/outbuf.h) instead of printf, which dominated the run time.
  * All numbers are printed from integers (hundredths), never with %f, so the
  * locale cannot turn a decimal point into a comma; output is deterministic.
  */
-#include "out/flamegraph.h"
+#include "writers/flamegraph.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -30,9 +33,11 @@
 #include <string.h>
 
 #include "agg/profile.h"
+#include "util/hashmap.h"
 #include "util/xalloc.h"
+#include "writers/outbuf.h"
 
-/* Generated from src/out/flamegraph.js by the Makefile ($(BUILD)/gen/). */
+/* Generated from src/writers/flamegraph.js by the Makefile ($(BUILD)/gen/). */
 extern const char flamegraph_js[];
 extern const size_t flamegraph_js_len;
 
@@ -54,7 +59,6 @@ struct label {
 	size_t len;             /* bytes */
 	uint32_t rgb;
 	uint32_t rank;          /* position in byte order among all labels */
-	uint64_t hash;
 };
 
 struct node {
@@ -65,51 +69,21 @@ struct node {
 	uint64_t s;             /* samples left of it (its first sample offset) */
 };
 
-struct table {
-	uint32_t *slots;
-	size_t cap;             /* power of two */
-};
-
 struct fg {
 	const struct profile *p;
 	struct label *labels;
 	size_t nlabels, labels_cap;
-	struct table label_tab;
+	struct hashmap label_tab;
 	uint32_t *frame_label;  /* frame id -> label id */
 
 	struct node *nodes;
 	size_t nnodes, nodes_cap;
-	struct table child_tab;
+	struct hashmap child_tab;
 
 	uint32_t *order;        /* kept nodes in pre-order */
 	size_t norder;
 	uint32_t max_depth;
 };
-
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-	const unsigned char *q = data;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ q[i]) * 1099511628211ull;
-	return h;
-}
-
-#define FNV0 14695981039346656037ull
-
-static void table_init(struct table *t, size_t cap)
-{
-	t->cap = cap;
-	t->slots = xmalloc(cap * sizeof(*t->slots));
-	memset(t->slots, 0xff, cap * sizeof(*t->slots));
-}
-
-static void table_reinsert(struct table *t, uint32_t id, uint64_t h)
-{
-	size_t i = h & (t->cap - 1);
-	while (t->slots[i] != NONE)
-		i = (i + 1) & (t->cap - 1);
-	t->slots[i] = id;
-}
 
 /* ---- step 1: labels ---- */
 
@@ -186,7 +160,7 @@ static char *xml_clean(const char *s, size_t *out_len)
  * gets the same colour in every graph. */
 static uint32_t warm_colour(const char *name)
 {
-	uint64_t h = fnv(FNV0, name, strlen(name));
+	uint64_t h = hashmap_fnv(HASHMAP_FNV0, name, strlen(name));
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ull;
 	h ^= h >> 32;
@@ -209,28 +183,20 @@ static uint32_t label_intern(struct fg *fg, const char *raw, const char *fname, 
 {
 	size_t len;
 	char *clean = xml_clean(raw, &len);
-	uint64_t h = fnv(FNV0, clean, len);
-	struct table *t = &fg->label_tab;
-	size_t i = h & (t->cap - 1);
-	for (; t->slots[i] != NONE; i = (i + 1) & (t->cap - 1)) {
-		const struct label *l = &fg->labels[t->slots[i]];
-		if (l->hash == h && l->len == len && memcmp(l->str, clean, len) == 0) {
+	struct hashmap_pos pos;
+	for (uint32_t id = hashmap__first(&fg->label_tab, hashmap_fnv(HASHMAP_FNV0, clean, len), &pos);
+	     id != HASHMAP_NONE; id = hashmap__next(&fg->label_tab, &pos)) {
+		const struct label *l = &fg->labels[id];
+		if (l->len == len && memcmp(l->str, clean, len) == 0) {
 			free(clean);
-			return t->slots[i];
+			return id;
 		}
 	}
 	uint32_t id = (uint32_t)fg->nlabels;
 	fg->labels = xgrow(fg->labels, &fg->labels_cap, fg->nlabels + 1, sizeof(*fg->labels));
-	fg->labels[id] = (struct label){ clean, len, native ? cool_colour(fname) : warm_colour(fname),
-					 0, h };
+	fg->labels[id] = (struct label){ clean, len, native ? cool_colour(fname) : warm_colour(fname), 0 };
 	fg->nlabels++;
-	t->slots[i] = id;
-	if (fg->nlabels * 2 > t->cap) {
-		free(t->slots);
-		table_init(t, t->cap * 2);
-		for (uint32_t k = 0; k < fg->nlabels; k++)
-			table_reinsert(t, k, fg->labels[k].hash);
-	}
+	hashmap__insert(&fg->label_tab, &pos, id);
 	return id;
 }
 
@@ -244,7 +210,7 @@ static void labels_build(struct fg *fg, bool full)
 {
 	size_t nf = profile__nframes(fg->p);
 	char *buf = xmalloc(LABEL_MAX);
-	table_init(&fg->label_tab, 256);
+	hashmap__init(&fg->label_tab, 256);
 	fg->frame_label = xmalloc((nf + 1) * sizeof(*fg->frame_label));
 	label_intern(fg, "all", "all", false);  /* label 0: the root */
 	for (uint32_t id = 0; id < nf; id++) {
@@ -272,25 +238,18 @@ static uint64_t child_hash(uint32_t parent, uint32_t label)
 
 static uint32_t node_child(struct fg *fg, uint32_t parent, uint32_t label)
 {
-	uint64_t h = child_hash(parent, label);
-	struct table *t = &fg->child_tab;
-	size_t i = h & (t->cap - 1);
-	for (; t->slots[i] != NONE; i = (i + 1) & (t->cap - 1)) {
-		const struct node *c = &fg->nodes[t->slots[i]];
+	struct hashmap_pos pos;
+	for (uint32_t id = hashmap__first(&fg->child_tab, child_hash(parent, label), &pos);
+	     id != HASHMAP_NONE; id = hashmap__next(&fg->child_tab, &pos)) {
+		const struct node *c = &fg->nodes[id];
 		if (c->parent == parent && c->label == label)
-			return t->slots[i];
+			return id;
 	}
 	uint32_t id = (uint32_t)fg->nnodes;
 	fg->nodes = xgrow(fg->nodes, &fg->nodes_cap, fg->nnodes + 1, sizeof(*fg->nodes));
 	fg->nodes[id] = (struct node){ label, parent, NONE, NONE, 0, 0, 0 };
 	fg->nnodes++;
-	t->slots[i] = id;
-	if (fg->nnodes * 2 > t->cap) {
-		free(t->slots);
-		table_init(t, t->cap * 2);
-		for (uint32_t k = 1; k < fg->nnodes; k++)
-			table_reinsert(t, k, child_hash(fg->nodes[k].parent, fg->nodes[k].label));
-	}
+	hashmap__insert(&fg->child_tab, &pos, id);
 	return id;
 }
 
@@ -307,7 +266,7 @@ static int cmp_siblings(const void *a, const void *b, void *arg)
 
 static void tree_build(struct fg *fg, bool reverse)
 {
-	table_init(&fg->child_tab, 1024);
+	hashmap__init(&fg->child_tab, 1024);
 	fg->nodes = xgrow(NULL, &fg->nodes_cap, 1, sizeof(*fg->nodes));
 	fg->nodes[0] = (struct node){ 0, NONE, NONE, NONE, 0, 0, 0 };
 	fg->nnodes = 1;
@@ -379,53 +338,6 @@ static void layout(struct fg *fg, double usable, double min_width)
 	}
 }
 
-/* Output goes through a buffer of our own: frames are formatted with a few
- * appends instead of printf (which dominated the run time), and every fwrite
- * is checked. */
-struct out {
-	FILE *f;
-	size_t n;
-	bool err;
-	char buf[1 << 16];
-};
-
-static void out_flush(struct out *o)
-{
-	if (o->n && fwrite(o->buf, 1, o->n, o->f) != o->n)
-		o->err = true;
-	o->n = 0;
-}
-
-static void out_mem(struct out *o, const char *s, size_t len)
-{
-	if (len > sizeof(o->buf) - o->n) {
-		out_flush(o);
-		if (len > sizeof(o->buf)) {
-			if (fwrite(s, 1, len, o->f) != len)
-				o->err = true;
-			return;
-		}
-	}
-	memcpy(o->buf + o->n, s, len);
-	o->n += len;
-}
-
-static void out_str(struct out *o, const char *s)
-{
-	out_mem(o, s, strlen(s));
-}
-
-static void out_u64(struct out *o, uint64_t v)
-{
-	char t[24];
-	size_t i = sizeof(t);
-	do {
-		t[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	out_mem(o, t + i, sizeof(t) - i);
-}
-
 /* v rounded to the nearest integer, halves away from zero (no libm). */
 static long long round_ll(double v)
 {
@@ -433,32 +345,32 @@ static long long round_ll(double v)
 }
 
 /* v rounded to hundredths, without trailing zeros ("12", "12.5", "12.34"). */
-static void out_num(struct out *o, double v)
+static void out_num(struct outbuf *o, double v)
 {
 	long long c = round_ll(v * 100);
 	if (c < 0) {
-		out_mem(o, "-", 1);
+		outbuf__mem(o, "-", 1);
 		c = -c;
 	}
-	out_u64(o, (uint64_t)c / 100);
+	outbuf__u64(o, (uint64_t)c / 100);
 	int frac = (int)(c % 100);
 	if (frac) {
 		char t[3] = { '.', (char)('0' + frac / 10), (char)('0' + frac % 10) };
-		out_mem(o, t, frac % 10 ? 3 : 2);
+		outbuf__mem(o, t, frac % 10 ? 3 : 2);
 	}
 }
 
 /* part/total as a percentage with exactly two decimals ("12.50"). */
-static void out_pct(struct out *o, uint64_t part, uint64_t total)
+static void out_pct(struct outbuf *o, uint64_t part, uint64_t total)
 {
 	uint64_t c = total ? (uint64_t)round_ll((double)part * 10000.0 / (double)total) : 0;
-	out_u64(o, c / 100);
+	outbuf__u64(o, c / 100);
 	char t[3] = { '.', (char)('0' + c % 100 / 10), (char)('0' + c % 10) };
-	out_mem(o, t, 3);
+	outbuf__mem(o, t, 3);
 }
 
 /* s (len bytes of XML-safe UTF-8) escaped for both text and attributes. */
-static void out_escaped(struct out *o, const char *s, size_t len)
+static void out_escaped(struct outbuf *o, const char *s, size_t len)
 {
 	size_t start = 0;
 	for (size_t i = 0; i < len; i++) {
@@ -471,11 +383,11 @@ static void out_escaped(struct out *o, const char *s, size_t len)
 		case '\'': rep = "&#39;"; break;
 		default: continue;
 		}
-		out_mem(o, s + start, i - start);
-		out_str(o, rep);
+		outbuf__mem(o, s + start, i - start);
+		outbuf__str(o, rep);
 		start = i + 1;
 	}
-	out_mem(o, s + start, len - start);
+	outbuf__mem(o, s + start, len - start);
 }
 
 /* The first code points of s that fit in `width` px at char_w px each, with
@@ -504,29 +416,29 @@ static size_t trim_len(const char *s, size_t len, double width, double char_w, b
 	return cut;
 }
 
-static void out_trimmed(struct out *o, const char *s, size_t len, double width, double char_w)
+static void out_trimmed(struct outbuf *o, const char *s, size_t len, double width, double char_w)
 {
 	bool dots;
 	size_t n = trim_len(s, len, width, char_w, &dots);
 	out_escaped(o, s, n);
 	if (dots)
-		out_mem(o, "..", 2);
+		outbuf__mem(o, "..", 2);
 }
 
 /* data as the content of a CDATA section, split wherever "]]>" occurs. */
-static void out_cdata(struct out *o, const char *data, size_t len)
+static void out_cdata(struct outbuf *o, const char *data, size_t len)
 {
-	out_str(o, "<![CDATA[");
+	outbuf__str(o, "<![CDATA[");
 	size_t start = 0;
 	for (size_t i = 0; i + 2 < len; i++) {
 		if (data[i] == ']' && data[i + 1] == ']' && data[i + 2] == '>') {
-			out_mem(o, data + start, i + 2 - start);
-			out_str(o, "]]><![CDATA[");
+			outbuf__mem(o, data + start, i + 2 - start);
+			outbuf__str(o, "]]><![CDATA[");
 			start = i + 2;
 		}
 	}
-	out_mem(o, data + start, len - start);
-	out_str(o, "]]>");
+	outbuf__mem(o, data + start, len - start);
+	outbuf__str(o, "]]>");
 }
 
 static const char STYLE[] =
@@ -538,7 +450,7 @@ static const char STYLE[] =
 	"#frames text { pointer-events: none; }\n"
 	"#frames g:hover rect { stroke: #000; stroke-width: 0.5; }\n";
 
-static void write_frame(struct out *out, const struct fg *fg, uint32_t id,
+static void write_frame(struct outbuf *out, const struct fg *fg, uint32_t id,
 			const struct flamegraph_opts *o, double usable)
 {
 	const struct node *nd = &fg->nodes[id];
@@ -550,35 +462,35 @@ static void write_frame(struct out *out, const struct fg *fg, uint32_t id,
 	double y = TOP + (double)row * FRAME_H;
 	uint32_t rgb = id == 0 ? 0xd8d8d8 : l->rgb;
 
-	out_str(out, "<g data-s=\"");
-	out_u64(out, nd->s);
-	out_str(out, "\" data-n=\"");
-	out_u64(out, nd->n);
-	out_str(out, "\"><title>");
+	outbuf__str(out, "<g data-s=\"");
+	outbuf__u64(out, nd->s);
+	outbuf__str(out, "\" data-n=\"");
+	outbuf__u64(out, nd->n);
+	outbuf__str(out, "\"><title>");
 	out_escaped(out, l->str, l->len);
-	out_str(out, " (");
-	out_u64(out, nd->n);
-	out_str(out, nd->n == 1 ? " sample, " : " samples, ");
+	outbuf__str(out, " (");
+	outbuf__u64(out, nd->n);
+	outbuf__str(out, nd->n == 1 ? " sample, " : " samples, ");
 	out_pct(out, nd->n, total);
-	out_str(out, "%)</title><rect x=\"");
+	outbuf__str(out, "%)</title><rect x=\"");
 	out_num(out, x);
-	out_str(out, "\" y=\"");
+	outbuf__str(out, "\" y=\"");
 	out_num(out, y);
-	out_str(out, "\" width=\"");
+	outbuf__str(out, "\" width=\"");
 	out_num(out, w);
-	out_str(out, "\" height=\"" FRAME_RECT_H "\" fill=\"rgb(");
-	out_u64(out, rgb >> 16);
-	out_mem(out, ",", 1);
-	out_u64(out, (rgb >> 8) & 0xff);
-	out_mem(out, ",", 1);
-	out_u64(out, rgb & 0xff);
-	out_str(out, ")\"/><text x=\"");
+	outbuf__str(out, "\" height=\"" FRAME_RECT_H "\" fill=\"rgb(");
+	outbuf__u64(out, rgb >> 16);
+	outbuf__mem(out, ",", 1);
+	outbuf__u64(out, (rgb >> 8) & 0xff);
+	outbuf__mem(out, ",", 1);
+	outbuf__u64(out, rgb & 0xff);
+	outbuf__str(out, ")\"/><text x=\"");
 	out_num(out, x + TEXT_PAD);
-	out_str(out, "\" y=\"");
+	outbuf__str(out, "\" y=\"");
 	out_num(out, y + TEXT_DY);
-	out_str(out, "\">");
+	outbuf__str(out, "\">");
 	out_trimmed(out, l->str, l->len, w - 2 * TEXT_PAD, CHAR_W);
-	out_str(out, "</text></g>\n");
+	outbuf__str(out, "</text></g>\n");
 }
 
 static void fg_free(struct fg *fg)
@@ -586,10 +498,10 @@ static void fg_free(struct fg *fg)
 	for (size_t i = 0; i < fg->nlabels; i++)
 		free(fg->labels[i].str);
 	free(fg->labels);
-	free(fg->label_tab.slots);
+	hashmap__fini(&fg->label_tab);
 	free(fg->frame_label);
 	free(fg->nodes);
-	free(fg->child_tab.slots);
+	hashmap__fini(&fg->child_tab);
 	free(fg->order);
 }
 
@@ -618,57 +530,55 @@ int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_o
 	uint32_t rows = fg.norder ? fg.max_depth + 1 : 2;
 	uint64_t bottom = TOP + (uint64_t)rows * FRAME_H + 18;
 	uint64_t height = bottom + 10, width = (uint64_t)o.width;
-	struct out *out = xmalloc(sizeof(*out));
-	out->f = f;
-	out->n = 0;
-	out->err = false;
+	struct outbuf *out = xmalloc(sizeof(*out));
+	outbuf__init(out, f);
 
-	out_str(out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+	outbuf__str(out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
 		"<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"");
-	out_u64(out, width);
-	out_str(out, "\" height=\"");
-	out_u64(out, height);
-	out_str(out, "\" viewBox=\"0 0 ");
-	out_u64(out, width);
-	out_str(out, " ");
-	out_u64(out, height);
-	out_str(out, "\">\n<!-- Flame graph written by cspy. Click a frame to zoom, Ctrl-F to search. -->\n"
+	outbuf__u64(out, width);
+	outbuf__str(out, "\" height=\"");
+	outbuf__u64(out, height);
+	outbuf__str(out, "\" viewBox=\"0 0 ");
+	outbuf__u64(out, width);
+	outbuf__str(out, " ");
+	outbuf__u64(out, height);
+	outbuf__str(out, "\">\n<!-- Flame graph written by cspy. Click a frame to zoom, Ctrl-F to search. -->\n"
 		"<title>");
 	out_escaped(out, ctitle, tlen);
-	out_str(out, "</title>\n<style>");
+	outbuf__str(out, "</title>\n<style>");
 	out_cdata(out, STYLE, sizeof(STYLE) - 1);
-	out_str(out, "</style>\n<rect x=\"0\" y=\"0\" width=\"");
-	out_u64(out, width);
-	out_str(out, "\" height=\"");
-	out_u64(out, height);
-	out_str(out, "\" fill=\"#f6f6ee\"/>\n<text id=\"title\" x=\"");
+	outbuf__str(out, "</style>\n<rect x=\"0\" y=\"0\" width=\"");
+	outbuf__u64(out, width);
+	outbuf__str(out, "\" height=\"");
+	outbuf__u64(out, height);
+	outbuf__str(out, "\" fill=\"#f6f6ee\"/>\n<text id=\"title\" x=\"");
 	out_num(out, o.width / 2.0);
-	out_str(out, "\" y=\"24\">");
+	outbuf__str(out, "\" y=\"24\">");
 	out_trimmed(out, ctitle, tlen, usable, TITLE_CHAR_W);
-	out_str(out, "</text>\n<text id=\"reset\" x=\"" STR(PAD_X) "\" y=\"44\" style=\"display:none\">Reset Zoom</text>\n"
+	outbuf__str(out, "</text>\n<text id=\"reset\" x=\"" STR(PAD_X) "\" y=\"44\" style=\"display:none\">Reset Zoom</text>\n"
 		"<text id=\"search\" x=\"");
-	out_u64(out, width - PAD_X);
-	out_str(out, "\" y=\"44\">Search</text>\n<text id=\"details\" x=\"" STR(PAD_X) "\" y=\"");
-	out_u64(out, bottom);
-	out_str(out, "\"> </text>\n<text id=\"matched\" x=\"");
-	out_u64(out, width - PAD_X);
-	out_str(out, "\" y=\"");
-	out_u64(out, bottom);
-	out_str(out, "\"> </text>\n");
+	outbuf__u64(out, width - PAD_X);
+	outbuf__str(out, "\" y=\"44\">Search</text>\n<text id=\"details\" x=\"" STR(PAD_X) "\" y=\"");
+	outbuf__u64(out, bottom);
+	outbuf__str(out, "\"> </text>\n<text id=\"matched\" x=\"");
+	outbuf__u64(out, width - PAD_X);
+	outbuf__str(out, "\" y=\"");
+	outbuf__u64(out, bottom);
+	outbuf__str(out, "\"> </text>\n");
 	if (!total) {
-		out_str(out, "<text id=\"empty\" x=\"");
+		outbuf__str(out, "<text id=\"empty\" x=\"");
 		out_num(out, o.width / 2.0);
-		out_str(out, "\" y=\"" STR(TOP) "\" dy=\"" STR(FRAME_H) "\" text-anchor=\"middle\">"
+		outbuf__str(out, "\" y=\"" STR(TOP) "\" dy=\"" STR(FRAME_H) "\" text-anchor=\"middle\">"
 			"No samples were collected.</text>\n");
 	}
-	out_str(out, "<g id=\"frames\">\n");
+	outbuf__str(out, "<g id=\"frames\">\n");
 	for (size_t i = 0; i < fg.norder; i++)
 		write_frame(out, &fg, fg.order[i], &o, usable);
-	out_str(out, "</g>\n<script type=\"text/ecmascript\">");
+	outbuf__str(out, "</g>\n<script type=\"text/ecmascript\">");
 	out_cdata(out, flamegraph_js, flamegraph_js_len);
-	out_str(out, "</script>\n</svg>\n");
-	out_flush(out);
-	bool err = out->err;
+	outbuf__str(out, "</script>\n</svg>\n");
+	outbuf__flush(out);
+	int err = out->err;
 	free(out);
 
 	free(ctitle);

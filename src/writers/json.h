@@ -39,4 +39,10 @@ void json__null(struct json *j);
 /* Flush; 0 or -EIO if any write failed. */
 int json__end(struct json *j);
 
+struct outbuf;
+/* s escaped as above, as a JSON string (or null for NULL), appended to an
+ * output buffer (writers/outbuf.h): for writers that assemble the fixed
+ * structure themselves and only need strings escaped. */
+void json_outbuf_string(struct outbuf *o, const char *s);
+
 #endif

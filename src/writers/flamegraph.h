@@ -5,7 +5,7 @@
  * merged by their frame labels ("name (file:line)") into one tree whose
  * frames are drawn as boxes as wide as their share of the samples; by default
  * the root is on top and callees hang below their callers (an icicle, as
- * py-spy draws it). The embedded script (src/out/flamegraph.js, compiled in
+ * py-spy draws it). The embedded script (src/writers/flamegraph.js, compiled in
  * at build time) adds click-to-zoom, a regex search with "Matched: P%",
  * Ctrl-F, `?s=REGEX` in the URL, and a details line. Frame labels only ever
  * appear escaped in XML text and attributes, never in the script.

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * speedscope writer (see speedscope.h). Every string goes through the JSON
- * writer (out/json.h), which escapes it and turns invalid UTF-8 into U+FFFD;
- * the fixed structure and the numbers are appended to a local buffer that is
- * written out in large blocks, every fwrite checked.
+ * speedscope writer (see speedscope.h). The fixed structure, the numbers and
+ * every string go into the output buffer (writers/outbuf.h), written out in
+ * large blocks with every fwrite checked; strings are escaped on the way by
+ * the JSON writer's json_outbuf_string() (invalid UTF-8 becomes U+FFFD).
  *
  * A profile whose stack changes at every sample has about as many runs as
  * samples, and each run is written as its whole stack, so the samples array
@@ -12,15 +12,15 @@
  * Doubles are printed as the JSON writer prints them ("%.17g", exact round
  * trip), and endValue is their sum in file order, as a reader adds them.
  */
-#include "out/speedscope.h"
+#include "writers/speedscope.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agg/profile.h"
-#include "out/json.h"
-#include "out/outbuf.h"
+#include "writers/json.h"
+#include "writers/outbuf.h"
 #include "util/xalloc.h"
 
 #ifndef CSPY_VERSION
@@ -29,27 +29,10 @@
 
 #define WEIGHT_CACHE 256        /* counts below this have their weight text cached */
 
-static void out_u64(struct outbuf *o, uint64_t v)
-{
-	char b[24];
-	outbuf__mem(o, b, outbuf_fmt_u64(b, v));
-}
-
 /* As json__double prints it: "%.17g", an exact round trip. */
 static size_t fmt_double(char *b, size_t cap, double v)
 {
 	return (size_t)snprintf(b, cap, "%.17g", v);
-}
-
-/* A JSON string, escaped by the JSON writer straight into the file. */
-static void out_jstr(struct outbuf *o, const char *s)
-{
-	struct json j;
-	outbuf__flush(o);
-	json__init(&j, o->f, false);
-	json__string(&j, s);
-	if (j.err)
-		o->err = j.err;
 }
 
 static void write_frames(struct outbuf *o, const struct profile *p, bool full)
@@ -59,10 +42,10 @@ static void write_frames(struct outbuf *o, const struct profile *p, bool full)
 		const struct prof_frame *fr = profile__frame_at(p, i);
 		const char *file = full ? fr->filename : fr->short_filename;
 		outbuf__str(o, i ? ",{\"name\":" : "{\"name\":");
-		out_jstr(o, fr->name);
+		json_outbuf_string(o, fr->name);
 		if (file[0]) {
 			outbuf__str(o, ",\"file\":");
-			out_jstr(o, file);
+			json_outbuf_string(o, file);
 		}
 		if (fr->line >= 0) {
 			char b[24];
@@ -146,13 +129,13 @@ static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
 	}
 
 	outbuf__str(o, "{\"type\":\"sampled\",\"name\":");
-	out_jstr(o, name);
+	json_outbuf_string(o, name);
 	outbuf__str(o, w->seconds ? ",\"unit\":\"seconds\"" : ",\"unit\":\"none\"");
 	outbuf__str(o, ",\"startValue\":0,\"endValue\":");
 	if (w->seconds)
 		outbuf__mem(o, b, fmt_double(b, sizeof(b), end_s));
 	else
-		out_u64(o, end_n);
+		outbuf__u64(o, end_n);
 	outbuf__str(o, ",\"samples\":[");
 	for (size_t r = 0; r < nruns && !o->err; r++) {
 		if (r)
@@ -189,7 +172,7 @@ int speedscope_write(FILE *f, const struct profile *p, const struct speedscope_o
 	outbuf__str(out, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\"");
 	if (title && title[0]) {
 		outbuf__str(out, ",\"name\":");
-		out_jstr(out, title);
+		json_outbuf_string(out, title);
 	}
 	outbuf__str(out, ",\"exporter\":\"cspy " CSPY_VERSION "\",\"activeProfileIndex\":0");
 	outbuf__str(out, ",\"shared\":{\"frames\":");

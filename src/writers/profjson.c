@@ -3,29 +3,16 @@
  * cspy JSON writer (see profjson.h): a straight walk over the profile's
  * metadata, frames, threads and stacks through the streaming JSON writer.
  */
-#include "out/profjson.h"
+#include "writers/profjson.h"
 
 #include <errno.h>
 
 #include "agg/profile.h"
-#include "out/json.h"
+#include "writers/json.h"
 
 #ifndef CSPY_VERSION
 #define CSPY_VERSION "unknown"
 #endif
-
-static const char *kind_name(enum prof_frame_kind k)
-{
-	switch (k) {
-	case PROF_FRAME_PYTHON: return "python";
-	case PROF_FRAME_NATIVE: return "native";
-	case PROF_FRAME_PROCESS: return "process";
-	case PROF_FRAME_THREAD: return "thread";
-	case PROF_FRAME_INTERP: return "interpreter";
-	case PROF_FRAME_OTHER: break;
-	}
-	return "other";
-}
 
 static void kv_str(struct json *j, const char *k, const char *v)
 {
@@ -89,7 +76,7 @@ int profjson_write(FILE *f, const struct profile *p, const struct profjson_opts 
 		kv_str(&j, "short_filename", fr->short_filename);
 		json__key(&j, "line");
 		json__int(&j, fr->line);
-		kv_str(&j, "kind", kind_name(fr->kind));
+		kv_str(&j, "kind", profile_frame_kind_name(fr->kind));
 		json__end_object(&j);
 	}
 	json__end_array(&j);

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The table of writers (see writer.h). Each entry's write function maps the
+ * shared writer_opts onto its module's own options (which the module's tests
+ * and tools set in full) and calls it. Endings: .svg flame graph;
+ * .speedscope.json and any other .json speedscope (py-spy's JSON output);
+ * .trace.json / .chrometrace.json Chrome trace; .txt / .collapsed / .folded
+ * raw. cspy's own JSON has no ending: it is chosen with --format json.
+ */
+#include "writers/writer.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "writers/chrometrace.h"
+#include "writers/collapsed.h"
+#include "writers/flamegraph.h"
+#include "writers/profjson.h"
+#include "writers/speedscope.h"
+
+static int write_flamegraph(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	struct flamegraph_opts fo = FLAMEGRAPH_OPTS_DEFAULT;
+	fo.full_filenames = o->full_filenames;
+	return flamegraph_write(f, p, &fo);
+}
+
+static int write_speedscope(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	struct speedscope_opts so = SPEEDSCOPE_OPTS_DEFAULT;
+	so.full_filenames = o->full_filenames;
+	return speedscope_write(f, p, &so);
+}
+
+static int write_raw(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	struct collapsed_opts co = COLLAPSED_OPTS_DEFAULT;
+	co.full_filenames = o->full_filenames;
+	return collapsed_write(f, p, &co);
+}
+
+static int write_chrometrace(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	struct chrometrace_opts to = CHROMETRACE_OPTS_DEFAULT;
+	to.full_filenames = o->full_filenames;
+	return chrometrace_write(f, p, &to);
+}
+
+static int write_profjson(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	struct profjson_opts jo = PROFJSON_OPTS_DEFAULT;
+	jo.full_filenames = o->full_filenames;
+	return profjson_write(f, p, &jo);
+}
+
+/* The first entry is the default. */
+static const struct writer writers[] = {
+	{ "flamegraph", "svg", (const char *const[]){ ".svg", NULL },
+	  "Open it in a web browser; click to zoom, Ctrl-F to search.", false, write_flamegraph },
+	{ "speedscope", "json", (const char *const[]){ ".json", NULL },
+	  "Open it at https://www.speedscope.app/ (or with the speedscope command).", true, write_speedscope },
+	{ "raw", "txt", (const char *const[]){ ".txt", ".collapsed", ".folded", NULL },
+	  "Render it with flamegraph.pl or inferno-flamegraph (collapsed stacks).", false, write_raw },
+	{ "chrometrace", "json", (const char *const[]){ ".trace.json", ".chrometrace.json", NULL },
+	  "Open it in chrome://tracing or https://ui.perfetto.dev/.", true, write_chrometrace },
+	{ "json", "json", (const char *const[]){ NULL },
+	  "cspy's JSON profile; its fields are described in docs/formats.md.", false, write_profjson },
+};
+
+#define NWRITERS (sizeof(writers) / sizeof(writers[0]))
+
+const struct writer *writer_at(size_t i)
+{
+	return i < NWRITERS ? &writers[i] : NULL;
+}
+
+const struct writer *writer_find(const char *name)
+{
+	for (size_t i = 0; i < NWRITERS; i++)
+		if (strcmp(name, writers[i].name) == 0)
+			return &writers[i];
+	return NULL;
+}
+
+const char *writer_names(void)
+{
+	return "flamegraph, speedscope, raw, chrometrace or json";
+}
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int writer_choose(const char *format, const char *path, const struct writer **out)
+{
+	if (format) {
+		*out = writer_find(format);
+		return *out ? 0 : -EINVAL;
+	}
+	*out = &writers[0];
+	if (!path)
+		return 0;
+	size_t n = strlen(path), best = 0;
+	for (size_t i = 0; i < NWRITERS; i++) {
+		for (const char *const *e = writers[i].endings; *e; e++) {
+			if (strlen(*e) > best && ends_with(path, n, *e)) {
+				best = strlen(*e);
+				*out = &writers[i];
+			}
+		}
+	}
+	return 0;
+}
