@@ -83,7 +83,7 @@ static int parse_recorded(const uint8_t *data, size_t size, struct py_target *t,
 static void sample(struct pyproc *p)
 {
 	struct py_sample s = { 0 };
-	if (pyproc__sample(p, &s, PYSAMPLE_NAMES) == 0) {
+	if (pyproc__sample(p, NULL, &s, PYSAMPLE_NAMES) == 0) {
 		for (size_t i = 0; i < s.n; i++) {
 			for (size_t k = 0; k < s.threads[i].nframes && k < 4; k++) {
 				struct py_local *lv;

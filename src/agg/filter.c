@@ -60,24 +60,36 @@ void stack_filter__free(struct stack_filter *f)
 	free(f);
 }
 
-static bool any(const regex_t *re, const char *const *s, size_t n)
+unsigned stack_filter__frame(const struct stack_filter *f, const char *name, const char *label)
 {
-	for (size_t i = 0; i < n; i++)
-		if (regexec(re, s[i], 0, NULL, 0) == 0)
-			return true;
-	return false;
+	unsigned m = 0;
+	if (!f)
+		return 0;
+	if (f->has_function && regexec(&f->function, name, 0, NULL, 0) == 0)
+		m |= FILTER_FUNCTION;
+	if (f->has_include && regexec(&f->include, label, 0, NULL, 0) == 0)
+		m |= FILTER_INCLUDE;
+	if (f->has_exclude && regexec(&f->exclude, label, 0, NULL, 0) == 0)
+		m |= FILTER_EXCLUDE;
+	return m;
+}
+
+bool stack_filter__decide(const struct stack_filter *f, unsigned matched)
+{
+	if (!f)
+		return true;
+	if (f->has_function && !(matched & FILTER_FUNCTION))
+		return false;
+	if (f->has_include && !(matched & FILTER_INCLUDE))
+		return false;
+	return !(f->has_exclude && (matched & FILTER_EXCLUDE));
 }
 
 bool stack_filter__keep(const struct stack_filter *f, const char *const *names,
 			const char *const *labels, size_t n)
 {
-	if (!f)
-		return true;
-	if (f->has_function && !any(&f->function, names, n))
-		return false;
-	if (f->has_include && !any(&f->include, labels, n))
-		return false;
-	if (f->has_exclude && any(&f->exclude, labels, n))
-		return false;
-	return true;
+	unsigned m = 0;
+	for (size_t i = 0; f && i < n; i++)
+		m |= stack_filter__frame(f, names[i], labels[i]);
+	return stack_filter__decide(f, m);
 }

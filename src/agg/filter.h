@@ -5,6 +5,12 @@
  * with a frame whose label ("name (file:line)") matches; --exclude PATTERN
  * drops samples with such a frame. Patterns are POSIX extended regular
  * expressions, matched anywhere in the text.
+ *
+ * A sample's verdict only depends on which of its frames match which
+ * pattern, so a frame's matches can be found once (stack_filter__frame) and
+ * kept by the caller per frame (agg/stack.h does, per frame id); the
+ * sample is then decided from the union of its frames' matches
+ * (stack_filter__decide), without a regex.
  */
 #ifndef CSPY_FILTER_H
 #define CSPY_FILTER_H
@@ -20,6 +26,16 @@ int stack_filter__new(const char *function, const char *include, const char *exc
 		      struct stack_filter **out, char *err, size_t errlen);
 void stack_filter__free(struct stack_filter *f);
 
+enum {
+	FILTER_FUNCTION = 1,    /* the name matches --function */
+	FILTER_INCLUDE = 2,     /* the label matches --include */
+	FILTER_EXCLUDE = 4,     /* the label matches --exclude */
+};
+
+/* Which patterns one frame matches: FILTER_* bits (none for a NULL f). */
+unsigned stack_filter__frame(const struct stack_filter *f, const char *name, const char *label);
+/* Decide on one sample from the union (OR) of its frames' FILTER_* bits. */
+bool stack_filter__decide(const struct stack_filter *f, unsigned matched);
 /* Decide on one sample: names[i] are function names, labels[i] full frame
  * labels, n frames. */
 bool stack_filter__keep(const struct stack_filter *f, const char *const *names,

@@ -18,15 +18,12 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "native/merge.h"
 #include "native/unwind.h"
 #include "writers/dump.h"
 #include "writers/json.h"
 #include "proc/perm.h"
 #include "proc/procfs.h"
-#include "proc/ptrace.h"
-#include "python/locals.h"
-#include "python/pyproc.h"
+#include "sampler/snapshot.h"
 #include "util/xalloc.h"
 
 #define MAX_PROCS 1024
@@ -151,39 +148,36 @@ static size_t descendants(pid_t root, pid_t *pids, pid_t *parents, size_t max)
 	return n;
 }
 
-static void stall_for_tests(void)
+/* Tests: how long to stay paused before reading (CSPY_TEST_STALL_MS). */
+static unsigned stall_for_tests(void)
 {
 	const char *ms = getenv("CSPY_TEST_STALL_MS");
-	if (!ms)
-		return;
-	long v = strtol(ms, NULL, 10);
-	struct timespec ts = { v / 1000, (v % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
+	long v = ms ? strtol(ms, NULL, 10) : 0;
+	return v > 0 ? (unsigned)v : 0;
 }
 
-static struct dump_locals **read_locals(struct pyproc *pp, const struct py_sample *s, int level)
+/* The locals of a snapshot as dump's writers take them (borrowed). */
+static struct dump_locals **dump_locals_of(const struct snapshot *s)
 {
-	struct dump_locals **all = xcalloc(s->n ? s->n : 1, sizeof(*all));
-	for (size_t i = 0; i < s->n; i++) {
-		const struct py_thread *t = &s->threads[i];
-		all[i] = xcalloc(t->nframes ? t->nframes : 1, sizeof(**all));
-		for (size_t k = 0; k < t->nframes; k++)
-			all[i][k].err = locals_read(pyproc__ctx(pp), t->frames[k].frame_addr,
-						    t->frames[k].code->addr, level,
-						    &all[i][k].v, &all[i][k].n);
+	if (!s->locals)
+		return NULL;
+	struct dump_locals **all = xcalloc(s->nlocals ? s->nlocals : 1, sizeof(*all));
+	for (size_t i = 0; i < s->nlocals; i++) {
+		size_t nf = s->sample.threads[i].nframes;
+		all[i] = xcalloc(nf ? nf : 1, sizeof(**all));
+		for (size_t k = 0; k < nf; k++)
+			all[i][k] = (struct dump_locals){ .v = s->locals[i][k].v, .n = s->locals[i][k].n,
+							  .err = s->locals[i][k].err };
 	}
 	return all;
 }
 
-static void free_locals(struct dump_locals **all, const struct py_sample *s)
+static void free_dump_locals(struct dump_locals **all, size_t n)
 {
 	if (!all)
 		return;
-	for (size_t i = 0; i < s->n; i++) {
-		for (size_t k = 0; k < s->threads[i].nframes; k++)
-			locals_free(all[i][k].v, all[i][k].n);
+	for (size_t i = 0; i < n; i++)
 		free(all[i]);
-	}
 	free(all);
 }
 
@@ -200,10 +194,10 @@ static pid_t python_descendant(pid_t pid)
 	pid_t pids[64], parents[64];
 	size_t n = descendants(pid, pids, parents, 64);
 	for (size_t i = 1; i < n; i++) {
-		struct pyproc *pp;
+		struct snap_target t;
 		char why[64];
-		if (pyproc__open(pids[i], &pp, why, sizeof(why)) == 0) {
-			pyproc__close(pp);
+		if (snap_target__open(pids[i], &t, why, sizeof(why)) == 0) {
+			snap_target__close(&t);
 			return pids[i];
 		}
 	}
@@ -211,10 +205,10 @@ static pid_t python_descendant(pid_t pid)
 }
 
 /* Open pid for dumping; prints the error for the top-level process. */
-static int open_target(pid_t pid, bool top, struct pyproc **pp)
+static int open_target(pid_t pid, bool top, struct snap_target *t)
 {
 	char why[600], comm[64], cmd[64];
-	int err = pyproc__open(pid, pp, why, sizeof(why));
+	int err = snap_target__open(pid, t, why, sizeof(why));
 	if (!err || !top)
 		return err;
 	snprintf(cmd, sizeof(cmd), "cspy dump --pid %d", (int)pid);
@@ -250,39 +244,16 @@ static int open_target(pid_t pid, bool top, struct pyproc **pp)
 	return err;
 }
 
-/* Take one sample of pp, pausing it unless nonblocking; with an unwinder
+/* Take one snapshot of t, pausing it unless nonblocking; with an unwinder
  * (--native), also the merged native stacks. */
-static int take_sample(struct pyproc *pp, const struct dump_config *c, struct py_sample *s,
-		       struct dump_locals ***locals, struct unwinder *uw, struct merged_sample *ms)
+static int take_sample(const struct snap_target *t, const struct dump_config *c, struct snapshot *s)
 {
-	pid_t pid = pyproc__info(pp)->pid;
-	int err;
-	if (c->nonblocking) {
-		for (int i = 0; i < NONBLOCKING_TRIES; i++) {
-			err = pyproc__sample(pp, s, PYSAMPLE_NAMES | PYSAMPLE_OS_STATE);
-			if (err != -EFAULT && err != -EAGAIN)
-				break;
-		}
-		if (!err && c->locals)
-			*locals = read_locals(pp, s, c->locals);
-		return err;
-	}
-	struct ptrace_pause *pause = NULL;
-	err = ptrace_pause__stop(pid, &pause);
-	if (err)
-		return err;
-	pyproc__set_pause(pp, pause);
-	stall_for_tests();
-	err = pyproc__sample(pp, s, PYSAMPLE_NAMES);
-	if (!err && uw)
-		err = unwinder__unwind(uw, pause, s);
-	if (!err && c->locals)
-		*locals = read_locals(pp, s, c->locals);
-	pyproc__set_pause(pp, NULL);
-	ptrace_pause__resume(pause);
-	if (!err && uw)
-		err = unwinder__merge(uw, s, ms);
-	return err;
+	struct snap_req r = {
+		.pause = c->nonblocking ? SNAP_NONBLOCKING : SNAP_PAUSE_ALL, .flags = PYSAMPLE_NAMES,
+		.tries = NONBLOCKING_TRIES, .native = t->uw != NULL, .locals = c->locals,
+		.stall_ms = c->nonblocking ? 0 : stall_for_tests(),
+	};
+	return snapshot__take(t, &r, s, NULL);
 }
 
 static void report_sample_error(pid_t pid, int err)
@@ -341,30 +312,29 @@ int cmd_dump(int argc, char **argv)
 		json__begin_array(&js);
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct pyproc *pp = NULL;
-		if (open_target(pids[i], i == 0, &pp) != 0) {
+		struct snap_target t;
+		if (open_target(pids[i], i == 0, &t) != 0) {
 			if (i == 0 && !c.subprocesses) {
 				rc = 1;
 				break;
 			}
 			continue;   /* non-Python descendants are skipped quietly */
 		}
-		struct py_sample s = { 0 };
-		struct merged_sample ms = { 0 };
+		struct snapshot s = { 0 };
 		struct dump_locals **locals = NULL;
-		struct unwinder *uw = NULL;
-		err = c.native ? unwinder__new(pids[i], pyproc__info(pp)->binary, &uw) : 0;
+		err = c.native ? unwinder__new(pids[i], snap_target__info(&t)->binary, &t.uw) : 0;
 		if (err) {
 			cli_error("process %d: cannot read its native stacks: %s", (int)pids[i],
 				  strerror(-err));
 			rc = 1;
-		} else if ((err = take_sample(pp, &c, &s, &locals, uw, &ms)) != 0) {
+		} else if ((err = take_sample(&t, &c, &s)) != 0) {
 			report_sample_error(pids[i], err);
 			rc = 1;
 		} else {
-			struct dump_proc dp = { .info = pyproc__info(pp), .parent_pid = parents[i],
-						.sample = &s, .locals = locals,
-						.native = c.native ? &ms : NULL };
+			locals = dump_locals_of(&s);
+			struct dump_proc dp = { .info = snap_target__info(&t), .parent_pid = parents[i],
+						.sample = &s.sample, .locals = locals,
+						.native = c.native ? &s.native : NULL };
 			if (c.json)
 				err = dump_write_json(&js, &dp, &o);
 			else {
@@ -376,11 +346,9 @@ int cmd_dump(int argc, char **argv)
 			if (err)
 				rc = 1;
 		}
-		free_locals(locals, &s);
-		merged_sample__release(&ms);
-		unwinder__free(uw);
-		py_sample__release(&s);
-		pyproc__close(pp);
+		free_dump_locals(locals, s.nlocals);
+		snapshot__release(&s);
+		snap_target__close(&t);
 		if (rc && !c.subprocesses)
 			break;
 	}

@@ -39,10 +39,9 @@
 #include "cli/session.h"
 #include "writers/outfile.h"
 #include "proc/launch.h"
-#include "proc/ptrace.h"
 #include "python/locals.h"
-#include "python/pyproc.h"
 #include "sampler/sampler.h"
+#include "sampler/snapshot.h"
 #include "tui/term.h"
 #include "tui/topmodel.h"
 #include "tui/topview.h"
@@ -162,7 +161,7 @@ struct top {
 	const char *message;
 	char msgbuf[256];
 	struct topview view;
-	struct py_sample lsample;       /* --locals reads */
+	struct snapshot lsnap;          /* --locals reads */
 	char timestamp[32];             /* of the latest refresh */
 	char shown_time[32];            /* of the screen's rows */
 };
@@ -225,28 +224,23 @@ static void read_locals(struct top *t, const struct topmodel *m)
 	t->pane_title = xasprintf("Thread %d%s%s%s%s (%s): stack and locals", (int)pt->tid, ns,
 				  pt->name[0] ? " \"" : "", pt->name, pt->name[0] ? "\"" : "",
 				  t->thread != TOP_ALL_THREADS ? "shown" : "busiest");
-	struct pyproc *pp = sampler__pyproc(t->s, pt->pid);
-	if (!pp) {
+	const struct snap_target *target = sampler__target(t->s, pt->pid);
+	if (!target) {
 		pane_add(t, xasprintf("(process %d has exited)", (int)pt->pid));
 		return;
 	}
-	struct ptrace_pause *pause = NULL;
-	int err = 0;
-	if (!t->c->o.nonblocking) {
-		err = ptrace_pause__stop(pt->pid, &pause);
-		if (!err)
-			pyproc__set_pause(pp, pause);
-	}
-	if (!err) {
-		int tries = pause ? 1 : 5;      /* without the pause a read can be torn: again */
-		do
-			err = pyproc__sample(pp, &t->lsample, 0);
-		while (--tries > 0 && (err == -EFAULT || err == -EAGAIN));
-	}
+	/* Without the pause a read can be torn: again, up to 5 times. */
+	struct snap_req r = { .pause = t->c->o.nonblocking ? SNAP_NONBLOCKING : SNAP_PAUSE_ALL,
+			      .tries = 5, .locals = 1, .locals_tid = pt->tid };
+	int err = snapshot__take(target, &r, &t->lsnap, NULL);
+	const struct py_sample *sm = &t->lsnap.sample;
 	const struct py_thread *pyt = NULL;
-	for (size_t i = 0; !err && i < t->lsample.n; i++)
-		if (t->lsample.threads[i].tid == pt->tid)
-			pyt = &t->lsample.threads[i];
+	const struct snap_locals *lv = NULL;
+	for (size_t i = 0; !err && i < sm->n; i++)
+		if (sm->threads[i].tid == pt->tid) {
+			pyt = &sm->threads[i];
+			lv = t->lsnap.locals[i];
+		}
 	if (err) {
 		pane_add(t, xasprintf("(could not read the process: %s)", strerror(-err)));
 	} else if (!pyt) {
@@ -261,20 +255,13 @@ static void read_locals(struct top *t, const struct topmodel *m)
 				pane_add(t, xasprintf("%s (%s:%d)", fr->code->name, file, fr->line));
 			else
 				pane_add(t, xasprintf("%s (%s)", fr->code->name, file));
-			struct py_local *v = NULL;
-			size_t n = 0;
-			if (locals_read(pyproc__ctx(pp), fr->frame_addr, fr->code->addr, 1, &v, &n) != 0) {
+			if (!lv || lv[k].err) {
 				pane_add(t, xstrdup("    <could not read the locals>"));
 				continue;
 			}
-			for (size_t i = 0; i < n; i++)
-				pane_add(t, xasprintf("    %s: %s", v[i].name, v[i].repr));
-			locals_free(v, n);
+			for (size_t i = 0; i < lv[k].n; i++)
+				pane_add(t, xasprintf("    %s: %s", lv[k].v[i].name, lv[k].v[i].repr));
 		}
-	}
-	if (pause) {
-		pyproc__set_pause(pp, NULL);
-		ptrace_pause__resume(pause);
 	}
 }
 
@@ -458,7 +445,7 @@ static void tick(const struct sampler_status *st, void *arg)
 	struct top *t = arg;
 	t->last = *st;
 	if (session_signal()) {
-		sampler_request_stop();
+		sampler__request_stop(t->s);
 		return;
 	}
 	if (t->term) {
@@ -477,7 +464,7 @@ static void tick(const struct sampler_status *st, void *arg)
 	if (t->dirty && !t->quit)
 		draw(t);
 	if (t->quit)
-		sampler_request_stop();
+		sampler__request_stop(t->s);
 }
 
 /* What to say when every target has exited. */
@@ -644,7 +631,7 @@ out:;
 	if (keys_opened)
 		close(keys_fd);
 	pane_clear(&t);
-	py_sample__release(&t.lsample);
+	snapshot__release(&t.lsnap);
 	topview__release(&t.view);
 	free(t.thread_label);
 	free(t.cmdline);

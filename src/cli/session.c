@@ -29,6 +29,8 @@ static volatile sig_atomic_t first_shared;      /* it reached the child too */
 static volatile sig_atomic_t ending;            /* the end has begun: signals hurry it */
 static volatile sig_atomic_t hurry;             /* signals since then */
 static volatile sig_atomic_t child_pid;
+static struct sampler *volatile sampler;        /* stopped by every signal (session_start
+						 * to session_end) */
 
 int session_open_output(const char *path, bool append, struct outfile **out)
 {
@@ -53,7 +55,9 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 		first_sig = sig;
 		ending = 1;
 	}
-	sampler_request_stop();
+	struct sampler *s = sampler;
+	if (s)
+		sampler__request_stop(s);
 }
 
 void session_catch_signals(void)
@@ -90,6 +94,9 @@ int session_start(struct sampler *s, const struct opts *o, bool capture, const c
 {
 	const struct opts_target *t = &o->target;
 	char why[600];
+	sampler = s;
+	if (first_sig)          /* one came before: stop at once */
+		sampler__request_stop(s);
 	if (!t->command) {
 		int err = args_attach_pids(s, t->pids, t->npids, o->subprocesses, o->nonblocking, cmd);
 		if (err)
@@ -151,6 +158,7 @@ static int end_child(struct sampler *s, pid_t child, bool failed)
 
 int session_end(struct sampler *s, int rc)
 {
+	sampler = NULL;         /* sampling is over; s is freed after this */
 	if (child_pid > 0) {
 		int code = end_child(s, (pid_t)child_pid, rc != 0);
 		rc = rc ? rc : code;

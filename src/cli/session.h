@@ -3,8 +3,9 @@
  * A sampling session of `record` and `top`, from start to end, shared:
  * - the output file, opened before sampling so that an unwritable path
  *   fails at once, and under sudo given to the user who ran sudo;
- * - signals: SIGINT, SIGTERM and SIGHUP only ask the sampler to stop (and
- *   are counted); SIGPIPE is ignored;
+ * - signals: SIGINT, SIGTERM and SIGHUP only ask the sampler to stop
+ *   (sampler__request_stop on the sampler of session_start, until
+ *   session_end) and are counted; SIGPIPE is ignored;
  * - launch or attach: the command after `--` is started (as the user who
  *   ran sudo) and the sampler waits for its interpreter, or the sampler
  *   attaches to every --pid;

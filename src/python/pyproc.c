@@ -2,8 +2,9 @@
  *
  * The engine (see pyproc.h). A sample is one memory cycle (proc/mem.h: in a
  * steady state everything below was prefetched by one batched read) and goes:
- *   0. run states (proc/threadstate.h), or the pause's registers, so that an
- *      idle thread's stack need not be read at all (PYSAMPLE_SKIP_IDLE);
+ *   0. run states (proc/threadstate.h, read by the caller: py_view), or the
+ *      pause's registers, so that an idle thread's stack need not be read at
+ *      all (PYSAMPLE_SKIP_IDLE);
  *   1. interpreters: *(_PyRuntime + interpreters.head), or interp_head
  *      (2.7/3.6), then each one's next (one read of next, id and thread list
  *      head per interpreter), at most PYPROC_MAX_INTERPS; a list that loops
@@ -151,13 +152,13 @@ struct pyproc {
 	uint64_t swept_ns;              /* when old code entries were last dropped */
 	uint64_t tlbc_frames;           /* frames resolved in a thread-local bytecode copy */
 
-	struct threadstate *threads;    /* live only: TIDs and run states */
-	bool states_fresh;              /* run states read by pyproc__running_tasks */
+	/* The caller's view of the OS threads (struct py_view), during one
+	 * pyproc__sample or pyproc__gil_tid call only: */
+	struct threadstate *threads;    /* TIDs and run states, NULL: none */
+	const struct ptrace_pause *pause;
 	uint64_t miss_ns;               /* when a host_tid miss last listed the tasks again */
-	pid_t *run_tids;
 	const pid_t *tasks;
 	int ntasks;
-	const struct ptrace_pause *pause;
 
 	struct raw_frame *raw;
 	size_t nraw, raw_cap;
@@ -445,14 +446,13 @@ int pyproc__validate(struct pyproc *p, char *why, size_t whylen)
 
 /* ---- open / close -------------------------------------------------------- */
 
-/* The target's TIDs (cached, see threadstate.h); none for a snapshot. */
+/* The target's TIDs (cached, see threadstate.h); none without the caller's
+ * task list, or for a snapshot. */
 static int read_tasks(struct pyproc *p, bool refresh)
 {
 	p->ntasks = 0;
-	if (mem__pid(p->mem) <= 0)
+	if (mem__pid(p->mem) <= 0 || !p->threads)
 		return 0;
-	if (!p->threads)
-		p->threads = threadstate__new(p->info.pid);
 	int n = threadstate__tasks(p->threads, refresh, &p->tasks);
 	if (n < 0)
 		return n;
@@ -641,8 +641,6 @@ void pyproc__close(struct pyproc *p)
 	free(p->tvisit);
 	free(p->marks);
 	free(p->jrec);
-	threadstate__free(p->threads);
-	free(p->run_tids);
 	shortname__free(p->shortnames);
 	maps__release(&p->maps);
 	mem__free(p->mem);
@@ -661,29 +659,6 @@ const struct pyctx *pyproc__ctx(const struct pyproc *p)
 	return &p->ctx;
 }
 
-int pyproc__tasks(struct pyproc *p, const pid_t **tids)
-{
-	if (read_tasks(p, false) != 0 || p->ntasks <= 0)
-		return 0;
-	*tids = p->tasks;
-	return p->ntasks;
-}
-
-int pyproc__running_tasks(struct pyproc *p, const pid_t **tids)
-{
-	if (read_tasks(p, false) != 0 || p->ntasks <= 0 || !p->threads)
-		return -ENOENT;
-	threadstate__read(p->threads);
-	p->states_fresh = true;
-	p->run_tids = xrealloc(p->run_tids, (size_t)p->ntasks * sizeof(*p->run_tids));
-	int n = 0;
-	for (int i = 0; i < p->ntasks; i++)
-		if (threadstate__running(p->threads, p->tasks[i]) == 1)
-			p->run_tids[n++] = p->tasks[i];
-	*tids = p->run_tids;
-	return n;
-}
-
 uint64_t pyproc__syscalls(const struct pyproc *p)
 {
 	return mem__syscalls(p->mem);
@@ -694,9 +669,19 @@ uint64_t pyproc__tlbc_frames(const struct pyproc *p)
 	return p->tlbc_frames;
 }
 
-void pyproc__set_pause(struct pyproc *p, const struct ptrace_pause *pause)
+/* The caller's view for the length of one call (NULL: none). */
+static void view_begin(struct pyproc *p, const struct py_view *v)
 {
-	p->pause = pause;
+	p->threads = v ? v->tasks : NULL;
+	p->pause = v ? v->pause : NULL;
+}
+
+static void view_end(struct pyproc *p)
+{
+	p->threads = NULL;
+	p->pause = NULL;
+	p->tasks = NULL;
+	p->ntasks = 0;
 }
 
 /* ---- frames -------------------------------------------------------------- */
@@ -1270,9 +1255,8 @@ static bool thread_active(struct pyproc *p, pid_t tid, bool os)
 	return os && tid && threadstate__running(p->threads, tid) != 0;
 }
 
-int pyproc__gil_tid(struct pyproc *p, pid_t *tid)
+static int gil_tid(struct pyproc *p, pid_t *tid)
 {
-	*tid = 0;
 	/* Subinterpreters (as of the last sample) may each have their own
 	 * GIL: no one thread holds the only one. */
 	if (p->ninterps > 1)
@@ -1290,6 +1274,17 @@ int pyproc__gil_tid(struct pyproc *p, pid_t *tid)
 		return 0;
 	*tid = t;
 	return 1;
+}
+
+int pyproc__gil_tid(struct pyproc *p, struct threadstate *tasks, pid_t *tid)
+{
+	*tid = 0;
+	struct py_view v = { .tasks = tasks };
+	view_begin(p, &v);
+	read_tasks(p, false);
+	int r = gil_tid(p, tid);
+	view_end(p);
+	return r;
 }
 
 /* The set of thread states met in this sample: a new stamp empties it. */
@@ -1482,7 +1477,7 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 	free(pos);
 }
 
-static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags)
+static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, unsigned flags)
 {
 	const struct py_layout *L = &p->L;
 	uint64_t interp = 0;
@@ -1491,10 +1486,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, unsigned flags)
 	read_tasks(p, false);
 	/* Run states first: a thread known to be idle need not be walked when
 	 * the caller drops idle threads anyway (PYSAMPLE_SKIP_IDLE). */
-	bool os = p->threads && (p->states_fresh || (!p->pause && (flags & PYSAMPLE_OS_STATE)));
-	if (os && !p->states_fresh)
-		threadstate__read(p->threads);
-	p->states_fresh = false;
+	bool os = p->threads && states;
 	p->work_frames = 0;
 	p->work_bytes = 0;
 	err = find_interp(p, &interp);
@@ -1610,7 +1602,7 @@ static void scratch_trim(struct pyproc *p, struct py_sample *s)
 		}
 }
 
-int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
+int pyproc__sample(struct pyproc *p, const struct py_view *v, struct py_sample *s, unsigned flags)
 {
 	s->n = 0;
 	p->now_ns = clock_now_ns();
@@ -1620,7 +1612,9 @@ int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags)
 		p->swept_ns = p->now_ns;
 	}
 	mem__cycle_begin(p->mem);
-	int err = sample_stacks(p, s, flags);
+	view_begin(p, v);
+	int err = sample_stacks(p, s, v && v->states, flags);
+	view_end(p);
 	mem__cycle_end(p->mem);
 	if (err)
 		return err;

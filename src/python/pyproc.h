@@ -8,8 +8,9 @@
  * _PyInterpreterFrame chains from 3.11, read from whole datastack chunks),
  * resolving each frame's code object through a cache validated on every
  * sample (a code object's address can be reused after it is freed), and its
- * line through the line table. It does not pause the target; the caller
- * decides (proc/ptrace.h). A sample that meets torn memory reports an error
+ * line through the line table. It does not pause the target, nor list its
+ * threads: the caller does both and passes what it knows (struct py_view;
+ * sampler/snapshot.h is that caller). A sample that meets torn memory reports an error
  * for that thread or sample, never crashes: every remote length and loop is
  * bounded.
  *
@@ -40,6 +41,7 @@ struct pyproc;
 struct pyctx;
 struct mem;
 struct ptrace_pause;
+struct threadstate;
 
 #define PYPROC_MAX_DEPTH 8192
 #define PYPROC_MAX_THREADS 4096          /* thread states, over all interpreters */
@@ -107,7 +109,6 @@ struct pyproc_info {
 
 enum {
 	PYSAMPLE_NAMES = 1,     /* look up thread names in threading._active */
-	PYSAMPLE_OS_STATE = 2,  /* not paused: active/idle from the run states now */
 	PYSAMPLE_SKIP_IDLE = 4, /* do not read the stacks of idle threads (skipped) */
 	PYSAMPLE_NO_GIL = 8,    /* owns_gil not needed: the GIL is not read (false for all) */
 };
@@ -141,16 +142,30 @@ int pyproc__validate(struct pyproc *p, char *why, size_t whylen);
 const struct pyproc_info *pyproc__info(const struct pyproc *p);
 const struct pyctx *pyproc__ctx(const struct pyproc *p);
 
-/* When the target is paused with ptrace, thread ids of old Pythons are
- * mapped to TIDs through each thread's fs_base, and a thread is active when
- * it was running at the stop (see ptrace_pause__running). */
-void pyproc__set_pause(struct pyproc *p, const struct ptrace_pause *pause);
+/* What the caller knows of the target's OS threads at one read; owned by
+ * the caller, used for the length of the call only. Every field is
+ * optional (a NULL view: none of them). */
+struct py_view {
+	/* The target's TIDs and run states (proc/threadstate.h): thread ids
+	 * are mapped to TIDs (and namespace ids) through them; listed again
+	 * when a sample meets a thread the list lacks. */
+	struct threadstate *tasks;
+	/* The tasks' run states were read for this read (threadstate__read):
+	 * a thread not stopped by the pause is active when it was running. */
+	bool states;
+	/* The threads the caller stopped with ptrace: thread ids of old
+	 * Pythons are mapped to TIDs through each thread's fs_base, and a
+	 * stopped thread is active when it was running at the stop (see
+	 * ptrace_pause__running). */
+	const struct ptrace_pause *pause;
+};
 
 /* The TID of the thread holding the GIL now (read live, no pause): 1 and
- * *tid when the interpreter has a GIL held by a thread the task list
- * knows; 0 when it is free, absent (free-threaded) or unknown, or when the
- * last sample met more than one interpreter (each may have its own GIL). */
-int pyproc__gil_tid(struct pyproc *p, pid_t *tid);
+ * *tid when the interpreter has a GIL held by a thread of tasks (the
+ * target's task list, see py_view); 0 when it is free, absent
+ * (free-threaded) or unknown, or when the last sample met more than one
+ * interpreter (each may have its own GIL). */
+int pyproc__gil_tid(struct pyproc *p, struct threadstate *tasks, pid_t *tid);
 
 /* Whether the interpreter has a GIL now: 1 for every build with one, and
  * for a free-threaded build whose GIL was enabled (PYTHON_GIL=1, -X gil=1,
@@ -160,12 +175,13 @@ int pyproc__gil_tid(struct pyproc *p, pid_t *tid);
  * when it could not be read. Read live, no pause. */
 int pyproc__gil_enabled(struct pyproc *p);
 
-/* Read every thread's stack into *s. flags: PYSAMPLE_*. Returns 0, or -ESRCH
+/* Read every thread's stack into *s, with what the caller knows of the
+ * threads in *v (may be NULL). flags: PYSAMPLE_*. Returns 0, or -ESRCH
  * (the process is gone), or -EFAULT/-EIO when the interpreter state itself
  * could not be read (a torn sample), -ELOOP when the thread list loops,
  * -E2BIG when the sample exceeds PYPROC_MAX_SAMPLE_*; per-thread failures
  * are in thread.err (-ELOOP: its frame chain loops). */
-int pyproc__sample(struct pyproc *p, struct py_sample *s, unsigned flags);
+int pyproc__sample(struct pyproc *p, const struct py_view *v, struct py_sample *s, unsigned flags);
 void py_sample__release(struct py_sample *s);
 
 /* Number of read syscalls issued on the target so far. */
@@ -173,15 +189,5 @@ uint64_t pyproc__syscalls(const struct pyproc *p);
 /* Frames whose line was found in a thread-local copy of their bytecode
  * (3.14t: a frame with tlbc_index > 0), so far. */
 uint64_t pyproc__tlbc_frames(const struct pyproc *p);
-/* The process's TIDs, listed at most every 100 ms (and again as soon as a
- * sample meets a thread the list lacks): what a pause should stop. Borrowed
- * until the next call on p; returns the count, 0 when unknown. */
-int pyproc__tasks(struct pyproc *p, const pid_t **tids);
-/* Read the run state of every thread now (see threadstate.h) and return the
- * TIDs of those running: the only ones a sampler needs to pause, since a
- * thread asleep in the kernel cannot change its Python stack. The next
- * pyproc__sample uses these states for the threads the pause did not stop.
- * Returns the count (0: nothing runs), or -ENOENT when the tasks are unknown. */
-int pyproc__running_tasks(struct pyproc *p, const pid_t **tids);
 
 #endif

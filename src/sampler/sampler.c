@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: MIT
  *
- * The sampling loop (see sampler.h). Each tick:
+ * The sampling loop (see sampler.h); the targets are sampler/target.h's,
+ * a read is sampler/snapshot.h's, a stack is built by agg/stack.h. Each
+ * tick:
  *   1. every 10 ms, reap the launched child if it exited; every ~100 ms, with
  *      --subprocesses, look for new Python descendants;
- *   2. for each live target: read the threads' run states, pause the running
- *      ones (unless nonblocking; all of them for --native --idle),
- *      pyproc__sample(), resume; -ESRCH means it exited;
+ *   2. for each live target: one snapshot (sampler/snapshot.h): the running
+ *      threads paused (unless nonblocking; all of them for --native --idle),
+ *      their stacks read, resumed; -ESRCH means it exited;
  *   3. for each thread kept by --idle/--gil: build the frame ids root first
  *      (process and thread roots if asked, then "<truncated>" when the
  *      stack was deeper than PYPROC_MAX_DEPTH and its root frames were not
- *      read; cached by code uid and line),
- *      apply the regex filters, add the stack to the profile;
+ *      read; cached by code uid and line), apply the filters (their
+ *      matches cached per frame), add the stack to the profile;
  *   4. sleep until the next absolute deadline, next += interval * U(0.5, 1.5).
  * Thread names cost a dict walk in the target, so they are refreshed once a
  * second or when an unknown thread shows up; the names kept are those of the
@@ -30,50 +32,22 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "agg/filter.h"
 #include "agg/profile.h"
+#include "agg/stack.h"
 #include "native/merge.h"
-#include "native/unwind.h"
-#include "proc/launch.h"
 #include "proc/perm.h"
-#include "proc/procfs.h"
-#include "proc/ptrace.h"
 #include "python/pyproc.h"
+#include "sampler/snapshot.h"
+#include "sampler/target.h"
 #include "util/xalloc.h"
 #include "util/clock.h"
 
-#define MAX_TARGETS 1024
 #define NAME_REFRESH_NS 1000000000ull
 #define RETIRE_NS 10000000ull           /* exited threads folded this often */
 #define CHILD_SCAN_NS 100000000ull
 #define REAP_NS 10000000ull
 #define PROGRESS_NS 100000000ull
-#define LABEL_MAX 1024
-#define FRAME_CACHE 4096        /* entries, a power of two */
-#define GIL_WAIT_NS 2000000000ull       /* --gil: for a starting interpreter's GIL state */
 #define GIL_REFRESH_NS 1000000000ull    /* a free-threaded target's GIL state read again */
-
-struct frame_cache {
-	uint64_t uid;           /* 0: empty (uids start at 1) */
-	int line;
-	uint32_t id;
-};
-
-static volatile sig_atomic_t stop_flag;
-
-void sampler_request_stop(void) { stop_flag = 1; }
-bool sampler_stop_requested(void) { return stop_flag != 0; }
-
-struct tname {
-	uint64_t thread_id;
-	char name[64];
-};
-
-static int tname_cmp(const void *a, const void *b)
-{
-	uint64_t x = ((const struct tname *)a)->thread_id, y = ((const struct tname *)b)->thread_id;
-	return x < y ? -1 : x > y;
-}
 
 static int tid_cmp(const void *a, const void *b)
 {
@@ -81,58 +55,19 @@ static int tid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-struct target {
-	struct pyproc *pp;
-	struct unwinder *uw;            /* --native; NULL: its samples are errors */
-	pid_t pid;
-	bool alive;
-	uint32_t proc_frame;            /* synthetic root frame id */
-	struct tname *names;            /* sorted by thread_id */
-	size_t nnames;
-	uint64_t names_at;              /* when names were last refreshed */
-	uint64_t retired_at;            /* when exited threads were last folded */
-	bool names_due;
-	int gil;                        /* 1: has a GIL, 0: free-threaded without one, -1: unknown */
-	uint64_t gil_at;                /* when gil was last read */
-};
-
-struct skipped {                        /* a descendant that is not (yet) Python */
-	pid_t pid;
-	char *exe;
-	uint64_t seen_ns;               /* when first seen with this exe */
-};
-
-/* A descendant seen running the same executable for this long without being
- * a Python process is not one: it is not opened again until it execs. Before
- * that, it is: caught between its exec and the loading of libpython (a
- * shared build), it cannot be told yet. */
-#define SKIP_SETTLE_NS 2000000000ull
-
 struct sampler {
 	struct sampler_config c;
+	volatile sig_atomic_t stop;     /* sampler__request_stop: end at the next tick */
 	struct profile *prof;
-	struct frame_cache fcache[FRAME_CACHE];
+	struct stack_builder *sb;       /* frame ids, filters */
 	uint64_t last_reap_ns;
-	struct target *t;
-	size_t nt, t_cap;
-	struct skipped *sk;
-	size_t nsk, sk_cap;
-	pid_t roots[64];                /* non-Python processes whose descendants we adopt */
-	int nroots;
-	pid_t child;
-	bool child_done;
-	bool child_lost;                /* reaped by someone else: status unknown */
-	int child_status;
+	struct targets *ts;
 	struct sampler_status st;
 	uint64_t start_ns, last_scan_ns, last_progress_ns;
-	struct py_sample sample;
-	struct merged_sample msample;   /* --native: the merged stacks of sample */
-	uint32_t *frames;
-	const char **names, **labels;
-	char *label_buf;
-	size_t frames_cap;
+	struct snapshot snap;           /* the latest read of a target (and its merged
+					 * stacks with --native) */
+	struct snap_stats pstats;       /* what the pauses cost */
 	uint64_t rng;
-	char pyver[32];
 	int tick_threads;               /* threads read during the current tick */
 	pid_t *live_tids;               /* scratch of retire_exited */
 	size_t live_cap;
@@ -162,336 +97,53 @@ struct sampler *sampler__new(const struct sampler_config *c, struct profile *pro
 	if (s->c.rate_hz <= 0)
 		s->c.rate_hz = 100;
 	s->prof = prof;
+	s->sb = stack_builder__new(prof, c->filter);
+	struct targets_config tc = { .native = c->native, .gil_only = c->gil_only,
+				     .subprocesses = c->subprocesses, .prof = prof, .stop = &s->stop };
+	s->ts = targets__new(&tc);
 	/* Intervals are U(0.5, 1.5) x 1/rate: more than 2.5 periods is a gap. */
 	profile__set_run_gap(prof, (uint64_t)(2.5e9 / s->c.rate_hz));
 	s->rng = clock_now_ns() | 1;
 	s->start_ns = clock_now_ns();
-	stop_flag = 0;
 	return s;
+}
+
+void sampler__request_stop(struct sampler *s)
+{
+	s->stop = 1;
 }
 
 void sampler__free(struct sampler *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nt; i++) {
-		pyproc__close(s->t[i].pp);
-		unwinder__free(s->t[i].uw);
-		free(s->t[i].names);
-	}
-	for (size_t i = 0; i < s->nsk; i++)
-		free(s->sk[i].exe);
-	free(s->t);
-	free(s->sk);
-	py_sample__release(&s->sample);
-	merged_sample__release(&s->msample);
-	free(s->frames);
-	free(s->names);
-	free(s->labels);
-	free(s->label_buf);
+	targets__free(s->ts);
+	snapshot__release(&s->snap);
+	stack_builder__free(s->sb);
 	free(s->live_tids);
 	free(s);
 }
 
-/* Alive and not a zombie (a killed process whose parent has not reaped it). */
-static bool process_alive(pid_t pid)
-{
-	struct procfs_stat st;
-	return procfs_stat(pid, 0, &st) == 0 && st.state != 'Z' && st.state != 'X';
-}
-
-static bool has_target(const struct sampler *s, pid_t pid)
-{
-	for (size_t i = 0; i < s->nt; i++)
-		if (s->t[i].pid == pid)
-			return true;
-	return false;
-}
-
-/* Takes ownership of pp and uw (NULL unless --native). */
-static void add_target(struct sampler *s, struct pyproc *pp, struct unwinder *uw, pid_t pid)
-{
-	const struct pyproc_info *in = pyproc__info(pp);
-	if (s->c.native && !uw)
-		unwinder__new(pid, in->binary, &uw);
-	s->t = xgrow(s->t, &s->t_cap, s->nt + 1, sizeof(*s->t));
-	struct target *t = &s->t[s->nt++];
-	memset(t, 0, sizeof(*t));
-	t->pp = pp;
-	t->uw = uw;
-	t->pid = pid;
-	t->alive = true;
-	t->names_due = true;
-	t->gil = in->free_threaded ? pyproc__gil_enabled(pp) : 1;
-	if (t->gil < 0)
-		t->gil = -1;
-	t->gil_at = clock_now_ns();
-	char *label = xasprintf("process %d:\"%s\"", (int)pid, in->cmdline);
-	t->proc_frame = profile__frame(s->prof, label, "", "", -1, PROF_FRAME_PROCESS);
-	free(label);
-	if (!s->pyver[0])
-		snprintf(s->pyver, sizeof(s->pyver), "%s", in->version_str);
-}
-
-/* --gil keeps the samples of the thread holding the GIL: a free-threaded
- * interpreter running without one would give none. Refused (-ENOTSUP, why
- * says so) before any sampling; a starting interpreter is given up to
- * GIL_WAIT_NS to create its GIL state. 0 when it has a GIL, or when that
- * could not be told (sampled as usual). */
-static int gil_refused(const struct sampler *s, struct pyproc *pp, char *why, size_t whylen)
-{
-	if (!s->c.gil_only || !pyproc__info(pp)->free_threaded)
-		return 0;
-	struct timespec pause = { 0, 1000000 };
-	uint64_t end = clock_now_ns() + GIL_WAIT_NS;
-	int r;
-	while ((r = pyproc__gil_enabled(pp)) == -EAGAIN && !stop_flag && clock_now_ns() < end)
-		nanosleep(&pause, NULL);
-	if (r != 0)
-		return 0;
-	snprintf(why, whylen, "runs Python %s without a GIL (a free-threaded build): --gil would "
-		 "keep no sample; leave out --gil, or start it with PYTHON_GIL=1 (python -X gil=1)",
-		 pyproc__info(pp)->version_str);
-	return -ENOTSUP;
-}
-
 int sampler__add_pid(struct sampler *s, pid_t pid, char *why, size_t whylen)
 {
-	if (has_target(s, pid))
-		return 0;
-	struct pyproc *pp;
-	struct unwinder *uw = NULL;
-	int err = pyproc__open(pid, &pp, why, whylen);
-	if (err)
-		return err;
-	if ((err = gil_refused(s, pp, why, whylen)) != 0) {
-		pyproc__close(pp);
-		return err;
-	}
-	if (s->c.native && (err = unwinder__new(pid, pyproc__info(pp)->binary, &uw)) != 0) {
-		snprintf(why, whylen, "cannot read the native stacks of process %d: %s", (int)pid,
-			 strerror(-err));
-		pyproc__close(pp);
-		return err;
-	}
-	add_target(s, pp, uw, pid);
-	return 0;
+	return targets__add_pid(s->ts, pid, why, whylen);
 }
 
 void sampler__watch(struct sampler *s, pid_t pid)
 {
-	if (s->nroots < (int)(sizeof(s->roots) / sizeof(s->roots[0])))
-		s->roots[s->nroots++] = pid;
-}
-
-static bool roots_alive(const struct sampler *s)
-{
-	for (int r = 0; r < s->nroots; r++)
-		if (process_alive(s->roots[r]))
-			return true;
-	return s->child > 0 && !s->child_done;
-}
-
-/* The launched child is reaped here only (through launch_poll): nothing
- * else in cspy waits on its PID. Should it ever be gone without its status
- * (ECHILD), that ends the wait too, the status unknown. */
-static void reap_child(struct sampler *s)
-{
-	if (s->child <= 0 || s->child_done)
-		return;
-	int r = launch_poll(s->child, &s->child_status);
-	if (r == 1 || r == -ECHILD) {
-		s->child_done = true;
-		s->child_lost = r < 0;
-	}
-}
-
-/* With --subprocesses: adopt Python descendants of every target and of the
- * launched child. A non-Python one is remembered with its executable and
- * looked at again only after it execs something else. */
-static void scan_children(struct sampler *s)
-{
-	pid_t *queue = xmalloc(MAX_TARGETS * sizeof(*queue));
-	pid_t *kids = xmalloc(MAX_TARGETS * sizeof(*kids));
-	size_t nq = 0;
-	for (size_t i = 0; i < s->nt && nq < MAX_TARGETS; i++)
-		if (s->t[i].alive)
-			queue[nq++] = s->t[i].pid;
-	if (s->child > 0 && !s->child_done && !has_target(s, s->child) && nq < MAX_TARGETS)
-		queue[nq++] = s->child;
-	for (int r = 0; r < s->nroots && nq < MAX_TARGETS; r++)
-		if (!has_target(s, s->roots[r]) && process_alive(s->roots[r]))
-			queue[nq++] = s->roots[r];
-	for (size_t qi = 0; qi < nq; qi++) {
-		int n = procfs_children(queue[qi], kids, MAX_TARGETS);
-		for (int k = 0; k < n; k++) {
-			pid_t pid = kids[k];
-			bool queued = false;
-			for (size_t j = 0; j < nq && !queued; j++)
-				queued = queue[j] == pid;
-			if (queued)
-				continue;
-			if (nq < MAX_TARGETS)
-				queue[nq++] = pid;
-			if (has_target(s, pid) || s->nt >= MAX_TARGETS)
-				continue;
-			char *exe = procfs_exe(pid);
-			struct skipped *known = NULL;
-			for (size_t j = 0; j < s->nsk; j++)
-				if (s->sk[j].pid == pid)
-					known = &s->sk[j];
-			uint64_t now = clock_now_ns();
-			if (known && exe && known->exe && strcmp(known->exe, exe) == 0 &&
-			    now - known->seen_ns >= SKIP_SETTLE_NS) {
-				free(exe);
-				continue;
-			}
-			struct pyproc *pp;
-			char why[256];
-			if (pyproc__open(pid, &pp, why, sizeof(why)) == 0) {
-				add_target(s, pp, NULL, pid);
-				free(exe);
-			} else if (known) {
-				if (!exe || !known->exe || strcmp(known->exe, exe) != 0)
-					known->seen_ns = now;   /* it exec'd: settles anew */
-				free(known->exe);
-				known->exe = exe;
-			} else {
-				s->sk = xgrow(s->sk, &s->sk_cap, s->nsk + 1, sizeof(*s->sk));
-				s->sk[s->nsk++] = (struct skipped){ pid, exe, now };
-			}
-		}
-	}
-	free(queue);
-	free(kids);
-}
-
-/* Caught this early, a Python 2.7-3.10 interpreter may not have written its
- * version string yet, so only the file name said "3.7": the micro version,
- * which some layouts depend on (3.7.0-3.7.3), is unknown. It is written
- * during start-up, within milliseconds: open the process again until it is
- * there (bounded), and keep the exact one. */
-static struct pyproc *recheck_version(pid_t pid, struct pyproc *pp)
-{
-	struct timespec pause = { 0, 1000000 };
-	char why[256];
-	uint64_t end = clock_now_ns() + 500000000ull;
-	while (pyproc__info(pp)->version_guessed && !stop_flag && clock_now_ns() < end) {
-		struct pyproc *again = NULL;
-		if (pyproc__open(pid, &again, why, sizeof(why)) != 0)
-			break;
-		if (!pyproc__info(again)->version_guessed) {
-			pyproc__close(pp);
-			return again;
-		}
-		pyproc__close(again);
-		nanosleep(&pause, NULL);
-	}
-	return pp;
+	targets__watch(s->ts, pid);
 }
 
 int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *why, size_t whylen)
 {
-	s->child = child;
-	uint64_t deadline = clock_now_ns() + (uint64_t)(timeout_s * 1e9);
-	struct timespec pause = { 0, 1000000 };
-	struct pyproc *pp = NULL;
-	int err = -EINTR;
-	why[0] = '\0';
-	while (!stop_flag) {
-		reap_child(s);
-		if (s->child_done && !s->c.subprocesses) {
-			snprintf(why, whylen, "the command exited before its Python interpreter started");
-			err = -ESRCH;
-			break;
-		}
-		/* Opening is costly (ELF files); once the child is Python, only
-		 * wait for its interpreter to have a thread state. */
-		if (!s->child_done && !pp && pyproc__open(child, &pp, why, whylen) != 0)
-			pp = NULL;
-		if (pp) {
-			int e = pyproc__sample(pp, &s->sample, 0);
-			if (e == 0) {
-				pp = recheck_version(child, pp);
-				if ((err = gil_refused(s, pp, why, whylen)) != 0)
-					break;
-				add_target(s, pp, NULL, child);
-				return 0;
-			}
-			if (e == -ESRCH) {
-				pyproc__close(pp);
-				pp = NULL;
-			}
-		}
-		if (s->c.subprocesses) {
-			scan_children(s);
-			if (s->nt > 0) {
-				err = 0;
-				break;
-			}
-			if (s->child_done) {
-				snprintf(why, whylen, "the command exited and no Python process was found under it");
-				err = -ESRCH;
-				break;
-			}
-		}
-		if (clock_now_ns() > deadline) {
-			if (!why[0])
-				snprintf(why, whylen, "no Python interpreter started within %.0f seconds", timeout_s);
-			err = -ENOEXEC;
-			break;
-		}
-		nanosleep(&pause, NULL);
-	}
-	if (err == -EINTR)
-		snprintf(why, whylen, "interrupted");
-	pyproc__close(pp);
-	return err;
-}
-
-static const struct tname *name_find(const struct target *t, uint64_t thread_id)
-{
-	struct tname key = { .thread_id = thread_id };
-	return t->nnames ? bsearch(&key, t->names, t->nnames, sizeof(*t->names), tname_cmp) : NULL;
-}
-
-static const char *thread_name(struct target *t, const struct py_thread *th)
-{
-	if (th->name[0])
-		return th->name;
-	const struct tname *n = name_find(t, th->thread_id);
-	if (n)
-		return n->name;
-	t->names_due = true;    /* a thread we have no name for yet */
-	return "";
-}
-
-/* After a name lookup: keep the names of the threads of this sample (also
- * of those idle now, so that they have it once they run), and only those. */
-static void names_refresh(struct target *t, const struct py_sample *sample)
-{
-	struct tname *fresh = xmalloc((sample->n ? sample->n : 1) * sizeof(*fresh));
-	size_t n = 0;
-	for (size_t i = 0; i < sample->n; i++) {
-		const struct py_thread *th = &sample->threads[i];
-		const struct tname *old = th->name[0] ? NULL : name_find(t, th->thread_id);
-		if (!th->name[0] && !old)
-			continue;
-		fresh[n].thread_id = th->thread_id;
-		snprintf(fresh[n].name, sizeof(fresh[n].name), "%s", th->name[0] ? th->name : old->name);
-		n++;
-	}
-	qsort(fresh, n, sizeof(*fresh), tname_cmp);
-	free(t->names);
-	t->names = fresh;
-	t->nnames = n;
+	return targets__add_child(s->ts, child, timeout_s, why, whylen);
 }
 
 /* The profile's threads of t's process that this sample no longer lists
  * have exited: fold them into their lanes (see profile__thread_exit). */
 static void retire_exited(struct sampler *s, struct target *t)
 {
-	const struct py_sample *sample = &s->sample;
+	const struct py_sample *sample = &s->snap.sample;
 	s->live_tids = xgrow(s->live_tids, &s->live_cap, sample->n + 1, sizeof(*s->live_tids));
 	size_t n = 0;
 	for (size_t i = 0; i < sample->n; i++)
@@ -500,37 +152,11 @@ static void retire_exited(struct sampler *s, struct target *t)
 	/* From the end: an exit moves the last thread into the freed index. */
 	for (size_t i = profile__nthreads(s->prof); i-- > 0;) {
 		const struct prof_thread *pt = profile__thread_at(s->prof, (uint32_t)i);
-		if (pt->pid != t->pid || pt->exited || !pt->tid)
+		if (pt->pid != t->snap.pid || pt->exited || !pt->tid)
 			continue;
 		if (!bsearch(&pt->tid, s->live_tids, n, sizeof(*s->live_tids), tid_cmp))
 			profile__thread_exit(s->prof, (uint32_t)i);
 	}
-}
-
-static void ensure_frames(struct sampler *s, size_t n)
-{
-	if (n <= s->frames_cap)
-		return;
-	size_t cap = s->frames_cap;
-	s->frames = xgrow(s->frames, &cap, n, sizeof(*s->frames));
-	s->names = xrealloc(s->names, cap * sizeof(*s->names));
-	s->labels = xrealloc(s->labels, cap * sizeof(*s->labels));
-	s->frames_cap = cap;
-}
-
-/* The profile's frame for (code, line): interning hashes and compares the
- * strings, so a direct-mapped cache keyed by the code's uid (never reused)
- * answers the frames seen before, which are nearly all of them. */
-static uint32_t frame_id(struct sampler *s, const struct py_code *code, int line)
-{
-	uint64_t h = (code->uid * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)(uint32_t)line * 0xff51afd7ed558ccdull);
-	struct frame_cache *c = &s->fcache[(h >> 32) & (FRAME_CACHE - 1)];
-	if (c->uid == code->uid && c->line == line)
-		return c->id;
-	uint32_t id = profile__frame(s->prof, code->name, code->filename, code->short_filename, line,
-				     PROF_FRAME_PYTHON);
-	*c = (struct frame_cache){ code->uid, line, id };
-	return id;
 }
 
 /* The profile frame of a native frame (--native). */
@@ -561,15 +187,16 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		s->st.errors++;         /* not unwound, or not merged: never a wrong stack */
 		return;
 	}
-	size_t n = 0, nf = ms ? ms->n : th->nframes;
-	ensure_frames(s, nf + 4);
-	const char *tname = thread_name(t, th);
+	size_t nf = ms ? ms->n : th->nframes;
+	struct stack_builder *sb = s->sb;
+	stack_builder__begin(sb, nf + 4);
+	const char *tname = target__thread_name(t, th);
 	if (s->c.subprocesses)
-		s->frames[n++] = t->proc_frame;
+		stack_builder__root(sb, t->proc_frame);
 	if (s->c.interps_root) {       /* the interpreter the thread runs in now */
 		char label[48];
 		snprintf(label, sizeof(label), "interpreter (%lld)", (long long)th->interp_id);
-		s->frames[n++] = profile__frame(s->prof, label, "", "", -1, PROF_FRAME_INTERP);
+		stack_builder__root(sb, profile__frame(s->prof, label, "", "", -1, PROF_FRAME_INTERP));
 	}
 	if (s->c.threads_root) {
 		char ns[32] = "";
@@ -577,72 +204,31 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 			snprintf(ns, sizeof(ns), ", ns %d", (int)th->ns_tid);
 		char *label = tname[0] ? xasprintf("thread (%d%s): %s", (int)th->tid, ns, tname)
 				       : xasprintf("thread (%d%s)", (int)th->tid, ns);
-		s->frames[n++] = profile__frame(s->prof, label, "", "", -1, PROF_FRAME_THREAD);
+		stack_builder__root(sb, profile__frame(s->prof, label, "", "", -1, PROF_FRAME_THREAD));
 		free(label);
 	}
 	if (th->truncated)      /* the root frames beyond PYPROC_MAX_DEPTH were not read */
-		s->frames[n++] = profile__frame(s->prof, SAMPLER_TRUNCATED, "", "", -1, PROF_FRAME_OTHER);
-	size_t roots = n;
-	bool filtering = s->c.filter != NULL;
-	if (filtering && !s->label_buf)
-		s->label_buf = xmalloc(LABEL_MAX * (PYPROC_MAX_DEPTH + 2));
+		stack_builder__root(sb, profile__frame(s->prof, SAMPLER_TRUNCATED, "", "", -1,
+						       PROF_FRAME_OTHER));
 	for (size_t k = 0; k < nf; k++) {
 		const struct py_frame *fr = ms ? ms->frames[nf - 1 - k].py
 					       : &th->frames[nf - 1 - k];    /* root first */
-		uint32_t id;
 		if (fr) {
 			int line = s->c.no_lineno ? -1 : s->c.function_lines ? fr->code->firstlineno
 									      : fr->line;
-			id = frame_id(s, fr->code, line);
+			const struct py_code *code = fr->code;
+			stack_builder__push_code(sb, code->uid, line, code->name, code->filename,
+						 code->short_filename);
 		} else {
-			id = native_frame_id(s, &ms->frames[nf - 1 - k].native);
+			stack_builder__push(sb, native_frame_id(s, &ms->frames[nf - 1 - k].native));
 		}
-		s->frames[n] = id;
-		if (filtering) {
-			s->names[n - roots] = profile__frame_at(s->prof, id)->name;
-			s->labels[n - roots] = profile_frame_label(profile__frame_at(s->prof, id), false,
-								   s->label_buf + LABEL_MAX * (n - roots),
-								   LABEL_MAX);
-		}
-		n++;
 	}
-	if (filtering && !stack_filter__keep(s->c.filter, s->names, s->labels, n - roots))
+	if (!stack_builder__keep(sb))
 		return;
-	uint32_t tid = profile__thread(s->prof, t->pid, th->tid, tname, pyproc__info(t->pp)->cmdline);
+	uint32_t tid = profile__thread(s->prof, t->snap.pid, th->tid, tname, pyproc__info(t->snap.pp)->cmdline);
 	if (th->ns_tid && profile__thread_at(s->prof, tid)->ns_tid != th->ns_tid)
 		profile__thread_set_ns_tid(s->prof, tid, th->ns_tid);
-	profile__add(s->prof, tid, s->frames, n, t_ns, 1);
-}
-
-/* Pause the threads tids (all of the process when ntids < 0), read every
- * stack (and unwind with --native), resume. */
-static int pause_and_sample(struct sampler *s, struct target *t, const pid_t *tids, int ntids,
-			    unsigned flags)
-{
-	struct ptrace_pause *pause = NULL;
-	uint64_t paused_at = clock_now_ns();
-	int err = ntids > 0 ? ptrace_pause__stop_tids(t->pid, tids, ntids, &pause)
-			    : ptrace_pause__stop(t->pid, &pause);
-	if (err)
-		return err;
-	pyproc__set_pause(t->pp, pause);
-	err = pyproc__sample(t->pp, &s->sample, flags);
-	if (!err && t->uw)
-		err = unwinder__unwind(t->uw, pause, &s->sample);
-	pyproc__set_pause(t->pp, NULL);
-	ptrace_pause__resume(pause);
-	s->st.pauses++;
-	s->st.paused_ns += clock_now_ns() - paused_at;
-	return err;
-}
-
-/* The TID of the thread owning the GIL in a sample, 0 if none. */
-static pid_t gil_owner(const struct py_sample *sample)
-{
-	for (size_t i = 0; i < sample->n; i++)
-		if (sample->threads[i].owns_gil)
-			return sample->threads[i].tid;
-	return 0;
+	stack_builder__add(sb, tid, t_ns);
 }
 
 static void sample_target(struct sampler *s, struct target *t, uint64_t now, uint64_t t_ns)
@@ -657,7 +243,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	if (t->gil != 1 && (t->gil < 0 || now - t->gil_at >= GIL_REFRESH_NS)) {
 		/* Free-threaded: an extension module may enable the GIL; a
 		 * starting interpreter (no GIL state yet) is asked every tick. */
-		int g = pyproc__gil_enabled(t->pp);
+		int g = pyproc__gil_enabled(t->snap.pp);
 		t->gil = g >= 0 ? g : t->gil;
 		t->gil_at = now;
 	}
@@ -665,52 +251,27 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		flags |= PYSAMPLE_SKIP_IDLE;    /* dropped anyway: not even read */
 	if (!s->c.gil_only && !s->c.gil_stats)
 		flags |= PYSAMPLE_NO_GIL;       /* one page fewer to read */
-	int err;
-	if (s->c.nonblocking) {
-		err = pyproc__sample(t->pp, &s->sample, flags | PYSAMPLE_OS_STATE);
-	} else {
-		/* Pause only the threads that run: one asleep in the kernel
-		 * cannot change its stack, and waking it costs the program.
-		 * Native unwinding needs the registers of every thread shown:
-		 * with --native --idle, all of them. */
-		const pid_t *tids = NULL;
-		int ntids = t->uw && s->c.include_idle ? pyproc__tasks(t->pp, &tids)
-						       : pyproc__running_tasks(t->pp, &tids);
-		if (ntids == 0 && t->uw && s->c.include_idle)
-			ntids = -ENOENT;
-		/* Several run: while one of them holds the GIL, no other can
-		 * change a Python stack, so pausing the holder alone is a
-		 * consistent snapshot (not with --native: every thread shown
-		 * needs its registers). The snapshot itself must show that
-		 * thread owning the GIL; otherwise it was let go before the
-		 * stop, and all the running threads are paused after all. */
-		pid_t holder = 0;
-		bool done = false;
-		if (ntids > 1 && !t->uw && pyproc__gil_tid(t->pp, &holder) == 1) {
-			err = pause_and_sample(s, t, &holder, 1, flags & ~(unsigned)PYSAMPLE_NO_GIL);
-			done = err || gil_owner(&s->sample) == holder;
-			s->st.gil_retries += !done;
-		}
-		if (!done)
-			err = ntids == 0 ? pyproc__sample(t->pp, &s->sample, flags)
-					 : pause_and_sample(s, t, tids, ntids, flags);
-	}
+	/* Pause only the threads that run: one asleep in the kernel cannot
+	 * change its stack, and waking it costs the program. Native unwinding
+	 * needs the registers of every thread shown: with --native --idle,
+	 * all of them. */
 	bool native = s->c.native && !s->c.nonblocking;
-	if (!err && native) {
-		/* Symbols and the merge once the target runs again. */
-		s->msample.n = 0;
-		if (t->uw)
-			unwinder__merge(t->uw, &s->sample, &s->msample);
-	}
+	struct snap_req r = { .flags = flags, .native = native };
+	r.pause = s->c.nonblocking ? SNAP_NONBLOCKING
+		: t->snap.uw && s->c.include_idle ? SNAP_PAUSE_TASKS : SNAP_PAUSE_RUNNING;
+	int err = snapshot__take(&t->snap, &r, &s->snap, &s->pstats);
+	s->st.pauses = s->pstats.pauses;
+	s->st.paused_ns = s->pstats.paused_ns;
+	s->st.gil_retries = s->pstats.gil_retries;
 	if (err == -EPERM && !s->c.nonblocking &&
-	    perm_traced(t->pid, s->st.gave_up, sizeof(s->st.gave_up)) > 0) {
+	    perm_traced(t->snap.pid, s->st.gave_up, sizeof(s->st.gave_up)) > 0) {
 		/* Traced by another process since the start: every pause would
 		 * fail. Stop sampling it, and say why. */
 		t->alive = false;
 		s->st.errors++;
 		return;
 	}
-	if (err == -ESRCH || err == -ENOENT || (err && !process_alive(t->pid))) {
+	if (err == -ESRCH || err == -ENOENT || (err && !target_process_alive(t->snap.pid))) {
 		t->alive = false;
 		return;
 	}
@@ -725,51 +286,37 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		s->st.first_sample_cpu_ns = cpu_ns();
 	}
 	if (flags & PYSAMPLE_NAMES)
-		names_refresh(t, &s->sample);
+		target__names_refresh(t, &s->snap.sample);
 	if (!s->c.threads_root && now - t->retired_at >= RETIRE_NS) {
 		retire_exited(s, t);
 		t->retired_at = now;
 	}
-	s->tick_threads += (int)s->sample.n;
-	for (size_t i = 0; i < s->sample.n; i++) {
-		const struct py_thread *th = &s->sample.threads[i];
+	const struct py_sample *sample = &s->snap.sample;
+	s->tick_threads += (int)sample->n;
+	for (size_t i = 0; i < sample->n; i++) {
+		const struct py_thread *th = &sample->threads[i];
 		s->st.thread_samples++;
 		s->st.active_samples += th->active;
 		s->st.gil_samples += th->owns_gil;
 		const struct merged_stack *ms = NULL, no_unwinder = { .err = -ENOTSUP };
 		if (native)
-			ms = i < s->msample.n ? &s->msample.threads[i] : &no_unwinder;
+			ms = i < s->snap.native.n ? &s->snap.native.threads[i] : &no_unwinder;
 		add_thread(s, t, th, ms, t_ns);
 	}
-}
-
-static bool has_alive_child_target(const struct sampler *s)
-{
-	for (size_t i = 0; i < s->nt; i++)
-		if (s->t[i].pid == s->child)
-			return s->t[i].alive;
-	return process_alive(s->child);
-}
-
-static int alive_targets(const struct sampler *s)
-{
-	int n = 0;
-	for (size_t i = 0; i < s->nt; i++)
-		n += s->t[i].alive;
-	return n;
 }
 
 static void update_status(struct sampler *s, uint64_t now)
 {
 	s->st.elapsed_s = (double)(now - s->start_ns) / 1e9;
-	s->st.processes = alive_targets(s);
+	s->st.processes = targets__alive(s->ts);
 	s->st.cpu_ns = cpu_ns();
 	uint64_t reads = 0, tlbc = 0;
 	int nogil = 0;
-	for (size_t i = 0; i < s->nt; i++) {
-		reads += pyproc__syscalls(s->t[i].pp);
-		tlbc += pyproc__tlbc_frames(s->t[i].pp);
-		nogil += s->t[i].alive && s->t[i].gil == 0;
+	for (size_t i = 0; i < targets__n(s->ts); i++) {
+		const struct target *t = targets__at(s->ts, i);
+		reads += pyproc__syscalls(t->snap.pp);
+		tlbc += pyproc__tlbc_frames(t->snap.pp);
+		nogil += t->alive && t->gil == 0;
 	}
 	s->st.vm_reads = reads;
 	s->st.tlbc_frames = tlbc;
@@ -790,28 +337,28 @@ static void report(struct sampler *s, uint64_t now, bool force)
 	s->c.progress(&s->st, s->c.progress_arg);
 }
 
-int sampler__run(struct sampler *s)
+void sampler__run(struct sampler *s)
 {
 	double interval = 1e9 / s->c.rate_hz;
 	uint64_t start = clock_now_ns();
 	s->start_ns = start;
 	uint64_t end = s->c.duration_s > 0 ? start + (uint64_t)(s->c.duration_s * 1e9) : UINT64_MAX;
 	double next = (double)start;
-	while (!stop_flag) {
+	while (!s->stop) {
 		uint64_t now = clock_now_ns();
 		if (now >= end)
 			break;
 		/* The launched child's exit also shows as its target's failed
 		 * read: polling it every 10 ms is plenty. */
 		if (now - s->last_reap_ns >= REAP_NS) {
-			reap_child(s);
+			targets__reap(s->ts);
 			s->last_reap_ns = now;
 		}
 		if (s->c.subprocesses && now - s->last_scan_ns >= CHILD_SCAN_NS) {
-			scan_children(s);
+			targets__scan(s->ts);
 			s->last_scan_ns = now;
 		}
-		if (alive_targets(s) == 0 && (!s->c.subprocesses || !roots_alive(s)))
+		if (targets__alive(s->ts) == 0 && (!s->c.subprocesses || !targets__roots_alive(s->ts)))
 			break;
 		s->st.ticks++;
 		s->st.lag_s = (double)now > next ? ((double)now - next) / 1e9 : 0;
@@ -820,9 +367,11 @@ int sampler__run(struct sampler *s)
 		if (s->st.lag_s > 1.0 && s->st.lag_s > 20 * interval / 1e9)
 			s->st.behind = true;
 		s->tick_threads = 0;
-		for (size_t i = 0; i < s->nt; i++)
-			if (s->t[i].alive)
-				sample_target(s, &s->t[i], now, now - start);
+		for (size_t i = 0; i < targets__n(s->ts); i++) {
+			struct target *t = targets__at(s->ts, i);
+			if (t->alive)
+				sample_target(s, t, now, now - start);
+		}
 		s->st.threads = s->tick_threads;
 		now = clock_now_ns();
 		report(s, now, false);
@@ -838,14 +387,14 @@ int sampler__run(struct sampler *s)
 		}
 		/* Sleep until the next deadline; at low rates in slices, so that
 		 * the progress callback still runs about 10 times a second. */
-		while ((double)now < next && now < end && !stop_flag) {
+		while ((double)now < next && now < end && !s->stop) {
 			double until = next;
 			if (s->c.progress && until > (double)(now + PROGRESS_NS))
 				until = (double)(now + PROGRESS_NS);
 			if (until > (double)end)
 				until = (double)end;
 			struct timespec ts = { (time_t)(until / 1e9), (long)((uint64_t)until % 1000000000ull) };
-			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop_flag)
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !s->stop)
 				;
 			now = clock_now_ns();
 			if ((double)now < next)
@@ -854,17 +403,16 @@ int sampler__run(struct sampler *s)
 	}
 	/* A launched child whose interpreter is gone is exiting: wait for its
 	 * status (briefly) rather than let the caller kill it. */
-	if (s->child > 0 && !s->child_done && !has_alive_child_target(s)) {
+	if (targets__child_running(s->ts) && !targets__child_alive(s->ts)) {
 		struct timespec ts = { 0, 1000000 };
-		for (int i = 0; i < 10000 && !s->child_done; i++) {
-			reap_child(s);
-			if (!s->child_done)
+		for (int i = 0; i < 10000 && targets__child_running(s->ts); i++) {
+			targets__reap(s->ts);
+			if (targets__child_running(s->ts))
 				nanosleep(&ts, NULL);
 		}
 	}
-	reap_child(s);
+	targets__reap(s->ts);
 	report(s, clock_now_ns(), true);
-	return 0;
 }
 
 const struct sampler_status *sampler__status(const struct sampler *s)
@@ -874,23 +422,20 @@ const struct sampler_status *sampler__status(const struct sampler *s)
 
 int sampler__child_status(const struct sampler *s, int *status)
 {
-	if (!s->child_done)
-		return 0;
-	if (s->child_lost)
-		return -ECHILD;
-	*status = s->child_status;
-	return 1;
+	return targets__child_status(s->ts, status);
 }
 
-struct pyproc *sampler__pyproc(const struct sampler *s, pid_t pid)
+const struct snap_target *sampler__target(const struct sampler *s, pid_t pid)
 {
-	for (size_t i = 0; i < s->nt; i++)
-		if (s->t[i].pid == pid && s->t[i].alive)
-			return s->t[i].pp;
+	for (size_t i = 0; i < targets__n(s->ts); i++) {
+		const struct target *t = targets__at(s->ts, i);
+		if (t->snap.pid == pid && t->alive)
+			return &t->snap;
+	}
 	return NULL;
 }
 
 const char *sampler__python_version(const struct sampler *s)
 {
-	return s->pyver;
+	return targets__python_version(s->ts);
 }

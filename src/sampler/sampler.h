@@ -8,8 +8,8 @@
  * (pausing it unless nonblocking), applies the idle/GIL/filters, and adds
  * each kept thread stack to a struct profile. A failed read is counted as an
  * error and never ends the run; the run ends when every target has exited,
- * after the duration, or when sampler_request_stop() is called (from a
- * signal handler).
+ * after the duration, or when sampler__request_stop() is called (also from
+ * a signal handler).
  */
 #ifndef CSPY_SAMPLER_H
 #define CSPY_SAMPLER_H
@@ -20,7 +20,7 @@
 #include <sys/types.h>
 
 struct profile;
-struct pyproc;
+struct snap_target;
 struct stack_filter;
 
 struct sampler_status {
@@ -72,7 +72,7 @@ struct sampler_config {
 	const struct stack_filter *filter;
 	/* Called about 10 times a second with the status (may be NULL), also
 	 * while waiting between ticks at low rates; it may call
-	 * sampler_request_stop() or read the targets (sampler__pyproc). */
+	 * sampler__request_stop() or read the targets (sampler__target). */
 	void (*progress)(const struct sampler_status *st, void *arg);
 	void *progress_arg;
 };
@@ -97,20 +97,23 @@ void sampler__watch(struct sampler *s, pid_t pid);
  * sampler__add_pid. */
 int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *why, size_t whylen);
 
-/* Sample until done. Returns 0. */
-int sampler__run(struct sampler *s);
+/* Sample until done: every target has exited, the duration is over, or a
+ * stop was asked for. What ended it shows in the status (processes,
+ * elapsed_s, gave_up). */
+void sampler__run(struct sampler *s);
 const struct sampler_status *sampler__status(const struct sampler *s);
 /* The launched child's wait status once it exited: 1 and *status, 0 while
  * it runs, -ECHILD when it is gone but its status was lost. */
 int sampler__child_status(const struct sampler *s, int *status);
-/* The engine of the live target pid, NULL if none: borrowed, for reading
- * the target between ticks (top --locals, from the progress callback). */
-struct pyproc *sampler__pyproc(const struct sampler *s, pid_t pid);
+/* The live target pid, NULL if none: borrowed, for a snapshot of it
+ * between ticks (sampler/snapshot.h: top --locals, from the progress
+ * callback). */
+const struct snap_target *sampler__target(const struct sampler *s, pid_t pid);
 /* Python version of the first target, "" if none. */
 const char *sampler__python_version(const struct sampler *s);
 
-/* Async-signal-safe: end the run at the next tick. */
-void sampler_request_stop(void);
-bool sampler_stop_requested(void);
+/* End the run at the next tick (and the waits of sampler__add_child).
+ * Async-signal-safe: it only sets a flag of s. */
+void sampler__request_stop(struct sampler *s);
 
 #endif

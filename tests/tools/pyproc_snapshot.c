@@ -27,6 +27,7 @@
 #include "proc/maps.h"
 #include "proc/mem.h"
 #include "proc/ptrace.h"
+#include "proc/threadstate.h"
 #include "python/detect.h"
 #include "python/locals.h"
 #include "python/offsets.h"
@@ -95,8 +96,10 @@ int main(int argc, char **argv)
 	struct py_sample s = { 0 };
 	err = ptrace_pause__stop(pid, &pause);
 	if (!err) {
-		pyproc__set_pause(pp, pause);
-		err = pyproc__sample(pp, &s, PYSAMPLE_NAMES);
+		struct threadstate *tasks = threadstate__new(pid);
+		struct py_view v = { .tasks = tasks, .pause = pause };
+		err = pyproc__sample(pp, &v, &s, PYSAMPLE_NAMES);
+		threadstate__free(tasks);
 		/* The fuzzer reads the locals of the 4 innermost frames at level 2. */
 		for (size_t i = 0; !err && i < s.n; i++) {
 			for (size_t k = 0; k < s.threads[i].nframes && k < 4; k++) {
@@ -107,7 +110,6 @@ int main(int argc, char **argv)
 					locals_free(lv, n);
 			}
 		}
-		pyproc__set_pause(pp, NULL);
 		ptrace_pause__resume(pause);
 	}
 	size_t nthreads = s.n;

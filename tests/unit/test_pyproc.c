@@ -191,7 +191,7 @@ static void test_311_walk(void)
 	put64(TSTATE + L.ts_datastack_chunk, CHUNK);
 
 	struct py_sample s = { 0 };
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	CHECK_INT(s.n, 1);
 	CHECK_INT(s.threads[0].tid, 4242);
 	CHECK(s.threads[0].owns_gil);
@@ -206,7 +206,7 @@ static void test_311_walk(void)
 
 	/* The code object of "outer" is freed and another one takes its address. */
 	make_code(0x51000, "replacement", "/app/other.py", 100, loc_tab_plus2, 2);
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	if (s.n == 1 && s.threads[0].nframes == 3) {
 		CHECK_STR(s.threads[0].frames[1].code->name, "replacement");
 		CHECK_STR(s.threads[0].frames[1].code->filename, "/app/other.py");
@@ -215,7 +215,7 @@ static void test_311_walk(void)
 
 	/* A cycle (inner -> outer -> inner ...) is bounded. */
 	put64(f[1] + L.if_previous, f[2]);
-	int err = pyproc__sample(p, &s, 0);
+	int err = pyproc__sample(p, NULL, &s, 0);
 	CHECK(err == 0 && s.n == 1 && (s.threads[0].truncated || s.threads[0].err));
 	py_sample__release(&s);
 	pyproc__close(p);
@@ -262,7 +262,7 @@ static void test_entry_flags(void)
 	make_iframes(4, no_shim, e311, a);
 	put64(TSTATE + L.ts_cframe, CFRAME);
 	put64(CFRAME + L.cframe_current, a[3]);
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	CHECK(s.n == 1 && s.threads[0].nframes == 4);
 	if (s.n == 1 && s.threads[0].nframes == 4) {
 		const struct py_frame *f = s.threads[0].frames;     /* innermost first: f3 f2 f1 f0 */
@@ -277,7 +277,7 @@ static void test_entry_flags(void)
 	make_iframes(6, shim, none, a);
 	put64(TSTATE + L.ts_cframe, CFRAME);
 	put64(CFRAME + L.cframe_current, a[5]);
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	CHECK(s.n == 1 && s.threads[0].nframes == 4);
 	if (s.n == 1 && s.threads[0].nframes == 4) {
 		const struct py_frame *f = s.threads[0].frames;     /* f5 f4 f2 f1 */
@@ -288,7 +288,7 @@ static void test_entry_flags(void)
 	const bool shim2[3] = { false, false, false };
 	make_iframes(3, shim2, none, a);
 	put64(CFRAME + L.cframe_current, a[2]);
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	if (s.n == 1 && s.threads[0].nframes == 3) {
 		const struct py_frame *f = s.threads[0].frames;
 		CHECK(!f[0].entry && !f[1].entry && f[2].entry);
@@ -319,7 +319,7 @@ static void test_27_walk(void)
 	}
 	put64(TSTATE + L.ts_frame, frames[1]);
 	struct py_sample s = { 0 };
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	CHECK_INT(s.n, 1);
 	if (s.n == 1) {
 		CHECK(s.threads[0].owns_gil);
@@ -334,7 +334,7 @@ static void test_27_walk(void)
 	}
 	/* f_back pointing at itself: an error for that thread, no hang. */
 	put64(frames[1] + L.f_back, frames[1]);
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	CHECK(s.n == 1 && s.threads[0].err != 0);
 	py_sample__release(&s);
 	pyproc__close(p);
@@ -346,7 +346,7 @@ static void test_unmapped_tstate(void)
 	struct pyproc *p = setup(0x030c01f0);
 	put64(INTERP + L.is_tstate_head, 0xdead0000);
 	struct py_sample s = { 0 };
-	CHECK(pyproc__sample(p, &s, 0) < 0);
+	CHECK(pyproc__sample(p, NULL, &s, 0) < 0);
 	py_sample__release(&s);
 	pyproc__close(p);
 }
@@ -401,7 +401,7 @@ static uint64_t make_frame_chain(int n, int loop_to)
 static uint64_t sample_reads(struct pyproc *p, struct py_sample *s, int *err)
 {
 	uint64_t before = mem__reads(snap);     /* owned by p */
-	*err = pyproc__sample(p, s, 0);
+	*err = pyproc__sample(p, NULL, s, 0);
 	return mem__reads(snap) - before;
 }
 
@@ -470,7 +470,7 @@ static void test_frame_chain_loops(void)
 	put64(a[0] + L.if_previous, a[19]);     /* the bottom frame's previous: the top */
 	put64(TSTATE + L.ts_cframe, CFRAME);
 	put64(CFRAME + L.cframe_current, a[19]);
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	CHECK(s.n == 1 && s.threads[0].err == -ELOOP);
 	py_sample__release(&s);
 	pyproc__close(p);
@@ -536,7 +536,7 @@ static void test_314t_tlbc_gil(void)
 	CHECK_INT(pyproc__gil_enabled(p), 0);
 
 	struct py_sample s = { 0 };
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	CHECK_INT(s.n, 1);
 	if (s.n == 1 && s.threads[0].nframes == 1) {
 		CHECK_STR(s.threads[0].frames[0].code->name, "hot");
@@ -552,7 +552,7 @@ static void test_314t_tlbc_gil(void)
 	instr = code + (uint64_t)L.co_code_adaptive + 2;
 	put(frame + L.if_tlbc_index, &idx, 4);
 	put64(frame + L.if_instr, instr);
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	if (s.n == 1 && s.threads[0].nframes == 1)
 		CHECK_INT(s.threads[0].frames[0].line, 22);
 	CHECK_INT((int)pyproc__tlbc_frames(p), 1);
@@ -561,7 +561,7 @@ static void test_314t_tlbc_gil(void)
 	enabled = 0x7fffffff;
 	put(gil_addr + L.gil_enabled, &enabled, 4);
 	CHECK_INT(pyproc__gil_enabled(p), 1);
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	CHECK(s.n == 1 && s.threads[0].owns_gil);
 	py_sample__release(&s);
 	pyproc__close(p);
@@ -592,7 +592,7 @@ static void test_validate(void)
 	CHECK_STR(why, "no Python frame to check");
 	put64(TSTATE + L.ts_current_frame, a[2]);
 	CHECK_INT(pyproc__validate(p, why, sizeof(why)), 0);
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	CHECK(s.n == 1 && s.threads[0].nframes == 3);
 	if (s.n == 1 && s.threads[0].nframes == 3)
 		CHECK_STR(s.threads[0].frames[0].code->name, "f2");
@@ -632,7 +632,7 @@ static void test_validate(void)
 	put64(TSTATE + L.ts_interp, INTERP);
 	put64(TSTATE + L.ts_current_frame, a[2]);
 	CHECK_INT(pyproc__validate(p, why, sizeof(why)), 0);
-	CHECK_INT(pyproc__sample(p, &s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	CHECK(s.n == 1 && s.threads[0].nframes == 3);
 	if (s.n == 1 && s.threads[0].nframes == 3) {
 		CHECK_STR(s.threads[0].frames[0].code->name, "f2");
@@ -775,7 +775,7 @@ static struct pyproc *two_interps(unsigned version, make_ts_fn *make, uint64_t s
 	make(ts_s, 0, sub_tid, 0x7f00000f0000, 0x620000, r_sub, 2, 0xa00000);
 	put64(INTERPS + L.is_tstate_head, ts_s);
 	put64(INTERPS + IS_STRIDE + L.is_tstate_head, ts_r);
-	CHECK_INT(pyproc__sample(p, s, 0), 0);
+	CHECK_INT(pyproc__sample(p, NULL, s, 0), 0);
 	return p;
 }
 

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The stack builder (see stack.h): a frame id array reused for every stack,
+ * a direct-mapped code frame cache (FRAME_CACHE entries, hashed on uid and
+ * line), and one byte of filter matches per profile frame id (0: not looked
+ * at yet, else FILTER_* | SEEN), grown with the profile's frames.
+ */
+#include "agg/stack.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg/filter.h"
+#include "agg/profile.h"
+#include "util/xalloc.h"
+
+#define FRAME_CACHE 4096        /* entries, a power of two */
+#define LABEL_MAX 1024          /* a frame label's bytes matched by --include/--exclude */
+#define SEEN 0x80u              /* the frame's matches are known */
+
+struct frame_cache {
+	uint64_t uid;           /* 0: empty (uids start at 1) */
+	int line;
+	uint32_t id;
+};
+
+struct stack_builder {
+	struct profile *prof;
+	const struct stack_filter *filter;
+	struct frame_cache fcache[FRAME_CACHE];
+	uint32_t *frames;
+	size_t n, cap;
+	unsigned matched;       /* FILTER_* of the frames pushed */
+	uint8_t *verdict;       /* per frame id */
+	size_t verdict_cap;
+};
+
+struct stack_builder *stack_builder__new(struct profile *prof, const struct stack_filter *filter)
+{
+	struct stack_builder *b = xcalloc(1, sizeof(*b));
+	b->prof = prof;
+	b->filter = filter;
+	return b;
+}
+
+void stack_builder__free(struct stack_builder *b)
+{
+	if (!b)
+		return;
+	free(b->frames);
+	free(b->verdict);
+	free(b);
+}
+
+static uint32_t code_frame(struct stack_builder *b, uint64_t uid, int line, const char *name,
+			   const char *filename, const char *short_filename)
+{
+	uint64_t h = (uid * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)(uint32_t)line * 0xff51afd7ed558ccdull);
+	struct frame_cache *c = &b->fcache[(h >> 32) & (FRAME_CACHE - 1)];
+	if (c->uid == uid && c->line == line)
+		return c->id;
+	uint32_t id = profile__frame(b->prof, name, filename, short_filename, line, PROF_FRAME_PYTHON);
+	*c = (struct frame_cache){ uid, line, id };
+	return id;
+}
+
+void stack_builder__begin(struct stack_builder *b, size_t n)
+{
+	if (n > b->cap)
+		b->frames = xgrow(b->frames, &b->cap, n, sizeof(*b->frames));
+	b->n = 0;
+	b->matched = 0;
+}
+
+void stack_builder__root(struct stack_builder *b, uint32_t frame)
+{
+	b->frames[b->n++] = frame;
+}
+
+/* The FILTER_* bits of a frame id, found at its first filtered stack. */
+static unsigned frame_matches(struct stack_builder *b, uint32_t frame)
+{
+	if (frame >= b->verdict_cap) {
+		size_t old = b->verdict_cap;
+		b->verdict = xgrow(b->verdict, &b->verdict_cap, (size_t)frame + 1, sizeof(*b->verdict));
+		memset(b->verdict + old, 0, b->verdict_cap - old);
+	}
+	uint8_t *v = &b->verdict[frame];
+	if (!*v) {
+		char label[LABEL_MAX];
+		const struct prof_frame *f = profile__frame_at(b->prof, frame);
+		*v = (uint8_t)(SEEN | stack_filter__frame(b->filter, f->name,
+							  profile_frame_label(f, false, label, sizeof(label))));
+	}
+	return *v & ~SEEN;
+}
+
+void stack_builder__push(struct stack_builder *b, uint32_t frame)
+{
+	b->frames[b->n++] = frame;
+	if (b->filter)
+		b->matched |= frame_matches(b, frame);
+}
+
+void stack_builder__push_code(struct stack_builder *b, uint64_t uid, int line, const char *name,
+			      const char *filename, const char *short_filename)
+{
+	stack_builder__push(b, code_frame(b, uid, line, name, filename, short_filename));
+}
+
+bool stack_builder__keep(struct stack_builder *b)
+{
+	return stack_filter__decide(b->filter, b->matched);
+}
+
+void stack_builder__add(struct stack_builder *b, uint32_t thread, uint64_t t_ns)
+{
+	profile__add(b->prof, thread, b->frames, b->n, t_ns, 1);
+}

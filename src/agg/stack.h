@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Building one sampled stack, root first, into the profile's frame ids, and
+ * deciding on it with the sample filters (agg/filter.h) before it is added.
+ * A builder belongs to one sampler and is reused for every stack.
+ *
+ * Two caches keep the work per sample small. A frame of code is interned
+ * once: a direct-mapped cache keyed by the code's unique id (never reused,
+ * see struct py_code) and line answers the frames seen before, which are
+ * nearly all of them, without hashing strings. And a frame's filter
+ * matches are found once per frame id, the first time a filtered stack
+ * holds it (a label is built and the regexes run then only): deciding on a
+ * sample is an OR of cached bits.
+ *
+ * Root frames (process, interpreter, thread, "<truncated>") are never
+ * filtered; the frames pushed after them are.
+ */
+#ifndef CSPY_STACK_H
+#define CSPY_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct profile;
+struct stack_filter;
+
+struct stack_builder;
+
+/* Both are borrowed and must outlive the builder; filter may be NULL. */
+struct stack_builder *stack_builder__new(struct profile *prof, const struct stack_filter *filter);
+void stack_builder__free(struct stack_builder *b);
+
+/* Start a stack of at most n frames. */
+void stack_builder__begin(struct stack_builder *b, size_t n);
+/* Push the next frame (root first): a root frame, not filtered ... */
+void stack_builder__root(struct stack_builder *b, uint32_t frame);
+/* ... or a frame the filters look at ... */
+void stack_builder__push(struct stack_builder *b, uint32_t frame);
+/* ... or the frame of a code object's line (PROF_FRAME_PYTHON), interned
+ * through the cache: uid is the code's unique id (a cache key, never 0). */
+void stack_builder__push_code(struct stack_builder *b, uint64_t uid, int line, const char *name,
+			      const char *filename, const char *short_filename);
+/* Whether the filters keep the stack built. */
+bool stack_builder__keep(struct stack_builder *b);
+/* Add the stack built to the profile (profile__add). */
+void stack_builder__add(struct stack_builder *b, uint32_t thread, uint64_t t_ns);
+
+#endif

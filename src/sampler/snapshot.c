@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * One snapshot of a process's stacks (see snapshot.h). snapshot__take:
+ *   1. what to pause: nothing (the run states read now), every thread
+ *      (listed now, or the task list's), or the running ones (their run
+ *      states read now; none running: no pause at all; the GIL holder
+ *      alone when several run and it is known);
+ *   2. in the pause: pyproc__sample with the pause and the task list in its
+ *      py_view, the native unwinding, the locals;
+ *   3. resume, then merge the native stacks.
+ * The pause is a local of one call: it is never kept, never left behind.
+ */
+#include "sampler/snapshot.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "native/unwind.h"
+#include "proc/ptrace.h"
+#include "proc/threadstate.h"
+#include "python/locals.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
+
+int snap_target__open(pid_t pid, struct snap_target *t, char *why, size_t whylen)
+{
+	memset(t, 0, sizeof(*t));
+	int err = pyproc__open(pid, &t->pp, why, whylen);
+	if (err)
+		return err;
+	t->pid = pid;
+	t->tasks = threadstate__new(pid);
+	return 0;
+}
+
+void snap_target__close(struct snap_target *t)
+{
+	pyproc__close(t->pp);
+	threadstate__free(t->tasks);
+	unwinder__free(t->uw);
+	memset(t, 0, sizeof(*t));
+}
+
+const struct pyproc_info *snap_target__info(const struct snap_target *t)
+{
+	return pyproc__info(t->pp);
+}
+
+static void locals_release(struct snapshot *s)
+{
+	if (!s->locals)
+		return;
+	for (size_t i = 0; i < s->nlocals; i++) {
+		if (!s->locals[i])
+			continue;
+		size_t nf = i < s->sample.n ? s->sample.threads[i].nframes : 0;
+		for (size_t k = 0; k < nf; k++)
+			locals_free(s->locals[i][k].v, s->locals[i][k].n);
+		free(s->locals[i]);
+	}
+	free(s->locals);
+	s->locals = NULL;
+	s->nlocals = 0;
+}
+
+/* The locals of every frame of the threads asked for (locals_tid). */
+static void read_locals(const struct snap_target *t, const struct snap_req *r, struct snapshot *s)
+{
+	const struct py_sample *sm = &s->sample;
+	s->locals = xcalloc(sm->n ? sm->n : 1, sizeof(*s->locals));
+	s->nlocals = sm->n;
+	for (size_t i = 0; i < sm->n; i++) {
+		const struct py_thread *th = &sm->threads[i];
+		if (r->locals_tid && (th->tid != r->locals_tid || th->err))
+			continue;
+		s->locals[i] = xcalloc(th->nframes ? th->nframes : 1, sizeof(**s->locals));
+		for (size_t k = 0; k < th->nframes; k++) {
+			struct snap_locals *l = &s->locals[i][k];
+			l->err = locals_read(pyproc__ctx(t->pp), th->frames[k].frame_addr,
+					     th->frames[k].code->addr, r->locals, &l->v, &l->n);
+		}
+	}
+}
+
+/* Read the stacks (and what is read with them) while the view holds. */
+static int read_in(const struct snap_target *t, const struct snap_req *r, const struct py_view *v,
+		   unsigned flags, struct snapshot *s)
+{
+	if (r->stall_ms) {
+		struct timespec ts = { r->stall_ms / 1000, (long)(r->stall_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	int err = pyproc__sample(t->pp, v, &s->sample, flags);
+	if (!err && r->native && t->uw && v->pause)
+		err = unwinder__unwind(t->uw, v->pause, &s->sample);
+	if (!err && r->locals)
+		read_locals(t, r, s);
+	return err;
+}
+
+/* Pause tids (NULL: every thread of the process, listed now), read, resume. */
+static int paused_read(const struct snap_target *t, const struct snap_req *r, const pid_t *tids,
+		       int ntids, bool states, unsigned flags, struct snapshot *s,
+		       struct snap_stats *st)
+{
+	struct ptrace_pause *pause = NULL;
+	uint64_t paused_at = clock_now_ns();
+	int err = tids ? ptrace_pause__stop_tids(t->pid, tids, ntids, &pause)
+		       : ptrace_pause__stop(t->pid, &pause);
+	if (err)
+		return err;
+	struct py_view v = { .tasks = t->tasks, .states = states, .pause = pause };
+	err = read_in(t, r, &v, flags, s);
+	ptrace_pause__resume(pause);
+	if (st) {
+		st->pauses++;
+		st->paused_ns += clock_now_ns() - paused_at;
+	}
+	return err;
+}
+
+/* The TID of the thread owning the GIL in a sample, 0 if none. */
+static pid_t gil_owner(const struct py_sample *sample)
+{
+	for (size_t i = 0; i < sample->n; i++)
+		if (sample->threads[i].owns_gil)
+			return sample->threads[i].tid;
+	return 0;
+}
+
+/* The threads running now (their run states read), into *run: the count,
+ * or -ENOENT when the task list is unknown. */
+static int running_tasks(struct threadstate *ts, pid_t **run, size_t *cap)
+{
+	const pid_t *tids;
+	int n = ts ? threadstate__tasks(ts, false, &tids) : -ENOENT;
+	if (n <= 0)
+		return -ENOENT;
+	threadstate__read(ts);
+	*run = xgrow(*run, cap, (size_t)n, sizeof(**run));
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (threadstate__running(ts, tids[i]) == 1)
+			(*run)[k++] = tids[i];
+	return k;
+}
+
+/* SNAP_PAUSE_RUNNING (see snapshot.h). */
+static int take_running(const struct snap_target *t, const struct snap_req *r, struct snapshot *s,
+			struct snap_stats *st)
+{
+	int n = running_tasks(t->tasks, &s->run, &s->run_cap);
+	if (n == 0) {                   /* nothing runs: nothing can change */
+		struct py_view v = { .tasks = t->tasks, .states = true };
+		return read_in(t, r, &v, r->flags, s);
+	}
+	if (n < 0)                      /* the tasks are unknown: pause them all */
+		return paused_read(t, r, NULL, 0, false, r->flags, s, st);
+	pid_t holder = 0;
+	if (n > 1 && !(r->native && t->uw) && pyproc__gil_tid(t->pp, t->tasks, &holder) == 1) {
+		int err = paused_read(t, r, &holder, 1, true, r->flags & ~(unsigned)PYSAMPLE_NO_GIL,
+				      s, st);
+		if (err || gil_owner(&s->sample) == holder)
+			return err;
+		if (st)
+			st->gil_retries++;
+		locals_release(s);
+	}
+	return paused_read(t, r, s->run, n, true, r->flags, s, st);
+}
+
+int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct snapshot *out,
+		   struct snap_stats *st)
+{
+	locals_release(out);
+	out->native.n = 0;
+	int err;
+	switch (r->pause) {
+	case SNAP_NONBLOCKING: {
+		int tries = r->tries > 1 ? r->tries : 1;
+		do {
+			const pid_t *tids;
+			bool states = t->tasks && threadstate__tasks(t->tasks, false, &tids) >= 0;
+			if (states)
+				threadstate__read(t->tasks);
+			struct py_view v = { .tasks = t->tasks, .states = states };
+			err = pyproc__sample(t->pp, &v, &out->sample, r->flags);
+		} while (--tries > 0 && (err == -EFAULT || err == -EAGAIN));
+		if (!err && r->locals)
+			read_locals(t, r, out);
+		return err;
+	}
+	case SNAP_PAUSE_ALL:
+		err = paused_read(t, r, NULL, 0, false, r->flags, out, st);
+		break;
+	case SNAP_PAUSE_TASKS: {
+		const pid_t *tids = NULL;
+		int n = t->tasks ? threadstate__tasks(t->tasks, false, &tids) : 0;
+		err = paused_read(t, r, n > 0 ? tids : NULL, n, false, r->flags, out, st);
+		break;
+	}
+	case SNAP_PAUSE_RUNNING:
+		err = take_running(t, r, out, st);
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* Symbols and the merge once the target runs again. */
+	if (!err && r->native && t->uw)
+		err = unwinder__merge(t->uw, &out->sample, &out->native);
+	return err;
+}
+
+void snapshot__release(struct snapshot *s)
+{
+	locals_release(s);
+	py_sample__release(&s->sample);
+	merged_sample__release(&s->native);
+	free(s->run);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * One read of every thread's stack of a Python process: the one sequence
+ * that `dump`, the sampler (each tick of `record` and `top`) and top's
+ * --locals pane all go through. snapshot__take() decides what to pause
+ * (nothing, every thread, or only the threads running now), pauses them
+ * with ptrace, reads the stacks (python/pyproc.h) with the pause and the
+ * target's task list passed along, unwinds the native stacks and reads the
+ * locals while the threads are stopped, resumes them, and only then merges
+ * the native stacks (symbols take time, the target runs meanwhile). The
+ * pause is undone on every path, before snapshot__take returns.
+ *
+ * Without a pause (--nonblocking) the run states of the threads are read
+ * first (proc/threadstate.h), so that idle ones are known without their
+ * stacks, and a torn read may be tried again (tries).
+ *
+ * Pausing only the running threads (SNAP_PAUSE_RUNNING, the sampler's
+ * mode): a thread asleep in the kernel cannot change its Python stack, and
+ * waking it costs the program. When several run and one of them holds the
+ * GIL, no other can change a Python stack, so that holder is paused alone;
+ * the read must then show it owning the GIL, or it had let the GIL go before
+ * the stop and every running thread is paused after all (gil_retries). Not
+ * with native stacks: every thread shown needs its registers.
+ */
+#ifndef CSPY_SNAPSHOT_H
+#define CSPY_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "native/merge.h"
+#include "python/pyproc.h"
+
+struct threadstate;
+struct unwinder;
+struct py_local;
+
+/* What a snapshot reads, borrowed: the caller owns all of it (the sampler's
+ * targets, dump's process). */
+struct snap_target {
+	pid_t pid;
+	struct pyproc *pp;
+	struct threadstate *tasks;      /* its TIDs and run states (threadstate__new(pid)) */
+	struct unwinder *uw;            /* native stacks, NULL: none */
+};
+
+/* Open pid (pyproc__open) with a task list of its own, no unwinder: 0, or
+ * the pyproc__open error with its reason in why. Closed (with its unwinder,
+ * if the caller added one) by snap_target__close. */
+int snap_target__open(pid_t pid, struct snap_target *t, char *why, size_t whylen);
+void snap_target__close(struct snap_target *t);
+const struct pyproc_info *snap_target__info(const struct snap_target *t);
+
+enum snap_pause {
+	SNAP_NONBLOCKING,       /* no pause: the run states are read, then the stacks */
+	SNAP_PAUSE_ALL,         /* every thread of the process, listed now */
+	SNAP_PAUSE_TASKS,       /* every thread of the task list (up to 100 ms old) */
+	SNAP_PAUSE_RUNNING,     /* the threads running now, or the GIL holder alone (above) */
+};
+
+struct snap_req {
+	enum snap_pause pause;
+	unsigned flags;         /* PYSAMPLE_* */
+	int tries;              /* SNAP_NONBLOCKING: reads while one is torn (-EFAULT,
+				 * -EAGAIN); 0 or 1: one read */
+	bool native;            /* with a pause: unwind with t->uw in it, merge after it
+				 * (no unwinder: no merged stacks, n = 0) */
+	int locals;             /* 0, or the level of the locals read of every frame
+				 * (python/locals.h), in the pause */
+	pid_t locals_tid;       /* with locals: only this thread's; 0: every thread's */
+	unsigned stall_ms;      /* tests: stay paused this long before reading */
+};
+
+struct snap_locals {            /* the locals of one frame */
+	struct py_local *v;
+	size_t n;
+	int err;                /* 0, or why they could not be read */
+};
+
+/* One snapshot, owned by the caller and reused across takes (each take
+ * resets it). The code objects the frames point to belong to the target's
+ * pyproc (valid until its next read). */
+struct snapshot {
+	struct py_sample sample;
+	struct merged_sample native;    /* req.native: merged stacks per thread */
+	/* req.locals: [thread][frame] as in sample, NULL for a thread not
+	 * read (locals_tid); locals NULL without req.locals */
+	struct snap_locals **locals;
+	size_t nlocals;                 /* threads in locals */
+	pid_t *run;                     /* private: the running threads' TIDs */
+	size_t run_cap;
+};
+
+/* What the pauses cost, added to by every take (may be NULL). */
+struct snap_stats {
+	uint64_t pauses;        /* pauses of a process's threads */
+	uint64_t paused_ns;     /* their total length, first stop to last resume */
+	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
+};
+
+/* Take one snapshot of t into *out. Returns 0, or the error of the pause
+ * (-EPERM/-EACCES, -ESRCH: gone), or of the read (see pyproc__sample). */
+int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct snapshot *out,
+		   struct snap_stats *st);
+void snapshot__release(struct snapshot *s);
+
+#endif

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The targets of a sampler (see target.h): a growing array of struct
+ * target (a target that exits stays, not alive), the launched child's
+ * status (reaped here only, through launch_poll), the watched roots, and
+ * the descendants seen that are not Python (struct skipped).
+ */
+#include "sampler/target.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agg/profile.h"
+#include "native/unwind.h"
+#include "proc/launch.h"
+#include "proc/procfs.h"
+#include "proc/threadstate.h"
+#include "python/pyproc.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
+
+#define MAX_TARGETS 1024
+#define GIL_WAIT_NS 2000000000ull       /* --gil: for a starting interpreter's GIL state */
+
+struct tname {
+	uint64_t thread_id;
+	char name[64];
+};
+
+static int tname_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct tname *)a)->thread_id, y = ((const struct tname *)b)->thread_id;
+	return x < y ? -1 : x > y;
+}
+
+struct skipped {                        /* a descendant that is not (yet) Python */
+	pid_t pid;
+	char *exe;
+	uint64_t seen_ns;               /* when first seen with this exe */
+};
+
+/* A descendant seen running the same executable for this long without being
+ * a Python process is not one: it is not opened again until it execs. Before
+ * that, it is: caught between its exec and the loading of libpython (a
+ * shared build), it cannot be told yet. */
+#define SKIP_SETTLE_NS 2000000000ull
+
+struct targets {
+	struct targets_config c;
+	struct target *t;
+	size_t nt, t_cap;
+	struct skipped *sk;
+	size_t nsk, sk_cap;
+	pid_t roots[64];                /* non-Python processes whose descendants we adopt */
+	int nroots;
+	pid_t child;
+	bool child_done;
+	bool child_lost;                /* reaped by someone else: status unknown */
+	int child_status;
+	struct py_sample probe;         /* add_child: has the interpreter started? */
+	char pyver[32];
+};
+
+/* Alive and not a zombie (a killed process whose parent has not reaped it). */
+bool target_process_alive(pid_t pid)
+{
+	struct procfs_stat st;
+	return procfs_stat(pid, 0, &st) == 0 && st.state != 'Z' && st.state != 'X';
+}
+
+static bool has_target(const struct targets *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->nt; i++)
+		if (s->t[i].snap.pid == pid)
+			return true;
+	return false;
+}
+
+/* Takes ownership of pp and uw (NULL unless --native). */
+static void add_target(struct targets *s, struct pyproc *pp, struct unwinder *uw, pid_t pid)
+{
+	const struct pyproc_info *in = pyproc__info(pp);
+	if (s->c.native && !uw)
+		unwinder__new(pid, in->binary, &uw);
+	s->t = xgrow(s->t, &s->t_cap, s->nt + 1, sizeof(*s->t));
+	struct target *t = &s->t[s->nt++];
+	memset(t, 0, sizeof(*t));
+	t->snap = (struct snap_target){ .pid = pid, .pp = pp, .tasks = threadstate__new(pid), .uw = uw };
+	t->alive = true;
+	t->names_due = true;
+	t->gil = in->free_threaded ? pyproc__gil_enabled(pp) : 1;
+	if (t->gil < 0)
+		t->gil = -1;
+	t->gil_at = clock_now_ns();
+	char *label = xasprintf("process %d:\"%s\"", (int)pid, in->cmdline);
+	t->proc_frame = profile__frame(s->c.prof, label, "", "", -1, PROF_FRAME_PROCESS);
+	free(label);
+	if (!s->pyver[0])
+		snprintf(s->pyver, sizeof(s->pyver), "%s", in->version_str);
+}
+
+/* --gil keeps the samples of the thread holding the GIL: a free-threaded
+ * interpreter running without one would give none. Refused (-ENOTSUP, why
+ * says so) before any sampling; a starting interpreter is given up to
+ * GIL_WAIT_NS to create its GIL state. 0 when it has a GIL, or when that
+ * could not be told (sampled as usual). */
+static int gil_refused(const struct targets *s, struct pyproc *pp, char *why, size_t whylen)
+{
+	if (!s->c.gil_only || !pyproc__info(pp)->free_threaded)
+		return 0;
+	struct timespec pause = { 0, 1000000 };
+	uint64_t end = clock_now_ns() + GIL_WAIT_NS;
+	int r;
+	while ((r = pyproc__gil_enabled(pp)) == -EAGAIN && !*s->c.stop && clock_now_ns() < end)
+		nanosleep(&pause, NULL);
+	if (r != 0)
+		return 0;
+	snprintf(why, whylen, "runs Python %s without a GIL (a free-threaded build): --gil would "
+		 "keep no sample; leave out --gil, or start it with PYTHON_GIL=1 (python -X gil=1)",
+		 pyproc__info(pp)->version_str);
+	return -ENOTSUP;
+}
+
+int targets__add_pid(struct targets *s, pid_t pid, char *why, size_t whylen)
+{
+	if (has_target(s, pid))
+		return 0;
+	struct pyproc *pp;
+	struct unwinder *uw = NULL;
+	int err = pyproc__open(pid, &pp, why, whylen);
+	if (err)
+		return err;
+	if ((err = gil_refused(s, pp, why, whylen)) != 0) {
+		pyproc__close(pp);
+		return err;
+	}
+	if (s->c.native && (err = unwinder__new(pid, pyproc__info(pp)->binary, &uw)) != 0) {
+		snprintf(why, whylen, "cannot read the native stacks of process %d: %s", (int)pid,
+			 strerror(-err));
+		pyproc__close(pp);
+		return err;
+	}
+	add_target(s, pp, uw, pid);
+	return 0;
+}
+
+void targets__watch(struct targets *s, pid_t pid)
+{
+	if (s->nroots < (int)(sizeof(s->roots) / sizeof(s->roots[0])))
+		s->roots[s->nroots++] = pid;
+}
+
+bool targets__roots_alive(const struct targets *s)
+{
+	for (int r = 0; r < s->nroots; r++)
+		if (target_process_alive(s->roots[r]))
+			return true;
+	return s->child > 0 && !s->child_done;
+}
+
+/* The launched child is reaped here only (through launch_poll): nothing
+ * else in cspy waits on its PID. Should it ever be gone without its status
+ * (ECHILD), that ends the wait too, the status unknown. */
+void targets__reap(struct targets *s)
+{
+	if (s->child <= 0 || s->child_done)
+		return;
+	int r = launch_poll(s->child, &s->child_status);
+	if (r == 1 || r == -ECHILD) {
+		s->child_done = true;
+		s->child_lost = r < 0;
+	}
+}
+
+/* With --subprocesses: adopt Python descendants of every target and of the
+ * launched child. A non-Python one is remembered with its executable and
+ * looked at again only after it execs something else. */
+void targets__scan(struct targets *s)
+{
+	pid_t *queue = xmalloc(MAX_TARGETS * sizeof(*queue));
+	pid_t *kids = xmalloc(MAX_TARGETS * sizeof(*kids));
+	size_t nq = 0;
+	for (size_t i = 0; i < s->nt && nq < MAX_TARGETS; i++)
+		if (s->t[i].alive)
+			queue[nq++] = s->t[i].snap.pid;
+	if (s->child > 0 && !s->child_done && !has_target(s, s->child) && nq < MAX_TARGETS)
+		queue[nq++] = s->child;
+	for (int r = 0; r < s->nroots && nq < MAX_TARGETS; r++)
+		if (!has_target(s, s->roots[r]) && target_process_alive(s->roots[r]))
+			queue[nq++] = s->roots[r];
+	for (size_t qi = 0; qi < nq; qi++) {
+		int n = procfs_children(queue[qi], kids, MAX_TARGETS);
+		for (int k = 0; k < n; k++) {
+			pid_t pid = kids[k];
+			bool queued = false;
+			for (size_t j = 0; j < nq && !queued; j++)
+				queued = queue[j] == pid;
+			if (queued)
+				continue;
+			if (nq < MAX_TARGETS)
+				queue[nq++] = pid;
+			if (has_target(s, pid) || s->nt >= MAX_TARGETS)
+				continue;
+			char *exe = procfs_exe(pid);
+			struct skipped *known = NULL;
+			for (size_t j = 0; j < s->nsk; j++)
+				if (s->sk[j].pid == pid)
+					known = &s->sk[j];
+			uint64_t now = clock_now_ns();
+			if (known && exe && known->exe && strcmp(known->exe, exe) == 0 &&
+			    now - known->seen_ns >= SKIP_SETTLE_NS) {
+				free(exe);
+				continue;
+			}
+			struct pyproc *pp;
+			char why[256];
+			if (pyproc__open(pid, &pp, why, sizeof(why)) == 0) {
+				add_target(s, pp, NULL, pid);
+				free(exe);
+			} else if (known) {
+				if (!exe || !known->exe || strcmp(known->exe, exe) != 0)
+					known->seen_ns = now;   /* it exec'd: settles anew */
+				free(known->exe);
+				known->exe = exe;
+			} else {
+				s->sk = xgrow(s->sk, &s->sk_cap, s->nsk + 1, sizeof(*s->sk));
+				s->sk[s->nsk++] = (struct skipped){ pid, exe, now };
+			}
+		}
+	}
+	free(queue);
+	free(kids);
+}
+
+/* Caught this early, a Python 2.7-3.10 interpreter may not have written its
+ * version string yet, so only the file name said "3.7": the micro version,
+ * which some layouts depend on (3.7.0-3.7.3), is unknown. It is written
+ * during start-up, within milliseconds: open the process again until it is
+ * there (bounded), and keep the exact one. */
+static struct pyproc *recheck_version(const struct targets *s, pid_t pid, struct pyproc *pp)
+{
+	struct timespec pause = { 0, 1000000 };
+	char why[256];
+	uint64_t end = clock_now_ns() + 500000000ull;
+	while (pyproc__info(pp)->version_guessed && !*s->c.stop && clock_now_ns() < end) {
+		struct pyproc *again = NULL;
+		if (pyproc__open(pid, &again, why, sizeof(why)) != 0)
+			break;
+		if (!pyproc__info(again)->version_guessed) {
+			pyproc__close(pp);
+			return again;
+		}
+		pyproc__close(again);
+		nanosleep(&pause, NULL);
+	}
+	return pp;
+}
+
+int targets__add_child(struct targets *s, pid_t child, double timeout_s, char *why, size_t whylen)
+{
+	s->child = child;
+	uint64_t deadline = clock_now_ns() + (uint64_t)(timeout_s * 1e9);
+	struct timespec pause = { 0, 1000000 };
+	struct pyproc *pp = NULL;
+	int err = -EINTR;
+	why[0] = '\0';
+	while (!*s->c.stop) {
+		targets__reap(s);
+		if (s->child_done && !s->c.subprocesses) {
+			snprintf(why, whylen, "the command exited before its Python interpreter started");
+			err = -ESRCH;
+			break;
+		}
+		/* Opening is costly (ELF files); once the child is Python, only
+		 * wait for its interpreter to have a thread state. */
+		if (!s->child_done && !pp && pyproc__open(child, &pp, why, whylen) != 0)
+			pp = NULL;
+		if (pp) {
+			int e = pyproc__sample(pp, NULL, &s->probe, 0);
+			if (e == 0) {
+				pp = recheck_version(s, child, pp);
+				if ((err = gil_refused(s, pp, why, whylen)) != 0)
+					break;
+				add_target(s, pp, NULL, child);
+				return 0;
+			}
+			if (e == -ESRCH) {
+				pyproc__close(pp);
+				pp = NULL;
+			}
+		}
+		if (s->c.subprocesses) {
+			targets__scan(s);
+			if (s->nt > 0) {
+				err = 0;
+				break;
+			}
+			if (s->child_done) {
+				snprintf(why, whylen, "the command exited and no Python process was found under it");
+				err = -ESRCH;
+				break;
+			}
+		}
+		if (clock_now_ns() > deadline) {
+			if (!why[0])
+				snprintf(why, whylen, "no Python interpreter started within %.0f seconds", timeout_s);
+			err = -ENOEXEC;
+			break;
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (err == -EINTR)
+		snprintf(why, whylen, "interrupted");
+	pyproc__close(pp);
+	return err;
+}
+
+static const struct tname *name_find(const struct target *t, uint64_t thread_id)
+{
+	struct tname key = { .thread_id = thread_id };
+	return t->nnames ? bsearch(&key, t->names, t->nnames, sizeof(*t->names), tname_cmp) : NULL;
+}
+
+const char *target__thread_name(struct target *t, const struct py_thread *th)
+{
+	if (th->name[0])
+		return th->name;
+	const struct tname *n = name_find(t, th->thread_id);
+	if (n)
+		return n->name;
+	t->names_due = true;    /* a thread we have no name for yet */
+	return "";
+}
+
+/* After a name lookup: keep the names of the threads of this sample (also
+ * of those idle now, so that they have it once they run), and only those. */
+void target__names_refresh(struct target *t, const struct py_sample *sample)
+{
+	struct tname *fresh = xmalloc((sample->n ? sample->n : 1) * sizeof(*fresh));
+	size_t n = 0;
+	for (size_t i = 0; i < sample->n; i++) {
+		const struct py_thread *th = &sample->threads[i];
+		const struct tname *old = th->name[0] ? NULL : name_find(t, th->thread_id);
+		if (!th->name[0] && !old)
+			continue;
+		fresh[n].thread_id = th->thread_id;
+		snprintf(fresh[n].name, sizeof(fresh[n].name), "%s", th->name[0] ? th->name : old->name);
+		n++;
+	}
+	qsort(fresh, n, sizeof(*fresh), tname_cmp);
+	free(t->names);
+	t->names = fresh;
+	t->nnames = n;
+}
+
+
+struct targets *targets__new(const struct targets_config *c)
+{
+	struct targets *ts = xcalloc(1, sizeof(*ts));
+	ts->c = *c;
+	return ts;
+}
+
+void targets__free(struct targets *ts)
+{
+	if (!ts)
+		return;
+	for (size_t i = 0; i < ts->nt; i++) {
+		snap_target__close(&ts->t[i].snap);
+		free(ts->t[i].names);
+	}
+	for (size_t i = 0; i < ts->nsk; i++)
+		free(ts->sk[i].exe);
+	free(ts->t);
+	free(ts->sk);
+	py_sample__release(&ts->probe);
+	free(ts);
+}
+
+pid_t targets__child(const struct targets *ts)
+{
+	return ts->child;
+}
+
+bool targets__child_running(const struct targets *ts)
+{
+	return ts->child > 0 && !ts->child_done;
+}
+
+bool targets__child_alive(const struct targets *ts)
+{
+	for (size_t i = 0; i < ts->nt; i++)
+		if (ts->t[i].snap.pid == ts->child)
+			return ts->t[i].alive;
+	return target_process_alive(ts->child);
+}
+
+int targets__child_status(const struct targets *ts, int *status)
+{
+	if (!ts->child_done)
+		return 0;
+	if (ts->child_lost)
+		return -ECHILD;
+	*status = ts->child_status;
+	return 1;
+}
+
+size_t targets__n(const struct targets *ts)
+{
+	return ts->nt;
+}
+
+struct target *targets__at(struct targets *ts, size_t i)
+{
+	return &ts->t[i];
+}
+
+int targets__alive(const struct targets *ts)
+{
+	int n = 0;
+	for (size_t i = 0; i < ts->nt; i++)
+		n += ts->t[i].alive;
+	return n;
+}
+
+const char *targets__python_version(const struct targets *ts)
+{
+	return ts->pyver;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The processes a sampler reads (its targets) and their lifecycle: attached
+ * PIDs, the child cspy launched (reaped here, and waited for until its
+ * interpreter starts), and with --subprocesses every Python descendant of
+ * them, also ones started later (a descendant that is not Python is
+ * remembered, and looked at again only once it execs something else). Each
+ * target owns what a snapshot of it needs (sampler/snapshot.h: its reader,
+ * its task list and run states, its unwinder with --native), its root
+ * frame in the profile, the names of its threads, and whether it runs with
+ * a GIL.
+ */
+#ifndef CSPY_TARGET_H
+#define CSPY_TARGET_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sampler/snapshot.h"
+
+struct profile;
+struct py_thread;
+struct py_sample;
+
+struct tname;
+
+struct target {
+	struct snap_target snap;        /* its reader, task list and unwinder (--native;
+					 * NULL: its samples are errors) */
+	bool alive;
+	uint32_t proc_frame;            /* synthetic root frame id */
+	struct tname *names;            /* sorted by thread_id */
+	size_t nnames;
+	uint64_t names_at;              /* when names were last refreshed */
+	uint64_t retired_at;            /* when exited threads were last folded */
+	bool names_due;
+	int gil;                        /* 1: has a GIL, 0: free-threaded without one, -1: unknown */
+	uint64_t gil_at;                /* when gil was last read */
+};
+
+struct targets_config {
+	bool native;                    /* each target gets an unwinder */
+	bool gil_only;                  /* --gil: a target running without a GIL is refused */
+	bool subprocesses;
+	struct profile *prof;           /* the targets' root frames are interned in it */
+	const volatile sig_atomic_t *stop;      /* set: the waits below end early */
+};
+
+struct targets;
+
+struct targets *targets__new(const struct targets_config *c);
+void targets__free(struct targets *ts);
+
+/* See sampler__add_pid, sampler__watch and sampler__add_child. */
+int targets__add_pid(struct targets *ts, pid_t pid, char *why, size_t whylen);
+void targets__watch(struct targets *ts, pid_t pid);
+int targets__add_child(struct targets *ts, pid_t child, double timeout_s, char *why, size_t whylen);
+
+/* Reap the launched child if it exited (never blocks). */
+void targets__reap(struct targets *ts);
+/* --subprocesses: adopt new Python descendants. */
+void targets__scan(struct targets *ts);
+/* Is a process whose descendants are adopted (a watched one, the launched
+ * child) still there? */
+bool targets__roots_alive(const struct targets *ts);
+/* The launched child, 0 if none; whether it is still running (not reaped),
+ * and whether its target is alive (or it lives without being one). */
+pid_t targets__child(const struct targets *ts);
+bool targets__child_running(const struct targets *ts);
+bool targets__child_alive(const struct targets *ts);
+/* See sampler__child_status. */
+int targets__child_status(const struct targets *ts, int *status);
+
+/* Every target so far, alive or not: count and index (stable until the
+ * next add or scan). */
+size_t targets__n(const struct targets *ts);
+struct target *targets__at(struct targets *ts, size_t i);
+int targets__alive(const struct targets *ts);
+/* Python version of the first target, "" if none. */
+const char *targets__python_version(const struct targets *ts);
+
+/* Alive and not a zombie (a killed process whose parent has not reaped it). */
+bool target_process_alive(pid_t pid);
+/* The thread's name: read in this sample, else the latest lookup's, else
+ * "" (and a lookup is then due). */
+const char *target__thread_name(struct target *t, const struct py_thread *th);
+/* After a sample that looked names up: keep those of its threads only. */
+void target__names_refresh(struct target *t, const struct py_sample *sample);
+
+#endif
