@@ -1788,12 +1788,18 @@ def check_stderr_lines(ctx):
 
 def check_lag_warning(ctx):
     """A rate cspy cannot keep up with is reported once on stderr ("falling
-    behind"); a rate it can keep up with is not; -v prints the CPU per sample."""
+    behind"); a rate it can keep up with is not; -v prints the CPU per sample.
+    The fast run reads 101 threads with about 5,000 frames in all (threads10.py
+    with 100 workers, --idle) at 100 kHz: far more than a sample can do in
+    10 us on any machine (a single shallow thread is sampled at 100 kHz on an
+    idle machine, so it cannot be the test)."""
+    many = e2elib.Ctx.start(ctx, 'threads10.py', [100])
+    many.wait_ready()
     t = burn_target(ctx)
     d = ctx.tmpdir()
     out = os.path.join(d, 'fast.txt')
-    r = ctx.cspy(['record', '-r', '200000', '-d', '2.5', '--nonblocking', '-v', '-f', 'raw',
-                  '-o', out, '--pid', t.pid])
+    r = ctx.cspy(['record', '-r', '200000', '-d', '2.5', '--nonblocking', '--idle', '-v', '-f',
+                  'raw', '-o', out, '--pid', many.pid])
     record_ok(ctx, r, out, 'raw')
     pr = []
     warn = [l for l in r.err.split('\n') if 'falling behind' in l]
