@@ -12,6 +12,7 @@
 
 #include "agg/filter.h"
 #include "agg/profile.h"
+#include "python/pyproc.h"
 #include "util/xalloc.h"
 
 #define FRAME_CACHE 4096        /* entries, a power of two */
@@ -52,8 +53,8 @@ void stack_builder__free(struct stack_builder *b)
 	free(b);
 }
 
-static uint32_t code_frame(struct stack_builder *b, uint64_t uid, int line, const char *name,
-			   const char *filename, const char *short_filename)
+static inline uint32_t code_frame(struct stack_builder *b, uint64_t uid, int line, const char *name,
+					  const char *filename, const char *short_filename)
 {
 	uint64_t h = (uid * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)(uint32_t)line * 0xff51afd7ed558ccdull);
 	struct frame_cache *c = &b->fcache[(h >> 32) & (FRAME_CACHE - 1)];
@@ -106,6 +107,29 @@ void stack_builder__push_code(struct stack_builder *b, uint64_t uid, int line, c
 			      const char *filename, const char *short_filename)
 {
 	stack_builder__push(b, code_frame(b, uid, line, name, filename, short_filename));
+}
+
+static inline void push_frame(struct stack_builder *b, const struct py_frame *fr,
+			      enum stack_lines lines)
+{
+	const struct py_code *code = fr->code;
+	int line = lines == STACK_LINES_NONE ? -1
+		   : lines == STACK_LINES_FIRST ? code->firstlineno : fr->line;
+	stack_builder__push(b, code_frame(b, code->uid, line, code->name, code->filename,
+					  code->short_filename));
+}
+
+void stack_builder__push_frame(struct stack_builder *b, const struct py_frame *fr,
+			       enum stack_lines lines)
+{
+	push_frame(b, fr, lines);
+}
+
+void stack_builder__push_thread(struct stack_builder *b, const struct py_thread *th,
+				enum stack_lines lines)
+{
+	for (size_t k = th->nframes; k-- > 0;)
+		push_frame(b, &th->frames[k], lines);
 }
 
 bool stack_builder__keep(struct stack_builder *b)

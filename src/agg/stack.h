@@ -22,6 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct py_frame;
+struct py_thread;
+
 struct profile;
 struct stack_filter;
 
@@ -41,6 +44,19 @@ void stack_builder__push(struct stack_builder *b, uint32_t frame);
  * through the cache: uid is the code's unique id (a cache key, never 0). */
 void stack_builder__push_code(struct stack_builder *b, uint64_t uid, int line, const char *name,
 			      const char *filename, const char *short_filename);
+/* Which line a Python frame is shown at (stack_builder__push_thread). */
+enum stack_lines {
+	STACK_LINES_CURRENT,            /* the line running */
+	STACK_LINES_FIRST,              /* the function's first line (--function) */
+	STACK_LINES_NONE,               /* none (--nolineno) */
+};
+/* ... or a Python frame at the line chosen ... */
+void stack_builder__push_frame(struct stack_builder *b, const struct py_frame *fr,
+			       enum stack_lines lines);
+/* ... or every frame of a Python thread, root first, as push_frame would:
+ * one call per stack (the sampler's path), not one per frame. */
+void stack_builder__push_thread(struct stack_builder *b, const struct py_thread *th,
+				enum stack_lines lines);
 /* Whether the filters keep the stack built. */
 bool stack_builder__keep(struct stack_builder *b);
 /* Add the stack built to the profile (profile__add). */

@@ -210,15 +210,14 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	if (th->truncated)      /* the root frames beyond PYPROC_MAX_DEPTH were not read */
 		stack_builder__root(sb, profile__frame(s->prof, SAMPLER_TRUNCATED, "", "", -1,
 						       PROF_FRAME_OTHER));
-	for (size_t k = 0; k < nf; k++) {
-		const struct py_frame *fr = ms ? ms->frames[nf - 1 - k].py
-					       : &th->frames[nf - 1 - k];    /* root first */
+	enum stack_lines lines = s->c.no_lineno ? STACK_LINES_NONE
+				 : s->c.function_lines ? STACK_LINES_FIRST : STACK_LINES_CURRENT;
+	if (!ms)
+		stack_builder__push_thread(sb, th, lines);
+	for (size_t k = 0; ms && k < nf; k++) {
+		const struct py_frame *fr = ms->frames[nf - 1 - k].py;    /* root first */
 		if (fr) {
-			int line = s->c.no_lineno ? -1 : s->c.function_lines ? fr->code->firstlineno
-									      : fr->line;
-			const struct py_code *code = fr->code;
-			stack_builder__push_code(sb, code->uid, line, code->name, code->filename,
-						 code->short_filename);
+			stack_builder__push_frame(sb, fr, lines);
 		} else {
 			stack_builder__push(sb, native_frame_id(s, &ms->frames[nf - 1 - k].native));
 		}
