@@ -103,12 +103,6 @@ void stack_builder__push(struct stack_builder *b, uint32_t frame)
 		b->matched |= frame_matches(b, frame);
 }
 
-void stack_builder__push_code(struct stack_builder *b, uint64_t uid, int line, const char *name,
-			      const char *filename, const char *short_filename)
-{
-	stack_builder__push(b, code_frame(b, uid, line, name, filename, short_filename));
-}
-
 static inline void push_frame(struct stack_builder *b, const struct py_frame *fr,
 			      enum stack_lines lines)
 {

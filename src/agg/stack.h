@@ -40,17 +40,14 @@ void stack_builder__begin(struct stack_builder *b, size_t n);
 void stack_builder__root(struct stack_builder *b, uint32_t frame);
 /* ... or a frame the filters look at ... */
 void stack_builder__push(struct stack_builder *b, uint32_t frame);
-/* ... or the frame of a code object's line (PROF_FRAME_PYTHON), interned
- * through the cache: uid is the code's unique id (a cache key, never 0). */
-void stack_builder__push_code(struct stack_builder *b, uint64_t uid, int line, const char *name,
-			      const char *filename, const char *short_filename);
 /* Which line a Python frame is shown at (stack_builder__push_thread). */
 enum stack_lines {
 	STACK_LINES_CURRENT,            /* the line running */
 	STACK_LINES_FIRST,              /* the function's first line (--function) */
 	STACK_LINES_NONE,               /* none (--nolineno) */
 };
-/* ... or a Python frame at the line chosen ... */
+/* ... or a Python frame at the line chosen (PROF_FRAME_PYTHON, interned
+ * through a cache keyed by the code object's uid) ... */
 void stack_builder__push_frame(struct stack_builder *b, const struct py_frame *fr,
 			       enum stack_lines lines);
 /* ... or every frame of a Python thread, root first, as push_frame would:
