@@ -798,7 +798,7 @@ def check_function_agg(ctx):
 def check_function_pattern(ctx):
     t, o = funcs_target(ctx)
     for pat in ('^alp', 'lph'):
-        r, prof = attach_raw(ctx, t, ['--function', pat])
+        r, prof = attach_raw(ctx, t, ['--match-function', pat])
         problems = []
         if not prof.stacks:
             problems.append('no stacks')

@@ -755,9 +755,13 @@ def compare_family(ctx, res, oracles, parent_pid, parsed, as_json, extra_pids=()
         else:
             compare_text(o, p, problems)
             if o['pid'] != parent_pid or o['pid'] in extra_pids:
-                if p['parent'] != o['ppid']:
-                    problems.append('process %d: expected a line "Parent process: %d", got %r'
-                                    % (o['pid'], o['ppid'], p['parent']))
+                # py-spy's label: "Parent Process PPID: CMDLINE".
+                pcmd = [' '.join(q['cmdline']) for q in oracles if q['pid'] == o['ppid']]
+                if p['parent'] != o['ppid'] or (pcmd and p['parent_cmdline'] != pcmd[0]):
+                    problems.append('process %d: expected a line "Parent Process %d: %s", got '
+                                    'parent %r, command line %r'
+                                    % (o['pid'], o['ppid'], pcmd[0] if pcmd else '...',
+                                       p['parent'], p['parent_cmdline']))
     ctx.problem(res, problems)
 
 
