@@ -105,6 +105,7 @@ static int parse(int argc, char **argv, struct dump_config *c)
 	optind = 1;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, DUMP_SHORT, dump_options, NULL)) != -1) {
+		optarg = opts_value(argv[optind - 1], optarg);
 		switch (o) {
 		case 'p':
 			if (args_parse_pid(optarg, &c->pid))

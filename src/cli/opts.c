@@ -95,6 +95,16 @@ struct option *opts_table(const struct opts_cmd *cmd, char **shorts)
 	return table;
 }
 
+char *opts_value(const char *word, char *value)
+{
+	/* `-p=1` and `-sp=1` as clap reads them: the value after the '='. A
+	 * value of its own word (`-p =1`) or of a long option is kept whole. */
+	if (value && value[0] == '=' && word[0] == '-' && word[1] != '-' &&
+	    value > word && value < word + strlen(word))
+		return value + 1;
+	return value;
+}
+
 void opts_report_unknown(const char *arg, const struct option *table, const char *cmd)
 {
 	/* getopt_long also answers '?' for `--flag=value` of a flag: say so,
@@ -135,6 +145,7 @@ int opts_parse(int argc, char **argv, const struct opts_cmd *cmd, struct opts *o
 	optind = 1;
 	opterr = 0;
 	while (!err && (key = getopt_long(argc, argv, shorts, table, NULL)) != -1) {
+		optarg = opts_value(argv[optind - 1], optarg);
 		err = parse_shared(key, argv, table, cmd, o);
 		if (err == NOT_SHARED)
 			err = cmd->parse(key, optarg, own);

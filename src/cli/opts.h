@@ -79,6 +79,11 @@ int opts_parse(int argc, char **argv, const struct opts_cmd *cmd, struct opts *o
  * lists. */
 struct option *opts_table(const struct opts_cmd *cmd, char **shorts);
 
+/* The value getopt_long gave (optarg) of the argument word it was read
+ * from (argv[optind - 1]), as py-spy (clap) reads it: a value attached to
+ * a short option loses a leading '=' (`-p=1` is `-p 1`). */
+char *opts_value(const char *word, char *value);
+
 /* The error for an argument getopt_long did not take (its '?'): "unknown
  * option", or for `--flag=value` that the flag takes no value. Shared with
  * dump's parser, so the errors read the same. */

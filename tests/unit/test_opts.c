@@ -215,6 +215,10 @@ static const struct tcase cases[] = {
 	{ { "--pid", "0x40000000" }, -EINVAL,
 	  E "invalid PID '0x40000000': expected a positive number " HEXPID, NULL },
 	{ { "--pid", "+5" }, -EINVAL, E "invalid PID '+5': expected a positive number " HEXPID, NULL },
+	/* clap's -X=VALUE: the '=' is not part of the value (attached only). */
+	{ { "-p=1", "-r=50", "-sd=2" }, 0, "", "pid=1 rate=50 duration=2 s |" },
+	{ { "-o=f.svg", "-p", "1" }, 0, "", "pid=1 | output=f.svg" },
+	{ { "--include", "=x", "-o", "=y", "-p", "1" }, 0, "", "pid=1 include==x | output==y" },
 	/* py-spy's --duration default, spelled out. */
 	{ { "-d", "unlimited", "-p", "1" }, 0, "", "pid=1 |" },
 	{ { "--duration=unlimited", "-p", "1" }, 0, "", "pid=1 |" },
