@@ -1498,6 +1498,23 @@ def check_dump_option_forms(ctx):
     ctx.finish()
 
 
+def check_filter_help(ctx):
+    """record's and top's --help name the filters and say what a REGEX is
+    (a POSIX extended regular expression); -F/--function is a flag there."""
+    for cmd in ('record', 'top'):
+        res = e2elib.cspy([cmd, '--help'])
+        problems = []
+        flat = ' '.join(res.out.split())
+        for n in ('--match-function REGEX', '--include REGEX', '--exclude REGEX',
+                  'POSIX extended regular expression'):
+            if n not in flat:
+                problems.append('%s --help does not say %r' % (cmd, n))
+        if re.search(r'--function [A-Z]', res.out):
+            problems.append('%s --help shows --function with a value' % cmd)
+        ctx.problem(res, problems)
+    ctx.finish()
+
+
 # Completion scripts: `cspy completions SHELL`.
 
 def help_options(cmd):
@@ -1557,6 +1574,10 @@ def option_problems(shell, text):
                 pat = r'(?:"| )%s(?:"| )' % re.escape(o)
             if not re.search(pat, secs[c]):
                 problems.append('%s: %s %s is not in the script' % (shell, c, o))
+    if shell == 'fish':
+        for line in text.split('\n'):
+            if line.endswith("-d ''"):
+                problems.append('fish: an option without its help line: %s' % line)
     for w in ('record', 'top', 'dump', 'completions', 'help'):
         if w not in text:
             problems.append('%s: command %s is not in the script' % (shell, w))
@@ -2239,6 +2260,7 @@ GLOBAL = [
     ('completions_fish', check_completions_fish),
     ('completions_install', check_completions_install),
     ('cli_table', check_cli_table),
+    ('filter_help', check_filter_help),
     ('subprocesses_tree', check_subprocesses_tree),
     ('long_cmdline', check_long_cmdline),
     ('stopped_target', check_stopped_target),
