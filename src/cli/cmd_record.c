@@ -87,6 +87,7 @@ static void usage(FILE *f)
 "\n"
 "REGEX is a POSIX extended regular expression (as in grep -E), found anywhere\n"
 "in the text unless anchored with ^ or $: --match-function '^handle_'.\n"
+"PID is decimal, or hexadecimal after 0x (--pid 0x1a2b).\n"
 "\n"
 "A launched program ends as under a shell: Ctrl-C reaches it, SIGINT or SIGTERM\n"
 "sent to cspy is passed on, the end of --duration sends it SIGINT; cspy waits,\n"

@@ -98,6 +98,7 @@ static void usage(FILE *f)
 "\n"
 "REGEX is a POSIX extended regular expression (as in grep -E), found anywhere\n"
 "in the text unless anchored with ^ or $: --match-function '^handle_'.\n"
+"PID is decimal, or hexadecimal after 0x (--pid 0x1a2b).\n"
 "\n"
 "Keys: 1-4 sort by %%Own, %%Total, OwnTime, TotalTime; L by line / by function;\n"
 "T cycle through threads; R reset; space pause the display; ? help; q quit.\n"

@@ -81,39 +81,52 @@ static bool spec_names(const char *spec, size_t len, const char *name, char lett
 	return false;
 }
 
-/* The help of an option in a --help text: the words after its spec, or
- * the next line's when the spec fills its line. "" if not found. */
+/* Lines of a --help text: the next one (NULL at the end), the length of
+ * one without its newline, its indentation. */
+static const char *next_line(const char *l)
+{
+	const char *nl = strchr(l, '\n');
+	return nl && nl[1] ? nl + 1 : NULL;
+}
+
+static size_t line_len(const char *l)
+{
+	const char *nl = strchr(l, '\n');
+	return nl ? (size_t)(nl - l) : strlen(l);
+}
+
+static size_t indent_of(const char *l, size_t len)
+{
+	size_t i = 0;
+	while (i < len && l[i] == ' ')
+		i++;
+	return i;
+}
+
+/* The help of an option in a --help text: the words after its spec on the
+ * line that names it, then those of each following line indented deeper
+ * that is not another option's, one space apart. "" if not found. */
 static char *help_of(const char *text, const char *name, char letter)
 {
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		const char *end = strchr(l, '\n');
-		size_t len = end ? (size_t)(end - l) : strlen(l);
-		size_t ind = 0;
-		while (ind < len && l[ind] == ' ')
-			ind++;
-		if (ind == 0 || ind >= len || l[ind] != '-')
+	for (const char *l = *text ? text : NULL; l; l = next_line(l)) {
+		size_t len = line_len(l), ind = indent_of(l, len);
+		if (ind == 0 || ind == len || l[ind] != '-')
 			continue;
 		const char *gap = strstr(l + ind, "  ");
 		size_t spec = gap && gap < l + len ? (size_t)(gap - l) : len;
 		if (!spec_names(l, spec, name, 0) && !(letter && spec_names(l, spec, NULL, letter)))
 			continue;
-		/* The words after the spec, then those of every following line
-		 * indented deeper that is not another option, one space apart. */
-		char *help = xstrndup(l + spec, len - spec);
-		for (const char *n = end ? end + 1 : NULL; n && *n; n = strchr(n, '\n') ? strchr(n, '\n') + 1 : NULL) {
-			size_t nlen = strchr(n, '\n') ? (size_t)(strchr(n, '\n') - n) : strlen(n), nind = 0;
-			while (nind < nlen && n[nind] == ' ')
-				nind++;
+		size_t from = spec + indent_of(l + spec, len - spec);
+		char *help = xstrndup(l + from, len - from);
+		for (const char *n = next_line(l); n; n = next_line(n)) {
+			size_t nlen = line_len(n), nind = indent_of(n, nlen);
 			if (nind <= ind || nind == nlen || n[nind] == '-')
 				break;
-			char *more = xasprintf("%s %.*s", help, (int)(nlen - nind), n + nind);
+			char *more = xasprintf("%s%s%.*s", help, *help ? " " : "", (int)(nlen - nind),
+					       n + nind);
 			free(help);
 			help = more;
 		}
-		char *h = help;
-		while (*h == ' ')
-			h++;
-		memmove(help, h, strlen(h) + 1);
 		return help;
 	}
 	return xstrdup("");
