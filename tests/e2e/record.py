@@ -2728,6 +2728,11 @@ def check_option_forms(ctx):
     prof = load_raw(raw)
     if not prof.stacks or any(label_name(l) == 'alpha' for st, _ in prof.stacks for l in st):
         ctx.fail(r, ['--exclude=alpha: expected stacks, none with alpha:\n' + indent(prof.summary(), 4)])
+    out = os.path.join(d, 'legacy.svg')          # py-spy 0.1's --flame FILE, as --flame=FILE
+    r = ctx.cspy(['--flame=' + out, '-d', '1', '-p', hexpid])
+    if r.rc != 0:
+        ctx.fail(r, ['exit status %d, expected 0' % r.rc])
+    svg_ok(ctx, r, out, 'alpha')
     r = ctx.cspy(['record', '-o', os.path.join(d, 'x.svg'), '--function=^alp', '--pid', hexpid])
     expect_error(ctx, r, ['--function', 'takes no value', '--match-function'])
     t.close()
