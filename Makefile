@@ -206,9 +206,19 @@ endif
 bench-smoke: $(BUILD)/cspy $(BENCH_BIN)
 	$(Q)BUILD=$(BUILD) python3 bench/run.py --smoke
 
+# The binary and its shell completions (`cspy completions SHELL`, written
+# from the option tables of the binary being installed).
+COMPLETIONS := $(DESTDIR)$(PREFIX)/share
 install: $(BUILD)/cspy
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(COMPLETIONS)/bash-completion/completions \
+		$(COMPLETIONS)/zsh/site-functions $(COMPLETIONS)/fish/vendor_completions.d
 	install -m 755 $(BUILD)/cspy $(DESTDIR)$(PREFIX)/bin/cspy
+	$(BUILD)/cspy completions bash > $(BUILD)/cspy.bash
+	$(BUILD)/cspy completions zsh > $(BUILD)/_cspy
+	$(BUILD)/cspy completions fish > $(BUILD)/cspy.fish
+	install -m 644 $(BUILD)/cspy.bash $(COMPLETIONS)/bash-completion/completions/cspy
+	install -m 644 $(BUILD)/_cspy $(COMPLETIONS)/zsh/site-functions/_cspy
+	install -m 644 $(BUILD)/cspy.fish $(COMPLETIONS)/fish/vendor_completions.d/cspy.fish
 
 clean:
 	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
  * cspy's entry point: a table of subcommands (unique prefixes accepted, as in
- * py-spy), --version and --help, py-spy 0.1's legacy `--dump` spelling, and
- * the final check that stdout was really written (a full disk or a closed
- * pipe must not end in exit 0).
+ * py-spy), --version and --help, `help [COMMAND]` and `completions SHELL`
+ * (the scripts written from the commands' own option tables, cli/complete.h),
+ * py-spy 0.1's legacy `--dump` spelling, and the final check that stdout was
+ * really written (a full disk or a closed pipe must not end in exit 0).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,25 +12,37 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/complete.h"
 
 struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *help;
+	void (*options)(struct complete_cmd *out);      /* for completions; NULL: none */
 };
 
+static int cmd_help(int argc, char **argv);
+static int cmd_completions(int argc, char **argv);
+
 static const struct cmd commands[] = {
-	{ "record", cmd_record, "Sample a program and write a profile (a flame graph by default)" },
-	{ "top", cmd_top, "Show a live view of the functions a program spends its time in" },
-	{ "dump", cmd_dump, "Print the current Python stack of every thread of a process" },
+	{ "record", cmd_record, "Sample a program and write a profile (a flame graph by default)",
+	  cmd_record_options },
+	{ "top", cmd_top, "Show a live view of the functions a program spends its time in",
+	  cmd_top_options },
+	{ "dump", cmd_dump, "Print the current Python stack of every thread of a process",
+	  cmd_dump_options },
+	{ "completions", cmd_completions, "Print a shell completion script (bash, zsh or fish)",
+	  NULL },
+	{ "help", cmd_help, "Show the help of cspy or of a command", NULL },
 };
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
 {
 	fprintf(f, "cspy %s: a sampling profiler for Python programs\n\n"
 		"Usage: cspy <command> [options]\n\nCommands:\n", CSPY_VERSION);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nOptions:\n  -h, --help     show this help\n  -V, --version  show the version\n"
 		"\nRun 'cspy <command> --help' for a command's options.\n"
 		"\nExamples:\n"
@@ -37,7 +50,88 @@ static void usage(FILE *f)
 		"  cspy record -o profile.svg -- python app.py  launch and profile a program\n"
 		"  cspy top --pid 4242              a live view, like top, of process 4242\n"
 		"  cspy dump --pid 4242             the stack of every thread of process 4242\n"
-		"  cspy dump --pid 4242 --locals    ... with local variables\n");
+		"  cspy dump --pid 4242 --locals    ... with local variables\n"
+		"  cspy completions bash > ~/.local/share/bash-completion/completions/cspy\n");
+}
+
+/* The command called a or by a unique prefix of its name; NULL (reported) if none. */
+static const struct cmd *find_command(const char *a)
+{
+	const struct cmd *found = NULL;
+	int matches = 0;
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (!strcmp(a, commands[i].name))
+			return &commands[i];
+		if (a[0] && a[0] != '-' && !strncmp(a, commands[i].name, strlen(a))) {
+			found = &commands[i];
+			matches++;
+		}
+	}
+	if (matches != 1) {
+		cli_error("unknown command '%s' (see 'cspy --help')", a);
+		return NULL;
+	}
+	return found;
+}
+
+/* `cspy help [COMMAND]`, as py-spy's (clap's) help command. */
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2 || argv[1][0] == '-') {
+		usage(stdout);
+		return 0;
+	}
+	const struct cmd *c = find_command(argv[1]);
+	if (!c)
+		return EXIT_USAGE;
+	char *args[] = { (char *)c->name, "--help", NULL };
+	return c->fn(2, args);
+}
+
+/* `cspy completions bash|zsh|fish`: the script on stdout. */
+static int cmd_completions(int argc, char **argv)
+{
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: cspy completions SHELL\n\n"
+		       "Print a completion script for SHELL (%s) of every cspy command\n"
+		       "and option. `make install` installs all three; by hand, e.g.:\n"
+		       "  cspy completions bash > ~/.local/share/bash-completion/completions/cspy\n"
+		       "  cspy completions zsh > ~/.zfunc/_cspy     (a directory in $fpath)\n"
+		       "  cspy completions fish > ~/.config/fish/completions/cspy.fish\n",
+		       complete_shells());
+		return 0;
+	}
+	if (argc != 2) {
+		cli_error("give one shell: cspy completions SHELL, SHELL is %s", complete_shells());
+		return EXIT_USAGE;
+	}
+	char names[128] = "";
+	struct complete_cmd cmds[NCOMMANDS];
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		cmds[i] = (struct complete_cmd){ 0 };
+		if (commands[i].options)
+			commands[i].options(&cmds[i]);
+		cmds[i].name = commands[i].name;
+		cmds[i].help = commands[i].help;
+		if (commands[i].options)
+			continue;
+		if (!strcmp(commands[i].name, "completions"))
+			cmds[i].words = "bash zsh fish";
+		else {          /* help: the commands */
+			for (size_t j = 0; j < NCOMMANDS; j++)
+				snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+					 j ? " " : "", commands[j].name);
+			cmds[i].words = names;
+		}
+	}
+	int err = complete_write(stdout, argv[1], cmds, NCOMMANDS);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		complete_cmd__release(&cmds[i]);
+	if (err == -EINVAL) {
+		cli_error("unknown shell '%s': use %s", argv[1], complete_shells());
+		return EXIT_USAGE;
+	}
+	return err ? 1 : 0;
 }
 
 /* py-spy 0.1's command line: `cspy --flame FILE [opts] (-p PID | -- cmd)`,
@@ -59,6 +153,12 @@ static int legacy_record(int argc, char **argv)
 		if (!strcmp(argv[i], "--flame") && i + 1 < argc) {
 			args[n++] = "-o";
 			args[n++] = argv[++i];
+			args[n++] = "--format=flamegraph";
+			continue;
+		}
+		if (!strncmp(argv[i], "--flame=", 8)) {
+			args[n++] = "-o";
+			args[n++] = argv[i] + 8;
 			args[n++] = "--format=flamegraph";
 			continue;
 		}
@@ -102,22 +202,8 @@ int main(int argc, char **argv)
 	if (a[0] == '-')                /* py-spy 0.1: options without a command mean record */
 		return finish(legacy_record(argc, argv));
 
-	const struct cmd *found = NULL;
-	int matches = 0;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (!strcmp(a, commands[i].name)) {
-			found = &commands[i];
-			matches = 1;
-			break;
-		}
-		if (a[0] != '-' && !strncmp(a, commands[i].name, strlen(a))) {
-			found = &commands[i];
-			matches++;
-		}
-	}
-	if (matches != 1) {
-		cli_error("unknown command '%s' (see 'cspy --help')", a);
+	const struct cmd *found = find_command(a);
+	if (!found)
 		return EXIT_USAGE;
-	}
 	return finish(found->fn(argc - 1, argv + 1));
 }

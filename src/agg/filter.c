@@ -33,7 +33,7 @@ int stack_filter__new(const char *function, const char *include, const char *exc
 {
 	struct stack_filter *f = xcalloc(1, sizeof(*f));
 	int rc = 0;
-	if (function && !(rc = compile(&f->function, function, "--function", err, errlen)))
+	if (function && !(rc = compile(&f->function, function, "--match-function", err, errlen)))
 		f->has_function = true;
 	if (!rc && include && !(rc = compile(&f->include, include, "--include", err, errlen)))
 		f->has_include = true;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * Sample filters of `cspy record`/`top`: --function PATTERN keeps samples
+ * Sample filters of `cspy record`/`top`: --match-function REGEX keeps samples
  * with a frame whose function name matches; --include PATTERN keeps samples
  * with a frame whose label ("name (file:line)") matches; --exclude PATTERN
  * drops samples with such a frame. Patterns are POSIX extended regular
@@ -27,7 +27,7 @@ int stack_filter__new(const char *function, const char *include, const char *exc
 void stack_filter__free(struct stack_filter *f);
 
 enum {
-	FILTER_FUNCTION = 1,    /* the name matches --function */
+	FILTER_FUNCTION = 1,    /* the name matches --match-function */
 	FILTER_INCLUDE = 2,     /* the label matches --include */
 	FILTER_EXCLUDE = 4,     /* the label matches --exclude */
 };

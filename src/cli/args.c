@@ -4,6 +4,7 @@
  */
 #include "cli/args.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,18 @@
 
 int args_parse_pid(const char *s, pid_t *out)
 {
-	char *end;
+	/* Decimal, or hexadecimal after 0x/0X as py-spy 0.4.1 reads it; a
+	 * leading 0 is not octal. Digits only: strtol's sign and spaces are not. */
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	const char *digits = hex ? s + 2 : s;
+	char *end = NULL;
+	long v = 0;
 	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || *end || v <= 0 || v > 0x3fffffff) {
-		cli_error("invalid PID '%s': expected a positive number", s);
+	if (hex ? isxdigit((unsigned char)digits[0]) : isdigit((unsigned char)digits[0]))
+		v = strtol(digits, &end, hex ? 16 : 10);
+	if (!end || errno || *end || v <= 0 || v > 0x3fffffff) {
+		cli_error("invalid PID '%s': expected a positive number (decimal, or hexadecimal "
+			  "after 0x)", s);
 		return -EINVAL;
 	}
 	*out = (pid_t)v;

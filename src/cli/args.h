@@ -14,7 +14,8 @@
 
 struct sampler;
 
-/* One PID: a number in 1..0x3fffffff. 0 or -EINVAL (reported). */
+/* One PID: a number in 1..0x3fffffff, decimal or hexadecimal after 0x
+ * (py-spy 0.4.1). 0 or -EINVAL (reported). */
 int args_parse_pid(const char *s, pid_t *out);
 /* Append the PIDs of "P[,P...]" to pids (*n of max used). 0 or -EINVAL. */
 int args_parse_pids(const char *s, pid_t *pids, int *n, int max);

@@ -21,4 +21,12 @@ int cmd_dump(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 
+/* A command's options for `cspy completions` (cli/complete.h): its
+ * getopt_long table and short-option string (copies, released with
+ * complete_cmd__release) and its --help; name and help are the caller's. */
+struct complete_cmd;
+void cmd_dump_options(struct complete_cmd *out);
+void cmd_record_options(struct complete_cmd *out);
+void cmd_top_options(struct complete_cmd *out);
+
 #endif

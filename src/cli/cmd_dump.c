@@ -18,6 +18,8 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/complete.h"
+#include "cli/opts.h"
 #include "native/unwind.h"
 #include "writers/dump.h"
 #include "writers/json.h"
@@ -57,14 +59,19 @@ static void usage(FILE *f)
 "  -l, --locals           also show arguments and local variables of each frame\n"
 "                         (repeat, -ll, for longer values)\n"
 "  -j, --json             print JSON (py-spy's field names) instead of text\n"
-"  -s, --subprocesses     also dump every Python process descended from PID\n"
+"  -s, --subprocesses     also dump every Python process descended from PID,\n"
+"                         each child headed \"Parent Process PPID: CMDLINE\"\n"
 "      --nonblocking      do not pause the process while reading it (less\n"
 "                         overhead, but a stack may be torn)\n"
 "      --full-filenames   show full file paths instead of package-relative ones\n"
 "      --qualname         show qualified names (Class.method) on Python 3.11+\n"
 "  -n, --native           also show C/C++/Cython frames, merged with the Python\n"
 "                         ones (not with --nonblocking)\n"
+"      --threads          accepted (guides for py-spy use it); dump always shows\n"
+"                         every thread\n"
 "  -h, --help             show this help\n"
+"\n"
+"PID is decimal, or hexadecimal after 0x (--pid 0x1a2b).\n"
 "\n"
 "Examples:\n"
 "  cspy dump --pid 4242                 where is every thread of 4242 now?\n"
@@ -75,24 +82,30 @@ static void usage(FILE *f)
 "  sudo env \"PATH=$PATH\" cspy dump --pid 4242   a process of another user\n");
 }
 
+enum { O_NONBLOCKING = 256, O_FULL, O_QUALNAME, O_THREADS };
+
+static const struct option dump_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "locals", no_argument, NULL, 'l' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "subprocesses", no_argument, NULL, 's' },
+	{ "nonblocking", no_argument, NULL, O_NONBLOCKING },
+	{ "full-filenames", no_argument, NULL, O_FULL },
+	{ "qualname", no_argument, NULL, O_QUALNAME },
+	{ "native", no_argument, NULL, 'n' },
+	{ "threads", no_argument, NULL, O_THREADS },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 }
+};
+#define DUMP_SHORT ":p:ljsnh"
+
 static int parse(int argc, char **argv, struct dump_config *c)
 {
-	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "locals", no_argument, NULL, 'l' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "subprocesses", no_argument, NULL, 's' },
-		{ "nonblocking", no_argument, NULL, 'N' },
-		{ "full-filenames", no_argument, NULL, 'F' },
-		{ "qualname", no_argument, NULL, 'Q' },
-		{ "native", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	int o;
 	optind = 1;
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, ":p:ljsnh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, DUMP_SHORT, dump_options, NULL)) != -1) {
+		optarg = opts_value(argv[optind - 1], optarg);
 		switch (o) {
 		case 'p':
 			if (args_parse_pid(optarg, &c->pid))
@@ -101,16 +114,17 @@ static int parse(int argc, char **argv, struct dump_config *c)
 		case 'l': c->locals++; break;
 		case 'j': c->json = true; break;
 		case 's': c->subprocesses = true; break;
-		case 'N': c->nonblocking = true; break;
-		case 'F': c->full_filenames = true; break;
-		case 'Q': c->qualname = true; break;
+		case O_NONBLOCKING: c->nonblocking = true; break;
+		case O_FULL: c->full_filenames = true; break;
+		case O_QUALNAME: c->qualname = true; break;
 		case 'n': c->native = true; break;
+		case O_THREADS: break;          /* py-spy guides' flag: every thread is shown */
 		case 'h': usage(stdout); return 1;
 		case ':':
 			cli_error("option '%s' needs a value (see 'cspy dump --help')", argv[optind - 1]);
 			return -EINVAL;
 		default:
-			cli_error("unknown option '%s' (see 'cspy dump --help')", argv[optind - 1]);
+			opts_report_unknown(argv[optind - 1], dump_options, "dump");
 			return -EINVAL;
 		}
 	}
@@ -332,7 +346,9 @@ int cmd_dump(int argc, char **argv)
 			rc = 1;
 		} else {
 			locals = dump_locals_of(&s);
+			char *pcmd = parents[i] ? procfs_cmdline(parents[i]) : NULL;
 			struct dump_proc dp = { .info = snap_target__info(&t), .parent_pid = parents[i],
+						.parent_cmdline = pcmd,
 						.sample = &s.sample, .locals = locals,
 						.native = c.native ? &s.native : NULL };
 			if (c.json)
@@ -343,6 +359,7 @@ int cmd_dump(int argc, char **argv)
 				err = dump_write_text(stdout, &dp, &o);
 			}
 			dumped++;
+			free(pcmd);
 			if (err)
 				rc = 1;
 		}
@@ -366,4 +383,12 @@ int cmd_dump(int argc, char **argv)
 	free(pids);
 	free(parents);
 	return rc;
+}
+
+void cmd_dump_options(struct complete_cmd *out)
+{
+	*out = (struct complete_cmd){
+		.options = xmalloc(sizeof(dump_options)), .shorts = xstrdup(DUMP_SHORT), .usage = usage,
+	};
+	memcpy(out->options, dump_options, sizeof(dump_options));
 }

@@ -23,6 +23,7 @@
 #include "agg/profile.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/complete.h"
 #include "cli/opts.h"
 #include "cli/session.h"
 #include "writers/outfile.h"
@@ -69,9 +70,11 @@ static void usage(FILE *f)
 "      --interpreters     one root frame per interpreter (subinterpreters), the\n"
 "                         one the thread runs in, above the thread's\n"
 "  -F, --function         aggregate by function (its first line), not by line\n"
-"      --function PATTERN keep samples with a function matching the regex PATTERN\n"
-"      --include PATTERN  keep samples with a frame matching PATTERN\n"
-"      --exclude PATTERN  drop samples with a frame matching PATTERN\n"
+"      --match-function REGEX\n"
+"                         keep samples with a function whose name matches REGEX\n"
+"      --include REGEX    keep samples with a frame (\"name (file:line)\")\n"
+"                         matching REGEX\n"
+"      --exclude REGEX    drop samples with a frame matching REGEX\n"
 "      --nolineno         no line numbers\n"
 "      --full-filenames   full file paths in frame names\n"
 "      --nonblocking      do not pause the program to sample it (less overhead)\n"
@@ -81,6 +84,10 @@ static void usage(FILE *f)
 "      --hideprogress     no progress display\n"
 "  -v, --verbose          also print cspy's own CPU time per sample\n"
 "  -h, --help             show this help\n"
+"\n"
+"REGEX is a POSIX extended regular expression (as in grep -E), found anywhere\n"
+"in the text unless anchored with ^ or $: --match-function '^handle_'.\n"
+"PID is decimal, or hexadecimal after 0x (--pid 0x1a2b).\n"
 "\n"
 "A launched program ends as under a shell: Ctrl-C reaches it, SIGINT or SIGTERM\n"
 "sent to cspy is passed on, the end of --duration sends it SIGINT; cspy waits,\n"
@@ -348,4 +355,10 @@ done:
 	free(stem);
 	free(path);
 	return rc;
+}
+
+void cmd_record_options(struct complete_cmd *out)
+{
+	*out = (struct complete_cmd){ .usage = usage, .launches = true };
+	out->options = opts_table(&record_cmd, &out->shorts);
 }

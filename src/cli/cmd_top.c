@@ -35,6 +35,7 @@
 #include "agg/profile.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/complete.h"
 #include "cli/opts.h"
 #include "cli/session.h"
 #include "writers/outfile.h"
@@ -80,9 +81,11 @@ static void usage(FILE *f)
 "  -g, --gil              only the thread holding the GIL (refused for a\n"
 "                         free-threaded Python running without one)\n"
 "  -F, --function         start aggregated by function, not by line\n"
-"      --function PATTERN keep samples with a function matching the regex PATTERN\n"
-"      --include PATTERN  keep samples with a frame matching PATTERN\n"
-"      --exclude PATTERN  drop samples with a frame matching PATTERN\n"
+"      --match-function REGEX\n"
+"                         keep samples with a function whose name matches REGEX\n"
+"      --include REGEX    keep samples with a frame (\"name (file:line)\")\n"
+"                         matching REGEX\n"
+"      --exclude REGEX    drop samples with a frame matching REGEX\n"
 "  -l, --locals           a pane with the stack and local variables of the\n"
 "                         busiest thread (or the one shown), refreshed\n"
 "  -o, --output FILE      append a plain-text snapshot of the table to FILE at\n"
@@ -92,6 +95,10 @@ static void usage(FILE *f)
 "      --nonblocking      do not pause the program to sample it (less overhead)\n"
 "  -n, --native           also C/C++/Cython functions (not with --nonblocking)\n"
 "  -h, --help             show this help\n"
+"\n"
+"REGEX is a POSIX extended regular expression (as in grep -E), found anywhere\n"
+"in the text unless anchored with ^ or $: --match-function '^handle_'.\n"
+"PID is decimal, or hexadecimal after 0x (--pid 0x1a2b).\n"
 "\n"
 "Keys: 1-4 sort by %%Own, %%Total, OwnTime, TotalTime; L by line / by function;\n"
 "T cycle through threads; R reset; space pause the display; ? help; q quit.\n"
@@ -641,4 +648,10 @@ out:;
 	profile__free(t.prof);
 	stack_filter__free(filter);
 	return rc;
+}
+
+void cmd_top_options(struct complete_cmd *out)
+{
+	*out = (struct complete_cmd){ .usage = usage, .launches = true };
+	out->options = opts_table(&top_cmd, &out->shorts);
 }

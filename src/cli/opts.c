@@ -20,7 +20,7 @@
 #include "sampler/sampler.h"
 #include "util/xalloc.h"
 
-enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE };
+enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE, O_MATCH_FUNCTION };
 #define NOT_SHARED 2            /* parse_shared: the command's own option */
 
 static const struct option shared[] = {
@@ -34,6 +34,7 @@ static const struct option shared[] = {
 	{ "native", no_argument, NULL, 'n' },
 	{ "full-filenames", no_argument, NULL, O_FULL },
 	{ "nonblocking", no_argument, NULL, O_NONBLOCKING },
+	{ "match-function", required_argument, NULL, O_MATCH_FUNCTION },
 	{ "include", required_argument, NULL, O_INCLUDE },
 	{ "exclude", required_argument, NULL, O_EXCLUDE },
 	{ "help", no_argument, NULL, 'h' },
@@ -42,8 +43,8 @@ static const struct option shared[] = {
 #define SHARED_SHORT "p:r:d:sigFnh"
 
 /* One shared option: 0, 1 for --help, -EINVAL (reported), or NOT_SHARED. */
-static int parse_shared(int key, int argc, char **argv, const struct opts_cmd *cmd,
-			struct opts *o)
+static int parse_shared(int key, char **argv, const struct option *table,
+			const struct opts_cmd *cmd, struct opts *o)
 {
 	switch (key) {
 	case 'p':
@@ -51,21 +52,20 @@ static int parse_shared(int key, int argc, char **argv, const struct opts_cmd *c
 	case 'r':
 		return args_parse_rate(optarg, &o->rate);
 	case 'd':
+		/* py-spy's default is spelled "unlimited". */
+		if (!strcmp(optarg, "unlimited")) {
+			o->duration = 0;
+			return 0;
+		}
 		return args_parse_double(optarg, "--duration", 0.001, &o->duration);
 	case 's': o->subprocesses = true; return 0;
 	case 'i': o->idle = true; return 0;
 	case 'g': o->gil = true; return 0;
-	case 'F':
-		/* `--function PATTERN` filters; a bare --function (or -F) is
-		 * py-spy's "aggregate by function". */
-		if (optind < argc && argv[optind][0] != '-' && strcmp(argv[optind - 1], "-F") != 0)
-			o->function_pattern = argv[optind++];
-		else
-			o->function_agg = true;
-		return 0;
+	case 'F': o->function_agg = true; return 0;    /* py-spy's flag: never a value */
 	case 'n': o->native = true; return 0;
 	case O_FULL: o->full_filenames = true; return 0;
 	case O_NONBLOCKING: o->nonblocking = true; return 0;
+	case O_MATCH_FUNCTION: o->function_pattern = optarg; return 0;
 	case O_INCLUDE: o->include = optarg; return 0;
 	case O_EXCLUDE: o->exclude = optarg; return 0;
 	case 'h':
@@ -75,14 +75,14 @@ static int parse_shared(int key, int argc, char **argv, const struct opts_cmd *c
 		cli_error("option '%s' needs a value (see 'cspy %s --help')", argv[optind - 1], cmd->name);
 		return -EINVAL;
 	case '?':
-		cli_error("unknown option '%s' (see 'cspy %s --help')", argv[optind - 1], cmd->name);
+		opts_report_unknown(argv[optind - 1], table, cmd->name);
 		return -EINVAL;
 	default:
 		return NOT_SHARED;
 	}
 }
 
-int opts_parse(int argc, char **argv, const struct opts_cmd *cmd, struct opts *o, void *own)
+struct option *opts_table(const struct opts_cmd *cmd, char **shorts)
 {
 	size_t nown = 0;
 	while (cmd->own && cmd->own[nown].name)
@@ -91,13 +91,62 @@ int opts_parse(int argc, char **argv, const struct opts_cmd *cmd, struct opts *o
 	memcpy(table, shared, sizeof(shared));
 	if (nown)
 		memcpy(table + NSHARED, cmd->own, nown * sizeof(*table));
-	char *shorts = xasprintf("+:%s%s", SHARED_SHORT, cmd->own_short ? cmd->own_short : "");
+	*shorts = xasprintf("+:%s%s", SHARED_SHORT, cmd->own_short ? cmd->own_short : "");
+	return table;
+}
 
+char *opts_value(const char *word, char *value)
+{
+	/* `-p=1` and `-sp=1` as clap reads them: the value after the '='. A
+	 * value of its own word (`-p =1`) or of a long option is kept whole. */
+	if (value && value[0] == '=' && word[0] == '-' && word[1] != '-' &&
+	    value > word && value < word + strlen(word))
+		return value + 1;
+	return value;
+}
+
+void opts_report_unknown(const char *arg, const struct option *table, const char *cmd)
+{
+	/* getopt_long also answers '?' for `--flag=value` of a flag: say so,
+	 * and where the flag is py-spy's -F/--function, what filters instead. */
+	const char *eq = strchr(arg, '=');
+	if (!strncmp(arg, "--", 2) && eq && eq > arg + 2) {
+		size_t n = (size_t)(eq - arg - 2);
+		const struct option *hit = NULL;
+		int hits = 0;
+		for (const struct option *t = table; t->name; t++) {
+			if (strncmp(t->name, arg + 2, n) != 0)
+				continue;
+			if (strlen(t->name) == n) {
+				hit = t;
+				hits = 1;
+				break;
+			}
+			hit = t;
+			hits++;
+		}
+		if (hits == 1 && hit->has_arg == no_argument) {
+			bool function = !strcmp(hit->name, "function");
+			cli_error("option '--%s' takes no value%s (see 'cspy %s --help')", hit->name,
+				  function ? ": it aggregates by function (py-spy's -F); to keep the "
+					     "samples with a function matching a regex, use "
+					     "--match-function REGEX" : "", cmd);
+			return;
+		}
+	}
+	cli_error("unknown option '%s' (see 'cspy %s --help')", arg, cmd);
+}
+
+int opts_parse(int argc, char **argv, const struct opts_cmd *cmd, struct opts *o, void *own)
+{
+	char *shorts;
+	struct option *table = opts_table(cmd, &shorts);
 	int key, err = 0;
 	optind = 1;
 	opterr = 0;
 	while (!err && (key = getopt_long(argc, argv, shorts, table, NULL)) != -1) {
-		err = parse_shared(key, argc, argv, cmd, o);
+		optarg = opts_value(argv[optind - 1], optarg);
+		err = parse_shared(key, argv, table, cmd, o);
 		if (err == NOT_SHARED)
 			err = cmd->parse(key, optarg, own);
 	}

@@ -3,8 +3,9 @@
  * The options the sampling commands (`record`, `top`) share, parsed once:
  * what to sample (struct opts_target: --pid PID[,PID...] or a command after
  * `--`) and how (struct opts: --rate, --duration, --subprocesses, --idle,
- * --gil, --function with or without a PATTERN, --include, --exclude,
- * --full-filenames, --nonblocking, --native), with their defaults in one
+ * --gil, -F/--function (py-spy's flag: by function), --match-function,
+ * --include, --exclude (POSIX extended regexes), --full-filenames,
+ * --nonblocking, --native), with their defaults in one
  * initializer (OPTS_DEFAULTS). A command describes only what is its own in a
  * struct opts_cmd (its name, its extra options and their parser, its help);
  * opts_parse merges the two option tables into one getopt_long pass, so
@@ -38,8 +39,9 @@ struct opts {
 	double rate;                    /* --rate, samples a second */
 	double duration;                /* --duration, seconds; 0: until the end */
 	bool subprocesses, idle, gil, nonblocking, native, full_filenames;
-	bool function_agg;              /* bare --function / -F: by function, not by line */
-	const char *function_pattern, *include, *exclude;
+	bool function_agg;              /* -F/--function: by function, not by line */
+	const char *function_pattern;   /* --match-function REGEX */
+	const char *include, *exclude;
 };
 
 #define OPTS_DEFAULTS {                                                                 \
@@ -71,7 +73,23 @@ struct opts_cmd {
  * help on stdout; or -EINVAL/-ENOTSUP, reported in one line. */
 int opts_parse(int argc, char **argv, const struct opts_cmd *cmd, struct opts *o, void *own);
 
-/* The stack filter of --function PATTERN, --include and --exclude into
+/* The one getopt_long table of cmd (the shared options, then its own;
+ * { 0 }-terminated) and its short-option string ("+:" first) in *shorts;
+ * both on the heap. What opts_parse parses, and what `cspy completions`
+ * lists. */
+struct option *opts_table(const struct opts_cmd *cmd, char **shorts);
+
+/* The value getopt_long gave (optarg) of the argument word it was read
+ * from (argv[optind - 1]), as py-spy (clap) reads it: a value attached to
+ * a short option loses a leading '=' (`-p=1` is `-p 1`). */
+char *opts_value(const char *word, char *value);
+
+/* The error for an argument getopt_long did not take (its '?'): "unknown
+ * option", or for `--flag=value` that the flag takes no value. Shared with
+ * dump's parser, so the errors read the same. */
+void opts_report_unknown(const char *arg, const struct option *table, const char *cmd);
+
+/* The stack filter of --match-function, --include and --exclude into
  * *out (NULL when none is given; the caller frees it). 0 or -EINVAL (a bad
  * pattern, reported). */
 int opts_filter(const struct opts *o, struct stack_filter **out);

@@ -120,9 +120,10 @@ int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *
 {
 	const struct pyproc_info *in = p->info;
 	line(f, "Process %d: %s", (int)in->pid, in->cmdline);
-	if (p->parent_pid)
-		line(f, "Parent process: %d", (int)p->parent_pid);
 	line(f, "Python v%s (%s)", in->version_str, in->exe);
+	if (p->parent_pid)      /* py-spy's label of a --subprocesses child */
+		line(f, "Parent Process %d: %s", (int)p->parent_pid,
+		     p->parent_cmdline ? p->parent_cmdline : "");
 	fputc('\n', f);
 	for (size_t i = 0; i < p->sample->n; i++) {
 		const struct py_thread *t = &p->sample->threads[i];

@@ -33,6 +33,7 @@ struct dump_locals {
 struct dump_proc {
 	const struct pyproc_info *info;
 	pid_t parent_pid;                       /* 0 for the process asked for */
+	const char *parent_cmdline;             /* the parent's command line, or NULL */
 	const struct py_sample *sample;
 	struct dump_locals **locals;            /* [thread][frame], NULL without --locals */
 	const struct merged_sample *native;     /* --native: merged stacks per thread, else NULL */

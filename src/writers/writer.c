@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "writers/chrometrace.h"
 #include "writers/collapsed.h"
@@ -77,7 +78,7 @@ const struct writer *writer_at(size_t i)
 const struct writer *writer_find(const char *name)
 {
 	for (size_t i = 0; i < NWRITERS; i++)
-		if (strcmp(name, writers[i].name) == 0)
+		if (strcasecmp(name, writers[i].name) == 0)     /* py-spy: any case */
 			return &writers[i];
 	return NULL;
 }

@@ -719,7 +719,7 @@ def leftover_stops(target):
 FFFD = u'\ufffd'
 RE_PROC = re.compile(r'^Process (\d+): (.*)$')
 RE_PY = re.compile(r'^Python v(\S+) \((.*)\)$')
-RE_PARENT = re.compile(r'^Parent process: (\d+)$')
+RE_PARENT = re.compile(r"^Parent Process (\d+): (.*)$")
 RE_THREAD = re.compile(r'^Thread (\d+)(?: \(ns (\d+)\))? \(([^)]*)\)(?:: "(.*)")?'
                        r'(?: \[interpreter (\d+)\])?$')
 RE_FRAME = re.compile(r'^    (\S.*?) \((.*):(\d+)\)$')
@@ -736,7 +736,7 @@ def parse_text(out):
         m = RE_PROC.match(line)
         if m:
             cur = {'pid': int(m.group(1)), 'cmdline': m.group(2), 'version': None,
-                   'exe': None, 'parent': None, 'threads': []}
+                   'exe': None, 'parent': None, 'parent_cmdline': None, 'threads': []}
             procs.append(cur)
             thread = frame = None
             continue
@@ -749,6 +749,7 @@ def parse_text(out):
         m = RE_PARENT.match(line)
         if m and thread is None:
             cur['parent'] = int(m.group(1))
+            cur['parent_cmdline'] = m.group(2)
             continue
         m = RE_THREAD.match(line)
         if m:

@@ -798,7 +798,7 @@ def check_function_agg(ctx):
 def check_function_pattern(ctx):
     t, o = funcs_target(ctx)
     for pat in ('^alp', 'lph'):
-        r, prof = attach_raw(ctx, t, ['--function', pat])
+        r, prof = attach_raw(ctx, t, ['--match-function', pat])
         problems = []
         if not prof.stacks:
             problems.append('no stacks')
@@ -2688,6 +2688,62 @@ def check_ft_gil(ctx):
     ctx.finish()
 
 
+def check_option_forms(ctx):
+    """py-spy's option forms: -F/--function is a flag, so what follows it is
+    the command (`record -o f.svg --function python app.py`, issue 13); every
+    option with a value also as --opt=value and as -Xvalue; --pid in hex;
+    -d unlimited; --format in any case."""
+    require_cspy()
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'f.svg')
+    r = ctx.cspy(['record', '-o', out, '--function'] +
+                 launch_cmd(ctx.interp, 'launch.py', os.path.join(d, 'oracle.json'), '--burn', '1'))
+    if r.rc != 0:
+        ctx.fail(r, ['exit status %d, expected 0 (the program after --function launched)' % r.rc])
+    svg_ok(ctx, r, out, 'launch_burn')
+    t, o = funcs_target(ctx)
+    byn = o['by_name']
+    hexpid = hex(int(t.python_pid))
+    raw = os.path.join(d, 'eq.txt')
+    r = ctx.cspy(['record', '--pid=' + hexpid, '--rate=200', '--duration=1', '--format=RAW',
+                  '--output=' + raw, '--match-function=^alp', '--include=alpha',
+                  '--exclude=no_such_function_x', '--function'])
+    record_ok(ctx, r, raw, 'raw')
+    prof = load_raw(raw)
+    pr = []
+    if not prof.stacks:
+        pr.append('no stacks')
+    for st, c in prof.stacks:
+        if not any(label_name(l) == 'alpha' for l in st):
+            pr.append('--match-function=^alp: a stack without alpha: %s' % ';'.join(st))
+    for label, name, fn, line in python_frames(prof):
+        if name in byn and line != byn[name]['firstlineno']:
+            pr.append('--function: %s at line %s, expected co_firstlineno %s'
+                      % (label, line, byn[name]['firstlineno']))
+    ctx.fail(r, sorted(set(pr))[:10])
+    raw = os.path.join(d, 'short.txt')
+    r = ctx.cspy(['record', '-p' + hexpid.upper().replace('X', 'x'), '-r200', '-d1', '-fraw',
+                  '-o' + raw, '--exclude=alpha'])
+    record_ok(ctx, r, raw, 'raw')
+    prof = load_raw(raw)
+    if not prof.stacks or any(label_name(l) == 'alpha' for st, _ in prof.stacks for l in st):
+        ctx.fail(r, ['--exclude=alpha: expected stacks, none with alpha:\n' + indent(prof.summary(), 4)])
+    out = os.path.join(d, 'legacy.svg')          # py-spy 0.1's --flame FILE, as --flame=FILE
+    r = ctx.cspy(['--flame=' + out, '-d', '1', '-p', hexpid])
+    if r.rc != 0:
+        ctx.fail(r, ['exit status %d, expected 0' % r.rc])
+    svg_ok(ctx, r, out, 'alpha')
+    r = ctx.cspy(['record', '-o', os.path.join(d, 'x.svg'), '--function=^alp', '--pid', hexpid])
+    expect_error(ctx, r, ['--function', 'takes no value', '--match-function'])
+    t.close()
+    # -d unlimited (py-spy's default spelled out): until the program exits.
+    out = os.path.join(d, 'unlimited.txt')
+    r = ctx.cspy(['record', '-d', 'unlimited', '-f', 'raw', '-o', out, '--'] +
+                 launch_cmd(ctx.interp, 'launch.py', os.path.join(d, 'oracle2.json'), '--burn', '1'))
+    record_ok(ctx, r, out, 'raw')
+    ctx.finish()
+
+
 PER_VERSION = [
     ('gil', check_gil, None),
     ('idle', check_idle, None),
@@ -2750,6 +2806,7 @@ GLOBAL = [
     ('full_filesystem', check_full_filesystem),
     ('sigkill_output', check_sigkill_output),
     ('rate_cap', check_rate_cap),
+    ('option_forms', check_option_forms),
 ]
 
 

@@ -755,9 +755,13 @@ def compare_family(ctx, res, oracles, parent_pid, parsed, as_json, extra_pids=()
         else:
             compare_text(o, p, problems)
             if o['pid'] != parent_pid or o['pid'] in extra_pids:
-                if p['parent'] != o['ppid']:
-                    problems.append('process %d: expected a line "Parent process: %d", got %r'
-                                    % (o['pid'], o['ppid'], p['parent']))
+                # py-spy's label: "Parent Process PPID: CMDLINE".
+                pcmd = [' '.join(q['cmdline']) for q in oracles if q['pid'] == o['ppid']]
+                if p['parent'] != o['ppid'] or (pcmd and p['parent_cmdline'] != pcmd[0]):
+                    problems.append('process %d: expected a line "Parent Process %d: %s", got '
+                                    'parent %r, command line %r'
+                                    % (o['pid'], o['ppid'], pcmd[0] if pcmd else '...',
+                                       p['parent'], p['parent_cmdline']))
     ctx.problem(res, problems)
 
 
@@ -1418,7 +1422,7 @@ def check_dump_help(ctx):
     if res.rc != 0:
         problems.append('exit status %d, expected 0' % res.rc)
     for n in ('--pid', '--json', '--locals', '--subprocesses', '--nonblocking',
-              '--full-filenames', '--qualname'):
+              '--full-filenames', '--qualname', '--threads', 'hexadecimal', 'Parent Process'):
         if n not in res.out:
             problems.append('stdout does not mention %s' % n)
     if problems:
@@ -1451,6 +1455,333 @@ def check_unknown_flag(ctx):
             problems.append('neither an error ("cspy: error: ...") nor a usage hint; stderr: %r'
                             % clip(res.err, 500))
         ctx.problem(res, problems)
+    ctx.finish()
+
+
+def check_dump_option_forms(ctx):
+    """--pid in hexadecimal (py-spy 0.4.1) as --pid X, --pid=X and -pX;
+    --threads accepted (guides for py-spy write it); a flag given a value,
+    and a bad PID, refused in one line."""
+    t = ctx.start('nested.py')
+    oracle = t.wait_ready()
+    check_sanity(oracle, spec_nested(ctx.interp))
+    require_cspy()
+    hx = hex(oracle['pid'])
+    for args in (['dump', '--pid', hx], ['dump', '--pid=' + hx, '--threads'],
+                 ['dump', '-p' + hx.upper().replace('X', 'x'), '--threads', '--json'],
+                 ['dump', '--threads', '--pid=%d' % oracle['pid'], '-j']):
+        settle(t)
+        res = e2elib.cspy(args)
+        problems = []
+        if res.rc != 0:
+            problems.append('exit status %d, expected 0' % res.rc)
+        elif '--json' in args or '-j' in args:
+            compare_json(oracle, json_by_pid(json.loads(res.out)).get(oracle['pid'], []), problems)
+        else:
+            procs = e2elib.parse_text(res.out)
+            if [p['pid'] for p in procs] != [oracle['pid']]:
+                problems.append('expected one "Process %d" section' % oracle['pid'])
+            else:
+                compare_text(oracle, procs[0], problems)
+        left = e2elib.leftover_stops(t)
+        if left:
+            problems.append('target left stopped: %s' % left)
+        ctx.problem(res, problems)
+    for args, needles in ((['dump', '--pid', hx, '--json=yes'], ["'--json' takes no value"]),
+                          (['dump', '--pid', '0x'], ["invalid PID '0x'", 'hexadecimal']),
+                          (['dump', '--pid=0xfffffffff'], ['invalid PID', 'hexadecimal'])):
+        res = e2elib.cspy(args)
+        lines = [l for l in res.err.split('\n') if l]
+        if res.rc != 2 or len(lines) != 1 or not all(n in res.err for n in needles):
+            ctx.problem(res, ['expected exit status 2 and one line with %s; got %d, stderr %r'
+                              % (needles, res.rc, res.err)])
+    ctx.finish()
+
+
+def check_filter_help(ctx):
+    """record's and top's --help name the filters and say what a REGEX is
+    (a POSIX extended regular expression); -F/--function is a flag there."""
+    for cmd in ('record', 'top'):
+        res = e2elib.cspy([cmd, '--help'])
+        problems = []
+        flat = ' '.join(res.out.split())
+        for n in ('--match-function REGEX', '--include REGEX', '--exclude REGEX',
+                  'POSIX extended regular expression'):
+            if n not in flat:
+                problems.append('%s --help does not say %r' % (cmd, n))
+        if re.search(r'--function [A-Z]', res.out):
+            problems.append('%s --help shows --function with a value' % cmd)
+        ctx.problem(res, problems)
+    ctx.finish()
+
+
+# Completion scripts: `cspy completions SHELL`.
+
+def help_options(cmd):
+    """Every option `cspy CMD --help` lists: ['--pid', '-p', ...]."""
+    res = e2elib.cspy([cmd, '--help'])
+    if res.rc != 0:
+        raise Fail('$ %s\n  exit status %d' % (res.shown, res.rc))
+    opts = []
+    for line in res.out.split('\n'):
+        m = re.match(r'^  (?:(-\w), )?(--[\w-]+)|^      (--[\w-]+)', line)
+        if m:
+            opts += [o for o in m.groups() if o]
+    if len(opts) < 10:
+        raise Fail('$ %s\n  found only %s in the help' % (res.shown, opts))
+    return opts
+
+
+COMMANDS = ('record', 'top', 'dump')
+
+
+def completion_script(ctx, shell):
+    d = e2elib.make_temp_dir('cspy-compl-')
+    res = e2elib.cspy(['completions', shell])
+    if res.rc != 0 or not res.out:
+        raise Fail('$ %s\n  exit status %d, stderr %r' % (res.shown, res.rc, res.err))
+    path = os.path.join(d, 'cspy.' + shell)
+    with open(path, 'w') as f:
+        f.write(res.out)
+    return res, path
+
+
+def script_sections(shell, text):
+    """{command: the part of the script about it}."""
+    out = {}
+    for c in COMMANDS:
+        if shell == 'bash':
+            m = re.search(r'\) cmd=%s\n(.*?);;' % c, text, re.S)
+        elif shell == 'zsh':
+            m = re.search(r'^_cspy_%s\(\) \{\n(.*?)^\}' % c, text, re.S | re.M)
+        else:
+            m = re.search(r'((?:^complete .*__fish_seen_subcommand_from [a-z ]*\b%s\'.*\n)+)' % c,
+                          text, re.M)
+        out[c] = m.group(1) if m else ''
+    return out
+
+
+def option_problems(shell, text):
+    problems = []
+    secs = script_sections(shell, text)
+    for c in COMMANDS:
+        for o in help_options(c):
+            if shell == 'fish':
+                pat = (r'-l %s\b' % re.escape(o[2:])) if o.startswith('--') else (r'-s %s\b' % o[1])
+            elif shell == 'zsh':
+                pat = r"'\*%s[=+\[]" % re.escape(o)
+            else:
+                pat = r'(?:"| )%s(?:"| )' % re.escape(o)
+            if not re.search(pat, secs[c]):
+                problems.append('%s: %s %s is not in the script' % (shell, c, o))
+    if shell == 'fish':
+        for line in text.split('\n'):
+            if line.endswith("-d ''"):
+                problems.append('fish: an option without its help line: %s' % line)
+    for w in ('record', 'top', 'dump', 'completions', 'help'):
+        if w not in text:
+            problems.append('%s: command %s is not in the script' % (shell, w))
+    return problems
+
+
+def check_completions_bash(ctx):
+    """The bash script: every option of every command's --help in it, `bash -n`,
+    and real completions (COMP_WORDS/COMP_CWORD set, _cspy called)."""
+    require_cspy()
+    res, path = completion_script(ctx, 'bash')
+    problems = option_problems('bash', res.out)
+    cases = [(['cspy', 'record', '--r'], ['--rate']), (['cspy', 'rec', '--ra'], ['--rate']),
+             (['cspy', ''], ['record', 'top', 'dump', 'completions', 'help']),
+             (['cspy', 'dump', '--th'], ['--threads']), (['cspy', 'top', '--match'], ['--match-function']),
+             (['cspy', 'record', '-f', 'sp'], ['speedscope']),
+             (['cspy', 'record', '--format', '=', 'ch'], ['chrometrace']),
+             (['cspy', 'completions', ''], ['bash', 'zsh', 'fish']),
+             (['cspy', 'record', '--', 'python', '--r'], [])]
+    script = ['set -u', 'source %s' % path]
+    for words, _ in cases:
+        script.append('COMP_WORDS=(%s); COMP_CWORD=%d; COMPREPLY=(); _cspy; echo "${COMPREPLY[*]}"'
+                      % (' '.join("'%s'" % w for w in words), len(words) - 1))
+    for args in (['bash', '-n', path], ['bash', '-c', '\n'.join(script)]):
+        r = run_plain(args)
+        if r.returncode != 0:
+            problems.append('$ %s: exit status %d, stderr %r' % (' '.join(args[:2]), r.returncode, r.stderr))
+    out = r.stdout.split('\n')
+    for i, (words, want) in enumerate(cases):
+        got = out[i].split() if i < len(out) else None
+        if got is None or sorted(got) != sorted(want):
+            problems.append('completing %r: expected %s, got %s' % (' '.join(words), want, got))
+    ctx.problem(res, problems)
+    ctx.finish()
+
+
+def run_plain(args):
+    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=30)
+
+
+def check_completions_zsh(ctx):
+    """The zsh script: every option in it, `zsh -n`."""
+    if not shutil.which('zsh'):
+        raise NA('zsh is not installed (apt-get install zsh)')
+    require_cspy()
+    res, path = completion_script(ctx, 'zsh')
+    problems = option_problems('zsh', res.out)
+    if not res.out.startswith('#compdef cspy\n'):
+        problems.append('the script does not start with "#compdef cspy"')
+    r = run_plain(['zsh', '-n', path])
+    if r.returncode != 0:
+        problems.append('zsh -n: exit status %d, stderr %r' % (r.returncode, r.stderr))
+    ctx.problem(res, problems)
+    ctx.finish()
+
+
+def check_completions_fish(ctx):
+    """The fish script: every option in it, `fish -n`, and real completions
+    (complete -C)."""
+    if not shutil.which('fish'):
+        raise NA('fish is not installed (apt-get install fish)')
+    require_cspy()
+    res, path = completion_script(ctx, 'fish')
+    problems = option_problems('fish', res.out)
+    r = run_plain(['fish', '-n', path])
+    if r.returncode != 0:
+        problems.append('fish -n: exit status %d, stderr %r' % (r.returncode, r.stderr))
+    r = run_plain(['fish', '--no-config', '-c', 'source %s; complete -C "cspy record --ra"; '
+                   'complete -C "cspy dump --th"' % path])
+    got = [l.split('\t')[0] for l in r.stdout.split('\n') if l]
+    if got != ['--rate', '--threads']:
+        problems.append('fish complete -C: expected --rate, --threads, got %s (stderr %r)'
+                        % (got, r.stderr))
+    ctx.problem(res, problems)
+    ctx.finish()
+
+
+def check_completions_install(ctx):
+    """make install DESTDIR=D PREFIX=/usr: the binary and the three scripts
+    where bash-completion, zsh and fish look for them."""
+    require_cspy()
+    d = e2elib.make_temp_dir('cspy-install-')
+    build = os.environ.get('BUILD') or 'build'
+    # -o: install the binary under test as it is, never rebuild it (BUILD=build-san)
+    r = run_plain(['make', '-s', '-C', REPO, '-o', build + '/cspy', 'install', 'DESTDIR=' + d,
+                   'PREFIX=/usr', 'BUILD=' + build])
+    problems = []
+    if r.returncode != 0:
+        problems.append('make install: exit status %d, stderr %r' % (r.returncode, r.stderr[-2000:]))
+    for rel, shell in (('usr/bin/cspy', None),
+                       ('usr/share/bash-completion/completions/cspy', 'bash'),
+                       ('usr/share/zsh/site-functions/_cspy', 'zsh'),
+                       ('usr/share/fish/vendor_completions.d/cspy.fish', 'fish')):
+        path = os.path.join(d, rel)
+        if not os.path.isfile(path):
+            problems.append('make install: no %s' % rel)
+        elif shell:
+            with open(path) as f:
+                got = f.read()
+            if got != e2elib.cspy(['completions', shell]).out:
+                problems.append('%s differs from `cspy completions %s`' % (rel, shell))
+    ctx.problem(None, problems)
+    ctx.finish()
+
+
+# docs/cli.md's table of py-spy 0.4's flags.
+
+# py-spy 0.4.2's flags (its src/config.rs): command -> [(short, long, takes a value)].
+PYSPY_04 = {
+    'py-spy': [('-h', '--help', False), ('-V', '--version', False)],
+    'record': [('-p', '--pid', True), ('', '--full-filenames', False), ('-o', '--output', True),
+               ('-f', '--format', True), ('-d', '--duration', True), ('-r', '--rate', True),
+               ('-s', '--subprocesses', False), ('-F', '--function', False),
+               ('', '--nolineno', False), ('-t', '--threads', False), ('-g', '--gil', False),
+               ('-i', '--idle', False), ('', '--capture', False), ('', '--hideprogress', False),
+               ('-n', '--native', False), ('', '--nonblocking', False), ('-h', '--help', False)],
+    'top': [('-p', '--pid', True), ('-r', '--rate', True), ('-s', '--subprocesses', False),
+            ('', '--full-filenames', False), ('-g', '--gil', False), ('-i', '--idle', False),
+            ('', '--delay', True), ('-n', '--native', False), ('', '--nonblocking', False),
+            ('-h', '--help', False)],
+    'dump': [('-p', '--pid', True), ('-c', '--core', True), ('', '--full-filenames', False),
+             ('-l', '--locals', False), ('-j', '--json', False), ('-s', '--subprocesses', False),
+             ('-n', '--native', False), ('', '--nonblocking', False), ('-h', '--help', False)],
+}
+PYSPY_COMMANDS = ('completions', 'help')
+VALUES = {'PID': '1', 'FILE': 'x.out', 'FORMAT': 'raw', 'S': '1', 'N': '100', 'REGEX': 'x'}
+
+
+def parse_cell(cell):
+    """`CMD FLAGS [VALUE]` -> (command, [flags], value placeholder or None),
+    or None for a cell without one."""
+    m = re.match(r'^`([^`]*)`', cell.strip())
+    if not m:
+        return None
+    words = m.group(1).replace(',', ' ').split()
+    cmd, rest = words[0], words[1:]
+    flags = [w for w in rest if w.startswith('-')]
+    other = [w for w in rest if not w.startswith('-')]
+    return cmd, flags, other
+
+
+def read_flag_table():
+    with open(os.path.join(REPO, 'docs', 'cli.md')) as f:
+        text = f.read()
+    m = re.search(r"^## py-spy 0\.4's flags\n(.*?)(?=^## )", text, re.S | re.M)
+    if not m:
+        raise Fail("docs/cli.md: no section \"## py-spy 0.4's flags\"")
+    rows = []
+    for line in m.group(1).split('\n'):
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if len(cells) == 3 and cells[0].startswith('`'):
+            rows.append((line, parse_cell(cells[0]), parse_cell(cells[1]), cells[2]))
+    return rows
+
+
+def check_cli_table(ctx):
+    """docs/cli.md: every py-spy 0.4 flag has a row, and every flag of the cspy
+    column parses: `cspy CMD FLAG [VALUE] --help` (and --flag=VALUE) prints
+    the command's help and exits 0."""
+    require_cspy()
+    rows = read_flag_table()
+    problems = []
+    have = set()
+    for line, py, cs, status in rows:
+        if py:
+            for f in py[1]:
+                have.add((py[0], f))
+            if py[0] == 'py-spy' and py[2]:
+                have.add(('py-spy', py[2][0]))
+        if cs is None:
+            if not status.startswith('not yet') and '—' not in line:
+                problems.append('row without a cspy cell or "—": %s' % line)
+            continue
+        cmd, flags, other = cs
+        value = other[0] if other else None
+        runs = []
+        if cmd == 'cspy' and not flags:            # a command: `cspy completions SHELL`
+            runs.append([{'SHELL': 'bash', '[COMMAND]': 'record'}.get(w, w) for w in other])
+        elif cmd == 'cspy':
+            runs += [[f] for f in flags]
+        else:
+            v = VALUES.get(value) if value else None
+            if value and v is None:
+                problems.append('no sample value for %s in: %s' % (value, line))
+                continue
+            for f in flags:
+                runs.append([cmd, f] + ([v] if v else []) + ['--help'])
+                if v and f.startswith('--'):
+                    runs.append([cmd, '%s=%s' % (f, v), '--help'])
+        for args in runs:
+            res = e2elib.cspy(args)
+            if res.rc != 0 or not res.out.strip():
+                problems.append('docs/cli.md row %s\n  $ %s: exit status %d, stderr %r'
+                                % (line.strip(), res.shown, res.rc, res.err))
+    for cmd, flags in sorted(PYSPY_04.items()):
+        for short, long_, _ in flags:
+            for f in (short, long_):
+                if f and (cmd, f) not in have:
+                    problems.append('docs/cli.md: no row for py-spy 0.4\'s %s %s' % (cmd, f))
+    for c in PYSPY_COMMANDS:
+        if ('py-spy', c) not in have:
+            problems.append('docs/cli.md: no row for py-spy 0.4\'s command %s' % c)
+    ctx.problem(None, problems)
     ctx.finish()
 
 
@@ -1923,6 +2254,13 @@ GLOBAL = [
     ('help', check_help),
     ('dump_help', check_dump_help),
     ('unknown_flag', check_unknown_flag),
+    ('dump_option_forms', check_dump_option_forms),
+    ('completions_bash', check_completions_bash),
+    ('completions_zsh', check_completions_zsh),
+    ('completions_fish', check_completions_fish),
+    ('completions_install', check_completions_install),
+    ('cli_table', check_cli_table),
+    ('filter_help', check_filter_help),
     ('subprocesses_tree', check_subprocesses_tree),
     ('long_cmdline', check_long_cmdline),
     ('stopped_target', check_stopped_target),

@@ -924,6 +924,41 @@ def check_free_threaded(ctx):
     ctx.finish()
 
 
+def check_option_forms(ctx):
+    """py-spy's option forms in top: every option with a value as --opt=value
+    and as -Xvalue, --pid in hex, -F/--function a flag (never a value)."""
+    t = ctx.target()
+    require_cspy()
+    hexpid = hex(int(t.pid))
+    d = ctx.tmpdir()
+    out, out2 = os.path.join(d, 'top.log'), os.path.join(d, 'top2.log')
+    for out, args in ((out, ['top', '--pid=' + hexpid, '--rate=200', '--duration=1.5', '--delay=0.5',
+                  '--output=' + out, '--match-function=^hot_70', '--include=hot',
+                  '--exclude=no_such_function_x', '--function']),
+                      (out2, ['top', '-p' + hexpid, '-r200', '-d1.5', '--delay', '0.5', '-o' + out2,
+                              '--exclude=hot_30', '-F'])):
+        shown = ' '.join([cspy_shown()] + args + ['| cat'])
+        res = e2elib.cspy(args, timeout=20)
+        probs = []
+        if res.rc != 0:
+            probs.append('exit status %s, expected 0; stderr: %s' % (res.rc, res.err.strip()))
+        snaps = snapshots(res.out)
+        names = snaps[-1].names() if snaps else []
+        if not snaps or 'hot_70' not in names or 'hot_30' in names:
+            probs.append('last table: rows %s, expected hot_70 and no hot_30' % names[:6])
+        if not os.path.exists(out) or not snapshots(open(out).read()):
+            probs.append('--output: no snapshot in %s' % out)
+        if probs:
+            ctx.fail('$ ' + shown, probs + ['stdout:\n' + indent(clip(res.out, 2000))])
+    res = e2elib.cspy(['top', '--function=hot', '--pid', hexpid], timeout=20)
+    if res.rc == 0 or 'takes no value' not in res.err or '--match-function' not in res.err:
+        ctx.fail('$ cspy top --function=hot --pid ' + hexpid,
+                 ['expected an error "... takes no value ... --match-function"; exit %s, '
+                  'stderr %r' % (res.rc, res.err)])
+    check_target_ok(ctx, t, '$ cspy top --pid=' + hexpid)
+    ctx.finish()
+
+
 PER_VERSION = [
     ('screen', check_screen),
     ('threads_sigterm', check_threads_sigterm),
@@ -942,6 +977,7 @@ GLOBAL = [
     ('crash_signals', check_crash_signals),
     ('colors', check_colors),
     ('subprocesses', check_subprocesses),
+    ('option_forms', check_option_forms),
 ]
 
 

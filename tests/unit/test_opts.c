@@ -165,6 +165,7 @@ struct tcase {
 
 #define E "cspy: error: "
 #define SEE " (see 'cspy test --help')\n"
+#define HEXPID "(decimal, or hexadecimal after 0x)\n"
 
 static const struct tcase cases[] = {
 	/* What to sample. */
@@ -177,11 +178,11 @@ static const struct tcase cases[] = {
 	{ { "-p", "1", "--", "x" }, -EINVAL, E "give either --pid or a command, not both\n", NULL },
 	{ { "--pid" }, -EINVAL, E "option '--pid' needs a value" SEE, NULL },
 	{ { "-p" }, -EINVAL, E "option '-p' needs a value" SEE, NULL },
-	{ { "--pid", "x" }, -EINVAL, E "invalid PID 'x': expected a positive number\n", NULL },
-	{ { "--pid", "0" }, -EINVAL, E "invalid PID '0': expected a positive number\n", NULL },
-	{ { "--pid", "1,-2" }, -EINVAL, E "invalid PID '-2': expected a positive number\n", NULL },
+	{ { "--pid", "x" }, -EINVAL, E "invalid PID 'x': expected a positive number " HEXPID, NULL },
+	{ { "--pid", "0" }, -EINVAL, E "invalid PID '0': expected a positive number " HEXPID, NULL },
+	{ { "--pid", "1,-2" }, -EINVAL, E "invalid PID '-2': expected a positive number " HEXPID, NULL },
 	{ { "--pid", "1073741824" }, -EINVAL,
-	  E "invalid PID '1073741824': expected a positive number\n", NULL },
+	  E "invalid PID '1073741824': expected a positive number " HEXPID, NULL },
 	{ { "--pid", " , " }, -EINVAL, E "--pid needs a PID\n", NULL },
 	/* How. */
 	{ { "-r", "250", "-d", "1.5", "-p", "1" }, 0, "", "pid=1 rate=250 duration=1.5 |" },
@@ -200,13 +201,43 @@ static const struct tcase cases[] = {
 	  "pid=1 nonblocking full-filenames |" },
 	{ { "--sub", "--full", "--nonb", "-p", "1" }, 0, "", "pid=1 s nonblocking full-filenames |" },
 	{ { "--include", "a", "--exclude=b", "-p", "1" }, 0, "", "pid=1 include=a exclude=b |" },
-	/* --function: a bare one (or -F) aggregates, one with a PATTERN filters. */
+	/* Every option with a value also as --opt=value. */
+	{ { "--pid=1,2", "--rate=250", "--duration=1.5", "--include=a", "--exclude=b",
+	    "--match-function=c" }, 0, "", "pid=1,2 rate=250 duration=1.5 function=c include=a exclude=b |" },
+	{ { "--output=f.svg", "--delay=2", "-p", "1" }, 0, "", "pid=1 | output=f.svg delay=2" },
+	/* Hexadecimal PIDs (py-spy 0.4.1): 0x/0X, any case; a leading 0 is decimal. */
+	{ { "--pid", "0x1a2b" }, 0, "", "pid=6699 |" },
+	{ { "-p", "0X1A2B,10,010" }, 0, "", "pid=6699,10,10 |" },
+	{ { "--pid=0xff" }, 0, "", "pid=255 |" },
+	{ { "--pid", "0x" }, -EINVAL, E "invalid PID '0x': expected a positive number " HEXPID, NULL },
+	{ { "--pid", "0x-1" }, -EINVAL, E "invalid PID '0x-1': expected a positive number " HEXPID, NULL },
+	{ { "--pid", "0x1g" }, -EINVAL, E "invalid PID '0x1g': expected a positive number " HEXPID, NULL },
+	{ { "--pid", "0x40000000" }, -EINVAL,
+	  E "invalid PID '0x40000000': expected a positive number " HEXPID, NULL },
+	{ { "--pid", "+5" }, -EINVAL, E "invalid PID '+5': expected a positive number " HEXPID, NULL },
+	/* clap's -X=VALUE: the '=' is not part of the value (attached only). */
+	{ { "-p=1", "-r=50", "-sd=2" }, 0, "", "pid=1 rate=50 duration=2 s |" },
+	{ { "-o=f.svg", "-p", "1" }, 0, "", "pid=1 | output=f.svg" },
+	{ { "--include", "=x", "-o", "=y", "-p", "1" }, 0, "", "pid=1 include==x | output==y" },
+	/* py-spy's --duration default, spelled out. */
+	{ { "-d", "unlimited", "-p", "1" }, 0, "", "pid=1 |" },
+	{ { "--duration=unlimited", "-p", "1" }, 0, "", "pid=1 |" },
+	/* -F/--function is py-spy's flag, never a value: what follows is the
+	 * command; the regex filter is --match-function. */
 	{ { "--function", "-p", "1" }, 0, "", "pid=1 F |" },
 	{ { "-F", "-p", "1" }, 0, "", "pid=1 F |" },
-	{ { "--function", "^run", "-p", "1" }, 0, "", "pid=1 function=^run |" },
-	{ { "--func", "^run", "-p", "1" }, 0, "", "pid=1 function=^run |" },
+	{ { "--function", "python", "app.py" }, 0, "", "command=python,app.py F |" },
+	{ { "--func", "python" }, 0, "", "command=python F |" },
 	{ { "-F", "main", "-p", "1" }, 0, "", "command=main,-p,1 F |" },
 	{ { "-p", "1", "--function" }, 0, "", "pid=1 F |" },
+	{ { "--match-function", "^run", "-p", "1" }, 0, "", "pid=1 function=^run |" },
+	{ { "--match-function=^run", "-p", "1" }, 0, "", "pid=1 function=^run |" },
+	{ { "--match", "^run", "-p", "1" }, 0, "", "pid=1 function=^run |" },
+	{ { "--function=^run", "-p", "1" }, -EINVAL,
+	  E "option '--function' takes no value: it aggregates by function (py-spy's -F); to keep "
+	  "the samples with a function matching a regex, use --match-function REGEX" SEE, NULL },
+	{ { "--idle=yes", "-p", "1" }, -EINVAL, E "option '--idle' takes no value" SEE, NULL },
+	{ { "--loc=1", "-p", "1" }, -EINVAL, E "option '--locals' takes no value" SEE, NULL },
 	/* The command's own options, among the shared ones. */
 	{ { "-o", "f.svg", "--delay", "2", "-l", "-vv", "-p", "1" }, 0, "",
 	  "pid=1 | output=f.svg delay=2 locals verbose=2" },
@@ -220,11 +251,11 @@ static const struct tcase cases[] = {
 	{ { "-Z", "-p", "1" }, -EINVAL, E "unknown option '-Z'" SEE, NULL },
 	{ { "--n", "-p", "1" }, -EINVAL, E "unknown option '--n'" SEE, NULL },
 	{ { "-p", "1", "--threads" }, -EINVAL, E "unknown option '--threads'" SEE, NULL },
-	{ { "-p", "x", "--bogus" }, -EINVAL, E "invalid PID 'x': expected a positive number\n", NULL },
+	{ { "-p", "x", "--bogus" }, -EINVAL, E "invalid PID 'x': expected a positive number " HEXPID, NULL },
 	{ { "-r", "0", "--pid" }, -EINVAL, E "invalid --rate '0'\n", NULL },
 	/* --help: the command's usage, nothing else checked. */
 	{ { "-h" }, 1, "", NULL },
-	{ { "-p", "x", "--help" }, -EINVAL, E "invalid PID 'x': expected a positive number\n", NULL },
+	{ { "-p", "x", "--help" }, -EINVAL, E "invalid PID 'x': expected a positive number " HEXPID, NULL },
 	{ { "--he", "-p", "x" }, 1, "", NULL },
 };
 

@@ -291,7 +291,7 @@ static void test_filter(void)
 	CHECK(!stack_filter__keep(f, names, labels, 1));
 	stack_filter__free(f);
 	CHECK_INT(stack_filter__new("(", NULL, NULL, &f, err, sizeof(err)), -22);
-	CHECK(strstr(err, "--function") != NULL);
+	CHECK(strstr(err, "--match-function") != NULL);
 	CHECK(stack_filter__keep(NULL, names, labels, 2));
 }
 
