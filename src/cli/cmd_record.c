@@ -270,10 +270,12 @@ int cmd_record(int argc, char **argv)
 	/* A Ctrl-C before the interpreter started (SESSION_INTERRUPTED) or a
 	 * program that ended before a sample (SESSION_EXITED): nothing
 	 * sampled, the (empty) profile is still written. */
-	if (session_start(s, &c.o, c.capture, "record", &rc) < 0)
+	int how = session_start(s, &c.o, c.capture, "record", &rc);
+	if (how < 0)
 		goto out;
 
-	cli_note("Sampling process %g times a second. Press Control-C to exit.", c.o.rate);
+	if (how == SESSION_READY)
+		cli_note("Sampling process %g times a second. Press Control-C to exit.", c.o.rate);
 	started = true;
 	sampler__run(s);
 	if (pc.tty && !c.hideprogress)
@@ -318,6 +320,12 @@ out:;
 		rc = rc ? rc : 1;
 	} else if (st->samples == 0 && rc == 0 && !c.o.target.command) {
 		cli_note("No samples were collected.");
+	} else if (st->samples > 0 && st->active_samples == 0 && !c.o.idle &&
+		   profile__nstacks(prof) == 0) {
+		/* Not an error (the profile is what was asked for): say why it
+		 * is empty. */
+		cli_note("Every thread was idle in all %llu samples, so none was kept: add --idle to "
+			 "include idle threads.", (unsigned long long)st->samples);
 	}
 	if (!werr) {
 		cli_note("Wrote %s data to '%s'. Samples: %llu Errors: %llu", fmt->name,

@@ -309,6 +309,18 @@ class Prof(object):
         return '\n'.join(lines) or '(no stacks)'
 
 
+def proc_chain(st):
+    """The leading process frames of a stack: [(pid, command line)], root
+    first (with --subprocesses: the ancestors', then the sampled process's)."""
+    out = []
+    for label in st:
+        m = RE_PROC_ROOT.match(label)
+        if not m:
+            break
+        out.append((int(m.group(1)), m.group(2)))
+    return out
+
+
 def label_name(label):
     m = RE_LABEL.match(label)
     return m.group(1) if m else label
@@ -889,14 +901,17 @@ def check_subprocesses(ctx):
     got = {}
     problems = []
     for st, c in prof.stacks:
-        m = RE_PROC_ROOT.match(st[0])
-        if not m:
+        chain = proc_chain(st)
+        if not chain:
             problems.append('stack without a process root: %s' % ';'.join(st))
             continue
-        pid = int(m.group(1))
-        got.setdefault(pid, set()).add(label_name(st[-1]) if len(st) > 1 else None)
-        if pid in want and m.group(2) != cmd:
-            problems.append('root %r: command line expected %r' % (st[0], cmd))
+        pid, pcmd = chain[-1]
+        got.setdefault(pid, set()).add(label_name(st[-1]) if len(st) > len(chain) else None)
+        if pid in want and pcmd != cmd:
+            problems.append('root %r: command line expected %r' % (st[len(chain) - 1], cmd))
+        if pid in want and [p for p, _ in chain] != [t.pid, pid]:
+            problems.append('process frames %s, expected the parent\'s then its own: %s'
+                            % ([p for p, _ in chain], [t.pid, pid]))
     for pid, leaf in sorted(want.items()):
         if pid not in got:
             problems.append('no stacks under "process %d:..." (child %s, leaf %s)'
@@ -913,6 +928,182 @@ def check_subprocesses(ctx):
     if problems:
         problems = sorted(set(problems))[:12] + ['stacks:\n' + indent(prof.summary(), 4)]
     ctx.fail(r, problems)
+    ctx.finish()
+
+
+def check_subprocess_nesting(ctx):
+    """--subprocesses nests each process under its ancestors, as py-spy does:
+    fork_tree.py (level 0 forks level 1, which forks level 2; level 0 also
+    runs sleep) recorded with --idle from level 0: every stack starts with
+    the process frames of the path from level 0 down to the process sampled,
+    each with that process's own PID and command line (the oracles')."""
+    t = e2elib.Ctx.start(ctx, 'fork_tree.py')
+    o = ctx.ready(t)
+    kids = o['extra']['children']
+    for c in kids:
+        ctx.kill_later(c['pid'], t.pid)
+    ctx.kill_later(o['extra']['non_python_pid'], t.pid)
+    require_cspy()
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'nest.txt')
+    r = ctx.cspy(['record', '-s', '--idle', '-f', 'raw', '-o', out, '-d', '1', '--pid', t.pid])
+    record_ok(ctx, r, out, 'raw')
+    prof = load_raw(out)
+    levels = [o] + sorted(kids, key=lambda c: c['pid'] != kids[0]['pid'])
+    by_pid = dict((lv['pid'], lv) for lv in levels)
+    path = {}
+    for lv in levels:       # the chain of ancestors from level 0, by ppid
+        chain, cur = [], lv
+        while cur is not None:
+            chain.insert(0, cur['pid'])
+            cur = by_pid.get(cur['ppid']) if cur['pid'] != o['pid'] else None
+        path[lv['pid']] = chain
+    problems, seen = [], set()
+    for st, c in prof.stacks:
+        chain = proc_chain(st)
+        pids = [p for p, _ in chain]
+        if not chain or chain[-1][0] not in path:
+            problems.append('stack not under a process of the tree %s: %s' % (sorted(path), ';'.join(st)[:300]))
+            continue
+        seen.add(pids[-1])
+        if pids != path[pids[-1]]:
+            problems.append('process frames %s, expected the path from level 0: %s' % (pids, path[pids[-1]]))
+        for p, cmd in chain:
+            want = ' '.join(by_pid[p]['cmdline']) if p in by_pid else None
+            if want is not None and cmd != want:
+                problems.append('process %d: command line %r, expected %r' % (p, cmd, want))
+    for p in sorted(set(path) - seen):
+        problems.append('no stacks of process %d' % p)
+    if o['extra']['non_python_pid'] in [p for st, _ in prof.stacks for p, _ in proc_chain(st)]:
+        problems.append('the non-Python child (sleep) is in the profile')
+    if problems:
+        problems = sorted(set(problems))[:12] + ['stacks:\n' + indent(prof.summary(), 4)]
+    ctx.fail(r, problems)
+    ctx.finish()
+
+
+RE_NOT_PYTHON = re.compile(r"^cspy> '(.*)' is not Python; profiling the Python processes it starts$")
+
+
+def wrapper_run(ctx, cmd, shown_name, note, flags=()):
+    """cspy record -f raw FLAGS -- CMD (which runs launch.py): exit 0, the
+    samples of launch_burn; note: whether the one line saying that the
+    command is not Python must be there (before "Sampling process").
+    Returns (Rec, Prof, oracle)."""
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'w.txt')
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out] + list(flags) + ['--'] + cmd(os.path.join(d, 'oracle.json')))
+    pr = []
+    if r.rc != 0:
+        pr.append('exit status %s, expected 0' % r.rc)
+    lines = [l for l in r.err.split('\n') if l.strip()]
+    notes = [i for i, l in enumerate(lines) if RE_NOT_PYTHON.match(l)]
+    sampling = [i for i, l in enumerate(lines) if RE_SAMPLING.match(l)]
+    if note and (len(notes) != 1 or RE_NOT_PYTHON.match(lines[notes[0]]).group(1) != shown_name):
+        pr.append("expected one line \"cspy> '%s' is not Python; profiling the Python processes "
+                  "it starts\"" % shown_name)
+    if not note and notes:
+        pr.append('a line saying the command is not Python (it runs Python after exec)')
+    if len(sampling) != 1 or (notes and notes[0] > sampling[0]):
+        pr.append('expected one "Sampling process" line, after the line about the command')
+    prof = Prof([], out)
+    if os.path.exists(out):
+        prof = load_raw(out)
+        if not prof.leaf_counts(len(flags) and 2).get('launch_burn'):
+            pr.append('no samples of launch_burn:\n%s' % indent(prof.summary(), 2))
+    else:
+        pr.append('no output file')
+    ctx.fail(r, pr)
+    oracle = os.path.join(r.cwd, 'none')
+    return r, prof, oracle
+
+
+def check_wrapper(ctx):
+    """A launched command that is not Python: a shell running Python as its
+    child (without exec) is followed, with one line saying so; with -s each
+    stack is under the shell's and then the Python process's frames. A
+    shell that execs Python, and a script whose shebang names the
+    interpreter, are Python after the exec: no such line."""
+    require_cspy()
+    py = ctx.interp.path
+    launch = os.path.join(RTARGETS, 'launch.py')
+
+    def no_exec(oracle):
+        return ['sh', '-c', '%s %s %s --burn 0.7; true' % (sh_quote(py), sh_quote(launch), sh_quote(oracle))]
+
+    def with_exec(oracle):
+        return ['sh', '-c', 'exec %s %s %s --burn 0.7' % (sh_quote(py), sh_quote(launch), sh_quote(oracle))]
+
+    def shebang(oracle):
+        d = os.path.dirname(oracle)
+        script = os.path.join(d, 'app')
+        with open(script, 'w') as f:
+            f.write('#!%s\nimport sys\nsys.path.insert(0, %r)\nsys.argv = [%r, %r, "--burn", "0.7"]\n'
+                    'exec(compile(open(%r).read(), %r, "exec"))\n' % (py, RTARGETS, launch, oracle, launch, launch))
+        os.chmod(script, 0o755)
+        return [script]
+
+    wrapper_run(ctx, no_exec, 'sh', True)
+    wrapper_run(ctx, with_exec, 'sh', False)
+    wrapper_run(ctx, shebang, None, False)
+    r, prof, _ = wrapper_run(ctx, no_exec, 'sh', True, flags=['-s'])
+    for st, c in prof.stacks:
+        chain = proc_chain(st)
+        if len(chain) != 2 or not chain[0][1].startswith('sh -c ') or 'launch.py' not in chain[1][1]:
+            ctx.fail(r, ['-s: stack not under "process SH:\\"sh -c ...\\"" then "process PY:\\"... '
+                         'launch.py ...\\"": %s' % ';'.join(st)[:300]])
+            break
+    ctx.finish()
+
+
+def check_all_idle(ctx):
+    """Every thread idle (a target that only sleeps): record keeps no sample,
+    says so in one line naming --idle, still writes the file, exits 0 (as
+    py-spy, which writes the empty profile); with --idle, no such line."""
+    t = e2elib.Ctx.start(ctx, 'nested.py')
+    ctx.ready(t)
+    require_cspy()
+    d = ctx.tmpdir()
+    for flags, want in (([], True), (['--idle'], False)):
+        out = os.path.join(d, 'p%d.txt' % len(flags))
+        r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '0.5'] + flags + ['--pid', t.pid])
+        record_ok(ctx, r, out, 'raw')
+        lines = [l for l in r.err.split('\n') if 'idle' in l and not RE_WROTE.match(l)]
+        pr = []
+        if want and (len(lines) != 1 or '--idle' not in lines[0] or not lines[0].startswith('cspy> ')):
+            pr.append('expected one line "cspy> ..." saying every thread was idle and naming --idle')
+        if want and load_raw(out).stacks:
+            pr.append('the profile has stacks:\n' + indent(load_raw(out).summary(), 2))
+        if not want and lines:
+            pr.append('--idle: a line about idle threads: %s' % lines)
+        if not want and 'level4' not in load_raw(out).names():
+            pr.append('--idle: no samples of level4')
+        ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_never_python(ctx):
+    """A launched command that never runs Python (sleep 1, true, false):
+    one error line when it ends, no "Sampling process" line, no output
+    file, a non-zero exit (its own status when it failed, else 1)."""
+    require_cspy()
+    d = ctx.tmpdir()
+    for cmd, want_rc in ((['sleep', '1'], 1), (['true'], 1), (['false'], 1), (['sh', '-c', 'exit 7'], 7)):
+        out = os.path.join(d, 'never.svg')
+        r = ctx.cspy(['record', '-o', out, '--'] + cmd)
+        lines = [l for l in r.err.split('\n') if l.strip()]
+        pr = []
+        want = "cspy: error: '%s' is not Python and ended without starting a Python process" % cmd[0]
+        if lines != [want]:
+            pr.append('stderr expected one line %r' % want)
+        if r.rc != want_rc:
+            pr.append('exit status %s, expected %d' % (r.rc, want_rc))
+        if os.path.exists(out):
+            pr.append('an output file was left behind')
+            os.unlink(out)
+        if r.elapsed > float(cmd[1] if cmd[0] == 'sleep' else 0) + 1.5:
+            pr.append('took %.1f s' % r.elapsed)
+        ctx.fail(r, pr)
     ctx.finish()
 
 
@@ -951,8 +1142,8 @@ def check_late_python(ctx):
     prof = load_raw(out)
     leaves = set()
     for st, c in prof.stacks:
-        m = RE_PROC_ROOT.match(st[0])
-        if m and int(m.group(1)) == o['child'] and len(st) > 1:
+        chain = proc_chain(st)
+        if chain and chain[-1][0] == o['child'] and len(st) > len(chain):
             leaves.add(label_name(st[-1]))
     problems = []
     if 'late_burn' not in leaves:
@@ -2706,6 +2897,9 @@ PER_VERSION = [
     ('nolineno', check_nolineno, None),
     ('full_filenames', check_full_filenames, None),
     ('subprocesses', check_subprocesses, None),
+    ('subprocess_nesting', check_subprocess_nesting, None),
+    ('wrapper', check_wrapper, None),
+    ('all_idle', check_all_idle, None),
     ('late_python', check_late_python, lambda i: None if i.shared else
      'a static build: its libpython is not a library a program can load'),
     ('multi_pid', check_multi_pid, None),
@@ -2737,6 +2931,7 @@ GLOBAL = [
     ('traced_midway', check_traced_midway),
     ('unwritable_output', check_unwritable),
     ('native_nonblocking', check_native),
+    ('never_python', check_never_python),
     ('bad_target', check_bad_target),
     ('lag_warning', check_lag_warning),
     ('legacy_syntax', check_legacy_syntax),
