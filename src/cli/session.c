@@ -145,12 +145,17 @@ static int end_child(struct sampler *s, pid_t child, bool failed)
 {
 	int status;
 	int r = sampler__child_status(s, &status);
-	if (r == 0) {
+	/* A child that is not Python (a shell) may not pass a signal on to
+	 * the Python processes it started: they get each signal too. */
+	pid_t also[64];
+	size_t nalso = sampler__followed_pids(s, also, sizeof(also) / sizeof(also[0]));
+	if (r == 0 || (r == 1 && nalso)) {
 		ending = 1;     /* from now on, every signal hurries the end */
 		int sig = failed ? SIGKILL : first_sig ? first_sig : SIGINT;
 		bool shared = !failed && first_sig && first_shared;
 		bool killed;
-		int err = launch_end(child, sig, shared, &hurry, &status, &killed);
+		int err = launch_end(r == 0 ? child : 0, also, nalso, sig, shared, &hurry, &status,
+				     &killed);
 		if (err) {
 			fprintf(stderr, "cspy> Could not end the program (PID %d): %s\n", (int)child,
 				strerror(-err));

@@ -427,6 +427,11 @@ bool sampler__child_followed(const struct sampler *s)
 	return targets__following(s->ts);
 }
 
+size_t sampler__followed_pids(const struct sampler *s, pid_t *out, size_t max)
+{
+	return targets__followed_pids(s->ts, out, max);
+}
+
 int sampler__child_status(const struct sampler *s, int *status)
 {
 	return targets__child_status(s->ts, status);

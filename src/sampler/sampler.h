@@ -105,6 +105,9 @@ int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *w
 /* The launched child is not Python: the Python processes it starts are
  * sampled in its place. */
 bool sampler__child_followed(const struct sampler *s);
+/* ... and the Python processes it started that live (not their own
+ * children): at most max, for ending them with it. */
+size_t sampler__followed_pids(const struct sampler *s, pid_t *out, size_t max);
 
 /* Sample until done: every target has exited, the duration is over, or a
  * stop was asked for. What ended it shows in the status (processes,

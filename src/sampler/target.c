@@ -261,6 +261,15 @@ bool targets__following(const struct targets *s)
 	return s->child > 0 && s->child_not_python && !has_target(s, s->child);
 }
 
+size_t targets__followed_pids(const struct targets *s, pid_t *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; targets__following(s) && i < s->nt && n < max; i++)
+		if (target_process_alive(s->t[i].snap.pid) && !has_target(s, s->t[i].ppid))
+			out[n++] = s->t[i].snap.pid;
+	return n;
+}
+
 bool targets__roots_alive(const struct targets *s)
 {
 	for (int r = 0; r < s->nroots; r++)

@@ -73,6 +73,9 @@ int targets__add_child(struct targets *ts, pid_t child, double timeout_s, char *
 /* The launched child is not Python (at least not yet): its Python
  * descendants are adopted (sampler__child_followed). */
 bool targets__following(const struct targets *ts);
+/* Following: the live targets whose parent is not one (the Python processes
+ * the child and its non-Python descendants started), at most max. */
+size_t targets__followed_pids(const struct targets *ts, pid_t *out, size_t max);
 
 /* Reap the launched child if it exited (never blocks). */
 void targets__reap(struct targets *ts);

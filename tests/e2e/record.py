@@ -1379,6 +1379,99 @@ def check_signal_ignored(ctx):
     ctx.finish()
 
 
+def gone_within(pids, seconds):
+    """The PIDs still alive after waiting up to seconds."""
+    end = time.time() + seconds
+    while time.time() < end and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
+
+
+def check_end_pool(ctx):
+    """The end of --duration in launch mode on a multiprocessing Pool
+    (pool.py): SIGINT first, so the program terminates its pool itself: no
+    BrokenPipeError/EOFError traceback on stderr, no SIGKILL, the program and
+    its workers gone, within the grace period."""
+    require_cspy()
+    d = ctx.tmpdir()
+    oracle = os.path.join(d, 'oracle.json')
+    out = os.path.join(d, 'pool.txt')
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '1.5', '--'] +
+                 launch_cmd(ctx.interp, 'pool.py', oracle), wait=False)
+    if not wait_file(oracle, 20, r.p):
+        r.wait()
+        raise Fail(r.describe() + '\n  the program did not start its pool (no oracle)')
+    o = read_json(oracle)
+    pids = [o['pid']] + o['workers']
+    for p in pids:
+        ctx.kill_later(p, r.pid)
+    r.wait(timeout=20)
+    pr = []
+    for word in ('BrokenPipe', 'Broken pipe', 'EOFError', 'ConnectionReset', 'SIGKILL', 'SIGTERM'):
+        if word in r.err:
+            pr.append('%r on stderr' % word)
+    if r.elapsed > 1.5 + LAUNCH_GRACE:
+        pr.append('cspy took %.1f s, expected the program to end on SIGINT, within %.1f s'
+                  % (r.elapsed, 1.5 + LAUNCH_GRACE))
+    left = gone_within(pids, 1.0)
+    if left:
+        pr.append('still running after cspy exited: %s (program %d, workers %s)' % (left, o['pid'], o['workers']))
+    if not os.path.exists(out):
+        pr.append('no output file')
+    ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_wrapper_end(ctx):
+    """A launched shell that runs Python as its child: the end of --duration
+    reaches the Python process too (a shell waiting for its child may not
+    pass SIGINT on): its handler runs once (handlers.py), it is gone when
+    cspy exits, and the profile has its samples."""
+    require_cspy()
+    d = ctx.tmpdir()
+    oracle, marker = os.path.join(d, 'oracle.json'), os.path.join(d, 'marker')
+    out = os.path.join(d, 'h.txt')
+    script = '%s %s %s %s; true' % tuple(sh_quote(a) for a in (
+        ctx.interp.path, os.path.join(RTARGETS, 'handlers.py'), oracle, marker))
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '1', '--', 'sh', '-c', script], wait=False)
+    if not wait_file(oracle, 20, r.p):
+        r.wait()
+        raise Fail(r.describe() + '\n  the program did not start (no oracle)')
+    child = read_json(oracle)['pid']
+    ctx.kill_later(child, r.pid)
+    r.wait(timeout=20)
+    handlers_result(ctx, r, out, marker, child, ['INT'], want_rc=r.rc, took=r.elapsed,
+                    bound=(1.0, 1.0 + LAUNCH_GRACE))
+    if r.rc not in (0, 128 + signal.SIGINT):
+        ctx.fail(r, ['exit status %s: expected the shell\'s (0, or 130 when SIGINT ended it)' % r.rc])
+    ctx.finish()
+
+
+def check_wrapper_ignored(ctx):
+    """The same with a Python child that ignores SIGINT and SIGTERM: SIGKILL
+    after the grace periods ends it too (never left running), said on
+    stderr."""
+    require_cspy()
+    d = ctx.tmpdir()
+    oracle, marker = os.path.join(d, 'oracle.json'), os.path.join(d, 'marker')
+    out = os.path.join(d, 'h.txt')
+    script = 'trap "" INT TERM; %s %s %s %s --ignore; true' % tuple(sh_quote(a) for a in (
+        ctx.interp.path, os.path.join(RTARGETS, 'handlers.py'), oracle, marker))
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '0.5', '--', 'sh', '-c', script], wait=False)
+    if not wait_file(oracle, 20, r.p):
+        r.wait()
+        raise Fail(r.describe() + '\n  the program did not start (no oracle)')
+    child = read_json(oracle)['pid']
+    ctx.kill_later(child, r.pid)
+    r.wait(timeout=30)
+    full = 0.5 + LAUNCH_GRACE + LAUNCH_STEP_GRACE
+    handlers_result(ctx, r, out, marker, child, [], want_rc=128 + signal.SIGKILL, took=r.elapsed,
+                    bound=(full - 0.3, full + 2.5))
+    if 'killed it with SIGKILL' not in r.err:
+        ctx.fail(r, ['no line saying that cspy killed the program with SIGKILL'])
+    ctx.finish()
+
+
 EXIT_RACE_RUNS = int(os.environ.get('CSPY_EXIT_RACE_RUNS') or 300)
 EXIT_RACE_JOBS = 4
 EXIT_RACE_BOUND = 3.0       # seconds after the program's end
@@ -2909,6 +3002,8 @@ PER_VERSION = [
     ('signal_passed_on', check_signal_passed_on, None),
     ('signal_duration', check_signal_duration, None),
     ('signal_ignored', check_signal_ignored, None),
+    ('end_pool', check_end_pool, None),
+    ('wrapper_end', check_wrapper_end, None),
     ('pid_namespace', check_pid_namespace, None),
     ('churn_fold', check_churn_fold, None),
     ('churn_memory', check_churn_memory, None),
@@ -2932,6 +3027,7 @@ GLOBAL = [
     ('unwritable_output', check_unwritable),
     ('native_nonblocking', check_native),
     ('never_python', check_never_python),
+    ('wrapper_ignored', check_wrapper_ignored),
     ('bad_target', check_bad_target),
     ('lag_warning', check_lag_warning),
     ('legacy_syntax', check_legacy_syntax),
