@@ -86,6 +86,8 @@ static void usage(FILE *f)
 "sent to cspy is passed on, the end of --duration sends it SIGINT; cspy waits,\n"
 "writes the profile and exits with the program's status. If the program has not\n"
 "exited 3 s later, SIGTERM, and 2 s after that SIGKILL (another Ctrl-C: at once).\n"
+"A command that is not Python (sh -c, uv run) is followed: the Python processes\n"
+"it starts are sampled (their own children with -s).\n"
 "\n"
 "Examples:\n"
 "  cspy record -o profile.svg --pid 4242              until Ctrl-C\n"

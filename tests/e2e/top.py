@@ -32,6 +32,8 @@ Per interpreter (every installed one, unless --python):
   launch_signals   `top -- python handlers.py`: q, Ctrl-C (a key) and SIGTERM
                    to cspy end the program through its own SIGINT/SIGTERM
                    handler (run once), cspy exits with its status 5
+  wrapper          `top -- sh -c 'PY hot.py ...; true'` (stdout piped): one line
+                   saying 'sh' is not Python, rows of the Python process
   pid_namespace    the target in its own PID namespace with a private /tmp
                    (a container), stdout piped: hot_70, hot_30 lead; the
                    --locals pane title shows the TID and the id inside; on
@@ -40,7 +42,9 @@ Version-independent (with the newest Python 3): unwritable_output, output_full
 (--output /dev/full: "No space left on device", non-zero exit), native_nonblocking
 (refused), crash_signals
 (SIGSEGV and SIGHUP restore the terminal), colors (NO_COLOR honoured),
-subprocesses (a shell's two Pythons: "Processes: 2" in the header).
+subprocesses (a shell's two Pythons: "Processes: 2" in the header),
+never_python (`top -- true`, `top -- sleep 1`: one error line, exit 1), q_ignored
+(q on a program ignoring SIGINT and SIGTERM: SIGKILL 5 s later, exit 137, gone).
 
 Last line: "N passed, N failed" (exit 1 if any failed). Every process is
 ended by PID; the tmux server is killed at the end and on signals.
