@@ -1388,7 +1388,7 @@ def gone_within(pids, seconds):
 
 
 def check_end_pool(ctx):
-    """The end of --duration in launch mode on a multiprocessing Pool
+    """The end of --duration (2 s) in launch mode on a multiprocessing Pool
     (pool.py): SIGINT first, so the program terminates its pool itself: no
     BrokenPipeError/EOFError traceback on stderr, no SIGKILL, the program and
     its workers gone, within the grace period."""
@@ -1396,7 +1396,7 @@ def check_end_pool(ctx):
     d = ctx.tmpdir()
     oracle = os.path.join(d, 'oracle.json')
     out = os.path.join(d, 'pool.txt')
-    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '1.5', '--'] +
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '2', '--'] +
                  launch_cmd(ctx.interp, 'pool.py', oracle), wait=False)
     if not wait_file(oracle, 20, r.p):
         r.wait()
@@ -1410,9 +1410,9 @@ def check_end_pool(ctx):
     for word in ('BrokenPipe', 'Broken pipe', 'EOFError', 'ConnectionReset', 'SIGKILL', 'SIGTERM'):
         if word in r.err:
             pr.append('%r on stderr' % word)
-    if r.elapsed > 1.5 + LAUNCH_GRACE:
+    if r.elapsed > 2 + LAUNCH_GRACE:
         pr.append('cspy took %.1f s, expected the program to end on SIGINT, within %.1f s'
-                  % (r.elapsed, 1.5 + LAUNCH_GRACE))
+                  % (r.elapsed, 2 + LAUNCH_GRACE))
     left = gone_within(pids, 1.0)
     if left:
         pr.append('still running after cspy exited: %s (program %d, workers %s)' % (left, o['pid'], o['workers']))

@@ -27,7 +27,11 @@ def pool_work(n):
 
 def main():
     path = rc.start()
-    pool = multiprocessing.Pool(2)
+    # 'fork' everywhere (3.14's default, forkserver, starts slowly on a debug
+    # build; 2.7 has no contexts).
+    ctx = multiprocessing.get_context('fork') if hasattr(multiprocessing, 'get_context') \
+        else multiprocessing
+    pool = ctx.Pool(2)
     try:
         workers = [p.pid for p in pool._pool]
         pool.map_async(pool_work, range(4)).get(60)
