@@ -809,7 +809,7 @@ def check_wrapper(ctx):
     args = ['top', '--duration', '2', '--delay', '0.5', '--', 'sh', '-c', script, 'sh'] + \
         launch_args(ctx, oracle)
     shown = ' '.join([cspy_shown()] + [str(a) for a in args] + ['| cat'])
-    res = e2elib.cspy(args, timeout=30)
+    res = e2elib.cspy(args, timeout=30, env=e2elib.target_env())
     probs = []
     notes = [ln for ln in res.err.split('\n')
              if ln == "cspy> 'sh' is not Python; profiling the Python processes it starts"]
