@@ -1085,7 +1085,8 @@ def check_all_idle(ctx):
 def check_never_python(ctx):
     """A launched command that never runs Python (sleep 1, true, false):
     one error line when it ends, no "Sampling process" line, no output
-    file, a non-zero exit (its own status when it failed, else 1)."""
+    file, a non-zero exit (its own status when it failed, else 1); one
+    running longer than 2 s is said to be followed first."""
     require_cspy()
     d = ctx.tmpdir()
     for cmd, want_rc in ((['sleep', '1'], 1), (['true'], 1), (['false'], 1), (['sh', '-c', 'exit 7'], 7)):
@@ -1104,6 +1105,13 @@ def check_never_python(ctx):
         if r.elapsed > float(cmd[1] if cmd[0] == 'sleep' else 0) + 1.5:
             pr.append('took %.1f s' % r.elapsed)
         ctx.fail(r, pr)
+    # Longer than 2 s: one line says at 2 s that it is not Python (what cspy
+    # is waiting for), the error line when it ends.
+    r = ctx.cspy(['record', '-o', out, '--', 'sleep', '2.6'])
+    want = ["cspy> 'sleep' is not Python; profiling the Python processes it starts",
+            "cspy: error: 'sleep' is not Python and ended without starting a Python process"]
+    if [l for l in r.err.split('\n') if l.strip()] != want or r.rc != 1:
+        ctx.fail(r, ['expected exit status 1 and the lines %s' % want])
     ctx.finish()
 
 
