@@ -1029,16 +1029,16 @@ def check_wrapper(ctx):
     launch = os.path.join(RTARGETS, 'launch.py')
 
     def no_exec(oracle):
-        return ['sh', '-c', '%s %s %s --burn 0.7; true' % (sh_quote(py), sh_quote(launch), sh_quote(oracle))]
+        return ['sh', '-c', '%s %s %s --burn 0.4; true' % (sh_quote(py), sh_quote(launch), sh_quote(oracle))]
 
     def with_exec(oracle):
-        return ['sh', '-c', 'exec %s %s %s --burn 0.7' % (sh_quote(py), sh_quote(launch), sh_quote(oracle))]
+        return ['sh', '-c', 'exec %s %s %s --burn 0.4' % (sh_quote(py), sh_quote(launch), sh_quote(oracle))]
 
     def shebang(oracle):
         d = os.path.dirname(oracle)
         script = os.path.join(d, 'app')
         with open(script, 'w') as f:
-            f.write('#!%s\nimport sys\nsys.path.insert(0, %r)\nsys.argv = [%r, %r, "--burn", "0.7"]\n'
+            f.write('#!%s\nimport sys\nsys.path.insert(0, %r)\nsys.argv = [%r, %r, "--burn", "0.4"]\n'
                     'exec(compile(open(%r).read(), %r, "exec"))\n' % (py, RTARGETS, launch, oracle, launch, launch))
         os.chmod(script, 0o755)
         return [script]
