@@ -408,12 +408,23 @@ static int open_child(struct targets *s, pid_t child, struct pyproc **pp, char *
 	return e;
 }
 
+/* Has a live target's interpreter a thread state yet? */
+static bool any_ready(struct targets *s)
+{
+	for (size_t i = 0; i < s->nt; i++)
+		if (s->t[i].alive && target_process_alive(s->t[i].snap.pid) &&
+		    pyproc__sample(s->t[i].snap.pp, NULL, &s->probe, 0) == 0)
+			return true;
+	return false;
+}
+
 int targets__add_child(struct targets *s, pid_t child, double timeout_s, char *why, size_t whylen)
 {
 	s->child = child;
 	uint64_t deadline = clock_now_ns() + (uint64_t)(timeout_s * 1e9);
 	struct timespec pause = { 0, 1000000 };
 	struct pyproc *pp = NULL;
+	uint64_t found_ns = 0;          /* when a descendant was first adopted */
 	int err = -EINTR;
 	why[0] = '\0';
 	while (!*s->c.stop) {
@@ -443,7 +454,11 @@ int targets__add_child(struct targets *s, pid_t child, double timeout_s, char *w
 		bool following = !pp && s->child_not_python;
 		if (s->c.subprocesses || following) {
 			targets__scan(s);
-			if (s->nt > 0) {
+			if (s->nt > 0 && !found_ns)
+				found_ns = now;
+			/* As for the child: sampling (and --duration) starts once
+			 * an interpreter found has a thread state. */
+			if (s->nt > 0 && (any_ready(s) || now - found_ns > (uint64_t)(timeout_s * 1e9))) {
 				err = 0;
 				break;
 			}
