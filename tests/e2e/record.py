@@ -1023,7 +1023,8 @@ def check_wrapper(ctx):
     child (without exec) is followed, with one line saying so; with -s each
     stack is under the shell's and then the Python process's frames. A
     shell that execs Python, and a script whose shebang names the
-    interpreter, are Python after the exec: no such line."""
+    interpreter, are Python after the exec: no such line. (With -s:
+    wrapper_end.)"""
     require_cspy()
     py = ctx.interp.path
     launch = os.path.join(RTARGETS, 'launch.py')
@@ -1046,13 +1047,6 @@ def check_wrapper(ctx):
     wrapper_run(ctx, no_exec, 'sh', True)
     wrapper_run(ctx, with_exec, 'sh', False)
     wrapper_run(ctx, shebang, None, False)
-    r, prof, _ = wrapper_run(ctx, no_exec, 'sh', True, flags=['-s'])
-    for st, c in prof.stacks:
-        chain = proc_chain(st)
-        if len(chain) != 2 or not chain[0][1].startswith('sh -c ') or 'launch.py' not in chain[1][1]:
-            ctx.fail(r, ['-s: stack not under "process SH:\\"sh -c ...\\"" then "process PY:\\"... '
-                         'launch.py ...\\"": %s' % ';'.join(st)[:300]])
-            break
     ctx.finish()
 
 
@@ -1436,22 +1430,32 @@ def check_wrapper_end(ctx):
     """A launched shell that runs Python as its child: the end of --duration
     reaches the Python process too (a shell waiting for its child may not
     pass SIGINT on): its handler runs once (handlers.py), it is gone when
-    cspy exits, and the profile has its samples."""
+    cspy exits, and the profile has its samples; with -s under the shell's
+    process frame, then its own."""
     require_cspy()
     d = ctx.tmpdir()
     oracle, marker = os.path.join(d, 'oracle.json'), os.path.join(d, 'marker')
     out = os.path.join(d, 'h.txt')
     script = '%s %s %s %s; true' % tuple(sh_quote(a) for a in (
         ctx.interp.path, os.path.join(RTARGETS, 'handlers.py'), oracle, marker))
-    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '1', '--', 'sh', '-c', script], wait=False)
+    r = ctx.cspy(['record', '-s', '-f', 'raw', '-o', out, '-d', '1', '--', 'sh', '-c', script],
+                 wait=False)
     if not wait_file(oracle, 20, r.p):
         r.wait()
         raise Fail(r.describe() + '\n  the program did not start (no oracle)')
-    child = read_json(oracle)['pid']
+    o = read_json(oracle)
+    child = o['pid']
     ctx.kill_later(child, r.pid)
     r.wait(timeout=20)
     handlers_result(ctx, r, out, marker, child, ['INT'], want_rc=r.rc, took=r.elapsed,
                     bound=(1.0, 1.0 + LAUNCH_GRACE))
+    if os.path.exists(out):
+        for st, c in load_raw(out).stacks:
+            chain = proc_chain(st)
+            if [p for p, _ in chain] != [o['ppid'], child] or not chain[0][1].startswith('sh -c '):
+                ctx.fail(r, ['-s: stack not under "process %d:\\"sh -c ...\\"" then "process %d:..."'
+                             ': %s' % (o['ppid'], child, ';'.join(st)[:300])])
+                break
     if r.rc not in (0, 128 + signal.SIGINT):
         ctx.fail(r, ['exit status %s: expected the shell\'s (0, or 130 when SIGINT ended it)' % r.rc])
     ctx.finish()
