@@ -934,9 +934,10 @@ def check_subprocesses(ctx):
 def check_subprocess_nesting(ctx):
     """--subprocesses nests each process under its ancestors, as py-spy does:
     fork_tree.py (level 0 forks level 1, which forks level 2; level 0 also
-    runs sleep) recorded with --idle from level 0: every stack starts with
-    the process frames of the path from level 0 down to the process sampled,
-    each with that process's own PID and command line (the oracles')."""
+    runs sleep) recorded with --idle from level 0, in cspy's JSON (the raw
+    format: subprocesses, wrapper_end): every stack starts with the process
+    frames of the path from level 0 down to the process sampled, each with
+    that process's own PID and command line (the oracles')."""
     t = e2elib.Ctx.start(ctx, 'fork_tree.py')
     o = ctx.ready(t)
     kids = o['extra']['children']
@@ -945,10 +946,10 @@ def check_subprocess_nesting(ctx):
     ctx.kill_later(o['extra']['non_python_pid'], t.pid)
     require_cspy()
     d = ctx.tmpdir()
-    out = os.path.join(d, 'nest.txt')
-    r = ctx.cspy(['record', '-s', '--idle', '-f', 'raw', '-o', out, '-d', '1', '--pid', t.pid])
-    record_ok(ctx, r, out, 'raw')
-    prof = load_raw(out)
+    out = os.path.join(d, 'nest.json')
+    r = ctx.cspy(['record', '-s', '--idle', '-f', 'json', '-o', out, '-d', '1', '--pid', t.pid])
+    record_ok(ctx, r, out, 'json')
+    prof = json_to_prof(load_json_doc(out))
     levels = [o] + sorted(kids, key=lambda c: c['pid'] != kids[0]['pid'])
     by_pid = dict((lv['pid'], lv) for lv in levels)
     path = {}
