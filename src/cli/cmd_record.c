@@ -93,6 +93,8 @@ static void usage(FILE *f)
 "sent to cspy is passed on, the end of --duration sends it SIGINT; cspy waits,\n"
 "writes the profile and exits with the program's status. If the program has not\n"
 "exited 3 s later, SIGTERM, and 2 s after that SIGKILL (another Ctrl-C: at once).\n"
+"A command that is not Python (sh -c, uv run) is followed: the Python processes\n"
+"it starts are sampled (their own children with -s).\n"
 "\n"
 "Examples:\n"
 "  cspy record -o profile.svg --pid 4242              until Ctrl-C\n"
@@ -277,10 +279,12 @@ int cmd_record(int argc, char **argv)
 	/* A Ctrl-C before the interpreter started (SESSION_INTERRUPTED) or a
 	 * program that ended before a sample (SESSION_EXITED): nothing
 	 * sampled, the (empty) profile is still written. */
-	if (session_start(s, &c.o, c.capture, "record", &rc) < 0)
+	int how = session_start(s, &c.o, c.capture, "record", &rc);
+	if (how < 0)
 		goto out;
 
-	cli_note("Sampling process %g times a second. Press Control-C to exit.", c.o.rate);
+	if (how == SESSION_READY)
+		cli_note("Sampling process %g times a second. Press Control-C to exit.", c.o.rate);
 	started = true;
 	sampler__run(s);
 	if (pc.tty && !c.hideprogress)
@@ -325,6 +329,12 @@ out:;
 		rc = rc ? rc : 1;
 	} else if (st->samples == 0 && rc == 0 && !c.o.target.command) {
 		cli_note("No samples were collected.");
+	} else if (st->samples > 0 && st->active_samples == 0 && !c.o.idle &&
+		   profile__nstacks(prof) == 0) {
+		/* Not an error (the profile is what was asked for): say why it
+		 * is empty. */
+		cli_note("Every thread was idle in all %llu samples, so none was kept: add --idle to "
+			 "include idle threads.", (unsigned long long)st->samples);
 	}
 	if (!werr) {
 		cli_note("Wrote %s data to '%s'. Samples: %llu Errors: %llu", fmt->name,

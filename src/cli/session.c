@@ -112,6 +112,11 @@ int session_start(struct sampler *s, const struct opts *o, bool capture, const c
 	}
 	child_pid = (sig_atomic_t)child;
 	int err = sampler__add_child(s, child, START_TIMEOUT_S, why, sizeof(why));
+	bool said = err == -EINPROGRESS;
+	if (said) {
+		cli_note("'%s' is not Python; profiling the Python processes it starts", t->command[0]);
+		err = sampler__add_child(s, child, START_TIMEOUT_S, why, sizeof(why));
+	}
 	int status;
 	if (err == -EINTR)
 		return SESSION_INTERRUPTED;
@@ -119,11 +124,19 @@ int session_start(struct sampler *s, const struct opts *o, bool capture, const c
 		cli_note("The program exited before it could be sampled.");
 		return SESSION_EXITED;
 	}
+	if (err == -ENOEXEC && sampler__child_status(s, &status) == 1) {
+		/* It ran, but never as Python: a failure, unless it failed itself. */
+		cli_error("'%s' %s", t->command[0], why);
+		*rc = launch_exit_code(status) ? launch_exit_code(status) : 1;
+		return err;
+	}
 	if (err) {
 		cli_error("'%s' %s", t->command[0], why);
 		*rc = 1;
 		return err;
 	}
+	if (!said && sampler__child_followed(s))
+		cli_note("'%s' is not Python; profiling the Python processes it starts", t->command[0]);
 	return SESSION_READY;
 }
 
@@ -132,12 +145,17 @@ static int end_child(struct sampler *s, pid_t child, bool failed)
 {
 	int status;
 	int r = sampler__child_status(s, &status);
-	if (r == 0) {
+	/* A child that is not Python (a shell) may not pass a signal on to
+	 * the Python processes it started: they get each signal too. */
+	pid_t also[64];
+	size_t nalso = sampler__followed_pids(s, also, sizeof(also) / sizeof(also[0]));
+	if (r == 0 || (r == 1 && nalso)) {
 		ending = 1;     /* from now on, every signal hurries the end */
 		int sig = failed ? SIGKILL : first_sig ? first_sig : SIGINT;
 		bool shared = !failed && first_sig && first_shared;
 		bool killed;
-		int err = launch_end(child, sig, shared, &hurry, &status, &killed);
+		int err = launch_end(r == 0 ? child : 0, also, nalso, sig, shared, &hurry, &status,
+				     &killed);
 		if (err) {
 			fprintf(stderr, "cspy> Could not end the program (PID %d): %s\n", (int)child,
 				strerror(-err));

@@ -50,9 +50,11 @@ enum session_start {
 /* Launch the command of o's target (capture: its output off the terminal)
  * or attach s to its PIDs (cli/args.h args_attach_pids, with o's
  * --subprocesses and --nonblocking); cmd names the subcommand for hints.
- * Returns a session_start, or -errno for a failure already reported, with
- * *rc the exit status for it (127 when the command could not be started,
- * else 1). */
+ * A launched command that is not Python is followed (sampler__add_child):
+ * one line on stderr says so. Returns a session_start, or -errno for a
+ * failure already reported, with *rc the exit status for it (127 when the
+ * command could not be started; a command that ended without running
+ * Python: its own exit status when not 0; else 1). */
 int session_start(struct sampler *s, const struct opts *o, bool capture, const char *cmd, int *rc);
 /* The launched program's PID, 0 in attach mode (or when it never started). */
 pid_t session_child(void);

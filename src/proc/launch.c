@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc/procfs.h"
 #include "util/clock.h"
 
 #define POLL_NS 2000000L                /* between two polls of a child being ended */
@@ -182,26 +183,55 @@ static int next_signal(int sig)
 	return sig == SIGTERM || sig == SIGKILL ? SIGKILL : SIGTERM;
 }
 
-int launch_end(pid_t pid, int sig, bool already_sent, volatile sig_atomic_t *hurry, int *status,
-	       bool *killed)
+/* Is one of the other processes still there (not a zombie)? They are not
+ * cspy's children: their own parent, or init, reaps them. */
+static bool others_alive(const pid_t *also, size_t nalso)
+{
+	for (size_t i = 0; i < nalso; i++) {
+		struct procfs_stat st;
+		if (procfs_stat(also[i], 0, &st) == 0 && st.state != 'Z' && st.state != 'X')
+			return true;
+	}
+	return false;
+}
+
+static void signal_all(pid_t pid, bool reaped, const pid_t *also, size_t nalso, int sig)
+{
+	if (!reaped)
+		kill(pid, sig);
+	for (size_t i = 0; i < nalso; i++)
+		kill(also[i], sig);
+}
+
+int launch_end(pid_t pid, const pid_t *also, size_t nalso, int sig, bool already_sent,
+	       volatile sig_atomic_t *hurry, int *status, bool *killed)
 {
 	*killed = false;
-	if (pid <= 0)
-		return -EINVAL;
-	int r = launch_poll(pid, status);
-	if (r != 0)
-		return r < 0 ? r : 0;
+	bool reaped = pid <= 0;
+	if (!reaped) {
+		int r = launch_poll(pid, status);
+		if (r < 0)
+			return r;
+		reaped = r == 1;
+	}
+	if (reaped && !others_alive(also, nalso))
+		return 0;
 	sig_atomic_t seen = 0;
 	if (!already_sent)
-		kill(pid, sig);
+		signal_all(pid, reaped, also, nalso, sig);
 	*killed = sig == SIGKILL;
 	uint64_t deadline = clock_now_ns() +
 		(uint64_t)((sig == SIGKILL ? REAP_TIMEOUT_S : LAUNCH_GRACE_S) * 1e9);
 	struct timespec ts = { 0, POLL_NS };
 	for (;;) {
-		r = launch_poll(pid, status);
-		if (r != 0)
-			return r < 0 ? r : 0;
+		if (!reaped) {
+			int r = launch_poll(pid, status);
+			if (r < 0)
+				return r;
+			reaped = r == 1;
+		}
+		if (reaped && !others_alive(also, nalso))
+			return 0;
 		uint64_t now = clock_now_ns();
 		bool hurried = hurry && *hurry > seen;
 		if (hurried)
@@ -211,7 +241,7 @@ int launch_end(pid_t pid, int sig, bool already_sent, volatile sig_atomic_t *hur
 				return -ETIMEDOUT;
 			if (sig != SIGKILL) {
 				sig = next_signal(sig);
-				kill(pid, sig);
+				signal_all(pid, reaped, also, nalso, sig);
 				*killed = sig == SIGKILL;
 			}
 			deadline = now + (uint64_t)((sig == SIGKILL ? REAP_TIMEOUT_S

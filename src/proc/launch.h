@@ -58,13 +58,17 @@ bool launch_signal_shared(const siginfo_t *si, pid_t pid);
 /* End the child and reap it: send sig (SIGINT, SIGTERM, SIGHUP; SIGKILL at
  * once) unless already_sent (it got the signal itself); after
  * LAUNCH_GRACE_S send SIGTERM (unless sig was SIGTERM), after another
- * LAUNCH_STEP_GRACE_S SIGKILL. *hurry (or NULL) counts signals cspy got
- * since it began ending the program (a signal handler's count, from 0):
- * each one sends the next signal at once. Returns 0 with *status
- * (its wait status) and *killed (cspy had to SIGKILL it), or -errno
- * (-ETIMEDOUT: not reaped 5 s after SIGKILL). */
-int launch_end(pid_t pid, int sig, bool already_sent, volatile sig_atomic_t *hurry, int *status,
-	       bool *killed);
+ * LAUNCH_STEP_GRACE_S SIGKILL. The nalso processes also (the Python
+ * processes a child that is not Python started: a shell may not pass a
+ * signal on) get the same signals, and the end waits for them to be gone
+ * too; pid 0: the child was reaped already, only they are ended. *hurry
+ * (or NULL) counts signals cspy got since it began ending the program (a
+ * signal handler's count, from 0): each one sends the next signal at once.
+ * Returns 0 with *status (its wait status, untouched for pid 0) and
+ * *killed (cspy had to SIGKILL), or -errno (-ETIMEDOUT: not gone 5 s after
+ * SIGKILL). */
+int launch_end(pid_t pid, const pid_t *also, size_t nalso, int sig, bool already_sent,
+	       volatile sig_atomic_t *hurry, int *status, bool *killed);
 
 /* When cspy runs as root under sudo (SUDO_UID and SUDO_GID set), give the
  * open file fd to the invoking user, as if it had written it. 0 (also when

@@ -4,12 +4,14 @@
  * a read is sampler/snapshot.h's, a stack is built by agg/stack.h. Each
  * tick:
  *   1. every 10 ms, reap the launched child if it exited; every ~100 ms, with
- *      --subprocesses, look for new Python descendants;
+ *      --subprocesses or a launched child that is not Python, look for new
+ *      Python descendants;
  *   2. for each live target: one snapshot (sampler/snapshot.h): the running
  *      threads paused (unless nonblocking; all of them for --native --idle),
  *      their stacks read, resumed; -ESRCH means it exited;
  *   3. for each thread kept by --idle/--gil: build the frame ids root first
- *      (process and thread roots if asked, then "<truncated>" when the
+ *      (with --subprocesses the process frames of the target's ancestors and
+ *      its own, then interpreter and thread roots if asked, then "<truncated>" when the
  *      stack was deeper than PYPROC_MAX_DEPTH and its root frames were not
  *      read; cached by code uid and line), apply the filters (their
  *      matches cached per frame), add the stack to the profile;
@@ -189,10 +191,10 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	}
 	size_t nf = ms ? ms->n : th->nframes;
 	struct stack_builder *sb = s->sb;
-	stack_builder__begin(sb, nf + 4);
+	stack_builder__begin(sb, nf + 4 + t->nchain);
 	const char *tname = target__thread_name(t, th);
-	if (s->c.subprocesses)
-		stack_builder__root(sb, t->proc_frame);
+	for (unsigned k = 0; s->c.subprocesses && k < t->nchain; k++)
+		stack_builder__root(sb, t->chain[k]);  /* its ancestors', then its own */
 	if (s->c.interps_root) {       /* the interpreter the thread runs in now */
 		char label[48];
 		snprintf(label, sizeof(label), "interpreter (%lld)", (long long)th->interp_id);
@@ -353,11 +355,12 @@ void sampler__run(struct sampler *s)
 			targets__reap(s->ts);
 			s->last_reap_ns = now;
 		}
-		if (s->c.subprocesses && now - s->last_scan_ns >= CHILD_SCAN_NS) {
+		bool follow = s->c.subprocesses || targets__following(s->ts);
+		if (follow && now - s->last_scan_ns >= CHILD_SCAN_NS) {
 			targets__scan(s->ts);
 			s->last_scan_ns = now;
 		}
-		if (targets__alive(s->ts) == 0 && (!s->c.subprocesses || !targets__roots_alive(s->ts)))
+		if (targets__alive(s->ts) == 0 && (!follow || !targets__roots_alive(s->ts)))
 			break;
 		s->st.ticks++;
 		s->st.lag_s = (double)now > next ? ((double)now - next) / 1e9 : 0;
@@ -417,6 +420,16 @@ void sampler__run(struct sampler *s)
 const struct sampler_status *sampler__status(const struct sampler *s)
 {
 	return &s->st;
+}
+
+bool sampler__child_followed(const struct sampler *s)
+{
+	return targets__following(s->ts);
+}
+
+size_t sampler__followed_pids(const struct sampler *s, pid_t *out, size_t max)
+{
+	return targets__followed_pids(s->ts, out, max);
 }
 
 int sampler__child_status(const struct sampler *s, int *status)

@@ -92,10 +92,22 @@ int sampler__add_pid(struct sampler *s, pid_t pid, char *why, size_t whylen);
 void sampler__watch(struct sampler *s, pid_t pid);
 /* Launch mode: the child cspy started; it is reaped by the sampler, which
  * waits for its interpreter to start (up to timeout_s) and, with
- * subprocesses, for Python descendants. Returns 0, or -ESRCH when it exited
- * first, -ENOEXEC when it never became a Python process, -ENOTSUP as
- * sampler__add_pid. */
+ * subprocesses, for Python descendants. A child that is not Python (a
+ * shell, `uv run`) is followed: the wait is for the Python processes it
+ * starts, without a deadline; their own children need subprocesses.
+ * Returns 0 (sampler__child_followed tells whether the child itself is a
+ * target), -EINPROGRESS once when a child that is not Python has started no
+ * Python process for 2 s (the caller may say so, then calls again), -ESRCH
+ * when the Python program exited before its interpreter started, -ENOEXEC
+ * when it exited without ever running Python or never became a Python
+ * process within timeout_s, -ENOTSUP as sampler__add_pid. */
 int sampler__add_child(struct sampler *s, pid_t child, double timeout_s, char *why, size_t whylen);
+/* The launched child is not Python: the Python processes it starts are
+ * sampled in its place. */
+bool sampler__child_followed(const struct sampler *s);
+/* ... and the Python processes it started that live (not their own
+ * children): at most max, for ending them with it. */
+size_t sampler__followed_pids(const struct sampler *s, pid_t *out, size_t max);
 
 /* Sample until done: every target has exited, the duration is over, or a
  * stop was asked for. What ended it shows in the status (processes,

@@ -3,7 +3,12 @@
  * The targets of a sampler (see target.h): a growing array of struct
  * target (a target that exits stays, not alive), the launched child's
  * status (reaped here only, through launch_poll), the watched roots, and
- * the descendants seen that are not Python (struct skipped).
+ * the processes seen that are not Python (struct skipped: descendants, the
+ * watched roots, a launched child that is not Python), each with the parent
+ * it was found under. A target's process frames are built once, when it is
+ * adopted, by walking those parents up: a non-Python ancestor's frame is
+ * interned the first time a chain needs it (its command line read then),
+ * and an ancestor that is a target lends its own chain.
  */
 #include "sampler/target.h"
 
@@ -36,11 +41,15 @@ static int tname_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-struct skipped {                        /* a descendant that is not (yet) Python */
+struct skipped {                        /* a process that is not (yet) Python */
 	pid_t pid;
+	pid_t ppid;                     /* the process it was found under, 0 for a root */
 	char *exe;
 	uint64_t seen_ns;               /* when first seen with this exe */
+	uint32_t frame;                 /* its process frame, NO_FRAME until a chain needs it */
 };
+
+#define NO_FRAME UINT32_MAX
 
 /* A descendant seen running the same executable for this long without being
  * a Python process is not one: it is not opened again until it execs. Before
@@ -57,6 +66,10 @@ struct targets {
 	pid_t roots[64];                /* non-Python processes whose descendants we adopt */
 	int nroots;
 	pid_t child;
+	bool child_not_python;          /* the child was opened and is not Python (now) */
+	bool child_was_python;          /* ... or was opened as Python once */
+	bool child_waited;              /* add_child returned: scans look at the child too */
+	bool child_said;                /* add_child returned -EINPROGRESS once */
 	bool child_done;
 	bool child_lost;                /* reaped by someone else: status unknown */
 	int child_status;
@@ -79,8 +92,94 @@ static bool has_target(const struct targets *s, pid_t pid)
 	return false;
 }
 
-/* Takes ownership of pp and uw (NULL unless --native). */
-static void add_target(struct targets *s, struct pyproc *pp, struct unwinder *uw, pid_t pid)
+static struct target *target_find(struct targets *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->nt; i++)
+		if (s->t[i].snap.pid == pid)
+			return &s->t[i];
+	return NULL;
+}
+
+static struct skipped *skipped_find(struct targets *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->nsk; i++)
+		if (s->sk[i].pid == pid)
+			return &s->sk[i];
+	return NULL;
+}
+
+/* pid is not Python now: remember it with its executable (takes ownership
+ * of exe); one that exec'd settles anew. */
+static void skip_note(struct targets *s, pid_t pid, pid_t ppid, char *exe, uint64_t now)
+{
+	struct skipped *k = skipped_find(s, pid);
+	if (!k) {
+		s->sk = xgrow(s->sk, &s->sk_cap, s->nsk + 1, sizeof(*s->sk));
+		s->sk[s->nsk++] = (struct skipped){ pid, ppid, exe, now, NO_FRAME };
+		return;
+	}
+	if (!exe || !k->exe || strcmp(k->exe, exe) != 0) {
+		k->seen_ns = now;       /* it exec'd: settles anew, and has a new command line */
+		k->frame = NO_FRAME;
+	}
+	free(k->exe);
+	k->exe = exe;
+}
+
+/* Seen running exe for SKIP_SETTLE_NS without being Python: not opened again
+ * until it execs. */
+static bool skip_settled(struct targets *s, pid_t pid, const char *exe, uint64_t now)
+{
+	const struct skipped *k = skipped_find(s, pid);
+	return k && exe && k->exe && strcmp(k->exe, exe) == 0 && now - k->seen_ns >= SKIP_SETTLE_NS;
+}
+
+static uint32_t skipped_frame(struct targets *s, struct skipped *k)
+{
+	if (k->frame == NO_FRAME) {
+		char *cmd = procfs_cmdline(k->pid);
+		char *label = xasprintf("process %d:\"%s\"", (int)k->pid, cmd ? cmd : "");
+		k->frame = profile__frame(s->c.prof, label, "", "", -1, PROF_FRAME_PROCESS);
+		free(label);
+		free(cmd);
+	}
+	return k->frame;
+}
+
+/* t's process frames, root first: up its parents (at most TARGET_CHAIN_MAX
+ * frames, the nearest kept) until a root, a target (whose chain goes above)
+ * or a process not seen. */
+static void build_chain(struct targets *s, struct target *t)
+{
+	uint32_t up[TARGET_CHAIN_MAX];
+	unsigned n = 0;
+	up[n++] = t->proc_frame;
+	const struct target *from = NULL;
+	pid_t cur = t->ppid;
+	for (unsigned hops = 0; cur > 0 && n < TARGET_CHAIN_MAX && hops < 4 * TARGET_CHAIN_MAX; hops++) {
+		if ((from = target_find(s, cur)) != NULL && from != t)
+			break;
+		from = NULL;
+		struct skipped *k = skipped_find(s, cur);
+		if (!k)
+			break;
+		up[n++] = skipped_frame(s, k);
+		cur = k->ppid;
+	}
+	t->nchain = 0;
+	if (from) {
+		unsigned keep = from->nchain < TARGET_CHAIN_MAX - n ? from->nchain : TARGET_CHAIN_MAX - n;
+		for (unsigned i = from->nchain - keep; i < from->nchain; i++)
+			t->chain[t->nchain++] = from->chain[i];
+	}
+	while (n > 0)
+		t->chain[t->nchain++] = up[--n];
+}
+
+/* Takes ownership of pp and uw (NULL unless --native). ppid: the process
+ * it was found under (0: a root). */
+static void add_target(struct targets *s, struct pyproc *pp, struct unwinder *uw, pid_t pid,
+		       pid_t ppid)
 {
 	const struct pyproc_info *in = pyproc__info(pp);
 	if (s->c.native && !uw)
@@ -90,6 +189,7 @@ static void add_target(struct targets *s, struct pyproc *pp, struct unwinder *uw
 	memset(t, 0, sizeof(*t));
 	t->snap = (struct snap_target){ .pid = pid, .pp = pp, .tasks = threadstate__new(pid), .uw = uw };
 	t->alive = true;
+	t->ppid = ppid;
 	t->names_due = true;
 	t->gil = in->free_threaded ? pyproc__gil_enabled(pp) : 1;
 	if (t->gil < 0)
@@ -98,6 +198,7 @@ static void add_target(struct targets *s, struct pyproc *pp, struct unwinder *uw
 	char *label = xasprintf("process %d:\"%s\"", (int)pid, in->cmdline);
 	t->proc_frame = profile__frame(s->c.prof, label, "", "", -1, PROF_FRAME_PROCESS);
 	free(label);
+	build_chain(s, t);
 	if (!s->pyver[0])
 		snprintf(s->pyver, sizeof(s->pyver), "%s", in->version_str);
 }
@@ -143,14 +244,30 @@ int targets__add_pid(struct targets *s, pid_t pid, char *why, size_t whylen)
 		pyproc__close(pp);
 		return err;
 	}
-	add_target(s, pp, uw, pid);
+	add_target(s, pp, uw, pid, 0);
 	return 0;
 }
 
 void targets__watch(struct targets *s, pid_t pid)
 {
-	if (s->nroots < (int)(sizeof(s->roots) / sizeof(s->roots[0])))
+	if (s->nroots < (int)(sizeof(s->roots) / sizeof(s->roots[0]))) {
 		s->roots[s->nroots++] = pid;
+		skip_note(s, pid, 0, procfs_exe(pid), clock_now_ns());    /* its frame, for chains */
+	}
+}
+
+bool targets__following(const struct targets *s)
+{
+	return s->child > 0 && s->child_not_python && !has_target(s, s->child);
+}
+
+size_t targets__followed_pids(const struct targets *s, pid_t *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; targets__following(s) && i < s->nt && n < max; i++)
+		if (target_process_alive(s->t[i].snap.pid) && !has_target(s, s->t[i].ppid))
+			out[n++] = s->t[i].snap.pid;
+	return n;
 }
 
 bool targets__roots_alive(const struct targets *s)
@@ -175,19 +292,52 @@ void targets__reap(struct targets *s)
 	}
 }
 
-/* With --subprocesses: adopt Python descendants of every target and of the
- * launched child. A non-Python one is remembered with its executable and
- * looked at again only after it execs something else. */
+/* Is pid a target, or has it just become one? A process not Python is
+ * remembered with its executable and its parent and looked at again only
+ * after it execs something else (or while it is young, see
+ * SKIP_SETTLE_NS). */
+static bool consider(struct targets *s, pid_t pid, pid_t ppid, uint64_t now)
+{
+	if (has_target(s, pid))
+		return true;
+	if (s->nt >= MAX_TARGETS)
+		return false;
+	char *exe = procfs_exe(pid);
+	if (skip_settled(s, pid, exe, now)) {
+		free(exe);
+		return false;
+	}
+	struct pyproc *pp;
+	char why[256];
+	if (pyproc__open(pid, &pp, why, sizeof(why)) == 0) {
+		add_target(s, pp, NULL, pid, ppid);
+		free(exe);
+		return true;
+	}
+	skip_note(s, pid, ppid, exe, now);
+	return false;
+}
+
+/* Adopt Python descendants: with --subprocesses of every target, of the
+ * watched roots and of the launched child; when following a child that is
+ * not Python, of the child and of its descendants that are not Python (not
+ * of the Python processes adopted: their children need --subprocesses). */
 void targets__scan(struct targets *s)
 {
 	pid_t *queue = xmalloc(MAX_TARGETS * sizeof(*queue));
 	pid_t *kids = xmalloc(MAX_TARGETS * sizeof(*kids));
 	size_t nq = 0;
-	for (size_t i = 0; i < s->nt && nq < MAX_TARGETS; i++)
+	uint64_t now = clock_now_ns();
+	bool expand_targets = s->c.subprocesses;
+	for (size_t i = 0; expand_targets && i < s->nt && nq < MAX_TARGETS; i++)
 		if (s->t[i].alive)
 			queue[nq++] = s->t[i].snap.pid;
-	if (s->child > 0 && !s->child_done && !has_target(s, s->child) && nq < MAX_TARGETS)
-		queue[nq++] = s->child;
+	if (s->child > 0 && !s->child_done && !has_target(s, s->child) && nq < MAX_TARGETS) {
+		/* Once started, a child that is not Python may still exec it. */
+		if (!(s->child_waited && s->child_not_python && consider(s, s->child, 0, now)) ||
+		    expand_targets)
+			queue[nq++] = s->child;
+	}
 	for (int r = 0; r < s->nroots && nq < MAX_TARGETS; r++)
 		if (!has_target(s, s->roots[r]) && target_process_alive(s->roots[r]))
 			queue[nq++] = s->roots[r];
@@ -200,35 +350,10 @@ void targets__scan(struct targets *s)
 				queued = queue[j] == pid;
 			if (queued)
 				continue;
+			if (consider(s, pid, queue[qi], now) && !expand_targets)
+				continue;
 			if (nq < MAX_TARGETS)
 				queue[nq++] = pid;
-			if (has_target(s, pid) || s->nt >= MAX_TARGETS)
-				continue;
-			char *exe = procfs_exe(pid);
-			struct skipped *known = NULL;
-			for (size_t j = 0; j < s->nsk; j++)
-				if (s->sk[j].pid == pid)
-					known = &s->sk[j];
-			uint64_t now = clock_now_ns();
-			if (known && exe && known->exe && strcmp(known->exe, exe) == 0 &&
-			    now - known->seen_ns >= SKIP_SETTLE_NS) {
-				free(exe);
-				continue;
-			}
-			struct pyproc *pp;
-			char why[256];
-			if (pyproc__open(pid, &pp, why, sizeof(why)) == 0) {
-				add_target(s, pp, NULL, pid);
-				free(exe);
-			} else if (known) {
-				if (!exe || !known->exe || strcmp(known->exe, exe) != 0)
-					known->seen_ns = now;   /* it exec'd: settles anew */
-				free(known->exe);
-				known->exe = exe;
-			} else {
-				s->sk = xgrow(s->sk, &s->sk_cap, s->nsk + 1, sizeof(*s->sk));
-				s->sk[s->nsk++] = (struct skipped){ pid, exe, now };
-			}
 		}
 	}
 	free(queue);
@@ -259,24 +384,55 @@ static struct pyproc *recheck_version(const struct targets *s, pid_t pid, struct
 	return pp;
 }
 
+/* The child is not Python now (-ENOEXEC): its descendants are looked at,
+ * and it is opened again only while young or after an exec. */
+static int open_child(struct targets *s, pid_t child, struct pyproc **pp, char *why, size_t whylen,
+		      uint64_t now)
+{
+	char *exe = procfs_exe(child);
+	if (skip_settled(s, child, exe, now)) {
+		free(exe);
+		return -ENOEXEC;
+	}
+	int e = pyproc__open(child, pp, why, whylen);
+	if (e == -ENOEXEC) {
+		s->child_not_python = true;
+		skip_note(s, child, 0, exe, now);
+		return e;
+	}
+	free(exe);
+	if (e == 0) {
+		s->child_not_python = false;
+		s->child_was_python = true;
+	}
+	return e;
+}
+
+/* Has a live target's interpreter a thread state yet? */
+static bool any_ready(struct targets *s)
+{
+	for (size_t i = 0; i < s->nt; i++)
+		if (s->t[i].alive && target_process_alive(s->t[i].snap.pid) &&
+		    pyproc__sample(s->t[i].snap.pp, NULL, &s->probe, 0) == 0)
+			return true;
+	return false;
+}
+
 int targets__add_child(struct targets *s, pid_t child, double timeout_s, char *why, size_t whylen)
 {
 	s->child = child;
 	uint64_t deadline = clock_now_ns() + (uint64_t)(timeout_s * 1e9);
 	struct timespec pause = { 0, 1000000 };
 	struct pyproc *pp = NULL;
+	uint64_t found_ns = 0;          /* when a descendant was first adopted */
 	int err = -EINTR;
 	why[0] = '\0';
 	while (!*s->c.stop) {
+		uint64_t now = clock_now_ns();
 		targets__reap(s);
-		if (s->child_done && !s->c.subprocesses) {
-			snprintf(why, whylen, "the command exited before its Python interpreter started");
-			err = -ESRCH;
-			break;
-		}
 		/* Opening is costly (ELF files); once the child is Python, only
 		 * wait for its interpreter to have a thread state. */
-		if (!s->child_done && !pp && pyproc__open(child, &pp, why, whylen) != 0)
+		if (!s->child_done && !pp && open_child(s, child, &pp, why, whylen, now) != 0)
 			pp = NULL;
 		if (pp) {
 			int e = pyproc__sample(pp, NULL, &s->probe, 0);
@@ -284,7 +440,8 @@ int targets__add_child(struct targets *s, pid_t child, double timeout_s, char *w
 				pp = recheck_version(s, child, pp);
 				if ((err = gil_refused(s, pp, why, whylen)) != 0)
 					break;
-				add_target(s, pp, NULL, child);
+				add_target(s, pp, NULL, child, 0);
+				s->child_waited = true;
 				return 0;
 			}
 			if (e == -ESRCH) {
@@ -292,19 +449,39 @@ int targets__add_child(struct targets *s, pid_t child, double timeout_s, char *w
 				pp = NULL;
 			}
 		}
-		if (s->c.subprocesses) {
+		/* Not Python (a shell, `uv run`): follow the Python processes
+		 * it starts; with --subprocesses, those of a Python child too. */
+		bool following = !pp && s->child_not_python;
+		if (s->c.subprocesses || following) {
 			targets__scan(s);
-			if (s->nt > 0) {
+			if (s->nt > 0 && !found_ns)
+				found_ns = now;
+			/* As for the child: sampling (and --duration) starts once
+			 * an interpreter found has a thread state. */
+			if (s->nt > 0 && (any_ready(s) || now - found_ns > (uint64_t)(timeout_s * 1e9))) {
 				err = 0;
 				break;
 			}
-			if (s->child_done) {
-				snprintf(why, whylen, "the command exited and no Python process was found under it");
-				err = -ESRCH;
-				break;
-			}
 		}
-		if (clock_now_ns() > deadline) {
+		if (s->child_done) {
+			if (s->child_was_python) {
+				snprintf(why, whylen, "the command exited before its Python interpreter started");
+				err = -ESRCH;
+			} else {
+				snprintf(why, whylen, "is not Python and ended without starting a Python process");
+				err = -ENOEXEC;
+			}
+			break;
+		}
+		const struct skipped *k = following ? skipped_find(s, child) : NULL;
+		if (k && !s->child_said && now - k->seen_ns >= SKIP_SETTLE_NS) {
+			s->child_said = true;   /* the caller says so, and calls again */
+			err = -EINPROGRESS;
+			break;
+		}
+		/* A child that is not Python may take its time (a wrapper setting
+		 * up an environment): no deadline while following it. */
+		if (!following && now > deadline) {
 			if (!why[0])
 				snprintf(why, whylen, "no Python interpreter started within %.0f seconds", timeout_s);
 			err = -ENOEXEC;
@@ -314,6 +491,8 @@ int targets__add_child(struct targets *s, pid_t child, double timeout_s, char *w
 	}
 	if (err == -EINTR)
 		snprintf(why, whylen, "interrupted");
+	if (err != -EINPROGRESS)
+		s->child_waited = true;
 	pyproc__close(pp);
 	return err;
 }

@@ -4,11 +4,15 @@
  * PIDs, the child cspy launched (reaped here, and waited for until its
  * interpreter starts), and with --subprocesses every Python descendant of
  * them, also ones started later (a descendant that is not Python is
- * remembered, and looked at again only once it execs something else). Each
- * target owns what a snapshot of it needs (sampler/snapshot.h: its reader,
- * its task list and run states, its unwinder with --native), its root
- * frame in the profile, the names of its threads, and whether it runs with
- * a GIL.
+ * remembered, and looked at again only once it execs something else). A
+ * launched child that is not Python (a shell, `uv run`) is *followed*: the
+ * Python processes it starts are adopted as if --subprocesses were given,
+ * but without it not their own Python descendants. Each target owns what a
+ * snapshot of it needs (sampler/snapshot.h: its reader, its task list and
+ * run states, its unwinder with --native), its root frames in the profile
+ * (`process PID:"CMDLINE"` of each ancestor up to the root of its tree, then
+ * its own: built once when it is adopted), the names of its threads, and
+ * whether it runs with a GIL.
  */
 #ifndef CSPY_TARGET_H
 #define CSPY_TARGET_H
@@ -27,11 +31,19 @@ struct py_sample;
 
 struct tname;
 
+/* At most this many process frames above a target's stacks (its own and
+ * the nearest ancestors'). */
+#define TARGET_CHAIN_MAX 16
+
 struct target {
 	struct snap_target snap;        /* its reader, task list and unwinder (--native;
 					 * NULL: its samples are errors) */
 	bool alive;
-	uint32_t proc_frame;            /* synthetic root frame id */
+	pid_t ppid;                     /* the parent it was found under, 0 for a root */
+	uint32_t proc_frame;            /* its own process frame id */
+	uint32_t chain[TARGET_CHAIN_MAX];       /* process frames root first, the last
+						 * its own proc_frame */
+	unsigned nchain;
 	struct tname *names;            /* sorted by thread_id */
 	size_t nnames;
 	uint64_t names_at;              /* when names were last refreshed */
@@ -58,10 +70,17 @@ void targets__free(struct targets *ts);
 int targets__add_pid(struct targets *ts, pid_t pid, char *why, size_t whylen);
 void targets__watch(struct targets *ts, pid_t pid);
 int targets__add_child(struct targets *ts, pid_t child, double timeout_s, char *why, size_t whylen);
+/* The launched child is not Python (at least not yet): its Python
+ * descendants are adopted (sampler__child_followed). */
+bool targets__following(const struct targets *ts);
+/* Following: the live targets whose parent is not one (the Python processes
+ * the child and its non-Python descendants started), at most max. */
+size_t targets__followed_pids(const struct targets *ts, pid_t *out, size_t max);
 
 /* Reap the launched child if it exited (never blocks). */
 void targets__reap(struct targets *ts);
-/* --subprocesses: adopt new Python descendants. */
+/* --subprocesses, or following a child that is not Python: adopt new
+ * Python descendants. */
 void targets__scan(struct targets *ts);
 /* Is a process whose descendants are adopted (a watched one, the launched
  * child) still there? */

@@ -309,6 +309,18 @@ class Prof(object):
         return '\n'.join(lines) or '(no stacks)'
 
 
+def proc_chain(st):
+    """The leading process frames of a stack: [(pid, command line)], root
+    first (with --subprocesses: the ancestors', then the sampled process's)."""
+    out = []
+    for label in st:
+        m = RE_PROC_ROOT.match(label)
+        if not m:
+            break
+        out.append((int(m.group(1)), m.group(2)))
+    return out
+
+
 def label_name(label):
     m = RE_LABEL.match(label)
     return m.group(1) if m else label
@@ -889,14 +901,17 @@ def check_subprocesses(ctx):
     got = {}
     problems = []
     for st, c in prof.stacks:
-        m = RE_PROC_ROOT.match(st[0])
-        if not m:
+        chain = proc_chain(st)
+        if not chain:
             problems.append('stack without a process root: %s' % ';'.join(st))
             continue
-        pid = int(m.group(1))
-        got.setdefault(pid, set()).add(label_name(st[-1]) if len(st) > 1 else None)
-        if pid in want and m.group(2) != cmd:
-            problems.append('root %r: command line expected %r' % (st[0], cmd))
+        pid, pcmd = chain[-1]
+        got.setdefault(pid, set()).add(label_name(st[-1]) if len(st) > len(chain) else None)
+        if pid in want and pcmd != cmd:
+            problems.append('root %r: command line expected %r' % (st[len(chain) - 1], cmd))
+        if pid in want and [p for p, _ in chain] != [t.pid, pid]:
+            problems.append('process frames %s, expected the parent\'s then its own: %s'
+                            % ([p for p, _ in chain], [t.pid, pid]))
     for pid, leaf in sorted(want.items()):
         if pid not in got:
             problems.append('no stacks under "process %d:..." (child %s, leaf %s)'
@@ -913,6 +928,185 @@ def check_subprocesses(ctx):
     if problems:
         problems = sorted(set(problems))[:12] + ['stacks:\n' + indent(prof.summary(), 4)]
     ctx.fail(r, problems)
+    ctx.finish()
+
+
+def check_subprocess_nesting(ctx):
+    """--subprocesses nests each process under its ancestors, as py-spy does:
+    fork_tree.py (level 0 forks level 1, which forks level 2; level 0 also
+    runs sleep) recorded with --idle from level 0, in cspy's JSON (the raw
+    format: subprocesses, wrapper_end): every stack starts with the process
+    frames of the path from level 0 down to the process sampled, each with
+    that process's own PID and command line (the oracles')."""
+    t = e2elib.Ctx.start(ctx, 'fork_tree.py')
+    o = ctx.ready(t)
+    kids = o['extra']['children']
+    for c in kids:
+        ctx.kill_later(c['pid'], t.pid)
+    ctx.kill_later(o['extra']['non_python_pid'], t.pid)
+    require_cspy()
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'nest.json')
+    r = ctx.cspy(['record', '-s', '--idle', '-f', 'json', '-o', out, '-d', '1', '--pid', t.pid])
+    record_ok(ctx, r, out, 'json')
+    prof = json_to_prof(load_json_doc(out))
+    levels = [o] + sorted(kids, key=lambda c: c['pid'] != kids[0]['pid'])
+    by_pid = dict((lv['pid'], lv) for lv in levels)
+    path = {}
+    for lv in levels:       # the chain of ancestors from level 0, by ppid
+        chain, cur = [], lv
+        while cur is not None:
+            chain.insert(0, cur['pid'])
+            cur = by_pid.get(cur['ppid']) if cur['pid'] != o['pid'] else None
+        path[lv['pid']] = chain
+    problems, seen = [], set()
+    for st, c in prof.stacks:
+        chain = proc_chain(st)
+        pids = [p for p, _ in chain]
+        if not chain or chain[-1][0] not in path:
+            problems.append('stack not under a process of the tree %s: %s' % (sorted(path), ';'.join(st)[:300]))
+            continue
+        seen.add(pids[-1])
+        if pids != path[pids[-1]]:
+            problems.append('process frames %s, expected the path from level 0: %s' % (pids, path[pids[-1]]))
+        for p, cmd in chain:
+            want = ' '.join(by_pid[p]['cmdline']) if p in by_pid else None
+            if want is not None and cmd != want:
+                problems.append('process %d: command line %r, expected %r' % (p, cmd, want))
+    for p in sorted(set(path) - seen):
+        problems.append('no stacks of process %d' % p)
+    if o['extra']['non_python_pid'] in [p for st, _ in prof.stacks for p, _ in proc_chain(st)]:
+        problems.append('the non-Python child (sleep) is in the profile')
+    if problems:
+        problems = sorted(set(problems))[:12] + ['stacks:\n' + indent(prof.summary(), 4)]
+    ctx.fail(r, problems)
+    ctx.finish()
+
+
+RE_NOT_PYTHON = re.compile(r"^cspy> '(.*)' is not Python; profiling the Python processes it starts$")
+
+
+def wrapper_run(ctx, cmd, shown_name, note, flags=()):
+    """cspy record -f raw FLAGS -- CMD (which runs launch.py): exit 0, the
+    samples of launch_burn; note: whether the one line saying that the
+    command is not Python must be there (before "Sampling process").
+    Returns (Rec, Prof, oracle)."""
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'w.txt')
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out] + list(flags) + ['--'] + cmd(os.path.join(d, 'oracle.json')))
+    pr = []
+    if r.rc != 0:
+        pr.append('exit status %s, expected 0' % r.rc)
+    lines = [l for l in r.err.split('\n') if l.strip()]
+    notes = [i for i, l in enumerate(lines) if RE_NOT_PYTHON.match(l)]
+    sampling = [i for i, l in enumerate(lines) if RE_SAMPLING.match(l)]
+    if note and (len(notes) != 1 or RE_NOT_PYTHON.match(lines[notes[0]]).group(1) != shown_name):
+        pr.append("expected one line \"cspy> '%s' is not Python; profiling the Python processes "
+                  "it starts\"" % shown_name)
+    if not note and notes:
+        pr.append('a line saying the command is not Python (it runs Python after exec)')
+    if len(sampling) != 1 or (notes and notes[0] > sampling[0]):
+        pr.append('expected one "Sampling process" line, after the line about the command')
+    prof = Prof([], out)
+    if os.path.exists(out):
+        prof = load_raw(out)
+        if not prof.leaf_counts(len(flags) and 2).get('launch_burn'):
+            pr.append('no samples of launch_burn:\n%s' % indent(prof.summary(), 2))
+    else:
+        pr.append('no output file')
+    ctx.fail(r, pr)
+    oracle = os.path.join(r.cwd, 'none')
+    return r, prof, oracle
+
+
+def check_wrapper(ctx):
+    """A launched command that is not Python: a shell running Python as its
+    child (without exec) is followed, with one line saying so; with -s each
+    stack is under the shell's and then the Python process's frames. A
+    shell that execs Python, and a script whose shebang names the
+    interpreter, are Python after the exec: no such line. (With -s:
+    wrapper_end.)"""
+    require_cspy()
+    py = ctx.interp.path
+    launch = os.path.join(RTARGETS, 'launch.py')
+
+    def no_exec(oracle):
+        return ['sh', '-c', '%s %s %s --burn 0.4; true' % (sh_quote(py), sh_quote(launch), sh_quote(oracle))]
+
+    def with_exec(oracle):
+        return ['sh', '-c', 'exec %s %s %s --burn 0.4' % (sh_quote(py), sh_quote(launch), sh_quote(oracle))]
+
+    def shebang(oracle):
+        d = os.path.dirname(oracle)
+        script = os.path.join(d, 'app')
+        with open(script, 'w') as f:
+            f.write('#!%s\nimport sys\nsys.path.insert(0, %r)\nsys.argv = [%r, %r, "--burn", "0.4"]\n'
+                    'exec(compile(open(%r).read(), %r, "exec"))\n' % (py, RTARGETS, launch, oracle, launch, launch))
+        os.chmod(script, 0o755)
+        return [script]
+
+    wrapper_run(ctx, no_exec, 'sh', True)
+    wrapper_run(ctx, with_exec, 'sh', False)
+    wrapper_run(ctx, shebang, None, False)
+    ctx.finish()
+
+
+def check_all_idle(ctx):
+    """Every thread idle (a target that only sleeps): record keeps no sample,
+    says so in one line naming --idle, still writes the file, exits 0 (as
+    py-spy, which writes the empty profile); with --idle, no such line."""
+    t = e2elib.Ctx.start(ctx, 'nested.py')
+    ctx.ready(t)
+    require_cspy()
+    d = ctx.tmpdir()
+    for flags, want in (([], True), (['--idle'], False)):
+        out = os.path.join(d, 'p%d.txt' % len(flags))
+        r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '0.5'] + flags + ['--pid', t.pid])
+        record_ok(ctx, r, out, 'raw')
+        lines = [l for l in r.err.split('\n') if 'idle' in l and not RE_WROTE.match(l)]
+        pr = []
+        if want and (len(lines) != 1 or '--idle' not in lines[0] or not lines[0].startswith('cspy> ')):
+            pr.append('expected one line "cspy> ..." saying every thread was idle and naming --idle')
+        if want and load_raw(out).stacks:
+            pr.append('the profile has stacks:\n' + indent(load_raw(out).summary(), 2))
+        if not want and lines:
+            pr.append('--idle: a line about idle threads: %s' % lines)
+        if not want and 'level4' not in load_raw(out).names():
+            pr.append('--idle: no samples of level4')
+        ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_never_python(ctx):
+    """A launched command that never runs Python (sleep 1, true, false):
+    one error line when it ends, no "Sampling process" line, no output
+    file, a non-zero exit (its own status when it failed, else 1); one
+    running longer than 2 s is said to be followed first."""
+    require_cspy()
+    d = ctx.tmpdir()
+    for cmd, want_rc in ((['sleep', '1'], 1), (['true'], 1), (['false'], 1), (['sh', '-c', 'exit 7'], 7)):
+        out = os.path.join(d, 'never.svg')
+        r = ctx.cspy(['record', '-o', out, '--'] + cmd)
+        lines = [l for l in r.err.split('\n') if l.strip()]
+        pr = []
+        want = "cspy: error: '%s' is not Python and ended without starting a Python process" % cmd[0]
+        if lines != [want]:
+            pr.append('stderr expected one line %r' % want)
+        if r.rc != want_rc:
+            pr.append('exit status %s, expected %d' % (r.rc, want_rc))
+        if os.path.exists(out):
+            pr.append('an output file was left behind')
+            os.unlink(out)
+        if r.elapsed > float(cmd[1] if cmd[0] == 'sleep' else 0) + 1.5:
+            pr.append('took %.1f s' % r.elapsed)
+        ctx.fail(r, pr)
+    # Longer than 2 s: one line says at 2 s that it is not Python (what cspy
+    # is waiting for), the error line when it ends.
+    r = ctx.cspy(['record', '-o', out, '--', 'sleep', '2.6'])
+    want = ["cspy> 'sleep' is not Python; profiling the Python processes it starts",
+            "cspy: error: 'sleep' is not Python and ended without starting a Python process"]
+    if [l for l in r.err.split('\n') if l.strip()] != want or r.rc != 1:
+        ctx.fail(r, ['expected exit status 1 and the lines %s' % want])
     ctx.finish()
 
 
@@ -951,8 +1145,8 @@ def check_late_python(ctx):
     prof = load_raw(out)
     leaves = set()
     for st, c in prof.stacks:
-        m = RE_PROC_ROOT.match(st[0])
-        if m and int(m.group(1)) == o['child'] and len(st) > 1:
+        chain = proc_chain(st)
+        if chain and chain[-1][0] == o['child'] and len(st) > len(chain):
             leaves.add(label_name(st[-1]))
     problems = []
     if 'late_burn' not in leaves:
@@ -1185,6 +1379,111 @@ def check_signal_ignored(ctx):
                         took=time.time() - sent, bound=(0.5, 0.6 + 2.0))
     finally:
         term.close()
+    ctx.finish()
+
+
+def gone_within(pids, seconds):
+    """The PIDs still alive after waiting up to seconds."""
+    end = time.time() + seconds
+    while time.time() < end and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
+
+
+def check_end_pool(ctx):
+    """The end of --duration (2 s) in launch mode on a multiprocessing Pool
+    (pool.py): SIGINT first, so the program terminates its pool itself: no
+    BrokenPipeError/EOFError traceback on stderr, no SIGKILL, the program and
+    its workers gone, before SIGKILL would be due."""
+    require_cspy()
+    d = ctx.tmpdir()
+    oracle = os.path.join(d, 'oracle.json')
+    out = os.path.join(d, 'pool.txt')
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '2', '--'] +
+                 launch_cmd(ctx.interp, 'pool.py', oracle), wait=False)
+    if not wait_file(oracle, 20, r.p):
+        r.wait()
+        raise Fail(r.describe() + '\n  the program did not start its pool (no oracle)')
+    o = read_json(oracle)
+    pids = [o['pid']] + o['workers']
+    for p in pids:
+        ctx.kill_later(p, r.pid)
+    r.wait(timeout=20)
+    pr = []
+    for word in ('BrokenPipe', 'Broken pipe', 'EOFError', 'ConnectionReset', 'SIGKILL'):
+        if word in r.err:
+            pr.append('%r on stderr' % word)
+    # 3.6's Pool.terminate() may hang now and then after the
+    # KeyboardInterrupt: SIGTERM then ends it, as it would under a shell.
+    if r.elapsed > 2 + LAUNCH_GRACE + LAUNCH_STEP_GRACE:
+        pr.append('cspy took %.1f s, expected the program to end on SIGINT or SIGTERM, within %.1f s'
+                  % (r.elapsed, 2 + LAUNCH_GRACE + LAUNCH_STEP_GRACE))
+    left = gone_within(pids, 1.0)
+    if left:
+        pr.append('still running after cspy exited: %s (program %d, workers %s)' % (left, o['pid'], o['workers']))
+    if not os.path.exists(out):
+        pr.append('no output file')
+    ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_wrapper_end(ctx):
+    """A launched shell that runs Python as its child: the end of --duration
+    reaches the Python process too (a shell waiting for its child may not
+    pass SIGINT on): its handler runs once (handlers.py), it is gone when
+    cspy exits, and the profile has its samples; with -s under the shell's
+    process frame, then its own."""
+    require_cspy()
+    d = ctx.tmpdir()
+    oracle, marker = os.path.join(d, 'oracle.json'), os.path.join(d, 'marker')
+    out = os.path.join(d, 'h.txt')
+    script = '%s %s %s %s; true' % tuple(sh_quote(a) for a in (
+        ctx.interp.path, os.path.join(RTARGETS, 'handlers.py'), oracle, marker))
+    r = ctx.cspy(['record', '-s', '-f', 'raw', '-o', out, '-d', '1', '--', 'sh', '-c', script],
+                 wait=False)
+    if not wait_file(oracle, 20, r.p):
+        r.wait()
+        raise Fail(r.describe() + '\n  the program did not start (no oracle)')
+    o = read_json(oracle)
+    child = o['pid']
+    ctx.kill_later(child, r.pid)
+    r.wait(timeout=20)
+    handlers_result(ctx, r, out, marker, child, ['INT'], want_rc=r.rc, took=r.elapsed,
+                    bound=(1.0, 1.0 + LAUNCH_GRACE))
+    if os.path.exists(out):
+        for st, c in load_raw(out).stacks:
+            chain = proc_chain(st)
+            if [p for p, _ in chain] != [o['ppid'], child] or not chain[0][1].startswith('sh -c '):
+                ctx.fail(r, ['-s: stack not under "process %d:\\"sh -c ...\\"" then "process %d:..."'
+                             ': %s' % (o['ppid'], child, ';'.join(st)[:300])])
+                break
+    if r.rc not in (0, 128 + signal.SIGINT):
+        ctx.fail(r, ['exit status %s: expected the shell\'s (0, or 130 when SIGINT ended it)' % r.rc])
+    ctx.finish()
+
+
+def check_wrapper_ignored(ctx):
+    """The same with a Python child that ignores SIGINT and SIGTERM: SIGKILL
+    after the grace periods ends it too (never left running), said on
+    stderr."""
+    require_cspy()
+    d = ctx.tmpdir()
+    oracle, marker = os.path.join(d, 'oracle.json'), os.path.join(d, 'marker')
+    out = os.path.join(d, 'h.txt')
+    script = 'trap "" INT TERM; %s %s %s %s --ignore; true' % tuple(sh_quote(a) for a in (
+        ctx.interp.path, os.path.join(RTARGETS, 'handlers.py'), oracle, marker))
+    r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '0.5', '--', 'sh', '-c', script], wait=False)
+    if not wait_file(oracle, 20, r.p):
+        r.wait()
+        raise Fail(r.describe() + '\n  the program did not start (no oracle)')
+    child = read_json(oracle)['pid']
+    ctx.kill_later(child, r.pid)
+    r.wait(timeout=30)
+    full = 0.5 + LAUNCH_GRACE + LAUNCH_STEP_GRACE
+    handlers_result(ctx, r, out, marker, child, [], want_rc=128 + signal.SIGKILL, took=r.elapsed,
+                    bound=(full - 0.3, full + 2.5))
+    if 'killed it with SIGKILL' not in r.err:
+        ctx.fail(r, ['no line saying that cspy killed the program with SIGKILL'])
     ctx.finish()
 
 
@@ -2762,6 +3061,9 @@ PER_VERSION = [
     ('nolineno', check_nolineno, None),
     ('full_filenames', check_full_filenames, None),
     ('subprocesses', check_subprocesses, None),
+    ('subprocess_nesting', check_subprocess_nesting, None),
+    ('wrapper', check_wrapper, None),
+    ('all_idle', check_all_idle, None),
     ('late_python', check_late_python, lambda i: None if i.shared else
      'a static build: its libpython is not a library a program can load'),
     ('multi_pid', check_multi_pid, None),
@@ -2771,6 +3073,8 @@ PER_VERSION = [
     ('signal_passed_on', check_signal_passed_on, None),
     ('signal_duration', check_signal_duration, None),
     ('signal_ignored', check_signal_ignored, None),
+    ('end_pool', check_end_pool, None),
+    ('wrapper_end', check_wrapper_end, None),
     ('pid_namespace', check_pid_namespace, None),
     ('churn_fold', check_churn_fold, None),
     ('churn_memory', check_churn_memory, None),
@@ -2793,6 +3097,8 @@ GLOBAL = [
     ('traced_midway', check_traced_midway),
     ('unwritable_output', check_unwritable),
     ('native_nonblocking', check_native),
+    ('never_python', check_never_python),
+    ('wrapper_ignored', check_wrapper_ignored),
     ('bad_target', check_bad_target),
     ('lag_warning', check_lag_warning),
     ('legacy_syntax', check_legacy_syntax),

@@ -32,6 +32,8 @@ Per interpreter (every installed one, unless --python):
   launch_signals   `top -- python handlers.py`: q, Ctrl-C (a key) and SIGTERM
                    to cspy end the program through its own SIGINT/SIGTERM
                    handler (run once), cspy exits with its status 5
+  wrapper          `top -- sh -c 'PY hot.py ...; true'` (stdout piped): one line
+                   saying 'sh' is not Python, rows of the Python process
   pid_namespace    the target in its own PID namespace with a private /tmp
                    (a container), stdout piped: hot_70, hot_30 lead; the
                    --locals pane title shows the TID and the id inside; on
@@ -40,7 +42,9 @@ Version-independent (with the newest Python 3): unwritable_output, output_full
 (--output /dev/full: "No space left on device", non-zero exit), native_nonblocking
 (refused), crash_signals
 (SIGSEGV and SIGHUP restore the terminal), colors (NO_COLOR honoured),
-subprocesses (a shell's two Pythons: "Processes: 2" in the header).
+subprocesses (a shell's two Pythons: "Processes: 2" in the header),
+never_python (`top -- true`, `top -- sleep 1`: one error line, exit 1), q_ignored
+(q on a program ignoring SIGINT and SIGTERM: SIGKILL 5 s later, exit 137, gone).
 
 Last line: "N passed, N failed" (exit 1 if any failed). Every process is
 ended by PID; the tmux server is killed at the end and on signals.
@@ -796,6 +800,71 @@ def check_launch_signals(ctx):
     ctx.finish()
 
 
+def check_wrapper(ctx):
+    """A launched command that is not Python (a shell running Python as its
+    child, without exec): top follows the Python process it starts, says so
+    in one line on stderr, and shows its rows (stdout piped: plain text)."""
+    oracle = os.path.join(ctx.tmpdir(), 'o.json')
+    script = '"$1" "$2" "$3" 4 0; true'
+    args = ['top', '--duration', '2', '--delay', '0.5', '--', 'sh', '-c', script, 'sh'] + \
+        launch_args(ctx, oracle)
+    shown = ' '.join([cspy_shown()] + [str(a) for a in args] + ['| cat'])
+    res = e2elib.cspy(args, timeout=30, env=e2elib.target_env())
+    probs = []
+    notes = [ln for ln in res.err.split('\n')
+             if ln == "cspy> 'sh' is not Python; profiling the Python processes it starts"]
+    if len(notes) != 1:
+        probs.append("expected one line \"cspy> 'sh' is not Python; profiling the Python processes "
+                     "it starts\" on stderr, got:\n" + indent(res.err))
+    snaps = snapshots(res.out)
+    if not snaps or 'hot_70' not in snaps[-1].names():
+        probs.append('last table: no hot_70 row')
+    if probs:
+        ctx.fail('$ ' + shown, probs + ['stdout:\n' + indent(clip(res.out, 3000))])
+    ctx.finish()
+
+
+def check_never_python(ctx):
+    """A launched command that never runs Python: one error line when it
+    ends, a non-zero exit, no table."""
+    for cmd in (['true'], ['sleep', '1']):
+        res = e2elib.cspy(['top', '--'] + cmd, timeout=20)
+        expect_one_line_error(ctx, res, ["'%s' is not Python" % cmd[0], 'without starting a Python process'],
+                              code=1)
+    ctx.finish()
+
+
+def check_q_ignored(ctx):
+    """q on a launched program that ignores SIGINT and SIGTERM
+    (handlers.py --ignore): SIGINT, SIGTERM 3 s later, SIGKILL 2 s after
+    that; cspy says so, exits 137, the program is gone."""
+    d = ctx.tmpdir()
+    oracle, marker = os.path.join(d, 'oracle.json'), os.path.join(d, 'marker')
+    p = ctx.pane(['top', '--', ctx.interp.path, os.path.join(e2elib.TARGETS, 'record', 'handlers.py'),
+                  oracle, marker, '--ignore'])
+    what = '$ %s   (then the key q)' % p.shown
+    p.wait(has_rows('handlers_burn'), 'rows for handlers_burn', timeout=20)
+    with open(oracle) as f:
+        pid = json.load(f)['pid']
+    t0 = time.time()
+    p.keys('q')
+    rc = p.wait_rc(timeout=20)
+    took = time.time() - t0
+    probs = []
+    if rc != 128 + signal.SIGKILL:
+        probs.append('exit status %s, expected 137 (SIGKILL)' % rc)
+    if not 4.7 <= took <= 8.5:
+        probs.append('cspy took %.1f s after q, expected 5 s (3 s after SIGINT, 2 s after SIGTERM)' % took)
+    if alive(pid):
+        probs.append('the launched program %d outlived cspy' % pid)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    ctx.fail(what, probs)
+    ctx.finish()
+
+
 def expect_one_line_error(ctx, res, words, code=None):
     lines = [ln for ln in res.err.split('\n') if ln.strip()]
     probs = []
@@ -966,6 +1035,7 @@ PER_VERSION = [
     ('plain_locals', check_plain_locals),
     ('launch_exit', check_launch_exit),
     ('launch_signals', check_launch_signals),
+    ('wrapper', check_wrapper),
     ('pid_namespace', check_pid_namespace),
     ('free_threaded', check_free_threaded),
 ]
@@ -978,6 +1048,8 @@ GLOBAL = [
     ('colors', check_colors),
     ('subprocesses', check_subprocesses),
     ('option_forms', check_option_forms),
+    ('never_python', check_never_python),
+    ('q_ignored', check_q_ignored),
 ]
 
 
