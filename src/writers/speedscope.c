@@ -11,6 +11,10 @@
  * the weight text of small counts is cached, so a run costs two copies.
  * Doubles are printed as the JSON writer prints them ("%.17g", exact round
  * trip), and endValue is their sum in file order, as a reader adds them.
+ * A sample weighs 1 / profile_sample_rate() seconds: the measured mean
+ * interval between the sampler's ticks, so that a thread sampled at every
+ * tick spans the recording's real duration even when sampling fell behind
+ * the requested rate.
  */
 #include "writers/speedscope.h"
 
@@ -154,6 +158,28 @@ static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
 	free(name);
 }
 
+/* The index among the written profiles (threads with runs) of the one with
+ * the most samples, the first of equals: where speedscope opens. */
+static uint64_t busiest(const struct profile *p)
+{
+	uint64_t best = 0, best_n = 0, i = 0;
+	for (uint32_t t = 0; t < profile__nthreads(p); t++) {
+		size_t nruns;
+		const struct prof_run *runs = profile__runs(p, t, &nruns);
+		if (!nruns)
+			continue;
+		uint64_t n = 0;
+		for (size_t r = 0; r < nruns; r++)
+			n += runs[r].count;
+		if (n > best_n) {
+			best_n = n;
+			best = i;
+		}
+		i++;
+	}
+	return best;
+}
+
 int speedscope_write(FILE *f, const struct profile *p, const struct speedscope_opts *o)
 {
 	struct speedscope_opts def = SPEEDSCOPE_OPTS_DEFAULT;
@@ -164,8 +190,8 @@ int speedscope_write(FILE *f, const struct profile *p, const struct speedscope_o
 	struct outbuf *out = xmalloc(sizeof(*out));
 	outbuf__init(out, f);
 	struct weights *w = xcalloc(1, sizeof(*w));
-	w->rate = m->rate_hz;
-	w->seconds = !o->unit_samples && m->rate_hz > 0;
+	w->rate = profile_sample_rate(m);
+	w->seconds = !o->unit_samples && w->rate > 0;
 	struct stack_texts st;
 	stack_texts_build(&st, p);
 
@@ -174,7 +200,8 @@ int speedscope_write(FILE *f, const struct profile *p, const struct speedscope_o
 		outbuf__str(out, ",\"name\":");
 		json_outbuf_string(out, title);
 	}
-	outbuf__str(out, ",\"exporter\":\"cspy " CSPY_VERSION "\",\"activeProfileIndex\":0");
+	outbuf__str(out, ",\"exporter\":\"cspy " CSPY_VERSION "\",\"activeProfileIndex\":");
+	outbuf__u64(out, busiest(p));
 	outbuf__str(out, ",\"shared\":{\"frames\":");
 	write_frames(out, p, o->full_filenames);
 	outbuf__str(out, "},\"profiles\":[");

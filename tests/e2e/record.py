@@ -61,7 +61,7 @@ _acc_lock = threading.Lock()
 # Running cspy record
 
 RE_SAMPLING = re.compile(r'^cspy> Sampling process (\S+) times a second\. Press Control-C to exit\.$')
-RE_WROTE = re.compile(r"^cspy> Wrote (\S+) data to '(.*)'\. Samples: (\d+) Errors: (\d+)$")
+RE_WROTE = re.compile(r"^cspy> Wrote (\S+) data to '(.*)'\. Samples: (\d+) ticks, \d+ thread samples\. Errors: (\d+)$")
 
 
 class Rec(object):
@@ -372,8 +372,8 @@ def wrote(ctx, rec, path=None, fmt=None):
             if problems:
                 raise Fail(rec.describe() + '\n' + '\n'.join('  ' + p for p in problems))
             return m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
-    raise Fail(rec.describe() + '\n  no line "cspy> Wrote FORMAT data to \'FILE\'. Samples: N '
-               'Errors: M" on stderr')
+    raise Fail(rec.describe() + '\n  no line "cspy> Wrote FORMAT data to \'FILE\'. Samples: N ticks, M thread samples. '
+               'Errors: E" on stderr')
 
 
 def record_ok(ctx, rec, path, fmt=None):
