@@ -2722,6 +2722,14 @@ def check_compressed_output(ctx):
         expect_error(ctx, r, [name, '.svg', '.json', '.txt', '.gz', '--format'], fast=3)
         if os.path.exists(out) or any(n.startswith('.new-') for n in os.listdir(d)):
             ctx.fail(r, ['%s was created (or its temporary file)' % out])
+    # Launch mode: refused before the program starts.
+    marker = os.path.join(d, 'started')
+    out = os.path.join(d, 'launch.pdf')
+    r = ctx.cspy(['record', '-o', out, '--', ctx.interp.path, '-c',
+                  'open(%r, "w").close()' % marker])
+    expect_error(ctx, r, ['launch.pdf', '--format'], fast=3)
+    if os.path.exists(marker) or os.path.exists(out):
+        ctx.fail(r, ['the program ran, or %s was created' % out])
     ctx.finish()
 
 
