@@ -95,19 +95,34 @@ struct weights {
 	unsigned char len[WEIGHT_CACHE];        /* 0: not rendered yet */
 };
 
-static size_t weight_text(struct weights *w, uint32_t count, char *tmp, const char **out)
+static size_t weight_text(struct weights *w, uint64_t count, char *tmp, const char **out)
 {
 	if (count < WEIGHT_CACHE && w->len[count]) {
 		*out = w->text[count];
 		return w->len[count];
 	}
-	size_t n = w->seconds ? fmt_double(tmp, 32, count / w->rate) : outbuf_fmt_u64(tmp, count);
+	size_t n = w->seconds ? fmt_double(tmp, 32, (double)count / w->rate) : outbuf_fmt_u64(tmp, count);
 	if (count < WEIGHT_CACHE) {
 		memcpy(w->text[count], tmp, n);
 		w->len[count] = (unsigned char)n;
 	}
 	*out = tmp;
 	return n;
+}
+
+/* Runs r.. with the same stack as run r, which speedscope, without gaps in
+ * its timeline, shows as one sample: the index after them, and (if count)
+ * their samples. The profile splits a run at a gap between samples (an idle
+ * thread, or sampling that fell behind the requested rate). */
+static size_t next_group(const struct prof_run *runs, size_t nruns, size_t r, uint64_t *count)
+{
+	uint64_t n = 0;
+	size_t e = r;
+	while (e < nruns && runs[e].stack == runs[r].stack)
+		n += runs[e++].count;
+	if (count)
+		*count = n;
+	return e;
 }
 
 static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
@@ -127,9 +142,11 @@ static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
 	const char *txt;
 	double end_s = 0;
 	uint64_t end_n = 0;
-	for (size_t r = 0; r < nruns; r++) {
-		end_s += runs[r].count / w->rate;
-		end_n += runs[r].count;
+	for (size_t r = 0, e; r < nruns; r = e) {
+		uint64_t n;
+		e = next_group(runs, nruns, r, &n);
+		end_s += (double)n / w->rate;
+		end_n += n;
 	}
 
 	outbuf__str(o, "{\"type\":\"sampled\",\"name\":");
@@ -141,17 +158,19 @@ static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
 	else
 		outbuf__u64(o, end_n);
 	outbuf__str(o, ",\"samples\":[");
-	for (size_t r = 0; r < nruns && !o->err; r++) {
+	for (size_t r = 0; r < nruns && !o->err; r = next_group(runs, nruns, r, NULL)) {
 		if (r)
 			outbuf__mem(o, ",", 1);
 		uint32_t s = runs[r].stack;
 		outbuf__mem(o, st->text + st->off[s], st->off[s + 1] - st->off[s]);
 	}
 	outbuf__str(o, "],\"weights\":[");
-	for (size_t r = 0; r < nruns && !o->err; r++) {
+	uint64_t count;
+	for (size_t r = 0, e; r < nruns && !o->err; r = e) {
+		e = next_group(runs, nruns, r, &count);
 		if (r)
 			outbuf__mem(o, ",", 1);
-		size_t n = weight_text(w, runs[r].count, b, &txt);
+		size_t n = weight_text(w, count, b, &txt);
 		outbuf__mem(o, txt, n);
 	}
 	outbuf__str(o, "]}");

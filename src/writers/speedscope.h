@@ -13,7 +13,9 @@
  *     is unknown), in thread order. Its samples follow the thread's timeline:
  *     each run of identical consecutive samples is one sample (frame indexes,
  *     root first) whose weight is the run's length, so the file grows with
- *     the number of stack changes, not with the number of samples;
+ *     the number of stack changes, not with the number of samples (runs the
+ *     profile split at a gap in the samples are joined again: speedscope's
+ *     timeline has no gaps);
  *   - "name" (the profile title), "exporter" ("cspy VERSION"),
  *     "activeProfileIndex": the profile with the most samples (the first of
  *     equals), which speedscope opens first.

@@ -492,11 +492,13 @@ static void test_lanes(void)
 }
 
 /* Sampling that fell behind: 4 ticks in 2 s at a requested 1000 Hz. A
- * sample weighs the measured 0.5 s, not 1 ms; speedscope opens on the
- * thread with the most samples (the second one written). */
+ * sample weighs the measured 0.5 s, not 1 ms; the runs split at each
+ * "gap" (2.5 requested periods) are one speedscope sample; speedscope
+ * opens on the thread with the most samples (the second one written). */
 static void test_measured_rate(void)
 {
 	struct profile *p = profile__new();
+	profile__set_run_gap(p, 2500000);
 	uint32_t f = profile__frame(p, "f", "/a.py", "a.py", 1, PROF_FRAME_PYTHON);
 	uint32_t t1 = profile__thread(p, 1, 1, "one", "x");
 	uint32_t t2 = profile__thread(p, 1, 2, "two", "x");
@@ -511,7 +513,11 @@ static void test_measured_rate(void)
 	size_t n;
 	CHECK_INT(render(w_speedscope, p, NULL, &out, &n), 0);
 	CHECK(strstr(out, "\"activeProfileIndex\":1,") != NULL);
-	CHECK(strstr(out, "\"endValue\":2,") != NULL);
+	CHECK(strstr(out, "\"endValue\":2,\"samples\":[[0]],\"weights\":[2]}") != NULL);
+	CHECK_INT(profile__nthreads(p), 2);
+	size_t nruns;
+	profile__runs(p, 1, &nruns);
+	CHECK_INT(nruns, 4);
 	CHECK(strstr(out, "\"endValue\":0.5,") != NULL);
 	free(out);
 	meta.ticks = 0;         /* unknown: the requested rate */
