@@ -16,12 +16,13 @@ PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
 # libdw (elfutils) gives --native; make NO_LIBDW=1 builds without it (the
-# native unwinder is then src/native/unwind_none.c).
+# native unwinder is then src/native/unwind_none.c). zlib (which libelf needs
+# anyway) compresses .gz/.svgz output (src/writers/outfile.c).
 ifeq ($(NO_LIBDW),1)
-PKGS    := libelf
+PKGS    := libelf zlib
 NATIVE_OFF := src/native/unwind_dwfl.c
 else
-PKGS    := libelf libdw
+PKGS    := libelf libdw zlib
 NATIVE_OFF := src/native/unwind_none.c
 NATIVE_LIBS := -lstdc++
 endif

@@ -421,6 +421,13 @@ void profile__set_meta(struct profile *p, const struct prof_meta *m)
 }
 
 const struct prof_meta *profile__meta(const struct profile *p) { return &p->meta; }
+
+double profile_sample_rate(const struct prof_meta *m)
+{
+	if (m->ticks && m->duration_ns)
+		return (double)m->ticks * 1e9 / (double)m->duration_ns;
+	return m->rate_hz > 0 ? m->rate_hz : 0;
+}
 size_t profile__nframes(const struct profile *p) { return p->nframes; }
 size_t profile__nthreads(const struct profile *p) { return p->nthreads; }
 size_t profile__nstacks(const struct profile *p) { return p->nstacks; }

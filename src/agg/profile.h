@@ -80,6 +80,7 @@ struct prof_meta {
 	uint64_t start_unix_ns;         /* wall clock at start */
 	uint64_t duration_ns;
 	uint64_t samples, errors;       /* sampling attempts that produced stacks / failed */
+	uint64_t ticks;                 /* sampling ticks in duration_ns (0: unknown) */
 	const char *python_version;     /* of the first process, "" if unknown */
 	bool gil_only, idle_included, native;
 };
@@ -134,6 +135,12 @@ void profile__set_keep_runs(struct profile *p, bool keep);
 /* Metadata (strings copied). */
 void profile__set_meta(struct profile *p, const struct prof_meta *m);
 const struct prof_meta *profile__meta(const struct profile *p);
+
+/* The rate samples were really taken at, in Hz: ticks / duration when both
+ * are known (below the requested rate when sampling fell behind it), else
+ * the requested rate_hz (0: unknown). A sample stands for 1 / this many
+ * seconds in every writer that shows time (speedscope, chrometrace). */
+double profile_sample_rate(const struct prof_meta *m);
 
 size_t profile__nframes(const struct profile *p);
 const struct prof_frame *profile__frame_at(const struct profile *p, uint32_t id);

@@ -56,9 +56,10 @@ static void usage(FILE *f)
 "Options:\n"
 "  -o, --output FILE      output file (default: <program or pid>-<time>.<ext>)\n"
 "  -f, --format FORMAT    flamegraph (.svg), speedscope (.json), raw (.txt:\n"
-"                         collapsed stacks), chrometrace (.json), json (cspy's\n"
-"                         own); default: from the extension of --output, else\n"
-"                         flamegraph\n"
+"                         collapsed stacks), chrometrace (.trace.json), json\n"
+"                         (cspy's own); default: from the extension of --output\n"
+"                         (an unknown one is an error), else flamegraph; a name\n"
+"                         ending in .gz (or .svgz) is written gzip-compressed\n"
 "  -r, --rate N           samples per second (default 100, at most 100000)\n"
 "  -d, --duration S       stop after S seconds (default: until the program exits)\n"
 "  -p, --pid PID[,PID]    attach to running processes\n"
@@ -198,6 +199,18 @@ static void progress(const struct sampler_status *st, void *arg)
 	fflush(stderr);
 }
 
+/* The wall clock (CLOCK_REALTIME, ns since the epoch) at the first sample;
+ * without one, when sampling started. Called when sampling has ended. */
+static uint64_t start_unix_ns(const struct sampler_status *st)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	uint64_t ago = st->first_sample_ns ? clock_now_ns() - st->first_sample_ns
+					   : (uint64_t)(st->elapsed_s * 1e9);
+	return now > ago ? now - ago : 0;
+}
+
 /* CSPY_STATS=FILE: cspy's own costs as one JSON object, for `make bench`
  * (documented in docs/formats.md). Best effort: a failure only warns. */
 static void write_stats(const char *path, const struct sampler_status *st, double rate,
@@ -235,7 +248,12 @@ int cmd_record(int argc, char **argv)
 		return err > 0 ? 0 : EXIT_USAGE;
 
 	const struct writer *fmt;
-	if (writer_choose(c.format, c.output, &fmt) != 0) {
+	int cerr = writer_choose(c.format, c.output, &fmt);
+	if (cerr == -ENOENT) {
+		cli_error("cannot tell the format from the name '%s': use one of %s, or --format",
+			  c.output, writer_endings());
+		return EXIT_USAGE;
+	} else if (cerr) {
 		cli_error("unknown format '%s': use %s", c.format, writer_names());
 		return EXIT_USAGE;
 	}
@@ -255,6 +273,14 @@ int cmd_record(int argc, char **argv)
 	/* Open the output now: an unwritable path must not cost a whole run. */
 	struct outfile *out = NULL;
 	if (session_open_output(path, false, &out)) {
+		stack_filter__free(filter);
+		free(stem);
+		free(path);
+		return 1;
+	}
+	if (writer_path_gzip(path) && (err = outfile__gzip(out)) != 0) {
+		cli_error("cannot compress '%s': %s", path, strerror(-err));
+		outfile__close(out, err);
 		stack_filter__free(filter);
 		free(stem);
 		free(path);
@@ -301,14 +327,15 @@ int cmd_record(int argc, char **argv)
 
 out:;
 	const struct sampler_status *st = sampler__status(s);
+	uint64_t start_unix = start_unix_ns(st);
 	/* The program runs on after a signal, the end of --duration or an
 	 * error: end it (see cli/session.h) before writing the file. */
 	rc = session_end(s, rc);
 
 	struct prof_meta meta = {
 		.title = cmdline, .command_line = cmdline, .rate_hz = c.o.rate,
-		.start_unix_ns = (uint64_t)time(NULL) * 1000000000ull, .duration_ns =
-		(uint64_t)(st->elapsed_s * 1e9), .samples = st->samples, .errors = st->errors,
+		.start_unix_ns = start_unix, .duration_ns = (uint64_t)(st->elapsed_s * 1e9),
+		.samples = st->samples, .errors = st->errors, .ticks = st->ticks,
 		.python_version = sampler__python_version(s), .gil_only = c.o.gil,
 		.idle_included = c.o.idle, .native = c.o.native,
 	};
@@ -337,8 +364,12 @@ out:;
 			 "include idle threads.", (unsigned long long)st->samples);
 	}
 	if (!werr) {
-		cli_note("Wrote %s data to '%s'. Samples: %llu Errors: %llu", fmt->name,
-			 path, (unsigned long long)st->samples, (unsigned long long)st->errors);
+		/* Ticks (reads of a process's stacks: one per tick and process)
+		 * and thread samples (kept: what the flame graph's root counts)
+		 * named apart. */
+		cli_note("Wrote %s data to '%s'. Samples: %llu ticks, %llu thread samples. Errors: %llu",
+			 fmt->name, path, (unsigned long long)st->samples,
+			 (unsigned long long)profile__total(prof), (unsigned long long)st->errors);
 		const char *hint = fmt->hint;
 		if (hint)
 			cli_note("%s", hint);

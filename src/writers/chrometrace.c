@@ -2,14 +2,16 @@
  *
  * Chrome trace-event writer (see chrometrace.h). Frame labels are built once
  * and numbered by their text (frames with equal labels share a number), so
- * a stack change is found by comparing small integers from the root. Each
+ * a stack change is found by comparing small integers from the root. An
+ * event is named by the function alone, its file and line in "args" (as
+ * py-spy writes them), so that tools grouping events by name agree. Each
  * thread's runs are replayed with a stack of open frames: at a run's start
  * the differing tail of the open stack is ended and the new frames are
  * begun; at a gap and after the last run everything still open is ended.
  *
  * A profile whose stack changes at every sample gives tens of events per
  * sample, so events are assembled from pieces rendered once: per frame
- * `,"name":"LABEL","cat":"KIND","ts":` (the label escaped by the JSON writer,
+ * `,"name":"NAME","cat":"KIND","args":{...},"ts":` (strings escaped by the JSON writer,
  * writers/json.h, which every string of the file goes through) and per thread
  * `,"pid":P,"tid":T}`; an event is then three copies and a number into
  * the output buffer (writers/outbuf.h), written out in large blocks with
@@ -96,11 +98,23 @@ static void frames_build(struct ct *c, bool full)
 	if (!ms)
 		abort();        /* out of memory */
 	for (uint32_t i = 0; i < n; i++) {
+		const struct prof_frame *f = profile__frame_at(c->p, i);
 		struct json j;
 		fputs(",\"name\":", ms);
 		json__init(&j, ms, false);
-		json__string(&j, label[i]);
-		fprintf(ms, ",\"cat\":\"%s\",\"ts\":", profile_frame_kind_name(profile__frame_at(c->p, i)->kind));
+		json__string(&j, f->name);
+		fprintf(ms, ",\"cat\":\"%s\"", profile_frame_kind_name(f->kind));
+		if (f->filename[0]) {
+			/* py-spy's fields: the full file name, the line or null. */
+			fputs(",\"args\":{\"filename\":", ms);
+			json__init(&j, ms, false);
+			json__string(&j, f->filename);
+			if (f->line >= 0)
+				fprintf(ms, ",\"line\":%d}", f->line);
+			else
+				fputs(",\"line\":null}", ms);
+		}
+		fputs(",\"ts\":", ms);
 		fflush(ms);
 		c->part_off[i + 1] = len;
 	}
@@ -295,7 +309,8 @@ int chrometrace_write(FILE *f, const struct profile *p, const struct chrometrace
 	c->p = p;
 	c->first_event = true;
 	const struct prof_meta *m = profile__meta(p);
-	uint64_t period_ns = m->rate_hz > 0 && 1e9 / m->rate_hz >= 1 ? (uint64_t)(1e9 / m->rate_hz) : 0;
+	double rate = profile_sample_rate(m);   /* measured: see agg/profile.h */
+	uint64_t period_ns = rate > 0 && 1e9 / rate >= 1 ? (uint64_t)(1e9 / rate) : 0;
 	frames_build(c, o->full_filenames);
 
 	outbuf__str(&c->ob, "{\"traceEvents\":[");

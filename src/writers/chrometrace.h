@@ -10,8 +10,10 @@
  * "traceEvents" starts with metadata events ("ph": "M"): one "process_name"
  * per process (its command line, or "Process PID") and one "thread_name" per
  * thread (its name, or "Thread TID"). Then come, thread by thread, duration
- * events ("ph": "B" begin, "E" end) with "name" (the frame's label,
- * "name (file:line)"), "cat" (the frame kind: "python", "native", "process",
+ * events ("ph": "B" begin, "E" end) with "name" (the function's name, or a
+ * synthetic frame's label), "args" (as py-spy writes them: "filename", the
+ * full file name, and "line", null when there is none; left out for frames
+ * without a file), "cat" (the frame kind: "python", "native", "process",
  * "thread", "other"), "ts" (microseconds since the start of the profile,
  * rounded down), "pid" and "tid".
  *

@@ -444,11 +444,54 @@ static void out_cdata(struct outbuf *o, const char *data, size_t len)
 static const char STYLE[] =
 	"text { font-family: monospace; font-size: 12px; fill: #000; }\n"
 	"#title { font-size: 16px; text-anchor: middle; }\n"
-	"#search, #matched { text-anchor: end; }\n"
-	"#reset, #search { cursor: pointer; fill: #1f4e9e; }\n"
+	"#search, #matched, #case { text-anchor: end; }\n"
+	"#subtitle { text-anchor: middle; fill: #444; }\n"
+	"#reset, #search, #case { cursor: pointer; fill: #1f4e9e; }\n"
 	"#frames g { cursor: pointer; }\n"
 	"#frames text { pointer-events: none; }\n"
 	"#frames g:hover rect { stroke: #000; stroke-width: 0.5; }\n";
+
+/* v with exactly two decimals ("2.50"), from integers. */
+static void out_fixed2(struct outbuf *o, double v)
+{
+	uint64_t c = v > 0 ? (uint64_t)round_ll(v * 100) : 0;
+	outbuf__u64(o, c / 100);
+	char t[3] = { '.', (char)('0' + c % 100 / 10), (char)('0' + c % 10) };
+	outbuf__mem(o, t, 3);
+}
+
+/* The line under the title: how long, how fast, how many samples -- the
+ * ticks (reads of a process) and the thread samples the frames count, named
+ * apart. The rate is the measured one (profile_sample_rate), with the
+ * requested one beside it when they differ by more than 1 %. */
+static void write_subtitle(struct outbuf *out, const struct prof_meta *m, uint64_t total, double cx)
+{
+	outbuf__str(out, "<text id=\"subtitle\" x=\"");
+	out_num(out, cx);
+	outbuf__str(out, "\" y=\"44\">");
+	if (m->duration_ns) {
+		outbuf__str(out, "Duration: ");
+		out_fixed2(out, (double)m->duration_ns / 1e9);
+		outbuf__str(out, " s, ");
+	}
+	double rate = profile_sample_rate(m);
+	if (rate > 0) {
+		outbuf__str(out, "Rate: ");
+		outbuf__u64(out, (uint64_t)round_ll(rate));
+		outbuf__str(out, " Hz");
+		if (m->ticks && m->rate_hz > 0 && (rate < m->rate_hz * 0.99 || rate > m->rate_hz * 1.01)) {
+			outbuf__str(out, " (");
+			outbuf__u64(out, (uint64_t)round_ll(m->rate_hz));
+			outbuf__str(out, " Hz requested)");
+		}
+		outbuf__str(out, ", ");
+	}
+	outbuf__str(out, "Samples: ");
+	outbuf__u64(out, m->samples);
+	outbuf__str(out, m->samples == 1 ? " tick, " : " ticks, ");
+	outbuf__u64(out, total);
+	outbuf__str(out, total == 1 ? " thread sample</text>\n" : " thread samples</text>\n");
+}
 
 static void write_frame(struct outbuf *out, const struct fg *fg, uint32_t id,
 			const struct flamegraph_opts *o, double usable)
@@ -551,14 +594,18 @@ int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_o
 	outbuf__u64(out, width);
 	outbuf__str(out, "\" height=\"");
 	outbuf__u64(out, height);
-	outbuf__str(out, "\" fill=\"#f6f6ee\"/>\n<text id=\"title\" x=\"");
+	outbuf__str(out, "\" fill=\"#f6f6ee\" id=\"background\"/>\n<text id=\"title\" x=\"");
 	out_num(out, o.width / 2.0);
 	outbuf__str(out, "\" y=\"24\">");
 	out_trimmed(out, ctitle, tlen, usable, TITLE_CHAR_W);
 	outbuf__str(out, "</text>\n<text id=\"reset\" x=\"" STR(PAD_X) "\" y=\"44\" style=\"display:none\">Reset Zoom</text>\n"
 		"<text id=\"search\" x=\"");
 	outbuf__u64(out, width - PAD_X);
-	outbuf__str(out, "\" y=\"44\">Search</text>\n<text id=\"details\" x=\"" STR(PAD_X) "\" y=\"");
+	outbuf__str(out, "\" y=\"44\">Search</text>\n<text id=\"case\" x=\"");
+	out_num(out, width - PAD_X - 9 * CHAR_W);
+	outbuf__str(out, "\" y=\"44\">[ ] Ignore Case</text>\n");
+	write_subtitle(out, meta, total, o.width / 2.0);
+	outbuf__str(out, "<text id=\"details\" x=\"" STR(PAD_X) "\" y=\"");
 	outbuf__u64(out, bottom);
 	outbuf__str(out, "\"> </text>\n<text id=\"matched\" x=\"");
 	outbuf__u64(out, width - PAD_X);

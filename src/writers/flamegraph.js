@@ -13,7 +13,12 @@
 //     or "Reset Search" clears it) that colours matching frames and shows
 //     "Matched: P%" of all samples, nested matches counted once; ?s=REGEX in the
 //     URL restores a search on load,
-//   - a details line naming the frame under the mouse.
+//   - a case-insensitive toggle for the search (the "Ignore Case" control or
+//     the i key; ?i=1 in the URL): the regex gets the i flag,
+//   - a details line naming the frame under the mouse,
+//   - the drawing fills the window and follows its resizes (as inferno's
+//     does): the writer drew it for a fixed width; the script makes the SVG
+//     as wide as its window and places the frames for that width again.
 // Sample positions are integers, so zoomed coordinates and the matched
 // percentage are exact.
 (function () {
@@ -26,10 +31,15 @@
 	var matched = doc.getElementById('matched');
 	var resetEl = doc.getElementById('reset');
 	var searchEl = doc.getElementById('search');
+	var caseEl = doc.getElementById('case');
+	var svg = doc.documentElement;
 	var frames = [];
 	var root = null;
 	var x0 = 0, fullWidth = 0, charWidth = 7.3;
 	var current = null;     // the active search term, or null
+	var ignoreCase = false;
+	var zoomed = null;      // the frame zoomed to, or null
+	var viewW = 0;          // the width laid out for
 
 	function labelOf(title) {
 		var i = title.lastIndexOf(' (');
@@ -171,13 +181,65 @@
 				hide(o);
 			}
 		}
+		zoomed = f;
 		resetEl.style.display = '';
 	}
 
 	function unzoom() {
 		for (var i = 0; i < frames.length; i++)
 			place(frames[i], frames[i].s - root.s, root.n, false);
+		zoomed = null;
 		resetEl.style.display = 'none';
+	}
+
+	// Make the drawing as wide as the window: the SVG at 100% width, a
+	// viewBox of one unit per pixel, the centred and right-aligned texts
+	// moved, and every frame placed again for the new width.
+	function fitWindow() {
+		if (svg.namespaceURI !== 'http://www.w3.org/2000/svg')
+			return;
+		svg.setAttribute('width', '100%');
+		var w = Math.floor(svg.getBoundingClientRect().width || window.innerWidth || 0);
+		if (w < 200)
+			w = 200;
+		if (w === viewW)
+			return;
+		viewW = w;
+		var h = svg.getAttribute('height');
+		svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
+		var bg = doc.getElementById('background');
+		if (bg)
+			bg.setAttribute('width', String(w));
+		var centred = ['title', 'subtitle', 'empty'];
+		for (var i = 0; i < centred.length; i++) {
+			var c = doc.getElementById(centred[i]);
+			if (c)
+				c.setAttribute('x', fmt(w / 2));
+		}
+		var pad = root ? x0 : 10;
+		var right = [searchEl, matched];
+		for (var k = 0; k < right.length; k++)
+			if (right[k])
+				right[k].setAttribute('x', String(w - pad));
+		if (caseEl && searchEl)
+			caseEl.setAttribute('x', String(w - pad - searchEl.getComputedTextLength() - 3 * charWidth));
+		if (!root)
+			return;
+		fullWidth = w - 2 * x0;
+		if (zoomed)
+			zoom(zoomed);
+		else
+			unzoom();
+	}
+
+	function setIgnoreCase(on) {
+		ignoreCase = on;
+		if (caseEl) {
+			caseEl.style.fontWeight = on ? 'bold' : '';
+			caseEl.textContent = on ? '[x] Ignore Case' : '[ ] Ignore Case';
+		}
+		if (current !== null)
+			search(current);
 	}
 
 	function showMatched(text) {
@@ -191,6 +253,7 @@
 			frames[i].rect.setAttribute('fill', frames[i].fill);
 		showMatched('');
 		searchEl.textContent = 'Search';
+		placeCase();
 		setUrlTerm(null);
 	}
 
@@ -203,7 +266,7 @@
 		}
 		var re;
 		try {
-			re = new RegExp(term);
+			re = new RegExp(term, ignoreCase ? 'i' : '');
 		} catch (e) {
 			clearSearch();
 			showMatched('Invalid regex');
@@ -237,6 +300,7 @@
 		var pct = root && root.n > 0 ? 100 * total / root.n : 0;
 		showMatched('Matched: ' + pct.toFixed(2) + '%');
 		searchEl.textContent = 'Reset Search';
+		placeCase();
 		setUrlTerm(term);
 	}
 
@@ -245,7 +309,15 @@
 		search(term);
 	}
 
-	// Keep ?s=TERM in the address so a reload or a shared link shows the search.
+	// The case toggle sits left of the Search control, whose text changes.
+	function placeCase() {
+		if (caseEl && searchEl && viewW)
+			caseEl.setAttribute('x', String(Number(searchEl.getAttribute('x')) -
+				searchEl.getComputedTextLength() - 3 * charWidth));
+	}
+
+	// Keep ?s=TERM (and i=1) in the address so a reload or a shared link
+	// shows the search.
 	function setUrlTerm(term) {
 		try {
 			var url = new URL(window.location.href);
@@ -253,6 +325,10 @@
 				url.searchParams.delete('s');
 			else
 				url.searchParams.set('s', term);
+			if (term !== null && ignoreCase)
+				url.searchParams.set('i', '1');
+			else
+				url.searchParams.delete('i');
 			if (url.href !== window.location.href)
 				window.history.replaceState(null, '', url.href);
 		} catch (e) {
@@ -272,7 +348,13 @@
 	init();
 	resetEl.style.display = 'none';
 	showMatched('');
+	fitWindow();
+	window.addEventListener('resize', fitWindow);
 	resetEl.addEventListener('click', unzoom);
+	if (caseEl)
+		caseEl.addEventListener('click', function () {
+			setIgnoreCase(!ignoreCase);
+		});
 	searchEl.addEventListener('click', function () {
 		if (current !== null)
 			clearSearch();
@@ -302,6 +384,8 @@
 		} else if (e.key === 'Escape') {
 			if (current !== null)
 				clearSearch();
+		} else if ((e.key === 'i' || e.key === 'I') && !e.ctrlKey && !e.metaKey && !e.altKey) {
+			setIgnoreCase(!ignoreCase);
 		}
 	});
 	var params = null;
@@ -310,6 +394,8 @@
 	} catch (e) {
 		params = null;
 	}
+	if (params && params.get('i') === '1')
+		setIgnoreCase(true);
 	if (params && params.get('s'))
 		search(params.get('s'));
 })();

@@ -6,8 +6,9 @@
  * else, a descriptor named through /proc/PID/fd (/dev/stdout), and a
  * writable file in a directory where nothing can be created are opened
  * directly. The FILE given to the writers is a fopencookie() stream over
- * the descriptor whose write function keeps the first errno; closing
- * decides between rename and unlink.
+ * the descriptor whose write function keeps the first errno (and, after
+ * outfile__gzip, deflates on the way with zlib); closing finishes the
+ * compressed stream and decides between rename and unlink.
  */
 #include "writers/outfile.h"
 
@@ -22,11 +23,14 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "util/xalloc.h"
 
 #define TMP_TRIES 100
 #define TMP_BASE_MAX 200        /* of NAME in .NAME.cspy-XXXXXX (NAME_MAX is 255) */
+
+#define GZ_CHUNK 65536
 
 struct outfile {
 	FILE *f;
@@ -34,11 +38,13 @@ struct outfile {
 	int err;                /* first failed write: -errno */
 	char *path;             /* where the file ends up */
 	char *tmp;              /* the temporary file, or NULL: writing path directly */
+	z_stream *z;            /* outfile__gzip: compressing, else NULL */
+	unsigned char *zbuf;    /* GZ_CHUNK bytes of compressed output */
 };
 
-static ssize_t cookie_write(void *arg, const char *buf, size_t n)
+/* Write all of buf to the descriptor; 0, or -errno kept in of->err. */
+static int raw_write(struct outfile *of, const void *buf, size_t n)
 {
-	struct outfile *of = arg;
 	size_t done = 0;
 	while (done < n) {
 		ssize_t w = write(of->fd, buf + done, n - done);
@@ -47,10 +53,48 @@ static ssize_t cookie_write(void *arg, const char *buf, size_t n)
 		if (w <= 0) {
 			if (!of->err)
 				of->err = w < 0 ? -errno : -EIO;
-			errno = -of->err;
-			return 0;       /* fopencookie: 0 is an error */
+			return of->err;
 		}
 		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* Compress n bytes of buf (flush: Z_FINISH at the end) and write what
+ * deflate gives out. 0 or -errno. */
+static int gz_write(struct outfile *of, const char *buf, size_t n, int flush)
+{
+	z_stream *z = of->z;
+	z->next_in = (unsigned char *)buf;
+	z->avail_in = (uInt)n;
+	int zr;
+	do {
+		z->next_out = of->zbuf;
+		z->avail_out = GZ_CHUNK;
+		zr = deflate(z, flush);
+		if (zr == Z_STREAM_ERROR)
+			return of->err ? of->err : (of->err = -EIO);
+		int err = raw_write(of, of->zbuf, GZ_CHUNK - z->avail_out);
+		if (err)
+			return err;
+	} while (z->avail_out == 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
+	return 0;
+}
+
+static ssize_t cookie_write(void *arg, const char *buf, size_t n)
+{
+	struct outfile *of = arg;
+	int err = 0;
+	if (of->z) {
+		/* avail_in is 32 bits: feed large writes in pieces. */
+		for (size_t off = 0; off < n && !err; off += 1u << 30)
+			err = gz_write(of, buf + off, n - off < (1u << 30) ? n - off : 1u << 30, Z_NO_FLUSH);
+	} else {
+		err = raw_write(of, buf, n);
+	}
+	if (err) {
+		errno = -err;
+		return 0;       /* fopencookie: 0 is an error */
 	}
 	return (ssize_t)n;
 }
@@ -174,6 +218,24 @@ int outfile__open(const char *path, enum outfile_mode mode, struct outfile **out
 	return 0;
 }
 
+int outfile__gzip(struct outfile *of)
+{
+	if (of->z)
+		return 0;
+	if (fflush(of->f) != 0)
+		return of->err ? of->err : -EIO;
+	of->z = xcalloc(1, sizeof(*of->z));
+	/* windowBits 15 + 16: a gzip header (no name, time 0: the same bytes
+	 * every time) and trailer around the deflate stream. */
+	if (deflateInit2(of->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(of->z);
+		of->z = NULL;
+		return -ENOMEM;
+	}
+	of->zbuf = xmalloc(GZ_CHUNK);
+	return 0;
+}
+
 FILE *outfile__stream(struct outfile *of)
 {
 	return of->f;
@@ -191,6 +253,13 @@ int outfile__close(struct outfile *of, int werr)
 	int err = 0;
 	if (fclose(of->f) != 0)
 		err = -EIO;     /* the real errno, if a write failed, is in of->err */
+	if (of->z) {
+		if (!err && !werr && !of->err)
+			err = gz_write(of, "", 0, Z_FINISH);
+		deflateEnd(of->z);
+		free(of->z);
+		free(of->zbuf);
+	}
 	if (!err && !werr && !of->err && of->tmp && fsync(of->fd) != 0)
 		err = -errno;
 	if (close(of->fd) != 0 && !err)

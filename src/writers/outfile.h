@@ -33,6 +33,11 @@ enum outfile_mode {
 /* Open path for writing; checks that it can be written (the directory for
  * the temporary file, the file itself if it exists). 0 or -errno. */
 int outfile__open(const char *path, enum outfile_mode mode, struct outfile **out);
+/* Compress everything written from now on: the file becomes gzip (zlib's
+ * deflate with a gzip header, time 0, so equal input gives equal bytes),
+ * finished by outfile__close(). For `record -o p.svgz`, `p.json.gz`. 0 or
+ * -errno. */
+int outfile__gzip(struct outfile *of);
 /* The stream to write to; borrowed, valid until outfile__close(). */
 FILE *outfile__stream(struct outfile *of);
 /* The descriptor under that stream (the temporary file's while writing),

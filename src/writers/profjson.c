@@ -44,6 +44,7 @@ static void write_meta(struct json *j, const struct prof_meta *m)
 	kv_uint(j, "duration_ns", m->duration_ns);
 	kv_uint(j, "samples", m->samples);
 	kv_uint(j, "errors", m->errors);
+	kv_uint(j, "ticks", m->ticks);
 	kv_bool(j, "gil_only", m->gil_only);
 	kv_bool(j, "idle_included", m->idle_included);
 	kv_bool(j, "native", m->native);

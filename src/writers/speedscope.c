@@ -11,6 +11,10 @@
  * the weight text of small counts is cached, so a run costs two copies.
  * Doubles are printed as the JSON writer prints them ("%.17g", exact round
  * trip), and endValue is their sum in file order, as a reader adds them.
+ * A sample weighs 1 / profile_sample_rate() seconds: the measured mean
+ * interval between the sampler's ticks, so that a thread sampled at every
+ * tick spans the recording's real duration even when sampling fell behind
+ * the requested rate.
  */
 #include "writers/speedscope.h"
 
@@ -91,19 +95,34 @@ struct weights {
 	unsigned char len[WEIGHT_CACHE];        /* 0: not rendered yet */
 };
 
-static size_t weight_text(struct weights *w, uint32_t count, char *tmp, const char **out)
+static size_t weight_text(struct weights *w, uint64_t count, char *tmp, const char **out)
 {
 	if (count < WEIGHT_CACHE && w->len[count]) {
 		*out = w->text[count];
 		return w->len[count];
 	}
-	size_t n = w->seconds ? fmt_double(tmp, 32, count / w->rate) : outbuf_fmt_u64(tmp, count);
+	size_t n = w->seconds ? fmt_double(tmp, 32, (double)count / w->rate) : outbuf_fmt_u64(tmp, count);
 	if (count < WEIGHT_CACHE) {
 		memcpy(w->text[count], tmp, n);
 		w->len[count] = (unsigned char)n;
 	}
 	*out = tmp;
 	return n;
+}
+
+/* Runs r.. with the same stack as run r, which speedscope, without gaps in
+ * its timeline, shows as one sample: the index after them, and (if count)
+ * their samples. The profile splits a run at a gap between samples (an idle
+ * thread, or sampling that fell behind the requested rate). */
+static size_t next_group(const struct prof_run *runs, size_t nruns, size_t r, uint64_t *count)
+{
+	uint64_t n = 0;
+	size_t e = r;
+	while (e < nruns && runs[e].stack == runs[r].stack)
+		n += runs[e++].count;
+	if (count)
+		*count = n;
+	return e;
 }
 
 static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
@@ -123,9 +142,11 @@ static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
 	const char *txt;
 	double end_s = 0;
 	uint64_t end_n = 0;
-	for (size_t r = 0; r < nruns; r++) {
-		end_s += runs[r].count / w->rate;
-		end_n += runs[r].count;
+	for (size_t r = 0, e; r < nruns; r = e) {
+		uint64_t n;
+		e = next_group(runs, nruns, r, &n);
+		end_s += (double)n / w->rate;
+		end_n += n;
 	}
 
 	outbuf__str(o, "{\"type\":\"sampled\",\"name\":");
@@ -137,21 +158,45 @@ static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
 	else
 		outbuf__u64(o, end_n);
 	outbuf__str(o, ",\"samples\":[");
-	for (size_t r = 0; r < nruns && !o->err; r++) {
+	for (size_t r = 0; r < nruns && !o->err; r = next_group(runs, nruns, r, NULL)) {
 		if (r)
 			outbuf__mem(o, ",", 1);
 		uint32_t s = runs[r].stack;
 		outbuf__mem(o, st->text + st->off[s], st->off[s + 1] - st->off[s]);
 	}
 	outbuf__str(o, "],\"weights\":[");
-	for (size_t r = 0; r < nruns && !o->err; r++) {
+	uint64_t count;
+	for (size_t r = 0, e; r < nruns && !o->err; r = e) {
+		e = next_group(runs, nruns, r, &count);
 		if (r)
 			outbuf__mem(o, ",", 1);
-		size_t n = weight_text(w, runs[r].count, b, &txt);
+		size_t n = weight_text(w, count, b, &txt);
 		outbuf__mem(o, txt, n);
 	}
 	outbuf__str(o, "]}");
 	free(name);
+}
+
+/* The index among the written profiles (threads with runs) of the one with
+ * the most samples, the first of equals: where speedscope opens. */
+static uint64_t busiest(const struct profile *p)
+{
+	uint64_t best = 0, best_n = 0, i = 0;
+	for (uint32_t t = 0; t < profile__nthreads(p); t++) {
+		size_t nruns;
+		const struct prof_run *runs = profile__runs(p, t, &nruns);
+		if (!nruns)
+			continue;
+		uint64_t n = 0;
+		for (size_t r = 0; r < nruns; r++)
+			n += runs[r].count;
+		if (n > best_n) {
+			best_n = n;
+			best = i;
+		}
+		i++;
+	}
+	return best;
 }
 
 int speedscope_write(FILE *f, const struct profile *p, const struct speedscope_opts *o)
@@ -164,8 +209,8 @@ int speedscope_write(FILE *f, const struct profile *p, const struct speedscope_o
 	struct outbuf *out = xmalloc(sizeof(*out));
 	outbuf__init(out, f);
 	struct weights *w = xcalloc(1, sizeof(*w));
-	w->rate = m->rate_hz;
-	w->seconds = !o->unit_samples && m->rate_hz > 0;
+	w->rate = profile_sample_rate(m);
+	w->seconds = !o->unit_samples && w->rate > 0;
 	struct stack_texts st;
 	stack_texts_build(&st, p);
 
@@ -174,7 +219,8 @@ int speedscope_write(FILE *f, const struct profile *p, const struct speedscope_o
 		outbuf__str(out, ",\"name\":");
 		json_outbuf_string(out, title);
 	}
-	outbuf__str(out, ",\"exporter\":\"cspy " CSPY_VERSION "\",\"activeProfileIndex\":0");
+	outbuf__str(out, ",\"exporter\":\"cspy " CSPY_VERSION "\",\"activeProfileIndex\":");
+	outbuf__u64(out, busiest(p));
 	outbuf__str(out, ",\"shared\":{\"frames\":");
 	write_frames(out, p, o->full_filenames);
 	outbuf__str(out, "},\"profiles\":[");

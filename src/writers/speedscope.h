@@ -13,11 +13,15 @@
  *     is unknown), in thread order. Its samples follow the thread's timeline:
  *     each run of identical consecutive samples is one sample (frame indexes,
  *     root first) whose weight is the run's length, so the file grows with
- *     the number of stack changes, not with the number of samples;
+ *     the number of stack changes, not with the number of samples (runs the
+ *     profile split at a gap in the samples are joined again: speedscope's
+ *     timeline has no gaps);
  *   - "name" (the profile title), "exporter" ("cspy VERSION"),
- *     "activeProfileIndex" 0.
+ *     "activeProfileIndex": the profile with the most samples (the first of
+ *     equals), which speedscope opens first.
  *
- * Weights are in seconds (count / sampling rate) by default, or plain sample
+ * Weights are in seconds (count / profile_sample_rate(): the rate samples
+ * were really taken at, measured, see agg/profile.h) by default, or plain sample
  * counts with unit "none" when asked for or when the rate is unknown. Each
  * profile starts at 0 and its endValue is the sum of its weights, added in
  * file order as a reader does.

@@ -6,6 +6,8 @@
  * .speedscope.json and any other .json speedscope (py-spy's JSON output);
  * .trace.json / .chrometrace.json Chrome trace; .txt / .collapsed / .folded
  * raw. cspy's own JSON has no ending: it is chosen with --format json.
+ * Any of them followed by .gz, and .svgz (a flame graph), are compressed
+ * (writers/outfile.h outfile__gzip).
  */
 #include "writers/writer.h"
 
@@ -94,6 +96,31 @@ static bool ends_with(const char *s, size_t n, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+bool writer_path_gzip(const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+	return n && (ends_with(path, n, ".gz") || ends_with(path, n, ".svgz"));
+}
+
+const char *writer_endings(void)
+{
+	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, "
+	       "each also with .gz, and .svgz";
+}
+
+/* Does the last component of path (its first n bytes) have an extension: a
+ * dot after its first character? */
+static bool has_extension(const char *path, size_t n)
+{
+	size_t b = n;
+	while (b > 0 && path[b - 1] != '/')
+		b--;
+	for (size_t i = b + 1; i < n; i++)
+		if (path[i] == '.')
+			return true;
+	return false;
+}
+
 int writer_choose(const char *format, const char *path, const struct writer **out)
 {
 	if (format) {
@@ -104,13 +131,22 @@ int writer_choose(const char *format, const char *path, const struct writer **ou
 	if (!path)
 		return 0;
 	size_t n = strlen(path), best = 0;
+	if (ends_with(path, n, ".svgz"))
+		return 0;
+	if (ends_with(path, n, ".gz"))
+		n -= 3;         /* compressed: the ending before .gz chooses */
+	bool found = false;
 	for (size_t i = 0; i < NWRITERS; i++) {
 		for (const char *const *e = writers[i].endings; *e; e++) {
-			if (strlen(*e) > best && ends_with(path, n, *e)) {
-				best = strlen(*e);
+			size_t m = strlen(*e);
+			if (m > best && n >= m && strncmp(path + n - m, *e, m) == 0) {
+				best = m;
 				*out = &writers[i];
+				found = true;
 			}
 		}
 	}
-	return 0;
+	/* No extension at all (/dev/stdout): the flame graph, as always; one
+	 * that no writer claims is refused rather than guessed. */
+	return found || !has_extension(path, n) ? 0 : -ENOENT;
 }

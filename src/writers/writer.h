@@ -8,8 +8,9 @@
  * the table (writer.c); nothing above this layer names a format.
  *
  * The format comes from --format, else from the longest ending of the output
- * path that a writer claims (".trace.json" before ".json"), else it is the
- * flame graph. The entries are constant and live as long as the program.
+ * path that a writer claims (".trace.json" before ".json"), else, for a path
+ * without an extension, it is the flame graph; an unknown extension is an
+ * error. ".gz" after an ending, and ".svgz", mean the file is compressed. The entries are constant and live as long as the program.
  */
 #ifndef CSPY_WRITER_H
 #define CSPY_WRITER_H
@@ -38,8 +39,16 @@ struct writer {
 
 /* The writer of --format (may be NULL) and the output path (may be NULL).
  * 0, or -EINVAL for an unknown format name (the caller reports it, naming
- * writer_names()). */
+ * writer_names()), or without a format -ENOENT for a path whose extension
+ * no writer claims (naming writer_endings()); a path without an extension
+ * (/dev/stdout) gets the flame graph. A path ending in .gz is chosen by
+ * what comes before .gz; .svgz is the flame graph. */
 int writer_choose(const char *format, const char *path, const struct writer **out);
+/* Is the output at path compressed (gzip): does it end in .gz or .svgz?
+ * Whatever the format. */
+bool writer_path_gzip(const char *path);
+/* The endings that choose a writer, for an error message. */
+const char *writer_endings(void);
 /* The writer called name, or NULL. */
 const struct writer *writer_find(const char *name);
 /* The i-th writer of the table, or NULL past its end. */

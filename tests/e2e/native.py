@@ -285,7 +285,7 @@ def check_dump_json(s):
         raise Fail('$ %s\n%s' % (res.shown, indent('\n'.join(pr), 2)))
 
 
-RE_WROTE = re.compile(r"^cspy> Wrote (\S+) data to '(.*)'\. Samples: (\d+) Errors: (\d+)$", re.M)
+RE_WROTE = re.compile(r"^cspy> Wrote (\S+) data to '(.*)'\. Samples: (\d+) ticks, \d+ thread samples\. Errors: (\d+)$", re.M)
 # Steady state: after the start-up (attach, symbols, first sample).
 RE_CPU = re.compile(r'^cspy> start-up \(attach, first sample\) ([\d.]+) ms of CPU; '
                     r'then ([\d.]+) us per sample$', re.M)

@@ -61,7 +61,7 @@ _acc_lock = threading.Lock()
 # Running cspy record
 
 RE_SAMPLING = re.compile(r'^cspy> Sampling process (\S+) times a second\. Press Control-C to exit\.$')
-RE_WROTE = re.compile(r"^cspy> Wrote (\S+) data to '(.*)'\. Samples: (\d+) Errors: (\d+)$")
+RE_WROTE = re.compile(r"^cspy> Wrote (\S+) data to '(.*)'\. Samples: (\d+) ticks, \d+ thread samples\. Errors: (\d+)$")
 
 
 class Rec(object):
@@ -384,8 +384,8 @@ def wrote(ctx, rec, path=None, fmt=None):
             if problems:
                 raise Fail(rec.describe() + '\n' + '\n'.join('  ' + p for p in problems))
             return m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
-    raise Fail(rec.describe() + '\n  no line "cspy> Wrote FORMAT data to \'FILE\'. Samples: N '
-               'Errors: M" on stderr')
+    raise Fail(rec.describe() + '\n  no line "cspy> Wrote FORMAT data to \'FILE\'. Samples: N ticks, M thread samples. '
+               'Errors: E" on stderr')
 
 
 def record_ok(ctx, rec, path, fmt=None):
@@ -1933,8 +1933,17 @@ def check_formats(ctx):
     else:
         if not all(isinstance(e, dict) and 'ph' in e for e in events):
             pr.append('chrometrace: events without "ph"')
-        if not any('busy_spin' in (e.get('name') or '') for e in events if isinstance(e, dict)):
-            pr.append('chrometrace: no event named like busy_spin')
+        # Named by the function, file and line in args, as py-spy writes them.
+        spin = [e for e in events if isinstance(e, dict) and e.get('ph') == 'B' and e.get('name') == 'busy_spin']
+        if not spin:
+            pr.append('chrometrace: no event named busy_spin (%s)'
+                      % sorted(set(e.get('name') for e in events if e.get('ph') == 'B'))[:10])
+        elif not all(isinstance(e.get('args'), dict) and
+                     os.path.basename(e['args'].get('filename') or '') == 'threads_mix.py' and
+                     os.path.isabs(e['args']['filename']) and isinstance(e['args'].get('line'), int)
+                     for e in spin):
+            pr.append('chrometrace: busy_spin events without args {"filename": the full path of '
+                      'threads_mix.py, "line": N}: %s' % spin[0])
     ctx.fail(r, pr)
     # raw (and -v)
     r, out = run('raw', 'p.txt', ['-v'])
@@ -2845,6 +2854,225 @@ def check_deep_truncated(ctx):
 
 
 # --------------------------------------------------------------------------
+# Times in the profiles (issue 13): sampling that falls behind
+
+TIMES_RATE = 100000         # far more than a 300-deep stack can be sampled at
+TIMES_DUR = 2.0
+TIMES_DEPTH = 300
+TIMES_TOL = 0.1             # share of TIMES_DUR
+RE_WROTE_COUNTS = re.compile(r"^cspy> Wrote \S+ data to '.*'\. Samples: (\d+) ticks, (\d+) thread samples\. "
+                             r"Errors: \d+$", re.M)
+
+
+def times_na(interp):
+    """The times come from cspy's clock, not from the interpreter: the frame
+    layouts' two families and a free-threaded build are enough."""
+    if interp.minor in ((2, 7), (3, 12), (3, 14)):
+        return None
+    return ('the times come from the sampler\'s clock, not from the interpreter: checked on '
+            '2.7, 3.12 and 3.14 (with 3.14t, a free-threaded build)')
+
+
+def check_times(ctx):
+    """A 300-deep busy stack recorded at -r 100000 for 2 s: sampling falls far
+    behind (a few thousand samples a second). The main thread, sampled at every
+    tick, must span the 2 s in speedscope (the sum of its weights) and in the
+    json (its samples x duration_ns / ticks), within 10 %, and no more than
+    the wall time the test measured around cspy; the json's start_unix_ns is
+    the wall clock of the first sample, in ns: within 1 s after the test's own
+    clock before cspy started (it was the end of sampling, in whole seconds).
+    Fails before issue 13: speedscope weighed samples at 1 / 100000 s."""
+    t = ctx.start('deep_busy.py', [TIMES_DEPTH])
+    o = ctx.ready(t)
+    d = ctx.tmpdir()
+    for fmt, name in (('speedscope', 't.json'), ('json', 't.cspy.json')):
+        out = os.path.join(d, name)
+        t0 = time.time()
+        r = ctx.cspy(['record', '-f', fmt, '-r', TIMES_RATE, '-d', TIMES_DUR, '-o', out, '--pid', t.pid])
+        wall = time.time() - t0
+        reads = record_ok(ctx, r, out, fmt)
+        doc = load_json_doc(out)
+        pr = []
+        span = None
+        if fmt == 'speedscope':
+            mine = [p for p in doc.get('profiles', [])
+                    if p.get('name', '').startswith('Process %d Thread %d ' % (t.pid, o['tid']))]
+            if len(mine) != 1:
+                pr.append('speedscope: expected one profile of thread %d, got %s'
+                          % (o['tid'], [p.get('name') for p in doc.get('profiles', [])]))
+            elif mine[0].get('unit') != 'seconds':
+                pr.append('speedscope: unit %r, expected seconds' % mine[0].get('unit'))
+            else:
+                span = sum(mine[0].get('weights', []))
+        else:
+            meta = doc['meta']
+            ticks, dur = meta.get('ticks'), meta.get('duration_ns')
+            n = sum(th.get('samples', 0) for th in doc['threads'] if th.get('tid') == o['tid'])
+            if not isinstance(ticks, int) or ticks <= 0 or not isinstance(dur, int) or dur <= 0:
+                pr.append('json: meta.ticks %r, meta.duration_ns %r: expected positive integers' % (ticks, dur))
+            else:
+                span = n * dur / 1e9 / ticks
+                if abs(dur / 1e9 - TIMES_DUR) > TIMES_TOL * TIMES_DUR:
+                    pr.append('json: meta.duration_ns %d, expected %.1f s within %d %%'
+                              % (dur, TIMES_DUR, TIMES_TOL * 100))
+            start = meta.get('start_unix_ns')
+            if not isinstance(start, int) or not t0 - 0.05 <= start / 1e9 <= t0 + 1.0:
+                pr.append('json: meta.start_unix_ns %r (%s s): expected within 1 s after the test\'s '
+                          'clock before cspy started, %.3f s' % (start, start / 1e9 if isinstance(
+                              start, int) else '?', t0))
+        if span is not None:
+            if abs(span - TIMES_DUR) > TIMES_TOL * TIMES_DUR:
+                pr.append('%s: the busy thread spans %.3f s, expected %.1f s (-d) within %d %% '
+                          '(%d reads in %.2f s of wall time: %.0f a second, %d asked for)'
+                          % (fmt, span, TIMES_DUR, TIMES_TOL * 100, reads, wall, reads / wall, TIMES_RATE))
+            if span > wall + 0.01:
+                pr.append('%s: the busy thread spans %.3f s, more than the %.3f s cspy ran'
+                          % (fmt, span, wall))
+        ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_speedscope_active(ctx):
+    """speedscope opens on the busiest thread (activeProfileIndex): busiest.py
+    spins 0.3 s on its main thread (sampled first), then 1.2 s on "worker".
+    Fails before issue 13 (activeProfileIndex was always 0)."""
+    require_cspy()
+    d = ctx.tmpdir()
+    oracle = os.path.join(d, 'oracle.json')
+    out = os.path.join(d, 'p.json')
+    r = ctx.cspy(['record', '-f', 'speedscope', '-o', out, '--'] +
+                 launch_cmd(ctx.interp, 'busiest.py', oracle), wait=False)
+    r.wait(timeout=RUN_TIMEOUT)
+    record_ok(ctx, r, out, 'speedscope')
+    tids = read_json(oracle)['tids']
+    doc = load_json_doc(out)
+    names = [p.get('name', '') for p in doc.get('profiles', [])]
+    idx = doc.get('activeProfileIndex')
+    pr = []
+    # The worker has exited: its profile is its lane ("worker" (1 exited threads)).
+    which = {'main': [i for i, n in enumerate(names) if ' Thread %d ' % tids['main'] in n + ' '],
+             'worker': [i for i, n in enumerate(names) if '"worker"' in n]}
+    if len(which['worker']) != 1 or len(which['main']) != 1 or which['main'][0] > which['worker'][0]:
+        pr.append('expected the main thread\'s profile, then the worker\'s: %s (tids %s)' % (names, tids))
+    elif idx != which['worker'][0]:
+        pr.append('activeProfileIndex %r, expected %d (the worker, %s; profiles %s)'
+                  % (idx, which['worker'][0], tids['worker'], names))
+    ctx.fail(r, pr)
+    ctx.finish()
+
+
+def check_compressed_output(ctx):
+    """Output names: .svgz and NAME.gz compress (gzip) what NAME would hold;
+    an unknown extension is an error before sampling (the file is not
+    created), unless --format says what to write. Fails before issue 13
+    (p.svgz held a plain SVG, p.pdf a flame graph)."""
+    import gzip
+    t = burn_target(ctx)
+    d = ctx.tmpdir()
+    for name, fmt in (('p.svgz', 'flamegraph'), ('p.svg.gz', 'flamegraph'), ('p.json.gz', 'speedscope'),
+                      ('p.trace.json.gz', 'chrometrace'), ('p.txt.gz', 'raw')):
+        out = os.path.join(d, name)
+        r = ctx.cspy(['record', '-o', out, '-d', '0.5', '--pid', t.pid])
+        record_ok(ctx, r, out, fmt)
+        pr = []
+        try:
+            with gzip.open(out, 'rb') as f:
+                data = f.read()
+        except (OSError, IOError, EOFError) as e:
+            ctx.fail(r, ['%s: not gzip: %s' % (name, e)])
+            continue
+        plain = os.path.join(d, 'plain-' + name[:name.rindex('.')])
+        with open(plain, 'wb') as f:
+            f.write(data)
+        if fmt == 'flamegraph':
+            e = xmllint(plain)
+            if e:
+                pr.append('%s: %s' % (name, e))
+            elif not any('burn_loop' in x for x in svg_texts(plain)):
+                pr.append('%s: no burn_loop in the SVG' % name)
+        elif fmt == 'speedscope':
+            if '$schema' not in load_json_doc(plain):
+                pr.append('%s: not speedscope JSON' % name)
+        elif fmt == 'chrometrace':
+            if not any(e.get('name') == 'burn_loop' for e in load_json_doc(plain).get('traceEvents', [])):
+                pr.append('%s: no event named burn_loop' % name)
+        elif 'burn_loop' not in ' '.join(label_name(x) for st, _ in load_raw(plain).stacks for x in st):
+            pr.append('%s: no burn_loop in the collapsed stacks' % name)
+        ctx.fail(r, pr)
+    # --format with any name, compressed or not.
+    for name in ('p.pdf', 'p.data.gz'):
+        out = os.path.join(d, name)
+        r = ctx.cspy(['record', '-f', 'json', '-o', out, '-d', '0.5', '--pid', t.pid])
+        record_ok(ctx, r, out, 'json')
+        try:
+            if name.endswith('.gz'):
+                with gzip.open(out, 'rb') as f:
+                    doc = json.loads(f.read().decode('utf-8'))
+            else:
+                doc = load_json_doc(out)
+            if 'meta' not in doc:
+                ctx.fail(r, ['%s: not cspy JSON' % name])
+        except (OSError, IOError, ValueError, EOFError) as e:
+            ctx.fail(r, ['%s: %s' % (name, e)])
+    # Unknown extensions: one error line listing the known ones, at once.
+    for name in ('p.pdf', 'p.svgx', 'p.html.gz'):
+        out = os.path.join(d, 'new-' + name)
+        r = ctx.cspy(['record', '-o', out, '-d', '5', '--pid', t.pid])
+        expect_error(ctx, r, [name, '.svg', '.json', '.txt', '.gz', '--format'], fast=3)
+        if os.path.exists(out) or any(n.startswith('.new-') for n in os.listdir(d)):
+            ctx.fail(r, ['%s was created (or its temporary file)' % out])
+    # Launch mode: refused before the program starts.
+    marker = os.path.join(d, 'started')
+    out = os.path.join(d, 'launch.pdf')
+    r = ctx.cspy(['record', '-o', out, '--', ctx.interp.path, '-c',
+                  'open(%r, "w").close()' % marker])
+    expect_error(ctx, r, ['launch.pdf', '--format'], fast=3)
+    if os.path.exists(marker) or os.path.exists(out):
+        ctx.fail(r, ['the program ran, or %s was created' % out])
+    ctx.finish()
+
+
+def check_sample_counts(ctx):
+    """The two sample counts named apart: the "Wrote" line says "N ticks, M
+    thread samples"; M is what the json's stacks add up to and the flame
+    graph's root counts, and its header line names both. threads_mix.py with
+    --idle: three threads, so M = 3 N."""
+    t, o, roles = mix_target(ctx)
+    d = ctx.tmpdir()
+    pr = []
+    counts = {}
+    for fmt, name in (('json', 'c.cspy.json'), ('flamegraph', 'c.svg')):
+        out = os.path.join(d, name)
+        r = ctx.cspy(['record', '-f', fmt, '-o', out, '-d', DUR, '--idle', '--pid', t.pid])
+        record_ok(ctx, r, out, fmt)
+        m = RE_WROTE_COUNTS.search(r.err)
+        ticks, ts = int(m.group(1)), int(m.group(2))
+        if ts != 3 * ticks:
+            pr.append('%s: "Wrote" line: %d ticks, %d thread samples; expected 3 thread samples a tick '
+                      '(three threads, --idle)' % (fmt, ticks, ts))
+        if fmt == 'json':
+            doc = load_json_doc(out)
+            total = sum(x['count'] for x in doc['stacks'])
+            if total != ts or doc['meta']['samples'] != ticks:
+                pr.append('json: stacks add up to %d, meta.samples %d; the "Wrote" line: %d ticks, %d '
+                          'thread samples' % (total, doc['meta']['samples'], ticks, ts))
+        else:
+            text = open(out).read()
+            root = re.search(r'<title>all \((\d+) samples?, 100\.00%\)</title>', text)
+            sub = re.search(r'<text id="subtitle"[^>]*>([^<]*)</text>', text)
+            if not root or int(root.group(1)) != ts:
+                pr.append('flamegraph: root %s, expected %d thread samples' % (root and root.group(0), ts))
+            want = 'Samples: %d ticks, %d thread samples' % (ticks, ts)
+            if not sub or want not in sub.group(1) or 'Duration: ' not in sub.group(1) or \
+                    'Rate: ' not in sub.group(1):
+                pr.append('flamegraph: header line %r, expected Duration, Rate and %r'
+                          % (sub and sub.group(1), want))
+        ctx.fail(r, pr)
+        pr = []
+    ctx.finish()
+
+
+# --------------------------------------------------------------------------
 # Free-threaded builds: threads running at once, --gil without a GIL
 
 def ft_target(ctx, mode, pyflags=()):
@@ -3083,6 +3311,7 @@ PER_VERSION = [
     ('ft_threads', check_ft_threads, lambda i: None if i.minor >= (3, 10) else
      'the target needs co_lines() (3.10+)'),
     ('ft_gil', check_ft_gil, None),
+    ('times', check_times, times_na),
 ]
 
 GLOBAL = [
@@ -3113,6 +3342,9 @@ GLOBAL = [
     ('sigkill_output', check_sigkill_output),
     ('rate_cap', check_rate_cap),
     ('option_forms', check_option_forms),
+    ('speedscope_active', check_speedscope_active),
+    ('compressed_output', check_compressed_output),
+    ('sample_counts', check_sample_counts),
 ]
 
 

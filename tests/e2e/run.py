@@ -1302,7 +1302,7 @@ def check_traced(ctx):
         compare_dumps(ctx, t, ['--nonblocking'])
         res = cspy(['record', '--nonblocking', '--idle', '-d', '1', '-r', '50', '-f', 'raw',
                     '-o', out, '--pid', t.pid])
-        m = re.search(r'Samples: (\d+) Errors: (\d+)', res.err)
+        m = re.search(r'Samples: (\d+) ticks, \d+ thread samples\. Errors: (\d+)', res.err)
         problems = []
         if res.rc != 0:
             problems.append('exit status %d, expected 0' % res.rc)

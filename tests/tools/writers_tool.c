@@ -25,6 +25,10 @@
  *   !cmdline TEXT             process command line of threads created after
  *   !idle N                   advance the current thread's clock N periods
  *   !rate HZ                  sampling rate (default 100)
+ *   !behind HZ                sampling fell behind: HZ was requested (meta
+ *                             rate_hz), the samples came at !rate (spaced
+ *                             so, and meta ticks = the longest thread's
+ *                             clock: ticks / duration is !rate)
  *   !title TEXT, !command_line TEXT, !python_version TEXT, !start NS,
  *   !errors N                 profile metadata
  *
@@ -139,6 +143,7 @@ struct reader {
 	size_t clock_cap;
 	char *cmdline;
 	double rate;
+	double requested;               /* !behind: the requested rate, 0: none */
 	struct prof_meta meta;
 	char *title, *command_line, *python_version;
 	uint32_t *ids;
@@ -247,6 +252,8 @@ static int read_directive(struct reader *r, char *line)
 		r->clock[r->thread] += strtoull(arg, NULL, 10);
 	} else if (strcmp(line, "!rate") == 0) {
 		r->rate = atof(arg);
+	} else if (strcmp(line, "!behind") == 0) {
+		r->requested = atof(arg);
 	} else if (strcmp(line, "!title") == 0) {
 		free(r->title);
 		r->title = xstrdup(arg);
@@ -460,14 +467,17 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	uint64_t duration = 0;
+	uint64_t duration = 0, ticks = 0;
 	for (size_t i = 0; i < profile__nthreads(r.p); i++)
-		if (r.clock[i] * period_ns(&r) > duration)
+		if (r.clock[i] * period_ns(&r) > duration) {
 			duration = r.clock[i] * period_ns(&r);
+			ticks = r.clock[i];
+		}
 	r.meta.title = r.title ? r.title : in_name;
 	r.meta.command_line = r.command_line ? r.command_line : "";
 	r.meta.python_version = r.python_version ? r.python_version : "";
-	r.meta.rate_hz = r.rate;
+	r.meta.rate_hz = r.requested > 0 ? r.requested : r.rate;
+	r.meta.ticks = r.requested > 0 ? ticks : 0;
 	r.meta.duration_ns = duration;
 	r.meta.samples = profile__total(r.p);
 	profile__set_meta(r.p, &r.meta);

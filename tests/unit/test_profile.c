@@ -6,6 +6,7 @@
  * of output format from --format or the file extension; string interning and
  * the folding of exited threads into lanes by name pattern.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -323,6 +324,25 @@ static void test_formats(void)
 	CHECK_INT(writer_choose(NULL, "json", &w), 0);  /* no dot: not an ending */
 	CHECK_STR(w->name, "flamegraph");
 	CHECK(!writer_find("pdf"));
+	/* Compressed: the ending before .gz chooses; .svgz is a flame graph. */
+	CHECK_INT(writer_choose(NULL, "p.svgz", &w), 0);
+	CHECK_STR(w->name, "flamegraph");
+	CHECK_INT(writer_choose(NULL, "p.trace.json.gz", &w), 0);
+	CHECK_STR(w->name, "chrometrace");
+	CHECK_INT(writer_choose(NULL, "p.txt.gz", &w), 0);
+	CHECK_STR(w->name, "raw");
+	CHECK(writer_path_gzip("p.svgz") && writer_path_gzip("p.json.gz") && !writer_path_gzip("p.svg"));
+	CHECK(!writer_path_gzip(NULL));
+	/* An unknown extension is an error, unless --format says; none at all
+	 * (a dot only in a directory, a hidden file) is the flame graph. */
+	CHECK_INT(writer_choose(NULL, "p.pdf", &w), -ENOENT);
+	CHECK_INT(writer_choose(NULL, "p.pdf.gz", &w), -ENOENT);
+	CHECK_INT(writer_choose("raw", "p.pdf", &w), 0);
+	CHECK_STR(w->name, "raw");
+	CHECK_INT(writer_choose(NULL, "/dev/stdout", &w), 0);
+	CHECK_INT(writer_choose(NULL, "a.d/profile", &w), 0);
+	CHECK_INT(writer_choose(NULL, ".profile", &w), 0);
+	CHECK_STR(w->name, "flamegraph");
 	/* The error message names every writer, in table order. */
 	const char *names = writer_names(), *at = names;
 	for (size_t i = 0; writer_at(i); i++) {

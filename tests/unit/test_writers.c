@@ -347,33 +347,34 @@ static void test_chrometrace_small(void)
 	char *out;
 	size_t n;
 	CHECK_INT(render(w_chrometrace, p, NULL, &out, &n), 0);
-#define EV(ph, name, cat, ts, tid) "{\"ph\":\"" ph "\",\"name\":\"" name "\",\"cat\":\"" cat \
-	"\",\"ts\":" #ts ",\"pid\":10,\"tid\":" #tid "}"
+#define EV(ph, name, file, line, cat, ts, tid) "{\"ph\":\"" ph "\",\"name\":\"" name \
+	"\",\"cat\":\"" cat "\",\"args\":{\"filename\":\"" file "\",\"line\":" line "}" \
+	",\"ts\":" #ts ",\"pid\":10,\"tid\":" #tid "}"
 	CHECK_STR(out,
 		  "{\"traceEvents\":["
 		  "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":10,\"tid\":10,\"args\":{\"name\":\"python3 app.py\"}},"
 		  "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":10,\"tid\":10,\"args\":{\"name\":\"MainThread\"}},"
 		  "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":10,\"tid\":11,\"args\":{\"name\":\"Thread 11\"}},"
 		  /* MainThread: leaf ends at 20 ms, begins again at 30 ms, all end at 40 ms */
-		  EV("B", "main (app.py:10)", "python", 0, 10) ","
-		  EV("B", "run (app.py:20)", "python", 0, 10) ","
-		  EV("B", "leaf (calc.py:5)", "python", 0, 10) ","
-		  EV("E", "leaf (calc.py:5)", "python", 20000, 10) ","
-		  EV("B", "leaf (calc.py:5)", "python", 30000, 10) ","
-		  EV("E", "leaf (calc.py:5)", "python", 40000, 10) ","
-		  EV("E", "run (app.py:20)", "python", 40000, 10) ","
-		  EV("E", "main (app.py:10)", "python", 40000, 10) ","
+		  EV("B", "main", "/src/app.py", "10", "python", 0, 10) ","
+		  EV("B", "run", "/src/app.py", "20", "python", 0, 10) ","
+		  EV("B", "leaf", "/src/calc.py", "5", "python", 0, 10) ","
+		  EV("E", "leaf", "/src/calc.py", "5", "python", 20000, 10) ","
+		  EV("B", "leaf", "/src/calc.py", "5", "python", 30000, 10) ","
+		  EV("E", "leaf", "/src/calc.py", "5", "python", 40000, 10) ","
+		  EV("E", "run", "/src/app.py", "20", "python", 40000, 10) ","
+		  EV("E", "main", "/src/app.py", "10", "python", 40000, 10) ","
 		  /* tid 11: a gap of 5 periods closes everything at 10 ms */
-		  EV("B", "main (app.py:10)", "python", 0, 11) ","
-		  EV("B", "run (app.py:20)", "python", 0, 11) ","
-		  EV("B", "leaf (calc.py:5)", "python", 0, 11) ","
-		  EV("E", "leaf (calc.py:5)", "python", 10000, 11) ","
-		  EV("E", "run (app.py:20)", "python", 10000, 11) ","
-		  EV("E", "main (app.py:10)", "python", 10000, 11) ","
-		  EV("B", "main (app.py:10)", "python", 50000, 11) ","
-		  EV("B", "memcpy (libc.so.6)", "native", 50000, 11) ","
-		  EV("E", "memcpy (libc.so.6)", "native", 70000, 11) ","
-		  EV("E", "main (app.py:10)", "python", 70000, 11)
+		  EV("B", "main", "/src/app.py", "10", "python", 0, 11) ","
+		  EV("B", "run", "/src/app.py", "20", "python", 0, 11) ","
+		  EV("B", "leaf", "/src/calc.py", "5", "python", 0, 11) ","
+		  EV("E", "leaf", "/src/calc.py", "5", "python", 10000, 11) ","
+		  EV("E", "run", "/src/app.py", "20", "python", 10000, 11) ","
+		  EV("E", "main", "/src/app.py", "10", "python", 10000, 11) ","
+		  EV("B", "main", "/src/app.py", "10", "python", 50000, 11) ","
+		  EV("B", "memcpy", "/lib/libc.so.6", "null", "native", 50000, 11) ","
+		  EV("E", "memcpy", "/lib/libc.so.6", "null", "native", 70000, 11) ","
+		  EV("E", "main", "/src/app.py", "10", "python", 70000, 11)
 		  "],\"displayTimeUnit\":\"ms\",\"otherData\":{\"exporter\":\"" V "\",\"title\":\"demo\","
 		  "\"command_line\":\"python3 app.py\"}}\n");
 	free(out);
@@ -381,7 +382,8 @@ static void test_chrometrace_small(void)
 	struct chrometrace_opts o = CHROMETRACE_OPTS_DEFAULT;
 	o.full_filenames = true;
 	CHECK_INT(render(w_chrometrace, p, &o, &out, &n), 0);
-	CHECK(strstr(out, "\"name\":\"memcpy (/lib/libc.so.6)\""));
+	/* Event names are the function's; args hold the full file name either way. */
+	CHECK(strstr(out, "\"name\":\"memcpy\",\"cat\":\"native\",\"args\":{\"filename\":\"/lib/libc.so.6\",\"line\":null}"));
 	free(out);
 	profile__free(p);
 }
@@ -479,13 +481,48 @@ static void test_lanes(void)
 			  "\"args\":{\"name\":\"Thread-N (h) (exited threads)\"}}") != NULL);
 	CHECK(strstr(out, "\"tid\":4194305,\"args\":{\"name\":\"Thread-N (h) (exited threads)\"}") != NULL);
 	CHECK(strstr(out, "\"tid\":4194306") == NULL);
-	CHECK(strstr(out, "\"ph\":\"B\",\"name\":\"h (s.py:2)\",\"cat\":\"python\",\"ts\":60000,\"pid\":5,"
+	CHECK(strstr(out, "\"ph\":\"B\",\"name\":\"h\",\"cat\":\"python\",\"args\":{\"filename\":\"s.py\",\"line\":2},\"ts\":60000,\"pid\":5,"
 			  "\"tid\":4194305}") != NULL);
-	CHECK(strstr(out, "\"ph\":\"E\",\"name\":\"h (s.py:2)\",\"cat\":\"python\",\"ts\":20000,\"pid\":5,"
+	CHECK(strstr(out, "\"ph\":\"E\",\"name\":\"h\",\"cat\":\"python\",\"args\":{\"filename\":\"s.py\",\"line\":2},\"ts\":20000,\"pid\":5,"
 			  "\"tid\":4194304}") != NULL);
-	CHECK(strstr(out, "\"ph\":\"B\",\"name\":\"h (s.py:2)\",\"cat\":\"python\",\"ts\":5000,\"pid\":5,"
+	CHECK(strstr(out, "\"ph\":\"B\",\"name\":\"h\",\"cat\":\"python\",\"args\":{\"filename\":\"s.py\",\"line\":2},\"ts\":5000,\"pid\":5,"
 			  "\"tid\":4194305}") != NULL);
 	free(out);
+	profile__free(p);
+}
+
+/* Sampling that fell behind: 4 ticks in 2 s at a requested 1000 Hz. A
+ * sample weighs the measured 0.5 s, not 1 ms; the runs split at each
+ * "gap" (2.5 requested periods) are one speedscope sample; speedscope
+ * opens on the thread with the most samples (the second one written). */
+static void test_measured_rate(void)
+{
+	struct profile *p = profile__new();
+	profile__set_run_gap(p, 2500000);
+	uint32_t f = profile__frame(p, "f", "/a.py", "a.py", 1, PROF_FRAME_PYTHON);
+	uint32_t t1 = profile__thread(p, 1, 1, "one", "x");
+	uint32_t t2 = profile__thread(p, 1, 2, "two", "x");
+	profile__add(p, t1, &f, 1, 0, 1);
+	for (int i = 0; i < 4; i++)
+		profile__add(p, t2, &f, 1, (uint64_t)i * 500 * MS, 1);
+	struct prof_meta meta = { .title = "t", .command_line = "x", .python_version = "",
+				  .rate_hz = 1000, .duration_ns = 2000 * MS, .samples = 4, .ticks = 4 };
+	profile__set_meta(p, &meta);
+	CHECK(profile_sample_rate(profile__meta(p)) == 2.0);
+	char *out;
+	size_t n;
+	CHECK_INT(render(w_speedscope, p, NULL, &out, &n), 0);
+	CHECK(strstr(out, "\"activeProfileIndex\":1,") != NULL);
+	CHECK(strstr(out, "\"endValue\":2,\"samples\":[[0]],\"weights\":[2]}") != NULL);
+	CHECK_INT(profile__nthreads(p), 2);
+	size_t nruns;
+	profile__runs(p, 1, &nruns);
+	CHECK_INT(nruns, 4);
+	CHECK(strstr(out, "\"endValue\":0.5,") != NULL);
+	free(out);
+	meta.ticks = 0;         /* unknown: the requested rate */
+	profile__set_meta(p, &meta);
+	CHECK(profile_sample_rate(profile__meta(p)) == 1000.0);
 	profile__free(p);
 }
 
@@ -499,7 +536,7 @@ static void test_profjson_small(void)
 		  "{\"cspy\":{\"version\":\"" CSPY_VERSION "\",\"format_version\":1},"
 		  "\"meta\":{\"title\":\"demo\",\"command_line\":\"python3 app.py\",\"python_version\":\"3.12.1\","
 		  "\"rate_hz\":100,\"start_unix_ns\":1700000000123456789,\"duration_ns\":70000000,"
-		  "\"samples\":7,\"errors\":1,\"gil_only\":true,\"idle_included\":false,\"native\":true},"
+		  "\"samples\":7,\"errors\":1,\"ticks\":0,\"gil_only\":true,\"idle_included\":false,\"native\":true},"
 		  "\"frames\":["
 		  "{\"name\":\"main\",\"filename\":\"/src/app.py\",\"short_filename\":\"app.py\",\"line\":10,\"kind\":\"python\"},"
 		  "{\"name\":\"run\",\"filename\":\"/src/app.py\",\"short_filename\":\"app.py\",\"line\":20,\"kind\":\"python\"},"
@@ -546,7 +583,7 @@ static void test_empty(void)
 	CHECK_INT(render(w_profjson, p, NULL, &out, &n), 0);
 	CHECK_STR(out, "{\"cspy\":{\"version\":\"" CSPY_VERSION "\",\"format_version\":1},"
 		  "\"meta\":{\"title\":\"\",\"command_line\":\"\",\"python_version\":\"\",\"rate_hz\":0,"
-		  "\"start_unix_ns\":0,\"duration_ns\":0,\"samples\":0,\"errors\":0,\"gil_only\":false,"
+		  "\"start_unix_ns\":0,\"duration_ns\":0,\"samples\":0,\"errors\":0,\"ticks\":0,\"gil_only\":false,"
 		  "\"idle_included\":false,\"native\":false},\"frames\":[],\"threads\":[],\"stacks\":[]}\n");
 	free(out);
 
@@ -819,6 +856,7 @@ int main(void)
 	TEST_RUN(test_chrometrace_small);
 	TEST_RUN(test_chrometrace_timeline);
 	TEST_RUN(test_profjson_small);
+	TEST_RUN(test_measured_rate);
 	TEST_RUN(test_lanes);
 	TEST_RUN(test_empty);
 	TEST_RUN(test_hostile_json);

@@ -93,6 +93,38 @@ function cspyLabel(f) {
 		return f.name;
 	return f.line >= 0 ? `${f.name} (${f.short_filename}:${f.line})` : `${f.name} (${f.short_filename})`;
 }
+// The rate samples were really taken at (profile_sample_rate in
+// src/agg/profile.c): ticks / duration when both are known, else the
+// requested rate. A sample stands for 1 / rate seconds.
+function sampleRate(meta) {
+	return meta.ticks > 0 && meta.duration_ns > 0 ? meta.ticks * 1e9 / meta.duration_ns : meta.rate_hz;
+}
+// The label of a trace event: its name is the function's, its args hold the
+// full file name and the line (py-spy's fields); the label uses the short
+// file name cspy.json gives for that full name.
+function traceLabel(name, args, shortOf) {
+	if (!args || typeof args.filename !== 'string')
+		return name;
+	assert(shortOf.has(args.filename), `args.filename ${JSON.stringify(args.filename)} is no frame's filename`);
+	assert(args.line === null || Number.isInteger(args.line), `args.line ${args.line}`);
+	const file = shortOf.get(args.filename);
+	return args.line !== null ? `${name} (${file}:${args.line})` : `${name} (${file})`;
+}
+function shortNames(ref) {
+	const m = new Map();
+	for (const f of ref.frames)
+		if (f.filename)
+			m.set(f.filename, f.short_filename);
+	return m;
+}
+// The label of a frame speedscope made from a trace event: it names it
+// `NAME {"filename":...,"line":...}` (the event's name and its args).
+function importedTraceLabel(f, shortOf) {
+	const i = f.name.lastIndexOf(' {"filename":');
+	if (i < 0)
+		return f.name;
+	return traceLabel(f.name.substring(0, i), JSON.parse(f.name.substring(i + 1)), shortOf);
+}
 // The label a speedscope frame {name, file, line} stands for.
 function speedscopeLabel(f) {
 	if (!f.file)
@@ -231,7 +263,9 @@ function checkRaw(buf, want) {
 function checkTrace(doc, ref) {
 	assert(Array.isArray(doc.traceEvents), 'traceEvents is not an array');
 	assert(doc.displayTimeUnit === 'ms' || doc.displayTimeUnit === 'ns', 'displayTimeUnit');
-	const period_us = ref.meta.rate_hz > 0 ? 1e6 / ref.meta.rate_hz : 1;
+	const rate = sampleRate(ref.meta);
+	const period_us = rate > 0 ? Math.floor(1e9 / rate) / 1e3 : 1;
+	const shortOf = shortNames(ref);
 	const threads = new Map(), named = new Set(), procs = new Set();
 	for (const e of doc.traceEvents) {
 		assert(Number.isInteger(e.pid) && Number.isInteger(e.tid), `event without pid/tid: ${JSON.stringify(e)}`);
@@ -253,11 +287,12 @@ function checkTrace(doc, ref) {
 		if (t.stack.length && e.ts > t.ts)
 			addTo(t.dur, t.stack.join(KEY_SEP), e.ts - t.ts);
 		t.ts = e.ts;
+		const label = norm(traceLabel(e.name, e.args, shortOf));
 		if (e.ph === 'B') {
-			t.stack.push(norm(e.name));
+			t.stack.push(label);
 		} else {
 			const top = t.stack.pop();
-			assert(top === norm(e.name), `${key}: E "${e.name}" while "${top}" is open (ts=${e.ts})`);
+			assert(top === label, `${key}: E "${label}" while "${top}" is open (ts=${e.ts})`);
 		}
 	}
 	const { perThread } = expectedStacks(ref);
@@ -327,8 +362,9 @@ async function loadInSpeedscope(browser, file, name, expectTitle, tmp) {
 // The speedscope export of a multi-thread profile, checked thread by thread.
 // threadOf(profileName) gives "pid:tid".
 // unnamed: what the importer calls a frame without a name (trace import).
-function checkExport(exp, ref, threadOf, toCount, unnamed) {
-	const labels = exp.shared.frames.map(f => norm(speedscopeLabel(f)));
+// labelOf: the label of an exported frame (default: speedscopeLabel).
+function checkExport(exp, ref, threadOf, toCount, unnamed, labelOf) {
+	const labels = exp.shared.frames.map(f => norm((labelOf || speedscopeLabel)(f)));
 	const { perThread } = expectedStacks(ref, unnamed);
 	const withSamples = ref.threads.filter(r => r.samples > 0).length;
 	assert(exp.profiles.length === withSamples, `${exp.profiles.length} profiles, ${withSamples} threads with samples`);
@@ -366,7 +402,7 @@ async function main() {
 			});
 			if (!ref)
 				continue;
-			const rate = ref.meta.rate_hz;
+			const rate = sampleRate(ref.meta);
 			const toCount = unit => unit === 'seconds' ? v => v * rate
 				: unit === 'microseconds' ? v => v * rate / 1e6 : v => v;
 			if (has('speedscope.json')) {
@@ -411,7 +447,7 @@ async function main() {
 						checkExport(exp, ref, pn => {
 							const m = /\(pid (-?\d+)(?:\), .*\(|, )tid (-?\d+)\)$/.exec(pn);
 							return m ? `${m[1]}:${m[2]}` : null;
-						}, toCount, '(unnamed)');
+						}, toCount, '(unnamed)', f => importedTraceLabel(f, shortNames(ref)));
 					});
 			}
 		}

@@ -83,6 +83,11 @@ threads=$work/threads.txt
 	printf 'process:Process 77 (child.py);child (c.py:1) 5\n'
 } > "$threads"
 
+# Sampling that fell behind: 100000 Hz asked, 200 Hz reached; the times of
+# speedscope and chrometrace follow the real rate (meta.ticks / duration).
+behind=$work/behind.txt
+sed 's/^!rate 200$/!rate 200\n!behind 100000/' "$threads" > "$behind"
+
 cases=()
 make_case() { # name, writers_tool input arguments...
 	local name=$1; shift
@@ -112,6 +117,7 @@ for g in speedscope raw chrometrace json; do
 done
 make_case hostile "$hostile"
 make_case threads "$threads"
+make_case behind "$behind"
 make_case synth-10k-stacks --synth 10000,200000,20
 make_case change-every-sample --synth 2000,10000,1
 

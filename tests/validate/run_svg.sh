@@ -6,7 +6,8 @@
 # golden case, hostile frame names, a wide graph, an empty profile, the
 # bottom-up and reversed layouts), then for each: xmllint --noout (well-formed
 # XML) and tests/validate/svg_check.js (headless Chromium: search, ?s=, Ctrl+F,
-# zoom, reset, no page errors). The golden output is also compared byte for
+# the case-insensitive toggle, zoom, reset, filling the window at two widths,
+# no page errors). The golden output is also compared byte for
 # byte with tests/golden/flamegraph/expected.svg.
 #
 # A missing validator (xmllint, node, playwright-core, /usr/bin/chromium) is
@@ -118,7 +119,8 @@ fi
 # main's 90 + the worker's compute 8 = 98.
 run_case golden "$golden_in" "" \
 	--search compute --matched 68.69 --highlighted 2 \
-	--search2 '^(main|run|compute) ' --matched2 98.99 --click '^run '
+	--search2 '^(main|run|compute) ' --matched2 98.99 --click '^run ' \
+	--icase 'COMPUTE' --icase-matched 68.69
 run_case flame "$golden_in" "--flame" \
 	--search compute --matched 68.69 --highlighted 2 \
 	--search2 'inner' --matched2 20.20 --click '^compute'

@@ -14,11 +14,19 @@
 //   - clicking a frame (the first whose label matches --click, else the first
 //     narrower frame two levels down) shows "Reset Zoom", widens that frame
 //     to the full width and keeps its ancestors; Reset Zoom hides itself and
-//     puts the frame back.
+//     puts the frame back,
+//   - the drawing fills the window: at 1600 px and again after a resize to
+//     900 px, the root frame spans the window less its margins, no frame
+//     and no control reaches past the right edge,
+//   - with --icase T --icase-matched P: searching T (which differs in case
+//     from the frames it should find) matches nothing; the i key turns on
+//     "Ignore Case" and the search then gives P; clicking the control turns
+//     it off again.
 // With --empty the graph must have no frames and say so; the click is skipped.
 //
 //   node svg_check.js FILE.svg --search T --matched P [--highlighted N]
 //        --search2 T --matched2 P [--click REGEX] [--empty]
+//        [--icase T --icase-matched P]
 //
 // Prints one line per check ("ok ..." or "FAIL ...") and exits 1 on failure.
 'use strict';
@@ -33,7 +41,7 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgro
 	'--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
 
 function parseArgs(argv) {
-	const a = { file: null, highlighted: null, click: null, empty: false };
+	const a = { file: null, highlighted: null, click: null, empty: false, icase: null, icaseMatched: null };
 	for (let i = 0; i < argv.length; i++) {
 		const k = argv[i];
 		const val = () => {
@@ -49,6 +57,8 @@ function parseArgs(argv) {
 		case '--matched2': a.matched2 = val(); break;
 		case '--click': a.click = val(); break;
 		case '--empty': a.empty = true; break;
+		case '--icase': a.icase = val(); break;
+		case '--icase-matched': a.icaseMatched = val(); break;
 		default:
 			if (k.startsWith('--') || a.file)
 				throw new Error(`unknown argument ${k}`);
@@ -173,6 +183,32 @@ async function main() {
 		s = await state();
 		check(s.matched === `Matched: ${args.matched}%`, 'Search control prompts again', s.matched);
 
+		if (args.icase !== null) {
+			await page.locator('#search').click();          // clears
+			promptAnswer = args.icase;
+			await page.locator('#search').click();
+			await page.waitForTimeout(100);
+			s = await state();
+			check(s.matched === 'Matched: 0.00%', `search for ${args.icase} is case-sensitive by default`,
+				s.matched);
+			await page.keyboard.press('i');
+			s = await state();
+			const on = await page.evaluate(() => {
+				const c = document.getElementById('case');
+				return c ? c.textContent : '(no Ignore Case control)';
+			});
+			check(s.matched === `Matched: ${args.icaseMatched}%` && on.startsWith('[x]'),
+				'the i key ignores case', `got "${s.matched}", "${on}", want "Matched: ${args.icaseMatched}%"`);
+			if (await page.locator('#case').count())
+				await page.locator('#case').click();
+			s = await state();
+			check(s.matched === 'Matched: 0.00%', 'clicking Ignore Case turns it off', s.matched);
+			await page.locator('#search').click();
+			promptAnswer = args.search;
+			await page.locator('#search').click();
+			await page.waitForTimeout(100);
+		}
+
 		if (!args.empty) {
 			// Pick the frame to click, and remember where things are.
 			const pick = await page.evaluate((re) => {
@@ -244,6 +280,30 @@ async function main() {
 					'Reset Zoom restores the frames', JSON.stringify(u));
 			}
 		}
+		// The drawing fills the window, also after a resize.
+		const fills = () => page.evaluate(() => {
+			const vw = window.innerWidth;
+			const gs = Array.from(document.querySelectorAll('#frames > g'));
+			let right = 0;
+			for (const g of gs)
+				if (getComputedStyle(g).display !== 'none')
+					right = Math.max(right, g.querySelector('rect').getBoundingClientRect().right);
+			const ctl = ['search', 'case', 'matched', 'subtitle', 'title'].map((id) => document.getElementById(id))
+				.filter((e) => e && e.textContent.trim())
+				.map((e) => e.getBoundingClientRect().right);
+			const root = gs.length ? gs[0].querySelector('rect').getBoundingClientRect() : null;
+			return { vw, root: root ? root.width : null, right, ctl: Math.max(0, ...ctl),
+				svg: document.documentElement.getBoundingClientRect().width };
+		});
+		for (const w of [1600, 900]) {
+			await page.setViewportSize({ width: w, height: 1000 });
+			await page.waitForTimeout(150);
+			const f = await fills();
+			check(Math.abs(f.svg - w) < 1 && f.ctl <= w + 0.5 &&
+				(args.empty || (Math.abs(f.root - (w - 20)) < 1 && f.right <= w - 10 + 0.5)),
+				`fills a ${w} px window`, JSON.stringify(f));
+		}
+
 		check(alerts.length === 0, 'no alert or unexpected dialog', alerts.join('; '));
 		check(errors.length === 0, 'no page errors', errors.join('; '));
 	} finally {
