@@ -10,6 +10,12 @@
  * functions being interned by (name, file) in a hash index of function ids
  * (util/hashmap.h).
  * Synthetic frames (process and thread roots) belong to no row.
+ *
+ * The T key's cycle is an order over the views: "all" first, the live
+ * threads by (pid, tid), the exited threads' entry last. A step looks for
+ * the nearest entry past the current one in that order, so it needs no
+ * list and works from a thread that is gone; a step from "all" backwards,
+ * or from the last entry forwards, wraps.
  */
 #include "tui/topmodel.h"
 
@@ -34,6 +40,8 @@ struct topmodel {
 	size_t acc_cap;
 	uint64_t *per_thread;
 	size_t thr_cap;
+	bool *counted;                  /* per profile thread: in the selection */
+	size_t counted_cap;
 
 	struct top_row *rows;
 	size_t nrows, rows_cap;
@@ -64,6 +72,7 @@ void topmodel__free(struct topmodel *m)
 	free(m->total);
 	free(m->stamp);
 	free(m->per_thread);
+	free(m->counted);
 	free(m->rows);
 	free(m);
 }
@@ -113,7 +122,17 @@ static void map_frames(struct topmodel *m, const struct profile *p)
 	m->nfunc_of = n;
 }
 
-void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line, int thread)
+static bool selected(const struct top_sel *sel, const struct prof_thread *pt)
+{
+	if (!sel || sel->kind == TOP_SEL_ALL)
+		return true;
+	if (sel->kind == TOP_SEL_EXITED)
+		return pt->exited > 0;
+	return !pt->exited && pt->pid == sel->pid && pt->tid == sel->tid;
+}
+
+void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
+		      const struct top_sel *sel)
 {
 	map_frames(m, p);
 	size_t nkeys = by_line ? m->nfunc_of : m->nfunc;
@@ -132,6 +151,9 @@ void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
 	size_t nthreads = profile__nthreads(p);
 	m->per_thread = xgrow(m->per_thread, &m->thr_cap, nthreads ? nthreads : 1, sizeof(*m->per_thread));
 	memset(m->per_thread, 0, m->thr_cap * sizeof(*m->per_thread));
+	m->counted = xgrow(m->counted, &m->counted_cap, nthreads ? nthreads : 1, sizeof(*m->counted));
+	for (size_t t = 0; t < nthreads; t++)
+		m->counted[t] = selected(sel, profile__thread_at(p, (uint32_t)t));
 
 	m->by_line = by_line;
 	m->samples = 0;
@@ -142,7 +164,7 @@ void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
 			continue;
 		uint64_t c = st->count - st->marked;
 		m->per_thread[st->thread] += c;
-		if (thread != TOP_ALL_THREADS && st->thread != (uint32_t)thread)
+		if (!m->counted[st->thread])
 			continue;
 		m->samples += c;
 		uint32_t key = NO_KEY;
@@ -170,7 +192,8 @@ void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
 	}
 	m->busiest = -1;
 	for (size_t t = 0; t < nthreads; t++)
-		if (m->per_thread[t] && (m->busiest < 0 || m->per_thread[t] > m->per_thread[m->busiest]))
+		if (m->per_thread[t] && !profile__thread_at(p, (uint32_t)t)->exited &&
+		    (m->busiest < 0 || m->per_thread[t] > m->per_thread[m->busiest]))
 			m->busiest = (int)t;
 	topmodel__sort(m, m->sort);
 }
@@ -212,3 +235,89 @@ bool topmodel__by_line(const struct topmodel *m) { return m->by_line; }
 enum top_sort topmodel__sort_key(const struct topmodel *m) { return m->sort; }
 uint64_t topmodel__samples(const struct topmodel *m) { return m->samples; }
 int topmodel__busiest_thread(const struct topmodel *m) { return m->busiest; }
+
+/* The order of the cycle: <0, 0, >0 as a comes before, with or after b. */
+static int sel_cmp(const struct top_sel *a, const struct top_sel *b)
+{
+	if (a->kind != b->kind) {
+		int ra = a->kind == TOP_SEL_ALL ? 0 : a->kind == TOP_SEL_THREAD ? 1 : 2;
+		int rb = b->kind == TOP_SEL_ALL ? 0 : b->kind == TOP_SEL_THREAD ? 1 : 2;
+		return ra - rb;
+	}
+	if (a->kind != TOP_SEL_THREAD)
+		return 0;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+void topmodel_cycle(const struct profile *p, const struct top_sel *sel, struct top_cycle *c)
+{
+	*c = (struct top_cycle){ .index = -1 };
+	size_t nthreads = profile__nthreads(p);
+	bool have_lanes = false;
+	for (size_t t = 0; t < nthreads; t++) {
+		const struct prof_thread *pt = profile__thread_at(p, (uint32_t)t);
+		if (pt->exited) {
+			c->nexited += pt->exited;
+			have_lanes = true;
+			continue;
+		}
+		c->threads++;
+		if (sel->kind != TOP_SEL_THREAD)
+			continue;
+		struct top_sel me = { TOP_SEL_THREAD, pt->pid, pt->tid };
+		int d = sel_cmp(&me, sel);
+		if (d < 0)
+			c->pos++;
+		else if (d == 0)
+			c->index = (int)t;
+	}
+	if (have_lanes) {
+		size_t nstacks = profile__nstacks(p);
+		for (size_t si = 0; si < nstacks && !c->exited; si++) {
+			const struct prof_stack *st = profile__stack_at(p, (uint32_t)si);
+			c->exited = st->count > st->marked && profile__thread_at(p, st->thread)->exited;
+		}
+	}
+	if (sel->kind == TOP_SEL_THREAD)
+		c->pos = c->index >= 0 ? c->pos + 1 : 0;
+	else if (sel->kind == TOP_SEL_EXITED)
+		c->pos = c->threads + 1;
+}
+
+struct top_sel topmodel_step(const struct profile *p, const struct top_sel *cur, int dir)
+{
+	static const struct top_sel all = { .kind = TOP_SEL_ALL };
+	static const struct top_sel exited = { .kind = TOP_SEL_EXITED };
+	struct top_cycle c;
+	topmodel_cycle(p, cur, &c);
+	bool gone = cur->kind == TOP_SEL_THREAD && c.index < 0;
+	if (gone && dir > 0)
+		return c.exited ? exited : all;
+	/* The nearest entry past cur in the direction; none: wrap. */
+	struct top_sel best = all;
+	bool found = false;
+	if (c.exited && ((dir > 0 && sel_cmp(&exited, cur) > 0) || (dir < 0 && cur->kind == TOP_SEL_ALL))) {
+		best = exited;
+		found = true;
+	}
+	size_t nthreads = profile__nthreads(p);
+	for (size_t t = 0; t < nthreads; t++) {
+		const struct prof_thread *pt = profile__thread_at(p, (uint32_t)t);
+		if (pt->exited)
+			continue;
+		struct top_sel me = { TOP_SEL_THREAD, pt->pid, pt->tid };
+		if (dir > 0) {
+			if (sel_cmp(&me, cur) > 0 && (!found || sel_cmp(&me, &best) < 0)) {
+				best = me;
+				found = true;
+			}
+		} else if ((cur->kind == TOP_SEL_ALL || sel_cmp(&me, cur) < 0) &&
+			   (!found || (best.kind == TOP_SEL_THREAD && sel_cmp(&me, &best) > 0))) {
+			best = me;
+			found = true;
+		}
+	}
+	return found ? best : all;
+}
