@@ -197,6 +197,10 @@ static void set_thread_label(struct top *t)
 	char pid[32] = "";
 	if (t->c->o.subprocesses)
 		snprintf(pid, sizeof(pid), " of process %d", (int)pt->pid);
+	if (!pt->tid) {         /* sampled before their TID was known */
+		t->thread_label = xasprintf("threads starting%s [%zu/%zu]", pid, c.pos, n);
+		return;
+	}
 	char ns[32] = "";
 	if (pt->ns_tid)
 		snprintf(ns, sizeof(ns), " (ns %d)", (int)pt->ns_tid);

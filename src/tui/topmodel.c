@@ -248,7 +248,31 @@ static int sel_cmp(const struct top_sel *a, const struct top_sel *b)
 		return 0;
 	if (a->pid != b->pid)
 		return a->pid < b->pid ? -1 : 1;
-	return a->tid < b->tid ? -1 : a->tid > b->tid;
+	/* TID 0 (threads not started yet) after the process's other threads. */
+	uint64_t ta = a->tid ? (uint64_t)a->tid : UINT64_MAX, tb = b->tid ? (uint64_t)b->tid : UINT64_MAX;
+	return ta < tb ? -1 : ta > tb;
+}
+
+/* Has profile thread t samples since the reset? */
+static bool has_window_samples(const struct profile *p, uint32_t t)
+{
+	size_t nstacks = profile__nstacks(p);
+	for (size_t si = 0; si < nstacks; si++) {
+		const struct prof_stack *st = profile__stack_at(p, (uint32_t)si);
+		if (st->thread == t && st->count > st->marked)
+			return true;
+	}
+	return false;
+}
+
+/* Is thread t an entry of the cycle: live (not a lane) and with a known TID,
+ * or a thread whose TID was not known yet when it was sampled (TID 0: a
+ * thread state whose thread had not started; never retired) with samples
+ * since the reset. */
+static bool in_cycle(const struct profile *p, uint32_t t)
+{
+	const struct prof_thread *pt = profile__thread_at(p, t);
+	return !pt->exited && (pt->tid || has_window_samples(p, t));
 }
 
 void topmodel_cycle(const struct profile *p, const struct top_sel *sel, struct top_cycle *c)
@@ -263,15 +287,14 @@ void topmodel_cycle(const struct profile *p, const struct top_sel *sel, struct t
 			have_lanes = true;
 			continue;
 		}
-		c->threads++;
-		if (sel->kind != TOP_SEL_THREAD)
-			continue;
 		struct top_sel me = { TOP_SEL_THREAD, pt->pid, pt->tid };
-		int d = sel_cmp(&me, sel);
-		if (d < 0)
-			c->pos++;
-		else if (d == 0)
+		int d = sel->kind == TOP_SEL_THREAD ? sel_cmp(&me, sel) : 1;
+		if (d == 0)
 			c->index = (int)t;
+		if (!in_cycle(p, (uint32_t)t))
+			continue;
+		c->threads++;
+		c->pos += d < 0;
 	}
 	if (have_lanes) {
 		size_t nstacks = profile__nstacks(p);
@@ -305,7 +328,7 @@ struct top_sel topmodel_step(const struct profile *p, const struct top_sel *cur,
 	size_t nthreads = profile__nthreads(p);
 	for (size_t t = 0; t < nthreads; t++) {
 		const struct prof_thread *pt = profile__thread_at(p, (uint32_t)t);
-		if (pt->exited)
+		if (!in_cycle(p, (uint32_t)t))
 			continue;
 		struct top_sel me = { TOP_SEL_THREAD, pt->pid, pt->tid };
 		if (dir > 0) {

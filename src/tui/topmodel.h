@@ -51,7 +51,7 @@ struct top_sel {
 
 /* Where a selection stands in the cycle of the T key (topmodel_step). */
 struct top_cycle {
-	size_t threads;         /* live threads (not lanes) in the profile */
+	size_t threads;         /* live threads in the cycle */
 	bool exited;            /* the exited threads are an entry: their lanes have
 				 * samples since the reset */
 	uint64_t nexited;       /* threads folded into the lanes */
@@ -91,7 +91,9 @@ uint64_t topmodel__samples(const struct topmodel *m);
 int topmodel__busiest_thread(const struct topmodel *m);
 
 /* The cycle of the T key over the views of p: "all"; then each live thread
- * (not a lane) in order of process and thread id; then the exited threads,
+ * (not a lane) in order of process and thread id (a thread sampled before
+ * its TID was known, TID 0, last and only with samples since the reset);
+ * then the exited threads,
  * one entry for every lane, when the lanes have samples since the reset
  * (the mark); then "all" again. dir > 0: the entry after cur, dir < 0: the
  * one before. A selected thread that has exited steps forward to the

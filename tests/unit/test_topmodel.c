@@ -246,6 +246,21 @@ static void test_thread_cycle(void)
 	topmodel__reset(m, p);
 	n = topmodel_step(p, &s, 1);
 	CHECK(n.kind == TOP_SEL_ALL);
+
+	/* A thread sampled before its TID was known (TID 0): after the live
+	 * threads, and only while it has samples since the reset. */
+	uint32_t t0 = profile__thread(p, 100, 0, "Thread-7", "python m.py");
+	profile__add(p, t0, st, 2, 0, 1);
+	n = topmodel_step(p, &(struct top_sel){ TOP_SEL_THREAD, 100, 101 }, 1);
+	CHECK(n.kind == TOP_SEL_THREAD && n.tid == 0);
+	topmodel_cycle(p, &n, &c);
+	CHECK_INT(c.threads, 3);
+	CHECK_INT(c.pos, 3);
+	topmodel__reset(m, p);
+	n = topmodel_step(p, &(struct top_sel){ TOP_SEL_THREAD, 100, 101 }, 1);
+	CHECK(n.kind == TOP_SEL_ALL);
+	topmodel_cycle(p, &all, &c);
+	CHECK_INT(c.threads, 2);
 	topmodel__free(m);
 	profile__free(p);
 }
