@@ -11,7 +11,7 @@
  * (util/hashmap.h).
  * Synthetic frames (process and thread roots) belong to no row.
  *
- * The T key's cycle is an order over the views: "all" first, the live
+ * The t/T keys' cycle is an order over the views: "all" first, the live
  * threads by (pid, tid), the exited threads' entry last. A step looks for
  * the nearest entry past the current one in that order, so it needs no
  * list and works from a thread that is gone; a step from "all" backwards,

@@ -9,7 +9,7 @@
  * an update subtracts it. The
  * view can be limited to one thread, named by process and thread id (a
  * profile's thread indices move when a thread exits), or to the lanes of
- * exited threads; the T key's cycle over these views is computed here too
+ * exited threads; the t/T keys' cycle over these views is computed here too
  * (topmodel_step). Pure: no I/O, no clock;
  * rows name frames by their profile id, so they stay valid while the profile
  * grows (a paused display keeps its rows).
@@ -49,7 +49,7 @@ struct top_sel {
 	pid_t pid, tid;         /* TOP_SEL_THREAD */
 };
 
-/* Where a selection stands in the cycle of the T key (topmodel_step). */
+/* Where a selection stands in the cycle of the t/T keys (topmodel_step). */
 struct top_cycle {
 	size_t threads;         /* live threads in the cycle */
 	bool exited;            /* the exited threads are an entry: their lanes have
@@ -90,7 +90,7 @@ uint64_t topmodel__samples(const struct topmodel *m);
  * valid until the profile's next profile__thread_exit. */
 int topmodel__busiest_thread(const struct topmodel *m);
 
-/* The cycle of the T key over the views of p: "all"; then each live thread
+/* The cycle of the t/T keys over the views of p: "all"; then each live thread
  * (not a lane) in order of process and thread id (a thread sampled before
  * its TID was known, TID 0, last and only with samples since the reset);
  * then the exited threads,
