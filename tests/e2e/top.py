@@ -737,10 +737,10 @@ def check_thread_cycle(ctx):
 def check_times(ctx):
     """Times from the real sampling interval: deep.py (one thread spinning
     300 frames deep) at -r 100000, which no machine keeps up with, stdout
-    piped. Between the first and the last plain-text table, the root row's
-    TotalTime (a thread busy all the time) grows by the wall time between
-    their arrivals, within 10 % (before: samples / 100000 s, a small
-    fraction of it)."""
+    piped. Between the first and the last plain-text table, and between
+    each two in a row, the root row's TotalTime (a thread busy all the
+    time) grows by the wall time between their arrivals, within 10 %
+    (before: samples / 100000 s, a small fraction of it)."""
     t = e2elib.Ctx.start(ctx, os.path.join('top', 'deep.py'))
     t.wait_ready(exact_tasks=False)
     args = ['top', '--pid', t.pid, '-r', '100000', '--delay', '1', '--duration', '5.5']
@@ -782,6 +782,15 @@ def check_times(ctx):
             probs.append('between the first and the last table: TotalTime of the root grew by '
                          '%.2f s in %.2f s of wall time (tolerance 10 %%); sampled at %.0f Hz '
                          'of the 100000 asked' % (shown_s, wall, rate))
+        # And per refresh interval (the last one may be short: the end of
+        # --duration); 0.02 s for the two-decimal times.
+        for i in range(1, len(snaps)):
+            dt = arrivals[i] - arrivals[i - 1]
+            ds = max(r['total_s'] for r in snaps[i].rows or [{'total_s': 0}]) - \
+                max(r['total_s'] for r in snaps[i - 1].rows or [{'total_s': 0}])
+            if dt >= 0.5 and abs(ds - dt) > 0.10 * dt + 0.02:
+                probs.append('refresh interval %d: TotalTime of the root grew by %.2f s in %.2f s '
+                             'of wall time (tolerance 10 %%)' % (i, ds, dt))
         if not last.row('spin'):
             probs.append('no spin row in the last table')
     if probs:
