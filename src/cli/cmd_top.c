@@ -457,7 +457,7 @@ static void key(struct top *t, int k, const struct sampler_status *st)
 		update_now(t, st);
 		break;
 	case 't': case 'T':     /* next, previous (Shift) */
-		t->sel = topmodel_step(t->prof, &t->sel, k == 't' ? 1 : -1);
+		t->sel = topmodel__step(t->m, t->prof, &t->sel, k == 't' ? 1 : -1);
 		update_now(t, st);
 		break;
 	case 'a': case 'A':

@@ -12,10 +12,12 @@
  * Synthetic frames (process and thread roots) belong to no row.
  *
  * The t/T keys' cycle is an order over the views: "all" first, the live
- * threads by (pid, tid), the exited threads' entry last. A step looks for
- * the nearest entry past the current one in that order, so it needs no
- * list and works from a thread that is gone; a step from "all" backwards,
- * or from the last entry forwards, wraps.
+ * threads by (pid, tid), the exited threads' entry last. A step lists the
+ * entries now (sorted) and moves to the neighbour of the current one, "all"
+ * past either end. The list is kept until the next step: a thread shown
+ * that has exited since steps to the nearest entry of that list that is
+ * still there, so neither new threads (a thread per request) nor TIDs that
+ * wrapped around can keep the cycle from its other entries.
  */
 #include "tui/topmodel.h"
 
@@ -42,6 +44,8 @@ struct topmodel {
 	size_t thr_cap;
 	bool *counted;                  /* per profile thread: in the selection */
 	size_t counted_cap;
+	struct top_sel *cycle;          /* the cycle's entries after "all" at the last step */
+	size_t ncycle, cycle_cap;
 
 	struct top_row *rows;
 	size_t nrows, rows_cap;
@@ -73,6 +77,7 @@ void topmodel__free(struct topmodel *m)
 	free(m->stamp);
 	free(m->per_thread);
 	free(m->counted);
+	free(m->cycle);
 	free(m->rows);
 	free(m);
 }
@@ -309,38 +314,78 @@ void topmodel_cycle(const struct profile *p, const struct top_sel *sel, struct t
 		c->pos = c->threads + 1;
 }
 
-struct top_sel topmodel_step(const struct profile *p, const struct top_sel *cur, int dir)
+static int sel_qcmp(const void *a, const void *b)
+{
+	return sel_cmp(a, b);
+}
+
+/* The entries of the cycle after "all", in order, into m->cycle. */
+static void cycle_list(struct topmodel *m, const struct profile *p)
+{
+	struct top_cycle c;
+	topmodel_cycle(p, &(struct top_sel){ .kind = TOP_SEL_ALL }, &c);
+	m->ncycle = 0;
+	m->cycle = xgrow(m->cycle, &m->cycle_cap, c.threads + 1, sizeof(*m->cycle));
+	size_t nthreads = profile__nthreads(p);
+	for (size_t t = 0; t < nthreads && m->ncycle < c.threads; t++) {
+		const struct prof_thread *pt = profile__thread_at(p, (uint32_t)t);
+		if (in_cycle(p, (uint32_t)t))
+			m->cycle[m->ncycle++] = (struct top_sel){ TOP_SEL_THREAD, pt->pid, pt->tid };
+	}
+	qsort(m->cycle, m->ncycle, sizeof(*m->cycle), sel_qcmp);
+	if (c.exited)
+		m->cycle[m->ncycle++] = (struct top_sel){ .kind = TOP_SEL_EXITED };
+}
+
+static const struct top_sel *find_sel(const struct top_sel *v, size_t n, const struct top_sel *x)
+{
+	return n ? bsearch(x, v, n, sizeof(*v), sel_qcmp) : NULL;
+}
+
+struct top_sel topmodel__step(struct topmodel *m, const struct profile *p, const struct top_sel *cur,
+			      int dir)
 {
 	static const struct top_sel all = { .kind = TOP_SEL_ALL };
-	static const struct top_sel exited = { .kind = TOP_SEL_EXITED };
-	struct top_cycle c;
-	topmodel_cycle(p, cur, &c);
-	bool gone = cur->kind == TOP_SEL_THREAD && c.index < 0;
-	if (gone && dir > 0)
-		return c.exited ? exited : all;
-	/* The nearest entry past cur in the direction; none: wrap. */
-	struct top_sel best = all;
-	bool found = false;
-	if (c.exited && ((dir > 0 && sel_cmp(&exited, cur) > 0) || (dir < 0 && cur->kind == TOP_SEL_ALL))) {
-		best = exited;
-		found = true;
-	}
-	size_t nthreads = profile__nthreads(p);
-	for (size_t t = 0; t < nthreads; t++) {
-		const struct prof_thread *pt = profile__thread_at(p, (uint32_t)t);
-		if (!in_cycle(p, (uint32_t)t))
-			continue;
-		struct top_sel me = { TOP_SEL_THREAD, pt->pid, pt->tid };
-		if (dir > 0) {
-			if (sel_cmp(&me, cur) > 0 && (!found || sel_cmp(&me, &best) < 0)) {
-				best = me;
-				found = true;
+	/* The list of the last step: where a thread that is gone stood. */
+	struct top_sel *old = m->cycle;
+	size_t nold = m->ncycle;
+	m->cycle = NULL;
+	m->ncycle = m->cycle_cap = 0;
+	cycle_list(m, p);
+	const struct top_sel *v = m->cycle;
+	size_t n = m->ncycle;
+	struct top_sel next = all;
+	const struct top_sel *here = cur->kind == TOP_SEL_ALL ? NULL : find_sel(v, n, cur);
+	const struct top_sel *was = here || cur->kind == TOP_SEL_ALL ? NULL : find_sel(old, nold, cur);
+	if (cur->kind == TOP_SEL_ALL) {
+		if (n)
+			next = dir > 0 ? v[0] : v[n - 1];
+	} else if (here) {
+		size_t i = (size_t)(here - v);
+		if (dir > 0 && i + 1 < n)
+			next = v[i + 1];
+		else if (dir < 0 && i > 0)
+			next = v[i - 1];
+	} else if (was) {
+		/* Gone: the nearest entry of the old list still there. */
+		for (ptrdiff_t j = (was - old) + (dir > 0 ? 1 : -1); j >= 0 && (size_t)j < nold;
+		     j += dir > 0 ? 1 : -1) {
+			if (find_sel(v, n, &old[j])) {
+				next = old[j];
+				break;
 			}
-		} else if ((cur->kind == TOP_SEL_ALL || sel_cmp(&me, cur) < 0) &&
-			   (!found || (best.kind == TOP_SEL_THREAD && sel_cmp(&me, &best) > 0))) {
-			best = me;
-			found = true;
+		}
+	} else {
+		/* Gone and not in the old list: the nearest entry in the order. */
+		for (size_t i = 0; i < n; i++) {
+			if (dir > 0 && sel_cmp(&v[i], cur) > 0) {
+				next = v[i];
+				break;
+			}
+			if (dir < 0 && sel_cmp(&v[i], cur) < 0)
+				next = v[i];
 		}
 	}
-	return found ? best : all;
+	free(old);
+	return next;
 }

@@ -10,7 +10,7 @@
  * view can be limited to one thread, named by process and thread id (a
  * profile's thread indices move when a thread exits), or to the lanes of
  * exited threads; the t/T keys' cycle over these views is computed here too
- * (topmodel_step). Pure: no I/O, no clock;
+ * (topmodel__step). Pure: no I/O, no clock;
  * rows name frames by their profile id, so they stay valid while the profile
  * grows (a paused display keeps its rows).
  *
@@ -49,7 +49,7 @@ struct top_sel {
 	pid_t pid, tid;         /* TOP_SEL_THREAD */
 };
 
-/* Where a selection stands in the cycle of the t/T keys (topmodel_step). */
+/* Where a selection stands in the cycle of the t/T keys (topmodel__step). */
 struct top_cycle {
 	size_t threads;         /* live threads in the cycle */
 	bool exited;            /* the exited threads are an entry: their lanes have
@@ -93,15 +93,15 @@ int topmodel__busiest_thread(const struct topmodel *m);
 /* The cycle of the t/T keys over the views of p: "all"; then each live thread
  * (not a lane) in order of process and thread id (a thread sampled before
  * its TID was known, TID 0, last and only with samples since the reset);
- * then the exited threads,
- * one entry for every lane, when the lanes have samples since the reset
- * (the mark); then "all" again. dir > 0: the entry after cur, dir < 0: the
- * one before. A selected thread that has exited steps forward to the
- * exited threads' entry (where its samples went; "all" when that entry is
- * not there) and back to the live thread before it, so that a
- * thread-per-request server, whose new threads always come after, cannot
- * keep the cycle from coming back to "all". */
-struct top_sel topmodel_step(const struct profile *p, const struct top_sel *cur, int dir);
+ * then the exited threads, one entry for every lane, when the lanes have
+ * samples since the reset (the mark); then "all" again. dir > 0: the entry
+ * after cur, dir < 0: the one before. The entries are remembered until the
+ * next step: when cur has exited since, the step goes to the nearest entry
+ * of that list still there, so that a thread-per-request server, whose new
+ * threads come and go between two key presses, cannot keep the cycle from
+ * coming back to "all". */
+struct top_sel topmodel__step(struct topmodel *m, const struct profile *p, const struct top_sel *cur,
+			      int dir);
 /* Where sel stands in that cycle. */
 void topmodel_cycle(const struct profile *p, const struct top_sel *sel, struct top_cycle *c);
 

@@ -180,6 +180,7 @@ static void test_thread_cycle(void)
 		profile__thread_exit(p, t);
 	}
 	CHECK_INT(profile__nthreads(p), 4);             /* two live, two lanes */
+	struct topmodel *m = topmodel__new();
 	struct top_sel all = { .kind = TOP_SEL_ALL }, s = all;
 	struct top_cycle c;
 	topmodel_cycle(p, &s, &c);
@@ -187,40 +188,39 @@ static void test_thread_cycle(void)
 	CHECK(c.exited);
 	CHECK_INT(c.nexited, 50);
 	/* Forwards: all, 100, 101, exited, all. */
-	s = topmodel_step(p, &s, 1);
+	s = topmodel__step(m, p, &s, 1);
 	CHECK(s.kind == TOP_SEL_THREAD && s.tid == 100);
 	topmodel_cycle(p, &s, &c);
 	CHECK_INT(c.pos, 1);
-	s = topmodel_step(p, &s, 1);
+	s = topmodel__step(m, p, &s, 1);
 	CHECK(s.kind == TOP_SEL_THREAD && s.tid == 101);
-	s = topmodel_step(p, &s, 1);
+	s = topmodel__step(m, p, &s, 1);
 	CHECK(s.kind == TOP_SEL_EXITED);
 	topmodel_cycle(p, &s, &c);
 	CHECK_INT(c.pos, 3);
-	struct topmodel *m = topmodel__new();
 	topmodel__update(m, p, true, &s);               /* both lanes, nothing live */
 	CHECK_INT(topmodel__samples(m), 50);
 	CHECK(find(m, req) && find(m, req)->own == 50);
 	CHECK(find(m, x.h) == NULL);
 	CHECK(topmodel__busiest_thread(m) >= 0 &&
 	      !profile__thread_at(p, (uint32_t)topmodel__busiest_thread(m))->exited);
-	s = topmodel_step(p, &s, 1);
+	s = topmodel__step(m, p, &s, 1);
 	CHECK(s.kind == TOP_SEL_ALL);
 	/* Backwards: all, exited, 101, 100, all. */
-	s = topmodel_step(p, &s, -1);
+	s = topmodel__step(m, p, &s, -1);
 	CHECK(s.kind == TOP_SEL_EXITED);
-	s = topmodel_step(p, &s, -1);
+	s = topmodel__step(m, p, &s, -1);
 	CHECK(s.kind == TOP_SEL_THREAD && s.tid == 101);
-	s = topmodel_step(p, &s, -1);
+	s = topmodel__step(m, p, &s, -1);
 	CHECK(s.kind == TOP_SEL_THREAD && s.tid == 100);
-	s = topmodel_step(p, &s, -1);
+	s = topmodel__step(m, p, &s, -1);
 	CHECK(s.kind == TOP_SEL_ALL);
 
 	/* After a reset the lanes have no samples: no exited entry. */
 	topmodel__reset(m, p);
-	s = topmodel_step(p, &all, -1);
+	s = topmodel__step(m, p, &all, -1);
 	CHECK(s.kind == TOP_SEL_THREAD && s.tid == 101);
-	s = topmodel_step(p, &s, 1);
+	s = topmodel__step(m, p, &s, 1);
 	CHECK(s.kind == TOP_SEL_ALL);
 	topmodel_cycle(p, &all, &c);
 	CHECK(!c.exited);
@@ -238,29 +238,66 @@ static void test_thread_cycle(void)
 	topmodel_cycle(p, &s, &c);
 	CHECK_INT(c.index, -1);
 	CHECK_INT(c.pos, 0);
-	struct top_sel n = topmodel_step(p, &s, 1);
+	struct top_sel n = topmodel__step(m, p, &s, 1);
 	CHECK(n.kind == TOP_SEL_EXITED);
-	n = topmodel_step(p, &s, -1);
+	n = topmodel__step(m, p, &s, -1);
 	CHECK(n.kind == TOP_SEL_THREAD && n.tid == 101);
 	/* ... and with no exited samples in the window, forwards to all. */
 	topmodel__reset(m, p);
-	n = topmodel_step(p, &s, 1);
+	n = topmodel__step(m, p, &s, 1);
 	CHECK(n.kind == TOP_SEL_ALL);
 
 	/* A thread sampled before its TID was known (TID 0): after the live
 	 * threads, and only while it has samples since the reset. */
 	uint32_t t0 = profile__thread(p, 100, 0, "Thread-7", "python m.py");
 	profile__add(p, t0, st, 2, 0, 1);
-	n = topmodel_step(p, &(struct top_sel){ TOP_SEL_THREAD, 100, 101 }, 1);
+	n = topmodel__step(m, p, &(struct top_sel){ TOP_SEL_THREAD, 100, 101 }, 1);
 	CHECK(n.kind == TOP_SEL_THREAD && n.tid == 0);
 	topmodel_cycle(p, &n, &c);
 	CHECK_INT(c.threads, 3);
 	CHECK_INT(c.pos, 3);
 	topmodel__reset(m, p);
-	n = topmodel_step(p, &(struct top_sel){ TOP_SEL_THREAD, 100, 101 }, 1);
+	n = topmodel__step(m, p, &(struct top_sel){ TOP_SEL_THREAD, 100, 101 }, 1);
 	CHECK(n.kind == TOP_SEL_ALL);
 	topmodel_cycle(p, &all, &c);
 	CHECK_INT(c.threads, 2);
+	topmodel__free(m);
+	profile__free(p);
+}
+
+/* Requests come and go between two key presses, their TIDs wrapped around
+ * below the long-lived threads': a step from a request that has exited
+ * goes on from where it stood in the last step's list, and new requests
+ * do not keep the cycle from main, the burner and the exited threads. */
+static void test_thread_cycle_churn(void)
+{
+	struct profile *p = profile__new();
+	uint32_t f = profile__frame(p, "f", "/app/m.py", "m.py", 1, PROF_FRAME_PYTHON);
+	uint32_t main_ = profile__thread(p, 100, 30000, "MainThread", "python m.py");
+	uint32_t burner = profile__thread(p, 100, 30050, "burner", "python m.py");
+	profile__add(p, main_, &f, 1, 0, 1);
+	profile__add(p, burner, &f, 1, 0, 1);
+	pid_t req_tid = 400;
+	uint32_t req = profile__thread(p, 100, req_tid, "Thread-1", "python m.py");
+	profile__add(p, req, &f, 1, 0, 1);
+	struct topmodel *m = topmodel__new();
+	struct top_sel all = { .kind = TOP_SEL_ALL };
+	struct top_sel s = topmodel__step(m, p, &all, 1);
+	CHECK(s.kind == TOP_SEL_THREAD && s.tid == 400);        /* the lowest TID */
+	pid_t seen[8];
+	int n = 0;
+	for (; n < 8 && s.kind != TOP_SEL_ALL; n++) {
+		seen[n] = s.kind == TOP_SEL_THREAD ? s.tid : -1;
+		/* The live request exits, the next one starts. */
+		profile__thread_exit(p, req);
+		req = profile__thread(p, 100, ++req_tid, "Thread-N", "python m.py");
+		profile__add(p, req, &f, 1, 0, 1);
+		s = topmodel__step(m, p, &s, 1);
+	}
+	CHECK_INT(n, 4);                /* 400, main, burner, exited; then all */
+	CHECK_INT(seen[1], 30000);
+	CHECK_INT(seen[2], 30050);
+	CHECK_INT(seen[3], -1);
 	topmodel__free(m);
 	profile__free(p);
 }
@@ -554,6 +591,7 @@ int main(void)
 	TEST_RUN(test_sort_keys);
 	TEST_RUN(test_thread_filter);
 	TEST_RUN(test_thread_cycle);
+	TEST_RUN(test_thread_cycle_churn);
 	TEST_RUN(test_reset_baseline);
 	TEST_RUN(test_synthetic_roots);
 	TEST_RUN(test_render_screen);
