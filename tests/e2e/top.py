@@ -704,9 +704,11 @@ def check_thread_cycle(ctx):
         if sel == tids['burner'] and (not s.row('burn') or s.row('handle_request')
                                       or s.row('setup_work')):
             probs.append('the burner shows the wrong rows:\n' + indent(s.text()))
-        if sel == 'exited' and (not s.row('handle_request') or s.row('burn') or s.row('setup_work')):
-            probs.append('the exited threads show the wrong rows (handle_request only: the setup '
-                         'threads ran before R):\n' + indent(s.text()))
+        # (burn is not checked here: a read that misses a live thread
+        # folds it too, and it comes back as a new thread: the sampler's.)
+        if sel == 'exited' and (not s.row('handle_request') or s.row('setup_work')):
+            probs.append('the exited threads show the wrong rows (handle_request, and no '
+                         'setup_work: the setup threads ran before R):\n' + indent(s.text()))
     if probs:
         ctx.fail(what, probs)
 
