@@ -8,8 +8,10 @@
  * (tui/topmodel.h), renders it (tui/topview.h) and draws it on the terminal
  * (tui/term.h), appends it to --output, and with --locals reads the stack
  * and locals of the busiest thread (paused with ptrace, as `dump --locals`
- * does). When stdout is not a terminal the same text is printed plainly at
- * every refresh, without escapes.
+ * does). When stdout is not a terminal, or a terminal that cannot take ANSI
+ * escapes (tui/term.h: term_ansi_ok), the same text is printed plainly at
+ * every refresh, without escapes. Times shown are samples x the wall time
+ * per sampling tick since the reset (sample_seconds).
  *
  * Exits: q/Ctrl-C, SIGINT/SIGTERM/SIGHUP (the handlers only ask the sampler
  * to stop; the terminal is restored on the way out), --duration (the last
@@ -101,8 +103,13 @@ static void usage(FILE *f)
 "PID is decimal, or hexadecimal after 0x (--pid 0x1a2b).\n"
 "\n"
 "Keys: 1-4 sort by %%Own, %%Total, OwnTime, TotalTime; L by line / by function;\n"
-"T cycle through threads; R reset; space pause the display; ? help; q quit.\n"
-"When stdout is not a terminal, a plain-text table is printed every --delay seconds.\n"
+"t / T next / previous thread (live ones, then the exited ones as one entry);\n"
+"A all threads; R reset; space pause the display; ? help; q quit.\n"
+"Times: samples x the wall time per sampling tick (1/rate unless sampling falls\n"
+"behind). When stdout is not a terminal, or TERM is unset, \"dumb\" or a terminal\n"
+"with no terminfo entry and not of a known ANSI family (xterm, screen, tmux, ...),\n"
+"a plain-text table is printed every --delay seconds instead (no escapes; Ctrl-C\n"
+"ends it).\n"
 "A launched program gets SIGINT at q, Ctrl-C or the end of --duration (a SIGTERM\n"
 "to cspy is passed on); SIGTERM and SIGKILL follow if it has not exited 3 and 5 s\n"
 "later. cspy exits with the program's status.\n"
@@ -159,7 +166,7 @@ struct top {
 	struct sampler_status shown;    /* the status of the screen's rows */
 	struct sampler_status last;     /* the latest status */
 	bool by_line, paused, help, quit, dirty;
-	int thread;                     /* TOP_ALL_THREADS or a profile thread index */
+	struct top_sel sel;             /* the threads shown (t/T/A keys) */
 	uint64_t next_refresh;
 	char *thread_label;
 	char *pane_title;
@@ -173,24 +180,40 @@ struct top {
 	char shown_time[32];            /* of the screen's rows */
 };
 
+/* "all (N)", the thread shown as `TID (ns N) "NAME" [k/n]`, or the exited
+ * threads; n counts the entries of the T cycle after "all". */
 static void set_thread_label(struct top *t)
 {
 	free(t->thread_label);
-	size_t n = profile__nthreads(t->prof);
-	if (t->thread == TOP_ALL_THREADS || (size_t)t->thread >= n) {
-		t->thread = TOP_ALL_THREADS;
-		t->thread_label = xasprintf("all (%zu)", n);
+	struct top_cycle c;
+	topmodel_cycle(t->prof, &t->sel, &c);
+	size_t n = c.threads + c.exited;
+	if (t->sel.kind == TOP_SEL_ALL) {
+		t->thread_label = xasprintf("all (%zu)", c.threads);
 		return;
 	}
-	const struct prof_thread *pt = profile__thread_at(t->prof, (uint32_t)t->thread);
+	if (t->sel.kind == TOP_SEL_EXITED) {
+		t->thread_label = xasprintf("exited threads (%llu) [%zu/%zu]", (unsigned long long)c.nexited,
+					    c.pos, n > c.pos ? n : c.pos);
+		return;
+	}
+	if (c.index < 0) {
+		t->thread_label = xasprintf("%d (exited)", (int)t->sel.tid);
+		return;
+	}
+	const struct prof_thread *pt = profile__thread_at(t->prof, (uint32_t)c.index);
 	char pid[32] = "";
 	if (t->c->o.subprocesses)
 		snprintf(pid, sizeof(pid), " of process %d", (int)pt->pid);
+	if (!pt->tid) {         /* sampled before their TID was known */
+		t->thread_label = xasprintf("threads starting%s [%zu/%zu]", pid, c.pos, n);
+		return;
+	}
 	char ns[32] = "";
 	if (pt->ns_tid)
 		snprintf(ns, sizeof(ns), " (ns %d)", (int)pt->ns_tid);
-	t->thread_label = xasprintf("%d%s%s%s%s%s [%d/%zu]", (int)pt->tid, ns, pt->name[0] ? " \"" : "",
-				    pt->name, pt->name[0] ? "\"" : "", pid, t->thread + 1, n);
+	t->thread_label = xasprintf("%d%s%s%s%s%s [%zu/%zu]", (int)pt->tid, ns, pt->name[0] ? " \"" : "",
+				    pt->name, pt->name[0] ? "\"" : "", pid, c.pos, n);
 }
 
 static void pane_clear(struct top *t)
@@ -219,7 +242,17 @@ static void pane_add(struct top *t, char *line)
 static void read_locals(struct top *t, const struct topmodel *m)
 {
 	pane_clear(t);
-	int th = t->thread != TOP_ALL_THREADS ? t->thread : topmodel__busiest_thread(m);
+	bool one = t->sel.kind == TOP_SEL_THREAD;
+	int th = topmodel__busiest_thread(m);
+	if (one) {
+		struct top_cycle c;
+		topmodel_cycle(t->prof, &t->sel, &c);
+		if (c.index < 0) {
+			t->pane_title = xasprintf("Locals: thread %d has exited", (int)t->sel.tid);
+			return;
+		}
+		th = c.index;
+	}
 	if (th < 0) {
 		t->pane_title = xstrdup("Locals: no thread has been sampled yet");
 		return;
@@ -230,7 +263,7 @@ static void read_locals(struct top *t, const struct topmodel *m)
 		snprintf(ns, sizeof(ns), " (ns %d)", (int)pt->ns_tid);
 	t->pane_title = xasprintf("Thread %d%s%s%s%s (%s): stack and locals", (int)pt->tid, ns,
 				  pt->name[0] ? " \"" : "", pt->name, pt->name[0] ? "\"" : "",
-				  t->thread != TOP_ALL_THREADS ? "shown" : "busiest");
+				  one ? "shown" : "busiest");
 	const struct snap_target *target = sampler__target(t->s, pt->pid);
 	if (!target) {
 		pane_add(t, xasprintf("(process %d has exited)", (int)pt->pid));
@@ -272,6 +305,18 @@ static void read_locals(struct top *t, const struct topmodel *m)
 	}
 }
 
+/* The wall time one sample stands for in the window since the reset: its
+ * wall time over its ticks (each tick samples every thread once). When
+ * sampling keeps up that is 1/rate; when it falls behind (a high rate, deep
+ * stacks, a busy machine) it is the real, longer interval. 1/rate before
+ * the first tick. */
+static double sample_seconds(const struct top *t, const struct sampler_status *st)
+{
+	uint64_t ticks = st->ticks - t->base.ticks;
+	double wall = st->elapsed_s - t->base.elapsed_s;
+	return ticks > 0 && wall > 0 ? wall / (double)ticks : 1.0 / t->c->o.rate;
+}
+
 static void fill_header(const struct top *t, const struct sampler_status *st, const char *when,
 			struct top_header *h)
 {
@@ -285,7 +330,8 @@ static void fill_header(const struct top *t, const struct sampler_status *st, co
 		.threads = st->threads, .processes = st->processes,
 		.nogil_processes = st->nogil_processes,
 		.show_processes = t->c->o.subprocesses, .thread_label = t->thread_label,
-		.paused = t->paused, .help = t->help, .rate_hz = t->c->o.rate, .message = t->message,
+		.paused = t->paused, .help = t->help, .sample_s = sample_seconds(t, st),
+		.message = t->message,
 		.pane_title = t->pane_title, .pane = (const char *const *)t->pane, .npane = t->npane,
 	};
 	if (!t->c->locals)
@@ -363,13 +409,13 @@ static void refresh(struct top *t, const struct sampler_status *st)
 	stamp(t);
 	const struct topmodel *fresh = t->m;
 	if (!t->paused) {
-		topmodel__update(t->m, t->prof, t->by_line, t->thread);
+		topmodel__update(t->m, t->prof, t->by_line, &t->sel);
 		set_thread_label(t);
 		take_status(t, st);
 		if (t->c->locals)
 			read_locals(t, t->m);
 	} else if (t->out) {
-		topmodel__update(t->live, t->prof, t->by_line, t->thread);
+		topmodel__update(t->live, t->prof, t->by_line, &t->sel);
 		topmodel__sort(t->live, topmodel__sort_key(t->m));
 		fresh = t->live;
 	}
@@ -395,7 +441,7 @@ static void reset(struct top *t, const struct sampler_status *st)
 
 static void update_now(struct top *t, const struct sampler_status *st)
 {
-	topmodel__update(t->m, t->prof, t->by_line, t->thread);
+	topmodel__update(t->m, t->prof, t->by_line, &t->sel);
 	set_thread_label(t);
 	take_status(t, st);
 	t->dirty = true;
@@ -417,8 +463,12 @@ static void key(struct top *t, int k, const struct sampler_status *st)
 		t->by_line = !t->by_line;
 		update_now(t, st);
 		break;
-	case 'T': case 't':
-		t->thread = t->thread + 1 < (int)profile__nthreads(t->prof) ? t->thread + 1 : TOP_ALL_THREADS;
+	case 't': case 'T':     /* next, previous (Shift) */
+		t->sel = topmodel__step(t->m, t->prof, &t->sel, k == 't' ? 1 : -1);
+		update_now(t, st);
+		break;
+	case 'a': case 'A':
+		t->sel = (struct top_sel){ .kind = TOP_SEL_ALL };
 		update_now(t, st);
 		break;
 	case 'R': case 'r':
@@ -555,13 +605,15 @@ int cmd_top(int argc, char **argv)
 		stack_filter__free(filter);
 		return 1;
 	}
-	bool tui = isatty(STDOUT_FILENO);
+	/* A terminal that cannot take ANSI escapes (TERM=dumb, unset, unknown)
+	 * gets the plain text of a pipe. */
+	bool tui = isatty(STDOUT_FILENO) && term_ansi_ok(getenv("TERM"));
 
 	session_catch_signals();
 
 	struct top t = {
 		.c = &c, .prof = profile__new(), .m = topmodel__new(), .live = topmodel__new(),
-		.out = out ? outfile__stream(out) : NULL, .by_line = !c.o.function_agg, .thread = TOP_ALL_THREADS,
+		.out = out ? outfile__stream(out) : NULL, .by_line = !c.o.function_agg, .sel = { .kind = TOP_SEL_ALL },
 	};
 	struct sampler_config sc = { .gil_stats = true, .progress = tick, .progress_arg = &t };
 	opts_sampler_config(&c.o, filter, &sc);

@@ -10,6 +10,11 @@
  * re-raise the signal with its default action (SA_RESETHAND|SA_NODEFER).
  * A redraw homes the cursor and writes every line after a "clear line",
  * then "clear below": no flicker, one write.
+ *
+ * Whether a terminal takes these escapes at all is decided without
+ * terminfo's library: a compiled entry under one of its directories, or a
+ * family known to speak ANSI (term_ansi_ok); a "dumb" terminal (Emacs'
+ * shell buffer, a CI log) gets plain text from the caller.
  */
 #include "tui/term.h"
 
@@ -17,8 +22,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -45,6 +52,73 @@ static bool term_atexit_done;
 static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
 #define NCRASH (sizeof(crash_signals) / sizeof(crash_signals[0]))
 static struct sigaction old_crash[NCRASH], old_winch;
+
+/* Families whose members take the escapes of this module. */
+static const char *const ansi_families[] = {
+	"xterm", "screen", "tmux", "linux", "vt100", "vt102", "vt220", "ansi", "rxvt", "urxvt",
+	"alacritty", "kitty", "foot", "st", "konsole", "gnome", "vte", "putty", "wezterm",
+	"ghostty", "iterm", "iterm2", "contour", "mintty", "cygwin", "eterm",
+};
+
+/* A compiled terminfo entry for name under dir (x/name or 78/name). */
+static bool terminfo_in(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat sb;
+	if (!dir || !dir[0])
+		return false;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%c/%s", dir, name[0], name) < sizeof(path) &&
+	    stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+		return true;
+	return (size_t)snprintf(path, sizeof(path), "%s/%02x/%s", dir, (unsigned char)name[0], name) <
+	       sizeof(path) && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static bool terminfo_found(const char *name)
+{
+	static const char *const system_dirs[] = {
+		"/etc/terminfo", "/lib/terminfo", "/usr/share/terminfo", "/usr/lib/terminfo",
+	};
+	if (terminfo_in(getenv("TERMINFO"), name))
+		return true;
+	const char *home = getenv("HOME");
+	if (home && home[0]) {
+		char dir[4096];
+		if ((size_t)snprintf(dir, sizeof(dir), "%s/.terminfo", home) < sizeof(dir) &&
+		    terminfo_in(dir, name))
+			return true;
+	}
+	const char *dirs = getenv("TERMINFO_DIRS");
+	for (const char *p = dirs; p && *p;) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon ? (size_t)(colon - p) : strlen(p);
+		char dir[4096];
+		if (n > 0 && n < sizeof(dir)) {
+			memcpy(dir, p, n);
+			dir[n] = '\0';
+			if (terminfo_in(dir, name))
+				return true;
+		}
+		p = colon ? colon + 1 : p + n;
+	}
+	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
+		if (terminfo_in(system_dirs[i], name))
+			return true;
+	return false;
+}
+
+bool term_ansi_ok(const char *name)
+{
+	size_t fam = name ? strcspn(name, "-") : 0;
+	if (!name || !name[0] || (fam == 4 && strncmp(name, "dumb", 4) == 0) ||
+	    strcmp(name, "unknown") == 0 || strchr(name, '/') || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
+		return false;
+	for (size_t i = 0; i < sizeof(ansi_families) / sizeof(ansi_families[0]); i++)
+		if (strlen(ansi_families[i]) == fam && strncmp(name, ansi_families[i], fam) == 0)
+			return true;
+	return terminfo_found(name);
+}
 
 bool term_color_wanted(int fd)
 {

@@ -32,6 +32,17 @@ enum term_style {
 #define TERM_KEY_ESC 27
 #define TERM_KEY_CTRL_C 3
 
+/* Can the terminal named name (the TERM variable; NULL: unset) take the raw
+ * ANSI escapes of this module? No when it is unset, empty, "dumb" or
+ * "unknown", or names a path; yes when it has a terminfo entry (in
+ * $TERMINFO, ~/.terminfo, $TERMINFO_DIRS, /etc/terminfo, /lib/terminfo,
+ * /usr/share/terminfo, /usr/lib/terminfo; either layout: x/xterm or
+ * 78/xterm) or its family (the name before the first '-') is a known ANSI
+ * terminal (xterm, screen, tmux, linux, vt100, rxvt, ...: containers often
+ * ship no terminfo); else no. Callers fall back to plain text. Only reads
+ * the environment and stat()s files. */
+bool term_ansi_ok(const char *name);
+
 /* Should output to fd be coloured: a terminal, and NO_COLOR unset or empty
  * (https://no-color.org). */
 bool term_color_wanted(int fd);

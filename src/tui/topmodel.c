@@ -10,6 +10,14 @@
  * functions being interned by (name, file) in a hash index of function ids
  * (util/hashmap.h).
  * Synthetic frames (process and thread roots) belong to no row.
+ *
+ * The t/T keys' cycle is an order over the views: "all" first, the live
+ * threads by (pid, tid), the exited threads' entry last. A step lists the
+ * entries now (sorted) and moves to the neighbour of the current one, "all"
+ * past either end. The list is kept until the next step: a thread shown
+ * that has exited since steps to the nearest entry of that list that is
+ * still there, so neither new threads (a thread per request) nor TIDs that
+ * wrapped around can keep the cycle from its other entries.
  */
 #include "tui/topmodel.h"
 
@@ -34,6 +42,10 @@ struct topmodel {
 	size_t acc_cap;
 	uint64_t *per_thread;
 	size_t thr_cap;
+	bool *counted;                  /* per profile thread: in the selection */
+	size_t counted_cap;
+	struct top_sel *cycle;          /* the cycle's entries after "all" at the last step */
+	size_t ncycle, cycle_cap;
 
 	struct top_row *rows;
 	size_t nrows, rows_cap;
@@ -64,6 +76,8 @@ void topmodel__free(struct topmodel *m)
 	free(m->total);
 	free(m->stamp);
 	free(m->per_thread);
+	free(m->counted);
+	free(m->cycle);
 	free(m->rows);
 	free(m);
 }
@@ -113,7 +127,17 @@ static void map_frames(struct topmodel *m, const struct profile *p)
 	m->nfunc_of = n;
 }
 
-void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line, int thread)
+static bool selected(const struct top_sel *sel, const struct prof_thread *pt)
+{
+	if (!sel || sel->kind == TOP_SEL_ALL)
+		return true;
+	if (sel->kind == TOP_SEL_EXITED)
+		return pt->exited > 0;
+	return !pt->exited && pt->pid == sel->pid && pt->tid == sel->tid;
+}
+
+void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
+		      const struct top_sel *sel)
 {
 	map_frames(m, p);
 	size_t nkeys = by_line ? m->nfunc_of : m->nfunc;
@@ -132,6 +156,9 @@ void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
 	size_t nthreads = profile__nthreads(p);
 	m->per_thread = xgrow(m->per_thread, &m->thr_cap, nthreads ? nthreads : 1, sizeof(*m->per_thread));
 	memset(m->per_thread, 0, m->thr_cap * sizeof(*m->per_thread));
+	m->counted = xgrow(m->counted, &m->counted_cap, nthreads ? nthreads : 1, sizeof(*m->counted));
+	for (size_t t = 0; t < nthreads; t++)
+		m->counted[t] = selected(sel, profile__thread_at(p, (uint32_t)t));
 
 	m->by_line = by_line;
 	m->samples = 0;
@@ -142,7 +169,7 @@ void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
 			continue;
 		uint64_t c = st->count - st->marked;
 		m->per_thread[st->thread] += c;
-		if (thread != TOP_ALL_THREADS && st->thread != (uint32_t)thread)
+		if (!m->counted[st->thread])
 			continue;
 		m->samples += c;
 		uint32_t key = NO_KEY;
@@ -170,7 +197,8 @@ void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
 	}
 	m->busiest = -1;
 	for (size_t t = 0; t < nthreads; t++)
-		if (m->per_thread[t] && (m->busiest < 0 || m->per_thread[t] > m->per_thread[m->busiest]))
+		if (m->per_thread[t] && !profile__thread_at(p, (uint32_t)t)->exited &&
+		    (m->busiest < 0 || m->per_thread[t] > m->per_thread[m->busiest]))
 			m->busiest = (int)t;
 	topmodel__sort(m, m->sort);
 }
@@ -212,3 +240,152 @@ bool topmodel__by_line(const struct topmodel *m) { return m->by_line; }
 enum top_sort topmodel__sort_key(const struct topmodel *m) { return m->sort; }
 uint64_t topmodel__samples(const struct topmodel *m) { return m->samples; }
 int topmodel__busiest_thread(const struct topmodel *m) { return m->busiest; }
+
+/* The order of the cycle: <0, 0, >0 as a comes before, with or after b. */
+static int sel_cmp(const struct top_sel *a, const struct top_sel *b)
+{
+	if (a->kind != b->kind) {
+		int ra = a->kind == TOP_SEL_ALL ? 0 : a->kind == TOP_SEL_THREAD ? 1 : 2;
+		int rb = b->kind == TOP_SEL_ALL ? 0 : b->kind == TOP_SEL_THREAD ? 1 : 2;
+		return ra - rb;
+	}
+	if (a->kind != TOP_SEL_THREAD)
+		return 0;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	/* TID 0 (threads not started yet) after the process's other threads. */
+	uint64_t ta = a->tid ? (uint64_t)a->tid : UINT64_MAX, tb = b->tid ? (uint64_t)b->tid : UINT64_MAX;
+	return ta < tb ? -1 : ta > tb;
+}
+
+/* Has profile thread t samples since the reset? */
+static bool has_window_samples(const struct profile *p, uint32_t t)
+{
+	size_t nstacks = profile__nstacks(p);
+	for (size_t si = 0; si < nstacks; si++) {
+		const struct prof_stack *st = profile__stack_at(p, (uint32_t)si);
+		if (st->thread == t && st->count > st->marked)
+			return true;
+	}
+	return false;
+}
+
+/* Is thread t an entry of the cycle: live (not a lane) and with a known TID,
+ * or a thread whose TID was not known yet when it was sampled (TID 0: a
+ * thread state whose thread had not started; never retired) with samples
+ * since the reset. */
+static bool in_cycle(const struct profile *p, uint32_t t)
+{
+	const struct prof_thread *pt = profile__thread_at(p, t);
+	return !pt->exited && (pt->tid || has_window_samples(p, t));
+}
+
+void topmodel_cycle(const struct profile *p, const struct top_sel *sel, struct top_cycle *c)
+{
+	*c = (struct top_cycle){ .index = -1 };
+	size_t nthreads = profile__nthreads(p);
+	bool have_lanes = false;
+	for (size_t t = 0; t < nthreads; t++) {
+		const struct prof_thread *pt = profile__thread_at(p, (uint32_t)t);
+		if (pt->exited) {
+			c->nexited += pt->exited;
+			have_lanes = true;
+			continue;
+		}
+		struct top_sel me = { TOP_SEL_THREAD, pt->pid, pt->tid };
+		int d = sel->kind == TOP_SEL_THREAD ? sel_cmp(&me, sel) : 1;
+		if (d == 0)
+			c->index = (int)t;
+		if (!in_cycle(p, (uint32_t)t))
+			continue;
+		c->threads++;
+		c->pos += d < 0;
+	}
+	if (have_lanes) {
+		size_t nstacks = profile__nstacks(p);
+		for (size_t si = 0; si < nstacks && !c->exited; si++) {
+			const struct prof_stack *st = profile__stack_at(p, (uint32_t)si);
+			c->exited = st->count > st->marked && profile__thread_at(p, st->thread)->exited;
+		}
+	}
+	if (sel->kind == TOP_SEL_THREAD)
+		c->pos = c->index >= 0 ? c->pos + 1 : 0;
+	else if (sel->kind == TOP_SEL_EXITED)
+		c->pos = c->threads + 1;
+}
+
+static int sel_qcmp(const void *a, const void *b)
+{
+	return sel_cmp(a, b);
+}
+
+/* The entries of the cycle after "all", in order, into m->cycle. */
+static void cycle_list(struct topmodel *m, const struct profile *p)
+{
+	struct top_cycle c;
+	topmodel_cycle(p, &(struct top_sel){ .kind = TOP_SEL_ALL }, &c);
+	m->ncycle = 0;
+	m->cycle = xgrow(m->cycle, &m->cycle_cap, c.threads + 1, sizeof(*m->cycle));
+	size_t nthreads = profile__nthreads(p);
+	for (size_t t = 0; t < nthreads && m->ncycle < c.threads; t++) {
+		const struct prof_thread *pt = profile__thread_at(p, (uint32_t)t);
+		if (in_cycle(p, (uint32_t)t))
+			m->cycle[m->ncycle++] = (struct top_sel){ TOP_SEL_THREAD, pt->pid, pt->tid };
+	}
+	qsort(m->cycle, m->ncycle, sizeof(*m->cycle), sel_qcmp);
+	if (c.exited)
+		m->cycle[m->ncycle++] = (struct top_sel){ .kind = TOP_SEL_EXITED };
+}
+
+static const struct top_sel *find_sel(const struct top_sel *v, size_t n, const struct top_sel *x)
+{
+	return n ? bsearch(x, v, n, sizeof(*v), sel_qcmp) : NULL;
+}
+
+struct top_sel topmodel__step(struct topmodel *m, const struct profile *p, const struct top_sel *cur,
+			      int dir)
+{
+	static const struct top_sel all = { .kind = TOP_SEL_ALL };
+	/* The list of the last step: where a thread that is gone stood. */
+	struct top_sel *old = m->cycle;
+	size_t nold = m->ncycle;
+	m->cycle = NULL;
+	m->ncycle = m->cycle_cap = 0;
+	cycle_list(m, p);
+	const struct top_sel *v = m->cycle;
+	size_t n = m->ncycle;
+	struct top_sel next = all;
+	const struct top_sel *here = cur->kind == TOP_SEL_ALL ? NULL : find_sel(v, n, cur);
+	const struct top_sel *was = here || cur->kind == TOP_SEL_ALL ? NULL : find_sel(old, nold, cur);
+	if (cur->kind == TOP_SEL_ALL) {
+		if (n)
+			next = dir > 0 ? v[0] : v[n - 1];
+	} else if (here) {
+		size_t i = (size_t)(here - v);
+		if (dir > 0 && i + 1 < n)
+			next = v[i + 1];
+		else if (dir < 0 && i > 0)
+			next = v[i - 1];
+	} else if (was) {
+		/* Gone: the nearest entry of the old list still there. */
+		for (ptrdiff_t j = (was - old) + (dir > 0 ? 1 : -1); j >= 0 && (size_t)j < nold;
+		     j += dir > 0 ? 1 : -1) {
+			if (find_sel(v, n, &old[j])) {
+				next = old[j];
+				break;
+			}
+		}
+	} else {
+		/* Gone and not in the old list: the nearest entry in the order. */
+		for (size_t i = 0; i < n; i++) {
+			if (dir > 0 && sel_cmp(&v[i], cur) > 0) {
+				next = v[i];
+				break;
+			}
+			if (dir < 0 && sel_cmp(&v[i], cur) < 0)
+				next = v[i];
+		}
+	}
+	free(old);
+	return next;
+}

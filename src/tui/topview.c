@@ -31,7 +31,9 @@ static const char *const help_text[] = {
 	"Keys:",
 	"  1 2 3 4    sort by %Own, %Total, OwnTime, TotalTime",
 	"  L          aggregate by line / by function",
-	"  T          cycle through the threads (all, then one at a time)",
+	"  t / T      next / previous thread: all, each live thread, then the",
+	"             exited threads (when they have samples since the reset)",
+	"  A          all threads again",
 	"  R          reset the statistics",
 	"  space      pause / resume the display (sampling goes on)",
 	"  ?          show / hide this help",
@@ -39,14 +41,15 @@ static const char *const help_text[] = {
 	"",
 	"%Own: the function (line) was running: the leaf of the stack.",
 	"%Total: it was anywhere in the stack (recursion counted once).",
-	"Percentages are of the samples of the threads shown; times are",
-	"samples / rate, in seconds.",
+	"Percentages are of the samples of the threads shown. A sample stands",
+	"for the wall time since the reset divided by the sampling ticks in it",
+	"(1/rate when sampling keeps up): times are samples x that, in seconds.",
 	"",
 	"Press any key to close this help.",
 };
 
 static const char HINTS[] =
-	"Keys: 1-4 sort  L line/function  T thread  R reset  space pause  ? help  q quit";
+	"Keys: 1-4 sort  L line/fn  t/T thread  A all  R reset  spc pause  ? help  q quit";
 
 static int cp_width(long cp)
 {
@@ -216,9 +219,9 @@ static void row(struct ctx *c, const struct top_row *r, const struct top_header 
 		f.line = -1;
 	profile_frame_label(&f, c->o->full_filenames, label, LABEL_MAX);
 	uint64_t n = topmodel__samples(m);
-	double rate = h->rate_hz > 0 ? h->rate_hz : 1;
+	double per = h->sample_s > 0 ? h->sample_s : 1;
 	add(c, TERM_PLAIN, "%6.2f%% %7.2f%% %8.2fs %9.2fs  %s", pct(r->own, n), pct(r->total, n),
-	    (double)r->own / rate, (double)r->total / rate, label);
+	    (double)r->own * per, (double)r->total * per, label);
 }
 
 void topview__render(struct topview *v, const struct top_header *h, const struct topmodel *m,

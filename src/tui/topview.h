@@ -40,7 +40,9 @@ struct top_header {
 	const char *thread_label;       /* "all", or the thread shown */
 	bool paused;
 	bool help;                      /* the help text instead of the table */
-	double rate_hz;                 /* OwnTime = samples / rate */
+	double sample_s;                /* the wall time one sample stands for: OwnTime =
+					 * samples x sample_s (cmd_top: the window's wall time
+					 * / its ticks); <= 0: 1 s */
 	const char *message;            /* last line (e.g. the program exited); NULL: key hints */
 	const char *pane_title;         /* --locals pane: title and lines (npane 0: none) */
 	const char *const *pane;

@@ -19,8 +19,12 @@ Per interpreter (every installed one, unless --python):
                    change; sampling goes on), R (the statistics restart),
                    ? help, resize (redrawn to the new size), q (exit 0,
                    terminal restored, target running and not stopped)
-  threads_sigterm  --idle, T shows one thread at a time then all; SIGTERM
+  threads_sigterm  --idle, t shows one thread at a time then all; SIGTERM
                    restores the terminal
+  thread_cycle     a thread-per-request server (server.py): t visits the live
+                   threads and the exited ones as one entry (with samples
+                   since R only), then all; T backwards; A all (2.7, 3.12,
+                   3.14 and free-threaded builds; n/a elsewhere)
   duration_output  --duration exits on time leaving the table on screen;
                    --output has several plain-text snapshots with
                    --timestamp times
@@ -37,14 +41,16 @@ Per interpreter (every installed one, unless --python):
   pid_namespace    the target in its own PID namespace with a private /tmp
                    (a container), stdout piped: hot_70, hot_30 lead; the
                    --locals pane title shows the TID and the id inside; on
-                   the terminal, T shows each thread as TID (ns N) "NAME"
+                   the terminal, t shows each thread as TID (ns N) "NAME"
 Version-independent (with the newest Python 3): unwritable_output, output_full
 (--output /dev/full: "No space left on device", non-zero exit), native_nonblocking
 (refused), crash_signals
 (SIGSEGV and SIGHUP restore the terminal), colors (NO_COLOR honoured),
 subprocesses (a shell's two Pythons: "Processes: 2" in the header),
 never_python (`top -- true`, `top -- sleep 1`: one error line, exit 1), q_ignored
-(q on a program ignoring SIGINT and SIGTERM: SIGKILL 5 s later, exit 137, gone).
+(q on a program ignoring SIGINT and SIGTERM: SIGKILL 5 s later, exit 137, gone), times
+(-r 100000 on a 300-deep stack: TotalTime follows the wall time within 10 %),
+term_dumb (TERM=dumb, unset or unknown on a pty: plain text, no ESC byte).
 
 Last line: "N passed, N failed" (exit 1 if any failed). Every process is
 ended by PID; the tmux server is killed at the end and on signals.
@@ -534,10 +540,10 @@ def check_threads_sigterm(ctx):
     p.wait(has_rows('hot_70', 'sleepy_wait'), 'rows of both threads (--idle)')
     seen = []
     for i in (1, 2):
-        p.keys('T')
+        p.keys('t')
         s = Screen(p.wait(lambda sc, i=i: re.match(r'^\d+ .*\[%d/2\]$' % i,
                                                    (Screen(sc).mode or {}).get('thread', '')),
-                          'a single thread [%d/2] after T' % i))
+                          'a single thread [%d/2] after t' % i))
         s = Screen(p.wait(lambda sc: Screen(sc).rows, 'rows of the thread'))
         m = re.match(r'^(\d+) ', s.mode['thread'])
         tid = int(m.group(1)) if m else None
@@ -549,15 +555,15 @@ def check_threads_sigterm(ctx):
         else:
             ok = False
         if not ok:
-            ctx.fail(what, ['T: thread %s (oracle: %s) shows the wrong rows:\n%s'
+            ctx.fail(what, ['t: thread %s (oracle: %s) shows the wrong rows:\n%s'
                             % (tid, tids, indent(s.text()))])
     if sorted(seen) != sorted(tids.values()):
-        ctx.fail(what, ['T: threads shown %s, expected each of %s once' % (seen, sorted(tids.values()))])
-    p.keys('T')
+        ctx.fail(what, ['t: threads shown %s, expected each of %s once' % (seen, sorted(tids.values()))])
+    p.keys('t')
     s = Screen(p.wait(lambda sc: (Screen(sc).mode or {}).get('thread', '').startswith('all'),
-                      'all threads after the last T'))
+                      'all threads after the last t'))
     if not (s.row('hot_70') and s.row('sleepy_wait')):
-        ctx.fail(what, ['T back to all: rows of both threads expected:\n' + indent(s.text())])
+        ctx.fail(what, ['t back to all: rows of both threads expected:\n' + indent(s.text())])
     os.kill(p.pid, signal.SIGTERM)
     rc = p.wait_rc()
     if rc != 0:
@@ -566,6 +572,325 @@ def check_threads_sigterm(ctx):
     if d:
         ctx.fail(what, ['SIGTERM: the terminal settings were not restored:\n' + indent(d)])
     check_target_ok(ctx, t, what)
+    ctx.finish()
+
+
+# The thread cycle's interpreters: 2.7 (the oldest thread list; names
+# without the target), 3.12 (per-interpreter GIL state), 3.14 (the newest
+# stable release) and the free-threaded builds (no GIL: the burner and a
+# request run at once). What the keys do is top's; these cover how threads
+# come and go on each family of thread lists.
+CYCLE_NA = 'the thread cycle is checked on 2.7, 3.12, 3.14 and free-threaded builds'
+RE_SEL_THREAD = re.compile(r'^(\d+)(?: \(ns \d+\))?(?: "(.*)")? \[(\d+)/(\d+)\]$')
+RE_SEL_EXITED = re.compile(r'^exited threads \((\d+)\) \[(\d+)/(\d+)\]$')
+RE_SEL_GONE = re.compile(r'^(\d+) \(exited\)$')
+RE_SEL_STARTING = re.compile(r'^threads starting \[(\d+)/(\d+)\]$')
+
+
+def cycle_interp(interp):
+    return interp.free_threaded or interp.minor in ((2, 7), (3, 12), (3, 14))
+
+
+def selection(label):
+    """The view a "Thread:" label names: 'all', 'exited' or the TID."""
+    if label.startswith('all'):
+        return 'all'
+    if RE_SEL_EXITED.match(label):
+        return 'exited'
+    if RE_SEL_STARTING.match(label):
+        return 'starting'
+    m = RE_SEL_GONE.match(label)
+    if m:
+        return int(m.group(1))
+    m = RE_SEL_THREAD.match(label)
+    if m and m.group(1) != '0':
+        return int(m.group(1))
+    return re.sub(r' \[\d+/\d+\]$', '', label)     # e.g. a lane shown as a thread (TID 0)
+
+
+def cycle_ok(sels, tids, tail, order):
+    """sels ends with tail; holds each thread of order once, in that order;
+    and at most 3 others, each a request (not main or burner) or the
+    threads starting."""
+    if len(sels) < len(tail) or sels[-len(tail):] != tail:
+        return False
+    body = sels[:-len(tail)]
+    if [x for x in body if x in order] != order:
+        return False
+    others = [x for x in body if x not in order]
+    return len(others) <= 3 and all(x == 'starting' or (isinstance(x, int) and x not in tids.values())
+                                    for x in others)
+
+
+def check_thread_cycle(ctx):
+    """A thread-per-request server (server.py, launched, --idle): after R,
+    t visits MainThread, the burner, at most a few live requests (anywhere:
+    TIDs wrap around on a busy machine) and the exited threads as one entry
+    (their rows: handle_request only; the setup threads' lane, without
+    samples since R, not at all), then all; T goes the other way (all,
+    exited, ..., burner, main, all); A goes back to all from a thread."""
+    if not cycle_interp(ctx.interp):
+        raise NA(CYCLE_NA)
+    oracle = os.path.join(ctx.tmpdir(), 'oracle.json')
+    p = ctx.pane(['top', '--idle', '--delay', '0.5', '--', ctx.interp.path,
+                  os.path.join(e2elib.TARGETS, 'top', 'server.py'), oracle])
+    what = '$ ' + p.shown
+    end = time.time() + 20
+    while not os.path.exists(oracle):
+        if time.time() > end or p.rc() is not None:
+            raise Fail('%s\n  the server did not write its oracle (cspy status %s):\n%s'
+                       % (what, p.rc(), indent('\n'.join(p.screen()))))
+        time.sleep(0.05)
+    with open(oracle) as f:
+        tids = dict((th['role'], th['tid']) for th in json.load(f)['threads'])
+    p.wait(has_rows('burn', 'handle_request'), 'rows of burn and handle_request')
+    before = Screen(p.screen()).samples or 0
+    p.keys('R')
+    p.wait(lambda sc: (Screen(sc).samples or 0) < before, 'Total Samples reset after R')
+    p.wait(lambda sc: (Screen(sc).samples or 0) >= 60 and has_rows('burn', 'handle_request')(sc),
+           '60 samples after R with rows of burn and handle_request')
+
+    def press(key, prev):
+        """The selection after key, and the screen; (None, None) when it
+        did not change within 5 s (said as a problem)."""
+        p.keys(key)
+        try:
+            s = Screen(p.wait(lambda sc: selection((Screen(sc).mode or {}).get('thread', '')) != prev,
+                              'another thread selection after %s (was %s)' % (key, prev), timeout=5))
+        except Fail as e:
+            ctx.fail(what, ['key %s: %s' % (key, str(e).split('\n')[1].strip())])
+            return None, None
+        return selection(s.mode['thread']), s
+
+    def to_all():
+        """A, else (said as a problem) t until all."""
+        p.keys('A')
+        try:
+            p.wait(lambda sc: (Screen(sc).mode or {}).get('thread', '').startswith('all'),
+                   'all after A', timeout=3)
+            return
+        except Fail:
+            ctx.fail(what, ['A: the view did not go back to all threads'])
+        cur = selection(Screen(p.screen()).mode['thread'])
+        for _ in range(15):
+            if cur == 'all':
+                return
+            cur, _ = press('t', cur)
+
+    def seq_text(seq):
+        return ' -> '.join('%s %s' % (k, lab) for k, lab, _ in seq)
+
+    # Forwards: main, burner, live requests, exited, all.
+    cur, seq = 'all', []
+    for _ in range(12):
+        cur, s = press('t', cur)
+        if s is None:
+            break
+        seq.append(('t', s.mode['thread'], s))
+        if cur == 'all':
+            break
+    sels = [selection(lab) for _, lab, _ in seq]
+    probs = []
+    if not cycle_ok(sels, tids, ['exited', 'all'], [tids['main'], tids['burner']]):
+        probs.append('t from all: expected MainThread %d then the burner %d, at most 3 live '
+                     'requests (or threads starting) anywhere (TIDs wrap around), then the exited '
+                     'threads (one entry) and all; got: %s'
+                     % (tids['main'], tids['burner'], seq_text(seq)))
+    for _, lab, s in seq:
+        sel = selection(lab)
+        if isinstance(sel, int) and sel not in tids.values():
+            # A request's name is looked up when it is first seen: it may
+            # not have been in threading's table yet.
+            m = RE_SEL_THREAD.match(lab)
+            name = (m.group(2) if m else None) or ''
+            if name and not re.match(r'^Thread-\d+( \(handle_request\))?$', name):
+                probs.append('t: a thread that is neither main, burner nor a request: %s' % lab)
+        if sel == tids['burner'] and (not s.row('burn') or s.row('handle_request')
+                                      or s.row('setup_work')):
+            probs.append('the burner shows the wrong rows:\n' + indent(s.text()))
+        # (burn is not checked here: a read that misses a live thread
+        # folds it too, and it comes back as a new thread: the sampler's.)
+        if sel == 'exited' and (not s.row('handle_request') or s.row('setup_work')):
+            probs.append('the exited threads show the wrong rows (handle_request, and no '
+                         'setup_work: the setup threads ran before R):\n' + indent(s.text()))
+    if probs:
+        ctx.fail(what, probs)
+
+    # Backwards: exited, (live requests), burner, main, all.
+    cur, seq = 'all', []
+    to_all()                # wherever the forward cycle ended
+    for _ in range(12):
+        cur, s = press('T', cur)
+        if s is None:
+            break
+        seq.append(('T', s.mode['thread'], s))
+        if cur == 'all':
+            break
+    sels = [selection(lab) for _, lab, _ in seq]
+    if not (sels[:1] == ['exited'] and cycle_ok(sels[1:], tids, ['all'], [tids['burner'], tids['main']])):
+        ctx.fail(what, ['T from all: expected the exited threads, the burner %d then MainThread %d '
+                        'with at most 3 live requests (or threads starting) anywhere, then all; '
+                        'got: %s' % (tids['burner'], tids['main'], seq_text(seq))])
+
+    # A: all again from a thread.
+    to_all()
+    cur = 'all'
+    for _ in range(6):
+        cur, _ = press('t', cur)
+        if cur in (None, tids['burner']):
+            break
+    if cur != tids['burner']:
+        ctx.fail(what, ['t from all: the burner %d not reached, got %s' % (tids['burner'], cur)])
+    cur, s = press('A', cur)
+    if s and (cur != 'all' or not s.row('burn') or not s.row('handle_request')):
+        ctx.fail(what, ['A: expected all threads (burn and handle_request rows):\n'
+                        + indent(s.text())])
+    if not any(ln.startswith('Keys: ') and 't/T thread' in ln and 'A all' in ln for ln in p.screen()):
+        ctx.fail(what, ['the key hints do not name t/T and A'])
+    p.keys('q')
+    p.wait_rc()
+    ctx.finish()
+
+
+def check_times(ctx):
+    """Times from the real sampling interval: deep.py (one thread spinning
+    300 frames deep) at -r 100000, which no machine keeps up with, stdout
+    piped. Between the first and the last plain-text table, and between
+    each two in a row, the root row's TotalTime (a thread busy all the
+    time) grows by the wall time between their arrivals, within 10 %
+    (before: samples / 100000 s, a small fraction of it)."""
+    t = e2elib.Ctx.start(ctx, os.path.join('top', 'deep.py'))
+    t.wait_ready(exact_tasks=False)
+    args = ['top', '--pid', t.pid, '-r', '100000', '--delay', '1', '--duration', '5.5']
+    shown = ' '.join([cspy_shown()] + [str(a) for a in args] + ['| cat'])
+    errf = open(os.path.join(ctx.tmpdir(), 'stderr'), 'w+b')
+    proc = e2elib.spawn([cspy_path()] + [str(a) for a in args], stdout=subprocess.PIPE, stderr=errf)
+    arrivals, out = [], []
+    timer = threading.Timer(30, lambda: proc.poll() is None and os.kill(proc.pid, signal.SIGKILL))
+    timer.start()
+    try:
+        for line in iter(proc.stdout.readline, b''):
+            if line.startswith(b'Collecting samples from '):
+                arrivals.append(time.time())
+            out.append(line.decode('utf-8', 'replace'))
+        proc.wait()
+    finally:
+        timer.cancel()
+        e2elib.end_process(proc)
+        proc.stdout.close()
+    errf.seek(0)
+    err = errf.read().decode('utf-8', 'replace')
+    errf.close()
+    text = ''.join(out)
+    snaps = snapshots(text)
+    probs = []
+    if proc.returncode != 0:
+        probs.append('exit status %s, expected 0; stderr: %s' % (proc.returncode, err.strip()))
+    if len(snaps) < 4 or len(snaps) != len(arrivals):
+        probs.append('%d tables (%d arrivals), expected at least 4 (5.5 s, --delay 1)'
+                     % (len(snaps), len(arrivals)))
+    elif not snaps[0].rows or not snaps[-1].rows:
+        probs.append('a table without rows')
+    else:
+        first, last = snaps[0], snaps[-1]
+        wall = arrivals[-1] - arrivals[0]
+        shown_s = max(r['total_s'] for r in last.rows) - max(r['total_s'] for r in first.rows)
+        rate = ((last.samples or 0) - (first.samples or 0)) / wall if wall > 0 else 0
+        if wall <= 0 or abs(shown_s / wall - 1) > 0.10:
+            probs.append('between the first and the last table: TotalTime of the root grew by '
+                         '%.2f s in %.2f s of wall time (tolerance 10 %%); sampled at %.0f Hz '
+                         'of the 100000 asked' % (shown_s, wall, rate))
+        # And per refresh interval (the last one may be short: the end of
+        # --duration); 0.02 s for the two-decimal times.
+        for i in range(1, len(snaps)):
+            dt = arrivals[i] - arrivals[i - 1]
+            ds = max(r['total_s'] for r in snaps[i].rows or [{'total_s': 0}]) - \
+                max(r['total_s'] for r in snaps[i - 1].rows or [{'total_s': 0}])
+            if dt >= 0.5 and abs(ds - dt) > 0.10 * dt + 0.02:
+                probs.append('refresh interval %d: TotalTime of the root grew by %.2f s in %.2f s '
+                             'of wall time (tolerance 10 %%)' % (i, ds, dt))
+        if not last.row('spin'):
+            probs.append('no spin row in the last table')
+    if probs:
+        ctx.fail('$ ' + shown, probs + ['stdout:\n' + indent(clip(text, 3000))])
+    check_target_ok(ctx, t, '$ ' + shown)
+    ctx.finish()
+
+
+def run_in_pty(argv, env, timeout):
+    """argv on a fresh pseudo-terminal (120x40) as its stdin, stdout and
+    stderr: (exit status, every byte it wrote)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', HEIGHT, WIDTH, 0, 0))
+    try:
+        proc = e2elib.spawn(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                            start_new_session=True)
+    finally:
+        os.close(slave)
+    out = b''
+    end = time.time() + timeout
+    try:
+        while time.time() < end:
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:         # EIO: every writer closed the slave
+                    break
+                if not data:
+                    break
+                out += data
+    finally:
+        e2elib.end_process(proc)
+        os.close(master)
+    return proc.returncode, out
+
+
+def check_term_dumb(ctx):
+    """On a terminal that cannot take ANSI escapes (TERM=dumb, TERM unset, a
+    name with no terminfo entry), top prints the plain-text tables: not one
+    ESC byte on the pty. The harness can see escapes: TERM=xterm, and a name
+    whose terminfo entry is in $TERMINFO, get the screen."""
+    t = ctx.target()
+    info = ctx.tmpdir()
+    os.makedirs(os.path.join(info, 'c'))
+    with open(os.path.join(info, 'c', 'cspy-test-term'), 'wb') as f:
+        f.write(b'\x1a\x01')            # only its presence counts
+    args = ['top', '--pid', t.pid, '--duration', '1.2', '--delay', '0.3']
+    base = target_env()
+    base.pop('TERM', None)
+    base.pop('TERMINFO', None)
+    base.pop('TERMINFO_DIRS', None)
+    cases = [('TERM=dumb', {'TERM': 'dumb'}, False), ('(TERM unset)', {}, False),
+             ('TERM=cspy-no-such-term', {'TERM': 'cspy-no-such-term'}, False),
+             ('TERM=xterm', {'TERM': 'xterm'}, True),
+             ('TERMINFO=DIR TERM=cspy-test-term', {'TERM': 'cspy-test-term', 'TERMINFO': info}, True)]
+    for label, extra, screen in cases:
+        env = dict(base)
+        env.update(extra)
+        shown = '%s %s' % (label, ' '.join([cspy_shown()] + [str(a) for a in args]))
+        rc, out = run_in_pty([cspy_path()] + [str(a) for a in args], env, 20)
+        text = out.decode('utf-8', 'replace').replace('\r\n', '\n')
+        probs = []
+        if rc != 0:
+            probs.append('exit status %s, expected 0' % rc)
+        if screen and b'\x1b' not in out:
+            probs.append('no escape at all: expected the screen')
+        if not screen:
+            if b'\x1b' in out:
+                probs.append('ESC bytes on a terminal that cannot take them: %r'
+                             % clip(repr(out[out.index(b'\x1b'):][:60]), 80))
+            snaps = snapshots(text)
+            if len(snaps) < 2 or not snaps[-1].row('hot_70'):
+                probs.append('expected at least 2 plain-text tables with hot_70, got %d' % len(snaps))
+        if probs:
+            ctx.fail('$ ' + shown, probs + ['output:\n' + indent(clip(text, 2000))])
+    check_target_ok(ctx, t, 'after the TERM cases')
     ctx.finish()
 
 
@@ -654,7 +979,7 @@ def check_pid_namespace(ctx):
     container; see run.py's pid_namespace), stdout piped: the plain-text
     tables lead with hot_70, hot_30, and the --locals pane names the busiest
     thread with both its ids: "Thread TID (ns 1) "MainThread" (busiest)". On
-    a terminal (--idle), T shows each thread as "TID (ns N) "NAME" [i/2]"."""
+    a terminal (--idle), t shows each thread as "TID (ns N) "NAME" [i/2]"."""
     t = e2elib.start_in_pid_namespace(ctx, os.path.join('top', 'hot.py'))
     o = e2elib.pidns_ready(t, tid_key='tid')
     main = [th for th in o['threads'] if th['role'] == 'main'][0]
@@ -677,7 +1002,7 @@ def check_pid_namespace(ctx):
     if probs:
         ctx.fail('$ ' + shown, probs + [note, 'stdout:\n' + indent(clip(res.out, 3000))])
     check_target_ok(ctx, t, '$ ' + shown)
-    # On a terminal, T shows one thread at a time: "TID (ns N) "NAME" [i/2]".
+    # On a terminal, t shows one thread at a time: "TID (ns N) "NAME" [i/2]".
     p = ctx.pane(['top', '--idle', '--pid', t.python_pid])
     what = '$ ' + p.shown
     p.wait(has_rows('hot_70', 'sleepy_wait'), 'rows of both threads (--idle)')
@@ -685,12 +1010,12 @@ def check_pid_namespace(ctx):
                for th in o['threads'])
     seen = set()
     for i in (1, 2):
-        p.keys('T')
+        p.keys('t')
         s = Screen(p.wait(lambda sc, i=i: (Screen(sc).mode or {}).get('thread', '').endswith(
-            ' [%d/2]' % i), 'a single thread [%d/2] after T' % i))
+            ' [%d/2]' % i), 'a single thread [%d/2] after t' % i))
         seen.add(s.mode['thread'][:-len(' [%d/2]' % i)])
     if seen != want:
-        ctx.fail(what, ['T: threads shown as %s, expected %s' % (sorted(seen), sorted(want)), note])
+        ctx.fail(what, ['t: threads shown as %s, expected %s' % (sorted(seen), sorted(want)), note])
     os.kill(p.pid, signal.SIGTERM)
     p.wait_rc()
     check_target_ok(ctx, t, what)
@@ -1031,6 +1356,7 @@ def check_option_forms(ctx):
 PER_VERSION = [
     ('screen', check_screen),
     ('threads_sigterm', check_threads_sigterm),
+    ('thread_cycle', check_thread_cycle),
     ('duration_output', check_duration_output),
     ('plain_locals', check_plain_locals),
     ('launch_exit', check_launch_exit),
@@ -1050,6 +1376,8 @@ GLOBAL = [
     ('option_forms', check_option_forms),
     ('never_python', check_never_python),
     ('q_ignored', check_q_ignored),
+    ('times', check_times),
+    ('term_dumb', check_term_dumb),
 ]
 
 

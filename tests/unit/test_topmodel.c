@@ -2,7 +2,10 @@
  *
  * `cspy top`'s table and screen, without a terminal: own and total samples
  * (recursion counted once per sample), by line and by function, the sort
- * keys, the thread filter, the baseline of a reset, the busiest thread,
+ * keys, the thread filter (one live thread by id, the exited threads' lanes),
+ * the T key's cycle (live threads, the lanes as one entry only with samples
+ * since the reset, back and forth, from a thread that exited), the baseline
+ * of a reset, the busiest thread (never a lane), the time per sample,
  * synthetic roots left out; and the rendering: trimmed to small widths and
  * heights, wide characters, control characters made safe, the locals pane,
  * the help text, unbounded snapshots with a row cap.
@@ -55,7 +58,7 @@ static void test_own_total_by_line(void)
 	struct fx x;
 	fixture(&x);
 	struct topmodel *m = topmodel__new();
-	topmodel__update(m, x.p, true, TOP_ALL_THREADS);
+	topmodel__update(m, x.p, true, NULL);
 	CHECK_INT(topmodel__samples(m), 6);
 	CHECK_INT(topmodel__nrows(m), 5);
 	const struct top_row *r = find(m, x.main_);
@@ -84,7 +87,7 @@ static void test_by_function(void)
 	struct fx x;
 	fixture(&x);
 	struct topmodel *m = topmodel__new();
-	topmodel__update(m, x.p, false, TOP_ALL_THREADS);
+	topmodel__update(m, x.p, false, NULL);
 	CHECK(!topmodel__by_line(m));
 	CHECK_INT(topmodel__nrows(m), 4);       /* main, f, g, h */
 	const struct top_row *f = NULL;
@@ -96,13 +99,13 @@ static void test_by_function(void)
 	/* f:10 and f:12 are one function; three frames of it in one stack count once. */
 	CHECK(f && f->total == 4 && f->own == 1);
 	/* Back to lines: the function map does not leak into the line view. */
-	topmodel__update(m, x.p, true, TOP_ALL_THREADS);
+	topmodel__update(m, x.p, true, NULL);
 	CHECK_INT(topmodel__nrows(m), 5);
 	/* A function of the same name in another file is another row. */
 	uint32_t f2 = profile__frame(x.p, "f", "/app/other.py", "other.py", 10, PROF_FRAME_PYTHON);
 	uint32_t s[] = { x.main_, f2 };
 	profile__add(x.p, x.t0, s, 2, 0, 1);
-	topmodel__update(m, x.p, false, TOP_ALL_THREADS);
+	topmodel__update(m, x.p, false, NULL);
 	CHECK_INT(topmodel__nrows(m), 5);
 	const struct top_row *r = find(m, f2);
 	CHECK(r && r->own == 1 && r->total == 1);
@@ -115,7 +118,7 @@ static void test_sort_keys(void)
 	struct fx x;
 	fixture(&x);
 	struct topmodel *m = topmodel__new();
-	topmodel__update(m, x.p, true, TOP_ALL_THREADS);
+	topmodel__update(m, x.p, true, NULL);
 	CHECK_INT(topmodel__sort_key(m), TOP_SORT_OWN);
 	topmodel__sort(m, TOP_SORT_TOTAL);
 	const struct top_row *rows = topmodel__rows(m);
@@ -130,7 +133,7 @@ static void test_sort_keys(void)
 	CHECK_INT(topmodel__rows(m)[0].frame, x.g);
 	/* The key survives an update. */
 	topmodel__sort(m, TOP_SORT_TOTAL);
-	topmodel__update(m, x.p, true, TOP_ALL_THREADS);
+	topmodel__update(m, x.p, true, NULL);
 	CHECK_INT(topmodel__rows(m)[0].frame, x.main_);
 	topmodel__free(m);
 	profile__free(x.p);
@@ -141,18 +144,162 @@ static void test_thread_filter(void)
 	struct fx x;
 	fixture(&x);
 	struct topmodel *m = topmodel__new();
-	topmodel__update(m, x.p, true, (int)x.t1);
+	topmodel__update(m, x.p, true, &(struct top_sel){ TOP_SEL_THREAD, 100, 101 });
 	CHECK_INT(topmodel__samples(m), 2);
 	CHECK_INT(topmodel__nrows(m), 2);               /* main, h */
 	CHECK(find(m, x.g) == NULL);
 	const struct top_row *r = find(m, x.main_);
 	CHECK(r && r->total == 2);
-	topmodel__update(m, x.p, true, (int)x.t0);
+	topmodel__update(m, x.p, true, &(struct top_sel){ TOP_SEL_THREAD, 100, 100 });
 	CHECK_INT(topmodel__samples(m), 4);
 	CHECK(find(m, x.h) == NULL);
 	CHECK_INT(topmodel__busiest_thread(m), x.t0);  /* whatever the filter */
 	topmodel__free(m);
 	profile__free(x.p);
+}
+
+static struct top_sel sel_thread(pid_t tid)
+{
+	return (struct top_sel){ TOP_SEL_THREAD, 100, tid };
+}
+
+/* A thread-per-request server: main (100) and a burner (101) live, 50
+ * request threads exited (two name patterns: two lanes, one entry). */
+static void test_thread_cycle(void)
+{
+	struct fx x;
+	fixture(&x);
+	struct profile *p = x.p;
+	uint32_t req = profile__frame(p, "handle", "/app/m.py", "m.py", 30, PROF_FRAME_PYTHON);
+	uint32_t st[] = { x.main_, req };
+	for (int i = 0; i < 50; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), i < 10 ? "setup-%d" : "Thread-%d", i);
+		uint32_t t = profile__thread(p, 100, 200 + i, name, "python m.py");
+		profile__add(p, t, st, 2, 0, 1);
+		profile__thread_exit(p, t);
+	}
+	CHECK_INT(profile__nthreads(p), 4);             /* two live, two lanes */
+	struct topmodel *m = topmodel__new();
+	struct top_sel all = { .kind = TOP_SEL_ALL }, s = all;
+	struct top_cycle c;
+	topmodel_cycle(p, &s, &c);
+	CHECK_INT(c.threads, 2);
+	CHECK(c.exited);
+	CHECK_INT(c.nexited, 50);
+	/* Forwards: all, 100, 101, exited, all. */
+	s = topmodel__step(m, p, &s, 1);
+	CHECK(s.kind == TOP_SEL_THREAD && s.tid == 100);
+	topmodel_cycle(p, &s, &c);
+	CHECK_INT(c.pos, 1);
+	s = topmodel__step(m, p, &s, 1);
+	CHECK(s.kind == TOP_SEL_THREAD && s.tid == 101);
+	s = topmodel__step(m, p, &s, 1);
+	CHECK(s.kind == TOP_SEL_EXITED);
+	topmodel_cycle(p, &s, &c);
+	CHECK_INT(c.pos, 3);
+	topmodel__update(m, p, true, &s);               /* both lanes, nothing live */
+	CHECK_INT(topmodel__samples(m), 50);
+	CHECK(find(m, req) && find(m, req)->own == 50);
+	CHECK(find(m, x.h) == NULL);
+	CHECK(topmodel__busiest_thread(m) >= 0 &&
+	      !profile__thread_at(p, (uint32_t)topmodel__busiest_thread(m))->exited);
+	s = topmodel__step(m, p, &s, 1);
+	CHECK(s.kind == TOP_SEL_ALL);
+	/* Backwards: all, exited, 101, 100, all. */
+	s = topmodel__step(m, p, &s, -1);
+	CHECK(s.kind == TOP_SEL_EXITED);
+	s = topmodel__step(m, p, &s, -1);
+	CHECK(s.kind == TOP_SEL_THREAD && s.tid == 101);
+	s = topmodel__step(m, p, &s, -1);
+	CHECK(s.kind == TOP_SEL_THREAD && s.tid == 100);
+	s = topmodel__step(m, p, &s, -1);
+	CHECK(s.kind == TOP_SEL_ALL);
+
+	/* After a reset the lanes have no samples: no exited entry. */
+	topmodel__reset(m, p);
+	s = topmodel__step(m, p, &all, -1);
+	CHECK(s.kind == TOP_SEL_THREAD && s.tid == 101);
+	s = topmodel__step(m, p, &s, 1);
+	CHECK(s.kind == TOP_SEL_ALL);
+	topmodel_cycle(p, &all, &c);
+	CHECK(!c.exited);
+
+	/* A thread shown that exits: no rows; forwards to the exited entry
+	 * (its samples are there), backwards to the live thread before it. */
+	uint32_t t = profile__thread(p, 100, 150, "Thread-99", "python m.py");
+	profile__add(p, t, st, 2, 0, 3);
+	s = sel_thread(150);
+	topmodel__update(m, p, true, &s);
+	CHECK_INT(topmodel__samples(m), 3);
+	profile__thread_exit(p, t);
+	topmodel__update(m, p, true, &s);
+	CHECK_INT(topmodel__samples(m), 0);
+	topmodel_cycle(p, &s, &c);
+	CHECK_INT(c.index, -1);
+	CHECK_INT(c.pos, 0);
+	struct top_sel n = topmodel__step(m, p, &s, 1);
+	CHECK(n.kind == TOP_SEL_EXITED);
+	n = topmodel__step(m, p, &s, -1);
+	CHECK(n.kind == TOP_SEL_THREAD && n.tid == 101);
+	/* ... and with no exited samples in the window, forwards to all. */
+	topmodel__reset(m, p);
+	n = topmodel__step(m, p, &s, 1);
+	CHECK(n.kind == TOP_SEL_ALL);
+
+	/* A thread sampled before its TID was known (TID 0): after the live
+	 * threads, and only while it has samples since the reset. */
+	uint32_t t0 = profile__thread(p, 100, 0, "Thread-7", "python m.py");
+	profile__add(p, t0, st, 2, 0, 1);
+	n = topmodel__step(m, p, &(struct top_sel){ TOP_SEL_THREAD, 100, 101 }, 1);
+	CHECK(n.kind == TOP_SEL_THREAD && n.tid == 0);
+	topmodel_cycle(p, &n, &c);
+	CHECK_INT(c.threads, 3);
+	CHECK_INT(c.pos, 3);
+	topmodel__reset(m, p);
+	n = topmodel__step(m, p, &(struct top_sel){ TOP_SEL_THREAD, 100, 101 }, 1);
+	CHECK(n.kind == TOP_SEL_ALL);
+	topmodel_cycle(p, &all, &c);
+	CHECK_INT(c.threads, 2);
+	topmodel__free(m);
+	profile__free(p);
+}
+
+/* Requests come and go between two key presses, their TIDs wrapped around
+ * below the long-lived threads': a step from a request that has exited
+ * goes on from where it stood in the last step's list, and new requests
+ * do not keep the cycle from main, the burner and the exited threads. */
+static void test_thread_cycle_churn(void)
+{
+	struct profile *p = profile__new();
+	uint32_t f = profile__frame(p, "f", "/app/m.py", "m.py", 1, PROF_FRAME_PYTHON);
+	uint32_t main_ = profile__thread(p, 100, 30000, "MainThread", "python m.py");
+	uint32_t burner = profile__thread(p, 100, 30050, "burner", "python m.py");
+	profile__add(p, main_, &f, 1, 0, 1);
+	profile__add(p, burner, &f, 1, 0, 1);
+	pid_t req_tid = 400;
+	uint32_t req = profile__thread(p, 100, req_tid, "Thread-1", "python m.py");
+	profile__add(p, req, &f, 1, 0, 1);
+	struct topmodel *m = topmodel__new();
+	struct top_sel all = { .kind = TOP_SEL_ALL };
+	struct top_sel s = topmodel__step(m, p, &all, 1);
+	CHECK(s.kind == TOP_SEL_THREAD && s.tid == 400);        /* the lowest TID */
+	pid_t seen[8];
+	int n = 0;
+	for (; n < 8 && s.kind != TOP_SEL_ALL; n++) {
+		seen[n] = s.kind == TOP_SEL_THREAD ? s.tid : -1;
+		/* The live request exits, the next one starts. */
+		profile__thread_exit(p, req);
+		req = profile__thread(p, 100, ++req_tid, "Thread-N", "python m.py");
+		profile__add(p, req, &f, 1, 0, 1);
+		s = topmodel__step(m, p, &s, 1);
+	}
+	CHECK_INT(n, 4);                /* 400, main, burner, exited; then all */
+	CHECK_INT(seen[1], 30000);
+	CHECK_INT(seen[2], 30050);
+	CHECK_INT(seen[3], -1);
+	topmodel__free(m);
+	profile__free(p);
 }
 
 static void test_reset_baseline(void)
@@ -161,7 +308,7 @@ static void test_reset_baseline(void)
 	fixture(&x);
 	struct topmodel *m = topmodel__new();
 	topmodel__reset(m, x.p);
-	topmodel__update(m, x.p, true, TOP_ALL_THREADS);
+	topmodel__update(m, x.p, true, NULL);
 	CHECK_INT(topmodel__samples(m), 0);
 	CHECK_INT(topmodel__nrows(m), 0);
 	CHECK_INT(topmodel__busiest_thread(m), -1);
@@ -170,7 +317,7 @@ static void test_reset_baseline(void)
 	profile__add(x.p, x.t1, s3, 2, 0, 5);
 	uint32_t s4[] = { x.main_, x.g };
 	profile__add(x.p, x.t0, s4, 2, 0, 1);
-	topmodel__update(m, x.p, true, TOP_ALL_THREADS);
+	topmodel__update(m, x.p, true, NULL);
 	CHECK_INT(topmodel__samples(m), 6);
 	CHECK_INT(topmodel__nrows(m), 3);
 	const struct top_row *r = find(m, x.h);
@@ -194,7 +341,7 @@ static void test_synthetic_roots(void)
 	profile__add(p, t, s1, 2, 0, 2);
 	profile__add(p, t, s2, 1, 0, 1);
 	struct topmodel *m = topmodel__new();
-	topmodel__update(m, p, false, TOP_ALL_THREADS);
+	topmodel__update(m, p, false, NULL);
 	CHECK_INT(topmodel__nrows(m), 1);
 	CHECK_INT(topmodel__rows(m)[0].frame, a);
 	CHECK_INT(topmodel__rows(m)[0].own, 2);
@@ -222,7 +369,7 @@ static struct profile *many(int n)
 static const struct top_header base_header = {
 	.cmdline = "python big.py", .python_version = "3.12.1", .samples = 100, .errors = 0,
 	.thread_samples = 100, .active_samples = 100, .gil_samples = 100, .threads = 1,
-	.processes = 1, .thread_label = "all (1)", .rate_hz = 100,
+	.processes = 1, .thread_label = "all (1)", .sample_s = 0.01,
 };
 
 static bool all_fit(const struct topview *v, int width)
@@ -237,7 +384,7 @@ static void test_render_screen(void)
 {
 	struct profile *p = many(30);
 	struct topmodel *m = topmodel__new();
-	topmodel__update(m, p, true, TOP_ALL_THREADS);
+	topmodel__update(m, p, true, NULL);
 	struct top_header h = base_header;
 	struct topview v = { 0 };
 	struct topview_opts o = { .width = 120, .height = 20, .hints = true };
@@ -253,6 +400,11 @@ static void test_render_screen(void)
 	CHECK_INT(topview_width(v.lines[5].text), 120);         /* the title bar spans the width */
 	/* 30 functions of 4650 samples in all; func_00 has 300: 6.45%, 3.00 s. */
 	CHECK_STR(v.lines[6].text, "  6.45%    6.45%     3.00s      3.00s  func_00 (big.py:10)");
+	/* Sampling behind the rate: a sample stands for more wall time. */
+	struct top_header slow = base_header;
+	slow.sample_s = 0.05;
+	topview__render(&v, &slow, m, p, &o);
+	CHECK_STR(v.lines[6].text, "  6.45%    6.45%    15.00s     15.00s  func_00 (big.py:10)");
 	CHECK(strstr(v.lines[19].text, "q quit") != NULL);
 	/* 20 lines - 5 header - title - footer = 13 rows: func_00 .. func_11 and main (100%) last?
 	 * main has own 0, so it sorts after every function with own > 0. */
@@ -326,7 +478,7 @@ static void test_render_function_view_and_help(void)
 	struct fx x;
 	fixture(&x);
 	struct topmodel *m = topmodel__new();
-	topmodel__update(m, x.p, false, TOP_ALL_THREADS);
+	topmodel__update(m, x.p, false, NULL);
 	struct top_header h = base_header;
 	struct topview v = { 0 };
 	struct topview_opts o = { .width = 100, .height = 20, .hints = true };
@@ -362,7 +514,7 @@ static void test_render_unsafe_and_wide(void)
 	profile__add(p, t, s1, 1, 0, 2);
 	profile__add(p, t, s2, 1, 0, 1);
 	struct topmodel *m = topmodel__new();
-	topmodel__update(m, p, true, TOP_ALL_THREADS);
+	topmodel__update(m, p, true, NULL);
 	struct top_header h = base_header;
 	h.cmdline = "python\n\033]0;title\007 x.py";
 	struct topview v = { 0 };
@@ -393,7 +545,7 @@ static void test_render_plain_and_pane(void)
 {
 	struct profile *p = many(30);
 	struct topmodel *m = topmodel__new();
-	topmodel__update(m, p, true, TOP_ALL_THREADS);
+	topmodel__update(m, p, true, NULL);
 	struct top_header h = base_header;
 	h.timestamp = "2024-05-01 12:00:03";
 	const char *pane[] = { "func_00 (big.py:10)", "    x: 1", "main (big.py:1)" };
@@ -438,6 +590,8 @@ int main(void)
 	TEST_RUN(test_by_function);
 	TEST_RUN(test_sort_keys);
 	TEST_RUN(test_thread_filter);
+	TEST_RUN(test_thread_cycle);
+	TEST_RUN(test_thread_cycle_churn);
 	TEST_RUN(test_reset_baseline);
 	TEST_RUN(test_synthetic_roots);
 	TEST_RUN(test_render_screen);
