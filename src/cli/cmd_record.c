@@ -29,6 +29,7 @@
 #include "writers/outfile.h"
 #include "writers/writer.h"
 #include "sampler/sampler.h"
+#include "tui/term.h"
 #include "util/xalloc.h"
 #include "util/clock.h"
 
@@ -291,7 +292,10 @@ int cmd_record(int argc, char **argv)
 
 	struct profile *prof = profile__new();
 	profile__set_keep_runs(prof, fmt->timeline);
-	struct progress_ctx pc = { .c = &c, .tty = isatty(STDERR_FILENO) };
+	/* The progress bar redraws with ANSI escapes: only on a terminal that
+	 * takes them (TERM=dumb or unknown: the summary alone, as for a pipe). */
+	struct progress_ctx pc = { .c = &c,
+				   .tty = isatty(STDERR_FILENO) && term_ansi_ok(getenv("TERM")) };
 	struct sampler_config sc = {
 		.threads_root = c.threads, .interps_root = c.interps, .function_lines = c.o.function_agg,
 		.no_lineno = c.nolineno, .progress = progress, .progress_arg = &pc,

@@ -3032,6 +3032,67 @@ def check_compressed_output(ctx):
     ctx.finish()
 
 
+PTY_STDERR = r"""
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY)
+os.dup2(fd, 2)
+os.close(fd)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def check_progress_term(ctx):
+    """record's progress bar on a terminal: with TERM=xterm its redraws use
+    ANSI escapes (so the test can see them); with TERM=dumb, unset, or a
+    name with no terminfo entry, stderr (a pseudo-terminal) holds no ESC
+    byte, and the summary line is still printed."""
+    import pty, select
+    require_cspy()
+    d = ctx.tmpdir()
+    pr = []
+    for term, want_esc in (('xterm', True), ('dumb', False), (None, False), ('no-such-term-x', False)):
+        master, slave = pty.openpty()
+        path = os.ttyname(slave)
+        os.close(slave)
+        env = target_env()
+        env.pop('TERM', None)
+        env.pop('TERMINFO', None)
+        env.pop('TERMINFO_DIRS', None)
+        if term:
+            env['TERM'] = term
+        out = os.path.join(d, 'p.txt')
+        r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '1', '--'] +
+                     launch_cmd(ctx.interp, 'burn.py', os.path.join(d, 'o.json')), wait=False, env=env,
+                     prefix=[sys.executable, '-c', PTY_STDERR, path])
+        got = b''
+        end = time.time() + 30
+        while time.time() < end:
+            rd = select.select([master], [], [], 0.1)[0]
+            if rd:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:         # EIO: every writer has closed it
+                    chunk = b''
+                got += chunk
+                if not chunk and r.p.poll() is not None:
+                    break
+            elif r.p.poll() is not None:
+                break
+        r.wait()
+        os.close(master)
+        r.shown += '   (stderr: a pseudo-terminal, TERM=%s)' % (term if term else '(unset)')
+        text = got.decode('utf-8', 'replace')
+        term = term or '(unset)'
+        if (b'\x1b' in got) != want_esc:
+            pr.append('TERM=%s: %s ESC byte on stderr: %r' % (
+                term, 'expected an' if want_esc else 'unexpected', text[:300]))
+        plain = re.sub(r'\x1b\[[0-9;?]*[A-Za-z]', '', text).replace('\r', '\n')
+        if not any(RE_WROTE.match(l.strip()) for l in plain.split('\n')):
+            pr.append('TERM=%s: no "Wrote" summary line on stderr: %r' % (term, text[-300:]))
+    ctx.fail(None, pr)
+    ctx.finish()
+
+
 def check_sample_counts(ctx):
     """The two sample counts named apart: the "Wrote" line says "N ticks, M
     thread samples"; M is what the json's stacks add up to and the flame
@@ -3345,6 +3406,7 @@ GLOBAL = [
     ('speedscope_active', check_speedscope_active),
     ('compressed_output', check_compressed_output),
     ('sample_counts', check_sample_counts),
+    ('progress_term', check_progress_term),
 ]
 
 
