@@ -36,6 +36,7 @@ struct dump_proc {
 	const struct py_sample *sample;
 	struct dump_locals **locals;            /* [thread][frame], NULL without --locals */
 	const struct merged_sample *native;     /* --native: merged stacks per thread, else NULL */
+	const char *core;                       /* dump --core: the core file, else NULL */
 };
 
 struct dump_opts {
