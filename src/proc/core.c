@@ -636,6 +636,8 @@ static int open_common(struct core *c, const char *root, unsigned flags, struct 
 int core__open(const char *path, const char *root, unsigned flags, struct core **out,
 	       char *why, size_t whylen)
 {
+	if (whylen)
+		why[0] = '\0';
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -139,6 +139,7 @@ struct pyproc {
 	struct pyproc_info info;
 	struct mem *mem;
 	struct maps maps;
+	bool core;              /* pyproc__open_core: a process that no longer runs */
 	struct py_target target;
 	struct py_layout L;
 	struct pyctx ctx;
@@ -662,6 +663,7 @@ int pyproc__open_core(struct mem *mem, const struct maps *maps, pid_t pid, const
 		p->maps.v[i].path = xstrdup(maps->v[i].path);
 	}
 	p->maps.n = maps->n;
+	p->core = true;
 	int err = open_layout(p, 0, why, whylen);
 	if (err)
 		goto fail;
@@ -1117,6 +1119,8 @@ static bool task_exists(const struct pyproc *p, pid_t tid)
  * sample. */
 static pid_t host_tid(struct pyproc *p, pid_t id)
 {
+	if (id > 0 && p->core)
+		return id;      /* a core's ids are its own: no other view of them */
 	if (id <= 0 || !p->threads)
 		return 0;
 	pid_t tid = threadstate__host_tid(p->threads, id);
