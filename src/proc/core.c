@@ -314,7 +314,11 @@ static int parse_notes(struct core *c, const uint8_t *p, size_t n, unsigned *cou
 
 static void file_open(struct cfile *f, const char *root)
 {
-	f->host = xasprintf("%s%s", root, f->path);
+	/* gdb names the files of a process in a chroot as seen from outside
+	 * it (it reads /proc/PID/maps), the kernel as seen from inside. */
+	size_t rl = strlen(root);
+	bool outside = rl && strncmp(f->path, root, rl) == 0 && f->path[rl] == '/';
+	f->host = outside ? xstrdup(f->path) : xasprintf("%s%s", root, f->path);
 	int fd = open(f->host, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		f->open_err = -errno;
