@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of `cspy dump --core FILE` on every installed CPython.
 
-    python3 tests/e2e/core.py [-k PATTERN] [--python VERSION] [-v]
+    python3 tests/e2e/core.py [-k PATTERN] [--python VERSION] [-j JOBS] [-v]
 
 Uses the e2e library (tests/e2e/e2elib.py) and the comparisons of the dump
 suite (tests/e2e/run.py): the core of a process must dump exactly as the
@@ -54,6 +54,7 @@ Output: a table check x interpreter, the n/a reasons, the failure details,
 and last the line "N passed, N failed" (exit status 1 if any failed).
 """
 import argparse
+import concurrent.futures
 import copy
 import json
 import os
@@ -454,6 +455,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('-k', action='append', metavar='PATTERN', help='only checks whose name contains PATTERN')
     ap.add_argument('--python', action='append', metavar='VERSION', help='only these interpreters')
+    ap.add_argument('-j', '--jobs', type=int, default=3,
+                    help='interpreters tested in parallel (default 3)')
     ap.add_argument('-v', '--verbose', action='store_true')
     OPTS = ap.parse_args()
     e2elib.OPTS = argparse.Namespace(targets_only=False, verbose=OPTS.verbose, k=OPTS.k)
@@ -470,13 +473,16 @@ def main():
 
     results = {}
     checks = [(n, fn) for n, fn in PER_VERSION if e2elib.selected(n, OPTS.k)]
+    todo = []
     for interp in interps:
         if not interp.supported():
             for n, _ in checks:
                 results[(interp.label, n)] = ('n/a', 'Python %s is not supported by cspy' % interp.version)
-            continue
-        if checks:
-            run_checks(interp, checks, results)
+        elif checks:
+            todo.append(interp)
+    with concurrent.futures.ThreadPoolExecutor(max(1, OPTS.jobs)) as ex:
+        for f in [ex.submit(run_checks, i, checks, results) for i in todo]:
+            f.result()
     default = e2elib.default_interp([i for i in interps if i.supported() and i.minor >= (3, 0)])
     gnames = [n for n, _ in GLOBAL if e2elib.selected(n, OPTS.k)]
     if gnames and default:
