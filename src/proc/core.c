@@ -113,6 +113,8 @@ static int piece_cmp(const void *a, const void *b)
  * what lies beyond it. */
 static size_t pieces_normalize(struct piece *v, size_t n)
 {
+	if (!n)
+		return 0;
 	qsort(v, n, sizeof(*v), piece_cmp);
 	size_t out = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -604,14 +606,16 @@ static int build(struct core *c, const char *root, unsigned flags, char *why, si
 			nt_find(c, ph[i].p_vaddr));
 	}
 	size_t nloads = c->maps.n;
-	qsort(c->maps.v, nloads, sizeof(*c->maps.v), map_cmp);
+	if (nloads)
+		qsort(c->maps.v, nloads, sizeof(*c->maps.v), map_cmp);
 	for (size_t i = 0; i < c->nnt; i++) {
 		const struct map *m = maps__find(&c->maps, c->nt[i].start);
 		if (m && m < c->maps.v + nloads && m->end > c->nt[i].start)
 			continue;
 		add_map(c, &maps_cap, c->nt[i].start, c->nt[i].end, MAP_R | MAP_P, &c->nt[i]);
 	}
-	qsort(c->maps.v, c->maps.n, sizeof(*c->maps.v), map_cmp);
+	if (c->maps.n)
+		qsort(c->maps.v, c->maps.n, sizeof(*c->maps.v), map_cmp);
 	find_process(c);
 out:
 	free(ph);
