@@ -84,7 +84,8 @@ struct core {
 	size_t nfiles;
 	struct maps maps;
 	struct core_thread *threads;
-	size_t nthreads;
+	size_t nthreads, threads_cap;
+	size_t files_cap;
 	pid_t pid;
 	char *cmdline;
 	char *exe;
@@ -213,7 +214,7 @@ static void note_prstatus(struct core *c, const uint8_t *d, size_t n)
 	for (int r = 0; r < CORE_NREGS; r++)
 		t.regs[r] = bytes_u64(d + PRS_REG + r * 8);
 	thread_running(&t);
-	c->threads = xrealloc(c->threads, (c->nthreads + 1) * sizeof(*c->threads));
+	c->threads = xgrow(c->threads, &c->threads_cap, c->nthreads + 1, sizeof(*c->threads));
 	c->threads[c->nthreads++] = t;
 }
 
@@ -270,7 +271,7 @@ static int note_file(struct core *c, const uint8_t *d, size_t n, char *why, size
 		if (ok && c->nfiles && strcmp(c->files_v[c->nfiles - 1].path, name) == 0) {
 			e->file = c->nfiles - 1;
 		} else if (ok) {
-			c->files_v = xrealloc(c->files_v, (c->nfiles + 1) * sizeof(*c->files_v));
+			c->files_v = xgrow(c->files_v, &c->files_cap, c->nfiles + 1, sizeof(*c->files_v));
 			c->files_v[c->nfiles] = (struct cfile){ .path = xstrdup(name), .open_err = -ENOENT };
 			e->file = c->nfiles++;
 		}
@@ -344,21 +345,30 @@ static void file_open(struct cfile *f, const char *root)
 	close(fd);
 }
 
+static const struct nt_entry *nt_find(const struct core *c, uint64_t addr);
+
+static int nt_cmp(const void *a, const void *b)
+{
+	const struct nt_entry *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start ? 1 : 0;
+}
+
 /* Files mapped executable, or whose first page in the core is an ELF
  * header, are code: they must be there and match. */
 static int check_files(struct core *c, const Elf64_Phdr *ph, size_t nph, const char *root,
 		       unsigned flags, char *why, size_t whylen)
 {
+	if (c->nnt)
+		qsort(c->nt, c->nnt, sizeof(*c->nt), nt_cmp);
+	for (size_t k = 0; k < nph; k++) {
+		const struct nt_entry *e = ph[k].p_type == PT_LOAD && (ph[k].p_flags & PF_X) ?
+			nt_find(c, ph[k].p_vaddr) : NULL;
+		if (e)
+			c->files_v[e->file].code = true;
+	}
 	for (size_t i = 0; i < c->nnt; i++) {
 		const struct nt_entry *e = &c->nt[i];
 		struct cfile *f = &c->files_v[e->file];
-		for (size_t k = 0; k < nph; k++) {
-			if (ph[k].p_type != PT_LOAD || ph[k].p_vaddr >= e->end ||
-			    ph[k].p_vaddr + ph[k].p_memsz <= e->start)
-				continue;
-			if (ph[k].p_flags & PF_X)
-				f->code = true;
-		}
 		uint8_t magic[4];
 		if (e->off == 0 && core__read(c, e->start, magic, 4) == 0 && memcmp(magic, ELFMAG, 4) == 0)
 			f->code = true;
@@ -510,13 +520,18 @@ static void add_map(struct core *c, size_t *cap, uint64_t start, uint64_t end, u
 	}
 }
 
-/* The NT_FILE entry holding addr, or NULL (entries are few: a scan). */
+/* The NT_FILE entry holding addr, or NULL (entries sorted by start). */
 static const struct nt_entry *nt_find(const struct core *c, uint64_t addr)
 {
-	for (size_t i = 0; i < c->nnt; i++)
-		if (addr >= c->nt[i].start && addr < c->nt[i].end)
-			return &c->nt[i];
-	return NULL;
+	size_t lo = 0, hi = c->nnt;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->nt[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && addr < c->nt[lo - 1].end ? &c->nt[lo - 1] : NULL;
 }
 
 static int build(struct core *c, const char *root, unsigned flags, char *why, size_t whylen)
