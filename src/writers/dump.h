@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * Rendering of `cspy dump`: py-spy's text layout (process header, one block
+ * Rendering of `cspy dump`: py-spy's text layout (process header, with
+ * "(core file FILE)" after the command line for dump --core, one block
  * per thread, frames innermost first, optional Arguments/Locals) and its JSON
  * form (an array of thread objects with py-spy's field names). With
  * --native, a thread's frames are its merged native + Python stack; native
