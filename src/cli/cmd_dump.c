@@ -6,7 +6,8 @@
  * --nonblocking reads while it runs (retrying a torn read a few times).
  * Every failure ends in one line on stderr and exit status 1; the target is
  * never left stopped (the pause is undone on every path, and by the kernel if
- * cspy itself dies).
+ * cspy itself dies). --core FILE dumps the process of a core file instead
+ * (proc/core.h): the same snapshot and printing, no pause, no /proc.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -151,7 +152,7 @@ static int parse(int argc, char **argv, struct dump_config *c)
 		return -EINVAL;
 	}
 	if (c->core)
-		return 0;
+		return args_check_native(c->native, false);
 	if (!c->pid) {
 		cli_error("missing --pid PID (see 'cspy dump --help')");
 		return -EINVAL;

@@ -17,7 +17,8 @@ writes its whole reserved heap, about 1 GB, so it is made once):
                   dump: thread set and order, names, idents, TIDs, every
                   frame (name, file, short file, line, qualname), the header
                   (pid, command line from the core's stack, version,
-                  executable) and "(core file FILE)"
+                  executable) and "(core file FILE)"; every thread idle (all
+                  are blocked: their registers in the core say so)
     gcore_native  `dump --core --native`: every thread's merged stack has
                   the oracle's Python frames in order and a native frame
                   (libc's wait) innermost; no merge error
@@ -236,15 +237,27 @@ def compare_core(s, t, path, flags=(), with_locals=False):
 THREADS = 'threads10.py'
 
 
+def all_idle(path, tx):
+    """Every thread of threads10.py is blocked (sleep, wait, join): its
+    registers in the core say so (STATUS from NT_PRSTATUS)."""
+    busy = ['%d %s' % (t['tid'], t['status']) for p in tx for t in p['threads']
+            if not t['status'].startswith('idle')]
+    if busy:
+        raise Fail('dump --core %s: every thread is blocked in a system call, but these are '
+                   'shown active: %s' % (path, ', '.join(busy)))
+
+
 def check_gcore(s):
     t, path = s.gcore(THREADS)
     run.check_sanity(t.oracle, run.spec_threads10(s.interp))
-    compare_core(s, t, path)
+    js, tx = compare_core(s, t, path)
+    all_idle(path, tx)
 
 
 def check_kernel(s):
     t, path = s.kernel_core(THREADS)
-    compare_core(s, t, path)
+    js, tx = compare_core(s, t, path)
+    all_idle(path, tx)
 
 
 def check_locals(s):
