@@ -41,9 +41,10 @@ passes `--core-root ROOT` (the container case).
 
 Version-independent (once):
   missing_file  the target runs a copy of the interpreter's executable from a
-                temporary directory; the copy is deleted after the core is
-                made: one error line naming it, exit 1; then the core cut to
-                half its size: one line saying it is truncated, exit 1
+                temporary directory; after the core is made the copy is
+                changed in its first page ("does not match"), then deleted
+                ("missing"): one error line naming it, exit 1, each; then the
+                core cut to half its size: one line saying it is truncated
   not_core      a text file, an ELF executable (cspy itself), a missing path,
                 a directory: one line each, exit 1
   not_python    the core of `sleep`: one line, "not a Python process", exit 1
@@ -357,8 +358,15 @@ def check_missing_file(s):
             path = gcore(t.python_pid, os.path.join(d, 'core'), strict=False)
         finally:
             t.close()
-        os.unlink(exe)
+        # Another file at its path (e.g. rebuilt since), then none.
+        with open(exe, 'r+b') as f:
+            f.seek(64)
+            f.write(b'rebuilt')
         pr = []
+        p = expect_error(cspy(['dump', '--core', path]), [exe, 'does not match'])
+        if p:
+            pr.append(p)
+        os.unlink(exe)
         p = expect_error(cspy(['dump', '--core', path]), [exe, 'missing'])
         if p:
             pr.append(p)
