@@ -105,8 +105,9 @@ static void file_bytes(uint8_t *f, size_t n, uint8_t seed)
 	memcpy(f, ELFMAG, 4);
 }
 
-/* A core: threads 100 (blocked in futex) and 101 (in user space). */
-static struct buf make_core(int with_threads)
+/* A core: threads 100 (blocked in futex) and 101 (in user space); its
+ * file /lib/libx.so, named with prefix in front (gdb's view of a chroot). */
+static struct buf make_core_at(int with_threads, const char *prefix)
 {
 	struct buf notes = { 0 }, auxv = { 0 }, b = { 0 };
 	uint8_t stack[4096];
@@ -131,7 +132,10 @@ static struct buf make_core(int with_threads)
 	put64(&nf, LIB + 0x1000);
 	put64(&nf, LIB + 0x3000);
 	put64(&nf, 1);
-	put(&nf, "/lib/libx.so\0/lib/libx.so\0", 26);
+	for (int k = 0; k < 2; k++) {
+		put(&nf, prefix, strlen(prefix));
+		put(&nf, "/lib/libx.so", 13);
+	}
 	note(&notes, NT_FILE, nf.p, (uint32_t)nf.n);
 
 	uint8_t lib[4096];
@@ -167,6 +171,11 @@ static struct buf make_core(int with_threads)
 	free(auxv.p);
 	free(nf.p);
 	return b;
+}
+
+static struct buf make_core(int with_threads)
+{
+	return make_core_at(with_threads, "");
 }
 
 static char root[64];
@@ -278,6 +287,23 @@ out:
 	free(b.p);
 }
 
+/* gdb names a chrooted process's files as seen from outside: they are
+ * taken as they are, not looked up under the root once more. */
+static void test_outside_paths(void)
+{
+	make_root(1);
+	struct buf b = make_core_at(1, root);
+	struct core *c = NULL;
+	char why[512], exe[128];
+	CHECK_INT(core__open_buf(b.p, b.n, root, 0, &c, why, sizeof(why)), 0);
+	snprintf(exe, sizeof(exe), "%s/lib/libx.so", root);
+	if (c)
+		CHECK_STR(core__exe(c), exe);
+	core__close(c);
+	remove_root();
+	free(b.p);
+}
+
 static void test_refusals(void)
 {
 	struct buf b = make_core(1);
@@ -346,6 +372,7 @@ int main(void)
 		write_seeds(getenv("CSPY_CORE_SEEDS"));
 	TEST_RUN(test_process);
 	TEST_RUN(test_reads);
+	TEST_RUN(test_outside_paths);
 	TEST_RUN(test_refusals);
 	return TEST_REPORT();
 }
