@@ -48,6 +48,8 @@ Version-independent (once):
   not_core      a text file, an ELF executable (cspy itself), a missing path,
                 a directory: one line each, exit 1
   not_python    the core of `sleep`: one line, "not a Python process", exit 1
+  no_proc       `dump --core --native --locals` under strace: no /proc file
+                opened, no ptrace, no process_vm_readv
   options       --core with --pid, --subprocesses, --nonblocking; --core-root
                 without --core: one usage line each, exit 2; `dump --help`
                 lists --core and --core-root
@@ -435,8 +437,30 @@ def check_options(s):
         raise Fail('\n'.join(pr))
 
 
+def check_no_proc(s):
+    """dump --core --native --locals under strace: no file of /proc opened,
+    no ptrace, no process_vm_readv (the process is gone; a live process with
+    its PID must not be read instead)."""
+    if not shutil.which('strace'):
+        raise NA('strace is not installed')
+    t, path = (s.gcore if core_pattern_na() else s.kernel_core)(THREADS)
+    trace = os.path.join(t.dir, 'strace.txt')
+    require_cspy()
+    res = cspy(['dump', '--core', path, '--native', '--locals'] + root_args(s.interp),
+               prefix=['strace', '-f', '-qq', '-o', trace, '-e',
+                       'trace=open,openat,ptrace,process_vm_readv'])
+    with open(trace) as f:
+        calls = f.read().split('\n')
+    bad = [c for c in calls if '/proc/' in c or 'ptrace(' in c or 'process_vm_readv(' in c]
+    if res.rc != 0 or bad or len([c for c in calls if c.strip()]) < 3:
+        raise Fail('$ %s\n  exit status %d; /proc, ptrace or process_vm_readv used:\n%s\n'
+                   '  strace saw %d calls' % (res.shown, res.rc, indent('\n'.join(bad[:10]), 4),
+                                              len(calls)))
+
+
 GLOBAL = [
     ('missing_file', check_missing_file),
+    ('no_proc', check_no_proc),
     ('not_core', check_not_core),
     ('not_python', check_not_python),
     ('options', check_options),
