@@ -92,6 +92,9 @@ def core_pattern_na():
         return 'core_pattern pipes to %s' % pat[1:].split()[0]
     if '/' in pat or '%' in pat.replace('%p', ''):
         return 'core_pattern is %r, not a plain file name' % pat
+    soft = resource.getrlimit(resource.RLIMIT_CORE)[0]
+    if soft != resource.RLIM_INFINITY and soft < (1 << 30):
+        return 'RLIMIT_CORE is %d bytes and cannot be raised (its hard limit)' % soft
     return None
 
 
@@ -507,7 +510,11 @@ def main():
     e2elib.OPTS = argparse.Namespace(targets_only=False, verbose=OPTS.verbose, k=OPTS.k)
     e2elib.handle_signals()
     # The targets' kernel cores: inherited by every process started.
-    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except (ValueError, OSError):
+        hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
 
     t0 = time.time()
     interps, notes = e2elib.discover()
