@@ -48,6 +48,8 @@ Version-independent (once):
   not_core      a text file, an ELF executable (cspy itself), a missing path,
                 a directory: one line each, exit 1
   not_python    the core of `sleep`: one line, "not a Python process", exit 1
+  busy_status   gil_busy.py's gcore and kernel core: the spinning thread is
+                active, the sleepers idle (STATUS from the registers)
   no_proc       `dump --core --native --locals` under strace: no /proc file
                 opened, no ptrace, no process_vm_readv
   options       --core with --pid, --subprocesses, --nonblocking; --core-root
@@ -461,7 +463,36 @@ def check_no_proc(s):
                                               len(calls)))
 
 
+def check_busy_status(s):
+    """gil_busy.py (a thread spinning in Python beside sleepers), by gdb and
+    by the kernel: in both cores the spinning thread is active (its
+    registers: user space), every other one idle."""
+    t = s.target('gil_busy.py')
+    cores = []
+    try:
+        cores.append(s.gcore('gil_busy.py')[1])
+    except NA:
+        pass
+    if not core_pattern_na():
+        cores.append(s.kernel_core('gil_busy.py')[1])
+    if not cores:
+        raise NA('neither a gcore nor a kernel core could be made here')
+    names = dict((th['native_id'], th['name']) for th in t.oracle['threads'])
+    pr = []
+    for path in cores:
+        res, tx = dump_core(s, path)
+        got = dict((th['tid'], th['status']) for p in tx for th in p['threads'])
+        for tid, name in sorted(names.items()):
+            want = 'active' if name == 'busy' else 'idle'
+            if not got.get(tid, '').startswith(want):
+                pr.append('$ %s\n  thread %s "%s": status %r, expected %s'
+                          % (res.shown, tid, name, got.get(tid), want))
+    if pr:
+        raise Fail('\n'.join(pr))
+
+
 GLOBAL = [
+    ('busy_status', check_busy_status),
     ('missing_file', check_missing_file),
     ('no_proc', check_no_proc),
     ('not_core', check_not_core),
