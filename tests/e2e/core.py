@@ -135,6 +135,7 @@ class Session(object):
         self.interp = interp
         self.targets = {}
         self.cores = {}
+        self.na = {}
 
     def target(self, script):
         t = self.targets.get(script)
@@ -151,9 +152,15 @@ class Session(object):
 
     def gcore(self, script):
         key = ('gcore', script)
+        if key in self.na:
+            raise NA(self.na[key])          # tried once: not again
         if key not in self.cores:
             t = self.target(script)
-            self.cores[key] = gcore(t.python_pid, os.path.join(t.dir, 'gcore'))
+            try:
+                self.cores[key] = gcore(t.python_pid, os.path.join(t.dir, 'gcore'))
+            except NA as e:
+                self.na[key] = str(e)
+                raise
         return self.target(script), self.cores[key]
 
     def kernel_core(self, script):
