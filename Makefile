@@ -2,7 +2,7 @@
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
 #                     validate, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
-#                     e2e-native, fuzz-run, san (see "Tests" in README.md)
+#                     e2e-native, e2e-core, fuzz-run, san (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
 #   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
@@ -69,7 +69,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
-        e2e-top e2e-native native fuzz-run san clean install fuzz example bench bench-smoke pythons
+        e2e-top e2e-native e2e-core native fuzz-run san clean install fuzz example bench bench-smoke pythons
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -160,6 +160,10 @@ e2e-top: all
 
 e2e-native native: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh native
+
+# dump --core: cores made by gdb's gcore and by the kernel, every interpreter.
+e2e-core: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh core
 
 # Every fuzzer built (make fuzz) and run for FUZZ_SECONDS (12) each.
 fuzz-run:

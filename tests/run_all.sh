@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|e2e|drift|newer|record|bench|top|native|fuzz|san ...]
-# Tiers: unit, linetables, validate, e2e, drift, newer, record, bench, top, native, fuzz, san
+#   tests/run_all.sh [unit|linetables|e2e|drift|newer|record|bench|top|native|core|fuzz|san ...]
+# Tiers: unit, linetables, validate, e2e, drift, newer, record, bench, top, native, core, fuzz, san
 # (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e drift newer record bench top native fuzz san)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e drift newer record bench top native core fuzz san)
 
 total_pass=0
 total_fail=0
@@ -85,6 +85,10 @@ for tier in "${tiers[@]}"; do
 		# --native on every interpreter (a C extension built per version),
 		# and the NO_LIBDW=1 build (into build-nolibdw/).
 		run_tier "end-to-end --native" python3 tests/e2e/native.py
+		;;
+	core)
+		# dump --core: gcore and kernel cores of every interpreter.
+		run_tier "end-to-end dump --core" python3 tests/e2e/core.py
 		;;
 	fuzz)
 		# Each libFuzzer harness (make fuzz builds every fuzz/fuzz_*.c) for

@@ -6,7 +6,8 @@
  * --nonblocking reads while it runs (retrying a torn read a few times).
  * Every failure ends in one line on stderr and exit status 1; the target is
  * never left stopped (the pause is undone on every path, and by the kernel if
- * cspy itself dies).
+ * cspy itself dies). --core FILE dumps the process of a core file instead
+ * (proc/core.h): the same snapshot and printing, no pause, no /proc.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +24,8 @@
 #include "native/unwind.h"
 #include "writers/dump.h"
 #include "writers/json.h"
+#include "proc/core.h"
+#include "proc/mem.h"
 #include "proc/perm.h"
 #include "proc/procfs.h"
 #include "sampler/snapshot.h"
@@ -40,22 +43,34 @@ struct dump_config {
 	bool full_filenames;
 	bool qualname;
 	bool native;
+	const char *core;       /* --core FILE */
+	const char *core_root;  /* --core-root DIR */
 };
 
 static const struct dump_config dump_defaults = {
 	.pid = 0, .locals = 0, .json = false, .subprocesses = false,
 	.nonblocking = false, .full_filenames = false, .qualname = false, .native = false,
+	.core = NULL, .core_root = NULL,
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: cspy dump --pid PID [options]\n"
+"       cspy dump --core FILE [options]\n"
 "\n"
-"Print the current Python stack of every thread of a running process.\n"
+"Print the current Python stack of every thread of a running process, or of\n"
+"a process from its core file.\n"
 "\n"
 "Options:\n"
 "  -p, --pid PID          the process to dump\n"
+"  -c, --core FILE        dump the process a core file holds (made by the kernel\n"
+"                         or by gdb's gcore) instead of a running one; its\n"
+"                         executable and libraries are read from disk where the\n"
+"                         core lacks them\n"
+"      --core-root DIR    the root directory the process of --core ran in (a\n"
+"                         container's or chroot's): its files are looked up\n"
+"                         under DIR\n"
 "  -l, --locals           also show arguments and local variables of each frame\n"
 "                         (repeat, -ll, for longer values)\n"
 "  -j, --json             print JSON (py-spy's field names) instead of text\n"
@@ -78,11 +93,12 @@ static void usage(FILE *f)
 "  cspy dump --pid 4242 --locals        ... with the values of local variables\n"
 "  cspy dump -p 4242 --json | jq .      machine-readable\n"
 "  cspy dump --native --pid 4242        ... with the C extension frames\n"
+"  cspy dump --core core.4242           the stacks of a crashed process\n"
 "  cspy dump -s -p $(pgrep -o gunicorn) a pre-fork server and all its workers\n"
 "  sudo env \"PATH=$PATH\" cspy dump --pid 4242   a process of another user\n");
 }
 
-enum { O_NONBLOCKING = 256, O_FULL, O_QUALNAME, O_THREADS };
+enum { O_NONBLOCKING = 256, O_FULL, O_QUALNAME, O_THREADS, O_CORE_ROOT };
 
 static const struct option dump_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -94,10 +110,12 @@ static const struct option dump_options[] = {
 	{ "qualname", no_argument, NULL, O_QUALNAME },
 	{ "native", no_argument, NULL, 'n' },
 	{ "threads", no_argument, NULL, O_THREADS },
+	{ "core", required_argument, NULL, 'c' },
+	{ "core-root", required_argument, NULL, O_CORE_ROOT },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
-#define DUMP_SHORT ":p:ljsnh"
+#define DUMP_SHORT ":p:ljsnhc:"
 
 static int parse(int argc, char **argv, struct dump_config *c)
 {
@@ -119,6 +137,8 @@ static int parse(int argc, char **argv, struct dump_config *c)
 		case O_QUALNAME: c->qualname = true; break;
 		case 'n': c->native = true; break;
 		case O_THREADS: break;          /* py-spy guides' flag: every thread is shown */
+		case 'c': c->core = optarg; break;
+		case O_CORE_ROOT: c->core_root = optarg; break;
 		case 'h': usage(stdout); return 1;
 		case ':':
 			cli_error("option '%s' needs a value (see 'cspy dump --help')", argv[optind - 1]);
@@ -132,6 +152,21 @@ static int parse(int argc, char **argv, struct dump_config *c)
 		cli_error("unexpected argument '%s' (see 'cspy dump --help')", argv[optind]);
 		return -EINVAL;
 	}
+	if (c->core && c->pid) {
+		cli_error("give --pid PID or --core FILE, not both (see 'cspy dump --help')");
+		return -EINVAL;
+	}
+	if (c->core_root && !c->core) {
+		cli_error("--core-root goes with --core FILE (see 'cspy dump --help')");
+		return -EINVAL;
+	}
+	if (c->core && (c->subprocesses || c->nonblocking)) {
+		cli_error("--core cannot be used with %s: a core holds one process, which no longer "
+			  "runs", c->subprocesses ? "--subprocesses" : "--nonblocking");
+		return -EINVAL;
+	}
+	if (c->core)
+		return args_check_native(c->native, false);
 	if (!c->pid) {
 		cli_error("missing --pid PID (see 'cspy dump --help')");
 		return -EINVAL;
@@ -301,12 +336,93 @@ static void report_sample_error(pid_t pid, int err)
 	}
 }
 
+/* dump --core: the process of a core file, through the same snapshot as a
+ * live dump (no pause: the process is gone; its threads' run states are
+ * read from their registers in the core). */
+static int dump_core(const struct dump_config *c)
+{
+	char why[1200];
+	struct core *core = NULL;
+	struct snap_target t = { 0 };
+	struct snapshot s = { 0 };
+	struct dump_locals **locals = NULL;
+	int rc = 1;
+	int err = core__open(c->core, c->core_root, 0, &core, why, sizeof(why));
+	if (err) {
+		if (why[0])
+			cli_error("%s: %s", c->core, why);
+		else
+			cli_error("cannot read the core file %s: %s", c->core, strerror(-err));
+		return 1;
+	}
+	t.pid = core__pid(core);
+	err = pyproc__open_core(core__mem(core), core__maps(core), t.pid, core__exe(core),
+				core__cmdline(core), c->core_root, &t.pp, why, sizeof(why));
+	if (err) {
+		if (err == -ENOEXEC)
+			cli_error("%s: process %d (%s) is not a Python process: %s", c->core, (int)t.pid,
+				  core__exe(core)[0] ? core__exe(core) : "unknown executable", why);
+		else
+			cli_error("%s: process %d: %s", c->core, (int)t.pid,
+				  why[0] ? why : strerror(-err));
+		goto out;
+	}
+	if (c->native) {
+		err = unwinder__new_core(core, snap_target__info(&t)->binary, &t.uw);
+		if (err) {
+			cli_error("%s: cannot read its native stacks: %s", c->core, strerror(-err));
+			goto out;
+		}
+	}
+	struct snap_req r = { .pause = SNAP_NONBLOCKING, .flags = PYSAMPLE_NAMES, .tries = 1,
+			      .locals = c->locals };
+	err = snapshot__take(&t, &r, &s, NULL);
+	if (err) {
+		cli_error("%s: could not read the interpreter state of process %d (%s)", c->core,
+			  (int)t.pid, strerror(-err));
+		goto out;
+	}
+	for (size_t i = 0; i < s.sample.n; i++) {
+		const struct core_thread *ct = core__thread(core, s.sample.threads[i].tid);
+		s.sample.threads[i].active = ct && ct->running;
+	}
+	if (t.uw && (err = unwinder__unwind_core(t.uw, &s.sample, &s.native)) != 0) {
+		cli_error("%s: cannot read its native stacks: %s", c->core, strerror(-err));
+		goto out;
+	}
+	locals = dump_locals_of(&s);
+	struct dump_opts o = { .full_filenames = c->full_filenames, .qualname = c->qualname,
+			       .locals = c->locals > 0 };
+	struct dump_proc dp = { .info = snap_target__info(&t), .sample = &s.sample, .locals = locals,
+				.native = c->native ? &s.native : NULL, .core = c->core };
+	if (c->json) {
+		struct json js;
+		json__init(&js, stdout, true);
+		json__begin_array(&js);
+		err = dump_write_json(&js, &dp, &o);
+		json__end_array(&js);
+		err |= json__end(&js);
+	} else {
+		err = dump_write_text(stdout, &dp, &o);
+	}
+	rc = err ? 1 : 0;
+out:
+	free_dump_locals(locals, s.nlocals);
+	snapshot__release(&s);
+	if (t.pp)
+		snap_target__close(&t);
+	core__close(core);
+	return rc;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_config c = dump_defaults;
 	int err = parse(argc, argv, &c);
 	if (err)
 		return err > 0 ? 0 : EXIT_USAGE;
+	if (c.core)
+		return dump_core(&c);
 	if (args_check_process(c.pid) || args_check_traced(c.pid, c.nonblocking))
 		return 1;
 

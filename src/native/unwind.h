@@ -54,4 +54,13 @@ int unwinder__unwind(struct unwinder *u, const struct ptrace_pause *pause,
  * no frames. Returns 0. */
 int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged_sample *out);
 
+struct core;
+/* An unwinder over a core file (proc/core.h; borrowed, it must outlive the
+ * unwinder): modules from the core's mappings, each thread's registers from
+ * its NT_PRSTATUS, memory from the core. Returns as unwinder__new. */
+int unwinder__new_core(struct core *core, const char *python_binary, struct unwinder **out);
+/* Unwind every thread of s from the core's registers, then merge as
+ * unwinder__merge does. Returns 0 or -errno. */
+int unwinder__unwind_core(struct unwinder *u, const struct py_sample *s, struct merged_sample *out);
+
 #endif

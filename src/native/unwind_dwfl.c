@@ -15,6 +15,10 @@
  * page at a time into a small page cache (an unwind step reads a few words
  * near the previous ones), valid for one pause.
  *
+ * A core file (unwinder__new_core): the modules are reported from the
+ * core's mappings (as maps text, the files by their host paths), the
+ * registers are the thread's NT_PRSTATUS, the memory the core's.
+ *
  * Symbols: program counter (the call site for return addresses, pc - 1) ->
  * function (demangled when it starts with _Z), module basename, source
  * file and line from DWARF, in an array indexed by program counter
@@ -38,6 +42,8 @@
 #include <time.h>
 
 #include "native/merge.h"
+#include "proc/core.h"
+#include "proc/maps.h"
 #include "proc/mem.h"
 #include "proc/ptrace.h"
 #include "python/pyproc.h"
@@ -82,6 +88,7 @@ struct unwinder {
 	char *debuginfo_path;
 	Dwfl_Callbacks cbs;
 	uint64_t reported_ns;
+	struct core *core;              /* unwinder__new_core: the core, else NULL */
 
 	/* the unwind in progress */
 	pid_t tid;
@@ -149,7 +156,7 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_A
 		    char **file_name, Elf **elfp)
 {
 	const struct unwinder *u = *userdata;
-	if (u && name && name[0] == '/') {
+	if (u && !u->core && name && name[0] == '/') {
 		size_t rl = strlen(u->root);
 		const char *inner = rl && strncmp(name, u->root, rl) == 0 && name[rl] == '/' ?
 			name + rl : name;
@@ -181,11 +188,36 @@ static int module_owner(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 	return DWARF_CB_OK;
 }
 
+/* The core's file mappings as /proc/PID/maps text, for libdwfl. */
+static int report_core(struct unwinder *u)
+{
+	const struct maps *m = core__maps(u->core);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return ENOMEM;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].path[0] == '/')
+			fprintf(f, "%llx-%llx %c%c%c%c %llx 00:00 %llu %s\n",
+				(unsigned long long)m->v[i].start, (unsigned long long)m->v[i].end,
+				m->v[i].perms & MAP_R ? 'r' : '-', m->v[i].perms & MAP_W ? 'w' : '-',
+				m->v[i].perms & MAP_X ? 'x' : '-', 'p', (unsigned long long)m->v[i].offset,
+				(unsigned long long)m->v[i].inode, m->v[i].path);
+	fclose(f);
+	f = fmemopen(text, len ? len : 1, "r");
+	int r = f ? dwfl_linux_proc_maps_report(u->dwfl, f) : ENOMEM;
+	if (f)
+		fclose(f);
+	free(text);
+	return r;
+}
+
 static int report_modules(struct unwinder *u)
 {
 	u->reported_ns = clock_now_ns();
 	dwfl_report_begin(u->dwfl);
-	int r = dwfl_linux_proc_report(u->dwfl, u->pid);
+	int r = u->core ? report_core(u) : dwfl_linux_proc_report(u->dwfl, u->pid);
 	if (dwfl_report_end(u->dwfl, NULL, NULL) != 0 && r == 0)
 		r = -1;
 	if (r > 0)
@@ -253,7 +285,11 @@ static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
 	struct unwinder *u = arg;
 	struct user_regs_struct r;
-	if (ptrace_pause__regs(u->pause, u->tid, &r) != 0)
+	const struct core_thread *ct = u->core ? core__thread(u->core, u->tid) : NULL;
+	_Static_assert(sizeof(r) == sizeof(ct->regs), "NT_PRSTATUS holds a user_regs_struct");
+	if (ct)
+		memcpy(&r, ct->regs, sizeof(r));
+	else if (u->core || ptrace_pause__regs(u->pause, u->tid, &r) != 0)
 		return false;
 	/* x86_64 DWARF register numbers 0-16: rax rdx rcx rbx rsi rdi rbp rsp
 	 * r8-r15, and the return address column (rip). */
@@ -273,17 +309,21 @@ static const Dwfl_Thread_Callbacks thread_cbs = {
 
 /* ---- open / close -------------------------------------------------------- */
 
-int unwinder__new(pid_t pid, const char *python_binary, struct unwinder **out)
+static int unwinder_open(pid_t pid, struct core *core, const char *python_binary,
+			 struct unwinder **out)
 {
 	struct unwinder *u = xcalloc(1, sizeof(*u));
 	int err;
 	u->pid = pid;
-	char link[64];
-	snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
-	ssize_t rl = readlink(link, u->root, sizeof(u->root) - 1);
-	u->root[rl > 1 ? rl : 0] = '\0';      /* "/" (or unknown): this machine's */
+	u->core = core;
+	if (!core) {
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+		ssize_t rl = readlink(link, u->root, sizeof(u->root) - 1);
+		u->root[rl > 1 ? rl : 0] = '\0';      /* "/" (or unknown): this machine's */
+	}
 	u->python_binary = python_binary ? xstrdup(python_binary) : NULL;
-	u->mem = mem__new_pid(pid);
+	u->mem = core ? core__mem(core) : mem__new_pid(pid);
 	/* Local debug files only (/usr/lib/debug, .gnu_debuglink): never a
 	 * network fetch from debuginfod while the target is paused. */
 	unsetenv("DEBUGINFOD_URLS");
@@ -309,6 +349,16 @@ int unwinder__new(pid_t pid, const char *python_binary, struct unwinder **out)
 fail:
 	unwinder__free(u);
 	return err;
+}
+
+int unwinder__new(pid_t pid, const char *python_binary, struct unwinder **out)
+{
+	return unwinder_open(pid, NULL, python_binary, out);
+}
+
+int unwinder__new_core(struct core *core, const char *python_binary, struct unwinder **out)
+{
+	return unwinder_open(core__pid(core), core, python_binary, out);
 }
 
 void unwinder__free(struct unwinder *u)
@@ -541,4 +591,10 @@ int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged
 		m->err = merge_stacks(u->frames, st->n, t->frames, t->nframes, m->frames, &m->n);
 	}
 	return 0;
+}
+
+int unwinder__unwind_core(struct unwinder *u, const struct py_sample *s, struct merged_sample *out)
+{
+	int err = unwinder__unwind(u, NULL, s);
+	return err ? err : unwinder__merge(u, s, out);
 }

@@ -39,6 +39,22 @@ int unwinder__unwind(struct unwinder *u, const struct ptrace_pause *pause,
 	return -ENOTSUP;
 }
 
+int unwinder__new_core(struct core *core, const char *python_binary, struct unwinder **out)
+{
+	(void)core;
+	(void)python_binary;
+	*out = NULL;
+	return -ENOTSUP;
+}
+
+int unwinder__unwind_core(struct unwinder *u, const struct py_sample *s, struct merged_sample *out)
+{
+	(void)u;
+	(void)s;
+	out->n = 0;
+	return -ENOTSUP;
+}
+
 int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged_sample *out)
 {
 	(void)u;

@@ -4,7 +4,8 @@
  * (mem__readv) is issued as one syscall of up to IOV_MAX ranges, and only when
  * that fails partially are the remaining ranges retried one by one, so every
  * range gets its own verdict. The snapshot reader keeps regions in an array
- * sorted by address; a read must fall entirely inside one region.
+ * sorted by address; a read must fall entirely inside one region. A source
+ * reader hands every range to its read function.
  *
  * Snapshot file format: "CSPYSNAP1\n", then for each region a little-endian
  * u64 address, u64 length, and the bytes.
@@ -54,6 +55,8 @@ struct mem {
 	size_t nnext, next_cap, next_bytes;
 	struct mem *record;     /* live: snapshot receiving every good read */
 	struct region *regions; /* snapshot */
+	int (*src)(void *ctx, uint64_t addr, void *buf, size_t len);   /* source */
+	void *src_ctx;
 	size_t nregions, cap;
 };
 
@@ -67,6 +70,15 @@ struct mem *mem__new_pid(pid_t pid)
 struct mem *mem__new_snapshot(void)
 {
 	return xcalloc(1, sizeof(struct mem));
+}
+
+struct mem *mem__new_source(int (*read)(void *ctx, uint64_t addr, void *buf, size_t len),
+			    void *ctx)
+{
+	struct mem *m = xcalloc(1, sizeof(struct mem));
+	m->src = read;
+	m->src_ctx = ctx;
+	return m;
 }
 
 void mem__free(struct mem *m)
@@ -130,6 +142,8 @@ static int snap_read(const struct mem *m, uint64_t addr, void *buf, size_t len)
 {
 	if (addr + len < addr)
 		return -EFAULT;
+	if (m->src)
+		return m->src(m->src_ctx, addr, buf, len);
 	/* Newest region wins; regions are few in tests, so scan from the end. */
 	for (size_t i = m->nregions; i-- > 0;) {
 		const struct region *r = &m->regions[i];

@@ -5,7 +5,9 @@
  *   - live:     process_vm_readv on a PID; mem__readv batches many ranges into
  *               one syscall (up to IOV_MAX per call);
  *   - snapshot: a set of (address, bytes) regions held in memory, used by unit
- *               tests and fuzzers to run the decoders without a process.
+ *               tests and fuzzers to run the decoders without a process;
+ *   - source:   a read function of the caller's: a core file (proc/core.h)
+ *               serves a process that is gone.
  * A live reader can also record every successful read into a snapshot
  * (mem__record_into), which is how tests capture a real process's memory.
  * Reads never write the target. A read that is not entirely readable fails
@@ -39,6 +41,10 @@ struct mem_iov {
 struct mem *mem__new_pid(pid_t pid);
 /* Empty snapshot reader; fill it with mem__snapshot_add(). */
 struct mem *mem__new_snapshot(void);
+/* Reader over the caller's read function (0 or -EFAULT per range); ctx is
+ * borrowed and must outlive the reader. Never fails. */
+struct mem *mem__new_source(int (*read)(void *ctx, uint64_t addr, void *buf, size_t len),
+			    void *ctx);
 void mem__free(struct mem *m);
 
 /* Add (copy) a region to a snapshot reader. Later regions win on overlap. */

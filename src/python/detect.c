@@ -114,6 +114,8 @@ static struct elffile *open_mapped(pid_t pid, const struct map *m)
 {
 	char path[600];
 	struct elffile *ef = NULL;
+	if (pid <= 0)           /* a core: the maps name the files (proc/core.h) */
+		return elffile__open(m->path, &ef) == 0 ? ef : NULL;
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", (int)pid,
 		 (unsigned long)m->start, (unsigned long)m->end);
 	if (elffile__open(path, &ef) == 0)

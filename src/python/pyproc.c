@@ -139,6 +139,7 @@ struct pyproc {
 	struct pyproc_info info;
 	struct mem *mem;
 	struct maps maps;
+	bool core;              /* pyproc__open_core: a process that no longer runs */
 	struct py_target target;
 	struct py_layout L;
 	struct pyctx ctx;
@@ -534,19 +535,11 @@ struct pyproc *pyproc__new_mem(struct mem *mem, pid_t pid, const struct py_targe
 	return p;
 }
 
-int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
+/* Detect the interpreter in p->mem and p->maps (pid 0: no /proc) and
+ * build the layout. */
+static int open_layout(struct pyproc *p, pid_t pid, char *why, size_t whylen)
 {
-	struct pyproc *p = xcalloc(1, sizeof(*p));
-	int err;
-	p->info.pid = pid;
-	p->mem = mem__new_pid(pid);
-	if (whylen)
-		why[0] = '\0';
-
-	err = maps__load(pid, &p->maps);
-	if (err)
-		goto fail;
-	err = detect_python(pid, p->mem, &p->maps, &p->target, why, whylen);
+	int err = detect_python(pid, p->mem, &p->maps, &p->target, why, whylen);
 	if (err)
 		goto fail;
 	err = offsets_for_version(p->target.version, p->target.free_threaded, &p->L);
@@ -597,8 +590,46 @@ int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 		snprintf(why, whylen, "the thread or code object layout of this Python (%s) is out of "
 			 "the range cspy reads", p->target.binary);
 		err = -ENOTSUP;
-		goto fail;
 	}
+fail:
+	return err;
+}
+
+/* After open_layout: check a newer minor's layout against the memory. */
+static int open_validate(struct pyproc *p, char *why, size_t whylen)
+{
+	char vs[32], newest[16];
+	offsets_version_str(p->target.version, p->target.free_threaded, vs, sizeof(vs));
+	snprintf(newest, sizeof(newest), "%u.%u", p->L.table_minor >> 24,
+		 (p->L.table_minor >> 16) & 0xff);
+	init_ctx(p);
+	if (p->L.untested) {
+		char reason[256];
+		if (pyproc__validate(p, reason, sizeof(reason)) != 0) {
+			snprintf(why, whylen, "Python %s is newer than cspy knows (%s) and its memory "
+				 "does not match the %s layout (%s): this cspy cannot read it",
+				 vs, newest, newest, reason);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
+{
+	struct pyproc *p = xcalloc(1, sizeof(*p));
+	int err;
+	p->info.pid = pid;
+	p->mem = mem__new_pid(pid);
+	if (whylen)
+		why[0] = '\0';
+
+	err = maps__load(pid, &p->maps);
+	if (err)
+		goto fail;
+	err = open_layout(p, pid, why, whylen);
+	if (err)
+		goto fail;
 	char root[64], cwdlink[64], cwd[4096];
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	snprintf(cwdlink, sizeof(cwdlink), "/proc/%d/cwd", (int)pid);
@@ -607,17 +638,41 @@ int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 	p->shortnames = shortname__new(root, n > 0 ? cwd : NULL);
 	p->exe = procfs_exe(pid);
 	p->cmdline = procfs_cmdline(pid);
-	init_ctx(p);
-	if (p->L.untested) {
-		char reason[256];
-		if (pyproc__validate(p, reason, sizeof(reason)) != 0) {
-			snprintf(why, whylen, "Python %s is newer than cspy knows (%s) and its memory "
-				 "does not match the %s layout (%s): this cspy cannot read it",
-				 vs, newest, newest, reason);
-			err = -ENOTSUP;
-			goto fail;
-		}
+	err = open_validate(p, why, whylen);
+	if (err)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	pyproc__close(p);
+	return err;
+}
+
+int pyproc__open_core(struct mem *mem, const struct maps *maps, pid_t pid, const char *exe,
+		      const char *cmdline, const char *root, struct pyproc **out, char *why,
+		      size_t whylen)
+{
+	struct pyproc *p = xcalloc(1, sizeof(*p));
+	p->info.pid = pid;
+	p->mem = mem;
+	if (whylen)
+		why[0] = '\0';
+	p->maps.v = xcalloc(maps->n ? maps->n : 1, sizeof(*p->maps.v));
+	for (size_t i = 0; i < maps->n; i++) {
+		p->maps.v[i] = maps->v[i];
+		p->maps.v[i].path = xstrdup(maps->v[i].path);
 	}
+	p->maps.n = maps->n;
+	p->core = true;
+	int err = open_layout(p, 0, why, whylen);
+	if (err)
+		goto fail;
+	p->shortnames = shortname__new(root ? root : "", NULL);
+	p->exe = xstrdup(exe ? exe : "");
+	p->cmdline = xstrdup(cmdline ? cmdline : "");
+	err = open_validate(p, why, whylen);
+	if (err)
+		goto fail;
 	*out = p;
 	return 0;
 fail:
@@ -1064,6 +1119,8 @@ static bool task_exists(const struct pyproc *p, pid_t tid)
  * sample. */
 static pid_t host_tid(struct pyproc *p, pid_t id)
 {
+	if (id > 0 && p->core)
+		return id;      /* a core's ids are its own: no other view of them */
 	if (id <= 0 || !p->threads)
 		return 0;
 	pid_t tid = threadstate__host_tid(p->threads, id);

@@ -119,6 +119,16 @@ enum {
 int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen);
 void pyproc__close(struct pyproc *p);
 
+struct maps;
+/* The same over a process that no longer runs (a core file, proc/core.h):
+ * its memory reader (taken, even on failure), its mappings (copied), and
+ * what /proc would have told (pid, exe, cmdline); root: where its files
+ * are ("" for the host; for package-relative names). Returns as
+ * pyproc__open. No /proc, no ptrace. */
+int pyproc__open_core(struct mem *mem, const struct maps *maps, pid_t pid, const char *exe,
+		      const char *cmdline, const char *root, struct pyproc **out, char *why,
+		      size_t whylen);
+
 struct py_target;
 struct py_layout;
 /* An engine over any memory reader, with the interpreter already located:

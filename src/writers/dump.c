@@ -119,7 +119,10 @@ static const char *thread_status(const struct py_thread *t)
 int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *o)
 {
 	const struct pyproc_info *in = p->info;
-	line(f, "Process %d: %s", (int)in->pid, in->cmdline);
+	if (p->core)
+		line(f, "Process %d: %s (core file %s)", (int)in->pid, in->cmdline, p->core);
+	else
+		line(f, "Process %d: %s", (int)in->pid, in->cmdline);
 	line(f, "Python v%s (%s)", in->version_str, in->exe);
 	if (p->parent_pid)      /* py-spy's label of a --subprocesses child */
 		line(f, "Parent Process %d: %s", (int)p->parent_pid,
@@ -280,6 +283,10 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 			json__int(j, p->parent_pid);
 		else
 			json__null(j);
+		if (p->core) {
+			json__key(j, "core_file");
+			json__string(j, p->core);
+		}
 		json__end_object(j);
 		json__end_object(j);
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * Rendering of `cspy dump`: py-spy's text layout (process header, one block
+ * Rendering of `cspy dump`: py-spy's text layout (process header, with
+ * "(core file FILE)" after the command line for dump --core, one block
  * per thread, frames innermost first, optional Arguments/Locals) and its JSON
  * form (an array of thread objects with py-spy's field names). With
  * --native, a thread's frames are its merged native + Python stack; native
@@ -37,6 +38,7 @@ struct dump_proc {
 	const struct py_sample *sample;
 	struct dump_locals **locals;            /* [thread][frame], NULL without --locals */
 	const struct merged_sample *native;     /* --native: merged stacks per thread, else NULL */
+	const char *core;                       /* dump --core: the core file, else NULL */
 };
 
 struct dump_opts {
