@@ -128,6 +128,7 @@ for tier in "${tiers[@]}"; do
 		CSPY_EXIT_RACE_RUNS=60 run_tier "asan+ubsan end-to-end record" python3 tests/e2e/record.py --skip accuracy
 		run_tier "asan+ubsan end-to-end top" python3 tests/e2e/top.py
 		run_tier "asan+ubsan end-to-end --native" python3 tests/e2e/native.py --skip no_libdw
+		run_tier "asan+ubsan end-to-end dump --core" python3 tests/e2e/core.py
 		unset CSPY_E2E_SAN_COVER
 		export BUILD=$saved_build
 		;;
