@@ -61,7 +61,7 @@ struct profile {
 	struct prof_meta meta;
 	char *title, *cmdline, *pyver;
 	uint64_t total;
-	uint64_t run_gap_ns;
+	uint64_t ticks, tick_ns, prev_tick_ns;  /* profile__tick */
 	bool no_runs;
 };
 
@@ -255,7 +255,7 @@ void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, si
 		return;
 	struct prof_run *last = t->nruns ? &t->runs[t->nruns - 1] : NULL;
 	if (last && last->stack == sid && last->count <= UINT32_MAX - weight &&
-	    (!p->run_gap_ns || t_ns - last->t_last_ns <= p->run_gap_ns)) {
+	    (p->ticks < 2 || last->t_last_ns >= p->prev_tick_ns)) {
 		last->count += weight;
 		last->t_last_ns = t_ns;
 		return;
@@ -397,9 +397,11 @@ void profile__set_keep_runs(struct profile *p, bool keep)
 	p->no_runs = !keep;
 }
 
-void profile__set_run_gap(struct profile *p, uint64_t gap_ns)
+void profile__tick(struct profile *p, uint64_t t_ns)
 {
-	p->run_gap_ns = gap_ns;
+	p->prev_tick_ns = p->tick_ns;
+	p->tick_ns = t_ns;
+	p->ticks++;
 }
 
 void profile__set_meta(struct profile *p, const struct prof_meta *m)

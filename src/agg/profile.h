@@ -123,10 +123,12 @@ void profile__mark(struct profile *p);
 void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
 		  uint64_t t_ns, uint32_t weight);
 
-/* A run ends when a thread's next sample comes more than gap_ns after the
- * previous one, even with the same stack (the thread was idle or unreadable
- * in between, which timelines should show). 0 (default): runs never split. */
-void profile__set_run_gap(struct profile *p, uint64_t gap_ns);
+/* A sampling tick begins at t_ns (ns since start; the time its samples are
+ * added with). Once ticks are given, a run ends when a thread was left out
+ * of the tick before, even with the same stack (it was idle or unreadable
+ * then, which timelines should show); a tick that came late (sampling fell
+ * behind) splits nothing. Without ticks (default), runs never split. */
+void profile__tick(struct profile *p, uint64_t t_ns);
 
 /* Keep per-thread runs (time order)? On by default; `top` needs only the
  * counts and turns them off so that a long session's memory stays bounded. */

@@ -215,8 +215,13 @@ static uint64_t start_unix_ns(const struct sampler_status *st)
 /* CSPY_STATS=FILE: cspy's own costs as one JSON object, for `make bench`
  * (documented in docs/formats.md). Best effort: a failure only warns. */
 static void write_stats(const char *path, const struct sampler_status *st, double rate,
-			uint64_t start_ns, double write_s)
+			uint64_t start_ns, double write_s, const struct profile *prof)
 {
+	size_t runs = 0, n;
+	for (uint32_t i = 0; i < profile__nthreads(prof); i++) {
+		profile__runs(prof, i, &n);
+		runs += n;
+	}
 	FILE *f = fopen(path, "w");
 	if (!f) {
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s': %s\n", path, strerror(errno));
@@ -229,13 +234,13 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		"\"cpu_s\": %.6f, \"vm_reads\": %llu, \"thread_samples\": %llu, "
 		"\"max_lag_s\": %.6f, \"first_sample_s\": %.6f, \"startup_cpu_s\": %.6f, "
 		"\"write_s\": %.6f, \"peak_rss_kb\": %ld, \"pauses\": %llu, \"paused_s\": %.6f, \"gil_retries\": %llu, "
-		"\"tlbc_frames\": %llu}\n",
+		"\"tlbc_frames\": %llu, \"runs\": %zu}\n",
 		(unsigned long long)st->samples, (unsigned long long)st->errors, rate, st->elapsed_s,
 		(double)st->cpu_ns / 1e9, (unsigned long long)st->vm_reads,
 		(unsigned long long)st->thread_samples, st->max_lag_s, first,
 		(double)st->first_sample_cpu_ns / 1e9, write_s, ru.ru_maxrss,
 		(unsigned long long)st->pauses, (double)st->paused_ns / 1e9,
-		(unsigned long long)st->gil_retries, (unsigned long long)st->tlbc_frames);
+		(unsigned long long)st->gil_retries, (unsigned long long)st->tlbc_frames, runs);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);
 }
@@ -391,7 +396,7 @@ out:;
 				(double)(st->samples - 1));
 	}
 	if (getenv("CSPY_STATS") && *getenv("CSPY_STATS"))
-		write_stats(getenv("CSPY_STATS"), st, c.o.rate, start_ns, write_s);
+		write_stats(getenv("CSPY_STATS"), st, c.o.rate, start_ns, write_s, prof);
 done:
 	sampler__free(s);
 	profile__free(prof);

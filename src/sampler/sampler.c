@@ -103,8 +103,6 @@ struct sampler *sampler__new(const struct sampler_config *c, struct profile *pro
 	struct targets_config tc = { .native = c->native, .gil_only = c->gil_only,
 				     .subprocesses = c->subprocesses, .prof = prof, .stop = &s->stop };
 	s->ts = targets__new(&tc);
-	/* Intervals are U(0.5, 1.5) x 1/rate: more than 2.5 periods is a gap. */
-	profile__set_run_gap(prof, (uint64_t)(2.5e9 / s->c.rate_hz));
 	s->rng = clock_now_ns() | 1;
 	s->start_ns = clock_now_ns();
 	return s;
@@ -369,6 +367,7 @@ void sampler__run(struct sampler *s)
 		if (s->st.lag_s > 1.0 && s->st.lag_s > 20 * interval / 1e9)
 			s->st.behind = true;
 		s->tick_threads = 0;
+		profile__tick(s->prof, now - start);    /* a thread left out of it ends its run */
 		for (size_t i = 0; i < targets__n(s->ts); i++) {
 			struct target *t = targets__at(s->ts, i);
 			if (t->alive)

@@ -112,8 +112,8 @@ static size_t weight_text(struct weights *w, uint64_t count, char *tmp, const ch
 
 /* Runs r.. with the same stack as run r, which speedscope, without gaps in
  * its timeline, shows as one sample: the index after them, and (if count)
- * their samples. The profile splits a run at a gap between samples (an idle
- * thread, or sampling that fell behind the requested rate). */
+ * their samples. The profile splits a run where a tick left the thread out
+ * (idle, or unreadable then: profile__tick). */
 static size_t next_group(const struct prof_run *runs, size_t nruns, size_t r, uint64_t *count)
 {
 	uint64_t n = 0;

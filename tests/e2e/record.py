@@ -2932,6 +2932,33 @@ def check_times(ctx):
     ctx.finish()
 
 
+def check_run_gap(ctx):
+    """A busy thread sampled at every tick while sampling falls behind
+    (-r 100000, a 300-deep stack, --function so its stack never changes)
+    is kept as a few time-ordered runs, not one per sample: the run gap
+    follows the measured tick interval. CSPY_STATS's "runs" against its
+    "samples". Fails before: one run per sample (the gap was 2.5 / rate)."""
+    t = ctx.start('deep_busy.py', [TIMES_DEPTH])
+    ctx.ready(t)
+    d = ctx.tmpdir()
+    out = os.path.join(d, 'g.json')
+    stats = os.path.join(d, 'stats.json')
+    env = target_env()
+    env['CSPY_STATS'] = stats
+    r = ctx.cspy(['record', '-f', 'speedscope', '--function', '-r', TIMES_RATE, '-d', TIMES_DUR,
+                  '-o', out, '--pid', t.pid], env=env)
+    samples = record_ok(ctx, r, out, 'speedscope')
+    st = read_json(stats)
+    pr = []
+    if samples < 50:
+        pr.append('only %d samples: cannot tell' % samples)
+    elif st.get('runs', 0) < 1 or st['runs'] > max(5, samples // 50):
+        pr.append('CSPY_STATS: %s runs for %d samples of one unchanging stack; expected at most %d'
+                  % (st.get('runs'), samples, max(5, samples // 50)))
+    ctx.fail(r, pr)
+    ctx.finish()
+
+
 def check_speedscope_active(ctx):
     """speedscope opens on the busiest thread (activeProfileIndex): busiest.py
     spins 0.3 s on its main thread (sampled first), then 1.2 s on "worker".
@@ -3404,6 +3431,7 @@ GLOBAL = [
     ('rate_cap', check_rate_cap),
     ('option_forms', check_option_forms),
     ('speedscope_active', check_speedscope_active),
+    ('run_gap', check_run_gap),
     ('compressed_output', check_compressed_output),
     ('sample_counts', check_sample_counts),
     ('progress_term', check_progress_term),

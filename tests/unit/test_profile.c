@@ -69,18 +69,24 @@ static void test_interning(void)
 static void test_run_gap(void)
 {
 	struct profile *p = profile__new();
-	profile__set_run_gap(p, 25000000);     /* 25 ms */
 	uint32_t a = profile__frame(p, "a", "a.py", "a.py", 1, PROF_FRAME_PYTHON);
 	uint32_t t = profile__thread(p, 1, 1, "", "");
+	profile__tick(p, 0);
 	profile__add(p, t, &a, 1, 0, 1);
-	profile__add(p, t, &a, 1, 10000000, 1);         /* +10 ms: same run */
-	profile__add(p, t, &a, 1, 100000000, 1);        /* +90 ms: a gap */
+	profile__tick(p, 10000000);
+	profile__add(p, t, &a, 1, 10000000, 1);         /* the next tick: same run */
+	profile__tick(p, 900000000);
+	profile__add(p, t, &a, 1, 900000000, 1);        /* a late tick (fell behind): same run */
+	profile__tick(p, 910000000);                    /* the thread left out (idle) */
+	profile__tick(p, 920000000);
+	profile__add(p, t, &a, 1, 920000000, 1);        /* after a tick without it: a new run */
 	size_t n;
 	const struct prof_run *r = profile__runs(p, t, &n);
 	CHECK_INT(n, 2);
 	if (n == 2) {
-		CHECK_INT(r[0].count, 2);
-		CHECK_INT(r[1].t_ns, 100000000);
+		CHECK_INT(r[0].count, 3);
+		CHECK_INT(r[0].t_last_ns, 900000000);
+		CHECK_INT(r[1].t_ns, 920000000);
 		CHECK_INT(r[0].stack, r[1].stack);
 	}
 	CHECK_INT(profile__nstacks(p), 1);

@@ -492,19 +492,22 @@ static void test_lanes(void)
 }
 
 /* Sampling that fell behind: 4 ticks in 2 s at a requested 1000 Hz. A
- * sample weighs the measured 0.5 s, not 1 ms; the runs split at each
- * "gap" (2.5 requested periods) are one speedscope sample; speedscope
+ * sample weighs the measured 0.5 s, not 1 ms; runs of one stack split by
+ * ticks that left the thread out are one speedscope sample; speedscope
  * opens on the thread with the most samples (the second one written). */
 static void test_measured_rate(void)
 {
 	struct profile *p = profile__new();
-	profile__set_run_gap(p, 2500000);
 	uint32_t f = profile__frame(p, "f", "/a.py", "a.py", 1, PROF_FRAME_PYTHON);
 	uint32_t t1 = profile__thread(p, 1, 1, "one", "x");
 	uint32_t t2 = profile__thread(p, 1, 2, "two", "x");
+	profile__tick(p, 0);
 	profile__add(p, t1, &f, 1, 0, 1);
-	for (int i = 0; i < 4; i++)
-		profile__add(p, t2, &f, 1, (uint64_t)i * 500 * MS, 1);
+	for (int i = 0; i < 4; i++) {
+		profile__tick(p, (uint64_t)i * 500 * MS + 1);   /* a tick without t2: a split */
+		profile__tick(p, (uint64_t)i * 500 * MS + 2);
+		profile__add(p, t2, &f, 1, (uint64_t)i * 500 * MS + 2, 1);
+	}
 	struct prof_meta meta = { .title = "t", .command_line = "x", .python_version = "",
 				  .rate_hz = 1000, .duration_ns = 2000 * MS, .samples = 4, .ticks = 4 };
 	profile__set_meta(p, &meta);
