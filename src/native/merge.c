@@ -136,6 +136,36 @@ int merge_stacks(const struct native_frame *nat, size_t nn, const struct py_fram
 	return 0;
 }
 
+enum native_fail merge_mismatch(const struct native_frame *nat, size_t nn, const struct py_frame *py,
+				size_t np)
+{
+	size_t calls = 0, groups = 0;
+	bool in_loop = false;
+	for (size_t i = 0; i < nn; i++) {
+		enum native_role role = merge_classify(&nat[i]);
+		calls += role == NATIVE_EVAL || (role == NATIVE_EVAL_WRAPPER && !in_loop);
+		in_loop = role == NATIVE_EVAL || (role == NATIVE_EVAL_WRAPPER && in_loop);
+	}
+	for (size_t i = 0; i < np; i++)
+		groups += py[i].entry || i + 1 == np;
+	return calls > groups ? NATIVE_FAIL_MORE_EVAL : NATIVE_FAIL_FEWER_EVAL;
+}
+
+const char *native_fail_text(enum native_fail f)
+{
+	switch (f) {
+	case NATIVE_FAIL_NONE: return "no error";
+	case NATIVE_FAIL_PYTHON: return "the Python stack could not be read";
+	case NATIVE_FAIL_NO_UNWINDER: return "no native unwinder for the process";
+	case NATIVE_FAIL_GONE: return "the thread ended during the pause";
+	case NATIVE_FAIL_REGS: return "the thread's registers could not be read";
+	case NATIVE_FAIL_UNWIND: return "no native frame could be unwound";
+	case NATIVE_FAIL_FEWER_EVAL: return "the unwind stopped before the outermost eval loop";
+	case NATIVE_FAIL_MORE_EVAL: return "more eval-loop frames than Python calls";
+	default: return "other";
+	}
+}
+
 void merged_sample__release(struct merged_sample *s)
 {
 	for (size_t i = 0; i < s->cap; i++)

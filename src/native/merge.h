@@ -71,12 +71,36 @@ enum native_role merge_classify(const struct native_frame *f);
 int merge_stacks(const struct native_frame *nat, size_t nn, const struct py_frame *py, size_t np,
 		 struct merged_frame *out, size_t *nout);
 
+/* Why a thread has no merged stack: every failed thread is counted under
+ * one of these (record -v prints the counts). */
+enum native_fail {
+	NATIVE_FAIL_NONE,
+	NATIVE_FAIL_PYTHON,     /* its Python stack could not be read */
+	NATIVE_FAIL_NO_UNWINDER,        /* the process has no unwinder */
+	NATIVE_FAIL_GONE,       /* the thread or process ended during the pause */
+	NATIVE_FAIL_REGS,       /* its registers could not be read (not paused) */
+	NATIVE_FAIL_UNWIND,     /* no frame could be unwound */
+	NATIVE_FAIL_FEWER_EVAL, /* fewer eval-loop frames than Python calls: the unwind stopped early */
+	NATIVE_FAIL_MORE_EVAL,  /* more eval-loop frames than Python calls */
+	NATIVE_FAIL_OTHER,
+	NATIVE_FAIL_N
+};
+
+/* A short phrase for f ("the unwind stopped before the outermost eval loop"). */
+const char *native_fail_text(enum native_fail f);
+
+/* After merge_stacks() failed on the same stacks: which way they differ
+ * (NATIVE_FAIL_FEWER_EVAL or NATIVE_FAIL_MORE_EVAL). */
+enum native_fail merge_mismatch(const struct native_frame *nat, size_t nn, const struct py_frame *py,
+				size_t np);
+
 /* The merged stacks of one sample, one per thread of the py_sample they
  * were merged with (same order). */
 struct merged_stack {
 	struct merged_frame *frames;    /* innermost first */
 	size_t n, cap;
 	int err;                /* 0, or -errno: unwinding or merging this thread failed */
+	enum native_fail fail;  /* why, when err */
 };
 
 struct merged_sample {

@@ -4,9 +4,10 @@
  *
  * One Dwfl session per process: modules are reported from /proc/PID/maps
  * (dwfl_linux_proc_report) once, and again only when an unwound program
- * counter falls outside every known module (a library loaded since; at most
- * once a second, so code outside any file, e.g. a JIT, cannot make every
- * sample re-read the maps). libdwfl keeps each module's ELF, symbol table,
+ * counter falls outside every known module (a library loaded since): at
+ * once, but when a report did not help, the next waits 10 ms, then twice
+ * as long each time up to a second, so code outside any file (a JIT) cannot
+ * make every sample re-read the maps. libdwfl keeps each module's ELF, symbol table,
  * CFI and DWARF line tables, so they are loaded once per process.
  *
  * The session is attached with our own Dwfl_Thread_Callbacks: the initial
@@ -47,7 +48,8 @@
 
 #define PAGE 4096u
 #define NPAGES 16
-#define REREPORT_NS 1000000000ull
+#define REREPORT_MIN_NS 10000000ull    /* 10 ms */
+#define REREPORT_MAX_NS 1000000000ull
 #define MAX_SYMS (1u << 20)
 #define SP_REGNO 7              /* rsp, in the x86_64 DWARF numbering (see set_initial_registers) */
 
@@ -65,6 +67,7 @@ struct raw_stack {
 	uint64_t *sps;          /* each frame's stack pointer (0: unknown) */
 	size_t n, cap, sps_cap;
 	int err;
+	enum native_fail fail;  /* why, when err */
 };
 
 struct sym {
@@ -82,12 +85,15 @@ struct unwinder {
 	char *debuginfo_path;
 	Dwfl_Callbacks cbs;
 	uint64_t reported_ns;
+	uint64_t rereport_wait_ns;      /* before the next report for an unknown PC: 0, and
+					 * doubled (to 1 s) each time a report did not help */
 
 	/* the unwind in progress */
 	pid_t tid;
 	const struct ptrace_pause *pause;
 	struct raw_stack *cur;
 	bool unknown_pc;                /* a frame outside every module */
+	bool no_regs;                   /* the thread's registers were not available */
 	int mem_err;
 	struct page pages[NPAGES];
 	unsigned next_page;
@@ -253,8 +259,10 @@ static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
 	struct unwinder *u = arg;
 	struct user_regs_struct r;
-	if (ptrace_pause__regs(u->pause, u->tid, &r) != 0)
+	if (ptrace_pause__regs(u->pause, u->tid, &r) != 0) {
+		u->no_regs = true;
 		return false;
+	}
 	/* x86_64 DWARF register numbers 0-16: rax rdx rcx rbx rsi rdi rbp rsp
 	 * r8-r15, and the return address column (rip). */
 	Dwarf_Word regs[17] = {
@@ -364,18 +372,23 @@ static int unwind_thread(struct unwinder *u, pid_t tid, struct raw_stack *st)
 {
 	st->n = 0;
 	st->err = 0;
+	st->fail = NATIVE_FAIL_GONE;
 	if (tid <= 0)
 		return -ESRCH;
 	u->tid = tid;
 	u->cur = st;
 	u->unknown_pc = false;
+	u->no_regs = false;
 	int r = dwfl_getthread_frames(u->dwfl, tid, frame_cb, u);
 	u->tid = 0;
 	if (u->mem_err)
 		return u->mem_err;
 	/* libdwfl may end a complete backtrace with an error: frames count. */
-	if (r != 0 && st->n == 0)
+	if (r != 0 && st->n == 0) {
+		st->fail = u->no_regs ? NATIVE_FAIL_REGS : NATIVE_FAIL_UNWIND;
 		return -EIO;
+	}
+	st->fail = NATIVE_FAIL_NONE;
 	return 0;
 }
 
@@ -397,16 +410,23 @@ int unwinder__unwind(struct unwinder *u, const struct ptrace_pause *pause, const
 		struct raw_stack *st = &u->stacks[i];
 		if (t->skipped) {               /* idle, dropped by the caller */
 			st->err = -ENOTSUP;
+			st->fail = NATIVE_FAIL_OTHER;
 			continue;
 		}
 		st->err = unwind_thread(u, t->tid, st);
 		/* A frame in no known module: a library loaded since the
-		 * modules were reported. Report again (rarely) and retry. */
-		if (!st->err && u->unknown_pc && clock_now_ns() - u->reported_ns > REREPORT_NS) {
+		 * modules were reported. Report again (at once, or after the
+		 * back-off when the last report did not help) and retry. */
+		if (!st->err && u->unknown_pc && clock_now_ns() - u->reported_ns >= u->rereport_wait_ns) {
 			int err = report_modules(u);
 			if (!err)
 				st->err = unwind_thread(u, t->tid, st);
-			else if (err == -ESRCH)
+			if (!err && !u->unknown_pc)
+				u->rereport_wait_ns = 0;
+			else if (u->rereport_wait_ns < REREPORT_MAX_NS)
+				u->rereport_wait_ns = u->rereport_wait_ns ? 2 * u->rereport_wait_ns
+					: REREPORT_MIN_NS;
+			if (err == -ESRCH)
 				st->err = err;
 		}
 		if (st->err == -ESRCH && u->mem_err == -ESRCH) {
@@ -528,8 +548,11 @@ int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged
 		struct merged_stack *m = &out->threads[i];
 		m->n = 0;
 		m->err = t->err;
-		if (!m->err)
+		m->fail = NATIVE_FAIL_PYTHON;
+		if (!m->err) {
 			m->err = i < u->nstacks ? u->stacks[i].err : -ESRCH;
+			m->fail = i < u->nstacks ? u->stacks[i].fail : NATIVE_FAIL_GONE;
+		}
 		if (m->err)
 			continue;
 		const struct raw_stack *st = &u->stacks[i];
@@ -539,6 +562,8 @@ int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged
 		mark_eval_calls(u->frames, st, t);
 		m->frames = xgrow(m->frames, &m->cap, st->n + t->nframes + 1, sizeof(*m->frames));
 		m->err = merge_stacks(u->frames, st->n, t->frames, t->nframes, m->frames, &m->n);
+		m->fail = m->err ? merge_mismatch(u->frames, st->n, t->frames, t->nframes)
+			: NATIVE_FAIL_NONE;
 	}
 	return 0;
 }
