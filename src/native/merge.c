@@ -62,6 +62,8 @@ static bool has_substr(const char *name, size_t len, const char *const *list)
 
 enum native_role merge_classify(const struct native_frame *f)
 {
+	if (f->trampoline)
+		return NATIVE_TRAMPOLINE;
 	if (f->eval_call)
 		return NATIVE_EVAL;
 	if (!f->function || !f->function[0])
@@ -86,6 +88,30 @@ static bool same_module(const struct native_frame *a, const char *module_path)
 	       strcmp(a->module_path, module_path) == 0;
 }
 
+/* Calls of the eval loop in a native stack (the walk of merge_stacks). */
+static size_t eval_calls(const struct native_frame *nat, size_t nn)
+{
+	size_t calls = 0;
+	bool in_loop = false;
+	for (size_t i = 0; i < nn; i++) {
+		enum native_role role = merge_classify(&nat[i]);
+		if (role == NATIVE_TRAMPOLINE)
+			continue;
+		calls += role == NATIVE_EVAL || (role == NATIVE_EVAL_WRAPPER && !in_loop);
+		in_loop = role == NATIVE_EVAL || (role == NATIVE_EVAL_WRAPPER && in_loop);
+	}
+	return calls;
+}
+
+/* Groups of Python frames (each ends at an entry frame, or the bottom). */
+static size_t py_groups(const struct py_frame *py, size_t np)
+{
+	size_t groups = 0;
+	for (size_t i = 0; i < np; i++)
+		groups += py[i].entry || i + 1 == np;
+	return groups;
+}
+
 int merge_stacks(const struct native_frame *nat, size_t nn, const struct py_frame *py, size_t np,
 		 struct merged_frame *out, size_t *nout)
 {
@@ -98,14 +124,31 @@ int merge_stacks(const struct native_frame *nat, size_t nn, const struct py_fram
 	for (size_t i = 0; i < nn && !py_module; i++)
 		if (merge_classify(&nat[i]) == NATIVE_EVAL)
 			py_module = nat[i].module_path;
+	/* One eval call more than groups, and nothing but the interpreter
+	 * inside the innermost one: that call is entering or leaving the
+	 * loop, its frame not yet (or no longer) in the thread's frame list.
+	 * It stands for no Python frame. */
+	bool skip = eval_calls(nat, nn) == py_groups(py, np) + 1;
+	for (size_t i = 0; i < nn && skip; i++) {
+		enum native_role role = merge_classify(&nat[i]);
+		if (role == NATIVE_EVAL || role == NATIVE_EVAL_WRAPPER)
+			break;
+		skip = nat[i].in_python || same_module(&nat[i], py_module);
+	}
 
 	for (size_t i = 0; i < nn; i++) {
 		const struct native_frame *f = &nat[i];
 		enum native_role role = merge_classify(f);
+		if (role == NATIVE_TRAMPOLINE)
+			continue;       /* part of the eval-loop call around it */
 		/* A wrapper right outside the loop (through other wrappers) is
 		 * the same call; elsewhere (2.7) it is the loop itself. */
 		bool call = role == NATIVE_EVAL || (role == NATIVE_EVAL_WRAPPER && !in_loop);
 		in_loop = role == NATIVE_EVAL || (role == NATIVE_EVAL_WRAPPER && in_loop);
+		if (call && skip) {
+			skip = false;
+			continue;
+		}
 		if (call) {
 			/* One group of Python frames, innermost first. */
 			if (pi >= np)
@@ -139,16 +182,8 @@ int merge_stacks(const struct native_frame *nat, size_t nn, const struct py_fram
 enum native_fail merge_mismatch(const struct native_frame *nat, size_t nn, const struct py_frame *py,
 				size_t np)
 {
-	size_t calls = 0, groups = 0;
-	bool in_loop = false;
-	for (size_t i = 0; i < nn; i++) {
-		enum native_role role = merge_classify(&nat[i]);
-		calls += role == NATIVE_EVAL || (role == NATIVE_EVAL_WRAPPER && !in_loop);
-		in_loop = role == NATIVE_EVAL || (role == NATIVE_EVAL_WRAPPER && in_loop);
-	}
-	for (size_t i = 0; i < np; i++)
-		groups += py[i].entry || i + 1 == np;
-	return calls > groups ? NATIVE_FAIL_MORE_EVAL : NATIVE_FAIL_FEWER_EVAL;
+	return eval_calls(nat, nn) > py_groups(py, np) + 1 ? NATIVE_FAIL_MORE_EVAL
+		: NATIVE_FAIL_FEWER_EVAL;
 }
 
 const char *native_fail_text(enum native_fail f)

@@ -41,6 +41,8 @@ struct native_frame {
 	const char *short_file; /* its basename, NULL when none */
 	int line;               /* source line, -1 when none */
 	bool in_python;         /* in the ELF holding the interpreter */
+	bool trampoline;        /* a perf trampoline (python -X perf): the entry of an eval-loop
+				 * call, never shown */
 	bool eval_call;         /* its stack frame holds an eval-loop call's shim frame
 				 * (py_frame.cstack): the eval loop, named or not */
 };
@@ -55,6 +57,7 @@ struct merged_frame {
 enum native_role {
 	NATIVE_EVAL,            /* the eval loop: stands for a group of Python frames */
 	NATIVE_EVAL_WRAPPER,    /* calls the eval loop: same call when right outside it */
+	NATIVE_TRAMPOLINE,      /* a perf trampoline between the loop and its caller: hidden */
 	NATIVE_PLUMBING,        /* interpreter call machinery */
 	NATIVE_STARTUP,         /* process/thread start-up */
 	NATIVE_OTHER,

@@ -16,6 +16,13 @@
  * page at a time into a small page cache (an unwind step reads a few words
  * near the previous ones), valid for one pause.
  *
+ * A frame in no module, or in an executable mapping of no file, ends
+ * libdwfl's walk (its frame-pointer guess is wrong for code built without
+ * frame pointers). When it is a perf trampoline (python -X perf, 3.12+;
+ * recognized by its code, see trampoline_step), the walk resumes from the
+ * trampoline's caller, whose registers the trampoline's fixed frame gives;
+ * the frame is marked, and merging hides it inside its eval-loop call.
+ *
  * Symbols: program counter (the call site for return addresses, pc - 1) ->
  * function (demangled when it starts with _Z), module basename, source
  * file and line from DWARF, in an array indexed by program counter
@@ -39,6 +46,7 @@
 #include <time.h>
 
 #include "native/merge.h"
+#include "proc/maps.h"
 #include "proc/mem.h"
 #include "proc/ptrace.h"
 #include "python/pyproc.h"
@@ -52,6 +60,9 @@
 #define REREPORT_MAX_NS 1000000000ull
 #define MAX_SYMS (1u << 20)
 #define SP_REGNO 7              /* rsp, in the x86_64 DWARF numbering (see set_initial_registers) */
+#define RBP_REGNO 6
+#define RIP_REGNO 16            /* the return address column */
+#define NREGS 17
 
 /* Provided by libstdc++ (C++ ABI); linked in with libdw. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -65,7 +76,8 @@ struct page {
 struct raw_stack {
 	uint64_t *pcs;          /* lookup addresses (call sites), innermost first */
 	uint64_t *sps;          /* each frame's stack pointer (0: unknown) */
-	size_t n, cap, sps_cap;
+	bool *tramps;           /* each frame: a perf trampoline */
+	size_t n, cap, sps_cap, tramps_cap;
 	int err;
 	enum native_fail fail;  /* why, when err */
 };
@@ -85,6 +97,7 @@ struct unwinder {
 	char *debuginfo_path;
 	Dwfl_Callbacks cbs;
 	uint64_t reported_ns;
+	struct maps maps;               /* /proc/PID/maps at the last report */
 	uint64_t rereport_wait_ns;      /* before the next report for an unknown PC: 0, and
 					 * doubled (to 1 s) each time a report did not help */
 
@@ -92,8 +105,14 @@ struct unwinder {
 	pid_t tid;
 	const struct ptrace_pause *pause;
 	struct raw_stack *cur;
-	bool unknown_pc;                /* a frame outside every module */
+	unsigned unknown_pc;            /* frames outside every module, but trampolines */
 	bool no_regs;                   /* the thread's registers were not available */
+	bool outside;                   /* the last frame is in no module */
+	uint64_t outside_pc;            /* ... its program counter and registers */
+	Dwarf_Word outside_regs[NREGS];
+	bool resume;                    /* start from resume_regs, not the thread's */
+	bool resuming;                  /* ... and the first frame is a return address */
+	Dwarf_Word resume_regs[NREGS];
 	int mem_err;
 	struct page pages[NPAGES];
 	unsigned next_page;
@@ -190,6 +209,9 @@ static int module_owner(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 static int report_modules(struct unwinder *u)
 {
 	u->reported_ns = clock_now_ns();
+	maps__release(&u->maps);
+	if (maps__load(u->pid, &u->maps) == -ENOENT)
+		return -ESRCH;
 	dwfl_report_begin(u->dwfl);
 	int r = dwfl_linux_proc_report(u->dwfl, u->pid);
 	if (dwfl_report_end(u->dwfl, NULL, NULL) != 0 && r == 0)
@@ -259,17 +281,19 @@ static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
 	struct unwinder *u = arg;
 	struct user_regs_struct r;
+	if (u->resume)
+		return dwfl_thread_state_registers(thread, 0, NREGS, u->resume_regs);
 	if (ptrace_pause__regs(u->pause, u->tid, &r) != 0) {
 		u->no_regs = true;
 		return false;
 	}
 	/* x86_64 DWARF register numbers 0-16: rax rdx rcx rbx rsi rdi rbp rsp
 	 * r8-r15, and the return address column (rip). */
-	Dwarf_Word regs[17] = {
+	Dwarf_Word regs[NREGS] = {
 		r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp,
 		r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip,
 	};
-	return dwfl_thread_state_registers(thread, 0, 17, regs);
+	return dwfl_thread_state_registers(thread, 0, NREGS, regs);
 }
 
 static const Dwfl_Thread_Callbacks thread_cbs = {
@@ -326,9 +350,11 @@ void unwinder__free(struct unwinder *u)
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
 	mem__free(u->mem);
+	maps__release(&u->maps);
 	for (size_t i = 0; i < u->stacks_cap; i++) {
 		free(u->stacks[i].pcs);
 		free(u->stacks[i].sps);
+		free(u->stacks[i].tramps);
 	}
 	free(u->stacks);
 	free(u->syms);
@@ -344,6 +370,15 @@ void unwinder__free(struct unwinder *u)
 
 /* ---- unwinding ----------------------------------------------------------- */
 
+/* In an executable mapping of no file (a JIT's code, or perf trampolines):
+ * libdwfl may count it in the module mapped just before it. */
+static bool in_anon_code(const struct unwinder *u, uint64_t pc)
+{
+	const struct map *m = maps__find(&u->maps, pc);
+	return m && (m->perms & MAP_X) && !m->inode &&
+	       (!m->path[0] || strncmp(m->path, "[anon:", 6) == 0);
+}
+
 static int frame_cb(Dwfl_Frame *state, void *arg)
 {
 	struct unwinder *u = arg;
@@ -356,16 +391,69 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	/* A return address points after the call: look up the call itself. */
 	uint64_t at = activation || pc == 0 ? pc : pc - 1;
-	if (!dwfl_addrmodule(u->dwfl, at))
-		u->unknown_pc = true;
+	/* The first frame of a walk resumed after a trampoline is a return
+	 * address, although libdwfl takes it for the initial frame. */
+	if (u->resuming && activation && pc) {
+		at = pc - 1;
+		u->resuming = false;
+	}
+	u->outside = !dwfl_addrmodule(u->dwfl, at) || in_anon_code(u, at);
+	if (u->outside) {
+		u->unknown_pc++;
+		/* Keep what a trampoline step needs (see trampoline_step). */
+		u->outside_pc = pc;
+		for (int r = 0; r < NREGS; r++)
+			if (dwfl_frame_reg(state, (unsigned)r, &u->outside_regs[r]) != 0)
+				u->outside_regs[r] = 0;
+	}
 	Dwarf_Word sp;
 	if (dwfl_frame_reg(state, SP_REGNO, &sp) != 0)
 		sp = 0;
 	st->pcs = xgrow(st->pcs, &st->cap, st->n + 1, sizeof(*st->pcs));
 	st->sps = xgrow(st->sps, &st->sps_cap, st->n + 1, sizeof(*st->sps));
+	st->tramps = xgrow(st->tramps, &st->tramps_cap, st->n + 1, sizeof(*st->tramps));
 	st->sps[st->n] = sp;
+	st->tramps[st->n] = false;
 	st->pcs[st->n++] = at;
-	return DWARF_CB_OK;
+	/* No module, no CFI: libdwfl would guess the caller from rbp, which
+	 * code built without frame pointers uses for anything. Stop here
+	 * (unwind_thread steps through a perf trampoline itself). */
+	return u->outside ? DWARF_CB_ABORT : DWARF_CB_OK;
+}
+
+/* The unwind ended at program counter u->outside_pc, in no module: is it
+ * the return address of a perf trampoline (python -X perf,
+ * PYTHONPERFSUPPORT=1, 3.12+: a copy of a small assembly function in an
+ * anonymous executable mapping, one per code object, that calls the eval
+ * loop)? It has no CFI, but a fixed frame: `sub $8,%rsp` or `push %rbp`,
+ * `call *%reg`, then `add $8,%rsp; ret` or `pop %rbp; ret`. Either way the
+ * return address is at rsp + 8 and the caller's rsp is rsp + 16; the
+ * callee-saved registers are the caller's (rbp: saved at rsp by the push
+ * form). On success, u->resume_regs holds the caller's registers. */
+static bool trampoline_step(struct unwinder *u)
+{
+	uint8_t code[8];
+	const Dwarf_Word *r = u->outside_regs;
+	uint64_t pc = u->outside_pc, sp = r[SP_REGNO];
+	if (!pc || !sp || mem__read(u->mem, pc - 2, code, sizeof(code)) != 0)
+		return false;
+	if (code[0] != 0xff || (code[1] & 0xf8) != 0xd0)       /* call *%reg */
+		return false;
+	bool pop_rbp = code[2] == 0x5d && code[3] == 0xc3;
+	bool add_rsp = code[2] == 0x48 && code[3] == 0x83 && code[4] == 0xc4 && code[5] == 0x08 &&
+		       code[6] == 0xc3;
+	if (!pop_rbp && !add_rsp)
+		return false;
+	uint64_t ret, rbp = r[RBP_REGNO];
+	if (mem__read(u->mem, sp + 8, &ret, sizeof(ret)) != 0 || !ret)
+		return false;
+	if (pop_rbp && mem__read(u->mem, sp, &rbp, sizeof(rbp)) != 0)
+		return false;
+	memcpy(u->resume_regs, r, sizeof(u->resume_regs));
+	u->resume_regs[RBP_REGNO] = rbp;
+	u->resume_regs[SP_REGNO] = sp + 16;
+	u->resume_regs[RIP_REGNO] = ret;
+	return true;
 }
 
 static int unwind_thread(struct unwinder *u, pid_t tid, struct raw_stack *st)
@@ -377,9 +465,29 @@ static int unwind_thread(struct unwinder *u, pid_t tid, struct raw_stack *st)
 		return -ESRCH;
 	u->tid = tid;
 	u->cur = st;
-	u->unknown_pc = false;
+	u->unknown_pc = 0;
 	u->no_regs = false;
-	int r = dwfl_getthread_frames(u->dwfl, tid, frame_cb, u);
+	u->resume = u->resuming = false;
+	int r;
+	for (;;) {
+		u->outside = false;
+		size_t from = st->n;
+		r = dwfl_getthread_frames(u->dwfl, tid, frame_cb, u);
+		/* Ended in no module: through a perf trampoline, the walk goes
+		 * on from its caller; anything else is left to a module report. */
+		if (!u->outside || st->n <= from || st->n >= UNWIND_MAX_DEPTH || u->mem_err ||
+		    !trampoline_step(u)) {
+			/* Stopped in a module without its CFI: maybe code
+			 * mapped since the last report. */
+			if (r != 0 && !u->outside && st->n > from)
+				u->unknown_pc++;
+			break;
+		}
+		st->tramps[st->n - 1] = true;
+		u->unknown_pc--;
+		u->resume = u->resuming = true;
+	}
+	u->resume = u->resuming = false;
 	u->tid = 0;
 	if (u->mem_err)
 		return u->mem_err;
@@ -557,8 +665,10 @@ int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged
 			continue;
 		const struct raw_stack *st = &u->stacks[i];
 		u->frames = xgrow(u->frames, &u->frames_cap, st->n ? st->n : 1, sizeof(*u->frames));
-		for (size_t k = 0; k < st->n; k++)
+		for (size_t k = 0; k < st->n; k++) {
 			u->frames[k] = *lookup(u, st->pcs[k]);
+			u->frames[k].trampoline = st->tramps[k];
+		}
 		mark_eval_calls(u->frames, st, t);
 		m->frames = xgrow(m->frames, &m->cap, st->n + t->nframes + 1, sizeof(*m->frames));
 		m->err = merge_stacks(u->frames, st->n, t->frames, t->nframes, m->frames, &m->n);

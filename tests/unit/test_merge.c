@@ -222,23 +222,64 @@ static void test_mismatch(void)
 {
 	struct merged_frame out[32];
 	size_t k = 7;
-	/* more eval calls than groups */
+	/* more eval calls than groups (one more: see test_entering_loop) */
 	struct native_frame n1[] = { nat("_PyEval_EvalFrameDefault", LIBPY), nat("x", EXT),
+				     nat("_PyEval_EvalFrameDefault", LIBPY), nat("x", EXT),
 				     nat("_PyEval_EvalFrameDefault", LIBPY) };
 	struct py_frame p1[] = { pyf("a", false), pyf("b", true) };
 	CHECK_INT(MERGE(n1, p1, out, &k), -EPROTO);
 	CHECK_INT(k, 0);
+	CHECK_INT(merge_mismatch(n1, 5, p1, 2), NATIVE_FAIL_MORE_EVAL);
 	/* more groups than eval calls (an unwind that stopped early) */
 	struct native_frame n2[] = { nat("spin", EXT), nat("_PyEval_EvalFrameDefault", LIBPY) };
 	struct py_frame p2[] = { pyf("a", true), pyf("b", true) };
 	k = 7;
 	CHECK_INT(MERGE(n2, p2, out, &k), -EPROTO);
 	CHECK_INT(k, 0);
+	CHECK_INT(merge_mismatch(n2, 2, p2, 2), NATIVE_FAIL_FEWER_EVAL);
 	/* Python frames but no native eval frame at all */
 	struct native_frame n3[] = { nat("spin", EXT) };
 	CHECK_INT(MERGE(n3, p2, out, &k), -EPROTO);
 	/* eval frames but no Python frames */
 	CHECK_INT(merge_stacks(n1, 3, NULL, 0, out, &k), -EPROTO);
+}
+
+/* A thread sampled while a call of the eval loop starts or ends: one eval
+ * frame more than groups, innermost, with only interpreter frames inside
+ * it. It is left out; with an extension frame inside it, it is not (that
+ * stack does not match). */
+static void test_entering_loop(void)
+{
+	struct native_frame n[] = {
+		nat("_PyObject_Malloc", LIBPY), nat("_PyEval_EvalFrameDefault", LIBPY),
+		nat("_PyFunction_Vectorcall", LIBPY), nat("call_it", EXT),
+		nat("_PyEval_EvalFrameDefault", LIBPY), nat("PyEval_EvalCode", LIBPY),
+	};
+	struct py_frame p[] = { pyf("outer", false), pyf("<module>", true) };
+	struct merged_frame out[32];
+	size_t k;
+	CHECK_INT(MERGE(n, p, out, &k), 0);
+	CHECK_STR(render(out, k), "call_it;py:outer;py:<module>");
+	n[0] = nat("spin", EXT);
+	CHECK_INT(MERGE(n, p, out, &k), -EPROTO);
+}
+
+/* python -X perf: a trampoline frame between each eval call and its
+ * caller is part of that call, never shown. */
+static void test_trampoline(void)
+{
+	struct native_frame n[] = {
+		nat("spin", EXT), nat("_PyEval_EvalFrameDefault", LIBPY), nat(NULL, ""),
+		nat("_PyEval_Vector", LIBPY), nat("call_it", EXT),
+		nat("_PyEval_EvalFrameDefault", LIBPY), nat(NULL, ""), nat("PyEval_EvalCode", LIBPY),
+	};
+	n[2].trampoline = n[6].trampoline = true;
+	struct py_frame p[] = { pyf("inner", true), pyf("outer", false), pyf("<module>", true) };
+	struct merged_frame out[32];
+	size_t k;
+	CHECK_INT(MERGE(n, p, out, &k), 0);
+	CHECK_STR(render(out, k), "spin;py:inner;call_it;py:outer;py:<module>");
+	CHECK_INT(merge_classify(&n[2]), NATIVE_TRAMPOLINE);
 }
 
 static void test_classify(void)
@@ -272,6 +313,8 @@ int main(void)
 	TEST_RUN(test_unknown_and_module_fallback);
 	TEST_RUN(test_native_only);
 	TEST_RUN(test_mismatch);
+	TEST_RUN(test_entering_loop);
+	TEST_RUN(test_trampoline);
 	TEST_RUN(test_classify);
 	return TEST_REPORT();
 }
