@@ -9,6 +9,7 @@
 #include "native/merge.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +32,8 @@ static const char *const plumbing_substr[] = {
 	"vectorcall", "cfunction_call", "call_function", "do_call_core", "fast_function",
 	"function_call", "method_call", "slot_tp_", "wrapper_call", "call_trampoline",
 	"object_vacall", "ext_do_call", "call_object", "method_vectorcall", "meth_call",
-	"trampoline", "pymain_", NULL
+	"trampoline", "pymain_", "fastcall", "gen_send", "gen_iternext", "gen_throw",
+	"slot_", "call_method", "partial_call", NULL
 };
 
 /* Length of name without a compiler suffix. */
@@ -166,10 +168,15 @@ int merge_stacks(const struct native_frame *nat, size_t nn, const struct py_fram
 		 * __libc_start_call_main or start_thread). */
 		if (seen_eval && pi == np && !f->function)
 			continue;
-		/* The interpreter itself: only the builtin at the innermost end,
-		 * and only named (a nameless one may as well be plumbing). */
+		/* The interpreter itself: its call machinery (by name) and its
+		 * nameless frames (they may as well be machinery) are hidden,
+		 * and all of it outside the outermost Python frame (start-up,
+		 * a thread's bootstrap). Its other named frames are shown
+		 * wherever they are, as an extension's would be: a builtin
+		 * module's functions look the same whether the build links
+		 * them into the interpreter or loads them as a .so. */
 		if ((f->in_python || same_module(f, py_module)) &&
-		    (seen_eval || role == NATIVE_PLUMBING || !f->function))
+		    (role == NATIVE_PLUMBING || !f->function || (seen_eval && pi == np)))
 			continue;
 		out[n++] = (struct merged_frame){ .py = NULL, .native = *f };
 	}
@@ -199,6 +206,17 @@ const char *native_fail_text(enum native_fail f)
 	case NATIVE_FAIL_MORE_EVAL: return "more eval-loop frames than Python calls";
 	default: return "other";
 	}
+}
+
+const char *native_frame_name(const struct native_frame *f, char *buf, size_t n)
+{
+	if (f->function)
+		return f->function;
+	if (f->has_offset && f->module && f->module[0])
+		snprintf(buf, n, "%s+0x%llx", f->module, (unsigned long long)f->offset);
+	else
+		snprintf(buf, n, "0x%llx", (unsigned long long)f->pc);
+	return buf;
 }
 
 void merged_sample__release(struct merged_sample *s)

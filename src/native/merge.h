@@ -40,12 +40,20 @@ struct native_frame {
 	const char *file;       /* source file from DWARF (full path), NULL when none */
 	const char *short_file; /* its basename, NULL when none */
 	int line;               /* source line, -1 when none */
+	bool has_offset;        /* no function name, but a module: offset is set */
+	uint64_t offset;        /* ... the offset in the module's file of the function's start
+				 * (from its CFI), else of pc: stable across runs */
 	bool in_python;         /* in the ELF holding the interpreter */
 	bool trampoline;        /* a perf trampoline (python -X perf): the entry of an eval-loop
 				 * call, never shown */
 	bool eval_call;         /* its stack frame holds an eval-loop call's shim frame
 				 * (py_frame.cstack): the eval loop, named or not */
 };
+
+/* The name to show for f: its function, else "module+0xOFFSET" (f->offset
+ * in the file; no function and no module: "0xPC"). Returns f->function or
+ * buf (n bytes). */
+const char *native_frame_name(const struct native_frame *f, char *buf, size_t n);
 
 /* A merged frame is either a Python frame (py != NULL, borrowed from the
  * py_thread it came from) or a native one (a copy). */

@@ -556,6 +556,31 @@ static bool is_python_module(const struct unwinder *u, const char *path)
 	       strcmp(base_name(path), base_name(u->python_binary)) == 0;
 }
 
+/* A frame without a symbol: the offset in its file of the function's start
+ * (the start of the CFI entry covering pc), or of pc when there is none,
+ * through the mapping that holds it (stable across runs and ASLR). */
+static void file_offset(const struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
+			struct native_frame *f)
+{
+	uint64_t at = pc;
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+	Dwarf_Frame *fr = NULL;
+	if (!cfi)
+		cfi = dwfl_module_dwarf_cfi(mod, &bias);
+	if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &fr) == 0) {
+		Dwarf_Addr start, end;
+		if (dwarf_frame_info(fr, &start, &end, NULL) >= 0 && start + bias <= pc)
+			at = start + bias;
+		free(fr);
+	}
+	const struct map *m = maps__find(&u->maps, at);
+	if (!m || !m->inode)
+		return;
+	f->has_offset = true;
+	f->offset = at - m->start + m->offset;
+}
+
 static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 {
 	*f = (struct native_frame){ .pc = pc, .module = "", .module_path = "", .line = -1 };
@@ -590,6 +615,8 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 		f->function = intern(u, dem && status == 0 ? dem : name);
 		free(dem);
 	}
+	if (!f->function && f->module_path[0])
+		file_offset(u, mod, pc, f);
 	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
 	int lineno = 0;
 	const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;

@@ -162,12 +162,8 @@ static void retire_exited(struct sampler *s, struct target *t)
 /* The profile frame of a native frame (--native). */
 static uint32_t native_frame_id(struct sampler *s, const struct native_frame *nf)
 {
-	char addr[32];
-	const char *name = nf->function;
-	if (!name) {
-		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)nf->pc);
-		name = addr;
-	}
+	char addr[160];
+	const char *name = native_frame_name(nf, addr, sizeof(addr));
 	if (nf->file)
 		return profile__frame(s->prof, name, nf->file, nf->short_file,
 				      s->c.no_lineno || s->c.function_lines ? -1 : nf->line,

@@ -23,7 +23,8 @@ Per interpreter:
   dump_json      the same stack in `dump --native --json` (native flags,
                  module, lines)
   stripped       the stripped build: spin (cspy_native_test.so), middle,
-                 0x... (cspy_native_test.so) [static: not in .dynsym],
+                 cspy_native_test.so+0xOFFSET (cspy_native_test.so)
+                 [static: not in .dynsym; OFFSET: its start in the file],
                  burn_then_call (cspy_native_test.so), outer, <module>
   record         `record -n -f raw -d 2`: spin is the leaf of > 80 % of the
                  samples, the merged stack is the one above, "Errors: 0"
@@ -159,7 +160,7 @@ class Session(object):
 # Expectations
 
 RE_TFRAME = re.compile(r'^    (\S.*?) \(([^()]*?)(?::(\d+))?\)$')
-RE_HEX = re.compile(r'^0x[0-9a-f]+$')
+RE_OFFSET = re.compile(r'^%s\+0x[0-9a-f]+$' % re.escape(EXT_SO))
 
 
 def expected_stack(s, stripped):
@@ -170,7 +171,7 @@ def expected_stack(s, stripped):
         raise Fail('unexpected oracle stack %s' % names)
     if stripped:
         c = lambda name: (name, EXT_SO, None)
-        mid = (RE_HEX, EXT_SO, None)
+        mid = (RE_OFFSET, EXT_SO, None)
     else:
         c = lambda name: (name, 'cspy_native_test.c', LINES[name])
         mid = c('invoke_callback')

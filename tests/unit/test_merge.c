@@ -172,8 +172,10 @@ static void test_wrappers(void)
 	CHECK_STR(render(out, k), "py:c;py:b;py:a");
 }
 
-/* The builtin at the innermost end is kept (not its plumbing, nor nameless
- * interpreter frames); interpreter frames between eval calls are hidden. */
+/* The interpreter's named frames are kept wherever they are (the builtin
+ * at the innermost end, builtin_sorted between two eval calls), not its
+ * plumbing, nor its nameless frames, nor any of it outside the outermost
+ * Python frame (thread_run, pythread_wrapper). */
 static void test_builtin_kept_plumbing_hidden(void)
 {
 	struct native_frame n[] = {
@@ -187,7 +189,37 @@ static void test_builtin_kept_plumbing_hidden(void)
 	struct merged_frame out[32];
 	size_t k;
 	CHECK_INT(MERGE(n, p, out, &k), 0);
-	CHECK_STR(render(out, k), "clock_nanosleep;pysleep;time_sleep;py:<lambda>;py:sorter");
+	CHECK_STR(render(out, k), "clock_nanosleep;pysleep;time_sleep;py:<lambda>;builtin_sorted;py:sorter");
+}
+
+/* One rule for static and shared builds: zlib_compress built into the
+ * interpreter's executable (Debian) or in an extension .so (pyenv), with
+ * libpython or not, gives the same merged stack. */
+static void test_static_shared_same(void)
+{
+	const char *zmods[] = { EXE, "/usr/lib/zlib.cpython-312-x86_64-linux-gnu.so" };
+	const char *pymods[] = { EXE, LIBPY };
+	for (int a = 0; a < 2; a++) {
+		for (int b = 0; b < 2; b++) {
+			struct native_frame n[] = {
+				nat("deflate", "/usr/lib/libz.so.1"), nat("zlib_compress", zmods[a]),
+				nat("cfunction_vectorcall_FASTCALL_KEYWORDS", pymods[b]),
+				nat("_PyEval_EvalFrameDefault", pymods[b]),
+				nat("list_sort_impl", pymods[b]), nat("_PyEval_EvalFrameDefault", pymods[b]),
+				nat("Py_RunMain", pymods[b]), nat("run_eval_code_obj", pymods[b]),
+				nat("main", EXE), nat("_start", EXE),
+			};
+			if (a == 0 && b == 1)
+				continue;       /* built in, but libpython holds the interpreter */
+			for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+				n[i].in_python = strcmp(n[i].module_path, pymods[b]) == 0;
+			struct py_frame p[] = { pyf("comp", true), pyf("<module>", true) };
+			struct merged_frame out[32];
+			size_t k;
+			CHECK_INT(MERGE(n, p, out, &k), 0);
+			CHECK_STR(render(out, k), "deflate;zlib_compress;py:comp;list_sort_impl;py:<module>");
+		}
+	}
 }
 
 /* Nameless frames outside the interpreter stay (as addresses); the
@@ -316,5 +348,6 @@ int main(void)
 	TEST_RUN(test_entering_loop);
 	TEST_RUN(test_trampoline);
 	TEST_RUN(test_classify);
+	TEST_RUN(test_static_shared_same);
 	return TEST_REPORT();
 }
