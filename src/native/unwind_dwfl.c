@@ -28,10 +28,13 @@
  * file and line from DWARF, in an array indexed by program counter
  * (util/hashmap.h); the strings are interned (another index) for the
  * unwinder's life, so frames already handed out stay valid when the map is
- * cleared after a module re-report.
+ * cleared after a module re-report. With DWARF, the functions inlined at
+ * the program counter (its inlined-subroutine scopes) are cached with it
+ * and expanded into frames of their own (inline_frames).
  */
 #include "native/unwind.h"
 
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -85,7 +88,10 @@ struct raw_stack {
 struct sym {
 	uint64_t pc;
 	struct native_frame f;
+	uint32_t inl, ninl;     /* its inlined callees: inl[inl..inl+ninl), innermost first */
 };
+
+#define MAX_INLINE 32           /* inlined callees expanded at one PC */
 
 struct unwinder {
 	pid_t pid;
@@ -126,8 +132,12 @@ struct unwinder {
 	char **strs;                    /* interned strings */
 	size_t nstrs, strs_cap;
 	struct hashmap str_index;       /* text -> strs[] */
+	struct native_frame *inl;       /* the inlined callees of syms[] */
+	size_t ninl, inl_cap;
 	struct native_frame *frames;    /* one thread's symbolized frames */
 	size_t frames_cap;
+	struct native_frame *xframes;   /* ... with their inlined callees */
+	size_t xframes_cap;
 };
 
 bool unwind_available(const char **why)
@@ -224,7 +234,7 @@ static int report_modules(struct unwinder *u)
 	 * strings stay interned). */
 	if (u->sym_index.slots)
 		hashmap__clear(&u->sym_index);
-	u->nsyms = 0;
+	u->nsyms = u->ninl = 0;
 	return r < 0 ? -EINVAL : 0;
 }
 
@@ -364,6 +374,8 @@ void unwinder__free(struct unwinder *u)
 	free(u->strs);
 	hashmap__fini(&u->str_index);
 	free(u->frames);
+	free(u->xframes);
+	free(u->inl);
 	free(u->python_binary);
 	free(u);
 }
@@ -627,26 +639,87 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 	}
 }
 
-static const struct native_frame *lookup(struct unwinder *u, uint64_t pc)
+/* The functions inlined at pc (DWARF: the DW_TAG_inlined_subroutine scopes
+ * around it, innermost first), appended to u->inl as frames of their own:
+ * each inlined callee named by its abstract origin, at the source line of
+ * pc for the innermost and of the call inside it for the others; f (the
+ * function holding them all) then gets the line of the outermost call.
+ * Returns how many. Only where the module has DWARF (f->file is set). */
+static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
+			      struct native_frame *f)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+	Dwarf_Die *scopes = NULL;
+	int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+	Dwarf_Files *files = NULL;
+	size_t nfiles = 0;
+	uint32_t k = 0;
+	const char *file = f->file;
+	int line = f->line;
+	if (n > 0 && dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
+		nfiles = 0;
+	for (int i = 0; i < n && k < MAX_INLINE; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_subprogram)
+			break;
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
+		Dwarf_Attribute a;
+		const char *name = dwarf_formstring(dwarf_attr_integrate(&scopes[i], DW_AT_name, &a));
+		u->inl = xgrow(u->inl, &u->inl_cap, u->ninl + 1, sizeof(*u->inl));
+		struct native_frame *g = &u->inl[u->ninl++];
+		*g = *f;
+		g->function = intern(u, name ? name : "<inlined>");
+		g->has_offset = false;
+		g->file = file;
+		g->short_file = file ? intern(u, base_name(file)) : NULL;
+		g->line = file ? line : -1;
+		k++;
+		/* where it was inlined: the next frame's location */
+		Dwarf_Word cf, cl;
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &a), &cf) == 0 &&
+		    cf < nfiles) {
+			const char *src = dwarf_filesrc(files, cf, NULL, NULL);
+			file = src && src[0] ? intern(u, src) : NULL;
+		}
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &a), &cl) == 0)
+			line = (int)cl;
+	}
+	free(scopes);
+	if (k && file && line > 0) {
+		f->file = file;
+		f->short_file = intern(u, base_name(file));
+		f->line = line;
+	}
+	return k;
+}
+
+static const struct sym *lookup(struct unwinder *u, uint64_t pc)
 {
 	if (!u->sym_index.slots)
 		hashmap__init(&u->sym_index, 4096);
 	if (u->nsyms >= MAX_SYMS) {
 		hashmap__clear(&u->sym_index);
-		u->nsyms = 0;
+		u->nsyms = u->ninl = 0;
 	}
 	uint64_t h = pc * 0x9e3779b97f4a7c15ull;
 	struct hashmap_pos pos;
 	for (uint32_t id = hashmap__first(&u->sym_index, h, &pos); id != HASHMAP_NONE;
 	     id = hashmap__next(&u->sym_index, &pos))
 		if (u->syms[id].pc == pc)
-			return &u->syms[id].f;
+			return &u->syms[id];
 	u->syms = xgrow(u->syms, &u->syms_cap, u->nsyms + 1, sizeof(*u->syms));
 	struct sym *e = &u->syms[u->nsyms];
 	e->pc = pc;
 	symbolize(u, pc, &e->f);
+	e->inl = (uint32_t)u->ninl;
+	e->ninl = 0;
+	Dwfl_Module *mod = e->f.file ? dwfl_addrmodule(u->dwfl, pc) : NULL;
+	if (mod)
+		e->ninl = inline_frames(u, mod, pc, &e->f);
 	hashmap__insert(&u->sym_index, &pos, (uint32_t)u->nsyms++);
-	return &e->f;
+	return e;
 }
 
 /* 3.12+: a native frame whose stack memory [its SP, its caller's SP) holds
@@ -692,14 +765,30 @@ int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged
 			continue;
 		const struct raw_stack *st = &u->stacks[i];
 		u->frames = xgrow(u->frames, &u->frames_cap, st->n ? st->n : 1, sizeof(*u->frames));
+		size_t nx = 0;
 		for (size_t k = 0; k < st->n; k++) {
-			u->frames[k] = *lookup(u, st->pcs[k]);
+			const struct sym *e = lookup(u, st->pcs[k]);
+			u->frames[k] = e->f;
 			u->frames[k].trampoline = st->tramps[k];
+			nx += e->ninl + 1;
 		}
 		mark_eval_calls(u->frames, st, t);
-		m->frames = xgrow(m->frames, &m->cap, st->n + t->nframes + 1, sizeof(*m->frames));
-		m->err = merge_stacks(u->frames, st->n, t->frames, t->nframes, m->frames, &m->n);
-		m->fail = m->err ? merge_mismatch(u->frames, st->n, t->frames, t->nframes)
+		/* Each frame after the functions inlined into it at that PC
+		 * (not into the eval loop and its wrappers: they stand for
+		 * Python frames). */
+		u->xframes = xgrow(u->xframes, &u->xframes_cap, nx ? nx : 1, sizeof(*u->xframes));
+		nx = 0;
+		for (size_t k = 0; k < st->n; k++) {
+			const struct sym *e = lookup(u, st->pcs[k]);
+			enum native_role role = merge_classify(&u->frames[k]);
+			if (role != NATIVE_EVAL && role != NATIVE_EVAL_WRAPPER)
+				for (uint32_t j = 0; j < e->ninl; j++)
+					u->xframes[nx++] = u->inl[e->inl + j];
+			u->xframes[nx++] = u->frames[k];
+		}
+		m->frames = xgrow(m->frames, &m->cap, nx + t->nframes + 1, sizeof(*m->frames));
+		m->err = merge_stacks(u->xframes, nx, t->frames, t->nframes, m->frames, &m->n);
+		m->fail = m->err ? merge_mismatch(u->xframes, nx, t->frames, t->nframes)
 			: NATIVE_FAIL_NONE;
 	}
 	return 0;

@@ -28,6 +28,10 @@ Per interpreter:
                  burn_then_call (cspy_native_test.so), outer, <module>
   label_stable   the stripped build in two runs: invoke_callback (no symbol)
                  has the same label cspy_native_test.so+0xOFFSET in both
+  inline         tests/targets/native/cspy_inline_test.c (-O2 -g, through
+                 ctypes, tests/targets/native/inline_target.py): the static
+                 inline inner_work is its own frame (its body's line), then
+                 outer_spin at the line of the inlined call, then f, <module>
   errors         the C-heavy tests/targets/native/workload.py (threads in
                  zlib, hashlib, json, sorted with a Python key; the main
                  thread recursing): `record --native -v -d 2` has under 1 %
@@ -86,12 +90,12 @@ OPTS = None
 COST = {}                 # label -> (python-only us/sample, native us/sample)
 
 
-def marker_line(marker):
-    with open(EXT_SRC) as f:
+def marker_line(marker, src=EXT_SRC):
+    with open(src) as f:
         for n, line in enumerate(f, 1):
             if marker in line:
                 return n
-    raise Fail('marker %s not found in %s' % (marker, EXT_SRC))
+    raise Fail('marker %s not found in %s' % (marker, src))
 
 
 # --------------------------------------------------------------------------
@@ -537,6 +541,42 @@ def check_label_stable(s):
                    % (got[0], got[1], EXT_SO, indent(res.out)))
 
 
+INLINE_SRC = os.path.join(NTARGETS, 'cspy_inline_test.c')
+
+
+def check_inline(s):
+    """A static inline function (inner_work, inlined into outer_spin of a
+    library built -O2 -g, called through ctypes) is a frame of its own:
+    inner_work (cspy_inline_test.c:LINE in its body), then outer_spin at the
+    line of the call it was inlined at, then the Python frames."""
+    lib = os.path.join(s.dir, 'libcspy_inline_test.so')
+    cmd = [os.environ.get('CC') or 'cc', '-O2', '-g', '-fPIC', '-shared', '-o', lib, INLINE_SRC]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    if r.returncode != 0:
+        raise Fail('$ %s\n  failed:\n%s' % (' '.join(cmd), indent(r.stdout.decode('utf-8', 'replace'))))
+    t = s.ctx.start(os.path.join('native', 'inline_target.py'), args=[lib])
+    t.runnable = None
+    orc = t.wait_ready(timeout=30)
+    res = run_dump(argparse.Namespace(target=t), ['--native'])
+    _, frames, _ = parse_native_text(res.out)
+    first, last = marker_line('CSPY_INNER_FIRST', INLINE_SRC), marker_line('CSPY_INNER_LAST', INLINE_SRC)
+    call = marker_line('CSPY_OUTER_CALL', INLINE_SRC)
+    src = os.path.basename(INLINE_SRC)
+    py = [f['name'] for f in e2elib.exp_frames(orc['threads'][0])]
+    pr = []
+    if len(frames) < 2 or frames[0][:2] != ('inner_work', src) or not (
+            frames[0][2] and first <= frames[0][2] <= last):
+        pr.append('innermost frame %s, expected inner_work (%s:%d..%d)'
+                  % (show(frames[:1]), src, first, last))
+    if len(frames) < 2 or frames[1] != ('outer_spin', src, call):
+        pr.append('second frame %s, expected outer_spin (%s:%d)' % (show(frames[1:2]), src, call))
+    names = [f[0] for f in frames]
+    if names[-len(py):] != py:
+        pr.append('outermost frames %s, expected the Python frames %s' % (names[-len(py):], py))
+    if pr:
+        raise Fail('$ %s\n%s\n  output:\n%s' % (res.shown, indent('\n'.join(pr), 2), indent(res.out)))
+
+
 PER_VERSION = [
     ('dump', check_dump, False),
     ('dump_json', check_dump_json, False),
@@ -545,6 +585,7 @@ PER_VERSION = [
     ('stripped', check_stripped, True),
     ('label_stable', check_label_stable, True),
     ('errors', check_errors, False),
+    ('inline', check_inline, False),
     ('builtin_rule', check_builtin_rule, False),
     ('perf', check_perf, False),
     ('pidns_dump', check_pidns_dump, 'pidns'),
