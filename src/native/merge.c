@@ -23,6 +23,9 @@ static const char *const eval_loops[] = { "_PyEval_EvalFrameDefault", NULL };
 static const char *const eval_wrappers[] = {
 	"PyEval_EvalFrameEx", "PyEval_EvalFrame", "_PyEval_EvalFrame", NULL
 };
+/* The interpreter's caller of a perf trampoline (-X perf): like the
+ * trampoline, part of the eval call it makes. */
+static const char *const trampoline_callers[] = { "py_trampoline_evaluator", NULL };
 static const char *const startup[] = {
 	"_start", "__libc_start_main", "__libc_start_call_main", "main", "start_thread",
 	"clone", "clone3", "__clone", "__clone3", "__clone_internal", NULL
@@ -74,6 +77,8 @@ enum native_role merge_classify(const struct native_frame *f)
 	size_t len = base_len(n);
 	if (in_list(n, len, eval_loops))
 		return NATIVE_EVAL;
+	if (in_list(n, len, trampoline_callers))
+		return NATIVE_TRAMPOLINE;
 	if (in_list(n, len, eval_wrappers))
 		return NATIVE_EVAL_WRAPPER;
 	if (in_list(n, len, startup))

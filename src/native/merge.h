@@ -65,7 +65,8 @@ struct merged_frame {
 enum native_role {
 	NATIVE_EVAL,            /* the eval loop: stands for a group of Python frames */
 	NATIVE_EVAL_WRAPPER,    /* calls the eval loop: same call when right outside it */
-	NATIVE_TRAMPOLINE,      /* a perf trampoline between the loop and its caller: hidden */
+	NATIVE_TRAMPOLINE,      /* a perf trampoline between the loop and its caller, or the
+				 * interpreter's function calling it: hidden */
 	NATIVE_PLUMBING,        /* interpreter call machinery */
 	NATIVE_STARTUP,         /* process/thread start-up */
 	NATIVE_OTHER,

@@ -312,6 +312,17 @@ static void test_trampoline(void)
 	CHECK_INT(MERGE(n, p, out, &k), 0);
 	CHECK_STR(render(out, k), "spin;py:inner;call_it;py:outer;py:<module>");
 	CHECK_INT(merge_classify(&n[2]), NATIVE_TRAMPOLINE);
+	/* A build that does not inline (a debug build): the trampoline's
+	 * caller and the loop's wrapper outside it are the same call. */
+	struct native_frame d[] = {
+		nat("_PyEval_EvalFrameDefault", LIBPY), nat(NULL, ""),
+		nat("py_trampoline_evaluator", LIBPY), nat("_PyEval_EvalFrame", LIBPY),
+		nat("_PyEval_Vector", LIBPY), nat("PyEval_EvalCode", LIBPY),
+	};
+	d[1].trampoline = true;
+	struct py_frame q[] = { pyf("f", true) };
+	CHECK_INT(MERGE(d, q, out, &k), 0);
+	CHECK_STR(render(out, k), "py:f");
 }
 
 static void test_classify(void)
