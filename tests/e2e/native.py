@@ -34,7 +34,7 @@ Per interpreter:
                  outer_spin at the line of the inlined call, then f, <module>
   errors         the C-heavy tests/targets/native/workload.py (threads in
                  zlib, hashlib, json, sorted with a Python key; the main
-                 thread recursing): `record --native -v -d 2` has under 1 %
+                 thread recursing): `record --native -v -d 1` has under 1 %
                  errors of the thread samples, -v's "Errors by reason"
                  counts add up to Errors, each thread's oracle frames (root
                  to loop function) are in the profile
@@ -411,7 +411,7 @@ WORK = {}                 # (interp label, pyflags) -> (res, errors, stacks, ora
 
 
 def workload(interp, pyflags=()):
-    """record --native -v -d 2 of the workload (once per interpreter and
+    """record --native -v -d 1 of the workload (once per interpreter and
     flags): (Result, errors, stacks, oracle)."""
     key = (interp.label, tuple(pyflags))
     if key not in WORK:
@@ -420,7 +420,8 @@ def workload(interp, pyflags=()):
             t = ctx.start(os.path.join('native', 'workload.py'), pyflags=pyflags)
             t.runnable = None
             orc = t.wait_ready(timeout=60, exact_tasks=False)
-            res, _, errors, stacks = record_raw(argparse.Namespace(target=t), ['--native', '-v'])
+            res, _, errors, stacks = record_raw(argparse.Namespace(target=t), ['--native', '-v'],
+                                                dur='1')
             WORK[key] = (res, errors, stacks, orc)
         finally:
             ctx.close()
