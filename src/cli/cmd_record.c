@@ -214,6 +214,22 @@ static uint64_t start_unix_ns(const struct sampler_status *st)
 
 /* CSPY_STATS=FILE: cspy's own costs as one JSON object, for `make bench`
  * (documented in docs/formats.md). Best effort: a failure only warns. */
+/* -v: every error counted, by reason (the counts add up to Errors). */
+static void print_error_reasons(const struct sampler_status *st)
+{
+	fprintf(stderr, "cspy> Errors by reason (%llu):\n", (unsigned long long)st->errors);
+	for (size_t i = 0; i < sizeof(st->read_fails) / sizeof(st->read_fails[0]); i++)
+		if (st->read_fails[i].n)
+			fprintf(stderr, "cspy>   %8llu  reading the stacks failed: %s\n",
+				(unsigned long long)st->read_fails[i].n, st->read_fails[i].err ?
+				strerror(-st->read_fails[i].err) : "other errors");
+	for (int i = 0; i < NATIVE_FAIL_N; i++)
+		if (st->native_fails[i])
+			fprintf(stderr, "cspy>   %8llu  --native, a thread: %s\n",
+				(unsigned long long)st->native_fails[i],
+				native_fail_text((enum native_fail)i));
+}
+
 static void write_stats(const char *path, const struct sampler_status *st, double rate,
 			uint64_t start_ns, double write_s, const struct profile *prof)
 {
@@ -395,6 +411,8 @@ out:;
 				(double)(st->cpu_ns - st->first_sample_cpu_ns) / 1e3 /
 				(double)(st->samples - 1));
 	}
+	if (c.verbose && st->errors)
+		print_error_reasons(st);
 	if (getenv("CSPY_STATS") && *getenv("CSPY_STATS"))
 		write_stats(getenv("CSPY_STATS"), st, c.o.rate, start_ns, write_s, prof);
 done:

@@ -40,10 +40,20 @@ struct native_frame {
 	const char *file;       /* source file from DWARF (full path), NULL when none */
 	const char *short_file; /* its basename, NULL when none */
 	int line;               /* source line, -1 when none */
+	bool has_offset;        /* no function name, but a module: offset is set */
+	uint64_t offset;        /* ... the offset in the module's file of the function's start
+				 * (from its CFI), else of pc: stable across runs */
 	bool in_python;         /* in the ELF holding the interpreter */
+	bool trampoline;        /* a perf trampoline (python -X perf): the entry of an eval-loop
+				 * call, never shown */
 	bool eval_call;         /* its stack frame holds an eval-loop call's shim frame
 				 * (py_frame.cstack): the eval loop, named or not */
 };
+
+/* The name to show for f: its function, else "module+0xOFFSET" (f->offset
+ * in the file; no function and no module: "0xPC"). Returns f->function or
+ * buf (n bytes). */
+const char *native_frame_name(const struct native_frame *f, char *buf, size_t n);
 
 /* A merged frame is either a Python frame (py != NULL, borrowed from the
  * py_thread it came from) or a native one (a copy). */
@@ -55,6 +65,8 @@ struct merged_frame {
 enum native_role {
 	NATIVE_EVAL,            /* the eval loop: stands for a group of Python frames */
 	NATIVE_EVAL_WRAPPER,    /* calls the eval loop: same call when right outside it */
+	NATIVE_TRAMPOLINE,      /* a perf trampoline between the loop and its caller, or the
+				 * interpreter's function calling it: hidden */
 	NATIVE_PLUMBING,        /* interpreter call machinery */
 	NATIVE_STARTUP,         /* process/thread start-up */
 	NATIVE_OTHER,
@@ -71,12 +83,36 @@ enum native_role merge_classify(const struct native_frame *f);
 int merge_stacks(const struct native_frame *nat, size_t nn, const struct py_frame *py, size_t np,
 		 struct merged_frame *out, size_t *nout);
 
+/* Why a thread has no merged stack: every failed thread is counted under
+ * one of these (record -v prints the counts). */
+enum native_fail {
+	NATIVE_FAIL_NONE,
+	NATIVE_FAIL_PYTHON,     /* its Python stack could not be read */
+	NATIVE_FAIL_NO_UNWINDER,        /* the process has no unwinder */
+	NATIVE_FAIL_GONE,       /* the thread or process ended during the pause */
+	NATIVE_FAIL_REGS,       /* its registers could not be read (not paused) */
+	NATIVE_FAIL_UNWIND,     /* no frame could be unwound */
+	NATIVE_FAIL_FEWER_EVAL, /* fewer eval-loop frames than Python calls: the unwind stopped early */
+	NATIVE_FAIL_MORE_EVAL,  /* more eval-loop frames than Python calls */
+	NATIVE_FAIL_OTHER,
+	NATIVE_FAIL_N
+};
+
+/* A short phrase for f ("the unwind stopped before the outermost eval loop"). */
+const char *native_fail_text(enum native_fail f);
+
+/* After merge_stacks() failed on the same stacks: which way they differ
+ * (NATIVE_FAIL_FEWER_EVAL or NATIVE_FAIL_MORE_EVAL). */
+enum native_fail merge_mismatch(const struct native_frame *nat, size_t nn, const struct py_frame *py,
+				size_t np);
+
 /* The merged stacks of one sample, one per thread of the py_sample they
  * were merged with (same order). */
 struct merged_stack {
 	struct merged_frame *frames;    /* innermost first */
 	size_t n, cap;
 	int err;                /* 0, or -errno: unwinding or merging this thread failed */
+	enum native_fail fail;  /* why, when err */
 };
 
 struct merged_sample {

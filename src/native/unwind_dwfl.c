@@ -4,9 +4,10 @@
  *
  * One Dwfl session per process: modules are reported from /proc/PID/maps
  * (dwfl_linux_proc_report) once, and again only when an unwound program
- * counter falls outside every known module (a library loaded since; at most
- * once a second, so code outside any file, e.g. a JIT, cannot make every
- * sample re-read the maps). libdwfl keeps each module's ELF, symbol table,
+ * counter falls outside every known module (a library loaded since): at
+ * once, but when a report did not help, the next waits 10 ms, then twice
+ * as long each time up to a second, so code outside any file (a JIT) cannot
+ * make every sample re-read the maps. libdwfl keeps each module's ELF, symbol table,
  * CFI and DWARF line tables, so they are loaded once per process.
  *
  * The session is attached with our own Dwfl_Thread_Callbacks: the initial
@@ -19,15 +20,25 @@
  * core's mappings (as maps text, the files by their host paths), the
  * registers are the thread's NT_PRSTATUS, the memory the core's.
  *
+ * A frame in no module, or in an executable mapping of no file, ends
+ * libdwfl's walk (its frame-pointer guess is wrong for code built without
+ * frame pointers). When it is a perf trampoline (python -X perf, 3.12+;
+ * recognized by its code, see trampoline_step), the walk resumes from the
+ * trampoline's caller, whose registers the trampoline's fixed frame gives;
+ * the frame is marked, and merging hides it inside its eval-loop call.
+ *
  * Symbols: program counter (the call site for return addresses, pc - 1) ->
  * function (demangled when it starts with _Z), module basename, source
  * file and line from DWARF, in an array indexed by program counter
  * (util/hashmap.h); the strings are interned (another index) for the
  * unwinder's life, so frames already handed out stay valid when the map is
- * cleared after a module re-report.
+ * cleared after a module re-report. With DWARF, the functions inlined at
+ * the program counter (its inlined-subroutine scopes) are cached with it
+ * and expanded into frames of their own (inline_frames).
  */
 #include "native/unwind.h"
 
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -53,9 +64,13 @@
 
 #define PAGE 4096u
 #define NPAGES 16
-#define REREPORT_NS 1000000000ull
+#define REREPORT_MIN_NS 10000000ull    /* 10 ms */
+#define REREPORT_MAX_NS 1000000000ull
 #define MAX_SYMS (1u << 20)
 #define SP_REGNO 7              /* rsp, in the x86_64 DWARF numbering (see set_initial_registers) */
+#define RBP_REGNO 6
+#define RIP_REGNO 16            /* the return address column */
+#define NREGS 17
 
 /* Provided by libstdc++ (C++ ABI); linked in with libdw. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -69,14 +84,19 @@ struct page {
 struct raw_stack {
 	uint64_t *pcs;          /* lookup addresses (call sites), innermost first */
 	uint64_t *sps;          /* each frame's stack pointer (0: unknown) */
-	size_t n, cap, sps_cap;
+	bool *tramps;           /* each frame: a perf trampoline */
+	size_t n, cap, sps_cap, tramps_cap;
 	int err;
+	enum native_fail fail;  /* why, when err */
 };
 
 struct sym {
 	uint64_t pc;
 	struct native_frame f;
+	uint32_t inl, ninl;     /* its inlined callees: inl[inl..inl+ninl), innermost first */
 };
+
+#define MAX_INLINE 32           /* inlined callees expanded at one PC */
 
 struct unwinder {
 	pid_t pid;
@@ -89,12 +109,22 @@ struct unwinder {
 	Dwfl_Callbacks cbs;
 	uint64_t reported_ns;
 	struct core *core;              /* unwinder__new_core: the core, else NULL */
+	struct maps maps;               /* /proc/PID/maps at the last report */
+	uint64_t rereport_wait_ns;      /* before the next report for an unknown PC: 0, and
+					 * doubled (to 1 s) each time a report did not help */
 
 	/* the unwind in progress */
 	pid_t tid;
 	const struct ptrace_pause *pause;
 	struct raw_stack *cur;
-	bool unknown_pc;                /* a frame outside every module */
+	unsigned unknown_pc;            /* frames outside every module, but trampolines */
+	bool no_regs;                   /* the thread's registers were not available */
+	bool outside;                   /* the last frame is in no module */
+	uint64_t outside_pc;            /* ... its program counter and registers */
+	Dwarf_Word outside_regs[NREGS];
+	bool resume;                    /* start from resume_regs, not the thread's */
+	bool resuming;                  /* ... and the first frame is a return address */
+	Dwarf_Word resume_regs[NREGS];
 	int mem_err;
 	struct page pages[NPAGES];
 	unsigned next_page;
@@ -108,8 +138,12 @@ struct unwinder {
 	char **strs;                    /* interned strings */
 	size_t nstrs, strs_cap;
 	struct hashmap str_index;       /* text -> strs[] */
+	struct native_frame *inl;       /* the inlined callees of syms[] */
+	size_t ninl, inl_cap;
 	struct native_frame *frames;    /* one thread's symbolized frames */
 	size_t frames_cap;
+	struct native_frame *xframes;   /* ... with their inlined callees */
+	size_t xframes_cap;
 };
 
 bool unwind_available(const char **why)
@@ -216,6 +250,9 @@ static int report_core(struct unwinder *u)
 static int report_modules(struct unwinder *u)
 {
 	u->reported_ns = clock_now_ns();
+	maps__release(&u->maps);
+	if (!u->core && maps__load(u->pid, &u->maps) == -ENOENT)
+		return -ESRCH;
 	dwfl_report_begin(u->dwfl);
 	int r = u->core ? report_core(u) : dwfl_linux_proc_report(u->dwfl, u->pid);
 	if (dwfl_report_end(u->dwfl, NULL, NULL) != 0 && r == 0)
@@ -228,7 +265,7 @@ static int report_modules(struct unwinder *u)
 	 * strings stay interned). */
 	if (u->sym_index.slots)
 		hashmap__clear(&u->sym_index);
-	u->nsyms = 0;
+	u->nsyms = u->ninl = 0;
 	return r < 0 ? -EINVAL : 0;
 }
 
@@ -285,19 +322,23 @@ static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
 	struct unwinder *u = arg;
 	struct user_regs_struct r;
+	if (u->resume)
+		return dwfl_thread_state_registers(thread, 0, NREGS, u->resume_regs);
 	const struct core_thread *ct = u->core ? core__thread(u->core, u->tid) : NULL;
 	_Static_assert(sizeof(r) == sizeof(ct->regs), "NT_PRSTATUS holds a user_regs_struct");
-	if (ct)
+	if (ct) {
 		memcpy(&r, ct->regs, sizeof(r));
-	else if (u->core || ptrace_pause__regs(u->pause, u->tid, &r) != 0)
+	} else if (u->core || ptrace_pause__regs(u->pause, u->tid, &r) != 0) {
+		u->no_regs = true;
 		return false;
+	}
 	/* x86_64 DWARF register numbers 0-16: rax rdx rcx rbx rsi rdi rbp rsp
 	 * r8-r15, and the return address column (rip). */
-	Dwarf_Word regs[17] = {
+	Dwarf_Word regs[NREGS] = {
 		r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp,
 		r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip,
 	};
-	return dwfl_thread_state_registers(thread, 0, 17, regs);
+	return dwfl_thread_state_registers(thread, 0, NREGS, regs);
 }
 
 static const Dwfl_Thread_Callbacks thread_cbs = {
@@ -368,9 +409,11 @@ void unwinder__free(struct unwinder *u)
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
 	mem__free(u->mem);
+	maps__release(&u->maps);
 	for (size_t i = 0; i < u->stacks_cap; i++) {
 		free(u->stacks[i].pcs);
 		free(u->stacks[i].sps);
+		free(u->stacks[i].tramps);
 	}
 	free(u->stacks);
 	free(u->syms);
@@ -380,11 +423,28 @@ void unwinder__free(struct unwinder *u)
 	free(u->strs);
 	hashmap__fini(&u->str_index);
 	free(u->frames);
+	free(u->xframes);
+	free(u->inl);
 	free(u->python_binary);
 	free(u);
 }
 
 /* ---- unwinding ----------------------------------------------------------- */
+
+/* The mappings: the core's, or /proc/PID/maps at the last report. */
+static const struct maps *cur_maps(const struct unwinder *u)
+{
+	return u->core ? core__maps(u->core) : &u->maps;
+}
+
+/* In an executable mapping of no file (a JIT's code, or perf trampolines):
+ * libdwfl may count it in the module mapped just before it. */
+static bool in_anon_code(const struct unwinder *u, uint64_t pc)
+{
+	const struct map *m = maps__find(cur_maps(u), pc);
+	return m && (m->perms & MAP_X) && !m->inode &&
+	       (!m->path[0] || strncmp(m->path, "[anon:", 6) == 0);
+}
 
 static int frame_cb(Dwfl_Frame *state, void *arg)
 {
@@ -398,34 +458,112 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	/* A return address points after the call: look up the call itself. */
 	uint64_t at = activation || pc == 0 ? pc : pc - 1;
-	if (!dwfl_addrmodule(u->dwfl, at))
-		u->unknown_pc = true;
+	/* The first frame of a walk resumed after a trampoline is a return
+	 * address, although libdwfl takes it for the initial frame. */
+	if (u->resuming && activation && pc) {
+		at = pc - 1;
+		u->resuming = false;
+	}
+	u->outside = !dwfl_addrmodule(u->dwfl, at) || in_anon_code(u, at);
+	if (u->outside) {
+		u->unknown_pc++;
+		/* Keep what a trampoline step needs (see trampoline_step). */
+		u->outside_pc = pc;
+		for (int r = 0; r < NREGS; r++)
+			if (dwfl_frame_reg(state, (unsigned)r, &u->outside_regs[r]) != 0)
+				u->outside_regs[r] = 0;
+	}
 	Dwarf_Word sp;
 	if (dwfl_frame_reg(state, SP_REGNO, &sp) != 0)
 		sp = 0;
 	st->pcs = xgrow(st->pcs, &st->cap, st->n + 1, sizeof(*st->pcs));
 	st->sps = xgrow(st->sps, &st->sps_cap, st->n + 1, sizeof(*st->sps));
+	st->tramps = xgrow(st->tramps, &st->tramps_cap, st->n + 1, sizeof(*st->tramps));
 	st->sps[st->n] = sp;
+	st->tramps[st->n] = false;
 	st->pcs[st->n++] = at;
-	return DWARF_CB_OK;
+	/* No module, no CFI: libdwfl would guess the caller from rbp, which
+	 * code built without frame pointers uses for anything. Stop here
+	 * (unwind_thread steps through a perf trampoline itself). */
+	return u->outside ? DWARF_CB_ABORT : DWARF_CB_OK;
+}
+
+/* The unwind ended at program counter u->outside_pc, in no module: is it
+ * the return address of a perf trampoline (python -X perf,
+ * PYTHONPERFSUPPORT=1, 3.12+: a copy of a small assembly function in an
+ * anonymous executable mapping, one per code object, that calls the eval
+ * loop)? It has no CFI, but a fixed frame: `sub $8,%rsp` or `push %rbp`,
+ * `call *%reg`, then `add $8,%rsp; ret` or `pop %rbp; ret`. Either way the
+ * return address is at rsp + 8 and the caller's rsp is rsp + 16; the
+ * callee-saved registers are the caller's (rbp: saved at rsp by the push
+ * form). On success, u->resume_regs holds the caller's registers. */
+static bool trampoline_step(struct unwinder *u)
+{
+	uint8_t code[8];
+	const Dwarf_Word *r = u->outside_regs;
+	uint64_t pc = u->outside_pc, sp = r[SP_REGNO];
+	if (!pc || !sp || mem__read(u->mem, pc - 2, code, sizeof(code)) != 0)
+		return false;
+	if (code[0] != 0xff || (code[1] & 0xf8) != 0xd0)       /* call *%reg */
+		return false;
+	bool pop_rbp = code[2] == 0x5d && code[3] == 0xc3;
+	bool add_rsp = code[2] == 0x48 && code[3] == 0x83 && code[4] == 0xc4 && code[5] == 0x08 &&
+		       code[6] == 0xc3;
+	if (!pop_rbp && !add_rsp)
+		return false;
+	uint64_t ret, rbp = r[RBP_REGNO];
+	if (mem__read(u->mem, sp + 8, &ret, sizeof(ret)) != 0 || !ret)
+		return false;
+	if (pop_rbp && mem__read(u->mem, sp, &rbp, sizeof(rbp)) != 0)
+		return false;
+	memcpy(u->resume_regs, r, sizeof(u->resume_regs));
+	u->resume_regs[RBP_REGNO] = rbp;
+	u->resume_regs[SP_REGNO] = sp + 16;
+	u->resume_regs[RIP_REGNO] = ret;
+	return true;
 }
 
 static int unwind_thread(struct unwinder *u, pid_t tid, struct raw_stack *st)
 {
 	st->n = 0;
 	st->err = 0;
+	st->fail = NATIVE_FAIL_GONE;
 	if (tid <= 0)
 		return -ESRCH;
 	u->tid = tid;
 	u->cur = st;
-	u->unknown_pc = false;
-	int r = dwfl_getthread_frames(u->dwfl, tid, frame_cb, u);
+	u->unknown_pc = 0;
+	u->no_regs = false;
+	u->resume = u->resuming = false;
+	int r;
+	for (;;) {
+		u->outside = false;
+		size_t from = st->n;
+		r = dwfl_getthread_frames(u->dwfl, tid, frame_cb, u);
+		/* Ended in no module: through a perf trampoline, the walk goes
+		 * on from its caller; anything else is left to a module report. */
+		if (!u->outside || st->n <= from || st->n >= UNWIND_MAX_DEPTH || u->mem_err ||
+		    !trampoline_step(u)) {
+			/* Stopped in a module without its CFI: maybe code
+			 * mapped since the last report. */
+			if (r != 0 && !u->outside && st->n > from)
+				u->unknown_pc++;
+			break;
+		}
+		st->tramps[st->n - 1] = true;
+		u->unknown_pc--;
+		u->resume = u->resuming = true;
+	}
+	u->resume = u->resuming = false;
 	u->tid = 0;
 	if (u->mem_err)
 		return u->mem_err;
 	/* libdwfl may end a complete backtrace with an error: frames count. */
-	if (r != 0 && st->n == 0)
+	if (r != 0 && st->n == 0) {
+		st->fail = u->no_regs ? NATIVE_FAIL_REGS : NATIVE_FAIL_UNWIND;
 		return -EIO;
+	}
+	st->fail = NATIVE_FAIL_NONE;
 	return 0;
 }
 
@@ -447,16 +585,23 @@ int unwinder__unwind(struct unwinder *u, const struct ptrace_pause *pause, const
 		struct raw_stack *st = &u->stacks[i];
 		if (t->skipped) {               /* idle, dropped by the caller */
 			st->err = -ENOTSUP;
+			st->fail = NATIVE_FAIL_OTHER;
 			continue;
 		}
 		st->err = unwind_thread(u, t->tid, st);
 		/* A frame in no known module: a library loaded since the
-		 * modules were reported. Report again (rarely) and retry. */
-		if (!st->err && u->unknown_pc && clock_now_ns() - u->reported_ns > REREPORT_NS) {
+		 * modules were reported. Report again (at once, or after the
+		 * back-off when the last report did not help) and retry. */
+		if (!st->err && u->unknown_pc && clock_now_ns() - u->reported_ns >= u->rereport_wait_ns) {
 			int err = report_modules(u);
 			if (!err)
 				st->err = unwind_thread(u, t->tid, st);
-			else if (err == -ESRCH)
+			if (!err && !u->unknown_pc)
+				u->rereport_wait_ns = 0;
+			else if (u->rereport_wait_ns < REREPORT_MAX_NS)
+				u->rereport_wait_ns = u->rereport_wait_ns ? 2 * u->rereport_wait_ns
+					: REREPORT_MIN_NS;
+			if (err == -ESRCH)
 				st->err = err;
 		}
 		if (st->err == -ESRCH && u->mem_err == -ESRCH) {
@@ -476,6 +621,31 @@ static bool is_python_module(const struct unwinder *u, const char *path)
 		return false;
 	return strcmp(path, u->python_binary) == 0 ||
 	       strcmp(base_name(path), base_name(u->python_binary)) == 0;
+}
+
+/* A frame without a symbol: the offset in its file of the function's start
+ * (the start of the CFI entry covering pc), or of pc when there is none,
+ * through the mapping that holds it (stable across runs and ASLR). */
+static void file_offset(const struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
+			struct native_frame *f)
+{
+	uint64_t at = pc;
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+	Dwarf_Frame *fr = NULL;
+	if (!cfi)
+		cfi = dwfl_module_dwarf_cfi(mod, &bias);
+	if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &fr) == 0) {
+		Dwarf_Addr start, end;
+		if (dwarf_frame_info(fr, &start, &end, NULL) >= 0 && start + bias <= pc)
+			at = start + bias;
+		free(fr);
+	}
+	const struct map *m = maps__find(cur_maps(u), at);
+	if (!m || !m->inode)
+		return;
+	f->has_offset = true;
+	f->offset = at - m->start + m->offset;
 }
 
 static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
@@ -512,6 +682,8 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 		f->function = intern(u, dem && status == 0 ? dem : name);
 		free(dem);
 	}
+	if (!f->function && f->module_path[0])
+		file_offset(u, mod, pc, f);
 	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
 	int lineno = 0;
 	const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
@@ -522,26 +694,87 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 	}
 }
 
-static const struct native_frame *lookup(struct unwinder *u, uint64_t pc)
+/* The functions inlined at pc (DWARF: the DW_TAG_inlined_subroutine scopes
+ * around it, innermost first), appended to u->inl as frames of their own:
+ * each inlined callee named by its abstract origin, at the source line of
+ * pc for the innermost and of the call inside it for the others; f (the
+ * function holding them all) then gets the line of the outermost call.
+ * Returns how many. Only where the module has DWARF (f->file is set). */
+static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
+			      struct native_frame *f)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+	Dwarf_Die *scopes = NULL;
+	int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+	Dwarf_Files *files = NULL;
+	size_t nfiles = 0;
+	uint32_t k = 0;
+	const char *file = f->file;
+	int line = f->line;
+	if (n > 0 && dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
+		nfiles = 0;
+	for (int i = 0; i < n && k < MAX_INLINE; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_subprogram)
+			break;
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
+		Dwarf_Attribute a;
+		const char *name = dwarf_formstring(dwarf_attr_integrate(&scopes[i], DW_AT_name, &a));
+		u->inl = xgrow(u->inl, &u->inl_cap, u->ninl + 1, sizeof(*u->inl));
+		struct native_frame *g = &u->inl[u->ninl++];
+		*g = *f;
+		g->function = intern(u, name ? name : "<inlined>");
+		g->has_offset = false;
+		g->file = file;
+		g->short_file = file ? intern(u, base_name(file)) : NULL;
+		g->line = file ? line : -1;
+		k++;
+		/* where it was inlined: the next frame's location */
+		Dwarf_Word cf, cl;
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &a), &cf) == 0 &&
+		    cf < nfiles) {
+			const char *src = dwarf_filesrc(files, cf, NULL, NULL);
+			file = src && src[0] ? intern(u, src) : NULL;
+		}
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &a), &cl) == 0)
+			line = (int)cl;
+	}
+	free(scopes);
+	if (k && file && line > 0) {
+		f->file = file;
+		f->short_file = intern(u, base_name(file));
+		f->line = line;
+	}
+	return k;
+}
+
+static const struct sym *lookup(struct unwinder *u, uint64_t pc)
 {
 	if (!u->sym_index.slots)
 		hashmap__init(&u->sym_index, 4096);
 	if (u->nsyms >= MAX_SYMS) {
 		hashmap__clear(&u->sym_index);
-		u->nsyms = 0;
+		u->nsyms = u->ninl = 0;
 	}
 	uint64_t h = pc * 0x9e3779b97f4a7c15ull;
 	struct hashmap_pos pos;
 	for (uint32_t id = hashmap__first(&u->sym_index, h, &pos); id != HASHMAP_NONE;
 	     id = hashmap__next(&u->sym_index, &pos))
 		if (u->syms[id].pc == pc)
-			return &u->syms[id].f;
+			return &u->syms[id];
 	u->syms = xgrow(u->syms, &u->syms_cap, u->nsyms + 1, sizeof(*u->syms));
 	struct sym *e = &u->syms[u->nsyms];
 	e->pc = pc;
 	symbolize(u, pc, &e->f);
+	e->inl = (uint32_t)u->ninl;
+	e->ninl = 0;
+	Dwfl_Module *mod = e->f.file ? dwfl_addrmodule(u->dwfl, pc) : NULL;
+	if (mod)
+		e->ninl = inline_frames(u, mod, pc, &e->f);
 	hashmap__insert(&u->sym_index, &pos, (uint32_t)u->nsyms++);
-	return &e->f;
+	return e;
 }
 
 /* 3.12+: a native frame whose stack memory [its SP, its caller's SP) holds
@@ -578,17 +811,40 @@ int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged
 		struct merged_stack *m = &out->threads[i];
 		m->n = 0;
 		m->err = t->err;
-		if (!m->err)
+		m->fail = NATIVE_FAIL_PYTHON;
+		if (!m->err) {
 			m->err = i < u->nstacks ? u->stacks[i].err : -ESRCH;
+			m->fail = i < u->nstacks ? u->stacks[i].fail : NATIVE_FAIL_GONE;
+		}
 		if (m->err)
 			continue;
 		const struct raw_stack *st = &u->stacks[i];
 		u->frames = xgrow(u->frames, &u->frames_cap, st->n ? st->n : 1, sizeof(*u->frames));
-		for (size_t k = 0; k < st->n; k++)
-			u->frames[k] = *lookup(u, st->pcs[k]);
+		size_t nx = 0;
+		for (size_t k = 0; k < st->n; k++) {
+			const struct sym *e = lookup(u, st->pcs[k]);
+			u->frames[k] = e->f;
+			u->frames[k].trampoline = st->tramps[k];
+			nx += e->ninl + 1;
+		}
 		mark_eval_calls(u->frames, st, t);
-		m->frames = xgrow(m->frames, &m->cap, st->n + t->nframes + 1, sizeof(*m->frames));
-		m->err = merge_stacks(u->frames, st->n, t->frames, t->nframes, m->frames, &m->n);
+		/* Each frame after the functions inlined into it at that PC
+		 * (not into the eval loop and its wrappers: they stand for
+		 * Python frames). */
+		u->xframes = xgrow(u->xframes, &u->xframes_cap, nx ? nx : 1, sizeof(*u->xframes));
+		nx = 0;
+		for (size_t k = 0; k < st->n; k++) {
+			const struct sym *e = lookup(u, st->pcs[k]);
+			enum native_role role = merge_classify(&u->frames[k]);
+			if (role != NATIVE_EVAL && role != NATIVE_EVAL_WRAPPER)
+				for (uint32_t j = 0; j < e->ninl; j++)
+					u->xframes[nx++] = u->inl[e->inl + j];
+			u->xframes[nx++] = u->frames[k];
+		}
+		m->frames = xgrow(m->frames, &m->cap, nx + t->nframes + 1, sizeof(*m->frames));
+		m->err = merge_stacks(u->xframes, nx, t->frames, t->nframes, m->frames, &m->n);
+		m->fail = m->err ? merge_mismatch(u->xframes, nx, t->frames, t->nframes)
+			: NATIVE_FAIL_NONE;
 	}
 	return 0;
 }

@@ -162,12 +162,8 @@ static void retire_exited(struct sampler *s, struct target *t)
 /* The profile frame of a native frame (--native). */
 static uint32_t native_frame_id(struct sampler *s, const struct native_frame *nf)
 {
-	char addr[32];
-	const char *name = nf->function;
-	if (!name) {
-		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)nf->pc);
-		name = addr;
-	}
+	char addr[160];
+	const char *name = native_frame_name(nf, addr, sizeof(addr));
 	if (nf->file)
 		return profile__frame(s->prof, name, nf->file, nf->short_file,
 				      s->c.no_lineno || s->c.function_lines ? -1 : nf->line,
@@ -185,6 +181,7 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		return;
 	if (ms && ms->err) {
 		s->st.errors++;         /* not unwound, or not merged: never a wrong stack */
+		s->st.native_fails[ms->fail < NATIVE_FAIL_N ? ms->fail : NATIVE_FAIL_OTHER]++;
 		return;
 	}
 	size_t nf = ms ? ms->n : th->nframes;
@@ -230,6 +227,20 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	stack_builder__add(sb, tid, t_ns);
 }
 
+/* A failed read of a process's stacks: counted, and by -errno (the last
+ * slot, err 0, takes the kinds beyond the first few). */
+static void count_read_fail(struct sampler_status *st, int err)
+{
+	size_t n = sizeof(st->read_fails) / sizeof(st->read_fails[0]), i = 0;
+	st->errors++;
+	while (i + 1 < n && st->read_fails[i].n && st->read_fails[i].err != err)
+		i++;
+	if (i + 1 == n && st->read_fails[i].err != err)
+		err = 0;
+	st->read_fails[i].err = err;
+	st->read_fails[i].n++;
+}
+
 static void sample_target(struct sampler *s, struct target *t, uint64_t now, uint64_t t_ns)
 {
 	unsigned flags = 0;
@@ -267,7 +278,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		/* Traced by another process since the start: every pause would
 		 * fail. Stop sampling it, and say why. */
 		t->alive = false;
-		s->st.errors++;
+		count_read_fail(&s->st, err);
 		return;
 	}
 	if (err == -ESRCH || err == -ENOENT || (err && !target_process_alive(t->snap.pid))) {
@@ -277,7 +288,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	if (err == -EAGAIN)
 		return;         /* interpreter starting or finalising: not a sample */
 	if (err) {
-		s->st.errors++;
+		count_read_fail(&s->st, err);
 		return;
 	}
 	if (!s->st.samples++) {
@@ -297,7 +308,8 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		s->st.thread_samples++;
 		s->st.active_samples += th->active;
 		s->st.gil_samples += th->owns_gil;
-		const struct merged_stack *ms = NULL, no_unwinder = { .err = -ENOTSUP };
+		const struct merged_stack *ms = NULL, no_unwinder = {
+			.err = -ENOTSUP, .fail = NATIVE_FAIL_NO_UNWINDER };
 		if (native)
 			ms = i < s->snap.native.n ? &s->snap.native.threads[i] : &no_unwinder;
 		add_thread(s, t, th, ms, t_ns);

@@ -19,13 +19,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "native/merge.h"
+
 struct profile;
 struct snap_target;
 struct stack_filter;
 
 struct sampler_status {
 	uint64_t samples;       /* successful reads of a process's stacks */
-	uint64_t errors;        /* failed reads */
+	uint64_t errors;        /* failed reads, and with --native threads not merged */
+	uint64_t native_fails[NATIVE_FAIL_N];   /* the threads not merged, by reason */
+	struct { int err; uint64_t n; } read_fails[4];  /* failed reads by -errno (err 0: others) */
 	uint64_t ticks;
 	double elapsed_s;
 	double lag_s;           /* how late the latest tick started */

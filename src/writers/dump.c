@@ -27,13 +27,10 @@ static const char *frame_file(const struct py_frame *fr, const struct dump_opts 
 	return o->full_filenames ? fr->code->filename : fr->code->short_filename;
 }
 
-/* The name of a native frame: its function, else its address. */
+/* The name of a native frame: its function, else module+0xOFFSET. */
 static const char *native_name(const struct native_frame *nf, char *buf, size_t n)
 {
-	if (nf->function)
-		return nf->function;
-	snprintf(buf, n, "0x%llx", (unsigned long long)nf->pc);
-	return buf;
+	return native_frame_name(nf, buf, n);
 }
 
 /* One line of the text layout: formatted, then every control character in
@@ -55,7 +52,7 @@ static void line(FILE *f, const char *fmt, ...)
 
 static void native_text(FILE *f, const struct native_frame *nf, const struct dump_opts *o)
 {
-	char addr[32];
+	char addr[160];
 	const char *name = native_name(nf, addr, sizeof(addr));
 	if (nf->file)
 		line(f, "    %s (%s:%d)", name, o->full_filenames ? nf->file : nf->short_file, nf->line);
@@ -157,7 +154,7 @@ int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *
 
 static void native_json(struct json *j, const struct native_frame *nf)
 {
-	char addr[32];
+	char addr[160];
 	const char *name = native_name(nf, addr, sizeof(addr));
 	json__begin_object(j);
 	json__key(j, "name");

@@ -23,8 +23,27 @@ Per interpreter:
   dump_json      the same stack in `dump --native --json` (native flags,
                  module, lines)
   stripped       the stripped build: spin (cspy_native_test.so), middle,
-                 0x... (cspy_native_test.so) [static: not in .dynsym],
+                 cspy_native_test.so+0xOFFSET (cspy_native_test.so)
+                 [static: not in .dynsym; OFFSET: its start in the file],
                  burn_then_call (cspy_native_test.so), outer, <module>
+  label_stable   the stripped build in two runs: invoke_callback (no symbol)
+                 has the same label cspy_native_test.so+0xOFFSET in both
+  inline         tests/targets/native/cspy_inline_test.c (-O2 -g, through
+                 ctypes, tests/targets/native/inline_target.py): the static
+                 inline inner_work is its own frame (its body's line), then
+                 outer_spin at the line of the inlined call, then f, <module>
+  errors         the C-heavy tests/targets/native/workload.py (threads in
+                 zlib, hashlib, json, sorted with a Python key; the main
+                 thread recursing): `record --native -v -d 1` has under 1 %
+                 errors of the thread samples, -v's "Errors by reason"
+                 counts add up to Errors, each thread's oracle frames (root
+                 to loop function) are in the profile
+  builtin_rule   the same profile: no nameless frame of the interpreter;
+                 with symbols (shared builds) compress_loop -> zlib_compress
+                 and sort_loop -> builtin_sorted ... -> key; a stripped
+                 static build: sort_loop -> key
+  perf           3.12+: `errors` under `python -X perf`, and no frame named
+                 by an address alone (the trampolines are not shown)
   record         `record -n -f raw -d 2`: spin is the leaf of > 80 % of the
                  samples, the merged stack is the one above, "Errors: 0"
   top            `top --native --duration 2` (stdout a pipe: plain text)
@@ -71,12 +90,12 @@ OPTS = None
 COST = {}                 # label -> (python-only us/sample, native us/sample)
 
 
-def marker_line(marker):
-    with open(EXT_SRC) as f:
+def marker_line(marker, src=EXT_SRC):
+    with open(src) as f:
         for n, line in enumerate(f, 1):
             if marker in line:
                 return n
-    raise Fail('marker %s not found in %s' % (marker, EXT_SRC))
+    raise Fail('marker %s not found in %s' % (marker, src))
 
 
 # --------------------------------------------------------------------------
@@ -159,7 +178,7 @@ class Session(object):
 # Expectations
 
 RE_TFRAME = re.compile(r'^    (\S.*?) \(([^()]*?)(?::(\d+))?\)$')
-RE_HEX = re.compile(r'^0x[0-9a-f]+$')
+RE_OFFSET = re.compile(r'^%s\+0x[0-9a-f]+$' % re.escape(EXT_SO))
 
 
 def expected_stack(s, stripped):
@@ -170,7 +189,7 @@ def expected_stack(s, stripped):
         raise Fail('unexpected oracle stack %s' % names)
     if stripped:
         c = lambda name: (name, EXT_SO, None)
-        mid = (RE_HEX, EXT_SO, None)
+        mid = (RE_OFFSET, EXT_SO, None)
     else:
         c = lambda name: (name, 'cspy_native_test.c', LINES[name])
         mid = c('invoke_callback')
@@ -382,12 +401,194 @@ def measure_cost(s):
     COST[s.interp.label] = tuple(out)
 
 
+# --------------------------------------------------------------------------
+# The C-heavy workload (tests/targets/native/workload.py): error share,
+# reasons, the one rule for the interpreter's frames, -X perf
+
+RE_REASONS = re.compile(r'^cspy> Errors by reason \((\d+)\):$', re.M)
+RE_REASON = re.compile(r'^cspy>\s+(\d+)  (\S.*)$', re.M)
+WORK = {}                 # (interp label, pyflags) -> (res, errors, stacks, oracle)
+
+
+def workload(interp, pyflags=()):
+    """record --native -v -d 1 of the workload (once per interpreter and
+    flags): (Result, errors, stacks, oracle)."""
+    key = (interp.label, tuple(pyflags))
+    if key not in WORK:
+        ctx = e2elib.Ctx(interp)
+        try:
+            t = ctx.start(os.path.join('native', 'workload.py'), pyflags=pyflags)
+            t.runnable = None
+            orc = t.wait_ready(timeout=60, exact_tasks=False)
+            res, _, errors, stacks = record_raw(argparse.Namespace(target=t), ['--native', '-v'],
+                                                dur='1')
+            WORK[key] = (res, errors, stacks, orc)
+        finally:
+            ctx.close()
+    return WORK[key]
+
+
+def check_error_share(interp, pyflags=()):
+    """Under 1 % of the thread samples are errors; -v counts every error by
+    reason (the counts add up to Errors); each thread's Python frames of the
+    oracle, from its root to its loop function, are in the profile."""
+    res, errors, stacks, orc = workload(interp, pyflags)
+    kept = sum(c for _, c in stacks)
+    pr = []
+    if errors * 100 >= errors + kept:
+        pr.append('Errors: %d of %d thread samples (%.1f %%), expected under 1 %%'
+                  % (errors, errors + kept, 100.0 * errors / max(1, errors + kept)))
+    head = RE_REASONS.search(res.err)
+    counts = [int(m.group(1)) for m in RE_REASON.finditer(res.err)]
+    if errors and (not head or int(head.group(1)) != errors or sum(counts) != errors):
+        pr.append('Errors: %d, but the reasons printed by -v %s add up to %d'
+                  % (errors, 'are missing' if not head else '', sum(counts)))
+    if not errors and head:
+        pr.append('no error, but a line "Errors by reason"')
+    labels = set(l for st, _ in stacks for l in st)
+    loops = ('compress_loop', 'hash_loop', 'json_loop', 'sort_loop', '<module>')
+    for th in orc['threads']:
+        for f in th['frames']:              # outermost first
+            want = '%s (' % f['name']
+            base = os.path.basename(f['filename'])
+            if not any(l.startswith(want) and base in l for l in labels):
+                pr.append('thread %s: its frame %s (%s) is in no stack' % (th['name'], f['name'], base))
+            if f['name'] in loops:
+                break
+    if pr:
+        top = sorted(stacks, key=lambda sc: -sc[1])[:6]
+        raise Fail('$ %s\n%s\n  stderr:\n%s\n  profile (top stacks):\n%s'
+                   % (res.shown, indent('\n'.join(pr), 2), indent(clip(res.err, 1500), 4),
+                      indent('\n'.join('%5d  %s' % (c, ';'.join(st)) for st, c in top), 4)))
+    return errors, kept
+
+
+def check_errors(s):
+    check_error_share(s.interp)
+
+
+def check_perf(s):
+    """python -X perf (3.12+): the perf trampolines are merged through and
+    never shown (no frame named by an address alone)."""
+    if s.interp.minor < (3, 12):
+        raise NA('-X perf (perf trampolines) is 3.12+')
+    check_error_share(s.interp, ['-X', 'perf'])
+    res, errors, stacks, _ = workload(s.interp, ['-X', 'perf'])
+    bare = sorted(set(l for st, _ in stacks for l in st if re.match(r'^0x[0-9a-f]+', l)))
+    if bare:
+        raise Fail('$ %s\n  frames named by an address (a trampoline shown?): %s' % (res.shown, bare[:5]))
+
+
+RE_PY_NAMELESS = re.compile(r'^(python|libpython)[\d.]+[a-z]*(\.so[\d.]*)?\+0x')
+
+
+def check_builtin_rule(s):
+    """One rule for the interpreter's frames on static and shared builds:
+    its named functions are shown between eval calls as an extension's are
+    (shared pyenv builds: sort_loop -> builtin_sorted ... -> key; zlib's
+    zlib_compress under compress_loop, built in or not), its nameless ones
+    never (a distribution's stripped static build: sort_loop -> key)."""
+    res, errors, stacks, _ = workload(s.interp)
+    pr = []
+    nameless = sorted(set(l for st, _ in stacks for l in st if RE_PY_NAMELESS.match(l)))
+    if nameless:
+        pr.append('nameless frames of the interpreter shown: %s' % nameless[:5])
+
+    def follows(a, b, between=None):
+        for st, _ in stacks:
+            for i in range(len(st) - 1):
+                if st[i].startswith(a + ' ('):
+                    rest = st[i + 1:]
+                    j = next((k for k, l in enumerate(rest) if l.startswith(b + ' (')), None)
+                    if j is not None and (between is None or any(l.startswith(between + ' (')
+                                                                 for l in rest[:j])):
+                        if between is not None or j == 0:
+                            return True
+        return False
+    exe = s.interp.host_path(s.interp.executable)
+    sections = subprocess.run(['readelf', '-S', '-W', exe], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE).stdout.decode('utf-8', 'replace')
+    has_syms = s.interp.shared or '.symtab' in sections
+    if has_syms:
+        if not (follows('compress_loop', 'zlib_compress') or
+                follows('compress_loop', 'PyZlib_compress')):           # 2.7's name
+            pr.append('no stack with compress_loop -> zlib_compress')
+        if not follows('sort_loop', 'key', between='builtin_sorted'):
+            pr.append('no stack with sort_loop -> builtin_sorted ... -> key')
+    elif not follows('sort_loop', 'key'):
+        pr.append('no stack with sort_loop -> key (the stripped interpreter\'s frames hidden)')
+    if pr:
+        top = sorted(stacks, key=lambda sc: -sc[1])[:8]
+        raise Fail('$ %s\n%s\n  profile (top stacks):\n%s'
+                   % (res.shown, indent('\n'.join(pr), 2),
+                      indent('\n'.join('%5d  %s' % (c, ';'.join(st)) for st, c in top), 4)))
+
+
+def check_label_stable(s):
+    """A function without a symbol (the stripped build's static
+    invoke_callback) has the same label, module+0xOFFSET, in two runs."""
+    first = check_dump(s, stripped=True)
+    t2 = s.ctx.start(os.path.join('native', 'native_target.py'), args=[s.dir, 'forever'])
+    t2.runnable = None
+    t2.wait_ready(timeout=30)
+    res = run_dump(argparse.Namespace(target=t2), ['--native'])
+    got = []
+    for out in (first, res.out):
+        _, frames, _ = parse_native_text(out)
+        got.append(frames[2][0] if len(frames) > 2 else None)
+    if got[0] != got[1] or not got[0] or not RE_OFFSET.match(got[0]):
+        raise Fail('invoke_callback (no symbol) labelled %r in one run and %r in the next; '
+                   'expected one label %s+0xOFFSET\n  second run:\n%s'
+                   % (got[0], got[1], EXT_SO, indent(res.out)))
+
+
+INLINE_SRC = os.path.join(NTARGETS, 'cspy_inline_test.c')
+
+
+def check_inline(s):
+    """A static inline function (inner_work, inlined into outer_spin of a
+    library built -O2 -g, called through ctypes) is a frame of its own:
+    inner_work (cspy_inline_test.c:LINE in its body), then outer_spin at the
+    line of the call it was inlined at, then the Python frames."""
+    lib = os.path.join(s.dir, 'libcspy_inline_test.so')
+    cmd = [os.environ.get('CC') or 'cc', '-O2', '-g', '-fPIC', '-shared', '-o', lib, INLINE_SRC]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    if r.returncode != 0:
+        raise Fail('$ %s\n  failed:\n%s' % (' '.join(cmd), indent(r.stdout.decode('utf-8', 'replace'))))
+    t = s.ctx.start(os.path.join('native', 'inline_target.py'), args=[lib])
+    t.runnable = None
+    orc = t.wait_ready(timeout=30)
+    res = run_dump(argparse.Namespace(target=t), ['--native'])
+    _, frames, _ = parse_native_text(res.out)
+    first, last = marker_line('CSPY_INNER_FIRST', INLINE_SRC), marker_line('CSPY_INNER_LAST', INLINE_SRC)
+    call = marker_line('CSPY_OUTER_CALL', INLINE_SRC)
+    src = os.path.basename(INLINE_SRC)
+    py = [f['name'] for f in e2elib.exp_frames(orc['threads'][0])]
+    pr = []
+    if len(frames) < 2 or frames[0][:2] != ('inner_work', src) or not (
+            frames[0][2] and first <= frames[0][2] <= last):
+        pr.append('innermost frame %s, expected inner_work (%s:%d..%d)'
+                  % (show(frames[:1]), src, first, last))
+    if len(frames) < 2 or frames[1] != ('outer_spin', src, call):
+        pr.append('second frame %s, expected outer_spin (%s:%d)' % (show(frames[1:2]), src, call))
+    names = [f[0] for f in frames]
+    if names[-len(py):] != py:
+        pr.append('outermost frames %s, expected the Python frames %s' % (names[-len(py):], py))
+    if pr:
+        raise Fail('$ %s\n%s\n  output:\n%s' % (res.shown, indent('\n'.join(pr), 2), indent(res.out)))
+
+
 PER_VERSION = [
     ('dump', check_dump, False),
     ('dump_json', check_dump_json, False),
     ('record', check_record, False),
     ('top', check_top, False),
     ('stripped', check_stripped, True),
+    ('label_stable', check_label_stable, True),
+    ('errors', check_errors, False),
+    ('inline', check_inline, False),
+    ('builtin_rule', check_builtin_rule, False),
+    ('perf', check_perf, False),
     ('pidns_dump', check_pidns_dump, 'pidns'),
     ('pidns_record', check_record, 'pidns'),
 ]

@@ -172,8 +172,10 @@ static void test_wrappers(void)
 	CHECK_STR(render(out, k), "py:c;py:b;py:a");
 }
 
-/* The builtin at the innermost end is kept (not its plumbing, nor nameless
- * interpreter frames); interpreter frames between eval calls are hidden. */
+/* The interpreter's named frames are kept wherever they are (the builtin
+ * at the innermost end, builtin_sorted between two eval calls), not its
+ * plumbing, nor its nameless frames, nor any of it outside the outermost
+ * Python frame (thread_run, pythread_wrapper). */
 static void test_builtin_kept_plumbing_hidden(void)
 {
 	struct native_frame n[] = {
@@ -187,7 +189,37 @@ static void test_builtin_kept_plumbing_hidden(void)
 	struct merged_frame out[32];
 	size_t k;
 	CHECK_INT(MERGE(n, p, out, &k), 0);
-	CHECK_STR(render(out, k), "clock_nanosleep;pysleep;time_sleep;py:<lambda>;py:sorter");
+	CHECK_STR(render(out, k), "clock_nanosleep;pysleep;time_sleep;py:<lambda>;builtin_sorted;py:sorter");
+}
+
+/* One rule for static and shared builds: zlib_compress built into the
+ * interpreter's executable (Debian) or in an extension .so (pyenv), with
+ * libpython or not, gives the same merged stack. */
+static void test_static_shared_same(void)
+{
+	const char *zmods[] = { EXE, "/usr/lib/zlib.cpython-312-x86_64-linux-gnu.so" };
+	const char *pymods[] = { EXE, LIBPY };
+	for (int a = 0; a < 2; a++) {
+		for (int b = 0; b < 2; b++) {
+			struct native_frame n[] = {
+				nat("deflate", "/usr/lib/libz.so.1"), nat("zlib_compress", zmods[a]),
+				nat("cfunction_vectorcall_FASTCALL_KEYWORDS", pymods[b]),
+				nat("_PyEval_EvalFrameDefault", pymods[b]),
+				nat("list_sort_impl", pymods[b]), nat("_PyEval_EvalFrameDefault", pymods[b]),
+				nat("Py_RunMain", pymods[b]), nat("run_eval_code_obj", pymods[b]),
+				nat("main", EXE), nat("_start", EXE),
+			};
+			if (a == 0 && b == 1)
+				continue;       /* built in, but libpython holds the interpreter */
+			for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+				n[i].in_python = strcmp(n[i].module_path, pymods[b]) == 0;
+			struct py_frame p[] = { pyf("comp", true), pyf("<module>", true) };
+			struct merged_frame out[32];
+			size_t k;
+			CHECK_INT(MERGE(n, p, out, &k), 0);
+			CHECK_STR(render(out, k), "deflate;zlib_compress;py:comp;list_sort_impl;py:<module>");
+		}
+	}
 }
 
 /* Nameless frames outside the interpreter stay (as addresses); the
@@ -222,23 +254,75 @@ static void test_mismatch(void)
 {
 	struct merged_frame out[32];
 	size_t k = 7;
-	/* more eval calls than groups */
+	/* more eval calls than groups (one more: see test_entering_loop) */
 	struct native_frame n1[] = { nat("_PyEval_EvalFrameDefault", LIBPY), nat("x", EXT),
+				     nat("_PyEval_EvalFrameDefault", LIBPY), nat("x", EXT),
 				     nat("_PyEval_EvalFrameDefault", LIBPY) };
 	struct py_frame p1[] = { pyf("a", false), pyf("b", true) };
 	CHECK_INT(MERGE(n1, p1, out, &k), -EPROTO);
 	CHECK_INT(k, 0);
+	CHECK_INT(merge_mismatch(n1, 5, p1, 2), NATIVE_FAIL_MORE_EVAL);
 	/* more groups than eval calls (an unwind that stopped early) */
 	struct native_frame n2[] = { nat("spin", EXT), nat("_PyEval_EvalFrameDefault", LIBPY) };
 	struct py_frame p2[] = { pyf("a", true), pyf("b", true) };
 	k = 7;
 	CHECK_INT(MERGE(n2, p2, out, &k), -EPROTO);
 	CHECK_INT(k, 0);
+	CHECK_INT(merge_mismatch(n2, 2, p2, 2), NATIVE_FAIL_FEWER_EVAL);
 	/* Python frames but no native eval frame at all */
 	struct native_frame n3[] = { nat("spin", EXT) };
 	CHECK_INT(MERGE(n3, p2, out, &k), -EPROTO);
 	/* eval frames but no Python frames */
 	CHECK_INT(merge_stacks(n1, 3, NULL, 0, out, &k), -EPROTO);
+}
+
+/* A thread sampled while a call of the eval loop starts or ends: one eval
+ * frame more than groups, innermost, with only interpreter frames inside
+ * it. It is left out; with an extension frame inside it, it is not (that
+ * stack does not match). */
+static void test_entering_loop(void)
+{
+	struct native_frame n[] = {
+		nat("_PyObject_Malloc", LIBPY), nat("_PyEval_EvalFrameDefault", LIBPY),
+		nat("_PyFunction_Vectorcall", LIBPY), nat("call_it", EXT),
+		nat("_PyEval_EvalFrameDefault", LIBPY), nat("PyEval_EvalCode", LIBPY),
+	};
+	struct py_frame p[] = { pyf("outer", false), pyf("<module>", true) };
+	struct merged_frame out[32];
+	size_t k;
+	CHECK_INT(MERGE(n, p, out, &k), 0);
+	CHECK_STR(render(out, k), "call_it;py:outer;py:<module>");
+	n[0] = nat("spin", EXT);
+	CHECK_INT(MERGE(n, p, out, &k), -EPROTO);
+}
+
+/* python -X perf: a trampoline frame between each eval call and its
+ * caller is part of that call, never shown. */
+static void test_trampoline(void)
+{
+	struct native_frame n[] = {
+		nat("spin", EXT), nat("_PyEval_EvalFrameDefault", LIBPY), nat(NULL, ""),
+		nat("_PyEval_Vector", LIBPY), nat("call_it", EXT),
+		nat("_PyEval_EvalFrameDefault", LIBPY), nat(NULL, ""), nat("PyEval_EvalCode", LIBPY),
+	};
+	n[2].trampoline = n[6].trampoline = true;
+	struct py_frame p[] = { pyf("inner", true), pyf("outer", false), pyf("<module>", true) };
+	struct merged_frame out[32];
+	size_t k;
+	CHECK_INT(MERGE(n, p, out, &k), 0);
+	CHECK_STR(render(out, k), "spin;py:inner;call_it;py:outer;py:<module>");
+	CHECK_INT(merge_classify(&n[2]), NATIVE_TRAMPOLINE);
+	/* A build that does not inline (a debug build): the trampoline's
+	 * caller and the loop's wrapper outside it are the same call. */
+	struct native_frame d[] = {
+		nat("_PyEval_EvalFrameDefault", LIBPY), nat(NULL, ""),
+		nat("py_trampoline_evaluator", LIBPY), nat("_PyEval_EvalFrame", LIBPY),
+		nat("_PyEval_Vector", LIBPY), nat("PyEval_EvalCode", LIBPY),
+	};
+	d[1].trampoline = true;
+	struct py_frame q[] = { pyf("f", true) };
+	CHECK_INT(MERGE(d, q, out, &k), 0);
+	CHECK_STR(render(out, k), "py:f");
 }
 
 static void test_classify(void)
@@ -272,6 +356,9 @@ int main(void)
 	TEST_RUN(test_unknown_and_module_fallback);
 	TEST_RUN(test_native_only);
 	TEST_RUN(test_mismatch);
+	TEST_RUN(test_entering_loop);
+	TEST_RUN(test_trampoline);
 	TEST_RUN(test_classify);
+	TEST_RUN(test_static_shared_same);
 	return TEST_REPORT();
 }
