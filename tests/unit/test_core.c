@@ -8,12 +8,14 @@
  * command line from the stack, executable, threads, registers, running),
  * the maps, reads from the core, from the file on disk and across both,
  * through proc/mem.h too; and every refusal: missing file, a file that does
- * not match, a truncated core, not ELF, not a core, no thread.
+ * not match, a truncated core, not ELF, not a core, no thread; and a
+ * header, program header table or note that is wrong or cut off.
  * CSPY_CORE_SEEDS=DIR writes these cores into DIR: the seeds of
  * fuzz/fuzz_core.c (fuzz/corpus/fuzz_core/).
  */
 #include <elf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,6 +351,79 @@ static void test_refusals(void)
 	CHECK_INT(core__open("/nonexistent-core", NULL, 0, &c, why, sizeof(why)), -ENOENT);
 }
 
+/* The ELF container: a header or a program header table that is wrong or
+ * cut off, and a note whose size passes its segment's end, are refused
+ * with their reason (libelf walks them; the bounds are cspy's). */
+static void test_container(void)
+{
+	struct core *c = NULL;
+	char why[512];
+	static const struct {
+		size_t at, width;
+		uint64_t value;
+		int err;
+		const char *why;
+	} cases[] = {
+		{ offsetof(Elf64_Ehdr, e_phnum), 2, 1000, -EINVAL, "program headers are corrupt" },
+		{ offsetof(Elf64_Ehdr, e_phnum), 2, PN_XNUM, -EINVAL, "program headers are corrupt" },
+		{ offsetof(Elf64_Ehdr, e_phentsize), 2, 32, -EINVAL, "program headers are corrupt" },
+		{ offsetof(Elf64_Ehdr, e_phoff), 8, 1u << 30, -EINVAL, "program headers are corrupt" },
+		{ offsetof(Elf64_Ehdr, e_machine), 2, EM_AARCH64, -ENOEXEC, "another architecture" },
+		{ EI_CLASS, 1, ELFCLASS32, -ENOEXEC, "64-bit little-endian" },
+		{ EI_DATA, 1, ELFDATA2MSB, -ENOEXEC, "64-bit little-endian" },
+		/* The first note (a thread's) claims 4 GiB: the walk stops there. */
+		{ sizeof(Elf64_Ehdr) + 4 * sizeof(Elf64_Phdr) + 4, 4, 0xfffffff0u, -EINVAL, "no thread" },
+		{ sizeof(Elf64_Ehdr) + 4 * sizeof(Elf64_Phdr), 4, 0xfffffff0u, -EINVAL, "no thread" },
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct buf b = make_core(1);
+		uint64_t v = cases[k].value;
+		memcpy(b.p + cases[k].at, &v, cases[k].width);
+		why[0] = '\0';
+		CHECK_INT(core__open_buf(b.p, b.n, "", CORE_NO_FILES, &c, why, sizeof(why)), cases[k].err);
+		if (!strstr(why, cases[k].why))
+			fprintf(stderr, "case %zu: %s\n", k, why);
+		CHECK(strstr(why, cases[k].why));
+		CHECK(c == NULL);
+		free(b.p);
+	}
+	/* Cut inside the program header table (libelf would count the
+	 * headers that fit: one, or none). */
+	struct buf b = make_core(1);
+	static const size_t cuts[] = { sizeof(Elf64_Phdr) + 20, 30 };
+	for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
+		CHECK_INT(core__open_buf(b.p, sizeof(Elf64_Ehdr) + cuts[k], "", CORE_NO_FILES, &c, why,
+					 sizeof(why)), -EINVAL);
+		CHECK(strstr(why, "program headers are corrupt"));
+	}
+	free(b.p);
+	/* Every segment 2 bytes further (notes not 4-aligned in the file,
+	 * so libelf hands out a copy of them): the same process. */
+	b = make_core(1);
+	struct buf sh = { 0 };
+	put(&sh, b.p, sizeof(Elf64_Ehdr) + 4 * sizeof(Elf64_Phdr));
+	put(&sh, "\0\0", 2);
+	put(&sh, b.p + sh.n - 2, b.n - (sh.n - 2));
+	for (int k = 0; k < 4; k++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, sh.p + sizeof(Elf64_Ehdr) + k * sizeof(ph), sizeof(ph));
+		ph.p_offset += 2;
+		memcpy(sh.p + sizeof(Elf64_Ehdr) + k * sizeof(ph), &ph, sizeof(ph));
+	}
+	CHECK_INT(core__open_buf(sh.p, sh.n, "", CORE_NO_FILES, &c, why, sizeof(why)), 0);
+	if (c) {
+		const struct core_thread *t;
+		CHECK_INT(core__pid(c), 100);
+		CHECK_STR(core__cmdline(c), "python3 app.py --flag value");
+		CHECK_INT(core__threads(c, &t), 2);
+		CHECK(t[1].regs[21] == 0x1234000);
+	}
+	core__close(c);
+	c = NULL;
+	free(sh.p);
+	free(b.p);
+}
+
 /* CSPY_CORE_SEEDS=DIR: also write the cores built here into DIR (the seed
  * corpus of fuzz/fuzz_core.c). */
 static void write_seeds(const char *dir)
@@ -374,5 +449,6 @@ int main(void)
 	TEST_RUN(test_reads);
 	TEST_RUN(test_outside_paths);
 	TEST_RUN(test_refusals);
+	TEST_RUN(test_container);
 	return TEST_REPORT();
 }
