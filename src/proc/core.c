@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT
  *
- * ELF core files (see core.h). The core is mapped privately (or copied,
+ * ELF core files (see core.h). The core is mapped read-only (or copied,
  * for core__open_buf) and never trusted. Its identification bytes are
  * checked here (64-bit, little-endian); libelf then walks the container
- * over those bytes (elf_memory): the ELF header (gelf_getehdr), the program
- * headers (elf_getphdrnum, gelf_getphdr) and the notes of each PT_NOTE
- * segment (elf_getdata_rawchunk, gelf_getnote). The bounds stay ours where
- * libelf is lenient: a program header table cut off by the end of the file
- * (elf_getphdrnum would count only what fits) is refused, counts are
- * capped, and a segment that would run past the end of the file makes the
- * core "truncated" (refused with that reason). Each note's payload
- * (registers, process info, auxiliary vector, file table) is decoded here
- * by offsets. The libelf handle lives only while the core is opened:
- * nothing kept afterwards points into the notes.
+ * over those bytes (elf_memory: it writes to an image only to convert a
+ * foreign byte order, which never reaches it): the ELF header
+ * (gelf_getehdr), the program headers (elf_getphdrnum, gelf_getphdr) and
+ * the notes of each PT_NOTE segment (elf_getdata_rawchunk, gelf_getnote).
+ * The bounds stay ours where libelf is lenient: a program header table cut
+ * off by the end of the file (elf_getphdrnum counts only what fits) is
+ * refused, counts are capped, and a segment that would run past the end of
+ * the file makes the core "truncated" (refused with that reason). Each
+ * note's payload (registers, process info, auxiliary vector, file table)
+ * is decoded here by offsets. The libelf handle lives only while the core
+ * is opened: nothing kept afterwards points into the notes.
  *
  * Memory is served from two sorted, non-overlapping lists of pieces: the
  * core's own bytes (PT_LOAD p_filesz) first, then the mapped files (NT_FILE
@@ -744,7 +745,7 @@ int core__open(const char *path, const char *root, unsigned flags, struct core *
 	struct core *c = xcalloc(1, sizeof(*c));
 	c->size = (size_t)st.st_size;
 	if (c->size) {
-		void *m = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		void *m = mmap(NULL, c->size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (m == MAP_FAILED) {
 			err = -errno;
 			close(fd);
