@@ -5,7 +5,8 @@
  * checked here (64-bit, little-endian); libelf then walks the container
  * over those bytes (elf_memory: it writes to an image only to convert a
  * foreign byte order, which never reaches it): the ELF header
- * (gelf_getehdr), the program headers (elf_getphdrnum, gelf_getphdr) and
+ * (gelf_getehdr), the program headers (elf_getphdrnum, which also reads
+ * a count past 65534 from section 0 (PN_XNUM); gelf_getphdr) and
  * the notes of each PT_NOTE segment (elf_getdata_rawchunk, gelf_getnote).
  * The bounds stay ours where libelf is lenient: a program header table cut
  * off by the end of the file (elf_getphdrnum counts only what fits) is

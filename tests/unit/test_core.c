@@ -353,7 +353,9 @@ static void test_refusals(void)
 
 /* The ELF container: a header or a program header table that is wrong or
  * cut off, and a note whose size passes its segment's end, are refused
- * with their reason (libelf walks them; the bounds are cspy's). */
+ * with their reason (libelf walks them; the bounds are cspy's); a count of
+ * program headers in section 0 (PN_XNUM) and notes that libelf must copy
+ * (not 4-aligned in the file) are read. */
 static void test_container(void)
 {
 	struct core *c = NULL;
@@ -396,6 +398,32 @@ static void test_container(void)
 					 sizeof(why)), -EINVAL);
 		CHECK(strstr(why, "program headers are corrupt"));
 	}
+	free(b.p);
+	/* More than 65534 program headers: e_phnum is PN_XNUM and the count is
+	 * section 0's sh_info (as the kernel writes it); here the 4 there are. */
+	b = make_core(1);
+	Elf64_Ehdr xe;
+	memcpy(&xe, b.p, sizeof(xe));
+	xe.e_phnum = PN_XNUM;
+	xe.e_shoff = b.n;
+	xe.e_shnum = 1;
+	xe.e_shentsize = sizeof(Elf64_Shdr);
+	memcpy(b.p, &xe, sizeof(xe));
+	Elf64_Shdr s0 = { .sh_info = 4 };
+	put(&b, &s0, sizeof(s0));
+	CHECK_INT(core__open_buf(b.p, b.n, "", CORE_NO_FILES, &c, why, sizeof(why)), 0);
+	if (c) {
+		const struct core_thread *t;
+		CHECK_INT(core__threads(c, &t), 2);
+		CHECK_STR(core__cmdline(c), "python3 app.py --flag value");
+	}
+	core__close(c);
+	c = NULL;
+	/* ... and one that claims more than the file holds. */
+	s0.sh_info = 1000;
+	memcpy(b.p + b.n - sizeof(s0), &s0, sizeof(s0));
+	CHECK_INT(core__open_buf(b.p, b.n, "", CORE_NO_FILES, &c, why, sizeof(why)), -EINVAL);
+	CHECK(strstr(why, "program headers are corrupt"));
 	free(b.p);
 	/* Every segment 2 bytes further (notes not 4-aligned in the file,
 	 * so libelf hands out a copy of them): the same process. */
