@@ -351,6 +351,40 @@ static void test_refusals(void)
 	CHECK_INT(core__open("/nonexistent-core", NULL, 0, &c, why, sizeof(why)), -ENOENT);
 }
 
+/* make_core(1) with e_phnum PN_XNUM and the count (phnum) in section 0. */
+static struct buf make_core_xnum(uint32_t phnum)
+{
+	struct buf b = make_core(1);
+	Elf64_Ehdr eh;
+	memcpy(&eh, b.p, sizeof(eh));
+	eh.e_phnum = PN_XNUM;
+	eh.e_shoff = b.n;
+	eh.e_shnum = 1;
+	eh.e_shentsize = sizeof(Elf64_Shdr);
+	memcpy(b.p, &eh, sizeof(eh));
+	Elf64_Shdr s0 = { .sh_info = phnum };
+	put(&b, &s0, sizeof(s0));
+	return b;
+}
+
+/* make_core(1) with every segment 2 bytes further in the file. */
+static struct buf make_core_shifted(void)
+{
+	struct buf b = make_core(1), sh = { 0 };
+	size_t head = sizeof(Elf64_Ehdr) + 4 * sizeof(Elf64_Phdr);
+	put(&sh, b.p, head);
+	put(&sh, "\0\0", 2);
+	put(&sh, b.p + head, b.n - head);
+	for (int k = 0; k < 4; k++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, sh.p + sizeof(Elf64_Ehdr) + k * sizeof(ph), sizeof(ph));
+		ph.p_offset += 2;
+		memcpy(sh.p + sizeof(Elf64_Ehdr) + k * sizeof(ph), &ph, sizeof(ph));
+	}
+	free(b.p);
+	return sh;
+}
+
 /* The ELF container: a header or a program header table that is wrong or
  * cut off, and a note whose size passes its segment's end, are refused
  * with their reason (libelf walks them; the bounds are cspy's); a count of
@@ -401,16 +435,7 @@ static void test_container(void)
 	free(b.p);
 	/* More than 65534 program headers: e_phnum is PN_XNUM and the count is
 	 * section 0's sh_info (as the kernel writes it); here the 4 there are. */
-	b = make_core(1);
-	Elf64_Ehdr xe;
-	memcpy(&xe, b.p, sizeof(xe));
-	xe.e_phnum = PN_XNUM;
-	xe.e_shoff = b.n;
-	xe.e_shnum = 1;
-	xe.e_shentsize = sizeof(Elf64_Shdr);
-	memcpy(b.p, &xe, sizeof(xe));
-	Elf64_Shdr s0 = { .sh_info = 4 };
-	put(&b, &s0, sizeof(s0));
+	b = make_core_xnum(4);
 	CHECK_INT(core__open_buf(b.p, b.n, "", CORE_NO_FILES, &c, why, sizeof(why)), 0);
 	if (c) {
 		const struct core_thread *t;
@@ -419,25 +444,15 @@ static void test_container(void)
 	}
 	core__close(c);
 	c = NULL;
+	free(b.p);
 	/* ... and one that claims more than the file holds. */
-	s0.sh_info = 1000;
-	memcpy(b.p + b.n - sizeof(s0), &s0, sizeof(s0));
+	b = make_core_xnum(1000);
 	CHECK_INT(core__open_buf(b.p, b.n, "", CORE_NO_FILES, &c, why, sizeof(why)), -EINVAL);
 	CHECK(strstr(why, "program headers are corrupt"));
 	free(b.p);
 	/* Every segment 2 bytes further (notes not 4-aligned in the file,
 	 * so libelf hands out a copy of them): the same process. */
-	b = make_core(1);
-	struct buf sh = { 0 };
-	put(&sh, b.p, sizeof(Elf64_Ehdr) + 4 * sizeof(Elf64_Phdr));
-	put(&sh, "\0\0", 2);
-	put(&sh, b.p + sh.n - 2, b.n - (sh.n - 2));
-	for (int k = 0; k < 4; k++) {
-		Elf64_Phdr ph;
-		memcpy(&ph, sh.p + sizeof(Elf64_Ehdr) + k * sizeof(ph), sizeof(ph));
-		ph.p_offset += 2;
-		memcpy(sh.p + sizeof(Elf64_Ehdr) + k * sizeof(ph), &ph, sizeof(ph));
-	}
+	struct buf sh = make_core_shifted();
 	CHECK_INT(core__open_buf(sh.p, sh.n, "", CORE_NO_FILES, &c, why, sizeof(why)), 0);
 	if (c) {
 		const struct core_thread *t;
@@ -449,15 +464,14 @@ static void test_container(void)
 	core__close(c);
 	c = NULL;
 	free(sh.p);
-	free(b.p);
 }
 
 /* CSPY_CORE_SEEDS=DIR: also write the cores built here into DIR (the seed
  * corpus of fuzz/fuzz_core.c). */
 static void write_seeds(const char *dir)
 {
-	for (int k = 0; k < 2; k++) {
-		struct buf b = make_core(!k);
+	for (int k = 0; k < 4; k++) {
+		struct buf b = k < 2 ? make_core(!k) : k == 2 ? make_core_xnum(4) : make_core_shifted();
 		char path[512];
 		snprintf(path, sizeof(path), "%s/fabricated-%d.core", dir, k);
 		FILE *f = fopen(path, "wb");
