@@ -1,10 +1,20 @@
 /* SPDX-License-Identifier: MIT
  *
- * ELF core files (see core.h). The core is mapped read-only (or copied, for
- * core__open_buf) and never trusted: the ELF header, every program header
- * and every note is checked against the size of the file before it is
- * read, counts are capped, and a segment that would run past the end of
- * the file makes the core "truncated" (refused with that reason).
+ * ELF core files (see core.h). The core is mapped read-only (or copied,
+ * for core__open_buf) and never trusted. Its identification bytes are
+ * checked here (64-bit, little-endian); libelf then walks the container
+ * over those bytes (elf_memory: it writes to an image only to convert a
+ * foreign byte order, which never reaches it): the ELF header
+ * (gelf_getehdr), the program headers (elf_getphdrnum, which also reads
+ * a count past 65534 from section 0 (PN_XNUM); gelf_getphdr) and
+ * the notes of each PT_NOTE segment (elf_getdata_rawchunk, gelf_getnote).
+ * The bounds stay ours where libelf is lenient: a program header table cut
+ * off by the end of the file (elf_getphdrnum counts only what fits) is
+ * refused, counts are capped, and a segment that would run past the end of
+ * the file makes the core "truncated" (refused with that reason). Each
+ * note's payload (registers, process info, auxiliary vector, file table)
+ * is decoded here by offsets. The libelf handle lives only while the core
+ * is opened: nothing kept afterwards points into the notes.
  *
  * Memory is served from two sorted, non-overlapping lists of pieces: the
  * core's own bytes (PT_LOAD p_filesz) first, then the mapped files (NT_FILE
@@ -18,9 +28,11 @@
  */
 #include "proc/core.h"
 
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,32 +295,31 @@ static int note_file(struct core *c, const uint8_t *d, size_t n, char *why, size
 	return 0;
 }
 
-static int parse_notes(struct core *c, const uint8_t *p, size_t n, unsigned *count, char *why,
-		       size_t whylen)
+/* The notes of one PT_NOTE segment, walked by libelf (gelf_getnote stops
+ * at the first note whose name or descriptor would pass the segment's end);
+ * *count caps the notes over all segments. */
+static int parse_notes(struct core *c, Elf_Data *d, unsigned *count, char *why, size_t whylen)
 {
-	size_t off = 0;
-	while (off + 12 <= n && *count < CORE_MAX_NOTES) {
-		uint32_t namesz = bytes_u32(p + off), descsz = bytes_u32(p + off + 4), type = bytes_u32(p + off + 8);
-		size_t name_al = ((size_t)namesz + 3) & ~(size_t)3;
-		size_t desc_al = ((size_t)descsz + 3) & ~(size_t)3;
-		if (name_al > n - off - 12 || desc_al > n - off - 12 - name_al)
-			break;
-		const uint8_t *desc = p + off + 12 + name_al;
-		bool core_name = namesz == 5 && memcmp(p + off + 12, "CORE", 5) == 0;
+	GElf_Nhdr nh;
+	size_t off = 0, next, name_off, desc_off;
+	while (*count < CORE_MAX_NOTES && (next = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+		const uint8_t *p = d->d_buf;
+		const uint8_t *desc = p + desc_off;
+		bool core_name = nh.n_namesz == 5 && memcmp(p + name_off, "CORE", 5) == 0;
 		(*count)++;
 		if (core_name) {
 			int err = 0;
-			switch (type) {
-			case NT_PRSTATUS: note_prstatus(c, desc, descsz); break;
-			case NT_PRPSINFO: note_prpsinfo(c, desc, descsz); break;
-			case NT_AUXV: note_auxv(c, desc, descsz); break;
-			case NT_FILE: err = note_file(c, desc, descsz, why, whylen); break;
+			switch (nh.n_type) {
+			case NT_PRSTATUS: note_prstatus(c, desc, nh.n_descsz); break;
+			case NT_PRPSINFO: note_prpsinfo(c, desc, nh.n_descsz); break;
+			case NT_AUXV: note_auxv(c, desc, nh.n_descsz); break;
+			case NT_FILE: err = note_file(c, desc, nh.n_descsz, why, whylen); break;
 			default: break;
 			}
 			if (err)
 				return err;
 		}
-		off += 12 + name_al + desc_al;
+		off = next;
 	}
 	return 0;
 }
@@ -355,7 +366,7 @@ static int nt_cmp(const void *a, const void *b)
 
 /* Files mapped executable, or whose first page in the core is an ELF
  * header, are code: they must be there and match. */
-static int check_files(struct core *c, const Elf64_Phdr *ph, size_t nph, const char *root,
+static int check_files(struct core *c, const GElf_Phdr *ph, size_t nph, const char *root,
 		       unsigned flags, char *why, size_t whylen)
 {
 	if (c->nnt)
@@ -534,31 +545,79 @@ static const struct nt_entry *nt_find(const struct core *c, uint64_t addr)
 	return lo && addr < c->nt[lo - 1].end ? &c->nt[lo - 1] : NULL;
 }
 
+static pthread_once_t libelf_once = PTHREAD_ONCE_INIT;
+static bool libelf_ok;
+
+static void libelf_init(void)
+{
+	libelf_ok = elf_version(EV_CURRENT) != EV_NONE;
+}
+
+/* The number of program headers the ELF header declares (e_phnum, or the
+ * first section header's sh_info when it is PN_XNUM). libelf's
+ * elf_getphdrnum() quietly lowers it to what fits in the file; comparing the
+ * two tells a cut-off table from a whole one. */
+static size_t phdrs_declared(Elf *elf, const GElf_Ehdr *eh)
+{
+	GElf_Shdr sh;
+	if (eh->e_phnum != PN_XNUM)
+		return eh->e_phnum;
+	Elf_Scn *s0 = elf_getscn(elf, 0);
+	return s0 && gelf_getshdr(s0, &sh) ? sh.sh_info : PN_XNUM;
+}
+
 static int build(struct core *c, const char *root, unsigned flags, char *why, size_t whylen)
 {
 	const uint8_t *img = c->img;
+	/* The identification bytes are checked here, before libelf (which
+	 * would accept either class and byte order) sees the image. */
 	if (c->size < 4 || memcmp(img, ELFMAG, 4) != 0)
 		return fail(why, whylen, -ENOEXEC, "it is not an ELF core file%s", "");
 	if (c->size < sizeof(Elf64_Ehdr) || img[EI_CLASS] != ELFCLASS64 || img[EI_DATA] != ELFDATA2LSB)
 		return fail(why, whylen, -ENOEXEC, "it is an ELF file, but not a 64-bit "
 			    "little-endian one (cspy reads x86-64 cores)%s", "");
-	Elf64_Ehdr eh;
-	memcpy(&eh, img, sizeof(eh));
-	if (eh.e_type != ET_CORE)
-		return fail(why, whylen, -ENOEXEC, "it is an ELF %s, not a core file",
-			    eh.e_type == ET_EXEC ? "executable" : eh.e_type == ET_DYN ? "shared object "
-			    "or executable" : "file");
-	if (eh.e_machine != EM_X86_64)
-		return fail(why, whylen, -ENOEXEC, "it is the core of another architecture "
-			    "(cspy reads x86-64 cores)%s", "");
-	size_t nph = eh.e_phnum;
-	if (eh.e_phentsize != sizeof(Elf64_Phdr) || nph > CORE_MAX_PHDRS || eh.e_phoff > c->size ||
-	    nph * sizeof(Elf64_Phdr) > c->size - eh.e_phoff)
-		return fail(why, whylen, -EINVAL, "its program headers are corrupt or cut off "
-			    "(a truncated core?)%s", "");
-	Elf64_Phdr *ph = xmalloc((nph ? nph : 1) * sizeof(*ph));
-	memcpy(ph, img + eh.e_phoff, nph * sizeof(*ph));
+	pthread_once(&libelf_once, libelf_init);
+	if (!libelf_ok)
+		return fail(why, whylen, -ENOSYS, "libelf could not be initialised%s", "");
+	GElf_Ehdr eh;
+	Elf *elf = elf_memory((char *)c->img, c->size);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
+		int e = elf_errno();
+		if (elf)
+			elf_end(elf);
+		return fail(why, whylen, -ENOEXEC, "it is not an ELF core file libelf can read (%s)",
+			    e ? elf_errmsg(e) : "unknown ELF version");
+	}
+	GElf_Phdr *ph = NULL;
+	size_t nph = 0;
 	int err = 0;
+	if (eh.e_type != ET_CORE) {
+		err = fail(why, whylen, -ENOEXEC, "it is an ELF %s, not a core file",
+			   eh.e_type == ET_EXEC ? "executable" : eh.e_type == ET_DYN ? "shared object "
+			   "or executable" : "file");
+		goto out;
+	}
+	if (eh.e_machine != EM_X86_64) {
+		err = fail(why, whylen, -ENOEXEC, "it is the core of another architecture "
+			   "(cspy reads x86-64 cores)%s", "");
+		goto out;
+	}
+	if (elf_getphdrnum(elf, &nph) != 0 || nph != phdrs_declared(elf, &eh) ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || nph > CORE_MAX_PHDRS || eh.e_phoff > c->size ||
+	    nph * sizeof(Elf64_Phdr) > c->size - eh.e_phoff) {
+		nph = 0;
+		err = fail(why, whylen, -EINVAL, "its program headers are corrupt or cut off "
+			   "(a truncated core?)%s", "");
+		goto out;
+	}
+	ph = xmalloc((nph ? nph : 1) * sizeof(*ph));
+	for (size_t i = 0; i < nph; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph[i])) {
+			err = fail(why, whylen, -EINVAL, "its program headers are corrupt or cut off "
+				   "(a truncated core?)%s", "");
+			goto out;
+		}
+	}
 	unsigned notes = 0;
 	size_t mem_cap = 0, maps_cap = 0;
 	for (size_t i = 0; i < nph && !err; i++) {
@@ -574,7 +633,12 @@ static int build(struct core *c, const char *root, unsigned flags, char *why, si
 			break;
 		}
 		if (ph[i].p_type == PT_NOTE) {
-			err = parse_notes(c, img + ph[i].p_offset, ph[i].p_filesz, &notes, why, whylen);
+			Elf_Data *d = NULL;
+			if (ph[i].p_filesz && notes < CORE_MAX_NOTES)
+				d = elf_getdata_rawchunk(elf, (int64_t)ph[i].p_offset, ph[i].p_filesz,
+							 ELF_T_NHDR);
+			if (d)
+				err = parse_notes(c, d, &notes, why, whylen);
 			continue;
 		}
 		uint64_t fsz = ph[i].p_filesz < ph[i].p_memsz ? ph[i].p_filesz : ph[i].p_memsz;
@@ -633,6 +697,11 @@ static int build(struct core *c, const char *root, unsigned flags, char *why, si
 		qsort(c->maps.v, c->maps.n, sizeof(*c->maps.v), map_cmp);
 	find_process(c);
 out:
+	/* The notes' bytes may be libelf's copies: nothing points into them
+	 * once the handle is gone. */
+	c->auxv = NULL;
+	c->auxv_len = 0;
+	elf_end(elf);
 	free(ph);
 	return err;
 }

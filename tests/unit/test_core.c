@@ -8,12 +8,14 @@
  * command line from the stack, executable, threads, registers, running),
  * the maps, reads from the core, from the file on disk and across both,
  * through proc/mem.h too; and every refusal: missing file, a file that does
- * not match, a truncated core, not ELF, not a core, no thread.
+ * not match, a truncated core, not ELF, not a core, no thread; and a
+ * header, program header table or note that is wrong or cut off.
  * CSPY_CORE_SEEDS=DIR writes these cores into DIR: the seeds of
  * fuzz/fuzz_core.c (fuzz/corpus/fuzz_core/).
  */
 #include <elf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,12 +351,127 @@ static void test_refusals(void)
 	CHECK_INT(core__open("/nonexistent-core", NULL, 0, &c, why, sizeof(why)), -ENOENT);
 }
 
+/* make_core(1) with e_phnum PN_XNUM and the count (phnum) in section 0. */
+static struct buf make_core_xnum(uint32_t phnum)
+{
+	struct buf b = make_core(1);
+	Elf64_Ehdr eh;
+	memcpy(&eh, b.p, sizeof(eh));
+	eh.e_phnum = PN_XNUM;
+	eh.e_shoff = b.n;
+	eh.e_shnum = 1;
+	eh.e_shentsize = sizeof(Elf64_Shdr);
+	memcpy(b.p, &eh, sizeof(eh));
+	Elf64_Shdr s0 = { .sh_info = phnum };
+	put(&b, &s0, sizeof(s0));
+	return b;
+}
+
+/* make_core(1) with every segment 2 bytes further in the file. */
+static struct buf make_core_shifted(void)
+{
+	struct buf b = make_core(1), sh = { 0 };
+	size_t head = sizeof(Elf64_Ehdr) + 4 * sizeof(Elf64_Phdr);
+	put(&sh, b.p, head);
+	put(&sh, "\0\0", 2);
+	put(&sh, b.p + head, b.n - head);
+	for (int k = 0; k < 4; k++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, sh.p + sizeof(Elf64_Ehdr) + k * sizeof(ph), sizeof(ph));
+		ph.p_offset += 2;
+		memcpy(sh.p + sizeof(Elf64_Ehdr) + k * sizeof(ph), &ph, sizeof(ph));
+	}
+	free(b.p);
+	return sh;
+}
+
+/* The ELF container: a header or a program header table that is wrong or
+ * cut off, and a note whose size passes its segment's end, are refused
+ * with their reason (libelf walks them; the bounds are cspy's); a count of
+ * program headers in section 0 (PN_XNUM) and notes that libelf must copy
+ * (not 4-aligned in the file) are read. */
+static void test_container(void)
+{
+	struct core *c = NULL;
+	char why[512];
+	static const struct {
+		size_t at, width;
+		uint64_t value;
+		int err;
+		const char *why;
+	} cases[] = {
+		{ offsetof(Elf64_Ehdr, e_phnum), 2, 1000, -EINVAL, "program headers are corrupt" },
+		{ offsetof(Elf64_Ehdr, e_phnum), 2, PN_XNUM, -EINVAL, "program headers are corrupt" },
+		{ offsetof(Elf64_Ehdr, e_phentsize), 2, 32, -EINVAL, "program headers are corrupt" },
+		{ offsetof(Elf64_Ehdr, e_phoff), 8, 1u << 30, -EINVAL, "program headers are corrupt" },
+		{ offsetof(Elf64_Ehdr, e_machine), 2, EM_AARCH64, -ENOEXEC, "another architecture" },
+		{ EI_CLASS, 1, ELFCLASS32, -ENOEXEC, "64-bit little-endian" },
+		{ EI_DATA, 1, ELFDATA2MSB, -ENOEXEC, "64-bit little-endian" },
+		/* The first note (a thread's) claims 4 GiB: the walk stops there. */
+		{ sizeof(Elf64_Ehdr) + 4 * sizeof(Elf64_Phdr) + 4, 4, 0xfffffff0u, -EINVAL, "no thread" },
+		{ sizeof(Elf64_Ehdr) + 4 * sizeof(Elf64_Phdr), 4, 0xfffffff0u, -EINVAL, "no thread" },
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct buf b = make_core(1);
+		uint64_t v = cases[k].value;
+		memcpy(b.p + cases[k].at, &v, cases[k].width);
+		why[0] = '\0';
+		CHECK_INT(core__open_buf(b.p, b.n, "", CORE_NO_FILES, &c, why, sizeof(why)), cases[k].err);
+		if (!strstr(why, cases[k].why))
+			fprintf(stderr, "case %zu: %s\n", k, why);
+		CHECK(strstr(why, cases[k].why));
+		CHECK(c == NULL);
+		free(b.p);
+	}
+	/* Cut inside the program header table (libelf would count the
+	 * headers that fit: one, or none). */
+	struct buf b = make_core(1);
+	static const size_t cuts[] = { sizeof(Elf64_Phdr) + 20, 30 };
+	for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
+		CHECK_INT(core__open_buf(b.p, sizeof(Elf64_Ehdr) + cuts[k], "", CORE_NO_FILES, &c, why,
+					 sizeof(why)), -EINVAL);
+		CHECK(strstr(why, "program headers are corrupt"));
+	}
+	free(b.p);
+	/* More than 65534 program headers: e_phnum is PN_XNUM and the count is
+	 * section 0's sh_info (as the kernel writes it); here the 4 there are. */
+	b = make_core_xnum(4);
+	CHECK_INT(core__open_buf(b.p, b.n, "", CORE_NO_FILES, &c, why, sizeof(why)), 0);
+	if (c) {
+		const struct core_thread *t;
+		CHECK_INT(core__threads(c, &t), 2);
+		CHECK_STR(core__cmdline(c), "python3 app.py --flag value");
+	}
+	core__close(c);
+	c = NULL;
+	free(b.p);
+	/* ... and one that claims more than the file holds. */
+	b = make_core_xnum(1000);
+	CHECK_INT(core__open_buf(b.p, b.n, "", CORE_NO_FILES, &c, why, sizeof(why)), -EINVAL);
+	CHECK(strstr(why, "program headers are corrupt"));
+	free(b.p);
+	/* Every segment 2 bytes further (notes not 4-aligned in the file,
+	 * so libelf hands out a copy of them): the same process. */
+	struct buf sh = make_core_shifted();
+	CHECK_INT(core__open_buf(sh.p, sh.n, "", CORE_NO_FILES, &c, why, sizeof(why)), 0);
+	if (c) {
+		const struct core_thread *t;
+		CHECK_INT(core__pid(c), 100);
+		CHECK_STR(core__cmdline(c), "python3 app.py --flag value");
+		CHECK_INT(core__threads(c, &t), 2);
+		CHECK(t[1].regs[21] == 0x1234000);
+	}
+	core__close(c);
+	c = NULL;
+	free(sh.p);
+}
+
 /* CSPY_CORE_SEEDS=DIR: also write the cores built here into DIR (the seed
  * corpus of fuzz/fuzz_core.c). */
 static void write_seeds(const char *dir)
 {
-	for (int k = 0; k < 2; k++) {
-		struct buf b = make_core(!k);
+	for (int k = 0; k < 4; k++) {
+		struct buf b = k < 2 ? make_core(!k) : k == 2 ? make_core_xnum(4) : make_core_shifted();
 		char path[512];
 		snprintf(path, sizeof(path), "%s/fabricated-%d.core", dir, k);
 		FILE *f = fopen(path, "wb");
@@ -374,5 +491,6 @@ int main(void)
 	TEST_RUN(test_reads);
 	TEST_RUN(test_outside_paths);
 	TEST_RUN(test_refusals);
+	TEST_RUN(test_container);
 	return TEST_REPORT();
 }
