@@ -3077,6 +3077,10 @@ def check_progress_term(ctx):
     byte, and the summary line is still printed."""
     import pty, select
     require_cspy()
+    # Attached, so that the pseudo-terminal holds cspy's stderr alone (a
+    # launched 3.13+ would colour its KeyboardInterrupt traceback there).
+    t = ctx.start('burn.py')
+    ctx.ready(t)
     d = ctx.tmpdir()
     pr = []
     for term, want_esc in (('xterm', True), ('dumb', False), (None, False), ('no-such-term-x', False)):
@@ -3090,9 +3094,8 @@ def check_progress_term(ctx):
         if term:
             env['TERM'] = term
         out = os.path.join(d, 'p.txt')
-        r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '1', '--'] +
-                     launch_cmd(ctx.interp, 'burn.py', os.path.join(d, 'o.json')), wait=False, env=env,
-                     prefix=[sys.executable, '-c', PTY_STDERR, path])
+        r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', '1', '--pid', t.pid], wait=False,
+                     env=env, prefix=[sys.executable, '-c', PTY_STDERR, path])
         got = b''
         end = time.time() + 30
         while time.time() < end:
