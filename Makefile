@@ -165,7 +165,7 @@ e2e-native native: all
 e2e-core: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh core
 
-# Every fuzzer built (make fuzz) and run for FUZZ_SECONDS (12) each.
+# Every fuzzer built (make fuzz) and run for FUZZ_SECONDS (8) each.
 fuzz-run:
 	$(Q)tests/run_all.sh fuzz
 

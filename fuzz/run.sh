@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The fuzz tier: builds the libFuzzer harnesses (make fuzz, clang) and runs
-# each one for FUZZ_SECONDS (default 12) from its seed corpus
+# each one for FUZZ_SECONDS (default 8) from its seed corpus
 # fuzz/corpus/<fuzzer>/ (copied to a temporary directory: the repository's
 # corpus is not changed), with -timeout=2: an input that takes 2 s fails
 # the fuzzer like a crash. One pass per fuzzer that ran without a crash,
@@ -11,7 +11,7 @@
 #   FUZZ_SECONDS=60 fuzz/run.sh fuzz_pyproc
 set -u
 cd "$(dirname "$0")/.."
-secs=${FUZZ_SECONDS:-12}
+secs=${FUZZ_SECONDS:-8}
 pass=0
 fail=0
 if ! command -v clang >/dev/null; then

@@ -92,9 +92,9 @@ for tier in "${tiers[@]}"; do
 		;;
 	fuzz)
 		# Each libFuzzer harness (make fuzz builds every fuzz/fuzz_*.c) for
-		# FUZZ_SECONDS (12) from its seed corpus,
+		# FUZZ_SECONDS (8) from its seed corpus,
 		# -timeout=2: one pass per fuzzer without crash or timeout.
-		run_tier "fuzzers (${FUZZ_SECONDS:-12} s each, -timeout=2)" fuzz/run.sh
+		run_tier "fuzzers (${FUZZ_SECONDS:-8} s each, -timeout=2)" fuzz/run.sh
 		;;
 	validate)
 		# Output formats opened by their real consumers (xmllint, Chromium,

@@ -66,6 +66,7 @@ Output: a table check x interpreter, the n/a reasons, the failure details,
 and last the line "N passed, N failed" (exit status 1 if any failed).
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import re
@@ -759,6 +760,8 @@ def main():
     ap.add_argument('--python', action='append', metavar='VERSION', help='only these interpreters')
     ap.add_argument('--cost', action='store_true', help='also measure CPU per sample with and without --native')
     ap.add_argument('--show', action='store_true', help='print the merged stacks seen by `dump --native`')
+    ap.add_argument('-j', '--jobs', type=int, default=2,
+                    help='interpreters checked in parallel (default 2)')
     ap.add_argument('-v', '--verbose', action='store_true')
     OPTS = ap.parse_args()
     e2elib.OPTS = argparse.Namespace(targets_only=False, verbose=OPTS.verbose, k=None)
@@ -777,11 +780,15 @@ def main():
 
     results, stacks = {}, {}
     checks = [(n, fn) for n, fn, _ in PER_VERSION if selected(n)]
-    for interp in interps:
+
+    def one_interp(interp):
+        """Every per-version check of one interpreter (its own sessions,
+        extension builds and temporary directories: interpreters can run
+        side by side)."""
         if not interp.supported():
             for n, _ in checks:
                 results[(interp.label, n)] = ('n/a', 'Python %s is not supported by cspy' % interp.version)
-            continue
+            return
         plain = [(n, fn) for n, fn, st in PER_VERSION if st is False and selected(n)]
         strip = [(n, fn) for n, fn, st in PER_VERSION if st is True and selected(n)]
         pidns = [(n, fn) for n, fn, st in PER_VERSION if st == 'pidns' and selected(n)]
@@ -793,6 +800,11 @@ def main():
             run_checks(interp, strip, True, results, stacks)
         if pidns:
             run_checks(interp, pidns, False, results, stacks, pidns=True)
+
+    jobs = 1 if OPTS.cost else max(1, OPTS.jobs)     # --cost measures: alone
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+        for f in [ex.submit(one_interp, i) for i in interps]:
+            f.result()
     supported = [i for i in interps if i.supported() and i.minor >= (3, 0)]
     default = e2elib.default_interp(supported)
     gnames = [n for n, _ in GLOBAL if selected(n)]
