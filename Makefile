@@ -189,13 +189,21 @@ example: $(BUILD)/cspy
 # libFuzzer harnesses (clang): build-fuzz/fuzz_*; run e.g. build-fuzz/fuzz_pyproc -max_total_time=60
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc \
+FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -std=c11 -D_GNU_SOURCE -Isrc \
               $(shell pkg-config --cflags $(PKGS))
+FUZZ_FLAGS := $(FUZZ_CFLAGS) -fsanitize=fuzzer
+# The library is compiled once for every harness (instrumented, without
+# libFuzzer's main), each harness then linked against those objects.
+FUZZ_OBJ := $(patsubst %.c,build-fuzz/obj/%.o,$(filter-out src/cli/%,$(LIB_SRC)) $(GEN_SRC))
 fuzz: $(FUZZ_BIN)
-build-fuzz/%: fuzz/%.c $(LIB_SRC) $(GEN_SRC)
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(call msg,FUZZCC,$<)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+build-fuzz/%: fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
-	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(filter-out src/cli/%,$(LIB_SRC)) $(GEN_SRC) $(LDLIBS)
+	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
 # Benchmarks (bench/README.md): the full run takes 20-30 minutes and writes
 # bench/results/bench.md (and dump.md); BENCH_SMOKE=1 make bench, or make
@@ -228,4 +236,4 @@ install: $(BUILD)/cspy
 clean:
 	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_FIXTURE:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_FIXTURE:.o=.d) $(FUZZ_OBJ:.o=.d)

@@ -19,7 +19,7 @@ if ! command -v clang >/dev/null; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-if ! make -s fuzz >/dev/null; then
+if ! make -s -j2 fuzz >/dev/null; then
 	echo "FAIL make fuzz"
 	echo "0 passed, 1 failed"
 	exit 1
