@@ -26,12 +26,18 @@ def idle_worker(event):
 
 def serve_forever():
     event = threading.Event()
-    threading.Thread(target=busy_worker, name="worker-busy").start()
-    threading.Thread(target=idle_worker, args=(event,), name="worker-idle").start()
+    for target, args, name in ((busy_worker, (), "worker-busy"),
+                               (idle_worker, (event,), "worker-idle")):
+        worker = threading.Thread(target=target, args=args, name=name)
+        worker.daemon = True    # so that Ctrl-C (SIGINT) ends the program
+        worker.start()
     while True:
         time.sleep(0.5)
 
 
 if __name__ == "__main__":
     print("webapp running; pid", __import__("os").getpid())
-    serve_forever()
+    try:
+        serve_forever()
+    except KeyboardInterrupt:
+        pass

@@ -2961,6 +2961,35 @@ def check_run_gap(ctx):
     ctx.finish()
 
 
+def check_example(ctx):
+    """The README's first quick-start command (`make example`:
+    examples/run_example.sh with this build): exit status 0, a flame graph
+    of webapp.py written (its launched run ends at --duration on the SIGINT
+    cspy sends, without the escalation), then a dump showing its busy
+    worker. Fails before: webapp.py's non-daemon workers outlived Ctrl-C,
+    SIGTERM came 3 s later and the script stopped at exit status 143."""
+    require_cspy()
+    env = target_env()
+    env['BUILD'] = os.path.dirname(cspy_path())
+    t0 = time.time()
+    res = e2elib.run_cmd([os.path.join(REPO, 'examples', 'run_example.sh')], 'examples/run_example.sh',
+                         timeout=60, env=env)
+    took = time.time() - t0
+    pr = []
+    if res.rc != 0:
+        pr.append('exit status %s, expected 0' % res.rc)
+    if "Wrote flamegraph data to" not in res.err:
+        pr.append('no "Wrote flamegraph data" line on stderr')
+    if 'busy_worker (webapp.py:' not in res.out:
+        pr.append('the dump shows no busy_worker frame')
+    if took > 15:
+        pr.append('took %.1f s (a 3 s record and a dump): the program did not end on SIGINT' % took)
+    if pr:
+        ctx.fail('$ BUILD=%s examples/run_example.sh\n  stdout: %s\n  stderr: %s' % (
+            env['BUILD'], clip(res.out), clip(res.err)), pr)
+    ctx.finish()
+
+
 def check_speedscope_active(ctx):
     """speedscope opens on the busiest thread (activeProfileIndex): busiest.py
     spins 0.3 s on its main thread (sampled first), then 1.2 s on "worker".
@@ -3436,6 +3465,7 @@ GLOBAL = [
     ('rate_cap', check_rate_cap),
     ('option_forms', check_option_forms),
     ('speedscope_active', check_speedscope_active),
+    ('example', check_example),
     ('run_gap', check_run_gap),
     ('compressed_output', check_compressed_output),
     ('sample_counts', check_sample_counts),
