@@ -535,7 +535,8 @@ def check_idle(ctx):
 
 
 KEPT_RATE = '5000'
-KEPT_MIN = 0.95
+KEPT_MIN = 0.90             # the defect it guards kept about half (1 kHz: 78 %); a full run's load
+                            # once starved the busy thread below 95 % (94.4 %, --nonblocking, 3.15)
 
 
 def check_busy_kept(ctx):
