@@ -546,15 +546,24 @@ def check_busy_kept(ctx):
     --nonblocking mode."""
     t, o, roles = mix_target(ctx)
     for flags in ([], ['--nonblocking']):
-        d = ctx.tmpdir()
-        out = os.path.join(d, 'kept.txt')
-        r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', DUR, '-r', KEPT_RATE] + flags +
-                     ['--pid', t.pid])
-        samples = record_ok(ctx, r, out, 'raw')
-        busy = load_raw(out).leaf_counts().get('busy_spin', 0)
-        if samples < 50 or busy < KEPT_MIN * samples:
+        # Up to three recordings: on a machine loaded by the rest of the
+        # suite the busy thread can wait for a CPU for hundreds of ms, which
+        # the "no CPU used for 50 ms: all asleep" shortcut of
+        # proc/threadstate.c takes for sleep (60 % kept once, 3.15 in a
+        # chroot). The defect this guards kept about half every time.
+        for attempt in range(3):
+            d = ctx.tmpdir()
+            out = os.path.join(d, 'kept.txt')
+            r = ctx.cspy(['record', '-f', 'raw', '-o', out, '-d', DUR, '-r', KEPT_RATE] + flags +
+                         ['--pid', t.pid])
+            samples = record_ok(ctx, r, out, 'raw')
+            busy = load_raw(out).leaf_counts().get('busy_spin', 0)
+            if samples >= 50 and busy >= KEPT_MIN * samples:
+                break
+        else:
             ctx.fail(r, ['%d samples, %d of them with the busy thread active (busy_spin), '
-                         'expected at least %d %%' % (samples, busy, KEPT_MIN * 100)])
+                         'expected at least %d %% (in one of 3 recordings)'
+                         % (samples, busy, KEPT_MIN * 100)])
     ctx.finish()
 
 
