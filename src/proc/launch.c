@@ -203,17 +203,26 @@ static void signal_all(pid_t pid, bool reaped, const pid_t *also, size_t nalso, 
 		kill(also[i], sig);
 }
 
+/* Poll the child unless it is reaped already: 0, or -errno. */
+static int poll_child(pid_t pid, int *status, bool *reaped)
+{
+	if (*reaped)
+		return 0;
+	int r = launch_poll(pid, status);
+	if (r < 0)
+		return r;
+	*reaped = r == 1;
+	return 0;
+}
+
 int launch_end(pid_t pid, const pid_t *also, size_t nalso, int sig, bool already_sent,
 	       volatile sig_atomic_t *hurry, int *status, bool *killed)
 {
 	*killed = false;
 	bool reaped = pid <= 0;
-	if (!reaped) {
-		int r = launch_poll(pid, status);
-		if (r < 0)
-			return r;
-		reaped = r == 1;
-	}
+	int err = poll_child(pid, status, &reaped);
+	if (err)
+		return err;
 	if (reaped && !others_alive(also, nalso))
 		return 0;
 	sig_atomic_t seen = 0;
@@ -224,12 +233,9 @@ int launch_end(pid_t pid, const pid_t *also, size_t nalso, int sig, bool already
 		(uint64_t)((sig == SIGKILL ? REAP_TIMEOUT_S : LAUNCH_GRACE_S) * 1e9);
 	struct timespec ts = { 0, POLL_NS };
 	for (;;) {
-		if (!reaped) {
-			int r = launch_poll(pid, status);
-			if (r < 0)
-				return r;
-			reaped = r == 1;
-		}
+		err = poll_child(pid, status, &reaped);
+		if (err)
+			return err;
 		if (reaped && !others_alive(also, nalso))
 			return 0;
 		uint64_t now = clock_now_ns();
