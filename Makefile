@@ -6,6 +6,8 @@
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
 #   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
+#   make static       one fully static binary, build-static/cspy (libelf, libdw, zlib and
+#                     libstdc++'s demangler linked in: runs where none of them exist)
 #   make V=1          show the commands
 #   make OMIT_NEWEST=1 BUILD=build-omit  leave the newest Python minor's table out (to test
 #                     how a newer, unknown minor is tried and validated); use its own BUILD=
@@ -29,7 +31,16 @@ endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
            -Isrc -DCSPY_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
+# STATIC=1 (make static sets it, with its own BUILD=build-static): link every
+# library statically, with the libraries' own static dependencies (libdw's
+# bzip2 and xz readers of compressed debug sections).
+ifeq ($(STATIC),1)
+CFLAGS  += -DCSPY_STATIC=1
+LDFLAGS += -static
+LDLIBS  += $(shell pkg-config --static --libs $(PKGS)) $(NATIVE_LIBS)
+else
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) $(NATIVE_LIBS)
+endif
 ifeq ($(OMIT_NEWEST),1)
 CFLAGS  += -DCSPY_OMIT_NEWEST
 endif
@@ -69,7 +80,8 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
-        e2e-top e2e-native e2e-core native fuzz-run san clean install fuzz example bench bench-smoke pythons
+        e2e-top e2e-native e2e-core native fuzz-run san clean install fuzz example bench bench-smoke pythons \
+        static
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -117,6 +129,17 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libcspy.a
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcspy.a $(LDLIBS)
+
+# One static binary: build-static/cspy. The static archives come with
+# Debian's -dev packages (libelf-dev, libdw-dev, zlib1g-dev, libbz2-dev,
+# liblzma-dev); a missing one is named before anything is compiled.
+STATIC_ARCHIVES := libelf.a libdw.a libz.a libbz2.a liblzma.a libstdc++.a libc.a
+static:
+	$(Q)missing=; for a in $(STATIC_ARCHIVES); do \
+	  p=$$($(CC) -print-file-name=$$a); [ "$$p" != "$$a" ] && [ -f "$$p" ] || missing="$$missing $$a"; \
+	done; if [ -n "$$missing" ]; then \
+	  echo "make static: no static library for:$$missing (Debian: apt-get install libelf-dev libdw-dev zlib1g-dev libbz2-dev liblzma-dev)" >&2; exit 1; fi
+	$(Q)$(MAKE) --no-print-directory STATIC=1 BUILD=build-static build-static/cspy
 
 # The whole suite; its last line is "N passed, N failed".
 test check: all
@@ -234,6 +257,6 @@ install: $(BUILD)/cspy
 	install -m 644 $(BUILD)/cspy.fish $(COMPLETIONS)/fish/vendor_completions.d/cspy.fish
 
 clean:
-	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw
+	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw build-static
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_FIXTURE:.o=.d) $(FUZZ_OBJ:.o=.d)
