@@ -2,12 +2,13 @@
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
 #                     validate, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
-#                     e2e-native, e2e-core, fuzz-run, san (see "Tests" in README.md)
+#                     e2e-native, e2e-core, e2e-static, fuzz-run, san (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
 #   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
 #   make static       one fully static binary, build-static/cspy (libelf, libdw, zlib and
-#                     libstdc++'s demangler linked in: runs where none of them exist)
+#                     libstdc++'s demangler linked in: runs where none of them exist),
+#                     stripped; its debug information in build-static/cspy.debug
 #   make V=1          show the commands
 #   make OMIT_NEWEST=1 BUILD=build-omit  leave the newest Python minor's table out (to test
 #                     how a newer, unknown minor is tried and validated); use its own BUILD=
@@ -15,6 +16,7 @@ CC      ?= cc
 SAN     ?=
 BUILD   ?= build$(if $(SAN),-$(SAN))
 PREFIX  ?= /usr/local
+OBJCOPY ?= objcopy
 VERSION := 0.1.0
 
 # libdw (elfutils) gives --native; make NO_LIBDW=1 builds without it (the
@@ -34,9 +36,11 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
 # STATIC=1 (make static sets it, with its own BUILD=build-static): link every
 # library statically, with the libraries' own static dependencies (libdw's
 # bzip2 and xz readers of compressed debug sections).
+# libdw's dlopen (of libdebuginfod) goes to a stub that refuses it
+# (src/native/unwind_dwfl.c): a static program must not load a shared library.
 ifeq ($(STATIC),1)
 CFLAGS  += -DCSPY_STATIC=1
-LDFLAGS += -static
+LDFLAGS += -static $(if $(filter 1,$(NO_LIBDW)),,-Wl,--wrap=dlopen)
 LDLIBS  += $(shell pkg-config --static --libs $(PKGS)) $(NATIVE_LIBS)
 else
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) $(NATIVE_LIBS)
@@ -81,12 +85,17 @@ BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
         e2e-top e2e-native e2e-core native fuzz-run san clean install fuzz example bench bench-smoke pythons \
-        static
+        static e2e-static
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+ifeq ($(STATIC),1)
+	$(call msg,STRIP,$@)
+	$(Q)$(OBJCOPY) --only-keep-debug $@ $@.debug && \
+	  $(OBJCOPY) --strip-all --add-gnu-debuglink=$@.debug $@ || { rm -f $@; exit 1; }
+endif
 
 $(BUILD)/libcspy.a: $(LIB_OBJ)
 	$(call msg,AR,$@)
@@ -187,6 +196,10 @@ e2e-native native: all
 # dump --core: cores made by gdb's gcore and by the kernel, every interpreter.
 e2e-core: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh core
+
+# make static's binary run from a root holding nothing but it (tests/e2e/static.py).
+e2e-static: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh static
 
 # Every fuzzer built (make fuzz) and run for FUZZ_SECONDS (8) each.
 fuzz-run:

@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "cli/complete.h"
+#include "native/unwind.h"
 
 struct cmd {
 	const char *name;
@@ -170,6 +171,46 @@ static int legacy_record(int argc, char **argv)
 	return rc;
 }
 
+/* --version: "cspy X.Y.Z" first (one line to parse, as py-spy's), then what
+ * this build is: how it unwinds native stacks, how it is linked, for which
+ * machine, by which compiler. */
+#if defined(__x86_64__)
+#define BUILD_ARCH "x86_64"
+#elif defined(__aarch64__)
+#define BUILD_ARCH "aarch64"
+#elif defined(__i386__)
+#define BUILD_ARCH "i386"
+#else
+#define BUILD_ARCH "unknown"
+#endif
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#if defined(__clang__)
+#define BUILD_COMPILER "clang " STR(__clang_major__) "." STR(__clang_minor__) "." \
+	STR(__clang_patchlevel__)
+#elif defined(__GNUC__)
+#define BUILD_COMPILER "gcc " __VERSION__
+#else
+#define BUILD_COMPILER "unknown"
+#endif
+#if CSPY_STATIC
+#define BUILD_LINKING "static (every library built in)"
+#else
+#define BUILD_LINKING "dynamic"
+#endif
+
+static void print_version(void)
+{
+	const char *backend = unwind_backend();
+	printf("cspy %s\n", CSPY_VERSION);
+	if (backend)
+		printf("native unwinding: %s (--native)\n", backend);
+	else
+		printf("native unwinding: none (built with NO_LIBDW=1: no --native)\n");
+	printf("linking: %s\narchitecture: %s\ncompiler: %s\n",
+	       BUILD_LINKING, BUILD_ARCH, BUILD_COMPILER);
+}
+
 static int finish(int rc)
 {
 	/* A write error on stdout (full disk) is an error; a closed pipe is the reader's choice. */
@@ -194,7 +235,7 @@ int main(int argc, char **argv)
 		return finish(0);
 	}
 	if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-		printf("cspy %s\n", CSPY_VERSION);
+		print_version();
 		return finish(0);
 	}
 	if (!strcmp(a, "--dump"))       /* py-spy 0.1: cspy --dump --pid PID */

@@ -35,6 +35,11 @@ struct merged_sample;
  * is the one-line message for the user. */
 bool unwind_available(const char **why);
 
+/* The library that unwinds in this build and its version, for --version:
+ * "libdw 0.188" (elfutils' dwfl_version), or NULL in a NO_LIBDW=1 build.
+ * A static string. */
+const char *unwind_backend(void);
+
 /* An unwinder for process pid, whose interpreter lives in the ELF
  * python_binary (the path as mapped; may be NULL). Returns 0, -ENOTSUP (no
  * libdw in this build), or -errno. */

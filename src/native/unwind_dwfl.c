@@ -153,6 +153,34 @@ bool unwind_available(const char **why)
 	return true;
 }
 
+const char *unwind_backend(void)
+{
+	static char name[48];
+	if (!name[0]) {
+		const char *v = dwfl_version(NULL);
+		snprintf(name, sizeof(name), "libdw %s", v ? v : "(unknown version)");
+	}
+	return name;
+}
+
+#if CSPY_STATIC
+/* The static build (make static) links libdw with -Wl,--wrap=dlopen, so
+ * libdw's one dlopen, of libdebuginfod.so.1 (elfutils 0.188 tries it for
+ * every module without a local debug file, whatever DEBUGINFOD_URLS says),
+ * comes here. A static program must not load a shared library: it would
+ * bring a second C library, with its own malloc and thread-local storage.
+ * libdw then goes on without debuginfod, as it does when the library is not
+ * installed (and, without a handle, never calls dlsym or dlclose). */
+void *__wrap_dlopen(const char *file, int mode);
+
+void *__wrap_dlopen(const char *file, int mode)
+{
+	(void)file;
+	(void)mode;
+	return NULL;
+}
+#endif
+
 /* ---- interned strings ---------------------------------------------------- */
 
 static const char *intern(struct unwinder *u, const char *s)

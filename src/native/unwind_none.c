@@ -17,6 +17,11 @@ bool unwind_available(const char **why)
 	return false;
 }
 
+const char *unwind_backend(void)
+{
+	return NULL;
+}
+
 int unwinder__new(pid_t pid, const char *python_binary, struct unwinder **out)
 {
 	(void)pid;

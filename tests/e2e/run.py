@@ -1395,9 +1395,11 @@ def check_version(ctx):
     problems = []
     if res.rc != 0:
         problems.append('exit status %d, expected 0' % res.rc)
-    m = re.match(r'^cspy (\d+\.\d+\.\d+)\n?$', res.out)
+    # "cspy X.Y.Z", then the build's features, "key: value" each (every
+    # kind of build: tests/e2e/static.py's version).
+    m = re.match(r'^cspy (\d+\.\d+\.\d+)\n(native unwinding|linking|architecture|compiler): ', res.out)
     if not m:
-        problems.append('stdout expected "cspy X.Y.Z", got %r' % res.out)
+        problems.append('stdout expected "cspy X.Y.Z" then the build\'s features, got %r' % res.out)
     elif makefile_version() and m.group(1) != makefile_version():
         problems.append('version %s, Makefile says %s' % (m.group(1), makefile_version()))
     ctx.problem(res, problems)
