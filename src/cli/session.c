@@ -19,6 +19,7 @@
 #include "cli/opts.h"
 #include "writers/outfile.h"
 #include "proc/launch.h"
+#include "proc/perm.h"
 #include "sampler/sampler.h"
 
 /* How long a launched program has to become a Python process. */
@@ -123,6 +124,12 @@ int session_start(struct sampler *s, const struct opts *o, bool capture, const c
 	if (err == -ESRCH && sampler__child_status(s, &status) == 1) {
 		cli_note("The program exited before it could be sampled.");
 		return SESSION_EXITED;
+	}
+	if (err == -EPERM) {            /* the one-line why and what to do */
+		perm_explain(child, cmd, why, sizeof(why));
+		cli_error("%s", why);
+		*rc = 1;
+		return err;
 	}
 	if (err == -ENOEXEC && sampler__child_status(s, &status) == 1) {
 		/* It ran, but never as Python: a failure, unless it failed itself. */

@@ -425,17 +425,34 @@ int targets__add_child(struct targets *s, pid_t child, double timeout_s, char *w
 	struct timespec pause = { 0, 1000000 };
 	struct pyproc *pp = NULL;
 	uint64_t found_ns = 0;          /* when a descendant was first adopted */
+	uint64_t denied_ns = 0;         /* since when reading the child is refused */
 	int err = -EINTR;
 	why[0] = '\0';
 	while (!*s->c.stop) {
 		uint64_t now = clock_now_ns();
+		int e = 0;
 		targets__reap(s);
 		/* Opening is costly (ELF files); once the child is Python, only
 		 * wait for its interpreter to have a thread state. */
-		if (!s->child_done && !pp && open_child(s, child, &pp, why, whylen, now) != 0)
+		if (!s->child_done && !pp && (e = open_child(s, child, &pp, why, whylen, now)) != 0)
 			pp = NULL;
+		if (pp)
+			e = pyproc__sample(pp, NULL, &s->probe, 0);
+		/* Refused for a second (not a moment of its exec): no permission
+		 * to read even our own child (a container's seccomp filter
+		 * without CAP_SYS_PTRACE); the caller explains. */
+		if (e == -EPERM || e == -EACCES) {
+			if (!denied_ns)
+				denied_ns = now;
+			if (now - denied_ns > 1000000000ull) {
+				snprintf(why, whylen, "cannot be read (permission denied)");
+				err = -EPERM;
+				break;
+			}
+		} else {
+			denied_ns = 0;
+		}
 		if (pp) {
-			int e = pyproc__sample(pp, NULL, &s->probe, 0);
 			if (e == 0) {
 				pp = recheck_version(s, child, pp);
 				if ((err = gil_refused(s, pp, why, whylen)) != 0)
