@@ -134,6 +134,9 @@ def in_root(args, env=None, timeout=30, pidns_of=None, exe='/cspy'):
     machine's /proc bind-mounted); pidns_of: in the PID namespace of that
     process instead, with that namespace's own /proc."""
     need_static()
+    if os.geteuid() != 0:
+        raise NA('the empty root needs root (unshare --mount, mount, chroot); running as uid %d'
+                 % os.geteuid())
     prefix = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c',
               PIDNS_ROOT_SH if pidns_of else ROOT_SH, ROOT[0]]
     if pidns_of:
