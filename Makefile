@@ -8,6 +8,8 @@
 #   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
 #   make static       one fully static binary, build-static/cspy (libelf, libdw, zlib and
 #                     libstdc++'s demangler linked in: runs where none of them exist)
+#   make man          the man pages, build/man/*.1 (`cspy manpage`, from the --help texts)
+#   make deb          the Debian package, build/deb/cspy_VERSION_ARCH.deb (dpkg-deb)
 #   make V=1          show the commands
 #   make OMIT_NEWEST=1 BUILD=build-omit  leave the newest Python minor's table out (to test
 #                     how a newer, unknown minor is tried and validated); use its own BUILD=
@@ -81,7 +83,7 @@ BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
         e2e-top e2e-native e2e-core native fuzz-run san clean install fuzz example bench bench-smoke pythons \
-        static
+        static man deb e2e-deb
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -242,13 +244,37 @@ endif
 bench-smoke: $(BUILD)/cspy $(BENCH_BIN)
 	$(Q)BUILD=$(BUILD) python3 bench/run.py --smoke
 
-# The binary and its shell completions (`cspy completions SHELL`, written
-# from the option tables of the binary being installed).
+# The man pages: `cspy manpage [COMMAND]` writes each from the command's
+# --help text. Their date is SOURCE_DATE_EPOCH's (the last commit's by
+# default; none outside git), so a rebuild gives the same pages.
+MAN_PAGES := cspy cspy-record cspy-top cspy-dump
+MAN_FILES := $(MAN_PAGES:%=$(BUILD)/man/%.1)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+man: $(MAN_FILES)
+$(BUILD)/man/%.1: $(BUILD)/cspy
+	@mkdir -p $(@D)
+	$(call msg,MAN,$@)
+	$(Q)SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(BUILD)/cspy manpage $(patsubst cspy-%,%,$(filter-out cspy,$*)) > $@.tmp && mv $@.tmp $@
+
+# The Debian package (packaging/deb/mkdeb.sh): the stripped binary, the man
+# pages, the completions, copyright, changelog and README; Depends from
+# dpkg-shlibdeps. Tested by make e2e-deb (dpkg -i/-r in a test root, lintian).
+deb: $(BUILD)/cspy $(MAN_FILES)
+	$(call msg,DEB,$(BUILD)/deb/)
+	$(Q)BUILD=$(BUILD) VERSION=$(VERSION) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) packaging/deb/mkdeb.sh >/dev/null
+
+e2e-deb: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh deb
+
+# The binary, its man pages and its shell completions (`cspy completions
+# SHELL`, written from the option tables of the binary being installed).
 COMPLETIONS := $(DESTDIR)$(PREFIX)/share
-install: $(BUILD)/cspy
+install: $(BUILD)/cspy $(MAN_FILES)
 	install -d $(DESTDIR)$(PREFIX)/bin $(COMPLETIONS)/bash-completion/completions \
-		$(COMPLETIONS)/zsh/site-functions $(COMPLETIONS)/fish/vendor_completions.d
+		$(COMPLETIONS)/zsh/site-functions $(COMPLETIONS)/fish/vendor_completions.d \
+		$(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/cspy $(DESTDIR)$(PREFIX)/bin/cspy
+	install -m 644 $(MAN_FILES) $(DESTDIR)$(PREFIX)/share/man/man1/
 	$(BUILD)/cspy completions bash > $(BUILD)/cspy.bash
 	$(BUILD)/cspy completions zsh > $(BUILD)/_cspy
 	$(BUILD)/cspy completions fish > $(BUILD)/cspy.fish
