@@ -283,6 +283,6 @@ install: $(BUILD)/cspy $(MAN_FILES)
 	install -m 644 $(BUILD)/cspy.fish $(COMPLETIONS)/fish/vendor_completions.d/cspy.fish
 
 clean:
-	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw build-static
+	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw build-static build-deb
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_FIXTURE:.o=.d) $(FUZZ_OBJ:.o=.d)

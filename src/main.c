@@ -177,15 +177,18 @@ static int cmd_manpage(int argc, char **argv)
 			pages[np++] = names[nn++] = xasprintf("cspy-%s", commands[i].name);
 	pages[np] = NULL;
 
-	struct complete_cmd cc = { 0 };
-	char *text = NULL, *name = c ? xasprintf("cspy-%s", c->name) : xstrdup("cspy");
-	char *version = xasprintf("cspy %s", CSPY_VERSION), *summary = NULL;
+	char *text = NULL;
 	size_t tlen = 0;
 	FILE *m = open_memstream(&text, &tlen);
 	if (!m) {
 		cli_error("out of memory");
+		for (size_t i = 0; i < nn; i++)
+			free(names[i]);
 		return 1;
 	}
+	struct complete_cmd cc = { 0 };
+	char *name = c ? xasprintf("cspy-%s", c->name) : xstrdup("cspy");
+	char *version = xasprintf("cspy %s", CSPY_VERSION), *summary = NULL;
 	if (c) {
 		c->options(&cc);
 		cc.usage(m);
