@@ -25,8 +25,9 @@ from $BUILD (make man, make deb; $BUILD/cspy must be built). Checks, in order:
                    found with dpkg -S, with a version; Installed-Size is the
                    files' KiB), --contents: exactly the expected files, modes
                    and root:root; DEBIAN/md5sums matches the files; the binary
-                   stripped; gzip -9n (no name, no time) pages; a DEP-5
-                   copyright holding LICENSE's text; a Debian changelog
+                   stripped; the completions `cspy completions` writes; gzip
+                   -9n (no name, no time) pages; a DEP-5 copyright holding
+                   LICENSE's text; a Debian changelog
   dpkg_install     dpkg -i into a fresh root R (--root=R: its own admin dir;
                    --force-depends: the libraries are the host's, not R's
                    database's; --force-not-root when not root;
@@ -153,8 +154,15 @@ def summaries():
     return got
 
 
+def make(*targets, env=None):
+    """make TARGETS with this $BUILD; -o: the binary under test is used as it
+    is, never rebuilt."""
+    b = os.environ.get('BUILD') or 'build'
+    run(['make', '-s', '-o', b + '/cspy', 'BUILD=' + b] + list(targets), cwd=REPO, timeout=300, env=env)
+
+
 def make_man():
-    run(['make', '-s', 'BUILD=' + os.environ.get('BUILD', 'build'), 'man'], cwd=REPO, timeout=300)
+    make('man')
     return {p: os.path.join(build_dir(), 'man', p + '.1') for p in PAGES}
 
 
@@ -254,8 +262,7 @@ def check_man_text(ctx):
 def check_make_install(ctx):
     need('man')
     dest = e2elib.make_temp_dir('cspy-deb-install-')
-    run(['make', '-s', 'BUILD=' + os.environ.get('BUILD', 'build'), 'DESTDIR=' + dest, 'PREFIX=/usr',
-         'install'], cwd=REPO, timeout=300)
+    make('DESTDIR=' + dest, 'PREFIX=/usr', 'install')
     want = ['usr/bin/cspy'] + ['usr/share/man/man1/%s.1' % p for p in PAGES] + [
         'usr/share/bash-completion/completions/cspy', 'usr/share/zsh/site-functions/_cspy',
         'usr/share/fish/vendor_completions.d/cspy.fish']
@@ -280,7 +287,7 @@ def check_make_install(ctx):
 # The Debian package
 
 def make_deb(env=None):
-    run(['make', '-s', 'BUILD=' + os.environ.get('BUILD', 'build'), 'deb'], cwd=REPO, timeout=300, env=env)
+    make('deb', env=env)
 
 
 def check_deb_build(ctx):
@@ -332,7 +339,7 @@ def control_fields(text):
     return fields
 
 
-def expected_files(version):
+def expected_files():
     return {
         './usr/bin/cspy': 0o755,
         './usr/share/bash-completion/completions/cspy': 0o644,
@@ -397,7 +404,7 @@ def check_deb_info(ctx):
             problems.append('Depends: %s has no version' % deps[pkg.split(':')[0]])
     # Contents: the files, modes, owners.
     listing = run(['dpkg-deb', '--contents', deb]).out
-    want = expected_files(STATE['version'])
+    want = expected_files()
     seen = {}
     for line in listing.strip().split('\n'):
         parts = line.split()
@@ -447,6 +454,15 @@ def check_deb_info(ctx):
     for s in ('.symtab', '.debug_info', '.comment'):
         if re.search(r'\s%s\s' % re.escape(s), secs):
             problems.append('usr/bin/cspy is not stripped: it has %s' % s)
+    for rel, shell in (('usr/share/bash-completion/completions/cspy', 'bash'),
+                       ('usr/share/zsh/vendor-completions/_cspy', 'zsh'),
+                       ('usr/share/fish/vendor_completions.d/cspy.fish', 'fish')):
+        try:
+            with open(os.path.join(tmp, rel), encoding='utf-8') as fh:
+                if fh.read() != cspy('completions', shell).out:
+                    problems.append('%s is not `cspy completions %s`' % (rel, shell))
+        except OSError as e:
+            problems.append('%s: %s' % (rel, e))
     res = run([binary, '--version'], want_rc=None)
     if res.rc != 0 or STATE['version'] not in res.out:
         problems.append('the packaged cspy --version: exit %d, %r' % (res.rc, res.out))
@@ -500,21 +516,14 @@ def dpkg(root, *args, want_rc=0):
 
 
 def left_behind(root):
-    """The files and directories under root besides dpkg's own (var/lib/dpkg,
-    the log) and the directories the test made."""
+    """The files and directories under root but dpkg's own (var/, the log)."""
     left = []
     for d, dirs, files in os.walk(root):
         rel = os.path.relpath(d, root)
-        if rel == 'var' or rel.startswith('var/lib') or rel == 'var/lib':
+        if rel == 'var' or rel.startswith('var/'):
             continue
-        for n in files:
-            p = os.path.normpath(os.path.join(rel, n))
-            if p != 'dpkg.log':
-                left.append(p)
-        for n in dirs:
-            p = os.path.normpath(os.path.join(rel, n))
-            if p not in ('var',):
-                left.append(p + '/')
+        left += [os.path.normpath(os.path.join(rel, n)) for n in files if n != 'dpkg.log' or rel != '.']
+        left += [os.path.normpath(os.path.join(rel, n)) + '/' for n in dirs if n != 'var' or rel != '.']
     return sorted(left)
 
 
@@ -534,7 +543,7 @@ def check_dpkg_install(ctx):
         if 'Status: install ok installed' not in st:
             problems.append('dpkg -s after -i: %r' % st)
         listed = set(l for l in dpkg(root, '-L', 'cspy').out.split('\n') if l)
-        for p, mode in expected_files(STATE['version']).items():
+        for p, mode in expected_files().items():
             path = os.path.join(root, p[2:])
             if '/' + p[2:] not in listed:
                 problems.append('dpkg -L cspy lacks /%s' % p[2:])
