@@ -83,7 +83,7 @@ BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
         e2e-top e2e-native e2e-core native fuzz-run san clean install fuzz example bench bench-smoke pythons \
-        static man deb e2e-deb
+        static
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -250,6 +250,7 @@ bench-smoke: $(BUILD)/cspy $(BENCH_BIN)
 MAN_PAGES := cspy cspy-record cspy-top cspy-dump
 MAN_FILES := $(MAN_PAGES:%=$(BUILD)/man/%.1)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+.PHONY: man deb e2e-deb
 man: $(MAN_FILES)
 $(BUILD)/man/%.1: $(BUILD)/cspy
 	@mkdir -p $(@D)

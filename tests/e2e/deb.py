@@ -117,6 +117,15 @@ def cspy(*args):
     return run([e2elib.cspy_path()] + list(args))
 
 
+def version():
+    """The version `cspy --version` says on its first line ("cspy 0.1.0 ...")."""
+    out = cspy('--version').out
+    m = re.match(r'cspy (\S+)', out)
+    if not m:
+        raise Fail('cspy --version: %r does not start with "cspy VERSION"' % out)
+    return m.group(1)
+
+
 def help_text(page):
     return cspy('--help').out if page == 'cspy' else cspy(page[5:], '--help').out
 
@@ -223,7 +232,7 @@ def words_in_order(help_lines, man_words):
 def check_man_text(ctx):
     need('man')
     pages = make_man()
-    version = cspy('--version').out.split()[-1]
+    ver = version()
     problems = []
     for page in PAGES:
         text = help_text(page)
@@ -246,8 +255,8 @@ def check_man_text(ctx):
         bad = words_in_order(want, shown.split())
         if bad:
             problems.append('%s: a --help line not in its page, word for word:\n  %s' % (page, bad))
-        if not re.search(r'^cspy %s\s' % re.escape(version), shown, re.M):
-            problems.append('%s: the footer does not say "cspy %s"' % (page, version))
+        if not re.search(r'^cspy %s\s' % re.escape(ver), shown, re.M):
+            problems.append('%s: the footer does not say "cspy %s"' % (page, ver))
         with open(pages[page], encoding='utf-8') as f:
             on_disk = f.read()
         env = dict(os.environ)
@@ -293,7 +302,7 @@ def make_deb(env=None):
 def check_deb_build(ctx):
     need('dpkg-deb', 'dpkg-shlibdeps')
     STATE['arch'] = run(['dpkg', '--print-architecture']).out.strip()
-    STATE['version'] = cspy('--version').out.split()[-1]
+    STATE['version'] = version()
     deb = os.path.join(build_dir(), 'deb', 'cspy_%s_%s.deb' % (STATE['version'], STATE['arch']))
 
     def build(env=None):
@@ -552,7 +561,7 @@ def check_dpkg_install(ctx):
             elif stat.S_IMODE(os.stat(path).st_mode) != mode:
                 problems.append('after dpkg -i: %s has mode %o' % (path, stat.S_IMODE(os.stat(path).st_mode)))
         res = run([os.path.join(root, 'usr/bin/cspy'), '--version'], want_rc=None)
-        if res.rc != 0 or res.out.split()[-1:] != [STATE['version']]:
+        if res.rc != 0 or not res.out.startswith('cspy %s' % STATE['version']):
             problems.append('%s/usr/bin/cspy --version: exit %d, %r' % (root, res.rc, res.out + res.err))
         shown = man_text(os.path.join(root, 'usr/share/man/man1/cspy-record.1.gz'))
         if 'cspy-record - ' not in shown or '--output' not in shown:
