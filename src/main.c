@@ -8,6 +8,7 @@
  * legacy `--dump` spelling, and the final check that stdout was really
  * written (a full disk or a closed pipe must not end in exit 0).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,7 +195,7 @@ static int cmd_manpage(int argc, char **argv)
 		cc.usage(m);
 		/* "Sample a program ..." -> "sample a program ..." */
 		summary = xstrdup(c->help);
-		summary[0] = (char)(summary[0] >= 'A' && summary[0] <= 'Z' ? summary[0] - 'A' + 'a' : summary[0]);
+		summary[0] = (char)tolower((unsigned char)summary[0]);
 	} else {
 		usage(m);
 		summary = xstrdup(SUMMARY);
