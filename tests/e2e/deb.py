@@ -139,8 +139,12 @@ def man_env():
 
 def man_text(path):
     """What `man -l` shows of the page at path (hyphenation and justification
-    off), with overstrikes removed and groff's dash and quote glyphs as ASCII."""
-    out = run(['man', '--nh', '--nj', '-l', path], env=man_env()).out
+    off), with overstrikes removed and groff's dash and quote glyphs as ASCII;
+    a Fail when man says anything on stderr (--warnings: groff's)."""
+    res = run(['man', '--nh', '--nj', '--warnings', '-l', path], env=man_env())
+    if res.err.strip():
+        raise Fail('man -l %s: warnings:\n%s' % (path, indent(res.err.strip())))
+    out = res.out
     out = re.sub('.\b', '', out)
     for a, b in (('\u2010', '-'), ('\u2212', '-'), ('\u2019', "'"), ('\u2018', "'"),
                  ('\u02c6', '^'), ('\u02dc', '~'), ('\u201c', '"'), ('\u201d', '"')):
