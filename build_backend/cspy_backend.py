@@ -52,7 +52,6 @@ NAME = 'cspy'
 SUMMARY = ('A sampling profiler for Python 2.7-3.15 in C for Linux: reads the stacks of a '
            'running program from the outside (py-spy\'s commands and flags)')
 CLASSIFIERS = [
-    'Development Status :: 4 - Beta',
     'Environment :: Console',
     'Intended Audience :: Developers',
     'License :: OSI Approved :: MIT License',
