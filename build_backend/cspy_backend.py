@@ -194,7 +194,11 @@ def missing_static_archives():
 def make(args):
     """Run make in the tree, its output to stderr (pip shows it with -v, or
     when the build fails)."""
-    jobs = [] if 'MAKEFLAGS' in os.environ else ['-j%d' % max(1, min(os.cpu_count() or 1, 8))]
+    # -jN always: a make that runs pip (make e2e-pip) passes its jobserver
+    # in MAKEFLAGS, but pip closes its descriptors; N is that make's -j, or
+    # the number of CPUs (at most 8).
+    m = re.search(r'(?:^|\s)-?j(\d+)', os.environ.get('MAKEFLAGS', ''))
+    jobs = ['-j%d' % (int(m.group(1)) if m else max(1, min(os.cpu_count() or 1, 8)))]
     cmd = [os.environ.get('MAKE') or 'make', '--no-print-directory', '-C', ROOT] + jobs + args
     sys.stderr.write('cspy build: %s\n' % ' '.join(cmd))
     sys.stderr.flush()

@@ -21,13 +21,15 @@ The package is pyproject.toml + build_backend/cspy_backend.py (its own PEP
     bytes, every member at that time, what building needs in it and no build
     output; without SOURCE_DATE_EPOCH, 1980-01-01;
   - venv_wheel [Debian python3, a pyenv 3.12+]: `pip install --no-index
-    WHEEL` into a fresh venv; VENV/bin/cspy dump --pid P and record -d 1 of a
+    WHEEL` into a fresh venv (the pyenv one made with its own pip, the others
+    --without-pip --system-site-packages: the base's pip, which installs
+    into the venv, and the venv made in a tenth of the time); VENV/bin/cspy dump --pid P and record -d 1 of a
     busy target run by that venv's python (its functions in the dump, samples
     of them in the profile); `pip uninstall -y cspy` removes bin/cspy;
   - install_dot: `pip install --no-index .` (with build isolation, as a user
     types it) into a venv of another pyenv Python;
   - venv_sdist: `pip install --no-index cspy-VERSION.tar.gz` into a venv
-    with its own pip: a real build from the unpacked sdist in pip's temporary
+    of Debian's python3: a real build from the unpacked sdist in pip's temporary
     directory; the installed binary runs dump;
   - missing_deps: the backend with PKG_CONFIG_LIBDIR at an empty directory
     (no libelf, libdw, zlib), and with a PATH without make: one line naming
@@ -438,13 +440,13 @@ def check_sdist(ctx):
         raise Fail('%s:\n%s' % (path, indent('\n'.join(problems), 2)))
 
 
-def check_venv_wheel(base):
+def check_venv_wheel(base, own_pip):
     def check(ctx):
         if not os.access(base, os.X_OK):
             raise NA('%s not found' % base)
         need_tool(has_module(base, 'pip') and has_module(base, 'venv'), '%s with pip and venv' % base)
         path, _ = WHEEL.get()
-        v = make_venv(base, with_pip=False)
+        v = make_venv(base, with_pip=own_pip)
         pip_in(v, ['install', '--no-index', path])
         cspy = os.path.join(v, 'bin', 'cspy')
         if not os.access(cspy, os.X_OK):
@@ -480,9 +482,9 @@ def check_install_dot(ctx):
 
 
 def check_venv_sdist(ctx):
-    need_tool(has_module(DEB_PY, 'ensurepip'), "Debian's python3-venv")
+    need_tool(has_module(DEB_PY, 'pip') and has_module(DEB_PY, 'venv'), "Debian's python3-pip and -venv")
     path = SDIST.get()
-    v = make_venv(DEB_PY, with_pip=True)
+    v = make_venv(DEB_PY, with_pip=False)
     out = pip_in(v, ['install', '--no-index', '-v', path])
     cspy = os.path.join(v, 'bin', 'cspy')
     if not os.access(cspy, os.X_OK):
@@ -617,8 +619,8 @@ def checks():
             ('wheel_pip', check_wheel_pip),
             ('wheel_build', check_wheel_build),
             ('sdist', check_sdist),
-            ('venv_wheel [%s]' % label(DEB_PY), check_venv_wheel(DEB_PY)),
-            ('venv_wheel [%s]' % label(second), check_venv_wheel(second)),
+            ('venv_wheel [%s]' % label(DEB_PY), check_venv_wheel(DEB_PY, False)),
+            ('venv_wheel [%s, its own pip]' % label(second), check_venv_wheel(second, True)),
             ('install_dot', check_install_dot),
             ('missing_deps', check_missing_deps),
             ('dynamic_fallback', check_dynamic_fallback),
