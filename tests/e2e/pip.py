@@ -146,6 +146,8 @@ class Once(object):
                 except (Fail, NA) as e:
                     self.error = e
                 self.done = True
+        if isinstance(self.error, NA):
+            raise NA(str(self.error))
         if self.error is not None:
             raise Fail('needs what another step builds, which failed:\n' + indent(str(self.error), 2))
         return self.value
@@ -492,9 +494,12 @@ def check_venv_sdist(ctx):
     if 'cspy build: make' not in out:
         raise Fail('pip install of the sdist did not build (no make in its output):\n' + indent(clip(out)))
     _, static = expected_tag(cspy)
-    if static == ('no static library' in out):
-        raise Fail('the binary is %s, but the build said %s'
-                   % ('static' if static else 'dynamic', 'no static library' if not static else 'static'))
+    said_dynamic = 'no static library' in out
+    if static == said_dynamic:
+        raise Fail('the installed binary is %s, but the build output %s'
+                   % ('static' if static else 'dynamic',
+                      'says the static archives are missing' if said_dynamic
+                      else 'says nothing of a dynamic build'))
     dump_and_record(v, dump_only=True)
 
 
