@@ -2,7 +2,7 @@
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
 #                     validate, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
-#                     e2e-native, e2e-core, fuzz-run, san (see "Tests" in README.md)
+#                     e2e-native, e2e-core, e2e-pip, fuzz-run, san (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
 #   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
@@ -82,7 +82,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
-        e2e-top e2e-native e2e-core native fuzz-run san clean install fuzz example bench bench-smoke pythons \
+        e2e-top e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
         static
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
@@ -189,6 +189,11 @@ e2e-native native: all
 # dump --core: cores made by gdb's gcore and by the kernel, every interpreter.
 e2e-core: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh core
+
+# cspy as a Python package: wheel and sdist of pyproject.toml's backend
+# (build_backend/), built offline, installed into venvs and run from there.
+e2e-pip: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh pip
 
 # Every fuzzer built (make fuzz) and run for FUZZ_SECONDS (8) each.
 fuzz-run:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|e2e|drift|newer|record|bench|top|native|core|fuzz|san|deb ...]
-# Tiers: unit, linetables, validate, e2e, drift, newer, record, bench, top, native, core, fuzz, san,
-# deb (default: all).
+#   tests/run_all.sh [unit|linetables|e2e|drift|newer|record|bench|top|native|core|pip|fuzz|san|deb ...]
+# Tiers: unit, linetables, validate, e2e, drift, newer, record, bench, top, native, core, pip, fuzz,
+# san, deb (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e drift newer record bench top native core fuzz san deb)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e drift newer record bench top native core pip fuzz san deb)
 
 total_pass=0
 total_fail=0
@@ -89,6 +89,12 @@ for tier in "${tiers[@]}"; do
 	core)
 		# dump --core: gcore and kernel cores of every interpreter.
 		run_tier "end-to-end dump --core" python3 tests/e2e/core.py
+		;;
+	pip)
+		# cspy as a Python package (pyproject.toml, build_backend/): wheel
+		# and sdist built offline with Debian's pip and build, installed
+		# into venvs, cspy dump and record run from there.
+		run_tier "pip: wheel, sdist, venvs" python3 tests/e2e/pip.py
 		;;
 	fuzz)
 		# Each libFuzzer harness (make fuzz builds every fuzz/fuzz_*.c) for
