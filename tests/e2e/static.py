@@ -57,6 +57,10 @@ Version-independent:
                  debug file, so libdw asks debuginfod)
   launched_env   `record --native -- python ...` with DEBUGINFOD_URLS set:
                  the launched program still has it
+  launch_denied  `record -- python ...` under a seccomp filter refusing
+                 process_vm_readv, without CAP_SYS_PTRACE (a container's
+                 defaults): one "permission denied ... CAP_SYS_PTRACE" line
+                 within seconds, exit 1, the program ended
   pidns          the container case of `kubectl debug --target` and
                  `docker run --pid=container:NAME`: through_c.py as PID 1 of
                  its own PID namespace; cspy joins that namespace (nsenter
@@ -603,6 +607,67 @@ def check_launched_env(interp):
                    % (res.shown, got, env['DEBUGINFOD_URLS']))
 
 
+# A seccomp filter as a container runtime's default one without
+# CAP_SYS_PTRACE: process_vm_readv (x86-64: 310) fails with EPERM; the
+# rest runs. Installed by python (ctypes, prctl), then exec of argv[1:].
+SECCOMP_EXEC = r"""
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+ins = [(0x20, 0, 0, 4), (0x15, 0, 3, 0xC000003E), (0x20, 0, 0, 0), (0x15, 0, 1, 310),
+       (0x06, 0, 0, 0x00050000 | 1), (0x06, 0, 0, 0x7FFF0000)]
+buf = ctypes.create_string_buffer(b''.join(struct.pack('HBBI', *i) for i in ins))
+prog = struct.pack('HxxxxxxQ', len(ins), ctypes.addressof(buf))
+if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.c_char_p(prog), 0, 0):
+    sys.exit('seccomp: %s' % os.strerror(ctypes.get_errno()))
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+def check_launch_denied(interp):
+    """`record -- python ...` where cspy may not read even its own child
+    (as in a container without SYS_PTRACE: no CAP_SYS_PTRACE, a seccomp
+    filter refusing process_vm_readv): one permission line within seconds,
+    exit status 1, the program ended; not a 30 s wait for "no Python
+    interpreter"."""
+    need_static()
+    if platform.machine() != 'x86_64':
+        raise NA('the seccomp filter of this check names x86-64 system calls')
+    if not shutil.which('setpriv'):
+        raise NA('setpriv (util-linux) not found on PATH')
+    d = e2elib.make_temp_dir('cspy-static-denied-')
+    code = 'import os, sys, time\nopen(sys.argv[1], "w").write(str(os.getpid()))\ntime.sleep(60)\n'
+    mark = os.path.join(d, 'pid')
+    cmd = ['setpriv', '--inh-caps=-sys_ptrace', '--bounding-set=-sys_ptrace',
+           sys.executable, '-c', SECCOMP_EXEC, static_exe(), 'record', '-o', os.path.join(d, 'p.txt'),
+           '-f', 'raw', '--', interp.path, '-c', code, mark]
+    t0 = time.time()
+    res = e2elib.run_cmd(cmd, 'setpriv --bounding-set=-sys_ptrace [seccomp: no process_vm_readv] '
+                         'cspy record -f raw -- %s -c ...' % interp.path, timeout=20)
+    took = time.time() - t0
+    problems = []
+    lines = [l for l in res.err.split('\n') if l.startswith('cspy: error:')]
+    if res.rc != 1:
+        problems.append('exit status %d, expected 1' % res.rc)
+    if len(lines) != 1 or 'permission denied reading process' not in lines[0] or \
+            'CAP_SYS_PTRACE' not in lines[0]:
+        problems.append('expected one line "cspy: error: permission denied reading process N: '
+                        '... CAP_SYS_PTRACE ...", got stderr:\n%s' % indent(clip(res.err, 1500)))
+    if took > 10:
+        problems.append('took %.1f s (expected the error after about 1 s)' % took)
+    try:
+        with open(mark) as f:
+            pid = int(f.read())
+        end = time.time() + 5
+        while e2elib.alive(pid) and time.time() < end:
+            time.sleep(0.05)
+        if e2elib.alive(pid):
+            problems.append('the launched program (PID %d) is still running' % pid)
+    except (OSError, ValueError):
+        problems.append('the launched program did not start (no %s)' % mark)
+    if problems:
+        raise Fail('$ %s\n%s' % (res.shown, indent('\n'.join(problems), 2)))
+
+
 def pidns_check(interp):
     """through_c.py as PID 1 of its own PID namespace; cspy in that
     namespace, in the empty root with its own /proc."""
@@ -638,6 +703,7 @@ GLOBAL = [
     ('version', check_version),
     ('no_dlopen', check_no_dlopen),
     ('launched_env', check_launched_env),
+    ('launch_denied', check_launch_denied),
     ('pidns', check_pidns),
     ('pidns_chroot', check_pidns_chroot),
 ]
