@@ -97,6 +97,7 @@ PIDNS_ROOT_SH = 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"'
 OPTS = None
 ROOT = []                 # [the empty root's path]
 BUILT = {}                # 'static': None or the reason the build failed
+SIZES = []                # the sizes check_stripped measured, for the report
 
 
 def static_exe():
@@ -380,7 +381,7 @@ def check_top(s):
     problems = []
     if '\x1b' in res.out or '\x1b' in res.err:
         problems.append('an ESC byte in the output (TERM=dumb, a pipe: plain text expected)')
-    tables = [t for t in res.out.split('Total Samples')[1:]]
+    tables = res.out.split('Total Samples')[1:]
     if not tables:
         problems.append('no table ("Total Samples ...") in the output')
     else:
@@ -440,16 +441,9 @@ def check_stripped(interp):
             problems.append('%s: no symbol main in its .symtab' % dbg)
     if problems:
         raise Fail('\n'.join(problems))
-    print_size('static binary %s: %d bytes (stripped), %s: %d bytes'
-               % (os.path.relpath(exe, REPO), os.path.getsize(exe), os.path.relpath(dbg, REPO),
-                  os.path.getsize(dbg)))
-
-
-SIZES = []
-
-
-def print_size(line):
-    SIZES.append(line)
+    SIZES.append('static binary %s: %d bytes (stripped), %s: %d bytes'
+                 % (os.path.relpath(exe, REPO), os.path.getsize(exe), os.path.relpath(dbg, REPO),
+                    os.path.getsize(dbg)))
 
 
 def check_empty_root(interp):
