@@ -8,6 +8,9 @@
 #   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
 #   make static       one fully static binary, build-static/cspy (libelf, libdw, zlib and
 #                     libstdc++'s demangler linked in: runs where none of them exist)
+#   make cross        cspy for aarch64 with Debian's cross toolchain, build-aarch64/cspy
+#                     (CROSS=aarch64-linux-gnu- by default; make cross STATIC=1: static,
+#                     build-aarch64-static/cspy); make e2e-cross is the tier that checks it
 #   make V=1          show the commands
 #   make OMIT_NEWEST=1 BUILD=build-omit  leave the newest Python minor's table out (to test
 #                     how a newer, unknown minor is tried and validated); use its own BUILD=
@@ -68,7 +71,14 @@ Q := @
 msg = @printf '  %-6s %s\n' "$(1)" "$(2)";
 endif
 
-LIB_SRC  := $(filter-out src/main.c $(NATIVE_OFF),$(wildcard src/*.c src/*/*.c))
+# The machine's file of src/arch/ (arch.h), from the compiler's target triplet.
+ARCH    := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
+ifeq ($(wildcard src/arch/$(ARCH).c),)
+$(error cspy builds for x86_64 and aarch64; $(CC) targets "$(ARCH)" (no src/arch/$(ARCH).c))
+endif
+ARCH_OFF := $(filter-out src/arch/$(ARCH).c,$(wildcard src/arch/*.c))
+
+LIB_SRC  := $(filter-out src/main.c $(NATIVE_OFF) $(ARCH_OFF),$(wildcard src/*.c src/*/*.c))
 # Sources generated at build time: the flame graph's script as a C array.
 GEN_SRC  := $(BUILD)/gen/flamegraph_js.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:%.c=%.o)

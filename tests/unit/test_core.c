@@ -232,7 +232,7 @@ static void test_process(void)
 	CHECK(!t[0].running);
 	CHECK_INT(t[1].tid, 101);
 	CHECK(t[1].running);
-	CHECK(t[1].regs[21] == 0x1234000);
+	CHECK(t[1].regs.tp == 0x1234000);
 	CHECK(core__thread(c, 101) == &t[1]);
 	CHECK(core__thread(c, 7) == NULL);
 
@@ -459,7 +459,7 @@ static void test_container(void)
 		CHECK_INT(core__pid(c), 100);
 		CHECK_STR(core__cmdline(c), "python3 app.py --flag value");
 		CHECK_INT(core__threads(c, &t), 2);
-		CHECK(t[1].regs[21] == 0x1234000);
+		CHECK(t[1].regs.tp == 0x1234000);
 	}
 	core__close(c);
 	c = NULL;
