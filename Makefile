@@ -91,7 +91,7 @@ BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
         e2e-top e2e-native e2e-core native fuzz-run san clean install fuzz example bench bench-smoke pythons \
-        static
+        static cross e2e-cross
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -151,6 +151,22 @@ static:
 	  echo "make static: no static library for:$$missing (Debian: apt-get install libelf-dev libdw-dev zlib1g-dev libbz2-dev liblzma-dev)" >&2; exit 1; fi
 	$(Q)$(MAKE) --no-print-directory STATIC=1 BUILD=build-static build-static/cspy
 
+# aarch64 with Debian's cross toolchain: gcc-aarch64-linux-gnu and
+# g++-aarch64-linux-gnu (libstdc++), with the arm64 -dev packages installed
+# side by side (multiarch: dpkg --add-architecture arm64; libelf-dev:arm64
+# libdw-dev:arm64 zlib1g-dev:arm64, and libbz2-dev:arm64 liblzma-dev:arm64
+# for STATIC=1), found by pkg-config through their own .pc directory. The
+# binary lands in build-aarch64/ (STATIC=1: build-aarch64-static/);
+# CROSS_GOALS adds more of its targets (the tier builds unit tests so).
+CROSS   ?= aarch64-linux-gnu-
+CROSS_TRIPLET := $(patsubst %-,%,$(CROSS))
+CROSS_BUILD := build-$(firstword $(subst -, ,$(CROSS)))$(if $(filter 1,$(STATIC)),-static)
+cross:
+	$(Q)command -v $(CROSS)gcc >/dev/null || { echo "make cross: no $(CROSS)gcc (Debian: apt-get install gcc-$(CROSS_TRIPLET) g++-$(CROSS_TRIPLET))" >&2; exit 1; }
+	$(Q)[ -f /usr/lib/$(CROSS_TRIPLET)/pkgconfig/libdw.pc ] || { echo "make cross: no $(CROSS_TRIPLET) libdw (Debian: dpkg --add-architecture arm64 && apt-get update && apt-get install libelf-dev:arm64 libdw-dev:arm64 zlib1g-dev:arm64 libbz2-dev:arm64 liblzma-dev:arm64)" >&2; exit 1; }
+	$(Q)PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLET)/pkgconfig:/usr/share/pkgconfig \
+	  $(MAKE) --no-print-directory CC=$(CROSS)gcc BUILD=$(CROSS_BUILD) $(CROSS_BUILD)/cspy $(CROSS_GOALS)
+
 # The whole suite; its last line is "N passed, N failed".
 test check: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh
@@ -197,6 +213,11 @@ e2e-native native: all
 # dump --core: cores made by gdb's gcore and by the kernel, every interpreter.
 e2e-core: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh core
+
+# The aarch64 cross build checked (tests/cross.sh): built, an AArch64 ELF,
+# and under qemu-user what needs no live process.
+e2e-cross:
+	$(Q)tests/run_all.sh cross
 
 # Every fuzzer built (make fuzz) and run for FUZZ_SECONDS (8) each.
 fuzz-run:
@@ -267,6 +288,7 @@ install: $(BUILD)/cspy
 	install -m 644 $(BUILD)/cspy.fish $(COMPLETIONS)/fish/vendor_completions.d/cspy.fish
 
 clean:
-	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw build-static
+	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw build-static \
+		build-aarch64 build-aarch64-static
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_FIXTURE:.o=.d) $(FUZZ_OBJ:.o=.d)
