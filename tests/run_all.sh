@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|e2e|drift|newer|record|bench|top|native|core|fuzz|san ...]
-# Tiers: unit, linetables, validate, e2e, drift, newer, record, bench, top, native, core, fuzz, san
+#   tests/run_all.sh [unit|linetables|e2e|drift|newer|record|bench|top|native|core|cross|fuzz|san ...]
+# Tiers: unit, linetables, validate, e2e, drift, newer, record, bench, top, native, core, cross, fuzz, san
 # (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e drift newer record bench top native core fuzz san)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e drift newer record bench top native core cross fuzz san)
 
 total_pass=0
 total_fail=0
@@ -89,6 +89,12 @@ for tier in "${tiers[@]}"; do
 	core)
 		# dump --core: gcore and kernel cores of every interpreter.
 		run_tier "end-to-end dump --core" python3 tests/e2e/core.py
+		;;
+	cross)
+		# The aarch64 cross build (make cross), readelf, and under
+		# qemu-user its --version/--help and the unit tests that need no
+		# live process (tests/cross.sh).
+		run_tier "aarch64 cross build" tests/cross.sh
 		;;
 	fuzz)
 		# Each libFuzzer harness (make fuzz builds every fuzz/fuzz_*.c) for
