@@ -2,7 +2,7 @@
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
 #                     validate, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
-#                     e2e-native, e2e-core, fuzz-run, san (see "Tests" in README.md)
+#                     e2e-native, e2e-core, e2e-cross, fuzz-run, san (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
 #   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
