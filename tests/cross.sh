@@ -13,7 +13,8 @@
 #   - under qemu-user (qemu-aarch64-static or qemu-aarch64, when installed):
 #     `cspy --version` and `cspy --help` of both binaries, and the unit tests
 #     that need no live process (decoders of line tables, objects, maps,
-#     memory snapshots, the machine's own facts in test_arch ...). The rest
+#     memory snapshots, aarch64 core files, the machine's own facts in
+#     test_arch ...). The rest
 #     need a real aarch64 machine: qemu-user emulates neither ptrace nor
 #     process_vm_readv of another process, so nothing here attaches to a
 #     Python; the output says which tests ran and why the others did not.
@@ -28,12 +29,11 @@ TRIPLET=${CROSS%-}
 DYN=build-aarch64
 STAT=build-aarch64-static
 # Unit tests run under qemu-user: no ptrace, no other process's memory.
-UNITS="test_arch test_elffile test_hashmap test_linetable test_locals test_maps test_merge test_offsets
+UNITS="test_arch test_core test_elffile test_hashmap test_linetable test_locals test_maps test_merge test_offsets
        test_opts test_outfile test_output test_procfs test_profile test_pyobj test_pyproc
        test_pystr test_stack test_termsafe test_topmodel"
 NOT_RUN="test_ptrace, test_mem, test_snapshot, test_threadstate (a live process: ptrace and
-process_vm_readv, which qemu-user does not emulate); test_core (its cores are built as
-x86-64 ones); test_writers, test_flamegraph (their golden cases exec an aarch64 helper: needs
+process_vm_readv, which qemu-user does not emulate); test_writers, test_flamegraph (their golden cases exec an aarch64 helper: needs
 binfmt_misc)"
 
 passed=0
