@@ -60,6 +60,7 @@ const struct arch_info arch_info = {
 	.dwarf_sp = DWARF_SP,
 	.prstatus_regs = NREGS_PT * 8,
 	.glibc_tid_offset = 0xd0,
+	.getter_bytes = 12,
 };
 
 static void from_pt_regs(struct arch_regs *r, const uint64_t pt[NREGS_PT])
@@ -192,4 +193,24 @@ bool arch_trampoline_step(struct arch_regs *r, arch_read_fn read, void *ctx)
 	r->dwarf[DWARF_SP] = sp + 16;
 	r->pc = saved[1];
 	return true;
+}
+
+/* `adrp xN, page; ldr x0, [xN, #off]; ret`: the page is fn's 4 KiB page
+ * plus the adrp's signed 21-bit immediate (immhi:immlo) in pages, the
+ * offset the ldr's unsigned 12-bit immediate in 8-byte units. */
+uint64_t arch_getter_global(const uint8_t *code, uint64_t fn)
+{
+	uint32_t insn[3];
+	memcpy(insn, code, sizeof(insn));
+	if ((insn[0] & 0x9f000000u) != 0x90000000u ||   /* adrp */
+	    (insn[1] & 0xffc00000u) != 0xf9400000u ||   /* ldr Xt, [Xn, #imm] */
+	    insn[2] != INSN_RET)
+		return 0;
+	unsigned rd = insn[0] & 0x1f, rn = (insn[1] >> 5) & 0x1f, rt = insn[1] & 0x1f;
+	if (rd != rn || rt != 0)
+		return 0;
+	uint64_t imm = (((insn[0] >> 5) & 0x7ffffu) << 2) | ((insn[0] >> 29) & 3u);
+	int64_t pages = (int64_t)(imm << 43) >> 43;     /* sign-extend 21 bits */
+	uint64_t page = (fn & ~(uint64_t)0xfff) + (uint64_t)(pages * 4096);
+	return page + ((insn[1] >> 10) & 0xfffu) * 8;
 }

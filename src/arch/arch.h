@@ -6,7 +6,8 @@
  * stack pointer, thread pointer and system call are, which system calls
  * wait, whether a thread was running, the DWARF numbering libdwfl unwinds
  * with, glibc's thread descriptor, the ELF machine, and how to step through
- * a perf trampoline (python -X perf) that has no CFI. Exactly one of
+ * a perf trampoline (python -X perf) that has no CFI, and where a one-load
+ * getter function finds its global. Exactly one of
  * src/arch/x86_64.c and src/arch/aarch64.c is compiled in: the Makefile
  * picks it from the compiler's target (`$(CC) -dumpmachine`), and each
  * refuses a compiler for another machine. Callers hold no #ifdef of their
@@ -38,6 +39,7 @@ struct arch_info {
 	unsigned dwarf_sp;              /* the stack pointer's DWARF number */
 	size_t prstatus_regs;           /* bytes of pr_reg in a core's NT_PRSTATUS */
 	uint64_t glibc_tid_offset;      /* of the TID in glibc's struct pthread (pthread_t) */
+	size_t getter_bytes;            /* of code arch_getter_global reads */
 };
 
 /* This build's machine. */
@@ -68,6 +70,12 @@ bool arch_syscall_waits(long nr);
 /* Is pthread_self (a glibc pthread_t, as old Pythons keep it) the thread
  * whose thread pointer is tp? */
 bool arch_tp_is_thread(uint64_t tp, uint64_t pthread_self);
+
+/* code: the first arch_info.getter_bytes bytes of a function at address fn
+ * that only returns the value of a global variable (as 2.7's
+ * PyInterpreterState_Head() returns interp_head): the global's address, or
+ * 0 when the code is not the one load this machine's compilers emit. */
+uint64_t arch_getter_global(const uint8_t *code, uint64_t fn);
 
 /* r->pc is a return address in no module (no CFI): is it inside a perf
  * trampoline of CPython 3.12+ (a fixed small frame around one indirect

@@ -36,6 +36,7 @@ const struct arch_info arch_info = {
 	.prstatus_regs = sizeof(struct user_regs_struct),
 	/* struct pthread: tcbhead_t header (0x2c0), list_t list, pid_t tid */
 	.glibc_tid_offset = 0x2d0,
+	.getter_bytes = 7,
 };
 
 static void from_user_regs(struct arch_regs *r, const struct user_regs_struct *u)
@@ -165,4 +166,15 @@ bool arch_trampoline_step(struct arch_regs *r, arch_read_fn read, void *ctx)
 	r->dwarf[DWARF_RIP] = ret;
 	r->pc = ret;
 	return true;
+}
+
+/* `mov rax, [rip + rel32]` (48 8b 05 rel32): the global is at the end of
+ * the instruction plus rel32. */
+uint64_t arch_getter_global(const uint8_t *code, uint64_t fn)
+{
+	if (code[0] != 0x48 || code[1] != 0x8b || code[2] != 0x05)
+		return 0;
+	int32_t rel;
+	memcpy(&rel, code + 3, 4);
+	return fn + 7 + (uint64_t)(int64_t)rel;
 }

@@ -7,8 +7,9 @@
  * toolchain's <sys/syscall.h> numbers, the ELF machine against this test's
  * own executable, glibc's TID offset and thread pointer against this very
  * process (pthread_self, gettid, the compiler's thread pointer); the register
- * decoders, the running-or-idle rule and the perf-trampoline step on
- * register blocks and code built here, byte by byte, per machine (the only
+ * decoders, the running-or-idle rule, the perf-trampoline step and the
+ * getter decoder on register blocks and code built here (the getters as gcc
+ * compiles them), byte by byte, per machine (the only
  * machine-specific data of the tests). The one test that needs ptrace (a
  * stopped child's registers) says `skipped` where ptrace is not permitted or
  * not emulated (qemu-user).
@@ -258,6 +259,40 @@ static void test_trampoline(void)
 	CHECK(!arch_trampoline_step(&t, fake_read2, both));
 }
 
+/* A getter of a global, as gcc -O2 -fPIC compiles `static void *g; void
+ * *get(void) { return g; }` into a shared object (objdump -d of it: get at
+ * 0x1100 (x86-64) or 0x590 (aarch64), g at 0x4010 or 0x20020). */
+static void test_getter(void)
+{
+	uint8_t code[32] = { 0 };
+	uint64_t fn, want;
+	if (is_x86()) {
+		const uint8_t c[] = { 0x48, 0x8b, 0x05, 0x09, 0x2f, 0x00, 0x00, 0xc3 };
+		memcpy(code, c, sizeof(c));
+		fn = 0x1100;
+		want = 0x4010;
+	} else {
+		const uint32_t c[] = { 0x90000100, 0xf9401000, 0xd65f03c0 };
+		memcpy(code, c, sizeof(c));
+		fn = 0x590;
+		want = 0x20020;
+	}
+	CHECK(arch_info.getter_bytes <= sizeof(code));
+	CHECK_INT(arch_getter_global(code, fn), want);
+	/* The same code 0x10000 bytes further: the global too. */
+	CHECK_INT(arch_getter_global(code, fn + 0x10000), want + 0x10000);
+	if (!is_x86()) {
+		/* A negative page offset: adrp x0, #-1 page (immhi all ones,
+		 * immlo 3), ldr x0, [x0, #8]. */
+		const uint32_t c[] = { 0x90000000u | (3u << 29) | (0x7ffffu << 5), 0xf9400400, 0xd65f03c0 };
+		memcpy(code, c, sizeof(c));
+		CHECK_INT(arch_getter_global(code, 0x5123), 0x4008);
+	}
+	/* Other code: not recognised. */
+	code[0] ^= 0x01;
+	CHECK_INT(arch_getter_global(code, fn), 0);
+}
+
 /* arch_read_fn over PTRACE_PEEKTEXT (ctx: the TID). */
 static int peek(void *ctx, uint64_t addr, void *buf, size_t len)
 {
@@ -310,6 +345,7 @@ int main(void)
 	TEST_RUN(test_prstatus);
 	TEST_RUN(test_running);
 	TEST_RUN(test_trampoline);
+	TEST_RUN(test_getter);
 	TEST_RUN(test_live);
 	return TEST_REPORT();
 }
