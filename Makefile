@@ -2,12 +2,14 @@
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
 #                     validate, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
-#                     e2e-native, e2e-core, e2e-cross, fuzz-run, san (see "Tests" in README.md)
+#                     e2e-native, e2e-core, e2e-pip, e2e-cross, fuzz-run, san (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
 #   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
 #   make static       one fully static binary, build-static/cspy (libelf, libdw, zlib and
 #                     libstdc++'s demangler linked in: runs where none of them exist)
+#   make man          the man pages, build/man/*.1 (`cspy manpage`, from the --help texts)
+#   make deb          the Debian package, build/deb/cspy_VERSION_ARCH.deb (dpkg-deb)
 #   make cross        cspy for aarch64 with Debian's cross toolchain, build-aarch64/cspy
 #                     (CROSS=aarch64-linux-gnu- by default; make cross STATIC=1: static,
 #                     build-aarch64-static/cspy); make e2e-cross is the tier that checks it
@@ -90,7 +92,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
-        e2e-top e2e-native e2e-core native fuzz-run san clean install fuzz example bench bench-smoke pythons \
+        e2e-top e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
         static cross e2e-cross
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
@@ -214,6 +216,11 @@ e2e-native native: all
 e2e-core: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh core
 
+# cspy as a Python package: wheel and sdist of pyproject.toml's backend
+# (build_backend/), built offline, installed into venvs and run from there.
+e2e-pip: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh pip
+
 # The aarch64 cross build checked (tests/cross.sh): built, an AArch64 ELF,
 # and under qemu-user what needs no live process.
 e2e-cross:
@@ -273,13 +280,38 @@ endif
 bench-smoke: $(BUILD)/cspy $(BENCH_BIN)
 	$(Q)BUILD=$(BUILD) python3 bench/run.py --smoke
 
-# The binary and its shell completions (`cspy completions SHELL`, written
-# from the option tables of the binary being installed).
+# The man pages: `cspy manpage [COMMAND]` writes each from the command's
+# --help text. Their date is SOURCE_DATE_EPOCH's (the last commit's by
+# default; none outside git), so a rebuild gives the same pages.
+MAN_PAGES := cspy cspy-record cspy-top cspy-dump
+MAN_FILES := $(MAN_PAGES:%=$(BUILD)/man/%.1)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+.PHONY: man deb e2e-deb
+man: $(MAN_FILES)
+$(BUILD)/man/%.1: $(BUILD)/cspy
+	@mkdir -p $(@D)
+	$(call msg,MAN,$@)
+	$(Q)SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(BUILD)/cspy manpage $(patsubst cspy-%,%,$(filter-out cspy,$*)) > $@.tmp && mv $@.tmp $@
+
+# The Debian package (packaging/deb/mkdeb.sh): the stripped binary, the man
+# pages, the completions, copyright, changelog and README; Depends from
+# dpkg-shlibdeps. Tested by make e2e-deb (dpkg -i/-r in a test root, lintian).
+deb: $(BUILD)/cspy $(MAN_FILES)
+	$(call msg,DEB,$(BUILD)/deb/)
+	$(Q)BUILD=$(BUILD) VERSION=$(VERSION) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) packaging/deb/mkdeb.sh >/dev/null
+
+e2e-deb: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh deb
+
+# The binary, its man pages and its shell completions (`cspy completions
+# SHELL`, written from the option tables of the binary being installed).
 COMPLETIONS := $(DESTDIR)$(PREFIX)/share
-install: $(BUILD)/cspy
+install: $(BUILD)/cspy $(MAN_FILES)
 	install -d $(DESTDIR)$(PREFIX)/bin $(COMPLETIONS)/bash-completion/completions \
-		$(COMPLETIONS)/zsh/site-functions $(COMPLETIONS)/fish/vendor_completions.d
+		$(COMPLETIONS)/zsh/site-functions $(COMPLETIONS)/fish/vendor_completions.d \
+		$(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/cspy $(DESTDIR)$(PREFIX)/bin/cspy
+	install -m 644 $(MAN_FILES) $(DESTDIR)$(PREFIX)/share/man/man1/
 	$(BUILD)/cspy completions bash > $(BUILD)/cspy.bash
 	$(BUILD)/cspy completions zsh > $(BUILD)/_cspy
 	$(BUILD)/cspy completions fish > $(BUILD)/cspy.fish
@@ -288,7 +320,7 @@ install: $(BUILD)/cspy
 	install -m 644 $(BUILD)/cspy.fish $(COMPLETIONS)/fish/vendor_completions.d/cspy.fish
 
 clean:
-	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw build-static \
+	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw build-static build-deb \
 		build-aarch64 build-aarch64-static
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_FIXTURE:.o=.d) $(FUZZ_OBJ:.o=.d)

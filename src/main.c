@@ -3,16 +3,24 @@
  * cspy's entry point: a table of subcommands (unique prefixes accepted, as in
  * py-spy), --version and --help, `help [COMMAND]` and `completions SHELL`
  * (the scripts written from the commands' own option tables, cli/complete.h),
- * py-spy 0.1's legacy `--dump` spelling, and the final check that stdout was
- * really written (a full disk or a closed pipe must not end in exit 0).
+ * `manpage [COMMAND]` (a build-time helper left out of --help: the man
+ * pages written from the same --help texts, cli/manpage.h), py-spy 0.1's
+ * legacy `--dump` spelling, and the final check that stdout was really
+ * written (a full disk or a closed pipe must not end in exit 0).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/complete.h"
+#include "cli/manpage.h"
+#include "util/xalloc.h"
+
+#define SUMMARY "a sampling profiler for Python programs"
 
 struct cmd {
 	const char *name;
@@ -39,7 +47,7 @@ static const struct cmd commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "cspy %s: a sampling profiler for Python programs\n\n"
+	fprintf(f, "cspy %s: " SUMMARY "\n\n"
 		"Usage: cspy <command> [options]\n\nCommands:\n", CSPY_VERSION);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
@@ -134,6 +142,90 @@ static int cmd_completions(int argc, char **argv)
 	return err ? 1 : 0;
 }
 
+/* `cspy manpage [COMMAND]`: the man page of cspy, or of COMMAND (a command
+ * with options), on stdout, from the same text as its --help. The footer's
+ * date is SOURCE_DATE_EPOCH's (reproducible builds), else none. */
+static int cmd_manpage(int argc, char **argv)
+{
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: cspy manpage [COMMAND]\n\n"
+		       "Print the man page (roff) of cspy, or of COMMAND, written from its --help;\n"
+		       "`make man` writes them all. To read one: cspy manpage record | man -l -\n");
+		return 0;
+	}
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		cli_error("cspy manpage [COMMAND]: one command, or none for cspy(1)");
+		return EXIT_USAGE;
+	}
+	const struct cmd *c = NULL;
+	if (argc == 2) {
+		c = find_command(argv[1]);
+		if (!c)
+			return EXIT_USAGE;
+		if (!c->options) {
+			cli_error("'%s' has no man page of its own (see cspy(1))", c->name);
+			return EXIT_USAGE;
+		}
+	}
+	/* The pages: cspy(1) and one per command with options. */
+	const char *pages[NCOMMANDS + 2];
+	char *names[NCOMMANDS];
+	size_t np = 0, nn = 0;
+	if (c)
+		pages[np++] = "cspy";
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (commands[i].options && &commands[i] != c)
+			pages[np++] = names[nn++] = xasprintf("cspy-%s", commands[i].name);
+	pages[np] = NULL;
+
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *m = open_memstream(&text, &tlen);
+	if (!m) {
+		cli_error("out of memory");
+		for (size_t i = 0; i < nn; i++)
+			free(names[i]);
+		return 1;
+	}
+	struct complete_cmd cc = { 0 };
+	char *name = c ? xasprintf("cspy-%s", c->name) : xstrdup("cspy");
+	char *version = xasprintf("cspy %s", CSPY_VERSION), *summary = NULL;
+	if (c) {
+		c->options(&cc);
+		cc.usage(m);
+		/* "Sample a program ..." -> "sample a program ..." */
+		summary = xstrdup(c->help);
+		summary[0] = (char)tolower((unsigned char)summary[0]);
+	} else {
+		usage(m);
+		summary = xstrdup(SUMMARY);
+	}
+	fclose(m);
+	char date[16] = "";
+	const char *epoch = getenv("SOURCE_DATE_EPOCH");
+	if (epoch && *epoch) {
+		time_t t = (time_t)strtoll(epoch, NULL, 10);
+		struct tm tm;
+		if (gmtime_r(&t, &tm))
+			strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	}
+	struct manpage page = {
+		.name = name, .summary = summary, .text = text, .version = version,
+		.date = *date ? date : NULL, .see_also = pages,
+	};
+	int err = manpage_write(stdout, &page);
+	if (err == -EINVAL)
+		cli_error("the help of '%s' has no Usage: line", name);
+	complete_cmd__release(&cc);
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	free(name);
+	free(version);
+	free(summary);
+	free(text);
+	return err ? 1 : 0;
+}
+
 /* py-spy 0.1's command line: `cspy --flame FILE [opts] (-p PID | -- cmd)`,
  * `cspy --native -o FILE -- cmd`, `cspy -- cmd`: record, with --flame FILE
  * meaning `-o FILE -f flamegraph`. */
@@ -197,6 +289,8 @@ int main(int argc, char **argv)
 		printf("cspy %s\n", CSPY_VERSION);
 		return finish(0);
 	}
+	if (!strcmp(a, "manpage"))      /* a build-time helper, not in --help */
+		return finish(cmd_manpage(argc - 1, argv + 1));
 	if (!strcmp(a, "--dump"))       /* py-spy 0.1: cspy --dump --pid PID */
 		return finish(cmd_dump(argc - 1, argv + 1));
 	if (a[0] == '-')                /* py-spy 0.1: options without a command mean record */

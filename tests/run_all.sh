@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|e2e|drift|newer|record|bench|top|native|core|cross|fuzz|san ...]
-# Tiers: unit, linetables, validate, e2e, drift, newer, record, bench, top, native, core, cross, fuzz, san
-# (default: all).
+#   tests/run_all.sh [unit|linetables|e2e|drift|newer|record|bench|top|native|core|pip|cross|fuzz|san|deb ...]
+# Tiers: unit, linetables, validate, e2e, drift, newer, record, bench, top, native, core, pip, cross,
+# fuzz, san, deb (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e drift newer record bench top native core cross fuzz san)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e drift newer record bench top native core pip cross fuzz san deb)
 
 total_pass=0
 total_fail=0
@@ -90,6 +90,12 @@ for tier in "${tiers[@]}"; do
 		# dump --core: gcore and kernel cores of every interpreter.
 		run_tier "end-to-end dump --core" python3 tests/e2e/core.py
 		;;
+	pip)
+		# cspy as a Python package (pyproject.toml, build_backend/): wheel
+		# and sdist built offline with Debian's pip and build, installed
+		# into venvs, cspy dump and record run from there.
+		run_tier "pip: wheel, sdist, venvs" python3 tests/e2e/pip.py
+		;;
 	cross)
 		# The aarch64 cross build (make cross), readelf, and under
 		# qemu-user its --version/--help and the unit tests that need no
@@ -137,6 +143,11 @@ for tier in "${tiers[@]}"; do
 		run_tier "asan+ubsan end-to-end dump --core" python3 tests/e2e/core.py
 		unset CSPY_E2E_SAN_COVER
 		export BUILD=$saved_build
+		;;
+	deb)
+		# The man pages (groff, lexgrog, the --help texts in them), make
+		# install, make deb: dpkg -i/-r/-P in a test root, lintian.
+		run_tier "man pages and Debian package" python3 tests/e2e/deb.py
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;
 	esac

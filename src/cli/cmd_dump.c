@@ -94,7 +94,7 @@ static void usage(FILE *f)
 "  cspy dump -p 4242 --json | jq .      machine-readable\n"
 "  cspy dump --native --pid 4242        ... with the C extension frames\n"
 "  cspy dump --core core.4242           the stacks of a crashed process\n"
-"  cspy dump -s -p $(pgrep -o gunicorn) a pre-fork server and all its workers\n"
+"  cspy dump -s -p $(pgrep -o gunicorn)  a pre-fork server and all its workers\n"
 "  sudo env \"PATH=$PATH\" cspy dump --pid 4242   a process of another user\n");
 }
 
