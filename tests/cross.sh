@@ -11,7 +11,10 @@
 #     an interpreter, the dynamic one needing libdw and libelf);
 #   - each file of src/arch/ refuses a compiler for another machine;
 #   - under qemu-user (qemu-aarch64-static or qemu-aarch64, when installed):
-#     `cspy --version` and `cspy --help` of both binaries, and the unit tests
+#     `cspy --version` and `cspy --help` of both binaries; `cspy dump --core`
+#     of a core qemu writes for an aborting aarch64 program (read as a
+#     process without Python; this machine's cspy refuses it as another
+#     machine's); and the unit tests
 #     that need no live process (decoders of line tables, objects, maps,
 #     memory snapshots, aarch64 core files, the machine's own facts in
 #     test_arch ...). The rest
@@ -24,6 +27,7 @@
 #   tests/cross.sh            (CROSS=aarch64-linux-gnu- by default)
 set -u
 cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
 CROSS=${CROSS:-aarch64-linux-gnu-}
 TRIPLET=${CROSS%-}
 DYN=build-aarch64
@@ -168,6 +172,47 @@ for b in $([ $stat_ok = 1 ] && echo "$STAT/cspy") $([ $dyn_ok = 1 ] && echo "$DY
 		fail "qemu-aarch64 $b --help" "exit $rc: $(echo "$h" | head -n 5)"
 	fi
 done
+# A real aarch64 core: qemu-user writes the guest's (NT_PRSTATUS with
+# user_pt_regs, NT_PRPSINFO, NT_AUXV; no NT_FILE) when a small static
+# aarch64 program aborts. The aarch64 cspy must take it as a process (and
+# find no Python in it); this machine's cspy must refuse it by its machine.
+if [ $stat_ok = 1 ]; then
+	cdir=$(mktemp -d)
+	printf '#include <stdlib.h>\nint main(void) { abort(); }\n' > "$cdir/abort.c"
+	core=""
+	if "${CROSS}gcc" -static -o "$cdir/abort" "$cdir/abort.c" 2>"$cdir/cc.err"; then
+		# (in a shell of its own, whose report of the abort goes nowhere)
+		sh -c 'cd "$1" && ulimit -c unlimited && timeout 60 "$2" ./abort; true' sh "$cdir" "$qemu" \
+			>/dev/null 2>&1
+		core=$(ls "$cdir"/qemu_abort_*.core 2>/dev/null | head -n 1)
+	fi
+	if [ -z "$core" ]; then
+		fail "qemu-aarch64 writes the core of an aborting aarch64 program" \
+			"no $cdir/qemu_abort_*.core ($(cat "$cdir/cc.err"))"
+	else
+		cpid=${core##*_}
+		cpid=${cpid%.core}
+		out=$(run_cli "$STAT/cspy" dump --core "$core" 2>&1)
+		rc=$?
+		if [ $rc = 1 ] && [[ $out == *"process $cpid "*"is not a Python process"* ]]; then
+			ok "qemu-aarch64 $STAT/cspy dump --core (a qemu-written aarch64 core): process $cpid read, no Python in it"
+		else
+			fail "qemu-aarch64 $STAT/cspy dump --core of an aarch64 core: process $cpid, not a Python" \
+				"exit $rc: $out"
+		fi
+		if [ -x "$BUILD/cspy" ]; then
+			out=$("$BUILD/cspy" dump --core "$core" 2>&1)
+			rc=$?
+			if [ $rc = 1 ] && [[ $out == *"core of another architecture"* ]]; then
+				ok "$BUILD/cspy dump --core refuses the aarch64 core: ${out##*: }"
+			else
+				fail "$BUILD/cspy dump --core refuses the aarch64 core" "exit $rc: $out"
+			fi
+		fi
+	fi
+	rm -rf "$cdir"
+fi
+
 ran=""
 if [ $dyn_ok = 1 ]; then
 	for t in $UNITS; do
