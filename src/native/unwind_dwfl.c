@@ -487,9 +487,8 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	st->tramps[st->n] = false;
 	st->pcs[st->n++] = at;
 	/* No module, no CFI: libdwfl would guess the caller from the frame
-	 * pointer, which
-	 * code built without frame pointers uses for anything. Stop here
-	 * (unwind_thread steps through a perf trampoline itself). */
+	 * pointer, which code built without frame pointers uses for anything.
+	 * Stop here (unwind_thread steps through a perf trampoline itself). */
 	return u->outside ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
 
