@@ -2,7 +2,8 @@
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
 #                     validate, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
-#                     e2e-native, e2e-core, e2e-pip, e2e-static, fuzz-run, san (see "Tests" in README.md)
+#                     e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run, san
+#                     (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
 #   make NO_LIBDW=1   build without elfutils' libdw (no --native); use its own BUILD=
@@ -11,6 +12,9 @@
 #                     stripped; its debug information in build-static/cspy.debug
 #   make man          the man pages, build/man/*.1 (`cspy manpage`, from the --help texts)
 #   make deb          the Debian package, build/deb/cspy_VERSION_ARCH.deb (dpkg-deb)
+#   make cross        cspy for aarch64 with Debian's cross toolchain, build-aarch64/cspy
+#                     (CROSS=aarch64-linux-gnu- by default; make cross STATIC=1: static,
+#                     build-aarch64-static/cspy); make e2e-cross is the tier that checks it
 #   make V=1          show the commands
 #   make OMIT_NEWEST=1 BUILD=build-omit  leave the newest Python minor's table out (to test
 #                     how a newer, unknown minor is tried and validated); use its own BUILD=
@@ -74,7 +78,14 @@ Q := @
 msg = @printf '  %-6s %s\n' "$(1)" "$(2)";
 endif
 
-LIB_SRC  := $(filter-out src/main.c $(NATIVE_OFF),$(wildcard src/*.c src/*/*.c))
+# The machine's file of src/arch/ (arch.h), from the compiler's target triplet.
+ARCH    := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
+ifeq ($(wildcard src/arch/$(ARCH).c),)
+$(error cspy builds for x86_64 and aarch64; $(CC) targets "$(ARCH)" (no src/arch/$(ARCH).c))
+endif
+ARCH_OFF := $(filter-out src/arch/$(ARCH).c,$(wildcard src/arch/*.c))
+
+LIB_SRC  := $(filter-out src/main.c $(NATIVE_OFF) $(ARCH_OFF),$(wildcard src/*.c src/*/*.c))
 # Sources generated at build time: the flame graph's script as a C array.
 GEN_SRC  := $(BUILD)/gen/flamegraph_js.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:%.c=%.o)
@@ -87,7 +98,7 @@ BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
         e2e-top e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
-        static e2e-static
+        static e2e-static cross e2e-cross
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -152,6 +163,22 @@ static:
 	  echo "make static: no static library for:$$missing (Debian: apt-get install libelf-dev libdw-dev zlib1g-dev libbz2-dev liblzma-dev)" >&2; exit 1; fi
 	$(Q)$(MAKE) --no-print-directory STATIC=1 BUILD=build-static build-static/cspy
 
+# aarch64 with Debian's cross toolchain: gcc-aarch64-linux-gnu and
+# g++-aarch64-linux-gnu (libstdc++), with the arm64 -dev packages installed
+# side by side (multiarch: dpkg --add-architecture arm64; libelf-dev:arm64
+# libdw-dev:arm64 zlib1g-dev:arm64, and libbz2-dev:arm64 liblzma-dev:arm64
+# for STATIC=1), found by pkg-config through their own .pc directory. The
+# binary lands in build-aarch64/ (STATIC=1: build-aarch64-static/);
+# CROSS_GOALS adds more of its targets (the tier builds unit tests so).
+CROSS   ?= aarch64-linux-gnu-
+CROSS_TRIPLET := $(patsubst %-,%,$(CROSS))
+CROSS_BUILD := build-$(firstword $(subst -, ,$(CROSS)))$(if $(filter 1,$(STATIC)),-static)
+cross:
+	$(Q)command -v $(CROSS)gcc >/dev/null || { echo "make cross: no $(CROSS)gcc (Debian: apt-get install gcc-$(CROSS_TRIPLET) g++-$(CROSS_TRIPLET))" >&2; exit 1; }
+	$(Q)[ -f /usr/lib/$(CROSS_TRIPLET)/pkgconfig/libdw.pc ] || { echo "make cross: no $(CROSS_TRIPLET) libdw (Debian: dpkg --add-architecture arm64 && apt-get update && apt-get install libelf-dev:arm64 libdw-dev:arm64 zlib1g-dev:arm64 libbz2-dev:arm64 liblzma-dev:arm64)" >&2; exit 1; }
+	$(Q)PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLET)/pkgconfig:/usr/share/pkgconfig \
+	  $(MAKE) --no-print-directory CC=$(CROSS)gcc BUILD=$(CROSS_BUILD) $(CROSS_BUILD)/cspy $(CROSS_GOALS)
+
 # The whole suite; its last line is "N passed, N failed".
 test check: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh
@@ -207,6 +234,11 @@ e2e-pip: all
 # make static's binary run from a root holding nothing but it (tests/e2e/static.py).
 e2e-static: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh static
+
+# The aarch64 cross build checked (tests/cross.sh): built, an AArch64 ELF,
+# and under qemu-user what needs no live process.
+e2e-cross:
+	$(Q)tests/run_all.sh cross
 
 # Every fuzzer built (make fuzz) and run for FUZZ_SECONDS (8) each.
 fuzz-run:
@@ -302,6 +334,7 @@ install: $(BUILD)/cspy $(MAN_FILES)
 	install -m 644 $(BUILD)/cspy.fish $(COMPLETIONS)/fish/vendor_completions.d/cspy.fish
 
 clean:
-	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw build-static build-deb
+	rm -rf build build-asan build-ubsan build-san build-fuzz build-nolibdw build-static build-deb \
+		build-aarch64 build-aarch64-static
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_FIXTURE:.o=.d) $(FUZZ_OBJ:.o=.d)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|e2e|drift|newer|record|bench|top|native|core|pip|static|fuzz|san|deb ...]
+#   tests/run_all.sh [unit|linetables|e2e|drift|newer|record|bench|top|native|core|pip|static|cross|fuzz|san|deb ...]
 # Tiers: unit, linetables, validate, e2e, drift, newer, record, bench, top, native, core, pip,
-# static, fuzz, san, deb (default: all).
+# static, cross, fuzz, san, deb (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e drift newer record bench top native core pip static fuzz san deb)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e drift newer record bench top native core pip static cross fuzz san deb)
 
 total_pass=0
 total_fail=0
@@ -100,6 +100,12 @@ for tier in "${tiers[@]}"; do
 		# make static (build-static/cspy) run from a root holding nothing but
 		# the binary: dump, record, top, --native; --version of each build.
 		run_tier "static binary in an empty root" python3 tests/e2e/static.py
+		;;
+	cross)
+		# The aarch64 cross build (make cross), readelf, and under
+		# qemu-user its --version/--help and the unit tests that need no
+		# live process (tests/cross.sh).
+		run_tier "aarch64 cross build" tests/cross.sh
 		;;
 	fuzz)
 		# Each libFuzzer harness (make fuzz builds every fuzz/fuzz_*.c) for

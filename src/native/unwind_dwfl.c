@@ -48,10 +48,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/user.h>
 #include <unistd.h>
 #include <time.h>
 
+#include "arch/arch.h"
 #include "native/merge.h"
 #include "proc/core.h"
 #include "proc/maps.h"
@@ -67,10 +67,6 @@
 #define REREPORT_MIN_NS 10000000ull    /* 10 ms */
 #define REREPORT_MAX_NS 1000000000ull
 #define MAX_SYMS (1u << 20)
-#define SP_REGNO 7              /* rsp, in the x86_64 DWARF numbering (see set_initial_registers) */
-#define RBP_REGNO 6
-#define RIP_REGNO 16            /* the return address column */
-#define NREGS 17
 
 /* Provided by libstdc++ (C++ ABI); linked in with libdw. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -120,11 +116,10 @@ struct unwinder {
 	unsigned unknown_pc;            /* frames outside every module, but trampolines */
 	bool no_regs;                   /* the thread's registers were not available */
 	bool outside;                   /* the last frame is in no module */
-	uint64_t outside_pc;            /* ... its program counter and registers */
-	Dwarf_Word outside_regs[NREGS];
+	struct arch_regs outside_regs;  /* ... its program counter and registers */
 	bool resume;                    /* start from resume_regs, not the thread's */
 	bool resuming;                  /* ... and the first frame is a return address */
-	Dwarf_Word resume_regs[NREGS];
+	struct arch_regs resume_regs;
 	int mem_err;
 	struct page pages[NPAGES];
 	unsigned next_page;
@@ -346,27 +341,34 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 	return err == 0;
 }
 
+/* The machine's DWARF registers (arch/arch.h: x86-64 0-16, aarch64 0-31),
+ * then the program counter apart (a column of its own on x86-64, none on
+ * aarch64). */
+static bool set_registers(Dwfl_Thread *thread, const struct arch_regs *r)
+{
+	Dwarf_Word regs[ARCH_DWARF_MAX];
+	for (unsigned i = 0; i < arch_info.dwarf_nregs; i++)
+		regs[i] = r->dwarf[i];
+	if (!dwfl_thread_state_registers(thread, 0, arch_info.dwarf_nregs, regs))
+		return false;
+	dwfl_thread_state_register_pc(thread, r->pc);
+	return true;
+}
+
 static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
 	struct unwinder *u = arg;
-	struct user_regs_struct r;
+	struct arch_regs r;
 	if (u->resume)
-		return dwfl_thread_state_registers(thread, 0, NREGS, u->resume_regs);
+		return set_registers(thread, &u->resume_regs);
 	const struct core_thread *ct = u->core ? core__thread(u->core, u->tid) : NULL;
-	_Static_assert(sizeof(r) == sizeof(ct->regs), "NT_PRSTATUS holds a user_regs_struct");
 	if (ct) {
-		memcpy(&r, ct->regs, sizeof(r));
+		r = ct->regs;
 	} else if (u->core || ptrace_pause__regs(u->pause, u->tid, &r) != 0) {
 		u->no_regs = true;
 		return false;
 	}
-	/* x86_64 DWARF register numbers 0-16: rax rdx rcx rbx rsi rdi rbp rsp
-	 * r8-r15, and the return address column (rip). */
-	Dwarf_Word regs[NREGS] = {
-		r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp,
-		r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip,
-	};
-	return dwfl_thread_state_registers(thread, 0, NREGS, regs);
+	return set_registers(thread, &r);
 }
 
 static const Dwfl_Thread_Callbacks thread_cbs = {
@@ -496,13 +498,15 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	if (u->outside) {
 		u->unknown_pc++;
 		/* Keep what a trampoline step needs (see trampoline_step). */
-		u->outside_pc = pc;
-		for (int r = 0; r < NREGS; r++)
-			if (dwfl_frame_reg(state, (unsigned)r, &u->outside_regs[r]) != 0)
-				u->outside_regs[r] = 0;
+		memset(&u->outside_regs, 0, sizeof(u->outside_regs));
+		u->outside_regs.pc = pc;
+		for (unsigned r = 0; r < arch_info.dwarf_nregs; r++) {
+			Dwarf_Word v;
+			u->outside_regs.dwarf[r] = dwfl_frame_reg(state, r, &v) == 0 ? v : 0;
+		}
 	}
 	Dwarf_Word sp;
-	if (dwfl_frame_reg(state, SP_REGNO, &sp) != 0)
+	if (dwfl_frame_reg(state, arch_info.dwarf_sp, &sp) != 0)
 		sp = 0;
 	st->pcs = xgrow(st->pcs, &st->cap, st->n + 1, sizeof(*st->pcs));
 	st->sps = xgrow(st->sps, &st->sps_cap, st->n + 1, sizeof(*st->sps));
@@ -510,44 +514,31 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	st->sps[st->n] = sp;
 	st->tramps[st->n] = false;
 	st->pcs[st->n++] = at;
-	/* No module, no CFI: libdwfl would guess the caller from rbp, which
-	 * code built without frame pointers uses for anything. Stop here
-	 * (unwind_thread steps through a perf trampoline itself). */
+	/* No module, no CFI: libdwfl would guess the caller from the frame
+	 * pointer, which code built without frame pointers uses for anything.
+	 * Stop here (unwind_thread steps through a perf trampoline itself). */
 	return u->outside ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
 
-/* The unwind ended at program counter u->outside_pc, in no module: is it
+/* arch_read_fn over the target's memory. */
+static int read_target(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return mem__read(ctx, addr, buf, len);
+}
+
+/* The unwind ended at program counter u->outside_regs.pc, in no module: is it
  * the return address of a perf trampoline (python -X perf,
  * PYTHONPERFSUPPORT=1, 3.12+: a copy of a small assembly function in an
  * anonymous executable mapping, one per code object, that calls the eval
- * loop)? It has no CFI, but a fixed frame: `sub $8,%rsp` or `push %rbp`,
- * `call *%reg`, then `add $8,%rsp; ret` or `pop %rbp; ret`. Either way the
- * return address is at rsp + 8 and the caller's rsp is rsp + 16; the
- * callee-saved registers are the caller's (rbp: saved at rsp by the push
- * form). On success, u->resume_regs holds the caller's registers. */
+ * loop)? It has no CFI, but a fixed frame the machine's file knows
+ * (arch_trampoline_step). On success, u->resume_regs holds the caller's
+ * registers. */
 static bool trampoline_step(struct unwinder *u)
 {
-	uint8_t code[8];
-	const Dwarf_Word *r = u->outside_regs;
-	uint64_t pc = u->outside_pc, sp = r[SP_REGNO];
-	if (!pc || !sp || mem__read(u->mem, pc - 2, code, sizeof(code)) != 0)
+	struct arch_regs r = u->outside_regs;
+	if (!arch_trampoline_step(&r, read_target, u->mem))
 		return false;
-	if (code[0] != 0xff || (code[1] & 0xf8) != 0xd0)       /* call *%reg */
-		return false;
-	bool pop_rbp = code[2] == 0x5d && code[3] == 0xc3;
-	bool add_rsp = code[2] == 0x48 && code[3] == 0x83 && code[4] == 0xc4 && code[5] == 0x08 &&
-		       code[6] == 0xc3;
-	if (!pop_rbp && !add_rsp)
-		return false;
-	uint64_t ret, rbp = r[RBP_REGNO];
-	if (mem__read(u->mem, sp + 8, &ret, sizeof(ret)) != 0 || !ret)
-		return false;
-	if (pop_rbp && mem__read(u->mem, sp, &rbp, sizeof(rbp)) != 0)
-		return false;
-	memcpy(u->resume_regs, r, sizeof(u->resume_regs));
-	u->resume_regs[RBP_REGNO] = rbp;
-	u->resume_regs[SP_REGNO] = sp + 16;
-	u->resume_regs[RIP_REGNO] = ret;
+	u->resume_regs = r;
 	return true;
 }
 

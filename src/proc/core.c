@@ -40,9 +40,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "proc/maps.h"
 #include "proc/mem.h"
-#include "proc/procfs.h"
 #include "util/bytes.h"
 #include "util/xalloc.h"
 
@@ -55,15 +55,14 @@
 #define ARGC_MAX 65536u
 #define ENVC_MAX 65536u
 
-/* NT_PRSTATUS (struct elf_prstatus, x86-64) and NT_PRPSINFO offsets. */
+/* NT_PRSTATUS (struct elf_prstatus) and NT_PRPSINFO offsets: the same on every
+ * 64-bit Linux machine cspy builds for; pr_reg is the machine's (arch/arch.h). */
 #define PRS_CURSIG 12
 #define PRS_PID 32
 #define PRS_REG 112
 #define PRPS_PID 24
 #define PRPS_PSARGS 56
 #define PRPS_PSARGS_LEN 80
-#define REG_RAX 10
-#define REG_ORIG_RAX 15
 
 struct piece {
 	uint64_t start, end;
@@ -204,28 +203,21 @@ struct mem *core__mem(struct core *c)
 
 /* ---- notes --------------------------------------------------------------- */
 
-static void thread_running(struct core_thread *t)
+/* arch_read_fn over the core's memory (the code at a thread's pc). */
+static int code_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-	long orig = (long)t->regs[REG_ORIG_RAX], rax = (long)t->regs[REG_RAX];
-	if (orig < 0) {
-		t->running = true;
-		return;
-	}
-	bool interrupted = rax == -EINTR || rax == -512 || rax == -513 || rax == -514 ||
-			   rax == -516 || rax == orig || rax == 219 || rax == -ENOSYS;
-	t->running = !(interrupted && procfs_syscall_waits((int)orig));
+	return core__read(ctx, addr, buf, len);
 }
 
 static void note_prstatus(struct core *c, const uint8_t *d, size_t n)
 {
-	if (n < PRS_REG + CORE_NREGS * 8 || c->nthreads >= CORE_MAX_THREADS)
+	if (n < PRS_REG + arch_info.prstatus_regs || c->nthreads >= CORE_MAX_THREADS)
 		return;
 	struct core_thread t = { 0 };
 	t.tid = (pid_t)bytes_i32(d + PRS_PID);
 	t.signo = (int16_t)(d[PRS_CURSIG] | d[PRS_CURSIG + 1] << 8);
-	for (int r = 0; r < CORE_NREGS; r++)
-		t.regs[r] = bytes_u64(d + PRS_REG + r * 8);
-	thread_running(&t);
+	if (arch_regs_prstatus(&t.regs, d + PRS_REG, n - PRS_REG) != 0)
+		return;
 	c->threads = xgrow(c->threads, &c->threads_cap, c->nthreads + 1, sizeof(*c->threads));
 	c->threads[c->nthreads++] = t;
 }
@@ -306,7 +298,13 @@ static int parse_notes(struct core *c, Elf_Data *d, unsigned *count, char *why, 
 		const uint8_t *p = d->d_buf;
 		const uint8_t *desc = p + desc_off;
 		bool core_name = nh.n_namesz == 5 && memcmp(p + name_off, "CORE", 5) == 0;
+		bool linux_name = nh.n_namesz == 6 && memcmp(p + name_off, "LINUX", 6) == 0;
 		(*count)++;
+		/* A thread's notes follow its NT_PRSTATUS: the machine's own
+		 * registers (aarch64: the thread pointer, the system call) are
+		 * named "LINUX" (or "CORE"). */
+		if ((core_name || linux_name) && nh.n_type != NT_PRSTATUS && c->nthreads)
+			arch_regs_note(&c->threads[c->nthreads - 1].regs, nh.n_type, desc, nh.n_descsz);
 		if (core_name) {
 			int err = 0;
 			switch (nh.n_type) {
@@ -575,7 +573,7 @@ static int build(struct core *c, const char *root, unsigned flags, char *why, si
 		return fail(why, whylen, -ENOEXEC, "it is not an ELF core file%s", "");
 	if (c->size < sizeof(Elf64_Ehdr) || img[EI_CLASS] != ELFCLASS64 || img[EI_DATA] != ELFDATA2LSB)
 		return fail(why, whylen, -ENOEXEC, "it is an ELF file, but not a 64-bit "
-			    "little-endian one (cspy reads x86-64 cores)%s", "");
+			    "little-endian one (this cspy reads %s cores)", arch_info.name);
 	pthread_once(&libelf_once, libelf_init);
 	if (!libelf_ok)
 		return fail(why, whylen, -ENOSYS, "libelf could not be initialised%s", "");
@@ -597,9 +595,9 @@ static int build(struct core *c, const char *root, unsigned flags, char *why, si
 			   "or executable" : "file");
 		goto out;
 	}
-	if (eh.e_machine != EM_X86_64) {
+	if (eh.e_machine != arch_info.elf_machine) {
 		err = fail(why, whylen, -ENOEXEC, "it is the core of another architecture "
-			   "(cspy reads x86-64 cores)%s", "");
+			   "(this cspy reads %s cores)", arch_info.name);
 		goto out;
 	}
 	if (elf_getphdrnum(elf, &nph) != 0 || nph != phdrs_declared(elf, &eh) ||
@@ -695,6 +693,10 @@ static int build(struct core *c, const char *root, unsigned flags, char *why, si
 	}
 	if (c->maps.n)
 		qsort(c->maps.v, c->maps.n, sizeof(*c->maps.v), map_cmp);
+	/* Running or blocked, by the registers (and the code at the program
+	 * counter, where the core or its files hold it). */
+	for (size_t i = 0; i < c->nthreads; i++)
+		c->threads[i].running = arch_regs_running(&c->threads[i].regs, code_read, c);
 	find_process(c);
 out:
 	/* The notes' bytes may be libelf's copies: nothing points into them

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT
  *
- * An ELF core file (x86-64 Linux, made by the kernel or by gdb's gcore) as a
+ * An ELF core file (Linux, of this build's machine: arch/arch.h; made by the
+ * kernel or by gdb's gcore) as a
  * process that no longer runs: its memory, its mappings and its threads, for
  * `cspy dump --core`. core__open() maps the core read-only and parses its
- * program headers (PT_LOAD: the memory; PT_NOTE: NT_PRSTATUS per thread,
- * NT_PRPSINFO, NT_AUXV, NT_FILE), then builds
+ * program headers (PT_LOAD: the memory; PT_NOTE: NT_PRSTATUS per thread and
+ * the machine's own register notes after it, NT_PRPSINFO, NT_AUXV, NT_FILE),
+ * then builds
  *   - a struct maps (proc/maps.h) with one mapping per PT_LOAD (permissions
  *     from its flags) named after the NT_FILE entry that covers it, and one
  *     per NT_FILE range no PT_LOAD covers;
@@ -34,18 +36,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "arch/arch.h"
+
 struct core;
 struct maps;
 struct mem;
-
-#define CORE_NREGS 27   /* x86-64 struct user_regs_struct, as NT_PRSTATUS holds it */
 
 struct core_thread {
 	pid_t tid;
 	int signo;                      /* pr_cursig: the signal that stopped it, 0 if none */
 	bool running;                   /* in user space or in a system call that does not
 					 * wait, by its registers (as proc/ptrace.h reads a pause) */
-	uint64_t regs[CORE_NREGS];      /* r15 ... gs, in user_regs_struct order */
+	struct arch_regs regs;          /* NT_PRSTATUS and the notes after it */
 };
 
 enum {
@@ -53,7 +55,7 @@ enum {
 };
 
 /* Open the core file path; root: where the mapped files are ("" or NULL:
- * as named). Returns 0, -ENOEXEC (not an x86-64 ELF core: why says what it
+ * as named). Returns 0, -ENOEXEC (not an ELF core of this machine: why says what it
  * is), -ENOENT (a mapped file is missing: why names it), -ESTALE (a mapped
  * file does not match the core), -EINVAL (a corrupt or truncated core), or
  * another -errno (the core itself cannot be read). */

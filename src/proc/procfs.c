@@ -219,39 +219,6 @@ int procfs_pid_nested(pid_t pid)
 	return err == 0 && levels > 1;
 }
 
-bool procfs_syscall_waits(int nr)
-{
-	/* x86_64 numbers */
-	static const int waits[] = {
-		0,      /* read */
-		7,      /* poll */
-		23,     /* select */
-		34,     /* pause */
-		35,     /* nanosleep */
-		43,     /* accept */
-		45,     /* recvfrom */
-		47,     /* recvmsg */
-		61,     /* wait4 */
-		128,    /* rt_sigtimedwait */
-		130,    /* rt_sigsuspend */
-		202,    /* futex */
-		219,    /* restart_syscall (a sleep resumed after a stop) */
-		230,    /* clock_nanosleep */
-		232,    /* epoll_wait */
-		247,    /* waitid */
-		270,    /* pselect6 */
-		271,    /* ppoll */
-		281,    /* epoll_pwait */
-		288,    /* accept4 */
-		299,    /* recvmmsg */
-		441,    /* epoll_pwait2 */
-	};
-	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++)
-		if (waits[i] == nr)
-			return true;
-	return false;
-}
-
 int procfs_children(pid_t pid, pid_t *out, int max)
 {
 	DIR *d = opendir("/proc");

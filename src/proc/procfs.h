@@ -38,9 +38,6 @@ char *procfs_cmdline(pid_t pid);
 char *procfs_exe(pid_t pid);
 /* TIDs from /proc/PID/task, at most max. Returns the count or -errno. */
 int procfs_tasks(pid_t pid, pid_t *tids, int max);
-/* True for the system calls a thread waits in (sleep, futex, poll family,
- * accept/recv/read, wait4 ...): such a thread is idle. */
-bool procfs_syscall_waits(int nr);
 /* The innermost and outermost ids of an NSpid: line in the text of a
  * /proc/.../status file ("NSpid:\t7898\t1": the id in the namespace of that
  * /proc mount first, the id in the process's own PID namespace last). Sets

@@ -7,9 +7,10 @@
  * status is the launcher's, see proc/launch.h) polled against a deadline,
  * so a thread stuck in uninterruptible sleep cannot hang cspy; such a
  * thread is simply not counted as stopped. The registers of each stopped
- * thread are taken once, at its stop: fs_base maps old Pythons' thread ids
- * to TIDs, orig_rax and rax tell whether the thread was blocked in a system
- * call (idle) or running.
+ * thread are taken once, at its stop (arch/arch.h: the machine's own way):
+ * the thread pointer maps old Pythons' thread ids to TIDs, the system call
+ * registers tell whether the thread was blocked in a system call (idle) or
+ * running.
  */
 #include "proc/ptrace.h"
 
@@ -22,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "proc/procfs.h"
 #include "util/xalloc.h"
 #include "util/clock.h"
@@ -42,7 +43,7 @@ struct traced {
 	bool have_regs;
 	bool group_stop;        /* stopped by SIGSTOP & co., not by our interrupt */
 	int pending_sig;        /* signal to re-inject at detach */
-	struct user_regs_struct regs;   /* at the stop (when have_regs) */
+	struct arch_regs regs;          /* at the stop (when have_regs) */
 };
 
 struct ptrace_pause {
@@ -62,8 +63,8 @@ static bool known(const struct ptrace_pause *p, pid_t tid)
 
 static void take_regs(struct traced *t)
 {
-	struct user_regs_struct regs;
-	if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
+	struct arch_regs regs;
+	if (arch_regs_ptrace(t->tid, &regs) != 0)
 		return;
 	t->have_regs = true;
 	t->regs = regs;
@@ -291,12 +292,27 @@ static const struct traced *find(const struct ptrace_pause *p, pid_t tid)
 	return NULL;
 }
 
-int ptrace_pause__fs_base(const struct ptrace_pause *p, pid_t tid, uint64_t *fs_base)
+int ptrace_pause__tp(const struct ptrace_pause *p, pid_t tid, uint64_t *tp)
 {
 	const struct traced *t = find(p, tid);
 	if (!t || !t->stopped || !t->have_regs)
 		return -ESRCH;
-	*fs_base = t->regs.fs_base;
+	*tp = t->regs.tp;
+	return 0;
+}
+
+/* arch_read_fn over PTRACE_PEEKTEXT of a stopped thread (whole words). */
+static int peek_code(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	pid_t tid = *(const pid_t *)ctx;
+	for (size_t done = 0; done < len; done += sizeof(long)) {
+		errno = 0;
+		long word = ptrace(PTRACE_PEEKTEXT, tid, (void *)(uintptr_t)(addr + done), NULL);
+		if (errno)
+			return -errno;
+		size_t n = len - done < sizeof(word) ? len - done : sizeof(word);
+		memcpy((char *)buf + done, &word, n);
+	}
 	return 0;
 }
 
@@ -307,31 +323,11 @@ int ptrace_pause__running(const struct ptrace_pause *p, pid_t tid)
 		return -ESRCH;
 	if (!t->stopped || !t->have_regs || t->group_stop)
 		return 0;
-	long orig_rax = (long)t->regs.orig_rax, rax = (long)t->regs.rax;
-	if (orig_rax < 0) {
-		/* User space, but maybe right at a `syscall` instruction that
-		 * re-enters a wait our previous pause interrupted (preempted on
-		 * its way back): rax holds the call's number. */
-		if (procfs_syscall_waits((int)rax)) {
-			errno = 0;
-			long word = ptrace(PTRACE_PEEKTEXT, t->tid, (void *)(uintptr_t)t->regs.rip, NULL);
-			if (errno == 0 && (word & 0xffff) == 0x050f)
-				return 0;
-		}
-		return 1;
-	}
-	/* Interrupted while blocked, the call reports a restart (or EINTR);
-	 * a call that had finished reports its result: it was running. A
-	 * thread that had no CPU since the previous pause let it go still has
-	 * its restart prepared (rax back to the call's number, or to
-	 * restart_syscall): it is as idle as before. */
-	long r = rax;
-	bool interrupted = r == -EINTR || r == -512 || r == -513 || r == -514 || r == -516 ||
-			   r == orig_rax || r == 219;
-	return interrupted && procfs_syscall_waits((int)orig_rax) ? 0 : 1;
+	pid_t peek_tid = t->tid;
+	return arch_regs_running(&t->regs, peek_code, &peek_tid) ? 1 : 0;
 }
 
-int ptrace_pause__regs(const struct ptrace_pause *p, pid_t tid, struct user_regs_struct *regs)
+int ptrace_pause__regs(const struct ptrace_pause *p, pid_t tid, struct arch_regs *regs)
 {
 	const struct traced *t = find(p, tid);
 	if (!t || !t->stopped || !t->have_regs)

@@ -30,9 +30,10 @@ int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out);
 int ptrace_pause__stop_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_pause **out);
 /* Let every thread run again and forget them. Accepts NULL. */
 void ptrace_pause__resume(struct ptrace_pause *p);
-/* fs_base (the glibc pthread_t) of a stopped thread, for mapping thread ids to
- * TIDs on old Pythons. 0 and *fs_base, or -errno. */
-int ptrace_pause__fs_base(const struct ptrace_pause *p, pid_t tid, uint64_t *fs_base);
+/* The thread pointer of a stopped thread (x86-64: fs_base, glibc's pthread_t;
+ * see arch_tp_is_thread), for mapping thread ids to TIDs on old Pythons. 0
+ * and *tp, or -errno. */
+int ptrace_pause__tp(const struct ptrace_pause *p, pid_t tid, uint64_t *tp);
 /* Was the thread running when it stopped? 1: in user space, or in a system
  * call that does not wait; 0: blocked in a waiting system call (sleep,
  * futex, poll ... interrupted by the pause), or it never stopped (deep in
@@ -41,7 +42,7 @@ int ptrace_pause__fs_base(const struct ptrace_pause *p, pid_t tid, uint64_t *fs_
 int ptrace_pause__running(const struct ptrace_pause *p, pid_t tid);
 /* All general registers of a stopped thread (for native unwinding). 0 and
  * *regs, -ESRCH when tid is not a stopped thread of this pause, or -errno. */
-struct user_regs_struct;
-int ptrace_pause__regs(const struct ptrace_pause *p, pid_t tid, struct user_regs_struct *regs);
+struct arch_regs;
+int ptrace_pause__regs(const struct ptrace_pause *p, pid_t tid, struct arch_regs *regs);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/arch.h"
 #include "elf/elffile.h"
 #include "proc/maps.h"
 #include "proc/mem.h"
@@ -134,19 +135,18 @@ static uint64_t sym(const struct elffile *ef, uint64_t bias, const char *name)
 	return elffile__symbol(ef, name, &v, NULL) == 0 && v ? bias + v : 0;
 }
 
-/* 2.7/3.6 without .symtab: PyInterpreterState_Head() is `mov rax,[rip+rel32]; ret`. */
+/* 2.7/3.6 without .symtab: PyInterpreterState_Head() only loads interp_head
+ * (x86-64 `mov rax,[rip+rel32]; ret`; the machine's file decodes it). */
 static uint64_t interp_head_from_code(const struct elffile *ef, uint64_t bias)
 {
 	uint64_t fn;
-	uint8_t c[7];
-	if (elffile__symbol(ef, "PyInterpreterState_Head", &fn, NULL) != 0 ||
-	    elffile__read_vaddr(ef, fn, c, sizeof(c)) != 0)
+	uint8_t c[32];
+	if (arch_info.getter_bytes > sizeof(c) ||
+	    elffile__symbol(ef, "PyInterpreterState_Head", &fn, NULL) != 0 ||
+	    elffile__read_vaddr(ef, fn, c, arch_info.getter_bytes) != 0)
 		return 0;
-	if (c[0] != 0x48 || c[1] != 0x8b || c[2] != 0x05)
-		return 0;
-	int32_t rel;
-	memcpy(&rel, c + 3, 4);
-	return bias + fn + 7 + (uint64_t)(int64_t)rel;
+	uint64_t at = arch_getter_global(c, fn);
+	return at ? bias + at : 0;
 }
 
 static bool has_runtime_symbols(const struct elffile *ef)

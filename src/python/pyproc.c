@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "proc/maps.h"
 #include "proc/mem.h"
 #include "proc/procfs.h"
@@ -67,7 +68,6 @@
 #define PAGE_BYTES 4096
 #define MAX_LINETABLE (4u << 20)
 #define MAX_NAME 1024
-#define GLIBC_TID_OFFSET 0x2d0
 #define TS_READ 512
 #define FRAME_READ 160
 #define TVISIT_SLOTS (2 * PYPROC_MAX_THREADS)  /* the thread states seen, half full at most */
@@ -1152,16 +1152,18 @@ static pid_t thread_tid(struct pyproc *p, const uint8_t *ts, uint64_t thread_id,
 		return tid;
 	}
 	/* <= 3.7: glibc's struct pthread keeps the TID (in the target's
-	 * namespace), or the pause maps thread_id (its fs_base) to a TID. */
+	 * namespace), or the pause maps thread_id to a TID by the threads'
+	 * thread pointers (arch_tp_is_thread: x86-64's fs_base is it). */
 	int32_t id = 0;
 	pid_t tid = 0;
-	if (thread_id && mem__read_i32(p->mem, thread_id + GLIBC_TID_OFFSET, &id) == 0 && id > 0) {
+	if (thread_id && mem__read_i32(p->mem, thread_id + arch_info.glibc_tid_offset, &id) == 0 && id > 0) {
 		tid = host_tid(p, id);
 	}
 	if (!tid && p->pause) {
 		for (int i = 0; i < p->ntasks; i++) {
-			uint64_t fs;
-			if (ptrace_pause__fs_base(p->pause, p->tasks[i], &fs) == 0 && fs == thread_id) {
+			uint64_t tp;
+			if (ptrace_pause__tp(p->pause, p->tasks[i], &tp) == 0 &&
+			    arch_tp_is_thread(tp, thread_id)) {
 				tid = p->tasks[i];
 				break;
 			}

@@ -164,7 +164,7 @@ struct py_view {
 	 * a thread not stopped by the pause is active when it was running. */
 	bool states;
 	/* The threads the caller stopped with ptrace: thread ids of old
-	 * Pythons are mapped to TIDs through each thread's fs_base, and a
+	 * Pythons are mapped to TIDs through each thread's thread pointer, and a
 	 * stopped thread is active when it was running at the stop (see
 	 * ptrace_pause__running). */
 	const struct ptrace_pause *pause;

@@ -2,8 +2,9 @@
  *
  * Integers out of a byte buffer, such as a block of memory read from the
  * target: one memcpy each, so neither the buffer nor the offset needs any
- * alignment. cspy runs on x86_64 and reads targets of the same machine, so
- * the host's byte order is the target's. The one copy of these accessors
+ * alignment. cspy runs on a little-endian 64-bit machine (x86-64, aarch64:
+ * src/arch/) and reads targets of the same machine, so the host's byte order
+ * is the target's. The one copy of these accessors
  * (small static inline functions, the only bodies a header may hold).
  */
 #ifndef CSPY_BYTES_H

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * Unit tests for proc/core: small x86-64 core files built here byte by byte
- * (an ELF header, PT_NOTE with two NT_PRSTATUS, NT_PRPSINFO, NT_AUXV and
+ * Unit tests for proc/core: small core files of this build's machine
+ * (arch/arch.h: x86-64, or aarch64 under qemu-user in the cross tier) built
+ * here byte by byte (an ELF header, PT_NOTE with two NT_PRSTATUS, on
+ * aarch64 each followed by its NT_ARM_TLS and NT_ARM_SYSTEM_CALL, NT_PRPSINFO, NT_AUXV and
  * NT_FILE, a stack PT_LOAD holding argc/argv/envp/auxv and their strings, a
  * file's ELF header page in the core and the rest of it only on disk), and
  * a fake root directory holding that file. Checked: the process (pid,
@@ -21,9 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "arch/arch.h"
 #include "proc/core.h"
 #include "proc/maps.h"
 #include "proc/mem.h"
@@ -49,27 +53,53 @@ static void put64(struct buf *b, uint64_t v)
 	put(b, &v, 8);
 }
 
-static void note(struct buf *b, uint32_t type, const void *desc, uint32_t n)
+/* A note named name ("CORE", "LINUX"; its length with the NUL is 5 or 6:
+ * padded to 8). */
+static void note_named(struct buf *b, const char *name, uint32_t type, const void *desc, uint32_t n)
 {
-	uint32_t h[3] = { 5, n, type };
+	uint32_t h[3] = { (uint32_t)strlen(name) + 1, n, type };
+	char nm[8] = { 0 };
+	memcpy(nm, name, strlen(name));
 	put(b, h, sizeof(h));
-	put(b, "CORE\0\0\0", 8);
+	put(b, nm, 8);
 	put(b, desc, n);
 	static const uint8_t pad[4];
 	put(b, pad, (4 - n % 4) % 4);
 }
 
-static void prstatus(struct buf *b, int tid, uint64_t orig_rax, uint64_t rax)
+static void note(struct buf *b, uint32_t type, const void *desc, uint32_t n)
 {
-	uint8_t d[336] = { 0 };
+	note_named(b, "CORE", type, desc, n);
+}
+
+/* A thread in system call nr (-1: none) whose result register holds ret,
+ * its pc at ENTRY and its thread pointer 0x1234000, as this machine's
+ * kernel writes it: x86-64 all in NT_PRSTATUS (user_regs_struct); aarch64
+ * user_pt_regs there, the thread pointer and the call in "LINUX" notes. */
+static void prstatus(struct buf *b, int tid, int64_t nr, uint64_t ret)
+{
+	uint8_t d[400] = { 0 };
 	memcpy(d + 32, &tid, 4);
-	uint64_t regs[27] = { 0 };
-	regs[10] = rax;
-	regs[15] = orig_rax;
-	regs[16] = ENTRY;       /* rip */
-	regs[21] = 0x1234000;   /* fs_base */
+	if (strcmp(arch_info.name, "x86_64") == 0) {
+		uint64_t regs[27] = { 0 };
+		regs[10] = ret;                 /* rax */
+		regs[15] = (uint64_t)nr;        /* orig_rax */
+		regs[16] = ENTRY;               /* rip */
+		regs[21] = 0x1234000;           /* fs_base */
+		memcpy(d + 112, regs, sizeof(regs));
+		note(b, NT_PRSTATUS, d, 336);
+		return;
+	}
+	uint64_t regs[34] = { 0 };
+	regs[0] = ret;                          /* x0 */
+	regs[8] = (uint64_t)nr;                 /* x8 */
+	regs[32] = ENTRY;                       /* pc */
 	memcpy(d + 112, regs, sizeof(regs));
-	note(b, NT_PRSTATUS, d, sizeof(d));
+	note(b, NT_PRSTATUS, d, 392);
+	uint64_t tls[2] = { 0x1234000, 0 };
+	int32_t sc = (int32_t)nr;
+	note_named(b, "LINUX", 0x401 /* NT_ARM_TLS */, tls, sizeof(tls));
+	note_named(b, "LINUX", 0x404 /* NT_ARM_SYSTEM_CALL */, &sc, sizeof(sc));
 }
 
 /* The stack page: argc, argv, NULL, envp, NULL, auxv, then the strings. */
@@ -115,8 +145,8 @@ static struct buf make_core_at(int with_threads, const char *prefix)
 	uint8_t stack[4096];
 	stack_page(stack, &auxv);
 	if (with_threads) {
-		prstatus(&notes, 100, 202, (uint64_t)-512);     /* futex, interrupted */
-		prstatus(&notes, 101, (uint64_t)-1, 0);
+		prstatus(&notes, 100, SYS_futex, (uint64_t)-512);       /* interrupted */
+		prstatus(&notes, 101, -1, 0);
 	}
 	uint8_t ps[136] = { 0 };
 	int pid = 100;
@@ -148,7 +178,7 @@ static struct buf make_core_at(int with_threads, const char *prefix)
 	eh.e_ident[EI_DATA] = ELFDATA2LSB;
 	eh.e_ident[EI_VERSION] = EV_CURRENT;
 	eh.e_type = ET_CORE;
-	eh.e_machine = EM_X86_64;
+	eh.e_machine = arch_info.elf_machine;
 	eh.e_version = EV_CURRENT;
 	eh.e_phoff = sizeof(eh);
 	eh.e_ehsize = sizeof(eh);
@@ -232,7 +262,7 @@ static void test_process(void)
 	CHECK(!t[0].running);
 	CHECK_INT(t[1].tid, 101);
 	CHECK(t[1].running);
-	CHECK(t[1].regs[21] == 0x1234000);
+	CHECK(t[1].regs.tp == 0x1234000);
 	CHECK(core__thread(c, 101) == &t[1]);
 	CHECK(core__thread(c, 7) == NULL);
 
@@ -404,7 +434,7 @@ static void test_container(void)
 		{ offsetof(Elf64_Ehdr, e_phnum), 2, PN_XNUM, -EINVAL, "program headers are corrupt" },
 		{ offsetof(Elf64_Ehdr, e_phentsize), 2, 32, -EINVAL, "program headers are corrupt" },
 		{ offsetof(Elf64_Ehdr, e_phoff), 8, 1u << 30, -EINVAL, "program headers are corrupt" },
-		{ offsetof(Elf64_Ehdr, e_machine), 2, EM_AARCH64, -ENOEXEC, "another architecture" },
+		{ offsetof(Elf64_Ehdr, e_machine), 2, EM_S390, -ENOEXEC, "another architecture" },
 		{ EI_CLASS, 1, ELFCLASS32, -ENOEXEC, "64-bit little-endian" },
 		{ EI_DATA, 1, ELFDATA2MSB, -ENOEXEC, "64-bit little-endian" },
 		/* The first note (a thread's) claims 4 GiB: the walk stops there. */
@@ -459,7 +489,7 @@ static void test_container(void)
 		CHECK_INT(core__pid(c), 100);
 		CHECK_STR(core__cmdline(c), "python3 app.py --flag value");
 		CHECK_INT(core__threads(c, &t), 2);
-		CHECK(t[1].regs[21] == 0x1234000);
+		CHECK(t[1].regs.tp == 0x1234000);
 	}
 	core__close(c);
 	c = NULL;
