@@ -177,7 +177,7 @@ cross:
 	$(Q)command -v $(CROSS)gcc >/dev/null || { echo "make cross: no $(CROSS)gcc (Debian: apt-get install gcc-$(CROSS_TRIPLET) g++-$(CROSS_TRIPLET))" >&2; exit 1; }
 	$(Q)[ -f /usr/lib/$(CROSS_TRIPLET)/pkgconfig/libdw.pc ] || { echo "make cross: no $(CROSS_TRIPLET) libdw (Debian: dpkg --add-architecture arm64 && apt-get update && apt-get install libelf-dev:arm64 libdw-dev:arm64 zlib1g-dev:arm64 libbz2-dev:arm64 liblzma-dev:arm64)" >&2; exit 1; }
 	$(Q)PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLET)/pkgconfig:/usr/share/pkgconfig \
-	  $(MAKE) --no-print-directory CC=$(CROSS)gcc BUILD=$(CROSS_BUILD) $(CROSS_BUILD)/cspy $(CROSS_GOALS)
+	  $(MAKE) --no-print-directory CC=$(CROSS)gcc OBJCOPY=$(CROSS)objcopy BUILD=$(CROSS_BUILD) $(CROSS_BUILD)/cspy $(CROSS_GOALS)
 
 # The whole suite; its last line is "N passed, N failed".
 test check: all
