@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arch/arch.h"
 #include "cli/cli.h"
 #include "cli/complete.h"
 #include "cli/manpage.h"
@@ -266,15 +267,6 @@ static int legacy_record(int argc, char **argv)
 /* --version: "cspy X.Y.Z" first (one line to parse, as py-spy's), then what
  * this build is: how it unwinds native stacks, how it is linked, for which
  * machine, by which compiler. */
-#if defined(__x86_64__)
-#define BUILD_ARCH "x86_64"
-#elif defined(__aarch64__)
-#define BUILD_ARCH "aarch64"
-#elif defined(__i386__)
-#define BUILD_ARCH "i386"
-#else
-#define BUILD_ARCH "unknown"
-#endif
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #if defined(__clang__)
@@ -300,7 +292,7 @@ static void print_version(void)
 	else
 		printf("native unwinding: none (built with NO_LIBDW=1: no --native)\n");
 	printf("linking: %s\narchitecture: %s\ncompiler: %s\n",
-	       BUILD_LINKING, BUILD_ARCH, BUILD_COMPILER);
+	       BUILD_LINKING, arch_info.name, BUILD_COMPILER);
 }
 
 static int finish(int rc)
