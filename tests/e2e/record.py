@@ -789,13 +789,26 @@ def check_function_agg(ctx):
     t, o = funcs_target(ctx)
     byn = o['by_name']
     # Control: without -F alpha's body lines show (not only its first line).
+    # The def line itself may appear in a few samples: a frame caught after
+    # it was pushed and before its first instruction ran is on its first
+    # line by the interpreter's own reckoning (f_lineno is co_firstlineno
+    # there before 3.11); seen once in 100 samples under ASan on 3.10.
     r, prof = attach_raw(ctx, t, [])
-    lines = set(line for _, n, _, line in python_frames(prof) if n == 'alpha')
+    counts = {}
+    for st, c in prof.stacks:
+        for l in st:
+            p = parse_label(l)
+            if p and p[0] == 'alpha':
+                counts[p[2]] = counts.get(p[2], 0) + c
+    lines = set(counts)
     first, last = byn['alpha']['firstlineno'], o['last_lines']['alpha']
+    total = sum(counts.values())
     problems = []
-    if not lines or not all(line is not None and first < line <= last for line in lines):
-        problems.append('without -F: alpha\'s lines expected in %d..%d, got %s'
-                        % (first + 1, last, sorted(lines, key=str)))
+    if (not lines or not all(line is not None and first <= line <= last for line in lines)
+            or counts.get(first, 0) * 10 > total):
+        problems.append('without -F: alpha\'s lines expected in %d..%d (its def line %d in at '
+                        'most 10 %% of its samples), got %s'
+                        % (first + 1, last, first, sorted(counts.items(), key=str)))
     ctx.fail(r, problems)
     for flags in (['-F'], ['--function']):
         r, prof = attach_raw(ctx, t, flags)
