@@ -116,6 +116,9 @@ def make(args, what):
 
 
 def need_static():
+    if BUILT.get('static_missing'):
+        raise NA('no static archives to build it with%s'
+                 % BUILT['static'].split('make static: no static library for', 1)[1].split('\n')[0])
     if BUILT.get('static'):
         raise Fail(BUILT['static'])
     if not ROOT:
@@ -290,6 +293,7 @@ def check_native(s):
 
 def record_raw(s, native):
     """record -d 1 -f raw of hot.py in the root; (Result, stacks)."""
+    need_static()
     name = 'rec-%s-%d-%s.txt' % (s.interp.label, os.getpid(), 'native' if native else 'py')
     out = os.path.join(ROOT[0], 'tmp', name)
     args = ['record', '--pid', s.hot_oracle['pid'], '-d', '1', '-f', 'raw', '-o', '/tmp/' + name]
@@ -780,6 +784,12 @@ def main():
         make_root()
     except Fail as e:
         BUILT['static'] = str(e)
+        # No static archives (the Makefile names them before compiling):
+        # a missing tool, so n/a with the reason, as elsewhere; .ci/run
+        # installs them, and there (CSPY_REQUIRE_VALIDATORS=1) it fails.
+        if ('make static: no static library for' in str(e)
+                and os.environ.get('CSPY_REQUIRE_VALIDATORS') != '1'):
+            BUILT['static_missing'] = True
         print('NOTE: ' + str(e))
     print('make static: %.1f s' % (time.time() - t0))
     e2elib.use_snapshot('the dynamic build\'s checks (version, controls) fail')
