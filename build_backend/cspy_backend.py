@@ -92,13 +92,22 @@ class BuildError(Exception):
 # --------------------------------------------------------------------------
 # Facts of the tree: version, metadata, timestamps
 
-def version():
+def makefile_var(name, why=''):
+    """The value of the Makefile's `NAME := value` line (a BuildError
+    naming the line when there is none; why: what the backend reads it for)."""
     with open(os.path.join(ROOT, 'Makefile')) as f:
-        m = re.search(r'^VERSION\s*:?=\s*(\S+)\s*$', f.read(), re.M)
+        m = re.search(r'^%s\s*:?=(.*)$' % name, f.read(), re.M)
     if not m:
-        raise BuildError('cspy build: no "VERSION := ..." line in %s'
-                         % os.path.join(ROOT, 'Makefile'))
-    return m.group(1)
+        raise BuildError('cspy build: no "%s := ..." line in %s%s'
+                         % (name, os.path.join(ROOT, 'Makefile'), why))
+    return m.group(1).strip()
+
+
+def version():
+    v = makefile_var('VERSION')
+    if not v or len(v.split()) != 1:
+        raise BuildError('cspy build: the Makefile\'s VERSION is %r, not one word' % v)
+    return v
 
 
 def metadata():
@@ -177,13 +186,9 @@ def check_prerequisites():
 
 def missing_static_archives():
     """The Makefile's STATIC_ARCHIVES that the compiler cannot find."""
-    with open(os.path.join(ROOT, 'Makefile')) as f:
-        m = re.search(r'^STATIC_ARCHIVES\s*:?=(.*)$', f.read(), re.M)
-    if not m:
-        raise BuildError('cspy build: no "STATIC_ARCHIVES := ..." line in the Makefile '
-                         '(this backend reads the list of `make static`)')
+    archives = makefile_var('STATIC_ARCHIVES', ' (this backend reads the list of `make static`)')
     out = []
-    for a in m.group(1).split():
+    for a in archives.split():
         p = run_quiet(cc_command() + ['-print-file-name=' + a])
         path = p.stdout.decode().strip() if p and p.returncode == 0 else ''
         if path == a or not os.path.isfile(path):

@@ -493,6 +493,17 @@ def snapshot_cspy():
     _SNAPSHOT.append(dst)
 
 
+def makefile_version():
+    """The Makefile's VERSION (what cspy --version and the packages must
+    say), or None when the tree has no such line."""
+    try:
+        with open(os.path.join(REPO, 'Makefile')) as f:
+            m = re.search(r'^VERSION\s*:?=\s*(\S+)', f.read(), re.M)
+            return m.group(1) if m else None
+    except OSError:
+        return None
+
+
 def cspy_path():
     return _SNAPSHOT[0] if _SNAPSHOT else built_cspy()
 

@@ -77,11 +77,6 @@ TREE_LOCK = threading.Lock()         # builds inside the tree (make static) one 
 OPTS = None
 
 
-def version():
-    with open(os.path.join(REPO, 'Makefile')) as f:
-        return re.search(r'^VERSION\s*:?=\s*(\S+)\s*$', f.read(), re.M).group(1)
-
-
 def pip_env(extra=None):
     """The environment of a pip or build run: offline (no index, no
     find-links from the machine's settings), no version check."""
@@ -170,7 +165,7 @@ def build_sdist():
     d = make_temp_dir('cspy-pip-sdist-')
     must([DEB_PY, '-m', 'build', '--no-isolation', '--sdist', '--outdir', d, '.'], 'build --sdist',
          cwd=REPO, env=pip_env({'SOURCE_DATE_EPOCH': str(EPOCH)}))
-    return os.path.join(d, 'cspy-%s.tar.gz' % version())
+    return os.path.join(d, 'cspy-%s.tar.gz' % e2elib.makefile_version())
 
 
 WHEEL = Once(build_pip_wheel)
@@ -220,7 +215,7 @@ def expected_tag(binary):
 
 def record_problems(zf):
     """What is wrong with a wheel's RECORD."""
-    di = 'cspy-%s.dist-info/' % version()
+    di = 'cspy-%s.dist-info/' % e2elib.makefile_version()
     rec = zf.read(di + 'RECORD').decode()
     problems = []
     listed = {}
@@ -252,7 +247,7 @@ def record_problems(zf):
 def check_wheel_file(path, binary):
     """Everything a wheel must be; binary: the build's own, which it must
     carry byte for byte."""
-    ver = version()
+    ver = e2elib.makefile_version()
     problems = []
     tag, static = expected_tag(binary)
     want_name = 'cspy-%s-%s.whl' % (ver, tag)
@@ -398,7 +393,7 @@ def check_wheel_build(ctx):
 
 def check_sdist(ctx):
     path = SDIST.get()
-    ver = version()
+    ver = e2elib.makefile_version()
     base = 'cspy-%s/' % ver
     problems = []
     again = make_temp_dir('cspy-pip-sdist2-')
@@ -478,9 +473,9 @@ def check_install_dot(ctx):
         if a.read() != b.read():
             raise Fail('pip install . installed a bin/cspy that is not %s' % binary)
     r = run_cmd([cspy, '--version'])
-    if r.rc != 0 or version() not in r.out:
+    if r.rc != 0 or e2elib.makefile_version() not in r.out:
         raise Fail('$ %s: exit status %d, output %r; expected the version %s'
-                   % (r.shown, r.rc, r.out, version()))
+                   % (r.shown, r.rc, r.out, e2elib.makefile_version()))
 
 
 def check_venv_sdist(ctx):
@@ -610,7 +605,7 @@ def check_py27_pip(ctx):
     d = make_temp_dir('cspy-pip-py27-')
     must([py, '-m', 'pip', 'install', '--no-index', '--prefix', d, path], 'pip install on 2.7')
     r = run_cmd([os.path.join(d, 'bin', 'cspy'), '--version'])
-    if r.rc != 0 or version() not in r.out:
+    if r.rc != 0 or e2elib.makefile_version() not in r.out:
         raise Fail('$ %s: exit status %d, output %r' % (r.shown, r.rc, r.out))
 
 

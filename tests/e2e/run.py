@@ -1381,15 +1381,6 @@ def check_permission_denied(ctx):
     ctx.finish()
 
 
-def makefile_version():
-    try:
-        with open(os.path.join(REPO, 'Makefile')) as f:
-            m = re.search(r'^VERSION\s*:?=\s*(\S+)', f.read(), re.M)
-            return m.group(1) if m else None
-    except OSError:
-        return None
-
-
 def check_version(ctx):
     res = cspy(['--version'])
     problems = []
@@ -1400,8 +1391,8 @@ def check_version(ctx):
     m = re.match(r'^cspy (\d+\.\d+\.\d+)\n(native unwinding|linking|architecture|compiler): ', res.out)
     if not m:
         problems.append('stdout expected "cspy X.Y.Z" then the build\'s features, got %r' % res.out)
-    elif makefile_version() and m.group(1) != makefile_version():
-        problems.append('version %s, Makefile says %s' % (m.group(1), makefile_version()))
+    elif e2elib.makefile_version() and m.group(1) != e2elib.makefile_version():
+        problems.append('version %s, Makefile says %s' % (m.group(1), e2elib.makefile_version()))
     ctx.problem(res, problems)
     ctx.finish()
 

@@ -484,11 +484,6 @@ def check_empty_root(interp):
         raise Fail('\n'.join(problems))
 
 
-def makefile_version():
-    with open(os.path.join(REPO, 'Makefile')) as f:
-        return re.search(r'^VERSION\s*:?=\s*(\S+)', f.read(), re.M).group(1)
-
-
 def libdw_version():
     r = subprocess.run(['pkg-config', '--modversion', 'libdw'], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE)
@@ -502,7 +497,7 @@ def version_problems(res, native, linking):
         p.append('exit status %d, expected 0' % res.rc)
     lines = res.out.rstrip('\n').split('\n')
     want_arch = {'amd64': 'x86_64', 'arm64': 'aarch64'}.get(platform.machine(), platform.machine())
-    exp = ['cspy %s' % makefile_version(),
+    exp = ['cspy %s' % e2elib.makefile_version(),
            'native unwinding: libdw %s (--native)' % native if native else
            'native unwinding: none (built with NO_LIBDW=1: no --native)',
            'linking: ' + linking,
