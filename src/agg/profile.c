@@ -63,6 +63,11 @@ struct profile {
 	uint64_t total;
 	uint64_t ticks, tick_ns, prev_tick_ns;  /* profile__tick */
 	bool no_runs;
+	uint64_t base_total;            /* profile__add_base */
+
+	struct prof_source *sources;    /* profile__set_source; strings owned */
+	size_t nsources, sources_cap, source_bytes;
+	struct hashmap source_tab;      /* filename -> index */
 };
 
 struct profile *profile__new(void)
@@ -72,6 +77,7 @@ struct profile *profile__new(void)
 	hashmap__init(&p->stack_tab, 1024);
 	p->free_stack = EMPTY;
 	hashmap__init(&p->thread_tab, 128);
+	hashmap__init(&p->source_tab, 64);
 	p->strings = intern__new();
 	p->meta.title = p->meta.command_line = p->meta.python_version = "";
 	return p;
@@ -90,6 +96,13 @@ void profile__free(struct profile *p)
 		free((uint32_t *)p->stacks[i].pub.frames);
 	for (size_t i = 0; i < p->nthreads; i++)
 		free(p->threads[i].runs);
+	for (size_t i = 0; i < p->nsources; i++) {
+		free((char *)p->sources[i].filename);
+		free((char *)p->sources[i].text);
+		free((char *)p->sources[i].error);
+	}
+	free(p->sources);
+	hashmap__fini(&p->source_tab);
 	intern__free(p->strings);
 	free(p->frames);
 	hashmap__fini(&p->frame_tab);
@@ -235,7 +248,7 @@ static uint32_t stack_intern(struct profile *p, uint32_t thread, const uint32_t 
 	uint32_t *copy = xmalloc((n ? n : 1) * sizeof(*copy));
 	memcpy(copy, frames, n * sizeof(*frames));
 	struct thread_rec *t = &p->threads[thread];
-	p->stacks[id] = (struct stack_rec){ { thread, copy, (uint32_t)n, 0, 0 }, h, t->first_stack, id };
+	p->stacks[id] = (struct stack_rec){ { thread, copy, (uint32_t)n, 0, 0, 0 }, h, t->first_stack, id };
 	t->first_stack = id;
 	hashmap__insert(&p->stack_tab, &pos, id);
 	return id;
@@ -262,6 +275,79 @@ void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, si
 	}
 	t->runs = xgrow(t->runs, &t->cap, t->nruns + 1, sizeof(*t->runs));
 	t->runs[t->nruns++] = (struct prof_run){ sid, weight, t_ns, t_ns };
+}
+
+void profile__add_base(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
+		       uint64_t weight)
+{
+	if (thread >= p->nthreads || weight == 0)
+		return;
+	p->stacks[stack_intern(p, thread, frames, n)].pub.base += weight;
+	p->base_total += weight;
+}
+
+uint64_t profile__base_total(const struct profile *p) { return p->base_total; }
+
+/* ---- sources ------------------------------------------------------------- */
+
+static uint64_t source_hash(const char *filename)
+{
+	return hashmap_fnv(HASHMAP_FNV0, filename, strlen(filename));
+}
+
+static size_t source_find(const struct profile *p, const char *filename, uint64_t h,
+			  struct hashmap_pos *pos)
+{
+	for (uint32_t i = hashmap__first(&p->source_tab, h, pos); i != HASHMAP_NONE;
+	     i = hashmap__next(&p->source_tab, pos))
+		if (strcmp(p->sources[i].filename, filename) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+void profile__set_source(struct profile *p, const char *filename, const char *text, size_t len,
+			 const char *error)
+{
+	uint64_t h = source_hash(filename);
+	struct hashmap_pos pos;
+	size_t i = source_find(p, filename, h, &pos);
+	if (i == SIZE_MAX) {
+		p->sources = xgrow(p->sources, &p->sources_cap, p->nsources + 1, sizeof(*p->sources));
+		i = p->nsources++;
+		p->sources[i] = (struct prof_source){ xstrdup(filename), NULL, 0, NULL };
+		hashmap__insert(&p->source_tab, &pos, (uint32_t)i);
+	}
+	struct prof_source *s = &p->sources[i];
+	p->source_bytes -= s->len;
+	free((char *)s->text);
+	free((char *)s->error);
+	s->text = NULL;
+	s->len = 0;
+	s->error = NULL;
+	if (text) {
+		char *copy = xmalloc(len ? len : 1);
+		memcpy(copy, text, len);
+		s->text = copy;
+		s->len = len;
+		p->source_bytes += len;
+	} else {
+		s->error = xstrdup(error ? error : "not read");
+	}
+}
+
+const struct prof_source *profile__source(const struct profile *p, const char *filename)
+{
+	struct hashmap_pos pos;
+	size_t i = source_find(p, filename, source_hash(filename), &pos);
+	return i == SIZE_MAX ? NULL : &p->sources[i];
+}
+
+size_t profile__nsources(const struct profile *p) { return p->nsources; }
+size_t profile__source_bytes(const struct profile *p) { return p->source_bytes; }
+
+const struct prof_source *profile__source_at(const struct profile *p, size_t i)
+{
+	return i < p->nsources ? &p->sources[i] : NULL;
 }
 
 /* ---- exited threads ------------------------------------------------------ */
@@ -328,8 +414,9 @@ static void move_stacks(struct profile *p, uint32_t from, uint32_t to)
 			struct stack_rec *d = &p->stacks[into];
 			d->pub.count += s->pub.count;
 			d->pub.marked += s->pub.marked;
+			d->pub.base += s->pub.base;
 			free((uint32_t *)s->pub.frames);
-			s->pub = (struct prof_stack){ 0, NULL, 0, 0, 0 };   /* index 0: always valid */
+			s->pub = (struct prof_stack){ 0, NULL, 0, 0, 0, 0 };   /* index 0: always valid */
 			s->remap = into;
 			s->next = p->free_stack;
 			p->free_stack = sid;

@@ -64,6 +64,9 @@ struct prof_stack {
 	uint32_t n;
 	uint64_t count;                 /* samples (weights) with exactly this stack; 0: unused id */
 	uint64_t marked;                /* count at the last profile__mark() */
+	uint64_t base;                  /* a diff (cspy diff): samples of the base profile with
+					 * this stack (count: the new one's); else 0. An id with
+					 * count 0 and base > 0 is a stack only the base had */
 };
 
 struct prof_run {
@@ -83,6 +86,7 @@ struct prof_meta {
 	uint64_t ticks;                 /* sampling ticks in duration_ns (0: unknown) */
 	const char *python_version;     /* of the first process, "" if unknown */
 	bool gil_only, idle_included, native;
+	bool diff;                      /* a differential profile: stacks carry base counts */
 };
 
 struct profile *profile__new(void);
@@ -133,6 +137,35 @@ void profile__tick(struct profile *p, uint64_t t_ns);
 /* Keep per-thread runs (time order)? On by default; `top` needs only the
  * counts and turns them off so that a long session's memory stays bounded. */
 void profile__set_keep_runs(struct profile *p, bool keep);
+
+/* A differential profile (cspy diff): add weight samples of the BASE
+ * profile to the stack (thread, frames ROOT FIRST), interned like
+ * profile__add's stacks; prof_stack.base. No runs, no thread samples. */
+void profile__add_base(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
+		       uint64_t weight);
+/* Total base weight (0 unless profile__add_base was called). */
+uint64_t profile__base_total(const struct profile *p);
+
+/* Source text of the files the profile's frames name, for the report's
+ * source view: read from the target while it runs (through /proc/PID/root)
+ * or carried by a saved profile. A file that could not be read has no text
+ * and an error saying why ("not found", "larger than 1 MiB", ...). */
+struct prof_source {
+	const char *filename;           /* as in prof_frame.filename */
+	const char *text;               /* NULL when error is set; not NUL-terminated */
+	size_t len;
+	const char *error;              /* NULL when text is set */
+};
+/* Set (or replace) the source of filename: text of len bytes (copied), or
+ * text NULL and an error message. */
+void profile__set_source(struct profile *p, const char *filename, const char *text, size_t len,
+			 const char *error);
+/* The source of filename, or NULL when none was set. */
+const struct prof_source *profile__source(const struct profile *p, const char *filename);
+size_t profile__nsources(const struct profile *p);
+const struct prof_source *profile__source_at(const struct profile *p, size_t i);
+/* Bytes of source text held. */
+size_t profile__source_bytes(const struct profile *p);
 
 /* Metadata (strings copied). */
 void profile__set_meta(struct profile *p, const struct prof_meta *m);

@@ -35,6 +35,11 @@ struct writer {
 	bool timeline;
 	/* Write p to f (flushed, not closed); 0 or -errno (-EIO: a write failed). */
 	int (*write)(FILE *f, const struct profile *p, const struct writer_opts *o);
+	/* Does it show source text (profile__set_source)? Only then does
+	 * record read the sources of the frames' files. */
+	bool sources;
+	/* Can it show a differential profile (prof_meta.diff, cspy diff)? */
+	bool diff;
 };
 
 /* The writer of --format (may be NULL) and the output path (may be NULL).
