@@ -58,16 +58,23 @@ static int write_profjson(FILE *f, const struct profile *p, const struct writer_
 
 /* The first entry is the default. */
 static const struct writer writers[] = {
-	{ "flamegraph", "svg", (const char *const[]){ ".svg", NULL },
-	  "Open it in a web browser; click to zoom, Ctrl-F to search.", false, write_flamegraph },
-	{ "speedscope", "json", (const char *const[]){ ".json", NULL },
-	  "Open it at https://www.speedscope.app/ (or with the speedscope command).", true, write_speedscope },
-	{ "raw", "txt", (const char *const[]){ ".txt", ".collapsed", ".folded", NULL },
-	  "Render it with flamegraph.pl or inferno-flamegraph (collapsed stacks).", false, write_raw },
-	{ "chrometrace", "json", (const char *const[]){ ".trace.json", ".chrometrace.json", NULL },
-	  "Open it in chrome://tracing or https://ui.perfetto.dev/.", true, write_chrometrace },
-	{ "json", "json", (const char *const[]){ NULL },
-	  "cspy's JSON profile; its fields are described in docs/formats.md.", false, write_profjson },
+	{ .name = "flamegraph", .ext = "svg", .endings = (const char *const[]){ ".svg", NULL },
+	  .hint = "Open it in a web browser; click to zoom, Ctrl-F to search.",
+	  .write = write_flamegraph },
+	{ .name = "speedscope", .ext = "json", .endings = (const char *const[]){ ".json", NULL },
+	  .hint = "Open it at https://www.speedscope.app/ (or with the speedscope command).",
+	  .timeline = true, .write = write_speedscope },
+	{ .name = "raw", .ext = "txt",
+	  .endings = (const char *const[]){ ".txt", ".collapsed", ".folded", NULL },
+	  .hint = "Render it with flamegraph.pl or inferno-flamegraph (collapsed stacks).",
+	  .write = write_raw },
+	{ .name = "chrometrace", .ext = "json",
+	  .endings = (const char *const[]){ ".trace.json", ".chrometrace.json", NULL },
+	  .hint = "Open it in chrome://tracing or https://ui.perfetto.dev/.",
+	  .timeline = true, .write = write_chrometrace },
+	{ .name = "json", .ext = "json", .endings = (const char *const[]){ NULL },
+	  .hint = "cspy's JSON profile; its fields are described in docs/formats.md.",
+	  .write = write_profjson },
 };
 
 #define NWRITERS (sizeof(writers) / sizeof(writers[0]))
