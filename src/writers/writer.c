@@ -5,7 +5,7 @@
  * and tools set in full) and calls it. Endings: .svg flame graph;
  * .speedscope.json and any other .json speedscope (py-spy's JSON output);
  * .trace.json / .chrometrace.json Chrome trace; .txt / .collapsed / .folded
- * raw. cspy's own JSON has no ending: it is chosen with --format json.
+ * raw; .jsonl JSON Lines. cspy's own JSON has no ending: it is chosen with --format json.
  * Any of them followed by .gz, and .svgz (a flame graph), are compressed
  * (writers/outfile.h outfile__gzip).
  */
@@ -18,6 +18,7 @@
 #include "writers/chrometrace.h"
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
+#include "writers/jsonl.h"
 #include "writers/profjson.h"
 #include "writers/speedscope.h"
 
@@ -56,6 +57,17 @@ static int write_profjson(FILE *f, const struct profile *p, const struct writer_
 	return profjson_write(f, p, &jo);
 }
 
+static int write_jsonl(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	(void)o;        /* both file names are always written */
+	return jsonl_write(f, p);
+}
+
+static void *jsonl_begin(FILE *f, struct profile *p) { return jsonl_stream__new(f, p); }
+static int jsonl_flush(void *w) { return jsonl_stream__flush(w); }
+static int jsonl_end(void *w) { return jsonl_stream__end(w); }
+static const struct writer_stream_ops jsonl_stream_ops = { jsonl_begin, jsonl_flush, jsonl_end };
+
 /* The first entry is the default. */
 static const struct writer writers[] = {
 	{ .name = "flamegraph", .ext = "svg", .endings = (const char *const[]){ ".svg", NULL },
@@ -75,6 +87,9 @@ static const struct writer writers[] = {
 	{ .name = "json", .ext = "json", .endings = (const char *const[]){ NULL },
 	  .hint = "cspy's JSON profile; its fields are described in docs/formats.md.",
 	  .write = write_profjson },
+	{ .name = "jsonl", .ext = "jsonl", .endings = (const char *const[]){ ".jsonl", NULL },
+	  .hint = "JSON Lines, written while recording: docs/formats.md; `cspy report` reads it back.",
+	  .write = write_jsonl, .stream = &jsonl_stream_ops },
 };
 
 #define NWRITERS (sizeof(writers) / sizeof(writers[0]))
@@ -94,7 +109,7 @@ const struct writer *writer_find(const char *name)
 
 const char *writer_names(void)
 {
-	return "flamegraph, speedscope, raw, chrometrace or json";
+	return "flamegraph, speedscope, raw, chrometrace, json or jsonl";
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
@@ -111,7 +126,7 @@ bool writer_path_gzip(const char *path)
 
 const char *writer_endings(void)
 {
-	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, "
+	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, .jsonl, "
 	       "each also with .gz, and .svgz";
 }
 
