@@ -637,7 +637,7 @@ static int load_jsonl(struct loader *l, const char *buf, size_t len, bool cut)
 		if (n == 0 || (n == 1 && s[0] == '\r'))
 			continue;
 		json_error_t jerr;
-		json_t *o = json_loadb(s, n, 0, &jerr);
+		json_t *o = json_loadb(s, n, JSON_ALLOW_NUL, &jerr);
 		if (!json_is_object(o)) {
 			json_decref(o);
 			if (!nl) {      /* the last line, cut short */
@@ -669,6 +669,9 @@ static int load_jsonl(struct loader *l, const char *buf, size_t len, bool cut)
 			rest += buf[off] == '\n';
 		if (j.ended && rest > j.line)
 			snprintf(l->err, l->errn, "%zu lines after the end line were left out", rest - j.line);
+		else if (j.ended && cut)
+			snprintf(l->err, l->errn, "the gzip stream is cut short after the end line (nothing "
+				 "is missing)");
 		else if (!j.ended)
 			snprintf(l->err, l->errn, "no end line: the recording was cut short%s (%zu line%s "
 				 "read%s%s)", cut ? " (and so was its gzip stream)" : "", j.line,
