@@ -1,7 +1,7 @@
 # cspy: single non-recursive GNU Makefile. Output goes to build/.
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
-#                     validate, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
+#                     validate, e2e, e2e-drift, e2e-newer, e2e-record, e2e-stream, bench-smoke, e2e-top,
 #                     e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run, san
 #                     (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
@@ -98,7 +98,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
-        e2e-top e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
+        e2e-top e2e-stream e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
         static e2e-static cross e2e-cross
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
@@ -219,6 +219,9 @@ e2e-record: all
 
 e2e-top: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh top
+
+e2e-stream: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh stream
 
 e2e-native native: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh native
