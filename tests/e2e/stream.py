@@ -43,7 +43,6 @@ Version-independent (with the newest Python 3):
 Last line: "N passed, N failed". Processes are ended by their PID.
 """
 import argparse
-import collections
 import concurrent.futures
 import gzip
 import json
@@ -56,12 +55,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2elib  # noqa: E402
-from e2elib import Fail, NA, clip, cspy, cspy_path, make_temp_dir, selected, spawn  # noqa: E402
+from e2elib import Fail, clip, cspy, cspy_path, make_temp_dir, selected, spawn  # noqa: E402
+from consumer_jsonl import check_jsonl, json_totals, jsonl_totals  # noqa: E402
 
 OPTS = None
 CHURN = os.path.join(e2elib.TARGETS, 'stream', 'churn.py')
 WANTED = ['2.7', '3.6', '3.12', '3.13', '3.14t', '3.15']
-KINDS = ('cspy', 'frame', 'thread', 'stack', 't', 'exit', 'end')
 
 
 class Ctx(e2elib.Ctx):
@@ -96,106 +95,6 @@ def wait(p, timeout, what):
 
 # --------------------------------------------------------------------------
 # jsonl
-
-def check_jsonl(text, complete=True):
-    """(objects, problems): the lines parsed, and what breaks the format's
-    rules (docs/formats.md, jsonl)."""
-    probs = []
-    objs = []
-    lines = text.split('\n')
-    if lines and lines[-1] == '':
-        lines.pop()
-    for n, line in enumerate(lines, 1):
-        try:
-            o = json.loads(line, object_pairs_hook=collections.OrderedDict)
-        except ValueError as e:
-            probs.append('line %d is not JSON (%s): %s' % (n, e, line[:200]))
-            continue
-        if not isinstance(o, dict) or not o:
-            probs.append('line %d is not a JSON object: %s' % (n, line[:200]))
-            continue
-        first = next(iter(o))
-        if first not in KINDS:
-            probs.append('line %d: unknown first key %r' % (n, first))
-        if sum(1 for k in KINDS if k in o) != 1 and first != 'end':
-            probs.append('line %d: more than one kind key: %s' % (n, line[:200]))
-        objs.append(o)
-    if not objs:
-        return objs, probs + ['no lines']
-    head = objs[0]
-    if 'cspy' not in head or head['cspy'].get('format') != 'jsonl' or \
-            head['cspy'].get('format_version') != 1 or 'meta' not in head:
-        probs.append('the first line is not the head: %s' % json.dumps(head)[:300])
-    if complete and 'end' not in objs[-1]:
-        probs.append('the last line is not the end line: %s' % json.dumps(objs[-1])[:300])
-    if sum(1 for o in objs if 'end' in o) > (1 if complete else 0):
-        probs.append('%d end lines' % sum(1 for o in objs if 'end' in o))
-    frames, threads, stacks, gone = set(), set(), set(), set()
-    for n, o in enumerate(objs[1:], 2):
-        if len(probs) > 20:
-            break
-        if 'frame' in o:
-            if o['frame'] in frames:
-                probs.append('line %d: frame %s defined twice' % (n, o['frame']))
-            frames.add(o['frame'])
-        elif 'thread' in o:
-            if o['thread'] in threads:
-                probs.append('line %d: thread %s defined twice' % (n, o['thread']))
-            threads.add(o['thread'])
-        elif 'stack' in o:
-            if o['stack'] in stacks:
-                probs.append('line %d: stack %s defined twice' % (n, o['stack']))
-            missing = [f for f in o['frames'] if f not in frames]
-            if missing:
-                probs.append('line %d: stack %s uses frames %s before their definition'
-                             % (n, o['stack'], missing[:5]))
-            stacks.add(o['stack'])
-        elif 't' in o:
-            if o['stack_id'] not in stacks:
-                probs.append('line %d: a sample of stack %s before its definition' % (n, o['stack_id']))
-            if o['thread_id'] not in threads:
-                probs.append('line %d: a sample of thread %s before its definition' % (n, o['thread_id']))
-            if o['thread_id'] in gone:
-                probs.append('line %d: a sample of thread %s after its exit' % (n, o['thread_id']))
-        elif 'exit' in o:
-            if o['exit'] not in threads or o['exit'] in gone:
-                probs.append('line %d: exit of thread %s, not a live thread' % (n, o['exit']))
-            gone.add(o['exit'])
-    return objs, probs
-
-
-def label(f):
-    return '%s (%s:%s)' % (f['name'], f['short_filename'], f['line'])
-
-
-def jsonl_totals(objs):
-    """Totals per stack (frame labels, root first), per pid, and the exits."""
-    frames, stacks, threads = {}, {}, {}
-    per_stack, per_pid = collections.Counter(), collections.Counter()
-    exits = 0
-    for o in objs:
-        if 'frame' in o:
-            frames[o['frame']] = o
-        elif 'thread' in o:
-            threads[o['thread']] = o
-        elif 'stack' in o:
-            stacks[o['stack']] = tuple(label(frames[f]) for f in o['frames'])
-        elif 't' in o:
-            per_stack[stacks[o['stack_id']]] += o['weight']
-            per_pid[threads[o['thread_id']]['pid']] += o['weight']
-        elif 'exit' in o:
-            exits += 1
-    return per_stack, per_pid, exits
-
-
-def json_totals(doc):
-    per_stack, per_pid = collections.Counter(), collections.Counter()
-    for s in doc['stacks']:
-        per_stack[tuple(label(doc['frames'][f]) for f in s['frames'])] += s['count']
-        per_pid[doc['threads'][s['thread']]['pid']] += s['count']
-    exited = sum(t.get('exited', 0) for t in doc['threads'])
-    return per_stack, per_pid, exited
-
 
 def report(ctx, src, fmt, out):
     res = cspy(['report', src, '-f', fmt, '-o', out])
