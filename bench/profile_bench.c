@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,8 +152,20 @@ int main(int argc, char **argv)
 		printf("| %s (streamed while recording: time beyond building the profile) | %.1f | %.1f |\n",
 		       wr->name, w * 1e3, mb);
 	}
+	/* record --period writes the profile so far in a child process: what
+	 * sampling waits for is the fork of a process holding this profile. */
+	double f0 = now_s();
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	double fork_ms = (now_s() - f0) * 1e3;
+	if (child > 0)
+		waitpid(child, NULL, 0);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
+	if (child > 0)
+		printf("\nfork() of this process (what `record --period` pauses sampling for): %.2f ms\n",
+		       fork_ms);
 	printf("\n%llu samples, %zu distinct stacks (%zu frames) over %d threads; building the "
 	       "profile took %.0f ms; peak RSS of this program %.1f MiB.\n",
 	       (unsigned long long)profile__total(p), profile__nstacks(p), profile__nframes(p),

@@ -9,10 +9,11 @@
  * period: cli/session.h), exits with the program's exit status, and the
  * program never outlives cspy.
  *
- * While recording: --period and SIGUSR1 write the profile so far (from the
- * sampler's progress callback, about 10 times a second: a new output file
- * renamed into place over the previous one, while the first one, opened at
- * the start, waits for the final profile). A format that streams (jsonl:
+ * While recording: --period and SIGUSR1 write the profile so far (begun
+ * from the sampler's progress callback, about 10 times a second, and
+ * written by a forked child from its copy of the profile, so sampling goes
+ * on: a new output file renamed into place over the previous one, while
+ * the first one, opened at the start, waits for the final profile). A format that streams (jsonl:
  * writers/writer.h) is begun before sampling, listens to the profile, and
  * is flushed from the same callback; a period or a SIGUSR1 is then a flush.
  */
@@ -22,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -211,6 +214,13 @@ struct progress_ctx {
 	unsigned long usr1_seen;        /* session_usr1() when last looked at */
 	unsigned long writes;           /* profiles so far written (or stream flushes asked) */
 	bool write_said, write_failed;
+	pid_t writer;                   /* the child writing the profile so far, 0: none */
+	int writer_fd;                  /* ... the pipe its result comes through */
+	uint64_t w_t0;                  /* ... when it began (clock_now_ns) */
+	double w_at, w_paused_ms;       /* ... elapsed_s then, and how long sampling waited */
+	bool w_usr1;                    /* ... asked by SIGUSR1 */
+	uint64_t w_samples;             /* ... what it holds */
+	size_t w_stacks;
 };
 
 static uint64_t start_unix_ns(const struct sampler_status *st);
@@ -229,14 +239,80 @@ static void set_meta(struct progress_ctx *pc, const struct sampler_status *st)
 	profile__set_meta(pc->prof, &meta);
 }
 
-/* --period or SIGUSR1: the profile so far to a new file renamed over the
- * output (the final output, opened at the start, stays open for the end);
- * with a stream, a flush (done by the caller). */
+/* The profile so far to a new file renamed over the output (the final
+ * output, opened at the start, stays open for the end). 0 or -errno. */
+static int write_file(struct progress_ctx *pc)
+{
+	struct outfile *of = NULL;
+	int err = outfile__open(pc->path, OUTFILE_REPLACE, &of);
+	if (err)
+		return err;
+	if (writer_path_gzip(pc->path) && (err = outfile__gzip(of)) != 0)
+		return outfile__close(of, err);
+	launch_chown_sudo_user(outfile__fd(of));
+	struct writer_opts oo = { .full_filenames = pc->c->o.full_filenames };
+	return outfile__close(of, pc->fmt->write(outfile__stream(of), pc->prof, &oo));
+}
+
+/* Say how a write of the profile so far went: a failure once, each one
+ * with -v, else the first one once. */
+static void write_said(struct progress_ctx *pc, int err)
+{
+	const char *clear = pc->tty && !pc->c->hideprogress ? "\r\033[K" : "";
+	double ms = (double)(clock_now_ns() - pc->w_t0) / 1e6;
+	if (err) {
+		if (!pc->write_failed)
+			fprintf(stderr, "%scspy> Warning: writing the profile so far to '%s' failed: %s "
+				"(recording goes on)\n", clear, pc->path, strerror(-err));
+		pc->write_failed = true;
+	} else if (pc->c->verbose) {
+		fprintf(stderr, "%scspy> Wrote the profile so far to '%s' at %.1f s%s: %llu samples, "
+			"%zu stacks, in %.1f ms (sampling paused %.1f ms)\n", clear, pc->path, pc->w_at,
+			pc->w_usr1 ? " (SIGUSR1)" : "", (unsigned long long)pc->w_samples, pc->w_stacks, ms,
+			pc->w_paused_ms);
+	} else if (!pc->write_said) {
+		fprintf(stderr, "%scspy> Wrote the profile so far to '%s'%s; the final one follows at "
+			"the end\n", clear, pc->path,
+			pc->c->period > 0 ? ", again at every --period and SIGUSR1" : "");
+	}
+	pc->write_said = true;
+}
+
+/* The write in a child process ended? block: wait for it. Its result
+ * comes through a pipe (its exit status may be reaped by the launcher's
+ * reaping of traced threads, proc/launch.c). */
+static void write_poll(struct progress_ctx *pc, bool block)
+{
+	if (pc->writer <= 0)
+		return;
+	if (block) {
+		int fl = fcntl(pc->writer_fd, F_GETFL);
+		fcntl(pc->writer_fd, F_SETFL, fl & ~O_NONBLOCK);
+	}
+	int err = 0;
+	ssize_t r;
+	while ((r = read(pc->writer_fd, &err, sizeof(err))) < 0 && errno == EINTR)
+		;
+	if (r < 0 && errno == EAGAIN)
+		return;
+	if (r != (ssize_t)sizeof(err))
+		err = -EPIPE;           /* it died without a word */
+	close(pc->writer_fd);
+	waitpid(pc->writer, NULL, 0);   /* it exits right after its word (ECHILD if reaped) */
+	pc->writer = 0;
+	write_said(pc, err);
+}
+
+/* --period or SIGUSR1: the profile so far, written by a child process
+ * (fork: a copy-on-write snapshot of the profile) so that sampling goes
+ * on while it is written, as a Redis BGSAVE does; one at a time (a request
+ * while one runs waits for the next period or signal). Without fork, in
+ * place. With a stream: a flush (done by the caller). */
 static void write_so_far(struct progress_ctx *pc, const struct sampler_status *st, bool usr1)
 {
 	const char *clear = pc->tty && !pc->c->hideprogress ? "\r\033[K" : "";
-	pc->writes++;
 	if (pc->stream) {
+		pc->writes++;
 		if (pc->c->verbose)
 			fprintf(stderr, "%scspy> Flushed '%s' at %.1f s%s\n", clear, pc->path,
 				st->elapsed_s, usr1 ? " (SIGUSR1)" : "");
@@ -251,35 +327,39 @@ static void write_so_far(struct progress_ctx *pc, const struct sampler_status *s
 		pc->write_failed = true;
 		return;
 	}
-	uint64_t t0 = clock_now_ns();
+	if (pc->writer > 0)
+		return;
+	pc->writes++;
+	pc->w_t0 = clock_now_ns();
+	pc->w_at = st->elapsed_s;
+	pc->w_usr1 = usr1;
 	set_meta(pc, st);
-	struct outfile *of = NULL;
-	int err = outfile__open(pc->path, OUTFILE_REPLACE, &of);
-	if (!err && writer_path_gzip(pc->path))
-		err = outfile__gzip(of);
-	if (!err) {
-		launch_chown_sudo_user(outfile__fd(of));
-		struct writer_opts oo = { .full_filenames = pc->c->o.full_filenames };
-		err = outfile__close(of, pc->fmt->write(outfile__stream(of), pc->prof, &oo));
-	} else {
-		outfile__close(of, err);
+	pc->w_samples = profile__total(pc->prof);
+	pc->w_stacks = profile__nstacks(pc->prof);
+	fflush(stderr);
+	int pfd[2] = { -1, -1 };
+	pid_t pid = pipe2(pfd, O_CLOEXEC) == 0 ? fork() : -1;
+	if (pid == 0) {
+		close(pfd[0]);
+		int err = write_file(pc);
+		ssize_t w = write(pfd[1], &err, sizeof(err));
+		_exit(w == (ssize_t)sizeof(err) ? 0 : 1);
 	}
-	double ms = (double)(clock_now_ns() - t0) / 1e6;
-	if (err) {
-		if (!pc->write_failed)
-			fprintf(stderr, "%scspy> Warning: writing the profile so far to '%s' failed: %s "
-				"(recording goes on)\n", clear, pc->path, strerror(-err));
-		pc->write_failed = true;
-	} else if (pc->c->verbose) {
-		fprintf(stderr, "%scspy> Wrote the profile so far to '%s' at %.1f s%s: %llu samples, "
-			"%zu stacks, in %.1f ms\n", clear, pc->path, st->elapsed_s, usr1 ? " (SIGUSR1)" : "",
-			(unsigned long long)profile__total(pc->prof), profile__nstacks(pc->prof), ms);
-	} else if (!pc->write_said) {
-		fprintf(stderr, "%scspy> Wrote the profile so far to '%s'%s (%.1f ms); the final one "
-			"follows at the end\n", clear, pc->path,
-			pc->c->period > 0 ? ", again at every --period and SIGUSR1" : "", ms);
+	if (pid < 0) {          /* no child: in place, sampling waits */
+		if (pfd[0] >= 0) {
+			close(pfd[0]);
+			close(pfd[1]);
+		}
+		int err = write_file(pc);
+		pc->w_paused_ms = (double)(clock_now_ns() - pc->w_t0) / 1e6;
+		write_said(pc, err);
+		return;
 	}
-	pc->write_said = true;
+	close(pfd[1]);
+	fcntl(pfd[0], F_SETFL, fcntl(pfd[0], F_GETFL) | O_NONBLOCK);
+	pc->writer = pid;
+	pc->writer_fd = pfd[0];
+	pc->w_paused_ms = (double)(clock_now_ns() - pc->w_t0) / 1e6;
 }
 
 /* Writing while recording, from the progress callback: the stream's
@@ -287,6 +367,7 @@ static void write_so_far(struct progress_ctx *pc, const struct sampler_status *s
  * written any more (the reader of the pipe is gone) ends the recording. */
 static void write_while_recording(struct progress_ctx *pc, const struct sampler_status *st)
 {
+	write_poll(pc, false);
 	if (pc->stream) {
 		int err = pc->fmt->stream->flush(pc->stream);
 		if (!err)
@@ -519,6 +600,7 @@ int cmd_record(int argc, char **argv)
 	}
 	sampler__run(s);
 	pc.s = NULL;
+	write_poll(&pc, true);  /* a write of the profile so far ends before the final one */
 	if (pc.tty && !c.hideprogress)
 		fprintf(stderr, "\r\033[K");
 	if (c.o.gil && sampler__status(s)->max_nogil_processes > 0)
