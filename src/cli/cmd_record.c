@@ -551,6 +551,12 @@ int cmd_record(int argc, char **argv)
 		free(path);
 		return 1;
 	}
+	/* The profile goes to standard output: a launched program's output
+	 * would be mixed into it, so the program's goes to standard error
+	 * (cspy's own stdout is not written to; the output has its own
+	 * descriptor, outfile.h). */
+	if (strcmp(path, "-") == 0 && c.o.target.command && !c.capture)
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 	if (writer_path_gzip(path) && (err = outfile__gzip(out)) != 0) {
 		cli_error("cannot compress '%s': %s", path, strerror(-err));
 		outfile__close(out, err);

@@ -8,7 +8,8 @@ The target is tests/targets/stream/churn.py: a thread-per-request server in
 miniature (a new named thread every ~25 ms), launched by cspy.
 
 Per interpreter (2.7, 3.6, 3.12, 3.13, 3.14t and 3.15, when installed):
-  pipe     `record --stream -r 200 -- PY churn.py 2.5` read through a pipe:
+  pipe     `record --stream -r 200 -- PY churn.py 2.5 print` read through a pipe
+           (the program's own output goes to cspy's stderr, not into the stream):
            the first sample line comes within 1 s of the head line and most
            lines come while the program still runs; every line is one JSON
            object whose first key is its kind; each frame, thread and stack
@@ -135,7 +136,8 @@ def compare_report(ctx, path, objs, probs):
 
 def check_pipe(ctx):
     e2elib.require_cspy()
-    cmd = [cspy_path(), 'record', '--stream', '-r', '200', '--', ctx.interp.path, CHURN, '2.5']
+    # The program prints to its stdout: cspy sends that to stderr, away from the stream.
+    cmd = [cspy_path(), 'record', '--stream', '-r', '200', '--', ctx.interp.path, CHURN, '2.5', 'print']
     t0 = time.time()
     p = ctx.spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     arrivals = []           # (time, line)
@@ -147,12 +149,14 @@ def check_pipe(ctx):
     rc = wait(p, 30, ' '.join(cmd))
     t_end = time.time()
     te.join()
-    shown = 'cspy record --stream -r 200 -- %s churn.py 2.5' % ctx.interp.path
+    shown = 'cspy record --stream -r 200 -- %s churn.py 2.5 print' % ctx.interp.path
     probs = []
     if rc != 0:
         raise Fail('$ %s\n  exit %d\n  stderr: %s' % (shown, rc, clip(err[0].decode('utf-8', 'replace'), 1500)))
     text = b''.join(l for _, l in arrivals).decode('utf-8')
     objs, probs = check_jsonl(text)
+    if b'request 3 done' not in err[0]:
+        probs.append("the program's output is not on cspy's stderr")
     samples = [t for t, l in arrivals if l.startswith(b'{"t":')]
     if not samples:
         raise Fail('$ %s\n  no sample lines; stderr: %s' % (shown, err[0].decode()[:800]))
