@@ -25,6 +25,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -632,8 +633,13 @@ out:;
 	int werr = 0;
 	if (!started && rc) {
 		/* Nothing was sampled because of an error already reported:
-		 * leave no empty file behind. */
+		 * leave no empty file behind (a stream's, written in place,
+		 * is there and empty: removed). */
 		outfile__close(out, -ECANCELED);
+		struct stat sb;
+		if (fmt->stream && strcmp(path, "-") != 0 && lstat(path, &sb) == 0 &&
+		    S_ISREG(sb.st_mode) && sb.st_size == 0)
+			unlink(path);
 		goto done;
 	}
 	uint64_t w0 = clock_now_ns();

@@ -39,7 +39,8 @@ Version-independent (with the newest Python 3):
                report gives one clear error line (exit 1) or reads it, and
                never crashes; the hostile strings come back unchanged.
   errors       --period with standard output, --stream with another format,
-               --period 0: one error line, exit 2 (usage) or 1.
+               --period 0: one error line, exit 2 (usage) or 1; `-o x.jsonl --
+               true` (never Python): exit 1 and no file left.
 
 Last line: "N passed, N failed". Processes are ended by their PID.
 """
@@ -477,6 +478,12 @@ def check_errors(ctx):
                          % (res.shown, res.rc, want, res.err.strip()[:400]))
         if args[1] == 'nosuch' and 'jsonl' not in res.err:
             probs.append('the unknown-format error does not list jsonl: %s' % res.err.strip())
+    # A program that never runs Python: one error line, no jsonl file left.
+    out = ctx.path('never.jsonl')
+    res = cspy(['record', '-o', out, '--', 'true'])
+    if res.rc != 1 or os.path.exists(out):
+        probs.append('$ %s\n    exit %d (expected 1), file %s (expected none): %s'
+                     % (res.shown, res.rc, 'left' if os.path.exists(out) else 'absent', res.err.strip()[:300]))
     if probs:
         raise Fail('\n'.join(probs))
 
