@@ -295,6 +295,25 @@ static bool samples_build(struct gk *g, const struct prof_run *runs, size_t nrun
 	return true;
 }
 
+/* A profile without time order (read back from cspy's JSON: no runs): the
+ * thread's stacks one after another, one sample per stack weighing its
+ * count, at the time its first sample would have had at the interval.
+ * Returns whether any sample weighs other than 1. */
+static bool samples_from_counts(struct gk *g, const uint32_t *stacks, size_t n)
+{
+	bool weighted = false;
+	uint64_t t = 0;
+	g->nsamples = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct prof_stack *st = profile__stack_at(g->p, stacks[i]);
+		uint64_t c = st->count > UINT32_MAX ? UINT32_MAX : st->count;
+		add_sample(g, t, stack_node(g, stacks[i]), (uint32_t)c);
+		weighted |= c != 1;
+		t += c * g->interval_ns;
+	}
+	return weighted;
+}
+
 /* Milliseconds with microsecond digits: "12.345". */
 static size_t fmt_ms(char *b, uint64_t ns)
 {
@@ -371,7 +390,7 @@ static void write_tables(struct gk *g, bool weighted)
 	COLUMN(g, "stack", g->nsamples, put_u32_or_null(g, g->samples[i_].stack));
 	COLUMN(g, "time", g->nsamples, put_ms(g, g->samples[i_].t_ns));
 	if (weighted)
-		COLUMN(g, "weight", g->nsamples, outbuf__mem(o, g->samples[i_].weight ? "1" : "0", 1));
+		COLUMN(g, "weight", g->nsamples, outbuf__u64(o, g->samples[i_].weight));
 	else
 		outbuf__str(o, ",\"weight\":null");
 	outbuf__mem(o, "}", 1);
@@ -448,11 +467,11 @@ static void thread_reset(struct gk *g)
 }
 
 static void write_thread(struct gk *g, uint32_t t, const struct prof_run *runs, size_t nruns,
-			 bool first, int *lane)
+			 const uint32_t *stacks, size_t nstacks, bool first, int *lane)
 {
 	struct outbuf *o = &g->ob;
 	const struct prof_thread *th = profile__thread_at(g->p, t);
-	bool weighted = samples_build(g, runs, nruns);
+	bool weighted = nruns ? samples_build(g, runs, nruns) : samples_from_counts(g, stacks, nstacks);
 	char *name = th->exited ? xasprintf("%s (%u exited threads)", th->name[0] ? th->name : "?",
 					   (unsigned)th->exited)
 		   : th->name[0] ? xstrdup(th->name) : xasprintf("Thread %d", (int)th->tid);
@@ -560,17 +579,39 @@ int gecko_write(FILE *f, const struct profile *p, const struct gecko_opts *opts)
 
 	write_meta(g);
 	outbuf__str(&g->ob, ",\"libs\":[],\"pages\":[],\"threads\":[");
+	/* Each thread's stacks with samples, in id order (for a profile
+	 * without runs): a counting sort by thread. */
+	size_t nt = profile__nthreads(p);
+	size_t *at = xcalloc(nt + 1, sizeof(*at));
+	uint32_t *by_thread = xmalloc((ns ? ns : 1) * sizeof(*by_thread));
+	for (uint32_t i = 0; i < ns; i++) {
+		const struct prof_stack *st = profile__stack_at(p, i);
+		if (st->count && st->thread < nt)
+			at[st->thread + 1]++;
+	}
+	for (size_t t = 0; t < nt; t++)
+		at[t + 1] += at[t];
+	size_t *fill = xmalloc((nt ? nt : 1) * sizeof(*fill));
+	memcpy(fill, at, nt * sizeof(*fill));
+	for (uint32_t i = 0; i < ns; i++) {
+		const struct prof_stack *st = profile__stack_at(p, i);
+		if (st->count && st->thread < nt)
+			by_thread[fill[st->thread]++] = i;
+	}
 	bool first = true;
 	int lane = 0;
-	for (uint32_t t = 0; t < profile__nthreads(p) && !g->ob.err; t++) {
+	for (uint32_t t = 0; t < nt && !g->ob.err; t++) {
 		size_t nruns;
 		const struct prof_run *runs = profile__runs(p, t, &nruns);
-		if (!nruns)
+		if (!nruns && at[t + 1] == at[t])
 			continue;
-		write_thread(g, t, runs, nruns, first, &lane);
+		write_thread(g, t, runs, nruns, by_thread + at[t], at[t + 1] - at[t], first, &lane);
 		thread_reset(g);
 		first = false;
 	}
+	free(at);
+	free(fill);
+	free(by_thread);
 	/* The strings last: every thread's tables have named theirs. */
 	outbuf__str(&g->ob, "],\"shared\":{\"stringArray\":[");
 	for (size_t i = 0; i < g->str.n && !g->ob.err; i++) {

@@ -30,6 +30,9 @@
  * span, so a thread's samples keep their real times. Samples are sorted by
  * time (a lane of exited threads holds one thread's runs after another's,
  * so its samples are merged by time).
+ * A profile without time order (cspy report of cspy's JSON: counts, no
+ * runs) gives each thread its stacks one after another, one sample per
+ * stack weighing its count, one interval per sample apart.
  *
  * Categories (meta.categories, index: name):
  *   0 Other (grey, the default): synthetic frames (process, thread and

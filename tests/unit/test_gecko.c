@@ -128,6 +128,26 @@ static void test_gecko_lane_sorted(void)
 	profile__free(p);
 }
 
+/* A profile without time order (what cspy report reads from cspy's JSON):
+ * one sample per stack, weighing its count, the stacks one after another. */
+static void test_gecko_counts_only(void)
+{
+	struct profile *p = profile__new();
+	profile__set_keep_runs(p, false);
+	uint32_t t = profile__thread(p, 5, 5, "MainThread", "");
+	uint32_t a = profile__frame(p, "a", "/t.py", "t.py", 1, PROF_FRAME_PYTHON);
+	uint32_t b = profile__frame(p, "b", "/t.py", "t.py", 2, PROF_FRAME_PYTHON);
+	uint32_t s2[] = { a, b };
+	profile__add(p, t, &a, 1, 0, 3);
+	profile__add(p, t, s2, 2, 0, 1);
+	set_meta(p, 40 * MS);
+	size_t n;
+	char *out = render(gecko, p, &n);
+	CHECK(out && strstr(out, "\"stack\":[0,1],\"time\":[0,30],\"weight\":[3,1]"));
+	free(out);
+	profile__free(p);
+}
+
 static void test_gecko_empty(void)
 {
 	struct profile *p = profile__new();
@@ -225,6 +245,7 @@ int main(void)
 	TEST_RUN(test_gil_functions);
 	TEST_RUN(test_gecko_times_idle_gil);
 	TEST_RUN(test_gecko_lane_sorted);
+	TEST_RUN(test_gecko_counts_only);
 	TEST_RUN(test_gecko_empty);
 	TEST_RUN(test_pstats_bytes);
 	TEST_RUN(test_pstats_long_utf8_recursion);
