@@ -352,11 +352,19 @@ def live_record(s, interp, fmt, ext):
     with open(prog, 'w') as f:
         f.write(LIVE_TARGET)
     out = s.path('live-%s%s' % (interp.label, ext))
-    r = e2elib.cspy(['record', '-f', fmt, '-o', out, '-d', '1.5', '-r', '200', '--', interp.path, prog],
+    r = e2elib.cspy(['record', '-f', fmt, '-o', out, '-d', '1', '-r', '200', '--', interp.path, prog],
                     timeout=60, env=e2elib.target_env())
     if r.rc not in (0, 130, 143, -2, -15) or not os.path.exists(out):
         raise e2elib.Fail('$ %s\n  exit %d\n  %s' % (r.shown, r.rc, r.err.strip()[-1500:]))
     return out, r
+
+
+def written_samples(r):
+    """The thread samples of record's summary ("Wrote FORMAT data to 'PATH'.
+    Samples: T ticks, N thread samples."), or None."""
+    import re
+    m = re.search(r"Wrote \w+ data to .*Samples: \d+ ticks?, (\d+) thread samples?", r.out + r.err)
+    return int(m.group(1)) if m else None
 
 
 def live_gecko(s, interp):
@@ -374,6 +382,11 @@ def live_gecko(s, interp):
         tm = t['samples']['time']
         if tm and (tm[0] < 0 or tm[-1] > end):
             p.append('%s: times %r..%r outside the recording (0..%r ms)' % (t['name'], tm[0], tm[-1], end))
+    said = written_samples(r)
+    total = sum(v[0] for v in th.values())
+    if said is None or said != total:
+        p.append('the file holds %d samples, cspy said %r (its "N thread samples")'
+                 % (total, said))
     for key, (total, leaves, idle) in th.items():
         if total and max(leaves, key=leaves.get) not in ('spin_leaf', 'spin'):
             p.append('thread %r: hottest leaf %r, expected spin_leaf' % (key, max(leaves, key=leaves.get)))
@@ -400,6 +413,24 @@ def live_pstats(s, interp, loader):
     p = []
     if not hot or hot[2] not in ('spin_leaf', 'spin') or not hot[0].endswith('live_target.py'):
         p.append('hottest (most cc) entry %r, expected spin_leaf of live_target.py' % (hot,))
+    # A sample of a thread without a frame (starting, ending) has no entry:
+    # the entries may count a few samples fewer than cspy's summary.
+    said = written_samples(r)
+    if said is None or not 0 <= said - got['prim_calls'] <= max(3, said // 50):
+        p.append('the entries\' cc add up to %d samples, cspy said %r thread samples'
+                 % (got['prim_calls'], said))
+    # With cspy report, exactly the JSON of the same run.
+    if e2elib.cspy(['report', '--help']).rc == 0:
+        js, _ = live_record(s, interp, 'json', '.json')
+        out2 = s.path('report.pstats')
+        r2 = e2elib.cspy(['report', js, '-f', 'pstats', '-o', out2])
+        if r2.rc != 0:
+            p.append('$ %s: exit %d: %s' % (r2.shown, r2.rc, r2.err.strip()[-500:]))
+        else:
+            got2, err = run_loader(loader.path, out2)
+            doc = load_json(js)
+            p += [err] if err else profcheck.pstats_vs_expected(
+                got2['stats'], profcheck.pstats_expected(doc), profcheck.sample_period(doc))
     spin = [v for k, v in rows.items() if k[2] == 'spin']
     if not spin or not any(v[1] >= v[0] for v in spin):
         p.append('spin: %r' % spin)

@@ -15,7 +15,8 @@ list of problem strings (empty: fine).
     tids unique per process, at most one main thread per process;
   - gecko_totals_vs_json(gecko, doc): per thread, the samples (weights) and
     each leaf function's samples equal those of cspy's JSON of the same
-    profile (doc); the "(idle)" gap samples weigh 0;
+    profile (doc); the "(idle)" gap samples weigh 0; a sample without a
+    frame (an empty stack: null in gecko) counts as "(no frame)";
   - gecko_vs_cpython(ours, theirs): the same top-level keys, meta fields,
     thread fields, table columns and version numbers as a profile written
     by CPython 3.15's own sampler, except the documented differences
@@ -246,6 +247,9 @@ def gecko_threads(doc):
         idle = 0
         for i, stack in enumerate(s['stack']):
             if stack is None:
+                # a sample of the thread without a frame (an empty stack)
+                total += w[i]
+                leaves['(no frame)'] = leaves.get('(no frame)', 0) + w[i]
                 continue
             name = _leaf_name(t, strings, stack)
             if name == '(idle)' and t['stackTable']['prefix'][stack] is None:
@@ -267,10 +271,10 @@ def json_threads(doc):
     out = {}
     per = {}
     for s in doc['stacks']:
-        if not s['count'] or not s['frames']:
+        if not s['count']:
             continue
         d = per.setdefault(s['thread'], {})
-        name = frames[s['frames'][-1]]['name']
+        name = frames[s['frames'][-1]]['name'] if s['frames'] else '(no frame)'
         d[name] = d.get(name, 0) + s['count']
     for i, t in enumerate(threads):
         if i not in per:
@@ -365,7 +369,8 @@ def pstats_key(f):
 
 
 def pstats_expected(doc):
-    """{key: [cc, nc, {caller: [nc, cc]}]} from cspy's JSON doc."""
+    """{key: [cc, nc, {caller: [nc, cc]}]} from cspy's JSON doc. A stack
+    without frames has no entry to count in."""
     keys = [pstats_key(f) for f in doc['frames']]
     out = {}
     for s in doc['stacks']:
