@@ -30,6 +30,7 @@
  *     which, so called, it was the leaf, tt = cc x interval, ct = nc x
  *     interval. Outermost frames have no callers.
  *
+ * A sample without frames (an empty stack) has no entry to count in.
  * Names are UTF-8 (malformed bytes become U+FFFD: marshal refuses invalid
  * UTF-8). Entries that come out the same (two frames differing only in
  * kind) are merged. CPython 3.15's sampler also stores the key
