@@ -109,6 +109,7 @@ struct gk {
 	size_t nfuncs, funcs_cap;
 	struct hashmap func_index;
 	uint32_t idle_func;
+	uint32_t thread;        /* the thread being written */
 	/* per profile stack: the thread's stack node of its leaf (NONE: not yet) */
 	uint32_t *stack_node;
 	/* the thread being built: maps from the file's ids, and what they hold */
@@ -221,19 +222,24 @@ static uint32_t node(struct gk *g, uint32_t prefix, uint32_t frame)
 	return (uint32_t)g->nnodes++;
 }
 
-/* The thread's node of the profile's stack s (NONE for an empty stack). */
+/* The thread's node of the profile's stack s (NONE for an empty stack).
+ * Cached per stack id: a stack belongs to one thread (a stack of another
+ * thread, which the profile never gives, is walked without the cache). */
 static uint32_t stack_node(struct gk *g, uint32_t s)
 {
-	if (g->stack_node[s] != NONE)
-		return g->stack_node[s];
 	const struct prof_stack *st = profile__stack_at(g->p, s);
+	bool own = st->thread == g->thread;
+	if (own && g->stack_node[s] != NONE)
+		return g->stack_node[s];
 	uint32_t prefix = NONE;
 	uint8_t cat = GECKO_CAT_OTHER;
 	for (uint32_t k = 0; k < st->n; k++) {
 		uint32_t fr = thread_frame(g, st->frames[k], cat, &cat);
 		prefix = node(g, prefix, fr);
 	}
-	return g->stack_node[s] = prefix;
+	if (own)
+		g->stack_node[s] = prefix;
+	return prefix;
 }
 
 static uint32_t idle_node(struct gk *g)
@@ -471,6 +477,7 @@ static void write_thread(struct gk *g, uint32_t t, const struct prof_run *runs, 
 {
 	struct outbuf *o = &g->ob;
 	const struct prof_thread *th = profile__thread_at(g->p, t);
+	g->thread = t;
 	bool weighted = nruns ? samples_build(g, runs, nruns) : samples_from_counts(g, stacks, nstacks);
 	char *name = th->exited ? xasprintf("%s (%u exited threads)", th->name[0] ? th->name : "?",
 					   (unsigned)th->exited)

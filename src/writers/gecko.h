@@ -32,7 +32,8 @@
  * so its samples are merged by time).
  * A profile without time order (cspy report of cspy's JSON: counts, no
  * runs) gives each thread its stacks one after another, one sample per
- * stack weighing its count, one interval per sample apart.
+ * stack weighing its count, one interval per sample apart. A sample
+ * without frames (an empty stack) has the stack null.
  *
  * Categories (meta.categories, index: name):
  *   0 Other (grey, the default): synthetic frames (process, thread and
