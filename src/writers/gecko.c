@@ -277,8 +277,10 @@ static bool samples_build(struct gk *g, const struct prof_run *runs, size_t nrun
 		uint64_t span = run->t_last_ns > run->t_ns ? run->t_last_ns - run->t_ns : 0;
 		if (r && run->t_ns < runs[r - 1].t_last_ns)
 			sorted = false;
+		/* (in double: span x i may pass 2^64 in a run of hours) */
+		double step = run->count > 1 ? (double)span / (run->count - 1) : 0;
 		for (uint32_t i = 0; i < run->count; i++)
-			add_sample(g, run->count > 1 ? run->t_ns + span * i / (run->count - 1) : run->t_ns, s, 1);
+			add_sample(g, run->t_ns + (uint64_t)(step * i + 0.5), s, 1);
 	}
 	if (!sorted)
 		qsort(g->samples, g->nsamples, sizeof(*g->samples), cmp_sample);
