@@ -372,8 +372,8 @@ static void write_while_recording(struct progress_ctx *pc, const struct sampler_
 	write_poll(pc, false);
 	if (pc->stream) {
 		int err = pc->fmt->stream->flush(pc->stream);
-		if (!err)
-			err = outfile__flush(pc->out);
+		int oerr = outfile__flush(pc->out);     /* the real errno (EPIPE), if any */
+		err = oerr ? oerr : err;
 		if (err && !pc->write_failed) {
 			pc->write_failed = true;
 			fprintf(stderr, "%scspy> Writing '%s' failed: %s; stopping\n",

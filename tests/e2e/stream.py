@@ -40,7 +40,9 @@ Version-independent (with the newest Python 3):
                never crashes; the hostile strings come back unchanged.
   errors       --period with standard output, --stream with another format,
                --period 0: one error line, exit 2 (usage) or 1; `-o x.jsonl --
-               true` (never Python): exit 1 and no file left.
+               true` (never Python): exit 1 and no file left; --stream whose
+               reader closes the pipe: the recording ends, "Broken pipe", a
+               non-zero exit (the program's, which cspy ended).
 
 Last line: "N passed, N failed". Processes are ended by their PID.
 """
@@ -478,6 +480,21 @@ def check_errors(ctx):
                          % (res.shown, res.rc, want, res.err.strip()[:400]))
         if args[1] == 'nosuch' and 'jsonl' not in res.err:
             probs.append('the unknown-format error does not list jsonl: %s' % res.err.strip())
+    # The reader of the pipe goes away: the recording ends, one line says why, exit 1.
+    cmd = [cspy_path(), 'record', '--stream', '-r', '500', '--', ctx.interp.path, CHURN, '20']
+    p = ctx.spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    for _ in range(3):
+        p.stdout.readline()
+    p.stdout.close()
+    try:
+        err = p.stderr.read().decode('utf-8', 'replace')
+        p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        err = ''
+    # (the exit status is the program's, ended by cspy's SIGINT, or 1)
+    if p.returncode in (0, None) or 'Broken pipe; stopping' not in err:
+        probs.append('record --stream whose reader went away: exit %s (expected non-zero) and stderr %r'
+                     % (p.returncode, err[-400:]))
     # A program that never runs Python: one error line, no jsonl file left.
     out = ctx.path('never.jsonl')
     res = cspy(['record', '-o', out, '--', 'true'])
