@@ -5,9 +5,10 @@
  * and tools set in full) and calls it. Endings: .svg flame graph;
  * .speedscope.json and any other .json speedscope (py-spy's JSON output);
  * .trace.json / .chrometrace.json Chrome trace; .txt / .collapsed / .folded
- * raw. cspy's own JSON has no ending: it is chosen with --format json.
- * Any of them followed by .gz, and .svgz (a flame graph), are compressed
- * (writers/outfile.h outfile__gzip).
+ * raw; .pb / .pprof pprof. cspy's own JSON has no ending: it is chosen
+ * with --format json. Any of them followed by .gz, and .svgz (a flame
+ * graph), are compressed (writers/outfile.h outfile__gzip), except pprof,
+ * which is always gzip (it compresses itself: .pb.gz is the usual name).
  */
 #include "writers/writer.h"
 
@@ -18,6 +19,7 @@
 #include "writers/chrometrace.h"
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
+#include "writers/pprof.h"
 #include "writers/profjson.h"
 #include "writers/speedscope.h"
 
@@ -49,6 +51,13 @@ static int write_chrometrace(FILE *f, const struct profile *p, const struct writ
 	return chrometrace_write(f, p, &to);
 }
 
+static int write_pprof(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	(void)o;        /* file names are always full in pprof (its -trim_path shortens them) */
+	struct pprof_opts po = PPROF_OPTS_DEFAULT;
+	return pprof_write(f, p, &po);
+}
+
 static int write_profjson(FILE *f, const struct profile *p, const struct writer_opts *o)
 {
 	struct profjson_opts jo = PROFJSON_OPTS_DEFAULT;
@@ -72,6 +81,9 @@ static const struct writer writers[] = {
 	  .endings = (const char *const[]){ ".trace.json", ".chrometrace.json", NULL },
 	  .hint = "Open it in chrome://tracing or https://ui.perfetto.dev/.",
 	  .timeline = true, .write = write_chrometrace },
+	{ .name = "pprof", .ext = "pb.gz", .endings = (const char *const[]){ ".pb", ".pprof", NULL },
+	  .hint = "Open it with `pprof -http=: FILE` (or Pyroscope, Grafana, Parca).",
+	  .compressed = true, .write = write_pprof },
 	{ .name = "json", .ext = "json", .endings = (const char *const[]){ NULL },
 	  .hint = "cspy's JSON profile; its fields are described in docs/formats.md.",
 	  .write = write_profjson },
@@ -94,7 +106,7 @@ const struct writer *writer_find(const char *name)
 
 const char *writer_names(void)
 {
-	return "flamegraph, speedscope, raw, chrometrace or json";
+	return "flamegraph, speedscope, raw, chrometrace, pprof or json";
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
@@ -111,7 +123,7 @@ bool writer_path_gzip(const char *path)
 
 const char *writer_endings(void)
 {
-	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, "
+	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, .pb, .pprof, "
 	       "each also with .gz, and .svgz";
 }
 
