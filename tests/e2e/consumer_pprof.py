@@ -139,13 +139,17 @@ def diff_counters(what, want, got, limit=6):
     return problems
 
 
-def decoded(path, doc, timeout=60):
-    """Problems of the file as pprof-format decodes it."""
+def run_decoder(path, timeout=60):
+    """(pprof_decode.js's output, parsed, None) or (None, problem)."""
     p = subprocess.run(['node', DECODER, path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout)
     if p.returncode != 0:
-        return ['pprof-format: %s' % p.stderr.decode('utf-8', 'replace').strip()[:2000]]
-    d = json.loads(p.stdout.decode('utf-8'))
+        return None, 'pprof-format: %s' % p.stderr.decode('utf-8', 'replace').strip()[:2000]
+    return json.loads(p.stdout.decode('utf-8')), None
+
+
+def decoded(d, doc):
+    """Problems of d, the file as pprof-format decodes it (run_decoder)."""
     want, period = expected(doc)
     meta = doc['meta']
     problems = []
@@ -339,10 +343,12 @@ def run_pprof(binary, args, path, timeout=60):
     return p.stdout.decode('utf-8', 'replace'), None
 
 
-def all_checks(binary, path, doc, which=('raw', 'traces', 'top', 'top-lines', 'decoder')):
+def all_checks(binary, path, doc, which=('raw', 'traces', 'top', 'top-lines', 'decoder'), cache=None):
     """Problems of every consumer named in which that can run; a consumer
     that cannot run (no pprof binary: binary None; no node) is skipped here
-    (the caller says so)."""
+    (the caller says so). cache: a dict keeping each consumer's output of
+    path, to compare the same file with several docs."""
+    cache = {} if cache is None else cache
     problems = []
     with open(path, 'rb') as f:
         head = f.read(2)
@@ -360,13 +366,19 @@ def all_checks(binary, path, doc, which=('raw', 'traces', 'top', 'top-lines', 'd
             'top-lines': (['-top', '-lines'] + PPROF_ALL, lambda t, d: top(t, d, True))}
     for w in which:
         if w == 'decoder':
-            if not decoder_missing():
-                problems += decoded(path, doc)
+            if decoder_missing():
+                continue
+            if w not in cache:
+                cache[w] = run_decoder(path)
+            d, err = cache[w]
+            problems += [err] if err else decoded(d, doc)
             continue
         if not binary:
             continue
         args, fn = runs[w]
-        out, err = run_pprof(binary, args, path)
+        if w not in cache:
+            cache[w] = run_pprof(binary, args, path)
+        out, err = cache[w]
         problems += [err] if err else fn(out, doc)
     return problems
 
