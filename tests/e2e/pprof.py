@@ -289,8 +289,10 @@ def main():
     e2elib.use_snapshot()
     PPROF[0], PPROF[1] = cp.pprof_binary(build=True)
     DECODER_MISSING[0] = cp.decoder_missing()
-    print('pprof: %s' % (PPROF[0] or 'missing: %s' % PPROF[1]))
-    print('pprof-format: %s' % ('missing: %s' % DECODER_MISSING[0] if DECODER_MISSING[0] else 'yes'))
+    print('pprof: %s' % PPROF[0] if PPROF[0] else
+          'skipped: the checks with Google\'s pprof (-raw, -traces, -top): %s' % PPROF[1])
+    print('pprof-format: %s' % ('yes' if not DECODER_MISSING[0] else
+                                'skipped: the checks with pprof-format: %s' % DECODER_MISSING[0]))
     interps, _ = e2elib.discover()
     interp = e2elib.default_interp(interps)
     passed = failed = 0
