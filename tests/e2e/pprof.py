@@ -43,7 +43,7 @@ TOOL = None         # writers_tool
 PPROF = [None, None]        # (binary, why missing)
 DECODER_MISSING = [None]
 WORK = None
-DUR = '1.5'
+DUR = '1'
 
 # writers_tool inputs (see tests/tools/writers_tool.c for the syntax).
 HOSTILE = (
