@@ -73,10 +73,11 @@ static void usage(FILE *f)
 "  -o, --output FILE      output file (default: <program or pid>-<time>.<ext>;\n"
 "                         - is standard output)\n"
 "  -f, --format FORMAT    flamegraph (.svg), speedscope (.json), raw (.txt:\n"
-"                         collapsed stacks), chrometrace (.trace.json), json\n"
-"                         (cspy's own), gecko (.gecko.json: Firefox Profiler),\n"
-"                         pstats (.pstats, .prof: Python's pstats), jsonl\n"
-"                         (.jsonl: one line per sample, written while recording);\n"
+"                         collapsed stacks), chrometrace (.trace.json), pprof\n"
+"                         (.pb.gz; always gzip-compressed), json (cspy's own),\n"
+"                         gecko (.gecko.json: Firefox Profiler), pstats\n"
+"                         (.pstats, .prof: Python's pstats), jsonl (.jsonl: one\n"
+"                         line per sample, written while recording);\n"
 "                         default: from the extension of --output\n"
 "                         (an unknown one is an error), else flamegraph; a name\n"
 "                         ending in .gz (or .svgz) is written gzip-compressed\n"
@@ -559,7 +560,7 @@ int cmd_record(int argc, char **argv)
 	 * descriptor, outfile.h). */
 	if (strcmp(path, "-") == 0 && c.o.target.command && !c.capture)
 		dup2(STDERR_FILENO, STDOUT_FILENO);
-	if (writer_path_gzip(path) && (err = outfile__gzip(out)) != 0) {
+	if (writer_path_gzip(path) && !fmt->compressed && (err = outfile__gzip(out)) != 0) {
 		cli_error("cannot compress '%s': %s", path, strerror(-err));
 		outfile__close(out, err);
 		stack_filter__free(filter);

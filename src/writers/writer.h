@@ -51,6 +51,10 @@ struct writer {
 	bool sources;
 	/* Can it show a differential profile (prof_meta.diff, cspy diff)? */
 	bool diff;
+	/* Does it compress its output itself (pprof: always gzip)? Then the
+	 * caller never compresses it again, whatever the path's ending
+	 * (writer_path_gzip). */
+	bool compressed;
 	/* Written while recording, straight into the output (not renamed into
 	 * place at the end): NULL for the formats written once at the end. */
 	const struct writer_stream_ops *stream;
