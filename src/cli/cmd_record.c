@@ -250,7 +250,7 @@ static int write_file(struct progress_ctx *pc)
 	int err = outfile__open(pc->path, OUTFILE_REPLACE, &of);
 	if (err)
 		return err;
-	if (writer_path_gzip(pc->path) && (err = outfile__gzip(of)) != 0)
+	if (writer_path_gzip(pc->path) && !pc->fmt->compressed && (err = outfile__gzip(of)) != 0)
 		return outfile__close(of, err);
 	launch_chown_sudo_user(outfile__fd(of));
 	struct writer_opts oo = { .full_filenames = pc->c->o.full_filenames };
