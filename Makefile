@@ -1,7 +1,7 @@
 # cspy: single non-recursive GNU Makefile. Output goes to build/.
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
-#                     validate, e2e, e2e-drift, e2e-newer, e2e-record, e2e-pprof, bench-smoke, e2e-top,
+#                     validate, e2e, e2e-drift, e2e-newer, e2e-record, e2e-stream, e2e-pprof, bench-smoke, e2e-top,
 #                     e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run, san,
 #                     e2e-gecko
 #                     (see "Tests" in README.md)
@@ -99,7 +99,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
-        e2e-top e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
+        e2e-top e2e-stream e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
         static e2e-static cross e2e-cross e2e-gecko e2e-pprof pprof-tool
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
@@ -229,6 +229,9 @@ pprof-tool:
 
 e2e-top: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh top
+
+e2e-stream: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh stream
 
 e2e-native native: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh native

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,6 +74,9 @@ static uint32_t build_stack(struct profile *p, uint32_t i, uint32_t nstacks, uin
 	return depth;
 }
 
+static double fill(struct profile *p, uint64_t nsamples, uint32_t nstacks, uint32_t *frames,
+		   uint32_t *depth);
+
 int main(int argc, char **argv)
 {
 	uint64_t nsamples = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
@@ -83,12 +87,102 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	double t0 = now_s();
-	struct profile *p = profile__new();
 	uint32_t *frames = malloc(sizeof(uint32_t) * MAX_DEPTH * (size_t)nstacks);
 	uint32_t *depth = malloc(sizeof(uint32_t) * nstacks);
 	if (!frames || !depth)
 		return 1;
+	struct profile *p = profile__new();
+	double build_s = fill(p, nsamples, nstacks, frames, depth);
+
+	int rc = 0;
+	printf("| format | write time (ms) | file size (MB) |\n|---|---|---|\n");
+	for (size_t i = 0; writer_at(i); i++) {
+		const struct writer *wr = writer_at(i);
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/cspy-profile-bench-%d.%s", dir, (int)getpid(),
+			 wr->ext);
+		FILE *f = fopen(path, "w");
+		if (!f) {
+			fprintf(stderr, "profile_bench: cannot write %s: %s\n", path, strerror(errno));
+			rc = 1;
+			break;
+		}
+		struct writer_opts oo = { .full_filenames = false };
+		double w0 = now_s();
+		int err = wr->write(f, p, &oo);
+		if (fclose(f) != 0 && !err)
+			err = -EIO;
+		double w = now_s() - w0;
+		struct stat sb;
+		double mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : -1;
+		unlink(path);
+		if (err) {
+			fprintf(stderr, "profile_bench: writing %s failed: %s\n", wr->name, strerror(-err));
+			rc = 1;
+			continue;
+		}
+		printf("| %s | %.1f | %.1f |\n", wr->name, w * 1e3, mb);
+		if (!wr->stream)
+			continue;
+		/* A format written while recording: the same samples again,
+		 * into a new profile that the stream listens to; its time is
+		 * what the samples cost beyond building the profile. */
+		snprintf(path, sizeof(path), "%s/cspy-profile-bench-%d.stream.%s", dir, (int)getpid(),
+			 wr->ext);
+		if (!(f = fopen(path, "w"))) {
+			rc = 1;
+			continue;
+		}
+		struct profile *q = profile__new();
+		w0 = now_s();
+		void *st = wr->stream->begin(f, q);
+		fill(q, nsamples, nstacks, frames, depth);
+		err = wr->stream->end(st);
+		if (fclose(f) != 0 && !err)
+			err = -EIO;
+		w = now_s() - w0 - build_s;
+		mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : -1;
+		unlink(path);
+		profile__free(q);
+		if (err) {
+			fprintf(stderr, "profile_bench: streaming %s failed: %s\n", wr->name, strerror(-err));
+			rc = 1;
+			continue;
+		}
+		printf("| %s (streamed while recording: time beyond building the profile) | %.1f | %.1f |\n",
+		       wr->name, w * 1e3, mb);
+	}
+	/* record --period writes the profile so far in a child process: what
+	 * sampling waits for is the fork of a process holding this profile. */
+	double f0 = now_s();
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	double fork_ms = (now_s() - f0) * 1e3;
+	if (child > 0)
+		waitpid(child, NULL, 0);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	if (child > 0)
+		printf("\nfork() of this process (what `record --period` pauses sampling for): %.2f ms\n",
+		       fork_ms);
+	printf("\n%llu samples, %zu distinct stacks (%zu frames) over %d threads; building the "
+	       "profile took %.0f ms; peak RSS of this program %.1f MiB.\n",
+	       (unsigned long long)profile__total(p), profile__nstacks(p), profile__nframes(p),
+	       NTHREADS, build_s * 1e3, (double)ru.ru_maxrss / 1024.0);
+	free(frames);
+	free(depth);
+	profile__free(p);
+	return rc;
+}
+
+/* Build the benchmark's profile into p (see the top of the file): the
+ * stacks, threads and samples, the same every time. Seconds it took. */
+static double fill(struct profile *p, uint64_t nsamples, uint32_t nstacks, uint32_t *frames,
+		   uint32_t *depth)
+{
+	double t0 = now_s();
+	rng = 0x9e3779b97f4a7c15ull;
 	for (uint32_t i = 0; i < nstacks; i++)
 		depth[i] = build_stack(p, i, nstacks, frames + (size_t)i * MAX_DEPTH);
 	uint32_t tids[NTHREADS];
@@ -121,45 +215,5 @@ int main(int argc, char **argv)
 		.samples = nsamples, .errors = 0, .python_version = "3.12.1",
 	};
 	profile__set_meta(p, &meta);
-	double build_s = now_s() - t0;
-
-	int rc = 0;
-	printf("| format | write time (ms) | file size (MB) |\n|---|---|---|\n");
-	for (size_t i = 0; writer_at(i); i++) {
-		const struct writer *wr = writer_at(i);
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/cspy-profile-bench-%d.%s", dir, (int)getpid(),
-			 wr->ext);
-		FILE *f = fopen(path, "w");
-		if (!f) {
-			fprintf(stderr, "profile_bench: cannot write %s: %s\n", path, strerror(errno));
-			rc = 1;
-			break;
-		}
-		struct writer_opts oo = { .full_filenames = false };
-		double w0 = now_s();
-		int err = wr->write(f, p, &oo);
-		if (fclose(f) != 0 && !err)
-			err = -EIO;
-		double w = now_s() - w0;
-		struct stat sb;
-		double mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : -1;
-		unlink(path);
-		if (err) {
-			fprintf(stderr, "profile_bench: writing %s failed: %s\n", wr->name, strerror(-err));
-			rc = 1;
-			continue;
-		}
-		printf("| %s | %.1f | %.1f |\n", wr->name, w * 1e3, mb);
-	}
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	printf("\n%llu samples, %zu distinct stacks (%zu frames) over %d threads; building the "
-	       "profile took %.0f ms; peak RSS of this program %.1f MiB.\n",
-	       (unsigned long long)profile__total(p), profile__nstacks(p), profile__nframes(p),
-	       NTHREADS, build_s * 1e3, (double)ru.ru_maxrss / 1024.0);
-	free(frames);
-	free(depth);
-	profile__free(p);
-	return rc;
+	return now_s() - t0;
 }

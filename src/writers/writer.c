@@ -6,11 +6,11 @@
  * .speedscope.json and any other .json speedscope (py-spy's JSON output);
  * .trace.json / .chrometrace.json Chrome trace; .txt / .collapsed / .folded
  * raw; .gecko.json / .firefox.json the Firefox Profiler's format;
- * .pstats / .prof Python's pstats; .pb / .pprof pprof. cspy's own JSON has
- * no ending: it is chosen with --format json. Any of them followed by .gz,
- * and .svgz (a flame graph), are compressed (writers/outfile.h
- * outfile__gzip), except pprof, which is always gzip (it compresses itself:
- * .pb.gz is the usual name).
+ * .pstats / .prof Python's pstats; .pb / .pprof pprof; .jsonl JSON Lines.
+ * cspy's own JSON has no ending: it is chosen with --format json. Any of
+ * them followed by .gz, and .svgz (a flame graph), are compressed
+ * (writers/outfile.h outfile__gzip), except pprof, which is always gzip (it
+ * compresses itself: .pb.gz is the usual name).
  */
 #include "writers/writer.h"
 
@@ -21,6 +21,7 @@
 #include "writers/chrometrace.h"
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
+#include "writers/jsonl.h"
 #include "writers/gecko.h"
 #include "writers/pprof.h"
 #include "writers/profjson.h"
@@ -82,6 +83,17 @@ static int write_pstats(FILE *f, const struct profile *p, const struct writer_op
 	return pstats_write(f, p, NULL);
 }
 
+static int write_jsonl(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	(void)o;        /* both file names are always written */
+	return jsonl_write(f, p);
+}
+
+static void *jsonl_begin(FILE *f, struct profile *p) { return jsonl_stream__new(f, p); }
+static int jsonl_flush(void *w) { return jsonl_stream__flush(w); }
+static int jsonl_end(void *w) { return jsonl_stream__end(w); }
+static const struct writer_stream_ops jsonl_stream_ops = { jsonl_begin, jsonl_flush, jsonl_end };
+
 /* The first entry is the default. */
 static const struct writer writers[] = {
 	{ .name = "flamegraph", .ext = "svg", .endings = (const char *const[]){ ".svg", NULL },
@@ -111,6 +123,9 @@ static const struct writer writers[] = {
 	{ .name = "pstats", .ext = "pstats", .endings = (const char *const[]){ ".pstats", ".prof", NULL },
 	  .hint = "Read it with python3 -m pstats FILE, pstats.Stats(FILE) or snakeviz FILE.",
 	  .write = write_pstats },
+	{ .name = "jsonl", .ext = "jsonl", .endings = (const char *const[]){ ".jsonl", NULL },
+	  .hint = "JSON Lines, written while recording: docs/formats.md; `cspy report` reads it back.",
+	  .write = write_jsonl, .stream = &jsonl_stream_ops },
 };
 
 #define NWRITERS (sizeof(writers) / sizeof(writers[0]))
@@ -130,7 +145,7 @@ const struct writer *writer_find(const char *name)
 
 const char *writer_names(void)
 {
-	return "flamegraph, speedscope, raw, chrometrace, pprof, json, gecko or pstats";
+	return "flamegraph, speedscope, raw, chrometrace, pprof, json, gecko, pstats or jsonl";
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
@@ -148,7 +163,7 @@ bool writer_path_gzip(const char *path)
 const char *writer_endings(void)
 {
 	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, .pb, .pprof, "
-	       ".gecko.json, .firefox.json, .pstats, .prof, each also with .gz, and .svgz";
+	       ".gecko.json, .firefox.json, .pstats, .prof, .jsonl, each also with .gz, and .svgz";
 }
 
 /* Does the last component of path (its first n bytes) have an extension: a
