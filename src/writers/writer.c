@@ -60,21 +60,21 @@ static int write_profjson(FILE *f, const struct profile *p, const struct writer_
 static const struct writer writers[] = {
 	{ .name = "flamegraph", .ext = "svg", .endings = (const char *const[]){ ".svg", NULL },
 	  .hint = "Open it in a web browser; click to zoom, Ctrl-F to search.",
-	  .write = write_flamegraph },
+	  .write = write_flamegraph, .diff = true },
 	{ .name = "speedscope", .ext = "json", .endings = (const char *const[]){ ".json", NULL },
 	  .hint = "Open it at https://www.speedscope.app/ (or with the speedscope command).",
 	  .timeline = true, .write = write_speedscope },
 	{ .name = "raw", .ext = "txt",
 	  .endings = (const char *const[]){ ".txt", ".collapsed", ".folded", NULL },
 	  .hint = "Render it with flamegraph.pl or inferno-flamegraph (collapsed stacks).",
-	  .write = write_raw },
+	  .write = write_raw, .diff = true },
 	{ .name = "chrometrace", .ext = "json",
 	  .endings = (const char *const[]){ ".trace.json", ".chrometrace.json", NULL },
 	  .hint = "Open it in chrome://tracing or https://ui.perfetto.dev/.",
 	  .timeline = true, .write = write_chrometrace },
 	{ .name = "json", .ext = "json", .endings = (const char *const[]){ NULL },
 	  .hint = "cspy's JSON profile; its fields are described in docs/formats.md.",
-	  .write = write_profjson },
+	  .write = write_profjson, .diff = true },
 };
 
 #define NWRITERS (sizeof(writers) / sizeof(writers[0]))
