@@ -43,6 +43,8 @@ static const struct cmd commands[] = {
 	  cmd_dump_options },
 	{ "report", cmd_report, "Render a saved profile into any format (an HTML report by default)",
 	  cmd_report_options },
+	{ "diff", cmd_diff, "Compare two saved profiles: what got slower or faster",
+	  cmd_diff_options },
 	{ "completions", cmd_completions, "Print a shell completion script (bash, zsh or fish)",
 	  NULL },
 	{ "help", cmd_help, "Show the help of cspy or of a command", NULL },
@@ -63,6 +65,7 @@ static void usage(FILE *f)
 		"  cspy top --pid 4242              a live view, like top, of process 4242\n"
 		"  cspy dump --pid 4242             the stack of every thread of process 4242\n"
 		"  cspy dump --pid 4242 --locals    ... with local variables\n"
+		"  cspy diff before.json after.json -o diff.svg   what changed between two runs\n"
 		"  cspy completions bash > ~/.local/share/bash-completion/completions/cspy\n");
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * Differential profiles (see diff.h). Each input profile is walked once:
- * every frame id gets its identity key (a byte string that holds each part
+ * every frame id a stack uses gets its identity key (a byte string that holds each part
  * with its length first, so no name can fake a separator), the key is looked
  * up in a table of the result's frames (util/hashmap.h), and the frame is
  * interned in the result on first sight; threads get the same treatment
@@ -177,9 +177,9 @@ static void add_stacks(struct builder *b, const struct profile *in, bool base)
 	uint32_t *fmap = xmalloc((nf ? nf : 1) * sizeof(*fmap));
 	uint32_t *tmap = xmalloc((nt ? nt : 1) * sizeof(*tmap));
 	for (uint32_t i = 0; i < nf; i++)
-		fmap[i] = map_frame(b, profile__frame_at(in, i));
+		fmap[i] = HASHMAP_NONE; /* mapped when a stack uses it */
 	for (uint32_t i = 0; i < nt; i++)
-		tmap[i] = map_thread(b, profile__thread_at(in, i));
+		tmap[i] = HASHMAP_NONE;
 	uint32_t *fr = NULL;
 	size_t fcap = 0;
 	for (uint32_t s = 0; s < profile__nstacks(in); s++) {
@@ -188,9 +188,16 @@ static void add_stacks(struct builder *b, const struct profile *in, bool base)
 			continue;
 		fr = xgrow(fr, &fcap, st->n ? st->n : 1, sizeof(*fr));
 		size_t n = 0;
-		for (uint32_t k = 0; k < st->n; k++)
-			if (st->frames[k] < nf)
-				fr[n++] = fmap[st->frames[k]];
+		for (uint32_t k = 0; k < st->n; k++) {
+			uint32_t f = st->frames[k];
+			if (f >= nf)
+				continue;
+			if (fmap[f] == HASHMAP_NONE)
+				fmap[f] = map_frame(b, profile__frame_at(in, f));
+			fr[n++] = fmap[f];
+		}
+		if (tmap[st->thread] == HASHMAP_NONE)
+			tmap[st->thread] = map_thread(b, profile__thread_at(in, st->thread));
 		uint32_t th = tmap[st->thread];
 		if (base) {
 			profile__add_base(b->res, th, fr, n, st->count);
