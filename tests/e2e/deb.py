@@ -59,6 +59,7 @@ import e2elib                                   # noqa: E402
 from e2elib import Fail, NA, REPO, indent, clip  # noqa: E402
 
 COMMANDS = ['record', 'top', 'dump']
+COMMANDS += ['diff']
 PAGES = ['cspy'] + ['cspy-' + c for c in COMMANDS]
 
 # Tags lintian may give the package, each with why it stays. Anything else
