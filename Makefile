@@ -298,7 +298,7 @@ bench-smoke: $(BUILD)/cspy $(BENCH_BIN)
 # The man pages: `cspy manpage [COMMAND]` writes each from the command's
 # --help text. Their date is SOURCE_DATE_EPOCH's (the last commit's by
 # default; none outside git), so a rebuild gives the same pages.
-MAN_PAGES := cspy cspy-record cspy-top cspy-dump
+MAN_PAGES := cspy cspy-record cspy-top cspy-dump cspy-report
 MAN_PAGES += cspy-diff
 MAN_FILES := $(MAN_PAGES:%=$(BUILD)/man/%.1)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)

@@ -34,7 +34,7 @@ struct report_config {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Render a saved profile into any output format (an HTML report by default)\n"
+"Render a saved profile into any format (an HTML report by default)\n"
 "\n"
 "Usage: cspy report [OPTIONS] PROFILE\n"
 "\n"
