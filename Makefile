@@ -220,6 +220,11 @@ e2e-record: all
 e2e-top: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh top
 
+# cspy diff (tests/e2e/diff.py): two runs of a target with a known change.
+.PHONY: e2e-diff
+e2e-diff: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh diff
+
 e2e-native native: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh native
 

@@ -5,14 +5,20 @@
  * native ASLR must line up by their stable identities; counts and bases
  * land on the same stacks; a profile diffed with itself changes nothing;
  * the table of largest changes ranks by the change of the own share,
- * normalised by each profile's total; hostile names stay apart.
+ * normalised by each profile's total; hostile names stay apart. And the
+ * three writers that show a diff: raw's two counts, json's base counts,
+ * the flame graph's colours and tooltips; plain profiles as before.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agg/diff.h"
 #include "agg/profile.h"
 #include "harness.h"
+#include "writers/collapsed.h"
+#include "writers/flamegraph.h"
+#include "writers/profjson.h"
 
 static double absd(double v)
 {
@@ -261,6 +267,100 @@ static void test_hostile(void)
 	profile__free(new);
 }
 
+
+/* Run a writer into a heap string. */
+static char *written(int (*w)(FILE *, const struct profile *, const void *), const struct profile *p)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	CHECK(w(f, p, NULL) == 0);
+	fclose(f);
+	return buf;
+}
+
+static int w_raw(FILE *f, const struct profile *p, const void *o)
+{
+	(void)o;
+	return collapsed_write(f, p, NULL);
+}
+
+static int w_json(FILE *f, const struct profile *p, const void *o)
+{
+	(void)o;
+	return profjson_write(f, p, NULL);
+}
+
+static int w_svg(FILE *f, const struct profile *p, const void *o)
+{
+	(void)o;
+	return flamegraph_write(f, p, NULL);
+}
+
+static void test_writers(void)
+{
+	/* base 80 a / 20 b; new 20 a / 80 b, and a stack only the base has */
+	struct profile *base = run(1, 2, "/x", 80, 20, 0);
+	struct profile *new = run(3, 4, "/y", 20, 80, 0);
+	uint32_t only = profile__frame(base, "gone", "/x/app.py", "app.py", 50, PROF_FRAME_PYTHON);
+	profile__add(base, 0, &only, 1, 0, 5);
+	struct profile *d = diff_build(base, new, NULL);
+
+	char *raw = written(w_raw, d);
+	CHECK(strstr(raw, "process N:\"python app.py\";thread (N): MainThread;main (app.py:30);"
+		      "a (app.py:10) 80 20\n") != NULL);
+	CHECK(strstr(raw, ";compute (x.c);libx.so+0x1a2b (libx.so) 20 80\n") != NULL);
+	CHECK(strstr(raw, "gone (app.py:50) 5 0\n") != NULL);
+	free(raw);
+
+	char *js = written(w_json, d);
+	CHECK(strstr(js, "\"native\":false,\"diff\":true}") != NULL);
+	CHECK(strstr(js, "\"count\":20,\"base\":80}") != NULL);
+	CHECK(strstr(js, "\"count\":0,\"base\":5}") != NULL);
+	free(js);
+
+	char *svg = written(w_svg, d);
+	CHECK(strstr(svg, "data-b=\"105\"") != NULL);     /* the root: BASE's total */
+	CHECK(strstr(svg, "Differential: base 105, new 100") != NULL);
+	/* a: 80/105 -> 20/100, the largest shrink: full blue */
+	const char *a = strstr(svg, "<title>a (app.py:10) (20 samples, 20.00%; base 80 samples, 76.19%; "
+			      "change -56.19%)</title>");
+	CHECK(a != NULL);
+	unsigned r, g, bl;
+	CHECK(a && sscanf(strstr(a, "fill=\"rgb("), "fill=\"rgb(%u,%u,%u)", &r, &g, &bl) == 3 && bl > r + 100);
+	const char *b = strstr(svg, "<title>b (app.py:20) (80 samples, 80.00%; base 20 samples, 19.05%; "
+			      "change +60.95%)</title>");
+	CHECK(b && strstr(b, "fill=\"rgb(215,48,39)\"") < strstr(b, "</g>"));
+	CHECK(strstr(svg, "gone") == NULL);        /* 0 wide: not drawn */
+	free(svg);
+
+	/* a plain profile: none of it */
+	svg = written(w_svg, new);
+	CHECK(strstr(svg, "data-b") == NULL && strstr(svg, "Differential") == NULL);
+	free(svg);
+	js = written(w_json, new);
+	CHECK(strstr(js, "\"diff\"") == NULL && strstr(js, "\"base\"") == NULL);
+	free(js);
+	raw = written(w_raw, new);
+	CHECK(strstr(raw, "a (app.py:10) 20\n") != NULL);
+	free(raw);
+
+	/* a diff of a profile with itself: every frame grey */
+	profile__free(d);
+	d = diff_build(new, new, NULL);
+	svg = written(w_svg, d);
+	size_t frames = 0, grey = 0;
+	*strstr(svg, "<script") = '\0';        /* the frames only, not the script's comments */
+	for (const char *s = svg; (s = strstr(s, "<g data-s=")) != NULL; s++, frames++)
+		grey += strstr(s, "fill=\"rgb(230,230,230)\"") < strstr(s, "</g>");
+	CHECK(frames > 3);
+	CHECK_INT(grey, frames - 1);    /* all but the root */
+	free(svg);
+	profile__free(d);
+	profile__free(base);
+	profile__free(new);
+}
+
 int main(void)
 {
 	TEST_RUN(test_lines_up);
@@ -268,5 +368,6 @@ int main(void)
 	TEST_RUN(test_top);
 	TEST_RUN(test_threads);
 	TEST_RUN(test_hostile);
+	TEST_RUN(test_writers);
 	return TEST_REPORT();
 }
