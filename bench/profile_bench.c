@@ -14,8 +14,11 @@
  * speedscope and Chrome traces are realistic, not one per sample. Then
  * every writer of the table (writers/writer.h) writes its format to a file
  * in DIR (removed afterwards), timed with fflush and fclose included. Prints a markdown table: format,
- * write time, file size; then the time to build the profile and the peak
- * RSS of the whole program (getrusage). Deterministic: a fixed seed.
+ * write time, file size; then `cspy diff`'s rows: a second profile of the
+ * same stacks in another mix, the time agg/diff takes to line the two up,
+ * and each writer that shows a diff writing it ("diff: NAME"); then the
+ * time to build the profile and the peak RSS of the whole program
+ * (getrusage). Deterministic: fixed seeds.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -27,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agg/diff.h"
 #include "agg/profile.h"
 #include "writers/writer.h"
 
@@ -73,22 +77,22 @@ static uint32_t build_stack(struct profile *p, uint32_t i, uint32_t nstacks, uin
 	return depth;
 }
 
-int main(int argc, char **argv)
+/* The synthetic profile: nstacks distinct stacks over NTHREADS threads,
+ * nsamples samples in runs; seed picks the runs (another seed, another
+ * mix of the same stacks: the "new" run of the diff benchmark). NULL when
+ * out of memory. */
+static struct profile *build_profile(uint64_t nsamples, uint32_t nstacks, uint64_t seed)
 {
-	uint64_t nsamples = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
-	uint32_t nstacks = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 10000;
-	const char *dir = argc > 3 ? argv[3] : "/tmp";
-	if (nsamples == 0 || nstacks < NTHREADS) {
-		fprintf(stderr, "usage: profile_bench [SAMPLES [STACKS [DIR]]]\n");
-		return 2;
-	}
-
-	double t0 = now_s();
+	rng = seed;
 	struct profile *p = profile__new();
 	uint32_t *frames = malloc(sizeof(uint32_t) * MAX_DEPTH * (size_t)nstacks);
 	uint32_t *depth = malloc(sizeof(uint32_t) * nstacks);
-	if (!frames || !depth)
-		return 1;
+	if (!frames || !depth) {
+		free(frames);
+		free(depth);
+		profile__free(p);
+		return NULL;
+	}
 	for (uint32_t i = 0; i < nstacks; i++)
 		depth[i] = build_stack(p, i, nstacks, frames + (size_t)i * MAX_DEPTH);
 	uint32_t tids[NTHREADS];
@@ -121,45 +125,84 @@ int main(int argc, char **argv)
 		.samples = nsamples, .errors = 0, .python_version = "3.12.1",
 	};
 	profile__set_meta(p, &meta);
+	free(frames);
+	free(depth);
+	return p;
+}
+
+/* Write p with wr into DIR and print its table row (name: the row's);
+ * 0 or 1 (reported). */
+static int bench_writer(const struct writer *wr, const char *name, const struct profile *p,
+			const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/cspy-profile-bench-%d.%s", dir, (int)getpid(), wr->ext);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "profile_bench: cannot write %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	struct writer_opts oo = { .full_filenames = false };
+	double w0 = now_s();
+	int err = wr->write(f, p, &oo);
+	if (fclose(f) != 0 && !err)
+		err = -EIO;
+	double w = now_s() - w0;
+	struct stat sb;
+	double mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : -1;
+	unlink(path);
+	if (err) {
+		fprintf(stderr, "profile_bench: writing %s failed: %s\n", name, strerror(-err));
+		return 1;
+	}
+	printf("| %s | %.1f | %.1f |\n", name, w * 1e3, mb);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t nsamples = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+	uint32_t nstacks = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 10000;
+	const char *dir = argc > 3 ? argv[3] : "/tmp";
+	if (nsamples == 0 || nstacks < NTHREADS) {
+		fprintf(stderr, "usage: profile_bench [SAMPLES [STACKS [DIR]]]\n");
+		return 2;
+	}
+
+	double t0 = now_s();
+	struct profile *p = build_profile(nsamples, nstacks, 0x9e3779b97f4a7c15ull);
+	if (!p)
+		return 1;
 	double build_s = now_s() - t0;
 
 	int rc = 0;
 	printf("| format | write time (ms) | file size (MB) |\n|---|---|---|\n");
+	for (size_t i = 0; writer_at(i); i++)
+		rc |= bench_writer(writer_at(i), writer_at(i)->name, p, dir);
+	/* cspy diff: a second profile of the same stacks, mixed otherwise, and
+	 * the diff of the two in every writer that shows one. */
+	struct profile *p2 = build_profile(nsamples, nstacks, 0x2545f4914f6cdd1dull);
+	if (!p2)
+		return 1;
+	double d0 = now_s();
+	struct profile *d = diff_build(p, p2, NULL);
+	double diff_s = now_s() - d0;
+	printf("| diff: agg/diff of two | %.1f | - |\n", diff_s * 1e3);
 	for (size_t i = 0; writer_at(i); i++) {
-		const struct writer *wr = writer_at(i);
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/cspy-profile-bench-%d.%s", dir, (int)getpid(),
-			 wr->ext);
-		FILE *f = fopen(path, "w");
-		if (!f) {
-			fprintf(stderr, "profile_bench: cannot write %s: %s\n", path, strerror(errno));
-			rc = 1;
-			break;
-		}
-		struct writer_opts oo = { .full_filenames = false };
-		double w0 = now_s();
-		int err = wr->write(f, p, &oo);
-		if (fclose(f) != 0 && !err)
-			err = -EIO;
-		double w = now_s() - w0;
-		struct stat sb;
-		double mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : -1;
-		unlink(path);
-		if (err) {
-			fprintf(stderr, "profile_bench: writing %s failed: %s\n", wr->name, strerror(-err));
-			rc = 1;
+		if (!writer_at(i)->diff)
 			continue;
-		}
-		printf("| %s | %.1f | %.1f |\n", wr->name, w * 1e3, mb);
+		char name[64];
+		snprintf(name, sizeof(name), "diff: %s", writer_at(i)->name);
+		rc |= bench_writer(writer_at(i), name, d, dir);
 	}
+	profile__free(d);
+	profile__free(p2);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("\n%llu samples, %zu distinct stacks (%zu frames) over %d threads; building the "
 	       "profile took %.0f ms; peak RSS of this program %.1f MiB.\n",
 	       (unsigned long long)profile__total(p), profile__nstacks(p), profile__nframes(p),
 	       NTHREADS, build_s * 1e3, (double)ru.ru_maxrss / 1024.0);
-	free(frames);
-	free(depth);
 	profile__free(p);
 	return rc;
 }
