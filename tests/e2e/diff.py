@@ -77,6 +77,7 @@ from e2elib import Fail, NA, REPO, indent, clip    # noqa: E402
 WORK = os.path.join(e2elib.TARGETS, 'diff', 'work.py')
 ZWORK = os.path.join(e2elib.TARGETS, 'diff', 'zlib_work.py')
 SECONDS = '1.2'
+NATIVE_SECONDS = '2'     # the first --native sample costs more (libdw)
 RATE = '250'
 TOL = 0.2
 REQUIRE = os.environ.get('CSPY_REQUIRE_VALIDATORS') == '1'
@@ -506,12 +507,15 @@ def check_native(ctx):
         raise NA('this build has no native unwinding (NO_LIBDW=1)')
     d = ctx.tmpdir()
     base, new = record_both(ctx, [
-        (os.path.join(d, 'base.json'), ZWORK, (SECONDS,), ('--native',)),
-        (os.path.join(d, 'new.json'), ZWORK, (SECONDS,), ('--native',))])
+        (os.path.join(d, 'base.json'), ZWORK, (NATIVE_SECONDS,), ('--native',)),
+        (os.path.join(d, 'new.json'), ZWORK, (NATIVE_SECONDS,), ('--native',))])
     out = os.path.join(d, 'd.json')
     r = diff_ok(ctx, ['-q', base, new, '-f', 'json', '-o', out])
     dd = load(out)
     p = []
+    nn, nb = sum(s['count'] for s in dd['stacks']), sum(s['base'] for s in dd['stacks'])
+    if min(nn, nb) < 20:
+        raise Fail('too few samples to compare: %d (BASE) and %d (NEW) in %s s' % (nb, nn, NATIVE_SECONDS))
     nat = [(f['name'], f['short_filename']) for f in dd['frames'] if f['kind'] == 'native']
     dup = sorted(set(x for x in nat if nat.count(x) > 1))
     if dup:
