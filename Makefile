@@ -2,7 +2,8 @@
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
 #                     validate, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
-#                     e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run, san
+#                     e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run, san,
+#                     e2e-gecko
 #                     (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
@@ -99,7 +100,7 @@ BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
         e2e-top e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
-        static e2e-static cross e2e-cross
+        static e2e-static cross e2e-cross e2e-gecko
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -240,6 +241,11 @@ e2e-pip: all
 # make static's binary run from a root holding nothing but it (tests/e2e/static.py).
 e2e-static: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh static
+
+# -f gecko (Firefox Profiler) and -f pstats in their formats and readers
+# (tests/e2e/gecko.py).
+e2e-gecko: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh gecko
 
 # The aarch64 cross build checked (tests/cross.sh): built, an AArch64 ELF,
 # and under qemu-user what needs no live process.

@@ -5,7 +5,8 @@
  * and tools set in full) and calls it. Endings: .svg flame graph;
  * .speedscope.json and any other .json speedscope (py-spy's JSON output);
  * .trace.json / .chrometrace.json Chrome trace; .txt / .collapsed / .folded
- * raw. cspy's own JSON has no ending: it is chosen with --format json.
+ * raw; .gecko.json / .firefox.json the Firefox Profiler's format;
+ * .pstats / .prof Python's pstats. cspy's own JSON has no ending: it is chosen with --format json.
  * Any of them followed by .gz, and .svgz (a flame graph), are compressed
  * (writers/outfile.h outfile__gzip).
  */
@@ -18,7 +19,9 @@
 #include "writers/chrometrace.h"
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
+#include "writers/gecko.h"
 #include "writers/profjson.h"
+#include "writers/pstats.h"
 #include "writers/speedscope.h"
 
 static int write_flamegraph(FILE *f, const struct profile *p, const struct writer_opts *o)
@@ -56,6 +59,19 @@ static int write_profjson(FILE *f, const struct profile *p, const struct writer_
 	return profjson_write(f, p, &jo);
 }
 
+static int write_gecko(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	struct gecko_opts go = GECKO_OPTS_DEFAULT;
+	go.full_filenames = o->full_filenames;
+	return gecko_write(f, p, &go);
+}
+
+static int write_pstats(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	(void)o;        /* always full file names, as cProfile writes them */
+	return pstats_write(f, p, NULL);
+}
+
 /* The first entry is the default. */
 static const struct writer writers[] = {
 	{ .name = "flamegraph", .ext = "svg", .endings = (const char *const[]){ ".svg", NULL },
@@ -75,6 +91,13 @@ static const struct writer writers[] = {
 	{ .name = "json", .ext = "json", .endings = (const char *const[]){ NULL },
 	  .hint = "cspy's JSON profile; its fields are described in docs/formats.md.",
 	  .write = write_profjson, .diff = true },
+	{ .name = "gecko", .ext = "gecko.json",
+	  .endings = (const char *const[]){ ".gecko.json", ".firefox.json", NULL },
+	  .hint = "Open it at https://profiler.firefox.com/ (Load a profile from file).",
+	  .timeline = true, .write = write_gecko },
+	{ .name = "pstats", .ext = "pstats", .endings = (const char *const[]){ ".pstats", ".prof", NULL },
+	  .hint = "Read it with python3 -m pstats FILE, pstats.Stats(FILE) or snakeviz FILE.",
+	  .write = write_pstats },
 };
 
 #define NWRITERS (sizeof(writers) / sizeof(writers[0]))
@@ -94,7 +117,7 @@ const struct writer *writer_find(const char *name)
 
 const char *writer_names(void)
 {
-	return "flamegraph, speedscope, raw, chrometrace or json";
+	return "flamegraph, speedscope, raw, chrometrace, json, gecko or pstats";
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
@@ -112,7 +135,7 @@ bool writer_path_gzip(const char *path)
 const char *writer_endings(void)
 {
 	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, "
-	       "each also with .gz, and .svgz";
+	       ".gecko.json, .firefox.json, .pstats, .prof, each also with .gz, and .svgz";
 }
 
 /* Does the last component of path (its first n bytes) have an extension: a
