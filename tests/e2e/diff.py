@@ -29,7 +29,8 @@ Version-independent (the default interpreter):
                  counts; .gz the same bytes compressed; -f raw without -o on
                  stdout with the table on stderr; -q prints nothing; the SVG
                  well-formed (xmllint), root data-n/data-b the totals, a's
-                 frames blue, b's red, tooltips with both counts
+                 frames blue, b's red, tooltips with both counts; the diff's
+                 JSON through cspy report: the same JSON, the same SVG
   self           BASE diffed with itself: every stack's count equals its
                  base, every change in the table 0.00, every frame grey
   svg_chromium   the diff SVG in headless Chromium (tests/validate/
@@ -441,6 +442,19 @@ def check_outputs(ctx):
                 if not ok:
                     p.append('%s: fill rgb(%d,%d,%d), expected %s; title %r' % (lab, rr, gg, bb, colour, title))
     ctx.problem(r, p)
+    # the diff's JSON read back by cspy report: the same JSON, the same SVG
+    again, rsvg = os.path.join(d, 'again.json'), os.path.join(d, 'r.svg')
+    r = ctx.cspy(['report', dj, '-f', 'json', '-o', again, '-q'])
+    ctx.problem(r, [] if r.rc == 0 and load(again) == dd else
+                ['cspy report of the diff\'s JSON: exit %s, %s' % (
+                    r.rc, 'not the same JSON' if r.rc == 0 else r.err.strip()[:300])])
+    r = ctx.cspy(['report', dj, '-o', rsvg, '-q'])
+    same = False
+    if r.rc == 0 and os.path.exists(rsvg):
+        with open(rsvg, 'rb') as f1, open(svg, 'rb') as f2:
+            same = f1.read() == f2.read()
+    ctx.problem(r, [] if same else ['cspy report of the diff\'s JSON to SVG: exit %s, %s' % (
+        r.rc, 'not the SVG cspy diff wrote' if r.rc == 0 else r.err.strip()[:300])])
     ctx.finish()
 
 
