@@ -1,7 +1,7 @@
 # cspy: single non-recursive GNU Makefile. Output goes to build/.
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
-#                     validate, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
+#                     validate, e2e, e2e-drift, e2e-newer, e2e-record, e2e-pprof, bench-smoke, e2e-top,
 #                     e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run, san,
 #                     e2e-gecko
 #                     (see "Tests" in README.md)
@@ -100,7 +100,7 @@ BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
         e2e-top e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
-        static e2e-static cross e2e-cross e2e-gecko
+        static e2e-static cross e2e-cross e2e-gecko e2e-pprof pprof-tool
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -217,6 +217,15 @@ e2e-newer: all
 
 e2e-record: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh record
+
+# -f pprof read by Google's pprof and npm pprof-format (tests/e2e/pprof.py).
+e2e-pprof: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh pprof
+
+# Google's pprof, built offline from Debian's golang-go and
+# golang-github-google-pprof-dev into ~/.cache/cspy-tools (once per version).
+pprof-tool:
+	$(Q)tests/validate/pprof_tool.sh
 
 e2e-top: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh top

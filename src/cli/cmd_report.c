@@ -176,7 +176,7 @@ int cmd_report(int argc, char **argv)
 		path = xstrdup(c.output);
 	if (session_open_output(path, false, &out))
 		goto out;
-	if (writer_path_gzip(path) && (err = outfile__gzip(out)) != 0) {
+	if (writer_path_gzip(path) && !w->compressed && (err = outfile__gzip(out)) != 0) {
 		cli_error("cannot compress '%s': %s", path, strerror(-err));
 		outfile__close(out, err);
 		goto out;

@@ -6,9 +6,11 @@
  * .speedscope.json and any other .json speedscope (py-spy's JSON output);
  * .trace.json / .chrometrace.json Chrome trace; .txt / .collapsed / .folded
  * raw; .gecko.json / .firefox.json the Firefox Profiler's format;
- * .pstats / .prof Python's pstats. cspy's own JSON has no ending: it is chosen with --format json.
- * Any of them followed by .gz, and .svgz (a flame graph), are compressed
- * (writers/outfile.h outfile__gzip).
+ * .pstats / .prof Python's pstats; .pb / .pprof pprof. cspy's own JSON has
+ * no ending: it is chosen with --format json. Any of them followed by .gz,
+ * and .svgz (a flame graph), are compressed (writers/outfile.h
+ * outfile__gzip), except pprof, which is always gzip (it compresses itself:
+ * .pb.gz is the usual name).
  */
 #include "writers/writer.h"
 
@@ -20,6 +22,7 @@
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
 #include "writers/gecko.h"
+#include "writers/pprof.h"
 #include "writers/profjson.h"
 #include "writers/pstats.h"
 #include "writers/speedscope.h"
@@ -50,6 +53,13 @@ static int write_chrometrace(FILE *f, const struct profile *p, const struct writ
 	struct chrometrace_opts to = CHROMETRACE_OPTS_DEFAULT;
 	to.full_filenames = o->full_filenames;
 	return chrometrace_write(f, p, &to);
+}
+
+static int write_pprof(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	(void)o;        /* file names are always full in pprof (its -trim_path shortens them) */
+	struct pprof_opts po = PPROF_OPTS_DEFAULT;
+	return pprof_write(f, p, &po);
 }
 
 static int write_profjson(FILE *f, const struct profile *p, const struct writer_opts *o)
@@ -88,6 +98,9 @@ static const struct writer writers[] = {
 	  .endings = (const char *const[]){ ".trace.json", ".chrometrace.json", NULL },
 	  .hint = "Open it in chrome://tracing or https://ui.perfetto.dev/.",
 	  .timeline = true, .write = write_chrometrace },
+	{ .name = "pprof", .ext = "pb.gz", .endings = (const char *const[]){ ".pb", ".pprof", NULL },
+	  .hint = "Open it with `pprof -http=: FILE` (or Pyroscope, Grafana, Parca).",
+	  .compressed = true, .write = write_pprof },
 	{ .name = "json", .ext = "json", .endings = (const char *const[]){ NULL },
 	  .hint = "cspy's JSON profile; its fields are described in docs/formats.md.",
 	  .write = write_profjson, .diff = true },
@@ -117,7 +130,7 @@ const struct writer *writer_find(const char *name)
 
 const char *writer_names(void)
 {
-	return "flamegraph, speedscope, raw, chrometrace, json, gecko or pstats";
+	return "flamegraph, speedscope, raw, chrometrace, pprof, json, gecko or pstats";
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
@@ -134,7 +147,7 @@ bool writer_path_gzip(const char *path)
 
 const char *writer_endings(void)
 {
-	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, "
+	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, .pb, .pprof, "
 	       ".gecko.json, .firefox.json, .pstats, .prof, each also with .gz, and .svgz";
 }
 

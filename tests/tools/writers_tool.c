@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * Test tool for every writer of `record` (flamegraph, speedscope, raw
- * (collapsed), chrometrace, json, gecko, pstats): read collapsed stacks into a profile with a
+ * (collapsed), chrometrace, json, gecko, pstats, pprof): read collapsed stacks into a profile with a
  * fixed timeline and write it in one format, so the writers can be checked on
  * fixed inputs (golden files, tests/validate/'s browser and schema checks)
  * and timed, without a live process.
@@ -14,8 +14,8 @@
  * Input: one stack per line, "frame;frame;...;leaf COUNT", root first, in
  * time order. A frame is "name (file:line)", "name (file)" or "name"; the
  * file is the short file name and "/src/FILE" the full one (unless it starts
- * with '/'). A prefix "native:", "process:", "thread:" or "other:" sets the
- * frame's kind (default Python). In frames, "\;" is a literal ';', "\n" a
+ * with '/'). A prefix "native:", "process:", "thread:", "interp:" or
+ * "other:" sets the frame's kind (default Python). In frames, "\;" is a literal ';', "\n" a
  * newline, "\\" a backslash and "\xHH" any byte. The COUNT samples of a line
  * get consecutive timestamps, one sampling period apart, on the current
  * thread's clock (each thread's clock starts at 0). Lines that are empty or
@@ -64,6 +64,7 @@
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
 #include "writers/gecko.h"
+#include "writers/pprof.h"
 #include "writers/profjson.h"
 #include "writers/pstats.h"
 #include "writers/speedscope.h"
@@ -141,6 +142,13 @@ static int w_pstats(FILE *f, const struct profile *p, const struct tool_opts *t)
 	return pstats_write(f, p, &o);
 }
 
+static int w_pprof(FILE *f, const struct profile *p, const struct tool_opts *t)
+{
+	(void)t;
+	struct pprof_opts o = PPROF_OPTS_DEFAULT;
+	return pprof_write(f, p, &o);
+}
+
 static const struct format {
 	const char *name;
 	int (*write)(FILE *f, const struct profile *p, const struct tool_opts *t);
@@ -153,6 +161,7 @@ static const struct format {
 	{ "json", w_json },
 	{ "gecko", w_gecko },
 	{ "pstats", w_pstats },
+	{ "pprof", w_pprof },
 };
 
 /* Reading state: the current thread and every thread's clock. */
@@ -218,6 +227,7 @@ static uint32_t parse_frame(struct profile *p, char *text)
 	static const struct { const char *prefix; enum prof_frame_kind kind; } kinds[] = {
 		{ "native:", PROF_FRAME_NATIVE }, { "process:", PROF_FRAME_PROCESS },
 		{ "thread:", PROF_FRAME_THREAD }, { "other:", PROF_FRAME_OTHER },
+		{ "interp:", PROF_FRAME_INTERP },
 	};
 	enum prof_frame_kind kind = PROF_FRAME_PYTHON;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -235,6 +245,7 @@ static uint32_t parse_frame(struct profile *p, char *text)
 	for (char *c = strstr(text, " ("); c; c = strstr(c + 1, " ("))
 		open = c;
 	if (kind != PROF_FRAME_PROCESS && kind != PROF_FRAME_THREAD && kind != PROF_FRAME_OTHER &&
+	    kind != PROF_FRAME_INTERP &&
 	    open && len && text[len - 1] == ')') {
 		text[len - 1] = '\0';
 		*open = '\0';
