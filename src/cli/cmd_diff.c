@@ -273,7 +273,7 @@ int cmd_diff(int argc, char **argv)
 		struct outfile *of = NULL;
 		if (session_open_output(path, false, &of))
 			goto out;
-		if (writer_path_gzip(path) && (err = outfile__gzip(of)) != 0) {
+		if (writer_path_gzip(path) && !w->compressed && (err = outfile__gzip(of)) != 0) {
 			cli_error("cannot compress '%s': %s", path, strerror(-err));
 			outfile__close(of, err);
 			goto out;
