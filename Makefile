@@ -233,6 +233,11 @@ e2e-top: all
 e2e-stream: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh stream
 
+# cspy diff (tests/e2e/diff.py): two runs of a target with a known change.
+.PHONY: e2e-diff
+e2e-diff: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh diff
+
 e2e-native native: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh native
 
@@ -317,6 +322,7 @@ bench-smoke: $(BUILD)/cspy $(BENCH_BIN)
 # --help text. Their date is SOURCE_DATE_EPOCH's (the last commit's by
 # default; none outside git), so a rebuild gives the same pages.
 MAN_PAGES := cspy cspy-record cspy-top cspy-dump cspy-report
+MAN_PAGES += cspy-diff
 MAN_FILES := $(MAN_PAGES:%=$(BUILD)/man/%.1)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 .PHONY: man deb e2e-deb

@@ -298,7 +298,9 @@ void profile__add_base(struct profile *p, uint32_t thread, const uint32_t *frame
 {
 	if (thread >= p->nthreads || weight == 0)
 		return;
-	p->stacks[stack_intern(p, thread, frames, n)].pub.base += weight;
+	/* stack_intern may move p->stacks: index after it */
+	uint32_t sid = stack_intern(p, thread, frames, n);
+	p->stacks[sid].pub.base += weight;
 	p->base_total += weight;
 }
 
