@@ -1,8 +1,9 @@
 # cspy: single non-recursive GNU Makefile. Output goes to build/.
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
-#                     validate, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
-#                     e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run, san
+#                     validate, e2e, e2e-drift, e2e-newer, e2e-record, e2e-stream, e2e-pprof, bench-smoke, e2e-top,
+#                     e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run, san,
+#                     e2e-gecko
 #                     (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
@@ -27,12 +28,13 @@ VERSION := 0.1.0
 
 # libdw (elfutils) gives --native; make NO_LIBDW=1 builds without it (the
 # native unwinder is then src/native/unwind_none.c). zlib (which libelf needs
-# anyway) compresses .gz/.svgz output (src/writers/outfile.c).
+# anyway) compresses .gz/.svgz output (src/writers/outfile.c) and reads
+# them back; jansson parses saved profiles (src/agg/load.c: cspy report, diff).
 ifeq ($(NO_LIBDW),1)
-PKGS    := libelf zlib
+PKGS    := libelf zlib jansson
 NATIVE_OFF := src/native/unwind_dwfl.c
 else
-PKGS    := libelf libdw zlib
+PKGS    := libelf libdw zlib jansson
 NATIVE_OFF := src/native/unwind_none.c
 NATIVE_LIBS := -lstdc++
 endif
@@ -97,8 +99,8 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
-        e2e-top e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
-        static e2e-static cross e2e-cross
+        e2e-top e2e-stream e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
+        static e2e-static cross e2e-cross e2e-gecko e2e-pprof pprof-tool
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -154,19 +156,19 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libcspy.a
 
 # One static binary: build-static/cspy. The static archives come with
 # Debian's -dev packages (libelf-dev, libdw-dev, zlib1g-dev, libbz2-dev,
-# liblzma-dev); a missing one is named before anything is compiled.
-STATIC_ARCHIVES := libelf.a libdw.a libz.a libbz2.a liblzma.a libstdc++.a libc.a
+# liblzma-dev, libjansson-dev); a missing one is named before anything is compiled.
+STATIC_ARCHIVES := libelf.a libdw.a libz.a libbz2.a liblzma.a libjansson.a libstdc++.a libc.a
 static:
 	$(Q)missing=; for a in $(STATIC_ARCHIVES); do \
 	  p=$$($(CC) -print-file-name=$$a); [ "$$p" != "$$a" ] && [ -f "$$p" ] || missing="$$missing $$a"; \
 	done; if [ -n "$$missing" ]; then \
-	  echo "make static: no static library for:$$missing (Debian: apt-get install libelf-dev libdw-dev zlib1g-dev libbz2-dev liblzma-dev)" >&2; exit 1; fi
+	  echo "make static: no static library for:$$missing (Debian: apt-get install libelf-dev libdw-dev zlib1g-dev libbz2-dev liblzma-dev libjansson-dev)" >&2; exit 1; fi
 	$(Q)$(MAKE) --no-print-directory STATIC=1 BUILD=build-static build-static/cspy
 
 # aarch64 with Debian's cross toolchain: gcc-aarch64-linux-gnu and
 # g++-aarch64-linux-gnu (libstdc++), with the arm64 -dev packages installed
 # side by side (multiarch: dpkg --add-architecture arm64; libelf-dev:arm64
-# libdw-dev:arm64 zlib1g-dev:arm64, and libbz2-dev:arm64 liblzma-dev:arm64
+# libdw-dev:arm64 zlib1g-dev:arm64 libjansson-dev:arm64, and libbz2-dev:arm64 liblzma-dev:arm64
 # for STATIC=1), found by pkg-config through their own .pc directory. The
 # binary lands in build-aarch64/ (STATIC=1: build-aarch64-static/);
 # CROSS_GOALS adds more of its targets (the tier builds unit tests so).
@@ -175,7 +177,7 @@ CROSS_TRIPLET := $(patsubst %-,%,$(CROSS))
 CROSS_BUILD := build-$(firstword $(subst -, ,$(CROSS)))$(if $(filter 1,$(STATIC)),-static)
 cross:
 	$(Q)command -v $(CROSS)gcc >/dev/null || { echo "make cross: no $(CROSS)gcc (Debian: apt-get install gcc-$(CROSS_TRIPLET) g++-$(CROSS_TRIPLET))" >&2; exit 1; }
-	$(Q)[ -f /usr/lib/$(CROSS_TRIPLET)/pkgconfig/libdw.pc ] || { echo "make cross: no $(CROSS_TRIPLET) libdw (Debian: dpkg --add-architecture arm64 && apt-get update && apt-get install libelf-dev:arm64 libdw-dev:arm64 zlib1g-dev:arm64 libbz2-dev:arm64 liblzma-dev:arm64)" >&2; exit 1; }
+	$(Q)[ -f /usr/lib/$(CROSS_TRIPLET)/pkgconfig/libdw.pc ] || { echo "make cross: no $(CROSS_TRIPLET) libdw (Debian: dpkg --add-architecture arm64 && apt-get update && apt-get install libelf-dev:arm64 libdw-dev:arm64 zlib1g-dev:arm64 libjansson-dev:arm64 libbz2-dev:arm64 liblzma-dev:arm64)" >&2; exit 1; }
 	$(Q)PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLET)/pkgconfig:/usr/share/pkgconfig \
 	  $(MAKE) --no-print-directory CC=$(CROSS)gcc OBJCOPY=$(CROSS)objcopy BUILD=$(CROSS_BUILD) $(CROSS_BUILD)/cspy $(CROSS_GOALS)
 
@@ -216,8 +218,25 @@ e2e-newer: all
 e2e-record: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh record
 
+# -f pprof read by Google's pprof and npm pprof-format (tests/e2e/pprof.py).
+e2e-pprof: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh pprof
+
+# Google's pprof, built offline from Debian's golang-go and
+# golang-github-google-pprof-dev into ~/.cache/cspy-tools (once per version).
+pprof-tool:
+	$(Q)tests/validate/pprof_tool.sh
+
 e2e-top: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh top
+
+e2e-stream: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh stream
+
+# cspy diff (tests/e2e/diff.py): two runs of a target with a known change.
+.PHONY: e2e-diff
+e2e-diff: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh diff
 
 e2e-native native: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh native
@@ -234,6 +253,11 @@ e2e-pip: all
 # make static's binary run from a root holding nothing but it (tests/e2e/static.py).
 e2e-static: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh static
+
+# -f gecko (Firefox Profiler) and -f pstats in their formats and readers
+# (tests/e2e/gecko.py).
+e2e-gecko: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh gecko
 
 # The aarch64 cross build checked (tests/cross.sh): built, an AArch64 ELF,
 # and under qemu-user what needs no live process.
@@ -297,7 +321,8 @@ bench-smoke: $(BUILD)/cspy $(BENCH_BIN)
 # The man pages: `cspy manpage [COMMAND]` writes each from the command's
 # --help text. Their date is SOURCE_DATE_EPOCH's (the last commit's by
 # default; none outside git), so a rebuild gives the same pages.
-MAN_PAGES := cspy cspy-record cspy-top cspy-dump
+MAN_PAGES := cspy cspy-record cspy-top cspy-dump cspy-report
+MAN_PAGES += cspy-diff
 MAN_FILES := $(MAN_PAGES:%=$(BUILD)/man/%.1)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 .PHONY: man deb e2e-deb

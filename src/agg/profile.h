@@ -99,6 +99,11 @@ uint32_t profile__frame(struct profile *p, const char *name, const char *filenam
  * Strings are interned, not copied per thread. */
 uint32_t profile__thread(struct profile *p, pid_t pid, pid_t tid, const char *name,
 			 const char *process_cmdline);
+/* Append a lane of `exited` exited threads of pid named name (a saved
+ * profile's lane, agg/load.h): a thread entry with tid 0 that no
+ * profile__thread() finds. Strings are interned. */
+uint32_t profile__lane(struct profile *p, pid_t pid, const char *name, const char *process_cmdline,
+		       uint32_t exited);
 /* The thread's id inside its process's PID namespace (a container), when
  * it differs from its TID; 0: none. */
 void profile__thread_set_ns_tid(struct profile *p, uint32_t thread, pid_t ns_tid);
@@ -126,6 +131,23 @@ void profile__mark(struct profile *p);
  * ROOT FIRST; weight is usually 1. */
 void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
 		  uint64_t t_ns, uint32_t weight);
+
+/* What a listener hears (profile__set_listener): for writers that write
+ * while recording (jsonl). PROF_EVENT_ADD: after profile__add interned the
+ * sample, thread and stack are its ids (valid until the next thread exit).
+ * PROF_EVENT_THREAD_EXIT: BEFORE profile__thread_exit folds `thread` into
+ * its lane (its entry, pid, tid and name, still readable); stack is unused. */
+enum prof_event_kind { PROF_EVENT_ADD, PROF_EVENT_THREAD_EXIT };
+struct prof_event {
+	enum prof_event_kind kind;
+	uint32_t thread, stack;
+	uint64_t t_ns;                  /* ADD: the sample's time; EXIT: the last tick's */
+	uint32_t weight;
+};
+typedef void (*prof_listener_fn)(void *ctx, const struct profile *p, const struct prof_event *e);
+/* Call fn(ctx, p, event) on every profile__add and profile__thread_exit
+ * (one listener; NULL: none). fn must not change p. */
+void profile__set_listener(struct profile *p, prof_listener_fn fn, void *ctx);
 
 /* A sampling tick begins at t_ns (ns since start; the time its samples are
  * added with). Once ticks are given, a run ends when a thread was left out

@@ -12,8 +12,10 @@
  *    "stacks": [{"thread", "frames", "count"}]}
  *
  * Frames, threads and stacks are in id order; a stack's "thread" indexes
- * "threads" and its "frames" index "frames", ROOT FIRST. "line" is -1 when
- * there is none; "kind" is "python", "native", "process", "thread" or
+ * "threads" and its "frames" index "frames", ROOT FIRST. A differential
+ * profile (`cspy diff`) has "diff": true in "meta" and a "base" count
+ * (BASE's samples; "count" is NEW's) in every stack, which then includes
+ * the stacks only BASE had (count 0). "line" is -1 when there is none; "kind" is "python", "native", "process", "thread" or
  * "other". docs/formats.md describes every field.
  */
 #ifndef CSPY_PROFJSON_H

@@ -5,9 +5,12 @@
  * and tools set in full) and calls it. Endings: .svg flame graph;
  * .speedscope.json and any other .json speedscope (py-spy's JSON output);
  * .trace.json / .chrometrace.json Chrome trace; .txt / .collapsed / .folded
- * raw. cspy's own JSON has no ending: it is chosen with --format json.
- * Any of them followed by .gz, and .svgz (a flame graph), are compressed
- * (writers/outfile.h outfile__gzip).
+ * raw; .gecko.json / .firefox.json the Firefox Profiler's format;
+ * .pstats / .prof Python's pstats; .pb / .pprof pprof; .jsonl JSON Lines.
+ * cspy's own JSON has no ending: it is chosen with --format json. Any of
+ * them followed by .gz, and .svgz (a flame graph), are compressed
+ * (writers/outfile.h outfile__gzip), except pprof, which is always gzip (it
+ * compresses itself: .pb.gz is the usual name).
  */
 #include "writers/writer.h"
 
@@ -18,7 +21,11 @@
 #include "writers/chrometrace.h"
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
+#include "writers/jsonl.h"
+#include "writers/gecko.h"
+#include "writers/pprof.h"
 #include "writers/profjson.h"
+#include "writers/pstats.h"
 #include "writers/speedscope.h"
 
 static int write_flamegraph(FILE *f, const struct profile *p, const struct writer_opts *o)
@@ -49,6 +56,13 @@ static int write_chrometrace(FILE *f, const struct profile *p, const struct writ
 	return chrometrace_write(f, p, &to);
 }
 
+static int write_pprof(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	(void)o;        /* file names are always full in pprof (its -trim_path shortens them) */
+	struct pprof_opts po = PPROF_OPTS_DEFAULT;
+	return pprof_write(f, p, &po);
+}
+
 static int write_profjson(FILE *f, const struct profile *p, const struct writer_opts *o)
 {
 	struct profjson_opts jo = PROFJSON_OPTS_DEFAULT;
@@ -56,25 +70,62 @@ static int write_profjson(FILE *f, const struct profile *p, const struct writer_
 	return profjson_write(f, p, &jo);
 }
 
+static int write_gecko(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	struct gecko_opts go = GECKO_OPTS_DEFAULT;
+	go.full_filenames = o->full_filenames;
+	return gecko_write(f, p, &go);
+}
+
+static int write_pstats(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	(void)o;        /* always full file names, as cProfile writes them */
+	return pstats_write(f, p, NULL);
+}
+
+static int write_jsonl(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	(void)o;        /* both file names are always written */
+	return jsonl_write(f, p);
+}
+
+static void *jsonl_begin(FILE *f, struct profile *p) { return jsonl_stream__new(f, p); }
+static int jsonl_flush(void *w) { return jsonl_stream__flush(w); }
+static int jsonl_end(void *w) { return jsonl_stream__end(w); }
+static const struct writer_stream_ops jsonl_stream_ops = { jsonl_begin, jsonl_flush, jsonl_end };
+
 /* The first entry is the default. */
 static const struct writer writers[] = {
 	{ .name = "flamegraph", .ext = "svg", .endings = (const char *const[]){ ".svg", NULL },
 	  .hint = "Open it in a web browser; click to zoom, Ctrl-F to search.",
-	  .write = write_flamegraph },
+	  .write = write_flamegraph, .diff = true },
 	{ .name = "speedscope", .ext = "json", .endings = (const char *const[]){ ".json", NULL },
 	  .hint = "Open it at https://www.speedscope.app/ (or with the speedscope command).",
 	  .timeline = true, .write = write_speedscope },
 	{ .name = "raw", .ext = "txt",
 	  .endings = (const char *const[]){ ".txt", ".collapsed", ".folded", NULL },
 	  .hint = "Render it with flamegraph.pl or inferno-flamegraph (collapsed stacks).",
-	  .write = write_raw },
+	  .write = write_raw, .diff = true },
 	{ .name = "chrometrace", .ext = "json",
 	  .endings = (const char *const[]){ ".trace.json", ".chrometrace.json", NULL },
 	  .hint = "Open it in chrome://tracing or https://ui.perfetto.dev/.",
 	  .timeline = true, .write = write_chrometrace },
+	{ .name = "pprof", .ext = "pb.gz", .endings = (const char *const[]){ ".pb", ".pprof", NULL },
+	  .hint = "Open it with `pprof -http=: FILE` (or Pyroscope, Grafana, Parca).",
+	  .compressed = true, .write = write_pprof },
 	{ .name = "json", .ext = "json", .endings = (const char *const[]){ NULL },
 	  .hint = "cspy's JSON profile; its fields are described in docs/formats.md.",
-	  .write = write_profjson },
+	  .write = write_profjson, .diff = true },
+	{ .name = "gecko", .ext = "gecko.json",
+	  .endings = (const char *const[]){ ".gecko.json", ".firefox.json", NULL },
+	  .hint = "Open it at https://profiler.firefox.com/ (Load a profile from file).",
+	  .timeline = true, .write = write_gecko },
+	{ .name = "pstats", .ext = "pstats", .endings = (const char *const[]){ ".pstats", ".prof", NULL },
+	  .hint = "Read it with python3 -m pstats FILE, pstats.Stats(FILE) or snakeviz FILE.",
+	  .write = write_pstats },
+	{ .name = "jsonl", .ext = "jsonl", .endings = (const char *const[]){ ".jsonl", NULL },
+	  .hint = "JSON Lines, written while recording: docs/formats.md; `cspy report` reads it back.",
+	  .write = write_jsonl, .stream = &jsonl_stream_ops },
 };
 
 #define NWRITERS (sizeof(writers) / sizeof(writers[0]))
@@ -94,7 +145,7 @@ const struct writer *writer_find(const char *name)
 
 const char *writer_names(void)
 {
-	return "flamegraph, speedscope, raw, chrometrace or json";
+	return "flamegraph, speedscope, raw, chrometrace, pprof, json, gecko, pstats or jsonl";
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
@@ -111,8 +162,8 @@ bool writer_path_gzip(const char *path)
 
 const char *writer_endings(void)
 {
-	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, "
-	       "each also with .gz, and .svgz";
+	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, .pb, .pprof, "
+	       ".gecko.json, .firefox.json, .pstats, .prof, .jsonl, each also with .gz, and .svgz";
 }
 
 /* Does the last component of path (its first n bytes) have an extension: a
