@@ -88,6 +88,9 @@ ARCH_OFF := $(filter-out src/arch/$(ARCH).c,$(wildcard src/arch/*.c))
 LIB_SRC  := $(filter-out src/main.c $(NATIVE_OFF) $(ARCH_OFF),$(wildcard src/*.c src/*/*.c))
 # Sources generated at build time: the flame graph's script as a C array.
 GEN_SRC  := $(BUILD)/gen/flamegraph_js.c
+# ... and the HTML report's script and style (src/writers/report.js, report.css).
+GEN_SRC  += $(BUILD)/gen/report_js.c $(BUILD)/gen/report_css.c
+.SECONDARY: $(GEN_SRC)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:%.c=%.o)
 MAIN_OBJ := $(BUILD)/src/main.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -129,6 +132,16 @@ $(BUILD)/gen/flamegraph_js.c: src/writers/flamegraph.js
 	  printf 'const char flamegraph_js[] =\n'; \
 	  od -An -v -to1 $< | awk '{ s = ""; for (i = 1; i <= NF; i++) s = s "\\" $$i; print "\"" s "\"" }'; \
 	  printf '"";\nconst size_t flamegraph_js_len = sizeof(flamegraph_js) - 1;\n'; } > $@.tmp && mv $@.tmp $@
+
+# src/writers/report.js and report.css -> report_js[], report_css[], the same way.
+$(BUILD)/gen/report_%.c: src/writers/report.%
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q){ printf '/* Generated from %s by the Makefile; do not edit. */\n#include <stddef.h>\n' '$<'; \
+	  printf 'extern const char report_$*[];\nextern const size_t report_$*_len;\n'; \
+	  printf 'const char report_$*[] =\n'; \
+	  od -An -v -to1 $< | awk '{ s = ""; for (i = 1; i <= NF; i++) s = s "\\" $$i; print "\"" s "\"" }'; \
+	  printf '"";\nconst size_t report_$*_len = sizeof(report_$*) - 1;\n'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(call msg,CC,$<)

@@ -29,6 +29,7 @@
 #include "writers/outfile.h"
 #include "writers/writer.h"
 #include "sampler/sampler.h"
+#include "sampler/srcread.h"
 #include "tui/term.h"
 #include "util/xalloc.h"
 #include "util/clock.h"
@@ -173,11 +174,14 @@ static char *default_stem(const struct opts_target *c)
 struct progress_ctx {
 	const struct record_config *c;
 	bool tty, warned;
+	struct srcread *src;    /* the format shows sources: read them between ticks */
 };
 
 static void progress(const struct sampler_status *st, void *arg)
 {
 	struct progress_ctx *pc = arg;
+	if (pc->src)
+		srcread__scan(pc->src);
 	if (st->behind && !pc->warned) {
 		pc->warned = true;
 		fprintf(stderr, "%scspy> Warning: sampling is falling behind (%.0f ms late); results may be "
@@ -317,6 +321,8 @@ int cmd_record(int argc, char **argv)
 	 * takes them (TERM=dumb or unknown: the summary alone, as for a pipe). */
 	struct progress_ctx pc = { .c = &c,
 				   .tty = isatty(STDERR_FILENO) && term_ansi_ok(getenv("TERM")) };
+	if (fmt->sources)
+		pc.src = srcread__new(prof, SRCREAD_FILE_MAX, SRCREAD_TOTAL_MAX);
 	struct sampler_config sc = {
 		.threads_root = c.threads, .interps_root = c.interps, .function_lines = c.o.function_agg,
 		.no_lineno = c.nolineno, .progress = progress, .progress_arg = &pc,
@@ -338,6 +344,8 @@ int cmd_record(int argc, char **argv)
 		cli_note("Sampling process %g times a second. Press Control-C to exit.", c.o.rate);
 	started = true;
 	sampler__run(s);
+	if (pc.src)
+		srcread__scan(pc.src);  /* the last ticks' stacks, while the targets live */
 	if (pc.tty && !c.hideprogress)
 		fprintf(stderr, "\r\033[K");
 	if (c.o.gil && sampler__status(s)->max_nogil_processes > 0)
@@ -417,6 +425,7 @@ out:;
 		write_stats(getenv("CSPY_STATS"), st, c.o.rate, start_ns, write_s, prof);
 done:
 	sampler__free(s);
+	srcread__free(pc.src);
 	profile__free(prof);
 	stack_filter__free(filter);
 	free(cmdline);

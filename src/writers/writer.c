@@ -5,7 +5,7 @@
  * and tools set in full) and calls it. Endings: .svg flame graph;
  * .speedscope.json and any other .json speedscope (py-spy's JSON output);
  * .trace.json / .chrometrace.json Chrome trace; .txt / .collapsed / .folded
- * raw. cspy's own JSON has no ending: it is chosen with --format json.
+ * raw; .html / .htm the report. cspy's own JSON has no ending: it is chosen with --format json.
  * Any of them followed by .gz, and .svgz (a flame graph), are compressed
  * (writers/outfile.h outfile__gzip).
  */
@@ -18,6 +18,7 @@
 #include "writers/chrometrace.h"
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
+#include "writers/html.h"
 #include "writers/profjson.h"
 #include "writers/speedscope.h"
 
@@ -49,6 +50,13 @@ static int write_chrometrace(FILE *f, const struct profile *p, const struct writ
 	return chrometrace_write(f, p, &to);
 }
 
+static int write_html(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	struct html_opts ho = HTML_OPTS_DEFAULT;
+	ho.full_filenames = o->full_filenames;
+	return html_write(f, p, &ho);
+}
+
 static int write_profjson(FILE *f, const struct profile *p, const struct writer_opts *o)
 {
 	struct profjson_opts jo = PROFJSON_OPTS_DEFAULT;
@@ -74,7 +82,11 @@ static const struct writer writers[] = {
 	  .timeline = true, .write = write_chrometrace },
 	{ .name = "json", .ext = "json", .endings = (const char *const[]){ NULL },
 	  .hint = "cspy's JSON profile; its fields are described in docs/formats.md.",
-	  .write = write_profjson },
+	  .sources = true, .write = write_profjson },
+	{ .name = "html", .ext = "html", .endings = (const char *const[]){ ".html", ".htm", NULL },
+	  .hint = "Open it in a web browser (one file, works offline): flame graph, table, "
+		  "source view.",
+	  .sources = true, .diff = true, .write = write_html },
 };
 
 #define NWRITERS (sizeof(writers) / sizeof(writers[0]))
@@ -94,7 +106,7 @@ const struct writer *writer_find(const char *name)
 
 const char *writer_names(void)
 {
-	return "flamegraph, speedscope, raw, chrometrace or json";
+	return "flamegraph, speedscope, raw, chrometrace, json or html";
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
@@ -111,7 +123,7 @@ bool writer_path_gzip(const char *path)
 
 const char *writer_endings(void)
 {
-	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, "
+	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, .html, .htm, "
 	       "each also with .gz, and .svgz";
 }
 
