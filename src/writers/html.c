@@ -35,7 +35,7 @@ static void write_data(struct json *j, const struct profile *p, const struct htm
 	json__key(j, "meta");
 	json__begin_object(j);
 	json__key(j, "title");
-	json__string(j, m->title ? m->title : "");
+	json__string(j, o->title ? o->title : m->title ? m->title : "");
 	json__key(j, "command_line");
 	json__string(j, m->command_line ? m->command_line : "");
 	json__key(j, "python_version");

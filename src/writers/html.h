@@ -32,10 +32,11 @@
 struct profile;
 
 struct html_opts {
+	const char *title;      /* NULL: the profile's (prof_meta.title) */
 	bool full_filenames;    /* labels with full file names instead of package-relative */
 };
 
-#define HTML_OPTS_DEFAULT ((struct html_opts){ .full_filenames = false })
+#define HTML_OPTS_DEFAULT ((struct html_opts){ .title = NULL, .full_filenames = false })
 
 /* Write p to f as the report; o may be NULL for the defaults. 0, or -EIO
  * when a write failed, -ENOMEM when the data could not be assembled. */

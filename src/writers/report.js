@@ -232,9 +232,9 @@
 			return c;
 		const lab = labels[node.label], kind = frames[lab.frame][4], h = hash(lab.name);
 		if (kind === PY)
-			c = `rgb(${205 + (h % 50)},${80 + ((h >> 8) % 130)},${(h >> 16) % 55})`;
+			c = `rgb(${205 + (h % 50)},${80 + ((h >>> 8) % 130)},${(h >>> 16) % 55})`;
 		else if (kind === NATIVE)
-			c = `rgb(${60 + (h % 60)},${150 + ((h >> 8) % 70)},${170 + ((h >> 16) % 60)})`;
+			c = `rgb(${60 + (h % 60)},${150 + ((h >>> 8) % 70)},${170 + ((h >>> 16) % 60)})`;
 		else
 			c = `rgb(${170 + (h % 30)},${170 + (h % 30)},${160 + (h % 30)})`;
 		colourCache.set(node.label, c);
@@ -573,7 +573,7 @@
 	icicleB.addEventListener('click', () => {
 		st.icicle = !st.icicle;
 		icicleB.textContent = st.icicle ? 'Flame' : 'Icicle';
-		draw();
+		layout();
 	});
 	tableB.addEventListener('click', () => {
 		lower.classList.toggle('hidden');
@@ -622,9 +622,12 @@
 			search.focus();
 		}
 	});
+	// The root in view: a flame graph taller than the window is scrolled
+	// to its bottom, an icicle to its top.
 	function layout() {
 		main.style.top = bar.offsetHeight + 'px';
 		draw();
+		graph.scrollTop = st.icicle ? 0 : graph.scrollHeight;
 	}
 	window.addEventListener('resize', layout);
 

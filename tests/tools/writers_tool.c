@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * Test tool for every writer of `record` (flamegraph, speedscope, raw
- * (collapsed), chrometrace, json): read collapsed stacks into a profile with a
+ * (collapsed), chrometrace, json, html): read collapsed stacks into a profile with a
  * fixed timeline and write it in one format, so the writers can be checked on
  * fixed inputs (golden files, tests/validate/'s browser and schema checks)
  * and timed, without a live process.
@@ -46,6 +46,13 @@
  * R samples (default 1: the worst case for the timeline formats).
  * --time N writes N times and prints the fastest time to stderr.
  *
+ * --base FILE reads a second input of the same form as the BASE profile of a
+ * differential one (profile__add_base, meta.diff: what `cspy diff` builds);
+ * its directives only choose threads. --source NAME=PATH gives the frames'
+ * file NAME the text of the local file PATH, --source-error NAME=TEXT says
+ * why NAME has none (profile__set_source; both repeatable): the HTML
+ * report's source view on fixed inputs.
+ *
  * Example: writers_tool -f speedscope -o out.json tests/golden/speedscope/input.txt
  */
 #include <errno.h>
@@ -61,6 +68,7 @@
 #include "writers/chrometrace.h"
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
+#include "writers/html.h"
 #include "writers/profjson.h"
 #include "writers/speedscope.h"
 #include "util/xalloc.h"
@@ -122,6 +130,14 @@ static int w_json(FILE *f, const struct profile *p, const struct tool_opts *t)
 	return profjson_write(f, p, &o);
 }
 
+static int w_html(FILE *f, const struct profile *p, const struct tool_opts *t)
+{
+	struct html_opts o = HTML_OPTS_DEFAULT;
+	o.title = t->title;
+	o.full_filenames = t->full_filenames;
+	return html_write(f, p, &o);
+}
+
 static const struct format {
 	const char *name;
 	int (*write)(FILE *f, const struct profile *p, const struct tool_opts *t);
@@ -132,6 +148,7 @@ static const struct format {
 	{ "collapsed", w_raw },
 	{ "chrometrace", w_chrometrace },
 	{ "json", w_json },
+	{ "html", w_html },
 };
 
 /* Reading state: the current thread and every thread's clock. */
@@ -149,6 +166,7 @@ struct reader {
 	uint32_t *ids;
 	size_t ids_cap;
 	bool plain;
+	bool base;              /* --base: the lines are base counts (profile__add_base) */
 };
 
 static uint64_t period_ns(const struct reader *r)
@@ -307,6 +325,10 @@ static int read_line(struct reader *r, char *line)
 			break;
 		fr = semi + 1;
 	}
+	if (r->base) {
+		profile__add_base(r->p, r->thread, r->ids, n, count);
+		return 0;
+	}
 	for (unsigned long long i = 0; i < count; i++)
 		profile__add(r->p, r->thread, r->ids, n, r->clock[r->thread]++ * period_ns(r), 1);
 	return 0;
@@ -366,10 +388,11 @@ static void usage(FILE *f)
 {
 	fputs("usage: writers_tool -f FORMAT [-o OUT] [-t TITLE] [--full-filenames] [--unit-samples]\n"
 	      "                    [--pretty] [--width PX] [--min-width PX] [--flame] [--reverse] [--plain]\n"
-	      "                    [--time N] [INPUT | --synth STACKS,SAMPLES[,RUNLEN]]\n"
+	      "                    [--time N] [--base FILE] [--source NAME=PATH] [--source-error NAME=TEXT]\n"
+	      "                    [INPUT | --synth STACKS,SAMPLES[,RUNLEN]]\n"
 	      "Reads collapsed stacks (\"a;b;c 10\" per line, with !thread/!rate/!idle/... directives)\n"
 	      "from INPUT or stdin and writes them in FORMAT to OUT or stdout.\n"
-	      "Formats: flamegraph, speedscope, raw (or collapsed), chrometrace, json\n"
+	      "Formats: flamegraph, speedscope, raw (or collapsed), chrometrace, json, html\n"
 	      "Examples: writers_tool -f speedscope -o out.json tests/golden/speedscope/input.txt\n"
 	      "          writers_tool -f flamegraph -t demo -o out.svg stacks.txt\n"
 	      "          writers_tool -f chrometrace --synth 10000,1000000 --time 3 -o /dev/null\n", f);
@@ -391,11 +414,17 @@ int main(int argc, char **argv)
 		{ "plain", no_argument, NULL, 'p' },
 		{ "synth", required_argument, NULL, 'S' },
 		{ "time", required_argument, NULL, 'T' },
+		{ "base", required_argument, NULL, 'B' },
+		{ "source", required_argument, NULL, 's' },
+		{ "source-error", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct tool_opts t = { .min_width = -1 };
-	const char *format = NULL, *out = NULL, *synth = NULL;
+	const char *format = NULL, *out = NULL, *synth = NULL, *base = NULL;
+	const char *srcs[64];
+	bool src_err[64];
+	size_t nsrcs = 0;
 	int repeat = 0, c;
 	while ((c = getopt_long(argc, argv, "f:o:t:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -412,6 +441,15 @@ int main(int argc, char **argv)
 		case 'p': t.plain = true; break;
 		case 'S': synth = optarg; break;
 		case 'T': repeat = atoi(optarg); break;
+		case 'B': base = optarg; break;
+		case 's': case 'E':
+			if (nsrcs == sizeof(srcs) / sizeof(srcs[0]) || !strchr(optarg, '=')) {
+				usage(stderr);
+				return 2;
+			}
+			src_err[nsrcs] = c == 'E';
+			srcs[nsrcs++] = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -466,6 +504,56 @@ int main(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
+	}
+	if (base && !rc) {
+		FILE *bf = fopen(base, "r");
+		if (!bf) {
+			fprintf(stderr, "writers_tool: %s: %s\n", base, strerror(errno));
+			rc = 1;
+			goto out;
+		}
+		r.base = true;
+		r.have_thread = false;
+		size_t lineno = 0, linecap = 0;
+		while (!rc && getline(&line, &linecap, bf) >= 0) {
+			lineno++;
+			if (read_line(&r, line) < 0) {
+				fprintf(stderr, "writers_tool: %s:%zu: expected \"frame;...;frame COUNT\" "
+					"or a directive\n", base, lineno);
+				rc = 1;
+			}
+		}
+		fclose(bf);
+		if (rc)
+			goto out;
+		r.meta.diff = true;
+	}
+	for (size_t i = 0; i < nsrcs; i++) {
+		char *name = xstrdup(srcs[i]), *eq = strchr(name, '=');
+		*eq = '\0';
+		if (src_err[i]) {
+			profile__set_source(r.p, name, NULL, 0, eq + 1);
+		} else {
+			FILE *sf = fopen(eq + 1, "rb");
+			char *text = NULL;
+			size_t len = 0;
+			FILE *mem = open_memstream(&text, &len);
+			int ch;
+			while (sf && (ch = fgetc(sf)) != EOF)
+				fputc(ch, mem);
+			fclose(mem);
+			if (!sf) {
+				fprintf(stderr, "writers_tool: %s: %s\n", eq + 1, strerror(errno));
+				rc = 1;
+			} else {
+				fclose(sf);
+				profile__set_source(r.p, name, text, len, NULL);
+			}
+			free(text);
+		}
+		free(name);
+		if (rc)
+			goto out;
 	}
 	uint64_t duration = 0, ticks = 0;
 	for (size_t i = 0; i < profile__nthreads(r.p); i++)
