@@ -27,12 +27,13 @@ VERSION := 0.1.0
 
 # libdw (elfutils) gives --native; make NO_LIBDW=1 builds without it (the
 # native unwinder is then src/native/unwind_none.c). zlib (which libelf needs
-# anyway) compresses .gz/.svgz output (src/writers/outfile.c).
+# anyway) compresses .gz/.svgz output (src/writers/outfile.c) and reads
+# them back; jansson parses saved profiles (src/agg/load.c: cspy report, diff).
 ifeq ($(NO_LIBDW),1)
-PKGS    := libelf zlib
+PKGS    := libelf zlib jansson
 NATIVE_OFF := src/native/unwind_dwfl.c
 else
-PKGS    := libelf libdw zlib
+PKGS    := libelf libdw zlib jansson
 NATIVE_OFF := src/native/unwind_none.c
 NATIVE_LIBS := -lstdc++
 endif
@@ -167,19 +168,19 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libcspy.a
 
 # One static binary: build-static/cspy. The static archives come with
 # Debian's -dev packages (libelf-dev, libdw-dev, zlib1g-dev, libbz2-dev,
-# liblzma-dev); a missing one is named before anything is compiled.
-STATIC_ARCHIVES := libelf.a libdw.a libz.a libbz2.a liblzma.a libstdc++.a libc.a
+# liblzma-dev, libjansson-dev); a missing one is named before anything is compiled.
+STATIC_ARCHIVES := libelf.a libdw.a libz.a libbz2.a liblzma.a libjansson.a libstdc++.a libc.a
 static:
 	$(Q)missing=; for a in $(STATIC_ARCHIVES); do \
 	  p=$$($(CC) -print-file-name=$$a); [ "$$p" != "$$a" ] && [ -f "$$p" ] || missing="$$missing $$a"; \
 	done; if [ -n "$$missing" ]; then \
-	  echo "make static: no static library for:$$missing (Debian: apt-get install libelf-dev libdw-dev zlib1g-dev libbz2-dev liblzma-dev)" >&2; exit 1; fi
+	  echo "make static: no static library for:$$missing (Debian: apt-get install libelf-dev libdw-dev zlib1g-dev libbz2-dev liblzma-dev libjansson-dev)" >&2; exit 1; fi
 	$(Q)$(MAKE) --no-print-directory STATIC=1 BUILD=build-static build-static/cspy
 
 # aarch64 with Debian's cross toolchain: gcc-aarch64-linux-gnu and
 # g++-aarch64-linux-gnu (libstdc++), with the arm64 -dev packages installed
 # side by side (multiarch: dpkg --add-architecture arm64; libelf-dev:arm64
-# libdw-dev:arm64 zlib1g-dev:arm64, and libbz2-dev:arm64 liblzma-dev:arm64
+# libdw-dev:arm64 zlib1g-dev:arm64 libjansson-dev:arm64, and libbz2-dev:arm64 liblzma-dev:arm64
 # for STATIC=1), found by pkg-config through their own .pc directory. The
 # binary lands in build-aarch64/ (STATIC=1: build-aarch64-static/);
 # CROSS_GOALS adds more of its targets (the tier builds unit tests so).
@@ -188,7 +189,7 @@ CROSS_TRIPLET := $(patsubst %-,%,$(CROSS))
 CROSS_BUILD := build-$(firstword $(subst -, ,$(CROSS)))$(if $(filter 1,$(STATIC)),-static)
 cross:
 	$(Q)command -v $(CROSS)gcc >/dev/null || { echo "make cross: no $(CROSS)gcc (Debian: apt-get install gcc-$(CROSS_TRIPLET) g++-$(CROSS_TRIPLET))" >&2; exit 1; }
-	$(Q)[ -f /usr/lib/$(CROSS_TRIPLET)/pkgconfig/libdw.pc ] || { echo "make cross: no $(CROSS_TRIPLET) libdw (Debian: dpkg --add-architecture arm64 && apt-get update && apt-get install libelf-dev:arm64 libdw-dev:arm64 zlib1g-dev:arm64 libbz2-dev:arm64 liblzma-dev:arm64)" >&2; exit 1; }
+	$(Q)[ -f /usr/lib/$(CROSS_TRIPLET)/pkgconfig/libdw.pc ] || { echo "make cross: no $(CROSS_TRIPLET) libdw (Debian: dpkg --add-architecture arm64 && apt-get update && apt-get install libelf-dev:arm64 libdw-dev:arm64 zlib1g-dev:arm64 libjansson-dev:arm64 libbz2-dev:arm64 liblzma-dev:arm64)" >&2; exit 1; }
 	$(Q)PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS_TRIPLET)/pkgconfig:/usr/share/pkgconfig \
 	  $(MAKE) --no-print-directory CC=$(CROSS)gcc OBJCOPY=$(CROSS)objcopy BUILD=$(CROSS_BUILD) $(CROSS_BUILD)/cspy $(CROSS_GOALS)
 
@@ -310,7 +311,7 @@ bench-smoke: $(BUILD)/cspy $(BENCH_BIN)
 # The man pages: `cspy manpage [COMMAND]` writes each from the command's
 # --help text. Their date is SOURCE_DATE_EPOCH's (the last commit's by
 # default; none outside git), so a rebuild gives the same pages.
-MAN_PAGES := cspy cspy-record cspy-top cspy-dump
+MAN_PAGES := cspy cspy-record cspy-top cspy-dump cspy-report
 MAN_FILES := $(MAN_PAGES:%=$(BUILD)/man/%.1)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 .PHONY: man deb e2e-deb

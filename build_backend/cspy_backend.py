@@ -20,7 +20,7 @@ kind of Linux), and one line of the build output says so. The version is
 the Makefile's VERSION (the one place it is written).
 
 Before anything is compiled, the build checks what it needs: a C compiler
-($CC or cc), make, pkg-config, and libelf, libdw and zlib with their headers;
+($CC or cc), make, pkg-config, and libelf, libdw, zlib and jansson with their headers;
 what is missing stops it with one line naming it and the Debian/Ubuntu and
 Fedora packages to install.
 
@@ -78,11 +78,13 @@ NEEDS = {
     'libelf': ('libelf (gelf.h)', 'libelf-dev', 'elfutils-libelf-devel'),
     'libdw': ('libdw (elfutils/libdwfl.h)', 'libdw-dev', 'elfutils-devel'),
     'zlib': ('zlib (zlib.h)', 'zlib1g-dev', 'zlib-devel'),
+    'jansson': ('jansson (jansson.h)', 'libjansson-dev', 'jansson-devel'),
 }
-LIBS = [('libelf', 'gelf.h'), ('libdw', 'elfutils/libdwfl.h'), ('zlib', 'zlib.h')]
-STATIC_PKGS = ('libelf-dev libdw-dev zlib1g-dev libbz2-dev liblzma-dev',
+LIBS = [('libelf', 'gelf.h'), ('libdw', 'elfutils/libdwfl.h'), ('zlib', 'zlib.h'),
+        ('jansson', 'jansson.h')]
+STATIC_PKGS = ('libelf-dev libdw-dev zlib1g-dev libjansson-dev libbz2-dev liblzma-dev',
                'glibc-static libstdc++-static elfutils-devel-static elfutils-libelf-devel-static '
-               'zlib-static bzip2-static xz-static')
+               'zlib-static jansson-devel bzip2-static xz-static')
 
 
 class BuildError(Exception):
@@ -230,7 +232,7 @@ def build_binary(config_settings):
                              'install %s; Fedora: sudo dnf install %s)'
                              % (' '.join(missing), STATIC_PKGS[0], STATIC_PKGS[1]))
         sys.stderr.write('cspy build: no static library for %s: building the dynamic binary '
-                         '(it needs libelf, libdw and zlib where it runs; wheel tagged linux_*, '
+                         '(it needs libelf, libdw, zlib and jansson where it runs; wheel tagged linux_*, '
                          'not manylinux; Debian/Ubuntu: sudo apt-get install %s for the static '
                          'one)\n' % (' '.join(missing), STATIC_PKGS[0]))
     make(['SAN=', 'BUILD=build', 'build/cspy'])

@@ -41,6 +41,8 @@ static const struct cmd commands[] = {
 	  cmd_top_options },
 	{ "dump", cmd_dump, "Print the current Python stack of every thread of a process",
 	  cmd_dump_options },
+	{ "report", cmd_report, "Render a saved profile into any format (an HTML report by default)",
+	  cmd_report_options },
 	{ "completions", cmd_completions, "Print a shell completion script (bash, zsh or fish)",
 	  NULL },
 	{ "help", cmd_help, "Show the help of cspy or of a command", NULL },

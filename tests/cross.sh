@@ -102,7 +102,7 @@ if ! command -v "${CROSS}gcc" >/dev/null; then
 	finish
 fi
 if [ ! -f "/usr/lib/$TRIPLET/pkgconfig/libdw.pc" ]; then
-	skip "the aarch64 cross build" "no arm64 libdw (Debian: dpkg --add-architecture arm64; apt-get install libelf-dev:arm64 libdw-dev:arm64 zlib1g-dev:arm64 libbz2-dev:arm64 liblzma-dev:arm64)"
+	skip "the aarch64 cross build" "no arm64 libdw (Debian: dpkg --add-architecture arm64; apt-get install libelf-dev:arm64 libdw-dev:arm64 zlib1g-dev:arm64 libjansson-dev:arm64 libbz2-dev:arm64 liblzma-dev:arm64)"
 	finish
 fi
 

@@ -202,6 +202,15 @@ uint32_t profile__thread(struct profile *p, pid_t pid, pid_t tid, const char *na
 	return thread_append(p, pid, tid, name, process_cmdline, false);
 }
 
+uint32_t profile__lane(struct profile *p, pid_t pid, const char *name, const char *process_cmdline,
+		       uint32_t exited)
+{
+	uint32_t id = thread_append(p, pid, 0, name ? name : "", process_cmdline ? process_cmdline : "",
+				    true);
+	p->threads[id].pub.exited = exited;
+	return id;
+}
+
 void profile__thread_set_ns_tid(struct profile *p, uint32_t thread, pid_t ns_tid)
 {
 	if (thread < p->nthreads)

@@ -99,6 +99,11 @@ uint32_t profile__frame(struct profile *p, const char *name, const char *filenam
  * Strings are interned, not copied per thread. */
 uint32_t profile__thread(struct profile *p, pid_t pid, pid_t tid, const char *name,
 			 const char *process_cmdline);
+/* Append a lane of `exited` exited threads of pid named name (a saved
+ * profile's lane, agg/load.h): a thread entry with tid 0 that no
+ * profile__thread() finds. Strings are interned. */
+uint32_t profile__lane(struct profile *p, pid_t pid, const char *name, const char *process_cmdline,
+		       uint32_t exited);
 /* The thread's id inside its process's PID namespace (a container), when
  * it differs from its TID; 0: none. */
 void profile__thread_set_ns_tid(struct profile *p, uint32_t thread, pid_t ns_tid);

@@ -20,6 +20,7 @@ void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cmd_dump(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* A command's options for `cspy completions` (cli/complete.h): its
  * getopt_long table and short-option string (copies, released with
@@ -28,5 +29,6 @@ struct complete_cmd;
 void cmd_dump_options(struct complete_cmd *out);
 void cmd_record_options(struct complete_cmd *out);
 void cmd_top_options(struct complete_cmd *out);
+void cmd_report_options(struct complete_cmd *out);
 
 #endif

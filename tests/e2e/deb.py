@@ -58,7 +58,19 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2elib                                   # noqa: E402
 from e2elib import Fail, NA, REPO, indent, clip  # noqa: E402
 
-COMMANDS = ['record', 'top', 'dump']
+
+
+def help_commands():
+    """The commands with a man page: those `cspy --help` lists, but py-spy's
+    completions and help (no options of their own). [] when cspy cannot
+    tell (no binary): the checks then fail on the missing pages."""
+    try:
+        return [c for c in e2elib.help_commands() if c not in ('completions', 'help')]
+    except Fail:
+        return []
+
+
+COMMANDS = help_commands()
 PAGES = ['cspy'] + ['cspy-' + c for c in COMMANDS]
 
 # Tags lintian may give the package, each with why it stays. Anything else

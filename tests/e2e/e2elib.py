@@ -504,6 +504,17 @@ def makefile_version():
         return None
 
 
+def help_commands(exe=None):
+    """The commands `cspy --help` lists, in its order (the oracle for the
+    completion scripts and the man pages: a command added to cspy is
+    checked without editing the tests)."""
+    res = cspy(['--help'], exe=exe)
+    m = re.search(r'^Commands:\n((?:  \S.*\n)+)', res.out, re.M)
+    if res.rc != 0 or not m:
+        raise Fail('$ %s\n  no "Commands:" section in the help (exit status %d)' % (res.shown, res.rc))
+    return [line.split()[0] for line in m.group(1).splitlines()]
+
+
 def cspy_path():
     return _SNAPSHOT[0] if _SNAPSHOT else built_cspy()
 
@@ -528,7 +539,7 @@ def run_cmd(cmd, shown=None, timeout=CSPY_TIMEOUT, env=None):
 
 
 def require_cspy():
-    if OPTS.targets_only:
+    if OPTS is not None and OPTS.targets_only:
         raise TargetsOnly()
     if not os.access(cspy_path(), os.X_OK):
         raise Fail('cspy binary not found: %s (build it with `make`)' % built_cspy())

@@ -533,9 +533,9 @@ def check_missing_deps(ctx):
     problems = []
     env = pip_env({'PKG_CONFIG_LIBDIR': empty, 'PKG_CONFIG_PATH': ''})
     rc, lines, wheels = backend_wheel(env)
-    problems += one_line('PKG_CONFIG_LIBDIR=(empty)', rc, lines, wheels, ['libelf', 'libdw', 'zlib'],
-                         ['apt-get install libelf-dev libdw-dev zlib1g-dev',
-                          'dnf install elfutils-libelf-devel elfutils-devel zlib-devel'])
+    problems += one_line('PKG_CONFIG_LIBDIR=(empty)', rc, lines, wheels, ['libelf', 'libdw', 'zlib', 'jansson'],
+                         ['apt-get install libelf-dev libdw-dev zlib1g-dev libjansson-dev',
+                          'dnf install elfutils-libelf-devel elfutils-devel zlib-devel jansson-devel'])
     # A PATH with the compiler and pkg-config but no make.
     bindir = make_temp_dir('cspy-pip-path-')
     for tool in ('cc', 'pkg-config'):

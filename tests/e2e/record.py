@@ -25,6 +25,7 @@ on success, on failure, at exit and on SIGINT/SIGTERM/SIGHUP.
 """
 import argparse
 import concurrent.futures
+import gzip
 import json
 import os
 import random
@@ -2078,6 +2079,131 @@ def check_json_profile(ctx):
     ctx.finish()
 
 
+def consumer_modules():
+    """The tests/e2e/consumer_*.py modules, by name: each checks one output
+    format of the `converted` check (FORMAT, EXT, check(ctx, json_path,
+    out_path, doc) -> problems)."""
+    import importlib
+    mods = []
+    here = os.path.dirname(os.path.abspath(__file__))
+    for fn in sorted(os.listdir(here)):
+        if fn.startswith('consumer_') and fn.endswith('.py'):
+            mods.append(importlib.import_module(fn[:-3]))
+    return mods
+
+
+def check_converted(ctx):
+    """One recording per interpreter, saved as cspy's JSON and rendered by
+    `cspy report` into every format: cspy's own JSON back unchanged, the
+    collapsed stacks equal to the JSON's, and each tests/e2e/consumer_*.py
+    module's format checked by its consumer against the same run."""
+    t, o, roles = mix_target(ctx)
+    d = ctx.tmpdir()
+    src = os.path.join(d, 'p.json')
+    r = ctx.cspy(['record', '-f', 'json', '-o', src, '-d', '1.5', '--idle', '--pid', t.pid])
+    record_ok(ctx, r, src, 'json')
+    doc = load_json_doc(src)
+
+    def report(fmt, name):
+        out = os.path.join(d, name)
+        rr = ctx.cspy(['report', src, '-f', fmt, '-o', out, '-q'])
+        if rr.rc != 0 or not os.path.exists(out):
+            ctx.fail(rr, ['exit status %d, output %s: expected 0 and the file'
+                          % (rr.rc, 'written' if os.path.exists(out) else 'missing')])
+            return rr, None
+        return rr, out
+
+    # cspy's JSON, read back and written again: the same document.
+    rr, out = report('json', 'again.json')
+    if out:
+        again = load_json_doc(out)
+        ctx.fail(rr, [] if again == doc else
+                 ['the JSON written back differs from the recorded one (keys differing: %s)'
+                  % sorted(k for k in set(doc) | set(again) if doc.get(k) != again.get(k))])
+    # Collapsed stacks: exactly the JSON's stacks and counts.
+    rr, out = report('raw', 'p.txt')
+    if out:
+        want, got = json_to_prof(doc), load_raw(out)
+        ctx.fail(rr, [] if want.stacks == got.stacks else
+                 ['the collapsed stacks differ from the JSON\'s: %d vs %d stacks, first JSON one %s'
+                  % (len(got.stacks), len(want.stacks), want.stacks[:1])])
+    # The flame graph: well-formed and naming the busy function.
+    rr, out = report('flamegraph', 'p.svg')
+    if out:
+        err = xmllint(out)
+        ctx.fail(rr, ['not well-formed: ' + err] if err else
+                 [] if any('busy_spin' in x for x in svg_texts(out)) else ['no busy_spin in the SVG'])
+    for mod in consumer_modules():
+        rr, out = report(mod.FORMAT, 'p' + mod.EXT)
+        if out:
+            ctx.fail(rr, ['%s (tests/e2e/%s.py): %s' % (mod.FORMAT, mod.__name__, p)
+                          for p in mod.check(ctx, src, out, doc)])
+    ctx.finish()
+
+
+def check_report_errors(ctx):
+    """`cspy report` on bad input: one "cspy: error:" line naming the file
+    and the reason, a non-zero exit, no output file; and the good paths that
+    are not per interpreter: standard input, gzip, the default output name."""
+    t, o, roles = mix_target(ctx)
+    d = ctx.tmpdir()
+    src = os.path.join(d, 'p.json')
+    r = ctx.cspy(['record', '-f', 'json', '-o', src, '-d', '1', '--pid', t.pid])
+    record_ok(ctx, r, src, 'json')
+    doc = load_json_doc(src)
+    with open(src, 'rb') as f:
+        data = f.read()
+
+    def put(name, content):
+        path = os.path.join(d, name)
+        with open(path, 'wb') as f:
+            f.write(content)
+        return path
+
+    gz = os.path.join(d, 'p.json.gz')
+    with gzip.open(gz, 'wb') as f:
+        f.write(data)
+    with open(gz, 'rb') as f:
+        cut = put('cut.json.gz', f.read()[:len(data) // 8])
+    speedscope = put('s.json', b'{"$schema": "https://www.speedscope.app/file-format-schema.json"}')
+    diff = dict(doc)
+    diff['meta'] = dict(doc['meta'], diff=True)
+    diffp = put('d.json', json.dumps(diff).encode())
+    bad = [
+        (['report', os.path.join(d, 'missing.json')], ['missing.json', 'No such file']),
+        (['report', put('t.txt', b'hello')], ['t.txt', 'not JSON']),
+        (['report', put('half.json', data[:len(data) // 2])], ['half.json', 'not JSON']),
+        (['report', cut], ['cut.json.gz', 'gzip']),
+        (['report', speedscope], ['s.json', 'not a cspy profile']),
+        (['report', put('e.json', b'')], ['e.json', 'empty']),
+        (['report', src, '-f', 'nosuch'], ['nosuch', 'flamegraph']),
+        (['report', src, '-o', os.path.join(d, 'x.unknownext')], ['x.unknownext']),
+        (['report', src, '-o', os.path.join(d, 'no-such-dir', 'p.svg')], ['no-such-dir']),
+        (['report', '-'], ['-o']),
+        (['report'], ['PROFILE']),
+        (['report', diffp, '-f', 'speedscope'], ['d.json', 'differential']),
+    ]
+    for args, needles in bad:
+        before = set(os.listdir(d))
+        r = ctx.cspy(args, cwd=d)
+        expect_error(ctx, r, needles, fast=5.0)
+        new = set(os.listdir(d)) - before
+        if new:
+            ctx.fail(r, ['left %s behind' % sorted(new)])
+    # Standard input, with the JSON written to standard output.
+    r = ctx.cspy(['report', '-', '-f', 'json', '-o', '-'], prefix=('sh', '-c', 'exec "$@" < "%s"' % gz, 'sh'))
+    if r.rc != 0 or not r.out.strip() or json.loads(r.out) != doc:
+        ctx.fail(r, ['exit status %s; expected 0 and the same JSON on stdout' % r.rc])
+    # The default output name: PROFILE's stem and the format's extension, here.
+    r = ctx.cspy(['report', gz, '-f', 'raw'], cwd=d)
+    if r.rc != 0 or not os.path.exists(os.path.join(d, 'p.txt')):
+        ctx.fail(r, ['exit status %s; expected 0 and p.txt in the current directory (%s)'
+                     % (r.rc, sorted(os.listdir(d)))])
+    elif json_to_prof(doc).stacks != load_raw(os.path.join(d, 'p.txt')).stacks:
+        ctx.fail(r, ['p.txt: not the JSON\'s stacks'])
+    ctx.finish()
+
+
 def check_format_from_extension(ctx):
     t = burn_target(ctx)
     d = ctx.tmpdir()
@@ -3429,6 +3555,7 @@ PER_VERSION = [
                       'GIL, and a thread spinning in it starves the target\'s other threads '
                       '(its oracle is never written)')),
     ('function_agg', check_function_agg, None),
+    ('converted', check_converted, None),
     ('function_pattern', check_function_pattern, None),
     ('include_exclude', check_include_exclude, None),
     ('nolineno', check_nolineno, None),
@@ -3462,6 +3589,7 @@ PER_VERSION = [
 GLOBAL = [
     ('formats', check_formats),
     ('json_profile', check_json_profile),
+    ('report_errors', check_report_errors),
     ('format_from_extension', check_format_from_extension),
     ('stderr_lines', check_stderr_lines),
     ('hostile_names', None),                 # needs the interpreter list
