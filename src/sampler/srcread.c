@@ -58,6 +58,23 @@ static void fail(struct srcread *r, const char *filename, const char *why)
 	r->failed++;
 }
 
+/* "1 MiB", or "1000 bytes" for a size that is not whole MiB. */
+static void size_text(char *b, size_t n, size_t v)
+{
+	if (v >= (1u << 20) && v % (1u << 20) == 0)
+		snprintf(b, n, "%zu MiB", v >> 20);
+	else
+		snprintf(b, n, "%zu bytes", v);
+}
+
+static void over_budget(struct srcread *r, const char *filename)
+{
+	char sz[32], why[96];
+	size_text(sz, sizeof(sz), r->total_max);
+	snprintf(why, sizeof(why), "not read: over the %s budget of sources", sz);
+	fail(r, filename, why);
+}
+
 static void read_one(struct srcread *r, pid_t pid, const char *filename)
 {
 	if (filename[0] == '<') {       /* <frozen ...>, <string>, <stdin> */
@@ -65,18 +82,17 @@ static void read_one(struct srcread *r, pid_t pid, const char *filename)
 		return;
 	}
 	if (r->total >= r->total_max) {
-		char why[64];
-		snprintf(why, sizeof(why), "not read: over the %zu MiB budget of sources",
-			 r->total_max >> 20);
-		fail(r, filename, why);
+		over_budget(r, filename);
 		return;
 	}
-	size_t max = r->file_max;
-	if (max > r->total_max - r->total)
-		max = r->total_max - r->total;
 	char *buf = NULL;
 	size_t len = 0;
-	int err = procfs_read_root_file(pid, filename, max, &buf, &len);
+	int err = procfs_read_root_file(pid, filename, r->file_max, &buf, &len);
+	if (err == 0 && r->total + len > r->total_max) {
+		free(buf);
+		over_budget(r, filename);
+		return;
+	}
 	if (err == 0) {
 		profile__set_source(r->p, filename, buf, len, NULL);
 		r->total += len;
@@ -84,18 +100,13 @@ static void read_one(struct srcread *r, pid_t pid, const char *filename)
 		free(buf);
 		return;
 	}
-	char why[96];
+	char why[96], sz[32];
 	switch (err) {
 	case -ENOENT: case -ENOTDIR: snprintf(why, sizeof(why), "not found"); break;
 	case -EACCES: case -EPERM: snprintf(why, sizeof(why), "permission denied"); break;
 	case -EFBIG:
-		if (max < r->file_max)
-			snprintf(why, sizeof(why), "not read: over the %zu MiB budget of sources",
-				 r->total_max >> 20);
-		else if (r->file_max >= (1u << 20))
-			snprintf(why, sizeof(why), "larger than %zu MiB", r->file_max >> 20);
-		else
-			snprintf(why, sizeof(why), "larger than %zu bytes", r->file_max);
+		size_text(sz, sizeof(sz), r->file_max);
+		snprintf(why, sizeof(why), "larger than %s", sz);
 		break;
 	case -EINVAL: snprintf(why, sizeof(why), "not a regular file"); break;
 	case -ESRCH: snprintf(why, sizeof(why), "not read: the process had exited"); break;

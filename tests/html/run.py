@@ -14,9 +14,11 @@
 #             hottest line by own samples is the hot line; in Chromium the
 #             whole walk of html_check.js's "live" kind;
 #   container the same target in its own mount namespace (unshare -m), its
-#             file on a tmpfs mounted there only: the file is not at that
-#             path outside, the report still holds its text (read through
-#             /proc/PID/root) and the source view shows it;
+#             file on a tmpfs mounted there only, recorded as cspy's JSON
+#             and rendered by `cspy report`: the file is not at that path
+#             outside, the report still holds its text (read through
+#             /proc/PID/root) and the source view shows it; the same JSON
+#             without its "sources": the view says the profile has none;
 #   hostile   frame names and source text with markup, "</script>",
 #             invalid UTF-8, control characters, U+2028, a huge name and a
 #             300 KB line (writers_tool --source): shown as text, nothing
@@ -151,23 +153,39 @@ def container_case(tmp, cases):
     inside = os.path.join(tmp, 'ns')
     os.mkdir(inside)
     info = os.path.join(tmp, 'ns-info.json')
+    saved = os.path.join(tmp, 'ns.json')
     out = os.path.join(tmp, 'ns.html')
     script = ('mount -t tmpfs cspy-html "$1" && cp "$2" "$1/ns_target.py" && '
               'exec "$3" "$1/ns_target.py" "$4" 1.5')
-    cmd = [CSPY, 'record', '-r', '200', '-o', out, '--', 'unshare', '-m', '--propagation', 'private',
+    cmd = [CSPY, 'record', '-r', '200', '-f', 'json', '-o', saved, '--', 'unshare', '-m', '--propagation', 'private',
            'sh', '-c', script, 'sh', inside, TARGET, PY, info]
     rc, so, se = run(cmd)
     ns_file = os.path.join(inside, 'ns_target.py')
-    if rc != 0 or not os.path.exists(out):
-        bad('container: cspy record of a target in a mount namespace', 'rc %d: %s' % (rc, se[-600:]))
+    if rc != 0 or not os.path.exists(saved):
+        bad('container: cspy record -f json of a target in a mount namespace', 'rc %d: %s' % (rc, se[-600:]))
         return
+    rc, so, se = run([CSPY, 'report', saved, '-o', out])
+    if rc != 0 or not os.path.exists(out):
+        bad('container: cspy report ns.json -o ns.html', 'rc %d: %s' % (rc, se[-600:]))
+        return
+    # The same profile saved without its sources: the view says so.
+    with open(saved) as f:
+        doc = json.load(f)
+    doc.pop('sources', None)
+    bare = os.path.join(tmp, 'bare.json')
+    with open(bare, 'w') as f:
+        json.dump(doc, f)
+    rc, so, se = run([CSPY, 'report', bare, '-o', os.path.join(tmp, 'bare.html')])
+    check(rc == 0, 'container: cspy report of a profile without sources', se)
+    cases.append({'name': 'report without sources', 'kind': 'error', 'file': os.path.join(tmp, 'bare.html'),
+                  'click': '^hot ', 'error': 'no source in this profile'})
     check(not os.path.exists(ns_file), 'container: the target\'s file is not at its path outside')
     html, data = page_data(out)
     src = {s[0]: s for s in (data or {}).get('sources', [])}
     with open(TARGET, 'rb') as f:
         text = f.read().decode('utf-8')
     check(ns_file in src and src[ns_file][1] == text,
-          'container: its source read through /proc/PID/root', repr(src.get(ns_file))[:300])
+          'container: its source read through /proc/PID/root (into cspy JSON, then cspy report)', repr(src.get(ns_file))[:300])
     cases.append({'name': 'container', 'kind': 'source', 'file': out, 'click': '^hot ',
                   'text': 'def hot(n):', 'name_text': 'hot (', 'name_re': '^hot '})
 
