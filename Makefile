@@ -1,7 +1,7 @@
 # cspy: single non-recursive GNU Makefile. Output goes to build/.
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
-#                     validate, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
+#                     validate, html, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
 #                     e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run, san
 #                     (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
@@ -100,7 +100,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
-.PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
+.PHONY: all test check unit layering linetables validate html e2e e2e-drift e2e-newer e2e-record \
         e2e-top e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
         static e2e-static cross e2e-cross
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
@@ -214,6 +214,10 @@ linetables: all
 # The output formats in their real consumers (tests/validate/).
 validate: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh validate
+
+# html: the HTML report in headless Chromium (tests/html/run.py).
+html: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh html
 
 # The end-to-end suites (tests/e2e/README.md): dump, the built-in tables vs
 # the installed 3.13+ (drift), a minor newer than cspy knows (newer), record,
