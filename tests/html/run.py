@@ -114,8 +114,8 @@ def live_case(tmp, cases, screenshots):
     info = os.path.join(tmp, 'info.json')
     out = os.path.join(tmp, 'live.html')
     shutil.copy(TARGET, os.path.join(tmp, 'app.py'))
-    rc, so, se = run([CSPY, 'record', '-r', '250', '-o', out, '--', 'python3', 'app.py', info, '2.5'],
-                     cwd=tmp)
+    rc, so, se = run([CSPY, 'record', '-r', '250', '-o', out, '--', 'python3', 'app.py', 'info.json',
+                      '2.5'], cwd=tmp)
     if rc != 0 or not os.path.exists(out):
         bad('live: cspy record -f html', 'rc %d: %s' % (rc, se[-600:]))
         return

@@ -23,7 +23,7 @@ def hot(n):
 
 def spin(stop):
     while not stop.is_set():
-        sum(range(300))
+        sum(range(20000))
         time.sleep(0.003)
 
 

@@ -238,6 +238,7 @@ async function live(page, c, data) {
 	await page.click('#icicle');
 	if (c.screenshot) {
 		await clickFrame(page, (await frames(page, c.click + ' ')).sort((a, b) => b.w - a.w)[0]);
+		await page.click('#reset');
 		await page.fill('#search', c.search);
 		await page.mouse.move(0, 0);
 		await page.screenshot({ path: c.screenshot });
