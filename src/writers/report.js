@@ -102,7 +102,8 @@
 	const main = el('div'); main.id = 'main';
 	const graph = el('div'); graph.id = 'graph';
 	const canvas = el('canvas'); canvas.id = 'flame';
-	graph.append(canvas);
+	const spacer = el('div'); spacer.id = 'spacer';
+	graph.append(canvas, spacer);
 	const details = el('div'); details.id = 'details';
 	const lower = el('div'); lower.id = 'lower';
 	const tablebox = el('div'); tablebox.id = 'tablebox';
@@ -146,7 +147,8 @@
 	const st = { sel: 'all', zoom: null, icicle: false, re: null, sortKey: diff ? 'delta' : 'own',
 		sortAsc: false, file: null };
 	let root = null, nodes = [], total = 0, baseTotal = 0, maxDepth = 0, maxDelta = 0;
-	let drawn = [];                            // per row: [x, w, node]
+	let drawn = [];                            // per row: [x, w, node] in view
+	const view = { off: 0 };                   // the graph's scroll offset drawn
 
 	function keep(s) {
 		if (st.sel === 'all')
@@ -253,16 +255,29 @@
 	function draw() {
 		const W = graph.clientWidth;
 		const rows = maxDepth + 1;
-		const H = Math.max(graph.clientHeight, rows * ROW + 4);
+		// Browsers refuse canvases much taller than 32k px: deeper rows
+		// of a very deep stack are left out (at the far end from the root).
+		// The graph is H px tall (a spacer gives the scroll height); the
+		// canvas is only the window onto it, at the scroll offset, and only
+		// rows in view are drawn: a stack thousands of frames deep costs
+		// no more than the rows that show.
+		const V = graph.clientHeight;
+		const H = Math.max(V, rows * ROW + 4);
+		spacer.style.height = H + 'px';
+		const off = Math.max(0, Math.min(graph.scrollTop, H - V));
+		canvas.style.top = off + 'px';
+		view.off = off;
 		const dpr = window.devicePixelRatio || 1;
-		canvas.width = Math.round(W * dpr);
-		canvas.height = Math.round(H * dpr);
-		canvas.style.width = W + 'px';
-		canvas.style.height = H + 'px';
+		if (canvas.width !== Math.round(W * dpr) || canvas.height !== Math.round(V * dpr)) {
+			canvas.width = Math.round(W * dpr);
+			canvas.height = Math.round(V * dpr);
+			canvas.style.width = W + 'px';
+			canvas.style.height = V + 'px';
+		}
 		const g = canvas.getContext('2d');
-		g.setTransform(dpr, 0, 0, dpr, 0, 0);
+		g.setTransform(dpr, 0, 0, dpr, 0, -off * dpr);
 		g.fillStyle = '#fafafa';
-		g.fillRect(0, 0, W, H);
+		g.fillRect(0, off, W, V);
 		g.font = '12px monospace';
 		g.textBaseline = 'middle';
 		drawn = [];
@@ -273,6 +288,8 @@
 		const charW = g.measureText('m').width || 7;
 		const put = (node, x, w) => {
 			const y = yOf(node.depth);
+			if (y + ROW <= off || y >= off + V)
+				return;         // out of view
 			g.fillStyle = matches(node) ? HIGHLIGHT : colour(node);
 			g.fillRect(x, y, Math.max(w - 0.5, 0.3), ROW - 1);
 			drawn[node.depth].push([x, w, node]);
@@ -305,7 +322,8 @@
 		}
 	}
 	function nodeAt(px, py) {
-		const H = canvas.clientHeight;
+		py += view.off;
+		const H = spacer.offsetHeight;
 		const d = st.icicle ? Math.floor(py / ROW) : Math.floor((H - py) / ROW);
 		if (d < 0 || d >= drawn.length)
 			return null;
@@ -627,9 +645,17 @@
 	function layout() {
 		main.style.top = bar.offsetHeight + 'px';
 		draw();
-		graph.scrollTop = st.icicle ? 0 : graph.scrollHeight;
+		const want = st.icicle ? 0 : graph.scrollHeight;
+		if (graph.scrollTop !== want) {
+			graph.scrollTop = want;         // clamped by the browser
+			draw();
+		}
 	}
 	window.addEventListener('resize', layout);
+	graph.addEventListener('scroll', () => {
+		if (graph.scrollTop !== view.off)
+			draw();
+	});
 
 	function refresh() {
 		build();
@@ -651,18 +677,21 @@
 		applySearch();
 
 	// For the tests (tests/html/): the frames as drawn, in CSS pixels of
-	// the canvas.
+	// the canvas (only rows wholly in view).
 	window.cspyReport = {
 		loadMs: performance.now() - t0,
 		frames(re) {
 			const out = [];
-			const H = canvas.clientHeight;
+			const H = spacer.offsetHeight, V = canvas.clientHeight;
 			drawn.forEach((row, d) => {
+				const y = (st.icicle ? d * ROW : H - (d + 1) * ROW) - view.off;
+				if (y < 0 || y + ROW > V)
+					return;
 				for (const [x, w, n] of row) {
 					const t = text(n);
 					if (re && !new RegExp(re).test(t))
 						continue;
-					out.push({ label: t, x: x, w: w, depth: d, y: st.icicle ? d * ROW : H - (d + 1) * ROW,
+					out.push({ label: t, x: x, w: w, depth: d, y: y,
 						h: ROW - 1, n: n.n, b: n.b, delta: n.delta, colour: matches(n) ? HIGHLIGHT : colour(n) });
 				}
 			});

@@ -25,7 +25,8 @@
 #             runs, the file has exactly its own two </script> tags;
 #   errors    a file with an error ("not found") and one without any source:
 #             the source view says so;
-#   big       12,000 distinct stacks: ready within 5 s;
+#   big       12,000 distinct stacks: ready within 5 s; a stack 5,000
+#             frames deep too;
 #   diff      writers_tool --base: grown frame red, shrunk blue, the legend,
 #             both counts on hover, a frame only the base had in the table.
 # --screenshots writes docs/images/report.png and docs/images/diff.png.
@@ -254,6 +255,16 @@ def big_case(tmp, cases):
     n = len(data['stacks']) if data else 0
     check(n >= 10000, 'big: %d distinct stacks' % n)
     cases.append({'name': 'big', 'kind': 'big', 'file': out, 'max_ms': 5000})
+    # A stack 5,000 frames deep: drawn (the canvas stays within what
+    # browsers allow), no error.
+    deep = os.path.join(tmp, 'deep.txt')
+    with open(deep, 'w') as f:
+        f.write(';'.join('f%d (deep.py:%d)' % (i, i) for i in range(5000)) + ' 7\n')
+        f.write('main (app.py:1) 3\n')
+    out = os.path.join(tmp, 'deep.html')
+    rc, so, se = run([TOOL, '-f', 'html', '-o', out, deep])
+    check(rc == 0, 'deep: writers_tool -f html of a 5,000-frame stack', se)
+    cases.append({'name': 'deep', 'kind': 'big', 'file': out, 'max_ms': 5000, 'deepest': 5000})
 
 
 def diff_case(tmp, cases, screenshots):
