@@ -2,9 +2,11 @@
 //
 // The script of cspy's HTML report (src/writers/html.c embeds it, with
 // report.css and the profile, into one file that opens offline). It reads
-// the profile from the <script id="cspy-data" type="application/json">
-// element and builds the whole page in the DOM, every piece of profile text
-// through textContent (never as markup):
+// the profile from the JSON data element (id cspy-data, type
+// application/json) and builds the whole page in the DOM, every piece of
+// profile text through textContent (never as markup; this file itself must
+// never contain a script tag's opening or closing text, nor a comment
+// opener, which test_html checks):
 //   - a flame graph on a canvas filling the window (icicle toggle): frames
 //     merged by label ("name (file:line)") into a tree, drawn row by row,
 //     frames narrower than a third of a pixel skipped, so 10k+ stacks stay
