@@ -40,6 +40,7 @@ struct record_config {
 	const char *output;
 	const char *format;             /* NULL: from the extension, else flamegraph */
 	bool threads, interps, nolineno, capture, hideprogress;
+	bool no_sources;                /* --no-sources: the report keeps no source text */
 	int verbose;
 };
 
@@ -86,6 +87,7 @@ static void usage(FILE *f)
 "                         (not with --nonblocking)\n"
 "      --capture          keep the launched program's output off the terminal\n"
 "      --hideprogress     no progress display\n"
+"      --no-sources       html, json: do not read the frames' source files\n"
 "  -v, --verbose          also print cspy's own CPU time per sample\n"
 "  -h, --help             show this help\n"
 "\n"
@@ -112,6 +114,7 @@ static void usage(FILE *f)
 }
 
 enum { O_NOLINENO = OPTS_OWN, O_INTERPS, O_CAPTURE, O_HIDE };
+enum { O_NO_SOURCES = OPTS_OWN + 64 };
 
 static const struct option record_options[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -121,6 +124,7 @@ static const struct option record_options[] = {
 	{ "nolineno", no_argument, NULL, O_NOLINENO },
 	{ "capture", no_argument, NULL, O_CAPTURE },
 	{ "hideprogress", no_argument, NULL, O_HIDE },
+	{ "no-sources", no_argument, NULL, O_NO_SOURCES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ 0 }
 };
@@ -136,6 +140,7 @@ static int parse_own(int key, const char *arg, void *own)
 	case O_NOLINENO: c->nolineno = true; break;
 	case O_CAPTURE: c->capture = true; break;
 	case O_HIDE: c->hideprogress = true; break;
+	case O_NO_SOURCES: c->no_sources = true; break;
 	case 'v': c->verbose++; break;
 	default: return -EINVAL;        /* not in record_options */
 	}
@@ -322,7 +327,7 @@ int cmd_record(int argc, char **argv)
 	 * takes them (TERM=dumb or unknown: the summary alone, as for a pipe). */
 	struct progress_ctx pc = { .c = &c,
 				   .tty = isatty(STDERR_FILENO) && term_ansi_ok(getenv("TERM")) };
-	if (fmt->sources)
+	if (fmt->sources && !c.no_sources)
 		pc.src = srcread__new(prof, SRCREAD_FILE_MAX, SRCREAD_TOTAL_MAX);
 	struct sampler_config sc = {
 		.threads_root = c.threads, .interps_root = c.interps, .function_lines = c.o.function_agg,

@@ -492,8 +492,8 @@
 		const src = sources.get(filename);
 		if (!src || src.text === undefined) {
 			const why = src ? src.error
-				: 'no source in this profile (it was not read while recording: e.g. a format ' +
-				  'that does not keep sources, or a saved profile without them)';
+				: 'no source in this profile (not read while recording: --no-sources, a format ' +
+				  'that keeps none, or a saved profile without them)';
 			srcbody.append(el('div', 'srcerror', `${filename}: ${why}`));
 			srcbody.dataset.error = why;
 			return;

@@ -141,10 +141,21 @@ def live_case(tmp, cases, screenshots):
     check(hottest == inf['hot_line'], 'live: the hottest line is the target\'s hot line %d' % inf['hot_line'],
           'own by line: %r' % own)
     check(html.count('</script>') == 2, 'live: the file has only its own two </script>')
+    # --no-sources: none read.
+    bare = os.path.join(tmp, 'nosrc.json')
+    rc, so, se = run([CSPY, 'record', '--no-sources', '-f', 'json', '-o', bare, '--', 'python3', 'app.py',
+                      'info2.json', '0.3'], cwd=tmp)
+    with open(bare) as f:
+        doc = json.load(f)
+    check(rc == 0 and 'sources' not in doc and doc['stacks'], 'live: record --no-sources reads no source',
+          se[-300:])
     cases.append({'name': 'live', 'kind': 'live', 'file': out, 'search': '^spin ', 'thread': 'spinner',
                   'click': '^hot', 'file_name': tf, 'line': inf['hot_line'], 'hot_line': inf['hot_line'],
                   'screenshot': os.path.join(REPO, 'docs', 'images', 'report.png') if screenshots
                   else os.path.join(tmp, 'report.png')})
+    # The spinner's code has no file: its frame's source view says so.
+    cases.append({'name': 'live: code without a file', 'kind': 'error', 'file': out, 'click': '^spin ',
+                  'error': '<spinner>: not a file'})
 
 
 def container_case(tmp, cases):
