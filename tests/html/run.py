@@ -25,6 +25,8 @@
 #             runs, the file has exactly its own two </script> tags;
 #   errors    a file with an error ("not found") and one without any source:
 #             the source view says so;
+#   select    two processes, three threads: the selector's process and
+#             thread choices show their samples and frames;
 #   big       12,000 distinct stacks: ready within 5 s; a stack 5,000
 #             frames deep too;
 #   diff      writers_tool --base: grown frame red, shrunk blue, the legend,
@@ -256,6 +258,22 @@ def hostile_case(tmp, cases):
                   'click': '^nosrc ', 'error': 'no source in this profile'})
 
 
+def select_case(tmp, cases):
+    stacks = os.path.join(tmp, 'procs.txt')
+    with open(stacks, 'w') as f:
+        f.write('!cmdline python3 server.py\n!thread 10 10 MainThread\nserve (server.py:5) 30\n'
+                '!thread 10 11 worker\nwork (server.py:9) 20\n'
+                '!cmdline python3 batch.py\n!thread 20 20 MainThread\nbatch (batch.py:3) 50\n')
+    out = os.path.join(tmp, 'procs.html')
+    rc, so, se = run([TOOL, '-f', 'html', '-o', out, stacks])
+    if rc != 0:
+        bad('select: writers_tool -f html of two processes', se)
+        return
+    cases.append({'name': 'select', 'kind': 'select', 'file': out,
+                  'select': [['p20', 50, 'batch'], ['p10', 50, 'serve'], ['t1', 20, 'work'],
+                             ['all', 100, 'serve']]})
+
+
 def big_case(tmp, cases):
     out = os.path.join(tmp, 'big.html')
     rc, so, se = run([TOOL, '-f', 'html', '--synth', '12000,300000', '-o', out])
@@ -329,6 +347,7 @@ def main():
         live_case(tmp, cases, screenshots)
         container_case(tmp, cases)
         hostile_case(tmp, cases)
+        select_case(tmp, cases)
         big_case(tmp, cases)
         diff_case(tmp, cases, screenshots)
         missing = browser_missing()

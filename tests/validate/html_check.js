@@ -26,6 +26,9 @@
 //   - "error": clicking the frame "click" shows the error text "error";
 //   - "hostile" (and "source"): the source view of "click" shows "text"
 //     literally; the table holds "name_text" literally;
+//   - "select": for each [value, samples, frame] of "select", choosing that
+//     option of the selector ("all", "pPID", "tINDEX") shows that many
+//     samples and that frame right above the root;
 //   - "big": the page is ready within "max_ms" (reported); with "deepest":
 //     scrolled to the top, the row of that depth is drawn (only rows in
 //     view are);
@@ -267,6 +270,18 @@ async function hostile(page, c) {
 	check(det.length > 0, `${c.name}: hovering a hostile frame`, det.slice(0, 80));
 }
 
+// The selector: each option in "select" ([value, samples, top frame]) shows
+// that many samples and that frame above the root.
+async function selectCase(page, c) {
+	for (const [value, n, frame] of c.select) {
+		await page.selectOption('#thread', value);
+		const tot = await page.locator('#totals').textContent();
+		const top = (await frames(page)).filter((f) => f.depth === 1).map((f) => f.label);
+		check(tot === `${n} samples` && top.some((t) => t.startsWith(frame)),
+			`${c.name}: selecting ${value} shows ${n} samples under ${frame}`, `${tot}; ${top.join(', ')}`);
+	}
+}
+
 async function diffCase(page, c) {
 	const grew = (await frames(page, c.grew))[0], shrank = (await frames(page, c.shrank))[0];
 	if (!grew || !shrank) {
@@ -326,6 +341,8 @@ async function main() {
 					await hostile(page, c);
 				else if (c.kind === 'diff')
 					await diffCase(page, c);
+				else if (c.kind === 'select')
+					await selectCase(page, c);
 				else if (c.kind === 'big') {
 					check(ms <= c.max_ms, `${c.name}: ${data.stacks.length} stacks ready in ${ms} ms ` +
 						`(at most ${c.max_ms})`);
