@@ -6,9 +6,12 @@
 # element, read as the page reads it) parses and says what the JSON says:
 # the same frames (names, files, lines), the same stacks and counts, the
 # sources the JSON carries (text or error, file by file), the target's
-# busy function named; and the file has no "</script>" but its own two.
+# busy function named, its file's text read while recording (equal to the
+# file where it is at that path here; an interpreter in a chroot has it
+# only inside); and the file has no "</script>" but its own two.
 # The page itself is driven in Chromium by the html tier (tests/html/).
 import json
+import os
 import re
 
 FORMAT = 'html'
@@ -45,6 +48,21 @@ def check(ctx, json_path, out_path, doc):
         problems.append('sources differ from the JSON\'s: %d vs %d files, differing: %s'
                         % (len(gsrc), len(wsrc), sorted(k for k in set(wsrc) | set(gsrc)
                                                        if wsrc.get(k) != gsrc.get(k))[:3]))
-    if not any(f[0] == 'busy_spin' for f in data['frames']):
+    busy = [f for f in data['frames'] if f[0] == 'busy_spin']
+    if not busy:
         problems.append('busy_spin not among the page\'s frames')
+        return problems
+    # The target's own file was read while recording (through
+    # /proc/PID/root: also for an interpreter in a chroot, whose file is
+    # not at that path here) and is the file's text where it is here.
+    fn = busy[0][1]
+    text, error = gsrc.get(fn, (None, 'no source entry'))
+    if text is None:
+        problems.append('no source text for the target\'s file %s: %s' % (fn, error))
+    elif os.path.isfile(fn):
+        with open(fn, 'rb') as f:
+            disk = f.read().decode('utf-8', 'replace')
+        if disk != text:
+            problems.append('the source of %s differs from the file (%d vs %d characters)'
+                            % (fn, len(text), len(disk)))
     return problems
