@@ -1,8 +1,9 @@
 # cspy: single non-recursive GNU Makefile. Output goes to build/.
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
-#                     validate, html, e2e, e2e-drift, e2e-newer, e2e-record, bench-smoke, e2e-top,
-#                     e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run, san
+#                     validate, html, e2e, e2e-drift, e2e-newer, e2e-record, e2e-pprof, bench-smoke,
+#                     e2e-top, e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run,
+#                     san, e2e-gecko
 #                     (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
@@ -102,7 +103,7 @@ BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate html e2e e2e-drift e2e-newer e2e-record \
         e2e-top e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
-        static e2e-static cross e2e-cross
+        static e2e-static cross e2e-cross e2e-gecko e2e-pprof pprof-tool
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -234,6 +235,15 @@ e2e-newer: all
 e2e-record: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh record
 
+# -f pprof read by Google's pprof and npm pprof-format (tests/e2e/pprof.py).
+e2e-pprof: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh pprof
+
+# Google's pprof, built offline from Debian's golang-go and
+# golang-github-google-pprof-dev into ~/.cache/cspy-tools (once per version).
+pprof-tool:
+	$(Q)tests/validate/pprof_tool.sh
+
 e2e-top: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh top
 
@@ -252,6 +262,11 @@ e2e-pip: all
 # make static's binary run from a root holding nothing but it (tests/e2e/static.py).
 e2e-static: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh static
+
+# -f gecko (Firefox Profiler) and -f pstats in their formats and readers
+# (tests/e2e/gecko.py).
+e2e-gecko: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh gecko
 
 # The aarch64 cross build checked (tests/cross.sh): built, an AArch64 ELF,
 # and under qemu-user what needs no live process.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|bench|top|native|core|pip|static|cross|fuzz|san|deb ...]
-# Tiers: unit, linetables, validate, html, e2e, drift, newer, record, bench, top, native, core, pip,
-# static, cross, fuzz, san, deb (default: all).
+#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|pprof|bench|top|native|core|pip|static|cross|fuzz|san|deb|gecko ...]
+# Tiers: unit, linetables, validate, html, e2e, drift, newer, record, pprof, bench, top, native, core,
+# pip, static, cross, fuzz, san, deb, gecko (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record bench top native core pip static cross fuzz san deb)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record pprof bench top native core pip static cross fuzz san deb gecko)
 
 total_pass=0
 total_fail=0
@@ -71,6 +71,12 @@ for tier in "${tiers[@]}"; do
 		;;
 	record)
 		run_tier "end-to-end record" python3 tests/e2e/record.py
+		;;
+	pprof)
+		# -f pprof in Google's pprof (-raw, -traces, -top; built offline
+		# by tests/validate/pprof_tool.sh) and npm pprof-format, against
+		# cspy's JSON of the same profile.
+		run_tier "pprof in pprof and pprof-format" python3 tests/e2e/pprof.py
 		;;
 	bench)
 		# A short run of every benchmark case (make bench-smoke): fails only
@@ -160,6 +166,12 @@ for tier in "${tiers[@]}"; do
 		# The man pages (groff, lexgrog, the --help texts in them), make
 		# install, make deb: dpkg -i/-r/-P in a test root, lintian.
 		run_tier "man pages and Debian package" python3 tests/e2e/deb.py
+		;;
+	gecko)
+		# -f gecko (Firefox Profiler) and -f pstats: structure, totals and
+		# times on fixed inputs, CPython 3.15's own sampler's gecko file,
+		# pstats.Stats on every Python 3, live recordings (tests/e2e/gecko.py).
+		run_tier "Firefox Profiler and pstats outputs" python3 tests/e2e/gecko.py
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;
 	esac

@@ -59,9 +59,12 @@ static void usage(FILE *f)
 "Options:\n"
 "  -o, --output FILE      output file (default: <program or pid>-<time>.<ext>)\n"
 "  -f, --format FORMAT    flamegraph (.svg), speedscope (.json), raw (.txt:\n"
-"                         collapsed stacks), chrometrace (.trace.json), json\n"
-"                         (cspy's own), html (.html: one-file report with the\n"
-"                         sources); default: from the extension of --output\n"
+"                         collapsed stacks), chrometrace (.trace.json), pprof\n"
+"                         (.pb.gz; always gzip-compressed), json (cspy's own),\n"
+"                         gecko (.gecko.json: Firefox Profiler), pstats\n"
+"                         (.pstats, .prof: Python's pstats), html (.html: a\n"
+"                         one-file report with the sources);\n"
+"                         default: from the extension of --output\n"
 "                         (an unknown one is an error), else flamegraph; a name\n"
 "                         ending in .gz (or .svgz) is written gzip-compressed\n"
 "  -r, --rate N           samples per second (default 100, at most 100000)\n"
@@ -310,7 +313,7 @@ int cmd_record(int argc, char **argv)
 		free(path);
 		return 1;
 	}
-	if (writer_path_gzip(path) && (err = outfile__gzip(out)) != 0) {
+	if (writer_path_gzip(path) && !fmt->compressed && (err = outfile__gzip(out)) != 0) {
 		cli_error("cannot compress '%s': %s", path, strerror(-err));
 		outfile__close(out, err);
 		stack_filter__free(filter);

@@ -34,27 +34,26 @@ struct report_config {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Render a saved profile into any format (an HTML report by default)\n"
+"Usage: cspy report [options] PROFILE\n"
 "\n"
-"Usage: cspy report [OPTIONS] PROFILE\n"
-"\n"
-"Arguments:\n"
-"  PROFILE                  a profile cspy saved: record --format json (.json, .json.gz);\n"
-"                           '-' reads standard input\n"
+"Render a saved profile into any format (an HTML report by default). PROFILE is\n"
+"a profile cspy saved with record --format json (.json, or .json.gz); '-'\n"
+"reads standard input.\n"
 "\n"
 "Options:\n"
-"  -o, --output FILE        output file (default: PROFILE's name with the format's\n"
-"                           extension, in the current directory)\n"
-"  -f, --format FORMAT      output format (default: from FILE's extension, else html):\n"
-"                           %s\n"
-"      --full-filenames     show full file names instead of package-relative ones\n"
-"  -q, --quiet              no message when done\n"
-"  -h, --help               print help\n"
+"  -o, --output FILE      output file (default: PROFILE's name with the format's\n"
+"                         extension, in the current directory; '-': standard\n"
+"                         output)\n"
+"  -f, --format FORMAT    output format (default: from FILE's extension, else\n"
+"                         html): %s\n"
+"      --full-filenames   show full file names instead of package-relative ones\n"
+"  -q, --quiet            no message when done\n"
+"  -h, --help             print help\n"
 "\n"
 "Examples:\n"
-"  cspy record -f json -o p.json --pid 4242; cspy report p.json        p.html\n"
-"  cspy report p.json -o p.pb.gz                                       the same run as pprof\n"
-"  cspy report p.json.gz -f speedscope -o -                            to standard output\n",
+"  cspy record -f json -o p.json --pid 4242; cspy report p.json   (p.html)\n"
+"  cspy report p.json -o p.txt              the same run as collapsed stacks\n"
+"  cspy report p.json.gz -f speedscope -o -   to standard output\n",
 		writer_names());
 }
 
@@ -177,7 +176,7 @@ int cmd_report(int argc, char **argv)
 		path = xstrdup(c.output);
 	if (session_open_output(path, false, &out))
 		goto out;
-	if (writer_path_gzip(path) && (err = outfile__gzip(out)) != 0) {
+	if (writer_path_gzip(path) && !w->compressed && (err = outfile__gzip(out)) != 0) {
 		cli_error("cannot compress '%s': %s", path, strerror(-err));
 		outfile__close(out, err);
 		goto out;

@@ -5,9 +5,13 @@
  * and tools set in full) and calls it. Endings: .svg flame graph;
  * .speedscope.json and any other .json speedscope (py-spy's JSON output);
  * .trace.json / .chrometrace.json Chrome trace; .txt / .collapsed / .folded
- * raw; .html / .htm the report. cspy's own JSON has no ending: it is chosen with --format json.
- * Any of them followed by .gz, and .svgz (a flame graph), are compressed
- * (writers/outfile.h outfile__gzip).
+ * raw; .html / .htm the report; .gecko.json / .firefox.json the Firefox
+ * Profiler's format;
+ * .pstats / .prof Python's pstats; .pb / .pprof pprof. cspy's own JSON has
+ * no ending: it is chosen with --format json. Any of them followed by .gz,
+ * and .svgz (a flame graph), are compressed (writers/outfile.h
+ * outfile__gzip), except pprof, which is always gzip (it compresses itself:
+ * .pb.gz is the usual name).
  */
 #include "writers/writer.h"
 
@@ -18,8 +22,11 @@
 #include "writers/chrometrace.h"
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
+#include "writers/gecko.h"
 #include "writers/html.h"
+#include "writers/pprof.h"
 #include "writers/profjson.h"
+#include "writers/pstats.h"
 #include "writers/speedscope.h"
 
 static int write_flamegraph(FILE *f, const struct profile *p, const struct writer_opts *o)
@@ -57,11 +64,31 @@ static int write_html(FILE *f, const struct profile *p, const struct writer_opts
 	return html_write(f, p, &ho);
 }
 
+static int write_pprof(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	(void)o;        /* file names are always full in pprof (its -trim_path shortens them) */
+	struct pprof_opts po = PPROF_OPTS_DEFAULT;
+	return pprof_write(f, p, &po);
+}
+
 static int write_profjson(FILE *f, const struct profile *p, const struct writer_opts *o)
 {
 	struct profjson_opts jo = PROFJSON_OPTS_DEFAULT;
 	jo.full_filenames = o->full_filenames;
 	return profjson_write(f, p, &jo);
+}
+
+static int write_gecko(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	struct gecko_opts go = GECKO_OPTS_DEFAULT;
+	go.full_filenames = o->full_filenames;
+	return gecko_write(f, p, &go);
+}
+
+static int write_pstats(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	(void)o;        /* always full file names, as cProfile writes them */
+	return pstats_write(f, p, NULL);
 }
 
 /* The first entry is the default. */
@@ -80,6 +107,9 @@ static const struct writer writers[] = {
 	  .endings = (const char *const[]){ ".trace.json", ".chrometrace.json", NULL },
 	  .hint = "Open it in chrome://tracing or https://ui.perfetto.dev/.",
 	  .timeline = true, .write = write_chrometrace },
+	{ .name = "pprof", .ext = "pb.gz", .endings = (const char *const[]){ ".pb", ".pprof", NULL },
+	  .hint = "Open it with `pprof -http=: FILE` (or Pyroscope, Grafana, Parca).",
+	  .compressed = true, .write = write_pprof },
 	{ .name = "json", .ext = "json", .endings = (const char *const[]){ NULL },
 	  .hint = "cspy's JSON profile; its fields are described in docs/formats.md.",
 	  .sources = true, .write = write_profjson },
@@ -87,6 +117,13 @@ static const struct writer writers[] = {
 	  .hint = "Open it in a web browser (one file, works offline): flame graph, table, "
 		  "source view.",
 	  .sources = true, .diff = true, .write = write_html },
+	{ .name = "gecko", .ext = "gecko.json",
+	  .endings = (const char *const[]){ ".gecko.json", ".firefox.json", NULL },
+	  .hint = "Open it at https://profiler.firefox.com/ (Load a profile from file).",
+	  .timeline = true, .write = write_gecko },
+	{ .name = "pstats", .ext = "pstats", .endings = (const char *const[]){ ".pstats", ".prof", NULL },
+	  .hint = "Read it with python3 -m pstats FILE, pstats.Stats(FILE) or snakeviz FILE.",
+	  .write = write_pstats },
 };
 
 #define NWRITERS (sizeof(writers) / sizeof(writers[0]))
@@ -106,7 +143,7 @@ const struct writer *writer_find(const char *name)
 
 const char *writer_names(void)
 {
-	return "flamegraph, speedscope, raw, chrometrace, json or html";
+	return "flamegraph, speedscope, raw, chrometrace, pprof, json, html, gecko or pstats";
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
@@ -123,8 +160,8 @@ bool writer_path_gzip(const char *path)
 
 const char *writer_endings(void)
 {
-	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, .html, .htm, "
-	       "each also with .gz, and .svgz";
+	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, .pb, .pprof, "
+	       ".gecko.json, .firefox.json, .pstats, .prof, .html, .htm, each also with .gz, and .svgz";
 }
 
 /* Does the last component of path (its first n bytes) have an extension: a

@@ -40,6 +40,10 @@ struct writer {
 	bool sources;
 	/* Can it show a differential profile (prof_meta.diff, cspy diff)? */
 	bool diff;
+	/* Does it compress its output itself (pprof: always gzip)? Then the
+	 * caller never compresses it again, whatever the path's ending
+	 * (writer_path_gzip). */
+	bool compressed;
 };
 
 /* The writer of --format (may be NULL) and the output path (may be NULL).

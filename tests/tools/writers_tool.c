@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: MIT
  *
  * Test tool for every writer of `record` (flamegraph, speedscope, raw
- * (collapsed), chrometrace, json, html): read collapsed stacks into a profile with a
+ * (collapsed), chrometrace, json, gecko, pstats, pprof, html): read collapsed
+ * stacks into a profile with a
  * fixed timeline and write it in one format, so the writers can be checked on
  * fixed inputs (golden files, tests/validate/'s browser and schema checks)
  * and timed, without a live process.
  *
  *   writers_tool -f FORMAT [-o OUT] [-t TITLE] [--full-filenames]
  *                [--unit-samples] [--pretty] [--width PX] [--min-width PX]
- *                [--flame] [--reverse] [--time N] [INPUT | --synth S,N[,R]]
+ *                [--flame] [--reverse] [--sampled-marker] [--time N]
+ *                [INPUT | --synth S,N[,R]]
  *
  * Input: one stack per line, "frame;frame;...;leaf COUNT", root first, in
  * time order. A frame is "name (file:line)", "name (file)" or "name"; the
  * file is the short file name and "/src/FILE" the full one (unless it starts
- * with '/'). A prefix "native:", "process:", "thread:" or "other:" sets the
- * frame's kind (default Python). In frames, "\;" is a literal ';', "\n" a
+ * with '/'). A prefix "native:", "process:", "thread:", "interp:" or
+ * "other:" sets the frame's kind (default Python). In frames, "\;" is a literal ';', "\n" a
  * newline, "\\" a backslash and "\xHH" any byte. The COUNT samples of a line
  * get consecutive timestamps, one sampling period apart, on the current
  * thread's clock (each thread's clock starts at 0). Lines that are empty or
@@ -37,6 +39,7 @@
  * every ';' separates frames). The flame graph golden file and
  * tests/validate/run_svg.sh use it.
  *
+ * --sampled-marker (pstats) adds CPython 3.15's ('__sampled__',) key.
  * --unit-samples (speedscope), --pretty (json), and --width, --min-width,
  * --flame (root at the bottom) and --reverse (flamegraph) set the writer's
  * options of those names.
@@ -68,8 +71,11 @@
 #include "writers/chrometrace.h"
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
+#include "writers/gecko.h"
 #include "writers/html.h"
+#include "writers/pprof.h"
 #include "writers/profjson.h"
+#include "writers/pstats.h"
 #include "writers/speedscope.h"
 #include "util/xalloc.h"
 
@@ -83,6 +89,7 @@ struct tool_opts {
 	bool flame;             /* flamegraph: root at the bottom */
 	bool reverse;
 	bool plain;             /* frames as flamegraph.pl reads them (see the top) */
+	bool sampled_marker;    /* pstats: CPython 3.15's ('__sampled__',) key */
 };
 
 static int w_flamegraph(FILE *f, const struct profile *p, const struct tool_opts *t)
@@ -138,6 +145,27 @@ static int w_html(FILE *f, const struct profile *p, const struct tool_opts *t)
 	return html_write(f, p, &o);
 }
 
+static int w_gecko(FILE *f, const struct profile *p, const struct tool_opts *t)
+{
+	struct gecko_opts o = GECKO_OPTS_DEFAULT;
+	o.full_filenames = t->full_filenames;
+	return gecko_write(f, p, &o);
+}
+
+static int w_pstats(FILE *f, const struct profile *p, const struct tool_opts *t)
+{
+	struct pstats_opts o = PSTATS_OPTS_DEFAULT;
+	o.sampled_marker = t->sampled_marker;
+	return pstats_write(f, p, &o);
+}
+
+static int w_pprof(FILE *f, const struct profile *p, const struct tool_opts *t)
+{
+	(void)t;
+	struct pprof_opts o = PPROF_OPTS_DEFAULT;
+	return pprof_write(f, p, &o);
+}
+
 static const struct format {
 	const char *name;
 	int (*write)(FILE *f, const struct profile *p, const struct tool_opts *t);
@@ -149,6 +177,9 @@ static const struct format {
 	{ "chrometrace", w_chrometrace },
 	{ "json", w_json },
 	{ "html", w_html },
+	{ "gecko", w_gecko },
+	{ "pstats", w_pstats },
+	{ "pprof", w_pprof },
 };
 
 /* Reading state: the current thread and every thread's clock. */
@@ -215,6 +246,7 @@ static uint32_t parse_frame(struct profile *p, char *text)
 	static const struct { const char *prefix; enum prof_frame_kind kind; } kinds[] = {
 		{ "native:", PROF_FRAME_NATIVE }, { "process:", PROF_FRAME_PROCESS },
 		{ "thread:", PROF_FRAME_THREAD }, { "other:", PROF_FRAME_OTHER },
+		{ "interp:", PROF_FRAME_INTERP },
 	};
 	enum prof_frame_kind kind = PROF_FRAME_PYTHON;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -232,6 +264,7 @@ static uint32_t parse_frame(struct profile *p, char *text)
 	for (char *c = strstr(text, " ("); c; c = strstr(c + 1, " ("))
 		open = c;
 	if (kind != PROF_FRAME_PROCESS && kind != PROF_FRAME_THREAD && kind != PROF_FRAME_OTHER &&
+	    kind != PROF_FRAME_INTERP &&
 	    open && len && text[len - 1] == ')') {
 		text[len - 1] = '\0';
 		*open = '\0';
@@ -388,11 +421,13 @@ static void usage(FILE *f)
 {
 	fputs("usage: writers_tool -f FORMAT [-o OUT] [-t TITLE] [--full-filenames] [--unit-samples]\n"
 	      "                    [--pretty] [--width PX] [--min-width PX] [--flame] [--reverse] [--plain]\n"
-	      "                    [--time N] [--base FILE] [--source NAME=PATH] [--source-error NAME=TEXT]\n"
-	      "                    [INPUT | --synth STACKS,SAMPLES[,RUNLEN]]\n"
+	      "                    [--sampled-marker] [--base FILE] [--source NAME=PATH]\n"
+	      "                    [--source-error NAME=TEXT]\n"
+	      "                    [--time N] [INPUT | --synth STACKS,SAMPLES[,RUNLEN]]\n"
 	      "Reads collapsed stacks (\"a;b;c 10\" per line, with !thread/!rate/!idle/... directives)\n"
 	      "from INPUT or stdin and writes them in FORMAT to OUT or stdout.\n"
-	      "Formats: flamegraph, speedscope, raw (or collapsed), chrometrace, json, html\n"
+	      "Formats: flamegraph, speedscope, raw (or collapsed), chrometrace, json, gecko, pstats,\n"
+	      "         pprof, html\n"
 	      "Examples: writers_tool -f speedscope -o out.json tests/golden/speedscope/input.txt\n"
 	      "          writers_tool -f flamegraph -t demo -o out.svg stacks.txt\n"
 	      "          writers_tool -f chrometrace --synth 10000,1000000 --time 3 -o /dev/null\n", f);
@@ -412,6 +447,7 @@ int main(int argc, char **argv)
 		{ "flame", no_argument, NULL, 'b' },
 		{ "reverse", no_argument, NULL, 'r' },
 		{ "plain", no_argument, NULL, 'p' },
+		{ "sampled-marker", no_argument, NULL, 'M' },
 		{ "synth", required_argument, NULL, 'S' },
 		{ "time", required_argument, NULL, 'T' },
 		{ "base", required_argument, NULL, 'B' },
@@ -439,6 +475,7 @@ int main(int argc, char **argv)
 		case 'b': t.flame = true; break;
 		case 'r': t.reverse = true; break;
 		case 'p': t.plain = true; break;
+		case 'M': t.sampled_marker = true; break;
 		case 'S': synth = optarg; break;
 		case 'T': repeat = atoi(optarg); break;
 		case 'B': base = optarg; break;

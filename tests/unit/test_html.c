@@ -5,7 +5,7 @@
  * "</script>", "<!--", "&", U+2028/U+2029, invalid UTF-8) never appear raw
  * in the data element, whose escapes the test undoes to find them again;
  * exactly two "</script>" in the file; a diff profile carries its base
- * counts; a full disk (/dev/full) is -EIO.
+ * counts; a full disk (/dev/full) is -EIO; the writer table's entry.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "agg/profile.h"
 #include "harness.h"
 #include "writers/html.h"
+#include "writers/writer.h"
 
 static char *render(const struct profile *p, int *err)
 {
@@ -128,8 +129,26 @@ static void test_full_disk(void)
 	profile__free(p);
 }
 
+/* The writer table: -f html, .html and .htm (also gzip'd) choose it; it
+ * shows sources and diffs, and so does json's sources. */
+static void test_table(void)
+{
+	const struct writer *w = NULL;
+	CHECK_INT(writer_choose(NULL, "p.html", &w), 0);
+	CHECK_STR(w->name, "html");
+	CHECK_INT(writer_choose(NULL, "p.htm", &w), 0);
+	CHECK_STR(w->name, "html");
+	CHECK_INT(writer_choose(NULL, "p.html.gz", &w), 0);
+	CHECK_STR(w->name, "html");
+	CHECK_INT(writer_choose("HTML", NULL, &w), 0);
+	CHECK(w->sources && w->diff && !w->timeline);
+	CHECK(writer_find("json")->sources && !writer_find("flamegraph")->sources);
+	CHECK(strstr(writer_names(), "html") && strstr(writer_endings(), ".htm,"));
+}
+
 int main(void)
 {
+	TEST_RUN(test_table);
 	TEST_RUN(test_hostile);
 	TEST_RUN(test_diff);
 	TEST_RUN(test_full_disk);
