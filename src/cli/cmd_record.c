@@ -190,7 +190,7 @@ static void progress(const struct sampler_status *st, void *arg)
 {
 	struct progress_ctx *pc = arg;
 	if (pc->src)
-		srcread__scan(pc->src);
+		srcread__scan(pc->src, SRCREAD_FILES_PER_SCAN);
 	if (st->behind && !pc->warned) {
 		pc->warned = true;
 		fprintf(stderr, "%scspy> Warning: sampling is falling behind (%.0f ms late); results may be "
@@ -354,7 +354,7 @@ int cmd_record(int argc, char **argv)
 	started = true;
 	sampler__run(s);
 	if (pc.src)
-		srcread__scan(pc.src);  /* the last ticks' stacks, while the targets live */
+		srcread__scan(pc.src, 0);       /* the rest, while the targets live */
 	if (pc.tty && !c.hideprogress)
 		fprintf(stderr, "\r\033[K");
 	if (c.o.gil && sampler__status(s)->max_nogil_processes > 0)

@@ -115,8 +115,9 @@ static void read_one(struct srcread *r, pid_t pid, const char *filename)
 	fail(r, filename, why);
 }
 
-void srcread__scan(struct srcread *r)
+void srcread__scan(struct srcread *r, size_t max_files)
 {
+	size_t reads = 0;
 	size_t nframes = profile__nframes(r->p), nstacks = profile__nstacks(r->p);
 	if (nframes > r->seen_cap) {
 		size_t cap = r->seen_cap ? r->seen_cap : 256;
@@ -140,7 +141,13 @@ void srcread__scan(struct srcread *r)
 			if (f->kind != PROF_FRAME_PYTHON || !f->filename[0] ||
 			    profile__source(r->p, f->filename))
 				continue;
+			if (max_files && reads == max_files) {
+				r->seen[id] = 0;        /* next time, from this stack on */
+				r->next_stack = i;
+				return;
+			}
 			read_one(r, pid, f->filename);
+			reads++;
 		}
 	}
 	r->next_stack = nstacks;

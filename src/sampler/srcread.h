@@ -7,7 +7,8 @@
  * container or chroot are found), and stored in the profile with
  * profile__set_source, its text or why there is none. srcread__scan is
  * called between sampling ticks (record's progress callback, about ten
- * times a second, and once when sampling ends), never while a target is
+ * times a second, at most SRCREAD_FILES_PER_SCAN files each time, and
+ * once for all the rest when sampling ends), never while a target is
  * paused; it looks only at the stacks added since its last call.
  *
  * Bounds: a file larger than file_max bytes is not read ("larger than 1
@@ -30,8 +31,12 @@ struct srcread;
 struct srcread *srcread__new(struct profile *p, size_t file_max, size_t total_max);
 void srcread__free(struct srcread *r);
 /* Read the files of the Python frames of the stacks added since the last
- * call (stack ids at or above the last count). */
-void srcread__scan(struct srcread *r);
+ * call (stack ids at or above the last count), at most max_files of them
+ * (0: all): a call between two ticks stays short, the next one goes on
+ * where it stopped. */
+void srcread__scan(struct srcread *r, size_t max_files);
+/* Files read per call between ticks: a few milliseconds at most. */
+#define SRCREAD_FILES_PER_SCAN 8
 /* Files read with text, and files with an error, so far. */
 size_t srcread__files(const struct srcread *r, size_t *failed);
 

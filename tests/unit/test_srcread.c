@@ -6,7 +6,8 @@
  * directory, a process that does not exist), and srcread
  * (sampler/srcread.h) over a profile whose frames name such files: text or
  * the error of each, "<frozen ...>" not a file, the per-file and total
- * bounds, each file read once, only stacks added since the last scan.
+ * bounds, each file read once, only stacks added since the last scan, at
+ * most so many files per scan.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -84,7 +85,7 @@ static void test_srcread(void)
 			 frame(p, "missing.py", PROF_FRAME_PYTHON), frame(p, "other.py", PROF_FRAME_NATIVE) };
 	profile__add(p, t, a, 2, 0, 1);
 	struct srcread *r = srcread__new(p, 100, 150);
-	srcread__scan(r);
+	srcread__scan(r, 0);
 	const struct prof_source *s = source(p, "small.py");
 	CHECK(s && s->text && s->len == 80 && !s->error);
 	s = source(p, "big.py");
@@ -92,7 +93,7 @@ static void test_srcread(void)
 	CHECK_STR(s ? s->error : NULL, "larger than 100 bytes");
 	CHECK(profile__source(p, "<frozen importlib._bootstrap>") == NULL);     /* not seen yet */
 	profile__add(p, t, b, 3, 1, 1);
-	srcread__scan(r);
+	srcread__scan(r, 0);
 	s = profile__source(p, "<frozen importlib._bootstrap>");
 	CHECK_STR(s ? s->error : NULL, "not a file");
 	s = source(p, "missing.py");
@@ -104,13 +105,35 @@ static void test_srcread(void)
 	/* Budget: 80 of 150 bytes used; a second 80-byte file is over it. */
 	uint32_t c[] = { frame(p, "small2.py", PROF_FRAME_PYTHON) };
 	profile__add(p, t, c, 1, 2, 1);
-	srcread__scan(r);
+	srcread__scan(r, 0);
 	s = source(p, "small2.py");
 	CHECK_STR(s ? s->error : NULL, "not read: over the 150 bytes budget of sources");
 	/* Nothing new: nothing read again. */
-	srcread__scan(r);
+	srcread__scan(r, 0);
 	CHECK_INT(srcread__files(r, &failed), 1);
 	CHECK_INT(failed, 4);
+	srcread__free(r);
+	profile__free(p);
+}
+
+/* At most max_files per call; the next call goes on where it stopped. */
+static void test_scan_limit(void)
+{
+	struct profile *p = profile__new();
+	uint32_t t = profile__thread(p, getpid(), getpid(), "MainThread", "test");
+	uint32_t a[] = { frame(p, "small.py", PROF_FRAME_PYTHON), frame(p, "big.py", PROF_FRAME_PYTHON),
+			 frame(p, "missing.py", PROF_FRAME_PYTHON) };
+	profile__add(p, t, a, 3, 0, 1);
+	struct srcread *r = srcread__new(p, 100, 1000);
+	size_t failed = 0;
+	srcread__scan(r, 2);
+	CHECK_INT(srcread__files(r, &failed) + failed, 2);
+	CHECK(source(p, "missing.py") == NULL);
+	srcread__scan(r, 2);
+	CHECK_INT(srcread__files(r, &failed) + failed, 3);
+	CHECK(source(p, "missing.py") != NULL);
+	srcread__scan(r, 2);
+	CHECK_INT(srcread__files(r, &failed) + failed, 3);
 	srcread__free(r);
 	profile__free(p);
 }
@@ -127,6 +150,7 @@ int main(void)
 	put("big.py", 200, 'b');
 	TEST_RUN(test_read_root_file);
 	TEST_RUN(test_srcread);
+	TEST_RUN(test_scan_limit);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
