@@ -28,7 +28,7 @@
 #   select    two processes, three threads: the selector's process and
 #             thread choices show their samples and frames;
 #   big       12,000 distinct stacks: ready within 5 s; a stack 5,000
-#             frames deep too;
+#             frames deep too; an empty profile;
 #   diff      writers_tool --base: grown frame red, shrunk blue, the legend,
 #             both counts on hover, a frame only the base had in the table.
 # --screenshots writes docs/images/report.png and docs/images/diff.png.
@@ -294,6 +294,13 @@ def big_case(tmp, cases):
     rc, so, se = run([TOOL, '-f', 'html', '-o', out, deep])
     check(rc == 0, 'deep: writers_tool -f html of a 5,000-frame stack', se)
     cases.append({'name': 'deep', 'kind': 'big', 'file': out, 'max_ms': 5000, 'deepest': 5000})
+    # No samples at all: the page still builds, says so, no error.
+    empty = os.path.join(tmp, 'empty.txt')
+    open(empty, 'w').close()
+    out = os.path.join(tmp, 'empty.html')
+    rc, so, se = run([TOOL, '-f', 'html', '-o', out, empty])
+    check(rc == 0, 'empty: writers_tool -f html of an empty profile', se)
+    cases.append({'name': 'empty', 'kind': 'big', 'file': out, 'max_ms': 5000})
 
 
 def diff_case(tmp, cases, screenshots):
