@@ -1,9 +1,9 @@
 # cspy: single non-recursive GNU Makefile. Output goes to build/.
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
-#                     validate, html, e2e, e2e-drift, e2e-newer, e2e-record, e2e-pprof, bench-smoke,
-#                     e2e-top, e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run,
-#                     san, e2e-gecko
+#                     validate, html, e2e, e2e-drift, e2e-newer, e2e-record, e2e-stream, e2e-pprof,
+#                     bench-smoke, e2e-top, e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb,
+#                     fuzz-run, san, e2e-gecko
 #                     (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
@@ -102,7 +102,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate html e2e e2e-drift e2e-newer e2e-record \
-        e2e-top e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
+        e2e-top e2e-stream e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
         static e2e-static cross e2e-cross e2e-gecko e2e-pprof pprof-tool
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
@@ -247,6 +247,14 @@ pprof-tool:
 e2e-top: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh top
 
+e2e-stream: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh stream
+
+# cspy diff (tests/e2e/diff.py): two runs of a target with a known change.
+.PHONY: e2e-diff
+e2e-diff: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh diff
+
 e2e-native native: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh native
 
@@ -331,6 +339,7 @@ bench-smoke: $(BUILD)/cspy $(BENCH_BIN)
 # --help text. Their date is SOURCE_DATE_EPOCH's (the last commit's by
 # default; none outside git), so a rebuild gives the same pages.
 MAN_PAGES := cspy cspy-record cspy-top cspy-dump cspy-report
+MAN_PAGES += cspy-diff
 MAN_FILES := $(MAN_PAGES:%=$(BUILD)/man/%.1)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 .PHONY: man deb e2e-deb

@@ -1145,7 +1145,8 @@ def main():
         L.append('Not measured.')
     L += ['', '## Output formats (`bench/profile_bench.c`)', '',
           'Time of each writer (`writers/writer.h`) for a synthetic profile (%s), file written to a temporary '
-          'directory; fflush/fclose included.' % ('1 M samples, 10 k distinct stacks of 18–22 frames, 4 threads'
+          'directory; fflush/fclose included. The `diff:` rows: `cspy diff` of two such profiles (the same stacks, '
+          'mixed otherwise): agg/diff lining them up, then each writer that shows a diff.' % ('1 M samples, 10 k distinct stacks of 18–22 frames, 4 threads'
                                                   if not OPTS.smoke else '100 k samples, 1 k stacks'), '',
           pb_text or 'Not measured.', '']
     L += ['## austin', '']

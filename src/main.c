@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * cspy's entry point: a table of subcommands (unique prefixes accepted, as in
+ * cspy's entry point: a table of subcommands (prefixes accepted, as in
  * py-spy), --version and --help, `help [COMMAND]` and `completions SHELL`
  * (the scripts written from the commands' own option tables, cli/complete.h),
  * `manpage [COMMAND]` (a build-time helper left out of --help: the man
@@ -43,6 +43,8 @@ static const struct cmd commands[] = {
 	  cmd_dump_options },
 	{ "report", cmd_report, "Render a saved profile into any format (an HTML report by default)",
 	  cmd_report_options },
+	{ "diff", cmd_diff, "Compare two saved profiles: what got slower or faster",
+	  cmd_diff_options },
 	{ "completions", cmd_completions, "Print a shell completion script (bash, zsh or fish)",
 	  NULL },
 	{ "help", cmd_help, "Show the help of cspy or of a command", NULL },
@@ -63,26 +65,26 @@ static void usage(FILE *f)
 		"  cspy top --pid 4242              a live view, like top, of process 4242\n"
 		"  cspy dump --pid 4242             the stack of every thread of process 4242\n"
 		"  cspy dump --pid 4242 --locals    ... with local variables\n"
+		"  cspy diff before.json after.json -o diff.svg   what changed between two runs\n"
 		"  cspy completions bash > ~/.local/share/bash-completion/completions/cspy\n");
 }
 
-/* The command called a or by a unique prefix of its name; NULL (reported) if none. */
+/* The command called a or by a prefix of its name; NULL (reported) if none.
+ * A prefix several commands share means the first of them in the table:
+ * py-spy's record, top and dump come first, so its prefixes ("r", "d")
+ * keep their meaning as cspy's own commands (report, diff) are added
+ * (cli/complete.c gives the scripts the same prefixes). */
 static const struct cmd *find_command(const char *a)
 {
 	const struct cmd *found = NULL;
-	int matches = 0;
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (!strcmp(a, commands[i].name))
 			return &commands[i];
-		if (a[0] && a[0] != '-' && !strncmp(a, commands[i].name, strlen(a))) {
+		if (!found && a[0] && a[0] != '-' && !strncmp(a, commands[i].name, strlen(a)))
 			found = &commands[i];
-			matches++;
-		}
 	}
-	if (matches != 1) {
+	if (!found)
 		cli_error("unknown command '%s' (see 'cspy --help')", a);
-		return NULL;
-	}
 	return found;
 }
 

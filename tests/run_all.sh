@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|pprof|bench|top|native|core|pip|static|cross|fuzz|san|deb|gecko ...]
-# Tiers: unit, linetables, validate, html, e2e, drift, newer, record, pprof, bench, top, native, core,
-# pip, static, cross, fuzz, san, deb, gecko (default: all).
+#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|native|core|pip|static|cross|fuzz|san|deb|gecko ...]
+# Tiers: unit, linetables, validate, html, e2e, drift, newer, record, stream, pprof, diff, bench, top, native,
+# core, pip, static, cross, fuzz, san, deb, gecko (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record pprof bench top native core pip static cross fuzz san deb gecko)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top native core pip static cross fuzz san deb gecko)
 
 total_pass=0
 total_fail=0
@@ -72,11 +72,20 @@ for tier in "${tiers[@]}"; do
 	record)
 		run_tier "end-to-end record" python3 tests/e2e/record.py
 		;;
+	stream)
+		# Output while recording: jsonl, --period, SIGUSR1, jsonl read back.
+		run_tier "output while recording" python3 tests/e2e/stream.py
+		;;
 	pprof)
 		# -f pprof in Google's pprof (-raw, -traces, -top; built offline
 		# by tests/validate/pprof_tool.sh) and npm pprof-format, against
 		# cspy's JSON of the same profile.
 		run_tier "pprof in pprof and pprof-format" python3 tests/e2e/pprof.py
+		;;
+	diff)
+		# cspy diff: two runs of a target whose work moves from a() to b()
+		# (tests/e2e/diff.py), on every interpreter; outputs in their consumers.
+		run_tier "cspy diff" python3 tests/e2e/diff.py
 		;;
 	bench)
 		# A short run of every benchmark case (make bench-smoke): fails only

@@ -8,6 +8,16 @@
  * thread indexes become the model's ids through maps built here, so a file
  * that repeats a frame (the model interns it once) still loads, and an
  * index out of range is an error, never a read past an array.
+ *
+ * JSON Lines (writers/jsonl.h) is told by its first line, whose "cspy"
+ * says "format": "jsonl". Each line is parsed on its own and replayed
+ * into the model in file order: definitions fill id maps (hash indexes:
+ * the file's ids are any numbers below 2^32, sparse or not), a sample is a
+ * profile__add at its time (a new time is a new tick, so runs are rebuilt
+ * as they were recorded), an exit folds the thread into its lane. A last
+ * line cut short (a recording killed mid-write) and a gzip stream cut short
+ * are tolerated and said in err; anything else malformed is refused with
+ * its line number.
  */
 #include "agg/load.h"
 
@@ -25,10 +35,12 @@
 #include <zlib.h>
 
 #include "agg/profile.h"
+#include "util/hashmap.h"
 #include "util/xalloc.h"
 
 /* A format_version this reader knows. */
 #define LOAD_FORMAT_VERSION 1
+#define JSONL_LOAD_FORMAT_VERSION 1
 /* Frames in one stack, threads, frames: bounds that no recording reaches. */
 #define LOAD_MAX_DEPTH 65536
 #define LOAD_MAX_ITEMS ((size_t)1 << 28)
@@ -53,8 +65,9 @@ static int fail(struct loader *l, const char *fmt, ...)
 }
 
 /* Read all of path (gzip or plain) into *buf, *len. */
-static int read_all(const char *path, char **buf, size_t *len, char *err, size_t errn)
+static int read_all(const char *path, char **buf, size_t *len, bool *cut, char *err, size_t errn)
 {
+	*cut = false;
 	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -100,21 +113,23 @@ static int read_all(const char *path, char **buf, size_t *len, char *err, size_t
 			int zerr;
 			const char *msg = gzerror(gz, &zerr);
 			if (zerr != Z_OK && zerr != Z_STREAM_END) {
+				/* JSON Lines can use what came before the cut. */
 				ret = -EINVAL;
 				snprintf(err, errn, "truncated gzip file (%s)", msg);
+				*cut = n > 0;
 			}
 			break;
 		}
 		n += (size_t)r;
 	}
 	gzclose(gz);
-	if (ret) {
+	if (ret && !*cut) {
 		free(b);
 		return ret;
 	}
 	*buf = b;
 	*len = n;
-	return 0;
+	return ret;
 }
 
 /* ---- typed getters --------------------------------------------------------- */
@@ -362,16 +377,350 @@ out:
 	return ret;
 }
 
+/* ---- JSON Lines ------------------------------------------------------------ */
+
+/* The file's ids (any uint32) -> a slot in an array of the caller's. */
+struct idmap {
+	struct hashmap h;
+	uint32_t *keys;
+	size_t n, cap;
+};
+
+static uint64_t id_hash(uint32_t id)
+{
+	return ((uint64_t)id + 1) * 0x9e3779b97f4a7c15ull;
+}
+
+static uint32_t idmap_find(const struct idmap *m, uint32_t id, struct hashmap_pos *pos)
+{
+	for (uint32_t i = hashmap__first(&m->h, id_hash(id), pos); i != HASHMAP_NONE;
+	     i = hashmap__next(&m->h, pos))
+		if (m->keys[i] == id)
+			return i;
+	return HASHMAP_NONE;
+}
+
+/* A new slot for id, or HASHMAP_NONE when id is already defined. */
+static uint32_t idmap_add(struct idmap *m, uint32_t id)
+{
+	struct hashmap_pos pos;
+	if (idmap_find(m, id, &pos) != HASHMAP_NONE)
+		return HASHMAP_NONE;
+	m->keys = xgrow(m->keys, &m->cap, m->n + 1, sizeof(*m->keys));
+	uint32_t slot = (uint32_t)m->n++;
+	m->keys[slot] = id;
+	hashmap__insert(&m->h, &pos, slot);
+	return slot;
+}
+
+struct jl_thread {
+	pid_t pid, tid;
+	char *name, *cmd;
+	uint32_t lane;          /* a lane's profile index (tid 0 or "exited"), else UINT32_MAX */
+	bool gone;              /* its exit line was read */
+};
+
+struct jl_stack {
+	uint32_t *frames;       /* profile frame ids */
+	uint32_t n;
+};
+
+struct jl {
+	struct loader *l;
+	struct idmap frames, threads, stacks;
+	uint32_t *frame_ids;    /* slot -> profile frame id */
+	size_t frame_cap;
+	struct jl_thread *th;
+	size_t th_cap;
+	struct jl_stack *st;
+	size_t st_cap;
+	uint64_t last_t;
+	bool any_t, ended;
+	size_t line;            /* 1-based, for messages */
+};
+
+static bool get_u32(json_t *o, const char *k, uint32_t *out)
+{
+	long long v;
+	if (!json_object_get(o, k) || !get_int(o, k, 0, UINT32_MAX, 0, &v))
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+static int jl_frame(struct jl *j, json_t *o)
+{
+	uint32_t id;
+	const char *name = get_str(o, "name");
+	enum prof_frame_kind kind;
+	long long line;
+	if (!get_u32(o, "frame", &id) || !name || !kind_of(get_str(o, "kind"), &kind) ||
+	    !get_int(o, "line", -1, INT32_MAX, -1, &line))
+		return fail(j->l, "line %zu: a frame needs an id, \"name\", \"kind\" and a \"line\" number",
+			    j->line);
+	uint32_t slot = idmap_add(&j->frames, id);
+	if (slot == HASHMAP_NONE)
+		return fail(j->l, "line %zu: frame %" PRIu32 " is defined twice", j->line, id);
+	j->frame_ids = xgrow(j->frame_ids, &j->frame_cap, slot + 1, sizeof(*j->frame_ids));
+	const char *file = get_str(o, "filename"), *sfile = get_str(o, "short_filename");
+	j->frame_ids[slot] = profile__frame(j->l->p, name, file ? file : "", sfile ? sfile : "",
+					    (int)line, kind);
+	return 0;
+}
+
+static int jl_thread(struct jl *j, json_t *o)
+{
+	uint32_t id;
+	long long pid, tid, ns_tid, exited;
+	if (!get_u32(o, "thread", &id) || !json_object_get(o, "pid") || !json_object_get(o, "tid") ||
+	    !get_int(o, "pid", 0, INT32_MAX, 0, &pid) || !get_int(o, "tid", 0, INT32_MAX, 0, &tid) ||
+	    !get_int(o, "ns_tid", 0, INT32_MAX, 0, &ns_tid) ||
+	    !get_int(o, "exited", 0, UINT32_MAX, 0, &exited))
+		return fail(j->l, "line %zu: a thread needs an id and numeric \"pid\" and \"tid\"", j->line);
+	uint32_t slot = idmap_add(&j->threads, id);
+	if (slot == HASHMAP_NONE)
+		return fail(j->l, "line %zu: thread %" PRIu32 " is defined twice", j->line, id);
+	j->th = xgrow(j->th, &j->th_cap, slot + 1, sizeof(*j->th));
+	const char *name = get_str(o, "name"), *cmd = get_str(o, "command_line");
+	struct jl_thread *t = &j->th[slot];
+	*t = (struct jl_thread){ (pid_t)pid, (pid_t)tid, xstrdup(name ? name : ""),
+				 xstrdup(cmd ? cmd : ""), UINT32_MAX, false };
+	if (exited || tid == 0)
+		t->lane = profile__lane(j->l->p, t->pid, t->name, t->cmd, (uint32_t)exited);
+	if (ns_tid) {
+		uint32_t pi = t->lane != UINT32_MAX ? t->lane
+			: profile__thread(j->l->p, t->pid, t->tid, t->name, t->cmd);
+		profile__thread_set_ns_tid(j->l->p, pi, (pid_t)ns_tid);
+	}
+	return 0;
+}
+
+static int jl_stack(struct jl *j, json_t *o)
+{
+	uint32_t id;
+	json_t *fa = json_object_get(o, "frames");
+	if (!get_u32(o, "stack", &id) || !json_is_array(fa))
+		return fail(j->l, "line %zu: a stack needs an id and a \"frames\" array", j->line);
+	size_t n = json_array_size(fa);
+	if (n > LOAD_MAX_DEPTH)
+		return fail(j->l, "line %zu: a stack %zu frames deep (at most %d)", j->line, n,
+			    LOAD_MAX_DEPTH);
+	uint32_t *frames = xmalloc((n ? n : 1) * sizeof(*frames));
+	for (size_t k = 0; k < n; k++) {
+		json_t *fv = json_array_get(fa, k);
+		long long fi = json_is_integer(fv) ? json_integer_value(fv) : -1;
+		struct hashmap_pos pos;
+		uint32_t slot = fi >= 0 && fi <= UINT32_MAX ? idmap_find(&j->frames, (uint32_t)fi, &pos)
+							    : HASHMAP_NONE;
+		if (slot == HASHMAP_NONE) {
+			free(frames);
+			return fail(j->l, "line %zu: stack %" PRIu32 ": frame %lld was not defined before",
+				    j->line, id, fi);
+		}
+		frames[k] = j->frame_ids[slot];
+	}
+	uint32_t slot = idmap_add(&j->stacks, id);
+	if (slot == HASHMAP_NONE) {
+		free(frames);
+		return fail(j->l, "line %zu: stack %" PRIu32 " is defined twice", j->line, id);
+	}
+	j->st = xgrow(j->st, &j->st_cap, slot + 1, sizeof(*j->st));
+	j->st[slot] = (struct jl_stack){ frames, (uint32_t)n };
+	return 0;
+}
+
+/* The live thread of slot: its profile index now (indexes move when a
+ * thread exits, so it is looked up each time by pid and tid). */
+static uint32_t jl_thread_index(struct jl *j, struct jl_thread *t)
+{
+	if (t->lane != UINT32_MAX)
+		return t->lane;
+	return profile__thread(j->l->p, t->pid, t->tid, t->name, t->cmd);
+}
+
+static struct jl_thread *jl_thread_of(struct jl *j, json_t *o, const char *k)
+{
+	uint32_t id;
+	struct hashmap_pos pos;
+	uint32_t slot = get_u32(o, k, &id) ? idmap_find(&j->threads, id, &pos) : HASHMAP_NONE;
+	return slot == HASHMAP_NONE || j->th[slot].gone ? NULL : &j->th[slot];
+}
+
+static int jl_sample(struct jl *j, json_t *o)
+{
+	long long t, w;
+	uint32_t sid;
+	struct hashmap_pos pos;
+	if (!get_int(o, "t", 0, LLONG_MAX, 0, &t) || !get_int(o, "weight", 1, UINT32_MAX, 1, &w))
+		return fail(j->l, "line %zu: a sample needs a time \"t\" in ns and a \"weight\" >= 1",
+			    j->line);
+	struct jl_thread *th = jl_thread_of(j, o, "thread_id");
+	if (!th)
+		return fail(j->l, "line %zu: the sample's \"thread_id\" is not a thread defined before "
+			    "(and not exited)", j->line);
+	uint32_t slot = get_u32(o, "stack_id", &sid) ? idmap_find(&j->stacks, sid, &pos) : HASHMAP_NONE;
+	if (slot == HASHMAP_NONE)
+		return fail(j->l, "line %zu: the sample's \"stack_id\" is not a stack defined before",
+			    j->line);
+	if (!j->any_t || (uint64_t)t != j->last_t)
+		profile__tick(j->l->p, (uint64_t)t);    /* the samples of one tick share its time */
+	j->any_t = true;
+	j->last_t = (uint64_t)t;
+	profile__add(j->l->p, jl_thread_index(j, th), j->st[slot].frames, j->st[slot].n, (uint64_t)t,
+		     (uint32_t)w);
+	return 0;
+}
+
+static int jl_exit(struct jl *j, json_t *o)
+{
+	struct jl_thread *th = jl_thread_of(j, o, "exit");
+	if (!th || th->lane != UINT32_MAX)
+		return fail(j->l, "line %zu: \"exit\" names no live thread defined before", j->line);
+	struct profile *p = j->l->p;
+	uint32_t idx = jl_thread_index(j, th);
+	th->gone = true;
+	profile__thread_exit(p, idx);
+	/* The last entry took idx: a lane held there moved. */
+	uint32_t moved = (uint32_t)profile__nthreads(p);
+	for (size_t i = 0; i < j->threads.n && moved != idx; i++)
+		if (j->th[i].lane == moved)
+			j->th[i].lane = idx;
+	return 0;
+}
+
+static int jl_line(struct jl *j, json_t *o)
+{
+	if (json_object_get(o, "t"))
+		return jl_sample(j, o);
+	if (json_object_get(o, "stack"))
+		return jl_stack(j, o);
+	if (json_object_get(o, "frame"))
+		return jl_frame(j, o);
+	if (json_object_get(o, "thread"))
+		return jl_thread(j, o);
+	if (json_object_get(o, "exit"))
+		return jl_exit(j, o);
+	if (json_object_get(o, "end")) {
+		j->ended = true;
+		return load_meta(j->l, json_object_get(o, "meta"));
+	}
+	if (json_object_get(o, "cspy"))
+		return fail(j->l, "line %zu: a second \"cspy\" head (two recordings in one file?)",
+			    j->line);
+	return 0;       /* a kind this reader does not know: left for newer writers */
+}
+
+/* Is the head (the first line) a JSON Lines one? */
+static bool is_jsonl(const char *buf, size_t len)
+{
+	const char *nl = memchr(buf, '\n', len);
+	json_t *o = json_loadb(buf, nl ? (size_t)(nl - buf) : len, 0, NULL);
+	const char *f = o ? get_str(json_object_get(o, "cspy"), "format") : NULL;
+	bool yes = f && strcmp(f, "jsonl") == 0;
+	json_decref(o);
+	return yes;
+}
+
+static int load_jsonl(struct loader *l, const char *buf, size_t len, bool cut)
+{
+	struct jl j = { .l = l };
+	hashmap__init(&j.frames.h, 1024);
+	hashmap__init(&j.threads.h, 64);
+	hashmap__init(&j.stacks.h, 1024);
+	size_t skipped = 0;
+	int ret = 0;
+	for (size_t off = 0; off < len && !ret && !j.ended;) {
+		const char *s = buf + off, *nl = memchr(s, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - s) : len - off;
+		off += n + (nl != NULL);
+		j.line++;
+		if (n == 0 || (n == 1 && s[0] == '\r'))
+			continue;
+		json_error_t jerr;
+		json_t *o = json_loadb(s, n, JSON_ALLOW_NUL, &jerr);
+		if (!json_is_object(o)) {
+			json_decref(o);
+			if (!nl) {      /* the last line, cut short */
+				skipped++;
+				break;
+			}
+			ret = fail(l, "line %zu: not a JSON object%s%s", j.line, o ? "" : ": ",
+				   o ? "" : jerr.text);
+			break;
+		}
+		if (j.line == 1) {
+			long long fv = -1;
+			json_t *hdr = json_object_get(o, "cspy");
+			if (!get_int(hdr, "format_version", 0, INT32_MAX, -1, &fv) ||
+			    fv != JSONL_LOAD_FORMAT_VERSION)
+				ret = fail(l, "cspy jsonl format_version %lld; this cspy reads %d", fv,
+					   JSONL_LOAD_FORMAT_VERSION);
+			else
+				ret = load_meta(l, json_object_get(o, "meta"));
+		} else {
+			ret = jl_line(&j, o);
+		}
+		json_decref(o);
+	}
+	if (!ret) {
+		/* Lines after the end line, a cut and a missing end: said, not refused. */
+		size_t rest = 0;
+		for (size_t off = 0; j.ended && off < len; off++)
+			rest += buf[off] == '\n';
+		if (j.ended && rest > j.line)
+			snprintf(l->err, l->errn, "%zu lines after the end line were left out", rest - j.line);
+		else if (j.ended && cut)
+			snprintf(l->err, l->errn, "the gzip stream is cut short after the end line (nothing "
+				 "is missing)");
+		else if (!j.ended)
+			snprintf(l->err, l->errn, "no end line: the recording was cut short%s (%zu line%s "
+				 "read%s%s)", cut ? " (and so was its gzip stream)" : "", j.line,
+				 j.line == 1 ? "" : "s", skipped ? ", the last one incomplete and skipped" : "",
+				 "");
+	}
+	if (!ret && !j.ended) {
+		/* The head's meta had no duration: the last sample's time. */
+		struct prof_meta m = *profile__meta(l->p);
+		m.duration_ns = j.last_t;
+		profile__set_meta(l->p, &m);
+	}
+	for (size_t i = 0; i < j.threads.n; i++) {
+		free(j.th[i].name);
+		free(j.th[i].cmd);
+	}
+	for (size_t i = 0; i < j.stacks.n; i++)
+		free(j.st[i].frames);
+	free(j.th);
+	free(j.st);
+	free(j.frame_ids);
+	free(j.frames.keys);
+	free(j.threads.keys);
+	free(j.stacks.keys);
+	hashmap__fini(&j.frames.h);
+	hashmap__fini(&j.threads.h);
+	hashmap__fini(&j.stacks.h);
+	return ret;
+}
+
 int profile_load(const char *path, struct profile **out, char *err, size_t errn)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int ret = read_all(path, &buf, &len, err, errn);
-	if (ret)
+	bool cut;
+	if (errn)
+		err[0] = '\0';
+	int ret = read_all(path, &buf, &len, &cut, err, errn);
+	if (ret && !(cut && is_jsonl(buf, len))) {
+		free(buf);
 		return ret;
+	}
+	if (errn)
+		err[0] = '\0';
 	struct loader l = { .p = profile__new(), .err = err, .errn = errn };
 	if (len == 0)
 		ret = fail(&l, "empty file");
+	else if (is_jsonl(buf, len))
+		ret = load_jsonl(&l, buf, len, cut);
 	else
 		ret = load_json(&l, buf, len);
 	free(buf);

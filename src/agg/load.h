@@ -10,6 +10,12 @@
  * every count and string is bounded, and anything else is refused with a
  * message that says where. A profile holds no time order from JSON (no
  * runs): it has counts only.
+ *
+ * Also JSON Lines (`record -f jsonl`, writers/jsonl.h), told by its first
+ * line: replayed sample by sample, so the profile has its runs (time
+ * order) and its exited threads' lanes as recorded. A recording cut short
+ * (no end line, a last line or a gzip stream cut) still loads; err then
+ * says so.
  */
 #ifndef CSPY_LOAD_H
 #define CSPY_LOAD_H
@@ -25,7 +31,8 @@ struct profile;
  * freed with profile__free). 0, or -errno with a one-line message in err
  * (errn bytes; without the path, which the caller adds): -ENOENT, -EACCES
  * ... when the file cannot be read, -EINVAL when it is not a cspy profile
- * or is malformed, -EFBIG past PROFILE_LOAD_MAX. */
+ * or is malformed, -EFBIG past PROFILE_LOAD_MAX. On success err holds ""
+ * or one line to warn about (a jsonl recording cut short). */
 int profile_load(const char *path, struct profile **out, char *err, size_t errn);
 
 #endif

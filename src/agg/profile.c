@@ -68,6 +68,9 @@ struct profile {
 	struct prof_source *sources;    /* profile__set_source; strings owned */
 	size_t nsources, sources_cap, source_bytes;
 	struct hashmap source_tab;      /* filename -> index */
+
+	prof_listener_fn listener;      /* profile__set_listener, or NULL */
+	void *listener_ctx;
 };
 
 struct profile *profile__new(void)
@@ -273,6 +276,10 @@ void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, si
 	p->total += weight;
 	struct thread_rec *t = &p->threads[thread];
 	t->pub.samples += weight;
+	if (p->listener) {
+		struct prof_event e = { PROF_EVENT_ADD, thread, sid, t_ns, weight };
+		p->listener(p->listener_ctx, p, &e);
+	}
 	if (p->no_runs)
 		return;
 	struct prof_run *last = t->nruns ? &t->runs[t->nruns - 1] : NULL;
@@ -291,7 +298,9 @@ void profile__add_base(struct profile *p, uint32_t thread, const uint32_t *frame
 {
 	if (thread >= p->nthreads || weight == 0)
 		return;
-	p->stacks[stack_intern(p, thread, frames, n)].pub.base += weight;
+	/* stack_intern may move p->stacks: index after it */
+	uint32_t sid = stack_intern(p, thread, frames, n);
+	p->stacks[sid].pub.base += weight;
 	p->base_total += weight;
 }
 
@@ -446,6 +455,10 @@ void profile__thread_exit(struct profile *p, uint32_t thread)
 {
 	if (thread >= p->nthreads || p->threads[thread].lane)
 		return;
+	if (p->listener) {
+		struct prof_event e = { PROF_EVENT_THREAD_EXIT, thread, 0, p->tick_ns, 0 };
+		p->listener(p->listener_ctx, p, &e);
+	}
 	char buf[256];
 	profile_thread_pattern(p->threads[thread].pub.name, buf, sizeof(buf));
 	const char *pattern = intern__get(p->strings, buf);
@@ -486,6 +499,12 @@ void profile__mark(struct profile *p)
 {
 	for (size_t i = 0; i < p->nstacks; i++)
 		p->stacks[i].pub.marked = p->stacks[i].pub.count;
+}
+
+void profile__set_listener(struct profile *p, prof_listener_fn fn, void *ctx)
+{
+	p->listener = fn;
+	p->listener_ctx = ctx;
 }
 
 void profile__set_keep_runs(struct profile *p, bool keep)

@@ -132,6 +132,23 @@ void profile__mark(struct profile *p);
 void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
 		  uint64_t t_ns, uint32_t weight);
 
+/* What a listener hears (profile__set_listener): for writers that write
+ * while recording (jsonl). PROF_EVENT_ADD: after profile__add interned the
+ * sample, thread and stack are its ids (valid until the next thread exit).
+ * PROF_EVENT_THREAD_EXIT: BEFORE profile__thread_exit folds `thread` into
+ * its lane (its entry, pid, tid and name, still readable); stack is unused. */
+enum prof_event_kind { PROF_EVENT_ADD, PROF_EVENT_THREAD_EXIT };
+struct prof_event {
+	enum prof_event_kind kind;
+	uint32_t thread, stack;
+	uint64_t t_ns;                  /* ADD: the sample's time; EXIT: the last tick's */
+	uint32_t weight;
+};
+typedef void (*prof_listener_fn)(void *ctx, const struct profile *p, const struct prof_event *e);
+/* Call fn(ctx, p, event) on every profile__add and profile__thread_exit
+ * (one listener; NULL: none). fn must not change p. */
+void profile__set_listener(struct profile *p, prof_listener_fn fn, void *ctx);
+
 /* A sampling tick begins at t_ns (ns since start; the time its samples are
  * added with). Once ticks are given, a run ends when a thread was left out
  * of the tick before, even with the same stack (it was idle or unreadable

@@ -21,6 +21,7 @@ int cmd_dump(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 /* A command's options for `cspy completions` (cli/complete.h): its
  * getopt_long table and short-option string (copies, released with
@@ -30,5 +31,6 @@ void cmd_dump_options(struct complete_cmd *out);
 void cmd_record_options(struct complete_cmd *out);
 void cmd_top_options(struct complete_cmd *out);
 void cmd_report_options(struct complete_cmd *out);
+void cmd_diff_options(struct complete_cmd *out);
 
 #endif

@@ -8,6 +8,14 @@
  * for the program to exit (passing a signal on, escalating after a grace
  * period: cli/session.h), exits with the program's exit status, and the
  * program never outlives cspy.
+ *
+ * While recording: --period and SIGUSR1 write the profile so far (begun
+ * from the sampler's progress callback, about 10 times a second, and
+ * written by a forked child from its copy of the profile, so sampling goes
+ * on: a new output file renamed into place over the previous one, while
+ * the first one, opened at the start, waits for the final profile). A format that streams (jsonl:
+ * writers/writer.h) is begun before sampling, listens to the profile, and
+ * is flushed from the same callback; a period or a SIGUSR1 is then a flush.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,7 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +37,7 @@
 #include "cli/complete.h"
 #include "cli/opts.h"
 #include "cli/session.h"
+#include "proc/launch.h"
 #include "writers/outfile.h"
 #include "writers/writer.h"
 #include "sampler/sampler.h"
@@ -41,12 +53,15 @@ struct record_config {
 	const char *format;             /* NULL: from the extension, else flamegraph */
 	bool threads, interps, nolineno, capture, hideprogress;
 	bool no_sources;                /* --no-sources: the report keeps no source text */
+	bool stream;                    /* --stream: -f jsonl, to stdout unless -o */
+	double period;                  /* --period S: write the profile so far; 0: no */
 	int verbose;
 };
 
 static const struct record_config record_defaults = {
 	.o = OPTS_DEFAULTS, .output = NULL, .format = NULL, .threads = false, .interps = false,
-	.nolineno = false, .capture = false, .hideprogress = false, .verbose = 0,
+	.nolineno = false, .capture = false, .hideprogress = false, .stream = false, .period = 0,
+	.verbose = 0,
 };
 
 static void usage(FILE *f)
@@ -57,16 +72,22 @@ static void usage(FILE *f)
 "Sample a Python program and write a profile (a flame graph by default).\n"
 "\n"
 "Options:\n"
-"  -o, --output FILE      output file (default: <program or pid>-<time>.<ext>)\n"
+"  -o, --output FILE      output file (default: <program or pid>-<time>.<ext>;\n"
+"                         - is standard output)\n"
 "  -f, --format FORMAT    flamegraph (.svg), speedscope (.json), raw (.txt:\n"
 "                         collapsed stacks), chrometrace (.trace.json), pprof\n"
 "                         (.pb.gz; always gzip-compressed), json (cspy's own),\n"
 "                         gecko (.gecko.json: Firefox Profiler), pstats\n"
 "                         (.pstats, .prof: Python's pstats), html (.html: a\n"
-"                         one-file report with the sources);\n"
+"                         one-file report with the sources), jsonl (.jsonl:\n"
+"                         one line per sample, written while recording);\n"
 "                         default: from the extension of --output\n"
 "                         (an unknown one is an error), else flamegraph; a name\n"
 "                         ending in .gz (or .svgz) is written gzip-compressed\n"
+"      --stream           -f jsonl, to standard output unless -o names a file\n"
+"      --period S         every S seconds, write the profile so far to the output\n"
+"                         (replaced whole: a reader never sees half a file) and\n"
+"                         go on; with jsonl, flush it\n"
 "  -r, --rate N           samples per second (default 100, at most 100000)\n"
 "  -d, --duration S       stop after S seconds (default: until the program exits)\n"
 "  -p, --pid PID[,PID]    attach to running processes\n"
@@ -94,6 +115,9 @@ static void usage(FILE *f)
 "  -v, --verbose          also print cspy's own CPU time per sample\n"
 "  -h, --help             show this help\n"
 "\n"
+"SIGUSR1 sent to cspy writes the profile so far, as --period does, and\n"
+"sampling goes on (the program does not get it).\n"
+"\n"
 "REGEX is a POSIX extended regular expression (as in grep -E), found anywhere\n"
 "in the text unless anchored with ^ or $: --match-function '^handle_'.\n"
 "PID is decimal, or hexadecimal after 0x (--pid 0x1a2b).\n"
@@ -113,10 +137,12 @@ static void usage(FILE *f)
 "  cspy record --pid $(pgrep -d, python) -o all.svg    several processes\n"
 "  cspy record -s -o workers.svg --pid $(pgrep -o gunicorn)   a server and its workers\n"
 "  cspy record --gil --idle -r 1000 -o p.svg -- python job.py\n"
-"  cspy record --native -o p.svg --pid 4242           with C extension frames\n");
+"  cspy record --native -o p.svg --pid 4242           with C extension frames\n"
+"  cspy record --period 10 -o p.svg --pid 4242        p.svg updated every 10 s\n"
+"  cspy record --stream --pid 4242 | jq -c 'select(.t)'   samples as they come\n");
 }
 
-enum { O_NOLINENO = OPTS_OWN, O_INTERPS, O_CAPTURE, O_HIDE };
+enum { O_NOLINENO = OPTS_OWN, O_INTERPS, O_CAPTURE, O_HIDE, O_STREAM, O_PERIOD };
 enum { O_NO_SOURCES = OPTS_OWN + 64 };
 
 static const struct option record_options[] = {
@@ -128,6 +154,8 @@ static const struct option record_options[] = {
 	{ "capture", no_argument, NULL, O_CAPTURE },
 	{ "hideprogress", no_argument, NULL, O_HIDE },
 	{ "no-sources", no_argument, NULL, O_NO_SOURCES },
+	{ "stream", no_argument, NULL, O_STREAM },
+	{ "period", required_argument, NULL, O_PERIOD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ 0 }
 };
@@ -144,6 +172,8 @@ static int parse_own(int key, const char *arg, void *own)
 	case O_CAPTURE: c->capture = true; break;
 	case O_HIDE: c->hideprogress = true; break;
 	case O_NO_SOURCES: c->no_sources = true; break;
+	case O_STREAM: c->stream = true; break;
+	case O_PERIOD: return args_parse_double(arg, "--period", 0.05, &c->period);
 	case 'v': c->verbose++; break;
 	default: return -EINVAL;        /* not in record_options */
 	}
@@ -184,13 +214,200 @@ struct progress_ctx {
 	const struct record_config *c;
 	bool tty, warned;
 	struct srcread *src;    /* the format shows sources: read them between ticks */
+	/* Writing while recording (--period, SIGUSR1, a streaming format). */
+	struct sampler *s;
+	struct profile *prof;
+	const struct writer *fmt;
+	struct outfile *out;            /* the final output (a stream writes into it) */
+	void *stream;                   /* fmt->stream's, once begun; else NULL */
+	const char *path, *cmdline;
+	double next_write_s;            /* --period: elapsed_s of the next write */
+	unsigned long usr1_seen;        /* session_usr1() when last looked at */
+	unsigned long writes;           /* profiles so far written (or stream flushes asked) */
+	bool write_said, write_failed;
+	pid_t writer;                   /* the child writing the profile so far, 0: none */
+	int writer_fd;                  /* ... the pipe its result comes through */
+	uint64_t w_t0;                  /* ... when it began (clock_now_ns) */
+	double w_at, w_paused_ms;       /* ... elapsed_s then, and how long sampling waited */
+	bool w_usr1;                    /* ... asked by SIGUSR1 */
+	uint64_t w_samples;             /* ... what it holds */
+	size_t w_stacks;
 };
+
+static uint64_t start_unix_ns(const struct sampler_status *st);
+
+/* The profile's metadata from the sampler's status now. */
+static void set_meta(struct progress_ctx *pc, const struct sampler_status *st)
+{
+	const struct record_config *c = pc->c;
+	struct prof_meta meta = {
+		.title = pc->cmdline, .command_line = pc->cmdline, .rate_hz = c->o.rate,
+		.start_unix_ns = start_unix_ns(st), .duration_ns = (uint64_t)(st->elapsed_s * 1e9),
+		.samples = st->samples, .errors = st->errors, .ticks = st->ticks,
+		.python_version = sampler__python_version(pc->s), .gil_only = c->o.gil,
+		.idle_included = c->o.idle, .native = c->o.native,
+	};
+	profile__set_meta(pc->prof, &meta);
+}
+
+/* The profile so far to a new file renamed over the output (the final
+ * output, opened at the start, stays open for the end). 0 or -errno. */
+static int write_file(struct progress_ctx *pc)
+{
+	struct outfile *of = NULL;
+	int err = outfile__open(pc->path, OUTFILE_REPLACE, &of);
+	if (err)
+		return err;
+	if (writer_path_gzip(pc->path) && !pc->fmt->compressed && (err = outfile__gzip(of)) != 0)
+		return outfile__close(of, err);
+	launch_chown_sudo_user(outfile__fd(of));
+	struct writer_opts oo = { .full_filenames = pc->c->o.full_filenames };
+	return outfile__close(of, pc->fmt->write(outfile__stream(of), pc->prof, &oo));
+}
+
+/* Say how a write of the profile so far went: a failure once, each one
+ * with -v, else the first one once. */
+static void write_said(struct progress_ctx *pc, int err)
+{
+	const char *clear = pc->tty && !pc->c->hideprogress ? "\r\033[K" : "";
+	double ms = (double)(clock_now_ns() - pc->w_t0) / 1e6;
+	if (err) {
+		if (!pc->write_failed)
+			fprintf(stderr, "%scspy> Warning: writing the profile so far to '%s' failed: %s "
+				"(recording goes on)\n", clear, pc->path, strerror(-err));
+		pc->write_failed = true;
+	} else if (pc->c->verbose) {
+		fprintf(stderr, "%scspy> Wrote the profile so far to '%s' at %.1f s%s: %llu samples, "
+			"%zu stacks, in %.1f ms (sampling paused %.1f ms)\n", clear, pc->path, pc->w_at,
+			pc->w_usr1 ? " (SIGUSR1)" : "", (unsigned long long)pc->w_samples, pc->w_stacks, ms,
+			pc->w_paused_ms);
+	} else if (!pc->write_said) {
+		fprintf(stderr, "%scspy> Wrote the profile so far to '%s'%s; the final one follows at "
+			"the end\n", clear, pc->path,
+			pc->c->period > 0 ? ", again at every --period and SIGUSR1" : "");
+	}
+	pc->write_said = true;
+}
+
+/* The write in a child process ended? block: wait for it. Its result
+ * comes through a pipe (its exit status may be reaped by the launcher's
+ * reaping of traced threads, proc/launch.c). */
+static void write_poll(struct progress_ctx *pc, bool block)
+{
+	if (pc->writer <= 0)
+		return;
+	if (block) {
+		int fl = fcntl(pc->writer_fd, F_GETFL);
+		fcntl(pc->writer_fd, F_SETFL, fl & ~O_NONBLOCK);
+	}
+	int err = 0;
+	ssize_t r;
+	while ((r = read(pc->writer_fd, &err, sizeof(err))) < 0 && errno == EINTR)
+		;
+	if (r < 0 && errno == EAGAIN)
+		return;
+	if (r != (ssize_t)sizeof(err))
+		err = -EPIPE;           /* it died without a word */
+	close(pc->writer_fd);
+	waitpid(pc->writer, NULL, 0);   /* it exits right after its word (ECHILD if reaped) */
+	pc->writer = 0;
+	write_said(pc, err);
+}
+
+/* --period or SIGUSR1: the profile so far, written by a child process
+ * (fork: a copy-on-write snapshot of the profile) so that sampling goes
+ * on while it is written, as a Redis BGSAVE does; one at a time (a request
+ * while one runs waits for the next period or signal). Without fork, in
+ * place. With a stream: a flush (done by the caller). */
+static void write_so_far(struct progress_ctx *pc, const struct sampler_status *st, bool usr1)
+{
+	const char *clear = pc->tty && !pc->c->hideprogress ? "\r\033[K" : "";
+	if (pc->stream) {
+		pc->writes++;
+		if (pc->c->verbose)
+			fprintf(stderr, "%scspy> Flushed '%s' at %.1f s%s\n", clear, pc->path,
+				st->elapsed_s, usr1 ? " (SIGUSR1)" : "");
+		return;
+	}
+	if (!outfile__atomic(pc->out)) {
+		/* Not a file a rename can replace: a second profile would be
+		 * appended to the first (--period is refused for these). */
+		if (!pc->write_failed)
+			fprintf(stderr, "%scspy> Warning: cannot write the profile so far to '%s': not a "
+				"file that can be replaced whole\n", clear, pc->path);
+		pc->write_failed = true;
+		return;
+	}
+	if (pc->writer > 0)
+		return;
+	pc->writes++;
+	pc->w_t0 = clock_now_ns();
+	pc->w_at = st->elapsed_s;
+	pc->w_usr1 = usr1;
+	set_meta(pc, st);
+	pc->w_samples = profile__total(pc->prof);
+	pc->w_stacks = profile__nstacks(pc->prof);
+	fflush(stderr);
+	int pfd[2] = { -1, -1 };
+	pid_t pid = pipe2(pfd, O_CLOEXEC) == 0 ? fork() : -1;
+	if (pid == 0) {
+		close(pfd[0]);
+		int err = write_file(pc);
+		ssize_t w = write(pfd[1], &err, sizeof(err));
+		_exit(w == (ssize_t)sizeof(err) ? 0 : 1);
+	}
+	if (pid < 0) {          /* no child: in place, sampling waits */
+		if (pfd[0] >= 0) {
+			close(pfd[0]);
+			close(pfd[1]);
+		}
+		int err = write_file(pc);
+		pc->w_paused_ms = (double)(clock_now_ns() - pc->w_t0) / 1e6;
+		write_said(pc, err);
+		return;
+	}
+	close(pfd[1]);
+	fcntl(pfd[0], F_SETFL, fcntl(pfd[0], F_GETFL) | O_NONBLOCK);
+	pc->writer = pid;
+	pc->writer_fd = pfd[0];
+	pc->w_paused_ms = (double)(clock_now_ns() - pc->w_t0) / 1e6;
+}
+
+/* Writing while recording, from the progress callback: the stream's
+ * buffer pushed out, then a write that is due. A stream that cannot be
+ * written any more (the reader of the pipe is gone) ends the recording. */
+static void write_while_recording(struct progress_ctx *pc, const struct sampler_status *st)
+{
+	write_poll(pc, false);
+	if (pc->stream) {
+		int err = pc->fmt->stream->flush(pc->stream);
+		int oerr = outfile__flush(pc->out);     /* the real errno (EPIPE), if any */
+		err = oerr ? oerr : err;
+		if (err && !pc->write_failed) {
+			pc->write_failed = true;
+			fprintf(stderr, "%scspy> Writing '%s' failed: %s; stopping\n",
+				pc->tty && !pc->c->hideprogress ? "\r\033[K" : "", pc->path, strerror(-err));
+			sampler__request_stop(pc->s);
+		}
+	}
+	unsigned long u = session_usr1();
+	bool usr1 = u != pc->usr1_seen;
+	bool due = pc->c->period > 0 && st->elapsed_s >= pc->next_write_s;
+	if (!usr1 && !due)
+		return;
+	pc->usr1_seen = u;
+	if (pc->c->period > 0)
+		pc->next_write_s = st->elapsed_s + pc->c->period;
+	write_so_far(pc, st, usr1);
+}
 
 static void progress(const struct sampler_status *st, void *arg)
 {
 	struct progress_ctx *pc = arg;
 	if (pc->src)
 		srcread__scan(pc->src, SRCREAD_FILES_PER_SCAN);
+	if (pc->s)
+		write_while_recording(pc, st);
 	if (st->behind && !pc->warned) {
 		pc->warned = true;
 		fprintf(stderr, "%scspy> Warning: sampling is falling behind (%.0f ms late); results may be "
@@ -210,6 +427,8 @@ static void progress(const struct sampler_status *st, void *arg)
 		fprintf(stderr, "\r\033[KCollected %llu samples (%llu errors) in %.1fs",
 			(unsigned long long)st->samples, (unsigned long long)st->errors, st->elapsed_s);
 	}
+	if (pc->writes && !pc->stream)
+		fprintf(stderr, "  Written: %lu", pc->writes);
 	fflush(stderr);
 }
 
@@ -282,6 +501,20 @@ int cmd_record(int argc, char **argv)
 	if (err)
 		return err > 0 ? 0 : EXIT_USAGE;
 
+	if (c.stream) {
+		/* The format that streams, named by the writer table. */
+		const struct writer *w = NULL;
+		for (size_t i = 0; (w = writer_at(i)) != NULL && !w->stream; i++)
+			;
+		if (c.format && (!writer_find(c.format) || !writer_find(c.format)->stream)) {
+			cli_error("--stream writes %s: it cannot be combined with --format %s",
+				  w ? w->name : "a stream", c.format);
+			return EXIT_USAGE;
+		}
+		c.format = w ? w->name : c.format;
+		if (!c.output)
+			c.output = "-";
+	}
 	const struct writer *fmt;
 	int cerr = writer_choose(c.format, c.output, &fmt);
 	if (cerr == -ENOENT) {
@@ -305,14 +538,38 @@ int cmd_record(int argc, char **argv)
 		free(path);
 		return EXIT_USAGE;
 	}
-	/* Open the output now: an unwritable path must not cost a whole run. */
+	/* Open the output now: an unwritable path must not cost a whole run.
+	 * A stream is written in place, for readers that follow it. */
 	struct outfile *out = NULL;
-	if (session_open_output(path, false, &out)) {
+	if (fmt->stream) {
+		if ((err = outfile__open(path, OUTFILE_DIRECT, &out)) != 0) {
+			cli_error("cannot write the output file '%s': %s", path, strerror(-err));
+		} else if ((err = launch_chown_sudo_user(outfile__fd(out))) != 0) {
+			fprintf(stderr, "cspy> Warning: cannot give '%s' to the user who ran sudo: %s\n",
+				path, strerror(-err));
+			err = 0;
+		}
+	} else {
+		err = session_open_output(path, false, &out);
+		if (!err && c.period > 0 && !outfile__atomic(out)) {
+			cli_error("--period needs an output file that can be replaced whole, not '%s' "
+				  "(or -f jsonl, which it flushes)", path);
+			outfile__close(out, -ECANCELED);
+			err = -EINVAL;
+		}
+	}
+	if (err) {
 		stack_filter__free(filter);
 		free(stem);
 		free(path);
 		return 1;
 	}
+	/* The profile goes to standard output: a launched program's output
+	 * would be mixed into it, so the program's goes to standard error
+	 * (cspy's own stdout is not written to; the output has its own
+	 * descriptor, outfile.h). */
+	if (strcmp(path, "-") == 0 && c.o.target.command && !c.capture)
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 	if (writer_path_gzip(path) && !fmt->compressed && (err = outfile__gzip(out)) != 0) {
 		cli_error("cannot compress '%s': %s", path, strerror(-err));
 		outfile__close(out, err);
@@ -329,7 +586,8 @@ int cmd_record(int argc, char **argv)
 	/* The progress bar redraws with ANSI escapes: only on a terminal that
 	 * takes them (TERM=dumb or unknown: the summary alone, as for a pipe). */
 	struct progress_ctx pc = { .c = &c,
-				   .tty = isatty(STDERR_FILENO) && term_ansi_ok(getenv("TERM")) };
+				   .tty = isatty(STDERR_FILENO) && term_ansi_ok(getenv("TERM")),
+				   .prof = prof, .fmt = fmt, .out = out, .path = path };
 	if (fmt->sources && !c.no_sources)
 		pc.src = srcread__new(prof, SRCREAD_FILE_MAX, SRCREAD_TOTAL_MAX);
 	struct sampler_config sc = {
@@ -341,6 +599,7 @@ int cmd_record(int argc, char **argv)
 	int rc = 0;
 	bool started = false;           /* sampling began: the file gets written */
 	char *cmdline = args_command_line(c.o.target.command, c.o.target.pids);
+	pc.cmdline = cmdline;
 
 	/* A Ctrl-C before the interpreter started (SESSION_INTERRUPTED) or a
 	 * program that ended before a sample (SESSION_EXITED): nothing
@@ -352,9 +611,19 @@ int cmd_record(int argc, char **argv)
 	if (how == SESSION_READY)
 		cli_note("Sampling process %g times a second. Press Control-C to exit.", c.o.rate);
 	started = true;
+	/* Writing while recording begins with the samples. */
+	pc.s = s;
+	pc.usr1_seen = session_usr1();
+	pc.next_write_s = c.period;
+	if (fmt->stream) {
+		set_meta(&pc, sampler__status(s));
+		pc.stream = fmt->stream->begin(outfile__stream(out), prof);
+	}
 	sampler__run(s);
 	if (pc.src)
 		srcread__scan(pc.src, 0);       /* the rest, while the targets live */
+	pc.s = NULL;
+	write_poll(&pc, true);  /* a write of the profile so far ends before the final one */
 	if (pc.tty && !c.hideprogress)
 		fprintf(stderr, "\r\033[K");
 	if (c.o.gil && sampler__status(s)->max_nogil_processes > 0)
@@ -369,29 +638,36 @@ int cmd_record(int argc, char **argv)
 
 out:;
 	const struct sampler_status *st = sampler__status(s);
-	uint64_t start_unix = start_unix_ns(st);
+	pc.s = s;
+	set_meta(&pc, st);
+	pc.s = NULL;
 	/* The program runs on after a signal, the end of --duration or an
 	 * error: end it (see cli/session.h) before writing the file. */
 	rc = session_end(s, rc);
 
-	struct prof_meta meta = {
-		.title = cmdline, .command_line = cmdline, .rate_hz = c.o.rate,
-		.start_unix_ns = start_unix, .duration_ns = (uint64_t)(st->elapsed_s * 1e9),
-		.samples = st->samples, .errors = st->errors, .ticks = st->ticks,
-		.python_version = sampler__python_version(s), .gil_only = c.o.gil,
-		.idle_included = c.o.idle, .native = c.o.native,
-	};
-	profile__set_meta(prof, &meta);
 	struct writer_opts oo = { .full_filenames = c.o.full_filenames };
 	int werr = 0;
 	if (!started && rc) {
 		/* Nothing was sampled because of an error already reported:
-		 * leave no empty file behind. */
+		 * leave no empty file behind (a stream's, written in place,
+		 * is there and empty: removed). */
 		outfile__close(out, -ECANCELED);
+		struct stat sb;
+		if (fmt->stream && strcmp(path, "-") != 0 && lstat(path, &sb) == 0 &&
+		    S_ISREG(sb.st_mode) && sb.st_size == 0)
+			unlink(path);
 		goto done;
 	}
 	uint64_t w0 = clock_now_ns();
-	werr = outfile__close(out, fmt->write(outfile__stream(out), prof, &oo));
+	if (fmt->stream) {
+		/* Begun with the samples; else (nothing was sampled) now. */
+		if (!pc.stream)
+			pc.stream = fmt->stream->begin(outfile__stream(out), prof);
+		werr = outfile__close(out, fmt->stream->end(pc.stream));
+		pc.stream = NULL;
+	} else {
+		werr = outfile__close(out, fmt->write(outfile__stream(out), prof, &oo));
+	}
 	double write_s = (double)(clock_now_ns() - w0) / 1e9;
 	if (werr) {
 		cli_error("writing '%s' failed: %s", path, strerror(-werr));

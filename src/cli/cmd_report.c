@@ -162,6 +162,8 @@ int cmd_report(int argc, char **argv)
 		cli_error("cannot read '%s': %s", c.input, msg);
 		return 1;
 	}
+	if (msg[0])     /* read, with a warning (a jsonl recording cut short) */
+		cli_note("Warning: '%s': %s", c.input, msg);
 	int rc = 1;
 	char *path = NULL;
 	struct outfile *out = NULL;

@@ -5,8 +5,8 @@
  * also in the short-option string, whether it takes a value, what the value
  * completes to, the help line found in its --help text, caught with
  * open_memstream); then one writer per shell prints the script from the
- * lists. A command is also recognised by its unique prefixes ("rec"), as
- * main.c accepts them. Every script ends the options at `--` and, for a
+ * lists. A command is also recognised by its prefixes ("rec"; one several
+ * commands share is the first one's), as main.c accepts them. Every script ends the options at `--` and, for a
  * command that launches a program, completes that program's words as files.
  */
 #include "cli/complete.h"
@@ -33,7 +33,7 @@ struct ccmd {
 	const struct complete_cmd *c;
 	struct copt *opts;
 	size_t n;
-	char *prefixes;         /* "r re rec reco recor record": every unique prefix */
+	char *prefixes;         /* "r re rec reco recor record": every prefix that is its */
 };
 
 void complete_cmd__release(struct complete_cmd *c)
@@ -159,13 +159,16 @@ static void load(const struct complete_cmd *c, const struct complete_cmd *all, s
 	}
 	free(text);
 
+	/* A prefix is c's when no command before it in the table has it (as
+	 * main.c resolves a prefix several commands share: the first). */
 	size_t len = strlen(c->name), cap = (len + 1) * (len + 2) / 2 + 1, used = 0;
+	size_t self = c >= all && c < all + nall ? (size_t)(c - all) : nall;
 	out->prefixes = xcalloc(1, cap);
 	for (size_t k = 1; k <= len; k++) {
-		int same = 0;
-		for (size_t j = 0; j < nall; j++)
-			same += strncmp(all[j].name, c->name, k) == 0;
-		if (same == 1 || k == len)
+		int before = 0;
+		for (size_t j = 0; j < self; j++)
+			before += strncmp(all[j].name, c->name, k) == 0;
+		if (before == 0 || k == len)
 			used += (size_t)snprintf(out->prefixes + used, cap - used, "%s%.*s",
 						 used ? " " : "", (int)k, c->name);
 	}

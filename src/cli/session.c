@@ -30,6 +30,7 @@ static volatile sig_atomic_t first_shared;      /* it reached the child too */
 static volatile sig_atomic_t ending;            /* the end has begun: signals hurry it */
 static volatile sig_atomic_t hurry;             /* signals since then */
 static volatile sig_atomic_t child_pid;
+static volatile sig_atomic_t usr1;              /* SIGUSR1 count */
 static struct sampler *volatile sampler;        /* stopped by every signal (session_start
 						 * to session_end) */
 
@@ -61,6 +62,17 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 		sampler__request_stop(s);
 }
 
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1++;
+}
+
+unsigned long session_usr1(void)
+{
+	return (unsigned long)usr1;
+}
+
 void session_catch_signals(void)
 {
 	first_sig = 0;
@@ -79,6 +91,14 @@ void session_catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Restarted system calls: a SIGUSR1 must not fail a read or a wait
+	 * of the sampler (its sleeps go on after EINTR). */
+	usr1 = 0;
+	struct sigaction su = { 0 };
+	su.sa_handler = on_usr1;
+	su.sa_flags = SA_RESTART;
+	sigemptyset(&su.sa_mask);
+	sigaction(SIGUSR1, &su, NULL);
 }
 
 int session_signal(void)

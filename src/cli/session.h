@@ -5,7 +5,9 @@
  *   fails at once, and under sudo given to the user who ran sudo;
  * - signals: SIGINT, SIGTERM and SIGHUP only ask the sampler to stop
  *   (sampler__request_stop on the sampler of session_start, until
- *   session_end) and are counted; SIGPIPE is ignored;
+ *   session_end) and are counted; SIGPIPE is ignored; SIGUSR1 is only
+ *   counted (record writes the profile so far: session_usr1), never passed
+ *   on and never an end;
  * - launch or attach: the command after `--` is started (as the user who
  *   ran sudo) and the sampler waits for its interpreter, or the sampler
  *   attaches to every --pid;
@@ -34,9 +36,11 @@ struct sampler;
  * 0 and *out, or -errno (reported). */
 int session_open_output(const char *path, bool append, struct outfile **out);
 
-/* Install the handlers of SIGINT, SIGTERM, SIGHUP (and ignore SIGPIPE);
+/* Install the handlers of SIGINT, SIGTERM, SIGHUP, SIGUSR1 (and ignore SIGPIPE);
  * forget earlier signals and any earlier child. */
 void session_catch_signals(void);
+/* How many SIGUSR1 arrived since session_catch_signals. */
+unsigned long session_usr1(void);
 /* The first signal that arrived, 0 if none. Async-signal-safe. */
 int session_signal(void);
 

@@ -4,7 +4,8 @@
  * and made safe for the format; each non-empty stack then becomes its line
  * text in one growing buffer. The lines are sorted by their bytes, runs of
  * equal text (the same stack seen in several threads) are merged by adding
- * their counts, and the result is written with every write checked.
+ * their counts, and the result is written with every write checked. A
+ * differential profile (cspy diff) gets its base count before the count.
  */
 #include "writers/collapsed.h"
 
@@ -20,6 +21,7 @@ struct line {
 	const char *s;
 	size_t len;
 	uint64_t count;
+	uint64_t base;          /* a diff's base count */
 };
 
 /* The label of frame f with ';' -> ':' and line breaks -> ' '; heap string. */
@@ -53,6 +55,7 @@ int collapsed_write(FILE *f, const struct profile *p, const struct collapsed_opt
 	if (!o)
 		o = &def;
 	size_t nframes = profile__nframes(p), nstacks = profile__nstacks(p);
+	bool diff = profile__meta(p)->diff;
 	char **label = xcalloc(nframes ? nframes : 1, sizeof(*label));
 	size_t *label_len = xcalloc(nframes ? nframes : 1, sizeof(*label_len));
 	for (uint32_t i = 0; i < nframes; i++) {
@@ -67,7 +70,7 @@ int collapsed_write(FILE *f, const struct profile *p, const struct collapsed_opt
 	size_t *off = xcalloc(nstacks ? nstacks : 1, sizeof(*off));
 	for (uint32_t i = 0; i < nstacks; i++) {
 		const struct prof_stack *st = profile__stack_at(p, i);
-		if (!st->n || !st->count)
+		if (!st->n || (!st->count && !(diff && st->base)))
 			continue;
 		size_t need = 0;
 		for (uint32_t k = 0; k < st->n; k++)
@@ -82,6 +85,7 @@ int collapsed_write(FILE *f, const struct profile *p, const struct collapsed_opt
 		}
 		lines[nlines].len = buf_n - off[nlines];
 		lines[nlines].count = st->count;
+		lines[nlines].base = st->base;
 		nlines++;
 	}
 	for (size_t i = 0; i < nlines; i++)
@@ -90,12 +94,17 @@ int collapsed_write(FILE *f, const struct profile *p, const struct collapsed_opt
 
 	int err = 0;
 	for (size_t i = 0; i < nlines && !err;) {
-		uint64_t count = lines[i].count;
+		uint64_t count = lines[i].count, base = lines[i].base;
 		size_t j = i + 1;
-		for (; j < nlines && cmp_line(&lines[i], &lines[j]) == 0; j++)
+		for (; j < nlines && cmp_line(&lines[i], &lines[j]) == 0; j++) {
 			count += lines[j].count;
-		if (fwrite(lines[i].s, 1, lines[i].len, f) != lines[i].len ||
-		    fprintf(f, " %" PRIu64 "\n", count) < 0)
+			base += lines[j].base;
+		}
+		if (fwrite(lines[i].s, 1, lines[i].len, f) != lines[i].len)
+			err = -EIO;
+		else if (diff && fprintf(f, " %" PRIu64 " %" PRIu64 "\n", base, count) < 0)
+			err = -EIO;
+		else if (!diff && fprintf(f, " %" PRIu64 "\n", count) < 0)
 			err = -EIO;
 		i = j;
 	}

@@ -11,6 +11,14 @@
  * their bytes (as `LC_ALL=C sort`), so the same profile always gives the same
  * file. Stacks without frames are left out.
  *
+ * A differential profile (prof_meta.diff, `cspy diff`) is written in the
+ * two-count form flamegraph.pl reads (difffolded.pl's output): one line per
+ * stack that either profile has, BASE's samples then NEW's,
+ *
+ *     root;caller;...;leaf BASE NEW
+ *
+ * (0 where a profile lacks the stack).
+ *
  * A label is made safe for the format before it is written: ';' (the frame
  * separator) becomes ':', and '\n' and '\r' (the line separator) become
  * spaces. Other bytes are written as they are (no UTF-8 check).

@@ -20,6 +20,11 @@
  *    flamegraph.js (generated into the binary by the Makefile) in a CDATA
  *    section that is split wherever "]]>" would occur.
  *
+ * A diff (prof_meta.diff) also sums the base counts into the tree and
+ * colours each kept frame by its change of share (see flamegraph.h); any
+ * other profile takes none of those paths and is drawn byte for byte as
+ * before.
+ *
  * Frames are formatted with a few appends to the shared output buffer
  * (writers/outbuf.h) instead of printf, which dominated the run time.
  * All numbers are printed from integers (hundredths), never with %f, so the
@@ -67,6 +72,7 @@ struct node {
 	uint32_t depth;
 	uint64_t n;             /* samples in this frame and below */
 	uint64_t s;             /* samples left of it (its first sample offset) */
+	uint64_t b;             /* a diff: the base profile's samples in this frame and below */
 };
 
 struct fg {
@@ -83,6 +89,8 @@ struct fg {
 	uint32_t *order;        /* kept nodes in pre-order */
 	size_t norder;
 	uint32_t max_depth;
+	bool diff;              /* a differential profile: coloured by change */
+	double max_change;      /* a diff: the largest |change of share| of a kept frame */
 };
 
 /* ---- step 1: labels ---- */
@@ -247,7 +255,7 @@ static uint32_t node_child(struct fg *fg, uint32_t parent, uint32_t label)
 	}
 	uint32_t id = (uint32_t)fg->nnodes;
 	fg->nodes = xgrow(fg->nodes, &fg->nodes_cap, fg->nnodes + 1, sizeof(*fg->nodes));
-	fg->nodes[id] = (struct node){ label, parent, NONE, NONE, 0, 0, 0 };
+	fg->nodes[id] = (struct node){ label, parent, NONE, NONE, 0, 0, 0, 0 };
 	fg->nnodes++;
 	hashmap__insert(&fg->child_tab, &pos, id);
 	return id;
@@ -268,21 +276,23 @@ static void tree_build(struct fg *fg, bool reverse)
 {
 	hashmap__init(&fg->child_tab, 1024);
 	fg->nodes = xgrow(NULL, &fg->nodes_cap, 1, sizeof(*fg->nodes));
-	fg->nodes[0] = (struct node){ 0, NONE, NONE, NONE, 0, 0, 0 };
+	fg->nodes[0] = (struct node){ 0, NONE, NONE, NONE, 0, 0, 0, 0 };
 	fg->nnodes = 1;
 	size_t ns = profile__nstacks(fg->p);
 	for (uint32_t sid = 0; sid < ns; sid++) {
 		const struct prof_stack *st = profile__stack_at(fg->p, sid);
-		if (!st->count)
+		if (!st->count && !(fg->diff && st->base))
 			continue;
 		uint32_t cur = 0;
 		fg->nodes[0].n += st->count;
+		fg->nodes[0].b += st->base;
 		for (uint32_t k = 0; k < st->n; k++) {
 			uint32_t fid = st->frames[reverse ? st->n - 1 - k : k];
 			if (fid >= profile__nframes(fg->p))
 				continue;
 			cur = node_child(fg, cur, fg->frame_label[fid]);
 			fg->nodes[cur].n += st->count;
+			fg->nodes[cur].b += st->base;
 		}
 	}
 	/* Link siblings in label order: sort all non-root nodes by (parent, rank). */
@@ -313,7 +323,8 @@ static void layout(struct fg *fg, double usable, double min_width)
 	uint32_t cur = 0;
 	for (;;) {
 		struct node *nd = &fg->nodes[cur];
-		bool kept = (double)nd->n * usable / (double)total >= min_width;
+		/* (a diff's frames that only the base has are 0 wide: left out) */
+		bool kept = nd->n && (double)nd->n * usable / (double)total >= min_width;
 		if (kept) {
 			fg->order[fg->norder++] = cur;
 			if (nd->depth > fg->max_depth)
@@ -493,6 +504,77 @@ static void write_subtitle(struct outbuf *out, const struct prof_meta *m, uint64
 	outbuf__str(out, total == 1 ? " thread sample</text>\n" : " thread samples</text>\n");
 }
 
+/* ---- differential colours (cspy diff) ---- */
+
+/* Below this largest change (1 % of the samples) colours are not stretched
+ * further: noise between two runs of the same program stays pale. */
+#define DIFF_MIN_SCALE 0.01
+#define DIFF_NEUTRAL 0xe6e6e6   /* no change */
+#define DIFF_GROW 0xd73027      /* the largest growth: red */
+#define DIFF_SHRINK 0x4575b4    /* the largest shrink: blue */
+
+/* The change of a frame's share: NEW's samples over NEW's total minus
+ * BASE's over BASE's total, so runs of different lengths compare. */
+static double node_change(const struct fg *fg, const struct node *nd)
+{
+	const struct node *r = &fg->nodes[0];
+	double sn = r->n ? (double)nd->n / (double)r->n : 0;
+	double sb = r->b ? (double)nd->b / (double)r->b : 0;
+	return sn - sb;
+}
+
+/* The scale of the colours: the largest |change| of a kept frame. */
+static void diff_scale(struct fg *fg)
+{
+	fg->max_change = DIFF_MIN_SCALE;
+	for (size_t i = 1; i < fg->norder; i++) {
+		double c = node_change(fg, &fg->nodes[fg->order[i]]);
+		if (c < 0)
+			c = -c;
+		if (c > fg->max_change)
+			fg->max_change = c;
+	}
+}
+
+/* From grey towards red (growth) or blue (shrink), by |change| / scale. */
+static uint32_t diff_colour(double change, double scale)
+{
+	double t = (change < 0 ? -change : change) / scale;
+	if (t > 1)
+		t = 1;
+	uint32_t to = change < 0 ? DIFF_SHRINK : DIFF_GROW, rgb = 0;
+	for (int sh = 16; sh >= 0; sh -= 8) {
+		double a = (DIFF_NEUTRAL >> sh) & 0xff, b = (to >> sh) & 0xff;
+		rgb |= (uint32_t)round_ll(a + (b - a) * t) << sh;
+	}
+	return rgb;
+}
+
+/* A signed percentage with two decimals ("+12.50", "-0.25", "0.00"). */
+static void out_signed_pct(struct outbuf *o, double v)
+{
+	long long c = round_ll(v * 100);
+	if (c)
+		outbuf__mem(o, c < 0 ? "-" : "+", 1);
+	uint64_t m = (uint64_t)(c < 0 ? -c : c);
+	outbuf__u64(o, m / 100);
+	char t[3] = { '.', (char)('0' + m % 100 / 10), (char)('0' + m % 10) };
+	outbuf__mem(o, t, 3);
+}
+
+/* A diff's line under the title: both totals and what the colours mean. */
+static void write_diff_subtitle(struct outbuf *out, uint64_t base, uint64_t total, double cx)
+{
+	outbuf__str(out, "<text id=\"subtitle\" x=\"");
+	out_num(out, cx);
+	outbuf__str(out, "\" y=\"44\">Differential: base ");
+	outbuf__u64(out, base);
+	outbuf__str(out, ", new ");
+	outbuf__u64(out, total);
+	outbuf__str(out, " thread samples; widths: new; red grew, blue shrank "
+		"(share of each one's samples)</text>\n");
+}
+
 static void write_frame(struct outbuf *out, const struct fg *fg, uint32_t id,
 			const struct flamegraph_opts *o, double usable)
 {
@@ -504,17 +586,31 @@ static void write_frame(struct outbuf *out, const struct fg *fg, uint32_t id,
 	uint32_t row = o->icicle ? nd->depth : fg->max_depth - nd->depth;
 	double y = TOP + (double)row * FRAME_H;
 	uint32_t rgb = id == 0 ? 0xd8d8d8 : l->rgb;
+	if (fg->diff && id != 0)
+		rgb = diff_colour(node_change(fg, nd), fg->max_change);
 
 	outbuf__str(out, "<g data-s=\"");
 	outbuf__u64(out, nd->s);
 	outbuf__str(out, "\" data-n=\"");
 	outbuf__u64(out, nd->n);
+	if (fg->diff) {
+		outbuf__str(out, "\" data-b=\"");
+		outbuf__u64(out, nd->b);
+	}
 	outbuf__str(out, "\"><title>");
 	out_escaped(out, l->str, l->len);
 	outbuf__str(out, " (");
 	outbuf__u64(out, nd->n);
 	outbuf__str(out, nd->n == 1 ? " sample, " : " samples, ");
 	out_pct(out, nd->n, total);
+	if (fg->diff) {         /* both counts and shares, and the change */
+		outbuf__str(out, "%; base ");
+		outbuf__u64(out, nd->b);
+		outbuf__str(out, nd->b == 1 ? " sample, " : " samples, ");
+		out_pct(out, nd->b, fg->nodes[0].b);
+		outbuf__str(out, "%; change ");
+		out_signed_pct(out, node_change(fg, nd) * 100);
+	}
 	outbuf__str(out, "%)</title><rect x=\"");
 	out_num(out, x);
 	outbuf__str(out, "\" y=\"");
@@ -561,12 +657,14 @@ int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_o
 		title = "Flame Graph";
 	double usable = o.width - 2 * PAD_X;
 
-	struct fg fg = { .p = p };
+	struct fg fg = { .p = p, .diff = meta->diff };
 	labels_build(&fg, o.full_filenames);
 	tree_build(&fg, o.reverse);
 	uint64_t total = fg.nodes[0].n;
 	if (total)
 		layout(&fg, usable, o.min_width);
+	if (fg.diff)
+		diff_scale(&fg);
 
 	size_t tlen;
 	char *ctitle = xml_clean(title, &tlen);
@@ -604,7 +702,10 @@ int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_o
 	outbuf__str(out, "\" y=\"44\">Search</text>\n<text id=\"case\" x=\"");
 	out_num(out, width - PAD_X - 9 * CHAR_W);
 	outbuf__str(out, "\" y=\"44\">[ ] Ignore Case</text>\n");
-	write_subtitle(out, meta, total, o.width / 2.0);
+	if (fg.diff)
+		write_diff_subtitle(out, fg.nodes[0].b, total, o.width / 2.0);
+	else
+		write_subtitle(out, meta, total, o.width / 2.0);
 	outbuf__str(out, "<text id=\"details\" x=\"" STR(PAD_X) "\" y=\"");
 	outbuf__u64(out, bottom);
 	outbuf__str(out, "\"> </text>\n<text id=\"matched\" x=\"");

@@ -10,6 +10,14 @@
  * Ctrl-F, `?s=REGEX` in the URL, and a details line. Frame labels only ever
  * appear escaped in XML text and attributes, never in the script.
  *
+ * A differential profile (prof_meta.diff, `cspy diff`) is drawn with NEW's
+ * samples as widths (frames only BASE had are not drawn) and coloured by the
+ * change of each frame's share, NEW's count over NEW's total minus BASE's
+ * over BASE's: grey for none, towards red where it grew and blue where it
+ * shrank, full colour at the graph's largest change (at least 1 % of the
+ * samples). Each frame's tooltip gives both counts, both shares and the
+ * change; its <g> carries data-b (BASE's samples) beside data-n.
+ *
  * The output is deterministic: the same profile and options give the same
  * bytes (siblings are ordered by label, colours come from a hash of the
  * function name, numbers are formatted without the locale).

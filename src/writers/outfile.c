@@ -167,11 +167,17 @@ int outfile__open(const char *path, enum outfile_mode mode, struct outfile **out
 	struct outfile *of = xcalloc(1, sizeof(*of));
 	int err = 0;
 	of->fd = -1;
+	if (strcmp(path, "-") == 0) {
+		of->path = xstrdup(path);
+		of->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		err = of->fd < 0 ? -errno : 0;
+		goto stream;
+	}
 	bool fd_link = is_fd_link(path);
 	of->path = fd_link ? xstrdup(path) : destination(path);
 	struct stat st;
 	bool exists = stat(of->path, &st) == 0;
-	bool direct = mode == OUTFILE_APPEND || fd_link || (exists && !S_ISREG(st.st_mode));
+	bool direct = mode != OUTFILE_REPLACE || fd_link || (exists && !S_ISREG(st.st_mode));
 	if (!direct && exists && faccessat(AT_FDCWD, of->path, W_OK, AT_EACCESS) != 0) {
 		err = -errno;   /* a file we could not overwrite in place */
 	} else if (!direct) {
@@ -196,6 +202,7 @@ int outfile__open(const char *path, enum outfile_mode mode, struct outfile **out
 		of->fd = open(of->path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0666);
 		err = of->fd < 0 ? -errno : 0;
 	}
+stream:
 	if (!err) {
 		cookie_io_functions_t io = { .write = cookie_write, .close = cookie_close };
 		of->f = fopencookie(of, "w", io);
@@ -234,6 +241,20 @@ int outfile__gzip(struct outfile *of)
 	}
 	of->zbuf = xmalloc(GZ_CHUNK);
 	return 0;
+}
+
+int outfile__flush(struct outfile *of)
+{
+	if (fflush(of->f) != 0)
+		return of->err ? of->err : -EIO;
+	if (of->z && !of->err)
+		return gz_write(of, "", 0, Z_SYNC_FLUSH);
+	return of->err;
+}
+
+int outfile__atomic(const struct outfile *of)
+{
+	return of->tmp != NULL;
 }
 
 FILE *outfile__stream(struct outfile *of)

@@ -28,9 +28,11 @@ struct outfile;
 enum outfile_mode {
 	OUTFILE_REPLACE,        /* the whole file, renamed into place when complete */
 	OUTFILE_APPEND,         /* appended to directly (created if missing) */
+	OUTFILE_DIRECT,         /* written in place (truncated first): a stream that
+				 * readers follow while it is written (jsonl) */
 };
 
-/* Open path for writing; checks that it can be written (the directory for
+/* Open path for writing ("-": standard output, written directly); checks that it can be written (the directory for
  * the temporary file, the file itself if it exists). 0 or -errno. */
 int outfile__open(const char *path, enum outfile_mode mode, struct outfile **out);
 /* Compress everything written from now on: the file becomes gzip (zlib's
@@ -38,6 +40,12 @@ int outfile__open(const char *path, enum outfile_mode mode, struct outfile **out
  * finished by outfile__close(). For `record -o p.svgz`, `p.json.gz`. 0 or
  * -errno. */
 int outfile__gzip(struct outfile *of);
+/* Push everything written so far to the file: fflush, and with gzip a
+ * sync flush, so that a reader can decompress all of it. 0 or -errno. */
+int outfile__flush(struct outfile *of);
+/* Is the file renamed into place when complete (a reader never sees half
+ * of it)? False for what is written directly. */
+int outfile__atomic(const struct outfile *of);
 /* The stream to write to; borrowed, valid until outfile__close(). */
 FILE *outfile__stream(struct outfile *of);
 /* The descriptor under that stream (the temporary file's while writing),

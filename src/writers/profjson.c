@@ -2,6 +2,7 @@
  *
  * cspy JSON writer (see profjson.h): a straight walk over the profile's
  * metadata, frames, threads and stacks through the streaming JSON writer.
+ * A differential profile adds "diff" to the meta and "base" to each stack.
  */
 #include "writers/profjson.h"
 
@@ -48,6 +49,8 @@ static void write_meta(struct json *j, const struct prof_meta *m)
 	kv_bool(j, "gil_only", m->gil_only);
 	kv_bool(j, "idle_included", m->idle_included);
 	kv_bool(j, "native", m->native);
+	if (m->diff)    /* only in a diff: other profiles stay as they were */
+		kv_bool(j, "diff", true);
 	json__end_object(j);
 }
 
@@ -106,9 +109,10 @@ int profjson_write(FILE *f, const struct profile *p, const struct profjson_opts 
 
 	json__key(&j, "stacks");
 	json__begin_array(&j);
+	bool diff = profile__meta(p)->diff;
 	for (uint32_t i = 0; i < profile__nstacks(p) && !j.err; i++) {
 		const struct prof_stack *st = profile__stack_at(p, i);
-		if (!st->count)
+		if (!st->count && !(diff && st->base))
 			continue;       /* an unused id (see profile.h) */
 		json__begin_object(&j);
 		kv_uint(&j, "thread", st->thread);
@@ -118,6 +122,8 @@ int profjson_write(FILE *f, const struct profile *p, const struct profjson_opts 
 			json__uint(&j, st->frames[k]);
 		json__end_array(&j);
 		kv_uint(&j, "count", st->count);
+		if (diff)
+			kv_uint(&j, "base", st->base);
 		json__end_object(&j);
 	}
 	json__end_array(&j);

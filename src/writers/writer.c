@@ -7,11 +7,11 @@
  * .trace.json / .chrometrace.json Chrome trace; .txt / .collapsed / .folded
  * raw; .html / .htm the report; .gecko.json / .firefox.json the Firefox
  * Profiler's format;
- * .pstats / .prof Python's pstats; .pb / .pprof pprof. cspy's own JSON has
- * no ending: it is chosen with --format json. Any of them followed by .gz,
- * and .svgz (a flame graph), are compressed (writers/outfile.h
- * outfile__gzip), except pprof, which is always gzip (it compresses itself:
- * .pb.gz is the usual name).
+ * .pstats / .prof Python's pstats; .pb / .pprof pprof; .jsonl JSON Lines.
+ * cspy's own JSON has no ending: it is chosen with --format json. Any of
+ * them followed by .gz, and .svgz (a flame graph), are compressed
+ * (writers/outfile.h outfile__gzip), except pprof, which is always gzip (it
+ * compresses itself: .pb.gz is the usual name).
  */
 #include "writers/writer.h"
 
@@ -22,6 +22,7 @@
 #include "writers/chrometrace.h"
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
+#include "writers/jsonl.h"
 #include "writers/gecko.h"
 #include "writers/html.h"
 #include "writers/pprof.h"
@@ -91,18 +92,29 @@ static int write_pstats(FILE *f, const struct profile *p, const struct writer_op
 	return pstats_write(f, p, NULL);
 }
 
+static int write_jsonl(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	(void)o;        /* both file names are always written */
+	return jsonl_write(f, p);
+}
+
+static void *jsonl_begin(FILE *f, struct profile *p) { return jsonl_stream__new(f, p); }
+static int jsonl_flush(void *w) { return jsonl_stream__flush(w); }
+static int jsonl_end(void *w) { return jsonl_stream__end(w); }
+static const struct writer_stream_ops jsonl_stream_ops = { jsonl_begin, jsonl_flush, jsonl_end };
+
 /* The first entry is the default. */
 static const struct writer writers[] = {
 	{ .name = "flamegraph", .ext = "svg", .endings = (const char *const[]){ ".svg", NULL },
 	  .hint = "Open it in a web browser; click to zoom, Ctrl-F to search.",
-	  .write = write_flamegraph },
+	  .write = write_flamegraph, .diff = true },
 	{ .name = "speedscope", .ext = "json", .endings = (const char *const[]){ ".json", NULL },
 	  .hint = "Open it at https://www.speedscope.app/ (or with the speedscope command).",
 	  .timeline = true, .write = write_speedscope },
 	{ .name = "raw", .ext = "txt",
 	  .endings = (const char *const[]){ ".txt", ".collapsed", ".folded", NULL },
 	  .hint = "Render it with flamegraph.pl or inferno-flamegraph (collapsed stacks).",
-	  .write = write_raw },
+	  .write = write_raw, .diff = true },
 	{ .name = "chrometrace", .ext = "json",
 	  .endings = (const char *const[]){ ".trace.json", ".chrometrace.json", NULL },
 	  .hint = "Open it in chrome://tracing or https://ui.perfetto.dev/.",
@@ -112,7 +124,7 @@ static const struct writer writers[] = {
 	  .compressed = true, .write = write_pprof },
 	{ .name = "json", .ext = "json", .endings = (const char *const[]){ NULL },
 	  .hint = "cspy's JSON profile; its fields are described in docs/formats.md.",
-	  .sources = true, .write = write_profjson },
+	  .sources = true, .write = write_profjson, .diff = true },
 	{ .name = "html", .ext = "html", .endings = (const char *const[]){ ".html", ".htm", NULL },
 	  .hint = "Open it in a web browser (one file, works offline): flame graph, table, "
 		  "source view.",
@@ -124,6 +136,9 @@ static const struct writer writers[] = {
 	{ .name = "pstats", .ext = "pstats", .endings = (const char *const[]){ ".pstats", ".prof", NULL },
 	  .hint = "Read it with python3 -m pstats FILE, pstats.Stats(FILE) or snakeviz FILE.",
 	  .write = write_pstats },
+	{ .name = "jsonl", .ext = "jsonl", .endings = (const char *const[]){ ".jsonl", NULL },
+	  .hint = "JSON Lines, written while recording: docs/formats.md; `cspy report` reads it back.",
+	  .write = write_jsonl, .stream = &jsonl_stream_ops },
 };
 
 #define NWRITERS (sizeof(writers) / sizeof(writers[0]))
@@ -143,7 +158,7 @@ const struct writer *writer_find(const char *name)
 
 const char *writer_names(void)
 {
-	return "flamegraph, speedscope, raw, chrometrace, pprof, json, html, gecko or pstats";
+	return "flamegraph, speedscope, raw, chrometrace, pprof, json, html, gecko, pstats or jsonl";
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
@@ -161,7 +176,7 @@ bool writer_path_gzip(const char *path)
 const char *writer_endings(void)
 {
 	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, .pb, .pprof, "
-	       ".gecko.json, .firefox.json, .pstats, .prof, .html, .htm, each also with .gz, and .svgz";
+	       ".gecko.json, .firefox.json, .pstats, .prof, .jsonl, .html, .htm, each also with .gz, and .svgz";
 }
 
 /* Does the last component of path (its first n bytes) have an extension: a

@@ -20,6 +20,17 @@
 
 struct profile;
 
+/* A format written while recording (jsonl): begin writes the head and
+ * listens to the recording's profile (profile__set_listener), flush pushes
+ * out what was buffered (record calls it about 10 times a second and at
+ * each --period or SIGUSR1), end writes the last line from the profile's
+ * final meta and frees the stream. 0 or -errno. */
+struct writer_stream_ops {
+	void *(*begin)(FILE *f, struct profile *p);
+	int (*flush)(void *stream);
+	int (*end)(void *stream);
+};
+
 /* What every writer takes from the command line. */
 struct writer_opts {
 	bool full_filenames;    /* labels with full file names instead of package-relative */
@@ -44,6 +55,9 @@ struct writer {
 	 * caller never compresses it again, whatever the path's ending
 	 * (writer_path_gzip). */
 	bool compressed;
+	/* Written while recording, straight into the output (not renamed into
+	 * place at the end): NULL for the formats written once at the end. */
+	const struct writer_stream_ops *stream;
 };
 
 /* The writer of --format (may be NULL) and the output path (may be NULL).

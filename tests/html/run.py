@@ -19,6 +19,7 @@
 #             outside, the report still holds its text (read through
 #             /proc/PID/root) and the source view shows it; the same JSON
 #             without its "sources": the view says the profile has none;
+#             `cspy diff` of the two: a diff report with the source view;
 #   hostile   frame names and source text with markup, "</script>",
 #             invalid UTF-8, control characters, U+2028, a huge name and a
 #             300 KB line (writers_tool --source): shown as text, nothing
@@ -201,6 +202,16 @@ def container_case(tmp, cases):
     check(ns_file in src and src[ns_file][1] == text,
           'container: its source read through /proc/PID/root (into cspy JSON, then cspy report)', repr(src.get(ns_file))[:300])
     cases.append({'name': 'container', 'kind': 'source', 'file': out, 'click': '^hot ',
+                  'text': 'def hot(n):', 'name_text': 'hot (', 'name_re': '^hot '})
+    # `cspy diff` of that recording and its copy without sources: a diff
+    # report whose source view still shows the file.
+    dout = os.path.join(tmp, 'ns-diff.html')
+    rc, so, se = run([CSPY, 'diff', bare, saved, '-o', dout])
+    if rc != 0 or not os.path.exists(dout):
+        bad('container: cspy diff -o ns-diff.html', 'rc %d: %s' % (rc, se[-400:]))
+        return
+    ok('container: cspy diff -o ns-diff.html')
+    cases.append({'name': 'container, cspy diff', 'kind': 'source', 'file': dout, 'click': '^hot ',
                   'text': 'def hot(n):', 'name_text': 'hot (', 'name_re': '^hot '})
 
 

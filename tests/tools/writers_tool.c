@@ -71,6 +71,7 @@
 #include "writers/chrometrace.h"
 #include "writers/collapsed.h"
 #include "writers/flamegraph.h"
+#include "writers/jsonl.h"
 #include "writers/gecko.h"
 #include "writers/html.h"
 #include "writers/pprof.h"
@@ -145,6 +146,12 @@ static int w_html(FILE *f, const struct profile *p, const struct tool_opts *t)
 	return html_write(f, p, &o);
 }
 
+static int w_jsonl(FILE *f, const struct profile *p, const struct tool_opts *t)
+{
+	(void)t;
+	return jsonl_write(f, p);
+}
+
 static int w_gecko(FILE *f, const struct profile *p, const struct tool_opts *t)
 {
 	struct gecko_opts o = GECKO_OPTS_DEFAULT;
@@ -180,6 +187,7 @@ static const struct format {
 	{ "gecko", w_gecko },
 	{ "pstats", w_pstats },
 	{ "pprof", w_pprof },
+	{ "jsonl", w_jsonl },
 };
 
 /* Reading state: the current thread and every thread's clock. */
@@ -427,7 +435,7 @@ static void usage(FILE *f)
 	      "Reads collapsed stacks (\"a;b;c 10\" per line, with !thread/!rate/!idle/... directives)\n"
 	      "from INPUT or stdin and writes them in FORMAT to OUT or stdout.\n"
 	      "Formats: flamegraph, speedscope, raw (or collapsed), chrometrace, json, gecko, pstats,\n"
-	      "         pprof, html\n"
+	      "         jsonl, pprof, html\n"
 	      "Examples: writers_tool -f speedscope -o out.json tests/golden/speedscope/input.txt\n"
 	      "          writers_tool -f flamegraph -t demo -o out.svg stacks.txt\n"
 	      "          writers_tool -f chrometrace --synth 10000,1000000 --time 3 -o /dev/null\n", f);

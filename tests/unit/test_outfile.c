@@ -194,6 +194,41 @@ static void test_append(void)
 	CHECK_INT(write_text("/dev/full", OUTFILE_APPEND, "x", 0), -ENOSPC);
 }
 
+/* OUTFILE_DIRECT (a stream, jsonl): written in place, readable while it
+ * is written; outfile__flush pushes it out, with gzip a sync flush that
+ * makes everything so far decompress; "-" is standard output. */
+static void test_direct_flush(void)
+{
+	struct outfile *of;
+	CHECK_INT(write_text(path_of("s.jsonl"), OUTFILE_REPLACE, "old\n", 0), 0);
+	CHECK_INT(outfile__open(path_of("s.jsonl"), OUTFILE_DIRECT, &of), 0);
+	CHECK(!outfile__atomic(of));
+	CHECK_STR(slurp(path_of("s.jsonl")), "");       /* truncated at once */
+	fputs("line 1\n", outfile__stream(of));
+	CHECK_INT(outfile__flush(of), 0);
+	CHECK_STR(slurp(path_of("s.jsonl")), "line 1\n");
+	CHECK_INT(outfile__close(of, 0), 0);
+
+	CHECK_INT(outfile__open(path_of("s.jsonl.gz"), OUTFILE_DIRECT, &of), 0);
+	CHECK_INT(outfile__gzip(of), 0);
+	fputs("first line\n", outfile__stream(of));
+	CHECK_INT(outfile__flush(of), 0);
+	gzFile gz = gzopen(path_of("s.jsonl.gz"), "rb");
+	char buf[64] = "";
+	CHECK(gz && gzread(gz, buf, sizeof(buf) - 1) == 11);
+	CHECK_STR(buf, "first line\n");
+	if (gz)
+		gzclose(gz);
+	CHECK_INT(outfile__close(of, 0), 0);
+
+	CHECK_INT(outfile__open(path_of("r.txt"), OUTFILE_REPLACE, &of), 0);
+	CHECK(outfile__atomic(of));
+	CHECK_INT(outfile__close(of, -ECANCELED), -ECANCELED);
+	CHECK_INT(outfile__open("-", OUTFILE_REPLACE, &of), 0);
+	CHECK(!outfile__atomic(of));
+	CHECK_INT(outfile__close(of, 0), 0);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -207,6 +242,7 @@ int main(void)
 	TEST_RUN(test_fd_link);
 	TEST_RUN(test_append);
 	TEST_RUN(test_gzip);
+	TEST_RUN(test_direct_flush);
 	const char *names[] = { "a.txt", "b.txt", "log.txt" };
 	for (size_t i = 0; i < 3; i++)
 		unlink(path_of(names[i]));

@@ -262,12 +262,12 @@ async function hostile(page, c) {
 	}
 	await clickFrame(page, fr);
 	const src = await page.evaluate(() => document.getElementById('srcbody').textContent);
-	check(src.includes(c.text), `${c.name}: hostile source text shown as text`, src.slice(0, 200));
+	check(src.includes(c.text), `${c.name}: the source text shown, as text`, src.slice(0, 200));
 	const tab = await page.evaluate(() => document.getElementById('functions').textContent);
-	check(tab.includes(c.name_text), `${c.name}: hostile function name shown as text in the table`);
+	check(tab.includes(c.name_text), `${c.name}: the function name shown as text in the table`);
 	await hoverFrame(page, (await frames(page, c.name_re))[0] || fr);
 	const det = await page.locator('#details').textContent();
-	check(det.length > 0, `${c.name}: hovering a hostile frame`, det.slice(0, 80));
+	check(det.length > 0, `${c.name}: hovering the frame`, det.slice(0, 80));
 }
 
 // The selector: each option in "select" ([value, samples, top frame]) shows
