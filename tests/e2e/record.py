@@ -3222,7 +3222,7 @@ def check_compressed_output(ctx):
         except (OSError, IOError, ValueError, EOFError) as e:
             ctx.fail(r, ['%s: %s' % (name, e)])
     # Unknown extensions: one error line listing the known ones, at once.
-    for name in ('p.pdf', 'p.svgx', 'p.html.gz'):
+    for name in ('p.pdf', 'p.svgx', 'p.doc.gz'):
         out = os.path.join(d, 'new-' + name)
         r = ctx.cspy(['record', '-o', out, '-d', '5', '--pid', t.pid])
         expect_error(ctx, r, [name, '.svg', '.json', '.txt', '.gz', '--format'], fast=3)
