@@ -1,9 +1,9 @@
 # cspy: single non-recursive GNU Makefile. Output goes to build/.
 #   make              build build/cspy
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
-#                     validate, e2e, e2e-drift, e2e-newer, e2e-record, e2e-stream, e2e-pprof, bench-smoke, e2e-top,
-#                     e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb, fuzz-run, san,
-#                     e2e-gecko
+#                     validate, html, e2e, e2e-drift, e2e-newer, e2e-record, e2e-stream, e2e-pprof,
+#                     bench-smoke, e2e-top, e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb,
+#                     fuzz-run, san, e2e-gecko
 #                     (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
@@ -90,6 +90,9 @@ ARCH_OFF := $(filter-out src/arch/$(ARCH).c,$(wildcard src/arch/*.c))
 LIB_SRC  := $(filter-out src/main.c $(NATIVE_OFF) $(ARCH_OFF),$(wildcard src/*.c src/*/*.c))
 # Sources generated at build time: the flame graph's script as a C array.
 GEN_SRC  := $(BUILD)/gen/flamegraph_js.c
+# ... and the HTML report's script and style (src/writers/report.js, report.css).
+GEN_SRC  += $(BUILD)/gen/report_js.c $(BUILD)/gen/report_css.c
+.SECONDARY: $(GEN_SRC)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:%.c=%.o)
 MAIN_OBJ := $(BUILD)/src/main.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -98,7 +101,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
-.PHONY: all test check unit layering linetables validate e2e e2e-drift e2e-newer e2e-record \
+.PHONY: all test check unit layering linetables validate html e2e e2e-drift e2e-newer e2e-record \
         e2e-top e2e-stream e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
         static e2e-static cross e2e-cross e2e-gecko e2e-pprof pprof-tool
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
@@ -131,6 +134,16 @@ $(BUILD)/gen/flamegraph_js.c: src/writers/flamegraph.js
 	  printf 'const char flamegraph_js[] =\n'; \
 	  od -An -v -to1 $< | awk '{ s = ""; for (i = 1; i <= NF; i++) s = s "\\" $$i; print "\"" s "\"" }'; \
 	  printf '"";\nconst size_t flamegraph_js_len = sizeof(flamegraph_js) - 1;\n'; } > $@.tmp && mv $@.tmp $@
+
+# src/writers/report.js and report.css -> report_js[], report_css[], the same way.
+$(BUILD)/gen/report_%.c: src/writers/report.%
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q){ printf '/* Generated from %s by the Makefile; do not edit. */\n#include <stddef.h>\n' '$<'; \
+	  printf 'extern const char report_$*[];\nextern const size_t report_$*_len;\n'; \
+	  printf 'const char report_$*[] =\n'; \
+	  od -An -v -to1 $< | awk '{ s = ""; for (i = 1; i <= NF; i++) s = s "\\" $$i; print "\"" s "\"" }'; \
+	  printf '"";\nconst size_t report_$*_len = sizeof(report_$*) - 1;\n'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(call msg,CC,$<)
@@ -202,6 +215,10 @@ linetables: all
 # The output formats in their real consumers (tests/validate/).
 validate: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh validate
+
+# html: the HTML report in headless Chromium (tests/html/run.py).
+html: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh html
 
 # The end-to-end suites (tests/e2e/README.md): dump, the built-in tables vs
 # the installed 3.13+ (drift), a minor newer than cspy knows (newer), record,

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|e2e|drift|newer|record|stream|pprof|diff|bench|top|native|core|pip|static|cross|fuzz|san|deb|gecko ...]
-# Tiers: unit, linetables, validate, e2e, drift, newer, record, stream, pprof, diff, bench, top, native, core, pip,
-# static, cross, fuzz, san, deb, gecko (default: all).
+#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|native|core|pip|static|cross|fuzz|san|deb|gecko ...]
+# Tiers: unit, linetables, validate, html, e2e, drift, newer, record, stream, pprof, diff, bench, top, native,
+# core, pip, static, cross, fuzz, san, deb, gecko (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate e2e drift newer record stream pprof diff bench top native core pip static cross fuzz san deb gecko)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top native core pip static cross fuzz san deb gecko)
 
 total_pass=0
 total_fail=0
@@ -134,6 +134,13 @@ for tier in "${tiers[@]}"; do
 		# speedscope, ajv); see tests/validate/.
 		run_tier "flame graph in xmllint and Chromium" tests/validate/run_svg.sh
 		run_tier "speedscope/raw/chrometrace/json in their consumers" tests/validate/run_formats.sh
+		;;
+	html)
+		# The HTML report (-f html, cspy report) in headless Chromium: a
+		# live recording's source view and hot line, sources in a mount
+		# namespace, hostile names and text, 10k stacks, diff colours
+		# (tests/html/run.py, tests/validate/html_check.js).
+		run_tier "HTML report in Chromium" python3 tests/html/run.py
 		;;
 	san)
 		# Everything again under AddressSanitizer + UndefinedBehaviorSanitizer.

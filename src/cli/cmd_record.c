@@ -41,6 +41,7 @@
 #include "writers/outfile.h"
 #include "writers/writer.h"
 #include "sampler/sampler.h"
+#include "sampler/srcread.h"
 #include "tui/term.h"
 #include "util/xalloc.h"
 #include "util/clock.h"
@@ -51,6 +52,7 @@ struct record_config {
 	const char *output;
 	const char *format;             /* NULL: from the extension, else flamegraph */
 	bool threads, interps, nolineno, capture, hideprogress;
+	bool no_sources;                /* --no-sources: the report keeps no source text */
 	bool stream;                    /* --stream: -f jsonl, to stdout unless -o */
 	double period;                  /* --period S: write the profile so far; 0: no */
 	int verbose;
@@ -76,8 +78,9 @@ static void usage(FILE *f)
 "                         collapsed stacks), chrometrace (.trace.json), pprof\n"
 "                         (.pb.gz; always gzip-compressed), json (cspy's own),\n"
 "                         gecko (.gecko.json: Firefox Profiler), pstats\n"
-"                         (.pstats, .prof: Python's pstats), jsonl (.jsonl: one\n"
-"                         line per sample, written while recording);\n"
+"                         (.pstats, .prof: Python's pstats), html (.html: a\n"
+"                         one-file report with the sources), jsonl (.jsonl:\n"
+"                         one line per sample, written while recording);\n"
 "                         default: from the extension of --output\n"
 "                         (an unknown one is an error), else flamegraph; a name\n"
 "                         ending in .gz (or .svgz) is written gzip-compressed\n"
@@ -108,6 +111,7 @@ static void usage(FILE *f)
 "                         (not with --nonblocking)\n"
 "      --capture          keep the launched program's output off the terminal\n"
 "      --hideprogress     no progress display\n"
+"      --no-sources       html, json: do not read the frames' source files\n"
 "  -v, --verbose          also print cspy's own CPU time per sample\n"
 "  -h, --help             show this help\n"
 "\n"
@@ -139,6 +143,7 @@ static void usage(FILE *f)
 }
 
 enum { O_NOLINENO = OPTS_OWN, O_INTERPS, O_CAPTURE, O_HIDE, O_STREAM, O_PERIOD };
+enum { O_NO_SOURCES = OPTS_OWN + 64 };
 
 static const struct option record_options[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -148,6 +153,7 @@ static const struct option record_options[] = {
 	{ "nolineno", no_argument, NULL, O_NOLINENO },
 	{ "capture", no_argument, NULL, O_CAPTURE },
 	{ "hideprogress", no_argument, NULL, O_HIDE },
+	{ "no-sources", no_argument, NULL, O_NO_SOURCES },
 	{ "stream", no_argument, NULL, O_STREAM },
 	{ "period", required_argument, NULL, O_PERIOD },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -165,6 +171,7 @@ static int parse_own(int key, const char *arg, void *own)
 	case O_NOLINENO: c->nolineno = true; break;
 	case O_CAPTURE: c->capture = true; break;
 	case O_HIDE: c->hideprogress = true; break;
+	case O_NO_SOURCES: c->no_sources = true; break;
 	case O_STREAM: c->stream = true; break;
 	case O_PERIOD: return args_parse_double(arg, "--period", 0.05, &c->period);
 	case 'v': c->verbose++; break;
@@ -206,6 +213,7 @@ static char *default_stem(const struct opts_target *c)
 struct progress_ctx {
 	const struct record_config *c;
 	bool tty, warned;
+	struct srcread *src;    /* the format shows sources: read them between ticks */
 	/* Writing while recording (--period, SIGUSR1, a streaming format). */
 	struct sampler *s;
 	struct profile *prof;
@@ -396,6 +404,8 @@ static void write_while_recording(struct progress_ctx *pc, const struct sampler_
 static void progress(const struct sampler_status *st, void *arg)
 {
 	struct progress_ctx *pc = arg;
+	if (pc->src)
+		srcread__scan(pc->src, SRCREAD_FILES_PER_SCAN);
 	if (pc->s)
 		write_while_recording(pc, st);
 	if (st->behind && !pc->warned) {
@@ -578,6 +588,8 @@ int cmd_record(int argc, char **argv)
 	struct progress_ctx pc = { .c = &c,
 				   .tty = isatty(STDERR_FILENO) && term_ansi_ok(getenv("TERM")),
 				   .prof = prof, .fmt = fmt, .out = out, .path = path };
+	if (fmt->sources && !c.no_sources)
+		pc.src = srcread__new(prof, SRCREAD_FILE_MAX, SRCREAD_TOTAL_MAX);
 	struct sampler_config sc = {
 		.threads_root = c.threads, .interps_root = c.interps, .function_lines = c.o.function_agg,
 		.no_lineno = c.nolineno, .progress = progress, .progress_arg = &pc,
@@ -608,6 +620,8 @@ int cmd_record(int argc, char **argv)
 		pc.stream = fmt->stream->begin(outfile__stream(out), prof);
 	}
 	sampler__run(s);
+	if (pc.src)
+		srcread__scan(pc.src, 0);       /* the rest, while the targets live */
 	pc.s = NULL;
 	write_poll(&pc, true);  /* a write of the profile so far ends before the final one */
 	if (pc.tty && !c.hideprogress)
@@ -696,6 +710,7 @@ out:;
 		write_stats(getenv("CSPY_STATS"), st, c.o.rate, start_ns, write_s, prof);
 done:
 	sampler__free(s);
+	srcread__free(pc.src);
 	profile__free(prof);
 	stack_filter__free(filter);
 	free(cmdline);

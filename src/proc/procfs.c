@@ -14,7 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#ifdef SYS_openat2
+#include <linux/openat2.h>
+#endif
 
 #include "util/xalloc.h"
 
@@ -236,4 +240,105 @@ int procfs_children(pid_t pid, pid_t *out, int max)
 	}
 	closedir(d);
 	return n;
+}
+
+/* Does path have a ".." component? */
+static bool has_dotdot(const char *path)
+{
+	for (const char *s = path; (s = strstr(s, "..")) != NULL; s += 2)
+		if ((s == path || s[-1] == '/') && (s[2] == '\0' || s[2] == '/'))
+			return true;
+	return false;
+}
+
+/* Open path (absolute: inside the root dirfd; relative: from dirfd, the
+ * process's cwd) without leaving dirfd. */
+static int open_inside(int dirfd, const char *path, bool absolute)
+{
+	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	const char *rel = path;
+	while (*rel == '/')
+		rel++;
+	if (!*rel)
+		return -EINVAL;
+#ifdef SYS_openat2
+	struct open_how how = { .flags = (uint64_t)flags,
+				.resolve = (absolute ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) |
+					   RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+	if (fd >= 0)
+		return fd;
+	if (errno != ENOSYS)
+		return errno == EXDEV ? -EINVAL : -errno;
+#else
+	(void)absolute;
+#endif
+	/* No openat2: a ".." could climb out of the root; refuse it. A
+	 * symbolic link inside the tree still resolves against this
+	 * process's root (documented limit of old kernels). */
+	if (has_dotdot(rel))
+		return -EINVAL;
+	int fd2 = openat(dirfd, rel, flags);
+	return fd2 >= 0 ? fd2 : -errno;
+}
+
+int procfs_read_root_file(pid_t pid, const char *path, size_t max, char **buf, size_t *len)
+{
+	char dir[64];
+	bool absolute = path[0] == '/';
+	snprintf(dir, sizeof(dir), "/proc/%d/%s", (int)pid, absolute ? "root" : "cwd");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	int err = 0;
+	char *b = NULL;
+	int fd = open_inside(dfd, path, absolute);
+	close(dfd);
+	if (fd < 0)
+		return fd;
+	struct stat sb;
+	if (fstat(fd, &sb) != 0) {
+		err = -errno;
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		err = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)sb.st_size > max) {
+		err = -EFBIG;
+		goto out;
+	}
+	/* Read up to max + 1 bytes: a file that grew past max is refused. */
+	size_t cap = (size_t)sb.st_size + 1, n = 0;
+	if (cap > max + 1)
+		cap = max + 1;
+	b = xmalloc(cap);
+	for (;;) {
+		ssize_t r = read(fd, b + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n == cap) {
+			if (n > max) {
+				err = -EFBIG;
+				goto out;
+			}
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			b = xrealloc(b, cap);
+		}
+	}
+	*buf = b;
+	*len = n;
+	b = NULL;
+out:
+	free(b);
+	close(fd);
+	return err;
 }

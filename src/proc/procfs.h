@@ -57,4 +57,14 @@ int procfs_pid_nested(pid_t pid);
  * Returns count (<= max) or -errno. */
 int procfs_children(pid_t pid, pid_t *out, int max);
 
+/* Read the file at path as process pid sees it: resolved inside its root
+ * (/proc/PID/root, so a container's or chroot's own files; with openat2's
+ * RESOLVE_IN_ROOT where the kernel has it (5.6+), else a path with a ".."
+ * component is refused), a relative path from its current directory
+ * (/proc/PID/cwd). Only a regular file of at most max bytes. 0 with *buf
+ * (heap, caller frees; not NUL-terminated) and *len, or -ENOENT (no such
+ * file), -EACCES/-EPERM, -EFBIG (larger than max), -EINVAL (not a regular
+ * file, or a ".." refused), -ESRCH (the process is gone), -errno. */
+int procfs_read_root_file(pid_t pid, const char *path, size_t max, char **buf, size_t *len);
+
 #endif

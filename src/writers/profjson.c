@@ -127,6 +127,25 @@ int profjson_write(FILE *f, const struct profile *p, const struct profjson_opts 
 		json__end_object(&j);
 	}
 	json__end_array(&j);
+
+	/* The sources read while recording (agg/profile.h), when there are any. */
+	if (profile__nsources(p)) {
+		json__key(&j, "sources");
+		json__begin_array(&j);
+		for (size_t i = 0; i < profile__nsources(p) && !j.err; i++) {
+			const struct prof_source *src = profile__source_at(p, i);
+			json__begin_object(&j);
+			kv_str(&j, "filename", src->filename);
+			if (src->text) {
+				json__key(&j, "text");
+				json__stringn(&j, src->text, src->len);
+			} else {
+				kv_str(&j, "error", src->error);
+			}
+			json__end_object(&j);
+		}
+		json__end_array(&j);
+	}
 	json__end_object(&j);
 	if (!o->pretty && fputc('\n', f) == EOF)   /* pretty mode ends with a newline itself */
 		j.err = -EIO;

@@ -9,14 +9,19 @@
  *             "gil_only", "idle_included", "native"},
  *    "frames": [{"name", "filename", "short_filename", "line", "kind"}],
  *    "threads": [{"pid", "tid", "name", "command_line", "samples"}],
- *    "stacks": [{"thread", "frames", "count"}]}
+ *    "stacks": [{"thread", "frames", "count"}],
+ *    "sources": [{"filename", "text"} or {"filename", "error"}]}
  *
  * Frames, threads and stacks are in id order; a stack's "thread" indexes
  * "threads" and its "frames" index "frames", ROOT FIRST. A differential
  * profile (`cspy diff`) has "diff": true in "meta" and a "base" count
  * (BASE's samples; "count" is NEW's) in every stack, which then includes
- * the stacks only BASE had (count 0). "line" is -1 when there is none; "kind" is "python", "native", "process", "thread" or
- * "other". docs/formats.md describes every field.
+ * the stacks only BASE had (count 0). "line" is -1 when there is none;
+ * "kind" is "python", "native", "process", "thread" or "other". "sources"
+ * (only when the profile has sources: record reads them for this format,
+ * agg/profile.h) holds the text of each file the Python frames name, or
+ * why it could not be read; the key is optional and new within format
+ * version 1. docs/formats.md describes every field.
  */
 #ifndef CSPY_PROFJSON_H
 #define CSPY_PROFJSON_H

@@ -5,7 +5,8 @@
  * and tools set in full) and calls it. Endings: .svg flame graph;
  * .speedscope.json and any other .json speedscope (py-spy's JSON output);
  * .trace.json / .chrometrace.json Chrome trace; .txt / .collapsed / .folded
- * raw; .gecko.json / .firefox.json the Firefox Profiler's format;
+ * raw; .html / .htm the report; .gecko.json / .firefox.json the Firefox
+ * Profiler's format;
  * .pstats / .prof Python's pstats; .pb / .pprof pprof; .jsonl JSON Lines.
  * cspy's own JSON has no ending: it is chosen with --format json. Any of
  * them followed by .gz, and .svgz (a flame graph), are compressed
@@ -23,6 +24,7 @@
 #include "writers/flamegraph.h"
 #include "writers/jsonl.h"
 #include "writers/gecko.h"
+#include "writers/html.h"
 #include "writers/pprof.h"
 #include "writers/profjson.h"
 #include "writers/pstats.h"
@@ -54,6 +56,13 @@ static int write_chrometrace(FILE *f, const struct profile *p, const struct writ
 	struct chrometrace_opts to = CHROMETRACE_OPTS_DEFAULT;
 	to.full_filenames = o->full_filenames;
 	return chrometrace_write(f, p, &to);
+}
+
+static int write_html(FILE *f, const struct profile *p, const struct writer_opts *o)
+{
+	struct html_opts ho = HTML_OPTS_DEFAULT;
+	ho.full_filenames = o->full_filenames;
+	return html_write(f, p, &ho);
 }
 
 static int write_pprof(FILE *f, const struct profile *p, const struct writer_opts *o)
@@ -115,7 +124,11 @@ static const struct writer writers[] = {
 	  .compressed = true, .write = write_pprof },
 	{ .name = "json", .ext = "json", .endings = (const char *const[]){ NULL },
 	  .hint = "cspy's JSON profile; its fields are described in docs/formats.md.",
-	  .write = write_profjson, .diff = true },
+	  .sources = true, .write = write_profjson, .diff = true },
+	{ .name = "html", .ext = "html", .endings = (const char *const[]){ ".html", ".htm", NULL },
+	  .hint = "Open it in a web browser (one file, works offline): flame graph, table, "
+		  "source view.",
+	  .sources = true, .diff = true, .write = write_html },
 	{ .name = "gecko", .ext = "gecko.json",
 	  .endings = (const char *const[]){ ".gecko.json", ".firefox.json", NULL },
 	  .hint = "Open it at https://profiler.firefox.com/ (Load a profile from file).",
@@ -145,7 +158,7 @@ const struct writer *writer_find(const char *name)
 
 const char *writer_names(void)
 {
-	return "flamegraph, speedscope, raw, chrometrace, pprof, json, gecko, pstats or jsonl";
+	return "flamegraph, speedscope, raw, chrometrace, pprof, json, html, gecko, pstats or jsonl";
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
@@ -163,7 +176,7 @@ bool writer_path_gzip(const char *path)
 const char *writer_endings(void)
 {
 	return ".svg, .json, .trace.json, .chrometrace.json, .txt, .collapsed, .folded, .pb, .pprof, "
-	       ".gecko.json, .firefox.json, .pstats, .prof, .jsonl, each also with .gz, and .svgz";
+	       ".gecko.json, .firefox.json, .pstats, .prof, .jsonl, .html, .htm, each also with .gz, and .svgz";
 }
 
 /* Does the last component of path (its first n bytes) have an extension: a

@@ -3176,6 +3176,42 @@ def check_speedscope_active(ctx):
     ctx.finish()
 
 
+def check_compressed_every_format(ctx):
+    """Every format but pprof (which compresses itself) written to NAME.gz
+    is exactly NAME's bytes, gzip-compressed: the same saved profile
+    rendered by `cspy report` both ways."""
+    t = burn_target(ctx)
+    d = ctx.tmpdir()
+    src = os.path.join(d, 'p.json')
+    r = ctx.cspy(['record', '-f', 'json', '-o', src, '-d', '0.5', '--pid', t.pid])
+    record_ok(ctx, r, src, 'json')
+    names = ['p.svg', 'p.json', 'p.trace.json', 'p.txt', 'p.gecko.json', 'p.pstats', 'p.html',
+             'p.jsonl']
+    for name in names:
+        outs = []
+        for out in (name, name + '.gz'):
+            path = os.path.join(d, 'out-' + out)
+            rr = ctx.cspy(['report', src, '-o', path, '-q'])
+            if rr.rc != 0 or not os.path.exists(path):
+                ctx.fail(rr, ['exit status %d, %s not written' % (rr.rc, out)])
+                break
+            outs.append(path)
+        if len(outs) != 2:
+            continue
+        with open(outs[0], 'rb') as f:
+            plain = f.read()
+        try:
+            with gzip.open(outs[1], 'rb') as f:
+                unzipped = f.read()
+        except (OSError, IOError, EOFError) as e:
+            ctx.fail(rr, ['%s.gz: not gzip: %s' % (name, e)])
+            continue
+        if not plain or unzipped != plain:
+            ctx.fail(rr, ['%s.gz: decompressed, %d bytes, not the %d bytes of %s'
+                          % (name, len(unzipped), len(plain), name)])
+    ctx.finish()
+
+
 def check_compressed_output(ctx):
     """Output names: .svgz and NAME.gz compress (gzip) what NAME would hold;
     an unknown extension is an error before sampling (the file is not
@@ -3230,7 +3266,7 @@ def check_compressed_output(ctx):
         except (OSError, IOError, ValueError, EOFError) as e:
             ctx.fail(r, ['%s: %s' % (name, e)])
     # Unknown extensions: one error line listing the known ones, at once.
-    for name in ('p.pdf', 'p.svgx', 'p.html.gz'):
+    for name in ('p.pdf', 'p.svgx', 'p.doc.gz'):
         out = os.path.join(d, 'new-' + name)
         r = ctx.cspy(['record', '-o', out, '-d', '5', '--pid', t.pid])
         expect_error(ctx, r, [name, '.svg', '.json', '.txt', '.gz', '--format'], fast=3)
@@ -3608,6 +3644,7 @@ GLOBAL = [
     ('formats', check_formats),
     ('json_profile', check_json_profile),
     ('report_errors', check_report_errors),
+    ('compressed_every_format', check_compressed_every_format),
     ('format_from_extension', check_format_from_extension),
     ('stderr_lines', check_stderr_lines),
     ('hostile_names', None),                 # needs the interpreter list

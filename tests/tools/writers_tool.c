@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * Test tool for every writer of `record` (flamegraph, speedscope, raw
- * (collapsed), chrometrace, json, gecko, pstats, pprof): read collapsed stacks into a profile with a
+ * (collapsed), chrometrace, json, gecko, pstats, pprof, html): read collapsed
+ * stacks into a profile with a
  * fixed timeline and write it in one format, so the writers can be checked on
  * fixed inputs (golden files, tests/validate/'s browser and schema checks)
  * and timed, without a live process.
@@ -48,6 +49,13 @@
  * R samples (default 1: the worst case for the timeline formats).
  * --time N writes N times and prints the fastest time to stderr.
  *
+ * --base FILE reads a second input of the same form as the BASE profile of a
+ * differential one (profile__add_base, meta.diff: what `cspy diff` builds);
+ * its directives only choose threads. --source NAME=PATH gives the frames'
+ * file NAME the text of the local file PATH, --source-error NAME=TEXT says
+ * why NAME has none (profile__set_source; both repeatable): the HTML
+ * report's source view on fixed inputs.
+ *
  * Example: writers_tool -f speedscope -o out.json tests/golden/speedscope/input.txt
  */
 #include <errno.h>
@@ -65,6 +73,7 @@
 #include "writers/flamegraph.h"
 #include "writers/jsonl.h"
 #include "writers/gecko.h"
+#include "writers/html.h"
 #include "writers/pprof.h"
 #include "writers/profjson.h"
 #include "writers/pstats.h"
@@ -129,6 +138,14 @@ static int w_json(FILE *f, const struct profile *p, const struct tool_opts *t)
 	return profjson_write(f, p, &o);
 }
 
+static int w_html(FILE *f, const struct profile *p, const struct tool_opts *t)
+{
+	struct html_opts o = HTML_OPTS_DEFAULT;
+	o.title = t->title;
+	o.full_filenames = t->full_filenames;
+	return html_write(f, p, &o);
+}
+
 static int w_jsonl(FILE *f, const struct profile *p, const struct tool_opts *t)
 {
 	(void)t;
@@ -166,6 +183,7 @@ static const struct format {
 	{ "collapsed", w_raw },
 	{ "chrometrace", w_chrometrace },
 	{ "json", w_json },
+	{ "html", w_html },
 	{ "gecko", w_gecko },
 	{ "pstats", w_pstats },
 	{ "pprof", w_pprof },
@@ -187,6 +205,7 @@ struct reader {
 	uint32_t *ids;
 	size_t ids_cap;
 	bool plain;
+	bool base;              /* --base: the lines are base counts (profile__add_base) */
 };
 
 static uint64_t period_ns(const struct reader *r)
@@ -347,6 +366,10 @@ static int read_line(struct reader *r, char *line)
 			break;
 		fr = semi + 1;
 	}
+	if (r->base) {
+		profile__add_base(r->p, r->thread, r->ids, n, count);
+		return 0;
+	}
 	for (unsigned long long i = 0; i < count; i++)
 		profile__add(r->p, r->thread, r->ids, n, r->clock[r->thread]++ * period_ns(r), 1);
 	return 0;
@@ -406,11 +429,13 @@ static void usage(FILE *f)
 {
 	fputs("usage: writers_tool -f FORMAT [-o OUT] [-t TITLE] [--full-filenames] [--unit-samples]\n"
 	      "                    [--pretty] [--width PX] [--min-width PX] [--flame] [--reverse] [--plain]\n"
-	      "                    [--sampled-marker]\n"
+	      "                    [--sampled-marker] [--base FILE] [--source NAME=PATH]\n"
+	      "                    [--source-error NAME=TEXT]\n"
 	      "                    [--time N] [INPUT | --synth STACKS,SAMPLES[,RUNLEN]]\n"
 	      "Reads collapsed stacks (\"a;b;c 10\" per line, with !thread/!rate/!idle/... directives)\n"
 	      "from INPUT or stdin and writes them in FORMAT to OUT or stdout.\n"
-	      "Formats: flamegraph, speedscope, raw (or collapsed), chrometrace, json, gecko, pstats, jsonl\n"
+	      "Formats: flamegraph, speedscope, raw (or collapsed), chrometrace, json, gecko, pstats,\n"
+	      "         jsonl, pprof, html\n"
 	      "Examples: writers_tool -f speedscope -o out.json tests/golden/speedscope/input.txt\n"
 	      "          writers_tool -f flamegraph -t demo -o out.svg stacks.txt\n"
 	      "          writers_tool -f chrometrace --synth 10000,1000000 --time 3 -o /dev/null\n", f);
@@ -433,11 +458,17 @@ int main(int argc, char **argv)
 		{ "sampled-marker", no_argument, NULL, 'M' },
 		{ "synth", required_argument, NULL, 'S' },
 		{ "time", required_argument, NULL, 'T' },
+		{ "base", required_argument, NULL, 'B' },
+		{ "source", required_argument, NULL, 's' },
+		{ "source-error", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct tool_opts t = { .min_width = -1 };
-	const char *format = NULL, *out = NULL, *synth = NULL;
+	const char *format = NULL, *out = NULL, *synth = NULL, *base = NULL;
+	const char *srcs[64];
+	bool src_err[64];
+	size_t nsrcs = 0;
 	int repeat = 0, c;
 	while ((c = getopt_long(argc, argv, "f:o:t:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -455,6 +486,15 @@ int main(int argc, char **argv)
 		case 'M': t.sampled_marker = true; break;
 		case 'S': synth = optarg; break;
 		case 'T': repeat = atoi(optarg); break;
+		case 'B': base = optarg; break;
+		case 's': case 'E':
+			if (nsrcs == sizeof(srcs) / sizeof(srcs[0]) || !strchr(optarg, '=')) {
+				usage(stderr);
+				return 2;
+			}
+			src_err[nsrcs] = c == 'E';
+			srcs[nsrcs++] = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -509,6 +549,56 @@ int main(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
+	}
+	if (base && !rc) {
+		FILE *bf = fopen(base, "r");
+		if (!bf) {
+			fprintf(stderr, "writers_tool: %s: %s\n", base, strerror(errno));
+			rc = 1;
+			goto out;
+		}
+		r.base = true;
+		r.have_thread = false;
+		size_t lineno = 0, linecap = 0;
+		while (!rc && getline(&line, &linecap, bf) >= 0) {
+			lineno++;
+			if (read_line(&r, line) < 0) {
+				fprintf(stderr, "writers_tool: %s:%zu: expected \"frame;...;frame COUNT\" "
+					"or a directive\n", base, lineno);
+				rc = 1;
+			}
+		}
+		fclose(bf);
+		if (rc)
+			goto out;
+		r.meta.diff = true;
+	}
+	for (size_t i = 0; i < nsrcs; i++) {
+		char *name = xstrdup(srcs[i]), *eq = strchr(name, '=');
+		*eq = '\0';
+		if (src_err[i]) {
+			profile__set_source(r.p, name, NULL, 0, eq + 1);
+		} else {
+			FILE *sf = fopen(eq + 1, "rb");
+			char *text = NULL;
+			size_t len = 0;
+			FILE *mem = open_memstream(&text, &len);
+			int ch;
+			while (sf && (ch = fgetc(sf)) != EOF)
+				fputc(ch, mem);
+			fclose(mem);
+			if (!sf) {
+				fprintf(stderr, "writers_tool: %s: %s\n", eq + 1, strerror(errno));
+				rc = 1;
+			} else {
+				fclose(sf);
+				profile__set_source(r.p, name, text, len, NULL);
+			}
+			free(text);
+		}
+		free(name);
+		if (rc)
+			goto out;
 	}
 	uint64_t duration = 0, ticks = 0;
 	for (size_t i = 0; i < profile__nthreads(r.p); i++)
