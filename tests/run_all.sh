@@ -125,7 +125,8 @@ for tier in "${tiers[@]}"; do
 	fuzz)
 		# Each libFuzzer harness (make fuzz builds every fuzz/fuzz_*.c) for
 		# FUZZ_SECONDS (8) from its seed corpus,
-		# -timeout=2: one pass per fuzzer without crash or timeout.
+		# -timeout=2: one pass per fuzzer without crash or timeout. One
+		# fuzzer per CPU at a time (FUZZ_JOBS).
 		run_tier "fuzzers (${FUZZ_SECONDS:-8} s each, -timeout=2)" fuzz/run.sh
 		;;
 	validate)
@@ -158,7 +159,8 @@ for tier in "${tiers[@]}"; do
 		export BUILD=build-san
 		# Five interpreters covering each frame family and kind of build once
 		# (SAN_COVER in tests/e2e/e2elib.py); the plain tiers above ran every
-		# one. The left-out ones are named in each report.
+		# one. The left-out ones are named in each report. The checks of
+		# cspy's own behaviour (e2elib.REPRESENTATIVE) run on two of them.
 		export CSPY_E2E_SAN_COVER=1
 		run_tier "asan+ubsan end-to-end" python3 tests/e2e/run.py
 		# Accuracy is a timing measurement: meaningless under sanitizers.

@@ -18,7 +18,9 @@ native.py, drift.py, newer.py): what they share, written once.
   - collapsed stacks (record's raw format): parse_collapsed;
   - the driver: which checks -k selects (selected), one check run with its
     verdict (run_one: ok, FAIL or n/a), which interpreters --python selects
-    (select_pythons), and the report: the check x interpreter table, n/a
+    (select_pythons), the representative interpreters that the checks of
+    cspy's own behaviour run on (REPRESENTATIVE, choose_representative,
+    on_representative), and the report: the check x interpreter table, n/a
     reasons, failures ("--- check [interpreter]"), time, and the last line
     "N passed, N failed" (print_table, print_outcome).
 
@@ -435,6 +437,78 @@ def san_cover(interps, notes):
             notes.append('%s: not in this run (the sanitizer run covers each frame family and '
                          'kind of build once; the plain run tests every one)' % i.label)
     return [i for i in interps if i in keep]
+
+
+# The representative interpreters: the checks of cspy's own behaviour (its
+# command line, the launched program's end and signals, options that only
+# filter or relabel what was read, output files) run on these, not on every
+# interpreter; what is read from an interpreter (stacks, threads, GIL, idle,
+# subprocesses, namespaces, native, exit races) is checked on every one. One
+# interpreter per thing that could change such a check's outcome: Python 2's
+# signal module and strings, the oldest Python 3, this machine's own static
+# build run as is, a shared libpython, the container wrapper (chroot) with
+# a debug build's slow start-up, and a free-threaded build.
+# Each entry: (what it stands for, fits(interp), which one: 'oldest'/'newest').
+REPRESENTATIVE = [
+    ('Python 2', lambda i: i.minor == (2, 7), 'newest'),
+    ('the oldest Python 3', lambda i: (3, 0) <= i.minor and not i.free_threaded and not i.root,
+     'oldest'),
+    ("this machine's own build, run as is", lambda i: i.source == 'system', 'newest'),
+    ('the newest shared libpython (pyenv)', lambda i: i.source == 'pyenv' and i.shared, 'newest'),
+    ('a debug build in a container (chroot wrapper)', lambda i: i.debug and i.root, 'newest'),
+    ('the newest free-threaded build', lambda i: i.free_threaded, 'newest'),
+]
+# Under the sanitizers (CSPY_E2E_SAN_COVER=1) these checks run on two of
+# them: a memory error in code that does not depend on the interpreter
+# shows on any one, and the plain run has run them on every representative.
+SAN_REPRESENTATIVE = ('Python 2', 'the newest free-threaded build')
+REP_REASON = ("cspy's own behaviour, not the interpreter's: run on the representative "
+              "interpreters only (e2elib.REPRESENTATIVE)")
+_REP = {'labels': None, 'lines': [], 'of': 0}
+
+
+def choose_representative(interps, every=False):
+    """Fix the representative interpreters among interps (the run's
+    supported ones): one per REPRESENTATIVE entry (SAN_REPRESENTATIVE's
+    under the sanitizers); every=True (--python: the interpreters were
+    named) makes each of them representative. Returns the lines that say
+    which were chosen and why (print_outcome prints them too)."""
+    ok = [i for i in interps if i.supported()]
+    lines = []
+    if every:
+        chosen = list(ok)
+        lines.append('every interpreter selected (--python names them)')
+    else:
+        chosen = []
+        san = os.environ.get('CSPY_E2E_SAN_COVER') == '1'
+        for what, fits, which in REPRESENTATIVE:
+            if san and what not in SAN_REPRESENTATIVE:
+                continue
+            cands = [i for i in ok if fits(i)]
+            if not cands:
+                lines.append('%s: none in this run' % what)
+                continue
+            pick = cands[0] if which == 'oldest' else cands[-1]
+            if pick not in chosen:
+                chosen.append(pick)
+            lines.append('%s: %s' % (what, pick.label))
+        if not chosen and ok:
+            chosen.append(default_interp(ok))
+            lines.append('none of the kinds above: %s' % chosen[0].label)
+        if san:
+            lines.append('(sanitizer run: %s only)' % ' and '.join(SAN_REPRESENTATIVE))
+    _REP['labels'] = set(i.label for i in chosen)
+    _REP['lines'] = lines
+    _REP['of'] = len(ok)
+    return lines
+
+
+def on_representative(interp):
+    """The n/a reason of a check scoped to the representative interpreters
+    (choose_representative) when interp is not one of them, else None."""
+    if _REP['labels'] is None:
+        raise RuntimeError('choose_representative() was not called (a test bug)')
+    return None if interp.label in _REP['labels'] else REP_REASON
 
 
 def default_interp(interps):
@@ -1090,6 +1164,12 @@ def end_tracer(tr):
 # --------------------------------------------------------------------------
 # Driver: what every suite's main does alike
 
+def cell(result):
+    """A result as the table shows it: its status; "rep" for a check run on
+    the representative interpreters only (not this one)."""
+    return 'rep' if result[0] == 'n/a' and result[1] == REP_REASON else result[0]
+
+
 def print_table(results, labels, names, gnames, default_label, gkey):
     """The check x interpreter table, then the version-independent checks
     (run with default_label, stored under (gkey, name))."""
@@ -1099,7 +1179,8 @@ def print_table(results, labels, names, gnames, default_label, gkey):
         cw = max(7, max(len(l) for l in labels) + 2)
         print(''.ljust(w) + ''.join(l.ljust(cw) for l in labels))
         for n in names:
-            print(n.ljust(w) + ''.join(results.get((l, n), ('-', None))[0].ljust(cw) for l in labels))
+            print(n.ljust(w) + ''.join(cell(results.get((l, n), ('-', None))).ljust(cw)
+                                       for l in labels))
     if gnames:
         print()
         print('version-independent checks (with %s):' % (default_label or 'none'))
@@ -1131,6 +1212,15 @@ def print_times():
           ', '.join('%s %.0f' % (l, per[l]) for l in sorted(per, key=lambda l: -per[l])))
     slow = sorted(_times.items(), key=lambda kv: -kv[1])[:8]
     print('slowest checks: ' + ', '.join('%s [%s] %.0f' % (n, l, secs) for (l, n), secs in slow))
+    per_check = {}
+    for (label, name), secs in _times.items():
+        runs = per_check.setdefault(name, [0.0, 0])
+        runs[0] += secs
+        runs[1] += 1
+    print('time per check (check seconds summed over its interpreters; times run): ' +
+          ', '.join('%s %.0f (%d)' % (n, per_check[n][0], per_check[n][1])
+                    for n in sorted(per_check, key=lambda n: -per_check[n][0])))
+    print('check seconds in all: %.0f' % sum(_times.values()))
 
 
 def print_outcome(results, t0, names, notes=()):
@@ -1142,7 +1232,15 @@ def print_outcome(results, t0, names, notes=()):
         print('interpreters not tested:')
         for n in notes:
             print('  ' + n)
-    nas = sorted((k, v[1]) for k, v in results.items() if v[0] == 'n/a')
+    reps = sorted(set(k[1] for k, v in results.items() if v[0] == 'n/a' and v[1] == REP_REASON))
+    if reps:
+        print()
+        print('ran on %d of %d interpreters (cspy\'s own behaviour, not the interpreter\'s; '
+              'e2elib.REPRESENTATIVE, tests/e2e/README.md): %s'
+              % (len(_REP['labels'] or ()), _REP['of'], ', '.join(reps)))
+        for line in _REP['lines']:
+            print('  ' + line)
+    nas = sorted((k, v[1]) for k, v in results.items() if v[0] == 'n/a' and v[1] != REP_REASON)
     if nas:
         print()
         print('n/a:')

@@ -15,7 +15,10 @@ time (a target burns CPU in three functions, nominally 60/30/10 %, and
 measures its own shares; cspy records it for 10 s at 100 Hz; every share of
 samples must be within 3 percentage points of the measured one). The table
 is also written to bench/results/accuracy.md. Phase 2, JOBS at a time: the
-other per-interpreter checks and the version-independent ones.
+other per-interpreter checks and the version-independent ones. The checks
+of cspy's own behaviour (options that filter or relabel, --pid A,B, the
+launched program's end and signals) run on the representative interpreters
+of e2elib.REPRESENTATIVE only ("rep" in the table, listed in the report).
 
 Output: a table check x interpreter (ok / FAIL / n/a), the version-
 independent checks, the accuracy table, the n/a reasons, the failure
@@ -1738,7 +1741,11 @@ def churn_large_run(ctx):
         return entry[1]
 
 
-YOUNG_THREADS, YOUNG_MS, YOUNG_RATE = 300, 10, 200   # churner.py THREADS BUSY_MS 1
+# 150 threads of 10 ms: about 300 samples of handle_request are due at 200 Hz, the
+# check wants 80 % of them; the defect it guards kept 8-47 %, a fixed cspy keeps
+# about all (2.5-6 times as many under a heavy load, where the handlers' CPU
+# time is short of their wall time). 300 threads took twice as long for the same.
+YOUNG_THREADS, YOUNG_MS, YOUNG_RATE = 150, 10, 200   # churner.py THREADS BUSY_MS 1
 YOUNG_MIN_SHARE = 0.8       # of the samples the handlers' time is worth (before the fix: 8-47 %)
 
 
@@ -2952,7 +2959,8 @@ def check_deep_truncated(ctx):
     for fmt, name in (('raw', 'd.txt'), ('json', 'd.cspy.json'), ('speedscope', 'd.json'),
                       ('chrometrace', 'd.trace.json'), ('flamegraph', 'd.svg')):
         out = os.path.join(d, name)
-        r = ctx.cspy(['record', '-f', fmt, '-r', '20', '-d', '1', '--idle', '-o', out, '--pid', t.pid])
+        # 10 samples: each one must be the whole truncated stack.
+        r = ctx.cspy(['record', '-f', fmt, '-r', '20', '-d', '0.5', '--idle', '-o', out, '--pid', t.pid])
         record_ok(ctx, r, out, fmt)
         stacks = []
         pr = []
@@ -3578,6 +3586,16 @@ def check_option_forms(ctx):
     ctx.finish()
 
 
+# Checks per interpreter: (name, check, the reason it is n/a on an interpreter
+# or None). e2elib.on_representative marks a check of cspy's own behaviour
+# (an option that only filters or relabels the frames read, --pid A,B, the
+# launched program's end and the signals passed on to it): its outcome does
+# not depend on the interpreter's frames, threads or GIL, so it runs on the
+# representative interpreters only (e2elib.REPRESENTATIVE: Python 2, the
+# oldest Python 3, this machine's own build, a shared libpython, a debug
+# build in a container, free-threaded). What is read from the interpreter
+# (the frames these checks filter included) is checked on every one by the
+# others: gil, threads, function_agg, subprocesses, exit_status, ...
 PER_VERSION = [
     ('gil', check_gil, None),
     ('idle', check_idle, None),
@@ -3592,25 +3610,25 @@ PER_VERSION = [
                       '(its oracle is never written)')),
     ('function_agg', check_function_agg, None),
     ('converted', check_converted, None),
-    ('function_pattern', check_function_pattern, None),
-    ('include_exclude', check_include_exclude, None),
-    ('nolineno', check_nolineno, None),
-    ('full_filenames', check_full_filenames, None),
+    ('function_pattern', check_function_pattern, e2elib.on_representative),
+    ('include_exclude', check_include_exclude, e2elib.on_representative),
+    ('nolineno', check_nolineno, e2elib.on_representative),
+    ('full_filenames', check_full_filenames, e2elib.on_representative),
     ('subprocesses', check_subprocesses, None),
     ('subprocess_nesting', check_subprocess_nesting, None),
     ('wrapper', check_wrapper, None),
     ('all_idle', check_all_idle, None),
     ('late_python', check_late_python, lambda i: None if i.shared else
      'a static build: its libpython is not a library a program can load'),
-    ('multi_pid', check_multi_pid, None),
+    ('multi_pid', check_multi_pid, e2elib.on_representative),
     ('exit_status', check_exit_status, None),
     ('deep_truncated', check_deep_truncated, None),
-    ('signal_ctrl_c', check_signal_ctrl_c, None),
-    ('signal_passed_on', check_signal_passed_on, None),
-    ('signal_duration', check_signal_duration, None),
-    ('signal_ignored', check_signal_ignored, None),
+    ('signal_ctrl_c', check_signal_ctrl_c, e2elib.on_representative),
+    ('signal_passed_on', check_signal_passed_on, e2elib.on_representative),
+    ('signal_duration', check_signal_duration, e2elib.on_representative),
+    ('signal_ignored', check_signal_ignored, e2elib.on_representative),
     ('end_pool', check_end_pool, None),
-    ('wrapper_end', check_wrapper_end, None),
+    ('wrapper_end', check_wrapper_end, e2elib.on_representative),
     ('pid_namespace', check_pid_namespace, None),
     ('churn_fold', check_churn_fold, None),
     ('churn_memory', check_churn_memory, None),
@@ -3764,6 +3782,7 @@ def main():
     if not OPTS.targets_only:
         e2elib.use_snapshot()
     e2elib.describe_interps(interps)
+    e2elib.choose_representative(interps, every=bool(OPTS.python))
     sys.stdout.flush()
 
     per_version = ([('targets', check_targets, None)] if OPTS.targets_only else

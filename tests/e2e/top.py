@@ -12,7 +12,9 @@ idle "sleeper" thread. cspy runs in a pane of a private tmux server
 comes out with capture-pane, and a shell around cspy records `stty -a`
 before and after and cspy's exit status.
 
-Per interpreter (every installed one, unless --python):
+Per interpreter (every installed one, unless --python; duration_output,
+launch_signals and wrapper, which check cspy's own behaviour, on the
+representative interpreters of e2elib.REPRESENTATIVE only, "rep" elsewhere):
   screen           top rows and %Own (within 5 points of the measured
                    shares), sort keys 1-4, L (function view: no lines),
                    space (the paused screen, with --timestamp, does not
@@ -1353,6 +1355,15 @@ def check_option_forms(ctx):
     ctx.finish()
 
 
+# Checks of cspy's own behaviour (the launched program's end through the
+# signals passed on, a shell that is not Python, --duration and --output):
+# their outcome does not depend on what is read from the interpreter, so they
+# run on the representative interpreters only (e2elib.REPRESENTATIVE), the
+# others on every one. launch_exit stays on every one: the exact version of
+# an interpreter caught before it wrote its version string, and an exiting
+# program's threads, depend on the interpreter.
+ON_REPRESENTATIVE = ('duration_output', 'launch_signals', 'wrapper')
+
 PER_VERSION = [
     ('screen', check_screen),
     ('threads_sigterm', check_threads_sigterm),
@@ -1425,10 +1436,16 @@ def main():
         print('  not tested: %s' % n)
     sys.stdout.flush()
 
+    e2elib.choose_representative(chosen, every=bool(OPTS.python))
     jobs = []
     for i in chosen:
         for name, fn in PER_VERSION:
-            if selected(name, OPTS.k):
+            if not selected(name, OPTS.k):
+                continue
+            reason = e2elib.on_representative(i) if name in ON_REPRESENTATIVE else None
+            if reason:
+                results[(i.label, name)] = ('n/a', reason)
+            else:
                 jobs.append((i, i.label, name, fn))
     default = e2elib.default_interp(chosen)
     gnames = [n for n, _ in GLOBAL if selected(n, OPTS.k)]
