@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first quick-start command (`make example`): profile the bundled
-# example program for 3 seconds into a flame graph, then dump its stacks.
+# example program for 3 seconds, saved as cspy's JSON (with its sources), render
+# it as the HTML report and as a flame graph, then dump the program's stacks.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -9,9 +10,16 @@ if [ -z "$PY" ]; then
 	echo "run_example: no python3 on PATH" >&2
 	exit 1
 fi
+saved="$BUILD/example-profile.json"
+echo "\$ cspy record -f json -o $saved -d 3 -- $PY examples/webapp.py"
+"$BUILD/cspy" record -f json -o "$saved" -d 3 --capture -- "$PY" examples/webapp.py
+echo
+html="$BUILD/example-profile.html"
 out="$BUILD/example-profile.svg"
-echo "\$ cspy record -o $out -d 3 -- $PY examples/webapp.py"
-"$BUILD/cspy" record -o "$out" -d 3 --capture -- "$PY" examples/webapp.py
+echo "\$ cspy report $saved -o $html"
+"$BUILD/cspy" report "$saved" -o "$html"
+echo "\$ cspy report $saved -o $out"
+"$BUILD/cspy" report "$saved" -o "$out"
 echo
 
 # Attaching to a process that is not cspy's child needs ptrace permission.
@@ -28,4 +36,5 @@ fi
 echo "\$ cspy dump --pid $pid"
 "${cspy[@]}" dump --pid "$pid"
 echo
-echo "Open $out in a web browser to explore the flame graph."
+echo "Open $html in a web browser (the report: flame graph, functions, source view),"
+echo "or $out (the flame graph alone)."

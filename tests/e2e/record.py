@@ -3120,8 +3120,9 @@ def check_run_gap(ctx):
 
 def check_example(ctx):
     """The README's first quick-start command (`make example`:
-    examples/run_example.sh with this build): exit status 0, a flame graph
-    of webapp.py written (its launched run ends at --duration on the SIGINT
+    examples/run_example.sh with this build): exit status 0, a JSON profile
+    of webapp.py rendered as the HTML report (with webapp.py's source) and a
+    flame graph (its launched run ends at --duration on the SIGINT
     cspy sends, without the escalation), then a dump showing its busy
     worker. Fails before: webapp.py's non-daemon workers outlived Ctrl-C,
     SIGTERM came 3 s later and the script stopped at exit status 143."""
@@ -3135,8 +3136,18 @@ def check_example(ctx):
     pr = []
     if res.rc != 0:
         pr.append('exit status %s, expected 0' % res.rc)
-    if "Wrote flamegraph data to" not in res.err:
-        pr.append('no "Wrote flamegraph data" line on stderr')
+    for fmt in ('json', 'html', 'flamegraph'):
+        if "Wrote %s data to" % fmt not in res.err:
+            pr.append('no "Wrote %s data" line on stderr' % fmt)
+    html = os.path.join(env['BUILD'], 'example-profile.html')
+    try:
+        with open(html, encoding='utf-8') as f:
+            page = f.read()
+        # The report carries webapp.py's source (read while it ran).
+        if 'busy_worker' not in page or 'def busy_worker' not in page:
+            pr.append('%s does not hold busy_worker and its source' % html)
+    except OSError as e:
+        pr.append('no report: %s' % e)
     if 'busy_worker (webapp.py:' not in res.out:
         pr.append('the dump shows no busy_worker frame')
     if took > 15:
