@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proc/procfs.h"
 #include "util/xalloc.h"
 
 #define MAPS_MAX_LINES 1000000u
@@ -221,44 +222,6 @@ int maps_parse(const char *text, size_t len, struct maps *out)
 	return 0;
 }
 
-/* Read all of fd into a fresh buffer (*buf, *len). Returns 0 or -errno. */
-static int read_all(int fd, char **buf, size_t *len)
-{
-	size_t cap = 64 * 1024, n = 0;
-	char *b = xmalloc(cap);
-	int err = 0;
-
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			if (cap >= MAPS_MAX_BYTES) {
-				err = -EFBIG;
-				goto out;
-			}
-			cap *= 2;
-			b = xrealloc(b, cap);
-		}
-		r = read(fd, b + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-out:
-	if (err) {
-		free(b);
-		return err;
-	}
-	*buf = b;
-	*len = n;
-	return 0;
-}
 
 int maps__load(pid_t pid, struct maps *out)
 {
@@ -277,7 +240,7 @@ int maps__load(pid_t pid, struct maps *out)
 		err = -errno;
 		goto out;
 	}
-	err = read_all(fd, &text, &len);
+	err = procfs_read_fd(fd, MAPS_MAX_BYTES, 0, &text, &len);
 	close(fd);
 	if (err)
 		goto out;

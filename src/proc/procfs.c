@@ -291,7 +291,6 @@ int procfs_read_root_file(pid_t pid, const char *path, size_t max, char **buf, s
 	if (dfd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
 	int err = 0;
-	char *b = NULL;
 	int fd = open_inside(dfd, path, absolute);
 	close(dfd);
 	if (fd < 0)
@@ -309,26 +308,37 @@ int procfs_read_root_file(pid_t pid, const char *path, size_t max, char **buf, s
 		err = -EFBIG;
 		goto out;
 	}
-	/* Read up to max + 1 bytes: a file that grew past max is refused. */
-	size_t cap = (size_t)sb.st_size + 1, n = 0;
+	/* A file that grew past max since the fstat is refused too. */
+	err = procfs_read_fd(fd, max, (size_t)sb.st_size + 1, buf, len);
+out:
+	close(fd);
+	return err;
+}
+
+int procfs_read_fd(int fd, size_t max, size_t hint, char **buf, size_t *len)
+{
+	/* Room for max + 1 bytes at most: reading the one past max says the
+	 * file is larger. */
+	size_t cap = hint ? hint : 64 * 1024, n = 0;
 	if (cap > max + 1)
 		cap = max + 1;
-	b = xmalloc(cap);
+	char *b = xmalloc(cap);
 	for (;;) {
 		ssize_t r = read(fd, b + n, cap - n);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			err = -errno;
-			goto out;
+			int err = -errno;
+			free(b);
+			return err;
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 		if (n == cap) {
 			if (n > max) {
-				err = -EFBIG;
-				goto out;
+				free(b);
+				return -EFBIG;
 			}
 			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
 			b = xrealloc(b, cap);
@@ -336,9 +346,5 @@ int procfs_read_root_file(pid_t pid, const char *path, size_t max, char **buf, s
 	}
 	*buf = b;
 	*len = n;
-	b = NULL;
-out:
-	free(b);
-	close(fd);
-	return err;
+	return 0;
 }

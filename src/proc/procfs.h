@@ -67,4 +67,10 @@ int procfs_children(pid_t pid, pid_t *out, int max);
  * file, or a ".." refused), -ESRCH (the process is gone), -errno. */
 int procfs_read_root_file(pid_t pid, const char *path, size_t max, char **buf, size_t *len);
 
+/* Read all of fd, at most max bytes, into a fresh buffer (*buf, heap, not
+ * NUL-terminated, and *len), starting with room for hint bytes (0: 64 KiB);
+ * EINTR is retried. 0, -EFBIG when there are more than max bytes, or
+ * -errno of read. /proc files (maps) and the sources of the report. */
+int procfs_read_fd(int fd, size_t max, size_t hint, char **buf, size_t *len);
+
 #endif

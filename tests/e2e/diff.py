@@ -677,15 +677,8 @@ def check_errors(ctx):
         data = f.read()
 
     def put(name, content):
-        path = os.path.join(d, name)
-        with open(path, 'wb') as f:
-            f.write(content)
-        return path
-    gz = os.path.join(d, 'b.json.gz')
-    with gzip.open(gz, 'wb') as f:
-        f.write(data)
-    with open(gz, 'rb') as f:
-        cut = put('cut.json.gz', f.read()[:len(data) // 10])
+        return e2elib.write_bytes(d, name, content)
+    gz, cut = e2elib.gzip_files(d, 'b.json', data, 10)
     doc = json.loads(data.decode('utf-8'))
     empty = put('zero.json', json.dumps(dict(doc, stacks=[])).encode())
     dd = dict(doc, meta=dict(doc['meta'], diff=True))
@@ -697,7 +690,7 @@ def check_errors(ctx):
         ([os.path.join(d, 'missing.json'), new], ['missing.json', 'No such file']),
         ([put('t.txt', b'hello'), new], ['t.txt']),
         ([base, put('half.json', data[:len(data) // 2])], ['half.json']),
-        ([cut, new], ['cut.json.gz']),
+        ([cut, new], ['cut-b.json.gz']),
         ([put('e.json', b''), new], ['e.json']),
         ([base, badutf], ['utf.json']),
         ([empty, new], ['zero.json', 'no samples']),

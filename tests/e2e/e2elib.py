@@ -578,6 +578,27 @@ def makefile_version():
         return None
 
 
+def write_bytes(d, name, content):
+    """Write content (bytes) to d/name; returns the path (the bad input
+    files of `cspy report`/`cspy diff` checks)."""
+    path = os.path.join(d, name)
+    with open(path, 'wb') as f:
+        f.write(content)
+    return path
+
+
+def gzip_files(d, stem, data, keep):
+    """d/STEM.gz, data gzip'd, and d/cut-STEM.gz, its first len(data) //
+    keep bytes (a gzip stream cut short); returns both paths."""
+    import gzip
+    gz = os.path.join(d, stem + '.gz')
+    with gzip.open(gz, 'wb') as f:
+        f.write(data)
+    with open(gz, 'rb') as f:
+        cut = write_bytes(d, 'cut-' + stem + '.gz', f.read()[:len(data) // keep])
+    return gz, cut
+
+
 def help_commands(exe=None):
     """The commands `cspy --help` lists, in its order (the oracle for the
     completion scripts and the man pages: a command added to cspy is

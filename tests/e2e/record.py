@@ -2162,16 +2162,9 @@ def check_report_errors(ctx):
         data = f.read()
 
     def put(name, content):
-        path = os.path.join(d, name)
-        with open(path, 'wb') as f:
-            f.write(content)
-        return path
+        return e2elib.write_bytes(d, name, content)
 
-    gz = os.path.join(d, 'p.json.gz')
-    with gzip.open(gz, 'wb') as f:
-        f.write(data)
-    with open(gz, 'rb') as f:
-        cut = put('cut.json.gz', f.read()[:len(data) // 8])
+    gz, cut = e2elib.gzip_files(d, 'p.json', data, 8)
     speedscope = put('s.json', b'{"$schema": "https://www.speedscope.app/file-format-schema.json"}')
     diff = dict(doc)
     diff['meta'] = dict(doc['meta'], diff=True)
@@ -2180,7 +2173,7 @@ def check_report_errors(ctx):
         (['report', os.path.join(d, 'missing.json')], ['missing.json', 'No such file']),
         (['report', put('t.txt', b'hello')], ['t.txt', 'not JSON']),
         (['report', put('half.json', data[:len(data) // 2])], ['half.json', 'not JSON']),
-        (['report', cut], ['cut.json.gz', 'gzip']),
+        (['report', cut], ['cut-p.json.gz', 'gzip']),
         (['report', speedscope], ['s.json', 'not a cspy profile']),
         (['report', put('e.json', b'')], ['e.json', 'empty']),
         (['report', src, '-f', 'nosuch'], ['nosuch', 'flamegraph']),
