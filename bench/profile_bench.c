@@ -108,50 +108,33 @@ int main(int argc, char **argv)
 	printf("| format | write time (ms) | file size (MB) |\n|---|---|---|\n");
 	for (size_t i = 0; writer_at(i); i++) {
 		const struct writer *wr = writer_at(i);
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/cspy-profile-bench-%d.%s", dir, (int)getpid(),
-			 wr->ext);
-		FILE *f = fopen(path, "w");
-		if (!f) {
-			fprintf(stderr, "profile_bench: cannot write %s: %s\n", path, strerror(errno));
-			rc = 1;
-			break;
-		}
-		struct writer_opts oo = { .full_filenames = false };
-		double w0 = now_s();
-		int err = wr->write(f, p, &oo);
-		if (fclose(f) != 0 && !err)
-			err = -EIO;
-		double w = now_s() - w0;
-		struct stat sb;
-		double mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : -1;
-		unlink(path);
-		if (err) {
-			fprintf(stderr, "profile_bench: writing %s failed: %s\n", wr->name, strerror(-err));
+		if (bench_writer(wr, wr->name, p, dir)) {
 			rc = 1;
 			continue;
 		}
-		printf("| %s | %.1f | %.1f |\n", wr->name, w * 1e3, mb);
 		if (!wr->stream)
 			continue;
 		/* A format written while recording: the same samples again,
 		 * into a new profile that the stream listens to; its time is
 		 * what the samples cost beyond building the profile. */
+		char path[4096];
 		snprintf(path, sizeof(path), "%s/cspy-profile-bench-%d.stream.%s", dir, (int)getpid(),
 			 wr->ext);
-		if (!(f = fopen(path, "w"))) {
+		FILE *f = fopen(path, "w");
+		if (!f) {
 			rc = 1;
 			continue;
 		}
 		struct profile *q = profile__new();
-		w0 = now_s();
+		double w0 = now_s();
 		void *st = wr->stream->begin(f, q);
 		fill(q, nsamples, nstacks, frames, depth, SEED);
-		err = wr->stream->end(st);
+		int err = wr->stream->end(st);
 		if (fclose(f) != 0 && !err)
 			err = -EIO;
-		w = now_s() - w0 - build_s;
-		mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : -1;
+		double w = now_s() - w0 - build_s;
+		struct stat sb;
+		double mb = stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : -1;
 		unlink(path);
 		profile__free(q);
 		if (err) {

@@ -81,7 +81,7 @@ static const struct diff_row *row_of(const struct diff_row *r, size_t n, const c
 
 static void test_lines_up(void)
 {
-	struct profile *base = run(100, 101, "/home/u/venv1", 80, 20, 0);
+	struct profile *base = run(100, 101, "/srv/venv1", 80, 20, 0);
 	struct profile *new = run(200, 233, "/opt/venv2", 20, 80, 0);
 	struct profile *d = diff_build(base, new, NULL);
 	CHECK(profile__meta(d)->diff);
