@@ -43,6 +43,8 @@ struct py_task {
 	uint64_t addr;          /* the Task object: Python's id() of it */
 	uint64_t loop;          /* its event loop object (id()), 0 if unknown */
 	uint64_t thread_id;     /* running: threading ident of the thread running it, else 0 */
+	uint64_t loop_thread_id;        /* threading ident of the thread running its loop
+					 * (the loop's _thread_id), 0 if unknown or not running */
 	enum py_task_state state;
 	char name[128];         /* Task.get_name() (3.8+), else "" */
 	/* The coroutine chain: the task's coroutine, the coroutine it awaits,
