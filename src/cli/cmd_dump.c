@@ -79,7 +79,9 @@ static void usage(FILE *f)
 "      --nonblocking      do not pause the process while reading it (less\n"
 "                         overhead, but a stack may be torn)\n"
 "      --full-filenames   show full file paths instead of package-relative ones\n"
-"      --qualname         show qualified names (Class.method) on Python 3.11+\n"
+"      --qualname         qualified names (Class.method): co_qualname on 3.11+,\n"
+"                         before 3.11 the class defining the method, found from\n"
+"                         its self or cls argument\n"
 "  -n, --native           also show C/C++/Cython frames, merged with the Python\n"
 "                         ones (not with --nonblocking)\n"
 "      --threads          accepted (guides for py-spy use it); dump always shows\n"
@@ -298,7 +300,8 @@ static int open_target(pid_t pid, bool top, struct snap_target *t)
 static int take_sample(const struct snap_target *t, const struct dump_config *c, struct snapshot *s)
 {
 	struct snap_req r = {
-		.pause = c->nonblocking ? SNAP_NONBLOCKING : SNAP_PAUSE_ALL, .flags = PYSAMPLE_NAMES,
+		.pause = c->nonblocking ? SNAP_NONBLOCKING : SNAP_PAUSE_ALL,
+		.flags = PYSAMPLE_NAMES | (c->qualname ? PYSAMPLE_QUALNAME : 0),
 		.tries = NONBLOCKING_TRIES, .native = t->uw != NULL, .locals = c->locals,
 		.stall_ms = c->nonblocking ? 0 : stall_for_tests(),
 	};
@@ -374,8 +377,9 @@ static int dump_core(const struct dump_config *c)
 			goto out;
 		}
 	}
-	struct snap_req r = { .pause = SNAP_NONBLOCKING, .flags = PYSAMPLE_NAMES, .tries = 1,
-			      .locals = c->locals };
+	struct snap_req r = { .pause = SNAP_NONBLOCKING,
+			      .flags = PYSAMPLE_NAMES | (c->qualname ? PYSAMPLE_QUALNAME : 0),
+			      .tries = 1, .locals = c->locals };
 	err = snapshot__take(&t, &r, &s, NULL);
 	if (err) {
 		cli_error("%s: could not read the interpreter state of process %d (%s)", c->core,

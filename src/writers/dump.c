@@ -19,7 +19,10 @@
 
 static const char *frame_name(const struct py_frame *fr, const struct dump_opts *o)
 {
-	return o->qualname ? fr->code->qualname : fr->code->name;
+	/* before 3.11, with --qualname: the method's class found from self/cls */
+	if (o->qualname)
+		return fr->qualname ? fr->qualname : fr->code->qualname;
+	return fr->code->name;
 }
 
 static const char *frame_file(const struct py_frame *fr, const struct dump_opts *o)
@@ -227,7 +230,7 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 			json__key(j, "name");
 			json__string(j, frame_name(fr, o));
 			json__key(j, "qualname");
-			json__string(j, fr->code->qualname);
+			json__string(j, fr->qualname ? fr->qualname : fr->code->qualname);
 			json__key(j, "filename");
 			json__string(j, fr->code->filename);
 			json__key(j, "short_filename");
