@@ -130,6 +130,8 @@ int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *
 	fputc('\n', f);
 	for (size_t i = 0; i < p->sample->n; i++) {
 		const struct py_thread *t = &p->sample->threads[i];
+		if (p->shown && !p->shown[i])
+			continue;       /* --thread */
 		char ns[24] = "", interp[48] = "";
 		if (t->ns_tid)
 			snprintf(ns, sizeof(ns), " (ns %d)", (int)t->ns_tid);
@@ -186,6 +188,8 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 	const struct pyproc_info *in = p->info;
 	for (size_t i = 0; i < p->sample->n; i++) {
 		const struct py_thread *t = &p->sample->threads[i];
+		if (p->shown && !p->shown[i])
+			continue;       /* --thread */
 		json__begin_object(j);
 		json__key(j, "pid");
 		json__int(j, in->pid);

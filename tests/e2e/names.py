@@ -24,7 +24,9 @@ On every interpreter found (17 on the reference machine):
             others' functions; threading's _bootstrap is in 100% of the
             thread samples (MainThread, left out, is not in the
             denominator; at least 98%: a nonblocking read of a starting
-            thread may miss its outer frames).
+            thread may miss its outer frames). Then `dump --json --thread`
+            after the rename: only worker-... threads and the unnamed raw
+            one, after_rename and raw_os_wait among their functions.
   qualname  tests/targets/names/qualnames.py: an inherited method called
             through two classes, a classmethod, a staticmethod, a function
             nested in it, a property getter, a private (mangled) method, a
@@ -38,7 +40,7 @@ On every interpreter found (17 on the reference machine):
             one frame; top: the target's rows name exactly the oracle's
             functions; dump: each thread's frames are the oracle's.
 Version-independent (with the newest Python 3):
-  bad_regex `record`, `top` with --thread '(': one line on stderr
+  bad_regex `record`, `top`, `dump` with --thread '(': one line on stderr
             ("cspy: error: invalid --thread pattern ..."), exit 2, before
             attaching (nothing written, the target never traced).
 
@@ -185,6 +187,23 @@ def check_thread(ctx):
                      "(a thread left out counted in the denominator?)" % (max(boot) if boot else 0))
     if probs:
         ctx.problems.append((top[0], probs + ['last table:\n' + e2elib.indent(clip(last, 2500), 4)]))
+    res = cspy(['dump', '--pid', pid, '--json', '--thread', '^(worker-|rawos$)'])
+    if res.rc != 0:
+        raise Fail('$ %s\n  exit %d: %s' % (res.shown, res.rc, clip(res.err.strip(), 1500)))
+    probs = []
+    shown = json.loads(res.out)
+    fns = set(f['name'] for th in shown for f in th['frames']
+              if os.path.basename(f['filename']) == 'server.py')
+    for th in shown:
+        if th['thread_name'] is not None and not th['thread_name'].startswith('worker-'):
+            probs.append('thread %r shown' % th['thread_name'])
+    for n in ('after_rename', 'raw_os_wait'):
+        if n not in fns:
+            probs.append('%s (a kept thread\'s) not shown' % n)
+    for n in LEFT_OUT:
+        if n in fns:
+            probs.append('%s (a thread left out) shown' % n)
+    ctx.problem(res, probs)
     ctx.finish()
 
 
@@ -250,7 +269,8 @@ def check_bad_regex(ctx):
     pid = o['pid']
     out = ctx.path('never.json')
     for args in (['record', '--pid', pid, '-d', 1, '--thread', '(', '-o', out],
-                 ['top', '--pid', pid, '-d', 1, '--thread', '(']):
+                 ['top', '--pid', pid, '-d', 1, '--thread', '('],
+                 ['dump', '--pid', pid, '--thread', '(']):
         t0 = time.time()
         res = cspy(args)
         lines = res.err.strip().split('\n')
