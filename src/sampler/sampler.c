@@ -318,7 +318,8 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		const struct py_thread *th = &sample->threads[i];
 		/* --thread: a thread left out is not counted at all (nor one
 		 * renamed into the selection since its read skipped it). */
-		if (s->c.threads && (!target__thread_selected(t, th) || (th->skipped && th->active)))
+		if (s->c.threads && (!target__thread_selected(t, th, flags & PYSAMPLE_NAMES) ||
+				     (th->skipped && th->active)))
 			continue;
 		s->tick_threads++;
 		s->st.thread_samples++;

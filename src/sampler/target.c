@@ -38,6 +38,8 @@ struct tname {
 	pid_t tid;              /* the thread it was looked up for (thread ids are reused) */
 	bool none;              /* looked up: no threading name (name is "") */
 	int8_t keep;            /* the selection's verdict: 1, 0; -1 not decided */
+	int8_t prev;            /* the verdict before this lookup (-1: none), for the
+				 * sample that looked it up */
 };
 
 static int tname_cmp(const void *a, const void *b)
@@ -549,8 +551,10 @@ void target__names_refresh(struct target *t, const struct py_sample *sample)
 			old = NULL;     /* none, or another thread's (a thread id reused) */
 		/* A thread without a name is kept too (none): --thread then
 		 * matches its OS name (target__names_select). */
+		const struct tname *was = name_find(t, th->thread_id);
 		fresh[n] = (struct tname){ .thread_id = th->thread_id, .tid = th->tid,
-					   .none = !th->name[0] && !old, .keep = -1 };
+					   .none = !th->name[0] && !old, .keep = -1,
+					   .prev = was && was->tid == th->tid ? was->keep : -1 };
 		snprintf(fresh[n].name, sizeof(fresh[n].name), "%s",
 			 th->name[0] ? th->name : old ? old->name : "");
 		n++;
@@ -590,10 +594,12 @@ bool target__names_missing(const struct target *t, const struct py_sample *sampl
 	return false;
 }
 
-bool target__thread_selected(const struct target *t, const struct py_thread *th)
+bool target__thread_selected(const struct target *t, const struct py_thread *th, bool looked_up)
 {
+	/* The sample that looked names up was read before its names: a
+	 * thread renamed in between keeps its old verdict for that sample. */
 	const struct tname *n = name_of(t, th->thread_id, th->tid);
-	return n && n->keep == 1;
+	return n && (looked_up && n->prev >= 0 ? n->prev : n->keep) == 1;
 }
 
 bool target__skip_thread(void *arg, uint64_t thread_id, pid_t tid)

@@ -11,14 +11,15 @@ functions in a profile tell which threads were kept:
   dispatcher       dispatcher_loop: starts a thread per "request" every 40 ms,
                    named worker-N, which waits in handle_request for 120 ms
                    and exits (about three alive at any time)
-  pending          before_rename; renamed (Thread.name = ...) to
-                   "worker-renamed" RENAME_AFTER seconds after the oracle is
-                   written, then waits in after_rename
+  pending          before_rename until the file ORACLE_PATH.go exists (the
+                   test makes it once cspy samples), then renamed
+                   (Thread.name = ...) to "worker-renamed"; waits in
+                   after_rename
   (no name)        raw_os_wait: started with _thread.start_new_thread, so it
                    has no threading name; it sets its OS name (comm) to
                    "rawos" through /proc/thread-self/comm
 The oracle (JSON, written atomically once every thread runs): pid, version,
-the raw thread's TID and OS name, when the rename happens. Python 2.7 and 3.
+the raw thread's TID and OS name. Python 2.7 and 3.
 """
 from __future__ import print_function
 
@@ -33,29 +34,27 @@ try:
 except ImportError:              # 2.7
     import thread as thread_mod
 
-RENAME_AFTER = 0.4
-SLICE = 0.02
+SLICE = 0.25
 raw = {}
 
-
-def nap():
-    time.sleep(SLICE)
+# Each thread sleeps in time.sleep straight from a function of its own: a
+# function two threads share (its frame objects recycled from one thread to
+# the other before 3.11) could let the torn read of a thread that wakes while
+# cspy reads it (only running threads are paused) show another's frames.
 
 
 def main_wait():
     while True:
-        nap()
+        time.sleep(SLICE)
 
 
 def janitor_wait():
     while True:
-        nap()
+        time.sleep(SLICE)
 
 
 def handle_request(n):
-    end = time.time() + 0.12
-    while time.time() < end:
-        nap()
+    time.sleep(0.12)
     return n
 
 
@@ -67,25 +66,25 @@ def dispatcher_loop():
         time.sleep(0.04)
 
 
-def before_rename(at):
-    while time.time() < at[0]:
-        nap()
+def before_rename(go):
+    while not os.path.exists(go):
+        time.sleep(0.05)
 
 
 def after_rename():
     while True:
-        nap()
+        time.sleep(SLICE)
 
 
-def renamed_thread(at):
-    before_rename(at)
+def renamed_thread(go):
+    before_rename(go)
     threading.current_thread().name = 'worker-renamed'
     after_rename()
 
 
 def raw_os_wait():
     while True:
-        nap()
+        time.sleep(SLICE)
 
 
 def raw_thread():
@@ -106,18 +105,15 @@ def start(fn, name, args=()):
 
 def main():
     path = sys.argv[1]
-    at = [float('inf')]
     start(janitor_wait, 'janitor')
-    start(renamed_thread, 'pending', (at,))
+    start(renamed_thread, 'pending', (path + '.go',))
     thread_mod.start_new_thread(raw_thread, ())
     while 'tid' not in raw:
         time.sleep(0.005)
     start(dispatcher_loop, 'dispatcher')
     time.sleep(0.1)
-    now = time.time()
-    at[0] = now + RENAME_AFTER
     oracle = {'pid': os.getpid(), 'version': list(sys.version_info[:3]), 'extra': {},
-              'raw_tid': raw['tid'], 'raw_comm': raw['comm'], 'rename_at': at[0], 'ready': now}
+              'raw_tid': raw['tid'], 'raw_comm': raw['comm']}
     with open(path + '.tmp', 'w') as f:
         json.dump(oracle, f)
     os.rename(path + '.tmp', path)
