@@ -144,5 +144,7 @@ void stack_builder__add(struct stack_builder *b, uint32_t thread, uint64_t t_ns)
 
 void stack_builder__qualname(struct stack_builder *b, bool on)
 {
+	if (b->qualname != on)  /* the cached frames carry the other names */
+		memset(b->fcache, 0, sizeof(b->fcache));
 	b->qualname = on;
 }
