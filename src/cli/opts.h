@@ -5,7 +5,8 @@
  * `--`) and how (struct opts: --rate, --duration, --subprocesses, --idle,
  * --gil, -F/--function (py-spy's flag: by function), --match-function,
  * --include, --exclude (POSIX extended regexes), --full-filenames,
- * --nonblocking, --native), with their defaults in one
+ * --nonblocking, --native, --mode wall|cpu|gil|exception (wall is --idle,
+ * gil is --gil), --no-gc), with their defaults in one
  * initializer (OPTS_DEFAULTS). A command describes only what is its own in a
  * struct opts_cmd (its name, its extra options and their parser, its help);
  * opts_parse merges the two option tables into one getopt_long pass, so
@@ -42,6 +43,9 @@ struct opts {
 	bool function_agg;              /* -F/--function: by function, not by line */
 	const char *function_pattern;   /* --match-function REGEX */
 	const char *include, *exclude;
+	const char *mode;               /* --mode as given (wall, cpu, gil, exception), NULL: none */
+	bool exception;                 /* --mode exception: samples in an exception only */
+	bool no_gc;                     /* --no-gc: no <GC> frames */
 };
 
 #define OPTS_DEFAULTS {                                                                 \
@@ -49,6 +53,7 @@ struct opts {
 	.subprocesses = false, .idle = false, .gil = false, .nonblocking = false,       \
 	.native = false, .full_filenames = false, .function_agg = false,                \
 	.function_pattern = NULL, .include = NULL, .exclude = NULL,                      \
+	.mode = NULL, .exception = false, .no_gc = false,                                \
 }
 
 /* What a command adds to the shared options. */
@@ -93,6 +98,12 @@ void opts_report_unknown(const char *arg, const struct option *table, const char
  * *out (NULL when none is given; the caller frees it). 0 or -EINVAL (a bad
  * pattern, reported). */
 int opts_filter(const struct opts *o, struct stack_filter **out);
+
+/* The sampling mode that runs, for the profile's metadata and headers:
+ * "exception" (in an exception, of the threads the other flags choose),
+ * "gil" (--gil, with --idle also when the holder sleeps), "wall" (--idle)
+ * or "cpu" (the default). */
+const char *opts_mode_name(const struct opts *o);
 
 /* Set the fields of sc that the shared options decide (rate, duration,
  * nonblocking, gil, idle, subprocesses, native) and its filter (borrowed);

@@ -179,6 +179,8 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		return;
 	if (s->c.gil_only && !th->owns_gil)
 		return;
+	if (s->c.exception_only && !th->in_exception)
+		return;
 	if (ms && ms->err) {
 		s->st.errors++;         /* not unwound, or not merged: never a wrong stack */
 		s->st.native_fails[ms->fail < NATIVE_FAIL_N ? ms->fail : NATIVE_FAIL_OTHER]++;
@@ -186,7 +188,7 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	}
 	size_t nf = ms ? ms->n : th->nframes;
 	struct stack_builder *sb = s->sb;
-	stack_builder__begin(sb, nf + 4 + t->nchain);
+	stack_builder__begin(sb, nf + 5 + t->nchain);
 	const char *tname = target__thread_name(t, th);
 	for (unsigned k = 0; s->c.subprocesses && k < t->nchain; k++)
 		stack_builder__root(sb, t->chain[k]);  /* its ancestors', then its own */
@@ -219,6 +221,9 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 			stack_builder__push(sb, native_frame_id(s, &ms->frames[nf - 1 - k].native));
 		}
 	}
+	if (th->in_gc)          /* the collection, above the frame that triggered it */
+		stack_builder__push(sb, profile__frame(s->prof, SAMPLER_GC, "", "", -1,
+						       PROF_FRAME_OTHER));
 	if (!stack_builder__keep(sb))
 		return;
 	uint32_t tid = profile__thread(s->prof, t->snap.pid, th->tid, tname, pyproc__info(t->snap.pp)->cmdline);
@@ -261,6 +266,10 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		flags |= PYSAMPLE_SKIP_IDLE;    /* dropped anyway: not even read */
 	if (!s->c.gil_only && !s->c.gil_stats)
 		flags |= PYSAMPLE_NO_GIL;       /* one page fewer to read */
+	if (s->c.exception_only)
+		flags |= PYSAMPLE_EXCEPTION;
+	if (s->c.gc_frames)
+		flags |= PYSAMPLE_GC;
 	/* Pause only the threads that run: one asleep in the kernel cannot
 	 * change its stack, and waking it costs the program. Native unwinding
 	 * needs the registers of every thread shown: with --native --idle,

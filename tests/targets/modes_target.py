@@ -1,0 +1,163 @@
+# -*- coding: utf-8 -*-
+"""Target of the `modes` tier (tests/e2e/modes.py): threads that each do
+one kind of work for --mode wall|cpu|gil|exception and <GC> frames.
+
+    python modes_target.py ORACLE_PATH
+
+  exc_worker    raises and catches in a loop, and computes inside the
+                `except` block (in_handler, called from handled_once);
+  plain_worker  the same computation, never in an exception (plain_work);
+  nogil_worker  compresses random bytes: on a CPU without holding the GIL
+                (zlib lets it go around deflate(); nogil_hash);
+  sleeper       asleep in time.sleep (sleeper_wait);
+  gc_worker     gc.collect() over a heap of reference cycles, then a sleep
+                (gc_pass): a known share of the time in collections.
+
+Automatic collections are off (gc.disable()), so every collection is the
+gc_worker's. The target measures from inside what cspy must find and
+rewrites STATUS (ORACLE_PATH + ".status", JSON, by a rename) every 50 ms,
+cumulative since the start: "wall_s", "gc_s" (time inside collections:
+gc.callbacks' start and stop on 3.3+, the gc.collect() call timed on 2.7),
+"gc_n" (collections), "handler_s" and "exc_loop_s" (the exc_worker's time in
+its except block, and in its loop). The ORACLE (see cspy_oracle.py) is
+written once every thread runs. Runs under Python 2.7 and 3.6+.
+"""
+from __future__ import print_function
+
+import gc
+import json
+import os
+import sys
+import threading
+import time
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cspy_oracle  # noqa: E402
+
+clock = getattr(time, 'perf_counter', time.time)
+ORACLE = sys.argv[1]
+STATUS = ORACLE + '.status'
+stats = {'gc_s': 0.0, 'gc_n': 0, 'handler_s': 0.0, 'exc_loop_s': 0.0}
+started = {}
+T0 = clock()
+
+
+def compute(n):
+    x = 0
+    for i in range(n):
+        x += i * i % 7
+    return x
+
+
+def in_handler():
+    return compute(20000)
+
+
+def handled_once():
+    try:
+        raise ValueError('modes')
+    except ValueError:
+        t = clock()
+        in_handler()
+        stats['handler_s'] += clock() - t
+
+
+def exc_worker():
+    started['exc'] = True
+    while True:
+        t = clock()
+        handled_once()
+        stats['exc_loop_s'] += clock() - t
+
+
+def plain_work():
+    return compute(20000)
+
+
+def plain_worker():
+    started['plain'] = True
+    while True:
+        plain_work()
+
+
+def nogil_hash(buf):
+    return zlib.compress(buf, 9)        # deflate() runs without the GIL
+
+
+def nogil_worker():
+    buf = os.urandom(1 << 18)
+    started['nogil'] = True
+    while True:
+        nogil_hash(buf)
+
+
+def sleeper_wait():
+    time.sleep(3600)
+
+
+def sleeper():
+    started['sleeper'] = True
+    while True:
+        sleeper_wait()
+
+
+class Node(object):
+    def __init__(self):
+        self.ref = self
+
+
+HEAP = []
+_gc_t = [0.0]
+
+
+def gc_callback(phase, info):
+    if phase == 'start':
+        _gc_t[0] = clock()
+    else:
+        stats['gc_s'] += clock() - _gc_t[0]
+        stats['gc_n'] += 1
+
+
+def gc_pass():
+    t = clock()
+    gc.collect()
+    d = clock() - t
+    if not hasattr(gc, 'callbacks'):
+        stats['gc_s'] += d
+        stats['gc_n'] += 1
+    time.sleep(max(0.005, 3 * d))     # about a quarter of the time collecting
+
+
+def gc_worker():
+    for _ in range(60000):
+        HEAP.append(Node())
+    started['gc'] = True
+    while True:
+        gc_pass()
+
+
+def main():
+    gc.disable()
+    if hasattr(gc, 'callbacks'):
+        gc.callbacks.append(gc_callback)
+    cspy_oracle.start()
+    for name, fn in (('exc_worker', exc_worker), ('plain_worker', plain_worker),
+                     ('nogil_worker', nogil_worker), ('sleeper', sleeper),
+                     ('gc_worker', gc_worker)):
+        th = threading.Thread(target=fn, name=name)
+        th.daemon = True
+        th.start()
+    while len(started) < 5:
+        time.sleep(0.01)
+    cspy_oracle.write_json(ORACLE, {'pid': os.getpid(), 'version': sys.version.split()[0],
+                                    'threads': [{} for _ in range(6)], 'extra': {}})
+    while True:
+        s = dict(stats)
+        s['wall_s'] = clock() - T0
+        cspy_oracle.write_json(STATUS, s)
+        time.sleep(0.05)
+
+
+if __name__ == '__main__':
+    main()
