@@ -106,7 +106,8 @@ int opts_filter(const struct opts *o, struct stack_filter **out);
 const char *opts_mode_name(const struct opts *o);
 
 /* Set the fields of sc that the shared options decide (rate, duration,
- * nonblocking, gil, idle, subprocesses, native) and its filter (borrowed);
+ * nonblocking, gil, idle, subprocesses, native, exception, <GC> frames)
+ * and its filter (borrowed);
  * the rest of sc is left as it is. */
 void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 			 struct sampler_config *sc);

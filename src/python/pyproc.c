@@ -27,6 +27,11 @@
  *      kept per code object;
  *   6. with more than one interpreter: the thread states of one thread are
  *      joined (join_threads), the one it runs in now on top.
+ * Only when the caller asks: each thread's exceptions (PYSAMPLE_EXCEPTION:
+ * the one raised, from the thread state already read; the one handled,
+ * 3.7+ by following its exc_info chain) and, when the interpreter's
+ * collector runs, the thread running it (PYSAMPLE_GC: one more word read
+ * per interpreter, the GIL holder's read only while a collection runs).
  * The work of one sample is bounded as a whole, whatever the memory says
  * (a hostile or corrupted target must not keep a paused program stopped):
  * at most PYPROC_MAX_SAMPLE_FRAMES frames over all threads and
@@ -1659,11 +1664,11 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 			t->in_gc = gc && (gc_ts ? gc_ts == t->tstate
 					      : gc_attached && rd_i32(ts, L->ts_state) == TS_ATTACHED);
 			gc_marked += t->in_gc;
-			t->in_exception = (flags & PYSAMPLE_EXCEPTION) && thread_in_exception(p, ts);
 			if (skip_idle && t->tid && !t->active && !t->owns_gil) {
 				t->skipped = true;
 				continue;
 			}
+			t->in_exception = (flags & PYSAMPLE_EXCEPTION) && thread_in_exception(p, ts);
 			t->err = L->family == PY_FAMILY_FRAMEOBJ ? walk_frameobj(p, ts, &t->truncated, mark)
 								  : walk_iframe(p, ts, &t->truncated, mark);
 			if (t->err == -ESRCH || t->err == -E2BIG)

@@ -9,11 +9,12 @@
  *   2. for each live target: one snapshot (sampler/snapshot.h): the running
  *      threads paused (unless nonblocking; all of them for --native --idle),
  *      their stacks read, resumed; -ESRCH means it exited;
- *   3. for each thread kept by --idle/--gil: build the frame ids root first
+ *   3. for each thread kept by --idle/--gil/--mode exception: build the frame ids root first
  *      (with --subprocesses the process frames of the target's ancestors and
  *      its own, then interpreter and thread roots if asked, then "<truncated>" when the
  *      stack was deeper than PYPROC_MAX_DEPTH and its root frames were not
- *      read; cached by code uid and line), apply the filters (their
+ *      read; cached by code uid and line; a <GC> leaf on the thread running a
+ *      garbage collection), apply the filters (their
  *      matches cached per frame), add the stack to the profile;
  *   4. sleep until the next absolute deadline, next += interval * U(0.5, 1.5).
  * Thread names cost a dict walk in the target, so they are refreshed once a
