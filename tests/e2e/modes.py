@@ -5,7 +5,8 @@ every interpreter.
     python3 tests/e2e/modes.py [--python VERSION]... [-k CHECK]... [-v] [-j N]
 
 Every interpreter runs tests/targets/modes_target.py: an exc_worker thread
-that computes inside an `except` block (handled_once -> in_handler), a
+that computes inside an `except` block (handled_once -> gen_handler ->
+in_handler), a
 plain_worker that does the same work outside one (plain_work), a
 nogil_worker hashing without the GIL (nogil_hash), a sleeper (sleeper_wait)
 and a gc_worker whose gc.collect() calls take a share of the time that the
@@ -28,8 +29,11 @@ so <GC> frames make the round trip). The checks, per interpreter:
              its cpu-mode share and <= 8 %; a free-threaded build running
              without a GIL: refused in one `cspy: error:` line naming it
   exception  >= 90 % of the samples in the exc_worker's handled_once (where
-             it raises and handles), <= 3 % in plain_work, and some samples
-             at all
+             it raises and handles), >= 80 % of those in the generator
+             gen_handler (3.7+: the handled exception is found below the
+             generator's own empty exc_info item), <= 3 % in plain_work, and
+             >= 20 samples; the target's own sys.exc_info() there says
+             ValueError
   top        `top --mode exception` as plain text: the header says
              "Mode: exception", the rows show in_handler and no plain_work
              (representative interpreters: cspy's behaviour, not the
@@ -247,6 +251,13 @@ def check_interp(interp, names, rep):
                 probs.append('%d of %d samples in handled_once, expected >= 90 %%' % (inside, total))
             if plain > 0.03 * max(total, 1):
                 probs.append('%d of %d samples in plain_work, expected <= 3 %%' % (plain, total))
+            seen = status(t).get('exc_info')
+            if seen != 'ValueError':
+                probs.append('the target\'s sys.exc_info() in in_handler: %r, expected ValueError'
+                             % seen)
+            if count(st, 'gen_handler') < 0.8 * max(inside, 1):
+                probs.append('%d of %d samples of handled_once in gen_handler, expected >= 80 %%'
+                             % (count(st, 'gen_handler'), inside))
             if 'Mode: exception' not in res.err:
                 probs.append('no "Mode: exception" note: %s' % res.err.strip())
             if probs:

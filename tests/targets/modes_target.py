@@ -5,7 +5,9 @@ one kind of work for --mode wall|cpu|gil|exception and <GC> frames.
     python modes_target.py ORACLE_PATH
 
   exc_worker    raises and catches in a loop, and computes inside the
-                `except` block (in_handler, called from handled_once);
+                `except` block (in_handler, in a generator gen_handler run by
+                handled_once: the exc_info chain has the generator's empty
+                item above the handled exception, 3.7+);
   plain_worker  the same computation, never in an exception (plain_work);
   nogil_worker  compresses random bytes: on a CPU without holding the GIL
                 (zlib lets it go around deflate(); nogil_hash);
@@ -19,7 +21,8 @@ rewrites STATUS (ORACLE_PATH + ".status", JSON, by a rename) every 50 ms,
 cumulative since the start: "wall_s", "gc_s" (time inside collections:
 gc.callbacks' start and stop on 3.3+, the gc.collect() call timed on 2.7),
 "gc_n" (collections), "handler_s" and "exc_loop_s" (the exc_worker's time in
-its except block, and in its loop). The ORACLE (see cspy_oracle.py) is
+its except block, and in its loop), "exc_info" (the name of the exception type
+sys.exc_info() returns in in_handler: ValueError). The ORACLE (see cspy_oracle.py) is
 written once every thread runs. Runs under Python 2.7 and 3.6+.
 """
 from __future__ import print_function
@@ -51,7 +54,16 @@ def compute(n):
 
 
 def in_handler():
+    if 'exc_info' not in stats:     # what sys.exc_info() sees here: the oracle's
+        stats['exc_info'] = getattr(sys.exc_info()[0], '__name__', None)
     return compute(20000)
+
+
+def gen_handler():
+    # A running generator pushes its own (empty) item on the thread's
+    # exc_info chain (3.7+): the handled exception is the next one down.
+    in_handler()
+    yield
 
 
 def handled_once():
@@ -59,7 +71,8 @@ def handled_once():
         raise ValueError('modes')
     except ValueError:
         t = clock()
-        in_handler()
+        for _ in gen_handler():
+            pass
         stats['handler_s'] += clock() - t
 
 
