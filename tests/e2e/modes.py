@@ -287,7 +287,7 @@ def check_interp(interp, names, rep):
         def top():
             if not rep:
                 raise NA(e2elib.REP_REASON)
-            res = e2elib.cspy(['top', '--pid', t.pid, '--mode', 'exception', '-d', '1.5'],
+            res = e2elib.cspy(['top', '--pid', t.pid, '--mode', 'exception', '-d', '1.2'],
                               timeout=60)
             probs = []
             if res.rc:
@@ -357,15 +357,23 @@ def main():
     e2elib.choose_representative(interps)
     passed = failed = 0
     failures = []
-    if not args.k or any(k in 'spellings' for k in args.k):
+    spelling = []
+
+    def spellings_job():
+        # beside the interpreters' checks: cspy only, no target
         try:
             spellings()
-            print('%-12s %-14s ok' % ('spellings', '-'))
-            passed += 1
+            spelling.append(None)
         except Fail as e:
-            print('%-12s %-14s FAIL' % ('spellings', '-'))
-            failures.append(('spellings', '-', str(e)))
-            failed += 1
+            spelling.append(str(e))
+        with LOCK:
+            print('%-12s %-14s %s' % ('spellings', '-', 'ok' if spelling[0] is None else 'FAIL'))
+            sys.stdout.flush()
+
+    sp = None
+    if not args.k or any(k in 'spellings' for k in args.k):
+        sp = threading.Thread(target=spellings_job)
+        sp.start()
     queue = list(interps)
     runs = []
 
@@ -390,6 +398,13 @@ def main():
         th.start()
     for th in threads:
         th.join()
+    if sp:
+        sp.join()
+        if spelling[0] is None:
+            passed += 1
+        else:
+            failed += 1
+            failures.append(('spellings', '-', spelling[0]))
     for run in runs:
         for n in names:
             st, why, _ = run.results.get(n, ('FAIL', 'not run', 0))
