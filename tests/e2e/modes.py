@@ -6,13 +6,14 @@ every interpreter.
 
 Every interpreter runs tests/targets/modes_target.py: an exc_worker thread
 that computes inside an `except` block (handled_once -> gen_handler ->
-in_handler), a
-plain_worker that does the same work outside one (plain_work), a
-nogil_worker hashing without the GIL (nogil_hash), a sleeper (sleeper_wait)
-and a gc_worker whose gc.collect() calls take a share of the time that the
+in_handler), a plain_worker that does the same work outside one
+(plain_work), a nogil_worker compressing without the GIL (nogil_hash), a
+raiser (running alone during the raised check) whose json.loads frees 200000
+strings while an exception is raised, a sleeper (sleeper_wait) and a
+gc_worker whose gc.collect() calls take a share of the time that the
 target measures from inside (gc.callbacks on 3.3+, the calls timed on 2.7;
 automatic collections are off) and publishes in a status file. cspy records
-it for 1.2 s in each mode, each recording read back as collapsed stacks
+it for 1-1.2 s in each mode, each recording read back as collapsed stacks
 (`-f raw`; the wall one saved as cspy's JSON and rendered by `cspy report`,
 so <GC> frames make the round trip). The checks, per interpreter:
 
@@ -35,6 +36,10 @@ so <GC> frames make the round trip). The checks, per interpreter:
              generator's own empty exc_info item), <= 3 % in plain_work, and
              >= 20 samples; the target's own sys.exc_info() there says
              ValueError
+  raised     (0.6 s, exception mode, only the raiser running) >= 3 samples
+             in json's raw_decode, whose C scanner frees the list it built
+             while the error is raised (and none is handled): the raised
+             exception (curexc_type, current_exception) read live
   top        `top --mode exception` as plain text: the header says
              "Mode: exception", the rows show in_handler and no plain_work
              (representative interpreters: cspy's behaviour, not the
@@ -219,7 +224,7 @@ def check_interp(interp, names, rep):
                 raise Fail('$ %s\n  ' % res.shown + '\n  '.join(probs))
 
         def cpu():
-            res, out = record(t, 'cpu', ['--mode', 'cpu', '--no-gc'])
+            res, out = record(t, 'cpu', ['--mode', 'cpu', '--no-gc'], duration='1.0')
             if res.rc:
                 raise Fail('$ %s\n  exit %d: %s' % (res.shown, res.rc, res.err.strip()))
             st = collapsed(out)
@@ -238,7 +243,7 @@ def check_interp(interp, names, rep):
                 raise Fail('$ %s\n  ' % res.shown + '\n  '.join(probs))
 
         def gil():
-            res, out = record(t, 'gil', ['--mode', 'gil'])
+            res, out = record(t, 'gil', ['--mode', 'gil'], duration='1.0')
             if free_nogil:
                 why = one_error(res, 'GIL')
                 if why:
@@ -257,8 +262,25 @@ def check_interp(interp, names, rep):
             if not count(st, 'compute'):
                 raise Fail('$ %s\n  no sample of the GIL holders\' compute' % res.shown)
 
+        def raised():
+            flag = t.oracle_path + '.raise'
+            open(flag, 'w').close()             # the raiser runs, alone
+            time.sleep(0.1)
+            try:
+                res, out = record(t, 'raised', ['--mode', 'exception'], duration='0.6')
+            finally:
+                os.unlink(flag)
+            if res.rc:
+                raise Fail('$ %s\n  exit %d: %s' % (res.shown, res.rc, res.err.strip()))
+            st = collapsed(out)
+            scans = count(st, 'raw_decode')
+            if scans < 3:
+                raise Fail('$ %s\n  %d samples of the raiser in json\'s raw_decode (its scanner '
+                           'freeing what it built while the error is raised), expected >= 3'
+                           % (res.shown, scans))
+
         def exception():
-            res, out = record(t, 'exc', ['--mode', 'exception'])
+            res, out = record(t, 'exc', ['--mode', 'exception'], duration='1.0')
             if res.rc:
                 raise Fail('$ %s\n  exit %d: %s' % (res.shown, res.rc, res.err.strip()))
             st = collapsed(out)
@@ -302,7 +324,8 @@ def check_interp(interp, names, rep):
                 raise Fail('$ %s\n  ' % res.shown + '\n  '.join(probs) +
                            '\n  stdout:\n' + e2elib.indent(e2elib.clip(res.out, 2000)))
 
-        checks = [('wall', wall), ('cpu', cpu), ('gil', gil), ('exception', exception), ('top', top)]
+        checks = [('wall', wall), ('cpu', cpu), ('gil', gil), ('exception', exception),
+                  ('raised', raised), ('top', top)]
         for name, fn in checks:
             if name in names:
                 r.verdict(name, fn)
@@ -348,7 +371,7 @@ def main():
     args = ap.parse_args()
     e2elib.handle_signals()
     t0 = time.time()
-    names = ['wall', 'cpu', 'gil', 'exception', 'top']
+    names = ['wall', 'cpu', 'gil', 'exception', 'raised', 'top']
     if args.k:
         names = [n for n in names if any(k in n for k in args.k)]
     interps, notes = e2elib.discover()

@@ -11,6 +11,10 @@ one kind of work for --mode wall|cpu|gil|exception and <GC> frames.
   plain_worker  the same computation, never in an exception (plain_work);
   nogil_worker  compresses random bytes: on a CPU without holding the GIL
                 (zlib lets it go around deflate(); nogil_hash);
+  raiser        while ORACLE_PATH.raise exists (then the other workers wait):
+                json.loads of a 200000-string array with an error at its end:
+                while the scanner frees the list, the error is raised (and
+                none is handled), in json's raw_decode as while it builds it;
   sleeper       asleep in time.sleep (sleeper_wait);
   gc_worker     gc.collect() over a heap of reference cycles, then a sleep
                 (gc_pass): a known share of the time in collections.
@@ -41,9 +45,22 @@ import cspy_oracle  # noqa: E402
 clock = getattr(time, 'perf_counter', time.time)
 ORACLE = sys.argv[1]
 STATUS = ORACLE + '.status'
+RAISE = ORACLE + '.raise'
 stats = {'gc_s': 0.0, 'gc_n': 0, 'handler_s': 0.0, 'exc_loop_s': 0.0}
 started = {}
 T0 = clock()
+
+
+RAISING = [False]       # RAISE exists: the main thread looks every 50 ms (os.path.exists
+                        # raises and handles an exception inside: not in the workers)
+
+
+def paused():
+    """While RAISE exists only the raiser runs (the raised-exception check)."""
+    if RAISING[0]:
+        time.sleep(0.02)
+        return True
+    return False
 
 
 def compute(n):
@@ -79,9 +96,35 @@ def handled_once():
 def exc_worker():
     started['exc'] = True
     while True:
+        if paused():
+            continue
         t = clock()
         handled_once()
         stats['exc_loop_s'] += clock() - t
+
+
+DOC = '[' + '"ab",' * 200000 + ']'     # a trailing comma: an error at its very end
+
+
+def raiser():
+    # While RAISE (ORACLE_PATH + ".raise") exists, and the other workers
+    # wait: json.loads(DOC), whose C
+    # scanner builds a list of 200000 strings, meets the error at the end and
+    # frees the list while the error is the thread's raised exception
+    # (curexc_type, current_exception); none is handled then (2.7 keeps a
+    # handled one until sys.exc_clear()). Building and freeing both show as
+    # json's raw_decode at the line of its call of the scanner.
+    clear = getattr(sys, 'exc_clear', lambda: None)
+    started['raiser'] = True
+    while True:
+        if not RAISING[0]:
+            time.sleep(0.02)
+            continue
+        try:
+            json.loads(DOC)
+        except ValueError:
+            pass
+        clear()
 
 
 def plain_work():
@@ -91,7 +134,8 @@ def plain_work():
 def plain_worker():
     started['plain'] = True
     while True:
-        plain_work()
+        if not paused():
+            plain_work()
 
 
 def nogil_hash(buf):
@@ -102,7 +146,8 @@ def nogil_worker():
     buf = os.urandom(1 << 18)
     started['nogil'] = True
     while True:
-        nogil_hash(buf)
+        if not paused():
+            nogil_hash(buf)
 
 
 def sleeper_wait():
@@ -154,7 +199,8 @@ def gc_worker():
         del HEAP[int(len(HEAP) * 0.015 / d):]
     started['gc'] = True
     while True:
-        gc_pass()
+        if not paused():
+            gc_pass()
 
 
 def main():
@@ -164,15 +210,16 @@ def main():
     cspy_oracle.start()
     for name, fn in (('exc_worker', exc_worker), ('plain_worker', plain_worker),
                      ('nogil_worker', nogil_worker), ('sleeper', sleeper),
-                     ('gc_worker', gc_worker)):
+                     ('gc_worker', gc_worker), ('raiser', raiser)):
         th = threading.Thread(target=fn, name=name)
         th.daemon = True
         th.start()
-    while len(started) < 5:
+    while len(started) < 6:
         time.sleep(0.01)
     cspy_oracle.write_json(ORACLE, {'pid': os.getpid(), 'version': sys.version.split()[0],
-                                    'threads': [{} for _ in range(6)], 'extra': {}})
+                                    'threads': [{} for _ in range(7)], 'extra': {}})
     while True:
+        RAISING[0] = os.path.exists(RAISE)
         s = dict(stats)
         s['wall_s'] = clock() - T0
         cspy_oracle.write_json(STATUS, s)
