@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|native|core|pip|static|cross|fuzz|san|deb|gecko|names ...]
-# Tiers: unit, linetables, validate, html, e2e, drift, newer, record, stream, pprof, diff, bench, top, native,
-# core, pip, static, cross, fuzz, san, deb, gecko, names (default: all).
+#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|modes|native|core|pip|static|cross|fuzz|san|deb|gecko|names ...]
+# Tiers: unit, linetables, validate, html, e2e, drift, newer, record, stream, pprof, diff, bench, top, modes,
+# native, core, pip, static, cross, fuzz, san, deb, gecko, names (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top native core pip static cross fuzz san deb gecko names)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top modes native core pip static cross fuzz san deb gecko names)
 
 total_pass=0
 total_fail=0
@@ -100,6 +100,11 @@ for tier in "${tiers[@]}"; do
 	top)
 		# The live view in tmux (keys, screen, terminal restored).
 		run_tier "end-to-end top" python3 tests/e2e/top.py
+		;;
+	modes)
+		# --mode wall|cpu|gil|exception and <GC> frames on every interpreter,
+		# against what the target measures from inside (tests/e2e/modes.py).
+		run_tier "sampling modes" python3 tests/e2e/modes.py
 		;;
 	native)
 		# --native on every interpreter (a C extension built per version),

@@ -190,6 +190,8 @@ static int load_meta(struct loader *l, json_t *m)
 	pm.idle_included = get_bool(m, "idle_included");
 	pm.native = get_bool(m, "native");
 	pm.diff = get_bool(m, "diff");
+	pm.exception_only = get_bool(m, "exception_only");
+	pm.gc_frames = get_bool(m, "gc_frames");
 	profile__set_meta(l->p, &pm);
 	return 0;
 }

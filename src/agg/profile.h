@@ -87,7 +87,17 @@ struct prof_meta {
 	const char *python_version;     /* of the first process, "" if unknown */
 	bool gil_only, idle_included, native;
 	bool diff;                      /* a differential profile: stacks carry base counts */
+	bool exception_only;            /* --mode exception: samples in an exception only */
+	bool gc_frames;                 /* <GC> frames were asked for (not --no-gc) */
 };
+
+/* The sampling mode of a profile, from its flags: "exception", "gil",
+ * "wall" (idle threads included) or "cpu". */
+static inline const char *prof_meta_mode(const struct prof_meta *m)
+{
+	return m->exception_only ? "exception" : m->gil_only ? "gil"
+	       : m->idle_included ? "wall" : "cpu";
+}
 
 struct profile *profile__new(void);
 void profile__free(struct profile *p);

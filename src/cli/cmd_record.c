@@ -95,6 +95,13 @@ static void usage(FILE *f)
 "  -i, --idle             include idle (sleeping) threads\n"
 "  -g, --gil              only the thread holding the GIL (refused for a\n"
 "                         free-threaded Python running without one)\n"
+"      --mode MODE        what is sampled: cpu (the threads on a CPU, the\n"
+"                         default), wall (every thread, as --idle), gil (the\n"
+"                         GIL holder, as --gil) or exception (of the threads on\n"
+"                         a CPU, or with --idle/--gil of theirs, those handling\n"
+"                         or raising an exception)\n"
+"      --no-gc            no <GC> frame on the thread running a garbage\n"
+"                         collection\n"
 "  -t, --threads          one root frame per thread\n"
 "      --interpreters     one root frame per interpreter (subinterpreters), the\n"
 "                         one the thread runs in, above the thread's\n"
@@ -252,6 +259,7 @@ static void set_meta(struct progress_ctx *pc, const struct sampler_status *st)
 		.samples = st->samples, .errors = st->errors, .ticks = st->ticks,
 		.python_version = sampler__python_version(pc->s), .gil_only = c->o.gil,
 		.idle_included = c->o.idle, .native = c->o.native,
+		.exception_only = c->o.exception, .gc_frames = !c->o.no_gc,
 	};
 	profile__set_meta(pc->prof, &meta);
 }
@@ -696,6 +704,11 @@ out:;
 		cli_note("Wrote %s data to '%s'. Samples: %llu ticks, %llu thread samples. Errors: %llu",
 			 fmt->name, path, (unsigned long long)st->samples,
 			 (unsigned long long)profile__total(prof), (unsigned long long)st->errors);
+		if (c.o.mode || strcmp(opts_mode_name(&c.o), "cpu") != 0)
+			cli_note("Mode: %s%s%s", opts_mode_name(&c.o),
+				 c.o.exception ? (c.o.gil ? ", of the GIL holder" : c.o.idle ?
+						  ", of every thread" : ", of the threads on a CPU") : "",
+				 c.o.no_gc ? ", no <GC> frames" : "");
 		const char *hint = fmt->hint;
 		if (hint)
 			cli_note("%s", hint);

@@ -82,6 +82,13 @@ static void usage(FILE *f)
 "  -i, --idle             include idle (sleeping) threads\n"
 "  -g, --gil              only the thread holding the GIL (refused for a\n"
 "                         free-threaded Python running without one)\n"
+"      --mode MODE        what is sampled: cpu (the threads on a CPU, the\n"
+"                         default), wall (every thread, as --idle), gil (the\n"
+"                         GIL holder, as --gil) or exception (of the threads on\n"
+"                         a CPU, or with --idle/--gil of theirs, those handling\n"
+"                         or raising an exception)\n"
+"      --no-gc            no <GC> frame on the thread running a garbage\n"
+"                         collection\n"
 "  -F, --function         start aggregated by function, not by line\n"
 "      --match-function REGEX\n"
 "                         keep samples with a function whose name matches REGEX\n"
@@ -337,7 +344,7 @@ static void fill_header(const struct top *t, const struct sampler_status *st, co
 		.nogil_processes = st->nogil_processes,
 		.show_processes = t->c->o.subprocesses, .thread_label = t->thread_label,
 		.paused = t->paused, .help = t->help, .sample_s = sample_seconds(t, st),
-		.message = t->message,
+		.message = t->message, .mode = opts_mode_name(&t->c->o),
 		.pane_title = t->pane_title, .pane = (const char *const *)t->pane, .npane = t->npane,
 	};
 	if (!t->c->locals)

@@ -21,7 +21,8 @@
 #include "sampler/sampler.h"
 #include "util/xalloc.h"
 
-enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE, O_MATCH_FUNCTION, O_THREAD, O_QUALNAME };
+enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE, O_MATCH_FUNCTION, O_THREAD, O_QUALNAME,
+       O_MODE, O_NO_GC };
 #define NOT_SHARED 2            /* parse_shared: the command's own option */
 
 static const struct option shared[] = {
@@ -40,10 +41,57 @@ static const struct option shared[] = {
 	{ "exclude", required_argument, NULL, O_EXCLUDE },
 	{ "thread", required_argument, NULL, O_THREAD },
 	{ "qualname", no_argument, NULL, O_QUALNAME },
+	{ "mode", required_argument, NULL, O_MODE },
+	{ "no-gc", no_argument, NULL, O_NO_GC },
 	{ "help", no_argument, NULL, 'h' },
 };
 #define NSHARED (sizeof(shared) / sizeof(shared[0]))
 #define SHARED_SHORT "p:r:d:sigFnh"
+
+/* --mode wall|cpu|gil|exception, given once (or twice the same). */
+static int parse_mode(const char *arg, const char *cmd, struct opts *o)
+{
+	static const char *const modes[] = { "wall", "cpu", "gil", "exception" };
+	const char *hit = NULL;
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(arg, modes[i]))
+			hit = modes[i];
+	if (!hit) {
+		cli_error("--mode '%s': not a mode; wall, cpu, gil or exception (see 'cspy %s --help')",
+			  arg, cmd);
+		return -EINVAL;
+	}
+	if (o->mode && strcmp(o->mode, hit) != 0) {
+		cli_error("--mode %s and --mode %s: give one mode (see 'cspy %s --help')", o->mode,
+			  hit, cmd);
+		return -EINVAL;
+	}
+	o->mode = hit;
+	return 0;
+}
+
+/* The mode's flags, after every option was read: wall is --idle, gil is
+ * --gil, exception keeps the samples of the others in an exception; cpu
+ * says neither --idle nor --gil. 0 or -EINVAL (reported). */
+static int apply_mode(struct opts *o, const char *cmd)
+{
+	if (!o->mode)
+		return 0;
+	if (!strcmp(o->mode, "cpu") && (o->idle || o->gil)) {
+		cli_error("--mode cpu samples the threads on a CPU: it cannot go with %s (see 'cspy "
+			  "%s --help')", o->idle ? "--idle (--mode wall)" : "--gil (--mode gil)", cmd);
+		return -EINVAL;
+	}
+	o->idle |= !strcmp(o->mode, "wall");
+	o->gil |= !strcmp(o->mode, "gil");
+	o->exception |= !strcmp(o->mode, "exception");
+	return 0;
+}
+
+const char *opts_mode_name(const struct opts *o)
+{
+	return o->exception ? "exception" : o->gil ? "gil" : o->idle ? "wall" : "cpu";
+}
 
 /* One shared option: 0, 1 for --help, -EINVAL (reported), or NOT_SHARED. */
 static int parse_shared(int key, char **argv, const struct option *table,
@@ -73,6 +121,8 @@ static int parse_shared(int key, char **argv, const struct option *table,
 	case O_EXCLUDE: o->exclude = optarg; return 0;
 	case O_THREAD: o->thread_pattern = optarg; return 0;
 	case O_QUALNAME: o->qualname = true; return 0;
+	case O_MODE: return parse_mode(optarg, cmd->name, o);
+	case O_NO_GC: o->no_gc = true; return 0;
 	case 'h':
 		cmd->usage(stdout);
 		return 1;
@@ -159,6 +209,8 @@ int opts_parse(int argc, char **argv, const struct opts_cmd *cmd, struct opts *o
 	free(table);
 	if (err)
 		return err;
+	if (apply_mode(o, cmd->name))
+		return -EINVAL;
 	if (optind < argc)
 		o->target.command = argv + optind;
 	if (args_check_target(o->target.command, o->target.npids, cmd->nothing, cmd->name))
@@ -195,6 +247,8 @@ void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 	sc->subprocesses = o->subprocesses;
 	sc->native = o->native;
 	sc->filter = filter;
+	sc->exception_only = o->exception;
+	sc->gc_frames = !o->no_gc;
 	sc->threads = o->threadsel;
 	sc->qualname = o->qualname;
 }

@@ -5,7 +5,8 @@
  * `--`) and how (struct opts: --rate, --duration, --subprocesses, --idle,
  * --gil, -F/--function (py-spy's flag: by function), --match-function,
  * --include, --exclude (POSIX extended regexes), --full-filenames,
- * --nonblocking, --native, --thread REGEX, --qualname), with their defaults in one
+ * --nonblocking, --native, --thread REGEX, --qualname, --mode
+ * wall|cpu|gil|exception (wall is --idle, gil is --gil), --no-gc), with their defaults in one
  * initializer (OPTS_DEFAULTS). A command describes only what is its own in a
  * struct opts_cmd (its name, its extra options and their parser, its help);
  * opts_parse merges the two option tables into one getopt_long pass, so
@@ -46,6 +47,9 @@ struct opts {
 	const char *thread_pattern;     /* --thread REGEX */
 	struct threadsel *threadsel;    /* ... compiled by opts_filter, freed by opts_free */
 	bool qualname;                  /* --qualname */
+	const char *mode;               /* --mode as given (wall, cpu, gil, exception), NULL: none */
+	bool exception;                 /* --mode exception: samples in an exception only */
+	bool no_gc;                     /* --no-gc: no <GC> frames */
 };
 
 #define OPTS_DEFAULTS {                                                                 \
@@ -54,6 +58,7 @@ struct opts {
 	.native = false, .full_filenames = false, .function_agg = false,                \
 	.function_pattern = NULL, .include = NULL, .exclude = NULL,                      \
 	.thread_pattern = NULL, .threadsel = NULL, .qualname = false,                    \
+	.mode = NULL, .exception = false, .no_gc = false,                                \
 }
 
 /* What a command adds to the shared options. */
@@ -102,9 +107,15 @@ int opts_filter(struct opts *o, struct stack_filter **out);
 /* What opts_filter allocated in o. */
 void opts_free(struct opts *o);
 
+/* The sampling mode that runs, for the profile's metadata and headers:
+ * "exception" (in an exception, of the threads the other flags choose),
+ * "gil" (--gil, with --idle also when the holder sleeps), "wall" (--idle)
+ * or "cpu" (the default). */
+const char *opts_mode_name(const struct opts *o);
+
 /* Set the fields of sc that the shared options decide (rate, duration,
  * nonblocking, gil, idle, subprocesses, native, thread selection (borrowed
- * from o), qualname) and its filter (borrowed);
+ * from o), qualname, exception, <GC> frames) and its filter (borrowed);
  * the rest of sc is left as it is. */
 void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 			 struct sampler_config *sc);

@@ -213,6 +213,7 @@ int detect_python(pid_t pid, struct mem *mem, const struct maps *maps, struct py
 		out->false_ = sym(ef, bias, "_Py_ZeroStruct");      /* 2.7 */
 	out->code_type = sym(ef, bias, "PyCode_Type");
 	out->py2_unicode_size = elffile__has_symbol_prefix(ef, "PyUnicodeUCS2_") ? 2 : 4;
+	out->gc_collecting = sym(ef, bias, "collecting");
 
 	/* Version: Py_Version (3.11+), then the debug offsets, then memory. */
 	bool ft_name = false;

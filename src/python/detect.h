@@ -28,6 +28,8 @@ struct py_target {
 	uint64_t tstate_current;        /* 2.7/3.6: &_PyThreadState_Current */
 	uint64_t none, true_, false_, code_type;
 	int py2_unicode_size;
+	uint64_t gc_collecting;         /* 2.7/3.6: &collecting (gcmodule.c's static, in
+					 * .symtab only), 0 if unknown */
 };
 
 /* Detect Python in pid. Returns 0, -ENOEXEC (not a Python process), -ENOTSUP

@@ -56,7 +56,9 @@
 	.tuple_item = -1, .list_item = -1, .list_size = -1, .cell_ref = -1, .md_dict = -1, \
 	.ma_used = -1, .ma_keys = -1, .ma_values = -1, .ma_mask27 = -1, .ma_table27 = -1, \
 	.dk_size = -1, .dk_log2_size = -1, .dk_log2_index_bytes = -1, .dk_kind = -1, \
-	.dk_nentries = -1, .dk_indices = -1, .dict_values_prefix = 0
+	.dk_nentries = -1, .dk_indices = -1, .dict_values_prefix = 0, \
+	.ts_curexc = -1, .ts_exc_type = -1, .ts_exc_info = -1, .es_exc = -1, .es_previous = -1, \
+	.rt_gc_collecting = -1, .is_gc_collecting = -1
 
 /* Object header and the simple objects of GIL builds (16-byte PyObject). */
 #define OBJECTS_GIL \
@@ -129,6 +131,7 @@ static const struct py_layout layout_27 = {
 	.co_linetable = 104, .code_read_size = 128,
 	.int_ival = 16, .long_size = 16, .long_digit = 24,
 	.ma_used = 24, .ma_mask27 = 32, .ma_table27 = 40,
+	.ts_curexc = 72, .ts_exc_type = 96,
 };
 
 static const struct py_layout layout_36 = {
@@ -143,6 +146,7 @@ static const struct py_layout layout_36 = {
 	.co_cell2arg = 88, .cell2arg_size = 1, .co_filename = 96, .co_name = 104, .co_linetable = 112,
 	.code_read_size = 144,
 	.long_size = 16, .long_digit = 24,
+	.ts_curexc = 80, .ts_exc_type = 104,
 };
 
 static const struct py_layout layout_37 = {
@@ -158,6 +162,7 @@ static const struct py_layout layout_37 = {
 	.co_cell2arg = 88, .cell2arg_size = 8, .co_filename = 96, .co_name = 104, .co_linetable = 112,
 	.code_read_size = 144,
 	.long_size = 16, .long_digit = 24,
+	.ts_curexc = 88, .ts_exc_info = 144, .es_exc = 0, .es_previous = 24, .rt_gc_collecting = 632,
 };
 
 static const struct py_layout layout_38 = {
@@ -169,6 +174,7 @@ static const struct py_layout layout_38 = {
 	.ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_dict = 152,
 	.f_lasti = 104, .f_localsplus = 360,
 	.long_size = 16, .long_digit = 24,
+	.ts_curexc = 88, .ts_exc_info = 144, .es_exc = 0, .es_previous = 24, .rt_gc_collecting = 544,
 };
 
 static const struct py_layout layout_39 = {
@@ -180,6 +186,7 @@ static const struct py_layout layout_39 = {
 	.ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_dict = 152,
 	.f_lasti = 104, .f_localsplus = 360,
 	.long_size = 16, .long_digit = 24,
+	.ts_curexc = 88, .ts_exc_info = 144, .es_exc = 0, .es_previous = 24, .is_gc_collecting = 816,
 };
 
 static const struct py_layout layout_310 = {
@@ -191,6 +198,7 @@ static const struct py_layout layout_310 = {
 	.ts_cframe = 48, .ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_dict = 152,
 	.f_lasti = 96, .lasti_scale = 2, .f_localsplus = 352,
 	.long_size = 16, .long_digit = 24,
+	.ts_curexc = 88, .ts_exc_info = 144, .es_exc = 0, .es_previous = 24, .is_gc_collecting = 816,
 };
 
 static const struct py_layout layout_311 = {
@@ -210,6 +218,7 @@ static const struct py_layout layout_311 = {
 	.co_linetable = 136, .co_firsttraceable = 168, .co_code_adaptive = 184,
 	.code_read_size = 192,
 	.long_size = 16, .long_digit = 24,
+	.ts_curexc = 96, .ts_exc_info = 120, .es_exc = 0, .es_previous = 8, .is_gc_collecting = 848,
 };
 
 static const struct py_layout layout_312 = {
@@ -226,6 +235,7 @@ static const struct py_layout layout_312 = {
 	.if_size = 80, .owner_skip_min = 3,
 	.co_firsttraceable = 176, .co_code_adaptive = 192, .code_read_size = 200,
 	.long_tag = 16, .long_digit = 24,
+	.ts_curexc = 96, .ts_exc_info = 104, .es_exc = 0, .es_previous = 8, .is_gc_collecting = 312,
 };
 
 static const struct py_layout layout_313 = {
@@ -242,6 +252,7 @@ static const struct py_layout layout_313 = {
 	.if_size = 80, .owner_skip_min = 3,
 	.co_firsttraceable = 184, .co_code_adaptive = 200, .code_read_size = 208,
 	.long_tag = 16, .long_digit = 24,
+	.ts_curexc = 112, .ts_exc_info = 120, .es_exc = 0, .es_previous = 8, .is_gc_collecting = 7600,
 };
 
 static const struct py_layout layout_313t = {
@@ -258,6 +269,7 @@ static const struct py_layout layout_313t = {
 	.if_size = 80, .owner_skip_min = 3,
 	.co_firsttraceable = 200, .co_code_adaptive = 216, .code_read_size = 224,
 	.long_tag = 32, .long_digit = 40,
+	.ts_curexc = 112, .ts_exc_info = 120, .es_exc = 0, .es_previous = 8, .is_gc_collecting = 7600,
 };
 
 static const struct py_layout layout_314 = {
@@ -275,6 +287,7 @@ static const struct py_layout layout_314 = {
 	.if_size = 88, .owner_skip_min = 3, .stackref_mask = ~(uint64_t)3,
 	.co_firsttraceable = 192, .co_code_adaptive = 208, .code_read_size = 216,
 	.long_tag = 16, .long_digit = 24,
+	.ts_curexc = 112, .ts_exc_info = 120, .es_exc = 0, .es_previous = 8, .is_gc_collecting = 7600,
 };
 
 static const struct py_layout layout_314t = {
@@ -292,6 +305,7 @@ static const struct py_layout layout_314t = {
 	.if_tlbc_index = 72, .if_size = 88, .owner_skip_min = 3, .stackref_mask = ~(uint64_t)3,
 	.co_firsttraceable = 208, .co_code_adaptive = 232, .co_tlbc = 224, .code_read_size = 240,
 	.long_tag = 32, .long_digit = 40,
+	.ts_curexc = 112, .ts_exc_info = 120, .es_exc = 0, .es_previous = 8, .is_gc_collecting = 7600,
 };
 
 /* The newest minor's tables are unused in a CSPY_OMIT_NEWEST build. */
@@ -315,6 +329,7 @@ static const struct py_layout layout_315 OMITTABLE = {
 	.if_size = 88, .owner_skip_min = 3, .stackref_mask = ~(uint64_t)3,
 	.co_firsttraceable = 192, .co_code_adaptive = 208, .code_read_size = 216,
 	.long_tag = 16, .long_digit = 24,
+	.ts_curexc = 136, .ts_exc_info = 144, .es_exc = 0, .es_previous = 8, .is_gc_collecting = 7512,
 };
 
 static const struct py_layout layout_315t OMITTABLE = {
@@ -332,6 +347,7 @@ static const struct py_layout layout_315t OMITTABLE = {
 	.if_tlbc_index = 72, .if_size = 88, .owner_skip_min = 3, .stackref_mask = ~(uint64_t)3,
 	.co_firsttraceable = 208, .co_code_adaptive = 232, .co_tlbc = 224, .code_read_size = 240,
 	.long_tag = 32, .long_digit = 40,
+	.ts_curexc = 136, .ts_exc_info = 144, .es_exc = 0, .es_previous = 8, .is_gc_collecting = 7512,
 };
 
 /* _Py_DebugOffsets, as the ordered list of its uint64 fields per minor version:
@@ -533,6 +549,8 @@ static const struct debug_map {
 	{ "un.length", offsetof(struct py_layout, uni_length) },
 	{ "un.asciiobject_size", offsetof(struct py_layout, uni_ascii_size) },
 	{ "un.compactunicodeobject_size", offsetof(struct py_layout, uni_compact_size) },
+	{ "ts.current_exception", offsetof(struct py_layout, ts_curexc) },
+	{ "es.exc_value", offsetof(struct py_layout, es_exc) },
 };
 
 static const char *debug_fields(unsigned version)
@@ -661,6 +679,13 @@ int offsets_apply_debug(struct py_layout *out, const uint8_t *buf, size_t len)
 			L.co_tlbc = (int)field_u64(buf, c);
 		}
 	}
+	/* The collector's flag: the gc state's offset in the interpreter
+	 * state plus collecting's in it (a bad pair keeps the table's). */
+	uint64_t is_gc, collecting, is_size = group_size(fields, buf, "is.gc");
+	if (!field_get(fields, buf, "is.gc", &is_gc) &&
+	    !field_get(fields, buf, "gc.collecting", &collecting) &&
+	    collecting < group_size(fields, buf, "gc.collecting") && is_gc + collecting + 4 <= is_size)
+		L.is_gc_collecting = (int)(is_gc + collecting);
 	if (L.free_threaded != out->free_threaded)
 		return -EINVAL;     /* the caller picked the wrong base table */
 	L.version = (unsigned)version;
@@ -677,6 +702,7 @@ int offsets_debug_diff(const struct py_layout *table, const struct py_layout *de
 		{ "is.gil_enabled", offsetof(struct py_layout, gil_enabled) },
 		{ "if.tlbc_index", offsetof(struct py_layout, if_tlbc_index) },
 		{ "co.co_tlbc", offsetof(struct py_layout, co_tlbc) },
+		{ "gc.collecting", offsetof(struct py_layout, is_gc_collecting) },
 	};
 	const size_t nmap = sizeof(debug_map) / sizeof(debug_map[0]);
 	const size_t nextra = sizeof(extra) / sizeof(extra[0]);

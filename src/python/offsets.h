@@ -134,6 +134,18 @@ struct py_layout {
 	int func_code, func_qualname;   /* PyFunctionObject (2.7: no qualname) */
 	int cm_callable;                /* classmethod / staticmethod: the function */
 	int prop_get;                   /* property: fget, then fset and fdel */
+	/* A thread's exceptions (--mode exception) and the collector's state
+	 * (<GC> frames); -1 where the version has no such field. */
+	int ts_curexc;                  /* the one being raised: tstate->curexc_type
+					 * (<= 3.11), tstate->current_exception (3.12+) */
+	int ts_exc_type;                /* 2.7/3.6: tstate->exc_type, the one handled */
+	int ts_exc_info;                /* 3.7+: tstate->exc_info, the _PyErr_StackItem
+					 * chain of the ones handled (sys.exc_info()) */
+	int es_exc;                     /* in an item: exc_type (3.7-3.10), exc_value (3.11+) */
+	int es_previous;                /* ... previous_item */
+	int rt_gc_collecting;           /* 3.7-3.8: _PyRuntime.gc.collecting (int) */
+	int is_gc_collecting;           /* 3.9+: interp->gc.collecting (int); 2.7/3.6: the
+					 * static `collecting` of gcmodule.c, by its symbol */
 };
 
 /* Fill *out for the version PY_VERSION_HEX `version` (micro level matters for

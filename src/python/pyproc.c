@@ -27,6 +27,11 @@
  *      kept per code object;
  *   6. with more than one interpreter: the thread states of one thread are
  *      joined (join_threads), the one it runs in now on top.
+ * Only when the caller asks: each thread's exceptions (PYSAMPLE_EXCEPTION:
+ * the one raised, from the thread state already read; the one handled,
+ * 3.7+ by following its exc_info chain) and, when the interpreter's
+ * collector runs, the thread running it (PYSAMPLE_GC: one more word read
+ * per interpreter, the GIL holder's read only while a collection runs).
  * The work of one sample is bounded as a whole, whatever the memory says
  * (a hostile or corrupted target must not keep a paused program stopped):
  * at most PYPROC_MAX_SAMPLE_FRAMES frames over all threads and
@@ -484,7 +489,7 @@ static int ts_read_size(const struct py_layout *L)
 	int m = 16;
 	const int f[] = { L->ts_next, L->ts_interp, L->ts_frame, L->ts_cframe, L->ts_current_frame,
 			  L->ts_thread_id, L->ts_native_thread_id, L->ts_datastack_chunk, L->ts_dict,
-			  L->ts_state };
+			  L->ts_state, L->ts_curexc, L->ts_exc_type, L->ts_exc_info };
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (f[i] + 8 > m)
 			m = f[i] + 8;
@@ -1513,7 +1518,7 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 			total = PYPROC_MAX_DEPTH;
 		struct py_frame *fr = xmalloc(total * sizeof(*fr));
 		size_t m = 0;
-		bool truncated = false, gil = false;
+		bool truncated = false, gil = false, exc = false, in_gc = false;
 		int err = 0;
 		for (int32_t c = in; c >= 0; c = r[c].up) {
 			const struct py_thread *t = &s->threads[r[c].idx];
@@ -1522,6 +1527,8 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 			m += take;
 			truncated |= t->truncated || take < t->nframes;
 			gil |= t->owns_gil;
+			exc |= t->in_exception;
+			in_gc |= t->in_gc;
 			if (!err)
 				err = t->err;
 			if (c != (int32_t)k)
@@ -1531,6 +1538,8 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 		top->tstate = inner->tstate;
 		top->interp_id = inner->interp_id;
 		top->owns_gil = gil;
+		top->in_exception = exc;
+		top->in_gc = in_gc;
 		top->truncated = truncated;
 		top->err = err;
 		top->frames = xgrow(top->frames, &top->cap, m, sizeof(*fr));
@@ -1553,6 +1562,60 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 	s->n = w;
 	free(gone);
 	free(pos);
+}
+
+/* ---- exceptions and the collector (PYSAMPLE_EXCEPTION, PYSAMPLE_GC) ---- */
+
+#define MAX_EXC_ITEMS 1024      /* _PyErr_StackItem chain: one per running generator */
+#define TS_ATTACHED 1           /* 3.13+ tstate->state: _Py_THREAD_ATTACHED */
+
+/* Whether the thread state ts (its first bytes, read) raises an exception
+ * now (curexc_type <= 3.11, current_exception 3.12+) or handles one: what
+ * sys.exc_info() returns, the topmost item of the exc_info chain that holds
+ * an exception (<= 3.6: exc_type in the state itself). A torn read of the
+ * chain says no. At most MAX_EXC_ITEMS items are read. */
+static bool thread_in_exception(struct pyproc *p, const uint8_t *ts)
+{
+	const struct py_layout *L = &p->L;
+	uint64_t none = p->target.none;
+	if (L->ts_curexc >= 0 && rd_u64(ts, L->ts_curexc))
+		return true;
+	if (L->ts_exc_type >= 0) {
+		uint64_t v = rd_u64(ts, L->ts_exc_type);
+		return v && v != none;
+	}
+	if (L->ts_exc_info < 0 || L->es_exc < 0 || L->es_previous < 0)
+		return false;
+	int len = (L->es_exc > L->es_previous ? L->es_exc : L->es_previous) + 8;
+	uint8_t item[64];
+	if (len > (int)sizeof(item))
+		return false;
+	uint64_t a = rd_u64(ts, L->ts_exc_info);
+	for (int i = 0; a && i < MAX_EXC_ITEMS; i++) {
+		if (mem__read(p->mem, a, item, (size_t)len))
+			return false;
+		uint64_t v = rd_u64(item, L->es_exc);
+		if (v && v != none)
+			return true;
+		a = rd_u64(item, L->es_previous);
+	}
+	return false;
+}
+
+/* Whether interp (3.9+: its own collector; 3.7/3.8: the runtime's; 2.7/3.6:
+ * gcmodule.c's static, when the binary names it) collects garbage now. */
+static bool gc_collecting(struct pyproc *p, uint64_t interp)
+{
+	const struct py_layout *L = &p->L;
+	uint64_t a = 0;
+	int32_t c = 0;
+	if (L->is_gc_collecting >= 0)
+		a = interp + (uint64_t)L->is_gc_collecting;
+	else if (L->rt_gc_collecting >= 0 && p->target.runtime)
+		a = p->target.runtime + (uint64_t)L->rt_gc_collecting;
+	else if (L->version < PY_VER(3, 7))
+		a = p->target.gc_collecting;
+	return a && mem__read_i32(p->mem, a, &c) == 0 && c != 0;
 }
 
 static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, unsigned flags)
@@ -1590,6 +1653,12 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 		const struct interp_rec *ir = &p->interps[k];
 		if (k && gil_per_interp && !(flags & PYSAMPLE_NO_GIL) && ir->tstate_head)
 			holder = gil_holder(p, ir->addr);
+		/* A collection runs: in the GIL holder; without a GIL, in the
+		 * one attached thread state (several: not told, none marked). */
+		bool gc = (flags & PYSAMPLE_GC) && ir->tstate_head && gc_collecting(p, ir->addr);
+		uint64_t gc_ts = !gc ? 0 : !(flags & PYSAMPLE_NO_GIL) ? holder : gil_holder(p, ir->addr);
+		bool gc_attached = gc && !gc_ts && L->free_threaded && L->ts_state >= 0;
+		size_t gc_first = s->n, gc_marked = 0;
 		for (uint64_t tstate = ir->tstate_head; tstate; nts++) {
 			if (nts >= PYPROC_MAX_THREADS)
 				goto done;
@@ -1611,6 +1680,9 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 			p->nraw = 0;
 			uint64_t next = rd_u64(ts, L->ts_next);
 			tstate = next;
+			t->in_gc = gc && (gc_ts ? gc_ts == t->tstate
+					      : gc_attached && rd_i32(ts, L->ts_state) == TS_ATTACHED);
+			gc_marked += t->in_gc;
 			if (skip_idle && t->tid && !t->active && !t->owns_gil) {
 				t->skipped = true;
 				continue;
@@ -1619,6 +1691,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 				t->skipped = true;      /* --thread: a name known not to match */
 				continue;
 			}
+			t->in_exception = (flags & PYSAMPLE_EXCEPTION) && thread_in_exception(p, ts);
 			t->err = L->family == PY_FAMILY_FRAMEOBJ ? walk_frameobj(p, ts, &t->truncated, mark)
 								  : walk_iframe(p, ts, &t->truncated, mark);
 			if (t->err == -ESRCH || t->err == -E2BIG)
@@ -1634,6 +1707,8 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 				return -E2BIG;  /* line tables of new code objects */
 			synthetic |= t->nframes && !*mark;
 		}
+		for (size_t i = gc_first; gc_marked > 1 && i < s->n; i++)
+			s->threads[i].in_gc = false;
 	}
 done:
 	if (p->ninterps > 1)

@@ -98,6 +98,9 @@ struct py_thread {
 	bool skipped;           /* idle, stack not read (PYSAMPLE_SKIP_IDLE), or left out
 				 * by name (pyproc__set_skip) */
 	int err;                /* 0, or -errno when this thread's stack could not be read */
+	/* Read only when the flags ask (PYSAMPLE_EXCEPTION, PYSAMPLE_GC), else false: */
+	bool in_exception;      /* handling one (sys.exc_info() would show it) or raising one */
+	bool in_gc;             /* running a garbage collection now */
 };
 
 struct py_sample {
@@ -121,6 +124,9 @@ enum {
 	PYSAMPLE_SKIP_IDLE = 4, /* do not read the stacks of idle threads (skipped) */
 	PYSAMPLE_NO_GIL = 8,    /* owns_gil not needed: the GIL is not read (false for all) */
 	PYSAMPLE_QUALNAME = 16, /* before 3.11: py_frame.qualname from self/cls (--qualname) */
+	PYSAMPLE_EXCEPTION = 32,        /* fill in_exception (the thread state's exceptions) */
+	PYSAMPLE_GC = 64,       /* fill in_gc: when a collection runs, the thread running it
+				 * (the GIL holder; without a GIL the only attached thread) */
 };
 
 /* Attach to pid (no pause, no ptrace): detect Python, build the layout.

@@ -9,11 +9,12 @@
  *   2. for each live target: one snapshot (sampler/snapshot.h): the running
  *      threads paused (unless nonblocking; all of them for --native --idle),
  *      their stacks read, resumed; -ESRCH means it exited;
- *   3. for each thread kept by --idle/--gil: build the frame ids root first
+ *   3. for each thread kept by --idle/--gil/--mode exception: build the frame ids root first
  *      (with --subprocesses the process frames of the target's ancestors and
  *      its own, then interpreter and thread roots if asked, then "<truncated>" when the
  *      stack was deeper than PYPROC_MAX_DEPTH and its root frames were not
- *      read; cached by code uid and line), apply the filters (their
+ *      read; cached by code uid and line; a <GC> leaf on the thread running a
+ *      garbage collection), apply the filters (their
  *      matches cached per frame), add the stack to the profile;
  *   4. sleep until the next absolute deadline, next += interval * U(0.5, 1.5).
  * Thread names cost a dict walk in the target, so they are refreshed once a
@@ -180,6 +181,8 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		return;
 	if (s->c.gil_only && !th->owns_gil)
 		return;
+	if (s->c.exception_only && !th->in_exception)
+		return;
 	if (ms && ms->err) {
 		s->st.errors++;         /* not unwound, or not merged: never a wrong stack */
 		s->st.native_fails[ms->fail < NATIVE_FAIL_N ? ms->fail : NATIVE_FAIL_OTHER]++;
@@ -187,7 +190,7 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	}
 	size_t nf = ms ? ms->n : th->nframes;
 	struct stack_builder *sb = s->sb;
-	stack_builder__begin(sb, nf + 4 + t->nchain);
+	stack_builder__begin(sb, nf + 5 + t->nchain);
 	const char *tname = target__thread_name(t, th);
 	for (unsigned k = 0; s->c.subprocesses && k < t->nchain; k++)
 		stack_builder__root(sb, t->chain[k]);  /* its ancestors', then its own */
@@ -220,6 +223,9 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 			stack_builder__push(sb, native_frame_id(s, &ms->frames[nf - 1 - k].native));
 		}
 	}
+	if (th->in_gc)          /* the collection, above the frame that triggered it */
+		stack_builder__push(sb, profile__frame(s->prof, SAMPLER_GC, "", "", -1,
+						       PROF_FRAME_OTHER));
 	if (!stack_builder__keep(sb))
 		return;
 	uint32_t tid = profile__thread(s->prof, t->snap.pid, th->tid, tname, pyproc__info(t->snap.pp)->cmdline);
@@ -265,6 +271,10 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	if (s->c.qualname)
 		flags |= PYSAMPLE_QUALNAME;
 	pyproc__set_skip(t->snap.pp, s->c.threads ? target__skip_thread : NULL, t);
+	if (s->c.exception_only)
+		flags |= PYSAMPLE_EXCEPTION;
+	if (s->c.gc_frames)
+		flags |= PYSAMPLE_GC;
 	/* Pause only the threads that run: one asleep in the kernel cannot
 	 * change its stack, and waking it costs the program. Native unwinding
 	 * needs the registers of every thread shown: with --native --idle,

@@ -59,6 +59,9 @@ struct sampler_status {
  * frames: its outermost frames are missing. After the process and thread
  * roots, before the frames read. */
 #define SAMPLER_TRUNCATED "<truncated>"
+/* The leaf frame (PROF_FRAME_OTHER) of a sample taken while its thread ran
+ * a garbage collection, above the Python frame that triggered it. */
+#define SAMPLER_GC "<GC>"
 
 struct sampler_config {
 	double rate_hz;
@@ -81,6 +84,9 @@ struct sampler_config {
 	 * followed); a thread known not to match has no stack read. */
 	const struct threadsel *threads;
 	bool qualname;          /* --qualname: Class.method frame names */
+	bool exception_only;    /* --mode exception: only threads handling or raising one */
+	bool gc_frames;         /* a <GC> leaf frame (SAMPLER_GC) on the thread running a
+				 * garbage collection (not --no-gc) */
 	/* Called about 10 times a second with the status (may be NULL), also
 	 * while waiting between ticks at low rates; it may call
 	 * sampler__request_stop() or read the targets (sampler__target). */

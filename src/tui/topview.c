@@ -185,10 +185,14 @@ static void header(struct ctx *c, const struct top_header *h, const struct topmo
 		add(c, TERM_PLAIN, "Time: %s", h->timestamp);
 	uint64_t reads = h->samples + h->errors;
 	double err = pct(h->errors, reads);
+	char mode[48] = "";
+	if (h->mode)
+		snprintf(mode, sizeof(mode), ", Mode: %s", h->mode);
 	if (err > 1.0)
-		add(c, TERM_PLAIN, "Total Samples %llu, Errors: %.1f%%", (unsigned long long)h->samples, err);
+		add(c, TERM_PLAIN, "Total Samples %llu, Errors: %.1f%%%s", (unsigned long long)h->samples,
+		    err, mode);
 	else
-		add(c, TERM_PLAIN, "Total Samples %llu", (unsigned long long)h->samples);
+		add(c, TERM_PLAIN, "Total Samples %llu%s", (unsigned long long)h->samples, mode);
 	char procs[32] = "";
 	if (h->show_processes)
 		snprintf(procs, sizeof(procs), ", Processes: %d", h->processes);

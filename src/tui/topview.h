@@ -44,6 +44,7 @@ struct top_header {
 					 * samples x sample_s (cmd_top: the window's wall time
 					 * / its ticks); <= 0: 1 s */
 	const char *message;            /* last line (e.g. the program exited); NULL: key hints */
+	const char *mode;               /* the sampling mode ("cpu", ...), NULL: not shown */
 	const char *pane_title;         /* --locals pane: title and lines (npane 0: none) */
 	const char *const *pane;
 	size_t npane;

@@ -84,6 +84,9 @@ static void put_meta(struct outbuf *o, const struct prof_meta *m)
 	kv_bool(o, "gil_only", m->gil_only);
 	kv_bool(o, "idle_included", m->idle_included);
 	kv_bool(o, "native", m->native);
+	kv_str(o, "mode", prof_meta_mode(m));
+	kv_bool(o, "exception_only", m->exception_only);
+	kv_bool(o, "gc_frames", m->gc_frames);
 	outbuf__mem(o, "}", 1);
 }
 

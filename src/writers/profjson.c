@@ -49,6 +49,9 @@ static void write_meta(struct json *j, const struct prof_meta *m)
 	kv_bool(j, "gil_only", m->gil_only);
 	kv_bool(j, "idle_included", m->idle_included);
 	kv_bool(j, "native", m->native);
+	kv_str(j, "mode", prof_meta_mode(m));
+	kv_bool(j, "exception_only", m->exception_only);
+	kv_bool(j, "gc_frames", m->gc_frames);
 	if (m->diff)    /* only in a diff: other profiles stay as they were */
 		kv_bool(j, "diff", true);
 	json__end_object(j);

@@ -118,6 +118,9 @@ static const struct {
 	M(f_localsplus), M(if_is_entry), M(co_varnames), M(co_freevars), M(co_cellvars),
 	M(co_cell2arg), M(uni_data), M(py2_uni_length), M(py2_uni_str), M(py2_unicode_size),
 	M(int_ival), M(long_size), M(ma_mask27), M(ma_table27), M(dk_size),
+	/* exceptions and the collector (--mode exception, <GC>) */
+	M(ts_curexc), M(ts_exc_type), M(ts_exc_info), M(es_exc), M(es_previous),
+	M(rt_gc_collecting), M(is_gc_collecting),
 };
 
 static int print_table(const char *v)

@@ -314,7 +314,8 @@ static void test_writers(void)
 	free(raw);
 
 	char *js = written(w_json, d);
-	CHECK(strstr(js, "\"native\":false,\"diff\":true}") != NULL);
+	CHECK(strstr(js, "\"native\":false,\"mode\":\"cpu\",\"exception_only\":false,\"gc_frames\":false,"
+		      "\"diff\":true}") != NULL);
 	CHECK(strstr(js, "\"count\":20,\"base\":80}") != NULL);
 	CHECK(strstr(js, "\"count\":0,\"base\":5}") != NULL);
 	free(js);

@@ -115,6 +115,8 @@ static void debug_315_from(const struct py_layout *T, uint64_t *d)
 	d[89] = 4096; d[90] = (uint64_t)T->uni_state; d[91] = (uint64_t)T->uni_length;
 	d[92] = (uint64_t)T->uni_ascii_size; d[93] = (uint64_t)T->uni_compact_size;
 	d[94] = 4096; d[99] = 4096;                                     /* gc, gen */
+	d[36] = (uint64_t)T->ts_curexc; d[38] = (uint64_t)T->es_exc;   /* exceptions */
+	d[11] = (uint64_t)T->is_gc_collecting - 8; d[95] = 8;           /* is.gc + gc.collecting */
 }
 
 struct diffs {

@@ -866,6 +866,106 @@ static void test_interp_join_frameobj(void)
 	py_sample__release(&s);
 }
 
+static bool sample_flag(struct pyproc *p, unsigned flags, bool gc)
+{
+	struct py_sample s = { 0 };
+	bool v = false;
+	if (pyproc__sample(p, NULL, &s, flags) == 0 && s.n == 1)
+		v = gc ? s.threads[0].in_gc : s.threads[0].in_exception;
+	else
+		CHECK(!"one thread sampled");
+	py_sample__release(&s);
+	return v;
+}
+
+static void put32(uint64_t addr, int32_t v) { put(addr, &v, 4); }
+
+/* One frame on the test thread, in the version's family (a thread without
+ * frames nor TID would be dropped as not started). */
+static void one_frame(void)
+{
+	if (L.family == PY_FAMILY_FRAMEOBJ) {
+		const uint8_t lnotab[] = { 6, 1 };
+		uint64_t code = 0x50000, frame = 0x80000;
+		make_code(code, "work", "w.py", 5, lnotab, sizeof(lnotab));
+		uint8_t fr[512] = { 0 };
+		memcpy(fr + L.f_code, &code, 8);
+		put(frame, fr, sizeof(fr));
+		put64(TSTATE + L.ts_frame, frame);
+		return;
+	}
+	uint64_t a[1];
+	const bool no[1] = { false };
+	make_iframes(1, no, no, a);
+	if (L.ts_current_frame >= 0) {
+		put64(TSTATE + L.ts_current_frame, a[0]);
+	} else {
+		put64(TSTATE + L.ts_cframe, CFRAME);
+		put64(CFRAME + L.cframe_current, a[0]);
+	}
+}
+
+/* --mode exception: the exception raised (curexc_type / current_exception)
+ * and the one handled (2.7/3.6 exc_type; 3.7+ the topmost item of the
+ * exc_info chain that holds one: an empty generator item is skipped, a chain
+ * that loops ends), read only with PYSAMPLE_EXCEPTION. <GC>: the GIL holder
+ * while the collector's flag is set (3.7/3.8 in _PyRuntime, 3.9+ in the
+ * interpreter), only with PYSAMPLE_GC; free-threaded: the attached state. */
+static void test_exception_and_gc(void)
+{
+	const unsigned versions[] = { 0x020712f0, 0x030610f0, 0x030812f0, 0x030a0df0, 0x030b07f0,
+				      0x030c01f0, 0x030d00f0, 0x030e00f0, 0x030f00c1 };
+	const uint64_t EXC = 0x90000, ITEM_A = 0x91000, ITEM_B = 0x92000;
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		struct pyproc *p = setup(versions[i]);
+		one_frame();
+		CHECK(L.ts_curexc >= 0);
+		CHECK(!sample_flag(p, PYSAMPLE_EXCEPTION, false));
+		put64(TSTATE + L.ts_curexc, EXC);
+		CHECK(sample_flag(p, PYSAMPLE_EXCEPTION, false));
+		CHECK(!sample_flag(p, 0, false));               /* not read unless asked */
+		put64(TSTATE + L.ts_curexc, 0);
+		if (L.ts_exc_type >= 0) {
+			put64(TSTATE + L.ts_exc_type, EXC);
+			CHECK(sample_flag(p, PYSAMPLE_EXCEPTION, false));
+		} else {
+			uint8_t item[64] = { 0 };
+			put(ITEM_A, item, sizeof(item));
+			put(ITEM_B, item, sizeof(item));
+			put64(ITEM_A + L.es_previous, ITEM_B);  /* a generator's empty item */
+			put64(ITEM_B + L.es_exc, EXC);          /* the thread's, handling one */
+			put64(TSTATE + L.ts_exc_info, ITEM_A);
+			CHECK(sample_flag(p, PYSAMPLE_EXCEPTION, false));
+			put64(ITEM_B + L.es_exc, 0);
+			CHECK(!sample_flag(p, PYSAMPLE_EXCEPTION, false));
+			put64(ITEM_A + L.es_previous, ITEM_A);  /* loops: ends, says no */
+			uint64_t r0 = mem__reads(snap);
+			CHECK(!sample_flag(p, PYSAMPLE_EXCEPTION, false));
+			CHECK(mem__reads(snap) - r0 < 4096);
+		}
+		/* The collector: the GIL holder (set up for 3.7-3.11) gets it. */
+		uint64_t flag = L.is_gc_collecting >= 0 ? INTERP + (uint64_t)L.is_gc_collecting
+			      : L.rt_gc_collecting >= 0 ? RUNTIME + (uint64_t)L.rt_gc_collecting : 0;
+		if (flag && L.rt_gil_locked >= 0) {
+			CHECK(!sample_flag(p, PYSAMPLE_GC, true));
+			put32(flag, 1);
+			CHECK(sample_flag(p, PYSAMPLE_GC, true));
+			CHECK(sample_flag(p, PYSAMPLE_GC | PYSAMPLE_NO_GIL, true));
+			CHECK(!sample_flag(p, 0, true));
+		}
+		pyproc__close(p);
+	}
+	/* Free-threaded without a GIL: the one attached thread state. */
+	struct pyproc *p = setup_ft(0x030e00f0, true);
+	one_frame();
+	put32(INTERP + (uint64_t)L.is_gc_collecting, 1);
+	put32(TSTATE + (uint64_t)L.ts_state, 2);                /* suspended */
+	CHECK(!sample_flag(p, PYSAMPLE_GC, true));
+	put32(TSTATE + (uint64_t)L.ts_state, 1);                /* attached */
+	CHECK(sample_flag(p, PYSAMPLE_GC, true));
+	pyproc__close(p);
+}
+
 int main(void)
 {
 	TEST_RUN(test_311_walk);
@@ -880,5 +980,6 @@ int main(void)
 	TEST_RUN(test_interp_join);
 	TEST_RUN(test_interp_join_frameobj);
 	TEST_RUN(test_314t_tlbc_gil);
+	TEST_RUN(test_exception_and_gc);
 	return TEST_REPORT();
 }

@@ -539,7 +539,7 @@ static void test_profjson_small(void)
 		  "{\"cspy\":{\"version\":\"" CSPY_VERSION "\",\"format_version\":1},"
 		  "\"meta\":{\"title\":\"demo\",\"command_line\":\"python3 app.py\",\"python_version\":\"3.12.1\","
 		  "\"rate_hz\":100,\"start_unix_ns\":1700000000123456789,\"duration_ns\":70000000,"
-		  "\"samples\":7,\"errors\":1,\"ticks\":0,\"gil_only\":true,\"idle_included\":false,\"native\":true},"
+		  "\"samples\":7,\"errors\":1,\"ticks\":0,\"gil_only\":true,\"idle_included\":false,\"native\":true," "\"mode\":\"gil\",\"exception_only\":false,\"gc_frames\":false},"
 		  "\"frames\":["
 		  "{\"name\":\"main\",\"filename\":\"/src/app.py\",\"short_filename\":\"app.py\",\"line\":10,\"kind\":\"python\"},"
 		  "{\"name\":\"run\",\"filename\":\"/src/app.py\",\"short_filename\":\"app.py\",\"line\":20,\"kind\":\"python\"},"
@@ -587,7 +587,7 @@ static void test_empty(void)
 	CHECK_STR(out, "{\"cspy\":{\"version\":\"" CSPY_VERSION "\",\"format_version\":1},"
 		  "\"meta\":{\"title\":\"\",\"command_line\":\"\",\"python_version\":\"\",\"rate_hz\":0,"
 		  "\"start_unix_ns\":0,\"duration_ns\":0,\"samples\":0,\"errors\":0,\"ticks\":0,\"gil_only\":false,"
-		  "\"idle_included\":false,\"native\":false},\"frames\":[],\"threads\":[],\"stacks\":[]}\n");
+		  "\"idle_included\":false,\"native\":false,\"mode\":\"cpu\",\"exception_only\":false," "\"gc_frames\":false},\"frames\":[],\"threads\":[],\"stacks\":[]}\n");
 	free(out);
 
 	/* A thread without samples gives no speedscope profile and no trace events. */

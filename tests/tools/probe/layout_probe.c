@@ -191,6 +191,39 @@ static void thread_state(void)
 #endif
 }
 
+/* The exception state of a thread (--mode exception): the one being raised
+ * and the one being handled (sys.exc_info()). */
+static void exception_state(void)
+{
+#if !AT_LEAST(3, 12)
+	O("ts_curexc", PyThreadState, curexc_type);
+#else
+	O("ts_curexc", PyThreadState, current_exception);
+#endif
+#if !AT_LEAST(3, 7)
+	O("ts_exc_type", PyThreadState, exc_type);
+#else
+	O("ts_exc_info", PyThreadState, exc_info);
+	O("es_previous", _PyErr_StackItem, previous_item);
+#endif
+#if AT_LEAST(3, 7) && !AT_LEAST(3, 11)
+	O("es_exc", _PyErr_StackItem, exc_type);
+#elif AT_LEAST(3, 11)
+	O("es_exc", _PyErr_StackItem, exc_value);
+#endif
+}
+
+/* Whether a garbage collection runs (<GC> frames); 2.7/3.6 keep it in a
+ * static of Modules/gcmodule.c, found by its symbol instead. */
+static void gc_state(void)
+{
+#if AT_LEAST(3, 7) && !AT_LEAST(3, 9)
+	O("rt_gc_collecting", _PyRuntimeState, gc.collecting);
+#elif AT_LEAST(3, 9)
+	O("is_gc_collecting", PyInterpreterState, gc.collecting);
+#endif
+}
+
 static void frames(void)
 {
 #if !AT_LEAST(3, 11)
@@ -338,6 +371,8 @@ int main(void)
 	objects();
 	runtime_and_interpreter();
 	thread_state();
+	exception_state();
+	gc_state();
 	frames();
 	code();
 	strings_and_numbers();
