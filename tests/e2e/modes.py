@@ -212,16 +212,24 @@ def check_interp(interp, names, rep):
             # told (the one attached thread): some share, not above the measured.
             tol = 0.08 + 0.35 * want
             low = 0.0 if interp.free_threaded else want - tol
+            # The collector's flag is up from before the start callback to
+            # after the stop one: when the callbacks' Python code hands the
+            # GIL over mid-collection, the holder meanwhile is another thread
+            # and the collection lasts longer than gc_s says. The timed
+            # gc.collect() calls (gc_call_s) bound it from above.
+            want_hi = max(want, (s1.get('gc_call_s', 0) - s0.get('gc_call_s', 0)) /
+                          max(1e-9, s1['wall_s'] - s0['wall_s']))
             if (got == 0 and interp.minor < (3, 7) and not probs and
                     has_collecting_symbol(t) is False):
                 raise NA('no <GC> frames: this %s binary has no `collecting` symbol (stripped), '
                          'where 2.7/3.6 keep the collector\'s flag' % interp.label)
-            if got < low or got > want + tol or (want > 0.05 and got == 0):
+            if got < low or got > want_hi + 0.08 + 0.35 * want_hi or (want > 0.05 and got == 0):
                 probs.append('<GC> in %.1f %% of the ticks (%d of %d); the target measured %.1f %% '
-                             'of its time in %d collections' % (100 * got, leaf_count(st, '<GC>'),
-                                                                sl, 100 * want,
-                                                                s1['gc_n'] - s0['gc_n']))
-            r.notes['wall'] = '<GC> %.1f %% vs %.1f %% measured' % (100 * got, 100 * want)
+                             'of its time in %d collections (%.1f %% with the calls around them)'
+                             % (100 * got, leaf_count(st, '<GC>'), sl, 100 * want,
+                                s1['gc_n'] - s0['gc_n'], 100 * want_hi))
+            r.notes['wall'] = '<GC> %.1f %% vs %.1f-%.1f %% measured' % (100 * got, 100 * want,
+                                                                          100 * want_hi)
             if probs:
                 raise Fail('$ %s\n  ' % res.shown + '\n  '.join(probs))
 

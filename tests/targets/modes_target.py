@@ -24,6 +24,9 @@ gc_worker's. The target measures from inside what cspy must find and
 rewrites STATUS (ORACLE_PATH + ".status", JSON, by a rename) every 50 ms,
 cumulative since the start: "wall_s", "gc_s" (time inside collections:
 gc.callbacks' start and stop on 3.3+, the gc.collect() call timed on 2.7),
+"gc_call_s" (the gc.collect() calls timed: with the waits for the GIL
+around them, and the time another thread held the GIL while the callbacks'
+Python code let it go mid-collection, which gc_s misses),
 "gc_n" (collections), "handler_s" and "exc_loop_s" (the exc_worker's time in
 its except block, and in its loop), "exc_info" (the name of the exception type
 sys.exc_info() returns in in_handler: ValueError). The ORACLE (see cspy_oracle.py) is
@@ -46,7 +49,7 @@ clock = getattr(time, 'perf_counter', time.time)
 ORACLE = sys.argv[1]
 STATUS = ORACLE + '.status'
 RAISE = ORACLE + '.raise'
-stats = {'gc_s': 0.0, 'gc_n': 0, 'handler_s': 0.0, 'exc_loop_s': 0.0}
+stats = {'gc_s': 0.0, 'gc_call_s': 0.0, 'gc_n': 0, 'handler_s': 0.0, 'exc_loop_s': 0.0}
 started = {}
 T0 = clock()
 
@@ -181,6 +184,7 @@ def gc_pass():
     t = clock()
     gc.collect()
     d = clock() - t
+    stats['gc_call_s'] += d
     if not hasattr(gc, 'callbacks'):
         stats['gc_s'] += d
         stats['gc_n'] += 1
