@@ -58,7 +58,6 @@
 
 #define MAX_SET_SLOTS (1u << 23)        /* slots of one set table read */
 #define MAX_CHILDREN 100000             /* a gathering future's _children */
-#define MAX_CALLBACKS 64                /* a future's callbacks looked at */
 #define MAX_TSTATES 4096
 #define MAX_BASES 32                    /* tp_base steps to find a Task class */
 #define HEAD_READ 256                   /* bytes of a C task read (every field used) */
@@ -172,6 +171,8 @@ struct rd {
 	size_t nrunning, running_cap;
 	struct { uint64_t interp, tstate, thread; } *ts;
 	size_t nts, ts_cap;
+	struct { uint64_t loop, thread; } loops[64];     /* loop -> _thread_id, cached */
+	size_t nloops;
 	bool truncated;
 	bool any_asyncio;
 };
@@ -454,6 +455,29 @@ static int read_c_module(struct rd *r, uint64_t modules, char *why, size_t whyle
 	return 0;
 }
 
+/* 3.6: the task set and current tasks are class attributes of the
+ * pure-Python Task (Task._all_tasks, Task._current_tasks); the C Task keeps
+ * them in statics of the _asyncio module, out of reach. */
+static int read_36(struct rd *r, uint64_t md, char *why, size_t whylen)
+{
+	uint64_t task = 0, tdict = 0, v = 0;
+	if (pydict_get_str(r->c, md, "Task", &task) != 0)
+		return 0;
+	if (task == r->pv->ctask) {
+		snprintf(why, whylen, "on Python 3.6 the C _asyncio module keeps its tasks in "
+			 "variables of its own that cspy cannot find (3.7+ can be read, and 3.6 "
+			 "with the pure-Python asyncio)");
+		return -ENOTSUP;
+	}
+	if (rd_ptr(r, task + (uint64_t)r->L->tp_name + TP_BASE_FROM_NAME + 8, &tdict) != 0 || !tdict)
+		return 0;
+	if (pydict_get_str(r->c, tdict, "_all_tasks", &v) == 0)
+		weakset_each(r, v);
+	if (pydict_get_str(r->c, tdict, "_current_tasks", &v) == 0)
+		pydict_foreach(r->c, v, cur_cb, r);
+	return 0;
+}
+
 /* The tasks and running tasks of one interpreter. */
 static int read_interp(struct rd *r, uint64_t interp, char *why, size_t whylen)
 {
@@ -471,6 +495,8 @@ static int read_interp(struct rd *r, uint64_t interp, char *why, size_t whylen)
 		r->pv->ctask = v;
 	if (pydict_get_str(r->c, md, "_PyTask", &v) == 0 && v != r->c->none_addr)
 		r->pv->pytask = v;
+	if (r->A->minor < PY_VER(3, 7))
+		return read_36(r, md, why, whylen);
 	if (r->A->debug && (err = read_c_module(r, modules, why, whylen)) != 0)
 		return err;
 	if (r->have_debug) {
@@ -506,7 +532,10 @@ static int pytask_state(struct rd *r, uint64_t obj)
 {
 	char s[16];
 	uint64_t v = 0;
-	if (pydict_getattr(r->c, obj, "_state", &v) != 0 || pystr_read(r->c, v, s, sizeof(s), NULL) != 0)
+	int err = pydict_getattr(r->c, obj, "_state", &v);
+	if (err == -ENOENT)
+		return 0;       /* the class attribute: _PENDING */
+	if (err || pystr_read(r->c, v, s, sizeof(s), NULL) != 0)
 		return -1;
 	return strcmp(s, "PENDING") == 0 ? 0 : strcmp(s, "CANCELLED") == 0 ? 1 :
 	       strcmp(s, "FINISHED") == 0 ? 2 : -1;
@@ -680,58 +709,84 @@ static uint64_t taskgroup_parent(struct rd *r, uint64_t cb)
 	return parent;
 }
 
-static void callbacks_edges(struct rd *r, const struct cand *cd, struct edges *es)
+/* The type of each of n objects (0 where unreadable), in batches. */
+static void types_of(struct rd *r, const uint64_t *objs, size_t n, uint64_t *types)
 {
-	uint64_t p = taskgroup_parent(r, cd->cb0);
-	if (p)
-		edge_add(es, cd->addr, p);
-	if (!cd->cbs)
-		return;
-	uint64_t *items;
-	size_t n;
-	if (list_items(r, cd->cbs, &items, &n) != 0)
-		return;
-	for (size_t i = 0; i < n && i < MAX_CALLBACKS; i++) {
-		/* 3.7+: (callback, context) tuples; 3.6: the callbacks. */
-		uint64_t cb = items[i], fn = 0;
-		char tn[16];
-		if (pyobj_type_name(r->c, cb, tn, sizeof(tn)) == 0 && strcmp(tn, "tuple") == 0) {
-			if (rd_ptr(r, cb + (uint64_t)r->L->tuple_item, &fn) != 0)
+	struct mem_iov *iov = xmalloc(IOV_BATCH * sizeof(*iov));
+	for (size_t k = 0; k < n; k += IOV_BATCH) {
+		size_t m = n - k < IOV_BATCH ? n - k : IOV_BATCH, nio = 0;
+		size_t *at = xmalloc(m * sizeof(*at));
+		for (size_t j = 0; j < m; j++) {
+			types[k + j] = 0;
+			if (!objs[k + j] || (objs[k + j] & 7))
 				continue;
-			cb = fn;
+			at[nio] = k + j;
+			iov[nio++] = (struct mem_iov){ objs[k + j] + (uint64_t)r->L->ob_type, &types[k + j], 8, 0 };
 		}
-		if ((p = taskgroup_parent(r, cb)) != 0)
-			edge_add(es, cd->addr, p);
+		int rv = nio ? mem__readv(r->c->mem, iov, nio) : 0;
+		for (size_t j = 0; j < nio; j++)
+			if (rv < 0 || iov[j].err)
+				types[at[j]] = 0;
+		free(at);
 	}
-	free(items);
+	free(iov);
 }
 
 /* Every edge of the read: waiters that are tasks, gathering futures'
- * children, TaskGroups. */
+ * children, TaskGroups (the first done callback of a task: a TaskGroup
+ * adds its own as the task is made, before anything can await it). The
+ * types of the waiters and callbacks are read in batches. */
 static void find_edges(struct rd *r, struct edges *es)
 {
-	for (size_t i = 0; i < r->ncands; i++) {
+	size_t n = r->ncands;
+	uint64_t *objs = xmalloc(2 * (n ? n : 1) * sizeof(*objs));
+	uint64_t *types = xmalloc(2 * (n ? n : 1) * sizeof(*types));
+	bool groups = r->A->minor >= PY_VER(3, 11);
+	for (size_t i = 0; i < n; i++) {
 		struct cand *cd = &r->cands[i];
-		if (cd->err || (cd->kind != K_CTASK && cd->kind != K_PYTASK))
-			continue;
-		if (cd->waiter) {
-			struct cand *w = cand_find(r, cd->waiter);
-			if (w && (w->kind == K_CTASK || w->kind == K_PYTASK)) {
-				edge_add(es, w->addr, cd->addr);
-			} else if (kind_of(r, cd->waiter) == K_GATHER) {
-				uint64_t ch = 0, *items;
-				size_t n;
-				if (pydict_getattr(r->c, cd->waiter, "_children", &ch) == 0 &&
-				    list_items(r, ch, &items, &n) == 0) {
-					for (size_t k = 0; k < n; k++)
-						edge_add(es, items[k], cd->addr);
-					free(items);
-				}
+		bool task = !cd->err && (cd->kind == K_CTASK || cd->kind == K_PYTASK);
+		struct cand *w = task && cd->waiter ? cand_find(r, cd->waiter) : NULL;
+		if (w && (w->kind == K_CTASK || w->kind == K_PYTASK)) {
+			edge_add(es, w->addr, cd->addr);
+			objs[2 * i] = 0;
+		} else {
+			objs[2 * i] = task ? cd->waiter : 0;
+		}
+		uint64_t cb = 0;
+		if (task && groups && cd->kind == K_CTASK)
+			cb = cd->cb0;
+		else if (task && groups && cd->cbs) {
+			/* pure-Python: _callbacks[0], a (callback, context) tuple */
+			uint64_t arr = 0, tup = 0;
+			int64_t size = 0;
+			if (mem__read(r->c->mem, cd->cbs + (uint64_t)r->L->list_size, &size, 8) == 0 &&
+			    size > 0 && rd_ptr(r, cd->cbs + (uint64_t)r->L->list_item, &arr) == 0 &&
+			    rd_ptr(r, arr, &tup) == 0)
+				rd_ptr(r, tup + (uint64_t)r->L->tuple_item, &cb);
+		}
+		objs[2 * i + 1] = cb;
+	}
+	types_of(r, objs, 2 * n, types);
+	for (size_t i = 0; i < n; i++) {
+		struct cand *cd = &r->cands[i];
+		if (objs[2 * i] && classify(r, types[2 * i]) == K_GATHER) {
+			uint64_t ch = 0, *items;
+			size_t nc;
+			if (pydict_getattr(r->c, objs[2 * i], "_children", &ch) == 0 &&
+			    list_items(r, ch, &items, &nc) == 0) {
+				for (size_t k = 0; k < nc; k++)
+					edge_add(es, items[k], cd->addr);
+				free(items);
 			}
 		}
-		if (r->A->minor >= PY_VER(3, 11))
-			callbacks_edges(r, cd, es);
+		if (objs[2 * i + 1] && classify(r, types[2 * i + 1]) == K_METHOD) {
+			uint64_t p = taskgroup_parent(r, objs[2 * i + 1]);
+			if (p)
+				edge_add(es, cd->addr, p);
+		}
 	}
+	free(objs);
+	free(types);
 	if (es->n)
 		qsort(es->e, es->n, sizeof(*es->e), cmp_edge);
 }
@@ -878,9 +933,16 @@ static uint64_t loop_thread(struct rd *r, uint64_t loop)
 {
 	uint64_t v = 0;
 	int64_t id = 0;
+	for (size_t i = 0; i < r->nloops; i++)
+		if (r->loops[i].loop == loop)
+			return r->loops[i].thread;
 	if (!loop || pydict_getattr(r->c, loop, "_thread_id", &v) != 0 ||
 	    pyobj_as_int64(r->c, v, &id) != 0)
-		return 0;
+		id = 0;
+	if (r->nloops < 64) {
+		r->loops[r->nloops].loop = loop;
+		r->loops[r->nloops++].thread = (uint64_t)id;
+	}
 	return (uint64_t)id;
 }
 
