@@ -29,7 +29,10 @@ python2):
   nonblocking  --nonblocking on the same target: the same tasks
   running      a CPU-bound task spinning in its loop (never yields): state
                running, in the main thread; its outermost coroutine frame
-               has the frame_addr of that frame in the thread's stack
+               has the frame_addr of a frame of that thread's stack, and a
+               PYASYNC_RUNNING read gives the same running task and
+               awaiters as the full read (build/tools/pyasync_probe; its
+               cost per read is printed, also for the tasks target)
   churn        a loop creating and finishing 20 tasks at a time, dumped 50
                times with --nonblocking: each dump exits 0 with JSON, or 1
                with one "cspy: error:" line; never a crash or a hang
@@ -206,6 +209,17 @@ def compare(oracle, proc, what):
     return probs
 
 
+def probe(t, n):
+    """build/tools/pyasync_probe on the target: its JSON."""
+    tool = os.path.join(e2elib.REPO, os.environ.get('BUILD', 'build'), 'tools', 'pyasync_probe')
+    if not os.access(tool, os.X_OK):
+        raise Fail('missing %s (run make)' % tool)
+    res = e2elib.run_cmd([tool, str(t.python_pid), str(n)], timeout=60)
+    if res.rc != 0:
+        raise Fail('$ %s\n  exit status %d: %s' % (res.shown, res.rc, res.err.strip()))
+    return json.loads(res.out)
+
+
 def fail_if(res, probs):
     if probs:
         raise Fail('$ %s\n%s' % (res.shown, '\n'.join('  ' + p for p in probs[:40])))
@@ -229,6 +243,10 @@ def check_tasks(s):
     if res.secs > 10:
         raise Fail('$ %s\n  %d tasks took %.1f s (more than 10 s)' % (res.shown, n, res.secs))
     TIMES[s.interp.label] = (n, res.secs)
+    pr = probe(t, 20)
+    if not pr['running_consistent'] or pr['running_failed']:
+        raise Fail('pyasync_probe: PYASYNC_RUNNING differs from the full read: %s' % pr)
+    COSTS[s.interp.label + ' tasks'] = pr
 
 
 def check_text(s):
@@ -326,9 +344,17 @@ def check_running(s):
                 probs.append('the running task\'s frame %s is not on its thread\'s stack %s'
                              % (outer['name'], names))
     fail_if(res, probs)
-    # frame_addr: the same frame in the thread's stack (--json has no frame
-    # addresses for threads; --locals would): compared through the oracle's
-    # chain line and name above; the address join is record's (asyncrec).
+    # The join record/top --async make: the running task's outermost
+    # coroutine frame is a frame of its thread's stack, by frame_addr
+    # (build/tools/pyasync_probe, in one pause); and the PYASYNC_RUNNING
+    # read gives the full read's running task and its awaiters.
+    pr = probe(t, 50)
+    if len(pr['running']) != 1 or not pr['running'][0]['in_thread_stack']:
+        raise Fail('pyasync_probe: the running task\'s outer frame is not in its thread\'s '
+                   'stack: %s' % pr)
+    if not pr['running_consistent'] or pr['running_failed']:
+        raise Fail('pyasync_probe: PYASYNC_RUNNING differs from the full read: %s' % pr)
+    COSTS[s.interp.label + ' running'] = pr
 
 
 def check_churn(s):
@@ -412,6 +438,7 @@ CHECKS = [('tasks', check_tasks), ('text', check_text), ('nonblocking', check_no
           ('running', check_running), ('churn', check_churn), ('twoloops', check_twoloops),
           ('pure', check_pure), ('noasyncio', check_noasyncio), ('python2', check_python2)]
 TIMES = {}
+COSTS = {}
 
 
 def run_checks(interp, checks, results):
@@ -476,6 +503,10 @@ def main():
         print()
         print('dump --async of the tasks target (tasks, seconds): ' +
               ', '.join('%s %d %.2f' % (l, n, secs) for l, (n, secs) in sorted(TIMES.items())))
+    if COSTS:
+        print('PYASYNC_RUNNING read (build/tools/pyasync_probe, us per read; tasks in the '
+              'process): ' + ', '.join('%s %.0f (%d)' % (k, v['running_us'], v['tasks'])
+                                       for k, v in sorted(COSTS.items())))
     return e2elib.print_outcome(results, t0, [n for n, _ in CHECKS], notes)
 
 
