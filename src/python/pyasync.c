@@ -882,14 +882,44 @@ static void find_edges(struct rd *r, struct edges *es)
 
 /* ---- coroutine chains ----------------------------------------------------- */
 
+/* The frame's address only: its code and line are read once every chain
+ * is known (resolve_frames), so the code cache can make room for all of
+ * them first. */
 static int push_frame(struct rd *r, struct py_task *t, uint64_t frame)
 {
-	struct py_frame f;
-	int err = pyproc__read_frame(r->p, frame, &f);
-	if (err)
-		return err;
+	(void)r;
 	t->frames = xgrow(t->frames, &t->cap, t->nframes + 1, sizeof(*t->frames));
-	t->frames[t->nframes++] = f;
+	t->frames[t->nframes++] = (struct py_frame){ .code = NULL, .line = -1, .frame_addr = frame };
+	return 0;
+}
+
+/* Code and line of every frame of every task: room for them all in the
+ * code cache first (no entry moves while they are read). A frame that
+ * cannot be read is left out, its task's err says so. */
+static int resolve_frames(struct rd *r, struct py_tasks *out)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < out->n; i++)
+		total += out->tasks[i].nframes;
+	if (!total)
+		return 0;
+	pyproc__reserve_codes(r->p, total);
+	for (size_t i = 0; i < out->n; i++) {
+		struct py_task *t = &out->tasks[i];
+		size_t k = 0;
+		for (size_t j = 0; j < t->nframes; j++) {
+			struct py_frame f;
+			int err = pyproc__read_frame(r->p, t->frames[j].frame_addr, &f);
+			if (err == -ESRCH)
+				return err;
+			if (err) {
+				t->err = t->err ? t->err : err;
+				continue;
+			}
+			t->frames[k++] = f;
+		}
+		t->nframes = k;
+	}
 	return 0;
 }
 
@@ -1344,6 +1374,8 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 				t->err = ferr;
 		}
 	}
+	if ((err = resolve_frames(&r, out)) != 0)
+		goto out;
 	if (out->n)
 		qsort(out->tasks, out->n, sizeof(*out->tasks), cmp_task);
 	out->truncated = r.truncated;
