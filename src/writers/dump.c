@@ -550,11 +550,9 @@ static void thread_json(struct json *j, const struct dump_proc *p, uint64_t iden
 	json__end_object(j);
 }
 
-int dump_write_async_json(struct json *j, const struct dump_proc *p, const struct dump_async *a,
-			  const struct dump_opts *o)
+int dump_write_async_json_head(struct json *j, const struct dump_proc *p, const struct dump_opts *o)
 {
 	const struct pyproc_info *in = p->info;
-	const struct py_tasks *ts = a->tasks;
 	json__begin_object(j);
 	json__key(j, "pid");
 	json__int(j, in->pid);
@@ -564,13 +562,26 @@ int dump_write_async_json(struct json *j, const struct dump_proc *p, const struc
 	json__begin_array(j);
 	dump_write_json(j, p, o);
 	json__end_array(j);
+	return j->err;
+}
+
+int dump_write_async_json_tail(struct json *j, const struct dump_proc *p, const struct dump_async *a,
+			       const struct dump_opts *o)
+{
+	const struct pyproc_info *in = p->info;
+	const struct py_tasks *ts = a->tasks;
 	json__key(j, "asyncio");
 	json__begin_object(j);
 	json__key(j, "imported");
-	json__bool(j, ts != NULL);
+	json__bool(j, ts != NULL || a->failed);
 	json__key(j, "message");
-	if (!ts && a->why)
+	if (!ts && !a->failed && a->why)
 		json__string(j, a->why);
+	else
+		json__null(j);
+	json__key(j, "error");
+	if (a->failed)
+		json__string(j, a->why && a->why[0] ? a->why : "unreadable");
 	else
 		json__null(j);
 	json__key(j, "truncated");
