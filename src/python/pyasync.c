@@ -1231,6 +1231,7 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 		  size_t whylen)
 {
 	const struct pyproc_info *info = pyproc__info(p);
+	unsigned version = pyproc__ctx(p)->L->version;  /* also over a snapshot (pyproc__new_mem) */
 	char dummy[8];
 	if (!why || !whylen) {
 		why = dummy;
@@ -1243,11 +1244,11 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 	}
 	out->n = 0;
 	out->truncated = false;
-	if ((info->version >> 24) < 3) {
+	if ((version >> 24) < 3) {
 		snprintf(why, whylen, "asyncio needs Python 3 (this is Python %s)", info->version_str);
 		return -ENOTSUP;
 	}
-	const struct alay *A = alay_for(info->version);
+	const struct alay *A = alay_for(version);
 	if (!A) {
 		snprintf(why, whylen, "cspy reads asyncio from Python 3.6 on (this is %s)",
 			 info->version_str);
