@@ -349,6 +349,16 @@ static const struct py_task *task_by_addr(const struct task_index *ix, uint64_t 
 	return i == SIZE_MAX ? NULL : &ix->ts->tasks[i];
 }
 
+/* The thread running the loop of task i, the first of its loop: the first
+ * task of the loop that knows it. */
+static uint64_t loop_thread_of(const struct py_tasks *ts, size_t i)
+{
+	for (size_t k = i; k < ts->n && ts->tasks[k].loop == ts->tasks[i].loop; k++)
+		if (ts->tasks[k].loop_thread_id)
+			return ts->tasks[k].loop_thread_id;
+	return 0;
+}
+
 static size_t count_loops(const struct py_tasks *ts)
 {
 	size_t n = 0;
@@ -374,6 +384,7 @@ static const char *thread_label(const struct dump_proc *p, uint64_t ident, char 
 struct tree {
 	const struct py_tasks *ts;
 	size_t lines;                   /* printed so far (TREE_MAX_LINES) */
+	bool *shown;                    /* per task: printed somewhere in the tree */
 	size_t *first, *next;           /* per task: first child edge; per edge: the next */
 	size_t *child;                  /* per edge: the child task */
 	size_t nedges;
@@ -386,6 +397,7 @@ static void tree_build(struct tree *tr, const struct py_tasks *ts, const size_t 
 		ne += ts->tasks[i].nawaited_by;
 	tr->ts = ts;
 	tr->lines = 0;
+	tr->shown = xcalloc(n ? n : 1, sizeof(*tr->shown));
 	tr->first = xmalloc((n ? n : 1) * sizeof(size_t));
 	tr->next = xmalloc((ne ? ne : 1) * sizeof(size_t));
 	tr->child = xmalloc((ne ? ne : 1) * sizeof(size_t));
@@ -408,6 +420,7 @@ static void tree_build(struct tree *tr, const struct py_tasks *ts, const size_t 
 
 static void tree_free(struct tree *tr)
 {
+	free(tr->shown);
 	free(tr->first);
 	free(tr->next);
 	free(tr->child);
@@ -432,6 +445,7 @@ static void tree_print(FILE *f, struct tree *tr, size_t i, char *prefix, size_t 
 		       bool last, int depth, size_t *path, const struct dump_opts *o)
 {
 	const struct py_task *t = &tr->ts->tasks[i];
+	tr->shown[i] = true;
 	if (tr->lines++ == TREE_MAX_LINES)
 		line(f, "... (await tree cut at %d lines)", TREE_MAX_LINES);
 	if (tr->lines > TREE_MAX_LINES)
@@ -495,9 +509,10 @@ int dump_write_async_text(FILE *f, const struct dump_proc *p, const struct dump_
 		const struct py_task *t = &ts->tasks[i];
 		if (i == 0 || t->loop != ts->tasks[i - 1].loop) {
 			fputc('\n', f);
-			if (t->loop_thread_id)
+			uint64_t lt = loop_thread_of(ts, i);
+			if (lt)
 				line(f, "Event loop %#llx (%s):", (unsigned long long)t->loop,
-				     thread_label(p, t->loop_thread_id, tl, sizeof(tl)));
+				     thread_label(p, lt, tl, sizeof(tl)));
 			else
 				line(f, "Event loop %#llx (not running):", (unsigned long long)t->loop);
 		}
@@ -531,6 +546,10 @@ int dump_write_async_text(FILE *f, const struct dump_proc *p, const struct dump_
 		line(f, "Await tree (each task under the tasks awaiting it):");
 		for (size_t i = 0; i < ts->n; i++)
 			if (!awaited_by_listed(&ix, &ts->tasks[i]))
+				tree_print(f, &tr, i, prefix, 0, true, 0, path, o);
+		/* Tasks that only await each other (a cycle, never a root). */
+		for (size_t i = 0; i < ts->n; i++)
+			if (!tr.shown[i])
 				tree_print(f, &tr, i, prefix, 0, true, 0, path, o);
 		free(path);
 		free(prefix);
@@ -616,7 +635,7 @@ int dump_write_async_json_tail(struct json *j, const struct dump_proc *p, const 
 		json__key(j, "id");
 		hex_id(j, t->loop);
 		json__key(j, "thread");
-		thread_json(j, p, t->loop_thread_id);
+		thread_json(j, p, loop_thread_of(ts, i));
 		json__end_object(j);
 	}
 	json__end_array(j);
