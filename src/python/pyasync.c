@@ -160,6 +160,7 @@ struct where {
 	uint64_t interp, modules;       /* the key: the interpreter and its modules dict */
 	uint64_t stamp_ns;
 	bool asyncio;                   /* asyncio.tasks imported */
+	bool importing;                 /* ... and still being imported: not kept */
 	bool c_mode;                    /* its Futures are the C _asyncio's */
 	int err;                        /* its asyncio cannot be read: why */
 	char why[200];
@@ -540,6 +541,14 @@ static int locate(struct rd *r, struct where *w)
 	if (L->md_dict < 0 || rd_ptr(r, mod + (uint64_t)L->md_dict, &md) != 0 || !md)
 		return 0;
 	w->asyncio = true;
+	/* asyncio.tasks is in sys.modules while its body still runs (the C
+	 * module's _current_tasks then replaces the Python one): read what is
+	 * there, but keep the location only once the import is done
+	 * (__spec__._initializing false). */
+	uint64_t spec = 0, init = 0;
+	w->importing = !(pydict_get_str(r->c, md, "__spec__", &spec) == 0 &&
+			 pydict_getattr(r->c, spec, "_initializing", &init) == 0 &&
+			 init == r->c->false_addr && init);
 	if (pydict_get_str(r->c, md, "_CTask", &v) == 0 && v != r->c->none_addr)
 		w->ctask = v;
 	if (pydict_get_str(r->c, md, "_PyTask", &v) == 0 && v != r->c->none_addr)
@@ -591,8 +600,9 @@ static struct where *where_of(struct rd *r, uint64_t interp)
 	w->modules = modules;
 	w->stamp_ns = now;
 	w->err = locate(r, w);
-	/* A read that found no asyncio is not kept: look again next time. */
-	if (!w->asyncio)
+	/* A read that found no asyncio, or one still being imported, or
+	 * without the current tasks, is not kept: look again next time. */
+	if (!w->asyncio || w->importing || (!w->current && !w->have_debug && !w->err))
 		w->stamp_ns = 0;
 	return w;
 }
