@@ -920,119 +920,234 @@ static int resolve_frames(struct rd *r, struct py_tasks *out)
 	if (!total)
 		return 0;
 	pyproc__reserve_codes(r->p, total);
-	for (size_t i = 0; i < out->n; i++) {
+	uint64_t *addrs = xmalloc(total * sizeof(*addrs));
+	struct py_frame *fr = xmalloc(total * sizeof(*fr));
+	size_t k = 0;
+	for (size_t i = 0; i < out->n; i++)
+		for (size_t j = 0; j < out->tasks[i].nframes; j++)
+			addrs[k++] = out->tasks[i].frames[j].frame_addr;
+	int err = pyproc__read_frames(r->p, addrs, total, fr);
+	k = 0;
+	for (size_t i = 0; !err && i < out->n; i++) {
 		struct py_task *t = &out->tasks[i];
-		size_t k = 0;
-		for (size_t j = 0; j < t->nframes; j++) {
-			struct py_frame f;
-			int err = pyproc__read_frame(r->p, t->frames[j].frame_addr, &f);
-			if (err == -ESRCH)
-				return err;
-			if (err) {
-				t->err = t->err ? t->err : err;
+		size_t kept = 0;
+		for (size_t j = 0; j < t->nframes; j++, k++) {
+			if (!fr[k].code) {
+				t->err = t->err ? t->err : -EFAULT;
 				continue;
 			}
-			t->frames[k++] = f;
+			t->frames[kept++] = fr[k];
 		}
-		t->nframes = k;
+		t->nframes = kept;
 	}
-	return 0;
+	free(addrs);
+	free(fr);
+	return err;
 }
 
-/* One coroutine: push its frame; *next: what it awaits (0: the end). */
-static int coro_step(struct rd *r, struct py_task *t, uint64_t gen, uint64_t *next)
+/* Read ptrs at addrs[i] + off for the i where addrs[i] != 0, in batches:
+ * vals[i] (0 where unreadable or skipped; ok[i] false then). */
+static void batch_u64(struct rd *r, const uint64_t *addrs, size_t n, uint64_t off, uint64_t *vals,
+		      bool *ok)
+{
+	struct mem_iov *iov = xmalloc(IOV_BATCH * sizeof(*iov));
+	size_t *at = xmalloc(IOV_BATCH * sizeof(*at));
+	for (size_t i = 0; i < n; i++) {
+		vals[i] = 0;
+		ok[i] = false;
+	}
+	for (size_t k = 0; k < n;) {
+		size_t m = 0;
+		for (; k < n && m < IOV_BATCH; k++) {
+			if (!addrs[k])
+				continue;
+			at[m] = k;
+			iov[m++] = (struct mem_iov){ addrs[k] + off, &vals[k], 8, 0 };
+		}
+		int rv = m ? mem__readv(r->c->mem, iov, m) : 0;
+		for (size_t j = 0; j < m; j++) {
+			ok[at[j]] = rv >= 0 && !iov[j].err;
+			if (!ok[at[j]])
+				vals[at[j]] = 0;
+		}
+	}
+	free(iov);
+	free(at);
+}
+
+/* Every task's coroutine chain (frame addresses, outermost first until
+ * reversed), one level of every chain at a time: the objects' types, the
+ * coroutines (or their frames) and what each awaits are read in batches.
+ * coros[i]: task i's coroutine, 0 for none. */
+static void read_chains(struct rd *r, struct py_tasks *out, const uint64_t *coros)
 {
 	const struct alay *A = r->A;
-	uint8_t g[GEN_READ];
-	*next = 0;
-	if (r->L->family == PY_FAMILY_FRAMEOBJ) {
-		uint64_t f = 0;
-		int err = rd_ptr(r, gen + (uint64_t)A->g_frame + (uint64_t)(r->hend - 16), &f);
-		if (err || !f)
-			return err;     /* finished: no frame */
-		if ((err = push_frame(r, t, f)) != 0)
-			return err;
-		uint64_t top = 0;
-		if (A->fo_stacktop >= 0) {
-			if ((err = rd_ptr(r, f + (uint64_t)A->fo_stacktop, &top)) != 0 || !top)
-				return err;     /* running, or not started */
-		} else {
-			int32_t depth = 0;
-			uint64_t vs = 0;
-			if ((err = mem__read_i32(r->c->mem, f + (uint64_t)A->fo_stackdepth, &depth)) != 0 ||
-			    (err = rd_ptr(r, f + (uint64_t)A->fo_valuestack, &vs)) != 0)
-				return err;
-			if (depth <= 0 || depth > 4096 || !vs)
-				return 0;
-			top = vs + 8 * (uint64_t)depth;
-		}
-		return rd_ptr(r, top - 8 * (uint64_t)A->yf_peek, next);
-	}
-	size_t need = (size_t)r->g_iframe + (size_t)A->if_stack + 8;
-	if (need > sizeof(g))
-		return -EINVAL;
-	int err = mem__read(r->c->mem, gen, g, need);
-	if (err)
-		return err;
-	int8_t st = (int8_t)g[r->g_state];
-	uint64_t fr = gen + (uint64_t)r->g_iframe;
-	bool finished = A->minor >= PY_VER(3, 15) ? st >= 5 : st >= 1;
-	if (finished)
-		return 0;
-	if ((err = push_frame(r, t, fr)) != 0)
-		return err;
-	if (st < A->st_yf_lo || st > A->st_yf_hi)
-		return 0;
-	uint64_t top;
-	if (A->if_stack_ptr) {
-		top = bytes_u64(g + r->g_iframe + A->if_stack);
-		if (top <= fr + (uint64_t)r->L->if_localsplus || top - fr > (1u << 20))
-			return 0;
-	} else {
-		int32_t idx = bytes_i32(g + r->g_iframe + A->if_stack);
-		if (idx <= 0 || idx > (1 << 16))
-			return 0;
-		top = fr + (uint64_t)r->L->if_localsplus + 8 * (uint64_t)idx;
-	}
-	if ((err = rd_ptr(r, top - 8 * (uint64_t)A->yf_peek, next)) != 0)
-		return err;
-	*next &= r->L->stackref_mask;
-	return 0;
-}
-
-static int read_chain(struct rd *r, struct py_task *t, uint64_t coro)
-{
-	t->nframes = 0;
-	uint64_t obj = coro;
-	for (size_t steps = 0; obj && obj != r->c->none_addr; steps++) {
-		if (steps >= 4 * PYASYNC_MAX_CHAIN || t->nframes >= PYASYNC_MAX_CHAIN) {
-			t->chain_truncated = true;
+	size_t n = out->n;
+	if (!n)
+		return;
+	uint64_t *cur = xmalloc(n * sizeof(*cur)), *types = xmalloc(n * sizeof(*types));
+	uint64_t *v = xmalloc(n * sizeof(*v)), *w = xmalloc(n * sizeof(*w));
+	uint64_t *gen = xmalloc(n * sizeof(*gen));
+	bool *ok = xmalloc(n * sizeof(*ok)), *ok2 = xmalloc(n * sizeof(*ok2));
+	memcpy(cur, coros, n * sizeof(*cur));
+	bool iframe = r->L->family == PY_FAMILY_IFRAME;
+	size_t glen = iframe ? (size_t)r->g_iframe + (size_t)A->if_stack + 8 : 0;
+	uint8_t *gbuf = iframe && glen <= GEN_READ ? xmalloc(IOV_BATCH * GEN_READ) : NULL;
+	struct mem_iov *iov = xmalloc(IOV_BATCH * sizeof(*iov));
+	size_t *at = xmalloc(IOV_BATCH * sizeof(*at));
+	for (size_t i = 0; i < n; i++)
+		if (cur[i] == r->c->none_addr)
+			cur[i] = 0;
+	for (size_t level = 0;; level++) {
+		bool any = false;
+		for (size_t i = 0; i < n && !any; i++)
+			any = cur[i] != 0;
+		if (!any)
+			break;
+		if (level >= PYASYNC_MAX_CHAIN) {
+			for (size_t i = 0; i < n; i++)
+				if (cur[i])
+					out->tasks[i].chain_truncated = true;
 			break;
 		}
-		enum kind k = kind_of(r, obj);
-		uint64_t next = 0;
-		if (k == K_CORO) {
-			int err = coro_step(r, t, obj, &next);
-			if (err)
-				return err;
-		} else if (k == K_AGEN_WRAP || k == K_CORO_WRAP) {
-			/* ags_gen / agt_gen / cw_coroutine: right after the header */
-			if (rd_ptr(r, obj + (uint64_t)r->hend, &next) != 0)
-				return -EFAULT;
-		} else {
-			break;          /* a Future, a Task, ...: the end */
+		types_of(r, cur, n, types);
+		/* Wrappers: their coroutine is right after the header. */
+		for (size_t i = 0; i < n; i++) {
+			enum kind k = cur[i] ? classify(r, types[i]) : K_OTHER;
+			gen[i] = k == K_CORO ? cur[i] : 0;
+			w[i] = k == K_AGEN_WRAP || k == K_CORO_WRAP ? cur[i] : 0;
+			if (k != K_CORO && k != K_AGEN_WRAP && k != K_CORO_WRAP)
+				cur[i] = 0;     /* a Future, a Task, ...: the end */
 		}
-		if (next == obj)
-			break;
-		obj = next;
+		batch_u64(r, w, n, (uint64_t)r->hend, v, ok);
+		for (size_t i = 0; i < n; i++)
+			if (w[i])
+				cur[i] = ok[i] && v[i] != w[i] ? v[i] : 0;
+		if (!iframe) {
+			/* <= 3.10: gi_frame, then its stack top, then the awaited */
+			batch_u64(r, gen, n, (uint64_t)A->g_frame + (uint64_t)(r->hend - 16), v, ok);
+			for (size_t i = 0; i < n; i++) {
+				if (!gen[i])
+					continue;
+				if (!ok[i])
+					out->tasks[i].err = -EFAULT;
+				if (!v[i]) {
+					cur[i] = 0;     /* finished (or unreadable) */
+					continue;
+				}
+				push_frame(r, &out->tasks[i], v[i]);
+			}
+			uint64_t *top = w;
+			if (A->fo_stacktop >= 0) {
+				batch_u64(r, v, n, (uint64_t)A->fo_stacktop, top, ok2);
+			} else {
+				uint64_t *vs = xmalloc(n * sizeof(*vs));
+				batch_u64(r, v, n, (uint64_t)A->fo_valuestack, vs, ok2);
+				batch_u64(r, v, n, (uint64_t)A->fo_stackdepth, top, ok2);
+				for (size_t i = 0; i < n; i++) {
+					int32_t depth = (int32_t)(uint32_t)top[i];
+					top[i] = v[i] && vs[i] && depth > 0 && depth <= 4096
+						 ? vs[i] + 8 * (uint64_t)depth : 0;
+				}
+				free(vs);
+			}
+			for (size_t i = 0; i < n; i++)
+				if (gen[i] && (!v[i] || !top[i]))
+					cur[i] = 0;     /* running, or not started */
+				else if (gen[i])
+					top[i] -= 8 * (uint64_t)A->yf_peek;
+				else
+					top[i] = 0;
+			batch_u64(r, top, n, 0, v, ok);
+			for (size_t i = 0; i < n; i++)
+				if (gen[i] && top[i])
+					cur[i] = ok[i] && v[i] != gen[i] ? v[i] : 0;
+			continue;
+		}
+		/* 3.11+: the coroutine with its embedded frame, in one read */
+		if (!gbuf) {
+			for (size_t i = 0; i < n; i++)
+				if (gen[i]) {
+					cur[i] = 0;
+					out->tasks[i].err = -EINVAL;
+				}
+			continue;
+		}
+		uint64_t *top = w;
+		for (size_t i = 0; i < n; i++)
+			top[i] = 0;
+		for (size_t k = 0; k < n;) {
+			size_t m = 0;
+			for (; k < n && m < IOV_BATCH; k++) {
+				if (!gen[k])
+					continue;
+				at[m] = k;
+				iov[m] = (struct mem_iov){ gen[k], gbuf + m * GEN_READ, glen, 0 };
+				m++;
+			}
+			int rv = m ? mem__readv(r->c->mem, iov, m) : 0;
+			for (size_t j = 0; j < m; j++) {
+				size_t i = at[j];
+				struct py_task *t = &out->tasks[i];
+				const uint8_t *g = gbuf + j * GEN_READ;
+				cur[i] = 0;
+				if (rv < 0 || iov[j].err) {
+					t->err = -EFAULT;
+					continue;
+				}
+				int8_t st = (int8_t)g[r->g_state];
+				uint64_t fr = gen[i] + (uint64_t)r->g_iframe;
+				bool finished = A->minor >= PY_VER(3, 15) ? st >= 5 : st >= 1;
+				if (finished)
+					continue;
+				push_frame(r, t, fr);
+				if (st < A->st_yf_lo || st > A->st_yf_hi)
+					continue;
+				if (A->if_stack_ptr) {
+					uint64_t sp = bytes_u64(g + r->g_iframe + A->if_stack);
+					if (sp <= fr + (uint64_t)r->L->if_localsplus || sp - fr > (1u << 20))
+						continue;
+					top[i] = sp - 8 * (uint64_t)A->yf_peek;
+				} else {
+					int32_t idx = bytes_i32(g + r->g_iframe + A->if_stack);
+					if (idx <= 0 || idx > (1 << 16))
+						continue;
+					top[i] = fr + (uint64_t)r->L->if_localsplus + 8 * (uint64_t)idx -
+						 8 * (uint64_t)A->yf_peek;
+				}
+			}
+		}
+		batch_u64(r, top, n, 0, v, ok);
+		for (size_t i = 0; i < n; i++)
+			if (top[i]) {
+				uint64_t nx = v[i] & r->L->stackref_mask;
+				cur[i] = ok[i] && nx != gen[i] ? nx : 0;
+			}
+		for (size_t i = 0; i < n; i++)
+			if (out->tasks[i].nframes >= PYASYNC_MAX_CHAIN && cur[i]) {
+				out->tasks[i].chain_truncated = true;
+				cur[i] = 0;
+			}
 	}
 	/* Outermost first so far: innermost first, as thread stacks. */
-	for (size_t i = 0; i < t->nframes / 2; i++) {
-		struct py_frame f = t->frames[i];
-		t->frames[i] = t->frames[t->nframes - 1 - i];
-		t->frames[t->nframes - 1 - i] = f;
+	for (size_t k = 0; k < n; k++) {
+		struct py_task *t = &out->tasks[k];
+		for (size_t i = 0; i < t->nframes / 2; i++) {
+			struct py_frame f = t->frames[i];
+			t->frames[i] = t->frames[t->nframes - 1 - i];
+			t->frames[t->nframes - 1 - i] = f;
+		}
 	}
-	return 0;
+	free(cur);
+	free(types);
+	free(v);
+	free(w);
+	free(gen);
+	free(ok);
+	free(ok2);
+	free(gbuf);
+	free(iov);
+	free(at);
 }
 
 /* ---- the read ------------------------------------------------------------- */
@@ -1273,6 +1388,8 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 		pv->p = p;
 	}
 	bool running_only = (flags & PYASYNC_RUNNING) != 0;
+	uint64_t *coros = NULL;
+	size_t coros_cap = 0;
 	struct rd r = { 0 };
 	struct edges es = { 0 };
 	r.p = p;
@@ -1364,6 +1481,8 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 		struct py_task *t = task_slot(out);
 		t->addr = cd->addr;
 		t->err = cd->err;
+		coros = xgrow(coros, &coros_cap, out->n, sizeof(*coros));
+		coros[out->n - 1] = 0;
 		if (cd->err)
 			continue;
 		t->loop = cd->loop;
@@ -1387,17 +1506,12 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 					      sizeof(*t->awaited_by));
 			t->awaited_by[t->nawaited_by++] = es.e[k].awaiter;
 		}
-		if (!(flags & PYASYNC_NO_FRAMES) && cd->coro && t->state != PY_TASK_DONE &&
-		    t->state != PY_TASK_CANCELLED) {
-			int ferr = read_chain(&r, t, cd->coro);
-			if (ferr == -ESRCH) {
-				err = ferr;
-				goto out;
-			}
-			if (ferr)
-				t->err = ferr;
-		}
+		coros = xgrow(coros, &coros_cap, out->n, sizeof(*coros));
+		coros[out->n - 1] = !(flags & PYASYNC_NO_FRAMES) && t->state != PY_TASK_DONE &&
+				    t->state != PY_TASK_CANCELLED ? cd->coro : 0;
 	}
+	if (out->n && coros)
+		read_chains(&r, out, coros);
 	if ((err = resolve_frames(&r, out)) != 0)
 		goto out;
 	if (out->n)
@@ -1405,6 +1519,7 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 	out->truncated = r.truncated;
 	err = 0;
 out:
+	free(coros);
 	free(es.e);
 	rd_free(&r);
 	return err;

@@ -1795,3 +1795,90 @@ void pyproc__reserve_codes(struct pyproc *p, size_t n)
 	while ((p->ncodes + n) * 2 >= p->codes_cap)
 		code_cache_grow(p);
 }
+
+struct frame_ix {
+	uint64_t addr;
+	size_t idx;
+};
+
+static int cmp_frame_ix(const void *a, const void *b)
+{
+	const struct frame_ix *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+int pyproc__read_frames(struct pyproc *p, const uint64_t *addrs, size_t n, struct py_frame *out)
+{
+	const struct py_layout *L = &p->L;
+	size_t need;
+	if (L->family == PY_FAMILY_FRAMEOBJ) {
+		int nd = L->f_lasti + 4;
+		if (L->f_code + 8 > nd)
+			nd = L->f_code + 8;
+		need = (size_t)nd;
+	} else {
+		need = (size_t)L->if_size;
+		if (need > FRAME_READ || need < 16 || L->if_code < 0 || L->if_instr < 0 ||
+		    L->if_owner < 0 || (size_t)L->if_owner >= need)
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = (struct py_frame){ .code = NULL, .line = -1, .frame_addr = addrs[i] };
+	if (!n)
+		return 0;
+	enum { BATCH = 512 };
+	uint8_t *buf = xmalloc(BATCH * FRAME_READ);
+	struct mem_iov *iov = xmalloc(BATCH * sizeof(*iov));
+	struct frame_ix *ix = xmalloc(n * sizeof(*ix));
+	size_t nix = 0;
+	int err = 0;
+	p->nraw = 0;
+	for (size_t k = 0; k < n && !err; k += BATCH) {
+		size_t m = n - k < BATCH ? n - k : BATCH;
+		for (size_t j = 0; j < m; j++)
+			iov[j] = (struct mem_iov){ addrs[k + j], buf + j * FRAME_READ, addrs[k + j] ? need : 0, 0 };
+		int rv = mem__readv(p->mem, iov, m);
+		if (rv == -ESRCH) {
+			err = rv;
+			break;
+		}
+		for (size_t j = 0; j < m; j++) {
+			const uint8_t *fb = buf + j * FRAME_READ;
+			if (rv < 0 || iov[j].err || !addrs[k + j])
+				continue;
+			struct raw_frame rf = { .frame = addrs[k + j] };
+			if (L->family == PY_FAMILY_FRAMEOBJ) {
+				rf.code = rd_u64(fb, L->f_code);
+				rf.instr = (uint64_t)(int64_t)rd_i32(fb, L->f_lasti);
+			} else {
+				rf.code = rd_u64(fb, L->if_code) & L->stackref_mask;
+				rf.instr = rd_u64(fb, L->if_instr);
+				rf.owner = fb[L->if_owner];
+				rf.tlbc = L->if_tlbc_index >= 0 ? rd_i32(fb, L->if_tlbc_index) : 0;
+			}
+			if (!rf.code)
+				continue;
+			raw_push(p, rf);
+			ix[nix++] = (struct frame_ix){ addrs[k + j], k + j };
+		}
+	}
+	free(buf);
+	free(iov);
+	if (!err && p->nraw) {
+		struct py_thread t = { 0 };
+		err = resolve_frames(p, &t);
+		if (err != -ESRCH)
+			err = 0;
+		qsort(ix, nix, sizeof(*ix), cmp_frame_ix);
+		for (size_t i = 0; i < t.nframes; i++) {
+			struct frame_ix key = { t.frames[i].frame_addr, 0 };
+			struct frame_ix *hit = bsearch(&key, ix, nix, sizeof(*ix), cmp_frame_ix);
+			if (hit)
+				out[hit->idx] = t.frames[i];
+		}
+		free(t.frames);
+	}
+	p->nraw = 0;
+	free(ix);
+	return err;
+}

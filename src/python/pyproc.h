@@ -220,6 +220,12 @@ int pyproc__each_tstate(struct pyproc *p, pyproc_tstate_fn fn, void *arg);
  * holds no code object, or -errno. */
 int pyproc__read_frame(struct pyproc *p, uint64_t frame_addr, struct py_frame *out);
 
+/* pyproc__read_frame() for n frames at once: the frames read in batches,
+ * their code objects' headers in one. out[i].code is NULL (and line -1)
+ * for a frame that could not be read or holds no code object. Returns 0,
+ * or -ESRCH when the process is gone. */
+int pyproc__read_frames(struct pyproc *p, const uint64_t *addrs, size_t n, struct py_frame *out);
+
 /* Make room in the code cache for n more code objects (at most 1 << 20), so
  * that the next n pyproc__read_frame() calls do not move the struct py_code
  * entries (which growing the cache does: it would leave the frames read
