@@ -731,6 +731,64 @@ static void task_name(struct rd *r, const struct cand *cd, struct py_task *t)
 		snprintf(t->name, sizeof(t->name), "Task-%lld", (long long)v);
 }
 
+/* Every task's name, the compact ASCII ones (Task-1, most names) from one
+ * batched read of their heads; the others by pystr_read / the int. */
+static void task_names(struct rd *r, struct py_tasks *out, const uint64_t *names)
+{
+	const struct py_layout *L = r->L;
+	size_t n = out->n, hlen = (size_t)L->uni_ascii_size + 64;
+	if (L->str_kind != PY_STR_PEP393 || L->uni_ascii_size <= 0 || hlen > 512 ||
+	    (size_t)L->uni_state + 4 > hlen || (size_t)L->uni_length + 8 > hlen) {
+		for (size_t i = 0; i < n; i++) {
+			struct cand cd = { .name = names[i] };
+			task_name(r, &cd, &out->tasks[i]);
+		}
+		return;
+	}
+	uint8_t *buf = xmalloc(IOV_BATCH * hlen);
+	struct mem_iov *iov = xmalloc(IOV_BATCH * sizeof(*iov));
+	size_t *at = xmalloc(IOV_BATCH * sizeof(*at));
+	for (size_t k = 0; k < n;) {
+		size_t m = 0;
+		for (; k < n && m < IOV_BATCH; k++) {
+			out->tasks[k].name[0] = '\0';
+			if (!names[k] || names[k] == r->c->none_addr)
+				continue;
+			at[m] = k;
+			iov[m] = (struct mem_iov){ names[k], buf + m * hlen, hlen, 0 };
+			m++;
+		}
+		int rv = m ? mem__readv(r->c->mem, iov, m) : 0;
+		for (size_t j = 0; j < m; j++) {
+			struct py_task *t = &out->tasks[at[j]];
+			const uint8_t *h = buf + j * hlen;
+			bool fast = false;
+			if (rv >= 0 && !iov[j].err) {
+				int64_t len = (int64_t)bytes_u64(h + L->uni_length);
+				uint32_t state = bytes_u32(h + L->uni_state);
+				int kind = (int)((state >> L->uni_kind_shift) & 7);
+				bool compact = (state >> L->uni_compact_bit) & 1;
+				bool ascii = (state >> L->uni_ascii_bit) & 1;
+				uint64_t type = bytes_u64(h + L->ob_type);
+				if (compact && ascii && kind == 1 && len >= 0 &&
+				    (size_t)len <= hlen - (size_t)L->uni_ascii_size &&
+				    classify(r, type) == K_STR) {
+					pystr_decode(1, h + L->uni_ascii_size, (size_t)len, t->name,
+						     sizeof(t->name), NULL);
+					fast = true;
+				}
+			}
+			if (!fast) {
+				struct cand cd = { .name = names[at[j]] };
+				task_name(r, &cd, t);
+			}
+		}
+	}
+	free(buf);
+	free(iov);
+	free(at);
+}
+
 /* ---- awaited_by ----------------------------------------------------------- */
 
 static struct cand *cand_find(struct rd *r, uint64_t addr)
@@ -1388,7 +1446,7 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 		pv->p = p;
 	}
 	bool running_only = (flags & PYASYNC_RUNNING) != 0;
-	uint64_t *coros = NULL;
+	uint64_t *coros = NULL, *names = NULL;
 	size_t coros_cap = 0;
 	struct rd r = { 0 };
 	struct edges es = { 0 };
@@ -1481,8 +1539,11 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 		struct py_task *t = task_slot(out);
 		t->addr = cd->addr;
 		t->err = cd->err;
+		size_t ncap = coros_cap;
 		coros = xgrow(coros, &coros_cap, out->n, sizeof(*coros));
+		names = xgrow(names, &ncap, out->n, sizeof(*names));
 		coros[out->n - 1] = 0;
+		names[out->n - 1] = 0;
 		if (cd->err)
 			continue;
 		t->loop = cd->loop;
@@ -1496,7 +1557,7 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 		t->loop_thread_id = loop_thread(&r, cd->loop);
 		if (t->state == PY_TASK_RUNNING && !t->thread_id)
 			t->thread_id = t->loop_thread_id;
-		task_name(&r, cd, t);
+		names[out->n - 1] = cd->name;
 		for (size_t k = ei; k < es.n && es.e[k].awaited == cd->addr; k++) {
 			if (k > ei && es.e[k].awaiter == es.e[k - 1].awaiter)
 				continue;
@@ -1506,12 +1567,13 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 					      sizeof(*t->awaited_by));
 			t->awaited_by[t->nawaited_by++] = es.e[k].awaiter;
 		}
-		coros = xgrow(coros, &coros_cap, out->n, sizeof(*coros));
 		coros[out->n - 1] = !(flags & PYASYNC_NO_FRAMES) && t->state != PY_TASK_DONE &&
 				    t->state != PY_TASK_CANCELLED ? cd->coro : 0;
 	}
-	if (out->n && coros)
+	if (out->n && coros) {
+		task_names(&r, out, names);
 		read_chains(&r, out, coros);
+	}
 	if ((err = resolve_frames(&r, out)) != 0)
 		goto out;
 	if (out->n)
@@ -1520,6 +1582,7 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 	err = 0;
 out:
 	free(coros);
+	free(names);
 	free(es.e);
 	rd_free(&r);
 	return err;
