@@ -3,7 +3,7 @@
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
 #                     validate, html, e2e, e2e-drift, e2e-newer, e2e-record, e2e-stream, e2e-pprof,
 #                     bench-smoke, e2e-top, e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb,
-#                     fuzz-run, san, e2e-gecko
+#                     fuzz-run, san, e2e-gecko, e2e-names
 #                     (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
@@ -249,6 +249,11 @@ e2e-top: all
 
 e2e-stream: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh stream
+
+# record/top --thread and --qualname (tests/e2e/names.py).
+.PHONY: e2e-names
+e2e-names: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh names
 
 # cspy diff (tests/e2e/diff.py): two runs of a target with a known change.
 .PHONY: e2e-diff

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * libFuzzer harness for the engine on hostile memory: the input becomes a
- * snapshot, and a full sample with thread names and locals, then the live
+ * snapshot, and a full sample with thread names, --qualname's method names
+ * (python/qualname.c, before 3.11) and locals, then the live
  * checks of a newer minor (pyproc__validate), must neither crash nor hang
  * (nor take long: the work is bounded), whatever the bytes say. Two input
  * forms:
@@ -83,7 +84,7 @@ static int parse_recorded(const uint8_t *data, size_t size, struct py_target *t,
 static void sample(struct pyproc *p)
 {
 	struct py_sample s = { 0 };
-	if (pyproc__sample(p, NULL, &s, PYSAMPLE_NAMES) == 0) {
+	if (pyproc__sample(p, NULL, &s, PYSAMPLE_NAMES | PYSAMPLE_QUALNAME) == 0) {
 		for (size_t i = 0; i < s.n; i++) {
 			for (size_t k = 0; k < s.threads[i].nframes && k < 4; k++) {
 				struct py_local *lv;

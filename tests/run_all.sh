@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|native|core|pip|static|cross|fuzz|san|deb|gecko|asyncio ...]
+#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|native|core|pip|static|cross|fuzz|san|deb|gecko|names|asyncio ...]
 # Tiers: unit, linetables, validate, html, e2e, drift, newer, record, stream, pprof, diff, bench, top, native,
-# core, pip, static, cross, fuzz, san, deb, gecko, asyncio (default: all).
+# core, pip, static, cross, fuzz, san, deb, gecko, names, asyncio (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top native core pip static cross fuzz san deb gecko asyncio)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top native core pip static cross fuzz san deb gecko names asyncio)
 
 total_pass=0
 total_fail=0
@@ -91,6 +91,11 @@ for tier in "${tiers[@]}"; do
 		# A short run of every benchmark case (make bench-smoke): fails only
 		# when a case does not run, never on performance.
 		run_tier "benchmark smoke" python3 bench/run.py --smoke
+		;;
+	names)
+		# record/top --thread REGEX and --qualname (and dump --qualname)
+		# on every interpreter (tests/e2e/names.py).
+		run_tier "--thread and --qualname" python3 tests/e2e/names.py
 		;;
 	top)
 		# The live view in tmux (keys, screen, terminal restored).

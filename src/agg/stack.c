@@ -34,6 +34,7 @@ struct stack_builder {
 	unsigned matched;       /* FILTER_* of the frames pushed */
 	uint8_t *verdict;       /* per frame id */
 	size_t verdict_cap;
+	bool qualname;          /* --qualname (stack_builder__qualname) */
 };
 
 struct stack_builder *stack_builder__new(struct profile *prof, const struct stack_filter *filter)
@@ -109,8 +110,13 @@ static inline void push_frame(struct stack_builder *b, const struct py_frame *fr
 	const struct py_code *code = fr->code;
 	int line = lines == STACK_LINES_NONE ? -1
 		   : lines == STACK_LINES_FIRST ? code->firstlineno : fr->line;
-	stack_builder__push(b, code_frame(b, code->uid, line, code->name, code->filename,
-					  code->short_filename));
+	const char *name = code->name;
+	uint64_t uid = code->uid;
+	if (b->qualname) {      /* the class a method comes from is part of its identity */
+		name = fr->qualname ? fr->qualname : code->qualname;
+		uid = fr->qual_uid ? fr->qual_uid : uid;
+	}
+	stack_builder__push(b, code_frame(b, uid, line, name, code->filename, code->short_filename));
 }
 
 void stack_builder__push_frame(struct stack_builder *b, const struct py_frame *fr,
@@ -134,4 +140,11 @@ bool stack_builder__keep(struct stack_builder *b)
 void stack_builder__add(struct stack_builder *b, uint32_t thread, uint64_t t_ns)
 {
 	profile__add(b->prof, thread, b->frames, b->n, t_ns, 1);
+}
+
+void stack_builder__qualname(struct stack_builder *b, bool on)
+{
+	if (b->qualname != on)  /* the cached frames carry the other names */
+		memset(b->fcache, 0, sizeof(b->fcache));
+	b->qualname = on;
 }

@@ -54,6 +54,11 @@ void stack_builder__push_frame(struct stack_builder *b, const struct py_frame *f
  * one call per stack (the sampler's path), not one per frame. */
 void stack_builder__push_thread(struct stack_builder *b, const struct py_thread *th,
 				enum stack_lines lines);
+/* --qualname: Python frames are named by their code's qualified name
+ * (py_code.qualname, or py_frame.qualname found from self/cls before 3.11),
+ * keyed by py_frame.qual_uid when it has one: a method inherited by two
+ * classes is one frame, named for the class defining it. Off by default. */
+void stack_builder__qualname(struct stack_builder *b, bool on);
 /* Whether the filters keep the stack built. */
 bool stack_builder__keep(struct stack_builder *b);
 /* Add the stack built to the profile (profile__add). */

@@ -32,6 +32,7 @@
 #include "proc/core.h"
 #include "proc/mem.h"
 #include "proc/perm.h"
+#include "agg/threadsel.h"
 #include "proc/procfs.h"
 #include "proc/ptrace.h"
 #include "python/pyasync.h"
@@ -53,12 +54,14 @@ struct dump_config {
 	bool async;             /* --async: the asyncio tasks too */
 	const char *core;       /* --core FILE */
 	const char *core_root;  /* --core-root DIR */
+	const char *thread;     /* --thread REGEX */
+	struct threadsel *sel;  /* ... compiled by parse */
 };
 
 static const struct dump_config dump_defaults = {
 	.pid = 0, .locals = 0, .json = false, .subprocesses = false,
 	.nonblocking = false, .full_filenames = false, .qualname = false, .native = false,
-	.async = false, .core = NULL, .core_root = NULL,
+	.async = false, .core = NULL, .core_root = NULL, .thread = NULL, .sel = NULL,
 };
 
 static void usage(FILE *f)
@@ -87,7 +90,9 @@ static void usage(FILE *f)
 "      --nonblocking      do not pause the process while reading it (less\n"
 "                         overhead, but a stack may be torn)\n"
 "      --full-filenames   show full file paths instead of package-relative ones\n"
-"      --qualname         show qualified names (Class.method) on Python 3.11+\n"
+"      --qualname         qualified names (Class.method): co_qualname on 3.11+,\n"
+"                         before 3.11 the class defining the method, found from\n"
+"                         its self or cls argument\n"
 "  -n, --native           also show C/C++/Cython frames, merged with the Python\n"
 "                         ones (not with --nonblocking)\n"
 "  -a, --async            also show the asyncio tasks of every event loop: each\n"
@@ -95,8 +100,11 @@ static void usage(FILE *f)
 "                         awaiting it, then an await tree (Python 3.7+; 3.6\n"
 "                         with the pure-Python asyncio)\n"
 "      --asyncio          the same as --async\n"
-"      --threads          accepted (guides for py-spy use it); dump always shows\n"
-"                         every thread\n"
+"      --threads          accepted (guides for py-spy use it); dump shows every\n"
+"                         thread (unless --thread)\n"
+"      --thread REGEX     only the threads whose name matches REGEX (a POSIX\n"
+"                         extended regex, found anywhere in the name): the\n"
+"                         threading name, else the OS one (not with --core)\n"
 "  -h, --help             show this help\n"
 "\n"
 "PID is decimal, or hexadecimal after 0x (--pid 0x1a2b).\n"
@@ -112,7 +120,7 @@ static void usage(FILE *f)
 "  sudo env \"PATH=$PATH\" cspy dump --pid 4242   a process of another user\n");
 }
 
-enum { O_NONBLOCKING = 256, O_FULL, O_QUALNAME, O_THREADS, O_CORE_ROOT, O_ASYNC };
+enum { O_NONBLOCKING = 256, O_FULL, O_QUALNAME, O_THREADS, O_CORE_ROOT, O_THREAD, O_ASYNC };
 
 static const struct option dump_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -128,6 +136,7 @@ static const struct option dump_options[] = {
 	{ "threads", no_argument, NULL, O_THREADS },
 	{ "core", required_argument, NULL, 'c' },
 	{ "core-root", required_argument, NULL, O_CORE_ROOT },
+	{ "thread", required_argument, NULL, O_THREAD },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
@@ -157,6 +166,7 @@ static int parse(int argc, char **argv, struct dump_config *c)
 		case O_THREADS: break;          /* py-spy guides' flag: every thread is shown */
 		case 'c': c->core = optarg; break;
 		case O_CORE_ROOT: c->core_root = optarg; break;
+		case O_THREAD: c->thread = optarg; break;
 		case 'h': usage(stdout); return 1;
 		case ':':
 			cli_error("option '%s' needs a value (see 'cspy dump --help')", argv[optind - 1]);
@@ -172,6 +182,11 @@ static int parse(int argc, char **argv, struct dump_config *c)
 	}
 	if (c->core && c->pid) {
 		cli_error("give --pid PID or --core FILE, not both (see 'cspy dump --help')");
+		return -EINVAL;
+	}
+	char why[600];
+	if (c->thread && threadsel__new(c->thread, &c->sel, why, sizeof(why))) {
+		cli_error("%s", why);
 		return -EINVAL;
 	}
 	if (c->core_root && !c->core) {
@@ -316,7 +331,8 @@ static int open_target(pid_t pid, bool top, struct snap_target *t)
 static int take_sample(const struct snap_target *t, const struct dump_config *c, struct snapshot *s)
 {
 	struct snap_req r = {
-		.pause = c->nonblocking ? SNAP_NONBLOCKING : SNAP_PAUSE_ALL, .flags = PYSAMPLE_NAMES,
+		.pause = c->nonblocking ? SNAP_NONBLOCKING : SNAP_PAUSE_ALL,
+		.flags = PYSAMPLE_NAMES | (c->qualname ? PYSAMPLE_QUALNAME : 0),
 		.tries = NONBLOCKING_TRIES, .native = t->uw != NULL, .locals = c->locals,
 		.stall_ms = c->nonblocking ? 0 : stall_for_tests(),
 	};
@@ -398,6 +414,24 @@ static bool async_unsupported(const struct pyproc_info *in, const char *where)
 	return true;
 }
 
+/* --thread: which threads of s are shown (heap, NULL: all). A thread
+ * without a threading name is matched by its OS name (live only). */
+static bool *shown_threads(const struct dump_config *c, pid_t pid, const struct py_sample *s)
+{
+	if (!c->sel)
+		return NULL;
+	bool *shown = xcalloc(s->n ? s->n : 1, sizeof(*shown));
+	for (size_t i = 0; i < s->n; i++) {
+		const struct py_thread *t = &s->threads[i];
+		struct procfs_stat st;
+		const char *name = t->name;
+		if (!name[0] && !c->core && t->tid && !procfs_stat(pid, t->tid, &st))
+			name = st.comm;
+		shown[i] = threadsel__match(c->sel, name);
+	}
+	return shown;
+}
+
 /* dump --core: the process of a core file, through the same snapshot as a
  * live dump (no pause: the process is gone; its threads' run states are
  * read from their registers in the core). */
@@ -408,6 +442,7 @@ static int dump_core(const struct dump_config *c)
 	struct snap_target t = { 0 };
 	struct snapshot s = { 0 };
 	struct dump_locals **locals = NULL;
+	bool *shown = NULL;
 	int rc = 1;
 	int err = core__open(c->core, c->core_root, 0, &core, why, sizeof(why));
 	if (err) {
@@ -436,8 +471,9 @@ static int dump_core(const struct dump_config *c)
 			goto out;
 		}
 	}
-	struct snap_req r = { .pause = SNAP_NONBLOCKING, .flags = PYSAMPLE_NAMES, .tries = 1,
-			      .locals = c->locals };
+	struct snap_req r = { .pause = SNAP_NONBLOCKING,
+			      .flags = PYSAMPLE_NAMES | (c->qualname ? PYSAMPLE_QUALNAME : 0),
+			      .tries = 1, .locals = c->locals };
 	if (c->async && async_unsupported(snap_target__info(&t), c->core))
 		goto out;
 	err = snapshot__take(&t, &r, &s, NULL);
@@ -457,8 +493,10 @@ static int dump_core(const struct dump_config *c)
 	locals = dump_locals_of(&s);
 	struct dump_opts o = { .full_filenames = c->full_filenames, .qualname = c->qualname,
 			       .locals = c->locals > 0 };
+	shown = shown_threads(c, t.pid, &s.sample);
 	struct dump_proc dp = { .info = snap_target__info(&t), .sample = &s.sample, .locals = locals,
-				.native = c->native ? &s.native : NULL, .core = c->core };
+				.native = c->native ? &s.native : NULL, .core = c->core,
+				.shown = shown };
 	if (c->async) {
 		/* The threads are written before the tasks are read: reading
 		 * them may move the code objects the sample's frames point to. */
@@ -498,6 +536,7 @@ static int dump_core(const struct dump_config *c)
 	}
 	rc = err ? 1 : 0;
 out:
+	free(shown);
 	free_dump_locals(locals, s.nlocals);
 	snapshot__release(&s);
 	if (t.pp)
@@ -506,14 +545,26 @@ out:
 	return rc;
 }
 
+/* A running process (and with -s its Python descendants). */
+static int dump_live(const struct dump_config *cp);
+
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_config c = dump_defaults;
 	int err = parse(argc, argv, &c);
-	if (err)
+	if (err) {
+		threadsel__free(c.sel);
 		return err > 0 ? 0 : EXIT_USAGE;
-	if (c.core)
-		return dump_core(&c);
+	}
+	int rc = c.core ? dump_core(&c) : dump_live(&c);
+	threadsel__free(c.sel);
+	return rc;
+}
+
+static int dump_live(const struct dump_config *cp)
+{
+	const struct dump_config c = *cp;
+	int err;
 	if (args_check_process(c.pid) || args_check_traced(c.pid, c.nonblocking))
 		return 1;
 
@@ -564,10 +615,11 @@ int cmd_dump(int argc, char **argv)
 		} else {
 			locals = dump_locals_of(&s);
 			char *pcmd = parents[i] ? procfs_cmdline(parents[i]) : NULL;
+			bool *shown = shown_threads(&c, pids[i], &s.sample);
 			struct dump_proc dp = { .info = snap_target__info(&t), .parent_pid = parents[i],
 						.parent_cmdline = pcmd,
 						.sample = &s.sample, .locals = locals,
-						.native = c.native ? &s.native : NULL };
+						.native = c.native ? &s.native : NULL, .shown = shown };
 			/* With --async the threads are written before the tasks
 			 * are read: reading them may move the code objects the
 			 * sample's frames point to. */
@@ -593,6 +645,7 @@ int cmd_dump(int argc, char **argv)
 			}
 			dumped++;
 			free(pcmd);
+			free(shown);
 			if (err)
 				rc = 1;
 		}

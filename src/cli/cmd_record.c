@@ -104,6 +104,12 @@ static void usage(FILE *f)
 "      --include REGEX    keep samples with a frame (\"name (file:line)\")\n"
 "                         matching REGEX\n"
 "      --exclude REGEX    drop samples with a frame matching REGEX\n"
+"      --thread REGEX     only threads whose name matches REGEX (the threading\n"
+"                         name, else the OS one; not the TID); the others are\n"
+"                         neither read nor counted\n"
+"      --qualname         qualified names (Class.method): co_qualname on 3.11+,\n"
+"                         before 3.11 the class defining the method, found from\n"
+"                         its self or cls argument\n"
 "      --nolineno         no line numbers\n"
 "      --full-filenames   full file paths in frame names\n"
 "      --nonblocking      do not pause the program to sample it (less overhead)\n"
@@ -560,6 +566,7 @@ int cmd_record(int argc, char **argv)
 	}
 	if (err) {
 		stack_filter__free(filter);
+		opts_free(&c.o);
 		free(stem);
 		free(path);
 		return 1;
@@ -574,6 +581,7 @@ int cmd_record(int argc, char **argv)
 		cli_error("cannot compress '%s': %s", path, strerror(-err));
 		outfile__close(out, err);
 		stack_filter__free(filter);
+		opts_free(&c.o);
 		free(stem);
 		free(path);
 		return 1;
@@ -713,6 +721,7 @@ done:
 	srcread__free(pc.src);
 	profile__free(prof);
 	stack_filter__free(filter);
+	opts_free(&c.o);
 	free(cmdline);
 	free(stem);
 	free(path);

@@ -88,6 +88,12 @@ static void usage(FILE *f)
 "      --include REGEX    keep samples with a frame (\"name (file:line)\")\n"
 "                         matching REGEX\n"
 "      --exclude REGEX    drop samples with a frame matching REGEX\n"
+"      --thread REGEX     only threads whose name matches REGEX (the threading\n"
+"                         name, else the OS one; not the TID); the others are\n"
+"                         neither read nor counted\n"
+"      --qualname         qualified names (Class.method): co_qualname on 3.11+,\n"
+"                         before 3.11 the class defining the method, found from\n"
+"                         its self or cls argument\n"
 "  -l, --locals           a pane with the stack and local variables of the\n"
 "                         busiest thread (or the one shown), refreshed\n"
 "  -o, --output FILE      append a plain-text snapshot of the table to FILE at\n"
@@ -603,6 +609,7 @@ int cmd_top(int argc, char **argv)
 	struct outfile *out = NULL;
 	if (c.output && session_open_output(c.output, true, &out) != 0) {
 		stack_filter__free(filter);
+		opts_free(&c.o);
 		return 1;
 	}
 	/* A terminal that cannot take ANSI escapes (TERM=dumb, unset, unknown)
@@ -699,6 +706,7 @@ out:;
 	topmodel__free(t.live);
 	profile__free(t.prof);
 	stack_filter__free(filter);
+	opts_free(&c.o);
 	return rc;
 }
 

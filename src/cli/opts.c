@@ -15,12 +15,13 @@
 #include <string.h>
 
 #include "agg/filter.h"
+#include "agg/threadsel.h"
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "sampler/sampler.h"
 #include "util/xalloc.h"
 
-enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE, O_MATCH_FUNCTION };
+enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE, O_MATCH_FUNCTION, O_THREAD, O_QUALNAME };
 #define NOT_SHARED 2            /* parse_shared: the command's own option */
 
 static const struct option shared[] = {
@@ -37,6 +38,8 @@ static const struct option shared[] = {
 	{ "match-function", required_argument, NULL, O_MATCH_FUNCTION },
 	{ "include", required_argument, NULL, O_INCLUDE },
 	{ "exclude", required_argument, NULL, O_EXCLUDE },
+	{ "thread", required_argument, NULL, O_THREAD },
+	{ "qualname", no_argument, NULL, O_QUALNAME },
 	{ "help", no_argument, NULL, 'h' },
 };
 #define NSHARED (sizeof(shared) / sizeof(shared[0]))
@@ -68,6 +71,8 @@ static int parse_shared(int key, char **argv, const struct option *table,
 	case O_MATCH_FUNCTION: o->function_pattern = optarg; return 0;
 	case O_INCLUDE: o->include = optarg; return 0;
 	case O_EXCLUDE: o->exclude = optarg; return 0;
+	case O_THREAD: o->thread_pattern = optarg; return 0;
+	case O_QUALNAME: o->qualname = true; return 0;
 	case 'h':
 		cmd->usage(stdout);
 		return 1;
@@ -161,10 +166,15 @@ int opts_parse(int argc, char **argv, const struct opts_cmd *cmd, struct opts *o
 	return args_check_native(o->native, o->nonblocking);
 }
 
-int opts_filter(const struct opts *o, struct stack_filter **out)
+int opts_filter(struct opts *o, struct stack_filter **out)
 {
 	char why[600];
 	*out = NULL;
+	if (o->thread_pattern && !o->threadsel &&
+	    threadsel__new(o->thread_pattern, &o->threadsel, why, sizeof(why))) {
+		cli_error("%s", why);
+		return -EINVAL;
+	}
 	if (!o->function_pattern && !o->include && !o->exclude)
 		return 0;
 	if (stack_filter__new(o->function_pattern, o->include, o->exclude, out, why, sizeof(why))) {
@@ -185,4 +195,12 @@ void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 	sc->subprocesses = o->subprocesses;
 	sc->native = o->native;
 	sc->filter = filter;
+	sc->threads = o->threadsel;
+	sc->qualname = o->qualname;
+}
+
+void opts_free(struct opts *o)
+{
+	threadsel__free(o->threadsel);
+	o->threadsel = NULL;
 }

@@ -5,7 +5,7 @@
  * `--`) and how (struct opts: --rate, --duration, --subprocesses, --idle,
  * --gil, -F/--function (py-spy's flag: by function), --match-function,
  * --include, --exclude (POSIX extended regexes), --full-filenames,
- * --nonblocking, --native), with their defaults in one
+ * --nonblocking, --native, --thread REGEX, --qualname), with their defaults in one
  * initializer (OPTS_DEFAULTS). A command describes only what is its own in a
  * struct opts_cmd (its name, its extra options and their parser, its help);
  * opts_parse merges the two option tables into one getopt_long pass, so
@@ -22,6 +22,7 @@
 
 struct sampler_config;
 struct stack_filter;
+struct threadsel;
 
 #define OPTS_MAX_PIDS 256
 /* The first getopt value free for a command's own long-only options. */
@@ -42,6 +43,9 @@ struct opts {
 	bool function_agg;              /* -F/--function: by function, not by line */
 	const char *function_pattern;   /* --match-function REGEX */
 	const char *include, *exclude;
+	const char *thread_pattern;     /* --thread REGEX */
+	struct threadsel *threadsel;    /* ... compiled by opts_filter, freed by opts_free */
+	bool qualname;                  /* --qualname */
 };
 
 #define OPTS_DEFAULTS {                                                                 \
@@ -49,6 +53,7 @@ struct opts {
 	.subprocesses = false, .idle = false, .gil = false, .nonblocking = false,       \
 	.native = false, .full_filenames = false, .function_agg = false,                \
 	.function_pattern = NULL, .include = NULL, .exclude = NULL,                      \
+	.thread_pattern = NULL, .threadsel = NULL, .qualname = false,                    \
 }
 
 /* What a command adds to the shared options. */
@@ -90,12 +95,16 @@ char *opts_value(const char *word, char *value);
 void opts_report_unknown(const char *arg, const struct option *table, const char *cmd);
 
 /* The stack filter of --match-function, --include and --exclude into
- * *out (NULL when none is given; the caller frees it). 0 or -EINVAL (a bad
+ * *out (NULL when none is given; the caller frees it), and --thread's
+ * selection into o->threadsel (opts_free frees it). 0 or -EINVAL (a bad
  * pattern, reported). */
-int opts_filter(const struct opts *o, struct stack_filter **out);
+int opts_filter(struct opts *o, struct stack_filter **out);
+/* What opts_filter allocated in o. */
+void opts_free(struct opts *o);
 
 /* Set the fields of sc that the shared options decide (rate, duration,
- * nonblocking, gil, idle, subprocesses, native) and its filter (borrowed);
+ * nonblocking, gil, idle, subprocesses, native, thread selection (borrowed
+ * from o), qualname) and its filter (borrowed);
  * the rest of sc is left as it is. */
 void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 			 struct sampler_config *sc);

@@ -107,7 +107,16 @@
 	.co_filename = 112 + (ft), .co_name = 120 + (ft), .co_qualname = 128 + (ft), \
 	.co_linetable = 136 + (ft), .co_fast_hidden = 0x10
 
+/* --qualname before 3.11: type dict and MRO, function code and qualname,
+ * classmethod/staticmethod callable (GIL builds of 2.7-3.10). */
+#define METHODS_27 .tp_dict = 264, .tp_mro = 344, .func_code = 16, .cm_callable = 16, \
+	.prop_get = 16
+#define METHODS_36 METHODS_27, .func_qualname = 104
+#define METHODS_310 .tp_dict = 264, .tp_mro = 344, .func_code = 48, .func_qualname = 40, \
+	.cm_callable = 16, .prop_get = 16
+
 static const struct py_layout layout_27 = {
+	METHODS_27,
 	ABSENT, OBJECTS_GIL, FRAMEOBJ_FAMILY,
 	.version = 0x020700f0, .lt_kind = LT_LNOTAB_U8, .dict_kind = PY_DICT_27,
 	.str_kind = PY_STR_PY2, .gil_kind = PY_GIL_TSTATE_CURRENT, .py2_unicode_size = 4,
@@ -123,6 +132,7 @@ static const struct py_layout layout_27 = {
 };
 
 static const struct py_layout layout_36 = {
+	METHODS_36,
 	ABSENT, OBJECTS_GIL, FRAMEOBJ_FAMILY, UNICODE_36_311, DICT_36,
 	.version = 0x030600f0, .lt_kind = LT_LNOTAB_S8, .gil_kind = PY_GIL_TSTATE_CURRENT,
 	.is_next = 0, .is_tstate_head = 8, .is_modules = 16,
@@ -136,6 +146,7 @@ static const struct py_layout layout_36 = {
 };
 
 static const struct py_layout layout_37 = {
+	METHODS_36,
 	ABSENT, OBJECTS_GIL, FRAMEOBJ_FAMILY, UNICODE_36_311, DICT_36,
 	.version = 0x030700f0, .lt_kind = LT_LNOTAB_S8, .gil_kind = PY_GIL_RUNTIME,
 	.rt_interp_head = 24, .rt_tstate_current = 1480, .rt_gil_locked = 1280, .rt_gil_holder = 1272,
@@ -150,6 +161,7 @@ static const struct py_layout layout_37 = {
 };
 
 static const struct py_layout layout_38 = {
+	METHODS_36,
 	ABSENT, OBJECTS_GIL, FRAMEOBJ_FAMILY, UNICODE_36_311, DICT_36, CODE_38,
 	.version = 0x030800f0, .lt_kind = LT_LNOTAB_S8, .gil_kind = PY_GIL_RUNTIME,
 	.rt_interp_head = 32, .rt_tstate_current = 1368, .rt_gil_locked = 1168, .rt_gil_holder = 1160,
@@ -160,6 +172,7 @@ static const struct py_layout layout_38 = {
 };
 
 static const struct py_layout layout_39 = {
+	METHODS_36,
 	ABSENT, OBJECTS_GIL, FRAMEOBJ_FAMILY, UNICODE_36_311, DICT_36, CODE_38,
 	.version = 0x030900f0, .lt_kind = LT_LNOTAB_S8, .gil_kind = PY_GIL_RUNTIME,
 	.rt_interp_head = 32, .rt_tstate_current = 568, .rt_gil_locked = 368, .rt_gil_holder = 360,
@@ -170,6 +183,7 @@ static const struct py_layout layout_39 = {
 };
 
 static const struct py_layout layout_310 = {
+	METHODS_310,
 	ABSENT, OBJECTS_GIL, FRAMEOBJ_FAMILY, UNICODE_36_311, DICT_36, CODE_38,
 	.version = 0x030a00f0, .lt_kind = LT_LINETABLE, .gil_kind = PY_GIL_RUNTIME,
 	.rt_interp_head = 32, .rt_tstate_current = 568, .rt_gil_locked = 368, .rt_gil_holder = 360,

@@ -127,6 +127,13 @@ struct py_layout {
 	int ma_used, ma_keys, ma_values, ma_mask27, ma_table27;
 	int dk_size, dk_log2_size, dk_log2_index_bytes, dk_kind, dk_nentries, dk_indices;
 	int dict_values_prefix;         /* 3.13+: values[] at +8 in PyDictValues */
+
+	/* --qualname before 3.11 (python/qualname.c: the class defining a
+	 * method; 3.11+ have co_qualname). 0: not read. */
+	int tp_dict, tp_mro;            /* PyTypeObject */
+	int func_code, func_qualname;   /* PyFunctionObject (2.7: no qualname) */
+	int cm_callable;                /* classmethod / staticmethod: the function */
+	int prop_get;                   /* property: fget, then fset and fdel */
 };
 
 /* Fill *out for the version PY_VERSION_HEX `version` (micro level matters for

@@ -55,6 +55,7 @@
 #include "python/pyctx.h"
 #include "python/pystr.h"
 #include "python/pythread.h"
+#include "python/qualname.h"
 #include "python/shortname.h"
 #include "util/bytes.h"
 #include "util/clock.h"
@@ -182,6 +183,11 @@ struct pyproc {
 	size_t marks_cap;
 	struct join_rec *jrec;          /* join_threads' scratch */
 	size_t jrec_cap;
+
+	/* --thread and --qualname (see pyproc__set_skip, PYSAMPLE_QUALNAME) */
+	bool (*skip)(void *arg, uint64_t thread_id, pid_t tid);
+	void *skip_arg;
+	struct qualnames *qualnames;    /* created at the first PYSAMPLE_QUALNAME sample */
 };
 
 /* ---- code cache ---------------------------------------------------------- */
@@ -696,6 +702,7 @@ void pyproc__close(struct pyproc *p)
 	free(p->tvisit);
 	free(p->marks);
 	free(p->jrec);
+	qualnames__free(p->qualnames);
 	shortname__free(p->shortnames);
 	maps__release(&p->maps);
 	mem__free(p->mem);
@@ -1089,8 +1096,8 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			e->last_offset = offset;
 			e->last_line = line;
 		}
-		t->frames[t->nframes++] = (struct py_frame){ &e->pub, line, rf->frame, rf->entry,
-							     rf->cstack };
+		t->frames[t->nframes++] = (struct py_frame){ .code = &e->pub, .line = line,
+			.frame_addr = rf->frame, .entry = rf->entry, .cstack = rf->cstack };
 	}
 out:
 	free(ent);
@@ -1295,6 +1302,18 @@ static struct py_thread *thread_slot(struct py_sample *s)
 	t->frames = frames;
 	t->cap = cap;
 	return t;
+}
+
+/* --qualname before 3.11: each frame's "Class.method" (python/qualname.h). */
+static void method_names(struct pyproc *p, struct py_thread *t)
+{
+	if (!p->qualnames)
+		p->qualnames = qualnames__new();
+	for (size_t i = 0; i < t->nframes; i++) {
+		struct py_frame *fr = &t->frames[i];
+		fr->qualname = qualnames__frame(p->qualnames, &p->ctx, fr->code, fr->frame_addr,
+						&fr->qual_uid);
+	}
 }
 
 /* The stacks of every thread, read in one memory cycle (see mem.h): in a
@@ -1596,6 +1615,10 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 				t->skipped = true;
 				continue;
 			}
+			if (p->skip && p->ninterps == 1 && p->skip(p->skip_arg, t->thread_id, t->tid)) {
+				t->skipped = true;      /* --thread: a name known not to match */
+				continue;
+			}
 			t->err = L->family == PY_FAMILY_FRAMEOBJ ? walk_frameobj(p, ts, &t->truncated, mark)
 								  : walk_iframe(p, ts, &t->truncated, mark);
 			if (t->err == -ESRCH || t->err == -E2BIG)
@@ -1605,6 +1628,8 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 				return -ESRCH;
 			if (!t->err)
 				t->err = rerr;
+			if ((flags & PYSAMPLE_QUALNAME) && L->family == PY_FAMILY_FRAMEOBJ)
+				method_names(p, t);
 			if (p->work_bytes > PYPROC_MAX_SAMPLE_BYTES)
 				return -E2BIG;  /* line tables of new code objects */
 			synthetic |= t->nframes && !*mark;
@@ -1677,18 +1702,7 @@ int pyproc__sample(struct pyproc *p, const struct py_view *v, struct py_sample *
 	mem__cycle_end(p->mem);
 	if (err)
 		return err;
-	const struct py_layout *L = &p->L;
-	/* Every interpreter has its own threading module: the main one (the
-	 * list's tail) last, so that its names win for the threads it began. */
-	for (size_t k = 0; (flags & PYSAMPLE_NAMES) && k < p->ninterps; k++) {
-		uint64_t modules = 0;
-		if (mem__read_ptr(p->mem, p->interps[k].addr + (uint64_t)L->is_modules, &modules) == 0 &&
-		    modules) {
-			struct name_ctx nc = { s };
-			pythread_names(&p->ctx, modules, set_name, &nc);
-		}
-	}
-	return 0;
+	return (flags & PYSAMPLE_NAMES) ? pyproc__thread_names(p, s) : 0;
 }
 
 void py_sample__release(struct py_sample *s)
@@ -1881,4 +1895,29 @@ int pyproc__read_frames(struct pyproc *p, const uint64_t *addrs, size_t n, struc
 	p->nraw = 0;
 	free(ix);
 	return err;
+}
+
+/* ---- --thread ------------------------------------------------------------ */
+
+void pyproc__set_skip(struct pyproc *p, bool (*skip)(void *arg, uint64_t thread_id, pid_t tid),
+		      void *arg)
+{
+	p->skip = skip;
+	p->skip_arg = arg;
+}
+
+int pyproc__thread_names(struct pyproc *p, struct py_sample *s)
+{
+	const struct py_layout *L = &p->L;
+	/* Every interpreter has its own threading module: the main one (the
+	 * list's tail) last, so that its names win for the threads it began. */
+	for (size_t k = 0; k < p->ninterps; k++) {
+		uint64_t modules = 0;
+		if (mem__read_ptr(p->mem, p->interps[k].addr + (uint64_t)L->is_modules, &modules) == 0 &&
+		    modules) {
+			struct name_ctx nc = { s };
+			pythread_names(&p->ctx, modules, set_name, &nc);
+		}
+	}
+	return 0;
 }

@@ -72,6 +72,14 @@ struct py_frame {
 	uint64_t cstack;        /* on an entry frame, 3.12+: the address of the shim frame
 				 * its eval-loop call keeps on the C stack (inside that
 				 * call's native frame: found without symbols), else 0 */
+	/* With PYSAMPLE_QUALNAME, before 3.11 (no co_qualname): "Class.method"
+	 * of the class defining the method its self/cls argument's type finds
+	 * (python/qualname.h), NULL when none (then code->qualname); owned by
+	 * the pyproc, valid until pyproc__close. qual_uid: a unique id of
+	 * that (code, class) pair, a stand-in for code->uid in caches keyed by
+	 * the frame's name (0 with no qualname). */
+	const char *qualname;
+	uint64_t qual_uid;
 };
 
 struct py_thread {
@@ -87,7 +95,8 @@ struct py_thread {
 	struct py_frame *frames;        /* innermost first */
 	size_t nframes, cap;
 	bool truncated;         /* deeper than PYPROC_MAX_DEPTH */
-	bool skipped;           /* idle, stack not read (PYSAMPLE_SKIP_IDLE) */
+	bool skipped;           /* idle, stack not read (PYSAMPLE_SKIP_IDLE), or left out
+				 * by name (pyproc__set_skip) */
 	int err;                /* 0, or -errno when this thread's stack could not be read */
 };
 
@@ -111,6 +120,7 @@ enum {
 	PYSAMPLE_NAMES = 1,     /* look up thread names in threading._active */
 	PYSAMPLE_SKIP_IDLE = 4, /* do not read the stacks of idle threads (skipped) */
 	PYSAMPLE_NO_GIL = 8,    /* owns_gil not needed: the GIL is not read (false for all) */
+	PYSAMPLE_QUALNAME = 16, /* before 3.11: py_frame.qualname from self/cls (--qualname) */
 };
 
 /* Attach to pid (no pause, no ptrace): detect Python, build the layout.
@@ -232,5 +242,17 @@ int pyproc__read_frames(struct pyproc *p, const uint64_t *addrs, size_t n, struc
  * before pointing at freed memory). Moves them itself: code pointers taken
  * before the call are stale after it. */
 void pyproc__reserve_codes(struct pyproc *p, size_t n);
+
+/* --thread: threads whose name is known to be left out need no stack read.
+ * skip(arg, thread_id, tid) is asked for each thread state before its frames
+ * are read (with one interpreter: with several, every state is walked, see
+ * sample_stacks); true marks the thread skipped (py_thread.skipped, no
+ * frames). NULL: none skipped. Kept until changed. */
+void pyproc__set_skip(struct pyproc *p, bool (*skip)(void *arg, uint64_t thread_id, pid_t tid),
+		      void *arg);
+/* Look up the names of s's threads in threading._active now (what
+ * PYSAMPLE_NAMES does inside pyproc__sample), after a sample that did not:
+ * a thread the caller has no name for. 0 or -errno. */
+int pyproc__thread_names(struct pyproc *p, struct py_sample *s);
 
 #endif

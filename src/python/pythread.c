@@ -3,7 +3,8 @@
  * Thread names from threading._active (see pythread.h): sys.modules ->
  * "threading" -> its __dict__ -> "_active", then for each entry the int
  * key (the ident) and the Thread's name attribute ("_name"; 2.7
- * "_Thread__name"). Without a GIL a thread may be paused in the middle of
+ * "_Thread__name"), when its own ident ("_ident"; 2.7 "_Thread__ident")
+ * is the key's. Without a GIL a thread may be paused in the middle of
  * changing _active, so the walk of its entries may read them one by one
  * (MAX_SINGLE in all) where a chunk cannot be read whole, and an entry that
  * is unreadable or not what it should be is skipped.
@@ -25,7 +26,7 @@
 
 struct tnames {
 	const struct pyctx *c;
-	const char *attr;
+	const char *attr, *ident_attr;
 	pythread_name_fn fn;
 	void *arg;
 };
@@ -34,12 +35,16 @@ static int tname_cb(uint64_t key, uint64_t value, void *arg)
 {
 	struct tnames *tn = arg;
 	char name[128];
-	int64_t ident;
-	uint64_t nobj;
+	int64_t ident, own;
+	uint64_t nobj, iobj;
 
 	/* A torn entry (a stale or half-written pointer, a key that is no
-	 * int, a value without a str name) is skipped, not an error. */
+	 * int, a value without a str name, or another thread's Thread: the
+	 * dict read while a running thread changes it) is skipped, not an
+	 * error. */
 	if (((key | value) & 7) == 0 && pyobj_as_int64(tn->c, key, &ident) == 0 &&
+	    pydict_getattr(tn->c, value, tn->ident_attr, &iobj) == 0 &&
+	    pyobj_as_int64(tn->c, iobj, &own) == 0 && own == ident &&
 	    pydict_getattr(tn->c, value, tn->attr, &nobj) == 0 &&
 	    pystr_read(tn->c, nobj, name, sizeof(name), NULL) == 0)
 		tn->fn((uint64_t)ident, name, tn->arg);
@@ -49,7 +54,9 @@ static int tname_cb(uint64_t key, uint64_t value, void *arg)
 int pythread_names(const struct pyctx *c, uint64_t modules_dict, pythread_name_fn fn, void *arg)
 {
 	const struct py_layout *L = c->L;
-	struct tnames tn = { c, L->str_kind == PY_STR_PY2 ? "_Thread__name" : "_name", fn, arg };
+	bool py2 = L->str_kind == PY_STR_PY2;
+	struct tnames tn = { c, py2 ? "_Thread__name" : "_name", py2 ? "_Thread__ident" : "_ident",
+			     fn, arg };
 	uint64_t mod, md, active;
 	char tname[16];
 	int err;

@@ -100,6 +100,7 @@ struct sampler *sampler__new(const struct sampler_config *c, struct profile *pro
 		s->c.rate_hz = 100;
 	s->prof = prof;
 	s->sb = stack_builder__new(prof, c->filter);
+	stack_builder__qualname(s->sb, c->qualname);
 	struct targets_config tc = { .native = c->native, .gil_only = c->gil_only,
 				     .subprocesses = c->subprocesses, .prof = prof, .stop = &s->stop };
 	s->ts = targets__new(&tc);
@@ -261,6 +262,9 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		flags |= PYSAMPLE_SKIP_IDLE;    /* dropped anyway: not even read */
 	if (!s->c.gil_only && !s->c.gil_stats)
 		flags |= PYSAMPLE_NO_GIL;       /* one page fewer to read */
+	if (s->c.qualname)
+		flags |= PYSAMPLE_QUALNAME;
+	pyproc__set_skip(t->snap.pp, s->c.threads ? target__skip_thread : NULL, t);
 	/* Pause only the threads that run: one asleep in the kernel cannot
 	 * change its stack, and waking it costs the program. Native unwinding
 	 * needs the registers of every thread shown: with --native --idle,
@@ -295,16 +299,29 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		s->st.first_sample_ns = clock_now_ns();
 		s->st.first_sample_cpu_ns = cpu_ns();
 	}
-	if (flags & PYSAMPLE_NAMES)
+	if (s->c.threads && !(flags & PYSAMPLE_NAMES) && target__names_missing(t, &s->snap.sample)) {
+		/* --thread: a thread without a verdict (new) is decided now */
+		pyproc__thread_names(t->snap.pp, &s->snap.sample);
+		flags |= PYSAMPLE_NAMES;
+	}
+	if (flags & PYSAMPLE_NAMES) {
 		target__names_refresh(t, &s->snap.sample);
+		if (s->c.threads)
+			target__names_select(t, s->c.threads);
+	}
 	if (!s->c.threads_root && now - t->retired_at >= RETIRE_NS) {
 		retire_exited(s, t);
 		t->retired_at = now;
 	}
 	const struct py_sample *sample = &s->snap.sample;
-	s->tick_threads += (int)sample->n;
 	for (size_t i = 0; i < sample->n; i++) {
 		const struct py_thread *th = &sample->threads[i];
+		/* --thread: a thread left out is not counted at all (nor one
+		 * renamed into the selection since its read skipped it). */
+		if (s->c.threads && (!target__thread_selected(t, th, flags & PYSAMPLE_NAMES) ||
+				     (th->skipped && th->active)))
+			continue;
+		s->tick_threads++;
 		s->st.thread_samples++;
 		s->st.active_samples += th->active;
 		s->st.gil_samples += th->owns_gil;

@@ -24,6 +24,7 @@
 struct profile;
 struct snap_target;
 struct stack_filter;
+struct threadsel;
 
 struct sampler_status {
 	uint64_t samples;       /* successful reads of a process's stacks */
@@ -74,6 +75,12 @@ struct sampler_config {
 	bool function_lines;    /* -F: every frame at its function's first line */
 	bool no_lineno;         /* --nolineno */
 	const struct stack_filter *filter;
+	/* --thread REGEX: only the threads whose name matches are read and
+	 * counted (NULL: all). A thread's name is looked up at once when it
+	 * has none yet (a new thread), then once a second (a rename is
+	 * followed); a thread known not to match has no stack read. */
+	const struct threadsel *threads;
+	bool qualname;          /* --qualname: Class.method frame names */
 	/* Called about 10 times a second with the status (may be NULL), also
 	 * while waiting between ticks at low rates; it may call
 	 * sampler__request_stop() or read the targets (sampler__target). */

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "agg/profile.h"
+#include "agg/threadsel.h"
 #include "native/unwind.h"
 #include "proc/launch.h"
 #include "proc/procfs.h"
@@ -33,6 +34,12 @@
 struct tname {
 	uint64_t thread_id;
 	char name[64];
+	/* --thread: */
+	pid_t tid;              /* the thread it was looked up for (thread ids are reused) */
+	bool none;              /* looked up: no threading name (name is "") */
+	int8_t keep;            /* the selection's verdict: 1, 0; -1 not decided */
+	int8_t prev;            /* the verdict before this lookup (-1: none), for the
+				 * sample that looked it up */
 };
 
 static int tname_cmp(const void *a, const void *b)
@@ -525,7 +532,7 @@ const char *target__thread_name(struct target *t, const struct py_thread *th)
 	if (th->name[0])
 		return th->name;
 	const struct tname *n = name_find(t, th->thread_id);
-	if (n)
+	if (n && !n->none)
 		return n->name;
 	t->names_due = true;    /* a thread we have no name for yet */
 	return "";
@@ -540,16 +547,65 @@ void target__names_refresh(struct target *t, const struct py_sample *sample)
 	for (size_t i = 0; i < sample->n; i++) {
 		const struct py_thread *th = &sample->threads[i];
 		const struct tname *old = th->name[0] ? NULL : name_find(t, th->thread_id);
-		if (!th->name[0] && !old)
-			continue;
-		fresh[n].thread_id = th->thread_id;
-		snprintf(fresh[n].name, sizeof(fresh[n].name), "%s", th->name[0] ? th->name : old->name);
+		if (old && (old->none || (old->tid && th->tid && old->tid != th->tid)))
+			old = NULL;     /* none, or another thread's (a thread id reused) */
+		/* A thread without a name is kept too (none): --thread then
+		 * matches its OS name (target__names_select). */
+		const struct tname *was = name_find(t, th->thread_id);
+		fresh[n] = (struct tname){ .thread_id = th->thread_id, .tid = th->tid,
+					   .none = !th->name[0] && !old, .keep = -1,
+					   .prev = was && was->tid == th->tid ? was->keep : -1 };
+		snprintf(fresh[n].name, sizeof(fresh[n].name), "%s",
+			 th->name[0] ? th->name : old ? old->name : "");
 		n++;
 	}
 	qsort(fresh, n, sizeof(*fresh), tname_cmp);
 	free(t->names);
 	t->names = fresh;
 	t->nnames = n;
+}
+
+/* ---- --thread ------------------------------------------------------------ */
+
+void target__names_select(struct target *t, const struct threadsel *sel)
+{
+	for (size_t i = 0; i < t->nnames; i++) {
+		struct tname *n = &t->names[i];
+		struct procfs_stat st;
+		const char *name = n->name;
+		if (n->none)    /* no threading name: the OS one (comm), "" if gone */
+			name = n->tid && !procfs_stat(t->snap.pid, n->tid, &st) ? st.comm : "";
+		n->keep = threadsel__match(sel, name);
+	}
+}
+
+/* The names entry of th, when it was looked up for this very thread. */
+static const struct tname *name_of(const struct target *t, uint64_t thread_id, pid_t tid)
+{
+	const struct tname *n = name_find(t, thread_id);
+	return n && n->tid == tid && n->keep >= 0 ? n : NULL;
+}
+
+bool target__names_missing(const struct target *t, const struct py_sample *sample)
+{
+	for (size_t i = 0; i < sample->n; i++)
+		if (!name_of(t, sample->threads[i].thread_id, sample->threads[i].tid))
+			return true;
+	return false;
+}
+
+bool target__thread_selected(const struct target *t, const struct py_thread *th, bool looked_up)
+{
+	/* The sample that looked names up was read before its names: a
+	 * thread renamed in between keeps its old verdict for that sample. */
+	const struct tname *n = name_of(t, th->thread_id, th->tid);
+	return n && (looked_up && n->prev >= 0 ? n->prev : n->keep) == 1;
+}
+
+bool target__skip_thread(void *arg, uint64_t thread_id, pid_t tid)
+{
+	const struct tname *n = tid ? name_of(arg, thread_id, tid) : NULL;
+	return n && n->keep == 0;
 }
 
 

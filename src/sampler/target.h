@@ -109,4 +109,21 @@ const char *target__thread_name(struct target *t, const struct py_thread *th);
 /* After a sample that looked names up: keep those of its threads only. */
 void target__names_refresh(struct target *t, const struct py_sample *sample);
 
+/* --thread REGEX (agg/threadsel.h). After target__names_refresh: decide on
+ * each thread whose name was looked up (its threading name, else its OS
+ * name, read from /proc/PID/task/TID/comm now). */
+struct threadsel;
+void target__names_select(struct target *t, const struct threadsel *sel);
+/* A thread of sample has no verdict (its name was never looked up, or its
+ * thread id now belongs to another TID): a lookup is due. */
+bool target__names_missing(const struct target *t, const struct py_sample *sample);
+/* The thread was selected (false: left out, or no verdict yet); looked_up:
+ * in the sample whose names were just looked up (a thread renamed since
+ * the previous lookup is decided by its old name, which its stack, read
+ * before, had: a rename counts from the next sample on). */
+bool target__thread_selected(const struct target *t, const struct py_thread *th, bool looked_up);
+/* pyproc__set_skip's callback (arg: the target): true for a thread known
+ * to be left out, so its stack is not read. */
+bool target__skip_thread(void *arg, uint64_t thread_id, pid_t tid);
+
 #endif

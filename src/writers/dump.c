@@ -20,7 +20,10 @@
 
 static const char *frame_name(const struct py_frame *fr, const struct dump_opts *o)
 {
-	return o->qualname ? fr->code->qualname : fr->code->name;
+	/* before 3.11, with --qualname: the method's class found from self/cls */
+	if (o->qualname)
+		return fr->qualname ? fr->qualname : fr->code->qualname;
+	return fr->code->name;
 }
 
 static const char *frame_file(const struct py_frame *fr, const struct dump_opts *o)
@@ -128,6 +131,8 @@ int dump_write_text(FILE *f, const struct dump_proc *p, const struct dump_opts *
 	fputc('\n', f);
 	for (size_t i = 0; i < p->sample->n; i++) {
 		const struct py_thread *t = &p->sample->threads[i];
+		if (p->shown && !p->shown[i])
+			continue;       /* --thread */
 		char ns[24] = "", interp[48] = "";
 		if (t->ns_tid)
 			snprintf(ns, sizeof(ns), " (ns %d)", (int)t->ns_tid);
@@ -184,6 +189,8 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 	const struct pyproc_info *in = p->info;
 	for (size_t i = 0; i < p->sample->n; i++) {
 		const struct py_thread *t = &p->sample->threads[i];
+		if (p->shown && !p->shown[i])
+			continue;       /* --thread */
 		json__begin_object(j);
 		json__key(j, "pid");
 		json__int(j, in->pid);
@@ -228,7 +235,7 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 			json__key(j, "name");
 			json__string(j, frame_name(fr, o));
 			json__key(j, "qualname");
-			json__string(j, fr->code->qualname);
+			json__string(j, fr->qualname ? fr->qualname : fr->code->qualname);
 			json__key(j, "filename");
 			json__string(j, fr->code->filename);
 			json__key(j, "short_filename");

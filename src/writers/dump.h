@@ -47,6 +47,8 @@ struct dump_proc {
 	struct dump_locals **locals;            /* [thread][frame], NULL without --locals */
 	const struct merged_sample *native;     /* --native: merged stacks per thread, else NULL */
 	const char *core;                       /* dump --core: the core file, else NULL */
+	const bool *shown;                      /* --thread: per thread, whether it is written
+						 * (NULL: all) */
 };
 
 struct dump_opts {

@@ -1588,7 +1588,7 @@ def check_completions_bash(ctx):
     problems = option_problems('bash', res.out)
     cases = [(['cspy', 'record', '--r'], ['--rate']), (['cspy', 'rec', '--ra'], ['--rate']),
              (['cspy', ''], e2elib.help_commands()),
-             (['cspy', 'dump', '--th'], ['--threads']), (['cspy', 'top', '--match'], ['--match-function']),
+             (['cspy', 'dump', '--th'], ['--threads', '--thread']), (['cspy', 'top', '--match'], ['--match-function']),
              (['cspy', 'record', '-f', 'sp'], ['speedscope']),
              (['cspy', 'record', '--format', '=', 'ch'], ['chrometrace']),
              (['cspy', 'completions', ''], ['bash', 'zsh', 'fish']),
@@ -1645,8 +1645,8 @@ def check_completions_fish(ctx):
     r = run_plain(['fish', '--no-config', '-c', 'source %s; complete -C "cspy record --ra"; '
                    'complete -C "cspy dump --th"' % path])
     got = [l.split('\t')[0] for l in r.stdout.split('\n') if l]
-    if got != ['--rate', '--threads']:
-        problems.append('fish complete -C: expected --rate, --threads, got %s (stderr %r)'
+    if got != ['--rate', '--thread', '--threads']:
+        problems.append('fish complete -C: expected --rate, --thread, --threads, got %s (stderr %r)'
                         % (got, r.stderr))
     ctx.problem(res, problems)
     ctx.finish()

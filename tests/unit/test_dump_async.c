@@ -27,7 +27,7 @@ static char *render(const struct py_tasks *ts, const char *why, bool json, bool 
 	FILE *f = open_memstream(&buf, &len);
 	struct pyproc_info in = { .pid = 42, .version = 0x030c01f0, .version_str = "3.12.1",
 				  .exe = "/usr/bin/python3", .cmdline = "python3 m.py" };
-	struct py_frame tf[1] = { { &code_main, 12, 0x9000, true, 0 } };
+	struct py_frame tf[1] = { { .code = &code_main, .line = 12, .frame_addr = 0x9000, .entry = true } };
 	struct py_thread th = { .thread_id = 0xabc, .tid = 42, .name = "MainThread", .frames = tf,
 				.nframes = 1 };
 	struct py_sample s = { &th, 1, 1 };
@@ -55,8 +55,8 @@ static char *render(const struct py_tasks *ts, const char *why, bool json, bool 
  * 0x600 could not be read. */
 static void make_tasks(struct py_tasks *ts)
 {
-	static struct py_frame f1[2] = { { &code_leaf, 3, 0xa000, false, 0 },
-					 { &code_main, 11, 0xb000, false, 0 } };
+	static struct py_frame f1[2] = { { .code = &code_leaf, .line = 3, .frame_addr = 0xa000 },
+					 { .code = &code_main, .line = 11, .frame_addr = 0xb000 } };
 	static uint64_t by1[2] = { 0x200, 0x300 }, by4[1] = { 0x500 }, by5[1] = { 0x400 };
 	static struct py_task t[6];
 	memset(t, 0, sizeof(t));

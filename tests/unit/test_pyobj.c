@@ -829,7 +829,7 @@ static void thread_cases(unsigned ver, bool ft)
 	fx_init(&f, ver, ft, true);
 	names[0] = fx_str(&f, "_daemonic");
 	names[1] = fx_str(&f, py2 ? "_Thread__name" : "_name");
-	names[2] = fx_str(&f, "_ident");
+	names[2] = fx_str(&f, py2 ? "_Thread__ident" : "_ident");
 	vals[0] = f.none;
 	vals[1] = fx_str(&f, "MainThread");
 	vals[2] = fx_int(&f, 139812345);
@@ -881,12 +881,14 @@ static void thread_cases(unsigned ver, bool ft)
 /* A torn _active, as a thread paused in the middle of changing it (no GIL)
  * leaves it: besides two good entries, one whose value is unreadable, one
  * whose value is not a Thread, one whose key is unreadable, one with a
- * misaligned key, and one entry whose bytes cannot be read at all. The good
- * entries still give their names; the torn ones are skipped. */
+ * misaligned key, one whose Thread is another thread's (its own ident is not
+ * the key: the dict read while it changes), and one entry whose bytes cannot
+ * be read at all. The good entries still give their names; the torn ones
+ * are skipped. */
 static void thread_torn_cases(unsigned ver, bool ft)
 {
 	struct fx f;
-	uint64_t names[3], vals[3], type, k[6], v[6];
+	uint64_t names[3], vals[3], type, k[7], v[7];
 	struct seen s = { 0 };
 	uint8_t *p;
 	const uint64_t unmapped = FX_BASE + FX_ARENA + 0x100000;
@@ -895,7 +897,7 @@ static void thread_torn_cases(unsigned ver, bool ft)
 	fx_init(&f, ver, ft, false);
 	names[0] = fx_str(&f, "_daemonic");
 	names[1] = fx_str(&f, py2 ? "_Thread__name" : "_name");
-	names[2] = fx_str(&f, "_ident");
+	names[2] = fx_str(&f, py2 ? "_Thread__ident" : "_ident");
 	vals[0] = f.none;
 	vals[1] = fx_str(&f, "MainThread");
 	vals[2] = fx_int(&f, 1001);
@@ -918,7 +920,9 @@ static void thread_torn_cases(unsigned ver, bool ft)
 	v[4] = fx_int(&f, 7);
 	k[5] = unmapped;
 	v[5] = t1;
-	uint64_t active = fx_dict(&f, 6, k, v);
+	k[6] = fx_int(&f, 1006);        /* worker's Thread under another ident */
+	v[6] = t2;
+	uint64_t active = fx_dict(&f, 7, k, v);
 	uint64_t kv[2] = { fx_str(&f, "__name__"), fx_str(&f, "_active") };
 	uint64_t md = fx_dict_ex(&f, 2, kv, (uint64_t[]){ fx_str(&f, "threading"), active }, true,
 				 false);

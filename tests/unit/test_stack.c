@@ -5,7 +5,10 @@
  * pushed ones are; --function, --include and --exclude decide as
  * stack_filter__keep does on the same frames, also for frames met again
  * (their matches cached) and for frames first met in a dropped stack; a
- * kept stack is added to the profile, with its roots.
+ * kept stack is added to the profile, with its roots. --qualname: frames
+ * named by their qualified name, a method's class (py_frame.qualname, keyed
+ * by qual_uid) part of the frame: one frame for the class defining it
+ * whatever class it was called through, another when no class was found.
  */
 #include <stdlib.h>
 
@@ -78,9 +81,59 @@ static void test_no_filter(void)
 	profile__free(p);
 }
 
+/* A stack of one frame of code at line 5, added to thread 0. */
+static void push_one(struct stack_builder *b, const struct py_code *code, const char *qualname,
+		     uint64_t qual_uid)
+{
+	struct py_frame fr = { .code = code, .line = 5, .qualname = qualname, .qual_uid = qual_uid };
+	stack_builder__begin(b, 1);
+	stack_builder__push_frame(b, &fr, STACK_LINES_CURRENT);
+	stack_builder__add(b, 0, 0);
+}
+
+static void test_qualname(void)
+{
+	struct profile *p = profile__new();
+	struct stack_builder *b = stack_builder__new(p, NULL);
+	profile__thread(p, 1, 1, "", "");
+	/* 3.11+: co_qualname; before: co_name, the class from self. */
+	struct py_code run = { .uid = 1, .name = (char *)"run", .qualname = (char *)"Base.run",
+			       .filename = (char *)"/app/m.py", .short_filename = "m.py" };
+	struct py_code meth = { .uid = 2, .name = (char *)"method", .qualname = (char *)"method",
+				.filename = (char *)"/app/m.py", .short_filename = "m.py" };
+	const char *names[5];
+	const char *q1 = "Base.method";
+	const char *q2 = "Other.method";
+	uint64_t u = 1ull << 63;
+	stack_builder__qualname(b, false);
+	push_one(b, &run, NULL, 0);
+	push_one(b, &meth, q1, u | 1);
+	/* off: the code's names, the class ignored */
+	stack_builder__qualname(b, true);
+	push_one(b, &run, NULL, 0);                 /* co_qualname */
+	push_one(b, &meth, q1, u | 1);              /* called through Sub1 */
+	push_one(b, &meth, q1, u | 2);              /* through Sub2: the same defining class */
+	push_one(b, &meth, q2, u | 3);              /* another class's (a code shared by two) */
+	push_one(b, &meth, NULL, 0);                /* no class found: the name as is */
+	push_one(b, &meth, q1, u | 1);              /* again, from the cache */
+	size_t n = profile__nframes(p);
+	CHECK_INT(n, 5);                            /* "method" (no class) is the first one's */
+	for (size_t i = 0; i < n && i < 5; i++)
+		names[i] = profile__frame_at(p, (uint32_t)i)->name;
+	CHECK_STR(names[0], "run");
+	CHECK_STR(names[1], "method");
+	CHECK_STR(names[2], "Base.run");
+	CHECK_STR(names[3], "Base.method");
+	CHECK_STR(names[4], "Other.method");
+	CHECK_INT(profile__total(p), 8);
+	stack_builder__free(b);
+	profile__free(p);
+}
+
 int main(void)
 {
 	TEST_RUN(test_frames_and_filters);
 	TEST_RUN(test_no_filter);
+	TEST_RUN(test_qualname);
 	return TEST_REPORT();
 }
