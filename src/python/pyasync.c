@@ -424,7 +424,8 @@ static int ts_cb(uint64_t interp, uint64_t tstate, uint64_t thread, void *arg)
 	r->ts[r->nts].tstate = tstate;
 	r->ts[r->nts].thread = thread;
 	r->nts++;
-	return 0;
+	/* Before 3.14 only the interpreters are needed (their modules). */
+	return !tstate && !r->A->debug ? PYPROC_EACH_SKIP : 0;
 }
 
 /* Walk an llist of native tasks (3.14+) from the head node at head. */

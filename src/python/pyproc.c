@@ -1734,7 +1734,9 @@ int pyproc__each_tstate(struct pyproc *p, pyproc_tstate_fn fn, void *arg)
 		uint64_t ts = 0;
 		if ((err = mem__read_ptr(p->mem, interp + (uint64_t)L->is_tstate_head, &ts)) != 0)
 			return err;
-		if ((err = fn(interp, 0, 0, arg)) != 0)
+		if ((err = fn(interp, 0, 0, arg)) == PYPROC_EACH_SKIP)
+			ts = 0;
+		else if (err)
 			return err;
 		struct loop_check lt = { 0 };
 		while (ts && nts++ < PYPROC_MAX_THREADS) {

@@ -213,11 +213,13 @@ uint64_t pyproc__tlbc_frames(const struct pyproc *p);
 /* ---- for the asyncio reader (python/pyasync.c) --------------------------- */
 
 /* Call fn(interp, tstate, thread_id, arg) for every thread state of every
- * interpreter, and first fn(interp, 0, 0, arg) once per interpreter. No
+ * interpreter, and first fn(interp, 0, 0, arg) once per interpreter (which
+ * may return PYPROC_EACH_SKIP: not its thread states, no read of them). No
  * frames are read and nothing of the last sample changes. Bounded by
- * PYPROC_MAX_INTERPS and PYPROC_MAX_THREADS. Returns 0, fn's non-zero
- * value (which stops the walk), -ELOOP, -EAGAIN (no interpreter yet), or
- * -errno. */
+ * PYPROC_MAX_INTERPS and PYPROC_MAX_THREADS. Returns 0, fn's other
+ * non-zero value (which stops the walk), -ELOOP, -EAGAIN (no interpreter
+ * yet), or -errno. */
+#define PYPROC_EACH_SKIP 1
 typedef int (*pyproc_tstate_fn)(uint64_t interp, uint64_t tstate, uint64_t thread_id,
 				void *arg);
 int pyproc__each_tstate(struct pyproc *p, pyproc_tstate_fn fn, void *arg);
