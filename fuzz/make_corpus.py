@@ -8,6 +8,8 @@
   symbols cspy looks for, a .PyRuntime section, .bss, a stripped one), so the
   fuzzer starts inside libelf's symbol and section code instead of at the
   magic number.
+- fuzz_pyasync: a full and a PYASYNC_RUNNING read of the asyncio tasks of
+  each installed Python 3.7+ (pyproc_snapshot --async);
 - fuzz_pyproc: one sample of each installed interpreter (pyenv versions and
   /usr/bin/python3*, found as tests/e2e/e2elib.py finds them) running SEED below,
   recorded by build/tools/pyproc_snapshot (every byte the sample read, with
@@ -275,6 +277,69 @@ def pyproc_seeds(tool, prog=SEED, suffix='', since=(2, 7)):
     return out
 
 
+ASYNC_SEED = r'''
+import asyncio, sys
+async def leaf(f):
+    await f
+async def mid(f):
+    await leaf(f)
+async def gatherer(loop):
+    await asyncio.gather(*[loop.create_task(mid(loop.create_future())) for _ in range(2)])
+async def grouped(loop):
+    async with asyncio.TaskGroup() as tg:
+        for _ in range(2):
+            tg.create_task(mid(loop.create_future()))
+async def main():
+    loop = asyncio.get_event_loop()
+    keep = [loop.create_task(mid(loop.create_future())), loop.create_task(gatherer(loop))]
+    keep.append(loop.create_task(asyncio.wait_for(keep[0], 1000)))
+    if hasattr(asyncio, 'TaskGroup'):
+        keep.append(loop.create_task(grouped(loop)))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    print('ready', flush=True)
+    await asyncio.sleep(1000)
+asyncio.new_event_loop().run_until_complete(main())
+'''
+
+
+def pyasync_seeds(tool):
+    """fuzz_pyasync: each Python 3.7+ with tasks that await, gather and a
+    TaskGroup, recorded by `pyproc_snapshot PID OUT --async`."""
+    interps, _ = e2e.discover()
+    out = {}
+    for it in interps:
+        if not it.supported() or it.minor < (3, 7):
+            continue
+        p = subprocess.Popen([it.path, '-c', ASYNC_SEED], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env=e2e.target_env())
+        try:
+            if b'ready' not in p.stdout.readline():
+                print('%s: the asyncio seed program did not start' % it.label)
+                continue
+            with tempfile.TemporaryDirectory() as d:
+                path = os.path.join(d, 'seed')
+                r = subprocess.run([tool, str(p.pid), path, '--async'], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=60)
+                if r.returncode != 0:
+                    print('%s: %s' % (it.label, r.stderr.decode().strip()))
+                    continue
+                with open(path, 'rb') as f:
+                    data = f.read()
+            secrets = [it.prefix.encode(), REPO.encode(), os.path.expanduser('~').encode(),
+                       os.path.realpath(it.path).encode(), it.path.encode()]
+            name = 'py%s%s' % (it.label.replace('-sys', ''), '-sys' if it.source == 'system' else '')
+            out[name] = scrub(data, [s for s in secrets if s.startswith(b'/') and s != b'/usr'
+                                     and s != b'/'])
+        finally:
+            try:
+                os.kill(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            p.wait()
+    return out
+
+
 LT_PROG = r'''
 import sys, struct
 def f(n):
@@ -358,6 +423,7 @@ def main():
         seeds['hostile_' + kind] = subprocess.run([hostile, kind], stdout=subprocess.PIPE,
                                                   check=True).stdout
     write('fuzz_pyproc', seeds)
+    write('fuzz_pyasync', pyasync_seeds(tool))
 
 
 if __name__ == '__main__':

@@ -8,6 +8,11 @@
  * never left stopped (the pause is undone on every path, and by the kernel if
  * cspy itself dies). --core FILE dumps the process of a core file instead
  * (proc/core.h): the same snapshot and printing, no pause, no /proc.
+ * --async (alias --asyncio) adds the asyncio tasks (python/pyasync.h)
+ * after the threads: read in a second pause right after the stacks' (or
+ * without one: --nonblocking, a torn read tried again; --core). A Python
+ * without asyncio imported is said so in the output (exit 0); Python 2
+ * and an asyncio that cannot be read are errors.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +34,8 @@
 #include "proc/perm.h"
 #include "agg/threadsel.h"
 #include "proc/procfs.h"
+#include "proc/ptrace.h"
+#include "python/pyasync.h"
 #include "sampler/snapshot.h"
 #include "util/xalloc.h"
 
@@ -44,6 +51,7 @@ struct dump_config {
 	bool full_filenames;
 	bool qualname;
 	bool native;
+	bool async;             /* --async: the asyncio tasks too */
 	const char *core;       /* --core FILE */
 	const char *core_root;  /* --core-root DIR */
 	const char *thread;     /* --thread REGEX */
@@ -53,7 +61,7 @@ struct dump_config {
 static const struct dump_config dump_defaults = {
 	.pid = 0, .locals = 0, .json = false, .subprocesses = false,
 	.nonblocking = false, .full_filenames = false, .qualname = false, .native = false,
-	.core = NULL, .core_root = NULL, .thread = NULL, .sel = NULL,
+	.async = false, .core = NULL, .core_root = NULL, .thread = NULL, .sel = NULL,
 };
 
 static void usage(FILE *f)
@@ -87,6 +95,11 @@ static void usage(FILE *f)
 "                         its self or cls argument\n"
 "  -n, --native           also show C/C++/Cython frames, merged with the Python\n"
 "                         ones (not with --nonblocking)\n"
+"  -a, --async            also show the asyncio tasks of every event loop: each\n"
+"                         task's name, state, coroutine stack and the tasks\n"
+"                         awaiting it, then an await tree (Python 3.7+; 3.6\n"
+"                         with the pure-Python asyncio)\n"
+"      --asyncio          the same as --async\n"
 "      --threads          accepted (guides for py-spy use it); dump shows every\n"
 "                         thread (unless --thread)\n"
 "      --thread REGEX     only the threads whose name matches REGEX (a POSIX\n"
@@ -101,12 +114,13 @@ static void usage(FILE *f)
 "  cspy dump --pid 4242 --locals        ... with the values of local variables\n"
 "  cspy dump -p 4242 --json | jq .      machine-readable\n"
 "  cspy dump --native --pid 4242        ... with the C extension frames\n"
+"  cspy dump --async --pid 4242         ... and what every asyncio task awaits\n"
 "  cspy dump --core core.4242           the stacks of a crashed process\n"
 "  cspy dump -s -p $(pgrep -o gunicorn)  a pre-fork server and all its workers\n"
 "  sudo env \"PATH=$PATH\" cspy dump --pid 4242   a process of another user\n");
 }
 
-enum { O_NONBLOCKING = 256, O_FULL, O_QUALNAME, O_THREADS, O_CORE_ROOT, O_THREAD };
+enum { O_NONBLOCKING = 256, O_FULL, O_QUALNAME, O_THREADS, O_CORE_ROOT, O_THREAD, O_ASYNC };
 
 static const struct option dump_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -117,6 +131,8 @@ static const struct option dump_options[] = {
 	{ "full-filenames", no_argument, NULL, O_FULL },
 	{ "qualname", no_argument, NULL, O_QUALNAME },
 	{ "native", no_argument, NULL, 'n' },
+	{ "async", no_argument, NULL, 'a' },
+	{ "asyncio", no_argument, NULL, O_ASYNC },
 	{ "threads", no_argument, NULL, O_THREADS },
 	{ "core", required_argument, NULL, 'c' },
 	{ "core-root", required_argument, NULL, O_CORE_ROOT },
@@ -124,7 +140,7 @@ static const struct option dump_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
-#define DUMP_SHORT ":p:ljsnhc:"
+#define DUMP_SHORT ":p:ljsnahc:"
 
 static int parse(int argc, char **argv, struct dump_config *c)
 {
@@ -145,6 +161,8 @@ static int parse(int argc, char **argv, struct dump_config *c)
 		case O_FULL: c->full_filenames = true; break;
 		case O_QUALNAME: c->qualname = true; break;
 		case 'n': c->native = true; break;
+		case 'a':
+		case O_ASYNC: c->async = true; break;
 		case O_THREADS: break;          /* py-spy guides' flag: every thread is shown */
 		case 'c': c->core = optarg; break;
 		case O_CORE_ROOT: c->core_root = optarg; break;
@@ -352,6 +370,50 @@ static void report_sample_error(pid_t pid, int err)
 	}
 }
 
+/* dump --async: read the tasks of t's process into *ts (in a pause of its
+ * own unless nonblocking or a core). Returns 0 (tasks read), 1 (asyncio not
+ * imported: *why says so), or -errno with *why (already reported). */
+static int read_async(struct pyproc *pp, pid_t pid, bool pause, bool nonblocking,
+		      struct py_tasks *ts, char *why, size_t whylen)
+{
+	struct ptrace_pause *pz = NULL;
+	int err = 0;
+	for (int tries = 0; tries < (nonblocking ? NONBLOCKING_TRIES : 1); tries++) {
+		if (pause && (err = ptrace_pause__stop(pid, &pz)) != 0)
+			break;
+		err = pyasync__read(pp, ts, 0, why, whylen);
+		ptrace_pause__resume(pz);
+		pz = NULL;
+		if (err != -EFAULT && err != -EIO && err != -EAGAIN)
+			break;
+	}
+	if (err == -ENOENT) {
+		snprintf(why, whylen, "asyncio is not imported in this process (no event loop, no "
+			 "tasks)");
+		return 1;
+	}
+	if (err) {
+		if (err == -ESRCH)
+			cli_error("process %d exited while being read", (int)pid);
+		else if (err == -EPERM || err == -EACCES)
+			report_sample_error(pid, err);
+		else
+			cli_error("process %d: cannot read its asyncio tasks: %s", (int)pid,
+				  why[0] ? why : strerror(-err));
+	}
+	return err;
+}
+
+/* Python 2 has no asyncio: refused before anything is printed. */
+static bool async_unsupported(const struct pyproc_info *in, const char *where)
+{
+	if ((in->version >> 24) >= 3)
+		return false;
+	cli_error("%s: asyncio needs Python 3 (this is Python %s); use dump without --async",
+		  where, in->version_str);
+	return true;
+}
+
 /* --thread: which threads of s are shown (heap, NULL: all). A thread
  * without a threading name is matched by its OS name (live only). */
 static bool *shown_threads(const struct dump_config *c, pid_t pid, const struct py_sample *s)
@@ -412,6 +474,8 @@ static int dump_core(const struct dump_config *c)
 	struct snap_req r = { .pause = SNAP_NONBLOCKING,
 			      .flags = PYSAMPLE_NAMES | (c->qualname ? PYSAMPLE_QUALNAME : 0),
 			      .tries = 1, .locals = c->locals };
+	if (c->async && async_unsupported(snap_target__info(&t), c->core))
+		goto out;
 	err = snapshot__take(&t, &r, &s, NULL);
 	if (err) {
 		cli_error("%s: could not read the interpreter state of process %d (%s)", c->core,
@@ -433,6 +497,33 @@ static int dump_core(const struct dump_config *c)
 	struct dump_proc dp = { .info = snap_target__info(&t), .sample = &s.sample, .locals = locals,
 				.native = c->native ? &s.native : NULL, .core = c->core,
 				.shown = shown };
+	if (c->async) {
+		/* The threads are written before the tasks are read: reading
+		 * them may move the code objects the sample's frames point to. */
+		struct py_tasks ts = { 0 };
+		char awhy[512] = "";
+		struct json js;
+		int ar;
+		if (c->json) {
+			json__init(&js, stdout, true);
+			json__begin_array(&js);
+			err = dump_write_async_json_head(&js, &dp, &o);
+		} else {
+			err = dump_write_text(stdout, &dp, &o);
+		}
+		ar = read_async(t.pp, t.pid, false, false, &ts, awhy, sizeof(awhy));
+		struct dump_async da = { ar == 0 ? &ts : NULL, awhy, ar < 0 };
+		if (c->json) {
+			err |= dump_write_async_json_tail(&js, &dp, &da, &o);
+			json__end_array(&js);
+			err |= json__end(&js);
+		} else if (ar >= 0) {
+			err |= dump_write_async_text(stdout, &dp, &da, &o);
+		}
+		py_tasks__release(&ts);
+		rc = ar < 0 || err ? 1 : 0;
+		goto out;
+	}
 	if (c->json) {
 		struct json js;
 		json__init(&js, stdout, true);
@@ -503,6 +594,16 @@ static int dump_live(const struct dump_config *cp)
 		}
 		struct snapshot s = { 0 };
 		struct dump_locals **locals = NULL;
+		struct py_tasks ts = { 0 };
+		char awhy[512] = "", where[32];
+		snprintf(where, sizeof(where), "process %d", (int)pids[i]);
+		if (c.async && async_unsupported(snap_target__info(&t), where)) {
+			rc = 1;
+			snap_target__close(&t);
+			if (!c.subprocesses)
+				break;
+			continue;
+		}
 		err = c.native ? unwinder__new(pids[i], snap_target__info(&t)->binary, &t.uw) : 0;
 		if (err) {
 			cli_error("process %d: cannot read its native stacks: %s", (int)pids[i],
@@ -519,12 +620,28 @@ static int dump_live(const struct dump_config *cp)
 						.parent_cmdline = pcmd,
 						.sample = &s.sample, .locals = locals,
 						.native = c.native ? &s.native : NULL, .shown = shown };
-			if (c.json)
+			/* With --async the threads are written before the tasks
+			 * are read: reading them may move the code objects the
+			 * sample's frames point to. */
+			if (c.json && c.async)
+				err = dump_write_async_json_head(&js, &dp, &o);
+			else if (c.json)
 				err = dump_write_json(&js, &dp, &o);
 			else {
 				if (dumped)
 					fputc('\n', stdout);
 				err = dump_write_text(stdout, &dp, &o);
+			}
+			if (c.async) {
+				int ar = read_async(t.pp, pids[i], !c.nonblocking, c.nonblocking, &ts,
+						    awhy, sizeof(awhy));
+				struct dump_async da = { ar == 0 ? &ts : NULL, awhy, ar < 0 };
+				if (ar < 0)
+					rc = 1;
+				if (c.json)
+					err |= dump_write_async_json_tail(&js, &dp, &da, &o);
+				else if (ar >= 0)
+					err |= dump_write_async_text(stdout, &dp, &da, &o);
 			}
 			dumped++;
 			free(pcmd);
@@ -534,6 +651,7 @@ static int dump_live(const struct dump_config *cp)
 		}
 		free_dump_locals(locals, s.nlocals);
 		snapshot__release(&s);
+		py_tasks__release(&ts);
 		snap_target__close(&t);
 		if (rc && !c.subprocesses)
 			break;

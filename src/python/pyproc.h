@@ -216,6 +216,41 @@ uint64_t pyproc__syscalls(const struct pyproc *p);
  * (3.14t: a frame with tlbc_index > 0), so far. */
 uint64_t pyproc__tlbc_frames(const struct pyproc *p);
 
+/* ---- for the asyncio reader (python/pyasync.c) --------------------------- */
+
+/* Call fn(interp, tstate, thread_id, arg) for every thread state of every
+ * interpreter, and first fn(interp, 0, 0, arg) once per interpreter (which
+ * may return PYPROC_EACH_SKIP: not its thread states, no read of them). No
+ * frames are read and nothing of the last sample changes. Bounded by
+ * PYPROC_MAX_INTERPS and PYPROC_MAX_THREADS. Returns 0, fn's other
+ * non-zero value (which stops the walk), -ELOOP, -EAGAIN (no interpreter
+ * yet), or -errno. */
+#define PYPROC_EACH_SKIP 1
+typedef int (*pyproc_tstate_fn)(uint64_t interp, uint64_t tstate, uint64_t thread_id,
+				void *arg);
+int pyproc__each_tstate(struct pyproc *p, pyproc_tstate_fn fn, void *arg);
+
+/* Read one frame (a PyFrameObject <= 3.10, a _PyInterpreterFrame 3.11+,
+ * e.g. the one a coroutine embeds) into *out: its code through the code
+ * cache, its line, out->frame_addr = frame_addr (the same address the
+ * thread stacks of pyproc__sample give for that frame). out->code stays
+ * valid as the sample's (see above). Returns 0, -ENOENT when the frame
+ * holds no code object, or -errno. */
+int pyproc__read_frame(struct pyproc *p, uint64_t frame_addr, struct py_frame *out);
+
+/* pyproc__read_frame() for n frames at once: the frames read in batches,
+ * their code objects' headers in one. out[i].code is NULL (and line -1)
+ * for a frame that could not be read or holds no code object. Returns 0,
+ * or -ESRCH when the process is gone. */
+int pyproc__read_frames(struct pyproc *p, const uint64_t *addrs, size_t n, struct py_frame *out);
+
+/* Make room in the code cache for n more code objects (at most 1 << 20), so
+ * that the next n pyproc__read_frame() calls do not move the struct py_code
+ * entries (which growing the cache does: it would leave the frames read
+ * before pointing at freed memory). Moves them itself: code pointers taken
+ * before the call are stale after it. */
+void pyproc__reserve_codes(struct pyproc *p, size_t n);
+
 /* --thread: threads whose name is known to be left out need no stack read.
  * skip(arg, thread_id, tid) is asked for each thread state before its frames
  * are read (with one interpreter: with several, every state is walked, see

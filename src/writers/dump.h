@@ -11,6 +11,14 @@
  * termsafe_escape() (util/termsafe.h): names from the target cannot send
  * control characters to the terminal; the JSON keeps them exact. Both write
  * to a FILE and return 0 or -EIO.
+ *
+ * dump --async: after the threads, the asyncio tasks (python/pyasync.h) of
+ * each event loop: per loop a header with the thread running it, per task
+ * its id (hex, as hex(id(task))), name, state, coroutine stack (innermost
+ * first, the frame format of the threads) and the tasks awaiting it; then
+ * an await tree (each task under the tasks awaiting it). Its JSON: one
+ * object per process with the thread objects and an "asyncio" object (the
+ * schema: docs/formats.md, "dump --async JSON").
  */
 #ifndef CSPY_DUMP_H
 #define CSPY_DUMP_H
@@ -55,5 +63,26 @@ struct json;
  * json__begin_array(), call dump_write_json() per process, end it with
  * json__end_array() and json__end(). */
 int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump_opts *o);
+
+struct py_tasks;
+/* The asyncio part of dump --async. tasks: the read (NULL when it failed
+ * or asyncio is not imported: then why says so, in one line; failed: it
+ * could not be read). */
+struct dump_async {
+	const struct py_tasks *tasks;
+	const char *why;
+	bool failed;
+};
+/* After dump_write_text() of the same process. */
+int dump_write_async_text(FILE *f, const struct dump_proc *p, const struct dump_async *a,
+			  const struct dump_opts *o);
+/* JSON: the process object ({"pid", "python_version", "threads", "asyncio",
+ * "process_info"}) as one element of the caller's array, in two calls: the
+ * head (up to the threads) while the sample's frames are valid, the tail
+ * once the tasks are read (reading them may move the code objects the
+ * sample's frames point to: python/pyasync.h). */
+int dump_write_async_json_head(struct json *j, const struct dump_proc *p, const struct dump_opts *o);
+int dump_write_async_json_tail(struct json *j, const struct dump_proc *p, const struct dump_async *a,
+			       const struct dump_opts *o);
 
 #endif

@@ -13,12 +13,16 @@
  *   interpreter's addresses), followed by the snapshot in mem__snapshot_save's
  *   format ("CSPYSNAP1\n", then per region u64 address, u64 length, bytes).
  *
- *   build/tools/pyproc_snapshot PID OUT
+ *   build/tools/pyproc_snapshot PID OUT [--async]
+ *
+ * --async: also a full read of the asyncio tasks and a PYASYNC_RUNNING one
+ * (python/pyasync.h) in the same pause: a seed of the fuzz_pyasync fuzzer.
  *
  * Exit status 0, or 1 with one line on stderr. fuzz/make_corpus.sh runs it
  * on every installed interpreter.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +35,7 @@
 #include "python/detect.h"
 #include "python/locals.h"
 #include "python/offsets.h"
+#include "python/pyasync.h"
 #include "python/pyproc.h"
 
 #define FZ_MAGIC "CSPYFZ1\n"
@@ -64,8 +69,9 @@ static int append_file(FILE *f, const char *path)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s PID OUT\n", argv[0]);
+	bool with_async = argc == 4 && strcmp(argv[3], "--async") == 0;
+	if (argc != 3 && !with_async) {
+		fprintf(stderr, "usage: %s PID OUT [--async]\n", argv[0]);
 		return 2;
 	}
 	pid_t pid = (pid_t)atoi(argv[1]);
@@ -109,6 +115,14 @@ int main(int argc, char **argv)
 						s.threads[i].frames[k].code->addr, 2, &lv, &n) == 0)
 					locals_free(lv, n);
 			}
+		}
+		if (!err && with_async) {
+			struct py_tasks ts = { 0 };
+			char awhy[256];
+			err = pyasync__read(pp, &ts, 0, awhy, sizeof(awhy));
+			if (!err)
+				err = pyasync__read(pp, &ts, PYASYNC_RUNNING, awhy, sizeof(awhy));
+			py_tasks__release(&ts);
 		}
 		ptrace_pause__resume(pause);
 	}
