@@ -96,6 +96,10 @@ static void usage(FILE *f)
 "      --full-filenames   full file paths in function names\n"
 "      --nonblocking      do not pause the program to sample it (less overhead)\n"
 "  -n, --native           also C/C++/Cython functions (not with --nonblocking)\n"
+"      --async, --asyncio\n"
+"                         samples attributed to asyncio tasks: the running\n"
+"                         task's stack under the tasks awaiting it; with\n"
+"                         --idle also every pending task where it waits\n"
 "  -h, --help             show this help\n"
 "\n"
 "REGEX is a POSIX extended regular expression (as in grep -E), found anywhere\n"
@@ -669,6 +673,8 @@ int cmd_top(int argc, char **argv)
 			print_last_table(&t, rows, cols);       /* --duration */
 	}
 
+	if (c.o.async_tasks && st->async_why[0])
+		cli_note("--async: %s: its samples keep their thread stacks", st->async_why);
 	if (st->gave_up[0]) {
 		cli_error("%s", st->gave_up);
 		rc = 1;

@@ -21,6 +21,7 @@
 #include "util/xalloc.h"
 
 enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE, O_MATCH_FUNCTION };
+enum { O_ASYNC = 320 };  /* --async (record/top: asyncio tasks) */
 #define NOT_SHARED 2            /* parse_shared: the command's own option */
 
 static const struct option shared[] = {
@@ -37,6 +38,8 @@ static const struct option shared[] = {
 	{ "match-function", required_argument, NULL, O_MATCH_FUNCTION },
 	{ "include", required_argument, NULL, O_INCLUDE },
 	{ "exclude", required_argument, NULL, O_EXCLUDE },
+	{ "async", no_argument, NULL, O_ASYNC },
+	{ "asyncio", no_argument, NULL, O_ASYNC },
 	{ "help", no_argument, NULL, 'h' },
 };
 #define NSHARED (sizeof(shared) / sizeof(shared[0]))
@@ -68,6 +71,7 @@ static int parse_shared(int key, char **argv, const struct option *table,
 	case O_MATCH_FUNCTION: o->function_pattern = optarg; return 0;
 	case O_INCLUDE: o->include = optarg; return 0;
 	case O_EXCLUDE: o->exclude = optarg; return 0;
+	case O_ASYNC: o->async_tasks = true; return 0;
 	case 'h':
 		cmd->usage(stdout);
 		return 1;
@@ -185,4 +189,5 @@ void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 	sc->subprocesses = o->subprocesses;
 	sc->native = o->native;
 	sc->filter = filter;
+	sc->async_tasks = o->async_tasks;
 }

@@ -42,6 +42,7 @@ struct opts {
 	bool function_agg;              /* -F/--function: by function, not by line */
 	const char *function_pattern;   /* --match-function REGEX */
 	const char *include, *exclude;
+	bool async_tasks;               /* --async (--asyncio): samples attributed to asyncio tasks */
 };
 
 #define OPTS_DEFAULTS {                                                                 \
@@ -49,6 +50,7 @@ struct opts {
 	.subprocesses = false, .idle = false, .gil = false, .nonblocking = false,       \
 	.native = false, .full_filenames = false, .function_agg = false,                \
 	.function_pattern = NULL, .include = NULL, .exclude = NULL,                      \
+	.async_tasks = false,                                                           \
 }
 
 /* What a command adds to the shared options. */

@@ -23,6 +23,17 @@
  * that its sample no longer lists have exited: they are folded into their
  * name pattern's lane (profile__thread_exit), unless --threads keeps each
  * thread's root frame apart.
+ *
+ * --async: after a read in which a thread's stack holds asyncio frames (a
+ * file under asyncio/: an event loop runs there; otherwise nothing more is
+ * read), the frames of those threads are made profile frame ids (the
+ * task read may reuse the code cache), the tasks are read (python/pyasync.h:
+ * the running ones and their awaiters; every task with --idle) right after
+ * the pause, and each thread running a task is added as the task's stack
+ * (agg/taskjoin.h); with --idle each pending task too, in the lane of the
+ * thread running its loop. The frame address match checks the two reads
+ * against each other: a task that moved on in between leaves the thread's
+ * own stack (async_unjoined), never a wrong one.
  */
 #include "sampler/sampler.h"
 
@@ -36,8 +47,10 @@
 
 #include "agg/profile.h"
 #include "agg/stack.h"
+#include "agg/taskjoin.h"
 #include "native/merge.h"
 #include "proc/perm.h"
+#include "python/pyasync.h"
 #include "python/pyproc.h"
 #include "sampler/snapshot.h"
 #include "sampler/target.h"
@@ -50,6 +63,7 @@
 #define REAP_NS 10000000ull
 #define PROGRESS_NS 100000000ull
 #define GIL_REFRESH_NS 1000000000ull    /* a free-threaded target's GIL state read again */
+#define LOOP_CACHE 1024                 /* --async: code uid -> "asyncio's" (a power of two) */
 
 static int tid_cmp(const void *a, const void *b)
 {
@@ -73,6 +87,18 @@ struct sampler {
 	int tick_threads;               /* threads read during the current tick */
 	pid_t *live_tids;               /* scratch of retire_exited */
 	size_t live_cap;
+	/* --async */
+	struct py_tasks tasks;
+	struct taskjoin *tj;
+	struct loop_code { uint64_t uid; bool loop; } loop_cache[LOOP_CACHE];
+	uint32_t *aj_ids;               /* frame ids of the event-loop threads, innermost
+					 * first, thread i's from aj_off[i] */
+	uint64_t *aj_addrs;             /* ... and their frame addresses (0: native) */
+	size_t aj_cap;
+	size_t *aj_off;                 /* [thread + 1]; equal bounds: not a loop thread */
+	size_t aj_off_cap;
+	uint32_t *aj_stack;             /* a joined stack, root first */
+	size_t aj_stack_cap;
 };
 
 static uint64_t cpu_ns(void)
@@ -121,6 +147,12 @@ void sampler__free(struct sampler *s)
 	snapshot__release(&s->snap);
 	stack_builder__free(s->sb);
 	free(s->live_tids);
+	py_tasks__release(&s->tasks);
+	taskjoin__free(s->tj);
+	free(s->aj_ids);
+	free(s->aj_addrs);
+	free(s->aj_off);
+	free(s->aj_stack);
 	free(s);
 }
 
@@ -171,20 +203,23 @@ static uint32_t native_frame_id(struct sampler *s, const struct native_frame *nf
 	return profile__frame(s->prof, name, nf->module_path, nf->module, -1, PROF_FRAME_NATIVE);
 }
 
-/* ms: the thread's merged native stack with --native, else NULL. */
+/* ms: the thread's merged native stack with --native, else NULL. ids: the
+ * frames to show instead (--async: a task's stack), root first, else NULL. */
 static void add_thread(struct sampler *s, struct target *t, const struct py_thread *th,
-		       const struct merged_stack *ms, uint64_t t_ns)
+		       const struct merged_stack *ms, const uint32_t *ids, size_t nids, uint64_t t_ns)
 {
 	if (!s->c.include_idle && !th->active)
 		return;
 	if (s->c.gil_only && !th->owns_gil)
 		return;
-	if (ms && ms->err) {
+	if (ids)
+		ms = NULL;
+	else if (ms && ms->err) {
 		s->st.errors++;         /* not unwound, or not merged: never a wrong stack */
 		s->st.native_fails[ms->fail < NATIVE_FAIL_N ? ms->fail : NATIVE_FAIL_OTHER]++;
 		return;
 	}
-	size_t nf = ms ? ms->n : th->nframes;
+	size_t nf = ids ? nids : ms ? ms->n : th->nframes;
 	struct stack_builder *sb = s->sb;
 	stack_builder__begin(sb, nf + 4 + t->nchain);
 	const char *tname = target__thread_name(t, th);
@@ -204,12 +239,14 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		stack_builder__root(sb, profile__frame(s->prof, label, "", "", -1, PROF_FRAME_THREAD));
 		free(label);
 	}
-	if (th->truncated)      /* the root frames beyond PYPROC_MAX_DEPTH were not read */
+	if (th->truncated && !ids)      /* the root frames beyond PYPROC_MAX_DEPTH were not read */
 		stack_builder__root(sb, profile__frame(s->prof, SAMPLER_TRUNCATED, "", "", -1,
 						       PROF_FRAME_OTHER));
 	enum stack_lines lines = s->c.no_lineno ? STACK_LINES_NONE
 				 : s->c.function_lines ? STACK_LINES_FIRST : STACK_LINES_CURRENT;
-	if (!ms)
+	for (size_t k = 0; ids && k < nids; k++)
+		stack_builder__push(sb, ids[k]);
+	if (!ms && !ids)
 		stack_builder__push_thread(sb, th, lines);
 	for (size_t k = 0; ms && k < nf; k++) {
 		const struct py_frame *fr = ms->frames[nf - 1 - k].py;    /* root first */
@@ -225,6 +262,166 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	if (th->ns_tid && profile__thread_at(s->prof, tid)->ns_tid != th->ns_tid)
 		profile__thread_set_ns_tid(s->prof, tid, th->ns_tid);
 	stack_builder__add(sb, tid, t_ns);
+}
+
+/* ---- --async ---- */
+
+static enum stack_lines lines_of(const struct sampler *s)
+{
+	return s->c.no_lineno ? STACK_LINES_NONE
+	       : s->c.function_lines ? STACK_LINES_FIRST : STACK_LINES_CURRENT;
+}
+
+/* Whether a thread runs an event loop: a frame of a file under asyncio/
+ * (asyncio.run, run_forever, _run_once, Handle._run), cached per code uid.
+ * From the root: the loop's frames are near it. */
+static bool in_loop(struct sampler *s, const struct py_thread *th)
+{
+	for (size_t k = th->err ? 0 : th->nframes; k-- > 0;) {
+		const struct py_code *c = th->frames[k].code;
+		if (!c)
+			continue;
+		struct loop_code *e = &s->loop_cache[c->uid & (LOOP_CACHE - 1)];
+		if (e->uid != c->uid) {
+			e->uid = c->uid;
+			e->loop = c->filename && strstr(c->filename, "asyncio/") != NULL;
+		}
+		if (e->loop)
+			return true;
+	}
+	return false;
+}
+
+/* Before the task read: which threads run a loop (none: no read), their
+ * frames as ids and addresses; then the read. false: no task stacks this
+ * time (every thread added as it is). */
+static bool async_prepare(struct sampler *s, struct target *t, bool native)
+{
+	const struct py_sample *sample = &s->snap.sample;
+	if (t->async_err == -ENOTSUP)
+		return false;
+	s->aj_off = xgrow(s->aj_off, &s->aj_off_cap, sample->n + 1, sizeof(*s->aj_off));
+	enum stack_lines lines = lines_of(s);
+	size_t n = 0;
+	s->aj_off[0] = 0;
+	for (size_t i = 0; i < sample->n; i++) {
+		const struct py_thread *th = &sample->threads[i];
+		const struct merged_stack *ms = native && i < s->snap.native.n ? &s->snap.native.threads[i]
+						: NULL;
+		bool keep = (s->c.include_idle || th->active) && (!s->c.gil_only || th->owns_gil) &&
+			    !(native && (!ms || ms->err));
+		if (keep && in_loop(s, th)) {
+			size_t nf = ms ? ms->n : th->nframes;
+			s->aj_ids = xgrow(s->aj_ids, &s->aj_cap, n + nf, sizeof(*s->aj_ids));
+			s->aj_addrs = xgrow(s->aj_addrs, &s->aj_cap, n + nf, sizeof(*s->aj_addrs));
+			for (size_t k = 0; k < nf; k++) {
+				const struct py_frame *fr = ms ? ms->frames[k].py : &th->frames[k];
+				s->aj_ids[n + k] = fr ? stack_builder__frame_id(s->sb, fr, lines)
+						      : native_frame_id(s, &ms->frames[k].native);
+				s->aj_addrs[n + k] = fr ? fr->frame_addr : 0;
+			}
+			n += nf;
+		}
+		s->aj_off[i + 1] = n;
+	}
+	if (!n && t->async_checked)
+		return false;
+	unsigned flags = s->c.include_idle ? 0 : PYASYNC_RUNNING;
+	if (!n)
+		flags = PYASYNC_RUNNING | PYASYNC_NO_FRAMES;    /* the first sample: can it be read? */
+	char why[sizeof(s->st.async_why)] = "";
+	uint64_t t0 = clock_now_ns();
+	int err = pyasync__read(t->snap.pp, &s->tasks, flags, why, sizeof(why));
+	s->st.async_read_ns += clock_now_ns() - t0;
+	s->st.async_reads++;
+	t->async_checked = true;
+	if (err == -ENOTSUP) {
+		t->async_err = err;
+		if (!s->st.async_why[0])
+			snprintf(s->st.async_why, sizeof(s->st.async_why), "process %d: %s",
+				 (int)t->snap.pid, why[0] ? why : "its asyncio cannot be read");
+	}
+	if (err && err != -ENOENT)
+		s->st.async_fails++;
+	if (err || !n)
+		return false;
+	if (!s->tj)
+		s->tj = taskjoin__new();
+	taskjoin__index(s->tj, &s->tasks);
+	return true;
+}
+
+/* A task's stack (taskjoin items) as frame ids, root first, into aj_stack. */
+static size_t async_ids(struct sampler *s, const struct tj_item *it, size_t n, size_t thread)
+{
+	s->aj_stack = xgrow(s->aj_stack, &s->aj_stack_cap, n ? n : 1, sizeof(*s->aj_stack));
+	enum stack_lines lines = lines_of(s);
+	char label[200];
+	for (size_t k = 0; k < n; k++) {
+		const struct py_task *task = &s->tasks.tasks[it[k].task];
+		switch (it[k].kind) {
+		case TJ_TASK:
+			s->aj_stack[k] = profile__frame(s->prof, taskjoin_label(task, label, sizeof(label)),
+							"", "", -1, PROF_FRAME_TASK);
+			break;
+		case TJ_TASK_FRAME:
+			s->aj_stack[k] = task->frames[it[k].frame].code
+					 ? stack_builder__frame_id(s->sb, &task->frames[it[k].frame], lines)
+					 : profile__frame(s->prof, "?", "", "", -1, PROF_FRAME_OTHER);
+			break;
+		case TJ_THREAD_FRAME:
+			s->aj_stack[k] = s->aj_ids[s->aj_off[thread] + it[k].frame];
+			break;
+		}
+	}
+	return n;
+}
+
+/* After the task read: each loop thread as its running task's stack (or as
+ * it is), and with --idle each pending task in its loop thread's lane. */
+static void async_add(struct sampler *s, struct target *t, uint64_t t_ns)
+{
+	const struct py_sample *sample = &s->snap.sample;
+	for (size_t i = 0; i < sample->n; i++) {
+		size_t off = s->aj_off[i], nf = s->aj_off[i + 1] - off;
+		if (!nf)
+			continue;
+		const struct py_thread *th = &sample->threads[i];
+		long ti = taskjoin__running(s->tj, th->thread_id);
+		size_t n = 0;
+		const struct tj_item *it = ti >= 0 ? taskjoin__stack(s->tj, (size_t)ti, s->aj_addrs + off,
+								     nf, &n) : NULL;
+		if (it) {
+			s->st.async_joined++;
+			add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, it, n, i), t_ns);
+			continue;
+		}
+		s->st.async_unjoined += ti >= 0;
+		/* No task runs there (the loop itself): the thread's own frames. */
+		s->aj_stack = xgrow(s->aj_stack, &s->aj_stack_cap, nf, sizeof(*s->aj_stack));
+		for (size_t k = 0; k < nf; k++)
+			s->aj_stack[k] = s->aj_ids[off + nf - 1 - k];
+		add_thread(s, t, th, NULL, s->aj_stack, nf, t_ns);
+	}
+	if (!s->c.include_idle)
+		return;
+	for (size_t ti = 0; ti < s->tasks.n; ti++) {
+		const struct py_task *task = &s->tasks.tasks[ti];
+		if (task->state != PY_TASK_PENDING || !task->loop_thread_id)
+			continue;
+		const struct py_thread *th = NULL;
+		for (size_t i = 0; i < sample->n && !th; i++)
+			if (sample->threads[i].thread_id == task->loop_thread_id)
+				th = &sample->threads[i];
+		if (!th)
+			continue;
+		size_t n;
+		const struct tj_item *it = taskjoin__stack(s->tj, ti, NULL, 0, &n);
+		if (!it)
+			continue;
+		s->st.async_pending++;
+		add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, it, n, 0), t_ns);
+	}
 }
 
 /* A failed read of a process's stacks: counted, and by -errno (the last
@@ -302,6 +499,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		t->retired_at = now;
 	}
 	const struct py_sample *sample = &s->snap.sample;
+	bool async = s->c.async_tasks && async_prepare(s, t, native);
 	s->tick_threads += (int)sample->n;
 	for (size_t i = 0; i < sample->n; i++) {
 		const struct py_thread *th = &sample->threads[i];
@@ -312,8 +510,11 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 			.err = -ENOTSUP, .fail = NATIVE_FAIL_NO_UNWINDER };
 		if (native)
 			ms = i < s->snap.native.n ? &s->snap.native.threads[i] : &no_unwinder;
-		add_thread(s, t, th, ms, t_ns);
+		if (!async || s->aj_off[i] == s->aj_off[i + 1])
+			add_thread(s, t, th, ms, NULL, 0, t_ns);
 	}
+	if (async)
+		async_add(s, t, t_ns);
 }
 
 static void update_status(struct sampler *s, uint64_t now)

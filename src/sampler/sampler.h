@@ -50,6 +50,15 @@ struct sampler_status {
 	uint64_t tlbc_frames;   /* frames found in a thread-local bytecode copy (3.14t) */
 	int nogil_processes;    /* targets alive running without a GIL (free-threaded) */
 	int max_nogil_processes;        /* ... the most at any time */
+	/* --async (see sampler_config.async_tasks) */
+	uint64_t async_reads;           /* reads of the tasks (a sample with an event loop) */
+	uint64_t async_read_ns;         /* ... their total time */
+	uint64_t async_fails;           /* ... that failed (the thread stacks kept) */
+	uint64_t async_joined;          /* thread samples shown as a task's stack */
+	uint64_t async_unjoined;        /* a running task not found in its thread's stack
+					 * (it moved on between the reads): the thread's kept */
+	uint64_t async_pending;         /* pending tasks' samples (with include_idle) */
+	char async_why[256];            /* a target whose asyncio cannot be read: why, or "" */
 	char gave_up[512];      /* why a target stopped being sampled while it lives (another
 				 * process began tracing it: no pause can work): one line, or "" */
 };
@@ -74,6 +83,10 @@ struct sampler_config {
 	bool function_lines;    /* -F: every frame at its function's first line */
 	bool no_lineno;         /* --nolineno */
 	const struct stack_filter *filter;
+	/* --async: a thread running an asyncio task shows the task's stack
+	 * under the tasks awaiting it (agg/taskjoin.h); with include_idle also
+	 * each pending task where it waits, in its loop thread's lane. */
+	bool async_tasks;
 	/* Called about 10 times a second with the status (may be NULL), also
 	 * while waiting between ticks at low rates; it may call
 	 * sampler__request_stop() or read the targets (sampler__target). */

@@ -51,6 +51,8 @@ struct target {
 	bool names_due;
 	int gil;                        /* 1: has a GIL, 0: free-threaded without one, -1: unknown */
 	uint64_t gil_at;                /* when gil was last read */
+	bool async_checked;             /* --async: its asyncio asked once at the first sample */
+	int async_err;                  /* ... -ENOTSUP: it cannot be read (not asked again) */
 };
 
 struct targets_config {
