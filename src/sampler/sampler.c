@@ -88,13 +88,12 @@ struct sampler {
 	pid_t *live_tids;               /* scratch of retire_exited */
 	size_t live_cap;
 	/* --async */
-	struct py_tasks tasks;
 	struct taskjoin *tj;
 	struct loop_code { uint64_t uid; bool loop; } loop_cache[LOOP_CACHE];
 	uint32_t *aj_ids;               /* frame ids of the event-loop threads, innermost
 					 * first, thread i's from aj_off[i] */
 	uint64_t *aj_addrs;             /* ... and their frame addresses (0: native) */
-	size_t aj_cap;
+	size_t aj_cap, aj_addrs_cap;
 	size_t *aj_off;                 /* [thread + 1]; equal bounds: not a loop thread */
 	size_t aj_off_cap;
 	uint32_t *aj_stack;             /* a joined stack, root first */
@@ -147,7 +146,6 @@ void sampler__free(struct sampler *s)
 	snapshot__release(&s->snap);
 	stack_builder__free(s->sb);
 	free(s->live_tids);
-	py_tasks__release(&s->tasks);
 	taskjoin__free(s->tj);
 	free(s->aj_ids);
 	free(s->aj_addrs);
@@ -313,7 +311,7 @@ static bool async_prepare(struct sampler *s, struct target *t, bool native)
 		if (keep && in_loop(s, th)) {
 			size_t nf = ms ? ms->n : th->nframes;
 			s->aj_ids = xgrow(s->aj_ids, &s->aj_cap, n + nf, sizeof(*s->aj_ids));
-			s->aj_addrs = xgrow(s->aj_addrs, &s->aj_cap, n + nf, sizeof(*s->aj_addrs));
+			s->aj_addrs = xgrow(s->aj_addrs, &s->aj_addrs_cap, n + nf, sizeof(*s->aj_addrs));
 			for (size_t k = 0; k < nf; k++) {
 				const struct py_frame *fr = ms ? ms->frames[k].py : &th->frames[k];
 				s->aj_ids[n + k] = fr ? stack_builder__frame_id(s->sb, fr, lines)
@@ -331,7 +329,7 @@ static bool async_prepare(struct sampler *s, struct target *t, bool native)
 		flags = PYASYNC_RUNNING | PYASYNC_NO_FRAMES;    /* the first sample: can it be read? */
 	char why[sizeof(s->st.async_why)] = "";
 	uint64_t t0 = clock_now_ns();
-	int err = pyasync__read(t->snap.pp, &s->tasks, flags, why, sizeof(why));
+	int err = pyasync__read(t->snap.pp, &t->async_tasks, flags, why, sizeof(why));
 	s->st.async_read_ns += clock_now_ns() - t0;
 	s->st.async_reads++;
 	t->async_checked = true;
@@ -347,18 +345,19 @@ static bool async_prepare(struct sampler *s, struct target *t, bool native)
 		return false;
 	if (!s->tj)
 		s->tj = taskjoin__new();
-	taskjoin__index(s->tj, &s->tasks);
+	taskjoin__index(s->tj, &t->async_tasks);
 	return true;
 }
 
 /* A task's stack (taskjoin items) as frame ids, root first, into aj_stack. */
-static size_t async_ids(struct sampler *s, const struct tj_item *it, size_t n, size_t thread)
+static size_t async_ids(struct sampler *s, const struct target *t, const struct tj_item *it, size_t n,
+			size_t thread)
 {
 	s->aj_stack = xgrow(s->aj_stack, &s->aj_stack_cap, n ? n : 1, sizeof(*s->aj_stack));
 	enum stack_lines lines = lines_of(s);
 	char label[200];
 	for (size_t k = 0; k < n; k++) {
-		const struct py_task *task = &s->tasks.tasks[it[k].task];
+		const struct py_task *task = &t->async_tasks.tasks[it[k].task];
 		switch (it[k].kind) {
 		case TJ_TASK:
 			s->aj_stack[k] = profile__frame(s->prof, taskjoin_label(task, label, sizeof(label)),
@@ -393,7 +392,7 @@ static void async_add(struct sampler *s, struct target *t, uint64_t t_ns)
 								     nf, &n) : NULL;
 		if (it) {
 			s->st.async_joined++;
-			add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, it, n, i), t_ns);
+			add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, t, it, n, i), t_ns);
 			continue;
 		}
 		s->st.async_unjoined += ti >= 0;
@@ -405,8 +404,8 @@ static void async_add(struct sampler *s, struct target *t, uint64_t t_ns)
 	}
 	if (!s->c.include_idle)
 		return;
-	for (size_t ti = 0; ti < s->tasks.n; ti++) {
-		const struct py_task *task = &s->tasks.tasks[ti];
+	for (size_t ti = 0; ti < t->async_tasks.n; ti++) {
+		const struct py_task *task = &t->async_tasks.tasks[ti];
 		if (task->state != PY_TASK_PENDING || !task->loop_thread_id)
 			continue;
 		const struct py_thread *th = NULL;
@@ -420,7 +419,7 @@ static void async_add(struct sampler *s, struct target *t, uint64_t t_ns)
 		if (!it)
 			continue;
 		s->st.async_pending++;
-		add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, it, n, 0), t_ns);
+		add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, t, it, n, 0), t_ns);
 	}
 }
 
