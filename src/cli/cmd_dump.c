@@ -8,6 +8,11 @@
  * never left stopped (the pause is undone on every path, and by the kernel if
  * cspy itself dies). --core FILE dumps the process of a core file instead
  * (proc/core.h): the same snapshot and printing, no pause, no /proc.
+ * --async (alias --asyncio) adds the asyncio tasks (python/pyasync.h)
+ * after the threads: read in a second pause right after the stacks' (or
+ * without one: --nonblocking, a torn read tried again; --core). A Python
+ * without asyncio imported is said so in the output (exit 0); Python 2
+ * and an asyncio that cannot be read are errors.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +33,8 @@
 #include "proc/mem.h"
 #include "proc/perm.h"
 #include "proc/procfs.h"
+#include "proc/ptrace.h"
+#include "python/pyasync.h"
 #include "sampler/snapshot.h"
 #include "util/xalloc.h"
 
@@ -43,6 +50,7 @@ struct dump_config {
 	bool full_filenames;
 	bool qualname;
 	bool native;
+	bool async;             /* --async: the asyncio tasks too */
 	const char *core;       /* --core FILE */
 	const char *core_root;  /* --core-root DIR */
 };
@@ -50,7 +58,7 @@ struct dump_config {
 static const struct dump_config dump_defaults = {
 	.pid = 0, .locals = 0, .json = false, .subprocesses = false,
 	.nonblocking = false, .full_filenames = false, .qualname = false, .native = false,
-	.core = NULL, .core_root = NULL,
+	.async = false, .core = NULL, .core_root = NULL,
 };
 
 static void usage(FILE *f)
@@ -82,6 +90,10 @@ static void usage(FILE *f)
 "      --qualname         show qualified names (Class.method) on Python 3.11+\n"
 "  -n, --native           also show C/C++/Cython frames, merged with the Python\n"
 "                         ones (not with --nonblocking)\n"
+"  -a, --async            also show the asyncio tasks of every event loop: each\n"
+"                         task's name, state, coroutine stack and the tasks\n"
+"                         awaiting it, then an await tree (alias --asyncio;\n"
+"                         Python 3.6+)\n"
 "      --threads          accepted (guides for py-spy use it); dump always shows\n"
 "                         every thread\n"
 "  -h, --help             show this help\n"
@@ -93,12 +105,13 @@ static void usage(FILE *f)
 "  cspy dump --pid 4242 --locals        ... with the values of local variables\n"
 "  cspy dump -p 4242 --json | jq .      machine-readable\n"
 "  cspy dump --native --pid 4242        ... with the C extension frames\n"
+"  cspy dump --async --pid 4242         ... and what every asyncio task awaits\n"
 "  cspy dump --core core.4242           the stacks of a crashed process\n"
 "  cspy dump -s -p $(pgrep -o gunicorn)  a pre-fork server and all its workers\n"
 "  sudo env \"PATH=$PATH\" cspy dump --pid 4242   a process of another user\n");
 }
 
-enum { O_NONBLOCKING = 256, O_FULL, O_QUALNAME, O_THREADS, O_CORE_ROOT };
+enum { O_NONBLOCKING = 256, O_FULL, O_QUALNAME, O_THREADS, O_CORE_ROOT, O_ASYNC };
 
 static const struct option dump_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -109,13 +122,15 @@ static const struct option dump_options[] = {
 	{ "full-filenames", no_argument, NULL, O_FULL },
 	{ "qualname", no_argument, NULL, O_QUALNAME },
 	{ "native", no_argument, NULL, 'n' },
+	{ "async", no_argument, NULL, 'a' },
+	{ "asyncio", no_argument, NULL, O_ASYNC },
 	{ "threads", no_argument, NULL, O_THREADS },
 	{ "core", required_argument, NULL, 'c' },
 	{ "core-root", required_argument, NULL, O_CORE_ROOT },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
-#define DUMP_SHORT ":p:ljsnhc:"
+#define DUMP_SHORT ":p:ljsnahc:"
 
 static int parse(int argc, char **argv, struct dump_config *c)
 {
@@ -136,6 +151,8 @@ static int parse(int argc, char **argv, struct dump_config *c)
 		case O_FULL: c->full_filenames = true; break;
 		case O_QUALNAME: c->qualname = true; break;
 		case 'n': c->native = true; break;
+		case 'a':
+		case O_ASYNC: c->async = true; break;
 		case O_THREADS: break;          /* py-spy guides' flag: every thread is shown */
 		case 'c': c->core = optarg; break;
 		case O_CORE_ROOT: c->core_root = optarg; break;
@@ -336,6 +353,50 @@ static void report_sample_error(pid_t pid, int err)
 	}
 }
 
+/* dump --async: read the tasks of t's process into *ts (in a pause of its
+ * own unless nonblocking or a core). Returns 0 (tasks read), 1 (asyncio not
+ * imported: *why says so), or -errno with *why (already reported). */
+static int read_async(struct pyproc *pp, pid_t pid, bool pause, bool nonblocking,
+		      struct py_tasks *ts, char *why, size_t whylen)
+{
+	struct ptrace_pause *pz = NULL;
+	int err = 0;
+	for (int tries = 0; tries < (nonblocking ? NONBLOCKING_TRIES : 1); tries++) {
+		if (pause && (err = ptrace_pause__stop(pid, &pz)) != 0)
+			break;
+		err = pyasync__read(pp, ts, 0, why, whylen);
+		ptrace_pause__resume(pz);
+		pz = NULL;
+		if (err != -EFAULT && err != -EIO && err != -EAGAIN)
+			break;
+	}
+	if (err == -ENOENT) {
+		snprintf(why, whylen, "asyncio is not imported in this process (no event loop, no "
+			 "tasks)");
+		return 1;
+	}
+	if (err) {
+		if (err == -ESRCH)
+			cli_error("process %d exited while being read", (int)pid);
+		else if (err == -EPERM || err == -EACCES)
+			report_sample_error(pid, err);
+		else
+			cli_error("process %d: cannot read its asyncio tasks: %s", (int)pid,
+				  why[0] ? why : strerror(-err));
+	}
+	return err;
+}
+
+/* Python 2 has no asyncio: refused before anything is printed. */
+static bool async_unsupported(const struct pyproc_info *in, const char *where)
+{
+	if ((in->version >> 24) >= 3)
+		return false;
+	cli_error("%s: asyncio needs Python 3 (this is Python %s); use dump without --async",
+		  where, in->version_str);
+	return true;
+}
+
 /* dump --core: the process of a core file, through the same snapshot as a
  * live dump (no pause: the process is gone; its threads' run states are
  * read from their registers in the core). */
@@ -376,6 +437,8 @@ static int dump_core(const struct dump_config *c)
 	}
 	struct snap_req r = { .pause = SNAP_NONBLOCKING, .flags = PYSAMPLE_NAMES, .tries = 1,
 			      .locals = c->locals };
+	if (c->async && async_unsupported(snap_target__info(&t), c->core))
+		goto out;
 	err = snapshot__take(&t, &r, &s, NULL);
 	if (err) {
 		cli_error("%s: could not read the interpreter state of process %d (%s)", c->core,
@@ -395,6 +458,28 @@ static int dump_core(const struct dump_config *c)
 			       .locals = c->locals > 0 };
 	struct dump_proc dp = { .info = snap_target__info(&t), .sample = &s.sample, .locals = locals,
 				.native = c->native ? &s.native : NULL, .core = c->core };
+	if (c->async) {
+		struct py_tasks ts = { 0 };
+		char awhy[512] = "";
+		int ar = read_async(t.pp, t.pid, false, false, &ts, awhy, sizeof(awhy));
+		if (ar >= 0) {
+			struct dump_async da = { ar == 0 ? &ts : NULL, awhy };
+			if (c->json) {
+				struct json js;
+				json__init(&js, stdout, true);
+				json__begin_array(&js);
+				err = dump_write_async_json(&js, &dp, &da, &o);
+				json__end_array(&js);
+				err |= json__end(&js);
+			} else {
+				err = dump_write_text(stdout, &dp, &o);
+				err |= dump_write_async_text(stdout, &dp, &da, &o);
+			}
+		}
+		py_tasks__release(&ts);
+		rc = ar < 0 || err ? 1 : 0;
+		goto out;
+	}
 	if (c->json) {
 		struct json js;
 		json__init(&js, stdout, true);
@@ -452,6 +537,16 @@ int cmd_dump(int argc, char **argv)
 		}
 		struct snapshot s = { 0 };
 		struct dump_locals **locals = NULL;
+		struct py_tasks ts = { 0 };
+		char awhy[512] = "", where[32];
+		snprintf(where, sizeof(where), "process %d", (int)pids[i]);
+		if (c.async && async_unsupported(snap_target__info(&t), where)) {
+			rc = 1;
+			snap_target__close(&t);
+			if (!c.subprocesses)
+				break;
+			continue;
+		}
 		err = c.native ? unwinder__new(pids[i], snap_target__info(&t)->binary, &t.uw) : 0;
 		if (err) {
 			cli_error("process %d: cannot read its native stacks: %s", (int)pids[i],
@@ -467,12 +562,21 @@ int cmd_dump(int argc, char **argv)
 						.parent_cmdline = pcmd,
 						.sample = &s.sample, .locals = locals,
 						.native = c.native ? &s.native : NULL };
-			if (c.json)
+			int ar = c.async ? read_async(t.pp, pids[i], !c.nonblocking, c.nonblocking, &ts,
+						      awhy, sizeof(awhy)) : 0;
+			struct dump_async da = { ar == 0 ? &ts : NULL, awhy };
+			if (ar < 0)
+				rc = 1;
+			if (c.json && c.async)
+				err = ar < 0 ? 0 : dump_write_async_json(&js, &dp, &da, &o);
+			else if (c.json)
 				err = dump_write_json(&js, &dp, &o);
 			else {
 				if (dumped)
 					fputc('\n', stdout);
 				err = dump_write_text(stdout, &dp, &o);
+				if (c.async && ar >= 0)
+					err |= dump_write_async_text(stdout, &dp, &da, &o);
 			}
 			dumped++;
 			free(pcmd);
@@ -481,6 +585,7 @@ int cmd_dump(int argc, char **argv)
 		}
 		free_dump_locals(locals, s.nlocals);
 		snapshot__release(&s);
+		py_tasks__release(&ts);
 		snap_target__close(&t);
 		if (rc && !c.subprocesses)
 			break;

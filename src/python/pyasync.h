@@ -65,6 +65,9 @@ struct py_tasks {
 	struct py_task *tasks;
 	size_t n, cap;
 	bool truncated;         /* more than PYASYNC_MAX_TASKS */
+	/* The reader's cache (types it has classified), kept across calls
+	 * on the same pyproc; freed by py_tasks__release. Not for callers. */
+	void *priv;
 };
 
 enum {

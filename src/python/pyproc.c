@@ -1698,3 +1698,92 @@ void py_sample__release(struct py_sample *s)
 	free(s->threads);
 	memset(s, 0, sizeof(*s));
 }
+
+/* ---- for the asyncio reader (python/pyasync.c) --------------------------- */
+
+int pyproc__each_tstate(struct pyproc *p, pyproc_tstate_fn fn, void *arg)
+{
+	const struct py_layout *L = &p->L;
+	uint64_t interp = 0;
+	size_t nts = 0, nis = 0;
+	int err = find_interp(p, &interp);
+	if (err)
+		return err;
+	if (!interp)
+		return -EAGAIN;
+	if (L->is_tstate_head < 0)
+		return -EINVAL;
+	struct loop_check li = { 0 };
+	for (; interp && nis < PYPROC_MAX_INTERPS; nis++) {
+		if (loop_check__step(&li, interp))
+			return -ELOOP;
+		uint64_t ts = 0;
+		if ((err = mem__read_ptr(p->mem, interp + (uint64_t)L->is_tstate_head, &ts)) != 0)
+			return err;
+		if ((err = fn(interp, 0, 0, arg)) != 0)
+			return err;
+		struct loop_check lt = { 0 };
+		while (ts && nts++ < PYPROC_MAX_THREADS) {
+			uint64_t tid = 0, next = 0;
+			if (loop_check__step(&lt, ts))
+				return -ELOOP;
+			if ((err = mem__read_ptr(p->mem, ts + (uint64_t)L->ts_thread_id, &tid)) != 0 ||
+			    (err = mem__read_ptr(p->mem, ts + (uint64_t)L->ts_next, &next)) != 0)
+				return err;
+			if ((err = fn(interp, ts, tid, arg)) != 0)
+				return err;
+			ts = next;
+		}
+		if (L->is_next < 0)
+			break;
+		if ((err = mem__read_ptr(p->mem, interp + (uint64_t)L->is_next, &interp)) != 0)
+			return err;
+	}
+	return 0;
+}
+
+int pyproc__read_frame(struct pyproc *p, uint64_t frame_addr, struct py_frame *out)
+{
+	const struct py_layout *L = &p->L;
+	uint8_t buf[FRAME_READ];
+	struct raw_frame rf = { .frame = frame_addr, .entry = false };
+	int err;
+	memset(out, 0, sizeof(*out));
+	out->line = -1;
+	out->frame_addr = frame_addr;
+	if (!frame_addr)
+		return -EFAULT;
+	if (L->family == PY_FAMILY_FRAMEOBJ) {
+		int need = L->f_lasti + 4;
+		if (L->f_code + 8 > need)
+			need = L->f_code + 8;
+		if ((err = mem__read(p->mem, frame_addr, buf, (size_t)need)) != 0)
+			return err;
+		rf.code = rd_u64(buf, L->f_code);
+		rf.instr = (uint64_t)(int64_t)rd_i32(buf, L->f_lasti);
+	} else {
+		size_t need = (size_t)L->if_size;
+		if (need > sizeof(buf) || need < 16 || L->if_code < 0 || L->if_instr < 0 ||
+		    L->if_owner < 0 || (size_t)L->if_owner >= need)
+			return -EINVAL;
+		if ((err = mem__read(p->mem, frame_addr, buf, need)) != 0)
+			return err;
+		rf.code = rd_u64(buf, L->if_code) & L->stackref_mask;
+		rf.instr = rd_u64(buf, L->if_instr);
+		rf.owner = buf[L->if_owner];
+		rf.tlbc = L->if_tlbc_index >= 0 ? rd_i32(buf, L->if_tlbc_index) : 0;
+	}
+	if (!rf.code)
+		return -ENOENT;
+	struct py_thread t = { 0 };
+	p->nraw = 0;
+	raw_push(p, rf);
+	err = resolve_frames(p, &t);
+	p->nraw = 0;
+	if (!err && t.nframes == 1)
+		*out = t.frames[0];
+	else if (!err)
+		err = -ENOENT;
+	free(t.frames);
+	return err;
+}

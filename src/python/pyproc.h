@@ -200,4 +200,24 @@ uint64_t pyproc__syscalls(const struct pyproc *p);
  * (3.14t: a frame with tlbc_index > 0), so far. */
 uint64_t pyproc__tlbc_frames(const struct pyproc *p);
 
+/* ---- for the asyncio reader (python/pyasync.c) --------------------------- */
+
+/* Call fn(interp, tstate, thread_id, arg) for every thread state of every
+ * interpreter, and first fn(interp, 0, 0, arg) once per interpreter. No
+ * frames are read and nothing of the last sample changes. Bounded by
+ * PYPROC_MAX_INTERPS and PYPROC_MAX_THREADS. Returns 0, fn's non-zero
+ * value (which stops the walk), -ELOOP, -EAGAIN (no interpreter yet), or
+ * -errno. */
+typedef int (*pyproc_tstate_fn)(uint64_t interp, uint64_t tstate, uint64_t thread_id,
+				void *arg);
+int pyproc__each_tstate(struct pyproc *p, pyproc_tstate_fn fn, void *arg);
+
+/* Read one frame (a PyFrameObject <= 3.10, a _PyInterpreterFrame 3.11+,
+ * e.g. the one a coroutine embeds) into *out: its code through the code
+ * cache, its line, out->frame_addr = frame_addr (the same address the
+ * thread stacks of pyproc__sample give for that frame). out->code stays
+ * valid as the sample's (see above). Returns 0, -ENOENT when the frame
+ * holds no code object, or -errno. */
+int pyproc__read_frame(struct pyproc *p, uint64_t frame_addr, struct py_frame *out);
+
 #endif

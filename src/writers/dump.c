@@ -13,6 +13,7 @@
 #include "native/merge.h"
 #include "writers/json.h"
 #include "python/locals.h"
+#include "python/pyasync.h"
 #include "python/pyproc.h"
 #include "util/termsafe.h"
 #include "util/xalloc.h"
@@ -287,5 +288,386 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 		json__end_object(j);
 		json__end_object(j);
 	}
+	return j->err;
+}
+
+/* ---- dump --async ---------------------------------------------------------- */
+
+#define TREE_MAX_DEPTH 64
+
+static const struct py_thread *thread_by_ident(const struct dump_proc *p, uint64_t ident)
+{
+	for (size_t i = 0; ident && p->sample && i < p->sample->n; i++)
+		if (p->sample->threads[i].thread_id == ident)
+			return &p->sample->threads[i];
+	return NULL;
+}
+
+static const struct py_task *task_by_addr(const struct py_tasks *ts, uint64_t addr)
+{
+	for (size_t i = 0; i < ts->n; i++)
+		if (ts->tasks[i].addr == addr)
+			return &ts->tasks[i];
+	return NULL;
+}
+
+static size_t count_loops(const struct py_tasks *ts)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ts->n; i++)      /* sorted by loop */
+		n += i == 0 || ts->tasks[i].loop != ts->tasks[i - 1].loop;
+	return n;
+}
+
+/* "thread 4567 "MainThread"" for a threading ident, into buf. */
+static const char *thread_label(const struct dump_proc *p, uint64_t ident, char *buf, size_t n)
+{
+	const struct py_thread *t = thread_by_ident(p, ident);
+	if (t)
+		snprintf(buf, n, "thread %d%s%s%s", (int)t->tid, t->name[0] ? " \"" : "", t->name,
+			 t->name[0] ? "\"" : "");
+	else
+		snprintf(buf, n, "thread ident %#llx", (unsigned long long)ident);
+	return buf;
+}
+
+/* The tasks awaited by task i (its children in the await tree): an index
+ * over awaited_by, child lists per awaiter. */
+struct tree {
+	const struct py_tasks *ts;
+	size_t *first, *next;           /* per task: first child edge; per edge: the next */
+	size_t *child;                  /* per edge: the child task */
+	size_t nedges;
+};
+
+static size_t find_idx(const struct py_tasks *ts, const size_t *order, uint64_t addr)
+{
+	size_t lo = 0, hi = ts->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (ts->tasks[order[mid]].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ts->n && ts->tasks[order[lo]].addr == addr ? order[lo] : SIZE_MAX;
+}
+
+static const struct py_tasks *sort_ts;
+
+static int cmp_by_addr(const void *a, const void *b)
+{
+	uint64_t x = sort_ts->tasks[*(const size_t *)a].addr, y = sort_ts->tasks[*(const size_t *)b].addr;
+	return x < y ? -1 : x > y;
+}
+
+static void tree_build(struct tree *tr, const struct py_tasks *ts)
+{
+	size_t n = ts->n, ne = 0;
+	for (size_t i = 0; i < n; i++)
+		ne += ts->tasks[i].nawaited_by;
+	size_t *order = xmalloc((n ? n : 1) * sizeof(*order));
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	sort_ts = ts;
+	qsort(order, n, sizeof(*order), cmp_by_addr);
+	tr->ts = ts;
+	tr->first = xmalloc((n ? n : 1) * sizeof(size_t));
+	tr->next = xmalloc((ne ? ne : 1) * sizeof(size_t));
+	tr->child = xmalloc((ne ? ne : 1) * sizeof(size_t));
+	tr->nedges = 0;
+	for (size_t i = 0; i < n; i++)
+		tr->first[i] = SIZE_MAX;
+	/* Children in task order: add them last to first. */
+	for (size_t i = n; i-- > 0;) {
+		const struct py_task *t = &ts->tasks[i];
+		for (size_t k = t->nawaited_by; k-- > 0;) {
+			size_t a = find_idx(ts, order, t->awaited_by[k]);
+			if (a == SIZE_MAX)
+				continue;
+			tr->child[tr->nedges] = i;
+			tr->next[tr->nedges] = tr->first[a];
+			tr->first[a] = tr->nedges++;
+		}
+	}
+	free(order);
+}
+
+static void tree_free(struct tree *tr)
+{
+	free(tr->first);
+	free(tr->next);
+	free(tr->child);
+}
+
+static bool awaited_by_listed(const struct py_tasks *ts, const struct py_task *t)
+{
+	for (size_t k = 0; k < t->nawaited_by; k++)
+		if (task_by_addr(ts, t->awaited_by[k]))
+			return true;
+	return false;
+}
+
+static const char *task_frame_name(const struct py_task *t, const struct dump_opts *o)
+{
+	if (!t->nframes)
+		return "";
+	return o->qualname ? t->frames[0].code->qualname : t->frames[0].code->name;
+}
+
+static void tree_print(FILE *f, const struct tree *tr, size_t i, char *prefix, size_t plen,
+		       bool last, int depth, size_t *path, const struct dump_opts *o)
+{
+	const struct py_task *t = &tr->ts->tasks[i];
+	bool cycle = false;
+	for (int d = 0; d < depth; d++)
+		cycle |= path[d] == i;
+	if (depth == 0)
+		line(f, "%s%s [%#llx] %s%s%s", "", t->name[0] ? t->name : "<unnamed>",
+		     (unsigned long long)t->addr, py_task_state_name(t->state),
+		     t->nframes ? " in " : "", task_frame_name(t, o));
+	else
+		line(f, "%s%s %s [%#llx] %s%s%s%s", prefix, last ? "\u2514\u2500\u2500" : "\u251c\u2500\u2500",
+		     t->name[0] ? t->name : "<unnamed>", (unsigned long long)t->addr,
+		     py_task_state_name(t->state), t->nframes ? " in " : "", task_frame_name(t, o),
+		     cycle ? " (cycle)" : "");
+	if (cycle)
+		return;
+	if (depth >= TREE_MAX_DEPTH) {
+		line(f, "%s    ...", prefix);
+		return;
+	}
+	path[depth] = i;
+	size_t nlen = plen;
+	if (depth > 0) {
+		const char *add = last ? "    " : "\u2502   ";
+		size_t al = strlen(add);
+		memcpy(prefix + plen, add, al + 1);
+		nlen = plen + al;
+	}
+	for (size_t e = tr->first[i]; e != SIZE_MAX; e = tr->next[e])
+		tree_print(f, tr, tr->child[e], prefix, nlen, tr->next[e] == SIZE_MAX, depth + 1,
+			   path, o);
+	prefix[plen] = '\0';
+}
+
+static void task_frame_text(FILE *f, const struct py_frame *fr, const struct dump_opts *o)
+{
+	if (fr->line >= 0)
+		line(f, "    %s (%s:%d)", frame_name(fr, o), frame_file(fr, o), fr->line);
+	else
+		line(f, "    %s (%s)", frame_name(fr, o), frame_file(fr, o));
+}
+
+int dump_write_async_text(FILE *f, const struct dump_proc *p, const struct dump_async *a,
+			  const struct dump_opts *o)
+{
+	const struct py_tasks *ts = a->tasks;
+	char tl[128];
+	fputc('\n', f);
+	if (!ts) {
+		line(f, "asyncio: %s", a->why && a->why[0] ? a->why : "no tasks");
+		return ferror(f) ? -EIO : 0;
+	}
+	size_t nloops = count_loops(ts);
+	line(f, "asyncio: %zu task%s in %zu event loop%s%s", ts->n, ts->n == 1 ? "" : "s", nloops,
+	     nloops == 1 ? "" : "s", ts->truncated ? " (more not read)" : "");
+	for (size_t i = 0; i < ts->n; i++) {
+		const struct py_task *t = &ts->tasks[i];
+		if (i == 0 || t->loop != ts->tasks[i - 1].loop) {
+			fputc('\n', f);
+			if (t->loop_thread_id)
+				line(f, "Event loop %#llx (%s):", (unsigned long long)t->loop,
+				     thread_label(p, t->loop_thread_id, tl, sizeof(tl)));
+			else
+				line(f, "Event loop %#llx (not running):", (unsigned long long)t->loop);
+		}
+		char state[160];
+		if (t->state == PY_TASK_RUNNING && t->thread_id)
+			snprintf(state, sizeof(state), "running in %s",
+				 thread_label(p, t->thread_id, tl, sizeof(tl)));
+		else
+			snprintf(state, sizeof(state), "%s", py_task_state_name(t->state));
+		line(f, "Task %#llx%s%s%s (%s)", (unsigned long long)t->addr, t->name[0] ? " \"" : "",
+		     t->name, t->name[0] ? "\"" : "", state);
+		if (t->err)
+			line(f, "    <error reading this task: %s>", strerror(-t->err));
+		for (size_t k = 0; k < t->nframes; k++)
+			task_frame_text(f, &t->frames[k], o);
+		if (t->chain_truncated)
+			line(f, "    ... (coroutine chain truncated at %d)", PYASYNC_MAX_CHAIN);
+		for (size_t k = 0; k < t->nawaited_by; k++) {
+			const struct py_task *w = task_by_addr(ts, t->awaited_by[k]);
+			line(f, "    awaited by task %#llx%s%s%s", (unsigned long long)t->awaited_by[k],
+			     w && w->name[0] ? " \"" : "", w ? w->name : "", w && w->name[0] ? "\"" : "");
+		}
+	}
+	if (ts->n) {
+		struct tree tr;
+		tree_build(&tr, ts);
+		char *prefix = xmalloc(TREE_MAX_DEPTH * 8 + 8);
+		size_t *path = xmalloc((TREE_MAX_DEPTH + 1) * sizeof(*path));
+		prefix[0] = '\0';
+		fputc('\n', f);
+		line(f, "Await tree (each task under the tasks awaiting it):");
+		for (size_t i = 0; i < ts->n; i++)
+			if (!awaited_by_listed(ts, &ts->tasks[i]))
+				tree_print(f, &tr, i, prefix, 0, true, 0, path, o);
+		free(path);
+		free(prefix);
+		tree_free(&tr);
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+static void hex_id(struct json *j, uint64_t v)
+{
+	char b[24];
+	snprintf(b, sizeof(b), "%#llx", (unsigned long long)v);
+	json__string(j, b);
+}
+
+static void thread_json(struct json *j, const struct dump_proc *p, uint64_t ident)
+{
+	const struct py_thread *t = thread_by_ident(p, ident);
+	if (!ident) {
+		json__null(j);
+		return;
+	}
+	json__begin_object(j);
+	json__key(j, "thread_id");
+	json__uint(j, ident);
+	json__key(j, "os_thread_id");
+	if (t)
+		json__int(j, t->tid);
+	else
+		json__null(j);
+	json__key(j, "thread_name");
+	if (t && t->name[0])
+		json__string(j, t->name);
+	else
+		json__null(j);
+	json__end_object(j);
+}
+
+int dump_write_async_json(struct json *j, const struct dump_proc *p, const struct dump_async *a,
+			  const struct dump_opts *o)
+{
+	const struct pyproc_info *in = p->info;
+	const struct py_tasks *ts = a->tasks;
+	json__begin_object(j);
+	json__key(j, "pid");
+	json__int(j, in->pid);
+	json__key(j, "python_version");
+	json__string(j, in->version_str);
+	json__key(j, "threads");
+	json__begin_array(j);
+	dump_write_json(j, p, o);
+	json__end_array(j);
+	json__key(j, "asyncio");
+	json__begin_object(j);
+	json__key(j, "imported");
+	json__bool(j, ts != NULL);
+	json__key(j, "message");
+	if (!ts && a->why)
+		json__string(j, a->why);
+	else
+		json__null(j);
+	json__key(j, "truncated");
+	json__bool(j, ts && ts->truncated);
+	json__key(j, "loops");
+	json__begin_array(j);
+	for (size_t i = 0; ts && i < ts->n; i++) {
+		const struct py_task *t = &ts->tasks[i];
+		if (i && t->loop == ts->tasks[i - 1].loop)
+			continue;
+		json__begin_object(j);
+		json__key(j, "id");
+		hex_id(j, t->loop);
+		json__key(j, "thread");
+		thread_json(j, p, t->loop_thread_id);
+		json__end_object(j);
+	}
+	json__end_array(j);
+	json__key(j, "tasks");
+	json__begin_array(j);
+	for (size_t i = 0; ts && i < ts->n; i++) {
+		const struct py_task *t = &ts->tasks[i];
+		json__begin_object(j);
+		json__key(j, "id");
+		hex_id(j, t->addr);
+		json__key(j, "addr");
+		json__uint(j, t->addr);
+		json__key(j, "name");
+		json__string(j, t->name);
+		json__key(j, "state");
+		json__string(j, py_task_state_name(t->state));
+		json__key(j, "loop");
+		if (t->loop)
+			hex_id(j, t->loop);
+		else
+			json__null(j);
+		json__key(j, "thread");
+		thread_json(j, p, t->state == PY_TASK_RUNNING ? t->thread_id : 0);
+		json__key(j, "error");
+		if (t->err)
+			json__string(j, strerror(-t->err));
+		else
+			json__null(j);
+		json__key(j, "frames");
+		json__begin_array(j);
+		for (size_t k = 0; k < t->nframes; k++) {
+			const struct py_frame *fr = &t->frames[k];
+			json__begin_object(j);
+			json__key(j, "name");
+			json__string(j, frame_name(fr, o));
+			json__key(j, "qualname");
+			json__string(j, fr->code->qualname);
+			json__key(j, "filename");
+			json__string(j, fr->code->filename);
+			json__key(j, "short_filename");
+			json__string(j, fr->code->short_filename);
+			json__key(j, "line");
+			json__int(j, fr->line);
+			json__key(j, "frame_addr");
+			json__uint(j, fr->frame_addr);
+			json__end_object(j);
+		}
+		json__end_array(j);
+		json__key(j, "chain_truncated");
+		json__bool(j, t->chain_truncated);
+		json__key(j, "awaited_by");
+		json__begin_array(j);
+		for (size_t k = 0; k < t->nawaited_by; k++) {
+			const struct py_task *w = task_by_addr(ts, t->awaited_by[k]);
+			json__begin_object(j);
+			json__key(j, "id");
+			hex_id(j, t->awaited_by[k]);
+			json__key(j, "name");
+			if (w)
+				json__string(j, w->name);
+			else
+				json__null(j);
+			json__end_object(j);
+		}
+		json__end_array(j);
+		json__end_object(j);
+	}
+	json__end_array(j);
+	json__end_object(j);
+	json__key(j, "process_info");
+	json__begin_object(j);
+	json__key(j, "pid");
+	json__int(j, in->pid);
+	json__key(j, "command_line");
+	json__string(j, in->cmdline);
+	json__key(j, "executable");
+	json__string(j, in->exe);
+	if (p->core) {
+		json__key(j, "core_file");
+		json__string(j, p->core);
+	}
+	json__end_object(j);
+	json__end_object(j);
 	return j->err;
 }

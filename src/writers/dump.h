@@ -11,6 +11,14 @@
  * termsafe_escape() (util/termsafe.h): names from the target cannot send
  * control characters to the terminal; the JSON keeps them exact. Both write
  * to a FILE and return 0 or -EIO.
+ *
+ * dump --async: after the threads, the asyncio tasks (python/pyasync.h) of
+ * each event loop: per loop a header with the thread running it, per task
+ * its id (hex, as hex(id(task))), name, state, coroutine stack (innermost
+ * first, the frame format of the threads) and the tasks awaiting it; then
+ * an await tree (each task under the tasks awaiting it). Its JSON: one
+ * object per process with the thread objects and an "asyncio" object (the
+ * schema: docs/formats.md, "dump --async JSON").
  */
 #ifndef CSPY_DUMP_H
 #define CSPY_DUMP_H
@@ -53,5 +61,19 @@ struct json;
  * json__begin_array(), call dump_write_json() per process, end it with
  * json__end_array() and json__end(). */
 int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump_opts *o);
+
+struct py_tasks;
+/* The asyncio part of dump --async. tasks: the read (NULL when it failed
+ * or asyncio is not imported: then why says so, in one line). */
+struct dump_async {
+	const struct py_tasks *tasks;
+	const char *why;
+};
+int dump_write_async_text(FILE *f, const struct dump_proc *p, const struct dump_async *a,
+			  const struct dump_opts *o);
+/* JSON: the process object ({"pid", "process_info", "threads", "asyncio"})
+ * as one element of the caller's array. */
+int dump_write_async_json(struct json *j, const struct dump_proc *p, const struct dump_async *a,
+			  const struct dump_opts *o);
 
 #endif
