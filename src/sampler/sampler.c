@@ -24,16 +24,18 @@
  * name pattern's lane (profile__thread_exit), unless --threads keeps each
  * thread's root frame apart.
  *
- * --async: after a read in which a thread's stack holds asyncio frames (a
- * file under asyncio/: an event loop runs there; otherwise nothing more is
- * read), the frames of those threads are made profile frame ids (the
- * task read may reuse the code cache), the tasks are read (python/pyasync.h:
- * the running ones and their awaiters; every task with --idle) right after
- * the pause, and each thread running a task is added as the task's stack
- * (agg/taskjoin.h); with --idle each pending task too, in the lane of the
- * thread running its loop. The frame address match checks the two reads
- * against each other: a task that moved on in between leaves the thread's
- * own stack (async_unjoined), never a wrong one.
+ * --async: in the pause, right after the thread stacks were read
+ * (snapshot's after_read), when a kept thread's stack holds asyncio frames
+ * (a file under asyncio/: an event loop runs there; otherwise nothing more
+ * is read), the kept threads' frames are made profile frame ids (the task
+ * read may grow the code cache they point into) and the tasks are read
+ * (python/pyasync.h: the running ones and their awaiters; every task with
+ * --idle). After the pause (and the native merge) each thread running a
+ * task is added as the task's stack (agg/taskjoin.h), the others from their
+ * ids; with --idle each pending task too, in the lane of the thread running
+ * its loop. The frame address match checks the two reads against each
+ * other: a task whose coroutine is not in its thread's stack leaves the
+ * thread's own stack (async_unjoined), never a wrong one.
  */
 #include "sampler/sampler.h"
 
@@ -90,12 +92,17 @@ struct sampler {
 	/* --async */
 	struct taskjoin *tj;
 	struct loop_code { uint64_t uid; bool loop; } loop_cache[LOOP_CACHE];
-	uint32_t *aj_ids;               /* frame ids of the event-loop threads, innermost
-					 * first, thread i's from aj_off[i] */
-	uint64_t *aj_addrs;             /* ... and their frame addresses (0: native) */
+	struct target *aj_target;       /* the target being read (async_after_read's) */
+	bool aj_ids_ok, aj_tasks_ok;    /* this read: frames as ids; tasks read */
+	uint32_t *aj_py;                /* the kept threads' Python frame ids, innermost
+					 * first (as py_thread.frames), thread i's from aj_pyoff[i] */
+	uint64_t *aj_pyaddr;            /* ... and their frame addresses */
+	size_t aj_py_cap, aj_pyaddr_cap;
+	size_t *aj_pyoff;               /* [thread + 1] */
+	size_t aj_pyoff_cap;
+	uint32_t *aj_ids;               /* one thread's frames (native ones merged) as ids, */
+	uint64_t *aj_addrs;             /* ... and addresses (0: native), innermost first */
 	size_t aj_cap, aj_addrs_cap;
-	size_t *aj_off;                 /* [thread + 1]; equal bounds: not a loop thread */
-	size_t aj_off_cap;
 	uint32_t *aj_stack;             /* a joined stack, root first */
 	size_t aj_stack_cap;
 };
@@ -147,9 +154,11 @@ void sampler__free(struct sampler *s)
 	stack_builder__free(s->sb);
 	free(s->live_tids);
 	taskjoin__free(s->tj);
+	free(s->aj_py);
+	free(s->aj_pyaddr);
+	free(s->aj_pyoff);
 	free(s->aj_ids);
 	free(s->aj_addrs);
-	free(s->aj_off);
 	free(s->aj_stack);
 	free(s);
 }
@@ -202,9 +211,11 @@ static uint32_t native_frame_id(struct sampler *s, const struct native_frame *nf
 }
 
 /* ms: the thread's merged native stack with --native, else NULL. ids: the
- * frames to show instead (--async: a task's stack), root first, else NULL. */
+ * frames to show instead (--async: made ids before the task read, or a
+ * task's stack: joined), root first, else NULL. */
 static void add_thread(struct sampler *s, struct target *t, const struct py_thread *th,
-		       const struct merged_stack *ms, const uint32_t *ids, size_t nids, uint64_t t_ns)
+		       const struct merged_stack *ms, const uint32_t *ids, size_t nids, bool joined,
+		       uint64_t t_ns)
 {
 	if (!s->c.include_idle && !th->active)
 		return;
@@ -237,7 +248,7 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		stack_builder__root(sb, profile__frame(s->prof, label, "", "", -1, PROF_FRAME_THREAD));
 		free(label);
 	}
-	if (th->truncated && !ids)      /* the root frames beyond PYPROC_MAX_DEPTH were not read */
+	if (th->truncated && !joined)   /* the root frames beyond PYPROC_MAX_DEPTH were not read */
 		stack_builder__root(sb, profile__frame(s->prof, SAMPLER_TRUNCATED, "", "", -1,
 						       PROF_FRAME_OTHER));
 	enum stack_lines lines = s->c.no_lineno ? STACK_LINES_NONE
@@ -290,42 +301,51 @@ static bool in_loop(struct sampler *s, const struct py_thread *th)
 	return false;
 }
 
-/* Before the task read: which threads run a loop (none: no read), their
- * frames as ids and addresses; then the read. false: no task stacks this
- * time (every thread added as it is). */
-static bool async_prepare(struct sampler *s, struct target *t, bool native)
+static bool kept(const struct sampler *s, const struct py_thread *th)
 {
-	const struct py_sample *sample = &s->snap.sample;
+	return (s->c.include_idle || th->active) && (!s->c.gil_only || th->owns_gil);
+}
+
+/* In the read (snapshot's after_read: in the pause, right after the thread
+ * stacks, before native unwinding): when a kept thread runs an event loop
+ * (or at a process's first sample, to learn whether its asyncio can be
+ * read), every kept thread's Python frames made profile frame ids (the task
+ * read may grow the code cache the frames point into), then the tasks read.
+ * aj_ids_ok: the ids stand in for the frames this sample; aj_tasks_ok: the
+ * tasks were read and indexed. */
+static void async_after_read(void *arg, const struct py_sample *sample)
+{
+	struct sampler *s = arg;
+	struct target *t = s->aj_target;
+	s->aj_ids_ok = s->aj_tasks_ok = false;
 	if (t->async_err == -ENOTSUP)
-		return false;
-	s->aj_off = xgrow(s->aj_off, &s->aj_off_cap, sample->n + 1, sizeof(*s->aj_off));
+		return;
+	bool loop = false;
+	for (size_t i = 0; i < sample->n && !loop; i++)
+		loop = kept(s, &sample->threads[i]) && in_loop(s, &sample->threads[i]);
+	if (!loop && t->async_checked)
+		return;
+	s->aj_pyoff = xgrow(s->aj_pyoff, &s->aj_pyoff_cap, sample->n + 1, sizeof(*s->aj_pyoff));
 	enum stack_lines lines = lines_of(s);
 	size_t n = 0;
-	s->aj_off[0] = 0;
+	s->aj_pyoff[0] = 0;
 	for (size_t i = 0; i < sample->n; i++) {
 		const struct py_thread *th = &sample->threads[i];
-		const struct merged_stack *ms = native && i < s->snap.native.n ? &s->snap.native.threads[i]
-						: NULL;
-		bool keep = (s->c.include_idle || th->active) && (!s->c.gil_only || th->owns_gil) &&
-			    !(native && (!ms || ms->err));
-		if (keep && in_loop(s, th)) {
-			size_t nf = ms ? ms->n : th->nframes;
-			s->aj_ids = xgrow(s->aj_ids, &s->aj_cap, n + nf, sizeof(*s->aj_ids));
-			s->aj_addrs = xgrow(s->aj_addrs, &s->aj_addrs_cap, n + nf, sizeof(*s->aj_addrs));
+		if (kept(s, th)) {
+			size_t nf = th->nframes;
+			s->aj_py = xgrow(s->aj_py, &s->aj_py_cap, n + nf, sizeof(*s->aj_py));
+			s->aj_pyaddr = xgrow(s->aj_pyaddr, &s->aj_pyaddr_cap, n + nf, sizeof(*s->aj_pyaddr));
 			for (size_t k = 0; k < nf; k++) {
-				const struct py_frame *fr = ms ? ms->frames[k].py : &th->frames[k];
-				s->aj_ids[n + k] = fr ? stack_builder__frame_id(s->sb, fr, lines)
-						      : native_frame_id(s, &ms->frames[k].native);
-				s->aj_addrs[n + k] = fr ? fr->frame_addr : 0;
+				s->aj_py[n + k] = stack_builder__frame_id(s->sb, &th->frames[k], lines);
+				s->aj_pyaddr[n + k] = th->frames[k].frame_addr;
 			}
 			n += nf;
 		}
-		s->aj_off[i + 1] = n;
+		s->aj_pyoff[i + 1] = n;
 	}
-	if (!n && t->async_checked)
-		return false;
+	s->aj_ids_ok = true;
 	unsigned flags = s->c.include_idle ? 0 : PYASYNC_RUNNING;
-	if (!n)
+	if (!loop)
 		flags = PYASYNC_RUNNING | PYASYNC_NO_FRAMES;    /* the first sample: can it be read? */
 	char why[sizeof(s->st.async_why)] = "";
 	uint64_t t0 = clock_now_ns();
@@ -341,17 +361,17 @@ static bool async_prepare(struct sampler *s, struct target *t, bool native)
 	}
 	if (err && err != -ENOENT)
 		s->st.async_fails++;
-	if (err || !n)
-		return false;
+	if (err || !loop)
+		return;
 	if (!s->tj)
 		s->tj = taskjoin__new();
 	taskjoin__index(s->tj, &t->async_tasks);
-	return true;
+	s->aj_tasks_ok = true;
 }
 
-/* A task's stack (taskjoin items) as frame ids, root first, into aj_stack. */
-static size_t async_ids(struct sampler *s, const struct target *t, const struct tj_item *it, size_t n,
-			size_t thread)
+/* A task's stack (taskjoin items) as frame ids, root first, into aj_stack;
+ * thread frames from aj_ids (the thread's, innermost first). */
+static size_t async_ids(struct sampler *s, const struct target *t, const struct tj_item *it, size_t n)
 {
 	s->aj_stack = xgrow(s->aj_stack, &s->aj_stack_cap, n ? n : 1, sizeof(*s->aj_stack));
 	enum stack_lines lines = lines_of(s);
@@ -369,40 +389,61 @@ static size_t async_ids(struct sampler *s, const struct target *t, const struct 
 					 : profile__frame(s->prof, "?", "", "", -1, PROF_FRAME_OTHER);
 			break;
 		case TJ_THREAD_FRAME:
-			s->aj_stack[k] = s->aj_ids[s->aj_off[thread] + it[k].frame];
+			s->aj_stack[k] = s->aj_ids[it[k].frame];
 			break;
 		}
 	}
 	return n;
 }
 
-/* After the task read: each loop thread as its running task's stack (or as
- * it is), and with --idle each pending task in its loop thread's lane. */
-static void async_add(struct sampler *s, struct target *t, uint64_t t_ns)
+/* After the read, when the frames were made ids (aj_ids_ok): every thread
+ * added from them, a thread running a task (aj_tasks_ok) as the task's
+ * stack; with --idle each pending task too, in its loop thread's lane. */
+static void async_add(struct sampler *s, struct target *t, bool native, uint64_t t_ns)
 {
 	const struct py_sample *sample = &s->snap.sample;
 	for (size_t i = 0; i < sample->n; i++) {
-		size_t off = s->aj_off[i], nf = s->aj_off[i + 1] - off;
-		if (!nf)
-			continue;
 		const struct py_thread *th = &sample->threads[i];
-		long ti = taskjoin__running(s->tj, th->thread_id);
+		const struct merged_stack *ms = NULL, no_unwinder = {
+			.err = -ENOTSUP, .fail = NATIVE_FAIL_NO_UNWINDER };
+		if (native)
+			ms = i < s->snap.native.n ? &s->snap.native.threads[i] : &no_unwinder;
+		if (!kept(s, th) || (ms && ms->err)) {
+			add_thread(s, t, th, ms, NULL, 0, false, t_ns);        /* dropped, counted */
+			continue;
+		}
+		/* The thread's frames as ids and addresses, innermost first. */
+		size_t off = s->aj_pyoff[i], nf = ms ? ms->n : th->nframes;
+		s->aj_ids = xgrow(s->aj_ids, &s->aj_cap, nf ? nf : 1, sizeof(*s->aj_ids));
+		s->aj_addrs = xgrow(s->aj_addrs, &s->aj_addrs_cap, nf ? nf : 1, sizeof(*s->aj_addrs));
+		for (size_t k = 0; k < nf; k++) {
+			const struct py_frame *fr = ms ? ms->frames[k].py : &th->frames[k];
+			size_t pk = fr ? (size_t)(fr - th->frames) : 0;
+			if (fr && pk >= th->nframes) {          /* not this thread's: never */
+				s->aj_ids[k] = profile__frame(s->prof, "?", "", "", -1, PROF_FRAME_OTHER);
+				s->aj_addrs[k] = 0;
+				continue;
+			}
+			s->aj_ids[k] = fr ? s->aj_py[off + pk] : native_frame_id(s, &ms->frames[k].native);
+			s->aj_addrs[k] = fr ? s->aj_pyaddr[off + pk] : 0;
+		}
+		long ti = s->aj_tasks_ok ? taskjoin__running(s->tj, th->thread_id) : -1;
 		size_t n = 0;
-		const struct tj_item *it = ti >= 0 ? taskjoin__stack(s->tj, (size_t)ti, s->aj_addrs + off,
-								     nf, &n) : NULL;
+		const struct tj_item *it = ti >= 0 ? taskjoin__stack(s->tj, (size_t)ti, s->aj_addrs, nf, &n)
+					   : NULL;
 		if (it) {
 			s->st.async_joined++;
-			add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, t, it, n, i), t_ns);
+			add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, t, it, n), true, t_ns);
 			continue;
 		}
 		s->st.async_unjoined += ti >= 0;
-		/* No task runs there (the loop itself): the thread's own frames. */
-		s->aj_stack = xgrow(s->aj_stack, &s->aj_stack_cap, nf, sizeof(*s->aj_stack));
+		/* No task runs there (the loop itself, or no loop): its own frames. */
+		s->aj_stack = xgrow(s->aj_stack, &s->aj_stack_cap, nf ? nf : 1, sizeof(*s->aj_stack));
 		for (size_t k = 0; k < nf; k++)
-			s->aj_stack[k] = s->aj_ids[off + nf - 1 - k];
-		add_thread(s, t, th, NULL, s->aj_stack, nf, t_ns);
+			s->aj_stack[k] = s->aj_ids[nf - 1 - k];
+		add_thread(s, t, th, NULL, s->aj_stack, nf, false, t_ns);
 	}
-	if (!s->c.include_idle)
+	if (!s->c.include_idle || !s->aj_tasks_ok)
 		return;
 	for (size_t ti = 0; ti < t->async_tasks.n; ti++) {
 		const struct py_task *task = &t->async_tasks.tasks[ti];
@@ -419,7 +460,7 @@ static void async_add(struct sampler *s, struct target *t, uint64_t t_ns)
 		if (!it)
 			continue;
 		s->st.async_pending++;
-		add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, t, it, n, 0), t_ns);
+		add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, t, it, n), true, t_ns);
 	}
 }
 
@@ -463,6 +504,12 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	 * all of them. */
 	bool native = s->c.native && !s->c.nonblocking;
 	struct snap_req r = { .flags = flags, .native = native };
+	if (s->c.async_tasks) {
+		r.after_read = async_after_read;
+		r.after_read_arg = s;
+		s->aj_target = t;
+		s->aj_ids_ok = s->aj_tasks_ok = false;
+	}
 	r.pause = s->c.nonblocking ? SNAP_NONBLOCKING
 		: t->snap.uw && s->c.include_idle ? SNAP_PAUSE_TASKS : SNAP_PAUSE_RUNNING;
 	int err = snapshot__take(&t->snap, &r, &s->snap, &s->pstats);
@@ -498,7 +545,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		t->retired_at = now;
 	}
 	const struct py_sample *sample = &s->snap.sample;
-	bool async = s->c.async_tasks && async_prepare(s, t, native);
+	bool async = s->c.async_tasks && s->aj_ids_ok;
 	s->tick_threads += (int)sample->n;
 	for (size_t i = 0; i < sample->n; i++) {
 		const struct py_thread *th = &sample->threads[i];
@@ -509,11 +556,11 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 			.err = -ENOTSUP, .fail = NATIVE_FAIL_NO_UNWINDER };
 		if (native)
 			ms = i < s->snap.native.n ? &s->snap.native.threads[i] : &no_unwinder;
-		if (!async || s->aj_off[i] == s->aj_off[i + 1])
-			add_thread(s, t, th, ms, NULL, 0, t_ns);
+		if (!async)
+			add_thread(s, t, th, ms, NULL, 0, false, t_ns);
 	}
 	if (async)
-		async_add(s, t, t_ns);
+		async_add(s, t, native, t_ns);
 }
 
 static void update_status(struct sampler *s, uint64_t now)

@@ -66,7 +66,7 @@ def look(which):
     }
 
 
-def spin(which):
+def busy_spin(which):
     t0 = time.perf_counter()
     end = t0 + SPIN[which]
     while time.perf_counter() < end:
@@ -76,12 +76,12 @@ def spin(which):
 
 def burn_alpha():
     look('alpha')
-    spin('alpha')
+    busy_spin('alpha')
 
 
 def burn_beta():
     look('beta')
-    spin('beta')
+    busy_spin('beta')
 
 
 async def alpha_work():
