@@ -136,6 +136,7 @@ async def reporter():
         waits.append({'task': task_name(t), 'coro': coro.__name__ if coro else '',
                       'function': st[0].f_code.co_name if st else '',
                       'line': st[0].f_lineno if st else -1})
+    write_json(ORACLE + '.acct', dict(spent))      # before the oracle: there once it is
     write_json(ORACLE, {'pid': os.getpid(), 'threads': [{}], 'extra': {}, 'mode': MODE,
                         'version': list(sys.version_info[:3]), 'seen': seen, 'waits': waits,
                         'spin': SPIN})
