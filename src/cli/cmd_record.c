@@ -644,6 +644,10 @@ int cmd_record(int argc, char **argv)
 	if (c.o.async_tasks && sampler__status(s)->async_why[0])
 		cli_note("--async: %s: its samples keep their thread stacks",
 			 sampler__status(s)->async_why);
+	else if (c.o.async_tasks && sampler__status(s)->samples && !sampler__status(s)->async_joined &&
+		 !sampler__status(s)->async_pending)
+		cli_note("--async: no sample found an asyncio task (no event loop ran, or asyncio "
+			 "was not imported): the stacks are the threads' own");
 	if (sampler__status(s)->gave_up[0]) {
 		cli_error("%s", sampler__status(s)->gave_up);
 		rc = 1;

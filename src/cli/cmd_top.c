@@ -675,6 +675,9 @@ int cmd_top(int argc, char **argv)
 
 	if (c.o.async_tasks && st->async_why[0])
 		cli_note("--async: %s: its samples keep their thread stacks", st->async_why);
+	else if (c.o.async_tasks && st->samples && !st->async_joined && !st->async_pending)
+		cli_note("--async: no sample found an asyncio task (no event loop ran, or asyncio "
+			 "was not imported): the stacks are the threads' own");
 	if (st->gave_up[0]) {
 		cli_error("%s", st->gave_up);
 		rc = 1;

@@ -25,8 +25,9 @@ Once, on the default interpreter: `--native` with `--async`; a target that
 imports asyncio only after cspy attached (launch mode); a `--async`
 profile rendered by `cspy report` into every format and read by the
 tests/e2e/consumer_*.py modules; `top --async` in plain text (stdout not
-a terminal) showing the task rows. On 2.7: `--async` says in one note why
-there are no task stacks and records the thread stacks.
+a terminal) showing the task rows; a program without an event loop: one
+note that no task was found. On 2.7: `--async` says in one note why there
+are no task stacks and records the thread stacks.
 
 cspy's note that the reader cannot read an interpreter's asyncio
 ("--async: process N: ...") makes the check n/a with that reason on 3.6,
@@ -406,6 +407,28 @@ def check_no_asyncio(ctx):
     ctx.finish()
 
 
+def check_no_loop(ctx):
+    """A program without an event loop: one note saying no task was found,
+    the thread stacks recorded."""
+    d = ctx.tmpdir()
+    prog = os.path.join(d, 'spin.py')
+    with open(prog, 'w') as f:
+        f.write('import time\nt = time.time()\nwhile time.time() - t < 0.6: pass\n')
+    out = os.path.join(d, 'p.json')
+    r = ctx.cspy(['record', '--async', '-f', 'json', '-o', out, '--', ctx.interp.path, prog])
+    notes = RE_NOTE.findall(r.err)
+    p = []
+    if r.rc != 0:
+        p.append('exit %d, expected 0: %s' % (r.rc, r.err.strip()[-500:]))
+    if len(notes) != 1 or 'no sample found an asyncio task' not in notes[0]:
+        p.append('expected one "cspy> --async: no sample found an asyncio task ..." note, got: %s'
+                 % r.err.strip()[-500:])
+    if os.path.exists(out) and not any(f['name'] == '<module>' for f in R.load_json_doc(out)['frames']):
+        p.append('no thread stack recorded')
+    ctx.fail(r, p)
+    ctx.finish()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('-k', action='append', metavar='PATTERN')
@@ -432,7 +455,7 @@ def main():
             lambda i: None if i.minor < (3, 0) else 'has asyncio (the other checks)')]
     default = e2elib.default_interp(interps)
     glob = [('native', check_native), ('late_import', check_late_import),
-            ('formats', check_formats), ('top', check_top)]
+            ('formats', check_formats), ('top', check_top), ('no_loop', check_no_loop)]
     results, jobs = {}, []
     for i in interps:
         for name, fn, na in per:
