@@ -29,8 +29,8 @@
  * (a file under asyncio/: an event loop runs there; otherwise nothing more
  * is read), the kept threads' frames are made profile frame ids (the task
  * read may grow the code cache they point into) and the tasks are read
- * (python/pyasync.h: the running ones and their awaiters; every task with
- * --idle). After the pause (and the native merge) each thread running a
+ * (python/pyasync.h: the running ones and their awaiters; with --idle every
+ * task, read after the pause: thousands of them would hold the target). After the pause (and the native merge) each thread running a
  * task is added as the task's stack (agg/taskjoin.h), the others from their
  * ids; with --idle each pending task too, in the lane of the thread running
  * its loop. The frame address match checks the two reads against each
@@ -94,6 +94,7 @@ struct sampler {
 	struct loop_code { uint64_t uid; bool loop; } loop_cache[LOOP_CACHE];
 	struct target *aj_target;       /* the target being read (async_after_read's) */
 	bool aj_ids_ok, aj_tasks_ok;    /* this read: frames as ids; tasks read */
+	bool aj_loop, aj_read;          /* ... an event loop seen; the tasks' read done */
 	uint32_t *aj_py;                /* the kept threads' Python frame ids, innermost
 					 * first (as py_thread.frames), thread i's from aj_pyoff[i] */
 	uint64_t *aj_pyaddr;            /* ... and their frame addresses */
@@ -301,6 +302,8 @@ static bool in_loop(struct sampler *s, const struct py_thread *th)
 	return false;
 }
 
+static void async_read(struct sampler *s, struct target *t);
+
 static bool kept(const struct sampler *s, const struct py_thread *th)
 {
 	return (s->c.include_idle || th->active) && (!s->c.gil_only || th->owns_gil);
@@ -317,7 +320,7 @@ static void async_after_read(void *arg, const struct py_sample *sample)
 {
 	struct sampler *s = arg;
 	struct target *t = s->aj_target;
-	s->aj_ids_ok = s->aj_tasks_ok = false;
+	s->aj_ids_ok = s->aj_tasks_ok = s->aj_read = false;
 	if (t->async_err == -ENOTSUP)
 		return;
 	bool loop = false;
@@ -344,6 +347,19 @@ static void async_after_read(void *arg, const struct py_sample *sample)
 		s->aj_pyoff[i + 1] = n;
 	}
 	s->aj_ids_ok = true;
+	s->aj_loop = loop;
+	/* Every task (--idle) can be thousands: read after the pause, not
+	 * holding the target that long (the frame address match still checks
+	 * the running ones). */
+	if (!s->c.include_idle || s->c.nonblocking)
+		async_read(s, t);
+}
+
+/* The tasks read (after async_after_read), indexed: aj_tasks_ok. */
+static void async_read(struct sampler *s, struct target *t)
+{
+	bool loop = s->aj_loop;
+	s->aj_read = true;
 	unsigned flags = s->c.include_idle ? 0 : PYASYNC_RUNNING;
 	if (!loop)
 		flags = PYASYNC_RUNNING | PYASYNC_NO_FRAMES;    /* the first sample: can it be read? */
@@ -546,6 +562,8 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	}
 	const struct py_sample *sample = &s->snap.sample;
 	bool async = s->c.async_tasks && s->aj_ids_ok;
+	if (async && !s->aj_read)
+		async_read(s, t);               /* --idle: after the pause */
 	s->tick_threads += (int)sample->n;
 	for (size_t i = 0; i < sample->n; i++) {
 		const struct py_thread *th = &sample->threads[i];
