@@ -13,8 +13,10 @@ blocking, RATE Hz, S seconds; --smoke: 0.5 s) three ways: without --async
 the running tasks and their awaiters), and with --async --idle (every task,
 each sample). CSPY_STATS gives cspy's CPU (start-up taken away: CPU per
 sample after the first), the pause ("hold": paused_s / pauses, what the
-target is stopped for), and the task reads (async_read_s / async_reads:
-their share of the CPU per sample; joined/unjoined samples).
+target is stopped for), the task reads (async_read_s per sample: the
+reader's time, in the pause without --idle, after it with --idle) and the
+task stacks built from them (async_join_s per sample: cspy's own), and the
+joined/unjoined samples.
 
 Prints a markdown table; the last line is "N passed, N failed": a case
 fails when it does not RUN (cspy died, no samples), never because of a
@@ -138,8 +140,8 @@ def main():
     passed = failed = 0
     notes = []
     L = ['| Python | tasks | cspy record | samples | achieved Hz | CPU µs/sample | task read µs/sample '
-         '| hold µs (pause) | task stacks (joined / not) | pending-task samples |',
-         '|' + '---|' * 10]
+         '| join µs/sample | hold µs (pause) | task stacks (joined / not) | pending-task samples |',
+         '|' + '---|' * 11]
     try:
         for minor in opts.pythons.split(','):
             py = python(minor)
@@ -155,7 +157,7 @@ def main():
                     except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
                         failed += 1
                         log('  FAIL  %s: %s' % (name, e))
-                        L.append('| %s | %d | %s | failed: %s |%s' % (minor, n, label, str(e)[:150], ' |' * 6))
+                        L.append('| %s | %d | %s | failed: %s |%s' % (minor, n, label, str(e)[:150], ' |' * 7))
                         continue
                     passed += 1
                     k = s['samples']
@@ -164,9 +166,11 @@ def main():
                     read_us = s.get('async_read_s', 0) / k * 1e6 if ar else None
                     hold = s['paused_s'] / s['pauses'] * 1e6 if s.get('pauses') else None
                     log('  ok    %s: %.1f µs/sample%s' % (name, us, '; ' + s['note'] if s['note'] else ''))
-                    L.append('| %s | %d | %s | %d | %.0f | %.1f | %s | %s | %s | %s |' % (
+                    join_us = s.get('async_join_s', 0) / k * 1e6 if ar else None
+                    L.append('| %s | %d | %s | %d | %.0f | %.1f | %s | %s | %s | %s | %s |' % (
                         minor, n, label, k, k / s['elapsed_s'], us,
                         '%.1f' % read_us if read_us is not None else '–',
+                        '%.1f' % join_us if join_us is not None else '–',
                         '%.1f' % hold if hold is not None else '–',
                         '%d / %d' % (s.get('async_joined', 0), s.get('async_unjoined', 0)) if extra else '–',
                         s.get('async_pending', 0) if '--idle' in extra else '–'))

@@ -494,9 +494,10 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		(unsigned long long)st->pauses, (double)st->paused_ns / 1e9,
 		(unsigned long long)st->gil_retries, (unsigned long long)st->tlbc_frames, runs);
 	/* --async: what its task reads cost (bench/run.py) */
-	fprintf(f, "\"async_reads\": %llu, \"async_read_s\": %.6f, \"async_fails\": %llu, "
+	fprintf(f, "\"async_reads\": %llu, \"async_read_s\": %.6f, \"async_join_s\": %.6f, \"async_fails\": %llu, "
 		"\"async_joined\": %llu, \"async_unjoined\": %llu, \"async_pending\": %llu}\n",
 		(unsigned long long)st->async_reads, (double)st->async_read_ns / 1e9,
+		(double)st->async_join_ns / 1e9,
 		(unsigned long long)st->async_fails, (unsigned long long)st->async_joined,
 		(unsigned long long)st->async_unjoined, (unsigned long long)st->async_pending);
 	if (fclose(f) != 0)

@@ -577,8 +577,11 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		if (!async)
 			add_thread(s, t, th, ms, NULL, 0, false, t_ns);
 	}
-	if (async)
+	if (async) {
+		uint64_t t0 = clock_now_ns();
 		async_add(s, t, native, t_ns);
+		s->st.async_join_ns += clock_now_ns() - t0;
+	}
 }
 
 static void update_status(struct sampler *s, uint64_t now)

@@ -53,6 +53,7 @@ struct sampler_status {
 	/* --async (see sampler_config.async_tasks) */
 	uint64_t async_reads;           /* reads of the tasks (a sample with an event loop) */
 	uint64_t async_read_ns;         /* ... their total time */
+	uint64_t async_join_ns;         /* building the task stacks (agg/taskjoin), in all */
 	uint64_t async_fails;           /* ... that failed (the thread stacks kept) */
 	uint64_t async_joined;          /* thread samples shown as a task's stack */
 	uint64_t async_unjoined;        /* a running task not found in its thread's stack
