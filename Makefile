@@ -103,7 +103,7 @@ BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 
 .PHONY: all test check unit layering linetables validate html e2e e2e-drift e2e-newer e2e-record \
         e2e-top e2e-stream e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
-        static e2e-static cross e2e-cross e2e-gecko e2e-asyncrec e2e-pprof pprof-tool
+        static e2e-static cross e2e-cross e2e-gecko e2e-asyncrec e2e-pprof pprof-tool e2e-asyncio
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -266,6 +266,11 @@ e2e-core: all
 # (build_backend/), built offline, installed into venvs and run from there.
 e2e-pip: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh pip
+
+# dump --async: asyncio tasks against oracles, every interpreter
+# (tests/e2e/asyncio_tasks.py).
+e2e-asyncio: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh asyncio
 
 # make static's binary run from a root holding nothing but it (tests/e2e/static.py).
 e2e-static: all

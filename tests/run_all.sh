@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|native|core|pip|static|cross|fuzz|san|deb|gecko|asyncrec ...]
+#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|native|core|pip|static|cross|fuzz|san|deb|gecko|asyncio|asyncrec ...]
 # Tiers: unit, linetables, validate, html, e2e, drift, newer, record, stream, pprof, diff, bench, top, native,
-# core, pip, static, cross, fuzz, san, deb, gecko, asyncrec (default: all).
+# core, pip, static, cross, fuzz, san, deb, gecko, asyncio, asyncrec (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top native core pip static cross fuzz san deb gecko asyncrec)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top native core pip static cross fuzz san deb gecko asyncio asyncrec)
 
 total_pass=0
 total_fail=0
@@ -183,6 +183,12 @@ for tier in "${tiers[@]}"; do
 		# times on fixed inputs, CPython 3.15's own sampler's gecko file,
 		# pstats.Stats on every Python 3, live recordings (tests/e2e/gecko.py).
 		run_tier "Firefox Profiler and pstats outputs" python3 tests/e2e/gecko.py
+		;;
+	asyncio)
+		# dump --async: asyncio tasks, coroutine chains and awaited_by on
+		# every interpreter against oracles from inside the targets
+		# (tests/e2e/asyncio_tasks.py).
+		run_tier "asyncio tasks (dump --async)" python3 tests/e2e/asyncio_tasks.py
 		;;
 	asyncrec)
 		# record/top --async: task stacks (running, --idle pending, TaskGroup)

@@ -54,11 +54,11 @@
 #include "python/pyproc.h"
 #include "python/pystr.h"
 #include "util/bytes.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 
 #define MAX_SET_SLOTS (1u << 23)        /* slots of one set table read */
 #define MAX_CHILDREN 100000             /* a gathering future's _children */
-#define MAX_CALLBACKS 64                /* a future's callbacks looked at */
 #define MAX_TSTATES 4096
 #define MAX_BASES 32                    /* tp_base steps to find a Task class */
 #define HEAD_READ 256                   /* bytes of a C task read (every field used) */
@@ -87,6 +87,16 @@ struct alay {
 	int md_state;                   /* 3.14+: PyModuleObject md_state - md_dict */
 	bool debug;                     /* 3.14+: tasks from the module's debug offsets */
 };
+
+/* Where a done callback keeps what PYASYNC_RUNNING follows, after the
+ * object header: a function's func_closure (3.6-3.9, 3.10+), a task's
+ * wakeup: TaskWakeupMethWrapper's ww_task (3.7-3.9), the bound builtin
+ * method's m_self (3.10+), a bound method's im_self. */
+#define FUNC_CLOSURE_OLD 32
+#define FUNC_CLOSURE_NEW 56
+#define WW_TASK 0
+#define M_SELF 8
+#define IM_SELF 8
 
 static const struct alay alays[] = {
 	{ PY_VER(3, 6), 16, -1, 24, 56, 88, 96, -1, 16, -1, -1, 64, 72, -1, -1, false, 1, 0, 0,
@@ -127,7 +137,8 @@ struct adebug {
 
 enum kind {
 	K_OTHER, K_CTASK, K_PYTASK, K_GATHER, K_CORO, K_AGEN_WRAP, K_CORO_WRAP, K_METHOD,
-	K_TASKGROUP, K_INT, K_STR, K_NONE,
+	K_TASKGROUP, K_INT, K_STR, K_NONE, K_WAKEUP_WRAPPER, K_BUILTIN_METHOD, K_FUNCTION,
+	K_TUPLE,
 };
 
 struct type_ent {
@@ -135,10 +146,37 @@ struct type_ent {
 	uint8_t kind;
 };
 
+#define MAX_WHERE 8                     /* interpreters whose asyncio is located */
+#define MAX_SETS 4
+#define WHERE_TTL_NS 1000000000ull      /* a located asyncio is looked up again after 1 s */
+#define LOOP_CACHE 64                   /* loops whose thread is remembered (as long) */
+
+/* Where one interpreter's asyncio keeps its tasks: the module lookups
+ * (sys.modules is scanned by name), cached across reads. */
+struct where {
+	uint64_t interp, modules;       /* the key: the interpreter and its modules dict */
+	uint64_t stamp_ns;
+	bool asyncio;                   /* asyncio.tasks imported */
+	bool c_mode;                    /* its Futures are the C _asyncio's */
+	int err;                        /* its asyncio cannot be read: why */
+	char why[200];
+	uint64_t ctask, pytask;         /* _CTask, _PyTask */
+	uint64_t sets[MAX_SETS];        /* the sets of tasks (a WeakSet's data set) */
+	bool weak[MAX_SETS];
+	size_t nsets;
+	uint64_t current;               /* _current_tasks (dict), 0: none */
+	bool have_debug;                /* 3.14+ C: task lists of the thread states */
+	struct adebug dbg;
+};
+
 /* The reader's state kept in struct py_tasks (priv). */
 struct priv {
 	const struct pyproc *p;
-	uint64_t ctask, pytask;         /* the Task classes of the last read */
+	uint64_t ctask, pytask;         /* the Task classes (of the main interpreter) */
+	struct where where[MAX_WHERE];
+	size_t nwhere;
+	struct { uint64_t loop, thread, stamp_ns; } loops[LOOP_CACHE];  /* loop -> _thread_id */
+	size_t nloops;
 	struct type_ent *types;         /* open addressing, TYPE_CACHE_MAX * 2 slots */
 	size_t ntypes;
 };
@@ -174,6 +212,7 @@ struct rd {
 	size_t nts, ts_cap;
 	bool truncated;
 	bool any_asyncio;
+	bool c_mode;                    /* Futures of the C _asyncio */
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -220,6 +259,9 @@ static enum kind kind_by_name(const char *n)
 		{ "coroutine_wrapper", K_CORO_WRAP }, { "method", K_METHOD },
 		{ "TaskGroup", K_TASKGROUP }, { "_GatheringFuture", K_GATHER }, { "int", K_INT },
 		{ "str", K_STR }, { "NoneType", K_NONE },
+		{ "TaskWakeupMethWrapper", K_WAKEUP_WRAPPER },
+		{ "builtin_function_or_method", K_BUILTIN_METHOD }, { "function", K_FUNCTION },
+		{ "tuple", K_TUPLE },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(n, names[i].name) == 0)
@@ -343,14 +385,6 @@ static int set_each(struct rd *r, uint64_t set, bool weak)
 	return err;
 }
 
-/* A WeakSet's data set. */
-static int weakset_each(struct rd *r, uint64_t ws)
-{
-	uint64_t data = 0;
-	int err = pydict_getattr(r->c, ws, "data", &data);
-	return err ? err : set_each(r, data, true);
-}
-
 /* ---- where the tasks are -------------------------------------------------- */
 
 static void add_running(struct rd *r, uint64_t loop, uint64_t task, uint64_t thread)
@@ -412,13 +446,29 @@ static bool debug_sane(const struct adebug *d)
 	       d->ts_running_loop < d->ts_size && d->ts_running_task < d->ts_size;
 }
 
-/* 3.14+: the C module's state: debug offsets, Task class, the WeakSet and
- * set of tasks of other classes. */
-static int read_c_module(struct rd *r, uint64_t modules, char *why, size_t whylen)
+static void where_set(struct where *w, uint64_t set, bool weak)
 {
-	uint64_t mod = 0, state = 0, dbgp = 0;
-	uint64_t raw[14];
-	if (pydict_get_str(r->c, modules, "_asyncio", &mod) != 0 || kind_of(r, mod) == K_NONE)
+	if (set && w->nsets < MAX_SETS) {
+		w->sets[w->nsets] = set;
+		w->weak[w->nsets++] = weak;
+	}
+}
+
+/* A WeakSet's data set, 0 if none. */
+static uint64_t weak_data(struct rd *r, uint64_t ws)
+{
+	uint64_t data = 0;
+	return ws && pydict_getattr(r->c, ws, "data", &data) == 0 ? data : 0;
+}
+
+/* 3.14+: the C module's state: debug offsets, the WeakSet and set of tasks
+ * of other classes. 0 (also for pure-Python asyncio), or -ENOTSUP with
+ * w->why. */
+static int locate_c_module(struct rd *r, struct where *w)
+{
+	uint64_t mod = 0, state = 0, dbgp = 0, v = 0;
+	uint64_t raw[13];
+	if (pydict_get_str(r->c, w->modules, "_asyncio", &mod) != 0 || kind_of(r, mod) == K_NONE)
 		return 0;               /* pure-Python asyncio */
 	char tn[16];
 	if (pyobj_type_name(r->c, mod, tn, sizeof(tn)) != 0 || strcmp(tn, "module") != 0)
@@ -430,73 +480,138 @@ static int read_c_module(struct rd *r, uint64_t modules, char *why, size_t whyle
 	if (!err)
 		err = dbgp ? mem__read(r->c->mem, dbgp, raw, sizeof(raw)) : -EFAULT;
 	if (err) {
-		snprintf(why, whylen, "the _asyncio module's state could not be read (%s)",
+		snprintf(w->why, sizeof(w->why), "the _asyncio module's state could not be read (%s)",
 			 strerror(-err));
 		return -ENOTSUP;
 	}
-	memcpy(&r->dbg, raw, sizeof(raw));
-	if (!debug_sane(&r->dbg)) {
-		snprintf(why, whylen, "the _asyncio module's debug offsets are not what cspy reads");
+	memcpy(&w->dbg, raw, sizeof(raw));
+	if (!debug_sane(&w->dbg)) {
+		snprintf(w->why, sizeof(w->why),
+			 "the _asyncio module's debug offsets are not what cspy reads");
 		return -ENOTSUP;
 	}
-	r->have_debug = true;
-	r->t_coro = (int)r->dbg.task_coro;
-	r->t_waiter = r->t_coro - 8;
-	r->t_name = (int)r->dbg.task_name;
-	r->t_state = (int)r->dbg.task_is_task - 4;
-	uint64_t ctask = 0, other = 0;
-	if (rd_ptr(r, state + 3 * 8, &ctask) == 0 && ctask)
-		r->pv->ctask = ctask;
-	if (rd_ptr(r, state + 6 * 8, &other) == 0 && other)
-		weakset_each(r, other);
-	if (rd_ptr(r, state + 7 * 8, &other) == 0 && other)
-		set_each(r, other, false);
+	w->have_debug = true;
+	if (rd_ptr(r, state + 3 * 8, &v) == 0 && v)
+		w->ctask = v;
+	if (rd_ptr(r, state + 6 * 8, &v) == 0 && v)
+		where_set(w, weak_data(r, v), true);
+	if (rd_ptr(r, state + 7 * 8, &v) == 0 && v)
+		where_set(w, v, false);
 	return 0;
 }
 
-/* The tasks and running tasks of one interpreter. */
-static int read_interp(struct rd *r, uint64_t interp, char *why, size_t whylen)
+/* 3.6: the task set and current tasks are class attributes of the
+ * pure-Python Task (Task._all_tasks, Task._current_tasks); the C Task keeps
+ * them in statics of the _asyncio module, out of reach. */
+static int locate_36(struct rd *r, struct where *w, uint64_t md)
+{
+	uint64_t task = 0, tdict = 0, v = 0;
+	if (pydict_get_str(r->c, md, "Task", &task) != 0)
+		return 0;
+	if (task == w->ctask) {
+		snprintf(w->why, sizeof(w->why),
+			 "on Python 3.6 the C _asyncio module keeps its tasks in variables of its "
+			 "own that cspy cannot find (3.7+ can be read, and 3.6 with the pure-Python "
+			 "asyncio)");
+		return -ENOTSUP;
+	}
+	if (rd_ptr(r, task + (uint64_t)r->L->tp_name + TP_BASE_FROM_NAME + 8, &tdict) != 0 || !tdict)
+		return 0;
+	if (pydict_get_str(r->c, tdict, "_all_tasks", &v) == 0)
+		where_set(w, weak_data(r, v), true);
+	if (pydict_get_str(r->c, tdict, "_current_tasks", &v) == 0)
+		w->current = v;
+	return 0;
+}
+
+/* Fill *w for the interpreter (its modules dict: w->modules). */
+static int locate(struct rd *r, struct where *w)
 {
 	const struct py_layout *L = r->L;
-	uint64_t modules = 0, mod = 0, md = 0, v = 0;
-	int err = rd_ptr(r, interp + (uint64_t)L->is_modules, &modules);
-	if (err || !modules)
-		return err;
-	if (pydict_get_str(r->c, modules, "asyncio.tasks", &mod) != 0 || kind_of(r, mod) == K_NONE)
+	uint64_t mod = 0, md = 0, v = 0, task = 0;
+	if (pydict_get_str(r->c, w->modules, "asyncio.tasks", &mod) != 0 || kind_of(r, mod) == K_NONE)
 		return 0;               /* asyncio not imported here */
 	if (L->md_dict < 0 || rd_ptr(r, mod + (uint64_t)L->md_dict, &md) != 0 || !md)
 		return 0;
-	r->any_asyncio = true;
+	w->asyncio = true;
 	if (pydict_get_str(r->c, md, "_CTask", &v) == 0 && v != r->c->none_addr)
-		r->pv->ctask = v;
+		w->ctask = v;
 	if (pydict_get_str(r->c, md, "_PyTask", &v) == 0 && v != r->c->none_addr)
-		r->pv->pytask = v;
-	if (r->A->debug && (err = read_c_module(r, modules, why, whylen)) != 0)
+		w->pytask = v;
+	w->c_mode = w->ctask && pydict_get_str(r->c, md, "Task", &task) == 0 && task == w->ctask;
+	if (r->A->minor < PY_VER(3, 7))
+		return locate_36(r, w, md);
+	int err = r->A->debug ? locate_c_module(r, w) : 0;
+	if (err)
 		return err;
-	if (r->have_debug) {
-		if (r->dbg.is_tasks_head)
-			llist_each(r, interp + r->dbg.is_tasks_head);
-		for (size_t i = 0; i < r->nts; i++) {
-			uint64_t ts = r->ts[i].tstate, task = 0, loop = 0;
-			if (r->ts[i].interp != interp || !ts)
-				continue;
-			if (r->dbg.ts_tasks_head)
-				llist_each(r, ts + r->dbg.ts_tasks_head);
-			if (rd_ptr(r, ts + r->dbg.ts_running_task, &task) == 0 && task &&
-			    rd_ptr(r, ts + r->dbg.ts_running_loop, &loop) == 0)
-				add_running(r, loop, task, r->ts[i].thread);
-		}
+	if (r->A->debug && !w->have_debug && w->c_mode) {
+		snprintf(w->why, sizeof(w->why), "the _asyncio module's state was not found");
+		return -ENOTSUP;
 	}
 	/* The Python-level sets: the C module's own before 3.14, pure-Python
 	 * asyncio's always (empty when the C module runs them, 3.14+). */
 	static const char *const weaksets[] = { "_all_tasks", "_scheduled_tasks" };
 	for (size_t i = 0; i < 2; i++)
 		if (pydict_get_str(r->c, md, weaksets[i], &v) == 0)
-			weakset_each(r, v);
+			where_set(w, weak_data(r, v), true);
 	if (pydict_get_str(r->c, md, "_eager_tasks", &v) == 0)
-		set_each(r, v, false);
+		where_set(w, v, false);
 	if (pydict_get_str(r->c, md, "_current_tasks", &v) == 0)
-		pydict_foreach(r->c, v, cur_cb, r);
+		w->current = v;
+	return 0;
+}
+
+/* The cached location of interp's asyncio, looked up again when its
+ * modules dict changed or after WHERE_TTL_NS. */
+static struct where *where_of(struct rd *r, uint64_t interp)
+{
+	struct priv *pv = r->pv;
+	uint64_t modules = 0, now = clock_now_ns();
+	if (rd_ptr(r, interp + (uint64_t)r->L->is_modules, &modules) != 0 || !modules)
+		return NULL;
+	struct where *w = NULL;
+	for (size_t i = 0; i < pv->nwhere && !w; i++)
+		if (pv->where[i].interp == interp)
+			w = &pv->where[i];
+	if (w && w->modules == modules && now - w->stamp_ns < WHERE_TTL_NS)
+		return w;
+	if (!w) {
+		if (pv->nwhere >= MAX_WHERE)
+			return NULL;
+		w = &pv->where[pv->nwhere++];
+	}
+	memset(w, 0, sizeof(*w));
+	w->interp = interp;
+	w->modules = modules;
+	w->stamp_ns = now;
+	w->err = locate(r, w);
+	/* A read that found no asyncio is not kept: look again next time. */
+	if (!w->asyncio)
+		w->stamp_ns = 0;
+	return w;
+}
+
+/* The tasks (unless running_only) and running tasks of one interpreter. */
+static int collect(struct rd *r, const struct where *w, bool running_only)
+{
+	if (w->have_debug) {
+		if (!running_only && w->dbg.is_tasks_head)
+			llist_each(r, w->interp + w->dbg.is_tasks_head);
+		for (size_t i = 0; i < r->nts; i++) {
+			uint64_t ts = r->ts[i].tstate, task = 0, loop = 0;
+			if (r->ts[i].interp != w->interp || !ts)
+				continue;
+			if (!running_only && w->dbg.ts_tasks_head)
+				llist_each(r, ts + w->dbg.ts_tasks_head);
+			if (rd_ptr(r, ts + w->dbg.ts_running_task, &task) == 0 && task &&
+			    rd_ptr(r, ts + w->dbg.ts_running_loop, &loop) == 0)
+				add_running(r, loop, task, r->ts[i].thread);
+		}
+	}
+	for (size_t i = 0; !running_only && i < w->nsets; i++)
+		set_each(r, w->sets[i], w->weak[i]);
+	if (w->current)
+		pydict_foreach(r->c, w->current, cur_cb, r);
 	return 0;
 }
 
@@ -506,7 +621,10 @@ static int pytask_state(struct rd *r, uint64_t obj)
 {
 	char s[16];
 	uint64_t v = 0;
-	if (pydict_getattr(r->c, obj, "_state", &v) != 0 || pystr_read(r->c, v, s, sizeof(s), NULL) != 0)
+	int err = pydict_getattr(r->c, obj, "_state", &v);
+	if (err == -ENOENT)
+		return 0;       /* the class attribute: _PENDING */
+	if (err || pystr_read(r->c, v, s, sizeof(s), NULL) != 0)
 		return -1;
 	return strcmp(s, "PENDING") == 0 ? 0 : strcmp(s, "CANCELLED") == 0 ? 1 :
 	       strcmp(s, "FINISHED") == 0 ? 2 : -1;
@@ -680,72 +798,128 @@ static uint64_t taskgroup_parent(struct rd *r, uint64_t cb)
 	return parent;
 }
 
-static void callbacks_edges(struct rd *r, const struct cand *cd, struct edges *es)
+/* The type of each of n objects (0 where unreadable), in batches. */
+static void types_of(struct rd *r, const uint64_t *objs, size_t n, uint64_t *types)
 {
-	uint64_t p = taskgroup_parent(r, cd->cb0);
-	if (p)
-		edge_add(es, cd->addr, p);
-	if (!cd->cbs)
-		return;
-	uint64_t *items;
-	size_t n;
-	if (list_items(r, cd->cbs, &items, &n) != 0)
-		return;
-	for (size_t i = 0; i < n && i < MAX_CALLBACKS; i++) {
-		/* 3.7+: (callback, context) tuples; 3.6: the callbacks. */
-		uint64_t cb = items[i], fn = 0;
-		char tn[16];
-		if (pyobj_type_name(r->c, cb, tn, sizeof(tn)) == 0 && strcmp(tn, "tuple") == 0) {
-			if (rd_ptr(r, cb + (uint64_t)r->L->tuple_item, &fn) != 0)
+	struct mem_iov *iov = xmalloc(IOV_BATCH * sizeof(*iov));
+	for (size_t k = 0; k < n; k += IOV_BATCH) {
+		size_t m = n - k < IOV_BATCH ? n - k : IOV_BATCH, nio = 0;
+		size_t *at = xmalloc(m * sizeof(*at));
+		for (size_t j = 0; j < m; j++) {
+			types[k + j] = 0;
+			if (!objs[k + j] || (objs[k + j] & 7))
 				continue;
-			cb = fn;
+			at[nio] = k + j;
+			iov[nio++] = (struct mem_iov){ objs[k + j] + (uint64_t)r->L->ob_type, &types[k + j], 8, 0 };
 		}
-		if ((p = taskgroup_parent(r, cb)) != 0)
-			edge_add(es, cd->addr, p);
+		int rv = nio ? mem__readv(r->c->mem, iov, nio) : 0;
+		for (size_t j = 0; j < nio; j++)
+			if (rv < 0 || iov[j].err)
+				types[at[j]] = 0;
+		free(at);
 	}
-	free(items);
+	free(iov);
 }
 
 /* Every edge of the read: waiters that are tasks, gathering futures'
- * children, TaskGroups. */
+ * children, TaskGroups (the first done callback of a task: a TaskGroup
+ * adds its own as the task is made, before anything can await it). The
+ * types of the waiters and callbacks are read in batches. */
 static void find_edges(struct rd *r, struct edges *es)
 {
-	for (size_t i = 0; i < r->ncands; i++) {
+	size_t n = r->ncands;
+	uint64_t *objs = xmalloc(2 * (n ? n : 1) * sizeof(*objs));
+	uint64_t *types = xmalloc(2 * (n ? n : 1) * sizeof(*types));
+	bool groups = r->A->minor >= PY_VER(3, 11);
+	for (size_t i = 0; i < n; i++) {
 		struct cand *cd = &r->cands[i];
-		if (cd->err || (cd->kind != K_CTASK && cd->kind != K_PYTASK))
-			continue;
-		if (cd->waiter) {
-			struct cand *w = cand_find(r, cd->waiter);
-			if (w && (w->kind == K_CTASK || w->kind == K_PYTASK)) {
-				edge_add(es, w->addr, cd->addr);
-			} else if (kind_of(r, cd->waiter) == K_GATHER) {
-				uint64_t ch = 0, *items;
-				size_t n;
-				if (pydict_getattr(r->c, cd->waiter, "_children", &ch) == 0 &&
-				    list_items(r, ch, &items, &n) == 0) {
-					for (size_t k = 0; k < n; k++)
-						edge_add(es, items[k], cd->addr);
-					free(items);
-				}
+		bool task = !cd->err && (cd->kind == K_CTASK || cd->kind == K_PYTASK);
+		struct cand *w = task && cd->waiter ? cand_find(r, cd->waiter) : NULL;
+		if (w && (w->kind == K_CTASK || w->kind == K_PYTASK)) {
+			edge_add(es, w->addr, cd->addr);
+			objs[2 * i] = 0;
+		} else {
+			objs[2 * i] = task ? cd->waiter : 0;
+		}
+		uint64_t cb = 0;
+		if (task && groups && cd->kind == K_CTASK)
+			cb = cd->cb0;
+		else if (task && groups && cd->cbs) {
+			/* pure-Python: _callbacks[0], a (callback, context) tuple */
+			uint64_t arr = 0, tup = 0;
+			int64_t size = 0;
+			if (mem__read(r->c->mem, cd->cbs + (uint64_t)r->L->list_size, &size, 8) == 0 &&
+			    size > 0 && rd_ptr(r, cd->cbs + (uint64_t)r->L->list_item, &arr) == 0 &&
+			    rd_ptr(r, arr, &tup) == 0)
+				rd_ptr(r, tup + (uint64_t)r->L->tuple_item, &cb);
+		}
+		objs[2 * i + 1] = cb;
+	}
+	types_of(r, objs, 2 * n, types);
+	for (size_t i = 0; i < n; i++) {
+		struct cand *cd = &r->cands[i];
+		if (objs[2 * i] && classify(r, types[2 * i]) == K_GATHER) {
+			uint64_t ch = 0, *items;
+			size_t nc;
+			if (pydict_getattr(r->c, objs[2 * i], "_children", &ch) == 0 &&
+			    list_items(r, ch, &items, &nc) == 0) {
+				for (size_t k = 0; k < nc; k++)
+					edge_add(es, items[k], cd->addr);
+				free(items);
 			}
 		}
-		if (r->A->minor >= PY_VER(3, 11))
-			callbacks_edges(r, cd, es);
+		if (objs[2 * i + 1] && classify(r, types[2 * i + 1]) == K_METHOD) {
+			uint64_t p = taskgroup_parent(r, objs[2 * i + 1]);
+			if (p)
+				edge_add(es, cd->addr, p);
+		}
 	}
+	free(objs);
+	free(types);
 	if (es->n)
 		qsort(es->e, es->n, sizeof(*es->e), cmp_edge);
 }
 
 /* ---- coroutine chains ----------------------------------------------------- */
 
+/* The frame's address only: its code and line are read once every chain
+ * is known (resolve_frames), so the code cache can make room for all of
+ * them first. */
 static int push_frame(struct rd *r, struct py_task *t, uint64_t frame)
 {
-	struct py_frame f;
-	int err = pyproc__read_frame(r->p, frame, &f);
-	if (err)
-		return err;
+	(void)r;
 	t->frames = xgrow(t->frames, &t->cap, t->nframes + 1, sizeof(*t->frames));
-	t->frames[t->nframes++] = f;
+	t->frames[t->nframes++] = (struct py_frame){ .code = NULL, .line = -1, .frame_addr = frame };
+	return 0;
+}
+
+/* Code and line of every frame of every task: room for them all in the
+ * code cache first (no entry moves while they are read). A frame that
+ * cannot be read is left out, its task's err says so. */
+static int resolve_frames(struct rd *r, struct py_tasks *out)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < out->n; i++)
+		total += out->tasks[i].nframes;
+	if (!total)
+		return 0;
+	pyproc__reserve_codes(r->p, total);
+	for (size_t i = 0; i < out->n; i++) {
+		struct py_task *t = &out->tasks[i];
+		size_t k = 0;
+		for (size_t j = 0; j < t->nframes; j++) {
+			struct py_frame f;
+			int err = pyproc__read_frame(r->p, t->frames[j].frame_addr, &f);
+			if (err == -ESRCH)
+				return err;
+			if (err) {
+				t->err = t->err ? t->err : err;
+				continue;
+			}
+			t->frames[k++] = f;
+		}
+		t->nframes = k;
+	}
 	return 0;
 }
 
@@ -878,9 +1052,32 @@ static uint64_t loop_thread(struct rd *r, uint64_t loop)
 {
 	uint64_t v = 0;
 	int64_t id = 0;
+	struct priv *pv = r->pv;
+	uint64_t now = clock_now_ns();
+	for (size_t i = 0; i < pv->nloops; i++)
+		if (pv->loops[i].loop == loop && now - pv->loops[i].stamp_ns < WHERE_TTL_NS)
+			return pv->loops[i].thread;
 	if (!loop || pydict_getattr(r->c, loop, "_thread_id", &v) != 0 ||
 	    pyobj_as_int64(r->c, v, &id) != 0)
-		return 0;
+		id = 0;
+	/* Kept for a second (a loop's thread is set when it starts running,
+	 * None when it stops): the slot of the same loop, else the oldest. */
+	size_t slot = 0;
+	for (size_t i = 0; i < LOOP_CACHE; i++) {
+		if (i >= pv->nloops) {
+			slot = pv->nloops++;
+			break;
+		}
+		if (pv->loops[i].loop == loop) {
+			slot = i;
+			break;
+		}
+		if (pv->loops[i].stamp_ns < pv->loops[slot].stamp_ns)
+			slot = i;
+	}
+	pv->loops[slot].loop = loop;
+	pv->loops[slot].thread = (uint64_t)id;
+	pv->loops[slot].stamp_ns = now;
 	return (uint64_t)id;
 }
 
@@ -899,6 +1096,124 @@ static void rd_free(struct rd *r)
 	free(r->running);
 	free(r->ts);
 }
+
+/* ---- PYASYNC_RUNNING: from the running tasks up, through callbacks ------- */
+
+#define UP_MAX_DEPTH 8                  /* gathers within gathers followed */
+#define UP_MAX_CALLBACKS 64             /* callbacks of one future looked at */
+#define UP_MAX_CLOSURE 32               /* cells of a gather callback looked at */
+
+static void up_future(struct rd *r, uint64_t task, uint64_t fut, bool c_layout, int depth,
+		      struct edges *es);
+
+/* One done callback of fut (awaited: the task whose awaiters are sought). */
+static void up_callback(struct rd *r, uint64_t task, uint64_t cb, int depth, struct edges *es)
+{
+	uint64_t x = 0;
+	switch (kind_of(r, cb)) {
+	case K_WAKEUP_WRAPPER:          /* 3.7-3.9 C: a task's wakeup */
+		if (rd_ptr(r, cb + (uint64_t)r->hend + WW_TASK, &x) == 0 && x)
+			edge_add(es, task, x);
+		return;
+	case K_BUILTIN_METHOD:          /* 3.10+ C: task_wakeup bound to the task */
+		if (rd_ptr(r, cb + (uint64_t)r->hend + M_SELF, &x) == 0 && x) {
+			enum kind k = kind_of(r, x);
+			if (k == K_CTASK || k == K_PYTASK)
+				edge_add(es, task, x);
+		}
+		return;
+	case K_METHOD:                  /* Task.__wakeup, TaskGroup._on_task_done */
+		if (rd_ptr(r, cb + (uint64_t)r->hend + IM_SELF, &x) != 0 || !x)
+			return;
+		switch (kind_of(r, x)) {
+		case K_CTASK:
+		case K_PYTASK:
+			edge_add(es, task, x);
+			return;
+		case K_TASKGROUP:
+			if ((x = taskgroup_parent(r, cb)) != 0)
+				edge_add(es, task, x);
+			return;
+		default:
+			return;
+		}
+	case K_FUNCTION: {              /* gather's _done_callback: its closure holds outer */
+		uint64_t clo = 0;
+		int off = r->A->minor >= PY_VER(3, 10) ? FUNC_CLOSURE_NEW : FUNC_CLOSURE_OLD;
+		int64_t n = 0;
+		if (depth >= UP_MAX_DEPTH ||
+		    rd_ptr(r, cb + (uint64_t)r->hend + (uint64_t)off, &clo) != 0 || !clo ||
+		    kind_of(r, clo) != K_TUPLE ||
+		    mem__read(r->c->mem, clo + (uint64_t)r->L->ob_size, &n, 8) != 0)
+			return;
+		for (int64_t i = 0; i < n && i < UP_MAX_CLOSURE; i++) {
+			uint64_t cell = 0, v = 0;
+			if (rd_ptr(r, clo + (uint64_t)r->L->tuple_item + 8 * (uint64_t)i, &cell) != 0 ||
+			    !cell || rd_ptr(r, cell + (uint64_t)r->L->cell_ref, &v) != 0 || !v)
+				continue;
+			if (kind_of(r, v) == K_GATHER)
+				up_future(r, task, v, r->c_mode, depth + 1, es);
+		}
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+/* The callbacks of fut (a task or a future; C layout or pure-Python). */
+static void up_future(struct rd *r, uint64_t task, uint64_t fut, bool c_layout, int depth,
+		      struct edges *es)
+{
+	uint64_t cb0 = 0, cbs = 0, *items = NULL;
+	size_t n = 0;
+	if (c_layout) {
+		rd_ptr(r, fut + (uint64_t)r->t_cb0, &cb0);
+		rd_ptr(r, fut + (uint64_t)r->t_cbs, &cbs);
+	} else {
+		pydict_getattr(r->c, fut, "_callbacks", &cbs);
+	}
+	if (cb0 && cb0 != r->c->none_addr)
+		up_callback(r, task, cb0, depth, es);
+	if (!cbs || cbs == r->c->none_addr || list_items(r, cbs, &items, &n) != 0)
+		return;
+	for (size_t i = 0; i < n && i < UP_MAX_CALLBACKS; i++) {
+		uint64_t cb = items[i], fn = 0;
+		/* (callback, context) tuples, 3.7+ */
+		if (kind_of(r, cb) == K_TUPLE && rd_ptr(r, cb + (uint64_t)r->L->tuple_item, &fn) == 0)
+			cb = fn;
+		if (cb && cb != r->c->none_addr)
+			up_callback(r, task, cb, depth, es);
+	}
+	free(items);
+}
+
+/* The running tasks and, transitively, the tasks awaiting them: from each
+ * task the callbacks its awaiters left on it (a task's wakeup, a gather's
+ * callback whose closure holds the gathering future, whose own callbacks
+ * are the awaiting tasks' wakeups, a TaskGroup's). Adds them to r->addrs
+ * and their edges to es; no set is read. */
+static void running_up(struct rd *r, struct edges *es)
+{
+	for (size_t i = 0; i < r->nrunning; i++)
+		add_addr(r, r->running[i].task);
+	for (size_t i = 0; i < r->naddrs && i < PYASYNC_MAX_TASKS; i++) {
+		uint64_t t = r->addrs[i];
+		enum kind k = kind_of(r, t);
+		size_t before = es->n;
+		if (k == K_CTASK || k == K_PYTASK)
+			up_future(r, t, t, k == K_CTASK, 0, es);
+		for (size_t e = before; e < es->n; e++) {
+			bool seen = false;
+			for (size_t j = 0; j < r->naddrs && !seen; j++)
+				seen = r->addrs[j] == es->e[e].awaiter;
+			if (!seen)
+				add_addr(r, es->e[e].awaiter);
+		}
+	}
+}
+
+/* ---- the read ------------------------------------------------------------- */
 
 int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *why,
 		  size_t whylen)
@@ -934,7 +1249,9 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 		memset(pv, 0, sizeof(*pv));
 		pv->p = p;
 	}
+	bool running_only = (flags & PYASYNC_RUNNING) != 0;
 	struct rd r = { 0 };
+	struct edges es = { 0 };
 	r.p = p;
 	r.c = pyproc__ctx(p);
 	r.L = r.c->L;
@@ -960,25 +1277,48 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 			 strerror(-err));
 		goto out;
 	}
-	for (size_t i = 0; i < r.nts && !err; i++)
-		if (!r.ts[i].tstate)
-			err = read_interp(&r, r.ts[i].interp, why, whylen);
-	if (err)
-		goto out;
+	for (size_t i = 0; i < r.nts; i++) {
+		if (r.ts[i].tstate)
+			continue;
+		struct where *w = where_of(&r, r.ts[i].interp);
+		if (!w || !w->asyncio)
+			continue;
+		r.any_asyncio = true;
+		if (w->err) {
+			snprintf(why, whylen, "%s", w->why);
+			err = w->err;
+			goto out;
+		}
+		if (w->ctask)
+			pv->ctask = w->ctask;
+		if (w->pytask)
+			pv->pytask = w->pytask;
+		r.c_mode = w->c_mode;
+		if (w->have_debug) {
+			r.have_debug = true;
+			r.dbg = w->dbg;
+			r.t_coro = (int)w->dbg.task_coro;
+			r.t_waiter = r.t_coro - 8;
+			r.t_name = (int)w->dbg.task_name;
+			r.t_state = (int)w->dbg.task_is_task - 4;
+		}
+		collect(&r, w, running_only);
+	}
 	if (!r.any_asyncio) {
 		snprintf(why, whylen, "asyncio is not imported in the target");
 		err = -ENOENT;
 		goto out;
 	}
-	if (A->debug && !r.have_debug && pv->ctask && !pv->pytask) {
-		snprintf(why, whylen, "the _asyncio module's state was not found");
-		err = -ENOTSUP;
-		goto out;
+	if (running_only) {
+		running_up(&r, &es);
+		if (es.n)
+			qsort(es.e, es.n, sizeof(*es.e), cmp_edge);
+	} else {
+		/* The running tasks are tasks too (a task may run before it is
+		 * in a set: an eager one). */
+		for (size_t i = 0; i < r.nrunning; i++)
+			add_addr(&r, r.running[i].task);
 	}
-	/* The running tasks are tasks too (a task may run before it is in a
-	 * set: an eager one). */
-	for (size_t i = 0; i < r.nrunning; i++)
-		add_addr(&r, r.running[i].task);
 	if (r.naddrs)
 		qsort(r.addrs, r.naddrs, sizeof(*r.addrs), cmp_u64);
 	size_t u = 0;
@@ -987,43 +1327,8 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 			r.addrs[u++] = r.addrs[i];
 	r.naddrs = u;
 	read_cands(&r);
-
-	struct edges es = { 0 };
-	find_edges(&r, &es);
-
-	/* PYASYNC_RUNNING: the running tasks and, transitively, their awaiters. */
-	bool *keep = NULL;
-	if (flags & PYASYNC_RUNNING) {
-		keep = xcalloc(r.ncands ? r.ncands : 1, sizeof(*keep));
-		size_t *stack = xmalloc((r.ncands ? r.ncands : 1) * sizeof(*stack)), ns = 0;
-		for (size_t i = 0; i < r.nrunning; i++) {
-			struct cand *cd = cand_find(&r, r.running[i].task);
-			if (cd && !keep[cd - r.cands]) {
-				keep[cd - r.cands] = true;
-				stack[ns++] = (size_t)(cd - r.cands);
-			}
-		}
-		while (ns) {
-			uint64_t a = r.cands[stack[--ns]].addr;
-			struct edge key = { a, 0 };
-			size_t lo = 0, hi = es.n;
-			while (lo < hi) {
-				size_t mid = (lo + hi) / 2;
-				if (cmp_edge(&es.e[mid], &key) < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			for (; lo < es.n && es.e[lo].awaited == a; lo++) {
-				struct cand *w = cand_find(&r, es.e[lo].awaiter);
-				if (w && !keep[w - r.cands]) {
-					keep[w - r.cands] = true;
-					stack[ns++] = (size_t)(w - r.cands);
-				}
-			}
-		}
-		free(stack);
-	}
+	if (!running_only)
+		find_edges(&r, &es);
 
 	size_t ei = 0;
 	for (size_t i = 0; i < r.ncands; i++) {
@@ -1032,8 +1337,6 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 			ei++;
 		if (cd->kind != K_CTASK && cd->kind != K_PYTASK && !cd->err)
 			continue;       /* not a task (a stale set entry) */
-		if (keep && !keep[i])
-			continue;
 		struct py_task *t = task_slot(out);
 		t->addr = cd->addr;
 		t->err = cd->err;
@@ -1065,21 +1368,20 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 			int ferr = read_chain(&r, t, cd->coro);
 			if (ferr == -ESRCH) {
 				err = ferr;
-				free(keep);
-				free(es.e);
 				goto out;
 			}
 			if (ferr)
 				t->err = ferr;
 		}
 	}
-	free(keep);
-	free(es.e);
+	if ((err = resolve_frames(&r, out)) != 0)
+		goto out;
 	if (out->n)
 		qsort(out->tasks, out->n, sizeof(*out->tasks), cmp_task);
 	out->truncated = r.truncated;
 	err = 0;
 out:
+	free(es.e);
 	rd_free(&r);
 	return err;
 }

@@ -1787,3 +1787,11 @@ int pyproc__read_frame(struct pyproc *p, uint64_t frame_addr, struct py_frame *o
 	free(t.frames);
 	return err;
 }
+
+void pyproc__reserve_codes(struct pyproc *p, size_t n)
+{
+	if (n > (1u << 20))
+		n = 1u << 20;
+	while ((p->ncodes + n) * 2 >= p->codes_cap)
+		code_cache_grow(p);
+}

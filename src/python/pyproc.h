@@ -220,4 +220,11 @@ int pyproc__each_tstate(struct pyproc *p, pyproc_tstate_fn fn, void *arg);
  * holds no code object, or -errno. */
 int pyproc__read_frame(struct pyproc *p, uint64_t frame_addr, struct py_frame *out);
 
+/* Make room in the code cache for n more code objects (at most 1 << 20), so
+ * that the next n pyproc__read_frame() calls do not move the struct py_code
+ * entries (which growing the cache does: it would leave the frames read
+ * before pointing at freed memory). Moves them itself: code pointers taken
+ * before the call are stale after it. */
+void pyproc__reserve_codes(struct pyproc *p, size_t n);
+
 #endif
