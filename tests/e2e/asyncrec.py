@@ -53,7 +53,7 @@ JOIN_MIN = 0.8          # the samples of a burn shown under its task: at least t
 JOIN_MIN_NB = 0.6       # ... with --nonblocking: the thread stacks and the tasks are read
                         # one after the other while the target runs (a task that moved on
                         # in between keeps its thread's stack)
-LATE_MIN = 0.5          # late_import: the reader may keep the location of an asyncio
+LATE_MIN = 0.4          # late_import: the reader may keep the location of an asyncio
                         # found half-imported for up to a second (asked of it)
 PENDING_MIN = 0.8       # --idle: a pending task's samples per tick, at least
 LOOP_FRAMES = {'_run_once', 'run_forever', '_run', '__step', '_Task__step', 'run_until_complete',
