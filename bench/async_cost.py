@@ -13,9 +13,10 @@ blocking, RATE Hz, S seconds; --smoke: 0.5 s) three ways: without --async
 the running tasks and their awaiters), and with --async --idle (every task,
 each sample). CSPY_STATS gives cspy's CPU (start-up taken away: CPU per
 sample after the first), the pause ("hold": paused_s / pauses, what the
-target is stopped for), the task reads (async_read_s per sample: the
-reader's time, in the pause without --idle, after it with --idle) and the
-task stacks built from them (async_join_s per sample: cspy's own), and the
+target is stopped for), the task reads (how many: one per sample in which a
+running thread was in an event loop; async_read_s per read: the reader's
+time, in the pause without --idle, after it with --idle) and the task
+stacks built from each (async_join_s per read: cspy's own), and the
 joined/unjoined samples.
 
 Prints a markdown table; the last line is "N passed, N failed": a case
@@ -139,9 +140,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix='cspy-async-cost-')
     passed = failed = 0
     notes = []
-    L = ['| Python | tasks | cspy record | samples | achieved Hz | CPU µs/sample | task read µs/sample '
-         '| join µs/sample | hold µs (pause) | task stacks (joined / not) | pending-task samples |',
-         '|' + '---|' * 11]
+    L = ['| Python | tasks | cspy record | samples | achieved Hz | CPU µs/sample | task reads '
+         '| µs per task read | µs per join | hold µs (pause) | task stacks (joined / not) '
+         '| pending-task samples |',
+         '|' + '---|' * 12]
     try:
         for minor in opts.pythons.split(','):
             py = python(minor)
@@ -157,18 +159,18 @@ def main():
                     except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
                         failed += 1
                         log('  FAIL  %s: %s' % (name, e))
-                        L.append('| %s | %d | %s | failed: %s |%s' % (minor, n, label, str(e)[:150], ' |' * 7))
+                        L.append('| %s | %d | %s | failed: %s |%s' % (minor, n, label, str(e)[:150], ' |' * 8))
                         continue
                     passed += 1
                     k = s['samples']
                     us = (s['cpu_s'] - s['startup_cpu_s']) / max(1, k - 1) * 1e6
                     ar = s.get('async_reads', 0)
-                    read_us = s.get('async_read_s', 0) / k * 1e6 if ar else None
+                    read_us = s.get('async_read_s', 0) / ar * 1e6 if ar else None
                     hold = s['paused_s'] / s['pauses'] * 1e6 if s.get('pauses') else None
                     log('  ok    %s: %.1f µs/sample%s' % (name, us, '; ' + s['note'] if s['note'] else ''))
-                    join_us = s.get('async_join_s', 0) / k * 1e6 if ar else None
-                    L.append('| %s | %d | %s | %d | %.0f | %.1f | %s | %s | %s | %s | %s |' % (
-                        minor, n, label, k, k / s['elapsed_s'], us,
+                    join_us = s.get('async_join_s', 0) / ar * 1e6 if ar else None
+                    L.append('| %s | %d | %s | %d | %.0f | %.1f | %s | %s | %s | %s | %s | %s |' % (
+                        minor, n, label, k, k / s['elapsed_s'], us, ar if extra else '–',
                         '%.1f' % read_us if read_us is not None else '–',
                         '%.1f' % join_us if join_us is not None else '–',
                         '%.1f' % hold if hold is not None else '–',
