@@ -459,22 +459,27 @@ static int dump_core(const struct dump_config *c)
 	struct dump_proc dp = { .info = snap_target__info(&t), .sample = &s.sample, .locals = locals,
 				.native = c->native ? &s.native : NULL, .core = c->core };
 	if (c->async) {
+		/* The threads are written before the tasks are read: reading
+		 * them may move the code objects the sample's frames point to. */
 		struct py_tasks ts = { 0 };
 		char awhy[512] = "";
-		int ar = read_async(t.pp, t.pid, false, false, &ts, awhy, sizeof(awhy));
-		if (ar >= 0) {
-			struct dump_async da = { ar == 0 ? &ts : NULL, awhy };
-			if (c->json) {
-				struct json js;
-				json__init(&js, stdout, true);
-				json__begin_array(&js);
-				err = dump_write_async_json(&js, &dp, &da, &o);
-				json__end_array(&js);
-				err |= json__end(&js);
-			} else {
-				err = dump_write_text(stdout, &dp, &o);
-				err |= dump_write_async_text(stdout, &dp, &da, &o);
-			}
+		struct json js;
+		int ar;
+		if (c->json) {
+			json__init(&js, stdout, true);
+			json__begin_array(&js);
+			err = dump_write_async_json_head(&js, &dp, &o);
+		} else {
+			err = dump_write_text(stdout, &dp, &o);
+		}
+		ar = read_async(t.pp, t.pid, false, false, &ts, awhy, sizeof(awhy));
+		struct dump_async da = { ar == 0 ? &ts : NULL, awhy, ar < 0 };
+		if (c->json) {
+			err |= dump_write_async_json_tail(&js, &dp, &da, &o);
+			json__end_array(&js);
+			err |= json__end(&js);
+		} else if (ar >= 0) {
+			err |= dump_write_async_text(stdout, &dp, &da, &o);
 		}
 		py_tasks__release(&ts);
 		rc = ar < 0 || err ? 1 : 0;
@@ -562,20 +567,27 @@ int cmd_dump(int argc, char **argv)
 						.parent_cmdline = pcmd,
 						.sample = &s.sample, .locals = locals,
 						.native = c.native ? &s.native : NULL };
-			int ar = c.async ? read_async(t.pp, pids[i], !c.nonblocking, c.nonblocking, &ts,
-						      awhy, sizeof(awhy)) : 0;
-			struct dump_async da = { ar == 0 ? &ts : NULL, awhy };
-			if (ar < 0)
-				rc = 1;
+			/* With --async the threads are written before the tasks
+			 * are read: reading them may move the code objects the
+			 * sample's frames point to. */
 			if (c.json && c.async)
-				err = ar < 0 ? 0 : dump_write_async_json(&js, &dp, &da, &o);
+				err = dump_write_async_json_head(&js, &dp, &o);
 			else if (c.json)
 				err = dump_write_json(&js, &dp, &o);
 			else {
 				if (dumped)
 					fputc('\n', stdout);
 				err = dump_write_text(stdout, &dp, &o);
-				if (c.async && ar >= 0)
+			}
+			if (c.async) {
+				int ar = read_async(t.pp, pids[i], !c.nonblocking, c.nonblocking, &ts,
+						    awhy, sizeof(awhy));
+				struct dump_async da = { ar == 0 ? &ts : NULL, awhy, ar < 0 };
+				if (ar < 0)
+					rc = 1;
+				if (c.json)
+					err |= dump_write_async_json_tail(&js, &dp, &da, &o);
+				else if (ar >= 0)
 					err |= dump_write_async_text(stdout, &dp, &da, &o);
 			}
 			dumped++;

@@ -57,7 +57,10 @@
 #include "util/clock.h"
 #include "util/xalloc.h"
 
-#define MAX_SET_SLOTS (1u << 23)        /* slots of one set table read */
+#define MAX_SET_SLOTS (1u << 22)        /* slots of one set table read (64 MiB) */
+#define MAX_EDGES (4u << 20)            /* awaited_by edges of one read */
+#define RUNNING_MAX 4096                /* PYASYNC_RUNNING: tasks followed up */
+#define UP_BUDGET 65536                 /* PYASYNC_RUNNING: callbacks looked at, per read */
 #define MAX_CHILDREN 100000             /* a gathering future's _children */
 #define MAX_TSTATES 4096
 #define MAX_BASES 32                    /* tp_base steps to find a Task class */
@@ -213,6 +216,8 @@ struct rd {
 	bool truncated;
 	bool any_asyncio;
 	bool c_mode;                    /* Futures of the C _asyncio */
+	size_t up_budget;               /* PYASYNC_RUNNING: callbacks left to look at */
+	size_t child_budget;            /* gathering futures' children left to look at */
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -337,7 +342,8 @@ static int set_each(struct rd *r, uint64_t set, bool weak)
 		return err;
 	uint64_t mask = bytes_u64(hdr + 16), table = bytes_u64(hdr + 24);
 	int64_t used = (int64_t)bytes_u64(hdr + 8);
-	if (used < 0 || mask >= MAX_SET_SLOTS || ((mask + 1) & mask) || !table)
+	if (used < 0 || mask >= MAX_SET_SLOTS || ((mask + 1) & mask) || !table ||
+	    (uint64_t)used > mask + 1)
 		return -EFAULT;
 	if (used == 0)
 		return 0;
@@ -742,7 +748,7 @@ struct edges {
 
 static void edge_add(struct edges *es, uint64_t awaited, uint64_t awaiter)
 {
-	if (es->n >= 16 * (size_t)PYASYNC_MAX_TASKS)
+	if (es->n >= MAX_EDGES)
 		return;
 	es->e = xgrow(es->e, &es->cap, es->n + 1, sizeof(*es->e));
 	es->e[es->n++] = (struct edge){ awaited, awaiter };
@@ -861,9 +867,9 @@ static void find_edges(struct rd *r, struct edges *es)
 		if (objs[2 * i] && classify(r, types[2 * i]) == K_GATHER) {
 			uint64_t ch = 0, *items;
 			size_t nc;
-			if (pydict_getattr(r->c, objs[2 * i], "_children", &ch) == 0 &&
+			if (r->child_budget && pydict_getattr(r->c, objs[2 * i], "_children", &ch) == 0 &&
 			    list_items(r, ch, &items, &nc) == 0) {
-				for (size_t k = 0; k < nc; k++)
+				for (size_t k = 0; k < nc && r->child_budget; k++, r->child_budget--)
 					edge_add(es, items[k], cd->addr);
 				free(items);
 			}
@@ -1110,6 +1116,9 @@ static void up_future(struct rd *r, uint64_t task, uint64_t fut, bool c_layout, 
 static void up_callback(struct rd *r, uint64_t task, uint64_t cb, int depth, struct edges *es)
 {
 	uint64_t x = 0;
+	if (r->up_budget == 0)
+		return;
+	r->up_budget--;
 	switch (kind_of(r, cb)) {
 	case K_WAKEUP_WRAPPER:          /* 3.7-3.9 C: a task's wakeup */
 		if (rd_ptr(r, cb + (uint64_t)r->hend + WW_TASK, &x) == 0 && x)
@@ -1195,9 +1204,10 @@ static void up_future(struct rd *r, uint64_t task, uint64_t fut, bool c_layout, 
  * and their edges to es; no set is read. */
 static void running_up(struct rd *r, struct edges *es)
 {
+	r->up_budget = UP_BUDGET;
 	for (size_t i = 0; i < r->nrunning; i++)
 		add_addr(r, r->running[i].task);
-	for (size_t i = 0; i < r->naddrs && i < PYASYNC_MAX_TASKS; i++) {
+	for (size_t i = 0; i < r->naddrs && i < RUNNING_MAX; i++) {
 		uint64_t t = r->addrs[i];
 		enum kind k = kind_of(r, t);
 		size_t before = es->n;
@@ -1207,8 +1217,10 @@ static void running_up(struct rd *r, struct edges *es)
 			bool seen = false;
 			for (size_t j = 0; j < r->naddrs && !seen; j++)
 				seen = r->addrs[j] == es->e[e].awaiter;
-			if (!seen)
+			if (!seen && r->naddrs < RUNNING_MAX)
 				add_addr(r, es->e[e].awaiter);
+			else if (!seen)
+				r->truncated = true;
 		}
 	}
 }
@@ -1270,6 +1282,7 @@ int pyasync__read(struct pyproc *p, struct py_tasks *out, unsigned flags, char *
 	r.t_name = A->t_name < 0 ? -1 : A->t_name + shift;
 	r.g_iframe = A->g_iframe + shift;
 	r.g_state = A->g_state + shift;
+	r.child_budget = MAX_EDGES;
 
 	int err = pyproc__each_tstate(p, ts_cb, &r);
 	if (err) {

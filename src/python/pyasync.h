@@ -72,7 +72,10 @@ struct py_tasks {
 
 enum {
 	/* Only the running tasks and, transitively, the tasks awaiting them
-	 * (what record/top --async needs at each sample), not every task. */
+	 * (what record/top --async needs at each sample), not every task.
+	 * Found from the running tasks up, through the done callbacks their
+	 * awaiters left on them (no task set is read: the cost does not grow
+	 * with the number of tasks); at most 4096 tasks (then truncated). */
 	PYASYNC_RUNNING = 1,
 	/* Do not read coroutine chains (frames stays empty). */
 	PYASYNC_NO_FRAMES = 2,

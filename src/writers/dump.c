@@ -294,6 +294,7 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 /* ---- dump --async ---------------------------------------------------------- */
 
 #define TREE_MAX_DEPTH 64
+#define TREE_MAX_LINES 100000           /* a task under many awaiters repeats its subtree */
 
 static const struct py_thread *thread_by_ident(const struct dump_proc *p, uint64_t ident)
 {
@@ -303,12 +304,49 @@ static const struct py_thread *thread_by_ident(const struct dump_proc *p, uint64
 	return NULL;
 }
 
-static const struct py_task *task_by_addr(const struct py_tasks *ts, uint64_t addr)
+/* The tasks by address (they are sorted by loop): an index built once per
+ * write, so a lookup per awaited_by entry stays O(log n). */
+struct task_index {
+	const struct py_tasks *ts;
+	size_t *order;
+};
+
+static const struct py_tasks *sort_ts;
+
+static int cmp_by_addr(const void *a, const void *b)
 {
+	uint64_t x = sort_ts->tasks[*(const size_t *)a].addr, y = sort_ts->tasks[*(const size_t *)b].addr;
+	return x < y ? -1 : x > y;
+}
+
+static void task_index_build(struct task_index *ix, const struct py_tasks *ts)
+{
+	ix->ts = ts;
+	ix->order = xmalloc((ts->n ? ts->n : 1) * sizeof(*ix->order));
 	for (size_t i = 0; i < ts->n; i++)
-		if (ts->tasks[i].addr == addr)
-			return &ts->tasks[i];
-	return NULL;
+		ix->order[i] = i;
+	sort_ts = ts;
+	qsort(ix->order, ts->n, sizeof(*ix->order), cmp_by_addr);
+}
+
+/* The index in ts of the task at addr, SIZE_MAX if none. */
+static size_t find_idx(const struct py_tasks *ts, const size_t *order, uint64_t addr)
+{
+	size_t lo = 0, hi = ts->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (ts->tasks[order[mid]].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ts->n && ts->tasks[order[lo]].addr == addr ? order[lo] : SIZE_MAX;
+}
+
+static const struct py_task *task_by_addr(const struct task_index *ix, uint64_t addr)
+{
+	size_t i = find_idx(ix->ts, ix->order, addr);
+	return i == SIZE_MAX ? NULL : &ix->ts->tasks[i];
 }
 
 static size_t count_loops(const struct py_tasks *ts)
@@ -335,43 +373,19 @@ static const char *thread_label(const struct dump_proc *p, uint64_t ident, char 
  * over awaited_by, child lists per awaiter. */
 struct tree {
 	const struct py_tasks *ts;
+	size_t lines;                   /* printed so far (TREE_MAX_LINES) */
 	size_t *first, *next;           /* per task: first child edge; per edge: the next */
 	size_t *child;                  /* per edge: the child task */
 	size_t nedges;
 };
 
-static size_t find_idx(const struct py_tasks *ts, const size_t *order, uint64_t addr)
-{
-	size_t lo = 0, hi = ts->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (ts->tasks[order[mid]].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < ts->n && ts->tasks[order[lo]].addr == addr ? order[lo] : SIZE_MAX;
-}
-
-static const struct py_tasks *sort_ts;
-
-static int cmp_by_addr(const void *a, const void *b)
-{
-	uint64_t x = sort_ts->tasks[*(const size_t *)a].addr, y = sort_ts->tasks[*(const size_t *)b].addr;
-	return x < y ? -1 : x > y;
-}
-
-static void tree_build(struct tree *tr, const struct py_tasks *ts)
+static void tree_build(struct tree *tr, const struct py_tasks *ts, const size_t *order)
 {
 	size_t n = ts->n, ne = 0;
 	for (size_t i = 0; i < n; i++)
 		ne += ts->tasks[i].nawaited_by;
-	size_t *order = xmalloc((n ? n : 1) * sizeof(*order));
-	for (size_t i = 0; i < n; i++)
-		order[i] = i;
-	sort_ts = ts;
-	qsort(order, n, sizeof(*order), cmp_by_addr);
 	tr->ts = ts;
+	tr->lines = 0;
 	tr->first = xmalloc((n ? n : 1) * sizeof(size_t));
 	tr->next = xmalloc((ne ? ne : 1) * sizeof(size_t));
 	tr->child = xmalloc((ne ? ne : 1) * sizeof(size_t));
@@ -390,7 +404,6 @@ static void tree_build(struct tree *tr, const struct py_tasks *ts)
 			tr->first[a] = tr->nedges++;
 		}
 	}
-	free(order);
 }
 
 static void tree_free(struct tree *tr)
@@ -400,10 +413,10 @@ static void tree_free(struct tree *tr)
 	free(tr->child);
 }
 
-static bool awaited_by_listed(const struct py_tasks *ts, const struct py_task *t)
+static bool awaited_by_listed(const struct task_index *ix, const struct py_task *t)
 {
 	for (size_t k = 0; k < t->nawaited_by; k++)
-		if (task_by_addr(ts, t->awaited_by[k]))
+		if (task_by_addr(ix, t->awaited_by[k]))
 			return true;
 	return false;
 }
@@ -415,10 +428,14 @@ static const char *task_frame_name(const struct py_task *t, const struct dump_op
 	return o->qualname ? t->frames[0].code->qualname : t->frames[0].code->name;
 }
 
-static void tree_print(FILE *f, const struct tree *tr, size_t i, char *prefix, size_t plen,
+static void tree_print(FILE *f, struct tree *tr, size_t i, char *prefix, size_t plen,
 		       bool last, int depth, size_t *path, const struct dump_opts *o)
 {
 	const struct py_task *t = &tr->ts->tasks[i];
+	if (tr->lines++ == TREE_MAX_LINES)
+		line(f, "... (await tree cut at %d lines)", TREE_MAX_LINES);
+	if (tr->lines > TREE_MAX_LINES)
+		return;
 	bool cycle = false;
 	for (int d = 0; d < depth; d++)
 		cycle |= path[d] == i;
@@ -470,6 +487,8 @@ int dump_write_async_text(FILE *f, const struct dump_proc *p, const struct dump_
 		return ferror(f) ? -EIO : 0;
 	}
 	size_t nloops = count_loops(ts);
+	struct task_index ix;
+	task_index_build(&ix, ts);
 	line(f, "asyncio: %zu task%s in %zu event loop%s%s", ts->n, ts->n == 1 ? "" : "s", nloops,
 	     nloops == 1 ? "" : "s", ts->truncated ? " (more not read)" : "");
 	for (size_t i = 0; i < ts->n; i++) {
@@ -497,26 +516,27 @@ int dump_write_async_text(FILE *f, const struct dump_proc *p, const struct dump_
 		if (t->chain_truncated)
 			line(f, "    ... (coroutine chain truncated at %d)", PYASYNC_MAX_CHAIN);
 		for (size_t k = 0; k < t->nawaited_by; k++) {
-			const struct py_task *w = task_by_addr(ts, t->awaited_by[k]);
+			const struct py_task *w = task_by_addr(&ix, t->awaited_by[k]);
 			line(f, "    awaited by task %#llx%s%s%s", (unsigned long long)t->awaited_by[k],
 			     w && w->name[0] ? " \"" : "", w ? w->name : "", w && w->name[0] ? "\"" : "");
 		}
 	}
 	if (ts->n) {
 		struct tree tr;
-		tree_build(&tr, ts);
+		tree_build(&tr, ts, ix.order);
 		char *prefix = xmalloc(TREE_MAX_DEPTH * 8 + 8);
 		size_t *path = xmalloc((TREE_MAX_DEPTH + 1) * sizeof(*path));
 		prefix[0] = '\0';
 		fputc('\n', f);
 		line(f, "Await tree (each task under the tasks awaiting it):");
 		for (size_t i = 0; i < ts->n; i++)
-			if (!awaited_by_listed(ts, &ts->tasks[i]))
+			if (!awaited_by_listed(&ix, &ts->tasks[i]))
 				tree_print(f, &tr, i, prefix, 0, true, 0, path, o);
 		free(path);
 		free(prefix);
 		tree_free(&tr);
 	}
+	free(ix.order);
 	return ferror(f) ? -EIO : 0;
 }
 
@@ -550,11 +570,9 @@ static void thread_json(struct json *j, const struct dump_proc *p, uint64_t iden
 	json__end_object(j);
 }
 
-int dump_write_async_json(struct json *j, const struct dump_proc *p, const struct dump_async *a,
-			  const struct dump_opts *o)
+int dump_write_async_json_head(struct json *j, const struct dump_proc *p, const struct dump_opts *o)
 {
 	const struct pyproc_info *in = p->info;
-	const struct py_tasks *ts = a->tasks;
 	json__begin_object(j);
 	json__key(j, "pid");
 	json__int(j, in->pid);
@@ -564,13 +582,26 @@ int dump_write_async_json(struct json *j, const struct dump_proc *p, const struc
 	json__begin_array(j);
 	dump_write_json(j, p, o);
 	json__end_array(j);
+	return j->err;
+}
+
+int dump_write_async_json_tail(struct json *j, const struct dump_proc *p, const struct dump_async *a,
+			       const struct dump_opts *o)
+{
+	const struct pyproc_info *in = p->info;
+	const struct py_tasks *ts = a->tasks;
 	json__key(j, "asyncio");
 	json__begin_object(j);
 	json__key(j, "imported");
-	json__bool(j, ts != NULL);
+	json__bool(j, ts != NULL || a->failed);
 	json__key(j, "message");
-	if (!ts && a->why)
+	if (!ts && !a->failed && a->why)
 		json__string(j, a->why);
+	else
+		json__null(j);
+	json__key(j, "error");
+	if (a->failed)
+		json__string(j, a->why && a->why[0] ? a->why : "unreadable");
 	else
 		json__null(j);
 	json__key(j, "truncated");
@@ -591,6 +622,9 @@ int dump_write_async_json(struct json *j, const struct dump_proc *p, const struc
 	json__end_array(j);
 	json__key(j, "tasks");
 	json__begin_array(j);
+	struct task_index ix = { ts, NULL };
+	if (ts)
+		task_index_build(&ix, ts);
 	for (size_t i = 0; ts && i < ts->n; i++) {
 		const struct py_task *t = &ts->tasks[i];
 		json__begin_object(j);
@@ -639,7 +673,7 @@ int dump_write_async_json(struct json *j, const struct dump_proc *p, const struc
 		json__key(j, "awaited_by");
 		json__begin_array(j);
 		for (size_t k = 0; k < t->nawaited_by; k++) {
-			const struct py_task *w = task_by_addr(ts, t->awaited_by[k]);
+			const struct py_task *w = task_by_addr(&ix, t->awaited_by[k]);
 			json__begin_object(j);
 			json__key(j, "id");
 			hex_id(j, t->awaited_by[k]);
@@ -653,6 +687,7 @@ int dump_write_async_json(struct json *j, const struct dump_proc *p, const struc
 		json__end_array(j);
 		json__end_object(j);
 	}
+	free(ix.order);
 	json__end_array(j);
 	json__end_object(j);
 	json__key(j, "process_info");

@@ -64,16 +64,23 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 
 struct py_tasks;
 /* The asyncio part of dump --async. tasks: the read (NULL when it failed
- * or asyncio is not imported: then why says so, in one line). */
+ * or asyncio is not imported: then why says so, in one line; failed: it
+ * could not be read). */
 struct dump_async {
 	const struct py_tasks *tasks;
 	const char *why;
+	bool failed;
 };
+/* After dump_write_text() of the same process. */
 int dump_write_async_text(FILE *f, const struct dump_proc *p, const struct dump_async *a,
 			  const struct dump_opts *o);
-/* JSON: the process object ({"pid", "process_info", "threads", "asyncio"})
- * as one element of the caller's array. */
-int dump_write_async_json(struct json *j, const struct dump_proc *p, const struct dump_async *a,
-			  const struct dump_opts *o);
+/* JSON: the process object ({"pid", "python_version", "threads", "asyncio",
+ * "process_info"}) as one element of the caller's array, in two calls: the
+ * head (up to the threads) while the sample's frames are valid, the tail
+ * once the tasks are read (reading them may move the code objects the
+ * sample's frames point to: python/pyasync.h). */
+int dump_write_async_json_head(struct json *j, const struct dump_proc *p, const struct dump_opts *o);
+int dump_write_async_json_tail(struct json *j, const struct dump_proc *p, const struct dump_async *a,
+			       const struct dump_opts *o);
 
 #endif

@@ -40,6 +40,10 @@ python2):
                each loop with the thread running it
   pure         nested + gather with the pure-Python asyncio
                (sys.modules['_asyncio'] = None): JSON against the oracle
+  core         (the representative interpreters, e2elib.REPRESENTATIVE) a
+               target cored by gdb's gcore, then `dump --core FILE --async
+               --json` against the oracle (--core-root for a chroot's);
+               n/a on a free-threaded build (its core is about 1 GB)
   noasyncio    a Python that never imported asyncio: exit 0, the message
                "asyncio is not imported" (text) / "imported": false (JSON)
   python2      (2.7 only) dump --async of a 2.7 process: exit 1, one
@@ -55,6 +59,8 @@ import concurrent.futures
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 import time
 import traceback
@@ -404,6 +410,35 @@ def check_pure(s):
     fail_if(res, compare(t.oracle, one_proc(res), 'pure'))
 
 
+def check_core(s):
+    need37(s)
+    why = e2elib.on_representative(s.interp)
+    if why:
+        raise NA(why)
+    if s.interp.free_threaded:
+        raise NA('gcore of a free-threaded build writes about 1 GB (the core tier covers '
+                 'dump --core there)')
+    if not shutil.which('gcore'):
+        raise NA('gcore (gdb) is not installed')
+    t = s.start('nested+gather+taskgroup+done', [10])
+    prefix = os.path.join(t.dir, 'core')
+    r = subprocess.run(['gcore', '-o', prefix, str(t.python_pid)], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
+    path = '%s.%d' % (prefix, t.python_pid)
+    if r.returncode != 0 or not os.path.exists(path):
+        raise Fail('gcore -o %s %d failed (status %d):\n%s'
+                   % (prefix, t.python_pid, r.returncode, indent(clip(r.stdout, 1500), 2)))
+    try:
+        root = ['--core-root', s.interp.root] if s.interp.root else []
+        res = cspy(['dump', '--core', path, '--async', '--json'] + root, timeout=60)
+        if res.rc != 0:
+            raise Fail('$ %s\n  exit status %d: %s' % (res.shown, res.rc, res.err.strip()))
+        res.doc = json.loads(res.out)
+        fail_if(res, compare(t.oracle, one_proc(res), 'core'))
+    finally:
+        os.unlink(path)
+
+
 def check_noasyncio(s):
     need3(s)
     t = s.start('none')
@@ -436,7 +471,8 @@ def check_python2(s):
 
 CHECKS = [('tasks', check_tasks), ('text', check_text), ('nonblocking', check_nonblocking),
           ('running', check_running), ('churn', check_churn), ('twoloops', check_twoloops),
-          ('pure', check_pure), ('noasyncio', check_noasyncio), ('python2', check_python2)]
+          ('pure', check_pure), ('core', check_core), ('noasyncio', check_noasyncio),
+          ('python2', check_python2)]
 TIMES = {}
 COSTS = {}
 
@@ -483,6 +519,7 @@ def main():
     print('cspy dump --async end-to-end tests: %s' % cspy_shown())
     e2elib.use_snapshot()
     e2elib.describe_interps(interps)
+    e2elib.choose_representative(interps, every=bool(OPTS.python))
     results = {}
     checks = [(n, fn) for n, fn in CHECKS if e2elib.selected(n, OPTS.k)]
     todo = []
