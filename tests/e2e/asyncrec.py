@@ -19,7 +19,8 @@ see `no_asyncio`):
     accounting over the same span;
   - idle: `--async --idle --nonblocking`: the same, and every pending task
     (idler, reporter) where it waits, under main, in nearly every tick;
-  - taskgroup (3.11+): the named tasks of a TaskGroup under main.
+  - taskgroup (3.11+): the named tasks of a TaskGroup under main, with
+    --threads (its root frame above the task frames).
 
 Once, on the default interpreter: `--native` with `--async`; a target that
 imports asyncio only after cspy attached (launch mode); a `--async`
@@ -260,10 +261,16 @@ def check_idle(ctx):
 
 
 def check_taskgroup(ctx):
+    """The TaskGroup's named tasks, with --threads: the thread's root frame
+    stays above the task frames."""
     t, o = start(ctx, 'taskgroup')
-    r, doc, a = record(ctx, t)
-    ctx.fail(r, check_running_stacks(ctx.interp, o, doc,
-                                     named={'alpha': 'alpha-worker', 'beta': 'beta-worker'}))
+    r, doc, a = record(ctx, t, ['--threads'])
+    p = check_running_stacks(ctx.interp, o, doc, named={'alpha': 'alpha-worker', 'beta': 'beta-worker'})
+    for fr, n in stacks(doc, kinds=('python', 'task', 'thread')):
+        if any(f[1] == 'task' for f in fr) and (fr[0][1] != 'thread' or fr[1][1] != 'task'):
+            p.append('a task stack without its thread root frame first: %s' % fr[:3])
+            break
+    ctx.fail(r, p)
     ctx.finish()
 
 
