@@ -22,7 +22,9 @@ see `no_asyncio`):
   - taskgroup (3.11+): the named tasks of a TaskGroup under main, with
     --threads (its root frame above the task frames).
 
-Once, on the default interpreter: `--native` with `--async`; a target that
+On the default interpreter and the newest free-threaded one: two event
+loops in two threads (each thread's tasks in its own lane). Once, on the
+default interpreter: `--native` with `--async`; a target that
 imports asyncio only after cspy attached (launch mode); a `--async`
 profile rendered by `cspy report` into every format and read by the
 tests/e2e/consumer_*.py modules; `top --async` in plain text (stdout not
@@ -60,7 +62,7 @@ PENDING_MIN = 0.8       # --idle: a pending task's samples per tick, at least
 LOOP_FRAMES = {'_run_once', 'run_forever', '_run', '__step', '_Task__step', 'run_until_complete',
                '__step_run_and_handle_result'}
 RE_NOTE = re.compile(r'^cspy> --async: (.*)$', re.M)
-DURATION = 1.2
+DURATION = 1.0
 RATE = 250
 
 
@@ -274,6 +276,39 @@ def check_taskgroup(ctx):
     ctx.finish()
 
 
+def check_two_loops(ctx):
+    """Two event loops in two threads: each thread's running task in its
+    own lane (gamma's under gamma_main in thread loop-2, alpha's under main
+    in the main thread), pending tasks in their loop's lane (--idle)."""
+    t, o = start(ctx, 'threads')
+    # --idle: the tasks are read after the pause (as --nonblocking's, two reads)
+    r, doc, a = record(ctx, t, ['--idle'])
+    p = check_running_stacks(ctx.interp, o, doc, join_min=JOIN_MIN_NB)
+    threads = doc['threads']
+    good = bad = 0
+    example = None
+    fr_all = doc['frames']
+    for s in doc['stacks']:
+        fr = [fr_all[i] for i in s['frames'] if fr_all[i]['kind'] in ('python', 'task')]
+        names = [f['name'] for f in fr]
+        th = threads[s['thread']]['name']
+        if 'burn_gamma' in names:
+            ok = (th == 'loop-2' and len(fr) >= 5 and label_ok(ctx.interp, names[0], 'gamma_main')
+                  and names[1] == 'gamma_main' and label_ok(ctx.interp, names[2], 'gamma')
+                  and names[3] == 'gamma' and names[4] == 'burn_gamma')
+            good, bad = good + s['count'] * ok, bad + s['count'] * (not ok)
+            example = example or (None if ok else (th, names))
+        if any(f['kind'] == 'task' for f in fr) and ('alpha' in names or 'main' in names) and th != 'MainThread':
+            p.append('a task of the main thread\'s loop in thread %r: %s' % (th, names[:4]))
+        if any(f['kind'] == 'task' for f in fr) and 'gamma_main' in names and th != 'loop-2':
+            p.append('a task of loop-2 in thread %r: %s' % (th, names[:4]))
+    if good < JOIN_MIN_NB * (good + bad) or not good:
+        p.append('burn_gamma: %d of %d samples under <task gamma> under <task gamma_main> in thread '
+                 'loop-2; e.g. %s' % (good, good + bad, example))
+    ctx.fail(r, p[:6])
+    ctx.finish()
+
+
 def check_native(ctx):
     t, o = start(ctx)
     out = os.path.join(ctx.tmpdir(), 'n.json')
@@ -471,6 +506,12 @@ def main():
            ('no_asyncio', check_no_asyncio,
             lambda i: None if i.minor < (3, 0) else 'has asyncio (the other checks)')]
     default = e2elib.default_interp(interps)
+    ft = [i for i in interps if i.free_threaded and i.supported()]
+    two = set([default.label] if default else []) | set([ft[-1].label] if ft else [])
+    per.append(('two_loops', check_two_loops,
+                lambda i: None if i.label in two else
+                'run on the default interpreter and the newest free-threaded one (%s)'
+                % ', '.join(sorted(two))))
     glob = [('native', check_native), ('late_import', check_late_import),
             ('formats', check_formats), ('top', check_top), ('no_loop', check_no_loop)]
     results, jobs = {}, []

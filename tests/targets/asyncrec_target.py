@@ -2,7 +2,7 @@
 """Target of `record --async` (tests/e2e/asyncrec.py): asyncio tasks doing
 CPU work in distinct functions with a known nesting (Python 3.6+).
 
-    python asyncrec_target.py ORACLE_PATH [gather|taskgroup|many N]
+    python asyncrec_target.py ORACLE_PATH [gather|taskgroup|many N|threads]
 
 gather (the default): the task running main() gathers three tasks: alpha()
 and beta() loop over `await alpha_work()` / `await beta_work()`, which
@@ -10,7 +10,11 @@ spin in burn_alpha() (3 ms) / burn_beta() (1 ms) and then yield to the
 loop; idler() waits on an event that is never set. taskgroup (3.11+): the
 same three under an asyncio.TaskGroup, with names of their own
 ("alpha-worker", "beta-worker", "idle-worker"). many N: besides those, N
-tasks that sleep (bench/run.py: what N pending tasks cost per sample).
+tasks that sleep (bench/async_cost.py: what N pending tasks cost per
+sample). threads: besides gather's, a second thread ("loop-2") runs an
+event loop of its own, whose task gamma_main awaits the task gamma, which
+spins in burn_gamma (2 ms) between awaits; its thread ident is in the
+oracle ("loop2_ident").
 
 The oracle is the target's own view, taken from inside: inside
 burn_alpha/burn_beta, asyncio.current_task()'s name and coroutine and
@@ -27,6 +31,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 
@@ -113,6 +118,27 @@ async def idler(ev):
     await idle_wait(ev)
 
 
+def burn_gamma():
+    end = time.perf_counter() + 0.002
+    while time.perf_counter() < end:
+        pass
+
+
+async def gamma():
+    while True:
+        burn_gamma()
+        await asyncio.sleep(0)
+
+
+async def gamma_main():
+    await asyncio.ensure_future(gamma())
+
+
+def loop2(ready):
+    ready.append(threading.get_ident())
+    asyncio.run(gamma_main())
+
+
 async def sleeper():
     await asyncio.sleep(100000)
 
@@ -138,6 +164,7 @@ async def reporter():
                       'line': st[0].f_lineno if st else -1})
     write_json(ORACLE + '.acct', dict(spent))      # before the oracle: there once it is
     write_json(ORACLE, {'pid': os.getpid(), 'threads': [{}], 'extra': {}, 'mode': MODE,
+                        'loop2_ident': LOOP2[0] if LOOP2 else None,
                         'version': list(sys.version_info[:3]), 'seen': seen, 'waits': waits,
                         'spin': SPIN})
     while True:
@@ -159,8 +186,12 @@ async def main():
         await asyncio.gather(alpha(), beta(), idler(ev), reporter())
 
 
+LOOP2 = []
+
 if __name__ == '__main__':
     signal.alarm(300)
+    if MODE == 'threads':
+        threading.Thread(target=loop2, args=(LOOP2,), name='loop-2', daemon=True).start()
     if hasattr(asyncio, 'run'):
         asyncio.run(main())
     else:
