@@ -1090,6 +1090,23 @@ def main():
         except (OSError, subprocess.TimeoutExpired) as e:
             counter.case('soak.py', False, str(e))
 
+    # record --async: its cost per sample with 100 and 10,000 tasks
+    # (bench/async_cost.py; --only asyncio runs it alone).
+    async_text = ''
+    if not only or 'asyncio' in only:
+        wait_quiet()
+        try:
+            p = subprocess.run([sys.executable, os.path.join(REPO, 'bench', 'async_cost.py')] +
+                               (['--smoke'] if OPTS.smoke else []) +
+                               (['--pythons', OPTS.pythons] if OPTS.pythons else []),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                               timeout=1800, cwd=REPO, env=dict(os.environ, BUILD=build_dir()))
+            async_text = p.stdout.strip()
+            counter.case('async_cost.py', p.returncode == 0 and ' 0 failed' in async_text,
+                         'status %s: %s' % (p.returncode, (p.stderr.strip() or async_text)[-300:]))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            counter.case('async_cost.py', False, str(e))
+
     # The report.
     took = time.time() - t_start
     cpu, ncpu, kernel = machine()
@@ -1161,6 +1178,8 @@ def main():
     L.append('')
     if dump_text:
         L += ['## `cspy dump` time (`bench/dump_time.py`)', '', dump_text, '']
+    if async_text:
+        L += ['## `record --async` (`bench/async_cost.py`)', '', async_text, '']
     L += ['## Matrix and pruning', '',
           'Full run, on every Python: the CPU mix in attach mode at every rate (100 Hz, 1 kHz, 10 kHz, max = '
           '`-r %d`) × blocking/`--nonblocking`, in launch mode at 100 Hz (both), 1 kHz (both), 10 kHz and max '

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|modes|native|core|pip|static|cross|fuzz|san|deb|gecko|names|asyncio ...]
+#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|modes|native|core|pip|static|cross|fuzz|san|deb|gecko|names|asyncio|asyncrec ...]
 # Tiers: unit, linetables, validate, html, e2e, drift, newer, record, stream, pprof, diff, bench, top, modes,
-# native, core, pip, static, cross, fuzz, san, deb, gecko, names, asyncio (default: all).
+# native, core, pip, static, cross, fuzz, san, deb, gecko, names, asyncio, asyncrec (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top modes native core pip static cross fuzz san deb gecko names asyncio)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top modes native core pip static cross fuzz san deb gecko names asyncio asyncrec)
 
 total_pass=0
 total_fail=0
@@ -199,6 +199,12 @@ for tier in "${tiers[@]}"; do
 		# every interpreter against oracles from inside the targets
 		# (tests/e2e/asyncio_tasks.py).
 		run_tier "asyncio tasks (dump --async)" python3 tests/e2e/asyncio_tasks.py
+		;;
+	asyncrec)
+		# record/top --async: task stacks (running, --idle pending, TaskGroup)
+		# against the target's own view and time accounting, every Python
+		# with asyncio; --native, late import, every format (tests/e2e/asyncrec.py).
+		run_tier "record/top --async" python3 tests/e2e/asyncrec.py
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;
 	esac

@@ -133,6 +133,7 @@ static uint32_t map_frame(struct builder *b, const struct prof_frame *f)
 		break;
 	case PROF_FRAME_INTERP:
 	case PROF_FRAME_OTHER:
+	case PROF_FRAME_TASK:
 		break;
 	}
 	b->key.n = 0;

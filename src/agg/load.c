@@ -200,7 +200,7 @@ static bool kind_of(const char *s, enum prof_frame_kind *k)
 {
 	static const enum prof_frame_kind kinds[] = {
 		PROF_FRAME_PYTHON, PROF_FRAME_NATIVE, PROF_FRAME_PROCESS,
-		PROF_FRAME_THREAD, PROF_FRAME_INTERP, PROF_FRAME_OTHER,
+		PROF_FRAME_THREAD, PROF_FRAME_INTERP, PROF_FRAME_OTHER, PROF_FRAME_TASK,
 	};
 	for (size_t i = 0; s && i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strcmp(s, profile_frame_kind_name(kinds[i])) == 0) {

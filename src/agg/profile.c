@@ -584,6 +584,7 @@ const char *profile_frame_kind_name(enum prof_frame_kind k)
 	case PROF_FRAME_THREAD: return "thread";
 	case PROF_FRAME_INTERP: return "interpreter";
 	case PROF_FRAME_OTHER: break;
+	case PROF_FRAME_TASK: return "task";
 	}
 	return "other";
 }
@@ -592,7 +593,7 @@ const char *profile_frame_label(const struct prof_frame *f, bool full, char *buf
 {
 	const char *file = full ? f->filename : f->short_filename;
 	if (f->kind == PROF_FRAME_PROCESS || f->kind == PROF_FRAME_THREAD ||
-	    f->kind == PROF_FRAME_OTHER || !file[0])
+	    f->kind == PROF_FRAME_OTHER || f->kind == PROF_FRAME_TASK || !file[0])
 		snprintf(buf, n, "%s", f->name);
 	else if (f->line >= 0)
 		snprintf(buf, n, "%s (%s:%d)", f->name, file, f->line);

@@ -39,6 +39,7 @@ enum prof_frame_kind {
 	PROF_FRAME_THREAD,      /* synthetic root: thread (TID): name (--threads) */
 	PROF_FRAME_INTERP,      /* synthetic root: interpreter (ID) (--interpreters) */
 	PROF_FRAME_OTHER,       /* synthetic: e.g. idle marker */
+	PROF_FRAME_TASK,        /* synthetic: an asyncio task, "<task NAME>" (record --async) */
 };
 
 struct prof_frame {

@@ -104,8 +104,8 @@ void stack_builder__push(struct stack_builder *b, uint32_t frame)
 		b->matched |= frame_matches(b, frame);
 }
 
-static inline void push_frame(struct stack_builder *b, const struct py_frame *fr,
-			      enum stack_lines lines)
+static inline uint32_t frame_id(struct stack_builder *b, const struct py_frame *fr,
+				enum stack_lines lines)
 {
 	const struct py_code *code = fr->code;
 	int line = lines == STACK_LINES_NONE ? -1
@@ -116,7 +116,19 @@ static inline void push_frame(struct stack_builder *b, const struct py_frame *fr
 		name = fr->qualname ? fr->qualname : code->qualname;
 		uid = fr->qual_uid ? fr->qual_uid : uid;
 	}
-	stack_builder__push(b, code_frame(b, uid, line, name, code->filename, code->short_filename));
+	return code_frame(b, uid, line, name, code->filename, code->short_filename);
+}
+
+static inline void push_frame(struct stack_builder *b, const struct py_frame *fr,
+			      enum stack_lines lines)
+{
+	stack_builder__push(b, frame_id(b, fr, lines));
+}
+
+uint32_t stack_builder__frame_id(struct stack_builder *b, const struct py_frame *fr,
+				 enum stack_lines lines)
+{
+	return frame_id(b, fr, lines);
 }
 
 void stack_builder__push_frame(struct stack_builder *b, const struct py_frame *fr,

@@ -50,6 +50,10 @@ enum stack_lines {
  * through a cache keyed by the code object's uid) ... */
 void stack_builder__push_frame(struct stack_builder *b, const struct py_frame *fr,
 			       enum stack_lines lines);
+/* The profile frame id a Python frame gets from push_frame, without pushing
+ * it (a stack assembled from ids later, record --async). */
+uint32_t stack_builder__frame_id(struct stack_builder *b, const struct py_frame *fr,
+				 enum stack_lines lines);
 /* ... or every frame of a Python thread, root first, as push_frame would:
  * one call per stack (the sampler's path), not one per frame. */
 void stack_builder__push_thread(struct stack_builder *b, const struct py_thread *th,

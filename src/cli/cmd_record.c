@@ -122,6 +122,10 @@ static void usage(FILE *f)
 "      --nonblocking      do not pause the program to sample it (less overhead)\n"
 "  -n, --native           also C/C++/Cython frames, merged with the Python ones\n"
 "                         (not with --nonblocking)\n"
+"      --async, --asyncio\n"
+"                         samples attributed to asyncio tasks: the running\n"
+"                         task's stack under the tasks awaiting it; every\n"
+"                         pending task too, where it waits, with --idle\n"
 "      --capture          keep the launched program's output off the terminal\n"
 "      --hideprogress     no progress display\n"
 "      --no-sources       html, json: do not read the frames' source files\n"
@@ -496,13 +500,20 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		"\"cpu_s\": %.6f, \"vm_reads\": %llu, \"thread_samples\": %llu, "
 		"\"max_lag_s\": %.6f, \"first_sample_s\": %.6f, \"startup_cpu_s\": %.6f, "
 		"\"write_s\": %.6f, \"peak_rss_kb\": %ld, \"pauses\": %llu, \"paused_s\": %.6f, \"gil_retries\": %llu, "
-		"\"tlbc_frames\": %llu, \"runs\": %zu}\n",
+		"\"tlbc_frames\": %llu, \"runs\": %zu, ",
 		(unsigned long long)st->samples, (unsigned long long)st->errors, rate, st->elapsed_s,
 		(double)st->cpu_ns / 1e9, (unsigned long long)st->vm_reads,
 		(unsigned long long)st->thread_samples, st->max_lag_s, first,
 		(double)st->first_sample_cpu_ns / 1e9, write_s, ru.ru_maxrss,
 		(unsigned long long)st->pauses, (double)st->paused_ns / 1e9,
 		(unsigned long long)st->gil_retries, (unsigned long long)st->tlbc_frames, runs);
+	/* --async: what its task reads cost (bench/run.py) */
+	fprintf(f, "\"async_reads\": %llu, \"async_read_s\": %.6f, \"async_join_s\": %.6f, \"async_fails\": %llu, "
+		"\"async_joined\": %llu, \"async_unjoined\": %llu, \"async_pending\": %llu}\n",
+		(unsigned long long)st->async_reads, (double)st->async_read_ns / 1e9,
+		(double)st->async_join_ns / 1e9,
+		(unsigned long long)st->async_fails, (unsigned long long)st->async_joined,
+		(unsigned long long)st->async_unjoined, (unsigned long long)st->async_pending);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);
 }
@@ -647,6 +658,13 @@ int cmd_record(int argc, char **argv)
 			"(free-threaded): none of their threads were kept\n",
 			sampler__status(s)->max_nogil_processes,
 			sampler__status(s)->max_nogil_processes == 1 ? "" : "es");
+	if (c.o.async_tasks && sampler__status(s)->async_why[0])
+		cli_note("--async: %s: its samples keep their thread stacks",
+			 sampler__status(s)->async_why);
+	else if (c.o.async_tasks && sampler__status(s)->samples && !sampler__status(s)->async_joined &&
+		 !sampler__status(s)->async_pending)
+		cli_note("--async: no sample found an asyncio task (no event loop ran, or asyncio "
+			 "was not imported): the stacks are the threads' own");
 	if (sampler__status(s)->gave_up[0]) {
 		cli_error("%s", sampler__status(s)->gave_up);
 		rc = 1;

@@ -109,6 +109,10 @@ static void usage(FILE *f)
 "      --full-filenames   full file paths in function names\n"
 "      --nonblocking      do not pause the program to sample it (less overhead)\n"
 "  -n, --native           also C/C++/Cython functions (not with --nonblocking)\n"
+"      --async, --asyncio\n"
+"                         samples attributed to asyncio tasks: the running\n"
+"                         task's stack under the tasks awaiting it; every\n"
+"                         pending task too, where it waits, with --idle\n"
 "  -h, --help             show this help\n"
 "\n"
 "REGEX is a POSIX extended regular expression (as in grep -E), found anywhere\n"
@@ -683,6 +687,11 @@ int cmd_top(int argc, char **argv)
 			print_last_table(&t, rows, cols);       /* --duration */
 	}
 
+	if (c.o.async_tasks && st->async_why[0])
+		cli_note("--async: %s: its samples keep their thread stacks", st->async_why);
+	else if (c.o.async_tasks && st->samples && !st->async_joined && !st->async_pending)
+		cli_note("--async: no sample found an asyncio task (no event loop ran, or asyncio "
+			 "was not imported): the stacks are the threads' own");
 	if (st->gave_up[0]) {
 		cli_error("%s", st->gave_up);
 		rc = 1;

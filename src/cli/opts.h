@@ -50,6 +50,7 @@ struct opts {
 	const char *mode;               /* --mode as given (wall, cpu, gil, exception), NULL: none */
 	bool exception;                 /* --mode exception: samples in an exception only */
 	bool no_gc;                     /* --no-gc: no <GC> frames */
+	bool async_tasks;               /* --async (--asyncio): samples attributed to asyncio tasks */
 };
 
 #define OPTS_DEFAULTS {                                                                 \
@@ -59,6 +60,7 @@ struct opts {
 	.function_pattern = NULL, .include = NULL, .exclude = NULL,                      \
 	.thread_pattern = NULL, .threadsel = NULL, .qualname = false,                    \
 	.mode = NULL, .exception = false, .no_gc = false,                                \
+	.async_tasks = false,                                                           \
 }
 
 /* What a command adds to the shared options. */

@@ -24,6 +24,19 @@
  * that its sample no longer lists have exited: they are folded into their
  * name pattern's lane (profile__thread_exit), unless --threads keeps each
  * thread's root frame apart.
+ *
+ * --async: in the pause, right after the thread stacks were read
+ * (snapshot's after_read), when a kept thread's stack holds asyncio frames
+ * (a file under asyncio/: an event loop runs there; otherwise nothing more
+ * is read), the kept threads' frames are made profile frame ids (the task
+ * read may grow the code cache they point into) and the tasks are read
+ * (python/pyasync.h: the running ones and their awaiters; with --idle every
+ * task, read after the pause: thousands of them would hold the target). After the pause (and the native merge) each thread running a
+ * task is added as the task's stack (agg/taskjoin.h), the others from their
+ * ids; with --idle each pending task too, in the lane of the thread running
+ * its loop. The frame address match checks the two reads against each
+ * other: a task whose coroutine is not in its thread's stack leaves the
+ * thread's own stack (async_unjoined), never a wrong one.
  */
 #include "sampler/sampler.h"
 
@@ -37,8 +50,10 @@
 
 #include "agg/profile.h"
 #include "agg/stack.h"
+#include "agg/taskjoin.h"
 #include "native/merge.h"
 #include "proc/perm.h"
+#include "python/pyasync.h"
 #include "python/pyproc.h"
 #include "sampler/snapshot.h"
 #include "sampler/target.h"
@@ -51,6 +66,7 @@
 #define REAP_NS 10000000ull
 #define PROGRESS_NS 100000000ull
 #define GIL_REFRESH_NS 1000000000ull    /* a free-threaded target's GIL state read again */
+#define LOOP_CACHE 1024                 /* --async: code uid -> "asyncio's" (a power of two) */
 
 static int tid_cmp(const void *a, const void *b)
 {
@@ -74,6 +90,23 @@ struct sampler {
 	int tick_threads;               /* threads read during the current tick */
 	pid_t *live_tids;               /* scratch of retire_exited */
 	size_t live_cap;
+	/* --async */
+	struct taskjoin *tj;
+	struct loop_code { uint64_t uid; bool loop; } loop_cache[LOOP_CACHE];
+	struct target *aj_target;       /* the target being read (async_after_read's) */
+	bool aj_ids_ok, aj_tasks_ok;    /* this read: frames as ids; tasks read */
+	bool aj_loop, aj_read;          /* ... an event loop seen; the tasks' read done */
+	uint32_t *aj_py;                /* the kept threads' Python frame ids, innermost
+					 * first (as py_thread.frames), thread i's from aj_pyoff[i] */
+	uint64_t *aj_pyaddr;            /* ... and their frame addresses */
+	size_t aj_py_cap, aj_pyaddr_cap;
+	size_t *aj_pyoff;               /* [thread + 1] */
+	size_t aj_pyoff_cap;
+	uint32_t *aj_ids;               /* one thread's frames (native ones merged) as ids, */
+	uint64_t *aj_addrs;             /* ... and addresses (0: native), innermost first */
+	size_t aj_cap, aj_addrs_cap;
+	uint32_t *aj_stack;             /* a joined stack, root first */
+	size_t aj_stack_cap;
 };
 
 static uint64_t cpu_ns(void)
@@ -123,6 +156,13 @@ void sampler__free(struct sampler *s)
 	snapshot__release(&s->snap);
 	stack_builder__free(s->sb);
 	free(s->live_tids);
+	taskjoin__free(s->tj);
+	free(s->aj_py);
+	free(s->aj_pyaddr);
+	free(s->aj_pyoff);
+	free(s->aj_ids);
+	free(s->aj_addrs);
+	free(s->aj_stack);
 	free(s);
 }
 
@@ -173,9 +213,12 @@ static uint32_t native_frame_id(struct sampler *s, const struct native_frame *nf
 	return profile__frame(s->prof, name, nf->module_path, nf->module, -1, PROF_FRAME_NATIVE);
 }
 
-/* ms: the thread's merged native stack with --native, else NULL. */
+/* ms: the thread's merged native stack with --native, else NULL. ids: the
+ * frames to show instead (--async: made ids before the task read, or a
+ * task's stack: joined), root first, else NULL. */
 static void add_thread(struct sampler *s, struct target *t, const struct py_thread *th,
-		       const struct merged_stack *ms, uint64_t t_ns)
+		       const struct merged_stack *ms, const uint32_t *ids, size_t nids, bool joined,
+		       uint64_t t_ns)
 {
 	if (!s->c.include_idle && !th->active)
 		return;
@@ -183,12 +226,14 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		return;
 	if (s->c.exception_only && !th->in_exception)
 		return;
-	if (ms && ms->err) {
+	if (ids)
+		ms = NULL;
+	else if (ms && ms->err) {
 		s->st.errors++;         /* not unwound, or not merged: never a wrong stack */
 		s->st.native_fails[ms->fail < NATIVE_FAIL_N ? ms->fail : NATIVE_FAIL_OTHER]++;
 		return;
 	}
-	size_t nf = ms ? ms->n : th->nframes;
+	size_t nf = ids ? nids : ms ? ms->n : th->nframes;
 	struct stack_builder *sb = s->sb;
 	stack_builder__begin(sb, nf + 5 + t->nchain);
 	const char *tname = target__thread_name(t, th);
@@ -208,12 +253,14 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		stack_builder__root(sb, profile__frame(s->prof, label, "", "", -1, PROF_FRAME_THREAD));
 		free(label);
 	}
-	if (th->truncated)      /* the root frames beyond PYPROC_MAX_DEPTH were not read */
+	if (th->truncated && !joined)   /* the root frames beyond PYPROC_MAX_DEPTH were not read */
 		stack_builder__root(sb, profile__frame(s->prof, SAMPLER_TRUNCATED, "", "", -1,
 						       PROF_FRAME_OTHER));
 	enum stack_lines lines = s->c.no_lineno ? STACK_LINES_NONE
 				 : s->c.function_lines ? STACK_LINES_FIRST : STACK_LINES_CURRENT;
-	if (!ms)
+	for (size_t k = 0; ids && k < nids; k++)
+		stack_builder__push(sb, ids[k]);
+	if (!ms && !ids)
 		stack_builder__push_thread(sb, th, lines);
 	for (size_t k = 0; ms && k < nf; k++) {
 		const struct py_frame *fr = ms->frames[nf - 1 - k].py;    /* root first */
@@ -232,6 +279,224 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	if (th->ns_tid && profile__thread_at(s->prof, tid)->ns_tid != th->ns_tid)
 		profile__thread_set_ns_tid(s->prof, tid, th->ns_tid);
 	stack_builder__add(sb, tid, t_ns);
+}
+
+/* ---- --async ---- */
+
+static enum stack_lines lines_of(const struct sampler *s)
+{
+	return s->c.no_lineno ? STACK_LINES_NONE
+	       : s->c.function_lines ? STACK_LINES_FIRST : STACK_LINES_CURRENT;
+}
+
+/* Whether a thread runs an event loop: a frame of a file under asyncio/
+ * (asyncio.run, run_forever, _run_once, Handle._run), cached per code uid.
+ * From the root: the loop's frames are near it. */
+static bool in_loop(struct sampler *s, const struct py_thread *th)
+{
+	for (size_t k = th->err ? 0 : th->nframes; k-- > 0;) {
+		const struct py_code *c = th->frames[k].code;
+		if (!c)
+			continue;
+		struct loop_code *e = &s->loop_cache[c->uid & (LOOP_CACHE - 1)];
+		if (e->uid != c->uid) {
+			e->uid = c->uid;
+			e->loop = c->filename && strstr(c->filename, "asyncio/") != NULL;
+		}
+		if (e->loop)
+			return true;
+	}
+	return false;
+}
+
+static void async_read(struct sampler *s, struct target *t);
+
+static bool kept(const struct sampler *s, const struct py_thread *th)
+{
+	return (s->c.include_idle || th->active) && (!s->c.gil_only || th->owns_gil);
+}
+
+/* In the read (snapshot's after_read: in the pause, right after the thread
+ * stacks, before native unwinding): when a kept thread runs an event loop
+ * (or at a process's first sample, to learn whether its asyncio can be
+ * read), every kept thread's Python frames made profile frame ids (the task
+ * read may grow the code cache the frames point into), then the tasks read.
+ * aj_ids_ok: the ids stand in for the frames this sample; aj_tasks_ok: the
+ * tasks were read and indexed. */
+static void async_after_read(void *arg, const struct py_sample *sample)
+{
+	struct sampler *s = arg;
+	struct target *t = s->aj_target;
+	s->aj_ids_ok = s->aj_tasks_ok = s->aj_read = false;
+	if (t->async_err == -ENOTSUP)
+		return;
+	bool loop = false;
+	for (size_t i = 0; i < sample->n && !loop; i++)
+		loop = kept(s, &sample->threads[i]) && in_loop(s, &sample->threads[i]);
+	if (!loop && t->async_checked)
+		return;
+	s->aj_pyoff = xgrow(s->aj_pyoff, &s->aj_pyoff_cap, sample->n + 1, sizeof(*s->aj_pyoff));
+	enum stack_lines lines = lines_of(s);
+	size_t n = 0;
+	s->aj_pyoff[0] = 0;
+	for (size_t i = 0; i < sample->n; i++) {
+		const struct py_thread *th = &sample->threads[i];
+		if (kept(s, th)) {
+			size_t nf = th->nframes;
+			s->aj_py = xgrow(s->aj_py, &s->aj_py_cap, n + nf, sizeof(*s->aj_py));
+			s->aj_pyaddr = xgrow(s->aj_pyaddr, &s->aj_pyaddr_cap, n + nf, sizeof(*s->aj_pyaddr));
+			for (size_t k = 0; k < nf; k++) {
+				s->aj_py[n + k] = stack_builder__frame_id(s->sb, &th->frames[k], lines);
+				s->aj_pyaddr[n + k] = th->frames[k].frame_addr;
+			}
+			n += nf;
+		}
+		s->aj_pyoff[i + 1] = n;
+	}
+	s->aj_ids_ok = true;
+	s->aj_loop = loop;
+	/* Every task (--idle) can be thousands: read after the pause, not
+	 * holding the target that long (the frame address match still checks
+	 * the running ones). */
+	if (!s->c.include_idle || s->c.nonblocking)
+		async_read(s, t);
+}
+
+/* The tasks read (after async_after_read), indexed: aj_tasks_ok. */
+static void async_read(struct sampler *s, struct target *t)
+{
+	bool loop = s->aj_loop;
+	s->aj_read = true;
+	unsigned flags = s->c.include_idle ? 0 : PYASYNC_RUNNING;
+	if (!loop)
+		flags = PYASYNC_RUNNING | PYASYNC_NO_FRAMES;    /* the first sample: can it be read? */
+	char why[sizeof(s->st.async_why)] = "";
+	uint64_t t0 = clock_now_ns();
+	int err = pyasync__read(t->snap.pp, &t->async_tasks, flags, why, sizeof(why));
+	s->st.async_read_ns += clock_now_ns() - t0;
+	s->st.async_reads++;
+	t->async_checked = true;
+	if (err == -ENOTSUP) {
+		t->async_err = err;
+		if (!s->st.async_why[0])
+			snprintf(s->st.async_why, sizeof(s->st.async_why), "process %d: %s",
+				 (int)t->snap.pid, why[0] ? why : "its asyncio cannot be read");
+	}
+	if (err && err != -ENOENT)
+		s->st.async_fails++;
+	if (err || !loop)
+		return;
+	if (!s->tj)
+		s->tj = taskjoin__new();
+	taskjoin__index(s->tj, &t->async_tasks);
+	s->aj_tasks_ok = true;
+}
+
+/* A task's stack (taskjoin items) as frame ids, root first, into aj_stack;
+ * thread frames from aj_ids (the thread's, innermost first). */
+static size_t async_ids(struct sampler *s, const struct target *t, const struct tj_item *it, size_t n)
+{
+	s->aj_stack = xgrow(s->aj_stack, &s->aj_stack_cap, n ? n : 1, sizeof(*s->aj_stack));
+	enum stack_lines lines = lines_of(s);
+	char label[200];
+	for (size_t k = 0; k < n; k++) {
+		const struct py_task *task = &t->async_tasks.tasks[it[k].task];
+		switch (it[k].kind) {
+		case TJ_TASK:
+			s->aj_stack[k] = profile__frame(s->prof, taskjoin_label(task, label, sizeof(label)),
+							"", "", -1, PROF_FRAME_TASK);
+			break;
+		case TJ_TASK_FRAME:
+			s->aj_stack[k] = task->frames[it[k].frame].code
+					 ? stack_builder__frame_id(s->sb, &task->frames[it[k].frame], lines)
+					 : profile__frame(s->prof, "?", "", "", -1, PROF_FRAME_OTHER);
+			break;
+		case TJ_THREAD_FRAME:
+			s->aj_stack[k] = s->aj_ids[it[k].frame];
+			break;
+		}
+	}
+	return n;
+}
+
+/* After the read, when the frames were made ids (aj_ids_ok): every thread
+ * added from them, a thread running a task (aj_tasks_ok) as the task's
+ * stack; with --idle each pending task too, in its loop thread's lane. */
+/* --thread: a thread left out is not counted at all (nor one renamed into
+ * the selection since its read skipped it). */
+static bool left_out(struct sampler *s, struct target *t, const struct py_thread *th,
+		     unsigned flags)
+{
+	return s->c.threads && (!target__thread_selected(t, th, flags & PYSAMPLE_NAMES) ||
+				(th->skipped && th->active));
+}
+
+static void async_add(struct sampler *s, struct target *t, bool native, unsigned flags,
+		      uint64_t t_ns)
+{
+	const struct py_sample *sample = &s->snap.sample;
+	for (size_t i = 0; i < sample->n; i++) {
+		const struct py_thread *th = &sample->threads[i];
+		if (left_out(s, t, th, flags))
+			continue;
+		const struct merged_stack *ms = NULL, no_unwinder = {
+			.err = -ENOTSUP, .fail = NATIVE_FAIL_NO_UNWINDER };
+		if (native)
+			ms = i < s->snap.native.n ? &s->snap.native.threads[i] : &no_unwinder;
+		if (!kept(s, th) || (ms && ms->err)) {
+			add_thread(s, t, th, ms, NULL, 0, false, t_ns);        /* dropped, counted */
+			continue;
+		}
+		/* The thread's frames as ids and addresses, innermost first. */
+		size_t off = s->aj_pyoff[i], nf = ms ? ms->n : th->nframes;
+		s->aj_ids = xgrow(s->aj_ids, &s->aj_cap, nf ? nf : 1, sizeof(*s->aj_ids));
+		s->aj_addrs = xgrow(s->aj_addrs, &s->aj_addrs_cap, nf ? nf : 1, sizeof(*s->aj_addrs));
+		for (size_t k = 0; k < nf; k++) {
+			const struct py_frame *fr = ms ? ms->frames[k].py : &th->frames[k];
+			size_t pk = fr ? (size_t)(fr - th->frames) : 0;
+			if (fr && pk >= th->nframes) {          /* not this thread's: never */
+				s->aj_ids[k] = profile__frame(s->prof, "?", "", "", -1, PROF_FRAME_OTHER);
+				s->aj_addrs[k] = 0;
+				continue;
+			}
+			s->aj_ids[k] = fr ? s->aj_py[off + pk] : native_frame_id(s, &ms->frames[k].native);
+			s->aj_addrs[k] = fr ? s->aj_pyaddr[off + pk] : 0;
+		}
+		long ti = s->aj_tasks_ok ? taskjoin__running(s->tj, th->thread_id) : -1;
+		size_t n = 0;
+		const struct tj_item *it = ti >= 0 ? taskjoin__stack(s->tj, (size_t)ti, s->aj_addrs, nf, &n)
+					   : NULL;
+		if (it) {
+			s->st.async_joined++;
+			add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, t, it, n), true, t_ns);
+			continue;
+		}
+		s->st.async_unjoined += ti >= 0;
+		/* No task runs there (the loop itself, or no loop): its own frames. */
+		s->aj_stack = xgrow(s->aj_stack, &s->aj_stack_cap, nf ? nf : 1, sizeof(*s->aj_stack));
+		for (size_t k = 0; k < nf; k++)
+			s->aj_stack[k] = s->aj_ids[nf - 1 - k];
+		add_thread(s, t, th, NULL, s->aj_stack, nf, false, t_ns);
+	}
+	if (!s->c.include_idle || !s->aj_tasks_ok)
+		return;
+	for (size_t ti = 0; ti < t->async_tasks.n; ti++) {
+		const struct py_task *task = &t->async_tasks.tasks[ti];
+		if (task->state != PY_TASK_PENDING || !task->loop_thread_id)
+			continue;
+		const struct py_thread *th = NULL;
+		for (size_t i = 0; i < sample->n && !th; i++)
+			if (sample->threads[i].thread_id == task->loop_thread_id)
+				th = &sample->threads[i];
+		if (!th || left_out(s, t, th, flags))
+			continue;
+		size_t n;
+		const struct tj_item *it = taskjoin__stack(s->tj, ti, NULL, 0, &n);
+		if (!it)
+			continue;
+		s->st.async_pending++;
+		add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, t, it, n), true, t_ns);
+	}
 }
 
 /* A failed read of a process's stacks: counted, and by -errno (the last
@@ -281,6 +546,12 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	 * all of them. */
 	bool native = s->c.native && !s->c.nonblocking;
 	struct snap_req r = { .flags = flags, .native = native };
+	if (s->c.async_tasks) {
+		r.after_read = async_after_read;
+		r.after_read_arg = s;
+		s->aj_target = t;
+		s->aj_ids_ok = s->aj_tasks_ok = false;
+	}
 	r.pause = s->c.nonblocking ? SNAP_NONBLOCKING
 		: t->snap.uw && s->c.include_idle ? SNAP_PAUSE_TASKS : SNAP_PAUSE_RUNNING;
 	int err = snapshot__take(&t->snap, &r, &s->snap, &s->pstats);
@@ -324,12 +595,12 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		t->retired_at = now;
 	}
 	const struct py_sample *sample = &s->snap.sample;
+	bool async = s->c.async_tasks && s->aj_ids_ok;
+	if (async && !s->aj_read)
+		async_read(s, t);               /* --idle: after the pause */
 	for (size_t i = 0; i < sample->n; i++) {
 		const struct py_thread *th = &sample->threads[i];
-		/* --thread: a thread left out is not counted at all (nor one
-		 * renamed into the selection since its read skipped it). */
-		if (s->c.threads && (!target__thread_selected(t, th, flags & PYSAMPLE_NAMES) ||
-				     (th->skipped && th->active)))
+		if (left_out(s, t, th, flags))
 			continue;
 		s->tick_threads++;
 		s->st.thread_samples++;
@@ -339,7 +610,13 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 			.err = -ENOTSUP, .fail = NATIVE_FAIL_NO_UNWINDER };
 		if (native)
 			ms = i < s->snap.native.n ? &s->snap.native.threads[i] : &no_unwinder;
-		add_thread(s, t, th, ms, t_ns);
+		if (!async)
+			add_thread(s, t, th, ms, NULL, 0, false, t_ns);
+	}
+	if (async) {
+		uint64_t t0 = clock_now_ns();
+		async_add(s, t, native, flags, t_ns);
+		s->st.async_join_ns += clock_now_ns() - t0;
 	}
 }
 

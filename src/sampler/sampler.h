@@ -51,6 +51,16 @@ struct sampler_status {
 	uint64_t tlbc_frames;   /* frames found in a thread-local bytecode copy (3.14t) */
 	int nogil_processes;    /* targets alive running without a GIL (free-threaded) */
 	int max_nogil_processes;        /* ... the most at any time */
+	/* --async (see sampler_config.async_tasks) */
+	uint64_t async_reads;           /* reads of the tasks (a sample with an event loop) */
+	uint64_t async_read_ns;         /* ... their total time */
+	uint64_t async_join_ns;         /* building the task stacks (agg/taskjoin), in all */
+	uint64_t async_fails;           /* ... that failed (the thread stacks kept) */
+	uint64_t async_joined;          /* thread samples shown as a task's stack */
+	uint64_t async_unjoined;        /* a running task not found in its thread's stack
+					 * (it moved on between the reads): the thread's kept */
+	uint64_t async_pending;         /* pending tasks' samples (with include_idle) */
+	char async_why[256];            /* a target whose asyncio cannot be read: why, or "" */
 	char gave_up[512];      /* why a target stopped being sampled while it lives (another
 				 * process began tracing it: no pause can work): one line, or "" */
 };
@@ -87,6 +97,10 @@ struct sampler_config {
 	bool exception_only;    /* --mode exception: only threads handling or raising one */
 	bool gc_frames;         /* a <GC> leaf frame (SAMPLER_GC) on the thread running a
 				 * garbage collection (not --no-gc) */
+	/* --async: a thread running an asyncio task shows the task's stack
+	 * under the tasks awaiting it (agg/taskjoin.h); with include_idle also
+	 * each pending task where it waits, in its loop thread's lane. */
+	bool async_tasks;
 	/* Called about 10 times a second with the status (may be NULL), also
 	 * while waiting between ticks at low rates; it may call
 	 * sampler__request_stop() or read the targets (sampler__target). */

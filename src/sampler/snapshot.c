@@ -93,6 +93,8 @@ static int read_in(const struct snap_target *t, const struct snap_req *r, const 
 		nanosleep(&ts, NULL);
 	}
 	int err = pyproc__sample(t->pp, v, &s->sample, flags);
+	if (!err && r->after_read)
+		r->after_read(r->after_read_arg, &s->sample);
 	if (!err && r->native && t->uw && v->pause)
 		err = unwinder__unwind(t->uw, v->pause, &s->sample);
 	if (!err && r->locals)
@@ -188,6 +190,8 @@ int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct
 			struct py_view v = { .tasks = t->tasks, .states = states };
 			err = pyproc__sample(t->pp, &v, &out->sample, r->flags);
 		} while (--tries > 0 && (err == -EFAULT || err == -EAGAIN));
+		if (!err && r->after_read)
+			r->after_read(r->after_read_arg, &out->sample);
 		if (!err && r->locals)
 			read_locals(t, r, out);
 		return err;

@@ -71,6 +71,11 @@ struct snap_req {
 				 * (python/locals.h), in the pause */
 	pid_t locals_tid;       /* with locals: only this thread's; 0: every thread's */
 	unsigned stall_ms;      /* tests: stay paused this long before reading */
+	/* Called right after the stacks were read (in the pause, if any, before
+	 * native unwinding), with them: what must see the process as they do
+	 * (record --async reads the asyncio tasks there). NULL: none. */
+	void (*after_read)(void *arg, const struct py_sample *sample);
+	void *after_read_arg;
 };
 
 struct snap_locals {            /* the locals of one frame */

@@ -623,6 +623,7 @@ void targets__free(struct targets *ts)
 	for (size_t i = 0; i < ts->nt; i++) {
 		snap_target__close(&ts->t[i].snap);
 		free(ts->t[i].names);
+		py_tasks__release(&ts->t[i].async_tasks);
 	}
 	for (size_t i = 0; i < ts->nsk; i++)
 		free(ts->sk[i].exe);

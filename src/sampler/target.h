@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "python/pyasync.h"
 #include "sampler/snapshot.h"
 
 struct profile;
@@ -51,6 +52,10 @@ struct target {
 	bool names_due;
 	int gil;                        /* 1: has a GIL, 0: free-threaded without one, -1: unknown */
 	uint64_t gil_at;                /* when gil was last read */
+	bool async_checked;             /* --async: its asyncio asked once at the first sample */
+	int async_err;                  /* ... -ENOTSUP: it cannot be read (not asked again) */
+	struct py_tasks async_tasks;    /* ... the latest read of its tasks (the reader keeps
+					 * a cache per process in it) */
 };
 
 struct targets_config {

@@ -14,7 +14,7 @@
  * synthetic frame's label), "args" (as py-spy writes them: "filename", the
  * full file name, and "line", null when there is none; left out for frames
  * without a file), "cat" (the frame kind: "python", "native", "process",
- * "thread", "other"), "ts" (microseconds since the start of the profile,
+ * "thread", "interpreter", "task", "other"), "ts" (microseconds since the start of the profile,
  * rounded down), "pid" and "tid".
  *
  * Events come from the thread's runs (identical consecutive samples). At the

@@ -187,7 +187,22 @@ static uint32_t cool_colour(const char *name)
 	return ((r - 205) * 80 / 50) << 16 | (120 + g * 100 / 210) << 8 | 220;
 }
 
-static uint32_t label_intern(struct fg *fg, const char *raw, const char *fname, bool native)
+/* asyncio task frames (record --async) in violets, apart from both. */
+static uint32_t task_colour(const char *name)
+{
+	uint32_t w = warm_colour(name);
+	uint32_t g = (w >> 8) & 0xff;
+	return (150 + (g - 80) * 60 / 130) << 16 | 110 << 8 | 220;
+}
+
+static uint32_t kind_colour(const char *fname, enum prof_frame_kind kind)
+{
+	return kind == PROF_FRAME_NATIVE ? cool_colour(fname)
+	       : kind == PROF_FRAME_TASK ? task_colour(fname) : warm_colour(fname);
+}
+
+static uint32_t label_intern(struct fg *fg, const char *raw, const char *fname,
+			     enum prof_frame_kind kind)
 {
 	size_t len;
 	char *clean = xml_clean(raw, &len);
@@ -202,7 +217,7 @@ static uint32_t label_intern(struct fg *fg, const char *raw, const char *fname, 
 	}
 	uint32_t id = (uint32_t)fg->nlabels;
 	fg->labels = xgrow(fg->labels, &fg->labels_cap, fg->nlabels + 1, sizeof(*fg->labels));
-	fg->labels[id] = (struct label){ clean, len, native ? cool_colour(fname) : warm_colour(fname), 0 };
+	fg->labels[id] = (struct label){ clean, len, kind_colour(fname, kind), 0 };
 	fg->nlabels++;
 	hashmap__insert(&fg->label_tab, &pos, id);
 	return id;
@@ -220,11 +235,11 @@ static void labels_build(struct fg *fg, bool full)
 	char *buf = xmalloc(LABEL_MAX);
 	hashmap__init(&fg->label_tab, 256);
 	fg->frame_label = xmalloc((nf + 1) * sizeof(*fg->frame_label));
-	label_intern(fg, "all", "all", false);  /* label 0: the root */
+	label_intern(fg, "all", "all", PROF_FRAME_PYTHON);  /* label 0: the root */
 	for (uint32_t id = 0; id < nf; id++) {
 		const struct prof_frame *f = profile__frame_at(fg->p, id);
 		profile_frame_label(f, full, buf, LABEL_MAX);
-		fg->frame_label[id] = label_intern(fg, buf, f->name, f->kind == PROF_FRAME_NATIVE);
+		fg->frame_label[id] = label_intern(fg, buf, f->name, f->kind);
 	}
 	free(buf);
 	uint32_t *ids = xmalloc(fg->nlabels * sizeof(*ids));

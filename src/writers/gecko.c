@@ -135,6 +135,7 @@ static uint8_t kind_category(enum prof_frame_kind k)
 	switch (k) {
 	case PROF_FRAME_PYTHON: return GECKO_CAT_PYTHON;
 	case PROF_FRAME_NATIVE: return GECKO_CAT_NATIVE;
+	case PROF_FRAME_TASK: return GECKO_CAT_TASK;
 	default: return GECKO_CAT_OTHER;
 	}
 }
@@ -538,7 +539,8 @@ static void write_meta(struct gk *g)
 		       "{\"name\":\"Python\",\"color\":\"yellow\",\"subcategories\":[\"Other\"]},"
 		       "{\"name\":\"Native\",\"color\":\"blue\",\"subcategories\":[\"Other\"]},"
 		       "{\"name\":\"GIL\",\"color\":\"green\",\"subcategories\":[\"Other\"]},"
-		       "{\"name\":\"Idle\",\"color\":\"transparent\",\"subcategories\":[\"Other\"]}]");
+		       "{\"name\":\"Idle\",\"color\":\"transparent\",\"subcategories\":[\"Other\"]},"
+		       "{\"name\":\"Task\",\"color\":\"purple\",\"subcategories\":[\"Other\"]}]");
 	outbuf__str(o, m->native ? ",\"stackwalk\":1" : ",\"stackwalk\":0");
 	snprintf(b, sizeof(b), ",\"toolkit\":\"\",\"version\":%d,\"preprocessedProfileVersion\":%d",
 		 GECKO_VERSION, GECKO_PROCESSED_VERSION);

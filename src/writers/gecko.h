@@ -83,6 +83,7 @@ enum gecko_category {
 	GECKO_CAT_NATIVE,
 	GECKO_CAT_GIL,
 	GECKO_CAT_IDLE,
+	GECKO_CAT_TASK,         /* asyncio task frames (record --async) */
 };
 
 /* Write p to f; o may be NULL for the defaults. A profile without samples

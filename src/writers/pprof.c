@@ -433,6 +433,8 @@ static void use_frame(struct writer_state *w, uint32_t id)
 		l->mapping = maptab_get(&w->mt, fidx, false);
 	else if (fr->kind == PROF_FRAME_NATIVE)
 		l->mapping = maptab_get(&w->mt, strtab_get(&w->st, "[native]"), true);
+	else if (fr->kind == PROF_FRAME_TASK)   /* an asyncio task (record --async) */
+		l->mapping = maptab_get(&w->mt, strtab_get(&w->st, "[asyncio task]"), true);
 	else
 		l->mapping = 0;
 }

@@ -17,7 +17,7 @@
  * profile (`cspy diff`) has "diff": true in "meta" and a "base" count
  * (BASE's samples; "count" is NEW's) in every stack, which then includes
  * the stacks only BASE had (count 0). "line" is -1 when there is none;
- * "kind" is "python", "native", "process", "thread" or "other". "sources"
+ * "kind" is "python", "native", "process", "thread", "interpreter", "task" (an asyncio task, record --async) or "other". "sources"
  * (only when the profile has sources: record reads them for this format,
  * agg/profile.h) holds the text of each file the Python frames name, or
  * why it could not be read; the key is optional and new within format

@@ -137,7 +137,8 @@ static void put_tuple_head(struct outbuf *o, uint32_t n)
 static uint32_t frame_entry(struct ps *s, const struct prof_frame *f)
 {
 	bool has_file = f->filename[0] && f->kind != PROF_FRAME_PROCESS && f->kind != PROF_FRAME_THREAD &&
-			f->kind != PROF_FRAME_INTERP && f->kind != PROF_FRAME_OTHER;
+			f->kind != PROF_FRAME_INTERP && f->kind != PROF_FRAME_OTHER &&
+			f->kind != PROF_FRAME_TASK;
 	struct bytes b = { 0 };
 	char head[5] = { '(' };
 	le32(head + 1, 3);

@@ -35,7 +35,7 @@
 	const threads = data.threads || [];        // [pid, tid, name, cmdline, samples, exited]
 	const stacks = data.stacks || [];          // [thread, count, base, frame ids root first...]
 	const KIND = ['python', 'native', 'process', 'thread', 'interpreter', 'other'];
-	const PY = 0, NATIVE = 1;
+	const PY = 0, NATIVE = 1, TASK = 6;
 	const diff = !!meta.diff;
 	const ROW = 18;
 	const $ = (id) => document.getElementById(id);
@@ -239,6 +239,8 @@
 			c = `rgb(${205 + (h % 50)},${80 + ((h >>> 8) % 130)},${(h >>> 16) % 55})`;
 		else if (kind === NATIVE)
 			c = `rgb(${60 + (h % 60)},${150 + ((h >>> 8) % 70)},${170 + ((h >>> 16) % 60)})`;
+		else if (kind === TASK)         // asyncio tasks (record --async): violets
+			c = `rgb(${150 + (h % 60)},${100 + ((h >>> 8) % 40)},${200 + ((h >>> 16) % 50)})`;
 		else
 			c = `rgb(${170 + (h % 30)},${170 + (h % 30)},${160 + (h % 30)})`;
 		colourCache.set(node.label, c);

@@ -17,7 +17,7 @@ import re
 FORMAT = 'html'
 EXT = '.html'
 
-KINDS = ['python', 'native', 'process', 'thread', 'interpreter', 'other']
+KINDS = ['python', 'native', 'process', 'thread', 'interpreter', 'other', 'task']
 
 
 def check(ctx, json_path, out_path, doc):

@@ -7,7 +7,8 @@ compared with cspy's own JSON of the same profile (doc).
 What is expected, from the JSON: one sample per stack with a count; its
 locations leaf first, one per frame that is not a synthetic root (name, the
 full file name, the line or 0), each in the mapping "[python]" (Python
-frames), the module's or "[native]" (native frames) or none (other frames);
+frames), the module's or "[native]" (native frames), "[asyncio task]" (task frames,
+record --async) or none (other frames);
 its values [count, count x period] with period = 1e9 / the measured rate
 (ticks / duration, else rate_hz), rounded; its labels pid, thread_id,
 ns_thread_id, exited_threads, thread_name, command_line from its thread, and
@@ -88,6 +89,8 @@ def mapping_of(fr, file):
     if fr['kind'] == 'native':
         module = fr['line'] < 0 and file and not file.endswith(SOURCE_EXTS)
         return file if module else '[native]'
+    if fr['kind'] == 'task':            # an asyncio task (record --async)
+        return '[asyncio task]'
     return None
 
 

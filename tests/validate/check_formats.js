@@ -89,7 +89,7 @@ const norm = s => s.replace(/\uFFFD+/g, '\uFFFD');
 
 // The label cspy gives a frame (profile_frame_label with short file names).
 function cspyLabel(f) {
-	if (f.kind === 'process' || f.kind === 'thread' || f.kind === 'interpreter' || f.kind === 'other' || !f.short_filename)
+	if (f.kind === 'process' || f.kind === 'thread' || f.kind === 'interpreter' || f.kind === 'other' || f.kind === 'task' || !f.short_filename)
 		return f.name;
 	return f.line >= 0 ? `${f.name} (${f.short_filename}:${f.line})` : `${f.name} (${f.short_filename})`;
 }
@@ -200,7 +200,7 @@ function checkProfjson(ref) {
 		assert(typeof m[k] === 'number' && m[k] >= 0, `meta.${k} is not a number`);
 	for (const k of ['gil_only', 'idle_included', 'native'])
 		assert(typeof m[k] === 'boolean', `meta.${k} is not a boolean`);
-	const kinds = new Set(['python', 'native', 'process', 'interpreter', 'thread', 'other']);
+	const kinds = new Set(['python', 'native', 'process', 'interpreter', 'thread', 'other', 'task']);
 	for (const f of ref.frames)
 		assert(typeof f.name === 'string' && typeof f.filename === 'string' &&
 		       typeof f.short_filename === 'string' && Number.isInteger(f.line) && kinds.has(f.kind),
