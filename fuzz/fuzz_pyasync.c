@@ -23,57 +23,13 @@
 #include "python/pyasync.h"
 #include "python/pyproc.h"
 
-#define FZ_MAGIC "CSPYFZ1\n"
-#define FZ_HEADER (8 + 4 * 4 + 7 * 8)
-#define SNAP_MAGIC_LEN 10       /* "CSPYSNAP1\n" */
-#define FZ_MAX_REGIONS 4096
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
+#include "fzsnap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < FZ_HEADER + SNAP_MAGIC_LEN || memcmp(data, FZ_MAGIC, 8) != 0)
+	struct pyproc *p = fzsnap_open(data, size);
+	if (!p)
 		return 0;
-	struct py_target t;
-	memset(&t, 0, sizeof(t));
-	t.version = get32(data + 8);
-	t.free_threaded = get32(data + 12) & 1;
-	t.py2_unicode_size = get32(data + 16) == 2 ? 2 : 4;
-	const uint8_t *a = data + 24;
-	t.runtime = get64(a);
-	t.interp_head = get64(a + 8);
-	t.tstate_current = get64(a + 16);
-	t.none = get64(a + 24);
-	t.true_ = get64(a + 32);
-	t.false_ = get64(a + 40);
-	t.code_type = get64(a + 48);
-	struct py_layout L;
-	if (offsets_for_version(t.version, t.free_threaded, &L) != 0)
-		return 0;
-	L.py2_unicode_size = t.py2_unicode_size;
-	struct mem *m = mem__new_snapshot();
-	size_t off = FZ_HEADER + SNAP_MAGIC_LEN;
-	for (int i = 0; i < FZ_MAX_REGIONS && size - off >= 16; i++) {
-		uint64_t addr = get64(data + off), len = get64(data + off + 8);
-		off += 16;
-		if (len > size - off)
-			len = size - off;
-		mem__snapshot_add(m, addr, data + off, (size_t)len);
-		off += (size_t)len;
-	}
-	struct pyproc *p = pyproc__new_mem(m, 0, &t, &L);
 	struct py_tasks ts = { 0 };
 	char why[256];
 	static const unsigned flags[] = { 0, PYASYNC_RUNNING, PYASYNC_NO_FRAMES };

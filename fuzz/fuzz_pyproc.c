@@ -27,60 +27,11 @@
 #include "python/offsets.h"
 #include "python/pyproc.h"
 
+#include "fzsnap.h"
+
 static const unsigned versions[] = { 0x020712f0, 0x030612f0, 0x030910f0, 0x030a0df0,
 				     0x030b07f0, 0x030c01f0, 0x030d00f0, 0x030e07f0,
 				     0x030f02f0, 0x031000a1 /* newer than cspy: the newest table */ };
-
-#define FZ_MAGIC "CSPYFZ1\n"
-#define FZ_HEADER (8 + 4 * 4 + 7 * 8)
-#define SNAP_MAGIC_LEN 10       /* "CSPYSNAP1\n" */
-#define FZ_MAX_REGIONS 4096
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-/* A recorded sample (see pyproc_snapshot.c): 0 and the target and snapshot,
- * or -1 when the header is not valid. Regions cut short end the list. */
-static int parse_recorded(const uint8_t *data, size_t size, struct py_target *t, struct mem **out)
-{
-	if (size < FZ_HEADER + SNAP_MAGIC_LEN || memcmp(data, FZ_MAGIC, 8) != 0)
-		return -1;
-	memset(t, 0, sizeof(*t));
-	t->version = get32(data + 8);
-	t->free_threaded = get32(data + 12) & 1;
-	t->py2_unicode_size = get32(data + 16) == 2 ? 2 : 4;
-	const uint8_t *a = data + 24;
-	t->runtime = get64(a);
-	t->interp_head = get64(a + 8);
-	t->tstate_current = get64(a + 16);
-	t->none = get64(a + 24);
-	t->true_ = get64(a + 32);
-	t->false_ = get64(a + 40);
-	t->code_type = get64(a + 48);
-	struct mem *m = mem__new_snapshot();
-	size_t off = FZ_HEADER + SNAP_MAGIC_LEN;
-	for (int i = 0; i < FZ_MAX_REGIONS && size - off >= 16; i++) {
-		uint64_t addr = get64(data + off), len = get64(data + off + 8);
-		off += 16;
-		if (len > size - off)
-			len = size - off;
-		mem__snapshot_add(m, addr, data + off, (size_t)len);
-		off += (size_t)len;
-	}
-	*out = m;
-	return 0;
-}
 
 static void sample(struct pyproc *p)
 {
@@ -104,18 +55,12 @@ static void sample(struct pyproc *p)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct py_target rt;
-	struct mem *rm;
-	if (parse_recorded(data, size, &rt, &rm) == 0) {
-		struct py_layout RL;
-		if (offsets_for_version(rt.version, rt.free_threaded, &RL) != 0) {
-			mem__free(rm);
-			return 0;
+	if (size >= 8 && memcmp(data, FZ_MAGIC, 8) == 0) {
+		struct pyproc *p = fzsnap_open(data, size);
+		if (p) {
+			sample(p);
+			pyproc__close(p);
 		}
-		RL.py2_unicode_size = rt.py2_unicode_size;
-		struct pyproc *p = pyproc__new_mem(rm, 0, &rt, &RL);
-		sample(p);
-		pyproc__close(p);
 		return 0;
 	}
 	if (size < 2)

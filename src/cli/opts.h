@@ -122,4 +122,18 @@ const char *opts_mode_name(const struct opts *o);
 void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 			 struct sampler_config *sc);
 
+/* The help lines of the sampling mode options, the same in record's and
+ * top's --help (the man pages and completions read them there). */
+#define OPTS_HELP_MODE \
+"  -i, --idle             include idle (sleeping) threads\n" \
+"  -g, --gil              only the thread holding the GIL (refused for a\n" \
+"                         free-threaded Python running without one)\n" \
+"      --mode MODE        what is sampled: cpu (the threads on a CPU, the\n" \
+"                         default), wall (every thread, as --idle), gil (the\n" \
+"                         GIL holder, as --gil) or exception (of the threads on\n" \
+"                         a CPU, or with --idle/--gil of theirs, those handling\n" \
+"                         or raising an exception)\n" \
+"      --no-gc            no <GC> frame on the thread running a garbage\n" \
+"                         collection\n"
+
 #endif

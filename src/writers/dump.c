@@ -184,6 +184,32 @@ static void native_json(struct json *j, const struct native_frame *nf)
 	json__end_object(j);
 }
 
+/* "process_info" of both JSON dumps (threads and --async). */
+static void process_info_json(struct json *j, const struct dump_proc *p,
+			      const struct pyproc_info *in)
+{
+	json__key(j, "process_info");
+	json__begin_object(j);
+	json__key(j, "pid");
+	json__int(j, in->pid);
+	json__key(j, "command_line");
+	json__string(j, in->cmdline);
+	json__key(j, "python_version");
+	json__string(j, in->version_str);
+	json__key(j, "executable");
+	json__string(j, in->exe);
+	json__key(j, "parent_pid");
+	if (p->parent_pid)
+		json__int(j, p->parent_pid);
+	else
+		json__null(j);
+	if (p->core) {
+		json__key(j, "core_file");
+		json__string(j, p->core);
+	}
+	json__end_object(j);
+}
+
 int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump_opts *o)
 {
 	const struct pyproc_info *in = p->info;
@@ -273,26 +299,7 @@ int dump_write_json(struct json *j, const struct dump_proc *p, const struct dump
 		json__end_array(j);
 		json__key(j, "truncated");
 		json__bool(j, t->truncated);
-		json__key(j, "process_info");
-		json__begin_object(j);
-		json__key(j, "pid");
-		json__int(j, in->pid);
-		json__key(j, "command_line");
-		json__string(j, in->cmdline);
-		json__key(j, "python_version");
-		json__string(j, in->version_str);
-		json__key(j, "executable");
-		json__string(j, in->exe);
-		json__key(j, "parent_pid");
-		if (p->parent_pid)
-			json__int(j, p->parent_pid);
-		else
-			json__null(j);
-		if (p->core) {
-			json__key(j, "core_file");
-			json__string(j, p->core);
-		}
-		json__end_object(j);
+		process_info_json(j, p, in);
 		json__end_object(j);
 	}
 	return j->err;
@@ -716,19 +723,7 @@ int dump_write_async_json_tail(struct json *j, const struct dump_proc *p, const 
 	free(ix.order);
 	json__end_array(j);
 	json__end_object(j);
-	json__key(j, "process_info");
-	json__begin_object(j);
-	json__key(j, "pid");
-	json__int(j, in->pid);
-	json__key(j, "command_line");
-	json__string(j, in->cmdline);
-	json__key(j, "executable");
-	json__string(j, in->exe);
-	if (p->core) {
-		json__key(j, "core_file");
-		json__string(j, p->core);
-	}
-	json__end_object(j);
+	process_info_json(j, p, in);
 	json__end_object(j);
 	return j->err;
 }
