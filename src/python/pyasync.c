@@ -141,7 +141,7 @@ struct adebug {
 enum kind {
 	K_OTHER, K_CTASK, K_PYTASK, K_GATHER, K_CORO, K_AGEN_WRAP, K_CORO_WRAP, K_METHOD,
 	K_TASKGROUP, K_INT, K_STR, K_NONE, K_WAKEUP_WRAPPER, K_BUILTIN_METHOD, K_FUNCTION,
-	K_TUPLE,
+	K_TUPLE, K_PARTIAL,
 };
 
 struct type_ent {
@@ -267,7 +267,7 @@ static enum kind kind_by_name(const char *n)
 		{ "str", K_STR }, { "NoneType", K_NONE },
 		{ "TaskWakeupMethWrapper", K_WAKEUP_WRAPPER },
 		{ "builtin_function_or_method", K_BUILTIN_METHOD }, { "function", K_FUNCTION },
-		{ "tuple", K_TUPLE },
+		{ "tuple", K_TUPLE }, { "functools.partial", K_PARTIAL },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(n, names[i].name) == 0)
@@ -1349,6 +1349,11 @@ static void up_callback(struct rd *r, uint64_t task, uint64_t cb, int depth, str
 		}
 		return;
 	}
+	case K_PARTIAL:                 /* 3.6 gather: partial(_done_callback, i); fn first */
+		if (depth < UP_MAX_DEPTH && rd_ptr(r, cb + (uint64_t)r->hend, &x) == 0 && x &&
+		    kind_of(r, x) == K_FUNCTION)
+			up_callback(r, task, x, depth + 1, es);
+		return;
 	default:
 		return;
 	}

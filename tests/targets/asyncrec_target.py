@@ -25,12 +25,18 @@ appearing is the readiness signal). Then, every 0.2 s, the time spent in
 burn_alpha and burn_beta so far (time.perf_counter) is written the same way
 to ORACLE_PATH + ".acct", the accounting the samples' shares are checked
 against. The target runs until it is killed (SIGALRM after 300 s).
+
+With CSPY_PURE_ASYNCIO=1 in its environment it runs asyncio's pure-Python
+tasks (the _asyncio C module blocked before asyncio is imported): how
+Python 3.6's tasks are recorded, whose C _asyncio the reader cannot read.
 """
+import os
+import sys
+if os.environ.get('CSPY_PURE_ASYNCIO') == '1':
+    sys.modules['_asyncio'] = None
 import asyncio
 import json
-import os
 import signal
-import sys
 import threading
 import time
 import traceback
