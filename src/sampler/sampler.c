@@ -91,11 +91,13 @@ struct sampler {
 	pid_t *live_tids;               /* scratch of retire_exited */
 	size_t live_cap;
 	/* --async */
-	struct taskjoin *tj;
+	struct taskjoin *tj;            /* the running tasks' read (in the pause) */
+	struct taskjoin *tj_all;        /* --idle: every task's read (after the pause) */
 	struct loop_code { uint64_t uid; bool loop; } loop_cache[LOOP_CACHE];
 	struct target *aj_target;       /* the target being read (async_after_read's) */
 	bool aj_ids_ok, aj_tasks_ok;    /* this read: frames as ids; tasks read */
 	bool aj_loop, aj_read;          /* ... an event loop seen; the tasks' read done */
+	bool aj_all_ok;                 /* --idle: every task read and indexed (tj_all) */
 	uint32_t *aj_py;                /* the kept threads' Python frame ids, innermost
 					 * first (as py_thread.frames), thread i's from aj_pyoff[i] */
 	uint64_t *aj_pyaddr;            /* ... and their frame addresses */
@@ -157,6 +159,7 @@ void sampler__free(struct sampler *s)
 	stack_builder__free(s->sb);
 	free(s->live_tids);
 	taskjoin__free(s->tj);
+	taskjoin__free(s->tj_all);
 	free(s->aj_py);
 	free(s->aj_pyaddr);
 	free(s->aj_pyoff);
@@ -355,11 +358,10 @@ static void async_after_read(void *arg, const struct py_sample *sample)
 	}
 	s->aj_ids_ok = true;
 	s->aj_loop = loop;
-	/* Every task (--idle) can be thousands: read after the pause, not
-	 * holding the target that long (the frame address match still checks
-	 * the running ones). */
-	if (!s->c.include_idle || s->c.nonblocking)
-		async_read(s, t);
+	/* The running tasks (and their awaiters) here, with the stacks they
+	 * are joined to; every task (--idle), which can be thousands, after
+	 * the pause (async_read_all), not holding the target that long. */
+	async_read(s, t);
 }
 
 /* The tasks read (after async_after_read), indexed: aj_tasks_ok. */
@@ -367,7 +369,7 @@ static void async_read(struct sampler *s, struct target *t)
 {
 	bool loop = s->aj_loop;
 	s->aj_read = true;
-	unsigned flags = s->c.include_idle ? 0 : PYASYNC_RUNNING;
+	unsigned flags = PYASYNC_RUNNING;
 	if (!loop)
 		flags = PYASYNC_RUNNING | PYASYNC_NO_FRAMES;    /* the first sample: can it be read? */
 	char why[sizeof(s->st.async_why)] = "";
@@ -392,15 +394,37 @@ static void async_read(struct sampler *s, struct target *t)
 	s->aj_tasks_ok = true;
 }
 
+/* --idle, after the pause and after the threads' stacks were added (this
+ * read may move the code entries the running read's frames point to):
+ * every task, indexed in tj_all: aj_all_ok. */
+static void async_read_all(struct sampler *s, struct target *t)
+{
+	s->aj_all_ok = false;
+	char why[sizeof(s->st.async_why)] = "";
+	uint64_t t0 = clock_now_ns();
+	int err = pyasync__read(t->snap.pp, &t->async_all, 0, why, sizeof(why));
+	s->st.async_read_ns += clock_now_ns() - t0;
+	s->st.async_reads++;
+	if (err) {
+		s->st.async_fails += err != -ENOENT;
+		return;
+	}
+	if (!s->tj_all)
+		s->tj_all = taskjoin__new();
+	taskjoin__index(s->tj_all, &t->async_all);
+	s->aj_all_ok = true;
+}
+
 /* A task's stack (taskjoin items) as frame ids, root first, into aj_stack;
  * thread frames from aj_ids (the thread's, innermost first). */
-static size_t async_ids(struct sampler *s, const struct target *t, const struct tj_item *it, size_t n)
+static size_t async_ids(struct sampler *s, const struct py_tasks *tasks, const struct tj_item *it,
+			size_t n)
 {
 	s->aj_stack = xgrow(s->aj_stack, &s->aj_stack_cap, n ? n : 1, sizeof(*s->aj_stack));
 	enum stack_lines lines = lines_of(s);
 	char label[200];
 	for (size_t k = 0; k < n; k++) {
-		const struct py_task *task = &t->async_tasks.tasks[it[k].task];
+		const struct py_task *task = &tasks->tasks[it[k].task];
 		switch (it[k].kind) {
 		case TJ_TASK:
 			s->aj_stack[k] = profile__frame(s->prof, taskjoin_label(task, label, sizeof(label)),
@@ -468,7 +492,7 @@ static void async_add(struct sampler *s, struct target *t, bool native, unsigned
 					   : NULL;
 		if (it) {
 			s->st.async_joined++;
-			add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, t, it, n), true, t_ns);
+			add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, &t->async_tasks, it, n), true, t_ns);
 			continue;
 		}
 		s->st.async_unjoined += ti >= 0;
@@ -478,10 +502,15 @@ static void async_add(struct sampler *s, struct target *t, bool native, unsigned
 			s->aj_stack[k] = s->aj_ids[nf - 1 - k];
 		add_thread(s, t, th, NULL, s->aj_stack, nf, false, t_ns);
 	}
-	if (!s->c.include_idle || !s->aj_tasks_ok)
-		return;
-	for (size_t ti = 0; ti < t->async_tasks.n; ti++) {
-		const struct py_task *task = &t->async_tasks.tasks[ti];
+}
+
+/* --idle: each pending task of the read of every task, where it waits,
+ * in its loop thread's lane. */
+static void async_add_pending(struct sampler *s, struct target *t, unsigned flags, uint64_t t_ns)
+{
+	const struct py_sample *sample = &s->snap.sample;
+	for (size_t ti = 0; ti < t->async_all.n; ti++) {
+		const struct py_task *task = &t->async_all.tasks[ti];
 		if (task->state != PY_TASK_PENDING || !task->loop_thread_id)
 			continue;
 		const struct py_thread *th = NULL;
@@ -491,11 +520,11 @@ static void async_add(struct sampler *s, struct target *t, bool native, unsigned
 		if (!th || left_out(s, t, th, flags))
 			continue;
 		size_t n;
-		const struct tj_item *it = taskjoin__stack(s->tj, ti, NULL, 0, &n);
+		const struct tj_item *it = taskjoin__stack(s->tj_all, ti, NULL, 0, &n);
 		if (!it)
 			continue;
 		s->st.async_pending++;
-		add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, t, it, n), true, t_ns);
+		add_thread(s, t, th, NULL, s->aj_stack, async_ids(s, &t->async_all, it, n), true, t_ns);
 	}
 }
 
@@ -596,8 +625,6 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	}
 	const struct py_sample *sample = &s->snap.sample;
 	bool async = s->c.async_tasks && s->aj_ids_ok;
-	if (async && !s->aj_read)
-		async_read(s, t);               /* --idle: after the pause */
 	for (size_t i = 0; i < sample->n; i++) {
 		const struct py_thread *th = &sample->threads[i];
 		if (left_out(s, t, th, flags))
@@ -617,6 +644,13 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		uint64_t t0 = clock_now_ns();
 		async_add(s, t, native, flags, t_ns);
 		s->st.async_join_ns += clock_now_ns() - t0;
+		if (s->c.include_idle && s->aj_tasks_ok) {
+			async_read_all(s, t);
+			t0 = clock_now_ns();
+			if (s->aj_all_ok)
+				async_add_pending(s, t, flags, t_ns);
+			s->st.async_join_ns += clock_now_ns() - t0;
+		}
 	}
 }
 

@@ -624,6 +624,7 @@ void targets__free(struct targets *ts)
 		snap_target__close(&ts->t[i].snap);
 		free(ts->t[i].names);
 		py_tasks__release(&ts->t[i].async_tasks);
+		py_tasks__release(&ts->t[i].async_all);
 	}
 	for (size_t i = 0; i < ts->nsk; i++)
 		free(ts->sk[i].exe);

@@ -54,8 +54,9 @@ struct target {
 	uint64_t gil_at;                /* when gil was last read */
 	bool async_checked;             /* --async: its asyncio asked once at the first sample */
 	int async_err;                  /* ... -ENOTSUP: it cannot be read (not asked again) */
-	struct py_tasks async_tasks;    /* ... the latest read of its tasks (the reader keeps
-					 * a cache per process in it) */
+	struct py_tasks async_tasks;    /* ... the latest read of its running tasks (the
+					 * reader keeps a cache per process in it) */
+	struct py_tasks async_all;      /* ... --idle: the latest read of every task */
 };
 
 struct targets_config {
