@@ -430,13 +430,15 @@ def workload(interp, pyflags=()):
 
 
 def check_error_share(interp, pyflags=()):
-    """Under 1 % of the thread samples are errors; -v counts every error by
+    """Under 1 % of the thread samples are errors (one error is let pass in a
+    run of fewer than 100: a sanitizer build takes 50-70 samples in the
+    second, where one error is already 1.5 %); -v counts every error by
     reason (the counts add up to Errors); each thread's Python frames of the
     oracle, from its root to its loop function, are in the profile."""
     res, errors, stacks, orc = workload(interp, pyflags)
     kept = sum(c for _, c in stacks)
     pr = []
-    if errors * 100 >= errors + kept:
+    if errors > 1 and errors * 100 >= errors + kept:
         pr.append('Errors: %d of %d thread samples (%.1f %%), expected under 1 %%'
                   % (errors, errors + kept, 100.0 * errors / max(1, errors + kept)))
     head = RE_REASONS.search(res.err)
@@ -490,8 +492,9 @@ def check_builtin_rule(s):
     zlib_compress under compress_loop, built in or not), its nameless ones
     never (a distribution's stripped static build: sort_loop -> key). The
     stacks sought are a matter of chance in one second (the thread may be
-    waiting for the GIL whenever it is sampled): up to three recordings,
-    their stacks together."""
+    waiting for the GIL whenever it is sampled): up to five recordings,
+    their stacks together (three were seen to miss sort_loop's key under
+    load, on a plain and on a sanitizer build)."""
     exe = s.interp.host_path(s.interp.executable)
     sections = subprocess.run(['readelf', '-S', '-W', exe], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE).stdout.decode('utf-8', 'replace')
@@ -510,7 +513,7 @@ def check_builtin_rule(s):
                             return True
         return False
 
-    for attempt in range(3):
+    for attempt in range(5):
         res, errors, more, _ = workload(s.interp)
         stacks.extend(more)
         pr = []
