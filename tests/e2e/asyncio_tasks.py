@@ -63,12 +63,11 @@ import shutil
 import subprocess
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import e2elib                                                   # noqa: E402
-from e2elib import Fail, NA, Stopping, Target, clip, cspy, cspy_shown, indent  # noqa: E402
+from e2elib import Fail, NA, Target, clip, cspy, cspy_shown, indent  # noqa: E402
 
 OPTS = None
 SCRIPT = 'asyncio_tasks.py'
@@ -482,23 +481,7 @@ def run_checks(interp, checks, results):
     label = interp.label
     try:
         for name, fn in checks:
-            t0 = time.time()
-            try:
-                fn(s)
-                results[(label, name)] = ('ok', None)
-            except NA as e:
-                results[(label, name)] = ('n/a', str(e))
-            except Fail as e:
-                results[(label, name)] = ('FAIL', str(e))
-            except Stopping:
-                results[(label, name)] = ('FAIL', 'interrupted')
-            except Exception:
-                results[(label, name)] = ('FAIL', 'internal error of the test:\n' +
-                                          traceback.format_exc())
-            e2elib.note_time(label, name, t0)
-            if OPTS.verbose:
-                sys.stderr.write('%-5s %-10s %-12s %.1fs\n' % (results[(label, name)][0], label,
-                                                               name, time.time() - t0))
+            results[(label, name)] = e2elib.run_on(s, label, name, fn, 12)
     finally:
         s.close()
 

@@ -70,12 +70,11 @@ import signal
 import subprocess
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2elib                                                   # noqa: E402
 import run                                                      # noqa: E402
-from e2elib import (Fail, NA, Stopping, Target, clip, cspy, cspy_shown, end_process,  # noqa: E402
+from e2elib import (Fail, NA, Target, clip, cspy, cspy_shown, end_process,  # noqa: E402
                     exp_frames, fmt, frames_diff, indent, make_temp_dir, parse_text,
                     remove_temp_dir, require_cspy, spawn)
 
@@ -526,23 +525,7 @@ def run_checks(interp, checks, results):
     label = interp.label if interp else '-'
     try:
         for name, fn in checks:
-            t0 = time.time()
-            try:
-                fn(s)
-                results[(label, name)] = ('ok', None)
-            except NA as e:
-                results[(label, name)] = ('n/a', str(e))
-            except Fail as e:
-                results[(label, name)] = ('FAIL', str(e))
-            except Stopping:
-                results[(label, name)] = ('FAIL', 'interrupted')
-            except Exception:
-                results[(label, name)] = ('FAIL', 'internal error of the test:\n' +
-                                          traceback.format_exc())
-            e2elib.note_time(label, name, t0)
-            if OPTS.verbose:
-                sys.stderr.write('%-5s %-10s %-14s %.1fs\n' % (results[(label, name)][0], label,
-                                                               name, time.time() - t0))
+            results[(label, name)] = e2elib.run_on(s, label, name, fn, 14)
     finally:
         s.close()
 

@@ -1330,19 +1330,18 @@ def use_snapshot(what='every cspy check fails'):
         print('NOTE: %s does not exist: %s (run `make`)' % (built_cspy(), what))
 
 
-def run_one(ctx_class, interp, name, fn, width=26):
-    """Run check fn(ctx) with a new ctx_class(interp); its (status, detail):
-    ('ok', None), ('FAIL', why) or ('n/a', why). The ctx is closed (its
-    targets ended) whatever happens; -v prints the verdict as it comes."""
-    ctx = ctx_class(interp)
+def run_on(obj, label, name, fn, width=26):
+    """Run check fn(obj) (obj: a ctx, or a session the caller keeps for
+    several checks); its (status, detail): ('ok', None), ('FAIL', why) or
+    ('n/a', why). Its time is noted; -v prints the verdict as it comes."""
     t0 = time.time()
     try:
-        fn(ctx)
+        fn(obj)
         status, detail = 'ok', None
     except Stopping:
         status, detail = 'FAIL', 'interrupted'
     except TargetsOnly:
-        if ctx.targets:
+        if getattr(obj, 'targets', None):
             status, detail = 'ok', None
         else:
             status, detail = 'n/a', 'cspy not run (--targets-only)'
@@ -1352,13 +1351,20 @@ def run_one(ctx_class, interp, name, fn, width=26):
         status, detail = 'FAIL', str(e)
     except Exception:
         status, detail = 'FAIL', 'internal error of the test (a test bug):\n' + traceback.format_exc()
-    finally:
-        ctx.close()
-    label = interp.label if interp else '-'
     note_time(label, name, t0)
     if OPTS is not None and OPTS.verbose:
         sys.stderr.write('%-5s %-10s %-*s %.1fs\n' % (status, label, width, name, time.time() - t0))
     return status, detail
+
+
+def run_one(ctx_class, interp, name, fn, width=26):
+    """Run check fn(ctx) with a new ctx_class(interp) (run_on); the ctx is
+    closed (its targets ended) whatever happens."""
+    ctx = ctx_class(interp)
+    try:
+        return run_on(ctx, interp.label if interp else '-', name, fn, width)
+    finally:
+        ctx.close()
 
 
 # --------------------------------------------------------------------------
