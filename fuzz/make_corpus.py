@@ -240,7 +240,9 @@ def scrub(data, secrets):
     return bytes(data)
 
 
-def pyproc_seeds(tool, prog=SEED, suffix='', since=(2, 7)):
+def pyproc_seeds(tool, prog=SEED, suffix='', since=(2, 7), extra=()):
+    """Each interpreter since `since` running prog, recorded by
+    `pyproc_snapshot PID OUT EXTRA...`, its machine's paths scrubbed."""
     interps, _ = e2e.discover()
     out = {}
     for it in interps:
@@ -255,7 +257,7 @@ def pyproc_seeds(tool, prog=SEED, suffix='', since=(2, 7)):
                 continue
             with tempfile.TemporaryDirectory() as d:
                 path = os.path.join(d, 'seed')
-                r = subprocess.run([tool, str(p.pid), path], stdout=subprocess.PIPE,
+                r = subprocess.run([tool, str(p.pid), path] + list(extra), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, timeout=60)
                 if r.returncode != 0:
                     print('%s: %s' % (it.label, r.stderr.decode().strip()))
@@ -306,38 +308,7 @@ asyncio.new_event_loop().run_until_complete(main())
 def pyasync_seeds(tool):
     """fuzz_pyasync: each Python 3.7+ with tasks that await, gather and a
     TaskGroup, recorded by `pyproc_snapshot PID OUT --async`."""
-    interps, _ = e2e.discover()
-    out = {}
-    for it in interps:
-        if not it.supported() or it.minor < (3, 7):
-            continue
-        p = subprocess.Popen([it.path, '-c', ASYNC_SEED], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, env=e2e.target_env())
-        try:
-            if b'ready' not in p.stdout.readline():
-                print('%s: the asyncio seed program did not start' % it.label)
-                continue
-            with tempfile.TemporaryDirectory() as d:
-                path = os.path.join(d, 'seed')
-                r = subprocess.run([tool, str(p.pid), path, '--async'], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, timeout=60)
-                if r.returncode != 0:
-                    print('%s: %s' % (it.label, r.stderr.decode().strip()))
-                    continue
-                with open(path, 'rb') as f:
-                    data = f.read()
-            secrets = [it.prefix.encode(), REPO.encode(), os.path.expanduser('~').encode(),
-                       os.path.realpath(it.path).encode(), it.path.encode()]
-            name = 'py%s%s' % (it.label.replace('-sys', ''), '-sys' if it.source == 'system' else '')
-            out[name] = scrub(data, [s for s in secrets if s.startswith(b'/') and s != b'/usr'
-                                     and s != b'/'])
-        finally:
-            try:
-                os.kill(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            p.wait()
-    return out
+    return pyproc_seeds(tool, ASYNC_SEED, since=(3, 7), extra=('--async',))
 
 
 LT_PROG = r'''
