@@ -260,17 +260,18 @@ static uint32_t stack_intern(struct profile *p, uint32_t thread, const uint32_t 
 	uint32_t *copy = xmalloc((n ? n : 1) * sizeof(*copy));
 	memcpy(copy, frames, n * sizeof(*frames));
 	struct thread_rec *t = &p->threads[thread];
-	p->stacks[id] = (struct stack_rec){ { thread, copy, (uint32_t)n, 0, 0, 0 }, h, t->first_stack, id };
+	p->stacks[id] = (struct stack_rec){ { .thread = thread, .frames = copy, .n = (uint32_t)n },
+					    h, t->first_stack, id };
 	t->first_stack = id;
 	hashmap__insert(&p->stack_tab, &pos, id);
 	return id;
 }
 
-void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
-		  uint64_t t_ns, uint32_t weight)
+uint32_t profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
+		      uint64_t t_ns, uint32_t weight)
 {
 	if (thread >= p->nthreads || weight == 0)
-		return;
+		return PROFILE_NO_STACK;
 	uint32_t sid = stack_intern(p, thread, frames, n);
 	p->stacks[sid].pub.count += weight;
 	p->total += weight;
@@ -281,16 +282,53 @@ void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, si
 		p->listener(p->listener_ctx, p, &e);
 	}
 	if (p->no_runs)
-		return;
+		return sid;
 	struct prof_run *last = t->nruns ? &t->runs[t->nruns - 1] : NULL;
 	if (last && last->stack == sid && last->count <= UINT32_MAX - weight &&
 	    (p->ticks < 2 || last->t_last_ns >= p->prev_tick_ns)) {
 		last->count += weight;
 		last->t_last_ns = t_ns;
-		return;
+		return sid;
 	}
 	t->runs = xgrow(t->runs, &t->cap, t->nruns + 1, sizeof(*t->runs));
 	t->runs[t->nruns++] = (struct prof_run){ sid, weight, t_ns, t_ns };
+	return sid;
+}
+
+void profile__add_class(struct profile *p, uint32_t stack, enum prof_class c, uint64_t weight)
+{
+	if (stack >= p->nstacks || (unsigned)c >= PROF_NCLASSES || !p->stacks[stack].pub.frames)
+		return;
+	p->stacks[stack].pub.cls[c] += weight;
+}
+
+void profile__add_memory(struct profile *p, uint32_t stack, int64_t bytes)
+{
+	if (stack >= p->nstacks || !p->stacks[stack].pub.frames)
+		return;
+	if (bytes > 0)
+		p->stacks[stack].pub.mem_grow += (uint64_t)bytes;
+	else
+		p->stacks[stack].pub.mem_shrink += (uint64_t)0 - (uint64_t)bytes;
+}
+
+uint64_t profile__class_total(const struct profile *p, enum prof_class c)
+{
+	uint64_t t = 0;
+	for (size_t i = 0; (unsigned)c < PROF_NCLASSES && i < p->nstacks; i++)
+		t += p->stacks[i].pub.cls[c];
+	return t;
+}
+
+void profile__memory_total(const struct profile *p, uint64_t *grow, uint64_t *shrink)
+{
+	uint64_t g = 0, s = 0;
+	for (size_t i = 0; i < p->nstacks; i++) {
+		g += p->stacks[i].pub.mem_grow;
+		s += p->stacks[i].pub.mem_shrink;
+	}
+	*grow = g;
+	*shrink = s;
 }
 
 void profile__add_base(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
@@ -433,8 +471,16 @@ static void move_stacks(struct profile *p, uint32_t from, uint32_t to)
 			d->pub.count += s->pub.count;
 			d->pub.marked += s->pub.marked;
 			d->pub.base += s->pub.base;
+			for (int c = 0; c < PROF_NCLASSES; c++) {
+				d->pub.cls[c] += s->pub.cls[c];
+				d->pub.cls_marked[c] += s->pub.cls_marked[c];
+			}
+			d->pub.mem_grow += s->pub.mem_grow;
+			d->pub.mem_shrink += s->pub.mem_shrink;
+			d->pub.mem_grow_marked += s->pub.mem_grow_marked;
+			d->pub.mem_shrink_marked += s->pub.mem_shrink_marked;
 			free((uint32_t *)s->pub.frames);
-			s->pub = (struct prof_stack){ 0, NULL, 0, 0, 0, 0 };   /* index 0: always valid */
+			s->pub = (struct prof_stack){ .frames = NULL };   /* thread 0: always valid */
 			s->remap = into;
 			s->next = p->free_stack;
 			p->free_stack = sid;
@@ -497,8 +543,13 @@ void profile__thread_exit(struct profile *p, uint32_t thread)
 
 void profile__mark(struct profile *p)
 {
-	for (size_t i = 0; i < p->nstacks; i++)
-		p->stacks[i].pub.marked = p->stacks[i].pub.count;
+	for (size_t i = 0; i < p->nstacks; i++) {
+		struct prof_stack *s = &p->stacks[i].pub;
+		s->marked = s->count;
+		memcpy(s->cls_marked, s->cls, sizeof(s->cls));
+		s->mem_grow_marked = s->mem_grow;
+		s->mem_shrink_marked = s->mem_shrink;
+	}
 }
 
 void profile__set_listener(struct profile *p, prof_listener_fn fn, void *ctx)
@@ -587,6 +638,16 @@ const char *profile_frame_kind_name(enum prof_frame_kind k)
 	case PROF_FRAME_TASK: return "task";
 	}
 	return "other";
+}
+
+const char *profile_class_name(enum prof_class c)
+{
+	switch (c) {
+	case PROF_CLASS_PYTHON: return "python";
+	case PROF_CLASS_NATIVE: return "native";
+	case PROF_CLASS_SYSTEM: return "system";
+	}
+	return "?";
 }
 
 const char *profile_frame_label(const struct prof_frame *f, bool full, char *buf, size_t n)

@@ -59,6 +59,17 @@ struct prof_thread {
 	uint32_t exited;                /* 0: one thread; N: a lane of N exited threads */
 };
 
+/* What a thread was doing in an active sample (record/top's split of time,
+ * like scalene's columns): running bytecode (the eval loop and the helpers
+ * it calls for one instruction), in C code called from Python (a builtin, an
+ * extension, a library), or in the kernel (a system call that was running). */
+enum prof_class {
+	PROF_CLASS_PYTHON,
+	PROF_CLASS_NATIVE,
+	PROF_CLASS_SYSTEM,
+};
+#define PROF_NCLASSES 3
+
 struct prof_stack {
 	uint32_t thread;                /* index into the threads */
 	const uint32_t *frames;         /* frame ids, ROOT FIRST */
@@ -68,6 +79,13 @@ struct prof_stack {
 	uint64_t base;                  /* a diff (cspy diff): samples of the base profile with
 					 * this stack (count: the new one's); else 0. An id with
 					 * count 0 and base > 0 is a stack only the base had */
+	uint64_t cls[PROF_NCLASSES];    /* of count: the samples classified python / native /
+					 * system (profile__add_class); the rest (idle samples,
+					 * a profile without the split) are not classified */
+	uint64_t cls_marked[PROF_NCLASSES];     /* cls at the last profile__mark() */
+	uint64_t mem_grow, mem_shrink;  /* --memory: bytes of resident-memory growth and
+					 * shrink attributed to this stack (profile__add_memory) */
+	uint64_t mem_grow_marked, mem_shrink_marked;    /* at the last profile__mark() */
 };
 
 struct prof_run {
@@ -90,6 +108,9 @@ struct prof_meta {
 	bool diff;                      /* a differential profile: stacks carry base counts */
 	bool exception_only;            /* --mode exception: samples in an exception only */
 	bool gc_frames;                 /* <GC> frames were asked for (not --no-gc) */
+	bool classified;                /* active samples carry the python/native/system split */
+	bool memory;                    /* --memory: stacks carry bytes of memory growth/shrink,
+					 * and the writers weigh stacks by mem_grow */
 };
 
 /* The sampling mode of a profile, from its flags: "exception", "gil",
@@ -139,9 +160,22 @@ const char *profile_thread_pattern(const char *name, char *buf, size_t n);
  * profile__thread_exit): what `top` counts from after a reset. */
 void profile__mark(struct profile *p);
 /* Record one sample of `thread` at time t_ns (ns since start) with frame ids
- * ROOT FIRST; weight is usually 1. */
-void profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
-		  uint64_t t_ns, uint32_t weight);
+ * ROOT FIRST; weight is usually 1. Returns the stack's id (valid until the
+ * next profile__thread_exit), PROFILE_NO_STACK when nothing was added. */
+uint32_t profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
+		      uint64_t t_ns, uint32_t weight);
+#define PROFILE_NO_STACK UINT32_MAX
+/* weight of the stack's samples were of class c (prof_stack.cls); an id
+ * that is PROFILE_NO_STACK or unused is ignored. */
+void profile__add_class(struct profile *p, uint32_t stack, enum prof_class c, uint64_t weight);
+/* A change of the process's resident memory attributed to the stack:
+ * growth (bytes > 0) to mem_grow, shrink to mem_shrink. */
+void profile__add_memory(struct profile *p, uint32_t stack, int64_t bytes);
+/* Sums over every stack: samples of class c; bytes grown and shrunk. */
+uint64_t profile__class_total(const struct profile *p, enum prof_class c);
+void profile__memory_total(const struct profile *p, uint64_t *grow, uint64_t *shrink);
+/* "python", "native" or "system" (a static string). */
+const char *profile_class_name(enum prof_class c);
 
 /* What a listener hears (profile__set_listener): for writers that write
  * while recording (jsonl). PROF_EVENT_ADD: after profile__add interned the

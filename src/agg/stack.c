@@ -149,9 +149,9 @@ bool stack_builder__keep(struct stack_builder *b)
 	return stack_filter__decide(b->filter, b->matched);
 }
 
-void stack_builder__add(struct stack_builder *b, uint32_t thread, uint64_t t_ns)
+uint32_t stack_builder__add(struct stack_builder *b, uint32_t thread, uint64_t t_ns)
 {
-	profile__add(b->prof, thread, b->frames, b->n, t_ns, 1);
+	return profile__add(b->prof, thread, b->frames, b->n, t_ns, 1);
 }
 
 void stack_builder__qualname(struct stack_builder *b, bool on)

@@ -65,7 +65,8 @@ void stack_builder__push_thread(struct stack_builder *b, const struct py_thread 
 void stack_builder__qualname(struct stack_builder *b, bool on);
 /* Whether the filters keep the stack built. */
 bool stack_builder__keep(struct stack_builder *b);
-/* Add the stack built to the profile (profile__add). */
-void stack_builder__add(struct stack_builder *b, uint32_t thread, uint64_t t_ns);
+/* Add the stack built to the profile (profile__add); its stack id, or
+ * PROFILE_NO_STACK. */
+uint32_t stack_builder__add(struct stack_builder *b, uint32_t thread, uint64_t t_ns);
 
 #endif

@@ -360,8 +360,53 @@ static void test_formats(void)
 	      writer_find("chrometrace")->timeline && !writer_find("json")->timeline);
 }
 
+/* The split of a stack's samples and its memory deltas follow it through
+ * a mark and into its lane when its thread exits. */
+static void test_class_memory(void)
+{
+	struct profile *p = profile__new();
+	uint32_t a = profile__frame(p, "grow", "/app/m.py", "m.py", 3, PROF_FRAME_PYTHON);
+	uint32_t t1 = profile__thread(p, 10, 11, "Thread-1", "python m.py");
+	uint32_t t2 = profile__thread(p, 10, 12, "Thread-2", "python m.py");
+	uint32_t s1 = profile__add(p, t1, &a, 1, 0, 1);
+	uint32_t s2 = profile__add(p, t2, &a, 1, 0, 1);
+	CHECK(s1 != PROFILE_NO_STACK && s2 != PROFILE_NO_STACK && s1 != s2);
+	CHECK_INT(profile__add(p, t1, &a, 1, 0, 0), PROFILE_NO_STACK);
+	profile__add_class(p, s1, PROF_CLASS_NATIVE, 1);
+	profile__add_class(p, s2, PROF_CLASS_SYSTEM, 1);
+	profile__add_class(p, PROFILE_NO_STACK, PROF_CLASS_SYSTEM, 1);   /* ignored */
+	profile__add_memory(p, s1, 4096);
+	profile__add_memory(p, s2, 8192);
+	profile__add_memory(p, s2, -1000);
+	profile__mark(p);
+	CHECK_INT(profile__stack_at(p, s2)->mem_grow_marked, 8192);
+	CHECK_INT(profile__stack_at(p, s1)->cls_marked[PROF_CLASS_NATIVE], 1);
+	profile__thread_exit(p, t1);
+	for (uint32_t i = 0; i < profile__nthreads(p); i++)
+		if (profile__thread_at(p, i)->tid == 12) {
+			profile__thread_exit(p, i);
+			break;
+		}
+	CHECK_INT(profile__nthreads(p), 1);
+	const struct prof_stack *l = NULL;
+	for (size_t i = 0; i < profile__nstacks(p); i++)
+		if (profile__stack_at(p, (uint32_t)i)->count)
+			l = profile__stack_at(p, (uint32_t)i);
+	CHECK(l && l->count == 2 && l->mem_grow == 12288 && l->mem_shrink == 1000 &&
+	      l->cls[PROF_CLASS_NATIVE] == 1 && l->cls[PROF_CLASS_SYSTEM] == 1 &&
+	      l->cls[PROF_CLASS_PYTHON] == 0 && l->mem_grow_marked == 12288);
+	uint64_t g, sh;
+	profile__memory_total(p, &g, &sh);
+	CHECK_INT(g, 12288);
+	CHECK_INT(sh, 1000);
+	CHECK_INT(profile__class_total(p, PROF_CLASS_SYSTEM), 1);
+	CHECK_STR(profile_class_name(PROF_CLASS_SYSTEM), "system");
+	profile__free(p);
+}
+
 int main(void)
 {
+	TEST_RUN(test_class_memory);
 	TEST_RUN(test_interning);
 	TEST_RUN(test_run_gap);
 	TEST_RUN(test_intern);
