@@ -192,6 +192,8 @@ static int load_meta(struct loader *l, json_t *m)
 	pm.diff = get_bool(m, "diff");
 	pm.exception_only = get_bool(m, "exception_only");
 	pm.gc_frames = get_bool(m, "gc_frames");
+	pm.classified = get_bool(m, "classified");
+	pm.memory = get_bool(m, "memory");
 	profile__set_meta(l->p, &pm);
 	return 0;
 }
@@ -310,12 +312,31 @@ static int load_stacks(struct loader *l, json_t *a)
 		}
 		if (ret)
 			break;
-		uint32_t th = l->thread_ids[thread];
+		/* the split of count, and bytes of memory (optional objects) */
+		long long cls[PROF_NCLASSES] = { 0 }, grow = 0, shrink = 0;
+		json_t *co = json_object_get(s, "classes"), *mo = json_object_get(s, "memory");
+		bool ok = true;
+		for (int c = 0; c < PROF_NCLASSES && co; c++)
+			ok = ok && json_is_object(co) &&
+			     get_int(co, profile_class_name((enum prof_class)c), 0, count, 0, &cls[c]);
+		if (mo)
+			ok = ok && json_is_object(mo) && get_int(mo, "grow", 0, LLONG_MAX, 0, &grow) &&
+			     get_int(mo, "shrink", 0, LLONG_MAX, 0, &shrink);
+		if (!ok || (uint64_t)cls[0] + (uint64_t)cls[1] + (uint64_t)cls[2] > (uint64_t)count) {
+			ret = fail(l, "stack %zu: \"classes\" or \"memory\" is not an object of counts "
+				   "(classes adding up to at most \"count\")", i);
+			break;
+		}
+		uint32_t th = l->thread_ids[thread], sid = PROFILE_NO_STACK;
 		for (uint64_t left = (uint64_t)count; left;) {
 			uint32_t w = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
-			profile__add(l->p, th, frames, n, 0, w);
+			sid = profile__add(l->p, th, frames, n, 0, w);
 			left -= w;
 		}
+		for (int c = 0; c < PROF_NCLASSES; c++)
+			profile__add_class(l->p, sid, (enum prof_class)c, (uint64_t)cls[c]);
+		profile__add_memory(l->p, sid, grow);
+		profile__add_memory(l->p, sid, -shrink);
 		if (base)
 			profile__add_base(l->p, th, frames, n, (uint64_t)base);
 	}

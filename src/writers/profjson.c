@@ -2,7 +2,9 @@
  *
  * cspy JSON writer (see profjson.h): a straight walk over the profile's
  * metadata, frames, threads and stacks through the streaming JSON writer.
- * A differential profile adds "diff" to the meta and "base" to each stack.
+ * A differential profile adds "diff" to the meta and "base" to each stack;
+ * a profile with the python/native/system split adds "classified" and each
+ * stack's "classes", one with --memory "memory" and each stack's bytes.
  */
 #include "writers/profjson.h"
 
@@ -52,6 +54,10 @@ static void write_meta(struct json *j, const struct prof_meta *m)
 	kv_str(j, "mode", prof_meta_mode(m));
 	kv_bool(j, "exception_only", m->exception_only);
 	kv_bool(j, "gc_frames", m->gc_frames);
+	if (m->classified)      /* stacks carry "classes" */
+		kv_bool(j, "classified", true);
+	if (m->memory)          /* stacks carry "memory" */
+		kv_bool(j, "memory", true);
 	if (m->diff)    /* only in a diff: other profiles stay as they were */
 		kv_bool(j, "diff", true);
 	json__end_object(j);
@@ -127,6 +133,20 @@ int profjson_write(FILE *f, const struct profile *p, const struct profjson_opts 
 		kv_uint(&j, "count", st->count);
 		if (diff)
 			kv_uint(&j, "base", st->base);
+		if (profile__meta(p)->classified) {     /* the split of count */
+			json__key(&j, "classes");
+			json__begin_object(&j);
+			for (int c = 0; c < PROF_NCLASSES; c++)
+				kv_uint(&j, profile_class_name((enum prof_class)c), st->cls[c]);
+			json__end_object(&j);
+		}
+		if (profile__meta(p)->memory) {         /* bytes of resident memory */
+			json__key(&j, "memory");
+			json__begin_object(&j);
+			kv_uint(&j, "grow", st->mem_grow);
+			kv_uint(&j, "shrink", st->mem_shrink);
+			json__end_object(&j);
+		}
 		json__end_object(&j);
 	}
 	json__end_array(&j);

@@ -44,7 +44,8 @@ static struct profile *sample_profile(void)
 	struct prof_meta m = { .title = "python3 app.py", .command_line = "python3 app.py",
 			       .python_version = "3.12.1", .rate_hz = 100, .start_unix_ns = 1,
 			       .duration_ns = 2000000000, .samples = 200, .errors = 3, .ticks = 200,
-			       .idle_included = true, .native = true };
+			       .idle_included = true, .native = true, .classified = true,
+			       .memory = true };
 	profile__set_meta(p, &m);
 	uint32_t a = profile__frame(p, "<module>", "/src/app.py", "app.py", 1, PROF_FRAME_PYTHON);
 	uint32_t b = profile__frame(p, "work <\"&>", "/src/app.py", "app.py", 7, PROF_FRAME_PYTHON);
@@ -53,8 +54,13 @@ static struct profile *sample_profile(void)
 	uint32_t t2 = profile__thread(p, 10, 11, "Thread-1 (worker)", "python3 app.py");
 	profile__thread_set_ns_tid(p, t2, 3);
 	uint32_t s1[] = { a, b }, s2[] = { a, b, c };
-	profile__add(p, t1, s1, 2, 0, 50);
-	profile__add(p, t2, s2, 3, 0, 7);
+	uint32_t sid = profile__add(p, t1, s1, 2, 0, 50);
+	profile__add_class(p, sid, PROF_CLASS_PYTHON, 30);
+	profile__add_class(p, sid, PROF_CLASS_SYSTEM, 20);
+	profile__add_memory(p, sid, 1 << 20);
+	profile__add_memory(p, sid, -4096);
+	sid = profile__add(p, t2, s2, 3, 0, 7);
+	profile__add_class(p, sid, PROF_CLASS_NATIVE, 7);
 	profile__add(p, t2, s1, 2, 0, 1);
 	profile__thread_exit(p, t2);    /* a lane of one exited thread */
 	profile__set_source(p, "/src/app.py", "def work():\n    pass\n", 21, NULL);
@@ -216,6 +222,13 @@ static void test_refused(void)
 	s = HDR "\"frames\":[" FRAME "],\"threads\":[{\"pid\":1,\"tid\":1}],"
 		"\"stacks\":[{\"thread\":0,\"frames\":[0],\"count\":-5}]}";
 	refused("negative count", s, strlen(s), "stack 0");
+	s = HDR "\"frames\":[" FRAME "],\"threads\":[{\"pid\":1,\"tid\":1}],"
+		"\"stacks\":[{\"thread\":0,\"frames\":[0],\"count\":1,"
+		"\"classes\":{\"python\":1,\"native\":1}}]}";
+	refused("classes past count", s, strlen(s), "\"classes\"");
+	s = HDR "\"frames\":[" FRAME "],\"threads\":[{\"pid\":1,\"tid\":1}],"
+		"\"stacks\":[{\"thread\":0,\"frames\":[0],\"count\":1,\"memory\":{\"grow\":-1}}]}";
+	refused("negative memory", s, strlen(s), "\"memory\"");
 	s = HDR "\"frames\":[{\"name\":\"a\",\"kind\":\"martian\"}]}";
 	refused("kind", s, strlen(s), "unknown \"kind\"");
 	s = HDR "\"frames\":[{\"name\":\"a\",\"kind\":\"python\",\"line\":99999999999}]}";
