@@ -255,6 +255,7 @@ static void set_meta(struct progress_ctx *pc, const struct sampler_status *st)
 		.python_version = sampler__python_version(pc->s), .gil_only = c->o.gil,
 		.idle_included = c->o.idle, .native = c->o.native,
 		.exception_only = c->o.exception, .gc_frames = !c->o.no_gc,
+		.classified = !c->o.no_split && !c->o.async_tasks,
 	};
 	profile__set_meta(pc->prof, &meta);
 }

@@ -50,6 +50,7 @@ struct opts {
 	const char *mode;               /* --mode as given (wall, cpu, gil, exception), NULL: none */
 	bool exception;                 /* --mode exception: samples in an exception only */
 	bool no_gc;                     /* --no-gc: no <GC> frames */
+	bool no_split;                  /* --no-split: no python/native/system split */
 	bool async_tasks;               /* --async (--asyncio): samples attributed to asyncio tasks */
 };
 
@@ -134,6 +135,8 @@ void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 "                         a CPU, or with --idle/--gil of theirs, those handling\n" \
 "                         or raising an exception)\n" \
 "      --no-gc            no <GC> frame on the thread running a garbage\n" \
-"                         collection\n"
+"                         collection\n" \
+"      --no-split         no python/native/system split of the active samples\n" \
+"                         (on by default; not with --async)\n"
 
 #endif

@@ -55,6 +55,7 @@
 #include "proc/perm.h"
 #include "python/pyasync.h"
 #include "python/pyproc.h"
+#include "sampler/classify.h"
 #include "sampler/snapshot.h"
 #include "sampler/target.h"
 #include "util/xalloc.h"
@@ -216,6 +217,21 @@ static uint32_t native_frame_id(struct sampler *s, const struct native_frame *nf
 	return profile__frame(s->prof, name, nf->module_path, nf->module, -1, PROF_FRAME_NATIVE);
 }
 
+/* The python/native/system class of th's sample just added as stack
+ * (sampler/classify.h): its registers if the pause stopped it. */
+static void split_add(struct sampler *s, struct target *t, const struct py_thread *th,
+		      uint32_t stack)	/* th: in s->snap.sample */
+{
+	if (!s->c.classify || !th->active || stack == PROFILE_NO_STACK)
+		return;
+	if (!t->split)
+		t->split = classify__new(t->snap.pid, pyproc__info(t->snap.pp));
+	const struct py_sample *sm = &s->snap.sample;
+	size_t i = (size_t)(th - sm->threads);
+	const struct snap_regs *regs = i < s->snap.nregs ? &s->snap.regs[i] : NULL;
+	profile__add_class(s->prof, stack, classify__thread(t->split, th, regs), 1);
+}
+
 /* ms: the thread's merged native stack with --native, else NULL. ids: the
  * frames to show instead (--async: made ids before the task read, or a
  * task's stack: joined), root first, else NULL. */
@@ -281,7 +297,9 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	uint32_t tid = profile__thread(s->prof, t->snap.pid, th->tid, tname, pyproc__info(t->snap.pp)->cmdline);
 	if (th->ns_tid && profile__thread_at(s->prof, tid)->ns_tid != th->ns_tid)
 		profile__thread_set_ns_tid(s->prof, tid, th->ns_tid);
-	stack_builder__add(sb, tid, t_ns);
+	uint32_t stack = stack_builder__add(sb, tid, t_ns);
+	if (!ids)               /* th is one of the snapshot's threads */
+		split_add(s, t, th, stack);
 }
 
 /* ---- --async ---- */
@@ -569,12 +587,14 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		flags |= PYSAMPLE_EXCEPTION;
 	if (s->c.gc_frames)
 		flags |= PYSAMPLE_GC;
+	if (s->c.classify)
+		flags |= PYSAMPLE_OPCODE;
 	/* Pause only the threads that run: one asleep in the kernel cannot
 	 * change its stack, and waking it costs the program. Native unwinding
 	 * needs the registers of every thread shown: with --native --idle,
 	 * all of them. */
 	bool native = s->c.native && !s->c.nonblocking;
-	struct snap_req r = { .flags = flags, .native = native };
+	struct snap_req r = { .flags = flags, .native = native, .regs = s->c.classify };
 	if (s->c.async_tasks) {
 		r.after_read = async_after_read;
 		r.after_read_arg = s;

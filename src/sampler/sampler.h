@@ -101,6 +101,11 @@ struct sampler_config {
 	 * under the tasks awaiting it (agg/taskjoin.h); with include_idle also
 	 * each pending task where it waits, in its loop thread's lane. */
 	bool async_tasks;
+	/* Each active sample classified python / native / system
+	 * (sampler/classify.h, profile__add_class; record and top: on unless
+	 * --no-split). Not the stacks of --async (a task's stack is no thread's
+	 * innermost frame). */
+	bool classify;
 	/* Called about 10 times a second with the status (may be NULL), also
 	 * while waiting between ticks at low rates; it may call
 	 * sampler__request_stop() or read the targets (sampler__target). */

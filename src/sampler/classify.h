@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The python / native / system split of each active sample of a thread
+ * (record and top; agg/profile.h's prof_class), from outside the target:
+ *
+ * - system: the thread ran in the kernel. With a pause, from the registers
+ *   taken at the stop: in a system call that does not wait (a read of
+ *   /dev/zero, a stat), or stopped at the end of one. Without registers
+ *   (--nonblocking, or a running thread the pause did not stop, such as one
+ *   without the GIL while the holder alone was paused) from the kernel's
+ *   per-thread user and system time (/proc/PID/task/TID/stat, a kept-open
+ *   descriptor read only for active threads): the system share of the CPU
+ *   time since the thread's previous read is the chance of "system",
+ *   dithered (error diffusion per thread) so that the counts are unbiased.
+ * - native: C code other than the interpreter's bytecode work. With
+ *   registers: a PC in another module than the interpreter's ELF (an
+ *   extension, libz, libcrypto, libc), or in the interpreter outside its
+ *   eval loop while the innermost Python frame's instruction is a call
+ *   (a builtin such as sorted's list_sort; python/opcodes.h). A PC in the
+ *   interpreter outside the eval loop under any other instruction is a
+ *   helper of that instruction (long_add, a dict lookup): python. Without
+ *   registers only the instruction tells: a call is native.
+ * - python: the rest (the eval loop, and the helpers above).
+ *
+ * Memory: per thread only what an active thread needs (its descriptor and
+ * last times), dropped when the thread was not met for 2 s; descriptors
+ * kept open for at most CLASSIFY_MAX_FDS threads (then opened per read).
+ */
+#ifndef CSPY_CLASSIFY_H
+#define CSPY_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agg/profile.h"
+
+#define CLASSIFY_MAX_FDS 1024
+
+struct pyproc_info;
+struct py_thread;
+struct snap_regs;
+
+/* Where the interpreter's code is (from struct pyproc_info); 0: unknown. */
+struct classify_code {
+	unsigned version;               /* PY_VERSION_HEX: the opcode table */
+	uint64_t eval_start, eval_end;  /* the eval loop */
+	uint64_t text_start, text_end;  /* the interpreter ELF's executable mappings */
+};
+
+/* Pure: the class of a thread stopped with these registers. pc, sysno
+ * (-1: none), running (ptrace_pause__running), opcode: the innermost
+ * frame's (-1 unknown). */
+enum prof_class classify_regs(const struct classify_code *c, uint64_t pc, int64_t sysno,
+			      bool running, int opcode);
+/* Pure: python or native by the instruction alone (a call: native). */
+enum prof_class classify_opcode(unsigned version, int opcode);
+
+/* Pure: utime and stime (clock ticks) from a /proc/.../stat text: 0 or
+ * -EINVAL. */
+int classify_parse_stat(const char *buf, size_t len, uint64_t *utime, uint64_t *stime);
+
+/* One thread's dithering of its system share. */
+struct classify_dither {
+	uint64_t utime, stime;          /* at the last read */
+	double share;                   /* system share of the last CPU time seen, -1: none */
+	double acc;                     /* error carried to the next sample */
+	bool primed;
+};
+/* Pure: a new read of the thread's times (ticks): true when this sample
+ * counts as system. The first read takes the thread's lifetime share. */
+bool classify_dither__step(struct classify_dither *d, uint64_t utime, uint64_t stime);
+
+struct classify;
+
+/* The split of one target (pid, its pyproc_info); freed by classify__free
+ * (accepts NULL). */
+struct classify *classify__new(pid_t pid, const struct pyproc_info *info);
+void classify__free(struct classify *c);
+/* The class of th's active sample now. regs: what the pause's registers
+ * said of it (NULL or !have: none). */
+enum prof_class classify__thread(struct classify *c, const struct py_thread *th,
+				 const struct snap_regs *regs);
+/* Threads' /proc reads so far (the cost, for the bench). */
+uint64_t classify__stat_reads(const struct classify *c);
+
+#endif
