@@ -23,6 +23,10 @@
 
 #define SWEEP_NS 1000000000ull          /* sweep the table once a second ... */
 #define FORGET_NS 2000000000ull         /* ... of the threads not met for 2 s */
+/* The kernel's times are in clock ticks (USER_HZ: 100 a second): a thread's
+ * stat is read at most once per 10 ms, the samples between repeat the last
+ * share (dithered on). */
+#define STAT_MIN_NS 10000000ull
 
 enum prof_class classify_opcode(unsigned version, int opcode)
 {
@@ -109,6 +113,7 @@ struct cthread {
 	pid_t tid;
 	int fd;                         /* its stat, -1: not open */
 	uint64_t seen_ns;
+	uint64_t read_ns;               /* when its stat was last read, 0: never */
 	struct classify_dither d;
 };
 
@@ -228,7 +233,16 @@ enum prof_class classify__thread(struct classify *c, const struct py_thread *th,
 	uint64_t ut, st;
 	if (t) {
 		t->seen_ns = now;
-		if (read_times(c, t, &ut, &st) == 0 && classify_dither__step(&t->d, ut, st))
+		bool fresh = t->read_ns && now - t->read_ns < STAT_MIN_NS;
+		if (fresh) {
+			ut = t->d.utime;
+			st = t->d.stime;
+		} else if (read_times(c, t, &ut, &st) == 0) {
+			t->read_ns = now;
+		} else {
+			return classify_opcode(c->code.version, th->opcode);
+		}
+		if (classify_dither__step(&t->d, ut, st))
 			return PROF_CLASS_SYSTEM;
 	}
 	return classify_opcode(c->code.version, th->opcode);

@@ -9,8 +9,9 @@
  *   (--nonblocking, or a running thread the pause did not stop, such as one
  *   without the GIL while the holder alone was paused) from the kernel's
  *   per-thread user and system time (/proc/PID/task/TID/stat, a kept-open
- *   descriptor read only for active threads): the system share of the CPU
- *   time since the thread's previous read is the chance of "system",
+ *   descriptor read only for active threads, at most once per 10 ms: the
+ *   times are in clock ticks): the system share of the CPU time since the
+ *   thread's previous read is the chance of "system",
  *   dithered (error diffusion per thread) so that the counts are unbiased.
  * - native: C code other than the interpreter's bytecode work. With
  *   registers: a PC in another module than the interpreter's ELF (an

@@ -36,6 +36,10 @@ The checks (each recording; the same for both modes unless said):
              of all samples and <= 25 % native (2.7's range() builds a list
              in C)
 
+  opcodes    the interpreter's row of src/python/opcodes.c is what
+             tools/opcode_calls.py prints when that interpreter runs it (its
+             own opcode/dis modules: the call-family opcode numbers)
+
 The tolerances are stated above; each phase has about 100 samples at 200 Hz
 (binomial noise about 0.05). Interpreters run in parallel (-j, default 2).
 Every target and cspy is ended by its PID (e2elib).
@@ -44,6 +48,8 @@ import argparse
 import concurrent.futures
 import json
 import os
+import re
+import subprocess
 import sys
 import threading
 import time
@@ -63,6 +69,10 @@ NATIVE_MIN = 0.7
 PYTHON_MIN = 0.7
 PYTHON_NATIVE_MAX = 0.25
 MODES = ('blocking', 'nonblocking')
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OPCODES_C = os.path.join(ROOT, 'src', 'python', 'opcodes.c')
+OPCODE_TOOL = os.path.join(ROOT, 'tools', 'opcode_calls.py')
+RE_ROW = re.compile(r'\{ 0x([0-9a-f]+), \{ ([^}]*) \} \},')
 CHECKS = ('meta', 'active', 'system', 'native')
 
 
@@ -216,11 +226,38 @@ def check(run, mode, name):
                    e2elib.indent(table(run, cls), 2))
 
 
-def run_interp(interp, names, results):
+def check_opcodes(interp):
+    """The C table's row for interp against the tool run by interp."""
+    with open(OPCODES_C) as f:
+        rows = dict((int(m.group(1), 16), m.group(2).replace(' ', ''))
+                    for m in RE_ROW.finditer(f.read()))
+    with open(OPCODE_TOOL) as f:
+        src = f.read()
+    r = subprocess.run([interp.path, '-c', src], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60, env=e2elib.target_env())
+    m = RE_ROW.search(r.stdout.decode())
+    if r.returncode or not m:
+        raise Fail('%s tools/opcode_calls.py: exit %d, output %r, stderr %r'
+                   % (interp.path, r.returncode, r.stdout.decode()[:500], r.stderr.decode()[:500]))
+    minor = int(m.group(1), 16)
+    want = m.group(2).replace(' ', '')
+    if rows.get(minor) != want:
+        raise Fail('src/python/opcodes.c: row 0x%x is %r; this interpreter\'s opcode modules '
+                   'give (tools/opcode_calls.py):\n  %s' % (minor, rows.get(minor),
+                                                            r.stdout.decode().strip()))
+
+
+def run_interp(interp, names, results, opcodes):
     run = Run(interp)
+    if opcodes:
+        results[(interp.label, 'opcodes')] = e2elib.run_on(interp, interp.label, 'opcodes',
+                                                           check_opcodes, 20)
     try:
         try:
-            start(run)
+            if names:
+                t0 = time.time()
+                start(run)
+                e2elib.note_time(interp.label, 'recordings', t0)
         except Fail as e:
             run.err = str(e)
         except e2elib.Stopping:
@@ -249,22 +286,24 @@ def main():
     e2elib.use_snapshot()
     e2elib.describe_interps(interps)
     sys.stdout.flush()
-    all_names = ['%s_%s' % (m, c) for m in MODES for c in CHECKS]
+    all_names = ['%s_%s' % (m, c) for m in MODES for c in CHECKS] + ['opcodes']
     names = [(m, c) for m in MODES for c in CHECKS if e2elib.selected('%s_%s' % (m, c), opts.k)]
+    opcodes = e2elib.selected('opcodes', opts.k)
+    shown = ['%s_%s' % n for n in names] + (['opcodes'] if opcodes else [])
     results = {}
     todo = []
     for interp in interps:
         if not interp.supported():
-            for m, c in names:
-                results[(interp.label, '%s_%s' % (m, c))] = (
+            for n in shown:
+                results[(interp.label, n)] = (
                     'n/a', 'Python %s is not supported by cspy' % interp.version)
-        elif names:
+        elif shown:
             todo.append(interp)
     with concurrent.futures.ThreadPoolExecutor(max(1, opts.jobs)) as ex:
-        for f in [ex.submit(run_interp, i, names, results) for i in todo]:
+        for f in [ex.submit(run_interp, i, names, results, opcodes) for i in todo]:
             f.result()
     labels = [i.label for i in interps]
-    e2elib.print_table(results, labels, ['%s_%s' % n for n in names], [], None, '-')
+    e2elib.print_table(results, labels, shown, [], None, '-')
     return e2elib.print_outcome(results, t0, all_names, notes)
 
 

@@ -2,7 +2,7 @@
 """Target of the `split` tier (tests/e2e/split.py): one thread that runs
 phases whose python / native / system split is known from inside.
 
-    python split_target.py ORACLE_PATH [PHASE_SECONDS]
+    python split_target.py ORACLE_PATH [PHASE_SECONDS [PHASE,...]]
 
 It prepares its inputs, writes the ORACLE (pid, one thread), waits until
 ORACLE_PATH + ".go" exists (the recordings have started), then runs each
@@ -16,6 +16,9 @@ phase for PHASE_SECONDS (default 0.5) of wall time, in its own function:
   phase_read    readinto() of /dev/zero in 64 MiB blocks: system
   phase_stat    os.stat of its own file in a loop: system, with the Python
                 around each call
+
+A list of phase names runs only those (bench/split_cost.py: one phase for
+as long as a recording lasts).
 
 For each phase it measures its own wall time (perf_counter) and its CPU
 time in user and system mode (os.times(): the process's, and it has one
@@ -121,7 +124,8 @@ def main():
                                     'threads': [{}], 'extra': {}})
     wait_go()
     out = []
-    for fn in PHASES:
+    only = sys.argv[3].split(',') if len(sys.argv) > 3 else None
+    for fn in PHASES if not only else [f for f in PHASES if f.__name__ in only]:
         t0, w0 = os.times(), clock()
         ops = fn(w0 + PHASE_S, data)
         t1, w1 = os.times(), clock()
