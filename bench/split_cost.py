@@ -10,8 +10,12 @@ in a loop: a system call every few microseconds, the case where the split
 says "system" most). cspy attaches (`record --pid -f raw`, RATE Hz, S
 seconds; --smoke: 0.5 s) four ways: blocking and --nonblocking, each with
 the split (the default) and with --no-split. CSPY_STATS gives cspy's CPU
-per sample (start-up taken away: CPU per sample after the first) and the
-pause ("hold": paused_s / pauses). With the split, blocking reads the
+per sample (start-up taken away: CPU per sample after the first; compared
+with the --no-split run before it), cspy's own time classifying (split_s
+per classified sample: a figure the machine's load hardly moves, unlike the
+CPU per sample and the hold of a blocking run, which a busy machine's
+scheduling of the ptrace stops moves by tens of microseconds), the stat
+reads per classified sample, and the pause ("hold": paused_s / pauses). With the split, blocking reads the
 registers the pause took anyway and one byte of bytecode (the innermost
 instruction; in the same batched read as the stack); nonblocking reads
 each active thread's /proc/PID/task/TID/stat (a kept-open descriptor) and
@@ -90,13 +94,13 @@ def main():
     tmp = tempfile.mkdtemp(prefix='cspy-split-cost-')
     passed = failed = 0
     L = ['| Python | workload | mode | cspy record | samples | achieved Hz | CPU µs/sample '
-         '| split cost µs/sample | hold µs (pause) |',
-         '|' + '---|' * 9]
+         '| vs --no-split | classifying µs/sample | stat reads/sample | hold µs (pause) |',
+         '|' + '---|' * 11]
     try:
         for minor in opts.pythons.split(','):
             py = async_cost.python(minor)
             if not py:
-                L.append('| %s | – | – | not installed |%s' % (minor, ' |' * 5))
+                L.append('| %s | – | – | not installed |%s' % (minor, ' |' * 7))
                 continue
             for phase in ('phase_python', 'phase_stat'):
                 for mode, mflags in (('blocking', []), ('nonblocking', ['--nonblocking'])):
@@ -109,7 +113,7 @@ def main():
                             failed += 1
                             log('  FAIL  %s: %s' % (name, e))
                             L.append('| %s | %s | %s | %s | failed: %s |%s'
-                                     % (minor, phase, mode, label, str(e)[:150], ' |' * 4))
+                                     % (minor, phase, mode, label, str(e)[:150], ' |' * 6))
                             continue
                         passed += 1
                         k = s['samples']
@@ -119,8 +123,11 @@ def main():
                         cost = '–' if base is None else '%+.1f' % (us - base)
                         if extra:
                             base = us
-                        L.append('| %s | %s | %s | %s | %d | %.0f | %.1f | %s | %s |' % (
+                        ks = s.get('split_samples', 0)
+                        L.append('| %s | %s | %s | %s | %d | %.0f | %.1f | %s | %s | %s | %s |' % (
                             minor, phase, mode, label, k, k / s['elapsed_s'], us, cost,
+                            '%.2f' % (s['split_s'] / ks * 1e6) if ks else '–',
+                            '%.2f' % (s['split_stat_reads'] / float(ks)) if ks else '–',
                             '%.1f' % hold if hold is not None else '–'))
     finally:
         for p in list(async_cost.LIVE.values()):

@@ -224,12 +224,17 @@ static void split_add(struct sampler *s, struct target *t, const struct py_threa
 {
 	if (!s->c.classify || !th->active || stack == PROFILE_NO_STACK)
 		return;
+	uint64_t t0 = clock_now_ns();
 	if (!t->split)
 		t->split = classify__new(t->snap.pid, pyproc__info(t->snap.pp));
+	uint64_t reads = classify__stat_reads(t->split);
 	const struct py_sample *sm = &s->snap.sample;
 	size_t i = (size_t)(th - sm->threads);
 	const struct snap_regs *regs = i < s->snap.nregs ? &s->snap.regs[i] : NULL;
 	profile__add_class(s->prof, stack, classify__thread(t->split, th, regs), 1);
+	s->st.split_stat_reads += classify__stat_reads(t->split) - reads;
+	s->st.split_samples++;
+	s->st.split_ns += clock_now_ns() - t0;
 }
 
 /* ms: the thread's merged native stack with --native, else NULL. ids: the

@@ -60,6 +60,11 @@ struct sampler_status {
 	uint64_t async_unjoined;        /* a running task not found in its thread's stack
 					 * (it moved on between the reads): the thread's kept */
 	uint64_t async_pending;         /* pending tasks' samples (with include_idle) */
+	/* the python/native/system split (sampler_config.classify) */
+	uint64_t split_samples;         /* active samples classified */
+	uint64_t split_ns;              /* ... cspy's time classifying them, in all (not the
+					 * byte of bytecode read with the stack) */
+	uint64_t split_stat_reads;      /* /proc/PID/task/TID/stat reads (no registers) */
 	char async_why[256];            /* a target whose asyncio cannot be read: why, or "" */
 	char gave_up[512];      /* why a target stopped being sampled while it lives (another
 				 * process began tracing it: no pause can work): one line, or "" */
