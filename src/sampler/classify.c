@@ -27,6 +27,9 @@
  * stat is read at most once per 10 ms, the samples between repeat the last
  * share (dithered on). */
 #define STAT_MIN_NS 10000000ull
+/* Samples that waited this long settle with the last share (a thread that
+ * went to sleep right after them). */
+#define WAIT_MAX_NS 250000000ull
 
 enum prof_class classify_opcode(unsigned version, int opcode)
 {
@@ -85,18 +88,26 @@ int classify_parse_stat(const char *buf, size_t len, uint64_t *utime, uint64_t *
 	return 0;
 }
 
-bool classify_dither__step(struct classify_dither *d, uint64_t utime, uint64_t stime)
+bool classify_dither__read(struct classify_dither *d, uint64_t utime, uint64_t stime)
 {
+	bool moved = false;
 	if (!d->primed) {
 		d->primed = true;
 		d->share = utime + stime ? (double)stime / (double)(utime + stime) : -1;
+		moved = true;
 	} else if (utime >= d->utime && stime >= d->stime &&
 		   (utime - d->utime) + (stime - d->stime) > 0) {
 		uint64_t du = utime - d->utime, ds = stime - d->stime;
 		d->share = (double)ds / (double)(du + ds);
+		moved = true;
 	}
 	d->utime = utime;
 	d->stime = stime;
+	return moved;
+}
+
+bool classify_dither__next(struct classify_dither *d)
+{
 	if (d->share < 0)
 		return false;
 	d->acc += d->share;
@@ -107,7 +118,19 @@ bool classify_dither__step(struct classify_dither *d, uint64_t utime, uint64_t s
 	return false;
 }
 
+bool classify_dither__step(struct classify_dither *d, uint64_t utime, uint64_t stime)
+{
+	classify_dither__read(d, utime, stime);
+	return classify_dither__next(d);
+}
+
 /* ---- per target ---------------------------------------------------------- */
+
+/* A sample waiting for its thread's times to move. */
+struct pending {
+	uint32_t stack;
+	bool native;                    /* not system: native (a call), else python */
+};
 
 struct cthread {
 	pid_t tid;
@@ -115,21 +138,28 @@ struct cthread {
 	uint64_t seen_ns;
 	uint64_t read_ns;               /* when its stat was last read, 0: never */
 	struct classify_dither d;
+	struct pending *wait;           /* samples waiting, oldest first */
+	size_t nwait, wait_cap;
+	uint64_t wait_ns;               /* when the oldest of them was added */
+	uint32_t stamp;                 /* classify__settle_absent: listed in the sample */
 };
 
 struct classify {
+	struct profile *prof;
 	pid_t pid;
 	struct classify_code code;
 	struct cthread *th;             /* sorted by tid */
 	size_t n, cap;
+	uint32_t stamp;                 /* of the last classify__settle_absent */
 	size_t nfds;
 	uint64_t swept_ns;
 	uint64_t stat_reads;
 };
 
-struct classify *classify__new(pid_t pid, const struct pyproc_info *info)
+struct classify *classify__new(pid_t pid, const struct pyproc_info *info, struct profile *prof)
 {
 	struct classify *c = xcalloc(1, sizeof(*c));
+	c->prof = prof;
 	c->pid = pid;
 	c->code = (struct classify_code){ .version = info->version,
 		.eval_start = info->eval_start, .eval_end = info->eval_end,
@@ -138,12 +168,28 @@ struct classify *classify__new(pid_t pid, const struct pyproc_info *info)
 	return c;
 }
 
+/* The first n waiting samples of t by its current share. */
+static void settle(struct classify *c, struct cthread *t, size_t n)
+{
+	if (n > t->nwait)
+		n = t->nwait;
+	for (size_t i = 0; i < n; i++) {
+		const struct pending *w = &t->wait[i];
+		enum prof_class k = classify_dither__next(&t->d) ? PROF_CLASS_SYSTEM
+				    : w->native ? PROF_CLASS_NATIVE : PROF_CLASS_PYTHON;
+		profile__add_class(c->prof, w->stack, k, 1);
+	}
+	memmove(t->wait, t->wait + n, (t->nwait - n) * sizeof(*t->wait));
+	t->nwait -= n;
+}
+
 static void drop(struct classify *c, struct cthread *t)
 {
 	if (t->fd >= 0) {
 		close(t->fd);
 		c->nfds--;
 	}
+	free(t->wait);
 }
 
 void classify__free(struct classify *c)
@@ -165,7 +211,7 @@ static void sweep(struct classify *c, uint64_t now)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < c->n; i++) {
-		if (now - c->th[i].seen_ns > FORGET_NS)
+		if (now - c->th[i].seen_ns > FORGET_NS && !c->th[i].nwait)
 			drop(c, &c->th[i]);
 		else
 			c->th[k++] = c->th[i];
@@ -221,29 +267,67 @@ static int read_times(struct classify *c, struct cthread *t, uint64_t *ut, uint6
 	return classify_parse_stat(buf, (size_t)n, ut, st);
 }
 
-enum prof_class classify__thread(struct classify *c, const struct py_thread *th,
-				 const struct snap_regs *regs)
+void classify__thread(struct classify *c, const struct py_thread *th,
+		      const struct snap_regs *regs, uint32_t stack)
 {
-	if (regs && regs->have)
-		return classify_regs(&c->code, regs->pc, regs->sysno, regs->running, th->opcode);
+	if (regs && regs->have) {
+		profile__add_class(c->prof, stack, classify_regs(&c->code, regs->pc, regs->sysno,
+								 regs->running, th->opcode), 1);
+		return;
+	}
+	enum prof_class user = classify_opcode(c->code.version, th->opcode);
 	uint64_t now = clock_now_ns();
 	if (now - c->swept_ns > SWEEP_NS)
 		sweep(c, now);
 	struct cthread *t = th->tid ? thread_of(c, th->tid) : NULL;
 	uint64_t ut, st;
-	if (t) {
-		t->seen_ns = now;
-		bool fresh = t->read_ns && now - t->read_ns < STAT_MIN_NS;
-		if (fresh) {
-			ut = t->d.utime;
-			st = t->d.stime;
-		} else if (read_times(c, t, &ut, &st) == 0) {
-			t->read_ns = now;
-		} else {
-			return classify_opcode(c->code.version, th->opcode);
-		}
-		if (classify_dither__step(&t->d, ut, st))
-			return PROF_CLASS_SYSTEM;
+	if (!t) {
+		profile__add_class(c->prof, stack, user, 1);
+		return;
 	}
-	return classify_opcode(c->code.version, th->opcode);
+	t->seen_ns = now;
+	if (t->nwait >= CLASSIFY_MAX_PENDING)
+		settle(c, t, 1);
+	if (!t->nwait)
+		t->wait_ns = now;
+	t->wait = xgrow(t->wait, &t->wait_cap, t->nwait + 1, sizeof(*t->wait));
+	t->wait[t->nwait++] = (struct pending){ .stack = stack, .native = user == PROF_CLASS_NATIVE };
+	if (t->read_ns && now - t->read_ns < STAT_MIN_NS)
+		return;                 /* the times cannot have moved yet */
+	if (read_times(c, t, &ut, &st) != 0)
+		return;
+	t->read_ns = now;
+	if (classify_dither__read(&t->d, ut, st))
+		settle(c, t, t->nwait);
+}
+
+void classify__settle_absent(struct classify *c, const struct py_sample *s)
+{
+	if (!c)
+		return;
+	if (++c->stamp == 0)
+		c->stamp = 1;
+	for (size_t i = 0; i < s->n; i++) {
+		pid_t tid = s->threads[i].tid;
+		size_t lo = 0, hi = c->n;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (c->th[mid].tid < tid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < c->n && c->th[lo].tid == tid)
+			c->th[lo].stamp = c->stamp;
+	}
+	uint64_t now = clock_now_ns();
+	for (size_t i = 0; i < c->n; i++)
+		if (c->th[i].nwait && (c->th[i].stamp != c->stamp || now - c->th[i].wait_ns > WAIT_MAX_NS))
+			settle(c, &c->th[i], c->th[i].nwait);
+}
+
+void classify__settle_all(struct classify *c)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		settle(c, &c->th[i], c->th[i].nwait);
 }

@@ -10,9 +10,13 @@
  *   without the GIL while the holder alone was paused) from the kernel's
  *   per-thread user and system time (/proc/PID/task/TID/stat, a kept-open
  *   descriptor read only for active threads, at most once per 10 ms: the
- *   times are in clock ticks): the system share of the CPU time since the
- *   thread's previous read is the chance of "system",
- *   dithered (error diffusion per thread) so that the counts are unbiased.
+ *   times are in clock ticks). The samples of a thread wait (their stack
+ *   ids kept) until its times move; the system share of that move is then
+ *   spread over them, dithered (error diffusion per thread) so that the
+ *   counts are unbiased: each sample gets the share of the CPU time around
+ *   it, not the one before it. A thread that leaves the sample (exited:
+ *   its stacks are about to be folded into a lane) and the end of a run
+ *   settle what waits with the last share known.
  * - native: C code other than the interpreter's bytecode work. With
  *   registers: a PC in another module than the interpreter's ELF (an
  *   extension, libz, libcrypto, libc), or in the interpreter outside its
@@ -72,17 +76,37 @@ struct classify_dither {
 /* Pure: a new read of the thread's times (ticks): true when this sample
  * counts as system. The first read takes the thread's lifetime share. */
 bool classify_dither__step(struct classify_dither *d, uint64_t utime, uint64_t stime);
+/* Pure: a new read of the times: true when they moved since the last one
+ * (d->share is then theirs: the share to spread over the samples that
+ * waited), or on the first read (the lifetime share). */
+bool classify_dither__read(struct classify_dither *d, uint64_t utime, uint64_t stime);
+/* Pure: one sample by the current share: true for system (false while no
+ * share is known). */
+bool classify_dither__next(struct classify_dither *d);
 
 struct classify;
+struct py_sample;
 
-/* The split of one target (pid, its pyproc_info); freed by classify__free
- * (accepts NULL). */
-struct classify *classify__new(pid_t pid, const struct pyproc_info *info);
+/* At most this many samples of a thread wait for its times to move; more:
+ * the oldest settle with the last share. */
+#define CLASSIFY_MAX_PENDING 1024
+
+/* The split of one target (pid, its pyproc_info) into prof (borrowed);
+ * freed by classify__free (accepts NULL), which does not settle. */
+struct classify *classify__new(pid_t pid, const struct pyproc_info *info, struct profile *prof);
 void classify__free(struct classify *c);
-/* The class of th's active sample now. regs: what the pause's registers
- * said of it (NULL or !have: none). */
-enum prof_class classify__thread(struct classify *c, const struct py_thread *th,
-				 const struct snap_regs *regs);
+/* Classify th's active sample now, just added to the profile as stack:
+ * its class added (profile__add_class) now, or, without registers, when
+ * its thread's times next move. regs: what the pause's registers said of
+ * it (NULL or !have: none). */
+void classify__thread(struct classify *c, const struct py_thread *th,
+		      const struct snap_regs *regs, uint32_t stack);
+/* Before the profile folds exited threads (those s does not list): settle
+ * the waiting samples of every thread s does not list, and of those whose
+ * oldest waited for 250 ms (a thread asleep since: its times stand still). */
+void classify__settle_absent(struct classify *c, const struct py_sample *s);
+/* Settle every waiting sample (the end of a run, a target gone). */
+void classify__settle_all(struct classify *c);
 /* Threads' /proc reads so far (the cost, for the bench). */
 uint64_t classify__stat_reads(const struct classify *c);
 

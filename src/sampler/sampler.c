@@ -226,12 +226,12 @@ static void split_add(struct sampler *s, struct target *t, const struct py_threa
 		return;
 	uint64_t t0 = clock_now_ns();
 	if (!t->split)
-		t->split = classify__new(t->snap.pid, pyproc__info(t->snap.pp));
+		t->split = classify__new(t->snap.pid, pyproc__info(t->snap.pp), s->prof);
 	uint64_t reads = classify__stat_reads(t->split);
 	const struct py_sample *sm = &s->snap.sample;
 	size_t i = (size_t)(th - sm->threads);
 	const struct snap_regs *regs = i < s->snap.nregs ? &s->snap.regs[i] : NULL;
-	profile__add_class(s->prof, stack, classify__thread(t->split, th, regs), 1);
+	classify__thread(t->split, th, regs, stack);        /* now, or once its times move */
 	s->st.split_stat_reads += classify__stat_reads(t->split) - reads;
 	s->st.split_samples++;
 	s->st.split_ns += clock_now_ns() - t0;
@@ -645,6 +645,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 			target__names_select(t, s->c.threads);
 	}
 	if (!s->c.threads_root && now - t->retired_at >= RETIRE_NS) {
+		classify__settle_absent(t->split, &s->snap.sample);   /* before their ids go */
 		retire_exited(s, t);
 		t->retired_at = now;
 	}
@@ -747,6 +748,8 @@ void sampler__run(struct sampler *s)
 			struct target *t = targets__at(s->ts, i);
 			if (t->alive)
 				sample_target(s, t, now, now - start);
+			else
+				classify__settle_all(t->split);
 		}
 		s->st.threads = s->tick_threads;
 		now = clock_now_ns();
@@ -788,6 +791,8 @@ void sampler__run(struct sampler *s)
 		}
 	}
 	targets__reap(s->ts);
+	for (size_t i = 0; i < targets__n(s->ts); i++)  /* the split's waiting samples */
+		classify__settle_all(targets__at(s->ts, i)->split);
 	report(s, clock_now_ns(), true);
 }
 

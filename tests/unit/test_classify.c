@@ -18,7 +18,9 @@
 
 #include "harness.h"
 #include "python/opcodes.h"
+#include "python/pyproc.h"
 #include "sampler/classify.h"
+#include "sampler/snapshot.h"
 
 #define V(maj, min) (((unsigned)(maj) << 24) | ((unsigned)(min) << 16))
 
@@ -184,8 +186,46 @@ static void test_dither(void)
 	CHECK(b.share == 0.5);
 }
 
+/* Without registers, samples wait for their thread's times: a thread
+ * whose stat cannot be read (no such TID) keeps them until it leaves the
+ * sample (settled by the instruction then: no share known), or the end. */
+static void test_pending(void)
+{
+	struct profile *p = profile__new();
+	uint32_t th = profile__thread(p, getpid(), 999999, "t", "cmd");
+	uint32_t f1 = profile__frame(p, "f", "f.py", "f.py", 1, PROF_FRAME_PYTHON);
+	uint32_t f2 = profile__frame(p, "g", "g.py", "g.py", 2, PROF_FRAME_PYTHON);
+	uint32_t s1 = profile__add(p, th, &f1, 1, 0, 1);
+	uint32_t s2 = profile__add(p, th, &f2, 1, 0, 1);
+	struct pyproc_info info = { .version = V(3, 12) };
+	struct classify *c = classify__new(getpid(), &info, p);
+	struct py_thread t = { .tid = 999999, .active = true, .opcode = 171 };
+	classify__thread(c, &t, NULL, s1);
+	t.opcode = 122;
+	classify__thread(c, &t, NULL, s2);
+	const struct prof_stack *a = profile__stack_at(p, s1), *b = profile__stack_at(p, s2);
+	CHECK_INT(a->cls[0] + a->cls[1] + a->cls[2], 0);        /* waiting */
+	struct py_sample listed = { .threads = &t, .n = 1 };
+	classify__settle_absent(c, &listed);
+	CHECK_INT(a->cls[0] + a->cls[1] + a->cls[2], 0);        /* still listed */
+	struct py_sample none = { 0 };
+	classify__settle_absent(c, &none);
+	CHECK_INT(a->cls[PROF_CLASS_NATIVE], 1);                /* a call */
+	CHECK_INT(b->cls[PROF_CLASS_PYTHON], 1);
+	/* with registers: at once */
+	struct snap_regs r = { .have = true, .running = true, .pc = 0x1000, .sysno = 0 };
+	classify__thread(c, &t, &r, s1);
+	CHECK_INT(a->cls[PROF_CLASS_SYSTEM], 1);
+	classify__thread(c, &t, NULL, s2);
+	classify__settle_all(c);
+	CHECK_INT(b->cls[PROF_CLASS_PYTHON], 2);
+	classify__free(c);
+	profile__free(p);
+}
+
 int main(void)
 {
+	TEST_RUN(test_pending);
 	TEST_RUN(test_opcodes);
 	TEST_RUN(test_regs);
 	TEST_RUN(test_stat);
