@@ -129,8 +129,38 @@ bool classify_dither__step(struct classify_dither *d, uint64_t utime, uint64_t s
 /* A sample waiting for its thread's times to move. */
 struct pending {
 	uint32_t stack;
-	bool native;                    /* not system: native (a call), else python */
+	uint8_t user;                   /* its class if not system (enum prof_class) */
+	bool cand;                      /* may be system: stopped in a running system call,
+					 * or no registers (then any sample may) */
+	bool regs;                      /* ... told by the registers */
 };
+
+double classify_candidate_share(double share, size_t n, size_t k)
+{
+	if (share < 0 || !k)
+		return 0;
+	double p = share * (double)n / (double)k;
+	return p > 1 ? 1 : p;
+}
+
+double classify_other_share(double share, size_t n, size_t k)
+{
+	if (share < 0 || k >= n || share * (double)n <= (double)k)
+		return 0;
+	double p = (share * (double)n - (double)k) / (double)(n - k);
+	return p > 1 ? 1 : p;
+}
+
+/* Error diffusion: true when the accumulated chance reaches a half. */
+static bool dither(double *acc, double p)
+{
+	*acc += p;
+	if (*acc >= 0.5) {
+		*acc -= 1;
+		return true;
+	}
+	return false;
+}
 
 struct cthread {
 	pid_t tid;
@@ -138,6 +168,7 @@ struct cthread {
 	uint64_t seen_ns;
 	uint64_t read_ns;               /* when its stat was last read, 0: never */
 	struct classify_dither d;
+	double acc_other;               /* the dithering of the samples not candidates */
 	struct pending *wait;           /* samples waiting, oldest first */
 	size_t nwait, wait_cap;
 	uint64_t wait_ns;               /* when the oldest of them was added */
@@ -168,16 +199,26 @@ struct classify *classify__new(pid_t pid, const struct pyproc_info *info, struct
 	return c;
 }
 
-/* The first n waiting samples of t by its current share. */
+/* The first n waiting samples of t by its current share: of the n, share
+ * x n are system, taken among the candidates (dithered). No share known
+ * yet: the registers' word alone. */
 static void settle(struct classify *c, struct cthread *t, size_t n)
 {
 	if (n > t->nwait)
 		n = t->nwait;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += t->wait[i].cand;
+	double p = classify_candidate_share(t->d.share, n, k);
+	double q = classify_other_share(t->d.share, n, k);
 	for (size_t i = 0; i < n; i++) {
 		const struct pending *w = &t->wait[i];
-		enum prof_class k = classify_dither__next(&t->d) ? PROF_CLASS_SYSTEM
-				    : w->native ? PROF_CLASS_NATIVE : PROF_CLASS_PYTHON;
-		profile__add_class(c->prof, w->stack, k, 1);
+		bool sys;
+		if (t->d.share < 0)
+			sys = w->cand && w->regs;
+		else
+			sys = w->cand ? dither(&t->d.acc, p) : dither(&t->acc_other, q);
+		profile__add_class(c->prof, w->stack, sys ? PROF_CLASS_SYSTEM : (enum prof_class)w->user, 1);
 	}
 	memmove(t->wait, t->wait + n, (t->nwait - n) * sizeof(*t->wait));
 	t->nwait -= n;
@@ -270,19 +311,20 @@ static int read_times(struct classify *c, struct cthread *t, uint64_t *ut, uint6
 void classify__thread(struct classify *c, const struct py_thread *th,
 		      const struct snap_regs *regs, uint32_t stack)
 {
-	if (regs && regs->have) {
-		profile__add_class(c->prof, stack, classify_regs(&c->code, regs->pc, regs->sysno,
-								 regs->running, th->opcode), 1);
-		return;
-	}
-	enum prof_class user = classify_opcode(c->code.version, th->opcode);
+	bool have = regs && regs->have;
+	/* Not in the kernel, its class: by the PC with registers, else the
+	 * instruction. In the kernel: a candidate for system. */
+	enum prof_class user = have ? classify_regs(&c->code, regs->pc, -1, regs->running, th->opcode)
+				    : classify_opcode(c->code.version, th->opcode);
+	bool cand = !have || classify_regs(&c->code, regs->pc, regs->sysno, regs->running,
+					   th->opcode) == PROF_CLASS_SYSTEM;
 	uint64_t now = clock_now_ns();
 	if (now - c->swept_ns > SWEEP_NS)
 		sweep(c, now);
 	struct cthread *t = th->tid ? thread_of(c, th->tid) : NULL;
 	uint64_t ut, st;
 	if (!t) {
-		profile__add_class(c->prof, stack, user, 1);
+		profile__add_class(c->prof, stack, have && cand ? PROF_CLASS_SYSTEM : user, 1);
 		return;
 	}
 	t->seen_ns = now;
@@ -291,11 +333,15 @@ void classify__thread(struct classify *c, const struct py_thread *th,
 	if (!t->nwait)
 		t->wait_ns = now;
 	t->wait = xgrow(t->wait, &t->wait_cap, t->nwait + 1, sizeof(*t->wait));
-	t->wait[t->nwait++] = (struct pending){ .stack = stack, .native = user == PROF_CLASS_NATIVE };
+	t->wait[t->nwait++] = (struct pending){ .stack = stack, .user = (uint8_t)user,
+		.cand = cand, .regs = have };
 	if (t->read_ns && now - t->read_ns < STAT_MIN_NS)
 		return;                 /* the times cannot have moved yet */
-	if (read_times(c, t, &ut, &st) != 0)
+	if (read_times(c, t, &ut, &st) != 0) {
+		if (have)               /* no times: the registers' word */
+			settle(c, t, t->nwait);
 		return;
+	}
 	t->read_ns = now;
 	if (classify_dither__read(&t->d, ut, st))
 		settle(c, t, t->nwait);

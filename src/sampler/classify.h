@@ -3,20 +3,28 @@
  * The python / native / system split of each active sample of a thread
  * (record and top; agg/profile.h's prof_class), from outside the target:
  *
- * - system: the thread ran in the kernel. With a pause, from the registers
- *   taken at the stop: in a system call that does not wait (a read of
- *   /dev/zero, a stat), or stopped at the end of one. Without registers
- *   (--nonblocking, or a running thread the pause did not stop, such as one
- *   without the GIL while the holder alone was paused) from the kernel's
- *   per-thread user and system time (/proc/PID/task/TID/stat, a kept-open
- *   descriptor read only for active threads, at most once per 10 ms: the
- *   times are in clock ticks). The samples of a thread wait (their stack
- *   ids kept) until its times move; the system share of that move is then
- *   spread over them, dithered (error diffusion per thread) so that the
- *   counts are unbiased: each sample gets the share of the CPU time around
- *   it, not the one before it. A thread that leaves the sample (exited:
- *   its stacks are about to be folded into a lane) and the end of a run
- *   settle what waits with the last share known.
+ * - system: the thread ran in the kernel. Which samples may be: with a
+ *   pause, those the registers show stopped in a system call that was
+ *   running (a read of /dev/zero, a stat) or at the end of one; without
+ *   registers (--nonblocking, or a running thread the pause did not stop,
+ *   such as one without the GIL while the holder alone was paused) any.
+ *   How many are: the kernel's own per-thread user and system times
+ *   (/proc/PID/task/TID/stat, a kept-open descriptor read only for active
+ *   threads, at most once per 10 ms: the times are in clock ticks). A
+ *   thread's samples wait (their stack ids kept) until its times move; the
+ *   system share s of that move is then spread over the n samples that
+ *   waited: s x n of them are system, chosen among the k candidates, each
+ *   with chance min(1, s n / k), and when they are fewer, the rest among the
+ *   others, dithered (error diffusion per thread) so that the counts are
+ *   unbiased. The registers alone would not do: a stop
+ *   comes at the thread's next return to user space, and a loop of short
+ *   system calls returns from one far more often than an interrupt reaches
+ *   it in user space (a virtual machine's IPIs take tens of microseconds),
+ *   so that a stat loop with half its time in the kernel stops in a system
+ *   call 85-100 % of the time. With no times yet (a thread's first read)
+ *   the registers' word stands. A thread that leaves the sample (exited:
+ *   its stacks are about to be folded into a lane), samples waiting for
+ *   250 ms, and the end of a run settle with the last share known.
  * - native: C code other than the interpreter's bytecode work. With
  *   registers: a PC in another module than the interpreter's ELF (an
  *   extension, libz, libcrypto, libc), or in the interpreter outside its
@@ -83,6 +91,15 @@ bool classify_dither__read(struct classify_dither *d, uint64_t utime, uint64_t s
 /* Pure: one sample by the current share: true for system (false while no
  * share is known). */
 bool classify_dither__next(struct classify_dither *d);
+/* Pure: of n samples whose CPU time had the system share `share`, k may be
+ * system (the candidates): the chance each candidate is, so that share x n
+ * of them are (at most 1; 0 with no candidate or no share). */
+double classify_candidate_share(double share, size_t n, size_t k);
+/* Pure: ... and the chance of each of the n - k others, when the k
+ * candidates are fewer than share x n (a thread waiting for a CPU stops
+ * where it was preempted, which may be in user space): the rest of the
+ * share among them. 0 when the candidates suffice. */
+double classify_other_share(double share, size_t n, size_t k);
 
 struct classify;
 struct py_sample;

@@ -26,11 +26,9 @@ The checks (each recording; the same for both modes unless said):
              counts as active)
     system   each phase's system share of its samples against the share of
              system time the target measured (sys / (user + sys)), within
-             0.2; blocking: up to 0.2 above sys + (wall - cpu) over wall as
-             well (a thread waiting for a CPU is sampled as it was stopped,
-             and a loop of short system calls is mostly preempted at a
-             system call's exit, so that the wait counts as system: that
-             bound is exact on an idle machine and wide on a busy one)
+             0.2 (both modes take how many samples are system from the
+             kernel's per-thread times; blocking chooses which by the
+             registers: sampler/classify.h)
     native   of the samples not in the kernel: >= 70 % native in phase_zlib,
              phase_sha256 and phase_sorted; in phase_python >= 70 % python
              of all samples and <= 25 % native (2.7's range() builds a list
@@ -39,6 +37,11 @@ The checks (each recording; the same for both modes unless said):
   opcodes    the interpreter's row of src/python/opcodes.c is what
              tools/opcode_calls.py prints when that interpreter runs it (its
              own opcode/dis modules: the call-family opcode numbers)
+
+An interpreter whose recordings fail any check is recorded once more (a
+new target), and the second recordings' verdicts count: on a machine so
+loaded that a phase gets almost no CPU (1 % of its wall time was seen with
+a load average of 15 on 2 cores) no tolerance holds.
 
 The tolerances are stated above; each phase has about 100 samples at 200 Hz
 (binomial noise about 0.05). Interpreters run in parallel (-j, default 2).
@@ -69,6 +72,7 @@ NATIVE_MIN = 0.7
 PYTHON_MIN = 0.7
 PYTHON_NATIVE_MAX = 0.25
 MODES = ('blocking', 'nonblocking')
+LOCK = threading.Lock()
 ROOT = os.path.dirname(os.path.dirname(HERE))
 OPCODES_C = os.path.join(ROOT, 'src', 'python', 'opcodes.c')
 OPCODE_TOOL = os.path.join(ROOT, 'tools', 'opcode_calls.py')
@@ -85,6 +89,7 @@ class Run(object):
         self.result = None      # the target's phases
         self.rec = {}           # mode -> (Result, profile JSON or None)
         self.err = None         # why the run failed (every check fails with it)
+        self.retried = False    # the second recording (the first one failed a check)
 
     def close(self):
         if self.target:
@@ -204,9 +209,6 @@ def check(run, mode, name):
         elif name == 'system':
             got, want = a[3] / n, r['sys_s'] / cpu
             hi = want
-            if mode == 'blocking':
-                c = min(1.0, cpu / max(1e-9, r['wall_s']))
-                hi = max(want, min(1.0, want * c + (1 - c)))
             if got < want - SYSTEM_TOL or got > hi + SYSTEM_TOL:
                 probs.append('%s: system %.2f of its samples; the target measured %.2f of its CPU '
                              'time in the kernel (allowed %.2f-%.2f)'
@@ -223,7 +225,9 @@ def check(run, mode, name):
                              % (p, a[1] / n, a[2] / n, PYTHON_MIN, PYTHON_NATIVE_MAX))
     if probs:
         raise Fail('$ %s\n  ' % res.shown + '\n  '.join(probs) + '\n' +
-                   e2elib.indent(table(run, cls), 2))
+                   e2elib.indent(table(run, cls), 2) +
+                   ('\n  (recorded twice: the first recording failed a check too)'
+                    if run.retried else ''))
 
 
 def check_opcodes(interp):
@@ -247,6 +251,15 @@ def check_opcodes(interp):
                                                             r.stdout.decode().strip()))
 
 
+def all_pass(run, names):
+    for mode, chk in names:
+        try:
+            check(run, mode, chk)
+        except Fail:
+            return False
+    return True
+
+
 def run_interp(interp, names, results, opcodes):
     run = Run(interp)
     if opcodes:
@@ -257,6 +270,18 @@ def run_interp(interp, names, results, opcodes):
             if names:
                 t0 = time.time()
                 start(run)
+                if not all_pass(run, names):
+                    # A machine loaded beyond what the tolerances take (a
+                    # phase that got almost no CPU, a recording starved of
+                    # ticks): recorded once more, the second run's verdicts.
+                    run.close()
+                    run = Run(interp)
+                    run.retried = True
+                    with LOCK:
+                        print('%s: recorded again (the first recordings failed a check)'
+                              % interp.label)
+                        sys.stdout.flush()
+                    start(run)
                 e2elib.note_time(interp.label, 'recordings', t0)
         except Fail as e:
             run.err = str(e)

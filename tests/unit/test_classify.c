@@ -179,6 +179,18 @@ static void test_dither(void)
 		want += r.share < 0 ? 0 : r.share;
 	}
 	CHECK(sys >= (int)want - 1 && sys <= (int)want + 1);
+	/* the candidates' chance: share x n of n samples among k candidates */
+	CHECK(classify_candidate_share(0.5, 10, 10) == 0.5);
+	CHECK(classify_candidate_share(0.5, 10, 5) == 1.0);
+	CHECK(classify_candidate_share(0.25, 8, 4) == 0.5);
+	CHECK(classify_candidate_share(0.9, 10, 3) == 1.0);    /* fewer than the share: all */
+	CHECK(classify_candidate_share(0.5, 10, 0) == 0.0);
+	CHECK(classify_candidate_share(-1, 10, 10) == 0.0);
+	CHECK(classify_other_share(0.5, 10, 5) == 0.0);        /* the candidates suffice */
+	CHECK(classify_other_share(0.5, 10, 10) == 0.0);
+	CHECK(classify_other_share(0.6, 10, 2) == 0.5);        /* 4 more among the 8 */
+	CHECK(classify_other_share(0.3, 10, 0) == 0.3);        /* none: as nonblocking */
+	CHECK(classify_other_share(-1, 10, 2) == 0.0);
 	/* times going backwards (a reused TID): the share is kept */
 	struct classify_dither b = { .share = -1 };
 	classify_dither__step(&b, 100, 100);
