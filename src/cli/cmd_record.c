@@ -244,6 +244,39 @@ struct progress_ctx {
 
 static uint64_t start_unix_ns(const struct sampler_status *st);
 
+/* bytes as "512 B", "12.0 KiB", "250.3 MiB", "1.20 GiB" into buf. */
+static const char *bytes_text(uint64_t b, char *buf, size_t n)
+{
+	if (b < 1024)
+		snprintf(buf, n, "%llu B", (unsigned long long)b);
+	else if (b < 1024 * 1024)
+		snprintf(buf, n, "%.1f KiB", (double)b / 1024);
+	else if (b < 1024ull * 1024 * 1024)
+		snprintf(buf, n, "%.1f MiB", (double)b / (1024 * 1024));
+	else
+		snprintf(buf, n, "%.2f GiB", (double)b / (1024.0 * 1024 * 1024));
+	return buf;
+}
+
+/* --memory: the line after the summary, the totals the stacks carry and
+ * what none of them got. */
+static void memory_note(const struct profile *prof, const struct sampler_status *st)
+{
+	uint64_t grow, shrink;
+	profile__memory_total(prof, &grow, &shrink);
+	char g[32], sh[32], pend[32], drop[80] = "", rest[160] = "";
+	if (st->mem_dropped)
+		snprintf(drop, sizeof(drop), "; %s of threads whose stacks were left out",
+			 bytes_text(st->mem_dropped, sh, sizeof(sh)));
+	if (st->mem_pending || st->mem_dropped)
+		snprintf(rest, sizeof(rest), " (not attributed: %s%s after the last sample a thread "
+			 "ran in%s)", st->mem_pending < 0 ? "-" : "+",
+			 bytes_text(st->mem_pending < 0 ? (uint64_t)0 - (uint64_t)st->mem_pending
+				    : (uint64_t)st->mem_pending, pend, sizeof(pend)), drop);
+	cli_note("Memory (resident): %s grown, %s shrunk, in the stacks of the threads that ran%s",
+		 bytes_text(grow, g, sizeof(g)), bytes_text(shrink, sh, sizeof(sh)), rest);
+}
+
 /* The profile's metadata from the sampler's status now. */
 static void set_meta(struct progress_ctx *pc, const struct sampler_status *st)
 {
@@ -255,6 +288,7 @@ static void set_meta(struct progress_ctx *pc, const struct sampler_status *st)
 		.python_version = sampler__python_version(pc->s), .gil_only = c->o.gil,
 		.idle_included = c->o.idle, .native = c->o.native,
 		.exception_only = c->o.exception, .gc_frames = !c->o.no_gc,
+		.memory = c->o.memory,
 	};
 	profile__set_meta(pc->prof, &meta);
 }
@@ -718,6 +752,8 @@ out:;
 				 c.o.exception ? (c.o.gil ? ", of the GIL holder" : c.o.idle ?
 						  ", of every thread" : ", of the threads on a CPU") : "",
 				 c.o.no_gc ? ", no <GC> frames" : "");
+		if (c.o.memory)
+			memory_note(prof, st);
 		const char *hint = fmt->hint;
 		if (hint)
 			cli_note("%s", hint);

@@ -1,0 +1,103 @@
+"""Target of the memory tier (tests/e2e/memory.py): known amounts of memory
+in known functions, at two rates, with its own oracle.
+
+    python memory_target.py ORACLE.json [SCALE]
+
+Steps, each a function of its own, in this order:
+  warmup      pure-Python work, nothing allocated (the sampler settles)
+  grow_fast   200 MB in 25 chunks of 8 MB, a short spin after each (bursts)
+  grow_slow   50 MB in 400 chunks of 128 KiB, a shorter spin after each
+              (a steady trickle)
+  compute     pure-Python work, nothing allocated
+  shrink      frees grow_fast's chunks one by one, a spin after each
+  compute2    pure-Python work, nothing allocated (grow_slow's chunks held)
+SCALE (default 1) multiplies every step's time, not its bytes.
+
+Chunks are bytes objects filled by the repeat (every page written, so
+resident), each large enough for malloc to map it apart (so freeing it
+returns it to the system). The ORACLE is measured from inside: per step
+its resident size before and after (/proc/self/statm) and its time; written
+atomically as JSON when the steps are done, then the program exits.
+"""
+import json
+import os
+import sys
+import time
+
+PAGE = os.sysconf('SC_PAGE_SIZE')
+MB = 1000 * 1000
+try:
+    RANGE = xrange      # noqa: F821 (2.7: no list per loop)
+except NameError:
+    RANGE = range
+
+
+def rss():
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * PAGE
+
+
+def spin(seconds):
+    end = time.time() + seconds
+    x = 0
+    while time.time() < end:
+        for i in RANGE(100):
+            x += i
+    return x
+
+
+def warmup(scale):
+    spin(0.2 * scale)
+
+
+def grow_fast(keep, scale):
+    for _ in RANGE(25):
+        keep.append(b'\x01' * (8 * MB))
+        spin(0.03 * scale)
+
+
+def grow_slow(keep, scale):
+    for _ in RANGE(400):
+        keep.append(b'\x02' * (128 * 1024))
+        spin(0.0015 * scale)
+
+
+def compute(scale):
+    spin(0.3 * scale)
+
+
+def shrink(keep, scale):
+    while keep:
+        keep.pop()
+        spin(0.02 * scale)
+
+
+def compute2(scale):
+    spin(0.2 * scale)
+
+
+def main():
+    out = sys.argv[1]
+    scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+    big, small = [], []
+    steps = [('warmup', lambda: warmup(scale)),
+             ('grow_fast', lambda: grow_fast(big, scale)),
+             ('grow_slow', lambda: grow_slow(small, scale)),
+             ('compute', lambda: compute(scale)),
+             ('shrink', lambda: shrink(big, scale)),
+             ('compute2', lambda: compute2(scale))]
+    oracle = {'pid': os.getpid(), 'page': PAGE, 'steps': []}
+    for name, fn in steps:
+        r0, t0 = rss(), time.time()
+        fn()
+        r1, t1 = rss(), time.time()
+        oracle['steps'].append({'name': name, 'rss_before': r0, 'rss_after': r1,
+                                'delta': r1 - r0, 'seconds': t1 - t0})
+    tmp = out + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(oracle, f)
+    os.rename(tmp, out)
+
+
+if __name__ == '__main__':
+    main()
