@@ -11,7 +11,9 @@ Steps, each a function of its own, in this order:
   compute     pure-Python work, nothing allocated
   shrink      frees grow_fast's chunks one by one, a spin after each
   compute2    pure-Python work, nothing allocated (grow_slow's chunks held)
-SCALE (default 1) multiplies every step's time, not its bytes.
+SCALE (default 1) multiplies every step's time, not its bytes. A thread
+named "sleeper" waits on an event through all of it (idle: it must get no
+bytes).
 
 Chunks are bytes objects filled by the repeat (every page written, so
 resident), each large enough for malloc to map it apart (so freeing it
@@ -22,6 +24,7 @@ atomically as JSON when the steps are done, then the program exits.
 import json
 import os
 import sys
+import threading
 import time
 
 PAGE = os.sysconf('SC_PAGE_SIZE')
@@ -76,7 +79,15 @@ def compute2(scale):
     spin(0.2 * scale)
 
 
+def sleeper(ev):
+    ev.wait()
+
+
 def main():
+    ev = threading.Event()
+    th = threading.Thread(target=sleeper, args=(ev,), name='sleeper')
+    th.daemon = True
+    th.start()
     out = sys.argv[1]
     scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
     big, small = [], []
@@ -93,6 +104,8 @@ def main():
         r1, t1 = rss(), time.time()
         oracle['steps'].append({'name': name, 'rss_before': r0, 'rss_after': r1,
                                 'delta': r1 - r0, 'seconds': t1 - t0})
+    ev.set()
+    th.join()
     tmp = out + '.tmp'
     with open(tmp, 'w') as f:
         json.dump(oracle, f)

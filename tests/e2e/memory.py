@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `record --memory` and `top --memory`: tier "memory".
+
+    python3 tests/e2e/memory.py [-k PATTERN] [--python VERSION] [-j N] [-v]
+
+Uses the e2e library (tests/e2e/e2elib.py): interpreter discovery, process
+tracking (every process ended by its PID), the report. The target,
+tests/targets/memory_target.py, runs known steps in functions of their own
+(warmup, grow_fast: 200 MB in 8 MB bursts, grow_slow: 50 MB in 128 KiB
+pieces, compute, shrink: grow_fast's chunks freed one by one, compute2; a
+thread "sleeper" waits through all of it) and writes its ORACLE from inside:
+per step its resident size before and after (/proc/self/statm) and its time.
+cspy's side is `record --memory -f json`: a step's bytes are the memory
+grow/shrink of the stacks its function is on.
+
+The tolerance (also in docs/formats.md, "Memory profiles"): per step, its
+share of the growth (of the steps' total) within 0.05 of the oracle's share,
+the same for shrink; a step that moved 20 MB or more: its bytes within 10%
+(+4 MB) of the oracle's; at least 90% of the growth attributed lies in the
+steps (the rest: start-up, the interpreter's exit). When the oracle saw
+(almost) no shrink, as with a free-threaded build (mimalloc keeps freed
+pages resident), the profile must show none in the steps either (less than
+5% of the growth).
+
+Per interpreter:
+  shares         launched, blocking (the default): the tolerance above;
+                 record's summary line "Memory (resident): X grown, Y shrunk"
+                 equals the JSON's totals (to its rounding)
+  nonblocking    --nonblocking --idle (representative interpreters: the
+                 reading of /proc, not the interpreter's, is what changes):
+                 the tolerance above, and the idle "sleeper" thread's stacks
+                 (kept by --idle) carry under 1 MB (its own start: stack
+                 pages, thread state; an equal share of the steps' bytes
+                 would be ~125 MB)
+
+Version-independent (the default interpreter):
+  attach         --pid of a running target that then exits: the profile is
+                 written (exit 0, meta memory true), grow_fast's and shrink's
+                 bytes within the tolerance (attached during warmup)
+  exits          a program that allocates 30 MB and exits at once: exit 0, the
+                 profile written with meta memory true and the summary line;
+                 without --memory: no "memory" in meta nor in any stack
+  top            top --memory (plain text: not a terminal) for the target's
+                 run: exit 0, the table shows grow_fast; when top has a
+                 memory column (its header names memory), grow_fast's bytes
+                 are there
+
+Output: the check x interpreter table, n/a reasons, failures ("--- check
+[interpreter]"), then "N passed, N failed". Budget: 60 s on a busy 2-core
+machine (-j 2).
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import e2elib                                      # noqa: E402
+from e2elib import Fail, NA, clip                  # noqa: E402
+
+TARGET = os.path.join(e2elib.TARGETS, 'memory_target.py')
+RATE = '200'
+SCALE = '0.7'           # the steps' time (memory_target.py's SCALE): ~2 s in all
+SHARE_TOL = 0.05
+BYTES_TOL = 0.10
+BYTES_SLACK = 4 * 1000 * 1000
+BIG = 20 * 1000 * 1000  # a step that moved this much has its bytes checked
+IN_STEPS = 0.90
+SLEEPER_MAX = 1000 * 1000
+OPTS = None
+MB = 1e6
+
+
+class Ctx(e2elib.Ctx):
+    def __init__(self, interp):
+        e2elib.Ctx.__init__(self, interp)
+        self.dirs = []
+
+    def tmpdir(self):
+        d = e2elib.make_temp_dir('cspy-memory-')
+        self.dirs.append(d)
+        return d
+
+    def close(self):
+        e2elib.Ctx.close(self)
+        for d in self.dirs:
+            e2elib.remove_temp_dir(d)
+
+    def cspy(self, args, timeout=60):
+        return e2elib.cspy(args, timeout=timeout, env=e2elib.target_env())
+
+
+def load(path, what):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise Fail('%s: %s unreadable: %s' % (what, path, e))
+
+
+def record(ctx, extra=(), scale=SCALE):
+    """Launch the target under record --memory -f json; (profile, oracle, result)."""
+    d = ctx.tmpdir()
+    out, oracle = os.path.join(d, 'p.json'), os.path.join(d, 'oracle.json')
+    r = ctx.cspy(['record', '--memory', '-f', 'json', '-o', out, '-r', RATE, '--hideprogress'] +
+                 list(extra) + ['--', ctx.interp.path, TARGET, oracle, scale])
+    if r.rc != 0 or not os.path.exists(out) or not os.path.exists(oracle):
+        raise Fail('$ %s\n  exit status %d, profile %s, oracle %s\n  stderr: %s' % (
+            r.shown, r.rc, 'written' if os.path.exists(out) else 'missing',
+            'written' if os.path.exists(oracle) else 'missing', clip(r.err, 1500)))
+    return load(out, 'profile'), load(oracle, 'oracle'), r
+
+
+def per_step(prof, oracle):
+    """{step: [grow, shrink]} of the profile (stacks the step's function is
+    on, by name, in the target's file), and the profile's totals."""
+    frames = prof['frames']
+    names = [s['name'] for s in oracle['steps']]
+    got = dict((n, [0, 0]) for n in names)
+    tg = ts = 0
+    for st in prof['stacks']:
+        m = st.get('memory')
+        if m is None:
+            raise Fail('a stack without "memory" in a --memory profile: %s' % json.dumps(st)[:300])
+        tg += m['grow']
+        ts += m['shrink']
+        on = set(frames[i]['name'] for i in st['frames']
+                 if frames[i]['filename'].endswith('memory_target.py'))
+        for n in names:
+            if n in on:
+                got[n][0] += m['grow']
+                got[n][1] += m['shrink']
+    return got, tg, ts
+
+
+def compare(prof, oracle, steps=None):
+    """The tolerance of the docstring; problems as lines (empty: all hold)
+    and a table of the numbers for a failure's message."""
+    if not prof['meta'].get('memory'):
+        return ['meta "memory" is not true'], ''
+    got, tg, ts = per_step(prof, oracle)
+    osteps = [s for s in oracle['steps'] if steps is None or s['name'] in steps]
+    og = sum(max(0, s['delta']) for s in osteps)
+    osh = sum(max(0, -s['delta']) for s in osteps)
+    cg = sum(got[s['name']][0] for s in osteps)
+    cs = sum(got[s['name']][1] for s in osteps)
+    rows = ['%-10s %10s %10s %10s %10s' % ('step', 'grow', 'oracle', 'shrink', 'oracle')]
+    for s in osteps:
+        g, sh = got[s['name']]
+        rows.append('%-10s %8.1fMB %8.1fMB %8.1fMB %8.1fMB' % (
+            s['name'], g / MB, max(0, s['delta']) / MB, sh / MB, max(0, -s['delta']) / MB))
+    rows.append('profile totals: grow %.1f MB, shrink %.1f MB' % (tg / MB, ts / MB))
+    table = '\n'.join(rows)
+    bad = []
+    if og < 100 * MB:
+        bad.append('the oracle saw only %.1f MB of growth (a target problem)' % (og / MB))
+        return bad, table
+    if cg == 0:
+        bad.append('no growth attributed to the steps')
+        return bad, table
+    if tg and cg < IN_STEPS * tg:
+        bad.append('only %.0f%% of the growth in the steps (want >= %.0f%%)'
+                   % (100.0 * cg / tg, 100 * IN_STEPS))
+    shrink_seen = osh >= 50 * MB
+    for s in osteps:
+        g, sh = got[s['name']]
+        og_s, os_s = max(0, s['delta']), max(0, -s['delta'])
+        if abs(float(g) / cg - float(og_s) / og) > SHARE_TOL:
+            bad.append('%s: growth share %.3f, oracle %.3f (tolerance %.2f)'
+                       % (s['name'], float(g) / cg, float(og_s) / og, SHARE_TOL))
+        if shrink_seen and abs(float(sh) / max(1, cs) - float(os_s) / osh) > SHARE_TOL:
+            bad.append('%s: shrink share %.3f, oracle %.3f (tolerance %.2f)'
+                       % (s['name'], float(sh) / max(1, cs), float(os_s) / osh, SHARE_TOL))
+        for what, c, o in (('growth', g, og_s), ('shrink', sh, os_s)):
+            if o >= BIG and abs(c - o) > BYTES_TOL * o + BYTES_SLACK:
+                bad.append('%s: %s %.1f MB, oracle %.1f MB (tolerance 10%% + 4 MB)'
+                           % (s['name'], what, c / MB, o / MB))
+    if not shrink_seen and cs > 0.05 * cg:
+        bad.append('the oracle saw %.1f MB of shrink, the steps have %.1f MB' % (osh / MB, cs / MB))
+    return bad, table
+
+
+def fail_if(bad, table, r):
+    if bad:
+        raise Fail('%s\n  $ %s\n%s' % ('\n'.join(bad), r.shown, e2elib.indent(table, 2)))
+
+
+RE_SUMMARY = re.compile(r'Memory \(resident\): ([0-9.]+) (B|KiB|MiB|GiB) grown, '
+                        r'([0-9.]+) (B|KiB|MiB|GiB) shrunk')
+UNIT = {'B': 1, 'KiB': 1024, 'MiB': 1024 ** 2, 'GiB': 1024 ** 3}
+
+
+def check_summary(prof, r):
+    m = RE_SUMMARY.search(r.err)
+    if not m:
+        raise Fail('no "Memory (resident): ... grown, ... shrunk" line on stderr:\n%s'
+                   % clip(r.err, 1500))
+    tg = sum(s['memory']['grow'] for s in prof['stacks'])
+    ts = sum(s['memory']['shrink'] for s in prof['stacks'])
+    for what, val, unit, total in (('grown', m.group(1), m.group(2), tg),
+                                   ('shrunk', m.group(3), m.group(4), ts)):
+        shown = float(val) * UNIT[unit]
+        if abs(shown - total) > max(0.01 * total, UNIT[unit] * 0.1):
+            raise Fail('summary says %s %s %s, the JSON %d bytes' % (what, val, unit, total))
+
+
+# --------------------------------------------------------------------------
+# Checks
+
+def check_shares(ctx):
+    prof, oracle, r = record(ctx)
+    bad, table = compare(prof, oracle)
+    fail_if(bad, table, r)
+    check_summary(prof, r)
+
+
+def check_nonblocking(ctx):
+    why = e2elib.on_representative(ctx.interp)
+    if why:
+        raise NA(why)
+    prof, oracle, r = record(ctx, ['--nonblocking', '--idle'])
+    bad, table = compare(prof, oracle)
+    sleepers = [i for i, t in enumerate(prof['threads']) if t.get('name') == 'sleeper']
+    if not sleepers:
+        bad.append('no "sleeper" thread in the profile (with --idle)')
+    # Its own start (stack pages, thread state) and end are its: under 1 MB,
+    # while an equal share of the steps' bytes would be about 125 MB.
+    sb = sum(st['memory']['grow'] + st['memory']['shrink'] for st in prof['stacks']
+             if st['thread'] in sleepers)
+    if sb > SLEEPER_MAX:
+        bad.append('the idle sleeper thread has %.1f MB (at most %.1f MB: its own start)'
+                   % (sb / MB, SLEEPER_MAX / MB))
+    fail_if(bad, table, r)
+
+
+def check_attach(ctx):
+    d = ctx.tmpdir()
+    out, oracle = os.path.join(d, 'p.json'), os.path.join(d, 'oracle.json')
+    # scale 1.5: warmup lasts 0.3 s, time enough to attach before grow_fast
+    p = e2elib.spawn([ctx.interp.path, TARGET, oracle, '1.5'], env=e2elib.target_env(),
+                     stdin=e2elib.subprocess.DEVNULL, start_new_session=True)
+    try:
+        time.sleep(0.05)
+        r = ctx.cspy(['record', '--memory', '-f', 'json', '-o', out, '-r', RATE,
+                      '--hideprogress', '--pid', str(p.pid)])
+        p.wait(timeout=30)
+    finally:
+        e2elib.end_process(p)
+    if r.rc != 0 or not os.path.exists(out):
+        raise Fail('$ %s\n  exit status %d, profile %s\n  stderr: %s' % (
+            r.shown, r.rc, 'written' if os.path.exists(out) else 'missing', clip(r.err, 1500)))
+    prof, orc = load(out, 'profile'), load(oracle, 'oracle')
+    bad, table = compare(prof, orc, ['grow_fast', 'grow_slow', 'compute', 'shrink', 'compute2'])
+    fail_if(bad, table, r)
+    check_summary(prof, r)
+
+
+def check_exits(ctx):
+    d = ctx.tmpdir()
+    prog = 'b = b"1" * 30000000'
+    outs = {}
+    for flag in ('--memory', None):
+        out = os.path.join(d, 'p%s.json' % ('m' if flag else ''))
+        r = ctx.cspy(['record', '-f', 'json', '-o', out, '--hideprogress'] + ([flag] if flag else []) +
+                     ['--', ctx.interp.path, '-c', prog])
+        if r.rc != 0 or not os.path.exists(out):
+            raise Fail('$ %s\n  exit status %d, profile %s\n  stderr: %s' % (
+                r.shown, r.rc, 'written' if os.path.exists(out) else 'missing', clip(r.err, 1500)))
+        outs[flag] = (load(out, 'profile'), r)
+    prof, r = outs['--memory']
+    if prof['meta'].get('memory') is not True:
+        raise Fail('--memory: meta "memory" is %r' % prof['meta'].get('memory'))
+    if prof['stacks']:
+        check_summary(prof, r)
+    elif 'Memory (resident)' not in r.err:
+        raise Fail('no summary line:\n%s' % clip(r.err, 1500))
+    plain, r = outs[None]
+    if 'memory' in plain['meta'] or any('memory' in s for s in plain['stacks']):
+        raise Fail('without --memory the JSON has "memory": %s' % r.shown)
+    if 'Memory (resident)' in r.err:
+        raise Fail('without --memory, a memory summary line:\n%s' % clip(r.err, 1500))
+
+
+def check_top(ctx):
+    d = ctx.tmpdir()
+    oracle = os.path.join(d, 'oracle.json')
+    r = ctx.cspy(['top', '--memory', '-r', RATE, '--delay', '0.5', '--', ctx.interp.path, TARGET,
+                  oracle, SCALE])
+    if r.rc != 0:
+        raise Fail('$ %s\n  exit status %d\n  stderr: %s' % (r.shown, r.rc, clip(r.err, 1500)))
+    if 'grow_fast' not in r.out:
+        raise Fail('top --memory never showed grow_fast:\n%s' % clip(r.out, 3000))
+    header = [l for l in r.out.split('\n') if 'own' in l.lower() and 'total' in l.lower()]
+    if header and re.search(r'mem|bytes|grow', header[0], re.I):
+        rows = [l for l in r.out.split('\n') if 'grow_fast' in l]
+        if not any(re.search(r'\d+(\.\d+)?\s*[KMG]i?B?', l) for l in rows):
+            raise Fail('top has a memory column but grow_fast shows no bytes:\n%s'
+                       % clip('\n'.join(header[:1] + rows[-5:]), 3000))
+
+
+PER_VERSION = [('shares', check_shares), ('nonblocking', check_nonblocking)]
+GLOBAL = [('attach', check_attach), ('exits', check_exits), ('top', check_top)]
+
+
+def main():
+    global OPTS
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('-k', action='append', metavar='PATTERN', help='only checks whose name contains PATTERN')
+    ap.add_argument('--python', action='append', metavar='VERSION',
+                    help='only interpreters whose version starts with VERSION')
+    ap.add_argument('-j', '--jobs', type=int, default=2, help='checks run in parallel (default 2)')
+    ap.add_argument('-v', '--verbose', action='store_true', help='print each result as it comes')
+    OPTS = ap.parse_args()
+    OPTS.targets_only = False
+    e2elib.OPTS = OPTS
+    e2elib.handle_signals()
+    t0 = time.time()
+    interps, notes = e2elib.discover()
+    interps = e2elib.select_pythons(interps, notes, OPTS.python)
+    print('cspy --memory end-to-end tests: %s' % e2elib.cspy_shown())
+    e2elib.use_snapshot()
+    e2elib.describe_interps(interps)
+    for line in e2elib.choose_representative(interps, every=bool(OPTS.python)):
+        print('representative: %s' % line)
+    sys.stdout.flush()
+    results, jobs = {}, []
+    default = e2elib.default_interp(interps)
+    for i in interps:
+        for name, fn in PER_VERSION:
+            if not e2elib.selected(name, OPTS.k):
+                continue
+            if not i.supported():
+                results[(i.label, name)] = ('n/a', 'Python %s is not supported by cspy' % i.version)
+            else:
+                jobs.append((i, name, fn, i.label))
+    gnames = []
+    for name, fn in GLOBAL:
+        if not e2elib.selected(name, OPTS.k):
+            continue
+        gnames.append(name)
+        if default is None:
+            results[('-', name)] = ('n/a', 'no supported interpreter found')
+        else:
+            jobs.append((default, name, fn, '-'))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, OPTS.jobs)) as ex:
+        futs = dict((ex.submit(e2elib.run_one, Ctx, i, name, fn, 16), (label, name))
+                    for i, name, fn, label in jobs)
+        for f in concurrent.futures.as_completed(futs):
+            results[futs[f]] = f.result()
+    labels = [i.label for i in interps]
+    e2elib.print_table(results, labels, [n for n, _ in PER_VERSION if e2elib.selected(n, OPTS.k)],
+                       gnames, default.label if default else None, '-')
+    return e2elib.print_outcome(results, t0, [n for n, _ in PER_VERSION] + gnames, notes)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
