@@ -534,11 +534,17 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		(unsigned long long)st->gil_retries, (unsigned long long)st->tlbc_frames, runs);
 	/* --async: what its task reads cost (bench/run.py) */
 	fprintf(f, "\"async_reads\": %llu, \"async_read_s\": %.6f, \"async_join_s\": %.6f, \"async_fails\": %llu, "
-		"\"async_joined\": %llu, \"async_unjoined\": %llu, \"async_pending\": %llu}\n",
+		"\"async_joined\": %llu, \"async_unjoined\": %llu, \"async_pending\": %llu, ",
 		(unsigned long long)st->async_reads, (double)st->async_read_ns / 1e9,
 		(double)st->async_join_ns / 1e9,
 		(unsigned long long)st->async_fails, (unsigned long long)st->async_joined,
 		(unsigned long long)st->async_unjoined, (unsigned long long)st->async_pending);
+	/* --memory: its reads and attribution (bench/memory_cost.py) */
+	fprintf(f, "\"mem_s\": %.6f, \"mem_grown\": %llu, \"mem_shrunk\": %llu, \"mem_dropped\": %llu, "
+		"\"mem_pending\": %lld, \"mem_read_fails\": %llu}\n", (double)st->mem_ns / 1e9,
+		(unsigned long long)st->mem_grown, (unsigned long long)st->mem_shrunk,
+		(unsigned long long)st->mem_dropped, (long long)st->mem_pending,
+		(unsigned long long)st->mem_read_fails);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);
 }

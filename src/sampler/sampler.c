@@ -789,11 +789,16 @@ void sampler__run(struct sampler *s)
 			struct target *t = targets__at(s->ts, i);
 			if (!t->alive)
 				continue;
+			uint64_t m0 = s->c.memory ? clock_now_ns() : 0;
 			if (s->c.memory)
 				memory_begin(t);
+			uint64_t m1 = s->c.memory ? clock_now_ns() : 0;
 			sample_target(s, t, now, now - start);
-			if (s->c.memory)
+			if (s->c.memory) {
+				uint64_t m2 = clock_now_ns();
 				memory_end(s, t);
+				s->st.mem_ns += m1 - m0 + clock_now_ns() - m2;
+			}
 		}
 		s->st.threads = s->tick_threads;
 		now = clock_now_ns();

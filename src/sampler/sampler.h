@@ -66,6 +66,7 @@ struct sampler_status {
 	uint64_t mem_dropped;           /* ... shares of active threads whose stack was not kept */
 	int64_t mem_pending;            /* ... net change not attributed: no thread ran after it */
 	uint64_t mem_read_fails;        /* reads of a target's statm that failed */
+	uint64_t mem_ns;                /* time in the reads and attributions, in all */
 	char gave_up[512];      /* why a target stopped being sampled while it lives (another
 				 * process began tracing it: no pause can work): one line, or "" */
 };
