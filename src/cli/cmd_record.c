@@ -264,15 +264,17 @@ static void memory_note(const struct profile *prof, const struct sampler_status 
 {
 	uint64_t grow, shrink;
 	profile__memory_total(prof, &grow, &shrink);
-	char g[32], sh[32], pend[32], drop[80] = "", rest[160] = "";
-	if (st->mem_dropped)
-		snprintf(drop, sizeof(drop), "; %s of threads whose stacks were left out",
-			 bytes_text(st->mem_dropped, sh, sizeof(sh)));
-	if (st->mem_pending || st->mem_dropped)
-		snprintf(rest, sizeof(rest), " (not attributed: %s%s after the last sample a thread "
-			 "ran in%s)", st->mem_pending < 0 ? "-" : "+",
+	char g[32], sh[32], b[32], pend[96] = "", drop[96] = "", rest[200] = "";
+	if (st->mem_pending)
+		snprintf(pend, sizeof(pend), "%s%s after the last sample with a running thread",
+			 st->mem_pending < 0 ? "-" : "+",
 			 bytes_text(st->mem_pending < 0 ? (uint64_t)0 - (uint64_t)st->mem_pending
-				    : (uint64_t)st->mem_pending, pend, sizeof(pend)), drop);
+				    : (uint64_t)st->mem_pending, b, sizeof(b)));
+	if (st->mem_dropped)
+		snprintf(drop, sizeof(drop), "%s%s of threads whose stacks were left out",
+			 pend[0] ? "; " : "", bytes_text(st->mem_dropped, b, sizeof(b)));
+	if (pend[0] || drop[0])
+		snprintf(rest, sizeof(rest), " (not attributed: %s%s)", pend, drop);
 	cli_note("Memory (resident): %s grown, %s shrunk, in the stacks of the threads that ran%s",
 		 bytes_text(grow, g, sizeof(g)), bytes_text(shrink, sh, sizeof(sh)), rest);
 }

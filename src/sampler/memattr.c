@@ -63,6 +63,8 @@ int memattr__read(struct memattr *m)
 {
 	struct procfs_statm sm;
 	int err = m->fd >= 0 ? procfs_statm_read(m->fd, &sm) : -EBADF;
+	if (!err && !sm.size)
+		err = -ESRCH;   /* no memory at all: exiting (a zombie), not a shrink */
 	if (err) {
 		m->read_fails++;
 		return err;

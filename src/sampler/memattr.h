@@ -46,7 +46,9 @@ struct memattr *memattr__new_pure(void);
 void memattr__free(struct memattr *m);
 
 /* Read the target's resident set now and memattr__resident it. 0 or
- * -errno (nothing changes; counted in memattr__read_fails). */
+ * -errno (nothing changes; counted in memattr__read_fails); -ESRCH also
+ * for a process without memory (exiting: its drop to 0 is no shrink of
+ * a stack). */
 int memattr__read(struct memattr *m);
 /* The resident set is bytes now: the change since the previous value is
  * added to what is pending (the first value is the baseline). */
