@@ -40,6 +40,9 @@ Version-independent (the default interpreter):
   exits          a program that allocates 30 MB and exits at once: exit 0, the
                  profile written with meta memory true and the summary line;
                  without --memory: no "memory" in meta nor in any stack
+  subprocesses   record --memory -s of a Python parent that runs the target as
+                 its child and waits: the child's steps within the tolerance
+                 (its own statm), the parent's stacks under 5 MB of growth
   top            top --memory (plain text: not a terminal) for the target's
                  run: exit 0, the table shows grow_fast; when top has a
                  memory column (its header names memory), grow_fast's bytes
@@ -285,6 +288,28 @@ def check_exits(ctx):
         raise Fail('without --memory, a memory summary line:\n%s' % clip(r.err, 1500))
 
 
+def check_subprocesses(ctx):
+    d = ctx.tmpdir()
+    out, oracle = os.path.join(d, 'p.json'), os.path.join(d, 'oracle.json')
+    parent = ('import subprocess, sys; sys.exit(subprocess.call([sys.executable, %r, %r, %r]))'
+              % (TARGET, oracle, SCALE))
+    r = ctx.cspy(['record', '--memory', '-s', '-f', 'json', '-o', out, '-r', RATE, '--hideprogress',
+                  '--', ctx.interp.path, '-c', parent])
+    if r.rc != 0 or not os.path.exists(out) or not os.path.exists(oracle):
+        raise Fail('$ %s\n  exit status %d, profile %s, oracle %s\n  stderr: %s' % (
+            r.shown, r.rc, 'written' if os.path.exists(out) else 'missing',
+            'written' if os.path.exists(oracle) else 'missing', clip(r.err, 1500)))
+    prof, orc = load(out, 'profile'), load(oracle, 'oracle')
+    bad, table = compare(prof, orc)
+    child = [i for i, t in enumerate(prof['threads']) if t['pid'] == orc['pid']]
+    if not child:
+        bad.append('no thread of the child %d in the profile' % orc['pid'])
+    other = sum(st['memory']['grow'] for st in prof['stacks'] if st['thread'] not in child)
+    if other > 5 * MB:
+        bad.append('the waiting parent has %.1f MB of growth (want < 5 MB)' % (other / MB))
+    fail_if(bad, table, r)
+
+
 def check_top(ctx):
     d = ctx.tmpdir()
     oracle = os.path.join(d, 'oracle.json')
@@ -303,7 +328,8 @@ def check_top(ctx):
 
 
 PER_VERSION = [('shares', check_shares), ('nonblocking', check_nonblocking)]
-GLOBAL = [('attach', check_attach), ('exits', check_exits), ('top', check_top)]
+GLOBAL = [('attach', check_attach), ('exits', check_exits), ('subprocesses', check_subprocesses),
+          ('top', check_top)]
 
 
 def main():
