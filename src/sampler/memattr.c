@@ -3,7 +3,8 @@
  * --memory's attribution of resident-memory changes to stacks (see
  * memattr.h for the rule). Per target: the statm fd, the last resident
  * size, the net change not attributed yet, and this tick's active threads
- * (TID and stack id; a small array, deduplicated by TID).
+ * (TID and stack id; a growing array, each thread once: the caller's
+ * order, a thread given again right away ignored).
  */
 #include "sampler/memattr.h"
 
@@ -83,9 +84,8 @@ void memattr__resident(struct memattr *m, uint64_t bytes)
 
 void memattr__thread(struct memattr *m, pid_t tid, uint32_t stack)
 {
-	for (size_t i = 0; i < m->n; i++)
-		if (m->th[i].tid == tid)
-			return;
+	if (m->n && m->th[m->n - 1].tid == tid)
+		return;         /* the same thread again (its stack given twice) */
 	m->th = xgrow(m->th, &m->cap, m->n + 1, sizeof(*m->th));
 	m->th[m->n++] = (struct memattr_thread){ .tid = tid, .stack = stack };
 }

@@ -54,8 +54,8 @@ int memattr__read(struct memattr *m);
  * added to what is pending (the first value is the baseline). */
 void memattr__resident(struct memattr *m, uint64_t bytes);
 /* Thread tid was active in this tick and its sample was added as stack
- * (PROFILE_NO_STACK: not kept). A thread given twice in a tick (an
- * asyncio task's lane) counts once, with its first stack. */
+ * (PROFILE_NO_STACK: not kept). Each thread once per tick (the caller
+ * sees to it; given again right after itself, it is ignored). */
 void memattr__thread(struct memattr *m, pid_t tid, uint32_t stack);
 /* End of the tick: the pending change split among this tick's threads
  * (nothing when there are none: it stays pending), their list emptied. */

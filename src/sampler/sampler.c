@@ -116,6 +116,8 @@ struct sampler {
 	uint32_t *aj_stack;             /* a joined stack, root first */
 	size_t aj_stack_cap;
 	/* --memory */
+	bool mem_told;                  /* the threads were told (--async --idle's pending tasks:
+					 * added again in a thread's lane, not again to memattr) */
 	struct memattr_totals mem;      /* what the attributions added up to */
 	int64_t mem_gone_pending;       /* ... left pending by targets that ended */
 	uint64_t mem_gone_fails;
@@ -306,7 +308,7 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		       uint64_t t_ns)
 {
 	uint32_t stack = add_stack(s, t, th, ms, ids, nids, joined, t_ns);
-	if (s->c.memory && t->mem && th->active)
+	if (s->c.memory && t->mem && th->active && !s->mem_told)
 		memattr__thread(t->mem, th->tid, stack);
 }
 
@@ -673,8 +675,10 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		if (s->c.include_idle && s->aj_tasks_ok) {
 			async_read_all(s, t);
 			t0 = clock_now_ns();
+			s->mem_told = true;
 			if (s->aj_all_ok)
 				async_add_pending(s, t, flags, t_ns);
+			s->mem_told = false;
 			s->st.async_join_ns += clock_now_ns() - t0;
 		}
 	}

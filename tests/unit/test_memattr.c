@@ -3,7 +3,7 @@
  * --memory's attribution (sampler/memattr.h): the first resident size is
  * the baseline; a change goes to the stacks of the tick's active threads,
  * split equally (the odd bytes to the first ones, nothing lost), growth to
- * mem_grow and shrink to mem_shrink; a thread given twice counts once; a
+ * mem_grow and shrink to mem_shrink; a thread given again at once counts once; a
  * tick without active threads keeps the change pending (net) for the next
  * one; a thread whose stack was not kept has its share dropped (counted);
  * statm's text parsed (procfs_parse_statm) and this process's read.
@@ -39,7 +39,7 @@ static void test_split(void)
 	memattr__resident(m, 1000101);          /* +101 between two threads */
 	memattr__thread(m, 1, a);
 	memattr__thread(m, 2, b);
-	memattr__thread(m, 1, b);               /* the same thread again: ignored */
+	memattr__thread(m, 2, a);               /* the same thread again: ignored */
 	memattr__attribute(m, p, &tot);
 	CHECK_INT(profile__stack_at(p, a)->mem_grow, 51);
 	CHECK_INT(profile__stack_at(p, b)->mem_grow, 50);
