@@ -76,6 +76,7 @@ IN_STEPS = 0.90
 SLEEPER_MAX = 1000 * 1000
 OPTS = None
 MB = 1e6
+DEVIATIONS = {}         # check name -> [(largest share deviation, interpreter label)]
 
 
 class Ctx(e2elib.Ctx):
@@ -140,7 +141,7 @@ def per_step(prof, oracle):
     return got, tg, ts
 
 
-def compare(prof, oracle, steps=None):
+def compare(prof, oracle, steps=None, record_dev=None):
     """The tolerance of the docstring; problems as lines (empty: all hold)
     and a table of the numbers for a failure's message."""
     if not prof['meta'].get('memory'):
@@ -169,6 +170,13 @@ def compare(prof, oracle, steps=None):
         bad.append('only %.0f%% of the growth in the steps (want >= %.0f%%)'
                    % (100.0 * cg / tg, 100 * IN_STEPS))
     shrink_seen = osh >= 50 * MB
+    dev = 0.0
+    for s in osteps:
+        dev = max(dev, abs(float(got[s['name']][0]) / cg - float(max(0, s['delta'])) / og))
+        if shrink_seen:
+            dev = max(dev, abs(float(got[s['name']][1]) / max(1, cs) - float(max(0, -s['delta'])) / osh))
+    if record_dev is not None:
+        DEVIATIONS.setdefault(record_dev[0], []).append((dev, record_dev[1]))
     for s in osteps:
         g, sh = got[s['name']]
         og_s, os_s = max(0, s['delta']), max(0, -s['delta'])
@@ -216,7 +224,7 @@ def check_summary(prof, r):
 
 def check_shares(ctx):
     prof, oracle, r = record(ctx)
-    bad, table = compare(prof, oracle)
+    bad, table = compare(prof, oracle, record_dev=('shares', ctx.interp.label))
     fail_if(bad, table, r)
     check_summary(prof, r)
 
@@ -226,7 +234,7 @@ def check_nonblocking(ctx):
     if why:
         raise NA(why)
     prof, oracle, r = record(ctx, ['--nonblocking', '--idle'])
-    bad, table = compare(prof, oracle)
+    bad, table = compare(prof, oracle, record_dev=('nonblocking', ctx.interp.label))
     sleepers = [i for i, t in enumerate(prof['threads']) if t.get('name') == 'sleeper']
     if not sleepers:
         bad.append('no "sleeper" thread in the profile (with --idle)')
@@ -380,6 +388,13 @@ def main():
     labels = [i.label for i in interps]
     e2elib.print_table(results, labels, [n for n, _ in PER_VERSION if e2elib.selected(n, OPTS.k)],
                        gnames, default.label if default else None, '-')
+    if DEVIATIONS:
+        print()
+        print('largest deviation of a step\'s share from the oracle\'s (tolerance %.2f):' % SHARE_TOL)
+        for name in sorted(DEVIATIONS):
+            devs = sorted(DEVIATIONS[name], reverse=True)
+            print('  %-12s %.3f (%s); median %.3f over %d interpreters'
+                  % (name, devs[0][0], devs[0][1], devs[len(devs) // 2][0], len(devs)))
     return e2elib.print_outcome(results, t0, [n for n, _ in PER_VERSION] + gnames, notes)
 
 

@@ -13,7 +13,7 @@ Steps, each a function of its own, in this order:
   compute2    pure-Python work, nothing allocated (grow_slow's chunks held)
 SCALE (default 1) multiplies every step's time, not its bytes. A thread
 named "sleeper" waits on an event through all of it (idle: it must get no
-bytes).
+bytes); the steps start once it is asleep in the kernel.
 
 Chunks are bytes objects filled by the repeat (every page written, so
 resident), each large enough for malloc to map it apart (so freeing it
@@ -83,11 +83,31 @@ def sleeper(ev):
     ev.wait()
 
 
+def settle():
+    """Wait (up to 2 s) until every other thread of this process is asleep
+    in the kernel: 3.15t's new thread is runnable for ~0.2 s after it
+    starts (/proc says R), and the steps are to run with the sleeper idle."""
+    end, quiet = time.time() + 2, 0
+    while time.time() < end and quiet < 3:
+        busy = False
+        for tid in os.listdir('/proc/self/task'):
+            if int(tid) == os.getpid():
+                continue
+            try:
+                with open('/proc/self/task/%s/syscall' % tid) as f:
+                    busy = busy or f.read().startswith('running')
+            except (IOError, OSError):
+                pass
+        quiet = 0 if busy else quiet + 1
+        time.sleep(0.005)
+
+
 def main():
     ev = threading.Event()
     th = threading.Thread(target=sleeper, args=(ev,), name='sleeper')
     th.daemon = True
     th.start()
+    settle()
     out = sys.argv[1]
     scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
     big, small = [], []
