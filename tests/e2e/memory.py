@@ -50,7 +50,7 @@ Version-independent (the default interpreter):
 
 Output: the check x interpreter table, n/a reasons, failures ("--- check
 [interpreter]"), then "N passed, N failed". Budget: 60 s on a busy 2-core
-machine (-j 2).
+machine (-j 3).
 """
 import argparse
 import concurrent.futures
@@ -67,7 +67,7 @@ from e2elib import Fail, NA, clip                  # noqa: E402
 
 TARGET = os.path.join(e2elib.TARGETS, 'memory_target.py')
 RATE = '200'
-SCALE = '0.7'           # the steps' time (memory_target.py's SCALE): ~2 s in all
+SCALE = '0.4'           # the steps' time (memory_target.py's SCALE): ~1.3 s in all
 SHARE_TOL = 0.05
 BYTES_TOL = 0.10
 BYTES_SLACK = 4 * 1000 * 1000
@@ -251,8 +251,8 @@ def check_nonblocking(ctx):
 def check_attach(ctx):
     d = ctx.tmpdir()
     out, oracle = os.path.join(d, 'p.json'), os.path.join(d, 'oracle.json')
-    # scale 1.5: warmup lasts 0.3 s, time enough to attach before grow_fast
-    p = e2elib.spawn([ctx.interp.path, TARGET, oracle, '1.5'], env=e2elib.target_env(),
+    # scale 1: warmup lasts 0.2 s, time enough to attach before grow_fast
+    p = e2elib.spawn([ctx.interp.path, TARGET, oracle, '1'], env=e2elib.target_env(),
                      stdin=e2elib.subprocess.DEVNULL, start_new_session=True)
     try:
         time.sleep(0.05)
@@ -346,7 +346,7 @@ def main():
     ap.add_argument('-k', action='append', metavar='PATTERN', help='only checks whose name contains PATTERN')
     ap.add_argument('--python', action='append', metavar='VERSION',
                     help='only interpreters whose version starts with VERSION')
-    ap.add_argument('-j', '--jobs', type=int, default=2, help='checks run in parallel (default 2)')
+    ap.add_argument('-j', '--jobs', type=int, default=3, help='checks run in parallel (default 3)')
     ap.add_argument('-v', '--verbose', action='store_true', help='print each result as it comes')
     OPTS = ap.parse_args()
     OPTS.targets_only = False
