@@ -33,6 +33,16 @@ Per interpreter:
                  pages, thread state; an equal share of the steps' bytes
                  would be ~125 MB)
 
+  threads        (representative interpreters) two threads at once, one
+                 allocating 100 MB, one computing, the main thread waiting in
+                 join(), blocking and --nonblocking: the two workers' growth
+                 within 10% + 4 MB of the oracle's, the waiting main thread's
+                 under 5% of it, and the allocating thread's share of the
+                 workers' at least 0.4 (the equal split when both run at once:
+                 a free-threaded build shows 0.50; with a GIL more, as the
+                 allocating thread holds it while it writes its pages); the
+                 shares printed at the end
+
 Version-independent (the default interpreter):
   attach         --pid of a running target that then exits: the profile is
                  written (exit 0, meta memory true), grow_fast's and shrink's
@@ -248,6 +258,51 @@ def check_nonblocking(ctx):
     fail_if(bad, table, r)
 
 
+THREAD_SHARES = {}      # interpreter label -> (grower's share, blocking or not)
+
+
+def check_threads(ctx):
+    why = e2elib.on_representative(ctx.interp)
+    if why:
+        raise NA(why)
+    d = ctx.tmpdir()
+    problems = []
+    for extra in ([], ['--nonblocking']):
+        out, oracle = os.path.join(d, 'p%d.json' % len(extra)), os.path.join(d, 'o%d.json' % len(extra))
+        r = ctx.cspy(['record', '--memory', '-f', 'json', '-o', out, '-r', RATE, '--hideprogress'] +
+                     extra + ['--', ctx.interp.path, TARGET, oracle, SCALE, 'threads'])
+        if r.rc != 0 or not os.path.exists(out) or not os.path.exists(oracle):
+            raise Fail('$ %s\n  exit status %d\n  stderr: %s' % (r.shown, r.rc, clip(r.err, 1500)))
+        prof, orc = load(out, 'profile'), load(oracle, 'oracle')
+        step = [s for s in orc['steps'] if s['name'] == 'threads'][0]['delta']
+        by = {}
+        waiting = 0
+        for st in prof['stacks']:
+            name = prof['threads'][st['thread']]['name']
+            by[name] = by.get(name, 0) + st['memory']['grow']
+            if name == 'MainThread' and any(prof['frames'][i]['name'] == 'threads_step'
+                                            for i in st['frames']):
+                waiting += st['memory']['grow']
+        workers = by.get('grower', 0) + by.get('computer', 0)
+        share = float(by.get('grower', 0)) / workers if workers else 0.0
+        THREAD_SHARES.setdefault(ctx.interp.label, []).append(share)
+        what = 'nonblocking' if extra else 'blocking'
+        if abs(workers - step) > BYTES_TOL * step + BYTES_SLACK:
+            problems.append('%s: the two workers have %.1f MB, the oracle %.1f MB (tolerance 10%% + 4 MB)'
+                            % (what, workers / MB, step / MB))
+        if waiting > 0.05 * step:
+            problems.append('%s: the main thread, waiting in join(), has %.1f MB (want < 5%% of %.1f MB)'
+                            % (what, waiting / MB, step / MB))
+        if share < 0.4:
+            problems.append('%s: the allocating thread has %.2f of the workers\' growth (want >= 0.4: '
+                            'at least its equal share)' % (what, share))
+        if problems:
+            problems.append('  $ %s\n  %s' % (r.shown, ', '.join('%s %.1f MB' % (k or '?', v / MB)
+                                                             for k, v in sorted(by.items()))))
+    if problems:
+        raise Fail('\n'.join(problems))
+
+
 def check_attach(ctx):
     d = ctx.tmpdir()
     out, oracle = os.path.join(d, 'p.json'), os.path.join(d, 'oracle.json')
@@ -335,7 +390,7 @@ def check_top(ctx):
                        % clip('\n'.join(header[:1] + rows[-5:]), 3000))
 
 
-PER_VERSION = [('shares', check_shares), ('nonblocking', check_nonblocking)]
+PER_VERSION = [('shares', check_shares), ('nonblocking', check_nonblocking), ('threads', check_threads)]
 GLOBAL = [('attach', check_attach), ('exits', check_exits), ('subprocesses', check_subprocesses),
           ('top', check_top)]
 
@@ -388,6 +443,11 @@ def main():
     labels = [i.label for i in interps]
     e2elib.print_table(results, labels, [n for n, _ in PER_VERSION if e2elib.selected(n, OPTS.k)],
                        gnames, default.label if default else None, '-')
+    if THREAD_SHARES:
+        print()
+        print('threads: the allocating thread\'s share of the two workers\' growth (blocking, nonblocking):')
+        print('  ' + ', '.join('%s %s' % (k, '/'.join('%.2f' % x for x in v))
+                               for k, v in sorted(THREAD_SHARES.items())))
     if DEVIATIONS:
         print()
         print('largest deviation of a step\'s share from the oracle\'s (tolerance %.2f):' % SHARE_TOL)

@@ -1,7 +1,7 @@
 """Target of the memory tier (tests/e2e/memory.py): known amounts of memory
 in known functions, at two rates, with its own oracle.
 
-    python memory_target.py ORACLE.json [SCALE]
+    python memory_target.py ORACLE.json [SCALE [threads]]
 
 Steps, each a function of its own, in this order:
   warmup      pure-Python work, nothing allocated (the sampler settles)
@@ -14,6 +14,12 @@ Steps, each a function of its own, in this order:
 SCALE (default 1) multiplies every step's time, not its bytes. A thread
 named "sleeper" waits on an event through all of it (idle: it must get no
 bytes); the steps start once it is asleep in the kernel.
+
+With "threads", the steps are instead: warmup, then one step "threads" in
+which two threads run at once while the main thread waits in join():
+grow_thread allocates 100 MB in 25 chunks of 4 MB with a spin after each,
+and compute_thread spins (pure Python) until grow_thread is done (both
+started, and asleep, before they are let go).
 
 Chunks are bytes objects filled by the repeat (every page written, so
 resident), each large enough for malloc to map it apart (so freeing it
@@ -79,6 +85,32 @@ def compute2(scale):
     spin(0.2 * scale)
 
 
+def grow_thread(keep, scale, go, done):
+    go.wait()
+    for _ in RANGE(25):
+        keep.append(b'\x03' * (4 * MB))
+        spin(0.02 * scale)
+    done.set()
+
+
+def compute_thread(go, done):
+    go.wait()
+    while not done.is_set():
+        spin(0.01)
+
+
+def threads_step(keep, scale):
+    go, done = threading.Event(), threading.Event()
+    a = threading.Thread(target=grow_thread, args=(keep, scale, go, done), name='grower')
+    b = threading.Thread(target=compute_thread, args=(go, done), name='computer')
+    b.start()
+    a.start()
+    settle()            # both started and asleep (free-threaded: starting takes a while)
+    go.set()
+    a.join()
+    b.join()
+
+
 def sleeper(ev):
     ev.wait()
 
@@ -112,6 +144,8 @@ def main():
     scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
     big, small = [], []
     steps = [('warmup', lambda: warmup(scale)),
+             ('threads', lambda: threads_step(big, scale))] if sys.argv[3:4] == ['threads'] else [
+             ('warmup', lambda: warmup(scale)),
              ('grow_fast', lambda: grow_fast(big, scale)),
              ('grow_slow', lambda: grow_slow(small, scale)),
              ('compute', lambda: compute(scale)),
