@@ -38,7 +38,7 @@ Per interpreter:
                  join(), blocking and --nonblocking: the two workers' growth
                  within 10% + 4 MB of the oracle's, the waiting main thread's
                  under 5% of it, and the allocating thread's share of the
-                 workers' at least 0.4 (the equal split when both run at once:
+                 workers' at least 0.35 (the equal split, 0.5, when both run at once, less noise:
                  a free-threaded build shows 0.50; with a GIL more, as the
                  allocating thread holds it while it writes its pages); the
                  shares printed at the end
@@ -293,9 +293,9 @@ def check_threads(ctx):
         if waiting > 0.05 * step:
             problems.append('%s: the main thread, waiting in join(), has %.1f MB (want < 5%% of %.1f MB)'
                             % (what, waiting / MB, step / MB))
-        if share < 0.4:
-            problems.append('%s: the allocating thread has %.2f of the workers\' growth (want >= 0.4: '
-                            'at least its equal share)' % (what, share))
+        if share < 0.35:
+            problems.append('%s: the allocating thread has %.2f of the workers\' growth (want >= 0.35: '
+                            'about its equal share at least)' % (what, share))
         if problems:
             problems.append('  $ %s\n  %s' % (r.shown, ', '.join('%s %.1f MB' % (k or '?', v / MB)
                                                              for k, v in sorted(by.items()))))
