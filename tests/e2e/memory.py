@@ -38,7 +38,7 @@ Per interpreter:
                  join(), blocking and --nonblocking: the two workers' growth
                  within 10% + 4 MB of the oracle's, the waiting main thread's
                  under 5% of it, and the allocating thread's share of the
-                 workers' at least 0.35 (the equal split, 0.5, when both run at once, less noise:
+                 workers' at least 0.35 (the equal split, 0.5, less noise:
                  a free-threaded build shows 0.50; with a GIL more, as the
                  allocating thread holds it while it writes its pages); the
                  shares printed at the end
@@ -52,11 +52,17 @@ Version-independent (the default interpreter):
                  without --memory: no "memory" in meta nor in any stack
   subprocesses   record --memory -s of a Python parent that runs the target as
                  its child and waits: the child's steps within the tolerance
-                 (its own statm), the parent's stacks under 5 MB of growth
+                 (its own statm), the parent's stacks in Popen.wait() under
+                 2 MB of growth
   top            top --memory (plain text: not a terminal) for the target's
                  run: exit 0, the table shows grow_fast; when top has a
                  memory column (its header names memory), grow_fast's bytes
                  are there
+
+A run whose sampler fell behind by more than 20 ms (CSPY_STATS max_lag_s:
+a busy machine; one late tick's interval then holds the end of a step and
+the start of the next) and fails is run once more; the second run decides,
+and a failure says both lags.
 
 Output: the check x interpreter table, n/a reasons, failures ("--- check
 [interpreter]"), then "N passed, N failed". Budget: 60 s on a busy 2-core
@@ -83,6 +89,7 @@ BYTES_TOL = 0.10
 BYTES_SLACK = 4 * 1000 * 1000
 BIG = 20 * 1000 * 1000  # a step that moved this much has its bytes checked
 IN_STEPS = 0.90
+LAG_RETRY = 0.02        # 4 intervals at RATE
 SLEEPER_MAX = 1000 * 1000
 OPTS = None
 MB = 1e6
@@ -116,17 +123,37 @@ def load(path, what):
         raise Fail('%s: %s unreadable: %s' % (what, path, e))
 
 
-def record(ctx, extra=(), scale=SCALE):
-    """Launch the target under record --memory -f json; (profile, oracle, result)."""
+def record(ctx, extra=(), scale=SCALE, mode=()):
+    """Launch the target under record --memory -f json; (profile, oracle,
+    result, the sampler's worst lag in seconds from CSPY_STATS)."""
     d = ctx.tmpdir()
     out, oracle = os.path.join(d, 'p.json'), os.path.join(d, 'oracle.json')
-    r = ctx.cspy(['record', '--memory', '-f', 'json', '-o', out, '-r', RATE, '--hideprogress'] +
-                 list(extra) + ['--', ctx.interp.path, TARGET, oracle, scale])
+    stats = os.path.join(d, 'stats.json')
+    env = e2elib.target_env()
+    env['CSPY_STATS'] = stats
+    r = e2elib.cspy(['record', '--memory', '-f', 'json', '-o', out, '-r', RATE, '--hideprogress'] +
+                    list(extra) + ['--', ctx.interp.path, TARGET, oracle, scale] + list(mode),
+                    timeout=60, env=env)
     if r.rc != 0 or not os.path.exists(out) or not os.path.exists(oracle):
         raise Fail('$ %s\n  exit status %d, profile %s, oracle %s\n  stderr: %s' % (
             r.shown, r.rc, 'written' if os.path.exists(out) else 'missing',
             'written' if os.path.exists(oracle) else 'missing', clip(r.err, 1500)))
-    return load(out, 'profile'), load(oracle, 'oracle'), r
+    lag = load(stats, 'CSPY_STATS').get('max_lag_s', 0.0) if os.path.exists(stats) else 0.0
+    return load(out, 'profile'), load(oracle, 'oracle'), r, lag
+
+
+def retrying(attempt):
+    """attempt() -> (problems, message, lag). A run whose sampler fell
+    behind by more than LAG_RETRY (a busy machine: one late tick's interval
+    holds a step's end and the next one's start) that fails is run once
+    more; the second run decides."""
+    bad, msg, lag = attempt()
+    note = ''
+    if bad and lag > LAG_RETRY:
+        note = '\n  (the run before it failed with the sampler %.0f ms behind: run again)' % (lag * 1e3)
+        bad, msg, lag = attempt()
+    if bad:
+        raise Fail('%s\n  (sampler at most %.0f ms behind)%s' % (msg, lag * 1e3, note))
 
 
 def per_step(prof, oracle):
@@ -205,9 +232,13 @@ def compare(prof, oracle, steps=None, record_dev=None):
     return bad, table
 
 
+def failure(bad, table, r):
+    return '%s\n  $ %s\n%s' % ('\n'.join(bad), r.shown, e2elib.indent(table, 2))
+
+
 def fail_if(bad, table, r):
     if bad:
-        raise Fail('%s\n  $ %s\n%s' % ('\n'.join(bad), r.shown, e2elib.indent(table, 2)))
+        raise Fail(failure(bad, table, r))
 
 
 RE_SUMMARY = re.compile(r'Memory \(resident\): ([0-9.]+) (B|KiB|MiB|GiB) grown, '
@@ -233,29 +264,41 @@ def check_summary(prof, r):
 # Checks
 
 def check_shares(ctx):
-    prof, oracle, r = record(ctx)
-    bad, table = compare(prof, oracle, record_dev=('shares', ctx.interp.label))
-    fail_if(bad, table, r)
-    check_summary(prof, r)
+    out = []
+
+    def attempt():
+        prof, oracle, r, lag = record(ctx)
+        bad, table = compare(prof, oracle)
+        out[:] = [prof, r, oracle]
+        return bad, failure(bad, table, r), lag
+    retrying(attempt)
+    compare(out[0], out[2], record_dev=('shares', ctx.interp.label))
+    check_summary(out[0], out[1])
 
 
 def check_nonblocking(ctx):
     why = e2elib.on_representative(ctx.interp)
     if why:
         raise NA(why)
-    prof, oracle, r = record(ctx, ['--nonblocking', '--idle'])
-    bad, table = compare(prof, oracle, record_dev=('nonblocking', ctx.interp.label))
-    sleepers = [i for i, t in enumerate(prof['threads']) if t.get('name') == 'sleeper']
-    if not sleepers:
-        bad.append('no "sleeper" thread in the profile (with --idle)')
-    # Its own start (stack pages, thread state) and end are its: under 1 MB,
-    # while an equal share of the steps' bytes would be about 125 MB.
-    sb = sum(st['memory']['grow'] + st['memory']['shrink'] for st in prof['stacks']
-             if st['thread'] in sleepers)
-    if sb > SLEEPER_MAX:
-        bad.append('the idle sleeper thread has %.1f MB (at most %.1f MB: its own start)'
-                   % (sb / MB, SLEEPER_MAX / MB))
-    fail_if(bad, table, r)
+    out = []
+
+    def attempt():
+        prof, oracle, r, lag = record(ctx, ['--nonblocking', '--idle'])
+        bad, table = compare(prof, oracle)
+        out[:] = [prof, oracle]
+        sleepers = [i for i, t in enumerate(prof['threads']) if t.get('name') == 'sleeper']
+        if not sleepers:
+            bad.append('no "sleeper" thread in the profile (with --idle)')
+        # Its own start (stack pages, thread state) and end are its: under
+        # 1 MB, while an equal share of the steps' bytes would be ~125 MB.
+        sb = sum(st['memory']['grow'] + st['memory']['shrink'] for st in prof['stacks']
+                 if st['thread'] in sleepers)
+        if sb > SLEEPER_MAX:
+            bad.append('the idle sleeper thread has %.1f MB (at most %.1f MB: its own start)'
+                       % (sb / MB, SLEEPER_MAX / MB))
+        return bad, failure(bad, table, r), lag
+    retrying(attempt)
+    compare(out[0], out[1], record_dev=('nonblocking', ctx.interp.label))
 
 
 THREAD_SHARES = {}      # interpreter label -> (grower's share, blocking or not)
@@ -265,42 +308,38 @@ def check_threads(ctx):
     why = e2elib.on_representative(ctx.interp)
     if why:
         raise NA(why)
-    d = ctx.tmpdir()
-    problems = []
     for extra in ([], ['--nonblocking']):
-        out, oracle = os.path.join(d, 'p%d.json' % len(extra)), os.path.join(d, 'o%d.json' % len(extra))
-        r = ctx.cspy(['record', '--memory', '-f', 'json', '-o', out, '-r', RATE, '--hideprogress'] +
-                     extra + ['--', ctx.interp.path, TARGET, oracle, SCALE, 'threads'])
-        if r.rc != 0 or not os.path.exists(out) or not os.path.exists(oracle):
-            raise Fail('$ %s\n  exit status %d\n  stderr: %s' % (r.shown, r.rc, clip(r.err, 1500)))
-        prof, orc = load(out, 'profile'), load(oracle, 'oracle')
-        step = [s for s in orc['steps'] if s['name'] == 'threads'][0]['delta']
-        by = {}
-        waiting = 0
-        for st in prof['stacks']:
-            name = prof['threads'][st['thread']]['name']
-            by[name] = by.get(name, 0) + st['memory']['grow']
-            if name == 'MainThread' and any(prof['frames'][i]['name'] == 'threads_step'
-                                            for i in st['frames']):
-                waiting += st['memory']['grow']
-        workers = by.get('grower', 0) + by.get('computer', 0)
-        share = float(by.get('grower', 0)) / workers if workers else 0.0
-        THREAD_SHARES.setdefault(ctx.interp.label, []).append(share)
-        what = 'nonblocking' if extra else 'blocking'
-        if abs(workers - step) > BYTES_TOL * step + BYTES_SLACK:
-            problems.append('%s: the two workers have %.1f MB, the oracle %.1f MB (tolerance 10%% + 4 MB)'
-                            % (what, workers / MB, step / MB))
-        if waiting > 0.05 * step:
-            problems.append('%s: the main thread, waiting in join(), has %.1f MB (want < 5%% of %.1f MB)'
-                            % (what, waiting / MB, step / MB))
-        if share < 0.35:
-            problems.append('%s: the allocating thread has %.2f of the workers\' growth (want >= 0.35: '
-                            'about its equal share at least)' % (what, share))
-        if problems:
-            problems.append('  $ %s\n  %s' % (r.shown, ', '.join('%s %.1f MB' % (k or '?', v / MB)
-                                                             for k, v in sorted(by.items()))))
-    if problems:
-        raise Fail('\n'.join(problems))
+        shares = []
+
+        def attempt():
+            prof, orc, r, lag = record(ctx, extra, mode=['threads'])
+            step = [s for s in orc['steps'] if s['name'] == 'threads'][0]['delta']
+            by, waiting = {}, 0
+            for st in prof['stacks']:
+                name = prof['threads'][st['thread']]['name']
+                by[name] = by.get(name, 0) + st['memory']['grow']
+                if name == 'MainThread' and any(prof['frames'][i]['name'] == 'threads_step'
+                                                for i in st['frames']):
+                    waiting += st['memory']['grow']
+            workers = by.get('grower', 0) + by.get('computer', 0)
+            share = float(by.get('grower', 0)) / workers if workers else 0.0
+            shares[:] = [share]
+            what = 'nonblocking' if extra else 'blocking'
+            bad = []
+            if abs(workers - step) > BYTES_TOL * step + BYTES_SLACK:
+                bad.append('%s: the two workers have %.1f MB, the oracle %.1f MB (tolerance 10%% + 4 MB)'
+                           % (what, workers / MB, step / MB))
+            if waiting > 0.05 * step:
+                bad.append('%s: the main thread, waiting in join(), has %.1f MB (want < 5%% of %.1f MB)'
+                           % (what, waiting / MB, step / MB))
+            if share < 0.35:
+                bad.append('%s: the allocating thread has %.2f of the workers\' growth (want >= 0.35: '
+                           'about its equal share at least)' % (what, share))
+            msg = '%s\n  $ %s\n  %s' % ('\n'.join(bad), r.shown, ', '.join(
+                '%s %.1f MB' % (k or '?', v / MB) for k, v in sorted(by.items())))
+            return bad, msg, lag
+        retrying(attempt)
+        THREAD_SHARES.setdefault(ctx.interp.label, []).append(shares[0])
 
 
 def check_attach(ctx):
@@ -367,9 +406,13 @@ def check_subprocesses(ctx):
     child = [i for i, t in enumerate(prof['threads']) if t['pid'] == orc['pid']]
     if not child:
         bad.append('no thread of the child %d in the profile' % orc['pid'])
-    other = sum(st['memory']['grow'] for st in prof['stacks'] if st['thread'] not in child)
-    if other > 5 * MB:
-        bad.append('the waiting parent has %.1f MB of growth (want < 5 MB)' % (other / MB))
+    # The parent's stacks while it waits for the child (in Popen.wait): its
+    # own start-up (imports) before is its own.
+    waiting = sum(st['memory']['grow'] for st in prof['stacks'] if st['thread'] not in child and
+                  any(prof['frames'][i]['name'] == 'wait' for i in st['frames']))
+    if waiting > 2 * MB:
+        bad.append('the parent, waiting in Popen.wait(), has %.1f MB of growth (want < 2 MB)'
+                   % (waiting / MB))
     fail_if(bad, table, r)
 
 
