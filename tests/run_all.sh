@@ -32,10 +32,14 @@ run_tier() { # name, command...
 		if [ "${BASH_REMATCH[2]}" != 0 ]; then
 			failed_tiers+=("$name")
 			# The e2e suites head each failure with "--- check [interpreter]";
-			# repeat those at the end so the last lines of a CI log say what failed.
+			# repeat those at the end, each with the first lines of its detail
+			# (the problem, after the command line), so that the last lines of a
+			# CI log say what failed and why.
 			while IFS= read -r line; do
-				failed_checks+=("$name: ${line#--- }")
-			done < <(grep -E '^--- ' "$log" | head -n 20)
+				failed_checks+=("$name: $line")
+			done < <(awk '/^--- /{n=0; sub(/^--- /, ""); print; next}
+				      n < 4 && /^  / && !/^  \$ / {n++; print "    " substr($0, 1, 200)}' \
+				 "$log" | head -n 60)
 		fi
 	else
 		echo "!!! $name did not report a result (last line: $out)"
@@ -232,7 +236,10 @@ for t in "${failed_tiers[@]}"; do
 	echo "failed tier: $t"
 done
 for c in "${failed_checks[@]}"; do
-	echo "failed check: $c"
+	case $c in
+	*:\ \ \ \ *) echo "${c#*: }" ;;  # a detail line of the check above
+	*) echo "failed check: $c" ;;
+	esac
 done
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
