@@ -428,7 +428,8 @@ def check_top(ctx):
     header = [l for l in r.out.split('\n') if 'own' in l.lower() and 'total' in l.lower()]
     if header and re.search(r'mem|bytes|grow', header[0], re.I):
         rows = [l for l in r.out.split('\n') if 'grow_fast' in l]
-        if not any(re.search(r'\d+(\.\d+)?\s*[KMG]i?B?', l) for l in rows):
+        sized = re.compile(r'\d+(\.\d+)?\s*[KMG]i?B?\b|\b\d{6,}\b')  # 12.3M, 200 MiB, 209715200
+        if not any(sized.search(l) for l in rows):
             raise Fail('top has a memory column but grow_fast shows no bytes:\n%s'
                        % clip('\n'.join(header[:1] + rows[-5:]), 3000))
 
