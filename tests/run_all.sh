@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|modes|native|core|pip|static|cross|fuzz|san|deb|gecko|names|asyncio|asyncrec ...]
+#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|modes|native|core|pip|static|cross|fuzz|san|deb|gecko|names|asyncio|asyncrec|memory ...]
 # Tiers: unit, linetables, validate, html, e2e, drift, newer, record, stream, pprof, diff, bench, top, modes,
-# native, core, pip, static, cross, fuzz, san, deb, gecko, names, asyncio, asyncrec (default: all).
+# native, core, pip, static, cross, fuzz, san, deb, gecko, names, asyncio, asyncrec, memory (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top modes native core pip static cross fuzz san deb gecko names asyncio asyncrec)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top modes native core pip static cross fuzz san deb gecko names asyncio asyncrec memory)
 
 total_pass=0
 total_fail=0
@@ -209,6 +209,11 @@ for tier in "${tiers[@]}"; do
 		# against the target's own view and time accounting, every Python
 		# with asyncio; --native, late import, every format (tests/e2e/asyncrec.py).
 		run_tier "record/top --async" python3 tests/e2e/asyncrec.py
+		;;
+	memory)
+		# record/top --memory: per-function bytes against the target's own
+		# resident-size oracle, every interpreter (tests/e2e/memory.py).
+		run_tier "record/top --memory" python3 tests/e2e/memory.py
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;
 	esac
