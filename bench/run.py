@@ -1107,6 +1107,23 @@ def main():
         except (OSError, subprocess.TimeoutExpired) as e:
             counter.case('async_cost.py', False, str(e))
 
+    # record --memory: its cost per sample (bench/memory_cost.py; --only
+    # memory runs it alone).
+    memory_text = ''
+    if not only or 'memory' in only:
+        wait_quiet()
+        try:
+            p = subprocess.run([sys.executable, os.path.join(REPO, 'bench', 'memory_cost.py')] +
+                               (['--smoke'] if OPTS.smoke else []) +
+                               (['--pythons', OPTS.pythons] if OPTS.pythons else []),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                               timeout=1800, cwd=REPO, env=dict(os.environ, BUILD=build_dir()))
+            memory_text = p.stdout.strip()
+            counter.case('memory_cost.py', p.returncode == 0 and ' 0 failed' in memory_text,
+                         'status %s: %s' % (p.returncode, (p.stderr.strip() or memory_text)[-300:]))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            counter.case('memory_cost.py', False, str(e))
+
     # The python/native/system split: its cost per sample, blocking and
     # nonblocking (bench/split_cost.py; --only split runs it alone).
     split_text = ''
@@ -1197,6 +1214,8 @@ def main():
         L += ['## `cspy dump` time (`bench/dump_time.py`)', '', dump_text, '']
     if async_text:
         L += ['## `record --async` (`bench/async_cost.py`)', '', async_text, '']
+    if memory_text:
+        L += ['## `record --memory` (`bench/memory_cost.py`)', '', memory_text, '']
     if split_text:
         L += ['## The python/native/system split (`bench/split_cost.py`)', '', split_text, '']
     L += ['## Matrix and pruning', '',

@@ -52,6 +52,7 @@ struct opts {
 	bool no_gc;                     /* --no-gc: no <GC> frames */
 	bool no_split;                  /* --no-split: no python/native/system split */
 	bool async_tasks;               /* --async (--asyncio): samples attributed to asyncio tasks */
+	bool memory;                    /* --memory: resident-memory changes attributed to stacks */
 };
 
 #define OPTS_DEFAULTS {                                                                 \
@@ -62,6 +63,7 @@ struct opts {
 	.thread_pattern = NULL, .threadsel = NULL, .qualname = false,                    \
 	.mode = NULL, .exception = false, .no_gc = false,                                \
 	.async_tasks = false,                                                           \
+	.memory = false,                                                                \
 }
 
 /* What a command adds to the shared options. */
@@ -137,6 +139,9 @@ void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 "      --no-gc            no <GC> frame on the thread running a garbage\n" \
 "                         collection\n" \
 "      --no-split         no python/native/system split of the active samples\n" \
-"                         (on by default; not with --async)\n"
+"                         (on by default; not with --async)\n" \
+"      --memory           also read the resident memory at each sample: its\n" \
+"                         growth and shrink since the previous one go to the\n" \
+"                         stacks of the threads that ran (bytes)\n"
 
 #endif

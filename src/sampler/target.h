@@ -31,6 +31,7 @@ struct py_thread;
 struct py_sample;
 
 struct tname;
+struct memattr;
 
 /* At most this many process frames above a target's stacks (its own and
  * the nearest ancestors'). */
@@ -59,6 +60,7 @@ struct target {
 	struct py_tasks async_all;      /* ... --idle: the latest read of every task */
 	struct classify *split;         /* the python/native/system split (sampler/classify.h),
 					 * made at its first classified sample; NULL: none */
+	struct memattr *mem;            /* --memory: its resident memory (the sampler's) */
 };
 
 struct targets_config {
