@@ -872,9 +872,14 @@ void sampler__run(struct sampler *s)
 		}
 	}
 	targets__reap(s->ts);
-	for (size_t i = 0; i < targets__n(s->ts); i++)  /* the split's waiting samples */
-		classify__settle_all(targets__at(s->ts, i)->split);
+	sampler__settle(s);     /* the split's waiting samples */
 	report(s, clock_now_ns(), true);
+}
+
+void sampler__settle(struct sampler *s)
+{
+	for (size_t i = 0; i < targets__n(s->ts); i++)
+		classify__settle_all(targets__at(s->ts, i)->split);
 }
 
 const struct sampler_status *sampler__status(const struct sampler *s)

@@ -175,6 +175,11 @@ const struct snap_target *sampler__target(const struct sampler *s, pid_t pid);
 /* Python version of the first target, "" if none. */
 const char *sampler__python_version(const struct sampler *s);
 
+/* Settle the python/native/system split's samples that wait for their
+ * threads' times (sampler/classify.h) now: before top's reset marks the
+ * profile, so that every class counted is of a sample counted before it. */
+void sampler__settle(struct sampler *s);
+
 /* End the run at the next tick (and the waits of sampler__add_child).
  * Async-signal-safe: it only sets a flag of s. */
 void sampler__request_stop(struct sampler *s);
