@@ -5,7 +5,8 @@ interpreter, blocking and nonblocking.
     python3 tests/e2e/split.py [--python VERSION]... [-k CHECK]... [-v] [-j N]
 
 Every interpreter runs tests/targets/split_target.py once: one thread that
-runs six phases of PHASE_S (0.5 s) each, each in its own function, whose
+runs six phases of PHASE_S (0.5 s) each (then a seventh in two threads, see
+`native` below), each in its own function, whose
 split is known from inside: phase_python (a pure-Python loop), phase_zlib,
 phase_sha256, phase_sorted (C code: libz, libcrypto or the _sha256 module,
 list_sort called by a call instruction), phase_read (readinto of /dev/zero
@@ -32,7 +33,11 @@ The checks (each recording; the same for both modes unless said):
     native   of the samples not in the kernel: >= 70 % native in phase_zlib,
              phase_sha256 and phase_sorted; in phase_python >= 70 % python
              of all samples and <= 25 % native (2.7's range() builds a list
-             in C)
+             in C); and for the last phase, two threads at once: >= 70 %
+             native in phase_gil_free (zlib in a thread that lets the GIL go:
+             blocking, the pause stops the GIL holder alone, so this thread
+             is classified without registers) and >= 70 % python in
+             phase_python_mt beside it
 
   opcodes    the interpreter's row of src/python/opcodes.c is what
              tools/opcode_calls.py prints when that interpreter runs it (its
@@ -65,6 +70,7 @@ from e2elib import Fail  # noqa: E402
 PHASE_S = 0.5
 RATE = '200'
 PHASES = ('phase_python', 'phase_zlib', 'phase_sha256', 'phase_sorted', 'phase_read', 'phase_stat')
+THREADS = ('phase_python_mt', 'phase_gil_free')     # at once, in two threads (threads_phase)
 NATIVE = ('phase_zlib', 'phase_sha256', 'phase_sorted')
 ACTIVE_TOL = 0.07
 SYSTEM_TOL = 0.2
@@ -137,11 +143,11 @@ def start(run):
 def phase_classes(prof):
     """{phase: [count, python, native, system]} over the stacks through it."""
     frames = prof['frames']
-    out = dict((p, [0, 0, 0, 0]) for p in PHASES)
+    out = dict((p, [0, 0, 0, 0]) for p in PHASES + THREADS)
     for st in prof['stacks']:
         names = set(frames[i]['name'] for i in st['frames'])
         c = st.get('classes') or {}
-        for p in PHASES:
+        for p in PHASES + THREADS:
             if p in names:
                 a = out[p]
                 a[0] += st['count']
@@ -164,15 +170,21 @@ def profile_of(run, mode):
 
 def table(run, cls):
     """The phases side by side: what cspy found, what the target measured."""
-    lines = ['%-13s %5s %6s %6s %6s %6s | %6s %6s %6s' % (
+    lines = ['%-15s %5s %6s %6s %6s %6s | %6s %6s %6s' % (
         'phase', 'n', 'share', 'py', 'nat', 'sys', 'wall', 'sys', 'cpu/w')]
     tot = float(sum(cls[p][0] for p in PHASES)) or 1.0
-    twall = sum(r['wall_s'] for r in run.result) or 1e-9
+    twall = sum(r['wall_s'] for r in run.result if r['name'] in PHASES) or 1e-9
+    for t in THREADS:
+        a = cls[t]
+        n = float(max(1, a[1] + a[2] + a[3]))
+        lines.append('%-15s %5d %6s %6.2f %6.2f %6.2f |' % (t, a[0], '-', a[1] / n, a[2] / n, a[3] / n))
     for r in run.result:
+        if r['name'] not in PHASES:
+            continue
         a = cls[r['name']]
         n = float(max(1, a[1] + a[2] + a[3]))
         cpu = max(1e-9, r['user_s'] + r['sys_s'])
-        lines.append('%-13s %5d %6.2f %6.2f %6.2f %6.2f | %6.2f %6.2f %6.2f' % (
+        lines.append('%-15s %5d %6.2f %6.2f %6.2f %6.2f | %6.2f %6.2f %6.2f' % (
             r['name'], a[0], a[0] / tot, a[1] / n, a[2] / n, a[3] / n, r['wall_s'] / twall,
             r['sys_s'] / cpu, cpu / max(1e-9, r['wall_s'])))
     return '\n'.join(lines)
@@ -191,12 +203,13 @@ def check(run, mode, name):
             probs.append('%d of %d stacks whose classes do not add up to their count, e.g. %r'
                          % (len(bad), len(prof['stacks']),
                             dict((k, bad[0][k]) for k in ('count', 'classes') if k in bad[0])))
+    phases = [r for r in run.result if r['name'] in PHASES]
     tot = float(sum(cls[p][0] for p in PHASES))
-    twall = sum(r['wall_s'] for r in run.result)
+    twall = sum(r['wall_s'] for r in phases)
     if name != 'meta' and tot < 200:
         probs.append('only %d samples in the phases (expected about %d)'
                      % (tot, 6 * PHASE_S * int(RATE)))
-    for r in run.result if name != 'meta' and not probs else ():
+    for r in phases if name != 'meta' and not probs else ():
         p = r['name']
         a = cls[p]
         n = float(max(1, a[1] + a[2] + a[3]))
@@ -223,6 +236,18 @@ def check(run, mode, name):
             if p == 'phase_python' and (a[1] / n < PYTHON_MIN or a[2] / n > PYTHON_NATIVE_MAX):
                 probs.append('%s: python %.2f, native %.2f; expected >= %.2f and <= %.2f'
                              % (p, a[1] / n, a[2] / n, PYTHON_MIN, PYTHON_NATIVE_MAX))
+    if name == 'native' and not probs:
+        # two threads at once: the one without the GIL is not paused with
+        # the GIL holder (blocking): classified without registers
+        a, b = cls['phase_gil_free'], cls['phase_python_mt']
+        user = float(a[1] + a[2])
+        nb = float(max(1, b[1] + b[2] + b[3]))
+        if user < 10 or a[2] / user < NATIVE_MIN:
+            probs.append('phase_gil_free (zlib in a second thread): native %d of %d samples not '
+                         'in the kernel, expected >= %.2f' % (a[2], user, NATIVE_MIN))
+        if b[0] < 10 or b[1] / nb < PYTHON_MIN:
+            probs.append('phase_python_mt (beside it): python %d of %d samples, expected >= %.2f'
+                         % (b[1], nb, PYTHON_MIN))
     if probs:
         raise Fail('$ %s\n  ' % res.shown + '\n  '.join(probs) + '\n' +
                    e2elib.indent(table(run, cls), 2) +

@@ -16,6 +16,11 @@ phase for PHASE_SECONDS (default 0.5) of wall time, in its own function:
   phase_read    readinto() of /dev/zero in 64 MiB blocks: system
   phase_stat    os.stat of its own file in a loop: system, with the Python
                 around each call
+  phase_python_mt, phase_gil_free
+                at once, in two threads: the main thread's pure-Python loop
+                (python) while another compresses with zlib, which lets the
+                GIL go around deflate (native: a thread running without the
+                GIL, which a pause of the GIL holder alone does not stop)
 
 A list of phase names runs only those (bench/split_cost.py: one phase for
 as long as a recording lasts).
@@ -33,6 +38,7 @@ import io
 import os
 import random
 import sys
+import threading
 import time
 import zlib
 
@@ -96,7 +102,37 @@ def phase_stat(deadline, data):
     return ops
 
 
-PHASES = (phase_python, phase_zlib, phase_sha256, phase_sorted, phase_read, phase_stat)
+def phase_python_mt(deadline, data):
+    ops = 0                             # phase_python's loop (not a call of it: its own frames)
+    while clock() < deadline:
+        x = 0
+        for i in range(20000):
+            x += i * i % 7
+        ops += 1
+    return ops
+
+
+def phase_gil_free(deadline, data):
+    ops = 0
+    while clock() < deadline:
+        zlib.compress(data['z'], 6)
+        ops += 1
+    return ops
+
+
+def threads_phase(deadline, data):
+    """phase_python_mt here while phase_gil_free runs in another thread."""
+    box = {}
+    th = threading.Thread(target=lambda: box.setdefault('ops', phase_gil_free(deadline, data)),
+                          name='gil_free')
+    th.start()
+    ops = phase_python_mt(deadline, data)
+    th.join()
+    return ops + box.get('ops', 0)
+
+
+PHASES = (phase_python, phase_zlib, phase_sha256, phase_sorted, phase_read, phase_stat,
+          threads_phase)
 
 
 def prepare():
