@@ -1559,9 +1559,11 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 		struct py_frame *fr = xmalloc(total * sizeof(*fr));
 		size_t m = 0;
 		bool truncated = false, gil = false, exc = false, in_gc = false;
-		int err = 0;
+		int err = 0, opcode = -1;       /* the innermost frame's (PYSAMPLE_OPCODE) */
 		for (int32_t c = in; c >= 0; c = r[c].up) {
 			const struct py_thread *t = &s->threads[r[c].idx];
+			if (!m && t->nframes)
+				opcode = t->opcode;
 			size_t take = t->nframes < total - m ? t->nframes : total - m;
 			memcpy(fr + m, t->frames, take * sizeof(*fr));
 			m += take;
@@ -1580,6 +1582,7 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 		top->owns_gil = gil;
 		top->in_exception = exc;
 		top->in_gc = in_gc;
+		top->opcode = opcode;
 		top->truncated = truncated;
 		top->err = err;
 		top->frames = xgrow(top->frames, &top->cap, m, sizeof(*fr));
