@@ -121,6 +121,14 @@ static inline const char *prof_meta_mode(const struct prof_meta *m)
 	       : m->idle_included ? "wall" : "cpu";
 }
 
+/* The weight a writer draws a stack with: in a --memory profile the bytes
+ * its samples grew the resident memory by (prof_meta.memory; a diff, which
+ * compares samples, keeps counts), else its samples. */
+static inline uint64_t prof_stack_weight(const struct prof_meta *m, const struct prof_stack *s)
+{
+	return m->memory && !m->diff ? s->mem_grow : s->count;
+}
+
 struct profile *profile__new(void);
 void profile__free(struct profile *p);
 
