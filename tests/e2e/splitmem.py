@@ -25,7 +25,7 @@ THREADS = [(100, 100, 'MainThread'), (100, 101, 'worker')]
 MIB = 1 << 20
 STACKS = [
     (0, ['main', 'grow_big'], 50, (30, 15, 5), (200 * MIB, 0)),
-    (0, ['main', 'grow_small'], 30, (10, 20, 0), (50 * MIB, 4096)),
+    (0, ['main', 'grow_small'], 30, (10, 20, 0), (50 * MIB, 2 * MIB)),
     (0, ['main', 'free_it'], 20, (2, 3, 15), (0, 100 * MIB)),
     (0, ['main'], 4, (0, 0, 0), (0, 0)),            # idle: not classified
     (1, ['worker', 'grow_small'], 10, (1, 8, 1), (10 * MIB, 1 * MIB)),
