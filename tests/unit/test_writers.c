@@ -899,6 +899,17 @@ static void test_memory(void)
 	CHECK(strstr(out, "\"unit\":\"seconds\""));     /* the time profiles follow */
 	CHECK(strstr(out, "]}]},\"activeProfileIndex\":0}\n") || strstr(out, ",\"activeProfileIndex\":0}\n"));
 	free(out);
+	/* chrometrace: a counter track per thread, its stacks' bytes shared
+	 * among their runs in proportion (exact at the end). */
+	CHECK_INT(render(w_chrometrace, p, NULL, &out, &n), 0);
+	CHECK(json_valid(out, n));
+	CHECK(strstr(out, "{\"ph\":\"C\",\"name\":\"memory (thread 10)\",\"pid\":10,\"tid\":10,\"ts\":20000,"
+		      "\"args\":{\"grown\":666,\"shrunk\":0}},{\"ph\":\"C\",\"name\":\"memory (thread 10)\","
+		      "\"pid\":10,\"tid\":10,\"ts\":30000,\"args\":{\"grown\":666,\"shrunk\":7}},{\"ph\":\"C\","
+		      "\"name\":\"memory (thread 10)\",\"pid\":10,\"tid\":10,\"ts\":40000,"
+		      "\"args\":{\"grown\":1000,\"shrunk\":7}}"));
+	CHECK(strstr(out, "\"ts\":70000,\"args\":{\"grown\":524,\"shrunk\":9}}"));
+	free(out);
 	/* A diff of memory profiles compares samples: counts, not bytes. */
 	struct prof_meta m = { .title = "demo", .rate_hz = 100, .memory = true, .diff = true };
 	profile__set_meta(p, &m);
