@@ -80,3 +80,8 @@ def leaf_totals(index):
 
 def total(index):
     return sum(leaf_totals(index).values())
+
+
+if __name__ == '__main__':      # tests/validate/run_formats.sh: write it to argv[1]
+    import sys
+    write(sys.argv[1])
