@@ -557,13 +557,11 @@ static void write_memory_subtitle(struct outbuf *out, const struct profile *p, u
 	profile__memory_total(p, &grow, &shrink);
 	outbuf__str(out, "<text id=\"subtitle\" x=\"");
 	out_num(out, cx);
-	outbuf__str(out, "\" y=\"44\">Widths: resident memory grown, ");
+	outbuf__str(out, "\" y=\"44\">Memory grown: ");
 	out_mib(out, grow);
-	outbuf__str(out, " (");
-	outbuf__u64(out, grow);
-	outbuf__str(out, " bytes); shrunk ");
+	outbuf__str(out, ", shrunk: ");
 	out_mib(out, shrink);
-	outbuf__str(out, " (not drawn); ");
+	outbuf__str(out, " (not drawn), ");
 	outbuf__u64(out, samples);
 	outbuf__str(out, samples == 1 ? " thread sample</text>\n" : " thread samples</text>\n");
 }

@@ -607,8 +607,7 @@ static void test_memory_and_classes(void)
 	CHECK(rc == 0 && svg);
 	if (svg) {
 		CHECK(strstr(svg, "<title>Memory growth: job</title>"));
-		CHECK(strstr(svg, "Widths: resident memory grown, 3.00 MiB (3145728 bytes); shrunk 1.00 MiB "
-			      "(not drawn); 3 thread samples</text>"));
+		CHECK(strstr(svg, ">Memory grown: 3.00 MiB, shrunk: 1.00 MiB (not drawn), 3 thread samples</text>"));
 		/* free grew nothing: not drawn; the root is alloc's bytes */
 		CHECK(!strstr(svg, "free (m.py:9)"));
 		CHECK(strstr(svg, "<g data-s=\"0\" data-n=\"3145728\" data-k=\"3\" data-c=\"1,2,0\"><title>"
