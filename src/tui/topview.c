@@ -284,9 +284,11 @@ static void row(struct ctx *c, const struct top_row *r, const struct top_header 
 	uint64_t n = topmodel__samples(m);
 	double per = h->sample_s > 0 ? h->sample_s : 1;
 	char cls[32] = "", mem[40] = "";
-	if (show_classes(m, p))
+	if (show_classes(m, p) && r->own)
 		snprintf(cls, sizeof(cls), " %4.0f%% %4.0f%% %4.0f%%", pct(r->cls[0], r->own),
 			 pct(r->cls[1], r->own), pct(r->cls[2], r->own));
+	else if (show_classes(m, p))    /* no own samples: nothing to split */
+		snprintf(cls, sizeof(cls), " %5s %5s %5s", "-", "-", "-");
 	if (show_memory(p)) {
 		char a[16], b[16];
 		fmt_bytes(a, sizeof(a), r->mem_own);

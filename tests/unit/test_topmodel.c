@@ -649,6 +649,11 @@ static void test_split_and_memory(void)
 		/* g: 3 own samples, 67 % python, 0 native, 33 % system, 3 MiB */
 		row |= strstr(v.lines[i].text, "s   67%    0%   33%    3.0M     3.0M  g (g.py:5)") != NULL;
 	}
+	bool dash = false;      /* main: no own samples, no split */
+	for (size_t i = 0; i < v.n; i++)
+		dash |= strstr(v.lines[i].text, "s     -     -     -      0B") != NULL &&
+			strstr(v.lines[i].text, "main (m.py:3)") != NULL;
+	CHECK(dash);
 	CHECK(split);
 	CHECK(mem);
 	CHECK(title);
