@@ -283,6 +283,9 @@ def raw(text, doc):
         s0, l0, m0 = lines.index('Samples:'), lines.index('Locations'), lines.index('Mappings')
     except ValueError:
         return problems + ['-raw: no Samples/Locations/Mappings sections']
+    # pprof drops a sample without locations (an empty stack, as a launch's
+    # first samples can have) when it reads the file
+    want = collections.Counter({k: v for k, v in want.items() if k[0]})
     total = sum(want.values())
     sample_re = re.compile(r'^((?: +-?\d+)+): ((?:\d+ )*)$')
     samples, cur = [], None
@@ -379,6 +382,7 @@ def traces(text, doc):
         total += count or 0
         got[(tuple(frames), tuple(labels))] += count or 0
     problems = []
+    want = collections.Counter({k: v for k, v in want.items() if k[0]})    # as in raw()
     if total != sum(want.values()):
         problems.append('-traces: %d samples in all, expected %d' % (total, sum(want.values())))
     if texts_unsafe(doc):
