@@ -677,7 +677,19 @@
 				barBox.append(b);
 			}
 			const shown = (v) => (bytesView() ? fmtBytes(v) : String(v));
-			gut.append(el('span', 'no', String(no)), barBox, el('span', 'cnt', t ? shown(t) : ''));
+			// bytes in the gutter's few columns: "200M", "4.0K"
+			const short = (v) => {
+				if (!bytesView())
+					return String(v);
+				const u = 'BKMGT';
+				let i = 0, x = v;
+				while (x >= 1024 && i < u.length - 1) {
+					x /= 1024;
+					i++;
+				}
+				return (i && x < 100 ? x.toFixed(1) : String(Math.round(x))) + u[i];
+			};
+			gut.append(el('span', 'no', String(no)), barBox, el('span', 'cnt', t ? short(t) : ''));
 			gut.title = `line ${no}: own ${shown(o)} (${pct(o, total)}), total ${shown(t)} (${pct(t, total)})`;
 			if (classes) {          // the line's own samples, stacked by class
 				const k = lineK.get(no) || 0, c = lineCls.get(no) || [0, 0, 0];

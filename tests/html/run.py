@@ -39,7 +39,8 @@
 #             and samples, the totals, the split and bytes on hover, the
 #             "By class" colours, the table's Py/Nat/Sys columns and stacked
 #             bars, the source view's stacked bar per line.
-# --screenshots writes docs/images/report.png and docs/images/diff.png.
+# --screenshots writes docs/images/report.png, docs/images/diff.png and
+# docs/images/memory.png (splitmem: memory grown, coloured by class).
 #
 # A missing node, playwright-core or Chromium is "skipped: REASON" (a
 # failure with CSPY_REQUIRE_VALIDATORS=1); so is a missing unshare for the
@@ -349,7 +350,7 @@ def diff_case(tmp, cases, screenshots):
                   else os.path.join(tmp, 'diff.png')})
 
 
-def splitmem_case(tmp, cases):
+def splitmem_case(tmp, cases, screenshots):
     js, out = os.path.join(tmp, 'splitmem.json'), os.path.join(tmp, 'splitmem.html')
     splitmem.write(js)
     rc, so, se = run([CSPY, 'report', js, '-f', 'html', '-o', out, '-q'])
@@ -369,7 +370,9 @@ def splitmem_case(tmp, cases):
                   'cls': {k: [splitmem.leaf_totals(('cls', i)).get(k, 0) for i in range(3)]
                           for k in splitmem.leaf_totals('count')},
                   'grow_total': splitmem.total(('mem', 0)), 'shrink_total': splitmem.total(('mem', 1)),
-                  'samples': splitmem.total('count'), 'line': splitmem.LINES['grow_big']})
+                  'samples': splitmem.total('count'), 'line': splitmem.LINES['grow_big'],
+                  'screenshot': os.path.join(REPO, 'docs', 'images', 'memory.png') if screenshots
+                  else os.path.join(tmp, 'memory.png')})
 
 
 def browser_missing():
@@ -400,7 +403,7 @@ def main():
         select_case(tmp, cases)
         big_case(tmp, cases)
         diff_case(tmp, cases, screenshots)
-        splitmem_case(tmp, cases)
+        splitmem_case(tmp, cases, screenshots)
         missing = browser_missing()
         if missing:
             skipped('Chromium checks: ' + missing)

@@ -438,6 +438,13 @@ async function splitMemCase(page, c) {
 	check(line && line.own === String(c.grow.grow_big) && line.cls === cls.join(',') &&
 		line.bar === cls.join(',') && line.parts === cls.filter((v) => v).length,
 		`${c.name}: source line ${c.line}: own bytes and a stacked bar of its split`, JSON.stringify(line));
+	if (c.screenshot) {     // the memory view, coloured by class
+		await page.click('#reset');
+		await page.click('#byclass');
+		await page.mouse.move(0, 0);
+		await page.screenshot({ path: c.screenshot });
+		check(fs.statSync(c.screenshot).size > 5000, `${c.name}: screenshot ${c.screenshot}`);
+	}
 }
 
 async function main() {
