@@ -1107,6 +1107,23 @@ def main():
         except (OSError, subprocess.TimeoutExpired) as e:
             counter.case('async_cost.py', False, str(e))
 
+    # record --memory: its cost per sample (bench/memory_cost.py; --only
+    # memory runs it alone).
+    memory_text = ''
+    if not only or 'memory' in only:
+        wait_quiet()
+        try:
+            p = subprocess.run([sys.executable, os.path.join(REPO, 'bench', 'memory_cost.py')] +
+                               (['--smoke'] if OPTS.smoke else []) +
+                               (['--pythons', OPTS.pythons] if OPTS.pythons else []),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                               timeout=1800, cwd=REPO, env=dict(os.environ, BUILD=build_dir()))
+            memory_text = p.stdout.strip()
+            counter.case('memory_cost.py', p.returncode == 0 and ' 0 failed' in memory_text,
+                         'status %s: %s' % (p.returncode, (p.stderr.strip() or memory_text)[-300:]))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            counter.case('memory_cost.py', False, str(e))
+
     # The report.
     took = time.time() - t_start
     cpu, ncpu, kernel = machine()
@@ -1180,6 +1197,8 @@ def main():
         L += ['## `cspy dump` time (`bench/dump_time.py`)', '', dump_text, '']
     if async_text:
         L += ['## `record --async` (`bench/async_cost.py`)', '', async_text, '']
+    if memory_text:
+        L += ['## `record --memory` (`bench/memory_cost.py`)', '', memory_text, '']
     L += ['## Matrix and pruning', '',
           'Full run, on every Python: the CPU mix in attach mode at every rate (100 Hz, 1 kHz, 10 kHz, max = '
           '`-r %d`) × blocking/`--nonblocking`, in launch mode at 100 Hz (both), 1 kHz (both), 10 kHz and max '

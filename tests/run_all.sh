@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|modes|native|core|pip|static|cross|fuzz|san|deb|gecko|names|asyncio|asyncrec ...]
+#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|modes|native|core|pip|static|cross|fuzz|san|deb|gecko|names|asyncio|asyncrec|memory ...]
 # Tiers: unit, linetables, validate, html, e2e, drift, newer, record, stream, pprof, diff, bench, top, modes,
-# native, core, pip, static, cross, fuzz, san, deb, gecko, names, asyncio, asyncrec (default: all).
+# native, core, pip, static, cross, fuzz, san, deb, gecko, names, asyncio, asyncrec, memory (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top modes native core pip static cross fuzz san deb gecko names asyncio asyncrec)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top modes native core pip static cross fuzz san deb gecko names asyncio asyncrec memory)
 
 total_pass=0
 total_fail=0
@@ -32,10 +32,14 @@ run_tier() { # name, command...
 		if [ "${BASH_REMATCH[2]}" != 0 ]; then
 			failed_tiers+=("$name")
 			# The e2e suites head each failure with "--- check [interpreter]";
-			# repeat those at the end so the last lines of a CI log say what failed.
+			# repeat those at the end, each with the first lines of its detail
+			# (the problem, after the command line), so that the last lines of a
+			# CI log say what failed and why.
 			while IFS= read -r line; do
-				failed_checks+=("$name: ${line#--- }")
-			done < <(grep -E '^--- ' "$log" | head -n 20)
+				failed_checks+=("$name: $line")
+			done < <(awk '/^--- /{n=0; sub(/^--- /, ""); print; next}
+				      n < 4 && /^  / && !/^  \$ / {n++; print "    " substr($0, 1, 200)}' \
+				 "$log" | head -n 60)
 		fi
 	else
 		echo "!!! $name did not report a result (last line: $out)"
@@ -206,6 +210,11 @@ for tier in "${tiers[@]}"; do
 		# with asyncio; --native, late import, every format (tests/e2e/asyncrec.py).
 		run_tier "record/top --async" python3 tests/e2e/asyncrec.py
 		;;
+	memory)
+		# record/top --memory: per-function bytes against the target's own
+		# resident-size oracle, every interpreter (tests/e2e/memory.py).
+		run_tier "record/top --memory" python3 tests/e2e/memory.py
+		;;
 	*) echo "unknown tier $tier"; exit 2 ;;
 	esac
 done
@@ -227,7 +236,10 @@ for t in "${failed_tiers[@]}"; do
 	echo "failed tier: $t"
 done
 for c in "${failed_checks[@]}"; do
-	echo "failed check: $c"
+	case $c in
+	*:\ \ \ \ *) echo "${c#*: }" ;;  # a detail line of the check above
+	*) echo "failed check: $c" ;;
+	esac
 done
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

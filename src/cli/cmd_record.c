@@ -244,6 +244,41 @@ struct progress_ctx {
 
 static uint64_t start_unix_ns(const struct sampler_status *st);
 
+/* bytes as "512 B", "12.0 KiB", "250.3 MiB", "1.20 GiB" into buf. */
+static const char *bytes_text(uint64_t b, char *buf, size_t n)
+{
+	if (b < 1024)
+		snprintf(buf, n, "%llu B", (unsigned long long)b);
+	else if (b < 1024 * 1024)
+		snprintf(buf, n, "%.1f KiB", (double)b / 1024);
+	else if (b < 1024ull * 1024 * 1024)
+		snprintf(buf, n, "%.1f MiB", (double)b / (1024 * 1024));
+	else
+		snprintf(buf, n, "%.2f GiB", (double)b / (1024.0 * 1024 * 1024));
+	return buf;
+}
+
+/* --memory: the line after the summary, the totals the stacks carry and
+ * what none of them got. */
+static void memory_note(const struct profile *prof, const struct sampler_status *st)
+{
+	uint64_t grow, shrink;
+	profile__memory_total(prof, &grow, &shrink);
+	char g[32], sh[32], b[32], pend[96] = "", drop[96] = "", rest[200] = "";
+	if (st->mem_pending)
+		snprintf(pend, sizeof(pend), "%s%s after the last sample with a running thread",
+			 st->mem_pending < 0 ? "-" : "+",
+			 bytes_text(st->mem_pending < 0 ? (uint64_t)0 - (uint64_t)st->mem_pending
+				    : (uint64_t)st->mem_pending, b, sizeof(b)));
+	if (st->mem_dropped)
+		snprintf(drop, sizeof(drop), "%s%s of threads whose stacks were left out",
+			 pend[0] ? "; " : "", bytes_text(st->mem_dropped, b, sizeof(b)));
+	if (pend[0] || drop[0])
+		snprintf(rest, sizeof(rest), " (not attributed: %s%s)", pend, drop);
+	cli_note("Memory (resident): %s grown, %s shrunk, in the stacks of the threads that ran%s",
+		 bytes_text(grow, g, sizeof(g)), bytes_text(shrink, sh, sizeof(sh)), rest);
+}
+
 /* The profile's metadata from the sampler's status now. */
 static void set_meta(struct progress_ctx *pc, const struct sampler_status *st)
 {
@@ -255,6 +290,7 @@ static void set_meta(struct progress_ctx *pc, const struct sampler_status *st)
 		.python_version = sampler__python_version(pc->s), .gil_only = c->o.gil,
 		.idle_included = c->o.idle, .native = c->o.native,
 		.exception_only = c->o.exception, .gc_frames = !c->o.no_gc,
+		.memory = c->o.memory,
 	};
 	profile__set_meta(pc->prof, &meta);
 }
@@ -500,11 +536,17 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		(unsigned long long)st->gil_retries, (unsigned long long)st->tlbc_frames, runs);
 	/* --async: what its task reads cost (bench/run.py) */
 	fprintf(f, "\"async_reads\": %llu, \"async_read_s\": %.6f, \"async_join_s\": %.6f, \"async_fails\": %llu, "
-		"\"async_joined\": %llu, \"async_unjoined\": %llu, \"async_pending\": %llu}\n",
+		"\"async_joined\": %llu, \"async_unjoined\": %llu, \"async_pending\": %llu, ",
 		(unsigned long long)st->async_reads, (double)st->async_read_ns / 1e9,
 		(double)st->async_join_ns / 1e9,
 		(unsigned long long)st->async_fails, (unsigned long long)st->async_joined,
 		(unsigned long long)st->async_unjoined, (unsigned long long)st->async_pending);
+	/* --memory: its reads and attribution (bench/memory_cost.py) */
+	fprintf(f, "\"mem_s\": %.6f, \"mem_grown\": %llu, \"mem_shrunk\": %llu, \"mem_dropped\": %llu, "
+		"\"mem_pending\": %lld, \"mem_read_fails\": %llu}\n", (double)st->mem_ns / 1e9,
+		(unsigned long long)st->mem_grown, (unsigned long long)st->mem_shrunk,
+		(unsigned long long)st->mem_dropped, (long long)st->mem_pending,
+		(unsigned long long)st->mem_read_fails);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);
 }
@@ -718,6 +760,8 @@ out:;
 				 c.o.exception ? (c.o.gil ? ", of the GIL holder" : c.o.idle ?
 						  ", of every thread" : ", of the threads on a CPU") : "",
 				 c.o.no_gc ? ", no <GC> frames" : "");
+		if (c.o.memory)
+			memory_note(prof, st);
 		const char *hint = fmt->hint;
 		if (hint)
 			cli_note("%s", hint);

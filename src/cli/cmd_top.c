@@ -629,6 +629,8 @@ int cmd_top(int argc, char **argv)
 	struct sampler_config sc = { .gil_stats = true, .progress = tick, .progress_arg = &t };
 	opts_sampler_config(&c.o, filter, &sc);
 	profile__set_keep_runs(t.prof, false);     /* counts only: bounded memory */
+	if (c.o.memory)         /* --memory: the stacks carry bytes (a memory column) */
+		profile__set_meta(t.prof, &(struct prof_meta){ .rate_hz = c.o.rate, .memory = true });
 	t.s = sampler__new(&sc, t.prof);
 	t.cmdline = args_command_line(c.o.target.command, c.o.target.pids);
 	int rc = 0, keys_fd = -1;

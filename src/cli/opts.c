@@ -24,6 +24,7 @@
 enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE, O_MATCH_FUNCTION, O_THREAD, O_QUALNAME,
        O_MODE, O_NO_GC };
 enum { O_ASYNC = 320 };  /* --async (record/top: asyncio tasks) */
+enum { O_MEMORY = 330 }; /* --memory (record/top: resident-memory growth per stack) */
 #define NOT_SHARED 2            /* parse_shared: the command's own option */
 
 static const struct option shared[] = {
@@ -46,6 +47,7 @@ static const struct option shared[] = {
 	{ "no-gc", no_argument, NULL, O_NO_GC },
 	{ "async", no_argument, NULL, O_ASYNC },
 	{ "asyncio", no_argument, NULL, O_ASYNC },
+	{ "memory", no_argument, NULL, O_MEMORY },
 	{ "help", no_argument, NULL, 'h' },
 };
 #define NSHARED (sizeof(shared) / sizeof(shared[0]))
@@ -127,6 +129,7 @@ static int parse_shared(int key, char **argv, const struct option *table,
 	case O_MODE: return parse_mode(optarg, cmd->name, o);
 	case O_NO_GC: o->no_gc = true; return 0;
 	case O_ASYNC: o->async_tasks = true; return 0;
+	case O_MEMORY: o->memory = true; return 0;
 	case 'h':
 		cmd->usage(stdout);
 		return 1;
@@ -256,6 +259,7 @@ void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 	sc->threads = o->threadsel;
 	sc->qualname = o->qualname;
 	sc->async_tasks = o->async_tasks;
+	sc->memory = o->memory;
 }
 
 void opts_free(struct opts *o)

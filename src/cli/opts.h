@@ -51,6 +51,7 @@ struct opts {
 	bool exception;                 /* --mode exception: samples in an exception only */
 	bool no_gc;                     /* --no-gc: no <GC> frames */
 	bool async_tasks;               /* --async (--asyncio): samples attributed to asyncio tasks */
+	bool memory;                    /* --memory: resident-memory changes attributed to stacks */
 };
 
 #define OPTS_DEFAULTS {                                                                 \
@@ -61,6 +62,7 @@ struct opts {
 	.thread_pattern = NULL, .threadsel = NULL, .qualname = false,                    \
 	.mode = NULL, .exception = false, .no_gc = false,                                \
 	.async_tasks = false,                                                           \
+	.memory = false,                                                                \
 }
 
 /* What a command adds to the shared options. */
@@ -134,6 +136,9 @@ void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 "                         a CPU, or with --idle/--gil of theirs, those handling\n" \
 "                         or raising an exception)\n" \
 "      --no-gc            no <GC> frame on the thread running a garbage\n" \
-"                         collection\n"
+"                         collection\n" \
+"      --memory           also read the resident memory at each sample: its\n" \
+"                         growth and shrink since the previous one go to the\n" \
+"                         stacks of the threads that ran (bytes)\n"
 
 #endif

@@ -348,3 +348,47 @@ int procfs_read_fd(int fd, size_t max, size_t hint, char **buf, size_t *len)
 	*len = n;
 	return 0;
 }
+
+int procfs_parse_statm(const char *text, struct procfs_statm *out)
+{
+	unsigned long long v[6];
+	const char *p = text;
+	for (int i = 0; i < 6; i++) {
+		char *end;
+		while (*p == ' ')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		errno = 0;
+		v[i] = strtoull(p, &end, 10);
+		if (errno)
+			return -EINVAL;
+		p = end;
+	}
+	out->size = v[0];
+	out->resident = v[1];
+	out->data = v[5];
+	return 0;
+}
+
+int procfs_statm_open(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int procfs_statm_read(int fd, struct procfs_statm *out)
+{
+	char buf[160];
+	ssize_t n;
+	while ((n = pread(fd, buf, sizeof(buf) - 1, 0)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	if (n == 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	return procfs_parse_statm(buf, out);
+}

@@ -73,4 +73,19 @@ int procfs_read_root_file(pid_t pid, const char *path, size_t max, char **buf, s
  * -errno of read. /proc files (maps) and the sources of the report. */
 int procfs_read_fd(int fd, size_t max, size_t hint, char **buf, size_t *len);
 
+/* A process's memory sizes in pages, from /proc/PID/statm (--memory): its
+ * virtual size, resident set, and data (+ stack) segment. */
+struct procfs_statm {
+	uint64_t size, resident, data;
+};
+/* Parse the text of /proc/PID/statm ("size resident shared text lib data
+ * dt"). 0 or -EINVAL. Pure. */
+int procfs_parse_statm(const char *text, struct procfs_statm *out);
+/* /proc/PID/statm opened to be read again at every sample (O_CLOEXEC):
+ * the fd, or -errno. */
+int procfs_statm_open(pid_t pid);
+/* One pread of it: 0, -ESRCH when the process is gone (an empty read),
+ * -EINVAL, or -errno. */
+int procfs_statm_read(int fd, struct procfs_statm *out);
+
 #endif

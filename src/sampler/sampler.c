@@ -37,6 +37,11 @@
  * its loop. The frame address match checks the two reads against each
  * other: a task whose coroutine is not in its thread's stack leaves the
  * thread's own stack (async_unjoined), never a wrong one.
+ *
+ * --memory: around each target's read, its resident memory is read
+ * (sampler/memattr.h: one pread of its statm) and, after the read, the
+ * change since its previous tick is split among the stacks its active
+ * threads were added with (add_thread tells memattr each one).
  */
 #include "sampler/sampler.h"
 
@@ -55,6 +60,7 @@
 #include "proc/perm.h"
 #include "python/pyasync.h"
 #include "python/pyproc.h"
+#include "sampler/memattr.h"
 #include "sampler/snapshot.h"
 #include "sampler/target.h"
 #include "util/xalloc.h"
@@ -109,6 +115,12 @@ struct sampler {
 	size_t aj_cap, aj_addrs_cap;
 	uint32_t *aj_stack;             /* a joined stack, root first */
 	size_t aj_stack_cap;
+	/* --memory */
+	bool mem_told;                  /* the threads were told (--async --idle's pending tasks:
+					 * added again in a thread's lane, not again to memattr) */
+	struct memattr_totals mem;      /* what the attributions added up to */
+	int64_t mem_gone_pending;       /* ... left pending by targets that ended */
+	uint64_t mem_gone_fails;
 };
 
 static uint64_t cpu_ns(void)
@@ -154,6 +166,11 @@ void sampler__free(struct sampler *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < targets__n(s->ts); i++) {
+		struct target *t = targets__at(s->ts, i);
+		memattr__free(t->mem);
+		t->mem = NULL;
+	}
 	targets__free(s->ts);
 	snapshot__release(&s->snap);
 	stack_builder__free(s->sb);
@@ -219,22 +236,22 @@ static uint32_t native_frame_id(struct sampler *s, const struct native_frame *nf
 /* ms: the thread's merged native stack with --native, else NULL. ids: the
  * frames to show instead (--async: made ids before the task read, or a
  * task's stack: joined), root first, else NULL. */
-static void add_thread(struct sampler *s, struct target *t, const struct py_thread *th,
-		       const struct merged_stack *ms, const uint32_t *ids, size_t nids, bool joined,
-		       uint64_t t_ns)
+static uint32_t add_stack(struct sampler *s, struct target *t, const struct py_thread *th,
+			  const struct merged_stack *ms, const uint32_t *ids, size_t nids, bool joined,
+			  uint64_t t_ns)
 {
 	if (!s->c.include_idle && !th->active)
-		return;
+		return PROFILE_NO_STACK;
 	if (s->c.gil_only && !th->owns_gil)
-		return;
+		return PROFILE_NO_STACK;
 	if (s->c.exception_only && !th->in_exception)
-		return;
+		return PROFILE_NO_STACK;
 	if (ids)
 		ms = NULL;
 	else if (ms && ms->err) {
 		s->st.errors++;         /* not unwound, or not merged: never a wrong stack */
 		s->st.native_fails[ms->fail < NATIVE_FAIL_N ? ms->fail : NATIVE_FAIL_OTHER]++;
-		return;
+		return PROFILE_NO_STACK;
 	}
 	size_t nf = ids ? nids : ms ? ms->n : th->nframes;
 	struct stack_builder *sb = s->sb;
@@ -277,11 +294,22 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 		stack_builder__push(sb, profile__frame(s->prof, SAMPLER_GC, "", "", -1,
 						       PROF_FRAME_OTHER));
 	if (!stack_builder__keep(sb))
-		return;
+		return PROFILE_NO_STACK;
 	uint32_t tid = profile__thread(s->prof, t->snap.pid, th->tid, tname, pyproc__info(t->snap.pp)->cmdline);
 	if (th->ns_tid && profile__thread_at(s->prof, tid)->ns_tid != th->ns_tid)
 		profile__thread_set_ns_tid(s->prof, tid, th->ns_tid);
-	stack_builder__add(sb, tid, t_ns);
+	return stack_builder__add(sb, tid, t_ns);
+}
+
+/* A thread's sample (add_stack's), and with --memory, an active thread
+ * told to its target's memattr with the stack it was added with. */
+static void add_thread(struct sampler *s, struct target *t, const struct py_thread *th,
+		       const struct merged_stack *ms, const uint32_t *ids, size_t nids, bool joined,
+		       uint64_t t_ns)
+{
+	uint32_t stack = add_stack(s, t, th, ms, ids, nids, joined, t_ns);
+	if (s->c.memory && t->mem && th->active && !s->mem_told)
+		memattr__thread(t->mem, th->tid, stack);
 }
 
 /* ---- --async ---- */
@@ -647,9 +675,50 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		if (s->c.include_idle && s->aj_tasks_ok) {
 			async_read_all(s, t);
 			t0 = clock_now_ns();
+			s->mem_told = true;
 			if (s->aj_all_ok)
 				async_add_pending(s, t, flags, t_ns);
+			s->mem_told = false;
 			s->st.async_join_ns += clock_now_ns() - t0;
+		}
+	}
+}
+
+/* ---- --memory ---- */
+
+/* Before a target's read: its resident memory now. */
+static void memory_begin(struct target *t)
+{
+	if (!t->mem)
+		t->mem = memattr__new(t->snap.pid);
+	memattr__read(t->mem);
+}
+
+/* After it: the change attributed to the stacks of its active threads; a
+ * target that ended closes its statm, what it left pending counted. */
+static void memory_end(struct sampler *s, struct target *t)
+{
+	memattr__attribute(t->mem, s->prof, &s->mem);
+	if (!t->alive) {
+		s->mem_gone_pending += memattr__pending(t->mem);
+		s->mem_gone_fails += memattr__read_fails(t->mem);
+		memattr__free(t->mem);
+		t->mem = NULL;
+	}
+}
+
+static void memory_status(struct sampler *s)
+{
+	s->st.mem_grown = s->mem.grown;
+	s->st.mem_shrunk = s->mem.shrunk;
+	s->st.mem_dropped = s->mem.dropped_grow + s->mem.dropped_shrink;
+	s->st.mem_pending = s->mem_gone_pending;
+	s->st.mem_read_fails = s->mem_gone_fails;
+	for (size_t i = 0; i < targets__n(s->ts); i++) {
+		const struct target *t = targets__at(s->ts, i);
+		if (t->mem) {
+			s->st.mem_pending += memattr__pending(t->mem);
+			s->st.mem_read_fails += memattr__read_fails(t->mem);
 		}
 	}
 }
@@ -668,6 +737,8 @@ static void update_status(struct sampler *s, uint64_t now)
 		nogil += t->alive && t->gil == 0;
 	}
 	s->st.vm_reads = reads;
+	if (s->c.memory)
+		memory_status(s);
 	s->st.tlbc_frames = tlbc;
 	s->st.nogil_processes = nogil;
 	if (nogil > s->st.max_nogil_processes)
@@ -720,8 +791,18 @@ void sampler__run(struct sampler *s)
 		profile__tick(s->prof, now - start);    /* a thread left out of it ends its run */
 		for (size_t i = 0; i < targets__n(s->ts); i++) {
 			struct target *t = targets__at(s->ts, i);
-			if (t->alive)
-				sample_target(s, t, now, now - start);
+			if (!t->alive)
+				continue;
+			uint64_t m0 = s->c.memory ? clock_now_ns() : 0;
+			if (s->c.memory)
+				memory_begin(t);
+			uint64_t m1 = s->c.memory ? clock_now_ns() : 0;
+			sample_target(s, t, now, now - start);
+			if (s->c.memory) {
+				uint64_t m2 = clock_now_ns();
+				memory_end(s, t);
+				s->st.mem_ns += m1 - m0 + clock_now_ns() - m2;
+			}
 		}
 		s->st.threads = s->tick_threads;
 		now = clock_now_ns();

@@ -61,6 +61,12 @@ struct sampler_status {
 					 * (it moved on between the reads): the thread's kept */
 	uint64_t async_pending;         /* pending tasks' samples (with include_idle) */
 	char async_why[256];            /* a target whose asyncio cannot be read: why, or "" */
+	/* --memory (sampler_config.memory; sampler/memattr.h) */
+	uint64_t mem_grown, mem_shrunk; /* resident-memory bytes attributed to stacks */
+	uint64_t mem_dropped;           /* ... shares of active threads whose stack was not kept */
+	int64_t mem_pending;            /* ... net change not attributed: no thread ran after it */
+	uint64_t mem_read_fails;        /* reads of a target's statm that failed */
+	uint64_t mem_ns;                /* time in the reads and attributions, in all */
 	char gave_up[512];      /* why a target stopped being sampled while it lives (another
 				 * process began tracing it: no pause can work): one line, or "" */
 };
@@ -101,6 +107,10 @@ struct sampler_config {
 	 * under the tasks awaiting it (agg/taskjoin.h); with include_idle also
 	 * each pending task where it waits, in its loop thread's lane. */
 	bool async_tasks;
+	/* --memory: each target's resident memory read at every tick, its
+	 * change attributed to the stacks of the threads active in the tick
+	 * (sampler/memattr.h; prof_stack.mem_grow, mem_shrink). */
+	bool memory;
 	/* Called about 10 times a second with the status (may be NULL), also
 	 * while waiting between ticks at low rates; it may call
 	 * sampler__request_stop() or read the targets (sampler__target). */

@@ -31,6 +31,7 @@ struct py_thread;
 struct py_sample;
 
 struct tname;
+struct memattr;
 
 /* At most this many process frames above a target's stacks (its own and
  * the nearest ancestors'). */
@@ -57,6 +58,7 @@ struct target {
 	struct py_tasks async_tasks;    /* ... the latest read of its running tasks (the
 					 * reader keeps a cache per process in it) */
 	struct py_tasks async_all;      /* ... --idle: the latest read of every task */
+	struct memattr *mem;            /* --memory: its resident memory (the sampler's) */
 };
 
 struct targets_config {

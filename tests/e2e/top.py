@@ -1361,8 +1361,10 @@ def check_option_forms(ctx):
 # run on the representative interpreters only (e2elib.REPRESENTATIVE), the
 # others on every one. launch_exit stays on every one: the exact version of
 # an interpreter caught before it wrote its version string, and an exiting
-# program's threads, depend on the interpreter.
-ON_REPRESENTATIVE = ('duration_output', 'launch_signals', 'wrapper')
+# program's threads, depend on the interpreter. pid_namespace too: which ids
+# a thread has in a container is read per version by record's pid_namespace
+# (every interpreter); here it is top's display of them.
+ON_REPRESENTATIVE = ('duration_output', 'launch_signals', 'wrapper', 'pid_namespace')
 
 PER_VERSION = [
     ('screen', check_screen),
