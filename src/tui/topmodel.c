@@ -54,6 +54,7 @@ struct topmodel {
 	uint64_t samples;
 	uint64_t cls_samples[PROF_NCLASSES];
 	uint64_t grow, shrink;
+	bool classified;                /* a classified sample was met (sticky) */
 	bool by_line;
 	enum top_sort sort;
 	int busiest;
@@ -194,6 +195,7 @@ void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
 		m->grow += g;
 		m->shrink += sh;
 		uint64_t cc[PROF_NCLASSES];
+		m->classified = m->classified || st->cls[0] || st->cls[1] || st->cls[2];
 		for (int k = 0; k < PROF_NCLASSES; k++) {
 			cc[k] = st->cls[k] > st->cls_marked[k] ? st->cls[k] - st->cls_marked[k] : 0;
 			m->cls_samples[k] += cc[k];
@@ -298,6 +300,11 @@ uint64_t topmodel__samples(const struct topmodel *m) { return m->samples; }
 uint64_t topmodel__class_samples(const struct topmodel *m, enum prof_class c)
 {
 	return (unsigned)c < PROF_NCLASSES ? m->cls_samples[c] : 0;
+}
+
+bool topmodel__classified(const struct topmodel *m)
+{
+	return m->classified;
 }
 
 void topmodel__memory(const struct topmodel *m, uint64_t *grow, uint64_t *shrink)

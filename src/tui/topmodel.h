@@ -99,6 +99,9 @@ uint64_t topmodel__class_samples(const struct topmodel *m, enum prof_class c);
 /* Bytes of resident memory grown and shrunk in the view since the reset
  * (--memory; else 0). */
 void topmodel__memory(const struct topmodel *m, uint64_t *grow, uint64_t *shrink);
+/* Has any update met a classified sample (since the model's start, not only
+ * since the reset)? Then the split's columns stay, also right after a reset. */
+bool topmodel__classified(const struct topmodel *m);
 /* The live profile thread (not a lane) with the most samples since the
  * reset, whatever the selection, or -1 when there is none. A profile index:
  * valid until the profile's next profile__thread_exit. */

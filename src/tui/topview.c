@@ -9,8 +9,8 @@
  * pane (up to half of what is left), the rows, and the last line (hints or
  * a message); on a tiny screen the header is cut and the last line kept.
  *
- * With the python/native/system split (prof_meta.classified, or class
- * samples in the view) the header has the view's split and the table three
+ * With the python/native/system split (prof_meta.classified, or classified
+ * samples met by the model: topmodel__classified) the header has the view's split and the table three
  * columns, %Py %Nat %Sys of each row's own samples; with --memory
  * (prof_meta.memory) the header has the bytes grown and shrunk and the
  * table MemOwn and MemTotal (bytes grown, keys 5 and 6 sort by them).
@@ -67,9 +67,7 @@ static const char HINTS_MEMORY[] =
 /* The columns of this view. */
 static bool show_classes(const struct topmodel *m, const struct profile *p)
 {
-	return profile__meta(p)->classified || topmodel__class_samples(m, PROF_CLASS_PYTHON) ||
-	       topmodel__class_samples(m, PROF_CLASS_NATIVE) ||
-	       topmodel__class_samples(m, PROF_CLASS_SYSTEM);
+	return profile__meta(p)->classified || topmodel__classified(m);
 }
 
 static bool show_memory(const struct profile *p)

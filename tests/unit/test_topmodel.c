@@ -673,6 +673,24 @@ static void test_split_and_memory(void)
 	CHECK_INT(shrink, 0);
 	r = find(m, x.h);
 	CHECK(r && r->mem_own == 4096 && r->cls[2] == 1 && topmodel__nrows(m) == 2);
+	/* the split's columns stay after a reset, before any new classified
+	 * sample, also when the meta does not say classified */
+	profile__set_meta(x.p, &(struct prof_meta){ .memory = true });
+	topmodel__reset(m, x.p);
+	topmodel__update(m, x.p, true, NULL);
+	CHECK(topmodel__classified(m) && topmodel__samples(m) == 0);
+	topview__render(&v, &h, m, x.p, &o);
+	bool cols = false;
+	for (size_t i = 0; i < v.n; i++)
+		cols |= strstr(v.lines[i].text, "%Py  %Nat  %Sys") != NULL;
+	CHECK(cols);
+	struct topmodel *fresh = topmodel__new();
+	struct fx y;
+	fixture(&y);
+	topmodel__update(fresh, y.p, true, NULL);
+	CHECK(!topmodel__classified(fresh));
+	topmodel__free(fresh);
+	profile__free(y.p);
 	topview__release(&v);
 	topmodel__free(m);
 	profile__free(x.p);
