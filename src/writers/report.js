@@ -384,7 +384,8 @@
 			put(a, 0, W);
 		if (z.n === 0) {
 			g.fillStyle = '#777';
-			g.fillText(total || baseTotal ? 'No samples here.' : 'No samples in this profile.', 10,
+			g.fillText(bytesView() ? `No memory ${st.measure === 'grow' ? 'growth' : 'shrink'} here.`
+				: total || baseTotal ? 'No samples here.' : 'No samples in this profile.', 10,
 				yOf(0) + ROW / 2);
 			return;
 		}
