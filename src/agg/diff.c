@@ -247,6 +247,9 @@ struct profile *diff_build(const struct profile *base, const struct profile *new
 	const struct prof_meta *bm = profile__meta(base);
 	m.diff = true;
 	m.native = m.native || bm->native;
+	/* A diff compares samples: it carries neither profile's split nor bytes. */
+	m.classified = false;
+	m.memory = false;
 	if (b.o->title)
 		m.title = b.o->title;
 	profile__set_meta(b.res, &m);

@@ -57,7 +57,8 @@ struct diff_opts {
 })
 
 /* The differential profile of base and new (see above); o may be NULL for
- * the defaults. Its meta is NEW's with diff set and the title of o; its
+ * the defaults. Its meta is NEW's with diff set (and neither classified nor
+ * memory: a diff compares samples) and the title of o; its
  * sources NEW's, then BASE's for the files NEW has none of. */
 struct profile *diff_build(const struct profile *base, const struct profile *new,
 			   const struct diff_opts *o);

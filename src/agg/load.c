@@ -594,6 +594,39 @@ static int jl_sample(struct jl *j, json_t *o)
 	return 0;
 }
 
+/* {"class":NAME,...,"weight":N} or {"memory":BYTES,...}: of a stack of a
+ * thread that a sample line used before. */
+static int jl_split(struct jl *j, json_t *o, bool memory)
+{
+	long long v = 0;
+	uint32_t sid;
+	struct hashmap_pos pos;
+	struct jl_thread *th = jl_thread_of(j, o, "thread_id");
+	uint32_t slot = get_u32(o, "stack_id", &sid) ? idmap_find(&j->stacks, sid, &pos) : HASHMAP_NONE;
+	int c = 0;
+	const char *name = memory ? NULL : json_string_value(json_object_get(o, "class"));
+	for (; name && c < PROF_NCLASSES; c++)
+		if (strcmp(name, profile_class_name((enum prof_class)c)) == 0)
+			break;
+	bool ok = memory ? get_int(o, "memory", -LLONG_MAX, LLONG_MAX, 0, &v)
+			 : name && c < PROF_NCLASSES && get_int(o, "weight", 0, LLONG_MAX, 0, &v);
+	if (!th || slot == HASHMAP_NONE || !ok)
+		return fail(j->l, "line %zu: a \"%s\" line needs a thread and a stack defined before "
+			    "and %s", j->line, memory ? "memory" : "class",
+			    memory ? "a number of bytes" : "a class (python, native, system) and a \"weight\"");
+	struct profile *p = j->l->p;
+	uint32_t stack = profile__stack_find(p, jl_thread_index(j, th), j->st[slot].frames, j->st[slot].n);
+	if (memory)
+		profile__add_memory(p, stack, v);
+	else if (stack != PROFILE_NO_STACK &&
+		 profile__stack_at(p, stack)->cls[0] + profile__stack_at(p, stack)->cls[1] +
+		 profile__stack_at(p, stack)->cls[2] + (uint64_t)v <= profile__stack_at(p, stack)->count)
+		profile__add_class(p, stack, (enum prof_class)c, (uint64_t)v);
+	else
+		return fail(j->l, "line %zu: more samples classified than the stack has", j->line);
+	return 0;
+}
+
 static int jl_exit(struct jl *j, json_t *o)
 {
 	struct jl_thread *th = jl_thread_of(j, o, "exit");
@@ -623,6 +656,10 @@ static int jl_line(struct jl *j, json_t *o)
 		return jl_thread(j, o);
 	if (json_object_get(o, "exit"))
 		return jl_exit(j, o);
+	if (json_object_get(o, "class"))
+		return jl_split(j, o, false);
+	if (json_object_get(o, "memory"))
+		return jl_split(j, o, true);
 	if (json_object_get(o, "end")) {
 		j->ended = true;
 		return load_meta(j->l, json_object_get(o, "meta"));

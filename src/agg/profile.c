@@ -278,7 +278,8 @@ uint32_t profile__add(struct profile *p, uint32_t thread, const uint32_t *frames
 	struct thread_rec *t = &p->threads[thread];
 	t->pub.samples += weight;
 	if (p->listener) {
-		struct prof_event e = { PROF_EVENT_ADD, thread, sid, t_ns, weight };
+		struct prof_event e = { .kind = PROF_EVENT_ADD, .thread = thread, .stack = sid,
+					.t_ns = t_ns, .weight = weight };
 		p->listener(p->listener_ctx, p, &e);
 	}
 	if (p->no_runs)
@@ -300,6 +301,11 @@ void profile__add_class(struct profile *p, uint32_t stack, enum prof_class c, ui
 	if (stack >= p->nstacks || (unsigned)c >= PROF_NCLASSES || !p->stacks[stack].pub.frames)
 		return;
 	p->stacks[stack].pub.cls[c] += weight;
+	if (p->listener && weight) {
+		struct prof_event e = { .kind = PROF_EVENT_CLASS, .thread = p->stacks[stack].pub.thread,
+					.stack = stack, .cls = c, .amount = (int64_t)weight };
+		p->listener(p->listener_ctx, p, &e);
+	}
 }
 
 void profile__add_memory(struct profile *p, uint32_t stack, int64_t bytes)
@@ -310,6 +316,20 @@ void profile__add_memory(struct profile *p, uint32_t stack, int64_t bytes)
 		p->stacks[stack].pub.mem_grow += (uint64_t)bytes;
 	else
 		p->stacks[stack].pub.mem_shrink += (uint64_t)0 - (uint64_t)bytes;
+	if (p->listener && bytes) {
+		struct prof_event e = { .kind = PROF_EVENT_MEMORY, .thread = p->stacks[stack].pub.thread,
+					.stack = stack, .amount = bytes };
+		p->listener(p->listener_ctx, p, &e);
+	}
+}
+
+uint32_t profile__stack_find(const struct profile *p, uint32_t thread, const uint32_t *frames, size_t n)
+{
+	if (thread >= p->nthreads)
+		return PROFILE_NO_STACK;
+	struct hashmap_pos pos;
+	uint32_t id = stack_find(p, thread, frames, n, stack_hash(p, thread, frames, n), &pos);
+	return id == EMPTY ? PROFILE_NO_STACK : id;
 }
 
 uint64_t profile__class_total(const struct profile *p, enum prof_class c)
@@ -502,7 +522,8 @@ void profile__thread_exit(struct profile *p, uint32_t thread)
 	if (thread >= p->nthreads || p->threads[thread].lane)
 		return;
 	if (p->listener) {
-		struct prof_event e = { PROF_EVENT_THREAD_EXIT, thread, 0, p->tick_ns, 0 };
+		struct prof_event e = { .kind = PROF_EVENT_THREAD_EXIT, .thread = thread,
+					.t_ns = p->tick_ns };
 		p->listener(p->listener_ctx, p, &e);
 	}
 	char buf[256];

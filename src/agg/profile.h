@@ -121,6 +121,14 @@ static inline const char *prof_meta_mode(const struct prof_meta *m)
 	       : m->idle_included ? "wall" : "cpu";
 }
 
+/* The weight a writer draws a stack with: in a --memory profile the bytes
+ * its samples grew the resident memory by (prof_meta.memory; a diff, which
+ * compares samples, keeps counts), else its samples. */
+static inline uint64_t prof_stack_weight(const struct prof_meta *m, const struct prof_stack *s)
+{
+	return m->memory && !m->diff ? s->mem_grow : s->count;
+}
+
 struct profile *profile__new(void);
 void profile__free(struct profile *p);
 
@@ -171,6 +179,9 @@ void profile__add_class(struct profile *p, uint32_t stack, enum prof_class c, ui
 /* A change of the process's resident memory attributed to the stack:
  * growth (bytes > 0) to mem_grow, shrink to mem_shrink. */
 void profile__add_memory(struct profile *p, uint32_t stack, int64_t bytes);
+/* The id of the stack (thread, frames ROOT FIRST), PROFILE_NO_STACK when
+ * the profile has none (a reader of class and memory lines, agg/load.c). */
+uint32_t profile__stack_find(const struct profile *p, uint32_t thread, const uint32_t *frames, size_t n);
 /* Sums over every stack: samples of class c; bytes grown and shrunk. */
 uint64_t profile__class_total(const struct profile *p, enum prof_class c);
 void profile__memory_total(const struct profile *p, uint64_t *grow, uint64_t *shrink);
@@ -181,13 +192,19 @@ const char *profile_class_name(enum prof_class c);
  * while recording (jsonl). PROF_EVENT_ADD: after profile__add interned the
  * sample, thread and stack are its ids (valid until the next thread exit).
  * PROF_EVENT_THREAD_EXIT: BEFORE profile__thread_exit folds `thread` into
- * its lane (its entry, pid, tid and name, still readable); stack is unused. */
-enum prof_event_kind { PROF_EVENT_ADD, PROF_EVENT_THREAD_EXIT };
+ * its lane (its entry, pid, tid and name, still readable); stack is unused.
+ * PROF_EVENT_CLASS: profile__add_class gave `amount` samples of `stack`
+ * (of `thread`) the class `cls`; PROF_EVENT_MEMORY: profile__add_memory
+ * gave it `amount` bytes (> 0 growth, < 0 shrink). t_ns and weight are
+ * unused in both. */
+enum prof_event_kind { PROF_EVENT_ADD, PROF_EVENT_THREAD_EXIT, PROF_EVENT_CLASS, PROF_EVENT_MEMORY };
 struct prof_event {
 	enum prof_event_kind kind;
 	uint32_t thread, stack;
 	uint64_t t_ns;                  /* ADD: the sample's time; EXIT: the last tick's */
 	uint32_t weight;
+	enum prof_class cls;            /* CLASS */
+	int64_t amount;                 /* CLASS: samples; MEMORY: bytes */
 };
 typedef void (*prof_listener_fn)(void *ctx, const struct profile *p, const struct prof_event *e);
 /* Call fn(ctx, p, event) on every profile__add and profile__thread_exit

@@ -770,6 +770,8 @@ out:;
 		const char *hint = fmt->hint;
 		if (hint)
 			cli_note("%s", hint);
+		if (fmt->memory_note && profile__meta(prof)->memory)
+			cli_note("%s", fmt->memory_note);
 	}
 	if (c.verbose && st->samples) {
 		fprintf(stderr, "cspy> cspy used %.1f ms of CPU for %llu samples: %.1f us per sample, "

@@ -194,6 +194,8 @@ int cmd_report(int argc, char **argv)
 			 (unsigned long long)profile__total(p));
 		if (w->hint)
 			cli_note("%s", w->hint);
+		if (w->memory_note && profile__meta(p)->memory)
+			cli_note("%s", w->memory_note);
 	}
 	rc = 0;
 out:

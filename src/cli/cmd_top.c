@@ -464,7 +464,9 @@ static void key(struct top *t, int k, const struct sampler_status *st)
 		return;
 	}
 	switch (k) {
-	case '1': case '2': case '3': case '4':
+	case '1': case '2': case '3': case '4': case '5': case '6':
+		if (k >= '5' && !profile__meta(t->prof)->memory)
+			break;  /* MemOwn, MemTotal: only with --memory */
 		topmodel__sort(t->m, (enum top_sort)(k - '1'));
 		t->dirty = true;
 		break;

@@ -38,6 +38,8 @@ struct topmodel {
 	struct hashmap ftab;            /* (name, file) -> function id */
 
 	uint64_t *own, *total;          /* per key, during an update */
+	uint64_t *mown, *mtotal;        /* per key: bytes grown */
+	uint64_t (*cls)[PROF_NCLASSES]; /* per key: own samples by class */
 	uint32_t *stamp;
 	size_t acc_cap;
 	uint64_t *per_thread;
@@ -50,6 +52,9 @@ struct topmodel {
 	struct top_row *rows;
 	size_t nrows, rows_cap;
 	uint64_t samples;
+	uint64_t cls_samples[PROF_NCLASSES];
+	uint64_t grow, shrink;
+	bool classified;                /* a classified sample was met (sticky) */
 	bool by_line;
 	enum top_sort sort;
 	int busiest;
@@ -74,6 +79,9 @@ void topmodel__free(struct topmodel *m)
 	hashmap__fini(&m->ftab);
 	free(m->own);
 	free(m->total);
+	free(m->mown);
+	free(m->mtotal);
+	free(m->cls);
 	free(m->stamp);
 	free(m->per_thread);
 	free(m->counted);
@@ -146,12 +154,18 @@ void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
 		m->own = xgrow(m->own, &cap, nkeys, sizeof(*m->own));
 		m->total = xrealloc(m->total, cap * sizeof(*m->total));
 		m->stamp = xrealloc(m->stamp, cap * sizeof(*m->stamp));
+		m->mown = xrealloc(m->mown, cap * sizeof(*m->mown));
+		m->mtotal = xrealloc(m->mtotal, cap * sizeof(*m->mtotal));
+		m->cls = xrealloc(m->cls, cap * sizeof(*m->cls));
 		m->acc_cap = cap;
 	}
 	if (nkeys) {
 		memset(m->own, 0, nkeys * sizeof(*m->own));
 		memset(m->total, 0, nkeys * sizeof(*m->total));
 		memset(m->stamp, 0, nkeys * sizeof(*m->stamp));
+		memset(m->mown, 0, nkeys * sizeof(*m->mown));
+		memset(m->mtotal, 0, nkeys * sizeof(*m->mtotal));
+		memset(m->cls, 0, nkeys * sizeof(*m->cls));
 	}
 	size_t nthreads = profile__nthreads(p);
 	m->per_thread = xgrow(m->per_thread, &m->thr_cap, nthreads ? nthreads : 1, sizeof(*m->per_thread));
@@ -162,16 +176,30 @@ void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
 
 	m->by_line = by_line;
 	m->samples = 0;
+	memset(m->cls_samples, 0, sizeof(m->cls_samples));
+	m->grow = m->shrink = 0;
 	size_t nstacks = profile__nstacks(p);
 	for (size_t si = 0; si < nstacks; si++) {
 		const struct prof_stack *st = profile__stack_at(p, (uint32_t)si);
-		if (st->count <= st->marked)
+		/* bytes may come after the samples (attributed at the tick's end) */
+		uint64_t g = st->mem_grow > st->mem_grow_marked ? st->mem_grow - st->mem_grow_marked : 0;
+		uint64_t sh = st->mem_shrink > st->mem_shrink_marked
+			      ? st->mem_shrink - st->mem_shrink_marked : 0;
+		if (st->count <= st->marked && !g && !sh)
 			continue;
-		uint64_t c = st->count - st->marked;
+		uint64_t c = st->count > st->marked ? st->count - st->marked : 0;
 		m->per_thread[st->thread] += c;
 		if (!m->counted[st->thread])
 			continue;
 		m->samples += c;
+		m->grow += g;
+		m->shrink += sh;
+		uint64_t cc[PROF_NCLASSES];
+		m->classified = m->classified || st->cls[0] || st->cls[1] || st->cls[2];
+		for (int k = 0; k < PROF_NCLASSES; k++) {
+			cc[k] = st->cls[k] > st->cls_marked[k] ? st->cls[k] - st->cls_marked[k] : 0;
+			m->cls_samples[k] += cc[k];
+		}
 		uint32_t key = NO_KEY;
 		for (uint32_t k = 0; k < st->n; k++) {
 			uint32_t f = st->frames[k];
@@ -180,19 +208,26 @@ void topmodel__update(struct topmodel *m, const struct profile *p, bool by_line,
 				continue;
 			m->stamp[key] = (uint32_t)(si + 1);
 			m->total[key] += c;
+			m->mtotal[key] += g;
 		}
-		if (key != NO_KEY)      /* the leaf */
+		if (key != NO_KEY) {    /* the leaf */
 			m->own[key] += c;
+			m->mown[key] += g;
+			for (int k = 0; k < PROF_NCLASSES; k++)
+				m->cls[key][k] += cc[k];
+		}
 	}
 
 	m->nrows = 0;
 	for (size_t k = 0; k < nkeys; k++) {
-		if (!m->total[k])
+		if (!m->total[k] && !m->mtotal[k])
 			continue;
 		m->rows = xgrow(m->rows, &m->rows_cap, m->nrows + 1, sizeof(*m->rows));
 		m->rows[m->nrows++] = (struct top_row){
 			.frame = by_line ? (uint32_t)k : m->func_rep[k],
 			.own = m->own[k], .total = m->total[k],
+			.cls = { m->cls[k][0], m->cls[k][1], m->cls[k][2] },
+			.mem_own = m->mown[k], .mem_total = m->mtotal[k],
 		};
 	}
 	m->busiest = -1;
@@ -226,12 +261,34 @@ static int by_total(const void *pa, const void *pb)
 	return c ? c : a->frame < b->frame ? -1 : a->frame > b->frame;
 }
 
+static int by_mem_own(const void *pa, const void *pb)
+{
+	const struct top_row *a = pa, *b = pb;
+	int c = cmp_u64_desc(a->mem_own, b->mem_own);
+	if (!c)
+		c = cmp_u64_desc(a->mem_total, b->mem_total);
+	return c ? c : by_own(pa, pb);
+}
+
+static int by_mem_total(const void *pa, const void *pb)
+{
+	const struct top_row *a = pa, *b = pb;
+	int c = cmp_u64_desc(a->mem_total, b->mem_total);
+	if (!c)
+		c = cmp_u64_desc(a->mem_own, b->mem_own);
+	return c ? c : by_total(pa, pb);
+}
+
 void topmodel__sort(struct topmodel *m, enum top_sort key)
 {
+	if ((unsigned)key >= TOP_NSORT)
+		key = TOP_SORT_OWN;
 	m->sort = key;
-	bool total = key == TOP_SORT_TOTAL || key == TOP_SORT_TOTAL_TIME;
+	int (*cmp)(const void *, const void *) =
+		key == TOP_SORT_MEM_OWN ? by_mem_own : key == TOP_SORT_MEM_TOTAL ? by_mem_total
+		: key == TOP_SORT_TOTAL || key == TOP_SORT_TOTAL_TIME ? by_total : by_own;
 	if (m->nrows > 1)
-		qsort(m->rows, m->nrows, sizeof(*m->rows), total ? by_total : by_own);
+		qsort(m->rows, m->nrows, sizeof(*m->rows), cmp);
 }
 
 size_t topmodel__nrows(const struct topmodel *m) { return m->nrows; }
@@ -239,6 +296,22 @@ const struct top_row *topmodel__rows(const struct topmodel *m) { return m->rows;
 bool topmodel__by_line(const struct topmodel *m) { return m->by_line; }
 enum top_sort topmodel__sort_key(const struct topmodel *m) { return m->sort; }
 uint64_t topmodel__samples(const struct topmodel *m) { return m->samples; }
+
+uint64_t topmodel__class_samples(const struct topmodel *m, enum prof_class c)
+{
+	return (unsigned)c < PROF_NCLASSES ? m->cls_samples[c] : 0;
+}
+
+bool topmodel__classified(const struct topmodel *m)
+{
+	return m->classified;
+}
+
+void topmodel__memory(const struct topmodel *m, uint64_t *grow, uint64_t *shrink)
+{
+	*grow = m->grow;
+	*shrink = m->shrink;
+}
 int topmodel__busiest_thread(const struct topmodel *m) { return m->busiest; }
 
 /* The order of the cycle: <0, 0, >0 as a comes before, with or after b. */

@@ -3,7 +3,8 @@
  * The table of `cspy top`, computed from a profile: one row per line of code
  * (or per function), with its "own" samples (it was the leaf frame) and its
  * "total" samples (it was anywhere in the stack; a recursive function counts
- * once per sample). Only the samples since the last reset count: a reset
+ * once per sample), the own samples' python/native/system split and, with
+ * --memory, the bytes grown as own and total. Only the samples since the last reset count: a reset
  * marks every stack's count in the profile (profile__mark, kept when exited
  * threads are folded into lanes; every model of one profile shares it), and
  * an update subtracts it. The
@@ -26,16 +27,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct profile;
+#include "agg/profile.h"
+
 struct topmodel;
 
-/* The four columns, keys 1-4. */
+/* The sortable columns, keys 1-4 (5-6 with --memory). */
 enum top_sort {
 	TOP_SORT_OWN,           /* %Own */
 	TOP_SORT_TOTAL,         /* %Total */
 	TOP_SORT_OWN_TIME,      /* OwnTime (same order as %Own) */
 	TOP_SORT_TOTAL_TIME,    /* TotalTime (same order as %Total) */
+	TOP_SORT_MEM_OWN,       /* MemOwn: bytes grown with it as the leaf */
+	TOP_SORT_MEM_TOTAL,     /* MemTotal: bytes grown with it anywhere in the stack */
 };
+#define TOP_NSORT 6
 
 /* Which threads the table counts. */
 enum top_sel_kind {
@@ -63,6 +68,9 @@ struct top_cycle {
 struct top_row {
 	uint32_t frame;         /* profile frame id: the line, or the function's first-seen frame */
 	uint64_t own, total;    /* samples since the reset */
+	uint64_t cls[PROF_NCLASSES];    /* of own: python / native / system (prof_stack.cls) */
+	uint64_t mem_own, mem_total;    /* bytes of resident-memory growth (--memory), as own
+					 * and total */
 };
 
 struct topmodel *topmodel__new(void);
@@ -85,6 +93,15 @@ bool topmodel__by_line(const struct topmodel *m);
 enum top_sort topmodel__sort_key(const struct topmodel *m);
 /* Stacks (thread samples) in the view: the denominator of the percentages. */
 uint64_t topmodel__samples(const struct topmodel *m);
+/* Of those, the samples of class c (the view's python/native/system split;
+ * all 0 in a profile without it). */
+uint64_t topmodel__class_samples(const struct topmodel *m, enum prof_class c);
+/* Bytes of resident memory grown and shrunk in the view since the reset
+ * (--memory; else 0). */
+void topmodel__memory(const struct topmodel *m, uint64_t *grow, uint64_t *shrink);
+/* Has any update met a classified sample (since the model's start, not only
+ * since the reset)? Then the split's columns stay, also right after a reset. */
+bool topmodel__classified(const struct topmodel *m);
 /* The live profile thread (not a lane) with the most samples since the
  * reset, whatever the selection, or -1 when there is none. A profile index:
  * valid until the profile's next profile__thread_exit. */

@@ -8,6 +8,12 @@
  * shared out in a fixed order: header, then the table's title, the locals
  * pane (up to half of what is left), the rows, and the last line (hints or
  * a message); on a tiny screen the header is cut and the last line kept.
+ *
+ * With the python/native/system split (prof_meta.classified, or classified
+ * samples met by the model: topmodel__classified) the header has the view's split and the table three
+ * columns, %Py %Nat %Sys of each row's own samples; with --memory
+ * (prof_meta.memory) the header has the bytes grown and shrunk and the
+ * table MemOwn and MemTotal (bytes grown, keys 5 and 6 sort by them).
  */
 #include "tui/topview.h"
 
@@ -25,6 +31,7 @@
 static const char *const sort_names[] = {
 	[TOP_SORT_OWN] = "%Own", [TOP_SORT_TOTAL] = "%Total",
 	[TOP_SORT_OWN_TIME] = "OwnTime", [TOP_SORT_TOTAL_TIME] = "TotalTime",
+	[TOP_SORT_MEM_OWN] = "MemOwn", [TOP_SORT_MEM_TOTAL] = "MemTotal",
 };
 
 static const char *const help_text[] = {
@@ -44,12 +51,45 @@ static const char *const help_text[] = {
 	"Percentages are of the samples of the threads shown. A sample stands",
 	"for the wall time since the reset divided by the sampling ticks in it",
 	"(1/rate when sampling keeps up): times are samples x that, in seconds.",
+	"%Py %Nat %Sys: of the own samples, running bytecode (python), in C code",
+	"(native) or in the kernel (system).",
+	"MemOwn, MemTotal (--memory; keys 5, 6 sort): resident memory grown while",
+	"the line was the leaf / anywhere in the stack (per sampling interval).",
 	"",
 	"Press any key to close this help.",
 };
 
 static const char HINTS[] =
 	"Keys: 1-4 sort  L line/fn  t/T thread  A all  R reset  spc pause  ? help  q quit";
+static const char HINTS_MEMORY[] =
+	"Keys: 1-6 sort  L line/fn  t/T thread  A all  R reset  spc pause  ? help  q quit";
+
+/* The columns of this view. */
+static bool show_classes(const struct topmodel *m, const struct profile *p)
+{
+	return profile__meta(p)->classified || topmodel__classified(m);
+}
+
+static bool show_memory(const struct profile *p)
+{
+	return profile__meta(p)->memory && !profile__meta(p)->diff;
+}
+
+/* bytes in at most 7 columns: "512B", "1.5K", "200.0M", "12.3G". */
+static void fmt_bytes(char *b, size_t n, uint64_t v)
+{
+	static const char units[] = "BKMGTPE";
+	double d = (double)v;
+	int u = 0;
+	while (d >= 1024 && u < 6) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(b, n, "%lluB", (unsigned long long)v);
+	else
+		snprintf(b, n, d < 100 ? "%.1f%c" : "%.0f%c", d, units[u]);
+}
 
 static int cp_width(long cp)
 {
@@ -108,6 +148,7 @@ static char *safe_cut(const char *s, int width, bool pad)
 struct ctx {
 	struct topview *v;
 	const struct topview_opts *o;
+	const struct profile *p;
 };
 
 static void add(struct ctx *c, enum term_style style, const char *fmt, ...)
@@ -209,6 +250,22 @@ static void header(struct ctx *c, const struct top_header *h, const struct topmo
 		snprintf(gil, sizeof(gil), "%.2f%%", pct(h->gil_samples, h->samples));
 	add(c, TERM_PLAIN, "GIL: %s, Active: %.2f%%, Threads: %d%s", gil,
 	    pct(h->active_samples, h->thread_samples), h->threads, procs);
+	if (show_classes(m, c->p)) {    /* the view's split, of the samples shown */
+		uint64_t n = topmodel__samples(m);
+		add(c, TERM_PLAIN, "Split: python %.2f%%, native %.2f%%, system %.2f%% (of %llu samples)",
+		    pct(topmodel__class_samples(m, PROF_CLASS_PYTHON), n),
+		    pct(topmodel__class_samples(m, PROF_CLASS_NATIVE), n),
+		    pct(topmodel__class_samples(m, PROF_CLASS_SYSTEM), n), (unsigned long long)n);
+	}
+	if (show_memory(c->p)) {
+		uint64_t grow, shrink;
+		char g[32], s[32];
+		topmodel__memory(m, &grow, &shrink);
+		fmt_bytes(g, sizeof(g), grow);
+		fmt_bytes(s, sizeof(s), shrink);
+		add(c, TERM_PLAIN, "Memory: grown %s (%llu bytes), shrunk %s (%llu bytes)", g,
+		    (unsigned long long)grow, s, (unsigned long long)shrink);
+	}
 	add(c, h->paused ? TERM_NOTE : TERM_PLAIN, "Thread: %s   Sort: %s   View: by %s%s",
 	    h->thread_label ? h->thread_label : "all", sort_names[topmodel__sort_key(m)],
 	    topmodel__by_line(m) ? "line" : "function", h->paused ? "   PAUSED" : "");
@@ -224,17 +281,30 @@ static void row(struct ctx *c, const struct top_row *r, const struct top_header 
 	profile_frame_label(&f, c->o->full_filenames, label, LABEL_MAX);
 	uint64_t n = topmodel__samples(m);
 	double per = h->sample_s > 0 ? h->sample_s : 1;
-	add(c, TERM_PLAIN, "%6.2f%% %7.2f%% %8.2fs %9.2fs  %s", pct(r->own, n), pct(r->total, n),
-	    (double)r->own * per, (double)r->total * per, label);
+	char cls[32] = "", mem[40] = "";
+	if (show_classes(m, p) && r->own)
+		snprintf(cls, sizeof(cls), " %4.0f%% %4.0f%% %4.0f%%", pct(r->cls[0], r->own),
+			 pct(r->cls[1], r->own), pct(r->cls[2], r->own));
+	else if (show_classes(m, p))    /* no own samples: nothing to split */
+		snprintf(cls, sizeof(cls), " %5s %5s %5s", "-", "-", "-");
+	if (show_memory(p)) {
+		char a[16], b[16];
+		fmt_bytes(a, sizeof(a), r->mem_own);
+		fmt_bytes(b, sizeof(b), r->mem_total);
+		snprintf(mem, sizeof(mem), " %7s %8s", a, b);
+	}
+	add(c, TERM_PLAIN, "%6.2f%% %7.2f%% %8.2fs %9.2fs%s%s  %s", pct(r->own, n), pct(r->total, n),
+	    (double)r->own * per, (double)r->total * per, cls, mem, label);
 }
 
 void topview__render(struct topview *v, const struct top_header *h, const struct topmodel *m,
 		     const struct profile *p, const struct topview_opts *o)
 {
 	topview__release(v);
-	struct ctx c = { .v = v, .o = o };
+	struct ctx c = { .v = v, .o = o, .p = p };
 	bool bounded = o->height > 0;
-	const char *footer = h->message ? h->message : o->hints ? HINTS : NULL;
+	const char *footer = h->message ? h->message : o->hints ? show_memory(p) ? HINTS_MEMORY : HINTS
+			     : NULL;
 	size_t nfooter = footer ? 1 : 0;
 
 	header(&c, h, m);
@@ -255,7 +325,8 @@ void topview__render(struct topview *v, const struct top_header *h, const struct
 		for (size_t i = 0; i < nhelp && i < avail; i++)
 			add(&c, TERM_PLAIN, "%s", help_text[i]);
 	} else if (avail > 0) {
-		add(&c, TERM_TITLE, "%7s %8s %9s %10s  %s", "%Own", "%Total", "OwnTime", "TotalTime",
+		add(&c, TERM_TITLE, "%7s %8s %9s %10s%s%s  %s", "%Own", "%Total", "OwnTime", "TotalTime",
+		    show_classes(m, p) ? "   %Py  %Nat  %Sys" : "", show_memory(p) ? "  MemOwn MemTotal" : "",
 		    topmodel__by_line(m) ? "Function (filename:line)" : "Function (filename)");
 		avail = bounded ? avail - 1 : avail;
 		size_t pane = h->npane ? h->npane + 2 : 0;     /* blank line, title, lines */

@@ -24,6 +24,13 @@
  * threads of that name ran at once, not one per thread ever seen. Tracks get
  * TIDs from LANE_TID0 up (above any real TID: the kernel's PID_MAX_LIMIT)
  * and the name "PATTERN (exited threads)".
+ *
+ * A --memory profile (prof_meta.memory, not a diff) adds a counter track
+ * per live thread, "memory (thread TID)": at the end of each run the bytes
+ * grown and shrunk so far. The profile keeps bytes per stack, not per
+ * sample, so a run is given its stack's bytes in proportion to its samples
+ * (exact totals at the end): the track shows when a stack ran, not when
+ * each byte came. Lanes of exited threads have none.
  */
 #include "writers/chrometrace.h"
 
@@ -59,6 +66,7 @@ struct ct {
 	uint32_t *open;         /* frame ids currently begun, root first */
 	size_t nopen, open_cap;
 	int next_lane_tid;
+	uint64_t *seen;         /* --memory: per stack, its samples replayed so far; NULL: none */
 };
 
 static int cmp_by_label(const void *a, const void *b, void *arg)
@@ -158,9 +166,48 @@ static void end_to(struct ct *c, size_t keep, uint64_t ts_us)
 		event(c, false, c->open[--c->nopen], ts_us);
 }
 
+/* --memory: the bytes of stack st after `seen` of its samples (in
+ * proportion; all of them at the last). */
+static uint64_t share(uint64_t bytes, uint64_t seen, uint64_t count)
+{
+	if (!count || seen >= count)
+		return bytes;
+	return (uint64_t)((double)bytes * (double)seen / (double)count);
+}
+
+/* --memory: thread tid's counter track, each run's stack's share of bytes
+ * added at the run's end. */
+static void write_memory_track(struct ct *c, int pid, int tid, const struct prof_run *runs, size_t nruns,
+			       uint64_t tail_ns)
+{
+	uint64_t grown = 0, shrunk = 0, now = 0;
+	char b[160];
+	for (size_t r = 0; r < nruns && !c->ob.err; r++) {
+		const struct prof_stack *st = profile__stack_at(c->p, runs[r].stack);
+		uint64_t before = c->seen[runs[r].stack], after = before + runs[r].count;
+		c->seen[runs[r].stack] = after;
+		grown += share(st->mem_grow, after, st->count) - share(st->mem_grow, before, st->count);
+		shrunk += share(st->mem_shrink, after, st->count) - share(st->mem_shrink, before, st->count);
+		uint64_t ts = (runs[r].t_last_ns + tail_ns) / 1000;
+		if (ts < now)
+			ts = now;
+		now = ts;
+		if (!c->first_event)
+			outbuf__mem(&c->ob, ",", 1);
+		c->first_event = false;
+		int n = snprintf(b, sizeof(b), "{\"ph\":\"C\",\"name\":\"memory (thread %d)\",\"pid\":%d,"
+				 "\"tid\":%d,\"ts\":%llu,\"args\":{\"grown\":%llu,\"shrunk\":%llu}}", tid, pid,
+				 tid, (unsigned long long)ts, (unsigned long long)grown,
+				 (unsigned long long)shrunk);
+		outbuf__mem(&c->ob, b, (size_t)n);
+	}
+}
+
 static void write_thread(struct ct *c, int pid, int tid, const struct prof_run *runs, size_t nruns,
 			 uint64_t period_ns)
 {
+	if (c->seen && nruns)
+		write_memory_track(c, pid, tid, runs, nruns, period_ns ? period_ns : 1000);
 	c->suffix_len = (size_t)snprintf(c->suffix, sizeof(c->suffix), ",\"pid\":%d,\"tid\":%d}",
 					 pid, tid);
 	c->nopen = 0;
@@ -312,6 +359,8 @@ int chrometrace_write(FILE *f, const struct profile *p, const struct chrometrace
 	double rate = profile_sample_rate(m);   /* measured: see agg/profile.h */
 	uint64_t period_ns = rate > 0 && 1e9 / rate >= 1 ? (uint64_t)(1e9 / rate) : 0;
 	frames_build(c, o->full_filenames);
+	if (m->memory && !m->diff)
+		c->seen = xcalloc(profile__nstacks(p) + 1, sizeof(*c->seen));
 
 	outbuf__str(&c->ob, "{\"traceEvents\":[");
 	write_metadata(c);
@@ -338,6 +387,7 @@ int chrometrace_write(FILE *f, const struct profile *p, const struct chrometrace
 	free(c->part);
 	free(c->part_off);
 	free(c->open);
+	free(c->seen);
 	free(c);
 	return err;
 }

@@ -6,6 +6,8 @@
  * equal text (the same stack seen in several threads) are merged by adding
  * their counts, and the result is written with every write checked. A
  * differential profile (cspy diff) gets its base count before the count.
+ * A --memory profile (prof_meta.memory) counts bytes grown instead of
+ * samples (prof_stack_weight); a stack that grew nothing has no line.
  */
 #include "writers/collapsed.h"
 
@@ -55,7 +57,8 @@ int collapsed_write(FILE *f, const struct profile *p, const struct collapsed_opt
 	if (!o)
 		o = &def;
 	size_t nframes = profile__nframes(p), nstacks = profile__nstacks(p);
-	bool diff = profile__meta(p)->diff;
+	const struct prof_meta *meta = profile__meta(p);
+	bool diff = meta->diff;
 	char **label = xcalloc(nframes ? nframes : 1, sizeof(*label));
 	size_t *label_len = xcalloc(nframes ? nframes : 1, sizeof(*label_len));
 	for (uint32_t i = 0; i < nframes; i++) {
@@ -70,7 +73,8 @@ int collapsed_write(FILE *f, const struct profile *p, const struct collapsed_opt
 	size_t *off = xcalloc(nstacks ? nstacks : 1, sizeof(*off));
 	for (uint32_t i = 0; i < nstacks; i++) {
 		const struct prof_stack *st = profile__stack_at(p, i);
-		if (!st->n || (!st->count && !(diff && st->base)))
+		uint64_t weight = prof_stack_weight(meta, st);
+		if (!st->n || (!weight && !(diff && st->base)))
 			continue;
 		size_t need = 0;
 		for (uint32_t k = 0; k < st->n; k++)
@@ -84,7 +88,7 @@ int collapsed_write(FILE *f, const struct profile *p, const struct collapsed_opt
 			buf_n += label_len[st->frames[k]];
 		}
 		lines[nlines].len = buf_n - off[nlines];
-		lines[nlines].count = st->count;
+		lines[nlines].count = weight;
 		lines[nlines].base = st->base;
 		nlines++;
 	}

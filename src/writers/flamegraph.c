@@ -25,6 +25,15 @@
  * other profile takes none of those paths and is drawn byte for byte as
  * before.
  *
+ * A --memory profile (prof_meta.memory, not a diff) is drawn with bytes of
+ * resident-memory growth as widths (prof_stack_weight): the title says
+ * "Memory growth", the tooltips bytes and MiB, the line under the title the
+ * growth and the shrink (which is not drawn). A profile with the
+ * python/native/system split (prof_meta.classified) gives each frame its
+ * samples' split (data-c="PYTHON,NATIVE,SYSTEM", and in the tooltip) and a
+ * "By class" control: flamegraph.js then colours frames by class (?c=1).
+ * Other profiles are written as before.
+ *
  * Frames are formatted with a few appends to the shared output buffer
  * (writers/outbuf.h) instead of printf, which dominated the run time.
  * All numbers are printed from integers (hundredths), never with %f, so the
@@ -73,6 +82,8 @@ struct node {
 	uint64_t n;             /* samples in this frame and below */
 	uint64_t s;             /* samples left of it (its first sample offset) */
 	uint64_t b;             /* a diff: the base profile's samples in this frame and below */
+	uint64_t k;             /* samples in this frame and below (n is bytes with --memory) */
+	uint64_t c[PROF_NCLASSES];      /* classified: k's python/native/system samples */
 };
 
 struct fg {
@@ -90,6 +101,8 @@ struct fg {
 	size_t norder;
 	uint32_t max_depth;
 	bool diff;              /* a differential profile: coloured by change */
+	bool memory;            /* widths are bytes grown (prof_meta.memory, not a diff) */
+	bool classified;        /* frames carry their samples' class split */
 	double max_change;      /* a diff: the largest |change of share| of a kept frame */
 };
 
@@ -270,7 +283,7 @@ static uint32_t node_child(struct fg *fg, uint32_t parent, uint32_t label)
 	}
 	uint32_t id = (uint32_t)fg->nnodes;
 	fg->nodes = xgrow(fg->nodes, &fg->nodes_cap, fg->nnodes + 1, sizeof(*fg->nodes));
-	fg->nodes[id] = (struct node){ label, parent, NONE, NONE, 0, 0, 0, 0 };
+	fg->nodes[id] = (struct node){ label, parent, NONE, NONE, 0, 0, 0, 0, 0, { 0 } };
 	fg->nnodes++;
 	hashmap__insert(&fg->child_tab, &pos, id);
 	return id;
@@ -287,27 +300,36 @@ static int cmp_siblings(const void *a, const void *b, void *arg)
 	return rx < ry ? -1 : rx > ry;
 }
 
+/* A stack of weight w (samples, or bytes) is in the node's frame or below. */
+static void node_add(struct node *nd, const struct prof_stack *st, uint64_t w)
+{
+	nd->n += w;
+	nd->b += st->base;
+	nd->k += st->count;
+	for (int c = 0; c < PROF_NCLASSES; c++)
+		nd->c[c] += st->cls[c];
+}
+
 static void tree_build(struct fg *fg, bool reverse)
 {
 	hashmap__init(&fg->child_tab, 1024);
 	fg->nodes = xgrow(NULL, &fg->nodes_cap, 1, sizeof(*fg->nodes));
-	fg->nodes[0] = (struct node){ 0, NONE, NONE, NONE, 0, 0, 0, 0 };
+	fg->nodes[0] = (struct node){ 0, NONE, NONE, NONE, 0, 0, 0, 0, 0, { 0 } };
 	fg->nnodes = 1;
 	size_t ns = profile__nstacks(fg->p);
 	for (uint32_t sid = 0; sid < ns; sid++) {
 		const struct prof_stack *st = profile__stack_at(fg->p, sid);
-		if (!st->count && !(fg->diff && st->base))
+		uint64_t w = prof_stack_weight(profile__meta(fg->p), st);
+		if (!w && !(fg->diff && st->base))
 			continue;
 		uint32_t cur = 0;
-		fg->nodes[0].n += st->count;
-		fg->nodes[0].b += st->base;
+		node_add(&fg->nodes[0], st, w);
 		for (uint32_t k = 0; k < st->n; k++) {
 			uint32_t fid = st->frames[reverse ? st->n - 1 - k : k];
 			if (fid >= profile__nframes(fg->p))
 				continue;
 			cur = node_child(fg, cur, fg->frame_label[fid]);
-			fg->nodes[cur].n += st->count;
-			fg->nodes[cur].b += st->base;
+			node_add(&fg->nodes[cur], st, w);
 		}
 	}
 	/* Link siblings in label order: sort all non-root nodes by (parent, rank). */
@@ -519,6 +541,31 @@ static void write_subtitle(struct outbuf *out, const struct prof_meta *m, uint64
 	outbuf__str(out, total == 1 ? " thread sample</text>\n" : " thread samples</text>\n");
 }
 
+/* bytes as MiB with two decimals ("200.00 MiB"). */
+static void out_mib(struct outbuf *o, uint64_t bytes)
+{
+	out_fixed2(o, (double)bytes / (1024.0 * 1024.0));
+	outbuf__str(o, " MiB");
+}
+
+/* A --memory profile's line under the title: the growth the widths show,
+ * the shrink apart (not drawn), and the samples they came with. */
+static void write_memory_subtitle(struct outbuf *out, const struct profile *p, uint64_t samples,
+				  double cx)
+{
+	uint64_t grow, shrink;
+	profile__memory_total(p, &grow, &shrink);
+	outbuf__str(out, "<text id=\"subtitle\" x=\"");
+	out_num(out, cx);
+	outbuf__str(out, "\" y=\"44\">Memory grown: ");
+	out_mib(out, grow);
+	outbuf__str(out, ", shrunk: ");
+	out_mib(out, shrink);
+	outbuf__str(out, " (not drawn), ");
+	outbuf__u64(out, samples);
+	outbuf__str(out, samples == 1 ? " thread sample</text>\n" : " thread samples</text>\n");
+}
+
 /* ---- differential colours (cspy diff) ---- */
 
 /* Below this largest change (1 % of the samples) colours are not stretched
@@ -612,12 +659,38 @@ static void write_frame(struct outbuf *out, const struct fg *fg, uint32_t id,
 		outbuf__str(out, "\" data-b=\"");
 		outbuf__u64(out, nd->b);
 	}
+	if (fg->classified && fg->memory) {      /* the samples the split is of */
+		outbuf__str(out, "\" data-k=\"");
+		outbuf__u64(out, nd->k);
+	}
+	if (fg->classified) {
+		outbuf__str(out, "\" data-c=\"");
+		for (int c = 0; c < PROF_NCLASSES; c++) {
+			if (c)
+				outbuf__mem(out, ",", 1);
+			outbuf__u64(out, nd->c[c]);
+		}
+	}
 	outbuf__str(out, "\"><title>");
 	out_escaped(out, l->str, l->len);
 	outbuf__str(out, " (");
 	outbuf__u64(out, nd->n);
-	outbuf__str(out, nd->n == 1 ? " sample, " : " samples, ");
+	if (fg->memory) {
+		outbuf__str(out, nd->n == 1 ? " byte = " : " bytes = ");
+		out_mib(out, nd->n);
+		outbuf__str(out, ", ");
+	} else {
+		outbuf__str(out, nd->n == 1 ? " sample, " : " samples, ");
+	}
 	out_pct(out, nd->n, total);
+	if (fg->classified && nd->k) {  /* the split of its samples */
+		for (int c = 0; c < PROF_NCLASSES; c++) {
+			outbuf__str(out, c ? "% " : "%; ");
+			outbuf__str(out, profile_class_name((enum prof_class)c));
+			outbuf__mem(out, " ", 1);
+			out_pct(out, nd->c[c], nd->k);
+		}
+	}
 	if (fg->diff) {         /* both counts and shares, and the change */
 		outbuf__str(out, "%; base ");
 		outbuf__u64(out, nd->b);
@@ -672,7 +745,8 @@ int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_o
 		title = "Flame Graph";
 	double usable = o.width - 2 * PAD_X;
 
-	struct fg fg = { .p = p, .diff = meta->diff };
+	struct fg fg = { .p = p, .diff = meta->diff, .memory = meta->memory && !meta->diff,
+			 .classified = meta->classified };
 	labels_build(&fg, o.full_filenames);
 	tree_build(&fg, o.reverse);
 	uint64_t total = fg.nodes[0].n;
@@ -682,7 +756,9 @@ int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_o
 		diff_scale(&fg);
 
 	size_t tlen;
-	char *ctitle = xml_clean(title, &tlen);
+	char *mtitle = fg.memory ? xasprintf("Memory growth: %s", title) : NULL;
+	char *ctitle = xml_clean(mtitle ? mtitle : title, &tlen);
+	free(mtitle);
 	uint32_t rows = fg.norder ? fg.max_depth + 1 : 2;
 	uint64_t bottom = TOP + (uint64_t)rows * FRAME_H + 18;
 	uint64_t height = bottom + 10, width = (uint64_t)o.width;
@@ -717,8 +793,16 @@ int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_o
 	outbuf__str(out, "\" y=\"44\">Search</text>\n<text id=\"case\" x=\"");
 	out_num(out, width - PAD_X - 9 * CHAR_W);
 	outbuf__str(out, "\" y=\"44\">[ ] Ignore Case</text>\n");
+	if (fg.classified) {    /* flamegraph.js: colour by class */
+		outbuf__str(out, "<text id=\"classes\" x=\"");
+		out_num(out, width - PAD_X - 27 * CHAR_W);
+		outbuf__str(out, "\" y=\"44\" style=\"text-anchor:end;cursor:pointer;fill:#1f4e9e\">"
+			"[ ] By class</text>\n");
+	}
 	if (fg.diff)
 		write_diff_subtitle(out, fg.nodes[0].b, total, o.width / 2.0);
+	else if (fg.memory)
+		write_memory_subtitle(out, p, fg.nodes[0].k, o.width / 2.0);
 	else
 		write_subtitle(out, meta, total, o.width / 2.0);
 	outbuf__str(out, "<text id=\"details\" x=\"" STR(PAD_X) "\" y=\"");
@@ -731,8 +815,9 @@ int flamegraph_write(FILE *f, const struct profile *p, const struct flamegraph_o
 	if (!total) {
 		outbuf__str(out, "<text id=\"empty\" x=\"");
 		out_num(out, o.width / 2.0);
-		outbuf__str(out, "\" y=\"" STR(TOP) "\" dy=\"" STR(FRAME_H) "\" text-anchor=\"middle\">"
-			"No samples were collected.</text>\n");
+		outbuf__str(out, "\" y=\"" STR(TOP) "\" dy=\"" STR(FRAME_H) "\" text-anchor=\"middle\">");
+		outbuf__str(out, fg.memory ? "No memory growth was recorded.</text>\n"
+				: "No samples were collected.</text>\n");
 	}
 	outbuf__str(out, "<g id=\"frames\">\n");
 	for (size_t i = 0; i < fg.norder; i++)

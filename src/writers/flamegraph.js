@@ -16,6 +16,10 @@
 //   - a case-insensitive toggle for the search (the "Ignore Case" control or
 //     the i key; ?i=1 in the URL): the regex gets the i flag,
 //   - a details line naming the frame under the mouse,
+//   - with the python/native/system split (frames with data-c="P,N,S" and a
+//     "By class" control, or the c key; ?c=1 in the URL): each frame coloured
+//     by its samples' classes, python orange, native blue, system red, the
+//     samples not classified grey, mixed in proportion,
 //   - the drawing fills the window and follows its resizes (as inferno's
 //     does): the writer drew it for a fixed width; the script makes the SVG
 //     as wide as its window and places the frames for that width again.
@@ -32,6 +36,8 @@
 	var resetEl = doc.getElementById('reset');
 	var searchEl = doc.getElementById('search');
 	var caseEl = doc.getElementById('case');
+	var classesEl = doc.getElementById('classes');
+	var byClass = false;
 	var svg = doc.documentElement;
 	var frames = [];
 	var root = null;
@@ -65,6 +71,8 @@
 				label: labelOf(title.textContent),
 				chars: null,    // code points, when first needed
 				fill: rect.getAttribute('fill'),
+				kindFill: rect.getAttribute('fill'),
+				cls: g.getAttribute('data-c'),
 				// what is drawn now, to touch only what changes
 				x: rect.getAttribute('x'),
 				w: rect.getAttribute('width'),
@@ -223,6 +231,7 @@
 				right[k].setAttribute('x', String(w - pad));
 		if (caseEl && searchEl)
 			caseEl.setAttribute('x', String(w - pad - searchEl.getComputedTextLength() - 3 * charWidth));
+		placeClasses();
 		if (!root)
 			return;
 		fullWidth = w - 2 * x0;
@@ -240,6 +249,41 @@
 		}
 		if (current !== null)
 			search(current);
+	}
+
+	// The colour of a frame's class split "P,N,S" of its k samples: the
+	// classes' colours mixed by their shares, the rest grey.
+	var CLASS_RGB = [[240, 150, 40], [60, 120, 220], [210, 50, 50]];
+	function classFill(cls, k) {
+		var c = cls.split(',').map(Number), rgb = [0, 0, 0], left = k;
+		for (var i = 0; i < 3; i++) {
+			left -= c[i];
+			for (var j = 0; j < 3; j++)
+				rgb[j] += CLASS_RGB[i][j] * c[i] / k;
+		}
+		for (var m = 0; m < 3; m++)
+			rgb[m] = Math.round(rgb[m] + 200 * Math.max(left, 0) / k);
+		return 'rgb(' + rgb.join(',') + ')';
+	}
+
+	function setByClass(on) {
+		if (!classesEl)
+			return;
+		byClass = on;
+		classesEl.style.fontWeight = on ? 'bold' : '';
+		classesEl.textContent = on ? '[x] By class' : '[ ] By class';
+		for (var i = 0; i < frames.length; i++) {
+			var f = frames[i];
+			var c = f.cls ? f.cls.split(',').map(Number) : null;
+			// data-k: the samples, when the widths are bytes (--memory)
+			var kk = Number(f.g.getAttribute('data-k')) || f.n;
+			f.fill = on && c && kk > 0 ? classFill(f.cls, kk) : f.kindFill;
+		}
+		if (current !== null)
+			search(current);
+		else
+			for (var n = 0; n < frames.length; n++)
+				frames[n].rect.setAttribute('fill', frames[n].fill);
 	}
 
 	function showMatched(text) {
@@ -310,10 +354,18 @@
 	}
 
 	// The case toggle sits left of the Search control, whose text changes.
+	// The class toggle sits left of the case toggle.
+	function placeClasses() {
+		if (classesEl && caseEl)
+			classesEl.setAttribute('x', String(Number(caseEl.getAttribute('x')) -
+				caseEl.getComputedTextLength() - 3 * charWidth));
+	}
+
 	function placeCase() {
 		if (caseEl && searchEl && viewW)
 			caseEl.setAttribute('x', String(Number(searchEl.getAttribute('x')) -
 				searchEl.getComputedTextLength() - 3 * charWidth));
+		placeClasses();
 	}
 
 	// Keep ?s=TERM (and i=1) in the address so a reload or a shared link
@@ -355,6 +407,10 @@
 		caseEl.addEventListener('click', function () {
 			setIgnoreCase(!ignoreCase);
 		});
+	if (classesEl)
+		classesEl.addEventListener('click', function () {
+			setByClass(!byClass);
+		});
 	searchEl.addEventListener('click', function () {
 		if (current !== null)
 			clearSearch();
@@ -386,6 +442,8 @@
 				clearSearch();
 		} else if ((e.key === 'i' || e.key === 'I') && !e.ctrlKey && !e.metaKey && !e.altKey) {
 			setIgnoreCase(!ignoreCase);
+		} else if ((e.key === 'c' || e.key === 'C') && !e.ctrlKey && !e.metaKey && !e.altKey) {
+			setByClass(!byClass);
 		}
 	});
 	var params = null;
@@ -396,6 +454,8 @@
 	}
 	if (params && params.get('i') === '1')
 		setIgnoreCase(true);
+	if (params && params.get('c') === '1')
+		setByClass(true);
 	if (params && params.get('s'))
 		search(params.get('s'));
 })();

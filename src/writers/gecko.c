@@ -17,6 +17,12 @@
  * every column written through the output buffer (writers/outbuf.h), with
  * strings escaped by the JSON writer (writers/json.h). Times are written in
  * ms with microsecond digits from integer nanoseconds.
+ *
+ * A --memory profile (prof_meta.memory, not a diff) is written with the
+ * samples table's weightType "bytes" (the Firefox Profiler's call tree and
+ * flame graph then add bytes): per thread one sample per stack that grew the
+ * resident memory, weighing its bytes, one interval apart (no time order:
+ * its runs are not used). Shrink is not shown in this format.
  */
 #include "writers/gecko.h"
 
@@ -93,13 +99,14 @@ struct node {
 struct sample {
 	uint64_t t_ns;
 	uint32_t stack;         /* NONE: no stack */
-	uint32_t weight;
+	uint64_t weight;        /* samples, or bytes (memory) */
 };
 
 struct gk {
 	struct outbuf ob;       /* first: the output */
 	const struct profile *p;
 	bool full;
+	bool memory;            /* weights are bytes grown (prof_stack_weight) */
 	uint64_t interval_ns;
 	struct strings str;
 	/* per profile frame */
@@ -252,7 +259,7 @@ static uint32_t idle_node(struct gk *g)
 	return g->idle_stack;
 }
 
-static void add_sample(struct gk *g, uint64_t t_ns, uint32_t stack, uint32_t weight)
+static void add_sample(struct gk *g, uint64_t t_ns, uint32_t stack, uint64_t weight)
 {
 	g->samples = xgrow(g->samples, &g->samples_cap, g->nsamples + 1, sizeof(*g->samples));
 	g->samples[g->nsamples++] = (struct sample){ t_ns, stack, weight };
@@ -315,12 +322,17 @@ static bool samples_from_counts(struct gk *g, const uint32_t *stacks, size_t n)
 	g->nsamples = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct prof_stack *st = profile__stack_at(g->p, stacks[i]);
+		if (g->memory) {        /* bytes: one interval per stack */
+			add_sample(g, t, stack_node(g, stacks[i]), st->mem_grow);
+			t += g->interval_ns;
+			continue;
+		}
 		uint64_t c = st->count > UINT32_MAX ? UINT32_MAX : st->count;
 		add_sample(g, t, stack_node(g, stacks[i]), (uint32_t)c);
 		weighted |= c != 1;
 		t += c * g->interval_ns;
 	}
-	return weighted;
+	return weighted || g->memory;
 }
 
 /* Milliseconds with microsecond digits: "12.345". */
@@ -395,7 +407,7 @@ static void write_tables(struct gk *g, bool weighted)
 	char b[40];
 	/* samples */
 	table_head(g, "samples", g->nsamples);
-	outbuf__str(o, ",\"weightType\":\"samples\"");
+	outbuf__str(o, g->memory ? ",\"weightType\":\"bytes\"" : ",\"weightType\":\"samples\"");
 	COLUMN(g, "stack", g->nsamples, put_u32_or_null(g, g->samples[i_].stack));
 	COLUMN(g, "time", g->nsamples, put_ms(g, g->samples[i_].t_ns));
 	if (weighted)
@@ -481,7 +493,8 @@ static void write_thread(struct gk *g, uint32_t t, const struct prof_run *runs, 
 	struct outbuf *o = &g->ob;
 	const struct prof_thread *th = profile__thread_at(g->p, t);
 	g->thread = t;
-	bool weighted = nruns ? samples_build(g, runs, nruns) : samples_from_counts(g, stacks, nstacks);
+	bool weighted = nruns && !g->memory ? samples_build(g, runs, nruns)
+		        : samples_from_counts(g, stacks, nstacks);
 	char *name = th->exited ? xasprintf("%s (%u exited threads)", th->name[0] ? th->name : "?",
 					   (unsigned)th->exited)
 		   : th->name[0] ? xstrdup(th->name) : xasprintf("Thread %d", (int)th->tid);
@@ -567,6 +580,7 @@ int gecko_write(FILE *f, const struct profile *p, const struct gecko_opts *opts)
 	outbuf__init(&g->ob, f);
 	g->p = p;
 	g->full = opts->full_filenames;
+	g->memory = profile__meta(p)->memory && !profile__meta(p)->diff;
 	double rate = profile_sample_rate(profile__meta(p));
 	g->interval_ns = rate > 0 ? (uint64_t)(1e9 / rate + 0.5) : DEFAULT_INTERVAL_NS;
 	if (!g->interval_ns)
@@ -597,7 +611,7 @@ int gecko_write(FILE *f, const struct profile *p, const struct gecko_opts *opts)
 	uint32_t *by_thread = xmalloc((ns ? ns : 1) * sizeof(*by_thread));
 	for (uint32_t i = 0; i < ns; i++) {
 		const struct prof_stack *st = profile__stack_at(p, i);
-		if (st->count && st->thread < nt)
+		if (prof_stack_weight(profile__meta(p), st) && st->thread < nt)
 			at[st->thread + 1]++;
 	}
 	for (size_t t = 0; t < nt; t++)
@@ -606,7 +620,7 @@ int gecko_write(FILE *f, const struct profile *p, const struct gecko_opts *opts)
 	memcpy(fill, at, nt * sizeof(*fill));
 	for (uint32_t i = 0; i < ns; i++) {
 		const struct prof_stack *st = profile__stack_at(p, i);
-		if (st->count && st->thread < nt)
+		if (prof_stack_weight(profile__meta(p), st) && st->thread < nt)
 			by_thread[fill[st->thread]++] = i;
 	}
 	bool first = true;
@@ -614,7 +628,7 @@ int gecko_write(FILE *f, const struct profile *p, const struct gecko_opts *opts)
 	for (uint32_t t = 0; t < nt && !g->ob.err; t++) {
 		size_t nruns;
 		const struct prof_run *runs = profile__runs(p, t, &nruns);
-		if (!nruns && at[t + 1] == at[t])
+		if ((!nruns || g->memory) && at[t + 1] == at[t])
 			continue;
 		write_thread(g, t, runs, nruns, by_thread + at[t], at[t + 1] - at[t], first, &lane);
 		thread_reset(g);

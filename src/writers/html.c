@@ -8,6 +8,11 @@
  * structure is ASCII punctuation, digits and keys), where the escapes mean
  * the same characters, so the data still parses to the same values while
  * the HTML parser never sees "</script" or "<!--" in it.
+ *
+ * The python/native/system split (meta.classified) and --memory's bytes
+ * (meta.memory) go beside "stacks", in the same order, so that a stack's
+ * array stays as it was: "classes" ([python, native, system] per stack)
+ * and "memory" ([grown, shrunk] per stack), each only when the meta says so.
  */
 #include "writers/html.h"
 
@@ -56,6 +61,10 @@ static void write_data(struct json *j, const struct profile *p, const struct htm
 	json__bool(j, m->native);
 	json__key(j, "diff");
 	json__bool(j, m->diff);
+	json__key(j, "classified");
+	json__bool(j, m->classified);
+	json__key(j, "memory");
+	json__bool(j, m->memory && !m->diff);
 	json__key(j, "full_filenames");
 	json__bool(j, o->full_filenames);
 	json__key(j, "total");
@@ -108,6 +117,28 @@ static void write_data(struct json *j, const struct profile *p, const struct htm
 		json__end_array(j);
 	}
 	json__end_array(j);
+	/* beside "stacks", stack by stack (the same ones, in the same order) */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 0 ? !m->classified : !(m->memory && !m->diff))
+			continue;
+		json__key(j, pass == 0 ? "classes" : "memory");
+		json__begin_array(j);
+		for (uint32_t i = 0; i < profile__nstacks(p) && !j->err; i++) {
+			const struct prof_stack *st = profile__stack_at(p, i);
+			if (!st->count && !st->base)
+				continue;
+			json__begin_array(j);
+			if (pass == 0) {
+				for (int c = 0; c < PROF_NCLASSES; c++)
+					json__uint(j, st->cls[c]);
+			} else {
+				json__uint(j, st->mem_grow);
+				json__uint(j, st->mem_shrink);
+			}
+			json__end_array(j);
+		}
+		json__end_array(j);
+	}
 
 	json__key(j, "sources");
 	json__begin_array(j);

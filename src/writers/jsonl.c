@@ -9,6 +9,14 @@
  * in a hash index, and a cache from the profile's stack id to its own that
  * is checked against the frames on every use, because the profile reuses
  * the id of a stack emptied by a thread's exit.
+ *
+ * The python/native/system split and --memory bytes (prof_meta.classified,
+ * .memory, also in the meta) are lines of their own that name a sample's
+ * thread and stack: {"class":"native","thread_id":T,"stack_id":S,"weight":N}
+ * right after the sample it classifies, {"memory":BYTES,...} (growth > 0,
+ * shrink < 0) when the sampler attributes a change of resident memory to
+ * the stack (after its tick's samples). A whole profile written at once has
+ * them per stack after its samples.
  */
 #include "writers/jsonl.h"
 
@@ -87,6 +95,10 @@ static void put_meta(struct outbuf *o, const struct prof_meta *m)
 	kv_str(o, "mode", prof_meta_mode(m));
 	kv_bool(o, "exception_only", m->exception_only);
 	kv_bool(o, "gc_frames", m->gc_frames);
+	if (m->classified)
+		kv_bool(o, "classified", true);
+	if (m->memory)
+		kv_bool(o, "memory", true);
 	outbuf__mem(o, "}", 1);
 }
 
@@ -168,6 +180,28 @@ static void put_sample(struct outbuf *o, uint64_t t_ns, const struct prof_thread
 	outbuf__mem(o, "}\n", 2);
 }
 
+/* A class line: n samples of (thread, stack) were of class c. */
+static void put_class(struct outbuf *o, uint32_t thread, uint32_t stack, enum prof_class c, uint64_t n)
+{
+	outbuf__str(o, "{\"class\":\"");
+	outbuf__str(o, profile_class_name(c));
+	outbuf__mem(o, "\"", 1);
+	kv_u64(o, "thread_id", thread);
+	kv_u64(o, "stack_id", stack);
+	kv_u64(o, "weight", n);
+	outbuf__mem(o, "}\n", 2);
+}
+
+/* A memory line: bytes (> 0 growth, < 0 shrink) of (thread, stack). */
+static void put_memory(struct outbuf *o, uint32_t thread, uint32_t stack, int64_t bytes)
+{
+	outbuf__str(o, "{\"memory\":");
+	put_int(o, bytes);
+	kv_u64(o, "thread_id", thread);
+	kv_u64(o, "stack_id", stack);
+	outbuf__mem(o, "}\n", 2);
+}
+
 /* ---- a whole profile ----------------------------------------------------- */
 
 struct run_ref {
@@ -228,6 +262,20 @@ int jsonl_write(FILE *f, const struct profile *p)
 			if (s->count)
 				put_sample(o, 0, profile__thread_at(p, s->thread), s->thread, i, s->count);
 		}
+	}
+	/* Each stack's split and bytes, after its samples. */
+	for (uint32_t i = 0; i < profile__nstacks(p) && !o->err; i++) {
+		const struct prof_stack *s = profile__stack_at(p, i);
+		if (!s->count)
+			continue;
+		for (int c = 0; c < PROF_NCLASSES; c++)
+			if (s->cls[c])
+				put_class(o, s->thread, i, (enum prof_class)c, s->cls[c]);
+		if (s->mem_grow)
+			put_memory(o, s->thread, i, s->mem_grow > INT64_MAX ? INT64_MAX : (int64_t)s->mem_grow);
+		if (s->mem_shrink)
+			put_memory(o, s->thread, i,
+				   s->mem_shrink > INT64_MAX ? -INT64_MAX : -(int64_t)s->mem_shrink);
 	}
 	put_end(o, p);
 	outbuf__flush(o);
@@ -374,7 +422,12 @@ static void on_event(void *ctx, const struct profile *p, const struct prof_event
 		return;
 	uint32_t th = thread_id(w, t);
 	uint32_t st = stack_id(w, e->stack, s);
-	put_sample(w->o, e->t_ns, t, th, st, e->weight);
+	if (e->kind == PROF_EVENT_CLASS)
+		put_class(w->o, th, st, e->cls, (uint64_t)e->amount);
+	else if (e->kind == PROF_EVENT_MEMORY)
+		put_memory(w->o, th, st, e->amount);
+	else
+		put_sample(w->o, e->t_ns, t, th, st, e->weight);
 }
 
 struct jsonl_stream *jsonl_stream__new(FILE *f, struct profile *p)

@@ -24,6 +24,15 @@
  * is a frame: its id is the frame id + 1 (ids need only be unique and
  * nonzero), and only frames of stacks with samples are written. The labels
  * of a thread are encoded once and copied into each of its samples.
+ *
+ * A --memory profile (prof_meta.memory, not a diff) adds the sample types
+ * alloc_space/bytes and free_space/bytes (each stack's resident-memory
+ * growth and shrink), alloc_space the default. A profile with the
+ * python/native/system split (prof_meta.classified) writes a stack as up to
+ * four samples: one per class with its samples and the label class=python,
+ * native or system, and the samples not classified (idle) without the
+ * label; a stack's bytes are shared among them in proportion to their
+ * samples (the rest to the last), so every total stays the model's.
  */
 #include "writers/pprof.h"
 
@@ -439,7 +448,19 @@ static void use_frame(struct writer_state *w, uint32_t id)
 		l->mapping = 0;
 }
 
-static void write_samples(struct writer_state *w, int64_t period, bool timed)
+/* One Sample of stack stk: locs (its location ids, leaf first), values
+ * (count, time, bytes), an optional class label, the root and thread labels. */
+struct piece {
+	uint64_t count, grow, shrink;
+	uint64_t cls_str;       /* string index of the class label's value; 0: none */
+};
+
+static void write_sample(struct writer_state *w, const struct prof_stack *stk, const struct pb *locs,
+			 const struct piece *pc, int64_t period, bool timed, bool memory,
+			 uint64_t k_class, const uint64_t *k_root, const struct pb *tl,
+			 const size_t *tl_off);
+
+static void write_samples(struct writer_state *w, int64_t period, bool timed, bool memory)
 {
 	const struct profile *p = w->p;
 	size_t nthreads = profile__nthreads(p);
@@ -448,27 +469,78 @@ static void write_samples(struct writer_state *w, int64_t period, bool timed)
 	thread_labels(&tl, tl_off, p, &w->st, &w->tmp);
 	uint64_t k_root[3] = { strtab_get(&w->st, "process"), strtab_get(&w->st, "thread"),
 			       strtab_get(&w->st, "interpreter") };
+	bool classified = profile__meta(p)->classified;
+	uint64_t k_class = classified ? strtab_get(&w->st, "class") : 0, v_class[PROF_NCLASSES];
+	for (int c = 0; c < PROF_NCLASSES && classified; c++)
+		v_class[c] = strtab_get(&w->st, profile_class_name((enum prof_class)c));
+	struct pb locs = { 0 };
 
 	for (uint32_t s = 0; s < profile__nstacks(p) && !w->sink->err; s++) {
 		const struct prof_stack *stk = profile__stack_at(p, s);
-		if (!stk->count)
+		if (!stk->count && !(memory && (stk->mem_grow || stk->mem_shrink)))
 			continue;
-		struct pb *sub = &w->sub, *ids = &w->lab;
-		sub->n = ids->n = 0;
+		locs.n = 0;
 		for (uint32_t k = stk->n; k-- > 0;) {   /* leaf first */
 			uint32_t id = stk->frames[k];
 			if (synthetic(profile__frame_at(p, id)->kind))
 				continue;
 			use_frame(w, id);
-			pb_varint(ids, (uint64_t)id + 1);
+			pb_varint(&locs, (uint64_t)id + 1);
 		}
-		if (ids->n)
-			pb_sub(sub, SAMPLE_LOCATION_ID, ids);
+		/* The pieces: per class, then the rest; bytes in proportion. */
+		struct piece pc[PROF_NCLASSES + 1];
+		size_t npc = 0;
+		uint64_t left = stk->count;
+		for (int c = 0; c < PROF_NCLASSES && classified; c++) {
+			uint64_t n = stk->cls[c] < left ? stk->cls[c] : left;
+			if (n)
+				pc[npc++] = (struct piece){ n, 0, 0, v_class[c] };
+			left -= n;
+		}
+		if (left || !npc)
+			pc[npc++] = (struct piece){ left, 0, 0, 0 };
+		uint64_t g_left = stk->mem_grow, s_left = stk->mem_shrink;
+		for (size_t i = 0; i < npc && memory; i++) {
+			double share = stk->count ? (double)pc[i].count / (double)stk->count : 1;
+			uint64_t g = i + 1 == npc ? g_left : (uint64_t)((double)stk->mem_grow * share);
+			uint64_t sh = i + 1 == npc ? s_left : (uint64_t)((double)stk->mem_shrink * share);
+			pc[i].grow = g < g_left ? g : g_left;
+			pc[i].shrink = sh < s_left ? sh : s_left;
+			g_left -= pc[i].grow;
+			s_left -= pc[i].shrink;
+		}
+		for (size_t i = 0; i < npc && !w->sink->err; i++)
+			write_sample(w, stk, &locs, &pc[i], period, timed, memory, k_class, k_root,
+				     &tl, tl_off);
+	}
+	free(locs.b);
+	free(tl.b);
+	free(tl_off);
+}
+
+static void write_sample(struct writer_state *w, const struct prof_stack *stk, const struct pb *locs,
+			 const struct piece *pc, int64_t period, bool timed, bool memory,
+			 uint64_t k_class, const uint64_t *k_root, const struct pb *tl,
+			 const size_t *tl_off)
+{
+	const struct profile *p = w->p;
+	size_t nthreads = profile__nthreads(p);
+	{
+		struct pb *sub = &w->sub, *ids = &w->lab;
+		sub->n = 0;
+		if (locs->n)
+			pb_sub(sub, SAMPLE_LOCATION_ID, locs);
 		ids->n = 0;
-		pb_varint(ids, stk->count);
+		pb_varint(ids, pc->count);
 		if (timed)
-			pb_varint(ids, stk->count * (uint64_t)period);
+			pb_varint(ids, pc->count * (uint64_t)period);
+		if (memory) {
+			pb_varint(ids, pc->grow);
+			pb_varint(ids, pc->shrink);
+		}
 		pb_sub(sub, SAMPLE_VALUE, ids);
+		if (pc->cls_str)
+			put_label(sub, &w->tmp, k_class, pc->cls_str, 0);
 		for (uint32_t k = 0; k < stk->n; k++) {         /* root labels, root first */
 			const struct prof_frame *fr = profile__frame_at(p, stk->frames[k]);
 			if (synthetic(fr->kind)) {
@@ -478,12 +550,10 @@ static void write_samples(struct writer_state *w, int64_t period, bool timed)
 			}
 		}
 		if (stk->thread < nthreads)
-			pb_mem(sub, tl.b + tl_off[stk->thread], tl_off[stk->thread + 1] - tl_off[stk->thread]);
+			pb_mem(sub, tl->b + tl_off[stk->thread], tl_off[stk->thread + 1] - tl_off[stk->thread]);
 		pb_sub(&w->top, PROFILE_SAMPLE, sub);
 		sink_maybe_put(w->sink, &w->top);
 	}
-	free(tl.b);
-	free(tl_off);
 }
 
 static void write_tables(struct writer_state *w)
@@ -551,10 +621,17 @@ int pprof_write(FILE *f, const struct profile *p, const struct pprof_opts *o)
 	uint64_t s_time = strtab_get(&w.st, m->idle_included ? "wall" : "cpu");
 	uint64_t s_ns = strtab_get(&w.st, "nanoseconds");
 
+	bool memory = m->memory && !m->diff;
+	uint64_t s_alloc = memory ? strtab_get(&w.st, "alloc_space") : 0;
 	value_type(&w.top, &w.tmp, PROFILE_SAMPLE_TYPE, s_samples, s_count);
 	if (timed)
 		value_type(&w.top, &w.tmp, PROFILE_SAMPLE_TYPE, s_time, s_ns);
-	write_samples(&w, period, timed);
+	if (memory) {
+		uint64_t s_bytes = strtab_get(&w.st, "bytes");
+		value_type(&w.top, &w.tmp, PROFILE_SAMPLE_TYPE, s_alloc, s_bytes);
+		value_type(&w.top, &w.tmp, PROFILE_SAMPLE_TYPE, strtab_get(&w.st, "free_space"), s_bytes);
+	}
+	write_samples(&w, period, timed, memory);
 	write_tables(&w);
 
 	pb_uint(&w.top, PROFILE_TIME_NANOS, m->start_unix_ns);
@@ -576,7 +653,7 @@ int pprof_write(FILE *f, const struct profile *p, const struct pprof_opts *o)
 		free(comments[i]);
 	}
 	pb_sub(&w.top, PROFILE_COMMENT, &w.tmp);
-	pb_uint(&w.top, PROFILE_DEFAULT_SAMPLE_TYPE, timed ? s_time : s_samples);
+	pb_uint(&w.top, PROFILE_DEFAULT_SAMPLE_TYPE, memory ? s_alloc : timed ? s_time : s_samples);
 
 	/* Last: the string table, which every field above indexes. */
 	for (size_t i = 0; i < w.st.n && !sink->err; i++) {

@@ -25,7 +25,16 @@
 //     widths by the new samples, colour by the change of each frame's share
 //     of its profile's total (red grew, blue shrank), a legend, both counts
 //     on hover, and the table sorted by the largest change (frames only the
-//     base had included).
+//     base had included);
+//   - with the python/native/system split (meta.classified, data.classes
+//     beside the stacks): each frame's split on hover, a "By class" toggle
+//     colouring frames by it (python orange, native blue, system red, not
+//     classified grey, mixed in proportion), Py/Nat/Sys columns and a
+//     stacked bar per function in the table, and a stacked bar per line
+//     (its own samples by class) in the source view;
+//   - with --memory (meta.memory, data.memory: [grown, shrunk] bytes per
+//     stack): a measure selector, memory grown (the default), memory shrunk
+//     or samples: widths, the table and the source view's numbers follow it.
 // window.cspyReport exposes the drawn frames for the tests (tests/html/).
 'use strict';
 (function () {
@@ -37,6 +46,10 @@
 	const KIND = ['python', 'native', 'process', 'thread', 'interpreter', 'other'];
 	const PY = 0, NATIVE = 1, TASK = 6;
 	const diff = !!meta.diff;
+	const classes = meta.classified && Array.isArray(data.classes) ? data.classes : null;  // [py, nat, sys]
+	const memory = meta.memory && Array.isArray(data.memory) ? data.memory : null;         // [grown, shrunk]
+	const CLASS_NAMES = ['python', 'native', 'system'];
+	const CLASS_RGB = [[240, 150, 40], [60, 120, 220], [210, 50, 50]];
 	const ROW = 18;
 	const $ = (id) => document.getElementById(id);
 	const el = (tag, cls, text) => {
@@ -100,7 +113,27 @@
 	legend.append(el('span', '', 'shrank'), el('i'), el('span', '', 'grew'));
 	if (diff)
 		legend.classList.add('on');
-	bar.append(h1, sel, search, icaseL, matched, resetB, icicleB, tableB, legend, totals);
+	const measureSel = el('select'); measureSel.id = 'measure'; measureSel.title = 'What the widths show';
+	for (const [v, t] of [['grow', 'Memory grown'], ['shrink', 'Memory shrunk'], ['time', 'Samples']]) {
+		const o = el('option', '', t);
+		o.value = v;
+		measureSel.append(o);
+	}
+	const classB = el('button', '', 'By class'); classB.id = 'byclass';
+	classB.title = 'Colour frames by their samples\' python / native / system split';
+	const classLegend = el('span'); classLegend.id = 'classlegend';
+	CLASS_NAMES.forEach((c, i) => {
+		const sw = el('i');
+		sw.style.background = `rgb(${CLASS_RGB[i].join(',')})`;
+		classLegend.append(sw, el('span', '', c));
+	});
+	bar.append(h1, sel);
+	if (memory)
+		bar.append(measureSel);
+	bar.append(search, icaseL, matched, resetB, icicleB, tableB);
+	if (classes)
+		bar.append(classB, classLegend);
+	bar.append(legend, totals);
 	const main = el('div'); main.id = 'main';
 	const graph = el('div'); graph.id = 'graph';
 	const canvas = el('canvas'); canvas.id = 'flame';
@@ -147,7 +180,29 @@
 
 	// ---- state and the tree --------------------------------------------------
 	const st = { sel: 'all', zoom: null, icicle: false, re: null, sortKey: diff ? 'delta' : 'own',
-		sortAsc: false, file: null };
+		sortAsc: false, file: null, measure: memory ? 'grow' : 'time', byClass: false };
+	// What stack i weighs in the view: samples, or bytes grown or shrunk.
+	function weight(i) {
+		if (st.measure === 'time' || !memory)
+			return stacks[i][1];
+		return memory[i] ? memory[i][st.measure === 'grow' ? 0 : 1] : 0;
+	}
+	const bytesView = () => memory !== null && st.measure !== 'time';
+	function fmtBytes(v) {
+		const u = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+		let i = 0, x = v;
+		while (x >= 1024 && i < u.length - 1) {
+			x /= 1024;
+			i++;
+		}
+		return i ? `${x.toFixed(2)} ${u[i]}` : `${v} bytes`;
+	}
+	// A weight as text: "N samples" or "B bytes (M MiB)".
+	const fmtW = (v) => (bytesView() ? (v >= 1024 ? `${v} bytes (${fmtBytes(v)})` : `${v} bytes`)
+		: `${v} samples`);
+	function splitText(c, k) {
+		return CLASS_NAMES.map((n, i) => `${n} ${pct(c[i], k)}`).join(', ') + ` of ${k} samples`;
+	}
 	let root = null, nodes = [], total = 0, baseTotal = 0, maxDepth = 0, maxDelta = 0;
 	let drawn = [];                            // per row: [x, w, node] in view
 	const view = { off: 0 };                   // the graph's scroll offset drawn
@@ -160,7 +215,8 @@
 		return String(s[0]) === st.sel.slice(1);
 	}
 	function newNode(label, parent, depth) {
-		const n = { label: label, parent: parent, depth: depth, n: 0, b: 0, kids: null, x: 0, bx: 0 };
+		const n = { label: label, parent: parent, depth: depth, n: 0, b: 0, kids: null, x: 0, bx: 0,
+			k: 0, cls: [0, 0, 0] };
 		nodes.push(n);
 		return n;
 	}
@@ -168,13 +224,23 @@
 		nodes = [];
 		root = newNode(-1, null, 0);
 		total = 0; baseTotal = 0; maxDepth = 0;
-		for (const s of stacks) {
+		const addTo = (node, c, b, i) => {
+			node.n += c; node.b += b;
+			node.k += stacks[i][1];
+			if (classes && classes[i])
+				for (let j = 0; j < 3; j++)
+					node.cls[j] += classes[i][j];
+		};
+		for (let i = 0; i < stacks.length; i++) {
+			const s = stacks[i];
 			if (!keep(s))
 				continue;
-			const c = s[1], b = s[2];
+			const c = weight(i), b = s[2];
+			if (!c && !b)
+				continue;
 			total += c; baseTotal += b;
 			let node = root;
-			node.n += c; node.b += b;
+			addTo(node, c, b, i);
 			for (let k = 3; k < s.length; k++) {
 				const lab = frameLabel[s[k]];
 				if (!node.kids)
@@ -184,7 +250,7 @@
 					kid = newNode(lab, node, node.depth + 1);
 					node.kids.set(lab, kid);
 				}
-				kid.n += c; kid.b += b;
+				addTo(kid, c, b, i);
 				node = kid;
 			}
 			if (node.depth > maxDepth)
@@ -228,6 +294,16 @@
 			return node.delta > 0 ? `rgb(${mix(232, 220)},${mix(232, 40)},${mix(232, 40)})`
 				: node.delta < 0 ? `rgb(${mix(232, 40)},${mix(232, 80)},${mix(232, 220)})`
 				: 'rgb(232,232,232)';
+		}
+		if (st.byClass && classes && node.k > 0) {   // the class split, mixed
+			const rgb = [0, 0, 0];
+			let left = node.k;
+			for (let i = 0; i < 3; i++) {
+				left -= node.cls[i];
+				for (let j = 0; j < 3; j++)
+					rgb[j] += CLASS_RGB[i][j] * node.cls[i] / node.k;
+			}
+			return `rgb(${rgb.map((v) => Math.round(v + 200 * Math.max(left, 0) / node.k)).join(',')})`;
 		}
 		if (node.label < 0)
 			return 'rgb(200,200,200)';
@@ -308,7 +384,8 @@
 			put(a, 0, W);
 		if (z.n === 0) {
 			g.fillStyle = '#777';
-			g.fillText(total || baseTotal ? 'No samples here.' : 'No samples in this profile.', 10,
+			g.fillText(bytesView() ? `No memory ${st.measure === 'grow' ? 'growth' : 'shrink'} here.`
+				: total || baseTotal ? 'No samples here.' : 'No samples in this profile.', 10,
 				yOf(0) + ROW / 2);
 			return;
 		}
@@ -346,8 +423,10 @@
 			s += `\nnew: ${node.n} samples (${pct(node.n, total)})  base: ${node.b} samples ` +
 				`(${pct(node.b, baseTotal)})  change: ${d >= 0 ? '+' : ''}${d.toFixed(2)} points`;
 		} else {
-			s += `\n${node.n} samples (${pct(node.n, total)})`;
+			s += `\n${fmtW(node.n)} (${pct(node.n, total)})`;
 		}
+		if (classes && node.k)
+			s += `\n${splitText(node.cls, node.k)}`;
 		if (node.label >= 0) {
 			const f = frames[labels[node.label].frame];
 			if (f[1])
@@ -357,6 +436,7 @@
 	}
 	function showTotals() {
 		totals.textContent = diff ? `new ${total} samples, base ${baseTotal} samples`
+			: bytesView() ? `${fmtBytes(total)} ${st.measure === 'grow' ? 'grown' : 'shrunk'}`
 			: `${total} samples`;
 	}
 	function showMatched() {
@@ -387,18 +467,25 @@
 		const get = (fn) => {
 			let r = acc.get(fn);
 			if (!r) {
-				r = { fn: fn, own: 0, tot: 0, bown: 0, btot: 0 };
+				r = { fn: fn, own: 0, tot: 0, bown: 0, btot: 0, k: 0, cls: [0, 0, 0] };
 				acc.set(fn, r);
 			}
 			return r;
 		};
 		const seen = new Set();
-		for (const s of stacks) {
+		for (let i = 0; i < stacks.length; i++) {
+			const s = stacks[i];
 			if (!keep(s) || s.length <= 3)
 				continue;
-			const c = s[1], b = s[2];
+			const c = weight(i), b = s[2];
+			if (!c && !b)
+				continue;
 			const leaf = get(frameFn[s[s.length - 1]]);
 			leaf.own += c; leaf.bown += b;
+			leaf.k += s[1];
+			if (classes && classes[i])
+				for (let j = 0; j < 3; j++)
+					leaf.cls[j] += classes[i][j];
 			seen.clear();
 			for (let k = 3; k < s.length; k++) {
 				const fn = frameFn[s[k]];
@@ -415,13 +502,33 @@
 	}
 	const COLS = diff ? [['own', 'Own'], ['tot', 'Total'], ['bown', 'Base own'], ['btot', 'Base total'],
 		['delta', 'Change'], ['name', 'Function']]
-		: [['own', 'Own'], ['ownp', 'Own %'], ['tot', 'Total'], ['totp', 'Total %'], ['name', 'Function']];
+		: [['own', 'Own'], ['ownp', 'Own %'], ['tot', 'Total'], ['totp', 'Total %']].concat(
+			classes ? [['py', 'Py %'], ['nat', 'Nat %'], ['sys', 'Sys %'], ['split', 'Split']] : [],
+			[['name', 'Function']]);
+	// A stacked bar of the python / native / system samples c (of k).
+	function splitBar(c, k, width) {
+		const b = el('span', 'sbar');
+		b.style.width = width + 'px';
+		b.title = splitText(c, k);
+		b.dataset.cls = c.join(',');
+		for (let i = 0; i < 3; i++) {
+			if (!c[i] || !k)
+				continue;
+			const part = el('i', 'c' + i);
+			part.style.width = (width * c[i] / k).toFixed(2) + 'px';
+			b.append(part);
+		}
+		return b;
+	}
 	const MAXROWS = 1000;
 	function sortValue(r, k) {
 		switch (k) {
 		case 'ownp': return r.own;
 		case 'totp': return r.tot;
 		case 'delta': return Math.abs(r.delta);
+		case 'py': case 'split': return r.k ? r.cls[0] / r.k : 0;
+		case 'nat': return r.k ? r.cls[1] / r.k : 0;
+		case 'sys': return r.k ? r.cls[2] / r.k : 0;
 		case 'name': return fnKeys[r.fn].name;
 		default: return r[k];
 		}
@@ -453,15 +560,24 @@
 			const tr = el('tr');
 			const fk = fnKeys[r.fn];
 			tr.dataset.fn = String(r.fn);
+			const num = (v) => (bytesView() ? fmtBytes(v) : String(v));
 			const cells = diff ? [String(r.own), String(r.tot), String(r.bown), String(r.btot),
 				(r.delta >= 0 ? '+' : '') + (r.delta * 100).toFixed(2)]
-				: [String(r.own), pct(r.own, total), String(r.tot), pct(r.tot, total)];
+				: [num(r.own), pct(r.own, total), num(r.tot), pct(r.tot, total)];
+			if (classes && !diff)
+				for (let j = 0; j < 3; j++)
+					cells.push(pct(r.cls[j], r.k));
 			cells.forEach((c, i) => {
 				const td = el('td', '', c);
 				if (diff && i === 4)
 					td.className = r.delta > 0 ? 'up' : r.delta < 0 ? 'down' : '';
 				tr.append(td);
 			});
+			if (classes && !diff) {
+				const td = el('td', 'split');
+				td.append(splitBar(r.cls, r.k, 60));
+				tr.append(td);
+			}
 			const name = el('td', 'name', fk.file ? `${fk.name} (${fk.file})` : fk.name);
 			name.title = name.textContent;
 			tr.append(name);
@@ -504,8 +620,10 @@
 		// Per line: own (innermost Python frame of the sample) and total
 		// (anywhere on the stack, once per sample).
 		const own = new Map(), tot = new Map(), seen = new Set();
-		for (const s of stacks) {
-			if (!keep(s) || !s[1])
+		const lineK = new Map(), lineCls = new Map();   // own samples and their classes, by line
+		for (let i = 0; i < stacks.length; i++) {
+			const s = stacks[i], w = weight(i);
+			if (!keep(s) || (!w && !(classes && s[1])))
 				continue;
 			let inner = -1;
 			seen.clear();
@@ -516,14 +634,26 @@
 				inner = k;
 				if (f[1] === filename && !seen.has(f[3])) {
 					seen.add(f[3]);
-					tot.set(f[3], (tot.get(f[3]) || 0) + s[1]);
+					if (w)
+						tot.set(f[3], (tot.get(f[3]) || 0) + w);
 				}
 			}
 			if (inner >= 0 && frames[s[inner]][1] === filename) {
 				const l = frames[s[inner]][3];
-				own.set(l, (own.get(l) || 0) + s[1]);
+				if (w)
+					own.set(l, (own.get(l) || 0) + w);
+				if (classes && classes[i]) {
+					lineK.set(l, (lineK.get(l) || 0) + s[1]);
+					const c = lineCls.get(l) || [0, 0, 0];
+					for (let j = 0; j < 3; j++)
+						c[j] += classes[i][j];
+					lineCls.set(l, c);
+				}
 			}
 		}
+		let maxK = 0;
+		for (const v of lineK.values())
+			maxK = Math.max(maxK, v);
 		let maxOwn = 0, maxTot = 0;
 		for (const v of own.values())
 			maxOwn = Math.max(maxOwn, v);
@@ -547,8 +677,31 @@
 				b.style.width = Math.max(1, Math.round(50 * t / maxTot)) + 'px';
 				barBox.append(b);
 			}
-			gut.append(el('span', 'no', String(no)), barBox, el('span', 'cnt', t ? String(t) : ''));
-			gut.title = `line ${no}: own ${o} (${pct(o, total)}), total ${t} (${pct(t, total)})`;
+			const shown = (v) => (bytesView() ? fmtBytes(v) : String(v));
+			// bytes in the gutter's few columns: "200M", "4.0K"
+			const short = (v) => {
+				if (!bytesView())
+					return String(v);
+				const u = 'BKMGT';
+				let i = 0, x = v;
+				while (x >= 1024 && i < u.length - 1) {
+					x /= 1024;
+					i++;
+				}
+				return (i && x < 100 ? x.toFixed(1) : String(Math.round(x))) + u[i];
+			};
+			gut.append(el('span', 'no', String(no)), barBox, el('span', 'cnt', t ? short(t) : ''));
+			gut.title = `line ${no}: own ${shown(o)} (${pct(o, total)}), total ${shown(t)} (${pct(t, total)})`;
+			if (classes) {          // the line's own samples, stacked by class
+				const k = lineK.get(no) || 0, c = lineCls.get(no) || [0, 0, 0];
+				const box = el('span', 'split');
+				if (k)
+					box.append(splitBar(c, k, Math.max(2, Math.round(40 * k / maxK))));
+				gut.append(box);
+				row.dataset.cls = c.join(',');
+				if (k)
+					gut.title += `; ${splitText(c, k)}`;
+			}
 			const code = el('span', 'code', textLine.length > 5000 ? textLine.slice(0, 5000) + ' ...' : textLine);
 			if (o && maxOwn)
 				code.style.background = `rgba(230,40,20,${(0.08 + 0.6 * o / maxOwn).toFixed(3)})`;
@@ -605,6 +758,17 @@
 		st.sel = sel.value;
 		refresh();
 	});
+	measureSel.addEventListener('change', () => {
+		st.measure = measureSel.value;
+		refresh();
+	});
+	function setByClass(on) {
+		st.byClass = on && classes !== null;
+		classB.classList.toggle('on', st.byClass);
+		classLegend.classList.toggle('on', st.byClass);
+		draw();
+	}
+	classB.addEventListener('click', () => setByClass(!st.byClass));
 	canvas.addEventListener('click', (e) => {
 		const r = canvas.getBoundingClientRect();
 		const n = nodeAt(e.clientX - r.left, e.clientY - r.top);
@@ -672,9 +836,16 @@
 		if (st.file)
 			openSource(st.file, -1);
 	}
-	const q = new URLSearchParams(location.search).get('s');
+	const params = new URLSearchParams(location.search);
+	const q = params.get('s');
 	if (q)
 		search.value = q;
+	if (memory && ['grow', 'shrink', 'time'].includes(params.get('m')))
+		st.measure = measureSel.value = params.get('m');
+	if (params.get('c') === '1')
+		st.byClass = classes !== null;
+	classB.classList.toggle('on', st.byClass);
+	classLegend.classList.toggle('on', st.byClass);
 	const t0 = performance.now();
 	refresh();
 	if (q)
@@ -696,7 +867,8 @@
 					if (re && !new RegExp(re).test(t))
 						continue;
 					out.push({ label: t, x: x, w: w, depth: d, y: y,
-						h: ROW - 1, n: n.n, b: n.b, delta: n.delta, colour: matches(n) ? HIGHLIGHT : colour(n) });
+						h: ROW - 1, n: n.n, b: n.b, delta: n.delta, colour: matches(n) ? HIGHLIGHT : colour(n),
+						k: n.k, cls: n.cls.slice() });
 				}
 			});
 			return out;
@@ -704,5 +876,16 @@
 		total: () => total,
 		baseTotal: () => baseTotal,
 		zoomed: () => (st.zoom === root ? null : text(st.zoom)),
+		measure: () => st.measure,
+		setMeasure(m) {
+			st.measure = measureSel.value = m;
+			refresh();
+		},
+		byClass: () => st.byClass,
+		setByClass: setByClass,
+		describe: (re) => {
+			const n = nodes.find((x) => x.label >= 0 && new RegExp(re).test(labels[x.label].text));
+			return n ? describe(n) : null;
+		},
 	};
 })();

@@ -15,6 +15,12 @@
  * interval between the sampler's ticks, so that a thread sampled at every
  * tick spans the recording's real duration even when sampling fell behind
  * the requested rate.
+ *
+ * A --memory profile (prof_meta.memory, not a diff) first gets two profiles
+ * per thread with bytes, unit "bytes": "... memory growth" (a sample per
+ * stack that grew the resident memory, weighing its bytes) and "... memory
+ * shrink"; the busiest growth profile is the active one. The time profiles
+ * follow as before.
  */
 #include "writers/speedscope.h"
 
@@ -125,9 +131,8 @@ static size_t next_group(const struct prof_run *runs, size_t nruns, size_t r, ui
 	return e;
 }
 
-static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
-			 const struct prof_run *runs, size_t nruns,
-			 const struct stack_texts *st, struct weights *w)
+/* The name of thread t's profile; heap string. */
+static char *thread_title(const struct profile *p, uint32_t t)
 {
 	const struct prof_thread *th = profile__thread_at(p, t);
 	char ns[32] = "";
@@ -138,6 +143,103 @@ static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
 		   : th->name[0] ? xasprintf("Process %d Thread %d%s \"%s\"", (int)th->pid, (int)th->tid, ns,
 					     th->name)
 				 : xasprintf("Process %d Thread %d%s", (int)th->pid, (int)th->tid, ns);
+	return name;
+}
+
+/* A --memory profile's bytes of thread t: the stacks ids[0..n) (all of
+ * thread t), each one sample weighing its growth (or shrink), unit bytes;
+ * nothing when none has any. Returns whether it wrote a profile. */
+static bool write_memory(struct outbuf *o, const struct profile *p, uint32_t t, const uint32_t *ids,
+			 size_t n, bool shrink, const struct stack_texts *st, bool first)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct prof_stack *s = profile__stack_at(p, ids[i]);
+		total += shrink ? s->mem_shrink : s->mem_grow;
+	}
+	if (!total)
+		return false;
+	char *title = thread_title(p, t);
+	char *name = xasprintf("%s memory %s", title, shrink ? "shrink" : "growth");
+	free(title);
+	if (!first)
+		outbuf__mem(o, ",", 1);
+	outbuf__str(o, "{\"type\":\"sampled\",\"name\":");
+	json_outbuf_string(o, name);
+	outbuf__str(o, ",\"unit\":\"bytes\",\"startValue\":0,\"endValue\":");
+	outbuf__u64(o, total);
+	outbuf__str(o, ",\"samples\":[");
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct prof_stack *s = profile__stack_at(p, ids[i]);
+		if (!(shrink ? s->mem_shrink : s->mem_grow))
+			continue;
+		if (any)
+			outbuf__mem(o, ",", 1);
+		any = true;
+		outbuf__mem(o, st->text + st->off[ids[i]], st->off[ids[i] + 1] - st->off[ids[i]]);
+	}
+	outbuf__str(o, "],\"weights\":[");
+	any = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct prof_stack *s = profile__stack_at(p, ids[i]);
+		uint64_t v = shrink ? s->mem_shrink : s->mem_grow;
+		if (!v)
+			continue;
+		if (any)
+			outbuf__mem(o, ",", 1);
+		any = true;
+		outbuf__u64(o, v);
+	}
+	outbuf__str(o, "]}");
+	free(name);
+	return true;
+}
+
+/* The memory profiles of every thread, growth then shrink per thread;
+ * *active: the index of the growth profile with the most bytes. Returns
+ * how many profiles were written. */
+static size_t write_memory_all(struct outbuf *o, const struct profile *p, const struct stack_texts *st,
+			       uint64_t *active)
+{
+	size_t nt = profile__nthreads(p), ns = profile__nstacks(p), written = 0;
+	/* stack ids bucketed by thread (counting sort) */
+	size_t *start = xcalloc(nt + 1, sizeof(*start));
+	uint32_t *ids = xmalloc((ns ? ns : 1) * sizeof(*ids));
+	for (uint32_t i = 0; i < ns; i++)
+		if (profile__stack_at(p, i)->thread < nt)
+			start[profile__stack_at(p, i)->thread + 1]++;
+	for (size_t t = 0; t < nt; t++)
+		start[t + 1] += start[t];
+	size_t *fill = xmalloc((nt + 1) * sizeof(*fill));
+	memcpy(fill, start, (nt + 1) * sizeof(*fill));
+	for (uint32_t i = 0; i < ns; i++)
+		if (profile__stack_at(p, i)->thread < nt)
+			ids[fill[profile__stack_at(p, i)->thread]++] = i;
+	uint64_t best = 0;
+	for (uint32_t t = 0; t < nt && !o->err; t++) {
+		size_t n = start[t + 1] - start[t];
+		uint64_t grow = 0;
+		for (size_t i = 0; i < n; i++)
+			grow += profile__stack_at(p, ids[start[t] + i])->mem_grow;
+		if (grow > best) {
+			best = grow;
+			*active = written;
+		}
+		written += write_memory(o, p, t, ids + start[t], n, false, st, !written);
+		written += write_memory(o, p, t, ids + start[t], n, true, st, !written);
+	}
+	free(start);
+	free(fill);
+	free(ids);
+	return written;
+}
+
+static void write_thread(struct outbuf *o, const struct profile *p, uint32_t t,
+			 const struct prof_run *runs, size_t nruns,
+			 const struct stack_texts *st, struct weights *w)
+{
+	char *name = thread_title(p, t);
 	char b[32];
 	const char *txt;
 	double end_s = 0;
@@ -219,12 +321,21 @@ int speedscope_write(FILE *f, const struct profile *p, const struct speedscope_o
 		outbuf__str(out, ",\"name\":");
 		json_outbuf_string(out, title);
 	}
-	outbuf__str(out, ",\"exporter\":\"cspy " CSPY_VERSION "\",\"activeProfileIndex\":");
-	outbuf__u64(out, busiest(p));
+	bool memory = m->memory && !m->diff;
+	/* A memory profile's active profile is known once they are written:
+	 * then "profiles" comes first and activeProfileIndex after it. */
+	outbuf__str(out, ",\"exporter\":\"cspy " CSPY_VERSION "\"");
+	if (!memory) {
+		outbuf__str(out, ",\"activeProfileIndex\":");
+		outbuf__u64(out, busiest(p));
+	}
 	outbuf__str(out, ",\"shared\":{\"frames\":");
 	write_frames(out, p, o->full_filenames);
 	outbuf__str(out, "},\"profiles\":[");
 	bool first = true;
+	uint64_t active = 0;
+	if (memory && write_memory_all(out, p, &st, &active))
+		first = false;
 	for (uint32_t t = 0; t < profile__nthreads(p) && !out->err; t++) {
 		size_t nruns;
 		const struct prof_run *runs = profile__runs(p, t, &nruns);
@@ -235,7 +346,12 @@ int speedscope_write(FILE *f, const struct profile *p, const struct speedscope_o
 		first = false;
 		write_thread(out, p, t, runs, nruns, &st, w);
 	}
-	outbuf__str(out, "]}\n");
+	outbuf__str(out, "]");
+	if (memory) {
+		outbuf__str(out, ",\"activeProfileIndex\":");
+		outbuf__u64(out, active);
+	}
+	outbuf__str(out, "}\n");
 	outbuf__flush(out);
 	if (fflush(f) != 0 || ferror(f))
 		out->err = -EIO;

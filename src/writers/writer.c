@@ -135,7 +135,9 @@ static const struct writer writers[] = {
 	  .timeline = true, .write = write_gecko },
 	{ .name = "pstats", .ext = "pstats", .endings = (const char *const[]){ ".pstats", ".prof", NULL },
 	  .hint = "Read it with python3 -m pstats FILE, pstats.Stats(FILE) or snakeviz FILE.",
-	  .write = write_pstats },
+	  .write = write_pstats,
+	  .memory_note = "pstats holds times: the memory bytes are not in this file (they are in the "
+			 "other formats: flamegraph, html, json, pprof, speedscope, ...)." },
 	{ .name = "jsonl", .ext = "jsonl", .endings = (const char *const[]){ ".jsonl", NULL },
 	  .hint = "JSON Lines, written while recording: docs/formats.md; `cspy report` reads it back.",
 	  .write = write_jsonl, .stream = &jsonl_stream_ops },

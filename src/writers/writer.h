@@ -58,6 +58,9 @@ struct writer {
 	/* Written while recording, straight into the output (not renamed into
 	 * place at the end): NULL for the formats written once at the end. */
 	const struct writer_stream_ops *stream;
+	/* What a --memory profile (prof_meta.memory) loses in this format, one
+	 * line said after writing one, or NULL: it shows the bytes. */
+	const char *memory_note;
 };
 
 /* The writer of --format (may be NULL) and the output path (may be NULL).

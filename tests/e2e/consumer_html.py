@@ -8,7 +8,8 @@
 # sources the JSON carries (text or error, file by file), the target's
 # busy function named, its file's text read while recording (equal to the
 # file where it is at that path here; an interpreter in a chroot has it
-# only inside); and the file has no "</script>" but its own two.
+# only inside); the split and the bytes per stack, when the profile has them;
+# and the file has no "</script>" but its own two.
 # The page itself is driven in Chromium by the html tier (tests/html/).
 import json
 import os
@@ -42,6 +43,22 @@ def check(ctx, json_path, out_path, doc):
     gs = sorted((s[0], tuple(s[3:]), s[1]) for s in data['stacks'] if s[1])
     if ws != gs:
         problems.append('stacks differ from the JSON\'s: %d vs %d' % (len(gs), len(ws)))
+    # The split (meta classified) and --memory bytes: beside the stacks, in
+    # their order.
+    for key, flag, of in (('classes', 'classified', lambda s: [s['classes'][c] for c in
+                                                                  ('python', 'native', 'system')]),
+                          ('memory', 'memory', lambda s: [s['memory']['grow'], s['memory']['shrink']])):
+        if not doc['meta'].get(flag):
+            if data.get(key) is not None:
+                problems.append('the page has "%s" for a profile without %s' % (key, flag))
+            continue
+        if not isinstance(data.get(key), list) or len(data[key]) != len(data['stacks']):
+            problems.append('the page has no "%s" beside its stacks' % key)
+            continue
+        want = sorted((s['thread'], tuple(s['frames']), tuple(of(s))) for s in doc['stacks'])
+        got = sorted((s[0], tuple(s[3:]), tuple(v)) for s, v in zip(data['stacks'], data[key]) if s[1])
+        if want != got:
+            problems.append('the page\'s "%s" differ from the JSON\'s' % key)
     wsrc = dict((s['filename'], (s.get('text'), s.get('error'))) for s in doc.get('sources', []))
     gsrc = dict((s[0], (s[1], s[2])) for s in data['sources'])
     if wsrc != gsrc:

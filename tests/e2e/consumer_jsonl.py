@@ -15,7 +15,8 @@ import os
 
 FORMAT = 'jsonl'
 EXT = '.jsonl'
-KINDS = ('cspy', 'frame', 'thread', 'stack', 't', 'exit', 'end')
+KINDS = ('cspy', 'frame', 'thread', 'stack', 't', 'exit', 'end', 'class', 'memory')
+CLASSES = ('python', 'native', 'system')
 
 
 def check_jsonl(text, complete=True):
@@ -82,6 +83,14 @@ def check_jsonl(text, complete=True):
             if o['exit'] not in threads or o['exit'] in gone:
                 probs.append('line %d: exit of thread %s, not a live thread' % (n, o['exit']))
             gone.add(o['exit'])
+        elif 'class' in o or 'memory' in o:     # the split, --memory bytes: of a live thread's stack
+            if o.get('stack_id') not in stacks or o.get('thread_id') not in threads or \
+                    o.get('thread_id') in gone:
+                probs.append('line %d: not a defined stack of a live thread: %s' % (n, line[:200]))
+            if 'class' in o and (o['class'] not in CLASSES or not isinstance(o.get('weight'), int)):
+                probs.append('line %d: a class line needs a class of %s and a weight' % (n, CLASSES))
+            if 'memory' in o and not isinstance(o['memory'], int):
+                probs.append('line %d: memory is not a number of bytes' % n)
     return objs, probs
 
 
@@ -106,16 +115,26 @@ def jsonl_totals(objs):
             per_pid[threads[o['thread_id']]['pid']] += o['weight']
         elif 'exit' in o:
             exits += 1
-    return per_stack, per_pid, exits
+        elif 'class' in o:
+            per_stack[(stacks[o['stack_id']], o['class'])] += o['weight']
+        elif 'memory' in o:
+            key = 'grow' if o['memory'] > 0 else 'shrink'
+            per_stack[(stacks[o['stack_id']], key)] += abs(o['memory'])
+    return +per_stack, per_pid, exits
 
 
 def json_totals(doc):
     per_stack, per_pid = collections.Counter(), collections.Counter()
     for s in doc['stacks']:
-        per_stack[tuple(label(doc['frames'][f]) for f in s['frames'])] += s['count']
+        key = tuple(label(doc['frames'][f]) for f in s['frames'])
+        per_stack[key] += s['count']
         per_pid[doc['threads'][s['thread']]['pid']] += s['count']
+        for c, n in (s.get('classes') or {}).items():   # the split (meta classified)
+            per_stack[(key, c)] += n
+        for k, n in (s.get('memory') or {}).items():    # --memory: grow, shrink
+            per_stack[(key, k)] += n
     exited = sum(t.get('exited', 0) for t in doc['threads'])
-    return per_stack, per_pid, exited
+    return +per_stack, per_pid, exited
 
 
 def check(ctx, json_path, out_path, doc):

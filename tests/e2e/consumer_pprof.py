@@ -13,7 +13,12 @@ its values [count, count x period] with period = 1e9 / the measured rate
 (ticks / duration, else rate_hz), rounded; its labels pid, thread_id,
 ns_thread_id, exited_threads, thread_name, command_line from its thread, and
 process/thread/interpreter from its synthetic roots. Equal (locations,
-labels) are summed, as pprof does.
+labels) are summed, as pprof does. A profile with the python/native/system
+split (meta classified) has a sample per class of a stack with its samples
+and the label class (first), and the rest (not classified) without it;
+with --memory (meta memory) two more values, alloc_space and free_space
+bytes (the default sample type), the stack's bytes shared among its
+samples in proportion (the rest to the last): expected_bytes(doc).
 
   - decoded(path, doc): pprof_decode.js's output, exactly (every string,
     hostile ones included, values, labels in order, mappings, header);
@@ -94,14 +99,59 @@ def mapping_of(fr, file):
     return None
 
 
+CLASSES = ('python', 'native', 'system')
+
+
+def pieces(doc, s):
+    """The samples the writer makes of stack s: [(count, class or None,
+    grow, shrink)], as src/writers/pprof.c shares them."""
+    meta = doc['meta']
+    count, left, out = s['count'], s['count'], []
+    if meta.get('classified'):
+        for c in CLASSES:
+            n = min((s.get('classes') or {}).get(c, 0), left)
+            if n:
+                out.append([n, c, 0, 0])
+            left -= n
+    if left or not out:
+        out.append([left, None, 0, 0])
+    if meta.get('memory') and not meta.get('diff'):
+        mem = s.get('memory') or {}
+        g_left, s_left = mem.get('grow', 0), mem.get('shrink', 0)
+        for i, pc in enumerate(out):
+            share = pc[0] / count if count else 1.0
+            last = i + 1 == len(out)
+            g = g_left if last else int(float(mem.get('grow', 0)) * share)
+            sh = s_left if last else int(float(mem.get('shrink', 0)) * share)
+            pc[2], pc[3] = min(g, g_left), min(sh, s_left)
+            g_left -= pc[2]
+            s_left -= pc[3]
+    return out
+
+
+def memory_of(doc):
+    return bool(doc['meta'].get('memory') and not doc['meta'].get('diff'))
+
+
+def expected_bytes(doc):
+    """{(locations, labels): (grow, shrink)} of a --memory profile."""
+    return _expected(doc)[2]
+
+
 def expected(doc):
     """{(locations, labels): count} and the period (None: unknown rate).
     A location is (name, file, line, mapping), leaf first; labels are
     (key, value) pairs in the writer's order."""
+    out, period, _ = _expected(doc)
+    return out, period
+
+
+def _expected(doc):
     frames, threads = doc['frames'], doc['threads']
-    out = collections.Counter()
+    out, nbytes = collections.Counter(), {}
+    mem = memory_of(doc)
     for s in doc['stacks']:
-        if not s['count']:
+        if not s['count'] and not (mem and any((s.get('memory') or {}).values())):
             continue
         locs, roots = [], []
         for i in s['frames']:
@@ -121,8 +171,13 @@ def expected(doc):
             labels.append(('thread_name', th['name']))
         if th.get('command_line'):
             labels.append(('command_line', th['command_line']))
-        out[(tuple(reversed(locs)), tuple(labels))] += s['count']
-    return out, period_of(doc['meta'])
+        for n, cls, grow, shrink in pieces(doc, s):
+            key = (tuple(reversed(locs)), tuple(([('class', cls)] if cls else []) + labels))
+            out[key] += n
+            if mem:
+                g0, s0 = nbytes.get(key, (0, 0))
+                nbytes[key] = (g0 + grow, s0 + shrink)
+    return out, period_of(doc['meta']), nbytes
 
 
 def texts_unsafe(doc):
@@ -159,12 +214,15 @@ def decoded(d, doc):
     problems = []
     kind = 'wall' if meta.get('idle_included') else 'cpu'
     types = [['samples', 'count']] + ([[kind, 'nanoseconds']] if period else [])
+    mem = memory_of(doc)
+    if mem:
+        types += [['alloc_space', 'bytes'], ['free_space', 'bytes']]
     if d['sample_types'] != types:
         problems.append('sample types %s, expected %s' % (d['sample_types'], types))
     if period and (d['period'] != period or d['period_type'] != [kind, 'nanoseconds']):
         problems.append('period %s %s, expected %d %s nanoseconds' % (d['period'], d['period_type'],
                                                                      period, kind))
-    if d['default_sample_type'] != (kind if period else 'samples'):
+    if d['default_sample_type'] != ('alloc_space' if mem else kind if period else 'samples'):
         problems.append('default sample type %r' % d['default_sample_type'])
     if int(d['time_nanos']) != meta.get('start_unix_ns', 0) or \
        int(d['duration_nanos']) != meta.get('duration_ns', 0):
@@ -172,12 +230,23 @@ def decoded(d, doc):
             d['time_nanos'], d['duration_nanos'], meta.get('start_unix_ns'), meta.get('duration_ns')))
     if not d['comments'] or not d['comments'][0].startswith('cspy '):
         problems.append('comments %r: the first is not "cspy VERSION"' % d['comments'][:3])
-    got = collections.Counter()
+    got, gbytes = collections.Counter(), {}
     for s in d['samples']:
         if period and s['values'][1] != s['values'][0] * period:
             problems.append('sample values %s: not [count, count x %d]' % (s['values'], period))
         locs = tuple((l['name'], l['file'], l['line'], l['mapping']) for l in s['locations'])
-        got[(locs, tuple(tuple(l) for l in s['labels']))] += s['values'][0]
+        key = (locs, tuple(tuple(l) for l in s['labels']))
+        got[key] += s['values'][0]
+        if mem:
+            g0, s0 = gbytes.get(key, (0, 0))
+            gbytes[key] = (g0 + int(s['values'][-2]), s0 + int(s['values'][-1]))
+    if mem:
+        problems += diff_counters('pprof-format alloc_space',
+                                  collections.Counter({k: v[0] for k, v in expected_bytes(doc).items()}),
+                                  collections.Counter({k: v[0] for k, v in gbytes.items()}))
+        problems += diff_counters('pprof-format free_space',
+                                  collections.Counter({k: v[1] for k, v in expected_bytes(doc).items()}),
+                                  collections.Counter({k: v[1] for k, v in gbytes.items()}))
     return problems + diff_counters('pprof-format sample', want, got)
 
 
@@ -214,6 +283,9 @@ def raw(text, doc):
         s0, l0, m0 = lines.index('Samples:'), lines.index('Locations'), lines.index('Mappings')
     except ValueError:
         return problems + ['-raw: no Samples/Locations/Mappings sections']
+    # pprof drops a sample without locations (an empty stack, as a launch's
+    # first samples can have) when it reads the file
+    want = collections.Counter({k: v for k, v in want.items() if k[0]})
     total = sum(want.values())
     sample_re = re.compile(r'^((?: +-?\d+)+): ((?:\d+ )*)$')
     samples, cur = [], None
@@ -227,9 +299,11 @@ def raw(text, doc):
     got_total = sum(s[0][0] for s in samples)
     if got_total != total:
         problems.append('-raw: %d samples in all, expected %d' % (got_total, total))
+    nvalues = (2 if period else 1) + (2 if memory_of(doc) else 0)
     for s in samples:
-        if period and (len(s[0]) != 2 or s[0][1] != s[0][0] * period):
-            problems.append('-raw: sample values %s: not [count, count x %d]' % (s[0], period))
+        if period and (len(s[0]) != nvalues or s[0][1] != s[0][0] * period):
+            problems.append('-raw: sample values %s: not [count, count x %d%s]'
+                            % (s[0], period, ', grown, shrunk' if memory_of(doc) else ''))
     if texts_unsafe(doc):
         return problems
     mappings = {}
@@ -242,16 +316,27 @@ def raw(text, doc):
         mm = re.match(r'^ *(\d+): 0x[0-9a-f]+ (?:M=(\d+) )?(.*)$', ln)
         if mm:
             locs[int(mm.group(1))] = (mm.group(3), mappings.get(mm.group(2)))
-    got = collections.Counter()
+    got, got_b = collections.Counter(), collections.Counter()
     for values, ids, labels in samples:
         if any(i not in locs for i in ids):
             problems.append('-raw: a sample names locations %s not all listed' % ids)
             continue
-        got[(tuple(locs[i] for i in ids), tuple(labels))] += values[0]
-    want_raw = collections.Counter()
+        key = (tuple(locs[i] for i in ids), tuple(labels))
+        got[key] += values[0]
+        if memory_of(doc) and len(values) >= 2:
+            got_b[key + ('grown',)] += values[-2]
+            got_b[key + ('shrunk',)] += values[-1]
+    want_raw, want_b = collections.Counter(), collections.Counter()
+    wbytes = expected_bytes(doc) if memory_of(doc) else {}
     for (wl, labels), n in want.items():
-        want_raw[(tuple((raw_loc_text(l), l[3]) for l in wl), raw_label_lines(labels))] += n
-    return problems + diff_counters('-raw sample', want_raw, got)
+        key = (tuple((raw_loc_text(l), l[3]) for l in wl), raw_label_lines(labels))
+        want_raw[key] += n
+        if memory_of(doc):
+            g, sh = wbytes.get((wl, labels), (0, 0))
+            want_b[key + ('grown',)] += g
+            want_b[key + ('shrunk',)] += sh
+    return problems + diff_counters('-raw sample', want_raw, got) + \
+        diff_counters('-raw bytes', +want_b, +got_b)
 
 
 def go_clean(path):
@@ -297,6 +382,7 @@ def traces(text, doc):
         total += count or 0
         got[(tuple(frames), tuple(labels))] += count or 0
     problems = []
+    want = collections.Counter({k: v for k, v in want.items() if k[0]})    # as in raw()
     if total != sum(want.values()):
         problems.append('-traces: %d samples in all, expected %d' % (total, sum(want.values())))
     if texts_unsafe(doc):

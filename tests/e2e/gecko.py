@@ -10,7 +10,8 @@ outputs checked against their formats and their real readers.
   processes), and per thread the samples and each leaf function's samples
   equal to cspy's own JSON of the same input; the categories (Python,
   native, GIL below take_gil, "(idle)" at a gap with weight 0, other) and
-  the sample times exactly.
+  the sample times exactly; a --memory profile (tests/e2e/splitmem.py
+  through `cspy report`): weightType bytes, each stack's bytes grown.
   gecko vs CPython 3.15: on each 3.15 interpreter found (the built
   3.15.0rc1 and 3.15t, Debian sid's 3.15 in its chroot), `python -m
   profiling.sampling run --gecko` writes a profile; cspy's has the same
@@ -41,6 +42,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2elib  # noqa: E402
 import profcheck  # noqa: E402
+import splitmem  # noqa: E402
 
 REPO = e2elib.REPO
 REQUIRE = os.environ.get('CSPY_REQUIRE_VALIDATORS') == '1'
@@ -185,6 +187,36 @@ def gecko_fixed(s, name, inp):
         p = profcheck.gecko_totals_vs_json(g, doc)
     if name == 'empty' and not p and g['threads']:
         p.append('an empty profile has threads: %r' % [t['name'] for t in g['threads']])
+    return p
+
+
+def gecko_memory(s):
+    """A --memory profile (tests/e2e/splitmem.py through cspy report): the
+    structure, weightType bytes, and per thread each stack's bytes grown
+    as its sample's weight."""
+    js, out = s.path('splitmem.json'), s.path('splitmem.gecko.json')
+    splitmem.write(js)
+    r = e2elib.cspy(['report', js, '-f', 'gecko', '-o', out, '-q'])
+    if r.rc != 0:
+        return ['cspy report -f gecko: exit %d: %s' % (r.rc, r.err.strip()[:300])]
+    g = load_json(out)
+    p = profcheck.gecko_structure(g)
+    want, got = {}, {}
+    for th, fns, _, _, (grow, _) in splitmem.STACKS:
+        if grow:
+            key = (splitmem.THREADS[th][1], fns[-1])
+            want[key] = want.get(key, 0) + grow
+    strings = g['shared']['stringArray']
+    for t in g['threads']:
+        smp, st, fr, fn = t['samples'], t['stackTable'], t['frameTable'], t['funcTable']
+        if smp.get('weightType') != 'bytes':
+            p.append('thread %s: weightType %r, not bytes' % (t['tid'], smp.get('weightType')))
+        for i in range(smp['length']):
+            leaf = strings[fn['name'][fr['func'][st['frame'][smp['stack'][i]]]]]
+            key = (t['tid'], leaf)
+            got[key] = got.get(key, 0) + smp['weight'][i]
+    if got != want:
+        p.append('bytes per thread and leaf %r, expected %r' % (sorted(got.items()), sorted(want.items())))
     return p
 
 
@@ -550,6 +582,7 @@ def main():
     for name, inp in sorted(ins.items()):
         s.check('gecko structure+totals: %s' % name, lambda name=name, inp=inp: gecko_fixed(s, name, inp))
     s.check('gecko categories', lambda: gecko_categories(s))
+    s.check('gecko --memory bytes', lambda: gecko_memory(s))
     s.check('gecko sample times', lambda: gecko_times(s))
 
     py315 = [i for i in interps if i.minor == (3, 15)]

@@ -17,7 +17,13 @@ what they read compared with cspy's own JSON of THE SAME profile
   - `record -f pprof` itself: to a name without an extension, to .pb.gz
     and to .pprof, the file is gzip once and pprof reads it;
   - the checks can fail: a profile compared with a JSON whose counts,
-    labels and names were altered is refused by every consumer.
+    labels and names were altered is refused by every consumer;
+  - split_memory: a saved profile with the python/native/system split and
+    --memory bytes (tests/e2e/splitmem.py) through `cspy report -f pprof`:
+    every consumer above (class labels, alloc_space and free_space values),
+    `pprof -top -sample_index=alloc_space|free_space -unit=B` each leaf
+    function's bytes, `-tagfocus=class=C` each class's samples, and an
+    altered split or byte count is noticed.
 
   python3 tests/e2e/pprof.py [-k PATTERN] [-v]
 
@@ -30,6 +36,7 @@ import copy
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -37,6 +44,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import consumer_pprof as cp  # noqa: E402
 import e2elib  # noqa: E402
+import splitmem  # noqa: E402
 
 REQUIRE = os.environ.get('CSPY_REQUIRE_VALIDATORS') == '1'
 TOOL = None         # writers_tool
@@ -254,6 +262,53 @@ def check_can_fail(ctx):
         raise e2elib.Fail('\n'.join(problems))
 
 
+def check_split_memory(ctx):
+    """The split (class labels) and --memory bytes (alloc_space,
+    free_space) of tests/e2e/splitmem.py's profile, read by every consumer."""
+    which = consumers()
+    d = e2elib.make_temp_dir('cspy-pprof-', WORK)
+    js, pb = os.path.join(d, 'splitmem.json'), os.path.join(d, 'splitmem.pb.gz')
+    splitmem.write(js)
+    report_to_pprof(ctx, js, pb)
+    doc = compare(js, pb, 'cspy report splitmem.json -f pprof')
+    problems = []
+    if PPROF[0]:
+        opts = ['-top', '-unit=B', '-nodecount=1000000', '-nodefraction=0', '-edgefraction=0']
+        for index, field in (('alloc_space', ('mem', 0)), ('free_space', ('mem', 1))):
+            out, err = cp.run_pprof(PPROF[0], opts + ['-sample_index=' + index], pb)
+            if err:
+                problems.append(err)
+                continue
+            got = {}
+            for ln in out.split('\n'):
+                m = re.match(r'^ *(\d+)B? +\S+% +\S+% +\d+B? +\S+%  (\S+)$', ln)
+                if m and int(m.group(1)):
+                    got[m.group(2)] = int(m.group(1))
+            want = {k: v for k, v in splitmem.leaf_totals(field).items() if v}
+            if got != want:
+                problems.append('pprof -top -sample_index=%s: %r, expected %r' % (index, got, want))
+        for i, c in enumerate(splitmem.CLASSES):
+            out, err = cp.run_pprof(PPROF[0], ['-top', '-sample_index=samples', '-tagfocus=class=' + c], pb)
+            m = re.search(r'Showing nodes accounting for (\d+),', out or '')
+            want = splitmem.total(('cls', i))
+            if err or not m or int(m.group(1)) != want:
+                problems.append('pprof -tagfocus=class=%s: %s, expected %d samples'
+                                % (c, err or (m and m.group(1)), want))
+    # can fail: an altered split and altered bytes are noticed
+    cache = {}
+    for what, fn in (('class split', lambda x: (x['stacks'][0]['classes'].__setitem__('python', 29),
+                                                x['stacks'][0]['classes'].__setitem__('native', 16))),
+                     ('bytes grown', lambda x: x['stacks'][1]['memory'].__setitem__('grow', 1)),
+                     ('bytes shrunk', lambda x: x['stacks'][2]['memory'].__setitem__('shrink', 7))):
+        bad = copy.deepcopy(doc)
+        fn(bad)
+        for w in [w for w in which if w in ('raw', 'decoder')]:
+            if not cp.all_checks(PPROF[0], pb, bad, [w], cache):
+                problems.append('%s: an altered %s is not noticed' % (w, what))
+    if problems:
+        raise e2elib.Fail('\n'.join(problems))
+
+
 def fixed(name, args=None, data=None):
     return lambda ctx: (consumers(), tool_case(name, args or [], data))
 
@@ -266,6 +321,7 @@ CHECKS = [
     ('roots_native', fixed('roots, native frames', data=ROOTS)),
     ('synth_2000', fixed('2000 synthetic stacks', ['--synth', '2000,20000,3'])),
     ('can_fail', check_can_fail),
+    ('split_memory', check_split_memory),
     ('record_gzip', check_record_gzip),
     ('live_idle_threads', check_live_idle_threads),
     ('live_native', check_live_native),

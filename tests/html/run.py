@@ -31,8 +31,16 @@
 #   big       12,000 distinct stacks: ready within 5 s; a stack 5,000
 #             frames deep too; an empty profile;
 #   diff      writers_tool --base: grown frame red, shrunk blue, the legend,
-#             both counts on hover, a frame only the base had in the table.
-# --screenshots writes docs/images/report.png and docs/images/diff.png.
+#             both counts on hover, a frame only the base had in the table;
+#   splitmem  a saved profile with the python/native/system split and
+#             --memory bytes (tests/e2e/splitmem.py) through `cspy report`:
+#             the page's classes and memory equal the profile's; in
+#             Chromium, widths in bytes grown (the default measure), shrunk
+#             and samples, the totals, the split and bytes on hover, the
+#             "By class" colours, the table's Py/Nat/Sys columns and stacked
+#             bars, the source view's stacked bar per line.
+# --screenshots writes docs/images/report.png, docs/images/diff.png and
+# docs/images/memory.png (splitmem: memory grown, coloured by class).
 #
 # A missing node, playwright-core or Chromium is "skipped: REASON" (a
 # failure with CSPY_REQUIRE_VALIDATORS=1); so is a missing unshare for the
@@ -55,6 +63,8 @@ VALIDATE = os.path.join(REPO, 'tests', 'validate')
 CHROMIUM = os.environ.get('CSPY_CHROMIUM', '/usr/bin/chromium')
 REQUIRE = os.environ.get('CSPY_REQUIRE_VALIDATORS') == '1'
 PY = shutil.which('python3') or sys.executable     # on PATH: record's command too
+sys.path.insert(0, os.path.join(REPO, 'tests', 'e2e'))
+import splitmem  # noqa: E402
 
 passed = failed = 0
 
@@ -340,6 +350,31 @@ def diff_case(tmp, cases, screenshots):
                   else os.path.join(tmp, 'diff.png')})
 
 
+def splitmem_case(tmp, cases, screenshots):
+    js, out = os.path.join(tmp, 'splitmem.json'), os.path.join(tmp, 'splitmem.html')
+    splitmem.write(js)
+    rc, so, se = run([CSPY, 'report', js, '-f', 'html', '-o', out, '-q'])
+    if rc != 0:
+        bad('splitmem: cspy report -f html', se)
+        return
+    html, data = page_data(out)
+    want_cls = [list(s[3]) for s in splitmem.STACKS]
+    want_mem = [list(s[4]) for s in splitmem.STACKS]
+    check(data and data['meta']['classified'] and data['meta']['memory'] and
+          data['classes'] == want_cls and data['memory'] == want_mem,
+          'splitmem: the page carries each stack\'s split and bytes',
+          data and json.dumps([data.get('classes'), data.get('memory')]))
+    leaf = lambda field: {k: v for k, v in splitmem.leaf_totals(field).items() if v}
+    cases.append({'name': 'splitmem', 'kind': 'splitmem', 'file': out,
+                  'grow': leaf(('mem', 0)), 'shrink': leaf(('mem', 1)), 'count': leaf('count'),
+                  'cls': {k: [splitmem.leaf_totals(('cls', i)).get(k, 0) for i in range(3)]
+                          for k in splitmem.leaf_totals('count')},
+                  'grow_total': splitmem.total(('mem', 0)), 'shrink_total': splitmem.total(('mem', 1)),
+                  'samples': splitmem.total('count'), 'line': splitmem.LINES['grow_big'],
+                  'screenshot': os.path.join(REPO, 'docs', 'images', 'memory.png') if screenshots
+                  else os.path.join(tmp, 'memory.png')})
+
+
 def browser_missing():
     if not shutil.which('node'):
         return 'node not installed'
@@ -368,6 +403,7 @@ def main():
         select_case(tmp, cases)
         big_case(tmp, cases)
         diff_case(tmp, cases, screenshots)
+        splitmem_case(tmp, cases, screenshots)
         missing = browser_missing()
         if missing:
             skipped('Chromium checks: ' + missing)

@@ -144,6 +144,12 @@ static void test_self_diff(void)
 	}
 	diff_rows_free(r, n);
 	profile__free(d);
+	/* profiles with the split and --memory bytes: the diff compares
+	 * samples and carries neither */
+	profile__set_meta(p, &(struct prof_meta){ .title = "x", .classified = true, .memory = true });
+	d = diff_build(p, p, NULL);
+	CHECK(profile__meta(d)->diff && !profile__meta(d)->classified && !profile__meta(d)->memory);
+	profile__free(d);
 	profile__free(p);
 }
 

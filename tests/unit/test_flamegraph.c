@@ -579,6 +579,53 @@ static void test_golden(void)
 	free(svg);
 }
 
+
+/* --memory: widths in bytes grown (data-n), the title and subtitle say so,
+ * tooltips in bytes and MiB; the split: data-c per frame, its shares in the
+ * tooltip, the "By class" control; neither: none of that. */
+static void test_memory_and_classes(void)
+{
+	struct profile *p = profile__new();
+	uint32_t t = profile__thread(p, 1, 1, "MainThread", "");
+	uint32_t m = py(p, "main", "m.py", 1), a = py(p, "alloc", "m.py", 5), f = py(p, "free", "m.py", 9);
+	uint32_t s1[] = { m, a }, s2[] = { m, f };
+	uint32_t i1 = profile__add(p, t, s1, 2, 0, 3), i2 = profile__add(p, t, s2, 2, 0, 1);
+	int rc;
+	char *svg = render(p, NULL, &rc);
+	char *sec = svg ? frames_section(svg) : NULL;
+	CHECK(rc == 0 && sec && !strstr(sec, "data-c=") && !strstr(svg, "<text id=\"classes\"") &&
+	      !strstr(svg, "<title>Memory growth"));
+	free(sec);
+	free(svg);
+	profile__add_class(p, i1, PROF_CLASS_PYTHON, 1);
+	profile__add_class(p, i1, PROF_CLASS_NATIVE, 2);
+	profile__add_class(p, i2, PROF_CLASS_SYSTEM, 1);
+	profile__add_memory(p, i1, 3 << 20);
+	profile__add_memory(p, i2, -(1 << 20));
+	profile__set_meta(p, &(struct prof_meta){ .title = "job", .classified = true, .memory = true });
+	svg = render(p, NULL, &rc);
+	CHECK(rc == 0 && svg);
+	if (svg) {
+		CHECK(strstr(svg, "<title>Memory growth: job</title>"));
+		CHECK(strstr(svg, ">Memory grown: 3.00 MiB, shrunk: 1.00 MiB (not drawn), 3 thread samples</text>"));
+		/* free grew nothing: not drawn; the root is alloc's bytes */
+		CHECK(!strstr(svg, "free (m.py:9)"));
+		CHECK(strstr(svg, "<g data-s=\"0\" data-n=\"3145728\" data-k=\"3\" data-c=\"1,2,0\"><title>"
+			      "alloc (m.py:5) (3145728 bytes = 3.00 MiB, 100.00%; python 33.33% native 66.67% "
+			      "system 0.00%)</title>"));
+		CHECK(strstr(svg, "<text id=\"classes\"") && strstr(svg, ">[ ] By class</text>"));
+	}
+	free(svg);
+	/* the split without --memory: widths are samples */
+	profile__set_meta(p, &(struct prof_meta){ .title = "job", .classified = true });
+	svg = render(p, NULL, &rc);
+	CHECK(rc == 0 && svg && strstr(svg, "<g data-s=\"3\" data-n=\"1\" data-c=\"0,0,1\"><title>free (m.py:9) "
+					"(1 sample, 25.00%; python 0.00% native 0.00% system 100.00%)</title>"));
+	CHECK(svg && !strstr(svg, "data-k="));
+	free(svg);
+	profile__free(p);
+}
+
 int main(void)
 {
 	TEST_RUN(test_structure);
@@ -587,6 +634,7 @@ int main(void)
 	TEST_RUN(test_hostile_names);
 	TEST_RUN(test_prune);
 	TEST_RUN(test_empty);
+	TEST_RUN(test_memory_and_classes);
 	TEST_RUN(test_io_error);
 	TEST_RUN(test_big_and_deep);
 	TEST_RUN(test_golden);

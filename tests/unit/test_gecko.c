@@ -240,12 +240,38 @@ static void test_write_errors(void)
 	profile__free(p);
 }
 
+
+/* --memory: weightType bytes, one sample per stack that grew, weighing its
+ * bytes (runs not used). */
+static void test_gecko_memory(void)
+{
+	struct profile *p = profile__new();
+	uint32_t t = profile__thread(p, 5, 5, "MainThread", "");
+	uint32_t a = profile__frame(p, "a", "/t.py", "t.py", 1, PROF_FRAME_PYTHON);
+	uint32_t b = profile__frame(p, "b", "/t.py", "t.py", 2, PROF_FRAME_PYTHON);
+	uint32_t s2[] = { a, b };
+	uint32_t i1 = profile__add(p, t, &a, 1, 0, 3);
+	uint32_t i2 = profile__add(p, t, s2, 2, 10 * MS, 1);
+	profile__add(p, t, s2, 2, 20 * MS, 1);
+	profile__add_memory(p, i1, 5000000000ll);      /* more than 32 bits */
+	profile__add_memory(p, i2, 7);
+	struct prof_meta m = { .title = "t", .rate_hz = 100, .duration_ns = 40 * MS, .memory = true };
+	profile__set_meta(p, &m);
+	size_t n;
+	char *out = render(gecko, p, &n);
+	CHECK(out && strstr(out, "\"weightType\":\"bytes\",\"stack\":[0,1],\"time\":[0,10],"
+			    "\"weight\":[5000000000,7]"));
+	free(out);
+	profile__free(p);
+}
+
 int main(void)
 {
 	TEST_RUN(test_gil_functions);
 	TEST_RUN(test_gecko_times_idle_gil);
 	TEST_RUN(test_gecko_lane_sorted);
 	TEST_RUN(test_gecko_counts_only);
+	TEST_RUN(test_gecko_memory);
 	TEST_RUN(test_gecko_empty);
 	TEST_RUN(test_pstats_bytes);
 	TEST_RUN(test_pstats_long_utf8_recursion);

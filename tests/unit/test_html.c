@@ -146,10 +146,46 @@ static void test_table(void)
 	CHECK(strstr(writer_names(), "html") && strstr(writer_endings(), ".htm,"));
 }
 
+
+/* The split and --memory: "classes" and "memory" beside "stacks", one entry
+ * per stack in the same order; neither without the meta's flags. */
+static void test_split_memory(void)
+{
+	struct profile *p = profile__new();
+	uint32_t t = profile__thread(p, 1, 1, "MainThread", "");
+	uint32_t a = profile__frame(p, "a", "/t.py", "t.py", 1, PROF_FRAME_PYTHON);
+	uint32_t b = profile__frame(p, "b", "/t.py", "t.py", 2, PROF_FRAME_PYTHON);
+	uint32_t s2[] = { a, b };
+	uint32_t i1 = profile__add(p, t, &a, 1, 0, 3), i2 = profile__add(p, t, s2, 2, 0, 2);
+	profile__add_class(p, i1, PROF_CLASS_NATIVE, 3);
+	profile__add_class(p, i2, PROF_CLASS_PYTHON, 1);
+	profile__add_memory(p, i2, 4096);
+	profile__add_memory(p, i1, -10);
+	int err;
+	char *html = render(p, &err), *data = html ? data_of(html) : NULL;
+	CHECK(err == 0 && data && strstr(data, "\"classified\":false,\"memory\":false") &&
+	      !strstr(data, "\"classes\":") && !strstr(data, "\"memory\":["));
+	free(data);
+	free(html);
+	profile__set_meta(p, &(struct prof_meta){ .title = "t", .classified = true, .memory = true });
+	html = render(p, &err);
+	data = html ? data_of(html) : NULL;
+	CHECK(err == 0 && data);
+	if (data) {
+		CHECK(strstr(data, "\"classified\":true,\"memory\":true"));
+		CHECK(strstr(data, "\"stacks\":[[0,3,0,0],[0,2,0,0,1]],\"classes\":[[0,3,0],[1,0,0]],"
+			      "\"memory\":[[0,10],[4096,0]]"));
+	}
+	free(data);
+	free(html);
+	profile__free(p);
+}
+
 int main(void)
 {
 	TEST_RUN(test_table);
 	TEST_RUN(test_hostile);
+	TEST_RUN(test_split_memory);
 	TEST_RUN(test_diff);
 	TEST_RUN(test_full_disk);
 	return TEST_REPORT();

@@ -252,6 +252,82 @@ static void test_cuts(void)
 	free(text);
 }
 
+
+/* The split and bytes: a stream writes a class line after each sample it
+ * classifies and a memory line when bytes are attributed; read back, every
+ * stack has its classes and bytes; a whole profile writes them per stack. */
+static void test_split_memory(void)
+{
+	const char *path = path_of("split.jsonl");
+	FILE *f = fopen(path, "w");
+	struct profile *p = profile__new();
+	profile__set_meta(p, &(struct prof_meta){ .title = "t", .classified = true, .memory = true });
+	struct jsonl_stream *w = jsonl_stream__new(f, p);
+	uint32_t t = profile__thread(p, 7, 7, "MainThread", "");
+	uint32_t a = profile__frame(p, "a", "/t.py", "t.py", 1, PROF_FRAME_PYTHON);
+	uint32_t b = profile__frame(p, "b", "/t.py", "t.py", 2, PROF_FRAME_PYTHON);
+	uint32_t s2[] = { a, b };
+	for (int i = 0; i < 10; i++) {
+		profile__tick(p, (uint64_t)i * 1000);
+		uint32_t sid = profile__add(p, t, i % 3 ? s2 : &a, i % 3 ? 2 : 1, (uint64_t)i * 1000, 1);
+		if (i != 4)     /* one sample not classified */
+			profile__add_class(p, sid, (enum prof_class)(i % 3), 1);
+		profile__add_memory(p, sid, i % 2 ? 100 * i : -5 * i);
+	}
+	CHECK_INT(jsonl_stream__end(w), 0);
+	fclose(f);
+	size_t n;
+	char *text = read_text(path, &n);
+	CHECK(text && strstr(text, "\"classified\":true,\"memory\":true"));
+	CHECK(text && strstr(text, "{\"class\":\"native\",\"thread_id\":0,\"stack_id\":1,\"weight\":1}\n"));
+	CHECK(text && strstr(text, "{\"memory\":-10,\"thread_id\":0,\"stack_id\":1}\n"));
+	free(text);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass) {     /* the whole profile at once */
+			path = path_of("split-whole.jsonl");
+			f = fopen(path, "w");
+			CHECK_INT(jsonl_write(f, p), 0);
+			fclose(f);
+		}
+		struct profile *back = NULL;
+		char err[256];
+		CHECK_INT(profile_load(path, &back, err, sizeof(err)), 0);
+		if (!back)
+			continue;
+		CHECK(profile__meta(back)->classified && profile__meta(back)->memory);
+		for (int c = 0; c < PROF_NCLASSES; c++)
+			CHECK_INT(profile__class_total(back, (enum prof_class)c),
+				  profile__class_total(p, (enum prof_class)c));
+		uint64_t g1, s1, g2, s2_;
+		profile__memory_total(p, &g1, &s1);
+		profile__memory_total(back, &g2, &s2_);
+		CHECK(g1 == g2 && s1 == s2_ && g1 == 100 + 300 + 500 + 700 + 900 && s1 == 5 * (2 + 4 + 6 + 8));
+		uint32_t sb = profile__stack_find(back, 0, s2, 2), sp = profile__stack_find(p, t, s2, 2);
+		CHECK(sb != PROFILE_NO_STACK && sp != PROFILE_NO_STACK);
+		if (sb != PROFILE_NO_STACK && sp != PROFILE_NO_STACK) {
+			const struct prof_stack *x = profile__stack_at(back, sb), *y = profile__stack_at(p, sp);
+			CHECK(x->count == y->count && memcmp(x->cls, y->cls, sizeof(x->cls)) == 0 &&
+			      x->mem_grow == y->mem_grow && x->mem_shrink == y->mem_shrink);
+		}
+		profile__free(back);
+	}
+	profile__free(p);
+	/* more samples classified than the stack has: refused */
+	path = path_of("split-bad.jsonl");
+	f = fopen(path, "w");
+	fputs("{\"cspy\":{\"version\":\"x\",\"format\":\"jsonl\",\"format_version\":1},\"meta\":{}}\n"
+	      "{\"frame\":0,\"name\":\"a\",\"filename\":\"\",\"short_filename\":\"\",\"line\":1,\"kind\":\"python\"}\n"
+	      "{\"thread\":0,\"pid\":1,\"tid\":1,\"name\":\"\",\"command_line\":\"\"}\n"
+	      "{\"stack\":0,\"frames\":[0]}\n"
+	      "{\"t\":0,\"pid\":1,\"tid\":1,\"thread_id\":0,\"stack_id\":0,\"weight\":1}\n"
+	      "{\"class\":\"python\",\"thread_id\":0,\"stack_id\":0,\"weight\":2}\n", f);
+	fclose(f);
+	struct profile *back = NULL;
+	char err[256];
+	CHECK(profile_load(path, &back, err, sizeof(err)) != 0 && strstr(err, "more samples classified"));
+	profile__free(back);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -260,6 +336,7 @@ int main(void)
 	}
 	TEST_RUN(test_stream_round_trip);
 	TEST_RUN(test_whole_profile);
+	TEST_RUN(test_split_memory);
 	TEST_RUN(test_cuts);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

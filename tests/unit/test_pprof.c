@@ -477,6 +477,88 @@ static void test_small(void)
 	profile__free(p);
 }
 
+/* The split and --memory: small()'s stacks with classes and bytes. The
+ * 3-sample stack of thread 10 (2 python, 1 system; 3000 bytes grown, 30
+ * shrunk) becomes two samples labelled class=python and class=system with
+ * the bytes shared 2:1; thread 11's memcpy stack (2 samples: 1 native, 1
+ * not classified; 5 bytes) a native one and one without a label (the rest:
+ * 3 bytes). Sample types alloc_space/free_space bytes, alloc_space the
+ * default. */
+static void test_split_memory(void)
+{
+	struct profile *p = small();
+	struct prof_meta meta = *profile__meta(p);
+	meta.title = "demo";
+	meta.command_line = "python3 app.py";
+	meta.python_version = "3.12.1";
+	meta.classified = meta.memory = true;
+	profile__set_meta(p, &meta);
+	uint32_t s1 = PROFILE_NO_STACK, s3 = PROFILE_NO_STACK;
+	for (uint32_t i = 0; i < profile__nstacks(p); i++) {
+		const struct prof_stack *st = profile__stack_at(p, i);
+		const struct prof_thread *th = profile__thread_at(p, st->thread);
+		if (th->tid == 10 && st->n == 3)
+			s1 = i;
+		if (th->tid == 11 && st->n == 2)
+			s3 = i;
+	}
+	CHECK(s1 != PROFILE_NO_STACK && s3 != PROFILE_NO_STACK);
+	profile__add_class(p, s1, PROF_CLASS_PYTHON, 2);
+	profile__add_class(p, s1, PROF_CLASS_SYSTEM, 1);
+	profile__add_memory(p, s1, 3000);
+	profile__add_memory(p, s1, -30);
+	profile__add_class(p, s3, PROF_CLASS_NATIVE, 1);
+	profile__add_memory(p, s3, 5);
+	struct dprof dp;
+	write_decode(p, &dp);
+	CHECK_INT(dp.nst, 4);
+	CHECK_STR(S(&dp, dp.st_type[2]), "alloc_space");
+	CHECK_STR(S(&dp, dp.st_unit[2]), "bytes");
+	CHECK_STR(S(&dp, dp.st_type[3]), "free_space");
+	CHECK_STR(S(&dp, dp.default_type), "alloc_space");
+	int64_t total = 0, grow = 0, shrink = 0;
+	int py = 0, sys = 0, nat = 0, none = 0;
+	char nb[32];
+	for (size_t i = 0; i < dp.ns; i++) {
+		const struct d_sample *s = &dp.s[i];
+		CHECK_INT(s->nval, 4);
+		total += s->val[0];
+		grow += s->val[2];
+		shrink += s->val[3];
+		char text[256];
+		stack_text(&dp, s, text, sizeof(text));
+		const char *cls = label(&dp, s, "class", nb, sizeof(nb));
+		const char *tid = label(&dp, s, "thread_id", nb + 16, 16);
+		if (strcmp(text, "<module> run main") == 0 && tid && strcmp(tid, "10") == 0) {
+			CHECK(cls != NULL);
+			if (cls && strcmp(cls, "python") == 0) {
+				py++;
+				CHECK(s->val[0] == 2 && s->val[2] == 2000 && s->val[3] == 20);
+			} else if (cls && strcmp(cls, "system") == 0) {
+				sys++;
+				CHECK(s->val[0] == 1 && s->val[2] == 1000 && s->val[3] == 10);
+			}
+		} else if (strcmp(text, "memcpy main") == 0) {
+			if (cls) {
+				nat++;
+				CHECK_STR(cls, "native");
+				CHECK(s->val[0] == 1 && s->val[2] == 2);
+			} else {
+				none++;
+				CHECK(s->val[0] == 1 && s->val[2] == 3);
+			}
+		} else {
+			CHECK(cls == NULL && s->val[2] == 0 && s->val[3] == 0);
+		}
+	}
+	CHECK(py == 1 && sys == 1 && nat == 1 && none == 1);
+	CHECK_INT(total, 7);
+	CHECK_INT(grow, 3005);
+	CHECK_INT(shrink, 30);
+	dprof_free(&dp);
+	profile__free(p);
+}
+
 /* Idle threads kept: wall time, not cpu. */
 static void test_wall(void)
 {
@@ -763,6 +845,7 @@ static void test_table(void)
 int main(void)
 {
 	TEST_RUN(test_small);
+	TEST_RUN(test_split_memory);
 	TEST_RUN(test_wall);
 	TEST_RUN(test_measured_period);
 	TEST_RUN(test_roots);

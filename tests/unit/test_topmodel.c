@@ -8,7 +8,9 @@
  * of a reset, the busiest thread (never a lane), the time per sample,
  * synthetic roots left out; and the rendering: trimmed to small widths and
  * heights, wide characters, control characters made safe, the locals pane,
- * the help text, unbounded snapshots with a row cap.
+ * the help text, unbounded snapshots with a row cap; the python/native/system
+ * split of own samples and --memory's bytes (own, total, sorted, after a
+ * reset, in the header and the columns).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -584,6 +586,116 @@ static void test_render_plain_and_pane(void)
 	profile__free(p);
 }
 
+/* The fixture's stacks with a split and bytes: s1 (g, 3 samples) 2 python
+ * 1 system, grew 3 MiB; s2 (f:12, 1) native, grew 1 KiB and shrank 4 KiB;
+ * s3 (h, 2, thread 1) 1 native (1 idle), grew 10 MiB. */
+static void split_memory(struct fx *x)
+{
+	fixture(x);
+	profile__set_meta(x->p, &(struct prof_meta){ .classified = true, .memory = true });
+	uint32_t s1[] = { x->main_, x->f10, x->f10, x->f12, x->g };
+	uint32_t s2[] = { x->main_, x->f12 };
+	uint32_t s3[] = { x->main_, x->h };
+	uint32_t a = profile__stack_find(x->p, x->t0, s1, 5), b = profile__stack_find(x->p, x->t0, s2, 2);
+	uint32_t c = profile__stack_find(x->p, x->t1, s3, 2);
+	CHECK(a != PROFILE_NO_STACK && b != PROFILE_NO_STACK && c != PROFILE_NO_STACK);
+	profile__add_class(x->p, a, PROF_CLASS_PYTHON, 2);
+	profile__add_class(x->p, a, PROF_CLASS_SYSTEM, 1);
+	profile__add_class(x->p, b, PROF_CLASS_NATIVE, 1);
+	profile__add_class(x->p, c, PROF_CLASS_NATIVE, 1);
+	profile__add_memory(x->p, a, 3 << 20);
+	profile__add_memory(x->p, b, 1024);
+	profile__add_memory(x->p, b, -4096);
+	profile__add_memory(x->p, c, 10 << 20);
+}
+
+static void test_split_and_memory(void)
+{
+	struct fx x;
+	split_memory(&x);
+	struct topmodel *m = topmodel__new();
+	topmodel__update(m, x.p, true, NULL);
+	CHECK_INT(topmodel__class_samples(m, PROF_CLASS_PYTHON), 2);
+	CHECK_INT(topmodel__class_samples(m, PROF_CLASS_NATIVE), 2);
+	CHECK_INT(topmodel__class_samples(m, PROF_CLASS_SYSTEM), 1);
+	uint64_t grow, shrink;
+	topmodel__memory(m, &grow, &shrink);
+	CHECK_INT(grow, (3 << 20) + 1024 + (10 << 20));
+	CHECK_INT(shrink, 4096);
+	const struct top_row *r = find(m, x.g);
+	CHECK(r && r->cls[0] == 2 && r->cls[1] == 0 && r->cls[2] == 1);
+	CHECK(r && r->mem_own == 3 << 20 && r->mem_total == 3 << 20);
+	r = find(m, x.f12);             /* own: s2; total: s1 and s2 */
+	CHECK(r && r->cls[1] == 1 && r->mem_own == 1024 && r->mem_total == (3 << 20) + 1024);
+	r = find(m, x.main_);
+	CHECK(r && r->mem_own == 0 && r->mem_total == grow);
+	topmodel__sort(m, TOP_SORT_MEM_OWN);
+	CHECK_INT(topmodel__rows(m)[0].frame, x.h);     /* 10 MiB */
+	CHECK_INT(topmodel__rows(m)[1].frame, x.g);     /* 3 MiB */
+	topmodel__sort(m, TOP_SORT_MEM_TOTAL);
+	CHECK_INT(topmodel__rows(m)[0].frame, x.main_);
+	/* the screen: the split in the header, the columns */
+	struct top_header h = base_header;
+	struct topview v = { 0 };
+	struct topview_opts o = { .width = 0 };
+	topmodel__sort(m, TOP_SORT_OWN);
+	topview__render(&v, &h, m, x.p, &o);
+	bool split = false, mem = false, title = false, row = false;
+	for (size_t i = 0; i < v.n; i++) {
+		split |= strcmp(v.lines[i].text, "Split: python 33.33%, native 33.33%, system 16.67% "
+				"(of 6 samples)") == 0;
+		mem |= strstr(v.lines[i].text, "Memory: grown 13.0M (13632512 bytes), shrunk 4.0K") != NULL;
+		title |= strstr(v.lines[i].text, "TotalTime   %Py  %Nat  %Sys  MemOwn MemTotal  Function") != NULL;
+		/* g: 3 own samples, 67 % python, 0 native, 33 % system, 3 MiB */
+		row |= strstr(v.lines[i].text, "s   67%    0%   33%    3.0M     3.0M  g (g.py:5)") != NULL;
+	}
+	bool dash = false;      /* main: no own samples, no split */
+	for (size_t i = 0; i < v.n; i++)
+		dash |= strstr(v.lines[i].text, "s     -     -     -      0B") != NULL &&
+			strstr(v.lines[i].text, "main (m.py:3)") != NULL;
+	CHECK(dash);
+	CHECK(split);
+	CHECK(mem);
+	CHECK(title);
+	CHECK(row);
+	/* a reset: only what comes after counts, bytes too */
+	topmodel__reset(m, x.p);
+	uint32_t s3[] = { x.main_, x.h };
+	uint32_t c = profile__add(x.p, x.t1, s3, 2, 0, 1);
+	profile__add_class(x.p, c, PROF_CLASS_SYSTEM, 1);
+	profile__add_memory(x.p, c, 4096);
+	topmodel__update(m, x.p, true, NULL);
+	CHECK_INT(topmodel__samples(m), 1);
+	CHECK_INT(topmodel__class_samples(m, PROF_CLASS_SYSTEM), 1);
+	CHECK_INT(topmodel__class_samples(m, PROF_CLASS_NATIVE), 0);
+	topmodel__memory(m, &grow, &shrink);
+	CHECK_INT(grow, 4096);
+	CHECK_INT(shrink, 0);
+	r = find(m, x.h);
+	CHECK(r && r->mem_own == 4096 && r->cls[2] == 1 && topmodel__nrows(m) == 2);
+	/* the split's columns stay after a reset, before any new classified
+	 * sample, also when the meta does not say classified */
+	profile__set_meta(x.p, &(struct prof_meta){ .memory = true });
+	topmodel__reset(m, x.p);
+	topmodel__update(m, x.p, true, NULL);
+	CHECK(topmodel__classified(m) && topmodel__samples(m) == 0);
+	topview__render(&v, &h, m, x.p, &o);
+	bool cols = false;
+	for (size_t i = 0; i < v.n; i++)
+		cols |= strstr(v.lines[i].text, "%Py  %Nat  %Sys") != NULL;
+	CHECK(cols);
+	struct topmodel *fresh = topmodel__new();
+	struct fx y;
+	fixture(&y);
+	topmodel__update(fresh, y.p, true, NULL);
+	CHECK(!topmodel__classified(fresh));
+	topmodel__free(fresh);
+	profile__free(y.p);
+	topview__release(&v);
+	topmodel__free(m);
+	profile__free(x.p);
+}
+
 int main(void)
 {
 	TEST_RUN(test_own_total_by_line);
@@ -598,5 +710,6 @@ int main(void)
 	TEST_RUN(test_render_function_view_and_help);
 	TEST_RUN(test_render_unsafe_and_wide);
 	TEST_RUN(test_render_plain_and_pane);
+	TEST_RUN(test_split_and_memory);
 	return TEST_REPORT();
 }

@@ -850,6 +850,75 @@ static void test_golden(void)
 	}
 }
 
+
+/* A --memory profile (meta.memory): small() with bytes on three stacks. */
+static struct profile *with_memory(void)
+{
+	struct profile *p = small();
+	struct prof_meta m = { .title = "demo", .rate_hz = 100, .memory = true };
+	profile__set_meta(p, &m);
+	for (uint32_t i = 0; i < profile__nstacks(p); i++) {
+		const struct prof_stack *st = profile__stack_at(p, i);
+		uint32_t tid = (uint32_t)profile__thread_at(p, st->thread)->tid;
+		/* t10 main;run;leaf 1000, t11 main;run;leaf 24, t10 main;run: shrink 7 only,
+		 * t11 main;memcpy 500 grown, 9 shrunk */
+		if (st->n == 3)
+			profile__add_memory(p, i, tid == 10 ? 1000 : 24);
+		else if (profile__frame_at(p, st->frames[1])->kind == PROF_FRAME_NATIVE)
+			profile__add_memory(p, i, 500), profile__add_memory(p, i, -9);
+		else
+			profile__add_memory(p, i, -7);
+	}
+	return p;
+}
+
+/* Collapsed stacks count bytes grown (a stack that grew nothing has no
+ * line); speedscope has a growth and a shrink profile per thread in bytes
+ * before the time profiles, the busiest growth one active. */
+static void test_memory(void)
+{
+	struct profile *p = with_memory();
+	char *out;
+	size_t n;
+	CHECK_INT(render(w_collapsed, p, NULL, &out, &n), 0);
+	CHECK_STR(out,
+		  "main (app.py:10);memcpy (libc.so.6) 500\n"
+		  "main (app.py:10);run (app.py:20);leaf (calc.py:5) 1024\n");
+	free(out);
+	CHECK_INT(render(w_speedscope, p, NULL, &out, &n), 0);
+	CHECK(json_valid(out, n));
+	CHECK(strstr(out, "\"profiles\":[{\"type\":\"sampled\",\"name\":\"Process 10 Thread 10 "
+		      "\\\"MainThread\\\" memory growth\",\"unit\":\"bytes\",\"startValue\":0,"
+		      "\"endValue\":1000,\"samples\":[[0,1,2]],\"weights\":[1000]},"
+		      "{\"type\":\"sampled\",\"name\":\"Process 10 Thread 10 \\\"MainThread\\\" memory shrink\","
+		      "\"unit\":\"bytes\",\"startValue\":0,\"endValue\":7,\"samples\":[[0,1]],\"weights\":[7]},"
+		      "{\"type\":\"sampled\",\"name\":\"Process 10 Thread 11 memory growth\",\"unit\":\"bytes\","
+		      "\"startValue\":0,\"endValue\":524,\"samples\":[[0,1,2],[0,3]],\"weights\":[24,500]},"
+		      "{\"type\":\"sampled\",\"name\":\"Process 10 Thread 11 memory shrink\",\"unit\":\"bytes\","
+		      "\"startValue\":0,\"endValue\":9,\"samples\":[[0,3]],\"weights\":[9]},"));
+	CHECK(strstr(out, "\"unit\":\"seconds\""));     /* the time profiles follow */
+	CHECK(strstr(out, "]}]},\"activeProfileIndex\":0}\n") || strstr(out, ",\"activeProfileIndex\":0}\n"));
+	free(out);
+	/* chrometrace: a counter track per thread, its stacks' bytes shared
+	 * among their runs in proportion (exact at the end). */
+	CHECK_INT(render(w_chrometrace, p, NULL, &out, &n), 0);
+	CHECK(json_valid(out, n));
+	CHECK(strstr(out, "{\"ph\":\"C\",\"name\":\"memory (thread 10)\",\"pid\":10,\"tid\":10,\"ts\":20000,"
+		      "\"args\":{\"grown\":666,\"shrunk\":0}},{\"ph\":\"C\",\"name\":\"memory (thread 10)\","
+		      "\"pid\":10,\"tid\":10,\"ts\":30000,\"args\":{\"grown\":666,\"shrunk\":7}},{\"ph\":\"C\","
+		      "\"name\":\"memory (thread 10)\",\"pid\":10,\"tid\":10,\"ts\":40000,"
+		      "\"args\":{\"grown\":1000,\"shrunk\":7}}"));
+	CHECK(strstr(out, "\"ts\":70000,\"args\":{\"grown\":524,\"shrunk\":9}}"));
+	free(out);
+	/* A diff of memory profiles compares samples: counts, not bytes. */
+	struct prof_meta m = { .title = "demo", .rate_hz = 100, .memory = true, .diff = true };
+	profile__set_meta(p, &m);
+	CHECK_INT(render(w_collapsed, p, NULL, &out, &n), 0);
+	CHECK(strstr(out, "main (app.py:10);run (app.py:20);leaf (calc.py:5) 0 4\n"));
+	free(out);
+	profile__free(p);
+}
+
 int main(void)
 {
 	TEST_RUN(test_json_checker);
@@ -866,6 +935,7 @@ int main(void)
 	TEST_RUN(test_hostile_collapsed);
 	TEST_RUN(test_dev_full);
 	TEST_RUN(test_many_stacks);
+	TEST_RUN(test_memory);
 	TEST_RUN(test_golden);
 	return TEST_REPORT();
 }

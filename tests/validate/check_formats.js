@@ -219,7 +219,7 @@ function checkProfjson(ref) {
 		`thread ${t.tid}: samples ${t.samples}, its stacks ${perThread[i]}`));
 }
 
-function checkSpeedscopeFile(doc, ref) {
+function checkSpeedscopeFile(doc, ref, bytes) {
 	const Ajv = require(path.join(MODULES, 'ajv'));
 	const schema = JSON.parse(fs.readFileSync(path.join(SPEEDSCOPE, 'file-format-schema.json'), 'utf8'));
 	const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
@@ -235,8 +235,41 @@ function checkSpeedscopeFile(doc, ref) {
 		assert(sum === p.endValue, `${p.name}: endValue ${p.endValue}, weights add up to ${sum}`);
 		assert(p.samples.every(s => s.every(i => Number.isInteger(i) && i >= 0 && i < nframes)),
 		       `${p.name}: frame index out of range`);
-		assert(p.unit === (ref.meta.rate_hz > 0 ? 'seconds' : 'none'), `${p.name}: unit ${p.unit}`);
+		if (!bytes)
+			assert(p.unit === (ref.meta.rate_hz > 0 ? 'seconds' : 'none'), `${p.name}: unit ${p.unit}`);
 	}
+}
+
+// A --memory profile (meta.memory): before any time profile, per thread
+// with bytes a "... memory growth" and a "... memory shrink" profile in
+// bytes whose samples are the thread's stacks with bytes, weighing them.
+function checkSpeedscopeMemory(doc, ref) {
+	const label = (ids, frames) => ids.map(i => frames[i].name).join(';');
+	const want = new Map(), got = new Map();
+	ref.stacks.forEach(s => {
+		const t = ref.threads[s.thread];
+		for (const k of ['grow', 'shrink']) {
+			if (!s.memory || !s.memory[k])
+				continue;
+			const key = `${t.pid}:${t.tid}:${k === 'grow' ? 'growth' : 'shrink'}:${label(s.frames, ref.frames)}`;
+			want.set(key, (want.get(key) || 0) + s.memory[k]);
+		}
+	});
+	for (const p of doc.profiles) {
+		const m = /^Process (-?\d+) Thread (-?\d+).* memory (growth|shrink)$/.exec(p.name);
+		if (!m)
+			continue;
+		assert(p.unit === 'bytes', `${p.name}: unit ${p.unit}`);
+		p.samples.forEach((s, i) => {
+			const key = `${m[1]}:${m[2]}:${m[3]}:${label(s, doc.shared.frames)}`;
+			got.set(key, (got.get(key) || 0) + p.weights[i]);
+		});
+	}
+	const a = JSON.stringify([...want].sort()), b = JSON.stringify([...got].sort());
+	assert(a === b, `bytes per thread and stack: ${b.slice(0, 300)}, expected ${a.slice(0, 300)}`);
+	const first = doc.profiles[doc.activeProfileIndex];
+	assert(first && first.unit === 'bytes' && / memory growth$/.test(first.name), 'the active profile: ' +
+	       (first && first.name));
 }
 
 function checkRaw(buf, want) {
@@ -409,8 +442,22 @@ async function main() {
 				let doc = null;
 				await check(`${name} speedscope.json parses and matches the schema`, () => {
 					doc = JSON.parse(fs.readFileSync(file('speedscope.json'), 'utf8'));
-					checkSpeedscopeFile(doc, ref);
+					if (ref.meta.memory) {          // bytes, not times: the schema and the bytes
+						checkSpeedscopeFile(doc, ref, true);
+						checkSpeedscopeMemory(doc, ref);
+					} else {
+						checkSpeedscopeFile(doc, ref);
+					}
 				});
+				if (doc && browser && ref.meta.memory) {
+					checkLater(`${name} speedscope.json (bytes) loads in speedscope`, async () => {
+						const exp = await loadInSpeedscope(browser, file('speedscope.json'),
+							`${name}-speedscope.json`, doc.name, tmp);
+						assert(exp.profiles.length === doc.profiles.length,
+						       `${exp.profiles.length} profiles exported, ${doc.profiles.length} written`);
+					});
+					continue;
+				}
 				if (doc && browser)
 					checkLater(`${name} speedscope.json loads in speedscope with the right stacks`, async () => {
 						const title = doc.name || (doc.profiles[0] && doc.profiles[0].name) || 'profile';

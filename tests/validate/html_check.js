@@ -34,7 +34,14 @@
 //     view are);
 //   - "diff": the frame "grew" is drawn red and "shrank" blue (canvas
 //     pixels), the legend shows, hovering shows both counts, the table
-//     holds "gone" (a frame only the base had) with a negative change.
+//     holds "gone" (a frame only the base had) with a negative change;
+//   - "splitmem" (the split and --memory bytes): per measure (grow, the
+//     default; shrink; time) the totals line and each leaf frame's width
+//     ("grow", "shrink", "count": {function: value}, the widths' shares of
+//     the root); hovering a frame shows its bytes and its split ("cls":
+//     {function: [python, native, system]}); "By class" colours each frame
+//     as its split mixes (canvas pixels); the table's Py/Nat/Sys columns and
+//     stacked bars; the source view's stacked bar on line "line".
 // Prints "ok ..." / "FAIL ..." per check and ends with "N passed, N failed".
 'use strict';
 
@@ -308,6 +315,138 @@ async function diffCase(page, c) {
 	}
 }
 
+// The colour the page mixes for a split c of k samples.
+function classColour(c, k) {
+	const RGB = [[240, 150, 40], [60, 120, 220], [210, 50, 50]];
+	const rgb = [0, 0, 0];
+	let left = k;
+	for (let i = 0; i < 3; i++) {
+		left -= c[i];
+		for (let j = 0; j < 3; j++)
+			rgb[j] += RGB[i][j] * c[i] / k;
+	}
+	return rgb.map((v) => Math.round(v + 200 * Math.max(left, 0) / k));
+}
+
+async function splitMemCase(page, c) {
+	const fmt = (v) => {
+		const u = ['bytes', 'KiB', 'MiB', 'GiB'];
+		let i = 0, x = v;
+		while (x >= 1024 && i < u.length - 1) {
+			x /= 1024;
+			i++;
+		}
+		return i ? `${x.toFixed(2)} ${u[i]}` : `${v} bytes`;
+	};
+	for (const [m, want, tot] of [['grow', c.grow, `${fmt(c.grow_total)} grown`],
+		['shrink', c.shrink, `${fmt(c.shrink_total)} shrunk`], ['time', c.count, `${c.samples} samples`]]) {
+		if (m !== 'grow')
+			await page.selectOption('#measure', m);
+		const got = await page.locator('#totals').textContent();
+		check(got === tot, `${c.name}: measure ${m}: totals "${tot}"`, got);
+		const fr = await frames(page);
+		const root = fr.find((f) => f.depth === 0);
+		const all = Object.values(want).reduce((a, b) => a + b, 0);
+		// Each drawn frame's own weight (its n less its drawn callees'), by
+		// function; frames too narrow to draw (under 1 % here) are left out.
+		const own = {};
+		for (const f of fr) {
+			if (f.depth === 0)
+				continue;
+			const kids = fr.filter((g) => g.depth === f.depth + 1 && g.x >= f.x - 0.01 &&
+				g.x + g.w <= f.x + f.w + 0.01).reduce((a, g) => a + g.n, 0);
+			const name = f.label.split(' ')[0];
+			if (f.n - kids)
+				own[name] = (own[name] || 0) + f.n - kids;
+		}
+		const wide = Object.fromEntries(Object.entries(want).filter(([, v]) => v >= all / 100));
+		const ok = Object.keys(wide).every((k) => own[k] === want[k]) &&
+			Object.keys(own).every((k) => want[k] === own[k]);
+		check(ok && root && root.n === all, `${c.name}: measure ${m}: each function's frames weigh its ` +
+			`${m === 'time' ? 'samples' : 'bytes'}`, JSON.stringify([own, want, root && root.n]));
+		// widths: shares of the root
+		const big = fr.find((f) => f.label.startsWith('grow_big'));
+		if (big && root && want.grow_big)
+			check(Math.abs(big.w / root.w - want.grow_big / all) < 0.01,
+				`${c.name}: measure ${m}: grow_big's width is its share`, `${big.w}/${root.w}`);
+	}
+	await page.selectOption('#measure', 'grow');
+	const big = (await frames(page, '^grow_big'))[0];
+	if (!big) {
+		check(false, `${c.name}: grow_big drawn`);
+		return;
+	}
+	await hoverFrame(page, big);
+	const det = await page.locator('#details').textContent();
+	const k = c.count.grow_big, cl = c.cls.grow_big;
+	const pc = (a) => (100 * a / k).toFixed(2) + '%';
+	const wantDet = `${c.grow.grow_big} bytes (${fmt(c.grow.grow_big)})`;
+	const wantSplit = `python ${pc(cl[0])}, native ${pc(cl[1])}, system ${pc(cl[2])} of ${k} samples`;
+	check(det.includes(wantDet) && det.includes(wantSplit), `${c.name}: hover shows bytes and the split`,
+		`${det} | want ${wantDet} | ${wantSplit}`);
+	// By class: each frame's pixel is its split's mix
+	await page.mouse.move(0, 0);
+	await page.click('#byclass');
+	await page.waitForTimeout(50);
+	const legend = await page.evaluate(() => getComputedStyle(document.getElementById('classlegend')).display);
+	check(legend !== 'none', `${c.name}: the class legend shows`, legend);
+	for (const f of await frames(page)) {
+		if (f.w < 4 || !f.k)
+			continue;
+		// left of the frame's text
+		const px = await pixel(page, Object.assign({}, f, { x: f.x + 1, w: 0 })),
+			want = classColour(f.cls, f.k);
+		check(px.every((v, i) => Math.abs(v - want[i]) <= 3), `${c.name}: By class: ${f.label} ` +
+			`coloured by its split ${f.cls}/${f.k}`, `${px} vs ${want}`);
+	}
+	// the table: Py/Nat/Sys of the own samples and a stacked bar per
+	// function (every function has samples: the time measure)
+	await page.selectOption('#measure', 'time');
+	const rows = await page.evaluate(() => {
+		const heads = Array.from(document.querySelectorAll('#functions th')).map((t) => t.textContent);
+		return Array.from(document.querySelectorAll('#functions tr')).slice(1).map((r) => {
+			const cells = Array.from(r.children).map((td) => td.textContent);
+			const bar = r.querySelector('.sbar');
+			return { name: r.lastChild.textContent, py: cells[heads.indexOf('Py %')],
+				nat: cells[heads.indexOf('Nat %')], sys: cells[heads.indexOf('Sys %')],
+				bar: bar ? bar.dataset.cls : null,
+				parts: bar ? Array.from(bar.children).map((i) => parseFloat(i.style.width)) : [] };
+		});
+	});
+	for (const [fn, cls] of Object.entries(c.cls)) {
+		const r = rows.find((x) => x.name.startsWith(fn + ' '));
+		const n = c.count[fn];
+		const p = (a) => (n ? (100 * a / n).toFixed(2) : '0.00') + '%';
+		const parts = cls.filter((v) => v).map((v) => 60 * v / n);
+		check(r && r.py === p(cls[0]) && r.nat === p(cls[1]) && r.sys === p(cls[2]) &&
+			r.bar === cls.join(',') && r.parts.length === parts.length &&
+			r.parts.every((w, i) => Math.abs(w - parts[i]) < 0.02),
+			`${c.name}: table row ${fn}: Py/Nat/Sys and its stacked bar`, JSON.stringify([r, cls, n]));
+	}
+	// the source view: a stacked bar per line
+	await page.selectOption('#measure', 'grow');
+	await page.click('#byclass');
+	await clickFrame(page, (await frames(page, '^grow_big'))[0]);
+	await page.waitForTimeout(50);
+	const line = await page.evaluate((no) => {
+		const r = document.querySelector(`#srcbody .srcline[data-line="${no}"]`);
+		const bar = r && r.querySelector('.split .sbar');
+		return r && { own: r.dataset.own, cls: r.dataset.cls, bar: bar ? bar.dataset.cls : null,
+			parts: bar ? bar.children.length : 0 };
+	}, c.line);
+	const cls = c.cls.grow_big;
+	check(line && line.own === String(c.grow.grow_big) && line.cls === cls.join(',') &&
+		line.bar === cls.join(',') && line.parts === cls.filter((v) => v).length,
+		`${c.name}: source line ${c.line}: own bytes and a stacked bar of its split`, JSON.stringify(line));
+	if (c.screenshot) {     // the memory view, coloured by class
+		await page.click('#reset');
+		await page.click('#byclass');
+		await page.mouse.move(0, 0);
+		await page.screenshot({ path: c.screenshot });
+		check(fs.statSync(c.screenshot).size > 5000, `${c.name}: screenshot ${c.screenshot}`);
+	}
+}
+
 async function main() {
 	const cases = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 	const { chromium } = require('playwright-core');
@@ -343,6 +482,8 @@ async function main() {
 					await diffCase(page, c);
 				else if (c.kind === 'select')
 					await selectCase(page, c);
+				else if (c.kind === 'splitmem')
+					await splitMemCase(page, c);
 				else if (c.kind === 'big') {
 					check(ms <= c.max_ms, `${c.name}: ${data.stacks.length} stacks ready in ${ms} ms ` +
 						`(at most ${c.max_ms})`);

@@ -121,6 +121,18 @@ make_case behind "$behind"
 make_case synth-10k-stacks --synth 10000,200000,20
 make_case change-every-sample --synth 2000,10000,1
 
+# --memory and the python/native/system split (tests/e2e/splitmem.py), a
+# saved profile through `cspy report`: speedscope's bytes profiles.
+dir=$work/cases/memory
+mkdir -p "$dir"
+if python3 tests/e2e/splitmem.py "$dir/cspy.json" &&
+   "$BUILD/cspy" report "$dir/cspy.json" -f speedscope -o "$dir/speedscope.json" -q 2> "$dir/err"; then
+	ok "memory: cspy report -f speedscope"
+	cases+=("$dir")
+else
+	bad "memory: cspy report -f speedscope: $(head -c 300 "$dir/err")"
+fi
+
 if ! command -v node > /dev/null; then
 	skip "node is not installed"
 elif [ ! -d "$VALIDATE/node_modules/speedscope" ] || [ ! -d "$VALIDATE/node_modules/ajv" ]; then

@@ -139,5 +139,33 @@ run_case wide "$tmp/wide.txt" "" \
 run_case empty "$tmp/empty.txt" "" --empty \
 	--search x --matched 0.00 --highlighted 0 --search2 y --matched2 0.00
 
+# --memory and the split (tests/e2e/splitmem.py through cspy report): widths
+# in bytes grown (grow_big 200 MiB, grow_small 60 MiB of 260 MiB), the By
+# class colours.
+if python3 tests/e2e/splitmem.py "$tmp/splitmem.json" &&
+	"$BUILD/cspy" report "$tmp/splitmem.json" -f flamegraph -o "$tmp/splitmem-src.svg" -q; then
+	svg=$tmp/splitmem.svg
+	mv "$tmp/splitmem-src.svg" "$svg"
+	if [ "$have_xmllint" = 1 ]; then
+		if xmllint --noout "$svg" 2>"$tmp/xmllint.err"; then
+			ok "splitmem: xmllint --noout"
+		else
+			bad "splitmem: xmllint --noout: $(head -n 3 "$tmp/xmllint.err")"
+		fi
+	fi
+	if [ "$have_chromium" = 1 ]; then
+		if (cd tests/validate && node svg_check.js "$svg" --search '^grow_' --matched 100.00 \
+			--search2 '^grow_big' --matched2 76.92 --click '^grow_big' --classes \
+			--title 'Memory growth: python3 alloc.py') > "$tmp/check.log" 2>&1; then
+			ok "splitmem: Chromium ($(grep -c '^ok' "$tmp/check.log") checks)"
+		else
+			bad "splitmem: Chromium"
+			sed 's/^/     /' "$tmp/check.log"
+		fi
+	fi
+else
+	bad "splitmem: cspy report -f flamegraph failed"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -23,10 +23,15 @@
 //     "Ignore Case" and the search then gives P; clicking the control turns
 //     it off again.
 // With --empty the graph must have no frames and say so; the click is skipped.
+// With --classes (a profile with the python/native/system split): the "By
+// class" control turns every frame with data-c="P,N,S" to its split's mix
+// (python orange, native blue, system red, the rest grey; of data-k samples,
+// else data-n), does not overlap the case control, and the c key turns the
+// kind colours back. With --title T the <title> is T (e.g. "Memory growth: ...").
 //
 //   node svg_check.js FILE.svg --search T --matched P [--highlighted N]
 //        --search2 T --matched2 P [--click REGEX] [--empty]
-//        [--icase T --icase-matched P]
+//        [--icase T --icase-matched P] [--classes] [--title T]
 //
 // Prints one line per check ("ok ..." or "FAIL ...") and exits 1 on failure.
 'use strict';
@@ -41,7 +46,8 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgro
 	'--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
 
 function parseArgs(argv) {
-	const a = { file: null, highlighted: null, click: null, empty: false, icase: null, icaseMatched: null };
+	const a = { file: null, highlighted: null, click: null, empty: false, icase: null, icaseMatched: null,
+		classes: false, title: null };
 	for (let i = 0; i < argv.length; i++) {
 		const k = argv[i];
 		const val = () => {
@@ -59,6 +65,8 @@ function parseArgs(argv) {
 		case '--empty': a.empty = true; break;
 		case '--icase': a.icase = val(); break;
 		case '--icase-matched': a.icaseMatched = val(); break;
+		case '--classes': a.classes = true; break;
+		case '--title': a.title = val(); break;
 		default:
 			if (k.startsWith('--') || a.file)
 				throw new Error(`unknown argument ${k}`);
@@ -304,6 +312,49 @@ async function main() {
 				`fills a ${w} px window`, JSON.stringify(f));
 		}
 
+		if (args.title !== null) {
+			const t = await page.evaluate(() => document.querySelector('svg > title').textContent);
+			check(t === args.title, 'the title', t);
+		}
+		if (args.classes) {
+			await page.setViewportSize({ width: 1600, height: 1000 });
+			await page.waitForTimeout(150);
+			await page.locator('#search').click();          // clears the search
+			const colours = () => page.evaluate(() => {
+				const RGB = [[240, 150, 40], [60, 120, 220], [210, 50, 50]];
+				const out = [];
+				for (const g of document.querySelectorAll('#frames > g[data-c]')) {
+					const c = g.getAttribute('data-c').split(',').map(Number);
+					const k = Number(g.getAttribute('data-k') || g.getAttribute('data-n'));
+					let left = k;
+					const rgb = [0, 0, 0];
+					for (let i = 0; i < 3; i++) {
+						left -= c[i];
+						for (let j = 0; j < 3; j++)
+							rgb[j] += RGB[i][j] * c[i] / k;
+					}
+					const want = k ? 'rgb(' + rgb.map((v) => Math.round(v + 200 * Math.max(left, 0) / k))
+						.join(',') + ')' : null;
+					out.push({ fill: g.querySelector('rect').getAttribute('fill'), want });
+				}
+				return out;
+			});
+			const before = await colours();
+			const ctl = await page.evaluate(() => {
+				const a = document.getElementById('classes').getBoundingClientRect();
+				const b = document.getElementById('case').getBoundingClientRect();
+				return { right: a.right, caseLeft: b.left };
+			});
+			check(before.length > 0 && ctl.right <= ctl.caseLeft, 'the By class control, left of Ignore Case',
+				JSON.stringify(ctl));
+			await page.locator('#classes').click();
+			const on = await colours();
+			check(on.every((f) => f.want === null || f.fill === f.want), 'By class colours each frame by its split',
+				JSON.stringify(on.filter((f) => f.fill !== f.want).slice(0, 3)));
+			await page.keyboard.press('c');
+			const off = await colours();
+			check(off.every((f, i) => f.fill === before[i].fill), 'the c key gives the kind colours back');
+		}
 		check(alerts.length === 0, 'no alert or unexpected dialog', alerts.join('; '));
 		check(errors.length === 0, 'no page errors', errors.join('; '));
 	} finally {
