@@ -3,7 +3,7 @@
 #   make test         every test tier (tests/run_all.sh); one tier: make unit, linetables,
 #                     validate, html, e2e, e2e-drift, e2e-newer, e2e-record, e2e-stream, e2e-pprof,
 #                     bench-smoke, e2e-top, e2e-modes, e2e-native, e2e-core, e2e-pip, e2e-static, e2e-cross, e2e-deb,
-#                     fuzz-run, san, e2e-gecko, e2e-names, e2e-asyncrec, e2e-memory
+#                     fuzz-run, san, e2e-gecko, e2e-names, e2e-asyncrec, e2e-memory, e2e-split
 #                     (see "Tests" in README.md)
 #   make SAN=asan     (or ubsan, or san = both) build with sanitizers into build-$(SAN)/
 #   make WERROR=1     add -Werror (CI)
@@ -104,7 +104,7 @@ BENCH_BIN := $(BUILD)/bench/profile_bench $(BUILD)/bench/floor
 .PHONY: all test check unit layering linetables validate html e2e e2e-drift e2e-newer e2e-record \
         e2e-top e2e-stream e2e-native e2e-core e2e-pip native fuzz-run san clean install fuzz example bench bench-smoke pythons \
         static e2e-static cross e2e-cross e2e-gecko e2e-asyncrec e2e-pprof pprof-tool e2e-modes e2e-asyncio \
-        e2e-memory
+        e2e-memory e2e-split
 all: $(BUILD)/cspy $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
 $(BUILD)/cspy: $(MAIN_OBJ) $(BUILD)/libcspy.a
@@ -295,6 +295,9 @@ e2e-asyncrec: all
 # record/top --memory against the target's own resident-size oracle (tests/e2e/memory.py).
 e2e-memory: all
 	$(Q)BUILD=$(BUILD) tests/run_all.sh memory
+
+e2e-split: all
+	$(Q)BUILD=$(BUILD) tests/run_all.sh split
 
 # The aarch64 cross build checked (tests/cross.sh): built, an AArch64 ELF,
 # and under qemu-user what needs no live process.

@@ -1124,6 +1124,23 @@ def main():
         except (OSError, subprocess.TimeoutExpired) as e:
             counter.case('memory_cost.py', False, str(e))
 
+    # The python/native/system split: its cost per sample, blocking and
+    # nonblocking (bench/split_cost.py; --only split runs it alone).
+    split_text = ''
+    if not only or 'split' in only:
+        wait_quiet()
+        try:
+            p = subprocess.run([sys.executable, os.path.join(REPO, 'bench', 'split_cost.py')] +
+                               (['--smoke'] if OPTS.smoke else []) +
+                               (['--pythons', OPTS.pythons] if OPTS.pythons else []),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                               timeout=1800, cwd=REPO, env=dict(os.environ, BUILD=build_dir()))
+            split_text = p.stdout.strip()
+            counter.case('split_cost.py', p.returncode == 0 and ' 0 failed' in split_text,
+                         'status %s: %s' % (p.returncode, (p.stderr.strip() or split_text)[-300:]))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            counter.case('split_cost.py', False, str(e))
+
     # The report.
     took = time.time() - t_start
     cpu, ncpu, kernel = machine()
@@ -1199,6 +1216,8 @@ def main():
         L += ['## `record --async` (`bench/async_cost.py`)', '', async_text, '']
     if memory_text:
         L += ['## `record --memory` (`bench/memory_cost.py`)', '', memory_text, '']
+    if split_text:
+        L += ['## The python/native/system split (`bench/split_cost.py`)', '', split_text, '']
     L += ['## Matrix and pruning', '',
           'Full run, on every Python: the CPU mix in attach mode at every rate (100 Hz, 1 kHz, 10 kHz, max = '
           '`-r %d`) × blocking/`--nonblocking`, in launch mode at 100 Hz (both), 1 kHz (both), 10 kHz and max '

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier and sums their "N passed, N failed" lines.
-#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|modes|native|core|pip|static|cross|fuzz|san|deb|gecko|names|asyncio|asyncrec|memory ...]
+#   tests/run_all.sh [unit|linetables|html|e2e|drift|newer|record|stream|pprof|diff|bench|top|modes|native|core|pip|static|cross|fuzz|san|deb|gecko|names|asyncio|asyncrec|memory|split ...]
 # Tiers: unit, linetables, validate, html, e2e, drift, newer, record, stream, pprof, diff, bench, top, modes,
-# native, core, pip, static, cross, fuzz, san, deb, gecko, names, asyncio, asyncrec, memory (default: all).
+# native, core, pip, static, cross, fuzz, san, deb, gecko, names, asyncio, asyncrec, memory, split (default: all).
 # Each tier is a program whose last line is "N passed, N failed". The final
 # line of this script is the total in the same form (what CI reads).
 set -u
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top modes native core pip static cross fuzz san deb gecko names asyncio asyncrec memory)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit linetables validate html e2e drift newer record stream pprof diff bench top modes native core pip static cross fuzz san deb gecko names asyncio asyncrec memory split)
 
 total_pass=0
 total_fail=0
@@ -214,6 +214,13 @@ for tier in "${tiers[@]}"; do
 		# record/top --memory: per-function bytes against the target's own
 		# resident-size oracle, every interpreter (tests/e2e/memory.py).
 		run_tier "record/top --memory" python3 tests/e2e/memory.py
+		;;
+	split)
+		# record's python/native/system split of each active sample, blocking
+		# and nonblocking, per phase against the target's own wall and
+		# user/system times; the opcode tables against each interpreter's
+		# own opcode modules (tests/e2e/split.py).
+		run_tier "python/native/system split" python3 tests/e2e/split.py
 		;;
 	*) echo "unknown tier $tier"; exit 2 ;;
 	esac

@@ -290,6 +290,7 @@ static void set_meta(struct progress_ctx *pc, const struct sampler_status *st)
 		.python_version = sampler__python_version(pc->s), .gil_only = c->o.gil,
 		.idle_included = c->o.idle, .native = c->o.native,
 		.exception_only = c->o.exception, .gc_frames = !c->o.no_gc,
+		.classified = !c->o.no_split && !c->o.async_tasks,
 		.memory = c->o.memory,
 	};
 	profile__set_meta(pc->prof, &meta);
@@ -543,10 +544,14 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		(unsigned long long)st->async_unjoined, (unsigned long long)st->async_pending);
 	/* --memory: its reads and attribution (bench/memory_cost.py) */
 	fprintf(f, "\"mem_s\": %.6f, \"mem_grown\": %llu, \"mem_shrunk\": %llu, \"mem_dropped\": %llu, "
-		"\"mem_pending\": %lld, \"mem_read_fails\": %llu}\n", (double)st->mem_ns / 1e9,
+		"\"mem_pending\": %lld, \"mem_read_fails\": %llu, ", (double)st->mem_ns / 1e9,
 		(unsigned long long)st->mem_grown, (unsigned long long)st->mem_shrunk,
 		(unsigned long long)st->mem_dropped, (long long)st->mem_pending,
 		(unsigned long long)st->mem_read_fails);
+	/* the python/native/system split: what classifying cost (bench/split_cost.py) */
+	fprintf(f, "\"split_samples\": %llu, \"split_s\": %.6f, \"split_stat_reads\": %llu}\n",
+		(unsigned long long)st->split_samples, (double)st->split_ns / 1e9,
+		(unsigned long long)st->split_stat_reads);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);
 }

@@ -442,6 +442,7 @@ static void refresh(struct top *t, const struct sampler_status *st)
 
 static void reset(struct top *t, const struct sampler_status *st)
 {
+	sampler__settle(t->s);  /* the split's classes of the samples before the mark */
 	topmodel__reset(t->m, t->prof);
 	topmodel__reset(t->live, t->prof);
 	t->base = *st;

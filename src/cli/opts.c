@@ -22,7 +22,7 @@
 #include "util/xalloc.h"
 
 enum { O_FULL = 256, O_NONBLOCKING, O_INCLUDE, O_EXCLUDE, O_MATCH_FUNCTION, O_THREAD, O_QUALNAME,
-       O_MODE, O_NO_GC };
+       O_MODE, O_NO_GC, O_NO_SPLIT };
 enum { O_ASYNC = 320 };  /* --async (record/top: asyncio tasks) */
 enum { O_MEMORY = 330 }; /* --memory (record/top: resident-memory growth per stack) */
 #define NOT_SHARED 2            /* parse_shared: the command's own option */
@@ -45,6 +45,7 @@ static const struct option shared[] = {
 	{ "qualname", no_argument, NULL, O_QUALNAME },
 	{ "mode", required_argument, NULL, O_MODE },
 	{ "no-gc", no_argument, NULL, O_NO_GC },
+	{ "no-split", no_argument, NULL, O_NO_SPLIT },
 	{ "async", no_argument, NULL, O_ASYNC },
 	{ "asyncio", no_argument, NULL, O_ASYNC },
 	{ "memory", no_argument, NULL, O_MEMORY },
@@ -128,6 +129,7 @@ static int parse_shared(int key, char **argv, const struct option *table,
 	case O_QUALNAME: o->qualname = true; return 0;
 	case O_MODE: return parse_mode(optarg, cmd->name, o);
 	case O_NO_GC: o->no_gc = true; return 0;
+	case O_NO_SPLIT: o->no_split = true; return 0;
 	case O_ASYNC: o->async_tasks = true; return 0;
 	case O_MEMORY: o->memory = true; return 0;
 	case 'h':
@@ -259,6 +261,7 @@ void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 	sc->threads = o->threadsel;
 	sc->qualname = o->qualname;
 	sc->async_tasks = o->async_tasks;
+	sc->classify = !o->no_split && !o->async_tasks;
 	sc->memory = o->memory;
 }
 

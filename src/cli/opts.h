@@ -50,6 +50,7 @@ struct opts {
 	const char *mode;               /* --mode as given (wall, cpu, gil, exception), NULL: none */
 	bool exception;                 /* --mode exception: samples in an exception only */
 	bool no_gc;                     /* --no-gc: no <GC> frames */
+	bool no_split;                  /* --no-split: no python/native/system split */
 	bool async_tasks;               /* --async (--asyncio): samples attributed to asyncio tasks */
 	bool memory;                    /* --memory: resident-memory changes attributed to stacks */
 };
@@ -137,6 +138,8 @@ void opts_sampler_config(const struct opts *o, struct stack_filter *filter,
 "                         or raising an exception)\n" \
 "      --no-gc            no <GC> frame on the thread running a garbage\n" \
 "                         collection\n" \
+"      --no-split         no python/native/system split of the active samples\n" \
+"                         (on by default; not with --async)\n" \
 "      --memory           also read the resident memory at each sample: its\n" \
 "                         growth and shrink since the previous one go to the\n" \
 "                         stacks of the threads that ran (bytes)\n"

@@ -214,6 +214,13 @@ int detect_python(pid_t pid, struct mem *mem, const struct maps *maps, struct py
 	out->code_type = sym(ef, bias, "PyCode_Type");
 	out->py2_unicode_size = elffile__has_symbol_prefix(ef, "PyUnicodeUCS2_") ? 2 : 4;
 	out->gc_collecting = sym(ef, bias, "collecting");
+	/* The eval loop (3.6+: PyEval_EvalFrameEx is a small wrapper of it). */
+	uint64_t ev = 0, evsize = 0;
+	if ((elffile__symbol(ef, "_PyEval_EvalFrameDefault", &ev, &evsize) == 0 ||
+	     elffile__symbol(ef, "PyEval_EvalFrameEx", &ev, &evsize) == 0) && ev && evsize) {
+		out->eval_start = bias + ev;
+		out->eval_end = bias + ev + evsize;
+	}
 
 	/* Version: Py_Version (3.11+), then the debug offsets, then memory. */
 	bool ft_name = false;

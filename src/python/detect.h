@@ -30,6 +30,9 @@ struct py_target {
 	int py2_unicode_size;
 	uint64_t gc_collecting;         /* 2.7/3.6: &collecting (gcmodule.c's static, in
 					 * .symtab only), 0 if unknown */
+	uint64_t eval_start, eval_end;  /* the eval loop's code [start, end):
+					 * _PyEval_EvalFrameDefault (3.6+; .dynsym, also in
+					 * stripped builds), 2.7 PyEval_EvalFrameEx; 0: unknown */
 };
 
 /* Detect Python in pid. Returns 0, -ENOEXEC (not a Python process), -ENOTSUP

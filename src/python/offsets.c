@@ -47,6 +47,7 @@
 	.co_linetable = -1, .co_varnames = -1, .co_cellvars = -1, .co_freevars = -1, \
 	.co_cell2arg = -1, .co_nlocalsplus = -1, .co_localsplusnames = -1, \
 	.co_localspluskinds = -1, .co_firsttraceable = -1, .co_code_adaptive = -1, .co_tlbc = -1, \
+	.co_code = -1, \
 	.code_read_size = 0, \
 	.bytes_size = -1, .bytes_sval = -1, .uni_length = -1, .uni_state = -1, \
 	.uni_ascii_size = -1, .uni_compact_size = -1, .uni_data = -1, \
@@ -97,7 +98,7 @@
 /* PyCodeObject of 3.8-3.10 */
 #define CODE_38 \
 	.co_argcount = 16, .co_posonlyargcount = 20, .co_kwonlyargcount = 24, .co_nlocals = 28, \
-	.co_flags = 36, .co_firstlineno = 40, .co_varnames = 72, .co_freevars = 80, \
+	.co_flags = 36, .co_firstlineno = 40, .co_code = 48, .co_varnames = 72, .co_freevars = 80, \
 	.co_cellvars = 88, .co_cell2arg = 96, .cell2arg_size = 8, .co_filename = 104, .co_name = 112, \
 	.co_linetable = 120, .code_read_size = 176
 
@@ -126,7 +127,7 @@ static const struct py_layout layout_27 = {
 	.is_next = 0, .is_tstate_head = 8, .is_modules = 16,
 	.ts_next = 0, .ts_interp = 8, .ts_frame = 16, .ts_thread_id = 144, .ts_dict = 120,
 	.f_lasti = 120, .f_localsplus = 376,
-	.co_argcount = 16, .co_nlocals = 20, .co_flags = 28, .co_varnames = 56, .co_freevars = 64,
+	.co_argcount = 16, .co_nlocals = 20, .co_flags = 28, .co_code = 32, .co_varnames = 56, .co_freevars = 64,
 	.co_cellvars = 72, .co_filename = 80, .co_name = 88, .co_firstlineno = 96,
 	.co_linetable = 104, .code_read_size = 128,
 	.int_ival = 16, .long_size = 16, .long_digit = 24,
@@ -142,7 +143,7 @@ static const struct py_layout layout_36 = {
 	.ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 152, .ts_dict = 128,
 	.f_lasti = 120, .f_localsplus = 376,
 	.co_argcount = 16, .co_kwonlyargcount = 20, .co_nlocals = 24, .co_flags = 32,
-	.co_firstlineno = 36, .co_varnames = 64, .co_freevars = 72, .co_cellvars = 80,
+	.co_firstlineno = 36, .co_code = 40, .co_varnames = 64, .co_freevars = 72, .co_cellvars = 80,
 	.co_cell2arg = 88, .cell2arg_size = 1, .co_filename = 96, .co_name = 104, .co_linetable = 112,
 	.code_read_size = 144,
 	.long_size = 16, .long_digit = 24,
@@ -158,7 +159,7 @@ static const struct py_layout layout_37 = {
 	.ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_thread_id = 176, .ts_dict = 152,
 	.f_lasti = 104, .f_localsplus = 360,
 	.co_argcount = 16, .co_kwonlyargcount = 20, .co_nlocals = 24, .co_flags = 32,
-	.co_firstlineno = 36, .co_varnames = 64, .co_freevars = 72, .co_cellvars = 80,
+	.co_firstlineno = 36, .co_code = 40, .co_varnames = 64, .co_freevars = 72, .co_cellvars = 80,
 	.co_cell2arg = 88, .cell2arg_size = 8, .co_filename = 96, .co_name = 104, .co_linetable = 112,
 	.code_read_size = 144,
 	.long_size = 16, .long_digit = 24,

@@ -103,6 +103,7 @@ struct py_layout {
 	int co_varnames, co_cellvars, co_freevars, co_cell2arg;
 	int co_nlocalsplus, co_localsplusnames, co_localspluskinds;
 	int co_firsttraceable, co_code_adaptive, co_tlbc;
+	int co_code;                    /* <= 3.10: the bytecode (a bytes object); -1 */
 	int code_read_size;             /* bytes to read to cover every code field above */
 	int cell2arg_size;              /* bytes per co_cell2arg entry: 1 (3.6, 255 = none), 8 */
 	unsigned co_fast_hidden;        /* localspluskinds bit of hidden locals (3.12+); 0 = none */

@@ -169,6 +169,8 @@ struct pyproc {
 
 	struct raw_frame *raw;
 	size_t nraw, raw_cap;
+	uint64_t leaf_instr;            /* resolve_frames: the innermost kept frame's
+					 * instruction address (leaf_instr()), 0: none */
 	struct code_slot *uslots;       /* number_codes' table ... */
 	size_t uslots_cap;
 	uint32_t ustamp;
@@ -476,7 +478,8 @@ static int code_read_size(const struct py_layout *L)
 {
 	int m = L->code_read_size;
 	const int f[] = { L->ob_type, L->co_filename, L->co_name, L->co_qualname, L->co_linetable,
-			  L->co_firstlineno, L->co_firsttraceable, L->co_code_adaptive, L->co_tlbc };
+			  L->co_firstlineno, L->co_firsttraceable, L->co_code_adaptive, L->co_tlbc,
+			  L->co_code };
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (f[i] + 8 > m)
 			m = f[i] + 8;
@@ -515,6 +518,21 @@ static void is_window(struct pyproc *p)
 	p->is_len = hi - p->is_lo;
 }
 
+/* The executable mappings of the interpreter's ELF (info.text_*). */
+static void text_range(struct pyproc *p)
+{
+	p->info.text_start = p->info.text_end = 0;
+	for (size_t i = 0; i < p->maps.n; i++) {
+		const struct map *m = &p->maps.v[i];
+		if (!(m->perms & MAP_X) || strcmp(m->path, p->target.binary) != 0)
+			continue;
+		if (!p->info.text_start || m->start < p->info.text_start)
+			p->info.text_start = m->start;
+		if (m->end > p->info.text_end)
+			p->info.text_end = m->end;
+	}
+}
+
 static void init_ctx(struct pyproc *p)
 {
 	p->L.code_read_size = code_read_size(&p->L);
@@ -529,6 +547,9 @@ static void init_ctx(struct pyproc *p)
 	offsets_version_str(p->L.version, p->L.free_threaded, p->info.version_str,
 			    sizeof(p->info.version_str));
 	p->info.binary = p->target.binary;
+	p->info.eval_start = p->target.eval_start;
+	p->info.eval_end = p->target.eval_end;
+	text_range(p);
 	p->info.exe = p->exe ? p->exe : "";
 	p->info.cmdline = p->cmdline ? p->cmdline : "";
 }
@@ -1039,8 +1060,24 @@ static void move_entry(struct py_frame *prev, const struct raw_frame *rf)
 		prev->cstack = rf->cstack;
 }
 
+/* The address of a frame's current instruction in the target (offset:
+ * its byte offset in the bytecode; hdr: its code object's header): 3.11+
+ * the instruction pointer, <= 3.10 inside co_code's bytes. 0: unknown. */
+static uint64_t leaf_instr(const struct pyproc *p, const struct raw_frame *rf,
+			   const uint8_t *hdr, int offset)
+{
+	const struct py_layout *L = &p->L;
+	if (L->family != PY_FAMILY_FRAMEOBJ)
+		return rf->instr;
+	if (L->co_code < 0 || L->co_code + 8 > L->code_read_size || L->bytes_sval < 0 || offset < 0)
+		return 0;
+	uint64_t bytes = rd_u64(hdr, L->co_code);
+	return bytes ? bytes + (uint64_t)L->bytes_sval + (uint64_t)offset : 0;
+}
+
 static int resolve_frames(struct pyproc *p, struct py_thread *t)
 {
+	p->leaf_instr = 0;
 	const struct py_layout *L = &p->L;
 	size_t hsz = (size_t)L->code_read_size;
 	size_t n = p->nraw;
@@ -1101,6 +1138,8 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			e->last_offset = offset;
 			e->last_line = line;
 		}
+		if (!t->nframes)
+			p->leaf_instr = leaf_instr(p, rf, hdr, offset);
 		t->frames[t->nframes++] = (struct py_frame){ .code = &e->pub, .line = line,
 			.frame_addr = rf->frame, .entry = rf->entry, .cstack = rf->cstack };
 	}
@@ -1306,6 +1345,7 @@ static struct py_thread *thread_slot(struct py_sample *s)
 	memset(t, 0, sizeof(*t));
 	t->frames = frames;
 	t->cap = cap;
+	t->opcode = -1;
 	return t;
 }
 
@@ -1519,9 +1559,11 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 		struct py_frame *fr = xmalloc(total * sizeof(*fr));
 		size_t m = 0;
 		bool truncated = false, gil = false, exc = false, in_gc = false;
-		int err = 0;
+		int err = 0, opcode = -1;       /* the innermost frame's (PYSAMPLE_OPCODE) */
 		for (int32_t c = in; c >= 0; c = r[c].up) {
 			const struct py_thread *t = &s->threads[r[c].idx];
+			if (!m && t->nframes)
+				opcode = t->opcode;
 			size_t take = t->nframes < total - m ? t->nframes : total - m;
 			memcpy(fr + m, t->frames, take * sizeof(*fr));
 			m += take;
@@ -1540,6 +1582,7 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 		top->owns_gil = gil;
 		top->in_exception = exc;
 		top->in_gc = in_gc;
+		top->opcode = opcode;
 		top->truncated = truncated;
 		top->err = err;
 		top->frames = xgrow(top->frames, &top->cap, m, sizeof(*fr));
@@ -1699,6 +1742,10 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 			int rerr = resolve_frames(p, t);
 			if (rerr == -ESRCH)
 				return -ESRCH;
+			uint8_t op;
+			if ((flags & PYSAMPLE_OPCODE) && p->leaf_instr &&
+			    mem__read(p->mem, p->leaf_instr, &op, 1) == 0)
+				t->opcode = op;
 			if (!t->err)
 				t->err = rerr;
 			if ((flags & PYSAMPLE_QUALNAME) && L->family == PY_FAMILY_FRAMEOBJ)

@@ -101,6 +101,10 @@ struct py_thread {
 	/* Read only when the flags ask (PYSAMPLE_EXCEPTION, PYSAMPLE_GC), else false: */
 	bool in_exception;      /* handling one (sys.exc_info() would show it) or raising one */
 	bool in_gc;             /* running a garbage collection now */
+	/* PYSAMPLE_OPCODE: the opcode (0-255) of the innermost frame's current
+	 * instruction as it sits in the bytecode (3.11+: maybe specialized,
+	 * or an INSTRUMENTED_ one under sys.monitoring); -1 unknown. */
+	int opcode;
 };
 
 struct py_sample {
@@ -117,6 +121,11 @@ struct pyproc_info {
 	const char *binary;     /* ELF holding the runtime (as mapped) */
 	const char *exe;        /* /proc/PID/exe */
 	const char *cmdline;
+	/* Where the interpreter's code is, for the python/native/system split
+	 * (sampler/classify.h); 0: unknown. The eval loop (its ELF symbol and
+	 * size), and the lowest and highest executable mapping of binary. */
+	uint64_t eval_start, eval_end;
+	uint64_t text_start, text_end;
 };
 
 enum {
@@ -127,6 +136,7 @@ enum {
 	PYSAMPLE_EXCEPTION = 32,        /* fill in_exception (the thread state's exceptions) */
 	PYSAMPLE_GC = 64,       /* fill in_gc: when a collection runs, the thread running it
 				 * (the GIL holder; without a GIL the only attached thread) */
+	PYSAMPLE_OPCODE = 128,  /* fill opcode (one byte more per thread read) */
 };
 
 /* Attach to pid (no pause, no ptrace): detect Python, build the layout.

@@ -60,6 +60,7 @@
 #include "proc/perm.h"
 #include "python/pyasync.h"
 #include "python/pyproc.h"
+#include "sampler/classify.h"
 #include "sampler/memattr.h"
 #include "sampler/snapshot.h"
 #include "sampler/target.h"
@@ -233,6 +234,26 @@ static uint32_t native_frame_id(struct sampler *s, const struct native_frame *nf
 	return profile__frame(s->prof, name, nf->module_path, nf->module, -1, PROF_FRAME_NATIVE);
 }
 
+/* The python/native/system class of th's sample just added as stack
+ * (sampler/classify.h): its registers if the pause stopped it. */
+static void split_add(struct sampler *s, struct target *t, const struct py_thread *th,
+		      uint32_t stack)	/* th: in s->snap.sample */
+{
+	if (!s->c.classify || !th->active || stack == PROFILE_NO_STACK)
+		return;
+	uint64_t t0 = clock_now_ns();
+	if (!t->split)
+		t->split = classify__new(t->snap.pid, pyproc__info(t->snap.pp), s->prof);
+	uint64_t reads = classify__stat_reads(t->split);
+	const struct py_sample *sm = &s->snap.sample;
+	size_t i = (size_t)(th - sm->threads);
+	const struct snap_regs *regs = i < s->snap.nregs ? &s->snap.regs[i] : NULL;
+	classify__thread(t->split, th, regs, stack);        /* now, or once its times move */
+	s->st.split_stat_reads += classify__stat_reads(t->split) - reads;
+	s->st.split_samples++;
+	s->st.split_ns += clock_now_ns() - t0;
+}
+
 /* ms: the thread's merged native stack with --native, else NULL. ids: the
  * frames to show instead (--async: made ids before the task read, or a
  * task's stack: joined), root first, else NULL. */
@@ -310,6 +331,8 @@ static void add_thread(struct sampler *s, struct target *t, const struct py_thre
 	uint32_t stack = add_stack(s, t, th, ms, ids, nids, joined, t_ns);
 	if (s->c.memory && t->mem && th->active && !s->mem_told)
 		memattr__thread(t->mem, th->tid, stack);
+	if (!ids)               /* th is one of the snapshot's threads */
+		split_add(s, t, th, stack);
 }
 
 /* ---- --async ---- */
@@ -597,12 +620,14 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		flags |= PYSAMPLE_EXCEPTION;
 	if (s->c.gc_frames)
 		flags |= PYSAMPLE_GC;
+	if (s->c.classify)
+		flags |= PYSAMPLE_OPCODE;
 	/* Pause only the threads that run: one asleep in the kernel cannot
 	 * change its stack, and waking it costs the program. Native unwinding
 	 * needs the registers of every thread shown: with --native --idle,
 	 * all of them. */
 	bool native = s->c.native && !s->c.nonblocking;
-	struct snap_req r = { .flags = flags, .native = native };
+	struct snap_req r = { .flags = flags, .native = native, .regs = s->c.classify };
 	if (s->c.async_tasks) {
 		r.after_read = async_after_read;
 		r.after_read_arg = s;
@@ -648,6 +673,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 			target__names_select(t, s->c.threads);
 	}
 	if (!s->c.threads_root && now - t->retired_at >= RETIRE_NS) {
+		classify__settle_absent(t->split, &s->snap.sample);   /* before their ids go */
 		retire_exited(s, t);
 		t->retired_at = now;
 	}
@@ -791,8 +817,10 @@ void sampler__run(struct sampler *s)
 		profile__tick(s->prof, now - start);    /* a thread left out of it ends its run */
 		for (size_t i = 0; i < targets__n(s->ts); i++) {
 			struct target *t = targets__at(s->ts, i);
-			if (!t->alive)
+			if (!t->alive) {
+				classify__settle_all(t->split);
 				continue;
+			}
 			uint64_t m0 = s->c.memory ? clock_now_ns() : 0;
 			if (s->c.memory)
 				memory_begin(t);
@@ -844,7 +872,14 @@ void sampler__run(struct sampler *s)
 		}
 	}
 	targets__reap(s->ts);
+	sampler__settle(s);     /* the split's waiting samples */
 	report(s, clock_now_ns(), true);
+}
+
+void sampler__settle(struct sampler *s)
+{
+	for (size_t i = 0; i < targets__n(s->ts); i++)
+		classify__settle_all(targets__at(s->ts, i)->split);
 }
 
 const struct sampler_status *sampler__status(const struct sampler *s)

@@ -60,6 +60,11 @@ struct sampler_status {
 	uint64_t async_unjoined;        /* a running task not found in its thread's stack
 					 * (it moved on between the reads): the thread's kept */
 	uint64_t async_pending;         /* pending tasks' samples (with include_idle) */
+	/* the python/native/system split (sampler_config.classify) */
+	uint64_t split_samples;         /* active samples classified */
+	uint64_t split_ns;              /* ... cspy's time classifying them, in all (not the
+					 * byte of bytecode read with the stack) */
+	uint64_t split_stat_reads;      /* /proc/PID/task/TID/stat reads (no registers) */
 	char async_why[256];            /* a target whose asyncio cannot be read: why, or "" */
 	/* --memory (sampler_config.memory; sampler/memattr.h) */
 	uint64_t mem_grown, mem_shrunk; /* resident-memory bytes attributed to stacks */
@@ -107,6 +112,11 @@ struct sampler_config {
 	 * under the tasks awaiting it (agg/taskjoin.h); with include_idle also
 	 * each pending task where it waits, in its loop thread's lane. */
 	bool async_tasks;
+	/* Each active sample classified python / native / system
+	 * (sampler/classify.h, profile__add_class; record and top: on unless
+	 * --no-split). Not the stacks of --async (a task's stack is no thread's
+	 * innermost frame). */
+	bool classify;
 	/* --memory: each target's resident memory read at every tick, its
 	 * change attributed to the stacks of the threads active in the tick
 	 * (sampler/memattr.h; prof_stack.mem_grow, mem_shrink). */
@@ -164,6 +174,11 @@ int sampler__child_status(const struct sampler *s, int *status);
 const struct snap_target *sampler__target(const struct sampler *s, pid_t pid);
 /* Python version of the first target, "" if none. */
 const char *sampler__python_version(const struct sampler *s);
+
+/* Settle the python/native/system split's samples that wait for their
+ * threads' times (sampler/classify.h) now: before top's reset marks the
+ * profile, so that every class counted is of a sample counted before it. */
+void sampler__settle(struct sampler *s);
 
 /* End the run at the next tick (and the waits of sampler__add_child).
  * Async-signal-safe: it only sets a flag of s. */

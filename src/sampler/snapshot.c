@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arch/arch.h"
 #include "native/unwind.h"
 #include "proc/ptrace.h"
 #include "proc/threadstate.h"
@@ -84,6 +85,26 @@ static void read_locals(const struct snap_target *t, const struct snap_req *r, s
 	}
 }
 
+/* The registers of the threads the pause stopped (req.regs). */
+static void read_regs(const struct ptrace_pause *pause, struct snapshot *s)
+{
+	const struct py_sample *sm = &s->sample;
+	s->regs = xgrow(s->regs, &s->regs_cap, sm->n ? sm->n : 1, sizeof(*s->regs));
+	s->nregs = sm->n;
+	for (size_t i = 0; i < sm->n; i++) {
+		struct arch_regs ar;
+		struct snap_regs *r = &s->regs[i];
+		*r = (struct snap_regs){ .sysno = -1 };
+		pid_t tid = sm->threads[i].tid;
+		if (!tid || ptrace_pause__regs(pause, tid, &ar) != 0)
+			continue;
+		r->have = true;
+		r->pc = ar.pc;
+		r->sysno = ar.sysno;
+		r->running = ptrace_pause__running(pause, tid) == 1;
+	}
+}
+
 /* Read the stacks (and what is read with them) while the view holds. */
 static int read_in(const struct snap_target *t, const struct snap_req *r, const struct py_view *v,
 		   unsigned flags, struct snapshot *s)
@@ -93,6 +114,8 @@ static int read_in(const struct snap_target *t, const struct snap_req *r, const 
 		nanosleep(&ts, NULL);
 	}
 	int err = pyproc__sample(t->pp, v, &s->sample, flags);
+	if (!err && r->regs && v->pause)
+		read_regs(v->pause, s);
 	if (!err && r->after_read)
 		r->after_read(r->after_read_arg, &s->sample);
 	if (!err && r->native && t->uw && v->pause)
@@ -178,6 +201,7 @@ int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct
 {
 	locals_release(out);
 	out->native.n = 0;
+	out->nregs = 0;
 	int err;
 	switch (r->pause) {
 	case SNAP_NONBLOCKING: {
@@ -223,5 +247,6 @@ void snapshot__release(struct snapshot *s)
 	py_sample__release(&s->sample);
 	merged_sample__release(&s->native);
 	free(s->run);
+	free(s->regs);
 	memset(s, 0, sizeof(*s));
 }

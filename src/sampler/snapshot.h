@@ -70,6 +70,8 @@ struct snap_req {
 	int locals;             /* 0, or the level of the locals read of every frame
 				 * (python/locals.h), in the pause */
 	pid_t locals_tid;       /* with locals: only this thread's; 0: every thread's */
+	bool regs;              /* with a pause: each stopped thread's registers into
+				 * snapshot.regs (the python/native/system split) */
 	unsigned stall_ms;      /* tests: stay paused this long before reading */
 	/* Called right after the stacks were read (in the pause, if any, before
 	 * native unwinding), with them: what must see the process as they do
@@ -84,6 +86,13 @@ struct snap_locals {            /* the locals of one frame */
 	int err;                /* 0, or why they could not be read */
 };
 
+struct snap_regs {
+	bool have;              /* stopped by this pause, registers taken */
+	bool running;           /* ptrace_pause__running: user space or a non-waiting call */
+	uint64_t pc;
+	int64_t sysno;          /* the system call it is in, -1: none */
+};
+
 /* One snapshot, owned by the caller and reused across takes (each take
  * resets it). The code objects the frames point to belong to the target's
  * pyproc (valid until its next read). */
@@ -94,6 +103,10 @@ struct snapshot {
 	 * read (locals_tid); locals NULL without req.locals */
 	struct snap_locals **locals;
 	size_t nlocals;                 /* threads in locals */
+	/* req.regs: per thread of sample (nregs of them, 0 when nothing was
+	 * paused), what its registers said at the stop */
+	struct snap_regs *regs;
+	size_t nregs, regs_cap;
 	pid_t *run;                     /* private: the running threads' TIDs */
 	size_t run_cap;
 };

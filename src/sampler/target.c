@@ -25,6 +25,7 @@
 #include "proc/procfs.h"
 #include "proc/threadstate.h"
 #include "python/pyproc.h"
+#include "sampler/classify.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
@@ -625,6 +626,7 @@ void targets__free(struct targets *ts)
 		free(ts->t[i].names);
 		py_tasks__release(&ts->t[i].async_tasks);
 		py_tasks__release(&ts->t[i].async_all);
+		classify__free(ts->t[i].split);
 	}
 	for (size_t i = 0; i < ts->nsk; i++)
 		free(ts->sk[i].exe);

@@ -58,6 +58,8 @@ struct target {
 	struct py_tasks async_tasks;    /* ... the latest read of its running tasks (the
 					 * reader keeps a cache per process in it) */
 	struct py_tasks async_all;      /* ... --idle: the latest read of every task */
+	struct classify *split;         /* the python/native/system split (sampler/classify.h),
+					 * made at its first classified sample; NULL: none */
 	struct memattr *mem;            /* --memory: its resident memory (the sampler's) */
 };
 

@@ -2999,7 +2999,9 @@ def check_deep_truncated(ctx):
             if e:
                 pr.append('not well-formed: ' + e)
             rows = {}
-            for title, y in re.findall(r'<title>(.*?) \(\d+ samples?, [\d.]+%\)</title><rect x="[\d.]+" '
+            # (a profile with the python/native/system split adds "; python P% ...")
+            for title, y in re.findall(r'<title>(.*?) \(\d+ samples?, [\d.]+%(?:; [^<)]*)?\)</title>'
+                                       r'<rect x="[\d.]+" '
                                        r'y="([\d.]+)"', open(out).read()):
                 rows.setdefault(float(y), []).append(title.replace('&lt;', '<').replace('&gt;', '>'))
             ys = sorted(rows)
@@ -3385,7 +3387,7 @@ def check_sample_counts(ctx):
                           'thread samples' % (total, doc['meta']['samples'], ticks, ts))
         else:
             text = open(out).read()
-            root = re.search(r'<title>all \((\d+) samples?, 100\.00%\)</title>', text)
+            root = re.search(r'<title>all \((\d+) samples?, 100\.00%(?:; [^<)]*)?\)</title>', text)
             sub = re.search(r'<text id="subtitle"[^>]*>([^<]*)</text>', text)
             if not root or int(root.group(1)) != ts:
                 pr.append('flamegraph: root %s, expected %d thread samples' % (root and root.group(0), ts))

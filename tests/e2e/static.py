@@ -372,7 +372,9 @@ def check_record_native(s):
     record_check(s, True)
 
 
-RE_TOPROW = re.compile(r'^\s*[\d.]+%\s+[\d.]+%\s+\S+\s+\S+\s+(\S+) \(')
+# (with the python/native/system split: %Py %Nat %Sys columns before the function)
+RE_TOPROW = re.compile(r'^\s*[\d.]+%\s+[\d.]+%\s+\S+\s+\S+\s+(?:(?:\d+%|-)\s+(?:\d+%|-)\s+(?:\d+%|-)\s+)?'
+                       r'(\S+) \(')
 
 
 @twice

@@ -87,7 +87,10 @@ _session_ids = itertools.count(1)
 _tmux_lock = threading.Lock()
 _tmux_started = []
 
-RE_ROW = re.compile(r'^\s*(\d+\.\d\d)%\s+(\d+\.\d\d)%\s+(\d+\.\d\d)s\s+(\d+\.\d\d)s  (.*?)\s*$')
+# (the python/native/system split's %Py %Nat %Sys columns, when the profile
+# carries it, between the times and the function: percentages or "-")
+RE_ROW = re.compile(r'^\s*(\d+\.\d\d)%\s+(\d+\.\d\d)%\s+(\d+\.\d\d)s\s+(\d+\.\d\d)s'
+                    r'(?:\s+(?:\d+%|-)\s+(?:\d+%|-)\s+(?:\d+%|-))?  (.*?)\s*$')
 RE_LABEL = re.compile(r'^(.*?) \(([^()]*?)(?::(\d+))?\)$')
 RE_SAMPLES = re.compile(r'^Total Samples (\d+)')
 RE_MODE = re.compile(r'^Thread: (.*?)   Sort: (\S+)   View: by (line|function)(   PAUSED)?\s*$')
