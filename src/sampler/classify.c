@@ -200,8 +200,11 @@ struct classify *classify__new(pid_t pid, const struct pyproc_info *info, struct
 }
 
 /* The first n waiting samples of t by its current share: of the n, share
- * x n are system, taken among the candidates (dithered). No share known
- * yet: the registers' word alone. */
+ * x n are system, taken among the candidates (dithered), never more than
+ * the candidates when registers told which they are (a sample whose
+ * registers show it out of the kernel keeps its own class: a pure-Python
+ * line beside a line of system calls or page faults is never shown as
+ * system). No share known yet: the registers' word alone. */
 static void settle(struct classify *c, struct cthread *t, size_t n)
 {
 	if (n > t->nwait)
@@ -216,8 +219,12 @@ static void settle(struct classify *c, struct cthread *t, size_t n)
 		bool sys;
 		if (t->d.share < 0)
 			sys = w->cand && w->regs;
-		else
-			sys = w->cand ? dither(&t->d.acc, p) : dither(&t->acc_other, q);
+		else if (w->cand)
+			sys = dither(&t->d.acc, p);
+		else            /* not in a system call by its registers: the kernel's
+				 * time it had (page faults: memory touched first) is
+				 * left to the code that ran, never to another line */
+			sys = !w->regs && dither(&t->acc_other, q);
 		profile__add_class(c->prof, w->stack, sys ? PROF_CLASS_SYSTEM : (enum prof_class)w->user, 1);
 	}
 	memmove(t->wait, t->wait + n, (t->nwait - n) * sizeof(*t->wait));

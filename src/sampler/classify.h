@@ -14,9 +14,11 @@
  *   thread's samples wait (their stack ids kept) until its times move; the
  *   system share s of that move is then spread over the n samples that
  *   waited: s x n of them are system, chosen among the k candidates, each
- *   with chance min(1, s n / k), and when they are fewer, the rest among the
- *   others, dithered (error diffusion per thread) so that the counts are
- *   unbiased. The registers alone would not do: a stop
+ *   with chance min(1, s n / k), dithered (error diffusion per thread) so
+ *   that the counts are unbiased; when they are fewer, a sample the
+ *   registers show out of the kernel keeps its own class (the kernel time
+ *   they cannot see, page faults, stays with the code that touched the
+ *   memory), and without registers the rest is spread over the others. The registers alone would not do: a stop
  *   comes at the thread's next return to user space, and a loop of short
  *   system calls returns from one far more often than an interrupt reaches
  *   it in user space (a virtual machine's IPIs take tens of microseconds),
