@@ -16,6 +16,11 @@ phase for PHASE_SECONDS (default 0.5) of wall time, in its own function:
   phase_read    readinto() of /dev/zero in 64 MiB blocks: system
   phase_stat    os.stat of its own file in a loop: system, with the Python
                 around each call
+  phase_mixed   in one thread, by turns of about a millisecond: mixed_python
+                (a pure-Python loop), mixed_stat (os.stat in a loop) and
+                mixed_touch (1 MiB of fresh anonymous memory written: page
+                faults, kernel time without a system call): the python
+                function is python though its neighbours run in the kernel
   phase_python_mt, phase_gil_free
                 at once, in two threads: the main thread's pure-Python loop
                 (python) while another compresses with zlib, which lets the
@@ -35,6 +40,7 @@ from __future__ import print_function
 
 import hashlib
 import io
+import mmap
 import os
 import random
 import sys
@@ -102,6 +108,34 @@ def phase_stat(deadline, data):
     return ops
 
 
+def mixed_python():
+    x = 0
+    for i in range(15000):
+        x += i * i % 7
+    return x
+
+
+def mixed_stat():
+    for _ in range(100):
+        os.stat(HERE_FILE)
+
+
+def mixed_touch(block):
+    mm = mmap.mmap(-1, len(block))      # fresh pages: each written one faults
+    mm.write(block)
+    mm.close()
+
+
+def phase_mixed(deadline, data):
+    ops = 0
+    while clock() < deadline:
+        mixed_python()
+        mixed_stat()
+        mixed_touch(data['block'])
+        ops += 1
+    return ops
+
+
 def phase_python_mt(deadline, data):
     ops = 0                             # phase_python's loop (not a call of it: its own frames)
     while clock() < deadline:
@@ -132,7 +166,7 @@ def threads_phase(deadline, data):
 
 
 PHASES = (phase_python, phase_zlib, phase_sha256, phase_sorted, phase_read, phase_stat,
-          threads_phase)
+          threads_phase, phase_mixed)
 
 
 def prepare():
@@ -143,7 +177,7 @@ def prepare():
     zero = io.open('/dev/zero', 'rb', buffering=0)
     zero.readinto(buf)                  # its pages touched once, before the phases
     return {'z': z, 'h': os.urandom(16 << 20), 's': [rnd.random() for _ in range(200000)],
-            'buf': buf, 'zero': zero}
+            'buf': buf, 'zero': zero, 'block': b'\x01' * (1 << 20)}
 
 
 def wait_go():
