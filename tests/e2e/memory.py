@@ -30,8 +30,9 @@ Per interpreter:
   nonblocking    --nonblocking --idle (representative interpreters: the
                  reading of /proc, not the interpreter's, is what changes):
                  the tolerance above, and the idle "sleeper" thread's stacks
-                 (kept by --idle) carry under 1 MB (its own start: stack
-                 pages, thread state; an equal share of the steps' bytes
+                 (kept by --idle) carry under 3 MB (its own start: stack
+                 pages, thread state; ticks where /proc showed it running
+                 beside the main thread; an equal share of the steps' bytes
                  would be ~125 MB)
   threads        (representative interpreters) two threads at once, one
                  allocating 100 MB, one computing, the main thread waiting in
@@ -90,7 +91,11 @@ BYTES_SLACK = 4 * 1000 * 1000
 BIG = 20 * 1000 * 1000  # a step that moved this much has its bytes checked
 IN_STEPS = 0.90
 LAG_RETRY = 0.02        # 4 intervals at RATE
-SLEEPER_MAX = 1000 * 1000
+# The idle sleeper's bytes with --nonblocking --idle: its own start, and the
+# ticks where /proc showed it running (R) beside the main thread, which then
+# had an equal share of that interval's change (2.7: 0.3-2.3 MB seen, in its
+# start or its wait); an equal share of the steps would be ~125 MB.
+SLEEPER_MAX = 3 * 1000 * 1000
 OPTS = None
 MB = 1e6
 DEVIATIONS = {}         # check name -> [(largest share deviation, interpreter label)]
@@ -289,12 +294,14 @@ def check_nonblocking(ctx):
         sleepers = [i for i, t in enumerate(prof['threads']) if t.get('name') == 'sleeper']
         if not sleepers:
             bad.append('no "sleeper" thread in the profile (with --idle)')
-        # Its own start (stack pages, thread state) and end are its: under
-        # 1 MB, while an equal share of the steps' bytes would be ~125 MB.
+        # Its own start (stack pages, thread state) and end are its, and a
+        # tick where /proc showed it running gave it an equal share of
+        # that interval: under SLEEPER_MAX, far from an equal share of the
+        # steps' bytes (~125 MB).
         sb = sum(st['memory']['grow'] + st['memory']['shrink'] for st in prof['stacks']
                  if st['thread'] in sleepers)
         if sb > SLEEPER_MAX:
-            bad.append('the idle sleeper thread has %.1f MB (at most %.1f MB: its own start)'
+            bad.append('the idle sleeper thread has %.1f MB (at most %.1f MB: its own start and ticks it ran)'
                        % (sb / MB, SLEEPER_MAX / MB))
         return bad, failure(bad, table, r), lag
     retrying(attempt)

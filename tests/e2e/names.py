@@ -176,7 +176,11 @@ def top_rows(text, filename):
     if not snaps:
         raise Fail('top printed no table:\n%s' % clip(text, 1500))
     last = snaps[-1]
-    rows = re.findall(r'^\s*[\d.]+%\s+([\d.]+)%\s+\S+\s+\S+\s+(.*) \((.*?):(\d+)\)$', last, re.M)
+    # own %, total %, own and total time, the split's %Py %Nat %Sys when the
+    # profile carries it (percentages or "-"), the function (file:line)
+    rows = re.findall(r'^\s*[\d.]+%\s+([\d.]+)%\s+\S+\s+\S+'
+                      r'(?:\s+(?:\d+%|-)\s+(?:\d+%|-)\s+(?:\d+%|-))?\s+(.*) \((.*?):(\d+)\)$',
+                      last, re.M)
     return [(name, float(total)) for total, name, f, _ in rows if f == filename], rows, last
 
 

@@ -126,6 +126,13 @@ static void test_stat(void)
 		fclose(f);
 	times(&t1);
 	CHECK_INT(classify_parse_stat(buf, n, &u, &s), 0);
+	if (u == 0 && s == 0 && t0.tms_utime >= 5) {
+		/* qemu-user (the cross tier) writes its own /proc/self/stat,
+		 * with no times: the crafted lines above are the test there */
+		fprintf(stderr, "  (/proc/self/stat has no times, an emulator's: "
+			"its comparison with times() left out)\n");
+		return;
+	}
 	CHECK((long long)u >= (long long)t0.tms_utime - 1 && (long long)u <= (long long)t1.tms_utime + 1);
 	CHECK((long long)s >= (long long)t0.tms_stime - 1 && (long long)s <= (long long)t1.tms_stime + 1);
 }
