@@ -91,6 +91,39 @@ def python(minor):
     return c[0] if c else None
 
 
+def wait_ready(w, path):
+    """Wait (up to 60 s) until the workload w has written path."""
+    end = time.time() + 60
+    while not os.path.exists(path):
+        if w.poll() is not None or time.time() > end:
+            raise RuntimeError('the workload did not start (status %s)' % w.poll())
+        time.sleep(0.02)
+
+
+def record_stats(pid, extra, seconds, rate, d):
+    """cspy record --pid PID -f raw for seconds at rate with extra options
+    (files in d): (its CSPY_STATS, its stderr), or raises RuntimeError when
+    it failed or took no sample. Shared by the memory_cost.py and
+    split_cost.py cases."""
+    stats = os.path.join(d, 'stats.json')
+    c = spawn([CSPY, 'record', '--pid', pid, '-r', rate, '-d', seconds, '-f', 'raw', '-o',
+               os.path.join(d, 'p.txt'), '--hideprogress'] + extra,
+              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+              env=dict(os.environ, CSPY_STATS=stats))
+    try:
+        _, err = c.communicate(timeout=seconds + 60)
+    finally:
+        stop(c)
+    err = err.decode('utf-8', 'replace')
+    if c.returncode != 0 or not os.path.exists(stats):
+        raise RuntimeError('cspy status %s: %s' % (c.returncode, err[-300:]))
+    with open(stats) as f:
+        s = json.load(f)
+    if not s.get('samples'):
+        raise RuntimeError('no samples')
+    return s, err
+
+
 def run(py, ntasks, extra, seconds, rate, tmp):
     """One recording: its CSPY_STATS, or raises RuntimeError."""
     d = tempfile.mkdtemp(dir=tmp)
@@ -98,27 +131,9 @@ def run(py, ntasks, extra, seconds, rate, tmp):
     w = spawn([py, TARGET, oracle, 'many', ntasks], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
               cwd=d)
     try:
-        end = time.time() + 60
-        while not os.path.exists(oracle):
-            if w.poll() is not None or time.time() > end:
-                raise RuntimeError('the workload did not start (status %s)' % w.poll())
-            time.sleep(0.02)
-        stats = os.path.join(d, 'stats.json')
-        c = spawn([CSPY, 'record', '--pid', w.pid, '-r', rate, '-d', seconds, '-f', 'raw', '-o',
-                   os.path.join(d, 'p.txt'), '--hideprogress'] + extra,
-                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                  env=dict(os.environ, CSPY_STATS=stats))
-        try:
-            _, err = c.communicate(timeout=seconds + 60)
-        finally:
-            stop(c)
-        if c.returncode != 0 or not os.path.exists(stats):
-            raise RuntimeError('cspy status %s: %s' % (c.returncode, err.decode('utf-8', 'replace')[-300:]))
-        with open(stats) as f:
-            s = json.load(f)
-        if not s.get('samples'):
-            raise RuntimeError('no samples')
-        note = re.search(r'cspy> --async: (.*)', err.decode('utf-8', 'replace'))
+        wait_ready(w, oracle)
+        s, err = record_stats(w.pid, extra, seconds, rate, d)
+        note = re.search(r'cspy> --async: (.*)', err)
         s['note'] = note.group(1) if note else ''
         return s
     finally:

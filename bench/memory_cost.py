@@ -19,7 +19,6 @@ fails when it does not RUN (cspy died, no samples, --memory attributed
 nothing), never because of a figure. Every process started is ended by PID.
 """
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -30,7 +29,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'bench'))
-from async_cost import CSPY, LIVE, log, python, spawn, stop   # noqa: E402
+from async_cost import LIVE, log, python, record_stats, spawn, stop, wait_ready   # noqa: E402
 
 CHURN = '''import sys, time
 open(sys.argv[1], 'w').close()
@@ -53,27 +52,9 @@ def run(py, extra, seconds, rate, tmp):
         f.write(CHURN)
     w = spawn([py, script, ready], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=d)
     try:
-        end = time.time() + 60
-        while not os.path.exists(ready):
-            if w.poll() is not None or time.time() > end:
-                raise RuntimeError('the workload did not start (status %s)' % w.poll())
-            time.sleep(0.02)
+        wait_ready(w, ready)
         time.sleep(0.1)
-        stats = os.path.join(d, 'stats.json')
-        c = spawn([CSPY, 'record', '--pid', w.pid, '-r', rate, '-d', seconds, '-f', 'raw', '-o',
-                   os.path.join(d, 'p.txt'), '--hideprogress'] + extra,
-                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                  env=dict(os.environ, CSPY_STATS=stats))
-        try:
-            _, err = c.communicate(timeout=seconds + 60)
-        finally:
-            stop(c)
-        if c.returncode != 0 or not os.path.exists(stats):
-            raise RuntimeError('cspy status %s: %s' % (c.returncode, err.decode('utf-8', 'replace')[-300:]))
-        with open(stats) as f:
-            s = json.load(f)
-        if not s.get('samples'):
-            raise RuntimeError('no samples')
+        s = record_stats(w.pid, extra, seconds, rate, d)[0]
         if '--memory' in extra and not s.get('mem_grown'):
             raise RuntimeError('--memory attributed no growth')
         return s

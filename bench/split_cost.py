@@ -26,15 +26,12 @@ fails when it does not RUN (cspy died, no samples), never because of a
 figure. Every process started is ended by PID.
 """
 import argparse
-import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -42,7 +39,6 @@ import async_cost  # noqa: E402  (its python(), spawn() and stop(): one copy)
 
 REPO = os.path.dirname(HERE)
 TARGET = os.path.join(REPO, 'tests', 'targets', 'split_target.py')
-CSPY = async_cost.CSPY
 log = async_cost.log
 
 
@@ -55,27 +51,8 @@ def run(py, phase, extra, seconds, rate, tmp):
     w = async_cost.spawn([py, TARGET, oracle, seconds + 30, phase], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, cwd=d)
     try:
-        end = time.time() + 60
-        while not os.path.exists(oracle):
-            if w.poll() is not None or time.time() > end:
-                raise RuntimeError('the workload did not start (status %s)' % w.poll())
-            time.sleep(0.02)
-        stats = os.path.join(d, 'stats.json')
-        c = async_cost.spawn([CSPY, 'record', '--pid', w.pid, '-r', rate, '-d', seconds, '-f', 'raw',
-                              '-o', os.path.join(d, 'p.txt'), '--hideprogress'] + extra,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             env=dict(os.environ, CSPY_STATS=stats))
-        try:
-            _, err = c.communicate(timeout=seconds + 60)
-        finally:
-            async_cost.stop(c)
-        if c.returncode != 0 or not os.path.exists(stats):
-            raise RuntimeError('cspy status %s: %s' % (c.returncode, err.decode('utf-8', 'replace')[-300:]))
-        with open(stats) as f:
-            s = json.load(f)
-        if not s.get('samples'):
-            raise RuntimeError('no samples')
-        return s
+        async_cost.wait_ready(w, oracle)
+        return async_cost.record_stats(w.pid, extra, seconds, rate, d)[0]
     finally:
         async_cost.stop(w)
         shutil.rmtree(d, ignore_errors=True)
