@@ -268,7 +268,8 @@ static void sweep(struct classify *c, uint64_t now)
 	c->swept_ns = now;
 }
 
-static struct cthread *thread_of(struct classify *c, pid_t tid)
+/* Where tid is, or goes, in the table (sorted by tid). */
+static size_t tid_pos(const struct classify *c, pid_t tid)
 {
 	size_t lo = 0, hi = c->n;
 	while (lo < hi) {
@@ -278,6 +279,12 @@ static struct cthread *thread_of(struct classify *c, pid_t tid)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+static struct cthread *thread_of(struct classify *c, pid_t tid)
+{
+	size_t lo = tid_pos(c, tid);
 	if (lo < c->n && c->th[lo].tid == tid)
 		return &c->th[lo];
 	if (c->n >= PYPROC_MAX_THREADS)
@@ -362,14 +369,7 @@ void classify__settle_absent(struct classify *c, const struct py_sample *s)
 		c->stamp = 1;
 	for (size_t i = 0; i < s->n; i++) {
 		pid_t tid = s->threads[i].tid;
-		size_t lo = 0, hi = c->n;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (c->th[mid].tid < tid)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		size_t lo = tid_pos(c, tid);
 		if (lo < c->n && c->th[lo].tid == tid)
 			c->th[lo].stamp = c->stamp;
 	}
