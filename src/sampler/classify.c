@@ -374,9 +374,19 @@ void classify__settle_absent(struct classify *c, const struct py_sample *s)
 			c->th[lo].stamp = c->stamp;
 	}
 	uint64_t now = clock_now_ns();
-	for (size_t i = 0; i < c->n; i++)
-		if (c->th[i].nwait && (c->th[i].stamp != c->stamp || now - c->th[i].wait_ns > WAIT_MAX_NS))
-			settle(c, &c->th[i], c->th[i].nwait);
+	size_t k = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct cthread *t = &c->th[i];
+		bool gone = t->stamp != c->stamp;
+		if (t->nwait && (gone || now - t->wait_ns > WAIT_MAX_NS))
+			settle(c, t, t->nwait);
+		if (gone)               /* exited: its entry goes now (a thread-per-
+					 * request server meets thousands a minute) */
+			drop(c, t);
+		else
+			c->th[k++] = *t;
+	}
+	c->n = k;
 }
 
 void classify__settle_all(struct classify *c)

@@ -122,7 +122,8 @@ void classify__thread(struct classify *c, const struct py_thread *th,
 		      const struct snap_regs *regs, uint32_t stack);
 /* Before the profile folds exited threads (those s does not list): settle
  * the waiting samples of every thread s does not list, and of those whose
- * oldest waited for 250 ms (a thread asleep since: its times stand still). */
+ * oldest waited for 250 ms (a thread asleep since: its times stand still),
+ * and forget the threads s does not list (their entries and descriptors). */
 void classify__settle_absent(struct classify *c, const struct py_sample *s);
 /* Settle every waiting sample (the end of a run, a target gone). */
 void classify__settle_all(struct classify *c);
