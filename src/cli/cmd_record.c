@@ -535,6 +535,11 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		(double)st->first_sample_cpu_ns / 1e9, write_s, ru.ru_maxrss,
 		(unsigned long long)st->pauses, (double)st->paused_ns / 1e9,
 		(unsigned long long)st->gil_retries, (unsigned long long)st->tlbc_frames, runs);
+	/* the pauses' parts: stopping the threads, reading; the rest is resuming */
+	fprintf(f, "\"pause_stop_s\": %.6f, \"pause_read_s\": %.6f, \"pause_p50_us\": %u, "
+		"\"pause_p90_us\": %u, \"pause_p99_us\": %u, \"pause_max_us\": %u, ",
+		(double)st->pause_stop_ns / 1e9, (double)st->pause_read_ns / 1e9, st->pause_p50_us,
+		st->pause_p90_us, st->pause_p99_us, st->pause_max_us);
 	/* --async: what its task reads cost (bench/run.py) */
 	fprintf(f, "\"async_reads\": %llu, \"async_read_s\": %.6f, \"async_join_s\": %.6f, \"async_fails\": %llu, "
 		"\"async_joined\": %llu, \"async_unjoined\": %llu, \"async_pending\": %llu, ",

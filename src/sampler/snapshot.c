@@ -25,6 +25,9 @@
 #include "util/clock.h"
 #include "util/xalloc.h"
 
+/* A pause this long after the last one first reads without pausing. */
+#define PREWARM_NS 2000000ull
+
 int snap_target__open(pid_t pid, struct snap_target *t, char *why, size_t whylen)
 {
 	memset(t, 0, sizeof(*t));
@@ -131,19 +134,46 @@ static int paused_read(const struct snap_target *t, const struct snap_req *r, co
 		       struct snap_stats *st)
 {
 	struct ptrace_pause *pause = NULL;
-	uint64_t paused_at = clock_now_ns();
+	uint64_t now = clock_now_ns();
+	if (r->prewarm && now - s->paused_at_ns > PREWARM_NS) {
+		/* Caches gone cold since the last pause (100 Hz: every cache,
+		 * page walk and branch of this read is cold): read once without
+		 * pausing, so that the read in the pause is a warm one. */
+		struct py_view v = { .tasks = t->tasks, .states = states };
+		(void)pyproc__sample(t->pp, &v, &s->sample, flags);
+	}
+	s->paused_at_ns = now;
 	int err = tids ? ptrace_pause__stop_tids(t->pid, tids, ntids, &pause)
 		       : ptrace_pause__stop(t->pid, &pause);
 	if (err)
 		return err;
 	struct py_view v = { .tasks = t->tasks, .states = states, .pause = pause };
 	err = read_in(t, r, &v, flags, s);
-	ptrace_pause__resume(pause);
-	if (st) {
+	uint64_t read_ns = clock_now_ns(), interrupted_ns, stopped_ns;
+	ptrace_pause__times(pause, &interrupted_ns, &stopped_ns);
+	uint64_t released_ns = ptrace_pause__release(pause);
+	if (st && interrupted_ns && released_ns) {
 		st->pauses++;
-		st->paused_ns += clock_now_ns() - paused_at;
+		st->paused_ns += released_ns - interrupted_ns;
+		st->stop_ns += stopped_ns - interrupted_ns;
+		st->read_ns += read_ns - stopped_ns;
+		uint64_t us = (released_ns - interrupted_ns) / 1000;
+		st->hold_us[us < SNAP_HOLD_BUCKETS ? us : SNAP_HOLD_BUCKETS - 1]++;
 	}
 	return err;
+}
+
+unsigned snap_stats__hold_us(const struct snap_stats *st, double q)
+{
+	if (!st->pauses)
+		return 0;
+	uint64_t want = (uint64_t)(q * (double)st->pauses + 0.5), seen = 0;
+	for (unsigned i = 0; i < SNAP_HOLD_BUCKETS; i++) {
+		seen += st->hold_us[i];
+		if (seen >= want && seen)
+			return i;
+	}
+	return SNAP_HOLD_BUCKETS - 1;
 }
 
 /* The TID of the thread owning the GIL in a sample, 0 if none. */
