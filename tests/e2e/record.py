@@ -609,6 +609,17 @@ def check_gil_pause(ctx):
             st = json.load(f)
         if not st.get('pauses') or 'gil_retries' not in st:
             problems.append('CSPY_STATS: expected pauses > 0 and gil_retries, got %s' % st)
+        else:
+            # The pauses' parts and spread (issue 18): stopping and reading
+            # are parts of the hold; its quantiles are ordered, the longest
+            # (counted up to 2,000 us) is in the total.
+            q = [st.get('pause_%s_us' % k) for k in ('p50', 'p90', 'p99', 'max')]
+            parts = st.get('pause_stop_s', -1) + st.get('pause_read_s', -1)
+            if None in q or q != sorted(q) or q[0] <= 0 or q[3] * 1e-6 > st['paused_s'] + 1e-6 or \
+                    min(st.get('pause_stop_s', -1), st.get('pause_read_s', -1)) < 0 or \
+                    parts > st['paused_s'] + 1e-6:
+                problems.append('CSPY_STATS: the pauses\' parts and spread do not add up: %s'
+                                % dict((k, v) for k, v in st.items() if 'pause' in k))
     except (OSError, ValueError) as e:
         problems.append('CSPY_STATS file: %s' % e)
     if problems:
