@@ -536,6 +536,7 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		(unsigned long long)st->pauses, (double)st->paused_ns / 1e9,
 		(unsigned long long)st->gil_retries, (unsigned long long)st->tlbc_frames, runs);
 	/* the pauses' parts: stopping the threads, reading; the rest is resuming */
+	fprintf(f, "\"pause_retries\": %llu, ", (unsigned long long)st->pause_retries);
 	fprintf(f, "\"pause_stop_s\": %.6f, \"pause_read_s\": %.6f, \"pause_p50_us\": %u, "
 		"\"pause_p90_us\": %u, \"pause_p99_us\": %u, \"pause_max_us\": %u, ",
 		(double)st->pause_stop_ns / 1e9, (double)st->pause_read_ns / 1e9, st->pause_p50_us,

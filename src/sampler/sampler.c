@@ -643,6 +643,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	s->st.pause_stop_ns = s->pstats.stop_ns;
 	s->st.pause_read_ns = s->pstats.read_ns;
 	s->st.gil_retries = s->pstats.gil_retries;
+	s->st.pause_retries = s->pstats.retries;
 	if (err == -EPERM && !s->c.nonblocking &&
 	    perm_traced(t->snap.pid, s->st.gave_up, sizeof(s->st.gave_up)) > 0) {
 		/* Traced by another process since the start: every pause would

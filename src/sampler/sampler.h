@@ -52,6 +52,7 @@ struct sampler_status {
 	unsigned pause_p50_us, pause_p90_us, pause_p99_us, pause_max_us;  /* their lengths' spread
 				 * (µs, up to 2,000: that long or more) */
 	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
+	uint64_t pause_retries; /* a thread stopped while making a frame current: paused again */
 	uint64_t tlbc_frames;   /* frames found in a thread-local bytecode copy (3.14t) */
 	int nogil_processes;    /* targets alive running without a GIL (free-threaded) */
 	int max_nogil_processes;        /* ... the most at any time */

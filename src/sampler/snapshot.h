@@ -124,6 +124,7 @@ struct snap_stats {
 	uint64_t stop_ns;       /* ... of which from the first interrupt to the last stop seen */
 	uint64_t read_ns;       /* ... and reading (stacks, registers; --native: unwinding) */
 	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
+	uint64_t retries;       /* a thread stopped while making a frame current: redone */
 	/* the pauses by length in microseconds (the last: that long or more),
 	 * for their median and tail (snap_stats__hold_us) */
 	uint32_t hold_us[SNAP_HOLD_BUCKETS];
