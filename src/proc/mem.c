@@ -431,6 +431,18 @@ int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len)
 	return err;
 }
 
+const void *mem__borrow(struct mem *m, uint64_t addr, size_t len)
+{
+	if (!m->in_cycle || !len)
+		return NULL;
+	struct pf_range *r = pf_find(m, addr, len);
+	if (!r)
+		return NULL;
+	m->reads++;
+	pf_use(m, r);
+	return m->pf_buf + r->off + (addr - r->addr);
+}
+
 long mem__read_upto(struct mem *m, uint64_t addr, void *buf, size_t min, size_t max)
 {
 	size_t len = PAGE_SIZE_ - (addr & (PAGE_SIZE_ - 1));

@@ -69,7 +69,7 @@
 #define IS_READ 512             /* bytes of an interpreter state read (next, id, threads) */
 #define MAX_CHUNKS 64
 #define MAX_CHUNK_BYTES (8u << 20)
-#define CHUNK_SLACK 2048        /* bytes read past the current frame */
+#define CHUNK_SLACK 256        /* bytes read past the current frame */
 #define CHUNK_ROOM_MIN 256      /* ... or at least this many, to the end of its page */
 #define PAGE_BYTES 4096
 #define MAX_LINETABLE (4u << 20)
@@ -105,7 +105,8 @@ struct raw_frame {
 struct chunk {
 	uint64_t addr;
 	size_t len, cap;
-	uint8_t *data;
+	uint8_t *data;          /* our copy ... */
+	const uint8_t *view;    /* ... or the memory cycle's (mem__borrow): the bytes */
 };
 
 struct code_slot {
@@ -801,10 +802,17 @@ static bool frame_budget(struct pyproc *p)
 	return ++p->work_frames <= PYPROC_MAX_SAMPLE_FRAMES;
 }
 
+/* The next raw frame's slot (uninitialised); grown by doubling. */
+static struct raw_frame *raw_next(struct pyproc *p)
+{
+	if (p->nraw >= p->raw_cap)
+		p->raw = xgrow(p->raw, &p->raw_cap, p->nraw + 1, sizeof(*p->raw));
+	return &p->raw[p->nraw++];
+}
+
 static void raw_push(struct pyproc *p, struct raw_frame f)
 {
-	p->raw = xgrow(p->raw, &p->raw_cap, p->nraw + 1, sizeof(*p->raw));
-	p->raw[p->nraw++] = f;
+	*raw_next(p) = f;
 }
 
 /* <= 3.10: follow f_back from tstate->frame. *mark (see walk_iframe): 3.10's
@@ -869,7 +877,7 @@ static void read_chunks(struct pyproc *p, uint64_t chunk, uint64_t f)
 			uint64_t need = f - chunk + (uint64_t)L->if_size;
 			uint64_t want = (need + CHUNK_SLACK + 255) & ~(uint64_t)255;
 			uint64_t page_end = ((chunk + need + PAGE_BYTES - 1) & ~(uint64_t)(PAGE_BYTES - 1)) - chunk;
-			if (want > page_end && page_end >= need + CHUNK_ROOM_MIN)
+			if (0 && want > page_end && page_end >= need + CHUNK_ROOM_MIN)
 				want = page_end;
 			if (want < len)
 				len = want;
@@ -877,12 +885,16 @@ static void read_chunks(struct pyproc *p, uint64_t chunk, uint64_t f)
 		if (p->work_bytes + len > PYPROC_MAX_SAMPLE_BYTES)
 			break;          /* frames beyond: read one by one, and bounded */
 		p->work_bytes += len;
-		if (c->cap < len) {
-			c->data = xrealloc(c->data, len);
-			c->cap = len;
+		c->view = mem__borrow(p->mem, chunk, len);
+		if (!c->view) {
+			if (c->cap < len) {
+				c->data = xrealloc(c->data, len);
+				c->cap = len;
+			}
+			if (mem__read(p->mem, chunk, c->data, len) != 0)
+				break;
+			c->view = c->data;
 		}
-		if (mem__read(p->mem, chunk, c->data, len) != 0)
-			break;
 		c->addr = chunk;
 		c->len = len;
 		p->nchunks++;
@@ -898,7 +910,7 @@ static int read_iframe(struct pyproc *p, uint64_t addr, uint8_t *buf, size_t len
 	for (size_t i = 0; i < p->nchunks; i++) {
 		const struct chunk *c = &p->chunks[i];
 		if (addr >= c->addr && addr - c->addr + len <= c->len) {
-			*out = c->data + (addr - c->addr);
+			*out = c->view + (addr - c->addr);
 			return 0;
 		}
 	}
@@ -961,11 +973,15 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated, uin
 				*truncated = true;
 				break;
 			}
-			raw_push(p, (struct raw_frame){ .frame = f,
-				 .code = rd_u64(fb, L->if_code) & L->stackref_mask,
-				 .instr = rd_u64(fb, L->if_instr), .owner = owner,
-				 .tlbc = L->if_tlbc_index >= 0 ? rd_i32(fb, L->if_tlbc_index) : 0,
-				 .entry = L->if_is_entry >= 0 && fb[L->if_is_entry] != 0 });
+			/* Filled in place: a 300-deep walk builds no temporaries. */
+			struct raw_frame *rf = raw_next(p);
+			rf->frame = f;
+			rf->code = rd_u64(fb, L->if_code) & L->stackref_mask;
+			rf->instr = rd_u64(fb, L->if_instr);
+			rf->owner = owner;
+			rf->tlbc = L->if_tlbc_index >= 0 ? rd_i32(fb, L->if_tlbc_index) : 0;
+			rf->entry = L->if_is_entry >= 0 && fb[L->if_is_entry] != 0;
+			rf->cstack = 0;
 			pushed = true;
 		} else {
 			/* 3.12+: each eval-loop call pushes a shim under its first
