@@ -193,7 +193,7 @@ struct pyproc {
 	uint64_t *ucode;                /* ... and the distinct code objects */
 	size_t nucode, ucode_cap;
 	struct chunk chunks[MAX_CHUNKS];
-	size_t nchunks;
+	size_t nchunks, chunk_hint;     /* chunk_hint: where read_iframe last found a frame */
 	struct tvisit_slot *tvisit;     /* TVISIT_SLOTS, allocated at the first sample */
 	uint32_t tstamp;
 	size_t work_frames, work_bytes; /* this sample's, against the PYPROC_MAX_SAMPLE_* bounds */
@@ -927,10 +927,15 @@ static void read_chunks(struct pyproc *p, uint64_t chunk, uint64_t f)
 static int read_iframe(struct pyproc *p, uint64_t addr, uint8_t *buf, size_t len,
 		       const uint8_t **out)
 {
-	for (size_t i = 0; i < p->nchunks; i++) {
+	/* The chunk of the frame before first: a walk stays in a chunk
+	 * for many frames (300 deep spans several). */
+	size_t h = p->chunk_hint < p->nchunks ? p->chunk_hint : 0;
+	for (size_t k = 0; k < p->nchunks; k++) {
+		size_t i = h + k < p->nchunks ? h + k : h + k - p->nchunks;
 		const struct chunk *c = &p->chunks[i];
 		if (addr >= c->addr && addr - c->addr + len <= c->len) {
 			*out = c->view + (addr - c->addr);
+			p->chunk_hint = i;
 			return 0;
 		}
 	}
