@@ -2,9 +2,8 @@
  *
  * The stack builder (see stack.h): a frame id array reused for every stack,
  * a direct-mapped code frame cache (FRAME_CACHE entries, hashed on uid and
- * line), the last thread's frames (uid, line, id) root first, and one byte
- * of filter matches per profile frame id (0: not looked at yet, else
- * FILTER_* | SEEN), grown with the profile's frames.
+ * line), and one byte of filter matches per profile frame id (0: not looked
+ * at yet, else FILTER_* | SEEN), grown with the profile's frames.
  */
 #include "agg/stack.h"
 
@@ -30,8 +29,6 @@ struct stack_builder {
 	struct profile *prof;
 	const struct stack_filter *filter;
 	struct frame_cache fcache[FRAME_CACHE];
-	struct frame_cache *memo;       /* the last push_thread's frames, root first */
-	size_t nmemo, memo_cap;
 	uint32_t *frames;
 	size_t n, cap;
 	unsigned matched;       /* FILTER_* of the frames pushed */
@@ -53,7 +50,6 @@ void stack_builder__free(struct stack_builder *b)
 	if (!b)
 		return;
 	free(b->frames);
-	free(b->memo);
 	free(b->verdict);
 	free(b);
 }
@@ -108,30 +104,19 @@ void stack_builder__push(struct stack_builder *b, uint32_t frame)
 		b->matched |= frame_matches(b, frame);
 }
 
-/* What makes a Python frame's profile frame: its code's uid (or its
- * qualified name's) and the line shown. */
-static inline uint64_t frame_uid(const struct stack_builder *b, const struct py_frame *fr)
-{
-	if (b->qualname && fr->qual_uid)        /* the class a method comes from is part of it */
-		return fr->qual_uid;
-	return fr->code->uid;
-}
-
-static inline int frame_line(const struct py_frame *fr, enum stack_lines lines)
-{
-	return lines == STACK_LINES_NONE ? -1
-	       : lines == STACK_LINES_FIRST ? fr->code->firstlineno : fr->line;
-}
-
 static inline uint32_t frame_id(struct stack_builder *b, const struct py_frame *fr,
 				enum stack_lines lines)
 {
 	const struct py_code *code = fr->code;
+	int line = lines == STACK_LINES_NONE ? -1
+		   : lines == STACK_LINES_FIRST ? code->firstlineno : fr->line;
 	const char *name = code->name;
-	if (b->qualname)
+	uint64_t uid = code->uid;
+	if (b->qualname) {      /* the class a method comes from is part of its identity */
 		name = fr->qualname ? fr->qualname : code->qualname;
-	return code_frame(b, frame_uid(b, fr), frame_line(fr, lines), name, code->filename,
-			  code->short_filename);
+		uid = fr->qual_uid ? fr->qual_uid : uid;
+	}
+	return code_frame(b, uid, line, name, code->filename, code->short_filename);
 }
 
 static inline void push_frame(struct stack_builder *b, const struct py_frame *fr,
@@ -152,27 +137,11 @@ void stack_builder__push_frame(struct stack_builder *b, const struct py_frame *f
 	push_frame(b, fr, lines);
 }
 
-/* A thread's frames, root first. Those that repeat the last call's from the
- * root (the same uid and line at the same depth: the same profile frame)
- * take its ids without a cache lookup: a 300-deep stack whose leaf moved
- * looks up one frame. */
 void stack_builder__push_thread(struct stack_builder *b, const struct py_thread *th,
 				enum stack_lines lines)
 {
-	size_t n = th->nframes;
-	b->memo = xgrow(b->memo, &b->memo_cap, n ? n : 1, sizeof(*b->memo));
-	bool same = true;
-	for (size_t j = 0; j < n; j++) {
-		const struct py_frame *fr = &th->frames[n - 1 - j];
-		uint64_t uid = frame_uid(b, fr);
-		int line = frame_line(fr, lines);
-		struct frame_cache *m = &b->memo[j];
-		same = same && j < b->nmemo && m->uid == uid && m->line == line;
-		if (!same)
-			*m = (struct frame_cache){ uid, line, frame_id(b, fr, lines) };
-		stack_builder__push(b, m->id);
-	}
-	b->nmemo = n;
+	for (size_t k = th->nframes; k-- > 0;)
+		push_frame(b, &th->frames[k], lines);
 }
 
 bool stack_builder__keep(struct stack_builder *b)
@@ -187,9 +156,7 @@ uint32_t stack_builder__add(struct stack_builder *b, uint32_t thread, uint64_t t
 
 void stack_builder__qualname(struct stack_builder *b, bool on)
 {
-	if (b->qualname != on) {        /* the cached frames carry the other names */
+	if (b->qualname != on)  /* the cached frames carry the other names */
 		memset(b->fcache, 0, sizeof(b->fcache));
-		b->nmemo = 0;
-	}
 	b->qualname = on;
 }

@@ -11,7 +11,6 @@
  * whatever class it was called through, another when no class was found.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "harness.h"
 #include "agg/filter.h"
@@ -131,66 +130,10 @@ static void test_qualname(void)
 	profile__free(p);
 }
 
-/* push_thread reuses the ids of the frames that repeat the last thread's
- * from the root: a frame of another code object (another uid, e.g. one
- * replaced at the same address) or another line at the same depth, and
- * every frame above it, get their own ids; a shorter thread, then a longer
- * one, too. */
-static void test_push_thread_memo(void)
-{
-	struct profile *p = profile__new();
-	struct stack_builder *b = stack_builder__new(p, NULL);
-	struct py_code codes[5];
-	const char *names[5] = { "main", "work", "leaf", "other", "work2" };
-	for (int i = 0; i < 5; i++)
-		codes[i] = (struct py_code){ .uid = 100 + (uint64_t)i, .name = (char *)names[i],
-					     .filename = (char *)"/app/m.py", .short_filename = "m.py",
-					     .firstlineno = 1 };
-	/* frames innermost first, as pyproc gives them */
-	struct py_frame f1[3] = { { .code = &codes[2], .line = 9 }, { .code = &codes[1], .line = 5 },
-				  { .code = &codes[0], .line = 2 } };
-	struct py_thread th = { .frames = f1, .nframes = 3 };
-	uint32_t ids[6][3];
-	int nids[6];
-	struct py_frame f2[3], f3[3], f4[3], f5[2];
-	memcpy(f2, f1, sizeof(f1));
-	f2[0].line = 10;                        /* the leaf moved */
-	memcpy(f3, f1, sizeof(f1));
-	f3[1].code = &codes[4];                 /* another code object, same line */
-	memcpy(f4, f1, sizeof(f1));
-	f4[1].line = 6;                         /* the caller's line */
-	memcpy(f5, f1 + 1, sizeof(f5));         /* one frame fewer */
-	struct py_frame *fs[6] = { f1, f2, f3, f4, f5, f1 };
-	int ns[6] = { 3, 3, 3, 3, 2, 3 };
-	for (int k = 0; k < 6; k++) {
-		th.frames = fs[k];
-		th.nframes = (size_t)ns[k];
-		stack_builder__begin(b, 3);
-		stack_builder__push_thread(b, &th, STACK_LINES_CURRENT);
-		stack_builder__add(b, profile__thread(p, 1, 1, "", ""), 0);
-		const struct prof_stack *st = profile__stack_at(p, profile__nstacks(p) - 1);
-		nids[k] = 0;
-		for (uint32_t i = 0; st && i < st->n && i < 3; i++)
-			ids[k][nids[k]++] = st->frames[i];
-	}
-	CHECK(nids[0] == 3 && nids[1] == 3 && nids[2] == 3 && nids[3] == 3 && nids[4] == 2);
-	/* root first: main:2, work:5, leaf:9 */
-	CHECK(ids[1][0] == ids[0][0] && ids[1][1] == ids[0][1] && ids[1][2] != ids[0][2]);
-	CHECK(ids[2][0] == ids[0][0] && ids[2][1] != ids[0][1] && ids[2][2] == ids[0][2]);
-	CHECK(ids[3][1] != ids[0][1] && ids[3][1] != ids[2][1]);
-	CHECK(ids[4][0] == ids[0][0] && ids[4][1] == ids[0][1]);       /* main:2, work:5 */
-	CHECK(profile__stack_at(p, 0)->count == 2);                     /* f1 twice */
-	const struct prof_frame *w = profile__frame_at(p, ids[2][1]);
-	CHECK(w && w->line == 5);
-	stack_builder__free(b);
-	profile__free(p);
-}
-
 int main(void)
 {
 	TEST_RUN(test_frames_and_filters);
 	TEST_RUN(test_no_filter);
 	TEST_RUN(test_qualname);
-	TEST_RUN(test_push_thread_memo);
 	return TEST_REPORT();
 }
