@@ -66,6 +66,13 @@ def one(cspy, py, wl, rate, seconds, tmp):
     return (s['cpu_s'] - s.get('startup_cpu_s', 0)) / n * 1e6, n / s['elapsed_s'], s['vm_reads'] / n
 
 
+def version(py):
+    env = dict(os.environ, CSPY_CHROOT_BIND=HERE)
+    out = subprocess.run([py, '-c', 'import sys; print(sys.version.split()[0])'], env=env,
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+    return '%s (%s)' % (out or '?', os.path.basename(py))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--runs', type=int, default=3)
@@ -77,18 +84,19 @@ def main():
     tmp = tempfile.mkdtemp(prefix='frames_cost.')
     print('load average at start: %s' % ' '.join(open('/proc/loadavg').read().split()[:3]))
     print()
-    print('| python | case | before µs/sample | after µs/sample | after/before | before rate | after rate | after vm_reads/sample |')
+    print('| python | case | before µs/sample | after µs/sample | after/before | before rate | after rate | vm_reads/sample before, after |')
     print('|---|---|---|---|---|---|---|---|')
     for py in a.pythons:
-        for wl, rate, label in CASES:
+        label = version(py)
+        for wl, rate, case in CASES:
             res = {'before': [], 'after': []}
             for _ in range(a.runs):
                 for which in ('before', 'after'):
                     res[which].append(one(getattr(a, which), py, wl, rate, a.seconds, tmp))
             med = {k: [statistics.median(x[i] for x in v) for i in range(3)] for k, v in res.items()}
             b, f = med['before'], med['after']
-            print('| %s | %s | %.2f | %.2f | %.2f | %.1f kHz | %.1f kHz | %.2f |' % (
-                os.path.basename(py), label, b[0], f[0], f[0] / b[0], b[1] / 1e3, f[1] / 1e3, f[2]))
+            print('| %s | %s | %.2f | %.2f | %.2f | %.1f kHz | %.1f kHz | %.2f, %.2f |' % (
+                label, case, b[0], f[0], f[0] / b[0], b[1] / 1e3, f[1] / 1e3, b[2], f[2]))
             sys.stdout.flush()
     print()
     print('load average at end: %s' % ' '.join(open('/proc/loadavg').read().split()[:3]))
