@@ -2,7 +2,7 @@
 """cspy's CPU per sample and achieved rate, one busy thread 22 or 300 deep,
 attach, --nonblocking, for two builds side by side (issue 18's frames part).
 
-    python3 bench/frames_cost.py [--runs 3] [--seconds 2] BEFORE AFTER PYTHON...
+    python3 bench/frames_cost.py [--runs 3] [--seconds 2] [--case '1 kHz'] BEFORE AFTER PYTHON...
 
 BEFORE and AFTER are cspy binaries; each PYTHON an interpreter (a path, or a
 wrapper such as tests/pythons.sh's debian-python3.14: the workload directory
@@ -77,6 +77,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--runs', type=int, default=3)
     ap.add_argument('--seconds', type=float, default=2)
+    ap.add_argument('--case', action='append', help='only cases whose name contains this (repeatable)')
     ap.add_argument('before')
     ap.add_argument('after')
     ap.add_argument('pythons', nargs='+')
@@ -89,6 +90,8 @@ def main():
     for py in a.pythons:
         label = version(py)
         for wl, rate, case in CASES:
+            if a.case and not any(c in case for c in a.case):
+                continue
             res = {'before': [], 'after': []}
             for _ in range(a.runs):
                 for which in ('before', 'after'):
