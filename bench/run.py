@@ -48,7 +48,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKLOADS = os.path.join(REPO, 'bench', 'workloads')
 RESULTS = os.path.join(REPO, 'bench', 'results')
 WANTED = ['2.7', '3.8', '3.11', '3.12', '3.13', '3.14', '3.15', '3.14t']
-MAX_RATE = 100000                  # "as fast as possible"
+MAX_RATE = 1000000                 # "as fast as possible" (--rate's cap)
 RATE_NAMES = {100: '100 Hz', 1000: '1 kHz', 10000: '10 kHz', MAX_RATE: 'max'}
 
 OPTS = None

@@ -88,7 +88,7 @@ static void usage(FILE *f)
 "      --period S         every S seconds, write the profile so far to the output\n"
 "                         (replaced whole: a reader never sees half a file) and\n"
 "                         go on; with jsonl, flush it\n"
-"  -r, --rate N           samples per second (default 100, at most 100000)\n"
+"  -r, --rate N           samples per second (default 100, at most 1000000)\n"
 "  -d, --duration S       stop after S seconds (default: until the program exits)\n"
 "  -p, --pid PID[,PID]    attach to running processes\n"
 "  -s, --subprocesses     also profile Python subprocesses, also ones started later\n"
@@ -680,7 +680,7 @@ int cmd_record(int argc, char **argv)
 		goto out;
 
 	if (how == SESSION_READY)
-		cli_note("Sampling process %g times a second. Press Control-C to exit.", c.o.rate);
+		cli_note("Sampling process %.7g times a second. Press Control-C to exit.", c.o.rate);
 	started = true;
 	/* Writing while recording begins with the samples. */
 	pc.s = s;

@@ -2906,8 +2906,8 @@ def check_sigkill_output(ctx):
 
 
 def check_rate_cap(ctx):
-    """-r 1000000000: capped at 100000 with a note on stderr (record and
-    top); the profile's meta.rate_hz and the Sampling line say 100000."""
+    """-r 1000000000: capped at 1000000 with a note on stderr (record and
+    top); the profile's meta.rate_hz and the Sampling line say 1000000."""
     t = burn_target(ctx)
     require_cspy()
     d = ctx.tmpdir()
@@ -2915,22 +2915,22 @@ def check_rate_cap(ctx):
     r = ctx.cspy(['record', '-f', 'json', '-r', '1000000000', '-d', '0.5', '-o', out, '--pid', t.pid])
     record_ok(ctx, r, out, 'json')
     pr = []
-    if not re.search(r'^cspy> --rate 1000000000 is more than cspy can sample: capped at 100000 ',
+    if not re.search(r'^cspy> --rate 1000000000 is more than cspy can sample: capped at 1000000 ',
                      r.err, re.M):
-        pr.append('no note "cspy> --rate 1000000000 is more than cspy can sample: capped at 100000 ..."')
+        pr.append('no note "cspy> --rate 1000000000 is more than cspy can sample: capped at 1000000 ..."')
     rates = [RE_SAMPLING.match(l).group(1) for l in r.err.split('\n') if RE_SAMPLING.match(l)]
-    if rates != ['100000']:
-        pr.append('Sampling line(s) say %s, expected 100000' % rates)
+    if rates != ["1000000"]:
+        pr.append('Sampling line(s) say %s, expected 1000000' % rates)
     meta = load_json_doc(out).get('meta', {})
-    if meta.get('rate_hz') != 100000:
-        pr.append('meta.rate_hz %r, expected 100000' % meta.get('rate_hz'))
+    if meta.get('rate_hz') != 1000000:
+        pr.append('meta.rate_hz %r, expected 1000000' % meta.get('rate_hz'))
     ctx.fail(r, pr)
     r = ctx.cspy(['top', '-r', '1000000000', '-d', '1', '--pid', t.pid])
     pr = []
     if r.rc != 0:
         pr.append('exit status %s, expected 0' % r.rc)
-    if 'capped at 100000' not in r.err:
-        pr.append('no note "... capped at 100000 ..." on stderr')
+    if 'capped at 1000000' not in r.err:
+        pr.append('no note "... capped at 1000000 ..." on stderr')
     if 'burn_loop' not in r.out:
         pr.append('burn_loop not in the table')
     ctx.fail(r, pr)
