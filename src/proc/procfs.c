@@ -242,6 +242,25 @@ int procfs_children(pid_t pid, pid_t *out, int max)
 	return n;
 }
 
+int procfs_parents(struct procfs_parent *out, int max)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		struct procfs_stat st;
+		pid_t p = (pid_t)atoi(e->d_name);
+		if (procfs_stat(p, 0, &st) == 0)
+			out[n++] = (struct procfs_parent){ .pid = p, .ppid = st.ppid };
+	}
+	closedir(d);
+	return n;
+}
+
 /* Does path have a ".." component? */
 static bool has_dotdot(const char *path)
 {

@@ -56,6 +56,13 @@ int procfs_pid_nested(pid_t pid);
 /* Direct children of pid, found by scanning /proc for its ppid.
  * Returns count (<= max) or -errno. */
 int procfs_children(pid_t pid, pid_t *out, int max);
+/* Every process's parent, in one pass over /proc (one stat read each):
+ * up to max pairs into out. Returns the count or -errno. A scan for the
+ * descendants of many processes reads this once, not /proc per process. */
+struct procfs_parent {
+	pid_t pid, ppid;
+};
+int procfs_parents(struct procfs_parent *out, int max);
 
 /* Read the file at path as process pid sees it: resolved inside its root
  * (/proc/PID/root, so a container's or chroot's own files; with openat2's

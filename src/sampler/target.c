@@ -30,6 +30,7 @@
 #include "util/xalloc.h"
 
 #define MAX_TARGETS 1024
+#define MAX_SCAN_PROCS 32768    /* the processes of /proc one scan looks at */
 #define GIL_WAIT_NS 2000000000ull       /* --gil: for a starting interpreter's GIL state */
 
 struct tname {
@@ -83,6 +84,7 @@ struct targets {
 	int child_status;
 	struct py_sample probe;         /* add_child: has the interpreter started? */
 	char pyver[32];
+	struct procfs_parent *procs;    /* the last scan's processes and parents */
 };
 
 /* Alive and not a zombie (a killed process whose parent has not reaped it). */
@@ -349,8 +351,16 @@ void targets__scan(struct targets *s)
 	for (int r = 0; r < s->nroots && nq < MAX_TARGETS; r++)
 		if (!has_target(s, s->roots[r]) && target_process_alive(s->roots[r]))
 			queue[nq++] = s->roots[r];
+	/* One pass over /proc for the whole tree (a pool of 32 workers: not
+	 * 33 passes every scan). */
+	if (!s->procs)
+		s->procs = xmalloc(MAX_SCAN_PROCS * sizeof(*s->procs));
+	int nprocs = nq ? procfs_parents(s->procs, MAX_SCAN_PROCS) : 0;
 	for (size_t qi = 0; qi < nq; qi++) {
-		int n = procfs_children(queue[qi], kids, MAX_TARGETS);
+		int n = 0;
+		for (int k = 0; k < nprocs && n < MAX_TARGETS; k++)
+			if (s->procs[k].ppid == queue[qi])
+				kids[n++] = s->procs[k].pid;
 		for (int k = 0; k < n; k++) {
 			pid_t pid = kids[k];
 			bool queued = false;
@@ -632,6 +642,7 @@ void targets__free(struct targets *ts)
 		free(ts->sk[i].exe);
 	free(ts->t);
 	free(ts->sk);
+	free(ts->procs);
 	py_sample__release(&ts->probe);
 	free(ts);
 }
