@@ -15,6 +15,13 @@
  * limit, whose soft value is first raised to the hard one, up to 65536):
  * threads past that are read with open/read/close, which costs a path
  * lookup each time.
+ *
+ * Before any of that, the process's CPU clock (one clock_gettime): when it
+ * has not moved since the last read, at which no thread ran, no thread has
+ * run since (threadstate__quiet): no per-thread file is read, and the task
+ * list is not listed again either (starting or ending a thread takes CPU
+ * time). A pool of mostly waiting worker processes costs one clock read
+ * per worker per sample.
  */
 #include "proc/threadstate.h"
 
@@ -60,6 +67,11 @@ struct threadstate {
 	uint64_t cpu_ns;        /* process CPU time at the last read */
 	uint64_t cpu_changed_ns;        /* when it last changed */
 	bool have_cpu;
+	bool quiet;             /* see threadstate__quiet */
+	int nrunning;           /* threads found running by the last read */
+	uint64_t listed_cpu_ns; /* process CPU time at the last listing */
+	bool have_listed_cpu;
+	uint64_t reads;         /* per-thread files read (threadstate__reads) */
 	bool nested;            /* in another PID namespace: ns_tid is read per thread */
 };
 
@@ -88,6 +100,17 @@ struct threadstate *threadstate__new(pid_t pid)
 			t->max_fds = MAX_FDS;
 	}
 	return t;
+}
+
+/* The process's CPU time (all its threads, the running ones' current
+ * slices included) into *ns: true, or false when it cannot be read. */
+static bool process_cpu(const struct threadstate *t, uint64_t *ns)
+{
+	struct timespec ts;
+	if (!t->have_clock || clock_gettime(t->clock, &ts) != 0)
+		return false;
+	*ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return true;
 }
 
 static int tid_cmp(const void *a, const void *b)
@@ -134,7 +157,12 @@ void threadstate__free(struct threadstate *t)
 int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 {
 	uint64_t now = clock_now_ns();
+	uint64_t cpu;
+	if (!refresh && t->listed_ns && now - t->listed_ns > RELIST_NS && t->have_listed_cpu &&
+	    process_cpu(t, &cpu) && cpu == t->listed_cpu_ns)
+		t->listed_ns = now;     /* no CPU used since: no thread started or ended */
 	if (refresh || !t->listed_ns || now - t->listed_ns > RELIST_NS) {
+		t->have_listed_cpu = process_cpu(t, &t->listed_cpu_ns);   /* before the listing */
 		pid_t *fresh = xmalloc(MAX_TASKS * sizeof(*fresh));
 		int n = procfs_tasks(t->pid, fresh, MAX_TASKS);
 		if (n < 0) {
@@ -178,6 +206,7 @@ static ssize_t read_proc(struct threadstate *t, pid_t tid, const char *file, int
 			 char *buf, size_t cap)
 {
 	char path[64];
+	t->reads++;
 	if (*fd < 0) {
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)t->pid, (int)tid, file);
 		int f = open(path, O_RDONLY | O_CLOEXEC);
@@ -259,28 +288,52 @@ void threadstate__read(struct threadstate *t)
 	 * its current slice counted in the clock, so it shows at once; one that
 	 * is runnable but waits for a CPU gets one within a scheduler period
 	 * (a few ms), far less than IDLE_PROOF_NS. */
-	if (t->have_clock) {
-		struct timespec ts;
-		if (clock_gettime(t->clock, &ts) == 0) {
-			uint64_t cpu = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-			uint64_t now = clock_now_ns();
-			if (!t->have_cpu || cpu != t->cpu_ns)
-				t->cpu_changed_ns = now;
-			t->cpu_ns = cpu;
-			t->have_cpu = true;
-			if (now - t->cpu_changed_ns >= IDLE_PROOF_NS) {
-				for (int i = 0; i < t->n; i++) {
-					t->th[i].running = false;
-					t->th[i].read = true;
-				}
+	uint64_t cpu;
+	t->quiet = false;
+	if (process_cpu(t, &cpu)) {
+		uint64_t now = clock_now_ns();
+		bool same = t->have_cpu && cpu == t->cpu_ns;
+		if (!same)
+			t->cpu_changed_ns = now;
+		t->cpu_ns = cpu;
+		t->have_cpu = true;
+		if (same && t->nrunning == 0) {
+			/* Quiet when the last read covered every listed thread
+			 * (a relisting may have added some since). */
+			int i = 0;
+			while (i < t->n && t->th[i].read)
+				i++;
+			if (i == t->n) {
+				t->quiet = true;
 				return;
 			}
 		}
+		if (now - t->cpu_changed_ns >= IDLE_PROOF_NS) {
+			for (int i = 0; i < t->n; i++) {
+				t->th[i].running = false;
+				t->th[i].read = true;
+			}
+			t->nrunning = 0;
+			return;
+		}
 	}
+	int nr = 0;
 	for (int i = 0; i < t->n; i++) {
 		t->th[i].running = thread_running(t, i);
 		t->th[i].read = true;
+		nr += t->th[i].running;
 	}
+	t->nrunning = nr;
+}
+
+bool threadstate__quiet(const struct threadstate *t)
+{
+	return t->quiet;
+}
+
+uint64_t threadstate__reads(const struct threadstate *t)
+{
+	return t->reads;
 }
 
 int threadstate__running(const struct threadstate *t, pid_t tid)

@@ -48,6 +48,8 @@ struct sampler_status {
 	uint64_t pauses;        /* blocking mode: pauses of a process's threads */
 	uint64_t paused_ns;     /* ... and their total length, first stop to last resume */
 	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
+	uint64_t quiet_samples; /* samples of a process in which nothing had run: not read */
+	uint64_t state_reads;   /* per-thread run state files read (proc/threadstate), all targets */
 	uint64_t tlbc_frames;   /* frames found in a thread-local bytecode copy (3.14t) */
 	int nogil_processes;    /* targets alive running without a GIL (free-threaded) */
 	int max_nogil_processes;        /* ... the most at any time */

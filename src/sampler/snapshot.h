@@ -107,6 +107,12 @@ struct snapshot {
 	 * paused), what its registers said at the stop */
 	struct snap_regs *regs;
 	size_t nregs, regs_cap;
+	/* Nothing of the process ran since the last snapshot (threadstate__quiet)
+	 * and the request keeps only running threads' stacks (PYSAMPLE_SKIP_IDLE
+	 * and PYSAMPLE_NO_GIL, no names, locals, native stacks or after_read):
+	 * nothing was read, sample.n is 0. Not a list of the threads: the
+	 * caller must not take the threads missing from it for gone. */
+	bool quiet;
 	pid_t *run;                     /* private: the running threads' TIDs */
 	size_t run_cap;
 };
@@ -116,6 +122,7 @@ struct snap_stats {
 	uint64_t pauses;        /* pauses of a process's threads */
 	uint64_t paused_ns;     /* their total length, first stop to last resume */
 	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
+	uint64_t quiet;         /* snapshots not read: nothing had run (snapshot.quiet) */
 };
 
 /* Take one snapshot of t into *out. Returns 0, or the error of the pause
