@@ -46,11 +46,13 @@
 #define SCHED_LEN 48            /* "sum_exec run_delay pcount\n" */
 #define RELIST_NS 100000000ull
 #define IDLE_PROOF_NS 50000000ull
+#define CHURN_READS 8           /* a thread found woken since: reads before the next check */
 
 struct thread {
 	int fd, sched_fd, stat_fd;      /* -1: not open */
 	bool running;
 	bool read;              /* run state read since the thread was listed */
+	unsigned char churn;    /* reads left without the schedstat check (see thread_running) */
 	pid_t ns_tid;           /* id in the process's PID namespace (nested only), 0 unknown */
 	char sched[SCHED_LEN];  /* the last schedstat text, "" if none */
 };
@@ -239,20 +241,29 @@ static bool thread_stopped(struct threadstate *t, int i)
 
 /* Running now? A thread seen asleep whose schedstat has not changed since
  * has not been on a CPU since; otherwise its syscall file says. The
- * schedstat snapshot is taken whenever the thread is found asleep. */
+ * schedstat snapshot is taken whenever the thread is found asleep. A
+ * thread found woken since (a changed schedstat: one waiting with a
+ * timeout, e.g. for the GIL, wakes every few milliseconds) is read
+ * without that check for the next CHURN_READS reads: the check would
+ * only add a read to each. */
 static bool thread_running(struct threadstate *t, int i)
 {
 	struct thread *th = &t->th[i];
 	char sched[SCHED_LEN];
 	ssize_t n = 0;
+	bool check = !th->running && th->churn == 0;
+	if (th->churn)
+		th->churn--;
 	/* Asleep last time: read schedstat first (before the state, so that a
 	 * run after this moment changes it). */
-	if (!th->running) {
+	if (check) {
 		n = read_proc(t, t->tids[i], "schedstat", &th->sched_fd, sched, sizeof(sched) - 1);
 		if (n > 0) {
 			sched[n] = '\0';
 			if (th->sched[0] && strcmp(sched, th->sched) == 0)
 				return false;   /* asleep, and not on a CPU since */
+			if (th->sched[0])
+				th->churn = CHURN_READS;
 		}
 	}
 	char buf[16];
@@ -268,7 +279,7 @@ static bool thread_running(struct threadstate *t, int i)
 	if (!running && m >= 2 && buf[0] == '-' && buf[1] == '1')
 		running = !thread_stopped(t, i);
 	th->sched[0] = '\0';
-	if (!running) {
+	if (!running && th->churn == 0) {
 		/* Running last time, so not read above: now (a run between
 		 * the two reads shows within a scheduler tick). */
 		if (n <= 0)

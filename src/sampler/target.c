@@ -31,6 +31,7 @@
 
 #define MAX_TARGETS 1024
 #define MAX_SCAN_PROCS 32768    /* the processes of /proc one scan looks at */
+#define FULL_SCAN_EVERY 10      /* scans between two that read every process's parent */
 #define GIL_WAIT_NS 2000000000ull       /* --gil: for a starting interpreter's GIL state */
 
 struct tname {
@@ -84,7 +85,12 @@ struct targets {
 	int child_status;
 	struct py_sample probe;         /* add_child: has the interpreter started? */
 	char pyver[32];
-	struct procfs_parent *procs;    /* the last scan's processes and parents */
+	/* The processes and their parents of the last two scans (the last one
+	 * in procs[cur]); a scan reads the stat of the new ones only, and of
+	 * every one each FULL_SCAN_EVERY scans. */
+	struct procfs_parent *procs[2];
+	int nprocs, cur;
+	unsigned scans;
 };
 
 /* Alive and not a zombie (a killed process whose parent has not reaped it). */
@@ -353,14 +359,25 @@ void targets__scan(struct targets *s)
 			queue[nq++] = s->roots[r];
 	/* One pass over /proc for the whole tree (a pool of 32 workers: not
 	 * 33 passes every scan). */
-	if (!s->procs)
-		s->procs = xmalloc(MAX_SCAN_PROCS * sizeof(*s->procs));
-	int nprocs = nq ? procfs_parents(s->procs, MAX_SCAN_PROCS) : 0;
+	if (!s->procs[0]) {
+		s->procs[0] = xmalloc(MAX_SCAN_PROCS * sizeof(*s->procs[0]));
+		s->procs[1] = xmalloc(MAX_SCAN_PROCS * sizeof(*s->procs[1]));
+	}
+	const struct procfs_parent *procs = NULL;
+	int nprocs = 0;
+	if (nq) {
+		int next = !s->cur;
+		int nprev = s->scans++ % FULL_SCAN_EVERY ? s->nprocs : 0;
+		nprocs = procfs_parents(s->procs[s->cur], nprev, s->procs[next], MAX_SCAN_PROCS);
+		s->cur = next;
+		s->nprocs = nprocs > 0 ? nprocs : 0;
+		procs = s->procs[next];
+	}
 	for (size_t qi = 0; qi < nq; qi++) {
 		int n = 0;
 		for (int k = 0; k < nprocs && n < MAX_TARGETS; k++)
-			if (s->procs[k].ppid == queue[qi])
-				kids[n++] = s->procs[k].pid;
+			if (procs[k].ppid == queue[qi])
+				kids[n++] = procs[k].pid;
 		for (int k = 0; k < n; k++) {
 			pid_t pid = kids[k];
 			bool queued = false;
@@ -642,7 +659,8 @@ void targets__free(struct targets *ts)
 		free(ts->sk[i].exe);
 	free(ts->t);
 	free(ts->sk);
-	free(ts->procs);
+	free(ts->procs[0]);
+	free(ts->procs[1]);
 	py_sample__release(&ts->probe);
 	free(ts);
 }
