@@ -74,6 +74,8 @@ struct threadstate {
 	uint64_t listed_cpu_ns; /* process CPU time at the last listing */
 	bool have_listed_cpu;
 	uint64_t reads;         /* per-thread files read (threadstate__reads) */
+	int stat_fd;            /* /proc/PID/stat, kept open for the liveness check */
+	uint64_t alive_ns;      /* when the process was last seen alive, not a zombie */
 	bool nested;            /* in another PID namespace: ns_tid is read per thread */
 };
 
@@ -81,6 +83,7 @@ struct threadstate *threadstate__new(pid_t pid)
 {
 	struct threadstate *t = xcalloc(1, sizeof(*t));
 	t->pid = pid;
+	t->stat_fd = -1;
 	/* The kernel's MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED). */
 	t->clock = (clockid_t)(((unsigned)~pid << 3) | 2);
 	struct timespec ts;
@@ -151,6 +154,8 @@ void threadstate__free(struct threadstate *t)
 		return;
 	for (int i = 0; i < t->n; i++)
 		close_thread(t, &t->th[i]);
+	if (t->stat_fd >= 0)
+		close(t->stat_fd);
 	free(t->tids);
 	free(t->th);
 	free(t);
@@ -293,6 +298,30 @@ static bool thread_running(struct threadstate *t, int i)
 	return running;
 }
 
+/* Alive and not a zombie, by /proc/PID/stat (kept open)? A zombie keeps
+ * its CPU clock, unchanged: quiet would hide its end from the caller,
+ * whose failed read of the stacks tells it. Checked once per RELIST_NS. */
+static bool process_live(struct threadstate *t, uint64_t now)
+{
+	if (now - t->alive_ns < RELIST_NS)
+		return true;
+	char buf[512];
+	if (t->stat_fd < 0) {
+		char path[32];
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)t->pid);
+		t->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	ssize_t n = t->stat_fd >= 0 ? pread(t->stat_fd, buf, sizeof(buf) - 1, 0) : -1;
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return false;
+	t->alive_ns = now;
+	return true;
+}
+
 void threadstate__read(struct threadstate *t)
 {
 	/* No CPU used for a while: every thread sleeps. A thread on a CPU has
@@ -314,7 +343,7 @@ void threadstate__read(struct threadstate *t)
 			int i = 0;
 			while (i < t->n && t->th[i].read)
 				i++;
-			if (i == t->n) {
+			if (i == t->n && process_live(t, now)) {
 				t->quiet = true;
 				return;
 			}

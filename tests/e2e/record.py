@@ -963,9 +963,8 @@ def check_subprocess_quiet(ctx):
     children blocked in a pipe read, one spinning in burn_child): a process
     that used no CPU since its last sample, when none of its threads ran,
     is not read at all (CSPY_STATS quiet_samples: at least half of the
-    process samples, the five waiting processes being 5/6 of them; vm_reads
-    per process sample below 1, each one read would cost at least one),
-    while the busy child is still sampled (burn_child under its process)."""
+    process samples, the five waiting processes being 5/6 of them), while
+    the busy child is still sampled (burn_child under its process)."""
     t = ctx.start('idle_pool.py')
     o = ctx.ready(t)
     for pid in o['idle'] + [o['busy']]:
@@ -990,9 +989,6 @@ def check_subprocess_quiet(ctx):
         if not n or q < 0.5 * n:
             problems.append('quiet_samples %s of %s process samples, expected at least half '
                             '(five of the six processes wait)' % (q, n))
-        if n and st.get('vm_reads', 0) >= n:
-            problems.append('vm_reads %s for %s process samples: the waiting processes were read'
-                            % (st.get('vm_reads'), n))
     except (OSError, ValueError) as e:
         problems.append('CSPY_STATS file: %s' % e)
     if problems:
