@@ -53,6 +53,7 @@ struct thread {
 	bool running;
 	bool read;              /* run state read since the thread was listed */
 	unsigned char churn;    /* reads left without the schedstat check (see thread_running) */
+	bool woke;              /* the last schedstat check found it changed */
 	pid_t ns_tid;           /* id in the process's PID namespace (nested only), 0 unknown */
 	char sched[SCHED_LEN];  /* the last schedstat text, "" if none */
 };
@@ -247,10 +248,11 @@ static bool thread_stopped(struct threadstate *t, int i)
 /* Running now? A thread seen asleep whose schedstat has not changed since
  * has not been on a CPU since; otherwise its syscall file says. The
  * schedstat snapshot is taken whenever the thread is found asleep. A
- * thread found woken since (a changed schedstat: one waiting with a
- * timeout, e.g. for the GIL, wakes every few milliseconds) is read
- * without that check for the next CHURN_READS reads: the check would
- * only add a read to each. */
+ * thread found woken since at two checks in a row (a changed schedstat:
+ * one waiting with a short timeout, e.g. for the GIL, wakes every few
+ * milliseconds) is read without that check for the next CHURN_READS
+ * reads: the check would only add a read to each. (One that sleeps for
+ * longer than a sample interval, woken now and then, keeps the check.) */
 static bool thread_running(struct threadstate *t, int i)
 {
 	struct thread *th = &t->th[i];
@@ -265,10 +267,13 @@ static bool thread_running(struct threadstate *t, int i)
 		n = read_proc(t, t->tids[i], "schedstat", &th->sched_fd, sched, sizeof(sched) - 1);
 		if (n > 0) {
 			sched[n] = '\0';
-			if (th->sched[0] && strcmp(sched, th->sched) == 0)
+			if (th->sched[0] && strcmp(sched, th->sched) == 0) {
+				th->woke = false;
 				return false;   /* asleep, and not on a CPU since */
-			if (th->sched[0])
+			}
+			if (th->sched[0] && th->woke)
 				th->churn = CHURN_READS;
+			th->woke = th->sched[0] != '\0';
 		}
 	}
 	char buf[16];
