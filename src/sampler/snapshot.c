@@ -4,7 +4,9 @@
  *   1. what to pause: nothing (the run states read now), every thread
  *      (listed now, or the task list's), or the running ones (their run
  *      states read now; none running: no pause at all; the GIL holder
- *      alone when several run and it is known);
+ *      alone when several run and it is known); a quiet process (nothing
+ *      ran since the last read) is not read at all when the request keeps
+ *      only running threads' stacks (take_quiet);
  *   2. in the pause: pyproc__sample with the pause and the task list in its
  *      py_view, the native unwinding, the locals;
  *   3. resume, then merge the native stacks.
