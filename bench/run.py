@@ -1221,6 +1221,23 @@ def main():
         except (OSError, subprocess.TimeoutExpired) as e:
             counter.case('split_cost.py', False, str(e))
 
+    # --subprocesses on a pool of 32 workers: cspy's CPU as a share of one
+    # core (bench/pool_cost.py; --only pool32 runs it alone).
+    pool_text = ''
+    if not only or 'pool32' in only:
+        wait_quiet()
+        try:
+            p = subprocess.run([sys.executable, os.path.join(REPO, 'bench', 'pool_cost.py')] +
+                               (['--smoke'] if OPTS.smoke else []) +
+                               (['--pythons', OPTS.pythons] if OPTS.pythons else []),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                               timeout=1800, cwd=REPO, env=dict(os.environ, BUILD=build_dir()))
+            pool_text = p.stdout.strip()
+            counter.case('pool_cost.py', p.returncode == 0 and ' 0 failed' in pool_text,
+                         'status %s: %s' % (p.returncode, (p.stderr.strip() or pool_text)[-300:]))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            counter.case('pool_cost.py', False, str(e))
+
     # The report.
     took = time.time() - t_start
     cpu, ncpu, kernel = machine()
@@ -1307,6 +1324,8 @@ def main():
         L += ['## `record --memory` (`bench/memory_cost.py`)', '', memory_text, '']
     if split_text:
         L += ['## The python/native/system split (`bench/split_cost.py`)', '', split_text, '']
+    if pool_text:
+        L += ['## Many processes: `--subprocesses` on a pool of 32 (`bench/pool_cost.py`)', '', pool_text, '']
     L += ['## Matrix and pruning', '',
           'Full run, on every Python: the CPU mix in attach mode at every rate (100 Hz, 1 kHz, 10 kHz, max = '
           '`-r %d`) × blocking/`--nonblocking`, in launch mode at 100 Hz (both), 1 kHz (both), 10 kHz and max '

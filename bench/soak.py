@@ -197,17 +197,20 @@ def threads1000(py, seconds, tmp):
                 why = 'no samples'
                 break
             hz = st['samples'] / st['elapsed_s']
-            rows.append('| %s | %.0f | %.0f %% | %.0f | %.2f | %.1f |' % (
+            rows.append('| %s | %.0f | %.0f %% | %.0f | %.2f | %.1f | %s | %s |' % (
                 mode, hz, hz, st['thread_samples'] / st['samples'], st['cpu_s'] / st['elapsed_s'],
-                st['cpu_s'] / st['samples'] * 1e3))
+                st['cpu_s'] / st['samples'] * 1e3,
+                '%.0f' % (st['paused_s'] / st['pauses'] * 1e6) if st.get('pauses') else '–',
+                '%.0f' % (st['state_reads'] / float(st['samples'])) if 'state_reads' in st else '–'))
             log('  threads1000 %s: %.0f Hz' % (mode, hz))
     finally:
         stop(target)
     L = ['## 1,000 threads at 100 Hz', '',
          '`cspy record --pid PID -r 100 -d %g -f raw` of 1,000 threads (Python %s), each spinning 0.05 ms '
          'then sleeping 100 ms (half a CPU in all).' % (seconds, py_version(py)), '',
-         '| mode | achieved Hz | of 100 asked | threads per sample | cspy CPU (cores) | ms per sample |',
-         '|---|---|---|---|---|---|'] + rows + ['']
+         '| mode | achieved Hz | of 100 asked | threads per sample | cspy CPU (cores) | ms per sample '
+         '| held µs per pause | run-state files read per sample |',
+         '|---|---|---|---|---|---|---|---|'] + rows + ['']
     return L, not why, why
 
 

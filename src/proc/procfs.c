@@ -256,6 +256,36 @@ int procfs_children(pid_t pid, pid_t *out, int max)
 	return n;
 }
 
+static int parent_cmp(const void *a, const void *b)
+{
+	pid_t x = ((const struct procfs_parent *)a)->pid, y = ((const struct procfs_parent *)b)->pid;
+	return x < y ? -1 : x > y;
+}
+
+int procfs_parents(const struct procfs_parent *prev, int nprev, struct procfs_parent *out, int max)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		struct procfs_parent key = { .pid = (pid_t)atoi(e->d_name) };
+		const struct procfs_parent *known = nprev > 0 ?
+			bsearch(&key, prev, (size_t)nprev, sizeof(*prev), parent_cmp) : NULL;
+		struct procfs_stat st;
+		if (known)
+			out[n++] = *known;
+		else if (procfs_stat(key.pid, 0, &st) == 0)
+			out[n++] = (struct procfs_parent){ .pid = key.pid, .ppid = st.ppid };
+	}
+	closedir(d);
+	qsort(out, (size_t)n, sizeof(*out), parent_cmp);
+	return n;
+}
+
 /* Does path have a ".." component? */
 static bool has_dotdot(const char *path)
 {

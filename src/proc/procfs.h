@@ -59,6 +59,17 @@ int procfs_pid_nested(pid_t pid);
 /* Direct children of pid, found by scanning /proc for its ppid.
  * Returns count (<= max) or -errno. */
 int procfs_children(pid_t pid, pid_t *out, int max);
+/* Every process's parent, in one pass over /proc: up to max pairs into
+ * out, sorted by pid. A scan for the descendants of many processes reads
+ * this once, not /proc per process. The nprev pairs of prev (sorted, e.g.
+ * the last call's) are taken as they are for the processes still listed
+ * (a parent changes only when the process is re-parented, its parent
+ * gone); the others' stat is read (all of them when nprev is 0). Returns
+ * the count or -errno. */
+struct procfs_parent {
+	pid_t pid, ppid;
+};
+int procfs_parents(const struct procfs_parent *prev, int nprev, struct procfs_parent *out, int max);
 
 /* Read the file at path as process pid sees it: resolved inside its root
  * (/proc/PID/root, so a container's or chroot's own files; with openat2's

@@ -15,6 +15,13 @@
  * limit, whose soft value is first raised to the hard one, up to 65536):
  * threads past that are read with open/read/close, which costs a path
  * lookup each time.
+ *
+ * Before any of that, the process's CPU clock (one clock_gettime): when it
+ * has not moved since the last read, at which no thread ran, no thread has
+ * run since (threadstate__quiet): no per-thread file is read, and the task
+ * list is not listed again either (starting or ending a thread takes CPU
+ * time). A pool of mostly waiting worker processes costs one clock read
+ * per worker per sample.
  */
 #include "proc/threadstate.h"
 
@@ -39,11 +46,14 @@
 #define SCHED_LEN 48            /* "sum_exec run_delay pcount\n" */
 #define RELIST_NS 100000000ull
 #define IDLE_PROOF_NS 50000000ull
+#define CHURN_READS 8           /* a thread found woken since: reads before the next check */
 
 struct thread {
 	int fd, sched_fd, stat_fd;      /* -1: not open */
 	bool running;
 	bool read;              /* run state read since the thread was listed */
+	unsigned char churn;    /* reads left without the schedstat check (see thread_running) */
+	bool woke;              /* the last schedstat check found it changed */
 	pid_t ns_tid;           /* id in the process's PID namespace (nested only), 0 unknown */
 	char sched[SCHED_LEN];  /* the last schedstat text, "" if none */
 };
@@ -60,6 +70,13 @@ struct threadstate {
 	uint64_t cpu_ns;        /* process CPU time at the last read */
 	uint64_t cpu_changed_ns;        /* when it last changed */
 	bool have_cpu;
+	bool quiet;             /* see threadstate__quiet */
+	int nrunning;           /* threads found running by the last read */
+	uint64_t listed_cpu_ns; /* process CPU time at the last listing */
+	bool have_listed_cpu;
+	uint64_t reads;         /* per-thread files read (threadstate__reads) */
+	int stat_fd;            /* /proc/PID/stat, kept open for the liveness check */
+	uint64_t alive_ns;      /* when the process was last seen alive, not a zombie */
 	bool nested;            /* in another PID namespace: ns_tid is read per thread */
 };
 
@@ -67,6 +84,7 @@ struct threadstate *threadstate__new(pid_t pid)
 {
 	struct threadstate *t = xcalloc(1, sizeof(*t));
 	t->pid = pid;
+	t->stat_fd = -1;
 	/* The kernel's MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED). */
 	t->clock = (clockid_t)(((unsigned)~pid << 3) | 2);
 	struct timespec ts;
@@ -88,6 +106,17 @@ struct threadstate *threadstate__new(pid_t pid)
 			t->max_fds = MAX_FDS;
 	}
 	return t;
+}
+
+/* The process's CPU time (all its threads, the running ones' current
+ * slices included) into *ns: true, or false when it cannot be read. */
+static bool process_cpu(const struct threadstate *t, uint64_t *ns)
+{
+	struct timespec ts;
+	if (!t->have_clock || clock_gettime(t->clock, &ts) != 0)
+		return false;
+	*ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return true;
 }
 
 static int tid_cmp(const void *a, const void *b)
@@ -126,6 +155,8 @@ void threadstate__free(struct threadstate *t)
 		return;
 	for (int i = 0; i < t->n; i++)
 		close_thread(t, &t->th[i]);
+	if (t->stat_fd >= 0)
+		close(t->stat_fd);
 	free(t->tids);
 	free(t->th);
 	free(t);
@@ -134,7 +165,12 @@ void threadstate__free(struct threadstate *t)
 int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 {
 	uint64_t now = clock_now_ns();
+	uint64_t cpu;
+	if (!refresh && t->listed_ns && now - t->listed_ns > RELIST_NS && t->have_listed_cpu &&
+	    process_cpu(t, &cpu) && cpu == t->listed_cpu_ns)
+		t->listed_ns = now;     /* no CPU used since: no thread started or ended */
 	if (refresh || !t->listed_ns || now - t->listed_ns > RELIST_NS) {
+		t->have_listed_cpu = process_cpu(t, &t->listed_cpu_ns);   /* before the listing */
 		pid_t *fresh = xmalloc(MAX_TASKS * sizeof(*fresh));
 		int n = procfs_tasks(t->pid, fresh, MAX_TASKS);
 		if (n < 0) {
@@ -178,6 +214,7 @@ static ssize_t read_proc(struct threadstate *t, pid_t tid, const char *file, int
 			 char *buf, size_t cap)
 {
 	char path[64];
+	t->reads++;
 	if (*fd < 0) {
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)t->pid, (int)tid, file);
 		int f = open(path, O_RDONLY | O_CLOEXEC);
@@ -210,20 +247,33 @@ static bool thread_stopped(struct threadstate *t, int i)
 
 /* Running now? A thread seen asleep whose schedstat has not changed since
  * has not been on a CPU since; otherwise its syscall file says. The
- * schedstat snapshot is taken whenever the thread is found asleep. */
+ * schedstat snapshot is taken whenever the thread is found asleep. A
+ * thread found woken since at two checks in a row (a changed schedstat:
+ * one waiting with a short timeout, e.g. for the GIL, wakes every few
+ * milliseconds) is read without that check for the next CHURN_READS
+ * reads: the check would only add a read to each. (One that sleeps for
+ * longer than a sample interval, woken now and then, keeps the check.) */
 static bool thread_running(struct threadstate *t, int i)
 {
 	struct thread *th = &t->th[i];
 	char sched[SCHED_LEN];
 	ssize_t n = 0;
+	bool check = !th->running && th->churn == 0;
+	if (th->churn)
+		th->churn--;
 	/* Asleep last time: read schedstat first (before the state, so that a
 	 * run after this moment changes it). */
-	if (!th->running) {
+	if (check) {
 		n = read_proc(t, t->tids[i], "schedstat", &th->sched_fd, sched, sizeof(sched) - 1);
 		if (n > 0) {
 			sched[n] = '\0';
-			if (th->sched[0] && strcmp(sched, th->sched) == 0)
+			if (th->sched[0] && strcmp(sched, th->sched) == 0) {
+				th->woke = false;
 				return false;   /* asleep, and not on a CPU since */
+			}
+			if (th->sched[0] && th->woke)
+				th->churn = CHURN_READS;
+			th->woke = th->sched[0] != '\0';
 		}
 	}
 	char buf[16];
@@ -239,7 +289,7 @@ static bool thread_running(struct threadstate *t, int i)
 	if (!running && m >= 2 && buf[0] == '-' && buf[1] == '1')
 		running = !thread_stopped(t, i);
 	th->sched[0] = '\0';
-	if (!running) {
+	if (!running && th->churn == 0) {
 		/* Running last time, so not read above: now (a run between
 		 * the two reads shows within a scheduler tick). */
 		if (n <= 0)
@@ -253,34 +303,82 @@ static bool thread_running(struct threadstate *t, int i)
 	return running;
 }
 
+/* Alive and not a zombie, by /proc/PID/stat (kept open)? A zombie keeps
+ * its CPU clock, unchanged: quiet would hide its end from the caller,
+ * whose failed read of the stacks tells it. Checked once per RELIST_NS. */
+static bool process_live(struct threadstate *t, uint64_t now)
+{
+	if (now - t->alive_ns < RELIST_NS)
+		return true;
+	char buf[512];
+	if (t->stat_fd < 0) {
+		char path[32];
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)t->pid);
+		t->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	ssize_t n = t->stat_fd >= 0 ? pread(t->stat_fd, buf, sizeof(buf) - 1, 0) : -1;
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return false;
+	t->alive_ns = now;
+	return true;
+}
+
 void threadstate__read(struct threadstate *t)
 {
 	/* No CPU used for a while: every thread sleeps. A thread on a CPU has
 	 * its current slice counted in the clock, so it shows at once; one that
 	 * is runnable but waits for a CPU gets one within a scheduler period
 	 * (a few ms), far less than IDLE_PROOF_NS. */
-	if (t->have_clock) {
-		struct timespec ts;
-		if (clock_gettime(t->clock, &ts) == 0) {
-			uint64_t cpu = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-			uint64_t now = clock_now_ns();
-			if (!t->have_cpu || cpu != t->cpu_ns)
-				t->cpu_changed_ns = now;
-			t->cpu_ns = cpu;
-			t->have_cpu = true;
-			if (now - t->cpu_changed_ns >= IDLE_PROOF_NS) {
-				for (int i = 0; i < t->n; i++) {
-					t->th[i].running = false;
-					t->th[i].read = true;
-				}
+	uint64_t cpu;
+	t->quiet = false;
+	if (process_cpu(t, &cpu)) {
+		uint64_t now = clock_now_ns();
+		bool same = t->have_cpu && cpu == t->cpu_ns;
+		if (!same)
+			t->cpu_changed_ns = now;
+		t->cpu_ns = cpu;
+		t->have_cpu = true;
+		if (same && t->nrunning == 0) {
+			/* Quiet when the last read covered every listed thread
+			 * (a relisting may have added some since). */
+			int i = 0;
+			while (i < t->n && t->th[i].read)
+				i++;
+			if (i == t->n && process_live(t, now)) {
+				t->quiet = true;
 				return;
 			}
 		}
+		if (now - t->cpu_changed_ns >= IDLE_PROOF_NS) {
+			for (int i = 0; i < t->n; i++) {
+				t->th[i].running = false;
+				t->th[i].read = true;
+			}
+			t->nrunning = 0;
+			return;
+		}
 	}
+	int nr = 0;
 	for (int i = 0; i < t->n; i++) {
 		t->th[i].running = thread_running(t, i);
 		t->th[i].read = true;
+		nr += t->th[i].running;
 	}
+	t->nrunning = nr;
+}
+
+bool threadstate__quiet(const struct threadstate *t)
+{
+	return t->quiet;
+}
+
+uint64_t threadstate__reads(const struct threadstate *t)
+{
+	return t->reads;
 }
 
 int threadstate__running(const struct threadstate *t, pid_t tid)

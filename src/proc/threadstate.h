@@ -20,6 +20,7 @@
 #define CSPY_THREADSTATE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct threadstate;
@@ -35,6 +36,15 @@ int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids);
 unsigned threadstate__listings(const struct threadstate *t);
 /* Read now which listed threads are running. */
 void threadstate__read(struct threadstate *t);
+/* After threadstate__read: true when the process used no CPU since the
+ * read before, at which no listed thread ran and every one was read: no
+ * thread of it has run since (not even to start or end a thread), so
+ * every stack is as it was and nothing runs; found with one clock read,
+ * no per-thread file. (A thread woken but not yet on a CPU counts as
+ * asleep, as with an unchanged schedstat.) */
+bool threadstate__quiet(const struct threadstate *t);
+/* Per-thread files (syscall, schedstat, stat) read so far. */
+uint64_t threadstate__reads(const struct threadstate *t);
 /* After threadstate__read: 1 running, 0 not, -1 unknown: a TID not listed,
  * or listed since the last threadstate__read (a thread that just started). */
 int threadstate__running(const struct threadstate *t, pid_t tid);

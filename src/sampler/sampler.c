@@ -58,6 +58,7 @@
 #include "agg/taskjoin.h"
 #include "native/merge.h"
 #include "proc/perm.h"
+#include "proc/threadstate.h"
 #include "python/pyasync.h"
 #include "python/pyproc.h"
 #include "sampler/classify.h"
@@ -644,6 +645,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	s->st.pause_read_ns = s->pstats.read_ns;
 	s->st.gil_retries = s->pstats.gil_retries;
 	s->st.pause_retries = s->pstats.retries;
+	s->st.quiet_samples = s->pstats.quiet;
 	if (err == -EPERM && !s->c.nonblocking &&
 	    perm_traced(t->snap.pid, s->st.gave_up, sizeof(s->st.gave_up)) > 0) {
 		/* Traced by another process since the start: every pause would
@@ -676,7 +678,8 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 		if (s->c.threads)
 			target__names_select(t, s->c.threads);
 	}
-	if (!s->c.threads_root && now - t->retired_at >= RETIRE_NS) {
+	/* A quiet snapshot lists no threads: none of them has exited. */
+	if (!s->c.threads_root && !s->snap.quiet && now - t->retired_at >= RETIRE_NS) {
 		classify__settle_absent(t->split, &s->snap.sample);   /* before their ids go */
 		retire_exited(s, t);
 		t->retired_at = now;
@@ -758,11 +761,12 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.elapsed_s = (double)(now - s->start_ns) / 1e9;
 	s->st.processes = targets__alive(s->ts);
 	s->st.cpu_ns = cpu_ns();
-	uint64_t reads = 0, tlbc = 0;
+	uint64_t reads = 0, tlbc = 0, state_reads = 0;
 	int nogil = 0;
 	for (size_t i = 0; i < targets__n(s->ts); i++) {
 		const struct target *t = targets__at(s->ts, i);
 		reads += pyproc__syscalls(t->snap.pp);
+		state_reads += t->snap.tasks ? threadstate__reads(t->snap.tasks) : 0;
 		tlbc += pyproc__tlbc_frames(t->snap.pp);
 		nogil += t->alive && t->gil == 0;
 	}
@@ -771,6 +775,7 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.pause_p90_us = snap_stats__hold_us(&s->pstats, 0.9);
 	s->st.pause_p99_us = snap_stats__hold_us(&s->pstats, 0.99);
 	s->st.pause_max_us = snap_stats__hold_us(&s->pstats, 1.0);
+	s->st.state_reads = state_reads;
 	if (s->c.memory)
 		memory_status(s);
 	s->st.tlbc_frames = tlbc;

@@ -4,7 +4,9 @@
  *   1. what to pause: nothing (the run states read now), every thread
  *      (listed now, or the task list's), or the running ones (their run
  *      states read now; none running: no pause at all; the GIL holder
- *      alone when several run and it is known);
+ *      alone when several run and it is known); a quiet process (nothing
+ *      ran since the last read) is not read at all when the request keeps
+ *      only running threads' stacks (take_quiet);
  *   2. in the pause: pyproc__sample with the pause and the task list in its
  *      py_view, the native unwinding, the locals;
  *   3. resume, then merge the native stacks.
@@ -253,11 +255,29 @@ static int running_tasks(struct threadstate *ts, pid_t **run, size_t *cap)
 	return k;
 }
 
+/* Nothing ran since the last read and r keeps only running threads' stacks:
+ * the snapshot is quiet, nothing to read (see snapshot.h). */
+static bool take_quiet(const struct snap_target *t, const struct snap_req *r, struct snapshot *s,
+		       struct snap_stats *st)
+{
+	unsigned need = PYSAMPLE_SKIP_IDLE | PYSAMPLE_NO_GIL;
+	if (!t->tasks || !threadstate__quiet(t->tasks) || (r->flags & need) != need ||
+	    (r->flags & PYSAMPLE_NAMES) || r->locals || r->native || r->after_read)
+		return false;
+	s->quiet = true;
+	s->sample.n = 0;
+	if (st)
+		st->quiet++;
+	return true;
+}
+
 /* SNAP_PAUSE_RUNNING (see snapshot.h). */
 static int take_running(const struct snap_target *t, const struct snap_req *r, struct snapshot *s,
 			struct snap_stats *st)
 {
 	int n = running_tasks(t->tasks, &s->run, &s->run_cap);
+	if (n == 0 && take_quiet(t, r, s, st))
+		return 0;
 	if (n == 0) {                   /* nothing runs: nothing can change */
 		struct py_view v = { .tasks = t->tasks, .states = true };
 		return read_in(t, r, &v, r->flags, s);
@@ -283,6 +303,7 @@ int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct
 	locals_release(out);
 	out->native.n = 0;
 	out->nregs = 0;
+	out->quiet = false;
 	int err;
 	switch (r->pause) {
 	case SNAP_NONBLOCKING: {
@@ -292,6 +313,8 @@ int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct
 			bool states = t->tasks && threadstate__tasks(t->tasks, false, &tids) >= 0;
 			if (states)
 				threadstate__read(t->tasks);
+			if (states && take_quiet(t, r, out, st))
+				return 0;
 			struct py_view v = { .tasks = t->tasks, .states = states };
 			err = pyproc__sample(t->pp, &v, &out->sample, r->flags);
 		} while (--tries > 0 && (err == -EFAULT || err == -EAGAIN));

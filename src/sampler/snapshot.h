@@ -111,9 +111,15 @@ struct snapshot {
 	 * paused), what its registers said at the stop */
 	struct snap_regs *regs;
 	size_t nregs, regs_cap;
+	/* Nothing of the process ran since the last snapshot (threadstate__quiet)
+	 * and the request keeps only running threads' stacks (PYSAMPLE_SKIP_IDLE
+	 * and PYSAMPLE_NO_GIL, no names, locals, native stacks or after_read):
+	 * nothing was read, sample.n is 0. Not a list of the threads: the
+	 * caller must not take the threads missing from it for gone. */
+	bool quiet;
 	pid_t *run;                     /* private: the running threads' TIDs */
-	uint64_t paused_at_ns;          /* private: when the last pause began */
 	size_t run_cap;
+	uint64_t paused_at_ns;          /* private: when the last pause began */
 };
 
 #define SNAP_HOLD_BUCKETS 2001
@@ -125,6 +131,7 @@ struct snap_stats {
 	uint64_t read_ns;       /* ... and reading (stacks, registers; --native: unwinding) */
 	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
 	uint64_t retries;       /* a thread stopped while making a frame current: redone */
+	uint64_t quiet;         /* snapshots not read: nothing had run (snapshot.quiet) */
 	/* the pauses by length in microseconds (the last: that long or more),
 	 * for their median and tail (snap_stats__hold_us) */
 	uint32_t hold_us[SNAP_HOLD_BUCKETS];

@@ -30,6 +30,8 @@
 #include "util/xalloc.h"
 
 #define MAX_TARGETS 1024
+#define MAX_SCAN_PROCS 32768    /* the processes of /proc one scan looks at */
+#define FULL_SCAN_EVERY 10      /* scans between two that read every process's parent */
 #define GIL_WAIT_NS 2000000000ull       /* --gil: for a starting interpreter's GIL state */
 
 struct tname {
@@ -83,6 +85,12 @@ struct targets {
 	int child_status;
 	struct py_sample probe;         /* add_child: has the interpreter started? */
 	char pyver[32];
+	/* The processes and their parents of the last two scans (the last one
+	 * in procs[cur]); a scan reads the stat of the new ones only, and of
+	 * every one each FULL_SCAN_EVERY scans. */
+	struct procfs_parent *procs[2];
+	int nprocs, cur;
+	unsigned scans;
 };
 
 /* Alive and not a zombie (a killed process whose parent has not reaped it). */
@@ -349,8 +357,27 @@ void targets__scan(struct targets *s)
 	for (int r = 0; r < s->nroots && nq < MAX_TARGETS; r++)
 		if (!has_target(s, s->roots[r]) && target_process_alive(s->roots[r]))
 			queue[nq++] = s->roots[r];
+	/* One pass over /proc for the whole tree (a pool of 32 workers: not
+	 * 33 passes every scan). */
+	if (!s->procs[0]) {
+		s->procs[0] = xmalloc(MAX_SCAN_PROCS * sizeof(*s->procs[0]));
+		s->procs[1] = xmalloc(MAX_SCAN_PROCS * sizeof(*s->procs[1]));
+	}
+	const struct procfs_parent *procs = NULL;
+	int nprocs = 0;
+	if (nq) {
+		int next = !s->cur;
+		int nprev = s->scans++ % FULL_SCAN_EVERY ? s->nprocs : 0;
+		nprocs = procfs_parents(s->procs[s->cur], nprev, s->procs[next], MAX_SCAN_PROCS);
+		s->cur = next;
+		s->nprocs = nprocs > 0 ? nprocs : 0;
+		procs = s->procs[next];
+	}
 	for (size_t qi = 0; qi < nq; qi++) {
-		int n = procfs_children(queue[qi], kids, MAX_TARGETS);
+		int n = 0;
+		for (int k = 0; k < nprocs && n < MAX_TARGETS; k++)
+			if (procs[k].ppid == queue[qi])
+				kids[n++] = procs[k].pid;
 		for (int k = 0; k < n; k++) {
 			pid_t pid = kids[k];
 			bool queued = false;
@@ -632,6 +659,8 @@ void targets__free(struct targets *ts)
 		free(ts->sk[i].exe);
 	free(ts->t);
 	free(ts->sk);
+	free(ts->procs[0]);
+	free(ts->procs[1]);
 	py_sample__release(&ts->probe);
 	free(ts);
 }

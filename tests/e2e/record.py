@@ -969,6 +969,45 @@ def check_subprocesses(ctx):
     ctx.finish()
 
 
+def check_subprocess_quiet(ctx):
+    """--subprocesses on processes that wait (idle_pool.py: a parent, four
+    children blocked in a pipe read, one spinning in burn_child): a process
+    that used no CPU since its last sample, when none of its threads ran,
+    is not read at all (CSPY_STATS quiet_samples: at least half of the
+    process samples, the five waiting processes being 5/6 of them), while
+    the busy child is still sampled (burn_child under its process)."""
+    t = ctx.start('idle_pool.py')
+    o = ctx.ready(t)
+    for pid in o['idle'] + [o['busy']]:
+        ctx.kill_later(pid, t.pid)
+    require_cspy()
+    d = ctx.tmpdir()
+    out, stats = os.path.join(d, 'quiet.txt'), os.path.join(d, 'stats.json')
+    r = ctx.cspy(['record', '-s', '-f', 'raw', '-o', out, '-d', '1.5', '--pid', t.pid],
+                 env=dict(target_env(), CSPY_STATS=stats))
+    record_ok(ctx, r, out, 'raw')
+    prof = load_raw(out)
+    problems = []
+    busy = sum(c for st, c in prof.stacks if st and label_name(st[-1]) == 'burn_child' and
+               proc_chain(st) and proc_chain(st)[-1][0] == o['busy'])
+    if not busy:
+        problems.append('no burn_child stack under the busy child %d' % o['busy'])
+    try:
+        with open(stats) as f:
+            st = json.load(f)
+        n = st.get('samples', 0)
+        q = st.get('quiet_samples', 0)
+        if not n or q < 0.5 * n:
+            problems.append('quiet_samples %s of %s process samples, expected at least half '
+                            '(five of the six processes wait)' % (q, n))
+    except (OSError, ValueError) as e:
+        problems.append('CSPY_STATS file: %s' % e)
+    if problems:
+        problems.append('stacks:\n%s' % indent(prof.summary(), 4))
+    ctx.fail(r, problems)
+    ctx.finish()
+
+
 def check_subprocess_nesting(ctx):
     """--subprocesses nests each process under its ancestors, as py-spy does:
     fork_tree.py (level 0 forks level 1, which forks level 2; level 0 also
@@ -3644,6 +3683,7 @@ PER_VERSION = [
     ('full_filenames', check_full_filenames, e2elib.on_representative),
     ('subprocesses', check_subprocesses, None),
     ('subprocess_nesting', check_subprocess_nesting, None),
+    ('subprocess_quiet', check_subprocess_quiet, None),
     ('wrapper', check_wrapper, None),
     ('all_idle', check_all_idle, None),
     ('late_python', check_late_python, lambda i: None if i.shared else

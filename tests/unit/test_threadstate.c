@@ -5,7 +5,10 @@
  * its syscall file, then through its unchanged schedstat, then through the
  * process CPU clock that has not moved for 50 ms), a sleeper woken into a
  * spin is seen running at the next read, the task list holds the child's
- * TID, and a process that is gone gives -ENOENT.
+ * TID, and a process that is gone gives -ENOENT. Quiet: a sleeping process
+ * read twice is quiet at the second read and costs no per-thread file
+ * read; a spinning one never is; one that has exited (a zombie, not
+ * reaped) is not quiet any more within 100 ms.
  */
 #include <errno.h>
 #include <signal.h>
@@ -104,6 +107,56 @@ static void test_sleeper_then_wakes(void)
 	end(pid);
 }
 
+static void test_quiet(void)
+{
+	int p[2];
+	CHECK_INT(pipe(p), 0);
+	pid_t pid = spawn_sleeper(p[0]);
+	close(p[0]);
+	usleep(50000);
+	struct threadstate *t = threadstate__new(pid);
+	const pid_t *tids;
+	CHECK_INT(threadstate__tasks(t, false, &tids), 1);
+	threadstate__read(t);
+	CHECK(!threadstate__quiet(t));  /* the first read reads the thread */
+	uint64_t reads = threadstate__reads(t);
+	CHECK(reads > 0);
+	for (int i = 0; i < 5; i++) {
+		usleep(2000);
+		threadstate__read(t);
+		CHECK(threadstate__quiet(t));
+		CHECK_INT(threadstate__running(t, pid), 0);
+	}
+	CHECK_INT((int)(threadstate__reads(t) - reads), 0);
+	kill(pid, SIGKILL);             /* a zombie, not reaped yet */
+	usleep(20000);
+	bool quiet = true;
+	for (int i = 0; i < 10; i++) {
+		usleep(20000);
+		threadstate__tasks(t, false, &tids);
+		threadstate__read(t);
+		quiet = threadstate__quiet(t);
+	}
+	CHECK(!quiet);
+	threadstate__free(t);
+	close(p[1]);
+	end(pid);
+
+	pid = spawn_spinner();
+	usleep(20000);
+	t = threadstate__new(pid);
+	CHECK_INT(threadstate__tasks(t, false, &tids), 1);
+	int q = 0;
+	for (int i = 0; i < 10; i++) {
+		threadstate__read(t);
+		q += threadstate__quiet(t);
+		usleep(2000);
+	}
+	CHECK_INT(q, 0);
+	threadstate__free(t);
+	end(pid);
+}
+
 static void test_gone(void)
 {
 	pid_t pid = fork();
@@ -122,6 +175,7 @@ int main(void)
 {
 	TEST_RUN(test_spinner_runs);
 	TEST_RUN(test_sleeper_then_wakes);
+	TEST_RUN(test_quiet);
 	TEST_RUN(test_gone);
 	return TEST_REPORT();
 }
