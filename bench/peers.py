@@ -26,7 +26,8 @@ Per run: the sampler's CPU time (os.wait4 of its process: user + system; for
 the 3.15 sampler that is its whole interpreter), the samples it reports and
 its own sampling time (achieved rate), the leaf shares of share_60/30/10 vs
 the workload's own measured shares (accuracy), and the workload's elapsed
-time vs an unprofiled run of the same work (interleaved pairs: slowdown).
+time vs an unprofiled run of the same work (slowdown: one unprofiled run per
+rate and repetition, before or after that rate's sampler runs, alternately).
 "Steady" CPU takes away each sampler's start-up: the median CPU of the same
 command attached at 1 Hz for 1 s (which is also the probe: a sampler that
 cannot read an interpreter says so there). Medians of --reps runs (3).
@@ -52,8 +53,8 @@ import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
-sys.path.insert(0, BENCH)
 sys.path.insert(0, os.path.join(REPO, 'tests', 'e2e'))
+sys.path.insert(0, BENCH)                 # before tests/e2e, which has a run.py too
 import run as benchrun                                             # noqa: E402
 import e2elib                                                      # noqa: E402
 from async_cost import LIVE, log, spawn, stop, wait_ready          # noqa: E402
@@ -328,9 +329,12 @@ def startup(peer, py, w, n):
             text = (benchrun.read_text(os.path.join(d, 'stderr')) + benchrun.read_text(os.path.join(d, 'stdout')))
             if status != 0:
                 text = re.sub(r'\x1b\[[0-9;]*m', '', text)
-                lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not re.match(r'^[\W_]*$', ln)
-                         and '|' not in ln and '__' not in ln]
-                return None, 'exit status %d: "%s"' % (status, ' '.join(lines[-3:])[:300])
+                # Its words, without austin's banner (drawn with _, | and backslashes).
+                lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not re.search(r'[_|\\]{2}', ln)
+                         and not re.match(r'^[\W_]*$', ln)]
+                words = re.sub(r'^\W+', '', ' '.join(lines))
+                # The first sentence says it.
+                return None, 'exit status %d: "%s"' % (status, re.split(r'(?<=\.) ', words)[0][:240])
             cpus.append(cpu)
         finally:
             shutil.rmtree(d, ignore_errors=True)
@@ -541,36 +545,40 @@ def main():
             finally:
                 stop(w)
                 shutil.rmtree(d, ignore_errors=True)
-            plan = [(peer, rate) for rate in RATES for peer in able]
-            if opts.smoke:
-                plan = [(peer, 1000) for peer in able]
-            got = dict((k, []) for k in plan)
-            base = dict((k, []) for k in plan)
+            rates = [1000] if opts.smoke else RATES
+            got = dict(((peer, rate), []) for rate in rates for peer in able)
+            base = dict((k, []) for k in got)
             for rep in range(reps):
-                order = plan[rep % len(plan):] + plan[:rep % len(plan)] if plan else []
-                for i, (peer, rate) in enumerate(order):
-                    quiet()
-                    name = '%s %s %s (run %d)' % (PEER_NAMES[peer], py.version, RATE_NAMES[rate], rep + 1)
-                    try:
-                        b = None
-                        if opts.smoke:
+                for k, rate in enumerate(rates):
+                    # One unprofiled run per rate and repetition, next to the
+                    # samplers' runs (before them or after, alternately); the
+                    # samplers' order turns with the repetition.
+                    group = able[rep % len(able):] + able[:rep % len(able)] if able else []
+                    seq = group if opts.smoke else ['none'] + group if (rep + k) % 2 == 0 else group + ['none']
+                    b, done = None, []
+                    for peer in seq:
+                        quiet()
+                        if peer == 'none':
+                            try:
+                                b = unprofiled(py, seconds)
+                            except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
+                                case('unprofiled %s (run %d)' % (py.version, rep + 1), False, str(e) or 'timed out')
+                            continue
+                        name = '%s %s %s (run %d)' % (PEER_NAMES[peer], py.version, RATE_NAMES[rate], rep + 1)
+                        try:
                             r = profiled(peer, py, rate, seconds)
-                        elif (rep + i) % 2 == 0:
-                            b = unprofiled(py, seconds)
-                            r = profiled(peer, py, rate, seconds)
-                        else:
-                            r = profiled(peer, py, rate, seconds)
-                            b = unprofiled(py, seconds)
-                    except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
-                        case(name, False, str(e) or 'timed out')
-                        continue
-                    case(name, True)
-                    got[(peer, rate)].append(r)
-                    base[(peer, rate)].append(b)
-                    raw.append({'python': py.version, 'sampler': peer, 'rate': rate,
-                                'cpu_s': r['cpu_s'], 'samples': r['samples'], 'sampling_s': r['sampling_s'],
-                                'leaves': r['leaves'], 'result': r['result'], 'cspy_stats': r.get('stats'),
-                                'unprofiled': b, 'startup_cpu_s': start_cpu.get(peer)})
+                        except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
+                            case(name, False, str(e) or 'timed out')
+                            continue
+                        case(name, True)
+                        got[(peer, rate)].append(r)
+                        done.append((peer, r))
+                    for peer, r in done:
+                        base[(peer, rate)].append(b)
+                        raw.append({'python': py.version, 'sampler': peer, 'rate': rate,
+                                    'cpu_s': r['cpu_s'], 'samples': r['samples'], 'sampling_s': r['sampling_s'],
+                                    'leaves': r['leaves'], 'result': r['result'], 'cspy_stats': r.get('stats'),
+                                    'unprofiled': b, 'startup_cpu_s': start_cpu.get(peer)})
             for (peer, rate), runs in got.items():
                 if runs:
                     s = summarize(runs, base[(peer, rate)], start_cpu.get(peer), rate)
@@ -598,7 +606,8 @@ def main():
         'same command at 1 Hz for 1 s, median). Achieved Hz: its samples ÷ its own sampling time. Accuracy: '
         'max |share of share_60/30/10 among leaf samples − the workload\'s own measured share|, points '
         '(σ: the sampling error of a 60 %% share from that many leaf samples). Slowdown: the workload\'s own '
-        'elapsed time vs an unprofiled run of the same work, interleaved pairs. "max": cspy `-r 1000000` '
+        'elapsed time vs an unprofiled run of the same work next to it (before or after, alternately). '
+        '"max": cspy `-r 1000000` '
         '(capped at its maximum), the 3.15 sampler `-r 1000000`, austin `-i 0`.' % (
             seconds, reps, '' if reps == 1 else 's'), '']
     if floor:
