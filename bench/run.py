@@ -1239,7 +1239,7 @@ def main():
     if peers_text:
         # Its own title dropped, its sections one level down.
         L += ['## Side by side with CPython 3.15\'s sampler and Austin (`bench/peers.py`)', ''] + [
-            '#' + ln if ln.startswith('## ') else ln for ln in peers_text.splitlines()[1:]
+            '#' + ln if ln.startswith('## ') else ln for ln in peers_text.splitlines()[2:]
             if not re.match(r'^\d+ passed, \d+ failed$', ln)] + ['']
     L += ['## Matrix and pruning', '',
           'Full run, on every Python: the CPU mix in attach mode at every rate (100 Hz, 1 kHz, 10 kHz, max = '
