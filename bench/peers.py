@@ -341,6 +341,19 @@ def startup(peer, py, w, n):
     return cpus, None
 
 
+def py315_elsewhere(py, w, smoke):
+    """The note for the 3.15 sampler on another version: in its own words
+    where a Debian 3.15 shares py's root (w: a waiting workload of py)."""
+    note = '3.15 sampler on %s: n/a: it attaches to a 3.15 process only' % py.version
+    p315 = find_python('3.15')
+    if smoke or not (py.root and p315 and p315.root == py.root):
+        return note + '.'
+    probe = Py(py.minor, py.path, py.root)
+    probe.inner = p315.inner
+    _, why = startup('py315', probe, w, 1)
+    return '%s (%s).' % (note, why or 'it did not say so: it sampled')
+
+
 # --------------------------------------------------------------------------
 # Figures
 
@@ -510,25 +523,8 @@ def main():
                     if peer == 'austin' and not austin_in_root()[0]:
                         notes.append('austin on %s: skipped: %s.' % (py.version, austin_in_root()[1]))
                         continue
-                    if peer == 'py315' and py.minor != '3.15' and not opts.smoke:
-                        # Shown once, with the sampler's own words, on 3.14.
-                        if py.minor != '3.14':
-                            notes.append('3.15 sampler on %s: n/a: it attaches to a 3.15 process only.'
-                                         % py.version)
-                            continue
-                    if peer == 'py315' and py.minor != '3.15' and opts.smoke:
-                        continue
-                    if peer == 'py315' and py.minor == '3.14':
-                        p315 = find_python('3.15')
-                        if not (p315 and p315.root and py.root):
-                            notes.append('3.15 sampler on %s: n/a: it attaches to a 3.15 process only.'
-                                         % py.version)
-                            continue
-                        probe_py = Py('3.14', py.path, py.root)
-                        probe_py.inner = p315.inner
-                        _, why = startup(peer, probe_py, w, 1)
-                        notes.append('3.15 sampler on %s: n/a: it attaches to a 3.15 process only (%s).'
-                                     % (py.version, why or 'it did not say so'))
+                    if peer == 'py315' and py.minor != '3.15':
+                        notes.append(py315_elsewhere(py, w, opts.smoke))
                         continue
                     cpus, why = startup(peer, py, w, 1 if opts.smoke else reps)
                     if why:
