@@ -476,12 +476,16 @@ def main():
             failures.append('%s: %s' % (name, why))
             log('  FAIL  %s: %s' % (name, why))
 
+    waited = [0.0]
+
     def quiet():
         if opts.smoke or opts.no_wait:
             return
+        t0 = time.time()
         while benchrun.suite_running():
             log('  (a test suite is running: waiting)')
             time.sleep(10)
+        waited[0] += time.time() - t0
 
     pys = []
     try:
@@ -590,10 +594,12 @@ def main():
     cpu, ncpu, kernel = benchrun.machine()
     L = ['# cspy side by side with CPython 3.15\'s sampler and Austin%s' % (
         ' (smoke run: short, one run each; not results)' if opts.smoke else ''), '',
-        'Written by `bench/peers.py`%s on %s in %.1f min. Machine: %s, %s cores, Linux %s. Load average '
+        'Written by `bench/peers.py`%s on %s in %.1f min%s. Machine: %s, %s cores, Linux %s. Load average '
         '(1, 5, 15 min) at the start %s, at the end %s. cspy commit %s. How it is measured: `bench/README.md` '
         '("Side by side").' % (' --smoke' if opts.smoke else '', time.strftime('%Y-%m-%d %H:%M'), took / 60,
-                               cpu, ncpu, kernel, load0, benchrun.loadavg(), benchrun.git_commit()), '',
+                               ' (of which %.1f min waiting for test suites to end)' % (waited[0] / 60)
+                               if waited[0] >= 30 else '', cpu, ncpu, kernel, load0, benchrun.loadavg(),
+                               benchrun.git_commit()), '',
         'Pythons: %s.' % ', '.join('%s (`%s`%s)' % (p.version, p.shown(), ', in its Debian root' if p.root else '')
                                    for p in pys), '',
         'Every sampler attaches to the running CPU mix (22 frames deep; %g s of work per run), nonblocking; '
