@@ -37,6 +37,7 @@ struct thread_rec {
 	struct prof_thread pub;
 	uint32_t key;           /* never reused: what stack hashes mix in */
 	uint32_t first_stack;   /* EMPTY: none */
+	uint32_t last_plus1;    /* the stack its last add interned, + 1 (0: none) */
 	bool lane;              /* a lane of exited threads: not in the (pid, tid) table */
 	struct prof_run *runs;
 	size_t nruns, cap;
@@ -224,8 +225,8 @@ void profile__thread_set_ns_tid(struct profile *p, uint32_t thread, pid_t ns_tid
 
 static uint64_t stack_hash(const struct profile *p, uint32_t thread, const uint32_t *frames, size_t n)
 {
-	uint64_t h = hashmap_fnv(HASHMAP_FNV0, &p->threads[thread].key, sizeof(p->threads[thread].key));
-	return hashmap_fnv(h, frames, n * sizeof(*frames));
+	uint64_t h = HASHMAP_FNV0 ^ ((uint64_t)p->threads[thread].key * 0x9e3779b97f4a7c15ull);
+	return hashmap_words(h, frames, n);
 }
 
 /* The id of (thread, frames), EMPTY if none; *pos: where the search ended
@@ -243,7 +244,8 @@ static uint32_t stack_find(const struct profile *p, uint32_t thread, const uint3
 	return EMPTY;
 }
 
-static uint32_t stack_intern(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n)
+static uint32_t stack_intern_hashed(struct profile *p, uint32_t thread, const uint32_t *frames,
+				    size_t n)
 {
 	uint64_t h = stack_hash(p, thread, frames, n);
 	struct hashmap_pos pos;
@@ -264,6 +266,23 @@ static uint32_t stack_intern(struct profile *p, uint32_t thread, const uint32_t 
 					    h, t->first_stack, id };
 	t->first_stack = id;
 	hashmap__insert(&p->stack_tab, &pos, id);
+	return id;
+}
+
+static uint32_t stack_intern(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n)
+{
+	/* A thread often shows the same stack again: compare with its last
+	 * one before hashing (the same test as stack_find's, so an id reused
+	 * since by another stack never matches wrongly). */
+	uint32_t last = p->threads[thread].last_plus1 - 1;
+	if (p->threads[thread].last_plus1 && last < p->nstacks) {
+		const struct stack_rec *s = &p->stacks[last];
+		if (s->pub.frames && s->pub.thread == thread && s->pub.n == n &&
+		    memcmp(s->pub.frames, frames, n * sizeof(*frames)) == 0)
+			return last;
+	}
+	uint32_t id = stack_intern_hashed(p, thread, frames, n);
+	p->threads[thread].last_plus1 = id + 1;
 	return id;
 }
 

@@ -23,7 +23,7 @@ int args_parse_pids(const char *s, pid_t *pids, int *n, int max);
 int args_parse_double(const char *s, const char *what, double min, double *out);
 /* The highest --rate: what the sampler reaches "as fast as it can" on
  * one stack (bench/results: about 100 kHz; about 10 kHz sustained). */
-#define ARGS_MAX_RATE 100000
+#define ARGS_MAX_RATE 1000000
 /* --rate: a number >= 0.001, capped at ARGS_MAX_RATE with a note on
  * stderr. 0 or -EINVAL. */
 int args_parse_rate(const char *s, double *out);

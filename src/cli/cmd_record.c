@@ -88,7 +88,7 @@ static void usage(FILE *f)
 "      --period S         every S seconds, write the profile so far to the output\n"
 "                         (replaced whole: a reader never sees half a file) and\n"
 "                         go on; with jsonl, flush it\n"
-"  -r, --rate N           samples per second (default 100, at most 100000)\n"
+"  -r, --rate N           samples per second (default 100, at most 1000000)\n"
 "  -d, --duration S       stop after S seconds (default: until the program exits)\n"
 "  -p, --pid PID[,PID]    attach to running processes\n"
 "  -s, --subprocesses     also profile Python subprocesses, also ones started later\n"
@@ -535,6 +535,12 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		(double)st->first_sample_cpu_ns / 1e9, write_s, ru.ru_maxrss,
 		(unsigned long long)st->pauses, (double)st->paused_ns / 1e9,
 		(unsigned long long)st->gil_retries, (unsigned long long)st->tlbc_frames, runs);
+	/* the pauses' parts: stopping the threads, reading; the rest is resuming */
+	fprintf(f, "\"pause_retries\": %llu, ", (unsigned long long)st->pause_retries);
+	fprintf(f, "\"pause_stop_s\": %.6f, \"pause_read_s\": %.6f, \"pause_p50_us\": %u, "
+		"\"pause_p90_us\": %u, \"pause_p99_us\": %u, \"pause_max_us\": %u, ",
+		(double)st->pause_stop_ns / 1e9, (double)st->pause_read_ns / 1e9, st->pause_p50_us,
+		st->pause_p90_us, st->pause_p99_us, st->pause_max_us);
 	/* --async: what its task reads cost (bench/run.py) */
 	fprintf(f, "\"async_reads\": %llu, \"async_read_s\": %.6f, \"async_join_s\": %.6f, \"async_fails\": %llu, "
 		"\"async_joined\": %llu, \"async_unjoined\": %llu, \"async_pending\": %llu, ",
@@ -674,7 +680,7 @@ int cmd_record(int argc, char **argv)
 		goto out;
 
 	if (how == SESSION_READY)
-		cli_note("Sampling process %g times a second. Press Control-C to exit.", c.o.rate);
+		cli_note("Sampling process %.7g times a second. Press Control-C to exit.", c.o.rate);
 	started = true;
 	/* Writing while recording begins with the samples. */
 	pc.s = s;

@@ -75,7 +75,7 @@ static void usage(FILE *f)
 "\n"
 "Options:\n"
 "  -p, --pid PID[,PID]    attach to running processes\n"
-"  -r, --rate N           samples per second (default 100, at most 100000)\n"
+"  -r, --rate N           samples per second (default 100, at most 1000000)\n"
 "  -d, --duration S       quit after S seconds, leaving the last table on screen\n"
 "      --delay S          refresh every S seconds (default 1)\n"
 "  -s, --subprocesses     also profile Python subprocesses, also ones started later\n"

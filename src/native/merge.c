@@ -71,9 +71,15 @@ enum native_role merge_classify(const struct native_frame *f)
 		return NATIVE_TRAMPOLINE;
 	if (f->eval_call)
 		return NATIVE_EVAL;
-	if (!f->function || !f->function[0])
+	if (f->name_role)
+		return (enum native_role)(f->name_role - 1);
+	return merge_classify_name(f->function);
+}
+
+enum native_role merge_classify_name(const char *n)
+{
+	if (!n || !n[0])
 		return NATIVE_OTHER;
-	const char *n = f->function;
 	size_t len = base_len(n);
 	if (in_list(n, len, eval_loops))
 		return NATIVE_EVAL;

@@ -48,6 +48,8 @@ struct native_frame {
 				 * call, never shown */
 	bool eval_call;         /* its stack frame holds an eval-loop call's shim frame
 				 * (py_frame.cstack): the eval loop, named or not */
+	uint8_t name_role;      /* merge_classify_name(function) + 1, kept with the symbol
+				 * (0: not known yet, classified by name on each call) */
 };
 
 /* The name to show for f: its function, else "module+0xOFFSET" (f->offset
@@ -76,6 +78,9 @@ enum native_role {
  * such as .cold or .isra.0 ignored), or NATIVE_EVAL when eval_call says so
  * (a distribution's stripped interpreter runs a nameless clone of the loop). */
 enum native_role merge_classify(const struct native_frame *f);
+/* The role a function name alone gives (NULL or "": NATIVE_OTHER): what an
+ * unwinder keeps with its symbols as name_role. */
+enum native_role merge_classify_name(const char *function);
 
 /* Merge nat[0..nn) and py[0..np) (both innermost first) into out, innermost
  * first; out must have room for nn + np frames. Returns 0 and *nout, or

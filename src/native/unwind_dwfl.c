@@ -84,6 +84,7 @@ struct raw_stack {
 	size_t n, cap, sps_cap, tramps_cap;
 	int err;
 	enum native_fail fail;  /* why, when err */
+	unsigned span;          /* stack pages the last unwind read from its SP's page on */
 };
 
 struct sym {
@@ -93,6 +94,7 @@ struct sym {
 };
 
 #define MAX_INLINE 32           /* inlined callees expanded at one PC */
+#define EVAL_RANGES 4           /* eval-loop functions kept as ranges */
 
 struct unwinder {
 	pid_t pid;
@@ -123,6 +125,7 @@ struct unwinder {
 	int mem_err;
 	struct page pages[NPAGES];
 	unsigned next_page;
+	uint64_t touched_hi;            /* the highest page cb_memory_read served this unwind */
 
 	struct raw_stack *stacks;       /* per thread of the last unwind */
 	size_t nstacks, stacks_cap;
@@ -130,6 +133,13 @@ struct unwinder {
 	struct sym *syms;               /* symbolized program counters */
 	size_t nsyms, syms_cap;
 	struct hashmap sym_index;       /* pc -> syms[] */
+	/* The eval loop's functions ([lo, hi) each): any PC in them is the same
+	 * frame (one symbol, no line, no inlined callees: it stands for Python
+	 * frames), found before the PC index. A busy thread's innermost PC is
+	 * a new address of the loop in most samples: by PC, each would have
+	 * been symbolized with its DWARF scopes (a third of --native's cost). */
+	struct eval_range { uint64_t lo, hi; struct sym e; } evals[EVAL_RANGES];
+	unsigned nevals;
 	char **strs;                    /* interned strings */
 	size_t nstrs, strs_cap;
 	struct hashmap str_index;       /* text -> strs[] */
@@ -288,7 +298,7 @@ static int report_modules(struct unwinder *u)
 	 * strings stay interned). */
 	if (u->sym_index.slots)
 		hashmap__clear(&u->sym_index);
-	u->nsyms = u->ninl = 0;
+	u->nsyms = u->ninl = u->nevals = 0;
 	return r < 0 ? -EINVAL : 0;
 }
 
@@ -320,6 +330,8 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 		for (unsigned i = 0; i < NPAGES && !pg; i++)
 			if (u->pages[i].ok && u->pages[i].addr == base)
 				pg = &u->pages[i];
+		if (base > u->touched_hi)
+			u->touched_hi = base;
 		if (!pg) {
 			struct page *slot = &u->pages[u->next_page++ % NPAGES];
 			int err = mem__read(u->mem, base, slot->data, PAGE);
@@ -542,6 +554,29 @@ static bool trampoline_step(struct unwinder *u)
 	return true;
 }
 
+/* The stack pages the thread's last unwind read from its SP's page on,
+ * read now in one call (the unwind would read them one page per call). */
+static uint64_t prefetch_stack(struct unwinder *u, pid_t tid, const struct raw_stack *st)
+{
+	struct arch_regs regs;
+	if (!u->pause || ptrace_pause__regs(u->pause, tid, &regs) != 0)
+		return 0;
+	uint64_t base = regs.dwarf[arch_info.dwarf_sp] & ~(uint64_t)(PAGE - 1);
+	unsigned n = st->span < NPAGES / 2 ? st->span : NPAGES / 2;
+	struct mem_iov iov[NPAGES / 2];
+	struct page *slot[NPAGES / 2];
+	for (unsigned i = 0; i < n; i++) {
+		slot[i] = &u->pages[u->next_page++ % NPAGES];
+		iov[i] = (struct mem_iov){ .addr = base + (uint64_t)i * PAGE, .buf = slot[i]->data, .len = PAGE };
+	}
+	if (n && mem__readv(u->mem, iov, n) >= 0)
+		for (unsigned i = 0; i < n; i++) {
+			slot[i]->addr = iov[i].addr;
+			slot[i]->ok = iov[i].err == 0;
+		}
+	return base;
+}
+
 static int unwind_thread(struct unwinder *u, pid_t tid, struct raw_stack *st)
 {
 	st->n = 0;
@@ -554,6 +589,8 @@ static int unwind_thread(struct unwinder *u, pid_t tid, struct raw_stack *st)
 	u->unknown_pc = 0;
 	u->no_regs = false;
 	u->resume = u->resuming = false;
+	uint64_t sp_page = prefetch_stack(u, tid, st);
+	u->touched_hi = 0;
 	int r;
 	for (;;) {
 		u->outside = false;
@@ -575,6 +612,8 @@ static int unwind_thread(struct unwinder *u, pid_t tid, struct raw_stack *st)
 	}
 	u->resume = u->resuming = false;
 	u->tid = 0;
+	st->span = sp_page && u->touched_hi >= sp_page && u->touched_hi - sp_page < 64 * PAGE
+		? (unsigned)((u->touched_hi - sp_page) / PAGE) + 1 : 0;
 	if (u->mem_err)
 		return u->mem_err;
 	/* libdwfl may end a complete backtrace with an error: frames count. */
@@ -667,6 +706,8 @@ static void file_offset(const struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
 	f->offset = at - m->start + m->offset;
 }
 
+/* Symbolize pc into f; an eval-loop function is kept as a range (u->evals)
+ * and has no line. */
 static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 {
 	*f = (struct native_frame){ .pc = pc, .module = "", .module_path = "", .line = -1 };
@@ -703,6 +744,15 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 	}
 	if (!f->function && f->module_path[0])
 		file_offset(u, mod, pc, f);
+	if (f->function && name && sym.st_size && off < sym.st_size && u->nevals < EVAL_RANGES &&
+	    merge_classify_name(f->function) == NATIVE_EVAL) {
+		struct eval_range *r = &u->evals[u->nevals++];
+		r->lo = pc - off;
+		r->hi = r->lo + sym.st_size;
+		r->e = (struct sym){ .pc = pc, .f = *f };
+		r->e.f.name_role = (uint8_t)(NATIVE_EVAL + 1);
+		return;
+	}
 	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
 	int lineno = 0;
 	const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
@@ -777,6 +827,9 @@ static const struct sym *lookup(struct unwinder *u, uint64_t pc)
 		hashmap__clear(&u->sym_index);
 		u->nsyms = u->ninl = 0;
 	}
+	for (unsigned i = 0; i < u->nevals; i++)
+		if (pc >= u->evals[i].lo && pc < u->evals[i].hi)
+			return &u->evals[i].e;
 	uint64_t h = pc * 0x9e3779b97f4a7c15ull;
 	struct hashmap_pos pos;
 	for (uint32_t id = hashmap__first(&u->sym_index, h, &pos); id != HASHMAP_NONE;
@@ -786,12 +839,19 @@ static const struct sym *lookup(struct unwinder *u, uint64_t pc)
 	u->syms = xgrow(u->syms, &u->syms_cap, u->nsyms + 1, sizeof(*u->syms));
 	struct sym *e = &u->syms[u->nsyms];
 	e->pc = pc;
+	unsigned nevals = u->nevals;
 	symbolize(u, pc, &e->f);
+	if (u->nevals > nevals)
+		return &u->evals[nevals].e;     /* a new eval-loop range, not indexed */
 	e->inl = (uint32_t)u->ninl;
 	e->ninl = 0;
 	Dwfl_Module *mod = e->f.file ? dwfl_addrmodule(u->dwfl, pc) : NULL;
 	if (mod)
 		e->ninl = inline_frames(u, mod, pc, &e->f);
+	/* the role by name, once per symbol, not per frame of every sample */
+	e->f.name_role = (uint8_t)(merge_classify_name(e->f.function) + 1);
+	for (uint32_t i = 0; i < e->ninl; i++)
+		u->inl[e->inl + i].name_role = (uint8_t)(merge_classify_name(u->inl[e->inl + i].function) + 1);
 	hashmap__insert(&u->sym_index, &pos, (uint32_t)u->nsyms++);
 	return e;
 }
@@ -843,6 +903,7 @@ int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged
 		for (size_t k = 0; k < st->n; k++) {
 			const struct sym *e = lookup(u, st->pcs[k]);
 			u->frames[k] = e->f;
+			u->frames[k].pc = st->pcs[k];   /* an eval-loop range's symbol has its first */
 			u->frames[k].trampoline = st->tramps[k];
 			nx += e->ninl + 1;
 		}

@@ -53,6 +53,9 @@ struct mem {
 	size_t pf_buf_cap;
 	struct pf_range *next;  /* ranges to fetch at the next cycle */
 	size_t nnext, next_cap, next_bytes;
+	struct mem_iov *iov;    /* scratch of mem__cycle_begin and mem__readv, kept */
+	size_t *where;
+	size_t iov_cap, where_cap;
 	struct mem *record;     /* live: snapshot receiving every good read */
 	struct region *regions; /* snapshot */
 	int (*src)(void *ctx, uint64_t addr, void *buf, size_t len);   /* source */
@@ -91,6 +94,8 @@ void mem__free(struct mem *m)
 	free(m->pf);
 	free(m->pf_buf);
 	free(m->next);
+	free(m->iov);
+	free(m->where);
 	free(m);
 }
 
@@ -361,14 +366,21 @@ void mem__cycle_begin(struct mem *m)
 		m->pf_buf = xmalloc(total);
 		m->pf_buf_cap = total;
 	}
-	struct mem_iov *iov = xmalloc(m->npf * sizeof(*iov));
+	m->iov = xgrow(m->iov, &m->iov_cap, m->npf, sizeof(*m->iov));
+	struct mem_iov *iov = m->iov;
 	for (size_t i = 0; i < m->npf; i++)
 		iov[i] = (struct mem_iov){ .addr = m->pf[i].addr, .buf = m->pf_buf + m->pf[i].off,
 					   .len = m->pf[i].len };
 	int r = raw_readv(m, iov, m->npf);
 	for (size_t i = 0; i < m->npf; i++)
 		m->pf[i].err = r < 0 ? r : iov[i].err;
-	free(iov);
+	if (m->iov_cap > PF_MAX_RANGES / 4) {   /* a burst of ranges: not kept */
+		free(m->iov);
+		free(m->where);
+		m->iov = NULL;
+		m->where = NULL;
+		m->iov_cap = m->where_cap = 0;
+	}
 }
 
 void mem__cycle_end(struct mem *m)
@@ -383,8 +395,10 @@ int mem__readv(struct mem *m, struct mem_iov *iov, size_t n)
 	if (!m->in_cycle)
 		return raw_readv(m, iov, n);
 	/* Serve what the prefetch holds; read the rest in one batch. */
-	struct mem_iov *miss = xmalloc((n ? n : 1) * sizeof(*miss));
-	size_t *where = xmalloc((n ? n : 1) * sizeof(*where));
+	m->iov = xgrow(m->iov, &m->iov_cap, n ? n : 1, sizeof(*m->iov));
+	m->where = xgrow(m->where, &m->where_cap, n ? n : 1, sizeof(*m->where));
+	struct mem_iov *miss = m->iov;
+	size_t *where = m->where;
 	size_t nmiss = 0;
 	int failed = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -407,8 +421,6 @@ int mem__readv(struct mem *m, struct mem_iov *iov, size_t n)
 		if (!miss[k].err)
 			remember(m, miss[k].addr, miss[k].len);
 	}
-	free(miss);
-	free(where);
 	return r < 0 ? r : failed;
 }
 
@@ -429,6 +441,18 @@ int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len)
 	if (!err)
 		remember(m, addr, len);
 	return err;
+}
+
+const void *mem__borrow(struct mem *m, uint64_t addr, size_t len)
+{
+	if (!m->in_cycle || !len)
+		return NULL;
+	struct pf_range *r = pf_find(m, addr, len);
+	if (!r)
+		return NULL;
+	m->reads++;
+	pf_use(m, r);
+	return m->pf_buf + r->off + (addr - r->addr);
 }
 
 long mem__read_upto(struct mem *m, uint64_t addr, void *buf, size_t min, size_t max)

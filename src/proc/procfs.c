@@ -91,6 +91,20 @@ int procfs_stat(pid_t pid, pid_t tid, struct procfs_stat *out)
 	return n < 0 ? (int)n : procfs_parse_stat(buf, out);
 }
 
+int procfs_thread_runtime(pid_t pid, pid_t tid, uint64_t *ns)
+{
+	char buf[128];
+	ssize_t n = read_task_text(pid, tid, "schedstat", buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	char *end;
+	unsigned long long v = strtoull(buf, &end, 10);
+	if (end == buf)
+		return -EINVAL;
+	*ns = v;
+	return 0;
+}
+
 long procfs_uid(pid_t pid)
 {
 	char buf[4096];

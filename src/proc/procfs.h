@@ -26,6 +26,9 @@ struct procfs_stat {
 int procfs_parse_stat(const char *text, struct procfs_stat *out);
 /* Read /proc/PID/stat (or /proc/PID/task/TID/stat when tid > 0). 0, -ENOENT, -errno. */
 int procfs_stat(pid_t pid, pid_t tid, struct procfs_stat *out);
+/* A thread's time on a CPU so far (ns: the first field of
+ * /proc/PID/task/TID/schedstat). 0, -ENOENT, -errno. */
+int procfs_thread_runtime(pid_t pid, pid_t tid, uint64_t *ns);
 /* Real uid of the process, or -1. */
 long procfs_uid(pid_t pid);
 /* The PID tracing the process (or its thread tid when tid > 0), from the

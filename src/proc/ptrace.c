@@ -48,6 +48,8 @@ struct traced {
 
 struct ptrace_pause {
 	pid_t pid;
+	uint64_t interrupted_ns;        /* clock at the first PTRACE_INTERRUPT */
+	uint64_t stopped_ns;            /* ... once every stop was seen */
 	bool own_child;                 /* pid is cspy's child: leave its exit status alone */
 	struct traced *t;
 	size_t n, cap;
@@ -198,6 +200,8 @@ static int seize(struct ptrace_pause *p, const pid_t *tids, int n, bool check_kn
 		p->t = xgrow(p->t, &p->cap, p->n + 1, sizeof(*p->t));
 		p->t[p->n++] = (struct traced){ .tid = tids[i] };
 	}
+	if (!p->interrupted_ns && p->n > before)
+		p->interrupted_ns = clock_now_ns();
 	for (size_t i = before; i < p->n; i++)
 		ptrace(PTRACE_INTERRUPT, p->t[i].tid, NULL, NULL);
 	if (p->n == 0 && err)
@@ -214,6 +218,7 @@ static int finish_stop(struct ptrace_pause *p, struct ptrace_pause **out)
 	uint64_t deadline = clock_now_ns() + STOP_TIMEOUT_NS;
 	for (size_t i = 0; i < p->n; i++)
 		wait_stop(&p->t[i], deadline, p->own_child && p->t[i].tid == p->pid);
+	p->stopped_ns = clock_now_ns();
 	*out = p;
 	return 0;
 }
@@ -262,8 +267,14 @@ int ptrace_pause__stop_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_p
 
 void ptrace_pause__resume(struct ptrace_pause *p)
 {
+	ptrace_pause__release(p);
+}
+
+uint64_t ptrace_pause__release(struct ptrace_pause *p)
+{
+	uint64_t released_ns = 0;
 	if (!p)
-		return;
+		return 0;
 	for (size_t i = 0; i < p->n; i++) {
 		struct traced *t = &p->t[i];
 		if (!t->stopped) {
@@ -276,12 +287,20 @@ void ptrace_pause__resume(struct ptrace_pause *p)
 				      p->own_child && t->tid == p->pid) == -ESRCH)
 				continue;
 		}
+		released_ns = clock_now_ns();
 		if (ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)t->pending_sig) < 0 &&
 		    errno == ESRCH && !(p->own_child && t->tid == p->pid))
 			reap_dying(t->tid);
 	}
 	free(p->t);
 	free(p);
+	return released_ns;
+}
+
+void ptrace_pause__times(const struct ptrace_pause *p, uint64_t *interrupted_ns, uint64_t *stopped_ns)
+{
+	*interrupted_ns = p->interrupted_ns;
+	*stopped_ns = p->stopped_ns;
 }
 
 static const struct traced *find(const struct ptrace_pause *p, pid_t tid)

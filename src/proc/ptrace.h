@@ -28,8 +28,16 @@ int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out);
  * listing. A thread started since is not paused: its stack is read running.
  * Falls back to ptrace_pause__stop when none of tids can be seized. */
 int ptrace_pause__stop_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_pause **out);
+/* When the first thread was interrupted and when every stop had been seen
+ * (clock_now_ns): the program is held from the first. */
+void ptrace_pause__times(const struct ptrace_pause *p, uint64_t *interrupted_ns, uint64_t *stopped_ns);
 /* Let every thread run again and forget them. Accepts NULL. */
 void ptrace_pause__resume(struct ptrace_pause *p);
+/* The same, returning the clock (clock_now_ns) just before the last thread
+ * was let go, 0 if none was: the end of the time the program was held,
+ * which the return of the resume is not (the thread let go may take this
+ * CPU first). */
+uint64_t ptrace_pause__release(struct ptrace_pause *p);
 /* The thread pointer of a stopped thread (x86-64: fs_base, glibc's pthread_t;
  * see arch_tp_is_thread), for mapping thread ids to TIDs on old Pythons. 0
  * and *tp, or -errno. */

@@ -69,7 +69,7 @@
 #define IS_READ 512             /* bytes of an interpreter state read (next, id, threads) */
 #define MAX_CHUNKS 64
 #define MAX_CHUNK_BYTES (8u << 20)
-#define CHUNK_SLACK 2048        /* bytes read past the current frame */
+#define CHUNK_SLACK 256        /* bytes read past the current frame */
 #define CHUNK_ROOM_MIN 256      /* ... or at least this many, to the end of its page */
 #define PAGE_BYTES 4096
 #define MAX_LINETABLE (4u << 20)
@@ -81,6 +81,7 @@
 #define CODE_SWEEP_NS 1000000000ull     /* old code entries looked for every second */
 #define CODE_MAX_AGE_NS 60000000000ull  /* ... and dropped after a minute unseen */
 #define SCRATCH_KEEP 1024               /* frames the per-sample arrays keep room for */
+#define LINE_CACHE 1024                 /* (code, offset) -> line entries, a power of two */
 
 /* One cached code object. The key fields are compared on every sample. */
 struct code_entry {
@@ -105,7 +106,16 @@ struct raw_frame {
 struct chunk {
 	uint64_t addr;
 	size_t len, cap;
-	uint8_t *data;
+	uint8_t *data;          /* our copy ... */
+	const uint8_t *view;    /* ... or the memory cycle's (mem__borrow): the bytes */
+};
+
+/* A line found in a line table: by the code entry's uid (new at every
+ * rebuild, so a code object replaced at the same address never meets the
+ * lines of the one before) and the instruction's byte offset. */
+struct line_slot {
+	uint64_t uid;           /* 0: empty */
+	int offset, line;
 };
 
 struct code_slot {
@@ -171,13 +181,19 @@ struct pyproc {
 	size_t nraw, raw_cap;
 	uint64_t leaf_instr;            /* resolve_frames: the innermost kept frame's
 					 * instruction address (leaf_instr()), 0: none */
+	struct line_slot *lines;        /* LINE_CACHE, direct-mapped; at the first lookup */
+	uint32_t *r_uniq;               /* resolve_frames' scratch, kept */
+	uint8_t *r_hdrs;
+	struct mem_iov *r_iov;
+	struct code_entry **r_ent;
+	size_t r_uniq_cap, r_hdrs_cap, r_iov_cap, r_ent_cap;
 	struct code_slot *uslots;       /* number_codes' table ... */
 	size_t uslots_cap;
 	uint32_t ustamp;
 	uint64_t *ucode;                /* ... and the distinct code objects */
 	size_t nucode, ucode_cap;
 	struct chunk chunks[MAX_CHUNKS];
-	size_t nchunks;
+	size_t nchunks, chunk_hint;     /* chunk_hint: where read_iframe last found a frame */
 	struct tvisit_slot *tvisit;     /* TVISIT_SLOTS, allocated at the first sample */
 	uint32_t tstamp;
 	size_t work_frames, work_bytes; /* this sample's, against the PYPROC_MAX_SAMPLE_* bounds */
@@ -723,6 +739,11 @@ void pyproc__close(struct pyproc *p)
 	for (size_t i = 0; i < MAX_CHUNKS; i++)
 		free(p->chunks[i].data);
 	free(p->raw);
+	free(p->lines);
+	free(p->r_uniq);
+	free(p->r_hdrs);
+	free(p->r_iov);
+	free(p->r_ent);
 	free(p->uslots);
 	free(p->ucode);
 	free(p->tvisit);
@@ -801,10 +822,17 @@ static bool frame_budget(struct pyproc *p)
 	return ++p->work_frames <= PYPROC_MAX_SAMPLE_FRAMES;
 }
 
+/* The next raw frame's slot (uninitialised); grown by doubling. */
+static struct raw_frame *raw_next(struct pyproc *p)
+{
+	if (p->nraw >= p->raw_cap)
+		p->raw = xgrow(p->raw, &p->raw_cap, p->nraw + 1, sizeof(*p->raw));
+	return &p->raw[p->nraw++];
+}
+
 static void raw_push(struct pyproc *p, struct raw_frame f)
 {
-	p->raw = xgrow(p->raw, &p->raw_cap, p->nraw + 1, sizeof(*p->raw));
-	p->raw[p->nraw++] = f;
+	*raw_next(p) = f;
 }
 
 /* <= 3.10: follow f_back from tstate->frame. *mark (see walk_iframe): 3.10's
@@ -869,7 +897,7 @@ static void read_chunks(struct pyproc *p, uint64_t chunk, uint64_t f)
 			uint64_t need = f - chunk + (uint64_t)L->if_size;
 			uint64_t want = (need + CHUNK_SLACK + 255) & ~(uint64_t)255;
 			uint64_t page_end = ((chunk + need + PAGE_BYTES - 1) & ~(uint64_t)(PAGE_BYTES - 1)) - chunk;
-			if (want > page_end && page_end >= need + CHUNK_ROOM_MIN)
+			if (0 && want > page_end && page_end >= need + CHUNK_ROOM_MIN)
 				want = page_end;
 			if (want < len)
 				len = want;
@@ -877,12 +905,16 @@ static void read_chunks(struct pyproc *p, uint64_t chunk, uint64_t f)
 		if (p->work_bytes + len > PYPROC_MAX_SAMPLE_BYTES)
 			break;          /* frames beyond: read one by one, and bounded */
 		p->work_bytes += len;
-		if (c->cap < len) {
-			c->data = xrealloc(c->data, len);
-			c->cap = len;
+		c->view = mem__borrow(p->mem, chunk, len);
+		if (!c->view) {
+			if (c->cap < len) {
+				c->data = xrealloc(c->data, len);
+				c->cap = len;
+			}
+			if (mem__read(p->mem, chunk, c->data, len) != 0)
+				break;
+			c->view = c->data;
 		}
-		if (mem__read(p->mem, chunk, c->data, len) != 0)
-			break;
 		c->addr = chunk;
 		c->len = len;
 		p->nchunks++;
@@ -895,10 +927,15 @@ static void read_chunks(struct pyproc *p, uint64_t chunk, uint64_t f)
 static int read_iframe(struct pyproc *p, uint64_t addr, uint8_t *buf, size_t len,
 		       const uint8_t **out)
 {
-	for (size_t i = 0; i < p->nchunks; i++) {
+	/* The chunk of the frame before first: a walk stays in a chunk
+	 * for many frames (300 deep spans several). */
+	size_t h = p->chunk_hint < p->nchunks ? p->chunk_hint : 0;
+	for (size_t k = 0; k < p->nchunks; k++) {
+		size_t i = h + k < p->nchunks ? h + k : h + k - p->nchunks;
 		const struct chunk *c = &p->chunks[i];
 		if (addr >= c->addr && addr - c->addr + len <= c->len) {
-			*out = c->data + (addr - c->addr);
+			*out = c->view + (addr - c->addr);
+			p->chunk_hint = i;
 			return 0;
 		}
 	}
@@ -961,11 +998,15 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated, uin
 				*truncated = true;
 				break;
 			}
-			raw_push(p, (struct raw_frame){ .frame = f,
-				 .code = rd_u64(fb, L->if_code) & L->stackref_mask,
-				 .instr = rd_u64(fb, L->if_instr), .owner = owner,
-				 .tlbc = L->if_tlbc_index >= 0 ? rd_i32(fb, L->if_tlbc_index) : 0,
-				 .entry = L->if_is_entry >= 0 && fb[L->if_is_entry] != 0 });
+			/* Filled in place: a 300-deep walk builds no temporaries. */
+			struct raw_frame *rf = raw_next(p);
+			rf->frame = f;
+			rf->code = rd_u64(fb, L->if_code) & L->stackref_mask;
+			rf->instr = rd_u64(fb, L->if_instr);
+			rf->owner = owner;
+			rf->tlbc = L->if_tlbc_index >= 0 ? rd_i32(fb, L->if_tlbc_index) : 0;
+			rf->entry = L->if_is_entry >= 0 && fb[L->if_is_entry] != 0;
+			rf->cstack = 0;
 			pushed = true;
 		} else {
 			/* 3.12+: each eval-loop call pushes a shim under its first
@@ -1075,6 +1116,30 @@ static uint64_t leaf_instr(const struct pyproc *p, const struct raw_frame *rf,
 	return bytes ? bytes + (uint64_t)L->bytes_sval + (uint64_t)offset : 0;
 }
 
+/* The line of the instruction at byte offset in e's code: the last one
+ * looked up in e (a frame that did not move), else the line cache (a leaf
+ * going round a loop), else its line table. */
+static int code_line(struct pyproc *p, struct code_entry *e, int offset)
+{
+	if (offset == e->last_offset)
+		return e->last_line;
+	if (!p->lines)
+		p->lines = xcalloc(LINE_CACHE, sizeof(*p->lines));
+	uint64_t h = (e->pub.uid * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)(uint32_t)offset * 0xff51afd7ed558ccdull);
+	struct line_slot *sl = &p->lines[(h >> 40) & (LINE_CACHE - 1)];
+	int line;
+	if (sl->uid == e->pub.uid && sl->offset == offset) {
+		line = sl->line;
+	} else {
+		line = linetable_addr2line(p->L.lt_kind, e->linetable, e->linetable_len,
+					   e->pub.firstlineno, offset);
+		*sl = (struct line_slot){ e->pub.uid, offset, line };
+	}
+	e->last_offset = offset;
+	e->last_line = line;
+	return line;
+}
+
 static int resolve_frames(struct pyproc *p, struct py_thread *t)
 {
 	p->leaf_instr = 0;
@@ -1085,12 +1150,16 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 		return 0;
 	/* Batch-read every distinct code object's header once, and check it
 	 * against the code cache once. */
-	uint32_t *uniq = xmalloc(n * sizeof(*uniq));
+	p->r_uniq = xgrow(p->r_uniq, &p->r_uniq_cap, n, sizeof(*p->r_uniq));
+	uint32_t *uniq = p->r_uniq;
 	number_codes(p, uniq);
 	size_t nu = p->nucode;
-	uint8_t *hdrs = xmalloc(nu * hsz);
-	struct mem_iov *iov = xmalloc(nu * sizeof(*iov));
-	struct code_entry **ent = xmalloc(nu * sizeof(*ent));
+	p->r_hdrs = xgrow(p->r_hdrs, &p->r_hdrs_cap, nu * hsz, 1);
+	p->r_iov = xgrow(p->r_iov, &p->r_iov_cap, nu, sizeof(*p->r_iov));
+	p->r_ent = xgrow(p->r_ent, &p->r_ent_cap, nu, sizeof(*p->r_ent));
+	uint8_t *hdrs = p->r_hdrs;
+	struct mem_iov *iov = p->r_iov;
+	struct code_entry **ent = p->r_ent;
 	for (size_t k = 0; k < nu; k++)
 		iov[k] = (struct mem_iov){ .addr = p->ucode[k], .buf = hdrs + k * hsz, .len = hsz };
 	int r = mem__readv(p->mem, iov, nu);
@@ -1131,23 +1200,13 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			int64_t d = (int64_t)(rf->instr - base);
 			offset = d < 0 || d > (1 << 28) ? -1 : (int)d;
 		}
-		int line = e->last_line;
-		if (offset != e->last_offset) {
-			line = linetable_addr2line(L->lt_kind, e->linetable, e->linetable_len,
-						   e->pub.firstlineno, offset);
-			e->last_offset = offset;
-			e->last_line = line;
-		}
+		int line = code_line(p, e, offset);
 		if (!t->nframes)
 			p->leaf_instr = leaf_instr(p, rf, hdr, offset);
 		t->frames[t->nframes++] = (struct py_frame){ .code = &e->pub, .line = line,
 			.frame_addr = rf->frame, .entry = rf->entry, .cstack = rf->cstack };
 	}
 out:
-	free(ent);
-	free(hdrs);
-	free(iov);
-	free(uniq);
 	return r;
 }
 
@@ -1800,6 +1859,17 @@ static void scratch_trim(struct pyproc *p, struct py_sample *s)
 		p->uslots = NULL;
 		p->uslots_cap = 0;
 	}
+	if (p->r_uniq_cap > SCRATCH_KEEP || p->r_ent_cap > SCRATCH_KEEP) {
+		free(p->r_uniq);
+		free(p->r_hdrs);
+		free(p->r_iov);
+		free(p->r_ent);
+		p->r_uniq = NULL;
+		p->r_hdrs = NULL;
+		p->r_iov = NULL;
+		p->r_ent = NULL;
+		p->r_uniq_cap = p->r_hdrs_cap = p->r_iov_cap = p->r_ent_cap = 0;
+	}
 	for (size_t i = 0; i < s->cap; i++)
 		if (s->threads[i].cap > SCRATCH_KEEP) {
 			free(s->threads[i].frames);
@@ -1811,7 +1881,7 @@ static void scratch_trim(struct pyproc *p, struct py_sample *s)
 int pyproc__sample(struct pyproc *p, const struct py_view *v, struct py_sample *s, unsigned flags)
 {
 	s->n = 0;
-	p->now_ns = clock_now_ns();
+	p->now_ns = clock_coarse_ns();  /* ages of a second and more: a tick's precision */
 	if (p->now_ns - p->swept_ns >= CODE_SWEEP_NS) {
 		code_cache_sweep(p);
 		scratch_trim(p, s);

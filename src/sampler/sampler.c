@@ -627,7 +627,8 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	 * needs the registers of every thread shown: with --native --idle,
 	 * all of them. */
 	bool native = s->c.native && !s->c.nonblocking;
-	struct snap_req r = { .flags = flags, .native = native, .regs = s->c.classify };
+	struct snap_req r = { .flags = flags, .native = native, .regs = s->c.classify,
+		.prewarm = true };
 	if (s->c.async_tasks) {
 		r.after_read = async_after_read;
 		r.after_read_arg = s;
@@ -639,7 +640,10 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	int err = snapshot__take(&t->snap, &r, &s->snap, &s->pstats);
 	s->st.pauses = s->pstats.pauses;
 	s->st.paused_ns = s->pstats.paused_ns;
+	s->st.pause_stop_ns = s->pstats.stop_ns;
+	s->st.pause_read_ns = s->pstats.read_ns;
 	s->st.gil_retries = s->pstats.gil_retries;
+	s->st.pause_retries = s->pstats.retries;
 	if (err == -EPERM && !s->c.nonblocking &&
 	    perm_traced(t->snap.pid, s->st.gave_up, sizeof(s->st.gave_up)) > 0) {
 		/* Traced by another process since the start: every pause would
@@ -763,6 +767,10 @@ static void update_status(struct sampler *s, uint64_t now)
 		nogil += t->alive && t->gil == 0;
 	}
 	s->st.vm_reads = reads;
+	s->st.pause_p50_us = snap_stats__hold_us(&s->pstats, 0.5);
+	s->st.pause_p90_us = snap_stats__hold_us(&s->pstats, 0.9);
+	s->st.pause_p99_us = snap_stats__hold_us(&s->pstats, 0.99);
+	s->st.pause_max_us = snap_stats__hold_us(&s->pstats, 1.0);
 	if (s->c.memory)
 		memory_status(s);
 	s->st.tlbc_frames = tlbc;

@@ -46,8 +46,13 @@ struct sampler_status {
 	uint64_t first_sample_ns;       /* CLOCK_MONOTONIC of the first sample, 0 if none */
 	uint64_t first_sample_cpu_ns;   /* cpu_ns once the first sample was taken (start-up cost) */
 	uint64_t pauses;        /* blocking mode: pauses of a process's threads */
-	uint64_t paused_ns;     /* ... and their total length, first stop to last resume */
+	uint64_t paused_ns;     /* ... and their total length, first interrupt to last resume */
+	uint64_t pause_stop_ns; /* ... of which the threads took to stop */
+	uint64_t pause_read_ns; /* ... and the reads in the pause took */
+	unsigned pause_p50_us, pause_p90_us, pause_p99_us, pause_max_us;  /* their lengths' spread
+				 * (µs, up to 2,000: that long or more) */
 	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
+	uint64_t pause_retries; /* a thread stopped while making a frame current: paused again */
 	uint64_t tlbc_frames;   /* frames found in a thread-local bytecode copy (3.14t) */
 	int nogil_processes;    /* targets alive running without a GIL (free-threaded) */
 	int max_nogil_processes;        /* ... the most at any time */

@@ -19,11 +19,19 @@
 
 #include "arch/arch.h"
 #include "native/unwind.h"
+#include "proc/procfs.h"
 #include "proc/ptrace.h"
 #include "proc/threadstate.h"
 #include "python/locals.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
+
+/* A pause this long after the last one first reads without pausing. */
+#define PREWARM_NS 2000000ull
+/* A pause that stopped a thread in the middle of making a frame current is
+ * taken again this many times at most (stopped_mid_update). */
+#define PAUSE_RETRIES 1
+#define RETRY_WAIT_NS 2000000ull
 
 int snap_target__open(pid_t pid, struct snap_target *t, char *why, size_t whylen)
 {
@@ -125,25 +133,98 @@ static int read_in(const struct snap_target *t, const struct snap_req *r, const 
 	return err;
 }
 
+/* Did the pause stop a thread where its own stack cannot be read (no frame
+ * at all: -EFAULT)? A thread is stopped at any instruction, also inside
+ * the few between an interpreter's making a new frame current and filling
+ * it in (3.12: _PyEval_EvalFrameDefault sets tstate->cframe to a C-stack
+ * cframe whose current_frame is not set yet; a C function calling a Python
+ * key 20,000 times per sorted() sits there about 1 % of the time). A
+ * moment later it is past them: such a pause is taken again, at most
+ * PAUSE_RETRIES times. */
+static pid_t stopped_mid_update(const struct snapshot *s, const struct ptrace_pause *pause)
+{
+	for (size_t i = 0; i < s->sample.n; i++) {
+		const struct py_thread *th = &s->sample.threads[i];
+		if (th->err == -EFAULT && !th->nframes && !th->skipped && th->tid &&
+		    ptrace_pause__running(pause, th->tid) == 1)
+			return th->tid;
+	}
+	return 0;
+}
+
+/* Wait (up to RETRY_WAIT_NS) until tid, let go, has run: paused again at
+ * once, or on a busy machine within 50 us, it had often not run a single
+ * instruction since (it waits for a CPU), and was met in the same place. */
+static void wait_ran(pid_t pid, pid_t tid, uint64_t before)
+{
+	uint64_t end = clock_now_ns() + RETRY_WAIT_NS, now;
+	struct timespec ts = { 0, 20000 };
+	do {
+		nanosleep(&ts, NULL);
+		if (procfs_thread_runtime(pid, tid, &now) != 0 || now != before)
+			return;
+	} while (clock_now_ns() < end);
+}
+
 /* Pause tids (NULL: every thread of the process, listed now), read, resume. */
 static int paused_read(const struct snap_target *t, const struct snap_req *r, const pid_t *tids,
 		       int ntids, bool states, unsigned flags, struct snapshot *s,
 		       struct snap_stats *st)
 {
 	struct ptrace_pause *pause = NULL;
-	uint64_t paused_at = clock_now_ns();
-	int err = tids ? ptrace_pause__stop_tids(t->pid, tids, ntids, &pause)
-		       : ptrace_pause__stop(t->pid, &pause);
-	if (err)
-		return err;
-	struct py_view v = { .tasks = t->tasks, .states = states, .pause = pause };
-	err = read_in(t, r, &v, flags, s);
-	ptrace_pause__resume(pause);
-	if (st) {
-		st->pauses++;
-		st->paused_ns += clock_now_ns() - paused_at;
+	uint64_t now = clock_now_ns();
+	if (r->prewarm && now - s->paused_at_ns > PREWARM_NS) {
+		/* Caches gone cold since the last pause (100 Hz: every cache,
+		 * page walk and branch of this read is cold): read once without
+		 * pausing, so that the read in the pause is a warm one. */
+		struct py_view v = { .tasks = t->tasks, .states = states };
+		(void)pyproc__sample(t->pp, &v, &s->sample, flags);
 	}
-	return err;
+	s->paused_at_ns = now;
+	int err;
+	for (int attempt = 0;; attempt++) {
+		err = tids ? ptrace_pause__stop_tids(t->pid, tids, ntids, &pause)
+			   : ptrace_pause__stop(t->pid, &pause);
+		if (err)
+			return err;
+		struct py_view v = { .tasks = t->tasks, .states = states, .pause = pause };
+		err = read_in(t, r, &v, flags, s);
+		uint64_t read_ns = clock_now_ns(), interrupted_ns, stopped_ns;
+		ptrace_pause__times(pause, &interrupted_ns, &stopped_ns);
+		pid_t torn = err ? 0 : stopped_mid_update(s, pause);
+		bool again = torn && attempt < PAUSE_RETRIES;
+		uint64_t ran = 0;
+		if (again && procfs_thread_runtime(t->pid, torn, &ran) != 0)
+			ran = UINT64_MAX;
+		uint64_t released_ns = ptrace_pause__release(pause);
+		if (st && interrupted_ns && released_ns) {
+			st->pauses++;
+			st->paused_ns += released_ns - interrupted_ns;
+			st->stop_ns += stopped_ns - interrupted_ns;
+			st->read_ns += read_ns - stopped_ns;
+			uint64_t us = (released_ns - interrupted_ns) / 1000;
+			st->hold_us[us < SNAP_HOLD_BUCKETS ? us : SNAP_HOLD_BUCKETS - 1]++;
+			st->retries += again;
+		}
+		if (!again)
+			return err;
+		locals_release(s);
+		if (ran != UINT64_MAX)
+			wait_ran(t->pid, torn, ran);
+	}
+}
+
+unsigned snap_stats__hold_us(const struct snap_stats *st, double q)
+{
+	if (!st->pauses)
+		return 0;
+	uint64_t want = (uint64_t)(q * (double)st->pauses + 0.5), seen = 0;
+	for (unsigned i = 0; i < SNAP_HOLD_BUCKETS; i++) {
+		seen += st->hold_us[i];
+		if (seen >= want && seen)
+			return i;
+	}
+	return SNAP_HOLD_BUCKETS - 1;
 }
 
 /* The TID of the thread owning the GIL in a sample, 0 if none. */

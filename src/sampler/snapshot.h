@@ -72,6 +72,10 @@ struct snap_req {
 	pid_t locals_tid;       /* with locals: only this thread's; 0: every thread's */
 	bool regs;              /* with a pause: each stopped thread's registers into
 				 * snapshot.regs (the python/native/system split) */
+	bool prewarm;           /* a pause 2 ms or more after the previous one first reads
+				 * the stacks without pausing (once), so that the read in
+				 * the pause finds cspy's caches warm: at 100 Hz it held the
+				 * program twice as long without */
 	unsigned stall_ms;      /* tests: stay paused this long before reading */
 	/* Called right after the stacks were read (in the pause, if any, before
 	 * native unwinding), with them: what must see the process as they do
@@ -108,15 +112,27 @@ struct snapshot {
 	struct snap_regs *regs;
 	size_t nregs, regs_cap;
 	pid_t *run;                     /* private: the running threads' TIDs */
+	uint64_t paused_at_ns;          /* private: when the last pause began */
 	size_t run_cap;
 };
 
+#define SNAP_HOLD_BUCKETS 2001
 /* What the pauses cost, added to by every take (may be NULL). */
 struct snap_stats {
 	uint64_t pauses;        /* pauses of a process's threads */
-	uint64_t paused_ns;     /* their total length, first stop to last resume */
+	uint64_t paused_ns;     /* their total length, first interrupt to last resume */
+	uint64_t stop_ns;       /* ... of which from the first interrupt to the last stop seen */
+	uint64_t read_ns;       /* ... and reading (stacks, registers; --native: unwinding) */
 	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
+	uint64_t retries;       /* a thread stopped while making a frame current: redone */
+	/* the pauses by length in microseconds (the last: that long or more),
+	 * for their median and tail (snap_stats__hold_us) */
+	uint32_t hold_us[SNAP_HOLD_BUCKETS];
 };
+
+/* The length in microseconds that share q (0..1) of the pauses counted in
+ * st did not exceed (the median: 0.5); 0 without pauses. */
+unsigned snap_stats__hold_us(const struct snap_stats *st, double q);
 
 /* Take one snapshot of t into *out. Returns 0, or the error of the pause
  * (-EPERM/-EACCES, -ESRCH: gone), or of the read (see pyproc__sample). */

@@ -10,5 +10,8 @@
 
 /* CLOCK_MONOTONIC, in ns. */
 uint64_t clock_now_ns(void);
+/* CLOCK_MONOTONIC_COARSE, in ns: the last scheduler tick's time (a few ms
+ * behind), read in a few ns; for ages of seconds read at every sample. */
+uint64_t clock_coarse_ns(void);
 
 #endif

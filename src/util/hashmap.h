@@ -79,6 +79,27 @@ static inline uint64_t hashmap_fnv(uint64_t h, const void *data, size_t n)
 		h = (h ^ p[i]) * 1099511628211ull;
 	return h;
 }
+/* A hash of n 32-bit words (a stack's frame ids), continuing from h: two
+ * words per multiply (FNV-1a takes one per byte: a 300-frame stack was 1,200
+ * dependent multiplies per sample), rotated so that every bit reaches the
+ * low ones, and finished with murmur3's mixer. */
+static inline uint64_t hashmap_words(uint64_t h, const uint32_t *w, size_t n)
+{
+	size_t i = 0;
+	for (; i + 2 <= n; i += 2) {
+		uint64_t x = (uint64_t)w[i] | (uint64_t)w[i + 1] << 32;
+		h = (((h << 27) | (h >> 37)) ^ x) * 0x9e3779b97f4a7c15ull;
+	}
+	if (i < n)
+		h = (((h << 27) | (h >> 37)) ^ w[i]) * 0x9e3779b97f4a7c15ull;
+	h ^= (uint64_t)n;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
 /* FNV-1a of a C string (without its terminator), from HASHMAP_FNV0. */
 uint64_t hashmap_fnv_str(const char *s);
 

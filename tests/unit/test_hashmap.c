@@ -98,11 +98,50 @@ static void test_fnv(void)
 	CHECK(hashmap_fnv(hashmap_fnv(HASHMAP_FNV0, "foo", 3), "bar", 3) == hashmap_fnv_str("foobar"));
 }
 
+/* hashmap_words: stacks that differ in one frame id (also only in its high
+ * bit), in order, or in length by trailing zeros hash apart; the low bits a
+ * table uses spread: 20,000 stacks of 22 ids that differ only in the leaf
+ * reach at least 90 % of the distinct buckets of 32,768 random ones. */
+static void test_words(void)
+{
+	uint32_t a[22], b[22];
+	for (int i = 0; i < 22; i++)
+		a[i] = (uint32_t)(100 + i);
+	uint64_t h = hashmap_words(HASHMAP_FNV0, a, 22);
+	CHECK(h == hashmap_words(HASHMAP_FNV0, a, 22));
+	for (int i = 0; i < 22; i++) {
+		memcpy(b, a, sizeof(a));
+		b[i] ^= 1;
+		CHECK(hashmap_words(HASHMAP_FNV0, b, 22) != h);
+		b[i] = a[i] ^ 0x80000000u;
+		CHECK(hashmap_words(HASHMAP_FNV0, b, 22) != h);
+	}
+	memcpy(b, a, sizeof(a));
+	b[3] = a[4];
+	b[4] = a[3];
+	CHECK(hashmap_words(HASHMAP_FNV0, b, 22) != h);
+	uint32_t z[3] = { 5, 0, 0 };
+	CHECK(hashmap_words(HASHMAP_FNV0, z, 1) != hashmap_words(HASHMAP_FNV0, z, 2));
+	CHECK(hashmap_words(HASHMAP_FNV0, z, 2) != hashmap_words(HASHMAP_FNV0, z, 3));
+	static uint8_t seen[32768];
+	memset(seen, 0, sizeof(seen));
+	size_t filled = 0;
+	for (uint32_t leaf = 0; leaf < 20000; leaf++) {
+		a[21] = leaf;
+		size_t k = (size_t)(hashmap_words(HASHMAP_FNV0, a, 22) & 32767);
+		filled += !seen[k];
+		seen[k] = 1;
+	}
+	/* 32768 * (1 - exp(-20000 / 32768)) = 14,960 expected */
+	CHECK(filled >= 13500);
+}
+
 int main(void)
 {
 	TEST_RUN(test_spread);
 	TEST_RUN(test_clash);
 	TEST_RUN(test_same_hash_walk);
 	TEST_RUN(test_fnv);
+	TEST_RUN(test_words);
 	return TEST_REPORT();
 }

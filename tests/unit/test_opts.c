@@ -188,9 +188,9 @@ static const struct tcase cases[] = {
 	{ { "-r", "250", "-d", "1.5", "-p", "1" }, 0, "", "pid=1 rate=250 duration=1.5 |" },
 	{ { "--rate=0.001", "--duration=0.001", "-p", "1" }, 0, "",
 	  "pid=1 rate=0.001 duration=0.001 |" },
-	{ { "--rate", "1e6", "-p", "1" }, 0,
-	  "cspy> --rate 1e6 is more than cspy can sample: capped at 100000 samples a second "
-	  "(about 10000 a second can be kept up for long)\n", "pid=1 rate=100000 |" },
+	{ { "--rate", "1e7", "-p", "1" }, 0,
+	  "cspy> --rate 1e7 is more than cspy can sample: capped at 1000000 samples a second "
+	  "(about 10000 a second can be kept up for long)\n", "pid=1 rate=1e+06 |" },
 	{ { "-r", "0", "-p", "1" }, -EINVAL, E "invalid --rate '0'\n", NULL },
 	{ { "-r", "fast", "-p", "1" }, -EINVAL, E "invalid --rate 'fast'\n", NULL },
 	{ { "-d", "-1", "-p", "1" }, -EINVAL, E "invalid --duration '-1'\n", NULL },

@@ -258,6 +258,46 @@ static void test_thread_exit_moves_last(void)
 	profile__free(p);
 }
 
+/* The last stack of each thread is compared before hashing: a stack one
+ * frame shorter or with another leaf, another thread's same frames, and a
+ * stack id that a thread's exit freed and another stack took, are each
+ * their own stack. */
+static void test_last_stack(void)
+{
+	struct profile *p = profile__new();
+	uint32_t f[3] = { profile__frame(p, "a", "a.py", "a.py", 1, PROF_FRAME_PYTHON),
+			  profile__frame(p, "b", "a.py", "a.py", 2, PROF_FRAME_PYTHON),
+			  profile__frame(p, "c", "a.py", "a.py", 3, PROF_FRAME_PYTHON) };
+	uint32_t other[2] = { f[0], f[2] };
+	uint32_t t0 = profile__thread(p, 7, 70, "worker 1", "cmd");
+	uint32_t t1 = profile__thread(p, 7, 71, "worker 2", "cmd");
+	uint32_t s0 = profile__add(p, t0, f, 2, 0, 1);
+	CHECK_INT(profile__add(p, t0, f, 2, 1, 1), s0);
+	uint32_t s1 = profile__add(p, t0, f, 1, 2, 1);
+	uint32_t s2 = profile__add(p, t0, other, 2, 3, 1);
+	uint32_t s3 = profile__add(p, t1, f, 2, 4, 1);
+	CHECK(s1 != s0 && s2 != s0 && s2 != s1 && s3 != s0);
+	CHECK_INT(profile__add(p, t0, f, 2, 5, 1), s0);
+	CHECK_INT(profile__stack_at(p, s0)->count, 3);
+	CHECK_INT(profile__stack_at(p, s3)->count, 1);
+	/* t1's exit merges nothing (a new lane): t0 then leaves (a, b) in
+	 * the lane too, and its stack ids are freed and taken again. */
+	profile__thread_exit(p, t1);
+	uint32_t t2 = profile__thread(p, 7, 72, "worker 3", "cmd");
+	uint32_t s4 = profile__add(p, t2, f, 3, 6, 1);
+	profile__thread_exit(p, profile__thread(p, 7, 70, "", "cmd"));
+	t2 = profile__thread(p, 7, 72, "", "cmd");
+	uint32_t s5 = profile__add(p, t2, f, 2, 7, 1);
+	CHECK(s5 != s4);
+	const struct prof_stack *st = profile__stack_at(p, s5);
+	CHECK(st && st->thread == t2 && st->n == 2 && st->count == 1);
+	CHECK_INT(profile__add(p, t2, f, 3, 8, 1), s4);
+	CHECK_INT(profile__stack_at(p, s4)->count, 2);
+	CHECK_INT(stack_sum(p, (int)t2), 3);
+	CHECK_INT(stack_sum(p, -1), 9);
+	profile__free(p);
+}
+
 static void test_lane_cap(void)
 {
 	struct profile *p = profile__new();
@@ -413,6 +453,7 @@ int main(void)
 	TEST_RUN(test_thread_pattern);
 	TEST_RUN(test_thread_exit);
 	TEST_RUN(test_thread_exit_moves_last);
+	TEST_RUN(test_last_stack);
 	TEST_RUN(test_lane_cap);
 	TEST_RUN(test_filter);
 	TEST_RUN(test_formats);

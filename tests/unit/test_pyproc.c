@@ -221,6 +221,46 @@ static void test_311_walk(void)
 	pyproc__close(p);
 }
 
+/* The line cache (per code object and instruction offset): a leaf going
+ * back and forth between two lines reads its line table once per line, and
+ * a code object replaced at the same address, its frame at an offset seen
+ * before, shows the new object's lines, not the cached ones. */
+static void test_line_cache(void)
+{
+	struct pyproc *p = setup(0x030b07f0);
+	put64(TSTATE + L.ts_cframe, CFRAME);
+	/* Two entries of 2 code units, NO_COLUMNS, line +1 each. */
+	static const uint8_t tab[] = { 0x80 | (13 << 3) | 1, 0x02, 0x80 | (13 << 3) | 1, 0x02 };
+	uint64_t code = 0x51000, f = CHUNK + 24;
+	make_code(code, "loop", "/app/a.py", 10, tab, sizeof(tab));
+	uint8_t chunk[4096] = { 0 };
+	uint64_t size = sizeof(chunk), zero = 0;
+	memcpy(chunk + 8, &size, 8);
+	memcpy(chunk + (f - CHUNK) + L.if_code, &code, 8);
+	memcpy(chunk + (f - CHUNK) + L.if_previous, &zero, 8);
+	put64(CFRAME + L.cframe_current, f);
+	put64(TSTATE + L.ts_datastack_chunk, CHUNK);
+	const int offsets[] = { 0, 4, 0, 4, 0 }, lines[] = { 11, 12, 11, 12, 11 };
+	struct py_sample s = { 0 };
+	for (int round = 0; round < 2; round++) {
+		if (round == 1)         /* freed; another code object at its address */
+			make_code(code, "other", "/app/b.py", 100, tab, sizeof(tab));
+		for (int i = 0; i < 5; i++) {
+			uint64_t instr = code + (uint64_t)L.co_code_adaptive + (uint64_t)offsets[i];
+			memcpy(chunk + (f - CHUNK) + L.if_instr, &instr, 8);
+			put(CHUNK, chunk, sizeof(chunk));
+			CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
+			CHECK(s.n == 1 && s.threads[0].nframes == 1);
+			if (s.n == 1 && s.threads[0].nframes == 1) {
+				CHECK_INT(s.threads[0].frames[0].line, lines[i] + 90 * round);
+				CHECK_STR(s.threads[0].frames[0].code->name, round ? "other" : "loop");
+			}
+		}
+	}
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
 /* Lay out 3.11+ frames in one datastack chunk: frame i at slot i, with
  * previous = frame i-1 (i = 0 the bottom), code 0x50000 + 0x1000 * i, or
  * a shim frame (owner 3) where shim[i]; is_entry (3.11) where entry[i]. */
@@ -969,6 +1009,7 @@ static void test_exception_and_gc(void)
 int main(void)
 {
 	TEST_RUN(test_311_walk);
+	TEST_RUN(test_line_cache);
 	TEST_RUN(test_validate);
 	TEST_RUN(test_27_walk);
 	TEST_RUN(test_entry_flags);

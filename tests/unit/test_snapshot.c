@@ -106,6 +106,19 @@ static void test_pause_resumes(void)
 	CHECK_INT(st.pauses, 3);
 	CHECK_INT(mem__reads(mem), 3 * once);
 	CHECK(runs_on(pid));
+	/* prewarm: the first pause (none before) reads once without pausing too */
+	r.prewarm = true;
+	s.paused_at_ns = 0;
+	CHECK_INT(snapshot__take(&t, &r, &s, &st), err);
+	CHECK_INT(st.pauses, 4);
+	CHECK_INT(mem__reads(mem), 5 * once);
+	uint64_t counted = 0;
+	for (unsigned i = 0; i < SNAP_HOLD_BUCKETS; i++)
+		counted += st.hold_us[i];
+	CHECK_INT(counted, 4);          /* every pause in the spread */
+	CHECK(snap_stats__hold_us(&st, 1.0) >= snap_stats__hold_us(&st, 0.5));
+	CHECK(snap_stats__hold_us(&st, 1.0) * 1000ull <= st.paused_ns);   /* the longest is in the total */
+	CHECK(runs_on(pid));
 	snapshot__release(&s);
 	threadstate__free(t.tasks);
 	pyproc__close(t.pp);
