@@ -2,7 +2,7 @@
 """`make bench`: cspy's costs and accuracy on fixed workloads, as markdown.
 
     python3 bench/run.py [--smoke] [--out DIR] [--pythons 3.12,3.11] [--no-austin]
-                         [--only cpumix,...] [--no-dump]
+                         [--only cpumix,...,peers] [--no-dump]
 
 Full mode (the default; 20-30 minutes on a 2-core machine) writes
 bench/results/bench.md (and bench.json, and dump.md from bench/dump_time.py).
@@ -1238,6 +1238,24 @@ def main():
         except (OSError, subprocess.TimeoutExpired) as e:
             counter.case('pool_cost.py', False, str(e))
 
+    # Side by side with CPython 3.15's sampler and Austin (bench/peers.py,
+    # results/peers.md; --only peers runs it alone).
+    peers_text = ''
+    if not only or 'peers' in only:
+        wait_quiet()
+        try:
+            p = subprocess.run([sys.executable, os.path.join(REPO, 'bench', 'peers.py')] +
+                               (['--smoke'] if OPTS.smoke else ['--out', out_dir]) +
+                               (['--pythons', OPTS.pythons] if OPTS.pythons else []),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                               timeout=1800, cwd=REPO, env=dict(os.environ, BUILD=build_dir()))
+            peers_text = p.stdout.strip()
+            counter.case('peers.py', p.returncode == 0 and '\n0 passed' not in peers_text and
+                         ' 0 failed' in peers_text,
+                         'status %s: %s' % (p.returncode, (p.stderr.strip() or peers_text)[-300:]))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            counter.case('peers.py', False, str(e))
+
     # The report.
     took = time.time() - t_start
     cpu, ncpu, kernel = machine()
@@ -1326,6 +1344,11 @@ def main():
         L += ['## The python/native/system split (`bench/split_cost.py`)', '', split_text, '']
     if pool_text:
         L += ['## Many processes: `--subprocesses` on a pool of 32 (`bench/pool_cost.py`)', '', pool_text, '']
+    if peers_text:
+        # Its own title dropped, its sections one level down.
+        L += ['## Side by side with CPython 3.15\'s sampler and Austin (`bench/peers.py`)', ''] + [
+            '#' + ln if ln.startswith('## ') else ln for ln in peers_text.splitlines()[2:]
+            if not re.match(r'^\d+ passed, \d+ failed$', ln)] + ['']
     L += ['## Matrix and pruning', '',
           'Full run, on every Python: the CPU mix in attach mode at every rate (100 Hz, 1 kHz, 10 kHz, max = '
           '`-r %d`) × blocking/`--nonblocking`, in launch mode at 100 Hz (both), 1 kHz (both), 10 kHz and max '

@@ -13,6 +13,8 @@
 #   3.14t/ 3.15t/   free-threaded builds (--disable-gil, shared libpython)
 #   3.15/           a shared build (--enable-shared, as pyenv and uv build it)
 #   failed/NAME     why NAME could not be provisioned (the e2e tiers report it)
+#   sid/opt/austin/ Debian unstable's austin package unpacked in the root, run there
+#                   through bin/debian-austin (bench/peers.py; austin.failed: why not)
 #   manifest        one line per interpreter: label, kind, executable, root
 # The CPython sources come from $CSPY_CPYTHON_SRC (default: ../shared/cpython
 # beside the checkout).
@@ -57,6 +59,32 @@ provision_sid() {
 		{ fail sid "apt-get in the Debian root failed (see $log)"; return 1; }
 	apt_sid clean >>"$log" 2>&1
 	touch "$cache/sid/.done"
+}
+
+# --- Austin, the benchmark's peer (bench/peers.py) --------------------------
+# Debian unstable's austin (3.7.0, upstream's newest release: CPython 3.8-3.13)
+# needs unstable's libc, so it lives in the root. Its package cannot be
+# installed there (it depends on python3 << 3.14 for scripts the benchmark
+# does not use): its libraries are installed and the package is unpacked.
+provision_austin() {
+	local log=$cache/logs/austin.log dir=/opt/austin
+	[ -e "$cache/sid$dir/.done" ] && return 0
+	rm -f "$cache/austin.failed"
+	if [ ! -e "$cache/sid/.done" ]; then
+		echo "no Debian root (see $cache/failed/sid)" >"$cache/austin.failed"; return 1
+	fi
+	(
+		set -e
+		apt_sid update
+		libs=$(chroot "$cache/sid" apt-cache show --no-all-versions austin | sed -n 's/^Depends: //p' |
+			tr ',' '\n' | sed 's/[(|].*//; s/ //g' | grep -v '^python3$')
+		# shellcheck disable=SC2086
+		apt_sid install -y --no-install-recommends $libs
+		rm -rf "$cache/sid$dir" && mkdir -p "$cache/sid$dir"
+		chroot "$cache/sid" sh -c "cd $dir && apt-get -o APT::Sandbox::User=root download austin &&
+			dpkg-deb -x austin_*.deb . && rm -f austin_*.deb && ./usr/bin/austin --version"
+	) >"$log" 2>&1 || { echo "apt-get in the Debian root failed (see $log)" >"$cache/austin.failed"; return 1; }
+	touch "$cache/sid$dir/.done"
 }
 
 # --- builds from source ---------------------------------------------------
@@ -136,6 +164,7 @@ write_manifest() {
 			printf 'debian-%s\t%s\t%s\t%s\n' "$exe" "$kind" "$cache/bin/debian-$exe" "$cache/sid" >>"$m"
 		done
 	fi
+	[ -e "$cache/sid/opt/austin/.done" ] && write_wrapper debian-austin /opt/austin/usr/bin/austin
 	local name exe
 	for name in 3.14t 3.15t 3.15; do
 		[ -e "$cache/$name/.done" ] || continue
@@ -158,6 +187,7 @@ if [ $list_only = 0 ]; then
 	provision_build 3.15t 3.15.0rc1 --enable-shared --disable-gil
 	provision_build 3.15 3.15.0rc1 --enable-shared
 	wait $sid_pid
+	provision_austin
 	echo "pythons: provisioned in $(($(date +%s) - start)) s, cache $cache"
 fi
 write_manifest
