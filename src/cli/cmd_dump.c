@@ -40,6 +40,7 @@
 #include "util/xalloc.h"
 
 #define MAX_PROCS 1024
+#define MAX_SCAN_PROCS 32768    /* the processes of /proc the scan for descendants looks at */
 #define NONBLOCKING_TRIES 5
 
 struct dump_config {
@@ -207,26 +208,29 @@ static int parse(int argc, char **argv, struct dump_config *c)
 	return args_check_native(c->native, c->nonblocking);
 }
 
-/* Descendants of root, breadth first, each once, with their parents. */
+/* Descendants of root, breadth first, each once, with their parents: the
+ * tree from one pass over /proc (procfs_parents), not one per process. */
 static size_t descendants(pid_t root, pid_t *pids, pid_t *parents, size_t max)
 {
 	size_t n = 0;
 	pids[n] = root;
 	parents[n++] = 0;
-	pid_t *kids = xmalloc(MAX_PROCS * sizeof(*kids));
+	struct procfs_parent *all = xmalloc(MAX_SCAN_PROCS * sizeof(*all));
+	int na = procfs_parents(NULL, 0, all, MAX_SCAN_PROCS);
 	for (size_t i = 0; i < n && n < max; i++) {
-		int k = procfs_children(pids[i], kids, MAX_PROCS);
-		for (int j = 0; j < k && n < max; j++) {
+		for (int j = 0; j < na && n < max; j++) {
+			if (all[j].ppid != pids[i])
+				continue;
 			bool seen = false;
 			for (size_t s = 0; s < n; s++)
-				seen |= pids[s] == kids[j];
+				seen |= pids[s] == all[j].pid;
 			if (!seen) {
-				pids[n] = kids[j];
+				pids[n] = all[j].pid;
 				parents[n++] = pids[i];
 			}
 		}
 	}
-	free(kids);
+	free(all);
 	return n;
 }
 

@@ -237,25 +237,6 @@ int procfs_pid_nested(pid_t pid)
 	return err == 0 && levels > 1;
 }
 
-int procfs_children(pid_t pid, pid_t *out, int max)
-{
-	DIR *d = opendir("/proc");
-	if (!d)
-		return -errno;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) && n < max) {
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		struct procfs_stat st;
-		pid_t p = (pid_t)atoi(e->d_name);
-		if (procfs_stat(p, 0, &st) == 0 && st.ppid == pid)
-			out[n++] = p;
-	}
-	closedir(d);
-	return n;
-}
-
 static int parent_cmp(const void *a, const void *b)
 {
 	pid_t x = ((const struct procfs_parent *)a)->pid, y = ((const struct procfs_parent *)b)->pid;

@@ -56,9 +56,6 @@ int procfs_thread_nspid(pid_t pid, pid_t tid, pid_t *inner, int *levels);
  * more than one id; 0 when the same (or no NSpid: a kernel without nested
  * ids); -errno when the process is gone. */
 int procfs_pid_nested(pid_t pid);
-/* Direct children of pid, found by scanning /proc for its ppid.
- * Returns count (<= max) or -errno. */
-int procfs_children(pid_t pid, pid_t *out, int max);
 /* Every process's parent, in one pass over /proc: up to max pairs into
  * out, sorted by pid. A scan for the descendants of many processes reads
  * this once, not /proc per process. The nprev pairs of prev (sorted, e.g.
