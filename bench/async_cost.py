@@ -144,7 +144,7 @@ def run(py, ntasks, extra, seconds, rate, tmp):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--smoke', action='store_true')
-    ap.add_argument('--pythons', default='3.12,3.14')
+    ap.add_argument('--pythons', help='minor versions (default 3.12,3.14; --smoke: 3.12)')
     ap.add_argument('--tasks', default='100,10000')
     ap.add_argument('--seconds', type=float)
     ap.add_argument('--rate', type=int, default=1000)
@@ -160,7 +160,7 @@ def main():
          '| pending-task samples |',
          '|' + '---|' * 12]
     try:
-        for minor in opts.pythons.split(','):
+        for minor in (opts.pythons or ('3.12' if opts.smoke else '3.12,3.14')).split(','):
             py = python(minor)
             if not py:
                 L.append('| %s | – | not installed | | | | | | | |' % minor)

@@ -48,6 +48,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKLOADS = os.path.join(REPO, 'bench', 'workloads')
 RESULTS = os.path.join(REPO, 'bench', 'results')
 WANTED = ['2.7', '3.8', '3.11', '3.12', '3.13', '3.14', '3.15', '3.14t']
+# The smoke run only proves every case runs: the oldest, a 3.11+ frame
+# family, the newest and free-threaded (make test's end-to-end tiers read
+# every interpreter).
+SMOKE_WANTED = ['2.7', '3.12', '3.15', '3.14t']
 MAX_RATE = 1000000                 # "as fast as possible" (--rate's cap)
 RATE_NAMES = {100: '100 Hz', 1000: '1 kHz', 10000: '10 kHz', MAX_RATE: 'max'}
 
@@ -186,7 +190,7 @@ def interpreters():
     spec.loader.exec_module(e2e)
     os.environ['CSPY_CHROOT_BIND'] = REPO
     cands += [exe for exe, _, _ in e2e.provisioned([])]
-    wanted = OPTS.pythons.split(',') if OPTS.pythons else WANTED
+    wanted = OPTS.pythons.split(',') if OPTS.pythons else SMOKE_WANTED if OPTS.smoke else WANTED
     found = {}
     for py in cands:
         try:
@@ -993,7 +997,7 @@ def main():
     ap.add_argument('--smoke', action='store_true', default=os.environ.get('BENCH_SMOKE') == '1')
     ap.add_argument('--out', help='directory for bench.md (default: bench/results, or a temporary '
                     'directory with --smoke)')
-    ap.add_argument('--pythons', help='minor versions, e.g. 3.12,3.11 (default %s)' % ','.join(WANTED))
+    ap.add_argument('--pythons', help='minor versions, e.g. 3.12,3.11 (default %s; --smoke: %s)' % (','.join(WANTED), ','.join(SMOKE_WANTED)))
     ap.add_argument('--only', help='workloads to run (default all)')
     ap.add_argument('--no-austin', action='store_true')
     ap.add_argument('--no-dump', action='store_true', help='skip bench/dump_time.py')
