@@ -330,6 +330,16 @@ static int open_target(pid_t pid, bool top, struct snap_target *t)
 	return err;
 }
 
+#define NAME_RETRIES 3
+
+static bool any_name(const struct py_sample *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->threads[i].name[0])
+			return true;
+	return s->n == 0;
+}
+
 /* Take one snapshot of t, pausing it unless nonblocking; with an unwinder
  * (--native), also the merged native stacks. */
 static int take_sample(const struct snap_target *t, const struct dump_config *c, struct snapshot *s)
@@ -340,7 +350,19 @@ static int take_sample(const struct snap_target *t, const struct dump_config *c,
 		.tries = NONBLOCKING_TRIES, .native = t->uw != NULL, .locals = c->locals,
 		.stall_ms = c->nonblocking ? 0 : stall_for_tests(),
 	};
-	return snapshot__take(t, &r, s, NULL);
+	int err = snapshot__take(t, &r, s, NULL);
+	if (err || c->nonblocking)
+		return err;
+	/* The pause may have caught a thread in the middle of changing
+	 * threading._active (a resize as a thread starts or ends): no thread
+	 * got a name. Names are not part of the stacks: read them again now
+	 * that the threads run, a few times a millisecond apart. */
+	for (int k = 0; k < NAME_RETRIES && !any_name(&s->sample); k++) {
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+		pyproc__thread_names(t->pp, &s->sample);
+	}
+	return 0;
 }
 
 static void report_sample_error(pid_t pid, int err)
