@@ -353,6 +353,14 @@ static int take_sample(const struct snap_target *t, const struct dump_config *c,
 	int err = snapshot__take(t, &r, s, NULL);
 	if (err || c->nonblocking)
 		return err;
+	if (s->sample.n == 0) {
+		/* A running interpreter without a single thread state: its
+		 * thread list caught mid-change (seen once in 1,700 dumps of
+		 * a process starting and ending threads). Once more. */
+		snapshot__release(s);
+		if ((err = snapshot__take(t, &r, s, NULL)) != 0)
+			return err;
+	}
 	/* The pause may have caught a thread in the middle of changing
 	 * threading._active (a resize as a thread starts or ends): no thread
 	 * got a name. Names are not part of the stacks: read them again now
