@@ -94,6 +94,10 @@ struct sampler {
 	struct snapshot snap;           /* the latest read of a target (and its merged
 					 * stacks with --native) */
 	struct snap_stats pstats;       /* what the pauses cost */
+	/* a tick's request per target, by index, and its begun pause (blocking
+	 * mode with several targets: every take begun before the first) */
+	struct tick_req { struct snap_req r; unsigned flags; struct snap_begun b; } *tick;
+	size_t tick_cap;
 	uint64_t rng;
 	int tick_threads;               /* threads read during the current tick */
 	pid_t *live_tids;               /* scratch of retire_exited */
@@ -174,6 +178,9 @@ void sampler__free(struct sampler *s)
 		t->mem = NULL;
 	}
 	targets__free(s->ts);
+	for (size_t i = 0; i < s->tick_cap; i++)
+		snap_begun__release(&s->tick[i].b);
+	free(s->tick);
 	snapshot__release(&s->snap);
 	stack_builder__free(s->sb);
 	free(s->live_tids);
@@ -594,7 +601,9 @@ static void count_read_fail(struct sampler_status *st, int err)
 	st->read_fails[i].n++;
 }
 
-static void sample_target(struct sampler *s, struct target *t, uint64_t now, uint64_t t_ns)
+/* t's request for this tick into *q (its flags: the thread names due, a
+ * free-threaded target's GIL state refreshed). */
+static void target_req(struct sampler *s, struct target *t, uint64_t now, struct tick_req *q)
 {
 	unsigned flags = 0;
 	if ((t->names_due && now - t->names_at > NAME_REFRESH_NS / 10) ||
@@ -633,12 +642,28 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	if (s->c.async_tasks) {
 		r.after_read = async_after_read;
 		r.after_read_arg = s;
-		s->aj_target = t;
-		s->aj_ids_ok = s->aj_tasks_ok = false;
 	}
 	r.pause = s->c.nonblocking ? SNAP_NONBLOCKING
 		: t->snap.uw && s->c.include_idle ? SNAP_PAUSE_TASKS : SNAP_PAUSE_RUNNING;
+	q->r = r;
+	q->flags = flags;
+}
+
+/* One target's read and its stacks added; q: its request (target_req),
+ * its take begun or not. */
+static void sample_target(struct sampler *s, struct target *t, uint64_t now, uint64_t t_ns,
+			  struct tick_req *q)
+{
+	unsigned flags = q->flags;
+	bool native = q->r.native;
+	struct snap_req r = q->r;
+	r.begun = &q->b;
+	if (s->c.async_tasks) {
+		s->aj_target = t;
+		s->aj_ids_ok = s->aj_tasks_ok = false;
+	}
 	int err = snapshot__take(&t->snap, &r, &s->snap, &s->pstats);
+	snap_begun__release(&q->b);     /* not begun, or ended by the take: nothing to let go */
 	s->st.pauses = s->pstats.pauses;
 	s->st.paused_ns = s->pstats.paused_ns;
 	s->st.pause_stop_ns = s->pstats.stop_ns;
@@ -646,6 +671,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	s->st.gil_retries = s->pstats.gil_retries;
 	s->st.pause_retries = s->pstats.retries;
 	s->st.quiet_samples = s->pstats.quiet;
+	s->st.pauses_begun = s->pstats.begun;
 	if (err == -EPERM && !s->c.nonblocking &&
 	    perm_traced(t->snap.pid, s->st.gave_up, sizeof(s->st.gave_up)) > 0) {
 		/* Traced by another process since the start: every pause would
@@ -828,7 +854,24 @@ void sampler__run(struct sampler *s)
 			s->st.behind = true;
 		s->tick_threads = 0;
 		profile__tick(s->prof, now - start);    /* a thread left out of it ends its run */
-		for (size_t i = 0; i < targets__n(s->ts); i++) {
+		size_t nt = targets__n(s->ts), cap = s->tick_cap;
+		s->tick = xgrow(s->tick, &s->tick_cap, nt ? nt : 1, sizeof(*s->tick));
+		memset(s->tick + cap, 0, (s->tick_cap - cap) * sizeof(*s->tick));
+		for (size_t i = 0; i < nt; i++) {
+			struct target *t = targets__at(s->ts, i);
+			if (t->alive)
+				target_req(s, t, now, &s->tick[i]);
+		}
+		/* Blocking, several processes: every take begun (the running
+		 * threads interrupted) before the first, so that their stops are
+		 * awaited together (see snap_begun). */
+		if (!s->c.nonblocking && targets__alive(s->ts) > 1)
+			for (size_t i = 0; i < nt; i++) {
+				struct target *t = targets__at(s->ts, i);
+				if (t->alive)
+					(void)snapshot__begin(&t->snap, &s->tick[i].r, &s->snap, &s->tick[i].b);
+			}
+		for (size_t i = 0; i < nt; i++) {
 			struct target *t = targets__at(s->ts, i);
 			if (!t->alive) {
 				classify__settle_all(t->split);
@@ -838,7 +881,7 @@ void sampler__run(struct sampler *s)
 			if (s->c.memory)
 				memory_begin(t);
 			uint64_t m1 = s->c.memory ? clock_now_ns() : 0;
-			sample_target(s, t, now, now - start);
+			sample_target(s, t, now, now - start, &s->tick[i]);
 			if (s->c.memory) {
 				uint64_t m2 = clock_now_ns();
 				memory_end(s, t);
