@@ -8,7 +8,11 @@
  *      Python descendants;
  *   2. for each live target: one snapshot (sampler/snapshot.h): the running
  *      threads paused (unless nonblocking; all of them for --native --idle),
- *      their stacks read, resumed; -ESRCH means it exited;
+ *      their stacks read, resumed; -ESRCH means it exited. With several
+ *      targets (blocking) every target's take is begun first (snap_begun:
+ *      its running threads interrupted), then each is taken in turn: the
+ *      stops of a busy pool's processes, each waiting for a CPU, are
+ *      awaited together, not one process after another;
  *   3. for each thread kept by --idle/--gil/--mode exception: build the frame ids root first
  *      (with --subprocesses the process frames of the target's ancestors and
  *      its own, then interpreter and thread roots if asked, then "<truncated>" when the
