@@ -43,6 +43,7 @@
 struct traced {
 	pid_t tid;
 	bool stopped;
+	bool gone;              /* exited while seized (seen by a wait): nothing to detach */
 	bool have_regs;
 	bool group_stop;        /* stopped by SIGSTOP & co., not by our interrupt */
 	int pending_sig;        /* signal to re-inject at detach */
@@ -245,7 +246,7 @@ static bool is_own_child(pid_t pid)
  * all: seizing first makes the first thread stop as late as possible, so
  * the pause is short. Returns how many were added, or -errno when none
  * could be and the first failure was not an exited thread. */
-static int seize(struct ptrace_pause *p, const pid_t *tids, int n, bool check_known)
+static int seize(struct ptrace_pause *p, const pid_t *tids, int n, bool check_known, bool interrupt)
 {
 	size_t before = p->n;
 	int err = 0;
@@ -260,9 +261,9 @@ static int seize(struct ptrace_pause *p, const pid_t *tids, int n, bool check_kn
 		p->t = xgrow(p->t, &p->cap, p->n + 1, sizeof(*p->t));
 		p->t[p->n++] = (struct traced){ .tid = tids[i] };
 	}
-	if (!p->interrupted_ns && p->n > before)
+	if (!p->interrupted_ns && p->n > before && interrupt)
 		p->interrupted_ns = clock_now_ns();
-	for (size_t i = before; i < p->n; i++)
+	for (size_t i = before; i < p->n && interrupt; i++)
 		ptrace(PTRACE_INTERRUPT, p->t[i].tid, NULL, NULL);
 	if (p->n == 0 && err)
 		return err;
@@ -273,11 +274,30 @@ void ptrace_pause__wait(struct ptrace_pause *p)
 {
 	uint64_t deadline = clock_now_ns() + STOP_TIMEOUT_NS;
 	struct chld_wait w = { .blocked = false };
-	for (size_t i = 0; i < p->n; i++)
-		if (!p->t[i].stopped)
-			wait_stop_sleeping(&p->t[i], deadline, p->own_child && p->t[i].tid == p->pid, &w);
+	for (size_t i = 0; i < p->n; i++) {
+		struct traced *t = &p->t[i];
+		if (!t->stopped && !t->gone &&
+		    wait_stop_sleeping(t, deadline, p->own_child && t->tid == p->pid, &w) == -ESRCH)
+			t->gone = true;
+	}
 	chld_done(&w);
 	p->stopped_ns = clock_now_ns();
+}
+
+bool ptrace_pause__stopped(struct ptrace_pause *p)
+{
+	bool all = true;
+	for (size_t i = 0; i < p->n; i++) {
+		struct traced *t = &p->t[i];
+		if (t->stopped || t->gone)
+			continue;
+		/* A deadline already passed: one poll, never a sleep. */
+		struct chld_wait w = { .blocked = false };
+		int e = wait_stop_sleeping(t, 0, p->own_child && t->tid == p->pid, &w);
+		t->gone = e == -ESRCH;
+		all = all && (t->stopped || t->gone);
+	}
+	return all;
 }
 
 static int finish_stop(struct ptrace_pause *p, struct ptrace_pause **out)
@@ -304,7 +324,7 @@ int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
 			ptrace_pause__resume(p);
 			return n == -ENOENT ? -ESRCH : n;
 		}
-		int added = seize(p, tids, n, true);
+		int added = seize(p, tids, n, true, true);
 		if (added < 0) {
 			free(tids);
 			ptrace_pause__resume(p);
@@ -317,12 +337,12 @@ int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
 	return finish_stop(p, out);
 }
 
-int ptrace_pause__begin_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_pause **out)
+int ptrace_pause__seize_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_pause **out)
 {
 	struct ptrace_pause *p = xcalloc(1, sizeof(*p));
 	p->pid = pid;
 	p->own_child = is_own_child(pid);
-	int added = seize(p, tids, n > MAX_TASKS ? MAX_TASKS : n, false);
+	int added = seize(p, tids, n > MAX_TASKS ? MAX_TASKS : n, false, false);
 	if (added <= 0) {
 		ptrace_pause__resume(p);
 		return added < 0 ? added : -ESRCH;
@@ -331,10 +351,20 @@ int ptrace_pause__begin_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_
 	return 0;
 }
 
+void ptrace_pause__interrupt(struct ptrace_pause *p)
+{
+	if (!p->n || p->interrupted_ns)
+		return;                 /* once */
+	p->interrupted_ns = clock_now_ns();
+	for (size_t i = 0; i < p->n; i++)
+		ptrace(PTRACE_INTERRUPT, p->t[i].tid, NULL, NULL);
+}
+
 int ptrace_pause__stop_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_pause **out)
 {
-	int err = ptrace_pause__begin_tids(pid, tids, n, out);
+	int err = ptrace_pause__seize_tids(pid, tids, n, out);
 	if (!err) {
+		ptrace_pause__interrupt(*out);
 		ptrace_pause__wait(*out);
 		return 0;
 	}
@@ -354,6 +384,8 @@ uint64_t ptrace_pause__release(struct ptrace_pause *p)
 		return 0;
 	for (size_t i = 0; i < p->n; i++) {
 		struct traced *t = &p->t[i];
+		if (t->gone)
+			continue;
 		if (!t->stopped) {
 			/* Not stopped yet (a loaded machine, or a thread deep in
 			 * the kernel): a running tracee cannot be detached, and

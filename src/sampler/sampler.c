@@ -10,9 +10,10 @@
  *      threads paused (unless nonblocking; all of them for --native --idle),
  *      their stacks read, resumed; -ESRCH means it exited. With several
  *      targets (blocking) every target's take is begun first (snap_begun:
- *      its running threads interrupted), then each is taken in turn: the
- *      stops of a busy pool's processes, each waiting for a CPU, are
- *      awaited together, not one process after another;
+ *      its running threads seized), then all interrupted one after the
+ *      other, then taken: first those already stopped, then the others in
+ *      turn. The stops of a busy pool's processes, each waiting for a CPU,
+ *      are awaited together, not one process after another;
  *   3. for each thread kept by --idle/--gil/--mode exception: build the frame ids root first
  *      (with --subprocesses the process frames of the target's ancestors and
  *      its own, then interpreter and thread roots if asked, then "<truncated>" when the
@@ -100,7 +101,7 @@ struct sampler {
 	struct snap_stats pstats;       /* what the pauses cost */
 	/* a tick's request per target, by index, and its begun pause (blocking
 	 * mode with several targets: every take begun before the first) */
-	struct tick_req { struct snap_req r; unsigned flags; struct snap_begun b; } *tick;
+	struct tick_req { struct snap_req r; unsigned flags; struct snap_begun b; bool done; } *tick;
 	size_t tick_cap;
 	uint64_t rng;
 	int tick_threads;               /* threads read during the current tick */
@@ -875,12 +876,27 @@ void sampler__run(struct sampler *s)
 				if (t->alive)
 					(void)snapshot__begin(&t->snap, &s->tick[i].r, &s->snap, &s->tick[i].b);
 			}
-		for (size_t i = 0; i < nt; i++) {
+		for (size_t i = 0; i < nt; i++)         /* the interrupts close together */
+			snap_begun__interrupt(&s->tick[i].b);
+		/* First every target with nothing to wait for (no pause begun,
+		 * or every stop of it seen), then the others in turn: a process
+		 * stopped early is not held while another's thread waits for a
+		 * CPU. */
+		for (size_t k = 0; k < 2 * nt; k++) {
+			size_t i = k % nt;
 			struct target *t = targets__at(s->ts, i);
+			if (k < nt)
+				s->tick[i].done = false;
+			if (s->tick[i].done)
+				continue;
 			if (!t->alive) {
 				classify__settle_all(t->split);
+				s->tick[i].done = true;
 				continue;
 			}
+			if (k < nt && !snap_begun__ready(&s->tick[i].b))
+				continue;
+			s->tick[i].done = true;
 			uint64_t m0 = s->c.memory ? clock_now_ns() : 0;
 			if (s->c.memory)
 				memory_begin(t);

@@ -197,6 +197,7 @@ static int paused_read(const struct snap_target *t, const struct snap_req *r, co
 		if (begun) {
 			pause = begun;
 			begun = NULL;
+			ptrace_pause__interrupt(pause);         /* if not done yet */
 			ptrace_pause__wait(pause);
 			if (st)
 				st->begun++;
@@ -369,12 +370,23 @@ int snapshot__begin(const struct snap_target *t, const struct snap_req *r, struc
 		flags &= ~(unsigned)PYSAMPLE_NO_GIL;
 	}
 	prewarm(t, r, true, flags, s);
-	int err = ptrace_pause__begin_tids(t->pid, tids, ntids, &b->pause);
+	int err = ptrace_pause__seize_tids(t->pid, tids, ntids, &b->pause);
 	if (err) {
 		b->pause = NULL;
 		b->valid = false;
 	}
 	return err;
+}
+
+void snap_begun__interrupt(struct snap_begun *b)
+{
+	if (b->valid && b->pause)
+		ptrace_pause__interrupt(b->pause);
+}
+
+bool snap_begun__ready(struct snap_begun *b)
+{
+	return !b->valid || !b->pause || ptrace_pause__stopped(b->pause);
 }
 
 void snap_begun__release(struct snap_begun *b)

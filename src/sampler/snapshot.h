@@ -84,14 +84,14 @@ struct snap_req {
 	 * (record --async reads the asyncio tasks there). NULL: none. */
 	void (*after_read)(void *arg, const struct py_sample *sample);
 	void *after_read_arg;
-	/* SNAP_PAUSE_RUNNING: what snapshot__begin found and interrupted for
+	/* SNAP_PAUSE_RUNNING: what snapshot__begin found and seized for
 	 * this take (with this request), used and ended by it; NULL: none */
 	struct snap_begun *begun;
 };
 
 /* The first half of a SNAP_PAUSE_RUNNING take, done ahead of it: the run
  * states read, what to pause decided (as the take would) and interrupted,
- * the stops not awaited (ptrace_pause__begin_tids). The sampler begins
+ * the stops not awaited (ptrace_pause__seize_tids, ptrace_pause__interrupt). The sampler begins
  * every process's take of a tick before the first take, so that their
  * stops are awaited together: each waits for the scheduler to give the
  * thread a CPU, milliseconds on a pool of busy processes, and one process
@@ -172,12 +172,18 @@ void snapshot__release(struct snapshot *s);
 
 /* Begin t's take with r (r->pause SNAP_PAUSE_RUNNING; otherwise nothing is
  * begun) into *b: the run states read, the running threads (or the GIL
- * holder alone) interrupted; the read before a pause (r->prewarm) done
- * first, in s. Then snapshot__take(t, r with begun = b, s, ...) awaits the
- * stops. 0, or the error of the interrupt (b not valid: the take does it
- * all again, and meets the error itself). */
+ * holder alone) seized, not stopped yet; the read before a pause
+ * (r->prewarm) done first, in s. 0, or the error of the seizing (b not
+ * valid: the take does it all again, and meets the error itself). Then
+ * snap_begun__interrupt (every target's one after the other: the program
+ * is held from there), and snapshot__take(t, r with begun = b, s, ...)
+ * awaits the stops. */
 int snapshot__begin(const struct snap_target *t, const struct snap_req *r, struct snapshot *s,
 		    struct snap_begun *b);
+void snap_begun__interrupt(struct snap_begun *b);
+/* Would the take of b wait for no stop (nothing begun, or every stop seen:
+ * one look each, ptrace_pause__stopped)? */
+bool snap_begun__ready(struct snap_begun *b);
 /* A begun pause that no take ended is let go; the TIDs freed. */
 void snap_begun__release(struct snap_begun *b);
 
