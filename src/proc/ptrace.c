@@ -242,10 +242,10 @@ static bool is_own_child(pid_t pid)
 	return cache[k].own;
 }
 
-/* Seize the threads of tids that p does not hold yet, then interrupt them
- * all: seizing first makes the first thread stop as late as possible, so
- * the pause is short. Returns how many were added, or -errno when none
- * could be and the first failure was not an exited thread. */
+/* Seize the threads of tids that p does not hold yet, then (interrupt)
+ * interrupt them all: seizing first makes the first thread stop as late as
+ * possible, so the pause is short. Returns how many were added, or -errno
+ * when none could be and the first failure was not an exited thread. */
 static int seize(struct ptrace_pause *p, const pid_t *tids, int n, bool check_known, bool interrupt)
 {
 	size_t before = p->n;
@@ -382,6 +382,9 @@ uint64_t ptrace_pause__release(struct ptrace_pause *p)
 	uint64_t released_ns = 0;
 	if (!p)
 		return 0;
+	/* Seized but never interrupted (ptrace_pause__seize_tids alone): a
+	 * tracee is detached from a stop only. */
+	ptrace_pause__interrupt(p);
 	for (size_t i = 0; i < p->n; i++) {
 		struct traced *t = &p->t[i];
 		if (t->gone)
