@@ -17,7 +17,9 @@ attached. Medians of --runs runs (3; --smoke 1). Also: process samples per
 second (one per process per tick), the share of them that were quiet (the
 process used no CPU since its last sample: nothing read, see
 proc/threadstate.h), per-thread run-state files read per process sample,
-and in blocking mode the hold per pause.
+and in blocking mode the hold per pause (mean; median, from CSPY_STATS's
+counts per microsecond up to 2,000) and the share of the pauses begun
+together with other processes' (pauses_begun: see sampler/snapshot.h).
 
 Prints a markdown table; the last line is "N passed, N failed": a case
 fails when it does not RUN (cspy died, no samples), never because of a
@@ -83,13 +85,14 @@ def main():
     tmp = tempfile.mkdtemp(prefix='cspy-pool-cost-')
     passed = failed = 0
     L = ['| Python | pool | cspy record | runs | % of a core (with attach) | % of a core (steady) '
-         '| process samples/s | quiet | state reads per process sample | hold µs (pause) |',
-         '|' + '---|' * 10]
+         '| process samples/s | quiet | state reads per process sample | hold µs (pause) '
+         '| hold µs median | pauses begun together |',
+         '|' + '---|' * 12]
     try:
         for minor in opts.pythons.split(','):
             py = python(minor)
             if not py:
-                L.append('| %s | – | not installed |%s' % (minor, ' |' * 7))
+                L.append('| %s | – | not installed |%s' % (minor, ' |' * 9))
                 continue
             n_ips = ips(py)
             for pool, busy, label, extra in cases:
@@ -104,7 +107,7 @@ def main():
                 if why:
                     failed += 1
                     log('  FAIL  %s: %s' % (name, why))
-                    L.append('| %s | %s | %s | failed: %s |%s' % (minor, pool, label, why[:150], ' |' * 6))
+                    L.append('| %s | %s | %s | failed: %s |%s' % (minor, pool, label, why[:150], ' |' * 8))
                     continue
                 passed += 1
                 med = statistics.median
@@ -115,10 +118,14 @@ def main():
                 quiet = med([100.0 * b.get('quiet_samples', 0) / b['samples'] for a, b in got])
                 sreads = med([float(b.get('state_reads', 0)) / b['samples'] for a, b in got])
                 holds = [b['paused_s'] / b['pauses'] * 1e6 for a, b in got if b.get('pauses')]
+                p50s = [b['pause_p50_us'] for a, b in got if b.get('pauses')]
+                begun = [100.0 * b.get('pauses_begun', 0) / b['pauses'] for a, b in got if b.get('pauses')]
                 log('  ok    %s: %.2f %% of a core (steady %.2f %%)' % (name, total, steady))
-                L.append('| %s | %s | %s | %d | %.2f | %.2f | %.0f | %.0f %% | %.2f | %s |' % (
+                L.append('| %s | %s | %s | %d | %.2f | %.2f | %.0f | %.0f %% | %.2f | %s | %s | %s |' % (
                     minor, pool, label, len(got), total, steady, rate, quiet, sreads,
-                    '%.0f' % med(holds) if holds else '–'))
+                    '%.0f' % med(holds) if holds else '–',
+                    ('%.0f' % med(p50s) + ('+' if med(p50s) >= 2000 else '')) if p50s else '–',
+                    '%.0f %%' % med(begun) if begun else '–'))
     finally:
         for p in list(LIVE.values()):
             stop(p)

@@ -4,7 +4,8 @@
  * re-read until no new thread appears (bounded passes), so a thread created
  * during the pause is caught too. Each stop is awaited with waitpid(__WALL)
  * (for the leader of cspy's own child, waitid without WEXITED: its exit
- * status is the launcher's, see proc/launch.h) polled against a deadline,
+ * status is the launcher's, see proc/launch.h) polled against a deadline
+ * (at once, then between sleeps that a SIGCHLD ends: chld_sleep),
  * so a thread stuck in uninterruptible sleep cannot hang cspy; such a
  * thread is simply not counted as stopped. The registers of each stopped
  * thread are taken once, at its stop (arch/arch.h: the machine's own way):
@@ -36,10 +37,13 @@
 #define STOP_TIMEOUT_NS 500000000L
 #define LATE_STOP_TIMEOUT_NS 5000000000L
 #define SPIN_NS 200000ull       /* poll without sleeping for a stop this long */
+#define SLEEP_MAX_NS 5000000ull /* then sleep until a SIGCHLD, at most this long at once */
+#define OWN_CACHE 64            /* is_own_child's answers, by pid (a power of two) */
 
 struct traced {
 	pid_t tid;
 	bool stopped;
+	bool gone;              /* exited while seized (seen by a wait): nothing to detach */
 	bool have_regs;
 	bool group_stop;        /* stopped by SIGSTOP & co., not by our interrupt */
 	int pending_sig;        /* signal to re-inject at detach */
@@ -96,14 +100,62 @@ static int take_stop_only(pid_t tid, int *status)
 				    si.si_code == CLD_DUMPED) ? -ESRCH : 0;
 }
 
+/* Between polls for a stop that is slow to come (the thread waits for a
+ * CPU: a busy machine), sleep until the kernel tells cspy, its tracer, of a
+ * tracee's stop or exit (SIGCHLD), not in fixed slices: on a pool of busy
+ * processes the stops take milliseconds, and polling every 20 us for them
+ * was most of cspy's CPU. SIGCHLD is blocked only while waiting (a launched
+ * program inherits cspy's signal mask) and before the poll that precedes
+ * each sleep, so a stop after that poll leaves it pending and ends the
+ * sleep at once; one that belongs to another thread or process just ends a
+ * sleep early. */
+struct chld_wait {
+	bool blocked;
+	sigset_t chld, old;
+};
+
+/* Sleep (SIGCHLD blocked) until a SIGCHLD or until the deadline, at most
+ * SLEEP_MAX_NS. The first call only blocks SIGCHLD: poll again before the
+ * first sleep. */
+static void chld_sleep(struct chld_wait *w, uint64_t now, uint64_t deadline)
+{
+	if (!w->blocked) {
+		sigemptyset(&w->chld);
+		sigaddset(&w->chld, SIGCHLD);
+		w->blocked = sigprocmask(SIG_BLOCK, &w->chld, &w->old) == 0;
+		if (w->blocked)
+			return;
+		struct timespec ts = { 0, 20000 };      /* no signal mask: slices */
+		nanosleep(&ts, NULL);
+		return;
+	}
+	uint64_t left = deadline > now ? deadline - now : 0;
+	if (left > SLEEP_MAX_NS)
+		left = SLEEP_MAX_NS;
+	struct timespec ts = { (time_t)(left / 1000000000ull), (long)(left % 1000000000ull) };
+	(void)sigtimedwait(&w->chld, NULL, &ts);
+}
+
+/* The signal mask as it was (a SIGCHLD left pending is then discarded:
+ * cspy does not handle it). */
+static void chld_done(struct chld_wait *w)
+{
+	if (w->blocked)
+		sigprocmask(SIG_SETMASK, &w->old, NULL);
+	w->blocked = false;
+}
+
 /* Wait until t is in a ptrace stop; 0 when stopped, -ESRCH when it exited.
  * The exit of our own child (cspy launched it) is only peeked at: its
- * status belongs to the launcher, which reaps it. */
-static int wait_stop(struct traced *t, uint64_t deadline, bool own_child)
+ * status belongs to the launcher, which reaps it. SIGCHLD may be left
+ * blocked in w (chld_done). */
+static int wait_stop_sleeping(struct traced *t, uint64_t deadline, bool own_child,
+			      struct chld_wait *w)
 {
 	/* A thread stops a few microseconds after the interrupt; every one of
 	 * them the program is held up. Poll at once for SPIN_NS (yielding, in
-	 * case the thread waits for this CPU), only then sleep between polls. */
+	 * case the thread waits for this CPU), only then sleep until a
+	 * SIGCHLD between polls (chld_sleep). */
 	uint64_t spin_until = clock_now_ns() + SPIN_NS;
 	for (;;) {
 		int status;
@@ -126,8 +178,7 @@ static int wait_stop(struct traced *t, uint64_t deadline, bool own_child)
 				sched_yield();
 				continue;
 			}
-			struct timespec ts = { 0, 20000 };
-			nanosleep(&ts, NULL);
+			chld_sleep(w, now, deadline);
 			continue;
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status))
@@ -150,6 +201,15 @@ static int wait_stop(struct traced *t, uint64_t deadline, bool own_child)
 	}
 }
 
+/* wait_stop_sleeping for one thread, the signal mask restored after. */
+static int wait_stop(struct traced *t, uint64_t deadline, bool own_child)
+{
+	struct chld_wait w = { .blocked = false };
+	int err = wait_stop_sleeping(t, deadline, own_child, &w);
+	chld_done(&w);
+	return err;
+}
+
 /* The detach failed: the thread was killed out of its stop (exit_group of
  * another thread) and, still traced by us, turns into a zombie that only we
  * can reap. Unreaped, it would hold back its process's exit forever. */
@@ -166,26 +226,27 @@ static void reap_dying(pid_t tid)
 }
 
 /* Is pid cspy's child? Asked at every pause of the same process, and the
- * answer cannot change while it lives: remembered for the last one asked. */
+ * answer cannot change while it lives: remembered by pid (OWN_CACHE slots:
+ * --subprocesses pauses many processes in turn, each asked once). */
 static bool is_own_child(pid_t pid)
 {
-	static pid_t last_pid;
-	static bool last_own;
-	if (pid != last_pid) {
+	static struct { pid_t pid; bool own; } cache[OWN_CACHE];
+	unsigned k = (unsigned)pid & (OWN_CACHE - 1);
+	if (cache[k].pid != pid) {
 		struct procfs_stat st;
 		if (procfs_stat(pid, 0, &st) != 0)
 			return true;    /* unknown (gone?): never reap it then */
-		last_own = st.ppid == getpid();
-		last_pid = pid;
+		cache[k].own = st.ppid == getpid();
+		cache[k].pid = pid;
 	}
-	return last_own;
+	return cache[k].own;
 }
 
-/* Seize the threads of tids that p does not hold yet, then interrupt them
- * all: seizing first makes the first thread stop as late as possible, so
- * the pause is short. Returns how many were added, or -errno when none
- * could be and the first failure was not an exited thread. */
-static int seize(struct ptrace_pause *p, const pid_t *tids, int n, bool check_known)
+/* Seize the threads of tids that p does not hold yet, then (interrupt)
+ * interrupt them all: seizing first makes the first thread stop as late as
+ * possible, so the pause is short. Returns how many were added, or -errno
+ * when none could be and the first failure was not an exited thread. */
+static int seize(struct ptrace_pause *p, const pid_t *tids, int n, bool check_known, bool interrupt)
 {
 	size_t before = p->n;
 	int err = 0;
@@ -200,13 +261,43 @@ static int seize(struct ptrace_pause *p, const pid_t *tids, int n, bool check_kn
 		p->t = xgrow(p->t, &p->cap, p->n + 1, sizeof(*p->t));
 		p->t[p->n++] = (struct traced){ .tid = tids[i] };
 	}
-	if (!p->interrupted_ns && p->n > before)
+	if (!p->interrupted_ns && p->n > before && interrupt)
 		p->interrupted_ns = clock_now_ns();
-	for (size_t i = before; i < p->n; i++)
+	for (size_t i = before; i < p->n && interrupt; i++)
 		ptrace(PTRACE_INTERRUPT, p->t[i].tid, NULL, NULL);
 	if (p->n == 0 && err)
 		return err;
 	return (int)(p->n - before);
+}
+
+void ptrace_pause__wait(struct ptrace_pause *p)
+{
+	uint64_t deadline = clock_now_ns() + STOP_TIMEOUT_NS;
+	struct chld_wait w = { .blocked = false };
+	for (size_t i = 0; i < p->n; i++) {
+		struct traced *t = &p->t[i];
+		if (!t->stopped && !t->gone &&
+		    wait_stop_sleeping(t, deadline, p->own_child && t->tid == p->pid, &w) == -ESRCH)
+			t->gone = true;
+	}
+	chld_done(&w);
+	p->stopped_ns = clock_now_ns();
+}
+
+bool ptrace_pause__stopped(struct ptrace_pause *p)
+{
+	bool all = true;
+	for (size_t i = 0; i < p->n; i++) {
+		struct traced *t = &p->t[i];
+		if (t->stopped || t->gone)
+			continue;
+		/* A deadline already passed: one poll, never a sleep. */
+		struct chld_wait w = { .blocked = false };
+		int e = wait_stop_sleeping(t, 0, p->own_child && t->tid == p->pid, &w);
+		t->gone = e == -ESRCH;
+		all = all && (t->stopped || t->gone);
+	}
+	return all;
 }
 
 static int finish_stop(struct ptrace_pause *p, struct ptrace_pause **out)
@@ -215,10 +306,7 @@ static int finish_stop(struct ptrace_pause *p, struct ptrace_pause **out)
 		ptrace_pause__resume(p);
 		return -ESRCH;
 	}
-	uint64_t deadline = clock_now_ns() + STOP_TIMEOUT_NS;
-	for (size_t i = 0; i < p->n; i++)
-		wait_stop(&p->t[i], deadline, p->own_child && p->t[i].tid == p->pid);
-	p->stopped_ns = clock_now_ns();
+	ptrace_pause__wait(p);
 	*out = p;
 	return 0;
 }
@@ -236,7 +324,7 @@ int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
 			ptrace_pause__resume(p);
 			return n == -ENOENT ? -ESRCH : n;
 		}
-		int added = seize(p, tids, n, true);
+		int added = seize(p, tids, n, true, true);
 		if (added < 0) {
 			free(tids);
 			ptrace_pause__resume(p);
@@ -249,20 +337,39 @@ int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out)
 	return finish_stop(p, out);
 }
 
-int ptrace_pause__stop_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_pause **out)
+int ptrace_pause__seize_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_pause **out)
 {
 	struct ptrace_pause *p = xcalloc(1, sizeof(*p));
 	p->pid = pid;
 	p->own_child = is_own_child(pid);
-	int added = seize(p, tids, n > MAX_TASKS ? MAX_TASKS : n, false);
+	int added = seize(p, tids, n > MAX_TASKS ? MAX_TASKS : n, false, false);
 	if (added <= 0) {
-		/* Nobody from that list: it is stale (or empty), list now. */
 		ptrace_pause__resume(p);
-		if (added < 0 && added != -ESRCH)
-			return added;
-		return ptrace_pause__stop(pid, out);
+		return added < 0 ? added : -ESRCH;
 	}
-	return finish_stop(p, out);
+	*out = p;
+	return 0;
+}
+
+void ptrace_pause__interrupt(struct ptrace_pause *p)
+{
+	if (!p->n || p->interrupted_ns)
+		return;                 /* once */
+	p->interrupted_ns = clock_now_ns();
+	for (size_t i = 0; i < p->n; i++)
+		ptrace(PTRACE_INTERRUPT, p->t[i].tid, NULL, NULL);
+}
+
+int ptrace_pause__stop_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_pause **out)
+{
+	int err = ptrace_pause__seize_tids(pid, tids, n, out);
+	if (!err) {
+		ptrace_pause__interrupt(*out);
+		ptrace_pause__wait(*out);
+		return 0;
+	}
+	/* Nobody from that list: it is stale (or empty), list now. */
+	return err == -ESRCH ? ptrace_pause__stop(pid, out) : err;
 }
 
 void ptrace_pause__resume(struct ptrace_pause *p)
@@ -275,8 +382,13 @@ uint64_t ptrace_pause__release(struct ptrace_pause *p)
 	uint64_t released_ns = 0;
 	if (!p)
 		return 0;
+	/* Seized but never interrupted (ptrace_pause__seize_tids alone): a
+	 * tracee is detached from a stop only. */
+	ptrace_pause__interrupt(p);
 	for (size_t i = 0; i < p->n; i++) {
 		struct traced *t = &p->t[i];
+		if (t->gone)
+			continue;
 		if (!t->stopped) {
 			/* Not stopped yet (a loaded machine, or a thread deep in
 			 * the kernel): a running tracee cannot be detached, and

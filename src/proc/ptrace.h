@@ -15,6 +15,7 @@
 #ifndef CSPY_PTRACE_H
 #define CSPY_PTRACE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -28,6 +29,24 @@ int ptrace_pause__stop(pid_t pid, struct ptrace_pause **out);
  * listing. A thread started since is not paused: its stack is read running.
  * Falls back to ptrace_pause__stop when none of tids can be seized. */
 int ptrace_pause__stop_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_pause **out);
+/* ptrace_pause__stop_tids in three steps, so that the stops of several
+ * processes are awaited together (each may wait for the scheduler to give
+ * the thread a CPU): seize tids (nothing stops yet); 0 and *out, -ESRCH
+ * when none of them could be seized (no fallback to a listing), or -errno.
+ * Undone by ptrace_pause__resume, which first waits for the stops it
+ * needs. */
+int ptrace_pause__seize_tids(pid_t pid, const pid_t *tids, int n, struct ptrace_pause **out);
+/* Then interrupt them all, once (the program is held from here: the
+ * times), */
+void ptrace_pause__interrupt(struct ptrace_pause *p);
+/* and wait for the stops of a begun pause (up to 500 ms; a thread that does not
+ * stop by then is not counted as stopped), sleeping until a SIGCHLD (the
+ * kernel's notice of a tracee's stop) when they are slow to come. */
+void ptrace_pause__wait(struct ptrace_pause *p);
+/* Has every thread of p stopped (or exited)? One look at each not seen
+ * stopped yet (a stop found is taken, as ptrace_pause__wait would), no
+ * wait: true when ptrace_pause__wait would not wait. */
+bool ptrace_pause__stopped(struct ptrace_pause *p);
 /* When the first thread was interrupted and when every stop had been seen
  * (clock_now_ns): the program is held from the first. */
 void ptrace_pause__times(const struct ptrace_pause *p, uint64_t *interrupted_ns, uint64_t *stopped_ns);

@@ -8,7 +8,12 @@
  *      Python descendants;
  *   2. for each live target: one snapshot (sampler/snapshot.h): the running
  *      threads paused (unless nonblocking; all of them for --native --idle),
- *      their stacks read, resumed; -ESRCH means it exited;
+ *      their stacks read, resumed; -ESRCH means it exited. With several
+ *      targets (blocking) every target's take is begun first (snap_begun:
+ *      its running threads seized), then all interrupted one after the
+ *      other, then taken: first those already stopped, then the others in
+ *      turn. The stops of a busy pool's processes, each waiting for a CPU,
+ *      are awaited together, not one process after another;
  *   3. for each thread kept by --idle/--gil/--mode exception: build the frame ids root first
  *      (with --subprocesses the process frames of the target's ancestors and
  *      its own, then interpreter and thread roots if asked, then "<truncated>" when the
@@ -94,6 +99,10 @@ struct sampler {
 	struct snapshot snap;           /* the latest read of a target (and its merged
 					 * stacks with --native) */
 	struct snap_stats pstats;       /* what the pauses cost */
+	/* a tick's request per target, by index, and its begun pause (blocking
+	 * mode with several targets: every take begun before the first) */
+	struct tick_req { struct snap_req r; unsigned flags; struct snap_begun b; bool done; } *tick;
+	size_t tick_cap;
 	uint64_t rng;
 	int tick_threads;               /* threads read during the current tick */
 	pid_t *live_tids;               /* scratch of retire_exited */
@@ -174,6 +183,9 @@ void sampler__free(struct sampler *s)
 		t->mem = NULL;
 	}
 	targets__free(s->ts);
+	for (size_t i = 0; i < s->tick_cap; i++)
+		snap_begun__release(&s->tick[i].b);
+	free(s->tick);
 	snapshot__release(&s->snap);
 	stack_builder__free(s->sb);
 	free(s->live_tids);
@@ -594,7 +606,9 @@ static void count_read_fail(struct sampler_status *st, int err)
 	st->read_fails[i].n++;
 }
 
-static void sample_target(struct sampler *s, struct target *t, uint64_t now, uint64_t t_ns)
+/* t's request for this tick into *q (its flags: the thread names due, a
+ * free-threaded target's GIL state refreshed). */
+static void target_req(struct sampler *s, struct target *t, uint64_t now, struct tick_req *q)
 {
 	unsigned flags = 0;
 	if ((t->names_due && now - t->names_at > NAME_REFRESH_NS / 10) ||
@@ -633,12 +647,28 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	if (s->c.async_tasks) {
 		r.after_read = async_after_read;
 		r.after_read_arg = s;
-		s->aj_target = t;
-		s->aj_ids_ok = s->aj_tasks_ok = false;
 	}
 	r.pause = s->c.nonblocking ? SNAP_NONBLOCKING
 		: t->snap.uw && s->c.include_idle ? SNAP_PAUSE_TASKS : SNAP_PAUSE_RUNNING;
+	q->r = r;
+	q->flags = flags;
+}
+
+/* One target's read and its stacks added; q: its request (target_req),
+ * its take begun or not. */
+static void sample_target(struct sampler *s, struct target *t, uint64_t now, uint64_t t_ns,
+			  struct tick_req *q)
+{
+	unsigned flags = q->flags;
+	bool native = q->r.native;
+	struct snap_req r = q->r;
+	r.begun = &q->b;
+	if (s->c.async_tasks) {
+		s->aj_target = t;
+		s->aj_ids_ok = s->aj_tasks_ok = false;
+	}
 	int err = snapshot__take(&t->snap, &r, &s->snap, &s->pstats);
+	snap_begun__release(&q->b);     /* not begun, or ended by the take: nothing to let go */
 	s->st.pauses = s->pstats.pauses;
 	s->st.paused_ns = s->pstats.paused_ns;
 	s->st.pause_stop_ns = s->pstats.stop_ns;
@@ -646,6 +676,7 @@ static void sample_target(struct sampler *s, struct target *t, uint64_t now, uin
 	s->st.gil_retries = s->pstats.gil_retries;
 	s->st.pause_retries = s->pstats.retries;
 	s->st.quiet_samples = s->pstats.quiet;
+	s->st.pauses_begun = s->pstats.begun;
 	if (err == -EPERM && !s->c.nonblocking &&
 	    perm_traced(t->snap.pid, s->st.gave_up, sizeof(s->st.gave_up)) > 0) {
 		/* Traced by another process since the start: every pause would
@@ -828,17 +859,49 @@ void sampler__run(struct sampler *s)
 			s->st.behind = true;
 		s->tick_threads = 0;
 		profile__tick(s->prof, now - start);    /* a thread left out of it ends its run */
-		for (size_t i = 0; i < targets__n(s->ts); i++) {
+		size_t nt = targets__n(s->ts), cap = s->tick_cap;
+		s->tick = xgrow(s->tick, &s->tick_cap, nt ? nt : 1, sizeof(*s->tick));
+		memset(s->tick + cap, 0, (s->tick_cap - cap) * sizeof(*s->tick));
+		for (size_t i = 0; i < nt; i++) {
 			struct target *t = targets__at(s->ts, i);
+			if (t->alive)
+				target_req(s, t, now, &s->tick[i]);
+		}
+		/* Blocking, several processes: every take begun (the running
+		 * threads interrupted) before the first, so that their stops are
+		 * awaited together (see snap_begun). */
+		if (!s->c.nonblocking && targets__alive(s->ts) > 1)
+			for (size_t i = 0; i < nt; i++) {
+				struct target *t = targets__at(s->ts, i);
+				if (t->alive)
+					(void)snapshot__begin(&t->snap, &s->tick[i].r, &s->snap, &s->tick[i].b);
+			}
+		for (size_t i = 0; i < nt; i++)         /* the interrupts close together */
+			snap_begun__interrupt(&s->tick[i].b);
+		/* First every target with nothing to wait for (no pause begun,
+		 * or every stop of it seen), then the others in turn: a process
+		 * stopped early is not held while another's thread waits for a
+		 * CPU. */
+		for (size_t k = 0; k < 2 * nt; k++) {
+			size_t i = k % nt;
+			struct target *t = targets__at(s->ts, i);
+			if (k < nt)
+				s->tick[i].done = false;
+			if (s->tick[i].done)
+				continue;
 			if (!t->alive) {
 				classify__settle_all(t->split);
+				s->tick[i].done = true;
 				continue;
 			}
+			if (k < nt && !snap_begun__ready(&s->tick[i].b))
+				continue;
+			s->tick[i].done = true;
 			uint64_t m0 = s->c.memory ? clock_now_ns() : 0;
 			if (s->c.memory)
 				memory_begin(t);
 			uint64_t m1 = s->c.memory ? clock_now_ns() : 0;
-			sample_target(s, t, now, now - start);
+			sample_target(s, t, now, now - start, &s->tick[i]);
 			if (s->c.memory) {
 				uint64_t m2 = clock_now_ns();
 				memory_end(s, t);

@@ -54,6 +54,7 @@ struct sampler_status {
 	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
 	uint64_t pause_retries; /* a thread stopped while making a frame current: paused again */
 	uint64_t quiet_samples; /* samples of a process in which nothing had run: not read */
+	uint64_t pauses_begun;  /* pauses interrupted before the tick's first take (snap_begun) */
 	uint64_t state_reads;   /* per-thread run state files read (proc/threadstate), all targets */
 	uint64_t tlbc_frames;   /* frames found in a thread-local bytecode copy (3.14t) */
 	int nogil_processes;    /* targets alive running without a GIL (free-threaded) */

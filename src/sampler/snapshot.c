@@ -168,25 +168,44 @@ static void wait_ran(pid_t pid, pid_t tid, uint64_t before)
 	} while (clock_now_ns() < end);
 }
 
-/* Pause tids (NULL: every thread of the process, listed now), read, resume. */
-static int paused_read(const struct snap_target *t, const struct snap_req *r, const pid_t *tids,
-		       int ntids, bool states, unsigned flags, struct snapshot *s,
-		       struct snap_stats *st)
+/* Before a pause: caches gone cold since the last pause (100 Hz: every
+ * cache, page walk and branch of this read is cold) are warmed by a read
+ * without pausing, so that the read in the pause is a warm one. */
+static void prewarm(const struct snap_target *t, const struct snap_req *r, bool states,
+		    unsigned flags, struct snapshot *s)
 {
-	struct ptrace_pause *pause = NULL;
 	uint64_t now = clock_now_ns();
 	if (r->prewarm && now - s->paused_at_ns > PREWARM_NS) {
-		/* Caches gone cold since the last pause (100 Hz: every cache,
-		 * page walk and branch of this read is cold): read once without
-		 * pausing, so that the read in the pause is a warm one. */
 		struct py_view v = { .tasks = t->tasks, .states = states };
 		(void)pyproc__sample(t->pp, &v, &s->sample, flags);
 	}
 	s->paused_at_ns = now;
+}
+
+/* Pause tids (NULL: every thread of the process, listed now), read, resume.
+ * begun: tids interrupted already (snapshot__begin, prewarm done), ended
+ * here. */
+static int paused_read(const struct snap_target *t, const struct snap_req *r, const pid_t *tids,
+		       int ntids, bool states, unsigned flags, struct snapshot *s,
+		       struct snap_stats *st, struct ptrace_pause *begun)
+{
+	struct ptrace_pause *pause = NULL;
+	if (!begun)
+		prewarm(t, r, states, flags, s);
 	int err;
 	for (int attempt = 0;; attempt++) {
-		err = tids ? ptrace_pause__stop_tids(t->pid, tids, ntids, &pause)
-			   : ptrace_pause__stop(t->pid, &pause);
+		if (begun) {
+			pause = begun;
+			begun = NULL;
+			ptrace_pause__interrupt(pause);         /* if not done yet */
+			ptrace_pause__wait(pause);
+			if (st)
+				st->begun++;
+			err = 0;
+		} else {
+			err = tids ? ptrace_pause__stop_tids(t->pid, tids, ntids, &pause)
+				   : ptrace_pause__stop(t->pid, &pause);
+		}
 		if (err)
 			return err;
 		struct py_view v = { .tasks = t->tasks, .states = states, .pause = pause };
@@ -271,11 +290,34 @@ static bool take_quiet(const struct snap_target *t, const struct snap_req *r, st
 	return true;
 }
 
-/* SNAP_PAUSE_RUNNING (see snapshot.h). */
+/* Of n > 1 running threads, pause the GIL holder alone (see snapshot.h)?
+ * 1 and *holder, or 0. */
+static int holder_alone(const struct snap_target *t, const struct snap_req *r, int n, pid_t *holder)
+{
+	*holder = 0;
+	return n > 1 && !(r->native && t->uw) && pyproc__gil_tid(t->pp, t->tasks, holder) == 1;
+}
+
+/* SNAP_PAUSE_RUNNING (see snapshot.h); begun by snapshot__begin or not. */
 static int take_running(const struct snap_target *t, const struct snap_req *r, struct snapshot *s,
 			struct snap_stats *st)
 {
-	int n = running_tasks(t->tasks, &s->run, &s->run_cap);
+	struct snap_begun *b = r->begun && r->begun->valid ? r->begun : NULL;
+	struct ptrace_pause *begun = NULL;
+	const pid_t *run = s->run;
+	int n;
+	pid_t holder = 0;
+	if (b) {
+		b->valid = false;
+		begun = b->pause;
+		b->pause = NULL;
+		n = b->nrun;
+		run = b->run;
+		holder = b->holder;
+	} else {
+		n = running_tasks(t->tasks, &s->run, &s->run_cap);
+		run = s->run;
+	}
 	if (n == 0 && take_quiet(t, r, s, st))
 		return 0;
 	if (n == 0) {                   /* nothing runs: nothing can change */
@@ -283,18 +325,75 @@ static int take_running(const struct snap_target *t, const struct snap_req *r, s
 		return read_in(t, r, &v, r->flags, s);
 	}
 	if (n < 0)                      /* the tasks are unknown: pause them all */
-		return paused_read(t, r, NULL, 0, false, r->flags, s, st);
-	pid_t holder = 0;
-	if (n > 1 && !(r->native && t->uw) && pyproc__gil_tid(t->pp, t->tasks, &holder) == 1) {
+		return paused_read(t, r, NULL, 0, false, r->flags, s, st, NULL);
+	if (b ? holder != 0 : holder_alone(t, r, n, &holder)) {
 		int err = paused_read(t, r, &holder, 1, true, r->flags & ~(unsigned)PYSAMPLE_NO_GIL,
-				      s, st);
+				      s, st, begun);
 		if (err || gil_owner(&s->sample) == holder)
 			return err;
 		if (st)
 			st->gil_retries++;
 		locals_release(s);
+		begun = NULL;
 	}
-	return paused_read(t, r, s->run, n, true, r->flags, s, st);
+	return paused_read(t, r, run, n, true, r->flags, s, st, begun);
+}
+
+/* A begun pause no take ended: let go. */
+static void begun_end(struct snap_begun *b)
+{
+	ptrace_pause__resume(b->pause);
+	b->pause = NULL;
+	b->valid = false;
+}
+
+int snapshot__begin(const struct snap_target *t, const struct snap_req *r, struct snapshot *s,
+		    struct snap_begun *b)
+{
+	begun_end(b);
+	b->holder = 0;
+	if (r->pause != SNAP_PAUSE_RUNNING)
+		return 0;
+	int n = running_tasks(t->tasks, &b->run, &b->run_cap);
+	if (n < 0)
+		return 0;               /* unknown: the take pauses every thread */
+	b->nrun = n;
+	b->valid = true;
+	if (n == 0)
+		return 0;               /* no pause (take_running) */
+	const pid_t *tids = b->run;
+	int ntids = n;
+	unsigned flags = r->flags;
+	if (holder_alone(t, r, n, &b->holder)) {
+		tids = &b->holder;
+		ntids = 1;
+		flags &= ~(unsigned)PYSAMPLE_NO_GIL;
+	}
+	prewarm(t, r, true, flags, s);
+	int err = ptrace_pause__seize_tids(t->pid, tids, ntids, &b->pause);
+	if (err) {
+		b->pause = NULL;
+		b->valid = false;
+	}
+	return err;
+}
+
+void snap_begun__interrupt(struct snap_begun *b)
+{
+	if (b->valid && b->pause)
+		ptrace_pause__interrupt(b->pause);
+}
+
+bool snap_begun__ready(struct snap_begun *b)
+{
+	return !b->valid || !b->pause || ptrace_pause__stopped(b->pause);
+}
+
+void snap_begun__release(struct snap_begun *b)
+{
+	begun_end(b);
+	free(b->run);
+	memset(b, 0, sizeof(*b));
 }
 
 int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct snapshot *out,
@@ -325,12 +424,12 @@ int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct
 		return err;
 	}
 	case SNAP_PAUSE_ALL:
-		err = paused_read(t, r, NULL, 0, false, r->flags, out, st);
+		err = paused_read(t, r, NULL, 0, false, r->flags, out, st, NULL);
 		break;
 	case SNAP_PAUSE_TASKS: {
 		const pid_t *tids = NULL;
 		int n = t->tasks ? threadstate__tasks(t->tasks, false, &tids) : 0;
-		err = paused_read(t, r, n > 0 ? tids : NULL, n, false, r->flags, out, st);
+		err = paused_read(t, r, n > 0 ? tids : NULL, n, false, r->flags, out, st, NULL);
 		break;
 	}
 	case SNAP_PAUSE_RUNNING:

@@ -60,6 +60,8 @@ enum snap_pause {
 	SNAP_PAUSE_RUNNING,     /* the threads running now, or the GIL holder alone (above) */
 };
 
+struct snap_begun;
+
 struct snap_req {
 	enum snap_pause pause;
 	unsigned flags;         /* PYSAMPLE_* */
@@ -82,6 +84,26 @@ struct snap_req {
 	 * (record --async reads the asyncio tasks there). NULL: none. */
 	void (*after_read)(void *arg, const struct py_sample *sample);
 	void *after_read_arg;
+	/* SNAP_PAUSE_RUNNING: what snapshot__begin found and seized for
+	 * this take (with this request), used and ended by it; NULL: none */
+	struct snap_begun *begun;
+};
+
+/* The first half of a SNAP_PAUSE_RUNNING take, done ahead of it: the run
+ * states read, what to pause decided (as the take would) and interrupted,
+ * the stops not awaited (ptrace_pause__seize_tids, ptrace_pause__interrupt). The sampler begins
+ * every process's take of a tick before the first take, so that their
+ * stops are awaited together: each waits for the scheduler to give the
+ * thread a CPU, milliseconds on a pool of busy processes, and one process
+ * after another that was most of a tick. Owned by the caller and reused;
+ * a take with it in its request ends it, snap_begun__release frees it. */
+struct snap_begun {
+	bool valid;                     /* found for the next take */
+	struct ptrace_pause *pause;     /* the interrupted threads, NULL: nothing to pause */
+	int nrun;                       /* the running threads, their TIDs in run */
+	pid_t *run;
+	size_t run_cap;
+	pid_t holder;                   /* paused alone: the GIL holder (0: all of run) */
 };
 
 struct snap_locals {            /* the locals of one frame */
@@ -132,6 +154,7 @@ struct snap_stats {
 	uint64_t gil_retries;   /* GIL holder paused alone, but it had let the GIL go: redone */
 	uint64_t retries;       /* a thread stopped while making a frame current: redone */
 	uint64_t quiet;         /* snapshots not read: nothing had run (snapshot.quiet) */
+	uint64_t begun;         /* pauses begun ahead of their take (snapshot__begin) */
 	/* the pauses by length in microseconds (the last: that long or more),
 	 * for their median and tail (snap_stats__hold_us) */
 	uint32_t hold_us[SNAP_HOLD_BUCKETS];
@@ -146,5 +169,22 @@ unsigned snap_stats__hold_us(const struct snap_stats *st, double q);
 int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct snapshot *out,
 		   struct snap_stats *st);
 void snapshot__release(struct snapshot *s);
+
+/* Begin t's take with r (r->pause SNAP_PAUSE_RUNNING; otherwise nothing is
+ * begun) into *b: the run states read, the running threads (or the GIL
+ * holder alone) seized, not stopped yet; the read before a pause
+ * (r->prewarm) done first, in s. 0, or the error of the seizing (b not
+ * valid: the take does it all again, and meets the error itself). Then
+ * snap_begun__interrupt (every target's one after the other: the program
+ * is held from there), and snapshot__take(t, r with begun = b, s, ...)
+ * awaits the stops. */
+int snapshot__begin(const struct snap_target *t, const struct snap_req *r, struct snapshot *s,
+		    struct snap_begun *b);
+void snap_begun__interrupt(struct snap_begun *b);
+/* Would the take of b wait for no stop (nothing begun, or every stop seen:
+ * one look each, ptrace_pause__stopped)? */
+bool snap_begun__ready(struct snap_begun *b);
+/* A begun pause that no take ended is let go; the TIDs freed. */
+void snap_begun__release(struct snap_begun *b);
 
 #endif

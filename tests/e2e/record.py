@@ -922,8 +922,9 @@ def check_subprocesses(ctx):
     ctx.kill_later(o['sleep_pid'], t.pid)
     require_cspy()
     d = ctx.tmpdir()
-    out = os.path.join(d, 'sub.txt')
-    r = ctx.cspy(['record', '-s', '-f', 'raw', '-o', out, '-d', '3', '--pid', t.pid], wait=False)
+    out, stats = os.path.join(d, 'sub.txt'), os.path.join(d, 'stats.json')
+    r = ctx.cspy(['record', '-s', '-f', 'raw', '-o', out, '-d', '3', '--pid', t.pid], wait=False,
+                 env=dict(target_env(), CSPY_STATS=stats))
     r.wait_line(RE_SAMPLING)
     open(t.oracle_path + '.go', 'w').close()
     if not wait_file(t.oracle_path + '.after', 10, t.proc):
@@ -963,6 +964,18 @@ def check_subprocesses(ctx):
     if noise:
         problems.append('stderr lines besides "cspy> ..." (the non-Python child must be skipped '
                         'quietly): %s' % noise[:5])
+    # Issue 18 (a busy pool): with several processes running, every
+    # process's pause of a tick is begun (its running threads interrupted)
+    # before the first is read, so that their stops are awaited together.
+    try:
+        with open(stats) as f:
+            st = json.load(f)
+        if not 0 < st.get('pauses_begun', 0) <= st.get('pauses', 0):
+            problems.append('CSPY_STATS: expected 0 < pauses_begun <= pauses (two busy children: '
+                            'their pauses begun together), got pauses_begun %s, pauses %s'
+                            % (st.get('pauses_begun'), st.get('pauses')))
+    except (OSError, ValueError) as e:
+        problems.append('CSPY_STATS file: %s' % e)
     if problems:
         problems = sorted(set(problems))[:12] + ['stacks:\n' + indent(prof.summary(), 4)]
     ctx.fail(r, problems)
