@@ -128,6 +128,17 @@ struct unwind_rule {
 
 enum { RULES_OFF, RULES_ON, RULES_CHECK };
 
+/* A function symbolized before: its symbol's [lo, hi), its name, and once
+ * looked for, the DWARF subprogram holding it (in its CU's top level) */
+struct func {
+	uint64_t lo, hi;
+	const char *function;   /* interned */
+	uint8_t die_state;      /* 0: not looked for, 1: cu and sub are set, 2: none */
+	Dwarf_Addr bias;
+	Dwarf_Die cu, sub;
+};
+#define MAX_FUNCS (1u << 16)
+
 #define MAX_INLINE 32           /* inlined callees expanded at one PC */
 #define EVAL_RANGES 4           /* eval-loop functions kept as ranges */
 
@@ -166,6 +177,8 @@ struct unwinder {
 	struct unwind_rule *rules;      /* RULE_SLOTS, made on first use */
 	uint32_t rule_gen;              /* bumped at each module report */
 	uint64_t rule_stacks, dwfl_stacks, check_diffs;   /* stacks unwound each way */
+	uint64_t func_names, func_scopes, func_diffs;   /* names, inlined callees from a known
+							 * function; how many differed (check) */
 
 	struct raw_stack *stacks;       /* per thread of the last unwind */
 	size_t nstacks, stacks_cap;
@@ -173,6 +186,10 @@ struct unwinder {
 	struct sym *syms;               /* symbolized program counters */
 	size_t nsyms, syms_cap;
 	struct hashmap sym_index;       /* pc -> syms[] */
+	struct func *funcs;             /* by lo: a new PC in a known function takes its
+					 * name without libdwfl's symbol search, and its
+					 * inlined callees from its subprogram down */
+	size_t nfuncs, funcs_cap;
 	/* The eval loop's functions ([lo, hi) each): any PC in them is the same
 	 * frame (one symbol, no line, no inlined callees: it stands for Python
 	 * frames), found before the PC index. A busy thread's innermost PC is
@@ -339,6 +356,7 @@ static int report_modules(struct unwinder *u)
 	if (u->sym_index.slots)
 		hashmap__clear(&u->sym_index);
 	u->nsyms = u->ninl = u->nevals = 0;
+	u->nfuncs = 0;                  /* their DIEs belong to the modules' Dwarf */
 	if (++u->rule_gen == 0)        /* 0 marks an empty slot */
 		u->rule_gen = 1;
 	return r < 0 ? -EINVAL : 0;
@@ -505,8 +523,11 @@ void unwinder__free(struct unwinder *u)
 		return;
 	if (u->rules_mode == RULES_CHECK)
 		fprintf(stderr, "cspy: unwind rules check (pid %d): %llu stacks by rules, %llu by libdwfl "
-			"alone, %llu differed\n", (int)u->pid, (unsigned long long)u->rule_stacks,
-			(unsigned long long)u->dwfl_stacks, (unsigned long long)u->check_diffs);
+			"alone, %llu differed; %llu names and %llu inlined-callee look-ups from a known "
+			"function, %llu differed\n", (int)u->pid, (unsigned long long)u->rule_stacks,
+			(unsigned long long)u->dwfl_stacks, (unsigned long long)u->check_diffs,
+			(unsigned long long)u->func_names, (unsigned long long)u->func_scopes,
+			(unsigned long long)u->func_diffs);
 	free(u->rules);
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
@@ -519,6 +540,7 @@ void unwinder__free(struct unwinder *u)
 	}
 	free(u->stacks);
 	free(u->syms);
+	free(u->funcs);
 	hashmap__fini(&u->sym_index);
 	for (size_t i = 0; i < u->nstrs; i++)
 		free(u->strs[i]);
@@ -977,6 +999,37 @@ static void file_offset(const struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
 	f->offset = at - m->start + m->offset;
 }
 
+/* The known function holding pc, or NULL. */
+static struct func *func_find(struct unwinder *u, uint64_t pc)
+{
+	size_t lo = 0, hi = u->nfuncs;
+	while (lo < hi) {               /* the first with lo > pc */
+		size_t mid = lo + (hi - lo) / 2;
+		if (u->funcs[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && pc < u->funcs[lo - 1].hi ? &u->funcs[lo - 1] : NULL;
+}
+
+static void func_add(struct unwinder *u, uint64_t lo, uint64_t hi, const char *function)
+{
+	if (u->nfuncs >= MAX_FUNCS)
+		u->nfuncs = 0;
+	size_t i = u->nfuncs;
+	while (i && u->funcs[i - 1].lo > lo)
+		i--;
+	if (i && u->funcs[i - 1].hi > lo)
+		return;                 /* overlaps one known: keep to libdwfl's search */
+	if (i < u->nfuncs && u->funcs[i].lo < hi)
+		return;
+	u->funcs = xgrow(u->funcs, &u->funcs_cap, u->nfuncs + 1, sizeof(*u->funcs));
+	memmove(&u->funcs[i + 1], &u->funcs[i], (u->nfuncs - i) * sizeof(*u->funcs));
+	u->funcs[i] = (struct func){ .lo = lo, .hi = hi, .function = function };
+	u->nfuncs++;
+}
+
 /* Symbolize pc into f; an eval-loop function is kept as a range (u->evals)
  * and has no line. */
 static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
@@ -990,6 +1043,15 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 		f->module_path = intern(u, path);
 		f->module = intern(u, base_name(path));
 		f->in_python = is_python_module(u, path);
+	}
+	/* a function met before: its name (check: libdwfl's too, kept) */
+	const struct func *fn = func_find(u, pc);
+	if (fn) {
+		u->func_names++;
+		f->function = fn->function;
+		if (u->rules_mode != RULES_CHECK)
+			goto line;
+		f->function = NULL;
 	}
 	GElf_Off off;
 	GElf_Sym sym;
@@ -1015,6 +1077,10 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 	}
 	if (!f->function && f->module_path[0])
 		file_offset(u, mod, pc, f);
+	if (fn) {
+		u->func_diffs += f->function != fn->function;
+		goto line;
+	}
 	if (f->function && name && sym.st_size && off < sym.st_size && u->nevals < EVAL_RANGES &&
 	    merge_classify_name(f->function) == NATIVE_EVAL) {
 		struct eval_range *r = &u->evals[u->nevals++];
@@ -1024,6 +1090,9 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 		r->e.f.name_role = (uint8_t)(NATIVE_EVAL + 1);
 		return;
 	}
+	if (f->function && name && sym.st_size && off < sym.st_size)
+		func_add(u, pc - off, pc - off + sym.st_size, f->function);
+line:;
 	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
 	int lineno = 0;
 	const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
@@ -1034,19 +1103,79 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 	}
 }
 
+/* fn's subprogram: the top-level DIE of pc's CU that holds pc (once per
+ * function: a walk of the CU's top level, not of its whole tree). */
+static void func_die(Dwfl_Module *mod, uint64_t pc, struct func *fn)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+	Dwarf_Die d;
+	fn->die_state = 2;
+	if (!cu || dwarf_child(cu, &d) != 0)
+		return;
+	do {
+		if (dwarf_tag(&d) == DW_TAG_subprogram && dwarf_haspc(&d, pc - bias) > 0) {
+			fn->cu = *cu;
+			fn->sub = d;
+			fn->bias = bias;
+			fn->die_state = 1;
+			return;
+		}
+	} while (dwarf_siblingof(&d, &d) == 0);
+}
+
+/* The innermost DW_TAG_inlined_subroutine holding addr below the
+ * subprogram sub, into *out: 1, or 0 when there is none. What
+ * dwarf_getscopes gives before the scopes of that instance's abstract
+ * origin (which hold no inlined instance): the same frames. */
+static int innermost_inlined(const Dwarf_Die *sub, uint64_t addr, Dwarf_Die *out)
+{
+	Dwarf_Die cur = *sub, child;
+	int found = 0;
+	for (unsigned depth = 0; depth < 256; depth++) {
+		if (dwarf_child(&cur, &child) != 0)
+			break;
+		bool in = false;
+		do {
+			int tag = dwarf_tag(&child);
+			if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
+			     tag == DW_TAG_try_block || tag == DW_TAG_catch_block) &&
+			    dwarf_haspc(&child, addr) > 0) {
+				in = true;
+				break;
+			}
+		} while (dwarf_siblingof(&child, &child) == 0);
+		if (!in)
+			break;
+		if (dwarf_tag(&child) == DW_TAG_inlined_subroutine) {
+			*out = child;
+			found = 1;
+		}
+		cur = child;
+	}
+	return found;
+}
+
 /* The functions inlined at pc (DWARF: the DW_TAG_inlined_subroutine scopes
  * around it, innermost first), appended to u->inl as frames of their own:
  * each inlined callee named by its abstract origin, at the source line of
  * pc for the innermost and of the call inside it for the others; f (the
  * function holding them all) then gets the line of the outermost call.
  * Returns how many. Only where the module has DWARF (f->file is set). */
-static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
-			      struct native_frame *f)
+static uint32_t inline_frames_by(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
+				 struct native_frame *f, struct func *fn)
 {
 	Dwarf_Addr bias;
-	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
-	Dwarf_Die *scopes = NULL;
-	int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+	Dwarf_Die *cu, *scopes = NULL, one;
+	int n;
+	if (fn) {
+		cu = &fn->cu;
+		bias = fn->bias;
+		n = innermost_inlined(&fn->sub, pc - bias, &one);
+	} else {
+		cu = dwfl_module_addrdie(mod, pc, &bias);
+		n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+	}
 	Dwarf_Files *files = NULL;
 	size_t nfiles = 0;
 	uint32_t k = 0;
@@ -1054,14 +1183,15 @@ static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
 	int line = f->line;
 	if (n > 0 && dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
 		nfiles = 0;
+	Dwarf_Die *sc = scopes ? scopes : &one;
 	for (int i = 0; i < n && k < MAX_INLINE; i++) {
-		int tag = dwarf_tag(&scopes[i]);
+		int tag = dwarf_tag(&sc[i]);
 		if (tag == DW_TAG_subprogram)
 			break;
 		if (tag != DW_TAG_inlined_subroutine)
 			continue;
 		Dwarf_Attribute a;
-		const char *name = dwarf_formstring(dwarf_attr_integrate(&scopes[i], DW_AT_name, &a));
+		const char *name = dwarf_formstring(dwarf_attr_integrate(&sc[i], DW_AT_name, &a));
 		u->inl = xgrow(u->inl, &u->inl_cap, u->ninl + 1, sizeof(*u->inl));
 		struct native_frame *g = &u->inl[u->ninl++];
 		*g = *f;
@@ -1073,12 +1203,12 @@ static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
 		k++;
 		/* where it was inlined: the next frame's location */
 		Dwarf_Word cf, cl;
-		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &a), &cf) == 0 &&
+		if (dwarf_formudata(dwarf_attr(&sc[i], DW_AT_call_file, &a), &cf) == 0 &&
 		    cf < nfiles) {
 			const char *src = dwarf_filesrc(files, cf, NULL, NULL);
 			file = src && src[0] ? intern(u, src) : NULL;
 		}
-		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &a), &cl) == 0)
+		if (dwarf_formudata(dwarf_attr(&sc[i], DW_AT_call_line, &a), &cl) == 0)
 			line = (int)cl;
 	}
 	free(scopes);
@@ -1088,6 +1218,40 @@ static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
 		f->line = line;
 	}
 	return k;
+}
+
+static bool same_frame(const struct native_frame *a, const struct native_frame *b)
+{
+	return a->function == b->function && a->file == b->file && a->line == b->line;
+}
+
+/* inline_frames_by from the known function's subprogram when there is one,
+ * else from dwarf_getscopes; CSPY_UNWIND_RULES=check: both, libdw's kept,
+ * a difference counted. */
+static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
+			      struct native_frame *f)
+{
+	struct func *fn = func_find(u, pc);
+	if (fn && !fn->die_state)
+		func_die(mod, pc, fn);
+	if (!fn || fn->die_state != 1 || dwarf_haspc(&fn->sub, pc - fn->bias) <= 0)
+		return inline_frames_by(u, mod, pc, f, NULL);
+	u->func_scopes++;
+	if (u->rules_mode != RULES_CHECK)
+		return inline_frames_by(u, mod, pc, f, fn);
+	size_t at = u->ninl;
+	struct native_frame f0 = *f, mine[MAX_INLINE + 1];
+	uint32_t k = inline_frames_by(u, mod, pc, f, fn);
+	memcpy(mine, u->inl + at, k * sizeof(*mine));
+	mine[k] = *f;
+	u->ninl = at;
+	*f = f0;
+	uint32_t k2 = inline_frames_by(u, mod, pc, f, NULL);
+	bool same = k == k2 && same_frame(&mine[k], f);
+	for (uint32_t i = 0; same && i < k; i++)
+		same = same_frame(&mine[i], &u->inl[at + i]);
+	u->func_diffs += !same;
+	return k2;
 }
 
 static const struct sym *lookup(struct unwinder *u, uint64_t pc)

@@ -410,7 +410,8 @@ def measure_cost(s):
 RE_REASONS = re.compile(r'^cspy> Errors by reason \((\d+)\):$', re.M)
 RE_REASON = re.compile(r'^cspy>\s+(\d+)  (\S.*)$', re.M)
 RE_RULES = re.compile(r'^cspy: unwind rules check \(pid \d+\): (\d+) stacks by rules, (\d+) by libdwfl '
-                      r'alone, (\d+) differed$', re.M)
+                      r'alone, (\d+) differed; (\d+) names and (\d+) inlined-callee look-ups from a '
+                      r'known function, (\d+) differed$', re.M)
 # The unwind-rule cache (native/unwind_dwfl.c) applies where return addresses are plain words
 RULES_ARCH = platform.machine() in ('x86_64', 'amd64')
 WORK = {}                 # (interp label, pyflags) -> (res, errors, stacks, oracle)
@@ -469,6 +470,9 @@ def check_error_share(interp, pyflags=()):
         if rules and int(rules.group(3)):
             pr.append('%s of the stacks unwound by the cached unwind rules differ from libdwfl\'s'
                       % rules.group(3))
+        if rules and int(rules.group(6)):
+            pr.append('%s of the names or inlined callees found from a known function differ from '
+                      'libdwfl\'s and dwarf_getscopes\'' % rules.group(6))
         elif RULES_ARCH and (not rules or not int(rules.group(1))):
             pr.append('no stack was unwound by the cached unwind rules (CSPY_UNWIND_RULES=check: %s)'
                       % (rules.group(0) if rules else 'no line'))
