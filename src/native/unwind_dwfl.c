@@ -29,7 +29,8 @@
  * address column. A steady-state step is then a look-up in a direct-mapped
  * cache and reads from the stack pages already fetched. Anything else (a
  * DWARF expression, a signal frame, no CFI, a PC in no module or in code of
- * no file, a read that fails, the depth limit) makes that thread's stack be
+ * no file but a perf trampoline's, which is stepped through as below, a
+ * read that fails, the depth limit) makes that thread's stack be
  * unwound by libdwfl from the start, so the result is always libdwfl's.
  * The rules are dropped with the symbols at each module report. Only where
  * the machine's return addresses are plain words (arch_info.cfi_plain_ra).
@@ -50,7 +51,13 @@
  * unwinder's life, so frames already handed out stay valid when the map is
  * cleared after a module re-report. With DWARF, the functions inlined at
  * the program counter (its inlined-subroutine scopes) are cached with it
- * and expanded into frames of their own (inline_frames).
+ * and expanded into frames of their own (inline_frames). A new program
+ * counter in a function symbolized before (struct func: its symbol's range)
+ * takes that function's name without libdwfl's symbol search, and its
+ * inlined callee from the function's subprogram DIE down, not from
+ * dwarf_getscopes' walk of the whole compile unit (the same frame: the
+ * innermost inlined instance holding it). CSPY_UNWIND_RULES=check finds
+ * both with libdw too and counts the differences.
  */
 #include "native/unwind.h"
 
@@ -83,7 +90,8 @@
 #define REREPORT_MIN_NS 10000000ull    /* 10 ms */
 #define REREPORT_MAX_NS 1000000000ull
 #define MAX_SYMS (1u << 20)
-#define RULE_SLOTS 2048                /* direct-mapped unwind rules (a power of 2) */
+#define RULE_SLOTS 2048                /* direct-mapped unwind rules (a power of 2; 390 KiB,
+					* made at a process's first --native unwind) */
 #define RULE_REGS 32                   /* registers a rule holds (x86-64 uses 17) */
 
 /* Provided by libstdc++ (C++ ABI); linked in with libdw. */
@@ -111,7 +119,7 @@ struct sym {
 	uint32_t inl, ninl;     /* its inlined callees: inl[inl..inl+ninl), innermost first */
 };
 
- /* How one register of the caller is found (a rule's kind[]). */
+/* How one register of the caller is found (a rule's kind[]). */
 enum { RULE_UNDEF, RULE_SAME, RULE_AT_CFA, RULE_VAL_CFA };
 
 /* The CFI row at one lookup address, when it is simple (see above). */
