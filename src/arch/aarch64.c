@@ -61,6 +61,7 @@ const struct arch_info arch_info = {
 	.prstatus_regs = NREGS_PT * 8,
 	.glibc_tid_offset = 0xd0,
 	.getter_bytes = 12,
+	.cfi_plain_ra = false,          /* PAC bits: left to libdwfl */
 };
 
 static void from_pt_regs(struct arch_regs *r, const uint64_t pt[NREGS_PT])

@@ -40,6 +40,9 @@ struct arch_info {
 	size_t prstatus_regs;           /* bytes of pr_reg in a core's NT_PRSTATUS */
 	uint64_t glibc_tid_offset;      /* of the TID in glibc's struct pthread (pthread_t) */
 	size_t getter_bytes;            /* of code arch_getter_global reads */
+	bool cfi_plain_ra;              /* a CFI-unwound return address is the saved word as
+					 * is (no pointer-authentication bits to strip), so
+					 * native/ may apply cached CFI rules without libdwfl */
 };
 
 /* This build's machine. */

@@ -37,6 +37,7 @@ const struct arch_info arch_info = {
 	/* struct pthread: tcbhead_t header (0x2c0), list_t list, pid_t tid */
 	.glibc_tid_offset = 0x2d0,
 	.getter_bytes = 7,
+	.cfi_plain_ra = true,
 };
 
 static void from_user_regs(struct arch_regs *r, const struct user_regs_struct *u)

@@ -8,7 +8,8 @@
  * Two implementations sit behind this header: unwind_dwfl.c (elfutils'
  * libdwfl: CFI unwinding from the paused thread's registers, reading the
  * target through proc/mem.h; symbols from .symtab/.dynsym; file:line from
- * DWARF; modules, symbols and CFI cached per process and refreshed only when
+ * DWARF; modules, symbols, CFI and per-PC unwind rules cached per process
+ * (a steady-state step needs no libdwfl) and refreshed only when
  * a frame falls outside every known module) and unwind_none.c (built with
  * NO_LIBDW=1: every call says it is not available). Only the unwinding runs
  * while the target is paused; symbols and the merge come after it resumes.

@@ -20,6 +20,23 @@
  * core's mappings (as maps text, the files by their host paths), the
  * registers are the thread's NT_PRSTATUS, the memory the core's.
  *
+ * Per-PC unwind rules: libdwfl looks up the CFI and allocates a frame for
+ * every step of every sample. For each lookup address met (the PC of the
+ * innermost frame, the call site of a return address) the CFI row is read
+ * once (dwarf_cfi_addrframe: .eh_frame, else .debug_frame, as libdwfl does)
+ * into a rule: the CFA as a register plus an offset, each register
+ * undefined, the same, saved at CFA+N or equal to CFA+N, and the return
+ * address column. A steady-state step is then a look-up in a direct-mapped
+ * cache and reads from the stack pages already fetched. Anything else (a
+ * DWARF expression, a signal frame, no CFI, a PC in no module or in code of
+ * no file but a perf trampoline's, which is stepped through as below, a
+ * read that fails, the depth limit) makes that thread's stack be
+ * unwound by libdwfl from the start, so the result is always libdwfl's.
+ * The rules are dropped with the symbols at each module report. Only where
+ * the machine's return addresses are plain words (arch_info.cfi_plain_ra).
+ * CSPY_UNWIND_RULES=0 turns them off; =check unwinds every stack both ways,
+ * keeps libdwfl's and says at the end on stderr how many differed.
+ *
  * A frame in no module, or in an executable mapping of no file, ends
  * libdwfl's walk (its frame-pointer guess is wrong for code built without
  * frame pointers). When it is a perf trampoline (python -X perf, 3.12+;
@@ -34,7 +51,13 @@
  * unwinder's life, so frames already handed out stay valid when the map is
  * cleared after a module re-report. With DWARF, the functions inlined at
  * the program counter (its inlined-subroutine scopes) are cached with it
- * and expanded into frames of their own (inline_frames).
+ * and expanded into frames of their own (inline_frames). A new program
+ * counter in a function symbolized before (struct func: its symbol's range)
+ * takes that function's name without libdwfl's symbol search, and its
+ * inlined callee from the function's subprogram DIE down, not from
+ * dwarf_getscopes' walk of the whole compile unit (the same frame: the
+ * innermost inlined instance holding it). CSPY_UNWIND_RULES=check finds
+ * both with libdw too and counts the differences.
  */
 #include "native/unwind.h"
 
@@ -67,6 +90,9 @@
 #define REREPORT_MIN_NS 10000000ull    /* 10 ms */
 #define REREPORT_MAX_NS 1000000000ull
 #define MAX_SYMS (1u << 20)
+#define RULE_SLOTS 2048                /* direct-mapped unwind rules (a power of 2; 390 KiB,
+					* made at a process's first --native unwind) */
+#define RULE_REGS 32                   /* registers a rule holds (x86-64 uses 17) */
 
 /* Provided by libstdc++ (C++ ABI); linked in with libdw. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -92,6 +118,34 @@ struct sym {
 	struct native_frame f;
 	uint32_t inl, ninl;     /* its inlined callees: inl[inl..inl+ninl), innermost first */
 };
+
+/* How one register of the caller is found (a rule's kind[]). */
+enum { RULE_UNDEF, RULE_SAME, RULE_AT_CFA, RULE_VAL_CFA };
+
+/* The CFI row at one lookup address, when it is simple (see above). */
+struct unwind_rule {
+	uint64_t at;            /* the lookup address */
+	uint32_t gen;           /* unwinder.rule_gen when made; 0: an empty slot */
+	bool simple;            /* false: leave this stack to libdwfl */
+	bool outside;           /* in no module, or in code of no file (see frame_cb) */
+	uint8_t cfa_reg, ra;    /* CFA = regs[cfa_reg] + cfa_off; return address column */
+	uint8_t kind[RULE_REGS];
+	int32_t cfa_off;
+	int32_t off[RULE_REGS]; /* CFA + off: where it is saved (AT_CFA), its value (VAL_CFA) */
+};
+
+enum { RULES_OFF, RULES_ON, RULES_CHECK };
+
+/* A function symbolized before: its symbol's [lo, hi), its name, and once
+ * looked for, the DWARF subprogram holding it (in its CU's top level) */
+struct func {
+	uint64_t lo, hi;
+	const char *function;   /* interned */
+	uint8_t die_state;      /* 0: not looked for, 1: cu and sub are set, 2: none */
+	Dwarf_Addr bias;
+	Dwarf_Die cu, sub;
+};
+#define MAX_FUNCS (1u << 16)
 
 #define MAX_INLINE 32           /* inlined callees expanded at one PC */
 #define EVAL_RANGES 4           /* eval-loop functions kept as ranges */
@@ -127,12 +181,23 @@ struct unwinder {
 	unsigned next_page;
 	uint64_t touched_hi;            /* the highest page cb_memory_read served this unwind */
 
+	int rules_mode;                 /* RULES_*: CSPY_UNWIND_RULES */
+	struct unwind_rule *rules;      /* RULE_SLOTS, made on first use */
+	uint32_t rule_gen;              /* bumped at each module report */
+	uint64_t rule_stacks, dwfl_stacks, check_diffs;   /* stacks unwound each way */
+	uint64_t func_names, func_scopes, func_diffs;   /* names, inlined callees from a known
+							 * function; how many differed (check) */
+
 	struct raw_stack *stacks;       /* per thread of the last unwind */
 	size_t nstacks, stacks_cap;
 
 	struct sym *syms;               /* symbolized program counters */
 	size_t nsyms, syms_cap;
 	struct hashmap sym_index;       /* pc -> syms[] */
+	struct func *funcs;             /* by lo: a new PC in a known function takes its
+					 * name without libdwfl's symbol search, and its
+					 * inlined callees from its subprogram down */
+	size_t nfuncs, funcs_cap;
 	/* The eval loop's functions ([lo, hi) each): any PC in them is the same
 	 * frame (one symbol, no line, no inlined callees: it stands for Python
 	 * frames), found before the PC index. A busy thread's innermost PC is
@@ -299,6 +364,9 @@ static int report_modules(struct unwinder *u)
 	if (u->sym_index.slots)
 		hashmap__clear(&u->sym_index);
 	u->nsyms = u->ninl = u->nevals = 0;
+	u->nfuncs = 0;                  /* their DIEs belong to the modules' Dwarf */
+	if (++u->rule_gen == 0)        /* 0 marks an empty slot */
+		u->rule_gen = 1;
 	return r < 0 ? -EINVAL : 0;
 }
 
@@ -320,10 +388,9 @@ static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 	return tid == u->tid;
 }
 
-static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+/* One word of the target's stack, through the pause's page cache. */
+static bool stack_word(struct unwinder *u, uint64_t addr, uint64_t *result)
 {
-	struct unwinder *u = arg;
-	(void)dwfl;
 	uint64_t base = addr & ~(uint64_t)(PAGE - 1);
 	if (addr - base + sizeof(*result) <= PAGE) {
 		struct page *pg = NULL;
@@ -351,6 +418,16 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 	if (err == -ESRCH)
 		u->mem_err = err;
 	return err == 0;
+}
+
+static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	(void)dwfl;
+	uint64_t w;
+	if (!stack_word(arg, addr, &w))
+		return false;
+	*result = w;
+	return true;
 }
 
 /* The machine's DWARF registers (arch/arch.h: x86-64 0-16, aarch64 0-31),
@@ -406,6 +483,10 @@ static int unwinder_open(pid_t pid, struct core *core, const char *python_binary
 		u->root[rl > 1 ? rl : 0] = '\0';      /* "/" (or unknown): this machine's */
 	}
 	u->python_binary = python_binary ? xstrdup(python_binary) : NULL;
+	const char *rules = getenv("CSPY_UNWIND_RULES");
+	u->rules_mode = !arch_info.cfi_plain_ra || arch_info.dwarf_nregs > RULE_REGS ||
+		(rules && strcmp(rules, "0") == 0) ? RULES_OFF
+		: rules && strcmp(rules, "check") == 0 ? RULES_CHECK : RULES_ON;
 	u->mem = core ? core__mem(core) : mem__new_pid(pid);
 	/* Local debug files only (/usr/lib/debug, .gnu_debuglink): never a
 	 * network fetch from debuginfod while the target is paused. */
@@ -448,6 +529,14 @@ void unwinder__free(struct unwinder *u)
 {
 	if (!u)
 		return;
+	if (u->rules_mode == RULES_CHECK)
+		fprintf(stderr, "cspy: unwind rules check (pid %d): %llu stacks by rules, %llu by libdwfl "
+			"alone, %llu differed; %llu names and %llu inlined-callee look-ups from a known "
+			"function, %llu differed\n", (int)u->pid, (unsigned long long)u->rule_stacks,
+			(unsigned long long)u->dwfl_stacks, (unsigned long long)u->check_diffs,
+			(unsigned long long)u->func_names, (unsigned long long)u->func_scopes,
+			(unsigned long long)u->func_diffs);
+	free(u->rules);
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
 	mem__free(u->mem);
@@ -459,6 +548,7 @@ void unwinder__free(struct unwinder *u)
 	}
 	free(u->stacks);
 	free(u->syms);
+	free(u->funcs);
 	hashmap__fini(&u->sym_index);
 	for (size_t i = 0; i < u->nstrs; i++)
 		free(u->strs[i]);
@@ -577,6 +667,189 @@ static uint64_t prefetch_stack(struct unwinder *u, pid_t tid, const struct raw_s
 	return base;
 }
 
+/* ---- per-PC unwind rules ------------------------------------------------- */
+
+/* The CFI row at lookup address at, as libdwfl's step finds it: the module
+ * holding at, its .eh_frame, else its .debug_frame. */
+static void rule_make(struct unwinder *u, uint64_t at, struct unwind_rule *ru)
+{
+	*ru = (struct unwind_rule){ .at = at, .gen = u->rule_gen };
+	Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, at);
+	if (!mod || in_anon_code(u, at)) {
+		ru->outside = true;
+		return;
+	}
+	Dwarf_Addr bias;
+	Dwarf_Frame *fr = NULL;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+	if (!cfi || dwarf_cfi_addrframe(cfi, at - bias, &fr) != 0) {
+		fr = NULL;
+		cfi = dwfl_module_dwarf_cfi(mod, &bias);
+		if (!cfi || dwarf_cfi_addrframe(cfi, at - bias, &fr) != 0)
+			return;
+	}
+	bool signal = false;
+	int ra = dwarf_frame_info(fr, NULL, NULL, &signal);
+	Dwarf_Op *ops;
+	size_t nops;
+	if (signal || ra < 0 || (unsigned)ra >= arch_info.dwarf_nregs ||
+	    dwarf_frame_cfa(fr, &ops, &nops) != 0 || nops != 1)
+		goto out;
+	uint64_t creg, coff;
+	if (ops[0].atom == DW_OP_bregx) {
+		creg = ops[0].number;
+		coff = ops[0].number2;
+	} else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
+		creg = ops[0].atom - DW_OP_breg0;
+		coff = ops[0].number;
+	} else {
+		goto out;
+	}
+	if (creg >= arch_info.dwarf_nregs || (int64_t)coff != (int32_t)coff)
+		goto out;
+	ru->cfa_reg = (uint8_t)creg;
+	ru->cfa_off = (int32_t)coff;
+	ru->ra = (uint8_t)ra;
+	for (unsigned r = 0; r < arch_info.dwarf_nregs; r++) {
+		Dwarf_Op mem[3];
+		if (dwarf_frame_register(fr, (int)r, mem, &ops, &nops) != 0)
+			goto out;
+		if (nops == 0) {
+			if (ops == mem)
+				ru->kind[r] = RULE_UNDEF;
+			else if (ops == NULL)
+				ru->kind[r] = RULE_SAME;
+			else
+				goto out;
+			continue;
+		}
+		/* CFA [+ N] [stack_value]: saved at CFA+N, or equal to it */
+		size_t i = 1;
+		uint64_t off = 0;
+		bool val = false;
+		if (ops[0].atom != DW_OP_call_frame_cfa)
+			goto out;
+		if (i < nops && ops[i].atom == DW_OP_plus_uconst)
+			off = ops[i++].number;
+		if (i < nops && ops[i].atom == DW_OP_stack_value) {
+			val = true;
+			i++;
+		}
+		if (i != nops || (int64_t)off != (int32_t)off)
+			goto out;
+		ru->kind[r] = val ? RULE_VAL_CFA : RULE_AT_CFA;
+		ru->off[r] = (int32_t)off;
+	}
+	ru->simple = true;
+out:
+	free(fr);
+}
+
+static const struct unwind_rule *rule_get(struct unwinder *u, uint64_t at)
+{
+	if (!u->rules)
+		u->rules = xcalloc(RULE_SLOTS, sizeof(*u->rules));
+	struct unwind_rule *ru = &u->rules[(at * 0x9e3779b97f4a7c15ull) >> 53 & (RULE_SLOTS - 1)];
+	if (ru->gen != u->rule_gen || ru->at != at)
+		rule_make(u, at, ru);
+	return ru;
+}
+
+/* Thread tid's stack by the cached rules into st (from its first frame).
+ * Returns 0 when the walk reached a frame without a return address, as
+ * libdwfl's would have with the same frames, or -1 for libdwfl to do it.
+ * A perf trampoline is stepped through as unwind_thread does (the walk
+ * resumed from its caller: a return address, but libdwfl's initial frame,
+ * whose rule is looked up at the PC itself). */
+static int rules_unwind(struct unwinder *u, pid_t tid, struct raw_stack *st)
+{
+	struct arch_regs r;
+	const struct core_thread *ct = u->core ? core__thread(u->core, tid) : NULL;
+	if (ct)
+		r = ct->regs;
+	else if (u->core || !u->pause || ptrace_pause__regs(u->pause, tid, &r) != 0)
+		return -1;
+	const unsigned nregs = arch_info.dwarf_nregs, sp = arch_info.dwarf_sp;
+	const uint64_t all = nregs >= 64 ? ~0ull : (1ull << nregs) - 1;
+	uint64_t val[RULE_REGS], nv[RULE_REGS], set = all;
+	memcpy(val, r.dwarf, nregs * sizeof(*val));
+	uint64_t pc = r.pc;
+	bool first = true, resumed = false;
+	while (pc) {
+		if (st->n >= UNWIND_MAX_DEPTH)
+			return -1;
+		uint64_t at = first && !resumed ? pc : pc - 1;
+		const struct unwind_rule *ru = rule_get(u, at);
+		st->pcs = xgrow(st->pcs, &st->cap, st->n + 1, sizeof(*st->pcs));
+		st->sps = xgrow(st->sps, &st->sps_cap, st->n + 1, sizeof(*st->sps));
+		st->tramps = xgrow(st->tramps, &st->tramps_cap, st->n + 1, sizeof(*st->tramps));
+		if (ru->outside) {
+			/* a perf trampoline, or the end of libdwfl's walk */
+			memset(&u->outside_regs, 0, sizeof(u->outside_regs));
+			u->outside_regs.pc = pc;
+			for (unsigned i = 0; i < nregs; i++)
+				u->outside_regs.dwarf[i] = set >> i & 1 ? val[i] : 0;
+			st->sps[st->n] = set >> sp & 1 ? val[sp] : 0;
+			st->tramps[st->n] = true;
+			st->pcs[st->n++] = at;
+			if (st->n >= UNWIND_MAX_DEPTH || u->mem_err || !trampoline_step(u))
+				return -1;
+			memcpy(val, u->resume_regs.dwarf, nregs * sizeof(*val));
+			set = all;
+			pc = u->resume_regs.pc;
+			first = resumed = true;
+			continue;
+		}
+		if (first && resumed)
+			ru = rule_get(u, pc);
+		if (!ru->simple || !(set >> ru->cfa_reg & 1))
+			return -1;
+		uint64_t cfa = val[ru->cfa_reg] + (uint64_t)(int64_t)ru->cfa_off;
+		uint64_t nset = 0;
+		for (unsigned i = 0; i < nregs; i++) {
+			uint64_t a = cfa + (uint64_t)(int64_t)ru->off[i];
+			switch (ru->kind[i]) {
+			case RULE_SAME:
+				nv[i] = val[i];
+				nset |= set & 1ull << i;
+				break;
+			case RULE_AT_CFA:
+				if (!stack_word(u, a, &nv[i]))
+					return -1;
+				nset |= 1ull << i;
+				break;
+			case RULE_VAL_CFA:
+				nv[i] = a;
+				nset |= 1ull << i;
+				break;
+			default:
+				break;
+			}
+		}
+		st->sps[st->n] = set >> sp & 1 ? val[sp] : 0;
+		st->tramps[st->n] = false;
+		st->pcs[st->n++] = at;
+		/* no return address: the outermost frame */
+		pc = nset >> ru->ra & 1 ? nv[ru->ra] : 0;
+		memcpy(val, nv, nregs * sizeof(*val));
+		set = nset;
+		first = false;
+	}
+	return first ? -1 : 0;
+}
+
+/* CSPY_UNWIND_RULES=check: whether libdwfl's stack (st) equals the rules'. */
+static bool same_stack(const struct raw_stack *st, size_t n, const uint64_t *pcs, const uint64_t *sps,
+		       const bool *tramps)
+{
+	if (st->n != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (st->pcs[i] != pcs[i] || st->sps[i] != sps[i] || st->tramps[i] != tramps[i])
+			return false;
+	return true;
+}
+
 static int unwind_thread(struct unwinder *u, pid_t tid, struct raw_stack *st)
 {
 	st->n = 0;
@@ -591,7 +864,27 @@ static int unwind_thread(struct unwinder *u, pid_t tid, struct raw_stack *st)
 	u->resume = u->resuming = false;
 	uint64_t sp_page = prefetch_stack(u, tid, st);
 	u->touched_hi = 0;
-	int r;
+	int r = 0;
+	uint64_t *rpcs = NULL, *rsps = NULL;
+	bool *rtramps = NULL;
+	size_t rn = 0;
+	bool by_rules = u->rules_mode != RULES_OFF && rules_unwind(u, tid, st) == 0;
+	if (by_rules && u->rules_mode == RULES_CHECK) {
+		rn = st->n;
+		rpcs = xmalloc((rn ? rn : 1) * sizeof(*rpcs));
+		rsps = xmalloc((rn ? rn : 1) * sizeof(*rsps));
+		memcpy(rpcs, st->pcs, rn * sizeof(*rpcs));
+		memcpy(rsps, st->sps, rn * sizeof(*rsps));
+		rtramps = xmalloc(rn ? rn : 1);
+		memcpy(rtramps, st->tramps, rn);
+		by_rules = false;
+		u->rule_stacks++;
+	} else if (by_rules) {
+		u->rule_stacks++;
+		goto done;
+	}
+	u->dwfl_stacks += !rpcs;
+	st->n = 0;
 	for (;;) {
 		u->outside = false;
 		size_t from = st->n;
@@ -610,6 +903,14 @@ static int unwind_thread(struct unwinder *u, pid_t tid, struct raw_stack *st)
 		u->unknown_pc--;
 		u->resume = u->resuming = true;
 	}
+	if (rpcs) {
+		if (r != 0 || u->unknown_pc || !same_stack(st, rn, rpcs, rsps, rtramps))
+			u->check_diffs++;
+		free(rpcs);
+		free(rsps);
+		free(rtramps);
+	}
+done:
 	u->resume = u->resuming = false;
 	u->tid = 0;
 	st->span = sp_page && u->touched_hi >= sp_page && u->touched_hi - sp_page < 64 * PAGE
@@ -706,6 +1007,37 @@ static void file_offset(const struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
 	f->offset = at - m->start + m->offset;
 }
 
+/* The known function holding pc, or NULL. */
+static struct func *func_find(struct unwinder *u, uint64_t pc)
+{
+	size_t lo = 0, hi = u->nfuncs;
+	while (lo < hi) {               /* the first with lo > pc */
+		size_t mid = lo + (hi - lo) / 2;
+		if (u->funcs[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && pc < u->funcs[lo - 1].hi ? &u->funcs[lo - 1] : NULL;
+}
+
+static void func_add(struct unwinder *u, uint64_t lo, uint64_t hi, const char *function)
+{
+	if (u->nfuncs >= MAX_FUNCS)
+		u->nfuncs = 0;
+	size_t i = u->nfuncs;
+	while (i && u->funcs[i - 1].lo > lo)
+		i--;
+	if (i && u->funcs[i - 1].hi > lo)
+		return;                 /* overlaps one known: keep to libdwfl's search */
+	if (i < u->nfuncs && u->funcs[i].lo < hi)
+		return;
+	u->funcs = xgrow(u->funcs, &u->funcs_cap, u->nfuncs + 1, sizeof(*u->funcs));
+	memmove(&u->funcs[i + 1], &u->funcs[i], (u->nfuncs - i) * sizeof(*u->funcs));
+	u->funcs[i] = (struct func){ .lo = lo, .hi = hi, .function = function };
+	u->nfuncs++;
+}
+
 /* Symbolize pc into f; an eval-loop function is kept as a range (u->evals)
  * and has no line. */
 static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
@@ -719,6 +1051,15 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 		f->module_path = intern(u, path);
 		f->module = intern(u, base_name(path));
 		f->in_python = is_python_module(u, path);
+	}
+	/* a function met before: its name (check: libdwfl's too, kept) */
+	const struct func *fn = func_find(u, pc);
+	if (fn) {
+		u->func_names++;
+		f->function = fn->function;
+		if (u->rules_mode != RULES_CHECK)
+			goto line;
+		f->function = NULL;
 	}
 	GElf_Off off;
 	GElf_Sym sym;
@@ -744,6 +1085,10 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 	}
 	if (!f->function && f->module_path[0])
 		file_offset(u, mod, pc, f);
+	if (fn) {
+		u->func_diffs += f->function != fn->function;
+		goto line;
+	}
 	if (f->function && name && sym.st_size && off < sym.st_size && u->nevals < EVAL_RANGES &&
 	    merge_classify_name(f->function) == NATIVE_EVAL) {
 		struct eval_range *r = &u->evals[u->nevals++];
@@ -753,6 +1098,9 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 		r->e.f.name_role = (uint8_t)(NATIVE_EVAL + 1);
 		return;
 	}
+	if (f->function && name && sym.st_size && off < sym.st_size)
+		func_add(u, pc - off, pc - off + sym.st_size, f->function);
+line:;
 	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
 	int lineno = 0;
 	const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
@@ -763,19 +1111,79 @@ static void symbolize(struct unwinder *u, uint64_t pc, struct native_frame *f)
 	}
 }
 
+/* fn's subprogram: the top-level DIE of pc's CU that holds pc (once per
+ * function: a walk of the CU's top level, not of its whole tree). */
+static void func_die(Dwfl_Module *mod, uint64_t pc, struct func *fn)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+	Dwarf_Die d;
+	fn->die_state = 2;
+	if (!cu || dwarf_child(cu, &d) != 0)
+		return;
+	do {
+		if (dwarf_tag(&d) == DW_TAG_subprogram && dwarf_haspc(&d, pc - bias) > 0) {
+			fn->cu = *cu;
+			fn->sub = d;
+			fn->bias = bias;
+			fn->die_state = 1;
+			return;
+		}
+	} while (dwarf_siblingof(&d, &d) == 0);
+}
+
+/* The innermost DW_TAG_inlined_subroutine holding addr below the
+ * subprogram sub, into *out: 1, or 0 when there is none. What
+ * dwarf_getscopes gives before the scopes of that instance's abstract
+ * origin (which hold no inlined instance): the same frames. */
+static int innermost_inlined(const Dwarf_Die *sub, uint64_t addr, Dwarf_Die *out)
+{
+	Dwarf_Die cur = *sub, child;
+	int found = 0;
+	for (unsigned depth = 0; depth < 256; depth++) {
+		if (dwarf_child(&cur, &child) != 0)
+			break;
+		bool in = false;
+		do {
+			int tag = dwarf_tag(&child);
+			if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
+			     tag == DW_TAG_try_block || tag == DW_TAG_catch_block) &&
+			    dwarf_haspc(&child, addr) > 0) {
+				in = true;
+				break;
+			}
+		} while (dwarf_siblingof(&child, &child) == 0);
+		if (!in)
+			break;
+		if (dwarf_tag(&child) == DW_TAG_inlined_subroutine) {
+			*out = child;
+			found = 1;
+		}
+		cur = child;
+	}
+	return found;
+}
+
 /* The functions inlined at pc (DWARF: the DW_TAG_inlined_subroutine scopes
  * around it, innermost first), appended to u->inl as frames of their own:
  * each inlined callee named by its abstract origin, at the source line of
  * pc for the innermost and of the call inside it for the others; f (the
  * function holding them all) then gets the line of the outermost call.
  * Returns how many. Only where the module has DWARF (f->file is set). */
-static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
-			      struct native_frame *f)
+static uint32_t inline_frames_by(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
+				 struct native_frame *f, struct func *fn)
 {
 	Dwarf_Addr bias;
-	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
-	Dwarf_Die *scopes = NULL;
-	int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+	Dwarf_Die *cu, *scopes = NULL, one;
+	int n;
+	if (fn) {
+		cu = &fn->cu;
+		bias = fn->bias;
+		n = innermost_inlined(&fn->sub, pc - bias, &one);
+	} else {
+		cu = dwfl_module_addrdie(mod, pc, &bias);
+		n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+	}
 	Dwarf_Files *files = NULL;
 	size_t nfiles = 0;
 	uint32_t k = 0;
@@ -783,14 +1191,15 @@ static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
 	int line = f->line;
 	if (n > 0 && dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
 		nfiles = 0;
+	Dwarf_Die *sc = scopes ? scopes : &one;
 	for (int i = 0; i < n && k < MAX_INLINE; i++) {
-		int tag = dwarf_tag(&scopes[i]);
+		int tag = dwarf_tag(&sc[i]);
 		if (tag == DW_TAG_subprogram)
 			break;
 		if (tag != DW_TAG_inlined_subroutine)
 			continue;
 		Dwarf_Attribute a;
-		const char *name = dwarf_formstring(dwarf_attr_integrate(&scopes[i], DW_AT_name, &a));
+		const char *name = dwarf_formstring(dwarf_attr_integrate(&sc[i], DW_AT_name, &a));
 		u->inl = xgrow(u->inl, &u->inl_cap, u->ninl + 1, sizeof(*u->inl));
 		struct native_frame *g = &u->inl[u->ninl++];
 		*g = *f;
@@ -802,12 +1211,12 @@ static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
 		k++;
 		/* where it was inlined: the next frame's location */
 		Dwarf_Word cf, cl;
-		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &a), &cf) == 0 &&
+		if (dwarf_formudata(dwarf_attr(&sc[i], DW_AT_call_file, &a), &cf) == 0 &&
 		    cf < nfiles) {
 			const char *src = dwarf_filesrc(files, cf, NULL, NULL);
 			file = src && src[0] ? intern(u, src) : NULL;
 		}
-		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &a), &cl) == 0)
+		if (dwarf_formudata(dwarf_attr(&sc[i], DW_AT_call_line, &a), &cl) == 0)
 			line = (int)cl;
 	}
 	free(scopes);
@@ -817,6 +1226,40 @@ static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
 		f->line = line;
 	}
 	return k;
+}
+
+static bool same_frame(const struct native_frame *a, const struct native_frame *b)
+{
+	return a->function == b->function && a->file == b->file && a->line == b->line;
+}
+
+/* inline_frames_by from the known function's subprogram when there is one,
+ * else from dwarf_getscopes; CSPY_UNWIND_RULES=check: both, libdw's kept,
+ * a difference counted. */
+static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
+			      struct native_frame *f)
+{
+	struct func *fn = func_find(u, pc);
+	if (fn && !fn->die_state)
+		func_die(mod, pc, fn);
+	if (!fn || fn->die_state != 1 || dwarf_haspc(&fn->sub, pc - fn->bias) <= 0)
+		return inline_frames_by(u, mod, pc, f, NULL);
+	u->func_scopes++;
+	if (u->rules_mode != RULES_CHECK)
+		return inline_frames_by(u, mod, pc, f, fn);
+	size_t at = u->ninl;
+	struct native_frame f0 = *f, mine[MAX_INLINE + 1];
+	uint32_t k = inline_frames_by(u, mod, pc, f, fn);
+	memcpy(mine, u->inl + at, k * sizeof(*mine));
+	mine[k] = *f;
+	u->ninl = at;
+	*f = f0;
+	uint32_t k2 = inline_frames_by(u, mod, pc, f, NULL);
+	bool same = k == k2 && same_frame(&mine[k], f);
+	for (uint32_t i = 0; same && i < k; i++)
+		same = same_frame(&mine[i], &u->inl[at + i]);
+	u->func_diffs += !same;
+	return k2;
 }
 
 static const struct sym *lookup(struct unwinder *u, uint64_t pc)

@@ -70,6 +70,7 @@ import concurrent.futures
 import json
 import os
 import re
+import platform
 import shutil
 import subprocess
 import sys
@@ -311,12 +312,12 @@ RE_CPU = re.compile(r'^cspy> start-up \(attach, first sample\) ([\d.]+) ms of CP
                     r'then ([\d.]+) us per sample$', re.M)
 
 
-def record_raw(s, flags, dur='2'):
+def record_raw(s, flags, dur='2', env=None):
     d = make_temp_dir('cspy-native-rec-')
     try:
         out = os.path.join(d, 'p.txt')
         res = cspy(['record', '-f', 'raw', '-o', out, '-d', dur] + list(flags) + ['--pid', s.target.python_pid],
-                   timeout=60)
+                   timeout=60, env=env)
         text = open(out).read() if os.path.exists(out) else None
     finally:
         remove_temp_dir(d)
@@ -408,6 +409,11 @@ def measure_cost(s):
 
 RE_REASONS = re.compile(r'^cspy> Errors by reason \((\d+)\):$', re.M)
 RE_REASON = re.compile(r'^cspy>\s+(\d+)  (\S.*)$', re.M)
+RE_RULES = re.compile(r'^cspy: unwind rules check \(pid \d+\): (\d+) stacks by rules, (\d+) by libdwfl '
+                      r'alone, (\d+) differed; (\d+) names and (\d+) inlined-callee look-ups from a '
+                      r'known function, (\d+) differed$', re.M)
+# The unwind-rule cache (native/unwind_dwfl.c) applies where return addresses are plain words
+RULES_ARCH = platform.machine() in ('x86_64', 'amd64')
 WORK = {}                 # (interp label, pyflags) -> (res, errors, stacks, oracle)
 
 
@@ -415,7 +421,9 @@ def workload(interp, pyflags=(), attempt=0):
     """record --native -v -d 1 of the workload (once per interpreter, flags
     and attempt: attempt N > 0 is a new recording, for the checks that look
     for stacks a matter of chance in one second): (Result, errors, stacks,
-    oracle)."""
+    oracle). With CSPY_UNWIND_RULES=check: every stack unwound by the cached
+    unwind rules is unwound by libdwfl too (whose stack is kept), and cspy
+    says at the end how many differed (check_error_share)."""
     key = (interp.label, tuple(pyflags), attempt)
     if key not in WORK:
         ctx = e2elib.Ctx(interp)
@@ -423,8 +431,9 @@ def workload(interp, pyflags=(), attempt=0):
             t = ctx.start(os.path.join('native', 'workload.py'), pyflags=pyflags)
             t.runnable = None
             orc = t.wait_ready(timeout=60, exact_tasks=False)
+            env = dict(os.environ, CSPY_UNWIND_RULES='check')
             res, _, errors, stacks = record_raw(argparse.Namespace(target=t), ['--native', '-v'],
-                                                dur='1')
+                                                dur='1', env=env)
             WORK[key] = (res, errors, stacks, orc)
         finally:
             ctx.close()
@@ -436,7 +445,9 @@ def check_error_share(interp, pyflags=()):
     run of fewer than 100: a sanitizer build takes 50-70 samples in the
     second, where one error is already 1.5 %); -v counts every error by
     reason (the counts add up to Errors); each thread's Python frames of the
-    oracle, from its root to its loop function, are in the profile. A thread
+    oracle, from its root to its loop function, are in the profile; the
+    stacks the cached unwind rules gave are libdwfl's (none differed, and on
+    x86-64 some were given: CSPY_UNWIND_RULES=check, see workload). A thread
     that waits for the GIL is idle when sampled: on a loaded machine one
     second may miss a loop of it, so up to three recordings are taken while
     a frame is missing, their samples and errors added up."""
@@ -455,6 +466,16 @@ def check_error_share(interp, pyflags=()):
                       % (more_errors, 'are missing' if not head else '', sum(counts)))
         if not more_errors and head:
             pr.append('no error, but a line "Errors by reason"')
+        rules = RE_RULES.search(res.err)
+        if rules and int(rules.group(3)):
+            pr.append('%s of the stacks unwound by the cached unwind rules differ from libdwfl\'s'
+                      % rules.group(3))
+        if rules and int(rules.group(6)):
+            pr.append('%s of the names or inlined callees found from a known function differ from '
+                      'libdwfl\'s and dwarf_getscopes\'' % rules.group(6))
+        elif RULES_ARCH and (not rules or not int(rules.group(1))):
+            pr.append('no stack was unwound by the cached unwind rules (CSPY_UNWIND_RULES=check: %s)'
+                      % (rules.group(0) if rules else 'no line'))
         labels = set(l for st, _ in stacks for l in st)
         loops = ('compress_loop', 'hash_loop', 'json_loop', 'sort_loop', '<module>')
         missing = []
