@@ -360,8 +360,8 @@ void threadstate__ran(struct threadstate *t, pid_t tid, uint64_t frame, uint64_t
 }
 
 /* Threads proved running (threadstate__ran) marked so, their proofs used
- * up; true when every listed thread was. */
-static bool proved_running(struct threadstate *t, uint64_t now)
+ * up; how many were. */
+static int proved_running(struct threadstate *t, uint64_t now)
 {
 	int proved = 0;
 	for (int i = 0; i < t->n; i++) {
@@ -371,7 +371,7 @@ static bool proved_running(struct threadstate *t, uint64_t now)
 		proved += th->proved;
 	}
 	t->proofs += (uint64_t)proved;
-	return proved && proved == t->n;
+	return proved;
 }
 
 void threadstate__read(struct threadstate *t)
@@ -383,7 +383,8 @@ void threadstate__read(struct threadstate *t)
 	uint64_t cpu;
 	t->quiet = false;
 	uint64_t now = clock_now_ns();
-	if (proved_running(t, now)) {
+	int proved = proved_running(t, now);
+	if (proved && proved == t->n) {
 		for (int i = 0; i < t->n; i++) {
 			t->th[i].running = true;
 			t->th[i].read = true;
@@ -399,7 +400,7 @@ void threadstate__read(struct threadstate *t)
 			t->cpu_changed_ns = now;
 		t->cpu_ns = cpu;
 		t->have_cpu = true;
-		if (same && t->nrunning == 0) {
+		if (same && t->nrunning == 0 && !proved) {
 			/* Quiet when the last read covered every listed thread
 			 * (a relisting may have added some since). */
 			int i = 0;
