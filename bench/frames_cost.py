@@ -12,8 +12,9 @@ builds run in turn, RUNS times, each on a fresh workload (bench/workloads/,
 started with --ready: its PID; the work starts at once). The figure is the
 steady CPU per sample: CSPY_STATS (cpu_s - startup_cpu_s) / samples, cspy's
 own rusage, which other processes on the machine barely move; the rate is
-samples / elapsed_s. Medians; the load average before and after. Markdown on
-stdout.
+samples / elapsed_s; the run-state files read per sample (CSPY_STATS state_reads)
+and the samples whose run state a moving frame proved (state_proofs, docs/cli.md).
+Medians; the load average before and after. Markdown on stdout.
 """
 import argparse
 import json
@@ -63,7 +64,8 @@ def one(cspy, py, wl, rate, seconds, tmp):
     with open(st) as f:
         s = json.load(f)
     n = s['samples']
-    return (s['cpu_s'] - s.get('startup_cpu_s', 0)) / n * 1e6, n / s['elapsed_s'], s['vm_reads'] / n
+    return ((s['cpu_s'] - s.get('startup_cpu_s', 0)) / n * 1e6, n / s['elapsed_s'], s['vm_reads'] / n,
+            s.get('state_reads', 0) / n, s.get('state_proofs', 0) / n)
 
 
 def version(py):
@@ -85,8 +87,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix='frames_cost.')
     print('load average at start: %s' % ' '.join(open('/proc/loadavg').read().split()[:3]))
     print()
-    print('| python | case | before µs/sample | after µs/sample | after/before | before rate | after rate | vm_reads/sample before, after |')
-    print('|---|---|---|---|---|---|---|---|')
+    print('| python | case | before µs/sample | after µs/sample | after/before | before rate | after rate | vm_reads/sample before, after | state reads/sample before, after | proved/sample after |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
     for py in a.pythons:
         label = version(py)
         for wl, rate, case in CASES:
@@ -96,10 +98,10 @@ def main():
             for _ in range(a.runs):
                 for which in ('before', 'after'):
                     res[which].append(one(getattr(a, which), py, wl, rate, a.seconds, tmp))
-            med = {k: [statistics.median(x[i] for x in v) for i in range(3)] for k, v in res.items()}
+            med = {k: [statistics.median(x[i] for x in v) for i in range(5)] for k, v in res.items()}
             b, f = med['before'], med['after']
-            print('| %s | %s | %.2f | %.2f | %.2f | %.1f kHz | %.1f kHz | %.2f, %.2f |' % (
-                label, case, b[0], f[0], f[0] / b[0], b[1] / 1e3, f[1] / 1e3, b[2], f[2]))
+            print('| %s | %s | %.2f | %.2f | %.2f | %.1f kHz | %.1f kHz | %.2f, %.2f | %.2f, %.2f | %.2f |' % (
+                label, case, b[0], f[0], f[0] / b[0], b[1] / 1e3, f[1] / 1e3, b[2], f[2], b[3], f[3], f[4]))
             sys.stdout.flush()
     print()
     print('load average at end: %s' % ' '.join(open('/proc/loadavg').read().split()[:3]))

@@ -22,6 +22,16 @@
  * list is not listed again either (starting or ending a thread takes CPU
  * time). A pool of mostly waiting worker processes costs one clock read
  * per worker per sample.
+ *
+ * At very high rates a thread can be proved running without any file
+ * (threadstate__ran): its innermost frame or instruction changed between
+ * the two stacks read before, the older read begun at most RAN_PROOF_NS
+ * ago, so it ran Python code within that time; it is counted running, and
+ * when every listed thread is so proved the CPU clock is not read either.
+ * A proof is used once: the stack read after it makes the next one. A
+ * thread that has just entered a blocking call is counted running at most
+ * once for it (its frame is unchanged at the next read, which then reads
+ * its file). At normal rates (intervals over RAN_PROOF_NS) nothing changes.
  */
 #include "proc/threadstate.h"
 
@@ -47,6 +57,7 @@
 #define RELIST_NS 100000000ull
 #define IDLE_PROOF_NS 50000000ull
 #define CHURN_READS 8           /* a thread found woken since: reads before the next check */
+#define RAN_PROOF_NS 20000ull   /* a changed innermost frame proves a run this recent */
 
 struct thread {
 	int fd, sched_fd, stat_fd;      /* -1: not open */
@@ -54,8 +65,13 @@ struct thread {
 	bool read;              /* run state read since the thread was listed */
 	unsigned char churn;    /* reads left without the schedstat check (see thread_running) */
 	bool woke;              /* the last schedstat check found it changed */
+	bool proved;            /* at this read: running by threadstate__ran's proof */
 	pid_t ns_tid;           /* id in the process's PID namespace (nested only), 0 unknown */
 	char sched[SCHED_LEN];  /* the last schedstat text, "" if none */
+	/* threadstate__ran: the innermost frame and instruction at the last
+	 * stack read, begun at leaf_ns; proof_ns: when the read before it
+	 * began, if the two differ (it ran since), else 0. */
+	uint64_t leaf_frame, leaf_instr, leaf_ns, proof_ns;
 };
 
 struct threadstate {
@@ -75,6 +91,7 @@ struct threadstate {
 	uint64_t listed_cpu_ns; /* process CPU time at the last listing */
 	bool have_listed_cpu;
 	uint64_t reads;         /* per-thread files read (threadstate__reads) */
+	uint64_t proofs;        /* run states proved by a changed frame (threadstate__proofs) */
 	int stat_fd;            /* /proc/PID/stat, kept open for the liveness check */
 	uint64_t alive_ns;      /* when the process was last seen alive, not a zombie */
 	bool nested;            /* in another PID namespace: ns_tid is read per thread */
@@ -327,6 +344,36 @@ static bool process_live(struct threadstate *t, uint64_t now)
 	return true;
 }
 
+void threadstate__ran(struct threadstate *t, pid_t tid, uint64_t frame, uint64_t instr,
+		      uint64_t read_ns)
+{
+	int i = tid_index(t, tid);
+	if (i < 0)
+		return;
+	struct thread *th = &t->th[i];
+	bool moved = th->leaf_ns && frame && instr && th->leaf_ns < read_ns &&
+		     (frame != th->leaf_frame || instr != th->leaf_instr);
+	th->proof_ns = moved ? th->leaf_ns : 0;
+	th->leaf_frame = frame;
+	th->leaf_instr = instr;
+	th->leaf_ns = read_ns;
+}
+
+/* Threads proved running (threadstate__ran) marked so, their proofs used
+ * up; how many were. */
+static int proved_running(struct threadstate *t, uint64_t now)
+{
+	int proved = 0;
+	for (int i = 0; i < t->n; i++) {
+		struct thread *th = &t->th[i];
+		th->proved = th->proof_ns && now - th->proof_ns <= RAN_PROOF_NS;
+		th->proof_ns = 0;
+		proved += th->proved;
+	}
+	t->proofs += (uint64_t)proved;
+	return proved;
+}
+
 void threadstate__read(struct threadstate *t)
 {
 	/* No CPU used for a while: every thread sleeps. A thread on a CPU has
@@ -335,14 +382,25 @@ void threadstate__read(struct threadstate *t)
 	 * (a few ms), far less than IDLE_PROOF_NS. */
 	uint64_t cpu;
 	t->quiet = false;
+	uint64_t now = clock_now_ns();
+	int proved = proved_running(t, now);
+	if (proved && proved == t->n) {
+		for (int i = 0; i < t->n; i++) {
+			t->th[i].running = true;
+			t->th[i].read = true;
+		}
+		t->nrunning = t->n;
+		t->have_cpu = false;    /* not read: the next read compares nothing */
+		t->cpu_changed_ns = now;
+		return;
+	}
 	if (process_cpu(t, &cpu)) {
-		uint64_t now = clock_now_ns();
 		bool same = t->have_cpu && cpu == t->cpu_ns;
 		if (!same)
 			t->cpu_changed_ns = now;
 		t->cpu_ns = cpu;
 		t->have_cpu = true;
-		if (same && t->nrunning == 0) {
+		if (same && t->nrunning == 0 && !proved) {
 			/* Quiet when the last read covered every listed thread
 			 * (a relisting may have added some since). */
 			int i = 0;
@@ -354,17 +412,19 @@ void threadstate__read(struct threadstate *t)
 			}
 		}
 		if (now - t->cpu_changed_ns >= IDLE_PROOF_NS) {
+			int nr = 0;
 			for (int i = 0; i < t->n; i++) {
-				t->th[i].running = false;
+				t->th[i].running = t->th[i].proved;
 				t->th[i].read = true;
+				nr += t->th[i].proved;
 			}
-			t->nrunning = 0;
+			t->nrunning = nr;
 			return;
 		}
 	}
 	int nr = 0;
 	for (int i = 0; i < t->n; i++) {
-		t->th[i].running = thread_running(t, i);
+		t->th[i].running = t->th[i].proved || thread_running(t, i);
 		t->th[i].read = true;
 		nr += t->th[i].running;
 	}
@@ -379,6 +439,11 @@ bool threadstate__quiet(const struct threadstate *t)
 uint64_t threadstate__reads(const struct threadstate *t)
 {
 	return t->reads;
+}
+
+uint64_t threadstate__proofs(const struct threadstate *t)
+{
+	return t->proofs;
 }
 
 int threadstate__running(const struct threadstate *t, pid_t tid)

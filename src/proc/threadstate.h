@@ -45,6 +45,17 @@ void threadstate__read(struct threadstate *t);
 bool threadstate__quiet(const struct threadstate *t);
 /* Per-thread files (syscall, schedstat, stat) read so far. */
 uint64_t threadstate__reads(const struct threadstate *t);
+/* The stack of tid was read, begun at read_ns (clock_now_ns): its
+ * innermost frame's address and current instruction's (0: unknown). When
+ * they differ from the read before, the thread ran Python code since that
+ * read began: the next threadstate__read, if it comes within 20 us of that
+ * moment, counts it running without reading its files (and reads nothing
+ * at all when every listed thread is so proved). Each proof serves one
+ * read. */
+void threadstate__ran(struct threadstate *t, pid_t tid, uint64_t frame, uint64_t instr,
+		      uint64_t read_ns);
+/* Run states proved by threadstate__ran so far. */
+uint64_t threadstate__proofs(const struct threadstate *t);
 /* After threadstate__read: 1 running, 0 not, -1 unknown: a TID not listed,
  * or listed since the last threadstate__read (a thread that just started). */
 int threadstate__running(const struct threadstate *t, pid_t tid);

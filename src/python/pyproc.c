@@ -1619,10 +1619,13 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 		size_t m = 0;
 		bool truncated = false, gil = false, exc = false, in_gc = false;
 		int err = 0, opcode = -1;       /* the innermost frame's (PYSAMPLE_OPCODE) */
+		uint64_t leaf_instr = 0;
 		for (int32_t c = in; c >= 0; c = r[c].up) {
 			const struct py_thread *t = &s->threads[r[c].idx];
-			if (!m && t->nframes)
+			if (!m && t->nframes) {
 				opcode = t->opcode;
+				leaf_instr = t->leaf_instr;
+			}
 			size_t take = t->nframes < total - m ? t->nframes : total - m;
 			memcpy(fr + m, t->frames, take * sizeof(*fr));
 			m += take;
@@ -1642,6 +1645,7 @@ static void join_threads(struct pyproc *p, struct py_sample *s, bool synthetic)
 		top->in_exception = exc;
 		top->in_gc = in_gc;
 		top->opcode = opcode;
+		top->leaf_instr = leaf_instr;
 		top->truncated = truncated;
 		top->err = err;
 		top->frames = xgrow(top->frames, &top->cap, m, sizeof(*fr));
@@ -1801,6 +1805,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 			int rerr = resolve_frames(p, t);
 			if (rerr == -ESRCH)
 				return -ESRCH;
+			t->leaf_instr = p->leaf_instr;
 			uint8_t op;
 			if ((flags & PYSAMPLE_OPCODE) && p->leaf_instr &&
 			    mem__read(p->mem, p->leaf_instr, &op, 1) == 0)

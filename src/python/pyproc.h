@@ -105,6 +105,11 @@ struct py_thread {
 	 * instruction as it sits in the bytecode (3.11+: maybe specialized,
 	 * or an INSTRUMENTED_ one under sys.monitoring); -1 unknown. */
 	int opcode;
+	/* The address of the innermost frame's current instruction in the
+	 * target (3.11+: its instruction pointer; <= 3.10: inside co_code's
+	 * bytes), 0 unknown: with frames[0].frame_addr, whether the thread ran
+	 * since the last sample (proc/threadstate.h, threadstate__ran). */
+	uint64_t leaf_instr;
 };
 
 struct py_sample {

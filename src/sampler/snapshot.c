@@ -396,6 +396,18 @@ void snap_begun__release(struct snap_begun *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* Each read thread's innermost frame to its run state's proof (see
+ * threadstate__ran): a thread found there since the read before ran. */
+static void note_leaves(struct threadstate *ts, const struct py_sample *sm, uint64_t begun)
+{
+	for (size_t i = 0; i < sm->n; i++) {
+		const struct py_thread *th = &sm->threads[i];
+		if (th->tid && !th->err && !th->skipped && th->nframes)
+			threadstate__ran(ts, th->tid, th->frames[0].frame_addr, th->leaf_instr,
+					 begun);
+	}
+}
+
 int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct snapshot *out,
 		   struct snap_stats *st)
 {
@@ -409,6 +421,7 @@ int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct
 		int tries = r->tries > 1 ? r->tries : 1;
 		do {
 			const pid_t *tids;
+			uint64_t begun = clock_now_ns();
 			bool states = t->tasks && threadstate__tasks(t->tasks, false, &tids) >= 0;
 			if (states)
 				threadstate__read(t->tasks);
@@ -416,6 +429,8 @@ int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct
 				return 0;
 			struct py_view v = { .tasks = t->tasks, .states = states };
 			err = pyproc__sample(t->pp, &v, &out->sample, r->flags);
+			if (!err && states)
+				note_leaves(t->tasks, &out->sample, begun);
 		} while (--tries > 0 && (err == -EFAULT || err == -EAGAIN));
 		if (!err && r->after_read)
 			r->after_read(r->after_read_arg, &out->sample);

@@ -8,7 +8,10 @@
  * TID, and a process that is gone gives -ENOENT. Quiet: a sleeping process
  * read twice is quiet at the second read and costs no per-thread file
  * read; a spinning one never is; one that has exited (a zombie, not
- * reaped) is not quiet any more within 100 ms.
+ * reaped) is not quiet any more within 100 ms. A changed innermost frame
+ * (threadstate__ran) proves a sleeping thread running, with no file read,
+ * for one read only, and only within 20 us of the older stack read; an
+ * unchanged frame, an unknown instruction or an older read prove nothing.
  */
 #include <errno.h>
 #include <signal.h>
@@ -20,6 +23,7 @@
 
 #include "harness.h"
 #include "proc/threadstate.h"
+#include "util/clock.h"
 
 static pid_t spawn_spinner(void)
 {
@@ -157,6 +161,61 @@ static void test_quiet(void)
 	end(pid);
 }
 
+/* Two stack reads (frames f0, f1; instructions i0, i1; the older begun
+ * age_ns ago), then a read of the run states: running? (-1 if it took
+ * longer than the proof lasts: a busy machine preempted the test.) */
+static int after_two(struct threadstate *t, pid_t pid, uint64_t f0, uint64_t i0, uint64_t f1,
+		     uint64_t i1, uint64_t age_ns)
+{
+	uint64_t now = clock_now_ns();
+	threadstate__ran(t, pid, f0, i0, now - age_ns);
+	threadstate__ran(t, pid, f1, i1, now - age_ns / 2);
+	threadstate__read(t);
+	if (clock_now_ns() - (now - age_ns) > 20000)
+		return -1;
+	return threadstate__running(t, pid);
+}
+
+static void test_frame_proof(void)
+{
+	int p[2];
+	CHECK_INT(pipe(p), 0);
+	pid_t pid = spawn_sleeper(p[0]);   /* asleep throughout: running only by proof */
+	close(p[0]);
+	usleep(50000);
+	struct threadstate *t = threadstate__new(pid);
+	const pid_t *tids;
+	CHECK_INT(threadstate__tasks(t, false, &tids), 1);
+	threadstate__read(t);
+	CHECK_INT(threadstate__running(t, pid), 0);
+	/* A moved frame or instruction: running, no file read (a few tries:
+	 * a preempted test outlives the proof). */
+	for (int moved = 0; moved < 2; moved++) {
+		uint64_t reads = threadstate__reads(t), proofs = threadstate__proofs(t);
+		int r = -1;
+		for (int i = 0; i < 20 && r == -1; i++)
+			r = after_two(t, pid, 0x1000, 0x2000, moved ? 0x1000 : 0x1100, moved ? 0x2002 : 0x2000,
+				      4000);
+		CHECK_INT(r, 1);
+		CHECK_INT((int)(threadstate__reads(t) - reads), 0);
+		CHECK(threadstate__proofs(t) > proofs);
+		/* The proof served once: the next read reads the state. */
+		threadstate__read(t);
+		CHECK_INT(threadstate__running(t, pid), 0);
+	}
+	/* Nothing moved, an unknown instruction, the older read too old. */
+	CHECK_INT(after_two(t, pid, 0x1000, 0x2000, 0x1000, 0x2000, 4000) == 1, 0);
+	CHECK_INT(after_two(t, pid, 0x1000, 0, 0x1100, 0, 4000) == 1, 0);
+	uint64_t now = clock_now_ns();
+	threadstate__ran(t, pid, 0x1000, 0x2000, now - 30000);
+	threadstate__ran(t, pid, 0x1100, 0x2000, now - 10000);
+	threadstate__read(t);
+	CHECK_INT(threadstate__running(t, pid), 0);
+	threadstate__free(t);
+	close(p[1]);
+	end(pid);
+}
+
 static void test_gone(void)
 {
 	pid_t pid = fork();
@@ -176,6 +235,7 @@ int main(void)
 	TEST_RUN(test_spinner_runs);
 	TEST_RUN(test_sleeper_then_wakes);
 	TEST_RUN(test_quiet);
+	TEST_RUN(test_frame_proof);
 	TEST_RUN(test_gone);
 	return TEST_REPORT();
 }
