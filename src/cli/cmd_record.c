@@ -559,8 +559,9 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		(unsigned long long)st->split_samples, (double)st->split_ns / 1e9,
 		(unsigned long long)st->split_stat_reads);
 	/* many threads and processes: what the run states cost (bench/pool_cost.py) */
-	fprintf(f, "\"quiet_samples\": %llu, \"state_reads\": %llu}\n",
+	fprintf(f, "\"quiet_samples\": %llu, \"state_reads\": %llu, ",
 		(unsigned long long)st->quiet_samples, (unsigned long long)st->state_reads);
+	fprintf(f, "\"gil_waiter_skips\": %llu}\n", (unsigned long long)st->gil_waiter_skips);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);
 }

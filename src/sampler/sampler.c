@@ -761,12 +761,13 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.elapsed_s = (double)(now - s->start_ns) / 1e9;
 	s->st.processes = targets__alive(s->ts);
 	s->st.cpu_ns = cpu_ns();
-	uint64_t reads = 0, tlbc = 0, state_reads = 0;
+	uint64_t reads = 0, tlbc = 0, state_reads = 0, gil_skips = 0;
 	int nogil = 0;
 	for (size_t i = 0; i < targets__n(s->ts); i++) {
 		const struct target *t = targets__at(s->ts, i);
 		reads += pyproc__syscalls(t->snap.pp);
 		state_reads += t->snap.tasks ? threadstate__reads(t->snap.tasks) : 0;
+		gil_skips += t->snap.tasks ? threadstate__gil_skips(t->snap.tasks) : 0;
 		tlbc += pyproc__tlbc_frames(t->snap.pp);
 		nogil += t->alive && t->gil == 0;
 	}
@@ -776,6 +777,7 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.pause_p99_us = snap_stats__hold_us(&s->pstats, 0.99);
 	s->st.pause_max_us = snap_stats__hold_us(&s->pstats, 1.0);
 	s->st.state_reads = state_reads;
+	s->st.gil_waiter_skips = gil_skips;
 	if (s->c.memory)
 		memory_status(s);
 	s->st.tlbc_frames = tlbc;

@@ -34,6 +34,8 @@
  * taken again this many times at most (stopped_mid_update). */
 #define PAUSE_RETRIES 1
 #define RETRY_WAIT_NS 2000000ull
+/* Known GIL waiters from which the GIL is read before the run states. */
+#define GIL_WAITERS_MIN 2
 
 int snap_target__open(pid_t pid, struct snap_target *t, char *why, size_t whylen)
 {
@@ -238,14 +240,29 @@ static pid_t gil_owner(const struct py_sample *sample)
 	return 0;
 }
 
+/* Before reading the run states: give them the GIL (threadstate__set_gil)
+ * when it can spare reads: some threads wait for it, or its address is not
+ * known yet and the process has threads enough for waiters. One to two
+ * reads of the target; none for a process of one or two threads. */
+static void give_gil(const struct snap_target *t, int ntasks)
+{
+	struct threadstate_gil g;
+	int w = threadstate__gil_waiters(t->tasks);
+	if ((w >= GIL_WAITERS_MIN || (w < 0 && ntasks > GIL_WAITERS_MIN)) &&
+	    pyproc__gil_state(t->pp, t->tasks, &g) == 1)
+		threadstate__set_gil(t->tasks, &g);
+}
+
 /* The threads running now (their run states read), into *run: the count,
  * or -ENOENT when the task list is unknown. */
-static int running_tasks(struct threadstate *ts, pid_t **run, size_t *cap)
+static int running_tasks(const struct snap_target *t, pid_t **run, size_t *cap)
 {
+	struct threadstate *ts = t->tasks;
 	const pid_t *tids;
 	int n = ts ? threadstate__tasks(ts, false, &tids) : -ENOENT;
 	if (n <= 0)
 		return -ENOENT;
+	give_gil(t, n);
 	threadstate__read(ts);
 	*run = xgrow(*run, cap, (size_t)n, sizeof(**run));
 	int k = 0;
@@ -275,7 +292,7 @@ static bool take_quiet(const struct snap_target *t, const struct snap_req *r, st
 static int take_running(const struct snap_target *t, const struct snap_req *r, struct snapshot *s,
 			struct snap_stats *st)
 {
-	int n = running_tasks(t->tasks, &s->run, &s->run_cap);
+	int n = running_tasks(t, &s->run, &s->run_cap);
 	if (n == 0 && take_quiet(t, r, s, st))
 		return 0;
 	if (n == 0) {                   /* nothing runs: nothing can change */
@@ -310,9 +327,12 @@ int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct
 		int tries = r->tries > 1 ? r->tries : 1;
 		do {
 			const pid_t *tids;
-			bool states = t->tasks && threadstate__tasks(t->tasks, false, &tids) >= 0;
-			if (states)
+			int ntasks = t->tasks ? threadstate__tasks(t->tasks, false, &tids) : -ENOENT;
+			bool states = ntasks >= 0;
+			if (states) {
+				give_gil(t, ntasks);
 				threadstate__read(t->tasks);
+			}
 			if (states && take_quiet(t, r, out, st))
 				return 0;
 			struct py_view v = { .tasks = t->tasks, .states = states };
