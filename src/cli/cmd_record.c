@@ -561,7 +561,8 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 	/* many threads and processes: what the run states cost (bench/pool_cost.py) */
 	fprintf(f, "\"quiet_samples\": %llu, \"state_reads\": %llu, ",
 		(unsigned long long)st->quiet_samples, (unsigned long long)st->state_reads);
-	fprintf(f, "\"gil_waiter_skips\": %llu}\n", (unsigned long long)st->gil_waiter_skips);
+	fprintf(f, "\"gil_waiter_skips\": %llu, \"gil_polls\": %llu}\n",
+		(unsigned long long)st->gil_waiter_skips, (unsigned long long)st->gil_polls);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);
 }

@@ -35,7 +35,11 @@
  * read's syscall files: no change, nobody took it; a change of one, the one
  * taker is last_holder now. Every other known waiter still waits and is not
  * read (gil_skips); it stays a known waiter. With two or more changes the
- * takers are not known and every waiter is read. A waiter woken by its
+ * takers are not known and every waiter is read. Between two reads the
+ * caller may read the GIL more often (threadstate__gil_poll, e.g. every
+ * half switch interval): each poll's change of one names its taker, so the
+ * takers since the last read are known as long as no two reads of the GIL
+ * in a row saw two changes or more. A waiter woken by its
  * wait's timeout (every switch interval, 5 ms) and caught outside the
  * futex is read as usual and is a waiter again once seen back in it.
  * Without the GIL read (g NULL), or after a read without one, nothing is
@@ -65,6 +69,7 @@
 #define SCHED_LEN 48            /* "sum_exec run_delay pcount\n" */
 #define RELIST_NS 100000000ull
 #define IDLE_PROOF_NS 50000000ull
+#define GIL_TAKERS_MAX 16       /* takers tracked between two reads (more: all read) */
 #define CHURN_READS 8           /* a thread found woken since: reads before the next check */
 
 struct thread {
@@ -102,6 +107,9 @@ struct threadstate {
 	bool have_gil;
 	uint64_t gil_prev;      /* switch counter given before the last read */
 	bool have_gil_prev;
+	bool gil_broken;        /* since the last read: a change of 2+ between two GIL reads */
+	pid_t takers[GIL_TAKERS_MAX];   /* since the last read: the known takers */
+	int ntakers;
 	int gil_waiters;        /* threads with gil_wait after the last read */
 	uint64_t gil_skips;
 };
@@ -376,14 +384,53 @@ void threadstate__set_gil(struct threadstate *t, const struct threadstate_gil *g
 		t->gil = *g;            /* without: the last cond range still finds waiters */
 }
 
-/* May the known GIL waiters be left unread in this read (see above)? */
+/* One more read of the GIL g: the takers since the previous one. */
+static void gil_track(struct threadstate *t, const struct threadstate_gil *g)
+{
+	uint64_t d = g->switches - t->gil_prev;
+	if (!t->have_gil_prev)
+		t->gil_broken = true;
+	else if (d == 1 && g->last_holder > 0 && t->ntakers < GIL_TAKERS_MAX)
+		t->takers[t->ntakers++] = g->last_holder;
+	else if (d != 0)
+		t->gil_broken = true;
+	t->gil_prev = g->switches;
+	t->have_gil_prev = true;
+}
+
+void threadstate__gil_poll(struct threadstate *t, const struct threadstate_gil *g)
+{
+	if (!g)
+		t->gil_broken = true;
+	else if (t->have_gil_prev && !t->gil_broken)
+		gil_track(t, g);
+}
+
+uint64_t threadstate__gil_polling(const struct threadstate *t)
+{
+	if (!t->have_gil_prev || t->gil_broken || t->gil_waiters < 2)
+		return 0;
+	return t->gil.interval_us ? t->gil.interval_us : 1;
+}
+
+/* May the known GIL waiters be left unread in this read, but for the
+ * takers (see above)? */
 static bool gil_rule(struct threadstate *t)
 {
-	bool prev = t->have_gil_prev;
-	uint64_t d = t->gil.switches - t->gil_prev;
-	t->have_gil_prev = t->have_gil;
-	t->gil_prev = t->gil.switches;
-	return t->have_gil && prev && (d == 0 || (d == 1 && t->gil.last_holder > 0));
+	if (!t->have_gil) {
+		t->have_gil_prev = false;
+		return false;
+	}
+	gil_track(t, &t->gil);
+	return !t->gil_broken;
+}
+
+static bool gil_taker(const struct threadstate *t, pid_t tid)
+{
+	for (int i = 0; i < t->ntakers; i++)
+		if (t->takers[i] == tid)
+			return true;
+	return tid == t->gil.last_holder;
 }
 
 static void read_states(struct threadstate *t)
@@ -426,7 +473,7 @@ static void read_states(struct threadstate *t)
 	for (int i = 0; i < t->n; i++) {
 		struct thread *th = &t->th[i];
 		if (skip_waiters && th->gil_wait && th->read && !th->running &&
-		    t->tids[i] != t->gil.last_holder) {
+		    !gil_taker(t, t->tids[i])) {
 			t->gil_skips++;         /* still waits for the GIL */
 			nw++;
 			continue;
@@ -444,6 +491,8 @@ void threadstate__read(struct threadstate *t)
 {
 	read_states(t);
 	t->have_gil = false;    /* given again before each read */
+	t->gil_broken = false;
+	t->ntakers = 0;
 }
 
 bool threadstate__quiet(const struct threadstate *t)

@@ -58,10 +58,19 @@ struct threadstate_gil {
 	uint64_t cond_lo, cond_hi;      /* [lo, hi) */
 	uint64_t switches;
 	pid_t last_holder;
+	uint64_t interval_us;   /* its switch interval (sys.getswitchinterval()) */
 };
 /* Give the next threadstate__read the GIL read just before it (g NULL: not
  * read; the rule is off for this read and the next). */
 void threadstate__set_gil(struct threadstate *t, const struct threadstate_gil *g);
+/* Between two reads: one more read of the GIL (g NULL: it failed), so that
+ * the next read knows the takers even when the counter moved by more than
+ * one in all (each poll's change of one names its taker). */
+void threadstate__gil_poll(struct threadstate *t, const struct threadstate_gil *g);
+/* Would a poll now be of use (the last read had the GIL and waiters, and no
+ * poll since has lost the track)? The GIL's switch interval in µs (at
+ * least 1) when it would, 0 when not. */
+uint64_t threadstate__gil_polling(const struct threadstate *t);
 /* Threads found waiting for the GIL by the last read (each is read again
  * only when the GIL may have changed hands to it: threadstate__set_gil);
  * -1 before any GIL was given (its address is not known). Waiters are

@@ -1470,7 +1470,7 @@ int pyproc__gil_tid(struct pyproc *p, struct threadstate *tasks, pid_t *tid)
 }
 
 /* The GIL struct of CPython 3.7+ (_gil_runtime_state) in every GIL build:
- * last_holder, locked (an int, padded to 8), switch_number, then cond
+ * interval (µs), last_holder, locked (an int, padded to 8), switch_number, then cond
  * (pthread_cond_t, 48 bytes on x86-64 and aarch64): one layout, placed by
  * the version's gil_holder/gil_locked offsets. */
 #define GIL_SWITCH_OFF 16       /* from last_holder */
@@ -1497,13 +1497,14 @@ int pyproc__gil_state(struct pyproc *p, struct threadstate *tasks, struct thread
 	} else {
 		return 0;
 	}
-	uint8_t b[GIL_SWITCH_OFF + 8];
-	if (mem__read(p->mem, base, b, sizeof(b)) != 0)
+	uint8_t b[8 + GIL_SWITCH_OFF + 8];      /* from interval */
+	if (mem__read(p->mem, base - 8, b, sizeof(b)) != 0)
 		return 0;
 	g->cond_lo = base + GIL_COND_OFF;
 	g->cond_hi = g->cond_lo + GIL_COND_LEN;
-	g->switches = rd_u64(b, GIL_SWITCH_OFF);
-	uint64_t holder = rd_u64(b, 0);
+	g->interval_us = rd_u64(b, 0);
+	g->switches = rd_u64(b, 8 + GIL_SWITCH_OFF);
+	uint64_t holder = rd_u64(b, 8);
 	uint8_t ts[TS_READ];
 	if (holder && mem__read(p->mem, holder, ts, (size_t)p->ts_read) == 0) {
 		struct py_view v = { .tasks = tasks };

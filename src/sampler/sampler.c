@@ -786,6 +786,29 @@ static void update_status(struct sampler *s, uint64_t now)
 		s->st.max_nogil_processes = nogil;
 }
 
+/* Between ticks: the GIL of each target with GIL waiters is read every
+ * half switch interval (snap_target__gil_poll), so that the next tick
+ * knows which waiters can have taken it (proc/threadstate.h). When due
+ * (poll), read them; returns when the next poll is due, 0: none. */
+static uint64_t gil_polls(struct sampler *s, uint64_t now, bool poll)
+{
+	uint64_t period = 0;
+	for (size_t i = 0; i < targets__n(s->ts); i++) {
+		const struct target *t = targets__at(s->ts, i);
+		uint64_t ns = t->alive ? snap_target__gil_poll_ns(&t->snap) : 0;
+		if (!ns)
+			continue;
+		if (poll) {
+			snap_target__gil_poll(&t->snap);
+			s->st.gil_polls++;
+			ns = snap_target__gil_poll_ns(&t->snap);
+		}
+		if (ns && (!period || ns < period))
+			period = ns;
+	}
+	return period ? now + period : 0;
+}
+
 static void report(struct sampler *s, uint64_t now, bool force)
 {
 	if (force)
@@ -862,8 +885,11 @@ void sampler__run(struct sampler *s)
 		}
 		/* Sleep until the next deadline; at low rates in slices, so that
 		 * the progress callback still runs about 10 times a second. */
+		uint64_t poll_at = gil_polls(s, now, false);
 		while ((double)now < next && now < end && !s->stop) {
 			double until = next;
+			if (poll_at && until > (double)poll_at)
+				until = (double)poll_at;
 			if (s->c.progress && until > (double)(now + PROGRESS_NS))
 				until = (double)(now + PROGRESS_NS);
 			if (until > (double)end)
@@ -872,6 +898,8 @@ void sampler__run(struct sampler *s)
 			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !s->stop)
 				;
 			now = clock_now_ns();
+			if (poll_at && now >= poll_at && (double)now < next)
+				poll_at = gil_polls(s, now, true);
 			if ((double)now < next)
 				report(s, now, false);
 		}

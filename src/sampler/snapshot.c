@@ -36,6 +36,9 @@
 #define RETRY_WAIT_NS 2000000ull
 /* Known GIL waiters from which the GIL is read before the run states. */
 #define GIL_WAITERS_MIN 2
+/* Polls of the GIL between snapshots: every half switch interval, not more
+ * often than this. */
+#define GIL_POLL_MIN_NS 500000ull
 
 int snap_target__open(pid_t pid, struct snap_target *t, char *why, size_t whylen)
 {
@@ -251,6 +254,22 @@ static void give_gil(const struct snap_target *t, int ntasks)
 	if ((w >= GIL_WAITERS_MIN || (w < 0 && ntasks > GIL_WAITERS_MIN)) &&
 	    pyproc__gil_state(t->pp, t->tasks, &g) == 1)
 		threadstate__set_gil(t->tasks, &g);
+}
+
+uint64_t snap_target__gil_poll_ns(const struct snap_target *t)
+{
+	uint64_t us = t->tasks && t->pp ? threadstate__gil_polling(t->tasks) : 0;
+	if (!us)
+		return 0;
+	uint64_t ns = us * 1000 / 2;
+	return ns < GIL_POLL_MIN_NS ? GIL_POLL_MIN_NS : ns;
+}
+
+void snap_target__gil_poll(const struct snap_target *t)
+{
+	struct threadstate_gil g;
+	bool ok = pyproc__gil_state(t->pp, t->tasks, &g) == 1;
+	threadstate__gil_poll(t->tasks, ok ? &g : NULL);
 }
 
 /* The threads running now (their run states read), into *run: the count,

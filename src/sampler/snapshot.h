@@ -53,6 +53,13 @@ int snap_target__open(pid_t pid, struct snap_target *t, char *why, size_t whylen
 void snap_target__close(struct snap_target *t);
 const struct pyproc_info *snap_target__info(const struct snap_target *t);
 
+/* Between snapshots: in how many ns t's GIL is worth reading again for the
+ * GIL-waiter rule (proc/threadstate.h, threadstate__gil_poll: half its
+ * switch interval, at least 0.5 ms), 0: not now (no waiters, or the track
+ * is lost until the next snapshot). snap_target__gil_poll reads it. */
+uint64_t snap_target__gil_poll_ns(const struct snap_target *t);
+void snap_target__gil_poll(const struct snap_target *t);
+
 enum snap_pause {
 	SNAP_NONBLOCKING,       /* no pause: the run states are read, then the stacks */
 	SNAP_PAUSE_ALL,         /* every thread of the process, listed now */

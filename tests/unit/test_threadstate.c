@@ -13,7 +13,8 @@
  * waiting; while the given switch counter stays, none is read again; one
  * switch reads only its taker (the last holder given); two switches, or a
  * read without the GIL before, read them all (and then see them running,
- * once the child woke them into a spin).
+ * once the child woke them into a spin); polls of the GIL between reads
+ * name the takers of each switch, and one that saw two loses the track.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -261,6 +262,25 @@ static void test_gil_waiters(void)
 	CHECK_INT(threadstate__gil_waiters(t), NWAITERS);       /* the kept range finds them */
 	CHECK(read_gil(t, 9, 0) >= NWAITERS + 1);
 	CHECK(read_gil(t, 9, 0) <= 2);
+	/* Polls between reads, one switch each: their takers are read, the
+	 * other waiters not; a poll that saw two switches: all read. */
+	struct threadstate_gil g = { .cond_lo = 1, .cond_hi = 2, .switches = 10, .last_holder = w0 };
+	CHECK(threadstate__gil_polling(t) > 0);
+	threadstate__gil_poll(t, &g);
+	g.switches = 11;
+	g.last_holder = tids[2];
+	threadstate__gil_poll(t, &g);
+	skips = threadstate__gil_skips(t);
+	n = read_gil(t, 12, tids[0]);
+	CHECK(n >= 3 && n <= 6);
+	CHECK_INT((int)(threadstate__gil_skips(t) - skips), NWAITERS - 2);
+	g.switches = 14;
+	threadstate__gil_poll(t, &g);
+	CHECK_INT((int)threadstate__gil_polling(t), 0);  /* the track is lost */
+	skips = threadstate__gil_skips(t);
+	CHECK(read_gil(t, 14, 0) >= NWAITERS + 1);
+	CHECK_INT((int)(threadstate__gil_skips(t) - skips), 0);
+	CHECK(read_gil(t, 14, 0) <= 2);
 	/* The waiters leave the wait (they "took the GIL"): two switches read
 	 * them all, and they run. */
 	CHECK_INT((int)write(p[1], "g", 1), 1);
