@@ -400,10 +400,17 @@ static void gil_track(struct threadstate *t, const struct threadstate_gil *g)
 
 void threadstate__gil_poll(struct threadstate *t, const struct threadstate_gil *g)
 {
-	if (!g)
+	if (!g) {
 		t->gil_broken = true;
-	else if (t->have_gil_prev && !t->gil_broken)
+	} else if (t->have_gil_prev && !t->gil_broken) {
 		gil_track(t, g);
+		t->gil = *g;
+	}
+}
+
+const struct threadstate_gil *threadstate__gil_last(const struct threadstate *t)
+{
+	return t->gil.cond_hi ? &t->gil : NULL;
 }
 
 uint64_t threadstate__gil_polling(const struct threadstate *t)

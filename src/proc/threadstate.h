@@ -67,6 +67,8 @@ void threadstate__set_gil(struct threadstate *t, const struct threadstate_gil *g
  * the next read knows the takers even when the counter moved by more than
  * one in all (each poll's change of one names its taker). */
 void threadstate__gil_poll(struct threadstate *t, const struct threadstate_gil *g);
+/* The GIL as last given (threadstate__set_gil) or polled, NULL: none. */
+const struct threadstate_gil *threadstate__gil_last(const struct threadstate *t);
 /* Would a poll now be of use (the last read had the GIL and waiters, and no
  * poll since has lost the track)? The GIL's switch interval in µs (at
  * least 1) when it would, 0 when not. */

@@ -1477,14 +1477,17 @@ int pyproc__gil_tid(struct pyproc *p, struct threadstate *tasks, pid_t *tid)
 #define GIL_COND_OFF 24
 #define GIL_COND_LEN 48
 
-int pyproc__gil_state(struct pyproc *p, struct threadstate *tasks, struct threadstate_gil *g)
+int pyproc__gil_state(struct pyproc *p, struct threadstate *tasks, const struct threadstate_gil *last,
+		      struct threadstate_gil *g)
 {
 	const struct py_layout *L = &p->L;
 	memset(g, 0, sizeof(*g));
 	if (L->free_threaded || p->ninterps > 1)
 		return 0;
 	uint64_t base = 0;
-	if (L->gil_kind == PY_GIL_RUNTIME && p->target.runtime && L->rt_gil_holder >= 0 &&
+	if (last && last->cond_lo > GIL_COND_OFF) {
+		base = last->cond_lo - GIL_COND_OFF;
+	} else if (L->gil_kind == PY_GIL_RUNTIME && p->target.runtime && L->rt_gil_holder >= 0 &&
 	    L->rt_gil_locked == L->rt_gil_holder + 8) {
 		base = p->target.runtime + (uint64_t)L->rt_gil_holder;
 	} else if (L->gil_kind == PY_GIL_INTERP && L->gil_holder >= 0 &&
@@ -1505,6 +1508,10 @@ int pyproc__gil_state(struct pyproc *p, struct threadstate *tasks, struct thread
 	g->interval_us = rd_u64(b, 0);
 	g->switches = rd_u64(b, 8 + GIL_SWITCH_OFF);
 	uint64_t holder = rd_u64(b, 8);
+	if (last && last->cond_lo == g->cond_lo && last->switches == g->switches) {
+		g->last_holder = last->last_holder;     /* no switch: the same holder */
+		return 1;
+	}
 	uint8_t ts[TS_READ];
 	if (holder && mem__read(p->mem, holder, ts, (size_t)p->ts_read) == 0) {
 		struct py_view v = { .tasks = tasks };

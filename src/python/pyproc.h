@@ -208,8 +208,11 @@ int pyproc__gil_tid(struct pyproc *p, struct threadstate *tasks, pid_t *tid);
  * address range, switch counter and last holder's TID, read live in one
  * read plus the holder's thread state): 1, or 0 when there is no such GIL
  * (2.7, 3.6, free-threaded builds, several interpreters as of the last
- * sample) or it could not be read. */
-int pyproc__gil_state(struct pyproc *p, struct threadstate *tasks, struct threadstate_gil *g);
+ * sample) or it could not be read. last (NULL: none): an earlier result,
+ * whose address is used instead of finding the GIL again, and whose holder
+ * is kept without a read when the counter has not moved (one read in all). */
+int pyproc__gil_state(struct pyproc *p, struct threadstate *tasks, const struct threadstate_gil *last,
+		      struct threadstate_gil *g);
 
 /* Whether the interpreter has a GIL now: 1 for every build with one, and
  * for a free-threaded build whose GIL was enabled (PYTHON_GIL=1, -X gil=1,

@@ -252,7 +252,7 @@ static void give_gil(const struct snap_target *t, int ntasks)
 	struct threadstate_gil g;
 	int w = threadstate__gil_waiters(t->tasks);
 	if ((w >= GIL_WAITERS_MIN || (w < 0 && ntasks > GIL_WAITERS_MIN)) &&
-	    pyproc__gil_state(t->pp, t->tasks, &g) == 1)
+	    pyproc__gil_state(t->pp, t->tasks, NULL, &g) == 1)
 		threadstate__set_gil(t->tasks, &g);
 }
 
@@ -268,7 +268,7 @@ uint64_t snap_target__gil_poll_ns(const struct snap_target *t)
 void snap_target__gil_poll(const struct snap_target *t)
 {
 	struct threadstate_gil g;
-	bool ok = pyproc__gil_state(t->pp, t->tasks, &g) == 1;
+	bool ok = pyproc__gil_state(t->pp, t->tasks, threadstate__gil_last(t->tasks), &g) == 1;
 	threadstate__gil_poll(t->tasks, ok ? &g : NULL);
 }
 
