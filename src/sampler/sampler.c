@@ -16,7 +16,9 @@
  *      read; cached by code uid and line; a <GC> leaf on the thread running a
  *      garbage collection), apply the filters (their
  *      matches cached per frame), add the stack to the profile;
- *   4. sleep until the next absolute deadline, next += interval * U(0.5, 1.5).
+ *   4. sleep until the next absolute deadline, next += interval * U(0.5, 1.5)
+ *      (reading meanwhile, every half switch interval, the GIL of the targets
+ *      that have threads waiting for it: proc/threadstate.h's GIL waiters).
  * Thread names cost a dict walk in the target, so they are refreshed once a
  * second or when an unknown thread shows up; the names kept are those of the
  * threads of the latest lookup (sorted by thread id), so a thread-per-request

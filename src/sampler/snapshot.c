@@ -39,6 +39,7 @@
 /* Polls of the GIL between snapshots: every half switch interval, not more
  * often than this. */
 #define GIL_POLL_MIN_NS 500000ull
+#define GIL_POLL_MAX_US 10000000ull     /* a switch interval read as more: 10 s */
 
 int snap_target__open(pid_t pid, struct snap_target *t, char *why, size_t whylen)
 {
@@ -261,7 +262,7 @@ uint64_t snap_target__gil_poll_ns(const struct snap_target *t)
 	uint64_t us = t->tasks && t->pp ? threadstate__gil_polling(t->tasks) : 0;
 	if (!us)
 		return 0;
-	uint64_t ns = us * 1000 / 2;
+	uint64_t ns = (us < GIL_POLL_MAX_US ? us : GIL_POLL_MAX_US) * 1000 / 2;
 	return ns < GIL_POLL_MIN_NS ? GIL_POLL_MIN_NS : ns;
 }
 

@@ -12,7 +12,10 @@
  *
  * Without a pause (--nonblocking) the run states of the threads are read
  * first (proc/threadstate.h), so that idle ones are known without their
- * stacks, and a torn read may be tried again (tries).
+ * stacks, and a torn read may be tried again (tries). Before the run states
+ * (both modes) the GIL is read when threads wait for it, so that those the
+ * GIL's switch counter proves still waiting are not read again; between
+ * snapshots the caller may read it more often (snap_target__gil_poll).
  *
  * Pausing only the running threads (SNAP_PAUSE_RUNNING, the sampler's
  * mode): a thread asleep in the kernel cannot change its Python stack, and
