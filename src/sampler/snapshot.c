@@ -246,14 +246,16 @@ static pid_t gil_owner(const struct py_sample *sample)
 
 /* Before reading the run states: give them the GIL (threadstate__set_gil)
  * when it can spare reads: some threads wait for it, or its address is not
- * known yet and the process has threads enough for waiters. One to two
- * reads of the target; none for a process of one or two threads. */
+ * known yet and the process has threads enough for waiters. Once found, the
+ * GIL is read at its known address (it does not move while the interpreter
+ * lives): one read, two after a switch; none for a process of one or two
+ * threads. */
 static void give_gil(const struct snap_target *t, int ntasks)
 {
 	struct threadstate_gil g;
 	int w = threadstate__gil_waiters(t->tasks);
 	if ((w >= GIL_WAITERS_MIN || (w < 0 && ntasks > GIL_WAITERS_MIN)) &&
-	    pyproc__gil_state(t->pp, t->tasks, NULL, &g) == 1)
+	    pyproc__gil_state(t->pp, t->tasks, threadstate__gil_last(t->tasks), &g) == 1)
 		threadstate__set_gil(t->tasks, &g);
 }
 
