@@ -562,6 +562,8 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 	fprintf(f, "\"quiet_samples\": %llu, \"state_reads\": %llu, \"state_proofs\": %llu, ",
 		(unsigned long long)st->quiet_samples, (unsigned long long)st->state_reads,
 		(unsigned long long)st->state_proofs);
+	fprintf(f, "\"gil_waiter_skips\": %llu, \"gil_polls\": %llu, ",
+		(unsigned long long)st->gil_waiter_skips, (unsigned long long)st->gil_polls);
 	fprintf(f, "\"pauses_begun\": %llu}\n", (unsigned long long)st->pauses_begun);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);

@@ -32,6 +32,28 @@
  * thread that has just entered a blocking call is counted running at most
  * once for it (its frame is unchanged at the next read, which then reads
  * its file). At normal rates (intervals over RAN_PROOF_NS) nothing changes.
+ *
+ * GIL waiters (GIL builds, given by the caller with threadstate__set_gil):
+ * a thread whose syscall file showed it in futex() on an address inside the
+ * GIL's condition variable waits in take_gil(), whose loop it leaves only
+ * by taking the GIL (or by exiting at finalization: the task list shows
+ * that). Taking it stores the taker as last_holder and, the taker being
+ * another thread than the last holder (a waiter never is: the GIL was held
+ * by another when it began to wait), adds one to switch_number. The caller
+ * reads the GIL before each read of the states, so that the counter's
+ * change between two of its reads covers every take since the earlier
+ * read's syscall files: no change, nobody took it; a change of one, the one
+ * taker is last_holder now. Every other known waiter still waits and is not
+ * read (gil_skips); it stays a known waiter. With two or more changes the
+ * takers are not known and every waiter is read. Between two reads the
+ * caller may read the GIL more often (threadstate__gil_poll, e.g. every
+ * half switch interval): each poll's change of one names its taker, so the
+ * takers since the last read are known as long as no two reads of the GIL
+ * in a row saw two changes or more. A waiter woken by its
+ * wait's timeout (every switch interval, 5 ms) and caught outside the
+ * futex is read as usual and is a waiter again once seen back in it.
+ * Without the GIL read (g NULL), or after a read without one, nothing is
+ * skipped.
  */
 #include "proc/threadstate.h"
 
@@ -42,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +79,7 @@
 #define SCHED_LEN 48            /* "sum_exec run_delay pcount\n" */
 #define RELIST_NS 100000000ull
 #define IDLE_PROOF_NS 50000000ull
+#define GIL_TAKERS_MAX 16       /* takers tracked between two reads (more: all read) */
 #define CHURN_READS 8           /* a thread found woken since: reads before the next check */
 #define RAN_PROOF_NS 20000ull   /* a changed innermost frame proves a run this recent */
 
@@ -66,6 +90,7 @@ struct thread {
 	unsigned char churn;    /* reads left without the schedstat check (see thread_running) */
 	bool woke;              /* the last schedstat check found it changed */
 	bool proved;            /* at this read: running by threadstate__ran's proof */
+	bool gil_wait;          /* its last syscall read: futex on the GIL's cond */
 	pid_t ns_tid;           /* id in the process's PID namespace (nested only), 0 unknown */
 	char sched[SCHED_LEN];  /* the last schedstat text, "" if none */
 	/* threadstate__ran: the innermost frame and instruction at the last
@@ -95,6 +120,15 @@ struct threadstate {
 	int stat_fd;            /* /proc/PID/stat, kept open for the liveness check */
 	uint64_t alive_ns;      /* when the process was last seen alive, not a zombie */
 	bool nested;            /* in another PID namespace: ns_tid is read per thread */
+	struct threadstate_gil gil;     /* the last given (its cond range is kept) */
+	bool have_gil;
+	uint64_t gil_prev;      /* switch counter given before the last read */
+	bool have_gil_prev;
+	bool gil_broken;        /* since the last read: a change of 2+ between two GIL reads */
+	pid_t takers[GIL_TAKERS_MAX];   /* since the last read: the known takers */
+	int ntakers;
+	int gil_waiters;        /* threads with gil_wait after the last read */
+	uint64_t gil_skips;
 };
 
 struct threadstate *threadstate__new(pid_t pid)
@@ -262,6 +296,21 @@ static bool thread_stopped(struct threadstate *t, int i)
 	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
 }
 
+/* Does a syscall file's text (n bytes in buf, which has room for one more)
+ * show a futex wait on the GIL's condition variable? "NR 0xARG1 ...". */
+static bool gil_wait(const struct threadstate_gil *g, char *buf, size_t n)
+{
+	buf[n] = '\0';
+	char *end;
+	long nr = strtol(buf, &end, 10);
+	if (end == buf || nr != SYS_futex || strncmp(end, " 0x", 3) != 0)
+		return false;
+	const char *hex = end + 3;
+	unsigned long long addr = strtoull(hex, &end, 16);
+	return end != hex && (*end == ' ' || *end == '\n') &&
+	       addr >= g->cond_lo && addr < g->cond_hi;
+}
+
 /* Running now? A thread seen asleep whose schedstat has not changed since
  * has not been on a CPU since; otherwise its syscall file says. The
  * schedstat snapshot is taken whenever the thread is found asleep. A
@@ -293,8 +342,9 @@ static bool thread_running(struct threadstate *t, int i)
 			th->woke = th->sched[0] != '\0';
 		}
 	}
-	char buf[16];
-	ssize_t m = read_proc(t, t->tids[i], "syscall", &th->fd, buf, sizeof(buf));
+	char buf[40];
+	ssize_t m = read_proc(t, t->tids[i], "syscall", &th->fd, buf, sizeof(buf) - 1);
+	th->gil_wait = m > 0 && t->gil.cond_hi && gil_wait(&t->gil, buf, (size_t)m);
 	/* "running": on a CPU or runnable. "-1 SP PC": not in a system call,
 	 * yet not runnable: stopped (SIGSTOP, a debugger), or in the middle of
 	 * a state change: woken, e.g. by the detach of the previous pause,
@@ -374,8 +424,72 @@ static int proved_running(struct threadstate *t, uint64_t now)
 	return proved;
 }
 
-void threadstate__read(struct threadstate *t)
+void threadstate__set_gil(struct threadstate *t, const struct threadstate_gil *g)
 {
+	t->have_gil = g != NULL;
+	if (g)
+		t->gil = *g;            /* without: the last cond range still finds waiters */
+}
+
+/* One more read of the GIL g: the takers since the previous one. */
+static void gil_track(struct threadstate *t, const struct threadstate_gil *g)
+{
+	uint64_t d = g->switches - t->gil_prev;
+	if (!t->have_gil_prev)
+		t->gil_broken = true;
+	else if (d == 1 && g->last_holder > 0 && t->ntakers < GIL_TAKERS_MAX)
+		t->takers[t->ntakers++] = g->last_holder;
+	else if (d != 0)
+		t->gil_broken = true;
+	t->gil_prev = g->switches;
+	t->have_gil_prev = true;
+}
+
+void threadstate__gil_poll(struct threadstate *t, const struct threadstate_gil *g)
+{
+	if (!g) {
+		t->gil_broken = true;
+	} else if (t->have_gil_prev && !t->gil_broken) {
+		gil_track(t, g);
+		t->gil = *g;
+	}
+}
+
+const struct threadstate_gil *threadstate__gil_last(const struct threadstate *t)
+{
+	return t->gil.cond_hi ? &t->gil : NULL;
+}
+
+uint64_t threadstate__gil_polling(const struct threadstate *t)
+{
+	if (!t->have_gil_prev || t->gil_broken || t->gil_waiters < 2)
+		return 0;
+	return t->gil.interval_us ? t->gil.interval_us : 1;
+}
+
+/* May the known GIL waiters be left unread in this read, but for the
+ * takers (see above)? */
+static bool gil_rule(struct threadstate *t)
+{
+	if (!t->have_gil) {
+		t->have_gil_prev = false;
+		return false;
+	}
+	gil_track(t, &t->gil);
+	return !t->gil_broken;
+}
+
+static bool gil_taker(const struct threadstate *t, pid_t tid)
+{
+	for (int i = 0; i < t->ntakers; i++)
+		if (t->takers[i] == tid)
+			return true;
+	return tid == t->gil.last_holder;
+}
+
+static void read_states(struct threadstate *t)
+{
+	bool skip_waiters = gil_rule(t);
 	/* No CPU used for a while: every thread sleeps. A thread on a CPU has
 	 * its current slice counted in the clock, so it shows at once; one that
 	 * is runnable but waits for a CPU gets one within a scheduler period
@@ -422,18 +536,45 @@ void threadstate__read(struct threadstate *t)
 			return;
 		}
 	}
-	int nr = 0;
+	int nr = 0, nw = 0;
 	for (int i = 0; i < t->n; i++) {
-		t->th[i].running = t->th[i].proved || thread_running(t, i);
-		t->th[i].read = true;
-		nr += t->th[i].running;
+		struct thread *th = &t->th[i];
+		if (skip_waiters && th->gil_wait && th->read && !th->running && !th->proved &&
+		    !gil_taker(t, t->tids[i])) {
+			t->gil_skips++;         /* still waits for the GIL */
+			nw++;
+			continue;
+		}
+		th->running = th->proved || thread_running(t, i);
+		th->read = true;
+		nr += th->running;
+		nw += th->gil_wait;
 	}
 	t->nrunning = nr;
+	t->gil_waiters = nw;
+}
+
+void threadstate__read(struct threadstate *t)
+{
+	read_states(t);
+	t->have_gil = false;    /* given again before each read */
+	t->gil_broken = false;
+	t->ntakers = 0;
 }
 
 bool threadstate__quiet(const struct threadstate *t)
 {
 	return t->quiet;
+}
+
+int threadstate__gil_waiters(const struct threadstate *t)
+{
+	return t->gil.cond_hi ? t->gil_waiters : -1;
+}
+
+uint64_t threadstate__gil_skips(const struct threadstate *t)
+{
+	return t->gil_skips;
 }
 
 uint64_t threadstate__reads(const struct threadstate *t)

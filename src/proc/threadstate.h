@@ -15,6 +15,14 @@
  * target in a nested namespace, each new thread's id inside it (the last id
  * of its NSpid: line) is read once, when the list first shows the thread;
  * threadstate__host_tid maps it back. Nothing is added per sample.
+ *
+ * GIL waiters (threadstate__set_gil): a thread of a GIL build whose last
+ * read found it in a futex wait on the GIL's condition variable can leave
+ * that wait only by taking the GIL, which moves the GIL's switch counter
+ * (the taker differs from the last holder). While the counter moved by at
+ * most one since the last read, and the one taker is the last holder now,
+ * every other such waiter still waits: it is not read again (exact, no
+ * approximation: see threadstate.c).
  */
 #ifndef CSPY_THREADSTATE_H
 #define CSPY_THREADSTATE_H
@@ -43,6 +51,35 @@ void threadstate__read(struct threadstate *t);
  * no per-thread file. (A thread woken but not yet on a CPU counts as
  * asleep, as with an unchanged schedstat.) */
 bool threadstate__quiet(const struct threadstate *t);
+/* The GIL as read from the target just before a threadstate__read: the
+ * address range of its condition variable (the waiters' futex), its switch
+ * counter, and the TID of its last holder (0: unknown). */
+struct threadstate_gil {
+	uint64_t cond_lo, cond_hi;      /* [lo, hi) */
+	uint64_t switches;
+	pid_t last_holder;
+	uint64_t interval_us;   /* its switch interval (sys.getswitchinterval()) */
+};
+/* Give the next threadstate__read the GIL read just before it (g NULL: not
+ * read; the rule is off for this read and the next). */
+void threadstate__set_gil(struct threadstate *t, const struct threadstate_gil *g);
+/* Between two reads: one more read of the GIL (g NULL: it failed), so that
+ * the next read knows the takers even when the counter moved by more than
+ * one in all (each poll's change of one names its taker). */
+void threadstate__gil_poll(struct threadstate *t, const struct threadstate_gil *g);
+/* The GIL as last given (threadstate__set_gil) or polled, NULL: none. */
+const struct threadstate_gil *threadstate__gil_last(const struct threadstate *t);
+/* Would a poll now be of use (the last read had the GIL and waiters, and no
+ * poll since has lost the track)? The GIL's switch interval in µs (at
+ * least 1) when it would, 0 when not. */
+uint64_t threadstate__gil_polling(const struct threadstate *t);
+/* Threads found waiting for the GIL by the last read (each is read again
+ * only when the GIL may have changed hands to it: threadstate__set_gil);
+ * -1 before any GIL was given (its address is not known). Waiters are
+ * found by the last GIL given, also in reads without one. */
+int threadstate__gil_waiters(const struct threadstate *t);
+/* Thread reads left out so far because the GIL proved them still waiting. */
+uint64_t threadstate__gil_skips(const struct threadstate *t);
 /* Per-thread files (syscall, schedstat, stat) read so far. */
 uint64_t threadstate__reads(const struct threadstate *t);
 /* The stack of tid was read, begun at read_ns (clock_now_ns): its

@@ -1469,6 +1469,62 @@ int pyproc__gil_tid(struct pyproc *p, struct threadstate *tasks, pid_t *tid)
 	return r;
 }
 
+/* The GIL struct of CPython 3.7+ (_gil_runtime_state) in every GIL build:
+ * interval (µs), last_holder, locked (an int, padded to 8), switch_number, then cond
+ * (pthread_cond_t, 48 bytes on x86-64 and aarch64): one layout, placed by
+ * the version's gil_holder/gil_locked offsets. */
+#define GIL_SWITCH_OFF 16       /* from last_holder */
+#define GIL_COND_OFF 24
+#define GIL_COND_LEN 48
+
+int pyproc__gil_state(struct pyproc *p, struct threadstate *tasks, const struct threadstate_gil *last,
+		      struct threadstate_gil *g)
+{
+	const struct py_layout *L = &p->L;
+	memset(g, 0, sizeof(*g));
+	if (L->free_threaded || p->ninterps > 1)
+		return 0;
+	uint64_t base = 0;
+	if (last && last->cond_lo > GIL_COND_OFF) {
+		base = last->cond_lo - GIL_COND_OFF;
+	} else if (L->gil_kind == PY_GIL_RUNTIME && p->target.runtime && L->rt_gil_holder >= 0 &&
+	    L->rt_gil_locked == L->rt_gil_holder + 8) {
+		base = p->target.runtime + (uint64_t)L->rt_gil_holder;
+	} else if (L->gil_kind == PY_GIL_INTERP && L->gil_holder >= 0 &&
+		   L->gil_locked == L->gil_holder + 8) {
+		uint64_t interp = 0, gil = 0;
+		if (find_interp(p, &interp) != 0 || !interp ||
+		    mem__read_ptr(p->mem, interp + (uint64_t)L->is_gil_ptr, &gil) || !gil)
+			return 0;
+		base = gil + (uint64_t)L->gil_holder;
+	} else {
+		return 0;
+	}
+	uint8_t b[8 + GIL_SWITCH_OFF + 8];      /* from interval */
+	if (mem__read(p->mem, base - 8, b, sizeof(b)) != 0)
+		return 0;
+	g->cond_lo = base + GIL_COND_OFF;
+	g->cond_hi = g->cond_lo + GIL_COND_LEN;
+	g->interval_us = rd_u64(b, 0);
+	g->switches = rd_u64(b, 8 + GIL_SWITCH_OFF);
+	uint64_t holder = rd_u64(b, 8);
+	if (last && last->cond_lo == g->cond_lo && last->switches == g->switches) {
+		g->last_holder = last->last_holder;     /* no switch: the same holder */
+		return 1;
+	}
+	uint8_t ts[TS_READ];
+	if (holder && mem__read(p->mem, holder, ts, (size_t)p->ts_read) == 0) {
+		struct py_view v = { .tasks = tasks };
+		view_begin(p, &v);
+		read_tasks(p, false);
+		pid_t ns_tid;
+		pid_t t = thread_tid(p, ts, rd_u64(ts, p->L.ts_thread_id), &ns_tid);
+		g->last_holder = t > 0 && task_exists(p, t) ? t : 0;
+		view_end(p);
+	}
+	return 1;
+}
+
 /* The set of thread states met in this sample: a new stamp empties it. */
 static void tvisit_begin(struct pyproc *p)
 {

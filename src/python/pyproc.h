@@ -42,6 +42,7 @@ struct pyctx;
 struct mem;
 struct ptrace_pause;
 struct threadstate;
+struct threadstate_gil;
 
 #define PYPROC_MAX_DEPTH 8192
 #define PYPROC_MAX_THREADS 4096          /* thread states, over all interpreters */
@@ -207,6 +208,16 @@ struct py_view {
  * (free-threaded) or unknown, or when the last sample met more than one
  * interpreter (each may have its own GIL). */
 int pyproc__gil_tid(struct pyproc *p, struct threadstate *tasks, pid_t *tid);
+
+/* The GIL as proc/threadstate.h's GIL-waiter rule needs it (its cond's
+ * address range, switch counter and last holder's TID, read live in one
+ * read plus the holder's thread state): 1, or 0 when there is no such GIL
+ * (2.7, 3.6, free-threaded builds, several interpreters as of the last
+ * sample) or it could not be read. last (NULL: none): an earlier result,
+ * whose address is used instead of finding the GIL again, and whose holder
+ * is kept without a read when the counter has not moved (one read in all). */
+int pyproc__gil_state(struct pyproc *p, struct threadstate *tasks, const struct threadstate_gil *last,
+		      struct threadstate_gil *g);
 
 /* Whether the interpreter has a GIL now: 1 for every build with one, and
  * for a free-threaded build whose GIL was enabled (PYTHON_GIL=1, -X gil=1,

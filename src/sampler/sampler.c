@@ -21,7 +21,9 @@
  *      read; cached by code uid and line; a <GC> leaf on the thread running a
  *      garbage collection), apply the filters (their
  *      matches cached per frame), add the stack to the profile;
- *   4. sleep until the next absolute deadline, next += interval * U(0.5, 1.5).
+ *   4. sleep until the next absolute deadline, next += interval * U(0.5, 1.5)
+ *      (reading meanwhile, every half switch interval, the GIL of the targets
+ *      that have threads waiting for it: proc/threadstate.h's GIL waiters).
  * Thread names cost a dict walk in the target, so they are refreshed once a
  * second or when an unknown thread shows up; the names kept are those of the
  * threads of the latest lookup (sorted by thread id), so a thread-per-request
@@ -792,13 +794,14 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.elapsed_s = (double)(now - s->start_ns) / 1e9;
 	s->st.processes = targets__alive(s->ts);
 	s->st.cpu_ns = cpu_ns();
-	uint64_t reads = 0, tlbc = 0, state_reads = 0, proofs = 0;
+	uint64_t reads = 0, tlbc = 0, state_reads = 0, proofs = 0, gil_skips = 0;
 	int nogil = 0;
 	for (size_t i = 0; i < targets__n(s->ts); i++) {
 		const struct target *t = targets__at(s->ts, i);
 		reads += pyproc__syscalls(t->snap.pp);
 		state_reads += t->snap.tasks ? threadstate__reads(t->snap.tasks) : 0;
 		proofs += t->snap.tasks ? threadstate__proofs(t->snap.tasks) : 0;
+		gil_skips += t->snap.tasks ? threadstate__gil_skips(t->snap.tasks) : 0;
 		tlbc += pyproc__tlbc_frames(t->snap.pp);
 		nogil += t->alive && t->gil == 0;
 	}
@@ -809,12 +812,36 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.pause_max_us = snap_stats__hold_us(&s->pstats, 1.0);
 	s->st.state_reads = state_reads;
 	s->st.state_proofs = proofs;
+	s->st.gil_waiter_skips = gil_skips;
 	if (s->c.memory)
 		memory_status(s);
 	s->st.tlbc_frames = tlbc;
 	s->st.nogil_processes = nogil;
 	if (nogil > s->st.max_nogil_processes)
 		s->st.max_nogil_processes = nogil;
+}
+
+/* Between ticks: the GIL of each target with GIL waiters is read every
+ * half switch interval (snap_target__gil_poll), so that the next tick
+ * knows which waiters can have taken it (proc/threadstate.h). When due
+ * (poll), read them; returns when the next poll is due, 0: none. */
+static uint64_t gil_polls(struct sampler *s, uint64_t now, bool poll)
+{
+	uint64_t period = 0;
+	for (size_t i = 0; i < targets__n(s->ts); i++) {
+		const struct target *t = targets__at(s->ts, i);
+		uint64_t ns = t->alive ? snap_target__gil_poll_ns(&t->snap) : 0;
+		if (!ns)
+			continue;
+		if (poll) {
+			snap_target__gil_poll(&t->snap);
+			s->st.gil_polls++;
+			ns = snap_target__gil_poll_ns(&t->snap);
+		}
+		if (ns && (!period || ns < period))
+			period = ns;
+	}
+	return period ? now + period : 0;
 }
 
 static void report(struct sampler *s, uint64_t now, bool force)
@@ -925,8 +952,11 @@ void sampler__run(struct sampler *s)
 		}
 		/* Sleep until the next deadline; at low rates in slices, so that
 		 * the progress callback still runs about 10 times a second. */
+		uint64_t poll_at = gil_polls(s, now, false);
 		while ((double)now < next && now < end && !s->stop) {
 			double until = next;
+			if (poll_at && until > (double)poll_at)
+				until = (double)poll_at;
 			if (s->c.progress && until > (double)(now + PROGRESS_NS))
 				until = (double)(now + PROGRESS_NS);
 			if (until > (double)end)
@@ -935,6 +965,8 @@ void sampler__run(struct sampler *s)
 			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !s->stop)
 				;
 			now = clock_now_ns();
+			if (poll_at && now >= poll_at && (double)now < next)
+				poll_at = gil_polls(s, now, true);
 			if ((double)now < next)
 				report(s, now, false);
 		}

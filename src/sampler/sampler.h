@@ -57,6 +57,8 @@ struct sampler_status {
 	uint64_t pauses_begun;  /* pauses interrupted before the tick's first take (snap_begun) */
 	uint64_t state_reads;   /* per-thread run state files read (proc/threadstate), all targets */
 	uint64_t state_proofs;  /* run states proved by a changed frame, no file read (threadstate__ran) */
+	uint64_t gil_waiter_skips;      /* ... not read: GIL waiters proven still waiting */
+	uint64_t gil_polls;     /* reads of a GIL between ticks, for those proofs */
 	uint64_t tlbc_frames;   /* frames found in a thread-local bytecode copy (3.14t) */
 	int nogil_processes;    /* targets alive running without a GIL (free-threaded) */
 	int max_nogil_processes;        /* ... the most at any time */

@@ -34,6 +34,12 @@
  * taken again this many times at most (stopped_mid_update). */
 #define PAUSE_RETRIES 1
 #define RETRY_WAIT_NS 2000000ull
+/* Known GIL waiters from which the GIL is read before the run states. */
+#define GIL_WAITERS_MIN 2
+/* Polls of the GIL between snapshots: every half switch interval, not more
+ * often than this. */
+#define GIL_POLL_MIN_NS 500000ull
+#define GIL_POLL_MAX_US 10000000ull     /* a switch interval read as more: 10 s */
 
 int snap_target__open(pid_t pid, struct snap_target *t, char *why, size_t whylen)
 {
@@ -257,14 +263,47 @@ static pid_t gil_owner(const struct py_sample *sample)
 	return 0;
 }
 
+/* Before reading the run states: give them the GIL (threadstate__set_gil)
+ * when it can spare reads: some threads wait for it, or its address is not
+ * known yet and the process has threads enough for waiters. Once found, the
+ * GIL is read at its known address (it does not move while the interpreter
+ * lives): one read, two after a switch; none for a process of one or two
+ * threads. */
+static void give_gil(const struct snap_target *t, int ntasks)
+{
+	struct threadstate_gil g;
+	int w = threadstate__gil_waiters(t->tasks);
+	if ((w >= GIL_WAITERS_MIN || (w < 0 && ntasks > GIL_WAITERS_MIN)) &&
+	    pyproc__gil_state(t->pp, t->tasks, threadstate__gil_last(t->tasks), &g) == 1)
+		threadstate__set_gil(t->tasks, &g);
+}
+
+uint64_t snap_target__gil_poll_ns(const struct snap_target *t)
+{
+	uint64_t us = t->tasks && t->pp ? threadstate__gil_polling(t->tasks) : 0;
+	if (!us)
+		return 0;
+	uint64_t ns = (us < GIL_POLL_MAX_US ? us : GIL_POLL_MAX_US) * 1000 / 2;
+	return ns < GIL_POLL_MIN_NS ? GIL_POLL_MIN_NS : ns;
+}
+
+void snap_target__gil_poll(const struct snap_target *t)
+{
+	struct threadstate_gil g;
+	bool ok = pyproc__gil_state(t->pp, t->tasks, threadstate__gil_last(t->tasks), &g) == 1;
+	threadstate__gil_poll(t->tasks, ok ? &g : NULL);
+}
+
 /* The threads running now (their run states read), into *run: the count,
  * or -ENOENT when the task list is unknown. */
-static int running_tasks(struct threadstate *ts, pid_t **run, size_t *cap)
+static int running_tasks(const struct snap_target *t, pid_t **run, size_t *cap)
 {
+	struct threadstate *ts = t->tasks;
 	const pid_t *tids;
 	int n = ts ? threadstate__tasks(ts, false, &tids) : -ENOENT;
 	if (n <= 0)
 		return -ENOENT;
+	give_gil(t, n);
 	threadstate__read(ts);
 	*run = xgrow(*run, cap, (size_t)n, sizeof(**run));
 	int k = 0;
@@ -315,7 +354,7 @@ static int take_running(const struct snap_target *t, const struct snap_req *r, s
 		run = b->run;
 		holder = b->holder;
 	} else {
-		n = running_tasks(t->tasks, &s->run, &s->run_cap);
+		n = running_tasks(t, &s->run, &s->run_cap);
 		run = s->run;
 	}
 	if (n == 0 && take_quiet(t, r, s, st))
@@ -354,7 +393,7 @@ int snapshot__begin(const struct snap_target *t, const struct snap_req *r, struc
 	b->holder = 0;
 	if (r->pause != SNAP_PAUSE_RUNNING)
 		return 0;
-	int n = running_tasks(t->tasks, &b->run, &b->run_cap);
+	int n = running_tasks(t, &b->run, &b->run_cap);
 	if (n < 0)
 		return 0;               /* unknown: the take pauses every thread */
 	b->nrun = n;
@@ -422,9 +461,12 @@ int snapshot__take(const struct snap_target *t, const struct snap_req *r, struct
 		do {
 			const pid_t *tids;
 			uint64_t begun = clock_now_ns();
-			bool states = t->tasks && threadstate__tasks(t->tasks, false, &tids) >= 0;
-			if (states)
+			int ntasks = t->tasks ? threadstate__tasks(t->tasks, false, &tids) : -ENOENT;
+			bool states = ntasks >= 0;
+			if (states) {
+				give_gil(t, ntasks);
 				threadstate__read(t->tasks);
+			}
 			if (states && take_quiet(t, r, out, st))
 				return 0;
 			struct py_view v = { .tasks = t->tasks, .states = states };

@@ -12,7 +12,10 @@
  *
  * Without a pause (--nonblocking) the run states of the threads are read
  * first (proc/threadstate.h), so that idle ones are known without their
- * stacks, and a torn read may be tried again (tries).
+ * stacks, and a torn read may be tried again (tries). Before the run states
+ * (both modes) the GIL is read when threads wait for it, so that those the
+ * GIL's switch counter proves still waiting are not read again; between
+ * snapshots the caller may read it more often (snap_target__gil_poll).
  *
  * Pausing only the running threads (SNAP_PAUSE_RUNNING, the sampler's
  * mode): a thread asleep in the kernel cannot change its Python stack, and
@@ -52,6 +55,13 @@ struct snap_target {
 int snap_target__open(pid_t pid, struct snap_target *t, char *why, size_t whylen);
 void snap_target__close(struct snap_target *t);
 const struct pyproc_info *snap_target__info(const struct snap_target *t);
+
+/* Between snapshots: in how many ns t's GIL is worth reading again for the
+ * GIL-waiter rule (proc/threadstate.h, threadstate__gil_poll: half its
+ * switch interval, at least 0.5 ms), 0: not now (no waiters, or the track
+ * is lost until the next snapshot). snap_target__gil_poll reads it. */
+uint64_t snap_target__gil_poll_ns(const struct snap_target *t);
+void snap_target__gil_poll(const struct snap_target *t);
 
 enum snap_pause {
 	SNAP_NONBLOCKING,       /* no pause: the run states are read, then the stacks */

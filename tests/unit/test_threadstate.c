@@ -12,8 +12,17 @@
  * (threadstate__ran) proves a sleeping thread running, with no file read,
  * for one read only, and only within 20 us of the older stack read; an
  * unchanged frame, an unknown instruction or an older read prove nothing.
+ * GIL waiters: threads of a
+ * child waiting on a condition variable given as the GIL's are found
+ * waiting; while the given switch counter stays, none is read again; one
+ * switch reads only its taker (the last holder given); two switches, or a
+ * read without the GIL before, read them all (and then see them running,
+ * once the child woke them into a spin); polls of the GIL between reads
+ * name the takers of each switch, and one that saw two loses the track.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -216,6 +225,137 @@ static void test_frame_proof(void)
 	end(pid);
 }
 
+#define NWAITERS 4
+
+/* A stand-in for the GIL: waiters block on cond until go, then spin. */
+static struct {
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;
+	int go;
+} fake_gil = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+
+static void *gil_waiter(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&fake_gil.mutex);
+	while (!fake_gil.go)
+		pthread_cond_wait(&fake_gil.cond, &fake_gil.mutex);
+	pthread_mutex_unlock(&fake_gil.mutex);
+	volatile uint64_t x = 0;
+	for (;;)
+		x++;
+	return NULL;
+}
+
+/* A child whose NWAITERS threads wait on fake_gil.cond (same address as
+ * here: a fork) until a byte arrives on fd, which its main thread polls in
+ * a spin. */
+static pid_t spawn_gil_waiters(int fd)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		pthread_t th[NWAITERS];
+		for (int i = 0; i < NWAITERS; i++)
+			pthread_create(&th[i], NULL, gil_waiter, NULL);
+		char c;
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		while (read(fd, &c, 1) != 1)    /* the process uses CPU: never quiet */
+			;
+		{
+			pthread_mutex_lock(&fake_gil.mutex);
+			fake_gil.go = 1;
+			pthread_cond_broadcast(&fake_gil.cond);
+			pthread_mutex_unlock(&fake_gil.mutex);
+		}
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+/* Read with the GIL given (switches; holder, 0: none) or not (switches < 0). */
+static uint64_t read_gil(struct threadstate *t, long switches, pid_t holder)
+{
+	struct threadstate_gil g = {
+		.cond_lo = (uint64_t)(uintptr_t)&fake_gil.cond,
+		.cond_hi = (uint64_t)(uintptr_t)&fake_gil.cond + sizeof(fake_gil.cond),
+		.switches = (uint64_t)switches, .last_holder = holder,
+	};
+	uint64_t before = threadstate__reads(t);
+	threadstate__set_gil(t, switches >= 0 ? &g : NULL);
+	threadstate__read(t);
+	return threadstate__reads(t) - before;
+}
+
+static void test_gil_waiters(void)
+{
+	int p[2];
+	CHECK_INT(pipe(p), 0);
+	pid_t pid = spawn_gil_waiters(p[0]);
+	close(p[0]);
+	usleep(100000);
+	struct threadstate *t = threadstate__new(pid);
+	const pid_t *tids;
+	CHECK_INT(threadstate__tasks(t, false, &tids), NWAITERS + 1);
+	pid_t w0 = tids[1];             /* a waiter (tids[0]: the main thread) */
+	CHECK_INT(threadstate__gil_waiters(t), -1);
+	CHECK(read_gil(t, 7, 0) >= NWAITERS + 1);       /* no counter before: all read */
+	CHECK_INT(threadstate__gil_waiters(t), NWAITERS);
+	CHECK_INT((int)threadstate__gil_skips(t), 0);
+	/* Counter unchanged: only the main thread is read. */
+	uint64_t n = read_gil(t, 7, 0);
+	CHECK(n >= 1 && n <= 2);
+	CHECK_INT((int)threadstate__gil_skips(t), NWAITERS);
+	CHECK_INT(threadstate__gil_waiters(t), NWAITERS);
+	for (int i = 1; i <= NWAITERS; i++)
+		CHECK_INT(threadstate__running(t, tids[i]), 0);
+	/* One switch, to w0: w0 and the main thread are read. */
+	n = read_gil(t, 8, w0);
+	CHECK(n >= 2 && n <= 4);
+	CHECK_INT((int)threadstate__gil_skips(t), 2 * NWAITERS - 1);
+	/* One switch, holder unknown: all read. */
+	uint64_t skips = threadstate__gil_skips(t);
+	CHECK(read_gil(t, 9, 0) >= NWAITERS + 1);
+	CHECK_INT((int)(threadstate__gil_skips(t) - skips), 0);
+	/* A read without the GIL, then one with it: the rule needs both. */
+	CHECK(read_gil(t, -1, 0) >= NWAITERS + 1);
+	CHECK_INT(threadstate__gil_waiters(t), NWAITERS);       /* the kept range finds them */
+	CHECK(read_gil(t, 9, 0) >= NWAITERS + 1);
+	CHECK(read_gil(t, 9, 0) <= 2);
+	/* Polls between reads, one switch each: their takers are read, the
+	 * other waiters not; a poll that saw two switches: all read. */
+	struct threadstate_gil g = { .cond_lo = 1, .cond_hi = 2, .switches = 10, .last_holder = w0 };
+	CHECK(threadstate__gil_polling(t) > 0);
+	threadstate__gil_poll(t, &g);
+	g.switches = 11;
+	g.last_holder = tids[2];
+	threadstate__gil_poll(t, &g);
+	skips = threadstate__gil_skips(t);
+	n = read_gil(t, 12, tids[0]);
+	CHECK(n >= 3 && n <= 6);
+	CHECK_INT((int)(threadstate__gil_skips(t) - skips), NWAITERS - 2);
+	g.switches = 14;
+	threadstate__gil_poll(t, &g);
+	CHECK_INT((int)threadstate__gil_polling(t), 0);  /* the track is lost */
+	skips = threadstate__gil_skips(t);
+	CHECK(read_gil(t, 14, 0) >= NWAITERS + 1);
+	CHECK_INT((int)(threadstate__gil_skips(t) - skips), 0);
+	CHECK(read_gil(t, 14, 0) <= 2);
+	/* The waiters leave the wait (they "took the GIL"): two switches read
+	 * them all, and they run. */
+	CHECK_INT((int)write(p[1], "g", 1), 1);
+	usleep(50000);
+	CHECK(read_gil(t, 11, w0) >= NWAITERS + 1);
+	CHECK_INT(threadstate__gil_waiters(t), 0);
+	int running = 0;
+	for (int i = 1; i <= NWAITERS; i++)
+		running += threadstate__running(t, tids[i]) == 1;
+	CHECK_INT(running, NWAITERS);
+	threadstate__free(t);
+	close(p[1]);
+	end(pid);
+}
+
 static void test_gone(void)
 {
 	pid_t pid = fork();
@@ -236,6 +376,7 @@ int main(void)
 	TEST_RUN(test_sleeper_then_wakes);
 	TEST_RUN(test_quiet);
 	TEST_RUN(test_frame_proof);
+	TEST_RUN(test_gil_waiters);
 	TEST_RUN(test_gone);
 	return TEST_REPORT();
 }
