@@ -1250,7 +1250,8 @@ static uint32_t inline_frames(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
 	size_t at = u->ninl;
 	struct native_frame f0 = *f, mine[MAX_INLINE + 1];
 	uint32_t k = inline_frames_by(u, mod, pc, f, fn);
-	memcpy(mine, u->inl + at, k * sizeof(*mine));
+	if (k)
+		memcpy(mine, u->inl + at, k * sizeof(*mine));
 	mine[k] = *f;
 	u->ninl = at;
 	*f = f0;

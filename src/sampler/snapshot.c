@@ -304,6 +304,11 @@ static int running_tasks(const struct snap_target *t, pid_t **run, size_t *cap)
 	if (n <= 0)
 		return -ENOENT;
 	give_gil(t, n);
+	/* The GIL's holder is found by its thread id, which may have
+	 * listed the tasks again: the borrowed list is the new one. */
+	n = threadstate__tasks(ts, false, &tids);
+	if (n <= 0)
+		return -ENOENT;
 	threadstate__read(ts);
 	*run = xgrow(*run, cap, (size_t)n, sizeof(**run));
 	int k = 0;
