@@ -34,14 +34,19 @@
 #include "proc/threadstate.h"
 #include "util/clock.h"
 
+/* Burns CPU until killed. */
+static void spin_forever(void)
+{
+	volatile uint64_t x = 0;
+	for (;;)
+		x++;
+}
+
 static pid_t spawn_spinner(void)
 {
 	pid_t pid = fork();
-	if (pid == 0) {
-		volatile uint64_t x = 0;
-		for (;;)
-			x++;
-	}
+	if (pid == 0)
+		spin_forever();
 	return pid;
 }
 
@@ -51,11 +56,8 @@ static pid_t spawn_sleeper(int fd)
 	pid_t pid = fork();
 	if (pid == 0) {
 		char c;
-		if (read(fd, &c, 1) == 1) {
-			volatile uint64_t x = 0;
-			for (;;)
-				x++;
-		}
+		if (read(fd, &c, 1) == 1)
+			spin_forever();
 		_exit(0);
 	}
 	return pid;
@@ -241,9 +243,7 @@ static void *gil_waiter(void *arg)
 	while (!fake_gil.go)
 		pthread_cond_wait(&fake_gil.cond, &fake_gil.mutex);
 	pthread_mutex_unlock(&fake_gil.mutex);
-	volatile uint64_t x = 0;
-	for (;;)
-		x++;
+	spin_forever();
 	return NULL;
 }
 
