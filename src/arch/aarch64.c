@@ -49,6 +49,8 @@
 #define INSN_BLR_MASK 0xfffffc1fu
 #define INSN_BLR 0xd63f0000u    /* blr xN */
 #define INSN_LDP_FP_LR 0xa8c17bfdu      /* ldp x29, x30, [sp], #16 */
+#define INSN_STP_FP_LR 0xa9bf7bfdu      /* stp x29, x30, [sp, #-16]! */
+#define INSN_MOV_FP_SP 0x910003fdu      /* mov x29, sp */
 #define INSN_RET 0xd65f03c0u    /* ret */
 #define NR_RESTART_SYSCALL 128
 #define PTHREAD_MAX 0x2000      /* sizeof(struct pthread) is below this in every glibc */
@@ -177,15 +179,39 @@ bool arch_tp_is_thread(uint64_t tp, uint64_t pthread_self)
  * `stp x29, x30, [sp, #-16]!; mov x29, sp; blr x3; ldp x29, x30, [sp],
  * #16; ret`. Its return address (r->pc) is the ldp, after the blr; the
  * caller's x29 and x30 (the return address into the caller) are at sp,
- * and the caller's sp is sp + 16. */
-bool arch_trampoline_step(struct arch_regs *r, arch_read_fn read, void *ctx)
+ * and the caller's sp is sp + 16. A thread stopped inside it (leaf) at the
+ * mov or the blr is in the same frame; at the stp or the ret, the frame is
+ * not set up (or gone): x30 is the return address, every other register
+ * the caller's. (A build signing its return addresses, PAC, has other
+ * instructions around these: not recognized.) */
+bool arch_trampoline_step(struct arch_regs *r, arch_read_fn read, void *ctx, bool leaf)
 {
-	uint32_t code[3];
+	static const uint32_t tramp[] = { INSN_STP_FP_LR, INSN_MOV_FP_SP, INSN_BLR, INSN_LDP_FP_LR,
+					  INSN_RET };
+	uint32_t code[5];
 	uint64_t pc = r->pc, sp = r->dwarf[DWARF_SP];
-	if (!pc || !sp || pc < 4 || read(ctx, pc - 4, code, sizeof(code)) != 0)
+	if (!pc || !sp || pc < 16)
 		return false;
-	if ((code[0] & INSN_BLR_MASK) != INSN_BLR || code[1] != INSN_LDP_FP_LR || code[2] != INSN_RET)
+	/* which instruction pc is at: the five read from there back */
+	unsigned at = 5;
+	for (unsigned k = leaf ? 0 : 3; k < (leaf ? 5u : 4u) && at == 5; k++) {
+		if (read(ctx, pc - 4 * k, code, sizeof(code)) != 0)
+			continue;
+		bool same = true;
+		for (unsigned i = 0; i < 5 && same; i++)
+			same = i == 2 ? (code[i] & INSN_BLR_MASK) == INSN_BLR : code[i] == tramp[i];
+		if (same)
+			at = k;
+	}
+	if (at == 5)
 		return false;
+	if (at == 0 || at == 4) {       /* no frame: x30 returns to the caller */
+		uint64_t lr = r->dwarf[DWARF_LR];
+		if (!lr)
+			return false;
+		r->pc = lr;
+		return true;
+	}
 	uint64_t saved[2];      /* x29, x30 */
 	if (read(ctx, sp, saved, sizeof(saved)) != 0 || !saved[1])
 		return false;

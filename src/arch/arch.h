@@ -80,10 +80,13 @@ bool arch_tp_is_thread(uint64_t tp, uint64_t pthread_self);
  * 0 when the code is not the one load this machine's compilers emit. */
 uint64_t arch_getter_global(const uint8_t *code, uint64_t fn);
 
-/* r->pc is a return address in no module (no CFI): is it inside a perf
- * trampoline of CPython 3.12+ (a fixed small frame around one indirect
- * call)? Then r becomes the registers of the trampoline's caller and the
- * result is true; otherwise r is unchanged and the result false. */
-bool arch_trampoline_step(struct arch_regs *r, arch_read_fn read, void *ctx);
+/* r->pc is in no module (no CFI): is it inside a perf trampoline of
+ * CPython 3.12+ (a fixed small frame around one indirect call)? leaf: r is
+ * the thread's own registers, stopped at any instruction of it (its entry,
+ * its frame's setup, the call, the teardown, the ret); else r->pc is a
+ * return address (just after the call). Then r becomes the registers of
+ * the trampoline's caller and the result is true; otherwise r is unchanged
+ * and the result false. */
+bool arch_trampoline_step(struct arch_regs *r, arch_read_fn read, void *ctx, bool leaf);
 
 #endif

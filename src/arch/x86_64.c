@@ -139,31 +139,71 @@ bool arch_tp_is_thread(uint64_t tp, uint64_t pthread_self)
 }
 
 /* The trampoline (CPython's Python/asm_trampoline.S, copied once per code
- * object into an anonymous executable mapping) is `sub $8,%rsp` or
- * `push %rbp; mov %rsp,%rbp`, `call *%reg`, then `add $8,%rsp; ret` or
- * `pop %rbp; ret`. Either way the return address is at rsp + 8 and the
- * caller's rsp is rsp + 16; the callee-saved registers are the caller's
- * (rbp: saved at rsp by the push form). */
-bool arch_trampoline_step(struct arch_regs *r, arch_read_fn read, void *ctx)
+ * object into an anonymous executable mapping) is an optional `endbr64`,
+ * then `sub $8,%rsp` (3.12) or `push %rbp; mov %rsp,%rbp`, `call *%reg`,
+ * then `add $8,%rsp; ret` or `pop %rbp; ret`. Between the frame's setup and
+ * its teardown the return address is at rsp + 8 and the caller's rsp is
+ * rsp + 16; the callee-saved registers are the caller's (rbp: saved at rsp
+ * by the push form). A thread stopped inside the trampoline itself (leaf)
+ * may also be before the setup or at the `ret`: its return address is at
+ * rsp then, every other register the caller's. */
+enum tramp_at { TRAMP_NONE, TRAMP_ENTRY, TRAMP_BODY_PUSH, TRAMP_BODY_SUB };
+
+static bool is_call_reg(const uint8_t *c)
 {
-	uint8_t code[8];
+	return c[0] == 0xff && (c[1] & 0xf8) == 0xd0;   /* call *%reg */
+}
+
+/* Where in a trampoline pc is: code holds the 8 bytes before pc and the 12
+ * from it (code[8] is pc's); a return address (!leaf) only just after the call. */
+static enum tramp_at tramp_where(const uint8_t *code, bool leaf)
+{
+	static const uint8_t push_mov[] = { 0x55, 0x48, 0x89, 0xe5 }, sub8[] = { 0x48, 0x83, 0xec, 0x08 },
+			     add8_ret[] = { 0x48, 0x83, 0xc4, 0x08, 0xc3 }, endbr[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	const uint8_t *at = code + 8;
+	/* just after the call: the frame is still set up */
+	if (is_call_reg(at - 2) && at[0] == 0x5d && at[1] == 0xc3)
+		return TRAMP_BODY_PUSH;
+	if (is_call_reg(at - 2) && memcmp(at, add8_ret, sizeof(add8_ret)) == 0)
+		return TRAMP_BODY_SUB;
+	if (!leaf)
+		return TRAMP_NONE;
+	if (memcmp(at, endbr, 4) == 0)
+		at += 4;        /* the same as at what follows it */
+	if ((memcmp(at, push_mov, 4) == 0 || memcmp(at, sub8, 4) == 0) && is_call_reg(at + 4))
+		return TRAMP_ENTRY;
+	at = code + 8;
+	if (at[-1] == 0x55 && memcmp(at, push_mov + 1, 3) == 0 && is_call_reg(at + 3))
+		return TRAMP_BODY_PUSH;         /* at the mov */
+	if (is_call_reg(at) && memcmp(at - 4, push_mov, 4) == 0 && at[2] == 0x5d && at[3] == 0xc3)
+		return TRAMP_BODY_PUSH;         /* at the call */
+	if (is_call_reg(at) && memcmp(at - 4, sub8, 4) == 0 && memcmp(at + 2, add8_ret, 5) == 0)
+		return TRAMP_BODY_SUB;
+	if (at[0] == 0xc3 && ((at[-1] == 0x5d && is_call_reg(at - 3)) ||
+			      (memcmp(at - 4, add8_ret, 4) == 0 && is_call_reg(at - 6))))
+		return TRAMP_ENTRY;             /* at the ret: the frame is gone */
+	return TRAMP_NONE;
+}
+
+bool arch_trampoline_step(struct arch_regs *r, arch_read_fn read, void *ctx, bool leaf)
+{
+	uint8_t code[20];
 	uint64_t pc = r->pc, sp = r->dwarf[DWARF_RSP];
-	if (!pc || !sp || read(ctx, pc - 2, code, sizeof(code)) != 0)
+	if (!pc || !sp || pc < 8 || read(ctx, pc, code + 8, 12) != 0)
 		return false;
-	if (code[0] != 0xff || (code[1] & 0xf8) != 0xd0)       /* call *%reg */
-		return false;
-	bool pop_rbp = code[2] == 0x5d && code[3] == 0xc3;
-	bool add_rsp = code[2] == 0x48 && code[3] == 0x83 && code[4] == 0xc4 && code[5] == 0x08 &&
-		       code[6] == 0xc3;
-	if (!pop_rbp && !add_rsp)
+	if (read(ctx, pc - 8, code, 8) != 0)
+		memset(code, 0, 8);     /* the start of a mapping: nothing before pc */
+	enum tramp_at where = tramp_where(code, leaf);
+	if (where == TRAMP_NONE)
 		return false;
 	uint64_t ret, rbp = r->dwarf[DWARF_RBP];
-	if (read(ctx, sp + 8, &ret, sizeof(ret)) != 0 || !ret)
+	uint64_t ra_at = where == TRAMP_ENTRY ? sp : sp + 8;
+	if (read(ctx, ra_at, &ret, sizeof(ret)) != 0 || !ret)
 		return false;
-	if (pop_rbp && read(ctx, sp, &rbp, sizeof(rbp)) != 0)
+	if (where == TRAMP_BODY_PUSH && read(ctx, sp, &rbp, sizeof(rbp)) != 0)
 		return false;
 	r->dwarf[DWARF_RBP] = rbp;
-	r->dwarf[DWARF_RSP] = sp + 16;
+	r->dwarf[DWARF_RSP] = ra_at + 8;
 	r->dwarf[DWARF_RIP] = ret;
 	r->pc = ret;
 	return true;

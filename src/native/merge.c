@@ -140,13 +140,22 @@ int merge_stacks(const struct native_frame *nat, size_t nn, const struct py_fram
 	/* One eval call more than groups, and nothing but the interpreter
 	 * inside the innermost one: that call is entering or leaving the
 	 * loop, its frame not yet (or no longer) in the thread's frame list.
-	 * It stands for no Python frame. */
-	bool skip = eval_calls(nat, nn) == py_groups(py, np) + 1;
+	 * It stands for no Python frame. 3.12+ tells it by the shim frames
+	 * (py_frame.cstack, native_frame.eval_call): an innermost call that
+	 * holds none stands for no Python frame whatever runs inside it (the
+	 * frame it pops may free an extension's object; a thread entering a
+	 * perf trampoline has the loop's wrapper and the trampoline inside). */
+	bool marks = false;
+	for (size_t i = 0; i < np && !marks; i++)
+		marks = py[i].cstack != 0;
+	bool skip = eval_calls(nat, nn) == py_groups(py, np) + 1, only_python = true;
 	for (size_t i = 0; i < nn && skip; i++) {
 		enum native_role role = merge_classify(&nat[i]);
-		if (role == NATIVE_EVAL || role == NATIVE_EVAL_WRAPPER)
+		if (role == NATIVE_EVAL || role == NATIVE_EVAL_WRAPPER) {
+			skip = only_python || (marks && !nat[i].eval_call);
 			break;
-		skip = nat[i].in_python || same_module(&nat[i], py_module);
+		}
+		only_python = only_python && (nat[i].in_python || same_module(&nat[i], py_module));
 	}
 
 	for (size_t i = 0; i < nn; i++) {

@@ -222,41 +222,103 @@ static int fake_read2(void *ctx, uint64_t addr, void *buf, size_t len)
 	return -EFAULT;
 }
 
+/* One trampoline stopped at instruction offset `off` (a leaf when leaf):
+ * the caller's registers when the step is expected (ra_at: where the return
+ * address is, relative to sp; framed: the caller's frame pointer saved at
+ * sp), else no step and r untouched. */
+static void tramp_case(struct fake *code, struct fake *stack, uint64_t off, bool leaf, bool expect,
+		       int ra_at, bool framed, int line)
+{
+	struct fake *both[2] = { code, stack };
+	const unsigned fp = is_x86() ? 6 : 29, lr = 30, sp = arch_info.dwarf_sp;
+	struct arch_regs r = { 0 };
+	r.pc = code->base + off;
+	r.dwarf[sp] = stack->base + 8;
+	r.dwarf[fp] = 0x1111;           /* the caller's frame pointer while not saved */
+	if (!is_x86())
+		r.dwarf[lr] = ra_at < 0 ? 0x123456 : 0x2222;    /* no frame: x30 returns */
+	put64(stack, stack->base + 8, 0xaaaa);          /* the saved frame pointer */
+	put64(stack, stack->base + 16, is_x86() && ra_at == 0 ? 0x7777 : 0x123456);
+	if (is_x86() && ra_at == 0)
+		put64(stack, stack->base + 8, 0x123456);        /* the return address at sp */
+	struct arch_regs t = r;
+	bool got = arch_trampoline_step(&t, fake_read2, both, leaf);
+	if (got != expect) {
+		fprintf(stderr, "test_trampoline (line %d): offset %llu leaf %d: step %d, expected %d\n",
+			line, (unsigned long long)off, leaf, got, expect);
+		CHECK(got == expect);
+		return;
+	}
+	if (!expect) {
+		CHECK(memcmp(&t, &r, sizeof(t)) == 0);
+		return;
+	}
+	CHECK_INT(t.pc, 0x123456);
+	if (is_x86())
+		CHECK_INT(t.dwarf[sp], stack->base + 8 + (uint64_t)ra_at + 8);
+	else
+		CHECK_INT(t.dwarf[sp], stack->base + 8 + (ra_at < 0 ? 0 : 16));
+	CHECK_INT(t.dwarf[fp], framed ? 0xaaaa : 0x1111);
+}
+
 static void test_trampoline(void)
 {
 	struct fake code = { .base = 0x500000 }, stack = { .base = 0x7ff000 };
 	struct fake *both[2] = { &code, &stack };
-	struct arch_regs r = { 0 };
 	if (is_x86()) {
-		/* push %rbp; mov %rsp,%rbp; call *%rcx | pop %rbp; ret */
-		const uint8_t tramp[] = { 0x55, 0x48, 0x89, 0xe5, 0xff, 0xd1, 0x5d, 0xc3, 0, 0 };
-		memcpy(code.bytes, tramp, sizeof(tramp));
-		r.pc = code.base + 6;
-		r.dwarf[7] = stack.base + 8;    /* rsp */
-		r.dwarf[6] = 0x1111;            /* rbp */
+		/* endbr64; push %rbp; mov %rsp,%rbp; call *%rcx | pop %rbp; ret,
+		 * at offset 8 (after 8 bytes of other code) */
+		const uint8_t tramp[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x48, 0x89, 0xe5, 0xff, 0xd1,
+					  0x5d, 0xc3 };
+		memset(code.bytes, 0xcc, sizeof(code.bytes));
+		memcpy(code.bytes + 8, tramp, sizeof(tramp));
+		/* offset: endbr 8, push 12, mov 13, call 16, pop 18, ret 19 */
+		tramp_case(&code, &stack, 18, false, true, 8, true, __LINE__);  /* the return address */
+		tramp_case(&code, &stack, 8, false, false, 0, false, __LINE__); /* not after a call */
+		tramp_case(&code, &stack, 16, false, false, 0, false, __LINE__);
+		tramp_case(&code, &stack, 8, true, true, 0, false, __LINE__);   /* leaf at endbr64 */
+		tramp_case(&code, &stack, 12, true, true, 0, false, __LINE__);  /* at the push */
+		tramp_case(&code, &stack, 13, true, true, 8, true, __LINE__);   /* at the mov */
+		tramp_case(&code, &stack, 16, true, true, 8, true, __LINE__);   /* at the call */
+		tramp_case(&code, &stack, 18, true, true, 8, true, __LINE__);   /* at the pop */
+		tramp_case(&code, &stack, 19, true, true, 0, false, __LINE__);  /* at the ret */
+		tramp_case(&code, &stack, 14, true, false, 0, false, __LINE__); /* inside an instruction */
+		tramp_case(&code, &stack, 4, true, false, 0, false, __LINE__);  /* before it */
+		/* 3.12's form: sub $8,%rsp; call *%rcx | add $8,%rsp; ret */
+		const uint8_t sub[] = { 0x48, 0x83, 0xec, 0x08, 0xff, 0xd1, 0x48, 0x83, 0xc4, 0x08, 0xc3 };
+		memset(code.bytes, 0xcc, sizeof(code.bytes));
+		memcpy(code.bytes + 8, sub, sizeof(sub));
+		tramp_case(&code, &stack, 14, false, true, 8, false, __LINE__); /* the return address */
+		tramp_case(&code, &stack, 8, true, true, 0, false, __LINE__);   /* at the sub */
+		tramp_case(&code, &stack, 12, true, true, 8, false, __LINE__);  /* at the call */
+		tramp_case(&code, &stack, 14, true, true, 8, false, __LINE__);  /* at the add */
+		tramp_case(&code, &stack, 18, true, true, 0, false, __LINE__);  /* at the ret */
+		tramp_case(&code, &stack, 18, false, false, 0, false, __LINE__);
+		/* Other code at the return address: not a trampoline. */
+		code.bytes[8 + 7] ^= 0xff;
+		tramp_case(&code, &stack, 14, false, false, 0, false, __LINE__);
 	} else {
-		/* stp x29, x30, [sp, #-16]!; mov x29, sp; blr x3 | ldp x29, x30, [sp], #16; ret */
+		/* stp x29, x30, [sp, #-16]!; mov x29, sp; blr x3 | ldp x29, x30, [sp], #16; ret,
+		 * at offset 16 */
 		const uint32_t tramp[] = { 0xa9bf7bfd, 0x910003fd, 0xd63f0060, 0xa8c17bfd, 0xd65f03c0 };
-		memcpy(code.bytes, tramp, sizeof(tramp));
-		r.pc = code.base + 12;
-		r.dwarf[31] = stack.base + 8;   /* sp */
+		memset(code.bytes, 0, sizeof(code.bytes));
+		memcpy(code.bytes + 16, tramp, sizeof(tramp));
+		tramp_case(&code, &stack, 28, false, true, 8, true, __LINE__);  /* the return address */
+		tramp_case(&code, &stack, 16, false, false, 0, false, __LINE__);
+		tramp_case(&code, &stack, 16, true, true, -1, false, __LINE__); /* at the stp: x30 */
+		tramp_case(&code, &stack, 20, true, true, 8, true, __LINE__);   /* at the mov */
+		tramp_case(&code, &stack, 24, true, true, 8, true, __LINE__);   /* at the blr */
+		tramp_case(&code, &stack, 28, true, true, 8, true, __LINE__);   /* at the ldp */
+		tramp_case(&code, &stack, 32, true, true, -1, false, __LINE__); /* at the ret: x30 */
+		tramp_case(&code, &stack, 36, true, false, 0, false, __LINE__); /* after it */
+		code.bytes[16 + 16] ^= 0xff;    /* other code at the return address */
+		tramp_case(&code, &stack, 28, false, false, 0, false, __LINE__);
 	}
-	put64(&stack, stack.base + 8, 0xaaaa);          /* the saved frame pointer */
-	put64(&stack, stack.base + 16, 0x123456);       /* the return address into the caller */
-	struct arch_regs t = r;
-	CHECK(arch_trampoline_step(&t, fake_read2, both));
-	CHECK_INT(t.pc, 0x123456);
-	CHECK_INT(t.dwarf[arch_info.dwarf_sp], stack.base + 8 + 16);
-	CHECK_INT(t.dwarf[is_x86() ? 6 : 29], 0xaaaa);
-	/* Other code at the return address: not a trampoline, r untouched. */
-	code.bytes[is_x86() ? 7 : 16] ^= 0xff;
-	t = r;
-	CHECK(!arch_trampoline_step(&t, fake_read2, both));
-	CHECK(memcmp(&t, &r, sizeof(t)) == 0);
 	/* Nothing readable there. */
-	t = r;
-	t.pc = 0x900000;
-	CHECK(!arch_trampoline_step(&t, fake_read2, both));
+	struct arch_regs t = { .pc = 0x900000 };
+	t.dwarf[arch_info.dwarf_sp] = stack.base + 8;
+	CHECK(!arch_trampoline_step(&t, fake_read2, both, true));
+	CHECK(!arch_trampoline_step(&t, fake_read2, both, false));
 }
 
 /* A getter of a global, as gcc -O2 -fPIC compiles `static void *g; void

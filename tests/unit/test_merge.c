@@ -296,6 +296,44 @@ static void test_entering_loop(void)
 	CHECK_INT(MERGE(n, p, out, &k), -EPROTO);
 }
 
+/* 3.12+: a call of the eval loop that pops its last frame (the frame's
+ * clearing frees an extension's object: extension frames inside it) holds
+ * no shim frame, while the call outside it does: it stands for no Python
+ * frame. Without the marks the stack does not match (test_entering_loop). */
+static void test_leaving_loop_marked(void)
+{
+	struct native_frame n[] = {
+		nat("encoder_dealloc", EXT), nat("_Py_Dealloc", LIBPY),
+		nat("clear_thread_frame", LIBPY), nat("_PyEval_EvalFrameDefault", LIBPY),
+		nat(NULL, ""), nat("_PyEval_Vector", LIBPY),
+		nat("_PyEval_EvalFrameDefault", LIBPY), nat("call_it", EXT),
+		nat("_PyEval_EvalFrameDefault", LIBPY), nat("PyEval_EvalCode", LIBPY),
+	};
+	n[4].trampoline = true;
+	struct py_frame p[] = { pyf("encode", true), pyf("<module>", true) };
+	struct merged_frame out[32];
+	size_t k;
+	CHECK_INT(MERGE(n, p, out, &k), -EPROTO);       /* no marks (3.11): not told */
+	p[0].cstack = 0x7000;
+	p[1].cstack = 0x8000;
+	n[6].eval_call = n[8].eval_call = true;
+	CHECK_INT(MERGE(n, p, out, &k), 0);
+	CHECK_STR(render(out, k), "encoder_dealloc;clear_thread_frame;py:encode;call_it;py:<module>");
+	n[3].eval_call = true;                  /* every call holds a frame: one too many */
+	CHECK_INT(MERGE(n, p, out, &k), -EPROTO);
+	/* -X perf: stopped in the trampoline on its way into the loop; the
+	 * loop's wrapper outside it is the call that holds no frame yet */
+	struct native_frame e[] = {
+		nat(NULL, ""), nat("py_trampoline_evaluator", LIBPY), nat("_PyEval_EvalFrame", LIBPY),
+		nat("_PyEval_Vector", LIBPY), nat("_PyEval_EvalFrameDefault", LIBPY),
+		nat("_PyEval_EvalFrameDefault", LIBPY), nat("PyEval_EvalCode", LIBPY),
+	};
+	e[0].trampoline = true;
+	e[4].eval_call = e[5].eval_call = true;
+	CHECK_INT(MERGE(e, p, out, &k), 0);
+	CHECK_STR(render(out, k), "py:encode;py:<module>");
+}
+
 /* python -X perf: a trampoline frame between each eval call and its
  * caller is part of that call, never shown. */
 static void test_trampoline(void)
@@ -357,6 +395,7 @@ int main(void)
 	TEST_RUN(test_native_only);
 	TEST_RUN(test_mismatch);
 	TEST_RUN(test_entering_loop);
+	TEST_RUN(test_leaving_loop_marked);
 	TEST_RUN(test_trampoline);
 	TEST_RUN(test_classify);
 	TEST_RUN(test_static_shared_same);
