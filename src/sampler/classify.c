@@ -126,50 +126,13 @@ bool classify_dither__step(struct classify_dither *d, uint64_t utime, uint64_t s
 
 /* ---- per target ---------------------------------------------------------- */
 
-/* A sample waiting for its thread's times to move. */
-struct pending {
-	uint32_t stack;
-	uint8_t user;                   /* its class if not system (enum prof_class) */
-	bool cand;                      /* may be system: stopped in a running system call,
-					 * or no registers (then any sample may) */
-	bool regs;                      /* ... told by the registers */
-};
-
-double classify_candidate_share(double share, size_t n, size_t k)
-{
-	if (share < 0 || !k)
-		return 0;
-	double p = share * (double)n / (double)k;
-	return p > 1 ? 1 : p;
-}
-
-double classify_other_share(double share, size_t n, size_t k)
-{
-	if (share < 0 || k >= n || share * (double)n <= (double)k)
-		return 0;
-	double p = (share * (double)n - (double)k) / (double)(n - k);
-	return p > 1 ? 1 : p;
-}
-
-/* Error diffusion: true when the accumulated chance reaches a half. */
-static bool dither(double *acc, double p)
-{
-	*acc += p;
-	if (*acc >= 0.5) {
-		*acc -= 1;
-		return true;
-	}
-	return false;
-}
-
 struct cthread {
 	pid_t tid;
 	int fd;                         /* its stat, -1: not open */
 	uint64_t seen_ns;
 	uint64_t read_ns;               /* when its stat was last read, 0: never */
 	struct classify_dither d;
-	double acc_other;               /* the dithering of the samples not candidates */
-	struct pending *wait;           /* samples waiting, oldest first */
+	struct classify_pending *wait;  /* samples waiting, oldest first */
 	size_t nwait, wait_cap;
 	uint64_t wait_ns;               /* when the oldest of them was added */
 	uint32_t stamp;                 /* classify__settle_absent: listed in the sample */
@@ -199,33 +162,79 @@ struct classify *classify__new(pid_t pid, const struct pyproc_info *info, struct
 	return c;
 }
 
-/* The first n waiting samples of t by its current share: of the n, share
- * x n are system, taken among the candidates (dithered), never more than
- * the candidates when registers told which they are (a sample whose
- * registers show it out of the kernel keeps its own class: a pure-Python
- * line beside a line of system calls or page faults is never shown as
- * system). No share known yet: the registers' word alone. */
+double classify_candidate_share(double share, size_t n, size_t k)
+{
+	if (share < 0 || !k)
+		return 0;
+	double p = share * (double)n / (double)k;
+	return p > 1 ? 1 : p;
+}
+
+double classify_other_share(double share, size_t n, size_t k)
+{
+	if (share < 0 || k >= n || share * (double)n <= (double)k)
+		return 0;
+	double p = (share * (double)n - (double)k) / (double)(n - k);
+	return p > 1 ? 1 : p;
+}
+
+/* Error diffusion: true when the accumulated chance reaches a half. */
+static bool dither(double *acc, double p)
+{
+	*acc += p;
+	if (*acc >= 0.5) {
+		*acc -= 1;
+		return true;
+	}
+	return false;
+}
+
+/* Of the n, share x n (plus what is owed) are system, taken among the
+ * candidates (dithered), never more than the candidates when registers
+ * told which they are (a sample whose registers show it out of the kernel
+ * keeps its own class: a pure-Python line beside a line of system calls or
+ * page faults is never shown as system); what they cannot take is owed. */
+void classify_settle(struct classify_dither *d, const struct classify_pending *w, size_t n,
+		     bool *sys)
+{
+	size_t k = 0, others = 0;
+	for (size_t i = 0; i < n; i++) {
+		k += w[i].cand;
+		others += !w[i].cand && !w[i].regs;
+	}
+	if (d->share < 0) {             /* no share known yet: the registers' word */
+		for (size_t i = 0; i < n; i++)
+			sys[i] = w[i].cand && w[i].regs;
+		return;
+	}
+	double want = d->share * (double)n + d->owed;
+	double share = n ? want / (double)n : 0;
+	double p = classify_candidate_share(share, n, k);
+	double q = classify_other_share(share, n, k);
+	for (size_t i = 0; i < n; i++) {
+		if (w[i].cand)
+			sys[i] = dither(&d->acc, p);
+		else    /* not in a system call by its registers: the kernel's
+			 * time it had (page faults: memory touched first) is
+			 * left to the code that ran, never to another line */
+			sys[i] = !w[i].regs && dither(&d->acc_other, q);
+	}
+	double left = want - (double)k - q * (double)others;
+	d->owed = left <= 0 ? 0 : left > CLASSIFY_OWED_MAX ? CLASSIFY_OWED_MAX : left;
+}
+
+/* The first n waiting samples of t by its current share (classify_settle). */
 static void settle(struct classify *c, struct cthread *t, size_t n)
 {
 	if (n > t->nwait)
 		n = t->nwait;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		k += t->wait[i].cand;
-	double p = classify_candidate_share(t->d.share, n, k);
-	double q = classify_other_share(t->d.share, n, k);
-	for (size_t i = 0; i < n; i++) {
-		const struct pending *w = &t->wait[i];
-		bool sys;
-		if (t->d.share < 0)
-			sys = w->cand && w->regs;
-		else if (w->cand)
-			sys = dither(&t->d.acc, p);
-		else            /* not in a system call by its registers: the kernel's
-				 * time it had (page faults: memory touched first) is
-				 * left to the code that ran, never to another line */
-			sys = !w->regs && dither(&t->acc_other, q);
-		profile__add_class(c->prof, w->stack, sys ? PROF_CLASS_SYSTEM : (enum prof_class)w->user, 1);
+	bool sys[64];
+	for (size_t at = 0; at < n; at += 64) {
+		size_t m = n - at < 64 ? n - at : 64;
+		classify_settle(&t->d, t->wait + at, m, sys);
+		for (size_t i = 0; i < m; i++)
+			profile__add_class(c->prof, t->wait[at + i].stack,
+					   sys[i] ? PROF_CLASS_SYSTEM : (enum prof_class)t->wait[at + i].user, 1);
 	}
 	memmove(t->wait, t->wait + n, (t->nwait - n) * sizeof(*t->wait));
 	t->nwait -= n;
@@ -347,7 +356,7 @@ void classify__thread(struct classify *c, const struct py_thread *th,
 	if (!t->nwait)
 		t->wait_ns = now;
 	t->wait = xgrow(t->wait, &t->wait_cap, t->nwait + 1, sizeof(*t->wait));
-	t->wait[t->nwait++] = (struct pending){ .stack = stack, .user = (uint8_t)user,
+	t->wait[t->nwait++] = (struct classify_pending){ .stack = stack, .user = (uint8_t)user,
 		.cand = cand, .regs = have };
 	if (t->read_ns && now - t->read_ns < STAT_MIN_NS)
 		return;                 /* the times cannot have moved yet */

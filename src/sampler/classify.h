@@ -18,7 +18,11 @@
  *   that the counts are unbiased; when they are fewer, a sample the
  *   registers show out of the kernel keeps its own class (the kernel time
  *   they cannot see, page faults, stays with the code that touched the
- *   memory), and without registers the rest is spread over the others. The registers alone would not do: a stop
+ *   memory), without registers the rest is spread over the others, and
+ *   what is still left is owed to the next candidates (classify_settle:
+ *   the times move by whole clock ticks, so on a loaded machine most moves
+ *   have a share of 0 or 1, and a thread waiting for a CPU stops in user
+ *   space as often as its user time says). The registers alone would not do: a stop
  *   comes at the thread's next return to user space, and a loop of short
  *   system calls returns from one far more often than an interrupt reaches
  *   it in user space (a virtual machine's IPIs take tens of microseconds),
@@ -82,6 +86,8 @@ struct classify_dither {
 	double share;                   /* system share of the last CPU time seen, -1: none */
 	double acc;                     /* error carried to the next sample */
 	bool primed;
+	double acc_other;               /* the dithering of the samples not candidates */
+	double owed;                    /* system samples earlier settles could not place */
 };
 /* Pure: a new read of the thread's times (ticks): true when this sample
  * counts as system. The first read takes the thread's lifetime share. */
@@ -102,6 +108,30 @@ double classify_candidate_share(double share, size_t n, size_t k);
  * where it was preempted, which may be in user space): the rest of the
  * share among them. 0 when the candidates suffice. */
 double classify_other_share(double share, size_t n, size_t k);
+
+/* A sample waiting for its thread's times to move. */
+struct classify_pending {
+	uint32_t stack;
+	uint8_t user;                   /* its class if not system (enum prof_class) */
+	bool cand;                      /* may be system: stopped in a running system call,
+					 * or no registers (then any sample may) */
+	bool regs;                      /* ... told by the registers */
+};
+
+/* At most this many system samples are owed (see classify_settle). */
+#define CLASSIFY_OWED_MAX 16.0
+
+/* Pure: which of the n samples w are system (sys[i]) by d's share (that of
+ * the times' last move): share x n of them, among the candidates. The
+ * times move in whole clock ticks (10 ms of CPU), so a move's share is
+ * often 0, 1/2 or 1; when a move of share 1 has fewer candidates than
+ * samples (a thread waiting for a CPU stops where it was preempted, in
+ * user space as often as its user time says), the system samples the
+ * candidates could not take are owed (d->owed, at most CLASSIFY_OWED_MAX)
+ * and placed among the next settles' candidates, so that the count over a
+ * run is the kernel's. */
+void classify_settle(struct classify_dither *d, const struct classify_pending *w, size_t n,
+		     bool *sys);
 
 struct classify;
 struct py_sample;
