@@ -1348,6 +1348,11 @@ int pyproc__gil_enabled(struct pyproc *p)
 		return -EAGAIN;         /* the GIL state is created after the first thread state */
 	if ((err = mem__read_i32(p->mem, gil + (uint64_t)L->gil_enabled, &enabled)) != 0)
 		return err;
+	/* INT_MAX: enabled for good; 1 to INT_MAX - 1: for the time of an
+	 * extension module's import (each import counts up, its end down:
+	 * every starting free-threaded Python passes there) */
+	if (enabled != 0 && enabled != INT32_MAX)
+		return -EAGAIN;
 	return enabled != 0;
 }
 

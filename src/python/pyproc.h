@@ -223,8 +223,10 @@ int pyproc__gil_state(struct pyproc *p, struct threadstate *tasks, const struct 
  * for a free-threaded build whose GIL was enabled (PYTHON_GIL=1, -X gil=1,
  * or an extension module that needs it; CPython never disables it again
  * once enabled for good); 0 for a free-threaded build running without one;
- * -EAGAIN while the interpreter has not created its GIL state yet; -errno
- * when it could not be read. Read live, no pause. */
+ * -EAGAIN while the interpreter has not created its GIL state yet, or has
+ * enabled it only while it imports an extension module (3.13+: transient,
+ * a count below INT_MAX); -errno when it could not be read. Read live, no
+ * pause. */
 int pyproc__gil_enabled(struct pyproc *p);
 
 /* Read every thread's stack into *s, with what the caller knows of the

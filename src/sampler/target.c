@@ -32,7 +32,11 @@
 #define MAX_TARGETS 1024
 #define MAX_SCAN_PROCS 32768    /* the processes of /proc one scan looks at */
 #define FULL_SCAN_EVERY 10      /* scans between two that read every process's parent */
-#define GIL_WAIT_NS 2000000000ull       /* --gil: for a starting interpreter's GIL state */
+/* --gil: how long a starting interpreter is given to tell whether it runs
+ * without a GIL: it creates the GIL's state, then enables the GIL for each
+ * extension module it imports (pyproc__gil_enabled: -EAGAIN until then);
+ * seconds on a machine loaded beyond its cores */
+#define GIL_WAIT_NS 10000000000ull
 
 struct tname {
 	uint64_t thread_id;
@@ -222,8 +226,9 @@ static void add_target(struct targets *s, struct pyproc *pp, struct unwinder *uw
 /* --gil keeps the samples of the thread holding the GIL: a free-threaded
  * interpreter running without one would give none. Refused (-ENOTSUP, why
  * says so) before any sampling; a starting interpreter is given up to
- * GIL_WAIT_NS to create its GIL state. 0 when it has a GIL, or when that
- * could not be told (sampled as usual). */
+ * GIL_WAIT_NS to create its GIL state and end its imports of extension
+ * modules. 0 when it has a GIL, or when that could not be told (sampled as
+ * usual). */
 static int gil_refused(const struct targets *s, struct pyproc *pp, char *why, size_t whylen)
 {
 	if (!s->c.gil_only || !pyproc__info(pp)->free_threaded)

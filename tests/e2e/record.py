@@ -3567,6 +3567,49 @@ def python_procs_under(d):
     return out
 
 
+def slow_import_refused(ctx, words):
+    """Every import of an extension module enables the GIL for its time
+    (3.13+ free-threaded: transiently, a count below INT_MAX): --gil
+    attached then waits for the import's end and refuses (it took the
+    count for a GIL and sampled: a launched program is caught so at its
+    start, where it imports its modules). The module (slow_import.c, built
+    here against this interpreter) takes 4 s to import."""
+    d = ctx.tmpdir('cspy-ft-import-')
+    cc = shutil.which(os.environ.get('CC') or 'cc') or shutil.which('gcc')
+    info = subprocess.run([ctx.interp.path, '-c', 'import sysconfig, importlib.machinery as m; '
+                           'print(sysconfig.get_paths()["include"]); print(m.EXTENSION_SUFFIXES[0])'],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    lines = info.stdout.decode().split()
+    if not cc or info.returncode or len(lines) != 2:
+        raise Fail('cannot build slow_import.c: C compiler %r, the interpreter says %r'
+                   % (cc, info.stdout.decode()[-300:]))
+    so = os.path.join(d, 'cspy_slow_import' + lines[1])
+    b = subprocess.run([cc, '-shared', '-fPIC', '-I', lines[0], '-o', so,
+                        os.path.join(e2elib.TARGETS, 'slow_import.c')],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    if b.returncode:
+        raise Fail('cannot build slow_import.c:\n%s' % b.stdout.decode()[-1500:])
+    orc = os.path.join(d, 'o')
+    out = os.path.join(d, 'out.txt')
+    p = e2elib.spawn(launch_cmd(ctx.interp, '../ft_slow_import.py', orc, d),
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_file(orc + '.importing', 30, p):
+            raise Fail('ft_slow_import.py did not start its import (exit %r)' % p.poll())
+        time.sleep(0.3)
+        if os.path.exists(orc + '.imported'):
+            raise Fail('ft_slow_import.py: the 4 s import ended before cspy started')
+        r = ctx.cspy(['record', '--gil', '-f', 'raw', '-o', out, '-d', '2', '--pid', str(p.pid)])
+        expect_error(ctx, r, words + ['process %d' % p.pid])
+        if not os.path.exists(orc + '.imported'):
+            ctx.fail(r, ['refused while the import still ran: the GIL was enabled then'])
+        if os.path.exists(out):
+            ctx.fail(r, ['an output file was left: %s' % out])
+    finally:
+        e2elib.end_process(p)
+        e2elib.untrack(p)
+
+
 def check_ft_gil(ctx):
     """--gil on a free-threaded Python running without a GIL: refused with
     one line and a non-zero status before sampling, for --pid (record and
@@ -3584,6 +3627,7 @@ def check_ft_gil(ctx):
         expect_error(ctx, r, words + ['process %d' % t.python_pid], fast=1.5)
         if os.path.exists(out):
             ctx.fail(r, ['an output file was left: %s' % out])
+    slow_import_refused(ctx, words)
     ld = ctx.tmpdir('cspy-ft-launch-')
     r = ctx.cspy(['record', '--gil', '-f', 'raw', '-o', out, '-d', '5', '--'] +
                  launch_cmd(ctx.interp, '../ft_busy.py', os.path.join(ld, 'oracle.json'),
