@@ -180,7 +180,7 @@ def main():
 			records(co, emit)
 		out.write(''.join(chunk).encode('ascii'))
 	out.flush()
-	sys.stderr.write('dump_code %s: %d files compiled (one in %d of the standard library's), %d skipped, '
+	sys.stderr.write('dump_code %s: %d files compiled (one in %d of the standard library), %d skipped, '
 			 '%d code objects, %.1fs\n' % (sys.version.split()[0], nfiles, stride, nskipped, ncodes,
 						       time.time() - t0))
 	return 0 if nfiles else 1
