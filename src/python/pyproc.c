@@ -196,6 +196,19 @@ struct pyproc {
 	size_t nchunks, chunk_hint;     /* chunk_hint: where read_iframe last found a frame */
 	struct tvisit_slot *tvisit;     /* TVISIT_SLOTS, allocated at the first sample */
 	uint32_t tstamp;
+	/* The thread-state chain (see chain_fetch): the last sample's states in
+	 * walk order, all interpreters, distinct; the one this sample builds;
+	 * and this sample's bytes of each (borrowed from the memory cycle, or in
+	 * chain_buf; NULL: not read). */
+	uint64_t *chain, *chain_new;
+	size_t nchain, nchain_new, chain_cap, chain_new_cap;
+	const uint8_t **chain_ts;
+	size_t chain_ts_cap;
+	uint8_t *chain_buf;
+	size_t chain_buf_cap;
+	struct mem_iov *chain_iov;
+	size_t chain_iov_cap;
+	uint64_t ts_batched, ts_serial; /* thread states read from the chain / one by one */
 	size_t work_frames, work_bytes; /* this sample's, against the PYPROC_MAX_SAMPLE_* bounds */
 
 	int is_lo, is_len;              /* the window of an interpreter state read */
@@ -747,6 +760,11 @@ void pyproc__close(struct pyproc *p)
 	free(p->uslots);
 	free(p->ucode);
 	free(p->tvisit);
+	free(p->chain);
+	free(p->chain_new);
+	free(p->chain_ts);
+	free(p->chain_buf);
+	free(p->chain_iov);
 	free(p->marks);
 	free(p->jrec);
 	qualnames__free(p->qualnames);
@@ -776,6 +794,12 @@ uint64_t pyproc__syscalls(const struct pyproc *p)
 uint64_t pyproc__tlbc_frames(const struct pyproc *p)
 {
 	return p->tlbc_frames;
+}
+
+void pyproc__walk_stats(const struct pyproc *p, uint64_t *batched, uint64_t *serial)
+{
+	*batched = p->ts_batched;
+	*serial = p->ts_serial;
 }
 
 /* The caller's view for the length of one call (NULL: none). */
@@ -1554,6 +1578,60 @@ static bool tvisit_add(struct pyproc *p, uint64_t addr)
 	}
 }
 
+/* The thread-state chain. A thread's state is a list element whose next is
+ * known only once it is read; read one by one, 100 threads cost 100 reads.
+ * The last sample's states (p->chain, in walk order) are fetched here
+ * first, all at once: from the memory cycle's copy when it holds them
+ * (mem__borrow, no copy), the others in one mem__readv. The walk then uses
+ * those bytes only while it follows the same chain: the state it reaches
+ * (the interpreter's head, then each read state's next) is the remembered
+ * one at that position. At the first state that is not (a thread started or
+ * ended, or a torn read), the rest is read one by one as before. So the
+ * bytes of a state are always the ones read at its address in this sample,
+ * and the result is the one-by-one walk's. The remembered states are
+ * distinct (each was walked once in the sample that remembered it): while
+ * the walk follows them it cannot loop, and at the first other state they
+ * go into the set of states seen, which then catches a loop as before. */
+static void chain_fetch(struct pyproc *p)
+{
+	size_t n = p->nchain, len = (size_t)p->ts_read, m = 0;
+	if (!n)
+		return;
+	p->chain_ts = xgrow(p->chain_ts, &p->chain_ts_cap, n, sizeof(*p->chain_ts));
+	for (size_t i = 0; i < n; i++) {
+		p->chain_ts[i] = mem__borrow(p->mem, p->chain[i], len);
+		if (p->chain_ts[i])
+			continue;
+		p->chain_buf = xgrow(p->chain_buf, &p->chain_buf_cap, n * len, 1);
+		p->chain_iov = xgrow(p->chain_iov, &p->chain_iov_cap, m + 1, sizeof(*p->chain_iov));
+		p->chain_iov[m++] = (struct mem_iov){ .addr = p->chain[i], .buf = p->chain_buf + i * len,
+						      .len = len };
+	}
+	if (!m)
+		return;
+	int r = mem__readv(p->mem, p->chain_iov, m);
+	for (size_t k = 0; k < m; k++) {
+		size_t i = (size_t)((uint8_t *)p->chain_iov[k].buf - p->chain_buf) / len;
+		p->chain_ts[i] = r >= 0 && !p->chain_iov[k].err ? p->chain_buf + i * len : NULL;
+	}
+}
+
+/* The walk reached tstate, its *pos-th state: its bytes from the chain
+ * (advancing *pos) while the walk follows it, else NULL, and from the first
+ * state off the chain on (*pos = SIZE_MAX) the chain's states walked so far
+ * are added to the set of states seen (tvisit). */
+static const uint8_t *chain_at(struct pyproc *p, size_t *pos, uint64_t tstate)
+{
+	if (*pos == SIZE_MAX)
+		return NULL;
+	if (*pos < p->nchain && p->chain[*pos] == tstate && p->chain_ts[*pos])
+		return p->chain_ts[(*pos)++];
+	for (size_t j = 0; j < *pos; j++)
+		tvisit_add(p, p->chain[j]);
+	*pos = SIZE_MAX;
+	return NULL;
+}
+
 /* Read the interpreter list from head into p->interps: at most
  * PYPROC_MAX_INTERPS (the rest are not read), -ELOOP when it loops. Without
  * an id in the layout (2.7/3.6), ids count from the list's tail, the main
@@ -1803,7 +1881,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 	bool gil_per_interp = L->gil_kind == PY_GIL_INTERP;
 	uint64_t holder = (flags & PYSAMPLE_NO_GIL) ? 0 : gil_holder(p, interp);
 
-	uint8_t ts[TS_READ];
+	uint8_t ts_own[TS_READ];
 	size_t ts_len = (size_t)p->ts_read, nts = 0;
 	bool synthetic = false;         /* a state walked with frames but no mark */
 	/* With subinterpreters every state is walked: on 3.12 a state may
@@ -1811,6 +1889,9 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 	 * needs the marks of all (see join_threads). */
 	bool skip_idle = (flags & PYSAMPLE_SKIP_IDLE) && p->ninterps == 1;
 	tvisit_begin(p);
+	chain_fetch(p);
+	size_t cpos = 0;                /* on the chain: the next state's position; SIZE_MAX: off */
+	p->nchain_new = 0;
 	for (size_t k = 0; k < p->ninterps; k++) {
 		const struct interp_rec *ir = &p->interps[k];
 		if (k && gil_per_interp && !(flags & PYSAMPLE_NO_GIL) && ir->tstate_head)
@@ -1824,11 +1905,21 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 		for (uint64_t tstate = ir->tstate_head; tstate; nts++) {
 			if (nts >= PYPROC_MAX_THREADS)
 				goto done;
-			if (!tvisit_add(p, tstate))
-				return -ELOOP;
-			err = mem__read(p->mem, tstate, ts, ts_len);
-			if (err)
-				return err;
+			const uint8_t *ts = chain_at(p, &cpos, tstate);
+			if (ts) {
+				p->ts_batched++;
+			} else {
+				if (!tvisit_add(p, tstate))
+					return -ELOOP;
+				err = mem__read(p->mem, tstate, ts_own, ts_len);
+				if (err)
+					return err;
+				ts = ts_own;
+				p->ts_serial++;
+			}
+			p->chain_new = xgrow(p->chain_new, &p->chain_new_cap, p->nchain_new + 1,
+					     sizeof(*p->chain_new));
+			p->chain_new[p->nchain_new++] = tstate;
 			struct py_thread *t = thread_slot(s);
 			p->marks = xgrow(p->marks, &p->marks_cap, s->n, sizeof(*p->marks));
 			uint64_t *mark = &p->marks[s->n - 1];
@@ -1951,6 +2042,15 @@ int pyproc__sample(struct pyproc *p, const struct py_view *v, struct py_sample *
 	mem__cycle_begin(p->mem);
 	view_begin(p, v);
 	int err = sample_stacks(p, s, v && v->states, flags);
+	/* the chain the next sample fetches first: this one's, when whole */
+	uint64_t *c = p->chain;
+	size_t cap = p->chain_cap;
+	p->chain = p->chain_new;
+	p->chain_cap = p->chain_new_cap;
+	p->nchain = err ? 0 : p->nchain_new;
+	p->chain_new = c;
+	p->chain_new_cap = cap;
+	p->nchain_new = 0;
 	view_end(p);
 	mem__cycle_end(p->mem);
 	if (err)
