@@ -209,6 +209,7 @@ struct pyproc {
 	struct mem_iov *chain_iov;
 	size_t chain_iov_cap;
 	uint64_t ts_batched, ts_serial; /* thread states read from the chain / one by one */
+	struct mem *names_mem;          /* live: the thread names' reader (pyproc__thread_names) */
 	size_t work_frames, work_bytes; /* this sample's, against the PYPROC_MAX_SAMPLE_* bounds */
 
 	int is_lo, is_len;              /* the window of an interpreter state read */
@@ -765,6 +766,7 @@ void pyproc__close(struct pyproc *p)
 	free(p->chain_ts);
 	free(p->chain_buf);
 	free(p->chain_iov);
+	mem__free(p->names_mem);
 	free(p->marks);
 	free(p->jrec);
 	qualnames__free(p->qualnames);
@@ -788,7 +790,7 @@ const struct pyctx *pyproc__ctx(const struct pyproc *p)
 
 uint64_t pyproc__syscalls(const struct pyproc *p)
 {
-	return mem__syscalls(p->mem);
+	return mem__syscalls(p->mem) + (p->names_mem ? mem__syscalls(p->names_mem) : 0);
 }
 
 uint64_t pyproc__tlbc_frames(const struct pyproc *p)
@@ -2261,18 +2263,34 @@ void pyproc__set_skip(struct pyproc *p, bool (*skip)(void *arg, uint64_t thread_
 	p->skip_arg = arg;
 }
 
+/* The names are a walk of threading's dict of threads and of each Thread
+ * object's attributes: about ten small reads a thread, each a syscall, once
+ * a second. A live target's are read in a memory cycle of their own reader
+ * (names_mem): the next time, everything the last walk read is fetched at
+ * once, and only what moved since is read again. */
 int pyproc__thread_names(struct pyproc *p, struct py_sample *s)
 {
 	const struct py_layout *L = &p->L;
+	if (!p->names_mem)
+		p->names_mem = mem__new_sibling(p->mem);
+	struct mem *m = p->names_mem ? p->names_mem : p->mem;
+	if (p->names_mem) {
+		p->ctx.mem = m;
+		mem__cycle_begin(m);
+	}
 	/* Every interpreter has its own threading module: the main one (the
 	 * list's tail) last, so that its names win for the threads it began. */
 	for (size_t k = 0; k < p->ninterps; k++) {
 		uint64_t modules = 0;
-		if (mem__read_ptr(p->mem, p->interps[k].addr + (uint64_t)L->is_modules, &modules) == 0 &&
+		if (mem__read_ptr(m, p->interps[k].addr + (uint64_t)L->is_modules, &modules) == 0 &&
 		    modules) {
 			struct name_ctx nc = { s };
 			pythread_names(&p->ctx, modules, set_name, &nc);
 		}
+	}
+	if (p->names_mem) {
+		mem__cycle_end(m);
+		p->ctx.mem = p->mem;
 	}
 	return 0;
 }
