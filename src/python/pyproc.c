@@ -11,9 +11,10 @@
  *      (Brent's check, as for frames) fails the sample with -ELOOP. The GIL
  *      holder from the version's GIL state (3.12+: each interpreter's);
  *   2. each thread state of each interpreter (one read of its first few
- *      hundred bytes), bounded by PYPROC_MAX_THREADS in all; a thread state
- *      met twice (a set of the addresses seen) is a loop in a list: the
- *      sample fails with -ELOOP;
+ *      hundred bytes; the last sample's states fetched at once and used
+ *      while the list is the same, see chain_fetch), bounded by
+ *      PYPROC_MAX_THREADS in all; a thread state met twice (a set of the
+ *      addresses seen) is a loop in a list: the sample fails with -ELOOP;
  *   3. its frames: walk_frameobj() for <= 3.10, walk_iframe() for 3.11+ (which
  *      first copies the thread's datastack chunks, the newest only up to the
  *      current frame, so frames cost no read); raw frames keep (code address,
