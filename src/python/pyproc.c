@@ -203,6 +203,8 @@ struct pyproc {
 	 * chain_buf; NULL: not read). */
 	uint64_t *chain, *chain_new;
 	size_t nchain, nchain_new, chain_cap, chain_new_cap;
+	pid_t *chain_tid, *chain_tid_new;       /* each state's thread (0: unknown) */
+	size_t chain_tid_cap, chain_tid_new_cap;
 	const uint8_t **chain_ts;
 	size_t chain_ts_cap;
 	uint8_t *chain_buf;
@@ -764,6 +766,8 @@ void pyproc__close(struct pyproc *p)
 	free(p->tvisit);
 	free(p->chain);
 	free(p->chain_new);
+	free(p->chain_tid);
+	free(p->chain_tid_new);
 	free(p->chain_ts);
 	free(p->chain_buf);
 	free(p->chain_iov);
@@ -1539,6 +1543,17 @@ int pyproc__gil_state(struct pyproc *p, struct threadstate *tasks, const struct 
 		g->last_holder = last->last_holder;     /* no switch: the same holder */
 		return 1;
 	}
+	/* The holder's thread from the last sample's states, without a read:
+	 * its state at that address then. A state freed and taken by another
+	 * thread since then names the wrong thread, but never leaves a GIL
+	 * taker unread: a known waiter's state is the one of the sample that
+	 * found it waiting (it cannot change while it waits), and it takes the
+	 * GIL under it first. Not with subinterpreters (no chain of one GIL). */
+	for (size_t i = 0; holder && p->ninterps == 1 && i < p->nchain; i++)
+		if (p->chain[i] == holder && p->chain_tid[i] > 0) {
+			g->last_holder = p->chain_tid[i];
+			return 1;
+		}
 	uint8_t ts[TS_READ];
 	if (holder && mem__read(p->mem, holder, ts, (size_t)p->ts_read) == 0) {
 		struct py_view v = { .tasks = tasks };
@@ -1932,6 +1947,9 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 			t->thread_id = rd_u64(ts, L->ts_thread_id);
 			t->owns_gil = holder && holder == tstate;
 			t->tid = thread_tid(p, ts, t->thread_id, &t->ns_tid);
+			p->chain_tid_new = xgrow(p->chain_tid_new, &p->chain_tid_new_cap, p->nchain_new,
+						 sizeof(*p->chain_tid_new));
+			p->chain_tid_new[p->nchain_new - 1] = t->tid;
 			t->active = thread_active(p, t->tid, os);
 			p->nraw = 0;
 			uint64_t next = rd_u64(ts, L->ts_next);
@@ -2054,6 +2072,12 @@ int pyproc__sample(struct pyproc *p, const struct py_view *v, struct py_sample *
 	p->chain_new = c;
 	p->chain_new_cap = cap;
 	p->nchain_new = 0;
+	pid_t *ct = p->chain_tid;
+	cap = p->chain_tid_cap;
+	p->chain_tid = p->chain_tid_new;
+	p->chain_tid_cap = p->chain_tid_new_cap;
+	p->chain_tid_new = ct;
+	p->chain_tid_new_cap = cap;
 	view_end(p);
 	mem__cycle_end(p->mem);
 	if (err)
