@@ -564,6 +564,9 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		(unsigned long long)st->state_proofs);
 	fprintf(f, "\"gil_waiter_skips\": %llu, \"gil_polls\": %llu, ",
 		(unsigned long long)st->gil_waiter_skips, (unsigned long long)st->gil_polls);
+	/* the thread-state walk: states read at once with the last chain, one by one */
+	fprintf(f, "\"ts_batched\": %llu, \"ts_serial\": %llu, ",
+		(unsigned long long)st->ts_batched, (unsigned long long)st->ts_serial);
 	fprintf(f, "\"pauses_begun\": %llu}\n", (unsigned long long)st->pauses_begun);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);

@@ -70,6 +70,15 @@ struct mem *mem__new_pid(pid_t pid)
 	return m;
 }
 
+struct mem *mem__new_sibling(const struct mem *m)
+{
+	if (m->pid <= 0)
+		return NULL;
+	struct mem *s = mem__new_pid(m->pid);
+	s->record = m->record;
+	return s;
+}
+
 struct mem *mem__new_snapshot(void)
 {
 	return xcalloc(1, sizeof(struct mem));

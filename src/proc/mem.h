@@ -46,6 +46,12 @@ struct mem *mem__new_snapshot(void);
 struct mem *mem__new_source(int (*read)(void *ctx, uint64_t addr, void *buf, size_t len),
 			    void *ctx);
 void mem__free(struct mem *m);
+/* A second live reader on m's process, recording where m records, with
+ * cycles of its own (a read done now and then, e.g. the thread names, is
+ * fetched at once the next time without disturbing m's cycle), owned by
+ * the caller (mem__free); NULL when m is not live (snapshot and source
+ * readers have no cycles to keep apart). */
+struct mem *mem__new_sibling(const struct mem *m);
 
 /* Add (copy) a region to a snapshot reader. Later regions win on overlap. */
 void mem__snapshot_add(struct mem *m, uint64_t addr, const void *buf, size_t len);

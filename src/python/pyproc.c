@@ -11,9 +11,10 @@
  *      (Brent's check, as for frames) fails the sample with -ELOOP. The GIL
  *      holder from the version's GIL state (3.12+: each interpreter's);
  *   2. each thread state of each interpreter (one read of its first few
- *      hundred bytes), bounded by PYPROC_MAX_THREADS in all; a thread state
- *      met twice (a set of the addresses seen) is a loop in a list: the
- *      sample fails with -ELOOP;
+ *      hundred bytes; the last sample's states fetched at once and used
+ *      while the list is the same, see chain_fetch), bounded by
+ *      PYPROC_MAX_THREADS in all; a thread state met twice (a set of the
+ *      addresses seen) is a loop in a list: the sample fails with -ELOOP;
  *   3. its frames: walk_frameobj() for <= 3.10, walk_iframe() for 3.11+ (which
  *      first copies the thread's datastack chunks, the newest only up to the
  *      current frame, so frames cost no read); raw frames keep (code address,
@@ -196,6 +197,22 @@ struct pyproc {
 	size_t nchunks, chunk_hint;     /* chunk_hint: where read_iframe last found a frame */
 	struct tvisit_slot *tvisit;     /* TVISIT_SLOTS, allocated at the first sample */
 	uint32_t tstamp;
+	/* The thread-state chain (see chain_fetch): the last sample's states in
+	 * walk order, all interpreters, distinct; the one this sample builds;
+	 * and this sample's bytes of each (borrowed from the memory cycle, or in
+	 * chain_buf; NULL: not read). */
+	uint64_t *chain, *chain_new;
+	size_t nchain, nchain_new, chain_cap, chain_new_cap;
+	pid_t *chain_tid, *chain_tid_new;       /* each state's thread (0: unknown) */
+	size_t chain_tid_cap, chain_tid_new_cap;
+	const uint8_t **chain_ts;
+	size_t chain_ts_cap;
+	uint8_t *chain_buf;
+	size_t chain_buf_cap;
+	struct mem_iov *chain_iov;
+	size_t chain_iov_cap;
+	uint64_t ts_batched, ts_serial; /* thread states read from the chain / one by one */
+	struct mem *names_mem;          /* live: the thread names' reader (pyproc__thread_names) */
 	size_t work_frames, work_bytes; /* this sample's, against the PYPROC_MAX_SAMPLE_* bounds */
 
 	int is_lo, is_len;              /* the window of an interpreter state read */
@@ -747,6 +764,14 @@ void pyproc__close(struct pyproc *p)
 	free(p->uslots);
 	free(p->ucode);
 	free(p->tvisit);
+	free(p->chain);
+	free(p->chain_new);
+	free(p->chain_tid);
+	free(p->chain_tid_new);
+	free(p->chain_ts);
+	free(p->chain_buf);
+	free(p->chain_iov);
+	mem__free(p->names_mem);
 	free(p->marks);
 	free(p->jrec);
 	qualnames__free(p->qualnames);
@@ -770,12 +795,18 @@ const struct pyctx *pyproc__ctx(const struct pyproc *p)
 
 uint64_t pyproc__syscalls(const struct pyproc *p)
 {
-	return mem__syscalls(p->mem);
+	return mem__syscalls(p->mem) + (p->names_mem ? mem__syscalls(p->names_mem) : 0);
 }
 
 uint64_t pyproc__tlbc_frames(const struct pyproc *p)
 {
 	return p->tlbc_frames;
+}
+
+void pyproc__walk_stats(const struct pyproc *p, uint64_t *batched, uint64_t *serial)
+{
+	*batched = p->ts_batched;
+	*serial = p->ts_serial;
 }
 
 /* The caller's view for the length of one call (NULL: none). */
@@ -1517,6 +1548,17 @@ int pyproc__gil_state(struct pyproc *p, struct threadstate *tasks, const struct 
 		g->last_holder = last->last_holder;     /* no switch: the same holder */
 		return 1;
 	}
+	/* The holder's thread from the last sample's states, without a read:
+	 * its state at that address then. A state freed and taken by another
+	 * thread since then names the wrong thread, but never leaves a GIL
+	 * taker unread: a known waiter's state is the one of the sample that
+	 * found it waiting (it cannot change while it waits), and it takes the
+	 * GIL under it first. Not with subinterpreters (no chain of one GIL). */
+	for (size_t i = 0; holder && p->ninterps == 1 && i < p->nchain; i++)
+		if (p->chain[i] == holder && p->chain_tid[i] > 0) {
+			g->last_holder = p->chain_tid[i];
+			return 1;
+		}
 	uint8_t ts[TS_READ];
 	if (holder && mem__read(p->mem, holder, ts, (size_t)p->ts_read) == 0) {
 		struct py_view v = { .tasks = tasks };
@@ -1557,6 +1599,60 @@ static bool tvisit_add(struct pyproc *p, uint64_t addr)
 			return false;
 		h = (h + 1) & (TVISIT_SLOTS - 1);
 	}
+}
+
+/* The thread-state chain. A thread's state is a list element whose next is
+ * known only once it is read; read one by one, 100 threads cost 100 reads.
+ * The last sample's states (p->chain, in walk order) are fetched here
+ * first, all at once: from the memory cycle's copy when it holds them
+ * (mem__borrow, no copy), the others in one mem__readv. The walk then uses
+ * those bytes only while it follows the same chain: the state it reaches
+ * (the interpreter's head, then each read state's next) is the remembered
+ * one at that position. At the first state that is not (a thread started or
+ * ended, or a torn read), the rest is read one by one as before. So the
+ * bytes of a state are always the ones read at its address in this sample,
+ * and the result is the one-by-one walk's. The remembered states are
+ * distinct (each was walked once in the sample that remembered it): while
+ * the walk follows them it cannot loop, and at the first other state they
+ * go into the set of states seen, which then catches a loop as before. */
+static void chain_fetch(struct pyproc *p)
+{
+	size_t n = p->nchain, len = (size_t)p->ts_read, m = 0;
+	if (!n)
+		return;
+	p->chain_ts = xgrow(p->chain_ts, &p->chain_ts_cap, n, sizeof(*p->chain_ts));
+	for (size_t i = 0; i < n; i++) {
+		p->chain_ts[i] = mem__borrow(p->mem, p->chain[i], len);
+		if (p->chain_ts[i])
+			continue;
+		p->chain_buf = xgrow(p->chain_buf, &p->chain_buf_cap, n * len, 1);
+		p->chain_iov = xgrow(p->chain_iov, &p->chain_iov_cap, m + 1, sizeof(*p->chain_iov));
+		p->chain_iov[m++] = (struct mem_iov){ .addr = p->chain[i], .buf = p->chain_buf + i * len,
+						      .len = len };
+	}
+	if (!m)
+		return;
+	int r = mem__readv(p->mem, p->chain_iov, m);
+	for (size_t k = 0; k < m; k++) {
+		size_t i = (size_t)((uint8_t *)p->chain_iov[k].buf - p->chain_buf) / len;
+		p->chain_ts[i] = r >= 0 && !p->chain_iov[k].err ? p->chain_buf + i * len : NULL;
+	}
+}
+
+/* The walk reached tstate, its *pos-th state: its bytes from the chain
+ * (advancing *pos) while the walk follows it, else NULL, and from the first
+ * state off the chain on (*pos = SIZE_MAX) the chain's states walked so far
+ * are added to the set of states seen (tvisit). */
+static const uint8_t *chain_at(struct pyproc *p, size_t *pos, uint64_t tstate)
+{
+	if (*pos == SIZE_MAX)
+		return NULL;
+	if (*pos < p->nchain && p->chain[*pos] == tstate && p->chain_ts[*pos])
+		return p->chain_ts[(*pos)++];
+	for (size_t j = 0; j < *pos; j++)
+		tvisit_add(p, p->chain[j]);
+	*pos = SIZE_MAX;
+	return NULL;
 }
 
 /* Read the interpreter list from head into p->interps: at most
@@ -1808,7 +1904,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 	bool gil_per_interp = L->gil_kind == PY_GIL_INTERP;
 	uint64_t holder = (flags & PYSAMPLE_NO_GIL) ? 0 : gil_holder(p, interp);
 
-	uint8_t ts[TS_READ];
+	uint8_t ts_own[TS_READ];
 	size_t ts_len = (size_t)p->ts_read, nts = 0;
 	bool synthetic = false;         /* a state walked with frames but no mark */
 	/* With subinterpreters every state is walked: on 3.12 a state may
@@ -1816,6 +1912,9 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 	 * needs the marks of all (see join_threads). */
 	bool skip_idle = (flags & PYSAMPLE_SKIP_IDLE) && p->ninterps == 1;
 	tvisit_begin(p);
+	chain_fetch(p);
+	size_t cpos = 0;                /* on the chain: the next state's position; SIZE_MAX: off */
+	p->nchain_new = 0;
 	for (size_t k = 0; k < p->ninterps; k++) {
 		const struct interp_rec *ir = &p->interps[k];
 		if (k && gil_per_interp && !(flags & PYSAMPLE_NO_GIL) && ir->tstate_head)
@@ -1829,11 +1928,21 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 		for (uint64_t tstate = ir->tstate_head; tstate; nts++) {
 			if (nts >= PYPROC_MAX_THREADS)
 				goto done;
-			if (!tvisit_add(p, tstate))
-				return -ELOOP;
-			err = mem__read(p->mem, tstate, ts, ts_len);
-			if (err)
-				return err;
+			const uint8_t *ts = chain_at(p, &cpos, tstate);
+			if (ts) {
+				p->ts_batched++;
+			} else {
+				if (!tvisit_add(p, tstate))
+					return -ELOOP;
+				err = mem__read(p->mem, tstate, ts_own, ts_len);
+				if (err)
+					return err;
+				ts = ts_own;
+				p->ts_serial++;
+			}
+			p->chain_new = xgrow(p->chain_new, &p->chain_new_cap, p->nchain_new + 1,
+					     sizeof(*p->chain_new));
+			p->chain_new[p->nchain_new++] = tstate;
 			struct py_thread *t = thread_slot(s);
 			p->marks = xgrow(p->marks, &p->marks_cap, s->n, sizeof(*p->marks));
 			uint64_t *mark = &p->marks[s->n - 1];
@@ -1843,6 +1952,9 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 			t->thread_id = rd_u64(ts, L->ts_thread_id);
 			t->owns_gil = holder && holder == tstate;
 			t->tid = thread_tid(p, ts, t->thread_id, &t->ns_tid);
+			p->chain_tid_new = xgrow(p->chain_tid_new, &p->chain_tid_new_cap, p->nchain_new,
+						 sizeof(*p->chain_tid_new));
+			p->chain_tid_new[p->nchain_new - 1] = t->tid;
 			t->active = thread_active(p, t->tid, os);
 			p->nraw = 0;
 			uint64_t next = rd_u64(ts, L->ts_next);
@@ -1956,6 +2068,21 @@ int pyproc__sample(struct pyproc *p, const struct py_view *v, struct py_sample *
 	mem__cycle_begin(p->mem);
 	view_begin(p, v);
 	int err = sample_stacks(p, s, v && v->states, flags);
+	/* the chain the next sample fetches first: this one's, when whole */
+	uint64_t *c = p->chain;
+	size_t cap = p->chain_cap;
+	p->chain = p->chain_new;
+	p->chain_cap = p->chain_new_cap;
+	p->nchain = err ? 0 : p->nchain_new;
+	p->chain_new = c;
+	p->chain_new_cap = cap;
+	p->nchain_new = 0;
+	pid_t *ct = p->chain_tid;
+	cap = p->chain_tid_cap;
+	p->chain_tid = p->chain_tid_new;
+	p->chain_tid_cap = p->chain_tid_new_cap;
+	p->chain_tid_new = ct;
+	p->chain_tid_new_cap = cap;
 	view_end(p);
 	mem__cycle_end(p->mem);
 	if (err)
@@ -2166,18 +2293,34 @@ void pyproc__set_skip(struct pyproc *p, bool (*skip)(void *arg, uint64_t thread_
 	p->skip_arg = arg;
 }
 
+/* The names are a walk of threading's dict of threads and of each Thread
+ * object's attributes: about ten small reads a thread, each a syscall, once
+ * a second. A live target's are read in a memory cycle of their own reader
+ * (names_mem): the next time, everything the last walk read is fetched at
+ * once, and only what moved since is read again. */
 int pyproc__thread_names(struct pyproc *p, struct py_sample *s)
 {
 	const struct py_layout *L = &p->L;
+	if (!p->names_mem)
+		p->names_mem = mem__new_sibling(p->mem);
+	struct mem *m = p->names_mem ? p->names_mem : p->mem;
+	if (p->names_mem) {
+		p->ctx.mem = m;
+		mem__cycle_begin(m);
+	}
 	/* Every interpreter has its own threading module: the main one (the
 	 * list's tail) last, so that its names win for the threads it began. */
 	for (size_t k = 0; k < p->ninterps; k++) {
 		uint64_t modules = 0;
-		if (mem__read_ptr(p->mem, p->interps[k].addr + (uint64_t)L->is_modules, &modules) == 0 &&
+		if (mem__read_ptr(m, p->interps[k].addr + (uint64_t)L->is_modules, &modules) == 0 &&
 		    modules) {
 			struct name_ctx nc = { s };
 			pythread_names(&p->ctx, modules, set_name, &nc);
 		}
+	}
+	if (p->names_mem) {
+		mem__cycle_end(m);
+		p->ctx.mem = p->mem;
 	}
 	return 0;
 }

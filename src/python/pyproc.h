@@ -243,6 +243,11 @@ uint64_t pyproc__syscalls(const struct pyproc *p);
 /* Frames whose line was found in a thread-local copy of their bytecode
  * (3.14t: a frame with tlbc_index > 0), so far. */
 uint64_t pyproc__tlbc_frames(const struct pyproc *p);
+/* Thread states read so far from the chain fetched at once (the last
+ * sample's states, while the walk follows them: batched) and one by one
+ * (serial: the first sample, and the rest of a sample's walk once it leaves
+ * that chain). */
+void pyproc__walk_stats(const struct pyproc *p, uint64_t *batched, uint64_t *serial);
 
 /* ---- for the asyncio reader (python/pyasync.c) --------------------------- */
 

@@ -795,6 +795,7 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.processes = targets__alive(s->ts);
 	s->st.cpu_ns = cpu_ns();
 	uint64_t reads = 0, tlbc = 0, state_reads = 0, proofs = 0, gil_skips = 0;
+	uint64_t ts_batched = 0, ts_serial = 0;
 	int nogil = 0;
 	for (size_t i = 0; i < targets__n(s->ts); i++) {
 		const struct target *t = targets__at(s->ts, i);
@@ -803,6 +804,10 @@ static void update_status(struct sampler *s, uint64_t now)
 		proofs += t->snap.tasks ? threadstate__proofs(t->snap.tasks) : 0;
 		gil_skips += t->snap.tasks ? threadstate__gil_skips(t->snap.tasks) : 0;
 		tlbc += pyproc__tlbc_frames(t->snap.pp);
+		uint64_t wb, ws;
+		pyproc__walk_stats(t->snap.pp, &wb, &ws);
+		ts_batched += wb;
+		ts_serial += ws;
 		nogil += t->alive && t->gil == 0;
 	}
 	s->st.vm_reads = reads;
@@ -816,6 +821,8 @@ static void update_status(struct sampler *s, uint64_t now)
 	if (s->c.memory)
 		memory_status(s);
 	s->st.tlbc_frames = tlbc;
+	s->st.ts_batched = ts_batched;
+	s->st.ts_serial = ts_serial;
 	s->st.nogil_processes = nogil;
 	if (nogil > s->st.max_nogil_processes)
 		s->st.max_nogil_processes = nogil;

@@ -7,7 +7,8 @@
  * errors, and ranges on the same or adjacent pages are merged. On a live
  * process (a forked child of this test, whose memory layout is ours), a
  * steady cycle costs one process_vm_readv whatever the number of ranges,
- * and returns the child's current bytes.
+ * and returns the child's current bytes; a sibling reader (mem__new_sibling)
+ * keeps cycles of its own.
  */
 #include <errno.h>
 #include <signal.h>
@@ -162,6 +163,31 @@ static void test_live_one_syscall(void)
 	mem__cycle_end(m);
 	CHECK_INT((int)(mem__syscalls(m) - before), 1);         /* one batch, two ranges */
 	CHECK(w == 77);
+
+	/* A sibling's cycles are its own: its reads do not change what m
+	 * fetches, and its next cycle is one batch of what it read. */
+	struct mem *sib = mem__new_sibling(m);
+	CHECK(sib != NULL);
+	for (int k = 0; sib && k < 2; k++) {
+		before = mem__syscalls(sib);
+		mem__cycle_begin(sib);
+		CHECK_INT(mem__read(sib, (uint64_t)(uintptr_t)&shared[0], &v, 8), 0);
+		CHECK_INT(mem__read(sib, (uint64_t)(uintptr_t)&far[1 << 16], &w, 8), 0);
+		mem__cycle_end(sib);
+		CHECK_INT((int)(mem__syscalls(sib) - before), k ? 1 : 2);
+		CHECK(v == 1000 && w == 77);
+	}
+	before = mem__syscalls(m);
+	mem__cycle_begin(m);
+	for (int i = 0; i < 8; i++)
+		CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&shared[i * 8], &got[i], 8), 0);
+	CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&far[1 << 16], &w, 8), 0);
+	mem__cycle_end(m);
+	CHECK_INT((int)(mem__syscalls(m) - before), 1);
+	mem__free(sib);
+	struct mem *snap = mem__new_snapshot();
+	CHECK(mem__new_sibling(snap) == NULL);  /* no cycles to keep apart */
+	mem__free(snap);
 	mem__free(m);
 	close(pfd[1]);
 	kill(pid, SIGKILL);

@@ -25,6 +25,10 @@
  * the state carries another thread's ids (3.12's _xxsubinterpreters; 3.10
  * by its CFrame); before 3.10 states with the same ids, the newer
  * interpreter's on top.
+ * The thread-state chain (the last sample's states, read at once): while
+ * the list changes between samples (inserted, removed, reordered, looping)
+ * every sample equals a fresh reader's one-by-one walk, and the counters
+ * show how many states came from the chain.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -1006,6 +1010,105 @@ static void test_exception_and_gc(void)
 	pyproc__close(p);
 }
 
+/* The thread-state chain (pyproc.c, chain_fetch): a sample reads the last
+ * sample's states at once and follows them while the list is the same. The
+ * list changes between samples (a state inserted at the head, one removed
+ * in the middle, one added at the tail, the order changed, a loop back into
+ * the chain, the head removed): each sample must equal the one-by-one walk
+ * of a fresh reader over the same memory, and the counters say which states
+ * came from the chain. */
+#define CHAIN_STATES 8
+
+struct walk_result {
+	int err;
+	size_t n;
+	uint64_t tstate[CHAIN_STATES * 2], thread_id[CHAIN_STATES * 2];
+	size_t nframes[CHAIN_STATES * 2];
+};
+
+/* States 0..CHAIN_STATES-1, state i's next is state next[i] (-1: none), the
+ * interpreter's head is state head (-1: none); each runs frames. */
+static void make_chain(int head, const int *next, uint64_t frames)
+{
+	make_threads(CHAIN_STATES, next, frames);
+	put64(INTERP + L.is_tstate_head, head < 0 ? 0 : TSTATES + (uint64_t)TS_STRIDE * (uint64_t)head);
+}
+
+static void walk_sample(struct pyproc *p, struct walk_result *r)
+{
+	struct py_sample s = { 0 };
+	memset(r, 0, sizeof(*r));
+	r->err = pyproc__sample(p, NULL, &s, 0);
+	r->n = s.n;
+	for (size_t i = 0; i < s.n && i < CHAIN_STATES * 2; i++) {
+		r->tstate[i] = s.threads[i].tstate;
+		r->thread_id[i] = s.threads[i].thread_id;
+		r->nframes[i] = s.threads[i].nframes;
+	}
+	py_sample__release(&s);
+}
+
+/* The one-by-one walk: a fresh reader (no chain yet) over the same list. */
+static void serial_sample(int head, const int *next, struct walk_result *r)
+{
+	struct mem *keep = snap;
+	struct pyproc *q = setup(0x030a0df0);
+	make_chain(head, next, make_frame_chain(3, -1));
+	walk_sample(q, r);
+	uint64_t b, ser;
+	pyproc__walk_stats(q, &b, &ser);
+	CHECK_INT(b, 0);
+	pyproc__close(q);
+	snap = keep;
+}
+
+static void test_chain_changes(void)
+{
+	static const struct {
+		const char *what;
+		int head, next[CHAIN_STATES];
+		int batched, serial;    /* states from the chain / one by one */
+	} steps[] = {
+		{ "first", 0, { 1, 2, 3, 4, 5, -1, -1, -1 }, 0, 6 },
+		{ "same", 0, { 1, 2, 3, 4, 5, -1, -1, -1 }, 6, 0 },
+		{ "inserted at the head", 6, { 1, 2, 3, 4, 5, -1, 0, -1 }, 0, 7 },
+		{ "same", 6, { 1, 2, 3, 4, 5, -1, 0, -1 }, 7, 0 },
+		{ "removed in the middle", 6, { 1, 3, -1, 4, 5, -1, 0, -1 }, 3, 3 },
+		{ "added at the tail", 6, { 1, 3, -1, 4, 5, 7, 0, -1 }, 6, 1 },
+		{ "order changed", 6, { 4, 3, -1, 1, 5, 7, 0, -1 }, 2, 3 },
+		{ "same", 6, { 4, 3, -1, 1, 5, 7, 0, -1 }, 5, 0 },
+		{ "loop back into the chain", 6, { 4, 3, -1, 1, 5, 4, 0, -1 }, 4, 0 },
+		{ "loop off the chain", 6, { 4, 3, -1, 1, 5, 3, 0, -1 }, 0, 6 },
+		{ "after the loop", 6, { 4, 3, -1, 1, 5, 7, 0, -1 }, 0, 5 },
+		{ "head removed", 0, { 4, 3, -1, 1, 5, 7, 0, -1 }, 0, 4 },
+		{ "same", 0, { 4, 3, -1, 1, 5, 7, 0, -1 }, 4, 0 },
+		{ "all gone", -1, { 4, 3, -1, 1, 5, 7, 0, -1 }, 0, 0 },
+		{ "back", 0, { 4, 3, -1, 1, 5, 7, 0, -1 }, 0, 4 },
+	};
+	struct pyproc *p = setup(0x030a0df0);
+	struct mem *mine = snap;
+	uint64_t frames = make_frame_chain(3, -1);
+	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		snap = mine;
+		make_chain(steps[k].head, steps[k].next, frames);
+		uint64_t b0, s0, b1, s1;
+		pyproc__walk_stats(p, &b0, &s0);
+		struct walk_result got, want;
+		walk_sample(p, &got);
+		pyproc__walk_stats(p, &b1, &s1);
+		serial_sample(steps[k].head, steps[k].next, &want);
+		printf("    %s: err %d, %zu threads, %llu from the chain, %llu one by one\n", steps[k].what,
+		       got.err, got.n, (unsigned long long)(b1 - b0), (unsigned long long)(s1 - s0));
+		CHECK_INT(got.err, want.err);
+		CHECK_INT(got.n, want.n);
+		CHECK(memcmp(&got, &want, sizeof(got)) == 0);
+		CHECK_INT(got.err, strncmp(steps[k].what, "loop", 4) ? 0 : -ELOOP);
+		CHECK_INT(b1 - b0, steps[k].batched);
+		CHECK_INT(s1 - s0, steps[k].serial);
+	}
+	pyproc__close(p);
+}
+
 int main(void)
 {
 	TEST_RUN(test_311_walk);
@@ -1015,6 +1118,7 @@ int main(void)
 	TEST_RUN(test_entry_flags);
 	TEST_RUN(test_unmapped_tstate);
 	TEST_RUN(test_thread_list_loops);
+	TEST_RUN(test_chain_changes);
 	TEST_RUN(test_frame_chain_loops);
 	TEST_RUN(test_sample_bounded);
 	TEST_RUN(test_interp_list_loops);
