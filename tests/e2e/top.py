@@ -629,7 +629,8 @@ def cycle_ok(sels, tids, tail, order):
 
 def check_thread_cycle(ctx):
     """A thread-per-request server (server.py, launched, --idle): after R,
-    t visits MainThread, the burner, at most a few live requests (anywhere:
+    t visits MainThread and the burner by TID (the burner first when TIDs
+    wrapped around between them), at most a few live requests (anywhere:
     TIDs wrap around on a busy machine) and the exited threads as one entry
     (their rows: handle_request only; the setup threads' lane, without
     samples since R, not at all), then all; T goes the other way (all,
@@ -696,8 +697,10 @@ def check_thread_cycle(ctx):
             break
     sels = [selection(lab) for _, lab, _ in seq]
     probs = []
-    if not cycle_ok(sels, tids, ['exited', 'all'], [tids['main'], tids['burner']]):
-        probs.append('t from all: expected MainThread %d then the burner %d, at most 3 live '
+    # by TID: the burner's comes first once TIDs wrapped around between them
+    by_tid = sorted([tids['main'], tids['burner']])
+    if not cycle_ok(sels, tids, ['exited', 'all'], by_tid):
+        probs.append('t from all: expected MainThread %d and the burner %d by TID, at most 3 live '
                      'requests (or threads starting) anywhere (TIDs wrap around), then the exited '
                      'threads (one entry) and all; got: %s'
                      % (tids['main'], tids['burner'], seq_text(seq)))
@@ -732,10 +735,10 @@ def check_thread_cycle(ctx):
         if cur == 'all':
             break
     sels = [selection(lab) for _, lab, _ in seq]
-    if not (sels[:1] == ['exited'] and cycle_ok(sels[1:], tids, ['all'], [tids['burner'], tids['main']])):
-        ctx.fail(what, ['T from all: expected the exited threads, the burner %d then MainThread %d '
-                        'with at most 3 live requests (or threads starting) anywhere, then all; '
-                        'got: %s' % (tids['burner'], tids['main'], seq_text(seq))])
+    if not (sels[:1] == ['exited'] and cycle_ok(sels[1:], tids, ['all'], by_tid[::-1])):
+        ctx.fail(what, ['T from all: expected the exited threads, the burner %d and MainThread %d '
+                        'by TID backwards, with at most 3 live requests (or threads starting) '
+                        'anywhere, then all; got: %s' % (tids['burner'], tids['main'], seq_text(seq))])
 
     # A: all again from a thread.
     to_all()
