@@ -152,6 +152,12 @@ struct loop_check {
 	size_t power, steps;
 };
 
+/* A thread state of the chain (see chain_fetch) and its thread (0: unknown). */
+struct chain_ent {
+	uint64_t addr;
+	pid_t tid;
+};
+
 struct pyproc {
 	struct pyproc_info info;
 	struct mem *mem;
@@ -201,10 +207,8 @@ struct pyproc {
 	 * walk order, all interpreters, distinct; the one this sample builds;
 	 * and this sample's bytes of each (borrowed from the memory cycle, or in
 	 * chain_buf; NULL: not read). */
-	uint64_t *chain, *chain_new;
+	struct chain_ent *chain, *chain_new;
 	size_t nchain, nchain_new, chain_cap, chain_new_cap;
-	pid_t *chain_tid, *chain_tid_new;       /* each state's thread (0: unknown) */
-	size_t chain_tid_cap, chain_tid_new_cap;
 	const uint8_t **chain_ts;
 	size_t chain_ts_cap;
 	uint8_t *chain_buf;
@@ -766,8 +770,6 @@ void pyproc__close(struct pyproc *p)
 	free(p->tvisit);
 	free(p->chain);
 	free(p->chain_new);
-	free(p->chain_tid);
-	free(p->chain_tid_new);
 	free(p->chain_ts);
 	free(p->chain_buf);
 	free(p->chain_iov);
@@ -1555,8 +1557,8 @@ int pyproc__gil_state(struct pyproc *p, struct threadstate *tasks, const struct 
 	 * found it waiting (it cannot change while it waits), and it takes the
 	 * GIL under it first. Not with subinterpreters (no chain of one GIL). */
 	for (size_t i = 0; holder && p->ninterps == 1 && i < p->nchain; i++)
-		if (p->chain[i] == holder && p->chain_tid[i] > 0) {
-			g->last_holder = p->chain_tid[i];
+		if (p->chain[i].addr == holder && p->chain[i].tid > 0) {
+			g->last_holder = p->chain[i].tid;
 			return 1;
 		}
 	uint8_t ts[TS_READ];
@@ -1622,12 +1624,12 @@ static void chain_fetch(struct pyproc *p)
 		return;
 	p->chain_ts = xgrow(p->chain_ts, &p->chain_ts_cap, n, sizeof(*p->chain_ts));
 	for (size_t i = 0; i < n; i++) {
-		p->chain_ts[i] = mem__borrow(p->mem, p->chain[i], len);
+		p->chain_ts[i] = mem__borrow(p->mem, p->chain[i].addr, len);
 		if (p->chain_ts[i])
 			continue;
 		p->chain_buf = xgrow(p->chain_buf, &p->chain_buf_cap, n * len, 1);
 		p->chain_iov = xgrow(p->chain_iov, &p->chain_iov_cap, m + 1, sizeof(*p->chain_iov));
-		p->chain_iov[m++] = (struct mem_iov){ .addr = p->chain[i], .buf = p->chain_buf + i * len,
+		p->chain_iov[m++] = (struct mem_iov){ .addr = p->chain[i].addr, .buf = p->chain_buf + i * len,
 						      .len = len };
 	}
 	if (!m)
@@ -1647,10 +1649,10 @@ static const uint8_t *chain_at(struct pyproc *p, size_t *pos, uint64_t tstate)
 {
 	if (*pos == SIZE_MAX)
 		return NULL;
-	if (*pos < p->nchain && p->chain[*pos] == tstate && p->chain_ts[*pos])
+	if (*pos < p->nchain && p->chain[*pos].addr == tstate && p->chain_ts[*pos])
 		return p->chain_ts[(*pos)++];
 	for (size_t j = 0; j < *pos; j++)
-		tvisit_add(p, p->chain[j]);
+		tvisit_add(p, p->chain[j].addr);
 	*pos = SIZE_MAX;
 	return NULL;
 }
@@ -1942,7 +1944,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 			}
 			p->chain_new = xgrow(p->chain_new, &p->chain_new_cap, p->nchain_new + 1,
 					     sizeof(*p->chain_new));
-			p->chain_new[p->nchain_new++] = tstate;
+			p->chain_new[p->nchain_new++] = (struct chain_ent){ .addr = tstate };
 			struct py_thread *t = thread_slot(s);
 			p->marks = xgrow(p->marks, &p->marks_cap, s->n, sizeof(*p->marks));
 			uint64_t *mark = &p->marks[s->n - 1];
@@ -1952,9 +1954,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 			t->thread_id = rd_u64(ts, L->ts_thread_id);
 			t->owns_gil = holder && holder == tstate;
 			t->tid = thread_tid(p, ts, t->thread_id, &t->ns_tid);
-			p->chain_tid_new = xgrow(p->chain_tid_new, &p->chain_tid_new_cap, p->nchain_new,
-						 sizeof(*p->chain_tid_new));
-			p->chain_tid_new[p->nchain_new - 1] = t->tid;
+			p->chain_new[p->nchain_new - 1].tid = t->tid;
 			t->active = thread_active(p, t->tid, os);
 			p->nraw = 0;
 			uint64_t next = rd_u64(ts, L->ts_next);
@@ -2069,7 +2069,7 @@ int pyproc__sample(struct pyproc *p, const struct py_view *v, struct py_sample *
 	view_begin(p, v);
 	int err = sample_stacks(p, s, v && v->states, flags);
 	/* the chain the next sample fetches first: this one's, when whole */
-	uint64_t *c = p->chain;
+	struct chain_ent *c = p->chain;
 	size_t cap = p->chain_cap;
 	p->chain = p->chain_new;
 	p->chain_cap = p->chain_new_cap;
@@ -2077,12 +2077,6 @@ int pyproc__sample(struct pyproc *p, const struct py_view *v, struct py_sample *
 	p->chain_new = c;
 	p->chain_new_cap = cap;
 	p->nchain_new = 0;
-	pid_t *ct = p->chain_tid;
-	cap = p->chain_tid_cap;
-	p->chain_tid = p->chain_tid_new;
-	p->chain_tid_cap = p->chain_tid_new_cap;
-	p->chain_tid_new = ct;
-	p->chain_tid_new_cap = cap;
 	view_end(p);
 	mem__cycle_end(p->mem);
 	if (err)
