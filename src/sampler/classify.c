@@ -194,8 +194,7 @@ static bool dither(double *acc, double p)
  * told which they are (a sample whose registers show it out of the kernel
  * keeps its own class: a pure-Python line beside a line of system calls or
  * page faults is never shown as system); what they cannot take is owed. */
-void classify_settle(struct classify_dither *d, const struct classify_pending *w, size_t n,
-		     bool *sys)
+void classify_settle(struct classify_dither *d, struct classify_pending *w, size_t n)
 {
 	size_t k = 0, others = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -204,7 +203,8 @@ void classify_settle(struct classify_dither *d, const struct classify_pending *w
 	}
 	if (d->share < 0) {             /* no share known yet: the registers' word */
 		for (size_t i = 0; i < n; i++)
-			sys[i] = w[i].cand && w[i].regs;
+			if (w[i].cand && w[i].regs)
+				w[i].cls = PROF_CLASS_SYSTEM;
 		return;
 	}
 	double want = d->share * (double)n + d->owed;
@@ -212,12 +212,15 @@ void classify_settle(struct classify_dither *d, const struct classify_pending *w
 	double p = classify_candidate_share(share, n, k);
 	double q = classify_other_share(share, n, k);
 	for (size_t i = 0; i < n; i++) {
+		bool sys;
 		if (w[i].cand)
-			sys[i] = dither(&d->acc, p);
+			sys = dither(&d->acc, p);
 		else    /* not in a system call by its registers: the kernel's
 			 * time it had (page faults: memory touched first) is
 			 * left to the code that ran, never to another line */
-			sys[i] = !w[i].regs && dither(&d->acc_other, q);
+			sys = !w[i].regs && dither(&d->acc_other, q);
+		if (sys)
+			w[i].cls = PROF_CLASS_SYSTEM;
 	}
 	double left = want - (double)k - q * (double)others;
 	d->owed = left <= 0 ? 0 : left > CLASSIFY_OWED_MAX ? CLASSIFY_OWED_MAX : left;
@@ -228,14 +231,9 @@ static void settle(struct classify *c, struct cthread *t, size_t n)
 {
 	if (n > t->nwait)
 		n = t->nwait;
-	bool sys[64];
-	for (size_t at = 0; at < n; at += 64) {
-		size_t m = n - at < 64 ? n - at : 64;
-		classify_settle(&t->d, t->wait + at, m, sys);
-		for (size_t i = 0; i < m; i++)
-			profile__add_class(c->prof, t->wait[at + i].stack,
-					   sys[i] ? PROF_CLASS_SYSTEM : (enum prof_class)t->wait[at + i].user, 1);
-	}
+	classify_settle(&t->d, t->wait, n);
+	for (size_t i = 0; i < n; i++)
+		profile__add_class(c->prof, t->wait[i].stack, (enum prof_class)t->wait[i].cls, 1);
 	memmove(t->wait, t->wait + n, (t->nwait - n) * sizeof(*t->wait));
 	t->nwait -= n;
 }
@@ -356,7 +354,7 @@ void classify__thread(struct classify *c, const struct py_thread *th,
 	if (!t->nwait)
 		t->wait_ns = now;
 	t->wait = xgrow(t->wait, &t->wait_cap, t->nwait + 1, sizeof(*t->wait));
-	t->wait[t->nwait++] = (struct classify_pending){ .stack = stack, .user = (uint8_t)user,
+	t->wait[t->nwait++] = (struct classify_pending){ .stack = stack, .cls = (uint8_t)user,
 		.cand = cand, .regs = have };
 	if (t->read_ns && now - t->read_ns < STAT_MIN_NS)
 		return;                 /* the times cannot have moved yet */

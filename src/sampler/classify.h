@@ -112,7 +112,8 @@ double classify_other_share(double share, size_t n, size_t k);
 /* A sample waiting for its thread's times to move. */
 struct classify_pending {
 	uint32_t stack;
-	uint8_t user;                   /* its class if not system (enum prof_class) */
+	uint8_t cls;                    /* its class (enum prof_class) out of the kernel;
+					 * classify_settle makes it system where it is */
 	bool cand;                      /* may be system: stopped in a running system call,
 					 * or no registers (then any sample may) */
 	bool regs;                      /* ... told by the registers */
@@ -121,8 +122,9 @@ struct classify_pending {
 /* At most this many system samples are owed (see classify_settle). */
 #define CLASSIFY_OWED_MAX 16.0
 
-/* Pure: which of the n samples w are system (sys[i]) by d's share (that of
- * the times' last move): share x n of them, among the candidates. The
+/* Pure: which of the n samples w are system (their cls made
+ * PROF_CLASS_SYSTEM) by d's share (that of the times' last move): share x n
+ * of them, among the candidates. The
  * times move in whole clock ticks (10 ms of CPU), so a move's share is
  * often 0, 1/2 or 1; when a move of share 1 has fewer candidates than
  * samples (a thread waiting for a CPU stops where it was preempted, in
@@ -130,8 +132,7 @@ struct classify_pending {
  * candidates could not take are owed (d->owed, at most CLASSIFY_OWED_MAX)
  * and placed among the next settles' candidates, so that the count over a
  * run is the kernel's. */
-void classify_settle(struct classify_dither *d, const struct classify_pending *w, size_t n,
-		     bool *sys);
+void classify_settle(struct classify_dither *d, struct classify_pending *w, size_t n);
 
 struct classify;
 struct py_sample;

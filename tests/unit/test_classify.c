@@ -262,13 +262,14 @@ static void test_settle_owed(void)
 		d.share = r < 4 ? 1.0 : r < 6 ? 0.0 : 0.5;     /* 0.625 on average */
 		size_t n = 1 + (size_t)(rand() % 8);
 		struct classify_pending w[8];
-		bool sys[8];
 		for (size_t i = 0; i < n; i++)
-			w[i] = (struct classify_pending){ .cand = rand() % 100 < 66, .regs = true };
-		classify_settle(&d, w, n, sys);
+			w[i] = (struct classify_pending){ .cls = PROF_CLASS_NATIVE,
+							  .cand = rand() % 100 < 66, .regs = true };
+		classify_settle(&d, w, n);
 		for (size_t i = 0; i < n; i++) {
-			got += sys[i];
-			user_sys += sys[i] && !w[i].cand;
+			bool sys = w[i].cls == PROF_CLASS_SYSTEM;
+			got += sys;
+			user_sys += sys && !w[i].cand;
 		}
 		want += d.share * (double)n;
 		all += n;
@@ -283,16 +284,16 @@ static void test_settle_owed(void)
 	CHECK(diff >= -0.02 && diff <= 0.02);
 	/* no share yet: the registers' word, nothing owed */
 	struct classify_dither f = { .share = -1 };
-	struct classify_pending w[2] = { { .cand = true, .regs = true }, { .cand = false, .regs = true } };
-	bool sys[2];
-	classify_settle(&f, w, 2, sys);
-	CHECK(sys[0] && !sys[1] && f.owed == 0);
+	struct classify_pending w[2] = { { .cls = PROF_CLASS_NATIVE, .cand = true, .regs = true },
+					 { .cls = PROF_CLASS_NATIVE, .cand = false, .regs = true } };
+	classify_settle(&f, w, 2);
+	CHECK(w[0].cls == PROF_CLASS_SYSTEM && w[1].cls == PROF_CLASS_NATIVE && f.owed == 0);
 	/* without registers every sample may be system: nothing is owed */
 	f.share = 1;
-	w[0].regs = w[1].regs = false;
-	w[1].cand = true;
-	classify_settle(&f, w, 2, sys);
-	CHECK(sys[0] && sys[1] && f.owed == 0);
+	w[0] = (struct classify_pending){ .cls = PROF_CLASS_NATIVE, .cand = true };
+	w[1] = (struct classify_pending){ .cls = PROF_CLASS_NATIVE, .cand = true };
+	classify_settle(&f, w, 2);
+	CHECK(w[0].cls == PROF_CLASS_SYSTEM && w[1].cls == PROF_CLASS_SYSTEM && f.owed == 0);
 }
 
 int main(void)
