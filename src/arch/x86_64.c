@@ -139,68 +139,82 @@ bool arch_tp_is_thread(uint64_t tp, uint64_t pthread_self)
 }
 
 /* The trampoline (CPython's Python/asm_trampoline.S, copied once per code
- * object into an anonymous executable mapping) is an optional `endbr64`,
- * then `sub $8,%rsp` (3.12) or `push %rbp; mov %rsp,%rbp`, `call *%reg`,
- * then `add $8,%rsp; ret` or `pop %rbp; ret`. Between the frame's setup and
- * its teardown the return address is at rsp + 8 and the caller's rsp is
- * rsp + 16; the callee-saved registers are the caller's (rbp: saved at rsp
- * by the push form). A thread stopped inside the trampoline itself (leaf)
- * may also be before the setup or at the `ret`: its return address is at
- * rsp then, every other register the caller's. */
-enum tramp_at { TRAMP_NONE, TRAMP_ENTRY, TRAMP_BODY_PUSH, TRAMP_BODY_SUB };
+ * object into an anonymous executable mapping, 16-byte aligned: never
+ * across a page) in its forms: `push %rbp; mov %rsp,%rbp` (3.13+) or `sub
+ * $8,%rsp` (3.12), `call *%reg`, then `pop %rbp; ret` or `add $8,%rsp;
+ * ret`, with or without an `endbr64` first. Each instruction of a form has
+ * the frame a thread stopped there has: none yet or none left (before the
+ * setup, at the `ret`: the return address at rsp), or the body's (the
+ * return address at rsp + 8, the push form's caller rbp at rsp). A return
+ * address is the instruction after the call. */
+enum tramp_frame { TRAMP_NONE, TRAMP_NO_FRAME, TRAMP_PUSHED, TRAMP_SUBBED };
 
-static bool is_call_reg(const uint8_t *c)
-{
-	return c[0] == 0xff && (c[1] & 0xf8) == 0xd0;   /* call *%reg */
-}
+#define TRAMP_CALL 0xff         /* call *%reg: 0xff, then 0xd0 | reg */
 
-/* Where in a trampoline pc is: code holds the 8 bytes before pc and the 12
- * from it (code[8] is pc's); a return address (!leaf) only just after the call. */
-static enum tramp_at tramp_where(const uint8_t *code, bool leaf)
+static const struct tramp_form {
+	uint8_t len, code[15];
+	uint8_t ninsn, insn[6];         /* each instruction's offset ... */
+	uint8_t frame[6];               /* ... and the frame of a stop there */
+	uint8_t ret;                    /* the instruction after the call (a return address) */
+} tramp_forms[] = {
+	{ 8, { 0x55, 0x48, 0x89, 0xe5, TRAMP_CALL, 0xd0, 0x5d, 0xc3 },
+	  5, { 0, 1, 4, 6, 7 }, { TRAMP_NO_FRAME, TRAMP_PUSHED, TRAMP_PUSHED, TRAMP_PUSHED, TRAMP_NO_FRAME }, 3 },
+	{ 12, { 0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x48, 0x89, 0xe5, TRAMP_CALL, 0xd0, 0x5d, 0xc3 },
+	  6, { 0, 4, 5, 8, 10, 11 },
+	  { TRAMP_NO_FRAME, TRAMP_NO_FRAME, TRAMP_PUSHED, TRAMP_PUSHED, TRAMP_PUSHED, TRAMP_NO_FRAME }, 4 },
+	{ 11, { 0x48, 0x83, 0xec, 0x08, TRAMP_CALL, 0xd0, 0x48, 0x83, 0xc4, 0x08, 0xc3 },
+	  4, { 0, 4, 6, 10 }, { TRAMP_NO_FRAME, TRAMP_SUBBED, TRAMP_SUBBED, TRAMP_NO_FRAME }, 2 },
+	{ 15, { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83, 0xec, 0x08, TRAMP_CALL, 0xd0, 0x48, 0x83, 0xc4, 0x08, 0xc3 },
+	  5, { 0, 4, 8, 10, 14 }, { TRAMP_NO_FRAME, TRAMP_NO_FRAME, TRAMP_SUBBED, TRAMP_SUBBED, TRAMP_NO_FRAME }, 3 },
+};
+
+#define TRAMP_BEFORE 14         /* bytes of a form before pc, at most */
+#define TRAMP_AFTER 16          /* ... from pc on */
+
+/* The frame of a stop at pc (leaf: at any instruction; else pc is a return
+ * address). win holds the bytes from pc - TRAMP_BEFORE (0 where not read). */
+static enum tramp_frame tramp_where(const uint8_t *win, bool leaf)
 {
-	static const uint8_t push_mov[] = { 0x55, 0x48, 0x89, 0xe5 }, sub8[] = { 0x48, 0x83, 0xec, 0x08 },
-			     add8_ret[] = { 0x48, 0x83, 0xc4, 0x08, 0xc3 }, endbr[] = { 0xf3, 0x0f, 0x1e, 0xfa };
-	const uint8_t *at = code + 8;
-	/* just after the call: the frame is still set up */
-	if (is_call_reg(at - 2) && at[0] == 0x5d && at[1] == 0xc3)
-		return TRAMP_BODY_PUSH;
-	if (is_call_reg(at - 2) && memcmp(at, add8_ret, sizeof(add8_ret)) == 0)
-		return TRAMP_BODY_SUB;
-	if (!leaf)
-		return TRAMP_NONE;
-	if (memcmp(at, endbr, 4) == 0)
-		at += 4;        /* the same as at what follows it */
-	if ((memcmp(at, push_mov, 4) == 0 || memcmp(at, sub8, 4) == 0) && is_call_reg(at + 4))
-		return TRAMP_ENTRY;
-	at = code + 8;
-	if (at[-1] == 0x55 && memcmp(at, push_mov + 1, 3) == 0 && is_call_reg(at + 3))
-		return TRAMP_BODY_PUSH;         /* at the mov */
-	if (is_call_reg(at) && memcmp(at - 4, push_mov, 4) == 0 && at[2] == 0x5d && at[3] == 0xc3)
-		return TRAMP_BODY_PUSH;         /* at the call */
-	if (is_call_reg(at) && memcmp(at - 4, sub8, 4) == 0 && memcmp(at + 2, add8_ret, 5) == 0)
-		return TRAMP_BODY_SUB;
-	if (at[0] == 0xc3 && ((at[-1] == 0x5d && is_call_reg(at - 3)) ||
-			      (memcmp(at - 4, add8_ret, 4) == 0 && is_call_reg(at - 6))))
-		return TRAMP_ENTRY;             /* at the ret: the frame is gone */
+	const uint8_t *at = win + TRAMP_BEFORE;
+	for (size_t f = 0; f < sizeof(tramp_forms) / sizeof(tramp_forms[0]); f++) {
+		const struct tramp_form *t = &tramp_forms[f];
+		for (unsigned k = 0; k < t->ninsn; k++) {
+			if (!leaf && k != t->ret)
+				continue;
+			const uint8_t *start = at - t->insn[k];
+			bool same = true;
+			for (unsigned b = 0; b < t->len && same; b++)
+				same = b && t->code[b - 1] == TRAMP_CALL ? (start[b] & 0xf8) == 0xd0
+									 : start[b] == t->code[b];
+			if (same)
+				return (enum tramp_frame)t->frame[k];
+		}
+	}
 	return TRAMP_NONE;
 }
 
 bool arch_trampoline_step(struct arch_regs *r, arch_read_fn read, void *ctx, bool leaf)
 {
-	uint8_t code[20];
+	uint8_t win[TRAMP_BEFORE + TRAMP_AFTER] = { 0 };
 	uint64_t pc = r->pc, sp = r->dwarf[DWARF_RSP];
-	if (!pc || !sp || pc < 8 || read(ctx, pc, code + 8, 12) != 0)
+	if (!pc || !sp || pc < TRAMP_BEFORE)
 		return false;
-	if (read(ctx, pc - 8, code, 8) != 0)
-		memset(code, 0, 8);     /* the start of a mapping: nothing before pc */
-	enum tramp_at where = tramp_where(code, leaf);
+	/* within pc's page: a trampoline never crosses one */
+	uint64_t page = pc & ~(uint64_t)0xfff, lo = pc - TRAMP_BEFORE, hi = pc + TRAMP_AFTER;
+	if (lo < page)
+		lo = page;
+	if (hi > page + 0x1000)
+		hi = page + 0x1000;
+	if (read(ctx, lo, win + (lo - (pc - TRAMP_BEFORE)), hi - lo) != 0)
+		return false;
+	enum tramp_frame where = tramp_where(win, leaf);
 	if (where == TRAMP_NONE)
 		return false;
 	uint64_t ret, rbp = r->dwarf[DWARF_RBP];
-	uint64_t ra_at = where == TRAMP_ENTRY ? sp : sp + 8;
+	uint64_t ra_at = where == TRAMP_NO_FRAME ? sp : sp + 8;
 	if (read(ctx, ra_at, &ret, sizeof(ret)) != 0 || !ret)
 		return false;
-	if (where == TRAMP_BODY_PUSH && read(ctx, sp, &rbp, sizeof(rbp)) != 0)
+	if (where == TRAMP_PUSHED && read(ctx, sp, &rbp, sizeof(rbp)) != 0)
 		return false;
 	r->dwarf[DWARF_RBP] = rbp;
 	r->dwarf[DWARF_RSP] = ra_at + 8;
