@@ -103,36 +103,9 @@ def marker_line(marker, src=EXT_SRC):
 # --------------------------------------------------------------------------
 # Building the extension
 
-def include_dirs(interp):
-    """The interpreter's include directories (Python.h; pyconfig.h, which
-    Debian keeps apart), as this machine sees them (a chrooted one's are in
-    its root)."""
-    r = subprocess.run([interp.path, '-c', 'import sysconfig; p = sysconfig.get_paths(); '
-                        'print(p["include"]); print(p["platinclude"])'],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e2elib.target_env(),
-                       timeout=30)
-    incs = r.stdout.decode().split()
-    if r.returncode != 0 or not incs:
-        raise Fail('cannot ask %s for its include directory: %s' % (interp.path, r.stderr.decode()))
-    return [interp.host_path(i) for i in dict.fromkeys(incs)]
-
-
 def build_ext(interp, d, stripped):
     """Compile the extension for interp into d; returns its path."""
-    incs = include_dirs(interp)
-    if not os.path.exists(os.path.join(incs[0], 'Python.h')):
-        raise NA('no Python.h in %s (install the headers, e.g. python3-dev)' % incs[0])
-    cc = os.environ.get('CC') or 'cc'
-    out = os.path.join(d, EXT_SO)
-    cmd = [cc, '-O2', '-g', '-fPIC', '-shared'] + ['-I' + i for i in incs]
-    if interp.root:
-        # Debian's pyconfig.h includes <x86_64-linux-gnu/pythonX.Y/pyconfig.h>:
-        # the root's /usr/include, searched after this machine's own headers.
-        cmd += ['-idirafter', interp.host_path('/usr/include')]
-    cmd += ['-o', out, EXT_SRC]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
-    if r.returncode != 0:
-        raise Fail('$ %s\n  failed:\n%s' % (' '.join(cmd), indent(r.stdout.decode('utf-8', 'replace'))))
+    out = e2elib.build_ext(interp, EXT_SRC, os.path.join(d, EXT_SO))
     if stripped:
         r = subprocess.run(['strip', '--strip-all', out], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=60)

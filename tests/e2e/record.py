@@ -3575,20 +3575,11 @@ def slow_import_refused(ctx, words):
     start, where it imports its modules). The module (slow_import.c, built
     here against this interpreter) takes 4 s to import."""
     d = ctx.tmpdir('cspy-ft-import-')
-    cc = shutil.which(os.environ.get('CC') or 'cc') or shutil.which('gcc')
-    info = subprocess.run([ctx.interp.path, '-c', 'import sysconfig, importlib.machinery as m; '
-                           'print(sysconfig.get_paths()["include"]); print(m.EXTENSION_SUFFIXES[0])'],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-    lines = info.stdout.decode().split()
-    if not cc or info.returncode or len(lines) != 2:
-        raise Fail('cannot build slow_import.c: C compiler %r, the interpreter says %r'
-                   % (cc, info.stdout.decode()[-300:]))
-    so = os.path.join(d, 'cspy_slow_import' + lines[1])
-    b = subprocess.run([cc, '-shared', '-fPIC', '-I', lines[0], '-o', so,
-                        os.path.join(e2elib.TARGETS, 'slow_import.c')],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
-    if b.returncode:
-        raise Fail('cannot build slow_import.c:\n%s' % b.stdout.decode()[-1500:])
+    try:
+        e2elib.build_ext(ctx.interp, os.path.join(e2elib.TARGETS, 'slow_import.c'),
+                         os.path.join(d, 'cspy_slow_import.so'))
+    except NA as e:
+        raise Fail('cannot build slow_import.c: %s' % e)
     orc = os.path.join(d, 'o')
     out = os.path.join(d, 'out.txt')
     p = e2elib.spawn(launch_cmd(ctx.interp, '../ft_slow_import.py', orc, d),
