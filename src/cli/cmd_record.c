@@ -567,6 +567,8 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 	/* the thread-state walk: states read at once with the last chain, one by one */
 	fprintf(f, "\"ts_batched\": %llu, \"ts_serial\": %llu, ",
 		(unsigned long long)st->ts_batched, (unsigned long long)st->ts_serial);
+	fprintf(f, "\"code_reads\": %llu, \"code_trusted\": %llu, ",
+		(unsigned long long)st->code_reads, (unsigned long long)st->code_trusted);
 	fprintf(f, "\"pauses_begun\": %llu}\n", (unsigned long long)st->pauses_begun);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);

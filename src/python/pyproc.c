@@ -81,8 +81,12 @@
 #define MISS_RELIST_NS 5000000ull       /* an unknown thread id lists the tasks again this often at most */
 #define CODE_SWEEP_NS 1000000000ull     /* old code entries looked for every second */
 #define CODE_MAX_AGE_NS 60000000000ull  /* ... and dropped after a minute unseen */
+/* A code object checked (its header read and compared with its entry) this
+ * recently is not read again: see code_trusted. */
+#define CODE_TRUST_NS 1000000ull
 #define SCRATCH_KEEP 1024               /* frames the per-sample arrays keep room for */
 #define LINE_CACHE 1024                 /* (code, offset) -> line entries, a power of two */
+#define OP_CACHE 256                    /* leaf instruction -> opcode entries, a power of two */
 
 /* One cached code object. The key fields are compared on every sample. */
 struct code_entry {
@@ -93,6 +97,9 @@ struct code_entry {
 	size_t linetable_len;
 	int last_offset, last_line;     /* the last line lookup (frames stay put) */
 	uint64_t seen_ns;               /* the sample that last met it */
+	uint64_t checked_ns;            /* when its header was last read and matched */
+	uint8_t *hdr;                   /* that header (code_read_size bytes) */
+	uint64_t code_len;              /* 3.11+: bytes of its bytecode (0: unknown) */
 	bool used;
 };
 
@@ -117,6 +124,13 @@ struct chunk {
 struct line_slot {
 	uint64_t uid;           /* 0: empty */
 	int offset, line;
+};
+
+/* A leaf instruction's opcode (PYSAMPLE_OPCODE), read at ns: taken again
+ * within the code trust window, as the code object itself is. */
+struct op_slot {
+	uint64_t uid, instr, ns;        /* uid 0: empty */
+	uint8_t op;
 };
 
 struct code_slot {
@@ -175,6 +189,8 @@ struct pyproc {
 	uint64_t now_ns;                /* clock of the current sample */
 	uint64_t swept_ns;              /* when old code entries were last dropped */
 	uint64_t tlbc_frames;           /* frames resolved in a thread-local bytecode copy */
+	uint64_t code_trust_ns;         /* CODE_TRUST_NS, or the caller's (pyproc__set_code_trust) */
+	uint64_t code_reads, code_trusted; /* code headers read / taken from a recent check */
 
 	/* The caller's view of the OS threads (struct py_view), during one
 	 * pyproc__sample or pyproc__gil_tid call only: */
@@ -189,11 +205,14 @@ struct pyproc {
 	uint64_t leaf_instr;            /* resolve_frames: the innermost kept frame's
 					 * instruction address (leaf_instr()), 0: none */
 	struct line_slot *lines;        /* LINE_CACHE, direct-mapped; at the first lookup */
+	struct op_slot *ops;            /* OP_CACHE, direct-mapped; at the first lookup */
+	uint64_t resolve_ns;            /* when resolve_frames last ran */
 	uint32_t *r_uniq;               /* resolve_frames' scratch, kept */
 	uint8_t *r_hdrs;
 	struct mem_iov *r_iov;
 	struct code_entry **r_ent;
-	size_t r_uniq_cap, r_hdrs_cap, r_iov_cap, r_ent_cap;
+	uint32_t *r_miss;
+	size_t r_uniq_cap, r_hdrs_cap, r_iov_cap, r_ent_cap, r_miss_cap;
 	struct code_slot *uslots;       /* number_codes' table ... */
 	size_t uslots_cap;
 	uint32_t ustamp;
@@ -242,6 +261,7 @@ static void code_entry_clear(struct code_entry *e)
 	free(e->pub.qualname);
 	free(e->pub.filename);
 	free(e->linetable);
+	free(e->hdr);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -320,9 +340,31 @@ static char *read_name(struct pyproc *p, uint64_t obj)
 	return xstrdup(buf);
 }
 
+/* e was checked against hdr at now: the next samples may take it without
+ * a read (code_trusted). */
+static struct code_entry *code_checked(struct pyproc *p, struct code_entry *e, const uint8_t *hdr,
+				       uint64_t now)
+{
+	const struct py_layout *L = &p->L;
+	size_t hsz = (size_t)L->code_read_size;
+	if (!e->hdr)
+		e->hdr = xmalloc(hsz);
+	memcpy(e->hdr, hdr, hsz);
+	e->checked_ns = now;
+	e->code_len = 0;
+	if (L->family != PY_FAMILY_FRAMEOBJ && L->ob_size >= 0 && (size_t)L->ob_size + 8 <= hsz) {
+		int64_t units = (int64_t)rd_u64(hdr, L->ob_size);
+		if (units > 0 && units < (1 << 26))
+			e->code_len = (uint64_t)units * 2;
+	}
+	return e;
+}
+
 /* Look up (and if needed refresh) the cache entry for a code object whose
- * first code_read_size bytes are in hdr. NULL when it is not a code object. */
-static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const uint8_t *hdr)
+ * first code_read_size bytes are in hdr, read at now. NULL when it is not a
+ * code object. */
+static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const uint8_t *hdr,
+				       uint64_t now)
 {
 	const struct py_layout *L = &p->L;
 	uint64_t type = rd_u64(hdr, L->ob_type);
@@ -341,7 +383,7 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 	    e->qualname_p == qn && e->linetable_p == lt && e->pub.firstlineno == first &&
 	    e->firsttraceable == ft) {
 		e->seen_ns = p->now_ns;
-		return e;
+		return code_checked(p, e, hdr, now);
 	}
 
 	/* Miss or stale: (re)build. */
@@ -389,7 +431,7 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 	e->linetable = tab;
 	e->linetable_len = tablen;
 	e->seen_ns = p->now_ns;
-	return e;
+	return code_checked(p, e, hdr, now);
 }
 
 /* ---- validation of an untested layout ------------------------------------- */
@@ -595,6 +637,7 @@ struct pyproc *pyproc__new_mem(struct mem *mem, pid_t pid, const struct py_targe
 			       const struct py_layout *layout)
 {
 	struct pyproc *p = xcalloc(1, sizeof(*p));
+	p->code_trust_ns = CODE_TRUST_NS;
 	p->info.pid = pid;
 	p->mem = mem;
 	p->target = *target;
@@ -687,6 +730,7 @@ static int open_validate(struct pyproc *p, char *why, size_t whylen)
 int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 {
 	struct pyproc *p = xcalloc(1, sizeof(*p));
+	p->code_trust_ns = CODE_TRUST_NS;
 	int err;
 	p->info.pid = pid;
 	p->mem = mem__new_pid(pid);
@@ -722,6 +766,7 @@ int pyproc__open_core(struct mem *mem, const struct maps *maps, pid_t pid, const
 		      size_t whylen)
 {
 	struct pyproc *p = xcalloc(1, sizeof(*p));
+	p->code_trust_ns = CODE_TRUST_NS;
 	p->info.pid = pid;
 	p->mem = mem;
 	if (whylen)
@@ -761,10 +806,12 @@ void pyproc__close(struct pyproc *p)
 		free(p->chunks[i].data);
 	free(p->raw);
 	free(p->lines);
+	free(p->ops);
 	free(p->r_uniq);
 	free(p->r_hdrs);
 	free(p->r_iov);
 	free(p->r_ent);
+	free(p->r_miss);
 	free(p->uslots);
 	free(p->ucode);
 	free(p->tvisit);
@@ -803,6 +850,17 @@ uint64_t pyproc__syscalls(const struct pyproc *p)
 uint64_t pyproc__tlbc_frames(const struct pyproc *p)
 {
 	return p->tlbc_frames;
+}
+
+void pyproc__code_stats(const struct pyproc *p, uint64_t *reads, uint64_t *trusted)
+{
+	*reads = p->code_reads;
+	*trusted = p->code_trusted;
+}
+
+void pyproc__set_code_trust(struct pyproc *p, uint64_t ns)
+{
+	p->code_trust_ns = ns;
 }
 
 void pyproc__walk_stats(const struct pyproc *p, uint64_t *batched, uint64_t *serial)
@@ -1173,6 +1231,71 @@ static int code_line(struct pyproc *p, struct code_entry *e, int offset)
 	return line;
 }
 
+/* The distinct code objects of p->raw whose entries were checked less than
+ * code_trust_ns ago (ent[k], their headers copied to hdrs; NULL: read it):
+ * at high rates this saves the read of a page per code object (most of a
+ * sample's pages). What a trusted entry can miss is a code object freed and
+ * another made at its address within the window (a loop of compile and
+ * exec): its samples in the window would have the old name. Caught within
+ * it: a frame whose instruction lies outside the bytecode the entry was
+ * checked with (3.11+), and a thread-local bytecode copy (then read). */
+static void code_trusted(struct pyproc *p, const uint32_t *uniq, struct code_entry **ent,
+			 uint8_t *hdrs, uint64_t now)
+{
+	const struct py_layout *L = &p->L;
+	size_t hsz = (size_t)L->code_read_size, nu = p->nucode;
+	for (size_t k = 0; k < nu; k++) {
+		ent[k] = NULL;
+		if (!p->code_trust_ns || !p->ucode[k])
+			continue;
+		struct code_entry *e = &p->codes[code_slot(p, p->ucode[k])];
+		if (e->used && e->hdr && now - e->checked_ns < p->code_trust_ns)
+			ent[k] = e;
+	}
+	if (L->family != PY_FAMILY_FRAMEOBJ) {
+		for (size_t i = 0; i < p->nraw; i++) {
+			const struct raw_frame *rf = &p->raw[i];
+			struct code_entry *e = ent[uniq[i]];
+			if (!e)
+				continue;
+			uint64_t base = rf->code + (uint64_t)L->co_code_adaptive;
+			/* A frame not started yet points one unit before its first. */
+			if (rf->tlbc > 0 || !e->code_len || rf->instr + 2 < base ||
+			    rf->instr - base >= e->code_len)
+				ent[uniq[i]] = NULL;
+		}
+	}
+	for (size_t k = 0; k < nu; k++) {
+		if (!ent[k])
+			continue;
+		memcpy(hdrs + k * hsz, ent[k]->hdr, hsz);
+		ent[k]->seen_ns = p->now_ns;
+		p->code_trusted++;
+	}
+}
+
+/* The opcode at t's leaf instruction (p->leaf_instr): one byte read, unless
+ * the same instruction of the same code entry was read within the code
+ * trust window (its code object is then not read either: the byte would
+ * be a read of its own). */
+static int leaf_opcode(struct pyproc *p, const struct py_thread *t, uint8_t *op)
+{
+	if (!t->nframes)
+		return -ENOENT;
+	uint64_t uid = t->frames[0].code->uid, instr = p->leaf_instr;
+	if (!p->ops)
+		p->ops = xcalloc(OP_CACHE, sizeof(*p->ops));
+	struct op_slot *sl = &p->ops[((instr * 0x9e3779b97f4a7c15ull) >> 40) & (OP_CACHE - 1)];
+	if (sl->uid == uid && sl->instr == instr && p->resolve_ns - sl->ns < p->code_trust_ns) {
+		*op = sl->op;
+		return 0;
+	}
+	int err = mem__read(p->mem, instr, op, 1);
+	if (!err)
+		*sl = (struct op_slot){ .uid = uid, .instr = instr, .ns = p->resolve_ns, .op = *op };
+	return err;
+}
+
 static int resolve_frames(struct pyproc *p, struct py_thread *t)
 {
 	p->leaf_instr = 0;
@@ -1190,16 +1313,32 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 	p->r_hdrs = xgrow(p->r_hdrs, &p->r_hdrs_cap, nu * hsz, 1);
 	p->r_iov = xgrow(p->r_iov, &p->r_iov_cap, nu, sizeof(*p->r_iov));
 	p->r_ent = xgrow(p->r_ent, &p->r_ent_cap, nu, sizeof(*p->r_ent));
+	p->r_miss = xgrow(p->r_miss, &p->r_miss_cap, nu, sizeof(*p->r_miss));
 	uint8_t *hdrs = p->r_hdrs;
 	struct mem_iov *iov = p->r_iov;
 	struct code_entry **ent = p->r_ent;
-	for (size_t k = 0; k < nu; k++)
-		iov[k] = (struct mem_iov){ .addr = p->ucode[k], .buf = hdrs + k * hsz, .len = hsz };
-	int r = mem__readv(p->mem, iov, nu);
+	uint32_t *miss = p->r_miss;
+	/* Entries are pointers into the table: it must not grow below. */
+	pyproc__reserve_codes(p, nu);
+	uint64_t now = clock_now_ns();
+	p->resolve_ns = now;
+	code_trusted(p, uniq, ent, hdrs, now);
+	size_t nmiss = 0;
+	for (size_t k = 0; k < nu; k++) {
+		if (ent[k])
+			continue;
+		iov[nmiss] = (struct mem_iov){ .addr = p->ucode[k], .buf = hdrs + k * hsz, .len = hsz };
+		miss[nmiss++] = (uint32_t)k;
+	}
+	int r = nmiss ? mem__readv(p->mem, iov, nmiss) : 0;
 	if (r < 0)
 		goto out;
-	for (size_t k = 0; k < nu; k++)
-		ent[k] = iov[k].err || !p->ucode[k] ? NULL : code_resolve(p, p->ucode[k], hdrs + k * hsz);
+	p->code_reads += nmiss;
+	for (size_t j = 0; j < nmiss; j++) {
+		size_t k = miss[j];
+		ent[k] = iov[j].err || !p->ucode[k] ? NULL :
+			code_resolve(p, p->ucode[k], hdrs + k * hsz, now);
+	}
 	r = 0;
 	t->frames = xgrow(t->frames, &t->cap, n, sizeof(*t->frames));
 	t->nframes = 0;
@@ -1980,8 +2119,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 				return -ESRCH;
 			t->leaf_instr = p->leaf_instr;
 			uint8_t op;
-			if ((flags & PYSAMPLE_OPCODE) && p->leaf_instr &&
-			    mem__read(p->mem, p->leaf_instr, &op, 1) == 0)
+			if ((flags & PYSAMPLE_OPCODE) && p->leaf_instr && leaf_opcode(p, t, &op) == 0)
 				t->opcode = op;
 			if (!t->err)
 				t->err = rerr;
@@ -2042,11 +2180,13 @@ static void scratch_trim(struct pyproc *p, struct py_sample *s)
 		free(p->r_hdrs);
 		free(p->r_iov);
 		free(p->r_ent);
+		free(p->r_miss);
 		p->r_uniq = NULL;
 		p->r_hdrs = NULL;
 		p->r_iov = NULL;
 		p->r_ent = NULL;
-		p->r_uniq_cap = p->r_hdrs_cap = p->r_iov_cap = p->r_ent_cap = 0;
+		p->r_miss = NULL;
+		p->r_uniq_cap = p->r_hdrs_cap = p->r_iov_cap = p->r_ent_cap = p->r_miss_cap = 0;
 	}
 	for (size_t i = 0; i < s->cap; i++)
 		if (s->threads[i].cap > SCRATCH_KEEP) {

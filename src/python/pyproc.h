@@ -249,6 +249,16 @@ uint64_t pyproc__tlbc_frames(const struct pyproc *p);
  * that chain). */
 void pyproc__walk_stats(const struct pyproc *p, uint64_t *batched, uint64_t *serial);
 
+/* Code object headers read, and taken without a read from a check less
+ * than the trust window ago (see pyproc__set_code_trust). */
+void pyproc__code_stats(const struct pyproc *p, uint64_t *reads, uint64_t *trusted);
+
+/* How long a code object checked against its cache entry is taken without
+ * reading it again (default 1 ms; 0: read every code object every sample).
+ * What a longer window can miss: a code object freed and another made at
+ * its address within it, whose samples in the window keep the old name. */
+void pyproc__set_code_trust(struct pyproc *p, uint64_t ns);
+
 /* ---- for the asyncio reader (python/pyasync.c) --------------------------- */
 
 /* Call fn(interp, tstate, thread_id, arg) for every thread state of every

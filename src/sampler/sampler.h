@@ -62,6 +62,8 @@ struct sampler_status {
 	uint64_t tlbc_frames;   /* frames found in a thread-local bytecode copy (3.14t) */
 	uint64_t ts_batched;    /* thread states read with the last sample's chain, at once */
 	uint64_t ts_serial;     /* ... and one by one (pyproc__walk_stats), all targets */
+	uint64_t code_reads;    /* code object headers read (pyproc__code_stats), all targets */
+	uint64_t code_trusted;  /* ... taken from a check less than the trust window ago */
 	int nogil_processes;    /* targets alive running without a GIL (free-threaded) */
 	int max_nogil_processes;        /* ... the most at any time */
 	/* --async (see sampler_config.async_tasks) */

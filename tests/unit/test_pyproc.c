@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include <errno.h>
@@ -50,6 +51,7 @@
 #define STR_TYPE 0x61000
 #define BYTES_TYPE 0x62000
 #define STRINGS 0x70000
+#define TRUST_WAIT_US 2000      /* past the code trust window (1 ms) */
 
 static struct mem *snap;
 static struct py_layout L;
@@ -119,6 +121,10 @@ static void make_code(uint64_t addr, const char *name, const char *file, int fir
 		memcpy(c + L.co_qualname, &nm, 8);
 	memcpy(c + L.co_linetable, &lt, 8);
 	memcpy(c + L.co_firstlineno, &first, 4);
+	/* 3.11+: 8 code units of bytecode, as the location tables here cover */
+	uint64_t units = 8;
+	if (L.family != PY_FAMILY_FRAMEOBJ && L.ob_size >= 0)
+		memcpy(c + L.ob_size, &units, 8);
 	put(addr, c, sizeof(c));
 }
 
@@ -208,8 +214,10 @@ static void test_311_walk(void)
 		CHECK_STR(s.threads[0].frames[1].code->short_filename, "main.py");
 	}
 
-	/* The code object of "outer" is freed and another one takes its address. */
+	/* The code object of "outer" is freed and another one takes its
+	 * address (sampled after the code trust window: test_code_trust). */
 	make_code(0x51000, "replacement", "/app/other.py", 100, loc_tab_plus2, 2);
+	usleep(TRUST_WAIT_US);
 	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
 	if (s.n == 1 && s.threads[0].nframes == 3) {
 		CHECK_STR(s.threads[0].frames[1].code->name, "replacement");
@@ -247,8 +255,10 @@ static void test_line_cache(void)
 	const int offsets[] = { 0, 4, 0, 4, 0 }, lines[] = { 11, 12, 11, 12, 11 };
 	struct py_sample s = { 0 };
 	for (int round = 0; round < 2; round++) {
-		if (round == 1)         /* freed; another code object at its address */
+		if (round == 1) {       /* freed; another code object at its address */
 			make_code(code, "other", "/app/b.py", 100, tab, sizeof(tab));
+			usleep(TRUST_WAIT_US);
+		}
 		for (int i = 0; i < 5; i++) {
 			uint64_t instr = code + (uint64_t)L.co_code_adaptive + (uint64_t)offsets[i];
 			memcpy(chunk + (f - CHUNK) + L.if_instr, &instr, 8);
@@ -261,6 +271,120 @@ static void test_line_cache(void)
 			}
 		}
 	}
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
+/* The code trust window: a code object checked less than the window ago is
+ * not read again (no code header read: pyproc__code_stats); within it a
+ * code object replaced at the same address keeps the old name (the
+ * documented limit), unless a frame's instruction lies outside the bytecode
+ * the entry was checked with; after the window, or with a window of 0, the
+ * new name at once. */
+static void test_code_trust(void)
+{
+	struct pyproc *p = setup(0x030c01f0);
+	uint64_t code = 0x51000, f = CHUNK + 24, zero = 0;
+	make_code(code, "loop", "/app/a.py", 10, loc_tab_plus2, 2);
+	uint8_t chunk[4096] = { 0 };
+	uint64_t size = sizeof(chunk);
+	memcpy(chunk + 8, &size, 8);
+	uint8_t *fr = chunk + (f - CHUNK);
+	memcpy(fr + L.if_code, &code, 8);
+	memcpy(fr + L.if_previous, &zero, 8);
+	put64(TSTATE + L.ts_cframe, CFRAME);
+	put64(CFRAME + L.cframe_current, f);
+	put64(TSTATE + L.ts_datastack_chunk, CHUNK);
+	struct py_sample s = { 0 };
+	uint64_t reads, trusted;
+	/* Sample at the instruction at byte offset off; the leaf's name. */
+#define AT(off) do { \
+		uint64_t instr_ = code + (uint64_t)L.co_code_adaptive + (off); \
+		memcpy(fr + L.if_instr, &instr_, 8); \
+		put(CHUNK, chunk, sizeof(chunk)); \
+		CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0); \
+		CHECK(s.n == 1 && s.threads[0].nframes == 1); \
+	} while (0)
+#define LEAF (s.n == 1 && s.threads[0].nframes == 1 ? s.threads[0].frames[0].code->name : "?")
+	AT(0);
+	CHECK_STR(LEAF, "loop");
+	pyproc__code_stats(p, &reads, &trusted);
+	CHECK_INT(reads, 1);
+	CHECK_INT(trusted, 0);
+	AT(2);
+	CHECK_STR(LEAF, "loop");
+	pyproc__code_stats(p, &reads, &trusted);
+	CHECK_INT(reads, 1);
+	CHECK_INT(trusted, 1);
+
+	/* Replaced within the window: the old name (what the window costs). */
+	make_code(code, "other", "/app/b.py", 100, loc_tab_plus2, 2);
+	AT(4);
+	CHECK_STR(LEAF, "loop");
+	/* ... but an instruction past the checked bytecode (8 units) is read. */
+	AT(20);
+	CHECK_STR(LEAF, "other");
+	pyproc__code_stats(p, &reads, &trusted);
+	CHECK_INT(reads, 2);
+	/* After the window: read again, the new name. */
+	make_code(code, "third", "/app/c.py", 100, loc_tab_plus2, 2);
+	usleep(TRUST_WAIT_US);
+	AT(4);
+	CHECK_STR(LEAF, "third");
+	/* Without a window every sample reads it. */
+	pyproc__set_code_trust(p, 0);
+	make_code(code, "fourth", "/app/d.py", 100, loc_tab_plus2, 2);
+	AT(4);
+	CHECK_STR(LEAF, "fourth");
+	AT(2);
+	CHECK_STR(LEAF, "fourth");
+	pyproc__code_stats(p, &reads, &trusted);
+	CHECK_INT(reads, 5);
+#undef AT
+#undef LEAF
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
+/* One stack of more distinct code objects than the code cache holds at
+ * first (it grows while the sample resolves them): every frame keeps its
+ * own name (the entries are pointers into the table, which must not move
+ * under them: under ASan a use after free). */
+static void test_many_codes(void)
+{
+	enum { N = 1500 };
+	struct pyproc *p = setup(0x030c01f0);
+	const uint64_t chunk_at = 0x4000000, code_at = 0x1000000;
+	size_t len = 24 + 128 * (size_t)N;
+	uint8_t *chunk = calloc(1, len);
+	uint64_t size = len;
+	memcpy(chunk + 8, &size, 8);
+	for (int i = 0; i < N; i++) {
+		uint64_t code = code_at + 0x400 * (uint64_t)i, fa = chunk_at + 24 + 128 * (uint64_t)i;
+		char name[16];
+		snprintf(name, sizeof(name), "f%d", i);
+		make_code(code, name, "/app/m.py", 10, loc_tab_plus2, 2);
+		uint8_t *fr = chunk + (fa - chunk_at);
+		uint64_t prev = i ? fa - 128 : 0, instr = code + (uint64_t)L.co_code_adaptive;
+		memcpy(fr + L.if_code, &code, 8);
+		memcpy(fr + L.if_previous, &prev, 8);
+		memcpy(fr + L.if_instr, &instr, 8);
+	}
+	put(chunk_at, chunk, len);
+	put64(TSTATE + L.ts_cframe, CFRAME);
+	put64(CFRAME + L.cframe_current, chunk_at + 24 + 128 * (uint64_t)(N - 1));
+	put64(TSTATE + L.ts_datastack_chunk, chunk_at);
+	struct py_sample s = { 0 };
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
+	CHECK(s.n == 1 && s.threads[0].nframes == (size_t)N);
+	int bad = 0;
+	for (int i = 0; s.n == 1 && (size_t)i < s.threads[0].nframes; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "f%d", N - 1 - i);
+		bad += strcmp(s.threads[0].frames[i].code->name, name) != 0;
+	}
+	CHECK_INT(bad, 0);
+	free(chunk);
 	py_sample__release(&s);
 	pyproc__close(p);
 }
@@ -1113,6 +1237,8 @@ int main(void)
 {
 	TEST_RUN(test_311_walk);
 	TEST_RUN(test_line_cache);
+	TEST_RUN(test_code_trust);
+	TEST_RUN(test_many_codes);
 	TEST_RUN(test_validate);
 	TEST_RUN(test_27_walk);
 	TEST_RUN(test_entry_flags);
