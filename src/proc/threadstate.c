@@ -49,7 +49,12 @@
  * caller may read the GIL more often (threadstate__gil_poll, e.g. every
  * half switch interval): each poll's change of one names its taker, so the
  * takers since the last read are known as long as no two reads of the GIL
- * in a row saw two changes or more. A waiter woken by its
+ * in a row saw two changes or more. Polls pay only where a tick gap holds
+ * two switches or more: after GIL_QUIET_GAPS gaps in a row of at most one
+ * (threadstate__gil_poll_us), their period doubles, and again after as
+ * many more, up to 64 times; a gap of two or more brings it back to half
+ * the interval. That moves only the cost: a gap with too few polls for its
+ * switches loses the track, and its waiters are read. A waiter woken by its
  * wait's timeout (every switch interval, 5 ms) and caught outside the
  * futex is read as usual and is a waiter again once seen back in it.
  * Without the GIL read (g NULL), or after a read without one, nothing is
@@ -82,6 +87,8 @@
 #define GIL_TAKERS_MAX 16       /* takers tracked between two reads (more: all read) */
 #define CHURN_READS 8           /* a thread found woken since: reads before the next check */
 #define RAN_PROOF_NS 20000ull   /* a changed innermost frame proves a run this recent */
+#define GIL_QUIET_MAX 1024u     /* quiet tick gaps counted at most */
+#define GIL_BACKOFF_MAX 6       /* the poll period is doubled at most this many times */
 
 struct thread {
 	int fd, sched_fd, stat_fd;      /* -1: not open */
@@ -129,6 +136,11 @@ struct threadstate {
 	int ntakers;
 	int gil_waiters;        /* threads with gil_wait after the last read */
 	uint64_t gil_skips;
+	uint64_t gil_read_switches;     /* the counter given at the last read */
+	bool have_gil_read;
+	unsigned gil_quiet;     /* quiet gaps in a row (threadstate__gil_poll_us) */
+	uint64_t gil_read_ns;   /* when the last read with the GIL was */
+	uint64_t gil_spared;    /* polls left out by the back-off (threadstate__gil_spared) */
 };
 
 struct threadstate *threadstate__new(pid_t pid)
@@ -460,11 +472,47 @@ const struct threadstate_gil *threadstate__gil_last(const struct threadstate *t)
 	return t->gil.cond_hi ? &t->gil : NULL;
 }
 
+uint64_t threadstate__gil_poll_us(uint64_t interval_us, unsigned quiet)
+{
+	unsigned shift = quiet / GIL_QUIET_GAPS;
+	uint64_t us = (interval_us ? interval_us : 1) / 2;
+	if (shift > GIL_BACKOFF_MAX)
+		shift = GIL_BACKOFF_MAX;
+	return (us ? us : 1) << shift;
+}
+
 uint64_t threadstate__gil_polling(const struct threadstate *t)
 {
 	if (!t->have_gil_prev || t->gil_broken || t->gil_waiters < 2)
 		return 0;
-	return t->gil.interval_us ? t->gil.interval_us : 1;
+	return threadstate__gil_poll_us(t->gil.interval_us, t->gil_quiet);
+}
+
+uint64_t threadstate__gil_spared(const struct threadstate *t)
+{
+	return t->gil_spared;
+}
+
+/* At a read with the GIL: the tick gap since the last one was quiet (at
+ * most one switch in all: no poll in it was of use) or not; the polls the
+ * back-off left out of it, counted. */
+static void gil_gap(struct threadstate *t, const struct threadstate_gil *g)
+{
+	uint64_t now = clock_now_ns();
+	if (t->have_gil_read) {
+		uint64_t base = threadstate__gil_poll_us(g->interval_us, 0) * 1000;
+		uint64_t used = threadstate__gil_poll_us(g->interval_us, t->gil_quiet) * 1000;
+		uint64_t gap = now - t->gil_read_ns;
+		if (used > base && t->gil_waiters >= 2)
+			t->gil_spared += gap / base - gap / used;
+		if (g->switches - t->gil_read_switches <= 1)
+			t->gil_quiet += t->gil_quiet < GIL_QUIET_MAX;
+		else
+			t->gil_quiet = 0;
+	}
+	t->gil_read_switches = g->switches;
+	t->gil_read_ns = now;
+	t->have_gil_read = true;
 }
 
 /* May the known GIL waiters be left unread in this read, but for the
@@ -473,8 +521,11 @@ static bool gil_rule(struct threadstate *t)
 {
 	if (!t->have_gil) {
 		t->have_gil_prev = false;
+		t->have_gil_read = false;
+		t->gil_quiet = 0;
 		return false;
 	}
+	gil_gap(t, &t->gil);
 	gil_track(t, &t->gil);
 	return !t->gil_broken;
 }

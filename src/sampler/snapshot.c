@@ -283,7 +283,7 @@ uint64_t snap_target__gil_poll_ns(const struct snap_target *t)
 	uint64_t us = t->tasks && t->pp ? threadstate__gil_polling(t->tasks) : 0;
 	if (!us)
 		return 0;
-	uint64_t ns = (us < GIL_POLL_MAX_US ? us : GIL_POLL_MAX_US) * 1000 / 2;
+	uint64_t ns = (us < GIL_POLL_MAX_US ? us : GIL_POLL_MAX_US) * 1000;
 	return ns < GIL_POLL_MIN_NS ? GIL_POLL_MIN_NS : ns;
 }
 

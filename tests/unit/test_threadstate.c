@@ -356,6 +356,60 @@ static void test_gil_waiters(void)
 	end(pid);
 }
 
+/* The polls back off while switches are rare: half the interval, doubled
+ * per GIL_QUIET_GAPS quiet tick gaps in a row (at most one switch over the
+ * gap); a gap of two switches, or a read without the GIL, ends the run. */
+static void test_gil_backoff(void)
+{
+	CHECK_INT((int)threadstate__gil_poll_us(5000, 0), 2500);
+	CHECK_INT((int)threadstate__gil_poll_us(5000, GIL_QUIET_GAPS - 1), 2500);
+	CHECK_INT((int)threadstate__gil_poll_us(5000, GIL_QUIET_GAPS), 5000);
+	CHECK_INT((int)threadstate__gil_poll_us(5000, 2 * GIL_QUIET_GAPS + 1), 10000);
+	CHECK_INT((int)threadstate__gil_poll_us(5000, 1000 * GIL_QUIET_GAPS), 2500 << 6);
+	CHECK_INT((int)threadstate__gil_poll_us(0, 0), 1);
+	CHECK_INT((int)threadstate__gil_poll_us(1, 0), 1);
+
+	int p[2];
+	CHECK_INT(pipe(p), 0);
+	pid_t pid = spawn_gil_waiters(p[0]);
+	close(p[0]);
+	usleep(100000);
+	struct threadstate *t = threadstate__new(pid);
+	const pid_t *tids;
+	CHECK_INT(threadstate__tasks(t, false, &tids), NWAITERS + 1);
+	long sw = 100;
+	read_gil(t, sw, 0);             /* first read: no gap yet */
+	CHECK_INT(threadstate__gil_waiters(t), NWAITERS);
+	CHECK_INT((int)threadstate__gil_polling(t), 1);         /* interval 0: 1 µs / 2, at least 1 */
+	for (unsigned i = 0; i < GIL_QUIET_GAPS - 1; i++)
+		read_gil(t, i % 2 ? ++sw : sw, tids[0]);        /* 0 or 1 switch a gap */
+	CHECK_INT((int)threadstate__gil_polling(t), 1);
+	read_gil(t, sw, tids[0]);
+	CHECK_INT((int)threadstate__gil_polling(t), 2);         /* 8 quiet gaps: doubled */
+	for (unsigned i = 0; i < GIL_QUIET_GAPS; i++)
+		read_gil(t, ++sw, tids[0]);
+	CHECK_INT((int)threadstate__gil_polling(t), 4);
+	/* Polls inside a gap do not count: the gap's switches in all do. */
+	struct threadstate_gil g = { .cond_lo = 1, .cond_hi = 2, .switches = (uint64_t)++sw,
+				     .last_holder = tids[1] };
+	threadstate__gil_poll(t, &g);
+	read_gil(t, ++sw, tids[0]);     /* two in the gap, one per poll window: track kept */
+	CHECK_INT((int)threadstate__gil_polling(t), 1);         /* not quiet: back to half */
+	for (unsigned i = 0; i < GIL_QUIET_GAPS; i++)
+		read_gil(t, sw, tids[0]);
+	CHECK_INT((int)threadstate__gil_polling(t), 2);
+	read_gil(t, -1, 0);             /* no GIL: the run ends */
+	read_gil(t, sw, tids[0]);       /* the track starts again, no gap yet */
+	CHECK_INT((int)threadstate__gil_polling(t), 1);
+	for (unsigned i = 0; i < GIL_QUIET_GAPS - 1; i++)
+		read_gil(t, sw, tids[0]);
+	CHECK_INT((int)threadstate__gil_polling(t), 1);
+	CHECK(threadstate__gil_spared(t) > 0);  /* the gaps while doubled (1 µs polls) */
+	threadstate__free(t);
+	close(p[1]);
+	end(pid);
+}
+
 static void test_gone(void)
 {
 	pid_t pid = fork();
@@ -377,6 +431,7 @@ int main(void)
 	TEST_RUN(test_quiet);
 	TEST_RUN(test_frame_proof);
 	TEST_RUN(test_gil_waiters);
+	TEST_RUN(test_gil_backoff);
 	TEST_RUN(test_gone);
 	return TEST_REPORT();
 }
