@@ -42,6 +42,16 @@ void threadstate__free(struct threadstate *t);
 int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids);
 /* How many times the tasks were listed so far (changes with each listing). */
 unsigned threadstate__listings(const struct threadstate *t);
+/* Listings due (100 ms) but left out: no PID was allocated in cspy's PID
+ * namespace since the last one (/proc/sys/kernel/ns_last_pid: no thread
+ * was created) and the process's thread count is the same (the link
+ * count of /proc/PID/task: none ended), both read before that listing. */
+uint64_t threadstate__relists_spared(const struct threadstate *t);
+/* Reads of the process's CPU clock left out: a process of 16 threads or
+ * more, a thread of which ran at the read before (the clock, a sum over
+ * every thread, then proves nothing: quiet needs a read at which none ran
+ * before it; the idle proof's 50 ms count from such a read). */
+uint64_t threadstate__clock_spared(const struct threadstate *t);
 /* Read now which listed threads are running. */
 void threadstate__read(struct threadstate *t);
 /* After threadstate__read: true when the process used no CPU since the
