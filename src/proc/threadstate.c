@@ -241,6 +241,13 @@ void threadstate__free(struct threadstate *t)
 	free(t);
 }
 
+/* A process of many threads one of which ran at the last read: its CPU
+ * clock (a sum over every thread) is not read, it proves nothing then. */
+static bool busy_many(const struct threadstate *t)
+{
+	return t->nrunning > 0 && t->n >= CLOCK_SPARE_THREADS;
+}
+
 /* The last PID allocated in cspy's PID namespace and the link count of
  * the process's task directory (2 + its thread count), read now: true, or
  * false when they cannot be (then never again for this process). Only
@@ -294,15 +301,17 @@ int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 {
 	uint64_t now = clock_now_ns();
 	uint64_t cpu;
-	if (!refresh && t->listed_ns && now - t->listed_ns > RELIST_NS && t->have_listed_cpu &&
-	    process_cpu(t, &cpu) && cpu == t->listed_cpu_ns)
-		t->listed_ns = now;     /* no CPU used since: no thread started or ended */
 	if (!refresh && t->listed_ns && now - t->listed_ns > RELIST_NS && tasks_unchanged(t)) {
 		t->listed_ns = now;     /* no thread created, none ended */
 		t->relists_spared++;
 	}
+	if (!refresh && t->listed_ns && now - t->listed_ns > RELIST_NS && t->have_listed_cpu &&
+	    process_cpu(t, &cpu) && cpu == t->listed_cpu_ns)
+		t->listed_ns = now;     /* no CPU used since: no thread started or ended */
 	if (refresh || !t->listed_ns || now - t->listed_ns > RELIST_NS) {
-		t->have_listed_cpu = process_cpu(t, &t->listed_cpu_ns);   /* before the listing */
+		/* before the listing; not for a busy process of many threads
+		 * (see read_states: its clock moves, and costs a sum over them) */
+		t->have_listed_cpu = !busy_many(t) && process_cpu(t, &t->listed_cpu_ns);
 		t->have_listed_ids = task_ids(t, &t->listed_last_pid, &t->listed_nlink);
 		pid_t *fresh = xmalloc(MAX_TASKS * sizeof(*fresh));
 		int n = procfs_tasks(t->pid, fresh, MAX_TASKS);
@@ -629,7 +638,7 @@ static void read_states(struct threadstate *t)
 		t->cpu_changed_ns = now;
 		return;
 	}
-	if (t->nrunning > 0 && t->n >= CLOCK_SPARE_THREADS) {
+	if (busy_many(t)) {
 		/* A thread ran at the last read: the clock could prove
 		 * nothing now (quiet needs none running then), and the
 		 * idle proof counts from now, as if it had moved. Only for
