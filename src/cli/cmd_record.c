@@ -567,6 +567,7 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 	fprintf(f, "\"gil_polls_spared\": %llu, \"relists_spared\": %llu, \"clock_spared\": %llu, ",
 		(unsigned long long)st->gil_polls_spared, (unsigned long long)st->relists_spared,
 		(unsigned long long)st->clock_spared);
+	fprintf(f, "\"prewarm_spared\": %llu, ", (unsigned long long)st->prewarm_spared);
 	/* the thread-state walk: states read at once with the last chain, one by one */
 	fprintf(f, "\"ts_batched\": %llu, \"ts_serial\": %llu, ",
 		(unsigned long long)st->ts_batched, (unsigned long long)st->ts_serial);

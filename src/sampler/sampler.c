@@ -828,6 +828,7 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.gil_polls_spared = gil_spared;
 	s->st.relists_spared = relists_spared;
 	s->st.clock_spared = clock_spared;
+	s->st.prewarm_spared = s->snap.prewarm_spared;
 	if (s->c.memory)
 		memory_status(s);
 	s->st.tlbc_frames = tlbc;

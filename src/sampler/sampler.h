@@ -62,6 +62,7 @@ struct sampler_status {
 	uint64_t gil_polls_spared;      /* ... left out: switches were rare (back-off) */
 	uint64_t relists_spared;        /* task listings due but proved unchanged */
 	uint64_t clock_spared;  /* process CPU clock reads left out (a thread ran) */
+	uint64_t prewarm_spared;        /* warm reads before a pause left out (many threads) */
 	uint64_t tlbc_frames;   /* frames found in a thread-local bytecode copy (3.14t) */
 	uint64_t ts_batched;    /* thread states read with the last sample's chain, at once */
 	uint64_t ts_serial;     /* ... and one by one (pyproc__walk_stats), all targets */
