@@ -83,7 +83,7 @@
 #define CODE_MAX_AGE_NS 60000000000ull  /* ... and dropped after a minute unseen */
 /* A code object checked (its header read and compared with its entry) this
  * recently is not read again: see code_trusted. */
-#define CODE_TRUST_NS 1000000ull
+#define CODE_TRUST_NS 500000ull
 #define SCRATCH_KEEP 1024               /* frames the per-sample arrays keep room for */
 #define LINE_CACHE 1024                 /* (code, offset) -> line entries, a power of two */
 #define OP_CACHE 256                    /* leaf instruction -> opcode entries, a power of two */

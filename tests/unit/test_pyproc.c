@@ -51,7 +51,7 @@
 #define STR_TYPE 0x61000
 #define BYTES_TYPE 0x62000
 #define STRINGS 0x70000
-#define TRUST_WAIT_US 2000      /* past the code trust window (1 ms) */
+#define TRUST_WAIT_US 1500      /* past the code trust window (0.5 ms) */
 
 static struct mem *snap;
 static struct py_layout L;
