@@ -207,6 +207,7 @@ struct pyproc {
 	struct line_slot *lines;        /* LINE_CACHE, direct-mapped; at the first lookup */
 	struct op_slot *ops;            /* OP_CACHE, direct-mapped; at the first lookup */
 	uint64_t resolve_ns;            /* when resolve_frames last ran */
+	unsigned flags;                 /* the current pyproc__sample's (PYSAMPLE_*) */
 	uint32_t *r_uniq;               /* resolve_frames' scratch, kept */
 	uint8_t *r_hdrs;
 	struct mem_iov *r_iov;
@@ -1290,7 +1291,9 @@ static int leaf_opcode(struct pyproc *p, const struct py_thread *t, uint8_t *op)
 		*op = sl->op;
 		return 0;
 	}
+	mem__carry(p->mem, !(p->flags & PYSAMPLE_PREWARM));
 	int err = mem__read(p->mem, instr, op, 1);
+	mem__carry(p->mem, true);
 	if (!err)
 		*sl = (struct op_slot){ .uid = uid, .instr = instr, .ns = p->resolve_ns, .op = *op };
 	return err;
@@ -1330,7 +1333,10 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 		iov[nmiss] = (struct mem_iov){ .addr = p->ucode[k], .buf = hdrs + k * hsz, .len = hsz };
 		miss[nmiss++] = (uint32_t)k;
 	}
+	/* A read the pause's follows (prewarm): that one trusts these. */
+	mem__carry(p->mem, !(p->flags & PYSAMPLE_PREWARM));
 	int r = nmiss ? mem__readv(p->mem, iov, nmiss) : 0;
+	mem__carry(p->mem, true);
 	if (r < 0)
 		goto out;
 	p->code_reads += nmiss;
@@ -2199,6 +2205,7 @@ static void scratch_trim(struct pyproc *p, struct py_sample *s)
 int pyproc__sample(struct pyproc *p, const struct py_view *v, struct py_sample *s, unsigned flags)
 {
 	s->n = 0;
+	p->flags = flags;
 	p->now_ns = clock_coarse_ns();  /* ages of a second and more: a tick's precision */
 	if (p->now_ns - p->swept_ns >= CODE_SWEEP_NS) {
 		code_cache_sweep(p);
