@@ -181,7 +181,7 @@ static void wait_ran(pid_t pid, pid_t tid, uint64_t before)
  * process whose last sample walked PREWARM_THREADS_MAX thread states or
  * more: the warm read would be a second walk of them all (their pages read
  * twice a tick), for a pause that stops only the running threads; it holds
- * them longer instead (100 threads: ~40 us more, see docs/design.md). */
+ * them longer instead (100 threads: ~60 us more, see docs/design.md). */
 static void prewarm(const struct snap_target *t, const struct snap_req *r, bool states,
 		    unsigned flags, struct snapshot *s)
 {
@@ -191,7 +191,7 @@ static void prewarm(const struct snap_target *t, const struct snap_req *r, bool 
 			s->prewarm_spared++;
 		} else {
 			struct py_view v = { .tasks = t->tasks, .states = states };
-			(void)pyproc__sample(t->pp, &v, &s->sample, flags);
+			(void)pyproc__sample(t->pp, &v, &s->sample, flags | PYSAMPLE_PREWARM);
 		}
 	}
 	s->paused_at_ns = now;
