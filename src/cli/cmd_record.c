@@ -564,6 +564,10 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		(unsigned long long)st->state_proofs);
 	fprintf(f, "\"gil_waiter_skips\": %llu, \"gil_polls\": %llu, ",
 		(unsigned long long)st->gil_waiter_skips, (unsigned long long)st->gil_polls);
+	fprintf(f, "\"gil_polls_spared\": %llu, \"relists_spared\": %llu, \"clock_spared\": %llu, ",
+		(unsigned long long)st->gil_polls_spared, (unsigned long long)st->relists_spared,
+		(unsigned long long)st->clock_spared);
+	fprintf(f, "\"prewarm_spared\": %llu, ", (unsigned long long)st->prewarm_spared);
 	/* the thread-state walk: states read at once with the last chain, one by one */
 	fprintf(f, "\"ts_batched\": %llu, \"ts_serial\": %llu, ",
 		(unsigned long long)st->ts_batched, (unsigned long long)st->ts_serial);

@@ -49,7 +49,12 @@
  * caller may read the GIL more often (threadstate__gil_poll, e.g. every
  * half switch interval): each poll's change of one names its taker, so the
  * takers since the last read are known as long as no two reads of the GIL
- * in a row saw two changes or more. A waiter woken by its
+ * in a row saw two changes or more. Polls pay only where a tick gap holds
+ * two switches or more: after GIL_QUIET_GAPS gaps in a row of at most one
+ * (threadstate__gil_poll_us), their period doubles, and again after as
+ * many more, up to 64 times; a gap of two or more brings it back to half
+ * the interval. That moves only the cost: a gap with too few polls for its
+ * switches loses the track, and its waiters are read. A waiter woken by its
  * wait's timeout (every switch interval, 5 ms) and caught outside the
  * futex is read as usual and is a waiter again once seen back in it.
  * Without the GIL read (g NULL), or after a read without one, nothing is
@@ -64,6 +69,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,6 +88,9 @@
 #define GIL_TAKERS_MAX 16       /* takers tracked between two reads (more: all read) */
 #define CHURN_READS 8           /* a thread found woken since: reads before the next check */
 #define RAN_PROOF_NS 20000ull   /* a changed innermost frame proves a run this recent */
+#define CLOCK_SPARE_THREADS 16  /* threads from which a busy process's clock is not read */
+#define GIL_QUIET_MAX 1024u     /* quiet tick gaps counted at most */
+#define GIL_BACKOFF_MAX 6       /* the poll period is doubled at most this many times */
 
 struct thread {
 	int fd, sched_fd, stat_fd;      /* -1: not open */
@@ -115,6 +124,15 @@ struct threadstate {
 	int nrunning;           /* threads found running by the last read */
 	uint64_t listed_cpu_ns; /* process CPU time at the last listing */
 	bool have_listed_cpu;
+	/* The listing's proof of no change (see tasks_unchanged): the
+	 * pid namespace's last PID and the task directory's link count (2 +
+	 * the thread count) read before the last listing. */
+	int lastpid_fd, taskdir_fd;     /* -1: not open; -2: not usable */
+	long listed_last_pid;
+	nlink_t listed_nlink;
+	bool have_listed_ids;
+	uint64_t relists_spared;
+	uint64_t clock_spared;  /* CPU clock reads left out (threadstate__clock_spared) */
 	uint64_t reads;         /* per-thread files read (threadstate__reads) */
 	uint64_t proofs;        /* run states proved by a changed frame (threadstate__proofs) */
 	int stat_fd;            /* /proc/PID/stat, kept open for the liveness check */
@@ -129,6 +147,11 @@ struct threadstate {
 	int ntakers;
 	int gil_waiters;        /* threads with gil_wait after the last read */
 	uint64_t gil_skips;
+	uint64_t gil_read_switches;     /* the counter given at the last read */
+	bool have_gil_read;
+	unsigned gil_quiet;     /* quiet gaps in a row (threadstate__gil_poll_us) */
+	uint64_t gil_read_ns;   /* when the last read with the GIL was */
+	uint64_t gil_spared;    /* polls left out by the back-off (threadstate__gil_spared) */
 };
 
 struct threadstate *threadstate__new(pid_t pid)
@@ -136,6 +159,7 @@ struct threadstate *threadstate__new(pid_t pid)
 	struct threadstate *t = xcalloc(1, sizeof(*t));
 	t->pid = pid;
 	t->stat_fd = -1;
+	t->lastpid_fd = t->taskdir_fd = -1;
 	/* The kernel's MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED). */
 	t->clock = (clockid_t)(((unsigned)~pid << 3) | 2);
 	struct timespec ts;
@@ -208,20 +232,87 @@ void threadstate__free(struct threadstate *t)
 		close_thread(t, &t->th[i]);
 	if (t->stat_fd >= 0)
 		close(t->stat_fd);
+	if (t->lastpid_fd >= 0)
+		close(t->lastpid_fd);
+	if (t->taskdir_fd >= 0)
+		close(t->taskdir_fd);
 	free(t->tids);
 	free(t->th);
 	free(t);
+}
+
+/* A process of many threads one of which ran at the last read: its CPU
+ * clock (a sum over every thread) is not read, it proves nothing then. */
+static bool busy_many(const struct threadstate *t)
+{
+	return t->nrunning > 0 && t->n >= CLOCK_SPARE_THREADS;
+}
+
+/* The last PID allocated in cspy's PID namespace and the link count of
+ * the process's task directory (2 + its thread count), read now: true, or
+ * false when they cannot be (then never again for this process). Only
+ * when /proc is the one of cspy's own PID namespace (/proc/self is
+ * getpid()): the target's threads then take their PIDs in it too, every
+ * thread created anywhere in that namespace or below moves its last PID. */
+static bool task_ids(struct threadstate *t, long *last_pid, nlink_t *nlink)
+{
+	if (t->lastpid_fd == -2 || t->pid <= 0)
+		return false;
+	if (t->lastpid_fd < 0) {
+		char self[32], path[48];
+		ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)t->pid);
+		if (n > 0)
+			self[n] = '\0';
+		if (n <= 0 || atol(self) != (long)getpid() ||
+		    (t->lastpid_fd = open("/proc/sys/kernel/ns_last_pid", O_RDONLY | O_CLOEXEC)) < 0 ||
+		    (t->taskdir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			if (t->lastpid_fd >= 0)
+				close(t->lastpid_fd);
+			t->lastpid_fd = t->taskdir_fd = -2;
+			return false;
+		}
+	}
+	char buf[24];
+	struct stat st;
+	ssize_t n = pread(t->lastpid_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0 || fstat(t->taskdir_fd, &st) != 0)
+		return false;
+	buf[n] = '\0';
+	*last_pid = atol(buf);
+	*nlink = st.st_nlink;
+	return true;
+}
+
+/* Is the last listing still the process's task list? Yes when no PID was
+ * allocated in the namespace since (no thread created) and the thread
+ * count is the same (then none ended either), both read before that
+ * listing and now. Exact but for a full wrap of the PID space between the
+ * two reads. */
+static bool tasks_unchanged(struct threadstate *t)
+{
+	long last_pid;
+	nlink_t nlink;
+	return t->have_listed_ids && task_ids(t, &last_pid, &nlink) &&
+	       last_pid == t->listed_last_pid && nlink == t->listed_nlink;
 }
 
 int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 {
 	uint64_t now = clock_now_ns();
 	uint64_t cpu;
+	if (!refresh && t->listed_ns && now - t->listed_ns > RELIST_NS && tasks_unchanged(t)) {
+		t->listed_ns = now;     /* no thread created, none ended */
+		t->relists_spared++;
+	}
 	if (!refresh && t->listed_ns && now - t->listed_ns > RELIST_NS && t->have_listed_cpu &&
 	    process_cpu(t, &cpu) && cpu == t->listed_cpu_ns)
 		t->listed_ns = now;     /* no CPU used since: no thread started or ended */
 	if (refresh || !t->listed_ns || now - t->listed_ns > RELIST_NS) {
-		t->have_listed_cpu = process_cpu(t, &t->listed_cpu_ns);   /* before the listing */
+		/* before the listing; not for a busy process of many threads
+		 * (see read_states: its clock moves, and costs a sum over them) */
+		t->have_listed_cpu = !busy_many(t) && process_cpu(t, &t->listed_cpu_ns);
+		t->have_listed_ids = task_ids(t, &t->listed_last_pid, &t->listed_nlink);
 		pid_t *fresh = xmalloc(MAX_TASKS * sizeof(*fresh));
 		int n = procfs_tasks(t->pid, fresh, MAX_TASKS);
 		if (n < 0) {
@@ -460,11 +551,47 @@ const struct threadstate_gil *threadstate__gil_last(const struct threadstate *t)
 	return t->gil.cond_hi ? &t->gil : NULL;
 }
 
+uint64_t threadstate__gil_poll_us(uint64_t interval_us, unsigned quiet)
+{
+	unsigned shift = quiet / GIL_QUIET_GAPS;
+	uint64_t us = (interval_us ? interval_us : 1) / 2;
+	if (shift > GIL_BACKOFF_MAX)
+		shift = GIL_BACKOFF_MAX;
+	return (us ? us : 1) << shift;
+}
+
 uint64_t threadstate__gil_polling(const struct threadstate *t)
 {
 	if (!t->have_gil_prev || t->gil_broken || t->gil_waiters < 2)
 		return 0;
-	return t->gil.interval_us ? t->gil.interval_us : 1;
+	return threadstate__gil_poll_us(t->gil.interval_us, t->gil_quiet);
+}
+
+uint64_t threadstate__gil_spared(const struct threadstate *t)
+{
+	return t->gil_spared;
+}
+
+/* At a read with the GIL: the tick gap since the last one was quiet (at
+ * most one switch in all: no poll in it was of use) or not; the polls the
+ * back-off left out of it, counted. */
+static void gil_gap(struct threadstate *t, const struct threadstate_gil *g)
+{
+	uint64_t now = clock_now_ns();
+	if (t->have_gil_read) {
+		uint64_t base = threadstate__gil_poll_us(g->interval_us, 0) * 1000;
+		uint64_t used = threadstate__gil_poll_us(g->interval_us, t->gil_quiet) * 1000;
+		uint64_t gap = now - t->gil_read_ns;
+		if (used > base && t->gil_waiters >= 2)
+			t->gil_spared += gap / base - gap / used;
+		if (g->switches - t->gil_read_switches <= 1)
+			t->gil_quiet += t->gil_quiet < GIL_QUIET_MAX;
+		else
+			t->gil_quiet = 0;
+	}
+	t->gil_read_switches = g->switches;
+	t->gil_read_ns = now;
+	t->have_gil_read = true;
 }
 
 /* May the known GIL waiters be left unread in this read, but for the
@@ -473,8 +600,11 @@ static bool gil_rule(struct threadstate *t)
 {
 	if (!t->have_gil) {
 		t->have_gil_prev = false;
+		t->have_gil_read = false;
+		t->gil_quiet = 0;
 		return false;
 	}
+	gil_gap(t, &t->gil);
 	gil_track(t, &t->gil);
 	return !t->gil_broken;
 }
@@ -508,7 +638,17 @@ static void read_states(struct threadstate *t)
 		t->cpu_changed_ns = now;
 		return;
 	}
-	if (process_cpu(t, &cpu)) {
+	if (busy_many(t)) {
+		/* A thread ran at the last read: the clock could prove
+		 * nothing now (quiet needs none running then), and the
+		 * idle proof counts from now, as if it had moved. Only for
+		 * processes of many threads, whose clock is a sum over all
+		 * of them: for a few, the clock read now lets the next read
+		 * be quiet (a worker of a pool just done). */
+		t->have_cpu = false;
+		t->cpu_changed_ns = now;
+		t->clock_spared++;
+	} else if (process_cpu(t, &cpu)) {
 		bool same = t->have_cpu && cpu == t->cpu_ns;
 		if (!same)
 			t->cpu_changed_ns = now;
@@ -591,6 +731,16 @@ int threadstate__running(const struct threadstate *t, pid_t tid)
 {
 	int i = tid_index(t, tid);
 	return i < 0 || !t->th[i].read ? -1 : t->th[i].running;
+}
+
+uint64_t threadstate__clock_spared(const struct threadstate *t)
+{
+	return t->clock_spared;
+}
+
+uint64_t threadstate__relists_spared(const struct threadstate *t)
+{
+	return t->relists_spared;
 }
 
 unsigned threadstate__listings(const struct threadstate *t)

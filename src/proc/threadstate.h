@@ -42,6 +42,16 @@ void threadstate__free(struct threadstate *t);
 int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids);
 /* How many times the tasks were listed so far (changes with each listing). */
 unsigned threadstate__listings(const struct threadstate *t);
+/* Listings due (100 ms) but left out: no PID was allocated in cspy's PID
+ * namespace since the last one (/proc/sys/kernel/ns_last_pid: no thread
+ * was created) and the process's thread count is the same (the link
+ * count of /proc/PID/task: none ended), both read before that listing. */
+uint64_t threadstate__relists_spared(const struct threadstate *t);
+/* Reads of the process's CPU clock left out: a process of 16 threads or
+ * more, a thread of which ran at the read before (the clock, a sum over
+ * every thread, then proves nothing: quiet needs a read at which none ran
+ * before it; the idle proof's 50 ms count from such a read). */
+uint64_t threadstate__clock_spared(const struct threadstate *t);
 /* Read now which listed threads are running. */
 void threadstate__read(struct threadstate *t);
 /* After threadstate__read: true when the process used no CPU since the
@@ -70,9 +80,23 @@ void threadstate__gil_poll(struct threadstate *t, const struct threadstate_gil *
 /* The GIL as last given (threadstate__set_gil) or polled, NULL: none. */
 const struct threadstate_gil *threadstate__gil_last(const struct threadstate *t);
 /* Would a poll now be of use (the last read had the GIL and waiters, and no
- * poll since has lost the track)? The GIL's switch interval in µs (at
- * least 1) when it would, 0 when not. */
+ * poll since has lost the track)? The poll period in µs when it would
+ * (threadstate__gil_poll_us of the GIL's switch interval and the quiet tick
+ * gaps in a row), 0 when not. */
 uint64_t threadstate__gil_polling(const struct threadstate *t);
+/* The poll period in µs for a switch interval of interval_us (0: 1) after
+ * quiet tick gaps in a row: half the interval, doubled for each
+ * GIL_QUIET_GAPS of them (at most 64 times). A gap between two reads is
+ * quiet when the switch counter moved by at most one over it: a poll in it
+ * was of no use (one switch names its taker at the read). A gap of two or
+ * more switches ends the run (polls are of use again: every half interval),
+ * as does a read without the GIL. Only the cost moves: a gap whose polls
+ * were too few for its switches loses the track and its waiters are read. */
+#define GIL_QUIET_GAPS 8u
+uint64_t threadstate__gil_poll_us(uint64_t interval_us, unsigned quiet);
+/* Polls left out so far by that back-off (the half-interval polls of the
+ * tick gaps in which it was in force, less those made). */
+uint64_t threadstate__gil_spared(const struct threadstate *t);
 /* Threads found waiting for the GIL by the last read (each is read again
  * only when the GIL may have changed hands to it: threadstate__set_gil);
  * -1 before any GIL was given (its address is not known). Waiters are

@@ -866,6 +866,11 @@ void pyproc__walk_stats(const struct pyproc *p, uint64_t *batched, uint64_t *ser
 	*serial = p->ts_serial;
 }
 
+size_t pyproc__chain_len(const struct pyproc *p)
+{
+	return p->nchain;
+}
+
 /* The caller's view for the length of one call (NULL: none). */
 static void view_begin(struct pyproc *p, const struct py_view *v)
 {

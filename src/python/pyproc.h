@@ -251,6 +251,9 @@ uint64_t pyproc__tlbc_frames(const struct pyproc *p);
  * (serial: the first sample, and the rest of a sample's walk once it leaves
  * that chain). */
 void pyproc__walk_stats(const struct pyproc *p, uint64_t *batched, uint64_t *serial);
+/* The thread states the last whole sample walked (its chain; 0: none yet,
+ * or the last sample failed). */
+size_t pyproc__chain_len(const struct pyproc *p);
 
 /* Code object headers read, and taken without a read from a check less
  * than the trust window ago (see pyproc__set_code_trust). */

@@ -796,6 +796,7 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.cpu_ns = cpu_ns();
 	uint64_t reads = 0, tlbc = 0, state_reads = 0, proofs = 0, gil_skips = 0;
 	uint64_t ts_batched = 0, ts_serial = 0, code_reads = 0, code_trusted = 0;
+	uint64_t gil_spared = 0, relists_spared = 0, clock_spared = 0;
 	int nogil = 0;
 	for (size_t i = 0; i < targets__n(s->ts); i++) {
 		const struct target *t = targets__at(s->ts, i);
@@ -803,6 +804,9 @@ static void update_status(struct sampler *s, uint64_t now)
 		state_reads += t->snap.tasks ? threadstate__reads(t->snap.tasks) : 0;
 		proofs += t->snap.tasks ? threadstate__proofs(t->snap.tasks) : 0;
 		gil_skips += t->snap.tasks ? threadstate__gil_skips(t->snap.tasks) : 0;
+		gil_spared += t->snap.tasks ? threadstate__gil_spared(t->snap.tasks) : 0;
+		relists_spared += t->snap.tasks ? threadstate__relists_spared(t->snap.tasks) : 0;
+		clock_spared += t->snap.tasks ? threadstate__clock_spared(t->snap.tasks) : 0;
 		tlbc += pyproc__tlbc_frames(t->snap.pp);
 		uint64_t wb, ws;
 		pyproc__walk_stats(t->snap.pp, &wb, &ws);
@@ -821,6 +825,10 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.state_reads = state_reads;
 	s->st.state_proofs = proofs;
 	s->st.gil_waiter_skips = gil_skips;
+	s->st.gil_polls_spared = gil_spared;
+	s->st.relists_spared = relists_spared;
+	s->st.clock_spared = clock_spared;
+	s->st.prewarm_spared = s->snap.prewarm_spared;
 	if (s->c.memory)
 		memory_status(s);
 	s->st.tlbc_frames = tlbc;
@@ -834,7 +842,8 @@ static void update_status(struct sampler *s, uint64_t now)
 }
 
 /* Between ticks: the GIL of each target with GIL waiters is read every
- * half switch interval (snap_target__gil_poll), so that the next tick
+ * half switch interval, less often while switches are rare
+ * (threadstate__gil_poll_us; snap_target__gil_poll), so that the next tick
  * knows which waiters can have taken it (proc/threadstate.h). When due
  * (poll), read them; returns when the next poll is due, 0: none. */
 static uint64_t gil_polls(struct sampler *s, uint64_t now, bool poll)

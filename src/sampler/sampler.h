@@ -59,6 +59,10 @@ struct sampler_status {
 	uint64_t state_proofs;  /* run states proved by a changed frame, no file read (threadstate__ran) */
 	uint64_t gil_waiter_skips;      /* ... not read: GIL waiters proven still waiting */
 	uint64_t gil_polls;     /* reads of a GIL between ticks, for those proofs */
+	uint64_t gil_polls_spared;      /* ... left out: switches were rare (back-off) */
+	uint64_t relists_spared;        /* task listings due but proved unchanged */
+	uint64_t clock_spared;  /* process CPU clock reads left out (a thread ran) */
+	uint64_t prewarm_spared;        /* warm reads before a pause left out (many threads) */
 	uint64_t tlbc_frames;   /* frames found in a thread-local bytecode copy (3.14t) */
 	uint64_t ts_batched;    /* thread states read with the last sample's chain, at once */
 	uint64_t ts_serial;     /* ... and one by one (pyproc__walk_stats), all targets */

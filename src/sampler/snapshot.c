@@ -30,6 +30,7 @@
 
 /* A pause this long after the last one first reads without pausing. */
 #define PREWARM_NS 2000000ull
+#define PREWARM_THREADS_MAX 16  /* thread states from which no warm read is made */
 /* A pause that stopped a thread in the middle of making a frame current is
  * taken again this many times at most (stopped_mid_update). */
 #define PAUSE_RETRIES 1
@@ -176,14 +177,22 @@ static void wait_ran(pid_t pid, pid_t tid, uint64_t before)
 
 /* Before a pause: caches gone cold since the last pause (100 Hz: every
  * cache, page walk and branch of this read is cold) are warmed by a read
- * without pausing, so that the read in the pause is a warm one. */
+ * without pausing, so that the read in the pause is a warm one. Not for a
+ * process whose last sample walked PREWARM_THREADS_MAX thread states or
+ * more: the warm read would be a second walk of them all (their pages read
+ * twice a tick), for a pause that stops only the running threads; it holds
+ * them longer instead (100 threads: ~60 us more, see docs/design.md). */
 static void prewarm(const struct snap_target *t, const struct snap_req *r, bool states,
 		    unsigned flags, struct snapshot *s)
 {
 	uint64_t now = clock_now_ns();
 	if (r->prewarm && now - s->paused_at_ns > PREWARM_NS) {
-		struct py_view v = { .tasks = t->tasks, .states = states };
-		(void)pyproc__sample(t->pp, &v, &s->sample, flags | PYSAMPLE_PREWARM);
+		if (pyproc__chain_len(t->pp) >= PREWARM_THREADS_MAX) {
+			s->prewarm_spared++;
+		} else {
+			struct py_view v = { .tasks = t->tasks, .states = states };
+			(void)pyproc__sample(t->pp, &v, &s->sample, flags | PYSAMPLE_PREWARM);
+		}
 	}
 	s->paused_at_ns = now;
 }
@@ -283,7 +292,7 @@ uint64_t snap_target__gil_poll_ns(const struct snap_target *t)
 	uint64_t us = t->tasks && t->pp ? threadstate__gil_polling(t->tasks) : 0;
 	if (!us)
 		return 0;
-	uint64_t ns = (us < GIL_POLL_MAX_US ? us : GIL_POLL_MAX_US) * 1000 / 2;
+	uint64_t ns = (us < GIL_POLL_MAX_US ? us : GIL_POLL_MAX_US) * 1000;
 	return ns < GIL_POLL_MIN_NS ? GIL_POLL_MIN_NS : ns;
 }
 

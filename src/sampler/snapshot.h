@@ -152,6 +152,7 @@ struct snapshot {
 	pid_t *run;                     /* private: the running threads' TIDs */
 	size_t run_cap;
 	uint64_t paused_at_ns;          /* private: when the last pause began */
+	uint64_t prewarm_spared;        /* warm reads left out: many thread states */
 };
 
 #define SNAP_HOLD_BUCKETS 2001

@@ -18,7 +18,10 @@
  * switch reads only its taker (the last holder given); two switches, or a
  * read without the GIL before, read them all (and then see them running,
  * once the child woke them into a spin); polls of the GIL between reads
- * name the takers of each switch, and one that saw two loses the track.
+ * name the takers of each switch, and one that saw two loses the track;
+ * the polls back off after quiet tick gaps and come back after a busy one.
+ * A listing due is left out only when no thread was created or ended (a
+ * thread replaced by another, same count, is always listed).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -356,6 +359,135 @@ static void test_gil_waiters(void)
 	end(pid);
 }
 
+/* The polls back off while switches are rare: half the interval, doubled
+ * per GIL_QUIET_GAPS quiet tick gaps in a row (at most one switch over the
+ * gap); a gap of two switches, or a read without the GIL, ends the run. */
+static void test_gil_backoff(void)
+{
+	CHECK_INT((int)threadstate__gil_poll_us(5000, 0), 2500);
+	CHECK_INT((int)threadstate__gil_poll_us(5000, GIL_QUIET_GAPS - 1), 2500);
+	CHECK_INT((int)threadstate__gil_poll_us(5000, GIL_QUIET_GAPS), 5000);
+	CHECK_INT((int)threadstate__gil_poll_us(5000, 2 * GIL_QUIET_GAPS + 1), 10000);
+	CHECK_INT((int)threadstate__gil_poll_us(5000, 1000 * GIL_QUIET_GAPS), 2500 << 6);
+	CHECK_INT((int)threadstate__gil_poll_us(0, 0), 1);
+	CHECK_INT((int)threadstate__gil_poll_us(1, 0), 1);
+
+	int p[2];
+	CHECK_INT(pipe(p), 0);
+	pid_t pid = spawn_gil_waiters(p[0]);
+	close(p[0]);
+	usleep(100000);
+	struct threadstate *t = threadstate__new(pid);
+	const pid_t *tids;
+	CHECK_INT(threadstate__tasks(t, false, &tids), NWAITERS + 1);
+	long sw = 100;
+	read_gil(t, sw, 0);             /* first read: no gap yet */
+	CHECK_INT(threadstate__gil_waiters(t), NWAITERS);
+	CHECK_INT((int)threadstate__gil_polling(t), 1);         /* interval 0: 1 µs / 2, at least 1 */
+	for (unsigned i = 0; i < GIL_QUIET_GAPS - 1; i++)
+		read_gil(t, i % 2 ? ++sw : sw, tids[0]);        /* 0 or 1 switch a gap */
+	CHECK_INT((int)threadstate__gil_polling(t), 1);
+	read_gil(t, sw, tids[0]);
+	CHECK_INT((int)threadstate__gil_polling(t), 2);         /* 8 quiet gaps: doubled */
+	for (unsigned i = 0; i < GIL_QUIET_GAPS; i++)
+		read_gil(t, ++sw, tids[0]);
+	CHECK_INT((int)threadstate__gil_polling(t), 4);
+	/* Polls inside a gap do not count: the gap's switches in all do. */
+	struct threadstate_gil g = { .cond_lo = 1, .cond_hi = 2, .switches = (uint64_t)++sw,
+				     .last_holder = tids[1] };
+	threadstate__gil_poll(t, &g);
+	read_gil(t, ++sw, tids[0]);     /* two in the gap, one per poll window: track kept */
+	CHECK_INT((int)threadstate__gil_polling(t), 1);         /* not quiet: back to half */
+	for (unsigned i = 0; i < GIL_QUIET_GAPS; i++)
+		read_gil(t, sw, tids[0]);
+	CHECK_INT((int)threadstate__gil_polling(t), 2);
+	read_gil(t, -1, 0);             /* no GIL: the run ends */
+	read_gil(t, sw, tids[0]);       /* the track starts again, no gap yet */
+	CHECK_INT((int)threadstate__gil_polling(t), 1);
+	for (unsigned i = 0; i < GIL_QUIET_GAPS - 1; i++)
+		read_gil(t, sw, tids[0]);
+	CHECK_INT((int)threadstate__gil_polling(t), 1);
+	CHECK(threadstate__gil_spared(t) > 0);  /* the gaps while doubled (1 µs polls) */
+	threadstate__free(t);
+	close(p[1]);
+	end(pid);
+}
+
+static pthread_mutex_t swap_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t swap_cond = PTHREAD_COND_INITIALIZER;
+static int swap_quit;
+
+static void *swap_helper(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&swap_mutex);
+	while (!swap_quit)
+		pthread_cond_wait(&swap_cond, &swap_mutex);
+	pthread_mutex_unlock(&swap_mutex);
+	return NULL;
+}
+
+/* Spins (never quiet: the CPU clock skip of a listing does not apply) with
+ * one helper thread; each byte on fd ends the helper and starts another:
+ * the thread count stays the same, the TIDs do not. */
+static pid_t spawn_swapper(int fd)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		pthread_t th;
+		pthread_create(&th, NULL, swap_helper, NULL);
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		for (;;) {
+			char c;
+			if (read(fd, &c, 1) != 1)
+				continue;
+			pthread_mutex_lock(&swap_mutex);
+			swap_quit = 1;
+			pthread_cond_broadcast(&swap_cond);
+			pthread_mutex_unlock(&swap_mutex);
+			pthread_join(th, NULL);
+			swap_quit = 0;
+			pthread_create(&th, NULL, swap_helper, NULL);
+		}
+	}
+	return pid;
+}
+
+/* A listing due is left out only when no thread was created or ended since
+ * the last one: a thread replaced by another (same count) is listed. */
+static void test_relist(void)
+{
+	int p[2];
+	CHECK_INT(pipe(p), 0);
+	pid_t pid = spawn_swapper(p[0]);
+	close(p[0]);
+	usleep(50000);
+	struct threadstate *t = threadstate__new(pid);
+	const pid_t *tids;
+	CHECK_INT(threadstate__tasks(t, false, &tids), 2);
+	pid_t old = tids[0] == pid ? tids[1] : tids[0];
+	for (int round = 0; round < 5; round++) {
+		unsigned listings = threadstate__listings(t);
+		uint64_t spared = threadstate__relists_spared(t);
+		usleep(110000);         /* due */
+		CHECK_INT(threadstate__tasks(t, false, &tids), 2);
+		/* nothing changed: listed again or spared, one of the two */
+		CHECK_INT((int)(threadstate__listings(t) - listings + threadstate__relists_spared(t) - spared), 1);
+		CHECK(tids[0] == old || tids[1] == old);
+		CHECK_INT((int)write(p[1], "r", 1), 1);
+		usleep(110000);
+		listings = threadstate__listings(t);
+		CHECK_INT(threadstate__tasks(t, false, &tids), 2);
+		CHECK_INT((int)(threadstate__listings(t) - listings), 1);     /* never spared */
+		CHECK(tids[0] != old && tids[1] != old);
+		CHECK(tids[0] == pid || tids[1] == pid);
+		old = tids[0] == pid ? tids[1] : tids[0];
+	}
+	threadstate__free(t);
+	close(p[1]);
+	end(pid);
+}
+
 static void test_gone(void)
 {
 	pid_t pid = fork();
@@ -377,6 +509,8 @@ int main(void)
 	TEST_RUN(test_quiet);
 	TEST_RUN(test_frame_proof);
 	TEST_RUN(test_gil_waiters);
+	TEST_RUN(test_gil_backoff);
+	TEST_RUN(test_relist);
 	TEST_RUN(test_gone);
 	return TEST_REPORT();
 }
