@@ -410,13 +410,12 @@ static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 }
 
 /* One word of the target's stack, through the pause's page cache. */
-static bool stack_word(struct unwinder *u, uint64_t addr, uint64_t *result)
+static __attribute__((noinline)) bool stack_word_slow(struct unwinder *u, uint64_t addr,
+							      uint64_t *result)
 {
 	uint64_t base = addr & ~(uint64_t)(PAGE - 1);
 	if (addr - base + sizeof(*result) <= PAGE) {
-		struct page *pg = u->last_page;         /* a step reads near the last one */
-		if (!pg || !pg->ok || pg->addr != base)
-			pg = NULL;
+		struct page *pg = NULL;
 		for (unsigned i = 0; i < NPAGES && !pg; i++)
 			if (u->pages[i].ok && u->pages[i].addr == base)
 				pg = &u->pages[i];
@@ -444,6 +443,18 @@ static bool stack_word(struct unwinder *u, uint64_t addr, uint64_t *result)
 	if (err == -ESRCH)
 		u->mem_err = err;
 	return err == 0;
+}
+
+/* The same, on the page of the last word first (a step reads near the
+ * last one): no search. */
+static inline bool stack_word(struct unwinder *u, uint64_t addr, uint64_t *result)
+{
+	const struct page *pg = u->last_page;
+	if (pg && pg->ok && addr - pg->addr <= PAGE - sizeof(*result)) {
+		memcpy(result, pg->p + (addr - pg->addr), sizeof(*result));
+		return true;
+	}
+	return stack_word_slow(u, addr, result);
 }
 
 static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
