@@ -235,6 +235,8 @@ struct unwinder {
 						 * callees, while no clear (sym_clears) */
 	size_t finl_cap;
 	uint64_t sym_clears;            /* the symbols dropped at MAX_SYMS (lookup) */
+	uint64_t *cst;                  /* mark_eval_calls: the shim frames' addresses */
+	size_t cst_cap;
 };
 
 bool unwind_available(const char **why)
@@ -594,6 +596,7 @@ void unwinder__free(struct unwinder *u)
 	free(u->frames);
 	free(u->xframes);
 	free(u->finl);
+	free(u->cst);
 	free(u->inl);
 	free(u->python_binary);
 	free(u);
@@ -1390,13 +1393,39 @@ static const struct sym *lookup(struct unwinder *u, uint64_t pc)
  * the shim frame of an eval-loop call (py_frame.cstack) is that call of the
  * eval loop, with or without a symbol: distributions strip the interpreter
  * and their compilers run a nameless clone of _PyEval_EvalFrameDefault. */
-static void mark_eval_calls(struct native_frame *f, const struct raw_stack *st,
+static void mark_eval_calls(struct unwinder *u, struct native_frame *f, const struct raw_stack *st,
 			    const struct py_thread *t)
 {
+	/* The shim frames' addresses, innermost first, rise as the native
+	 * frames' stack pointers do: when they are in order, each frame's
+	 * range is a binary search, not a pass over every Python frame. */
+	u->cst = xgrow(u->cst, &u->cst_cap, t->nframes ? t->nframes : 1, sizeof(*u->cst));
+	size_t nc = 0;
+	bool sorted = true;
+	for (size_t j = 0; j < t->nframes; j++)
+		if (t->frames[j].cstack) {
+			sorted = sorted && (!nc || u->cst[nc - 1] <= t->frames[j].cstack);
+			u->cst[nc++] = t->frames[j].cstack;
+		}
+	if (!nc)
+		return;
 	for (size_t k = 0; k + 1 < st->n; k++) {
 		uint64_t lo = st->sps[k], hi = st->sps[k + 1];
 		if (!lo || hi <= lo)
 			continue;
+		if (sorted) {
+			size_t a = 0, b = nc;           /* the first address >= lo */
+			while (a < b) {
+				size_t mid = a + (b - a) / 2;
+				if (u->cst[mid] < lo)
+					a = mid + 1;
+				else
+					b = mid;
+			}
+			if (a < nc && u->cst[a] < hi)
+				f[k].eval_call = true;
+			continue;
+		}
 		for (size_t j = 0; j < t->nframes; j++) {
 			uint64_t c = t->frames[j].cstack;
 			if (c >= lo && c < hi) {
@@ -1441,7 +1470,7 @@ int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged
 			u->frames[k].trampoline = st->tramps[k];
 			nx += e->ninl + 1;
 		}
-		mark_eval_calls(u->frames, st, t);
+		mark_eval_calls(u, u->frames, st, t);
 		/* Each frame after the functions inlined into it at that PC
 		 * (not into the eval loop and its wrappers: they stand for
 		 * Python frames). */
