@@ -14,7 +14,10 @@
  * registers of a thread are those of the already-paused thread
  * (ptrace_pause__regs), and stack memory is read through proc/mem.h, a whole
  * page at a time into a small page cache (an unwind step reads a few words
- * near the previous ones), valid for one pause.
+ * near the previous ones), valid for one pause. The pages a thread's last
+ * unwind used are wanted in the Python read's next memory cycle and taken
+ * from its copy (unwinder__unwind's cycle): a sample's Python and native
+ * stacks come in one process_vm_readv.
  *
  * A core file (unwinder__new_core): the modules are reported from the
  * core's mappings (as maps text, the files by their host paths), the
