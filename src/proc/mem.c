@@ -47,6 +47,7 @@ struct mem {
 	uint64_t syscalls;
 	uint64_t reads;         /* asked, however served */
 	bool in_cycle;
+	bool no_carry;          /* mem__carry(m, false): reads not fetched at the next cycle */
 	struct pf_range *pf;    /* this cycle's prefetched ranges */
 	size_t npf, pf_cap;
 	uint8_t *pf_buf;
@@ -254,7 +255,7 @@ static int raw_read(struct mem *m, uint64_t addr, void *buf, size_t len)
  * already holds it or the limits are reached. */
 static void remember(struct mem *m, uint64_t addr, size_t len)
 {
-	if (m->nnext >= PF_MAX_RANGES || m->next_bytes + len > PF_MAX_BYTES)
+	if (m->no_carry || m->nnext >= PF_MAX_RANGES || m->next_bytes + len > PF_MAX_BYTES)
 		return;
 	for (size_t i = m->nnext; i-- > 0;)
 		if (addr >= m->next[i].addr && addr + len <= m->next[i].addr + m->next[i].len)
@@ -289,7 +290,7 @@ static struct pf_range *pf_find(struct mem *m, uint64_t addr, size_t len)
 
 static void pf_use(struct mem *m, struct pf_range *r)
 {
-	if (r->used)
+	if (r->used || m->no_carry)
 		return;
 	r->used = true;
 	/* Prefetched ranges hold no duplicates: no need to search. */
@@ -343,6 +344,11 @@ static void coalesce(struct mem *m)
 		m->pf[out++] = *r;
 	}
 	m->npf = out;
+}
+
+void mem__carry(struct mem *m, bool on)
+{
+	m->no_carry = !on;
 }
 
 void mem__cycle_begin(struct mem *m)
@@ -413,8 +419,11 @@ const void *mem__borrow_last(struct mem *m, uint64_t addr, size_t len)
 
 void mem__want(struct mem *m, uint64_t addr, size_t len)
 {
+	bool no_carry = m->no_carry;    /* asked for: carried whatever mem__carry says */
+	m->no_carry = false;
 	if (len && addr + len > addr)
 		remember(m, addr, len);
+	m->no_carry = no_carry;
 }
 
 int mem__readv(struct mem *m, struct mem_iov *iov, size_t n)

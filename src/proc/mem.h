@@ -24,6 +24,7 @@
 #ifndef CSPY_MEM_H
 #define CSPY_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -87,6 +88,11 @@ int mem__read_i32(struct mem *m, uint64_t addr, int32_t *out);
  * fetched again by the next cycle as a mem__read's would be. Borrowed until
  * mem__cycle_end. */
 const void *mem__borrow(struct mem *m, uint64_t addr, size_t len);
+
+/* Carry (the default) or not: reads made while carrying is off are served
+ * as any, but are not fetched again at the next cycle's start (what the
+ * next read will take from its own caches, not from the target). */
+void mem__carry(struct mem *m, bool on);
 
 /* Start / end a cycle (see above). Cheap when nothing was read before. */
 void mem__cycle_begin(struct mem *m);

@@ -83,7 +83,7 @@
 #define CODE_MAX_AGE_NS 60000000000ull  /* ... and dropped after a minute unseen */
 /* A code object checked (its header read and compared with its entry) this
  * recently is not read again: see code_trusted. */
-#define CODE_TRUST_NS 1000000ull
+#define CODE_TRUST_NS 500000ull
 #define SCRATCH_KEEP 1024               /* frames the per-sample arrays keep room for */
 #define LINE_CACHE 1024                 /* (code, offset) -> line entries, a power of two */
 #define OP_CACHE 256                    /* leaf instruction -> opcode entries, a power of two */
@@ -97,8 +97,8 @@ struct code_entry {
 	size_t linetable_len;
 	int last_offset, last_line;     /* the last line lookup (frames stay put) */
 	uint64_t seen_ns;               /* the sample that last met it */
-	uint64_t checked_ns;            /* when its header was last read and matched */
-	uint8_t *hdr;                   /* that header (code_read_size bytes) */
+	uint64_t checked_ns;            /* when its header was last read and matched (0: never) */
+	uint64_t co_code;               /* <= 3.10: its bytecode object (leaf_instr) */
 	uint64_t code_len;              /* 3.11+: bytes of its bytecode (0: unknown) */
 	bool used;
 };
@@ -207,6 +207,7 @@ struct pyproc {
 	struct line_slot *lines;        /* LINE_CACHE, direct-mapped; at the first lookup */
 	struct op_slot *ops;            /* OP_CACHE, direct-mapped; at the first lookup */
 	uint64_t resolve_ns;            /* when resolve_frames last ran */
+	unsigned flags;                 /* the current pyproc__sample's (PYSAMPLE_*) */
 	uint32_t *r_uniq;               /* resolve_frames' scratch, kept */
 	uint8_t *r_hdrs;
 	struct mem_iov *r_iov;
@@ -261,7 +262,6 @@ static void code_entry_clear(struct code_entry *e)
 	free(e->pub.qualname);
 	free(e->pub.filename);
 	free(e->linetable);
-	free(e->hdr);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -346,13 +346,10 @@ static struct code_entry *code_checked(struct pyproc *p, struct code_entry *e, c
 				       uint64_t now)
 {
 	const struct py_layout *L = &p->L;
-	size_t hsz = (size_t)L->code_read_size;
-	if (!e->hdr)
-		e->hdr = xmalloc(hsz);
-	memcpy(e->hdr, hdr, hsz);
 	e->checked_ns = now;
+	e->co_code = L->co_code >= 0 && L->co_code + 8 <= L->code_read_size ? rd_u64(hdr, L->co_code) : 0;
 	e->code_len = 0;
-	if (L->family != PY_FAMILY_FRAMEOBJ && L->ob_size >= 0 && (size_t)L->ob_size + 8 <= hsz) {
+	if (L->family != PY_FAMILY_FRAMEOBJ && L->ob_size >= 0 && L->ob_size + 8 <= L->code_read_size) {
 		int64_t units = (int64_t)rd_u64(hdr, L->ob_size);
 		if (units > 0 && units < (1 << 26))
 			e->code_len = (uint64_t)units * 2;
@@ -1237,7 +1234,8 @@ static int code_line(struct pyproc *p, struct code_entry *e, int offset)
 }
 
 /* The distinct code objects of p->raw whose entries were checked less than
- * code_trust_ns ago (ent[k], their headers copied to hdrs; NULL: read it):
+ * code_trust_ns ago (ent[k], what is read of their headers put in hdrs;
+ * NULL: read it):
  * at high rates this saves the read of a page per code object (most of a
  * sample's pages). What a trusted entry can miss is a code object freed and
  * another made at its address within the window (a loop of compile and
@@ -1254,7 +1252,7 @@ static void code_trusted(struct pyproc *p, const uint32_t *uniq, struct code_ent
 		if (!p->code_trust_ns || !p->ucode[k])
 			continue;
 		struct code_entry *e = &p->codes[code_slot(p, p->ucode[k])];
-		if (e->used && e->hdr && now - e->checked_ns < p->code_trust_ns)
+		if (e->used && e->checked_ns && now - e->checked_ns < p->code_trust_ns)
 			ent[k] = e;
 	}
 	if (L->family != PY_FAMILY_FRAMEOBJ) {
@@ -1273,7 +1271,12 @@ static void code_trusted(struct pyproc *p, const uint32_t *uniq, struct code_ent
 	for (size_t k = 0; k < nu; k++) {
 		if (!ent[k])
 			continue;
-		memcpy(hdrs + k * hsz, ent[k]->hdr, hsz);
+		/* What resolve_frames reads of a header: the bytecode object
+		 * (leaf_instr, <= 3.10); a thread-local copy's array is never
+		 * read for a trusted one. */
+		memset(hdrs + k * hsz, 0, hsz);
+		if (L->co_code >= 0 && L->co_code + 8 <= L->code_read_size)
+			memcpy(hdrs + k * hsz + L->co_code, &ent[k]->co_code, 8);
 		ent[k]->seen_ns = p->now_ns;
 		p->code_trusted++;
 	}
@@ -1295,7 +1298,9 @@ static int leaf_opcode(struct pyproc *p, const struct py_thread *t, uint8_t *op)
 		*op = sl->op;
 		return 0;
 	}
+	mem__carry(p->mem, !(p->flags & PYSAMPLE_PREWARM));
 	int err = mem__read(p->mem, instr, op, 1);
+	mem__carry(p->mem, true);
 	if (!err)
 		*sl = (struct op_slot){ .uid = uid, .instr = instr, .ns = p->resolve_ns, .op = *op };
 	return err;
@@ -1335,7 +1340,10 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 		iov[nmiss] = (struct mem_iov){ .addr = p->ucode[k], .buf = hdrs + k * hsz, .len = hsz };
 		miss[nmiss++] = (uint32_t)k;
 	}
+	/* A read the pause's follows (prewarm): that one trusts these. */
+	mem__carry(p->mem, !(p->flags & PYSAMPLE_PREWARM));
 	int r = nmiss ? mem__readv(p->mem, iov, nmiss) : 0;
+	mem__carry(p->mem, true);
 	if (r < 0)
 		goto out;
 	p->code_reads += nmiss;
@@ -2204,6 +2212,7 @@ static void scratch_trim(struct pyproc *p, struct py_sample *s)
 int pyproc__sample(struct pyproc *p, const struct py_view *v, struct py_sample *s, unsigned flags)
 {
 	s->n = 0;
+	p->flags = flags;
 	p->now_ns = clock_coarse_ns();  /* ages of a second and more: a tick's precision */
 	if (p->now_ns - p->swept_ns >= CODE_SWEEP_NS) {
 		code_cache_sweep(p);

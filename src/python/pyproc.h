@@ -143,6 +143,9 @@ enum {
 	PYSAMPLE_GC = 64,       /* fill in_gc: when a collection runs, the thread running it
 				 * (the GIL holder; without a GIL the only attached thread) */
 	PYSAMPLE_OPCODE = 128,  /* fill opcode (one byte more per thread read) */
+	PYSAMPLE_PREWARM = 256, /* the same read follows at once (a pause's): the code
+				 * objects it checks, which that one takes from the cache
+				 * (pyproc__set_code_trust), are not fetched again with it */
 };
 
 /* Attach to pid (no pause, no ptrace): detect Python, build the layout.

@@ -183,7 +183,7 @@ static void prewarm(const struct snap_target *t, const struct snap_req *r, bool 
 	uint64_t now = clock_now_ns();
 	if (r->prewarm && now - s->paused_at_ns > PREWARM_NS) {
 		struct py_view v = { .tasks = t->tasks, .states = states };
-		(void)pyproc__sample(t->pp, &v, &s->sample, flags);
+		(void)pyproc__sample(t->pp, &v, &s->sample, flags | PYSAMPLE_PREWARM);
 		if (r->native && t->uw)         /* that cycle dropped them: unused */
 			unwinder__want_stacks(t->uw, pyproc__mem(t->pp));
 	}

@@ -187,7 +187,10 @@ def check_running_stacks(interp, o, doc, named=None, join_min=JOIN_MIN):
                 bad += n
                 example = example or fr
         if good + bad == 0:
-            p.append('no sample of %s' % burn)
+            # what the samples were instead (a failure seen once under load)
+            top = sorted(stacks(doc), key=lambda x: -x[1])[:4]
+            p.append('no sample of %s; the hottest stacks (leaf last): %s'
+                     % (burn, ['%d x %s' % (n, [f[0] for f in fr][-6:]) for fr, n in top]))
         elif good < join_min * (good + bad):
             p.append('%s: %d of %d samples under <task %s> under <task main> as expected '
                      '(want at least %.0f %%); expected [<task main>, main:%s, <task %s>, %s:%s, '

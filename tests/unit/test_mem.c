@@ -2,7 +2,8 @@
  *
  * Unit tests for proc/mem's cycles (the prefetch a sampler relies on): on a
  * snapshot reader, data read in a cycle comes from the moment the cycle
- * began, ranges unused for a cycle are no longer prefetched, reads inside a
+ * began, ranges unused for a cycle (or read while not carrying, mem__carry)
+ * are no longer prefetched, reads inside a
  * larger prefetched range are served from it, and unreadable ranges stay
  * errors, and ranges on the same or adjacent pages are merged. On a live
  * process (a forked child of this test, whose memory layout is ours), a
@@ -69,6 +70,44 @@ static void test_cycle_sees_its_start(void)
 	put_u64(m, 0x91010, 200);
 	CHECK(get_u64(m, 0x1000, &err) == 100 && err == 0);
 	CHECK(get_u64(m, 0x91010, &err) == 20 && err == 0);
+	mem__cycle_end(m);
+	mem__free(m);
+}
+
+/* mem__carry(m, false): what is read then (a miss, or served from the
+ * prefetch) is not fetched at the next cycle's start; the rest is. */
+static void test_carry(void)
+{
+	struct mem *m = mem__new_snapshot();
+	put_u64(m, 0x1000, 1);
+	put_u64(m, 0x91010, 2);
+	int err;
+	mem__cycle_begin(m);
+	CHECK(get_u64(m, 0x1000, &err) == 1 && err == 0);
+	mem__carry(m, false);
+	CHECK(get_u64(m, 0x91010, &err) == 2 && err == 0);
+	mem__carry(m, true);
+	mem__cycle_end(m);
+
+	mem__cycle_begin(m);
+	put_u64(m, 0x1000, 10);
+	put_u64(m, 0x91010, 20);
+	CHECK(get_u64(m, 0x1000, &err) == 1 && err == 0);      /* prefetched */
+	CHECK(get_u64(m, 0x91010, &err) == 20 && err == 0);    /* not: read now */
+	mem__cycle_end(m);
+
+	/* Served from the prefetch while not carrying: not fetched again. */
+	mem__cycle_begin(m);
+	mem__carry(m, false);
+	CHECK(get_u64(m, 0x1000, &err) == 10 && err == 0);
+	mem__carry(m, true);
+	CHECK(get_u64(m, 0x91010, &err) == 20 && err == 0);
+	mem__cycle_end(m);
+	mem__cycle_begin(m);
+	put_u64(m, 0x1000, 100);
+	put_u64(m, 0x91010, 200);
+	CHECK(get_u64(m, 0x1000, &err) == 100 && err == 0);    /* read now */
+	CHECK(get_u64(m, 0x91010, &err) == 20 && err == 0);    /* prefetched */
 	mem__cycle_end(m);
 	mem__free(m);
 }
@@ -265,6 +304,7 @@ int main(void)
 {
 	TEST_RUN(test_cycle_sees_its_start);
 	TEST_RUN(test_want_and_borrow_last);
+	TEST_RUN(test_carry);
 	TEST_RUN(test_inside_larger_range_and_readv);
 	TEST_RUN(test_live_one_syscall);
 	return TEST_REPORT();
