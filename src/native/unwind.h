@@ -23,11 +23,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct unwinder;
 struct ptrace_pause;
 struct py_sample;
+struct mem;
 struct merged_sample;
 
 #define UNWIND_MAX_DEPTH 1024
@@ -50,9 +52,20 @@ void unwinder__free(struct unwinder *u);
 /* Inside the pause in which s was read: unwind every thread of s (program
  * counters only; the registers come from the pause). Returns 0, or -ESRCH
  * when the process is gone; a thread that cannot be unwound keeps its error
- * for unwinder__merge(). */
+ * for unwinder__merge(). cycle (may be NULL): the reader of s's read
+ * (pyproc__mem), whose memory cycle ended in this same pause: the stack
+ * pages each thread's last unwind used are wanted in its next cycle
+ * (mem__want) and taken from that cycle's copy (mem__borrow_last), so that
+ * a sample reads its Python and its native stacks in one process_vm_readv. */
 int unwinder__unwind(struct unwinder *u, const struct ptrace_pause *pause,
-		     const struct py_sample *s);
+		     const struct py_sample *s, struct mem *cycle);
+/* After a cycle of cycle's that was no pause's (a read before the pause):
+ * want the last unwind's stack pages in the next cycle again (a cycle
+ * carries only the ranges it used). */
+void unwinder__want_stacks(struct unwinder *u, struct mem *cycle);
+/* process_vm_readv calls made by the unwinder's own reader so far (stack
+ * pages not in the Python read's copy, the words of perf trampolines). */
+uint64_t unwinder__syscalls(const struct unwinder *u);
 /* After the pause (the target runs again): symbolize the stacks of the last
  * unwinder__unwind() and merge each with its thread of the same s into
  * out->threads[i] (out is reset and reused). A thread that could not be

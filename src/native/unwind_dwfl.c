@@ -14,7 +14,10 @@
  * registers of a thread are those of the already-paused thread
  * (ptrace_pause__regs), and stack memory is read through proc/mem.h, a whole
  * page at a time into a small page cache (an unwind step reads a few words
- * near the previous ones), valid for one pause.
+ * near the previous ones), valid for one pause. The pages a thread's last
+ * unwind used are wanted in the Python read's next memory cycle and taken
+ * from its copy (unwinder__unwind's cycle): a sample's Python and native
+ * stacks come in one process_vm_readv.
  *
  * A core file (unwinder__new_core): the modules are reported from the
  * core's mappings (as maps text, the files by their host paths), the
@@ -100,6 +103,7 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *st
 struct page {
 	uint64_t addr;
 	bool ok;
+	const uint8_t *p;       /* data, or the page in the Python read's copy (borrowed) */
 	uint8_t data[PAGE];
 };
 
@@ -111,7 +115,18 @@ struct raw_stack {
 	int err;
 	enum native_fail fail;  /* why, when err */
 	unsigned span;          /* stack pages the last unwind read from its SP's page on */
+	uint64_t sp_page;       /* ... and that page (0: none) */
 };
+
+/* Room for one more frame in st (one test in the steady state). */
+static inline void stack_room(struct raw_stack *st)
+{
+	if (st->n + 1 > st->cap || st->n + 1 > st->sps_cap || st->n + 1 > st->tramps_cap) {
+		st->pcs = xgrow(st->pcs, &st->cap, st->n + 1, sizeof(*st->pcs));
+		st->sps = xgrow(st->sps, &st->sps_cap, st->n + 1, sizeof(*st->sps));
+		st->tramps = xgrow(st->tramps, &st->tramps_cap, st->n + 1, sizeof(*st->tramps));
+	}
+}
 
 struct sym {
 	uint64_t pc;
@@ -129,6 +144,8 @@ struct unwind_rule {
 	bool simple;            /* false: leave this stack to libdwfl */
 	bool outside;           /* in no module, or in code of no file (see frame_cb) */
 	uint8_t cfa_reg, ra;    /* CFA = regs[cfa_reg] + cfa_off; return address column */
+	uint8_t nregs;          /* the registers not undefined: reg[0..nregs) */
+	uint8_t reg[RULE_REGS];
 	uint8_t kind[RULE_REGS];
 	int32_t cfa_off;
 	int32_t off[RULE_REGS]; /* CFA + off: where it is saved (AT_CFA), its value (VAL_CFA) */
@@ -178,8 +195,11 @@ struct unwinder {
 	struct arch_regs resume_regs;
 	int mem_err;
 	struct page pages[NPAGES];
+	struct page *last_page;         /* the page the last stack word came from, or NULL */
 	unsigned next_page;
 	uint64_t touched_hi;            /* the highest page cb_memory_read served this unwind */
+	struct mem *cycle;              /* the Python read's reader, whose ended cycle (this
+					 * pause's) holds the stack pages wanted last time */
 
 	int rules_mode;                 /* RULES_*: CSPY_UNWIND_RULES */
 	struct unwind_rule *rules;      /* RULE_SLOTS, made on first use */
@@ -214,6 +234,12 @@ struct unwinder {
 	size_t frames_cap;
 	struct native_frame *xframes;   /* ... with their inlined callees */
 	size_t xframes_cap;
+	struct { uint32_t inl, ninl; } *finl;   /* unwinder__merge: each frame's inlined
+						 * callees, while no clear (sym_clears) */
+	size_t finl_cap;
+	uint64_t sym_clears;            /* the symbols dropped at MAX_SYMS (lookup) */
+	uint64_t *cst;                  /* mark_eval_calls: the shim frames' addresses */
+	size_t cst_cap;
 };
 
 bool unwind_available(const char **why)
@@ -389,7 +415,8 @@ static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 }
 
 /* One word of the target's stack, through the pause's page cache. */
-static bool stack_word(struct unwinder *u, uint64_t addr, uint64_t *result)
+static __attribute__((noinline)) bool stack_word_slow(struct unwinder *u, uint64_t addr,
+							      uint64_t *result)
 {
 	uint64_t base = addr & ~(uint64_t)(PAGE - 1);
 	if (addr - base + sizeof(*result) <= PAGE) {
@@ -397,20 +424,23 @@ static bool stack_word(struct unwinder *u, uint64_t addr, uint64_t *result)
 		for (unsigned i = 0; i < NPAGES && !pg; i++)
 			if (u->pages[i].ok && u->pages[i].addr == base)
 				pg = &u->pages[i];
-		if (base > u->touched_hi)
-			u->touched_hi = base;
 		if (!pg) {
 			struct page *slot = &u->pages[u->next_page++ % NPAGES];
 			int err = mem__read(u->mem, base, slot->data, PAGE);
 			slot->addr = base;
 			slot->ok = err == 0;
+			slot->p = slot->data;
 			if (err == -ESRCH)
 				u->mem_err = err;
 			if (!err)
 				pg = slot;
 		}
 		if (pg) {
-			memcpy(result, pg->data + (addr - base), sizeof(*result));
+			/* only pages that could be read count towards the span */
+			if (base > u->touched_hi)
+				u->touched_hi = base;
+			u->last_page = pg;
+			memcpy(result, pg->p + (addr - base), sizeof(*result));
 			return true;
 		}
 	}
@@ -418,6 +448,18 @@ static bool stack_word(struct unwinder *u, uint64_t addr, uint64_t *result)
 	if (err == -ESRCH)
 		u->mem_err = err;
 	return err == 0;
+}
+
+/* The same, on the page of the last word first (a step reads near the
+ * last one): no search. */
+static inline bool stack_word(struct unwinder *u, uint64_t addr, uint64_t *result)
+{
+	const struct page *pg = u->last_page;
+	if (pg && pg->ok && addr - pg->addr <= PAGE - sizeof(*result)) {
+		memcpy(result, pg->p + (addr - pg->addr), sizeof(*result));
+		return true;
+	}
+	return stack_word_slow(u, addr, result);
 }
 
 static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
@@ -556,6 +598,8 @@ void unwinder__free(struct unwinder *u)
 	hashmap__fini(&u->str_index);
 	free(u->frames);
 	free(u->xframes);
+	free(u->finl);
+	free(u->cst);
 	free(u->inl);
 	free(u->python_binary);
 	free(u);
@@ -610,9 +654,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	Dwarf_Word sp;
 	if (dwfl_frame_reg(state, arch_info.dwarf_sp, &sp) != 0)
 		sp = 0;
-	st->pcs = xgrow(st->pcs, &st->cap, st->n + 1, sizeof(*st->pcs));
-	st->sps = xgrow(st->sps, &st->sps_cap, st->n + 1, sizeof(*st->sps));
-	st->tramps = xgrow(st->tramps, &st->tramps_cap, st->n + 1, sizeof(*st->tramps));
+	stack_room(st);
 	st->sps[st->n] = sp;
 	st->tramps[st->n] = false;
 	st->pcs[st->n++] = at;
@@ -646,25 +688,53 @@ static bool trampoline_step(struct unwinder *u, bool leaf)
 	return true;
 }
 
-/* The stack pages the thread's last unwind read from its SP's page on,
- * read now in one call (the unwind would read them one page per call). */
+/* The stack pages a thread's last unwind read from its SP's page on
+ * (st->span, at most NPAGES / 2 of them). */
+static unsigned prefetch_span(const struct raw_stack *st)
+{
+	return st->span < NPAGES / 2 ? st->span : NPAGES / 2;
+}
+
+/* Have the Python read's next cycle (u->cycle) fetch the stack pages of
+ * st's last unwind in its batch: the next pause's unwind finds them in that
+ * copy (mem__borrow_last), and a sample makes one process_vm_readv. */
+static void want_stack(struct unwinder *u, const struct raw_stack *st)
+{
+	if (!u->cycle || !st->sp_page)
+		return;
+	for (unsigned i = 0, n = prefetch_span(st); i < n; i++)
+		mem__want(u->cycle, st->sp_page + (uint64_t)i * PAGE, PAGE);
+}
+
+/* The stack pages the thread's last unwind read from its SP's page on:
+ * from the Python read's copy of this pause when it holds them (wanted by
+ * the last unwind), the others read now in one call (the unwind would read
+ * them one page per call). */
 static uint64_t prefetch_stack(struct unwinder *u, pid_t tid, const struct raw_stack *st)
 {
 	struct arch_regs regs;
 	if (!u->pause || ptrace_pause__regs(u->pause, tid, &regs) != 0)
 		return 0;
 	uint64_t base = regs.dwarf[arch_info.dwarf_sp] & ~(uint64_t)(PAGE - 1);
-	unsigned n = st->span < NPAGES / 2 ? st->span : NPAGES / 2;
+	unsigned n = prefetch_span(st), nmiss = 0;
 	struct mem_iov iov[NPAGES / 2];
 	struct page *slot[NPAGES / 2];
 	for (unsigned i = 0; i < n; i++) {
-		slot[i] = &u->pages[u->next_page++ % NPAGES];
-		iov[i] = (struct mem_iov){ .addr = base + (uint64_t)i * PAGE, .buf = slot[i]->data, .len = PAGE };
+		struct page *pg = &u->pages[u->next_page++ % NPAGES];
+		uint64_t addr = base + (uint64_t)i * PAGE;
+		const uint8_t *p = u->cycle ? mem__borrow_last(u->cycle, addr, PAGE) : NULL;
+		pg->addr = addr;
+		pg->ok = p != NULL;
+		pg->p = p;
+		if (!p) {
+			slot[nmiss] = pg;
+			iov[nmiss++] = (struct mem_iov){ .addr = addr, .buf = pg->data, .len = PAGE };
+		}
 	}
-	if (n && mem__readv(u->mem, iov, n) >= 0)
-		for (unsigned i = 0; i < n; i++) {
-			slot[i]->addr = iov[i].addr;
+	if (nmiss && mem__readv(u->mem, iov, nmiss) >= 0)
+		for (unsigned i = 0; i < nmiss; i++) {
 			slot[i]->ok = iov[i].err == 0;
+			slot[i]->p = slot[i]->data;
 		}
 	return base;
 }
@@ -742,6 +812,9 @@ static void rule_make(struct unwinder *u, uint64_t at, struct unwind_rule *ru)
 		ru->kind[r] = val ? RULE_VAL_CFA : RULE_AT_CFA;
 		ru->off[r] = (int32_t)off;
 	}
+	for (unsigned r = 0; r < arch_info.dwarf_nregs; r++)
+		if (ru->kind[r] != RULE_UNDEF)
+			ru->reg[ru->nregs++] = (uint8_t)r;
 	ru->simple = true;
 out:
 	free(fr);
@@ -782,9 +855,7 @@ static int rules_unwind(struct unwinder *u, pid_t tid, struct raw_stack *st)
 			return -1;
 		uint64_t at = first && !resumed ? pc : pc - 1;
 		const struct unwind_rule *ru = rule_get(u, at);
-		st->pcs = xgrow(st->pcs, &st->cap, st->n + 1, sizeof(*st->pcs));
-		st->sps = xgrow(st->sps, &st->sps_cap, st->n + 1, sizeof(*st->sps));
-		st->tramps = xgrow(st->tramps, &st->tramps_cap, st->n + 1, sizeof(*st->tramps));
+		stack_room(st);
 		if (ru->outside) {
 			/* a perf trampoline, or the end of libdwfl's walk */
 			memset(&u->outside_regs, 0, sizeof(u->outside_regs));
@@ -808,7 +879,8 @@ static int rules_unwind(struct unwinder *u, pid_t tid, struct raw_stack *st)
 			return -1;
 		uint64_t cfa = val[ru->cfa_reg] + (uint64_t)(int64_t)ru->cfa_off;
 		uint64_t nset = 0;
-		for (unsigned i = 0; i < nregs; i++) {
+		for (unsigned k = 0; k < ru->nregs; k++) {
+			unsigned i = ru->reg[k];
 			uint64_t a = cfa + (uint64_t)(int64_t)ru->off[i];
 			switch (ru->kind[i]) {
 			case RULE_SAME:
@@ -917,6 +989,8 @@ done:
 	u->tid = 0;
 	st->span = sp_page && u->touched_hi >= sp_page && u->touched_hi - sp_page < 64 * PAGE
 		? (unsigned)((u->touched_hi - sp_page) / PAGE) + 1 : 0;
+	st->sp_page = st->span ? sp_page : 0;
+	want_stack(u, st);
 	if (u->mem_err)
 		return u->mem_err;
 	/* libdwfl may end a complete backtrace with an error: frames count. */
@@ -928,12 +1002,27 @@ done:
 	return 0;
 }
 
-int unwinder__unwind(struct unwinder *u, const struct ptrace_pause *pause, const struct py_sample *s)
+uint64_t unwinder__syscalls(const struct unwinder *u)
+{
+	return u->core ? 0 : mem__syscalls(u->mem);
+}
+
+void unwinder__want_stacks(struct unwinder *u, struct mem *cycle)
+{
+	u->cycle = cycle;
+	for (size_t i = 0; i < u->nstacks; i++)
+		want_stack(u, &u->stacks[i]);
+}
+
+int unwinder__unwind(struct unwinder *u, const struct ptrace_pause *pause, const struct py_sample *s,
+		     struct mem *cycle)
 {
 	u->pause = pause;
+	u->cycle = u->core ? NULL : cycle;
 	u->mem_err = 0;
 	for (unsigned i = 0; i < NPAGES; i++)
 		u->pages[i].ok = false;
+	u->last_page = NULL;
 	if (s->n > u->stacks_cap) {
 		size_t old = u->stacks_cap;
 		u->stacks = xgrow(u->stacks, &u->stacks_cap, s->n, sizeof(*u->stacks));
@@ -1272,6 +1361,7 @@ static const struct sym *lookup(struct unwinder *u, uint64_t pc)
 	if (u->nsyms >= MAX_SYMS) {
 		hashmap__clear(&u->sym_index);
 		u->nsyms = u->ninl = 0;
+		u->sym_clears++;
 	}
 	for (unsigned i = 0; i < u->nevals; i++)
 		if (pc >= u->evals[i].lo && pc < u->evals[i].hi)
@@ -1306,13 +1396,39 @@ static const struct sym *lookup(struct unwinder *u, uint64_t pc)
  * the shim frame of an eval-loop call (py_frame.cstack) is that call of the
  * eval loop, with or without a symbol: distributions strip the interpreter
  * and their compilers run a nameless clone of _PyEval_EvalFrameDefault. */
-static void mark_eval_calls(struct native_frame *f, const struct raw_stack *st,
+static void mark_eval_calls(struct unwinder *u, struct native_frame *f, const struct raw_stack *st,
 			    const struct py_thread *t)
 {
+	/* The shim frames' addresses, innermost first, rise as the native
+	 * frames' stack pointers do: when they are in order, each frame's
+	 * range is a binary search, not a pass over every Python frame. */
+	u->cst = xgrow(u->cst, &u->cst_cap, t->nframes ? t->nframes : 1, sizeof(*u->cst));
+	size_t nc = 0;
+	bool sorted = true;
+	for (size_t j = 0; j < t->nframes; j++)
+		if (t->frames[j].cstack) {
+			sorted = sorted && (!nc || u->cst[nc - 1] <= t->frames[j].cstack);
+			u->cst[nc++] = t->frames[j].cstack;
+		}
+	if (!nc)
+		return;
 	for (size_t k = 0; k + 1 < st->n; k++) {
 		uint64_t lo = st->sps[k], hi = st->sps[k + 1];
 		if (!lo || hi <= lo)
 			continue;
+		if (sorted) {
+			size_t a = 0, b = nc;           /* the first address >= lo */
+			while (a < b) {
+				size_t mid = a + (b - a) / 2;
+				if (u->cst[mid] < lo)
+					a = mid + 1;
+				else
+					b = mid;
+			}
+			if (a < nc && u->cst[a] < hi)
+				f[k].eval_call = true;
+			continue;
+		}
 		for (size_t j = 0; j < t->nframes; j++) {
 			uint64_t c = t->frames[j].cstack;
 			if (c >= lo && c < hi) {
@@ -1346,25 +1462,34 @@ int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged
 		const struct raw_stack *st = &u->stacks[i];
 		u->frames = xgrow(u->frames, &u->frames_cap, st->n ? st->n : 1, sizeof(*u->frames));
 		size_t nx = 0;
+		u->finl = xgrow(u->finl, &u->finl_cap, st->n ? st->n : 1, sizeof(*u->finl));
+		uint64_t clears = u->sym_clears;
 		for (size_t k = 0; k < st->n; k++) {
 			const struct sym *e = lookup(u, st->pcs[k]);
+			u->finl[k].inl = e->inl;
+			u->finl[k].ninl = e->ninl;
 			u->frames[k] = e->f;
 			u->frames[k].pc = st->pcs[k];   /* an eval-loop range's symbol has its first */
 			u->frames[k].trampoline = st->tramps[k];
 			nx += e->ninl + 1;
 		}
-		mark_eval_calls(u->frames, st, t);
+		mark_eval_calls(u, u->frames, st, t);
 		/* Each frame after the functions inlined into it at that PC
 		 * (not into the eval loop and its wrappers: they stand for
 		 * Python frames). */
 		u->xframes = xgrow(u->xframes, &u->xframes_cap, nx ? nx : 1, sizeof(*u->xframes));
 		nx = 0;
+		bool again = u->sym_clears != clears;  /* then symbolized anew */
 		for (size_t k = 0; k < st->n; k++) {
-			const struct sym *e = lookup(u, st->pcs[k]);
+			if (again) {
+				const struct sym *e = lookup(u, st->pcs[k]);
+				u->finl[k].inl = e->inl;
+				u->finl[k].ninl = e->ninl;
+			}
 			enum native_role role = merge_classify(&u->frames[k]);
 			if (role != NATIVE_EVAL && role != NATIVE_EVAL_WRAPPER)
-				for (uint32_t j = 0; j < e->ninl; j++)
-					u->xframes[nx++] = u->inl[e->inl + j];
+				for (uint32_t j = 0; j < u->finl[k].ninl; j++)
+					u->xframes[nx++] = u->inl[u->finl[k].inl + j];
 			u->xframes[nx++] = u->frames[k];
 		}
 		m->frames = xgrow(m->frames, &m->cap, nx + t->nframes + 1, sizeof(*m->frames));
@@ -1377,6 +1502,6 @@ int unwinder__merge(struct unwinder *u, const struct py_sample *s, struct merged
 
 int unwinder__unwind_core(struct unwinder *u, const struct py_sample *s, struct merged_sample *out)
 {
-	int err = unwinder__unwind(u, NULL, s);
+	int err = unwinder__unwind(u, NULL, s, NULL);
 	return err ? err : unwinder__merge(u, s, out);
 }

@@ -36,12 +36,25 @@ void unwinder__free(struct unwinder *u)
 }
 
 int unwinder__unwind(struct unwinder *u, const struct ptrace_pause *pause,
-		     const struct py_sample *s)
+		     const struct py_sample *s, struct mem *cycle)
 {
 	(void)u;
 	(void)pause;
 	(void)s;
+	(void)cycle;
 	return -ENOTSUP;
+}
+
+void unwinder__want_stacks(struct unwinder *u, struct mem *cycle)
+{
+	(void)u;
+	(void)cycle;
+}
+
+uint64_t unwinder__syscalls(const struct unwinder *u)
+{
+	(void)u;
+	return 0;
 }
 
 int unwinder__new_core(struct core *core, const char *python_binary, struct unwinder **out)

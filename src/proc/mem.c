@@ -398,10 +398,32 @@ void mem__cycle_begin(struct mem *m)
 	}
 }
 
+/* The copy stays (pf, npf, pf_buf) for mem__borrow_last until the next
+ * cycle begins. */
 void mem__cycle_end(struct mem *m)
 {
 	m->in_cycle = false;
-	m->npf = 0;
+}
+
+const void *mem__borrow_last(struct mem *m, uint64_t addr, size_t len)
+{
+	if (m->in_cycle || !len)
+		return NULL;
+	struct pf_range *r = pf_find(m, addr, len);
+	if (!r)
+		return NULL;
+	m->reads++;
+	pf_use(m, r);
+	return m->pf_buf + r->off + (addr - r->addr);
+}
+
+void mem__want(struct mem *m, uint64_t addr, size_t len)
+{
+	bool no_carry = m->no_carry;    /* asked for: carried whatever mem__carry says */
+	m->no_carry = false;
+	if (len && addr + len > addr)
+		remember(m, addr, len);
+	m->no_carry = no_carry;
 }
 
 int mem__readv(struct mem *m, struct mem_iov *iov, size_t n)

@@ -98,6 +98,17 @@ void mem__carry(struct mem *m, bool on);
 void mem__cycle_begin(struct mem *m);
 void mem__cycle_end(struct mem *m);
 
+/* After mem__cycle_end and until the next mem__cycle_begin: as mem__borrow,
+ * from the ended cycle's copy (taken at its start). For a reader of the
+ * same moment that reads after the cycle: the native unwinder's stack
+ * pages, in the pause the cycle ran in. NULL inside a cycle, or when the
+ * copy does not hold all of [addr, addr+len). */
+const void *mem__borrow_last(struct mem *m, uint64_t addr, size_t len);
+/* Have the next cycle fetch [addr, addr+len) in its one batch, as if the
+ * current (or the last) cycle had read it: a range another reader needs
+ * then (the stack pages the last unwind used). */
+void mem__want(struct mem *m, uint64_t addr, size_t len);
+
 /* Number of read syscalls issued so far (for benchmarks and tests). */
 uint64_t mem__syscalls(const struct mem *m);
 /* Number of reads asked so far: each mem__read and each range of a

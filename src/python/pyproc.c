@@ -829,6 +829,11 @@ void pyproc__close(struct pyproc *p)
 	free(p);
 }
 
+struct mem *pyproc__mem(const struct pyproc *p)
+{
+	return p->mem;
+}
+
 const struct pyproc_info *pyproc__info(const struct pyproc *p)
 {
 	return &p->info;

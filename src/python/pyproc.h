@@ -185,6 +185,9 @@ struct pyproc *pyproc__new_mem(struct mem *mem, pid_t pid, const struct py_targe
 int pyproc__validate(struct pyproc *p, char *why, size_t whylen);
 
 const struct pyproc_info *pyproc__info(const struct pyproc *p);
+/* The reader of p's memory: each pyproc__sample is one of its cycles
+ * (proc/mem.h), which --native's stack pages join (unwinder__unwind). */
+struct mem *pyproc__mem(const struct pyproc *p);
 const struct pyctx *pyproc__ctx(const struct pyproc *p);
 
 /* What the caller knows of the target's OS threads at one read; owned by

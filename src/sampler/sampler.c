@@ -64,6 +64,7 @@
 #include "agg/stack.h"
 #include "agg/taskjoin.h"
 #include "native/merge.h"
+#include "native/unwind.h"
 #include "proc/perm.h"
 #include "proc/threadstate.h"
 #include "python/pyasync.h"
@@ -801,6 +802,7 @@ static void update_status(struct sampler *s, uint64_t now)
 	for (size_t i = 0; i < targets__n(s->ts); i++) {
 		const struct target *t = targets__at(s->ts, i);
 		reads += pyproc__syscalls(t->snap.pp);
+		reads += t->snap.uw ? unwinder__syscalls(t->snap.uw) : 0;     /* --native's stack pages */
 		state_reads += t->snap.tasks ? threadstate__reads(t->snap.tasks) : 0;
 		proofs += t->snap.tasks ? threadstate__proofs(t->snap.tasks) : 0;
 		gil_skips += t->snap.tasks ? threadstate__gil_skips(t->snap.tasks) : 0;

@@ -136,7 +136,7 @@ static int read_in(const struct snap_target *t, const struct snap_req *r, const 
 	if (!err && r->after_read)
 		r->after_read(r->after_read_arg, &s->sample);
 	if (!err && r->native && t->uw && v->pause)
-		err = unwinder__unwind(t->uw, v->pause, &s->sample);
+		err = unwinder__unwind(t->uw, v->pause, &s->sample, pyproc__mem(t->pp));
 	if (!err && r->locals)
 		read_locals(t, r, s);
 	return err;
@@ -192,6 +192,8 @@ static void prewarm(const struct snap_target *t, const struct snap_req *r, bool 
 		} else {
 			struct py_view v = { .tasks = t->tasks, .states = states };
 			(void)pyproc__sample(t->pp, &v, &s->sample, flags | PYSAMPLE_PREWARM);
+			if (r->native && t->uw)         /* that cycle dropped them: unused */
+				unwinder__want_stacks(t->uw, pyproc__mem(t->pp));
 		}
 	}
 	s->paused_at_ns = now;

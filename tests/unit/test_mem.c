@@ -9,7 +9,8 @@
  * process (a forked child of this test, whose memory layout is ours), a
  * steady cycle costs one process_vm_readv whatever the number of ranges,
  * and returns the child's current bytes; a sibling reader (mem__new_sibling)
- * keeps cycles of its own.
+ * keeps cycles of its own; a range wanted for the next cycle (mem__want)
+ * joins its batch and stays readable after it (mem__borrow_last).
  */
 #include <errno.h>
 #include <signal.h>
@@ -146,6 +147,62 @@ static void test_inside_larger_range_and_readv(void)
 	mem__free(m);
 }
 
+/* A range another reader needs after the cycle (--native's stack pages):
+ * wanted (mem__want), it is fetched by the next cycle's batch and taken
+ * from that cycle's copy after its end (mem__borrow_last: the bytes of the
+ * cycle's start, not the target's current ones); carried while borrowed,
+ * dropped after a cycle that did not use it; never served inside a cycle
+ * nor before any cycle fetched it. */
+static void test_want_and_borrow_last(void)
+{
+	struct mem *m = mem__new_snapshot();
+	static uint8_t page[4096];
+	memset(page, 0xab, sizeof(page));
+	put_u64(m, 0x1000, 1);
+	mem__snapshot_add(m, 0x70000, page, sizeof(page));
+	put_u64(m, 0x70000, 10);
+	int err;
+	mem__cycle_begin(m);
+	CHECK(get_u64(m, 0x1000, &err) == 1 && err == 0);
+	CHECK(mem__borrow_last(m, 0x70000, 4096) == NULL);      /* inside a cycle */
+	mem__cycle_end(m);
+	CHECK(mem__borrow_last(m, 0x70000, 4096) == NULL);      /* not fetched */
+	mem__want(m, 0x70000, 4096);
+
+	put_u64(m, 0x70000, 20);                /* before the next cycle */
+	mem__cycle_begin(m);
+	CHECK(get_u64(m, 0x1000, &err) == 1 && err == 0);
+	mem__cycle_end(m);
+	put_u64(m, 0x70000, 30);                /* after it: not seen */
+	uint64_t reads = mem__reads(m);
+	const uint8_t *p = mem__borrow_last(m, 0x70000, 4096);
+	CHECK(p != NULL);
+	uint64_t v = 0;
+	if (p) {
+		memcpy(&v, p, sizeof(v));
+		CHECK(p[4095] == 0xab);
+	}
+	CHECK(v == 20);
+	CHECK_INT((int)(mem__reads(m) - reads), 1);
+	CHECK(mem__borrow_last(m, 0x70000, 4097) == NULL);      /* not all of it */
+
+	/* Borrowed: carried to the next cycle, which sees 30. */
+	mem__cycle_begin(m);
+	mem__cycle_end(m);
+	p = mem__borrow_last(m, 0x70008 - 8, 8);
+	v = 0;
+	if (p)
+		memcpy(&v, p, sizeof(v));
+	CHECK(v == 30);
+	/* Not borrowed after this cycle: the one after does not fetch it. */
+	mem__cycle_begin(m);
+	mem__cycle_end(m);
+	mem__cycle_begin(m);
+	mem__cycle_end(m);
+	CHECK(mem__borrow_last(m, 0x70000, 8) == NULL);
+	mem__free(m);
+}
+
 static volatile uint64_t shared[64];
 static volatile uint64_t far[1 << 17];          /* 1 MiB: its middle is pages away */
 
@@ -223,6 +280,16 @@ static void test_live_one_syscall(void)
 	CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&far[1 << 16], &w, 8), 0);
 	mem__cycle_end(m);
 	CHECK_INT((int)(mem__syscalls(m) - before), 1);
+	/* A wanted range joins the next cycle's one batch, and is there after
+	 * the cycle (mem__borrow_last) without a syscall of its own. */
+	mem__want(m, (uint64_t)(uintptr_t)&far[1 << 10], 64);
+	before = mem__syscalls(m);
+	mem__cycle_begin(m);
+	CHECK_INT(mem__read(m, (uint64_t)(uintptr_t)&shared[0], &v, 8), 0);
+	mem__cycle_end(m);
+	const void *fp = mem__borrow_last(m, (uint64_t)(uintptr_t)&far[1 << 10], 64);
+	CHECK(fp != NULL);
+	CHECK_INT((int)(mem__syscalls(m) - before), 1);
 	mem__free(sib);
 	struct mem *snap = mem__new_snapshot();
 	CHECK(mem__new_sibling(snap) == NULL);  /* no cycles to keep apart */
@@ -236,6 +303,7 @@ static void test_live_one_syscall(void)
 int main(void)
 {
 	TEST_RUN(test_cycle_sees_its_start);
+	TEST_RUN(test_want_and_borrow_last);
 	TEST_RUN(test_carry);
 	TEST_RUN(test_inside_larger_range_and_readv);
 	TEST_RUN(test_live_one_syscall);
