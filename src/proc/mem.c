@@ -405,16 +405,21 @@ void mem__cycle_end(struct mem *m)
 	m->in_cycle = false;
 }
 
-const void *mem__borrow_last(struct mem *m, uint64_t addr, size_t len)
+/* [addr, addr+len) in the cycle's copy, counted and carried as a read; NULL
+ * when the copy does not hold all of it. */
+static const void *borrow(struct mem *m, uint64_t addr, size_t len)
 {
-	if (m->in_cycle || !len)
-		return NULL;
-	struct pf_range *r = pf_find(m, addr, len);
+	struct pf_range *r = len ? pf_find(m, addr, len) : NULL;
 	if (!r)
 		return NULL;
 	m->reads++;
 	pf_use(m, r);
 	return m->pf_buf + r->off + (addr - r->addr);
+}
+
+const void *mem__borrow_last(struct mem *m, uint64_t addr, size_t len)
+{
+	return m->in_cycle ? NULL : borrow(m, addr, len);
 }
 
 void mem__want(struct mem *m, uint64_t addr, size_t len)
@@ -482,14 +487,7 @@ int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len)
 
 const void *mem__borrow(struct mem *m, uint64_t addr, size_t len)
 {
-	if (!m->in_cycle || !len)
-		return NULL;
-	struct pf_range *r = pf_find(m, addr, len);
-	if (!r)
-		return NULL;
-	m->reads++;
-	pf_use(m, r);
-	return m->pf_buf + r->off + (addr - r->addr);
+	return m->in_cycle ? borrow(m, addr, len) : NULL;
 }
 
 long mem__read_upto(struct mem *m, uint64_t addr, void *buf, size_t min, size_t max)
