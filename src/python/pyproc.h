@@ -263,7 +263,7 @@ size_t pyproc__chain_len(const struct pyproc *p);
 void pyproc__code_stats(const struct pyproc *p, uint64_t *reads, uint64_t *trusted);
 
 /* How long a code object checked against its cache entry is taken without
- * reading it again (default 1 ms; 0: read every code object every sample).
+ * reading it again (default 0.5 ms; 0: read every code object every sample).
  * What a longer window can miss: a code object freed and another made at
  * its address within it, whose samples in the window keep the old name. */
 void pyproc__set_code_trust(struct pyproc *p, uint64_t ns);
