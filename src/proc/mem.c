@@ -252,10 +252,11 @@ static int raw_read(struct mem *m, uint64_t addr, void *buf, size_t len)
 /* ---- cycles -------------------------------------------------------------- */
 
 /* Remember [addr, addr+len) for the next cycle, unless a remembered range
- * already holds it or the limits are reached. */
+ * already holds it or the limits are reached (what a read missed: only
+ * while carrying, see mem__carry; what mem__want asks for: always). */
 static void remember(struct mem *m, uint64_t addr, size_t len)
 {
-	if (m->no_carry || m->nnext >= PF_MAX_RANGES || m->next_bytes + len > PF_MAX_BYTES)
+	if (m->nnext >= PF_MAX_RANGES || m->next_bytes + len > PF_MAX_BYTES)
 		return;
 	for (size_t i = m->nnext; i-- > 0;)
 		if (addr >= m->next[i].addr && addr + len <= m->next[i].addr + m->next[i].len)
@@ -424,11 +425,8 @@ const void *mem__borrow_last(struct mem *m, uint64_t addr, size_t len)
 
 void mem__want(struct mem *m, uint64_t addr, size_t len)
 {
-	bool no_carry = m->no_carry;    /* asked for: carried whatever mem__carry says */
-	m->no_carry = false;
 	if (len && addr + len > addr)
 		remember(m, addr, len);
-	m->no_carry = no_carry;
 }
 
 int mem__readv(struct mem *m, struct mem_iov *iov, size_t n)
@@ -460,7 +458,7 @@ int mem__readv(struct mem *m, struct mem_iov *iov, size_t n)
 	for (size_t k = 0; k < nmiss && r >= 0; k++) {
 		iov[where[k]].err = miss[k].err;
 		failed += miss[k].err != 0;
-		if (!miss[k].err)
+		if (!miss[k].err && !m->no_carry)
 			remember(m, miss[k].addr, miss[k].len);
 	}
 	return r < 0 ? r : failed;
@@ -480,7 +478,7 @@ int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len)
 		return 0;
 	}
 	int err = raw_read(m, addr, buf, len);
-	if (!err)
+	if (!err && !m->no_carry)
 		remember(m, addr, len);
 	return err;
 }
