@@ -301,14 +301,18 @@ int threadstate__tasks(struct threadstate *t, bool refresh, const pid_t **tids)
 {
 	uint64_t now = clock_now_ns();
 	uint64_t cpu;
-	if (!refresh && t->listed_ns && now - t->listed_ns > RELIST_NS && tasks_unchanged(t)) {
-		t->listed_ns = now;     /* no thread created, none ended */
-		t->relists_spared++;
+	bool due = refresh || !t->listed_ns || now - t->listed_ns > RELIST_NS;
+	if (due && !refresh && t->listed_ns) {
+		if (tasks_unchanged(t)) {
+			due = false;    /* no thread created, none ended */
+			t->relists_spared++;
+		} else if (t->have_listed_cpu && process_cpu(t, &cpu) && cpu == t->listed_cpu_ns) {
+			due = false;    /* no CPU used since: no thread started or ended */
+		}
+		if (!due)
+			t->listed_ns = now;
 	}
-	if (!refresh && t->listed_ns && now - t->listed_ns > RELIST_NS && t->have_listed_cpu &&
-	    process_cpu(t, &cpu) && cpu == t->listed_cpu_ns)
-		t->listed_ns = now;     /* no CPU used since: no thread started or ended */
-	if (refresh || !t->listed_ns || now - t->listed_ns > RELIST_NS) {
+	if (due) {
 		/* before the listing; not for a busy process of many threads
 		 * (see read_states: its clock moves, and costs a sum over them) */
 		t->have_listed_cpu = !busy_many(t) && process_cpu(t, &t->listed_cpu_ns);
