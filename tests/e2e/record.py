@@ -38,6 +38,7 @@ import signal
 import stat
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -235,7 +236,12 @@ class Ctx(e2elib.Ctx):
         """Record problems about a cspy run (rec: a Rec, a string or None)."""
         if items:
             what = rec.describe() if isinstance(rec, Rec) else rec
-            self.problems.append((None, ([what] if what else []) + list(items)))
+            # The problems right under the command line, before its exit
+            # status and stderr: the CI digest (tests/run_all.sh) keeps the
+            # first lines of each failure only.
+            head, _, rest = (what or '').partition('\n')
+            self.problems.append((None, ([head] if head else []) + list(items) +
+                                  ([textwrap.dedent(rest)] if rest else [])))
 
     def finish(self):
         if self.problems:
