@@ -140,8 +140,17 @@ void stack_builder__push_frame(struct stack_builder *b, const struct py_frame *f
 void stack_builder__push_thread(struct stack_builder *b, const struct py_thread *th,
 				enum stack_lines lines)
 {
-	for (size_t k = th->nframes; k-- > 0;)
-		push_frame(b, &th->frames[k], lines);
+	const struct py_frame *last = NULL;
+	uint32_t id = 0;
+	for (size_t k = th->nframes; k-- > 0;) {
+		const struct py_frame *fr = &th->frames[k];
+		/* A recursion repeats its frame: its id is the one just found. */
+		if (!last || fr->code != last->code || fr->line != last->line ||
+		    fr->qualname != last->qualname || fr->qual_uid != last->qual_uid)
+			id = frame_id(b, fr, lines);
+		stack_builder__push(b, id);
+		last = fr;
+	}
 }
 
 bool stack_builder__keep(struct stack_builder *b)

@@ -1264,8 +1264,9 @@ static void code_trusted(struct pyproc *p, const uint32_t *uniq, struct code_ent
 		for (size_t i = 0; i < p->nraw; i++) {
 			const struct raw_frame *rf = &p->raw[i];
 			struct code_entry *e = ent[uniq[i]];
-			if (!e)
-				continue;
+			if (!e || (i && rf->code == rf[-1].code && rf->instr == rf[-1].instr &&
+				   rf->tlbc == rf[-1].tlbc))
+				continue;       /* a recursion's frame: checked already */
 			uint64_t base = rf->code + (uint64_t)L->co_code_adaptive;
 			/* A frame not started yet points one unit before its first. */
 			if (rf->tlbc > 0 || !e->code_len || rf->instr + 2 < base ||
@@ -1360,12 +1361,23 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 	r = 0;
 	t->frames = xgrow(t->frames, &t->cap, n, sizeof(*t->frames));
 	t->nframes = 0;
+	size_t kept = SIZE_MAX;         /* the raw frame of t's last frame */
 	for (size_t i = 0; i < n; i++) {
 		const struct raw_frame *rf = &p->raw[i];
 		/* A frame left out that began an eval-loop call: its group
 		 * (innermost first, up to an entry frame) now ends at the
 		 * frame before it. */
 		struct py_frame *prev = t->nframes ? &t->frames[t->nframes - 1] : NULL;
+		/* A recursion: the same code at the same instruction as the
+		 * frame just kept resolves as it did. */
+		if (prev && kept == i - 1 && rf->code == p->raw[i - 1].code &&
+		    rf->instr == p->raw[i - 1].instr && rf->tlbc <= 0 && p->raw[i - 1].tlbc <= 0 &&
+		    rf->owner == p->raw[i - 1].owner) {
+			t->frames[t->nframes++] = (struct py_frame){ .code = prev->code, .line = prev->line,
+				.frame_addr = rf->frame, .entry = rf->entry, .cstack = rf->cstack };
+			kept = i;
+			continue;
+		}
 		struct code_entry *e = ent[uniq[i]];
 		if (!e) {
 			if (rf->entry && prev)
@@ -1395,6 +1407,7 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			p->leaf_instr = leaf_instr(p, rf, hdr, offset);
 		t->frames[t->nframes++] = (struct py_frame){ .code = &e->pub, .line = line,
 			.frame_addr = rf->frame, .entry = rf->entry, .cstack = rf->cstack };
+		kept = i;
 	}
 out:
 	return r;

@@ -233,6 +233,64 @@ static void test_311_walk(void)
 	pyproc__close(p);
 }
 
+/* 3.11 location table: eight NO_COLUMNS entries of one code unit each,
+ * line +1 each: code unit u is at line firstlineno + u + 1. */
+static const uint8_t loc_tab_each[] = { 0xe8, 0x02, 0xe8, 0x02, 0xe8, 0x02, 0xe8, 0x02,
+					0xe8, 0x02, 0xe8, 0x02, 0xe8, 0x02, 0xe8, 0x02 };
+
+/* A recursion: frames of one code object at one instruction resolve as the
+ * frame before them did (their own address and entry flag each); one at
+ * another instruction of the same code its own line. */
+static void test_recursion(void)
+{
+	struct pyproc *p = setup(0x030b07f0);
+	put64(TSTATE + L.ts_cframe, CFRAME);
+	enum { N = 5 };
+	uint64_t f[N];
+	uint8_t chunk[4096] = { 0 };
+	uint64_t size = sizeof(chunk);
+	memcpy(chunk + 8, &size, 8);
+	uint64_t rec = 0x50000, top = 0x51000;
+	make_code(rec, "rec", "/app/r.py", 20, loc_tab_each, sizeof(loc_tab_each));
+	make_code(top, "<module>", "/app/r.py", 1, loc_tab_each, sizeof(loc_tab_each));
+	/* innermost first: rec at unit 3 twice, rec at unit 1 twice (the
+	 * second an eval-loop entry), <module> at unit 0 */
+	const uint64_t code[N] = { rec, rec, rec, rec, top };
+	const uint64_t unit[N] = { 3, 3, 1, 1, 0 };
+	for (int i = 0; i < N; i++)
+		f[i] = CHUNK + 24 + 128 * (uint64_t)(N - 1 - i);
+	for (int i = 0; i < N; i++) {
+		uint8_t *fr = chunk + (f[i] - CHUNK);
+		uint64_t prev = i + 1 < N ? f[i + 1] : 0;
+		uint64_t instr = code[i] + (uint64_t)L.co_code_adaptive + 2 * unit[i];
+		memcpy(fr + L.if_code, &code[i], 8);
+		memcpy(fr + L.if_previous, &prev, 8);
+		memcpy(fr + L.if_instr, &instr, 8);
+		if (i == 3 && L.if_is_entry >= 0)
+			fr[L.if_is_entry] = 1;
+	}
+	put(CHUNK, chunk, sizeof(chunk));
+	put64(CFRAME + L.cframe_current, f[0]);
+	put64(TSTATE + L.ts_datastack_chunk, CHUNK);
+
+	struct py_sample s = { 0 };
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
+	CHECK_INT(s.n, 1);
+	if (s.n == 1) {
+		const struct py_thread *t = &s.threads[0];
+		CHECK_INT(t->nframes, N);
+		const int line[N] = { 24, 24, 22, 22, 2 };
+		for (size_t i = 0; i < t->nframes && i < N; i++) {
+			CHECK_STR(t->frames[i].code->name, i < 4 ? "rec" : "<module>");
+			CHECK_INT(t->frames[i].line, line[i]);
+			CHECK(t->frames[i].frame_addr == f[i]);
+			CHECK_INT(t->frames[i].entry, i >= 3);  /* the entry, then the bottom frame */
+		}
+	}
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
 /* The line cache (per code object and instruction offset): a leaf going
  * back and forth between two lines reads its line table once per line, and
  * a code object replaced at the same address, its frame at an offset seen
@@ -1240,6 +1298,7 @@ int main(void)
 {
 	TEST_RUN(test_311_walk);
 	TEST_RUN(test_line_cache);
+	TEST_RUN(test_recursion);
 	TEST_RUN(test_code_trust);
 	TEST_RUN(test_many_codes);
 	TEST_RUN(test_validate);

@@ -9,6 +9,9 @@
  * named by their qualified name, a method's class (py_frame.qualname, keyed
  * by qual_uid) part of the frame: one frame for the class defining it
  * whatever class it was called through, another when no class was found.
+ * A thread's frames pushed at once (a recursion repeats a frame): the same
+ * ids as pushed one by one, a frame that differs from the one before in
+ * line or class its own.
  */
 #include <stdlib.h>
 
@@ -130,10 +133,61 @@ static void test_qualname(void)
 	profile__free(p);
 }
 
+/* stack_builder__push_thread of a recursion (its frames repeated, then
+ * one line differs, then one class) makes the ids push_frame makes one by
+ * one. */
+static void test_push_thread(void)
+{
+	struct profile *p = profile__new();
+	struct stack_builder *b = stack_builder__new(p, NULL);
+	profile__thread(p, 1, 1, "", "");
+	stack_builder__qualname(b, true);
+	struct py_code rec = { .uid = 1, .name = (char *)"rec", .qualname = (char *)"rec",
+			       .filename = (char *)"/app/m.py", .short_filename = "m.py" };
+	struct py_code top = { .uid = 2, .name = (char *)"<module>", .qualname = (char *)"<module>",
+			       .filename = (char *)"/app/m.py", .short_filename = "m.py" };
+	/* innermost first, as a sample holds them */
+	struct py_frame fr[6] = {
+		{ .code = &rec, .line = 7, .qualname = "A.rec", .qual_uid = 1ull << 63 | 1 },
+		{ .code = &rec, .line = 7 },
+		{ .code = &rec, .line = 5 },
+		{ .code = &rec, .line = 5 },
+		{ .code = &rec, .line = 5 },
+		{ .code = &top, .line = 9 },
+	};
+	struct py_thread th = { .frames = fr, .nframes = 6 };
+	stack_builder__begin(b, 6);
+	stack_builder__push_thread(b, &th, STACK_LINES_CURRENT);
+	uint32_t s1 = stack_builder__add(b, 0, 0);
+	stack_builder__begin(b, 6);
+	for (size_t k = 6; k-- > 0;)
+		stack_builder__push_frame(b, &fr[k], STACK_LINES_CURRENT);
+	uint32_t s2 = stack_builder__add(b, 0, 0);
+	CHECK_INT(s1, s2);
+	const struct prof_stack *st = profile__stack_at(p, s1);
+	CHECK_INT(st->n, 6);
+	if (st->n == 6) {
+		const char *want[6] = { "<module>", "rec", "rec", "rec", "rec", "A.rec" };
+		const int lines[6] = { 9, 5, 5, 5, 7, 7 };
+		for (size_t i = 0; i < 6; i++) {
+			const struct prof_frame *f = profile__frame_at(p, st->frames[i]);
+			CHECK_STR(f->name, want[i]);
+			CHECK_INT(f->line, lines[i]);
+		}
+		CHECK_INT(st->frames[1], st->frames[3]);
+		CHECK(st->frames[3] != st->frames[4]);
+		CHECK(st->frames[4] != st->frames[5]);
+	}
+	CHECK_INT(profile__nframes(p), 4);
+	stack_builder__free(b);
+	profile__free(p);
+}
+
 int main(void)
 {
 	TEST_RUN(test_frames_and_filters);
 	TEST_RUN(test_no_filter);
 	TEST_RUN(test_qualname);
+	TEST_RUN(test_push_thread);
 	return TEST_REPORT();
 }
