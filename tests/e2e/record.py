@@ -3034,6 +3034,15 @@ def check_deep_truncated(ctx):
     t = e2elib.Ctx.start(ctx, 'recursion.py', [DEEP])
     ctx.ready(t)
     require_cspy()
+    # The oracle's thread writes the oracle, then ends: with --idle a
+    # sample taken before it has would show it (a debug build under load
+    # takes a while). Its main thread alone is what this check is about.
+    end = time.time() + 20
+    while len(e2elib.tasks(t.pid)) > 1 and time.time() < end:
+        time.sleep(0.05)
+    if len(e2elib.tasks(t.pid)) != 1:
+        raise Fail('the target still has %d threads 20 s after its oracle (expected its main '
+                   'thread alone)' % len(e2elib.tasks(t.pid)))
     d = ctx.tmpdir()
     for fmt, name in (('raw', 'd.txt'), ('json', 'd.cspy.json'), ('speedscope', 'd.json'),
                       ('chrometrace', 'd.trace.json'), ('flamegraph', 'd.svg')):
