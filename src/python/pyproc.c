@@ -340,6 +340,13 @@ static char *read_name(struct pyproc *p, uint64_t obj)
 	return xstrdup(buf);
 }
 
+/* The header read of a code object (code_read_size bytes) holds its
+ * co_code pointer (<= 3.10: the bytecode object leaf_instr reads). */
+static bool hdr_has_co_code(const struct py_layout *L)
+{
+	return L->co_code >= 0 && L->co_code + 8 <= L->code_read_size;
+}
+
 /* e was checked against hdr at now: the next samples may take it without
  * a read (code_trusted). */
 static struct code_entry *code_checked(struct pyproc *p, struct code_entry *e, const uint8_t *hdr,
@@ -347,7 +354,7 @@ static struct code_entry *code_checked(struct pyproc *p, struct code_entry *e, c
 {
 	const struct py_layout *L = &p->L;
 	e->checked_ns = now;
-	e->co_code = L->co_code >= 0 && L->co_code + 8 <= L->code_read_size ? rd_u64(hdr, L->co_code) : 0;
+	e->co_code = hdr_has_co_code(L) ? rd_u64(hdr, L->co_code) : 0;
 	e->code_len = 0;
 	if (L->family != PY_FAMILY_FRAMEOBJ && L->ob_size >= 0 && L->ob_size + 8 <= L->code_read_size) {
 		int64_t units = (int64_t)rd_u64(hdr, L->ob_size);
@@ -630,12 +637,19 @@ static void init_ctx(struct pyproc *p)
 	p->info.cmdline = p->cmdline ? p->cmdline : "";
 }
 
-struct pyproc *pyproc__new_mem(struct mem *mem, pid_t pid, const struct py_target *target,
-			       const struct py_layout *layout)
+/* A reader of process pid, before its memory and layout are known. */
+static struct pyproc *pyproc_alloc(pid_t pid)
 {
 	struct pyproc *p = xcalloc(1, sizeof(*p));
 	p->code_trust_ns = CODE_TRUST_NS;
 	p->info.pid = pid;
+	return p;
+}
+
+struct pyproc *pyproc__new_mem(struct mem *mem, pid_t pid, const struct py_target *target,
+			       const struct py_layout *layout)
+{
+	struct pyproc *p = pyproc_alloc(pid);
 	p->mem = mem;
 	p->target = *target;
 	p->L = *layout;
@@ -726,10 +740,8 @@ static int open_validate(struct pyproc *p, char *why, size_t whylen)
 
 int pyproc__open(pid_t pid, struct pyproc **out, char *why, size_t whylen)
 {
-	struct pyproc *p = xcalloc(1, sizeof(*p));
-	p->code_trust_ns = CODE_TRUST_NS;
+	struct pyproc *p = pyproc_alloc(pid);
 	int err;
-	p->info.pid = pid;
 	p->mem = mem__new_pid(pid);
 	if (whylen)
 		why[0] = '\0';
@@ -762,9 +774,7 @@ int pyproc__open_core(struct mem *mem, const struct maps *maps, pid_t pid, const
 		      const char *cmdline, const char *root, struct pyproc **out, char *why,
 		      size_t whylen)
 {
-	struct pyproc *p = xcalloc(1, sizeof(*p));
-	p->code_trust_ns = CODE_TRUST_NS;
-	p->info.pid = pid;
+	struct pyproc *p = pyproc_alloc(pid);
 	p->mem = mem;
 	if (whylen)
 		why[0] = '\0';
@@ -1281,11 +1291,22 @@ static void code_trusted(struct pyproc *p, const uint32_t *uniq, struct code_ent
 		 * (leaf_instr, <= 3.10); a thread-local copy's array is never
 		 * read for a trusted one. */
 		memset(hdrs + k * hsz, 0, hsz);
-		if (L->co_code >= 0 && L->co_code + 8 <= L->code_read_size)
+		if (hdr_has_co_code(L))
 			memcpy(hdrs + k * hsz + L->co_code, &ent[k]->co_code, 8);
 		ent[k]->seen_ns = p->now_ns;
 		p->code_trusted++;
 	}
+}
+
+/* A read of what the code cache checks (code object headers, the leaf
+ * opcode). When a pause's read follows (PYSAMPLE_PREWARM), that one trusts
+ * the cache: the ranges are not carried into its prefetch. */
+static int read_checked(struct pyproc *p, struct mem_iov *iov, size_t n)
+{
+	mem__carry(p->mem, !(p->flags & PYSAMPLE_PREWARM));
+	int r = mem__readv(p->mem, iov, n);
+	mem__carry(p->mem, true);
+	return r;
 }
 
 /* The opcode at t's leaf instruction (p->leaf_instr): one byte read, unless
@@ -1304,9 +1325,9 @@ static int leaf_opcode(struct pyproc *p, const struct py_thread *t, uint8_t *op)
 		*op = sl->op;
 		return 0;
 	}
-	mem__carry(p->mem, !(p->flags & PYSAMPLE_PREWARM));
-	int err = mem__read(p->mem, instr, op, 1);
-	mem__carry(p->mem, true);
+	struct mem_iov v = { .addr = instr, .buf = op, .len = 1 };
+	int err = read_checked(p, &v, 1);
+	err = err ? err : v.err;
 	if (!err)
 		*sl = (struct op_slot){ .uid = uid, .instr = instr, .ns = p->resolve_ns, .op = *op };
 	return err;
@@ -1346,10 +1367,7 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 		iov[nmiss] = (struct mem_iov){ .addr = p->ucode[k], .buf = hdrs + k * hsz, .len = hsz };
 		miss[nmiss++] = (uint32_t)k;
 	}
-	/* A read the pause's follows (prewarm): that one trusts these. */
-	mem__carry(p->mem, !(p->flags & PYSAMPLE_PREWARM));
-	int r = nmiss ? mem__readv(p->mem, iov, nmiss) : 0;
-	mem__carry(p->mem, true);
+	int r = nmiss ? read_checked(p, iov, nmiss) : 0;
 	if (r < 0)
 		goto out;
 	p->code_reads += nmiss;
