@@ -37,7 +37,8 @@ run_tier() { # name, command...
 			# CI log say what failed and why.
 			while IFS= read -r line; do
 				failed_checks+=("$name: $line")
-			done < <(awk '/^--- /{n=0; sub(/^--- /, ""); print; next}
+			done < <(awk 'BEGIN {n = 4}
+				      /^--- /{n=0; sub(/^--- /, ""); print; next}
 				      n < 4 && /^  / && !/^  \$ / {n++; print "    " substr($0, 1, 200)}' \
 				 "$log" | head -n 60)
 		fi

@@ -301,8 +301,15 @@ def check_nonblocking(ctx):
         sb = sum(st['memory']['grow'] + st['memory']['shrink'] for st in prof['stacks']
                  if st['thread'] in sleepers)
         if sb > SLEEPER_MAX:
-            bad.append('the idle sleeper thread has %.1f MB (at most %.1f MB: its own start and ticks it ran)'
-                       % (sb / MB, SLEEPER_MAX / MB))
+            # Where its bytes went, and in how many samples it was active
+            # (the classes count active samples only).
+            where = ['%s: %.2f MB grown, %.2f MB shrunk, %d samples, active %s' % (
+                ' > '.join(prof['frames'][i]['name'] for i in st['frames'][-3:]),
+                st['memory']['grow'] / MB, st['memory']['shrink'] / MB, st['count'],
+                st.get('classes')) for st in prof['stacks']
+                if st['thread'] in sleepers and (st['memory']['grow'] or st['memory']['shrink'])]
+            bad.append('the idle sleeper thread has %.1f MB (at most %.1f MB: its own start and ticks '
+                       'it ran); its stacks: %s' % (sb / MB, SLEEPER_MAX / MB, '; '.join(where[:4])))
         return bad, failure(bad, table, r), lag
     retrying(attempt)
     compare(out[0], out[1], record_dev=('nonblocking', ctx.interp.label))
