@@ -177,6 +177,11 @@ class Pane(object):
                 'env'] + list(env) + [cspy_path()] + self.args
         with _tmux_lock:
             tmux('new-session', '-d', '-x', width, '-y', height, '-s', self.name, *argv)
+            # A server left without sessions exits, and a new-session that
+            # reaches it then fails ("server exited unexpectedly": seen with
+            # checks in parallel). It stays up until kill_tmux_server (set
+            # after each new-session: a server may have ended before).
+            tmux('set-option', '-g', 'exit-empty', 'off', check=False)
             _tmux_started.append(True)
         self.t0 = time.time()
         ctx.panes.append(self)
