@@ -128,6 +128,15 @@ static void make_code(uint64_t addr, const char *name, const char *file, int fir
 	put(addr, c, sizeof(c));
 }
 
+/* A 3.11+ interpreter frame at fr (in a chunk built locally): its code
+ * object, previous frame and instruction pointer. */
+static void set_iframe(uint8_t *fr, uint64_t code, uint64_t prev, uint64_t instr)
+{
+	memcpy(fr + L.if_code, &code, 8);
+	memcpy(fr + L.if_previous, &prev, 8);
+	memcpy(fr + L.if_instr, &instr, 8);
+}
+
 static struct pyproc *setup_ft(unsigned version, bool free_threaded)
 {
 	snap = mem__new_snapshot();
@@ -192,9 +201,7 @@ static void test_311_walk(void)
 		make_code(code, names[i], "/app/main.py", 10 * (i + 1), loc_tab_plus2, 2);
 		uint8_t *fr = chunk + (f[i] - CHUNK);
 		uint64_t prev = i ? f[i - 1] : 0, instr = code + (uint64_t)L.co_code_adaptive + 2 * (uint64_t)i;
-		memcpy(fr + L.if_code, &code, 8);
-		memcpy(fr + L.if_previous, &prev, 8);
-		memcpy(fr + L.if_instr, &instr, 8);
+		set_iframe(fr, code, prev, instr);
 	}
 	put(CHUNK, chunk, sizeof(chunk));
 	put64(CFRAME + L.cframe_current, f[2]);
@@ -240,7 +247,8 @@ static const uint8_t loc_tab_each[] = { 0xe8, 0x02, 0xe8, 0x02, 0xe8, 0x02, 0xe8
 
 /* A recursion: frames of one code object at one instruction resolve as the
  * frame before them did (their own address and entry flag each); one at
- * another instruction of the same code its own line. */
+ * another instruction of the same code its own line; a repeat of a frame
+ * that was left out is left out. */
 static void test_recursion(void)
 {
 	struct pyproc *p = setup(0x030b07f0);
@@ -263,9 +271,7 @@ static void test_recursion(void)
 		uint8_t *fr = chunk + (f[i] - CHUNK);
 		uint64_t prev = i + 1 < N ? f[i + 1] : 0;
 		uint64_t instr = code[i] + (uint64_t)L.co_code_adaptive + 2 * unit[i];
-		memcpy(fr + L.if_code, &code[i], 8);
-		memcpy(fr + L.if_previous, &prev, 8);
-		memcpy(fr + L.if_instr, &instr, 8);
+		set_iframe(fr, code[i], prev, instr);
 		if (i == 3 && L.if_is_entry >= 0)
 			fr[L.if_is_entry] = 1;
 	}
@@ -286,6 +292,21 @@ static void test_recursion(void)
 			CHECK(t->frames[i].frame_addr == f[i]);
 			CHECK_INT(t->frames[i].entry, i >= 3);  /* the entry, then the bottom frame */
 		}
+	}
+
+	/* A repeat of a frame left out (its code object cannot be read) is
+	 * left out too: it does not take the kept frame before it. */
+	uint64_t gone = 0x5f000;        /* nothing mapped there */
+	for (int i = 1; i <= 2; i++)
+		set_iframe(chunk + (f[i] - CHUNK), gone, f[i + 1],
+			   gone + (uint64_t)L.co_code_adaptive + 2);
+	put(CHUNK, chunk, sizeof(chunk));
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
+	if (s.n == 1) {
+		const struct py_thread *t = &s.threads[0];
+		CHECK_INT(t->nframes, N - 2);
+		for (size_t i = 1; i < t->nframes; i++)
+			CHECK(t->frames[i].frame_addr == f[i + 2]);
 	}
 	py_sample__release(&s);
 	pyproc__close(p);
@@ -427,9 +448,7 @@ static void test_many_codes(void)
 		make_code(code, name, "/app/m.py", 10, loc_tab_plus2, 2);
 		uint8_t *fr = chunk + (fa - chunk_at);
 		uint64_t prev = i ? fa - 128 : 0, instr = code + (uint64_t)L.co_code_adaptive;
-		memcpy(fr + L.if_code, &code, 8);
-		memcpy(fr + L.if_previous, &prev, 8);
-		memcpy(fr + L.if_instr, &instr, 8);
+		set_iframe(fr, code, prev, instr);
 	}
 	put(chunk_at, chunk, len);
 	put64(TSTATE + L.ts_cframe, CFRAME);
@@ -467,9 +486,7 @@ static void make_iframes(int n, const bool *shim, const bool *entry, uint64_t *a
 			make_code(code, name, "/app/main.py", 10, loc_tab_plus2, 2);
 		uint8_t *fr = chunk + (addrs[i] - CHUNK);
 		uint64_t prev = i ? addrs[i - 1] : 0, instr = code + (uint64_t)L.co_code_adaptive;
-		memcpy(fr + L.if_code, &code, 8);
-		memcpy(fr + L.if_previous, &prev, 8);
-		memcpy(fr + L.if_instr, &instr, 8);
+		set_iframe(fr, code, prev, instr);
 		fr[L.if_owner] = shim[i] ? 3 : 0;
 		if (L.if_is_entry >= 0)
 			fr[L.if_is_entry] = entry[i];
@@ -960,9 +977,7 @@ static void make_ts312(uint64_t ts, uint64_t next, uint64_t tid, uint64_t cframe
 		uint64_t prev = i ? top : 0, instr = code + (uint64_t)L.co_code_adaptive;
 		make_code(code, names[i], "/app/sub.py", 10, loc_tab_plus2, 2);
 		uint8_t *fr = c + 24 + 128 * i;
-		memcpy(fr + L.if_code, &code, 8);
-		memcpy(fr + L.if_previous, &prev, 8);
-		memcpy(fr + L.if_instr, &instr, 8);
+		set_iframe(fr, code, prev, instr);
 		top = fa;
 	}
 	put(ts, b, sizeof(b));
