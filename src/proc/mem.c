@@ -252,8 +252,8 @@ static int raw_read(struct mem *m, uint64_t addr, void *buf, size_t len)
 /* ---- cycles -------------------------------------------------------------- */
 
 /* Remember [addr, addr+len) for the next cycle, unless a remembered range
- * already holds it or the limits are reached (what a read missed: only
- * while carrying, see mem__carry; what mem__want asks for: always). */
+ * already holds it or the limits are reached (what mem__want asks for:
+ * always; what a read missed: remember_missed). */
 static void remember(struct mem *m, uint64_t addr, size_t len)
 {
 	if (m->nnext >= PF_MAX_RANGES || m->next_bytes + len > PF_MAX_BYTES)
@@ -264,6 +264,13 @@ static void remember(struct mem *m, uint64_t addr, size_t len)
 	m->next = xgrow(m->next, &m->next_cap, m->nnext + 1, sizeof(*m->next));
 	m->next[m->nnext++] = (struct pf_range){ .addr = addr, .len = len };
 	m->next_bytes += len;
+}
+
+/* What a read missed, for the next cycle: only while carrying (mem__carry). */
+static void remember_missed(struct mem *m, uint64_t addr, size_t len)
+{
+	if (!m->no_carry)
+		remember(m, addr, len);
 }
 
 /* The prefetched range holding [addr, addr+len), or NULL. The ranges are
@@ -458,8 +465,8 @@ int mem__readv(struct mem *m, struct mem_iov *iov, size_t n)
 	for (size_t k = 0; k < nmiss && r >= 0; k++) {
 		iov[where[k]].err = miss[k].err;
 		failed += miss[k].err != 0;
-		if (!miss[k].err && !m->no_carry)
-			remember(m, miss[k].addr, miss[k].len);
+		if (!miss[k].err)
+			remember_missed(m, miss[k].addr, miss[k].len);
 	}
 	return r < 0 ? r : failed;
 }
@@ -478,8 +485,8 @@ int mem__read(struct mem *m, uint64_t addr, void *buf, size_t len)
 		return 0;
 	}
 	int err = raw_read(m, addr, buf, len);
-	if (!err && !m->no_carry)
-		remember(m, addr, len);
+	if (!err)
+		remember_missed(m, addr, len);
 	return err;
 }
 
