@@ -1248,18 +1248,6 @@ static int code_line(struct pyproc *p, struct code_entry *e, int offset)
 	return line;
 }
 
-/* Raw frame i repeats frame i - 1 (a recursion): the same code object at
- * the same instruction, owned alike, neither in a thread-local bytecode
- * copy. It then checks and resolves as that frame did. */
-static bool repeats_prev(const struct raw_frame *raw, size_t i)
-{
-	if (!i)
-		return false;
-	const struct raw_frame *rf = &raw[i], *pf = &raw[i - 1];
-	return rf->code == pf->code && rf->instr == pf->instr && rf->owner == pf->owner &&
-	       rf->tlbc <= 0 && pf->tlbc <= 0;
-}
-
 /* The distinct code objects of p->raw whose entries were checked less than
  * code_trust_ns ago (ent[k], what is read of their headers put in hdrs;
  * NULL: read it):
@@ -1286,7 +1274,8 @@ static void code_trusted(struct pyproc *p, const uint32_t *uniq, struct code_ent
 		for (size_t i = 0; i < p->nraw; i++) {
 			const struct raw_frame *rf = &p->raw[i];
 			struct code_entry *e = ent[uniq[i]];
-			if (!e || repeats_prev(p->raw, i))
+			if (!e || (i && rf->code == rf[-1].code && rf->instr == rf[-1].instr &&
+				   rf->tlbc == rf[-1].tlbc))
 				continue;       /* a recursion's frame: checked already */
 			uint64_t base = rf->code + (uint64_t)L->co_code_adaptive;
 			/* A frame not started yet points one unit before its first. */
@@ -1390,17 +1379,21 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 	r = 0;
 	t->frames = xgrow(t->frames, &t->cap, n, sizeof(*t->frames));
 	t->nframes = 0;
+	size_t kept = SIZE_MAX;         /* the raw frame of t's last frame */
 	for (size_t i = 0; i < n; i++) {
 		const struct raw_frame *rf = &p->raw[i];
 		/* A frame left out that began an eval-loop call: its group
 		 * (innermost first, up to an entry frame) now ends at the
 		 * frame before it. */
 		struct py_frame *prev = t->nframes ? &t->frames[t->nframes - 1] : NULL;
-		/* A recursion: a frame repeating the one just kept (its
-		 * address is the previous raw frame's) resolves as it did. */
-		if (prev && prev->frame_addr == p->raw[i - 1].frame && repeats_prev(p->raw, i)) {
+		/* A recursion: the same code at the same instruction as the
+		 * frame just kept resolves as it did. */
+		if (prev && kept == i - 1 && rf->code == p->raw[i - 1].code &&
+		    rf->instr == p->raw[i - 1].instr && rf->tlbc <= 0 && p->raw[i - 1].tlbc <= 0 &&
+		    rf->owner == p->raw[i - 1].owner) {
 			t->frames[t->nframes++] = (struct py_frame){ .code = prev->code, .line = prev->line,
 				.frame_addr = rf->frame, .entry = rf->entry, .cstack = rf->cstack };
+			kept = i;
 			continue;
 		}
 		struct code_entry *e = ent[uniq[i]];
@@ -1432,6 +1425,7 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			p->leaf_instr = leaf_instr(p, rf, hdr, offset);
 		t->frames[t->nframes++] = (struct py_frame){ .code = &e->pub, .line = line,
 			.frame_addr = rf->frame, .entry = rf->entry, .cstack = rf->cstack };
+		kept = i;
 	}
 out:
 	return r;
