@@ -140,17 +140,25 @@ void stack_builder__push_frame(struct stack_builder *b, const struct py_frame *f
 void stack_builder__push_thread(struct stack_builder *b, const struct py_thread *th,
 				enum stack_lines lines)
 {
-	const struct py_frame *last = NULL;
+	size_t k = th->nframes;
+	if (b->n + k > b->cap)
+		b->frames = xgrow(b->frames, &b->cap, b->n + k, sizeof(*b->frames));
+	/* A tight loop: the ids are written through a local pointer, and a
+	 * recursion's repeated frame takes the id just found. */
+	uint32_t *out = b->frames + b->n;
+	const struct py_frame *fr = th->frames + k, *last = NULL;
 	uint32_t id = 0;
-	for (size_t k = th->nframes; k-- > 0;) {
-		const struct py_frame *fr = &th->frames[k];
-		/* A recursion repeats its frame: its id is the one just found. */
+	while (k-- > 0) {
+		fr--;
 		if (!last || fr->code != last->code || fr->line != last->line ||
 		    fr->qualname != last->qualname || fr->qual_uid != last->qual_uid)
 			id = frame_id(b, fr, lines);
-		stack_builder__push(b, id);
+		*out++ = id;
+		if (b->filter)
+			b->matched |= frame_matches(b, id);
 		last = fr;
 	}
+	b->n = (size_t)(out - b->frames);
 }
 
 bool stack_builder__keep(struct stack_builder *b)

@@ -87,6 +87,7 @@
 #define SCRATCH_KEEP 1024               /* frames the per-sample arrays keep room for */
 #define LINE_CACHE 1024                 /* (code, offset) -> line entries, a power of two */
 #define OP_CACHE 256                    /* leaf instruction -> opcode entries, a power of two */
+#define MEMO_SLOTS 256                  /* thread states whose last stack is kept, a power of two */
 
 /* One cached code object. The key fields are compared on every sample. */
 struct code_entry {
@@ -109,6 +110,21 @@ struct raw_frame {
 	int32_t tlbc;
 	bool entry;                     /* see py_frame.entry */
 	uint64_t cstack;                /* see py_frame.cstack */
+};
+
+/* A thread's last stack (see resolve_thread), root first: raw[r] is the raw
+ * frame r frames above the root; kr[r] how many frames raw[0..r) made;
+ * those frames are fr[cap - kr[r] .. cap), innermost first, so the root
+ * part stays in place when the leaf part changes. */
+struct frame_memo {
+	uint64_t tstate;                /* 0: empty */
+	uint64_t ns;                    /* the oldest check of the code entries its frames use */
+	uint64_t gen;                   /* pyproc.codes_gen when made */
+	uint64_t leaf_instr;
+	size_t n, cap;                  /* raw frames */
+	struct raw_frame *raw;
+	uint32_t *kr;                   /* [cap + 1] */
+	struct py_frame *fr;            /* [cap] */
 };
 
 struct chunk {
@@ -191,6 +207,7 @@ struct pyproc {
 	uint64_t tlbc_frames;           /* frames resolved in a thread-local bytecode copy */
 	uint64_t code_trust_ns;         /* CODE_TRUST_NS, or the caller's (pyproc__set_code_trust) */
 	uint64_t code_reads, code_trusted; /* code headers read / taken from a recent check */
+	uint64_t frames_reused;         /* raw frames resolved from their thread's last stack */
 
 	/* The caller's view of the OS threads (struct py_view), during one
 	 * pyproc__sample or pyproc__gil_tid call only: */
@@ -214,6 +231,11 @@ struct pyproc {
 	struct code_entry **r_ent;
 	uint32_t *r_miss;
 	size_t r_uniq_cap, r_hdrs_cap, r_iov_cap, r_ent_cap, r_miss_cap;
+	uint8_t *r_kept;                /* resolve_frames: whether each raw frame made a frame */
+	size_t r_kept_cap;
+	uint64_t r_oldest;              /* resolve_raw: the oldest check of the entries used */
+	uint64_t codes_gen;             /* counts the changes that move or free code entries */
+	struct frame_memo *memos;       /* MEMO_SLOTS, direct-mapped by thread state; at first use */
 	struct code_slot *uslots;       /* number_codes' table ... */
 	size_t uslots_cap;
 	uint32_t ustamp;
@@ -254,6 +276,8 @@ struct pyproc {
 	struct qualnames *qualnames;    /* created at the first PYSAMPLE_QUALNAME sample */
 };
 
+static void memo_free(struct frame_memo *m);
+
 /* ---- code cache ---------------------------------------------------------- */
 
 static void code_entry_clear(struct code_entry *e)
@@ -277,6 +301,7 @@ static size_t code_slot(const struct pyproc *p, uint64_t addr)
 
 static void code_cache_grow(struct pyproc *p)
 {
+	p->codes_gen++;
 	size_t old_cap = p->codes_cap;
 	struct code_entry *old = p->codes;
 	p->codes_cap = old_cap ? old_cap * 2 : 1024;
@@ -298,6 +323,7 @@ static void code_cache_sweep(struct pyproc *p)
 		stale += p->codes[i].used && p->now_ns - p->codes[i].seen_ns > CODE_MAX_AGE_NS;
 	if (!stale)
 		return;
+	p->codes_gen++;
 	struct code_entry *old = p->codes;
 	size_t old_cap = p->codes_cap, kept = 0;
 	for (size_t i = 0; i < old_cap; i++)
@@ -412,10 +438,12 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 	free(buf);
 	p->work_bytes += tablen + 3 * MAX_NAME;
 
-	if (e->used)
+	if (e->used) {
 		code_entry_clear(e);
-	else
+		p->codes_gen++;
+	} else {
 		p->ncodes++;
+	}
 	e->used = true;
 	e->pub.addr = addr;
 	e->pub.name = name;
@@ -812,6 +840,11 @@ void pyproc__close(struct pyproc *p)
 	for (size_t i = 0; i < MAX_CHUNKS; i++)
 		free(p->chunks[i].data);
 	free(p->raw);
+	free(p->r_kept);
+	if (p->memos)
+		for (size_t i = 0; i < MEMO_SLOTS; i++)
+			memo_free(&p->memos[i]);
+	free(p->memos);
 	free(p->lines);
 	free(p->ops);
 	free(p->r_uniq);
@@ -868,6 +901,11 @@ void pyproc__code_stats(const struct pyproc *p, uint64_t *reads, uint64_t *trust
 {
 	*reads = p->code_reads;
 	*trusted = p->code_trusted;
+}
+
+uint64_t pyproc__frames_reused(const struct pyproc *p)
+{
+	return p->frames_reused;
 }
 
 void pyproc__set_code_trust(struct pyproc *p, uint64_t ns)
@@ -1100,6 +1138,9 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated, uin
 		int err = read_iframe(p, f, buf, need, &fb);
 		if (err)
 			return err;
+		/* The next frames lie below this one in the copied chunk: a walk
+		 * of a deep stack waits on these loads one after another. */
+		__builtin_prefetch((const void *)((uintptr_t)fb - 384));
 		int owner = fb[L->if_owner];
 		if (owner < L->owner_skip_min) {
 			if (p->nraw >= PYPROC_MAX_DEPTH) {
@@ -1157,9 +1198,8 @@ static uint64_t tlbc_base(struct pyproc *p, uint64_t code, const uint8_t *hdr, i
  * code object at every level: a 300-deep one then reads and checks one
  * code object, not 300. An open-addressed table, stamped per call so it is
  * never cleared. */
-static void number_codes(struct pyproc *p, uint32_t *uniq)
+static void number_codes(struct pyproc *p, size_t n, uint32_t *uniq)
 {
-	size_t n = p->nraw;
 	size_t want = 16;
 	while (want < 2 * n)
 		want *= 2;
@@ -1257,7 +1297,7 @@ static int code_line(struct pyproc *p, struct code_entry *e, int offset)
  * exec): its samples in the window would have the old name. Caught within
  * it: a frame whose instruction lies outside the bytecode the entry was
  * checked with (3.11+), and a thread-local bytecode copy (then read). */
-static void code_trusted(struct pyproc *p, const uint32_t *uniq, struct code_entry **ent,
+static void code_trusted(struct pyproc *p, size_t n, const uint32_t *uniq, struct code_entry **ent,
 			 uint8_t *hdrs, uint64_t now)
 {
 	const struct py_layout *L = &p->L;
@@ -1271,7 +1311,7 @@ static void code_trusted(struct pyproc *p, const uint32_t *uniq, struct code_ent
 			ent[k] = e;
 	}
 	if (L->family != PY_FAMILY_FRAMEOBJ) {
-		for (size_t i = 0; i < p->nraw; i++) {
+		for (size_t i = 0; i < n; i++) {
 			const struct raw_frame *rf = &p->raw[i];
 			struct code_entry *e = ent[uniq[i]];
 			if (!e || (i && rf->code == rf[-1].code && rf->instr == rf[-1].instr &&
@@ -1333,19 +1373,24 @@ static int leaf_opcode(struct pyproc *p, const struct py_thread *t, uint8_t *op)
 	return err;
 }
 
-static int resolve_frames(struct pyproc *p, struct py_thread *t)
+/* Resolve p->raw[0..n) into t->frames (t->nframes of them); kept[i]: whether
+ * raw frame i made a frame; p->r_oldest: the oldest check of the code
+ * entries they use. */
+static int resolve_raw(struct pyproc *p, struct py_thread *t, size_t n, uint8_t *kept_out,
+		       uint64_t now)
 {
 	p->leaf_instr = 0;
+	p->r_oldest = UINT64_MAX;
+	t->nframes = 0;
 	const struct py_layout *L = &p->L;
 	size_t hsz = (size_t)L->code_read_size;
-	size_t n = p->nraw;
 	if (n == 0)
 		return 0;
 	/* Batch-read every distinct code object's header once, and check it
 	 * against the code cache once. */
 	p->r_uniq = xgrow(p->r_uniq, &p->r_uniq_cap, n, sizeof(*p->r_uniq));
 	uint32_t *uniq = p->r_uniq;
-	number_codes(p, uniq);
+	number_codes(p, n, uniq);
 	size_t nu = p->nucode;
 	p->r_hdrs = xgrow(p->r_hdrs, &p->r_hdrs_cap, nu * hsz, 1);
 	p->r_iov = xgrow(p->r_iov, &p->r_iov_cap, nu, sizeof(*p->r_iov));
@@ -1357,9 +1402,8 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 	uint32_t *miss = p->r_miss;
 	/* Entries are pointers into the table: it must not grow below. */
 	pyproc__reserve_codes(p, nu);
-	uint64_t now = clock_now_ns();
 	p->resolve_ns = now;
-	code_trusted(p, uniq, ent, hdrs, now);
+	code_trusted(p, n, uniq, ent, hdrs, now);
 	size_t nmiss = 0;
 	for (size_t k = 0; k < nu; k++) {
 		if (ent[k])
@@ -1377,11 +1421,14 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			code_resolve(p, p->ucode[k], hdrs + k * hsz, now);
 	}
 	r = 0;
+	for (size_t k = 0; k < nu; k++)
+		if (ent[k] && ent[k]->checked_ns < p->r_oldest)
+			p->r_oldest = ent[k]->checked_ns;
 	t->frames = xgrow(t->frames, &t->cap, n, sizeof(*t->frames));
-	t->nframes = 0;
 	size_t kept = SIZE_MAX;         /* the raw frame of t's last frame */
 	for (size_t i = 0; i < n; i++) {
 		const struct raw_frame *rf = &p->raw[i];
+		kept_out[i] = 0;
 		/* A frame left out that began an eval-loop call: its group
 		 * (innermost first, up to an entry frame) now ends at the
 		 * frame before it. */
@@ -1394,6 +1441,7 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 			t->frames[t->nframes++] = (struct py_frame){ .code = prev->code, .line = prev->line,
 				.frame_addr = rf->frame, .entry = rf->entry, .cstack = rf->cstack };
 			kept = i;
+			kept_out[i] = 1;
 			continue;
 		}
 		struct code_entry *e = ent[uniq[i]];
@@ -1426,9 +1474,152 @@ static int resolve_frames(struct pyproc *p, struct py_thread *t)
 		t->frames[t->nframes++] = (struct py_frame){ .code = &e->pub, .line = line,
 			.frame_addr = rf->frame, .entry = rf->entry, .cstack = rf->cstack };
 		kept = i;
+		kept_out[i] = 1;
 	}
 out:
 	return r;
+}
+
+/* Resolve p->raw into t->frames. */
+static int resolve_frames(struct pyproc *p, struct py_thread *t)
+{
+	p->r_kept = xgrow(p->r_kept, &p->r_kept_cap, p->nraw, 1);
+	return resolve_raw(p, t, p->nraw, p->r_kept, clock_now_ns());
+}
+
+/* ---- a thread's last stack ------------------------------------------------ */
+
+static bool raw_same(const struct raw_frame *a, const struct raw_frame *b)
+{
+	return a->frame == b->frame && a->code == b->code && a->instr == b->instr &&
+	       a->owner == b->owner && a->tlbc == b->tlbc && a->entry == b->entry &&
+	       a->cstack == b->cstack && a->tlbc <= 0;
+}
+
+static struct frame_memo *memo_slot(struct pyproc *p, uint64_t tstate)
+{
+	if (!p->memos)
+		p->memos = xcalloc(MEMO_SLOTS, sizeof(*p->memos));
+	return &p->memos[((tstate * 0x9e3779b97f4a7c15ull) >> 40) & (MEMO_SLOTS - 1)];
+}
+
+/* Room for n raw frames; the first m->n (and their frames) stay. */
+static void memo_reserve(struct frame_memo *m, size_t n)
+{
+	if (n <= m->cap)
+		return;
+	size_t cap = m->cap ? m->cap : 32;
+	while (cap < n)
+		cap *= 2;
+	size_t nfr = m->n ? m->kr[m->n] : 0;
+	struct py_frame *fr = xmalloc(cap * sizeof(*fr));
+	if (nfr)
+		memcpy(fr + cap - nfr, m->fr + m->cap - nfr, nfr * sizeof(*fr));
+	free(m->fr);
+	m->fr = fr;
+	m->raw = xrealloc(m->raw, cap * sizeof(*m->raw));
+	m->kr = xrealloc(m->kr, (cap + 1) * sizeof(*m->kr));
+	m->cap = cap;
+}
+
+static void memo_free(struct frame_memo *m)
+{
+	free(m->raw);
+	free(m->kr);
+	free(m->fr);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Resolve p->raw into t->frames, taking from the thread's last stack (its
+ * memo) what did not change: the raw frames that match it from the root
+ * up (the same frame address, code object, instruction, owner and entry)
+ * take the frames they made then, without a look-up of code or line; only
+ * the frames above are resolved. A 300-deep recursion whose leaf moves
+ * then resolves a few frames, not 300.
+ * A memo is taken within the code trust window only, counted from the
+ * oldest check of a code entry its frames use: what a frame of the same
+ * address, code object and instruction can hide is a code object freed and
+ * another made at its address, the case a trusted code entry misses too.
+ * whole: p->raw reaches the thread's first frame (no error, not
+ * truncated); else no memo is taken or kept. */
+static int resolve_thread(struct pyproc *p, struct py_thread *t, bool whole)
+{
+	size_t n = p->nraw;
+	uint64_t now = clock_now_ns();
+	p->r_kept = xgrow(p->r_kept, &p->r_kept_cap, n, 1);
+	if (!whole || !p->code_trust_ns || n == 0 || !t->tstate)
+		return resolve_raw(p, t, n, p->r_kept, now);
+	struct frame_memo *m = memo_slot(p, t->tstate);
+	size_t c = 0;                   /* raw frames unchanged, from the root */
+	if (m->tstate == t->tstate && m->gen == p->codes_gen && now - m->ns < p->code_trust_ns) {
+		size_t lim = n < m->n ? n : m->n;
+		const struct raw_frame *raw = p->raw + n - 1;
+		while (c < lim && raw_same(raw - c, &m->raw[c]))
+			c++;
+	}
+	/* The same stack, or its root part (frames returned): the innermost
+	 * frame's instruction is the memo's, or (3.11+) its raw frame's. */
+	if (c == n && (n == m->n || p->L.family != PY_FAMILY_FRAMEOBJ)) {
+		size_t nfr = m->kr[n];
+		t->frames = xgrow(t->frames, &t->cap, nfr, sizeof(*t->frames));
+		memcpy(t->frames, m->fr + m->cap - nfr, nfr * sizeof(*t->frames));
+		t->nframes = nfr;
+		if (n < m->n) {
+			size_t i = n;
+			while (i > 0 && m->kr[i] == m->kr[i - 1])
+				i--;
+			m->leaf_instr = i ? m->raw[i - 1].instr : 0;
+			m->n = n;
+		}
+		p->leaf_instr = m->leaf_instr;
+		p->resolve_ns = now;
+		p->frames_reused += n;
+		return 0;
+	}
+	uint64_t gen = p->codes_gen;
+	int r = resolve_raw(p, t, n - c, p->r_kept, now);
+	/* The memo's frames point into the code cache: they are taken only
+	 * below a frame made now (the innermost frame's instruction, an
+	 * entry moved from a frame left out) and while no entry moved. */
+	if (r == 0 && c && (!t->nframes || p->codes_gen != gen)) {
+		c = 0;
+		r = resolve_raw(p, t, n, p->r_kept, now);
+	}
+	if (r < 0) {
+		m->tstate = 0;
+		return r;
+	}
+	size_t k = t->nframes, kc = c ? m->kr[c] : 0;
+	if (c) {
+		/* The frames left out at the top of the unchanged part pass
+		 * their entry to the frame below them, as resolve_raw does. */
+		for (size_t i = c; i-- > 0 && m->kr[i + 1] == m->kr[i];)
+			if (m->raw[i].entry)
+				move_entry(&t->frames[k - 1], &m->raw[i]);
+		t->frames = xgrow(t->frames, &t->cap, k + kc, sizeof(*t->frames));
+		memcpy(t->frames + k, m->fr + m->cap - kc, kc * sizeof(*t->frames));
+		t->nframes = k + kc;
+		p->frames_reused += c;
+	}
+	uint64_t oldest = p->r_oldest < now ? p->r_oldest : now;
+	if (m->tstate != t->tstate || !c)
+		m->ns = oldest;
+	else if (oldest < m->ns)
+		m->ns = oldest;
+	m->tstate = t->tstate;
+	m->n = c;
+	memo_reserve(m, n);
+	m->kr[0] = 0;
+	for (size_t i = c; i < n; i++) {
+		const struct raw_frame *rf = &p->raw[n - 1 - i];
+		m->raw[i] = *rf;
+		m->kr[i + 1] = m->kr[i] + p->r_kept[n - 1 - i];
+	}
+	memcpy(m->fr + m->cap - kc - k, t->frames, k * sizeof(*t->frames));
+	m->n = n;
+	m->gen = p->codes_gen;
+	m->leaf_instr = p->leaf_instr;
+	return 0;
 }
 
 /* ---- threads ------------------------------------------------------------- */
@@ -2163,7 +2354,7 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 								  : walk_iframe(p, ts, &t->truncated, mark);
 			if (t->err == -ESRCH || t->err == -E2BIG)
 				return t->err;
-			int rerr = resolve_frames(p, t);
+			int rerr = resolve_thread(p, t, !t->err && !t->truncated);
 			if (rerr == -ESRCH)
 				return -ESRCH;
 			t->leaf_instr = p->leaf_instr;
@@ -2214,6 +2405,14 @@ static void scratch_trim(struct pyproc *p, struct py_sample *s)
 		p->raw = NULL;
 		p->raw_cap = p->nraw = 0;
 	}
+	if (p->r_kept_cap > SCRATCH_KEEP) {
+		free(p->r_kept);
+		p->r_kept = NULL;
+		p->r_kept_cap = 0;
+	}
+	for (size_t i = 0; p->memos && i < MEMO_SLOTS; i++)
+		if (p->memos[i].cap > SCRATCH_KEEP)
+			memo_free(&p->memos[i]);
 	if (p->ucode_cap > SCRATCH_KEEP) {
 		free(p->ucode);
 		p->ucode = NULL;

@@ -261,6 +261,9 @@ size_t pyproc__chain_len(const struct pyproc *p);
 /* Code object headers read, and taken without a read from a check less
  * than the trust window ago (see pyproc__set_code_trust). */
 void pyproc__code_stats(const struct pyproc *p, uint64_t *reads, uint64_t *trusted);
+/* Raw frames taken from their thread's last stack, unchanged from the root
+ * up (no code or line looked up), within the code trust window. */
+uint64_t pyproc__frames_reused(const struct pyproc *p);
 
 /* How long a code object checked against its cache entry is taken without
  * reading it again (default 0.5 ms; 0: read every code object every sample).

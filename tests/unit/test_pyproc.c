@@ -1309,12 +1309,194 @@ static void test_chain_changes(void)
 	pyproc__close(p);
 }
 
+/* ---- a thread's last stack (the frame memo) -------------------------------- */
+
+#define MEMO_SHIM (-1)          /* a shim frame (3.12+: owner 3) */
+#define MEMO_GONE (-2)          /* a frame whose code object cannot be read */
+
+/* Frames at CHUNK + 24 + 128 * i, i = 0 the bottom, n - 1 the current one:
+ * kind[i] code object 0x50000 + 0x1000 * kind (or MEMO_*), at code unit
+ * unit[i], is_entry (3.11) where entry[i]. */
+static void memo_stack(int n, const int *kind, const int *unit, const bool *entry)
+{
+	uint8_t chunk[4096] = { 0 };
+	uint64_t size = sizeof(chunk);
+	memcpy(chunk + 8, &size, 8);
+	for (int i = 0; i < n; i++) {
+		uint64_t a = CHUNK + 24 + 128 * (uint64_t)i;
+		uint64_t code = kind[i] == MEMO_GONE ? 0x5f000 : 0x50000 + 0x1000 * (uint64_t)(kind[i] < 0 ? 9 : kind[i]);
+		uint8_t *fr = chunk + (a - CHUNK);
+		set_iframe(fr, code, i ? a - 128 : 0, code + (uint64_t)L.co_code_adaptive + 2 * (uint64_t)unit[i]);
+		fr[L.if_owner] = kind[i] == MEMO_SHIM ? 3 : 0;
+		if (L.if_is_entry >= 0)
+			fr[L.if_is_entry] = entry[i];
+	}
+	put(CHUNK, chunk, sizeof(chunk));
+	put64(CFRAME + L.cframe_current, CHUNK + 24 + 128 * (uint64_t)(n - 1));
+}
+
+struct memo_frame {
+	char name[16];
+	int line;
+	uint64_t addr, cstack;
+	bool entry;
+};
+
+static uint64_t memo_leaf;      /* the last memo_frames' py_thread.leaf_instr */
+
+/* One sample's frames of the one thread; -1: not one thread. */
+static int memo_frames(struct pyproc *p, struct py_sample *s, struct memo_frame *out, int max)
+{
+	if (pyproc__sample(p, NULL, s, 0) != 0 || s->n != 1)
+		return -1;
+	const struct py_thread *t = &s->threads[0];
+	memo_leaf = t->leaf_instr;
+	int n = 0;
+	for (size_t i = 0; i < t->nframes && n < max; i++, n++) {
+		struct memo_frame *m = &out[n];
+		memset(m, 0, sizeof(*m));
+		snprintf(m->name, sizeof(m->name), "%s", t->frames[i].code->name);
+		m->line = t->frames[i].line;
+		m->addr = t->frames[i].frame_addr;
+		m->cstack = t->frames[i].cstack;
+		m->entry = t->frames[i].entry;
+	}
+	return n;
+}
+
+/* The frames of the root part unchanged since the last sample come from
+ * that sample (pyproc__frames_reused counts their raw frames), and each
+ * sample is what a sample without the memo (code trust 0: every frame
+ * resolved) gives, through changes at the leaf, in the middle, pops,
+ * pushes, a frame left out that passes its entry down, a leaf part left
+ * out whole, and the same stack twice. */
+static void memo_steps(unsigned version)
+{
+	struct pyproc *p = setup(version);
+	const uint64_t window = 60000000000ull;
+	pyproc__set_code_trust(p, window);
+	for (int k = 0; k < 6; k++) {
+		char name[8];
+		snprintf(name, sizeof(name), "c%d", k);
+		make_code(0x50000 + 0x1000 * (uint64_t)k, name, "/app/m.py", 10 * k, loc_tab_each,
+			  sizeof(loc_tab_each));
+	}
+	put64(TSTATE + L.ts_cframe, CFRAME);
+	put64(TSTATE + L.ts_datastack_chunk, CHUNK);
+	/* 3.11 has no shim frames: a frame of c5 stands in their place. */
+	bool shims = version >= 0x030c0000;
+	int S = shims ? MEMO_SHIM : 5, G = MEMO_GONE;
+	enum { MAXF = 12 };
+	struct step {
+		const char *what;
+		int n;
+		int kind[MAXF], unit[MAXF];
+		bool entry[MAXF];
+		int reused[2];          /* raw frames taken from the memo: 3.11, 3.12 */
+	} steps[] = {
+		{ "first", 8, { 0, 1, S, 2, 3, 3, 3, 4 }, { 0, 1, 0, 2, 3, 3, 3, 5 },
+		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 0, 0 } },
+		{ "leaf moves", 8, { 0, 1, S, 2, 3, 3, 3, 4 }, { 0, 1, 0, 2, 3, 3, 3, 6 },
+		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 7, 6 } },
+		{ "middle moves", 8, { 0, 1, S, 2, 3, 3, 3, 4 }, { 0, 1, 0, 4, 3, 3, 3, 6 },
+		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 3, 2 } },
+		{ "pop", 7, { 0, 1, S, 2, 3, 3, 3 }, { 0, 1, 0, 4, 3, 3, 3 },
+		  { 1, 0, 0, 1, 0, 0, 0 }, { 7, 6 } },
+		{ "push", 10, { 0, 1, S, 2, 3, 3, 3, 1, S, 0 }, { 0, 1, 0, 4, 3, 3, 3, 2, 0, 1 },
+		  { 1, 0, 0, 1, 0, 0, 0, 1, 0, 0 }, { 7, 6 } },
+		{ "same", 10, { 0, 1, S, 2, 3, 3, 3, 1, S, 0 }, { 0, 1, 0, 4, 3, 3, 3, 2, 0, 1 },
+		  { 1, 0, 0, 1, 0, 0, 0, 1, 0, 0 }, { 10, 8 } },
+		{ "left out", 6, { 0, 1, 2, S, G, 4 }, { 0, 1, 2, 0, 1, 5 },
+		  { 1, 0, 0, 0, 1, 0 }, { 2, 2 } },
+		{ "left out passes its entry", 6, { 0, 1, 2, S, G, 4 }, { 0, 1, 2, 0, 1, 6 },
+		  { 1, 0, 0, 0, 1, 0 }, { 5, 4 } },
+		{ "leaf left out", 6, { 0, 1, 2, S, G, G }, { 0, 1, 2, 0, 1, 3 },
+		  { 1, 0, 0, 0, 1, 0 }, { 0, 0 } },
+		{ "leaf left out again", 6, { 0, 1, 2, S, G, G }, { 0, 1, 2, 0, 1, 4 },
+		  { 1, 0, 0, 0, 1, 0 }, { 0, 0 } },
+	};
+	struct py_sample s = { 0 };
+	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		const struct step *st = &steps[k];
+		int reused = st->reused[shims];
+		memo_stack(st->n, st->kind, st->unit, st->entry);
+		struct memo_frame got[MAXF], want[MAXF];
+		uint64_t r0 = pyproc__frames_reused(p);
+		int ng = memo_frames(p, &s, got, MAXF);
+		uint64_t r1 = pyproc__frames_reused(p), leaf = memo_leaf;
+		pyproc__set_code_trust(p, 0);
+		int nw = memo_frames(p, &s, want, MAXF);
+		CHECK(leaf == memo_leaf);
+		pyproc__set_code_trust(p, window);
+		CHECK_INT(pyproc__frames_reused(p), r1);
+		if (ng != nw || ng < 0)
+			fprintf(stderr, "  %x %s: %d frames, without the memo %d\n", version, st->what, ng, nw);
+		CHECK_INT(ng, nw);
+		for (int i = 0; i < ng && i < nw; i++) {
+			bool same = !strcmp(got[i].name, want[i].name) && got[i].line == want[i].line &&
+				    got[i].addr == want[i].addr && got[i].entry == want[i].entry &&
+				    got[i].cstack == want[i].cstack;
+			if (!same)
+				fprintf(stderr, "  %x %s: frame %d %s:%d entry %d, without the memo %s:%d entry %d\n",
+					version, st->what, i, got[i].name, got[i].line, got[i].entry,
+					want[i].name, want[i].line, want[i].entry);
+			CHECK(same);
+		}
+		if ((int)(r1 - r0) != reused)
+			fprintf(stderr, "  %x %s: %d raw frames reused, expected %d\n", version, st->what,
+				(int)(r1 - r0), reused);
+		CHECK_INT((int)(r1 - r0), reused);
+	}
+	/* The code cache grown (its entries moved) between two samples: the
+	 * memo's frames point at the old entries and are not taken. */
+	{
+		const int kind[3] = { 0, 1, 2 }, unit0[3] = { 0, 1, 2 }, unit1[3] = { 0, 1, 3 };
+		const bool entry[3] = { 1, 0, 0 };
+		struct memo_frame got[3];
+		memo_stack(3, kind, unit0, entry);
+		CHECK_INT(memo_frames(p, &s, got, 3), 3);
+		pyproc__reserve_codes(p, 4096);
+		memo_stack(3, kind, unit1, entry);
+		uint64_t r0 = pyproc__frames_reused(p);
+		CHECK_INT(memo_frames(p, &s, got, 3), 3);
+		CHECK(pyproc__frames_reused(p) == r0);
+		CHECK_STR(got[1].name, "c1");
+		CHECK_STR(got[2].name, "c0");
+	}
+	/* A code object replaced under an unchanged root part: taken from the
+	 * memo within the window (as a trusted code entry is), its new name
+	 * after it. */
+	make_code(0x50000, "renamed", "/app/m.py", 0, loc_tab_each, sizeof(loc_tab_each));
+	const int kind[3] = { 0, 1, 2 }, unit0[3] = { 0, 1, 2 }, unit1[3] = { 0, 1, 3 };
+	const bool entry[3] = { 1, 0, 0 };
+	memo_stack(3, kind, unit0, entry);
+	struct memo_frame got[3];
+	CHECK_INT(memo_frames(p, &s, got, 3), 3);
+	memo_stack(3, kind, unit1, entry);
+	CHECK_INT(memo_frames(p, &s, got, 3), 3);
+	CHECK_STR(got[2].name, "c0");
+	pyproc__set_code_trust(p, 1000);
+	usleep(TRUST_WAIT_US);
+	memo_stack(3, kind, unit0, entry);
+	CHECK_INT(memo_frames(p, &s, got, 3), 3);
+	CHECK_STR(got[2].name, "renamed");
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
+static void test_frame_memo(void)
+{
+	memo_steps(0x030b07f0);
+	memo_steps(0x030c01f0);
+}
+
 int main(void)
 {
 	TEST_RUN(test_311_walk);
 	TEST_RUN(test_line_cache);
 	TEST_RUN(test_recursion);
 	TEST_RUN(test_code_trust);
+	TEST_RUN(test_frame_memo);
 	TEST_RUN(test_many_codes);
 	TEST_RUN(test_validate);
 	TEST_RUN(test_27_walk);
