@@ -573,7 +573,8 @@ static void write_stats(const char *path, const struct sampler_status *st, doubl
 		(unsigned long long)st->ts_batched, (unsigned long long)st->ts_serial);
 	fprintf(f, "\"code_reads\": %llu, \"code_trusted\": %llu, ",
 		(unsigned long long)st->code_reads, (unsigned long long)st->code_trusted);
-	fprintf(f, "\"frames_reused\": %llu, ", (unsigned long long)st->frames_reused);
+	fprintf(f, "\"frames_reused\": %llu, \"frames_walked\": %llu, ",
+		(unsigned long long)st->frames_reused, (unsigned long long)st->frames_walked);
 	fprintf(f, "\"pauses_begun\": %llu}\n", (unsigned long long)st->pauses_begun);
 	if (fclose(f) != 0)
 		fprintf(stderr, "cspy> cannot write CSPY_STATS file '%s'\n", path);

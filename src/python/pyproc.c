@@ -109,7 +109,9 @@ struct raw_frame {
 	int owner;
 	int32_t tlbc;
 	bool entry;                     /* see py_frame.entry */
+	bool is_entry;                  /* 3.11+: the frame's own is_entry byte (not 0) */
 	uint64_t cstack;                /* see py_frame.cstack */
+	uint64_t prev;                  /* 3.11+: its previous frame as read (walk_iframe) */
 };
 
 /* A thread's last stack (see resolve_thread), root first: raw[r] is the raw
@@ -208,6 +210,7 @@ struct pyproc {
 	uint64_t code_trust_ns;         /* CODE_TRUST_NS, or the caller's (pyproc__set_code_trust) */
 	uint64_t code_reads, code_trusted; /* code headers read / taken from a recent check */
 	uint64_t frames_reused;         /* raw frames resolved from their thread's last stack */
+	uint64_t frames_walked;         /* frames read by the walks (shim frames included) */
 
 	/* The caller's view of the OS threads (struct py_view), during one
 	 * pyproc__sample or pyproc__gil_tid call only: */
@@ -908,6 +911,11 @@ uint64_t pyproc__frames_reused(const struct pyproc *p)
 	return p->frames_reused;
 }
 
+uint64_t pyproc__frames_walked(const struct pyproc *p)
+{
+	return p->frames_walked;
+}
+
 void pyproc__set_code_trust(struct pyproc *p, uint64_t ns)
 {
 	p->code_trust_ns = ns;
@@ -1089,11 +1097,61 @@ static int read_iframe(struct pyproc *p, uint64_t addr, uint8_t *buf, size_t len
 	return mem__read(p->mem, addr, buf, len);
 }
 
+/* The len bytes at addr inside this sample's copied chunks, else NULL. */
+static const uint8_t *chunk_view(struct pyproc *p, uint64_t addr, size_t len)
+{
+	for (size_t i = 0; i < p->nchunks; i++) {
+		const struct chunk *c = &p->chunks[i];
+		if (addr >= c->addr && addr - c->addr + len <= c->len)
+			return c->view + (addr - c->addr);
+	}
+	return NULL;
+}
+
+/* 3.11+: how many of m's raw frames, from the root up, are in this
+ * sample's copy of the data stack as m has them: the same fields, and the
+ * same link down (previous, through the same shim frames, to the frame
+ * below or none). The loads are independent of each other, unlike a walk's
+ * (each frame's address is in the frame before it). Whether they are
+ * still on the stack is for the walk to show: it reaches the topmost. */
+static size_t memo_verify(struct pyproc *p, const struct frame_memo *m, size_t need)
+{
+	const struct py_layout *L = &p->L;
+	uint8_t buf[FRAME_READ];
+	size_t v = 0;
+	for (; v < m->n; v++) {
+		const struct raw_frame *rf = &m->raw[v];
+		const uint8_t *fb = chunk_view(p, rf->frame, need);
+		if (!fb || rf->tlbc > 0 || fb[L->if_owner] != rf->owner ||
+		    (rd_u64(fb, L->if_code) & L->stackref_mask) != rf->code ||
+		    rd_u64(fb, L->if_instr) != rf->instr || rd_u64(fb, L->if_previous) != rf->prev ||
+		    (L->if_is_entry >= 0 && (fb[L->if_is_entry] != 0) != rf->is_entry) ||
+		    (L->if_tlbc_index >= 0 && rd_i32(fb, L->if_tlbc_index) != rf->tlbc))
+			break;
+		uint64_t below = v ? m->raw[v - 1].frame : 0, s = rf->prev;
+		for (int k = 0; s != below && k < 4; k++) {     /* shim frames */
+			const uint8_t *sb;
+			if (read_iframe(p, s, buf, need, &sb) != 0 || sb[L->if_owner] < L->owner_skip_min)
+				break;
+			s = rd_u64(sb, L->if_previous);
+		}
+		if (s != below)
+			break;
+	}
+	return v;
+}
+
 /* 3.11+: follow previous from the current _PyInterpreterFrame. *mark: where
  * the innermost eval loop of the thread state sits on the C stack (its
- * _PyCFrame on 3.11/3.12, its entry shim frame from 3.13), 0 if none. */
-static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated, uint64_t *mark)
+ * _PyCFrame on 3.11/3.12, its entry shim frame from 3.13), 0 if none.
+ * m: the thread's memo (resolve_thread), or NULL: when the walk reaches the
+ * topmost of its frames that memo_verify finds unchanged, it stops there
+ * and *common says how many of m's frames the stack goes on with (p->raw
+ * then holds only the frames above them); else *common is 0. */
+static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated, uint64_t *mark,
+		       const struct frame_memo *m, size_t *common)
 {
+	*common = 0;
 	const struct py_layout *L = &p->L;
 	uint64_t f;
 	*mark = 0;
@@ -1125,7 +1183,16 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated, uin
 		return -EINVAL;
 	bool pushed = false;            /* the previous frame of the walk was kept */
 	struct loop_check lc = { 0 };
+	size_t v = m ? memo_verify(p, m, need) : 0;
+	uint64_t stop = v ? m->raw[v - 1].frame : 0;
 	for (size_t depth = 0; f; depth++) {
+		if (f == stop && p->nraw + v <= PYPROC_MAX_DEPTH) {
+			*common = v;
+			/* The innermost eval loop's shim, when none was met above. */
+			for (size_t r = v; !*mark && r-- > 0;)
+				*mark = m->raw[r].cstack;
+			return 0;
+		}
 		if (depth >= 4 * PYPROC_MAX_DEPTH) {
 			*truncated = true;
 			break;
@@ -1138,6 +1205,7 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated, uin
 		int err = read_iframe(p, f, buf, need, &fb);
 		if (err)
 			return err;
+		p->frames_walked++;
 		/* The next frames lie below this one in the copied chunk: a walk
 		 * of a deep stack waits on these loads one after another. */
 		__builtin_prefetch((const void *)((uintptr_t)fb - 384));
@@ -1154,8 +1222,10 @@ static int walk_iframe(struct pyproc *p, const uint8_t *ts, bool *truncated, uin
 			rf->instr = rd_u64(fb, L->if_instr);
 			rf->owner = owner;
 			rf->tlbc = L->if_tlbc_index >= 0 ? rd_i32(fb, L->if_tlbc_index) : 0;
-			rf->entry = L->if_is_entry >= 0 && fb[L->if_is_entry] != 0;
+			rf->is_entry = L->if_is_entry >= 0 && fb[L->if_is_entry] != 0;
+			rf->entry = rf->is_entry;
 			rf->cstack = 0;
+			rf->prev = rd_u64(fb, L->if_previous);
 			pushed = true;
 		} else {
 			/* 3.12+: each eval-loop call pushes a shim under its first
@@ -1493,7 +1563,8 @@ static bool raw_same(const struct raw_frame *a, const struct raw_frame *b)
 {
 	return a->frame == b->frame && a->code == b->code && a->instr == b->instr &&
 	       a->owner == b->owner && a->tlbc == b->tlbc && a->entry == b->entry &&
-	       a->cstack == b->cstack && a->tlbc <= 0;
+	       a->is_entry == b->is_entry && a->cstack == b->cstack && a->prev == b->prev &&
+	       a->tlbc <= 0;
 }
 
 static struct frame_memo *memo_slot(struct pyproc *p, uint64_t tstate)
@@ -1501,6 +1572,16 @@ static struct frame_memo *memo_slot(struct pyproc *p, uint64_t tstate)
 	if (!p->memos)
 		p->memos = xcalloc(MEMO_SLOTS, sizeof(*p->memos));
 	return &p->memos[((tstate * 0x9e3779b97f4a7c15ull) >> 40) & (MEMO_SLOTS - 1)];
+}
+
+/* tstate's memo when it may be taken at now, else NULL. */
+static struct frame_memo *memo_valid(struct pyproc *p, uint64_t tstate, uint64_t now)
+{
+	if (!p->code_trust_ns || !tstate)
+		return NULL;
+	struct frame_memo *m = memo_slot(p, tstate);
+	return m->tstate == tstate && m->n && m->gen == p->codes_gen && now - m->ns < p->code_trust_ns
+	       ? m : NULL;
 }
 
 /* Room for n raw frames; the first m->n (and their frames) stay. */
@@ -1541,17 +1622,20 @@ static void memo_free(struct frame_memo *m)
  * address, code object and instruction can hide is a code object freed and
  * another made at its address, the case a trusted code entry misses too.
  * whole: p->raw reaches the thread's first frame (no error, not
- * truncated); else no memo is taken or kept. */
-static int resolve_thread(struct pyproc *p, struct py_thread *t, bool whole)
+ * truncated); else no memo is taken or kept. common: the walk stopped at
+ * the memo's unchanged frames (walk_iframe): p->raw holds the frames above
+ * the first common ones, which come from the memo (resolve_thread then
+ * takes the memo as memo_valid did for the walk, at the same now). */
+static int resolve_thread(struct pyproc *p, struct py_thread *t, bool whole, size_t common,
+			  uint64_t now)
 {
-	size_t n = p->nraw;
-	uint64_t now = clock_now_ns();
+	size_t n = p->nraw + common;
 	p->r_kept = xgrow(p->r_kept, &p->r_kept_cap, n, 1);
 	if (!whole || !p->code_trust_ns || n == 0 || !t->tstate)
 		return resolve_raw(p, t, n, p->r_kept, now);
 	struct frame_memo *m = memo_slot(p, t->tstate);
-	size_t c = 0;                   /* raw frames unchanged, from the root */
-	if (m->tstate == t->tstate && m->gen == p->codes_gen && now - m->ns < p->code_trust_ns) {
+	size_t c = common;              /* raw frames unchanged, from the root */
+	if (!c && memo_valid(p, t->tstate, now)) {
 		size_t lim = n < m->n ? n : m->n;
 		const struct raw_frame *raw = p->raw + n - 1;
 		while (c < lim && raw_same(raw - c, &m->raw[c]))
@@ -1582,6 +1666,8 @@ static int resolve_thread(struct pyproc *p, struct py_thread *t, bool whole)
 	 * below a frame made now (the innermost frame's instruction, an
 	 * entry moved from a frame left out) and while no entry moved. */
 	if (r == 0 && c && (!t->nframes || p->codes_gen != gen)) {
+		for (size_t i = common; i-- > 0;)      /* the frames the walk did not read */
+			raw_push(p, m->raw[i]);
 		c = 0;
 		r = resolve_raw(p, t, n, p->r_kept, now);
 	}
@@ -2350,11 +2436,14 @@ static int sample_stacks(struct pyproc *p, struct py_sample *s, bool states, uns
 				continue;
 			}
 			t->in_exception = (flags & PYSAMPLE_EXCEPTION) && thread_in_exception(p, ts);
+			uint64_t now = clock_now_ns();
+			size_t common = 0;      /* frames the walk left to the memo */
 			t->err = L->family == PY_FAMILY_FRAMEOBJ ? walk_frameobj(p, ts, &t->truncated, mark)
-								  : walk_iframe(p, ts, &t->truncated, mark);
+				 : walk_iframe(p, ts, &t->truncated, mark, memo_valid(p, t->tstate, now),
+					       &common);
 			if (t->err == -ESRCH || t->err == -E2BIG)
 				return t->err;
-			int rerr = resolve_thread(p, t, !t->err && !t->truncated);
+			int rerr = resolve_thread(p, t, !t->err && !t->truncated, common, now);
 			if (rerr == -ESRCH)
 				return -ESRCH;
 			t->leaf_instr = p->leaf_instr;

@@ -264,6 +264,10 @@ void pyproc__code_stats(const struct pyproc *p, uint64_t *reads, uint64_t *trust
 /* Raw frames taken from their thread's last stack, unchanged from the root
  * up (no code or line looked up), within the code trust window. */
 uint64_t pyproc__frames_reused(const struct pyproc *p);
+/* Frames read by following the chain from the current frame (3.11+: a
+ * walk stops at the top of the frames its thread's last stack shows
+ * unchanged, found by reading them side by side; <= 3.10: 0). */
+uint64_t pyproc__frames_walked(const struct pyproc *p);
 
 /* How long a code object checked against its cache entry is taken without
  * reading it again (default 0.5 ms; 0: read every code object every sample).

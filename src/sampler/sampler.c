@@ -796,7 +796,7 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.processes = targets__alive(s->ts);
 	s->st.cpu_ns = cpu_ns();
 	uint64_t reads = 0, tlbc = 0, state_reads = 0, proofs = 0, gil_skips = 0;
-	uint64_t ts_batched = 0, ts_serial = 0, code_reads = 0, code_trusted = 0, frames_reused = 0;
+	uint64_t ts_batched = 0, ts_serial = 0, code_reads = 0, code_trusted = 0, frames_reused = 0, frames_walked = 0;
 	uint64_t gil_spared = 0, relists_spared = 0, clock_spared = 0;
 	int nogil = 0;
 	for (size_t i = 0; i < targets__n(s->ts); i++) {
@@ -818,6 +818,7 @@ static void update_status(struct sampler *s, uint64_t now)
 		code_reads += wb;
 		code_trusted += ws;
 		frames_reused += pyproc__frames_reused(t->snap.pp);
+		frames_walked += pyproc__frames_walked(t->snap.pp);
 		nogil += t->alive && t->gil == 0;
 	}
 	s->st.vm_reads = reads;
@@ -840,6 +841,7 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.code_reads = code_reads;
 	s->st.code_trusted = code_trusted;
 	s->st.frames_reused = frames_reused;
+	s->st.frames_walked = frames_walked;
 	s->st.nogil_processes = nogil;
 	if (nogil > s->st.max_nogil_processes)
 		s->st.max_nogil_processes = nogil;

@@ -69,6 +69,7 @@ struct sampler_status {
 	uint64_t code_reads;    /* code object headers read (pyproc__code_stats), all targets */
 	uint64_t code_trusted;  /* ... taken from a check less than the trust window ago */
 	uint64_t frames_reused; /* raw frames taken from their thread's last stack (pyproc__frames_reused) */
+	uint64_t frames_walked; /* frames read following the chain (pyproc__frames_walked) */
 	int nogil_processes;    /* targets alive running without a GIL (free-threaded) */
 	int max_nogil_processes;        /* ... the most at any time */
 	/* --async (see sampler_config.async_tasks) */

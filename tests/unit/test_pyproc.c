@@ -1317,7 +1317,7 @@ static void test_chain_changes(void)
 /* Frames at CHUNK + 24 + 128 * i, i = 0 the bottom, n - 1 the current one:
  * kind[i] code object 0x50000 + 0x1000 * kind (or MEMO_*), at code unit
  * unit[i], is_entry (3.11) where entry[i]. */
-static void memo_stack(int n, const int *kind, const int *unit, const bool *entry)
+static void memo_stack_at(int n, const int *kind, const int *unit, const bool *entry, int cur)
 {
 	uint8_t chunk[4096] = { 0 };
 	uint64_t size = sizeof(chunk);
@@ -1332,7 +1332,12 @@ static void memo_stack(int n, const int *kind, const int *unit, const bool *entr
 			fr[L.if_is_entry] = entry[i];
 	}
 	put(CHUNK, chunk, sizeof(chunk));
-	put64(CFRAME + L.cframe_current, CHUNK + 24 + 128 * (uint64_t)(n - 1));
+	put64(CFRAME + L.cframe_current, CHUNK + 24 + 128 * (uint64_t)cur);
+}
+
+static void memo_stack(int n, const int *kind, const int *unit, const bool *entry)
+{
+	memo_stack_at(n, kind, unit, entry, n - 1);
 }
 
 struct memo_frame {
@@ -1393,33 +1398,43 @@ static void memo_steps(unsigned version)
 		int kind[MAXF], unit[MAXF];
 		bool entry[MAXF];
 		int reused[2];          /* raw frames taken from the memo: 3.11, 3.12 */
+		int cur;                /* > 0: the current frame is frame cur - 1, the ones
+					 * above it are left in memory as they were */
 	} steps[] = {
 		{ "first", 8, { 0, 1, S, 2, 3, 3, 3, 4 }, { 0, 1, 0, 2, 3, 3, 3, 5 },
-		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 0, 0 } },
+		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 0, 0 }, 0 },
 		{ "leaf moves", 8, { 0, 1, S, 2, 3, 3, 3, 4 }, { 0, 1, 0, 2, 3, 3, 3, 6 },
-		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 7, 6 } },
+		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 7, 6 }, 0 },
 		{ "middle moves", 8, { 0, 1, S, 2, 3, 3, 3, 4 }, { 0, 1, 0, 4, 3, 3, 3, 6 },
-		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 3, 2 } },
+		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 3, 2 }, 0 },
 		{ "pop", 7, { 0, 1, S, 2, 3, 3, 3 }, { 0, 1, 0, 4, 3, 3, 3 },
-		  { 1, 0, 0, 1, 0, 0, 0 }, { 7, 6 } },
+		  { 1, 0, 0, 1, 0, 0, 0 }, { 7, 6 }, 0 },
 		{ "push", 10, { 0, 1, S, 2, 3, 3, 3, 1, S, 0 }, { 0, 1, 0, 4, 3, 3, 3, 2, 0, 1 },
-		  { 1, 0, 0, 1, 0, 0, 0, 1, 0, 0 }, { 7, 6 } },
+		  { 1, 0, 0, 1, 0, 0, 0, 1, 0, 0 }, { 7, 6 }, 0 },
 		{ "same", 10, { 0, 1, S, 2, 3, 3, 3, 1, S, 0 }, { 0, 1, 0, 4, 3, 3, 3, 2, 0, 1 },
-		  { 1, 0, 0, 1, 0, 0, 0, 1, 0, 0 }, { 10, 8 } },
+		  { 1, 0, 0, 1, 0, 0, 0, 1, 0, 0 }, { 10, 8 }, 0 },
 		{ "left out", 6, { 0, 1, 2, S, G, 4 }, { 0, 1, 2, 0, 1, 5 },
-		  { 1, 0, 0, 0, 1, 0 }, { 2, 2 } },
+		  { 1, 0, 0, 0, 1, 0 }, { 2, 2 }, 0 },
 		{ "left out passes its entry", 6, { 0, 1, 2, S, G, 4 }, { 0, 1, 2, 0, 1, 6 },
-		  { 1, 0, 0, 0, 1, 0 }, { 5, 4 } },
+		  { 1, 0, 0, 0, 1, 0 }, { 5, 4 }, 0 },
 		{ "leaf left out", 6, { 0, 1, 2, S, G, G }, { 0, 1, 2, 0, 1, 3 },
-		  { 1, 0, 0, 0, 1, 0 }, { 0, 0 } },
+		  { 1, 0, 0, 0, 1, 0 }, { 0, 0 }, 0 },
 		{ "leaf left out again", 6, { 0, 1, 2, S, G, G }, { 0, 1, 2, 0, 1, 4 },
-		  { 1, 0, 0, 0, 1, 0 }, { 0, 0 } },
+		  { 1, 0, 0, 0, 1, 0 }, { 0, 0 }, 0 },
+		{ "deep", 8, { 0, 1, S, 2, 3, 3, 3, 4 }, { 0, 1, 0, 2, 3, 3, 3, 5 },
+		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 2, 2 }, 0 },
+		/* Frames 6 and 7 returned, 5 runs at the instruction it called
+		 * them from: their memory is as it was, but not on the stack. */
+		{ "returned, memory left", 8, { 0, 1, S, 2, 3, 3, 3, 4 }, { 0, 1, 0, 2, 3, 3, 3, 5 },
+		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 6, 5 }, 6 },
+		{ "called again", 8, { 0, 1, S, 2, 3, 3, 3, 4 }, { 0, 1, 0, 2, 3, 3, 3, 5 },
+		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 6, 5 }, 0 },
 	};
 	struct py_sample s = { 0 };
 	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
 		const struct step *st = &steps[k];
 		int reused = st->reused[shims];
-		memo_stack(st->n, st->kind, st->unit, st->entry);
+		memo_stack_at(st->n, st->kind, st->unit, st->entry, st->cur ? st->cur - 1 : st->n - 1);
 		struct memo_frame got[MAXF], want[MAXF];
 		uint64_t r0 = pyproc__frames_reused(p);
 		int ng = memo_frames(p, &s, got, MAXF);
@@ -1446,6 +1461,28 @@ static void memo_steps(unsigned version)
 			fprintf(stderr, "  %x %s: %d raw frames reused, expected %d\n", version, st->what,
 				(int)(r1 - r0), reused);
 		CHECK_INT((int)(r1 - r0), reused);
+	}
+	/* A deep stack whose leaf moves: the walk reads the frames above the
+	 * unchanged ones only. */
+	{
+		enum { D = 24 };
+		int kind[D], unit[D];
+		bool entry[D];
+		for (int i = 0; i < D; i++) {
+			kind[i] = i % 4;
+			unit[i] = i % 7;
+			entry[i] = i == 0;
+		}
+		struct memo_frame got[D];
+		memo_stack(D, kind, unit, entry);
+		CHECK_INT(memo_frames(p, &s, got, D), D);
+		unit[D - 1] = 7;
+		memo_stack(D, kind, unit, entry);
+		uint64_t w0 = pyproc__frames_walked(p), r0 = pyproc__frames_reused(p);
+		CHECK_INT(memo_frames(p, &s, got, D), D);
+		CHECK(pyproc__frames_walked(p) - w0 == 1);
+		CHECK(pyproc__frames_reused(p) - r0 == D - 1);
+		CHECK_STR(got[D - 1].name, "c0");
 	}
 	/* The code cache grown (its entries moved) between two samples: the
 	 * memo's frames point at the old entries and are not taken. */
