@@ -122,6 +122,7 @@ struct frame_memo {
 	uint64_t tstate;                /* 0: empty */
 	uint64_t ns;                    /* the oldest check of the code entries its frames use */
 	uint64_t gen;                   /* pyproc.codes_gen when made */
+	uint64_t seen_ns;               /* the thread's last sample (kept or not) */
 	uint64_t leaf_instr;
 	size_t n, cap;                  /* raw frames */
 	struct raw_frame *raw;
@@ -1658,6 +1659,7 @@ static int resolve_thread(struct pyproc *p, struct py_thread *t, bool whole, siz
 		p->leaf_instr = m->leaf_instr;
 		p->resolve_ns = now;
 		p->frames_reused += n;
+		m->seen_ns = now;
 		return 0;
 	}
 	uint64_t gen = p->codes_gen;
@@ -1687,8 +1689,18 @@ static int resolve_thread(struct pyproc *p, struct py_thread *t, bool whole, siz
 		t->nframes = k + kc;
 		p->frames_reused += c;
 	}
+	/* Kept only when the thread is sampled often enough for the next
+	 * sample to take it: below that rate (the default 100 Hz) its copy
+	 * would be work for nothing. */
+	bool often = m->tstate == t->tstate && now - m->seen_ns < p->code_trust_ns;
+	m->seen_ns = now;
+	if (!often) {
+		m->tstate = t->tstate;
+		m->n = 0;
+		return 0;
+	}
 	uint64_t oldest = p->r_oldest < now ? p->r_oldest : now;
-	if (m->tstate != t->tstate || !c)
+	if (!c)
 		m->ns = oldest;
 	else if (oldest < m->ns)
 		m->ns = oldest;

@@ -1431,6 +1431,15 @@ static void memo_steps(unsigned version)
 		  { 1, 0, 0, 1, 0, 0, 0, 0 }, { 6, 5 }, 0 },
 	};
 	struct py_sample s = { 0 };
+	/* A memo is kept from a thread's second sample within the window on
+	 * (sampled that often): one sample of another stack first. */
+	{
+		const int kind[1] = { 5 }, unit[1] = { 0 };
+		const bool entry[1] = { 1 };
+		struct memo_frame got[1];
+		memo_stack(1, kind, unit, entry);
+		CHECK_INT(memo_frames(p, &s, got, 1), 1);
+	}
 	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
 		const struct step *st = &steps[k];
 		int reused = st->reused[shims];
