@@ -74,6 +74,8 @@
 #define CHUNK_ROOM_MIN 256      /* ... or at least this many, to the end of its page */
 #define PAGE_BYTES 4096
 #define MAX_LINETABLE (4u << 20)
+#define LOC_ENTRY_MAX 32        /* bytes of a 3.11+ location entry, above the most it takes: its
+				 * first byte and four varints of 6 bits a byte (6 bytes each) */
 #define MAX_NAME 1024
 #define TS_READ 512
 #define FRAME_READ 160
@@ -394,6 +396,24 @@ static struct code_entry *code_checked(struct pyproc *p, struct code_entry *e, c
 	return e;
 }
 
+/* The most bytes the line table of the code object whose header is hdr can
+ * hold. 3.11+: a location entry covers one to eight code units and takes at
+ * most LOC_ENTRY_MAX bytes, so the code's length bounds it; before, and
+ * when the length is not known, MAX_LINETABLE. A length read from freed
+ * memory (a torn read while the program runs: an import's module code
+ * object, its table's bytes reused) would else copy up to MAX_LINETABLE
+ * bytes, a millisecond, at each sample meeting a new such object. */
+static size_t linetable_max(const struct pyproc *p, const uint8_t *hdr)
+{
+	const struct py_layout *L = &p->L;
+	if (L->family == PY_FAMILY_FRAMEOBJ || L->ob_size < 0 || L->ob_size + 8 > L->code_read_size)
+		return MAX_LINETABLE;
+	int64_t units = (int64_t)rd_u64(hdr, L->ob_size);
+	if (units <= 0 || units > (int64_t)(MAX_LINETABLE / LOC_ENTRY_MAX))
+		return MAX_LINETABLE;
+	return (size_t)units * LOC_ENTRY_MAX + LOC_ENTRY_MAX;
+}
+
 /* Look up (and if needed refresh) the cache entry for a code object whose
  * first code_read_size bytes are in hdr, read at now. NULL when it is not a
  * code object. */
@@ -429,13 +449,14 @@ static struct code_entry *code_resolve(struct pyproc *p, uint64_t addr, const ui
 		return NULL;
 	}
 	char *qualname = qn ? read_name(p, qn) : NULL;
-	/* Read into a 4 MiB block and keep an exact copy: shrinking the block
-	 * (an mmap) would keep a page and a mapping per table, and keeping it
-	 * for the next table would keep every page a torn read (a freed code
-	 * object's garbage length) once touched. */
-	uint8_t *buf = xmalloc(MAX_LINETABLE);
+	/* Read into a block of the most the table can hold and keep an exact
+	 * copy: shrinking the block (an mmap) would keep a page and a mapping
+	 * per table, and keeping it for the next table would keep every page a
+	 * torn read (a freed code object's garbage length) once touched. */
+	size_t max = linetable_max(p, hdr);
+	uint8_t *buf = xmalloc(max);
 	size_t tablen = 0;
-	if (pybytes_read(&p->ctx, lt, buf, MAX_LINETABLE, &tablen) != 0)
+	if (pybytes_read(&p->ctx, lt, buf, max, &tablen) != 0)
 		tablen = 0;
 	uint8_t *tab = xmalloc(tablen ? tablen : 1);
 	memcpy(tab, buf, tablen);

@@ -1536,6 +1536,46 @@ static void test_frame_memo(void)
 	memo_steps(0x030c01f0);
 }
 
+/* A line table whose bytes object claims more than its code can have
+ * (3.11+: a torn read of freed memory, a real size of gigabytes) is read
+ * only as far as the code's length allows: here 8 code units, a claimed
+ * 3 MiB of which only the first 512 bytes exist. The lines come from what
+ * was read; reading the claimed size would fail (and copy up to 4 MiB at
+ * each such sample in a live process). */
+static void test_linetable_bound(void)
+{
+	struct pyproc *p = setup(0x030c01f0);
+	uint64_t code = 0x51000, f = CHUNK + 24, zero = 0;
+	make_code(code, "bounded", "/app/b.py", 40, loc_tab_each, sizeof(loc_tab_each));
+	uint8_t o[32 + 512] = { 0 };
+	uint64_t type = BYTES_TYPE, claimed = 3u << 20, obj = 0x5e000;
+	memcpy(o + L.ob_type, &type, 8);
+	memcpy(o + L.bytes_size, &claimed, 8);
+	memcpy(o + L.bytes_sval, loc_tab_each, sizeof(loc_tab_each));
+	put(obj, o, sizeof(o));
+	put64(code + L.co_linetable, obj);
+	uint8_t chunk[4096] = { 0 };
+	uint64_t size = sizeof(chunk), instr = code + (uint64_t)L.co_code_adaptive + 2 * 5;
+	memcpy(chunk + 8, &size, 8);
+	uint8_t *fr = chunk + (f - CHUNK);
+	memcpy(fr + L.if_code, &code, 8);
+	memcpy(fr + L.if_previous, &zero, 8);
+	memcpy(fr + L.if_instr, &instr, 8);
+	put(CHUNK, chunk, sizeof(chunk));
+	put64(TSTATE + L.ts_cframe, CFRAME);
+	put64(CFRAME + L.cframe_current, f);
+	put64(TSTATE + L.ts_datastack_chunk, CHUNK);
+	struct py_sample s = { 0 };
+	CHECK_INT(pyproc__sample(p, NULL, &s, 0), 0);
+	CHECK(s.n == 1 && s.threads[0].nframes == 1);
+	if (s.n == 1 && s.threads[0].nframes == 1) {
+		CHECK_STR(s.threads[0].frames[0].code->name, "bounded");
+		CHECK_INT(s.threads[0].frames[0].line, 46);
+	}
+	py_sample__release(&s);
+	pyproc__close(p);
+}
+
 int main(void)
 {
 	TEST_RUN(test_311_walk);
@@ -1544,6 +1584,7 @@ int main(void)
 	TEST_RUN(test_code_trust);
 	TEST_RUN(test_frame_memo);
 	TEST_RUN(test_many_codes);
+	TEST_RUN(test_linetable_bound);
 	TEST_RUN(test_validate);
 	TEST_RUN(test_27_walk);
 	TEST_RUN(test_entry_flags);
