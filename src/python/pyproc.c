@@ -1680,7 +1680,8 @@ static int resolve_thread(struct pyproc *p, struct py_thread *t, bool whole, siz
 		p->leaf_instr = m->leaf_instr;
 		p->resolve_ns = now;
 		p->frames_reused += n;
-		m->seen_ns = now;
+		if (!(p->flags & PYSAMPLE_PREWARM))
+			m->seen_ns = now;
 		return 0;
 	}
 	uint64_t gen = p->codes_gen;
@@ -1712,9 +1713,11 @@ static int resolve_thread(struct pyproc *p, struct py_thread *t, bool whole, siz
 	}
 	/* Kept only when the thread is sampled often enough for the next
 	 * sample to take it: below that rate (the default 100 Hz) its copy
-	 * would be work for nothing. */
+	 * would be work for nothing. The read before a pause does not count
+	 * as a sample: the pause's would keep a memo at every tick. */
 	bool often = m->tstate == t->tstate && now - m->seen_ns < p->code_trust_ns;
-	m->seen_ns = now;
+	if (!(p->flags & PYSAMPLE_PREWARM))
+		m->seen_ns = now;
 	if (!often) {
 		m->tstate = t->tstate;
 		m->n = 0;

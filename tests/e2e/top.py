@@ -82,6 +82,15 @@ SOCK = 'cspy-test-%d' % os.getpid()
 WIDTH, HEIGHT = 120, 40
 RATE = 100
 TOL = 5.0                   # percentage points
+
+
+def share_tol(pct, samples):
+    """The tolerance on a share of pct % from samples samples: TOL, or three
+    times the sampling error of that share when it is larger (250 samples of
+    a 70 % share: 2.9 points each)."""
+    n = max(samples or 0, 1)
+    p = min(max(pct / 100.0, 0.0), 1.0)
+    return max(TOL, 300.0 * (p * (1 - p) / n) ** 0.5)
 OPTS = None
 _session_ids = itertools.count(1)
 _tmux_lock = threading.Lock()
@@ -432,9 +441,10 @@ def check_screen(ctx):
         probs.append('top rows by %%Own: expected hot_70, hot_30, got %s' % s.names()[:4])
     for name in ('hot_70', 'hot_30'):
         r = s.row(name)
-        if abs(r['own'] - shares[name]) > TOL:
-            probs.append('%s: %%Own %.2f, measured by the target %.1f (tolerance %.0f points)'
-                         % (name, r['own'], shares[name], TOL))
+        tol = share_tol(shares[name], s.samples)
+        if abs(r['own'] - shares[name]) > tol:
+            probs.append('%s: %%Own %.2f, measured by the target %.1f (tolerance %.1f points, of %d '
+                         'samples)' % (name, r['own'], shares[name], tol, s.samples or 0))
         if r['line'] is None:
             probs.append('%s: no line number in the line view: %r' % (name, r['label']))
         # The caller at the root has 100 %: its TotalTime is all the time shown.
@@ -475,7 +485,7 @@ def check_screen(ctx):
         ctx.fail(what, ['L: rows with line numbers %s (or no hot_70 row):\n%s'
                         % (withline, indent(s.text()))])
     r = s.row('hot_70')
-    if r and abs(r['own'] - shares['hot_70']) > TOL:
+    if r and abs(r['own'] - shares['hot_70']) > share_tol(shares['hot_70'], s.samples):
         ctx.fail(what, ['L: hot_70 %%Own %.2f, measured %.1f' % (r['own'], shares['hot_70'])])
     if len(set(s.names())) != len(s.names()):
         ctx.fail(what, ['L: a function on two rows: %s' % s.names()])
