@@ -796,7 +796,8 @@ static void update_status(struct sampler *s, uint64_t now)
 	s->st.processes = targets__alive(s->ts);
 	s->st.cpu_ns = cpu_ns();
 	uint64_t reads = 0, tlbc = 0, state_reads = 0, proofs = 0, gil_skips = 0;
-	uint64_t ts_batched = 0, ts_serial = 0, code_reads = 0, code_trusted = 0, frames_reused = 0, frames_walked = 0;
+	uint64_t ts_batched = 0, ts_serial = 0, code_reads = 0, code_trusted = 0;
+	uint64_t frames_reused = 0, frames_walked = 0;
 	uint64_t gil_spared = 0, relists_spared = 0, clock_spared = 0;
 	int nogil = 0;
 	for (size_t i = 0; i < targets__n(s->ts); i++) {
